@@ -1,0 +1,1 @@
+"""Gateway: the one internet-facing door, for terminals and for accounting systems."""

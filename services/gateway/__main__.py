@@ -1,0 +1,4 @@
+from services.gateway.service import SPEC
+from shared.service import main
+
+main(SPEC)

@@ -1,0 +1,134 @@
+"""The accounting API (1C and other accounting systems), authenticated by the base's API key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from services.gateway import repository as repo
+from services.gateway import uploads
+from services.gateway.auth import RuntimeDep, TenantDep
+from services.gateway.pin_limit import PinGuessLimiter
+from shared.contracts.results import DocumentLoaded
+from shared.contracts.uploads import UploadRequested
+from shared.errors import Refusal
+from shared.http import error_body, language_of
+from shared.messaging.broker import BrokerUnavailable
+from shared.messaging.rpc import RpcTimeout
+from shared.messaging.topology import REGISTRY_RPC
+
+router = APIRouter(prefix="/api/v1", tags=["accounting"])
+
+PIN_MISS = "device_not_found_by_pin"
+
+
+def _upload_response(request: Request, record: dict[str, Any]) -> JSONResponse:
+    body = uploads.answer(record)
+    if record["status"] == "pending":
+        body["status_url"] = str(request.url_for("upload_status", request_id=record["request_id"]))
+        return JSONResponse(body, status_code=202)
+    if record["status"] == "refused":
+        body.update(error_body(body["code"], language_of(request), body.get("params")))
+        return JSONResponse(body, status_code=422)
+    return JSONResponse(body, status_code=200)
+
+
+@router.post(
+    "/uploads",
+    summary="Upload documents to terminals",
+    responses={202: {"description": "Routing has not answered yet; poll status_url"},
+               422: {"description": "Refused, with code and message"},
+               429: {"description": "Too many wrong PINs from this API key"}},
+)
+async def upload(
+    body: UploadRequested, request: Request, rt: RuntimeDep, tenant: TenantDep
+) -> JSONResponse:
+    uploads.check_limits(body, rt)
+    limiter: PinGuessLimiter = rt.state["pin_limiter"]
+    if body.target.kind == "pin":
+        wait = limiter.retry_after(tenant["api_key_hash"])
+        if wait is not None:
+            raise Refusal("too_many_pin_misses", 429, retry_after=wait)
+    record = await uploads.submit(rt, rt.state["notifier"], tenant["id"], body)
+    decision = record.get("decision") or {}
+    if decision.get("code") == PIN_MISS and body.target.kind == "pin":
+        limiter.record_miss(tenant["api_key_hash"])
+    return _upload_response(request, record)
+
+
+@router.get("/uploads/{request_id}", name="upload_status", summary="The answer to an upload")
+async def upload_status(
+    request_id: str, request: Request, rt: RuntimeDep, tenant: TenantDep
+) -> JSONResponse:
+    record = await rt.store.get(repo.UPLOADS.name, repo.upload_key(tenant["id"], request_id))
+    if record is None:
+        raise Refusal("not_found", 404)
+    return _upload_response(request, record)
+
+
+@router.get("/devices", summary="This base's device list, to pick a terminal instead of typing its PIN")
+async def devices(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
+    try:
+        known = await rt.rpc.call(REGISTRY_RPC, "device.known", {}, tenant=tenant["id"])
+    except (RpcTimeout, BrokerUnavailable):
+        raise Refusal("broker_unavailable", 503) from None
+    items = []
+    for device in known:
+        copy = await rt.store.get(repo.DEVICES.name, device["id"])
+        last_seen = (copy or {}).get("last_seen") or device.get("last_seen")
+        items.append(
+            {
+                "device_id": device["id"],
+                "pin": device["pin"],
+                "name": device["name"],
+                "model": device["model"],
+                "mode": device["mode"],
+                "last_seen": last_seen,
+                # As 1C shows it: «5546  EDA50, (@HONEYWELL-EDA50-V-16204B17A7)»
+                "title": f"{device['pin']}  {device['name']}, ({device['hardware_id']})",
+            }
+        )
+    return {"devices": items}
+
+
+@router.get("/results", summary="Completed documents not yet loaded into the accounting system")
+async def results(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
+    docs = await rt.store.find(
+        repo.COMPLETED.name, {"tenant": tenant["id"], "state": "completed"}, order_by="completed_at"
+    )
+    return {"results": [_result_summary(d) for d in docs]}
+
+
+@router.get("/results/{document_id}", summary="One completed document with its fact lines")
+async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
+    doc = await rt.store.get(repo.COMPLETED.name, repo.completed_key(tenant["id"], document_id))
+    if doc is None:
+        raise Refusal("not_found", 404)
+    return {**_result_summary(doc), "result": doc["result"]}
+
+
+@router.post("/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)")
+async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
+    key = repo.completed_key(tenant["id"], document_id)
+    async with rt.uow() as tx:
+        doc = await tx.db.get(repo.COMPLETED.name, key)
+        if doc is None:
+            raise Refusal("not_found", 404)
+        if doc["state"] != "loaded":
+            await tx.db.update(repo.COMPLETED.name, key, {"state": "loaded"})
+            await tx.emit(DocumentLoaded(document_id=document_id), tenant["id"])
+    return {"document_id": document_id, "state": "loaded"}
+
+
+def _result_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    result = doc["result"]
+    return {
+        "document_id": result["document_id"],
+        "process": result["process"],
+        "result_type": result["result_type"],
+        "mode": result["mode"],
+        "state": doc["state"],
+        "completed_at": doc["completed_at"],
+    }

@@ -1,0 +1,91 @@
+"""Who is calling: an accounting base (API key), a paired device (credential), an operator.
+
+Keys and credentials are checked against the gateway's own copies of the registry's records
+(by hash); an unknown hash is asked of the registry once and then kept.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.gateway import repository as repo
+from shared.errors import Refusal
+from shared.messaging.broker import BrokerUnavailable
+from shared.messaging.rpc import RpcTimeout
+from shared.messaging.topology import REGISTRY_RPC
+from shared.security import hash_token
+from shared.service import Runtime
+from shared.storage import Doc
+
+bearer = HTTPBearer(auto_error=False, description="API key, device credential or admin token")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials.strip():
+        raise Refusal("unauthorized", 401)
+    return credentials.credentials.strip()
+
+
+async def _ask_registry(rt: Runtime, method: str, key_hash: str) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = await rt.rpc.call(REGISTRY_RPC, method, {"hash": key_hash})
+    except (RpcTimeout, BrokerUnavailable):
+        raise Refusal("broker_unavailable", 503) from None
+    return result
+
+
+async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> Doc:
+    key_hash = hash_token(_token(credentials))
+    tenant = await repo.tenant_by_key_hash(rt.store, key_hash)
+    if tenant is None:
+        found = await _ask_registry(rt, "tenant.authenticate", key_hash)
+        tenant = {
+            "id": found["tenant"],
+            "name": found["name"],
+            "api_key_hash": found["api_key_hash"],
+            "status": found["status"],
+            "revision": found["revision"],
+        }
+        await repo.put_newer(rt.store, repo.TENANTS.name, tenant)
+    if tenant["status"] != "active":
+        raise Refusal("unauthorized", 401)
+    return tenant
+
+
+async def current_device(rt: RuntimeDep, credentials: Bearer) -> Doc:
+    credential_hash = hash_token(_token(credentials))
+    device = await repo.device_by_credential_hash(rt.store, credential_hash)
+    if device is None:
+        found = await _ask_registry(rt, "device.authenticate", credential_hash)
+        device = device_copy(found["device"], found["credential_hash"], found["revision"])
+        await repo.put_newer(rt.store, repo.DEVICES.name, device)
+    if device["status"] != "active":
+        raise Refusal("unauthorized", 401)
+    return device
+
+
+def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Doc:
+    return {**view, "credential_hash": credential_hash, "revision": revision}
+
+
+async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:
+    if not hmac.compare_digest(_token(credentials), rt.settings.admin_token):
+        raise Refusal("unauthorized", 401)
+
+
+TenantDep = Annotated[Doc, Depends(current_tenant)]
+DeviceDep = Annotated[Doc, Depends(current_device)]
+AdminDep = Annotated[None, Depends(require_admin)]

@@ -1,0 +1,140 @@
+"""What the gateway takes from the broker: routed copies, withdrawals, routing's answers,
+completed documents, and the registry's changes to tenants and devices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.gateway import repository as repo
+from services.gateway.notifier import Notifier
+from services.gateway.terminal import inbox_key
+from shared.contracts import Envelope
+from shared.contracts.directory import DeviceChanged, TenantChanged
+from shared.contracts.results import DocumentCompleted, ResultRefused
+from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.messaging.consumer import Handler, PermanentFailure
+from shared.metrics import DELIVERY_LATENCY
+from shared.outbox import UnitOfWork
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class GatewayHandlers:
+    def __init__(self, uow: UnitOfWork, notifier: Notifier) -> None:
+        self._uow = uow
+        self._notifier = notifier
+
+    def table(self) -> dict[type, Handler]:
+        return {
+            DocumentRouted: self.routed,
+            DocumentWithdrawn: self.withdrawn,
+            UploadDecided: self.decided,
+            DocumentCompleted: self.completed,
+            ResultRefused: self.result_refused,
+            DeviceChanged: self.device_changed,
+            TenantChanged: self.tenant_changed,
+        }
+
+    async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
+        if routed.target.kind != "device" or not routed.target.value:
+            raise PermanentFailure(f"internet copy without a device: {routed.target}")
+        async with self._uow(applying=envelope) as tx:
+            if await tx.db.get(repo.INBOX.name, routed.delivery_id) is not None:
+                return
+            await tx.db.insert(
+                repo.INBOX.name,
+                {
+                    "id": routed.delivery_id,
+                    "tenant": envelope.tenant,
+                    "device_id": routed.target.value,
+                    "document_id": routed.document.header.id,
+                    "request_id": routed.request_id,
+                    "process": routed.process,
+                    "version": routed.version,
+                    "settings": routed.settings.model_dump(mode="json"),
+                    "document": routed.document.model_dump(mode="json"),
+                    "state": "waiting",
+                    "routed_at": _now().isoformat(),
+                },
+            )
+        DELIVERY_LATENCY.labels("internet").observe(
+            max(0.0, (_now() - routed.requested_at).total_seconds())
+        )
+        self._notifier.notify(inbox_key(routed.target.value))
+
+    async def withdrawn(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
+        async with self._uow(applying=envelope) as tx:
+            row = await tx.db.get(repo.INBOX.name, withdrawn.delivery_id)
+            if row is None:
+                return
+            await tx.db.update(
+                repo.INBOX.name,
+                withdrawn.delivery_id,
+                {"state": "withdrawn", "withdrawn_reason": withdrawn.reason},
+            )
+        self._notifier.notify(inbox_key(row["device_id"]))
+
+    async def decided(self, envelope: Envelope, decided: UploadDecided) -> None:
+        key = repo.upload_key(envelope.tenant or "", decided.request_id)
+        async with self._uow(applying=envelope) as tx:
+            record = await tx.db.get(repo.UPLOADS.name, key)
+            changes = {
+                "status": decided.outcome,
+                "decision": decided.model_dump(mode="json"),
+                "decided_at": _now().isoformat(),
+            }
+            if record is None:  # uploaded by an AMQP adapter, not through this gateway
+                await tx.db.put(
+                    repo.UPLOADS.name,
+                    {"id": key, "tenant": envelope.tenant, "request_id": decided.request_id,
+                     "requested_at": decided.requested_at.isoformat(), **changes},
+                )
+            elif record["status"] == "pending":
+                await tx.db.update(repo.UPLOADS.name, key, changes)
+        self._notifier.notify(key)
+
+    async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
+        key = repo.completed_key(envelope.tenant or "", completed.document_id)
+        async with self._uow(applying=envelope) as tx:
+            await tx.db.put(
+                repo.COMPLETED.name,
+                {
+                    "id": key,
+                    "tenant": envelope.tenant,
+                    "state": "completed",
+                    "completed_at": envelope.time.isoformat(),
+                    "result": completed.model_dump(mode="json"),
+                },
+            )
+
+    async def result_refused(self, envelope: Envelope, refused: ResultRefused) -> None:
+        async with self._uow(applying=envelope) as tx:
+            await tx.db.update(
+                repo.INBOX.name,
+                refused.delivery_id,
+                {"state": "in_progress",
+                 "last_refusal": {"result_id": refused.result_id, "code": refused.code,
+                                  "params": refused.params}},
+            )
+
+    async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
+        doc = {
+            **changed.device.model_dump(mode="json"),
+            "credential_hash": changed.credential_hash,
+            "revision": changed.revision,
+        }
+        async with self._uow(applying=envelope) as tx:
+            await repo.put_newer(tx.db, repo.DEVICES.name, doc)
+
+    async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
+        doc = {
+            "id": changed.tenant,
+            "name": changed.name,
+            "api_key_hash": changed.api_key_hash,
+            "status": changed.status,
+            "revision": changed.revision,
+        }
+        async with self._uow(applying=envelope) as tx:
+            await repo.put_newer(tx.db, repo.TENANTS.name, doc)

@@ -1,0 +1,51 @@
+"""Gateway storage: its copies of tenants and devices, upload answers, inboxes, results."""
+
+from __future__ import annotations
+
+from shared.storage import Collection, Doc, Index, Session
+
+# Copies of the registry's tenants and devices, kept current by its events, so that
+# authenticating a request needs no round trip to the registry.
+TENANTS = Collection("tenants", (Index(("api_key_hash",)),))
+DEVICES = Collection("devices", (Index(("credential_hash",)), Index(("tenant",))))
+UPLOADS = Collection("uploads", (Index(("tenant", "status")),))
+INBOX = Collection(
+    "inbox",
+    (Index(("device_id", "state")), Index(("tenant", "document_id"))),
+)
+RESULTS = Collection("results")  # terminal results received, by result id (a retried send applies once)
+COMPLETED = Collection("completed", (Index(("tenant", "state")),))
+
+COLLECTIONS = (TENANTS, DEVICES, UPLOADS, INBOX, RESULTS, COMPLETED)
+
+
+def upload_key(tenant: str, request_id: str) -> str:
+    return f"{tenant}:{request_id}"
+
+
+def completed_key(tenant: str, document_id: str) -> str:
+    return f"{tenant}:{document_id}"
+
+
+async def tenant_by_key_hash(db: Session, key_hash: str) -> Doc | None:
+    found = await db.find(TENANTS.name, {"api_key_hash": key_hash}, limit=1)
+    return found[0] if found else None
+
+
+async def device_by_credential_hash(db: Session, credential_hash: str) -> Doc | None:
+    found = await db.find(DEVICES.name, {"credential_hash": credential_hash}, limit=1)
+    return found[0] if found else None
+
+
+async def put_newer(db: Session, collection: str, doc: Doc) -> bool:
+    """Store a copy unless a newer revision is already there (events may arrive out of order)."""
+    current = await db.get(collection, doc["id"])
+    if current is None:
+        await db.put(collection, doc)
+        return True
+    if current.get("revision", 0) >= doc["revision"]:
+        return False
+    return await db.update(
+        collection, doc["id"], {k: v for k, v in doc.items() if k != "id"},
+        expect={"revision": current["revision"]},
+    )

@@ -1,0 +1,83 @@
+"""Uploads from the accounting side: hand the request to routing and wait briefly for its answer.
+
+The answer is stored by request id, so asking again with the same id returns the same answer
+and publishes nothing new once routing has decided.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from services.gateway import repository as repo
+from services.gateway.notifier import Notifier
+from shared.contracts.uploads import UploadRequested
+from shared.errors import Refusal
+from shared.messaging.broker import BrokerUnavailable
+from shared.service import Runtime
+from shared.storage import Doc, DuplicateKeyError
+
+# How often a waiting request re-reads the store, in case another replica stored the answer.
+_RECHECK_SECONDS = 0.25
+
+
+def check_limits(request: UploadRequested, rt: Runtime) -> None:
+    settings = rt.settings
+    if len(request.documents) > settings.max_documents_per_upload:
+        raise Refusal("too_many_documents", 413, limit=settings.max_documents_per_upload)
+    for doc in request.documents:
+        if len(doc.lines) > settings.max_lines_per_document:
+            raise Refusal(
+                "too_many_lines", 413, document=doc.header.id, limit=settings.max_lines_per_document
+            )
+
+
+async def submit(rt: Runtime, notifier: Notifier, tenant: str, request: UploadRequested) -> Doc:
+    key = repo.upload_key(tenant, request.request_id)
+    record = await rt.store.get(repo.UPLOADS.name, key)
+    if record is not None and record["status"] != "pending":
+        return record
+    if record is None:
+        record = {
+            "id": key,
+            "tenant": tenant,
+            "request_id": request.request_id,
+            "status": "pending",
+            "requested_at": datetime.now(UTC).isoformat(),
+        }
+        try:
+            await rt.store.insert(repo.UPLOADS.name, record)
+        except DuplicateKeyError:
+            record = await rt.store.get(repo.UPLOADS.name, key) or record
+    try:
+        # Publishing again while pending is harmless: routing decides a request id once.
+        await rt.broker.publish(request, tenant)
+    except BrokerUnavailable:
+        raise Refusal("broker_unavailable", 503) from None
+    return await wait_for_decision(rt, notifier, key, rt.settings.upload_wait_seconds) or record
+
+
+async def wait_for_decision(rt: Runtime, notifier: Notifier, key: str, timeout: float) -> Doc | None:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = await rt.store.get(repo.UPLOADS.name, key)
+        if record is not None and record["status"] != "pending":
+            return record
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return record
+        await notifier.wait(key, min(left, _RECHECK_SECONDS))
+
+
+def answer(record: Doc) -> dict[str, Any]:
+    """The upload's public answer (without the message text, which depends on the language)."""
+    body: dict[str, Any] = {"request_id": record["request_id"], "status": record["status"]}
+    decision = record.get("decision")
+    if decision:
+        if decision["outcome"] == "refused":
+            body["code"] = decision["code"]
+            body["params"] = decision.get("params", {})
+        else:
+            body["deliveries"] = decision["deliveries"]
+    return body

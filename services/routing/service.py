@@ -1,0 +1,53 @@
+"""How routing runs: its collections, the shipped processes, handlers and HTTP app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.routing import repository
+from services.routing.processes import default_processes
+from services.routing.results import ResultKeeper
+from services.routing.uploads import UploadRouter
+from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
+from shared.contracts.uploads import UploadRequested
+from shared.http import install_common
+from shared.messaging.consumer import Handler
+from shared.messaging.topology import ROUTING_WORK, WorkQueue
+from shared.service import Runtime, ServiceSpec
+
+NAME = "routing"
+
+
+async def _on_start(rt: Runtime) -> None:
+    # The shipped processes are (re)written at start, so an upgrade brings their new version.
+    for process in default_processes():
+        await repository.save_process(rt.store, repository.ALL_TENANTS, process)
+
+
+def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
+    uploads = UploadRouter(rt.store, rt.uow, rt.rpc)
+    results = ResultKeeper(rt.uow)
+    return {
+        ROUTING_WORK: {
+            UploadRequested: uploads.handle,
+            ResultSubmitted: results.submitted,
+            DeliveryProgressed: results.progressed,
+            DocumentLoaded: results.loaded,
+        }
+    }
+
+
+def build_app(rt: Runtime) -> FastAPI:
+    app = FastAPI(title="tsdx routing", docs_url=None, redoc_url=None)
+    install_common(app, NAME, rt.readiness)
+    return app
+
+
+SPEC = ServiceSpec(
+    name=NAME,
+    collections=repository.COLLECTIONS,
+    port=lambda s: s.routing_port,
+    build_app=build_app,
+    handlers=_handlers,
+    on_start=_on_start,
+)

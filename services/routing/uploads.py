@@ -1,0 +1,223 @@
+"""Deciding upload requests: the rules, the master record of each document, and its copies.
+
+A request is decided once per request id; asking again re-announces the same decision and
+delivers nothing new. Everything a decision changes, and every event it causes, is committed
+in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from services.routing import directory_client, rules
+from services.routing import repository as repo
+from services.routing.processes import BusinessProcess
+from shared.contracts import Envelope
+from shared.contracts.documents import Document, Target
+from shared.contracts.uploads import (
+    Delivery,
+    DeliverySettings,
+    DocumentRouted,
+    DocumentWithdrawn,
+    UploadDecided,
+    UploadRequested,
+)
+from shared.logging import get_logger
+from shared.messaging.consumer import PermanentFailure
+from shared.messaging.rpc import RpcClient
+from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
+from shared.outbox import Tx, UnitOfWork
+from shared.storage import Doc, DuplicateKeyError, Store
+
+log = get_logger("tsdx.routing")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class UploadRouter:
+    def __init__(self, store: Store, uow: UnitOfWork, rpc: RpcClient) -> None:
+        self._store = store
+        self._uow = uow
+        self._rpc = rpc
+
+    async def handle(self, envelope: Envelope, request: UploadRequested) -> None:
+        tenant = envelope.tenant
+        if not tenant:
+            raise PermanentFailure("upload.requested without a tenant")
+        key = repo.request_key(tenant, request.request_id)
+        previous = await self._store.get(repo.REQUESTS.name, key)
+        if previous is not None:
+            await self._announce_again(envelope, previous)
+            return
+        process = await repo.find_process(self._store, tenant, request.process)
+        types = [d.header.accounting_type for d in request.documents]
+        lookups = rules.lookups_for(process, request.channel, request.target, types)
+        directory = await directory_client.fetch(self._rpc, tenant, lookups)
+        decision = rules.decide(
+            process, request.process, request.channel, request.target, types, directory,
+            tenant=tenant,
+        )
+        try:
+            async with self._uow(applying=envelope) as tx:
+                await tx.db.insert(repo.REQUESTS.name, {"id": key, "tenant": tenant, "at": _now()})
+                if isinstance(decision, rules.Refused):
+                    decided = self._refused(request, envelope, decision.code, dict(decision.params))
+                else:
+                    assert process is not None
+                    decided = await self._accept(tx, tenant, envelope, request, process, decision)
+                await tx.db.update(
+                    repo.REQUESTS.name, key, {"decision": decided.model_dump(mode="json")}
+                )
+                await tx.emit(decided, tenant)
+        except DuplicateKeyError:
+            # Decided meanwhile by another routing instance: that decision stands.
+            previous = await self._store.get(repo.REQUESTS.name, key)
+            if previous is not None:
+                await self._announce_again(envelope, previous)
+            return
+        UPLOADS.labels(decided.outcome, decided.code or "").inc()
+        log.info("upload.decided", request_id=request.request_id, outcome=decided.outcome,
+                 code=decided.code, deliveries=len(decided.deliveries))
+
+    async def _announce_again(self, envelope: Envelope, previous: Doc) -> None:
+        async with self._uow(applying=envelope) as tx:
+            decision = previous.get("decision")
+            if decision is not None:
+                await tx.emit(UploadDecided.model_validate(decision), envelope.tenant)
+
+    def _refused(
+        self, request: UploadRequested, envelope: Envelope, code: str, params: dict[str, Any]
+    ) -> UploadDecided:
+        return UploadDecided(
+            request_id=request.request_id, process=request.process, channel=request.channel,
+            target=request.target, outcome="refused", code=code, params=params,
+            requested_at=envelope.time,
+        )
+
+    async def _accept(
+        self,
+        tx: Tx,
+        tenant: str,
+        envelope: Envelope,
+        request: UploadRequested,
+        process: BusinessProcess,
+        decision: rules.Accepted,
+    ) -> UploadDecided:
+        # Re-uploads first: all-or-nothing, so refuse before anything is written.
+        for document in request.documents:
+            conflict = await self._taken_copy(tx, tenant, document)
+            if conflict is not None and not request.recall:
+                return self._refused(
+                    request, envelope, "document_in_work",
+                    {"document": document.header.id, "number": document.header.number},
+                )
+        deliveries: list[Delivery] = []
+        for route in decision.routes:
+            document = request.documents[route.document_index]
+            version = await self._replace_previous(tx, tenant, envelope, document, process)
+            for recipient in route.recipients:
+                delivery = await self._deliver(
+                    tx, tenant, envelope, request, process, document, version, recipient
+                )
+                deliveries.append(delivery)
+        return UploadDecided(
+            request_id=request.request_id, process=process.id, channel=request.channel,
+            target=request.target, outcome="accepted", deliveries=deliveries,
+            requested_at=envelope.time,
+        )
+
+    async def _taken_copy(self, tx: Tx, tenant: str, document: Document) -> Doc | None:
+        copies = await tx.db.find(
+            repo.DELIVERIES.name,
+            {"document_key": repo.document_key(tenant, document.header.id), "state": list(repo.TAKEN)},
+            limit=1,
+        )
+        return copies[0] if copies else None
+
+    async def _replace_previous(
+        self, tx: Tx, tenant: str, envelope: Envelope, document: Document, process: BusinessProcess
+    ) -> int:
+        """Withdraw the live copies of an earlier upload of this document; return the new version."""
+        key = repo.document_key(tenant, document.header.id)
+        master = await tx.db.get(repo.DOCUMENTS.name, key)
+        version = (master["version"] + 1) if master else 1
+        live = await tx.db.find(
+            repo.DELIVERIES.name, {"document_key": key, "state": list(repo.LIVE)}
+        )
+        for copy in live:
+            reason = "replaced" if copy["state"] in repo.NOT_TAKEN else "recalled"
+            await tx.db.update(repo.DELIVERIES.name, copy["id"], {"state": "withdrawn"})
+            await tx.emit(
+                DocumentWithdrawn(delivery_id=copy["id"], channel=copy["channel"], reason=reason),
+                tenant,
+            )
+        await tx.db.put(
+            repo.DOCUMENTS.name,
+            {
+                "id": key,
+                "tenant": tenant,
+                "document_id": document.header.id,
+                "process": process.id,
+                "version": version,
+                "state": "queued",
+                "document": document.model_dump(mode="json"),
+                "facts": {},
+                "uploaded_at": envelope.time.isoformat(),
+            },
+        )
+        return version
+
+    async def _deliver(
+        self,
+        tx: Tx,
+        tenant: str,
+        envelope: Envelope,
+        request: UploadRequested,
+        process: BusinessProcess,
+        document: Document,
+        version: int,
+        recipient: rules.Recipient,
+    ) -> Delivery:
+        delivery_id = uuid.uuid4().hex
+        device = recipient.device
+        settings = DeliverySettings(
+            terminal_type=process.terminal_type,
+            quantity_control=process.quantity_control,
+            collective=recipient.copy == "collective",
+            mode=device.mode if device else "online",
+        )
+        target = Target(kind="device", value=device.id) if device else recipient.target
+        await tx.db.insert(
+            repo.DELIVERIES.name,
+            {
+                "id": delivery_id,
+                "tenant": tenant,
+                "document_key": repo.document_key(tenant, document.header.id),
+                "request_id": request.request_id,
+                "channel": request.channel,
+                "target": target.model_dump(mode="json"),
+                "copy": recipient.copy,
+                "mode": settings.mode,
+                "version": version,
+                "state": "routed",
+                "routed_at": _now(),
+            },
+        )
+        await tx.emit(
+            DocumentRouted(
+                delivery_id=delivery_id, request_id=request.request_id, process=process.id,
+                version=version, channel=request.channel, target=target, settings=settings,
+                document=document, requested_at=envelope.time,
+            ),
+            tenant,
+        )
+        DOCUMENTS_ROUTED.labels(request.channel, target.kind, process.id).inc()
+        return Delivery(
+            delivery_id=delivery_id, document_id=document.header.id, channel=request.channel,
+            target=target, device_pin=device.pin if device else None,
+            device_name=device.name if device else None,
+        )

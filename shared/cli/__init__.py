@@ -1,0 +1,1 @@
+"""The ``tsdx`` command line."""

@@ -1,0 +1,113 @@
+"""Runs the whole tsdx stack on one machine: every service as its own child process.
+
+Used by ``tsdx up`` and by the end-to-end tests, so both run exactly the same thing. A child
+that dies is started again (the operator sees it in the log); Ctrl-C stops them all, each
+finishing the messages in hand.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+# Start order: the directory first, the dashboard last.
+SERVICES = ("registry", "routing", "gateway", "lan_writer", "dashboard")
+
+PORT_SETTINGS = {
+    "gateway": "TSDX_GATEWAY_PORT",
+    "lan_writer": "TSDX_LAN_PORT",
+    "dashboard": "TSDX_DASHBOARD_PORT",
+    "registry": "TSDX_REGISTRY_PORT",
+    "routing": "TSDX_ROUTING_PORT",
+}
+
+
+def available_services() -> tuple[str, ...]:
+    root = Path(__file__).resolve().parents[2] / "services"
+    return tuple(s for s in SERVICES if (root / s / "__main__.py").exists())
+
+
+@dataclass
+class Stack:
+    env: Mapping[str, str]
+    host: str = "127.0.0.1"
+    ports: Mapping[str, int] = field(default_factory=dict)
+    services: tuple[str, ...] = field(default_factory=available_services)
+    log_dir: Path | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://{self.host}:{self.ports[service]}"
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, **self.env, "TSDX_HOST": self.host}
+        for service, port in self.ports.items():
+            env[PORT_SETTINGS[service]] = str(port)
+        return env
+
+    def start(self, service: str) -> None:
+        out: int | object = subprocess.DEVNULL
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - kept by the child
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"],
+            env=self._env(),
+            stdout=out,  # type: ignore[arg-type]
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+
+    def start_all(self) -> None:
+        for service in self.services:
+            self.start(service)
+
+    def wait_ready(self, timeout: float = 60.0, services: tuple[str, ...] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        for service in services or self.services:
+            while True:
+                proc = self.processes[service]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{service} exited with code {proc.returncode}")
+                try:
+                    if httpx.get(f"{self.url(service)}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{service} not ready after {timeout}s")
+                time.sleep(0.1)
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.processes[service]
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    def restart_dead(self) -> list[str]:
+        """Start again every service whose process has ended; returns their names."""
+        dead = [s for s, p in self.processes.items() if p.poll() is not None]
+        for service in dead:
+            self.restarts[service] = self.restarts.get(service, 0) + 1
+            self.start(service)
+        return dead
+
+    def stop_all(self, timeout: float = 20.0) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

@@ -1,0 +1,26 @@
+"""Message contracts. Importing this package registers every message type."""
+
+from shared.contracts import directory, results, rpc, uploads
+from shared.contracts.envelope import (
+    Envelope,
+    MalformedMessage,
+    Payload,
+    decode,
+    encode,
+    registered_types,
+    wrap,
+)
+
+__all__ = [
+    "Envelope",
+    "MalformedMessage",
+    "Payload",
+    "decode",
+    "directory",
+    "encode",
+    "registered_types",
+    "results",
+    "rpc",
+    "uploads",
+    "wrap",
+]

@@ -1,0 +1,44 @@
+"""Events of the registry: tenants and devices as other services may cache them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from shared.contracts.documents import DeviceMode, Strict
+from shared.contracts.envelope import Payload, message
+
+
+class DeviceView(Strict):
+    id: str
+    tenant: str
+    pin: str
+    name: str
+    model: str
+    hardware_id: str
+    mode: DeviceMode
+    status: str  # active, blocked, retired
+    last_seen: datetime | None = None
+
+
+@message
+class DeviceChanged(Payload):
+    """A device was paired or changed. ``revision`` orders changes of one device."""
+
+    TYPE = "device.changed"
+
+    device: DeviceView
+    credential_hash: str
+    revision: int = Field(ge=1)
+
+
+@message
+class TenantChanged(Payload):
+    TYPE = "tenant.changed"
+
+    tenant: str
+    name: str
+    api_key_hash: str
+    status: str
+    revision: int = Field(ge=1)

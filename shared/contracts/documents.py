@@ -1,0 +1,69 @@
+"""Documents as they travel between the accounting system, tsdx and the terminals.
+
+Quantities are decimals (1C counts in fractions of kilograms and metres); in JSON they are
+written as strings so nothing is lost to floating point. Dates from 1C often carry no time
+zone and are kept as the accounting system wrote them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Channel = Literal["internet", "lan"]
+TargetKind = Literal["pin", "device", "everyone", "group", "user"]
+DeviceMode = Literal["online", "offline"]
+
+Quantity = Decimal
+_ID = Field(min_length=1, max_length=200)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Target(Strict):
+    """Whom an upload is for. ``value`` is the PIN, device id, group or user; none for everyone."""
+
+    kind: TargetKind
+    value: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class DocumentHeader(Strict):
+    accounting_type: str = Field(min_length=1, max_length=200)  # e.g. «Заказ поставщику»
+    id: str = _ID  # the accounting system's GUID / reference
+    number: str = Field(default="", max_length=100)
+    date: str = Field(default="", max_length=40)
+    counterparty: str = Field(default="", max_length=500)
+    warehouse: str = Field(default="", max_length=500)
+    comment: str = Field(default="", max_length=5000)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class DocumentLine(Strict):
+    line_no: int = Field(ge=1)
+    product_id: str = _ID
+    name: str = Field(default="", max_length=1000)
+    article: str = Field(default="", max_length=200)
+    barcodes: list[str] = Field(default_factory=list, max_length=100)
+    unit: str = Field(default="", max_length=50)
+    planned_qty: Quantity = Field(default=Decimal(0), ge=0)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Document(Strict):
+    header: DocumentHeader
+    lines: list[DocumentLine] = Field(default_factory=list)
+
+
+class FactLine(Strict):
+    """One scan result. ``line_no`` links it to a planned line; none for an unplanned product."""
+
+    line_no: int | None = Field(default=None, ge=1)
+    product_id: str = _ID
+    barcode: str = Field(default="", max_length=200)
+    quantity: Quantity = Field(ge=0)
+    user: str | None = Field(default=None, max_length=200)
+    extra: dict[str, Any] = Field(default_factory=dict)

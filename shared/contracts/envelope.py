@@ -1,0 +1,110 @@
+"""The envelope every AMQP message travels in, and the registry of message types.
+
+A message's body is the JSON of an :class:`Envelope`; its ``payload`` validates against the
+model registered for its ``type`` and ``version``. Unknown types and versions are refused,
+so a consumer never guesses at a message it does not understand.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.logging import current_correlation_id
+
+
+class Payload(BaseModel):
+    """Base of every message body. Subclasses set TYPE and VERSION and register themselves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    def routing_key(self) -> str:
+        return self.TYPE
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
+    type: str = Field(min_length=1, max_length=100)
+    version: int = Field(ge=1)
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    tenant: str | None = Field(default=None, max_length=64)
+    correlation_id: str = Field(min_length=1, max_length=64)
+    payload: dict[str, Any]
+
+
+class MalformedMessage(ValueError):
+    """The message cannot be understood; it is parked with this reason, never retried."""
+
+
+_REGISTRY: dict[tuple[str, int], type[Payload]] = {}
+
+P = TypeVar("P", bound=type[Payload])
+
+
+def message(cls: P) -> P:
+    """Class decorator: register a payload model under its TYPE and VERSION."""
+    key = (cls.TYPE, cls.VERSION)
+    if key in _REGISTRY:
+        raise ValueError(f"message type {key} registered twice")
+    _REGISTRY[key] = cls
+    return cls
+
+
+def registered_types() -> dict[tuple[str, int], type[Payload]]:
+    return dict(_REGISTRY)
+
+
+def wrap(payload: Payload, tenant: str | None, correlation_id: str | None = None) -> Envelope:
+    return Envelope(
+        type=payload.TYPE,
+        version=payload.VERSION,
+        tenant=tenant,
+        correlation_id=correlation_id or current_correlation_id(),
+        payload=payload.model_dump(mode="json"),
+    )
+
+
+def encode(envelope: Envelope) -> bytes:
+    return orjson.dumps(envelope.model_dump(mode="json"))
+
+
+def decode(body: bytes) -> tuple[Envelope, Payload]:
+    """Parse and validate a message body, or raise :class:`MalformedMessage` saying why."""
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedMessage(f"not JSON: {exc}") from exc
+    try:
+        envelope = Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise MalformedMessage(f"bad envelope: {_errors(exc)}") from exc
+    model = _REGISTRY.get((envelope.type, envelope.version))
+    if model is None:
+        known = sorted({t for t, _ in _REGISTRY})
+        if envelope.type in known:
+            raise MalformedMessage(
+                f"unknown version {envelope.version} of message type {envelope.type!r}"
+            )
+        raise MalformedMessage(f"unknown message type {envelope.type!r}")
+    try:
+        payload = model.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise MalformedMessage(f"bad {envelope.type} payload: {_errors(exc)}") from exc
+    return envelope, payload
+
+
+def _errors(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in err["loc"]) or "(root)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,78 @@
+"""Messages of the return path: terminal results → routing → accounting side."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from shared.contracts.documents import Channel, DocumentHeader, FactLine
+from shared.contracts.envelope import Payload, message
+
+_ID = Field(min_length=1, max_length=200)
+
+
+@message
+class DeliveryProgressed(Payload):
+    """A copy changed hands on the terminal side: downloaded, taken, released."""
+
+    TYPE = "delivery.progressed"
+
+    delivery_id: str = _ID
+    channel: Channel
+    state: Literal["downloaded", "in_progress", "released"]
+    by: str | None = None
+
+
+@message
+class ResultSubmitted(Payload):
+    """Fact lines from a terminal; ``result_id`` makes a retried send apply once."""
+
+    TYPE = "result.submitted"
+
+    result_id: str = _ID
+    delivery_id: str = _ID
+    channel: Channel
+    final: bool
+    lines: list[FactLine] = Field(default_factory=list)
+    user: str | None = None
+
+
+@message
+class ResultRefused(Payload):
+    """Routing refused a result (e.g. quantity control); the terminal side shows why."""
+
+    TYPE = "result.refused"
+
+    result_id: str = _ID
+    delivery_id: str = _ID
+    channel: Channel
+    code: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def routing_key(self) -> str:
+        return f"{self.TYPE}.{self.channel}"
+
+
+@message
+class DocumentCompleted(Payload):
+    """A document is finished; online ones are pushed, offline ones wait to be loaded."""
+
+    TYPE = "document.completed"
+
+    document_id: str = _ID
+    process: str
+    result_type: str = ""
+    mode: Literal["online", "offline"]
+    header: DocumentHeader
+    lines: list[FactLine]
+    per_user: dict[str, list[FactLine]] = Field(default_factory=dict)
+
+
+@message
+class DocumentLoaded(Payload):
+    """The accounting side confirmed it loaded a completed document."""
+
+    TYPE = "document.loaded"
+
+    document_id: str = _ID

@@ -1,0 +1,16 @@
+"""A refusal: a stable code, parameters for its message, and the HTTP status it maps to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Refusal(Exception):
+    def __init__(self, code: str, status: int = 422, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"Refusal({self.code!r}, {self.params!r})"

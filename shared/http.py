@@ -1,0 +1,122 @@
+"""What every HTTP app of tsdx shares: errors as JSON with a stable code, the correlation id,
+one canonical log line per request, request metrics, health endpoints and ``/metrics``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import Refusal
+from shared.i18n import pick_language, render
+from shared.logging import correlation, get_logger
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = get_logger("tsdx.http")
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+_STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+def error_body(code: str, language: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": render(code, language, params)}
+    if params:
+        body["params"] = params
+    return body
+
+
+def language_of(request: Request) -> str:
+    return pick_language(request.headers.get("accept-language"))
+
+
+def refusal_response(request: Request, refusal: Refusal) -> JSONResponse:
+    headers = {}
+    if "retry_after" in refusal.params:
+        headers["Retry-After"] = str(refusal.params["retry_after"])
+    return JSONResponse(
+        error_body(refusal.code, language_of(request), refusal.params),
+        status_code=refusal.status,
+        headers=headers,
+    )
+
+
+def install_common(app: FastAPI, service: str, ready: Callable[[], Awaitable[dict[str, bool]]]) -> None:
+    @app.exception_handler(Refusal)
+    async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
+        return refusal_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"]}
+            for err in exc.errors()[:20]
+        ]
+        details = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:3])
+        body = error_body("validation_error", language_of(request), {"details": details})
+        body["errors"] = errors
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"code": code, "message": render(code, language_of(request)) if code != "http_error"
+             else str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("http.unhandled_error")
+        return JSONResponse(error_body("internal_error", language_of(request)), status_code=500)
+
+    @app.middleware("http")
+    async def _canonical_line(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        incoming = request.headers.get(CORRELATION_HEADER)
+        if incoming is not None and not (0 < len(incoming) <= 64 and incoming.isprintable()):
+            incoming = None
+        with correlation(incoming) as cid:
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - start
+            response.headers[CORRELATION_HEADER] = cid
+            HTTP_REQUESTS.labels(service, path, request.method, str(response.status_code)).inc()
+            HTTP_LATENCY.labels(service, path).observe(elapsed)
+            if path not in ("/healthz", "/readyz", "/metrics"):
+                log.info(
+                    "http.request",
+                    method=request.method,
+                    route=path,
+                    status=response.status_code,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+            return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = await ready()
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

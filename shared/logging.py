@@ -1,0 +1,79 @@
+"""structlog set-up: JSON lines in production, a readable console on a TTY.
+
+The correlation id lives in a context variable, so every log line of a request or of a
+message handler carries it without being passed around.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+
+_correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+_SECRET_KEYS = frozenset({"api_key", "credential", "password", "token", "authorization", "secret"})
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+def current_correlation_id() -> str:
+    """The id of the request or message being handled, or a new one outside of any."""
+    return _correlation_id.get() or new_correlation_id()
+
+
+@contextmanager
+def correlation(correlation_id: str | None) -> Iterator[str]:
+    cid = correlation_id or new_correlation_id()
+    token = _correlation_id.set(cid)
+    structlog.contextvars.bind_contextvars(correlation_id=cid)
+    try:
+        yield cid
+    finally:
+        structlog.contextvars.unbind_contextvars("correlation_id")
+        _correlation_id.reset(token)
+
+
+def _redact_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    # Secrets never reach a log line, whatever a caller passes.
+    for key in event.keys() & _SECRET_KEYS:
+        event[key] = "***"
+    return event
+
+
+def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> None:
+    renderer: Any
+    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    if use_console:
+        renderer = structlog.dev.ConsoleRenderer()
+    else:
+        renderer = structlog.processors.JSONRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr if use_console else sys.stdout),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+    # Libraries that use stdlib logging (aio-pika, uvicorn) go to the same stream.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(name)s %(message)s")
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,146 @@
+"""One robust AMQP connection per process, a confirming publisher and consumer channels."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+
+from shared.contracts import Envelope, Payload, encode, wrap
+from shared.logging import get_logger
+from shared.messaging.topology import EVENTS_EXCHANGE, declare_topology
+from shared.settings import Settings
+
+log = get_logger("tsdx.messaging")
+
+
+class BrokerUnavailable(Exception):
+    """A publish was not confirmed by the broker; nothing can be assumed delivered."""
+
+
+class Broker:
+    def __init__(self, settings: Settings, service: str) -> None:
+        self._settings = settings
+        self._service = service
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractChannel | None = None
+        self._consume_channel: AbstractChannel | None = None
+        self._events: AbstractExchange | None = None
+
+    async def connect(self, *, timeout: float = 30.0) -> None:
+        self._connection = await asyncio.wait_for(
+            aio_pika.connect_robust(
+                self._settings.amqp_url,
+                client_properties={"connection_name": self._service},
+            ),
+            timeout,
+        )
+        # Confirms on every publish; a message no queue takes comes back as an error.
+        self._publish_channel = await self._connection.channel(
+            publisher_confirms=True, on_return_raises=True
+        )
+        self._consume_channel = await self._connection.channel(publisher_confirms=False)
+        await self._consume_channel.set_qos(prefetch_count=self._settings.prefetch)
+        self._events = await declare_topology(
+            self._publish_channel,
+            quorum=self._settings.quorum_queues,
+            retry_delays_ms=self._settings.retry_delays_ms,
+            delivery_limit=self._settings.delivery_limit,
+        )
+
+    @property
+    def connected(self) -> bool:
+        return (
+            self._connection is not None
+            and not self._connection.is_closed
+            and self._publish_channel is not None
+            and not self._publish_channel.is_closed
+        )
+
+    @property
+    def connection(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise BrokerUnavailable("not connected")
+        return self._connection
+
+    @property
+    def consume_channel(self) -> AbstractChannel:
+        if self._consume_channel is None:
+            raise BrokerUnavailable("not connected")
+        return self._consume_channel
+
+    async def publish(
+        self, payload: Payload, tenant: str | None, correlation_id: str | None = None
+    ) -> Envelope:
+        envelope = wrap(payload, tenant, correlation_id)
+        await self.publish_envelope(envelope, payload.routing_key())
+        return envelope
+
+    async def publish_envelope(self, envelope: Envelope, routing_key: str) -> None:
+        if self._events is None:
+            raise BrokerUnavailable("not connected")
+        message = aio_pika.Message(
+            encode(envelope),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=envelope.id,
+            correlation_id=envelope.correlation_id,
+            type=envelope.type,
+            headers={"x-tenant": envelope.tenant or ""},
+        )
+        await self._confirmed(self._events, message, routing_key)
+
+    async def publish_to_queue(
+        self, queue: str, body: bytes, headers: dict[str, Any], *, message_id: str | None = None,
+        correlation_id: str | None = None, reply_to: str | None = None, persistent: bool = True,
+    ) -> None:
+        """Publish through the default exchange straight to a named queue."""
+        if self._publish_channel is None:
+            raise BrokerUnavailable("not connected")
+        message = aio_pika.Message(
+            body,
+            content_type="application/json",
+            delivery_mode=(
+                aio_pika.DeliveryMode.PERSISTENT if persistent else aio_pika.DeliveryMode.NOT_PERSISTENT
+            ),
+            message_id=message_id,
+            correlation_id=correlation_id,
+            reply_to=reply_to,
+            headers=headers,
+        )
+        await self._confirmed(self._publish_channel.default_exchange, message, queue)
+
+    async def _confirmed(
+        self, exchange: AbstractExchange, message: aio_pika.Message, routing_key: str
+    ) -> None:
+        try:
+            await exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=10)
+        except Exception as exc:  # any failure means "not confirmed"
+            raise BrokerUnavailable(f"publish to {routing_key!r} failed: {exc!r}") from exc
+
+    async def consume(
+        self,
+        queue_name: str,
+        callback: Callable[[AbstractIncomingMessage], Awaitable[None]],
+        *,
+        channel: AbstractChannel | None = None,
+    ) -> tuple[AbstractQueue, str]:
+        chan = channel or self.consume_channel
+        # Passive: the topology declared it; a robust queue re-subscribes after a reconnect.
+        queue = await chan.declare_queue(queue_name, passive=True)
+        tag = await queue.consume(callback, no_ack=False)
+        return queue, tag
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None

@@ -1,0 +1,166 @@
+"""A work-queue consumer: decode, dispatch by type, ack after commit, retry or park.
+
+- A message that cannot be understood (not JSON, bad envelope, unknown type or version, bad
+  payload, or a type this queue has no handler for) is parked at once with the reason.
+- A handler that raises :class:`PermanentFailure` parks the message: retrying cannot help.
+- Any other error is retried after the configured delays, then parked.
+- A message applied before (:class:`AlreadyApplied`) is simply acknowledged.
+
+The original message is acknowledged only after its retry copy or parked copy was confirmed
+by the broker, so a failure in between re-delivers instead of losing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+
+from shared.contracts import Envelope, MalformedMessage, Payload, decode
+from shared.logging import correlation, get_logger
+from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.messaging.topology import WorkQueue
+from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
+from shared.outbox import AlreadyApplied
+
+log = get_logger("tsdx.consumer")
+
+Handler = Callable[[Envelope, Any], Awaitable[None]]
+
+RETRY_HEADER = "x-retry-count"
+REASON_HEADER = "x-park-reason"
+
+
+class PermanentFailure(Exception):
+    """The message is well-formed but can never be applied; park it with this reason."""
+
+
+class Consumer:
+    def __init__(
+        self,
+        broker: Broker,
+        queue: WorkQueue,
+        handlers: dict[type[Payload], Handler],
+        retry_delays_ms: list[int],
+        service: str,
+    ) -> None:
+        self._broker = broker
+        self._queue = queue
+        self._handlers = handlers
+        self._delays = retry_delays_ms
+        self._service = service
+        self._amqp_queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def queue_name(self) -> str:
+        return self._queue.name
+
+    @property
+    def alive(self) -> bool:
+        return self._tag is not None and self._broker.connected
+
+    async def start(self) -> None:
+        self._amqp_queue, self._tag = await self._broker.consume(self._queue.name, self.on_message)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking messages and let the ones in hand finish (the rest stay queued)."""
+        if self._amqp_queue is not None and self._tag is not None:
+            try:
+                await self._amqp_queue.cancel(self._tag)
+            except Exception as exc:  # the channel may already be gone
+                log.warning("consumer.cancel_failed", queue=self._queue.name, error=repr(exc))
+            self._tag = None
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("consumer.stop_timeout", queue=self._queue.name, in_flight=self._in_flight)
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self._handle(message)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        try:
+            envelope, payload = decode(message.body)
+        except MalformedMessage as exc:
+            await self._park(message, str(exc))
+            return
+        handler = self._handlers.get(type(payload))
+        if handler is None:
+            await self._park(message, f"queue {self._queue.name} has no handler for {envelope.type}")
+            return
+        with correlation(envelope.correlation_id), structlog.contextvars.bound_contextvars(
+            message_id=envelope.id, message_type=envelope.type, tenant=envelope.tenant
+        ):
+            try:
+                await handler(envelope, payload)
+            except AlreadyApplied:
+                log.info("message.duplicate_ignored")
+            except PermanentFailure as exc:
+                await self._park(message, str(exc))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("message.failed", error=repr(exc))
+                await self._retry_or_park(message, exc)
+                return
+            await message.ack()
+            MESSAGES_HANDLED.labels(self._service, envelope.type).inc()
+
+    async def _retry_or_park(self, message: AbstractIncomingMessage, exc: Exception) -> None:
+        attempt = int((message.headers or {}).get(RETRY_HEADER, 0) or 0)
+        if attempt >= len(self._delays):
+            await self._park(message, f"failed after {attempt + 1} attempts: {exc!r}")
+            return
+        delay = self._delays[attempt]
+        headers = dict(message.headers or {})
+        headers[RETRY_HEADER] = attempt + 1
+        try:
+            await self._broker.publish_to_queue(
+                self._queue.retry(delay),
+                message.body,
+                headers,
+                message_id=message.message_id,
+                correlation_id=message.correlation_id,
+            )
+        except BrokerUnavailable:
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+        MESSAGES_RETRIED.labels(self._service, self._queue.name).inc()
+
+    async def _park(self, message: AbstractIncomingMessage, reason: str) -> None:
+        log.error("message.parked", queue=self._queue.name, reason=reason[:500])
+        headers = dict(message.headers or {})
+        headers[REASON_HEADER] = reason[:1000]
+        headers["x-parked-at"] = datetime.now(UTC).isoformat()
+        headers["x-parked-from"] = self._queue.name
+        headers["x-original-routing-key"] = message.routing_key or ""
+        try:
+            await self._broker.publish_to_queue(
+                self._queue.parked,
+                message.body,
+                headers,
+                message_id=message.message_id or "",
+                correlation_id=message.correlation_id,
+            )
+        except BrokerUnavailable:
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+        MESSAGES_PARKED.labels(self._service, self._queue.name).inc()

@@ -1,0 +1,118 @@
+"""Every exchange, queue and binding of tsdx, declared in this one place.
+
+Each service declares the whole topology at start-up, so a message published before its
+consumer ever ran still has a queue to wait in (publishes are ``mandatory``).
+
+For each work queue ``Q``:
+
+- ``Q`` (quorum): bound to the events exchange by the routing keys its service consumes;
+  a message that crashes its consumer ``delivery_limit`` times is dead-lettered to parking;
+- ``Q.retry.<ms>`` (one per retry delay): a failed message waits there, then its TTL
+  dead-letters it straight back to ``Q`` through the default exchange;
+- ``Q.parked``: poison messages with the reason in the ``x-park-reason`` header, kept for an
+  operator to inspect and replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange
+
+EVENTS_EXCHANGE = "tsdx.events"
+PARKING_EXCHANGE = "tsdx.parking"
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    name: str
+    bindings: tuple[str, ...]
+
+    @property
+    def parked(self) -> str:
+        return f"{self.name}.parked"
+
+    def retry(self, delay_ms: int) -> str:
+        return f"{self.name}.retry.{delay_ms}"
+
+
+REGISTRY_RPC = WorkQueue("registry.rpc", ())
+REGISTRY_EVENTS = WorkQueue("registry.events", ("upload.decided",))
+ROUTING_RPC = WorkQueue("routing.rpc", ())
+ROUTING_WORK = WorkQueue(
+    "routing.work",
+    ("upload.requested", "delivery.progressed", "result.submitted", "document.loaded"),
+)
+GATEWAY_WORK = WorkQueue(
+    "gateway.work",
+    (
+        "document.routed.internet",
+        "document.withdrawn.internet",
+        "result.refused.internet",
+        "upload.decided",
+        "document.completed",
+        "device.changed",
+        "tenant.changed",
+    ),
+)
+LAN_WRITER_WORK = WorkQueue(
+    "lan_writer.work",
+    ("document.routed.lan", "document.withdrawn.lan", "result.refused.lan"),
+)
+
+WORK_QUEUES: tuple[WorkQueue, ...] = (
+    REGISTRY_RPC,
+    REGISTRY_EVENTS,
+    ROUTING_RPC,
+    ROUTING_WORK,
+    GATEWAY_WORK,
+    LAN_WRITER_WORK,
+)
+
+
+def work_queue(name: str) -> WorkQueue:
+    for queue in WORK_QUEUES:
+        if queue.name == name:
+            return queue
+    raise KeyError(f"no work queue named {name!r}")
+
+
+async def declare_topology(
+    channel: AbstractChannel,
+    *,
+    quorum: bool,
+    retry_delays_ms: list[int],
+    delivery_limit: int,
+) -> AbstractExchange:
+    events = await channel.declare_exchange(
+        EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    parking = await channel.declare_exchange(
+        PARKING_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    for queue in WORK_QUEUES:
+        args: dict[str, Any] = {
+            "x-dead-letter-exchange": PARKING_EXCHANGE,
+            "x-dead-letter-routing-key": queue.name,
+        }
+        if quorum:
+            args["x-queue-type"] = "quorum"
+            args["x-delivery-limit"] = delivery_limit
+        main = await channel.declare_queue(queue.name, durable=True, arguments=args)
+        for key in queue.bindings:
+            await main.bind(events, routing_key=key)
+        for delay in retry_delays_ms:
+            await channel.declare_queue(
+                queue.retry(delay),
+                durable=True,
+                arguments={
+                    "x-message-ttl": delay,
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": queue.name,
+                },
+            )
+        parked = await channel.declare_queue(queue.parked, durable=True)
+        await parked.bind(parking, routing_key=queue.name)
+    return events

@@ -1,0 +1,150 @@
+"""State change and the events it causes, committed together; events relayed afterwards.
+
+A handler writes its state and ``emit``s its events in one transaction (the outbox). The relay
+publishes outbox rows with publisher confirms and deletes each one only after the broker
+confirmed it, so a crash at any point re-sends rather than loses. Consumers deduplicate by
+envelope id, so a re-send is harmless.
+
+The same transaction records the id of the message being applied (``applied_messages``);
+a redelivered message finds its id there and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+
+from shared.contracts import Envelope, Payload, wrap
+from shared.logging import get_logger
+from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.storage import Collection, DuplicateKeyError, Index, Session, StorageError, Store
+
+log = get_logger("tsdx.outbox")
+
+OUTBOX = Collection("outbox", (Index(("seq",)),))
+APPLIED = Collection("applied_messages")
+COLLECTIONS = (OUTBOX, APPLIED)
+
+_counter = itertools.count()
+
+
+class AlreadyApplied(Exception):
+    """The message was applied before; its effects are already committed."""
+
+
+class Tx:
+    """A transaction with an outbox: ``db`` for state, ``emit`` for the events it causes."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.emitted: list[Envelope] = []
+
+    async def emit(
+        self, payload: Payload, tenant: str | None, correlation_id: str | None = None
+    ) -> Envelope:
+        envelope = wrap(payload, tenant, correlation_id)
+        # time + process-local counter keeps the relay's order stable within a process.
+        seq = time.time_ns() // 1000 * 1000 + next(_counter) % 1000
+        await self.db.insert(
+            OUTBOX.name,
+            {
+                "id": envelope.id,
+                "seq": seq,
+                "routing_key": payload.routing_key(),
+                "envelope": envelope.model_dump(mode="json"),
+            },
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+
+class OutboxRelay:
+    def __init__(self, store: Store, broker: Broker, *, batch: int = 200) -> None:
+        self._store = store
+        self._broker = broker
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            with suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout=10)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                sent = await self.relay_once()
+                backoff = 0.1
+            except (BrokerUnavailable, StorageError) as exc:
+                log.warning("outbox.relay_failed", error=str(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent < self._batch:
+                self._wake.clear()
+                with suppress(TimeoutError):
+                    # The poll catches rows committed by another process sharing the store.
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    async def relay_once(self) -> int:
+        rows = await self._store.find(OUTBOX.name, order_by="seq", limit=self._batch)
+        if not rows:
+            return 0
+        # Publishes are pipelined on one channel, so the broker keeps their order.
+        await asyncio.gather(
+            *(
+                self._broker.publish_envelope(
+                    Envelope.model_validate(row["envelope"]), row["routing_key"]
+                )
+                for row in rows
+            )
+        )
+        for row in rows:
+            await self._store.delete(OUTBOX.name, row["id"])
+        return len(rows)
+
+
+class UnitOfWork:
+    """Opens transactions that carry an outbox and, for a message, its idempotency record."""
+
+    def __init__(self, store: Store, relay: OutboxRelay | None) -> None:
+        self._store = store
+        self._relay = relay
+
+    @asynccontextmanager
+    async def __call__(self, applying: Envelope | None = None) -> AsyncIterator[Tx]:
+        async with self._store.transaction() as db:
+            if applying is not None:
+                try:
+                    await db.insert(
+                        APPLIED.name,
+                        {
+                            "id": applying.id,
+                            "type": applying.type,
+                            "at": datetime.now(UTC).isoformat(),
+                        },
+                    )
+                except DuplicateKeyError:
+                    raise AlreadyApplied(applying.id) from None
+            tx = Tx(db)
+            yield tx
+        if self._relay is not None and tx.emitted:
+            self._relay.wake()
+
+    async def was_applied(self, envelope: Envelope) -> bool:
+        return await self._store.get(APPLIED.name, envelope.id) is not None

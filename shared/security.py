@@ -1,0 +1,44 @@
+"""Secrets: generation and hashing. Nothing secret is ever stored or logged in clear.
+
+API keys, device credentials and connection codes are long random tokens, so one SHA-256 is
+enough to store them and lets a service find a record by the hash. Passwords chosen by people
+(LAN log-in) get a slow, salted hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+
+def new_token(prefix: str, nbytes: int = 24) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(nbytes)}"
+
+
+def new_connection_code() -> str:
+    # Short enough to type on a terminal keyboard, long enough not to guess: 12 chars of base32.
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, salt_hex, digest_hex = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hash_password(password, salt=bytes.fromhex(salt_hex))
+    return hmac.compare_digest(candidate, stored)

@@ -1,0 +1,129 @@
+"""The life of one service process: store, broker, consumers, outbox relay, HTTP, shutdown.
+
+A service describes itself with a :class:`ServiceSpec`; :func:`run_service` does the rest the
+same way for all of them. Shutdown (SIGINT/SIGTERM) stops taking messages, lets the ones in
+hand finish, flushes the outbox, then closes the broker and the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.logging import configure_logging, get_logger
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import Consumer, Handler
+from shared.messaging.rpc import Method, RpcClient, RpcServer
+from shared.messaging.topology import WorkQueue
+from shared.metrics import CONSUMERS
+from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
+from shared.outbox import OutboxRelay, UnitOfWork
+from shared.settings import Settings
+from shared.storage import Collection, Store, open_store
+
+log = get_logger("tsdx.service")
+
+
+@dataclass
+class Runtime:
+    """What a running service hands to its handlers and endpoints."""
+
+    name: str
+    settings: Settings
+    store: Store
+    broker: Broker
+    uow: UnitOfWork
+    rpc: RpcClient
+    consumers: list[Consumer] = field(default_factory=list)
+    rpc_servers: list[RpcServer] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    async def readiness(self) -> dict[str, bool]:
+        return {
+            "broker": self.broker.connected,
+            "store": await self.store.ping(),
+            "consumers": all(c.alive for c in self.consumers)
+            and all(s.alive for s in self.rpc_servers),
+        }
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    collections: Sequence[Collection]
+    port: Callable[[Settings], int]
+    # Build the HTTP app and the message handlers once the runtime is up.
+    build_app: Callable[[Runtime], FastAPI]
+    handlers: Callable[[Runtime], dict[WorkQueue, dict[type, Handler]]] = lambda rt: {}
+    rpc_methods: Callable[[Runtime], dict[WorkQueue, dict[str, Method]]] = lambda rt: {}
+    on_start: Callable[[Runtime], Awaitable[None]] | None = None
+    on_stop: Callable[[Runtime], Awaitable[None]] | None = None
+
+
+async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
+    store = await open_store(settings, spec.name, [*OUTBOX_COLLECTIONS, *spec.collections])
+    broker = Broker(settings, spec.name)
+    await broker.connect()
+    relay = OutboxRelay(store, broker)
+    rpc = RpcClient(broker, spec.name, settings.rpc_timeout_seconds)
+    await rpc.start()
+    runtime = Runtime(spec.name, settings, store, broker, UnitOfWork(store, relay), rpc)
+    runtime.state["relay"] = relay
+    relay.start()
+    if spec.on_start is not None:
+        await spec.on_start(runtime)
+    for queue, methods in spec.rpc_methods(runtime).items():
+        server = RpcServer(broker, queue, methods)
+        await server.start()
+        runtime.rpc_servers.append(server)
+    for queue, handlers in spec.handlers(runtime).items():
+        consumer = Consumer(broker, queue, handlers, settings.retry_delays_ms, spec.name)
+        await consumer.start()
+        CONSUMERS.labels(spec.name, queue.name).set(1)
+        runtime.consumers.append(consumer)
+    log.info("service.started")
+    return runtime
+
+
+async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
+    for server in runtime.rpc_servers:
+        await server.stop()
+    for consumer in runtime.consumers:
+        await consumer.stop()
+        CONSUMERS.labels(spec.name, consumer.queue_name).set(0)
+    if spec.on_stop is not None:
+        await spec.on_stop(runtime)
+    relay: OutboxRelay = runtime.state["relay"]
+    await relay.stop()
+    await runtime.broker.close()
+    await runtime.store.close()
+    log.info("service.stopped")
+
+
+async def serve(spec: ServiceSpec, settings: Settings) -> None:
+    runtime = await start_runtime(spec, settings)
+    try:
+        app = spec.build_app(runtime)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=spec.port(settings),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        await server.serve()
+    finally:
+        await stop_runtime(spec, runtime)
+
+
+def main(spec: ServiceSpec) -> None:
+    settings = Settings()
+    configure_logging(spec.name, settings.log_level, settings.log_format)
+    asyncio.run(serve(spec, settings))

@@ -1,0 +1,66 @@
+"""Process settings, read from the environment (prefix ``TSDX_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TSDX_", env_file=".env", extra="ignore")
+
+    amqp_url: str = "amqp://guest:guest@localhost:5672/"
+    # RabbitMQ management API, read by the dashboard for queue depths and parked messages.
+    rabbitmq_api_url: str = "http://guest:guest@localhost:15672/api"
+    # Quorum queues need RabbitMQ 3.8+; off only for brokers that lack them.
+    quorum_queues: bool = True
+
+    store: Literal["sqlite", "mongo"] = "sqlite"
+    data_dir: Path = Path("./data")
+    mongo_url: str = "mongodb://localhost:27017/?replicaSet=rs0"
+    # Every database name starts with this, so several stacks can share a server.
+    db_prefix: str = "tsdx"
+
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    lan_port: int = 8081
+    dashboard_port: int = 8082
+    registry_port: int = 8083
+    routing_port: int = 8084
+
+    # Operator credential for the admin API and the dashboard's replay button.
+    admin_token: str = "change-me"
+
+    # Messaging.
+    prefetch: int = 64
+    retry_delays_ms: list[int] = Field(default_factory=lambda: [1000, 5000, 30000])
+    rpc_timeout_seconds: float = 5.0
+    # A consumer that crashes the process on one message this many times parks it.
+    delivery_limit: int = 5
+
+    # Gateway.
+    upload_wait_seconds: float = 3.0
+    long_poll_max_seconds: float = 30.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_lines_per_document: int = 20_000
+    max_documents_per_upload: int = 100
+    pin_misses_per_minute: int = 10
+
+    # Registry.
+    pin_length: int = 4
+    pin_cooldown_days: int = 30
+
+    # Language of user-facing messages when the caller names none.
+    default_language: Literal["ru", "en"] = "ru"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,136 @@
+"""The storage port: named collections of JSON documents, each keyed by ``id``.
+
+It is deliberately small. Queries are equality matches on declared index fields (a list value
+means "any of"); state transitions are compare-and-set (``update(..., expect=...)``), which each
+adapter does natively: one conditional ``UPDATE`` in SQLite, one ``update_one`` with the
+expectation in its filter in MongoDB. Several writes that must stand or fall together go in
+``transaction()``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Doc = dict[str, Any]
+Where = Mapping[str, Any]
+
+
+# A field is a plain identifier or a dotted path of them: nothing an adapter could read as
+# SQL, a JSON-path operator or a MongoDB operator ("$..."), so names never need escaping.
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+# Values a where clause may compare with; a mapping would be an operator document in MongoDB.
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class StorageError(Exception):
+    """The store could not be reached or refused the operation; worth retrying later."""
+
+
+class DuplicateKeyError(StorageError):
+    """An insert broke a unique index (the id or a declared unique index)."""
+
+
+@dataclass(frozen=True)
+class Index:
+    fields: tuple[str, ...]
+    unique: bool = False
+    # A partial index covers only documents whose fields equal these values,
+    # e.g. a PIN is unique among *active* devices only.
+    where: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.fields:
+            raise ValueError("an index needs at least one field")
+        for name in (*self.fields, *self.where):
+            check_field(name)
+
+    @property
+    def name(self) -> str:
+        parts = "_".join(f.replace(".", "_") for f in self.fields)
+        suffix = "_".join(f"{k}_{v}" for k, v in sorted(self.where.items()))
+        return f"ix_{'u_' if self.unique else ''}{parts}{'_' + suffix if suffix else ''}"
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    indexes: tuple[Index, ...] = ()
+
+
+class Session(Protocol):
+    """Operations on collections, outside (auto-commit) or inside a transaction."""
+
+    async def insert(self, collection: str, doc: Doc) -> None: ...
+
+    async def get(self, collection: str, id: str) -> Doc | None: ...
+
+    async def find(
+        self,
+        collection: str,
+        where: Where | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]: ...
+
+    async def count(self, collection: str, where: Where | None = None) -> int: ...
+
+    async def update(
+        self, collection: str, id: str, changes: Doc, *, expect: Where | None = None
+    ) -> bool:
+        """Set ``changes`` (top-level fields) if the document exists and matches ``expect``."""
+        ...
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        """Insert or wholly replace the document with ``doc['id']``."""
+        ...
+
+    async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool: ...
+
+
+class Store(Session, Protocol):
+    async def open(self, collections: Sequence[Collection]) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Session]: ...
+
+
+def check_field(field: str) -> str:
+    """Return ``field`` if it is a plain (possibly dotted) field name; raise ValueError if not."""
+    if not _FIELD.fullmatch(field):
+        raise ValueError(f"bad field name: {field!r}")
+    return field
+
+
+def check_where(where: Where | None) -> Where:
+    """Validate a where clause: plain field names; scalar values or lists of them ("any of")."""
+    for name, value in (where or {}).items():
+        check_field(name)
+        values = value if isinstance(value, list | tuple | set | frozenset) else (value,)
+        for item in values:
+            if not isinstance(item, _SCALARS):
+                raise ValueError(f"bad value for {name!r}: {type(item).__name__}")
+    return where or {}
+
+
+def check_changes(changes: Doc) -> Doc:
+    """Validate an update: at least one change, plain field names, and never the id."""
+    if not changes:
+        raise ValueError("update needs at least one change")
+    for name in changes:
+        if check_field(name) == "id":
+            raise ValueError("update cannot change the id")
+    return changes
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise ValueError(f"bad limit: {limit}")

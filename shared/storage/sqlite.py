@@ -1,0 +1,331 @@
+"""SQLite adapter: one file per service, WAL, one table of JSON documents per collection.
+
+Indexes are expression indexes on ``json_extract``; queries use the same expressions so SQLite
+picks them. One connection serves the process; an asyncio lock keeps transactions apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from shared.storage.port import (
+    Collection,
+    Doc,
+    DuplicateKeyError,
+    Index,
+    Session,
+    StorageError,
+    Where,
+    check_changes,
+    check_field,
+    check_limit,
+    check_where,
+)
+
+
+def _path(field: str) -> str:
+    return f"json_extract(doc, '$.{check_field(field)}')"
+
+
+def _table(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad collection name: {name!r}")
+    return f'"c_{name}"'
+
+
+def _sql_value(value: Any) -> Any:
+    # json_extract yields 1/0 for JSON booleans and TEXT for strings.
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _expr(field: str) -> str:
+    return "id" if field == "id" else _path(field)
+
+
+def _where_sql(where: Where | None) -> tuple[str, list[Any]]:
+    where = check_where(where)
+    if not where:
+        return "", []
+    clauses: list[str] = []
+    params: list[Any] = []
+    for field, value in where.items():
+        expr = _expr(field)
+        if isinstance(value, list | tuple | set | frozenset):
+            values = [v for v in value if v is not None]
+            # IN never matches NULL; "any of" including None must, as it does for a plain None.
+            with_null = len(values) < len(value)
+            any_of = f"{expr} IN ({','.join('?' * len(values))})" if values else "0"
+            clauses.append(f"({any_of} OR {expr} IS NULL)" if with_null else any_of)
+            params.extend(_sql_value(v) for v in values)
+        elif value is None:
+            clauses.append(f"{expr} IS NULL")
+        else:
+            clauses.append(f"{expr} = ?")
+            params.append(_sql_value(value))
+    return " WHERE " + " AND ".join(clauses), params
+
+
+def _index_sql(table: str, collection: str, index: Index) -> str:
+    exprs = ", ".join(_path(f) for f in index.fields)
+    unique = "UNIQUE " if index.unique else ""
+    sql = f'CREATE {unique}INDEX IF NOT EXISTS "{collection}_{index.name}" ON {table} ({exprs})'
+    if index.where:
+        conds = " AND ".join(
+            f"{_path(k)} = {_literal(v)}" for k, v in sorted(index.where.items())
+        )
+        sql += f" WHERE {conds}"
+    return sql
+
+
+def _literal(value: Any) -> str:
+    # Partial-index conditions must be literals; values come from code, never from input.
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _dumps(doc: Doc) -> str:
+    return orjson.dumps(doc).decode()
+
+
+def find_sql(
+    collection: str,
+    where: Where | None = None,
+    *,
+    order_by: str | None = None,
+    descending: bool = False,
+    limit: int | None = None,
+) -> tuple[str, list[Any]]:
+    """The SELECT a ``find`` runs, with its parameters (also what tests EXPLAIN)."""
+    clause, params = _where_sql(where)
+    sql = f"SELECT doc FROM {_table(collection)}{clause}"
+    if order_by:
+        sql += f" ORDER BY {_expr(order_by)} {'DESC' if descending else 'ASC'}"
+    if limit is not None:
+        check_limit(limit)
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+class _Ops:
+    """The port's operations on one connection; the caller holds the lock."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        try:
+            await self._db.execute(
+                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, ?)",
+                (doc["id"], _dumps(doc)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+
+    async def get(self, collection: str, id: str) -> Doc | None:
+        async with self._db.execute(
+            f"SELECT doc FROM {_table(collection)} WHERE id = ?", (id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    async def find(
+        self,
+        collection: str,
+        where: Where | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        sql, params = find_sql(
+            collection, where, order_by=order_by, descending=descending, limit=limit
+        )
+        async with self._db.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        return [orjson.loads(r[0]) for r in rows]
+
+    async def count(self, collection: str, where: Where | None = None) -> int:
+        clause, params = _where_sql(where)
+        async with self._db.execute(
+            f"SELECT COUNT(*) FROM {_table(collection)}{clause}", params
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def update(
+        self, collection: str, id: str, changes: Doc, *, expect: Where | None = None
+    ) -> bool:
+        sets = ", ".join(f"'$.{k}', json(?)" for k in check_changes(changes))
+        params: list[Any] = [orjson.dumps(v).decode() for v in changes.values()]
+        # The id goes last so that an expectation can never retarget the update.
+        clause, where_params = _where_sql({**(expect or {}), "id": id})
+        try:
+            cur = await self._db.execute(
+                f"UPDATE {_table(collection)} SET doc = json_set(doc, {sets}){clause}",
+                params + where_params,
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+        return cur.rowcount == 1
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        try:
+            await self._db.execute(
+                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                (doc["id"], _dumps(doc)),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+
+    async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
+        clause, params = _where_sql({**(expect or {}), "id": id})
+        cur = await self._db.execute(f"DELETE FROM {_table(collection)}{clause}", params)
+        return cur.rowcount == 1
+
+
+class SQLiteStore:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._ops: _Ops | None = None
+        # The task inside ``transaction()``: the lock is not reentrant, so that task using the
+        # store itself (not the session) would wait for itself forever; it is refused instead.
+        self._tx_task: asyncio.Task[Any] | None = None
+
+    async def open(self, collections: Sequence[Collection]) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        # Auto-commit mode: transactions are begun explicitly (BEGIN IMMEDIATE).
+        db = await aiosqlite.connect(self._path, isolation_level=None)
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process; only an OS crash may lose the last
+            # commit.
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await db.execute("PRAGMA busy_timeout=10000")
+            # IF NOT EXISTS makes opening idempotent: reopening keeps the data and the indexes.
+            for coll in collections:
+                table = _table(coll.name)
+                await db.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
+                )
+                for index in coll.indexes:
+                    await db.execute(_index_sql(table, coll.name, index))
+        except BaseException as exc:
+            await db.close()
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StorageError(f"cannot open {self._path}: {exc}") from exc
+            raise
+        self._db = db
+        self._ops = _Ops(db)
+
+    async def close(self) -> None:
+        self._ops = None
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def ping(self) -> bool:
+        if self._db is None:
+            return False
+        try:
+            async with self._lock:
+                await self._db.execute("SELECT 1")
+        except (sqlite3.Error, ValueError):
+            return False
+        return True
+
+    def _require(self) -> _Ops:
+        if self._ops is None:
+            raise StorageError("store is not open")
+        if self._tx_task is not None and self._tx_task is asyncio.current_task():
+            raise RuntimeError("inside a transaction, use the session it yields, not the store")
+        return self._ops
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        ops = self._require()
+        assert self._db is not None
+        async with self._lock:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StorageError(f"cannot begin a transaction: {exc}") from exc
+            self._tx_task = asyncio.current_task()
+            try:
+                yield ops
+            except sqlite3.OperationalError as exc:
+                await self._db.execute("ROLLBACK")
+                raise StorageError(str(exc)) from exc
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    await self._db.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    await self._db.execute("ROLLBACK")
+                    raise StorageError(f"cannot commit: {exc}") from exc
+            finally:
+                self._tx_task = None
+
+    async def _locked(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        ops = self._require()
+        async with self._lock:
+            try:
+                return await getattr(ops, op)(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                raise StorageError(str(exc)) from exc
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        await self._locked("insert", collection, doc)
+
+    async def get(self, collection: str, id: str) -> Doc | None:
+        result: Doc | None = await self._locked("get", collection, id)
+        return result
+
+    async def find(
+        self,
+        collection: str,
+        where: Where | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        result: list[Doc] = await self._locked(
+            "find", collection, where, order_by=order_by, descending=descending, limit=limit
+        )
+        return result
+
+    async def count(self, collection: str, where: Where | None = None) -> int:
+        result: int = await self._locked("count", collection, where)
+        return result
+
+    async def update(
+        self, collection: str, id: str, changes: Doc, *, expect: Where | None = None
+    ) -> bool:
+        result: bool = await self._locked("update", collection, id, changes, expect=expect)
+        return result
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        await self._locked("put", collection, doc)
+
+    async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
+        result: bool = await self._locked("delete", collection, id, expect=expect)
+        return result
