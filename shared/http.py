@@ -47,7 +47,9 @@ def refusal_response(request: Request, refusal: Refusal) -> JSONResponse:
     )
 
 
-def install_common(app: FastAPI, service: str, ready: Callable[[], Awaitable[dict[str, bool]]]) -> None:
+def install_common(
+    app: FastAPI, service: str, ready: Callable[[], Awaitable[dict[str, bool]]]
+) -> None:
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
         return refusal_response(request, exc)
@@ -67,8 +69,12 @@ def install_common(app: FastAPI, service: str, ready: Callable[[], Awaitable[dic
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return JSONResponse(
-            {"code": code, "message": render(code, language_of(request)) if code != "http_error"
-             else str(exc.detail)},
+            {
+                "code": code,
+                "message": render(code, language_of(request))
+                if code != "http_error"
+                else str(exc.detail),
+            },
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -124,9 +124,158 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Неверный код подключения к базе.",
         "en": "Wrong connection code.",
     },
+    "document_in_work": {
+        "ru": "Документ {number} уже в работе на терминале. Чтобы заменить его, отзовите документ.",
+        "en": "Document {number} is already being worked on. Recall it to replace it.",
+    },
+    "document_withdrawn": {
+        "ru": "Документ отозван с терминала.",
+        "en": "The document was withdrawn from the terminal.",
+    },
+    "document_already_finished": {
+        "ru": "Документ уже завершён.",
+        "en": "The document is already finished.",
+    },
+    "too_many_documents": {
+        "ru": "Слишком много документов в одной выгрузке: не более {limit}.",
+        "en": "Too many documents in one upload: at most {limit}.",
+    },
+    "too_many_lines": {
+        "ru": "Слишком много строк в документе {document}: не более {limit}.",
+        "en": "Too many lines in document {document}: at most {limit}.",
+    },
+    "tenant_exists": {
+        "ru": "База «{tenant}» уже существует.",
+        "en": "Base “{tenant}” already exists.",
+    },
+    "device_blocked": {
+        "ru": "Устройство {pin} заблокировано.",
+        "en": "Device {pin} is blocked.",
+    },
+    "pin_space_exhausted": {
+        "ru": "Не удалось выдать пин-код, повторите регистрацию.",
+        "en": "Could not issue a PIN; register again.",
+    },
+    "forbidden": {
+        "ru": "Действие запрещено.",
+        "en": "Forbidden.",
+    },
+    "method_not_allowed": {
+        "ru": "Метод не поддерживается.",
+        "en": "Method not allowed.",
+    },
+    "bad_request": {
+        "ru": "Неверный запрос: {reason}",
+        "en": "Bad request: {reason}",
+    },
+    "unknown_method": {
+        "ru": "Неизвестный метод: {method}",
+        "en": "Unknown method: {method}",
+    },
     "internal_error": {
         "ru": "Внутренняя ошибка сервера.",
         "en": "Internal server error.",
+    },
+    # Import of documents exported from 1C (shared/onec). A document is named by its place in
+    # the export, a line by its place in the document's table, both counted from 1.
+    "onec_not_utf8": {
+        "ru": "Данные 1С не в кодировке UTF-8 (неверный байт в позиции {position}).",
+        "en": "The 1C data is not UTF-8 (invalid byte at position {position}).",
+    },
+    "onec_not_json": {
+        "ru": "Данные 1С не являются JSON: {reason}.",
+        "en": "The 1C data is not JSON: {reason}.",
+    },
+    "onec_no_documents": {
+        "ru": "В данных 1С нет ни одного документа.",
+        "en": "The 1C data holds no document.",
+    },
+    "onec_not_document": {
+        "ru": "Элемент {document} не является документом 1С: ожидается объект XDTO "
+        "«DocumentObject» или структура с полями документа (Ссылка, Номер, Товары).",
+        "en": "Item {document} is not a 1C document: expected an XDTO “DocumentObject” "
+        "or a structure with document fields (Ссылка, Номер, Товары).",
+    },
+    "onec_not_document_type": {
+        "ru": "Элемент {document}: объект 1С «{type}» не является документом.",
+        "en": "Item {document}: the 1C object “{type}” is not a document.",
+    },
+    "onec_missing_ref": {
+        "ru": "Документ {document}: не указана ссылка (GUID) документа.",
+        "en": "Document {document}: the document reference (GUID) is missing.",
+    },
+    "onec_unknown_type": {
+        "ru": "Документ {document}: не указан вид документа учётной системы.",
+        "en": "Document {document}: the accounting document type is not given.",
+    },
+    "onec_header_invalid": {
+        "ru": "Документ {document}: недопустимое значение в поле «{field}».",
+        "en": "Document {document}: invalid value in field “{field}”.",
+    },
+    "onec_header_too_long": {
+        "ru": "Документ {document}: значение поля «{field}» длиннее допустимого ({limit}).",
+        "en": "Document {document}: the value of field “{field}” is longer than {limit}.",
+    },
+    "onec_line_without_product": {
+        "ru": "Документ {document}, строка {line}: не указана номенклатура.",
+        "en": "Document {document}, line {line}: no product is given.",
+    },
+    "onec_bad_line_no": {
+        "ru": "Документ {document}, строка {line}: номер строки «{value}» в поле «{field}» "
+        "должен быть целым числом от 1.",
+        "en": "Document {document}, line {line}: line number “{value}” in field “{field}” "
+        "must be a whole number from 1.",
+    },
+    "onec_bad_quantity": {
+        "ru": "Документ {document}, строка {line}: количество «{value}» в поле «{field}» "
+        "не является числом.",
+        "en": "Document {document}, line {line}: quantity “{value}” in field “{field}” "
+        "is not a number.",
+    },
+    "onec_negative_quantity": {
+        "ru": "Документ {document}, строка {line}: отрицательное количество {value} "
+        "в поле «{field}».",
+        "en": "Document {document}, line {line}: negative quantity {value} in field “{field}”.",
+    },
+    "onec_line_invalid": {
+        "ru": "Документ {document}, строка {line}: недопустимое значение в поле «{field}».",
+        "en": "Document {document}, line {line}: invalid value in field “{field}”.",
+    },
+    "onec_line_too_long": {
+        "ru": "Документ {document}, строка {line}: значение поля «{field}» длиннее "
+        "допустимого ({limit}).",
+        "en": "Document {document}, line {line}: the value of field “{field}” is longer "
+        "than {limit}.",
+    },
+    "onec_not_csv": {
+        "ru": "Файл CSV не читается: {reason}.",
+        "en": "The CSV file cannot be read: {reason}.",
+    },
+    "onec_csv_no_header": {
+        "ru": "В файле CSV нет строки заголовка с именами колонок.",
+        "en": "The CSV file has no header row with column names.",
+    },
+    "onec_csv_duplicate_column": {
+        "ru": "В заголовке файла CSV колонка «{column}» повторяется.",
+        "en": "Column “{column}” appears twice in the CSV header.",
+    },
+    "onec_csv_missing_column": {
+        "ru": "В файле CSV нет колонки «{column}».",
+        "en": "The CSV file has no column “{column}”.",
+    },
+    "onec_csv_extra_cells": {
+        "ru": "Файл CSV, строка {row}: значений больше, чем колонок в заголовке.",
+        "en": "CSV file, line {row}: more values than header columns.",
+    },
+    "onec_csv_no_number": {
+        "ru": "Файл CSV, строка {row}: не указан номер документа в колонке «{column}».",
+        "en": "CSV file, line {row}: no document number in column “{column}”.",
+    },
+    "onec_csv_header_mismatch": {
+        "ru": "Файл CSV, строка {row}: в колонке «{column}» значение «{value}», а в начале "
+        "документа «{expected}».",
+        "en": "CSV file, line {row}: column “{column}” holds “{value}” but the document "
+        "began with “{expected}”.",
     },
 }
 
@@ -135,7 +284,7 @@ def render(code: str, language: str = "ru", params: dict[str, Any] | None = None
     texts = MESSAGES.get(code)
     if texts is None:
         return code
-    template = texts.get(language) or texts["ru"]  # type: ignore[call-overload]
+    template = texts["en"] if language == "en" else texts["ru"]
     try:
         return template.format(**(params or {}))
     except (KeyError, IndexError):
@@ -155,6 +304,7 @@ def pick_language(accept_language: str | None, default: Language = "ru") -> Lang
             weight = 0.0
         ranked.append((-weight, pos, tag.strip().lower()[:2]))
     for _, _, lang in sorted(ranked):
-        if lang in LANGUAGES:
-            return lang  # type: ignore[return-value]
+        for supported in LANGUAGES:
+            if lang == supported:
+                return supported
     return default

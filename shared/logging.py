@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -42,7 +42,7 @@ def correlation(correlation_id: str | None) -> Iterator[str]:
         _correlation_id.reset(token)
 
 
-def _redact_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     # Secrets never reach a log line, whatever a caller passes.
     for key in event.keys() & _SECRET_KEYS:
         event[key] = "***"

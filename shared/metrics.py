@@ -18,11 +18,13 @@ MESSAGES_PARKED = Counter(
     "tsdx_messages_parked_total", "AMQP messages moved to a parking queue", ["service", "queue"]
 )
 UPLOADS = Counter(
-    "tsdx_uploads_total", "Upload requests decided, by outcome and refusal code",
+    "tsdx_uploads_total",
+    "Upload requests decided, by outcome and refusal code",
     ["outcome", "code"],
 )
 DOCUMENTS_ROUTED = Counter(
-    "tsdx_documents_routed_total", "Document copies routed",
+    "tsdx_documents_routed_total",
+    "Document copies routed",
     ["channel", "target_kind", "process"],
 )
 DELIVERY_LATENCY = Histogram(
@@ -33,12 +35,17 @@ DELIVERY_LATENCY = Histogram(
 )
 RESULTS = Counter("tsdx_results_total", "Terminal results by outcome", ["outcome"])
 HTTP_REQUESTS = Counter(
-    "tsdx_http_requests_total", "HTTP requests by route and status",
+    "tsdx_http_requests_total",
+    "HTTP requests by route and status",
     ["service", "route", "method", "status"],
 )
 HTTP_LATENCY = Histogram(
-    "tsdx_http_request_duration_seconds", "HTTP request duration", ["service", "route"],
+    "tsdx_http_request_duration_seconds",
+    "HTTP request duration",
+    ["service", "route"],
 )
 CONSUMERS = Gauge("tsdx_consumers", "Consumers running in this process", ["service", "queue"])
 DEVICES_ONLINE = Gauge("tsdx_devices_online", "Devices that contacted the gateway recently")
-RPC_CALLS = Counter("tsdx_rpc_calls_total", "RPC calls by method and outcome", ["method", "outcome"])
+RPC_CALLS = Counter(
+    "tsdx_rpc_calls_total", "RPC calls by method and outcome", ["method", "outcome"]
+)

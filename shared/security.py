@@ -35,7 +35,7 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
 
 def verify_password(password: str, stored: str) -> bool:
     try:
-        scheme, salt_hex, digest_hex = stored.split("$")
+        scheme, salt_hex, _digest = stored.split("$")
     except ValueError:
         return False
     if scheme != "scrypt":

@@ -38,9 +38,11 @@ def _upload_response(request: Request, record: dict[str, Any]) -> JSONResponse:
 @router.post(
     "/uploads",
     summary="Upload documents to terminals",
-    responses={202: {"description": "Routing has not answered yet; poll status_url"},
-               422: {"description": "Refused, with code and message"},
-               429: {"description": "Too many wrong PINs from this API key"}},
+    responses={
+        202: {"description": "Routing has not answered yet; poll status_url"},
+        422: {"description": "Refused, with code and message"},
+        429: {"description": "Too many wrong PINs from this API key"},
+    },
 )
 async def upload(
     body: UploadRequested, request: Request, rt: RuntimeDep, tenant: TenantDep
@@ -68,7 +70,9 @@ async def upload_status(
     return _upload_response(request, record)
 
 
-@router.get("/devices", summary="This base's device list, to pick a terminal instead of typing its PIN")
+@router.get(
+    "/devices", summary="This base's device list, to pick a terminal instead of typing its PIN"
+)
 async def devices(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     try:
         known = await rt.rpc.call(REGISTRY_RPC, "device.known", {}, tenant=tenant["id"])
@@ -109,7 +113,9 @@ async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[st
     return {**_result_summary(doc), "result": doc["result"]}
 
 
-@router.post("/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)")
+@router.post(
+    "/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)"
+)
 async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     key = repo.completed_key(tenant["id"], document_id)
     async with rt.uow() as tx:

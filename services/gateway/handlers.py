@@ -9,7 +9,7 @@ from services.gateway import repository as repo
 from services.gateway.notifier import Notifier
 from services.gateway.terminal import inbox_key
 from shared.contracts import Envelope
-from shared.contracts.directory import DeviceChanged, TenantChanged
+from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
 from shared.contracts.results import DocumentCompleted, ResultRefused
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
 from shared.messaging.consumer import Handler, PermanentFailure
@@ -34,6 +34,7 @@ class GatewayHandlers:
             DocumentCompleted: self.completed,
             ResultRefused: self.result_refused,
             DeviceChanged: self.device_changed,
+            DeviceReplaced: self.device_replaced,
             TenantChanged: self.tenant_changed,
         }
 
@@ -88,8 +89,13 @@ class GatewayHandlers:
             if record is None:  # uploaded by an AMQP adapter, not through this gateway
                 await tx.db.put(
                     repo.UPLOADS.name,
-                    {"id": key, "tenant": envelope.tenant, "request_id": decided.request_id,
-                     "requested_at": decided.requested_at.isoformat(), **changes},
+                    {
+                        "id": key,
+                        "tenant": envelope.tenant,
+                        "request_id": decided.request_id,
+                        "requested_at": decided.requested_at.isoformat(),
+                        **changes,
+                    },
                 )
             elif record["status"] == "pending":
                 await tx.db.update(repo.UPLOADS.name, key, changes)
@@ -114,9 +120,14 @@ class GatewayHandlers:
             await tx.db.update(
                 repo.INBOX.name,
                 refused.delivery_id,
-                {"state": "in_progress",
-                 "last_refusal": {"result_id": refused.result_id, "code": refused.code,
-                                  "params": refused.params}},
+                {
+                    "state": "in_progress",
+                    "last_refusal": {
+                        "result_id": refused.result_id,
+                        "code": refused.code,
+                        "params": refused.params,
+                    },
+                },
             )
 
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
@@ -127,6 +138,15 @@ class GatewayHandlers:
         }
         async with self._uow(applying=envelope) as tx:
             await repo.put_newer(tx.db, repo.DEVICES.name, doc)
+
+    async def device_replaced(self, envelope: Envelope, replaced: DeviceReplaced) -> None:
+        async with self._uow(applying=envelope) as tx:
+            waiting = await tx.db.find(
+                repo.INBOX.name, {"device_id": replaced.old_device, "state": "waiting"}
+            )
+            for row in waiting:
+                await tx.db.update(repo.INBOX.name, row["id"], {"device_id": replaced.new_device})
+        self._notifier.notify(inbox_key(replaced.new_device))
 
     async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
         doc = {

@@ -13,7 +13,9 @@ INBOX = Collection(
     "inbox",
     (Index(("device_id", "state")), Index(("tenant", "document_id"))),
 )
-RESULTS = Collection("results")  # terminal results received, by result id (a retried send applies once)
+RESULTS = Collection(
+    "results"
+)  # terminal results received, by result id (a retried send applies once)
 COMPLETED = Collection("completed", (Index(("tenant", "state")),))
 
 COLLECTIONS = (TENANTS, DEVICES, UPLOADS, INBOX, RESULTS, COMPLETED)
@@ -46,6 +48,8 @@ async def put_newer(db: Session, collection: str, doc: Doc) -> bool:
     if current.get("revision", 0) >= doc["revision"]:
         return False
     return await db.update(
-        collection, doc["id"], {k: v for k, v in doc.items() if k != "id"},
+        collection,
+        doc["id"],
+        {k: v for k, v in doc.items() if k != "id"},
         expect={"revision": current["revision"]},
     )

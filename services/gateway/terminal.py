@@ -30,7 +30,9 @@ class PairRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     connection_code: str = Field(min_length=1, max_length=100)
-    hardware_id: str = Field(min_length=1, max_length=200, examples=["@HONEYWELL-EDA50-V-16204B17A7"])
+    hardware_id: str = Field(
+        min_length=1, max_length=200, examples=["@HONEYWELL-EDA50-V-16204B17A7"]
+    )
     model: str = Field(default="", max_length=200, examples=["EDA50"])
     name: str = Field(default="", max_length=200)
     mode: DeviceMode = "online"
@@ -63,7 +65,9 @@ def _summary(row: Doc) -> dict[str, Any]:
     }
 
 
-@router.post("/pair", summary="Join a base with its connection code; returns the PIN and a credential")
+@router.post(
+    "/pair", summary="Join a base with its connection code; returns the PIN and a credential"
+)
 async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     try:
         paired = await rt.rpc.call(REGISTRY_RPC, "device.pair", body.model_dump())
@@ -107,7 +111,9 @@ async def _inbox(rt: RuntimeDep, device_id: str) -> tuple[list[Doc], list[Doc]]:
     return waiting, withdrawn
 
 
-@router.get("/inbox", summary="Documents waiting for this device; waits up to `wait` seconds for news")
+@router.get(
+    "/inbox", summary="Documents waiting for this device; waits up to `wait` seconds for news"
+)
 async def inbox(
     rt: RuntimeDep,
     device: DeviceDep,
@@ -126,8 +132,9 @@ async def inbox(
         if fresh or withdrawn or len(waiting) != known or left <= 0:
             return {
                 "documents": [_summary(r) for r in waiting],
-                "withdrawn": [{"delivery_id": r["id"], "reason": r["withdrawn_reason"]}
-                              for r in withdrawn],
+                "withdrawn": [
+                    {"delivery_id": r["id"], "reason": r["withdrawn_reason"]} for r in withdrawn
+                ],
             }
         await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
 
@@ -147,25 +154,36 @@ async def download(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> dict[
     return {**_summary(row), "settings": row["settings"], "document": row["document"]}
 
 
-@router.post("/documents/{delivery_id}/ack", summary="Confirm the document arrived (or a withdrawal was seen)")
+@router.post(
+    "/documents/{delivery_id}/ack",
+    summary="Confirm the document arrived (or a withdrawal was seen)",
+)
 async def acknowledge(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
     row = await _own_row(rt, device, delivery_id)
     async with rt.uow() as tx:
         if row["state"] == "withdrawn":
-            await tx.db.update(repo.INBOX.name, delivery_id, {"state": "withdrawal_seen"},
-                               expect={"state": "withdrawn"})
+            await tx.db.update(
+                repo.INBOX.name,
+                delivery_id,
+                {"state": "withdrawal_seen"},
+                expect={"state": "withdrawn"},
+            )
             return {"delivery_id": delivery_id, "state": "withdrawal_seen"}
-        if await tx.db.update(repo.INBOX.name, delivery_id, {"state": "downloaded"},
-                              expect={"state": "waiting"}):
+        if await tx.db.update(
+            repo.INBOX.name, delivery_id, {"state": "downloaded"}, expect={"state": "waiting"}
+        ):
             await tx.emit(
-                DeliveryProgressed(delivery_id=delivery_id, channel="internet", state="downloaded",
-                                   by=device["id"]),
+                DeliveryProgressed(
+                    delivery_id=delivery_id, channel="internet", state="downloaded", by=device["id"]
+                ),
                 device["tenant"],
             )
     return {"delivery_id": delivery_id, "state": "downloaded"}
 
 
-@router.post("/documents/{delivery_id}/results", summary="Send partial progress or the final result")
+@router.post(
+    "/documents/{delivery_id}/results", summary="Send partial progress or the final result"
+)
 async def submit_result(
     delivery_id: str, body: ResultRequest, rt: RuntimeDep, device: DeviceDep
 ) -> dict[str, Any]:
@@ -180,16 +198,24 @@ async def submit_result(
         async with rt.uow() as tx:
             await tx.db.insert(
                 repo.RESULTS.name,
-                {"id": body.result_id, "delivery_id": delivery_id, "final": body.final,
-                 "received_at": datetime.now(UTC).isoformat()},
+                {
+                    "id": body.result_id,
+                    "delivery_id": delivery_id,
+                    "final": body.final,
+                    "received_at": datetime.now(UTC).isoformat(),
+                },
             )
             await tx.db.update(
                 repo.INBOX.name, delivery_id, {"state": "done" if body.final else "in_progress"}
             )
             await tx.emit(
                 ResultSubmitted(
-                    result_id=body.result_id, delivery_id=delivery_id, channel="internet",
-                    final=body.final, lines=body.lines, user=device["id"],
+                    result_id=body.result_id,
+                    delivery_id=delivery_id,
+                    channel="internet",
+                    final=body.final,
+                    lines=body.lines,
+                    user=device["id"],
                 ),
                 device["tenant"],
             )

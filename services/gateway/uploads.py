@@ -58,7 +58,9 @@ async def submit(rt: Runtime, notifier: Notifier, tenant: str, request: UploadRe
     return await wait_for_decision(rt, notifier, key, rt.settings.upload_wait_seconds) or record
 
 
-async def wait_for_decision(rt: Runtime, notifier: Notifier, key: str, timeout: float) -> Doc | None:
+async def wait_for_decision(
+    rt: Runtime, notifier: Notifier, key: str, timeout: float
+) -> Doc | None:
     deadline = time.monotonic() + timeout
     while True:
         record = await rt.store.get(repo.UPLOADS.name, key)

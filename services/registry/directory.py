@@ -50,7 +50,9 @@ def public_device(doc: Doc) -> dict[str, Any]:
 async def _emit_device(tx: Tx, doc: Doc) -> None:
     await tx.emit(
         DeviceChanged(
-            device=device_view(doc), credential_hash=doc["credential_hash"], revision=doc["revision"]
+            device=device_view(doc),
+            credential_hash=doc["credential_hash"],
+            revision=doc["revision"],
         ),
         doc["tenant"],
     )
@@ -131,7 +133,9 @@ class Directory:
         credential = new_token("tsd")
         for _ in range(50):
             try:
-                doc = await self._pair_once(tenant["id"], hardware_id, model, name, mode, credential)
+                doc = await self._pair_once(
+                    tenant["id"], hardware_id, model, name, mode, credential
+                )
             except DuplicateKeyError:
                 continue  # a PIN or the hardware id was taken meanwhile: look again
             return {
@@ -213,8 +217,11 @@ class Directory:
         doc = await repo.device_by_credential_hash(self._store, credential_hash)
         if doc is None or doc["status"] != "active":
             raise Refusal("unauthorized", 401)
-        return {"device": public_device(doc), "revision": doc["revision"],
-                "credential_hash": doc["credential_hash"]}
+        return {
+            "device": public_device(doc),
+            "revision": doc["revision"],
+            "credential_hash": doc["credential_hash"],
+        }
 
     async def known_devices(self, tenant: str) -> list[dict[str, Any]]:
         """The base's "pick from the list": devices it reached by PIN before, still active."""
@@ -244,4 +251,3 @@ class Directory:
                         "last_used_at": envelope.time.isoformat(),
                     },
                 )
-

@@ -45,9 +45,7 @@ async def device_by_hardware_id(db: Session, tenant: str, hardware_id: str) -> D
 
 
 async def active_device_by_pin(db: Session, tenant: str, pin: str) -> Doc | None:
-    found = await db.find(
-        DEVICES.name, {"tenant": tenant, "pin": pin, "status": "active"}, limit=1
-    )
+    found = await db.find(DEVICES.name, {"tenant": tenant, "pin": pin, "status": "active"}, limit=1)
     return found[0] if found else None
 
 

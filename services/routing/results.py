@@ -75,11 +75,15 @@ class ResultKeeper:
             await tx.db.update(
                 repo.DOCUMENTS.name,
                 master["id"],
-                {"facts": {k: [f.model_dump(mode="json") for f in v] for k, v in facts.items()},
-                 "state": "in_progress"},
+                {
+                    "facts": {k: [f.model_dump(mode="json") for f in v] for k, v in facts.items()},
+                    "state": "in_progress",
+                },
             )
             await tx.db.update(
-                repo.DELIVERIES.name, copy["id"], {"state": "done" if result.final else "in_progress"}
+                repo.DELIVERIES.name,
+                copy["id"],
+                {"state": "done" if result.final else "in_progress"},
             )
             RESULTS.labels("final" if result.final else "partial").inc()
             if result.final and await _all_done(tx, master["id"], copy["id"]):
@@ -88,17 +92,28 @@ class ResultKeeper:
     async def loaded(self, envelope: Envelope, event: DocumentLoaded) -> None:
         key = repo.document_key(envelope.tenant or "", event.document_id)
         async with self._uow(applying=envelope) as tx:
-            await tx.db.update(repo.DOCUMENTS.name, key, {"state": "loaded"},
-                               expect={"state": "completed"})
+            await tx.db.update(
+                repo.DOCUMENTS.name, key, {"state": "loaded"}, expect={"state": "completed"}
+            )
 
     async def _refuse(
-        self, tx: Tx, envelope: Envelope, result: ResultSubmitted, code: str, params: dict[str, object]
+        self,
+        tx: Tx,
+        envelope: Envelope,
+        result: ResultSubmitted,
+        code: str,
+        params: dict[str, object],
     ) -> None:
         RESULTS.labels("refused").inc()
         log.info("result.refused", delivery_id=result.delivery_id, code=code)
         await tx.emit(
-            ResultRefused(result_id=result.result_id, delivery_id=result.delivery_id,
-                          channel=result.channel, code=code, params=params),
+            ResultRefused(
+                result_id=result.result_id,
+                delivery_id=result.delivery_id,
+                channel=result.channel,
+                code=code,
+                params=params,
+            ),
             envelope.tenant,
         )
 
@@ -116,8 +131,9 @@ class ResultKeeper:
             [line for lines in facts.values() for line in lines],
             keep_merged=process.keep_merged if process else True,
         )
-        await tx.db.update(repo.DOCUMENTS.name, master["id"],
-                           {"state": "completed", "completed_at": _now()})
+        await tx.db.update(
+            repo.DOCUMENTS.name, master["id"], {"state": "completed", "completed_at": _now()}
+        )
         await tx.emit(
             DocumentCompleted(
                 document_id=document.header.id,
@@ -139,7 +155,8 @@ def _facts_with(master: Doc, copy: Doc, result: ResultSubmitted) -> dict[str, li
     facts = {k: [FactLine.model_validate(f) for f in v] for k, v in master.get("facts", {}).items()}
     who = f"{copy['id']}:{result.user or ''}"
     facts[who] = [
-        line if line.user else line.model_copy(update={"user": result.user}) for line in result.lines
+        line if line.user else line.model_copy(update={"user": result.user})
+        for line in result.lines
     ]
     return facts
 

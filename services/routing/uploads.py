@@ -58,7 +58,12 @@ class UploadRouter:
         lookups = rules.lookups_for(process, request.channel, request.target, types)
         directory = await directory_client.fetch(self._rpc, tenant, lookups)
         decision = rules.decide(
-            process, request.process, request.channel, request.target, types, directory,
+            process,
+            request.process,
+            request.channel,
+            request.target,
+            types,
+            directory,
             tenant=tenant,
         )
         try:
@@ -80,8 +85,13 @@ class UploadRouter:
                 await self._announce_again(envelope, previous)
             return
         UPLOADS.labels(decided.outcome, decided.code or "").inc()
-        log.info("upload.decided", request_id=request.request_id, outcome=decided.outcome,
-                 code=decided.code, deliveries=len(decided.deliveries))
+        log.info(
+            "upload.decided",
+            request_id=request.request_id,
+            outcome=decided.outcome,
+            code=decided.code,
+            deliveries=len(decided.deliveries),
+        )
 
     async def _announce_again(self, envelope: Envelope, previous: Doc) -> None:
         async with self._uow(applying=envelope) as tx:
@@ -93,8 +103,13 @@ class UploadRouter:
         self, request: UploadRequested, envelope: Envelope, code: str, params: dict[str, Any]
     ) -> UploadDecided:
         return UploadDecided(
-            request_id=request.request_id, process=request.process, channel=request.channel,
-            target=request.target, outcome="refused", code=code, params=params,
+            request_id=request.request_id,
+            process=request.process,
+            channel=request.channel,
+            target=request.target,
+            outcome="refused",
+            code=code,
+            params=params,
             requested_at=envelope.time,
         )
 
@@ -112,7 +127,9 @@ class UploadRouter:
             conflict = await self._taken_copy(tx, tenant, document)
             if conflict is not None and not request.recall:
                 return self._refused(
-                    request, envelope, "document_in_work",
+                    request,
+                    envelope,
+                    "document_in_work",
                     {"document": document.header.id, "number": document.header.number},
                 )
         deliveries: list[Delivery] = []
@@ -125,15 +142,22 @@ class UploadRouter:
                 )
                 deliveries.append(delivery)
         return UploadDecided(
-            request_id=request.request_id, process=process.id, channel=request.channel,
-            target=request.target, outcome="accepted", deliveries=deliveries,
+            request_id=request.request_id,
+            process=process.id,
+            channel=request.channel,
+            target=request.target,
+            outcome="accepted",
+            deliveries=deliveries,
             requested_at=envelope.time,
         )
 
     async def _taken_copy(self, tx: Tx, tenant: str, document: Document) -> Doc | None:
         copies = await tx.db.find(
             repo.DELIVERIES.name,
-            {"document_key": repo.document_key(tenant, document.header.id), "state": list(repo.TAKEN)},
+            {
+                "document_key": repo.document_key(tenant, document.header.id),
+                "state": list(repo.TAKEN),
+            },
             limit=1,
         )
         return copies[0] if copies else None
@@ -141,7 +165,7 @@ class UploadRouter:
     async def _replace_previous(
         self, tx: Tx, tenant: str, envelope: Envelope, document: Document, process: BusinessProcess
     ) -> int:
-        """Withdraw the live copies of an earlier upload of this document; return the new version."""
+        """Withdraw live copies of an earlier upload of this document; return the new version."""
         key = repo.document_key(tenant, document.header.id)
         master = await tx.db.get(repo.DOCUMENTS.name, key)
         version = (master["version"] + 1) if master else 1
@@ -209,15 +233,24 @@ class UploadRouter:
         )
         await tx.emit(
             DocumentRouted(
-                delivery_id=delivery_id, request_id=request.request_id, process=process.id,
-                version=version, channel=request.channel, target=target, settings=settings,
-                document=document, requested_at=envelope.time,
+                delivery_id=delivery_id,
+                request_id=request.request_id,
+                process=process.id,
+                version=version,
+                channel=request.channel,
+                target=target,
+                settings=settings,
+                document=document,
+                requested_at=envelope.time,
             ),
             tenant,
         )
         DOCUMENTS_ROUTED.labels(request.channel, target.kind, process.id).inc()
         return Delivery(
-            delivery_id=delivery_id, document_id=document.header.id, channel=request.channel,
-            target=target, device_pin=device.pin if device else None,
+            delivery_id=delivery_id,
+            document_id=document.header.id,
+            channel=request.channel,
+            target=target,
+            device_pin=device.pin if device else None,
             device_name=device.name if device else None,
         )

@@ -38,16 +38,20 @@ def start_local_rabbitmq(amqp_url: str, wait_seconds: float = 90.0) -> bool:
     plugins = shutil.which("rabbitmq-plugins")
     if plugins:
         # The dashboard reads queue depths from the management API.
-        subprocess.run([plugins, "enable", "--offline", "rabbitmq_management"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            [plugins, "enable", "--offline", "rabbitmq_management"],
+            capture_output=True,
+            check=False,
+        )
     subprocess.run(["rabbitmq-server", "-detached"], capture_output=True, check=False)
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         if broker_answers(amqp_url):
             ctl = shutil.which("rabbitmqctl")
             if ctl:
-                subprocess.run([ctl, "await_startup"], capture_output=True, check=False,
-                               timeout=wait_seconds)
+                subprocess.run(
+                    [ctl, "await_startup"], capture_output=True, check=False, timeout=wait_seconds
+                )
             return True
         time.sleep(0.5)
     return False

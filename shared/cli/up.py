@@ -16,10 +16,18 @@ from shared.settings import Settings
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("up", help="start every service on this machine (Ctrl-C stops)")
     parser.add_argument("--data-dir", type=Path, help="where the SQLite files live (TSDX_DATA_DIR)")
-    parser.add_argument("--logs", type=Path, default=None,
-                        help="write each service's log to DIR/<service>.log instead of the console")
-    parser.add_argument("--ready-file", type=Path, default=None,
-                        help="touch this file once every service is ready (for scripts)")
+    parser.add_argument(
+        "--logs",
+        type=Path,
+        default=None,
+        help="write each service's log to DIR/<service>.log instead of the console",
+    )
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        default=None,
+        help="touch this file once every service is ready (for scripts)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -68,6 +76,3 @@ def run(args: argparse.Namespace) -> int:
     print("tsdx: stopping…")
     stack.stop_all()
     return 0
-
-
-

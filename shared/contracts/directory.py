@@ -42,3 +42,13 @@ class TenantChanged(Payload):
     api_key_hash: str
     status: str
     revision: int = Field(ge=1)
+
+
+@message
+class DeviceReplaced(Payload):
+    """A broken terminal was replaced: its PIN and the copies not yet downloaded move on."""
+
+    TYPE = "device.replaced"
+
+    old_device: str
+    new_device: str

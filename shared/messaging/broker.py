@@ -17,7 +17,7 @@ from aio_pika.abc import (
 
 from shared.contracts import Envelope, Payload, encode, wrap
 from shared.logging import get_logger
-from shared.messaging.topology import EVENTS_EXCHANGE, declare_topology
+from shared.messaging.topology import declare_topology
 from shared.settings import Settings
 
 log = get_logger("tsdx.messaging")
@@ -100,8 +100,15 @@ class Broker:
         await self._confirmed(self._events, message, routing_key)
 
     async def publish_to_queue(
-        self, queue: str, body: bytes, headers: dict[str, Any], *, message_id: str | None = None,
-        correlation_id: str | None = None, reply_to: str | None = None, persistent: bool = True,
+        self,
+        queue: str,
+        body: bytes,
+        headers: dict[str, Any],
+        *,
+        message_id: str | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+        persistent: bool = True,
     ) -> None:
         """Publish through the default exchange straight to a named queue."""
         if self._publish_channel is None:
@@ -110,7 +117,9 @@ class Broker:
             body,
             content_type="application/json",
             delivery_mode=(
-                aio_pika.DeliveryMode.PERSISTENT if persistent else aio_pika.DeliveryMode.NOT_PERSISTENT
+                aio_pika.DeliveryMode.PERSISTENT
+                if persistent
+                else aio_pika.DeliveryMode.NOT_PERSISTENT
             ),
             message_id=message_id,
             correlation_id=correlation_id,

@@ -101,10 +101,15 @@ class Consumer:
             return
         handler = self._handlers.get(type(payload))
         if handler is None:
-            await self._park(message, f"queue {self._queue.name} has no handler for {envelope.type}")
+            await self._park(
+                message, f"queue {self._queue.name} has no handler for {envelope.type}"
+            )
             return
-        with correlation(envelope.correlation_id), structlog.contextvars.bound_contextvars(
-            message_id=envelope.id, message_type=envelope.type, tenant=envelope.tenant
+        with (
+            correlation(envelope.correlation_id),
+            structlog.contextvars.bound_contextvars(
+                message_id=envelope.id, message_type=envelope.type, tenant=envelope.tenant
+            ),
         ):
             try:
                 await handler(envelope, payload)
@@ -123,7 +128,8 @@ class Consumer:
             MESSAGES_HANDLED.labels(self._service, envelope.type).inc()
 
     async def _retry_or_park(self, message: AbstractIncomingMessage, exc: Exception) -> None:
-        attempt = int((message.headers or {}).get(RETRY_HEADER, 0) or 0)
+        raw = (message.headers or {}).get(RETRY_HEADER, 0)
+        attempt = raw if isinstance(raw, int) else 0
         if attempt >= len(self._delays):
             await self._park(message, f"failed after {attempt + 1} attempts: {exc!r}")
             return

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+
 from shared.contracts import Envelope, MalformedMessage, decode, encode, wrap
 from shared.contracts.rpc import RpcRequest
 from shared.errors import Refusal
@@ -57,18 +58,7 @@ class RpcServer:
             self._tag = None
 
     async def _on_request(self, message: AbstractIncomingMessage) -> None:
-        reply: dict[str, Any]
-        try:
-            envelope, payload = decode(message.body)
-            if not isinstance(payload, RpcRequest):
-                raise MalformedMessage(f"not an rpc.request: {envelope.type}")
-        except MalformedMessage as exc:
-            reply = {"ok": False, "code": "bad_request", "params": {"reason": str(exc)}}
-            envelope = None  # type: ignore[assignment]
-            payload = None  # type: ignore[assignment]
-        if envelope is not None:
-            with correlation(envelope.correlation_id):
-                reply = await self._dispatch(envelope, payload)
+        reply = await self._answer(message.body)
         if message.reply_to:
             try:
                 await self._broker.publish_to_queue(
@@ -83,6 +73,20 @@ class RpcServer:
                 log.warning("rpc.reply_failed", error=str(exc))
         await message.ack()
 
+    async def _answer(self, body: bytes) -> dict[str, Any]:
+        try:
+            envelope, payload = decode(body)
+        except MalformedMessage as exc:
+            return {"ok": False, "code": "bad_request", "params": {"reason": str(exc)}}
+        if not isinstance(payload, RpcRequest):
+            return {
+                "ok": False,
+                "code": "bad_request",
+                "params": {"reason": f"not an rpc.request: {envelope.type}"},
+            }
+        with correlation(envelope.correlation_id):
+            return await self._dispatch(envelope, payload)
+
     async def _dispatch(self, envelope: Envelope, request: RpcRequest) -> dict[str, Any]:
         method = self._methods.get(request.method)
         if method is None:
@@ -91,13 +95,21 @@ class RpcServer:
             result = await method(envelope, request.params)
         except Refusal as refusal:
             RPC_CALLS.labels(request.method, "refused").inc()
-            return {"ok": False, "code": refusal.code, "params": refusal.params,
-                    "status": refusal.status}
+            return {
+                "ok": False,
+                "code": refusal.code,
+                "params": refusal.params,
+                "status": refusal.status,
+            }
         except Exception as exc:
             log.exception("rpc.method_failed", method=request.method)
             RPC_CALLS.labels(request.method, "error").inc()
-            return {"ok": False, "code": "internal_error", "params": {"error": repr(exc)[:200]},
-                    "status": 500}
+            return {
+                "ok": False,
+                "code": "internal_error",
+                "params": {"error": repr(exc)[:200]},
+                "status": 500,
+            }
         RPC_CALLS.labels(request.method, "ok").inc()
         return {"ok": True, "result": result}
 

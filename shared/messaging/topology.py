@@ -54,6 +54,7 @@ GATEWAY_WORK = WorkQueue(
         "upload.decided",
         "document.completed",
         "device.changed",
+        "device.replaced",
         "tenant.changed",
     ),
 )

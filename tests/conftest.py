@@ -1,0 +1,46 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.cli.stack import Stack
+from shared.client import AccountingClient, AdminClient
+from tests.support.stack import ADMIN_TOKEN, running_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One stack for the tests that only need it running (each test makes its own tenant)."""
+    with running_stack(tmp_path_factory.mktemp("stack")) as s:
+        yield s
+
+
+@pytest.fixture
+def fresh_stack(tmp_path: Path) -> Iterator[Stack]:
+    """A stack of the test's own, for tests that kill or restart parts of it."""
+    with running_stack(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+async def admin(stack: Stack) -> AsyncIterator[AdminClient]:
+    async with AdminClient(stack.url("gateway"), ADMIN_TOKEN) as client:
+        yield client
+
+
+@pytest.fixture
+async def tenant(admin: AdminClient) -> dict[str, str]:
+    """A new accounting base: its id, API key and connection code."""
+    import uuid
+
+    return await admin.create_tenant(f"Склад {uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+async def accounting(stack: Stack, tenant: dict[str, str]) -> AsyncIterator[AccountingClient]:
+    async with AccountingClient(stack.url("gateway"), tenant["api_key"]) as client:
+        yield client

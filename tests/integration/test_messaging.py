@@ -1,0 +1,172 @@
+"""shared.messaging on a real RabbitMQ: retries, parking, RPC, mandatory publishes, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from shared.contracts import Envelope
+from shared.contracts.results import DocumentLoaded
+from shared.errors import Refusal
+from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.messaging.consumer import Consumer, PermanentFailure
+from shared.messaging.parking import list_parked, replay
+from shared.messaging.rpc import RpcClient, RpcServer, RpcTimeout
+from shared.messaging.topology import REGISTRY_RPC, ROUTING_WORK
+from shared.outbox import COLLECTIONS, OutboxRelay, UnitOfWork
+from shared.settings import Settings
+from shared.storage import open_store
+from tests.support.waiting import eventually
+
+
+async def _consume(broker: Broker, settings: Settings, handler: Any) -> Consumer:
+    consumer = Consumer(
+        broker, ROUTING_WORK, {DocumentLoaded: handler}, settings.retry_delays_ms, "t"
+    )
+    await consumer.start()
+    return consumer
+
+
+async def test_a_failing_handler_is_retried_with_delay_then_succeeds(
+    broker: Broker, settings: Settings
+) -> None:
+    attempts: list[str] = []
+    applied: list[str] = []
+
+    async def flaky(envelope: Envelope, payload: DocumentLoaded) -> None:
+        attempts.append(envelope.id)
+        if len(attempts) < 3:
+            raise ConnectionError("store briefly away")
+        applied.append(payload.document_id)
+
+    consumer = await _consume(broker, settings, flaky)
+    sent = await broker.publish(DocumentLoaded(document_id="d1"), "t")
+    await eventually(lambda: asyncio.sleep(0, applied), what="applied after retries")
+    assert applied == ["d1"]
+    assert attempts == [sent.id] * 3
+    await consumer.stop()
+
+
+async def test_retries_are_bounded_then_the_message_is_parked_with_its_reason(
+    broker: Broker, settings: Settings
+) -> None:
+    attempts: list[str] = []
+
+    async def broken(envelope: Envelope, payload: DocumentLoaded) -> None:
+        attempts.append(envelope.id)
+        raise ValueError("cannot apply")
+
+    consumer = await _consume(broker, settings, broken)
+    sent = await broker.publish(DocumentLoaded(document_id="d2"), "t")
+    parked = await eventually(lambda: list_parked(broker, ROUTING_WORK), what="parked")
+    assert [p.message_id for p in parked] == [sent.id]
+    assert "failed after 4 attempts" in parked[0].reason
+    assert "cannot apply" in parked[0].reason
+    assert len(attempts) == 1 + len(settings.retry_delays_ms)
+    await consumer.stop()
+
+
+async def test_a_permanent_failure_is_parked_at_once_and_can_be_replayed(
+    broker: Broker, settings: Settings
+) -> None:
+    seen: list[str] = []
+
+    async def picky(envelope: Envelope, payload: DocumentLoaded) -> None:
+        seen.append(payload.document_id)
+        if len(seen) == 1:
+            raise PermanentFailure("no such document")
+
+    consumer = await _consume(broker, settings, picky)
+    sent = await broker.publish(DocumentLoaded(document_id="d3"), "t")
+    parked = await eventually(lambda: list_parked(broker, ROUTING_WORK), what="parked")
+    assert parked[0].reason == "no such document"
+    assert seen == ["d3"]
+
+    assert await replay(broker, ROUTING_WORK, sent.id) == 1
+    await eventually(lambda: asyncio.sleep(0, len(seen) == 2), what="replayed and applied")
+    assert await list_parked(broker, ROUTING_WORK) == []
+    await consumer.stop()
+
+
+async def test_replay_of_an_unknown_id_changes_nothing(broker: Broker, settings: Settings) -> None:
+    assert await replay(broker, ROUTING_WORK, "no-such-id") == 0
+
+
+async def test_an_unroutable_publish_is_an_error_not_a_silent_drop(broker: Broker) -> None:
+    with pytest.raises(BrokerUnavailable, match=r"nowhere\.to\.go"):
+        await broker.publish_to_queue("nowhere.to.go", b"{}", {})
+
+
+async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Settings) -> None:
+    async def echo(envelope: Envelope, params: dict[str, Any]) -> Any:
+        if params.get("refuse"):
+            raise Refusal("device_not_found", 404, device="x")
+        if params.get("slow"):
+            await asyncio.sleep(3)
+        return {"tenant": envelope.tenant, "params": params}
+
+    server = RpcServer(broker, REGISTRY_RPC, {"echo": echo})
+    await server.start()
+    client = RpcClient(broker, "test", timeout=1.0)
+    await client.start()
+
+    assert await client.call(REGISTRY_RPC, "echo", {"a": 1}, tenant="t1") == {
+        "tenant": "t1",
+        "params": {"a": 1},
+    }
+    with pytest.raises(Refusal) as refused:
+        await client.call(REGISTRY_RPC, "echo", {"refuse": True})
+    assert (refused.value.code, refused.value.status, refused.value.params) == (
+        "device_not_found",
+        404,
+        {"device": "x"},
+    )
+    with pytest.raises(Refusal, match="unknown_method"):
+        await client.call(REGISTRY_RPC, "nope", {})
+    with pytest.raises(RpcTimeout):
+        await client.call(REGISTRY_RPC, "echo", {"slow": True})
+    await server.stop()
+
+
+async def test_outbox_events_survive_a_crash_before_relay_and_are_sent_once_relayed(
+    broker: Broker, settings: Settings
+) -> None:
+    store = await open_store(settings, "outbox-test", COLLECTIONS)
+    received: list[str] = []
+
+    async def record(envelope: Envelope, payload: DocumentLoaded) -> None:
+        received.append(payload.document_id)
+
+    consumer = await _consume(broker, settings, record)
+    # No relay running: as if the process died right after committing.
+    uow = UnitOfWork(store, relay=None)
+    async with uow() as tx:
+        await tx.emit(DocumentLoaded(document_id="kept"), "t")
+    assert received == []
+    # The next process start relays what was committed.
+    relay = OutboxRelay(store, broker)
+    relay.start()
+    await eventually(lambda: asyncio.sleep(0, received), what="relayed")
+    assert received == ["kept"]
+    await eventually(lambda: store.count("outbox"), until=lambda n: n == 0, what="outbox drained")
+    await relay.stop()
+    await consumer.stop()
+    await store.close()
+
+
+async def test_a_message_applied_twice_changes_state_once(settings: Settings) -> None:
+    store = await open_store(settings, "idem-test", COLLECTIONS)
+    uow = UnitOfWork(store, relay=None)
+    envelope = Envelope(type="document.loaded", version=1, correlation_id="c", payload={})
+    from shared.outbox import AlreadyApplied
+
+    async with uow(applying=envelope) as tx:
+        await tx.emit(DocumentLoaded(document_id="once"), "t")
+    with pytest.raises(AlreadyApplied):
+        async with uow(applying=envelope) as tx:
+            await tx.emit(DocumentLoaded(document_id="twice"), "t")
+    rows = await store.find("outbox")
+    assert [r["envelope"]["payload"]["document_id"] for r in rows] == ["once"]
+    await store.close()

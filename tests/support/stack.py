@@ -1,0 +1,49 @@
+"""The whole stack for a test: every service in its own process, a fresh vhost and data dir."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from shared.cli.stack import SERVICES, Stack, available_services
+from tests.support.broker import amqp_url, create_vhost, delete_vhost, require_broker
+
+ADMIN_TOKEN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_stack(
+    tmp: Path, services: tuple[str, ...] | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    require_broker()
+    vhost = create_vhost()
+    env = {
+        "TSDX_AMQP_URL": amqp_url(vhost),
+        "TSDX_DATA_DIR": str(tmp / "data"),
+        "TSDX_ADMIN_TOKEN": ADMIN_TOKEN,
+        "TSDX_LOG_FORMAT": "json",
+        "TSDX_RETRY_DELAYS_MS": "[200, 500, 1000]",
+        **(extra_env or {}),
+    }
+    stack = Stack(
+        env=env,
+        ports={s: free_port() for s in SERVICES},
+        services=services or available_services(),
+        log_dir=tmp / "logs",
+    )
+    stack.env = {**env, "TSDX_TEST_VHOST": vhost}
+    try:
+        stack.start_all()
+        stack.wait_ready(timeout=60)
+        yield stack
+    finally:
+        stack.stop_all()
+        delete_vhost(vhost)
