@@ -1,0 +1,114 @@
+"""Results of scanning: quantity control against the plan, and merging of collective work.
+
+Pure: no I/O. Fact lines link to planned lines by ``line_no``; a fact without one is an
+unplanned product. Where ARCHITECTURE.md §5.9 is silent, this module decides:
+
+- Quantity control is checked on the total counted so far for the document: pass every fact
+  line of every user and every submission, so collective work cannot exceed the plan together.
+- Under quantity control an unplanned product has a plan of zero and is refused with
+  ``product_not_in_plan``.
+- A fact naming a line number the document does not have is refused with
+  ``fact_line_unknown`` whether or not quantity control is on (it is bad input).
+- Merging sums per planned line (``line_no``), and per product for unplanned products.
+  Merged lines come in plan order, then unplanned products in the order first scanned; each
+  keeps the first barcode scanned and its ``extra``. A line merged over the whole document
+  carries no user; a per-user line carries its user.
+- Per-user results are keyed by login; facts without a user are kept under ``""``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from services.routing.rules import Refused
+from shared.contracts.documents import DocumentLine, FactLine
+
+NO_USER = ""
+_Key = tuple[int | None, str]  # (line_no, product_id); the product counts when line_no is None
+
+
+@dataclass(frozen=True)
+class MergedResult:
+    lines: list[FactLine]  # the whole document, summed per line
+    per_user: dict[str, list[FactLine]] = field(default_factory=dict)  # filled unless kept merged
+
+
+def check_facts(
+    planned: Sequence[DocumentLine], facts: Iterable[FactLine], *, quantity_control: bool
+) -> Refused | None:
+    """Refuse facts that name unknown lines, or, under quantity control, exceed the plan."""
+    plan = {line.line_no: line for line in planned}
+    totals: dict[_Key, Decimal] = {}
+    for fact in facts:
+        if fact.line_no is not None and fact.line_no not in plan:
+            return Refused("fact_line_unknown", {"line": fact.line_no, "product": fact.product_id})
+        key = _key(fact)
+        totals[key] = totals.get(key, Decimal(0)) + fact.quantity
+    if not quantity_control:
+        return None
+    for line_no, product_id in _in_order(totals):
+        total = totals[(line_no, product_id)]
+        if line_no is None:
+            return Refused("product_not_in_plan", {"product": product_id, "fact": _text(total)})
+        line = plan[line_no]
+        if total > line.planned_qty:
+            return Refused(
+                "quantity_over_plan",
+                {
+                    "line": line_no,
+                    "product": line.product_id,
+                    "planned": _text(line.planned_qty),
+                    "fact": _text(total),
+                },
+            )
+    return None
+
+
+def merge_lines(facts: Iterable[FactLine]) -> list[FactLine]:
+    """Sum facts per planned line (per product when unplanned)."""
+    merged: dict[_Key, FactLine] = {}
+    for fact in facts:
+        key = _key(fact)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = fact.model_copy(update={"user": None})
+        else:
+            update: dict[str, object] = {"quantity": seen.quantity + fact.quantity}
+            if not seen.barcode:
+                update["barcode"] = fact.barcode
+            merged[key] = seen.model_copy(update=update)
+    return [merged[key] for key in _in_order(merged)]
+
+
+def merge_results(facts: Iterable[FactLine], *, keep_merged: bool) -> MergedResult:
+    """The document's result: merged per line, and also per user unless kept merged."""
+    facts = list(facts)
+    lines = merge_lines(facts)
+    if keep_merged:
+        return MergedResult(lines)
+    by_user: dict[str, list[FactLine]] = {}
+    for fact in facts:
+        by_user.setdefault(fact.user or NO_USER, []).append(fact)
+    per_user = {
+        user: [line.model_copy(update={"user": user or None}) for line in merge_lines(own)]
+        for user, own in by_user.items()
+    }
+    return MergedResult(lines, per_user)
+
+
+def _key(fact: FactLine) -> _Key:
+    return (fact.line_no, "" if fact.line_no is not None else fact.product_id)
+
+
+def _in_order(keys: Iterable[_Key]) -> list[_Key]:
+    """Planned lines by line number, then unplanned products in the order first seen."""
+    keys = list(keys)
+    planned = sorted((key for key in keys if key[0] is not None), key=lambda key: key[0] or 0)
+    return planned + [key for key in keys if key[0] is None]
+
+
+def _text(quantity: Decimal) -> str:
+    """A quantity for a message: no exponent, no trailing zeros (``10``, ``2.5``)."""
+    return format(quantity.normalize(), "f")

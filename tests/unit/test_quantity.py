@@ -1,0 +1,162 @@
+"""Quantity control against the plan, and merging of collective results."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.routing.quantity import NO_USER, check_facts, merge_lines, merge_results
+from services.routing.rules import Refused
+from shared.contracts.documents import DocumentLine, FactLine
+from shared.i18n import MESSAGES, render
+
+PLAN = [
+    DocumentLine(line_no=1, product_id="milk", planned_qty=Decimal("10")),
+    DocumentLine(line_no=2, product_id="sugar", planned_qty=Decimal("2.5")),
+]
+
+
+def fact(
+    line_no: int | None,
+    qty: str,
+    product: str = "milk",
+    user: str | None = None,
+    barcode: str = "",
+) -> FactLine:
+    return FactLine(
+        line_no=line_no, product_id=product, quantity=Decimal(qty), user=user, barcode=barcode
+    )
+
+
+CHECKS = [
+    pytest.param([fact(1, "10"), fact(2, "2.5", "sugar")], True, None, id="exactly-plan"),
+    pytest.param(
+        [fact(1, "4"), fact(1, "6", user="petrov")], True, None, id="collective-total-at-plan"
+    ),
+    pytest.param([fact(1, "11")], False, None, id="over-plan-without-control"),
+    pytest.param([fact(None, "1", "salt")], False, None, id="unplanned-without-control"),
+    pytest.param(
+        [fact(1, "10.001")],
+        True,
+        Refused(
+            "quantity_over_plan", {"line": 1, "product": "milk", "planned": "10", "fact": "10.001"}
+        ),
+        id="over-plan-by-a-fraction",
+    ),
+    pytest.param(
+        [fact(1, "1"), fact(2, "2", "sugar"), fact(2, "0.6", "sugar", user="petrov")],
+        True,
+        Refused(
+            "quantity_over_plan", {"line": 2, "product": "sugar", "planned": "2.5", "fact": "2.6"}
+        ),
+        id="collective-total-over-plan",
+    ),
+    pytest.param(
+        [fact(None, "1", "salt")],
+        True,
+        Refused("product_not_in_plan", {"product": "salt", "fact": "1"}),
+        id="unplanned-under-control",
+    ),
+    pytest.param(
+        [fact(3, "1", "salt")],
+        False,
+        Refused("fact_line_unknown", {"line": 3, "product": "salt"}),
+        id="unknown-line-without-control",
+    ),
+    pytest.param(
+        [fact(1, "1"), fact(7, "1")],
+        True,
+        Refused("fact_line_unknown", {"line": 7, "product": "milk"}),
+        id="unknown-line-under-control",
+    ),
+    pytest.param([], True, None, id="no-facts"),
+]
+
+
+@pytest.mark.parametrize(("facts", "control", "expected"), CHECKS)
+def test_check_facts(facts: list[FactLine], control: bool, expected: Refused | None) -> None:
+    assert check_facts(PLAN, facts, quantity_control=control) == expected
+
+
+@pytest.mark.parametrize(
+    "refusal", [c.values[-1] for c in CHECKS if c.values[-1] is not None], ids=lambda r: r.code
+)
+def test_refusals_render_in_both_languages(refusal: Refused) -> None:
+    assert set(MESSAGES[refusal.code]) == {"ru", "en"}
+    for language in ("ru", "en"):
+        assert "{" not in render(refusal.code, language, dict(refusal.params))
+
+
+def summed(lines: list[FactLine]) -> list[tuple[Any, ...]]:
+    return [(f.line_no, f.product_id, f.quantity, f.user, f.barcode) for f in lines]
+
+
+MERGES = [
+    pytest.param(
+        [
+            fact(2, "1", "sugar", "ivanov"),
+            fact(1, "3", user="ivanov", barcode="460001"),
+            fact(1, "2.5", user="petrov"),
+        ],
+        [(1, "milk", Decimal("5.5"), None, "460001"), (2, "sugar", Decimal("1"), None, "")],
+        id="summed-per-line-in-plan-order",
+    ),
+    pytest.param(
+        [
+            fact(None, "1", "salt", "ivanov"),
+            fact(1, "1"),
+            fact(None, "2", "pepper", "petrov"),
+            fact(None, "1", "salt", "petrov"),
+        ],
+        [
+            (1, "milk", Decimal("1"), None, ""),
+            (None, "salt", Decimal("2"), None, ""),
+            (None, "pepper", Decimal("2"), None, ""),
+        ],
+        id="unplanned-per-product-after-plan",
+    ),
+    pytest.param(
+        [fact(1, "1"), fact(1, "1", barcode="460002"), fact(1, "1", barcode="460003")],
+        [(1, "milk", Decimal("3"), None, "460002")],
+        id="first-barcode-kept",
+    ),
+    pytest.param([], [], id="nothing"),
+]
+
+
+@pytest.mark.parametrize(("facts", "expected"), MERGES)
+def test_merge_lines(facts: list[FactLine], expected: list[tuple[Any, ...]]) -> None:
+    assert summed(merge_lines(facts)) == expected
+
+
+COLLECTIVE = [
+    fact(1, "3", user="ivanov"),
+    fact(1, "2", user="petrov"),
+    fact(2, "1", "sugar", user="ivanov"),
+    fact(1, "1", user="ivanov"),
+    fact(2, "0.5", "sugar"),
+]
+
+
+def test_kept_merged_result_is_not_split_per_user() -> None:
+    result = merge_results(COLLECTIVE, keep_merged=True)
+    assert summed(result.lines) == [
+        (1, "milk", Decimal("6"), None, ""),
+        (2, "sugar", Decimal("1.5"), None, ""),
+    ]
+    assert result.per_user == {}
+
+
+def test_result_not_kept_merged_is_loaded_per_user() -> None:
+    result = merge_results(COLLECTIVE, keep_merged=False)
+    assert summed(result.lines) == summed(merge_results(COLLECTIVE, keep_merged=True).lines)
+    assert {user: summed(lines) for user, lines in result.per_user.items()} == {
+        "ivanov": [
+            (1, "milk", Decimal("4"), "ivanov", ""),
+            (2, "sugar", Decimal("1"), "ivanov", ""),
+        ],
+        "petrov": [(1, "milk", Decimal("2"), "petrov", "")],
+        NO_USER: [(2, "sugar", Decimal("0.5"), None, "")],
+    }
