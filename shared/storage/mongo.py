@@ -81,7 +81,7 @@ class _Ops:
     ) -> list[Doc]:
         check_limit(limit)
         cursor = self._db[collection].find(find_filter(where), session=self._s)
-        if order_by:
+        if order_by is not None:
             key = "_id" if order_by == "id" else check_field(order_by)
             cursor = cursor.sort(key, DESCENDING if descending else ASCENDING)
         if limit == 0:

@@ -111,7 +111,7 @@ def find_sql(
     """The SELECT a ``find`` runs, with its parameters (also what tests EXPLAIN)."""
     clause, params = _where_sql(where)
     sql = f"SELECT doc FROM {_table(collection)}{clause}"
-    if order_by:
+    if order_by is not None:
         sql += f" ORDER BY {_expr(order_by)} {'DESC' if descending else 'ASC'}"
     if limit is not None:
         check_limit(limit)
