@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import Refusal
 from shared.i18n import pick_language, render
 from shared.logging import correlation, get_logger
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.storage import StorageError
 
 log = get_logger("tsdx.http")
 
@@ -47,9 +51,82 @@ def refusal_response(request: Request, refusal: Refusal) -> JSONResponse:
     )
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Refuses request bodies above ``limit`` bytes with 413 ``body_too_large``.
+
+    A declared Content-Length is checked before anything is read; a chunked body is counted
+    as it arrives, and the app's own answer (whatever it made of the cut-off body) is
+    replaced by the 413.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(headers, send)
+            return
+        received = 0
+        too_large = False
+        answered = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    too_large = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal answered
+            if too_large:
+                if not answered:
+                    answered = True
+                    await self._refuse(headers, send)
+                return
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        with suppress(_BodyTooLarge):  # FastAPI may also turn it into a 400: replaced above
+            await self.app(scope, counting_receive, guarded_send)
+        if too_large and not answered:
+            await self._refuse(headers, send)
+
+    async def _refuse(self, headers: Headers, send: Send) -> None:
+        language = pick_language(headers.get("accept-language"))
+        response = JSONResponse(
+            error_body("body_too_large", language, {"limit": self.limit}),
+            status_code=413,
+            headers={"Connection": "close"},
+        )
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+
 def install_common(
-    app: FastAPI, service: str, ready: Callable[[], Awaitable[dict[str, bool]]]
+    app: FastAPI,
+    service: str,
+    ready: Callable[[], Awaitable[dict[str, bool]]],
+    *,
+    max_body_bytes: int | None = None,
 ) -> None:
+    if max_body_bytes is not None:
+        # Added first, so it runs inside the canonical-line middleware and 413s are logged.
+        app.add_middleware(BodySizeLimit, limit=max_body_bytes)
+
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
         return refusal_response(request, exc)
@@ -77,6 +154,16 @@ def install_common(
             },
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(StorageError)
+    async def _storage(request: Request, exc: StorageError) -> JSONResponse:
+        # Retryable: the caller repeats the same request (ids make repeats safe).
+        log.warning("http.storage_unavailable", error=str(exc))
+        return JSONResponse(
+            error_body("storage_unavailable", language_of(request)),
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)

@@ -116,6 +116,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Слишком много неверных пин-кодов. Повторите через {retry_after} с.",
         "en": "Too many wrong PINs. Try again in {retry_after} s.",
     },
+    "storage_unavailable": {
+        "ru": "Хранилище временно недоступно, повторите запрос позже.",
+        "en": "Storage is temporarily unavailable; retry later.",
+    },
     "broker_unavailable": {
         "ru": "Сервер обмена временно недоступен, повторите запрос позже.",
         "en": "The exchange server is temporarily unavailable; retry later.",
@@ -276,6 +280,187 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "документа «{expected}».",
         "en": "CSV file, line {row}: column “{column}” holds “{value}” but the document "
         "began with “{expected}”.",
+    },
+    # Gateway: request rate and webhooks.
+    "rate_limited": {
+        "ru": "Слишком много запросов. Повторите через {retry_after} с.",
+        "en": "Too many requests. Try again in {retry_after} s.",
+    },
+    "webhook_https_required": {
+        "ru": "Адрес для уведомлений должен начинаться с https://.",
+        "en": "The notification address must start with https://.",
+    },
+    "webhook_url_invalid": {
+        "ru": "Неверный адрес для уведомлений: нужен полный адрес вида https://сервер/путь "
+        "без имени пользователя и пароля.",
+        "en": "Invalid notification address: give a full address such as https://host/path, "
+        "without a user name or password.",
+    },
+    # Dashboard.
+    "unknown_queue": {
+        "ru": "Рабочей очереди «{queue}» нет.",
+        "en": "There is no work queue “{queue}”.",
+    },
+    "parked_message_not_found": {
+        "ru": "Сообщения {message_id} нет среди отложенных в очереди «{queue}».",
+        "en": "Message {message_id} is not among the parked messages of “{queue}”.",
+    },
+    "broker_api_unavailable": {
+        "ru": "API управления RabbitMQ недоступен: {reason}",
+        "en": "The RabbitMQ management API is unavailable: {reason}",
+    },
+    # LAN terminal API (services/lan_writer).
+    "lan_credentials_missing": {
+        "ru": "Укажите логин и пароль или штрихкод пользователя.",
+        "en": "Give a login and password, or the user's barcode.",
+    },
+    "lan_login_failed": {
+        "ru": "Неверный логин, пароль или штрихкод пользователя.",
+        "en": "Wrong login, password or user barcode.",
+    },
+    "lan_session_invalid": {
+        "ru": "Сеанс не найден или истёк: войдите заново.",
+        "en": "The session is unknown or has expired: log in again.",
+    },
+    "document_taken": {
+        "ru": "Документ уже взят в работу пользователем {holder}.",
+        "en": "The document is already taken by {holder}.",
+    },
+    "document_not_taken": {
+        "ru": "Документ не взят вами в работу: сначала возьмите его.",
+        "en": "You have not taken this document: take it first.",
+    },
+    "document_not_locked": {
+        "ru": "Документ никем не взят в работу.",
+        "en": "Nobody has taken this document.",
+    },
+    "lock_lost": {
+        "ru": "Документ у вас забрал оператор ({reason}). Результат не принят: "
+        "возьмите документ заново.",
+        "en": "An operator took the document from you ({reason}). The result was not accepted: "
+        "take the document again.",
+    },
+    "release_lock_first": {
+        "ru": "Документ в работе у {holders}: сначала снимите блокировку.",
+        "en": "The document is being worked on by {holders}: release the lock first.",
+    },
+    "lan_busy": {
+        "ru": "Документ сейчас изменяют другие пользователи, повторите.",
+        "en": "Other users are changing the document right now; try again.",
+    },
+    # Registry: tenants, devices, users and groups (the admin API and the CLI).
+    "tenant_not_found": {
+        "ru": "База «{tenant}» не найдена.",
+        "en": "Base “{tenant}” was not found.",
+    },
+    "device_retired": {
+        "ru": "Устройство {pin} выведено из работы: изменить его нельзя.",
+        "en": "Device {pin} is retired and cannot be changed.",
+    },
+    "replace_same_device": {
+        "ru": "Устройство нельзя заменить им самим: укажите новое устройство.",
+        "en": "A device cannot replace itself: name the new device.",
+    },
+    "user_exists": {
+        "ru": "Пользователь «{login}» уже существует.",
+        "en": "User “{login}” already exists.",
+    },
+    "user_not_found": {
+        "ru": "Пользователь «{login}» не найден.",
+        "en": "User “{login}” was not found.",
+    },
+    "group_exists": {
+        "ru": "Группа «{group}» уже существует.",
+        "en": "Group “{group}” already exists.",
+    },
+    "group_not_found": {
+        "ru": "Группа «{group}» не найдена.",
+        "en": "Group “{group}” was not found.",
+    },
+    "group_reserved": {
+        "ru": "Группа «{group}» — это все пользователи базы: её нельзя создать, изменить "
+        "или пополнить.",
+        "en": "Group “{group}” means every user of the base: it cannot be created, changed "
+        "or joined.",
+    },
+    "barcode_taken": {
+        "ru": "Этот штрихкод уже выдан другому пользователю.",
+        "en": "This barcode already belongs to another user.",
+    },
+    # The tsdx command line (shared/cli): messages about the operator's input and the link.
+    "cli_api_key_missing": {
+        "ru": "Не указан ключ API базы: --api-key или переменная окружения TSDX_API_KEY.",
+        "en": "No API key of the base: give --api-key or set TSDX_API_KEY.",
+    },
+    "cli_server_unreachable": {
+        "ru": "Сервер {url} не отвечает: {reason}",
+        "en": "The server at {url} does not answer: {reason}",
+    },
+    "cli_not_sent": {
+        "ru": "не отправлен: сервер перестал отвечать.",
+        "en": "not sent: the server stopped answering.",
+    },
+    "cli_file_not_found": {
+        "ru": "файл не найден.",
+        "en": "file not found.",
+    },
+    "cli_file_unreadable": {
+        "ru": "файл не читается: {reason}.",
+        "en": "the file cannot be read: {reason}.",
+    },
+    "cli_file_not_utf8": {
+        "ru": "файл не в кодировке UTF-8 (неверный байт в позиции {position}).",
+        "en": "the file is not UTF-8 (invalid byte at position {position}).",
+    },
+    "cli_file_not_json": {
+        "ru": "файл не является JSON: {reason}.",
+        "en": "the file is not JSON: {reason}.",
+    },
+    "cli_bad_document": {
+        "ru": "документ {document} не принят: {details}",
+        "en": "document {document} is refused: {details}",
+    },
+    "cli_bad_upload": {
+        "ru": "выгрузка не принята: {details}",
+        "en": "the upload is refused: {details}",
+    },
+    "cli_no_documents": {
+        "ru": "в файле нет ни одного документа.",
+        "en": "the file holds no document.",
+    },
+    "cli_csv_needs_type": {
+        "ru": "для файла CSV укажите вид документа учётной системы: --type «Заказ поставщику».",
+        "en": "for a CSV file give the accounting document type: --type \"Заказ поставщику\".",
+    },
+    "cli_no_target": {
+        "ru": "Не указан получатель: --pin, --device, --everyone, --group или --user.",
+        "en": "No target given: --pin, --device, --everyone, --group or --user.",
+    },
+    "cli_upload_pending": {
+        "ru": "выгрузка {request_id} принята, но ещё не решена; узнать ответ: "
+        "tsdx upload-status {request_id}",
+        "en": "upload {request_id} was accepted but is not decided yet; ask later: "
+        "tsdx upload-status {request_id}",
+    },
+    "cli_no_devices": {
+        "ru": "Эта база ещё не выгружала документы ни на одно устройство.",
+        "en": "This base has not uploaded to any device yet.",
+    },
+    "cli_no_results": {
+        "ru": "Нет завершённых документов, ожидающих загрузки.",
+        "en": "No completed documents wait to be loaded.",
+    },
+    "cli_tsd_not_paired": {
+        "ru": "терминал не подключён: сначала выполните tsdx tsd pair --code КОД.",
+        "en": "the terminal is not paired: run tsdx tsd pair --code CODE first.",
+    },
+    "cli_tsd_state_invalid": {
+        "ru": "файл состояния терминала повреждён: {reason}",
+        "en": "the terminal's state file is damaged: {reason}",
+    },
+    "cli_tsd_inbox_empty": {
+        "ru": "На терминале нет документов для работы.",
+        "en": "The terminal has no documents to work on.",
     },
 }
 

@@ -8,7 +8,9 @@ hand finish, flushes the outbox, then closes the broker and the store.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import signal
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +107,23 @@ async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
     log.info("service.stopped")
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM once it has stopped, which would kill the process
+    before the runtime shuts down; here the signal only asks the server to stop."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 async def serve(spec: ServiceSpec, settings: Settings) -> None:
     runtime = await start_runtime(spec, settings)
     try:
@@ -117,7 +136,7 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
             access_log=False,
             lifespan="off",
         )
-        server = uvicorn.Server(config)
+        server = _Server(config)
         await server.serve()
     finally:
         await stop_runtime(spec, runtime)

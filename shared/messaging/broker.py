@@ -64,6 +64,8 @@ class Broker:
             and not self._connection.is_closed
             and self._publish_channel is not None
             and not self._publish_channel.is_closed
+            and self._consume_channel is not None
+            and not self._consume_channel.is_closed
         )
 
     @property

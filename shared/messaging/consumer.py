@@ -4,6 +4,8 @@
   payload, or a type this queue has no handler for) is parked at once with the reason.
 - A handler that raises :class:`PermanentFailure` parks the message: retrying cannot help.
 - Any other error is retried after the configured delays, then parked.
+- A transient error (the store, the broker or an RPC peer briefly away) is retried after the
+  longest delay for as long as it lasts; it does not count against the message.
 - A message applied before (:class:`AlreadyApplied`) is simply acknowledged.
 
 The original message is acknowledged only after its retry copy or parked copy was confirmed
@@ -25,14 +27,22 @@ from shared.logging import correlation, get_logger
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import WorkQueue
 from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
+from shared.messaging.rpc import RpcTimeout
 from shared.outbox import AlreadyApplied
+from shared.storage import StorageError
 
 log = get_logger("tsdx.consumer")
 
 Handler = Callable[[Envelope, Any], Awaitable[None]]
 
 RETRY_HEADER = "x-retry-count"
+TRANSIENT = (StorageError, RpcTimeout, BrokerUnavailable)
 REASON_HEADER = "x-park-reason"
+
+
+def _attempt(message: AbstractIncomingMessage) -> int:
+    raw = (message.headers or {}).get(RETRY_HEADER, 0)
+    return raw if isinstance(raw, int) else 0
 
 
 class PermanentFailure(Exception):
@@ -120,6 +130,12 @@ class Consumer:
                 return
             except asyncio.CancelledError:
                 raise
+            except TRANSIENT as exc:
+                # The store or a peer is away for a moment: not the message's fault, so it
+                # waits and comes back without using up its retries.
+                log.warning("message.deferred", error=repr(exc))
+                await self._retry(message, self._delays[-1], attempt=_attempt(message))
+                return
             except Exception as exc:
                 log.warning("message.failed", error=repr(exc))
                 await self._retry_or_park(message, exc)
@@ -128,14 +144,15 @@ class Consumer:
             MESSAGES_HANDLED.labels(self._service, envelope.type).inc()
 
     async def _retry_or_park(self, message: AbstractIncomingMessage, exc: Exception) -> None:
-        raw = (message.headers or {}).get(RETRY_HEADER, 0)
-        attempt = raw if isinstance(raw, int) else 0
+        attempt = _attempt(message)
         if attempt >= len(self._delays):
             await self._park(message, f"failed after {attempt + 1} attempts: {exc!r}")
             return
-        delay = self._delays[attempt]
+        await self._retry(message, self._delays[attempt], attempt=attempt + 1)
+
+    async def _retry(self, message: AbstractIncomingMessage, delay: int, *, attempt: int) -> None:
         headers = dict(message.headers or {})
-        headers[RETRY_HEADER] = attempt + 1
+        headers[RETRY_HEADER] = attempt
         try:
             await self._broker.publish_to_queue(
                 self._queue.retry(delay),

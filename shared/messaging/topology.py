@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 EVENTS_EXCHANGE = "tsdx.events"
 PARKING_EXCHANGE = "tsdx.parking"
@@ -29,6 +29,11 @@ PARKING_EXCHANGE = "tsdx.parking"
 class WorkQueue:
     name: str
     bindings: tuple[str, ...]
+
+    @property
+    def service(self) -> str:
+        """The service that consumes this queue."""
+        return self.name.split(".", 1)[0]
 
     @property
     def parked(self) -> str:
@@ -117,3 +122,33 @@ async def declare_topology(
         parked = await channel.declare_queue(queue.parked, durable=True)
         await parked.bind(parking, routing_key=queue.name)
     return events
+
+
+# The dashboard's live feed. Each dashboard process declares its own private queue (named
+# per process, non-durable, exclusive, auto-delete, bounded), so the feed holds nothing durable:
+# a dashboard that is down simply misses events, and no work queue ever waits for it.
+DASHBOARD_FEED_PREFIX = "dashboard.feed"
+DASHBOARD_FEED_BINDINGS: tuple[str, ...] = (
+    "upload.decided",
+    "document.routed.*",
+    "document.completed",
+    "result.refused.*",
+    "device.changed",
+)
+# A dashboard that falls behind drops its oldest events rather than growing without end.
+DASHBOARD_FEED_MAX_LENGTH = 10_000
+
+
+async def declare_dashboard_feed(channel: AbstractChannel, instance: str) -> AbstractQueue:
+    """Declare and bind one dashboard process's feed queue (the events exchange must exist)."""
+    events = await channel.get_exchange(EVENTS_EXCHANGE)
+    queue = await channel.declare_queue(
+        f"{DASHBOARD_FEED_PREFIX}.{instance}",
+        durable=False,
+        exclusive=True,
+        auto_delete=True,
+        arguments={"x-max-length": DASHBOARD_FEED_MAX_LENGTH, "x-overflow": "drop-head"},
+    )
+    for key in DASHBOARD_FEED_BINDINGS:
+        await queue.bind(events, routing_key=key)
+    return queue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,10 +34,12 @@ def running_stack(
         "TSDX_RETRY_DELAYS_MS": "[200, 500, 1000]",
         **(extra_env or {}),
     }
+    # TSDX_TEST_SERVICES=registry,routing,gateway runs a subset while developing.
+    only = tuple(filter(None, os.environ.get("TSDX_TEST_SERVICES", "").split(",")))
     stack = Stack(
         env=env,
         ports={s: free_port() for s in SERVICES},
-        services=services or available_services(),
+        services=services or only or available_services(),
         log_dir=tmp / "logs",
     )
     stack.env = {**env, "TSDX_TEST_VHOST": vhost}
