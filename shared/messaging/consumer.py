@@ -25,9 +25,9 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
 from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import WorkQueue
 from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
-from shared.messaging.rpc import RpcTimeout
 from shared.outbox import AlreadyApplied
 from shared.storage import StorageError
 
