@@ -82,6 +82,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
     for queue, methods in spec.rpc_methods(runtime).items():
         server = RpcServer(broker, queue, methods)
         await server.start()
+        CONSUMERS.labels(spec.name, queue.name).set(1)
         runtime.rpc_servers.append(server)
     for queue, handlers in spec.handlers(runtime).items():
         consumer = Consumer(broker, queue, handlers, settings.retry_delays_ms, spec.name)
@@ -95,6 +96,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
 async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
     for server in runtime.rpc_servers:
         await server.stop()
+        CONSUMERS.labels(spec.name, server.queue_name).set(0)
     for consumer in runtime.consumers:
         await consumer.stop()
         CONSUMERS.labels(spec.name, consumer.queue_name).set(0)

@@ -43,6 +43,10 @@ class RpcServer:
         self._tag: str | None = None
 
     @property
+    def queue_name(self) -> str:
+        return self._queue.name
+
+    @property
     def alive(self) -> bool:
         return self._tag is not None and self._broker.connected
 

@@ -1,0 +1,1 @@
+"""The operator's dashboard: routing live, queues, devices and parked messages."""

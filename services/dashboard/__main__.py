@@ -1,0 +1,4 @@
+from services.dashboard.service import SPEC
+from shared.service import main
+
+main(SPEC)

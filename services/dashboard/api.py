@@ -1,0 +1,146 @@
+"""The operator's page and the JSON endpoints that feed it (``/api/v1/dashboard/...``)."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.dashboard.broker_state import ManagementUnavailable
+from services.dashboard.page import render_page
+from services.dashboard.state import Dashboard
+from shared.errors import Refusal
+from shared.http import language_of
+from shared.i18n import Language, pick_language
+from shared.messaging.broker import BrokerUnavailable
+from shared.messaging.topology import work_queue
+from shared.metrics import PARKED_REPLAYED
+from shared.settings import Settings
+
+PREFIX = "/api/v1/dashboard"
+
+router = APIRouter(tags=["dashboard"])
+bearer = HTTPBearer(auto_error=False, description="The admin token")
+
+# Always present in the answer, so the page shows 0 rather than nothing.
+COUNTERS = (
+    "accepted",
+    "refused",
+    "repeated",
+    "routed_internet",
+    "routed_lan",
+    "completed",
+    "results_refused",
+)
+
+
+def _dashboard(request: Request) -> Dashboard:
+    board: Dashboard = request.app.state.dashboard
+    return board
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.runtime.settings
+    return settings
+
+
+DashboardDep = Annotated[Dashboard, Depends(_dashboard)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+async def _require_admin(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token or not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+        raise Refusal("unauthorized", 401)
+
+
+AdminDep = Annotated[None, Depends(_require_admin)]
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def page(
+    request: Request,
+    board: DashboardDep,
+    lang: Annotated[Language | None, Query(description="ru (default) or en")] = None,
+) -> HTMLResponse:
+    language = lang or pick_language(request.headers.get("accept-language"))
+    return HTMLResponse(
+        render_page(language, board.activity.bucket_seconds, board.activity.window_seconds),
+        headers={"Content-Language": language, "Vary": "Accept-Language"},
+    )
+
+
+@router.get(f"{PREFIX}/activity", summary="Counters, the decision feed, refusals, throughput")
+async def activity(
+    request: Request,
+    board: DashboardDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="feed entries, newest first")] = 50,
+) -> dict[str, Any]:
+    language = language_of(request)
+    counters = board.activity.counters
+    return {
+        "started_at": board.activity.started_at.isoformat(),
+        "counters": {name: counters[name] for name in COUNTERS},
+        "feed": board.activity.feed(language, limit),
+        "refusals": board.activity.refusals(language),
+        "throughput": board.activity.throughput(time.time()),
+    }
+
+
+@router.get(f"{PREFIX}/devices", summary="Devices with PIN, mode, status and presence")
+async def devices(board: DashboardDep) -> dict[str, Any]:
+    return {"devices": board.activity.devices(datetime.now(UTC))}
+
+
+@router.get(f"{PREFIX}/queues", summary="Depth, consumers, retrying and parked of each work queue")
+async def queues(board: DashboardDep) -> dict[str, Any]:
+    try:
+        depths = await board.management.queue_depths()
+    except ManagementUnavailable as exc:
+        raise Refusal("broker_api_unavailable", 503, reason=str(exc)) from None
+    return {"vhost": board.vhost, "queues": [asdict(d) for d in depths]}
+
+
+@router.get(f"{PREFIX}/parked", summary="Parked messages of every work queue, with the reason")
+async def parked(board: DashboardDep) -> dict[str, Any]:
+    try:
+        found = await board.parked.list()
+    except BrokerUnavailable:
+        raise Refusal("broker_unavailable", 503) from None
+    return {"parked": [{**asdict(p.message), "type": p.type} for p in found]}
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    queue: str = Field(min_length=1, max_length=200, examples=["routing.work"])
+    # None replays every parked message of the queue.
+    message_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@router.post(
+    f"{PREFIX}/parked/replay", summary="Send a parked message (or all of a queue) back to work"
+)
+async def replay_parked(body: ReplayRequest, board: DashboardDep, _: AdminDep) -> dict[str, Any]:
+    try:
+        queue = work_queue(body.queue)
+    except KeyError:
+        raise Refusal("unknown_queue", 404, queue=body.queue) from None
+    try:
+        replayed = await board.parked.replay(queue, body.message_id)
+    except BrokerUnavailable:
+        raise Refusal("broker_unavailable", 503) from None
+    if body.message_id is not None and replayed == 0:
+        raise Refusal("parked_message_not_found", 404, queue=queue.name, message_id=body.message_id)
+    PARKED_REPLAYED.labels(queue.name).inc(replayed)
+    return {"queue": queue.name, "message_id": body.message_id, "replayed": replayed}

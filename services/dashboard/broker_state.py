@@ -1,0 +1,157 @@
+"""What the broker holds: queue depths from RabbitMQ's management API, parked messages over AMQP.
+
+The management API's figures are sampled by RabbitMQ (every few seconds), which is fine for
+depths. Parked messages are read over AMQP instead, so a message parked a moment ago shows at
+once and a replay acts on exactly what the operator saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+import httpx
+
+from shared.messaging.broker import Broker
+from shared.messaging.parking import ParkedMessage, list_parked, replay
+from shared.messaging.topology import WORK_QUEUES, WorkQueue
+
+_COLUMNS = "name,type,messages,messages_ready,messages_unacknowledged,consumers"
+_TYPE_IN_BODY = re.compile(rb'"type"\s*:\s*"([^"]{1,100})"')
+
+
+class ManagementUnavailable(Exception):
+    """The management API did not answer, or answered with an error; the text says which."""
+
+
+def vhost_of(amqp_url: str) -> str:
+    """The virtual host an AMQP URL names (its path, percent-decoded); ``/`` when none."""
+    path = urlsplit(amqp_url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://user:pass@host/api`` → (``http://host/api``, (user, pass))."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    bare = urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+    if parts.username is None:
+        return bare, None
+    return bare, (unquote(parts.username), unquote(parts.password or ""))
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """One work queue with its retry and parking queues folded in."""
+
+    name: str
+    type: str
+    ready: int
+    unacked: int
+    consumers: int
+    retrying: int
+    parked: int
+
+
+def work_queue_depths(
+    rows: list[dict[str, Any]], queues: tuple[WorkQueue, ...]
+) -> list[QueueDepth]:
+    by_name = {str(row.get("name")): row for row in rows}
+
+    def count(row: dict[str, Any] | None, key: str) -> int:
+        value = (row or {}).get(key)
+        return value if isinstance(value, int) else 0
+
+    result = []
+    for queue in queues:
+        main = by_name.get(queue.name)
+        retry_prefix = f"{queue.name}.retry."
+        result.append(
+            QueueDepth(
+                name=queue.name,
+                type=str((main or {}).get("type", "")),
+                ready=count(main, "messages_ready"),
+                unacked=count(main, "messages_unacknowledged"),
+                consumers=count(main, "consumers"),
+                retrying=sum(
+                    count(row, "messages")
+                    for n, row in by_name.items()
+                    if n.startswith(retry_prefix)
+                ),
+                parked=count(by_name.get(queue.parked), "messages"),
+            )
+        )
+    return result
+
+
+class ManagementApi:
+    def __init__(self, api_url: str, vhost: str, timeout: float = 5.0) -> None:
+        base, auth = split_credentials(api_url)
+        self._vhost = vhost
+        self._http = httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout)
+
+    async def queue_depths(self) -> list[QueueDepth]:
+        path = f"/queues/{quote(self._vhost, safe='')}"
+        try:
+            response = await self._http.get(path, params={"columns": _COLUMNS})
+        except httpx.HTTPError as exc:
+            raise ManagementUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code != 200:
+            raise ManagementUnavailable(f"HTTP {response.status_code} for {path}")
+        rows = response.json()
+        if not isinstance(rows, list):
+            raise ManagementUnavailable(f"unexpected answer for {path}")
+        return work_queue_depths(rows, WORK_QUEUES)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+@dataclass(frozen=True)
+class Parked:
+    message: ParkedMessage
+    type: str  # the message type, when its envelope could be read
+
+
+def _message_type(message: ParkedMessage) -> str:
+    found = _TYPE_IN_BODY.search(message.body_preview.encode())
+    return found.group(1).decode() if found else ""
+
+
+class ParkedMessages:
+    """Parked messages of every work queue. Listing takes messages out for a moment and puts
+    them back, so listing and replaying run one at a time."""
+
+    def __init__(self, broker: Broker, per_queue: int = 50) -> None:
+        self._broker = broker
+        self._per_queue = per_queue
+        self._lock = asyncio.Lock()
+
+    async def _counts(self) -> dict[str, int]:
+        channel = await self._broker.connection.channel(publisher_confirms=False)
+        try:
+            counts = {}
+            for queue in WORK_QUEUES:
+                declared = await channel.declare_queue(queue.parked, passive=True)
+                result = declared.declaration_result
+                counts[queue.name] = int(result.message_count or 0)
+            return counts
+        finally:
+            await channel.close()
+
+    async def list(self) -> list[Parked]:
+        async with self._lock:
+            counts = await self._counts()
+            found: list[Parked] = []
+            for queue in WORK_QUEUES:
+                if counts[queue.name]:
+                    for message in await list_parked(self._broker, queue, self._per_queue):
+                        found.append(Parked(message, _message_type(message)))
+            return found
+
+    async def replay(self, queue: WorkQueue, message_id: str | None) -> int:
+        async with self._lock:
+            return await replay(self._broker, queue, message_id)

@@ -1,0 +1,52 @@
+"""The devices the registry already knows when the dashboard starts.
+
+Afterwards ``device.changed`` events keep the list current; this start-up read only fills in
+devices paired before the dashboard was running (active ones: ``device.available``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import ValidationError
+
+from services.dashboard.activity import Activity
+from shared.contracts.directory import DeviceView
+from shared.errors import Refusal
+from shared.logging import get_logger
+from shared.messaging.broker import BrokerUnavailable
+from shared.messaging.rpc import RpcClient, RpcTimeout
+from shared.messaging.topology import REGISTRY_RPC
+
+log = get_logger("tsdx.dashboard.devices")
+
+
+def _view(raw: dict[str, Any]) -> DeviceView:
+    # Only the fields of the view: the registry may say more than this dashboard shows.
+    return DeviceView.model_validate({k: raw[k] for k in DeviceView.model_fields if k in raw})
+
+
+async def registry_devices(rpc: RpcClient) -> list[DeviceView]:
+    views: list[DeviceView] = []
+    for tenant in await rpc.call(REGISTRY_RPC, "tenant.list", {}):
+        devices = await rpc.call(REGISTRY_RPC, "device.available", {}, tenant=tenant["tenant"])
+        views.extend(_view(raw) for raw in devices)
+    return views
+
+
+async def seed_devices(rpc: RpcClient, activity: Activity, attempts: int = 20) -> None:
+    """Ask the registry, retrying while it is still starting; give up quietly (events go on)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            views = await registry_devices(rpc)
+        except (RpcTimeout, BrokerUnavailable, Refusal) as exc:
+            log.warning("dashboard.devices_not_read", attempt=attempt, error=repr(exc))
+            await asyncio.sleep(min(2.0 * attempt, 15.0))
+            continue
+        except ValidationError as exc:
+            log.error("dashboard.devices_unreadable", error=str(exc)[:500])
+            return
+        activity.seed_devices(views)
+        log.info("dashboard.devices_read", devices=len(views))
+        return

@@ -1,0 +1,85 @@
+"""How the dashboard runs: a live feed of events, the broker's state and the operator's page.
+
+It owns nothing durable; the runtime's store only carries the (empty) outbox every service has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.dashboard import api
+from services.dashboard.activity import Activity
+from services.dashboard.broker_state import ManagementApi, ParkedMessages, vhost_of
+from services.dashboard.devices import seed_devices
+from services.dashboard.feed import FeedListener
+from services.dashboard.state import Dashboard
+from shared.http import install_common
+from shared.service import Runtime, ServiceSpec
+
+NAME = "dashboard"
+STATIC = Path(__file__).parent / "static"
+
+
+async def _on_start(rt: Runtime) -> None:
+    settings = rt.settings
+    activity = Activity(
+        feed_size=settings.dashboard_feed_size,
+        online_window=timedelta(seconds=settings.dashboard_online_window_seconds),
+    )
+    # Listen first, then read the registry: a device paired in between is not missed.
+    feed = FeedListener(rt.broker, activity, NAME)
+    await feed.start()
+    vhost = vhost_of(settings.amqp_url)
+    rt.state["dashboard"] = Dashboard(
+        activity=activity,
+        feed=feed,
+        management=ManagementApi(settings.rabbitmq_api_url, vhost),
+        parked=ParkedMessages(rt.broker),
+        vhost=vhost,
+    )
+    rt.state["seeding"] = asyncio.create_task(seed_devices(rt.rpc, activity))
+
+
+async def _on_stop(rt: Runtime) -> None:
+    seeding: asyncio.Task[None] = rt.state["seeding"]
+    seeding.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await seeding
+    board: Dashboard = rt.state["dashboard"]
+    await board.feed.stop()
+    await board.management.close()
+
+
+def build_app(rt: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="tsdx dashboard",
+        version="1",
+        description="The operator's live view of routing, queues, devices and parked messages.",
+    )
+    board: Dashboard = rt.state["dashboard"]
+    app.state.runtime = rt
+    app.state.dashboard = board
+
+    async def ready() -> dict[str, bool]:
+        return {**await rt.readiness(), "feed": board.feed.alive}
+
+    install_common(app, NAME, ready)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+SPEC = ServiceSpec(
+    name=NAME,
+    collections=(),
+    port=lambda s: s.dashboard_port,
+    build_app=build_app,
+    on_start=_on_start,
+    on_stop=_on_stop,
+)

@@ -1,0 +1,280 @@
+// The operator page's live part: polls the dashboard's JSON endpoints and redraws the tables
+// and the throughput chart. Data goes into the page as text only, never as HTML.
+(function () {
+  "use strict";
+
+  const L = JSON.parse(document.getElementById("labels").textContent);
+  const lang = document.documentElement.lang;
+  const API = "/api/v1/dashboard";
+  const TOKEN_KEY = "tsdx-admin-token";
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value !== null && value !== undefined) node.setAttribute(name, value);
+    }
+    for (const child of children) {
+      node.append(child instanceof Node ? child : document.createTextNode(String(child ?? "")));
+    }
+    return node;
+  }
+
+  function label(key, fallback) {
+    return L[key] !== undefined ? L[key] : fallback;
+  }
+
+  function time(iso) {
+    if (!iso) return "—";
+    return new Date(iso).toLocaleTimeString(lang === "en" ? "en-GB" : "ru-RU");
+  }
+
+  function dateTime(iso) {
+    if (!iso) return "—";
+    return new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "ru-RU");
+  }
+
+  async function call(path, options) {
+    const response = await fetch(API + path, {
+      ...options,
+      headers: { "Accept-Language": lang, ...((options || {}).headers || {}) },
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.message || "HTTP " + response.status);
+    return body;
+  }
+
+  function fill(tableId, rows, emptyText, columns) {
+    const body = document.querySelector("#" + tableId + " tbody");
+    if (rows.length === 0 && emptyText !== null) {
+      rows = [el("tr", { class: "empty" }, el("td", { colspan: columns }, emptyText))];
+    }
+    body.replaceChildren(...rows);
+  }
+
+  function targetText(entry) {
+    if (!entry.target) return "";
+    const kind = label("target_" + entry.target.kind, entry.target.kind);
+    let text = entry.target.value ? kind + " " + entry.target.value : kind;
+    if (entry.resolved.length) text += " → " + entry.resolved.join(", ");
+    return text;
+  }
+
+  function outcomeCell(entry) {
+    const cell = el("td", { class: "outcome " + entry.outcome });
+    cell.append(el("span", { class: "badge" }, label("outcome_" + entry.outcome, entry.outcome)));
+    if (entry.repeat) cell.append(" ", el("span", { class: "badge repeat" }, L.repeat));
+    if (entry.code) cell.append(el("div", { class: "code", title: entry.message || "" }, entry.code));
+    return cell;
+  }
+
+  function feedRow(entry) {
+    return el(
+      "tr",
+      { "data-request-id": entry.request_id || null, "data-kind": entry.kind, title: entry.message || null },
+      el("td", {}, time(entry.at)),
+      el("td", {}, entry.tenant),
+      el("td", { class: "mono" }, entry.request_id || entry.document),
+      el("td", {}, entry.process),
+      el("td", {}, entry.channel ? label("channel_" + entry.channel, entry.channel) : ""),
+      el("td", {}, targetText(entry)),
+      outcomeCell(entry),
+      el("td", { class: "num" }, entry.latency_ms === null ? "" : entry.latency_ms + " " + L.ms),
+    );
+  }
+
+  function drawChart(throughput) {
+    const svg = document.getElementById("throughput");
+    const points = throughput.points;
+    const width = 600, height = 120, top = 14;
+    const step = width / Math.max(points.length, 1);
+    const peak = Math.max(0, ...points.map((p) => p.accepted + p.refused));
+    const scale = (height - top) / Math.max(peak, 1);
+    const shapes = [];
+    points.forEach((p, i) => {
+      const x = i * step + 1, w = Math.max(step - 2, 1);
+      const acceptedH = p.accepted * scale, refusedH = p.refused * scale;
+      const tip = time(new Date(p.at * 1000).toISOString()) + ": " + p.accepted + " / " + p.refused;
+      for (const [cls, h, y] of [
+        ["accepted", acceptedH, height - acceptedH],
+        ["refused", refusedH, height - acceptedH - refusedH],
+      ]) {
+        if (h <= 0) continue;
+        const rect = document.createElementNS(SVG, "rect");
+        rect.setAttribute("x", x);
+        rect.setAttribute("y", y);
+        rect.setAttribute("width", w);
+        rect.setAttribute("height", h);
+        rect.setAttribute("class", cls);
+        const title = document.createElementNS(SVG, "title");
+        title.textContent = tip;
+        rect.append(title);
+        shapes.push(rect);
+      }
+    });
+    document.getElementById("throughput-peak").textContent = L.peak.replace("{count}", peak);
+    const baseline = document.createElementNS(SVG, "line");
+    baseline.setAttribute("x1", 0);
+    baseline.setAttribute("x2", width);
+    baseline.setAttribute("y1", height - 0.5);
+    baseline.setAttribute("y2", height - 0.5);
+    svg.replaceChildren(baseline, ...shapes);
+  }
+
+  function showActivity(activity) {
+    for (const [name, value] of Object.entries(activity.counters)) {
+      const node = document.getElementById("c-" + name);
+      if (node) node.textContent = value;
+    }
+    fill("feed", activity.feed.map(feedRow), L.empty_feed, 8);
+    fill(
+      "refusals",
+      activity.refusals.map((r) =>
+        el(
+          "tr",
+          { "data-code": r.code },
+          el("td", {}, label("kind_" + r.kind, r.kind)),
+          el("td", { class: "mono" }, r.code),
+          el("td", {}, r.message),
+          el("td", { class: "num" }, r.count),
+        ),
+      ),
+      L.empty_refusals,
+      4,
+    );
+    drawChart(activity.throughput);
+  }
+
+  function showDevices(devices) {
+    fill(
+      "devices",
+      devices.map((d) => {
+        const presence = d.online === null ? "unknown" : d.online ? "online" : "offline";
+        return el(
+          "tr",
+          { "data-device-id": d.id },
+          el("td", { class: "mono" }, d.pin),
+          el(
+            "td",
+            { title: d.hardware_id },
+            [...new Set([d.name, d.model].filter(Boolean))].join(" · ") || d.hardware_id,
+          ),
+          el("td", {}, d.tenant),
+          el("td", {}, label("mode_" + d.mode, d.mode)),
+          el("td", {}, label("status_" + d.status, d.status)),
+          el("td", { class: "presence " + presence }, label("presence_" + presence, presence)),
+          el("td", {}, dateTime(d.last_seen)),
+        );
+      }),
+      L.empty_devices,
+      7,
+    );
+  }
+
+  function showQueues(queues) {
+    fill(
+      "queues",
+      queues.map((q) =>
+        el(
+          "tr",
+          { "data-queue": q.name, class: q.parked ? "has-parked" : null },
+          el("td", { class: "mono" }, q.name),
+          el("td", {}, q.type),
+          el("td", { class: "num" }, q.ready),
+          el("td", { class: "num" }, q.unacked),
+          el("td", { class: "num" }, q.consumers),
+          el("td", { class: "num" }, q.retrying),
+          el("td", { class: "num parked" }, q.parked),
+        ),
+      ),
+      null,
+      7,
+    );
+  }
+
+  function showParked(parked) {
+    fill(
+      "parked",
+      parked.map((m) => {
+        const button = el("button", { type: "button", class: "replay" }, L.replay);
+        button.addEventListener("click", () => replay(m.queue, m.message_id, button));
+        if (!m.message_id) button.disabled = true;
+        return el(
+          "tr",
+          { "data-message-id": m.message_id, "data-queue": m.queue },
+          el("td", { class: "mono" }, m.queue),
+          el("td", { class: "mono", title: m.body_preview }, (m.type ? m.type + " · " : "") + m.message_id),
+          el("td", { class: "reason" }, m.reason),
+          el("td", {}, dateTime(m.parked_at)),
+          el("td", {}, button),
+        );
+      }),
+      L.empty_parked,
+      5,
+    );
+  }
+
+  const tokenInput = document.getElementById("admin-token");
+  const replayStatus = document.getElementById("replay-status");
+  tokenInput.value = sessionStorage.getItem(TOKEN_KEY) || "";
+  tokenInput.addEventListener("change", () => sessionStorage.setItem(TOKEN_KEY, tokenInput.value));
+
+  async function replay(queue, messageId, button) {
+    const token = tokenInput.value.trim();
+    if (!token) {
+      replayStatus.textContent = L.token_needed;
+      tokenInput.focus();
+      return;
+    }
+    sessionStorage.setItem(TOKEN_KEY, token);
+    button.disabled = true;
+    try {
+      const answer = await call("/parked/replay", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+        body: JSON.stringify({ queue: queue, message_id: messageId }),
+      });
+      replayStatus.textContent = L.replayed.replace("{count}", answer.replayed);
+    } catch (error) {
+      replayStatus.textContent = error.message;
+      button.disabled = false;
+    }
+    await refreshBroker();
+  }
+
+  const status = document.getElementById("status");
+
+  async function refreshActivity() {
+    try {
+      const [activity, devices] = await Promise.all([call("/activity?limit=50"), call("/devices")]);
+      showActivity(activity);
+      showDevices(devices.devices);
+      status.textContent = L.updated + " " + time(new Date().toISOString());
+      status.classList.remove("warning");
+    } catch (error) {
+      status.textContent = L.no_answer + ": " + error.message;
+      status.classList.add("warning");
+    }
+  }
+
+  async function refreshBroker() {
+    const queuesError = document.getElementById("queues-error");
+    try {
+      showQueues((await call("/queues")).queues);
+      queuesError.hidden = true;
+    } catch (error) {
+      queuesError.textContent = error.message;
+      queuesError.hidden = false;
+    }
+    try {
+      showParked((await call("/parked")).parked);
+    } catch (error) {
+      replayStatus.textContent = error.message;
+    }
+  }
+
+  refreshActivity();
+  refreshBroker();
+  setInterval(refreshActivity, 1500);
+  setInterval(refreshBroker, 2000);
+})();

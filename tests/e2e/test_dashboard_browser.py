@@ -1,0 +1,123 @@
+"""The operator's page in a real headless Chromium: a decision made a moment ago shows up live,
+and the replay button brings a parked message back to work.
+
+The page's screenshot is saved to docs/images/dashboard.png for the documentation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.cli.stack import Stack
+from shared.client import AccountingClient, TerminalClient
+from shared.messaging.topology import ROUTING_WORK
+from tests.e2e.test_dashboard_api import (
+    PARK_REASON,
+    decided_upload,
+    park_upload,
+    upload_status,
+)
+from tests.support.documents import by_pin, order, upload
+from tests.support.stack import ADMIN_TOKEN
+from tests.support.waiting import eventually
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is absent: install Debian's chromium package (scripts/setup.sh)",
+    ),
+]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "dashboard.png"
+# Generous: the page polls every 1.5-2 s and the management API samples every few seconds.
+DEADLINE_MS = 20_000
+
+
+async def test_page_shows_a_live_decision_and_replays_a_parked_message(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with TerminalClient(stack.url("gateway")) as terminal:
+        paired = await terminal.pair(
+            tenant["connection_code"], "@HONEYWELL-EDA50-V-16204B17A7", "EDA50", "EDA50"
+        )
+        pin = paired["pin"]
+        accepted = await decided_upload(accounting, upload(by_pin(pin), order(lines=3)))
+        assert accepted["status"] == "accepted", accepted
+        wrong = ("1" if pin[0] != "1" else "2") + pin[1:]
+        refused = await decided_upload(accounting, upload(by_pin(wrong)))
+        assert refused["code"] == "device_not_found_by_pin"
+        parked_id, parked_request = await park_upload(stack, tenant["tenant"], pin)
+
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                page = await browser.new_page(
+                    viewport={"width": 1440, "height": 1000}, locale="ru-RU"
+                )
+                script_errors: list[str] = []
+                page.on("pageerror", lambda error: script_errors.append(str(error)))
+                await page.goto(f"{stack.url('dashboard')}/")
+                await expect(page.locator("h1")).to_have_text("tsdx — панель оператора")
+
+                decision = page.locator(f'#feed tr[data-request-id="{accepted["request_id"]}"]')
+                await expect(decision).to_contain_text("принят", timeout=DEADLINE_MS)
+                await expect(decision).to_contain_text(f"{pin} (EDA50)")
+                await expect(decision).to_contain_text("purchase-receipt")
+                refusal = page.locator('#refusals tr[data-code="device_not_found_by_pin"]')
+                await expect(refusal).to_contain_text("Устройство по пин-коду не найдено")
+                device = page.locator(f'#devices tr[data-device-id="{paired["device_id"]}"]')
+                await expect(device).to_contain_text(pin, timeout=DEADLINE_MS)
+                await expect(page.locator('#queues tr[data-queue="routing.work"]')).to_be_visible(
+                    timeout=DEADLINE_MS
+                )
+                parked_row = page.locator(f'#parked tr[data-message-id="{parked_id}"]')
+                await expect(parked_row).to_contain_text(PARK_REASON, timeout=DEADLINE_MS)
+                await expect(parked_row).to_contain_text(ROUTING_WORK.name)
+                await expect(page.locator("#c-accepted")).not_to_have_text("0")
+
+                SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+                # Without the admin token the page asks for it and nothing is replayed.
+                await parked_row.locator("button.replay").click()
+                await expect(page.locator("#replay-status")).to_contain_text(
+                    "Введите токен администратора"
+                )
+                await expect(parked_row).to_have_count(1)
+
+                await page.fill("#admin-token", ADMIN_TOKEN)
+                await parked_row.locator("button.replay").click()
+                await expect(page.locator("#replay-status")).to_contain_text(
+                    "Возвращено в очередь: 1", timeout=DEADLINE_MS
+                )
+                await expect(parked_row).to_have_count(0, timeout=DEADLINE_MS)
+                replayed = page.locator(f'#feed tr[data-request-id="{parked_request}"]')
+                await expect(replayed).to_contain_text("принят", timeout=DEADLINE_MS)
+                assert script_errors == []
+            finally:
+                await browser.close()
+
+        # Routing really consumed it: the gateway has the decision and the terminal the copy.
+        status = await eventually(
+            lambda: upload_status(accounting, parked_request),
+            until=lambda s: s.get("status") == "accepted",
+            what="the replayed request decided",
+        )
+        inbox = await eventually(
+            lambda: terminal.inbox(),
+            until=lambda r: len(r["documents"]) == 2,
+            what="both copies in the terminal's inbox",
+        )
+        delivered = {d["delivery_id"] for d in inbox["documents"]}
+        assert delivered == {
+            accepted["deliveries"][0]["delivery_id"],
+            status["deliveries"][0]["delivery_id"],
+        }

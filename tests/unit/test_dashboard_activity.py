@@ -1,0 +1,178 @@
+"""What the dashboard makes of its feed (pure: events in, figures out; no stack needed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.dashboard.activity import Activity
+from shared.contracts import Envelope, Payload, wrap
+from shared.contracts.directory import DeviceChanged, DeviceView
+from shared.contracts.documents import Target
+from shared.contracts.results import ResultRefused
+from shared.contracts.uploads import Delivery, DocumentRouted, UploadDecided
+
+T0 = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
+NOW = T0.timestamp()
+
+
+def _decided(request_id: str, outcome: str = "accepted", **extra: Any) -> UploadDecided:
+    return UploadDecided(
+        request_id=request_id,
+        process="purchase-receipt",
+        channel="internet",
+        target=Target(kind="pin", value="5546"),
+        outcome=outcome,
+        requested_at=T0,
+        **extra,
+    )
+
+
+def _event(payload: Payload, tenant: str = "t1", at: datetime = T0) -> Envelope:
+    envelope = wrap(payload, tenant, correlation_id="c1")
+    return envelope.model_copy(update={"time": at})
+
+
+def _device(
+    revision: int, mode: str = "online", last_seen: datetime | None = None
+) -> DeviceChanged:
+    view = DeviceView(
+        id="d1",
+        tenant="t1",
+        pin="5546",
+        name="EDA50",
+        model="EDA50",
+        hardware_id="@HW",
+        mode=mode,
+        status="active",
+        last_seen=last_seen,
+    )
+    return DeviceChanged(device=view, credential_hash="h" * 64, revision=revision)
+
+
+def test_a_decision_becomes_a_feed_line_with_its_latency_and_resolved_device() -> None:
+    activity = Activity()
+    delivery = Delivery(
+        delivery_id="dl1",
+        document_id="doc1",
+        channel="internet",
+        target=Target(kind="device", value="d1"),
+        device_pin="5546",
+        device_name="EDA50",
+    )
+    decided = _decided("r1", deliveries=[delivery])
+    assert activity.record(_event(decided, at=T0 + timedelta(milliseconds=42)), decided, NOW)
+    [line] = activity.feed("ru")
+    assert line["request_id"] == "r1"
+    assert line["resolved"] == ["5546 (EDA50)"]
+    assert line["document"] == "doc1"
+    assert line["latency_ms"] == 42.0
+    assert activity.counters["accepted"] == 1
+
+
+def test_a_resent_event_is_taken_once() -> None:
+    activity = Activity()
+    decided = _decided("r1")
+    envelope = _event(decided)
+    assert activity.record(envelope, decided, NOW) is True
+    assert activity.record(envelope, decided, NOW) is False
+    assert len(activity.feed("ru")) == 1
+    assert activity.counters["accepted"] == 1
+
+
+def test_a_decision_announced_again_is_a_repeat_counted_once_per_tenant() -> None:
+    activity = Activity()
+    first = _decided("r1", "refused", code="device_not_found_by_pin")
+    for tenant in ("t1", "t1", "t2"):
+        activity.record(_event(first, tenant), first, NOW)
+    assert [line["repeat"] for line in activity.feed("ru")] == [False, True, False]
+    assert activity.counters["refused"] == 2
+    assert activity.counters["repeated"] == 1
+    [refusal] = activity.refusals("en")
+    assert refusal["count"] == 2
+    assert refusal["message"].startswith("No device found by this PIN")
+
+
+def test_refusal_messages_use_the_parameters_of_the_refusal() -> None:
+    activity = Activity()
+    refused = ResultRefused(
+        result_id="res1",
+        delivery_id="dl1",
+        channel="lan",
+        code="quantity_over_plan",
+        params={"line": 2, "fact": "5", "planned": "3"},
+    )
+    activity.record(_event(refused), refused, NOW)
+    [refusal] = activity.refusals("ru")
+    assert (refusal["kind"], refusal["message"]) == (
+        "result",
+        "Строка 2: количество 5 больше плана 3.",
+    )
+    assert activity.counters["results_refused"] == 1
+
+
+def test_routed_copies_are_counted_by_channel_and_not_listed() -> None:
+    activity = Activity()
+    routed = DocumentRouted.model_validate(
+        {
+            "delivery_id": "dl1",
+            "request_id": "r1",
+            "process": "p",
+            "version": 1,
+            "channel": "lan",
+            "target": {"kind": "group", "value": "Смена 1"},
+            "document": {"header": {"accounting_type": "Заказ", "id": "doc1"}},
+            "requested_at": T0.isoformat(),
+        }
+    )
+    activity.record(_event(routed), routed, NOW)
+    assert activity.counters["routed_lan"] == 1
+    assert activity.feed("ru") == []
+
+
+def test_throughput_keeps_a_window_of_buckets_oldest_first() -> None:
+    activity = Activity(bucket_seconds=5, buckets=4)
+    for n, (offset, outcome) in enumerate([(-30, "accepted"), (-3, "refused"), (0, "accepted")]):
+        decided = _decided(f"r{n}", outcome)
+        activity.record(_event(decided), decided, NOW + offset)
+    points = activity.throughput(NOW)["points"]
+    assert [(p["accepted"], p["refused"]) for p in points] == [(0, 0), (0, 0), (0, 1), (1, 0)]
+    assert points[-1]["at"] == int(NOW // 5) * 5
+
+
+def test_the_feed_keeps_the_newest_lines_only() -> None:
+    activity = Activity(feed_size=3)
+    for n in range(5):
+        decided = _decided(f"r{n}")
+        activity.record(_event(decided), decided, NOW)
+    assert [line["request_id"] for line in activity.feed("ru")] == ["r4", "r3", "r2"]
+    assert [line["request_id"] for line in activity.feed("ru", limit=1)] == ["r4"]
+
+
+def test_devices_follow_their_revisions_and_the_registry_list_fills_gaps() -> None:
+    activity = Activity(online_window=timedelta(minutes=5))
+    newer, older = _device(3, "offline"), _device(2, "online")
+    activity.record(_event(newer), newer, NOW)
+    activity.record(_event(older), older, NOW)
+    other = _device(1).device.model_copy(update={"id": "d2", "pin": "1234"})
+    activity.seed_devices([older.device, other])
+    devices = activity.devices(T0)
+    assert [(d["id"], d["mode"], d["revision"]) for d in devices] == [
+        ("d2", "online", 0),
+        ("d1", "offline", 3),
+    ]
+
+
+def test_a_device_is_online_while_its_last_contact_is_recent() -> None:
+    activity = Activity(online_window=timedelta(minutes=5))
+    cases = [
+        (None, None),
+        (T0 - timedelta(minutes=1), True),
+        (T0 - timedelta(minutes=6), False),
+        (datetime(2026, 11, 28, 9, 58), True),  # stored without a zone: UTC
+    ]
+    for revision, (last_seen, online) in enumerate(cases, start=1):
+        changed = _device(revision, last_seen=last_seen)
+        activity.record(_event(changed), changed, NOW)
+        [device] = activity.devices(T0)
+        assert device["online"] is online, last_seen
