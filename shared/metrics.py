@@ -49,3 +49,28 @@ DEVICES_ONLINE = Gauge("tsdx_devices_online", "Devices that contacted the gatewa
 RPC_CALLS = Counter(
     "tsdx_rpc_calls_total", "RPC calls by method and outcome", ["method", "outcome"]
 )
+LONG_POLLS_WAITING = Gauge(
+    "tsdx_long_polls_waiting", "Terminal inbox requests waiting for news right now"
+)
+RATE_LIMITED = Counter(
+    "tsdx_rate_limited_total", "Requests refused for exceeding the rate of their credential"
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "tsdx_webhook_attempts_total", "Webhook delivery attempts by outcome", ["outcome"]
+)
+DASHBOARD_EVENTS = Counter(
+    "tsdx_dashboard_events_total", "Events received by the dashboard's live feed", ["type"]
+)
+PARKED_REPLAYED = Counter(
+    "tsdx_parked_replayed_total", "Parked messages sent back to their work queue", ["queue"]
+)
+PIN_MISSES = Counter(
+    "tsdx_pin_misses_total",
+    "Upload targets by PIN that matched no active device of the tenant (counted by the registry)",
+)
+LAN_LOGINS = Counter("tsdx_lan_logins_total", "LAN terminal log-ins by outcome", ["outcome"])
+LAN_LOCKS = Counter(
+    "tsdx_lan_lock_events_total",
+    "LAN document locks: taken, joined, contended, released, force_released, race_lost",
+    ["event"],
+)

@@ -57,8 +57,28 @@ class Settings(BaseSettings):
     pin_length: int = 4
     pin_cooldown_days: int = 30
 
+    # LAN writer: how long a terminal user's log-in lasts.
+    lan_session_hours: float = 12.0
+
     # Language of user-facing messages when the caller names none.
     default_language: Literal["ru", "en"] = "ru"
+
+    # Gateway: request rate per credential (API key or device), a token bucket.
+    rate_limit_per_second: float = 20.0
+    rate_limit_burst: int = 200
+    # Gateway webhooks: pushes of finished online documents to the base's HTTPS address.
+    # Plain http is accepted only for loopback addresses, and only when this is on (tests).
+    webhook_allow_http_loopback: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 10
+    # Backoff before attempt n+1 is base * 2**(n-1) seconds, capped at the maximum.
+    webhook_retry_base_seconds: float = 2.0
+    webhook_retry_max_seconds: float = 3600.0
+
+    # Dashboard: recent events kept in memory for its live feed, and how long a device counts
+    # as online after it was last seen.
+    dashboard_feed_size: int = 200
+    dashboard_online_window_seconds: int = 300
 
 
 @lru_cache
