@@ -28,6 +28,10 @@ class Payload(BaseModel):
     def routing_key(self) -> str:
         return self.TYPE
 
+    def ordering_key(self) -> str | None:
+        """Messages with the same key are applied one after another, in arrival order."""
+        return None
+
 
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")

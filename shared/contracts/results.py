@@ -14,14 +14,19 @@ _ID = Field(min_length=1, max_length=200)
 
 @message
 class DeliveryProgressed(Payload):
-    """A copy changed hands on the terminal side: downloaded, taken, released."""
+    """A copy changed hands on the terminal side: stored (``delivered``: in a device inbox or
+    the LAN base), downloaded, taken, released."""
 
     TYPE = "delivery.progressed"
 
     delivery_id: str = _ID
     channel: Channel
-    state: Literal["downloaded", "in_progress", "released"]
+    state: Literal["downloaded", "in_progress", "released", "delivered"]
     by: str | None = None
+
+    def ordering_key(self) -> str:
+        # A copy's progress and results must apply in the order the terminal sent them.
+        return self.delivery_id
 
 
 @message
@@ -36,6 +41,10 @@ class ResultSubmitted(Payload):
     final: bool
     lines: list[FactLine] = Field(default_factory=list)
     user: str | None = None
+
+    def ordering_key(self) -> str:
+        # A copy's progress and results must apply in the order the terminal sent them.
+        return self.delivery_id
 
 
 @message

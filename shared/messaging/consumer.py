@@ -15,7 +15,8 @@ by the broker, so a failure in between re-delivers instead of losing it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +67,7 @@ class Consumer:
         self._amqp_queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._in_flight = 0
+        self._ordered: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -103,6 +105,25 @@ class Consumer:
             if self._in_flight == 0:
                 self._idle.set()
 
+    @asynccontextmanager
+    async def _in_order(self, key: str | None) -> AsyncIterator[None]:
+        """Messages are handled concurrently, except those sharing an ordering key: asyncio
+        locks are fair, so they run in the order the broker delivered them."""
+        if key is None:
+            yield
+            return
+        lock, users = self._ordered.get(key, (asyncio.Lock(), 0))
+        self._ordered[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._ordered[key]
+            if users == 1:
+                del self._ordered[key]
+            else:
+                self._ordered[key] = (lock, users - 1)
+
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         try:
             envelope, payload = decode(message.body)
@@ -122,7 +143,8 @@ class Consumer:
             ),
         ):
             try:
-                await handler(envelope, payload)
+                async with self._in_order(payload.ordering_key()):
+                    await handler(envelope, payload)
             except AlreadyApplied:
                 log.info("message.duplicate_ignored")
             except PermanentFailure as exc:

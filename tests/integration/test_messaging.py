@@ -170,3 +170,32 @@ async def test_a_message_applied_twice_changes_state_once(settings: Settings) ->
     rows = await store.find("outbox")
     assert [r["envelope"]["payload"]["document_id"] for r in rows] == ["once"]
     await store.close()
+
+
+async def test_messages_sharing_an_ordering_key_apply_in_order(
+    broker: Broker, settings: Settings
+) -> None:
+    from shared.contracts.results import ResultSubmitted
+
+    applied: list[str] = []
+
+    async def slow_then_fast(envelope: Envelope, payload: ResultSubmitted) -> None:
+        # The first message is the slowest: without ordering, later ones would overtake it.
+        await asyncio.sleep(0.2 if payload.result_id == "r00" else 0)
+        applied.append(payload.result_id)
+
+    consumer = Consumer(
+        broker, ROUTING_WORK, {ResultSubmitted: slow_then_fast}, settings.retry_delays_ms, "t"
+    )
+    await consumer.start()
+    sent = [f"r{n:02d}" for n in range(20)]
+    for result_id in sent:
+        await broker.publish(
+            ResultSubmitted(result_id=result_id, delivery_id="d", channel="lan", final=False),
+            "t",
+        )
+    await eventually(
+        lambda: asyncio.sleep(0, len(applied)), until=lambda n: n == 20, what="all applied"
+    )
+    assert applied == sent
+    await consumer.stop()
