@@ -1,0 +1,99 @@
+"""The operators' view of the LAN base: who holds which lock since when, force-release, reassign."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.lan_writer import views
+from services.lan_writer.auth import AdminDep, RuntimeDep
+from services.lan_writer.base import LanBase
+from shared.contracts.documents import Target
+from shared.http import language_of
+
+router = APIRouter(prefix="/api/v1/lan/admin", tags=["lan operators"])
+
+DocumentState = Literal["free", "taken", "done", "withdrawn"]
+
+
+class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=500, examples=["терминал разряжен, смена ушла"])
+
+
+class ReassignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: Target = Field(examples=[{"kind": "user", "value": "petrov"}])
+
+
+def _base(rt: RuntimeDep) -> LanBase:
+    base: LanBase = rt.state["base"]
+    return base
+
+
+@router.get("/documents", summary="The LAN documents of a base, optionally in some states")
+async def documents(
+    request: Request,
+    rt: RuntimeDep,
+    _: AdminDep,
+    tenant: str = Query(min_length=1, max_length=64),
+    state: Annotated[list[DocumentState] | None, Query()] = None,
+) -> dict[str, Any]:
+    rows = await _base(rt).rows(tenant, list(state or []))
+    language = language_of(request)
+    return {"documents": [views.for_operator(row, language) for row in rows]}
+
+
+@router.get("/locks", summary="Documents taken right now: by whom and since when")
+async def held_locks(
+    request: Request,
+    rt: RuntimeDep,
+    _: AdminDep,
+    tenant: str = Query(min_length=1, max_length=64),
+) -> dict[str, Any]:
+    rows = await _base(rt).rows(tenant, ["taken"])
+    return {
+        "locks": [
+            {
+                "delivery_id": row["id"],
+                "document_id": row["document_id"],
+                "number": row["document"]["header"]["number"],
+                "collective": row["collective"],
+                "holders": row["holders"],
+            }
+            for row in rows
+        ]
+    }
+
+
+@router.get("/documents/{delivery_id}", summary="One LAN document with its lock history")
+async def document(
+    delivery_id: str, request: Request, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    return views.for_operator(await _base(rt).get(delivery_id), language_of(request))
+
+
+@router.post(
+    "/documents/{delivery_id}/release",
+    summary="Force-release a stale lock; the old holders' later results are refused (lock_lost)",
+)
+async def force_release(
+    delivery_id: str, body: ReleaseRequest, request: Request, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    row = await _base(rt).force_release(delivery_id, body.reason)
+    return views.for_operator(row, language_of(request))
+
+
+@router.post(
+    "/documents/{delivery_id}/reassign",
+    summary="Give a free document to another user, group, everyone or a device",
+)
+async def reassign(
+    delivery_id: str, body: ReassignRequest, request: Request, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    row = await _base(rt).reassign(delivery_id, body.target)
+    return views.for_operator(row, language_of(request))

@@ -1,0 +1,167 @@
+"""Who is calling the LAN API: a user logged in on a terminal (session token), or an operator.
+
+Users log in with login and password or with their personal barcode; the registry checks them
+(``user.authenticate``) and answers with the user's groups. The LAN writer then issues a random
+session token, stores only its hash with an expiry, and knows the user's groups from it until
+the next log-in.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.lan_writer import repository as repo
+from shared.errors import Refusal
+from shared.messaging.broker import BrokerUnavailable
+from shared.messaging.rpc import RpcTimeout
+from shared.messaging.topology import REGISTRY_RPC
+from shared.metrics import LAN_LOGINS
+from shared.security import hash_token, new_token
+from shared.service import Runtime
+from shared.storage import Doc
+
+bearer = HTTPBearer(auto_error=False, description="LAN session token or admin token")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    tenant: str = Field(min_length=1, max_length=64, description="the base to log in to")
+    login: str | None = Field(default=None, min_length=1, max_length=200)
+    password: str | None = Field(default=None, max_length=200)
+    barcode: str | None = Field(default=None, min_length=1, max_length=200)
+    device_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="the terminal logged in on; documents addressed to it are listed too",
+    )
+
+
+@dataclass(frozen=True)
+class LanUser:
+    tenant: str
+    login: str
+    name: str
+    groups: tuple[str, ...]
+    device_id: str | None
+
+    @property
+    def assignee_keys(self) -> list[str]:
+        return repo.keys_for(self.login, list(self.groups), self.device_id)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _credentials(body: LoginRequest) -> dict[str, str]:
+    if body.barcode is not None and body.login is None and body.password is None:
+        return {"barcode": body.barcode}
+    if body.barcode is None and body.login is not None and body.password:
+        return {"login": body.login, "password": body.password}
+    raise Refusal("lan_credentials_missing", 422)
+
+
+async def _ask_registry(rt: Runtime, method: str, params: dict[str, Any], tenant: str) -> Any:
+    try:
+        return await rt.rpc.call(REGISTRY_RPC, method, params, tenant=tenant)
+    except (RpcTimeout, BrokerUnavailable):
+        raise Refusal("broker_unavailable", 503) from None
+
+
+async def _check_device(rt: Runtime, tenant: str, device_id: str) -> None:
+    device = await _ask_registry(rt, "device.get", {"device_id": device_id}, tenant)
+    if not device or device.get("status") != "active":
+        raise Refusal("device_not_found", 422)
+
+
+async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, Doc]:
+    """Check the user with the registry and open a session; returns the token and the session."""
+    params = _credentials(body)
+    try:
+        user = await _ask_registry(rt, "user.authenticate", params, body.tenant)
+    except Refusal as refusal:
+        if refusal.code != "unauthorized":
+            raise
+        LAN_LOGINS.labels("refused").inc()
+        raise Refusal("lan_login_failed", 401) from None
+    if body.device_id is not None:
+        await _check_device(rt, body.tenant, body.device_id)
+    token = new_token("lan")
+    now = _now()
+    session = {
+        "id": hash_token(token),
+        "tenant": body.tenant,
+        "login": user["login"],
+        "name": user.get("name", ""),
+        "groups": list(user.get("groups", [])),
+        "device_id": body.device_id,
+        "created_at": now.isoformat(),
+        "expires_at": (now + timedelta(hours=rt.settings.lan_session_hours)).isoformat(),
+    }
+    await rt.store.insert(repo.SESSIONS.name, session)
+    await _forget_expired(rt, body.tenant, session["login"], now)
+    LAN_LOGINS.labels("ok").inc()
+    return token, session
+
+
+async def _forget_expired(rt: Runtime, tenant: str, login: str, now: datetime) -> None:
+    """Sessions nobody ended are dropped when their user logs in again."""
+    for old in await rt.store.find(repo.SESSIONS.name, {"tenant": tenant, "login": login}):
+        if datetime.fromisoformat(old["expires_at"]) <= now:
+            await rt.store.delete(repo.SESSIONS.name, old["id"])
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials.strip():
+        raise Refusal("lan_session_invalid", 401)
+    return credentials.credentials.strip()
+
+
+async def current_session(rt: RuntimeDep, credentials: Bearer) -> Doc:
+    key = hash_token(_token(credentials))
+    session = await rt.store.get(repo.SESSIONS.name, key)
+    if session is None:
+        raise Refusal("lan_session_invalid", 401)
+    if datetime.fromisoformat(session["expires_at"]) <= _now():
+        await rt.store.delete(repo.SESSIONS.name, key)
+        raise Refusal("lan_session_invalid", 401)
+    return session
+
+
+def current_user(session: Annotated[Doc, Depends(current_session)]) -> LanUser:
+    return LanUser(
+        tenant=session["tenant"],
+        login=session["login"],
+        name=session["name"],
+        groups=tuple(session["groups"]),
+        device_id=session["device_id"],
+    )
+
+
+async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:
+    given = credentials.credentials.strip() if credentials is not None else ""
+    if not given or not hmac.compare_digest(given.encode(), rt.settings.admin_token.encode()):
+        raise Refusal("unauthorized", 401)
+
+
+SessionDep = Annotated[Doc, Depends(current_session)]
+UserDep = Annotated[LanUser, Depends(current_user)]
+AdminDep = Annotated[None, Depends(require_admin)]

@@ -1,0 +1,42 @@
+"""How the LAN writer runs: its collections, handlers and the LAN terminal and operator API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.lan_writer import admin, repository, terminal
+from services.lan_writer.base import LanBase
+from services.lan_writer.handlers import LanHandlers
+from shared.http import install_common
+from shared.messaging.topology import LAN_WRITER_WORK
+from shared.service import Runtime, ServiceSpec
+
+NAME = "lan_writer"
+
+
+async def _on_start(rt: Runtime) -> None:
+    rt.state["base"] = LanBase(rt.store, rt.uow)
+
+
+def build_app(rt: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="tsdx LAN writer",
+        version="1",
+        description="The LAN base: terminals on the local network log in as users and work "
+        "on the documents assigned to them, their groups or everyone.",
+    )
+    app.state.runtime = rt
+    install_common(app, NAME, rt.readiness)
+    app.include_router(terminal.router)
+    app.include_router(admin.router)
+    return app
+
+
+SPEC = ServiceSpec(
+    name=NAME,
+    collections=repository.COLLECTIONS,
+    port=lambda s: s.lan_port,
+    build_app=build_app,
+    handlers=lambda rt: {LAN_WRITER_WORK: LanHandlers(rt.uow, rt.state["base"]).table()},
+    on_start=_on_start,
+)
