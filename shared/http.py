@@ -60,8 +60,12 @@ class BodySizeLimit:
 
     A declared Content-Length is checked before anything is read; a chunked body is counted
     as it arrives, and the app's own answer (whatever it made of the cut-off body) is
-    replaced by the 413.
+    replaced by the 413. What the client is still sending is read and dropped, up to
+    ``_DRAIN_BYTES``, so the answer reaches it before the connection closes; a body far
+    beyond that is cut off.
     """
+
+    _DRAIN_BYTES = 1 << 20
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -74,36 +78,56 @@ class BodySizeLimit:
         headers = Headers(scope=scope)
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            if int(declared) <= self.limit + self._DRAIN_BYTES:
+                await self._drain(receive)
             await self._refuse(headers, send)
             return
         received = 0
         too_large = False
+        more_body = False
         answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received, too_large, more_body
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                more_body = bool(message.get("more_body", False))
                 if received > self.limit:
                     too_large = True
                     raise _BodyTooLarge
             return message
 
+        async def refuse_once() -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                if more_body:
+                    await self._drain(receive)
+                await self._refuse(headers, send)
+
         async def guarded_send(message: Message) -> None:
             nonlocal answered
             if too_large:
-                if not answered:
-                    answered = True
-                    await self._refuse(headers, send)
+                await refuse_once()
                 return
             answered = answered or message["type"] == "http.response.start"
             await send(message)
 
         with suppress(_BodyTooLarge):  # FastAPI may also turn it into a 400: replaced above
             await self.app(scope, counting_receive, guarded_send)
-        if too_large and not answered:
-            await self._refuse(headers, send)
+        if too_large:
+            await refuse_once()
+
+    async def _drain(self, receive: Receive) -> None:
+        left = self._DRAIN_BYTES
+        while left > 0:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            left -= len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     async def _refuse(self, headers: Headers, send: Send) -> None:
         language = pick_language(headers.get("accept-language"))

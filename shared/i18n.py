@@ -430,7 +430,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "cli_csv_needs_type": {
         "ru": "для файла CSV укажите вид документа учётной системы: --type «Заказ поставщику».",
-        "en": "for a CSV file give the accounting document type: --type \"Заказ поставщику\".",
+        "en": 'for a CSV file give the accounting document type: --type "Заказ поставщику".',
     },
     "cli_no_target": {
         "ru": "Не указан получатель: --pin, --device, --everyone, --group или --user.",
@@ -458,9 +458,60 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "файл состояния терминала повреждён: {reason}",
         "en": "the terminal's state file is damaged: {reason}",
     },
+    "cli_lan_not_logged_in": {
+        "ru": "пользователь не вошёл: сначала выполните tsdx tsd lan-login.",
+        "en": "no user is logged in: run tsdx tsd lan-login first.",
+    },
     "cli_tsd_inbox_empty": {
         "ru": "На терминале нет документов для работы.",
         "en": "The terminal has no documents to work on.",
+    },
+    # Routing: uploads and business processes (services/routing).
+    "document_repeated": {
+        "ru": "Документ {document} указан в выгрузке дважды: документы не выгружены.",
+        "en": "Document {document} appears twice in the upload: nothing was uploaded.",
+    },
+    "process_invalid": {
+        "ru": "Бизнес-процесс не принят: {details}",
+        "en": "The business process was refused: {details}",
+    },
+    "process_is_shipped": {
+        "ru": "Бизнес-процесс «{process}» поставляется с сервером: его можно изменить или "
+        "отключить, но не удалить.",
+        "en": "Business process “{process}” ships with the server: it can be changed or "
+        "disabled, but not deleted.",
+    },
+    "process_is_default": {
+        "ru": "Бизнес-процесс «{process}» общий для всех баз: для этой базы его можно "
+        "отключить, но не удалить.",
+        "en": "Business process “{process}” is shared by all bases: it can be disabled for "
+        "this base, but not deleted.",
+    },
+    "process_in_use": {
+        "ru": "Бизнес-процесс «{process}» нельзя удалить: он следующий для процесса «{by}».",
+        "en": "Business process “{process}” cannot be deleted: it is the next process of “{by}”.",
+    },
+    "cli_admin_token_missing": {
+        "ru": "Не указан токен администратора: --admin-token или переменная окружения "
+        "TSDX_ADMIN_TOKEN.",
+        "en": "No admin token: give --admin-token or set TSDX_ADMIN_TOKEN.",
+    },
+    "cli_file_not_written": {
+        "ru": "файл не записан: {reason}.",
+        "en": "the file could not be written: {reason}.",
+    },
+    "cli_no_processes": {
+        "ru": "Бизнес-процессов нет.",
+        "en": "There are no business processes.",
+    },
+    # tsdx bench (shared/cli/bench.py).
+    "cli_bench_bad_duration": {
+        "ru": "Длительность (--duration) должна быть положительным числом секунд, а не {value}.",
+        "en": "The duration (--duration) must be a positive number of seconds, not {value}.",
+    },
+    "cli_bench_failed": {
+        "ru": "Замер прерван: {reason}. Журналы служб сохранены в {logs}.",
+        "en": "The benchmark stopped: {reason}. The service logs are kept in {logs}.",
     },
 }
 

@@ -74,3 +74,13 @@ LAN_LOCKS = Counter(
     "LAN document locks: taken, joined, contended, released, force_released, race_lost",
     ["event"],
 )
+DOCUMENTS_COMPLETED = Counter(
+    "tsdx_documents_completed_total",
+    "Documents whose every copy finished, by business process and mode (online, offline)",
+    ["process", "mode"],
+)
+FOLLOW_UPS_STARTED = Counter(
+    "tsdx_follow_ups_started_total",
+    "Next business processes started on completion, by the process started",
+    ["process"],
+)

@@ -90,8 +90,12 @@ class OutboxRelay:
             try:
                 sent = await self.relay_once()
                 backoff = 0.1
-            except (BrokerUnavailable, StorageError) as exc:
-                log.warning("outbox.relay_failed", error=str(exc), retry_in=backoff)
+            except Exception as exc:
+                # Never let the relay die: the rows stay in the outbox and are tried again.
+                if isinstance(exc, BrokerUnavailable | StorageError):
+                    log.warning("outbox.relay_failed", error=str(exc), retry_in=backoff)
+                else:
+                    log.exception("outbox.relay_error", retry_in=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.gateway import repository as repo
 from services.gateway import uploads
 from services.gateway.auth import RuntimeDep, TenantDep
 from services.gateway.pin_limit import PinGuessLimiter
+from services.gateway.wire import ensure_portable
+from shared.contracts.documents import DeviceMode
 from shared.contracts.results import DocumentLoaded
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
@@ -18,6 +20,7 @@ from shared.http import error_body, language_of
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
+from shared.outbox import Tx
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"])
 
@@ -47,6 +50,7 @@ def _upload_response(request: Request, record: dict[str, Any]) -> JSONResponse:
 async def upload(
     body: UploadRequested, request: Request, rt: RuntimeDep, tenant: TenantDep
 ) -> JSONResponse:
+    ensure_portable(body)
     uploads.check_limits(body, rt)
     limiter: PinGuessLimiter = rt.state["pin_limiter"]
     if body.target.kind == "pin":
@@ -98,11 +102,20 @@ async def devices(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
 
 
 @router.get("/results", summary="Completed documents not yet loaded into the accounting system")
-async def results(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
+async def results(
+    rt: RuntimeDep,
+    tenant: TenantDep,
+    mode: Annotated[
+        DeviceMode | None,
+        Query(description="only documents finished on online or on offline devices"),
+    ] = None,
+) -> dict[str, Any]:
     docs = await rt.store.find(
         repo.COMPLETED.name, {"tenant": tenant["id"], "state": "completed"}, order_by="completed_at"
     )
-    return {"results": [_result_summary(d) for d in docs]}
+    return {
+        "results": [result_summary(d) for d in docs if mode is None or d["result"]["mode"] == mode]
+    }
 
 
 @router.get("/results/{document_id}", summary="One completed document with its fact lines")
@@ -110,25 +123,37 @@ async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[st
     doc = await rt.store.get(repo.COMPLETED.name, repo.completed_key(tenant["id"], document_id))
     if doc is None:
         raise Refusal("not_found", 404)
-    return {**_result_summary(doc), "result": doc["result"]}
+    return result_view(doc)
 
 
 @router.post(
     "/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)"
 )
 async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    key = repo.completed_key(tenant["id"], document_id)
     async with rt.uow() as tx:
-        doc = await tx.db.get(repo.COMPLETED.name, key)
-        if doc is None:
+        if not await mark_loaded(tx, tenant["id"], document_id):
             raise Refusal("not_found", 404)
-        if doc["state"] != "loaded":
-            await tx.db.update(repo.COMPLETED.name, key, {"state": "loaded"})
-            await tx.emit(DocumentLoaded(document_id=document_id), tenant["id"])
     return {"document_id": document_id, "state": "loaded"}
 
 
-def _result_summary(doc: dict[str, Any]) -> dict[str, Any]:
+async def mark_loaded(tx: Tx, tenant: str, document_id: str) -> bool:
+    """Mark a completed document loaded (once) and tell routing; False if there is none."""
+    key = repo.completed_key(tenant, document_id)
+    doc = await tx.db.get(repo.COMPLETED.name, key)
+    if doc is None:
+        return False
+    if doc["state"] != "loaded":
+        await tx.db.update(repo.COMPLETED.name, key, {"state": "loaded"})
+        await tx.emit(DocumentLoaded(document_id=document_id), tenant)
+    return True
+
+
+def result_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A completed document as the accounting side gets it: by GET and by webhook alike."""
+    return {**result_summary(doc), "result": doc["result"]}
+
+
+def result_summary(doc: dict[str, Any]) -> dict[str, Any]:
     result = doc["result"]
     return {
         "document_id": result["document_id"],

@@ -1,13 +1,22 @@
-"""The operators' API (admin token): tenants, and whatever the registry manages."""
+"""The operators' API (admin token): tenants, their devices, users and groups.
+
+Thin endpoints: each validates its input and asks the registry, which owns the directory.
+Changes that decide who may call the gateway (a rotated API key, a blocked, retired or replaced
+device) are written into the gateway's own copies before answering, so the old credential is
+refused by the very next request rather than when the registry's event arrives.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from services.gateway.auth import AdminDep, RuntimeDep
+from services.gateway import repository as repo
+from services.gateway.auth import AdminDep, RuntimeDep, device_copy
+from shared.contracts.directory import GROUP_PATTERN, LOGIN_PATTERN, TENANT_ID_PATTERN
+from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
@@ -16,14 +25,59 @@ from shared.service import Runtime
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
+TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, examples=["sklad-na-lenina"])]
+DeviceId = Annotated[str, Path(min_length=1, max_length=100)]
+LoginPath = Annotated[str, Path(pattern=LOGIN_PATTERN, examples=["ivanov"])]
+GroupPath = Annotated[str, Path(pattern=GROUP_PATTERN, examples=["Кладовщики"])]
+# Passwords are taken exactly as typed: surrounding spaces are part of them.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
 
-class NewTenant(BaseModel):
+
+class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+
+class NewTenant(_Body):
     name: str = Field(min_length=1, max_length=200, examples=["Склад на Ленина"])
-    tenant: str | None = Field(
-        default=None, min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9-]*$"
+    tenant: str | None = Field(default=None, pattern=TENANT_ID_PATTERN)
+
+
+class DeviceChanges(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200, examples=["EDA50 №2"])
+    mode: DeviceMode | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DeviceChanges:
+        if self.name is None and self.mode is None:
+            raise ValueError("give name or mode")
+        return self
+
+
+class Replacement(_Body):
+    new_device: str = Field(min_length=1, max_length=100, description="the already paired device")
+
+
+class NewUser(_Body):
+    login: str = Field(pattern=LOGIN_PATTERN, examples=["ivanov"])
+    name: str | None = Field(default=None, min_length=1, max_length=200, examples=["Иванов И."])
+    password: Password | None = None
+    barcode: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class UserChanges(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    password: Password | None = None
+    barcode: str | None = Field(
+        default=None, min_length=1, max_length=200, description="null removes the barcode"
     )
+
+
+class NewGroup(_Body):
+    group: str = Field(pattern=GROUP_PATTERN, examples=["Кладовщики"])
+
+
+class GroupRename(_Body):
+    name: str = Field(pattern=GROUP_PATTERN)
 
 
 async def registry_call(
@@ -33,6 +87,33 @@ async def registry_call(
         return await rt.rpc.call(REGISTRY_RPC, method, params, tenant=tenant)
     except (RpcTimeout, BrokerUnavailable):
         raise Refusal("broker_unavailable", 503) from None
+
+
+async def _keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
+    """Write the registry's new device record into the gateway's copy; the device as shown."""
+    copy = device_copy(record["device"], record["credential_hash"], record["revision"])
+    if copy.get("last_seen") is None:
+        copy.pop("last_seen", None)  # the gateway sees devices; keep what it recorded
+    await repo.put_newer(rt.store, repo.DEVICES.name, copy)
+    return await _shown(rt, record["device"])
+
+
+async def _shown(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
+    copy = await rt.store.get(repo.DEVICES.name, device["id"])
+    return {
+        "device_id": device["id"],
+        "tenant": device["tenant"],
+        "pin": device["pin"],
+        "name": device["name"],
+        "model": device["model"],
+        "hardware_id": device["hardware_id"],
+        "mode": device["mode"],
+        "status": device["status"],
+        "last_seen": (copy or {}).get("last_seen") or device.get("last_seen"),
+    }
+
+
+# Tenants -------------------------------------------------------------------------------------
 
 
 @router.post(
@@ -45,3 +126,185 @@ async def create_tenant(body: NewTenant, rt: RuntimeDep, _: AdminDep) -> Any:
 @router.get("/tenants", summary="List accounting bases")
 async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
     return {"tenants": await registry_call(rt, "tenant.list", {})}
+
+
+@router.post(
+    "/tenants/{tenant}/api-key",
+    summary="Issue a new API key (shown once); the old one is refused from now on",
+)
+async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+    rotated = await registry_call(rt, "tenant.rotate_key", {}, tenant)
+    await repo.put_newer(
+        rt.store,
+        repo.TENANTS.name,
+        {
+            "id": rotated["tenant"],
+            "name": rotated["name"],
+            "api_key_hash": rotated["api_key_hash"],
+            "status": rotated["status"],
+            "revision": rotated["revision"],
+        },
+    )
+    return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
+
+
+@router.post(
+    "/tenants/{tenant}/connection-code",
+    summary="Issue a new device connection code (shown once); paired devices stay paired",
+)
+async def rotate_connection_code(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+    rotated = await registry_call(rt, "tenant.rotate_code", {}, tenant)
+    return {"tenant": rotated["tenant"], "connection_code": rotated["connection_code"]}
+
+
+# Devices -------------------------------------------------------------------------------------
+
+
+@router.get("/tenants/{tenant}/devices", summary="The base's devices, active first")
+async def list_devices(
+    tenant: TenantId,
+    rt: RuntimeDep,
+    _: AdminDep,
+    status: Literal["active", "blocked", "retired"] | None = Query(default=None),
+) -> dict[str, Any]:
+    params = {"status": status} if status else {}
+    devices = await registry_call(rt, "device.list", params, tenant)
+    return {"devices": [await _shown(rt, d) for d in devices]}
+
+
+@router.get("/tenants/{tenant}/devices/{device_id}", summary="One device of the base")
+async def get_device(
+    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    device = await registry_call(rt, "device.get", {"device_id": device_id}, tenant)
+    if device is None:
+        raise Refusal("device_not_found", 404, device=device_id)
+    return await _shown(rt, device)
+
+
+@router.patch("/tenants/{tenant}/devices/{device_id}", summary="Rename, or set online/offline")
+async def update_device(
+    tenant: TenantId, device_id: DeviceId, body: DeviceChanges, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    params = {"device_id": device_id, **body.model_dump(exclude_none=True)}
+    return await _keep_device(rt, await registry_call(rt, "device.update", params, tenant))
+
+
+async def _life_cycle(rt: Runtime, method: str, tenant: str, device_id: str) -> dict[str, Any]:
+    record = await registry_call(rt, method, {"device_id": device_id}, tenant)
+    return await _keep_device(rt, record)
+
+
+@router.post(
+    "/tenants/{tenant}/devices/{device_id}/block",
+    summary="Refuse the device from now on (it keeps its PIN)",
+)
+async def block_device(
+    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    return await _life_cycle(rt, "device.block", tenant, device_id)
+
+
+@router.post("/tenants/{tenant}/devices/{device_id}/unblock", summary="Let a blocked device in")
+async def unblock_device(
+    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    return await _life_cycle(rt, "device.unblock", tenant, device_id)
+
+
+@router.post(
+    "/tenants/{tenant}/devices/{device_id}/retire",
+    summary="Take the device out of service for good; its PIN cools off",
+)
+async def retire_device(
+    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    return await _life_cycle(rt, "device.retire", tenant, device_id)
+
+
+@router.post(
+    "/tenants/{tenant}/devices/{device_id}/replace",
+    summary="Replace a broken terminal by a paired one: PIN and waiting documents move to it",
+)
+async def replace_device(
+    tenant: TenantId, device_id: DeviceId, body: Replacement, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    params = {"old_device": device_id, "new_device": body.new_device}
+    replaced = await registry_call(rt, "device.replace", params, tenant)
+    return {
+        "old": await _keep_device(rt, replaced["old"]),
+        "new": await _keep_device(rt, replaced["new"]),
+    }
+
+
+# Users and groups ----------------------------------------------------------------------------
+
+
+@router.get("/tenants/{tenant}/users", summary="The base's users with their groups")
+async def list_users(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+    return {"users": await registry_call(rt, "user.list", {}, tenant)}
+
+
+@router.post("/tenants/{tenant}/users", status_code=201, summary="Create a user")
+async def create_user(tenant: TenantId, body: NewUser, rt: RuntimeDep, _: AdminDep) -> Any:
+    return await registry_call(rt, "user.create", body.model_dump(exclude_none=True), tenant)
+
+
+@router.get("/tenants/{tenant}/users/{login}", summary="One user")
+async def get_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
+    return await registry_call(rt, "user.get", {"login": login}, tenant)
+
+
+@router.patch(
+    "/tenants/{tenant}/users/{login}", summary="Rename, set the password, set or remove the barcode"
+)
+async def update_user(
+    tenant: TenantId, login: LoginPath, body: UserChanges, rt: RuntimeDep, _: AdminDep
+) -> Any:
+    params = {"login": login, **body.model_dump(include=body.model_fields_set)}
+    return await registry_call(rt, "user.update", params, tenant)
+
+
+@router.delete("/tenants/{tenant}/users/{login}", summary="Delete a user and its memberships")
+async def delete_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
+    return await registry_call(rt, "user.delete", {"login": login}, tenant)
+
+
+@router.get("/tenants/{tenant}/groups", summary="The base's groups with their members")
+async def list_groups(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+    return {"groups": await registry_call(rt, "group.list", {}, tenant)}
+
+
+@router.post("/tenants/{tenant}/groups", status_code=201, summary="Create a group")
+async def create_group(tenant: TenantId, body: NewGroup, rt: RuntimeDep, _: AdminDep) -> Any:
+    return await registry_call(rt, "group.create", {"group": body.group}, tenant)
+
+
+@router.patch("/tenants/{tenant}/groups/{group}", summary="Rename a group (members stay)")
+async def rename_group(
+    tenant: TenantId, group: GroupPath, body: GroupRename, rt: RuntimeDep, _: AdminDep
+) -> Any:
+    params = {"group": group, "new_name": body.name}
+    return await registry_call(rt, "group.rename", params, tenant)
+
+
+@router.delete("/tenants/{tenant}/groups/{group}", summary="Delete a group (users stay)")
+async def delete_group(tenant: TenantId, group: GroupPath, rt: RuntimeDep, _: AdminDep) -> Any:
+    return await registry_call(rt, "group.delete", {"group": group}, tenant)
+
+
+@router.put("/tenants/{tenant}/groups/{group}/members/{login}", summary="Add a user to a group")
+async def add_member(
+    tenant: TenantId, group: GroupPath, login: LoginPath, rt: RuntimeDep, _: AdminDep
+) -> Any:
+    return await registry_call(rt, "group.add_member", {"group": group, "login": login}, tenant)
+
+
+@router.delete(
+    "/tenants/{tenant}/groups/{group}/members/{login}", summary="Take a user out of a group"
+)
+async def remove_member(
+    tenant: TenantId, group: GroupPath, login: LoginPath, rt: RuntimeDep, _: AdminDep
+) -> Any:
+    params = {"group": group, "login": login}
+    return await registry_call(rt, "group.remove_member", params, tenant)

@@ -1,22 +1,27 @@
 """Who is calling: an accounting base (API key), a paired device (credential), an operator.
 
 Keys and credentials are checked against the gateway's own copies of the registry's records
-(by hash); an unknown hash is asked of the registry once and then kept.
+(by hash); an unknown hash is asked of the registry once and then kept. Each credential has
+its own request rate; each device's calls also count as a sighting (``last_seen``).
 """
 
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import repository as repo
+from services.gateway.presence import Presence
+from services.gateway.rate_limit import RateLimiter
 from shared.errors import Refusal
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
+from shared.metrics import RATE_LIMITED
 from shared.security import hash_token
 from shared.service import Runtime
 from shared.storage import Doc
@@ -62,6 +67,7 @@ async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> Doc:
         await repo.put_newer(rt.store, repo.TENANTS.name, tenant)
     if tenant["status"] != "active":
         raise Refusal("unauthorized", 401)
+    _within_rate(rt, f"key:{key_hash}")
     return tenant
 
 
@@ -74,7 +80,25 @@ async def current_device(rt: RuntimeDep, credentials: Bearer) -> Doc:
         await repo.put_newer(rt.store, repo.DEVICES.name, device)
     if device["status"] != "active":
         raise Refusal("unauthorized", 401)
+    _within_rate(rt, f"device:{credential_hash}")
+    await record_sighting(rt, device["id"])
     return device
+
+
+def _within_rate(rt: Runtime, credential: str) -> None:
+    limiter: RateLimiter = rt.state["rate_limiter"]
+    wait = limiter.take(credential)
+    if wait is not None:
+        RATE_LIMITED.inc()
+        raise Refusal("rate_limited", 429, retry_after=wait)
+
+
+async def record_sighting(rt: Runtime, device_id: str) -> None:
+    """The device is in contact now: count it online, and keep ``last_seen`` current."""
+    presence: Presence = rt.state["presence"]
+    now = datetime.now(UTC)
+    if presence.saw(device_id, now):
+        await rt.store.update(repo.DEVICES.name, device_id, {"last_seen": now.isoformat()})
 
 
 def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Doc:

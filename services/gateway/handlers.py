@@ -6,15 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.gateway import repository as repo
+from services.gateway import webhooks
 from services.gateway.notifier import Notifier
 from services.gateway.terminal import inbox_key
 from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
-from shared.contracts.results import DocumentCompleted, ResultRefused
+from shared.contracts.results import DeliveryProgressed, DocumentCompleted, ResultRefused
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
 from shared.messaging.consumer import Handler, PermanentFailure
 from shared.metrics import DELIVERY_LATENCY
 from shared.outbox import UnitOfWork
+
+# States of a copy that a refused result sends back to work.
+REOPENABLE = ("waiting", "downloaded", "in_progress", "done")
 
 
 def _now() -> datetime:
@@ -60,6 +64,12 @@ class GatewayHandlers:
                     "routed_at": _now().isoformat(),
                 },
             )
+            await tx.emit(
+                DeliveryProgressed(
+                    delivery_id=routed.delivery_id, channel="internet", state="delivered"
+                ),
+                envelope.tenant,
+            )
         DELIVERY_LATENCY.labels("internet").observe(
             max(0.0, (_now() - routed.requested_at).total_seconds())
         )
@@ -102,33 +112,44 @@ class GatewayHandlers:
         self._notifier.notify(key)
 
     async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
-        key = repo.completed_key(envelope.tenant or "", completed.document_id)
+        if not envelope.tenant:
+            raise PermanentFailure("document.completed without a tenant")
+        row = {
+            "id": repo.completed_key(envelope.tenant, completed.document_id),
+            "tenant": envelope.tenant,
+            "state": "completed",
+            "completed_at": envelope.time.isoformat(),
+            "result": completed.model_dump(mode="json"),
+        }
         async with self._uow(applying=envelope) as tx:
-            await tx.db.put(
-                repo.COMPLETED.name,
-                {
-                    "id": key,
-                    "tenant": envelope.tenant,
-                    "state": "completed",
-                    "completed_at": envelope.time.isoformat(),
-                    "result": completed.model_dump(mode="json"),
-                },
-            )
+            await tx.db.put(repo.COMPLETED.name, row)
+            # Online documents go back by themselves; offline ones wait to be loaded.
+            pushed = completed.mode == "online" and await webhooks.enqueue(tx.db, envelope, row)
+        if pushed:
+            self._notifier.notify(webhooks.WAKE_KEY)
 
     async def result_refused(self, envelope: Envelope, refused: ResultRefused) -> None:
+        refusal = {"result_id": refused.result_id, "code": refused.code, "params": refused.params}
         async with self._uow(applying=envelope) as tx:
             await tx.db.update(
-                repo.INBOX.name,
-                refused.delivery_id,
-                {
-                    "state": "in_progress",
-                    "last_refusal": {
-                        "result_id": refused.result_id,
-                        "code": refused.code,
-                        "params": refused.params,
-                    },
-                },
+                repo.RESULTS.name,
+                repo.result_key(refused.delivery_id, refused.result_id),
+                {"status": "refused", "refusal": refusal},
             )
+            row = await tx.db.get(repo.INBOX.name, refused.delivery_id)
+            # Only the latest send decides the copy's state: a refusal of an earlier partial
+            # result must not reopen a copy whose corrected final result was sent since.
+            if (
+                row is not None
+                and row["state"] in REOPENABLE
+                and row.get("last_result_id", refused.result_id) == refused.result_id
+            ):
+                await tx.db.update(
+                    repo.INBOX.name,
+                    refused.delivery_id,
+                    {"state": "in_progress", "last_refusal": refusal},
+                    expect={"state": row["state"]},
+                )
 
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
         doc = {
@@ -136,6 +157,8 @@ class GatewayHandlers:
             "credential_hash": changed.credential_hash,
             "revision": changed.revision,
         }
+        if doc.get("last_seen") is None:
+            doc.pop("last_seen", None)  # the gateway sees devices; keep what it recorded
         async with self._uow(applying=envelope) as tx:
             await repo.put_newer(tx.db, repo.DEVICES.name, doc)
 

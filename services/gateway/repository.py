@@ -13,12 +13,25 @@ INBOX = Collection(
     "inbox",
     (Index(("device_id", "state")), Index(("tenant", "document_id"))),
 )
-RESULTS = Collection(
-    "results"
-)  # terminal results received, by result id (a retried send applies once)
+# Terminal results received, by delivery and result id: a retried send applies once.
+RESULTS = Collection("results", (Index(("delivery_id",)),))
 COMPLETED = Collection("completed", (Index(("tenant", "state")),))
+# Each base's webhook (address and signing secret), by tenant, and the pushes made to it.
+WEBHOOKS = Collection("webhooks")
+WEBHOOK_DELIVERIES = Collection(
+    "webhook_deliveries", (Index(("state",)), Index(("tenant", "created_at")))
+)
 
-COLLECTIONS = (TENANTS, DEVICES, UPLOADS, INBOX, RESULTS, COMPLETED)
+COLLECTIONS = (
+    TENANTS,
+    DEVICES,
+    UPLOADS,
+    INBOX,
+    RESULTS,
+    COMPLETED,
+    WEBHOOKS,
+    WEBHOOK_DELIVERIES,
+)
 
 
 def upload_key(tenant: str, request_id: str) -> str:
@@ -27,6 +40,11 @@ def upload_key(tenant: str, request_id: str) -> str:
 
 def completed_key(tenant: str, document_id: str) -> str:
     return f"{tenant}:{document_id}"
+
+
+def result_key(delivery_id: str, result_id: str) -> str:
+    # Result ids are chosen by terminals: scoped by the copy, so one device cannot shadow another.
+    return f"{delivery_id}:{result_id}"
 
 
 async def tenant_by_key_hash(db: Session, key_hash: str) -> Doc | None:

@@ -1,23 +1,45 @@
-"""How the gateway runs: its collections, handlers and the HTTP app with both APIs."""
+"""How the gateway runs: its collections, handlers, background pushes and the HTTP app."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
 
-from services.gateway import accounting, admin, repository, terminal
+from services.gateway import accounting, admin, admin_processes, repository, terminal, webhooks
 from services.gateway.handlers import GatewayHandlers
 from services.gateway.notifier import Notifier
 from services.gateway.pin_limit import PinGuessLimiter
+from services.gateway.presence import Presence
+from services.gateway.rate_limit import RateLimiter
 from shared.http import install_common
 from shared.messaging.topology import GATEWAY_WORK
+from shared.metrics import DEVICES_ONLINE
 from shared.service import Runtime, ServiceSpec
 
 NAME = "gateway"
 
 
 async def _on_start(rt: Runtime) -> None:
-    rt.state["notifier"] = Notifier()
-    rt.state["pin_limiter"] = PinGuessLimiter(rt.settings.pin_misses_per_minute)
+    settings = rt.settings
+    notifier = Notifier()
+    rt.state["notifier"] = notifier
+    rt.state["pin_limiter"] = PinGuessLimiter(settings.pin_misses_per_minute)
+    rt.state["rate_limiter"] = RateLimiter(
+        settings.rate_limit_per_second, settings.rate_limit_burst
+    )
+    presence = Presence()
+    presence.seed(await rt.store.find(repository.DEVICES.name))
+    rt.state["presence"] = presence
+    DEVICES_ONLINE.set_function(lambda: presence.online(datetime.now(UTC)))
+    sender = webhooks.WebhookSender(rt, notifier)
+    sender.start()
+    rt.state["webhook_sender"] = sender
+
+
+async def _on_stop(rt: Runtime) -> None:
+    sender: webhooks.WebhookSender = rt.state["webhook_sender"]
+    await sender.stop()
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -27,10 +49,12 @@ def build_app(rt: Runtime) -> FastAPI:
         description="Terminal API and accounting API of the tsdx exchange server.",
     )
     app.state.runtime = rt
-    install_common(app, NAME, rt.readiness)
+    install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
     app.include_router(accounting.router)
+    app.include_router(webhooks.router)
     app.include_router(terminal.router)
     app.include_router(admin.router)
+    app.include_router(admin_processes.router)
     return app
 
 
@@ -41,4 +65,5 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {GATEWAY_WORK: GatewayHandlers(rt.uow, rt.state["notifier"]).table()},
     on_start=_on_start,
+    on_stop=_on_stop,
 )

@@ -6,18 +6,21 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway import repository as repo
-from services.gateway.auth import DeviceDep, RuntimeDep, device_copy
+from services.gateway.auth import DeviceDep, RuntimeDep, device_copy, record_sighting
 from services.gateway.notifier import Notifier
+from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode, FactLine
 from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
+from shared.http import error_body, language_of
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
+from shared.metrics import LONG_POLLS_WAITING
 from shared.security import hash_token
 from shared.storage import Doc, DuplicateKeyError
 
@@ -50,7 +53,7 @@ def inbox_key(device_id: str) -> str:
     return f"inbox:{device_id}"
 
 
-def _summary(row: Doc) -> dict[str, Any]:
+def _summary(row: Doc, language: str) -> dict[str, Any]:
     header = row["document"]["header"]
     return {
         "delivery_id": row["id"],
@@ -62,6 +65,19 @@ def _summary(row: Doc) -> dict[str, Any]:
         "date": header["date"],
         "lines": len(row["document"]["lines"]),
         "state": row["state"],
+        # Why the latest result was sent back (e.g. quantity control); None when it was not.
+        "refusal": _refusal_view(row.get("last_refusal"), language)
+        if row["state"] == "in_progress"
+        else None,
+    }
+
+
+def _refusal_view(refusal: Doc | None, language: str) -> dict[str, Any] | None:
+    if refusal is None:
+        return None
+    return {
+        "result_id": refusal["result_id"],
+        **error_body(refusal["code"], language, refusal["params"]),
     }
 
 
@@ -69,6 +85,7 @@ def _summary(row: Doc) -> dict[str, Any]:
     "/pair", summary="Join a base with its connection code; returns the PIN and a credential"
 )
 async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
+    ensure_portable(body)
     try:
         paired = await rt.rpc.call(REGISTRY_RPC, "device.pair", body.model_dump())
     except (RpcTimeout, BrokerUnavailable):
@@ -80,6 +97,7 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
         repo.DEVICES.name,
         device_copy(device, hash_token(paired["credential"]), paired["revision"]),
     )
+    await record_sighting(rt, device["id"])
     return {
         "device_id": device["id"],
         "tenant": device["tenant"],
@@ -115,28 +133,30 @@ async def _inbox(rt: RuntimeDep, device_id: str) -> tuple[list[Doc], list[Doc]]:
     "/inbox", summary="Documents waiting for this device; waits up to `wait` seconds for news"
 )
 async def inbox(
+    request: Request,
     rt: RuntimeDep,
     device: DeviceDep,
     wait: float = Query(default=0, ge=0, le=60, description="long-poll: seconds to wait"),
     known: int = Query(default=0, ge=0, description="how many documents the terminal already has"),
 ) -> dict[str, Any]:
+    """Answers at once when there is news: a document not yet acknowledged, a withdrawal, or
+    a number of documents other than ``known``; otherwise waits for news up to ``wait``."""
     notifier: Notifier = rt.state["notifier"]
     deadline = time.monotonic() + min(wait, rt.settings.long_poll_max_seconds)
-    await rt.store.update(
-        repo.DEVICES.name, device["id"], {"last_seen": datetime.now(UTC).isoformat()}
-    )
+    language = language_of(request)
     while True:
         waiting, withdrawn = await _inbox(rt, device["id"])
         fresh = [r for r in waiting if r["state"] == "waiting"]
         left = deadline - time.monotonic()
         if fresh or withdrawn or len(waiting) != known or left <= 0:
             return {
-                "documents": [_summary(r) for r in waiting],
+                "documents": [_summary(r, language) for r in waiting],
                 "withdrawn": [
                     {"delivery_id": r["id"], "reason": r["withdrawn_reason"]} for r in withdrawn
                 ],
             }
-        await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
+        with LONG_POLLS_WAITING.track_inprogress():
+            await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
 
 
 async def _own_row(rt: RuntimeDep, device: Doc, delivery_id: str) -> Doc:
@@ -147,11 +167,17 @@ async def _own_row(rt: RuntimeDep, device: Doc, delivery_id: str) -> Doc:
 
 
 @router.get("/documents/{delivery_id}", summary="Download one document with its version")
-async def download(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
+async def download(
+    delivery_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
+) -> dict[str, Any]:
     row = await _own_row(rt, device, delivery_id)
-    if row["state"] == "withdrawn":
+    if row["state"] in ("withdrawn", "withdrawal_seen"):
         raise Refusal("document_withdrawn", 410, reason=row["withdrawn_reason"])
-    return {**_summary(row), "settings": row["settings"], "document": row["document"]}
+    return {
+        **_summary(row, language_of(request)),
+        "settings": row["settings"],
+        "document": row["document"],
+    }
 
 
 @router.post(
@@ -182,31 +208,41 @@ async def acknowledge(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> di
 
 
 @router.post(
-    "/documents/{delivery_id}/results", summary="Send partial progress or the final result"
+    "/documents/{delivery_id}/results",
+    summary="Send partial progress or the final result; the same result_id again applies once",
 )
 async def submit_result(
-    delivery_id: str, body: ResultRequest, rt: RuntimeDep, device: DeviceDep
+    delivery_id: str, body: ResultRequest, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> dict[str, Any]:
+    ensure_portable(body)
     row = await _own_row(rt, device, delivery_id)
+    key = repo.result_key(delivery_id, body.result_id)
+    previous = await rt.store.get(repo.RESULTS.name, key)
+    if previous is not None:  # the same result sent again: applied once already
+        return _result_answer(previous, language_of(request), duplicate=True)
     if row["state"] in ("withdrawn", "withdrawal_seen"):
         raise Refusal("document_withdrawn", 410, reason=row.get("withdrawn_reason", ""))
     if row["state"] == "done":
-        previous = await rt.store.get(repo.RESULTS.name, body.result_id)
-        if previous is None:
-            raise Refusal("document_already_finished", 409)
+        raise Refusal("document_already_finished", 409)
+    record = {
+        "id": key,
+        "delivery_id": delivery_id,
+        "result_id": body.result_id,
+        "final": body.final,
+        "lines": len(body.lines),
+        "status": "received",
+        "received_at": datetime.now(UTC).isoformat(),
+    }
     try:
         async with rt.uow() as tx:
-            await tx.db.insert(
-                repo.RESULTS.name,
-                {
-                    "id": body.result_id,
-                    "delivery_id": delivery_id,
-                    "final": body.final,
-                    "received_at": datetime.now(UTC).isoformat(),
-                },
-            )
+            await tx.db.insert(repo.RESULTS.name, record)
             await tx.db.update(
-                repo.INBOX.name, delivery_id, {"state": "done" if body.final else "in_progress"}
+                repo.INBOX.name,
+                delivery_id,
+                {
+                    "state": "done" if body.final else "in_progress",
+                    "last_result_id": body.result_id,
+                },
             )
             await tx.emit(
                 ResultSubmitted(
@@ -219,6 +255,34 @@ async def submit_result(
                 ),
                 device["tenant"],
             )
-    except DuplicateKeyError:
-        pass  # the same result sent again: applied once already
-    return {"delivery_id": delivery_id, "result_id": body.result_id, "accepted": True}
+    except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
+        record = await rt.store.get(repo.RESULTS.name, key) or record
+        return _result_answer(record, language_of(request), duplicate=True)
+    return _result_answer(record, language_of(request), duplicate=False)
+
+
+@router.get(
+    "/documents/{delivery_id}/results/{result_id}",
+    summary="What became of a result: received, or refused with the code and message",
+)
+async def result_status(
+    delivery_id: str, result_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
+) -> dict[str, Any]:
+    await _own_row(rt, device, delivery_id)
+    record = await rt.store.get(repo.RESULTS.name, repo.result_key(delivery_id, result_id))
+    if record is None:
+        raise Refusal("not_found", 404)
+    return _result_answer(record, language_of(request), duplicate=False)
+
+
+def _result_answer(record: Doc, language: str, *, duplicate: bool) -> dict[str, Any]:
+    """``received``: taken and not refused (so far); ``refused``: send a corrected result."""
+    return {
+        "delivery_id": record["delivery_id"],
+        "result_id": record["result_id"],
+        "final": record["final"],
+        "accepted": True,
+        "duplicate": duplicate,
+        "status": record["status"],
+        "refusal": _refusal_view(record.get("refusal"), language),
+    }

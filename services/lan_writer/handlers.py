@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from services.lan_writer import repository as repo
 from services.lan_writer.base import LanBase, new_row
 from shared.contracts import Envelope
-from shared.contracts.results import ResultRefused
+from shared.contracts.results import DeliveryProgressed, ResultRefused
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
 from shared.logging import get_logger
 from shared.messaging.consumer import Handler, PermanentFailure
@@ -49,6 +49,12 @@ class LanHandlers:
             if await tx.db.get(repo.DOCUMENTS.name, routed.delivery_id) is not None:
                 return
             await tx.db.insert(repo.DOCUMENTS.name, new_row(envelope.tenant, routed))
+            await tx.emit(
+                DeliveryProgressed(
+                    delivery_id=routed.delivery_id, channel="lan", state="delivered"
+                ),
+                envelope.tenant,
+            )
         DELIVERY_LATENCY.labels("lan").observe(
             max(0.0, (datetime.now(UTC) - routed.requested_at).total_seconds())
         )

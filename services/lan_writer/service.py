@@ -26,7 +26,7 @@ def build_app(rt: Runtime) -> FastAPI:
         "on the documents assigned to them, their groups or everyone.",
     )
     app.state.runtime = rt
-    install_common(app, NAME, rt.readiness)
+    install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
     app.include_router(terminal.router)
     app.include_router(admin.router)
     return app

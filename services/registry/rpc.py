@@ -1,16 +1,37 @@
-"""The registry's RPC methods: thin adapters from request parameters to the directory."""
+"""The registry's RPC methods: thin adapters from request parameters to the directory.
+
+Tenant-scoped methods take the tenant from the envelope, never from the parameters, so a
+caller acting for one base cannot name another.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
-from services.registry.directory import Directory
+from services.registry.devices import Devices
+from services.registry.people import People
+from services.registry.tenants import Tenants
 from shared.contracts import Envelope
+from shared.contracts.directory import GROUP_PATTERN, LOGIN_PATTERN, TENANT_ID_PATTERN
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
 from shared.messaging.rpc import Method
+
+Login = Annotated[str, Field(pattern=LOGIN_PATTERN)]
+GroupName = Annotated[str, Field(pattern=GROUP_PATTERN)]
+# Passwords are taken exactly as typed: surrounding spaces are part of them.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
+Barcode = Annotated[str, Field(min_length=1, max_length=200)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class _Params(BaseModel):
@@ -19,7 +40,7 @@ class _Params(BaseModel):
 
 class CreateTenant(_Params):
     name: str = Field(min_length=1, max_length=200)
-    tenant: str | None = Field(default=None, max_length=63)
+    tenant: str | None = Field(default=None, pattern=TENANT_ID_PATTERN)
 
 
 class Pair(_Params):
@@ -42,16 +63,88 @@ class ByDevice(_Params):
     device_id: str = Field(min_length=1, max_length=100)
 
 
+class DeviceFilter(_Params):
+    status: Literal["active", "blocked", "retired"] | None = None
+
+
+class DeviceChanges(ByDevice):
+    name: DisplayName | None = None
+    mode: DeviceMode | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DeviceChanges:
+        if self.name is None and self.mode is None:
+            raise ValueError("name or mode: give at least one")
+        return self
+
+
+class Replacement(_Params):
+    old_device: str = Field(min_length=1, max_length=100)
+    new_device: str = Field(min_length=1, max_length=100)
+
+
+class ByLogin(_Params):
+    login: Login
+
+
+class NewUser(ByLogin):
+    name: DisplayName | None = None
+    password: Password | None = None
+    barcode: Barcode | None = None
+
+
+class UserChanges(ByLogin):
+    name: DisplayName | None = None
+    password: Password | None = None
+    # Given as null, the barcode is removed; left out, it stays.
+    barcode: Barcode | None = None
+
+
+class Credentials(_Params):
+    # Any login may be tried: one that cannot exist is simply not found (unauthorized).
+    login: str | None = Field(default=None, min_length=1, max_length=200)
+    password: Password | None = None
+    barcode: Barcode | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Credentials:
+        by_password = self.login is not None and self.password is not None
+        if by_password == (self.barcode is not None):
+            raise ValueError("give either login and password, or barcode")
+        return self
+
+
+class ByGroup(_Params):
+    group: GroupName
+
+
+class AnyGroup(_Params):
+    # Asking for members of a group that cannot exist is not an error: it has none.
+    group: str = Field(min_length=1, max_length=100)
+
+
+class GroupRename(ByGroup):
+    new_name: GroupName
+
+
+class Membership(ByGroup):
+    login: Login
+
+
 class NoParams(_Params):
     pass
 
 
-def _parse(model: type[_Params], params: dict[str, Any]) -> Any:
+P = TypeVar("P", bound=_Params)
+
+
+def _parse(model: type[P], params: dict[str, Any]) -> P:
     try:
         return model.model_validate(params)
     except ValidationError as exc:
         details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
+            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"
+            for e in exc.errors()[:3]
         )
         raise Refusal("validation_error", 422, details=details) from None
 
@@ -62,47 +155,165 @@ def _tenant(envelope: Envelope) -> str:
     return envelope.tenant
 
 
-def methods(directory: Directory) -> dict[str, Method]:
-    async def create_tenant(env: Envelope, params: dict[str, Any]) -> Any:
+def tenant_methods(tenants: Tenants) -> dict[str, Method]:
+    async def create(env: Envelope, params: dict[str, Any]) -> Any:
         p = _parse(CreateTenant, params)
-        return await directory.create_tenant(p.name, p.tenant)
+        return await tenants.create(p.name, p.tenant)
 
-    async def list_tenants(env: Envelope, params: dict[str, Any]) -> Any:
+    async def list_(env: Envelope, params: dict[str, Any]) -> Any:
         _parse(NoParams, params)
-        return await directory.list_tenants()
+        return await tenants.list_all()
 
-    async def authenticate_tenant(env: Envelope, params: dict[str, Any]) -> Any:
-        return await directory.authenticate_tenant(_parse(ByHash, params).hash)
+    async def authenticate(env: Envelope, params: dict[str, Any]) -> Any:
+        return await tenants.authenticate(_parse(ByHash, params).hash)
 
-    async def pair(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(Pair, params)
-        return await directory.pair(p.connection_code, p.hardware_id, p.model, p.name, p.mode)
-
-    async def authenticate_device(env: Envelope, params: dict[str, Any]) -> Any:
-        return await directory.authenticate_device(_parse(ByHash, params).hash)
-
-    async def resolve_pin(env: Envelope, params: dict[str, Any]) -> Any:
-        return await directory.resolve_pin(_tenant(env), _parse(ByPin, params).pin)
-
-    async def get_device(env: Envelope, params: dict[str, Any]) -> Any:
-        return await directory.get_device(_tenant(env), _parse(ByDevice, params).device_id)
-
-    async def available_devices(env: Envelope, params: dict[str, Any]) -> Any:
+    async def rotate_key(env: Envelope, params: dict[str, Any]) -> Any:
         _parse(NoParams, params)
-        return await directory.available_devices(_tenant(env))
+        return await tenants.rotate_api_key(_tenant(env))
 
-    async def known_devices(env: Envelope, params: dict[str, Any]) -> Any:
+    async def rotate_code(env: Envelope, params: dict[str, Any]) -> Any:
         _parse(NoParams, params)
-        return await directory.known_devices(_tenant(env))
+        return await tenants.rotate_connection_code(_tenant(env))
 
     return {
-        "tenant.create": create_tenant,
-        "tenant.list": list_tenants,
-        "tenant.authenticate": authenticate_tenant,
-        "device.pair": pair,
-        "device.authenticate": authenticate_device,
-        "device.resolve_pin": resolve_pin,
-        "device.get": get_device,
-        "device.available": available_devices,
-        "device.known": known_devices,
+        "tenant.create": create,
+        "tenant.list": list_,
+        "tenant.authenticate": authenticate,
+        "tenant.rotate_key": rotate_key,
+        "tenant.rotate_code": rotate_code,
     }
+
+
+def device_methods(devices: Devices) -> dict[str, Method]:
+    async def pair(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(Pair, params)
+        return await devices.pair(p.connection_code, p.hardware_id, p.model, p.name, p.mode)
+
+    async def authenticate(env: Envelope, params: dict[str, Any]) -> Any:
+        return await devices.authenticate(_parse(ByHash, params).hash)
+
+    async def resolve_pin(env: Envelope, params: dict[str, Any]) -> Any:
+        return await devices.resolve_pin(_tenant(env), _parse(ByPin, params).pin)
+
+    async def get(env: Envelope, params: dict[str, Any]) -> Any:
+        return await devices.get(_tenant(env), _parse(ByDevice, params).device_id)
+
+    async def list_(env: Envelope, params: dict[str, Any]) -> Any:
+        return await devices.list_all(_tenant(env), _parse(DeviceFilter, params).status)
+
+    async def available(env: Envelope, params: dict[str, Any]) -> Any:
+        _parse(NoParams, params)
+        return await devices.available(_tenant(env))
+
+    async def known(env: Envelope, params: dict[str, Any]) -> Any:
+        _parse(NoParams, params)
+        return await devices.known(_tenant(env))
+
+    async def block(env: Envelope, params: dict[str, Any]) -> Any:
+        return await devices.block(_tenant(env), _parse(ByDevice, params).device_id)
+
+    async def unblock(env: Envelope, params: dict[str, Any]) -> Any:
+        return await devices.unblock(_tenant(env), _parse(ByDevice, params).device_id)
+
+    async def retire(env: Envelope, params: dict[str, Any]) -> Any:
+        return await devices.retire(_tenant(env), _parse(ByDevice, params).device_id)
+
+    async def update(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(DeviceChanges, params)
+        return await devices.update(_tenant(env), p.device_id, p.name, p.mode)
+
+    async def replace(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(Replacement, params)
+        return await devices.replace(_tenant(env), p.old_device, p.new_device)
+
+    return {
+        "device.pair": pair,
+        "device.authenticate": authenticate,
+        "device.resolve_pin": resolve_pin,
+        "device.get": get,
+        "device.list": list_,
+        "device.available": available,
+        "device.known": known,
+        "device.block": block,
+        "device.unblock": unblock,
+        "device.retire": retire,
+        "device.update": update,
+        "device.replace": replace,
+    }
+
+
+def people_methods(people: People) -> dict[str, Method]:
+    async def create_user(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(NewUser, params)
+        return await people.create_user(_tenant(env), p.login, p.name, p.password, p.barcode)
+
+    async def list_users(env: Envelope, params: dict[str, Any]) -> Any:
+        _parse(NoParams, params)
+        return await people.list_users(_tenant(env))
+
+    async def get_user(env: Envelope, params: dict[str, Any]) -> Any:
+        return await people.get_user(_tenant(env), _parse(ByLogin, params).login)
+
+    async def update_user(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(UserChanges, params)
+        changes = p.model_dump(include=p.model_fields_set - {"login"})
+        return await people.update_user(_tenant(env), p.login, changes)
+
+    async def delete_user(env: Envelope, params: dict[str, Any]) -> Any:
+        return await people.delete_user(_tenant(env), _parse(ByLogin, params).login)
+
+    async def authenticate(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(Credentials, params)
+        if p.barcode is not None:
+            return await people.authenticate_barcode(_tenant(env), p.barcode)
+        assert p.login is not None and p.password is not None  # checked by Credentials
+        return await people.authenticate(_tenant(env), p.login, p.password)
+
+    async def user_groups(env: Envelope, params: dict[str, Any]) -> Any:
+        return await people.groups_of(_tenant(env), _parse(ByLogin, params).login)
+
+    async def create_group(env: Envelope, params: dict[str, Any]) -> Any:
+        return await people.create_group(_tenant(env), _parse(ByGroup, params).group)
+
+    async def list_groups(env: Envelope, params: dict[str, Any]) -> Any:
+        _parse(NoParams, params)
+        return await people.list_groups(_tenant(env))
+
+    async def rename_group(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(GroupRename, params)
+        return await people.rename_group(_tenant(env), p.group, p.new_name)
+
+    async def delete_group(env: Envelope, params: dict[str, Any]) -> Any:
+        return await people.delete_group(_tenant(env), _parse(ByGroup, params).group)
+
+    async def add_member(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(Membership, params)
+        return await people.add_member(_tenant(env), p.group, p.login)
+
+    async def remove_member(env: Envelope, params: dict[str, Any]) -> Any:
+        p = _parse(Membership, params)
+        return await people.remove_member(_tenant(env), p.group, p.login)
+
+    async def members(env: Envelope, params: dict[str, Any]) -> Any:
+        return await people.members(_tenant(env), _parse(AnyGroup, params).group)
+
+    return {
+        "user.create": create_user,
+        "user.list": list_users,
+        "user.get": get_user,
+        "user.update": update_user,
+        "user.delete": delete_user,
+        "user.authenticate": authenticate,
+        "user.groups": user_groups,
+        "group.create": create_group,
+        "group.list": list_groups,
+        "group.rename": rename_group,
+        "group.delete": delete_group,
+        "group.add_member": add_member,
+        "group.remove_member": remove_member,
+        "group.members": members,
+    }
+
+
+def methods(tenants: Tenants, devices: Devices, people: People) -> dict[str, Method]:
+    return {**tenant_methods(tenants), **device_methods(devices), **people_methods(people)}

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import FastAPI
 
 from services.registry import repository
-from services.registry.directory import Directory
+from services.registry.devices import Devices
+from services.registry.people import People
 from services.registry.rpc import methods
+from services.registry.tenants import Tenants
 from shared.contracts.uploads import UploadDecided
 from shared.http import install_common
 from shared.messaging.topology import REGISTRY_EVENTS, REGISTRY_RPC
@@ -15,9 +19,20 @@ from shared.service import Runtime, ServiceSpec
 NAME = "registry"
 
 
+@dataclass(frozen=True)
+class Directory:
+    tenants: Tenants
+    devices: Devices
+    people: People
+
+
 def _directory(rt: Runtime) -> Directory:
     if "directory" not in rt.state:
-        rt.state["directory"] = Directory(rt.store, rt.uow, rt.settings)
+        rt.state["directory"] = Directory(
+            Tenants(rt.store, rt.uow),
+            Devices(rt.store, rt.uow, rt.settings),
+            People(rt.store, rt.uow),
+        )
     directory: Directory = rt.state["directory"]
     return directory
 
@@ -33,6 +48,8 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.registry_port,
     build_app=build_app,
-    handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).remember_devices}},
-    rpc_methods=lambda rt: {REGISTRY_RPC: methods(_directory(rt))},
+    handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).devices.remember}},
+    rpc_methods=lambda rt: {
+        REGISTRY_RPC: methods(_directory(rt).tenants, _directory(rt).devices, _directory(rt).people)
+    },
 )

@@ -12,13 +12,17 @@ meet a contradiction:
 - ``own_copy_per_user`` with ``collective`` (a copy per member cannot also be shared);
 - ``load_into_same`` with ``on_load.action="create_new"``;
 - ``next_process`` naming the process itself.
+
+A follow-up must fit: the next process starts from the document type this process produces
+(its ``source_type`` is this process's ``result_type``), otherwise every follow-up it starts
+would be refused with ``wrong_source_type``. :func:`follow_up_mismatch` checks a whole set.
 """
 
 from __future__ import annotations
 
 import json
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -233,6 +237,34 @@ def _check_ids(processes: list[BusinessProcess], known_ids: set[str]) -> None:
             raise _invalid(
                 f"process “{process.id}”: next process “{process.next_process}” is unknown"
             )
+    # Pairs within the file are checked here; pairs with known processes by the caller.
+    in_file = {p.id: p for p in processes}
+    mismatch = follow_up_mismatch(in_file, only_known=True)
+    if mismatch:
+        raise _invalid(mismatch)
+
+
+def follow_up_mismatch(
+    processes: Mapping[str, BusinessProcess], *, only_known: bool = False
+) -> str | None:
+    """Why the follow-ups of ``processes`` (by id) do not fit, or None when they all do.
+
+    A ``next_process`` absent from ``processes`` is a mismatch unless ``only_known``.
+    """
+    for process in processes.values():
+        if process.next_process is None:
+            continue
+        follow = processes.get(process.next_process)
+        if follow is None:
+            if only_known:
+                continue
+            return f"process “{process.id}”: next process “{process.next_process}” is unknown"
+        if follow.source_type != process.result_type:
+            return (
+                f"process “{process.id}” produces “{process.result_type}”, but its next "
+                f"process “{follow.id}” starts from “{follow.source_type}”"
+            )
+    return None
 
 
 def _describe(index: int, exc: ValidationError) -> str:

@@ -1,19 +1,32 @@
 """Results coming back from terminals: quantity control, merging, completion, follow-ups.
 
-A document is completed when every live copy of it has sent its final result. Its merged
-fact lines then go to the accounting side: pushed at once for online copies, kept to be
-loaded for offline ones (the gateway serves both from the ``document.completed`` event).
+Results arrive the same way from both channels (``result.submitted``): from the gateway with
+the device as ``user``, from the LAN writer with the user's login. Each copy's latest
+submission per user replaces that user's earlier one; the document's facts are all of them.
+
+- Quantity control (when the process says so) checks the total of all facts of the document
+  against the plan; a result that would exceed it is refused (``result.refused.<channel>``)
+  and changes nothing.
+- A document is completed when every live copy of it has sent its final result. Its facts are
+  merged per line (and kept per user when the process does not keep the merged document
+  whole) and announced as ``document.completed``: the gateway pushes those of online copies
+  and keeps those of offline ones until the accounting side loads them.
+- «Run next business process»: on completion the next process is started with an upload
+  request of its own (see :func:`follow_up`).
+
+The process that governs a document's results is the one it was uploaded with (a snapshot in
+its master record), so editing a process does not change documents already in work.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
 
-from services.routing import quantity
+from services.routing import quantity, states
 from services.routing import repository as repo
 from services.routing.processes import BusinessProcess
 from shared.contracts import Envelope
-from shared.contracts.documents import Document, DocumentLine, FactLine, Target
+from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
@@ -24,15 +37,13 @@ from shared.contracts.results import (
 from shared.contracts.uploads import UploadRequested
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
-from shared.metrics import RESULTS
+from shared.metrics import DOCUMENTS_COMPLETED, FOLLOW_UPS_STARTED, RESULTS
 from shared.outbox import Tx, UnitOfWork
 from shared.storage import Doc
 
 log = get_logger("tsdx.routing.results")
 
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+_ID_MAX = 200  # the contracts' limit on ids
 
 
 class ResultKeeper:
@@ -40,28 +51,27 @@ class ResultKeeper:
         self._uow = uow
 
     async def progressed(self, envelope: Envelope, event: DeliveryProgressed) -> None:
-        state = {"downloaded": "downloaded", "in_progress": "in_progress", "released": "routed"}
         async with self._uow(applying=envelope) as tx:
-            copy = await tx.db.get(repo.DELIVERIES.name, event.delivery_id)
-            if copy is None or copy["tenant"] != envelope.tenant:
-                raise PermanentFailure(f"unknown delivery {event.delivery_id}")
-            if copy["state"] in repo.LIVE:
-                await tx.db.update(
-                    repo.DELIVERIES.name, event.delivery_id, {"state": state[event.state]}
-                )
+            copy = await _copy(tx, envelope, event.delivery_id)
+            after = states.copy_after_step(copy["state"], event.state)
+            if after is None:
+                return
+            await tx.db.update(repo.DELIVERIES.name, copy["id"], {"state": after, "by": event.by})
+            await _refresh_state(tx, copy["document_key"])
 
     async def submitted(self, envelope: Envelope, result: ResultSubmitted) -> None:
         async with self._uow(applying=envelope) as tx:
-            copy = await tx.db.get(repo.DELIVERIES.name, result.delivery_id)
-            if copy is None or copy["tenant"] != envelope.tenant:
-                raise PermanentFailure(f"unknown delivery {result.delivery_id}")
+            copy = await _copy(tx, envelope, result.delivery_id)
             master = await tx.db.get(repo.DOCUMENTS.name, copy["document_key"])
             if master is None:
                 raise PermanentFailure(f"no document for delivery {result.delivery_id}")
-            if copy["state"] not in repo.LIVE:
+            if copy["state"] == states.DONE:
+                await self._refuse(tx, envelope, result, "document_already_finished", {})
+                return
+            if copy["state"] not in states.LIVE:
                 await self._refuse(tx, envelope, result, "document_withdrawn", {})
                 return
-            process = await repo.find_process(tx.db, copy["tenant"], master["process"])
+            process = await _process_of(tx, master)
             document = Document.model_validate(master["document"])
             facts = _facts_with(master, copy, result)
             refusal = quantity.check_facts(
@@ -75,25 +85,27 @@ class ResultKeeper:
             await tx.db.update(
                 repo.DOCUMENTS.name,
                 master["id"],
-                {
-                    "facts": {k: [f.model_dump(mode="json") for f in v] for k, v in facts.items()},
-                    "state": "in_progress",
-                },
+                {"facts": {k: [f.model_dump(mode="json") for f in v] for k, v in facts.items()}},
             )
             await tx.db.update(
                 repo.DELIVERIES.name,
                 copy["id"],
-                {"state": "done" if result.final else "in_progress"},
+                {"state": states.copy_after_result(result.final)},
             )
             RESULTS.labels("final" if result.final else "partial").inc()
-            if result.final and await _all_done(tx, master["id"], copy["id"]):
+            if result.final and await _all_done(tx, master):
                 await self._complete(tx, envelope, master, copy, document, facts, process)
+            else:
+                await _refresh_state(tx, master["id"])
 
     async def loaded(self, envelope: Envelope, event: DocumentLoaded) -> None:
         key = repo.document_key(envelope.tenant or "", event.document_id)
         async with self._uow(applying=envelope) as tx:
             await tx.db.update(
-                repo.DOCUMENTS.name, key, {"state": "loaded"}, expect={"state": "completed"}
+                repo.DOCUMENTS.name,
+                key,
+                {"state": states.LOADED, "loaded_at": repo.now()},
+                expect={"state": states.COMPLETED},
             )
 
     async def _refuse(
@@ -132,7 +144,9 @@ class ResultKeeper:
             keep_merged=process.keep_merged if process else True,
         )
         await tx.db.update(
-            repo.DOCUMENTS.name, master["id"], {"state": "completed", "completed_at": _now()}
+            repo.DOCUMENTS.name,
+            master["id"],
+            {"state": states.COMPLETED, "completed_at": repo.now()},
         )
         await tx.emit(
             DocumentCompleted(
@@ -146,8 +160,40 @@ class ResultKeeper:
             ),
             envelope.tenant,
         )
+        DOCUMENTS_COMPLETED.labels(master["process"], copy["mode"]).inc()
+        log.info("document.completed", document_id=document.header.id, mode=copy["mode"])
         if process is not None and process.next_process:
-            await tx.emit(_follow_up(process, document, merged.lines, copy), envelope.tenant)
+            request = follow_up(process, document, merged.lines, master, copy)
+            await tx.emit(request, envelope.tenant)
+            FOLLOW_UPS_STARTED.labels(process.next_process).inc()
+            log.info(
+                "document.follow_up", document_id=document.header.id, request_id=request.request_id
+            )
+
+
+async def _copy(tx: Tx, envelope: Envelope, delivery_id: str) -> Doc:
+    copy = await tx.db.get(repo.DELIVERIES.name, delivery_id)
+    if copy is None or copy["tenant"] != envelope.tenant:
+        raise PermanentFailure(f"unknown delivery {delivery_id}")
+    return copy
+
+
+async def _process_of(tx: Tx, master: Doc) -> BusinessProcess | None:
+    snapshot = master.get("process_snapshot")
+    if snapshot is not None:
+        return BusinessProcess.model_validate(snapshot)
+    return await repo.find_process(tx.db, master["tenant"], master["process"])
+
+
+async def _refresh_state(tx: Tx, document_key: str) -> None:
+    """Set the document's state from its current copies (see :mod:`states`)."""
+    master = await tx.db.get(repo.DOCUMENTS.name, document_key)
+    if master is None:
+        return
+    copies = await repo.copies_of(tx.db, document_key, master["version"])
+    after = states.document_state(master["state"], [c["state"] for c in copies])
+    if after != master["state"]:
+        await tx.db.update(repo.DOCUMENTS.name, document_key, {"state": after})
 
 
 def _facts_with(master: Doc, copy: Doc, result: ResultSubmitted) -> dict[str, list[FactLine]]:
@@ -161,17 +207,39 @@ def _facts_with(master: Doc, copy: Doc, result: ResultSubmitted) -> dict[str, li
     return facts
 
 
-async def _all_done(tx: Tx, document_key: str, just_done: str) -> bool:
-    live = await tx.db.find(
-        repo.DELIVERIES.name, {"document_key": document_key, "state": list(repo.LIVE)}
-    )
-    return all(c["id"] == just_done for c in live)
+async def _all_done(tx: Tx, master: Doc) -> bool:
+    copies = await repo.copies_of(tx.db, master["id"], master["version"])
+    return not any(c["state"] in states.LIVE for c in copies)
 
 
-def _follow_up(
-    process: BusinessProcess, document: Document, facts: list[FactLine], copy: Doc
+def follow_up_id(document_id: str, next_process: str) -> str:
+    """``<document id>:<next process>``: the follow-up's request id and its document's id.
+
+    An id too long for the contracts has its document part replaced by a digest of it.
+    """
+    plain = f"{document_id}:{next_process}"
+    if len(plain) <= _ID_MAX:
+        return plain
+    digest = hashlib.sha256(document_id.encode("utf-8")).hexdigest()
+    return f"{digest}:{next_process}"
+
+
+def follow_up(
+    process: BusinessProcess, document: Document, facts: list[FactLine], master: Doc, copy: Doc
 ) -> UploadRequested:
-    """«Run next business process»: the counted quantities become the next document's plan."""
+    """«Run next business process»: the counted quantities become the next document's plan.
+
+    - Request id and document id are ``<document id>:<next process>``: the follow-up is a
+      document of its own (its own state, result and loading), and asking twice starts it once.
+      ``header.extra`` names where it came from: ``based_on`` (the finished document's id)
+      and ``based_on_process``.
+    - Its accounting type is what the finished process produces (``result_type``), which the
+      next process starts from (checked whenever processes change).
+    - It goes the way the finished document came: on the same channel, to the device that
+      finished it when it was on a device, otherwise to the user, group or everyone the
+      finished document was uploaded for.
+    """
+    assert process.next_process is not None
     planned = {line.line_no: line for line in document.lines}
     lines = []
     for number, fact in enumerate(facts, start=1):
@@ -187,17 +255,30 @@ def _follow_up(
                 planned_qty=fact.quantity,
             )
         )
-    assert process.next_process is not None
+    new_id = follow_up_id(document.header.id, process.next_process)
+    header = DocumentHeader.model_validate(
+        {
+            **document.header.model_dump(),
+            "id": new_id,
+            "accounting_type": process.result_type,
+            "extra": {
+                **document.header.extra,
+                "based_on": document.header.id,
+                "based_on_process": process.id,
+            },
+        }
+    )
+    finished_on = Target.model_validate(copy["target"])
+    target = finished_on if finished_on.kind == "device" else _uploaded_for(master, finished_on)
     return UploadRequested(
-        request_id=f"{document.header.id}:{process.next_process}",
+        request_id=new_id,
         process=process.next_process,
         channel=copy["channel"],
-        target=Target.model_validate(copy["target"]),
-        # The follow-up starts from what this process produced.
-        documents=[
-            Document(
-                header=document.header.model_copy(update={"accounting_type": process.result_type}),
-                lines=lines,
-            )
-        ],
+        target=target,
+        documents=[Document(header=header, lines=lines)],
     )
+
+
+def _uploaded_for(master: Doc, fallback: Target) -> Target:
+    raw = master.get("target")
+    return Target.model_validate(raw) if raw else fallback

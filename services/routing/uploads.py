@@ -3,15 +3,26 @@
 A request is decided once per request id; asking again re-announces the same decision and
 delivers nothing new. Everything a decision changes, and every event it causes, is committed
 in one transaction.
+
+Uploading a document again (same accounting id) starts a new version of it:
+
+- copies no terminal has taken yet are withdrawn with reason ``replaced``;
+- if the document is being worked on (a copy is taken, or some copy finished while the
+  document is not complete), the request is refused with ``document_in_work`` unless it asks
+  to ``recall``: then the taken copies are withdrawn with reason ``recalled`` (the terminal
+  learns it at its next contact) and the results sent so far are dropped.
+
+A request that names the same document twice is refused with ``document_repeated`` before
+any other rule: its copies would replace each other.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections import Counter
 from typing import Any
 
-from services.routing import directory_client, rules
+from services.routing import directory_client, rules, states
 from services.routing import repository as repo
 from services.routing.processes import BusinessProcess
 from shared.contracts import Envelope
@@ -34,10 +45,6 @@ from shared.storage import Doc, DuplicateKeyError, Store
 log = get_logger("tsdx.routing")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 class UploadRouter:
     def __init__(self, store: Store, uow: UnitOfWork, rpc: RpcClient) -> None:
         self._store = store
@@ -54,23 +61,14 @@ class UploadRouter:
             await self._announce_again(envelope, previous)
             return
         process = await repo.find_process(self._store, tenant, request.process)
-        types = [d.header.accounting_type for d in request.documents]
-        lookups = rules.lookups_for(process, request.channel, request.target, types)
-        directory = await directory_client.fetch(self._rpc, tenant, lookups)
-        decision = rules.decide(
-            process,
-            request.process,
-            request.channel,
-            request.target,
-            types,
-            directory,
-            tenant=tenant,
-        )
+        decision = await self._decide(tenant, request, process)
         try:
             async with self._uow(applying=envelope) as tx:
-                await tx.db.insert(repo.REQUESTS.name, {"id": key, "tenant": tenant, "at": _now()})
+                await tx.db.insert(
+                    repo.REQUESTS.name, {"id": key, "tenant": tenant, "at": repo.now()}
+                )
                 if isinstance(decision, rules.Refused):
-                    decided = self._refused(request, envelope, decision.code, dict(decision.params))
+                    decided = _refused(request, envelope, decision.code, dict(decision.params))
                 else:
                     assert process is not None
                     decided = await self._accept(tx, tenant, envelope, request, process, decision)
@@ -93,25 +91,30 @@ class UploadRouter:
             deliveries=len(decided.deliveries),
         )
 
+    async def _decide(
+        self, tenant: str, request: UploadRequested, process: BusinessProcess | None
+    ) -> rules.Decision:
+        repeated = _repeated_document(request)
+        if repeated is not None:
+            return rules.Refused("document_repeated", {"document": repeated})
+        types = [d.header.accounting_type for d in request.documents]
+        lookups = rules.lookups_for(process, request.channel, request.target, types)
+        directory = await directory_client.fetch(self._rpc, tenant, lookups)
+        return rules.decide(
+            process,
+            request.process,
+            request.channel,
+            request.target,
+            types,
+            directory,
+            tenant=tenant,
+        )
+
     async def _announce_again(self, envelope: Envelope, previous: Doc) -> None:
         async with self._uow(applying=envelope) as tx:
             decision = previous.get("decision")
             if decision is not None:
                 await tx.emit(UploadDecided.model_validate(decision), envelope.tenant)
-
-    def _refused(
-        self, request: UploadRequested, envelope: Envelope, code: str, params: dict[str, Any]
-    ) -> UploadDecided:
-        return UploadDecided(
-            request_id=request.request_id,
-            process=request.process,
-            channel=request.channel,
-            target=request.target,
-            outcome="refused",
-            code=code,
-            params=params,
-            requested_at=envelope.time,
-        )
 
     async def _accept(
         self,
@@ -123,19 +126,15 @@ class UploadRouter:
         decision: rules.Accepted,
     ) -> UploadDecided:
         # Re-uploads first: all-or-nothing, so refuse before anything is written.
-        for document in request.documents:
-            conflict = await self._taken_copy(tx, tenant, document)
-            if conflict is not None and not request.recall:
-                return self._refused(
-                    request,
-                    envelope,
-                    "document_in_work",
-                    {"document": document.header.id, "number": document.header.number},
-                )
+        if not request.recall:
+            for document in request.documents:
+                if await _in_work(tx, tenant, document):
+                    params = {"document": document.header.id, "number": document.header.number}
+                    return _refused(request, envelope, "document_in_work", params)
         deliveries: list[Delivery] = []
         for route in decision.routes:
             document = request.documents[route.document_index]
-            version = await self._replace_previous(tx, tenant, envelope, document, process)
+            version = await self._start_version(tx, tenant, envelope, request, process, document)
             for recipient in route.recipients:
                 delivery = await self._deliver(
                     tx, tenant, envelope, request, process, document, version, recipient
@@ -151,30 +150,28 @@ class UploadRouter:
             requested_at=envelope.time,
         )
 
-    async def _taken_copy(self, tx: Tx, tenant: str, document: Document) -> Doc | None:
-        copies = await tx.db.find(
-            repo.DELIVERIES.name,
-            {
-                "document_key": repo.document_key(tenant, document.header.id),
-                "state": list(repo.TAKEN),
-            },
-            limit=1,
-        )
-        return copies[0] if copies else None
-
-    async def _replace_previous(
-        self, tx: Tx, tenant: str, envelope: Envelope, document: Document, process: BusinessProcess
+    async def _start_version(
+        self,
+        tx: Tx,
+        tenant: str,
+        envelope: Envelope,
+        request: UploadRequested,
+        process: BusinessProcess,
+        document: Document,
     ) -> int:
         """Withdraw live copies of an earlier upload of this document; return the new version."""
         key = repo.document_key(tenant, document.header.id)
         master = await tx.db.get(repo.DOCUMENTS.name, key)
         version = (master["version"] + 1) if master else 1
-        live = await tx.db.find(
-            repo.DELIVERIES.name, {"document_key": key, "state": list(repo.LIVE)}
-        )
-        for copy in live:
-            reason = "replaced" if copy["state"] in repo.NOT_TAKEN else "recalled"
-            await tx.db.update(repo.DELIVERIES.name, copy["id"], {"state": "withdrawn"})
+        for copy in await repo.copies_of(tx.db, key):
+            if copy["state"] not in states.LIVE:
+                continue
+            reason = "replaced" if copy["state"] in states.NOT_TAKEN else "recalled"
+            await tx.db.update(
+                repo.DELIVERIES.name,
+                copy["id"],
+                {"state": states.WITHDRAWN, "withdrawn_reason": reason},
+            )
             await tx.emit(
                 DocumentWithdrawn(delivery_id=copy["id"], channel=copy["channel"], reason=reason),
                 tenant,
@@ -186,8 +183,13 @@ class UploadRouter:
                 "tenant": tenant,
                 "document_id": document.header.id,
                 "process": process.id,
+                # The process as it was at upload governs this version's results.
+                "process_snapshot": process.model_dump(mode="json"),
+                "request_id": request.request_id,
+                "channel": request.channel,
+                "target": request.target.model_dump(mode="json"),
                 "version": version,
-                "state": "queued",
+                "state": states.QUEUED,
                 "document": document.model_dump(mode="json"),
                 "facts": {},
                 "uploaded_at": envelope.time.isoformat(),
@@ -227,8 +229,8 @@ class UploadRouter:
                 "copy": recipient.copy,
                 "mode": settings.mode,
                 "version": version,
-                "state": "routed",
-                "routed_at": _now(),
+                "state": states.ROUTED,
+                "routed_at": repo.now(),
             },
         )
         await tx.emit(
@@ -254,3 +256,32 @@ class UploadRouter:
             device_pin=device.pin if device else None,
             device_name=device.name if device else None,
         )
+
+
+def _refused(
+    request: UploadRequested, envelope: Envelope, code: str, params: dict[str, Any]
+) -> UploadDecided:
+    return UploadDecided(
+        request_id=request.request_id,
+        process=request.process,
+        channel=request.channel,
+        target=request.target,
+        outcome="refused",
+        code=code,
+        params=params,
+        requested_at=envelope.time,
+    )
+
+
+def _repeated_document(request: UploadRequested) -> str | None:
+    counts = Counter(d.header.id for d in request.documents)
+    return next((doc_id for doc_id, n in counts.items() if n > 1), None)
+
+
+async def _in_work(tx: Tx, tenant: str, document: Document) -> bool:
+    key = repo.document_key(tenant, document.header.id)
+    master = await tx.db.get(repo.DOCUMENTS.name, key)
+    if master is None:
+        return False
+    copies = await repo.copies_of(tx.db, key, master["version"])
+    return states.in_work(master["state"], [c["state"] for c in copies])

@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared.cli import up
+from shared.cli import accounting, admin, bench, contract, demo, processes, tsd, up
 
-COMMAND_MODULES = [up]
+COMMAND_MODULES = [up, accounting, tsd, demo, contract, admin, processes, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

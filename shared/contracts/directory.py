@@ -52,3 +52,12 @@ class DeviceReplaced(Payload):
 
     old_device: str
     new_device: str
+
+
+# The names the directory accepts, shared so that every edge (admin API, CLI, RPC) checks them
+# alike: they appear in URLs and in storage ids, so none holds ":" or "/".
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# A login is one word: letters of any alphabet, digits and "._@-".
+LOGIN_PATTERN = r"^[\w.@-]{1,64}$"
+# A group name may hold spaces too ("Смена 1").
+GROUP_PATTERN = r"^\w[\w .@-]{0,99}$"

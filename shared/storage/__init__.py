@@ -40,9 +40,7 @@ def create_store(settings: Settings, service: str) -> Store:
     return SQLiteStore(settings.data_dir / f"{settings.db_prefix}_{service}.sqlite3")
 
 
-async def open_store(
-    settings: Settings, service: str, collections: Sequence[Collection]
-) -> Store:
+async def open_store(settings: Settings, service: str, collections: Sequence[Collection]) -> Store:
     store = create_store(settings, service)
     await store.open(collections)
     return store

@@ -80,9 +80,7 @@ def _index_sql(table: str, collection: str, index: Index) -> str:
     unique = "UNIQUE " if index.unique else ""
     sql = f'CREATE {unique}INDEX IF NOT EXISTS "{collection}_{index.name}" ON {table} ({exprs})'
     if index.where:
-        conds = " AND ".join(
-            f"{_path(k)} = {_literal(v)}" for k, v in sorted(index.where.items())
-        )
+        conds = " AND ".join(f"{_path(k)} = {_literal(v)}" for k, v in sorted(index.where.items()))
         sql += f" WHERE {conds}"
     return sql
 

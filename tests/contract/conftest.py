@@ -115,9 +115,7 @@ def _start_replica_set_container() -> tuple[Any, str]:
             # No root user: with authentication on, a replica set also needs a key file.
             pass
 
-    container = ReplicaSetMongo(MONGO_IMAGE).with_command(
-        f"--replSet {REPLICA_SET} --bind_ip_all"
-    )
+    container = ReplicaSetMongo(MONGO_IMAGE).with_command(f"--replSet {REPLICA_SET} --bind_ip_all")
     container.start()
     host, port = container.get_container_host_ip(), container.get_exposed_port(27017)
     # A direct connection: the member's own name (localhost:27017) means nothing to this host.

@@ -1,0 +1,185 @@
+"""Business processes over HTTP: the operators' API (admin token) and the accounting side's list.
+
+Routing owns the processes; every endpoint asks it over RPC (queue ``routing.rpc``). The same
+endpoints serve two scopes:
+
+- ``/api/v1/admin/processes``: the defaults every base starts with (the shipped processes);
+- ``/api/v1/admin/tenants/{tenant}/processes``: what one base sees, its own processes over the
+  defaults; changing a default here gives the base its own copy.
+
+An accounting base lists what it sees with its API key: ``GET /api/v1/processes``.
+
+Import and export are ``POST …/processes:import`` (the file as the body, YAML or JSON) and
+``GET …/processes:export?format=yaml|json``: a custom method after a colon cannot be mistaken
+for a process id.
+"""
+
+# No ``from __future__ import annotations`` here: the routes are declared in a function, and
+# FastAPI reads their parameter annotations (the local ``Scope``) as objects, not strings.
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from services.gateway.auth import AdminDep, RuntimeDep, TenantDep
+from shared.contracts.directory import TENANT_ID_PATTERN
+from shared.errors import Refusal
+from shared.messaging.broker import BrokerUnavailable
+from shared.messaging.rpc import RpcTimeout
+from shared.messaging.topology import REGISTRY_RPC, ROUTING_RPC, WorkQueue
+from shared.service import Runtime
+
+router = APIRouter(tags=["processes"])
+
+# A process file is a few kilobytes; routing refuses more than this, so it is refused here
+# before it travels.
+MAX_FILE_BYTES = 1024 * 1024
+FILE_MEDIA_TYPES = {"yaml": "application/yaml", "json": "application/json"}
+
+ProcessId = Annotated[
+    str,
+    Path(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=100, examples=["purchase-receipt"]),
+]
+TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, examples=["sklad-na-lenina"])]
+FileFormat = Literal["yaml", "json"]
+
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A process file as exported: {processes: [...]}, YAML or JSON",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+async def _call(
+    rt: Runtime, queue: WorkQueue, method: str, params: dict[str, Any], tenant: str | None
+) -> Any:
+    try:
+        return await rt.rpc.call(queue, method, params, tenant=tenant)
+    except (RpcTimeout, BrokerUnavailable):
+        raise Refusal("broker_unavailable", 503) from None
+
+
+async def routing_call(rt: Runtime, method: str, params: dict[str, Any], tenant: str | None) -> Any:
+    return await _call(rt, ROUTING_RPC, method, params, tenant)
+
+
+# Scopes: None is the defaults, a string is one base.
+
+
+async def defaults_scope(_: AdminDep) -> str | None:
+    return None
+
+
+async def tenant_scope(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> str | None:
+    tenants = await _call(rt, REGISTRY_RPC, "tenant.list", {}, None)
+    if not any(t["tenant"] == tenant for t in tenants):
+        raise Refusal("tenant_not_found", 404, tenant=tenant)
+    return tenant
+
+
+def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> None:
+    Scope = Annotated[str | None, Depends(scope_of)]
+
+    @router.get(prefix, summary=f"List {whose} business processes")
+    async def list_processes(rt: RuntimeDep, scope: Scope) -> dict[str, Any]:
+        return {"processes": await routing_call(rt, "process.list", {}, scope)}
+
+    @router.get(
+        f"{prefix}:export",
+        summary=f"Export {whose} business processes as a file (YAML or JSON)",
+        response_class=Response,
+        responses={200: {"content": {t: {} for t in FILE_MEDIA_TYPES.values()}}},
+    )
+    async def export_processes(
+        rt: RuntimeDep,
+        scope: Scope,
+        fmt: Annotated[FileFormat, Query(alias="format")] = "yaml",
+    ) -> Response:
+        exported = await routing_call(rt, "process.export", {"format": fmt}, scope)
+        return Response(
+            exported["text"],
+            media_type=f"{FILE_MEDIA_TYPES[fmt]}; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="processes.{fmt}"'},
+        )
+
+    @router.post(
+        f"{prefix}:import",
+        summary=f"Import a process file into {whose} processes: all of it or nothing",
+        openapi_extra=_IMPORT_BODY,
+    )
+    async def import_processes(request: Request, rt: RuntimeDep, scope: Scope) -> Any:
+        text = _file_text(await request.body())
+        return await routing_call(rt, "process.import", {"text": text}, scope)
+
+    @router.get(f"{prefix}/{{process_id}}", summary=f"One of {whose} business processes")
+    async def get_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
+        return await routing_call(rt, "process.get", {"id": process_id}, scope)
+
+    @router.put(
+        f"{prefix}/{{process_id}}",
+        summary=f"Create or replace one of {whose} business processes",
+    )
+    async def put_process(
+        process_id: ProcessId,
+        rt: RuntimeDep,
+        scope: Scope,
+        body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
+    ) -> Any:
+        if body.setdefault("id", process_id) != process_id:
+            raise Refusal("validation_error", 422, details="id: differs from the address")
+        return await routing_call(rt, "process.put", {"process": body}, scope)
+
+    @router.post(f"{prefix}/{{process_id}}/enable", summary="Enable a business process")
+    async def enable_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
+        return await routing_call(rt, "process.enable", {"id": process_id}, scope)
+
+    @router.post(f"{prefix}/{{process_id}}/disable", summary="Disable a business process")
+    async def disable_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
+        return await routing_call(rt, "process.disable", {"id": process_id}, scope)
+
+    @router.delete(f"{prefix}/{{process_id}}", summary="Delete a business process")
+    async def delete_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
+        return await routing_call(rt, "process.delete", {"id": process_id}, scope)
+
+
+def _file_text(data: bytes) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise Refusal("body_too_large", 413, limit=MAX_FILE_BYTES)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Refusal(
+            "process_file_invalid", 422, details=f"not UTF-8 text (byte {exc.start})"
+        ) from None
+
+
+_EXAMPLE = {
+    "name": "Приёмка на склад",
+    "source_type": "Приходный ордер на товары",
+    "terminal_type": "Приёмка на склад",
+    "result_type": "Приходный ордер на товары",
+    "assign_to": "users_groups",
+    "quantity_control": True,
+}
+
+_add_admin_routes("/api/v1/admin/processes", defaults_scope, "the default")
+_add_admin_routes("/api/v1/admin/tenants/{tenant}/processes", tenant_scope, "a base's")
+
+
+# The accounting side: what this base may upload with.
+
+
+@router.get("/api/v1/processes", summary="The business processes this base can upload with")
+async def base_processes(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
+    return {"processes": await routing_call(rt, "process.list", {}, tenant["id"])}
+
+
+@router.get("/api/v1/processes/{process_id}", summary="One business process of this base")
+async def base_process(process_id: ProcessId, rt: RuntimeDep, tenant: TenantDep) -> Any:
+    return await routing_call(rt, "process.get", {"id": process_id}, tenant["id"])

@@ -1,0 +1,60 @@
+"""What the wire format carries: JSON as orjson encodes it, which takes integers of at most
+64 bits and text that is valid UTF-8 only. The HTTP parser accepts more (any integer, unpaired
+surrogates in ``\\uXXXX`` escapes), so such input is refused at the door, naming the field,
+instead of failing later when the message is published or stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+_LOWEST = -(2**63)
+_HIGHEST = 2**64 - 1
+
+Path = tuple[str | int, ...]
+
+
+def first_unportable(value: Any, path: Path = ()) -> tuple[Path, str] | None:
+    """The place and reason of the first value orjson cannot encode, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if not _LOWEST <= value <= _HIGHEST:
+            return path, "Integer is out of the 64-bit range"
+        return None
+    if isinstance(value, str):
+        return None if _utf8(value) else (path, "Text holds an unpaired surrogate")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not _utf8(key):
+                return (*path, key), "Key holds an unpaired surrogate"
+            found = first_unportable(item, (*path, key))
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = first_unportable(item, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
+def ensure_portable(body: BaseModel) -> None:
+    """Refuse a request body the wire format cannot carry, as a validation error."""
+    found = first_unportable(body.model_dump(mode="json"))
+    if found is not None:
+        path, reason = found
+        raise RequestValidationError(
+            [{"loc": ("body", *path), "msg": reason, "type": "value_error"}]
+        )
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

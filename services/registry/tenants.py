@@ -1,0 +1,136 @@
+"""Tenants: one per accounting base, with an API key and a device connection code.
+
+Both secrets are shown once (when created or rotated) and stored as hashes only. Every change
+is committed together with its ``tenant.changed`` event, which the gateway's copies follow.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from services.registry import repository as repo
+from shared.contracts.directory import TENANT_ID_PATTERN, TenantChanged
+from shared.errors import Refusal
+from shared.outbox import Tx, UnitOfWork
+from shared.security import hash_token, new_connection_code, new_token
+from shared.storage import Doc, DuplicateKeyError, Session, StorageError, Store
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+TENANT_ID = re.compile(TENANT_ID_PATTERN)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+async def require_tenant(db: Session, tenant: str) -> Doc:
+    doc = await db.get(repo.TENANTS.name, tenant)
+    if doc is None:
+        raise Refusal("tenant_not_found", 404, tenant=tenant)
+    return doc
+
+
+def tenant_record(doc: Doc) -> dict[str, Any]:
+    """What other services keep of a tenant (the gateway authenticates API keys by it)."""
+    return {
+        "tenant": doc["id"],
+        "name": doc["name"],
+        "api_key_hash": doc["api_key_hash"],
+        "status": doc["status"],
+        "revision": doc["revision"],
+    }
+
+
+async def _emit(tx: Tx, doc: Doc) -> None:
+    await tx.emit(
+        TenantChanged(
+            tenant=doc["id"],
+            name=doc["name"],
+            api_key_hash=doc["api_key_hash"],
+            status=doc["status"],
+            revision=doc["revision"],
+        ),
+        doc["id"],
+    )
+
+
+class Tenants:
+    def __init__(self, store: Store, uow: UnitOfWork) -> None:
+        self._store = store
+        self._uow = uow
+
+    async def create(self, name: str, tenant_id: str | None = None) -> dict[str, Any]:
+        name = name.strip()
+        if not name:
+            raise Refusal("validation_error", 422, details="name: must not be empty")
+        tid = tenant_id or _SLUG.sub("-", name.lower()).strip("-")[:63] or uuid.uuid4().hex[:8]
+        if not TENANT_ID.fullmatch(tid):
+            raise Refusal("validation_error", 422, details="tenant: a-z, 0-9 and '-' only")
+        api_key = new_token("tsdx")
+        code = new_connection_code()
+        doc = {
+            "id": tid,
+            "name": name,
+            "api_key_hash": hash_token(api_key),
+            "connection_code_hash": hash_token(code),
+            "status": "active",
+            "revision": 1,
+            "created_at": now(),
+        }
+        try:
+            async with self._uow() as tx:
+                await tx.db.insert(repo.TENANTS.name, doc)
+                await _emit(tx, doc)
+        except DuplicateKeyError:
+            raise Refusal("tenant_exists", 409, tenant=tid) from None
+        # The only time the secrets are seen in clear.
+        return {"tenant": tid, "name": name, "api_key": api_key, "connection_code": code}
+
+    async def list_all(self) -> list[dict[str, Any]]:
+        docs = await self._store.find(repo.TENANTS.name, order_by="id")
+        result = []
+        for doc in docs:
+            devices = await repo.count_pin_holders(self._store, doc["id"])
+            result.append(
+                {
+                    "tenant": doc["id"],
+                    "name": doc["name"],
+                    "status": doc["status"],
+                    "devices": devices,
+                    "created_at": doc.get("created_at"),
+                }
+            )
+        return result
+
+    async def authenticate(self, api_key_hash: str) -> dict[str, Any]:
+        doc = await repo.tenant_by_api_key_hash(self._store, api_key_hash)
+        if doc is None or doc["status"] != "active":
+            raise Refusal("unauthorized", 401)
+        return tenant_record(doc)
+
+    async def rotate_api_key(self, tenant: str) -> dict[str, Any]:
+        """A new API key; the old one stops working as soon as the gateway has the new record."""
+        api_key = new_token("tsdx")
+        doc = await self._change(tenant, {"api_key_hash": hash_token(api_key)})
+        return {**tenant_record(doc), "api_key": api_key}
+
+    async def rotate_connection_code(self, tenant: str) -> dict[str, Any]:
+        """A new connection code for pairing; devices already paired are not affected."""
+        code = new_connection_code()
+        doc = await self._change(tenant, {"connection_code_hash": hash_token(code)})
+        return {**tenant_record(doc), "connection_code": code}
+
+    async def _change(self, tenant: str, changes: Doc) -> Doc:
+        async with self._uow() as tx:
+            doc = await require_tenant(tx.db, tenant)
+            changes = {**changes, "revision": doc["revision"] + 1}
+            if not await tx.db.update(
+                repo.TENANTS.name, tenant, changes, expect={"revision": doc["revision"]}
+            ):
+                raise StorageError(f"tenant {tenant} changed meanwhile")
+            doc.update(changes)
+            await _emit(tx, doc)
+        return doc

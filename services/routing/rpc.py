@@ -1,0 +1,142 @@
+"""Routing's RPC methods (queue ``routing.rpc``): business processes and document states.
+
+Thin adapters from request parameters to :class:`Catalogue` and the master records. The
+scope is the envelope's tenant; an envelope without a tenant means the defaults (``"*"``),
+which only the administrator's side of the gateway sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.routing import repository as repo
+from services.routing.catalogue import DEFAULTS, Catalogue
+from services.routing.processes import Slug
+from shared.contracts import Envelope
+from shared.errors import Refusal
+from shared.messaging.rpc import Method
+from shared.storage import Store
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class NoParams(_Params):
+    pass
+
+
+class ById(_Params):
+    id: Slug
+
+
+class PutProcess(_Params):
+    process: dict[str, Any]
+
+
+class ImportFile(_Params):
+    model_config = ConfigDict(extra="forbid")  # the file as given: whitespace is YAML's
+
+    text: str  # its size is checked by the loader, with the file's own error code
+
+
+class Export(_Params):
+    format: Literal["yaml", "json"] = "yaml"
+
+
+class ByDocument(_Params):
+    document_id: str = Field(min_length=1, max_length=200)
+
+
+def _parse(model: type[_Params], params: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
+        )
+        raise Refusal("validation_error", 422, details=details) from None
+
+
+def _scope(envelope: Envelope) -> str:
+    return envelope.tenant or DEFAULTS
+
+
+def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
+    async def list_(env: Envelope, params: dict[str, Any]) -> Any:
+        _parse(NoParams, params)
+        return await catalogue.list(_scope(env))
+
+    async def get(env: Envelope, params: dict[str, Any]) -> Any:
+        return await catalogue.get(_scope(env), _parse(ById, params).id)
+
+    async def put(env: Envelope, params: dict[str, Any]) -> Any:
+        return await catalogue.put(_scope(env), _parse(PutProcess, params).process)
+
+    async def import_(env: Envelope, params: dict[str, Any]) -> Any:
+        return await catalogue.import_file(_scope(env), _parse(ImportFile, params).text)
+
+    async def export(env: Envelope, params: dict[str, Any]) -> Any:
+        return await catalogue.export(_scope(env), _parse(Export, params).format)
+
+    async def enable(env: Envelope, params: dict[str, Any]) -> Any:
+        return await catalogue.set_enabled(_scope(env), _parse(ById, params).id, True)
+
+    async def disable(env: Envelope, params: dict[str, Any]) -> Any:
+        return await catalogue.set_enabled(_scope(env), _parse(ById, params).id, False)
+
+    async def delete(env: Envelope, params: dict[str, Any]) -> Any:
+        return await catalogue.delete(_scope(env), _parse(ById, params).id)
+
+    async def document(env: Envelope, params: dict[str, Any]) -> Any:
+        if not env.tenant:
+            raise Refusal("validation_error", 422, details="tenant: required")
+        document_id = _parse(ByDocument, params).document_id
+        return await document_view(store, env.tenant, document_id)
+
+    return {
+        "process.list": list_,
+        "process.get": get,
+        "process.put": put,
+        "process.import": import_,
+        "process.export": export,
+        "process.enable": enable,
+        "process.disable": disable,
+        "process.delete": delete,
+        "document.get": document,
+    }
+
+
+async def document_view(store: Store, tenant: str, document_id: str) -> dict[str, Any]:
+    """A document's master record as operators see it: state, version and copies."""
+    key = repo.document_key(tenant, document_id)
+    master = await store.get(repo.DOCUMENTS.name, key)
+    if master is None:
+        raise Refusal("not_found", 404)
+    copies = await repo.copies_of(store, key)
+    return {
+        "document_id": master["document_id"],
+        "process": master["process"],
+        "channel": master.get("channel"),
+        "target": master.get("target"),
+        "version": master["version"],
+        "state": master["state"],
+        "request_id": master.get("request_id"),
+        "uploaded_at": master.get("uploaded_at"),
+        "completed_at": master.get("completed_at"),
+        "copies": [
+            {
+                "delivery_id": c["id"],
+                "version": c["version"],
+                "channel": c["channel"],
+                "target": c["target"],
+                "copy": c["copy"],
+                "mode": c["mode"],
+                "state": c["state"],
+                "withdrawn_reason": c.get("withdrawn_reason"),
+            }
+            for c in sorted(copies, key=lambda c: (c["version"], c["routed_at"]))
+        ],
+    }

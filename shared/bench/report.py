@@ -1,0 +1,182 @@
+"""What a run prints and what ``--write-docs`` writes to docs/performance.md."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shared.bench.figures import CATALOGUE, Figure, missed, table
+from shared.bench.run import Results
+
+
+def ordered(figures: list[Figure]) -> list[Figure]:
+    """In the catalogue's order, whatever order the run measured them in."""
+    keys = list(CATALOGUE)
+    return sorted(figures, key=lambda f: keys.index(f.key))
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return " / ".join(f"{x:.2f}" for x in avg)
+
+
+def console(results: Results) -> str:
+    figures = ordered(results.figures)
+    lines = [table(figures), ""]
+    lines += [f"- {note}" for note in results.notes]
+    lines.append(
+        f"- load average (1/5/15 min): {_load(results.load_before)} before, "
+        f"{_load(results.load_after)} after"
+    )
+    failed = missed(figures)
+    lines.append("")
+    lines.append("targets missed: " + ("; ".join(f.label for f in failed) if failed else "none"))
+    return "\n".join(lines)
+
+
+def as_json(results: Results) -> str:
+    def one(f: Figure) -> dict[str, Any]:
+        spec = f.spec
+        return {
+            "key": f.key,
+            "label": f.label,
+            "value": f.value,
+            "unit": spec.unit,
+            "ceiling": f.ceiling,
+            "ratio": f.ratio,
+            "target": spec.target.text(spec.unit) if spec.target else None,
+            "met": f.met,
+        }
+
+    return json.dumps(
+        {
+            "machine": vars(results.machine),
+            "figures": [one(f) for f in ordered(results.figures)],
+            "notes": results.notes,
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+METHOD = """\
+All of it runs on the one machine, in one run of `tsdx bench` (about four minutes). The bench
+makes a RabbitMQ virtual host of its own and starts, in this order:
+
+**Ceilings.**
+
+- *Raw aio-pika round trip* ({amqp_messages} messages after 200 of warm-up): messages are
+  published as the services publish them (persistent, `mandatory`, through a topic exchange,
+  with publisher confirms awaited per message and up to 200 in flight at once, as the outbox
+  relay pipelines them) into a durable queue of the services' kind (quorum), and consumed on
+  a connection of their own with the services' prefetch ({prefetch}), each acknowledged.
+  Messages/s from the first publish to the last acknowledgement.
+- *Bare FastAPI JSON endpoint*: one `GET` route returning a small JSON object, served by
+  uvicorn in its own process with the services' uvicorn settings. Requests/s under the HTTP
+  load generator below.
+
+**The HTTP load generator** is a process of its own (never the servers' event loop): {conns}
+keep-alive connections, each sending its next request as soon as the previous answer is read,
+for {http_seconds:g} s after {http_warmup:g} s of warm-up. It writes pre-built HTTP/1.1
+requests and reads `Content-Length` bodies, so that it spends less CPU per request than the
+servers it measures. The same generator, with the same settings, measures the bare ceiling and
+the tsdx inbox.
+
+**The stack** is then started as `tsdx up` starts it (`shared.cli.stack.Stack`: every service
+its own process, embedded SQLite in a scratch directory, log lines in JSON to files). One
+setting differs from the defaults: the per-credential request rate limit
+(`TSDX_RATE_LIMIT_PER_SECOND`, 20/s by default) is lifted, because it is a policy for one
+accounting base, not a capacity; the limiter still runs on every request.
+
+- *Upload → inbox, sustained*: {terminals} terminals are paired through
+  `POST /api/v1/terminal/pair`. {lanes} uploaders each upload a supplier order of
+  {lines} lines (`POST /api/v1/uploads`, process `purchase-receipt`, to a device picked from
+  the list) to a terminal that no other upload is using at that moment; that terminal
+  long-polls its inbox (`GET /api/v1/terminal/inbox?wait=10&known=n`) until the document is
+  listed, then acknowledges it as a real terminal does (which lets its next long poll wait).
+  The uploader then starts its next upload. Documents/s counts the documents listed in an
+  inbox within {upload_seconds:g} s, after {upload_warmup:g} s of warm-up. The latency of
+  each is upload sent → inbox answer received; p50/p95/p99 are over the same documents.
+  The ceiling is the raw aio-pika round trip, while one upload takes at least six trips
+  through the broker: upload.requested, the registry RPC that checks the device (request and
+  reply), upload.decided (to the gateway and the registry), document.routed, and the
+  terminal's delivery.progressed.
+- *Latency p99 at half load*: uploads are then started at a steady half of the measured
+  throughput, whenever they are due, for {half_seconds:g} s after {half_warmup:g} s of
+  warm-up; each latency counts from the moment the upload was due (a late start counts
+  against tsdx).
+- *{big_lines:,}-line document*: one supplier order of {big_lines:,} lines is uploaded to a
+  fresh terminal; the time runs until the terminal has it downloaded
+  (`GET /api/v1/terminal/documents/{{id}}`, body read and parsed). Then the terminal sends its
+  final result ({big_lines:,} fact lines) and the time runs until the document is listed as
+  completed by `GET /api/v1/results` (asked every 20 ms).
+- *Inbox polls*: pairing {devices:,} terminals and routing {documents:,} documents through the
+  API would take far longer than the bench may (pairing runs at about 45/s here). So one
+  terminal is paired and one document routed through the real API; then the registry and the
+  gateway are stopped, and their stored records (the registry's device, the gateway's copy of
+  it, the inbox row) are copied with new ids, hardware ids, PINs and credentials into their
+  SQLite stores, through the storage port and the collections their own repository modules
+  declare, until there are {devices:,} devices with {per_device} documents each: three open
+  (waiting, downloaded, in progress: what the inbox lists) and the rest finished (stored and
+  skipped by the query's index). The registry and the gateway are started again, and two
+  seeded inboxes are checked through the API. The poll path is the real one: Bearer
+  credential → the gateway's device copy by credential hash → rate limit → sighting → inbox
+  query → JSON. The load generator first polls once from every device (a device not seen for
+  30 s has its `last_seen` written, once), then measures requests/s of
+  `GET /api/v1/terminal/inbox?wait=0`, each request from the next device in turn.
+- *Resident memory*: `VmRSS` from `/proc/<pid>/status` of each service process, idle ({settle:g} s
+  after the stack is ready, before any load), and the peak of samples taken every 0.5 s
+  through the upload, large-document and poll phases.
+"""
+
+
+def markdown(results: Results) -> str:
+    plan = results.plan
+    figures = ordered(results.figures)
+    failed = missed(figures)
+    method = METHOD.format(
+        amqp_messages=plan.amqp_messages,
+        prefetch=results.prefetch,
+        conns=plan.http_connections,
+        http_seconds=plan.http_seconds,
+        http_warmup=plan.http_warmup,
+        terminals=plan.terminals,
+        lanes=plan.lanes,
+        lines=plan.upload_lines,
+        upload_seconds=plan.upload_seconds,
+        upload_warmup=plan.upload_warmup,
+        half_seconds=plan.half_seconds,
+        half_warmup=plan.half_warmup,
+        big_lines=plan.big_lines,
+        devices=plan.poll_devices,
+        documents=plan.poll_documents,
+        per_device=plan.per_device,
+        settle=results.settle_seconds,
+    )
+    parts = [
+        "# Performance",
+        "",
+        "Measured by `tsdx bench --write-docs`, which rewrites this file; `tsdx bench` alone",
+        "prints the same table. Every figure comes from one run on the machine below, with its",
+        "ceilings measured in the same run.",
+        "",
+        "## Machine",
+        "",
+        *results.machine.lines(),
+        f"- load average (1/5/15 min): {_load(results.load_before)} before the run, "
+        f"{_load(results.load_after)} after",
+        "",
+        "## Figures",
+        "",
+        table(figures),
+        "",
+        "Targets missed: " + ("; ".join(f.label for f in failed) + "." if failed else "none."),
+        "",
+        "## How each figure is measured",
+        "",
+        method,
+        "## Notes of this run",
+        "",
+        *[f"- {note}" for note in results.notes],
+        "",
+    ]
+    return "\n".join(parts)

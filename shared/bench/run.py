@@ -1,0 +1,369 @@
+"""One bench run: the ceilings first, then the whole stack under each load in turn.
+
+Everything is started here and stopped again: a RabbitMQ virtual host of its own, the bare
+FastAPI server, the stack (every service its own process, embedded SQLite in a scratch
+directory), and the load generator processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.bench import api
+from shared.bench.amqp_ceiling import round_trip_rate
+from shared.bench.big_document import big_document
+from shared.bench.cpu import CpuMeter, broker_pid
+from shared.bench.documents import order, upload_to_device
+from shared.bench.figures import Figure, figure
+from shared.bench.http_load import LoadResult, LoadSpec, run_in_own_process
+from shared.bench.machine import Machine, this_machine
+from shared.bench.memory import PeakSampler, snapshot
+from shared.bench.plan import Plan
+from shared.bench.seed import OPEN_STATES, seed_inbox_base
+from shared.bench.uploads import Outcome, UploadDriver
+from shared.bench.vhost import VirtualHost
+from shared.bench.wire import Pool
+from shared.cli.stack import SERVICES, Stack
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+# The request-rate limit per credential is a policy, not a capacity: lifted for the bench.
+UNLIMITED = str(10**9)
+# Let the services settle after start before the idle memory is read.
+SETTLE_SECONDS = 2.0
+
+
+@dataclass
+class Results:
+    plan: Plan
+    machine: Machine
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    prefetch: int = 0
+    settle_seconds: float = SETTLE_SECONDS
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class Bench:
+    def __init__(self, plan: Plan, progress: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.say = progress
+        self.settings = Settings()
+        self.scratch = Path(tempfile.mkdtemp(prefix="tsdx-bench-"))
+        self.admin_token = secrets.token_urlsafe(24)
+        self.results = Results(plan, this_machine(), prefetch=self.settings.prefetch)
+
+    # The run -----------------------------------------------------------------------------
+
+    async def run(self) -> Results:
+        self.results.load_before = os.getloadavg()
+        vhost = VirtualHost(self.settings.amqp_url, self.settings.rabbitmq_api_url)
+        vhost.create()
+        try:
+            amqp_rate = await self._amqp_ceiling(vhost.amqp_url)
+            bare = await self._http_ceiling()
+            await self._measure_stack(vhost.amqp_url, amqp_rate, bare)
+        finally:
+            vhost.delete()
+        # Only after a run that went through: a failed one leaves the service logs here.
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.results.load_after = os.getloadavg()
+        return self.results
+
+    async def _amqp_ceiling(self, amqp_url: str) -> float:
+        self.say(f"ceiling: raw aio-pika round trip, {self.plan.amqp_messages} messages")
+        rate = await round_trip_rate(
+            amqp_url,
+            self.plan.amqp_messages,
+            prefetch=self.settings.prefetch,
+            quorum=self.settings.quorum_queues,
+        )
+        self.note(f"raw aio-pika round trip: {rate:.0f} msg/s")
+        return rate
+
+    async def _http_ceiling(self) -> LoadResult:
+        port = free_port()
+        self.say("ceiling: bare FastAPI JSON endpoint under uvicorn")
+        server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "shared.bench.bare_app",
+            HOST,
+            str(port),
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            await _wait_http(f"http://{HOST}:{port}/ping", server)
+            result = await self._load(port, "/ping", [])
+        finally:
+            server.terminate()
+            await server.wait()
+        self._note_load("bare FastAPI", result)
+        return result
+
+    async def _measure_stack(self, amqp_url: str, amqp_rate: float, bare: LoadResult) -> None:
+        stack = Stack(
+            env={
+                "TSDX_AMQP_URL": amqp_url,
+                "TSDX_STORE": "sqlite",
+                "TSDX_DATA_DIR": str(self.scratch / "data"),
+                "TSDX_ADMIN_TOKEN": self.admin_token,
+                "TSDX_LOG_FORMAT": "json",
+                "TSDX_RATE_LIMIT_PER_SECOND": UNLIMITED,
+                "TSDX_RATE_LIMIT_BURST": UNLIMITED,
+            },
+            host=HOST,
+            ports={service: free_port() for service in SERVICES},
+            log_dir=self.scratch / "logs",
+        )
+        self.say(f"starting the stack: {', '.join(stack.services)}")
+        stack.start_all()
+        try:
+            await asyncio.to_thread(stack.wait_ready, 90.0)
+            await asyncio.sleep(SETTLE_SECONDS)
+            idle = snapshot(_pids(stack))
+            sampler = PeakSampler(lambda: _pids(stack))
+            pool = Pool(HOST, stack.ports["gateway"])
+            try:
+                await self._uploads(stack, pool, sampler, amqp_rate)
+                polls = await self._polls(stack, pool, sampler)
+            finally:
+                await pool.close()
+                await sampler.stop()
+        finally:
+            self.say("stopping the stack")
+            await asyncio.to_thread(stack.stop_all)
+        plan = self.plan
+        self.add(
+            figure(
+                "inbox_polls",
+                polls.rate,
+                bare.rate,
+                devices=plan.poll_devices,
+                documents=plan.poll_documents,
+            )
+        )
+        for service in stack.services:
+            if service in idle:
+                self.add(figure(f"rss_idle_{service}", idle[service]))
+        for service in stack.services:
+            if service in sampler.peaks:
+                self.add(figure(f"rss_load_{service}", sampler.peaks[service]))
+
+    # Uploads -----------------------------------------------------------------------------
+
+    async def _uploads(
+        self, stack: Stack, pool: Pool, sampler: PeakSampler, amqp_rate: float
+    ) -> None:
+        plan = self.plan
+        tenant = await api.create_tenant(pool, self.admin_token, "Бенчмарк: выгрузки")
+        self.say(f"pairing {plan.terminals + 1} terminals through the API")
+        started = time.perf_counter()
+        terminals = await api.pair_many(
+            pool, tenant["connection_code"], plan.terminals + 1, "BENCH-UP"
+        )
+        self.note(
+            f"paired {len(terminals)} terminals through POST /api/v1/terminal/pair in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        big_terminal = terminals.pop()
+        driver = UploadDriver(pool, tenant["api_key"], terminals, plan.upload_lines)
+        sampler.start()
+        self.say(
+            f"uploads, full load: {plan.lanes} uploaders for {plan.upload_seconds:g} s "
+            f"after {plan.upload_warmup:g} s of warm-up"
+        )
+        meter = self._cpu_meter(stack, client=True)
+        meter.start()
+        full = await driver.closed_loop(plan.lanes, plan.upload_warmup, plan.upload_seconds)
+        self._note_cpu("per document at full load", meter.stop(), full.delivered)
+        self._note_outcome("full load", full)
+        latency = full.latency
+        self.add(figure("upload_throughput", full.rate, amqp_rate, lanes=plan.lanes))
+        self.add(figure("upload_p50", latency.p50 * 1000))
+        self.add(figure("upload_p95", latency.p95 * 1000))
+        self.add(figure("upload_p99", latency.p99 * 1000))
+
+        half_rate = full.rate / 2
+        self.say(f"uploads, half load: {half_rate:.1f} docs/s for {plan.half_seconds:g} s")
+        half = await driver.open_loop(half_rate, plan.half_warmup, plan.half_seconds)
+        self._note_outcome("half load", half)
+        self.add(figure("upload_half_p99", half.latency.p99 * 1000, rate=half_rate))
+
+        self.say(f"one document of {plan.big_lines} lines, there and back")
+        meter = self._cpu_meter(stack, client=True)
+        meter.start()
+        times = await big_document(pool, tenant["api_key"], big_terminal, plan.big_lines)
+        self._note_cpu(f"for the {plan.big_lines}-line document there and back", meter.stop(), 1)
+        self.add(figure("big_download", times.upload_to_download, lines=plan.big_lines))
+        self.add(figure("big_result", times.result_to_completed, lines=plan.big_lines))
+        await sampler.stop()
+
+    # Inbox polls -------------------------------------------------------------------------
+
+    async def _polls(self, stack: Stack, pool: Pool, sampler: PeakSampler) -> LoadResult:
+        plan = self.plan
+        tenant = await api.create_tenant(pool, self.admin_token, "Бенчмарк: опрос")
+        # The template: one terminal paired and one document routed through the real API.
+        [template] = await api.pair_many(pool, tenant["connection_code"], 1, "BENCH-POLL")
+        document = order(plan.upload_lines)
+        async with pool.connection() as conn:
+            await api.upload(
+                conn, tenant["api_key"], upload_to_device(template.device_id, document)
+            )
+            # Not acknowledged: the template document stays waiting.
+            await api.wait_in_inbox(conn, template, document["header"]["id"], timeout=30)
+        await pool.close()  # its connections go to the gateway about to stop
+
+        self.say(
+            f"seeding {plan.poll_devices} devices and {plan.poll_documents} documents "
+            "into the stopped registry and gateway"
+        )
+        for service in ("gateway", "registry"):
+            stack.kill(service, signal.SIGTERM)
+        started = time.perf_counter()
+        settings = Settings(store="sqlite", data_dir=self.scratch / "data")
+        terminals = await seed_inbox_base(settings, template, plan.poll_devices, plan.per_device)
+        self.note(
+            f"seeded {plan.poll_devices - 1} devices and "
+            f"{plan.poll_documents - 1} documents in {time.perf_counter() - started:.1f} s"
+        )
+        for service in ("registry", "gateway"):
+            stack.start(service)
+        await asyncio.to_thread(stack.wait_ready, 90.0, ("registry", "gateway"))
+        await self._check_seeded(pool, [terminals[0], terminals[-1]])
+
+        sampler.start()
+        self.say(
+            f"inbox polls: {plan.http_connections} connections for {plan.http_seconds:g} s, "
+            f"after one poll from each of the {len(terminals)} devices"
+        )
+        meter = self._cpu_meter(stack, client=False)
+        meter.start()
+        result = await self._load(
+            stack.ports["gateway"],
+            "/api/v1/terminal/inbox?wait=0",
+            [t.credential for t in terminals],
+            prime=True,
+        )
+        self._note_cpu("per inbox poll", meter.stop(), result.answered)
+        await sampler.stop()
+        self._note_load("inbox polls", result)
+        return result
+
+    async def _check_seeded(self, pool: Pool, terminals: list[api.Terminal]) -> None:
+        """The seeded inbox is what the terminals' own API lists (the open documents)."""
+        expected = min(self.plan.per_device, len(OPEN_STATES))
+        async with pool.connection() as conn:
+            for terminal in terminals:
+                status, answer = await conn.call(
+                    "GET", "/api/v1/terminal/inbox?wait=0", terminal.credential
+                )
+                api.expect(status, answer, 200)
+                if len(answer["documents"]) != expected:
+                    raise api.BenchError(
+                        f"a seeded inbox lists {len(answer['documents'])} documents, "
+                        f"expected {expected}"
+                    )
+
+    # Helpers -----------------------------------------------------------------------------
+
+    async def _load(
+        self, port: int, path: str, tokens: list[str], *, prime: bool = False
+    ) -> LoadResult:
+        spec = LoadSpec(
+            host=HOST,
+            port=port,
+            path=path,
+            connections=self.plan.http_connections,
+            duration=self.plan.http_seconds,
+            warmup=self.plan.http_warmup,
+            tokens=tokens,
+            prime=prime,
+        )
+        result = await run_in_own_process(spec, self.scratch)
+        if result.requests == 0:
+            raise api.BenchError(f"no answer from {path} in {spec.duration} s")
+        return result
+
+    def add(self, fig: Figure) -> None:
+        self.results.figures.append(fig)
+
+    def note(self, text: str) -> None:
+        self.results.notes.append(text)
+
+    def _note_load(self, what: str, result: LoadResult) -> None:
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
+        self.note(
+            f"{what}: {result.rate:.0f} req/s over {result.seconds:g} s "
+            f"(p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; statuses {statuses}; "
+            f"errors {result.errors}"
+            + (f"; {result.primed} priming requests first" if result.primed else "")
+            + ")"
+        )
+
+    def _cpu_meter(self, stack: Stack, *, client: bool) -> CpuMeter:
+        pids = _pids(stack)
+        broker = broker_pid()
+        if broker is not None:
+            pids["RabbitMQ (whole broker)"] = broker
+        if client:
+            pids["bench client"] = os.getpid()
+        return CpuMeter(pids)
+
+    def _note_cpu(self, what: str, spent: dict[str, float], count: int) -> None:
+        if count == 0:
+            return
+        parts = ", ".join(f"{name} {1000 * s / count:.2f}" for name, s in spent.items())
+        self.note(f"CPU ms {what} ({count} measured): {parts}")
+
+    def _note_outcome(self, what: str, outcome: Outcome) -> None:
+        text = f"uploads at {what}: {len(outcome.latencies)} deliveries measured"
+        if outcome.late_starts:
+            text += f", {outcome.late_starts} started late (latency counts from the due time)"
+        if outcome.errors:
+            text += "; errors: " + "; ".join(f"{n} × {e}" for e, n in outcome.errors.items())
+        self.note(text)
+
+
+def _pids(stack: Stack) -> dict[str, int]:
+    return {name: proc.pid for name, proc in stack.processes.items() if proc.poll() is None}
+
+
+async def _wait_http(url: str, process: asyncio.subprocess.Process, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while True:
+            if process.returncode is not None:
+                raise api.BenchError(f"the server for {url} exited with {process.returncode}")
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise api.BenchError(f"{url} did not answer in {timeout} s")
+            await asyncio.sleep(0.1)

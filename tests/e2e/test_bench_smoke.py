@@ -1,0 +1,57 @@
+"""``tsdx bench --quick`` runs every step and reports every figure with a number.
+
+It checks what the bench reports, never how fast anything was: timings and ratios depend on
+the machine and are for people to read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared.bench.figures import CATALOGUE, SERVICES
+from shared.cli.stack import available_services
+from tests.support.broker import require_broker
+
+ROOT = Path(__file__).resolve().parents[2]
+# A guard against a hung run, not a timing assertion.
+HANG_GUARD_SECONDS = 600
+
+
+@pytest.mark.slow
+def test_quick_bench_reports_every_figure_with_a_number(tmp_path: Path) -> None:
+    require_broker()
+    report = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "shared.cli.main", "bench", "--quick", "--json", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    running = set(available_services())
+    absent = {f"rss_{kind}_{s}" for s in SERVICES if s not in running for kind in ("idle", "load")}
+    expected = set(CATALOGUE) - absent
+    figures = {f["key"]: f for f in json.loads(report.read_text())["figures"]}
+    assert set(figures) == expected
+
+    table_rows = {
+        cells[0]: cells
+        for line in run.stdout.splitlines()
+        if line.startswith("| ")
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    for key, fig in figures.items():
+        assert isinstance(fig["value"], int | float) and math.isfinite(fig["value"]), key
+        assert fig["label"] in table_rows, f"{key} missing from the printed table"
+        shown = table_rows[fig["label"]][1].split()[0]
+        assert math.isfinite(float(shown)), (key, shown)
+        if CATALOGUE[key].ceiling_label:
+            assert fig["ceiling"] is not None and fig["ceiling"] > 0, key

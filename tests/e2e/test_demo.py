@@ -1,0 +1,89 @@
+"""``tsdx demo`` against a stack started the way an operator starts it: ``tsdx up``.
+
+``tsdx up`` runs as a child process with its own ports, data directory and RabbitMQ virtual
+host; the demo plays every step against it; Ctrl-C (SIGINT) stops the stack cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from shared.cli.stack import PORT_SETTINGS
+from tests.support.broker import amqp_url, create_vhost, delete_vhost, require_broker
+from tests.support.cli import ROOT, cli_env, tsdx
+from tests.support.stack import free_port
+from tests.support.waiting import eventually
+
+ADMIN_TOKEN = "demo-admin-token"
+STEPS = (
+    "An administrator creates a base",
+    "A terminal pairs and shows its PIN",
+    "The operator uploads «Заказ поставщику» by PIN",
+    "A wrong PIN is refused: PIN ",
+    "The terminal is in the base's device list",
+    "The second upload picks the device from the list",
+    "The terminal scans and finishes",
+    "Online: the results come back",
+    "Offline: the result waits on the server",
+    "The operator loads it",
+)
+
+
+async def test_demo_plays_every_step_on_a_stack_started_with_tsdx_up(tmp_path: Path) -> None:
+    require_broker()
+    vhost = create_vhost("tsdx-demo")
+    ports = {service: free_port() for service in PORT_SETTINGS}
+    env = {
+        "TSDX_AMQP_URL": amqp_url(vhost),
+        "TSDX_ADMIN_TOKEN": ADMIN_TOKEN,
+        "TSDX_LOG_FORMAT": "json",
+        **{PORT_SETTINGS[service]: str(port) for service, port in ports.items()},
+    }
+    ready = tmp_path / "ready"
+    up = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "shared.cli.main", "up", "--data-dir", str(tmp_path / "data"),
+        "--logs", str(tmp_path / "logs"), "--ready-file", str(ready),
+        env=cli_env(env), cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        await eventually(_ready(up, ready), timeout=120, interval=0.2, what="tsdx up's ready file")
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
+        lan = f"http://127.0.0.1:{ports['lan_writer']}"
+        demo = await tsdx(
+            "demo", "--url", gateway, "--lan-url", lan, "--admin-token", ADMIN_TOKEN,
+            env={"TSDX_HOME": str(tmp_path / "home")}, timeout=180,
+        )  # fmt: skip
+        assert demo.code == 0, demo.out + demo.err
+        lines = demo.out.splitlines()
+        for number, title in enumerate(STEPS, start=1):
+            assert any(line.startswith(f"{number:2} ✓ {title}") for line in lines), (title, lines)
+        assert "«Устройство по пин-коду не найдено! Документы не выгружены в ТСД.»" in demo.out
+        assert "✗" not in demo.out
+        assert lines[-1].startswith(("11 steps passed", "10 steps passed, 1 skipped"))
+    finally:
+        if up.returncode is None:
+            up.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        try:
+            output, _ = await asyncio.wait_for(up.communicate(), 60)
+        finally:
+            if up.returncode is None:
+                up.kill()
+                await up.wait()
+            delete_vhost(vhost)
+    text = output.decode()
+    assert up.returncode == 0, text
+    assert "tsdx is running" in text and "stopping" in text
+
+
+def _ready(up: asyncio.subprocess.Process, ready: Path) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        if up.returncode is not None:
+            raise AssertionError(f"tsdx up exited with {up.returncode} before it was ready")
+        return await asyncio.to_thread(ready.exists)
+
+    return probe

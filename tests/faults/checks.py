@@ -1,0 +1,107 @@
+"""After a fault: every accepted upload delivered exactly once, every result returned exactly
+once, nothing routed that was not accepted, and every service ready with its consumers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlparse
+
+import httpx
+
+from shared.cli.stack import Stack
+from shared.messaging.topology import WORK_QUEUES
+from tests.faults.load import Load
+from tests.faults.witness import Witness
+from tests.support.broker import AUTH, MANAGEMENT
+from tests.support.waiting import eventually
+
+REPORT = Path("test-artifacts/reliability.jsonl")
+
+
+async def settled(load: Load, witness: Witness, timeout: float = 120.0) -> None:
+    """Wait until every accepted document has gone all the way round."""
+    accepted = set(load.ledger.accepted.values())
+
+    async def done() -> tuple[int, int, int]:
+        routed = accepted & set(witness.seen["routed"])
+        completed = accepted & set(witness.seen["completed"])
+        downloaded = accepted & set(load.ledger.downloads)
+        return len(routed), len(downloaded), len(completed)
+
+    await eventually(
+        done,
+        until=lambda r: r == (len(accepted),) * 3,
+        timeout=timeout,
+        interval=0.2,
+        what="every accepted document delivered and completed",
+    )
+
+
+async def consumers_ready(stack: Stack) -> None:
+    vhost = unquote(urlparse(stack.env["TSDX_AMQP_URL"]).path.lstrip("/")) or "/"
+
+    async def counts() -> dict[str, int]:
+        async with httpx.AsyncClient(auth=AUTH, timeout=5) as http:
+            response = await http.get(f"{MANAGEMENT}/queues/{quote(vhost, safe='')}")
+            by_name = {q["name"]: q.get("consumers", 0) for q in response.json()}
+        return {q.name: by_name.get(q.name, 0) for q in WORK_QUEUES if q.service in stack.services}
+
+    await eventually(
+        counts,
+        until=lambda c: all(n >= 1 for n in c.values()),
+        timeout=60,
+        interval=0.5,
+        what="a consumer on every work queue",
+    )
+
+    async def ready() -> dict[str, int]:
+        async with httpx.AsyncClient(timeout=5) as http:
+            return {
+                s: (await http.get(f"{stack.url(s)}/readyz")).status_code for s in stack.services
+            }
+
+    await eventually(
+        ready, until=lambda r: set(r.values()) == {200}, timeout=60, what="every service ready"
+    )
+
+
+def _record(figures: dict[str, Any]) -> None:
+    REPORT.parent.mkdir(exist_ok=True)
+    with REPORT.open("a") as out:
+        out.write(json.dumps(figures) + "\n")
+
+
+async def assert_exactly_once(
+    fault: str, load: Load, witness: Witness, stack: Stack
+) -> dict[str, Any]:
+    await settled(load, witness)
+    await consumers_ready(stack)
+    ledger = load.ledger
+    accepted = set(ledger.accepted.values())
+    routed_twice = {d: ids for d, ids in witness.seen["routed"].items() if len(ids) != 1}
+    completed_twice = {d: ids for d, ids in witness.seen["completed"].items() if len(ids) != 1}
+    downloaded_twice = {d: ids for d, ids in ledger.downloads.items() if len(ids) != 1}
+    routed_not_accepted = set(witness.seen["routed"]) - accepted
+    assert load.accounting is not None
+    results = {r["document_id"] for r in await load.accounting.results()}
+    figures = {
+        "fault": fault,
+        "uploads_accepted": len(accepted),
+        "uploads_refused": len(ledger.refused),
+        "delivered": len(accepted & set(ledger.downloads)),
+        "results_returned": len(accepted & results),
+        "lost": len(accepted - set(ledger.downloads)) + len(accepted - results),
+        "duplicated": len(routed_twice) + len(completed_twice) + len(downloaded_twice),
+        "wire_repeats": witness.wire_repeats,
+        "client_retries": sum(ledger.http_retries.values()),
+    }
+    print(f"\n{fault}: " + ", ".join(f"{k}={v}" for k, v in figures.items() if k != "fault"))
+    _record(figures)
+    assert ledger.refused == {}
+    assert routed_twice == {} and completed_twice == {} and downloaded_twice == {}
+    assert routed_not_accepted == set()
+    assert results == accepted
+    assert figures["lost"] == 0 and figures["duplicated"] == 0
+    return figures

@@ -1,0 +1,116 @@
+"""Fault injection under a steady load, every service in its own process on real RabbitMQ.
+
+Each test runs the load, injects one fault in the middle, stops the uploads, and then checks
+the exact counts: every accepted upload in exactly one inbox, every result returned exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import sqlite3
+import subprocess
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+
+from shared.cli.stack import Stack
+from tests.faults.checks import assert_exactly_once
+from tests.faults.load import Load
+from tests.faults.witness import Witness
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def loaded(fresh_stack: Stack) -> AsyncIterator[tuple[Stack, Load, Witness]]:
+    witness = Witness(fresh_stack.env["TSDX_AMQP_URL"])
+    await witness.start()
+    load = Load(fresh_stack.url("gateway"))
+    await load.prepare()
+    load.start()
+    yield fresh_stack, load, witness
+    await load.close()
+    await witness.stop()
+
+
+async def _progress(load: Load, more: int) -> None:
+    target = len(load.ledger.accepted) + more
+    await eventually(
+        lambda: asyncio.sleep(0, len(load.ledger.accepted)),
+        until=lambda n: n >= target,
+        timeout=120,
+        interval=0.1,
+        what=f"{more} more accepted uploads",
+    )
+
+
+async def _restart(stack: Stack, service: str) -> None:
+    stack.start(service)
+    await asyncio.to_thread(stack.wait_ready, 60, (service,))
+
+
+async def test_kill_9_each_service_in_turn(loaded: tuple[Stack, Load, Witness]) -> None:
+    stack, load, witness = loaded
+    for service in stack.services:
+        await _progress(load, 15)
+        stack.kill(service, signal.SIGKILL)
+        await _restart(stack, service)
+    await _progress(load, 15)
+    await load.stop_uploads()
+    await assert_exactly_once("kill -9 of each service in turn", load, witness, stack)
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs a local rabbitmqctl")
+async def test_rabbitmq_stopped_and_started(loaded: tuple[Stack, Load, Witness]) -> None:
+    stack, load, witness = loaded
+    await _progress(load, 20)
+    await asyncio.to_thread(
+        subprocess.run, ["rabbitmqctl", "stop_app"], check=True, capture_output=True
+    )
+    try:
+        # Clients keep calling while the broker is away; they get errors, never a false "accepted".
+        await asyncio.sleep(0)
+    finally:
+        await asyncio.to_thread(
+            subprocess.run, ["rabbitmqctl", "start_app"], check=True, capture_output=True
+        )
+    await _progress(load, 20)
+    await load.stop_uploads()
+    await assert_exactly_once("RabbitMQ stopped and started", load, witness, stack)
+
+
+async def test_storage_briefly_unavailable(loaded: tuple[Stack, Load, Witness]) -> None:
+    stack, load, witness = loaded
+    routing_db = stack.env["TSDX_DATA_DIR"] + "/tsdx_routing.sqlite3"
+    await _progress(load, 20)
+    locked = threading.Event()
+    release = threading.Event()
+
+    def hold_lock() -> None:
+        # Longer than the store's busy timeout, so routing's writes really fail for a while.
+        db = sqlite3.connect(routing_db, timeout=30, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(timeout=60)
+        db.execute("ROLLBACK")
+        db.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    await asyncio.to_thread(locked.wait, 30)
+    await eventually(
+        lambda: asyncio.sleep(0, load.ledger.http_retries["pending"]),
+        until=lambda n: n > 0,
+        timeout=60,
+        what="uploads waiting on routing",
+    )
+    await asyncio.to_thread(release.wait, 12)  # hold past the 10 s busy timeout
+    release.set()
+    await asyncio.to_thread(holder.join)
+    await _progress(load, 20)
+    await load.stop_uploads()
+    await assert_exactly_once("SQLite store of routing locked for 12 s", load, witness, stack)

@@ -1,0 +1,57 @@
+"""A witness on the broker: a queue of the test's own bound to the events that matter,
+counting distinct envelopes per document (the wire may repeat an envelope; the effect may not)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from typing import Any
+
+import aio_pika
+import orjson
+
+from shared.messaging.topology import EVENTS_EXCHANGE
+
+WATCHED = ("document.routed.*", "document.completed", "upload.decided")
+
+
+class Witness:
+    def __init__(self, amqp_url: str) -> None:
+        self._url = amqp_url
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        # routing key family -> document id -> set of envelope ids
+        self.seen: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.wire_repeats = 0
+        self._ids: set[str] = set()
+
+    async def start(self) -> None:
+        self._connection = await aio_pika.connect_robust(self._url)
+        channel = await self._connection.channel()
+        exchange = await channel.declare_exchange(
+            EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        # Durable, so a broker restart in the middle of a test loses nothing it should see.
+        queue = await channel.declare_queue("test.witness", durable=True)
+        for key in WATCHED:
+            await queue.bind(exchange, routing_key=key)
+        await queue.consume(self._on_message)
+
+    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        body: dict[str, Any] = orjson.loads(message.body)
+        payload = body["payload"]
+        kind = body["type"]
+        if body["id"] in self._ids:
+            self.wire_repeats += 1
+        self._ids.add(body["id"])
+        if kind == "document.routed":
+            self.seen["routed"][payload["document"]["header"]["id"]].add(body["id"])
+        elif kind == "document.completed":
+            self.seen["completed"][payload["document_id"]].add(body["id"])
+        elif kind == "upload.decided":
+            self.seen["decided"][payload["request_id"]].add(body["id"])
+        await message.ack()
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+        await asyncio.sleep(0)

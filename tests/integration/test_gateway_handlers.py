@@ -1,0 +1,180 @@
+"""The gateway's message handlers on real SQLite: webhook queueing, refusals, device copies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from services.gateway import repository as repo
+from services.gateway.handlers import GatewayHandlers
+from services.gateway.notifier import Notifier
+from shared.contracts import Payload, wrap
+from shared.contracts.directory import DeviceChanged, DeviceView
+from shared.contracts.documents import DocumentHeader, FactLine
+from shared.contracts.results import DocumentCompleted, ResultRefused
+from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
+from shared.outbox import AlreadyApplied, UnitOfWork
+from shared.settings import Settings
+from shared.storage import Store, open_store
+
+TENANT = "trade"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await open_store(
+        Settings(data_dir=tmp_path), "gateway", [*OUTBOX_COLLECTIONS, *repo.COLLECTIONS]
+    )
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+def handlers(store: Store) -> GatewayHandlers:
+    return GatewayHandlers(UnitOfWork(store, None), Notifier())
+
+
+async def _apply(handlers: GatewayHandlers, payload: Payload, tenant: str = TENANT) -> None:
+    envelope = wrap(payload, tenant)
+    await handlers.table()[type(payload)](envelope, payload)
+
+
+def _completed(document_id: str, mode: str) -> DocumentCompleted:
+    return DocumentCompleted.model_validate(
+        {
+            "document_id": document_id,
+            "process": "purchase-receipt",
+            "result_type": "Приобретение товаров и услуг",
+            "mode": mode,
+            "header": DocumentHeader(accounting_type="Заказ поставщику", id=document_id),
+            "lines": [FactLine(line_no=1, product_id="p1", quantity=2)],
+        }
+    )
+
+
+async def _set_webhook(store: Store) -> None:
+    await store.insert(
+        repo.WEBHOOKS.name,
+        {"id": TENANT, "url": "https://1c.example.ru/hook", "secret": "s", "updated_at": "x"},
+    )
+
+
+async def test_an_online_document_is_queued_for_the_webhook_once(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _set_webhook(store)
+    event = _completed("doc-1", "online")
+    envelope = wrap(event, TENANT)
+    await handlers.completed(envelope, event)
+    with pytest.raises(AlreadyApplied):
+        await handlers.completed(envelope, event)  # a redelivery changes nothing
+    [push] = await store.find(repo.WEBHOOK_DELIVERIES.name)
+    assert push["id"] == envelope.id
+    assert push["state"] == "pending"
+    body = orjson.loads(push["body"])
+    assert body["event"] == "document.completed"
+    assert body["event_id"] == envelope.id
+    assert body["document"]["document_id"] == "doc-1"
+    assert body["document"]["result"]["lines"][0]["quantity"] == "2"
+    completed = await store.get(repo.COMPLETED.name, repo.completed_key(TENANT, "doc-1"))
+    assert completed is not None and completed["state"] == "completed"
+
+
+async def test_offline_documents_and_bases_without_webhook_are_not_pushed(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _apply(handlers, _completed("doc-2", "online"))  # no webhook set yet
+    await _set_webhook(store)
+    await _apply(handlers, _completed("doc-3", "offline"))
+    assert await store.find(repo.WEBHOOK_DELIVERIES.name) == []
+    assert await store.count(repo.COMPLETED.name, {"tenant": TENANT, "state": "completed"}) == 2
+
+
+async def _inbox_row(store: Store, *, state: str, last_result_id: str) -> None:
+    await store.insert(
+        repo.INBOX.name,
+        {
+            "id": "dl-1",
+            "tenant": TENANT,
+            "device_id": "dev-1",
+            "state": state,
+            "last_result_id": last_result_id,
+        },
+    )
+    for result_id in ("r1", "r2"):
+        await store.insert(
+            repo.RESULTS.name,
+            {
+                "id": repo.result_key("dl-1", result_id),
+                "delivery_id": "dl-1",
+                "result_id": result_id,
+                "final": result_id == "r2",
+                "status": "received",
+            },
+        )
+
+
+def _refused(result_id: str) -> ResultRefused:
+    return ResultRefused(
+        result_id=result_id,
+        delivery_id="dl-1",
+        channel="internet",
+        code="quantity_over_plan",
+        params={"line": 1, "planned": "2", "fact": "5"},
+    )
+
+
+async def test_a_refusal_of_the_latest_result_reopens_the_copy(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _inbox_row(store, state="done", last_result_id="r2")
+    await _apply(handlers, _refused("r2"))
+    row = await store.get(repo.INBOX.name, "dl-1")
+    assert row is not None
+    assert row["state"] == "in_progress"
+    assert row["last_refusal"]["code"] == "quantity_over_plan"
+    result = await store.get(repo.RESULTS.name, repo.result_key("dl-1", "r2"))
+    assert result is not None and result["status"] == "refused"
+
+
+async def test_a_late_refusal_of_an_earlier_result_does_not_reopen_the_copy(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _inbox_row(store, state="done", last_result_id="r2")
+    await _apply(handlers, _refused("r1"))
+    row = await store.get(repo.INBOX.name, "dl-1")
+    assert row is not None
+    assert row["state"] == "done"
+    assert "last_refusal" not in row
+    earlier = await store.get(repo.RESULTS.name, repo.result_key("dl-1", "r1"))
+    assert earlier is not None and earlier["status"] == "refused"
+
+
+async def test_a_registry_change_keeps_the_last_seen_the_gateway_recorded(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    seen = datetime(2026, 11, 28, 10, 0, tzinfo=UTC).isoformat()
+    view = DeviceView(
+        id="dev-1",
+        tenant=TENANT,
+        pin="5546",
+        name="EDA50",
+        model="EDA50",
+        hardware_id="@HW-1",
+        mode="online",
+        status="active",
+    )
+    await store.put(
+        repo.DEVICES.name,
+        {**view.model_dump(mode="json"), "credential_hash": "h", "revision": 1, "last_seen": seen},
+    )
+    renamed = view.model_copy(update={"name": "Склад 2"})
+    await _apply(handlers, DeviceChanged(device=renamed, credential_hash="h", revision=2))
+    device = await store.get(repo.DEVICES.name, "dev-1")
+    assert device is not None
+    assert device["name"] == "Склад 2"
+    assert device["last_seen"] == seen
