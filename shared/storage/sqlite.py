@@ -258,29 +258,41 @@ class SQLiteStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Session]:
         ops = self._require()
-        assert self._db is not None
         async with self._lock:
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
+                await self._statement("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise StorageError(f"cannot begin a transaction: {exc}") from exc
+            except BaseException:
+                await self._rollback()  # cancelled: BEGIN ran all the same
+                raise
             self._tx_task = asyncio.current_task()
             try:
                 yield ops
-            except sqlite3.OperationalError as exc:
-                await self._db.execute("ROLLBACK")
-                raise StorageError(str(exc)) from exc
-            except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._statement("COMMIT")
+            except BaseException as exc:
+                await self._rollback()
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise StorageError(str(exc)) from exc
                 raise
-            else:
-                try:
-                    await self._db.execute("COMMIT")
-                except sqlite3.OperationalError as exc:
-                    await self._db.execute("ROLLBACK")
-                    raise StorageError(f"cannot commit: {exc}") from exc
             finally:
                 self._tx_task = None
+
+    async def _statement(self, sql: str) -> None:
+        """Run a transaction-control statement to its end even if the caller is cancelled,
+        so the connection is never left inside a transaction nobody will finish."""
+        assert self._db is not None
+        task = asyncio.ensure_future(self._db.execute(sql))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await task
+            raise
+
+    async def _rollback(self) -> None:
+        assert self._db is not None
+        if self._db.in_transaction:
+            await self._statement("ROLLBACK")
 
     async def _locked(self, op: str, *args: Any, **kwargs: Any) -> Any:
         ops = self._require()

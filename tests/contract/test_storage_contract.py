@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import sqlite3
@@ -795,3 +796,25 @@ def test_an_index_on_a_bad_field_name_cannot_be_declared(field: str) -> None:
         Index((field,))
     with pytest.raises(ValueError, match="bad field name"):
         Index(("pin",), where={field: "active"})
+
+
+async def test_a_transaction_cancelled_at_any_point_leaves_the_store_usable(store: Store) -> None:
+    """A handler may be cancelled anywhere (a lost broker connection cancels its task): the
+    transaction it was in is undone and the next one starts cleanly."""
+    for steps in range(40):
+
+        async def write(n: int = steps) -> None:
+            async with store.transaction() as tx:
+                await tx.insert(COUNTERS.name, {"id": f"c{n}", "value": n})
+                await asyncio.Event().wait()  # never finishes on its own
+
+        task = asyncio.create_task(write())
+        for _ in range(steps):  # cancel after a different number of loop turns each time
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        async with store.transaction() as tx:
+            await tx.insert(COUNTERS.name, {"id": f"ok{steps}", "value": steps})
+    assert await store.count(COUNTERS.name, {"id": [f"c{n}" for n in range(40)]}) == 0
+    assert await store.count(COUNTERS.name) == 40
