@@ -6,14 +6,11 @@ caller acting for one base cannot name another.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 
@@ -24,7 +21,7 @@ from shared.contracts import Envelope
 from shared.contracts.directory import GROUP_PATTERN, LOGIN_PATTERN, TENANT_ID_PATTERN
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
-from shared.messaging.rpc import Method
+from shared.messaging.rpc import Method, Params, parse_params
 
 Login = Annotated[str, Field(pattern=LOGIN_PATTERN)]
 GroupName = Annotated[str, Field(pattern=GROUP_PATTERN)]
@@ -34,16 +31,12 @@ Barcode = Annotated[str, Field(min_length=1, max_length=200)]
 DisplayName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class CreateTenant(_Params):
+class CreateTenant(Params):
     name: str = Field(min_length=1, max_length=200)
     tenant: str | None = Field(default=None, pattern=TENANT_ID_PATTERN)
 
 
-class Pair(_Params):
+class Pair(Params):
     connection_code: str = Field(min_length=1, max_length=100)
     hardware_id: str = Field(min_length=1, max_length=200)
     model: str = Field(default="", max_length=200)
@@ -51,19 +44,19 @@ class Pair(_Params):
     mode: DeviceMode = "online"
 
 
-class ByHash(_Params):
+class ByHash(Params):
     hash: str = Field(min_length=64, max_length=64)
 
 
-class ByPin(_Params):
+class ByPin(Params):
     pin: str = Field(min_length=1, max_length=20)
 
 
-class ByDevice(_Params):
+class ByDevice(Params):
     device_id: str = Field(min_length=1, max_length=100)
 
 
-class DeviceFilter(_Params):
+class DeviceFilter(Params):
     status: Literal["active", "blocked", "retired"] | None = None
 
 
@@ -78,12 +71,12 @@ class DeviceChanges(ByDevice):
         return self
 
 
-class Replacement(_Params):
+class Replacement(Params):
     old_device: str = Field(min_length=1, max_length=100)
     new_device: str = Field(min_length=1, max_length=100)
 
 
-class ByLogin(_Params):
+class ByLogin(Params):
     login: Login
 
 
@@ -100,7 +93,7 @@ class UserChanges(ByLogin):
     barcode: Barcode | None = None
 
 
-class Credentials(_Params):
+class Credentials(Params):
     # Any login may be tried: one that cannot exist is simply not found (unauthorized).
     login: str | None = Field(default=None, min_length=1, max_length=200)
     password: Password | None = None
@@ -114,11 +107,11 @@ class Credentials(_Params):
         return self
 
 
-class ByGroup(_Params):
+class ByGroup(Params):
     group: GroupName
 
 
-class AnyGroup(_Params):
+class AnyGroup(Params):
     # Asking for members of a group that cannot exist is not an error: it has none.
     group: str = Field(min_length=1, max_length=100)
 
@@ -131,22 +124,8 @@ class Membership(ByGroup):
     login: Login
 
 
-class NoParams(_Params):
+class NoParams(Params):
     pass
-
-
-P = TypeVar("P", bound=_Params)
-
-
-def _parse(model: type[P], params: dict[str, Any]) -> P:
-    try:
-        return model.model_validate(params)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'params'}: {e['msg']}"
-            for e in exc.errors()[:3]
-        )
-        raise Refusal("validation_error", 422, details=details) from None
 
 
 def _tenant(envelope: Envelope) -> str:
@@ -157,22 +136,22 @@ def _tenant(envelope: Envelope) -> str:
 
 def tenant_methods(tenants: Tenants) -> dict[str, Method]:
     async def create(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(CreateTenant, params)
+        p = parse_params(CreateTenant, params)
         return await tenants.create(p.name, p.tenant)
 
     async def list_(env: Envelope, params: dict[str, Any]) -> Any:
-        _parse(NoParams, params)
+        parse_params(NoParams, params)
         return await tenants.list_all()
 
     async def authenticate(env: Envelope, params: dict[str, Any]) -> Any:
-        return await tenants.authenticate(_parse(ByHash, params).hash)
+        return await tenants.authenticate(parse_params(ByHash, params).hash)
 
     async def rotate_key(env: Envelope, params: dict[str, Any]) -> Any:
-        _parse(NoParams, params)
+        parse_params(NoParams, params)
         return await tenants.rotate_api_key(_tenant(env))
 
     async def rotate_code(env: Envelope, params: dict[str, Any]) -> Any:
-        _parse(NoParams, params)
+        parse_params(NoParams, params)
         return await tenants.rotate_connection_code(_tenant(env))
 
     return {
@@ -186,44 +165,44 @@ def tenant_methods(tenants: Tenants) -> dict[str, Method]:
 
 def device_methods(devices: Devices) -> dict[str, Method]:
     async def pair(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(Pair, params)
+        p = parse_params(Pair, params)
         return await devices.pair(p.connection_code, p.hardware_id, p.model, p.name, p.mode)
 
     async def authenticate(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.authenticate(_parse(ByHash, params).hash)
+        return await devices.authenticate(parse_params(ByHash, params).hash)
 
     async def resolve_pin(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.resolve_pin(_tenant(env), _parse(ByPin, params).pin)
+        return await devices.resolve_pin(_tenant(env), parse_params(ByPin, params).pin)
 
     async def get(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.get(_tenant(env), _parse(ByDevice, params).device_id)
+        return await devices.get(_tenant(env), parse_params(ByDevice, params).device_id)
 
     async def list_(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.list_all(_tenant(env), _parse(DeviceFilter, params).status)
+        return await devices.list_all(_tenant(env), parse_params(DeviceFilter, params).status)
 
     async def available(env: Envelope, params: dict[str, Any]) -> Any:
-        _parse(NoParams, params)
+        parse_params(NoParams, params)
         return await devices.available(_tenant(env))
 
     async def known(env: Envelope, params: dict[str, Any]) -> Any:
-        _parse(NoParams, params)
+        parse_params(NoParams, params)
         return await devices.known(_tenant(env))
 
     async def block(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.block(_tenant(env), _parse(ByDevice, params).device_id)
+        return await devices.block(_tenant(env), parse_params(ByDevice, params).device_id)
 
     async def unblock(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.unblock(_tenant(env), _parse(ByDevice, params).device_id)
+        return await devices.unblock(_tenant(env), parse_params(ByDevice, params).device_id)
 
     async def retire(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.retire(_tenant(env), _parse(ByDevice, params).device_id)
+        return await devices.retire(_tenant(env), parse_params(ByDevice, params).device_id)
 
     async def update(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(DeviceChanges, params)
+        p = parse_params(DeviceChanges, params)
         return await devices.update(_tenant(env), p.device_id, p.name, p.mode)
 
     async def replace(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(Replacement, params)
+        p = parse_params(Replacement, params)
         return await devices.replace(_tenant(env), p.old_device, p.new_device)
 
     return {
@@ -244,58 +223,58 @@ def device_methods(devices: Devices) -> dict[str, Method]:
 
 def people_methods(people: People) -> dict[str, Method]:
     async def create_user(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(NewUser, params)
+        p = parse_params(NewUser, params)
         return await people.create_user(_tenant(env), p.login, p.name, p.password, p.barcode)
 
     async def list_users(env: Envelope, params: dict[str, Any]) -> Any:
-        _parse(NoParams, params)
+        parse_params(NoParams, params)
         return await people.list_users(_tenant(env))
 
     async def get_user(env: Envelope, params: dict[str, Any]) -> Any:
-        return await people.get_user(_tenant(env), _parse(ByLogin, params).login)
+        return await people.get_user(_tenant(env), parse_params(ByLogin, params).login)
 
     async def update_user(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(UserChanges, params)
+        p = parse_params(UserChanges, params)
         changes = p.model_dump(include=p.model_fields_set - {"login"})
         return await people.update_user(_tenant(env), p.login, changes)
 
     async def delete_user(env: Envelope, params: dict[str, Any]) -> Any:
-        return await people.delete_user(_tenant(env), _parse(ByLogin, params).login)
+        return await people.delete_user(_tenant(env), parse_params(ByLogin, params).login)
 
     async def authenticate(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(Credentials, params)
+        p = parse_params(Credentials, params)
         if p.barcode is not None:
             return await people.authenticate_barcode(_tenant(env), p.barcode)
         assert p.login is not None and p.password is not None  # checked by Credentials
         return await people.authenticate(_tenant(env), p.login, p.password)
 
     async def user_groups(env: Envelope, params: dict[str, Any]) -> Any:
-        return await people.groups_of(_tenant(env), _parse(ByLogin, params).login)
+        return await people.groups_of(_tenant(env), parse_params(ByLogin, params).login)
 
     async def create_group(env: Envelope, params: dict[str, Any]) -> Any:
-        return await people.create_group(_tenant(env), _parse(ByGroup, params).group)
+        return await people.create_group(_tenant(env), parse_params(ByGroup, params).group)
 
     async def list_groups(env: Envelope, params: dict[str, Any]) -> Any:
-        _parse(NoParams, params)
+        parse_params(NoParams, params)
         return await people.list_groups(_tenant(env))
 
     async def rename_group(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(GroupRename, params)
+        p = parse_params(GroupRename, params)
         return await people.rename_group(_tenant(env), p.group, p.new_name)
 
     async def delete_group(env: Envelope, params: dict[str, Any]) -> Any:
-        return await people.delete_group(_tenant(env), _parse(ByGroup, params).group)
+        return await people.delete_group(_tenant(env), parse_params(ByGroup, params).group)
 
     async def add_member(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(Membership, params)
+        p = parse_params(Membership, params)
         return await people.add_member(_tenant(env), p.group, p.login)
 
     async def remove_member(env: Envelope, params: dict[str, Any]) -> Any:
-        p = _parse(Membership, params)
+        p = parse_params(Membership, params)
         return await people.remove_member(_tenant(env), p.group, p.login)
 
     async def members(env: Envelope, params: dict[str, Any]) -> Any:
-        return await people.members(_tenant(env), _parse(AnyGroup, params).group)
+        return await people.members(_tenant(env), parse_params(AnyGroup, params).group)
 
     return {
         "user.create": create_user,

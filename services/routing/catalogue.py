@@ -38,7 +38,7 @@ from services.routing.processes import (
     follow_up_mismatch,
     load_processes,
 )
-from shared.errors import Refusal
+from shared.errors import Refusal, describe
 from shared.storage import Doc, Session, Store
 
 DEFAULTS = repo.ALL_TENANTS
@@ -88,7 +88,7 @@ class Catalogue:
         try:
             process = BusinessProcess.model_validate(raw)
         except ValidationError as exc:
-            raise Refusal(PROCESS_INVALID, 422, details=_describe(exc)) from None
+            raise Refusal(PROCESS_INVALID, 422, details=describe(exc, root="(process)")) from None
         async with self._store.transaction() as db:
             await _check_follow_ups(db, scope, {process.id: process}, (), PROCESS_INVALID)
             await repo.save_process(db, scope, process)
@@ -201,9 +201,3 @@ def _process(record: Doc) -> BusinessProcess:
     return BusinessProcess.model_validate(record["process"])
 
 
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(part) for part in error["loc"]) or "(process)"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)

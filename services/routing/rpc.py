@@ -9,55 +9,41 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
 from services.routing import repository as repo
 from services.routing.catalogue import DEFAULTS, Catalogue
 from services.routing.processes import Slug
 from shared.contracts import Envelope
 from shared.errors import Refusal
-from shared.messaging.rpc import Method
+from shared.messaging.rpc import Method, Params, parse_params
 from shared.storage import Store
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class NoParams(_Params):
+class NoParams(Params):
     pass
 
 
-class ById(_Params):
+class ById(Params):
     id: Slug
 
 
-class PutProcess(_Params):
+class PutProcess(Params):
     process: dict[str, Any]
 
 
-class ImportFile(_Params):
+class ImportFile(Params):
     model_config = ConfigDict(extra="forbid")  # the file as given: whitespace is YAML's
 
     text: str  # its size is checked by the loader, with the file's own error code
 
 
-class Export(_Params):
+class Export(Params):
     format: Literal["yaml", "json"] = "yaml"
 
 
-class ByDocument(_Params):
+class ByDocument(Params):
     document_id: str = Field(min_length=1, max_length=200)
-
-
-def _parse(model: type[_Params], params: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(params)
-    except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3]
-        )
-        raise Refusal("validation_error", 422, details=details) from None
 
 
 def _scope(envelope: Envelope) -> str:
@@ -66,34 +52,34 @@ def _scope(envelope: Envelope) -> str:
 
 def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
     async def list_(env: Envelope, params: dict[str, Any]) -> Any:
-        _parse(NoParams, params)
+        parse_params(NoParams, params)
         return await catalogue.list(_scope(env))
 
     async def get(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.get(_scope(env), _parse(ById, params).id)
+        return await catalogue.get(_scope(env), parse_params(ById, params).id)
 
     async def put(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.put(_scope(env), _parse(PutProcess, params).process)
+        return await catalogue.put(_scope(env), parse_params(PutProcess, params).process)
 
     async def import_(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.import_file(_scope(env), _parse(ImportFile, params).text)
+        return await catalogue.import_file(_scope(env), parse_params(ImportFile, params).text)
 
     async def export(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.export(_scope(env), _parse(Export, params).format)
+        return await catalogue.export(_scope(env), parse_params(Export, params).format)
 
     async def enable(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.set_enabled(_scope(env), _parse(ById, params).id, True)
+        return await catalogue.set_enabled(_scope(env), parse_params(ById, params).id, True)
 
     async def disable(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.set_enabled(_scope(env), _parse(ById, params).id, False)
+        return await catalogue.set_enabled(_scope(env), parse_params(ById, params).id, False)
 
     async def delete(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.delete(_scope(env), _parse(ById, params).id)
+        return await catalogue.delete(_scope(env), parse_params(ById, params).id)
 
     async def document(env: Envelope, params: dict[str, Any]) -> Any:
         if not env.tenant:
             raise Refusal("validation_error", 422, details="tenant: required")
-        document_id = _parse(ByDocument, params).document_id
+        document_id = parse_params(ByDocument, params).document_id
         return await document_view(store, env.tenant, document_id)
 
     return {

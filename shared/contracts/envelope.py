@@ -14,6 +14,7 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.errors import describe
 from shared.logging import current_correlation_id
 
 
@@ -90,7 +91,7 @@ def decode(body: bytes) -> tuple[Envelope, Payload]:
     try:
         envelope = Envelope.model_validate(raw)
     except ValidationError as exc:
-        raise MalformedMessage(f"bad envelope: {_errors(exc)}") from exc
+        raise MalformedMessage(f"bad envelope: {describe(exc, limit=5)}") from exc
     model = _REGISTRY.get((envelope.type, envelope.version))
     if model is None:
         known = sorted({t for t, _ in _REGISTRY})
@@ -102,13 +103,5 @@ def decode(body: bytes) -> tuple[Envelope, Payload]:
     try:
         payload = model.model_validate(envelope.payload)
     except ValidationError as exc:
-        raise MalformedMessage(f"bad {envelope.type} payload: {_errors(exc)}") from exc
+        raise MalformedMessage(f"bad {envelope.type} payload: {describe(exc, limit=5)}") from exc
     return envelope, payload
-
-
-def _errors(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(x) for x in err["loc"]) or "(root)"
-        parts.append(f"{loc}: {err['msg']}")
-    return "; ".join(parts)

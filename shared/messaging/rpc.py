@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.contracts import Envelope, MalformedMessage, decode, encode, wrap
 from shared.contracts.rpc import RpcRequest
-from shared.errors import Refusal
+from shared.errors import Refusal, describe
 from shared.logging import correlation, get_logger
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import WorkQueue
@@ -29,6 +30,23 @@ log = get_logger("tsdx.rpc")
 
 class RpcTimeout(Exception):
     pass
+
+
+class Params(BaseModel):
+    """Base of an RPC method's parameters: unknown names refused, text trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+P = TypeVar("P", bound=Params)
+
+
+def parse_params(model: type[P], params: dict[str, Any]) -> P:
+    """Validate a method's parameters, or refuse the call saying which and why."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise Refusal("validation_error", 422, details=describe(exc, root="params")) from None
 
 
 Method = Callable[[Envelope, dict[str, Any]], Awaitable[Any]]
