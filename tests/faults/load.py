@@ -25,8 +25,13 @@ T = TypeVar("T")
 RETRYABLE = (httpx.HTTPError, OSError)
 
 
-async def persist(call: Callable[[], Awaitable[T]], *, deadline: float = 120.0) -> T:
-    """Call until it gives an answer that is not a temporary failure."""
+async def persist(
+    call: Callable[[], Awaitable[T]],
+    *,
+    deadline: float = 120.0,
+    retries: Counter[str] | None = None,
+) -> T:
+    """Call until it gives an answer that is not a temporary failure (counted in ``retries``)."""
     end = time.monotonic() + deadline
     delay = 0.05
     while True:
@@ -37,6 +42,8 @@ async def persist(call: Callable[[], Awaitable[T]], *, deadline: float = 120.0) 
                 raise
         except RETRYABLE:
             pass
+        if retries is not None:
+            retries["http"] += 1
         if time.monotonic() > end:
             raise TimeoutError("no answer before the deadline")
         await asyncio.sleep(delay)
@@ -91,6 +98,9 @@ class Load:
         if self.accounting is not None:
             await self.accounting.close()
 
+    async def _persist(self, call: Callable[[], Awaitable[T]]) -> T:
+        return await persist(call, retries=self.ledger.http_retries)
+
     async def _upload_loop(self) -> None:
         assert self.accounting is not None
         n = 0
@@ -109,7 +119,7 @@ class Load:
     async def _decided(self, body: dict[str, Any]) -> dict[str, Any]:
         assert self.accounting is not None
         while True:
-            answer = await persist(lambda: self.accounting.upload(body))  # type: ignore[union-attr]
+            answer = await self._persist(lambda: self.accounting.upload(body))  # type: ignore[union-attr]
             if answer["status"] != "pending":
                 return answer
             self.ledger.http_retries["pending"] += 1
@@ -128,8 +138,8 @@ class Load:
                 if delivery in self.ledger.finished:
                     continue
                 self.ledger.downloads[item["document_id"]].add(delivery)
-                document = await persist(lambda d=delivery: terminal.download(d))
-                await persist(lambda d=delivery: terminal.acknowledge(d))
+                document = await self._persist(lambda d=delivery: terminal.download(d))
+                await self._persist(lambda d=delivery: terminal.acknowledge(d))
                 lines = [
                     {
                         "line_no": line["line_no"],
@@ -138,7 +148,7 @@ class Load:
                     }
                     for line in document["document"]["lines"]
                 ]
-                await persist(
+                await self._persist(
                     lambda d=delivery, ls=lines: terminal.send_result(
                         d, f"{d}:final", ls, final=True
                     )

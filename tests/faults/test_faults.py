@@ -114,3 +114,17 @@ async def test_storage_briefly_unavailable(loaded: tuple[Stack, Load, Witness]) 
     await _progress(load, 20)
     await load.stop_uploads()
     await assert_exactly_once("SQLite store of routing locked for 12 s", load, witness, stack)
+
+
+async def test_messages_delivered_twice_on_purpose(loaded: tuple[Stack, Load, Witness]) -> None:
+    stack, load, witness = loaded
+    await _progress(load, 30)
+    # Uploads, routed copies, decisions, results and completions: each once more, same envelope.
+    sent_again = await witness.deliver_again(len(witness.captured))
+    assert sent_again > 100
+    await _progress(load, 10)
+    await load.stop_uploads()
+    figures = await assert_exactly_once(
+        f"{sent_again} messages delivered twice on purpose", load, witness, stack
+    )
+    assert figures["wire_repeats"] >= sent_again

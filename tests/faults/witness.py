@@ -12,7 +12,13 @@ import orjson
 
 from shared.messaging.topology import EVENTS_EXCHANGE
 
-WATCHED = ("document.routed.*", "document.completed", "upload.decided")
+WATCHED = (
+    "document.routed.*",
+    "document.completed",
+    "upload.decided",
+    "upload.requested",
+    "result.submitted",
+)
 
 
 class Witness:
@@ -23,6 +29,8 @@ class Witness:
         self.seen: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.wire_repeats = 0
         self._ids: set[str] = set()
+        # Raw messages, to be delivered again on purpose: (routing key, body).
+        self.captured: list[tuple[str, bytes]] = []
 
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(self._url)
@@ -43,6 +51,7 @@ class Witness:
         if body["id"] in self._ids:
             self.wire_repeats += 1
         self._ids.add(body["id"])
+        self.captured.append((message.routing_key or "", message.body))
         if kind == "document.routed":
             self.seen["routed"][payload["document"]["header"]["id"]].add(body["id"])
         elif kind == "document.completed":
@@ -50,6 +59,17 @@ class Witness:
         elif kind == "upload.decided":
             self.seen["decided"][payload["request_id"]].add(body["id"])
         await message.ack()
+
+    async def deliver_again(self, count: int) -> int:
+        """Publish the first ``count`` captured messages once more, exactly as they were."""
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        exchange = await channel.get_exchange(EVENTS_EXCHANGE)
+        again = self.captured[:count]
+        for routing_key, body in again:
+            await exchange.publish(aio_pika.Message(body), routing_key=routing_key)
+        await channel.close()
+        return len(again)
 
     async def stop(self) -> None:
         if self._connection is not None:
