@@ -59,8 +59,8 @@ def as_json(results: Results) -> str:
 
 
 METHOD = """\
-All of it runs on the one machine, in one run of `tsdx bench` (about four minutes). The bench
-makes a RabbitMQ virtual host of its own and starts, in this order:
+All of it runs on the one machine, in one run of `tsdx bench` ({run_seconds:.0f} s this time). The
+bench makes a RabbitMQ virtual host of its own and starts, in this order:
 
 **Ceilings.**
 
@@ -110,7 +110,7 @@ accounting base, not a capacity; the limiter still runs on every request.
   final result ({big_lines:,} fact lines) and the time runs until the document is listed as
   completed by `GET /api/v1/results` (asked every 20 ms).
 - *Inbox polls*: pairing {devices:,} terminals and routing {documents:,} documents through the
-  API would take far longer than the bench may (pairing runs at about 45/s here). So one
+  API would take far longer than the bench may (the notes give this run's pairing rate). So one
   terminal is paired and one document routed through the real API; then the registry and the
   gateway are stopped, and their stored records (the registry's device, the gateway's copy of
   it, the inbox row) are copied with new ids, hardware ids, PINs and credentials into their
@@ -125,7 +125,14 @@ accounting base, not a capacity; the limiter still runs on every request.
   `GET /api/v1/terminal/inbox?wait=0`, each request from the next device in turn.
 - *Resident memory*: `VmRSS` from `/proc/<pid>/status` of each service process, idle ({settle:g} s
   after the stack is ready, before any load), and the peak of samples taken every 0.5 s
-  through the upload, large-document and poll phases.
+  through the upload, large-document and poll phases (the notes give each phase's peak).
+
+**CPU notes.** The notes also give the CPU time (user + system, from `/proc/<pid>/stat`) each
+process spent in a phase, divided by the documents or requests handled in it, warm-up
+included. On a small machine shared with other work, rates move with whatever else runs;
+CPU milliseconds per document move much less, and show where the cost is. "RabbitMQ" is the
+whole broker process, which other users of the same broker share; "bench client" is the
+process that drives uploads.
 """
 
 
@@ -151,6 +158,7 @@ def markdown(results: Results) -> str:
         documents=plan.poll_documents,
         per_device=plan.per_device,
         settle=results.settle_seconds,
+        run_seconds=results.seconds,
     )
     parts = [
         "# Performance",
@@ -164,6 +172,10 @@ def markdown(results: Results) -> str:
         *results.machine.lines(),
         f"- load average (1/5/15 min): {_load(results.load_before)} before the run, "
         f"{_load(results.load_after)} after",
+        "",
+        "A load average above zero before or after the run means other work shared the cores:",
+        "rates and latencies then come out lower than the machine can do alone, while the CPU",
+        "milliseconds per document in the notes stay about the same.",
         "",
         "## Figures",
         "",

@@ -16,7 +16,8 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class Results:
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     prefetch: int = 0
     settle_seconds: float = SETTLE_SECONDS
+    seconds: float = 0.0  # how long the whole run took
 
 
 def free_port() -> int:
@@ -73,11 +75,14 @@ class Bench:
         self.scratch = Path(tempfile.mkdtemp(prefix="tsdx-bench-"))
         self.admin_token = secrets.token_urlsafe(24)
         self.results = Results(plan, this_machine(), prefetch=self.settings.prefetch)
+        # Resident memory peaks of the services, by load phase.
+        self.peaks: dict[str, dict[str, float]] = {}
 
     # The run -----------------------------------------------------------------------------
 
     async def run(self) -> Results:
         self.results.load_before = os.getloadavg()
+        started = time.monotonic()
         vhost = VirtualHost(self.settings.amqp_url, self.settings.rabbitmq_api_url)
         vhost.create()
         try:
@@ -89,6 +94,7 @@ class Bench:
         # Only after a run that went through: a failed one leaves the service logs here.
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.results.load_after = os.getloadavg()
+        self.results.seconds = time.monotonic() - started
         return self.results
 
     async def _amqp_ceiling(self, amqp_url: str) -> float:
@@ -117,7 +123,10 @@ class Bench:
         )
         try:
             await _wait_http(f"http://{HOST}:{port}/ping", server)
+            meter = CpuMeter({"bare FastAPI": server.pid})
+            meter.start()
             result = await self._load(port, "/ping", [])
+            self._note_cpu("per request of the bare endpoint", meter.stop(), result.answered)
         finally:
             server.terminate()
             await server.wait()
@@ -145,14 +154,12 @@ class Bench:
             await asyncio.to_thread(stack.wait_ready, 90.0)
             await asyncio.sleep(SETTLE_SECONDS)
             idle = snapshot(_pids(stack))
-            sampler = PeakSampler(lambda: _pids(stack))
             pool = Pool(HOST, stack.ports["gateway"])
             try:
-                await self._uploads(stack, pool, sampler, amqp_rate)
-                polls = await self._polls(stack, pool, sampler)
+                await self._uploads(stack, pool, amqp_rate)
+                polls = await self._polls(stack, pool)
             finally:
                 await pool.close()
-                await sampler.stop()
         finally:
             self.say("stopping the stack")
             await asyncio.to_thread(stack.stop_all)
@@ -170,14 +177,18 @@ class Bench:
             if service in idle:
                 self.add(figure(f"rss_idle_{service}", idle[service]))
         for service in stack.services:
-            if service in sampler.peaks:
-                self.add(figure(f"rss_load_{service}", sampler.peaks[service]))
+            by_phase = [p[service] for p in self.peaks.values() if service in p]
+            if by_phase:
+                self.add(figure(f"rss_load_{service}", max(by_phase)))
+        for phase, peaks in self.peaks.items():
+            self.note(
+                f"RSS peak during {phase}, MB: "
+                + ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items())
+            )
 
     # Uploads -----------------------------------------------------------------------------
 
-    async def _uploads(
-        self, stack: Stack, pool: Pool, sampler: PeakSampler, amqp_rate: float
-    ) -> None:
+    async def _uploads(self, stack: Stack, pool: Pool, amqp_rate: float) -> None:
         plan = self.plan
         tenant = await api.create_tenant(pool, self.admin_token, "Бенчмарк: выгрузки")
         self.say(f"pairing {plan.terminals + 1} terminals through the API")
@@ -185,21 +196,25 @@ class Bench:
         terminals = await api.pair_many(
             pool, tenant["connection_code"], plan.terminals + 1, "BENCH-UP"
         )
+        seconds = time.perf_counter() - started
         self.note(
             f"paired {len(terminals)} terminals through POST /api/v1/terminal/pair in "
-            f"{time.perf_counter() - started:.1f} s"
+            f"{seconds:.1f} s ({len(terminals) / seconds:.0f}/s)"
         )
         big_terminal = terminals.pop()
         driver = UploadDriver(pool, tenant["api_key"], terminals, plan.upload_lines)
-        sampler.start()
         self.say(
             f"uploads, full load: {plan.lanes} uploaders for {plan.upload_seconds:g} s "
             f"after {plan.upload_warmup:g} s of warm-up"
         )
         meter = self._cpu_meter(stack, client=True)
-        meter.start()
-        full = await driver.closed_loop(plan.lanes, plan.upload_warmup, plan.upload_seconds)
-        self._note_cpu("per document at full load", meter.stop(), full.delivered)
+        async with self._sampling(stack, "uploads"):
+            meter.start()
+            full = await driver.closed_loop(plan.lanes, plan.upload_warmup, plan.upload_seconds)
+            self._note_cpu("per document at full load", meter.stop(), len(full.samples))
+            half_rate = full.rate / 2
+            self.say(f"uploads, half load: {half_rate:.1f} docs/s for {plan.half_seconds:g} s")
+            half = await driver.open_loop(half_rate, plan.half_warmup, plan.half_seconds)
         self._note_outcome("full load", full)
         latency = full.latency
         self.add(figure("upload_throughput", full.rate, amqp_rate, lanes=plan.lanes))
@@ -207,24 +222,21 @@ class Bench:
         self.add(figure("upload_p95", latency.p95 * 1000))
         self.add(figure("upload_p99", latency.p99 * 1000))
 
-        half_rate = full.rate / 2
-        self.say(f"uploads, half load: {half_rate:.1f} docs/s for {plan.half_seconds:g} s")
-        half = await driver.open_loop(half_rate, plan.half_warmup, plan.half_seconds)
         self._note_outcome("half load", half)
         self.add(figure("upload_half_p99", half.latency.p99 * 1000, rate=half_rate))
 
         self.say(f"one document of {plan.big_lines} lines, there and back")
         meter = self._cpu_meter(stack, client=True)
-        meter.start()
-        times = await big_document(pool, tenant["api_key"], big_terminal, plan.big_lines)
-        self._note_cpu(f"for the {plan.big_lines}-line document there and back", meter.stop(), 1)
+        async with self._sampling(stack, "the large document"):
+            meter.start()
+            times = await big_document(pool, tenant["api_key"], big_terminal, plan.big_lines)
+            self._note_cpu(f"for the {plan.big_lines}-line document", meter.stop(), 1)
         self.add(figure("big_download", times.upload_to_download, lines=plan.big_lines))
         self.add(figure("big_result", times.result_to_completed, lines=plan.big_lines))
-        await sampler.stop()
 
     # Inbox polls -------------------------------------------------------------------------
 
-    async def _polls(self, stack: Stack, pool: Pool, sampler: PeakSampler) -> LoadResult:
+    async def _polls(self, stack: Stack, pool: Pool) -> LoadResult:
         plan = self.plan
         tenant = await api.create_tenant(pool, self.admin_token, "Бенчмарк: опрос")
         # The template: one terminal paired and one document routed through the real API.
@@ -256,21 +268,20 @@ class Bench:
         await asyncio.to_thread(stack.wait_ready, 90.0, ("registry", "gateway"))
         await self._check_seeded(pool, [terminals[0], terminals[-1]])
 
-        sampler.start()
         self.say(
             f"inbox polls: {plan.http_connections} connections for {plan.http_seconds:g} s, "
             f"after one poll from each of the {len(terminals)} devices"
         )
         meter = self._cpu_meter(stack, client=False)
-        meter.start()
-        result = await self._load(
-            stack.ports["gateway"],
-            "/api/v1/terminal/inbox?wait=0",
-            [t.credential for t in terminals],
-            prime=True,
-        )
-        self._note_cpu("per inbox poll", meter.stop(), result.answered)
-        await sampler.stop()
+        async with self._sampling(stack, "inbox polls"):
+            meter.start()
+            result = await self._load(
+                stack.ports["gateway"],
+                "/api/v1/terminal/inbox?wait=0",
+                [t.credential for t in terminals],
+                prime=True,
+            )
+            self._note_cpu("per inbox poll", meter.stop(), result.answered)
         self._note_load("inbox polls", result)
         return result
 
@@ -325,6 +336,17 @@ class Bench:
             + ")"
         )
 
+    @asynccontextmanager
+    async def _sampling(self, stack: Stack, phase: str) -> AsyncIterator[None]:
+        """Follow the services' resident memory through a phase; keep each one's peak."""
+        sampler = PeakSampler(lambda: _pids(stack))
+        sampler.start()
+        try:
+            yield
+        finally:
+            await sampler.stop()
+            self.peaks[phase] = sampler.peaks
+
     def _cpu_meter(self, stack: Stack, *, client: bool) -> CpuMeter:
         pids = _pids(stack)
         broker = broker_pid()
@@ -341,7 +363,10 @@ class Bench:
         self.note(f"CPU ms {what} ({count} measured): {parts}")
 
     def _note_outcome(self, what: str, outcome: Outcome) -> None:
-        text = f"uploads at {what}: {len(outcome.latencies)} deliveries measured"
+        text = (
+            f"uploads at {what}: {len(outcome.counted)} deliveries measured "
+            f"({len(outcome.samples)} with the warm-up)"
+        )
         if outcome.late_starts:
             text += f", {outcome.late_starts} started late (latency counts from the due time)"
         if outcome.errors:

@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 from shared.bench.api import BenchError, Terminal, acknowledge, upload, wait_in_inbox
 from shared.bench.documents import order, upload_to_device
@@ -25,25 +26,38 @@ DELIVERY_TIMEOUT = 30.0
 
 @dataclass
 class Outcome:
-    """What one phase measured: deliveries seen in the window, their latencies, failures."""
+    """What one phase measured: every delivery's (start, seen) times, and the failures.
 
-    seconds: float
-    started_at: list[float] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
+    A closed loop counts the deliveries *seen* within the window (its throughput); an open
+    loop counts those *due* within it (each one's latency, however late it was seen).
+    """
+
+    window: tuple[float, float]
+    count_by: Literal["seen", "due"]
+    samples: list[tuple[float, float]] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     late_starts: int = 0
-    # Every delivery seen, warm-up included: what the CPU spent was spent on.
-    delivered: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return self.window[1] - self.window[0]
+
+    @property
+    def counted(self) -> list[tuple[float, float]]:
+        index = 1 if self.count_by == "seen" else 0
+        low, high = self.window
+        return [s for s in self.samples if low <= s[index] < high]
 
     @property
     def rate(self) -> float:
-        return per_second(len(self.latencies), self.seconds)
+        return per_second(len(self.counted), self.seconds)
 
     @property
     def latency(self) -> Latency:
-        if not self.latencies:
+        latencies = [seen - start for start, seen in self.counted]
+        if not latencies:
             raise BenchError("no delivery completed in the measured window")
-        return Latency.of(self.latencies)
+        return Latency.of(latencies)
 
 
 class UploadDriver:
@@ -77,50 +91,37 @@ class UploadDriver:
         self._free.put_nowait(terminal)
         return start, seen
 
-    async def _measured(
-        self, outcome: Outcome, window: tuple[float, float], due: float | None
-    ) -> None:
+    async def _measured(self, outcome: Outcome, due: float | None) -> None:
         try:
-            start, seen = await self.deliver(due)
+            outcome.samples.append(await self.deliver(due))
         except (BenchError, WireError) as exc:
             outcome.errors[type(exc).__name__ + ": " + str(exc)[:120]] += 1
-            return
-        outcome.delivered += 1
-        if window[0] <= start and seen <= window[1]:
-            outcome.started_at.append(start)
-            outcome.latencies.append(seen - start)
 
     async def closed_loop(self, lanes: int, warmup: float, duration: float) -> Outcome:
         """``lanes`` uploaders, each starting its next upload when the last one is seen."""
         now = time.perf_counter()
-        window = (now + warmup, now + warmup + duration)
-        outcome = Outcome(duration)
+        outcome = Outcome((now + warmup, now + warmup + duration), "seen")
 
         async def lane() -> None:
-            while time.perf_counter() < window[1]:
-                await self._measured(outcome, window, None)
+            while time.perf_counter() < outcome.window[1]:
+                await self._measured(outcome, None)
 
         await asyncio.gather(*(lane() for _ in range(lanes)))
-        # Closed loop: what counts is how many were seen within the window.
         return outcome
 
     async def open_loop(self, rate: float, warmup: float, duration: float) -> Outcome:
         """Uploads due at a steady ``rate`` whatever the answers; latency from the due time."""
         begin = time.perf_counter()
-        window = (begin + warmup, begin + warmup + duration + DELIVERY_TIMEOUT)
-        outcome = Outcome(duration)
+        outcome = Outcome((begin + warmup, begin + warmup + duration), "due")
         tasks: list[asyncio.Task[None]] = []
         n = 0
-        while True:
-            due = begin + n / rate
-            if due >= begin + warmup + duration:
-                break
+        while (due := begin + n / rate) < outcome.window[1]:
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             elif delay < -0.01:
                 outcome.late_starts += 1
-            tasks.append(asyncio.create_task(self._measured(outcome, window, due)))
+            tasks.append(asyncio.create_task(self._measured(outcome, due)))
             n += 1
         await asyncio.gather(*tasks)
         return outcome

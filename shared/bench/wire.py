@@ -8,6 +8,7 @@ and reads a ``Content-Length`` body, which is all the tsdx and ceiling endpoints
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -99,24 +100,37 @@ class Connection:
         return status, orjson.loads(raw) if raw else None
 
 
+# uvicorn closes a keep-alive connection idle for 5 s; one idle longer is not reused, so a
+# request is never written to a connection the server is closing.
+MAX_IDLE_SECONDS = 2.0
+
+
 class Pool:
-    """Keep-alive connections to one server, opened as needed and reused."""
+    """Keep-alive connections to one server, opened as needed and reused while fresh."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self._idle: list[Connection] = []
+        self._idle: list[tuple[float, Connection]] = []
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
-        conn = self._idle.pop() if self._idle else Connection(self.host, self.port)
+        conn = await self._take()
         try:
             yield conn
         except BaseException:
             await conn.close()
             raise
-        self._idle.append(conn)
+        self._idle.append((time.monotonic(), conn))
+
+    async def _take(self) -> Connection:
+        while self._idle:
+            since, conn = self._idle.pop()
+            if time.monotonic() - since < MAX_IDLE_SECONDS:
+                return conn
+            await conn.close()
+        return Connection(self.host, self.port)
 
     async def close(self) -> None:
         while self._idle:
-            await self._idle.pop().close()
+            await self._idle.pop()[1].close()

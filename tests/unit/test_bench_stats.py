@@ -1,10 +1,13 @@
-"""Percentiles and rates of the bench: the arithmetic behind every figure it prints."""
+"""Percentiles, rates and measuring windows: the arithmetic behind every figure the bench
+prints."""
 
 from __future__ import annotations
 
 import pytest
 
+from shared.bench.api import BenchError
 from shared.bench.stats import Latency, per_second, percentile
+from shared.bench.uploads import Outcome
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:
@@ -48,3 +51,31 @@ def test_latency_summary() -> None:
     assert latency.p50 == pytest.approx(0.1)
     assert latency.p95 == pytest.approx(0.1)
     assert 1.0 < latency.p99 < 2.0
+
+
+def test_a_closed_loop_counts_what_was_seen_within_the_window() -> None:
+    outcome = Outcome((10.0, 20.0), "seen")
+    outcome.samples += [
+        (9.0, 10.5),  # started in the warm-up, seen inside: counted
+        (12.0, 12.1),
+        (19.0, 21.0),  # seen after the window: not counted
+        (5.0, 6.0),  # warm-up
+    ]
+    assert outcome.counted == [(9.0, 10.5), (12.0, 12.1)]
+    assert outcome.rate == pytest.approx(0.2)
+    assert outcome.latency.count == 2
+    assert outcome.latency.p50 == pytest.approx((1.5 + 0.1) / 2)
+
+
+def test_an_open_loop_counts_what_was_due_within_the_window_however_late_it_was_seen() -> None:
+    outcome = Outcome((10.0, 20.0), "due")
+    outcome.samples += [(9.9, 10.0), (10.0, 10.05), (19.9, 25.0)]
+    assert outcome.counted == [(10.0, 10.05), (19.9, 25.0)]
+    assert outcome.latency.p99 == pytest.approx(5.1 - (5.1 - 0.05) * 0.01)
+
+
+def test_no_delivery_in_the_window_is_an_error_not_a_zero_latency() -> None:
+    outcome = Outcome((10.0, 20.0), "seen")
+    outcome.samples.append((1.0, 2.0))
+    with pytest.raises(BenchError, match="no delivery"):
+        _ = outcome.latency

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.bench.figures import CATALOGUE, SERVICES, figure, missed, number, table
+from shared.bench.machine import Machine
+from shared.bench.plan import plan_for
+from shared.bench.report import console, markdown
+from shared.bench.run import Results
 
 
 def test_ratio_and_target_against_a_ceiling() -> None:
@@ -82,3 +86,37 @@ def test_table_is_aligned_markdown_with_one_row_per_figure() -> None:
     assert half[1:] == ["80.0 ms", "—", "—", "≤ 100 ms", "yes"]
     memory = [c.strip() for c in lines[4].split("|")[1:-1]]
     assert memory[1:] == ["60.3 MB", "—", "—", "—", "—"]
+
+
+def _results() -> Results:
+    results = Results(
+        plan_for(None, quick=False),
+        Machine(2, 24_000, "Test CPU", "3.11.7", "2026-01-01 00:00 UTC"),
+        prefetch=64,
+        seconds=170.0,
+    )
+    results.figures = [
+        figure("rss_load_gateway", 120.0),  # out of order: the report sorts
+        figure("upload_throughput", 40.0, 1000.0, lanes=32),
+    ]
+    results.notes = ["a note"]
+    return results
+
+
+def test_docs_name_the_machine_the_figures_and_the_method() -> None:
+    text = markdown(_results())
+    assert "- cores (`nproc`): 2" in text
+    assert "- CPU: Test CPU" in text
+    assert "- Python: 3.11.7" in text
+    assert "(170 s this time)" in text
+    assert text.index("Upload → inbox, sustained") < text.index("RSS of gateway")
+    assert "Targets missed: Upload → inbox, sustained (32 uploaders)." in text
+    assert "10,000 devices with 10 documents each" in text
+    assert "- a note" in text
+    assert "{" not in text.replace("{id}", "")  # every placeholder was filled
+
+
+def test_console_report_lists_missed_targets() -> None:
+    text = console(_results())
+    assert text.splitlines()[0].startswith("| figure")
+    assert text.rstrip().endswith("targets missed: Upload → inbox, sustained (32 uploaders)")
