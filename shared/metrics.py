@@ -84,3 +84,8 @@ FOLLOW_UPS_STARTED = Counter(
     "Next business processes started on completion, by the process started",
     ["process"],
 )
+ADMIN_ACTIONS = Counter(
+    "tsdx_admin_actions_total",
+    "Operators' changes through the admin endpoints, by action and outcome (ok, refused, failed)",
+    ["action", "outcome"],
+)

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     dashboard_feed_size: int = 200
     dashboard_online_window_seconds: int = 300
 
+    # Consumers park a message larger than this without decoding it (decoding and validating
+    # takes many times a message's size in memory); twice the largest HTTP body taken.
+    max_message_bytes: int = 32 * 1024 * 1024
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.dashboard.broker_state import ManagementUnavailable
 from services.dashboard.page import render_page
 from services.dashboard.state import Dashboard
+from shared.audit import audited
 from shared.errors import Refusal
 from shared.http import language_of
 from shared.i18n import Language, pick_language
@@ -41,12 +42,12 @@ COUNTERS = (
 )
 
 
-def _dashboard(request: Request) -> Dashboard:
+async def _dashboard(request: Request) -> Dashboard:
     board: Dashboard = request.app.state.dashboard
     return board
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.runtime.settings
     return settings
 
@@ -132,6 +133,13 @@ class ReplayRequest(BaseModel):
     f"{PREFIX}/parked/replay", summary="Send a parked message (or all of a queue) back to work"
 )
 async def replay_parked(body: ReplayRequest, board: DashboardDep, _: AdminDep) -> dict[str, Any]:
+    with audited("parked.replay", tenant=None, target=body.message_id, queue=body.queue) as entry:
+        replayed = await _replay(board, body)
+        entry.details["replayed"] = replayed
+    return {"queue": body.queue, "message_id": body.message_id, "replayed": replayed}
+
+
+async def _replay(board: Dashboard, body: ReplayRequest) -> int:
     try:
         queue = work_queue(body.queue)
     except KeyError:
@@ -143,4 +151,4 @@ async def replay_parked(body: ReplayRequest, board: DashboardDep, _: AdminDep) -
     if body.message_id is not None and replayed == 0:
         raise Refusal("parked_message_not_found", 404, queue=queue.name, message_id=body.message_id)
     PARKED_REPLAYED.labels(queue.name).inc(replayed)
-    return {"queue": queue.name, "message_id": body.message_id, "replayed": replayed}
+    return replayed

@@ -3,7 +3,8 @@
 Thin endpoints: each validates its input and asks the registry, which owns the directory.
 Changes that decide who may call the gateway (a rotated API key, a blocked, retired or replaced
 device) are written into the gateway's own copies before answering, so the old credential is
-refused by the very next request rather than when the registry's event arrives.
+refused by the very next request rather than when the registry's event arrives. Every change
+is audited (``shared.audit``), without the secrets it issues or sets.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.gateway import repository as repo
-from services.gateway.auth import AdminDep, RuntimeDep, device_copy
+from services.gateway.auth import AdminDep, device_copy
+from shared.audit import audited
 from shared.contracts.directory import GROUP_PATTERN, LOGIN_PATTERN, TENANT_ID_PATTERN
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
-from shared.service import Runtime
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -120,7 +122,10 @@ async def _shown(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
     "/tenants", status_code=201, summary="Create an accounting base; its API key is shown once"
 )
 async def create_tenant(body: NewTenant, rt: RuntimeDep, _: AdminDep) -> Any:
-    return await registry_call(rt, "tenant.create", body.model_dump(exclude_none=True))
+    with audited("tenant.create", tenant=body.tenant, target=body.tenant, name=body.name) as entry:
+        created = await registry_call(rt, "tenant.create", body.model_dump(exclude_none=True))
+        entry.tenant = entry.target = created["tenant"]
+    return created
 
 
 @router.get("/tenants", summary="List accounting bases")
@@ -133,18 +138,19 @@ async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
     summary="Issue a new API key (shown once); the old one is refused from now on",
 )
 async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    rotated = await registry_call(rt, "tenant.rotate_key", {}, tenant)
-    await repo.put_newer(
-        rt.store,
-        repo.TENANTS.name,
-        {
-            "id": rotated["tenant"],
-            "name": rotated["name"],
-            "api_key_hash": rotated["api_key_hash"],
-            "status": rotated["status"],
-            "revision": rotated["revision"],
-        },
-    )
+    with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
+        rotated = await registry_call(rt, "tenant.rotate_key", {}, tenant)
+        await repo.put_newer(
+            rt.store,
+            repo.TENANTS.name,
+            {
+                "id": rotated["tenant"],
+                "name": rotated["name"],
+                "api_key_hash": rotated["api_key_hash"],
+                "status": rotated["status"],
+                "revision": rotated["revision"],
+            },
+        )
     return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
 
 
@@ -153,7 +159,8 @@ async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[
     summary="Issue a new device connection code (shown once); paired devices stay paired",
 )
 async def rotate_connection_code(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    rotated = await registry_call(rt, "tenant.rotate_code", {}, tenant)
+    with audited("tenant.rotate_connection_code", tenant=tenant, target=tenant):
+        rotated = await registry_call(rt, "tenant.rotate_code", {}, tenant)
     return {"tenant": rotated["tenant"], "connection_code": rotated["connection_code"]}
 
 
@@ -186,13 +193,16 @@ async def get_device(
 async def update_device(
     tenant: TenantId, device_id: DeviceId, body: DeviceChanges, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    params = {"device_id": device_id, **body.model_dump(exclude_none=True)}
-    return await _keep_device(rt, await registry_call(rt, "device.update", params, tenant))
+    changes = body.model_dump(exclude_none=True)
+    params = {"device_id": device_id, **changes}
+    with audited("device.update", tenant=tenant, target=device_id, **changes):
+        return await _keep_device(rt, await registry_call(rt, "device.update", params, tenant))
 
 
 async def _life_cycle(rt: Runtime, method: str, tenant: str, device_id: str) -> dict[str, Any]:
-    record = await registry_call(rt, method, {"device_id": device_id}, tenant)
-    return await _keep_device(rt, record)
+    with audited(method, tenant=tenant, target=device_id):
+        record = await registry_call(rt, method, {"device_id": device_id}, tenant)
+        return await _keep_device(rt, record)
 
 
 @router.post(
@@ -230,11 +240,12 @@ async def replace_device(
     tenant: TenantId, device_id: DeviceId, body: Replacement, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
     params = {"old_device": device_id, "new_device": body.new_device}
-    replaced = await registry_call(rt, "device.replace", params, tenant)
-    return {
-        "old": await _keep_device(rt, replaced["old"]),
-        "new": await _keep_device(rt, replaced["new"]),
-    }
+    with audited("device.replace", tenant=tenant, target=device_id, new_device=body.new_device):
+        replaced = await registry_call(rt, "device.replace", params, tenant)
+        return {
+            "old": await _keep_device(rt, replaced["old"]),
+            "new": await _keep_device(rt, replaced["new"]),
+        }
 
 
 # Users and groups ----------------------------------------------------------------------------
@@ -247,7 +258,9 @@ async def list_users(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str,
 
 @router.post("/tenants/{tenant}/users", status_code=201, summary="Create a user")
 async def create_user(tenant: TenantId, body: NewUser, rt: RuntimeDep, _: AdminDep) -> Any:
-    return await registry_call(rt, "user.create", body.model_dump(exclude_none=True), tenant)
+    params = body.model_dump(exclude_none=True)
+    with audited("user.create", tenant=tenant, target=body.login, fields=_fields(params)):
+        return await registry_call(rt, "user.create", params, tenant)
 
 
 @router.get("/tenants/{tenant}/users/{login}", summary="One user")
@@ -261,13 +274,20 @@ async def get_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminD
 async def update_user(
     tenant: TenantId, login: LoginPath, body: UserChanges, rt: RuntimeDep, _: AdminDep
 ) -> Any:
-    params = {"login": login, **body.model_dump(include=body.model_fields_set)}
-    return await registry_call(rt, "user.update", params, tenant)
+    changes = body.model_dump(include=body.model_fields_set)
+    with audited("user.update", tenant=tenant, target=login, fields=_fields(changes)):
+        return await registry_call(rt, "user.update", {"login": login, **changes}, tenant)
 
 
 @router.delete("/tenants/{tenant}/users/{login}", summary="Delete a user and its memberships")
 async def delete_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
-    return await registry_call(rt, "user.delete", {"login": login}, tenant)
+    with audited("user.delete", tenant=tenant, target=login):
+        return await registry_call(rt, "user.delete", {"login": login}, tenant)
+
+
+def _fields(params: dict[str, Any]) -> list[str]:
+    """Which fields a user change sets: the names only, as a password or badge is a secret."""
+    return sorted(k for k in params if k != "login")
 
 
 @router.get("/tenants/{tenant}/groups", summary="The base's groups with their members")
@@ -277,7 +297,8 @@ async def list_groups(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str
 
 @router.post("/tenants/{tenant}/groups", status_code=201, summary="Create a group")
 async def create_group(tenant: TenantId, body: NewGroup, rt: RuntimeDep, _: AdminDep) -> Any:
-    return await registry_call(rt, "group.create", {"group": body.group}, tenant)
+    with audited("group.create", tenant=tenant, target=body.group):
+        return await registry_call(rt, "group.create", {"group": body.group}, tenant)
 
 
 @router.patch("/tenants/{tenant}/groups/{group}", summary="Rename a group (members stay)")
@@ -285,19 +306,23 @@ async def rename_group(
     tenant: TenantId, group: GroupPath, body: GroupRename, rt: RuntimeDep, _: AdminDep
 ) -> Any:
     params = {"group": group, "new_name": body.name}
-    return await registry_call(rt, "group.rename", params, tenant)
+    with audited("group.rename", tenant=tenant, target=group, new_name=body.name):
+        return await registry_call(rt, "group.rename", params, tenant)
 
 
 @router.delete("/tenants/{tenant}/groups/{group}", summary="Delete a group (users stay)")
 async def delete_group(tenant: TenantId, group: GroupPath, rt: RuntimeDep, _: AdminDep) -> Any:
-    return await registry_call(rt, "group.delete", {"group": group}, tenant)
+    with audited("group.delete", tenant=tenant, target=group):
+        return await registry_call(rt, "group.delete", {"group": group}, tenant)
 
 
 @router.put("/tenants/{tenant}/groups/{group}/members/{login}", summary="Add a user to a group")
 async def add_member(
     tenant: TenantId, group: GroupPath, login: LoginPath, rt: RuntimeDep, _: AdminDep
 ) -> Any:
-    return await registry_call(rt, "group.add_member", {"group": group, "login": login}, tenant)
+    params = {"group": group, "login": login}
+    with audited("group.add_member", tenant=tenant, target=login, group=group):
+        return await registry_call(rt, "group.add_member", params, tenant)
 
 
 @router.delete(
@@ -307,4 +332,5 @@ async def remove_member(
     tenant: TenantId, group: GroupPath, login: LoginPath, rt: RuntimeDep, _: AdminDep
 ) -> Any:
     params = {"group": group, "login": login}
-    return await registry_call(rt, "group.remove_member", params, tenant)
+    with audited("group.remove_member", tenant=tenant, target=login, group=group):
+        return await registry_call(rt, "group.remove_member", params, tenant)

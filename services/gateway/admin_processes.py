@@ -8,6 +8,7 @@ endpoints serve two scopes:
   defaults; changing a default here gives the base its own copy.
 
 An accounting base lists what it sees with its API key: ``GET /api/v1/processes``.
+Every change is audited (``shared.audit``), the defaults with no tenant.
 
 Import and export are ``POST …/processes:import`` (the file as the body, YAML or JSON) and
 ``GET …/processes:export?format=yaml|json``: a custom method after a colon cannot be mistaken
@@ -22,13 +23,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from services.gateway.auth import AdminDep, RuntimeDep, TenantDep
+from services.gateway.auth import AdminDep, TenantDep
+from shared.audit import audited
 from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.errors import Refusal
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_RPC, WorkQueue
-from shared.service import Runtime
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(tags=["processes"])
 
@@ -114,8 +116,9 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
         openapi_extra=_IMPORT_BODY,
     )
     async def import_processes(request: Request, rt: RuntimeDep, scope: Scope) -> Any:
-        text = _file_text(await request.body())
-        return await routing_call(rt, "process.import", {"text": text}, scope)
+        with audited("process.import", tenant=scope, target=None):
+            text = _file_text(await request.body())
+            return await routing_call(rt, "process.import", {"text": text}, scope)
 
     @router.get(f"{prefix}/{{process_id}}", summary=f"One of {whose} business processes")
     async def get_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
@@ -131,21 +134,27 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
         scope: Scope,
         body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
     ) -> Any:
-        if body.setdefault("id", process_id) != process_id:
-            raise Refusal("validation_error", 422, details="id: differs from the address")
-        return await routing_call(rt, "process.put", {"process": body}, scope)
+        with audited("process.put", tenant=scope, target=process_id):
+            if body.setdefault("id", process_id) != process_id:
+                raise Refusal("validation_error", 422, details="id: differs from the address")
+            return await routing_call(rt, "process.put", {"process": body}, scope)
 
     @router.post(f"{prefix}/{{process_id}}/enable", summary="Enable a business process")
     async def enable_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await routing_call(rt, "process.enable", {"id": process_id}, scope)
+        return await _change(rt, "process.enable", process_id, scope)
 
     @router.post(f"{prefix}/{{process_id}}/disable", summary="Disable a business process")
     async def disable_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await routing_call(rt, "process.disable", {"id": process_id}, scope)
+        return await _change(rt, "process.disable", process_id, scope)
 
     @router.delete(f"{prefix}/{{process_id}}", summary="Delete a business process")
     async def delete_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await routing_call(rt, "process.delete", {"id": process_id}, scope)
+        return await _change(rt, "process.delete", process_id, scope)
+
+
+async def _change(rt: Runtime, method: str, process_id: str, scope: str | None) -> Any:
+    with audited(method, tenant=scope, target=process_id):
+        return await routing_call(rt, method, {"id": process_id}, scope)
 
 
 def _file_text(data: bytes) -> str:

@@ -1,4 +1,7 @@
-"""The operators' view of the LAN base: who holds which lock since when, force-release, reassign."""
+"""The operators' view of the LAN base: who holds which lock since when, force-release, reassign.
+
+Force-release and reassign are audited (``shared.audit``).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.lan_writer import views
-from services.lan_writer.auth import AdminDep, RuntimeDep
+from services.lan_writer.auth import AdminDep
 from services.lan_writer.base import LanBase
+from shared.audit import audited
 from shared.contracts.documents import Target
 from shared.http import language_of
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/lan/admin", tags=["lan operators"])
 
@@ -84,7 +89,9 @@ async def document(
 async def force_release(
     delivery_id: str, body: ReleaseRequest, request: Request, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    row = await _base(rt).force_release(delivery_id, body.reason)
+    with audited("lan.force_release", tenant=None, target=delivery_id, reason=body.reason) as entry:
+        row = await _base(rt).force_release(delivery_id, body.reason)
+        entry.tenant = row["tenant"]
     return views.for_operator(row, language_of(request))
 
 
@@ -95,5 +102,10 @@ async def force_release(
 async def reassign(
     delivery_id: str, body: ReassignRequest, request: Request, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    row = await _base(rt).reassign(delivery_id, body.target)
+    given = body.target
+    with audited(
+        "lan.reassign", tenant=None, target=delivery_id, to_kind=given.kind, to=given.value
+    ) as entry:
+        row = await _base(rt).reassign(delivery_id, given)
+        entry.tenant = row["tenant"]
     return views.for_operator(row, language_of(request))

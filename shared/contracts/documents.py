@@ -8,9 +8,9 @@ zone and are kept as the accounting system wrote them.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Channel = Literal["internet", "lan"]
 TargetKind = Literal["pin", "device", "everyone", "group", "user"]
@@ -18,6 +18,36 @@ DeviceMode = Literal["online", "offline"]
 
 Quantity = Decimal
 _ID = Field(min_length=1, max_length=200)
+
+# Free-form data of the accounting system or the terminal may nest this deep: far more than
+# any real property list, and well within what every hop encodes (orjson stops at 255).
+EXTRA_MAX_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    """How many objects and lists nest inside one another in ``value``, without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _shallow(extra: dict[str, Any]) -> dict[str, Any]:
+    if _depth(extra) > EXTRA_MAX_DEPTH:
+        raise ValueError(f"nested deeper than {EXTRA_MAX_DEPTH} levels")
+    return extra
+
+
+Extra = Annotated[dict[str, Any], AfterValidator(_shallow)]
 
 
 class Strict(BaseModel):
@@ -39,7 +69,7 @@ class DocumentHeader(Strict):
     counterparty: str = Field(default="", max_length=500)
     warehouse: str = Field(default="", max_length=500)
     comment: str = Field(default="", max_length=5000)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: Extra = Field(default_factory=dict)
 
 
 class DocumentLine(Strict):
@@ -50,7 +80,7 @@ class DocumentLine(Strict):
     barcodes: list[str] = Field(default_factory=list, max_length=100)
     unit: str = Field(default="", max_length=50)
     planned_qty: Quantity = Field(default=Decimal(0), ge=0)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: Extra = Field(default_factory=dict)
 
 
 class Document(Strict):
@@ -66,4 +96,4 @@ class FactLine(Strict):
     barcode: str = Field(default="", max_length=200)
     quantity: Quantity = Field(ge=0)
     user: str | None = Field(default=None, max_length=200)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: Extra = Field(default_factory=dict)

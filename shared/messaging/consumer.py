@@ -1,5 +1,6 @@
 """A work-queue consumer: decode, dispatch by type, ack after commit, retry or park.
 
+- A message larger than the limit is parked at once, before it is decoded.
 - A message that cannot be understood (not JSON, bad envelope, unknown type or version, bad
   payload, or a type this queue has no handler for) is parked at once with the reason.
 - A handler that raises :class:`PermanentFailure` parks the message: retrying cannot help.
@@ -58,8 +59,11 @@ class Consumer:
         handlers: dict[type[Payload], Handler],
         retry_delays_ms: list[int],
         service: str,
+        *,
+        max_message_bytes: int | None = None,
     ) -> None:
         self._broker = broker
+        self._max_bytes = max_message_bytes  # None: no limit
         self._queue = queue
         self._handlers = handlers
         self._delays = retry_delays_ms
@@ -125,6 +129,10 @@ class Consumer:
                 self._ordered[key] = (lock, users - 1)
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
+        size = len(message.body)
+        if self._max_bytes is not None and size > self._max_bytes:
+            await self._park(message, f"message too large: {size} bytes > {self._max_bytes}")
+            return
         try:
             envelope, payload = decode(message.body)
         except MalformedMessage as exc:
