@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,6 +53,54 @@ def refusal_response(request: Request, refusal: Refusal) -> JSONResponse:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class CanonicalLine:
+    """One log line and the metrics per request, under the request's correlation id.
+
+    Plain ASGI rather than ``@app.middleware("http")``, which costs a task and a response
+    copy on every request."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        incoming = Headers(scope=scope).get(CORRELATION_HEADER)
+        if incoming is not None and not (0 < len(incoming) <= 64 and incoming.isprintable()):
+            incoming = None
+        status = 500  # unless the app answers: an unhandled error is answered outside
+        with correlation(incoming) as cid:
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    MutableHeaders(scope=message).append(CORRELATION_HEADER, cid)
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                self._record(scope, status, time.perf_counter() - start)
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        path = getattr(scope.get("route"), "path", "unmatched")
+        method = scope["method"]
+        HTTP_REQUESTS.labels(self.service, path, method, str(status)).inc()
+        HTTP_LATENCY.labels(self.service, path).observe(elapsed)
+        if path not in ("/healthz", "/readyz", "/metrics"):
+            log.info(
+                "http.request",
+                method=method,
+                route=path,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
 
 
 class BodySizeLimit:
@@ -195,31 +243,8 @@ def install_common(
         log.exception("http.unhandled_error")
         return JSONResponse(error_body("internal_error", language_of(request)), status_code=500)
 
-    @app.middleware("http")
-    async def _canonical_line(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        incoming = request.headers.get(CORRELATION_HEADER)
-        if incoming is not None and not (0 < len(incoming) <= 64 and incoming.isprintable()):
-            incoming = None
-        with correlation(incoming) as cid:
-            response = await call_next(request)
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            elapsed = time.perf_counter() - start
-            response.headers[CORRELATION_HEADER] = cid
-            HTTP_REQUESTS.labels(service, path, request.method, str(response.status_code)).inc()
-            HTTP_LATENCY.labels(service, path).observe(elapsed)
-            if path not in ("/healthz", "/readyz", "/metrics"):
-                log.info(
-                    "http.request",
-                    method=request.method,
-                    route=path,
-                    status=response.status_code,
-                    duration_ms=round(elapsed * 1000, 2),
-                )
-            return response
+    # Added last, so it is the outermost: it sees every answer, 413s included.
+    app.add_middleware(CanonicalLine, service=service)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -12,10 +12,10 @@ import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 
 from shared.logging import configure_logging, get_logger
 from shared.messaging.broker import Broker
@@ -54,6 +54,16 @@ class Runtime:
         }
 
 
+async def current_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the runtime of the service serving the request. Async on purpose:
+    FastAPI runs a plain function dependency in a worker thread, on every request."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+
+
 @dataclass
 class ServiceSpec:
     name: str
@@ -85,7 +95,14 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
         CONSUMERS.labels(spec.name, queue.name).set(1)
         runtime.rpc_servers.append(server)
     for queue, handlers in spec.handlers(runtime).items():
-        consumer = Consumer(broker, queue, handlers, settings.retry_delays_ms, spec.name)
+        consumer = Consumer(
+            broker,
+            queue,
+            handlers,
+            settings.retry_delays_ms,
+            spec.name,
+            max_message_bytes=settings.max_message_bytes,
+        )
         await consumer.start()
         CONSUMERS.labels(spec.name, queue.name).set(1)
         runtime.consumers.append(consumer)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from services.gateway import repository as repo
 from services.gateway import uploads
-from services.gateway.auth import RuntimeDep, TenantDep
+from services.gateway.auth import TenantDep
 from services.gateway.pin_limit import PinGuessLimiter
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode
@@ -21,6 +21,7 @@ from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
 from shared.outbox import Tx
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"])
 

@@ -11,7 +11,7 @@ import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import repository as repo
@@ -23,19 +23,11 @@ from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import RATE_LIMITED
 from shared.security import hash_token
-from shared.service import Runtime
+from shared.service import Runtime, RuntimeDep
 from shared.storage import Doc
 
 bearer = HTTPBearer(auto_error=False, description="API key, device credential or admin token")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-
-
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway import repository as repo
-from services.gateway.auth import DeviceDep, RuntimeDep, device_copy, record_sighting
+from services.gateway.auth import DeviceDep, device_copy, record_sighting
 from services.gateway.notifier import Notifier
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode, FactLine
@@ -22,6 +22,7 @@ from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
 from shared.security import hash_token
+from shared.service import RuntimeDep
 from shared.storage import Doc, DuplicateKeyError
 
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"])

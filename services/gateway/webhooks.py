@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway import repository as repo
 from services.gateway.accounting import mark_loaded, result_view
-from services.gateway.auth import RuntimeDep, TenantDep
+from services.gateway.auth import TenantDep
 from services.gateway.notifier import Notifier
 from services.gateway.wire import ensure_portable
 from shared.contracts import Envelope
@@ -35,7 +35,7 @@ from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.metrics import WEBHOOK_ATTEMPTS
 from shared.security import new_token
-from shared.service import Runtime
+from shared.service import Runtime, RuntimeDep
 from shared.storage import Doc, DuplicateKeyError, Session, StorageError
 
 log = get_logger("tsdx.gateway.webhooks")

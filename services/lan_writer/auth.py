@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,19 +24,11 @@ from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LAN_LOGINS
 from shared.security import hash_token, new_token
-from shared.service import Runtime
+from shared.service import Runtime, RuntimeDep
 from shared.storage import Doc
 
 bearer = HTTPBearer(auto_error=False, description="LAN session token or admin token")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-
-
-def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 class LoginRequest(BaseModel):
@@ -146,7 +138,7 @@ async def current_session(rt: RuntimeDep, credentials: Bearer) -> Doc:
     return session
 
 
-def current_user(session: Annotated[Doc, Depends(current_session)]) -> LanUser:
+async def current_user(session: Annotated[Doc, Depends(current_session)]) -> LanUser:
     return LanUser(
         tenant=session["tenant"],
         login=session["login"],

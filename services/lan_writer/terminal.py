@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.lan_writer import repository as repo
 from services.lan_writer import views
-from services.lan_writer.auth import LoginRequest, RuntimeDep, SessionDep, UserDep, log_in
+from services.lan_writer.auth import LoginRequest, SessionDep, UserDep, log_in
 from services.lan_writer.base import LanBase
 from shared.contracts.documents import FactLine
 from shared.errors import Refusal
 from shared.http import language_of
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"])
 

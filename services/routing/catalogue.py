@@ -199,5 +199,3 @@ def _tenant(owner: str) -> str:
 
 def _process(record: Doc) -> BusinessProcess:
     return BusinessProcess.model_validate(record["process"])
-
-
