@@ -45,9 +45,14 @@ class GatewayHandlers:
     async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
         if routed.target.kind != "device" or not routed.target.value:
             raise PermanentFailure(f"internet copy without a device: {routed.target}")
+        header = routed.document.header
         async with self._uow(applying=envelope) as tx:
             if await tx.db.get(repo.INBOX.name, routed.delivery_id) is not None:
                 return
+            await tx.db.insert(
+                repo.INBOX_BODIES.name,
+                {"id": routed.delivery_id, "document": routed.document.model_dump(mode="json")},
+            )
             await tx.db.insert(
                 repo.INBOX.name,
                 {
@@ -59,7 +64,12 @@ class GatewayHandlers:
                     "process": routed.process,
                     "version": routed.version,
                     "settings": routed.settings.model_dump(mode="json"),
-                    "document": routed.document.model_dump(mode="json"),
+                    "header": {
+                        "accounting_type": header.accounting_type,
+                        "number": header.number,
+                        "date": header.date,
+                    },
+                    "lines_count": len(routed.document.lines),
                     "state": "waiting",
                     "routed_at": _now().isoformat(),
                 },

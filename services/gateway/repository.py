@@ -9,10 +9,13 @@ from shared.storage import Collection, Doc, Index, Session
 TENANTS = Collection("tenants", (Index(("api_key_hash",)),))
 DEVICES = Collection("devices", (Index(("credential_hash",)), Index(("tenant",))))
 UPLOADS = Collection("uploads", (Index(("tenant", "status")),))
+# A device's copies, each with a short summary of its document; the body is kept apart, in
+# INBOX_BODIES, because only a download needs it and polls read the inbox constantly.
 INBOX = Collection(
     "inbox",
     (Index(("device_id", "state")), Index(("tenant", "document_id"))),
 )
+INBOX_BODIES = Collection("inbox_bodies")
 # Terminal results received, by delivery and result id: a retried send applies once.
 RESULTS = Collection("results", (Index(("delivery_id",)),))
 COMPLETED = Collection("completed", (Index(("tenant", "state")),))
@@ -27,6 +30,7 @@ COLLECTIONS = (
     DEVICES,
     UPLOADS,
     INBOX,
+    INBOX_BODIES,
     RESULTS,
     COMPLETED,
     WEBHOOKS,

@@ -55,7 +55,7 @@ def inbox_key(device_id: str) -> str:
 
 
 def _summary(row: Doc, language: str) -> dict[str, Any]:
-    header = row["document"]["header"]
+    header = row["header"]
     return {
         "delivery_id": row["id"],
         "document_id": row["document_id"],
@@ -64,7 +64,7 @@ def _summary(row: Doc, language: str) -> dict[str, Any]:
         "terminal_type": row["settings"]["terminal_type"],
         "number": header["number"],
         "date": header["date"],
-        "lines": len(row["document"]["lines"]),
+        "lines": row["lines_count"],
         "state": row["state"],
         # Why the latest result was sent back (e.g. quantity control); None when it was not.
         "refusal": _refusal_view(row.get("last_refusal"), language)
@@ -120,14 +120,17 @@ async def me(device: DeviceDep) -> dict[str, Any]:
     }
 
 
+_OPEN = ("waiting", "downloaded", "in_progress")
+
+
 async def _inbox(rt: RuntimeDep, device_id: str) -> tuple[list[Doc], list[Doc]]:
-    waiting = await rt.store.find(
+    """The device's open copies and its withdrawals not yet seen, in one query."""
+    rows = await rt.store.find(
         repo.INBOX.name,
-        {"device_id": device_id, "state": ["waiting", "downloaded", "in_progress"]},
+        {"device_id": device_id, "state": [*_OPEN, "withdrawn"]},
         order_by="routed_at",
     )
-    withdrawn = await rt.store.find(repo.INBOX.name, {"device_id": device_id, "state": "withdrawn"})
-    return waiting, withdrawn
+    return [r for r in rows if r["state"] in _OPEN], [r for r in rows if r["state"] == "withdrawn"]
 
 
 @router.get(
@@ -174,10 +177,13 @@ async def download(
     row = await _own_row(rt, device, delivery_id)
     if row["state"] in ("withdrawn", "withdrawal_seen"):
         raise Refusal("document_withdrawn", 410, reason=row["withdrawn_reason"])
+    body = await rt.store.get(repo.INBOX_BODIES.name, delivery_id)
+    if body is None:
+        raise Refusal("not_found", 404)
     return {
         **_summary(row, language_of(request)),
         "settings": row["settings"],
-        "document": row["document"],
+        "document": body["document"],
     }
 
 
