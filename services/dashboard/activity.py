@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from shared.contracts import Envelope, Payload
-from shared.contracts.directory import DeviceChanged, DeviceView
+from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceView
 from shared.contracts.results import DocumentCompleted, ResultRefused
 from shared.contracts.uploads import DocumentRouted, UploadDecided
 from shared.i18n import render
@@ -147,6 +147,8 @@ class Activity:
             self._result_refused(envelope, payload)
         elif isinstance(payload, DeviceChanged):
             self._device_changed(envelope, payload)
+        elif isinstance(payload, DeviceSeen):
+            self._device_seen(payload)
         else:
             return False
         return True
@@ -227,6 +229,14 @@ class Activity:
         self._devices[changed.device.id] = DeviceState(
             changed.device, changed.revision, envelope.time
         )
+
+    def _device_seen(self, seen: DeviceSeen) -> None:
+        known = self._devices.get(seen.device_id)
+        if known is None:
+            return  # its device.changed will come; a sighting alone says too little to show
+        last = known.view.last_seen
+        if last is None or last < seen.at:
+            known.view = known.view.model_copy(update={"last_seen": seen.at})
 
     def seed_devices(self, views: list[DeviceView]) -> None:
         """Devices the registry lists at start-up; an event already received wins."""

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.gateway import repository as repo
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from shared.contracts.directory import DeviceSeen
 from shared.errors import Refusal
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
@@ -73,7 +74,7 @@ async def current_device(rt: RuntimeDep, credentials: Bearer) -> Doc:
     if device["status"] != "active":
         raise Refusal("unauthorized", 401)
     _within_rate(rt, f"device:{credential_hash}")
-    await record_sighting(rt, device["id"])
+    await record_sighting(rt, device)
     return device
 
 
@@ -85,12 +86,15 @@ def _within_rate(rt: Runtime, credential: str) -> None:
         raise Refusal("rate_limited", 429, retry_after=wait)
 
 
-async def record_sighting(rt: Runtime, device_id: str) -> None:
-    """The device is in contact now: count it online, and keep ``last_seen`` current."""
+async def record_sighting(rt: Runtime, device: Doc) -> None:
+    """The device is in contact now: count it online, keep ``last_seen`` current and tell the
+    others (the dashboard shows who is online)."""
     presence: Presence = rt.state["presence"]
     now = datetime.now(UTC)
-    if presence.saw(device_id, now):
-        await rt.store.update(repo.DEVICES.name, device_id, {"last_seen": now.isoformat()})
+    if presence.saw(device["id"], now):
+        async with rt.uow() as tx:
+            await tx.db.update(repo.DEVICES.name, device["id"], {"last_seen": now.isoformat()})
+            await tx.emit(DeviceSeen(device_id=device["id"], at=now), device["tenant"])
 
 
 def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Doc:

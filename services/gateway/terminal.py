@@ -98,7 +98,7 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
         repo.DEVICES.name,
         device_copy(device, hash_token(paired["credential"]), paired["revision"]),
     )
-    await record_sighting(rt, device["id"])
+    await record_sighting(rt, device)
     return {
         "device_id": device["id"],
         "tenant": device["tenant"],

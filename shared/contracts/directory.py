@@ -61,3 +61,13 @@ TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 LOGIN_PATTERN = r"^[\w.@-]{1,64}$"
 # A group name may hold spaces too ("Смена 1").
 GROUP_PATTERN = r"^\w[\w .@-]{0,99}$"
+
+
+@message
+class DeviceSeen(Payload):
+    """A terminal was in contact with the gateway (sent at most every 30 s per device)."""
+
+    TYPE = "device.seen"
+
+    device_id: str = Field(min_length=1, max_length=100)
+    at: datetime

@@ -134,6 +134,7 @@ DASHBOARD_FEED_BINDINGS: tuple[str, ...] = (
     "document.completed",
     "result.refused.*",
     "device.changed",
+    "device.seen",
 )
 # A dashboard that falls behind drops its oldest events rather than growing without end.
 DASHBOARD_FEED_MAX_LENGTH = 10_000

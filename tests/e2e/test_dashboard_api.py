@@ -154,12 +154,16 @@ async def test_decisions_refusals_and_devices_show_up_live(
         assert english_entry is not None
         assert english_entry["message"].startswith("No device found by this PIN")
 
+        # The terminal has been in contact (pairing is its first call): the gateway says so.
         devices = await eventually(
             lambda: _get(dashboard, f"{API}/devices"),
-            until=lambda d: any(x["id"] == paired["device_id"] for x in d["devices"]),
-            what="the paired device on the dashboard",
+            until=lambda d: any(
+                x["id"] == paired["device_id"] and x["online"] for x in d["devices"]
+            ),
+            what="the paired device online on the dashboard",
         )
         [device] = [x for x in devices["devices"] if x["id"] == paired["device_id"]]
+        assert device["last_seen"] is not None
         assert device["pin"] == pin
         assert device["tenant"] == tenant["tenant"]
         assert device["mode"] == "online"
