@@ -49,19 +49,15 @@ def clone_device(template: Doc, n: int, credential: str) -> Doc:
 
 
 def clone_row(template: Doc, device_id: str, state: str, routed_at: datetime, n: int) -> Doc:
-    """A copy of a stored inbox row as another document for ``device_id``."""
-    document_id = str(uuid.uuid4())
-    document = template["document"]
+    """A copy of a stored inbox row as another document for ``device_id``. Only the row is
+    copied: polls read rows, and a document's body (kept apart) is read by downloads only."""
     return {
         **template,
         "id": uuid.uuid4().hex,
         "device_id": device_id,
-        "document_id": document_id,
+        "document_id": str(uuid.uuid4()),
         "request_id": uuid.uuid4().hex,
-        "document": {
-            **document,
-            "header": {**document["header"], "id": document_id, "number": f"БЕН-{n:06d}"},
-        },
+        "header": {**template["header"], "number": f"БЕН-{n:06d}"},
         "state": state,
         "routed_at": routed_at.isoformat(),
     }
