@@ -3,6 +3,10 @@
 Used by ``tsdx up`` and by the end-to-end tests, so both run exactly the same thing. A child
 that dies is started again (the operator sees it in the log); Ctrl-C stops them all, each
 finishing the messages in hand.
+
+A service may run as several instances (``start_instance``): each is a process of its own
+under its own name and port, sharing the broker and the store with the others, so they
+consume the service's queues as competing consumers.
 """
 
 from __future__ import annotations
@@ -44,24 +48,40 @@ class Stack:
     log_dir: Path | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
+    # Further instances of a service: instance name -> the service it runs.
+    instances: dict[str, str] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
+        """Address of a service, or of one instance by its instance name."""
         return f"http://{self.host}:{self.ports[service]}"
 
-    def _env(self) -> dict[str, str]:
+    def service_of(self, name: str) -> str:
+        """The service a process runs: itself, or the service of an instance."""
+        return self.instances.get(name, name)
+
+    def instances_of(self, service: str) -> list[str]:
+        """Every name the service runs under: its own, then its further instances."""
+        return [service, *(name for name, of in self.instances.items() if of == service)]
+
+    def _env(self, name: str) -> dict[str, str]:
         env = {**os.environ, **self.env, "TSDX_HOST": self.host}
         for service, port in self.ports.items():
-            env[PORT_SETTINGS[service]] = str(port)
+            if service in PORT_SETTINGS:
+                env[PORT_SETTINGS[service]] = str(port)
+        # An instance serves HTTP on its own port; every other setting is its service's.
+        if name in self.ports:
+            env[PORT_SETTINGS[self.service_of(name)]] = str(self.ports[name])
         return env
 
     def start(self, service: str) -> None:
+        """Start a service, or again an instance started before, by its instance name."""
         out: int | object = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - kept by the child
         self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"],
-            env=self._env(),
+            [sys.executable, "-m", f"services.{self.service_of(service)}"],
+            env=self._env(service),
             stdout=out,  # type: ignore[arg-type]
             stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[2],
@@ -70,6 +90,18 @@ class Stack:
     def start_all(self) -> None:
         for service in self.services:
             self.start(service)
+
+    def start_instance(self, service: str, instance: str, port: int) -> None:
+        """Start one more instance of ``service``, named ``instance``, serving on ``port``."""
+        if service not in PORT_SETTINGS:
+            raise ValueError(f"no such service: {service!r}")
+        if instance in PORT_SETTINGS or self.instances.get(instance, service) != service:
+            raise ValueError(f"{instance!r} already names another service")
+        if instance in self.processes and self.processes[instance].poll() is None:
+            raise ValueError(f"{instance!r} is already running")
+        self.instances[instance] = service
+        self.ports = {**self.ports, instance: port}
+        self.start(instance)
 
     def wait_ready(self, timeout: float = 60.0, services: tuple[str, ...] | None = None) -> None:
         deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ once, nothing routed that was not accepted, and every service ready with its con
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlparse
@@ -12,7 +13,7 @@ import httpx
 
 from shared.cli.stack import Stack
 from shared.messaging.topology import WORK_QUEUES
-from tests.faults.load import Load
+from tests.faults.load import Load, persist
 from tests.faults.witness import Witness
 from tests.support.broker import AUTH, MANAGEMENT
 from tests.support.waiting import eventually
@@ -21,45 +22,58 @@ REPORT = Path("test-artifacts/reliability.jsonl")
 
 
 async def settled(load: Load, witness: Witness, timeout: float = 120.0) -> None:
-    """Wait until every accepted document has gone all the way round."""
+    """Wait until every accepted document has gone all the way round, its result returned."""
     accepted = set(load.ledger.accepted.values())
+    assert load.accounting is not None
+    accounting = load.accounting
 
-    async def done() -> tuple[int, int, int]:
+    async def done() -> tuple[int, int, int, int]:
         routed = accepted & set(witness.seen["routed"])
         completed = accepted & set(witness.seen["completed"])
         downloaded = accepted & set(load.ledger.downloads)
-        return len(routed), len(downloaded), len(completed)
+        # The gateway stores a completion while the witness sees it: wait for both.
+        returned = accepted & {r["document_id"] for r in await persist(accounting.results)}
+        return len(routed), len(downloaded), len(completed), len(returned)
 
     await eventually(
         done,
-        until=lambda r: r == (len(accepted),) * 3,
+        until=lambda r: r == (len(accepted),) * 4,
         timeout=timeout,
         interval=0.2,
-        what="every accepted document delivered and completed",
+        what="every accepted document delivered, completed and its result returned",
     )
+
+
+def _expected_running(stack: Stack) -> list[str]:
+    """Every service, and every further instance still running (one may be killed on purpose)."""
+    return [*stack.services, *(i for i in stack.instances if stack.processes[i].poll() is None)]
 
 
 async def consumers_ready(stack: Stack) -> None:
     vhost = unquote(urlparse(stack.env["TSDX_AMQP_URL"]).path.lstrip("/")) or "/"
+    running = Counter(stack.service_of(name) for name in _expected_running(stack))
+    # One consumer per running instance of the queue's service.
+    expected = {q.name: running[q.service] for q in WORK_QUEUES if q.service in stack.services}
 
     async def counts() -> dict[str, int]:
         async with httpx.AsyncClient(auth=AUTH, timeout=5) as http:
             response = await http.get(f"{MANAGEMENT}/queues/{quote(vhost, safe='')}")
             by_name = {q["name"]: q.get("consumers", 0) for q in response.json()}
-        return {q.name: by_name.get(q.name, 0) for q in WORK_QUEUES if q.service in stack.services}
+        return {name: by_name.get(name, 0) for name in expected}
 
     await eventually(
         counts,
-        until=lambda c: all(n >= 1 for n in c.values()),
+        until=lambda c: all(c[name] >= n for name, n in expected.items()),
         timeout=60,
         interval=0.5,
-        what="a consumer on every work queue",
+        what=f"consumers on every work queue: {expected}",
     )
 
     async def ready() -> dict[str, int]:
         async with httpx.AsyncClient(timeout=5) as http:
             return {
-                s: (await http.get(f"{stack.url(s)}/readyz")).status_code for s in stack.services
+                s: (await http.get(f"{stack.url(s)}/readyz")).status_code
+                for s in _expected_running(stack)
             }
 
     await eventually(

@@ -3,6 +3,9 @@ same request id until it gets an answer; terminals poll, download, acknowledge a
 
 Every call is retried on a network error, a 5xx or a "still deciding" 202, because that is what
 a client of tsdx is told to do; the request and result ids make the repeats safe.
+
+Given several gateway replicas, the load spreads over them as a load balancer would: each call,
+and each repeat of a call, goes to the next replica in turn.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ import asyncio
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -22,6 +25,7 @@ from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN
 
 T = TypeVar("T")
+C = TypeVar("C")
 RETRYABLE = (httpx.HTTPError, OSError)
 
 
@@ -50,6 +54,19 @@ async def persist(
         delay = min(delay * 2, 1.0)
 
 
+class Spread(Generic[C]):
+    """One client per gateway replica, taken in turn."""
+
+    def __init__(self, clients: Sequence[C]) -> None:
+        self.clients = list(clients)
+        self._turn = 0
+
+    def next(self) -> C:
+        client = self.clients[self._turn % len(self.clients)]
+        self._turn += 1
+        return client
+
+
 @dataclass
 class Ledger:
     accepted: dict[str, str] = field(default_factory=dict)  # request id -> document id
@@ -60,43 +77,66 @@ class Ledger:
 
 
 class Load:
-    def __init__(self, gateway: str, devices: int = 4) -> None:
-        self.gateway = gateway
+    def __init__(self, gateway: str | Sequence[str], devices: int = 4) -> None:
+        self.gateways = [gateway] if isinstance(gateway, str) else list(gateway)
+        self.gateway = self.gateways[0]
         self.device_count = devices
         self.ledger = Ledger()
         self.terminals: list[TerminalClient] = []
+        # Per terminal, its clients of every gateway (the same credential).
+        self._terminal_spreads: list[Spread[TerminalClient]] = []
         self.accounting: AccountingClient | None = None
+        self._accountings: Spread[AccountingClient] = Spread([])
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._uploaders: list[asyncio.Task[None]] = []
 
     async def prepare(self) -> None:
         async with AdminClient(self.gateway, ADMIN_TOKEN) as admin:
             tenant = await persist(lambda: admin.create_tenant(f"Нагрузка {uuid.uuid4().hex[:6]}"))
-        self.accounting = AccountingClient(self.gateway, tenant["api_key"], timeout=10)
+        self._accountings = Spread(
+            [AccountingClient(g, tenant["api_key"], timeout=10) for g in self.gateways]
+        )
+        self.accounting = self._accountings.clients[0]
         for n in range(self.device_count):
-            terminal = TerminalClient(self.gateway, timeout=10)
+            # Devices pair through the gateways in turn; each then calls every one in turn.
+            turn = n % len(self.gateways)
+            home, *others = self.gateways[turn:] + self.gateways[:turn]
+            terminal = TerminalClient(home, timeout=10)
             hardware_id = f"@LOAD-{n}-{uuid.uuid4().hex[:6]}"
             await persist(lambda t=terminal, h=hardware_id: t.pair(tenant["connection_code"], h))
             self.terminals.append(terminal)
+            self._terminal_spreads.append(Spread([terminal, *self._same_device(terminal, others)]))
+
+    @staticmethod
+    def _same_device(terminal: TerminalClient, gateways: list[str]) -> list[TerminalClient]:
+        """Clients of other gateways with the credential of a paired terminal."""
+        clients = [TerminalClient(g, terminal.device["credential"], timeout=10) for g in gateways]
+        for client in clients:
+            client.device = terminal.device
+        return clients
 
     def start(self, uploaders: int = 2) -> None:
-        for _ in range(uploaders):
-            self._tasks.append(asyncio.create_task(self._upload_loop()))
-        for terminal in self.terminals:
+        self._uploaders = [asyncio.create_task(self._upload_loop()) for _ in range(uploaders)]
+        self._tasks.extend(self._uploaders)
+        for terminal in self._terminal_spreads:
             self._tasks.append(asyncio.create_task(self._terminal_loop(terminal)))
 
     async def stop_uploads(self) -> None:
+        """Stop uploading; returns once the uploads in hand are answered and in the ledger."""
         self._stop.set()
+        await asyncio.gather(*self._uploaders)
 
     async def close(self) -> None:
         self._stop.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for terminal in self.terminals:
-            await terminal.close()
-        if self.accounting is not None:
-            await self.accounting.close()
+        for spread in self._terminal_spreads:
+            for terminal in spread.clients:
+                await terminal.close()
+        for accounting in self._accountings.clients:
+            await accounting.close()
 
     async def _persist(self, call: Callable[[], Awaitable[T]]) -> T:
         return await persist(call, retries=self.ledger.http_retries)
@@ -117,18 +157,17 @@ class Load:
             await asyncio.sleep(0.02)
 
     async def _decided(self, body: dict[str, Any]) -> dict[str, Any]:
-        assert self.accounting is not None
         while True:
-            answer = await self._persist(lambda: self.accounting.upload(body))  # type: ignore[union-attr]
+            answer = await self._persist(lambda: self._accountings.next().upload(body))
             if answer["status"] != "pending":
                 return answer
             self.ledger.http_retries["pending"] += 1
             await asyncio.sleep(0.2)
 
-    async def _terminal_loop(self, terminal: TerminalClient) -> None:
+    async def _terminal_loop(self, terminal: Spread[TerminalClient]) -> None:
         while True:
             try:
-                inbox = await terminal.inbox(wait=1)
+                inbox = await terminal.next().inbox(wait=1)
             except (ApiError, *RETRYABLE):
                 self.ledger.http_retries["inbox"] += 1
                 await asyncio.sleep(0.2)
@@ -138,8 +177,8 @@ class Load:
                 if delivery in self.ledger.finished:
                     continue
                 self.ledger.downloads[item["document_id"]].add(delivery)
-                document = await self._persist(lambda d=delivery: terminal.download(d))
-                await self._persist(lambda d=delivery: terminal.acknowledge(d))
+                document = await self._persist(lambda d=delivery: terminal.next().download(d))
+                await self._persist(lambda d=delivery: terminal.next().acknowledge(d))
                 lines = [
                     {
                         "line_no": line["line_no"],
@@ -149,7 +188,7 @@ class Load:
                     for line in document["document"]["lines"]
                 ]
                 await self._persist(
-                    lambda d=delivery, ls=lines: terminal.send_result(
+                    lambda d=delivery, ls=lines: terminal.next().send_result(
                         d, f"{d}:final", ls, final=True
                     )
                 )
