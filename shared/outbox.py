@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -39,9 +40,10 @@ class AlreadyApplied(Exception):
 class Tx:
     """A transaction with an outbox: ``db`` for state, ``emit`` for the events it causes."""
 
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Session, relay_id: str | None = None) -> None:
         self.db = db
         self.emitted: list[Envelope] = []
+        self._relay_id = relay_id
 
     async def emit(
         self, payload: Payload, tenant: str | None, correlation_id: str | None = None
@@ -55,6 +57,8 @@ class Tx:
                 "id": envelope.id,
                 "seq": seq,
                 "routing_key": payload.routing_key(),
+                # The relay of this process sends it; another takes over if it is left behind.
+                "relay": self._relay_id,
                 "envelope": envelope.model_dump(mode="json"),
             },
         )
@@ -62,8 +66,14 @@ class Tx:
         return envelope
 
 
+# A row its own relay has not sent after this long was left by a process that died: any
+# instance's relay sends it. Before that, instances sharing a store leave each other's rows be.
+ORPHANED_AFTER_US = 5_000_000
+
+
 class OutboxRelay:
     def __init__(self, store: Store, broker: Broker, *, batch: int = 200) -> None:
+        self.id = uuid.uuid4().hex
         self._store = store
         self._broker = broker
         self._batch = batch
@@ -106,7 +116,9 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
     async def relay_once(self) -> int:
-        rows = await self._store.find(OUTBOX.name, order_by="seq", limit=self._batch)
+        found = await self._store.find(OUTBOX.name, order_by="seq", limit=self._batch)
+        orphaned = (time.time_ns() // 1000 - ORPHANED_AFTER_US) * 1000
+        rows = [r for r in found if r.get("relay") in (self.id, None) or r["seq"] < orphaned]
         if not rows:
             return 0
         # Publishes are pipelined on one channel, so the broker keeps their order.
@@ -145,7 +157,7 @@ class UnitOfWork:
                     )
                 except DuplicateKeyError:
                     raise AlreadyApplied(applying.id) from None
-            tx = Tx(db)
+            tx = Tx(db, self._relay.id if self._relay is not None else None)
             yield tx
         if self._relay is not None and tx.emitted:
             self._relay.wake()
