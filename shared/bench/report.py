@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from shared.bench.figures import CATALOGUE, Figure, missed, table
@@ -57,6 +58,10 @@ def as_json(results: Results) -> str:
         indent=2,
     )
 
+
+# What was changed for speed and what each change did, kept beside this module so that
+# --write-docs keeps the record.
+CHANGES = (Path(__file__).with_name("changes.md")).read_text(encoding="utf-8") + "\n"
 
 METHOD = """\
 All of it runs on the one machine, in one run of `tsdx bench` ({run_seconds:.0f} s this time). The
@@ -186,6 +191,7 @@ def markdown(results: Results) -> str:
         "## How each figure is measured",
         "",
         method,
+        CHANGES,
         "## Notes of this run",
         "",
         *[f"- {note}" for note in results.notes],
