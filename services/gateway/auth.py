@@ -8,6 +8,8 @@ its own request rate; each device's calls also count as a sighting (``last_seen`
 from __future__ import annotations
 
 import hmac
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -37,11 +39,44 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials.strip()
 
 
+class RecentlyRefused:
+    """Hashes the registry refused lately, so a caller repeating a wrong key or credential is
+    answered here instead of costing the registry a round trip each time. Keys and credentials
+    are random: a refused hash cannot become valid later, only an expired entry is forgotten."""
+
+    def __init__(self, seconds: float = 60.0, size: int = 10_000) -> None:
+        self._seconds = seconds
+        self._size = size
+        self._until: OrderedDict[str, float] = OrderedDict()
+
+    def __contains__(self, key_hash: str) -> bool:
+        until = self._until.get(key_hash)
+        if until is None:
+            return False
+        if until < time.monotonic():
+            del self._until[key_hash]
+            return False
+        return True
+
+    def add(self, key_hash: str) -> None:
+        self._until[key_hash] = time.monotonic() + self._seconds
+        self._until.move_to_end(key_hash)
+        while len(self._until) > self._size:
+            self._until.popitem(last=False)
+
+
 async def _ask_registry(rt: Runtime, method: str, key_hash: str) -> dict[str, Any]:
+    refused: RecentlyRefused = rt.state["refused_hashes"]
+    if key_hash in refused:
+        raise Refusal("unauthorized", 401)
     try:
         result: dict[str, Any] = await rt.rpc.call(REGISTRY_RPC, method, {"hash": key_hash})
     except (RpcTimeout, BrokerUnavailable):
         raise Refusal("broker_unavailable", 503) from None
+    except Refusal as refusal:
+        if refusal.code == "unauthorized":
+            refused.add(key_hash)
+        raise
     return result
 
 

@@ -16,6 +16,7 @@ from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDe
 from shared.messaging.consumer import Handler, PermanentFailure
 from shared.metrics import DELIVERY_LATENCY
 from shared.outbox import UnitOfWork
+from shared.storage import Doc
 
 # States of a copy that a refused result sends back to work.
 REOPENABLE = ("waiting", "downloaded", "in_progress", "done")
@@ -23,6 +24,12 @@ REOPENABLE = ("waiting", "downloaded", "in_progress", "done")
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _same_tenant(envelope: Envelope, row: Doc) -> None:
+    """A message about a copy must come from the copy's own tenant."""
+    if row.get("tenant") != envelope.tenant:
+        raise PermanentFailure(f"delivery {row['id']} belongs to another tenant")
 
 
 class GatewayHandlers:
@@ -90,6 +97,7 @@ class GatewayHandlers:
             row = await tx.db.get(repo.INBOX.name, withdrawn.delivery_id)
             if row is None:
                 return
+            _same_tenant(envelope, row)
             await tx.db.update(
                 repo.INBOX.name,
                 withdrawn.delivery_id,
@@ -141,6 +149,9 @@ class GatewayHandlers:
     async def result_refused(self, envelope: Envelope, refused: ResultRefused) -> None:
         refusal = {"result_id": refused.result_id, "code": refused.code, "params": refused.params}
         async with self._uow(applying=envelope) as tx:
+            copy = await tx.db.get(repo.INBOX.name, refused.delivery_id)
+            if copy is not None:
+                _same_tenant(envelope, copy)
             await tx.db.update(
                 repo.RESULTS.name,
                 repo.result_key(refused.delivery_id, refused.result_id),

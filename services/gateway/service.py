@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from services.gateway import accounting, admin, admin_processes, repository, terminal, webhooks
+from services.gateway.auth import RecentlyRefused
 from services.gateway.handlers import GatewayHandlers
 from services.gateway.notifier import Notifier
 from services.gateway.pin_limit import PinGuessLimiter
@@ -24,6 +25,7 @@ async def _on_start(rt: Runtime) -> None:
     settings = rt.settings
     notifier = Notifier()
     rt.state["notifier"] = notifier
+    rt.state["refused_hashes"] = RecentlyRefused()
     rt.state["pin_limiter"] = PinGuessLimiter(settings.pin_misses_per_minute)
     rt.state["rate_limiter"] = RateLimiter(
         settings.rate_limit_per_second, settings.rate_limit_burst

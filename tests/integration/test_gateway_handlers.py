@@ -178,3 +178,24 @@ async def test_a_registry_change_keeps_the_last_seen_the_gateway_recorded(
     assert device is not None
     assert device["name"] == "Склад 2"
     assert device["last_seen"] == seen
+
+
+@pytest.mark.parametrize("kind", ["withdrawn", "refused"])
+async def test_news_about_a_copy_from_another_tenant_is_refused_and_changes_nothing(
+    store: Store, handlers: GatewayHandlers, kind: str
+) -> None:
+    from shared.contracts.uploads import DocumentWithdrawn
+    from shared.messaging.consumer import PermanentFailure
+
+    await _inbox_row(store, state="in_progress", last_result_id="r2")
+    news: Payload = (
+        DocumentWithdrawn(delivery_id="dl-1", channel="internet", reason="recalled")
+        if kind == "withdrawn"
+        else _refused("r2")
+    )
+    with pytest.raises(PermanentFailure, match="another tenant"):
+        await _apply(handlers, news, tenant="intruder")
+    row = await store.get(repo.INBOX.name, "dl-1")
+    assert row is not None and row["state"] == "in_progress" and "last_refusal" not in row
+    result = await store.get(repo.RESULTS.name, repo.result_key("dl-1", "r2"))
+    assert result is not None and result["status"] == "received"
