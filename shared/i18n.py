@@ -314,6 +314,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Укажите логин и пароль или штрихкод пользователя.",
         "en": "Give a login and password, or the user's barcode.",
     },
+    "too_many_login_attempts": {
+        "ru": "Слишком много неудачных попыток входа. Повторите через {retry_after} с.",
+        "en": "Too many failed log-in attempts. Try again in {retry_after} s.",
+    },
     "lan_login_failed": {
         "ru": "Неверный логин, пароль или штрихкод пользователя.",
         "en": "Wrong login, password or user barcode.",

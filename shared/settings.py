@@ -57,8 +57,10 @@ class Settings(BaseSettings):
     pin_length: int = 4
     pin_cooldown_days: int = 30
 
-    # LAN writer: how long a terminal user's log-in lasts.
+    # LAN writer: how long a terminal user's log-in lasts, and failed log-ins allowed per
+    # user name (or per base, for badges) in a minute before it is refused for a while.
     lan_session_hours: float = 12.0
+    lan_login_misses_per_minute: int = 10
 
     # Language of user-facing messages when the caller names none.
     default_language: Literal["ru", "en"] = "ru"

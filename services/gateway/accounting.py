@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from services.gateway import repository as repo
 from services.gateway import uploads
 from services.gateway.auth import TenantDep
-from services.gateway.pin_limit import PinGuessLimiter
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode
 from shared.contracts.results import DocumentLoaded
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
 from shared.http import error_body, language_of
+from shared.limits import MissLimiter
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
@@ -53,7 +53,7 @@ async def upload(
 ) -> JSONResponse:
     ensure_portable(body)
     uploads.check_limits(body, rt)
-    limiter: PinGuessLimiter = rt.state["pin_limiter"]
+    limiter: MissLimiter = rt.state["pin_limiter"]
     if body.target.kind == "pin":
         wait = limiter.retry_after(tenant["api_key_hash"])
         if wait is not None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.lan_writer import repository as repo
 from shared.errors import Refusal
+from shared.limits import MissLimiter
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
@@ -87,11 +88,19 @@ async def _check_device(rt: Runtime, tenant: str, device_id: str) -> None:
 async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, Doc]:
     """Check the user with the registry and open a session; returns the token and the session."""
     params = _credentials(body)
+    limiter: MissLimiter = rt.state["login_limiter"]
+    # Guessing a password is limited per user name; guessing badges, per base.
+    guess_key = f"{body.tenant}\x00{params.get('login', '')}"
+    wait = limiter.retry_after(guess_key)
+    if wait is not None:
+        LAN_LOGINS.labels("limited").inc()
+        raise Refusal("too_many_login_attempts", 429, retry_after=wait)
     try:
         user = await _ask_registry(rt, "user.authenticate", params, body.tenant)
     except Refusal as refusal:
         if refusal.code != "unauthorized":
             raise
+        limiter.record_miss(guess_key)
         LAN_LOGINS.labels("refused").inc()
         raise Refusal("lan_login_failed", 401) from None
     if body.device_id is not None:

@@ -493,6 +493,21 @@ async def test_log_in_by_password_or_barcode_and_refusals_are_clear(
         assert error.code == "lan_login_failed"
 
 
+async def test_guessing_a_password_is_limited_per_user_name(base: Base, stack: Stack) -> None:
+    url = stack.url("lan_writer")
+    async with LanClient(url) as guesser:
+        for attempt in range(10):
+            error = await refused(guesser.login(base.tenant, "ivanov", f"угадай-{attempt}"))
+            assert error.code == "lan_login_failed"
+        # Even the right password is refused now, with the time to wait.
+        limited = await refused(guesser.login(base.tenant, "ivanov", "секрет-1"))
+        assert (limited.status, limited.code) == (429, "too_many_login_attempts")
+        assert int(limited.body["params"]["retry_after"]) > 0
+    # Other users of the base are not held back.
+    petrov = await base.terminal("petrov")
+    assert (await petrov.me())["login"] == "petrov"
+
+
 async def test_documents_of_one_base_are_invisible_in_another(
     base: Base, stack: Stack, admin: AdminClient, accounting: AccountingClient
 ) -> None:
