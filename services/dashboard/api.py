@@ -85,6 +85,7 @@ async def page(
 async def activity(
     request: Request,
     board: DashboardDep,
+    _: AdminDep,
     limit: Annotated[int, Query(ge=1, le=500, description="feed entries, newest first")] = 50,
 ) -> dict[str, Any]:
     language = language_of(request)
@@ -99,12 +100,12 @@ async def activity(
 
 
 @router.get(f"{PREFIX}/devices", summary="Devices with PIN, mode, status and presence")
-async def devices(board: DashboardDep) -> dict[str, Any]:
+async def devices(board: DashboardDep, _: AdminDep) -> dict[str, Any]:
     return {"devices": board.activity.devices(datetime.now(UTC))}
 
 
 @router.get(f"{PREFIX}/queues", summary="Depth, consumers, retrying and parked of each work queue")
-async def queues(board: DashboardDep) -> dict[str, Any]:
+async def queues(board: DashboardDep, _: AdminDep) -> dict[str, Any]:
     try:
         depths = await board.management.queue_depths()
     except ManagementUnavailable as exc:
@@ -113,7 +114,7 @@ async def queues(board: DashboardDep) -> dict[str, Any]:
 
 
 @router.get(f"{PREFIX}/parked", summary="Parked messages of every work queue, with the reason")
-async def parked(board: DashboardDep) -> dict[str, Any]:
+async def parked(board: DashboardDep, _: AdminDep) -> dict[str, Any]:
     try:
         found = await board.parked.list()
     except BrokerUnavailable:

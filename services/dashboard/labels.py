@@ -108,8 +108,8 @@ LABELS: dict[str, dict[Language, str]] = {
     "replay": {"ru": "Вернуть в очередь", "en": "Replay"},
     "replayed": {"ru": "Возвращено в очередь: {count}", "en": "Replayed: {count}"},
     "token_needed": {
-        "ru": "Введите токен администратора, чтобы вернуть сообщение в очередь.",
-        "en": "Enter the admin token to replay a message.",
+        "ru": "Введите токен администратора: данные панели только для операторов.",
+        "en": "Enter the admin token: the dashboard's figures are for operators only.",
     },
     "empty_parked": {"ru": "Отложенных сообщений нет", "en": "No parked messages"},
 }

@@ -68,8 +68,12 @@ async def park_upload(stack: Stack, tenant: str, pin: str) -> tuple[str, str]:
     return envelope.id, request.request_id
 
 
+OPERATOR = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 async def _get(client: httpx.AsyncClient, path: str) -> Any:
-    response = await client.get(path)
+    """A read of the dashboard's JSON, as the page does it: with the admin token."""
+    response = await client.get(path, headers=OPERATOR)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -149,7 +153,9 @@ async def test_decisions_refusals_and_devices_show_up_live(
         assert sum(p["accepted"] for p in points) >= 1
         assert sum(p["refused"] for p in points) >= 1
 
-        english = await dashboard.get(f"{API}/activity", headers={"Accept-Language": "en"})
+        english = await dashboard.get(
+            f"{API}/activity", headers={**OPERATOR, "Accept-Language": "en"}
+        )
         english_entry = _entry(english.json(), refused_body["request_id"])
         assert english_entry is not None
         assert english_entry["message"].startswith("No device found by this PIN")
@@ -273,6 +279,14 @@ BAD_REPLAYS: list[tuple[dict[str, str] | None, dict[str, Any], int, str]] = [
     (None, {"queue": "routing.work", "extra": 1}, 422, "validation_error"),
     (None, {"message_id": "x"}, 422, "validation_error"),
 ]
+
+
+@pytest.mark.parametrize("path", ["activity", "devices", "queues", "parked"])
+async def test_every_figure_needs_the_admin_token(stack: Stack, path: str) -> None:
+    async with httpx.AsyncClient(base_url=stack.url("dashboard")) as dashboard:
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            answer = await dashboard.get(f"{API}/{path}", headers=headers)
+            assert (answer.status_code, answer.json()["code"]) == (401, "unauthorized")
 
 
 async def test_replay_refuses_bad_calls_and_changes_nothing(

@@ -36,13 +36,6 @@ PUBLIC: dict[tuple[str, str, str], str] = {
         "a LAN user has no session before logging in; login and password (or badge) in the "
         "body are checked by the registry"
     ),
-    ("dashboard", "GET", "/api/v1/dashboard/activity"): (
-        "read-only data of the operator's page, which is served on the operators' network "
-        "without a token (docs/dashboard.md)"
-    ),
-    ("dashboard", "GET", "/api/v1/dashboard/devices"): "as above: the page's device table",
-    ("dashboard", "GET", "/api/v1/dashboard/queues"): "as above: the page's queue table",
-    ("dashboard", "GET", "/api/v1/dashboard/parked"): "as above: the page's parked messages",
 }
 
 # Addresses outside the schemas that anyone may call, and why: on every service ...
@@ -55,7 +48,7 @@ EVERY_SERVICE_PUBLIC: dict[str, str] = {
 # ... and on some.
 PUBLIC_PAGES: dict[tuple[str, str], str] = {
     ("gateway", "/docs"): "the API's description as a page",
-    ("dashboard", "/"): "the operator's page (its replay button asks for the admin token)",
+    ("dashboard", "/"): "the operator's page (it asks for the admin token before any figure)",
     ("dashboard", "/static/dashboard.js"): "the page's script",
 }
 

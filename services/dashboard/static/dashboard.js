@@ -34,10 +34,20 @@
     return new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "ru-RU");
   }
 
+  // Every figure on the page is for operators: each call carries the admin token.
+  function token() {
+    return sessionStorage.getItem(TOKEN_KEY) || "";
+  }
+
   async function call(path, options) {
+    if (!token()) throw new Error(L.token_needed);
     const response = await fetch(API + path, {
       ...options,
-      headers: { "Accept-Language": lang, ...((options || {}).headers || {}) },
+      headers: {
+        "Accept-Language": lang,
+        Authorization: "Bearer " + token(),
+        ...((options || {}).headers || {}),
+      },
     });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(body.message || "HTTP " + response.status);
@@ -216,22 +226,20 @@
 
   const tokenInput = document.getElementById("admin-token");
   const replayStatus = document.getElementById("replay-status");
-  tokenInput.value = sessionStorage.getItem(TOKEN_KEY) || "";
-  tokenInput.addEventListener("change", () => sessionStorage.setItem(TOKEN_KEY, tokenInput.value));
+  tokenInput.value = token();
+  tokenInput.addEventListener("input", () => {
+    sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
+    refreshActivity();
+    refreshBroker();
+  });
+  if (!token()) tokenInput.focus();
 
   async function replay(queue, messageId, button) {
-    const token = tokenInput.value.trim();
-    if (!token) {
-      replayStatus.textContent = L.token_needed;
-      tokenInput.focus();
-      return;
-    }
-    sessionStorage.setItem(TOKEN_KEY, token);
     button.disabled = true;
     try {
       const answer = await call("/parked/replay", {
         method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: "Bearer " + token },
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ queue: queue, message_id: messageId }),
       });
       replayStatus.textContent = L.replayed.replace("{count}", answer.replayed);
@@ -252,10 +260,12 @@
       status.textContent = L.updated + " " + time(new Date().toISOString());
       status.classList.remove("warning");
     } catch (error) {
-      status.textContent = L.no_answer + ": " + error.message;
+      status.textContent = token() ? L.no_answer + ": " + error.message : L.token_needed;
       status.classList.add("warning");
     }
   }
+
+  let parkedFailed = false;
 
   async function refreshBroker() {
     const queuesError = document.getElementById("queues-error");
@@ -268,8 +278,11 @@
     }
     try {
       showParked((await call("/parked")).parked);
+      if (parkedFailed) replayStatus.textContent = "";  // the problem is over; say nothing
+      parkedFailed = false;
     } catch (error) {
       replayStatus.textContent = error.message;
+      parkedFailed = true;
     }
   }
 
