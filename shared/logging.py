@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import orjson
 import structlog
 
 _correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
@@ -49,13 +50,19 @@ def _redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
+def _json_line(event: Any, **_: Any) -> str:
+    # orjson: the same JSON line in a fraction of the time; anything it cannot encode is
+    # written as its text.
+    return orjson.dumps(event, default=str).decode()
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> None:
     renderer: Any
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     if use_console:
         renderer = structlog.dev.ConsoleRenderer()
     else:
-        renderer = structlog.processors.JSONRenderer()
+        renderer = structlog.processors.JSONRenderer(serializer=_json_line)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -7,7 +7,6 @@ hand finish, flushes the outbox, then closes the broker and the store.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import uvicorn
+import uvloop
 from fastapi import Depends, FastAPI, Request
 
 from shared.logging import configure_logging, get_logger
@@ -164,4 +164,5 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
 def main(spec: ServiceSpec) -> None:
     settings = Settings()
     configure_logging(spec.name, settings.log_level, settings.log_format)
-    asyncio.run(serve(spec, settings))
+    # libuv's event loop: the same asyncio API, a good deal less CPU per request and message.
+    uvloop.run(serve(spec, settings))

@@ -4,6 +4,7 @@ Retry-After; other bases are not affected; every miss is counted and logged with
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from pathlib import Path
@@ -81,4 +82,5 @@ async def _read(path: Path) -> str:
 
 async def _misses_logged(log: Path, tenant: str) -> int:
     lines = (await _read(log)).splitlines()
-    return sum('"event": "pin.miss"' in line and f'"tenant": "{tenant}"' in line for line in lines)
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    return sum(e.get("event") == "pin.miss" and e.get("tenant") == tenant for e in events)
