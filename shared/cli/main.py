@@ -28,9 +28,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def run() -> None:
+    """The ``tsdx`` console script."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()
