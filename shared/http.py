@@ -19,6 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.errors import Refusal
 from shared.i18n import pick_language, render
 from shared.logging import correlation, get_logger
+from shared.messaging.broker import BrokerUnavailable
+from shared.messaging.rpc import RpcClient, RpcTimeout
+from shared.messaging.topology import WorkQueue
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.storage import StorageError
 
@@ -27,6 +30,21 @@ log = get_logger("tsdx.http")
 CORRELATION_HEADER = "X-Correlation-ID"
 
 _STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def ask(
+    rpc: RpcClient,
+    queue: WorkQueue,
+    method: str,
+    params: dict[str, Any],
+    tenant: str | None = None,
+) -> Any:
+    """An RPC made for an HTTP caller: a peer or broker that does not answer in time is a 503
+    ``broker_unavailable`` the caller may retry; the peer's refusal passes through as it is."""
+    try:
+        return await rpc.call(queue, method, params, tenant=tenant)
+    except (RpcTimeout, BrokerUnavailable):
+        raise Refusal("broker_unavailable", 503) from None
 
 
 def error_body(code: str, language: str, params: dict[str, Any] | None = None) -> dict[str, Any]:

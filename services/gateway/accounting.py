@@ -15,10 +15,8 @@ from shared.contracts.documents import DeviceMode
 from shared.contracts.results import DocumentLoaded
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
-from shared.http import error_body, language_of
+from shared.http import ask, error_body, language_of
 from shared.limits import MissLimiter
-from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
 from shared.outbox import Tx
 from shared.service import RuntimeDep
@@ -79,10 +77,7 @@ async def upload_status(
     "/devices", summary="This base's device list, to pick a terminal instead of typing its PIN"
 )
 async def devices(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    try:
-        known = await rt.rpc.call(REGISTRY_RPC, "device.known", {}, tenant=tenant["id"])
-    except (RpcTimeout, BrokerUnavailable):
-        raise Refusal("broker_unavailable", 503) from None
+    known = await ask(rt.rpc, REGISTRY_RPC, "device.known", {}, tenant=tenant["id"])
     items = []
     for device in known:
         copy = await rt.store.get(repo.DEVICES.name, device["id"])

@@ -20,8 +20,7 @@ from shared.audit import audited
 from shared.contracts.directory import GROUP_PATTERN, LOGIN_PATTERN, TENANT_ID_PATTERN
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
-from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.rpc import RpcTimeout
+from shared.http import ask
 from shared.messaging.topology import REGISTRY_RPC
 from shared.service import Runtime, RuntimeDep
 
@@ -85,10 +84,7 @@ class GroupRename(_Body):
 async def registry_call(
     rt: Runtime, method: str, params: dict[str, Any], tenant: str | None = None
 ) -> Any:
-    try:
-        return await rt.rpc.call(REGISTRY_RPC, method, params, tenant=tenant)
-    except (RpcTimeout, BrokerUnavailable):
-        raise Refusal("broker_unavailable", 503) from None
+    return await ask(rt.rpc, REGISTRY_RPC, method, params, tenant)
 
 
 async def _keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,7 @@ from services.gateway.auth import AdminDep, TenantDep
 from shared.audit import audited
 from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.errors import Refusal
-from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.rpc import RpcTimeout
+from shared.http import ask
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_RPC, WorkQueue
 from shared.service import Runtime, RuntimeDep
 
@@ -61,10 +60,7 @@ _IMPORT_BODY = {
 async def _call(
     rt: Runtime, queue: WorkQueue, method: str, params: dict[str, Any], tenant: str | None
 ) -> Any:
-    try:
-        return await rt.rpc.call(queue, method, params, tenant=tenant)
-    except (RpcTimeout, BrokerUnavailable):
-        raise Refusal("broker_unavailable", 503) from None
+    return await ask(rt.rpc, queue, method, params, tenant)
 
 
 async def routing_call(rt: Runtime, method: str, params: dict[str, Any], tenant: str | None) -> Any:

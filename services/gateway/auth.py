@@ -21,8 +21,7 @@ from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.contracts.directory import DeviceSeen
 from shared.errors import Refusal
-from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.rpc import RpcTimeout
+from shared.http import ask
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import RATE_LIMITED
 from shared.security import hash_token
@@ -70,9 +69,7 @@ async def _ask_registry(rt: Runtime, method: str, key_hash: str) -> dict[str, An
     if key_hash in refused:
         raise Refusal("unauthorized", 401)
     try:
-        result: dict[str, Any] = await rt.rpc.call(REGISTRY_RPC, method, {"hash": key_hash})
-    except (RpcTimeout, BrokerUnavailable):
-        raise Refusal("broker_unavailable", 503) from None
+        result: dict[str, Any] = await ask(rt.rpc, REGISTRY_RPC, method, {"hash": key_hash})
     except Refusal as refusal:
         if refusal.code == "unauthorized":
             refused.add(key_hash)

@@ -17,9 +17,7 @@ from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode, FactLine
 from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
-from shared.http import error_body, language_of
-from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.rpc import RpcTimeout
+from shared.http import ask, error_body, language_of
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
 from shared.security import hash_token
@@ -88,10 +86,7 @@ def _refusal_view(refusal: Doc | None, language: str) -> dict[str, Any] | None:
 )
 async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     ensure_portable(body)
-    try:
-        paired = await rt.rpc.call(REGISTRY_RPC, "device.pair", body.model_dump())
-    except (RpcTimeout, BrokerUnavailable):
-        raise Refusal("broker_unavailable", 503) from None
+    paired = await ask(rt.rpc, REGISTRY_RPC, "device.pair", body.model_dump())
     device = paired["device"]
     # The credential must work at once, before the registry's event arrives.
     await repo.put_newer(

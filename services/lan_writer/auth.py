@@ -19,9 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.lan_writer import repository as repo
 from shared.errors import Refusal
+from shared.http import ask
 from shared.limits import MissLimiter
-from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LAN_LOGINS
 from shared.security import hash_token, new_token
@@ -73,10 +72,7 @@ def _credentials(body: LoginRequest) -> dict[str, str]:
 
 
 async def _ask_registry(rt: Runtime, method: str, params: dict[str, Any], tenant: str) -> Any:
-    try:
-        return await rt.rpc.call(REGISTRY_RPC, method, params, tenant=tenant)
-    except (RpcTimeout, BrokerUnavailable):
-        raise Refusal("broker_unavailable", 503) from None
+    return await ask(rt.rpc, REGISTRY_RPC, method, params, tenant)
 
 
 async def _check_device(rt: Runtime, tenant: str, device_id: str) -> None:

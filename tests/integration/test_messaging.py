@@ -199,3 +199,16 @@ async def test_messages_sharing_an_ordering_key_apply_in_order(
     )
     assert applied == sent
     await consumer.stop()
+
+
+async def test_an_rpc_for_an_http_caller_that_gets_no_answer_is_a_retryable_503(
+    broker: Broker,
+) -> None:
+    from shared.http import ask
+
+    client = RpcClient(broker, "test", timeout=0.3)
+    await client.start()
+    # Nobody serves the registry's queue here: the call times out.
+    with pytest.raises(Refusal) as refused:
+        await ask(client, REGISTRY_RPC, "device.get", {"device_id": "d"}, tenant="t")
+    assert (refused.value.code, refused.value.status) == ("broker_unavailable", 503)
