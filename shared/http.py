@@ -3,6 +3,7 @@ one canonical log line per request, request metrics, health endpoints and ``/met
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -11,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,6 +47,14 @@ async def ask(
         return await rpc.call(queue, method, params, tenant=tenant)
     except (RpcTimeout, BrokerUnavailable):
         raise Refusal("broker_unavailable", 503) from None
+
+
+def check_admin_token(credentials: HTTPAuthorizationCredentials | None, admin_token: str) -> None:
+    """Refuse unless the Bearer credential is the operators' admin token (compared in constant
+    time, as bytes, so any text a client sends is simply wrong, never an error)."""
+    given = credentials.credentials.strip() if credentials is not None else ""
+    if not given or not hmac.compare_digest(given.encode(), admin_token.encode()):
+        raise Refusal("unauthorized", 401)
 
 
 def error_body(code: str, language: str, params: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from services.dashboard.page import render_page
 from services.dashboard.state import Dashboard
 from shared.audit import audited
 from shared.errors import Refusal
-from shared.http import language_of
+from shared.http import check_admin_token, language_of
 from shared.i18n import Language, pick_language
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.topology import work_queue
@@ -60,9 +59,7 @@ async def _require_admin(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
-    token = credentials.credentials.strip() if credentials is not None else ""
-    if not token or not hmac.compare_digest(token.encode(), settings.admin_token.encode()):
-        raise Refusal("unauthorized", 401)
+    check_admin_token(credentials, settings.admin_token)
 
 
 AdminDep = Annotated[None, Depends(_require_admin)]

@@ -7,7 +7,6 @@ its own request rate; each device's calls also count as a sighting (``last_seen`
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.contracts.directory import DeviceSeen
 from shared.errors import Refusal
-from shared.http import ask
+from shared.http import ask, check_admin_token
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import RATE_LIMITED
 from shared.security import hash_token
@@ -134,8 +133,7 @@ def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Do
 
 
 async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:
-    if not hmac.compare_digest(_token(credentials), rt.settings.admin_token):
-        raise Refusal("unauthorized", 401)
+    check_admin_token(credentials, rt.settings.admin_token)
 
 
 TenantDep = Annotated[Doc, Depends(current_tenant)]

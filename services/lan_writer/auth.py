@@ -8,7 +8,6 @@ the next log-in.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.lan_writer import repository as repo
 from shared.errors import Refusal
-from shared.http import ask
+from shared.http import ask, check_admin_token
 from shared.limits import MissLimiter
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LAN_LOGINS
@@ -154,9 +153,7 @@ async def current_user(session: Annotated[Doc, Depends(current_session)]) -> Lan
 
 
 async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:
-    given = credentials.credentials.strip() if credentials is not None else ""
-    if not given or not hmac.compare_digest(given.encode(), rt.settings.admin_token.encode()):
-        raise Refusal("unauthorized", 401)
+    check_admin_token(credentials, rt.settings.admin_token)
 
 
 SessionDep = Annotated[Doc, Depends(current_session)]
