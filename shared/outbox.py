@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
-from shared.contracts import Envelope, Payload, wrap
+from shared.contracts import Envelope, Payload, as_json, wrap
 from shared.logging import get_logger
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.storage import Collection, DuplicateKeyError, Index, Session, StorageError, Store
@@ -59,7 +59,7 @@ class Tx:
                 "routing_key": payload.routing_key(),
                 # The relay of this process sends it; another takes over if it is left behind.
                 "relay": self._relay_id,
-                "envelope": envelope.model_dump(mode="json"),
+                "envelope": as_json(envelope),
             },
         )
         self.emitted.append(envelope)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from services.routing.processes import BusinessProcess
+from shared.contracts.documents import Document, FactLine
 from shared.storage import Collection, Doc, Index, Session
 
 # Processes are per tenant; the defaults live under the tenant "*" and apply to every tenant
@@ -13,12 +14,17 @@ from shared.storage import Collection, Doc, Index, Session
 PROCESSES = Collection("processes", (Index(("tenant", "name")), Index(("tenant",))))
 REQUESTS = Collection("requests")  # by tenant:request_id, with the decision given
 DOCUMENTS = Collection("documents", (Index(("tenant", "state")),))  # master record per document
+# The uploaded document and the facts counted so far, each by document key, apart from the
+# master record: its state changes many times, and a row holding 10,000 lines would be parsed
+# and written whole by every one of those changes.
+DOCUMENT_BODIES = Collection("document_bodies")
+DOCUMENT_FACTS = Collection("document_facts")
 DELIVERIES = Collection(
     "deliveries",
     (Index(("document_key",)), Index(("document_key", "version")), Index(("tenant", "state"))),
 )
 
-COLLECTIONS = (PROCESSES, REQUESTS, DOCUMENTS, DELIVERIES)
+COLLECTIONS = (PROCESSES, REQUESTS, DOCUMENTS, DOCUMENT_BODIES, DOCUMENT_FACTS, DELIVERIES)
 
 ALL_TENANTS = "*"
 
@@ -87,3 +93,26 @@ async def copies_of(db: Session, key: str, version: int | None = None) -> list[D
     if version is not None:
         where["version"] = version
     return await db.find(DELIVERIES.name, where)
+
+
+async def start_body(db: Session, key: str, document: Document) -> None:
+    """The document of a new upload version, with no facts counted yet."""
+    await db.put(DOCUMENT_BODIES.name, {"id": key, "document": document.model_dump(mode="json")})
+    await db.put(DOCUMENT_FACTS.name, {"id": key, "facts": {}})
+
+
+async def body_of(db: Session, key: str) -> Document | None:
+    row = await db.get(DOCUMENT_BODIES.name, key)
+    return None if row is None else Document.model_validate(row["document"])
+
+
+async def facts_of(db: Session, key: str) -> dict[str, list[FactLine]]:
+    """The document's facts so far, by who sent them (``<delivery id>:<user>``)."""
+    row = await db.get(DOCUMENT_FACTS.name, key)
+    stored: dict[str, list[Doc]] = row["facts"] if row else {}
+    return {who: [FactLine.model_validate(f) for f in lines] for who, lines in stored.items()}
+
+
+async def save_facts(db: Session, key: str, facts: dict[str, list[FactLine]]) -> None:
+    dumped = {who: [f.model_dump(mode="json") for f in lines] for who, lines in facts.items()}
+    await db.put(DOCUMENT_FACTS.name, {"id": key, "facts": dumped})

@@ -190,11 +190,10 @@ class UploadRouter:
                 "target": request.target.model_dump(mode="json"),
                 "version": version,
                 "state": states.QUEUED,
-                "document": document.model_dump(mode="json"),
-                "facts": {},
                 "uploaded_at": envelope.time.isoformat(),
             },
         )
+        await repo.start_body(tx.db, key, document)
         return version
 
     async def _deliver(

@@ -8,19 +8,23 @@ from contextlib import suppress
 from pathlib import Path
 
 
-def rss_mb(status: str) -> float:
-    """``VmRSS`` of a /proc/<pid>/status text, in MB (it is given in kB)."""
+def status_mb(status: str, field: str = "VmRSS") -> float:
+    """A memory field of a /proc/<pid>/status text (``VmRSS``, ``VmHWM``), in MB."""
     for line in status.splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise ValueError("VmRSS missing: the process has ended or is a kernel thread")
+    raise ValueError(f"{field} missing: the process has ended or is a kernel thread")
+
+
+def read_status_mb(pid: int, field: str = "VmRSS") -> float | None:
+    try:
+        return status_mb(Path(f"/proc/{pid}/status").read_text(), field)
+    except (OSError, ValueError):
+        return None
 
 
 def read_rss_mb(pid: int) -> float | None:
-    try:
-        return rss_mb(Path(f"/proc/{pid}/status").read_text())
-    except (OSError, ValueError):
-        return None
+    return read_status_mb(pid, "VmRSS")
 
 
 def snapshot(pids: Mapping[str, int]) -> dict[str, float]:
@@ -29,21 +33,37 @@ def snapshot(pids: Mapping[str, int]) -> dict[str, float]:
     return {name: mb for name, mb in found.items() if mb is not None}
 
 
-class PeakSampler:
-    """Samples the processes every ``interval`` seconds while running; keeps each one's peak.
+def reset_peak(pid: int) -> bool:
+    """Start the kernel's record of the process's peak resident memory (``VmHWM``) afresh."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
-    ``pids`` is asked each time, so a service started again is followed under its new pid.
-    """
+
+class PeakTracker:
+    """The peak resident memory of each process through a phase.
+
+    The kernel keeps the exact peak (``VmHWM``); it is reset when the phase starts and read
+    when it ends. Samples every ``interval`` seconds stand in for a process whose peak could
+    not be reset, and follow a service started again under a new pid (``pids`` is asked each
+    time)."""
 
     def __init__(self, pids: Callable[[], Mapping[str, int]], interval: float = 0.5) -> None:
         self._pids = pids
         self._interval = interval
+        self._reset: set[int] = set()
         self.peaks: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
     def sample(self) -> None:
-        for name, mb in snapshot(self._pids()).items():
-            self.peaks[name] = max(mb, self.peaks.get(name, 0.0))
+        for name, pid in self._pids().items():
+            mb = read_rss_mb(pid)
+            if pid in self._reset:
+                mb = max(mb or 0.0, read_status_mb(pid, "VmHWM") or 0.0)
+            if mb:
+                self.peaks[name] = max(mb, self.peaks.get(name, 0.0))
 
     async def _run(self) -> None:
         while True:
@@ -51,8 +71,9 @@ class PeakSampler:
             await asyncio.sleep(self._interval)
 
     def start(self) -> None:
+        self._reset = {pid for pid in self._pids().values() if reset_peak(pid)}
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="rss-sampler")
+            self._task = asyncio.create_task(self._run(), name="rss-peaks")
 
     async def stop(self) -> None:
         if self._task is not None:

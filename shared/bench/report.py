@@ -129,8 +129,10 @@ accounting base, not a capacity; the limiter still runs on every request.
   30 s has its `last_seen` written, once), then measures requests/s of
   `GET /api/v1/terminal/inbox?wait=0`, each request from the next device in turn.
 - *Resident memory*: `VmRSS` from `/proc/<pid>/status` of each service process, idle ({settle:g} s
-  after the stack is ready, before any load), and the peak of samples taken every 0.5 s
-  through the upload, large-document and poll phases (the notes give each phase's peak).
+  after the stack is ready, before any load); and its peak through the upload,
+  large-document and poll phases, as the kernel records it (`VmHWM`, reset through
+  `/proc/<pid>/clear_refs` when each phase starts), so that no short peak between two samples
+  is missed (the notes give each phase's peak).
 
 **CPU notes.** The notes also give the CPU time (user + system, from `/proc/<pid>/stat`) each
 process spent in a phase, divided by the documents or requests handled in it, warm-up

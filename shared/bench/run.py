@@ -31,7 +31,7 @@ from shared.bench.documents import order, upload_to_device
 from shared.bench.figures import Figure, figure
 from shared.bench.http_load import LoadResult, LoadSpec, run_in_own_process
 from shared.bench.machine import Machine, this_machine
-from shared.bench.memory import PeakSampler, snapshot
+from shared.bench.memory import PeakTracker, snapshot
 from shared.bench.plan import Plan
 from shared.bench.seed import OPEN_STATES, seed_inbox_base
 from shared.bench.uploads import Outcome, UploadDriver
@@ -208,7 +208,7 @@ class Bench:
             f"after {plan.upload_warmup:g} s of warm-up"
         )
         meter = self._cpu_meter(stack, client=True)
-        async with self._sampling(stack, "uploads"):
+        async with self._tracking_peaks(stack, "uploads"):
             meter.start()
             full = await driver.closed_loop(plan.lanes, plan.upload_warmup, plan.upload_seconds)
             self._note_cpu("per document at full load", meter.stop(), len(full.samples))
@@ -227,7 +227,7 @@ class Bench:
 
         self.say(f"one document of {plan.big_lines} lines, there and back")
         meter = self._cpu_meter(stack, client=True)
-        async with self._sampling(stack, "the large document"):
+        async with self._tracking_peaks(stack, "the large document"):
             meter.start()
             times = await big_document(pool, tenant["api_key"], big_terminal, plan.big_lines)
             self._note_cpu(f"for the {plan.big_lines}-line document", meter.stop(), 1)
@@ -273,7 +273,7 @@ class Bench:
             f"after one poll from each of the {len(terminals)} devices"
         )
         meter = self._cpu_meter(stack, client=False)
-        async with self._sampling(stack, "inbox polls"):
+        async with self._tracking_peaks(stack, "inbox polls"):
             meter.start()
             result = await self._load(
                 stack.ports["gateway"],
@@ -337,15 +337,15 @@ class Bench:
         )
 
     @asynccontextmanager
-    async def _sampling(self, stack: Stack, phase: str) -> AsyncIterator[None]:
-        """Follow the services' resident memory through a phase; keep each one's peak."""
-        sampler = PeakSampler(lambda: _pids(stack))
-        sampler.start()
+    async def _tracking_peaks(self, stack: Stack, phase: str) -> AsyncIterator[None]:
+        """Keep each service's peak resident memory through a phase."""
+        tracker = PeakTracker(lambda: _pids(stack))
+        tracker.start()
         try:
             yield
         finally:
-            await sampler.stop()
-            self.peaks[phase] = sampler.peaks
+            await tracker.stop()
+            self.peaks[phase] = tracker.peaks
 
     def _cpu_meter(self, stack: Stack, *, client: bool) -> CpuMeter:
         pids = _pids(stack)

@@ -8,25 +8,27 @@ from typing import Any
 import pytest
 
 from shared.bench.machine import cpu_model, memory_mb
-from shared.bench.memory import rss_mb
+from shared.bench.memory import status_mb
 from shared.bench.plan import plan_for
 from shared.bench.seed import clone_device, clone_row, states
 from shared.bench.wire import WireError, build_request, parse_head
 
 STATUS = """Name:\tpython
 VmPeak:\t  300000 kB
+VmHWM:\t  122880 kB
 VmRSS:\t   81920 kB
 RssAnon:\t   70000 kB
 """
 
 
-def test_rss_is_read_from_vmrss_in_megabytes() -> None:
-    assert rss_mb(STATUS) == 80.0
+def test_rss_and_its_peak_are_read_in_megabytes() -> None:
+    assert status_mb(STATUS) == 80.0
+    assert status_mb(STATUS, "VmHWM") == 120.0
 
 
-def test_rss_of_a_process_without_vmrss_is_an_error() -> None:
+def test_a_process_without_the_field_is_an_error() -> None:
     with pytest.raises(ValueError, match="VmRSS"):
-        rss_mb("Name:\tkthreadd\n")
+        status_mb("Name:\tkthreadd\n")
 
 
 def test_cpu_model_and_memory() -> None:
