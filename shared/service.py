@@ -54,11 +54,16 @@ class Runtime:
         }
 
 
+def runtime_of(request: Request) -> Runtime:
+    """The runtime of the service serving the request."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
 async def current_runtime(request: Request) -> Runtime:
     """FastAPI dependency: the runtime of the service serving the request. Async on purpose:
     FastAPI runs a plain function dependency in a worker thread, on every request."""
-    rt: Runtime = request.app.state.runtime
-    return rt
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]

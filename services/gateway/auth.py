@@ -31,10 +31,22 @@ bearer = HTTPBearer(auto_error=False, description="API key, device credential or
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
+# For endpoints that read the Authorization header themselves (see ``bearer_token``).
+BEARER_SECURITY: dict[str, Any] = {"security": [{bearer.scheme_name: []}]}
+
+
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials.strip():
         raise Refusal("unauthorized", 401)
     return credentials.credentials.strip()
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer …`` header, read as :data:`bearer` reads it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        raise Refusal("unauthorized", 401)
+    return _token(HTTPAuthorizationCredentials(scheme=scheme, credentials=token))
 
 
 class RecentlyRefused:
@@ -96,7 +108,13 @@ async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> Doc:
 
 
 async def current_device(rt: RuntimeDep, credentials: Bearer) -> Doc:
-    credential_hash = hash_token(_token(credentials))
+    return await authenticate_device(rt, _token(credentials))
+
+
+async def authenticate_device(rt: Runtime, credential: str) -> Doc:
+    """The paired, active device holding ``credential``; its call counts against its rate and
+    as a sighting."""
+    credential_hash = hash_token(credential)
     device = await repo.device_by_credential_hash(rt.store, credential_hash)
     if device is None:
         found = await _ask_registry(rt, "device.authenticate", credential_hash)

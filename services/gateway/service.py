@@ -52,9 +52,10 @@ def build_app(rt: Runtime) -> FastAPI:
     )
     app.state.runtime = rt
     install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
+    # Routes are matched in order: the terminals' calls, by far the most frequent, come first.
+    app.include_router(terminal.router)
     app.include_router(accounting.router)
     app.include_router(webhooks.router)
-    app.include_router(terminal.router)
     app.include_router(admin.router)
     app.include_router(admin_processes.router)
     return app

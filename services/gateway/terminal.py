@@ -6,22 +6,29 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway import repository as repo
-from services.gateway.auth import DeviceDep, device_copy, record_sighting
+from services.gateway.auth import (
+    BEARER_SECURITY,
+    DeviceDep,
+    authenticate_device,
+    bearer_token,
+    device_copy,
+    record_sighting,
+)
 from services.gateway.notifier import Notifier
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode, FactLine
 from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
-from shared.http import ask, error_body, language_of
+from shared.http import ask, documented_query, error_body, language_of, query_of
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
 from shared.security import hash_token
-from shared.service import RuntimeDep
+from shared.service import RuntimeDep, runtime_of
 from shared.storage import Doc, DuplicateKeyError
 
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"])
@@ -129,30 +136,37 @@ async def _inbox(rt: RuntimeDep, device_id: str) -> tuple[list[Doc], list[Doc]]:
     return [r for r in rows if r["state"] in _OPEN], [r for r in rows if r["state"] == "withdrawn"]
 
 
+class InboxQuery(BaseModel):
+    wait: float = Field(default=0, ge=0, le=60, description="long-poll: seconds to wait")
+    known: int = Field(default=0, ge=0, description="how many documents the terminal already has")
+
+
+# The poll is the hottest call of all, so its endpoint takes only the request: each FastAPI
+# dependency or declared parameter would cost about as much as the poll's own query. The query
+# and the credential are read by the same rules the declared ones follow (``query_of``,
+# ``bearer_token``), and documented from the same model.
 # The two hot answers are sent as they are: FastAPI would otherwise walk every value of the
 # answer again (jsonable_encoder), which costs more than the query behind it.
 @router.get(
     "/inbox",
     summary="Documents waiting for this device; waits up to `wait` seconds for news",
     response_class=ORJSONResponse,
+    openapi_extra={**documented_query(InboxQuery), **BEARER_SECURITY},
 )
-async def inbox(
-    request: Request,
-    rt: RuntimeDep,
-    device: DeviceDep,
-    wait: float = Query(default=0, ge=0, le=60, description="long-poll: seconds to wait"),
-    known: int = Query(default=0, ge=0, description="how many documents the terminal already has"),
-) -> ORJSONResponse:
+async def inbox(request: Request) -> ORJSONResponse:
     """Answers at once when there is news: a document not yet acknowledged, a withdrawal, or
     a number of documents other than ``known``; otherwise waits for news up to ``wait``."""
+    rt = runtime_of(request)
+    device = await authenticate_device(rt, bearer_token(request.headers.get("authorization")))
+    query = query_of(InboxQuery, request)
     notifier: Notifier = rt.state["notifier"]
-    deadline = time.monotonic() + min(wait, rt.settings.long_poll_max_seconds)
+    deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
     while True:
         waiting, withdrawn = await _inbox(rt, device["id"])
         fresh = [r for r in waiting if r["state"] == "waiting"]
         left = deadline - time.monotonic()
-        if fresh or withdrawn or len(waiting) != known or left <= 0:
+        if fresh or withdrawn or len(waiting) != query.known or left <= 0:
             return ORJSONResponse(
                 {
                     "documents": [_summary(r, language) for r in waiting],

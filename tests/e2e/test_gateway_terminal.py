@@ -380,3 +380,37 @@ async def test_a_terminals_contact_shows_as_last_seen_in_the_device_list(
         [listed] = await accounting.devices()
         assert listed["last_seen"] is not None
         assert await metric(stack.url("gateway"), "tsdx_devices_online") >= 1
+
+
+async def test_the_inbox_refuses_a_bad_query_or_credential_and_changes_nothing(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient
+) -> None:
+    async with paired(stack, tenant, language="en") as terminal:
+        delivery_id = await _delivered(accounting, terminal, document=order())
+        credential = terminal.device["credential"]
+        url = f"{stack.url('gateway')}/api/v1/terminal/inbox"
+        async with httpx.AsyncClient(timeout=10) as http:
+            for query, field in (
+                ("wait=-1", "query.wait"),
+                ("wait=61", "query.wait"),
+                ("wait=soon", "query.wait"),
+                ("known=-1", "query.known"),
+                ("known=2.5", "query.known"),
+            ):
+                answer = await http.get(
+                    f"{url}?{query}", headers={"Authorization": f"Bearer {credential}"}
+                )
+                assert answer.status_code == 422, query
+                body = answer.json()
+                assert body["code"] == "validation_error", query
+                assert [e["field"] for e in body["errors"]] == [field], query
+            for authorization in (None, "Bearer", f"Basic {credential}", "Bearer wrong"):
+                headers = {"Authorization": authorization} if authorization else {}
+                answer = await http.get(f"{url}?wait=0", headers=headers)
+                assert answer.status_code == 401, authorization
+                assert answer.json()["code"] == "unauthorized"
+        # None of it touched the inbox: the document still waits, unacknowledged.
+        listed = await terminal.inbox()
+        assert [(d["delivery_id"], d["state"]) for d in listed["documents"]] == [
+            (delivery_id, "waiting")
+        ]
