@@ -1,7 +1,11 @@
 """The HTTP ceiling: a bare FastAPI JSON endpoint, served by uvicorn exactly as the services
 are served (same server class settings: no access log, no lifespan), and nothing else.
 
-Run as ``python -m shared.bench.bare_app HOST PORT``.
+With ``logged``, the same endpoint sits behind what every tsdx service puts around its
+endpoints (``shared.http.install_common``: the request's log line, metrics, correlation id,
+body limit): the share of a request that is tsdx's, before any work of its own.
+
+Run as ``python -m shared.bench.bare_app HOST PORT [logged]``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from shared.http import install_common
+from shared.logging import configure_logging
+
 app = FastAPI()
 
 
@@ -20,8 +27,15 @@ async def ping() -> dict[str, Any]:
     return {"documents": [], "withdrawn": []}
 
 
+async def _ready() -> dict[str, bool]:
+    return {"ready": True}
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
+    if sys.argv[3:] == ["logged"]:
+        configure_logging("bench", "INFO", "json")
+        install_common(app, "bench", _ready, max_body_bytes=1 << 20)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
 
 

@@ -78,6 +78,11 @@ bench makes a RabbitMQ virtual host of its own and starts, in this order:
 - *Bare FastAPI JSON endpoint*: one `GET` route returning a small JSON object, served by
   uvicorn in its own process with the services' uvicorn settings. Requests/s under the HTTP
   load generator below.
+- Not a ceiling, a reference in the notes: *the same endpoint behind tsdx's HTTP middleware*,
+  what every service puts around every endpoint (`shared.http.install_common`: the request's
+  JSON log line written to a file, its metrics, the correlation id, the body limit). It shows
+  how much of the gap between the bare endpoint and a tsdx endpoint is there before the
+  endpoint does any work.
 
 **The HTTP load generator** is a process of its own (never the servers' event loop): {conns}
 keep-alive connections, each sending its next request as soon as the previous answer is read,

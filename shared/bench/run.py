@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -109,28 +110,44 @@ class Bench:
         return rate
 
     async def _http_ceiling(self) -> LoadResult:
-        port = free_port()
         self.say("ceiling: bare FastAPI JSON endpoint under uvicorn")
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "shared.bench.bare_app",
-            HOST,
-            str(port),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+        bare = await self._bare_endpoint(logged=False)
+        self._note_load("bare FastAPI", bare)
+        self.say("the same endpoint behind tsdx's HTTP middleware")
+        logged = await self._bare_endpoint(logged=True)
+        self._note_load(
+            "the bare endpoint behind tsdx's HTTP middleware (log line, metrics, correlation id)",
+            logged,
+            ratio_to=bare,
         )
+        return bare
+
+    async def _bare_endpoint(self, *, logged: bool) -> LoadResult:
+        port = free_port()
+        name = "with tsdx's middleware" if logged else "bare FastAPI"
+        log_name = f"bare-{'logged' if logged else 'plain'}.log"
+        with _log_file(self.scratch / "logs" / log_name) as log:
+            server = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "shared.bench.bare_app",
+                HOST,
+                str(port),
+                *(["logged"] if logged else []),
+                cwd=ROOT,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
         try:
             await _wait_http(f"http://{HOST}:{port}/ping", server)
-            meter = CpuMeter({"bare FastAPI": server.pid})
+            meter = CpuMeter({name: server.pid})
             meter.start()
             result = await self._load(port, "/ping", [])
-            self._note_cpu("per request of the bare endpoint", meter.stop(), result.answered)
+            spent = meter.stop()
+            self._note_cpu(f"per request of the bare endpoint, {name}", spent, result.answered)
         finally:
             server.terminate()
             await server.wait()
-        self._note_load("bare FastAPI", result)
         return result
 
     async def _measure_stack(self, amqp_url: str, amqp_rate: float, bare: LoadResult) -> None:
@@ -326,10 +343,11 @@ class Bench:
     def note(self, text: str) -> None:
         self.results.notes.append(text)
 
-    def _note_load(self, what: str, result: LoadResult) -> None:
+    def _note_load(self, what: str, result: LoadResult, ratio_to: LoadResult | None = None) -> None:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
+        ratio = f" ({result.rate / ratio_to.rate:.2f} of bare)" if ratio_to else ""
         self.note(
-            f"{what}: {result.rate:.0f} req/s over {result.seconds:g} s "
+            f"{what}: {result.rate:.0f} req/s{ratio} over {result.seconds:g} s "
             f"(p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; statuses {statuses}; "
             f"errors {result.errors}"
             + (f"; {result.primed} priming requests first" if result.primed else "")
@@ -372,6 +390,11 @@ class Bench:
         if outcome.errors:
             text += "; errors: " + "; ".join(f"{n} × {e}" for e, n in outcome.errors.items())
         self.note(text)
+
+
+def _log_file(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
 
 
 def _pids(stack: Stack) -> dict[str, int]:
