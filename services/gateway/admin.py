@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from services.gateway import repository as repo
 from services.gateway.auth import AdminDep, device_copy
 from shared.audit import audited
-from shared.contracts.directory import GROUP_PATTERN, LOGIN_PATTERN, TENANT_ID_PATTERN
+from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
 from shared.http import ask
@@ -28,8 +28,8 @@ router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, examples=["sklad-na-lenina"])]
 DeviceId = Annotated[str, Path(min_length=1, max_length=100)]
-LoginPath = Annotated[str, Path(pattern=LOGIN_PATTERN, examples=["ivanov"])]
-GroupPath = Annotated[str, Path(pattern=GROUP_PATTERN, examples=["Кладовщики"])]
+LoginPath = Annotated[Login, Path(examples=["ivanov"])]
+GroupPath = Annotated[GroupName, Path(examples=["Кладовщики"])]
 # Passwords are taken exactly as typed: surrounding spaces are part of them.
 Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
 
@@ -59,7 +59,7 @@ class Replacement(_Body):
 
 
 class NewUser(_Body):
-    login: str = Field(pattern=LOGIN_PATTERN, examples=["ivanov"])
+    login: Login = Field(examples=["ivanov"])
     name: str | None = Field(default=None, min_length=1, max_length=200, examples=["Иванов И."])
     password: Password | None = None
     barcode: str | None = Field(default=None, min_length=1, max_length=200)
@@ -74,11 +74,11 @@ class UserChanges(_Body):
 
 
 class NewGroup(_Body):
-    group: str = Field(pattern=GROUP_PATTERN, examples=["Кладовщики"])
+    group: GroupName = Field(examples=["Кладовщики"])
 
 
 class GroupRename(_Body):
-    name: str = Field(pattern=GROUP_PATTERN)
+    name: GroupName
 
 
 async def registry_call(

@@ -18,13 +18,11 @@ from services.registry.devices import Devices
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.contracts import Envelope
-from shared.contracts.directory import GROUP_PATTERN, LOGIN_PATTERN, TENANT_ID_PATTERN
+from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
 from shared.messaging.rpc import Method, Params, parse_params
 
-Login = Annotated[str, Field(pattern=LOGIN_PATTERN)]
-GroupName = Annotated[str, Field(pattern=GROUP_PATTERN)]
 # Passwords are taken exactly as typed: surrounding spaces are part of them.
 Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
 Barcode = Annotated[str, Field(min_length=1, max_length=200)]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from shared.contracts.documents import DeviceMode, Strict
 from shared.contracts.envelope import Payload, message
@@ -61,6 +64,32 @@ TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 LOGIN_PATTERN = r"^[\w.@-]{1,64}$"
 # A group name may hold spaces too ("Смена 1").
 GROUP_PATTERN = r"^\w[\w .@-]{0,99}$"
+
+
+def _matching(pattern: str) -> AfterValidator:
+    """The ``pattern`` constraint, checked by Python's ``re`` (whole text) with pydantic's own
+    error. pydantic's built-in engine compiles a Unicode ``\\w`` into about 4 MB for every
+    field and parameter that uses it; Python's ``re``, into almost nothing."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if compiled.fullmatch(value) is None:
+            raise PydanticCustomError(
+                "string_pattern_mismatch",
+                "String should match pattern '{pattern}'",
+                {"pattern": pattern},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Login = Annotated[
+    str, _matching(LOGIN_PATTERN), Field(json_schema_extra={"pattern": LOGIN_PATTERN})
+]
+GroupName = Annotated[
+    str, _matching(GROUP_PATTERN), Field(json_schema_extra={"pattern": GROUP_PATTERN})
+]
 
 
 @message
