@@ -132,6 +132,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Документ {number} уже в работе на терминале. Чтобы заменить его, отзовите документ.",
         "en": "Document {number} is already being worked on. Recall it to replace it.",
     },
+    "document_result_not_loaded": {
+        "ru": "Результат документа {number} ещё не загружен в учётную систему. "
+        "Загрузите его, затем выгружайте документ снова.",
+        "en": "The result of document {number} has not been loaded yet. "
+        "Load it first, then upload the document again.",
+    },
     "document_withdrawn": {
         "ru": "Документ отозван с терминала.",
         "en": "The document was withdrawn from the terminal.",

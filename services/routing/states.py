@@ -99,3 +99,18 @@ def in_work(document: str, copy_states: Iterable[str]) -> bool:
     """
     states = set(copy_states)
     return bool(states & set(TAKEN)) or (DONE in states and document not in FINISHED)
+
+
+def reupload_refusal(document: str, copy_states: Iterable[str], *, recall: bool) -> str | None:
+    """Why the document may not be uploaded again now, or None when it may.
+
+    - ``document_result_not_loaded``: it is completed and the accounting side has not
+      loaded its result yet. The new version's result would take the old one's place, so the
+      old one would be lost; a recall does not help (nothing is on a terminal any more).
+    - ``document_in_work``: it is being worked on (see :func:`in_work`), unless recalled.
+    """
+    if document == COMPLETED:
+        return "document_result_not_loaded"
+    if not recall and in_work(document, copy_states):
+        return "document_in_work"
+    return None

@@ -10,7 +10,10 @@ Uploading a document again (same accounting id) starts a new version of it:
 - if the document is being worked on (a copy is taken, or some copy finished while the
   document is not complete), the request is refused with ``document_in_work`` unless it asks
   to ``recall``: then the taken copies are withdrawn with reason ``recalled`` (the terminal
-  learns it at its next contact) and the results sent so far are dropped.
+  learns it at its next contact) and the results sent so far are dropped;
+- if the document is completed and the accounting side has not loaded its result yet, the
+  request is refused with ``document_result_not_loaded``, recall or not: the new version's
+  result would take the place of one nobody has read.
 
 A request that names the same document twice is refused with ``document_repeated`` before
 any other rule: its copies would replace each other.
@@ -126,11 +129,11 @@ class UploadRouter:
         decision: rules.Accepted,
     ) -> UploadDecided:
         # Re-uploads first: all-or-nothing, so refuse before anything is written.
-        if not request.recall:
-            for document in request.documents:
-                if await _in_work(tx, tenant, document):
-                    params = {"document": document.header.id, "number": document.header.number}
-                    return _refused(request, envelope, "document_in_work", params)
+        for document in request.documents:
+            code = await _reupload_refusal(tx, tenant, document, recall=request.recall)
+            if code is not None:
+                params = {"document": document.header.id, "number": document.header.number}
+                return _refused(request, envelope, code, params)
         deliveries: list[Delivery] = []
         for route in decision.routes:
             document = request.documents[route.document_index]
@@ -277,10 +280,10 @@ def _repeated_document(request: UploadRequested) -> str | None:
     return next((doc_id for doc_id, n in counts.items() if n > 1), None)
 
 
-async def _in_work(tx: Tx, tenant: str, document: Document) -> bool:
+async def _reupload_refusal(tx: Tx, tenant: str, document: Document, *, recall: bool) -> str | None:
     key = repo.document_key(tenant, document.header.id)
     master = await tx.db.get(repo.DOCUMENTS.name, key)
     if master is None:
-        return False
+        return None
     copies = await repo.copies_of(tx.db, key, master["version"])
-    return states.in_work(master["state"], [c["state"] for c in copies])
+    return states.reupload_refusal(master["state"], [c["state"] for c in copies], recall=recall)

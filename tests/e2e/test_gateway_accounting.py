@@ -251,6 +251,12 @@ async def test_an_offline_devices_result_waits_until_loaded(
         assert document_id not in [r["document_id"] for r in online_only["results"]]
         assert document_id in [r["document_id"] for r in offline_only["results"]]
 
+        # Uploading it again before its result is loaded would lose that result: refused.
+        refused = await accounting.upload(upload(by_pin(terminal.device["pin"]), document))
+        assert (refused["status"], refused["code"]) == ("refused", "document_result_not_loaded")
+        assert document["header"]["number"] in refused["message"]
+        assert (await accounting.result(document_id))["result"]["lines"] == full["result"]["lines"]
+
         assert await accounting.mark_loaded(document_id) == {
             "document_id": document_id,
             "state": "loaded",
@@ -258,6 +264,14 @@ async def test_an_offline_devices_result_waits_until_loaded(
         assert (await accounting.mark_loaded(document_id))["state"] == "loaded"  # idempotent
         assert document_id not in [r["document_id"] for r in await accounting.results()]
         assert (await accounting.result(document_id))["state"] == "loaded"
+
+        # Once loaded, the document may go out again: a new version, a new copy.
+        accepted = await eventually(
+            lambda: accounting.upload(upload(by_pin(terminal.device["pin"]), document)),
+            until=lambda answer: answer["status"] == "accepted",
+            what="the loaded document uploaded again",
+        )
+        assert accepted["deliveries"][0]["delivery_id"] != delivery_id
 
 
 async def test_per_user_lines_when_the_process_does_not_keep_them_merged(

@@ -208,3 +208,22 @@ def test_a_follow_up_id_too_long_is_shortened_by_a_digest() -> None:
     assert shortened.endswith(":storekeepers-placement")
     assert shortened == follow_up_id(long_id, "storekeepers-placement")  # stable
     assert follow_up_id("d", "p") == "d:p"
+
+
+@pytest.mark.parametrize(
+    ("document", "copies", "recall", "expected"),
+    [
+        ("delivered", ["delivered"], False, None),
+        ("downloaded", ["downloaded"], False, "document_in_work"),
+        ("downloaded", ["downloaded"], True, None),
+        ("in_progress", ["done", "routed"], False, "document_in_work"),
+        # A result nobody has loaded is never replaced, recall or not.
+        ("completed", ["done"], False, "document_result_not_loaded"),
+        ("completed", ["done"], True, "document_result_not_loaded"),
+        ("loaded", ["done"], False, None),
+    ],
+)
+def test_reupload_refusal(
+    document: str, copies: list[str], recall: bool, expected: str | None
+) -> None:
+    assert states.reupload_refusal(document, copies, recall=recall) == expected
