@@ -276,6 +276,9 @@ def install_common(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body that could not be read, e.g. JSON nested too deeply
+            body = error_body("bad_request", language_of(request), {"reason": str(exc.detail)})
+            return JSONResponse(body, status_code=400)
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return JSONResponse(
             {

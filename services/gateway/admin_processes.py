@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from services.gateway.auth import AdminDep, TenantDep
 from shared.audit import audited
 from shared.contracts.directory import TENANT_ID_PATTERN
+from shared.contracts.documents import ShallowObject
 from shared.errors import Refusal
 from shared.http import ask
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_RPC, WorkQueue
@@ -128,7 +129,7 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
         process_id: ProcessId,
         rt: RuntimeDep,
         scope: Scope,
-        body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
+        body: Annotated[ShallowObject, Body(examples=[_EXAMPLE])],
     ) -> Any:
         with audited("process.put", tenant=scope, target=process_id):
             if body.setdefault("id", process_id) != process_id:

@@ -206,6 +206,8 @@ def _parse(data: str | bytes) -> Any:
         raise _invalid(f"{where}{exc.problem or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise _invalid(str(exc)) from None
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise _invalid("nested too deeply") from None
 
 
 class _NoAliasLoader(yaml.SafeLoader):

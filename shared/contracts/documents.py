@@ -47,7 +47,10 @@ def _shallow(extra: dict[str, Any]) -> dict[str, Any]:
     return extra
 
 
-Extra = Annotated[dict[str, Any], AfterValidator(_shallow)]
+# A free-form JSON object, nested no deeper than the contracts carry (a deeper one could not
+# even be serialised into a message).
+ShallowObject = Annotated[dict[str, Any], AfterValidator(_shallow)]
+Extra = ShallowObject
 
 
 class Strict(BaseModel):

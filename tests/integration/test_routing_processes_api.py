@@ -269,3 +269,39 @@ async def test_the_tsdx_process_command(
     no_token = await run(tsdx, stack, "list", token=None)
     assert no_token.returncode == 2
     assert "No admin token" in no_token.stderr
+
+
+@pytest.mark.parametrize("depth", [40, 300, 5000])
+async def test_a_process_nested_too_deeply_is_refused_and_nothing_changes(
+    stack: Stack, depth: int
+) -> None:
+    """Too deep for the contracts, for a message, or for a parser: each a clear refusal."""
+    process_id = f"deep-{depth}-{uuid.uuid4().hex[:6]}"
+    body = json.dumps(receipt_by_order(process_id))[:-1] + ', "deep": '
+    body += '{"a": ' * depth + "1" + "}" * depth + "}"
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Accept-Language": "en"}
+    async with httpx.AsyncClient(base_url=stack.url("gateway"), headers=headers) as http:
+        put = await http.put(
+            f"/api/v1/admin/processes/{process_id}",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+        if depth < 1000:
+            assert put.status_code == 422, put.text
+            assert put.json()["code"] == "validation_error"
+            assert "nested deeper than 32 levels" in put.json()["message"]
+        else:  # beyond what the JSON parser itself reads
+            assert put.status_code == 400, put.text
+            assert put.json()["code"] == "bad_request"
+            assert put.json()["message"].startswith("Bad request: ")
+
+        text = f"processes:\n  - id: {process_id}\n    extra: " + "[" * depth + "1" + "]" * depth
+        imported = await http.post(
+            "/api/v1/admin/processes:import",
+            content=text.encode(),
+            headers={"Content-Type": "application/yaml"},
+        )
+        assert imported.status_code == 422, imported.text
+        assert imported.json()["code"] == "process_file_invalid"
+
+        assert (await http.get(f"/api/v1/admin/processes/{process_id}")).status_code == 404
