@@ -56,6 +56,7 @@ class GatewayHandlers:
         async with self._uow(applying=envelope) as tx:
             if await tx.db.get(repo.INBOX.name, routed.delivery_id) is not None:
                 return
+            device_id = await repo.standing_for(tx.db, routed.target.value)
             await tx.db.insert(
                 repo.INBOX_BODIES.name,
                 {"id": routed.delivery_id, "document": routed.document.model_dump(mode="json")},
@@ -65,7 +66,7 @@ class GatewayHandlers:
                 {
                     "id": routed.delivery_id,
                     "tenant": envelope.tenant,
-                    "device_id": routed.target.value,
+                    "device_id": device_id,
                     "document_id": routed.document.header.id,
                     "request_id": routed.request_id,
                     "process": routed.process,
@@ -90,7 +91,7 @@ class GatewayHandlers:
         DELIVERY_LATENCY.labels("internet").observe(
             max(0.0, (_now() - routed.requested_at).total_seconds())
         )
-        self._notifier.notify(inbox_key(routed.target.value))
+        self._notifier.notify(inbox_key(device_id))
 
     async def withdrawn(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async with self._uow(applying=envelope) as tx:
@@ -184,7 +185,13 @@ class GatewayHandlers:
             await repo.put_newer(tx.db, repo.DEVICES.name, doc)
 
     async def device_replaced(self, envelope: Envelope, replaced: DeviceReplaced) -> None:
+        """Copies waiting for the old device move to the new one, now and when they arrive
+        later (see ``routed``)."""
         async with self._uow(applying=envelope) as tx:
+            await tx.db.put(
+                repo.REPLACEMENTS.name,
+                {"id": replaced.old_device, "new_device": replaced.new_device},
+            )
             waiting = await tx.db.find(
                 repo.INBOX.name, {"device_id": replaced.old_device, "state": "waiting"}
             )

@@ -16,6 +16,9 @@ INBOX = Collection(
     (Index(("device_id", "state")), Index(("tenant", "document_id"))),
 )
 INBOX_BODIES = Collection("inbox_bodies")
+# Which device replaced which (by the old device's id), so that a copy routed to a device just
+# before it was replaced, but arriving after, still reaches the device that took its place.
+REPLACEMENTS = Collection("replacements")
 # Terminal results received, by delivery and result id: a retried send applies once.
 RESULTS = Collection("results", (Index(("delivery_id",)),))
 COMPLETED = Collection("completed", (Index(("tenant", "state")),))
@@ -31,6 +34,7 @@ COLLECTIONS = (
     UPLOADS,
     INBOX,
     INBOX_BODIES,
+    REPLACEMENTS,
     RESULTS,
     COMPLETED,
     WEBHOOKS,
@@ -75,3 +79,15 @@ async def put_newer(db: Session, collection: str, doc: Doc) -> bool:
         {k: v for k, v in doc.items() if k != "id"},
         expect={"revision": current["revision"]},
     )
+
+
+async def standing_for(db: Session, device_id: str) -> str:
+    """The device that now stands for ``device_id``: the one that replaced it (in turn, when
+    that one was replaced too), or ``device_id`` itself."""
+    seen = {device_id}
+    while (replaced := await db.get(REPLACEMENTS.name, device_id)) is not None:
+        device_id = replaced["new_device"]
+        if device_id in seen:  # cannot happen (a device is replaced once); never spin
+            break
+        seen.add(device_id)
+    return device_id

@@ -13,9 +13,10 @@ from services.gateway import repository as repo
 from services.gateway.handlers import GatewayHandlers
 from services.gateway.notifier import Notifier
 from shared.contracts import Payload, wrap
-from shared.contracts.directory import DeviceChanged, DeviceView
-from shared.contracts.documents import DocumentHeader, FactLine
+from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
+from shared.contracts.documents import Document, DocumentHeader, FactLine, Target
 from shared.contracts.results import DocumentCompleted, ResultRefused
+from shared.contracts.uploads import DocumentRouted
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import AlreadyApplied, UnitOfWork
 from shared.settings import Settings
@@ -199,3 +200,46 @@ async def test_news_about_a_copy_from_another_tenant_is_refused_and_changes_noth
     assert row is not None and row["state"] == "in_progress" and "last_refusal" not in row
     result = await store.get(repo.RESULTS.name, repo.result_key("dl-1", "r2"))
     assert result is not None and result["status"] == "received"
+
+
+def _routed_to(device_id: str, delivery_id: str) -> DocumentRouted:
+    return DocumentRouted(
+        delivery_id=delivery_id,
+        request_id=f"req-{delivery_id}",
+        process="purchase-receipt",
+        version=1,
+        channel="internet",
+        target=Target(kind="device", value=device_id),
+        document=Document(header=DocumentHeader(accounting_type="Заказ поставщику", id="d")),
+        requested_at=datetime.now(UTC),
+    )
+
+
+async def _inbox_of(store: Store, device_id: str) -> list[str]:
+    return [r["id"] for r in await store.find(repo.INBOX.name, {"device_id": device_id})]
+
+
+@pytest.mark.parametrize("replaced_first", [False, True])
+async def test_a_copy_for_a_replaced_device_reaches_its_successor_in_either_order(
+    store: Store, handlers: GatewayHandlers, replaced_first: bool
+) -> None:
+    """Routed just before the replace, the copy may arrive before or after the news of it."""
+    events: list[Payload] = [
+        _routed_to("old", "copy-1"),
+        DeviceReplaced(old_device="old", new_device="new"),
+    ]
+    for event in reversed(events) if replaced_first else events:
+        await _apply(handlers, event)
+    assert await _inbox_of(store, "new") == ["copy-1"]
+    assert await _inbox_of(store, "old") == []
+
+
+async def test_a_copy_follows_a_chain_of_replacements(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _apply(handlers, DeviceReplaced(old_device="first", new_device="second"))
+    await _apply(handlers, DeviceReplaced(old_device="second", new_device="third"))
+    await _apply(handlers, _routed_to("first", "copy-2"))
+    await _apply(handlers, _routed_to("unrelated", "copy-3"))
+    assert await _inbox_of(store, "third") == ["copy-2"]
+    assert await _inbox_of(store, "unrelated") == ["copy-3"]
