@@ -80,10 +80,10 @@ def refusal_response(request: Request, refusal: Refusal) -> JSONResponse:
     )
 
 
-Query = TypeVar("Query", bound=BaseModel)
+QueryModel = TypeVar("QueryModel", bound=BaseModel)
 
 
-def query_of(model: type[Query], request: Request) -> Query:
+def query_of(model: type[QueryModel], request: Request) -> QueryModel:
     """The request's query parameters as ``model``, read inside an endpoint rather than declared
     as FastAPI parameters (each of which costs a hot endpoint more than its own work). Bad
     values are refused with the same 422 as a declared parameter's."""
@@ -276,9 +276,12 @@ def install_common(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400:  # a body that could not be read, e.g. JSON nested too deeply
-            body = error_body("bad_request", language_of(request), {"reason": str(exc.detail)})
-            return JSONResponse(body, status_code=400)
+        if exc.status_code == 400:  # FastAPI could not parse the body (e.g. nested too deeply)
+            return JSONResponse(
+                error_body("body_unreadable", language_of(request)),
+                status_code=400,
+                headers=getattr(exc, "headers", None),
+            )
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return JSONResponse(
             {

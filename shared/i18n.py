@@ -174,6 +174,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Метод не поддерживается.",
         "en": "Method not allowed.",
     },
+    "body_unreadable": {
+        "ru": "Тело запроса не удалось разобрать.",
+        "en": "The request body could not be parsed.",
+    },
     "bad_request": {
         "ru": "Неверный запрос: {reason}",
         "en": "Bad request: {reason}",

@@ -56,10 +56,14 @@ class GatewayHandlers:
         async with self._uow(applying=envelope) as tx:
             if await tx.db.get(repo.INBOX.name, routed.delivery_id) is not None:
                 return
-            device_id = await repo.standing_for(tx.db, routed.target.value)
+            device_id = await repo.standing_for(tx.db, envelope.tenant or "", routed.target.value)
             await tx.db.insert(
                 repo.INBOX_BODIES.name,
-                {"id": routed.delivery_id, "document": routed.document.model_dump(mode="json")},
+                {
+                    "id": routed.delivery_id,
+                    "tenant": envelope.tenant,
+                    "document": routed.document.model_dump(mode="json"),
+                },
             )
             await tx.db.insert(
                 repo.INBOX.name,
@@ -190,7 +194,11 @@ class GatewayHandlers:
         async with self._uow(applying=envelope) as tx:
             await tx.db.put(
                 repo.REPLACEMENTS.name,
-                {"id": replaced.old_device, "new_device": replaced.new_device},
+                {
+                    "id": replaced.old_device,
+                    "tenant": envelope.tenant,
+                    "new_device": replaced.new_device,
+                },
             )
             waiting = await tx.db.find(
                 repo.INBOX.name, {"device_id": replaced.old_device, "state": "waiting"}

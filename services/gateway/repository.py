@@ -81,13 +81,19 @@ async def put_newer(db: Session, collection: str, doc: Doc) -> bool:
     )
 
 
-async def standing_for(db: Session, device_id: str) -> str:
+async def standing_for(db: Session, tenant: str, device_id: str) -> str:
     """The device that now stands for ``device_id``: the one that replaced it (in turn, when
-    that one was replaced too), or ``device_id`` itself."""
+    that one was replaced too), or ``device_id`` itself. A replaced device that was paired
+    again (it keeps its id) stands for itself once more."""
     seen = {device_id}
-    while (replaced := await db.get(REPLACEMENTS.name, device_id)) is not None:
+    while True:
+        replaced = await db.get(REPLACEMENTS.name, device_id)
+        if replaced is None or replaced["tenant"] != tenant:
+            return device_id
+        device = await db.get(DEVICES.name, device_id)
+        if device is not None and device["status"] == "active":
+            return device_id
         device_id = replaced["new_device"]
-        if device_id in seen:  # cannot happen (a device is replaced once); never spin
-            break
+        if device_id in seen:  # replaced back and forth: the last one stands
+            return device_id
         seen.add(device_id)
-    return device_id

@@ -95,24 +95,31 @@ async def copies_of(db: Session, key: str, version: int | None = None) -> list[D
     return await db.find(DELIVERIES.name, where)
 
 
-async def start_body(db: Session, key: str, document: Document) -> None:
+async def start_body(db: Session, tenant: str, key: str, document: Document) -> None:
     """The document of a new upload version, with no facts counted yet."""
-    await db.put(DOCUMENT_BODIES.name, {"id": key, "document": document.model_dump(mode="json")})
-    await db.put(DOCUMENT_FACTS.name, {"id": key, "facts": {}})
+    body = {"id": key, "tenant": tenant, "document": document.model_dump(mode="json")}
+    await db.put(DOCUMENT_BODIES.name, body)
+    await db.put(DOCUMENT_FACTS.name, {"id": key, "tenant": tenant, "facts": {}})
 
 
-async def body_of(db: Session, key: str) -> Document | None:
-    row = await db.get(DOCUMENT_BODIES.name, key)
-    return None if row is None else Document.model_validate(row["document"])
+# Master records written before the document and its facts were kept apart hold them
+# themselves: they are still read from there.
 
 
-async def facts_of(db: Session, key: str) -> dict[str, list[FactLine]]:
+async def body_of(db: Session, master: Doc) -> Document | None:
+    row = await db.get(DOCUMENT_BODIES.name, master["id"])
+    stored = row["document"] if row is not None else master.get("document")
+    return None if stored is None else Document.model_validate(stored)
+
+
+async def facts_of(db: Session, master: Doc) -> dict[str, list[FactLine]]:
     """The document's facts so far, by who sent them (``<delivery id>:<user>``)."""
-    row = await db.get(DOCUMENT_FACTS.name, key)
-    stored: dict[str, list[Doc]] = row["facts"] if row else {}
+    row = await db.get(DOCUMENT_FACTS.name, master["id"])
+    stored: dict[str, list[Doc]] = row["facts"] if row is not None else master.get("facts", {})
     return {who: [FactLine.model_validate(f) for f in lines] for who, lines in stored.items()}
 
 
-async def save_facts(db: Session, key: str, facts: dict[str, list[FactLine]]) -> None:
+async def save_facts(db: Session, master: Doc, facts: dict[str, list[FactLine]]) -> None:
     dumped = {who: [f.model_dump(mode="json") for f in lines] for who, lines in facts.items()}
-    await db.put(DOCUMENT_FACTS.name, {"id": key, "facts": dumped})
+    row = {"id": master["id"], "tenant": master["tenant"], "facts": dumped}
+    await db.put(DOCUMENT_FACTS.name, row)

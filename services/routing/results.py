@@ -72,10 +72,10 @@ class ResultKeeper:
                 await self._refuse(tx, envelope, result, "document_withdrawn", {})
                 return
             process = await _process_of(tx, master)
-            document = await repo.body_of(tx.db, master["id"])
+            document = await repo.body_of(tx.db, master)
             if document is None:
                 raise PermanentFailure(f"no document body for delivery {result.delivery_id}")
-            facts = await repo.facts_of(tx.db, master["id"])
+            facts = await repo.facts_of(tx.db, master)
             _add_result(facts, copy, result)
             refusal = quantity.check_facts(
                 document.lines,
@@ -85,7 +85,7 @@ class ResultKeeper:
             if refusal is not None:
                 await self._refuse(tx, envelope, result, refusal.code, dict(refusal.params))
                 return
-            await repo.save_facts(tx.db, master["id"], facts)
+            await repo.save_facts(tx.db, master, facts)
             await tx.db.update(
                 repo.DELIVERIES.name,
                 copy["id"],

@@ -196,7 +196,7 @@ class UploadRouter:
                 "uploaded_at": envelope.time.isoformat(),
             },
         )
-        await repo.start_body(tx.db, key, document)
+        await repo.start_body(tx.db, tenant, key, document)
         return version
 
     async def _deliver(

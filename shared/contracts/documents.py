@@ -50,7 +50,6 @@ def _shallow(extra: dict[str, Any]) -> dict[str, Any]:
 # A free-form JSON object, nested no deeper than the contracts carry (a deeper one could not
 # even be serialised into a message).
 ShallowObject = Annotated[dict[str, Any], AfterValidator(_shallow)]
-Extra = ShallowObject
 
 
 class Strict(BaseModel):
@@ -72,7 +71,7 @@ class DocumentHeader(Strict):
     counterparty: str = Field(default="", max_length=500)
     warehouse: str = Field(default="", max_length=500)
     comment: str = Field(default="", max_length=5000)
-    extra: Extra = Field(default_factory=dict)
+    extra: ShallowObject = Field(default_factory=dict)
 
 
 class DocumentLine(Strict):
@@ -83,7 +82,7 @@ class DocumentLine(Strict):
     barcodes: list[str] = Field(default_factory=list, max_length=100)
     unit: str = Field(default="", max_length=50)
     planned_qty: Quantity = Field(default=Decimal(0), ge=0)
-    extra: Extra = Field(default_factory=dict)
+    extra: ShallowObject = Field(default_factory=dict)
 
 
 class Document(Strict):
@@ -99,4 +98,4 @@ class FactLine(Strict):
     barcode: str = Field(default="", max_length=200)
     quantity: Quantity = Field(ge=0)
     user: str | None = Field(default=None, max_length=200)
-    extra: Extra = Field(default_factory=dict)
+    extra: ShallowObject = Field(default_factory=dict)

@@ -243,3 +243,39 @@ async def test_a_copy_follows_a_chain_of_replacements(
     await _apply(handlers, _routed_to("unrelated", "copy-3"))
     assert await _inbox_of(store, "third") == ["copy-2"]
     assert await _inbox_of(store, "unrelated") == ["copy-3"]
+
+
+def _device(device_id: str, status: str, revision: int) -> DeviceChanged:
+    view = DeviceView(
+        id=device_id,
+        tenant=TENANT,
+        pin="5546",
+        name="EDA50",
+        model="EDA50",
+        hardware_id=f"@HW-{device_id}",
+        mode="online",
+        status=status,
+    )
+    return DeviceChanged(device=view, credential_hash=f"h-{device_id}", revision=revision)
+
+
+async def test_a_replaced_device_paired_again_gets_its_own_copies_again(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _apply(handlers, _device("old", "retired", 2))
+    await _apply(handlers, DeviceReplaced(old_device="old", new_device="new"))
+    await _apply(handlers, _routed_to("old", "copy-1"))
+    # Paired again, the device keeps its id: what is routed to it from now on is its own.
+    await _apply(handlers, _device("old", "active", 3))
+    await _apply(handlers, _routed_to("old", "copy-2"))
+    assert await _inbox_of(store, "new") == ["copy-1"]
+    assert await _inbox_of(store, "old") == ["copy-2"]
+
+
+async def test_a_replacement_told_for_another_tenant_redirects_nothing(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _apply(handlers, DeviceReplaced(old_device="dev", new_device="intruder"), "other")
+    await _apply(handlers, _routed_to("dev", "copy-1"))
+    assert await _inbox_of(store, "dev") == ["copy-1"]
+    assert await _inbox_of(store, "intruder") == []
