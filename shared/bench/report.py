@@ -106,10 +106,13 @@ accounting base, not a capacity; the limiter still runs on every request.
   The uploader then starts its next upload. Documents/s counts the documents listed in an
   inbox within {upload_seconds:g} s, after {upload_warmup:g} s of warm-up. The latency of
   each is upload sent → inbox answer received; p50/p95/p99 are over the same documents.
-  The ceiling is the raw aio-pika round trip, while one upload takes at least six trips
-  through the broker: upload.requested, the registry RPC that checks the device (request and
-  reply), upload.decided (to the gateway and the registry), document.routed, and the
-  terminal's delivery.progressed.
+  The ceiling is the raw aio-pika round trip, while one upload takes several trips through
+  the broker: upload.requested, the registry RPC that checks the device (request and reply),
+  upload.decided (to the gateway and the registry), document.routed, and the terminal's
+  delivery.progressed steps. The notes give how many: RabbitMQ's own counts of messages
+  published into and delivered from the bench's virtual host over both upload phases (read
+  from the management API once its statistics, refreshed every 5 s, have settled), divided by
+  the documents uploaded.
 - *Latency p99 at half load*: uploads are then started at a steady half of the measured
   throughput, whenever they are due, for {half_seconds:g} s after {half_warmup:g} s of
   warm-up; each latency counts from the moment the upload was due (a late start counts

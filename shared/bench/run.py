@@ -36,7 +36,7 @@ from shared.bench.memory import PeakTracker, snapshot
 from shared.bench.plan import Plan
 from shared.bench.seed import OPEN_STATES, seed_inbox_base
 from shared.bench.uploads import Outcome, UploadDriver
-from shared.bench.vhost import VirtualHost
+from shared.bench.vhost import MessageCounts, VirtualHost
 from shared.bench.wire import Pool
 from shared.cli.stack import SERVICES, Stack
 from shared.settings import Settings
@@ -89,7 +89,7 @@ class Bench:
         try:
             amqp_rate = await self._amqp_ceiling(vhost.amqp_url)
             bare = await self._http_ceiling()
-            await self._measure_stack(vhost.amqp_url, amqp_rate, bare)
+            await self._measure_stack(vhost, amqp_rate, bare)
         finally:
             vhost.delete()
         # Only after a run that went through: a failed one leaves the service logs here.
@@ -150,10 +150,10 @@ class Bench:
             await server.wait()
         return result
 
-    async def _measure_stack(self, amqp_url: str, amqp_rate: float, bare: LoadResult) -> None:
+    async def _measure_stack(self, vhost: VirtualHost, amqp_rate: float, bare: LoadResult) -> None:
         stack = Stack(
             env={
-                "TSDX_AMQP_URL": amqp_url,
+                "TSDX_AMQP_URL": vhost.amqp_url,
                 "TSDX_STORE": "sqlite",
                 "TSDX_DATA_DIR": str(self.scratch / "data"),
                 "TSDX_ADMIN_TOKEN": self.admin_token,
@@ -173,7 +173,7 @@ class Bench:
             idle = snapshot(_pids(stack))
             pool = Pool(HOST, stack.ports["gateway"])
             try:
-                await self._uploads(stack, pool, amqp_rate)
+                await self._uploads(stack, pool, amqp_rate, vhost)
                 polls = await self._polls(stack, pool)
             finally:
                 await pool.close()
@@ -205,7 +205,9 @@ class Bench:
 
     # Uploads -----------------------------------------------------------------------------
 
-    async def _uploads(self, stack: Stack, pool: Pool, amqp_rate: float) -> None:
+    async def _uploads(
+        self, stack: Stack, pool: Pool, amqp_rate: float, vhost: VirtualHost
+    ) -> None:
         plan = self.plan
         tenant = await api.create_tenant(pool, self.admin_token, "Бенчмарк: выгрузки")
         self.say(f"pairing {plan.terminals + 1} terminals through the API")
@@ -224,6 +226,7 @@ class Bench:
             f"uploads, full load: {plan.lanes} uploaders for {plan.upload_seconds:g} s "
             f"after {plan.upload_warmup:g} s of warm-up"
         )
+        before = await vhost.settled_counts()
         meter = self._cpu_meter(stack, client=True)
         async with self._tracking_peaks(stack, "uploads"):
             meter.start()
@@ -232,6 +235,11 @@ class Bench:
             half_rate = full.rate / 2
             self.say(f"uploads, half load: {half_rate:.1f} docs/s for {plan.half_seconds:g} s")
             half = await driver.open_loop(half_rate, plan.half_warmup, plan.half_seconds)
+        after = await vhost.settled_counts()
+        if before is not None and after is not None:
+            self._note_messages(
+                after - before, len(full.samples) + len(half.samples), full.rate, amqp_rate
+            )
         self._note_outcome("full load", full)
         latency = full.latency
         self.add(figure("upload_throughput", full.rate, amqp_rate, lanes=plan.lanes))
@@ -379,6 +387,20 @@ class Bench:
             return
         parts = ", ".join(f"{name} {1000 * s / count:.2f}" for name, s in spent.items())
         self.note(f"CPU ms {what} ({count} measured): {parts}")
+
+    def _note_messages(
+        self, counts: MessageCounts, documents: int, rate: float, amqp_rate: float
+    ) -> None:
+        if documents == 0:
+            return
+        published = counts.published / documents
+        self.note(
+            f"broker messages per upload (RabbitMQ's own counts over both upload phases, "
+            f"{documents} documents): {published:.1f} published, "
+            f"{counts.delivered / documents:.1f} delivered to consumers; at full load about "
+            f"{rate * published:.0f} messages/s published "
+            f"({rate * published / amqp_rate:.2f} of the raw round trip)"
+        )
 
     def _note_outcome(self, what: str, outcome: Outcome) -> None:
         text = (

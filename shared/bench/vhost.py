@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
+import time
 import uuid
+from dataclasses import dataclass
 from urllib.parse import quote, urlparse, urlunparse
 
 import httpx
+
+# The management API refreshes its message counts every 5 s (collect_statistics_interval).
+STATS_INTERVAL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class MessageCounts:
+    """The broker's own counts for a virtual host: messages published into its exchanges, and
+    messages delivered from its queues to consumers (one publish routed to two queues is two
+    deliveries)."""
+
+    published: int
+    delivered: int
+
+    def __sub__(self, other: MessageCounts) -> MessageCounts:
+        return MessageCounts(self.published - other.published, self.delivered - other.delivered)
 
 
 class VirtualHost:
@@ -60,3 +79,31 @@ class VirtualHost:
             return
         ctl = shutil.which("rabbitmqctl") or "rabbitmqctl"
         subprocess.run([ctl, "delete_vhost", self.name], check=False, capture_output=True)
+
+    def message_counts(self) -> MessageCounts | None:
+        """Counts so far, or None when the management API does not answer."""
+        try:
+            answer = httpx.get(self._vhost_path(), auth=self._auth, timeout=5)
+            answer.raise_for_status()
+        except httpx.HTTPError:
+            return None
+        stats = answer.json().get("message_stats", {})
+        return MessageCounts(int(stats.get("publish", 0)), int(stats.get("deliver_get", 0)))
+
+    async def settled_counts(
+        self, timeout: float = 4 * STATS_INTERVAL_SECONDS
+    ) -> MessageCounts | None:
+        """Counts once the broker's statistics have caught up with a quiet moment: unchanged
+        for longer than their refresh interval (None without the management API, or when
+        they keep moving until ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        last = await asyncio.to_thread(self.message_counts)
+        since = time.monotonic()
+        while last is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+            now = await asyncio.to_thread(self.message_counts)
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since > STATS_INTERVAL_SECONDS + 1:
+                return last
+        return None
