@@ -133,18 +133,17 @@ async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[st
 
 
 async def mark_loaded(tx: Tx, tenant: str, document_id: str) -> bool:
-    """Mark a completed document loaded and tell routing; False if there is none.
+    """Mark a completed document loaded (once) and tell routing; False if there is none.
 
-    Routing is told again at every confirmation: it applies the news once, and a confirmation
-    repeated by the accounting side then also repairs one that never reached it (for example
-    a message an operator has not replayed yet), which otherwise keeps re-uploads refused."""
+    Once only: the news names no version, and a repeat arriving after a newer version was
+    completed would mark that one loaded too."""
     key = repo.completed_key(tenant, document_id)
     doc = await tx.db.get(repo.COMPLETED.name, key)
     if doc is None:
         return False
     if doc["state"] != "loaded":
         await tx.db.update(repo.COMPLETED.name, key, {"state": "loaded"})
-    await tx.emit(DocumentLoaded(document_id=document_id), tenant)
+        await tx.emit(DocumentLoaded(document_id=document_id), tenant)
     return True
 
 

@@ -92,7 +92,8 @@ async def _keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
     copy = device_copy(record["device"], record["credential_hash"], record["revision"])
     if copy.get("last_seen") is None:
         copy.pop("last_seen", None)  # the gateway sees devices; keep what it recorded
-    await repo.put_newer(rt.store, repo.DEVICES.name, copy)
+    async with rt.store.transaction() as db:
+        await repo.keep_device(db, copy)
     return await _shown(rt, record["device"])
 
 

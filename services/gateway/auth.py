@@ -119,7 +119,8 @@ async def authenticate_device(rt: Runtime, credential: str) -> Doc:
     if device is None:
         found = await _ask_registry(rt, "device.authenticate", credential_hash)
         device = device_copy(found["device"], found["credential_hash"], found["revision"])
-        await repo.put_newer(rt.store, repo.DEVICES.name, device)
+        async with rt.store.transaction() as db:
+            await repo.keep_device(db, device)
     if device["status"] != "active":
         raise Refusal("unauthorized", 401)
     _within_rate(rt, f"device:{credential_hash}")

@@ -186,22 +186,24 @@ class GatewayHandlers:
         if doc.get("last_seen") is None:
             doc.pop("last_seen", None)  # the gateway sees devices; keep what it recorded
         async with self._uow(applying=envelope) as tx:
-            await repo.put_newer(tx.db, repo.DEVICES.name, doc)
+            await repo.keep_device(tx.db, doc)
 
     async def device_replaced(self, envelope: Envelope, replaced: DeviceReplaced) -> None:
         """Copies waiting for the old device move to the new one, now and when they arrive
         later (see ``routed``)."""
+        tenant = envelope.tenant or ""
         async with self._uow(applying=envelope) as tx:
+            for device_id in (replaced.old_device, replaced.new_device):
+                known = await tx.db.get(repo.DEVICES.name, device_id)
+                if known is not None:
+                    _same_tenant(envelope, known)
             await tx.db.put(
                 repo.REPLACEMENTS.name,
-                {
-                    "id": replaced.old_device,
-                    "tenant": envelope.tenant,
-                    "new_device": replaced.new_device,
-                },
+                {"id": replaced.old_device, "tenant": tenant, "new_device": replaced.new_device},
             )
             waiting = await tx.db.find(
-                repo.INBOX.name, {"device_id": replaced.old_device, "state": "waiting"}
+                repo.INBOX.name,
+                {"device_id": replaced.old_device, "tenant": tenant, "state": "waiting"},
             )
             for row in waiting:
                 await tx.db.update(repo.INBOX.name, row["id"], {"device_id": replaced.new_device})

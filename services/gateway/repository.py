@@ -81,19 +81,26 @@ async def put_newer(db: Session, collection: str, doc: Doc) -> bool:
     )
 
 
+async def keep_device(db: Session, copy: Doc) -> bool:
+    """Store the registry's device record as the gateway's copy, unless a newer one is there.
+
+    A device that is active again (a replaced device paired anew keeps its id) stands for
+    itself once more: what is routed to it from now on is its own, not its replacement's."""
+    stored = await put_newer(db, DEVICES.name, copy)
+    if stored and copy.get("status") == "active":
+        await db.delete(REPLACEMENTS.name, copy["id"])
+    return stored
+
+
 async def standing_for(db: Session, tenant: str, device_id: str) -> str:
     """The device that now stands for ``device_id``: the one that replaced it (in turn, when
-    that one was replaced too), or ``device_id`` itself. A replaced device that was paired
-    again (it keeps its id) stands for itself once more."""
+    that one was replaced too), or ``device_id`` itself."""
     seen = {device_id}
     while True:
         replaced = await db.get(REPLACEMENTS.name, device_id)
-        if replaced is None or replaced["tenant"] != tenant:
-            return device_id
-        device = await db.get(DEVICES.name, device_id)
-        if device is not None and device["status"] == "active":
+        if replaced is None or replaced.get("tenant") != tenant:
             return device_id
         device_id = replaced["new_device"]
-        if device_id in seen:  # replaced back and forth: the last one stands
+        if device_id in seen:  # replaced back and forth: stay with the last one found
             return device_id
         seen.add(device_id)

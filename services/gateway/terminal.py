@@ -96,11 +96,9 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     paired = await ask(rt.rpc, REGISTRY_RPC, "device.pair", body.model_dump())
     device = paired["device"]
     # The credential must work at once, before the registry's event arrives.
-    await repo.put_newer(
-        rt.store,
-        repo.DEVICES.name,
-        device_copy(device, hash_token(paired["credential"]), paired["revision"]),
-    )
+    async with rt.store.transaction() as db:
+        copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
+        await repo.keep_device(db, copy)
     await record_sighting(rt, device)
     return {
         "device_id": device["id"],

@@ -112,7 +112,8 @@ accounting base, not a capacity; the limiter still runs on every request.
   delivery.progressed steps. The notes give how many: RabbitMQ's own counts of messages
   published into and delivered from the bench's virtual host over both upload phases (read
   from the management API once its statistics, refreshed every 5 s, have settled), divided by
-  the documents uploaded.
+  the documents uploaded; they include whatever else the stack sent meanwhile (the
+  terminals' sightings, about one in 30 s each).
 - *Latency p99 at half load*: uploads are then started at a steady half of the measured
   throughput, whenever they are due, for {half_seconds:g} s after {half_warmup:g} s of
   warm-up; each latency counts from the moment the upload was due (a late start counts

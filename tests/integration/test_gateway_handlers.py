@@ -265,11 +265,14 @@ async def test_a_replaced_device_paired_again_gets_its_own_copies_again(
     await _apply(handlers, _device("old", "retired", 2))
     await _apply(handlers, DeviceReplaced(old_device="old", new_device="new"))
     await _apply(handlers, _routed_to("old", "copy-1"))
-    # Paired again, the device keeps its id: what is routed to it from now on is its own.
+    # Paired again, the device keeps its id: what is routed to it from now on is its own,
+    # also once it is blocked later.
     await _apply(handlers, _device("old", "active", 3))
     await _apply(handlers, _routed_to("old", "copy-2"))
+    await _apply(handlers, _device("old", "blocked", 4))
+    await _apply(handlers, _routed_to("old", "copy-3"))
     assert await _inbox_of(store, "new") == ["copy-1"]
-    assert await _inbox_of(store, "old") == ["copy-2"]
+    assert sorted(await _inbox_of(store, "old")) == ["copy-2", "copy-3"]
 
 
 async def test_a_replacement_told_for_another_tenant_redirects_nothing(
@@ -279,3 +282,17 @@ async def test_a_replacement_told_for_another_tenant_redirects_nothing(
     await _apply(handlers, _routed_to("dev", "copy-1"))
     assert await _inbox_of(store, "dev") == ["copy-1"]
     assert await _inbox_of(store, "intruder") == []
+
+
+async def test_a_replacement_of_another_tenants_device_is_refused_and_moves_nothing(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    from shared.messaging.consumer import PermanentFailure
+
+    await _apply(handlers, _device("dev", "active", 1))
+    await _apply(handlers, _routed_to("dev", "copy-1"))
+    with pytest.raises(PermanentFailure):
+        await _apply(handlers, DeviceReplaced(old_device="dev", new_device="intruder"), "other")
+    await _apply(handlers, _routed_to("dev", "copy-2"))
+    assert sorted(await _inbox_of(store, "dev")) == ["copy-1", "copy-2"]
+    assert await store.get(repo.REPLACEMENTS.name, "dev") is None
