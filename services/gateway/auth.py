@@ -35,10 +35,14 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 BEARER_SECURITY: dict[str, Any] = {"security": [{bearer.scheme_name: []}]}
 
 
-def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
-    if credentials is None or not credentials.credentials.strip():
+def _present(token: str | None) -> str:
+    if token is None or not token.strip():
         raise Refusal("unauthorized", 401)
-    return credentials.credentials.strip()
+    return token.strip()
+
+
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    return _present(credentials.credentials if credentials is not None else None)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -46,7 +50,7 @@ def bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer":
         raise Refusal("unauthorized", 401)
-    return _token(HTTPAuthorizationCredentials(scheme=scheme, credentials=token))
+    return _present(token)
 
 
 class RecentlyRefused:

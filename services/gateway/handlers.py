@@ -183,8 +183,6 @@ class GatewayHandlers:
             "credential_hash": changed.credential_hash,
             "revision": changed.revision,
         }
-        if doc.get("last_seen") is None:
-            doc.pop("last_seen", None)  # the gateway sees devices; keep what it recorded
         async with self._uow(applying=envelope) as tx:
             await repo.keep_device(tx.db, doc)
 

@@ -84,8 +84,12 @@ async def put_newer(db: Session, collection: str, doc: Doc) -> bool:
 async def keep_device(db: Session, copy: Doc) -> bool:
     """Store the registry's device record as the gateway's copy, unless a newer one is there.
 
-    A device that is active again (a replaced device paired anew keeps its id) stands for
-    itself once more: what is routed to it from now on is its own, not its replacement's."""
+    The gateway is where devices are seen: a record without ``last_seen`` keeps the one the
+    copy has. A device that is active again (a replaced device paired anew keeps its id)
+    stands for itself once more: what is routed to it from now on is its own, not its
+    replacement's."""
+    if copy.get("last_seen") is None:
+        copy = {k: v for k, v in copy.items() if k != "last_seen"}
     stored = await put_newer(db, DEVICES.name, copy)
     if stored and copy.get("status") == "active":
         await db.delete(REPLACEMENTS.name, copy["id"])
