@@ -16,15 +16,11 @@ def status_mb(status: str, field: str = "VmRSS") -> float:
     raise ValueError(f"{field} missing: the process has ended or is a kernel thread")
 
 
-def read_status_mb(pid: int, field: str = "VmRSS") -> float | None:
+def read_rss_mb(pid: int) -> float | None:
     try:
-        return status_mb(Path(f"/proc/{pid}/status").read_text(), field)
+        return status_mb(Path(f"/proc/{pid}/status").read_text())
     except (OSError, ValueError):
         return None
-
-
-def read_rss_mb(pid: int) -> float | None:
-    return read_status_mb(pid, "VmRSS")
 
 
 def snapshot(pids: Mapping[str, int]) -> dict[str, float]:
@@ -59,11 +55,12 @@ class PeakTracker:
 
     def sample(self) -> None:
         for name, pid in self._pids().items():
-            mb = read_rss_mb(pid)
-            if pid in self._reset:
-                mb = max(mb or 0.0, read_status_mb(pid, "VmHWM") or 0.0)
-            if mb:
-                self.peaks[name] = max(mb, self.peaks.get(name, 0.0))
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                mb = status_mb(status, "VmHWM" if pid in self._reset else "VmRSS")
+            except (OSError, ValueError):
+                continue  # the process has ended
+            self.peaks[name] = max(mb, self.peaks.get(name, 0.0))
 
     async def _run(self) -> None:
         while True:
