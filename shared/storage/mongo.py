@@ -21,6 +21,7 @@ from shared.storage.port import (
     Collection,
     Doc,
     DuplicateKeyError,
+    GuardedSession,
     Session,
     StorageError,
     Where,
@@ -122,7 +123,7 @@ class _Ops:
         return result.deleted_count == 1
 
 
-class MongoStore:
+class MongoStore(GuardedSession):
     def __init__(self, url: str, database: str) -> None:
         self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
             url, serverSelectionTimeoutMS=5000, tz_aware=True
@@ -192,41 +193,3 @@ class MongoStore:
             raise
         except PyMongoError as exc:
             raise StorageError(str(exc)) from exc
-
-    async def insert(self, collection: str, doc: Doc) -> None:
-        await self._run("insert", collection, doc)
-
-    async def get(self, collection: str, id: str) -> Doc | None:
-        result: Doc | None = await self._run("get", collection, id)
-        return result
-
-    async def find(
-        self,
-        collection: str,
-        where: Where | None = None,
-        *,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-    ) -> list[Doc]:
-        result: list[Doc] = await self._run(
-            "find", collection, where, order_by=order_by, descending=descending, limit=limit
-        )
-        return result
-
-    async def count(self, collection: str, where: Where | None = None) -> int:
-        result: int = await self._run("count", collection, where)
-        return result
-
-    async def update(
-        self, collection: str, id: str, changes: Doc, *, expect: Where | None = None
-    ) -> bool:
-        result: bool = await self._run("update", collection, id, changes, expect=expect)
-        return result
-
-    async def put(self, collection: str, doc: Doc) -> None:
-        await self._run("put", collection, doc)
-
-    async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
-        result: bool = await self._run("delete", collection, id, expect=expect)
-        return result

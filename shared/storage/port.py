@@ -103,6 +103,52 @@ class Store(Session, Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Session]: ...
 
 
+class GuardedSession:
+    """A session whose operations all pass through one ``_run``: where an adapter guards
+    every call outside a transaction in one place (its lock, its errors as StorageError)."""
+
+    async def _run(self, op: str, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    async def insert(self, collection: str, doc: Doc) -> None:
+        await self._run("insert", collection, doc)
+
+    async def get(self, collection: str, id: str) -> Doc | None:
+        result: Doc | None = await self._run("get", collection, id)
+        return result
+
+    async def find(
+        self,
+        collection: str,
+        where: Where | None = None,
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        result: list[Doc] = await self._run(
+            "find", collection, where, order_by=order_by, descending=descending, limit=limit
+        )
+        return result
+
+    async def count(self, collection: str, where: Where | None = None) -> int:
+        result: int = await self._run("count", collection, where)
+        return result
+
+    async def update(
+        self, collection: str, id: str, changes: Doc, *, expect: Where | None = None
+    ) -> bool:
+        result: bool = await self._run("update", collection, id, changes, expect=expect)
+        return result
+
+    async def put(self, collection: str, doc: Doc) -> None:
+        await self._run("put", collection, doc)
+
+    async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
+        result: bool = await self._run("delete", collection, id, expect=expect)
+        return result
+
+
 def check_field(field: str) -> str:
     """Return ``field`` if it is a plain (possibly dotted) field name; raise ValueError if not."""
     if not _FIELD.fullmatch(field):

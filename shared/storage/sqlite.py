@@ -25,6 +25,7 @@ from shared.storage.port import (
     Collection,
     Doc,
     DuplicateKeyError,
+    GuardedSession,
     Index,
     Session,
     StorageError,
@@ -234,7 +235,7 @@ class _Ops:
         return cur.rowcount == 1
 
 
-class SQLiteStore:
+class SQLiteStore(GuardedSession):
     def __init__(self, path: Path) -> None:
         self._path = path
         self._db: _Connection | None = None
@@ -324,48 +325,10 @@ class SQLiteStore:
         if self._db.in_transaction:
             await self._statement("ROLLBACK")
 
-    async def _locked(self, op: str, *args: Any, **kwargs: Any) -> Any:
+    async def _run(self, op: str, *args: Any, **kwargs: Any) -> Any:
         ops = self._require()
         async with self._lock:
             try:
                 return await getattr(ops, op)(*args, **kwargs)
             except sqlite3.OperationalError as exc:
                 raise StorageError(str(exc)) from exc
-
-    async def insert(self, collection: str, doc: Doc) -> None:
-        await self._locked("insert", collection, doc)
-
-    async def get(self, collection: str, id: str) -> Doc | None:
-        result: Doc | None = await self._locked("get", collection, id)
-        return result
-
-    async def find(
-        self,
-        collection: str,
-        where: Where | None = None,
-        *,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-    ) -> list[Doc]:
-        result: list[Doc] = await self._locked(
-            "find", collection, where, order_by=order_by, descending=descending, limit=limit
-        )
-        return result
-
-    async def count(self, collection: str, where: Where | None = None) -> int:
-        result: int = await self._locked("count", collection, where)
-        return result
-
-    async def update(
-        self, collection: str, id: str, changes: Doc, *, expect: Where | None = None
-    ) -> bool:
-        result: bool = await self._locked("update", collection, id, changes, expect=expect)
-        return result
-
-    async def put(self, collection: str, doc: Doc) -> None:
-        await self._locked("put", collection, doc)
-
-    async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
-        result: bool = await self._locked("delete", collection, id, expect=expect)
-        return result
