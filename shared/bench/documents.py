@@ -1,5 +1,5 @@
-"""Documents the bench uploads: supplier orders, as 1C sends them for the shipped
-``purchase-receipt`` process, and the fact lines a terminal sends back for them."""
+"""Supplier orders as 1C sends them for the shipped ``purchase-receipt`` process, and the
+fact lines a terminal sends back for them: what the bench uploads, and the tests' sample."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ PROCESS = "purchase-receipt"
 ORDER_TYPE = "Заказ поставщику"
 
 
-def order(lines: int, number: str = "БЕН-000001") -> dict[str, Any]:
+def order(
+    lines: int = 2, *, document_id: str | None = None, number: str = "0000-000123"
+) -> dict[str, Any]:
     return {
         "header": {
             "accounting_type": ORDER_TYPE,
-            "id": str(uuid.uuid4()),
+            "id": document_id or str(uuid.uuid4()),
             "number": number,
             "date": "2026-11-28T10:15:00",
             "counterparty": "ООО «Ромашка»",
@@ -28,7 +30,7 @@ def order(lines: int, number: str = "БЕН-000001") -> dict[str, Any]:
                 "article": f"00001234567890{n:05d}",
                 "barcodes": [f"4600000{n:06d}"],
                 "unit": "шт",
-                "planned_qty": str(n % 50 + 1),
+                "planned_qty": str(n * 2),
             }
             for n in range(1, lines + 1)
         ],

@@ -5,35 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-PURCHASE = "purchase-receipt"
-ORDER_TYPE = "Заказ поставщику"
+from shared.bench.documents import ORDER_TYPE, order
+from shared.bench.documents import PROCESS as PURCHASE
 
-
-def order(
-    lines: int = 2, *, document_id: str | None = None, number: str = "0000-000123"
-) -> dict[str, Any]:
-    return {
-        "header": {
-            "accounting_type": ORDER_TYPE,
-            "id": document_id or str(uuid.uuid4()),
-            "number": number,
-            "date": "2026-11-28T10:15:00",
-            "counterparty": "ООО «Ромашка»",
-            "warehouse": "Основной склад",
-        },
-        "lines": [
-            {
-                "line_no": n,
-                "product_id": f"prod-{n}",
-                "name": f"Товар №{n}",
-                "article": f"00001234567890{n:04d}",
-                "barcodes": [f"46000000{n:05d}"],
-                "unit": "шт",
-                "planned_qty": str(n * 2),
-            }
-            for n in range(1, lines + 1)
-        ],
-    }
+__all__ = ["ORDER_TYPE", "PURCHASE", "by_device", "by_pin", "order", "upload"]
 
 
 def upload(
