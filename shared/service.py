@@ -8,6 +8,7 @@ hand finish, flushes the outbox, then closes the broker and the store.
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from shared.messaging.topology import WorkQueue
 from shared.metrics import CONSUMERS
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OutboxRelay, UnitOfWork
+from shared.ports import PortUnavailable, listening_socket
 from shared.settings import Settings
 from shared.storage import Collection, Store, open_store
 
@@ -148,20 +150,18 @@ class _Server(uvicorn.Server):
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+# What uvicorn exits with when it cannot start; a taken port ends the same way, earlier.
+STARTUP_FAILURE = 3
+
+
 async def serve(spec: ServiceSpec, settings: Settings) -> None:
+    sock = listening_socket(settings.host, spec.port(settings))
     runtime = await start_runtime(spec, settings)
     try:
         app = spec.build_app(runtime)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=spec.port(settings),
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-        )
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         server = _Server(config)
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
         await stop_runtime(spec, runtime)
 
@@ -169,5 +169,9 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
 def main(spec: ServiceSpec) -> None:
     settings = Settings()
     configure_logging(spec.name, settings.log_level, settings.log_format)
-    # libuv's event loop: the same asyncio API, a good deal less CPU per request and message.
-    uvloop.run(serve(spec, settings))
+    try:
+        # libuv's event loop: the same asyncio API, a good deal less CPU per request and message.
+        uvloop.run(serve(spec, settings))
+    except PortUnavailable as exc:
+        log.error("service.port_unavailable", host=exc.host, port=exc.port, reason=exc.reason)
+        sys.exit(STARTUP_FAILURE)

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import httpx
 
+# How much of the end of a log ``log_tail`` reads: enough for a few lines, however long it is.
+_TAIL_BYTES = 16 * 1024
+
 # Start order: the directory first, the dashboard last.
 SERVICES = ("registry", "routing", "gateway", "lan_writer", "dashboard")
 
@@ -119,14 +122,31 @@ class Stack:
                     raise TimeoutError(f"{service} not ready after {timeout}s")
                 time.sleep(0.1)
 
+    def log_tail(self, service: str, lines: int = 6) -> list[str]:
+        """The last lines of a service's log (none without a log directory): why it stopped."""
+        if self.log_dir is None:
+            return []
+        path = self.log_dir / f"{service}.log"
+        try:
+            with path.open("rb") as log:
+                log.seek(max(0, path.stat().st_size - _TAIL_BYTES))
+                text = log.read().decode(errors="replace")
+        except OSError:
+            return []
+        return text.splitlines()[-lines:]
+
     def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
         proc = self.processes[service]
         proc.send_signal(sig)
         proc.wait(timeout=30)
 
+    def dead(self) -> list[str]:
+        """The services (and instances) whose process has ended."""
+        return [s for s, p in self.processes.items() if p.poll() is not None]
+
     def restart_dead(self) -> list[str]:
         """Start again every service whose process has ended; returns their names."""
-        dead = [s for s, p in self.processes.items() if p.poll() is not None]
+        dead = self.dead()
         for service in dead:
             self.restarts[service] = self.restarts.get(service, 0) + 1
             self.start(service)

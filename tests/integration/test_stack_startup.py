@@ -1,0 +1,105 @@
+"""Starting where a port is taken (another tsdx already running, or another program): a
+service stops before it touches the broker or its store, ``tsdx up`` says which port and
+starts nothing, and a service that keeps stopping is started again later and later, with
+the reason on the console."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.cli.stack import PORT_SETTINGS, Stack
+from shared.cli.up import Supervisor
+from tests.support.cli import ROOT, cli_env, tsdx
+from tests.support.stack import free_port
+
+# Nothing listens here: a process that tried the broker first would wait, not exit.
+NO_BROKER = "amqp://guest:guest@127.0.0.1:1/"
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        yield int(held.getsockname()[1])
+
+
+def test_a_service_whose_port_is_taken_stops_before_the_broker_and_the_store(
+    taken_port: int, tmp_path: Path
+) -> None:
+    env = cli_env(
+        {
+            "TSDX_REGISTRY_PORT": str(taken_port),
+            "TSDX_AMQP_URL": NO_BROKER,
+            "TSDX_DATA_DIR": str(tmp_path / "data"),
+            "TSDX_LOG_FORMAT": "json",
+        }
+    )
+    ran = subprocess.run(
+        [sys.executable, "-m", "services.registry"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 3, ran.stdout + ran.stderr
+    assert '"event":"service.port_unavailable"' in ran.stdout
+    assert f'"port":{taken_port}' in ran.stdout
+    assert not (tmp_path / "data").exists()  # the store was never opened
+
+
+async def test_tsdx_up_names_the_taken_port_and_starts_nothing(
+    taken_port: int, tmp_path: Path
+) -> None:
+    ports = {setting: str(free_port()) for setting in PORT_SETTINGS.values()}
+    ports["TSDX_DASHBOARD_PORT"] = str(taken_port)
+    ran = await tsdx(
+        "up", "--data-dir", str(tmp_path / "data"), env={**ports, "TSDX_AMQP_URL": NO_BROKER}
+    )
+    assert ran.code == 1, ran.out + ran.err
+    assert f"port {taken_port} of the dashboard is taken" in ran.err
+    assert "TSDX_DASHBOARD_PORT" in ran.err
+    assert "tsdx is running" not in ran.out
+    assert not (tmp_path / "data").exists()
+
+
+async def test_a_service_that_keeps_stopping_is_started_again_later_and_later(
+    taken_port: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = Stack(
+        env={
+            "TSDX_AMQP_URL": NO_BROKER,
+            "TSDX_DATA_DIR": str(tmp_path / "data"),
+            "TSDX_LOG_FORMAT": "json",
+        },
+        ports={"registry": taken_port},
+        services=("registry",),
+        log_dir=tmp_path / "logs",
+    )
+    stack.start_all()
+    supervisor = Supervisor(stack, started={"registry": time.monotonic()})
+    seen = ""
+    deadline = time.monotonic() + 60
+    try:
+        while seen.count("trying again in") < 2:
+            assert time.monotonic() < deadline, seen
+            supervisor.tend()
+            captured = capsys.readouterr()
+            seen += captured.out + captured.err
+            await asyncio.sleep(0.1)
+    finally:
+        stack.stop_all()
+    assert "tsdx: registry stopped unexpectedly (exit code 3)" in seen
+    assert "service.port_unavailable" in seen  # the end of its log, on the console
+    assert "trying again in 1 s" in seen
+    assert "tsdx: registry started again" in seen
+    assert seen.index("trying again in 1 s") < seen.index("trying again in 2 s")
