@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -30,7 +31,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """The ``tsdx`` console script."""
-    sys.exit(main())
+    try:
+        code = main()
+    except BrokenPipeError:
+        # The reader has gone (``tsdx tsd inbox | head -3``): nothing left to say, and no
+        # traceback. Python's flush of stdout at exit would fail the same way: it goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    sys.exit(code)
 
 
 if __name__ == "__main__":
