@@ -21,6 +21,7 @@ from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
 
 ONEC = Path(__file__).parents[1] / "fixtures" / "onec"
+README_ORDER = Path(__file__).parents[2] / "docs" / "examples" / "order.json"
 PIN_MESSAGE = "Устройство по пин-коду не найдено! Документы не выгружены в ТСД."
 
 
@@ -78,6 +79,17 @@ async def test_upload_by_pin_prints_the_delivery(
     assert f"0000-000123 → {pin} EDA50" in ran.out
     inbox = await eventually(lambda: terminal.inbox(), until=lambda r: r["documents"])
     assert inbox["documents"][0]["document_id"] == document["header"]["id"]
+
+
+async def test_the_readme_s_example_order_uploads_by_pin(
+    env: dict[str, str], terminal: TerminalClient
+) -> None:
+    pin = terminal.device["pin"]
+    ran = await upload_to(pin, str(README_ORDER), env=env)
+    assert ran.code == 0, ran
+    assert f"0000-000123 → {pin} EDA50" in ran.out
+    inbox = await eventually(lambda: terminal.inbox(), until=lambda r: r["documents"])
+    assert [(d["number"], d["lines"]) for d in inbox["documents"]] == [("0000-000123", 3)]
 
 
 async def test_batch_shows_progress_and_the_same_request_id_never_delivers_twice(
