@@ -32,10 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """The ``tsdx`` console script."""
     try:
-        code = main()
+        try:
+            code = main()
+        finally:
+            sys.stdout.flush()  # here, not at exit, so that a reader that has gone is caught
     except BrokenPipeError:
         # The reader has gone (``tsdx tsd inbox | head -3``): nothing left to say, and no
-        # traceback. Python's flush of stdout at exit would fail the same way: it goes nowhere.
+        # traceback. Python's own flush at exit would fail the same way: stdout goes nowhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 1
     sys.exit(code)

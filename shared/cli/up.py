@@ -13,6 +13,7 @@ import argparse
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -132,9 +133,10 @@ class Supervisor:
     started: dict[str, float] = field(default_factory=dict)
     delay: dict[str, float] = field(default_factory=dict)
     due: dict[str, float] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
 
     def tend(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         for service in self.stack.dead():
             if service not in self.due:
                 self._noticed(service, now)
@@ -142,7 +144,7 @@ class Supervisor:
                 del self.due[service]
                 self.stack.start(service)
                 self.started[service] = now
-                print(f"tsdx: {service} started again")
+                print(f"tsdx: {service} started again", file=sys.stderr)
 
     def _noticed(self, service: str, now: float) -> None:
         code = self.stack.processes[service].returncode
@@ -155,4 +157,7 @@ class Supervisor:
         self.delay[service] = delay
         self.due[service] = now + delay
         if delay:
-            print(f"tsdx: it stopped soon after starting; trying again in {delay:.0f} s")
+            print(
+                f"tsdx: it stopped soon after starting; trying again in {delay:.0f} s",
+                file=sys.stderr,
+            )

@@ -5,13 +5,23 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.cli import ROOT, cli_env
 
 
-def test_a_reader_gone_ends_tsdx_without_a_traceback() -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("contract", "asyncapi"),  # more than a buffer: written while the command runs
+        ("contract", "--help"),  # a few lines: written when tsdx ends
+    ],
+)
+def test_a_reader_gone_ends_tsdx_without_a_traceback(args: tuple[str, ...]) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli.main", "contract", "asyncapi"],
-        env=cli_env({}),
+        [sys.executable, "-m", "shared.cli.main", *args],
+        # Buffered, as in a shell: what is written stays buffered until tsdx flushes it at the end.
+        env={k: v for k, v in cli_env({}).items() if k != "PYTHONUNBUFFERED"},
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -5,11 +5,9 @@ the reason on the console."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from shared.cli.stack import PORT_SETTINGS, Stack
 from shared.cli.up import Supervisor
 from tests.support.cli import ROOT, cli_env, tsdx
 from tests.support.stack import free_port
+from tests.support.waiting import eventually
 
 # Nothing listens here: a process that tried the broker first would wait, not exit.
 NO_BROKER = "amqp://guest:guest@127.0.0.1:1/"
@@ -85,21 +84,43 @@ async def test_a_service_that_keeps_stopping_is_started_again_later_and_later(
         services=("registry",),
         log_dir=tmp_path / "logs",
     )
+    now = 0.0  # the supervisor's clock, moved by the test; the processes are real
+    supervisor = Supervisor(stack, started={"registry": now}, clock=lambda: now)
+
+    async def told_after_it_stops() -> str:
+        await eventually(lambda: _dead(stack), what="registry stopped")
+        supervisor.tend()
+        return capsys.readouterr().err
+
+    def tend() -> str:
+        supervisor.tend()
+        return capsys.readouterr().err
+
     stack.start_all()
-    supervisor = Supervisor(stack, started={"registry": time.monotonic()})
-    seen = ""
-    deadline = time.monotonic() + 60
     try:
-        while seen.count("trying again in") < 2:
-            assert time.monotonic() < deadline, seen
-            supervisor.tend()
-            captured = capsys.readouterr()
-            seen += captured.out + captured.err
-            await asyncio.sleep(0.1)
+        told = await told_after_it_stops()
+        assert "tsdx: registry stopped unexpectedly (exit code 3)" in told
+        assert "service.port_unavailable" in told  # the end of its log, on the console
+        assert "trying again in 1 s" in told
+        now = 0.9
+        assert tend() == ""  # not due yet
+        now = 1.0
+        assert tend() == "tsdx: registry started again\n"
+
+        now = 1.5  # stopped again soon after its start: twice the wait
+        assert "trying again in 2 s" in await told_after_it_stops()
+        now = 3.4
+        assert tend() == ""
+        now = 3.5
+        assert "started again" in tend()
+
+        now = 40.0  # stopped after running longer than QUICK_STOP_SECONDS: started at once
+        told = await told_after_it_stops()
+        assert "stopped unexpectedly" in told and "trying again" not in told
+        assert "started again" in tend()
     finally:
         stack.stop_all()
-    assert "tsdx: registry stopped unexpectedly (exit code 3)" in seen
-    assert "service.port_unavailable" in seen  # the end of its log, on the console
-    assert "trying again in 1 s" in seen
-    assert "tsdx: registry started again" in seen
-    assert seen.index("trying again in 1 s") < seen.index("trying again in 2 s")
+
+
+async def _dead(stack: Stack) -> bool:
+    return stack.dead() == ["registry"]
