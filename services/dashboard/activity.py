@@ -67,18 +67,25 @@ class FeedEntry:
         }
 
 
+def _latest(*moments: datetime | None) -> datetime | None:
+    """The latest of some moments; one stored without a zone is UTC."""
+    aware = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
+    return max(aware, default=None)
+
+
 @dataclass
 class DeviceState:
     view: DeviceView
     revision: int  # 0 when known only from the registry's list at start-up
     changed_at: datetime | None
 
-    def to_json(self, now: datetime, online_window: timedelta) -> dict[str, Any]:
-        last_seen = self.view.last_seen
-        if last_seen is not None and last_seen.tzinfo is None:
-            last_seen = last_seen.replace(tzinfo=UTC)  # stored without a zone means UTC
+    def to_json(
+        self, now: datetime, online_window: timedelta, sighted: datetime | None
+    ) -> dict[str, Any]:
+        last_seen = _latest(self.view.last_seen, sighted)
+        view = self.view.model_copy(update={"last_seen": last_seen})
         return {
-            **self.view.model_dump(mode="json"),
+            **view.model_dump(mode="json"),
             "revision": self.revision,
             "changed_at": self.changed_at.isoformat() if self.changed_at else None,
             # Unknown (None) until the device was ever seen.
@@ -129,6 +136,10 @@ class Activity:
         self.window_seconds = bucket_seconds * buckets
         self._buckets: dict[int, Counter[str]] = {}
         self._devices: dict[str, DeviceState] = {}
+        # Each device's latest sighting, kept apart from its view: a sighting (from the gateway)
+        # may arrive before the device's first device.changed (from the registry), and a
+        # later change may carry an older last_seen than the newest sighting.
+        self._sightings: dict[str, datetime] = {}
         self._online_window = online_window
 
     # Feeding --------------------------------------------------------------------------------
@@ -231,12 +242,9 @@ class Activity:
         )
 
     def _device_seen(self, seen: DeviceSeen) -> None:
-        known = self._devices.get(seen.device_id)
-        if known is None:
-            return  # its device.changed will come; a sighting alone says too little to show
-        last = known.view.last_seen
-        if last is None or last < seen.at:
-            known.view = known.view.model_copy(update={"last_seen": seen.at})
+        latest = _latest(self._sightings.get(seen.device_id), seen.at)
+        assert latest is not None
+        self._sightings[seen.device_id] = latest
 
     def seed_devices(self, views: list[DeviceView]) -> None:
         """Devices the registry lists at start-up; an event already received wins."""
@@ -287,4 +295,7 @@ class Activity:
 
     def devices(self, now: datetime) -> list[dict[str, Any]]:
         states = sorted(self._devices.values(), key=lambda s: (s.view.tenant, s.view.pin))
-        return [state.to_json(now, self._online_window) for state in states]
+        return [
+            state.to_json(now, self._online_window, self._sightings.get(state.view.id))
+            for state in states
+        ]
