@@ -192,7 +192,7 @@ def markdown(results: Results) -> str:
         "A load average above zero before or after the run means other work shared the cores:",
         "rates and latencies then come out lower than the machine can do alone. The CPU",
         "milliseconds per document in the notes move less, but they move too (the same code",
-        "has measured 0.65 and 0.87 ms per inbox poll on this machine).",
+        "has measured 0.65 and 1.01 ms per inbox poll on this machine).",
         "",
         "## Figures",
         "",
