@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any
 
 import aio_pika
@@ -21,6 +22,19 @@ from shared.messaging.topology import declare_topology
 from shared.settings import Settings
 
 log = get_logger("tsdx.messaging")
+
+
+# Processes starting at once declare the same queues. RabbitMQ may then answer one of them
+# that a queue another is creating at that moment is "down or inaccessible" (and close the
+# channel); the same declaration a moment later succeeds.
+TOPOLOGY_ATTEMPTS = 5
+
+
+def declared_too_soon(exc: BaseException) -> bool:
+    """The broker's answer to a declaration that met a queue still being created."""
+    return isinstance(
+        exc, aio_pika.exceptions.ChannelNotFoundEntity
+    ) and "is down or inaccessible" in str(exc)
 
 
 class BrokerUnavailable(Exception):
@@ -50,12 +64,35 @@ class Broker:
         )
         self._consume_channel = await self._connection.channel(publisher_confirms=False)
         await self._consume_channel.set_qos(prefetch_count=self._settings.prefetch)
-        self._events = await declare_topology(
-            self._publish_channel,
+        await self._declare_topology(self._connection)
+        # Declared again, now that it all exists, on the publishing channel: a robust channel
+        # declares what it declared once again after a reconnection.
+        self._events = await self._declare_on(self._publish_channel)
+
+    async def _declare_on(self, channel: AbstractChannel) -> AbstractExchange:
+        return await declare_topology(
+            channel,
             quorum=self._settings.quorum_queues,
             retry_delays_ms=self._settings.retry_delays_ms,
             delivery_limit=self._settings.delivery_limit,
         )
+
+    async def _declare_topology(self, connection: AbstractRobustConnection) -> None:
+        """The whole topology, declared on a channel of its own and retried while the broker
+        answers that a queue is still being created by another process."""
+        for attempt in range(1, TOPOLOGY_ATTEMPTS + 1):
+            channel = await connection.channel()
+            try:
+                await self._declare_on(channel)
+                return
+            except aio_pika.exceptions.ChannelNotFoundEntity as exc:
+                if attempt == TOPOLOGY_ATTEMPTS or not declared_too_soon(exc):
+                    raise
+                log.warning("broker.topology_retried", attempt=attempt, reason=str(exc))
+                await asyncio.sleep(0.2 * attempt)
+            finally:
+                with suppress(Exception):  # closed already by the broker's refusal, maybe
+                    await channel.close()
 
     @property
     def connected(self) -> bool:
