@@ -18,7 +18,7 @@ from aio_pika.abc import (
 
 from shared.contracts import Envelope, Payload, encode, wrap
 from shared.logging import get_logger
-from shared.messaging.topology import declare_topology
+from shared.messaging.topology import declare_events_exchange, declare_topology
 from shared.settings import Settings
 
 log = get_logger("tsdx.messaging")
@@ -46,6 +46,7 @@ class Broker:
         self._settings = settings
         self._service = service
         self._connection: AbstractRobustConnection | None = None
+        self._topology_channel: AbstractChannel | None = None
         self._publish_channel: AbstractChannel | None = None
         self._consume_channel: AbstractChannel | None = None
         self._events: AbstractExchange | None = None
@@ -58,41 +59,39 @@ class Broker:
             ),
             timeout,
         )
+        # First, and kept open: after a reconnection, a robust channel declares again what it
+        # declared, so the topology is there before the other channels are restored.
+        self._topology_channel = await self._declared_topology(self._connection)
         # Confirms on every publish; a message no queue takes comes back as an error.
         self._publish_channel = await self._connection.channel(
             publisher_confirms=True, on_return_raises=True
         )
         self._consume_channel = await self._connection.channel(publisher_confirms=False)
         await self._consume_channel.set_qos(prefetch_count=self._settings.prefetch)
-        await self._declare_topology(self._connection)
-        # Declared again, now that it all exists, on the publishing channel: a robust channel
-        # declares what it declared once again after a reconnection.
-        self._events = await self._declare_on(self._publish_channel)
+        self._events = await declare_events_exchange(self._publish_channel)
 
-    async def _declare_on(self, channel: AbstractChannel) -> AbstractExchange:
-        return await declare_topology(
-            channel,
-            quorum=self._settings.quorum_queues,
-            retry_delays_ms=self._settings.retry_delays_ms,
-            delivery_limit=self._settings.delivery_limit,
-        )
-
-    async def _declare_topology(self, connection: AbstractRobustConnection) -> None:
-        """The whole topology, declared on a channel of its own and retried while the broker
-        answers that a queue is still being created by another process."""
-        for attempt in range(1, TOPOLOGY_ATTEMPTS + 1):
+    async def _declared_topology(self, connection: AbstractRobustConnection) -> AbstractChannel:
+        """A channel on which the whole topology is declared, retried while the broker answers
+        that a queue is still being created by another process."""
+        attempt = 1
+        while True:
             channel = await connection.channel()
             try:
-                await self._declare_on(channel)
-                return
+                await declare_topology(
+                    channel,
+                    quorum=self._settings.quorum_queues,
+                    retry_delays_ms=self._settings.retry_delays_ms,
+                    delivery_limit=self._settings.delivery_limit,
+                )
+                return channel
             except aio_pika.exceptions.ChannelNotFoundEntity as exc:
+                with suppress(Exception):  # closed already by the broker's refusal, maybe
+                    await channel.close()
                 if attempt == TOPOLOGY_ATTEMPTS or not declared_too_soon(exc):
                     raise
                 log.warning("broker.topology_retried", attempt=attempt, reason=str(exc))
-                await asyncio.sleep(0.2 * attempt)
-            finally:
-                with suppress(Exception):  # closed already by the broker's refusal, maybe
-                    await channel.close()
+            await asyncio.sleep(0.2 * attempt)
+            attempt += 1
 
     @property
     def connected(self) -> bool:

@@ -85,6 +85,13 @@ def work_queue(name: str) -> WorkQueue:
     raise KeyError(f"no work queue named {name!r}")
 
 
+async def declare_events_exchange(channel: AbstractChannel) -> AbstractExchange:
+    """The exchange every event is published to."""
+    return await channel.declare_exchange(
+        EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+
+
 async def declare_topology(
     channel: AbstractChannel,
     *,
@@ -92,9 +99,7 @@ async def declare_topology(
     retry_delays_ms: list[int],
     delivery_limit: int,
 ) -> AbstractExchange:
-    events = await channel.declare_exchange(
-        EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
-    )
+    events = await declare_events_exchange(channel)
     parking = await channel.declare_exchange(
         PARKING_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
     )
