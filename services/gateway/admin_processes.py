@@ -29,7 +29,7 @@ from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.contracts.documents import ShallowObject
 from shared.errors import Refusal
 from shared.http import ask
-from shared.messaging.topology import REGISTRY_RPC, ROUTING_RPC, WorkQueue
+from shared.messaging.topology import REGISTRY_RPC, ROUTING_RPC
 from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(tags=["processes"])
@@ -58,14 +58,8 @@ _IMPORT_BODY = {
 }
 
 
-async def _call(
-    rt: Runtime, queue: WorkQueue, method: str, params: dict[str, Any], tenant: str | None
-) -> Any:
-    return await ask(rt.rpc, queue, method, params, tenant)
-
-
 async def routing_call(rt: Runtime, method: str, params: dict[str, Any], tenant: str | None) -> Any:
-    return await _call(rt, ROUTING_RPC, method, params, tenant)
+    return await ask(rt.rpc, ROUTING_RPC, method, params, tenant)
 
 
 # Scopes: None is the defaults, a string is one base.
@@ -76,7 +70,7 @@ async def defaults_scope(_: AdminDep) -> str | None:
 
 
 async def tenant_scope(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> str | None:
-    tenants = await _call(rt, REGISTRY_RPC, "tenant.list", {}, None)
+    tenants = await ask(rt.rpc, REGISTRY_RPC, "tenant.list", {})
     if not any(t["tenant"] == tenant for t in tenants):
         raise Refusal("tenant_not_found", 404, tenant=tenant)
     return tenant
