@@ -7,6 +7,11 @@ from urllib.parse import quote
 
 import httpx
 
+# How long an idle connection is kept for the next call: well below the servers' keep-alive
+# (uvicorn's 5 s). A connection idle for about as long as that may be closed by the server just
+# as the next request goes out on it, and that request then fails with a read error.
+KEEPALIVE_EXPIRY_SECONDS = 2.0
+
 
 class ApiError(Exception):
     """The server refused the call: HTTP status, stable code and message."""
@@ -31,7 +36,16 @@ class _Client:
         headers = {"Accept-Language": language}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout)
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=100,  # httpx's own defaults, but for the keep-alive
+                max_keepalive_connections=20,
+                keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+            ),
+        )
 
     async def __aenter__(self) -> Self:
         return self
