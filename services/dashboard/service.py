@@ -19,6 +19,7 @@ from services.dashboard.broker_state import ManagementApi, ParkedMessages, vhost
 from services.dashboard.devices import seed_devices
 from services.dashboard.feed import FeedListener
 from services.dashboard.state import Dashboard
+from shared.api_docs import documented_app
 from shared.http import install_common
 from shared.service import Runtime, ServiceSpec
 
@@ -57,7 +58,7 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(
+    app = documented_app(
         title="tsdx dashboard",
         version="1",
         description="The operator's live view of routing, queues, devices and parked messages.",

@@ -12,6 +12,7 @@ from services.gateway.handlers import GatewayHandlers
 from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from shared.api_docs import documented_app
 from shared.http import install_common
 from shared.limits import MissLimiter
 from shared.messaging.topology import GATEWAY_WORK
@@ -45,7 +46,7 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(
+    app = documented_app(
         title="tsdx gateway",
         version="1",
         description="Terminal API and accounting API of the tsdx exchange server.",

@@ -48,6 +48,10 @@ EVERY_SERVICE_PUBLIC: dict[str, str] = {
 # ... and on some.
 PUBLIC_PAGES: dict[tuple[str, str], str] = {
     ("gateway", "/docs"): "the API's description as a page",
+    ("gateway", "/redoc"): "the API's description as a page",
+    ("gateway", "/docs-assets/swagger-ui-bundle.js"): "the description pages' script",
+    ("lan_writer", "/docs"): "the API's description as a page",
+    ("dashboard", "/docs"): "the API's description as a page",
     ("dashboard", "/"): "the operator's page (it asks for the admin token before any figure)",
     ("dashboard", "/static/dashboard.js"): "the page's script",
 }
