@@ -27,6 +27,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+    # ``tsdx up``: each service's log file is rotated at this size, keeping this many older
+    # files (<service>.log.1 is the newest of them). Containers log to stdout instead.
+    log_max_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    log_backups: int = Field(5, ge=0)
 
     host: str = "127.0.0.1"
     gateway_port: int = 8080
