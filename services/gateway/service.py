@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from services.gateway import accounting, admin, admin_processes, repository, terminal, webhooks
+from services.gateway import (
+    accounting,
+    admin,
+    admin_processes,
+    journeys,
+    repository,
+    terminal,
+    webhooks,
+)
 from services.gateway.auth import RecentlyRefused
 from services.gateway.handlers import GatewayHandlers
 from services.gateway.notifier import Notifier
@@ -59,6 +67,7 @@ def build_app(rt: Runtime) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     app.include_router(admin_processes.router)
+    app.include_router(journeys.router)
     return app
 
 
