@@ -3,16 +3,21 @@ and the device, for the accounting side (its own base only) and for operators.""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import httpx
 
+from shared.cli.output import OK, REFUSED, USAGE
 from shared.cli.stack import Stack
 from shared.client import AccountingClient, AdminClient
+from shared.i18n import render
 from tests.e2e.test_dashboard_api import decided_upload
 from tests.e2e.test_gateway_terminal import _delivered, facts, paired
+from tests.support.cli import tsdx
 from tests.support.documents import by_pin, order, upload
+from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
 
 
@@ -136,3 +141,38 @@ async def test_operators_find_a_document_by_number_or_pin(
     assert [d["document_id"] for d in await admin.find_documents(document_id)] == [document_id]
     view = await admin.document_journey(tenant["tenant"], document_id)
     assert steps(view)[:3] == ["requested", "decided", "routed"]
+
+
+async def test_tsdx_document_show_prints_the_timeline_by_number(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient
+) -> None:
+    number = f"0000-{uuid.uuid4().int % 10**6:06d}"
+    document_id, device = await finished_document(stack, tenant, accounting, number)
+    await eventually(
+        lambda: accounting.document(document_id),
+        until=lambda v: "loaded" in steps(v),
+        what="the loaded step",
+    )
+    env = {"TSDX_URL": stack.url("gateway"), "TSDX_ADMIN_TOKEN": ADMIN_TOKEN}
+
+    shown = await tsdx("document", "show", number, "--lang", "en", env=env)
+    assert shown.code == OK, shown
+    assert document_id in shown.out and "State: loaded into accounting" in shown.out
+    lines = shown.out.splitlines()[2:]  # the steps: after the title and the state
+    order_seen = [
+        next(i for i, line in enumerate(lines) if render(f"journey_step_{s}", "en") in line)
+        for s in ("requested", "routed", "delivered", "downloaded", "completed", "loaded")
+    ]
+    assert order_seen == sorted(order_seen)
+    downloaded = next(line for line in lines if "downloaded" in line and "gateway" in line)
+    assert f"{device['pin']} EDA50" in downloaded
+
+    as_json = await tsdx("document", "show", document_id, "--json", env=env)
+    [view] = json.loads(as_json.out)
+    assert view["state"] == "loaded" and view["tenant"] == tenant["tenant"]
+
+    missing = await tsdx("document", "show", f"no-such-{uuid.uuid4().hex}", env=env)
+    assert missing.code == REFUSED
+    assert "не найден" in missing.err
+    no_token = await tsdx("document", "show", number, env={"TSDX_URL": stack.url("gateway")})
+    assert no_token.code == USAGE
