@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.dashboard import api
+from services.dashboard import api, documents
 from services.dashboard.activity import Activity
 from services.dashboard.broker_state import ManagementApi, ParkedMessages, vhost_of
 from services.dashboard.devices import seed_devices
@@ -72,6 +72,7 @@ def build_app(rt: Runtime) -> FastAPI:
 
     install_common(app, NAME, ready)
     app.include_router(api.router)
+    app.include_router(documents.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
