@@ -142,6 +142,7 @@ async def test_every_other_operation_refuses_a_caller_without_the_right_credenti
             "document_id": document["header"]["id"],
             "request_id": answer["request_id"],
             "result_id": uuid.uuid4().hex,
+            "q": document["header"]["number"],  # the document search's query
         }
         tokens = {
             "api_key": tenant["api_key"],
