@@ -113,12 +113,16 @@ class Journal:
 
 
 def _public(row: Doc) -> Doc:
-    hidden = {"id", "tenant", "document_key", "document_id", "seq"}
+    hidden = {"id", "tenant", "document_key", "document_id", "seq", "device_id"}
     return {k: v for k, v in row.items() if k not in hidden}
 
 
 async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
-    """The document's steps in order; each step of a copy names the copy's device (or user)."""
+    """The document's steps in order; each step of a copy names the copy's device (or user).
+
+    A step reported by another device than the copy was routed to (its replacement, which took
+    over the PIN and the waiting documents) names that device by its id.
+    """
     rows = await db.find(
         repo.JOURNEY.name, {"document_key": repo.document_key(tenant, document_id)}
     )
@@ -130,7 +134,10 @@ async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
     for row in rows:
         step = _public(row)
         device = devices.get(row.get("delivery_id", ""))
-        if device is not None and "device" not in step:
+        reported_by = row.get("device_id")
+        if reported_by and (device is None or device["id"] != reported_by):
+            step["device"] = {"id": reported_by}
+        elif device is not None and "device" not in step:
             step["device"] = device
         steps.append(step)
     return steps

@@ -64,6 +64,7 @@ class ResultKeeper:
                     delivery_id=copy["id"],
                     channel=event.channel,
                     user=event.by if event.channel == "lan" else None,
+                    device_id=event.by if event.channel == "internet" else None,
                 )
             if after is None:
                 return
@@ -79,7 +80,9 @@ class ResultKeeper:
             journal = Journal(tx.db, envelope)
             document_id = repo.document_id_of(copy)
             service = CHANNEL_SERVICE[result.channel]
+            # The LAN names the user; the internet names the device as the user.
             user = result.user if result.channel == "lan" else None
+            device_id = result.user if result.channel == "internet" else None
             refused = None
             if copy["state"] == states.DONE:
                 refused = "document_already_finished"
@@ -94,6 +97,7 @@ class ResultKeeper:
                     delivery_id=copy["id"],
                     code=refused,
                     user=user,
+                    device_id=device_id,
                 )
                 return
             process = await _process_of(tx, master)
@@ -117,6 +121,7 @@ class ResultKeeper:
                     code=refusal.code,
                     params=dict(refusal.params) or None,
                     user=user,
+                    device_id=device_id,
                 )
                 return
             await repo.save_facts(tx.db, master, facts)
@@ -134,6 +139,7 @@ class ResultKeeper:
                 final=result.final,
                 lines=len(result.lines),
                 user=user,
+                device_id=device_id,
             )
             if result.final and await _all_done(tx, master):
                 await self._complete(tx, envelope, master, copy, document, facts, process)

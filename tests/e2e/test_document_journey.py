@@ -176,3 +176,29 @@ async def test_tsdx_document_show_prints_the_timeline_by_number(
     assert "не найден" in missing.err
     no_token = await tsdx("document", "show", number, env={"TSDX_URL": stack.url("gateway")})
     assert no_token.code == USAGE
+
+
+async def test_a_step_by_the_replacement_device_names_that_device(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, admin: AdminClient
+) -> None:
+    document = order()
+    async with paired(stack, tenant, name="EDA50") as old:
+        await _delivered(accounting, old, document)
+        old_device = dict(old.device)
+    async with paired(stack, tenant, name="EDA51") as successor:
+        await admin.replace_device(
+            tenant["tenant"], old_device["device_id"], successor.device["device_id"]
+        )
+        moved = await eventually(
+            successor.inbox, until=lambda r: r["documents"], what="the document moved"
+        )
+        await successor.acknowledge(moved["documents"][0]["delivery_id"])
+        new_id = successor.device["device_id"]
+    view = await eventually(
+        lambda: accounting.document(document["header"]["id"]),
+        until=lambda v: "downloaded" in steps(v),
+        what="the downloaded step",
+    )
+    by_step = {s["step"]: s for s in view["timeline"]}
+    assert by_step["routed"]["device"]["id"] == old_device["device_id"]
+    assert by_step["downloaded"]["device"] == {"id": new_id}
