@@ -40,7 +40,7 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PYTHON" -m venv .venv 2>/dev/null || { need_apt python3-venv && "$PYTHON" -m venv .venv; }
 fi
 extras=""
-((WITH_TEST)) && extras="[test]"
+((WITH_TEST)) && extras="[test,otel]"  # the tracing test needs the optional extra
 stamp=".venv/.installed${extras}"
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
   .venv/bin/pip install -q --upgrade pip >/dev/null

@@ -558,3 +558,60 @@ def pick_language(accept_language: str | None, default: Language = "ru") -> Lang
             if lang == supported:
                 return supported
     return default
+
+
+# A document's journey (services/routing/journey.py): the names of its steps and states, and
+# the words of the dashboard's search and of ``tsdx document show``.
+JOURNEY_MESSAGES: dict[str, dict[Language, str]] = {
+    "journey_step_requested": {"ru": "запрошена выгрузка", "en": "upload requested"},
+    "journey_step_refused": {"ru": "выгрузка отклонена", "en": "upload refused"},
+    "journey_step_decided": {"ru": "выгрузка принята", "en": "upload accepted"},
+    "journey_step_routed": {"ru": "направлен", "en": "routed"},
+    "journey_step_withdrawn": {"ru": "отозван", "en": "withdrawn"},
+    "journey_step_delivered": {"ru": "доставлен", "en": "delivered"},
+    "journey_step_downloaded": {"ru": "загружен на ТСД", "en": "downloaded"},
+    "journey_step_taken": {"ru": "взят в работу", "en": "taken"},
+    "journey_step_released": {"ru": "освобождён", "en": "released"},
+    "journey_step_result": {"ru": "результат", "en": "result"},
+    "journey_step_result_refused": {"ru": "результат отклонён", "en": "result refused"},
+    "journey_step_completed": {"ru": "завершён", "en": "completed"},
+    "journey_step_follow_up": {
+        "ru": "запущен следующий бизнес-процесс",
+        "en": "next business process started",
+    },
+    "journey_step_pushed": {"ru": "отправлен в учётную систему", "en": "pushed to accounting"},
+    "journey_step_push_failed": {
+        "ru": "не удалось отправить в учётную систему",
+        "en": "push to accounting failed",
+    },
+    "journey_step_pulled": {"ru": "получен учётной системой", "en": "pulled by accounting"},
+    "journey_step_loaded": {"ru": "загружен в учётную систему", "en": "loaded into accounting"},
+    "journey_state_queued": {"ru": "в очереди", "en": "queued"},
+    "journey_state_delivered": {"ru": "доставлен", "en": "delivered"},
+    "journey_state_downloaded": {"ru": "загружен на ТСД", "en": "downloaded"},
+    "journey_state_in_progress": {"ru": "в работе", "en": "in progress"},
+    "journey_state_completed": {"ru": "завершён", "en": "completed"},
+    "journey_state_loaded": {"ru": "загружен в учётную систему", "en": "loaded into accounting"},
+    "journey_state_refused": {"ru": "выгрузка отклонена", "en": "upload refused"},
+    "journey_final": {"ru": "итоговый", "en": "final"},
+    "journey_partial": {"ru": "промежуточный", "en": "partial"},
+    "journey_lines": {"ru": "строк: {count}", "en": "lines: {count}"},
+    "journey_title": {"ru": "Путь документа", "en": "A document's journey"},
+    "journey_search_label": {
+        "ru": "Номер, идентификатор документа или пин-код ТСД",
+        "en": "Number, document id or terminal PIN",
+    },
+    "journey_search_button": {"ru": "Найти", "en": "Find"},
+    "journey_searching": {"ru": "Поиск…", "en": "Searching…"},
+    "journey_not_found": {"ru": "Документ не найден: {query}", "en": "No document found: {query}"},
+    "journey_state": {"ru": "Состояние", "en": "State"},
+    "journey_col_step": {"ru": "Шаг", "en": "Step"},
+    "journey_col_service": {"ru": "Служба", "en": "Service"},
+    "journey_col_who": {"ru": "Устройство / пользователь", "en": "Device / user"},
+    "journey_col_details": {"ru": "Подробности", "en": "Details"},
+    "cli_document_not_found": {
+        "ru": "Документ «{query}» не найден ни в одной базе.",
+        "en": "No document “{query}” in any base.",
+    },
+}
+MESSAGES.update(JOURNEY_MESSAGES)

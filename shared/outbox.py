@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from shared.contracts import Envelope, Payload, as_json, wrap
 from shared.logging import get_logger
+from shared.messaging import tracing
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.storage import Collection, DuplicateKeyError, Index, Session, StorageError, Store
 
@@ -51,17 +52,18 @@ class Tx:
         envelope = wrap(payload, tenant, correlation_id)
         # time + process-local counter keeps the relay's order stable within a process.
         seq = time.time_ns() // 1000 * 1000 + next(_counter) % 1000
-        await self.db.insert(
-            OUTBOX.name,
-            {
-                "id": envelope.id,
-                "seq": seq,
-                "routing_key": payload.routing_key(),
-                # The relay of this process sends it; another takes over if it is left behind.
-                "relay": self._relay_id,
-                "envelope": as_json(envelope),
-            },
-        )
+        row = {
+            "id": envelope.id,
+            "seq": seq,
+            "routing_key": payload.routing_key(),
+            # The relay of this process sends it; another takes over if it is left behind.
+            "relay": self._relay_id,
+            "envelope": as_json(envelope),
+        }
+        trace = tracing.current_context()  # the relay publishes later, outside this span
+        if trace:
+            row["trace"] = trace
+        await self.db.insert(OUTBOX.name, row)
         self.emitted.append(envelope)
         return envelope
 
@@ -125,7 +127,7 @@ class OutboxRelay:
         await asyncio.gather(
             *(
                 self._broker.publish_envelope(
-                    Envelope.model_validate(row["envelope"]), row["routing_key"]
+                    Envelope.model_validate(row["envelope"]), row["routing_key"], row.get("trace")
                 )
                 for row in rows
             )

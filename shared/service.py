@@ -18,6 +18,7 @@ import uvicorn
 import uvloop
 from fastapi import Depends, FastAPI, Request
 
+from shared import telemetry
 from shared.logging import configure_logging, get_logger
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer, Handler
@@ -159,16 +160,19 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
     runtime = await start_runtime(spec, settings)
     try:
         app = spec.build_app(runtime)
+        telemetry.instrument(app)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         server = _Server(config)
         await server.serve(sockets=[sock])
     finally:
         await stop_runtime(spec, runtime)
+        telemetry.shutdown()
 
 
 def main(spec: ServiceSpec) -> None:
     settings = Settings()
     configure_logging(spec.name, settings.log_level, settings.log_format)
+    telemetry.setup(spec.name, settings)
     try:
         # libuv's event loop: the same asyncio API, a good deal less CPU per request and message.
         uvloop.run(serve(spec, settings))

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+    # ``tsdx up``: each service's log file is rotated at this size, keeping this many older
+    # files (<service>.log.1 is the newest of them). Containers log to stdout instead.
+    log_max_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    log_backups: int = Field(5, ge=0)
+    # OpenTelemetry: traces exported over OTLP/HTTP to this base address (e.g.
+    # http://jaeger:4318); empty, the default, means no tracing (shared/telemetry.py).
+    otlp_endpoint: str = ""
 
     host: str = "127.0.0.1"
     gateway_port: int = 8080

@@ -10,7 +10,7 @@ from pathlib import Path
 from string import Template
 
 from services.dashboard.labels import labels_for
-from shared.i18n import LANGUAGES, Language
+from shared.i18n import JOURNEY_MESSAGES, LANGUAGES, Language, render
 
 _TEMPLATE = Path(__file__).parent / "templates" / "index.html"
 _LANGUAGE_NAMES: dict[Language, str] = {"ru": "Русский", "en": "English"}
@@ -34,6 +34,8 @@ def _language_links(current: Language) -> str:
 
 def render_page(language: Language, bucket_seconds: int, window_seconds: int) -> str:
     labels = labels_for(language)
+    # The document search's words and the names of steps and states (shared with the CLI).
+    labels.update({code: render(code, language) for code in JOURNEY_MESSAGES})
     labels["throughput_title"] = labels["throughput_title"].format(seconds=bucket_seconds)
     minutes = f"{window_seconds / 60:g}"
     labels["throughput_window"] = labels["throughput_window"].format(minutes=minutes)

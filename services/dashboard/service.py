@@ -13,12 +13,13 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.dashboard import api
+from services.dashboard import api, documents
 from services.dashboard.activity import Activity
 from services.dashboard.broker_state import ManagementApi, ParkedMessages, vhost_of
 from services.dashboard.devices import seed_devices
 from services.dashboard.feed import FeedListener
 from services.dashboard.state import Dashboard
+from shared.api_docs import documented_app
 from shared.http import install_common
 from shared.service import Runtime, ServiceSpec
 
@@ -57,7 +58,7 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(
+    app = documented_app(
         title="tsdx dashboard",
         version="1",
         description="The operator's live view of routing, queues, devices and parked messages.",
@@ -71,6 +72,7 @@ def build_app(rt: Runtime) -> FastAPI:
 
     install_common(app, NAME, ready)
     app.include_router(api.router)
+    app.include_router(documents.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -116,9 +117,14 @@ async def results(
 
 @router.get("/results/{document_id}", summary="One completed document with its fact lines")
 async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    doc = await rt.store.get(repo.COMPLETED.name, repo.completed_key(tenant["id"], document_id))
+    key = repo.completed_key(tenant["id"], document_id)
+    doc = await rt.store.get(repo.COMPLETED.name, key)
     if doc is None:
         raise Refusal("not_found", 404)
+    if not doc.get("pulled_at"):  # the first read is a step of the document's journey
+        await rt.store.update(
+            repo.COMPLETED.name, key, {"pulled_at": datetime.now(UTC).isoformat()}
+        )
     return result_view(doc)
 
 

@@ -13,6 +13,7 @@ from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
 from shared.contracts.results import DeliveryProgressed, DocumentCompleted, ResultRefused
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.messaging import tracing
 from shared.messaging.consumer import Handler, PermanentFailure
 from shared.metrics import DELIVERY_LATENCY
 from shared.outbox import UnitOfWork
@@ -84,6 +85,8 @@ class GatewayHandlers:
                     "lines_count": len(routed.document.lines),
                     "state": "waiting",
                     "routed_at": _now().isoformat(),
+                    # The terminal's download continues the upload's trace (when traced).
+                    "trace": tracing.current_context() or None,
                 },
             )
             await tx.emit(

@@ -6,12 +6,21 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from services.gateway import accounting, admin, admin_processes, repository, terminal, webhooks
+from services.gateway import (
+    accounting,
+    admin,
+    admin_processes,
+    journeys,
+    repository,
+    terminal,
+    webhooks,
+)
 from services.gateway.auth import RecentlyRefused
 from services.gateway.handlers import GatewayHandlers
 from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from shared.api_docs import documented_app
 from shared.http import install_common
 from shared.limits import MissLimiter
 from shared.messaging.topology import GATEWAY_WORK
@@ -45,7 +54,7 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(
+    app = documented_app(
         title="tsdx gateway",
         version="1",
         description="Terminal API and accounting API of the tsdx exchange server.",
@@ -58,6 +67,7 @@ def build_app(rt: Runtime) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     app.include_router(admin_processes.router)
+    app.include_router(journeys.router)
     return app
 
 

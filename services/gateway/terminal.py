@@ -25,6 +25,7 @@ from shared.contracts.documents import DeviceMode, FactLine
 from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
 from shared.http import ask, documented_query, error_body, language_of, query_of
+from shared.messaging import tracing
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
 from shared.security import hash_token
@@ -193,6 +194,12 @@ async def download(
     delivery_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> ORJSONResponse:
     row = await _own_row(rt, device, delivery_id)
+    # The terminal's call carries no trace: it continues the one its document came with.
+    with tracing.continuing("terminal download", row.get("trace")):
+        return await _download(row, delivery_id, request, rt)
+
+
+async def _download(row: Doc, delivery_id: str, request: Request, rt: RuntimeDep) -> ORJSONResponse:
     if row["state"] in ("withdrawn", "withdrawal_seen"):
         raise Refusal("document_withdrawn", 410, reason=row["withdrawn_reason"])
     body = await rt.store.get(repo.INBOX_BODIES.name, delivery_id)
@@ -213,6 +220,11 @@ async def download(
 )
 async def acknowledge(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
     row = await _own_row(rt, device, delivery_id)
+    with tracing.continuing("terminal acknowledge", row.get("trace")):
+        return await _acknowledge(row, delivery_id, rt, device)
+
+
+async def _acknowledge(row: Doc, delivery_id: str, rt: RuntimeDep, device: Doc) -> dict[str, Any]:
     async with rt.uow() as tx:
         if row["state"] == "withdrawn":
             await tx.db.update(

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.lan_writer import admin, repository, terminal
 from services.lan_writer.base import LanBase
 from services.lan_writer.handlers import LanHandlers
+from shared.api_docs import documented_app
 from shared.http import install_common
 from shared.limits import MissLimiter
 from shared.messaging.topology import LAN_WRITER_WORK
@@ -21,7 +22,7 @@ async def _on_start(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(
+    app = documented_app(
         title="tsdx LAN writer",
         version="1",
         description="The LAN base: terminals on the local network log in as users and work "

@@ -24,7 +24,26 @@ DELIVERIES = Collection(
     (Index(("document_key",)), Index(("document_key", "version")), Index(("tenant", "state"))),
 )
 
-COLLECTIONS = (PROCESSES, REQUESTS, DOCUMENTS, DOCUMENT_BODIES, DOCUMENT_FACTS, DELIVERIES)
+# Every step of every document (see journey.py), by document key; searched by number and PIN.
+JOURNEY = Collection(
+    "journey",
+    (
+        Index(("document_key",)),
+        Index(("document_id",)),
+        Index(("number",)),
+        Index(("device.pin",)),
+    ),
+)
+
+COLLECTIONS = (
+    PROCESSES,
+    REQUESTS,
+    DOCUMENTS,
+    DOCUMENT_BODIES,
+    DOCUMENT_FACTS,
+    DELIVERIES,
+    JOURNEY,
+)
 
 ALL_TENANTS = "*"
 
@@ -43,6 +62,12 @@ def request_key(tenant: str, request_id: str) -> str:
 
 def document_key(tenant: str, document_id: str) -> str:
     return f"{tenant}:{document_id}"
+
+
+def document_id_of(copy: Doc) -> str:
+    """The accounting id of the document a copy (delivery) belongs to."""
+    key: str = copy["document_key"]
+    return key[len(copy["tenant"]) + 1 :]
 
 
 def process_key(tenant: str, process_id: str) -> str:

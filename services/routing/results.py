@@ -24,6 +24,7 @@ import hashlib
 
 from services.routing import quantity, states
 from services.routing import repository as repo
+from services.routing.journey import CHANNEL_SERVICE, ONCE_PER_COPY, PROGRESS_STEP, Journal
 from services.routing.processes import BusinessProcess
 from shared.contracts import Envelope
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
@@ -54,6 +55,17 @@ class ResultKeeper:
         async with self._uow(applying=envelope) as tx:
             copy = await _copy(tx, envelope, event.delivery_id)
             after = states.copy_after_step(copy["state"], event.state)
+            step = PROGRESS_STEP[event.state]
+            if after is not None or step in ONCE_PER_COPY:  # late news is still news
+                await Journal(tx.db, envelope).add(
+                    repo.document_id_of(copy),
+                    step,
+                    service=CHANNEL_SERVICE[event.channel],
+                    delivery_id=copy["id"],
+                    channel=event.channel,
+                    user=event.by if event.channel == "lan" else None,
+                    device_id=event.by if event.channel == "internet" else None,
+                )
             if after is None:
                 return
             await tx.db.update(repo.DELIVERIES.name, copy["id"], {"state": after, "by": event.by})
@@ -65,11 +77,28 @@ class ResultKeeper:
             master = await tx.db.get(repo.DOCUMENTS.name, copy["document_key"])
             if master is None:
                 raise PermanentFailure(f"no document for delivery {result.delivery_id}")
+            journal = Journal(tx.db, envelope)
+            document_id = repo.document_id_of(copy)
+            service = CHANNEL_SERVICE[result.channel]
+            # The LAN names the user; the internet names the device as the user.
+            user = result.user if result.channel == "lan" else None
+            device_id = result.user if result.channel == "internet" else None
+            refused = None
             if copy["state"] == states.DONE:
-                await self._refuse(tx, envelope, result, "document_already_finished", {})
-                return
-            if copy["state"] not in states.LIVE:
-                await self._refuse(tx, envelope, result, "document_withdrawn", {})
+                refused = "document_already_finished"
+            elif copy["state"] not in states.LIVE:
+                refused = "document_withdrawn"
+            if refused is not None:
+                await self._refuse(tx, envelope, result, refused, {})
+                await journal.add(
+                    document_id,
+                    "result_refused",
+                    service=service,
+                    delivery_id=copy["id"],
+                    code=refused,
+                    user=user,
+                    device_id=device_id,
+                )
                 return
             process = await _process_of(tx, master)
             document = await repo.body_of(tx.db, master)
@@ -84,6 +113,16 @@ class ResultKeeper:
             )
             if refusal is not None:
                 await self._refuse(tx, envelope, result, refusal.code, dict(refusal.params))
+                await journal.add(
+                    document_id,
+                    "result_refused",
+                    service=service,
+                    delivery_id=copy["id"],
+                    code=refusal.code,
+                    params=dict(refusal.params) or None,
+                    user=user,
+                    device_id=device_id,
+                )
                 return
             await repo.save_facts(tx.db, master, facts)
             await tx.db.update(
@@ -92,20 +131,40 @@ class ResultKeeper:
                 {"state": states.copy_after_result(result.final)},
             )
             RESULTS.labels("final" if result.final else "partial").inc()
+            await journal.add(
+                document_id,
+                "result",
+                service=service,
+                delivery_id=copy["id"],
+                final=result.final,
+                lines=len(result.lines),
+                user=user,
+                device_id=device_id,
+            )
             if result.final and await _all_done(tx, master):
                 await self._complete(tx, envelope, master, copy, document, facts, process)
+                await journal.add(document_id, "completed", service="routing", mode=copy["mode"])
+                if process is not None and process.next_process:
+                    await journal.add(
+                        document_id,
+                        "follow_up",
+                        service="routing",
+                        process=process.next_process,
+                        request_id=follow_up_id(document_id, process.next_process),
+                    )
             else:
                 await _refresh_state(tx, master["id"])
 
     async def loaded(self, envelope: Envelope, event: DocumentLoaded) -> None:
         key = repo.document_key(envelope.tenant or "", event.document_id)
         async with self._uow(applying=envelope) as tx:
-            await tx.db.update(
+            if await tx.db.update(
                 repo.DOCUMENTS.name,
                 key,
                 {"state": states.LOADED, "loaded_at": repo.now()},
                 expect={"state": states.COMPLETED},
-            )
+            ):
+                await Journal(tx.db, envelope).add(event.document_id, "loaded", service="gateway")
 
     async def _refuse(
         self,

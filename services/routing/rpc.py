@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from services.routing import journey
 from services.routing import repository as repo
 from services.routing.catalogue import DEFAULTS, Catalogue
 from services.routing.processes import Slug
@@ -44,6 +45,10 @@ class Export(Params):
 
 class ByDocument(Params):
     document_id: str = Field(min_length=1, max_length=200)
+
+
+class Search(Params):
+    query: str = Field(min_length=1, max_length=200)
 
 
 def _scope(envelope: Envelope) -> str:
@@ -82,6 +87,20 @@ def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
         document_id = parse_params(ByDocument, params).document_id
         return await document_view(store, env.tenant, document_id)
 
+    async def document_journey(env: Envelope, params: dict[str, Any]) -> Any:
+        if not env.tenant:
+            raise Refusal("validation_error", 422, details="tenant: required")
+        document_id = parse_params(ByDocument, params).document_id
+        view = await journey.journey_view(store, env.tenant, document_id)
+        if view is None:  # another base's document is just as unknown here
+            raise Refusal("not_found", 404)
+        return view
+
+    async def document_find(env: Envelope, params: dict[str, Any]) -> Any:
+        # Without a tenant (the operators' side), every base is searched.
+        query = parse_params(Search, params).query.strip()
+        return {"documents": await journey.find(store, env.tenant or None, query)}
+
     return {
         "process.list": list_,
         "process.get": get,
@@ -92,6 +111,8 @@ def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
         "process.disable": disable,
         "process.delete": delete,
         "document.get": document,
+        "document.journey": document_journey,
+        "document.find": document_find,
     }
 
 

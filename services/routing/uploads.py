@@ -27,6 +27,7 @@ from typing import Any
 
 from services.routing import directory_client, rules, states
 from services.routing import repository as repo
+from services.routing.journey import Journal
 from services.routing.processes import BusinessProcess
 from shared.contracts import Envelope
 from shared.contracts.documents import Document, Target
@@ -70,11 +71,27 @@ class UploadRouter:
                 await tx.db.insert(
                     repo.REQUESTS.name, {"id": key, "tenant": tenant, "at": repo.now()}
                 )
+                journal = Journal(tx.db, envelope)
+                target = request.target.model_dump(mode="json")
+                named = {d.header.id: d for d in request.documents}  # once, if named twice
+                for document in named.values():
+                    await journal.requested(document, request.channel, target)
                 if isinstance(decision, rules.Refused):
                     decided = _refused(request, envelope, decision.code, dict(decision.params))
                 else:
                     assert process is not None
-                    decided = await self._accept(tx, tenant, envelope, request, process, decision)
+                    decided = await self._accept(
+                        tx, journal, tenant, envelope, request, process, decision
+                    )
+                if decided.outcome == "refused":
+                    for document_id in named:
+                        await journal.add(
+                            document_id,
+                            "refused",
+                            service="routing",
+                            code=decided.code,
+                            params=decided.params or None,
+                        )
                 await tx.db.update(
                     repo.REQUESTS.name, key, {"decision": decided.model_dump(mode="json")}
                 )
@@ -122,6 +139,7 @@ class UploadRouter:
     async def _accept(
         self,
         tx: Tx,
+        journal: Journal,
         tenant: str,
         envelope: Envelope,
         request: UploadRequested,
@@ -137,10 +155,12 @@ class UploadRouter:
         deliveries: list[Delivery] = []
         for route in decision.routes:
             document = request.documents[route.document_index]
-            version = await self._start_version(tx, tenant, envelope, request, process, document)
+            version = await self._start_version(
+                tx, journal, tenant, envelope, request, process, document
+            )
             for recipient in route.recipients:
                 delivery = await self._deliver(
-                    tx, tenant, envelope, request, process, document, version, recipient
+                    tx, journal, tenant, envelope, request, process, document, version, recipient
                 )
                 deliveries.append(delivery)
         return UploadDecided(
@@ -156,6 +176,7 @@ class UploadRouter:
     async def _start_version(
         self,
         tx: Tx,
+        journal: Journal,
         tenant: str,
         envelope: Envelope,
         request: UploadRequested,
@@ -166,6 +187,14 @@ class UploadRouter:
         key = repo.document_key(tenant, document.header.id)
         master = await tx.db.get(repo.DOCUMENTS.name, key)
         version = (master["version"] + 1) if master else 1
+        await journal.add(
+            document.header.id,
+            "decided",
+            service="routing",
+            process=process.id,
+            version=version,
+            request_id=request.request_id,
+        )
         for copy in await repo.copies_of(tx.db, key):
             if copy["state"] not in states.LIVE:
                 continue
@@ -178,6 +207,14 @@ class UploadRouter:
             await tx.emit(
                 DocumentWithdrawn(delivery_id=copy["id"], channel=copy["channel"], reason=reason),
                 tenant,
+            )
+            await journal.add(
+                document.header.id,
+                "withdrawn",
+                service="routing",
+                delivery_id=copy["id"],
+                channel=copy["channel"],
+                reason=reason,
             )
         await tx.db.put(
             repo.DOCUMENTS.name,
@@ -202,6 +239,7 @@ class UploadRouter:
     async def _deliver(
         self,
         tx: Tx,
+        journal: Journal,
         tenant: str,
         envelope: Envelope,
         request: UploadRequested,
@@ -248,6 +286,18 @@ class UploadRouter:
                 requested_at=envelope.time,
             ),
             tenant,
+        )
+        await journal.add(
+            document.header.id,
+            "routed",
+            service="routing",
+            delivery_id=delivery_id,
+            channel=request.channel,
+            target=target.model_dump(mode="json"),
+            copy=recipient.copy,
+            mode=settings.mode,
+            version=version,
+            device={"id": device.id, "pin": device.pin, "name": device.name} if device else None,
         )
         DOCUMENTS_ROUTED.labels(request.channel, target.kind, process.id).inc()
         return Delivery(

@@ -15,12 +15,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from shared.cli.service_logs import ServiceLog, pump
 
 # How much of the end of a log ``log_tail`` reads: enough for a few lines, however long it is.
 _TAIL_BYTES = 16 * 1024
@@ -49,10 +52,16 @@ class Stack:
     ports: Mapping[str, int] = field(default_factory=dict)
     services: tuple[str, ...] = field(default_factory=available_services)
     log_dir: Path | None = None
+    # Each log file is rotated at this size, keeping this many older ones (TSDX_LOG_MAX_BYTES,
+    # TSDX_LOG_BACKUPS).
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 5
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     # Further instances of a service: instance name -> the service it runs.
     instances: dict[str, str] = field(default_factory=dict)
+    _logs: dict[str, ServiceLog] = field(default_factory=dict, init=False, repr=False)
+    _pumps: dict[str, threading.Thread] = field(default_factory=dict, init=False, repr=False)
 
     def url(self, service: str) -> str:
         """Address of a service, or of one instance by its instance name."""
@@ -78,17 +87,34 @@ class Stack:
 
     def start(self, service: str) -> None:
         """Start a service, or again an instance started before, by its instance name."""
-        out: int | object = subprocess.DEVNULL
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - kept by the child
-        self.processes[service] = subprocess.Popen(
+        log = self._log(service)
+        proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.service_of(service)}"],
             env=self._env(service),
-            stdout=out,  # type: ignore[arg-type]
+            stdout=subprocess.DEVNULL if log is None else subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[2],
         )
+        self.processes[service] = proc
+        if log is not None and proc.stdout is not None:
+            self._pumps[service] = pump(proc.stdout, log)
+
+    def _log(self, service: str) -> ServiceLog | None:
+        """The service's rotated log file, kept across its restarts (none without a log dir)."""
+        if self.log_dir is None:
+            return None
+        if service not in self._logs:
+            self._logs[service] = ServiceLog(
+                self.log_dir / f"{service}.log", self.log_max_bytes, self.log_backups
+            )
+        return self._logs[service]
+
+    def _drain(self, service: str, timeout: float = 5.0) -> None:
+        """Wait until what an ended process wrote is in its log file."""
+        thread = self._pumps.get(service)
+        proc = self.processes.get(service)
+        if thread is not None and proc is not None and proc.poll() is not None:
+            thread.join(timeout)
 
     def start_all(self) -> None:
         for service in self.services:
@@ -126,6 +152,7 @@ class Stack:
         """The last lines of a service's log (none without a log directory): why it stopped."""
         if self.log_dir is None:
             return []
+        self._drain(service)
         path = self.log_dir / f"{service}.log"
         try:
             with path.open("rb") as log:
@@ -163,3 +190,7 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for service in self.processes:
+            self._drain(service)
+        for log in self._logs.values():
+            log.close()

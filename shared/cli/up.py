@@ -1,7 +1,8 @@
 """``tsdx up``: run the whole stack here, with embedded storage and a local RabbitMQ.
 
 Every service writes its log to a file of its own (``--logs``, by default ``logs`` in the data
-directory). When one stops, the last lines of its log are printed with the news, so the reason
+directory), rotated by size: ``TSDX_LOG_MAX_BYTES`` (10 MiB) per file, ``TSDX_LOG_BACKUPS`` (5)
+older files kept. When one stops, the last lines of its log are printed with the news, so the reason
 is on the console; it is started again at once if it had been running a while, and later and
 later (up to a minute) if it keeps stopping soon after it starts, as it does when its port is
 taken or a setting is wrong.
@@ -63,7 +64,12 @@ def run(args: argparse.Namespace) -> int:
     ensure_broker(settings.amqp_url)
     log_dir = (args.logs or data_dir / "logs").resolve()
     stack = Stack(
-        env={"TSDX_DATA_DIR": str(data_dir)}, host=settings.host, ports=ports, log_dir=log_dir
+        env={"TSDX_DATA_DIR": str(data_dir)},
+        host=settings.host,
+        ports=ports,
+        log_dir=log_dir,
+        log_max_bytes=settings.log_max_bytes,
+        log_backups=settings.log_backups,
     )
     stopping = False
 

@@ -261,6 +261,17 @@ class AdminClient(_Client):
         result: dict[str, Any] = await self._call("DELETE", _process_path(tenant, process_id))
         return result
 
+    async def find_documents(self, query: str) -> list[dict[str, Any]]:
+        """Documents of every base whose accounting id, number or device PIN is ``query``."""
+        found = await self._call("GET", "/api/v1/admin/documents", params={"q": query})
+        result: list[dict[str, Any]] = found["documents"]
+        return result
+
+    async def document_journey(self, tenant: str, document_id: str) -> dict[str, Any]:
+        path = f"{_base(tenant)}/documents/{quote(document_id, safe='')}"
+        result: dict[str, Any] = await self._call("GET", path)
+        return result
+
 
 def _processes_path(tenant: str | None) -> str:
     return f"{_base(tenant)}/processes" if tenant else "/api/v1/admin/processes"
@@ -310,6 +321,12 @@ class AccountingClient(_Client):
 
     async def result(self, document_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", f"/api/v1/results/{document_id}")
+        return result
+
+    async def document(self, document_id: str) -> dict[str, Any]:
+        """The document's state and every step it took (its journey)."""
+        path = f"/api/v1/documents/{quote(document_id, safe='')}"
+        result: dict[str, Any] = await self._call("GET", path)
         return result
 
     async def mark_loaded(self, document_id: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -18,6 +18,7 @@ from aio_pika.abc import (
 
 from shared.contracts import Envelope, Payload, encode, wrap
 from shared.logging import get_logger
+from shared.messaging import tracing
 from shared.messaging.topology import declare_events_exchange, declare_topology
 from shared.settings import Settings
 
@@ -123,7 +124,11 @@ class Broker:
         await self.publish_envelope(envelope, payload.routing_key())
         return envelope
 
-    async def publish_envelope(self, envelope: Envelope, routing_key: str) -> None:
+    async def publish_envelope(
+        self, envelope: Envelope, routing_key: str, trace: Mapping[str, Any] | None = None
+    ) -> None:
+        """Publish an event; ``trace`` is the trace context stored with it, if any (else the
+        current one goes with it)."""
         if self._events is None:
             raise BrokerUnavailable("not connected")
         message = aio_pika.Message(
@@ -133,7 +138,7 @@ class Broker:
             message_id=envelope.id,
             correlation_id=envelope.correlation_id,
             type=envelope.type,
-            headers={"x-tenant": envelope.tenant or ""},
+            headers={"x-tenant": envelope.tenant or "", **tracing.headers_for(trace)},
         )
         await self._confirmed(self._events, message, routing_key)
 

@@ -29,6 +29,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
+from shared.messaging import tracing
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import WorkQueue
@@ -172,7 +173,8 @@ class Consumer:
         ):
             try:
                 async with self._in_order(payload.ordering_key()):
-                    await handler(envelope, payload)
+                    with tracing.consuming(envelope.type, message.headers):
+                        await handler(envelope, payload)
             except AlreadyApplied:
                 log.info("message.duplicate_ignored")
             except PermanentFailure as exc:

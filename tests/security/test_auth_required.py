@@ -48,6 +48,10 @@ EVERY_SERVICE_PUBLIC: dict[str, str] = {
 # ... and on some.
 PUBLIC_PAGES: dict[tuple[str, str], str] = {
     ("gateway", "/docs"): "the API's description as a page",
+    ("gateway", "/redoc"): "the API's description as a page",
+    ("gateway", "/docs-assets/swagger-ui-bundle.js"): "the description pages' script",
+    ("lan_writer", "/docs"): "the API's description as a page",
+    ("dashboard", "/docs"): "the API's description as a page",
     ("dashboard", "/"): "the operator's page (it asks for the admin token before any figure)",
     ("dashboard", "/static/dashboard.js"): "the page's script",
 }
@@ -138,6 +142,7 @@ async def test_every_other_operation_refuses_a_caller_without_the_right_credenti
             "document_id": document["header"]["id"],
             "request_id": answer["request_id"],
             "result_id": uuid.uuid4().hex,
+            "q": document["header"]["number"],  # the document search's query
         }
         tokens = {
             "api_key": tenant["api_key"],

@@ -1,0 +1,182 @@
+"""A document's journey: every step of it, recorded once, in order, with its time, the service
+where it happened, and whom it concerned (channel, device, user).
+
+Routing keeps the master record of every document and already applies the messages that
+report its steps, so it records them there, in the transaction that applies the message: the
+consumer's applied-message rule then makes a redelivered message add nothing. No message is
+added for the journey's sake.
+
+- Steps a copy takes once (``delivered``, ``downloaded``) are keyed by copy and step: the same
+  news reported again by another message is still one step, and news arriving late (delivered
+  after downloaded) is still recorded at its own time.
+- Other steps are keyed by the message that reported them and their place in it.
+- A refused upload leaves ``requested`` and ``refused`` steps under the document's id even
+  though no master record is made: the accounting side and operators see why it went nowhere.
+
+The steps (``STEPS``) are documented in docs/routing.md; the views below are what the gateway
+(accounting API, admin API) and the dashboard show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.routing import repository as repo
+from shared.contracts import Envelope
+from shared.contracts.documents import Channel, Document
+from shared.storage import Doc, Session
+
+STEPS = (
+    "requested",  # the accounting side asked to upload it
+    "refused",  # the upload was refused (code)
+    "decided",  # the upload was accepted (process, version)
+    "routed",  # a copy was made for a device, user, group or everyone
+    "withdrawn",  # a copy was taken back (reason: replaced, recalled)
+    "delivered",  # the channel stored the copy in a device inbox or the LAN base
+    "downloaded",  # a terminal confirmed the download
+    "taken",  # a LAN user took the copy
+    "released",  # the LAN user (or an operator) let it go
+    "result",  # a partial or final result arrived (final, lines, user)
+    "result_refused",  # a result was refused (code)
+    "completed",  # every copy done: the merged result was announced (mode)
+    "follow_up",  # the next business process was started for it
+    "loaded",  # the accounting side confirmed it loaded the result
+)
+ONCE_PER_COPY = ("delivered", "downloaded")
+
+# Where a channel's steps happen.
+CHANNEL_SERVICE: dict[str, str] = {"internet": "gateway", "lan": "lan_writer"}
+# What a DeliveryProgressed state is called in the journey.
+PROGRESS_STEP = {
+    "delivered": "delivered",
+    "downloaded": "downloaded",
+    "in_progress": "taken",
+    "released": "released",
+}
+
+
+class Journal:
+    """The steps one message adds, written with the transaction that applies it."""
+
+    def __init__(self, db: Session, envelope: Envelope) -> None:
+        self._db = db
+        self._envelope = envelope
+        self._tenant = envelope.tenant or ""
+        self._at = repo.now()
+        self._n = 0
+
+    async def add(
+        self,
+        document_id: str,
+        step: str,
+        *,
+        service: str,
+        at: str | None = None,
+        delivery_id: str | None = None,
+        **details: Any,
+    ) -> None:
+        assert step in STEPS, step
+        self._n += 1
+        key = repo.document_key(self._tenant, document_id)
+        if step in ONCE_PER_COPY and delivery_id is not None:
+            step_id = f"{key}:{delivery_id}:{step}"
+            if await self._db.get(repo.JOURNEY.name, step_id) is not None:
+                return
+        else:
+            step_id = f"{key}:{self._envelope.id}:{self._n}"
+        row: Doc = {
+            "id": step_id,
+            "tenant": self._tenant,
+            "document_key": key,
+            "document_id": document_id,
+            "at": at or self._at,
+            "seq": self._n,
+            "step": step,
+            "service": service,
+        }
+        if delivery_id is not None:
+            row["delivery_id"] = delivery_id
+        row.update({k: v for k, v in details.items() if v is not None})
+        await self._db.insert(repo.JOURNEY.name, row)
+
+    async def requested(self, document: Document, channel: Channel, target: Doc) -> None:
+        await self.add(
+            document.header.id,
+            "requested",
+            service="accounting",
+            at=self._envelope.time.isoformat(),
+            number=document.header.number or None,
+            accounting_type=document.header.accounting_type,
+            channel=channel,
+            target=target,
+        )
+
+
+def _public(row: Doc) -> Doc:
+    hidden = {"id", "tenant", "document_key", "document_id", "seq", "device_id"}
+    return {k: v for k, v in row.items() if k not in hidden}
+
+
+async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
+    """The document's steps in order; each step of a copy names the copy's device (or user).
+
+    A step reported by another device than the copy was routed to (its replacement, which took
+    over the PIN and the waiting documents) names that device by its id.
+    """
+    rows = await db.find(
+        repo.JOURNEY.name, {"document_key": repo.document_key(tenant, document_id)}
+    )
+    rows.sort(key=lambda r: (r["at"], r["seq"]))
+    devices = {
+        r["delivery_id"]: r["device"] for r in rows if r["step"] == "routed" and "device" in r
+    }
+    steps = []
+    for row in rows:
+        step = _public(row)
+        device = devices.get(row.get("delivery_id", ""))
+        reported_by = row.get("device_id")
+        if reported_by and (device is None or device["id"] != reported_by):
+            step["device"] = {"id": reported_by}
+        elif device is not None and "device" not in step:
+            step["device"] = device
+        steps.append(step)
+    return steps
+
+
+async def journey_view(db: Session, tenant: str, document_id: str) -> Doc | None:
+    """The document's state and timeline, or None when this base never asked for it."""
+    steps = await timeline(db, tenant, document_id)
+    master = await db.get(repo.DOCUMENTS.name, repo.document_key(tenant, document_id))
+    if not steps and master is None:
+        return None
+    requested = [s for s in steps if s["step"] == "requested"]
+    # Never accepted: the last answer was a refusal.
+    state = master["state"] if master is not None else "refused"
+    return {
+        "document_id": document_id,
+        "tenant": tenant,
+        "number": requested[-1].get("number", "") if requested else "",
+        "accounting_type": requested[-1].get("accounting_type", "") if requested else "",
+        "process": master.get("process") if master else None,
+        "version": master.get("version") if master else None,
+        "state": state,
+        "timeline": steps,
+    }
+
+
+async def find(db: Session, tenant: str | None, query: str, limit: int = 20) -> list[Doc]:
+    """Documents whose accounting id, number or device PIN is ``query`` (one base, or all when
+    ``tenant`` is None), most recent first."""
+    where: dict[str, Any] = {} if tenant is None else {"tenant": tenant}
+    found: dict[str, Doc] = {}
+    for field in ("document_id", "number", "device.pin"):
+        for row in await db.find(repo.JOURNEY.name, {**where, field: query}):
+            latest = found.get(row["document_key"])
+            if latest is None or row["at"] > latest["at"]:
+                found[row["document_key"]] = row
+    matches = []
+    for row in sorted(found.values(), key=lambda r: r["at"], reverse=True)[:limit]:
+        view = await journey_view(db, row["tenant"], row["document_id"])
+        if view is not None:
+            matches.append({k: v for k, v in view.items() if k != "timeline"})
+    return matches
