@@ -157,8 +157,6 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 # What uvicorn exits with when it cannot start; a taken port ends the same way, earlier.
 STARTUP_FAILURE = 3
-# The store was written by a newer release: restarting will not help, an upgrade of tsdx will.
-STORE_TOO_NEW = 4
 
 
 async def serve(spec: ServiceSpec, settings: Settings) -> None:
@@ -185,4 +183,4 @@ def main(spec: ServiceSpec) -> None:
     except StoreTooNew as exc:
         log.error("service.store_too_new", store=exc.where, stored=exc.stored, known=exc.known)
         print(f"tsdx {spec.name}: {exc}", file=sys.stderr)
-        sys.exit(STORE_TOO_NEW)
+        sys.exit(StoreTooNew.EXIT_CODE)

@@ -48,6 +48,9 @@ class TransactionConflict(StorageError):
 class StoreTooNew(StorageError):
     """The store was written by a newer release than this code: starting would misread it."""
 
+    # What a service exits with on it: restarting will not help, running the newer release will.
+    EXIT_CODE = 4
+
     def __init__(self, where: str, stored: int, known: int) -> None:
         super().__init__(
             f"{where}: the stored data has schema version {stored}, this release knows "

@@ -14,9 +14,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from shared.cli.stack import PORT_SETTINGS
 from shared.client.api import AccountingClient, AdminClient
 from tests.support.broker import amqp_url, create_vhost, delete_vhost, require_broker
-from tests.support.cli import ROOT, cli_env
+from tests.support.cli import ROOT, cli_env, tsdx
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 
 pytestmark = pytest.mark.skipif(
@@ -57,9 +58,8 @@ async def test_stores_of_the_first_release_are_upgraded_and_read(tmp_path: Path)
         assert record is not None and record["version"] == 1, (service, record)
 
 
-def test_a_service_refuses_a_store_newer_than_itself(tmp_path: Path) -> None:
-    require_broker()
-    data = tmp_path / "data"
+def _too_new_routing_store(data: Path) -> Path:
+    """The first release's routing store, marked as written by a far newer release."""
     data.mkdir()
     store = data / "tsdx_routing.sqlite3"
     shutil.copy(V1 / "tsdx_routing.sqlite3", store)
@@ -70,6 +70,13 @@ def test_a_service_refuses_a_store_newer_than_itself(tmp_path: Path) -> None:
             (orjson.dumps({"id": "schema", "version": 99}).decode(),),
         )
         db.commit()
+    return store
+
+
+def test_a_service_refuses_a_store_newer_than_itself(tmp_path: Path) -> None:
+    require_broker()
+    data = tmp_path / "data"
+    store = _too_new_routing_store(data)
     before = store.read_bytes()
     vhost = create_vhost("tsdx-too-new")
     try:
@@ -93,3 +100,26 @@ def test_a_service_refuses_a_store_newer_than_itself(tmp_path: Path) -> None:
     assert ran.returncode == STORE_TOO_NEW, ran.stdout + ran.stderr
     assert "schema version 99, this release knows versions up to 1" in ran.stderr
     assert store.read_bytes() == before  # nothing dropped or rewritten
+
+
+async def test_tsdx_up_stops_with_a_code_of_its_own_on_a_store_newer_than_itself(
+    tmp_path: Path,
+) -> None:
+    require_broker()
+    store = _too_new_routing_store(tmp_path / "data")
+    vhost = create_vhost("tsdx-too-new")
+    try:
+        ran = await tsdx(
+            "up", "--data-dir", str(tmp_path / "data"),
+            env={
+                "TSDX_AMQP_URL": amqp_url(vhost),
+                **{setting: str(free_port()) for setting in PORT_SETTINGS.values()},
+            },
+        )  # fmt: skip
+    finally:
+        delete_vhost(vhost)
+
+    assert ran.code == STORE_TOO_NEW, ran.out + ran.err
+    assert "schema version 99, this release knows versions up to 1" in ran.err
+    assert "tsdx is running" not in ran.out
+    assert _schema(store) == {"id": "schema", "version": 99}
