@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +57,16 @@ async def test_a_backup_during_uploads_restores_every_document_accepted_before_i
         await terminal.pair(tenant["connection_code"], f"@EDA50-{uuid.uuid4().hex[:8]}")
         credential = terminal.device["credential"]
         await terminal.close()
-        async with AccountingClient(gateway, tenant["api_key"]) as accounting:
+        async with (
+            AccountingClient(gateway, tenant["api_key"]) as accounting,
+            TerminalClient(gateway, credential) as live_terminal,
+        ):
             uploads = Uploads(accounting, terminal.device["pin"])
             running = asyncio.create_task(uploads.run())
             await eventually(lambda: _count(uploads), until=lambda n: n >= 5, what="uploads")
-            before = list(uploads.accepted)  # accepted before the backup began
+            # In the terminal's inbox before the backup began, then accepted before it began.
+            settled = {d["document_id"] for d in (await live_terminal.inbox())["documents"]}
+            before = list(uploads.accepted)
             made = await tsdx(
                 "backup", str(backup_dir), "--data-dir", str(tmp_path / "live" / "data"),
                 "--lang", "en", env={},
@@ -104,9 +111,24 @@ async def test_a_backup_during_uploads_restores_every_document_accepted_before_i
             inbox = (await terminal.inbox())["documents"]
     in_inbox = [d["document_id"] for d in inbox]
     assert len(in_inbox) == len(set(in_inbox)), "a document came back twice"
-    assert {d["document_id"] for d in before} <= set(in_inbox)
+    assert settled and settled <= set(in_inbox)
+    routed = _routed_documents(tmp_path / "restored" / "data", tenant["tenant"])
+    assert len(routed) == len(set(routed)), "a document was routed twice"
+    assert {d["document_id"] for d in before} <= set(routed)
+    assert set(in_inbox) <= set(routed)
     # Accepted while the copy was being made: there or not, but never twice (counted above).
-    assert len(in_inbox) <= len(before) + during
+    assert len(routed) <= len(before) + during
+
+
+def _routed_documents(data: Path, tenant: str) -> list[str]:
+    """The documents in routing's restored store (its master records), read after it stopped."""
+    with closing(sqlite3.connect(data / "tsdx_routing.sqlite3")) as db:
+        rows = db.execute(
+            "SELECT json_extract(doc, '$.document_id') FROM c_documents "
+            "WHERE json_extract(doc, '$.tenant') = ?",
+            (tenant,),
+        ).fetchall()
+    return [row[0] for row in rows]
 
 
 async def _count(uploads: Uploads) -> int:
