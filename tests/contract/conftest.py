@@ -7,9 +7,10 @@ database, dropped afterwards. Without either, the mongo cases are skipped with t
 
 The stand-in, nx-27017 (a MongoDB wire-protocol server on SQLite; NOT MongoDB), lets the MongoDB
 adapter's real PyMongo calls run on every machine. It is started for the session from its own
-environment (``.venv-nx``, made by ``scripts/setup.sh --test``). Each case declares the server
-capabilities it needs (``@pytest.mark.needs(...)``); a case needing one the stand-in lacks is
-skipped, naming it. Everything else must pass on it. A real MongoDB has them all.
+environment (``.venv-nx``, made by ``scripts/setup.sh --test``, which pins its version). Each
+case declares the server capabilities it needs (``@pytest.mark.needs(...)``); a case needing
+one the stand-in lacks is skipped, naming it. Everything else must pass on it. A real MongoDB
+has them all.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ MONGO_UNREACHABLE = (
 STANDALONE = "MongoDB at TSDX_TEST_MONGO_URL (a standalone server: transactions need a replica set)"
 STANDIN = "MongoDB wire-protocol stand-in (nx-27017), not MongoDB"
 STANDIN_ID = "mongo-wire-standin-nx27017-not-mongodb"
-STANDIN_VERSION = "0.8.1"  # the version scripts/setup.sh pins
 STANDIN_BIN = Path(__file__).resolve().parents[2] / ".venv-nx" / "bin" / "nx-27017"
 STANDIN_MISSING = f"{STANDIN} not installed at {STANDIN_BIN}: scripts/setup.sh --test installs it"
 
@@ -325,10 +325,9 @@ _standin_outcomes: dict[str, int] = {}
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if STANDIN_ID not in report.nodeid:
         return
+    # A case counts once: by its call, or by its setup when that skipped or failed it.
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        outcome = "failed" if report.failed and report.when == "call" else report.outcome
-        if report.when == "setup" and report.failed:
-            outcome = "error"
+        outcome = "error" if report.when == "setup" and report.failed else report.outcome
         _standin_outcomes[outcome] = _standin_outcomes.get(outcome, 0) + 1
 
 
