@@ -71,6 +71,13 @@ if command -v rabbitmq-plugins >/dev/null && ! rabbitmq-plugins list -e -m 2>/de
 fi
 
 if ((WITH_TEST)); then
+  # The storage contract suite's MongoDB wire-protocol stand-in (nx-27017, NOT MongoDB), in an
+  # environment of its own so that its dependencies never move the project's.
+  NX_VERSION=0.8.1
+  if [[ ! -x .venv-nx/bin/nx-27017 ]] || ! .venv-nx/bin/pip show nx-27017 2>/dev/null | grep -qx "Version: $NX_VERSION"; then
+    "$PYTHON" -m venv .venv-nx
+    .venv-nx/bin/pip install -q "nx-27017==$NX_VERSION" >/dev/null
+  fi
   # Browser tests (Debian's Chromium driven by Playwright), promtool for metrics,
   # amqp-tools for the non-Python AMQP client test.
   need_apt chromium prometheus amqp-tools curl

@@ -523,6 +523,52 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Длительность (--duration) должна быть положительным числом секунд, а не {value}.",
         "en": "The duration (--duration) must be a positive number of seconds, not {value}.",
     },
+    # tsdx backup and tsdx restore (shared/cli/backup.py).
+    "cli_backup_not_sqlite": {
+        "ru": "tsdx backup копирует встроенные хранилища SQLite, а здесь TSDX_STORE=mongo: "
+        "делайте копию средствами MongoDB (mongodump), см. docs/deploy.md.",
+        "en": "tsdx backup copies the embedded SQLite stores, and here TSDX_STORE=mongo: "
+        "back up with MongoDB's tools (mongodump), see docs/deploy.md.",
+    },
+    "cli_backup_no_stores": {
+        "ru": "В каталоге данных {path} нет хранилищ tsdx (*.sqlite3): копировать нечего.",
+        "en": "The data directory {path} holds no tsdx stores (*.sqlite3): nothing to copy.",
+    },
+    "cli_backup_target_not_empty": {
+        "ru": "Каталог {path} не пуст: резервная копия пишется только в новый или пустой каталог.",
+        "en": "{path} is not empty: a backup is written into a new or empty directory only.",
+    },
+    "cli_backup_damaged": {
+        "ru": "Копия хранилища {path} не прошла проверку ({check}); резервная копия не готова.",
+        "en": "The copy of the store {path} failed its check ({check}); the backup is not "
+        "complete.",
+    },
+    "cli_backup_done": {
+        "ru": "Скопировано хранилищ: {count}, в {path}.",
+        "en": "{count} stores copied into {path}.",
+    },
+    "cli_restore_not_a_backup": {
+        "ru": "{path} — не резервная копия tsdx backup (нет описи tsdx-backup.json или "
+        "файлов, которые она называет).",
+        "en": "{path} is not a backup made by tsdx backup (no tsdx-backup.json, or the files "
+        "it names are missing).",
+    },
+    "cli_restore_stack_running": {
+        "ru": "В каталоге данных {path} хранилище открыто службой ({store}): tsdx там работает "
+        "или был остановлен аварийно. Остановите его и восстанавливайте в новый каталог.",
+        "en": "A service has a store open in the data directory {path} ({store}): tsdx is "
+        "running there or was not stopped cleanly. Stop it and restore into a new directory.",
+    },
+    "cli_restore_target_not_empty": {
+        "ru": "Каталог данных {path} не пуст: восстановление выполняется только в новый или "
+        "пустой каталог, чтобы не смешать копию с другими данными.",
+        "en": "The data directory {path} is not empty: a restore goes into a new or empty "
+        "directory only, so that the backup never mixes with other data.",
+    },
+    "cli_restore_done": {
+        "ru": "Восстановлено хранилищ: {count}, в {path}. Запустите tsdx с этим каталогом данных.",
+        "en": "{count} stores restored into {path}. Start tsdx with this data directory.",
+    },
     "cli_bench_failed": {
         "ru": "Замер прерван: {reason}. Журналы служб сохранены в {logs}.",
         "en": "The benchmark stopped: {reason}. The service logs are kept in {logs}.",

@@ -15,9 +15,10 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from shared.contracts import Envelope, Payload, as_json, wrap
 from shared.logging import get_logger
@@ -26,6 +27,8 @@ from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.storage import Collection, DuplicateKeyError, Index, Session, StorageError, Store
 
 log = get_logger("tsdx.outbox")
+
+T = TypeVar("T")
 
 OUTBOX = Collection("outbox", (Index(("seq",)),))
 APPLIED = Collection("applied_messages")
@@ -146,21 +149,39 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def __call__(self, applying: Envelope | None = None) -> AsyncIterator[Tx]:
+        """One attempt; a conflict with another transaction ends it in TransactionConflict.
+        Prefer :meth:`run`, which runs the unit again."""
         async with self._store.transaction() as db:
-            if applying is not None:
-                try:
-                    await db.insert(
-                        APPLIED.name,
-                        {
-                            "id": applying.id,
-                            "type": applying.type,
-                            "at": datetime.now(UTC).isoformat(),
-                        },
-                    )
-                except DuplicateKeyError:
-                    raise AlreadyApplied(applying.id) from None
-            tx = Tx(db, self._relay.id if self._relay is not None else None)
+            tx = await self._begin(db, applying)
             yield tx
+        self._committed(tx)
+
+    async def run(self, work: Callable[[Tx], Awaitable[T]], applying: Envelope | None = None) -> T:
+        """``work`` in one transaction with its outbox (and the message's idempotency record),
+        run again whole, on fresh reads, if the store aborted it for a conflict."""
+        last: list[Tx] = []
+
+        async def attempt(db: Session) -> T:
+            tx = await self._begin(db, applying)
+            last[:] = [tx]  # an aborted attempt's events are dropped with it
+            return await work(tx)
+
+        result = await self._store.run_transaction(attempt)
+        self._committed(last[0])
+        return result
+
+    async def _begin(self, db: Session, applying: Envelope | None) -> Tx:
+        if applying is not None:
+            try:
+                await db.insert(
+                    APPLIED.name,
+                    {"id": applying.id, "type": applying.type, "at": datetime.now(UTC).isoformat()},
+                )
+            except DuplicateKeyError:
+                raise AlreadyApplied(applying.id) from None
+        return Tx(db, self._relay.id if self._relay is not None else None)
+
+    def _committed(self, tx: Tx) -> None:
         if self._relay is not None and tx.emitted:
             self._relay.wake()
 

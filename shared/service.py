@@ -29,7 +29,7 @@ from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OutboxRelay, UnitOfWork
 from shared.ports import PortUnavailable, listening_socket
 from shared.settings import Settings
-from shared.storage import Collection, Store, open_store
+from shared.storage import Collection, Migration, Store, StoreTooNew, open_store
 
 log = get_logger("tsdx.service")
 
@@ -83,10 +83,15 @@ class ServiceSpec:
     rpc_methods: Callable[[Runtime], dict[WorkQueue, dict[str, Method]]] = lambda rt: {}
     on_start: Callable[[Runtime], Awaitable[None]] | None = None
     on_stop: Callable[[Runtime], Awaitable[None]] | None = None
+    # Forward-only upgrades of the service's stored data, versions 2, 3, ... (see
+    # shared.storage.schema); a release that changes a stored shape adds one here.
+    migrations: Sequence[Migration] = ()
 
 
 async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
-    store = await open_store(settings, spec.name, [*OUTBOX_COLLECTIONS, *spec.collections])
+    store = await open_store(
+        settings, spec.name, [*OUTBOX_COLLECTIONS, *spec.collections], spec.migrations
+    )
     broker = Broker(settings, spec.name)
     await broker.connect()
     relay = OutboxRelay(store, broker)
@@ -179,3 +184,7 @@ def main(spec: ServiceSpec) -> None:
     except PortUnavailable as exc:
         log.error("service.port_unavailable", host=exc.host, port=exc.port, reason=exc.reason)
         sys.exit(STARTUP_FAILURE)
+    except StoreTooNew as exc:
+        log.error("service.store_too_new", store=exc.where, stored=exc.stored, known=exc.known)
+        print(f"tsdx {spec.name}: {exc}", file=sys.stderr)
+        sys.exit(StoreTooNew.EXIT_CODE)

@@ -132,9 +132,8 @@ async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[st
     "/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)"
 )
 async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    async with rt.uow() as tx:
-        if not await mark_loaded(tx, tenant["id"], document_id):
-            raise Refusal("not_found", 404)
+    if not await rt.uow.run(lambda tx: mark_loaded(tx, tenant["id"], document_id)):
+        raise Refusal("not_found", 404)
     return {"document_id": document_id, "state": "loaded"}
 
 

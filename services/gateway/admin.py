@@ -90,8 +90,7 @@ async def registry_call(
 async def _keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
     """Write the registry's new device record into the gateway's copy; the device as shown."""
     copy = device_copy(record["device"], record["credential_hash"], record["revision"])
-    async with rt.store.transaction() as db:
-        await repo.keep_device(db, copy)
+    await rt.store.run_transaction(lambda db: repo.keep_device(db, copy))
     return await _shown(rt, record["device"])
 
 

@@ -23,6 +23,7 @@ from shared.errors import Refusal
 from shared.http import ask, check_admin_token
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import RATE_LIMITED
+from shared.outbox import Tx
 from shared.security import hash_token
 from shared.service import Runtime, RuntimeDep
 from shared.storage import Doc
@@ -123,8 +124,8 @@ async def authenticate_device(rt: Runtime, credential: str) -> Doc:
     if device is None:
         found = await _ask_registry(rt, "device.authenticate", credential_hash)
         device = device_copy(found["device"], found["credential_hash"], found["revision"])
-        async with rt.store.transaction() as db:
-            await repo.keep_device(db, device)
+        kept = device
+        await rt.store.run_transaction(lambda db: repo.keep_device(db, kept))
     if device["status"] != "active":
         raise Refusal("unauthorized", 401)
     _within_rate(rt, f"device:{credential_hash}")
@@ -146,9 +147,12 @@ async def record_sighting(rt: Runtime, device: Doc) -> None:
     presence: Presence = rt.state["presence"]
     now = datetime.now(UTC)
     if presence.saw(device["id"], now):
-        async with rt.uow() as tx:
+
+        async def seen(tx: Tx) -> None:
             await tx.db.update(repo.DEVICES.name, device["id"], {"last_seen": now.isoformat()})
             await tx.emit(DeviceSeen(device_id=device["id"], at=now), device["tenant"])
+
+        await rt.uow.run(seen)
 
 
 def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Doc:

@@ -28,6 +28,7 @@ from shared.http import ask, documented_query, error_body, language_of, query_of
 from shared.messaging import tracing
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
+from shared.outbox import Tx
 from shared.security import hash_token
 from shared.service import RuntimeDep, runtime_of
 from shared.storage import Doc, DuplicateKeyError
@@ -97,9 +98,8 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     paired = await ask(rt.rpc, REGISTRY_RPC, "device.pair", body.model_dump())
     device = paired["device"]
     # The credential must work at once, before the registry's event arrives.
-    async with rt.store.transaction() as db:
-        copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
-        await repo.keep_device(db, copy)
+    copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
+    await rt.store.run_transaction(lambda db: repo.keep_device(db, copy))
     await record_sighting(rt, device)
     return {
         "device_id": device["id"],
@@ -225,15 +225,16 @@ async def acknowledge(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> di
 
 
 async def _acknowledge(row: Doc, delivery_id: str, rt: RuntimeDep, device: Doc) -> dict[str, Any]:
-    async with rt.uow() as tx:
-        if row["state"] == "withdrawn":
-            await tx.db.update(
-                repo.INBOX.name,
-                delivery_id,
-                {"state": "withdrawal_seen"},
-                expect={"state": "withdrawn"},
-            )
-            return {"delivery_id": delivery_id, "state": "withdrawal_seen"}
+    if row["state"] == "withdrawn":
+        await rt.store.update(
+            repo.INBOX.name,
+            delivery_id,
+            {"state": "withdrawal_seen"},
+            expect={"state": "withdrawn"},
+        )
+        return {"delivery_id": delivery_id, "state": "withdrawal_seen"}
+
+    async def downloaded(tx: Tx) -> None:
         if await tx.db.update(
             repo.INBOX.name, delivery_id, {"state": "downloaded"}, expect={"state": "waiting"}
         ):
@@ -243,6 +244,8 @@ async def _acknowledge(row: Doc, delivery_id: str, rt: RuntimeDep, device: Doc) 
                 ),
                 device["tenant"],
             )
+
+    await rt.uow.run(downloaded)
     return {"delivery_id": delivery_id, "state": "downloaded"}
 
 
@@ -272,28 +275,28 @@ async def submit_result(
         "status": "received",
         "received_at": datetime.now(UTC).isoformat(),
     }
+
+    async def received(tx: Tx) -> None:
+        await tx.db.insert(repo.RESULTS.name, record)
+        await tx.db.update(
+            repo.INBOX.name,
+            delivery_id,
+            {"state": "done" if body.final else "in_progress", "last_result_id": body.result_id},
+        )
+        await tx.emit(
+            ResultSubmitted(
+                result_id=body.result_id,
+                delivery_id=delivery_id,
+                channel="internet",
+                final=body.final,
+                lines=body.lines,
+                user=device["id"],
+            ),
+            device["tenant"],
+        )
+
     try:
-        async with rt.uow() as tx:
-            await tx.db.insert(repo.RESULTS.name, record)
-            await tx.db.update(
-                repo.INBOX.name,
-                delivery_id,
-                {
-                    "state": "done" if body.final else "in_progress",
-                    "last_result_id": body.result_id,
-                },
-            )
-            await tx.emit(
-                ResultSubmitted(
-                    result_id=body.result_id,
-                    delivery_id=delivery_id,
-                    channel="internet",
-                    final=body.final,
-                    lines=body.lines,
-                    user=device["id"],
-                ),
-                device["tenant"],
-            )
+        await rt.uow.run(received)
     except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
         record = await rt.store.get(repo.RESULTS.name, key) or record
         return _result_answer(record, language_of(request), duplicate=True)

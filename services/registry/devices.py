@@ -25,7 +25,7 @@ from shared.metrics import PIN_MISSES
 from shared.outbox import Tx, UnitOfWork
 from shared.security import hash_token, new_token
 from shared.settings import Settings
-from shared.storage import Doc, DuplicateKeyError, Session, StorageError, Store
+from shared.storage import Doc, DuplicateKeyError, Session, Store, TransactionConflict
 
 log = get_logger("tsdx.registry")
 
@@ -79,7 +79,8 @@ async def _save(tx: Tx, doc: Doc, changes: Doc) -> Doc:
     if not await tx.db.update(
         repo.DEVICES.name, doc["id"], changes, expect={"revision": doc["revision"]}
     ):
-        raise StorageError(f"device {doc['id']} changed meanwhile")
+        # Another writer got there first: the whole unit of work runs again on fresh reads.
+        raise TransactionConflict(f"device {doc['id']} changed meanwhile")
     doc = {**doc, **changes}
     await _emit(tx, doc)
     return doc
@@ -140,7 +141,7 @@ class Devices:
     async def _pair_once(
         self, tenant: str, hardware_id: str, model: str, name: str, mode: str, credential: str
     ) -> Doc:
-        async with self._uow() as tx:
+        async def work(tx: Tx) -> Doc:
             doc = await repo.device_by_hardware_id(tx.db, tenant, hardware_id)
             if doc is not None and doc["status"] == BLOCKED:
                 raise Refusal("device_blocked", 403, pin=doc["pin"])
@@ -173,6 +174,8 @@ class Devices:
             await tx.db.put(repo.DEVICES.name, doc)
             await _emit(tx, doc)
             return doc
+
+        return await self._uow.run(work)
 
     async def _free_pin(self, db: Session, tenant: str) -> str:
         held = await repo.count_pin_holders(db, tenant)
@@ -241,11 +244,14 @@ class Devices:
     # Life cycle ------------------------------------------------------------------------------
 
     async def block(self, tenant: str, device_id: str) -> dict[str, Any]:
-        async with self._uow() as tx:
+        async def work(tx: Tx) -> Doc:
             doc = await _own(tx.db, tenant, device_id)
             _not_retired(doc)
             if doc["status"] == ACTIVE:
                 doc = await _save(tx, doc, {"status": BLOCKED})
+            return doc
+
+        doc = await self._uow.run(work)
         log.info("device.blocked", tenant=tenant, device=device_id)
         return device_record(doc)
 
@@ -257,7 +263,7 @@ class Devices:
             return await self._unblock(tenant, device_id, new_pin=True)
 
     async def _unblock(self, tenant: str, device_id: str, *, new_pin: bool) -> dict[str, Any]:
-        async with self._uow() as tx:
+        async def work(tx: Tx) -> Doc:
             doc = await _own(tx.db, tenant, device_id)
             _not_retired(doc)
             if doc["status"] == BLOCKED:
@@ -265,14 +271,19 @@ class Devices:
                 if new_pin:
                     changes["pin"] = await self._free_pin(tx.db, tenant)
                 doc = await _save(tx, doc, changes)
-        return device_record(doc)
+            return doc
+
+        return device_record(await self._uow.run(work))
 
     async def retire(self, tenant: str, device_id: str) -> dict[str, Any]:
-        async with self._uow() as tx:
+        async def work(tx: Tx) -> Doc:
             doc = await _own(tx.db, tenant, device_id)
             if doc["status"] != RETIRED:
                 await self._cool_off(tx, doc)
                 doc = await _save(tx, doc, {"status": RETIRED, "retired_at": now()})
+            return doc
+
+        doc = await self._uow.run(work)
         log.info("device.retired", tenant=tenant, device=device_id)
         return device_record(doc)
 
@@ -280,20 +291,24 @@ class Devices:
         self, tenant: str, device_id: str, name: str | None, mode: str | None
     ) -> dict[str, Any]:
         """Rename the device and/or switch it between online and offline."""
-        async with self._uow() as tx:
+
+        async def work(tx: Tx) -> Doc:
             doc = await _own(tx.db, tenant, device_id)
             _not_retired(doc)
             wanted = {"name": name, "mode": mode}
             changes = {k: v for k, v in wanted.items() if v is not None and v != doc[k]}
             if changes:
                 doc = await _save(tx, doc, changes)
-        return device_record(doc)
+            return doc
+
+        return device_record(await self._uow.run(work))
 
     async def replace(self, tenant: str, old_id: str, new_id: str) -> dict[str, Any]:
         """A broken terminal's successor (already paired) takes over its PIN and waiting work."""
         if old_id == new_id:
             raise Refusal("replace_same_device", 422)
-        async with self._uow() as tx:
+
+        async def work(tx: Tx) -> tuple[Doc, Doc]:
             old = await _own(tx.db, tenant, old_id)
             new = await _own(tx.db, tenant, new_id)
             _not_retired(old)
@@ -309,6 +324,9 @@ class Devices:
             await self._hand_over_known(tx.db, tenant, old_id, new_id)
             # The gateway moves the copies not yet downloaded to the new device.
             await tx.emit(DeviceReplaced(old_device=old_id, new_device=new_id), tenant)
+            return old, new
+
+        old, new = await self._uow.run(work)
         log.info("device.replaced", tenant=tenant, old_device=old_id, new_device=new_id)
         return {"old": device_record(old), "new": device_record(new)}
 

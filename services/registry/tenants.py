@@ -16,7 +16,7 @@ from shared.contracts.directory import TENANT_ID_PATTERN, TenantChanged
 from shared.errors import Refusal
 from shared.outbox import Tx, UnitOfWork
 from shared.security import hash_token, new_connection_code, new_token
-from shared.storage import Doc, DuplicateKeyError, Session, StorageError, Store
+from shared.storage import Doc, DuplicateKeyError, Session, Store, TransactionConflict
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 TENANT_ID = re.compile(TENANT_ID_PATTERN)
@@ -80,10 +80,13 @@ class Tenants:
             "revision": 1,
             "created_at": now(),
         }
+
+        async def work(tx: Tx) -> None:
+            await tx.db.insert(repo.TENANTS.name, doc)
+            await _emit(tx, doc)
+
         try:
-            async with self._uow() as tx:
-                await tx.db.insert(repo.TENANTS.name, doc)
-                await _emit(tx, doc)
+            await self._uow.run(work)
         except DuplicateKeyError:
             raise Refusal("tenant_exists", 409, tenant=tid) from None
         # The only time the secrets are seen in clear.
@@ -124,13 +127,16 @@ class Tenants:
         return {**tenant_record(doc), "connection_code": code}
 
     async def _change(self, tenant: str, changes: Doc) -> Doc:
-        async with self._uow() as tx:
+        async def work(tx: Tx) -> Doc:
             doc = await require_tenant(tx.db, tenant)
-            changes = {**changes, "revision": doc["revision"] + 1}
+            revised = {**changes, "revision": doc["revision"] + 1}
             if not await tx.db.update(
-                repo.TENANTS.name, tenant, changes, expect={"revision": doc["revision"]}
+                repo.TENANTS.name, tenant, revised, expect={"revision": doc["revision"]}
             ):
-                raise StorageError(f"tenant {tenant} changed meanwhile")
-            doc.update(changes)
+                # Another writer got there first: the whole unit runs again on fresh reads.
+                raise TransactionConflict(f"tenant {tenant} changed meanwhile")
+            doc.update(revised)
             await _emit(tx, doc)
-        return doc
+            return doc
+
+        return await self._uow.run(work)

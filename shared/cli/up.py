@@ -23,6 +23,7 @@ from shared.cli.broker_check import ensure_broker
 from shared.cli.stack import PORT_SETTINGS, Stack
 from shared.ports import PortUnavailable, listening_socket
 from shared.settings import Settings
+from shared.storage.port import StoreTooNew
 
 # A service that stops sooner than this after it started is failing to start.
 QUICK_STOP_SECONDS = 30.0
@@ -84,10 +85,12 @@ def run(args: argparse.Namespace) -> int:
         stack.wait_ready(timeout=90)
     except (RuntimeError, TimeoutError) as exc:
         print(f"tsdx: the stack did not start: {exc}", file=sys.stderr)
+        codes = [stack.processes[service].returncode for service in stack.dead()]
         for service in stack.dead():
             _print_tail(stack, service)
         stack.stop_all()
-        return 1
+        # A store newer than this release: a code of its own, restarting will not help.
+        return StoreTooNew.EXIT_CODE if StoreTooNew.EXIT_CODE in codes else 1
     print("tsdx is running. Ctrl-C stops it.")
     print(f"  gateway    {stack.url('gateway')}   (API docs: {stack.url('gateway')}/docs)")
     for service in stack.services:
@@ -99,12 +102,12 @@ def run(args: argparse.Namespace) -> int:
     if args.ready_file is not None:
         args.ready_file.touch()
     supervisor = Supervisor(stack, started=dict.fromkeys(stack.services, time.monotonic()))
-    while not stopping:
+    while not stopping and supervisor.fatal is None:
         supervisor.tend()
         time.sleep(0.5)
     print("tsdx: stopping…")
     stack.stop_all()
-    return 0
+    return supervisor.fatal or 0
 
 
 def _taken_port(host: str, ports: dict[str, int]) -> str | None:
@@ -140,6 +143,8 @@ class Supervisor:
     delay: dict[str, float] = field(default_factory=dict)
     due: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
+    # Set when a service stopped in a way no restart can mend: tsdx up ends with this code.
+    fatal: int | None = None
 
     def tend(self) -> None:
         now = self.clock()
@@ -156,6 +161,14 @@ class Supervisor:
         code = self.stack.processes[service].returncode
         print(f"tsdx: {service} stopped unexpectedly (exit code {code})", file=sys.stderr)
         _print_tail(self.stack, service)
+        if code == StoreTooNew.EXIT_CODE:
+            print(
+                f"tsdx: the {service}'s data was written by a newer release of tsdx; it is not "
+                "started again: run that release, or restore a backup made by this one",
+                file=sys.stderr,
+            )
+            self.fatal = code
+            return
         failing = now - self.started.get(service, 0.0) < QUICK_STOP_SECONDS
         delay = min(MAX_RESTART_DELAY_SECONDS, max(1.0, 2 * self.delay.get(service, 0.0)))
         if not failing:

@@ -10,9 +10,12 @@ from shared.storage.port import (
     Doc,
     DuplicateKeyError,
     Index,
+    Migration,
     Session,
     StorageError,
     Store,
+    StoreTooNew,
+    TransactionConflict,
     Where,
 )
 
@@ -21,9 +24,12 @@ __all__ = [
     "Doc",
     "DuplicateKeyError",
     "Index",
+    "Migration",
     "Session",
     "StorageError",
     "Store",
+    "StoreTooNew",
+    "TransactionConflict",
     "Where",
     "create_store",
     "open_store",
@@ -40,7 +46,12 @@ def create_store(settings: Settings, service: str) -> Store:
     return SQLiteStore(settings.data_dir / f"{settings.db_prefix}_{service}.sqlite3")
 
 
-async def open_store(settings: Settings, service: str, collections: Sequence[Collection]) -> Store:
+async def open_store(
+    settings: Settings,
+    service: str,
+    collections: Sequence[Collection],
+    migrations: Sequence[Migration] = (),
+) -> Store:
     store = create_store(settings, service)
-    await store.open(collections)
+    await store.open(collections, migrations)
     return store

@@ -3,13 +3,19 @@
 Compare-and-set is one ``update_one`` whose filter carries the expectation; transactions use a
 client session. MongoDB runs transactions only on a replica set (or a sharded cluster), never on
 a standalone server: the deployment runs one, a single-node replica set at the least.
+
+Transactions follow PyMongo's ``with_transaction`` rules: an error labelled
+``TransientTransactionError`` (a write conflict with another transaction, a lost primary) aborts
+the attempt and ``run_transaction`` runs the whole unit of work again; a commit that ended in
+``UnknownTransactionCommitResult`` is committed again, and the work is not re-run.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -17,21 +23,42 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKeyError
 
+from shared.storage import retrying
 from shared.storage.port import (
+    OWNED_INDEX_PREFIX,
     Collection,
     Doc,
     DuplicateKeyError,
     GuardedSession,
+    Migration,
     Session,
     StorageError,
+    TransactionConflict,
     Where,
     check_changes,
     check_field,
     check_limit,
     check_where,
 )
+from shared.storage.schema import bring_in_step
+
+T = TypeVar("T")
 
 _NAMESPACE_EXISTS = 48
+_INDEX_NOT_FOUND = 27
+_MAX_TIME_EXPIRED = 50
+TRANSIENT = "TransientTransactionError"
+UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
+
+
+def _max_time_expired(exc: PyMongoError) -> bool:
+    # PyMongo's rule: a commit that ran out of its own time is not retried.
+    if isinstance(exc, OperationFailure):
+        if exc.code == _MAX_TIME_EXPIRED:
+            return True
+        details = exc.details or {}
+        return bool(details.get("writeConcernError", {}).get("code") == _MAX_TIME_EXPIRED)
+    return False
 
 
 def find_filter(where: Where | None) -> dict[str, Any]:
@@ -131,23 +158,53 @@ class MongoStore(GuardedSession):
         self._db: AsyncDatabase[Doc] = self._client[database]
         self._ops = _Ops(self._db, None)
 
-    async def open(self, collections: Sequence[Collection]) -> None:
+    async def open(
+        self, collections: Sequence[Collection], migrations: Sequence[Migration] = ()
+    ) -> None:
         try:
-            existing = set(await self._db.list_collection_names())
-            for coll in collections:
-                # Collections exist before any transaction touches them.
-                if coll.name not in existing:
-                    await self._create_collection(coll.name)
-                # create_index is idempotent for an identical definition.
-                for index in coll.indexes:
-                    options: dict[str, Any] = {"name": index.name, "unique": index.unique}
-                    if index.where:
-                        options["partialFilterExpression"] = dict(index.where)
-                    await self._db[coll.name].create_index(
-                        [(f, ASCENDING) for f in index.fields], **options
-                    )
+            await bring_in_step(self, self._db.name, collections, migrations)
         except PyMongoError as exc:
             raise StorageError(f"cannot open {self._db.name}: {exc}") from exc
+
+    # --- the schema mechanism's operations (shared.storage.schema) ---------------------------
+
+    async def ensure_collections(self, collections: Sequence[Collection]) -> None:
+        existing = set(await self._db.list_collection_names())
+        for coll in collections:
+            # Collections exist before any transaction touches them.
+            if coll.name not in existing:
+                await self._create_collection(coll.name)
+
+    async def drop_undeclared_indexes(self, collections: Sequence[Collection]) -> list[str]:
+        dropped: list[str] = []
+        for coll in collections:
+            declared = {index.name for index in coll.indexes}
+            for name in await self._db[coll.name].index_information():
+                if name.startswith(OWNED_INDEX_PREFIX) and name not in declared:
+                    try:
+                        await self._db[coll.name].drop_index(name)
+                    except OperationFailure as exc:
+                        if exc.code != _INDEX_NOT_FOUND:  # another replica dropped it first
+                            raise
+                    dropped.append(f"{coll.name}.{name}")
+        return dropped
+
+    async def create_declared_indexes(self, collections: Sequence[Collection]) -> list[str]:
+        created: list[str] = []
+        for coll in collections:
+            existing = await self._db[coll.name].index_information()
+            for index in coll.indexes:
+                if index.name in existing:
+                    continue
+                options: dict[str, Any] = {"name": index.name, "unique": index.unique}
+                if index.where:
+                    options["partialFilterExpression"] = dict(index.where)
+                # Idempotent for an identical definition: replicas may race here.
+                await self._db[coll.name].create_index(
+                    [(f, ASCENDING) for f in index.fields], **options
+                )
+                created.append(f"{coll.name}.{index.name}")
+        return created
 
     async def _create_collection(self, name: str) -> None:
         # Another process opening the same database may create it first; that is fine.
@@ -176,15 +233,48 @@ class MongoStore(GuardedSession):
     async def transaction(self) -> AsyncIterator[Session]:
         try:
             # Needs a replica set: a standalone server refuses to start the transaction.
-            async with (
-                self._client.start_session() as session,
-                await session.start_transaction(),
-            ):
-                yield _Ops(self._db, session)
+            async with self._client.start_session() as session:
+                await session.start_transaction()
+                try:
+                    yield _Ops(self._db, session)
+                except BaseException:
+                    if session.in_transaction:
+                        await session.abort_transaction()
+                    raise
+                await self._commit_until_known(session)
         except (DuplicateKeyError, StorageError):
             raise
         except PyMongoError as exc:
+            if exc.has_error_label(TRANSIENT):
+                raise TransactionConflict(str(exc)) from exc
             raise StorageError(str(exc)) from exc
+
+    async def run_transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        async def attempt() -> T:
+            async with self.transaction() as tx:
+                return await work(tx)
+
+        return await retrying.retry_conflicts(attempt, self._db.name)
+
+    async def _commit_until_known(self, session: AsyncClientSession) -> None:
+        deadline = time.monotonic() + retrying.MAX_SECONDS
+        for number in range(1, retrying.MAX_ATTEMPTS + 1):
+            try:
+                await self._commit(session)
+                return
+            except PyMongoError as exc:
+                retry = (
+                    exc.has_error_label(UNKNOWN_COMMIT)
+                    and not _max_time_expired(exc)
+                    and number < retrying.MAX_ATTEMPTS
+                    and time.monotonic() < deadline
+                )
+                if not retry:
+                    raise
+
+    async def _commit(self, session: AsyncClientSession) -> None:
+        # The seam where the server answers the commit (tests inject its failures here).
+        await session.commit_transaction()
 
     async def _run(self, op: str, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -4,19 +4,24 @@ It is deliberately small. Queries are equality matches on declared index fields 
 means "any of"); state transitions are compare-and-set (``update(..., expect=...)``), which each
 adapter does natively: one conditional ``UPDATE`` in SQLite, one ``update_one`` with the
 expectation in its filter in MongoDB. Several writes that must stand or fall together go in
-``transaction()``.
+``run_transaction(work)``: the unit of work is a callable so that an adapter can run it again
+when the database aborted it for a conflict (see :mod:`shared.storage.retrying`).
+
+On ``open`` a store brings its schema in step with the code (:mod:`shared.storage.schema`):
+data upgrades first, then the declared indexes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Doc = dict[str, Any]
 Where = Mapping[str, Any]
+T = TypeVar("T")
 
 
 # A field is a plain identifier or a dotted path of them: nothing an adapter could read as
@@ -32,6 +37,29 @@ class StorageError(Exception):
 
 class DuplicateKeyError(StorageError):
     """An insert broke a unique index (the id or a declared unique index)."""
+
+
+class TransactionConflict(StorageError):
+    """The database aborted a transaction because another one touched the same data; running
+    the whole unit of work again may succeed (``run_transaction`` does, a bounded number of
+    times)."""
+
+
+class StoreTooNew(StorageError):
+    """The store was written by a newer release than this code: starting would misread it."""
+
+    # What a service exits with on it: restarting will not help, running the newer release will.
+    EXIT_CODE = 4
+
+    def __init__(self, where: str, stored: int, known: int) -> None:
+        super().__init__(
+            f"{where}: the stored data has schema version {stored}, this release knows "
+            f"versions up to {known}; run the newer release (or restore a backup made by "
+            "this one)"
+        )
+        self.where = where
+        self.stored = stored
+        self.known = known
 
 
 @dataclass(frozen=True)
@@ -55,10 +83,29 @@ class Index:
         return f"ix_{'u_' if self.unique else ''}{parts}{'_' + suffix if suffix else ''}"
 
 
+# Every index tsdx declares is named "ix_..."; only such indexes are dropped when no longer
+# declared, never one somebody else made.
+OWNED_INDEX_PREFIX = "ix_"
+
+
 @dataclass(frozen=True)
 class Collection:
     name: str
     indexes: tuple[Index, ...] = ()
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One forward-only upgrade of stored data, from ``version - 1`` to ``version``.
+
+    ``apply`` runs in one transaction together with recording the new version, so a step is
+    done whole or not at all. It must be idempotent (safe to run on data it already changed):
+    a step interrupted by a crash before its commit runs again.
+    """
+
+    version: int
+    description: str
+    apply: Callable[[Session], Awaitable[None]]
 
 
 class Session(Protocol):
@@ -94,13 +141,27 @@ class Session(Protocol):
 
 
 class Store(Session, Protocol):
-    async def open(self, collections: Sequence[Collection]) -> None: ...
+    async def open(
+        self, collections: Sequence[Collection], migrations: Sequence[Migration] = ()
+    ) -> None:
+        """Create what is missing, upgrade older data by ``migrations``, reconcile indexes.
+
+        Raises :class:`StoreTooNew` if the data is newer than the last migration known here.
+        """
+        ...
 
     async def close(self) -> None: ...
 
     async def ping(self) -> bool: ...
 
-    def transaction(self) -> AbstractAsyncContextManager[Session]: ...
+    def transaction(self) -> AbstractAsyncContextManager[Session]:
+        """One attempt at a transaction; a conflict ends it with ``TransactionConflict``."""
+        ...
+
+    async def run_transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        """Run ``work`` in a transaction, again (whole) if the database aborted it for a
+        conflict; its result once committed."""
+        ...
 
 
 class GuardedSession:

@@ -14,27 +14,34 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from shared.storage.port import (
+    OWNED_INDEX_PREFIX,
     Collection,
     Doc,
     DuplicateKeyError,
     GuardedSession,
     Index,
+    Migration,
     Session,
     StorageError,
+    TransactionConflict,
     Where,
     check_changes,
     check_field,
     check_limit,
     check_where,
 )
+from shared.storage.retrying import retry_conflicts
+from shared.storage.schema import bring_in_step
+
+T = TypeVar("T")
 
 
 def _path(field: str) -> str:
@@ -81,10 +88,16 @@ def _where_sql(where: Where | None) -> tuple[str, list[Any]]:
     return " WHERE " + " AND ".join(clauses), params
 
 
+def _index_name(collection: str, index: Index) -> str:
+    # SQLite's index names are global to the file: the collection's name comes first.
+    return f"{collection}_{index.name}"
+
+
 def _index_sql(table: str, collection: str, index: Index) -> str:
     exprs = ", ".join(_path(f) for f in index.fields)
     unique = "UNIQUE " if index.unique else ""
-    sql = f'CREATE {unique}INDEX IF NOT EXISTS "{collection}_{index.name}" ON {table} ({exprs})'
+    name = _index_name(collection, index)
+    sql = f'CREATE {unique}INDEX IF NOT EXISTS "{name}" ON {table} ({exprs})'
     if index.where:
         conds = " AND ".join(f"{_path(k)} = {_literal(v)}" for k, v in sorted(index.where.items()))
         sql += f" WHERE {conds}"
@@ -131,6 +144,13 @@ BUSY_TIMEOUT_SECONDS = 10.0
 def _busy(exc: sqlite3.OperationalError) -> bool:
     message = str(exc)
     return "database is locked" in message or "database is busy" in message
+
+
+def _storage_error(exc: sqlite3.OperationalError) -> StorageError:
+    # Another process kept the write lock past the wait: the whole unit may run again.
+    if _busy(exc):
+        return TransactionConflict(str(exc))
+    return StorageError(str(exc))
 
 
 class _Connection:
@@ -245,33 +265,90 @@ class SQLiteStore(GuardedSession):
         # store itself (not the session) would wait for itself forever; it is refused instead.
         self._tx_task: asyncio.Task[Any] | None = None
 
-    async def open(self, collections: Sequence[Collection]) -> None:
+    async def open(
+        self, collections: Sequence[Collection], migrations: Sequence[Migration] = ()
+    ) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         # Auto-commit mode: transactions are begun explicitly (BEGIN IMMEDIATE).
         try:
             db = _Connection(self._path)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {self._path}: {exc}") from exc
+        self._db = db
+        self._ops = _Ops(db)
         try:
             await db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a killed process; only an OS crash may lose the last
             # commit.
             await db.execute("PRAGMA synchronous=NORMAL")
-            # IF NOT EXISTS makes opening idempotent: reopening keeps the data and the indexes.
-            for coll in collections:
-                table = _table(coll.name)
-                await db.execute(
-                    f"CREATE TABLE IF NOT EXISTS {table} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
-                )
-                for index in coll.indexes:
-                    await db.execute(_index_sql(table, coll.name, index))
+            await bring_in_step(self, str(self._path), collections, migrations)
         except BaseException as exc:
-            db.close()
+            await self.close()
             if isinstance(exc, sqlite3.OperationalError):
                 raise StorageError(f"cannot open {self._path}: {exc}") from exc
             raise
-        self._db = db
-        self._ops = _Ops(db)
+
+    # --- the schema mechanism's operations (shared.storage.schema) ---------------------------
+
+    async def ensure_collections(self, collections: Sequence[Collection]) -> None:
+        # IF NOT EXISTS makes opening idempotent: reopening keeps the data.
+        await self._ddl(
+            lambda existing: [
+                f"CREATE TABLE IF NOT EXISTS {_table(c.name)} "
+                "(id TEXT PRIMARY KEY, doc TEXT NOT NULL)"
+                for c in collections
+            ]
+        )
+
+    async def drop_undeclared_indexes(self, collections: Sequence[Collection]) -> list[str]:
+        dropped: list[str] = []
+
+        def statements(existing: dict[str, set[str]]) -> list[str]:
+            for coll in collections:
+                declared = {_index_name(coll.name, i) for i in coll.indexes}
+                owned = f"{coll.name}_{OWNED_INDEX_PREFIX}"
+                dropped.extend(
+                    sorted(
+                        name
+                        for name in existing.get(f"c_{coll.name}", set())
+                        if name.startswith(owned) and name not in declared
+                    )
+                )
+            return [f'DROP INDEX IF EXISTS "{name}"' for name in dropped]
+
+        await self._ddl(statements)
+        return dropped
+
+    async def create_declared_indexes(self, collections: Sequence[Collection]) -> list[str]:
+        created: list[str] = []
+
+        def statements(existing: dict[str, set[str]]) -> list[str]:
+            result: list[str] = []
+            for coll in collections:
+                table = _table(coll.name)
+                have = existing.get(f"c_{coll.name}", set())
+                for index in coll.indexes:
+                    if _index_name(coll.name, index) not in have:
+                        created.append(_index_name(coll.name, index))
+                        result.append(_index_sql(table, coll.name, index))
+            return result
+
+        await self._ddl(statements)
+        return created
+
+    async def _ddl(self, statements: Callable[[dict[str, set[str]]], list[str]]) -> None:
+        """Schema statements decided on the indexes as they are, in one write transaction:
+        another process starting at the same time waits and then decides on the result."""
+        async with self.transaction() as _:
+            assert self._db is not None
+            cur = await self._db.execute(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
+            )
+            existing: dict[str, set[str]] = {}
+            for table, name in cur.fetchall():
+                existing.setdefault(table, set()).add(name)
+            for sql in statements(existing):
+                await self._db.execute(sql)
 
     async def close(self) -> None:
         self._ops = None
@@ -303,18 +380,29 @@ class SQLiteStore(GuardedSession):
             try:
                 await self._statement("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise StorageError(f"cannot begin a transaction: {exc}") from exc
+                raise _storage_error(exc) from exc
             self._tx_task = asyncio.current_task()
             try:
                 yield ops
-                await self._statement("COMMIT")
+                await self._commit()
             except BaseException as exc:
                 await self._rollback()
                 if isinstance(exc, sqlite3.OperationalError):
-                    raise StorageError(str(exc)) from exc
+                    raise _storage_error(exc) from exc
                 raise
             finally:
                 self._tx_task = None
+
+    async def run_transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        async def attempt() -> T:
+            async with self.transaction() as tx:
+                return await work(tx)
+
+        return await retry_conflicts(attempt, str(self._path))
+
+    async def _commit(self) -> None:
+        # The seam where a commit meets another process's lock (tests inject that here).
+        await self._statement("COMMIT")
 
     async def _statement(self, sql: str) -> None:
         assert self._db is not None

@@ -1,13 +1,23 @@
-"""Where the contract suite's stores live: a fresh SQLite file always, MongoDB when reachable.
+"""Where the contract suite's stores live: a fresh SQLite file always, MongoDB when reachable,
+and the MongoDB adapter against a MongoDB wire-protocol stand-in.
 
 MongoDB is reached through ``TSDX_TEST_MONGO_URL`` or, failing that, a testcontainers MongoDB
 started as a single-node replica set when a Docker engine answers. Each test gets its own
 database, dropped afterwards. Without either, the mongo cases are skipped with the reason below.
+
+The stand-in, nx-27017 (a MongoDB wire-protocol server on SQLite; NOT MongoDB), lets the MongoDB
+adapter's real PyMongo calls run on every machine. It is started for the session from its own
+environment (``.venv-nx``, made by ``scripts/setup.sh --test``, which pins its version). Each
+case declares the server capabilities it needs (``@pytest.mark.needs(...)``); a case needing
+one the stand-in lacks is skipped, naming it. Everything else must pass on it. A real MongoDB
+has them all.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -18,7 +28,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from shared.storage import Collection, Store
+from shared.storage import Collection, Migration, Store
 from shared.storage.mongo import MongoStore
 from shared.storage.sqlite import SQLiteStore
 
@@ -27,8 +37,36 @@ MONGO_UNREACHABLE = (
 )
 # MongoDB runs transactions only on a replica set (or through mongos), never on a standalone
 # server; the testcontainers server is started as a single-node replica set for that reason.
-NO_TRANSACTIONS = (
-    "MongoDB at TSDX_TEST_MONGO_URL is a standalone server: transactions need a replica set"
+STANDALONE = "MongoDB at TSDX_TEST_MONGO_URL (a standalone server: transactions need a replica set)"
+STANDIN = "MongoDB wire-protocol stand-in (nx-27017), not MongoDB"
+STANDIN_ID = "mongo-wire-standin-nx27017-not-mongodb"
+STANDIN_BIN = Path(__file__).resolve().parents[2] / ".venv-nx" / "bin" / "nx-27017"
+STANDIN_MISSING = f"{STANDIN} not installed at {STANDIN_BIN}: scripts/setup.sh --test installs it"
+
+# What a server can do that some contract cases rely on.
+CAPABILITIES = {
+    "query_plans": "explain() shows MongoDB's own plans (IXSCAN, COLLSCAN)",
+    "named_indexes": "indexes keep the names they were created with",
+    "partial_indexes": "partialFilterExpression limits what an index covers",
+    "null_semantics": "{field: null} in find() matches a missing field as well as a null one",
+    "transactions": "multi-document transactions that commit or roll back whole",
+    "concurrent_transactions": (
+        "several transactions open at once, each unseen by the others until it commits, a "
+        "conflicting writer refused (write conflict)"
+    ),
+    "replica_set": "the server is a replica set member",
+}
+ALL_CAPABILITIES = frozenset(CAPABILITIES)
+# Found by running the suite on it: it has the rest.
+STANDIN_LACKS = frozenset(
+    {
+        "query_plans",
+        "named_indexes",
+        "partial_indexes",
+        "null_semantics",
+        "concurrent_transactions",
+        "replica_set",
+    }
 )
 MONGO_IMAGE = "mongo:7.0"
 REPLICA_SET = "rs0"
@@ -38,7 +76,8 @@ READY_DEADLINE_SECONDS = 60.0
 @dataclass(frozen=True)
 class MongoServer:
     url: str
-    replica_set: bool
+    capabilities: frozenset[str]
+    label: str = "MongoDB"
 
 
 @dataclass
@@ -52,8 +91,8 @@ class Target:
     opened: list[Store] = field(default_factory=list)
 
     @property
-    def transactions(self) -> bool:
-        return self.mongo is None or self.mongo.replica_set
+    def capabilities(self) -> frozenset[str]:
+        return ALL_CAPABILITIES if self.mongo is None else self.mongo.capabilities
 
     def create(self) -> Store:
         if self.path is not None:
@@ -61,11 +100,13 @@ class Target:
         assert self.mongo is not None
         return MongoStore(self.mongo.url, self.database)
 
-    async def open(self, collections: Sequence[Collection]) -> Store:
+    async def open(
+        self, collections: Sequence[Collection], migrations: Sequence[Migration] = ()
+    ) -> Store:
         """Open one more store on the same file or database; it is closed after the test."""
         store = self.create()
-        await store.open(collections)
-        self.opened.append(store)
+        self.opened.append(store)  # closed after the test even if opening fails
+        await store.open(collections, migrations)
         return store
 
     async def dispose(self) -> None:
@@ -77,6 +118,14 @@ class Target:
                 await cleaner.drop()
             finally:
                 await cleaner.close()
+
+
+def _server_at(url: str) -> MongoServer:
+    """A real MongoDB has every capability; a standalone one has no transactions."""
+    if _is_replica_set(url):
+        return MongoServer(url, ALL_CAPABILITIES)
+    lacks = {"transactions", "concurrent_transactions", "replica_set"}
+    return MongoServer(url, ALL_CAPABILITIES - lacks, STANDALONE)
 
 
 def _is_replica_set(url: str) -> bool:
@@ -142,27 +191,114 @@ def mongo_server() -> Iterator[MongoServer | None]:
     """The MongoDB server for the session, or None; probed once, only if a mongo case runs."""
     url = os.environ.get("TSDX_TEST_MONGO_URL")
     if url:
-        yield MongoServer(url, _is_replica_set(url))
+        yield _server_at(url)
         return
     if not _docker_engine_answers():
         yield None
         return
     container, url = _start_replica_set_container()
     try:
-        yield MongoServer(url, replica_set=True)
+        yield MongoServer(url, ALL_CAPABILITIES)
     finally:
         container.stop()
 
 
-@pytest.fixture(params=["sqlite", "mongo"])
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def standin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoServer | None]:
+    """nx-27017 on a free port for the session (data in a temporary directory), or None."""
+    if not STANDIN_BIN.exists():
+        yield None
+        return
+    home = tmp_path_factory.mktemp("nx27017")
+    port = _free_port()
+    with (home / "server.out").open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(STANDIN_BIN),
+                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--data-dir", str(home / "data")),
+                *("--log-file", str(home / "server.log"), "--pid-file", str(home / "pid")),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    try:
+        _wait_until_it_answers(url, process, home / "server.out")
+        yield MongoServer(url, ALL_CAPABILITIES - STANDIN_LACKS, STANDIN)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_it_answers(url: str, process: subprocess.Popen[bytes], output: Path) -> None:
+    client: MongoClient[dict[str, Any]] = MongoClient(url, serverSelectionTimeoutMS=500)
+    deadline = time.monotonic() + READY_DEADLINE_SECONDS
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{STANDIN} exited: {output.read_text()[-2000:]}")
+            try:
+                client.admin.command("ping")
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+    finally:
+        client.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "needs(*capabilities): server capabilities a contract case relies on; "
+        f"one of {', '.join(sorted(CAPABILITIES))}",
+    )
+
+
+def _needed(request: pytest.FixtureRequest) -> set[str]:
+    needed: set[str] = set()
+    for marker in request.node.iter_markers("needs"):
+        unknown = set(marker.args) - ALL_CAPABILITIES
+        if unknown:
+            raise ValueError(f"unknown capabilities {sorted(unknown)}: see CAPABILITIES")
+        needed.update(marker.args)
+    return needed
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        "mongo",
+        pytest.param("standin", id=STANDIN_ID),
+    ]
+)
 async def target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Target]:
     if request.param == "sqlite":
         chosen = Target("sqlite", path=tmp_path / "contract.sqlite3")
     else:
-        server: MongoServer | None = request.getfixturevalue("mongo_server")
+        fixture = "mongo_server" if request.param == "mongo" else "standin_server"
+        server: MongoServer | None = request.getfixturevalue(fixture)
         if server is None:
-            pytest.skip(MONGO_UNREACHABLE)
-        chosen = Target("mongo", mongo=server, database=f"tsdx_contract_{uuid.uuid4().hex}")
+            pytest.skip(MONGO_UNREACHABLE if request.param == "mongo" else STANDIN_MISSING)
+        lacking = sorted(_needed(request) - server.capabilities)
+        if lacking:
+            pytest.skip(
+                f"{server.label} lacks {', '.join(lacking)}: "
+                + "; ".join(CAPABILITIES[name] for name in lacking)
+            )
+        chosen = Target(request.param, mongo=server, database=f"tsdx_contract_{uuid.uuid4().hex}")
     try:
         yield chosen
     finally:
@@ -181,8 +317,22 @@ async def store(target: Target, collections: Sequence[Collection]) -> Store:
     return await target.open(collections)
 
 
-@pytest.fixture
-def transactions(target: Target) -> None:
-    """Skips the test where the server cannot run transactions (standalone MongoDB)."""
-    if not target.transactions:
-        pytest.skip(NO_TRANSACTIONS)
+# --- the stand-in lane's own count, printed with pytest's closing lines ------------------------
+
+_standin_outcomes: dict[str, int] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if STANDIN_ID not in report.nodeid:
+        return
+    # A case counts once: by its call, or by its setup when that skipped or failed it.
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        outcome = "error" if report.when == "setup" and report.failed else report.outcome
+        _standin_outcomes[outcome] = _standin_outcomes.get(outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _standin_outcomes:
+        return
+    counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(_standin_outcomes.items()))
+    terminalreporter.write_sep("=", f"storage contract on the {STANDIN}: {counts}")

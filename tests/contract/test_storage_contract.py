@@ -285,6 +285,7 @@ async def test_a_declared_unique_index_refuses_duplicates(store: Store) -> None:
     assert await store.count(ITEMS.name) == 2
 
 
+@pytest.mark.needs("partial_indexes")
 async def test_a_partial_unique_index_binds_active_documents_only(store: Store) -> None:
     await store.insert(DEVICES.name, {"id": "d1", "pin": "1234", "status": "active"})
 
@@ -319,7 +320,12 @@ async def test_a_partial_unique_index_binds_active_documents_only(store: Store) 
         pytest.param({"kind": ["box", "crate"]}, {"i1", "i2", "i4"}, id="list-is-any-of"),
         pytest.param({"kind": []}, set(), id="empty-list-matches-nothing"),
         pytest.param({"id": ["i1", "i5", "zz"]}, {"i1", "i5"}, id="ids-any-of"),
-        pytest.param({"note": None}, {"i2", "i3"}, id="none-is-null-or-missing"),
+        pytest.param(
+            {"note": None},
+            {"i2", "i3"},
+            id="none-is-null-or-missing",
+            marks=pytest.mark.needs("null_semantics"),
+        ),
         pytest.param({"note": ["y", None]}, {"i2", "i3", "i4"}, id="any-of-with-none"),
         pytest.param({"flag": True}, {"i1", "i3", "i5"}, id="boolean-true"),
         pytest.param({"flag": False}, {"i2", "i4"}, id="boolean-false"),
@@ -550,7 +556,7 @@ async def test_delete_with_expectation(store: Store) -> None:
 # --- transactions ------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("transactions")
+@pytest.mark.needs("transactions", "concurrent_transactions")
 async def test_a_committed_transaction_makes_all_its_writes_visible(
     target: Target, store: Store
 ) -> None:
@@ -576,7 +582,7 @@ async def test_a_committed_transaction_makes_all_its_writes_visible(
         assert await db.get(JOBS.name, "old") is None
 
 
-@pytest.mark.usefixtures("transactions")
+@pytest.mark.needs("transactions")
 async def test_an_exception_inside_a_transaction_rolls_back_every_write(store: Store) -> None:
     await store.insert(ITEMS.name, ROWS[1])
     await store.insert(JOBS.name, JOB)
@@ -597,7 +603,7 @@ async def test_an_exception_inside_a_transaction_rolls_back_every_write(store: S
     assert await store.count(ITEMS.name) == 1
 
 
-@pytest.mark.usefixtures("transactions")
+@pytest.mark.needs("transactions")
 async def test_a_duplicate_key_inside_a_transaction_rolls_it_all_back(store: Store) -> None:
     await store.insert(ITEMS.name, ROWS[0])
 
@@ -632,6 +638,7 @@ async def test_sqlite_refuses_the_store_itself_inside_its_transaction(store: Sto
 # --- indexes serve the queries -----------------------------------------------------------------
 
 
+@pytest.mark.needs("query_plans", "named_indexes")
 @pytest.mark.parametrize(
     ("where", "order_by", "index"),
     [
@@ -658,6 +665,7 @@ async def test_a_find_on_an_indexed_field_uses_the_index(
     assert "TEMP B-TREE" not in plan, plan  # SQLite sorts nothing: the index is in order
 
 
+@pytest.mark.needs("query_plans")
 async def test_a_find_on_an_unindexed_field_scans(
     target: Target, store: Store, rows: list[dict[str, Any]]
 ) -> None:
@@ -667,6 +675,7 @@ async def test_a_find_on_an_unindexed_field_scans(
     assert not uses_index(target, plan), plan
 
 
+@pytest.mark.needs("query_plans", "named_indexes", "partial_indexes")
 async def test_a_partial_index_serves_queries_that_name_its_condition(
     target: Target, store: Store
 ) -> None:
@@ -684,6 +693,7 @@ SERVICE_INDEXES = [
 ]
 
 
+@pytest.mark.needs("query_plans")
 @pytest.mark.parametrize(("service", "collection", "index"), SERVICE_INDEXES)
 async def test_every_index_a_service_declares_serves_its_equality_query(
     target: Target, service: str, collection: Collection, index: Index
@@ -696,6 +706,7 @@ async def test_every_index_a_service_declares_serves_its_equality_query(
     assert uses_index(target, plan), plan
 
 
+@pytest.mark.needs("query_plans")
 async def test_the_outbox_relay_reads_in_index_order(target: Target) -> None:
     await target.open(outbox.COLLECTIONS)
 
@@ -718,6 +729,7 @@ async def test_ping_answers_while_open_and_not_after_close(store: Store) -> None
         await store.get(ITEMS.name, "i1")
 
 
+@pytest.mark.needs("named_indexes", "partial_indexes", "query_plans")
 async def test_reopening_keeps_data_and_indexes(
     target: Target, store: Store, rows: list[dict[str, Any]]
 ) -> None:
@@ -798,6 +810,7 @@ def test_an_index_on_a_bad_field_name_cannot_be_declared(field: str) -> None:
         Index(("pin",), where={field: "active"})
 
 
+@pytest.mark.needs("transactions")
 async def test_a_transaction_cancelled_at_any_point_leaves_the_store_usable(store: Store) -> None:
     """A handler may be cancelled anywhere (a lost broker connection cancels its task): the
     transaction it was in is undone and the next one starts cleanly."""

@@ -20,6 +20,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _on_mongo() -> bool:
+    return os.environ.get("TSDX_STORE") == "mongo"
+
+
 @contextmanager
 def running_stack(
     tmp: Path, services: tuple[str, ...] | None = None, extra_env: dict[str, str] | None = None
@@ -32,6 +36,9 @@ def running_stack(
         "TSDX_ADMIN_TOKEN": ADMIN_TOKEN,
         "TSDX_LOG_FORMAT": "json",
         "TSDX_RETRY_DELAYS_MS": "[200, 500, 1000]",
+        # Under TSDX_STORE=mongo (scripts/test-mongo) stacks share one server: databases of
+        # their own, as a data directory of their own gives them under SQLite.
+        "TSDX_DB_PREFIX": f"tsdx_{vhost.replace('-', '_')}" if _on_mongo() else "tsdx",
         **(extra_env or {}),
     }
     # TSDX_TEST_SERVICES=registry,routing,gateway runs a subset while developing.

@@ -1,0 +1,48 @@
+"""Running a unit of work again when the database aborted its transaction for a conflict.
+
+MongoDB aborts one of two transactions that write the same document (a write conflict, labelled
+``TransientTransactionError``); the whole unit of work must run again, on fresh reads. Both
+adapters go through this one loop, so the rule is in one place: bounded in attempts and in
+time, with a jittered, growing pause so that two colliding writers drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from shared.logging import get_logger
+from shared.storage.port import TransactionConflict
+
+T = TypeVar("T")
+
+log = get_logger("tsdx.storage")
+
+MAX_ATTEMPTS = 10
+# PyMongo's with_transaction gives up after 120 s; a request or a message handler cannot wait
+# that long, and a conflict that lasts seconds is load, not bad luck.
+MAX_SECONDS = 10.0
+FIRST_PAUSE_SECONDS = 0.005
+MAX_PAUSE_SECONDS = 0.5
+
+
+async def retry_conflicts(attempt: Callable[[], Awaitable[T]], where: str) -> T:
+    """``attempt()`` until it does not end in ``TransactionConflict`` (or the bounds are hit,
+    when the last conflict is raised)."""
+    deadline = time.monotonic() + MAX_SECONDS
+    pause = FIRST_PAUSE_SECONDS
+    for number in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return await attempt()
+        except TransactionConflict as exc:
+            if number == MAX_ATTEMPTS or time.monotonic() + pause > deadline:
+                log.warning("storage.transaction_gave_up", store=where, attempts=number)
+                raise
+            log.info("storage.transaction_retried", store=where, attempt=number, error=str(exc))
+        # Full jitter: a random pause up to the current bound.
+        await asyncio.sleep(random.uniform(0, pause))
+        pause = min(pause * 2, MAX_PAUSE_SECONDS)
+    raise AssertionError("unreachable")  # pragma: no cover
