@@ -1,12 +1,15 @@
 """Every user-facing message, by stable code, in Russian (default) and English.
 
 A refusal travels as a code and parameters; the text is rendered at the edge, in the
-language the caller asked for.
+language the caller asked for. The words of tsdx's own screens (the command line, the
+dashboard) live in :mod:`shared.i18n_ui` and are rendered the same way: one catalog.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
+
+from shared.i18n_ui import UI_TEXTS
 
 Language = Literal["ru", "en"]
 LANGUAGES: tuple[Language, ...] = ("ru", "en")
@@ -530,8 +533,13 @@ MESSAGES: dict[str, dict[Language, str]] = {
 }
 
 
+# The one catalog: refusal codes (above) and the words of tsdx's own screens (shared.i18n_ui).
+CATALOG: dict[str, dict[Language, str]] = {**MESSAGES, **UI_TEXTS}
+assert not MESSAGES.keys() & UI_TEXTS.keys(), "a screen text reuses a refusal code"
+
+
 def render(code: str, language: str = "ru", params: dict[str, Any] | None = None) -> str:
-    texts = MESSAGES.get(code)
+    texts = CATALOG.get(code)
     if texts is None:
         return code
     template = texts["en"] if language == "en" else texts["ru"]
@@ -539,6 +547,21 @@ def render(code: str, language: str = "ru", params: dict[str, Any] | None = None
         return template.format(**(params or {}))
     except (KeyError, IndexError):
         return template
+
+
+def text(key: str, language: str, /, **params: Any) -> str:
+    """One of the screens' own texts (``cli.…``, ``dashboard.…``); unlike a code from the
+    wire, an unknown key is a mistake in the program."""
+    if key not in UI_TEXTS:
+        raise KeyError(key)
+    return render(key, language, params)
+
+
+def word(value: str, language: str, prefix: str = "cli.word.") -> str:
+    """A status word from the server (``completed``, ``online``…) in the reader's language;
+    one without a translation is shown as it came."""
+    key = prefix + value
+    return render(key, language) if key in UI_TEXTS else value
 
 
 def pick_language(accept_language: str | None, default: Language = "ru") -> Language:

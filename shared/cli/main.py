@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from shared.cli import accounting, admin, bench, contract, demo, processes, tsd, up
+from shared.cli.output import add_language_option
 
 COMMAND_MODULES = [up, accounting, tsd, demo, contract, admin, processes, bench]
 
@@ -17,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tsdx",
         description="tsdx: exchange server between accounting systems and barcode terminals",
     )
+    add_language_option(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(commands)

@@ -19,7 +19,9 @@ from pathlib import Path
 from types import FrameType
 
 from shared.cli.broker_check import ensure_broker
+from shared.cli.output import add_language_option
 from shared.cli.stack import PORT_SETTINGS, Stack
+from shared.i18n import text
 from shared.ports import PortUnavailable, listening_socket
 from shared.settings import Settings
 
@@ -43,10 +45,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         help="touch this file once every service is ready (for scripts)",
     )
+    add_language_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    language: str = args.lang
     settings = Settings()
     data_dir = Path(args.data_dir or settings.data_dir).resolve()
     ports = {
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         "registry": settings.registry_port,
         "routing": settings.routing_port,
     }
-    taken = _taken_port(settings.host, ports)
+    taken = _taken_port(settings.host, ports, language)
     if taken is not None:
         print(taken, file=sys.stderr)
         return 1
@@ -77,31 +81,33 @@ def run(args: argparse.Namespace) -> int:
     try:
         stack.wait_ready(timeout=90)
     except (RuntimeError, TimeoutError) as exc:
-        print(f"tsdx: the stack did not start: {exc}", file=sys.stderr)
+        print(text("cli.up.not_started", language, reason=exc), file=sys.stderr)
         for service in stack.dead():
-            _print_tail(stack, service)
+            _print_tail(stack, service, language)
         stack.stop_all()
         return 1
-    print("tsdx is running. Ctrl-C stops it.")
-    print(f"  gateway    {stack.url('gateway')}   (API docs: {stack.url('gateway')}/docs)")
+    print(text("cli.up.running", language))
+    print(text("cli.up.gateway", language, url=stack.url("gateway")))
     for service in stack.services:
         if service != "gateway":
-            print(f"  {service:<10} {stack.url(service)}")
-    print(f"  storage    sqlite under {data_dir}")
-    print(f"  broker     {settings.amqp_url.split('@')[-1]}")
-    print(f"  logs       {log_dir}")
+            print(text("cli.up.service", language, service=service, url=stack.url(service)))
+    print(text("cli.up.storage", language, path=data_dir))
+    print(text("cli.up.broker", language, address=settings.amqp_url.split("@")[-1]))
+    print(text("cli.up.logs", language, path=log_dir))
     if args.ready_file is not None:
         args.ready_file.touch()
-    supervisor = Supervisor(stack, started=dict.fromkeys(stack.services, time.monotonic()))
+    supervisor = Supervisor(
+        stack, started=dict.fromkeys(stack.services, time.monotonic()), language=language
+    )
     while not stopping:
         supervisor.tend()
         time.sleep(0.5)
-    print("tsdx: stopping…")
+    print(text("cli.up.stopping", language))
     stack.stop_all()
     return 0
 
 
-def _taken_port(host: str, ports: dict[str, int]) -> str | None:
+def _taken_port(host: str, ports: dict[str, int], language: str) -> str | None:
     """Why the stack cannot start here, if one of its ports is taken: said before anything
     starts, rather than as services that keep stopping."""
     for service, port in ports.items():
@@ -109,17 +115,22 @@ def _taken_port(host: str, ports: dict[str, int]) -> str | None:
             listening_socket(host, port).close()
         except PortUnavailable as exc:
             setting = PORT_SETTINGS[service]
-            return (
-                f"tsdx: port {port} of the {service} is taken ({exc.reason}). Is tsdx already "
-                f"running here? Stop it, or give the {service} another port ({setting})."
+            return text(
+                "cli.up.port_taken",
+                language,
+                port=port,
+                service=service,
+                reason=exc.reason,
+                setting=setting,
             )
     return None
 
 
-def _print_tail(stack: Stack, service: str) -> None:
+def _print_tail(stack: Stack, service: str, language: str) -> None:
     tail = stack.log_tail(service)
     if tail:
-        print(f"  the end of {stack.log_dir}/{service}.log:", file=sys.stderr)
+        path = f"{stack.log_dir}/{service}.log"
+        print(text("cli.up.log_tail", language, path=path), file=sys.stderr)
         for line in tail:
             print(f"    {line[:400]}", file=sys.stderr)
 
@@ -134,6 +145,7 @@ class Supervisor:
     delay: dict[str, float] = field(default_factory=dict)
     due: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
+    language: str = "ru"
 
     def tend(self) -> None:
         now = self.clock()
@@ -144,12 +156,12 @@ class Supervisor:
                 del self.due[service]
                 self.stack.start(service)
                 self.started[service] = now
-                print(f"tsdx: {service} started again", file=sys.stderr)
+                print(text("cli.up.restarted", self.language, service=service), file=sys.stderr)
 
     def _noticed(self, service: str, now: float) -> None:
         code = self.stack.processes[service].returncode
-        print(f"tsdx: {service} stopped unexpectedly (exit code {code})", file=sys.stderr)
-        _print_tail(self.stack, service)
+        print(text("cli.up.stopped", self.language, service=service, code=code), file=sys.stderr)
+        _print_tail(self.stack, service, self.language)
         failing = now - self.started.get(service, 0.0) < QUICK_STOP_SECONDS
         delay = min(MAX_RESTART_DELAY_SECONDS, max(1.0, 2 * self.delay.get(service, 0.0)))
         if not failing:
@@ -157,7 +169,4 @@ class Supervisor:
         self.delay[service] = delay
         self.due[service] = now + delay
         if delay:
-            print(
-                f"tsdx: it stopped soon after starting; trying again in {delay:.0f} s",
-                file=sys.stderr,
-            )
+            print(text("cli.up.retry_in", self.language, delay=f"{delay:.0f}"), file=sys.stderr)

@@ -159,8 +159,9 @@ def test_a_simulated_scan_counts_the_plan_or_one_over() -> None:
 
 def test_document_titles_as_the_terminal_lists_them() -> None:
     summary = {"terminal_type": "Поступление", "number": "0000-000123", "date": "2026-11-28"}
-    assert document_title(summary) == "Поступление № 0000-000123 от 2026-11-28"
-    assert document_title({"accounting_type": "Заказ", "document_id": "x"}) == "Заказ № x"
+    assert document_title(summary, "ru") == "Поступление № 0000-000123 от 2026-11-28"
+    assert document_title(summary, "en") == "Поступление № 0000-000123 of 2026-11-28"
+    assert document_title({"accounting_type": "Заказ", "document_id": "x"}, "ru") == "Заказ № x"
 
 
 def _outcome(answer: dict[str, object]) -> Outcome:
@@ -186,10 +187,12 @@ def test_answers_are_told_one_line_per_file_and_delivery() -> None:
             ],
         }
     )  # fmt: skip
-    assert describe(accepted, "ru") == "o.json: accepted (request r-1)\n  N-1 → 5546 EDA50  [d-1]"
+    assert describe(accepted, "ru") == "o.json: принят (запрос r-1)\n  N-1 → 5546 EDA50  [d-1]"
+    assert describe(accepted, "en") == "o.json: accepted (request r-1)\n  N-1 → 5546 EDA50  [d-1]"
     refused = _outcome(
         {"request_id": "r-1", "status": "refused", "code": "process_not_found", "message": "Нет."}
     )
-    assert describe(refused, "ru") == "o.json: refused process_not_found: Нет."
+    assert describe(refused, "ru") == "o.json: отклонён process_not_found: Нет."
+    assert describe(refused, "en") == "o.json: refused process_not_found: Нет."
     pending = _outcome({"request_id": "r-1", "status": "pending"})
     assert describe(pending, "en").endswith("ask later: tsdx upload-status r-1")
