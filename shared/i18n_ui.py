@@ -161,6 +161,16 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.tsd.taken_by": {"ru": "взят в работу: {login}", "en": "taken by {login}"},
     "cli.tsd.logged_out": {"ru": "{login}: выход выполнен", "en": "{login}: logged out"},
     # tsdx up.
+    "cli.broker.none": {
+        "ru": "RabbitMQ не отвечает по адресу {url}.\n"
+        "Установите и запустите его, например в Debian/Ubuntu:\n"
+        "    sudo apt-get install -y rabbitmq-server && sudo rabbitmq-server -detached\n"
+        "или укажите работающий брокер в TSDX_AMQP_URL.",
+        "en": "No RabbitMQ answers at {url}.\n"
+        "Install and start one, e.g. on Debian/Ubuntu:\n"
+        "    sudo apt-get install -y rabbitmq-server && sudo rabbitmq-server -detached\n"
+        "or point TSDX_AMQP_URL at a running broker.",
+    },
     "cli.up.running": {
         "ru": "tsdx работает. Остановка — Ctrl-C.",
         "en": "tsdx is running. Ctrl-C stops it.",

@@ -256,7 +256,7 @@ def _device_action(name: str) -> Action:
                 return await client.update_device(args.tenant, device_id, name=args.name)
             case "mode":
                 return await client.update_device(args.tenant, device_id, mode=args.mode)
-        raise UsageError(f"unknown device action {name!r}")
+        raise ValueError(name)  # the actions are registered below: a mistake in the program
 
     return action
 

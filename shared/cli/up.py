@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if taken is not None:
         print(taken, file=sys.stderr)
         return 1
-    ensure_broker(settings.amqp_url)
+    ensure_broker(settings.amqp_url, language)
     log_dir = (args.logs or data_dir / "logs").resolve()
     stack = Stack(
         env={"TSDX_DATA_DIR": str(data_dir)}, host=settings.host, ports=ports, log_dir=log_dir

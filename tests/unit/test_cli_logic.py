@@ -196,3 +196,37 @@ def test_answers_are_told_one_line_per_file_and_delivery() -> None:
     assert describe(refused, "en") == "o.json: refused process_not_found: Нет."
     pending = _outcome({"request_id": "r-1", "status": "pending"})
     assert describe(pending, "en").endswith("ask later: tsdx upload-status r-1")
+
+
+@pytest.mark.parametrize(
+    ("environment", "argv", "language"),
+    [
+        ({}, ["devices"], "ru"),  # Russian unless told otherwise
+        ({"TSDX_LANGUAGE": "en"}, ["devices"], "en"),
+        ({"TSDX_DEFAULT_LANGUAGE": "en"}, ["devices"], "en"),  # the server's setting
+        ({"TSDX_LANGUAGE": "ru", "TSDX_DEFAULT_LANGUAGE": "en"}, ["devices"], "ru"),
+        ({"TSDX_LANGUAGE": "fr"}, ["devices"], "ru"),  # not one of ours: the default
+        ({}, ["--lang", "en", "devices"], "en"),  # before the command
+        ({}, ["devices", "--lang", "en"], "en"),  # after it
+        ({}, ["--lang", "en", "devices", "--lang", "ru"], "ru"),  # the command's own wins
+        ({"TSDX_LANGUAGE": "en"}, ["demo", "--lang", "ru"], "ru"),
+        ({}, ["--lang", "en", "up"], "en"),
+        ({}, ["--lang", "en", "tenant", "list"], "en"),
+        ({}, ["--lang", "en", "tsd", "inbox"], "en"),
+    ],
+)
+def test_the_language_comes_from_lang_or_tsdx_language(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], argv: list[str], language: str
+) -> None:
+    for variable in ("TSDX_LANGUAGE", "TSDX_DEFAULT_LANGUAGE"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    assert build_parser().parse_args(argv).lang == language
+
+
+def test_an_unknown_language_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["--lang", "fr", "devices"])
+    assert exited.value.code == 2
+    assert "--lang" in capsys.readouterr().err
