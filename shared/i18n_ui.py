@@ -188,8 +188,16 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.up.logs": {"ru": "  журналы    {path}", "en": "  logs       {path}"},
     "cli.up.stopping": {"ru": "tsdx: остановка…", "en": "tsdx: stopping…"},
     "cli.up.not_started": {
-        "ru": "tsdx: сервер не запустился: {reason}",
-        "en": "tsdx: the stack did not start: {reason}",
+        "ru": "tsdx: сервер не запустился.",
+        "en": "tsdx: the stack did not start.",
+    },
+    "cli.up.exited": {
+        "ru": "  служба {service} завершилась с кодом {code}",
+        "en": "  {service} exited with code {code}",
+    },
+    "cli.up.not_ready": {
+        "ru": "  службы не ответили о готовности за {seconds} с",
+        "en": "  the services were not ready within {seconds} s",
     },
     "cli.up.port_taken": {
         "ru": "tsdx: порт {port} службы {service} занят ({reason}). Может быть, tsdx уже "
@@ -551,6 +559,10 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "dashboard.col_parked_at": {"ru": "Отложено", "en": "Parked at"},
     "dashboard.replay": {"ru": "Вернуть в очередь", "en": "Replay"},
     "dashboard.replayed": {"ru": "Возвращено в очередь: {count}", "en": "Replayed: {count}"},
+    "dashboard.unreachable": {
+        "ru": "сервер панели недоступен",
+        "en": "the dashboard's server cannot be reached",
+    },
     "dashboard.http_error": {"ru": "ошибка HTTP {status}", "en": "HTTP error {status}"},
     "dashboard.token_needed": {
         "ru": "Введите токен администратора: данные панели только для операторов.",

@@ -28,6 +28,7 @@ from shared.settings import Settings
 # A service that stops sooner than this after it started is failing to start.
 QUICK_STOP_SECONDS = 30.0
 MAX_RESTART_DELAY_SECONDS = 60.0
+READY_SECONDS = 90
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,11 +80,17 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     stack.start_all()
     try:
-        stack.wait_ready(timeout=90)
-    except (RuntimeError, TimeoutError) as exc:
-        print(text("cli.up.not_started", language, reason=exc), file=sys.stderr)
-        for service in stack.dead():
+        stack.wait_ready(timeout=READY_SECONDS)
+    except (RuntimeError, TimeoutError):
+        # Said from what is seen (which service stopped, with what code), in the reader's words.
+        print(text("cli.up.not_started", language), file=sys.stderr)
+        dead = stack.dead()
+        for service in dead:
+            code = stack.processes[service].returncode
+            print(text("cli.up.exited", language, service=service, code=code), file=sys.stderr)
             _print_tail(stack, service, language)
+        if not dead:
+            print(text("cli.up.not_ready", language, seconds=READY_SECONDS), file=sys.stderr)
         stack.stop_all()
         return 1
     print(text("cli.up.running", language))

@@ -47,14 +47,20 @@
 
   async function call(path, options) {
     if (!token()) throw new Error(L.token_needed);
-    const response = await fetch(API + path, {
-      ...options,
-      headers: {
-        "Accept-Language": lang,
-        Authorization: "Bearer " + token(),
-        ...((options || {}).headers || {}),
-      },
-    });
+    let response;
+    try {
+      response = await fetch(API + path, {
+        ...options,
+        headers: {
+          "Accept-Language": lang,
+          Authorization: "Bearer " + token(),
+          ...((options || {}).headers || {}),
+        },
+      });
+    } catch (networkError) {
+      // The browser's own words ("Failed to fetch") are in its language, not the page's.
+      throw new Error(L.unreachable);
+    }
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       throw new Error(body.message || L.http_error.replace("{status}", response.status));
