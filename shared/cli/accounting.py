@@ -38,6 +38,7 @@ from shared.cli.output import (
     refusal_line,
     require_api_key,
     run_command,
+    target_text,
     unreachable,
 )
 from shared.client import AccountingClient, ApiError
@@ -267,9 +268,7 @@ def describe(outcome: Outcome, language: str) -> str:
 def delivery_target(delivery: dict[str, Any], language: str) -> str:
     if delivery.get("device_pin"):
         return f"{delivery['device_pin']} {delivery.get('device_name') or ''}".rstrip()
-    target = delivery.get("target") or {}
-    kind = word(str(target.get("kind")), language)
-    return f"{kind} {target.get('value') or ''}".rstrip()
+    return target_text(delivery.get("target"), language)
 
 
 def refused_line(subject: str, answer: dict[str, Any], language: str) -> str:

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import httpx
 
 from shared.client import ApiError
-from shared.i18n import LANGUAGES, render, text
+from shared.i18n import LANGUAGES, render, text, word
 
 OK = 0
 FAILED = 1
@@ -154,6 +154,13 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 def columns(language: str, *names: str) -> list[str]:
     """A table's headers in the reader's language: ``cli.col.<name>`` of the catalog."""
     return [text(f"cli.col.{name}", language) for name in names]
+
+
+def target_text(target: dict[str, Any] | None, language: str) -> str:
+    """Whom a document is for, in words: «группа Кладовщики», «все»."""
+    target = target or {}
+    kind = word(str(target.get("kind")), language)
+    return f"{kind} {target.get('value') or ''}".rstrip()
 
 
 class Progress:

@@ -35,6 +35,7 @@ from shared.cli.output import (
     print_table,
     run_command,
     say,
+    target_text,
 )
 from shared.client.api import LanClient, TerminalClient
 from shared.contracts.documents import FactLine
@@ -452,7 +453,7 @@ async def _lan_inbox(args: argparse.Namespace) -> int:
                 (
                     d["delivery_id"],
                     document_title(d, args.lang),
-                    d["assigned_to"],
+                    target_text(d["assigned_to"], args.lang),
                     d["lines"],
                     word(d["state"], args.lang),
                     ", ".join(d["taken_by"]) or "—",

@@ -186,6 +186,7 @@ async def test_lan_user_logs_in_and_finishes_a_group_document(
     listed = await tsdx("tsd", "lan-inbox", env=lan)
     assert listed.code == 0, listed
     assert "LAN-1" in listed.out
+    assert "группа Кладовщики" in listed.out  # whom it is for, in words
     scanned = await tsdx("tsd", "lan-scan", "--partial", env=lan)
     assert scanned.code == 0, scanned
     assert "взят в работу: ivanov" in scanned.out

@@ -26,6 +26,7 @@ from shared.cli.output import (
     CommandError,
     Progress,
     big_digits,
+    target_text,
 )
 from shared.cli.tsd import document_title, planned_facts
 from shared.contracts.documents import Document, Target
@@ -223,6 +224,13 @@ def test_the_language_comes_from_lang_or_tsdx_language(
     for variable, value in environment.items():
         monkeypatch.setenv(variable, value)
     assert build_parser().parse_args(argv).lang == language
+
+
+def test_whom_a_document_is_for_is_said_in_words() -> None:
+    group = {"kind": "group", "value": "Кладовщики"}
+    assert target_text(group, "ru") == "группа Кладовщики"
+    assert target_text(group, "en") == "group Кладовщики"
+    assert target_text({"kind": "everyone", "value": None}, "ru") == "все"
 
 
 def test_an_unknown_language_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
