@@ -50,7 +50,6 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.everyone": {"ru": "все", "en": "everyone"},
     "cli.word.default": {"ru": "общий", "en": "default"},
     "cli.word.tenant": {"ru": "база", "en": "tenant"},
-    "cli.word.shipped": {"ru": "поставляется с сервером", "en": "shipped"},
     "cli.progress.files": {"ru": "файлов", "en": "files"},
     # tsdx upload, upload-status, devices, results.
     "cli.upload.accepted": {
