@@ -1,12 +1,15 @@
 """Every user-facing message, by stable code, in Russian (default) and English.
 
 A refusal travels as a code and parameters; the text is rendered at the edge, in the
-language the caller asked for.
+language the caller asked for. The words of tsdx's own screens (the command line, the
+dashboard) live in :mod:`shared.i18n_ui` and are rendered the same way: one catalog.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
+
+from shared.i18n_ui import UI_TEXTS
 
 Language = Literal["ru", "en"]
 LANGUAGES: tuple[Language, ...] = ("ru", "en")
@@ -548,9 +551,9 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "{count} stores copied into {path}.",
     },
     "cli_restore_not_a_backup": {
-        "ru": "{path} — не резервная копия tsdx backup (нет описи tsdx-backup.json или "
+        "ru": "{path} — не резервная копия tsdx backup (нет описи {manifest} или "
         "файлов, которые она называет).",
-        "en": "{path} is not a backup made by tsdx backup (no tsdx-backup.json, or the files "
+        "en": "{path} is not a backup made by tsdx backup (no {manifest}, or the files "
         "it names are missing).",
     },
     "cli_restore_stack_running": {
@@ -574,36 +577,6 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The benchmark stopped: {reason}. The service logs are kept in {logs}.",
     },
 }
-
-
-def render(code: str, language: str = "ru", params: dict[str, Any] | None = None) -> str:
-    texts = MESSAGES.get(code)
-    if texts is None:
-        return code
-    template = texts["en"] if language == "en" else texts["ru"]
-    try:
-        return template.format(**(params or {}))
-    except (KeyError, IndexError):
-        return template
-
-
-def pick_language(accept_language: str | None, default: Language = "ru") -> Language:
-    """The first supported language in an Accept-Language header, by order of appearance."""
-    if not accept_language:
-        return default
-    ranked: list[tuple[float, int, str]] = []
-    for pos, part in enumerate(accept_language.split(",")):
-        tag, _, q = part.strip().partition(";q=")
-        try:
-            weight = float(q) if q else 1.0
-        except ValueError:
-            weight = 0.0
-        ranked.append((-weight, pos, tag.strip().lower()[:2]))
-    for _, _, lang in sorted(ranked):
-        for supported in LANGUAGES:
-            if lang == supported:
-                return supported
-    return default
 
 
 # A document's journey (services/routing/journey.py): the names of its steps and states, and
@@ -661,3 +634,53 @@ JOURNEY_MESSAGES: dict[str, dict[Language, str]] = {
     },
 }
 MESSAGES.update(JOURNEY_MESSAGES)
+
+
+# The one catalog: refusal codes (above) and the words of tsdx's own screens (shared.i18n_ui).
+CATALOG: dict[str, dict[Language, str]] = {**MESSAGES, **UI_TEXTS}
+assert not MESSAGES.keys() & UI_TEXTS.keys(), "a screen text reuses a refusal code"
+
+
+def render(code: str, language: str = "ru", params: dict[str, Any] | None = None) -> str:
+    texts = CATALOG.get(code)
+    if texts is None:
+        return code
+    template = texts["en"] if language == "en" else texts["ru"]
+    try:
+        return template.format(**(params or {}))
+    except (KeyError, IndexError):
+        return template
+
+
+def text(key: str, language: str, /, **params: Any) -> str:
+    """One of the screens' own texts (``cli.…``, ``dashboard.…``); unlike a code from the
+    wire, an unknown key is a mistake in the program."""
+    if key not in UI_TEXTS:
+        raise KeyError(key)
+    return render(key, language, params)
+
+
+def word(value: str, language: str, prefix: str = "cli.word.") -> str:
+    """A status word from the server (``completed``, ``online``…) in the reader's language;
+    one without a translation is shown as it came."""
+    key = prefix + value
+    return render(key, language) if key in UI_TEXTS else value
+
+
+def pick_language(accept_language: str | None, default: Language = "ru") -> Language:
+    """The first supported language in an Accept-Language header, by order of appearance."""
+    if not accept_language:
+        return default
+    ranked: list[tuple[float, int, str]] = []
+    for pos, part in enumerate(accept_language.split(",")):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((-weight, pos, tag.strip().lower()[:2]))
+    for _, _, lang in sorted(ranked):
+        for supported in LANGUAGES:
+            if lang == supported:
+                return supported
+    return default

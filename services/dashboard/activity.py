@@ -15,7 +15,7 @@ from shared.contracts import Envelope, Payload
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceView
 from shared.contracts.results import DocumentCompleted, ResultRefused
 from shared.contracts.uploads import DocumentRouted, UploadDecided
-from shared.i18n import render
+from shared.i18n import render, word
 
 EntryKind = Literal["decision", "completed", "result_refused"]
 
@@ -37,8 +37,9 @@ class FeedEntry:
     process: str = ""
     channel: str = ""
     target: dict[str, Any] | None = None
-    # Whom the copies went to: "PIN (device name)" for devices, the target for the LAN.
-    resolved: tuple[str, ...] = ()
+    # Whom the copies went to, as (kind, who): a device as ("", "PIN (device name)"), a LAN
+    # target by its kind, named in the reader's language when shown («группа Смена 1»).
+    resolved: tuple[tuple[str, str], ...] = ()
     document: str = ""
     code: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
@@ -58,7 +59,7 @@ class FeedEntry:
             "process": self.process,
             "channel": self.channel,
             "target": self.target,
-            "resolved": list(self.resolved),
+            "resolved": [_recipient(kind, who, language) for kind, who in self.resolved],
             "document": self.document,
             "code": self.code,
             "message": render(self.code, language, self.params) if self.code else None,
@@ -107,6 +108,12 @@ class _Remembered:
         if len(self._keys) > self._size:
             self._keys.popitem(last=False)
         return False
+
+
+def _recipient(kind: str, who: str, language: str) -> str:
+    if not kind:
+        return who
+    return f"{word(kind, language, prefix='dashboard.target_')} {who}".strip()
 
 
 def _device_label(pin: str | None, name: str | None) -> str:
@@ -181,8 +188,9 @@ class Activity:
                 channel=decided.channel,
                 target=decided.target.model_dump(mode="json"),
                 resolved=tuple(
-                    _device_label(d.device_pin, d.device_name)
-                    or f"{d.target.kind} {d.target.value or ''}".strip()
+                    ("", label)
+                    if (label := _device_label(d.device_pin, d.device_name))
+                    else (d.target.kind, d.target.value or "")
                     for d in decided.deliveries
                 ),
                 document=", ".join(sorted({d.document_id for d in decided.deliveries})),

@@ -28,7 +28,11 @@ def _language_links(current: Language) -> str:
         if language == current:
             links.append(f'<strong aria-current="true">{name}</strong>')
         else:
-            links.append(f'<a href="?lang={language}" hreflang="{language}">{name}</a>')
+            # Each language named in itself («English» on the Russian page too).
+            links.append(
+                f'<a href="?lang={language}" hreflang="{language}" lang="{language}" '
+                f'translate="no">{name}</a>'
+            )
     return " · ".join(links)
 
 

@@ -31,18 +31,20 @@ from shared.cli.output import (
     CommandError,
     Progress,
     add_server_options,
+    columns,
     exit_code_of,
     print_json,
     print_table,
     refusal_line,
     require_api_key,
     run_command,
+    target_text,
     unreachable,
 )
 from shared.client import AccountingClient, ApiError
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import UploadRequested
-from shared.i18n import render
+from shared.i18n import render, text, word
 from shared.onec import OneCImportError, read_1c_csv, read_1c_json
 
 FORMATS = ("json", "1c-json", "csv")
@@ -192,7 +194,11 @@ def build_requests(args: argparse.Namespace) -> list[tuple[str, UploadRequested]
 async def _upload_all(args: argparse.Namespace) -> int:
     requests = build_requests(args)
     api_key = require_api_key(args)
-    progress = Progress(len(requests), "files") if len(requests) >= PROGRESS_FROM_FILES else None
+    progress = (
+        Progress(len(requests), text("cli.progress.files", args.lang))
+        if len(requests) >= PROGRESS_FROM_FILES
+        else None
+    )
     outcomes = [Outcome(file, request) for file, request in requests]
     lost_link = asyncio.Event()
     slots = asyncio.Semaphore(max(1, args.parallel))
@@ -245,25 +251,29 @@ def describe(outcome: Outcome, language: str) -> str:
     answer = outcome.answer
     request_id = answer.get("request_id", outcome.request.request_id)
     if answer["status"] == "refused":
-        return f"{outcome.file}: refused {answer.get('code')}: {answer.get('message', '')}"
+        return refused_line(outcome.file, answer, language)
     if answer["status"] == "pending":
         return f"{outcome.file}: " + render(
             "cli_upload_pending", language, {"request_id": request_id}
         )
     numbers = {d.header.id: d.header.number or d.header.id for d in outcome.request.documents}
-    lines = [f"{outcome.file}: accepted (request {request_id})"]
+    lines = [text("cli.upload.accepted", language, file=outcome.file, request_id=request_id)]
     for delivery in answer.get("deliveries", []):
-        whom = delivery_target(delivery)
+        whom = delivery_target(delivery, language)
         number = numbers.get(delivery["document_id"], delivery["document_id"])
         lines.append(f"  {number} → {whom}  [{delivery['delivery_id']}]")
     return "\n".join(lines)
 
 
-def delivery_target(delivery: dict[str, Any]) -> str:
+def delivery_target(delivery: dict[str, Any], language: str) -> str:
     if delivery.get("device_pin"):
         return f"{delivery['device_pin']} {delivery.get('device_name') or ''}".rstrip()
-    target = delivery.get("target") or {}
-    return f"{target.get('kind')} {target.get('value') or ''}".rstrip()
+    return target_text(delivery.get("target"), language)
+
+
+def refused_line(subject: str, answer: dict[str, Any], language: str) -> str:
+    code, message = answer.get("code"), answer.get("message", "")
+    return text("cli.upload.refused", language, file=subject, code=code, message=message)
 
 
 def worst(codes: Any) -> int:
@@ -279,11 +289,12 @@ async def _upload_status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(answer)
     elif answer["status"] == "refused":
-        print(f"{args.request_id}: refused {answer.get('code')}: {answer.get('message', '')}")
+        print(refused_line(args.request_id, answer, args.lang))
     else:
-        print(f"{args.request_id}: {answer['status']}")
+        status = word(answer["status"], args.lang)
+        print(text("cli.upload.status", args.lang, request_id=args.request_id, status=status))
         for delivery in answer.get("deliveries", []):
-            print(f"  {delivery['document_id']} → {delivery_target(delivery)}")
+            print(f"  {delivery['document_id']} → {delivery_target(delivery, args.lang)}")
     return {"accepted": OK, "pending": PENDING}.get(answer["status"], REFUSED)
 
 
@@ -299,8 +310,11 @@ async def _devices(args: argparse.Namespace) -> int:
         print(render("cli_no_devices", args.lang))
     else:
         print_table(
-            ("DEVICE", "MODE", "LAST SEEN", "ID"),
-            [(d["title"], d["mode"], d.get("last_seen") or "—", d["device_id"]) for d in devices],
+            columns(args.lang, "device", "mode", "last_seen", "id"),
+            [
+                (d["title"], word(d["mode"], args.lang), d.get("last_seen") or "—", d["device_id"])
+                for d in devices
+            ],
         )
     return OK
 
@@ -314,14 +328,14 @@ async def _results_list(args: argparse.Namespace) -> int:
         print(render("cli_no_results", args.lang))
     else:
         print_table(
-            ("DOCUMENT", "PROCESS", "RESULT TYPE", "MODE", "STATE", "COMPLETED"),
+            columns(args.lang, "document", "process", "result_type", "mode", "state", "completed"),
             [
                 (
                     r["document_id"],
                     r["process"],
                     r["result_type"],
-                    r["mode"],
-                    r["state"],
+                    word(r["mode"], args.lang),
+                    word(r["state"], args.lang),
                     r["completed_at"],
                 )
                 for r in results
@@ -339,11 +353,13 @@ async def _results_get(args: argparse.Namespace) -> int:
     body = result["result"]
     header = body["header"]
     print(f"{result['result_type'] or header['accounting_type']} № {header['number']}")
-    print(f"  document   {result['document_id']}")
-    print(f"  process    {result['process']} ({result['mode']}), {result['state']}")
-    print(f"  completed  {result['completed_at']}")
+    language = args.lang
+    print(text("cli.result.document", language, value=result["document_id"]))
+    mode, state = word(result["mode"], language), word(result["state"], language)
+    print(text("cli.result.process", language, process=result["process"], mode=mode, state=state))
+    print(text("cli.result.completed", language, value=result["completed_at"]))
     print_table(
-        ("LINE", "PRODUCT", "BARCODE", "QUANTITY", "USER"),
+        columns(language, "line", "product", "barcode", "quantity", "user"),
         [
             (
                 f.get("line_no") or "—",
@@ -361,7 +377,7 @@ async def _results_get(args: argparse.Namespace) -> int:
 async def _results_loaded(args: argparse.Namespace) -> int:
     async with AccountingClient(args.url, require_api_key(args), language=args.lang) as client:
         answer = await client.mark_loaded(args.document)
-    print(f"{answer['document_id']}: {answer['state']}")
+    print(f"{answer['document_id']}: {word(answer['state'], args.lang)}")
     return OK
 
 

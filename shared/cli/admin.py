@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import httpx
 
+from shared.cli.output import add_language_option, columns
 from shared.client import AdminClient, ApiError
-from shared.i18n import render
+from shared.i18n import render, text, word
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -32,7 +33,7 @@ EXIT_UNREACHABLE = 4
 DEFAULT_URL = "http://127.0.0.1:8080"
 
 Action = Callable[[AdminClient, argparse.Namespace], Awaitable[Any]]
-Show = Callable[[Any], None]
+Show = Callable[[Any, str], None]
 if TYPE_CHECKING:
     Commands: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -54,9 +55,7 @@ def _run(action: Action, show: Show) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         token = args.admin_token or os.environ.get("TSDX_ADMIN_TOKEN")
         if not token:
-            print(
-                "tsdx: no admin token: pass --admin-token or set TSDX_ADMIN_TOKEN", file=sys.stderr
-            )
+            print(f"tsdx: {render('cli_admin_token_missing', args.lang)}", file=sys.stderr)
             return EXIT_USAGE
         try:
             result = asyncio.run(_call(action, args, token))
@@ -64,15 +63,21 @@ def _run(action: Action, show: Show) -> Callable[[argparse.Namespace], int]:
             print(f"tsdx: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except ApiError as exc:
-            print(f"tsdx: refused: {exc.code}: {exc.message}", file=sys.stderr)
+            print(
+                text("cli.admin.refused", args.lang, code=exc.code, message=exc.message),
+                file=sys.stderr,
+            )
             return EXIT_REFUSED
         except httpx.TransportError as exc:
-            print(f"tsdx: cannot reach the server at {args.url}: {exc!r}", file=sys.stderr)
+            unreachable = {"url": args.url, "reason": repr(exc)}
+            print(
+                f"tsdx: {render('cli_server_unreachable', args.lang, unreachable)}", file=sys.stderr
+            )
             return EXIT_UNREACHABLE
         if args.json:
             print(json.dumps(result, ensure_ascii=False, indent=2))
         else:
-            show(result)
+            show(result, args.lang)
         return EXIT_OK
 
     return run
@@ -98,55 +103,64 @@ async def _device_id(client: AdminClient, args: argparse.Namespace, device: str)
     raise ApiError(404, {"code": "device_not_found", "message": message})
 
 
-def _read_password(given: str | None) -> str:
+def _read_password(given: str | None, language: str) -> str:
     if given is not None:
         return given
     if not sys.stdin.isatty():
         line = sys.stdin.readline().rstrip("\n")
         if not line:
-            raise UsageError("no password given (--password, or one line on standard input)")
+            raise UsageError(text("cli.admin.no_password", language))
         return line
-    first = getpass.getpass("New password: ")
-    if not first or first != getpass.getpass("Repeat the password: "):
-        raise UsageError("the passwords are empty or do not match")
+    first = getpass.getpass(text("cli.admin.new_password", language))
+    if not first or first != getpass.getpass(text("cli.admin.repeat_password", language)):
+        raise UsageError(text("cli.admin.passwords_differ", language))
     return first
 
 
 # Showing answers -----------------------------------------------------------------------------
 
 
-def _show_device(device: dict[str, Any]) -> None:
+def _show_device(device: dict[str, Any], language: str) -> None:
     print(
-        f"Device {device['pin']} ({device['name']}, {device['hardware_id']}): "
-        f"{device['status']}, {device['mode']}; id {device['device_id']}"
+        text(
+            "cli.admin.device",
+            language,
+            pin=device["pin"],
+            name=device["name"],
+            hardware_id=device["hardware_id"],
+            status=word(device["status"], language),
+            mode=word(device["mode"], language),
+            device_id=device["device_id"],
+        )
     )
 
 
-def _show_devices(devices: list[dict[str, Any]]) -> None:
+def _show_devices(devices: list[dict[str, Any]], language: str) -> None:
     _table(
         [
             (
                 d["pin"],
                 d["name"],
                 d["model"],
-                d["mode"],
-                d["status"],
+                word(d["mode"], language),
+                word(d["status"], language),
                 d["hardware_id"],
                 d["device_id"],
             )
             for d in devices
         ],
-        ("PIN", "NAME", "MODEL", "MODE", "STATUS", "HARDWARE ID", "DEVICE ID"),
+        columns(language, "pin", "name", "model", "mode", "status", "hardware_id", "device_id"),
     )
 
 
-def _show_user(user: dict[str, Any]) -> None:
+def _show_user(user: dict[str, Any], language: str) -> None:
     groups = ", ".join(user["groups"]) or "-"
-    print(f"User {user['login']} ({user['name']}); groups: {groups}")
+    print(text("cli.admin.user", language, login=user["login"], name=user["name"], groups=groups))
 
 
-def _show_group(group: dict[str, Any]) -> None:
-    print(f"Group {group['group']}: {', '.join(group['members']) or 'no members'}")
+def _show_group(group: dict[str, Any], language: str) -> None:
+    members = ", ".join(group["members"]) or text("cli.admin.no_members", language)
+    print(text("cli.admin.group", language, group=group["group"], members=members))
 
 
 # Tenants -------------------------------------------------------------------------------------
@@ -156,21 +170,26 @@ async def _tenant_create(client: AdminClient, args: argparse.Namespace) -> Any:
     return await client.create_tenant(args.name, args.id)
 
 
-def _show_created_tenant(created: dict[str, Any]) -> None:
-    print(f"Base {created['tenant']} ({created['name']}) created.")
-    print(f"  API key:          {created['api_key']}")
-    print(f"  Connection code:  {created['connection_code']}")
-    print("Write them down now: they are not shown again.")
+def _show_created_tenant(created: dict[str, Any], language: str) -> None:
+    print(
+        text("cli.admin.tenant_created", language, tenant=created["tenant"], name=created["name"])
+    )
+    print(text("cli.admin.api_key", language, key=created["api_key"]))
+    print(text("cli.admin.connection_code", language, code=created["connection_code"]))
+    print(text("cli.admin.write_down", language))
 
 
 async def _tenant_list(client: AdminClient, args: argparse.Namespace) -> Any:
     return await client.tenants()
 
 
-def _show_tenants(tenants: list[dict[str, Any]]) -> None:
+def _show_tenants(tenants: list[dict[str, Any]], language: str) -> None:
     _table(
-        [(t["tenant"], t["name"], t["status"], t.get("devices", "")) for t in tenants],
-        ("TENANT", "NAME", "STATUS", "DEVICES"),
+        [
+            (t["tenant"], t["name"], word(t["status"], language), t.get("devices", ""))
+            for t in tenants
+        ],
+        columns(language, "tenant", "name", "status", "devices"),
     )
 
 
@@ -178,18 +197,19 @@ async def _tenant_rotate_key(client: AdminClient, args: argparse.Namespace) -> A
     return await client.rotate_api_key(args.tenant_id)
 
 
-def _show_key(rotated: dict[str, Any]) -> None:
-    print(f"New API key of {rotated['tenant']}: {rotated['api_key']}")
-    print("The old key is refused from now on. The new one is not shown again.")
+def _show_key(rotated: dict[str, Any], language: str) -> None:
+    print(text("cli.admin.new_key", language, tenant=rotated["tenant"], key=rotated["api_key"]))
+    print(text("cli.admin.old_key_refused", language))
 
 
 async def _tenant_rotate_code(client: AdminClient, args: argparse.Namespace) -> Any:
     return await client.rotate_connection_code(args.tenant_id)
 
 
-def _show_code(rotated: dict[str, Any]) -> None:
-    print(f"New connection code of {rotated['tenant']}: {rotated['connection_code']}")
-    print("Devices already paired stay paired. The code is not shown again.")
+def _show_code(rotated: dict[str, Any], language: str) -> None:
+    code = rotated["connection_code"]
+    print(text("cli.admin.new_code", language, tenant=rotated["tenant"], code=code))
+    print(text("cli.admin.devices_stay", language))
 
 
 def _register_tenant(commands: Commands, common: argparse.ArgumentParser) -> None:
@@ -236,7 +256,7 @@ def _device_action(name: str) -> Action:
                 return await client.update_device(args.tenant, device_id, name=args.name)
             case "mode":
                 return await client.update_device(args.tenant, device_id, mode=args.mode)
-        raise UsageError(f"unknown device action {name!r}")
+        raise ValueError(name)  # the actions are registered below: a mistake in the program
 
     return action
 
@@ -247,11 +267,18 @@ async def _device_replace(client: AdminClient, args: argparse.Namespace) -> Any:
     return await client.replace_device(args.tenant, old, new)
 
 
-def _show_replaced(replaced: dict[str, Any]) -> None:
+def _show_replaced(replaced: dict[str, Any], language: str) -> None:
     old, new = replaced["old"], replaced["new"]
     print(
-        f"Device {new['name']} ({new['hardware_id']}) replaces {old['name']} "
-        f"({old['hardware_id']}): it has PIN {new['pin']} and the documents not yet downloaded."
+        text(
+            "cli.admin.replaced",
+            language,
+            new_name=new["name"],
+            new_hardware_id=new["hardware_id"],
+            old_name=old["name"],
+            old_hardware_id=old["hardware_id"],
+            pin=new["pin"],
+        )
     )
 
 
@@ -268,8 +295,8 @@ def _register_device(commands: Commands, tenant_scoped: argparse.ArgumentParser)
         "unblock": "let a blocked device in again",
         "retire": "take the device out of service for good",
     }
-    for name, text in helps.items():
-        cmd = sub.add_parser(name, parents=[tenant_scoped], help=text)
+    for name, help_text in helps.items():
+        cmd = sub.add_parser(name, parents=[tenant_scoped], help=help_text)
         cmd.add_argument("device", metavar="DEVICE", help="device id or PIN")
         cmd.set_defaults(run=_run(_device_action(name), _show_device))
 
@@ -306,19 +333,19 @@ async def _user_list(client: AdminClient, args: argparse.Namespace) -> Any:
     return await client.users(args.tenant)
 
 
-def _show_users(users: list[dict[str, Any]]) -> None:
+def _show_users(users: list[dict[str, Any]], language: str) -> None:
     _table(
         [
             (
                 u["login"],
                 u["name"],
                 ", ".join(u["groups"]),
-                "yes" if u["has_password"] else "no",
-                "yes" if u["has_barcode"] else "no",
+                word("yes" if u["has_password"] else "no", language),
+                word("yes" if u["has_barcode"] else "no", language),
             )
             for u in users
         ],
-        ("LOGIN", "NAME", "GROUPS", "PASSWORD", "BARCODE"),
+        columns(language, "login", "name", "groups", "password", "barcode"),
     )
 
 
@@ -326,8 +353,8 @@ async def _user_delete(client: AdminClient, args: argparse.Namespace) -> Any:
     return await client.delete_user(args.tenant, args.login)
 
 
-def _show_deleted(answer: dict[str, Any]) -> None:
-    print(f"Deleted {answer.get('login') or answer.get('group')}.")
+def _show_deleted(answer: dict[str, Any], language: str) -> None:
+    print(text("cli.admin.deleted", language, name=answer.get("login") or answer.get("group")))
 
 
 async def _user_passwd(client: AdminClient, args: argparse.Namespace) -> Any:
@@ -337,7 +364,7 @@ async def _user_passwd(client: AdminClient, args: argparse.Namespace) -> Any:
     elif args.barcode is not None:
         changes["barcode"] = args.barcode
     if args.password is not None or not changes:
-        changes["password"] = _read_password(args.password)
+        changes["password"] = _read_password(args.password, args.lang)
     return await client.update_user(args.tenant, args.login, **changes)
 
 
@@ -392,8 +419,11 @@ async def _group_list(client: AdminClient, args: argparse.Namespace) -> Any:
     return await client.groups(args.tenant)
 
 
-def _show_groups(groups: list[dict[str, Any]]) -> None:
-    _table([(g["group"], ", ".join(g["members"])) for g in groups], ("GROUP", "MEMBERS"))
+def _show_groups(groups: list[dict[str, Any]], language: str) -> None:
+    _table(
+        [(g["group"], ", ".join(g["members"])) for g in groups],
+        columns(language, "group", "members"),
+    )
 
 
 async def _group_add(client: AdminClient, args: argparse.Namespace) -> Any:
@@ -423,11 +453,11 @@ def _register_group(commands: Commands, tenant_scoped: argparse.ArgumentParser) 
     listing = sub.add_parser("list", parents=[tenant_scoped], help="list groups and members")
     listing.set_defaults(run=_run(_group_list, _show_groups))
 
-    for name, action, text in (
+    for name, action, help_text in (
         ("add", _group_add, "add a user to a group"),
         ("remove", _group_remove, "take a user out of a group"),
     ):
-        cmd = sub.add_parser(name, parents=[tenant_scoped], help=text)
+        cmd = sub.add_parser(name, parents=[tenant_scoped], help=help_text)
         cmd.add_argument("group", metavar="GROUP")
         cmd.add_argument("login", metavar="LOGIN")
         cmd.set_defaults(run=_run(action, _show_group))
@@ -447,7 +477,7 @@ def register(commands: Commands) -> None:
     common.add_argument("--url", default=DEFAULT_URL, help=f"the gateway (default {DEFAULT_URL})")
     common.add_argument("--admin-token", help="operator token (default: $TSDX_ADMIN_TOKEN)")
     common.add_argument("--json", action="store_true", help="print the answer as JSON")
-    common.add_argument("--lang", choices=("ru", "en"), default="ru", help="language of messages")
+    add_language_option(common)
     common.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer")
     tenant_scoped = argparse.ArgumentParser(add_help=False, parents=[common])
     tenant_scoped.add_argument("--tenant", "-t", required=True, help="the base (tenant id)")

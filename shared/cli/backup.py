@@ -111,9 +111,11 @@ def _restore(args: argparse.Namespace) -> None:
         manifest = json.loads((source / MANIFEST).read_text())
         files = [str(entry["file"]) for entry in manifest["stores"]]
     except (OSError, ValueError, KeyError, TypeError):
-        raise CommandError(USAGE, "cli_restore_not_a_backup", path=str(source)) from None
+        raise CommandError(
+            USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST
+        ) from None
     if not files or not all((source / name).is_file() and "/" not in name for name in files):
-        raise CommandError(USAGE, "cli_restore_not_a_backup", path=str(source))
+        raise CommandError(USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST)
     if data_dir.is_dir():
         in_use = sorted(p.name for p in data_dir.iterdir() if p.name.endswith(IN_USE_SUFFIXES))
         if in_use:

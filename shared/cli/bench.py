@@ -53,7 +53,7 @@ async def bench(args: argparse.Namespace) -> int:
 
     if args.duration is not None and args.duration <= 0:
         raise CommandError(USAGE, "cli_bench_bad_duration", value=args.duration)
-    ensure_broker(Settings().amqp_url)
+    ensure_broker(Settings().amqp_url, args.lang)
     started = time.monotonic()
 
     def progress(step: str) -> None:

@@ -8,12 +8,7 @@ import subprocess
 import time
 from urllib.parse import urlparse
 
-HOW_TO_GET_ONE = (
-    "No RabbitMQ answers at {url}.\n"
-    "Install and start one, e.g. on Debian/Ubuntu:\n"
-    "    sudo apt-get install -y rabbitmq-server && sudo rabbitmq-server -detached\n"
-    "or point TSDX_AMQP_URL at a running broker."
-)
+from shared.i18n import text
 
 
 def broker_answers(amqp_url: str, timeout: float = 1.0) -> bool:
@@ -57,10 +52,10 @@ def start_local_rabbitmq(amqp_url: str, wait_seconds: float = 90.0) -> bool:
     return False
 
 
-def ensure_broker(amqp_url: str) -> None:
+def ensure_broker(amqp_url: str, language: str = "ru") -> None:
     """Make sure a broker answers, starting a local one if possible; else explain and exit."""
     if broker_answers(amqp_url):
         return
     if start_local_rabbitmq(amqp_url):
         return
-    raise SystemExit(HOW_TO_GET_ONE.format(url=amqp_url))
+    raise SystemExit(text("cli.broker.none", language, url=amqp_url))

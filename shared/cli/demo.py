@@ -37,7 +37,7 @@ from shared.client.api import (
     TerminalClient,
 )
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine
-from shared.i18n import render
+from shared.i18n import render, text
 from shared.settings import Settings
 
 PROCESS = "purchase-receipt"
@@ -94,6 +94,7 @@ async def wait_for(
     probe: Callable[[], Awaitable[T]],
     until: Callable[[T], bool],
     what: str,
+    language: str,
     timeout: float = 20.0,
 ) -> T:
     deadline = time.monotonic() + timeout
@@ -102,11 +103,14 @@ async def wait_for(
         if until(value):
             return value
         if time.monotonic() > deadline:
-            raise StepFailed(f"{what}: not seen in {timeout:.0f} s")
+            raise StepFailed(
+                text("cli.demo.not_seen", language, what=what, timeout=f"{timeout:.0f}")
+            )
         await asyncio.sleep(0.2)
 
 
 def check(condition: bool, failure: str) -> None:
+    """A check whose failure shows the server's own words (its code and message)."""
     if not condition:
         raise StepFailed(failure)
 
@@ -118,6 +122,7 @@ class Story:
     url: str
     lan_url: str
     admin_token: str
+    language: str = "ru"
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     tenant: dict[str, Any] = field(default_factory=dict)
     accounting: AccountingClient | None = None
@@ -152,130 +157,170 @@ class Story:
             "documents": [document.model_dump(mode="json")],
         }
 
+    def say(self, key: str, **params: Any) -> str:
+        return text(key, self.language, **params)
+
+    def check(self, condition: bool, key: str, **params: Any) -> None:
+        if not condition:
+            raise StepFailed(self.say(key, **params))
+
+    def wait_for(
+        self,
+        probe: Callable[[], Awaitable[T]],
+        until: Callable[[T], bool],
+        what: str,
+        **params: Any,
+    ) -> Awaitable[T]:
+        return wait_for(probe, until, self.say(what, **params), self.language)
+
+    def accepted_delivery(self, answer: dict[str, Any]) -> dict[str, Any]:
+        check(answer.get("status") == "accepted", f"{answer.get('code')}: {answer.get('message')}")
+        deliveries = answer.get("deliveries") or []
+        self.check(len(deliveries) == 1, "cli.demo.check.deliveries", count=len(deliveries))
+        delivery: dict[str, Any] = deliveries[0]
+        return delivery
+
     # The steps, in the order they are told -------------------------------------------------
 
     async def create_base(self) -> str:
-        async with AdminClient(self.url, self.admin_token) as admin:
+        async with AdminClient(self.url, self.admin_token, language=self.language) as admin:
             self.tenant = await admin.create_tenant(
                 f"Демо-склад {self.suffix}", f"demo-{self.suffix}"
             )
-        self.accounting = AccountingClient(self.url, self.tenant["api_key"], language="ru")
-        return f"base {self.tenant['tenant']}, connection code {self.tenant['connection_code']}"
+        self.accounting = AccountingClient(self.url, self.tenant["api_key"], language=self.language)
+        return self.say(
+            "cli.demo.base_created",
+            tenant=self.tenant["tenant"],
+            code=self.tenant["connection_code"],
+        )
 
     async def pair_terminal(self) -> str:
-        self.terminal = TerminalClient(self.url, language="ru")
+        self.terminal = TerminalClient(self.url, language=self.language)
         paired = await self.tsd.pair(
             self.tenant["connection_code"], ONLINE_TERMINAL, MODEL, MODEL, "online"
         )
         self.pin, self.device_id = paired["pin"], paired["device_id"]
-        check(self.pin.isdigit(), f"the PIN is not digits: {self.pin!r}")
+        self.check(self.pin.isdigit(), "cli.demo.check.pin_digits", pin=repr(self.pin))
         shown = (await self.tsd.me())["pin"]
-        check(shown == self.pin, f"the side menu shows {shown}, pairing gave {self.pin}")
+        self.check(shown == self.pin, "cli.demo.check.menu_pin", shown=shown, pin=self.pin)
         menu = "\n".join(f"        {row}" for row in big_digits(self.pin).splitlines())
-        return f"{MODEL} {ONLINE_TERMINAL} shows PIN {self.pin}\n\n{menu}\n"
+        shows = self.say(
+            "cli.demo.shows_pin", model=MODEL, hardware_id=ONLINE_TERMINAL, pin=self.pin
+        )
+        return f"{shows}\n\n{menu}\n"
 
     async def upload_by_pin(self) -> str:
         document = order("DEMO-0001")
         answer = await self.books.upload(self.upload_body(_pin(self.pin), document))
-        delivery = _accepted_delivery(answer)
-        check(delivery.get("device_pin") == self.pin, f"delivered elsewhere: {delivery}")
+        delivery = self.accepted_delivery(answer)
+        self.check(
+            delivery.get("device_pin") == self.pin, "cli.demo.check.elsewhere", delivery=delivery
+        )
         self.sent.append(document)
         return f"«{ORDER_TYPE}» № DEMO-0001 → {self.pin} {delivery.get('device_name', '')}"
 
     async def wrong_pin(self) -> str:
         wrong = _another_pin(self.pin)
         answer = await self.books.upload(self.upload_body(_pin(wrong), order("DEMO-0000")))
-        expected = render("device_not_found_by_pin", "ru")
-        check(answer.get("status") == "refused", f"not refused: {answer}")
-        check(answer.get("code") == "device_not_found_by_pin", f"code {answer.get('code')}")
-        check(answer.get("message") == expected, f"message {answer.get('message')!r}")
-        inbox = await wait_for(self.tsd.inbox, lambda r: r["documents"], "the first document")
+        expected = render("device_not_found_by_pin", self.language)
+        self.check(answer.get("status") == "refused", "cli.demo.check.not_refused", answer=answer)
+        code = answer.get("code")
+        self.check(code == "device_not_found_by_pin", "cli.demo.check.code", code=code)
+        message = answer.get("message")
+        self.check(message == expected, "cli.demo.check.message", message=repr(message))
+        inbox = await self.wait_for(
+            self.tsd.inbox, lambda r: r["documents"], "cli.demo.wait.first_document"
+        )
         numbers = [d["number"] for d in inbox["documents"]]
-        check(numbers == ["DEMO-0001"], f"the terminal holds {numbers}")
-        return f"PIN {wrong}: «{answer['message']}» (nothing sent)"
+        self.check(numbers == ["DEMO-0001"], "cli.demo.check.holds", numbers=numbers)
+        return self.say("cli.demo.wrong_pin_refused", pin=wrong, message=answer["message"])
 
     async def device_list(self) -> str:
         title = f"{self.pin}  {MODEL}, ({ONLINE_TERMINAL})"
         devices = await self.books.devices()
-        check(
+        self.check(
             any(d["device_id"] == self.device_id and d["title"] == title for d in devices),
-            f"«{title}» not in {[d['title'] for d in devices]}",
+            "cli.demo.check.not_listed",
+            title=title,
+            titles=[d["title"] for d in devices],
         )
-        return f"the list offers «{title}»"
+        return self.say("cli.demo.list_offers", title=title)
 
     async def upload_from_list(self) -> str:
         document = order("DEMO-0002")
         target = {"kind": "device", "value": self.device_id}
         answer = await self.books.upload(self.upload_body(target, document))
-        delivery = _accepted_delivery(answer)
-        check(delivery.get("device_pin") == self.pin, f"delivered elsewhere: {delivery}")
+        delivery = self.accepted_delivery(answer)
+        self.check(
+            delivery.get("device_pin") == self.pin, "cli.demo.check.elsewhere", delivery=delivery
+        )
         self.sent.append(document)
-        return f"«{ORDER_TYPE}» № DEMO-0002 → {self.pin}, picked from the list (no PIN typed)"
+        return self.say(
+            "cli.demo.picked_from_list", type=ORDER_TYPE, number="DEMO-0002", pin=self.pin
+        )
 
     async def scan_and_finish(self) -> str:
-        inbox = await wait_for(
-            self.tsd.inbox, lambda r: len(r["documents"]) >= 2, "two documents in the inbox"
+        inbox = await self.wait_for(
+            self.tsd.inbox, lambda r: len(r["documents"]) >= 2, "cli.demo.wait.two_documents"
         )
         numbers = []
         for position, item in enumerate(inbox["documents"]):
-            await finish(self.tsd, item["delivery_id"], partial=position == 0)
+            await finish(self.tsd, item["delivery_id"], self.language, partial=position == 0)
             numbers.append(item["number"])
-        return f"{', '.join(numbers)} scanned (fact = plan); partial, then final results sent"
+        return self.say("cli.demo.scanned", numbers=", ".join(numbers))
 
     async def online_result(self) -> str:
         wanted = {d.header.id for d in self.sent}
-        results = await wait_for(
+        results = await self.wait_for(
             self.books.results,
             lambda rs: wanted <= {r["document_id"] for r in rs},
-            "both results in GET /api/v1/results",
+            "cli.demo.wait.both_results",
         )
         for summary in results:
-            check(summary["mode"] == "online", f"mode {summary['mode']}")
+            self.check(summary["mode"] == "online", "cli.demo.check.mode", mode=summary["mode"])
         first = self.sent[0]
         got = await self.books.result(first.header.id)
         facts = {f["line_no"]: Decimal(f["quantity"]) for f in got["result"]["lines"]}
         planned = {line.line_no: line.planned_qty for line in first.lines}
-        check(facts == planned, f"facts {facts} differ from the plan {planned}")
-        return (
-            f"{len(wanted)} results in GET /api/v1/results as «{got['result_type']}», fact = plan"
-        )
+        self.check(facts == planned, "cli.demo.check.facts", facts=facts, planned=planned)
+        return self.say("cli.demo.results_back", count=len(wanted), type=got["result_type"])
 
     async def offline_waits(self) -> str:
-        async with TerminalClient(self.url, language="ru") as offline:
+        async with TerminalClient(self.url, language=self.language) as offline:
             paired = await offline.pair(
                 self.tenant["connection_code"], OFFLINE_TERMINAL, MODEL, MODEL, "offline"
             )
             document = order("DEMO-0003")
             answer = await self.books.upload(self.upload_body(_pin(paired["pin"]), document))
-            _accepted_delivery(answer)
-            inbox = await wait_for(offline.inbox, lambda r: r["documents"], "the offline copy")
-            await finish(offline, inbox["documents"][0]["delivery_id"])
-        results = await wait_for(
+            self.accepted_delivery(answer)
+            inbox = await self.wait_for(
+                offline.inbox, lambda r: r["documents"], "cli.demo.wait.offline_copy"
+            )
+            await finish(offline, inbox["documents"][0]["delivery_id"], self.language)
+        results = await self.wait_for(
             self.books.results,
             lambda rs: any(r["document_id"] == document.header.id for r in rs),
-            "the offline result waiting to be loaded",
+            "cli.demo.wait.offline_result",
         )
         waiting = next(r for r in results if r["document_id"] == document.header.id)
-        check(waiting["mode"] == "offline", f"mode {waiting['mode']}")
-        check(waiting["state"] == "completed", f"state {waiting['state']}")
+        self.check(waiting["mode"] == "offline", "cli.demo.check.mode", mode=waiting["mode"])
+        self.check(waiting["state"] == "completed", "cli.demo.check.state", state=waiting["state"])
         self.sent.append(document)
-        return f"offline terminal {paired['pin']} finished DEMO-0003; it waits to be loaded"
+        return self.say("cli.demo.offline_finished", pin=paired["pin"], number="DEMO-0003")
 
     async def mark_loaded(self) -> str:
         document = self.sent[-1]
         await self.books.mark_loaded(document.header.id)
-        check(
-            (await self.books.result(document.header.id))["state"] == "loaded",
-            "the result is not marked loaded",
-        )
+        state = (await self.books.result(document.header.id))["state"]
+        self.check(state == "loaded", "cli.demo.check.not_loaded")
         left = {r["document_id"] for r in await self.books.results()}
-        check(document.header.id not in left, "the loaded result is still listed as waiting")
-        return "DEMO-0003 marked loaded; no longer waiting"
+        self.check(document.header.id not in left, "cli.demo.check.still_waiting")
+        return self.say("cli.demo.marked_loaded", number=document.header.number)
 
     async def lan_group(self) -> str:
         await self._require_lan()
         tenant = self.tenant["tenant"]
-        async with AdminClient(self.url, self.admin_token) as admin:
+        async with AdminClient(self.url, self.admin_token, language=self.language) as admin:
             await admin.create_group(tenant, LAN_GROUP)
             for login, name in LAN_USERS:
                 await admin.create_user(tenant, login, name=name, password=LAN_PASSWORD)
@@ -283,21 +328,23 @@ class Story:
         document = order("DEMO-0004")
         group = {"kind": "group", "value": LAN_GROUP}
         answer = await self.books.upload(self.upload_body(group, document, channel="lan"))
-        _accepted_delivery(answer)
+        self.accepted_delivery(answer)
         login = LAN_USERS[0][0]
-        async with LanClient(self.lan_url, language="ru") as user:
+        async with LanClient(self.lan_url, language=self.language) as user:
             await user.login(tenant, login, LAN_PASSWORD)
-            mine = await wait_for(user.documents, bool, f"the document in {login}'s list")
+            mine = await self.wait_for(
+                user.documents, bool, "cli.demo.wait.lan_document", login=login
+            )
             delivery_id = mine[0]["delivery_id"]
             await user.take(delivery_id)
             lines = planned_facts((await user.document(delivery_id))["document"])
             await user.send_result(delivery_id, uuid.uuid4().hex, as_json(lines), final=True)
-        await wait_for(
+        await self.wait_for(
             self.books.results,
             lambda rs: any(r["document_id"] == document.header.id for r in rs),
-            "the LAN result in GET /api/v1/results",
+            "cli.demo.wait.lan_result",
         )
-        return f"DEMO-0004 → group «{LAN_GROUP}»; {login} took it, finished it, the result is back"
+        return self.say("cli.demo.lan_finished", number="DEMO-0004", group=LAN_GROUP, login=login)
 
     async def _require_lan(self) -> None:
         try:
@@ -306,7 +353,7 @@ class Story:
         except httpx.TransportError:
             ready = False
         if not ready:
-            raise Skipped(f"no LAN API answers at {self.lan_url}")
+            raise Skipped(self.say("cli.demo.no_lan", url=self.lan_url))
 
 
 def _pin(pin: str) -> dict[str, str]:
@@ -318,33 +365,29 @@ def _another_pin(pin: str) -> str:
     return str((int(pin) + 1) % 10 ** len(pin)).zfill(len(pin))
 
 
-def _accepted_delivery(answer: dict[str, Any]) -> dict[str, Any]:
-    check(answer.get("status") == "accepted", f"{answer.get('code')}: {answer.get('message')}")
-    deliveries = answer.get("deliveries") or []
-    check(len(deliveries) == 1, f"{len(deliveries)} deliveries instead of 1")
-    delivery: dict[str, Any] = deliveries[0]
-    return delivery
-
-
 def chapters(story: Story) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
-    return [
-        ("An administrator creates a base", story.create_base),
-        ("A terminal pairs and shows its PIN", story.pair_terminal),
-        (f"The operator uploads «{ORDER_TYPE}» by PIN", story.upload_by_pin),
-        ("A wrong PIN is refused", story.wrong_pin),
-        ("The terminal is in the base's device list", story.device_list),
-        ("The second upload picks the device from the list", story.upload_from_list),
-        ("The terminal scans and finishes", story.scan_and_finish),
-        ("Online: the results come back", story.online_result),
-        ("Offline: the result waits on the server", story.offline_waits),
-        ("The operator loads it", story.mark_loaded),
-        ("LAN: an upload to a group of users", story.lan_group),
+    steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
+        (story.say("cli.demo.step.create_base"), story.create_base),
+        (story.say("cli.demo.step.pair_terminal"), story.pair_terminal),
+        (story.say("cli.demo.step.upload_by_pin", type=ORDER_TYPE), story.upload_by_pin),
+        (story.say("cli.demo.step.wrong_pin"), story.wrong_pin),
+        (story.say("cli.demo.step.device_list"), story.device_list),
+        (story.say("cli.demo.step.upload_from_list"), story.upload_from_list),
+        (story.say("cli.demo.step.scan_and_finish"), story.scan_and_finish),
+        (story.say("cli.demo.step.online_result"), story.online_result),
+        (story.say("cli.demo.step.offline_waits"), story.offline_waits),
+        (story.say("cli.demo.step.mark_loaded"), story.mark_loaded),
+        (story.say("cli.demo.step.lan_group"), story.lan_group),
     ]
+    return steps
 
 
 async def play(args: argparse.Namespace) -> int:
-    story = Story(url=args.url, lan_url=args.lan_url, admin_token=args.admin_token)
-    print(f"tsdx demo against {args.url}")
+    language: str = args.lang
+    story = Story(
+        url=args.url, lan_url=args.lan_url, admin_token=args.admin_token, language=language
+    )
+    print(story.say("cli.demo.header", url=args.url))
     passed = skipped = 0
     steps = chapters(story)
     try:
@@ -352,7 +395,7 @@ async def play(args: argparse.Namespace) -> int:
             try:
                 detail = await step()
             except Skipped as why:
-                print(f"{number:2} – {title}: skipped ({why})")
+                print(f"{number:2} – {title}: {story.say('cli.demo.skipped', why=why)}")
                 skipped += 1
                 continue
             except StepFailed as why:
@@ -362,15 +405,17 @@ async def play(args: argparse.Namespace) -> int:
                 print(f"{number:2} ✗ {title}: {exc.status} {exc.code}: {exc.message}")
                 return UNREACHABLE if exc.status == 503 else FAILED
             except httpx.TransportError as exc:
-                print(
-                    f"{number:2} ✗ {title}: no answer from the server ({exc or type(exc).__name__})"
-                )
+                reason = str(exc) or type(exc).__name__
+                print(f"{number:2} ✗ {title}: {story.say('cli.demo.no_answer', reason=reason)}")
                 return UNREACHABLE
             print(f"{number:2} ✓ {title}: {detail}")
             passed += 1
     finally:
         await story.close()
-    print(f"{passed} steps passed" + (f", {skipped} skipped" if skipped else ""))
+    if skipped:
+        print(story.say("cli.demo.summary_skipped", passed=passed, skipped=skipped))
+    else:
+        print(story.say("cli.demo.summary", passed=passed))
     return OK
 
 

@@ -19,6 +19,7 @@ from shared.cli import (
     tsd,
     up,
 )
+from shared.cli.output import add_language_option
 
 COMMAND_MODULES = [up, accounting, tsd, demo, contract, admin, processes, documents, bench, backup]
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tsdx",
         description="tsdx: exchange server between accounting systems and barcode terminals",
     )
+    add_language_option(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(commands)

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import httpx
 
 from shared.client import ApiError
-from shared.i18n import render
+from shared.i18n import LANGUAGES, render, text, word
 
 OK = 0
 FAILED = 1
@@ -54,7 +54,12 @@ class CommandError(Exception):
 
 
 def language_default() -> str:
-    return os.environ.get("TSDX_DEFAULT_LANGUAGE", "ru")
+    """TSDX_LANGUAGE, else the server's TSDX_DEFAULT_LANGUAGE, else Russian."""
+    for variable in ("TSDX_LANGUAGE", "TSDX_DEFAULT_LANGUAGE"):
+        chosen = os.environ.get(variable, "").strip().lower()
+        if chosen in LANGUAGES:
+            return chosen
+    return "ru"
 
 
 def add_server_options(parser: argparse.ArgumentParser, *, api_key: bool) -> None:
@@ -72,12 +77,14 @@ def add_server_options(parser: argparse.ArgumentParser, *, api_key: bool) -> Non
     add_language_option(parser)
 
 
-def add_language_option(parser: argparse.ArgumentParser) -> None:
+def add_language_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """``--lang`` before the command (``tsdx --lang en demo``) or after it; the one after wins.
+    Only the top level has a default, so a command's own option, when left out, keeps it."""
     parser.add_argument(
         "--lang",
-        choices=("ru", "en"),
-        default=language_default(),
-        help="language of messages (TSDX_DEFAULT_LANGUAGE; default ru)",
+        choices=LANGUAGES,
+        default=language_default() if top else argparse.SUPPRESS,
+        help="language of messages and output (TSDX_LANGUAGE; default ru)",
     )
 
 
@@ -142,6 +149,18 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+
+
+def columns(language: str, *names: str) -> list[str]:
+    """A table's headers in the reader's language: ``cli.col.<name>`` of the catalog."""
+    return [text(f"cli.col.{name}", language) for name in names]
+
+
+def target_text(target: dict[str, Any] | None, language: str) -> str:
+    """Whom a document is for, in words: «группа Кладовщики», «все»."""
+    target = target or {}
+    kind = word(str(target.get("kind")), language)
+    return f"{kind} {target.get('value') or ''}".rstrip()
 
 
 class Progress:

@@ -23,13 +23,14 @@ from shared.cli.output import (
     USAGE,
     CommandError,
     add_server_options,
+    columns,
     print_json,
     print_table,
     run_command,
     say,
 )
 from shared.client import AdminClient
-from shared.i18n import render
+from shared.i18n import render, text, word
 
 FORMATS = ("yaml", "json")
 
@@ -74,12 +75,12 @@ async def _list(args: argparse.Namespace) -> int:
         print(render("cli_no_processes", args.lang))
     else:
         print_table(
-            ("ID", "ENABLED", "SCOPE", "SOURCE TYPE", "TERMINAL TYPE", "NAME"),
+            columns(args.lang, "id", "enabled", "scope", "source_type", "terminal_type", "name"),
             [
                 (
                     p["id"],
-                    "yes" if p["enabled"] else "no",
-                    p["scope"],
+                    word("yes" if p["enabled"] else "no", args.lang),
+                    word(p["scope"], args.lang),
                     p["process"]["source_type"],
                     p["process"]["terminal_type"],
                     p["name"],
@@ -96,7 +97,9 @@ async def _show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(entry)
     else:
-        print(f"# {entry['scope']}, {'enabled' if entry['enabled'] else 'disabled'}")
+        scope = word(entry["scope"], args.lang)
+        enabled = word("enabled" if entry["enabled"] else "disabled", args.lang)
+        print(text("cli.process.scope", args.lang, scope=scope, enabled=enabled))
         print(yaml.safe_dump(entry["process"], allow_unicode=True, sort_keys=False), end="")
     return OK
 
@@ -109,18 +112,21 @@ async def _import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(answer)
     else:
-        print(f"{path}: imported {answer['count']}: {', '.join(answer['imported'])}")
+        names = ", ".join(answer["imported"])
+        print(
+            text("cli.process.imported", args.lang, path=path, count=answer["count"], names=names)
+        )
     return OK
 
 
 async def _export(args: argparse.Namespace) -> int:
     async with _client(args) as client:
-        text = await client.export_processes(args.tenant, args.format)
+        exported = await client.export_processes(args.tenant, args.format)
     if args.output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(exported)
     else:
-        _write(Path(args.output), text)
-        say(f"{args.output}: {text.count(chr(10))} lines")
+        _write(Path(args.output), exported)
+        say(text("cli.process.exported", args.lang, path=args.output, count=exported.count("\n")))
     return OK
 
 
@@ -131,9 +137,17 @@ def _change(method: str) -> Any:
         if args.json:
             print_json(answer)
         elif "deleted" in answer:
-            print(f"{answer['id']}: deleted")
+            print(
+                text(
+                    "cli.process.changed",
+                    args.lang,
+                    id=answer["id"],
+                    state=word("deleted", args.lang),
+                )
+            )
         else:
-            print(f"{answer['id']}: {'enabled' if answer['enabled'] else 'disabled'}")
+            state = word("enabled" if answer["enabled"] else "disabled", args.lang)
+            print(text("cli.process.changed", args.lang, id=answer["id"], state=state))
         return OK
 
     return run
@@ -163,12 +177,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.add_argument("-o", "--output", help="write to this file instead of the output")
     export.set_defaults(run=lambda a: run_command(a, _export))
     changes = []
-    for name, method, text in (
+    for name, method, help_text in (
         ("enable", "enable_process", "enable a process"),
         ("disable", "disable_process", "disable a process (uploads with it are refused)"),
         ("delete", "delete_process", "delete a process"),
     ):
-        change = actions.add_parser(name, help=text)
+        change = actions.add_parser(name, help=help_text)
         change.add_argument("id", help="the process id")
         change.set_defaults(run=lambda a, m=method: run_command(a, _change(m)))
         changes.append(change)

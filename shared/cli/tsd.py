@@ -30,13 +30,16 @@ from shared.cli.output import (
     CommandError,
     add_language_option,
     big_digits,
+    columns,
     print_json,
     print_table,
     run_command,
     say,
+    target_text,
 )
 from shared.client.api import LanClient, TerminalClient
 from shared.contracts.documents import FactLine
+from shared.i18n import text, word
 
 DEFAULT_MODEL = "EDA50"
 DEFAULT_LAN_URL = "http://127.0.0.1:8081"
@@ -151,14 +154,24 @@ async def _pair(args: argparse.Namespace) -> int:
     if args.json:
         print_json({k: v for k, v in asdict(state).items() if k != "credential"})
         return OK
-    print(f"Paired: {args.model} {hardware_id}, base {state.tenant}, {state.mode}")
-    print(side_menu(state.pin))
-    print(f"State: {path}")
+    mode = word(state.mode, args.lang)
+    print(
+        text(
+            "cli.tsd.paired",
+            args.lang,
+            model=args.model,
+            hardware_id=hardware_id,
+            tenant=state.tenant,
+            mode=mode,
+        )
+    )
+    print(side_menu(state.pin, args.lang))
+    print(text("cli.tsd.state_file", args.lang, path=path))
     return OK
 
 
-def side_menu(pin: str) -> str:
-    return f"PIN {pin}\n\n{big_digits(pin)}\n"
+def side_menu(pin: str, language: str) -> str:
+    return f"{text('cli.tsd.side_menu', language, pin=pin)}\n\n{big_digits(pin)}\n"
 
 
 async def _pin(args: argparse.Namespace) -> int:
@@ -171,7 +184,7 @@ async def _pin(args: argparse.Namespace) -> int:
     if args.json:
         print_json(me)
     else:
-        print(side_menu(me["pin"]))
+        print(side_menu(me["pin"], args.lang))
     return OK
 
 
@@ -185,20 +198,32 @@ async def _inbox(args: argparse.Namespace) -> int:
     documents = inbox["documents"]
     if documents:
         print_table(
-            ("DELIVERY", "DOCUMENT", "LINES", "STATE"),
-            [(d["delivery_id"], document_title(d), d["lines"], d["state"]) for d in documents],
+            columns(args.lang, "delivery", "document", "lines", "state"),
+            [
+                (
+                    d["delivery_id"],
+                    document_title(d, args.lang),
+                    d["lines"],
+                    word(d["state"], args.lang),
+                )
+                for d in documents
+            ],
         )
     else:
-        say(f"PIN {state.pin}: no documents")
+        say(text("cli.tsd.no_documents", args.lang, pin=state.pin))
     for gone in inbox["withdrawn"]:
-        print(f"withdrawn: {gone['delivery_id']} ({gone['reason']})")
+        reason = word(gone["reason"], args.lang)
+        print(text("cli.tsd.withdrawn", args.lang, delivery=gone["delivery_id"], reason=reason))
     return OK
 
 
-def document_title(summary: dict[str, Any]) -> str:
+def document_title(summary: dict[str, Any], language: str) -> str:
     kind = summary.get("terminal_type") or summary.get("accounting_type", "")
-    title = f"{kind} № {summary.get('number') or summary.get('document_id')}"
-    return f"{title} от {summary['date']}" if summary.get("date") else title
+    number = summary.get("number") or summary.get("document_id")
+    title = text("cli.tsd.document_title", language, kind=kind, number=number)
+    if not summary.get("date"):
+        return title
+    return text("cli.tsd.document_dated", language, title=title, date=summary["date"])
 
 
 def planned_facts(document: dict[str, Any], *, over_plan: bool = False) -> list[FactLine]:
@@ -227,6 +252,7 @@ def as_json(facts: list[FactLine]) -> list[dict[str, Any]]:
 async def finish(
     terminal: TerminalClient,
     delivery_id: str,
+    language: str,
     *,
     over_plan: bool = False,
     partial: bool = False,
@@ -236,16 +262,20 @@ async def finish(
     done = []
     if downloaded["state"] == "waiting":
         await terminal.acknowledge(delivery_id)
-        done.append("downloaded")
+        done.append(text("cli.tsd.downloaded", language))
     facts = planned_facts(downloaded["document"], over_plan=over_plan)
     if partial and len(facts) > 0:
         half = facts[: (len(facts) + 1) // 2]
         await terminal.send_result(delivery_id, uuid.uuid4().hex, as_json(half), final=False)
-        done.append(f"partial result sent ({len(half)} of {len(facts)} lines)")
+        done.append(partial_sent(half, facts, language))
     await terminal.send_result(delivery_id, uuid.uuid4().hex, as_json(facts), final=True)
-    over = ", line 1 one over plan" if over_plan else ""
-    done.append(f"final result sent ({len(facts)} lines{over})")
+    final = "cli.tsd.final_sent_over" if over_plan else "cli.tsd.final_sent"
+    done.append(text(final, language, total=len(facts)))
     return downloaded, done
+
+
+def partial_sent(half: list[FactLine], facts: list[FactLine], language: str) -> str:
+    return text("cli.tsd.partial_sent", language, sent=len(half), total=len(facts))
 
 
 async def _scan(args: argparse.Namespace) -> int:
@@ -253,9 +283,9 @@ async def _scan(args: argparse.Namespace) -> int:
     async with terminal_for(args, state) as terminal:
         delivery_id = args.delivery or await first_live_delivery(terminal, args.wait)
         downloaded, done = await finish(
-            terminal, delivery_id, over_plan=args.over_plan, partial=args.partial
+            terminal, delivery_id, args.lang, over_plan=args.over_plan, partial=args.partial
         )
-    print(f"{document_title(downloaded)} [{delivery_id}]")
+    print(f"{document_title(downloaded, args.lang)} [{delivery_id}]")
     for step in done:
         print(f"  {step}")
     return OK
@@ -288,7 +318,9 @@ class Fleet:
             self.stop.set()
 
 
-async def work(terminal: TerminalClient, pin: str, fleet: Fleet, poll: float) -> None:
+async def work(
+    terminal: TerminalClient, pin: str, fleet: Fleet, poll: float, language: str
+) -> None:
     """Take every document sent to this terminal and finish it, until the fleet stops."""
     tried: set[str] = set()
     known = 0
@@ -301,8 +333,9 @@ async def work(terminal: TerminalClient, pin: str, fleet: Fleet, poll: float) ->
             if item["state"] not in LIVE_STATES or item["delivery_id"] in tried:
                 continue
             tried.add(item["delivery_id"])
-            downloaded, _ = await finish(terminal, item["delivery_id"])
-            print(f"[{pin}] finished {document_title(downloaded)} ({item['lines']} lines)")
+            downloaded, _ = await finish(terminal, item["delivery_id"], language)
+            title = document_title(downloaded, language)
+            print(text("cli.tsd.run_finished", language, pin=pin, title=title, lines=item["lines"]))
             fleet.count()
         known = len([d for d in inbox["documents"] if d["delivery_id"] not in tried])
 
@@ -318,11 +351,20 @@ async def _run(args: argparse.Namespace) -> int:
             hardware_id = f"@TSDX-SIM-{prefix}-{number:02d}"
             paired = await terminal.pair(args.code, hardware_id, args.model, args.model, args.mode)
             pins.append(paired["pin"])
-            print(f"terminal {number}: PIN {paired['pin']}  {args.model} ({hardware_id})")
-        say(f"{len(terminals)} terminals waiting for documents; Ctrl-C stops")
+            print(
+                text(
+                    "cli.tsd.run_terminal",
+                    args.lang,
+                    number=number,
+                    pin=paired["pin"],
+                    model=args.model,
+                    hardware_id=hardware_id,
+                )
+            )
+        say(text("cli.tsd.run_waiting", args.lang, count=len(terminals)))
         deadline = time.monotonic() + args.duration if args.duration else None
         workers = [
-            asyncio.create_task(work(t, pin, fleet, args.poll))
+            asyncio.create_task(work(t, pin, fleet, args.poll, args.lang))
             for t, pin in zip(terminals, pins, strict=True)
         ]
         stopped = asyncio.create_task(fleet.stop.wait())
@@ -340,7 +382,7 @@ async def _run(args: argparse.Namespace) -> int:
     finally:
         for terminal in terminals:
             await terminal.close()
-    print(f"{fleet.finished} documents finished by {len(terminals)} terminals")
+    print(text("cli.tsd.run_total", args.lang, finished=fleet.finished, terminals=len(terminals)))
     if fleet.goal is not None and fleet.finished < fleet.goal:
         return FAILED
     return OK
@@ -390,8 +432,9 @@ async def _lan_login(args: argparse.Namespace) -> int:
     path = Path(args.state) if args.state else lan_state_path(session.tenant, session.login)
     write_private(path, asdict(session))
     groups = ", ".join(opened["groups"]) or "—"
-    print(f"Logged in: {opened['name'] or opened['login']} ({opened['login']}), groups: {groups}")
-    print(f"State: {path}")
+    name = opened["name"] or opened["login"]
+    print(text("cli.tsd.logged_in", args.lang, name=name, login=opened["login"], groups=groups))
+    print(text("cli.tsd.state_file", args.lang, path=path))
     return OK
 
 
@@ -402,17 +445,17 @@ async def _lan_inbox(args: argparse.Namespace) -> int:
     if args.json:
         print_json(documents)
     elif not documents:
-        say(f"{session.login}: no documents")
+        say(text("cli.tsd.lan_no_documents", args.lang, login=session.login))
     else:
         print_table(
-            ("DELIVERY", "DOCUMENT", "FOR", "LINES", "STATE", "TAKEN BY"),
+            columns(args.lang, "delivery", "document", "for", "lines", "state", "taken_by"),
             [
                 (
                     d["delivery_id"],
-                    document_title(d),
-                    d["assigned_to"],
+                    document_title(d, args.lang),
+                    target_text(d["assigned_to"], args.lang),
                     d["lines"],
-                    d["state"],
+                    word(d["state"], args.lang),
                     ", ".join(d["taken_by"]) or "—",
                 )
                 for d in documents
@@ -433,14 +476,15 @@ async def _lan_scan(args: argparse.Namespace) -> int:
         await user.take(delivery_id)
         shown = await user.document(delivery_id)
         facts = planned_facts(shown["document"], over_plan=args.over_plan)
-        steps = [f"taken by {session.login}"]
+        steps = [text("cli.tsd.taken_by", args.lang, login=session.login)]
         if args.partial and facts:
             half = facts[: (len(facts) + 1) // 2]
             await user.send_result(delivery_id, uuid.uuid4().hex, as_json(half), final=False)
-            steps.append(f"partial result sent ({len(half)} of {len(facts)} lines)")
+            steps.append(partial_sent(half, facts, args.lang))
         answer = await user.send_result(delivery_id, uuid.uuid4().hex, as_json(facts), final=True)
-        steps.append(f"final result sent ({len(facts)} lines): {answer.get('status', 'received')}")
-    print(f"{document_title(shown)} [{delivery_id}]")
+        status = word(answer.get("status", "received"), args.lang)
+        steps.append(text("cli.tsd.final_sent_status", args.lang, total=len(facts), status=status))
+    print(f"{document_title(shown, args.lang)} [{delivery_id}]")
     for step in steps:
         print(f"  {step}")
     return OK
@@ -450,7 +494,7 @@ async def _lan_logout(args: argparse.Namespace) -> int:
     session = load_lan_session(args)
     async with lan_client(args, session) as user:
         await user.logout()
-    print(f"{session.login}: logged out")
+    print(text("cli.tsd.logged_out", args.lang, login=session.login))
     return OK
 
 

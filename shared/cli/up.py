@@ -20,7 +20,9 @@ from pathlib import Path
 from types import FrameType
 
 from shared.cli.broker_check import ensure_broker
+from shared.cli.output import add_language_option
 from shared.cli.stack import PORT_SETTINGS, Stack
+from shared.i18n import text
 from shared.ports import PortUnavailable, listening_socket
 from shared.settings import Settings
 from shared.storage.port import StoreTooNew
@@ -28,6 +30,7 @@ from shared.storage.port import StoreTooNew
 # A service that stops sooner than this after it started is failing to start.
 QUICK_STOP_SECONDS = 30.0
 MAX_RESTART_DELAY_SECONDS = 60.0
+READY_SECONDS = 90
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,10 +48,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=None,
         help="touch this file once every service is ready (for scripts)",
     )
+    add_language_option(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    language: str = args.lang
     settings = Settings()
     data_dir = Path(args.data_dir or settings.data_dir).resolve()
     ports = {
@@ -58,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
         "registry": settings.registry_port,
         "routing": settings.routing_port,
     }
-    taken = _taken_port(settings.host, ports)
+    taken = _taken_port(settings.host, ports, language)
     if taken is not None:
         print(taken, file=sys.stderr)
         return 1
-    ensure_broker(settings.amqp_url)
+    ensure_broker(settings.amqp_url, language)
     log_dir = (args.logs or data_dir / "logs").resolve()
     stack = Stack(
         env={"TSDX_DATA_DIR": str(data_dir)},
@@ -82,35 +87,43 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     stack.start_all()
     try:
-        stack.wait_ready(timeout=90)
-    except (RuntimeError, TimeoutError) as exc:
-        print(f"tsdx: the stack did not start: {exc}", file=sys.stderr)
-        codes = [stack.processes[service].returncode for service in stack.dead()]
-        for service in stack.dead():
-            _print_tail(stack, service)
+        stack.wait_ready(timeout=READY_SECONDS)
+    except (RuntimeError, TimeoutError):
+        # Said from what is seen (which service stopped, with what code), in the reader's words.
+        print(text("cli.up.not_started", language), file=sys.stderr)
+        dead = stack.dead()
+        codes = [stack.processes[service].returncode for service in dead]
+        for service in dead:
+            code = stack.processes[service].returncode
+            print(text("cli.up.exited", language, service=service, code=code), file=sys.stderr)
+            _print_tail(stack, service, language)
+        if not dead:
+            print(text("cli.up.not_ready", language, seconds=READY_SECONDS), file=sys.stderr)
         stack.stop_all()
         # A store newer than this release: a code of its own, restarting will not help.
         return StoreTooNew.EXIT_CODE if StoreTooNew.EXIT_CODE in codes else 1
-    print("tsdx is running. Ctrl-C stops it.")
-    print(f"  gateway    {stack.url('gateway')}   (API docs: {stack.url('gateway')}/docs)")
+    print(text("cli.up.running", language))
+    print(text("cli.up.gateway", language, url=stack.url("gateway")))
     for service in stack.services:
         if service != "gateway":
-            print(f"  {service:<10} {stack.url(service)}")
-    print(f"  storage    sqlite under {data_dir}")
-    print(f"  broker     {settings.amqp_url.split('@')[-1]}")
-    print(f"  logs       {log_dir}")
+            print(text("cli.up.service", language, service=service, url=stack.url(service)))
+    print(text("cli.up.storage", language, path=data_dir))
+    print(text("cli.up.broker", language, address=settings.amqp_url.split("@")[-1]))
+    print(text("cli.up.logs", language, path=log_dir))
     if args.ready_file is not None:
         args.ready_file.touch()
-    supervisor = Supervisor(stack, started=dict.fromkeys(stack.services, time.monotonic()))
+    supervisor = Supervisor(
+        stack, started=dict.fromkeys(stack.services, time.monotonic()), language=language
+    )
     while not stopping and supervisor.fatal is None:
         supervisor.tend()
         time.sleep(0.5)
-    print("tsdx: stopping…")
+    print(text("cli.up.stopping", language))
     stack.stop_all()
     return supervisor.fatal or 0
 
 
-def _taken_port(host: str, ports: dict[str, int]) -> str | None:
+def _taken_port(host: str, ports: dict[str, int], language: str) -> str | None:
     """Why the stack cannot start here, if one of its ports is taken: said before anything
     starts, rather than as services that keep stopping."""
     for service, port in ports.items():
@@ -118,17 +131,22 @@ def _taken_port(host: str, ports: dict[str, int]) -> str | None:
             listening_socket(host, port).close()
         except PortUnavailable as exc:
             setting = PORT_SETTINGS[service]
-            return (
-                f"tsdx: port {port} of the {service} is taken ({exc.reason}). Is tsdx already "
-                f"running here? Stop it, or give the {service} another port ({setting})."
+            return text(
+                "cli.up.port_taken",
+                language,
+                port=port,
+                service=service,
+                reason=exc.reason,
+                setting=setting,
             )
     return None
 
 
-def _print_tail(stack: Stack, service: str) -> None:
+def _print_tail(stack: Stack, service: str, language: str) -> None:
     tail = stack.log_tail(service)
     if tail:
-        print(f"  the end of {stack.log_dir}/{service}.log:", file=sys.stderr)
+        path = f"{stack.log_dir}/{service}.log"
+        print(text("cli.up.log_tail", language, path=path), file=sys.stderr)
         for line in tail:
             print(f"    {line[:400]}", file=sys.stderr)
 
@@ -143,6 +161,7 @@ class Supervisor:
     delay: dict[str, float] = field(default_factory=dict)
     due: dict[str, float] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
+    language: str = "ru"
     # Set when a service stopped in a way no restart can mend: tsdx up ends with this code.
     fatal: int | None = None
 
@@ -155,18 +174,14 @@ class Supervisor:
                 del self.due[service]
                 self.stack.start(service)
                 self.started[service] = now
-                print(f"tsdx: {service} started again", file=sys.stderr)
+                print(text("cli.up.restarted", self.language, service=service), file=sys.stderr)
 
     def _noticed(self, service: str, now: float) -> None:
         code = self.stack.processes[service].returncode
-        print(f"tsdx: {service} stopped unexpectedly (exit code {code})", file=sys.stderr)
-        _print_tail(self.stack, service)
+        print(text("cli.up.stopped", self.language, service=service, code=code), file=sys.stderr)
+        _print_tail(self.stack, service, self.language)
         if code == StoreTooNew.EXIT_CODE:
-            print(
-                f"tsdx: the {service}'s data was written by a newer release of tsdx; it is not "
-                "started again: run that release, or restore a backup made by this one",
-                file=sys.stderr,
-            )
+            print(text("cli.up.store_too_new", self.language, service=service), file=sys.stderr)
             self.fatal = code
             return
         failing = now - self.started.get(service, 0.0) < QUICK_STOP_SECONDS
@@ -176,7 +191,4 @@ class Supervisor:
         self.delay[service] = delay
         self.due[service] = now + delay
         if delay:
-            print(
-                f"tsdx: it stopped soon after starting; trying again in {delay:.0f} s",
-                file=sys.stderr,
-            )
+            print(text("cli.up.retry_in", self.language, delay=f"{delay:.0f}"), file=sys.stderr)

@@ -75,7 +75,7 @@ async def test_upload_by_pin_prints_the_delivery(
     document = order(lines=3, number="0000-000123")
     ran = await upload_to(pin, str(write(tmp_path / "o.json", document)), env=env)
     assert ran.code == 0, ran
-    assert "accepted" in ran.out
+    assert "принят" in ran.out  # Russian unless told otherwise
     assert f"0000-000123 → {pin} EDA50" in ran.out
     inbox = await eventually(lambda: terminal.inbox(), until=lambda r: r["documents"])
     assert inbox["documents"][0]["document_id"] == document["header"]["id"]
@@ -100,9 +100,9 @@ async def test_batch_shows_progress_and_the_same_request_id_never_delivers_twice
     key = f"batch-{uuid.uuid4().hex[:8]}"
     first = await upload_to(pin, *files, "--request-id", key, env=env)
     assert first.code == 0, first
-    assert "5/5 files" in first.err  # the progress bar
-    assert first.out.count("accepted") == 5
-    assert f"(request {key}-5)" in first.out
+    assert "5/5 файлов" in first.err  # the progress bar
+    assert first.out.count("принят") == 5
+    assert f"(запрос {key}-5)" in first.out
     again = await upload_to(pin, *files, "--request-id", key, env=env)
     assert again.code == 0, again
     assert again.out == first.out  # the same answers, the same deliveries
@@ -135,7 +135,10 @@ async def test_wrong_pin_exits_3_with_the_code_and_message(
     path = write(tmp_path / "o.json", order())
     ran = await upload_to(wrong, str(path), env=env)
     assert ran.code == REFUSED
-    assert f"refused device_not_found_by_pin: {PIN_MESSAGE}" in ran.out
+    assert f"отклонён device_not_found_by_pin: {PIN_MESSAGE}" in ran.out
+    english = await upload_to(wrong, str(path), env={**env, "TSDX_LANGUAGE": "en"})
+    assert english.code == REFUSED
+    assert "refused device_not_found_by_pin: No device found by this PIN!" in english.out
 
 
 BAD_FILES: dict[str, tuple[Any, str]] = {
@@ -271,7 +274,7 @@ async def test_devices_and_results_from_upload_to_loaded(
     assert "Приобретение товаров и услуг № R-1" in shown.out
     assert "prod-2" in shown.out and "3.5" in shown.out
     loaded = await tsdx("results", "loaded", doc_id, env=env)
-    assert (loaded.code, loaded.out.strip()) == (0, f"{doc_id}: loaded")
+    assert (loaded.code, loaded.out.strip()) == (0, f"{doc_id}: загружен в учёт")
     after = await tsdx("results", "list", "--json", env=env)
     assert json.loads(after.out) == []
     state = json.loads((await tsdx("results", "get", doc_id, "--json", env=env)).out)["state"]
@@ -294,4 +297,4 @@ async def test_pending_upload_exits_5(tmp_path: Path) -> None:
         assert ran.code == PENDING, ran
         assert "tsdx upload-status p-1" in ran.out
         status = await tsdx("upload-status", "p-1", env=env)
-        assert (status.code, status.out.strip()) == (PENDING, "p-1: pending")
+        assert (status.code, status.out.strip()) == (PENDING, "p-1: ожидает решения")

@@ -33,7 +33,7 @@ def env(stack: Stack, tenant: dict[str, str], tmp_path: Path) -> dict[str, str]:
 async def pair(env: dict[str, str], code: str, *extra: str) -> str:
     ran = await tsdx("tsd", "pair", "--code", code, *extra, env=env)
     assert ran.code == 0, ran
-    found = re.search(r"^PIN (\d+)$", ran.out, re.MULTILINE)
+    found = re.search(r"^Пин-код (\d+)$", ran.out, re.MULTILINE)
     assert found, ran.out
     return found.group(1)
 
@@ -72,8 +72,8 @@ async def test_inbox_and_scan_send_partial_then_final_results(
     assert "Поступление № S-1" in inbox.out
     scanned = await tsdx("tsd", "scan", "--partial", env=env)
     assert scanned.code == 0, scanned
-    assert "partial result sent (2 of 3 lines)" in scanned.out
-    assert "final result sent (3 lines)" in scanned.out
+    assert "отправлен частичный результат (строк: 2 из 3)" in scanned.out
+    assert "отправлен окончательный результат (строк: 3)" in scanned.out
 
     doc_id = document["header"]["id"]
     await eventually(
@@ -125,7 +125,7 @@ async def test_run_several_terminals_finish_what_they_are_sent(
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "shared.cli.main", "tsd", "run", "--count", "2",
         "--code", tenant["connection_code"], "--documents", "2", "--duration", "90",
-        "--poll", "5",
+        "--poll", "5", "--lang", "en",
         env=cli_env(env), cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -179,16 +179,17 @@ async def test_lan_user_logs_in_and_finishes_a_group_document(
         env=lan,
     )  # fmt: skip
     assert login.code == 0, login
-    assert "Иванов И. (ivanov), groups: Кладовщики" in login.out
+    assert "Иванов И. (ivanov), группы: Кладовщики" in login.out
     session = Path(env["TSDX_HOME"]) / f"lan-{base}-ivanov.json"
     assert stat.S_IMODE(session.stat().st_mode) == 0o600
 
     listed = await tsdx("tsd", "lan-inbox", env=lan)
     assert listed.code == 0, listed
     assert "LAN-1" in listed.out
+    assert "группа Кладовщики" in listed.out  # whom it is for, in words
     scanned = await tsdx("tsd", "lan-scan", "--partial", env=lan)
     assert scanned.code == 0, scanned
-    assert "taken by ivanov" in scanned.out
+    assert "взят в работу: ivanov" in scanned.out
     doc_id = document["header"]["id"]
     await eventually(
         accounting.results,
@@ -196,6 +197,6 @@ async def test_lan_user_logs_in_and_finishes_a_group_document(
         what="the LAN result",
     )
     out = await tsdx("tsd", "lan-logout", env=lan)
-    assert (out.code, out.out.strip()) == (0, "ivanov: logged out")
+    assert (out.code, out.out.strip()) == (0, "ivanov: выход выполнен")
     again = await tsdx("tsd", "lan-inbox", env=lan)
     assert again.code == 3  # the session is closed on the server

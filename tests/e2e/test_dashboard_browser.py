@@ -9,12 +9,13 @@ checkout as it was).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from shared.cli.stack import Stack
-from shared.client import AccountingClient, TerminalClient
+from shared.client import AccountingClient, AdminClient, TerminalClient
 from shared.messaging.topology import ROUTING_WORK
 from tests.e2e.test_dashboard_api import (
     PARK_REASON,
@@ -38,10 +39,30 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "dashboard.png"
 # Generous: the page polls every 1.5-2 s and the management API samples every few seconds.
 DEADLINE_MS = 20_000
+# The Russian page's text may hold Latin letters only in names shown as they are: the product
+# and units, what the page marks translate="no" (bases, processes, codes, queues, devices),
+# and the names this test gave (the terminal's model, a user's login).
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+LATIN_ALLOWED = {"tsdx"}
+TEST_NAMES = ("EDA50", "petrov")
+LAN_GROUP = "Смена 1"
+LAN_USER = "petrov"
+
+
+def english_words(text: str, as_is: list[str]) -> list[str]:
+    for name in sorted(as_is, key=len, reverse=True):
+        text = text.replace(name, " ", 1)
+    for name in TEST_NAMES:
+        text = text.replace(name, " ")
+    return [word for word in LATIN_WORD.findall(text) if word not in LATIN_ALLOWED]
 
 
 async def test_page_shows_a_live_decision_and_replays_a_parked_message(
-    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, tmp_path: Path
+    stack: Stack,
+    admin: AdminClient,
+    tenant: dict[str, str],
+    accounting: AccountingClient,
+    tmp_path: Path,
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
@@ -56,6 +77,16 @@ async def test_page_shows_a_live_decision_and_replays_a_parked_message(
         refused = await decided_upload(accounting, upload(by_pin(wrong)))
         assert refused["code"] == "device_not_found_by_pin"
         parked_id, parked_request = await park_upload(stack, tenant["tenant"], pin)
+        # LAN uploads to a group and to a user: their kinds must be named in Russian too.
+        await admin.create_group(tenant["tenant"], LAN_GROUP)
+        await admin.create_user(tenant["tenant"], LAN_USER, name="Петров П.", password="secret-1")
+        await admin.add_member(tenant["tenant"], LAN_GROUP, LAN_USER)
+        lan_uploads = {}
+        for kind, value in (("group", LAN_GROUP), ("user", LAN_USER)):
+            body = upload({"kind": kind, "value": value}, order(lines=1), channel="lan")
+            answer = await decided_upload(accounting, body)
+            assert answer["status"] == "accepted", answer
+            lan_uploads[kind] = answer["request_id"]
 
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
@@ -91,6 +122,19 @@ async def test_page_shows_a_live_decision_and_replays_a_parked_message(
                 await expect(parked_row).to_contain_text(PARK_REASON, timeout=DEADLINE_MS)
                 await expect(parked_row).to_contain_text(ROUTING_WORK.name)
                 await expect(page.locator("#c-accepted")).not_to_have_text("0")
+                to_group = page.locator(f'#feed tr[data-request-id="{lan_uploads["group"]}"]')
+                await expect(to_group).to_contain_text(
+                    f"группа {LAN_GROUP} → группа {LAN_GROUP}", timeout=DEADLINE_MS
+                )
+                to_user = page.locator(f'#feed tr[data-request-id="{lan_uploads["user"]}"]')
+                await expect(to_user).to_contain_text(f"пользователь {LAN_USER} → пользователь")
+
+                # Live data on every table: the Russian page says nothing in English.
+                text = await page.inner_text("body")
+                as_is = await page.eval_on_selector_all(
+                    '[translate="no"]', "nodes => nodes.map(n => n.innerText)"
+                )
+                assert english_words(text, as_is) == [], text
 
                 screenshot = (
                     DOCS_SCREENSHOT
@@ -108,6 +152,15 @@ async def test_page_shows_a_live_decision_and_replays_a_parked_message(
                 replayed = page.locator(f'#feed tr[data-request-id="{parked_request}"]')
                 await expect(replayed).to_contain_text("принят", timeout=DEADLINE_MS)
                 assert script_errors == []
+
+                # The English page stays English, the server's names of kinds included.
+                await page.goto(f"{stack.url('dashboard')}/?lang=en")
+                await expect(page.locator("h1")).to_have_text("tsdx — operator dashboard")
+                to_group = page.locator(f'#feed tr[data-request-id="{lan_uploads["group"]}"]')
+                await expect(to_group).to_contain_text(
+                    f"group {LAN_GROUP} → group {LAN_GROUP}", timeout=DEADLINE_MS
+                )
+                await expect(page.locator("#feed thead")).to_contain_text("Business process")
             finally:
                 await browser.close()
 

@@ -82,7 +82,7 @@ async def test_tenant_create_shows_the_secrets_once_in_words(cli: Cli) -> None:
     )
 
     assert code == EXIT_OK
-    assert "API key:" in out and "Connection code:" in out and "not shown again" in out
+    assert "Ключ API:" in out and "Код подключения:" in out and "не будут показаны" in out
 
 
 async def test_device_commands_name_a_device_by_pin_or_id(
@@ -106,7 +106,7 @@ async def test_device_commands_name_a_device_by_pin_or_id(
 
         assert sorted(d["pin"] for d in listed) == sorted([pin, new_pin])
         assert (renamed["name"], offline["mode"]) == ("Ряд 5", "offline")
-        assert code == EXIT_OK and f"Device {pin} (Ряд 5" in shown and "blocked" in shown
+        assert code == EXIT_OK and f"Устройство {pin} (Ряд 5" in shown and "заблокировано" in shown
         assert blocked.value.code == "unauthorized"
         assert unblocked["status"] == "active"
         assert (replaced["new"]["pin"], replaced["old"]["status"]) == (pin, "retired")

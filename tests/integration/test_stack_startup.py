@@ -65,9 +65,9 @@ async def test_tsdx_up_names_the_taken_port_and_starts_nothing(
         "up", "--data-dir", str(tmp_path / "data"), env={**ports, "TSDX_AMQP_URL": NO_BROKER}
     )
     assert ran.code == 1, ran.out + ran.err
-    assert f"port {taken_port} of the dashboard is taken" in ran.err
+    assert f"порт {taken_port} службы dashboard занят" in ran.err  # Russian by default
     assert "TSDX_DASHBOARD_PORT" in ran.err
-    assert "tsdx is running" not in ran.out
+    assert "tsdx работает" not in ran.out
     assert not (tmp_path / "data").exists()
 
 
@@ -85,7 +85,7 @@ async def test_a_service_that_keeps_stopping_is_started_again_later_and_later(
         log_dir=tmp_path / "logs",
     )
     now = 0.0  # the supervisor's clock, moved by the test; the processes are real
-    supervisor = Supervisor(stack, started={"registry": now}, clock=lambda: now)
+    supervisor = Supervisor(stack, started={"registry": now}, clock=lambda: now, language="en")
 
     async def told_after_it_stops() -> str:
         await eventually(lambda: _dead(stack), what="registry stopped")

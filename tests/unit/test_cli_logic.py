@@ -26,6 +26,7 @@ from shared.cli.output import (
     CommandError,
     Progress,
     big_digits,
+    target_text,
 )
 from shared.cli.tsd import document_title, planned_facts
 from shared.contracts.documents import Document, Target
@@ -159,8 +160,9 @@ def test_a_simulated_scan_counts_the_plan_or_one_over() -> None:
 
 def test_document_titles_as_the_terminal_lists_them() -> None:
     summary = {"terminal_type": "Поступление", "number": "0000-000123", "date": "2026-11-28"}
-    assert document_title(summary) == "Поступление № 0000-000123 от 2026-11-28"
-    assert document_title({"accounting_type": "Заказ", "document_id": "x"}) == "Заказ № x"
+    assert document_title(summary, "ru") == "Поступление № 0000-000123 от 2026-11-28"
+    assert document_title(summary, "en") == "Поступление № 0000-000123 of 2026-11-28"
+    assert document_title({"accounting_type": "Заказ", "document_id": "x"}, "ru") == "Заказ № x"
 
 
 def _outcome(answer: dict[str, object]) -> Outcome:
@@ -186,10 +188,53 @@ def test_answers_are_told_one_line_per_file_and_delivery() -> None:
             ],
         }
     )  # fmt: skip
-    assert describe(accepted, "ru") == "o.json: accepted (request r-1)\n  N-1 → 5546 EDA50  [d-1]"
+    assert describe(accepted, "ru") == "o.json: принят (запрос r-1)\n  N-1 → 5546 EDA50  [d-1]"
+    assert describe(accepted, "en") == "o.json: accepted (request r-1)\n  N-1 → 5546 EDA50  [d-1]"
     refused = _outcome(
         {"request_id": "r-1", "status": "refused", "code": "process_not_found", "message": "Нет."}
     )
-    assert describe(refused, "ru") == "o.json: refused process_not_found: Нет."
+    assert describe(refused, "ru") == "o.json: отклонён process_not_found: Нет."
+    assert describe(refused, "en") == "o.json: refused process_not_found: Нет."
     pending = _outcome({"request_id": "r-1", "status": "pending"})
     assert describe(pending, "en").endswith("ask later: tsdx upload-status r-1")
+
+
+@pytest.mark.parametrize(
+    ("environment", "argv", "language"),
+    [
+        ({}, ["devices"], "ru"),  # Russian unless told otherwise
+        ({"TSDX_LANGUAGE": "en"}, ["devices"], "en"),
+        ({"TSDX_DEFAULT_LANGUAGE": "en"}, ["devices"], "en"),  # the server's setting
+        ({"TSDX_LANGUAGE": "ru", "TSDX_DEFAULT_LANGUAGE": "en"}, ["devices"], "ru"),
+        ({"TSDX_LANGUAGE": "fr"}, ["devices"], "ru"),  # not one of ours: the default
+        ({}, ["--lang", "en", "devices"], "en"),  # before the command
+        ({}, ["devices", "--lang", "en"], "en"),  # after it
+        ({}, ["--lang", "en", "devices", "--lang", "ru"], "ru"),  # the command's own wins
+        ({"TSDX_LANGUAGE": "en"}, ["demo", "--lang", "ru"], "ru"),
+        ({}, ["--lang", "en", "up"], "en"),
+        ({}, ["--lang", "en", "tenant", "list"], "en"),
+        ({}, ["--lang", "en", "tsd", "inbox"], "en"),
+    ],
+)
+def test_the_language_comes_from_lang_or_tsdx_language(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], argv: list[str], language: str
+) -> None:
+    for variable in ("TSDX_LANGUAGE", "TSDX_DEFAULT_LANGUAGE"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    assert build_parser().parse_args(argv).lang == language
+
+
+def test_whom_a_document_is_for_is_said_in_words() -> None:
+    group = {"kind": "group", "value": "Кладовщики"}
+    assert target_text(group, "ru") == "группа Кладовщики"
+    assert target_text(group, "en") == "group Кладовщики"
+    assert target_text({"kind": "everyone", "value": None}, "ru") == "все"
+
+
+def test_an_unknown_language_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["--lang", "fr", "devices"])
+    assert exited.value.code == 2
+    assert "--lang" in capsys.readouterr().err

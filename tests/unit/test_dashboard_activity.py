@@ -70,6 +70,27 @@ def test_a_decision_becomes_a_feed_line_with_its_latency_and_resolved_device() -
     assert activity.counters["accepted"] == 1
 
 
+def test_lan_recipients_are_named_in_the_reader_s_language() -> None:
+    activity = Activity()
+    deliveries = [
+        Delivery(
+            delivery_id=f"dl{n}",
+            document_id="doc1",
+            channel="lan",
+            target=Target(kind=kind, value=value),
+        )
+        for n, (kind, value) in enumerate(
+            (("group", "Смена 1"), ("user", "petrov"), ("everyone", None))
+        )
+    ]
+    decided = _decided("r1", deliveries=deliveries)
+    assert activity.record(_event(decided), decided, NOW)
+    [russian] = activity.feed("ru")
+    assert russian["resolved"] == ["группа Смена 1", "пользователь petrov", "все"]
+    [english] = activity.feed("en")
+    assert english["resolved"] == ["group Смена 1", "user petrov", "everyone"]
+
+
 def test_a_resent_event_is_taken_once() -> None:
     activity = Activity()
     decided = _decided("r1")

@@ -24,6 +24,12 @@
     return L[key] !== undefined ? L[key] : fallback;
   }
 
+  // Names and identifiers (bases, processes, codes, queues, devices, logins) are shown as they
+  // are: marked translate="no", for the browser's translator and for the page's language test.
+  function asIs(text) {
+    return el("span", { translate: "no" }, text);
+  }
+
   function time(iso) {
     if (!iso) return "—";
     return new Date(iso).toLocaleTimeString(lang === "en" ? "en-GB" : "ru-RU");
@@ -41,16 +47,24 @@
 
   async function call(path, options) {
     if (!token()) throw new Error(L.token_needed);
-    const response = await fetch(API + path, {
-      ...options,
-      headers: {
-        "Accept-Language": lang,
-        Authorization: "Bearer " + token(),
-        ...((options || {}).headers || {}),
-      },
-    });
+    let response;
+    try {
+      response = await fetch(API + path, {
+        ...options,
+        headers: {
+          "Accept-Language": lang,
+          Authorization: "Bearer " + token(),
+          ...((options || {}).headers || {}),
+        },
+      });
+    } catch (networkError) {
+      // The browser's own words ("Failed to fetch") are in its language, not the page's.
+      throw new Error(L.unreachable);
+    }
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.message || "HTTP " + response.status);
+    if (!response.ok) {
+      throw new Error(body.message || L.http_error.replace("{status}", response.status));
+    }
     return body;
   }
 
@@ -62,19 +76,24 @@
     body.replaceChildren(...rows);
   }
 
-  function targetText(entry) {
-    if (!entry.target) return "";
-    const kind = label("target_" + entry.target.kind, entry.target.kind);
-    let text = entry.target.value ? kind + " " + entry.target.value : kind;
-    if (entry.resolved.length) text += " → " + entry.resolved.join(", ");
-    return text;
+  // The target as asked (its kind in words, its value as is), then whom it reached: the
+  // server names those in the page's language.
+  function targetCell(entry) {
+    const cell = el("td", {});
+    if (!entry.target) return cell;
+    cell.append(label("target_" + entry.target.kind, entry.target.kind));
+    if (entry.target.value) cell.append(" ", asIs(entry.target.value));
+    if (entry.resolved.length) cell.append(" → " + entry.resolved.join(", "));
+    return cell;
   }
 
   function outcomeCell(entry) {
     const cell = el("td", { class: "outcome " + entry.outcome });
     cell.append(el("span", { class: "badge" }, label("outcome_" + entry.outcome, entry.outcome)));
     if (entry.repeat) cell.append(" ", el("span", { class: "badge repeat" }, L.repeat));
-    if (entry.code) cell.append(el("div", { class: "code", title: entry.message || "" }, entry.code));
+    if (entry.code) {
+      cell.append(el("div", { class: "code", title: entry.message || "", translate: "no" }, entry.code));
+    }
     return cell;
   }
 
@@ -83,11 +102,11 @@
       "tr",
       { "data-request-id": entry.request_id || null, "data-kind": entry.kind, title: entry.message || null },
       el("td", {}, time(entry.at)),
-      el("td", {}, entry.tenant),
-      el("td", { class: "mono" }, entry.request_id || entry.document),
-      el("td", {}, entry.process),
+      el("td", { translate: "no" }, entry.tenant),
+      el("td", { class: "mono", translate: "no" }, entry.request_id || entry.document),
+      el("td", { translate: "no" }, entry.process),
       el("td", {}, entry.channel ? label("channel_" + entry.channel, entry.channel) : ""),
-      el("td", {}, targetText(entry)),
+      targetCell(entry),
       outcomeCell(entry),
       el("td", { class: "num" }, entry.latency_ms === null ? "" : entry.latency_ms + " " + L.ms),
     );
@@ -144,7 +163,7 @@
           "tr",
           { "data-code": r.code },
           el("td", {}, label("kind_" + r.kind, r.kind)),
-          el("td", { class: "mono" }, r.code),
+          el("td", { class: "mono", translate: "no" }, r.code),
           el("td", {}, r.message),
           el("td", { class: "num" }, r.count),
         ),
@@ -166,10 +185,10 @@
           el("td", { class: "mono" }, d.pin),
           el(
             "td",
-            { title: d.hardware_id },
+            { title: d.hardware_id, translate: "no" },
             [...new Set([d.name, d.model].filter(Boolean))].join(" · ") || d.hardware_id,
           ),
-          el("td", {}, d.tenant),
+          el("td", { translate: "no" }, d.tenant),
           el("td", {}, label("mode_" + d.mode, d.mode)),
           el("td", {}, label("status_" + d.status, d.status)),
           el("td", { class: "presence " + presence }, label("presence_" + presence, presence)),
@@ -188,8 +207,8 @@
         el(
           "tr",
           { "data-queue": q.name, class: q.parked ? "has-parked" : null },
-          el("td", { class: "mono" }, q.name),
-          el("td", {}, q.type),
+          el("td", { class: "mono", translate: "no" }, q.name),
+          el("td", {}, label("queue_" + q.type, q.type)),
           el("td", { class: "num" }, q.ready),
           el("td", { class: "num" }, q.unacked),
           el("td", { class: "num" }, q.consumers),
@@ -212,9 +231,14 @@
         return el(
           "tr",
           { "data-message-id": m.message_id, "data-queue": m.queue },
-          el("td", { class: "mono" }, m.queue),
-          el("td", { class: "mono", title: m.body_preview }, (m.type ? m.type + " · " : "") + m.message_id),
-          el("td", { class: "reason" }, m.reason),
+          el("td", { class: "mono", translate: "no" }, m.queue),
+          el(
+            "td",
+            { class: "mono", title: m.body_preview, translate: "no" },
+            (m.type ? m.type + " · " : "") + m.message_id,
+          ),
+          // The handler's own words, as its log has them: a diagnosis, shown as it was written.
+          el("td", { class: "reason", translate: "no" }, m.reason),
           el("td", {}, dateTime(m.parked_at)),
           el("td", {}, button),
         );
