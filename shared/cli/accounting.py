@@ -130,6 +130,8 @@ def validation_details(exc: ValidationError, limit: int = 3) -> str:
 def target_of(args: argparse.Namespace) -> Target:
     if args.everyone:
         return Target(kind="everyone")
+    if args.any_device:  # the process assigns to a device: the base's only available one
+        return Target(kind="device")
     for kind in ("pin", "device", "group", "user"):
         value = getattr(args, kind)
         if value is not None:
@@ -408,6 +410,12 @@ def _register_upload(commands: argparse._SubParsersAction[argparse.ArgumentParse
     whom = upload.add_mutually_exclusive_group(required=True)
     whom.add_argument("--pin", help="the terminal's PIN, as its side menu shows it")
     whom.add_argument("--device", help="a device id from `tsdx devices`")
+    whom.add_argument(
+        "--any-device",
+        action="store_true",
+        help="no device named: the base's only available device (processes that assign to a "
+        "specific device)",
+    )
     whom.add_argument("--everyone", action="store_true", help="every user (LAN)")
     whom.add_argument("--group", help="a group of users (LAN)")
     whom.add_argument("--user", help="one user (LAN)")
