@@ -3,6 +3,7 @@ the default applies. A required field still refuses it."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -81,7 +82,7 @@ def test_null_in_an_optional_field_is_the_field_left_out(
 
 
 def test_null_deep_inside_an_upload_is_absent_at_every_level() -> None:
-    body = {
+    body: dict[str, Any] = {
         "request_id": "r",
         "process": "p",
         "channel": None,
@@ -99,7 +100,7 @@ def test_null_deep_inside_an_upload_is_absent_at_every_level() -> None:
     assert request.target.value is None
     assert request.documents[0].header.comment == "" and request.documents[0].header.extra == {}
     line = request.documents[0].lines[0]
-    assert (line.article, line.barcodes, line.planned_qty) == ("", [], 0)
+    assert (line.article, line.barcodes, line.planned_qty) == ("", [], Decimal(0))
 
 
 def test_the_rule_covers_the_fields_it_should_and_only_those() -> None:
