@@ -204,3 +204,35 @@ async def test_null_in_every_optional_field_of_an_upload_is_not_given(
         [line] = await delivered_lines(terminal, document_id)
         assert (line["article"], line["barcodes"]) == ("", [])
         assert Decimal(line["planned_qty"]) == 0
+
+
+async def test_a_device_process_without_a_named_device_picks_the_only_one(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient
+) -> None:
+    """Routing rule 5: ``{"kind": "device"}`` (or ``any_device=true`` with a 1C body)."""
+    moved = {"header": {"accounting_type": "Перемещение товаров", "id": str(uuid.uuid4())},
+             "lines": [{"line_no": 1, "product_id": "prod-1", "planned_qty": "1"}]}  # fmt: skip
+    async with paired(stack, tenant) as only:
+        picked = await accounting.upload(upload({"kind": "device"}, moved, process="device-only"))
+        assert picked["status"] == "accepted", picked
+        assert picked["deliveries"][0]["target"] == {
+            "kind": "device", "value": only.device["device_id"]
+        }  # fmt: skip
+
+        async with raw(stack, tenant["api_key"]) as http:
+            body = structure(str(uuid.uuid4()))
+            answer = await http.post(
+                "/api/v1/uploads",
+                params={"request_id": uuid.uuid4().hex, "process": "device-only",
+                        "any_device": "true", "accounting_type": "Перемещение товаров"},
+                content=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"Content-Type": "application/vnd.1c+json"},
+            )  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["deliveries"][0]["target"]["value"] == only.device["device_id"]
+
+        async with paired(stack, tenant):
+            several = await accounting.upload(
+                upload({"kind": "device"}, moved, process="device-only")
+            )
+        assert (several["status"], several["code"]) == ("refused", "device_not_chosen")
