@@ -61,6 +61,47 @@ def module_text() -> str:
     return MODULE.read_bytes().decode("utf-8-sig")
 
 
+DEVICE_ID = re.compile(r"[0-9a-f]{32}")
+# Maps whose keys are data, not names: compared by their values.
+DATA_KEYED = {"per_user"}
+
+
+def same_shape(example: Any, actual: Any, where: str) -> None:
+    shown = f"{where}: documented {json.dumps(example, ensure_ascii=False)[:300]}, " \
+        f"real {json.dumps(actual, ensure_ascii=False)[:600]}"  # fmt: skip
+    if isinstance(example, dict):
+        assert isinstance(actual, dict), shown
+        if where.rsplit(".", 1)[-1] in DATA_KEYED:
+            assert bool(example) == bool(actual), shown
+            for key in example:
+                assert DEVICE_ID.fullmatch(key), f"{where}: {key} is not a device id"
+            if example:
+                same_shape(next(iter(example.values())), next(iter(actual.values())), where)
+            return
+        assert set(example) == set(actual), shown
+        for key, value in example.items():
+            if key in ("code", "status", "kind"):
+                assert value == actual[key], f"{where}.{key}: {value} ≠ {actual[key]}"
+            if key == "device_id" or (key == "value" and example.get("kind") == "device"):
+                assert isinstance(value, str) and DEVICE_ID.fullmatch(value), f"{where}.{key}"
+            same_shape(value, actual[key], f"{where}.{key}")
+    elif isinstance(example, list):
+        assert isinstance(actual, list), shown
+        assert bool(example) == bool(actual), shown
+        if example:
+            same_shape(example[0], actual[0], f"{where}[0]")
+    elif example is not None and actual is not None:
+        assert _kind(example) == _kind(actual), shown
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 _COMMENT = re.compile(r"//[^\n]*")
 
