@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +40,7 @@ from shared.cli.output import (
 from shared.client import AccountingClient, ApiError
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import UploadRequested
+from shared.exact_json import loads_exact
 from shared.i18n import render
 from shared.onec import OneCImportError, read_1c_csv, read_1c_json
 
@@ -88,7 +87,7 @@ def read_documents(
 def _native_documents(path: Path, data: bytes) -> list[Document]:
     """tsdx's own JSON: a document, a list of documents, or ``{"documents": [...]}``."""
     try:
-        parsed = json.loads(data.decode("utf-8-sig"), parse_float=Decimal)
+        parsed = loads_exact(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise CommandError(
             USAGE, "cli_file_not_utf8", subject=str(path), position=exc.start

@@ -64,3 +64,15 @@ def test_1c_code_reads_answers_into_maps_and_by_key(code: str) -> None:
     # A Соответствие has no properties: `Ответ.deliveries` would fail where `Ответ["deliveries"]`
     # works. Latin names after a dot are always answer fields (1C's own names are Cyrillic).
     assert not re.findall(r"\.[a-z_]+\b", bare)
+
+
+def test_the_russian_guide_keeps_to_the_english_ones_sections() -> None:
+    english, russian = (guide.read_text(encoding="utf-8") for guide in GUIDES)
+    for pattern in (r"^#{2,3} .*", r"^```\w*$", r"`(?:GET|POST|PUT|DELETE) /api/v1/[^`]*`"):
+        shown = [re.findall(pattern, text, re.M) for text in (english, russian)]
+        if pattern.startswith("`"):
+            assert shown[0] == shown[1]  # the same endpoints, in the same order
+        else:
+            assert len(shown[0]) == len(shown[1]), pattern
+    assert documented_answers(GUIDES[0]) == documented_answers(GUIDES[1])
+    assert "accounting-api.ru.md" in english and "accounting-api.md" in russian
