@@ -180,8 +180,8 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     },
     "cli.up.service": {"ru": "  {service:<10} {url}", "en": "  {service:<10} {url}"},
     "cli.up.storage": {
-        "ru": "  хранилище  sqlite в {path}",
-        "en": "  storage    sqlite under {path}",
+        "ru": "  хранилище  {store}",
+        "en": "  storage    {store}",
     },
     "cli.up.broker": {"ru": "  брокер     {address}", "en": "  broker     {address}"},
     "cli.up.logs": {"ru": "  журналы    {path}", "en": "  logs       {path}"},

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.dashboard.broker_state import ManagementUnavailable
 from services.dashboard.page import render_page
 from services.dashboard.state import Dashboard
 from shared.audit import audited
+from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.http import check_admin_token, language_of
 from shared.i18n import Language, pick_language
@@ -119,7 +120,7 @@ async def parked(board: DashboardDep, _: AdminDep) -> dict[str, Any]:
     return {"parked": [{**asdict(p.message), "type": p.type} for p in found]}
 
 
-class ReplayRequest(BaseModel):
+class ReplayRequest(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     queue: str = Field(min_length=1, max_length=200, examples=["routing.work"])

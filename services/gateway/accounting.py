@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
+from services.gateway import onec_upload, uploads
 from services.gateway import repository as repo
-from services.gateway import uploads
 from services.gateway.auth import TenantDep
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode
@@ -38,18 +38,14 @@ def _upload_response(request: Request, record: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=200)
 
 
-@router.post(
-    "/uploads",
-    summary="Upload documents to terminals",
-    responses={
-        202: {"description": "Routing has not answered yet; poll status_url"},
-        422: {"description": "Refused, with code and message"},
-        429: {"description": "Too many wrong PINs from this API key"},
-    },
-)
 async def upload(
-    body: UploadRequested, request: Request, rt: RuntimeDep, tenant: TenantDep
+    request: Request,
+    rt: RuntimeDep,
+    tenant: TenantDep,
+    body: Annotated[UploadRequested | None, Body()] = None,
 ) -> JSONResponse:
+    if body is None:  # a 1C body, set aside by its route: read only now, after authentication
+        body = onec_upload.upload_of(request)
     ensure_portable(body)
     uploads.check_limits(body, rt)
     limiter: MissLimiter = rt.state["pin_limiter"]
@@ -62,6 +58,24 @@ async def upload(
     if decision.get("code") == PIN_MISS and body.target.kind == "pin":
         limiter.record_miss(tenant["api_key_hash"])
     return _upload_response(request, record)
+
+
+router.add_api_route(
+    "/uploads",
+    upload,
+    methods=["POST"],
+    route_class_override=onec_upload.OneCBodyRoute,
+    summary="Upload documents to terminals (tsdx's JSON, or 1C's own JSON)",
+    description="tsdx's JSON (`application/json`), or a document as 1C writes it "
+    "(`application/vnd.1c+json` or `?format=1c-json`) with the request id, process and "
+    "target as query parameters. See docs/accounting-api.md.",
+    responses={
+        202: {"description": "Routing has not answered yet; poll status_url"},
+        422: {"description": "Refused, with code and message"},
+        429: {"description": "Too many wrong PINs from this API key"},
+    },
+    openapi_extra=onec_upload.documented(),
+)
 
 
 @router.get("/uploads/{request_id}", name="upload_status", summary="The answer to an upload")

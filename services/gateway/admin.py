@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from services.gateway import repository as repo
 from services.gateway.auth import AdminDep, device_copy
 from shared.audit import audited
+from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
@@ -34,7 +35,7 @@ GroupPath = Annotated[GroupName, Path(examples=["Кладовщики"])]
 Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
 
 
-class _Body(BaseModel):
+class _Body(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

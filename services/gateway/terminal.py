@@ -21,6 +21,7 @@ from services.gateway.auth import (
 )
 from services.gateway.notifier import Notifier
 from services.gateway.wire import ensure_portable
+from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import DeviceMode, FactLine
 from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
@@ -38,7 +39,7 @@ router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"])
 _RECHECK_SECONDS = 1.0
 
 
-class PairRequest(BaseModel):
+class PairRequest(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     connection_code: str = Field(min_length=1, max_length=100)
@@ -50,7 +51,7 @@ class PairRequest(BaseModel):
     mode: DeviceMode = "online"
 
 
-class ResultRequest(BaseModel):
+class ResultRequest(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid")
 
     result_id: str = Field(min_length=1, max_length=200)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.gateway import repository as repo
 from services.gateway.accounting import mark_loaded, result_view
@@ -31,6 +31,7 @@ from services.gateway.auth import TenantDep
 from services.gateway.notifier import Notifier
 from services.gateway.wire import ensure_portable
 from shared.contracts import Envelope
+from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.metrics import WEBHOOK_ATTEMPTS
@@ -55,7 +56,7 @@ _IDLE_SECONDS = 1.0
 DeliveryState = Literal["pending", "delivered", "failed", "cancelled"]
 
 
-class WebhookSettings(BaseModel):
+class WebhookSettings(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     url: str = Field(

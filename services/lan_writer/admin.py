@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.lan_writer import views
 from services.lan_writer.auth import AdminDep
 from services.lan_writer.base import LanBase
 from shared.audit import audited
+from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import Target
 from shared.http import language_of
 from shared.service import RuntimeDep
@@ -23,13 +24,13 @@ router = APIRouter(prefix="/api/v1/lan/admin", tags=["lan operators"])
 DocumentState = Literal["free", "taken", "done", "withdrawn"]
 
 
-class ReleaseRequest(BaseModel):
+class ReleaseRequest(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=1, max_length=500, examples=["терминал разряжен, смена ушла"])
 
 
-class ReassignRequest(BaseModel):
+class ReassignRequest(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid")
 
     target: Target = Field(examples=[{"kind": "user", "value": "petrov"}])

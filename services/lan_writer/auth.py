@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.lan_writer import repository as repo
+from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token
 from shared.limits import MissLimiter
@@ -30,7 +31,7 @@ bearer = HTTPBearer(auto_error=False, description="LAN session token or admin to
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     tenant: str = Field(min_length=1, max_length=64, description="the base to log in to")

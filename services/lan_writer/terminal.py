@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from services.lan_writer import repository as repo
 from services.lan_writer import views
 from services.lan_writer.auth import LoginRequest, SessionDep, UserDep, log_in
 from services.lan_writer.base import LanBase
+from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import FactLine
 from shared.errors import Refusal
 from shared.http import language_of
@@ -19,7 +20,7 @@ from shared.service import RuntimeDep
 router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"])
 
 
-class ResultRequest(BaseModel):
+class ResultRequest(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid")
 
     result_id: str = Field(

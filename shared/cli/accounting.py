@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +42,7 @@ from shared.cli.output import (
 from shared.client import AccountingClient, ApiError
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import UploadRequested
+from shared.exact_json import loads_exact
 from shared.i18n import render, text, word
 from shared.onec import OneCImportError, read_1c_csv, read_1c_json
 
@@ -90,7 +89,7 @@ def read_documents(
 def _native_documents(path: Path, data: bytes) -> list[Document]:
     """tsdx's own JSON: a document, a list of documents, or ``{"documents": [...]}``."""
     try:
-        parsed = json.loads(data.decode("utf-8-sig"), parse_float=Decimal)
+        parsed = loads_exact(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise CommandError(
             USAGE, "cli_file_not_utf8", subject=str(path), position=exc.start
@@ -132,6 +131,8 @@ def validation_details(exc: ValidationError, limit: int = 3) -> str:
 def target_of(args: argparse.Namespace) -> Target:
     if args.everyone:
         return Target(kind="everyone")
+    if args.any_device:  # the process assigns to a device: the base's only available one
+        return Target(kind="device")
     for kind in ("pin", "device", "group", "user"):
         value = getattr(args, kind)
         if value is not None:
@@ -424,6 +425,12 @@ def _register_upload(commands: argparse._SubParsersAction[argparse.ArgumentParse
     whom = upload.add_mutually_exclusive_group(required=True)
     whom.add_argument("--pin", help="the terminal's PIN, as its side menu shows it")
     whom.add_argument("--device", help="a device id from `tsdx devices`")
+    whom.add_argument(
+        "--any-device",
+        action="store_true",
+        help="no device named: the base's only available device (processes that assign to a "
+        "specific device)",
+    )
     whom.add_argument("--everyone", action="store_true", help="every user (LAN)")
     whom.add_argument("--group", help="a group of users (LAN)")
     whom.add_argument("--user", help="one user (LAN)")

@@ -1,6 +1,6 @@
 """``tsdx tenant|device|user|group``: the operators' commands, through the gateway's admin API.
 
-Every command takes ``--url`` (the gateway, default http://127.0.0.1:8080) and
+Every command takes ``--url`` (the gateway: ``TSDX_URL``, else http://127.0.0.1:8080) and
 ``--admin-token`` (default: the ``TSDX_ADMIN_TOKEN`` environment variable); ``--json`` prints
 the server's answer as it is. A device is named by its id or by its PIN.
 
@@ -474,7 +474,11 @@ def _register_group(commands: Commands, tenant_scoped: argparse.ArgumentParser) 
 
 def register(commands: Commands) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", default=DEFAULT_URL, help=f"the gateway (default {DEFAULT_URL})")
+    common.add_argument(
+        "--url",
+        default=os.environ.get("TSDX_URL", DEFAULT_URL),
+        help=f"the gateway (TSDX_URL; default {DEFAULT_URL})",
+    )
     common.add_argument("--admin-token", help="operator token (default: $TSDX_ADMIN_TOKEN)")
     common.add_argument("--json", action="store_true", help="print the answer as JSON")
     add_language_option(common)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 from shared.cli.broker_check import ensure_broker
 from shared.cli.output import add_language_option
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     for service in stack.services:
         if service != "gateway":
             print(text("cli.up.service", language, service=service, url=stack.url(service)))
-    print(text("cli.up.storage", language, path=data_dir))
+    print(text("cli.up.storage", language, store=store_description(settings, data_dir)))
     print(text("cli.up.broker", language, address=settings.amqp_url.split("@")[-1]))
     print(text("cli.up.logs", language, path=log_dir))
     if args.ready_file is not None:
@@ -121,6 +122,28 @@ def run(args: argparse.Namespace) -> int:
     print(text("cli.up.stopping", language))
     stack.stop_all()
     return supervisor.fatal or 0
+
+
+def store_description(settings: Settings, data_dir: Path) -> str:
+    """The store the services really use, as the console shows it: never a password."""
+    if settings.store == "mongo":
+        return f"mongo {without_credentials(settings.mongo_url)} (databases {settings.db_prefix}_*)"
+    return f"sqlite {data_dir / (settings.db_prefix + '_*.sqlite3')}"
+
+
+def without_credentials(url: str) -> str:
+    """A MongoDB URL without its user and password, nor any query option naming a secret."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    query = "&".join(
+        option
+        for option in parts.query.split("&")
+        if option and not any(word in option.split("=")[0].lower() for word in _SECRET_OPTIONS)
+    )
+    return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
+
+
+_SECRET_OPTIONS = ("password", "secret", "token")
 
 
 def _taken_port(host: str, ports: dict[str, int], language: str) -> str | None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
+
+from shared.contracts.absent import NullMeansAbsent
 
 Channel = Literal["internet", "lan"]
 TargetKind = Literal["pin", "device", "everyone", "group", "user"]
@@ -52,7 +54,7 @@ def _shallow(extra: dict[str, Any]) -> dict[str, Any]:
 ShallowObject = Annotated[dict[str, Any], AfterValidator(_shallow)]
 
 
-class Strict(BaseModel):
+class Strict(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 

@@ -14,11 +14,12 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.contracts.absent import NullMeansAbsent
 from shared.errors import describe
 from shared.logging import current_correlation_id
 
 
-class Payload(BaseModel):
+class Payload(NullMeansAbsent):
     """Base of every message body. Subclasses set TYPE and VERSION and register themselves."""
 
     model_config = ConfigDict(extra="forbid")

@@ -14,12 +14,11 @@ never becomes a number).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from decimal import Decimal
 
 from shared.contracts.documents import Document
+from shared.exact_json import loads_exact
 from shared.onec.errors import OneCImportError, decode_utf8, shown
 from shared.onec.mapping import DEFAULT_MAPPING, DocumentMapping, flatten, map_document
 
@@ -82,7 +81,7 @@ def accounting_type_name(metadata_name: str) -> str:
 
 def _parse(text: str) -> object:
     try:
-        return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
+        return loads_exact(text)
     except ValueError as exc:  # JSONDecodeError, or an integer beyond Python's digit limit
         raise OneCImportError("onec_not_json", reason=str(exc)) from None
     except RecursionError:

@@ -298,3 +298,20 @@ async def test_pending_upload_exits_5(tmp_path: Path) -> None:
         assert "tsdx upload-status p-1" in ran.out
         status = await tsdx("upload-status", "p-1", env=env)
         assert (status.code, status.out.strip()) == (PENDING, "p-1: ожидает решения")
+
+
+async def test_upload_to_any_device_picks_the_bases_only_device(
+    env: dict[str, str], terminal: TerminalClient, tmp_path: Path
+) -> None:
+    document = order(lines=1, number="ПМ-1")
+    document["header"]["accounting_type"] = "Перемещение товаров"
+    path = write(tmp_path / "move.json", document)
+    ran = await tsdx(
+        "upload", str(path), "--any-device", "--process", "device-only", "--json", env=env
+    )
+    assert ran.code == 0, ran
+    [outcome] = json.loads(ran.out)
+    assert outcome["answer"]["deliveries"][0]["target"] == {
+        "kind": "device",
+        "value": terminal.device["device_id"],
+    }

@@ -7,6 +7,7 @@ The stack of this module has small limits and does not wait for routing's answer
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -194,3 +195,31 @@ async def test_devices_in_contact_are_counted_online(
         assert await _metric(small_stack, "tsdx_devices_online") == before + 2
     async with AccountingClient(small_stack.url("gateway"), tenant["api_key"]) as accounting:
         assert await accounting.devices() == []  # seen, but never addressed by this base
+
+
+async def test_a_1c_body_keeps_to_the_same_limits(
+    small_stack: Stack, tenant: dict[str, str]
+) -> None:
+    onec = {"Content-Type": "application/vnd.1c+json"}
+    query = {"request_id": uuid.uuid4().hex, "process": "purchase-receipt", "pin": "0000"}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield '[{"Ссылка": "a", "Товары": ['.encode()
+        for _ in range(MAX_BODY // 1000 + 2):
+            yield b" " * 1000
+
+    async with raw(small_stack, tenant["api_key"], "en") as http:
+        response = await http.post("/api/v1/uploads", params=query, content=chunks(), headers=onec)
+        assert response.status_code == 413
+        assert response.json()["code"] == "body_too_large"
+
+        batch = [
+            {"ВидДокумента": "ЗаказПоставщику", "Ссылка": str(uuid.uuid4()),
+             "Товары": [{"Номенклатура": "prod-1", "Количество": 1}]}
+            for _ in range(4)
+        ]  # fmt: skip
+        response = await http.post(
+            "/api/v1/uploads", params=query, content=json.dumps(batch).encode(), headers=onec
+        )
+        assert response.status_code == 413
+        assert response.json()["code"] == "too_many_documents"

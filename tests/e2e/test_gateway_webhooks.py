@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 from shared.cli.stack import Stack
 from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from tests.support.documents import by_pin, order, upload
+from tests.support.onec_text import GUIDES, documented_answers, same_shape
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
 
@@ -286,3 +288,20 @@ async def test_a_base_sees_only_its_own_webhook_and_log(
     async with AccountingClient(hook_stack.url("gateway"), other["api_key"]) as stranger:
         assert (await stranger.webhook())["configured"] is False
         assert await stranger.webhook_deliveries() == []
+
+
+@pytest.mark.parametrize("guide", GUIDES, ids=lambda g: g.name)
+async def test_the_guides_push_and_log_examples_are_shaped_as_the_real_ones(
+    hook_stack: Stack, base: tuple[dict[str, str], AccountingClient], guide: Path
+) -> None:
+    tenant, accounting = base
+    documented = documented_answers(guide)
+    async with receiving(Receiver(statuses=[500])) as receiver:
+        await accounting.set_webhook(receiver.url)
+        async with paired(hook_stack, tenant, "online") as terminal:
+            await finish_one(accounting, terminal, quantity="2.5")
+        log = await eventually(
+            lambda: accounting.webhook_deliveries(state="delivered"), what="delivered in the log"
+        )
+    same_shape(json.loads(documented["webhook-event"]), receiver.pushes[-1].json(), "event")
+    same_shape(json.loads(documented["webhook-deliveries"]), {"deliveries": log}, "deliveries")

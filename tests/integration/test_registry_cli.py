@@ -181,3 +181,18 @@ async def test_usage_errors_exit_2(cli: Cli, monkeypatch: pytest.MonkeyPatch) ->
 
     assert no_tenant.value.code == bad_mode.value.code == EXIT_USAGE
     assert no_token == EXIT_USAGE and "TSDX_ADMIN_TOKEN" in err
+
+
+async def test_the_admin_commands_find_the_gateway_by_tsdx_url(
+    stack: Stack, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stack listens on a free port, never the default :8080: only TSDX_URL leads there.
+    assert not stack.url("gateway").endswith(":8080")
+    monkeypatch.setenv("TSDX_URL", stack.url("gateway"))
+    tenant_id = f"url-{uuid.uuid4().hex[:6]}"
+    code, out, err = await cli.run(
+        "tenant", "create", "Склад по TSDX_URL", "--id", tenant_id, "--admin-token", ADMIN_TOKEN,
+        "--json", options=False,
+    )  # fmt: skip
+    assert code == EXIT_OK, err
+    assert json.loads(out)["tenant"] == tenant_id

@@ -53,6 +53,7 @@ def test_request_ids_repeat_for_a_given_key_and_are_new_without_one() -> None:
     [
         (["--pin", "5546"], Target(kind="pin", value="5546")),
         (["--device", "d-1"], Target(kind="device", value="d-1")),
+        (["--any-device"], Target(kind="device")),
         (["--everyone", "--lan"], Target(kind="everyone")),
         (["--group", "Кладовщики", "--lan"], Target(kind="group", value="Кладовщики")),
         (["--user", "ivanov", "--lan"], Target(kind="user", value="ivanov")),
