@@ -16,6 +16,7 @@ var SHELL = [
   "js/store.js",
   "js/work.js",
   "icons/icon.svg",
+  "icons/icon-192.png",
 ];
 
 self.addEventListener("install", function (event) {

@@ -189,6 +189,10 @@ async def test_pair_receive_scan_and_finish_online(
     await expect(page.locator("#menu-connection")).to_have_text("В сети")
     await expect(page.locator("#menu-unsent")).to_have_text("0")
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-menu.png")))
+    await page.click("#language-toggle")  # English by a setting, Russian by default
+    await expect(page.locator("#menu-connection")).to_have_text("Online")
+    await page.click("#language-toggle")
+    await expect(page.locator("#menu-connection")).to_have_text("В сети")
     await page.click("#menu-close")
     await expect(page.locator("#pin")).to_have_text(pin)
 
@@ -199,6 +203,8 @@ async def test_pair_receive_scan_and_finish_online(
         "Поступление № 0000-000123 от 28.11.2026", timeout=DEADLINE_MS
     )
     await expect(card).to_contain_text("строк: 3")
+    await expect(card).to_contain_text("ООО «Ромашка» · Основной склад")
+    await expect(card).to_contain_text("Загружен")
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-inbox.png")))
 
     await card.click()
@@ -278,6 +284,7 @@ async def test_scans_survive_a_cut_network_and_a_reload_and_the_result_arrives_o
     await expect(qty(page, 1)).to_have_text("1")
     await expect(qty(page, 2)).to_have_text("1")
     await expect(qty(page, 3)).to_have_text("1.235")
+    await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-offline.png")))
     await scan(page, MARK_A)  # remembered across the reload: still refused
     await expect(page.locator("#message")).to_contain_text("уже отсканирован")
     await scan(page, MARK_B)
@@ -288,7 +295,6 @@ async def test_scans_survive_a_cut_network_and_a_reload_and_the_result_arrives_o
     unsent = page.locator("#unsent")
     await expect(unsent).to_have_attribute("data-unsent", "1")
     await expect(unsent).to_contain_text("Не отправлено: 1")
-    await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-offline.png")))
     await page.reload()  # the queue is on disk too
     await expect(unsent).to_have_attribute("data-unsent", "1", timeout=DEADLINE_MS)
     assert await accounting.results() == []

@@ -26,6 +26,7 @@ var state = {
   current: null,
   online: navigator.onLine,
   offlineReady: false,
+  offlineChecked: false,
   device: null, // internet: the paired device
   session: null, // LAN: the signed-in user
   dialogOpen: false,
@@ -122,7 +123,8 @@ function renderChrome() {
   pill.setAttribute("data-online", state.online ? "yes" : "no");
   var strip = $("#unsent");
   var n = state.outbox.length;
-  strip.textContent = n ? "\u2191 " + t("unsent", { n: n }) : "\u2713 " + t("all_sent");
+  strip.textContent = (n ? "\u2191 " + t("unsent", { n: n }) : "\u2713 " + t("all_sent")) +
+    (state.offlineChecked && !state.offlineReady ? " · " + t("offline_strip") : "");
   strip.className = "strip " + (n ? "strip-unsent" : "strip-sent");
   strip.setAttribute("data-unsent", String(n));
   $("#title").textContent = state.screen === "work" && state.current ? titleOf(state.jobs.get(state.current).summary) : "tsdx · " + t(MODE === "lan" ? "lan_mode" : "internet_mode");
@@ -298,6 +300,11 @@ function visibleDocuments() {
   return shown;
 }
 
+// «ООО «Ромашка» · Основной склад»: whom the goods come from or go to, and where.
+function partyOf(header) {
+  return [header.counterparty, header.warehouse].filter(Boolean).join(" · ");
+}
+
 function listScreen() {
   var documents = visibleDocuments();
   var items = documents.map(function (summary) {
@@ -306,8 +313,9 @@ function listScreen() {
     var counted = job ? progress(job) : null;
     return h("li", {}, [h("button", { class: "doc-card", type: "button", "data-delivery-id": summary.delivery_id, onclick: function () { openDocument(summary); } }, [
       h("div", { class: "doc-title", text: titleOf(summary) }),
+      partyOf(job ? job.header : summary) ? h("div", { class: "doc-party", text: partyOf(job ? job.header : summary) }) : null,
       h("div", { class: "doc-meta" }, [
-        h("span", { text: t("lines", { n: summary.lines }) + (counted && counted.done ? " · \u2713 " + counted.done : "") }),
+        h("span", { text: t("lines", { n: summary.lines }) + (counted && counted.done ? " · \u2713 " + counted.done + " / " + counted.total : "") }),
         h("span", { class: "badge badge-" + label.kind, text: label.text }),
       ]),
       unsentFor(summary.delivery_id) ? h("div", { class: "doc-unsent", text: "\u2191 " + t("unsent_mark") }) : null,
@@ -372,7 +380,7 @@ function workScreen() {
   actions.push(h("button", { id: "finish", class: "button primary", type: "button", text: t("finish"), onclick: function () { finish(job); } }));
   return h("div", { class: "work" }, [
     h("div", { class: "work-head" }, [
-      h("div", { class: "work-title", id: "work-title", text: titleOf(job.summary) }),
+      h("div", { class: "work-title", id: "work-title", text: partyOf(job.header) || titleOf(job.summary) }),
       h("div", { class: "work-progress", id: "progress", text: p.done + " / " + p.total }),
     ]),
     h("div", { class: "scan-row" }, [scan, keyboard, camera]),
@@ -648,8 +656,12 @@ async function applyInbox(inbox) {
     var known = state.jobs.get(summary.delivery_id);
     if (!known) {
       var downloaded = await client.download(summary.delivery_id);
-      await saveJob(newJob(downloaded));
-      if (summary.state === "waiting") await client.acknowledge(summary.delivery_id);
+      var fresh = newJob(downloaded);
+      if (summary.state === "waiting") {
+        await client.acknowledge(summary.delivery_id);
+        fresh.summary.state = "downloaded";
+      }
+      await saveJob(fresh);
       changed = true;
       continue;
     }
@@ -782,7 +794,8 @@ async function release(job) {
 // Start -----------------------------------------------------------------------------------------
 
 async function registerWorker() {
-  if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+  state.offlineChecked = true;
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return renderChrome();
   try {
     await navigator.serviceWorker.register("sw.js");
     state.offlineReady = true;
