@@ -409,3 +409,62 @@ async def test_two_users_of_a_group_on_the_lan_one_takes_the_other_sees_it_taken
     for context, _, errors in pages.values():
         assert errors == []
         await context.close()
+
+
+async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
+    stack: Stack,
+    tenant: dict[str, str],
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    gateway = stack.url("gateway")
+    context, page, errors = await handheld(browser)
+    # A QR code may hold a link to the app with the code: the field comes filled in.
+    await page.goto(f"{gateway}/tsd/?code={tenant['connection_code']}")
+    await expect(page.locator("#connection-code")).to_have_value(tenant["connection_code"])
+    await page.click("#pair-button")
+    pin = str(await page.locator("#menu-pin").text_content(timeout=DEADLINE_MS))
+    await page.click("#menu-close")
+
+    document = receipt()
+    document["header"]["accounting_type"] = "Заказ клиента"  # picking: quantity control on
+    body = upload(by_pin(pin), document, process="picking")
+    answer = await accounting.upload(body)
+    assert answer["status"] == "accepted", answer
+    first = answer["deliveries"][0]["delivery_id"]
+    await page.locator(f'.doc-card[data-delivery-id="{first}"]').click(timeout=DEADLINE_MS)
+    for _ in range(3):
+        await scan(page, BAGS)
+    await expect(qty(page, 2)).to_have_text("3")
+    await scan(page, BAGS)
+    await expect(page.locator("#message")).to_contain_text("Больше плана нельзя")
+    await expect(qty(page, 2)).to_have_text("3")
+
+    await page.click('#lines li[data-line-no="3"]')  # weighed cheese without a label
+    await page.fill("#dialog-input", "0,75")
+    await page.click("#dialog-ok")
+    await expect(qty(page, 3)).to_have_text("0.75")
+    await page.click('#lines li[data-line-no="3"]')
+    await page.fill("#dialog-input", "1")
+    await page.click("#dialog-ok")
+    await expect(page.locator("#message")).to_contain_text("план 1.5, было бы 1.75")
+    await expect(qty(page, 3)).to_have_text("0.75")
+    await expect(page.locator("#scan")).to_be_focused()
+
+    # 1C replaces the document while it is being counted: the old copy goes, with a notice.
+    again = upload(by_pin(pin), document, process="picking")
+    again["recall"] = True
+    replaced = await accounting.upload(again)
+    assert replaced["status"] == "accepted", replaced
+    second = replaced["deliveries"][0]["delivery_id"]
+    await expect(page.locator("#notice")).to_contain_text(
+        "Документ отозван: Подбор № 0000-000123 от 28.11.2026", timeout=DEADLINE_MS
+    )
+    await expect(page.locator("#scan")).to_have_count(0)
+    await expect(page.locator(f'.doc-card[data-delivery-id="{first}"]')).to_have_count(0)
+    await page.locator(f'.doc-card[data-delivery-id="{second}"]').click(timeout=DEADLINE_MS)
+    await expect(qty(page, 2)).to_have_text("0")
+    assert errors == []
+    await context.close()

@@ -248,8 +248,19 @@ function go(screen, current) {
   render();
 }
 
+// The connection code as typed or scanned: the code itself, or a link to this app carrying it
+// (``…/tsd/?code=MEHY-FJ2E-JPPK``, what a QR code may hold).
+function codeInLink(text) {
+  var found = /[?#&]code=([^&#\s]+)/.exec(String(text));
+  return found ? decodeURIComponent(found[1]).trim() : "";
+}
+
+function connectionCode(text) {
+  return codeInLink(text) || String(text).trim();
+}
+
 function pairScreen() {
-  var code = h("input", { id: "connection-code", class: "big-input", type: "text", autocomplete: "off", autocapitalize: "characters", placeholder: t("connection_code") });
+  var code = h("input", { id: "connection-code", class: "big-input", type: "text", autocomplete: "off", autocapitalize: "characters", placeholder: t("connection_code"), value: codeInLink(location.search + location.hash) });
   var button = h("button", { id: "pair-button", class: "button primary wide", type: "submit", text: t("pair") });
   var form = h("form", { class: "form", onsubmit: function (e) { e.preventDefault(); pair(code.value, button); } }, [
     h("h1", { text: t("pair_title") }), h("p", { class: "hint", text: t("pair_hint") }), code, button,
@@ -574,14 +585,15 @@ function deviceModel() {
   return found ? found[1] : "Browser";
 }
 
-async function pair(code, button) {
-  if (!code.trim()) return;
+async function pair(typed, button) {
+  var code = connectionCode(typed);
+  if (!code) return;
   button.disabled = true;
   button.textContent = t("pairing");
   var model = deviceModel();
   var hardware = hardwareId();
   try {
-    var paired = await new InternetApi(null, currentLanguage()).pair({ connection_code: code.trim(), hardware_id: hardware, model: model, name: model });
+    var paired = await new InternetApi(null, currentLanguage()).pair({ connection_code: code, hardware_id: hardware, model: model, name: model });
     state.device = { device_id: paired.device_id, tenant: paired.tenant, pin: paired.pin, mode: paired.mode, credential: paired.credential, model: model, hardware_id: hardware };
     settings.set("device", state.device);
     signal("ok", state.sound);
