@@ -726,6 +726,7 @@ async function signIn(body, button) {
 }
 
 async function logout() {
+  if (state.outbox.length && !(await dialog({ text: t("confirm_logout_unsent", { n: state.outbox.length }), ok: t("log_out") }))) return;
   try {
     await api().logout();
   } catch (error) {
