@@ -347,6 +347,32 @@ async def test_scans_survive_a_cut_network_and_a_reload_and_the_result_arrives_o
     await context.close()
 
 
+async def storekeepers(admin: AdminClient, tenant: dict[str, str]) -> str:
+    """The group «storekeepers» of ivanov and petrov in the tenant's base."""
+    base = tenant["tenant"]
+    await admin.create_group(base, "storekeepers")
+    for login, name in (("ivanov", "Иванов И."), ("petrov", "Петров П.")):
+        await admin.create_user(base, login, name=name, password="секрет-1")
+        await admin.add_member(base, "storekeepers", login)
+    return base
+
+
+async def signed_in(
+    browser: Any, stack: Stack, base: str, login: str
+) -> tuple[Any, Any, list[str]]:
+    from playwright.async_api import expect
+
+    context, page, errors = await handheld(browser)
+    await page.goto(f"{stack.url('lan_writer')}/tsd/")
+    await expect(page.locator("h1")).to_have_text("Вход на склад")
+    await page.fill("#lan-base", base)
+    await page.fill("#lan-login", login)
+    await page.fill("#lan-password", "секрет-1")
+    await page.click("#login-button")
+    await expect(page.locator("#screen")).to_have_attribute("data-screen", "list")
+    return context, page, errors
+
+
 async def test_two_users_of_a_group_on_the_lan_one_takes_the_other_sees_it_taken(
     stack: Stack,
     tenant: dict[str, str],
@@ -357,27 +383,13 @@ async def test_two_users_of_a_group_on_the_lan_one_takes_the_other_sees_it_taken
 ) -> None:
     from playwright.async_api import expect
 
-    base = tenant["tenant"]
-    await admin.create_group(base, "storekeepers")
-    for login, name in (("ivanov", "Иванов И."), ("petrov", "Петров П.")):
-        await admin.create_user(base, login, name=name, password="секрет-1")
-        await admin.add_member(base, "storekeepers", login)
+    base = await storekeepers(admin, tenant)
     document = receipt()
     body = upload({"kind": "group", "value": "storekeepers"}, document, channel="lan")
     answer = await accounting.upload(body)
     assert answer["status"] in ("accepted", "pending"), answer
 
-    lan = stack.url("lan_writer")
-    pages = {}
-    for login in ("ivanov", "petrov"):
-        context, page, errors = await handheld(browser)
-        await page.goto(f"{lan}/tsd/")
-        await expect(page.locator("h1")).to_have_text("Вход на склад")
-        await page.fill("#lan-base", base)
-        await page.fill("#lan-login", login)
-        await page.fill("#lan-password", "секрет-1")
-        await page.click("#login-button")
-        pages[login] = (context, page, errors)
+    pages = {login: await signed_in(browser, stack, base, login) for login in ("ivanov", "petrov")}
 
     ivanov, petrov = pages["ivanov"][1], pages["petrov"][1]
     card = '.doc-card:has-text("Поступление № 0000-000123 от 28.11.2026")'
@@ -468,3 +480,51 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await expect(qty(page, 2)).to_have_text("0")
     assert errors == []
     await context.close()
+
+
+async def test_a_collective_count_on_the_lan_adds_a_partial_send_and_two_users_results(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    base = await storekeepers(admin, tenant)
+    document = receipt()
+    document["header"]["accounting_type"] = "Инвентаризация товаров на складе"
+    body = upload(
+        {"kind": "group", "value": "storekeepers"},
+        document,
+        channel="lan",
+        process="inventory-count",
+    )
+    assert (await accounting.upload(body))["status"] in ("accepted", "pending")
+    pages = {login: await signed_in(browser, stack, base, login) for login in ("ivanov", "petrov")}
+    ivanov, petrov = pages["ivanov"][1], pages["petrov"][1]
+    card = '.doc-card:has-text("Инвентаризация № 0000-000123 от 28.11.2026")'
+    for page in (ivanov, petrov):
+        await expect(page.locator(card)).to_contain_text("Совместный", timeout=DEADLINE_MS)
+        await page.click(card)  # both join the collective document
+        await expect(page.locator("#scan")).to_be_focused()
+
+    await scan(ivanov, BAGS)
+    await scan(ivanov, BAGS)
+    await expect(qty(ivanov, 2)).to_have_text("2")
+    await ivanov.click("#partial")
+    await expect(ivanov.locator("#message")).to_have_text("Отсканированное отправлено частично")
+    await expect(ivanov.locator("#unsent")).to_have_attribute("data-unsent", "0")
+
+    await scan(petrov, BAGS)
+    await expect(qty(petrov, 2)).to_have_text("1")
+    for page in (petrov, ivanov):
+        await page.click("#finish")
+        await page.click("#dialog-ok")
+        await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "0")
+
+    result = await completed(accounting, document["header"]["id"])
+    assert lines_of(result) == {2: (Decimal(3), [])}
+    for context, _, errors in pages.values():
+        assert errors == []
+        await context.close()
