@@ -429,7 +429,8 @@ function focusScan() {
 // Counting ------------------------------------------------------------------------------------
 
 function barcodeSettings(job) {
-  var own = (job.settings && job.settings.barcodes) || (state.device && state.device.barcodes) || {};
+  var owner = state.device || state.session;
+  var own = (job.settings && job.settings.barcodes) || (owner && owner.barcodes) || {};
   return Object.assign({}, DEFAULT_SETTINGS, own);
 }
 
@@ -625,8 +626,18 @@ async function forgetWork() {
   await state.store.clear();
 }
 
+// The server's word on this device wins (an operator may change its PIN or mode), and the
+// base's barcode settings (weight prefixes, digits, group separator) come with it.
+async function refreshDevice() {
+  var me = await api().me();
+  state.device = Object.assign(state.device, { pin: me.pin, mode: me.mode, barcodes: me.barcodes || state.device.barcodes });
+  settings.set("device", state.device);
+  renderChrome();
+}
+
 async function internetLoop() {
   var device = state.device;
+  refreshDevice().catch(function () { /* offline: the device as remembered */ });
   while (state.device === device) {
     try {
       var inbox = await api().inbox(state.online ? LONG_POLL_SECONDS : 0, state.known);
