@@ -30,7 +30,7 @@ var state = {
   device: null, // internet: the paired device
   session: null, // LAN: the signed-in user
   dialogOpen: false,
-  flushing: false,
+  flushing: null, // the send in progress, if any
   sound: true,
   known: 0,
 };
@@ -523,8 +523,10 @@ async function finish(job) {
   if (!(await dialog({ text: question, ok: t("finish") }))) return;
   var item = await queueResult(job, true);
   go("list");
+  var waiting = function () { return state.outbox.some(function (x) { return x.result_id === item.result_id; }); };
   await flush();
-  var sent = !state.outbox.some(function (x) { return x.result_id === item.result_id; });
+  if (waiting()) await flush(); // the send that was running may have ended before this result came
+  var sent = !waiting();
   notice(t("finished", { how: t(sent ? "finished_sent" : "finished_queued") }), "info");
 }
 
@@ -541,32 +543,46 @@ async function removeSent(item) {
 
 // Sends queued results oldest first; stops at the first one the network did not carry so
 // results keep their order. A result the server refuses for good is dropped with a notice.
-async function flush() {
+// One send at a time: a call while one runs waits for it, and the running one also takes
+// results queued meanwhile, so after ``await flush()`` every result was tried.
+function flush() {
+  if (!state.flushing) {
+    var done = function () {
+      state.flushing = null;
+      renderChrome();
+      if (state.screen === "list") render();
+    };
+    state.flushing = sendQueued().then(done, done);
+  }
+  return state.flushing;
+}
+
+function oldestUntried(tried) {
+  var left = state.outbox.filter(function (item) { return !tried[item.result_id]; });
+  left.sort(function (a, b) { return a.created - b.created; });
+  return left[0];
+}
+
+async function sendQueued() {
   var client = api();
-  if (state.flushing || !client || !state.outbox.length) return;
-  state.flushing = true;
-  try {
-    var queue = state.outbox.slice().sort(function (a, b) { return a.created - b.created; });
-    for (var i = 0; i < queue.length; i++) {
-      var item = queue[i];
-      try {
-        await client.sendResult(item);
-        setOnline(true);
-        await removeSent(item);
-      } catch (error) {
-        if (failedForNetwork(error)) {
-          if (error instanceof NetworkError) setOnline(false);
-          break;
-        }
-        if (error instanceof ApiError && error.status === 401) break;
-        await removeSent(item);
-        if (error.code !== "document_already_finished") notice(t("result_dropped", { message: error.message }), "error");
+  var tried = {};
+  var item = client && oldestUntried(tried);
+  while (item) {
+    tried[item.result_id] = true;
+    try {
+      await client.sendResult(item);
+      setOnline(true);
+      await removeSent(item);
+    } catch (error) {
+      if (failedForNetwork(error)) {
+        if (error instanceof NetworkError) setOnline(false);
+        return;
       }
+      if (error instanceof ApiError && error.status === 401) return;
+      await removeSent(item);
+      if (error.code !== "document_already_finished") notice(t("result_dropped", { message: error.message }), "error");
     }
-  } finally {
-    state.flushing = false;
-    renderChrome();
-    if (state.screen === "list") render();
+    item = oldestUntried(tried);
   }
 }
 
