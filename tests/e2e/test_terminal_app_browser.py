@@ -352,23 +352,32 @@ async def storekeepers(admin: AdminClient, tenant: dict[str, str]) -> str:
     base = tenant["tenant"]
     await admin.create_group(base, "storekeepers")
     for login, name in (("ivanov", "Иванов И."), ("petrov", "Петров П.")):
-        await admin.create_user(base, login, name=name, password="секрет-1")
+        await admin.create_user(base, login, name=name, password="секрет-1", barcode=badge(login))
         await admin.add_member(base, "storekeepers", login)
     return base
 
 
+def badge(login: str) -> str:
+    return f"BADGE-{login.upper()}"
+
+
 async def signed_in(
-    browser: Any, stack: Stack, base: str, login: str
+    browser: Any, stack: Stack, base: str, login: str, *, by_badge: bool = False
 ) -> tuple[Any, Any, list[str]]:
+    """A handheld signed in to the LAN app with a login and password, or by scanning a badge."""
     from playwright.async_api import expect
 
     context, page, errors = await handheld(browser)
     await page.goto(f"{stack.url('lan_writer')}/tsd/")
     await expect(page.locator("h1")).to_have_text("Вход на склад")
     await page.fill("#lan-base", base)
-    await page.fill("#lan-login", login)
-    await page.fill("#lan-password", "секрет-1")
-    await page.click("#login-button")
+    if by_badge:
+        await page.click("#lan-badge")
+        await scan(page, badge(login))
+    else:
+        await page.fill("#lan-login", login)
+        await page.fill("#lan-password", "секрет-1")
+        await page.click("#login-button")
     await expect(page.locator("#screen")).to_have_attribute("data-screen", "list")
     return context, page, errors
 
@@ -389,7 +398,10 @@ async def test_two_users_of_a_group_on_the_lan_one_takes_the_other_sees_it_taken
     answer = await accounting.upload(body)
     assert answer["status"] in ("accepted", "pending"), answer
 
-    pages = {login: await signed_in(browser, stack, base, login) for login in ("ivanov", "petrov")}
+    pages = {
+        "ivanov": await signed_in(browser, stack, base, "ivanov"),
+        "petrov": await signed_in(browser, stack, base, "petrov", by_badge=True),
+    }
 
     ivanov, petrov = pages["ivanov"][1], pages["petrov"][1]
     card = '.doc-card:has-text("Поступление № 0000-000123 от 28.11.2026")'

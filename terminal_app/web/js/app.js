@@ -242,6 +242,7 @@ function render() {
 }
 
 function go(screen, current) {
+  if ((current || null) !== state.current) lastLine = -1;
   state.screen = screen;
   state.current = current || null;
   settings.set("open", screen === "work" ? state.current : null);
