@@ -26,6 +26,7 @@ from shared.limits import MissLimiter
 from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
 from shared.service import Runtime, ServiceSpec
+from shared.terminal_web import mount_terminal_app
 
 NAME = "gateway"
 
@@ -68,6 +69,7 @@ def build_app(rt: Runtime) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(admin_processes.router)
     app.include_router(journeys.router)
+    mount_terminal_app(app, "internet")
     return app
 
 

@@ -12,6 +12,7 @@ from shared.http import install_common
 from shared.limits import MissLimiter
 from shared.messaging.topology import LAN_WRITER_WORK
 from shared.service import Runtime, ServiceSpec
+from shared.terminal_web import mount_terminal_app
 
 NAME = "lan_writer"
 
@@ -32,6 +33,7 @@ def build_app(rt: Runtime) -> FastAPI:
     install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
     app.include_router(terminal.router)
     app.include_router(admin.router)
+    mount_terminal_app(app, "lan")
     return app
 
 

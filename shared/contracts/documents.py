@@ -99,5 +99,9 @@ class FactLine(Strict):
     product_id: str = _ID
     barcode: str = Field(default="", max_length=200)
     quantity: Quantity = Field(ge=0)
+    # Marking codes (Честный ЗНАК DataMatrix) counted on this line, as scanned.
+    marks: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=100_000
+    )
     user: str | None = Field(default=None, max_length=200)
     extra: ShallowObject = Field(default_factory=dict)

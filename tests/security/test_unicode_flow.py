@@ -103,4 +103,8 @@ async def test_1c_data_goes_round_exactly_as_sent(
         assert result["document_id"] == document["header"]["id"]
         assert result["header"] == document["header"]
         # Merged per line: the counter's name is kept per user only, not on merged lines.
-        assert result["lines"] == [{**facts[0], "user": None}, facts[1]]
+        # (``marks``: the marking codes counted on a line, none here.)
+        assert result["lines"] == [
+            {**facts[0], "user": None, "marks": []},
+            {**facts[1], "marks": []},
+        ]

@@ -1,0 +1,82 @@
+// Counting rules of the terminal app (terminal_app/web/js/work.js and decimal.js): exact
+// decimal sums, marking codes counted once, quantity control, the result lines sent.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { add, compare, isQuantity } from "../web/js/decimal.js";
+import { applyScan, applyTyped, factLines, newJob, titleOf } from "../web/js/work.js";
+
+const GS = "\u001d";
+const MILK = "4601234567893";
+
+function job(settings) {
+  return newJob({
+    delivery_id: "d1",
+    number: "0000-000123",
+    date: "2026-11-28T10:15:00",
+    terminal_type: "Поступление",
+    lines: 2,
+    state: "downloaded",
+    settings: settings || {},
+    document: {
+      header: { id: "doc", number: "0000-000123" },
+      lines: [
+        { line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "2" },
+        { line_no: 2, product_id: "cheese", name: "Сыр", barcodes: ["2212345000003"], planned_qty: "1.5" },
+      ],
+    },
+  });
+}
+
+test("decimal sums are exact and quantities are bounded", () => {
+  assert.equal(add("0.1", "0.2"), "0.3");
+  assert.equal(add("1.235", "0.765"), "2");
+  assert.equal(add("0", "1.5"), "1.5");
+  assert.equal(compare("1.75", "1.5"), 1);
+  assert.equal(compare("1.50", "1.5"), 0);
+  assert.equal(isQuantity("0.75"), true);
+  assert.equal(isQuantity("1e3"), false);
+  assert.equal(isQuantity("-1"), false);
+});
+
+test("the title reads as in 1C", () => {
+  assert.equal(titleOf(job().summary), "Поступление № 0000-000123 от 28.11.2026");
+});
+
+test("a marking code counts once; the same pack again is refused", () => {
+  const counted = job();
+  const mark = `010${MILK}21abcDEF123456${GS}93Ab1x`;
+  assert.equal(applyScan(counted, mark).ok, true);
+  const again = applyScan(counted, mark);
+  assert.equal(again.ok, false);
+  assert.equal(again.reason, "mark_repeated");
+  assert.equal(applyScan(counted, `010${MILK}21otherSerial01`).ok, true);
+  assert.deepEqual(factLines(counted), [
+    {
+      line_no: 1,
+      product_id: "milk",
+      barcode: mark,
+      quantity: "2",
+      marks: [mark, `010${MILK}21otherSerial01`],
+    },
+  ]);
+});
+
+test("quantity control refuses more than planned, and only when it is on", () => {
+  const controlled = job({ quantity_control: true });
+  assert.equal(applyTyped(controlled, 1, "1,5").ok, true);
+  const over = applyTyped(controlled, 1, "0.001");
+  assert.equal(over.reason, "over_plan");
+  assert.equal(controlled.counts[1], "1.5");
+  const free = job({ quantity_control: false });
+  assert.equal(applyTyped(free, 1, "2").ok, true);
+  assert.equal(free.counts[1], "2");
+});
+
+test("unknown barcodes and bad quantities are refused and change nothing", () => {
+  const counted = job();
+  assert.equal(applyScan(counted, "4600000999990").reason, "unknown_barcode");
+  assert.equal(applyTyped(counted, 0, "abc").reason, "bad_quantity");
+  assert.equal(applyTyped(counted, 0, "0").reason, "bad_quantity");
+  assert.deepEqual(factLines(counted), []);
+});

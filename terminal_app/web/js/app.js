@@ -1,0 +1,897 @@
+// The terminal app: pairing (internet) or signing in (LAN), the document list, counting one
+// document by scans, and a queue of results that survives having no connection.
+// Chrome 81 is the oldest browser it must run on (see docs/terminal-app.md).
+
+import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
+import { DEFAULT_SETTINGS } from "./barcodes.js";
+import { signal, unlockOnFirstTouch } from "./feedback.js";
+import { currentLanguage, setLanguage, t } from "./i18n.js";
+import { DOCS, OUTBOX, openStore, settings } from "./store.js";
+import {
+  applyScan, applyTyped, factLines, newJob, newResultId, progress, summaryOf, titleOf,
+} from "./work.js";
+
+var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
+var MODE = modeMeta && modeMeta.getAttribute("content") === "lan" ? "lan" : "internet";
+var LONG_POLL_SECONDS = 20;
+var LAN_POLL_MS = 3000;
+var RETRY_MS = 3000;
+
+var state = {
+  store: null,
+  jobs: new Map(), // delivery_id -> the document being counted (kept in IndexedDB)
+  outbox: [], // results not yet accepted by the server (kept in IndexedDB)
+  list: [], // LAN: the user's documents as the server last listed them
+  screen: "list",
+  current: null,
+  online: navigator.onLine,
+  offlineReady: false,
+  offlineChecked: false,
+  device: null, // internet: the paired device
+  session: null, // LAN: the signed-in user
+  dialogOpen: false,
+  flushing: null, // the send in progress, if any
+  sound: true,
+  known: 0,
+};
+
+// DOM helpers ---------------------------------------------------------------------------
+
+function $(selector) {
+  return document.querySelector(selector);
+}
+
+function h(tag, attrs, children) {
+  var el = document.createElement(tag);
+  Object.keys(attrs || {}).forEach(function (key) {
+    var value = attrs[key];
+    if (value === null || value === undefined || value === false) return;
+    if (key.indexOf("on") === 0) el.addEventListener(key.slice(2), value);
+    else if (key === "text") el.textContent = value;
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  });
+  (children || []).forEach(function (child) {
+    if (child === null || child === undefined || child === false) return;
+    el.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  });
+  return el;
+}
+
+function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+// Waiting that a regained connection cuts short.
+var sleepers = [];
+function pause(ms) {
+  return new Promise(function (resolve) {
+    var timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      sleepers = sleepers.filter(function (s) { return s !== done; });
+      resolve();
+    }
+    sleepers.push(done);
+  });
+}
+function wake() {
+  sleepers.slice().forEach(function (s) { s(); });
+}
+
+// Storage ---------------------------------------------------------------------------------
+
+async function saveJob(job) {
+  state.jobs.set(job.delivery_id, job);
+  await state.store.put(DOCS, job);
+}
+
+async function dropJob(id) {
+  state.jobs.delete(id);
+  await state.store.remove(DOCS, id);
+}
+
+function unsentFor(id) {
+  return state.outbox.filter(function (item) { return item.delivery_id === id; }).length;
+}
+
+// The API of this mode ----------------------------------------------------------------------
+
+function api() {
+  if (MODE === "internet") return state.device ? new InternetApi(state.device.credential, currentLanguage()) : null;
+  return state.session ? new LanApi(state.session.token, currentLanguage()) : null;
+}
+
+function setOnline(online) {
+  if (state.online === online) return;
+  state.online = online;
+  renderChrome();
+  if (online) flush();
+}
+
+function failedForNetwork(error) {
+  return error instanceof NetworkError || (error instanceof ApiError && error.retryable);
+}
+
+// Top bar, status strip, notices ----------------------------------------------------------------
+
+function renderChrome() {
+  var pill = $("#connection");
+  pill.textContent = state.online ? t("online") : t("offline");
+  pill.className = "pill " + (state.online ? "pill-online" : "pill-offline");
+  pill.setAttribute("data-online", state.online ? "yes" : "no");
+  var strip = $("#unsent");
+  var n = state.outbox.length;
+  strip.textContent = (n ? "\u2191 " + t("unsent", { n: n }) : "\u2713 " + t("all_sent")) +
+    (state.offlineChecked && !state.offlineReady ? " · " + t("offline_strip") : "");
+  strip.className = "strip " + (n ? "strip-unsent" : "strip-sent");
+  strip.setAttribute("data-unsent", String(n));
+  $("#title").textContent = state.screen === "work" && state.current ? titleOf(state.jobs.get(state.current).summary) : "tsdx · " + t(MODE === "lan" ? "lan_mode" : "internet_mode");
+  $("#menu-button").setAttribute("aria-label", t("menu"));
+  if (!$("#drawer").hidden) renderDrawer();
+}
+
+var noticeTimer = null;
+function notice(text, kind) {
+  var box = $("#notice");
+  box.textContent = text;
+  box.className = "notice notice-" + (kind || "info");
+  box.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(function () { box.hidden = true; }, 8000);
+}
+
+// Side menu -----------------------------------------------------------------------------------
+
+function row(label, value, id) {
+  return h("div", { class: "menu-row" }, [h("span", { class: "menu-label", text: label }), h("span", { class: "menu-value", id: id, text: value })]);
+}
+
+function renderDrawer() {
+  var drawer = clear($("#drawer"));
+  var rows = [];
+  if (MODE === "internet" && state.device) {
+    rows.push(h("div", { class: "menu-pin-label", text: t("pin") }));
+    rows.push(h("div", { class: "menu-pin", id: "menu-pin", text: state.device.pin }));
+    rows.push(row(t("model"), state.device.model || "—", "menu-model"));
+    rows.push(row(t("hardware_id"), state.device.hardware_id, "menu-hardware-id"));
+    rows.push(row(t("device_mode"), t(state.device.mode === "offline" ? "device_mode_offline" : "device_mode_online"), "menu-mode"));
+  }
+  if (MODE === "lan" && state.session) {
+    rows.push(h("div", { class: "menu-user", id: "menu-user", text: state.session.name || state.session.login }));
+    rows.push(row(t("login"), state.session.login));
+    rows.push(row(t("groups"), state.session.groups.join(", ") || "—"));
+    rows.push(row(t("base"), state.session.tenant));
+  }
+  rows.push(row(t("connection"), state.online ? t("online") : t("offline"), "menu-connection"));
+  rows.push(row(t("unsent", { n: "" }).replace(/[:\s]+$/, ""), String(state.outbox.length), "menu-unsent"));
+  rows.push(row(t("offline_work"), state.offlineReady ? t("offline_ready") : t("offline_unavailable"), "menu-offline"));
+  var buttons = [
+    h("button", { class: "menu-button", id: "language-toggle", type: "button", onclick: toggleLanguage, text: t("language") }),
+    h("button", { class: "menu-button", id: "sound-toggle", type: "button", onclick: toggleSound, text: t("sound") + ": " + (state.sound ? t("on") : t("off")) }),
+  ];
+  if (MODE === "internet" && state.device) buttons.push(h("button", { class: "menu-button danger", id: "unpair", type: "button", onclick: unpair, text: t("unpair") }));
+  if (MODE === "lan" && state.session) buttons.push(h("button", { class: "menu-button", id: "logout", type: "button", onclick: logout, text: t("log_out") }));
+  buttons.push(h("button", { class: "menu-button", id: "menu-close", type: "button", onclick: closeDrawer, text: t("close") }));
+  drawer.appendChild(h("div", { class: "menu-body" }, rows.concat(buttons)));
+}
+
+function openDrawer() {
+  renderDrawer();
+  $("#drawer").hidden = false;
+  $("#drawer-shade").hidden = false;
+}
+
+function closeDrawer() {
+  $("#drawer").hidden = true;
+  $("#drawer-shade").hidden = true;
+  focusScan();
+}
+
+function toggleLanguage() {
+  var next = currentLanguage() === "ru" ? "en" : "ru";
+  settings.set("lang", next);
+  setLanguage(next);
+  render();
+  renderDrawer();
+}
+
+function toggleSound() {
+  state.sound = !state.sound;
+  settings.set("sound", state.sound);
+  renderDrawer();
+}
+
+// Dialogs (never window.confirm: a terminal's browser may block it) ---------------------------
+
+function dialog(options) {
+  return new Promise(function (resolve) {
+    var shade = clear($("#dialog-shade"));
+    var input = options.input ? h("input", { id: "dialog-input", class: "big-input", type: "text", inputmode: "decimal", autocomplete: "off", placeholder: options.input }) : null;
+    function close(value) {
+      shade.hidden = true;
+      clear(shade);
+      state.dialogOpen = false;
+      resolve(value);
+      focusScan();
+    }
+    var ok = h("button", { class: "button primary", id: "dialog-ok", type: "button", text: options.ok || "OK", onclick: function () { close(input ? input.value : true); } });
+    var cancel = h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } });
+    if (input) input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); close(input.value); } });
+    shade.appendChild(h("div", { class: "dialog", id: "dialog", role: "dialog" }, [
+      h("p", { class: "dialog-text", text: options.text }), input, h("div", { class: "dialog-actions" }, [cancel, ok]),
+    ]));
+    state.dialogOpen = true;
+    shade.hidden = false;
+    (input || ok).focus();
+  });
+}
+
+// Screens -------------------------------------------------------------------------------------
+
+function render() {
+  renderChrome();
+  var screen = clear($("#screen"));
+  screen.setAttribute("data-screen", state.screen);
+  if (state.screen === "pair") screen.appendChild(pairScreen());
+  else if (state.screen === "login") screen.appendChild(loginScreen());
+  else if (state.screen === "work") screen.appendChild(workScreen());
+  else screen.appendChild(listScreen());
+  focusScan();
+}
+
+function go(screen, current) {
+  if ((current || null) !== state.current) lastLine = -1;
+  state.screen = screen;
+  state.current = current || null;
+  settings.set("open", screen === "work" ? state.current : null);
+  render();
+}
+
+// The connection code as typed or scanned: the code itself, or a link to this app carrying it
+// (``…/tsd/?code=MEHY-FJ2E-JPPK``, what a QR code may hold).
+function codeInLink(text) {
+  var found = /[?#&]code=([^&#\s]+)/.exec(String(text));
+  return found ? decodeURIComponent(found[1]).trim() : "";
+}
+
+function connectionCode(text) {
+  return codeInLink(text) || String(text).trim();
+}
+
+function pairScreen() {
+  var code = h("input", { id: "connection-code", class: "big-input", type: "text", autocomplete: "off", autocapitalize: "characters", placeholder: t("connection_code"), value: codeInLink(location.search + location.hash) });
+  var button = h("button", { id: "pair-button", class: "button primary wide", type: "submit", text: t("pair") });
+  var form = h("form", { class: "form", onsubmit: function (e) { e.preventDefault(); pair(code.value, button); } }, [
+    h("h1", { text: t("pair_title") }), h("p", { class: "hint", text: t("pair_hint") }), code, button,
+  ]);
+  setTimeout(function () { code.focus(); }, 0);
+  return form;
+}
+
+function loginScreen() {
+  var base = h("input", { id: "lan-base", class: "big-input", type: "text", autocomplete: "off", placeholder: t("base"), value: settings.get("lan_base", "") });
+  var login = h("input", { id: "lan-login", class: "big-input", type: "text", autocomplete: "username", placeholder: t("login") });
+  var password = h("input", { id: "lan-password", class: "big-input", type: "password", autocomplete: "current-password", placeholder: t("password") });
+  var badge = h("input", { id: "lan-badge", class: "big-input", type: "text", autocomplete: "off", placeholder: t("badge_hint") });
+  var button = h("button", { id: "login-button", class: "button primary wide", type: "submit", text: t("log_in") });
+  badge.addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); signIn({ tenant: base.value, barcode: badge.value }, button); }
+  });
+  var form = h("form", { class: "form", onsubmit: function (e) { e.preventDefault(); signIn({ tenant: base.value, login: login.value, password: password.value }, button); } }, [
+    h("h1", { text: t("login_title") }), base, login, password, button, badge,
+  ]);
+  setTimeout(function () { (base.value ? login : base).focus(); }, 0);
+  return form;
+}
+
+function stateLabel(summary) {
+  if (MODE === "lan") {
+    if (summary.mine) return { text: t("state_mine"), kind: "mine" };
+    var holders = summary.taken_by || [];
+    if (holders.length && !summary.collective) return { text: t("state_taken", { who: holders.map(function (x) { return x.name || x.login; }).join(", ") }), kind: "taken" };
+    if (summary.collective) return { text: t("state_collective"), kind: "free" };
+    return { text: t("state_free"), kind: "free" };
+  }
+  return { text: t("state_" + summary.state) || summary.state, kind: summary.state };
+}
+
+function visibleDocuments() {
+  var shown = [];
+  var seen = {};
+  state.jobs.forEach(function (job) {
+    if (job.finished) return;
+    seen[job.delivery_id] = true;
+    var fromServer = state.list.find(function (s) { return s.delivery_id === job.delivery_id; });
+    shown.push(fromServer ? Object.assign({}, job.summary, summaryOf(fromServer)) : job.summary);
+  });
+  state.list.forEach(function (s) {
+    if (!seen[s.delivery_id] && !s.finished_by_me) shown.push(s);
+  });
+  return shown;
+}
+
+// «ООО «Ромашка» · Основной склад»: whom the goods come from or go to, and where.
+function partyOf(header) {
+  return [header.counterparty, header.warehouse].filter(Boolean).join(" · ");
+}
+
+function listScreen() {
+  var documents = visibleDocuments();
+  var items = documents.map(function (summary) {
+    var label = stateLabel(summary);
+    var job = state.jobs.get(summary.delivery_id);
+    var counted = job ? progress(job) : null;
+    return h("li", {}, [h("button", { class: "doc-card", type: "button", "data-delivery-id": summary.delivery_id, onclick: function () { openDocument(summary); } }, [
+      h("div", { class: "doc-title", text: titleOf(summary) }),
+      partyOf(job ? job.header : summary) ? h("div", { class: "doc-party", text: partyOf(job ? job.header : summary) }) : null,
+      h("div", { class: "doc-meta" }, [
+        h("span", { text: t("lines", { n: summary.lines }) + (counted && counted.done ? " · \u2713 " + counted.done + " / " + counted.total : "") }),
+        h("span", { class: "badge badge-" + label.kind, text: label.text }),
+      ]),
+      unsentFor(summary.delivery_id) ? h("div", { class: "doc-unsent", text: "\u2191 " + t("unsent_mark") }) : null,
+    ])]);
+  });
+  if (items.length) return h("ul", { class: "doc-list", id: "documents" }, items);
+  var empty = [h("div", { class: "empty-title", text: t("no_documents") })];
+  if (MODE === "internet" && state.device) {
+    empty.push(h("p", { class: "hint", text: t("waiting_by_pin") }));
+    empty.push(h("div", { class: "big-pin", id: "pin", text: state.device.pin }));
+  }
+  return h("div", { class: "empty", id: "documents-empty" }, empty);
+}
+
+function lineItem(job, line, i, highlight) {
+  var count = job.counts[i];
+  var planned = String(line.planned_qty);
+  var cmp = compareQuantity(count, planned);
+  var kind = cmp === 0 ? "done" : cmp > 0 ? "over" : count === "0" ? "todo" : "partial";
+  var marks = job.marks[i].length;
+  return h("li", { class: "line line-" + kind + (highlight ? " line-last" : ""), "data-line-no": String(line.line_no), onclick: function () { typeQuantity(job, i); } }, [
+    h("div", { class: "line-main" }, [
+      h("div", { class: "line-name", text: line.name || line.product_id }),
+      h("div", { class: "line-meta", text: [line.article ? t("article") + " " + line.article : "", line.unit, marks ? "DM \u00d7" + marks : ""].filter(Boolean).join(" · ") }),
+    ]),
+    h("div", { class: "line-qty" }, [
+      h("span", { class: "qty-count", text: count }),
+      h("span", { class: "qty-plan", text: " / " + planned }),
+    ]),
+  ]);
+}
+
+function compareQuantity(a, b) {
+  var x = Number(a);
+  var y = Number(b);
+  return x < y ? -1 : x > y ? 1 : 0; // for colour only; counting itself is exact (decimal.js)
+}
+
+var lastLine = -1;
+
+function workScreen() {
+  var job = state.jobs.get(state.current);
+  var scan = h("input", { id: "scan", class: "scan-input", type: "text", inputmode: "none", autocomplete: "off", autocorrect: "off", spellcheck: "false", placeholder: t("scan_here") });
+  scan.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    var raw = scan.value;
+    scan.value = "";
+    handleScan(raw);
+  });
+  scan.addEventListener("blur", function () { setTimeout(focusScan, 0); });
+  var keyboard = h("button", { id: "keyboard", class: "icon-button tool", type: "button", title: t("keyboard"), text: "\u2328", onclick: function () {
+    scan.setAttribute("inputmode", scan.getAttribute("inputmode") === "none" ? "text" : "none");
+    scan.blur();
+    scan.focus();
+  } });
+  var camera = "BarcodeDetector" in window ? h("button", { id: "camera", class: "icon-button tool", type: "button", title: t("camera"), text: "\u25a3", onclick: scanWithCamera }) : null;
+  var p = progress(job);
+  var actions = [h("button", { id: "back", class: "button", type: "button", text: t("back"), onclick: function () { go("list"); } })];
+  if (MODE === "lan") actions.push(h("button", { id: "release", class: "button", type: "button", text: t("release"), onclick: function () { release(job); } }));
+  if (job.settings.collective) actions.push(h("button", { id: "partial", class: "button", type: "button", text: t("partial"), onclick: function () { sendPartial(job); } }));
+  actions.push(h("button", { id: "finish", class: "button primary", type: "button", text: t("finish"), onclick: function () { finish(job); } }));
+  return h("div", { class: "work" }, [
+    h("div", { class: "work-head" }, [
+      h("div", { class: "work-title", id: "work-title", text: partyOf(job.header) || titleOf(job.summary) }),
+      h("div", { class: "work-progress", id: "progress", text: p.done + " / " + p.total }),
+    ]),
+    h("div", { class: "scan-row" }, [scan, keyboard, camera]),
+    h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
+    h("ul", { id: "lines", class: "lines" }, job.lines.map(function (line, i) { return lineItem(job, line, i, i === lastLine); })),
+    h("div", { class: "actions" }, actions),
+  ]);
+}
+
+function renderLines(job, highlight) {
+  lastLine = highlight;
+  var list = $("#lines");
+  if (!list) return;
+  clear(list);
+  job.lines.forEach(function (line, i) { list.appendChild(lineItem(job, line, i, i === highlight)); });
+  var p = progress(job);
+  $("#progress").textContent = p.done + " / " + p.total;
+  var last = list.querySelector(".line-last");
+  if (last && last.scrollIntoView) last.scrollIntoView({ block: "nearest" });
+}
+
+function message(kind, text) {
+  var box = $("#message");
+  if (!box) return notice(text, kind === "ok" ? "info" : "error");
+  box.textContent = text;
+  box.setAttribute("data-kind", kind);
+}
+
+function focusScan() {
+  if (state.dialogOpen || !$("#drawer").hidden) return;
+  var scan = $("#scan");
+  if (scan && document.activeElement !== scan) scan.focus();
+}
+
+// Counting ------------------------------------------------------------------------------------
+
+function barcodeSettings(job) {
+  var owner = state.device || state.session;
+  var own = (job.settings && job.settings.barcodes) || (owner && owner.barcodes) || {};
+  return Object.assign({}, DEFAULT_SETTINGS, own);
+}
+
+// A scan changes the job, the job goes to disk, and only then does the terminal beep "ok":
+// an accepted beep means the count survives a reload or a dead battery.
+async function handleScan(raw) {
+  var job = state.jobs.get(state.current);
+  if (!job) return;
+  var outcome = applyScan(job, raw, barcodeSettings(job));
+  await reportCount(job, outcome);
+}
+
+async function reportCount(job, outcome) {
+  if (!outcome.ok) {
+    message("error", t(outcome.reason, outcome.params));
+    signal("error", state.sound);
+    return;
+  }
+  await saveJob(job);
+  var line = job.lines[outcome.line];
+  message("ok", t(outcome.mark ? "mark_ok" : "scanned_ok", { name: line.name || line.product_id, qty: outcome.quantity }));
+  signal("ok", state.sound);
+  renderLines(job, outcome.line);
+}
+
+async function typeQuantity(job, index) {
+  var line = job.lines[index];
+  var typed = await dialog({ text: t("add_quantity") + ": " + (line.name || line.product_id) + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add") });
+  if (typed === null || typed === undefined) return;
+  await reportCount(job, applyTyped(job, index, typed));
+}
+
+async function scanWithCamera() {
+  var shade = clear($("#dialog-shade"));
+  var video = h("video", { class: "camera", autoplay: true, playsinline: true, muted: true });
+  var stream = null;
+  var stopped = false;
+  function stop() {
+    stopped = true;
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    shade.hidden = true;
+    clear(shade);
+    state.dialogOpen = false;
+    focusScan();
+  }
+  shade.appendChild(h("div", { class: "dialog" }, [video, h("div", { class: "dialog-actions" }, [h("button", { class: "button", type: "button", text: t("cancel"), onclick: stop })])]));
+  state.dialogOpen = true;
+  shade.hidden = false;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    video.srcObject = stream;
+    var detector = new window.BarcodeDetector();
+    while (!stopped) {
+      var found = await detector.detect(video).catch(function () { return []; });
+      if (found.length) {
+        stop();
+        await handleScan(found[0].rawValue);
+        return;
+      }
+      await pause(250);
+    }
+  } catch (error) {
+    stop();
+    message("error", String(error.message || error));
+  }
+}
+
+// Results ---------------------------------------------------------------------------------------
+
+async function queueResult(job, final) {
+  var item = {
+    result_id: newResultId(), // stable across resends: the server applies it once
+    delivery_id: job.delivery_id,
+    final: final,
+    lines: factLines(job),
+    created: Date.now(),
+  };
+  job.last_result_id = item.result_id;
+  if (final) job.finished = true;
+  await state.store.put(OUTBOX, item);
+  await saveJob(job);
+  state.outbox.push(item);
+  renderChrome();
+  return item;
+}
+
+async function finish(job) {
+  var p = progress(job);
+  var question = p.done < p.total ? t("confirm_finish_short", p) : t("confirm_finish");
+  if (!(await dialog({ text: question, ok: t("finish") }))) return;
+  var item = await queueResult(job, true);
+  go("list");
+  var waiting = function () { return state.outbox.some(function (x) { return x.result_id === item.result_id; }); };
+  await flush();
+  if (waiting()) await flush(); // the send that was running may have ended before this result came
+  var sent = !waiting();
+  notice(t("finished", { how: t(sent ? "finished_sent" : "finished_queued") }), "info");
+}
+
+async function sendPartial(job) {
+  await queueResult(job, false);
+  await flush();
+  message("ok", t("partial_queued"));
+}
+
+async function removeSent(item) {
+  state.outbox = state.outbox.filter(function (x) { return x.result_id !== item.result_id; });
+  await state.store.remove(OUTBOX, item.result_id);
+}
+
+// Sends queued results oldest first; stops at the first one the network did not carry so
+// results keep their order. A result the server refuses for good is dropped with a notice.
+// One send at a time: a call while one runs waits for it, and the running one also takes
+// results queued meanwhile, so after ``await flush()`` every result was tried.
+function flush() {
+  if (!state.flushing) {
+    var done = function () {
+      state.flushing = null;
+      renderChrome();
+      if (state.screen === "list") render();
+    };
+    state.flushing = sendQueued().then(done, done);
+  }
+  return state.flushing;
+}
+
+function oldestUntried(tried) {
+  var left = state.outbox.filter(function (item) { return !tried[item.result_id]; });
+  left.sort(function (a, b) { return a.created - b.created; });
+  return left[0];
+}
+
+async function sendQueued() {
+  var client = api();
+  var tried = {};
+  var item = client && oldestUntried(tried);
+  while (item) {
+    tried[item.result_id] = true;
+    try {
+      await client.sendResult(item);
+      setOnline(true);
+      await removeSent(item);
+    } catch (error) {
+      if (failedForNetwork(error)) {
+        if (error instanceof NetworkError) setOnline(false);
+        return;
+      }
+      if (error instanceof ApiError && error.status === 401) return;
+      await removeSent(item);
+      if (error.code !== "document_already_finished") notice(t("result_dropped", { message: error.message }), "error");
+    }
+    item = oldestUntried(tried);
+  }
+}
+
+// Internet mode -------------------------------------------------------------------------------
+
+function hardwareId() {
+  var id = settings.get("hardware_id", null);
+  if (!id) {
+    id = "@TSDX-WEB-" + newResultId().slice(0, 10).toUpperCase();
+    settings.set("hardware_id", id);
+  }
+  return id;
+}
+
+function deviceModel() {
+  var found = /;\s*([^;()]+?)\s+Build\//.exec(navigator.userAgent);
+  return found ? found[1] : "Browser";
+}
+
+async function pair(typed, button) {
+  var code = connectionCode(typed);
+  if (!code) return;
+  button.disabled = true;
+  button.textContent = t("pairing");
+  var model = deviceModel();
+  var hardware = hardwareId();
+  try {
+    var paired = await new InternetApi(null, currentLanguage()).pair({ connection_code: code, hardware_id: hardware, model: model, name: model });
+    state.device = { device_id: paired.device_id, tenant: paired.tenant, pin: paired.pin, mode: paired.mode, credential: paired.credential, model: model, hardware_id: hardware };
+    settings.set("device", state.device);
+    signal("ok", state.sound);
+    setOnline(true);
+    go("list");
+    openDrawer(); // the PIN is what the storekeeper needs next: tell it to the 1C operator
+    internetLoop();
+  } catch (error) {
+    signal("error", state.sound);
+    notice(error instanceof NetworkError ? t("network_error") : error.message, "error");
+    button.disabled = false;
+    button.textContent = t("pair");
+  }
+}
+
+async function unpair() {
+  if (!(await dialog({ text: t("confirm_unpair"), ok: t("unpair") }))) return;
+  state.device = null;
+  settings.set("device", null);
+  await forgetWork();
+  closeDrawer();
+  go("pair");
+}
+
+async function forgetWork() {
+  state.jobs.clear();
+  state.outbox = [];
+  state.list = [];
+  await state.store.clear();
+}
+
+// The server's word on this device wins (an operator may change its PIN or mode), and the
+// base's barcode settings (weight prefixes, digits, group separator) come with it.
+async function refreshDevice() {
+  var me = await api().me();
+  state.device = Object.assign(state.device, { pin: me.pin, mode: me.mode, barcodes: me.barcodes || state.device.barcodes });
+  settings.set("device", state.device);
+  renderChrome();
+}
+
+async function internetLoop() {
+  var device = state.device;
+  refreshDevice().catch(function () { /* offline: the device as remembered */ });
+  while (state.device === device) {
+    try {
+      var inbox = await api().inbox(state.online ? LONG_POLL_SECONDS : 0, state.known);
+      setOnline(true);
+      state.known = inbox.documents.length;
+      await applyInbox(inbox);
+      flush();
+      await pause(200);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        notice(error.message, "error");
+        return;
+      }
+      setOnline(false);
+      await pause(RETRY_MS);
+    }
+  }
+}
+
+async function applyInbox(inbox) {
+  var client = api();
+  var changed = false;
+  for (var i = 0; i < inbox.withdrawn.length; i++) {
+    var gone = inbox.withdrawn[i];
+    var job = state.jobs.get(gone.delivery_id);
+    if (job) {
+      await dropJob(gone.delivery_id);
+      notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
+      signal("error", state.sound);
+      if (state.current === gone.delivery_id) go("list");
+      changed = true;
+    }
+    await client.acknowledge(gone.delivery_id);
+  }
+  var listed = {};
+  for (var j = 0; j < inbox.documents.length; j++) {
+    var summary = inbox.documents[j];
+    listed[summary.delivery_id] = true;
+    var known = state.jobs.get(summary.delivery_id);
+    if (!known) {
+      var downloaded = await client.download(summary.delivery_id);
+      var fresh = newJob(downloaded);
+      if (summary.state === "waiting") {
+        await client.acknowledge(summary.delivery_id);
+        fresh.summary.state = "downloaded";
+      }
+      await saveJob(fresh);
+      changed = true;
+      continue;
+    }
+    var refusal = summary.refusal;
+    known.summary = Object.assign({}, known.summary, summaryOf(summary));
+    if (refusal && known.finished && refusal.result_id === known.last_result_id) {
+      known.finished = false; // routing refused the final result: count again and resend
+      notice(t("result_refused", { message: refusal.message }), "error");
+    }
+    await saveJob(known);
+    changed = true;
+  }
+  changed = (await pruneJobs(listed)) || changed;
+  if (changed && state.screen === "list") render();
+}
+
+// Documents the server no longer lists and with nothing left to send are gone for good.
+async function pruneJobs(listed) {
+  var dropped = false;
+  var ids = Array.from(state.jobs.keys());
+  for (var i = 0; i < ids.length; i++) {
+    var job = state.jobs.get(ids[i]);
+    if (listed[job.delivery_id] || unsentFor(job.delivery_id) || state.current === job.delivery_id) continue;
+    if (!job.finished) notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
+    await dropJob(job.delivery_id);
+    dropped = true;
+  }
+  return dropped;
+}
+
+// LAN mode --------------------------------------------------------------------------------------
+
+async function signIn(body, button) {
+  if (!body.tenant.trim()) return;
+  button.disabled = true;
+  try {
+    var session = await new LanApi(null, currentLanguage()).login(body);
+    state.session = { token: session.token, login: session.login, name: session.name, groups: session.groups, tenant: session.tenant };
+    settings.set("lan_base", body.tenant.trim());
+    settings.set("lan_session", state.session);
+    signal("ok", state.sound);
+    setOnline(true);
+    go("list");
+    lanLoop();
+  } catch (error) {
+    signal("error", state.sound);
+    notice(error instanceof NetworkError ? t("network_error") : error.message, "error");
+    button.disabled = false;
+  }
+}
+
+async function logout() {
+  if (state.outbox.length && !(await dialog({ text: t("confirm_logout_unsent", { n: state.outbox.length }), ok: t("log_out") }))) return;
+  try {
+    await api().logout();
+  } catch (error) {
+    // Signing out works without a connection: the session simply expires on the server.
+  }
+  state.session = null;
+  settings.set("lan_session", null);
+  await forgetWork();
+  closeDrawer();
+  go("login");
+}
+
+async function lanLoop() {
+  var session = state.session;
+  while (state.session === session) {
+    try {
+      await refreshLan();
+      flush();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        state.session = null;
+        settings.set("lan_session", null);
+        notice(error.message, "error");
+        go("login");
+        return;
+      }
+      setOnline(false);
+    }
+    await pause(LAN_POLL_MS);
+  }
+}
+
+async function refreshLan() {
+  var answer = await api().documents();
+  setOnline(true);
+  state.list = answer.documents;
+  var listed = {};
+  state.list.forEach(function (s) {
+    if (!s.finished_by_me) listed[s.delivery_id] = true;
+    var job = state.jobs.get(s.delivery_id);
+    if (job) job.summary = Object.assign({}, job.summary, summaryOf(s));
+  });
+  await pruneJobs(listed);
+  if (state.screen === "list") render();
+}
+
+async function openDocument(summary) {
+  var id = summary.delivery_id;
+  var job = state.jobs.get(id);
+  if (job && !job.finished) return go("work", id);
+  if (MODE === "internet") return;
+  try {
+    if (!summary.mine) await api().take(id);
+    var downloaded = await api().download(id);
+    job = newJob(downloaded);
+    await saveJob(job);
+    signal("ok", state.sound);
+    go("work", id);
+  } catch (error) {
+    signal("error", state.sound);
+    notice(error instanceof NetworkError ? t("network_error") : error.message, "error");
+    refreshLan().catch(function () { /* shown by the loop */ });
+  }
+}
+
+async function release(job) {
+  try {
+    await api().release(job.delivery_id);
+    await dropJob(job.delivery_id);
+    go("list");
+    await refreshLan();
+  } catch (error) {
+    signal("error", state.sound);
+    message("error", error instanceof NetworkError ? t("network_error") : error.message);
+  }
+}
+
+// Start -----------------------------------------------------------------------------------------
+
+async function registerWorker() {
+  state.offlineChecked = true;
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return renderChrome();
+  try {
+    await navigator.serviceWorker.register("sw.js");
+    state.offlineReady = true;
+  } catch (error) {
+    state.offlineReady = false;
+  }
+  // Unsent work must not be evicted when the device runs short of space.
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
+  renderChrome();
+}
+
+function bindChrome() {
+  $("#menu-button").addEventListener("click", openDrawer);
+  $("#drawer-shade").addEventListener("click", closeDrawer);
+  window.addEventListener("online", function () { wake(); flush(); });
+  window.addEventListener("offline", function () { setOnline(false); });
+  // The scanner types wherever focus is: send stray keys to the scan field.
+  document.addEventListener("keydown", function (e) {
+    var target = e.target;
+    if (state.screen !== "work" || state.dialogOpen) return;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
+    focusScan();
+  }, true);
+  unlockOnFirstTouch();
+}
+
+async function start() {
+  setLanguage(settings.get("lang", "ru"));
+  state.sound = settings.get("sound", true);
+  bindChrome();
+  state.store = await openStore();
+  (await state.store.all(DOCS)).forEach(function (job) { state.jobs.set(job.delivery_id, job); });
+  state.outbox = await state.store.all(OUTBOX);
+  var open = settings.get("open", null);
+  if (MODE === "internet") {
+    state.device = settings.get("device", null);
+    if (!state.device) go("pair");
+    else {
+      var job = open && state.jobs.get(open);
+      if (job && !job.finished) go("work", open);
+      else go("list");
+      internetLoop();
+    }
+  } else {
+    state.session = settings.get("lan_session", null);
+    if (!state.session) go("login");
+    else {
+      var lanJob = open && state.jobs.get(open);
+      if (lanJob && !lanJob.finished) go("work", open);
+      else go("list");
+      lanLoop();
+    }
+  }
+  registerWorker();
+  setInterval(flush, 5000);
+}
+
+start();
