@@ -1,0 +1,3 @@
+from pathlib import Path
+
+WEB_DIR = Path(__file__).parent / "web"
