@@ -11,7 +11,12 @@ from services.gateway.notifier import Notifier
 from services.gateway.terminal import inbox_key
 from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
-from shared.contracts.results import DeliveryProgressed, DocumentCompleted, ResultRefused
+from shared.contracts.results import (
+    DeliveryProgressed,
+    DocumentCompleted,
+    DocumentCompletedV1,
+    ResultRefused,
+)
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
 from shared.messaging.consumer import Handler, PermanentFailure
 from shared.metrics import DELIVERY_LATENCY
@@ -43,6 +48,7 @@ class GatewayHandlers:
             DocumentWithdrawn: self.withdrawn,
             UploadDecided: self.decided,
             DocumentCompleted: self.completed,
+            DocumentCompletedV1: self.completed_v1,
             ResultRefused: self.result_refused,
             DeviceChanged: self.device_changed,
             DeviceReplaced: self.device_replaced,
@@ -133,6 +139,10 @@ class GatewayHandlers:
             elif record["status"] == "pending":
                 await tx.db.update(repo.UPLOADS.name, key, changes)
         self._notifier.notify(key)
+
+    async def completed_v1(self, envelope: Envelope, completed: DocumentCompletedV1) -> None:
+        """A completion published before the upgrade to version 2 (no marks)."""
+        await self.completed(envelope, completed.upgraded())
 
     async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
         if not envelope.tenant:

@@ -25,6 +25,7 @@ from shared.contracts.documents import DeviceMode, FactLine
 from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
 from shared.http import ask, documented_query, error_body, language_of, query_of
+from shared.marks import refuse_repeated
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
 from shared.security import hash_token
@@ -242,6 +243,7 @@ async def submit_result(
     delivery_id: str, body: ResultRequest, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> dict[str, Any]:
     ensure_portable(body)
+    refuse_repeated(body.lines)
     row = await _own_row(rt, device, delivery_id)
     key = repo.result_key(delivery_id, body.result_id)
     previous = await rt.store.get(repo.RESULTS.name, key)

@@ -14,6 +14,7 @@ from services.lan_writer.base import LanBase
 from shared.contracts.documents import FactLine
 from shared.errors import Refusal
 from shared.http import language_of
+from shared.marks import refuse_repeated
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"])
@@ -112,5 +113,6 @@ async def release(
 async def submit_result(
     delivery_id: str, body: ResultRequest, request: Request, rt: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
+    refuse_repeated(body.lines)
     record = await _base(rt).submit(user, delivery_id, body.result_id, body.final, body.lines)
     return views.result(record, language_of(request))
