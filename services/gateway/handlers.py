@@ -218,12 +218,6 @@ class GatewayHandlers:
         self._notifier.notify(inbox_key(replaced.new_device))
 
     async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
-        doc = {
-            "id": changed.tenant,
-            "name": changed.name,
-            "api_key_hash": changed.api_key_hash,
-            "status": changed.status,
-            "revision": changed.revision,
-        }
+        doc = repo.tenant_copy(changed.model_dump())
         async with self._uow(applying=envelope) as tx:
             await repo.put_newer(tx.db, repo.TENANTS.name, doc)

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from services.gateway import accounting, admin, admin_processes, repository, terminal, webhooks
+from services.gateway import (
+    accounting,
+    admin,
+    admin_processes,
+    barcode_settings,
+    repository,
+    terminal,
+    webhooks,
+)
 from services.gateway.auth import RecentlyRefused
 from services.gateway.handlers import GatewayHandlers
 from services.gateway.notifier import Notifier
@@ -56,6 +64,7 @@ def build_app(rt: Runtime) -> FastAPI:
     app.include_router(terminal.router)
     app.include_router(accounting.router)
     app.include_router(webhooks.router)
+    app.include_router(barcode_settings.router)
     app.include_router(admin.router)
     app.include_router(admin_processes.router)
     return app

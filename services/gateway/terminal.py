@@ -19,6 +19,7 @@ from services.gateway.auth import (
     device_copy,
     record_sighting,
 )
+from services.gateway.barcode_settings import barcodes_view
 from services.gateway.notifier import Notifier
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode, FactLine
@@ -111,7 +112,8 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/me", summary="This device's PIN and settings, as shown in the terminal's side menu")
-async def me(device: DeviceDep) -> dict[str, Any]:
+async def me(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
+    tenant = await rt.store.get(repo.TENANTS.name, device["tenant"])
     return {
         "device_id": device["id"],
         "tenant": device["tenant"],
@@ -119,6 +121,8 @@ async def me(device: DeviceDep) -> dict[str, Any]:
         "name": device["name"],
         "model": device["model"],
         "mode": device["mode"],
+        # How the base's weight codes and marking codes are to be read (parseScan's settings).
+        "barcodes": barcodes_view(tenant),
     }
 
 

@@ -11,6 +11,7 @@ from services.lan_writer import repository as repo
 from services.lan_writer import views
 from services.lan_writer.auth import LoginRequest, SessionDep, UserDep, log_in
 from services.lan_writer.base import LanBase
+from shared.contracts.directory import barcode_settings_of
 from shared.contracts.documents import FactLine
 from shared.errors import Refusal
 from shared.http import language_of
@@ -57,14 +58,17 @@ async def logout(rt: RuntimeDep, session: SessionDep) -> dict[str, Any]:
     return {"logged_out": True}
 
 
-@router.get("/me", summary="The logged-in user, their groups and terminal")
-async def me(user: UserDep) -> dict[str, Any]:
+@router.get("/me", summary="The logged-in user, their groups and terminal, and the base's settings")
+async def me(rt: RuntimeDep, user: UserDep) -> dict[str, Any]:
+    tenant = await rt.store.get(repo.TENANTS.name, user.tenant)
     return {
         "tenant": user.tenant,
         "login": user.login,
         "name": user.name,
         "groups": list(user.groups),
         "device_id": user.device_id,
+        # How the base's weight codes and marking codes are to be read (parseScan's settings).
+        "barcodes": barcode_settings_of(tenant).model_dump(),
     }
 
 

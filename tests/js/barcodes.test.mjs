@@ -115,6 +115,16 @@ for (const [name, code, settings, item, quantity] of weightCases) {
   });
 }
 
+test("parseScan: settings as the terminal APIs serve them (snake_case) work alike", () => {
+  const served = { weight_prefixes: ["27"], item_digits: 6, weight_digits: 4, gs_substitute: "~" };
+  const weight = parseScan(withCheck("271234560750"), served);
+  assert.equal(weight.kind, "weight");
+  assert.equal(weight.item, "123456");
+  assert.equal(weight.quantity, "0.75");
+  assert.equal(parseScan(withCheck("221234560750"), served).kind, "plain");
+  assert.equal(parseScan(milk.split(GS).join("~"), served).code, milk);
+});
+
 test("parseScan: a prefix not configured is an ordinary code", () => {
   const code = withCheck("231234501235");
   assert.equal(parseScan(code, { ...DEFAULT_SETTINGS, weightPrefixes: ["21", "22"] }).kind, "plain");

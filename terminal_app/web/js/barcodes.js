@@ -11,6 +11,8 @@
 // matchScan(raw, lines, settings) finds the document line a scan belongs to:
 //   {line: index or -1, quantity: decimal string, scan, reason: null | "unknown_barcode"}
 //
+// settings: DEFAULT_SETTINGS's shape, or the "barcodes" object of the terminal APIs' /me
+// (the same fields in snake_case); omitted parts take the defaults.
 // Weight codes (settings.weightPrefixes / itemDigits / weightDigits): 13 digits =
 //   2-digit prefix + itemDigits item code + weightDigits weight in GRAMS + EAN check digit,
 //   itemDigits + weightDigits = 10; the check digit must be right, else the code is plain.
@@ -39,20 +41,28 @@ var GS = "\u001d";
 var RU = "йцукенгшщзхъфывапролджэячсмитьбюЁЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮ";
 var EN = "qwertyuiop[]asdfghjkl;'zxcvbnm,.~QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>";
 
+// Settings as DEFAULT_SETTINGS names them, or as the terminal APIs serve them (the
+// "barcodes" of /me: weight_prefixes, item_digits, weight_digits, gs_substitute); a missing or
+// inconsistent part takes the default.
 function settingsOf(settings) {
   var s = settings || {};
   var d = DEFAULT_SETTINGS;
-  var item = typeof s.itemDigits === "number" ? s.itemDigits : d.itemDigits;
-  var weight = typeof s.weightDigits === "number" ? s.weightDigits : d.weightDigits;
-  if (item + weight !== 10 || item < 1 || weight < 1) {
+  var pick = function (camel, snake) {
+    return s[camel] !== undefined ? s[camel] : s[snake];
+  };
+  var prefixes = pick("weightPrefixes", "weight_prefixes");
+  var item = pick("itemDigits", "item_digits");
+  var weight = pick("weightDigits", "weight_digits");
+  var substitute = pick("gsSubstitute", "gs_substitute");
+  if (typeof item !== "number" || typeof weight !== "number" || item + weight !== 10 || item < 1 || weight < 1) {
     item = d.itemDigits;
     weight = d.weightDigits;
   }
   return {
-    weightPrefixes: Array.isArray(s.weightPrefixes) ? s.weightPrefixes : d.weightPrefixes,
+    weightPrefixes: Array.isArray(prefixes) ? prefixes : d.weightPrefixes,
     itemDigits: item,
     weightDigits: weight,
-    gsSubstitute: typeof s.gsSubstitute === "string" ? s.gsSubstitute : d.gsSubstitute,
+    gsSubstitute: typeof substitute === "string" ? substitute : d.gsSubstitute,
   };
 }
 
