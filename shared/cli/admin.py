@@ -23,6 +23,7 @@ import httpx
 
 from shared.client import AdminClient, ApiError
 from shared.i18n import render
+from shared.qr import qr_text
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -160,7 +161,13 @@ def _show_created_tenant(created: dict[str, Any]) -> None:
     print(f"Base {created['tenant']} ({created['name']}) created.")
     print(f"  API key:          {created['api_key']}")
     print(f"  Connection code:  {created['connection_code']}")
+    _show_code_qr(created["connection_code"])
     print("Write them down now: they are not shown again.")
+
+
+def _show_code_qr(code: str) -> None:
+    print("The connection code as a QR code, for the terminal's pairing screen:")
+    print(qr_text(code))
 
 
 async def _tenant_list(client: AdminClient, args: argparse.Namespace) -> Any:
@@ -189,6 +196,7 @@ async def _tenant_rotate_code(client: AdminClient, args: argparse.Namespace) -> 
 
 def _show_code(rotated: dict[str, Any]) -> None:
     print(f"New connection code of {rotated['tenant']}: {rotated['connection_code']}")
+    _show_code_qr(rotated["connection_code"])
     print("Devices already paired stay paired. The code is not shown again.")
 
 
