@@ -40,6 +40,25 @@ LABELS: dict[str, dict[Language, str]] = {
         "en": "the last {minutes} min, now on the right",
     },
     "peak": {"ru": "максимум {count}", "en": "peak {count}"},
+    # Bases and their connection codes.
+    "bases_title": {"ru": "Учётные базы", "en": "Accounting bases"},
+    "col_name": {"ru": "Название", "en": "Name"},
+    "col_devices": {"ru": "Устройств", "en": "Devices"},
+    "empty_bases": {"ru": "Баз пока нет", "en": "No bases yet"},
+    "new_code": {"ru": "Новый код подключения", "en": "New connection code"},
+    "new_code_confirm": {
+        "ru": "Выдать базе {tenant} новый код подключения? Старый код перестанет подходить "
+        "для новых терминалов; уже подключённые продолжат работать.",
+        "en": "Issue a new connection code for base {tenant}? The old code stops pairing new "
+        "terminals; terminals already paired keep working.",
+    },
+    "new_code_shown": {
+        "ru": "Код подключения базы {tenant}: {code}. Отсканируйте QR-код на экране "
+        "подключения терминала. Код больше не будет показан.",
+        "en": "Connection code of base {tenant}: {code}. Scan the QR code on the terminal's "
+        "pairing screen. The code is not shown again.",
+    },
+    "qr_title": {"ru": "Код подключения базы {tenant}", "en": "Connection code of base {tenant}"},
     # Feed.
     "feed_title": {"ru": "Лента решений", "en": "Decision feed"},
     "col_time": {"ru": "Время", "en": "Time"},
