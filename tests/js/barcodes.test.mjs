@@ -173,9 +173,20 @@ test("parseScan: the configured substitute stands for GS", () => {
   assert.notEqual(parseScan(milk.split(GS).join("~")).serial, "5Nq+g/");
 });
 
-test("parseScan: a Russian keyboard layout is undone for marking codes", () => {
-  const typed = milk.replace("5Nq+g/", "5Тй+п/"); // N→Т, q→й, g→п on the ЙЦУКЕН layout
-  assert.equal(parseScan(typed).key, `01${MILK_GTIN}215Nq+g/`);
+// What a wedge types when the terminal's keyboard layout is Russian: the same keys, ЙЦУКЕН.
+const QWERTY = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>~/?@$^&|#";
+const JCUKEN = "йцукенгшщзхъфывапролджэячсмитьбюёЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ.,\";:?/№";
+function typedInRussian(text) {
+  return [...text].map((c) => (QWERTY.includes(c) ? JCUKEN[QWERTY.indexOf(c)] : c)).join("");
+}
+
+test("parseScan: a code typed through a Russian keyboard layout is read as printed", () => {
+  for (const code of [milk, shoes, clothes, shoesNoGs]) {
+    const typed = typedInRussian(code);
+    assert.notEqual(typed, code);
+    assert.deepEqual(parseScan(typed), parseScan(code));
+  }
+  assert.equal(typedInRussian("5Nq+g/"), "5Тй+п.");
 });
 
 test("parseScan: a 29-character code with a wrong GTIN check digit is not a pack", () => {

@@ -36,10 +36,11 @@ export const DEFAULT_SETTINGS = {
 
 var GS = "\u001d";
 
-// Russian keyboard layout turns a wedge's Latin letters into Cyrillic ones: GS1 codes are
-// ASCII only, so Cyrillic letters are put back on the keys they were typed with.
-var RU = "йцукенгшщзхъфывапролджэячсмитьбюЁЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮ";
-var EN = "qwertyuiop[]asdfghjkl;'zxcvbnm,.~QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>";
+// A wedge typing through the Russian keyboard layout turns Latin letters into Cyrillic ones
+// and moves some signs. GS1 codes are ASCII only, so a text holding Cyrillic was typed in that
+// layout: every character is put back to the key it was typed with (ЙЦУКЕН -> QWERTY).
+var RU = "йцукенгшщзхъфывапролджэячсмитьбюёЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ.,\";:?/№";
+var EN = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>~/?@$^&|#";
 
 // Settings as DEFAULT_SETTINGS names them, or as the terminal APIs serve them (the
 // "barcodes" of /me: weight_prefixes, item_digits, weight_digits, gs_substitute); a missing or
