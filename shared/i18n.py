@@ -141,6 +141,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The result of document {number} has not been loaded yet. "
         "Load it first, then upload the document again.",
     },
+    "mark_repeated": {
+        "ru": "Код маркировки {mark} в результате дважды: один товар считается один раз.",
+        "en": "Marking code {mark} appears twice in the result: one item counts once.",
+    },
     "document_withdrawn": {
         "ru": "Документ отозван с терминала.",
         "en": "The document was withdrawn from the terminal.",

@@ -269,6 +269,10 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "ru": "Старый ключ больше не принимается. Новый не будет показан снова.",
         "en": "The old key is refused from now on. The new one is not shown again.",
     },
+    "cli.admin.code_as_qr": {
+        "ru": "Код подключения QR-кодом, для экрана подключения терминала:",
+        "en": "The connection code as a QR code, for the terminal's pairing screen:",
+    },
     "cli.admin.new_code": {
         "ru": "Новый код подключения базы {tenant}: {code}",
         "en": "New connection code of {tenant}: {code}",
@@ -574,4 +578,26 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "en": "Enter the admin token: the dashboard's figures are for operators only.",
     },
     "dashboard.empty_parked": {"ru": "Отложенных сообщений нет", "en": "No parked messages"},
+    # Bases and their connection codes.
+    "dashboard.bases_title": {"ru": "Учётные базы", "en": "Accounting bases"},
+    "dashboard.col_name": {"ru": "Название", "en": "Name"},
+    "dashboard.col_devices": {"ru": "Устройств", "en": "Devices"},
+    "dashboard.empty_bases": {"ru": "Баз пока нет", "en": "No bases yet"},
+    "dashboard.new_code": {"ru": "Новый код подключения", "en": "New connection code"},
+    "dashboard.new_code_confirm": {
+        "ru": "Выдать базе {tenant} новый код подключения? Старый код перестанет подходить "
+        "для новых терминалов; уже подключённые продолжат работать.",
+        "en": "Issue a new connection code for base {tenant}? The old code stops pairing new "
+        "terminals; terminals already paired keep working.",
+    },
+    "dashboard.new_code_shown": {
+        "ru": "Код подключения базы {tenant}: {code}. Отсканируйте QR-код на экране "
+        "подключения терминала. Код больше не будет показан.",
+        "en": "Connection code of base {tenant}: {code}. Scan the QR code on the terminal's "
+        "pairing screen. The code is not shown again.",
+    },
+    "dashboard.qr_title": {
+        "ru": "Код подключения базы {tenant}",
+        "en": "Connection code of base {tenant}",
+    },
 }

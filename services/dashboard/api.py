@@ -7,22 +7,26 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ConfigDict, Field
 
 from services.dashboard.broker_state import ManagementUnavailable
+from services.dashboard.labels import labels_for
 from services.dashboard.page import render_page
 from services.dashboard.state import Dashboard
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
+from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.errors import Refusal
-from shared.http import check_admin_token, language_of
+from shared.http import ask, check_admin_token, language_of
 from shared.i18n import Language, pick_language
 from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.topology import work_queue
+from shared.messaging.topology import REGISTRY_RPC, work_queue
 from shared.metrics import PARKED_REPLAYED
+from shared.qr import qr_svg
+from shared.service import Runtime
 from shared.settings import Settings
 
 PREFIX = "/api/v1/dashboard"
@@ -64,6 +68,7 @@ async def _require_admin(
 
 
 AdminDep = Annotated[None, Depends(_require_admin)]
+TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, description="the base's id")]
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -100,6 +105,31 @@ async def activity(
 @router.get(f"{PREFIX}/devices", summary="Devices with PIN, mode, status and presence")
 async def devices(board: DashboardDep, _: AdminDep) -> dict[str, Any]:
     return {"devices": board.activity.devices(datetime.now(UTC))}
+
+
+@router.get(f"{PREFIX}/tenants", summary="The accounting bases, with their device counts")
+async def tenants(request: Request, _: AdminDep) -> dict[str, Any]:
+    return {"tenants": await _registry(request, "tenant.list", None)}
+
+
+@router.post(
+    f"{PREFIX}/tenants/{{tenant}}/connection-code",
+    summary="Issue a new connection code and show it with its QR code (SVG) to pair terminals",
+)
+async def new_connection_code(tenant: TenantId, request: Request, _: AdminDep) -> dict[str, Any]:
+    """The code is kept hashed, so it is shown only when issued: a new one replaces the old
+    for pairing (devices already paired stay paired)."""
+    with audited("tenant.rotate_code", tenant=tenant, target=tenant):
+        rotated = await _registry(request, "tenant.rotate_code", tenant)
+    code = rotated["connection_code"]
+    language = pick_language(request.headers.get("accept-language"))
+    title = labels_for(language)["qr_title"].format(tenant=tenant)
+    return {"tenant": tenant, "connection_code": code, "qr_svg": qr_svg(code, title=title)}
+
+
+async def _registry(request: Request, method: str, tenant: str | None) -> Any:
+    runtime: Runtime = request.app.state.runtime
+    return await ask(runtime.rpc, REGISTRY_RPC, method, {}, tenant)
 
 
 @router.get(f"{PREFIX}/queues", summary="Depth, consumers, retrying and parked of each work queue")

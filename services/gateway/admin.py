@@ -135,17 +135,7 @@ async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
 async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
         rotated = await registry_call(rt, "tenant.rotate_key", {}, tenant)
-        await repo.put_newer(
-            rt.store,
-            repo.TENANTS.name,
-            {
-                "id": rotated["tenant"],
-                "name": rotated["name"],
-                "api_key_hash": rotated["api_key_hash"],
-                "status": rotated["status"],
-                "revision": rotated["revision"],
-            },
-        )
+        await repo.put_newer(rt.store, repo.TENANTS.name, repo.tenant_copy(rotated))
     return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
 
 

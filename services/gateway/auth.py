@@ -98,13 +98,7 @@ async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> Doc:
     tenant = await repo.tenant_by_key_hash(rt.store, key_hash)
     if tenant is None:
         found = await _ask_registry(rt, "tenant.authenticate", key_hash)
-        tenant = {
-            "id": found["tenant"],
-            "name": found["name"],
-            "api_key_hash": found["api_key_hash"],
-            "status": found["status"],
-            "revision": found["revision"],
-        }
+        tenant = repo.tenant_copy(found)
         await repo.put_newer(rt.store, repo.TENANTS.name, tenant)
     if tenant["status"] != "active":
         raise Refusal("unauthorized", 401)

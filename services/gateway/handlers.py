@@ -11,7 +11,12 @@ from services.gateway.notifier import Notifier
 from services.gateway.terminal import inbox_key
 from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
-from shared.contracts.results import DeliveryProgressed, DocumentCompleted, ResultRefused
+from shared.contracts.results import (
+    DeliveryProgressed,
+    DocumentCompleted,
+    DocumentCompletedV1,
+    ResultRefused,
+)
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
 from shared.messaging import tracing
 from shared.messaging.consumer import Handler, PermanentFailure
@@ -44,6 +49,7 @@ class GatewayHandlers:
             DocumentWithdrawn: self.withdrawn,
             UploadDecided: self.decided,
             DocumentCompleted: self.completed,
+            DocumentCompletedV1: self.completed_v1,
             ResultRefused: self.result_refused,
             DeviceChanged: self.device_changed,
             DeviceReplaced: self.device_replaced,
@@ -137,6 +143,10 @@ class GatewayHandlers:
                 await tx.db.update(repo.UPLOADS.name, key, changes)
         self._notifier.notify(key)
 
+    async def completed_v1(self, envelope: Envelope, completed: DocumentCompletedV1) -> None:
+        """A completion published before the upgrade to version 2 (no marks)."""
+        await self.completed(envelope, completed.upgraded())
+
     async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
         if not envelope.tenant:
             raise PermanentFailure("document.completed without a tenant")
@@ -211,12 +221,6 @@ class GatewayHandlers:
         self._notifier.notify(inbox_key(replaced.new_device))
 
     async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
-        doc = {
-            "id": changed.tenant,
-            "name": changed.name,
-            "api_key_hash": changed.api_key_hash,
-            "status": changed.status,
-            "revision": changed.revision,
-        }
+        doc = repo.tenant_copy(changed.model_dump())
         async with self._uow(applying=envelope) as tx:
             await repo.put_newer(tx.db, repo.TENANTS.name, doc)

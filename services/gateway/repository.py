@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from shared.replicas import put_newer as put_newer  # the copies below are kept by it
 from shared.storage import Collection, Doc, Index, Session
 
 # Copies of the registry's tenants and devices, kept current by its events, so that
@@ -65,20 +69,16 @@ async def device_by_credential_hash(db: Session, credential_hash: str) -> Doc | 
     return found[0] if found else None
 
 
-async def put_newer(db: Session, collection: str, doc: Doc) -> bool:
-    """Store a copy unless a newer revision is already there (events may arrive out of order)."""
-    current = await db.get(collection, doc["id"])
-    if current is None:
-        await db.put(collection, doc)
-        return True
-    if current.get("revision", 0) >= doc["revision"]:
-        return False
-    return await db.update(
-        collection,
-        doc["id"],
-        {k: v for k, v in doc.items() if k != "id"},
-        expect={"revision": current["revision"]},
-    )
+def tenant_copy(record: Mapping[str, Any]) -> Doc:
+    """The gateway's copy of a tenant from the registry's record (an answer or an event)."""
+    return {
+        "id": record["tenant"],
+        "name": record["name"],
+        "api_key_hash": record["api_key_hash"],
+        "status": record["status"],
+        "revision": record["revision"],
+        "barcodes": dict(record.get("barcodes") or {}),
+    }
 
 
 async def keep_device(db: Session, copy: Doc) -> bool:

@@ -10,6 +10,7 @@ from services.gateway import (
     accounting,
     admin,
     admin_processes,
+    barcode_settings,
     journeys,
     repository,
     terminal,
@@ -66,6 +67,7 @@ def build_app(rt: Runtime) -> FastAPI:
     app.include_router(terminal.router)
     app.include_router(accounting.router)
     app.include_router(webhooks.router)
+    app.include_router(barcode_settings.router)
     app.include_router(admin.router)
     app.include_router(admin_processes.router)
     app.include_router(journeys.router)

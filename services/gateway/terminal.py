@@ -19,6 +19,7 @@ from services.gateway.auth import (
     device_copy,
     record_sighting,
 )
+from services.gateway.barcode_settings import barcodes_view
 from services.gateway.notifier import Notifier
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
@@ -26,6 +27,7 @@ from shared.contracts.documents import DeviceMode, FactLine
 from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
 from shared.http import ask, documented_query, error_body, language_of, query_of
+from shared.marks import refuse_repeated
 from shared.messaging import tracing
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
@@ -112,7 +114,8 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/me", summary="This device's PIN and settings, as shown in the terminal's side menu")
-async def me(device: DeviceDep) -> dict[str, Any]:
+async def me(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
+    tenant = await rt.store.get(repo.TENANTS.name, device["tenant"])
     return {
         "device_id": device["id"],
         "tenant": device["tenant"],
@@ -120,6 +123,8 @@ async def me(device: DeviceDep) -> dict[str, Any]:
         "name": device["name"],
         "model": device["model"],
         "mode": device["mode"],
+        # How the base's weight codes and marking codes are to be read (parseScan's settings).
+        "barcodes": barcodes_view(tenant),
     }
 
 
@@ -258,6 +263,7 @@ async def submit_result(
     delivery_id: str, body: ResultRequest, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> dict[str, Any]:
     ensure_portable(body)
+    refuse_repeated(body.lines)
     row = await _own_row(rt, device, delivery_id)
     key = repo.result_key(delivery_id, body.result_id)
     previous = await rt.store.get(repo.RESULTS.name, key)

@@ -1,4 +1,5 @@
-"""What the LAN writer takes from the broker: LAN copies, their withdrawals, refused results.
+"""What the LAN writer takes from the broker: LAN copies, their withdrawals, refused results,
+and its bases' barcode settings (from ``tenant.changed``).
 
 A withdrawal or refusal naming a copy not stored yet raises and is retried: routing emits a
 copy before anything about it, so the copy is on its way (or the message is parked to look at).
@@ -11,12 +12,14 @@ from datetime import UTC, datetime
 from services.lan_writer import repository as repo
 from services.lan_writer.base import LanBase, new_row
 from shared.contracts import Envelope
+from shared.contracts.directory import TenantChanged
 from shared.contracts.results import DeliveryProgressed, ResultRefused
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
 from shared.logging import get_logger
 from shared.messaging.consumer import Handler, PermanentFailure
 from shared.metrics import DELIVERY_LATENCY
 from shared.outbox import UnitOfWork
+from shared.replicas import put_newer
 
 log = get_logger("tsdx.lan_writer")
 
@@ -34,6 +37,7 @@ class LanHandlers:
             DocumentRouted: self.routed,
             DocumentWithdrawn: self.withdrawn,
             ResultRefused: self.result_refused,
+            TenantChanged: self.tenant_changed,
         }
 
     async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
@@ -70,3 +74,12 @@ class LanHandlers:
 
     async def result_refused(self, envelope: Envelope, refused: ResultRefused) -> None:
         await self._base.result_refused(envelope, refused)
+
+    async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
+        copy = {
+            "id": changed.tenant,
+            "revision": changed.revision,
+            "barcodes": changed.barcodes.model_dump(),
+        }
+        async with self._uow(applying=envelope) as tx:
+            await put_newer(tx.db, repo.TENANTS.name, copy)

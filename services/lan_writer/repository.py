@@ -25,7 +25,11 @@ SESSIONS = Collection("sessions", (Index(("tenant", "login")),))
 # Keyed by :func:`result_key`: a result re-sent by the terminal is applied once.
 RESULTS = Collection("results", (Index(("delivery_id",)),))
 
-COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS)
+# Copies of the registry's tenants (kept by ``tenant.changed``): what the LAN terminals need of
+# their base, its barcode settings.
+TENANTS = Collection("tenants", ())
+
+COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS, TENANTS)
 
 EVERYONE = "everyone"
 # Documents a user may still work on; done and withdrawn ones leave the lists.

@@ -12,9 +12,11 @@ from services.lan_writer import views
 from services.lan_writer.auth import LoginRequest, SessionDep, UserDep, log_in
 from services.lan_writer.base import LanBase
 from shared.contracts.absent import NullMeansAbsent
+from shared.contracts.directory import barcode_settings_of
 from shared.contracts.documents import FactLine
 from shared.errors import Refusal
 from shared.http import language_of
+from shared.marks import refuse_repeated
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"])
@@ -57,14 +59,17 @@ async def logout(rt: RuntimeDep, session: SessionDep) -> dict[str, Any]:
     return {"logged_out": True}
 
 
-@router.get("/me", summary="The logged-in user, their groups and terminal")
-async def me(user: UserDep) -> dict[str, Any]:
+@router.get("/me", summary="The logged-in user, their groups and terminal, and the base's settings")
+async def me(rt: RuntimeDep, user: UserDep) -> dict[str, Any]:
+    tenant = await rt.store.get(repo.TENANTS.name, user.tenant)
     return {
         "tenant": user.tenant,
         "login": user.login,
         "name": user.name,
         "groups": list(user.groups),
         "device_id": user.device_id,
+        # How the base's weight codes and marking codes are to be read (parseScan's settings).
+        "barcodes": barcode_settings_of(tenant).model_dump(),
     }
 
 
@@ -113,5 +118,6 @@ async def release(
 async def submit_result(
     delivery_id: str, body: ResultRequest, request: Request, rt: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
+    refuse_repeated(body.lines)
     record = await _base(rt).submit(user, delivery_id, body.result_id, body.final, body.lines)
     return views.result(record, language_of(request))

@@ -18,7 +18,7 @@ from services.registry.devices import Devices
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.contracts import Envelope
-from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
+from shared.contracts.directory import TENANT_ID_PATTERN, BarcodeSettings, GroupName, Login
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
 from shared.messaging.rpc import Method, Params, parse_params
@@ -126,6 +126,10 @@ class NoParams(Params):
     pass
 
 
+class BarcodeParams(BarcodeSettings, Params):
+    pass
+
+
 def _tenant(envelope: Envelope) -> str:
     if not envelope.tenant:
         raise Refusal("validation_error", 422, details="tenant: required")
@@ -152,12 +156,16 @@ def tenant_methods(tenants: Tenants) -> dict[str, Method]:
         parse_params(NoParams, params)
         return await tenants.rotate_connection_code(_tenant(env))
 
+    async def set_barcodes(env: Envelope, params: dict[str, Any]) -> Any:
+        return await tenants.set_barcodes(_tenant(env), parse_params(BarcodeParams, params))
+
     return {
         "tenant.create": create,
         "tenant.list": list_,
         "tenant.authenticate": authenticate,
         "tenant.rotate_key": rotate_key,
         "tenant.rotate_code": rotate_code,
+        "tenant.set_barcodes": set_barcodes,
     }
 
 

@@ -1,7 +1,9 @@
 """Tenants: one per accounting base, with an API key and a device connection code.
 
 Both secrets are shown once (when created or rotated) and stored as hashes only. Every change
-is committed together with its ``tenant.changed`` event, which the gateway's copies follow.
+is committed together with its ``tenant.changed`` event, which the gateway's and the LAN
+writer's copies follow. A base's barcode settings for its terminals (weight-code layout, GS
+substitute) are part of the tenant: the registry owns them, the terminal APIs serve copies.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.registry import repository as repo
-from shared.contracts.directory import TENANT_ID_PATTERN, TenantChanged
+from shared.contracts.directory import (
+    TENANT_ID_PATTERN,
+    BarcodeSettings,
+    TenantChanged,
+    barcode_settings_of,
+)
 from shared.errors import Refusal
 from shared.outbox import Tx, UnitOfWork
 from shared.security import hash_token, new_connection_code, new_token
@@ -41,20 +48,12 @@ def tenant_record(doc: Doc) -> dict[str, Any]:
         "api_key_hash": doc["api_key_hash"],
         "status": doc["status"],
         "revision": doc["revision"],
+        "barcodes": barcode_settings_of(doc).model_dump(),
     }
 
 
 async def _emit(tx: Tx, doc: Doc) -> None:
-    await tx.emit(
-        TenantChanged(
-            tenant=doc["id"],
-            name=doc["name"],
-            api_key_hash=doc["api_key_hash"],
-            status=doc["status"],
-            revision=doc["revision"],
-        ),
-        doc["id"],
-    )
+    await tx.emit(TenantChanged.model_validate(tenant_record(doc)), doc["id"])
 
 
 class Tenants:
@@ -125,6 +124,11 @@ class Tenants:
         code = new_connection_code()
         doc = await self._change(tenant, {"connection_code_hash": hash_token(code)})
         return {**tenant_record(doc), "connection_code": code}
+
+    async def set_barcodes(self, tenant: str, settings: BarcodeSettings) -> dict[str, Any]:
+        """New barcode settings for the base's terminals (they read them at their next ``me``)."""
+        doc = await self._change(tenant, {"barcodes": settings.model_dump()})
+        return tenant_record(doc)
 
     async def _change(self, tenant: str, changes: Doc) -> Doc:
         async def work(tx: Tx) -> Doc:

@@ -13,6 +13,9 @@ unplanned product. Where ARCHITECTURE.md §5.9 is silent, this module decides:
   Merged lines come in plan order, then unplanned products in the order first scanned; each
   keeps the first barcode scanned and its ``extra``. A line merged over the whole document
   carries no user; a per-user line carries its user.
+- Marking codes (``marks``) of a line are joined in the order they came, each physical code
+  once (by 01 + GTIN + 21 + serial): two users cannot both have sold the same item. The
+  quantities are summed as they were sent; a terminal counts one unit per marking code.
 - Per-user results are keyed by login; facts without a user are kept under ``""``.
 """
 
@@ -24,6 +27,7 @@ from decimal import Decimal
 
 from services.routing.rules import Refused
 from shared.contracts.documents import DocumentLine, FactLine
+from shared.marks import unique_marks
 
 NO_USER = ""
 _Key = tuple[int | None, str]  # (line_no, product_id); the product counts when line_no is None
@@ -73,9 +77,12 @@ def merge_lines(facts: Iterable[FactLine]) -> list[FactLine]:
         key = _key(fact)
         seen = merged.get(key)
         if seen is None:
-            merged[key] = fact.model_copy(update={"user": None})
+            merged[key] = fact.model_copy(update={"user": None, "marks": unique_marks(fact.marks)})
         else:
-            update: dict[str, object] = {"quantity": seen.quantity + fact.quantity}
+            update: dict[str, object] = {
+                "quantity": seen.quantity + fact.quantity,
+                "marks": unique_marks([*seen.marks, *fact.marks]),
+            }
             if not seen.barcode:
                 update["barcode"] = fact.barcode
             merged[key] = seen.model_copy(update=update)

@@ -24,6 +24,7 @@ import httpx
 from shared.cli.output import add_language_option, columns
 from shared.client import AdminClient, ApiError
 from shared.i18n import render, text, word
+from shared.qr import qr_text
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -176,7 +177,13 @@ def _show_created_tenant(created: dict[str, Any], language: str) -> None:
     )
     print(text("cli.admin.api_key", language, key=created["api_key"]))
     print(text("cli.admin.connection_code", language, code=created["connection_code"]))
+    _show_code_qr(created["connection_code"], language)
     print(text("cli.admin.write_down", language))
+
+
+def _show_code_qr(code: str, language: str) -> None:
+    print(text("cli.admin.code_as_qr", language))
+    print(qr_text(code))
 
 
 async def _tenant_list(client: AdminClient, args: argparse.Namespace) -> Any:
@@ -209,6 +216,7 @@ async def _tenant_rotate_code(client: AdminClient, args: argparse.Namespace) -> 
 def _show_code(rotated: dict[str, Any], language: str) -> None:
     code = rotated["connection_code"]
     print(text("cli.admin.new_code", language, tenant=rotated["tenant"], code=code))
+    _show_code_qr(code, language)
     print(text("cli.admin.devices_stay", language))
 
 

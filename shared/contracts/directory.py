@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.contracts.documents import DeviceMode, Strict
@@ -36,6 +37,42 @@ class DeviceChanged(Payload):
     revision: int = Field(ge=1)
 
 
+# Characters GS1 never puts in a code (outside its set 82): only these can stand for the
+# group separator without being mistaken for a part of a code.
+GS_SUBSTITUTES = "#$@[\\]^`{|}~"
+GS_SUBSTITUTE_PATTERN = r"^[#$@\[\\\]^`{|}~]?$"
+WeightPrefix = Annotated[str, Field(pattern=r"^2[0-9]$")]
+
+
+class BarcodeSettings(Strict):
+    """How a base's terminals read in-store weight codes and «Честный ЗНАК» codes (the
+    terminal app's ``parseScan``). A weight code is 13 digits: a prefix from
+    ``weight_prefixes``, ``item_digits`` of the product, ``weight_digits`` of its weight in
+    grams and the EAN check digit. ``gs_substitute``: the character the base's scanners are
+    programmed to type for the group separator, or empty."""
+
+    weight_prefixes: list[WeightPrefix] = Field(
+        default_factory=lambda: [str(prefix) for prefix in range(20, 30)], max_length=10
+    )
+    item_digits: int = Field(default=5, ge=1, le=9)
+    weight_digits: int = Field(default=5, ge=1, le=9)
+    gs_substitute: str = Field(default="", max_length=1, pattern=GS_SUBSTITUTE_PATTERN)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BarcodeSettings:
+        if self.item_digits + self.weight_digits != 10:
+            raise ValueError("item_digits + weight_digits must be 10 (13 digits in all)")
+        if len(set(self.weight_prefixes)) != len(self.weight_prefixes):
+            raise ValueError("weight_prefixes: each prefix once")
+        return self
+
+
+def barcode_settings_of(record: Mapping[str, Any] | None) -> BarcodeSettings:
+    """A base's barcode settings from its record (or a copy of it): the defaults until it sets
+    its own."""
+    return BarcodeSettings.model_validate((record or {}).get("barcodes") or {})
+
+
 @message
 class TenantChanged(Payload):
     TYPE = "tenant.changed"
@@ -45,6 +82,7 @@ class TenantChanged(Payload):
     api_key_hash: str
     status: str
     revision: int = Field(ge=1)
+    barcodes: BarcodeSettings = Field(default_factory=BarcodeSettings)
 
 
 @message

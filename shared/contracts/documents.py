@@ -92,16 +92,27 @@ class Document(Strict):
     lines: list[DocumentLine] = Field(default_factory=list)
 
 
-class FactLine(Strict):
-    """One scan result. ``line_no`` links it to a planned line; none for an unplanned product."""
+# A marking code as scanned: printable ASCII and the group separator (0x1D), as GS1 allows.
+MARK_PATTERN = r"^[\x1d\x21-\x7e]+$"
+MARK_MAX_LENGTH = 200  # the longest «Честный ЗНАК» code (with an 88-character crypto) is ~160
+MARKS_PER_LINE_MAX = 10_000
+MarkCode = Annotated[str, Field(min_length=1, max_length=MARK_MAX_LENGTH, pattern=MARK_PATTERN)]
+
+
+class FactLineV1(Strict):
+    """One scan result as schema version 1 of ``document.completed`` carries it (no marks)."""
 
     line_no: int | None = Field(default=None, ge=1)
     product_id: str = _ID
     barcode: str = Field(default="", max_length=200)
     quantity: Quantity = Field(ge=0)
-    # Marking codes (Честный ЗНАК DataMatrix) counted on this line, as scanned.
-    marks: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=100_000
-    )
     user: str | None = Field(default=None, max_length=200)
     extra: ShallowObject = Field(default_factory=dict)
+
+
+class FactLine(FactLineV1):
+    """One scan result. ``line_no`` links it to a planned line; none for an unplanned product.
+    ``marks``: the marking codes («Честный ЗНАК») scanned for this line, as scanned; one
+    physical code at most once (compared on 01 + GTIN + 21 + serial, see shared/marks.py)."""
+
+    marks: list[MarkCode] = Field(default_factory=list, max_length=MARKS_PER_LINE_MAX)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.contracts.documents import Channel, DocumentHeader, FactLine
+from shared.contracts.documents import Channel, DocumentHeader, FactLine, FactLineV1
 from shared.contracts.envelope import Payload, message
 
 _ID = Field(min_length=1, max_length=200)
@@ -65,9 +65,12 @@ class ResultRefused(Payload):
 
 @message
 class DocumentCompleted(Payload):
-    """A document is finished; online ones are pushed, offline ones wait to be loaded."""
+    """A document is finished; online ones are pushed, offline ones wait to be loaded.
+
+    Version 2: fact lines may carry ``marks``, the marking codes scanned for them."""
 
     TYPE = "document.completed"
+    VERSION = 2
 
     document_id: str = _ID
     process: str
@@ -76,6 +79,27 @@ class DocumentCompleted(Payload):
     header: DocumentHeader
     lines: list[FactLine]
     per_user: dict[str, list[FactLine]] = Field(default_factory=dict)
+
+
+@message
+class DocumentCompletedV1(Payload):
+    """A document is finished (version 1: fact lines without marks; no longer published).
+
+    Still understood, so a message sent before an upgrade to version 2 is not parked."""
+
+    TYPE = "document.completed"
+    VERSION = 1
+
+    document_id: str = _ID
+    process: str
+    result_type: str = ""
+    mode: Literal["online", "offline"]
+    header: DocumentHeader
+    lines: list[FactLineV1]
+    per_user: dict[str, list[FactLineV1]] = Field(default_factory=dict)
+
+    def upgraded(self) -> DocumentCompleted:
+        return DocumentCompleted.model_validate(self.model_dump())
 
 
 @message

@@ -65,7 +65,7 @@ GATEWAY_WORK = WorkQueue(
 )
 LAN_WRITER_WORK = WorkQueue(
     "lan_writer.work",
-    ("document.routed.lan", "document.withdrawn.lan", "result.refused.lan"),
+    ("document.routed.lan", "document.withdrawn.lan", "result.refused.lan", "tenant.changed"),
 )
 
 WORK_QUEUES: tuple[WorkQueue, ...] = (

@@ -124,8 +124,13 @@ def test_a_real_completed_document_matches_its_schema() -> None:
         lines=[],
     )
     message = json.loads(encode(wrap(completed, "sklad-lenina", "corr-2")))
-    assert _validator("document.completed.v1.json").is_valid(message)
+    assert _validator("document.completed.v2.json").is_valid(message)
     assert _validator("envelope.json").is_valid(message)
+    # Version 2 adds the marking codes of a line; version 1's schema has no room for them.
+    line = {"line_no": 1, "product_id": "shoes", "quantity": "1", "marks": ["0104601234567893"]}
+    marked = {**message, "payload": {**message["payload"], "lines": [line]}}
+    assert _validator("document.completed.v2.json").is_valid(marked)
+    assert not _validator("document.completed.v1.json").is_valid({**marked, "version": 1})
 
 
 def test_every_schema_is_valid_json_schema_and_names_its_type() -> None:

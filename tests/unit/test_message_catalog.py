@@ -16,8 +16,8 @@ KEYS = sorted(CATALOG)
 # Latin words a Russian text may hold: product names, formats, units and protocols.
 ALLOWED_LATIN = {
     "tsdx", "PIN", "API", "JSON", "HTTP", "HTTPS", "AMQP", "URL", "CSV", "GUID", "UTF",
-    "XDTO", "DocumentObject", "MongoDB", "mongodump", "JavaScript", "RabbitMQ", "sqlite", "SQLite",
-    "GET", "Ctrl",
+    "XDTO", "DocumentObject", "MongoDB", "mongodump", "JavaScript", "RabbitMQ", "sqlite",
+    "SQLite", "QR", "GET", "Ctrl",
 }  # fmt: skip
 # What is written as it is typed, not translated: a command line (tsdx and its words, an
 # option), an environment variable, an address or a path.

@@ -248,6 +248,57 @@
     );
   }
 
+  function showTenants(tenants) {
+    fill(
+      "tenants",
+      tenants.map((t) => {
+        const button = el("button", { type: "button", class: "new-code" }, L.new_code);
+        button.addEventListener("click", () => newCode(t.tenant, button));
+        return el(
+          "tr",
+          { "data-tenant": t.tenant },
+          el("td", { class: "mono" }, t.tenant),
+          el("td", {}, t.name),
+          el("td", { class: "num" }, t.devices),
+          el("td", {}, button),
+        );
+      }),
+      L.empty_bases,
+      4,
+    );
+  }
+
+  // A connection code is kept hashed: the page can show one only as it is issued.
+  async function newCode(tenant, button) {
+    if (!window.confirm(L.new_code_confirm.replace("{tenant}", tenant))) return;
+    const box = document.getElementById("new-code");
+    const text = document.getElementById("new-code-text");
+    const qr = document.getElementById("new-code-qr");
+    button.disabled = true;
+    try {
+      const answer = await call("/tenants/" + encodeURIComponent(tenant) + "/connection-code", {
+        method: "POST",
+      });
+      text.textContent = L.new_code_shown.replace("{tenant}", tenant).replace("{code}", answer.connection_code);
+      // The SVG is made by the dashboard itself from the code (segno), not from user input.
+      const svg = new DOMParser().parseFromString(answer.qr_svg, "image/svg+xml").documentElement;
+      qr.replaceChildren(document.importNode(svg, true));
+    } catch (error) {
+      text.textContent = error.message;
+      qr.replaceChildren();
+    }
+    box.hidden = false;
+    button.disabled = false;
+  }
+
+  async function refreshTenants() {
+    try {
+      showTenants((await call("/tenants")).tenants);
+    } catch (error) {
+      // The status line already says why nothing answers.
+    }
+  }
+
   const tokenInput = document.getElementById("admin-token");
   const replayStatus = document.getElementById("replay-status");
   tokenInput.value = token();
@@ -255,6 +306,7 @@
     sessionStorage.setItem(TOKEN_KEY, tokenInput.value.trim());
     refreshActivity();
     refreshBroker();
+    refreshTenants();
   });
   if (!token()) tokenInput.focus();
 
@@ -312,6 +364,8 @@
 
   refreshActivity();
   refreshBroker();
+  refreshTenants();
   setInterval(refreshActivity, 1500);
+  setInterval(refreshTenants, 10000);
   setInterval(refreshBroker, 2000);
 })();

@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { add, compare, isQuantity } from "../web/js/decimal.js";
-import { applyScan, applyTyped, factLines, newJob, titleOf } from "../web/js/work.js";
+import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
+import { applyScan, applyTyped, factLines, newJob, titleOf } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
