@@ -100,6 +100,16 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Нет доступа: неверный или отсутствующий ключ.",
         "en": "Not authorised: the key is missing or wrong.",
     },
+    "quantity_total_too_large": {
+        "ru": "Строка {line}, товар «{product}»: сумма количеств больше {limit}.",
+        "en": "Line {line}, product “{product}”: the quantities add up to more than {limit}.",
+    },
+    "quantity_invalid": {
+        "ru": "Недопустимое количество: {details}. Количество пишется полностью: до 15 цифр "
+        "до точки и до 6 после, без экспоненты (строкой «12.5» или числом 12.5).",
+        "en": "Invalid quantity: {details}. A quantity is written in full: up to 15 digits "
+        'before the point and 6 after, no exponent (as the string "12.5" or the number 12.5).',
+    },
     "validation_error": {
         "ru": "Ошибка в запросе: {details}",
         "en": "Invalid request: {details}",
@@ -242,9 +252,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "onec_bad_quantity": {
         "ru": "Документ {document}, строка {line}: количество «{value}» в поле «{field}» "
-        "не является числом.",
+        "не является числом в пределах правила: до 15 цифр до запятой и до 6 после, "
+        "без экспоненты.",
         "en": "Document {document}, line {line}: quantity “{value}” in field “{field}” "
-        "is not a number.",
+        "is not a number within the rule: up to 15 digits before the point and 6 after, "
+        "no exponent.",
     },
     "onec_negative_quantity": {
         "ru": "Документ {document}, строка {line}: отрицательное количество {value} "

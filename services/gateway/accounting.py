@@ -15,13 +15,13 @@ from shared.contracts.documents import DeviceMode
 from shared.contracts.results import DocumentLoaded
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
-from shared.http import ask, error_body, language_of
+from shared.http import ExactJSONRoute, ask, error_body, language_of
 from shared.limits import MissLimiter
 from shared.messaging.topology import REGISTRY_RPC
 from shared.outbox import Tx
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["accounting"])
+router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
 
 PIN_MISS = "device_not_found_by_pin"
 

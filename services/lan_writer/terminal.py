@@ -13,10 +13,10 @@ from services.lan_writer.auth import LoginRequest, SessionDep, UserDep, log_in
 from services.lan_writer.base import LanBase
 from shared.contracts.documents import FactLine
 from shared.errors import Refusal
-from shared.http import language_of
+from shared.http import ExactJSONRoute, language_of
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"])
+router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"], route_class=ExactJSONRoute)
 
 
 class ResultRequest(BaseModel):

@@ -15,6 +15,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import describe
+from shared.jsonexact import NotJSON, loads_exact
 from shared.logging import current_correlation_id
 
 
@@ -95,8 +96,8 @@ def decode(body: bytes) -> tuple[Envelope, Payload]:
     copy of it kept while the message is handled (a document of 10,000 lines would otherwise
     be held twice, once as parsed JSON)."""
     try:
-        raw = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        raw = loads_exact(body)  # quantities sent as JSON numbers are read exactly
+    except NotJSON as exc:
         raise MalformedMessage(f"not JSON: {exc}") from exc
     try:
         envelope = Envelope.model_validate(raw)
