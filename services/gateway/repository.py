@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.limits import ATTEMPTS
 from shared.storage import Collection, Doc, Index, Session
 
 # Copies of the registry's tenants and devices, kept current by its events, so that
@@ -39,6 +40,7 @@ COLLECTIONS = (
     COMPLETED,
     WEBHOOKS,
     WEBHOOK_DELIVERIES,
+    ATTEMPTS,  # PIN guesses, counted for every instance (shared.limits)
 )
 
 

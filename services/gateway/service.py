@@ -13,7 +13,7 @@ from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.http import install_common
-from shared.limits import MissLimiter
+from shared.limits import GuessLimit
 from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
 from shared.service import Runtime, ServiceSpec
@@ -26,7 +26,7 @@ async def _on_start(rt: Runtime) -> None:
     notifier = Notifier()
     rt.state["notifier"] = notifier
     rt.state["refused_hashes"] = RecentlyRefused()
-    rt.state["pin_limiter"] = MissLimiter(settings.pin_misses_per_minute)
+    rt.state["pin_limit"] = GuessLimit(rt.store, "pin", settings.pin_misses_per_minute)
     rt.state["rate_limiter"] = RateLimiter(
         settings.rate_limit_per_second, settings.rate_limit_burst
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from shared.contracts.documents import Target
+from shared.limits import ATTEMPTS
 from shared.storage import Collection, Index
 
 DOCUMENTS = Collection(
@@ -25,7 +26,7 @@ SESSIONS = Collection("sessions", (Index(("tenant", "login")),))
 # Keyed by :func:`result_key`: a result re-sent by the terminal is applied once.
 RESULTS = Collection("results", (Index(("delivery_id",)),))
 
-COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS)
+COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS, ATTEMPTS)  # ATTEMPTS: log-in guesses (shared.limits)
 
 EVERYONE = "everyone"
 # Documents a user may still work on; done and withdrawn ones leave the lists.

@@ -4,7 +4,8 @@ It is deliberately small. Queries are equality matches on declared index fields 
 means "any of"); state transitions are compare-and-set (``update(..., expect=...)``), which each
 adapter does natively: one conditional ``UPDATE`` in SQLite, one ``update_one`` with the
 expectation in its filter in MongoDB. Several writes that must stand or fall together go in
-``transaction()``.
+``transaction()``. Guess limits shared by every instance count attempts with
+``add_attempt``/``take_back_attempt``: an atomic increment with an expiry, native in each adapter.
 """
 
 from __future__ import annotations
@@ -56,6 +57,14 @@ class Index:
 
 
 @dataclass(frozen=True)
+class Attempts:
+    """Attempts counted for one key in its current window, the one just added included."""
+
+    count: int
+    window_ends_ms: int  # epoch milliseconds when the window ends and counting starts over
+
+
+@dataclass(frozen=True)
 class Collection:
     name: str
     indexes: tuple[Index, ...] = ()
@@ -91,6 +100,18 @@ class Session(Protocol):
         ...
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool: ...
+
+    async def add_attempt(
+        self, collection: str, key: str, *, now_ms: int, window_ms: int
+    ) -> Attempts:
+        """Count one attempt for ``key``, atomically: in its current window, or in a new one
+        of ``window_ms`` starting now when there is none or it has ended."""
+        ...
+
+    async def take_back_attempt(self, collection: str, key: str, *, window_ends_ms: int) -> bool:
+        """Uncount one attempt of ``key``, if the window it was counted in is still the current
+        one (an attempt never comes off a later window)."""
+        ...
 
 
 class Store(Session, Protocol):
@@ -146,6 +167,20 @@ class GuardedSession:
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
         result: bool = await self._run("delete", collection, id, expect=expect)
+        return result
+
+    async def add_attempt(
+        self, collection: str, key: str, *, now_ms: int, window_ms: int
+    ) -> Attempts:
+        result: Attempts = await self._run(
+            "add_attempt", collection, key, now_ms=now_ms, window_ms=window_ms
+        )
+        return result
+
+    async def take_back_attempt(self, collection: str, key: str, *, window_ends_ms: int) -> bool:
+        result: bool = await self._run(
+            "take_back_attempt", collection, key, window_ends_ms=window_ends_ms
+        )
         return result
 
 

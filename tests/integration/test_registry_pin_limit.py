@@ -84,3 +84,35 @@ async def _misses_logged(log: Path, tenant: str) -> int:
     lines = (await _read(log)).splitlines()
     events = [json.loads(line) for line in lines if line.startswith("{")]
     return sum(e.get("event") == "pin.miss" and e.get("tenant") == tenant for e in events)
+
+
+async def test_a_burst_of_wrong_pins_sent_at_once_gets_no_more_than_the_limit_decided(
+    stack: Stack, tenant: dict[str, str]
+) -> None:
+    """150 wrong PINs at once from one key: each is counted before it is decided, so no more
+    than the limit ever reach routing; the rest are refused at the door with 429."""
+    limit = misses_allowed(stack)
+    async with httpx.AsyncClient(
+        base_url=stack.url("gateway"),
+        headers={"Authorization": f"Bearer {tenant['api_key']}"},
+        timeout=60,
+        limits=httpx.Limits(max_connections=150),
+    ) as http:
+        answers = await asyncio.gather(
+            *(
+                http.post("/api/v1/uploads", json=upload(by_pin(f"0{n % 1000:03d}")))
+                for n in range(150)
+            )
+        )
+    codes = [answer.json().get("code") for answer in answers]
+    decided = codes.count("device_not_found_by_pin")
+    assert 1 <= decided <= limit, codes
+    assert codes.count("too_many_pin_misses") == 150 - decided, codes
+    # Routing decided exactly the guesses let through; the registry logs each miss it resolved.
+    assert stack.log_dir is not None
+    logged = await eventually(
+        lambda: _misses_logged(stack.log_dir / "registry.log", tenant["tenant"]),  # type: ignore[operator]
+        until=lambda n: n >= decided,
+        what="pin.miss lines in the registry's log",
+    )
+    assert logged == decided
