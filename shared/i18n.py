@@ -312,6 +312,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Адрес для уведомлений должен начинаться с https://.",
         "en": "The notification address must start with https://.",
     },
+    "webhook_address_not_allowed": {
+        "ru": "Адрес для уведомлений недопустим ({reason}): tsdx не отправляет уведомления на "
+        "локальные, частные и служебные адреса. Для сервера 1С во внутренней сети "
+        "администратор может разрешить его сеть (TSDX_WEBHOOK_ALLOWED_NETWORKS).",
+        "en": "The notification address is not allowed ({reason}): tsdx does not push to local, "
+        "private or reserved addresses. For a 1C server on an internal network the "
+        "administrator may allow its network (TSDX_WEBHOOK_ALLOWED_NETWORKS).",
+    },
     "webhook_url_invalid": {
         "ru": "Неверный адрес для уведомлений: нужен полный адрес вида https://сервер/путь "
         "без имени пользователя и пароля.",

@@ -14,11 +14,15 @@ from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.http import install_common
 from shared.limits import GuessLimit
+from shared.logging import get_logger
 from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
+from shared.secret_box import load_box
 from shared.service import Runtime, ServiceSpec
 
 NAME = "gateway"
+
+log = get_logger("tsdx.gateway")
 
 
 async def _on_start(rt: Runtime) -> None:
@@ -34,6 +38,11 @@ async def _on_start(rt: Runtime) -> None:
     presence.seed(await rt.store.find(repository.DEVICES.name))
     rt.state["presence"] = presence
     DEVICES_ONLINE.set_function(lambda: presence.online(datetime.now(UTC)))
+    box = load_box(settings.secret_keys, settings.data_dir)
+    rt.state["secret_box"] = box
+    resealed = await webhooks.reseal_secrets(rt.store, box)
+    if resealed:
+        log.info("webhook.secrets_resealed", count=resealed)
     sender = webhooks.WebhookSender(rt, notifier)
     sender.start()
     rt.state["webhook_sender"] = sender

@@ -7,9 +7,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from shared.cli import accounting, admin, bench, contract, demo, processes, tsd, up
+from shared.cli import accounting, admin, bench, contract, demo, keys, processes, tsd, up
 
-COMMAND_MODULES = [up, accounting, tsd, demo, contract, admin, processes, bench]
+COMMAND_MODULES = [up, accounting, tsd, demo, contract, admin, processes, bench, keys]
 
 
 def build_parser() -> argparse.ArgumentParser:
