@@ -31,7 +31,7 @@ class Server:
         assert scope["type"] == "http"
         self.client_ports.append(scope["client"][1])
         await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"{\"tenants\": []}"})
+        await send({"type": "http.response.body", "body": b'{"tenants": []}'})
 
 
 @pytest.fixture
