@@ -117,10 +117,13 @@ class Consumer:
             except Exception as exc:  # the channel may already be gone
                 log.warning("consumer.cancel_failed", queue=self._queue.name, error=repr(exc))
             self._tag = None
+        in_hand = self._in_flight
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
             log.warning("consumer.stop_timeout", queue=self._queue.name, in_flight=self._in_flight)
+            return
+        log.info("consumer.stopped", queue=self._queue.name, finished_in_hand=in_hand)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         self._in_flight += 1
