@@ -134,6 +134,8 @@ class ExactJSONRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if self.body_field is None:  # nothing to read (the inbox poll): no wrapper, no cost
+            return handler
 
         async def exact(request: Request) -> Response:
             return await handler(ExactJSONRequest(request.scope, request.receive))
