@@ -173,7 +173,7 @@ def test_totals_beyond_the_largest_quantity_are_refused_not_raised() -> None:
         quantity_control=False,
     )
     assert refused is not None and refused.code == "quantity_total_too_large"
-    assert render(refused.code, "en", refused.params).startswith("Line 1, product")
+    assert render(refused.code, "en", dict(refused.params)).startswith("Line 1, product")
     one = [fact(1, biggest, user="u1")]
     plan = [DocumentLine(line_no=1, product_id="milk", planned_qty=biggest)]
     assert check_facts(plan, one, quantity_control=True) is None
