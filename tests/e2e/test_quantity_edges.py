@@ -86,14 +86,19 @@ async def test_boundary_quantities_go_the_whole_way_exactly(
         document["lines"][0]["planned_qty"] = "P1"  # the largest, as a JSON number
         document["lines"][1]["planned_qty"] = "0.000001"
         document["lines"][2]["planned_qty"] = "P3"
+        document["header"]["extra"] = {"СуммаДокумента": "SUM"}
         body = _raw(
             upload(by_pin(terminal.device["pin"]), document),
-            {"P1": BIGGEST, "P3": "1.000001"},
+            {"P1": BIGGEST, "P3": "1.000001", "SUM": "12345678901234567890.123"},
         )
         status, answer = await _post(stack, "/api/v1/uploads", tenant["api_key"], body)
         assert (status, answer["status"]) == (200, "accepted"), answer
         delivery_id = answer["deliveries"][0]["delivery_id"]
         downloaded = await terminal.download(delivery_id)
+        # A fraction in free-form data is passed on exactly too (as a string).
+        assert downloaded["document"]["header"]["extra"] == {
+            "СуммаДокумента": "12345678901234567890.123"
+        }
         assert [line["planned_qty"] for line in downloaded["document"]["lines"]] == [
             BIGGEST,
             "0.000001",
