@@ -6,6 +6,10 @@ result, wrapped with the event's id; ``X-Tsdx-Signature`` carries ``sha256=`` an
 HMAC-SHA256 of the raw body under that secret. A push that fails is tried again after
 growing pauses; every attempt is kept in the delivery log. A 2xx answer means the base has
 loaded the document, so it is marked loaded as by ``POST /results/{id}/loaded``.
+
+The address must be public unless an operator allowed its network (shared/outbound.py),
+checked when it is set and again where each push connects (webhook_address.py). The signing
+secret is kept encrypted (shared/secret_box.py).
 """
 
 from __future__ import annotations
@@ -13,14 +17,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
-import socket
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -31,20 +33,20 @@ from services.gateway import repository as repo
 from services.gateway.accounting import mark_loaded, result_view
 from services.gateway.auth import TenantDep
 from services.gateway.notifier import Notifier
+from services.gateway.webhook_address import (
+    AddressNotAllowed,
+    HostUnresolved,
+    Resolve,
+    checked_address,
+    pinned,
+    resolve_host,
+)
 from services.gateway.wire import ensure_portable
 from shared.contracts import Envelope
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.metrics import WEBHOOK_ATTEMPTS
-from shared.outbound import (
-    Address,
-    Network,
-    allowed_networks,
-    host_refusal,
-    is_local_name,
-    literal_address,
-    refusal,
-)
+from shared.outbound import Network, allowed_networks, host_refusal, is_local_name, literal_address
 from shared.secret_box import SecretBox, SecretUnreadable
 from shared.security import new_token
 from shared.service import Runtime, RuntimeDep
@@ -269,58 +271,6 @@ NO_ANSWER = "no answer from the address (no connection, or no answer in time)"
 UNRESOLVED = "the host name could not be resolved"
 NOT_ALLOWED = "address not allowed"
 SECRET_UNREADABLE = "the signing secret cannot be read with the configured keys"
-
-Resolve = Callable[[str, int], Awaitable[list[str]]]
-
-
-class AddressNotAllowed(Exception):
-    """Every address of the host is refused by the outbound rule; the message says why."""
-
-
-class HostUnresolved(Exception):
-    pass
-
-
-async def resolve_host(host: str, port: int) -> list[str]:
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:  # socket.gaierror included
-        raise HostUnresolved(host) from exc
-    return [str(info[4][0]) for info in infos]
-
-
-async def checked_address(url: str, allowed: Sequence[Network], resolve: Resolve) -> Address:
-    """The one address a push to ``url`` connects to: its host resolved once, here, and the
-    first address the outbound rule allows (shared/outbound.py)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    literal = ipaddress.ip_address("127.0.0.1") if is_local_name(host) else literal_address(host)
-    if literal is not None:
-        candidates = [literal]
-    else:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        candidates = [ipaddress.ip_address(a.split("%", 1)[0]) for a in await resolve(host, port)]
-    reasons = []
-    for candidate in candidates:
-        reason = refusal(candidate, allowed)
-        if reason is None:
-            return candidate
-        reasons.append(reason)
-    raise AddressNotAllowed(reasons[0] if reasons else "no address")
-
-
-def pinned(url: str, address: Address) -> tuple[str, str, dict[str, Any]]:
-    """The request to make so that it reaches ``address`` and nothing else: the URL with the
-    address in place of the host, the Host header, and the name TLS checks the certificate
-    against (SNI)."""
-    parts = urlsplit(url)
-    shown = f"[{address}]" if address.version == 6 else str(address)
-    netloc = f"{shown}:{parts.port}" if parts.port else shown
-    target = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    extensions: dict[str, Any] = {}
-    if parts.scheme == "https" and literal_address(parts.hostname or "") is None:
-        extensions["sni_hostname"] = parts.hostname
-    return target, parts.netloc, extensions
 
 
 async def reseal_secrets(store: Session, box: SecretBox) -> int:

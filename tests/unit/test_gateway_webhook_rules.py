@@ -7,7 +7,8 @@ import hmac
 
 import pytest
 
-from services.gateway.webhooks import backoff_seconds, check_url, pinned, sign
+from services.gateway.webhook_address import pinned
+from services.gateway.webhooks import backoff_seconds, check_url, sign
 from shared.errors import Refusal
 from shared.outbound import allowed_networks, literal_address
 
