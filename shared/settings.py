@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.outbound import allowed_networks
 
 
 class Settings(BaseSettings):
@@ -78,6 +80,14 @@ class Settings(BaseSettings):
     # Gateway webhooks: pushes of finished online documents to the base's HTTPS address.
     # Plain http is accepted only for loopback addresses, and only when this is on (tests).
     webhook_allow_http_loopback: bool = False
+    # Networks webhooks may reach although they are not public (an on-site 1C server), e.g.
+    # "10.1.0.0/16, fd00:1::/64"; loopback, private, link-local and reserved addresses are
+    # refused otherwise (shared/outbound.py).
+    webhook_allowed_networks: str = ""
+    # Fernet keys, comma-separated, that encrypt webhook signing secrets at rest: the first
+    # encrypts, all decrypt (shared/secret_box.py says how to rotate). Empty: a key generated
+    # into the data directory on first start.
+    secret_keys: str = Field(default="", repr=False)
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 10
     # Backoff before attempt n+1 is base * 2**(n-1) seconds, capped at the maximum.
@@ -92,6 +102,12 @@ class Settings(BaseSettings):
     # Consumers park a message larger than this without decoding it (decoding and validating
     # takes many times a message's size in memory); twice the largest HTTP body taken.
     max_message_bytes: int = 32 * 1024 * 1024
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        allowed_networks(value)  # a typo fails the start, naming the entry
+        return value
 
 
 @lru_cache

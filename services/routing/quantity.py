@@ -9,6 +9,9 @@ unplanned product. Where ARCHITECTURE.md §5.9 is silent, this module decides:
   ``product_not_in_plan``.
 - A fact naming a line number the document does not have is refused with
   ``fact_line_unknown`` whether or not quantity control is on (it is bad input).
+- A total that would go beyond the largest quantity (:data:`MAX_QUANTITY`) is refused with
+  ``quantity_total_too_large`` whether or not quantity control is on: every quantity accepted
+  at an edge keeps the rule, so this is the one way a sum could leave it.
 - Merging sums per planned line (``line_no``), and per product for unplanned products.
   Merged lines come in plan order, then unplanned products in the order first scanned; each
   keeps the first barcode scanned and its ``extra``. A line merged over the whole document
@@ -27,6 +30,7 @@ from decimal import Decimal
 
 from services.routing.rules import Refused
 from shared.contracts.documents import DocumentLine, FactLine
+from shared.contracts.quantity import MAX_QUANTITY
 from shared.marks import unique_marks
 
 NO_USER = ""
@@ -42,14 +46,26 @@ class MergedResult:
 def check_facts(
     planned: Sequence[DocumentLine], facts: Iterable[FactLine], *, quantity_control: bool
 ) -> Refused | None:
-    """Refuse facts that name unknown lines, or, under quantity control, exceed the plan."""
+    """Refuse facts that name unknown lines or add up beyond the largest quantity, or, under
+    quantity control, exceed the plan."""
     plan = {line.line_no: line for line in planned}
     totals: dict[_Key, Decimal] = {}
     for fact in facts:
         if fact.line_no is not None and fact.line_no not in plan:
             return Refused("fact_line_unknown", {"line": fact.line_no, "product": fact.product_id})
         key = _key(fact)
-        totals[key] = totals.get(key, Decimal(0)) + fact.quantity
+        total = totals[key] = totals.get(key, Decimal(0)) + fact.quantity
+        if total > MAX_QUANTITY:
+            # Each fact keeps the quantity rule, so this sum of two is exact; stopping here keeps
+            # every total, and so every merged line, within the rule the next hop checks.
+            return Refused(
+                "quantity_total_too_large",
+                {
+                    "line": fact.line_no or "",
+                    "product": fact.product_id,
+                    "limit": _text(MAX_QUANTITY),
+                },
+            )
     if not quantity_control:
         return None
     for line_no, product_id in _in_order(totals):

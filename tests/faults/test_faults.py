@@ -68,12 +68,18 @@ async def test_kill_9_each_service_in_turn(loaded: tuple[Stack, Load, Witness]) 
 async def test_rabbitmq_stopped_and_started(loaded: tuple[Stack, Load, Witness]) -> None:
     stack, load, witness = loaded
     await _progress(load, 20)
+    failed_calls = load.ledger.http_retries["http"]
     await asyncio.to_thread(
         subprocess.run, ["rabbitmqctl", "stop_app"], check=True, capture_output=True
     )
     try:
         # Clients keep calling while the broker is away; they get errors, never a false "accepted".
-        await asyncio.sleep(0)
+        await eventually(
+            lambda: asyncio.sleep(0, load.ledger.http_retries["http"]),
+            until=lambda n: n > failed_calls,
+            timeout=60,
+            what="clients refused (and retrying) while the broker is away",
+        )
     finally:
         await asyncio.to_thread(
             subprocess.run, ["rabbitmqctl", "start_app"], check=True, capture_output=True

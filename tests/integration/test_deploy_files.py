@@ -54,7 +54,12 @@ SERVICE_PORT_SETTINGS = {
     "routing": "routing_port",
 }
 REPLICATED = ("gateway", "routing")
-REQUIRED_SECRETS = ("TSDX_ADMIN_TOKEN", "TSDX_RABBITMQ_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
+REQUIRED_SECRETS = (
+    "TSDX_ADMIN_TOKEN",
+    "TSDX_RABBITMQ_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+    "TSDX_SECRET_KEYS",
+)
 # The password whose hash definitions.json ships with; docs/deploy.md says to change it.
 PLACEHOLDER_PASSWORD = "tsdx-change-me"
 
