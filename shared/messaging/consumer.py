@@ -29,7 +29,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
-from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.messaging.broker import Broker, BrokerUnavailable, settle
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import WorkQueue
 from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
@@ -190,7 +190,7 @@ class Consumer:
                 log.warning("message.failed", error=repr(exc))
                 await self._retry_or_park(message, exc)
                 return
-            await message.ack()
+            await settle(message)
             MESSAGES_HANDLED.labels(self._service, envelope.type).inc()
 
     async def _retry_or_park(self, message: AbstractIncomingMessage, exc: Exception) -> None:
@@ -212,9 +212,9 @@ class Consumer:
                 correlation_id=message.correlation_id,
             )
         except BrokerUnavailable:
-            await message.nack(requeue=True)
+            await settle(message, requeue=True)
             return
-        await message.ack()
+        await settle(message)
         MESSAGES_RETRIED.labels(self._service, self._queue.name).inc()
 
     async def _park(self, message: AbstractIncomingMessage, reason: str) -> None:
@@ -233,7 +233,7 @@ class Consumer:
                 correlation_id=message.correlation_id,
             )
         except BrokerUnavailable:
-            await message.nack(requeue=True)
+            await settle(message, requeue=True)
             return
-        await message.ack()
+        await settle(message)
         MESSAGES_PARKED.labels(self._service, self._queue.name).inc()
