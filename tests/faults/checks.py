@@ -55,9 +55,12 @@ async def consumers_ready(stack: Stack) -> None:
     # One consumer per running instance of the queue's service.
     expected = {q.name: running[q.service] for q in WORK_QUEUES if q.service in stack.services}
 
+    # A broker of the test's own names its management API; otherwise the machine's.
+    management = stack.env.get("TSDX_RABBITMQ_API_URL", MANAGEMENT)
+
     async def counts() -> dict[str, int]:
         async with httpx.AsyncClient(auth=AUTH, timeout=5) as http:
-            response = await http.get(f"{MANAGEMENT}/queues/{quote(vhost, safe='')}")
+            response = await http.get(f"{management}/queues/{quote(vhost, safe='')}")
             by_name = {q["name"]: q.get("consumers", 0) for q in response.json()}
         return {name: by_name.get(name, 0) for name in expected}
 
