@@ -91,8 +91,9 @@ def _record(figures: dict[str, Any]) -> None:
 
 
 async def assert_exactly_once(
-    fault: str, load: Load, witness: Witness, stack: Stack
+    fault: str, load: Load, witness: Witness, stack: Stack, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """Check the counts and record them (with ``extra`` figures of the fault) in the report."""
     await settled(load, witness)
     await consumers_ready(stack)
     ledger = load.ledger
@@ -113,6 +114,7 @@ async def assert_exactly_once(
         "duplicated": len(routed_twice) + len(completed_twice) + len(downloaded_twice),
         "wire_repeats": witness.wire_repeats,
         "client_retries": sum(ledger.http_retries.values()),
+        **(extra or {}),
     }
     print(f"\n{fault}: " + ", ".join(f"{k}={v}" for k, v in figures.items() if k != "fault"))
     _record(figures)
