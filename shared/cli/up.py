@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from shared.cli.broker_check import ensure_broker
+from shared.cli.broker_check import broker_answers, ensure_broker
 from shared.cli.stack import PORT_SETTINGS, Stack
 from shared.ports import PortUnavailable, listening_socket
 from shared.settings import Settings
@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if taken is not None:
         print(taken, file=sys.stderr)
         return 1
-    ensure_broker(settings.amqp_url)
+    # One node of a cluster answering is enough; the services fail over among the rest.
+    if not any(broker_answers(address) for address in settings.amqp_addresses):
+        ensure_broker(settings.amqp_addresses[0])
     log_dir = (args.logs or data_dir / "logs").resolve()
     stack = Stack(
         env={"TSDX_DATA_DIR": str(data_dir)}, host=settings.host, ports=ports, log_dir=log_dir
@@ -88,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         if service != "gateway":
             print(f"  {service:<10} {stack.url(service)}")
     print(f"  storage    sqlite under {data_dir}")
-    print(f"  broker     {settings.amqp_url.split('@')[-1]}")
+    brokers = ", ".join(a.rsplit("@", 1)[-1] for a in settings.amqp_addresses)
+    print(f"  broker     {brokers}")
     print(f"  logs       {log_dir}")
     if args.ready_file is not None:
         args.ready_file.touch()
