@@ -303,6 +303,21 @@ class LocalCluster:
                 return info
         raise ClusterError(f"no live node answers for queue {queue!r}")
 
+    def connection_nodes(self, vhost: str = "/") -> set[str]:
+        """The nodes that the clients of a virtual host are connected to."""
+        for node in self.live_nodes():
+            try:
+                response = httpx.get(
+                    f"{node.management_url}/vhosts/{quote(vhost, safe='')}/connections",
+                    auth=USER,
+                    timeout=5,
+                )
+            except httpx.HTTPError:
+                continue
+            if response.status_code == 200:
+                return {str(c["node"]) for c in response.json()}
+        raise ClusterError(f"no live node answers for the connections of {vhost!r}")
+
     def leader_of(self, queue: str, vhost: str = "/") -> Node:
         """The node that leads a quorum queue now."""
         return self.node(str(self.queue_info(queue, vhost)["leader"]))
