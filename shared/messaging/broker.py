@@ -71,6 +71,13 @@ async def settle(message: AbstractIncomingMessage, *, requeue: bool | None = Non
         log.warning("message.settle_lost", message_id=message.message_id, error=repr(exc))
 
 
+# The seam FailoverConnection wraps; without it (another aio-pika) failover would silently not
+# happen, so the process refuses to start instead.
+_ATTEMPT = "_RobustConnection__connect_transport"
+if not callable(getattr(RobustConnection, _ATTEMPT, None)):
+    raise ImportError(f"aio-pika's RobustConnection has no {_ATTEMPT}: failover cannot work")
+
+
 class FailoverConnection(RobustConnection):
     """A robust connection over several broker addresses, tried in turn.
 

@@ -114,3 +114,15 @@ def test_reconnect_pause_for_a_single_address_doubles_each_time() -> None:
 def test_a_ring_needs_an_address() -> None:
     with pytest.raises(BadAddressList):
         AddressRing(())
+
+
+def test_failover_wraps_the_connection_attempt_of_the_installed_aio_pika() -> None:
+    from aio_pika.robust_connection import RobustConnection
+
+    from shared.messaging.broker import FailoverConnection
+
+    # Each (re)connection attempt of aio-pika goes through this one method, which failover
+    # overrides to take the next address: an aio-pika without it must fail here, loudly.
+    seam = "_RobustConnection__connect_transport"
+    assert callable(getattr(RobustConnection, seam, None))
+    assert FailoverConnection.__dict__[seam] is not RobustConnection.__dict__[seam]
