@@ -137,6 +137,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Сервер обмена временно недоступен, повторите запрос позже.",
         "en": "The exchange server is temporarily unavailable; retry later.",
     },
+    "upload_not_confirmed": {
+        "ru": "Брокер сообщений не подтвердил приём выгрузки: она не принята. "
+        "Повторите запрос с тем же идентификатором запроса.",
+        "en": "The message broker did not confirm the upload: it was not accepted. "
+        "Retry the request with the same request_id.",
+    },
     "bad_connection_code": {
         "ru": "Неверный код подключения к базе.",
         "en": "Wrong connection code.",

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.messaging.addresses import parse_addresses, quorum_group_size
 from shared.outbound import allowed_networks
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TSDX_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TSDX_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     amqp_url: str = "amqp://guest:guest@localhost:5672/"
+    # The nodes of a RabbitMQ cluster, comma-separated; when given, ``amqp_url`` is not used.
+    # A service connects to the first that answers and, losing it, to the next in turn.
+    amqp_urls: str | None = None
+    # Replicas of each quorum queue (x-quorum-initial-group-size); unset: one per address given,
+    # at most 3 (nothing sent for a single address); 0: never sent, the broker decides.
+    # Every service must declare the same, so give all of them the same addresses or value.
+    quorum_group_size: int | None = Field(default=None, ge=0)
+    # A publish not confirmed in this time counts as not sent (the outbox keeps it, an HTTP
+    # caller gets 503): with its majority lost, a quorum queue may never answer.
+    publish_timeout_seconds: float = Field(default=5.0, gt=0)
     # RabbitMQ management API, read by the dashboard for queue depths and parked messages.
     rabbitmq_api_url: str = "http://guest:guest@localhost:15672/api"
     # Quorum queues need RabbitMQ 3.8+; off only for brokers that lack them.
@@ -108,6 +121,21 @@ class Settings(BaseSettings):
     def _networks(cls, value: str) -> str:
         allowed_networks(value)  # a typo fails the start, naming the entry
         return value
+
+    @model_validator(mode="after")
+    def _addresses_usable(self) -> Settings:
+        parse_addresses(self.amqp_urls, self.amqp_url)  # refuses a bad list at start-up
+        return self
+
+    @cached_property
+    def amqp_addresses(self) -> tuple[str, ...]:
+        """Every broker address to try, in order (``amqp_urls``, else ``amqp_url``)."""
+        return parse_addresses(self.amqp_urls, self.amqp_url)
+
+    @property
+    def quorum_replicas(self) -> int | None:
+        """The replication size quorum queues are declared with (None: the broker's own)."""
+        return quorum_group_size(self.quorum_group_size, len(self.amqp_addresses))
 
 
 @lru_cache

@@ -54,7 +54,9 @@ async def submit(rt: Runtime, notifier: Notifier, tenant: str, request: UploadRe
         # Publishing again while pending is harmless: routing decides a request id once.
         await rt.broker.publish(request, tenant)
     except BrokerUnavailable:
-        raise Refusal("broker_unavailable", 503) from None
+        # Not confirmed (no node reachable, a nack while a quorum elects its leader, or no
+        # answer in time): nothing may be assumed accepted, so the caller is told to retry.
+        raise Refusal("upload_not_confirmed", 503) from None
     return await wait_for_decision(rt, notifier, key, rt.settings.upload_wait_seconds) or record
 
 

@@ -31,7 +31,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
 from shared.messaging import tracing
-from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.messaging.broker import Broker, BrokerUnavailable, settle
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import WorkQueue
 from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
@@ -200,7 +200,7 @@ class Consumer:
                 log.warning("message.failed", error=repr(exc))
                 await self._retry_or_park(message, exc)
                 return
-            await message.ack()
+            await settle(message)
             MESSAGES_HANDLED.labels(self._service, envelope.type).inc()
 
     async def _decode(self, body: bytes) -> tuple[Envelope, Payload]:
@@ -242,9 +242,9 @@ class Consumer:
                 correlation_id=message.correlation_id,
             )
         except BrokerUnavailable:
-            await message.nack(requeue=True)
+            await settle(message, requeue=True)
             return
-        await message.ack()
+        await settle(message)
         MESSAGES_RETRIED.labels(self._service, self._queue.name).inc()
 
     async def _park(self, message: AbstractIncomingMessage, reason: str) -> None:
@@ -263,7 +263,7 @@ class Consumer:
                 correlation_id=message.correlation_id,
             )
         except BrokerUnavailable:
-            await message.nack(requeue=True)
+            await settle(message, requeue=True)
             return
-        await message.ack()
+        await settle(message)
         MESSAGES_PARKED.labels(self._service, self._queue.name).inc()
