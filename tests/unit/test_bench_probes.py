@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from shared.bench.machine import cpu_model, memory_mb
-from shared.bench.memory import status_mb
-from shared.bench.plan import plan_for
-from shared.bench.seed import clone_device, clone_row, states
-from shared.bench.wire import WireError, build_request, parse_head
+from tools.bench.machine import cpu_model, memory_mb
+from tools.bench.memory import status_mb
+from tools.bench.plan import plan_for
+from tools.bench.seed import clone_device, clone_row, states
+from tools.bench.wire import WireError, build_request, parse_head
 
 STATUS = """Name:\tpython
 VmPeak:\t  300000 kB

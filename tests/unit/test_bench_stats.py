@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.bench.api import BenchError
-from shared.bench.stats import Latency, per_second, percentile
-from shared.bench.uploads import Outcome
+from tools.bench.api import BenchError
+from tools.bench.stats import Latency, per_second, percentile
+from tools.bench.uploads import Outcome
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:

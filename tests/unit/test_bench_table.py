@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shared.bench.figures import CATALOGUE, SERVICES, figure, missed, number, table
-from shared.bench.machine import Machine
-from shared.bench.plan import plan_for
-from shared.bench.report import console, markdown
-from shared.bench.run import Results
+from tools.bench.figures import CATALOGUE, SERVICES, figure, missed, number, table
+from tools.bench.machine import Machine
+from tools.bench.plan import plan_for
+from tools.bench.report import console, markdown
+from tools.bench.run import Results
 
 
 def test_ratio_and_target_against_a_ceiling() -> None:

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from shared.cli.accounting import (
+from shared.contracts.documents import Document, Target
+from shared.contracts.uploads import UploadRequested
+from tools.cli.accounting import (
     Outcome,
     describe,
     request_ids,
@@ -16,8 +18,8 @@ from shared.cli.accounting import (
     validation_details,
     worst,
 )
-from shared.cli.main import build_parser
-from shared.cli.output import (
+from tools.cli.main import build_parser
+from tools.cli.output import (
     OK,
     PENDING,
     REFUSED,
@@ -28,9 +30,7 @@ from shared.cli.output import (
     big_digits,
     target_text,
 )
-from shared.cli.tsd import document_title, planned_facts
-from shared.contracts.documents import Document, Target
-from shared.contracts.uploads import UploadRequested
+from tools.cli.tsd import document_title, planned_facts
 
 
 def test_a_batch_exits_with_its_most_serious_outcome() -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.up import store_description, without_credentials
 from shared.settings import Settings
+from tools.cli.up import store_description, without_credentials
 
 
 def test_sqlite_is_shown_with_the_files_path(monkeypatch: pytest.MonkeyPatch) -> None:

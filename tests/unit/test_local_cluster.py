@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.local_cluster import ClusterError, LocalCluster, main
+from tools.cli.local_cluster import ClusterError, LocalCluster, main
 
 
 def test_nodes_have_names_ports_and_directories_of_their_own(tmp_path: Path) -> None:

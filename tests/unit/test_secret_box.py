@@ -41,7 +41,7 @@ def test_keys_are_read_comma_separated() -> None:
 
 
 def test_the_cli_prints_a_key_the_box_takes(capsys: pytest.CaptureFixture[str]) -> None:
-    from shared.cli.main import main
+    from tools.cli.main import main
 
     assert main(["secret-key"]) == 0
     key = capsys.readouterr().out.strip()

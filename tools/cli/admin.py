@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import httpx
 
-from shared.cli.output import add_language_option, columns
-from shared.client import AdminClient, ApiError
 from shared.i18n import render, text, word
 from shared.qr import qr_text
+from tools.cli.output import add_language_option, columns
+from tools.client import AdminClient, ApiError
 
 EXIT_OK = 0
 EXIT_USAGE = 2

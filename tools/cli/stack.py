@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.cli.service_logs import ServiceLog, pump
+from tools.cli.service_logs import ServiceLog, pump
 
 # How much of the end of a log ``log_tail`` reads: enough for a few lines, however long it is.
 _TAIL_BYTES = 16 * 1024

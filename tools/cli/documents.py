@@ -14,7 +14,8 @@ import os
 from datetime import datetime
 from typing import Any
 
-from shared.cli.output import (
+from shared.i18n import render
+from tools.cli.output import (
     OK,
     REFUSED,
     USAGE,
@@ -24,8 +25,7 @@ from shared.cli.output import (
     print_table,
     run_command,
 )
-from shared.client import AdminClient
-from shared.i18n import render
+from tools.client import AdminClient
 
 
 def _client(args: argparse.Namespace) -> AdminClient:

@@ -23,8 +23,8 @@ from typing import Any, TextIO
 
 import httpx
 
-from shared.client import ApiError
 from shared.i18n import LANGUAGES, render, text, word
+from tools.client import ApiError
 
 OK = 0
 FAILED = 1

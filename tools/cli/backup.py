@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.cli.output import OK, REFUSED, USAGE, CommandError, add_language_option, say
 from shared.i18n import render
 from shared.settings import Settings
+from tools.cli.output import OK, REFUSED, USAGE, CommandError, add_language_option, say
 
 MANIFEST = "tsdx-backup.json"
 # A service with its store open keeps these beside it (WAL mode); they go when it closes.

@@ -15,10 +15,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from shared.bench.api import BenchError, Terminal, acknowledge, upload, wait_in_inbox
-from shared.bench.documents import order, upload_to_device
-from shared.bench.stats import Latency, per_second
-from shared.bench.wire import Pool, WireError
+from tools.bench.api import BenchError, Terminal, acknowledge, upload, wait_in_inbox
+from tools.bench.documents import order, upload_to_device
+from tools.bench.stats import Latency, per_second
+from tools.bench.wire import Pool, WireError
 
 # A delivery not seen in the inbox by then counts as an error.
 DELIVERY_TIMEOUT = 30.0

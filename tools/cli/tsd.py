@@ -22,7 +22,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from shared.cli.output import (
+from shared.contracts.documents import FactLine
+from shared.i18n import text, word
+from tools.cli.output import (
     DEFAULT_URL,
     FAILED,
     OK,
@@ -37,9 +39,7 @@ from shared.cli.output import (
     say,
     target_text,
 )
-from shared.client.api import LanClient, TerminalClient
-from shared.contracts.documents import FactLine
-from shared.i18n import text, word
+from tools.client.api import LanClient, TerminalClient
 
 DEFAULT_MODEL = "EDA50"
 DEFAULT_LAN_URL = "http://127.0.0.1:8081"

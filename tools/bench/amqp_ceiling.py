@@ -17,7 +17,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from shared.bench.stats import per_second
+from tools.bench.stats import per_second
 
 # In flight at once: the outbox relay publishes up to this many rows together.
 PIPELINE = 200

@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from shared.cli.output import (
+from shared.i18n import render, text, word
+from tools.cli.output import (
     OK,
     USAGE,
     CommandError,
@@ -29,8 +30,7 @@ from shared.cli.output import (
     run_command,
     say,
 )
-from shared.client import AdminClient
-from shared.i18n import render, text, word
+from tools.client import AdminClient
 
 FORMATS = ("yaml", "json")
 

@@ -3,7 +3,7 @@ as the last one is answered, for a fixed time. The same generator measures the b
 ceiling and the tsdx inbox, in a process of its own so that it never shares an event loop
 (or a core's time slice) with the server it measures.
 
-Run as ``python -m shared.bench.http_load SPEC.json``; it prints its result as JSON.
+Run as ``python -m tools.bench.http_load SPEC.json``; it prints its result as JSON.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from shared.bench.stats import per_second, percentile
-from shared.bench.wire import Connection, WireError, build_request
+from tools.bench.stats import per_second, percentile
+from tools.bench.wire import Connection, WireError, build_request
 
 
 @dataclass
@@ -132,7 +132,7 @@ async def run_in_own_process(spec: LoadSpec, scratch: Path) -> LoadResult:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shared.bench.http_load",
+        "tools.bench.http_load",
         str(spec_file),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -20,7 +20,12 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from shared.cli.output import (
+from shared.contracts.documents import Document, Target
+from shared.contracts.uploads import UploadRequested
+from shared.i18n import render, text, word
+from shared.jsonexact import NotJSON, loads_exact
+from shared.onec import OneCImportError, read_1c_csv, read_1c_json
+from tools.cli.output import (
     OK,
     PENDING,
     REFUSED,
@@ -39,12 +44,7 @@ from shared.cli.output import (
     target_text,
     unreachable,
 )
-from shared.client import AccountingClient, ApiError
-from shared.contracts.documents import Document, Target
-from shared.contracts.uploads import UploadRequested
-from shared.i18n import render, text, word
-from shared.jsonexact import NotJSON, loads_exact
-from shared.onec import OneCImportError, read_1c_csv, read_1c_json
+from tools.client import AccountingClient, ApiError
 
 FORMATS = ("json", "1c-json", "csv")
 # Below this many files the answers alone say enough; above it a progress bar helps.

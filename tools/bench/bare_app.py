@@ -5,7 +5,7 @@ With ``logged``, the same endpoint sits behind what every tsdx service puts arou
 endpoints (``shared.http.install_common``: the request's log line, metrics, correlation id,
 body limit): the share of a request that is tsdx's, before any work of its own.
 
-Run as ``python -m shared.bench.bare_app HOST PORT [logged]``.
+Run as ``python -m tools.bench.bare_app HOST PORT [logged]``.
 """
 
 from __future__ import annotations

@@ -19,7 +19,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from shared.cli.output import (
+from shared.contracts.documents import Document, DocumentHeader, DocumentLine
+from shared.i18n import render, text
+from shared.settings import Settings
+from tools.cli.output import (
     DEFAULT_URL,
     FAILED,
     OK,
@@ -28,17 +31,14 @@ from shared.cli.output import (
     big_digits,
     run_command,
 )
-from shared.cli.tsd import as_json, finish, planned_facts
-from shared.client.api import (
+from tools.cli.tsd import as_json, finish, planned_facts
+from tools.client.api import (
     AccountingClient,
     AdminClient,
     ApiError,
     LanClient,
     TerminalClient,
 )
-from shared.contracts.documents import Document, DocumentHeader, DocumentLine
-from shared.i18n import render, text
-from shared.settings import Settings
 
 PROCESS = "purchase-receipt"
 ORDER_TYPE = "Заказ поставщику"

@@ -20,13 +20,13 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.cli.broker_check import broker_answers, ensure_broker
-from shared.cli.output import add_language_option
-from shared.cli.stack import PORT_SETTINGS, Stack
 from shared.i18n import text
 from shared.ports import PortUnavailable, listening_socket
 from shared.settings import Settings
 from shared.storage.port import StoreTooNew
+from tools.cli.broker_check import broker_answers, ensure_broker
+from tools.cli.output import add_language_option
+from tools.cli.stack import PORT_SETTINGS, Stack
 
 # A service that stops sooner than this after it started is failing to start.
 QUICK_STOP_SECONDS = 30.0

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from shared.cli import (
+from tools.cli import (
     accounting,
     admin,
     backup,
@@ -20,7 +20,7 @@ from shared.cli import (
     tsd,
     up,
 )
-from shared.cli.output import add_language_option
+from tools.cli.output import add_language_option
 
 COMMAND_MODULES = [
     up,

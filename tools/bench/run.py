@@ -24,22 +24,22 @@ from typing import BinaryIO
 
 import httpx
 
-from shared.bench import api
-from shared.bench.amqp_ceiling import round_trip_rate
-from shared.bench.big_document import big_document
-from shared.bench.cpu import CpuMeter, broker_pid
-from shared.bench.documents import order, upload_to_device
-from shared.bench.figures import Figure, figure
-from shared.bench.http_load import LoadResult, LoadSpec, run_in_own_process
-from shared.bench.machine import Machine, this_machine
-from shared.bench.memory import PeakTracker, snapshot
-from shared.bench.plan import Plan
-from shared.bench.seed import OPEN_STATES, seed_inbox_base
-from shared.bench.uploads import Outcome, UploadDriver
-from shared.bench.vhost import MessageCounts, VirtualHost
-from shared.bench.wire import Pool
-from shared.cli.stack import SERVICES, Stack
 from shared.settings import Settings
+from tools.bench import api
+from tools.bench.amqp_ceiling import round_trip_rate
+from tools.bench.big_document import big_document
+from tools.bench.cpu import CpuMeter, broker_pid
+from tools.bench.documents import order, upload_to_device
+from tools.bench.figures import Figure, figure
+from tools.bench.http_load import LoadResult, LoadSpec, run_in_own_process
+from tools.bench.machine import Machine, this_machine
+from tools.bench.memory import PeakTracker, snapshot
+from tools.bench.plan import Plan
+from tools.bench.seed import OPEN_STATES, seed_inbox_base
+from tools.bench.uploads import Outcome, UploadDriver
+from tools.bench.vhost import MessageCounts, VirtualHost
+from tools.bench.wire import Pool
+from tools.cli.stack import SERVICES, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -130,7 +130,7 @@ class Bench:
             server = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "shared.bench.bare_app",
+                "tools.bench.bare_app",
                 HOST,
                 str(port),
                 *(["logged"] if logged else []),

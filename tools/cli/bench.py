@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from shared.cli.broker_check import ensure_broker
-from shared.cli.output import FAILED, OK, USAGE, CommandError, add_language_option, run_command
 from shared.settings import Settings
+from tools.cli.broker_check import ensure_broker
+from tools.cli.output import FAILED, OK, USAGE, CommandError, add_language_option, run_command
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
 
@@ -45,11 +45,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 async def bench(args: argparse.Namespace) -> int:
     # Imported here: the bench pulls in what the other commands never need.
-    from shared.bench.api import BenchError
-    from shared.bench.plan import plan_for
-    from shared.bench.report import as_json, console, markdown
-    from shared.bench.run import Bench
-    from shared.bench.wire import WireError
+    from tools.bench.api import BenchError
+    from tools.bench.plan import plan_for
+    from tools.bench.report import as_json, console, markdown
+    from tools.bench.run import Bench
+    from tools.bench.wire import WireError
 
     if args.duration is not None and args.duration <= 0:
         raise CommandError(USAGE, "cli_bench_bad_duration", value=args.duration)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared.bench.figures import CATALOGUE, Figure, missed, table
-from shared.bench.run import Results
+from tools.bench.figures import CATALOGUE, Figure, missed, table
+from tools.bench.run import Results
 
 
 def ordered(figures: list[Figure]) -> list[Figure]:
@@ -91,7 +91,7 @@ requests and reads `Content-Length` bodies, so that it spends less CPU per reque
 servers it measures. The same generator, with the same settings, measures the bare ceiling and
 the tsdx inbox.
 
-**The stack** is then started as `tsdx up` starts it (`shared.cli.stack.Stack`: every service
+**The stack** is then started as `tsdx up` starts it (`tools.cli.stack.Stack`: every service
 its own process, embedded SQLite in a scratch directory, log lines in JSON to files). One
 setting differs from the defaults: the per-credential request rate limit
 (`TSDX_RATE_LIMIT_PER_SECOND`, 20/s by default) is lifted, because it is a policy for one

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.bench.api import BenchError, Terminal
 from shared.security import hash_token, new_token
 from shared.settings import Settings
 from shared.storage import Doc, Store, open_store
+from tools.bench.api import BenchError, Terminal
 
 OPEN_STATES = ("waiting", "downloaded", "in_progress")
 DONE_STATE = "done"

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from shared.bench.wire import Connection, Pool
+from tools.bench.wire import Connection, Pool
 
 
 class BenchError(Exception):

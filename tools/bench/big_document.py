@@ -7,9 +7,9 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from shared.bench.api import BenchError, Terminal, acknowledge, expect, upload, wait_in_inbox
-from shared.bench.documents import facts_as_planned, order, upload_to_device
-from shared.bench.wire import Pool
+from tools.bench.api import BenchError, Terminal, acknowledge, expect, upload, wait_in_inbox
+from tools.bench.documents import facts_as_planned, order, upload_to_device
+from tools.bench.wire import Pool
 
 TIMEOUT = 60.0
 # How often the accounting side asks for completed documents while it waits.
