@@ -16,6 +16,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import repository as repo
+from services.gateway.directory import device_copy
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.contracts.directory import DeviceSeen
@@ -119,7 +120,7 @@ async def authenticate_device(rt: Runtime, credential: str) -> Doc:
         found = await _ask_registry(rt, "device.authenticate", credential_hash)
         device = device_copy(found["device"], found["credential_hash"], found["revision"])
         kept = device
-        await rt.store.run_transaction(lambda db: repo.keep_device(db, kept))
+        await repo.keep_device_now(rt.store, kept)
     if device["status"] != "active":
         raise Refusal("unauthorized", 401)
     _within_rate(rt, f"device:{credential_hash}")
@@ -147,10 +148,6 @@ async def record_sighting(rt: Runtime, device: Doc) -> None:
             await tx.emit(DeviceSeen(device_id=device["id"], at=now), device["tenant"])
 
         await rt.uow.run(seen)
-
-
-def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Doc:
-    return {**view, "credential_hash": credential_hash, "revision": revision}
 
 
 async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:

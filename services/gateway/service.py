@@ -6,18 +6,10 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
-from services.gateway import (
-    accounting,
-    admin,
-    admin_processes,
-    barcode_settings,
-    journeys,
-    repository,
-    terminal,
-    webhooks,
-)
+from services.gateway import consumers, repository, webhooks
+from services.gateway.api import ROUTERS
 from services.gateway.auth import RecentlyRefused
-from services.gateway.handlers import GatewayHandlers
+from services.gateway.inbox import Inbox
 from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
@@ -46,7 +38,7 @@ async def _on_start(rt: Runtime) -> None:
         settings.rate_limit_per_second, settings.rate_limit_burst
     )
     presence = Presence()
-    presence.seed(await rt.store.find(repository.DEVICES.name))
+    presence.seed(await repository.devices(rt.store))
     rt.state["presence"] = presence
     DEVICES_ONLINE.set_function(lambda: presence.online(datetime.now(UTC)))
     box = load_box(settings.secret_keys, settings.data_dir)
@@ -72,14 +64,8 @@ def build_app(rt: Runtime) -> FastAPI:
     )
     app.state.runtime = rt
     install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
-    # Routes are matched in order: the terminals' calls, by far the most frequent, come first.
-    app.include_router(terminal.router)
-    app.include_router(accounting.router)
-    app.include_router(webhooks.router)
-    app.include_router(barcode_settings.router)
-    app.include_router(admin.router)
-    app.include_router(admin_processes.router)
-    app.include_router(journeys.router)
+    for router in ROUTERS:
+        app.include_router(router)
     mount_terminal_app(app, "internet")
     return app
 
@@ -89,7 +75,7 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.gateway_port,
     build_app=build_app,
-    handlers=lambda rt: {GATEWAY_WORK: GatewayHandlers(rt.uow, rt.state["notifier"]).table()},
+    handlers=lambda rt: {GATEWAY_WORK: consumers.table(Inbox(rt.uow, rt.state["notifier"]))},
     on_start=_on_start,
     on_stop=_on_stop,
 )

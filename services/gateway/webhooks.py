@@ -1,9 +1,9 @@
 """Webhooks: documents finished on online devices, pushed to the base's own HTTPS address.
 
-A base sets its address with its API key (``PUT /api/v1/settings/webhook``) and is shown its
-signing secret once. Each push is a POST of the same JSON the accounting API serves for one
-result, wrapped with the event's id; ``X-Tsdx-Signature`` carries ``sha256=`` and the hex
-HMAC-SHA256 of the raw body under that secret. A push that fails is tried again after
+A base sets its address with its API key (``PUT /api/v1/settings/webhook``, api/webhooks.py)
+and is shown its signing secret once. Each push is a POST of the same JSON the accounting API
+serves for one result, wrapped with the event's id; ``X-Tsdx-Signature`` carries ``sha256=``
+and the hex HMAC-SHA256 of the raw body under that secret. A push that fails is tried again after
 growing pauses; every attempt is kept in the delivery log. A 2xx answer means the base has
 loaded the document, so it is marked loaded as by ``POST /results/{id}/loaded``.
 
@@ -20,19 +20,16 @@ import hmac
 import time
 from collections.abc import Sequence
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
-from fastapi import APIRouter, Query
-from pydantic import ConfigDict, Field
 
 from services.gateway import repository as repo
-from services.gateway.accounting import mark_loaded, result_view
-from services.gateway.auth import TenantDep
 from services.gateway.notifier import Notifier
+from services.gateway.results import mark_loaded, result_view
 from services.gateway.webhook_address import (
     AddressNotAllowed,
     HostUnresolved,
@@ -41,21 +38,19 @@ from services.gateway.webhook_address import (
     pinned,
     resolve_host,
 )
-from services.gateway.wire import ensure_portable
+from shared.clock import now as _now
 from shared.contracts import Envelope
-from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.metrics import WEBHOOK_ATTEMPTS
 from shared.outbound import Network, allowed_networks, host_refusal, is_local_name, literal_address
 from shared.secret_box import SecretBox, SecretUnreadable
 from shared.security import new_token
-from shared.service import Runtime, RuntimeDep
-from shared.storage import Doc, DuplicateKeyError, Session, StorageError
+from shared.service import Runtime
+from shared.settings import Settings
+from shared.storage import Doc, DuplicateKeyError, Session, StorageError, Store
 
 log = get_logger("tsdx.gateway.webhooks")
-
-router = APIRouter(prefix="/api/v1/settings/webhook", tags=["webhooks"])
 
 EVENT = "document.completed"
 SIGNATURE_HEADER = "X-Tsdx-Signature"
@@ -68,20 +63,6 @@ _BATCH = 100
 _IDLE_SECONDS = 1.0
 
 DeliveryState = Literal["pending", "delivered", "failed", "cancelled"]
-
-
-class WebhookSettings(NullMeansAbsent):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    url: str = Field(
-        min_length=1,
-        max_length=2000,
-        examples=["https://1c.example.ru/trade/hs/tsdx/completed"],
-        description="HTTPS address that receives finished online documents",
-    )
-    rotate_secret: bool = Field(
-        default=False, description="issue a new signing secret (the old one stops working)"
-    )
 
 
 # ---- pure rules -------------------------------------------------------------------------
@@ -135,10 +116,6 @@ def _iso(at: datetime) -> str:
     return at.isoformat(timespec="microseconds")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 # ---- enqueueing (inside the transaction that stores the completed document) -------------
 
 
@@ -176,77 +153,61 @@ async def enqueue(db: Session, envelope: Envelope, completed: Doc) -> bool:
 # ---- the base's settings ------------------------------------------------------------------
 
 
-@router.put(
-    "",
-    summary="Set this base's webhook address; the signing secret is shown once",
-    responses={422: {"description": "The address is not https or not a full address"}},
-)
-async def set_webhook(body: WebhookSettings, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    ensure_portable(body)
+async def configure(
+    store: Store, settings: Settings, box: SecretBox, tenant: str, url: str, *, rotate: bool
+) -> dict[str, Any]:
+    """Set the base's address (checked by the outbound policy); a new signing secret is in
+    the answer, once, when the base had none or asked for a new one."""
     url = check_url(
-        body.url,
-        allow_http_loopback=rt.settings.webhook_allow_http_loopback,
-        allowed=allowed_networks(rt.settings.webhook_allowed_networks),
+        url,
+        allow_http_loopback=settings.webhook_allow_http_loopback,
+        allowed=allowed_networks(settings.webhook_allowed_networks),
     )
-    box: SecretBox = rt.state["secret_box"]
     now = _iso(_now())
-    current = await rt.store.get(repo.WEBHOOKS.name, tenant["id"])
+    current = await repo.webhook(store, tenant)
     if current is None:
         secret = new_token("whsec", 32)
         try:
-            await rt.store.insert(
-                repo.WEBHOOKS.name,
-                {
-                    "id": tenant["id"],
-                    "url": url,
-                    "sealed_secret": box.seal(secret),
-                    "updated_at": now,
-                },
+            await repo.add_webhook(
+                store,
+                {"id": tenant, "url": url, "sealed_secret": box.seal(secret), "updated_at": now},
             )
             return {"configured": True, "url": url, "updated_at": now, "secret": secret}
         except DuplicateKeyError:  # set at the same moment by another call: update that one
-            current = await rt.store.get(repo.WEBHOOKS.name, tenant["id"])
+            current = await repo.webhook(store, tenant)
             if current is None:
                 raise Refusal("storage_unavailable", 503) from None
     changes: Doc = {"url": url, "updated_at": now}
     answer: dict[str, Any] = {"configured": True, "url": url, "updated_at": now}
-    if body.rotate_secret:
+    if rotate:
         answer["secret"] = new_token("whsec", 32)
         changes.update(sealed_secret=box.seal(answer["secret"]), secret=None)
-    await rt.store.update(repo.WEBHOOKS.name, tenant["id"], changes)
+    await repo.change_webhook(store, tenant, changes)
     return answer
 
 
-@router.get("", summary="This base's webhook address (the secret is never shown again)")
-async def get_webhook(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    hook = await rt.store.get(repo.WEBHOOKS.name, tenant["id"])
+async def current(store: Store, tenant: str) -> dict[str, Any]:
+    """The base's address (the secret is never shown again)."""
+    hook = await repo.webhook(store, tenant)
     if hook is None:
-        return {"configured": False, "url": None, "updated_at": None}
+        return dict(NOT_CONFIGURED)
     return {"configured": True, "url": hook["url"], "updated_at": hook["updated_at"]}
 
 
-@router.delete("", summary="Stop pushing; pending pushes are cancelled")
-async def delete_webhook(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    await rt.store.delete(repo.WEBHOOKS.name, tenant["id"])
-    return {"configured": False, "url": None, "updated_at": None}
+async def remove(store: Store, tenant: str) -> dict[str, Any]:
+    await repo.remove_webhook(store, tenant)
+    return dict(NOT_CONFIGURED)
 
 
-@router.get("/deliveries", summary="The delivery log: every push and its attempts, newest first")
-async def deliveries(
-    rt: RuntimeDep,
-    tenant: TenantDep,
-    state: Annotated[
-        DeliveryState | None, Query(description="only deliveries in this state")
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
-    where: dict[str, Any] = {"tenant": tenant["id"]}
-    if state is not None:
-        where["state"] = state
-    rows = await rt.store.find(
-        repo.WEBHOOK_DELIVERIES.name, where, order_by="created_at", descending=True, limit=limit
-    )
-    return {"deliveries": [_log_entry(r) for r in rows]}
+NOT_CONFIGURED: dict[str, Any] = {"configured": False, "url": None, "updated_at": None}
+
+
+async def delivery_log(
+    store: Store, tenant: str, state: DeliveryState | None, limit: int
+) -> list[dict[str, Any]]:
+    """Every push and its attempts, newest first."""
+    rows = await repo.webhook_deliveries(store, tenant, state, limit)
+    return [_log_entry(r) for r in rows]
 
 
 def _log_entry(row: Doc) -> dict[str, Any]:

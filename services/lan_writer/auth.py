@@ -9,7 +9,7 @@ the next log-in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ConfigDict, Field
 
 from services.lan_writer import repository as repo
+from shared.clock import now as _now
 from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token
@@ -57,10 +58,6 @@ class LanUser:
     @property
     def assignee_keys(self) -> list[str]:
         return repo.keys_for(self.login, list(self.groups), self.device_id)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _credentials(body: LoginRequest) -> dict[str, str]:

@@ -13,13 +13,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from services.lan_writer import locks
 from services.lan_writer import repository as repo
 from services.lan_writer.auth import LanUser
 from services.lan_writer.locks import Lock
+from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.documents import FactLine, Target
 from shared.contracts.results import DeliveryProgressed, ResultRefused, ResultSubmitted
@@ -51,10 +51,6 @@ class CopyNotStored(Exception):
     """A message names a copy this base has not stored (yet): worth retrying a little later."""
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def _check_access(row: Doc, user: LanUser) -> None:
     """A user sees a document assigned to them (or their group, everyone, their device) or
     one they work or worked on; any other, like another tenant's, does not exist for them."""
@@ -79,7 +75,7 @@ def new_row(tenant: str, routed: DocumentRouted) -> Doc:
         **Lock(state="free", collective=routed.settings.collective).changes(),
         "refusals": {},
         "revision": 1,
-        "routed_at": _now(),
+        "routed_at": now_iso(),
     }
 
 
@@ -153,7 +149,7 @@ class LanBase:
 
         async def decide(tx: Tx, row: Doc) -> Doc | None:
             before = Lock.of(row)
-            after = locks.take(before, user.login, _now())
+            after = locks.take(before, user.login, now_iso())
             if after is before:
                 return None
             await tx.emit(
@@ -241,7 +237,7 @@ class LanBase:
                 ),
                 row["tenant"],
             )
-            released = {"reason": reason, "at": _now(), "holders": list(before.logins)}
+            released = {"reason": reason, "at": now_iso(), "holders": list(before.logins)}
             return {**after.changes(), "released": released}
 
         row, _ = await self._operator_change(delivery_id, decide)
@@ -262,7 +258,7 @@ class LanBase:
                 return None
             return {
                 "assignee": assignee,
-                "reassigned": {"from": row["assignee"], "at": _now()},
+                "reassigned": {"from": row["assignee"], "at": now_iso()},
             }
 
         row, _ = await self._operator_change(delivery_id, decide)
@@ -284,7 +280,7 @@ class LanBase:
             return {
                 "state": "withdrawn",
                 "withdrawn_reason": withdrawn.reason,
-                "withdrawn_at": _now(),
+                "withdrawn_at": now_iso(),
             }
 
         await self.change(withdrawn.delivery_id, decide, applying=envelope)
@@ -296,7 +292,7 @@ class LanBase:
 
         async def decide(tx: Tx, row: Doc) -> Doc | None:
             _same_tenant(row, envelope)
-            now = _now()
+            now = now_iso()
             await tx.db.update(
                 repo.RESULTS.name,
                 record["id"],
@@ -346,7 +342,7 @@ async def _send(tx: Tx, sent: _Sent, lines: list[FactLine]) -> None:
             "final": sent.final,
             "completes": sent.completes,
             "status": "sent",
-            "received_at": _now(),
+            "received_at": now_iso(),
         },
     )
     await tx.emit(

@@ -15,7 +15,8 @@ from typing import Any
 
 from services.registry import pins
 from services.registry import repository as repo
-from services.registry.tenants import now, require_tenant
+from services.registry.tenants import require_tenant
+from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
 from shared.contracts.uploads import UploadDecided
@@ -168,7 +169,7 @@ class Devices:
                 "status": ACTIVE,
                 "credential_hash": hash_token(credential),
                 "revision": (doc["revision"] + 1) if doc else 1,
-                "created_at": now(),
+                "created_at": now_iso(),
                 "last_seen": None,
             }
             await tx.db.put(repo.DEVICES.name, doc)
@@ -280,7 +281,7 @@ class Devices:
             doc = await _own(tx.db, tenant, device_id)
             if doc["status"] != RETIRED:
                 await self._cool_off(tx, doc)
-                doc = await _save(tx, doc, {"status": RETIRED, "retired_at": now()})
+                doc = await _save(tx, doc, {"status": RETIRED, "retired_at": now_iso()})
             return doc
 
         doc = await self._uow.run(work)
@@ -317,7 +318,7 @@ class Devices:
             # The old device leaves the PIN index first, so that the new one can take its PIN;
             # the PIN the new one had cools off like any PIN given up.
             old = await _save(
-                tx, old, {"status": RETIRED, "retired_at": now(), "replaced_by": new_id}
+                tx, old, {"status": RETIRED, "retired_at": now_iso(), "replaced_by": new_id}
             )
             await self._cool_off(tx, new)
             new = await _save(tx, new, {"pin": old["pin"], "replaces": old_id})

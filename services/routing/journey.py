@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.routing import repository as repo
+from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.documents import Channel, Document
 from shared.storage import Doc, Session
@@ -62,7 +63,7 @@ class Journal:
         self._db = db
         self._envelope = envelope
         self._tenant = envelope.tenant or ""
-        self._at = repo.now()
+        self._at = now_iso()
         self._n = 0
 
     async def add(

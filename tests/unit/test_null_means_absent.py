@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from services.dashboard.api import ReplayRequest
-from services.gateway.admin import (
+from services.gateway.api.admin import (
     DeviceChanges,
     GroupRename,
     NewGroup,
@@ -19,9 +19,9 @@ from services.gateway.admin import (
     Replacement,
     UserChanges,
 )
-from services.gateway.terminal import PairRequest
-from services.gateway.terminal import ResultRequest as TerminalResult
-from services.gateway.webhooks import WebhookSettings
+from services.gateway.api.terminal import PairRequest
+from services.gateway.api.terminal import ResultRequest as TerminalResult
+from services.gateway.api.webhooks import WebhookSettings
 from services.lan_writer.admin import ReassignRequest, ReleaseRequest
 from services.lan_writer.auth import LoginRequest
 from services.lan_writer.terminal import ResultRequest as LanResult

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.gateway import onec_upload, uploads
+from services.gateway import directory, onec_upload, uploads
 from services.gateway import repository as repo
+from services.gateway import results as completed
 from services.gateway.auth import TenantDep
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode
-from shared.contracts.results import DocumentLoaded
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
 from shared.http import ExactJSONRoute, ask, error_body, language_of
 from shared.limits import GuessLimit
 from shared.messaging.topology import REGISTRY_RPC
-from shared.outbox import Tx
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
@@ -91,7 +89,7 @@ router.add_api_route(
 async def upload_status(
     request_id: str, request: Request, rt: RuntimeDep, tenant: TenantDep
 ) -> JSONResponse:
-    record = await rt.store.get(repo.UPLOADS.name, repo.upload_key(tenant["id"], request_id))
+    record = await repo.upload(rt.store, tenant["id"], request_id)
     if record is None:
         raise Refusal("not_found", 404)
     return _upload_response(request, record)
@@ -102,23 +100,7 @@ async def upload_status(
 )
 async def devices(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     known = await ask(rt.rpc, REGISTRY_RPC, "device.known", {}, tenant=tenant["id"])
-    items = []
-    for device in known:
-        copy = await rt.store.get(repo.DEVICES.name, device["id"])
-        last_seen = (copy or {}).get("last_seen") or device.get("last_seen")
-        items.append(
-            {
-                "device_id": device["id"],
-                "pin": device["pin"],
-                "name": device["name"],
-                "model": device["model"],
-                "mode": device["mode"],
-                "last_seen": last_seen,
-                # As 1C shows it: «5546  EDA50, (@HONEYWELL-EDA50-V-16204B17A7)»
-                "title": f"{device['pin']}  {device['name']}, ({device['hardware_id']})",
-            }
-        )
-    return {"devices": items}
+    return {"devices": [await directory.picker_entry(rt.store, device) for device in known]}
 
 
 @router.get("/results", summary="Completed documents not yet loaded into the accounting system")
@@ -130,63 +112,18 @@ async def results(
         Query(description="only documents finished on online or on offline devices"),
     ] = None,
 ) -> dict[str, Any]:
-    docs = await rt.store.find(
-        repo.COMPLETED.name, {"tenant": tenant["id"], "state": "completed"}, order_by="completed_at"
-    )
-    return {
-        "results": [result_summary(d) for d in docs if mode is None or d["result"]["mode"] == mode]
-    }
+    return {"results": await completed.unloaded(rt.store, tenant["id"], mode)}
 
 
 @router.get("/results/{document_id}", summary="One completed document with its fact lines")
 async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    key = repo.completed_key(tenant["id"], document_id)
-    doc = await rt.store.get(repo.COMPLETED.name, key)
-    if doc is None:
-        raise Refusal("not_found", 404)
-    if not doc.get("pulled_at"):  # the first read is a step of the document's journey
-        await rt.store.update(
-            repo.COMPLETED.name, key, {"pulled_at": datetime.now(UTC).isoformat()}
-        )
-    return result_view(doc)
+    return await completed.pull(rt.store, tenant["id"], document_id)
 
 
 @router.post(
     "/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)"
 )
 async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    if not await rt.uow.run(lambda tx: mark_loaded(tx, tenant["id"], document_id)):
+    if not await rt.uow.run(lambda tx: completed.mark_loaded(tx, tenant["id"], document_id)):
         raise Refusal("not_found", 404)
     return {"document_id": document_id, "state": "loaded"}
-
-
-async def mark_loaded(tx: Tx, tenant: str, document_id: str) -> bool:
-    """Mark a completed document loaded (once) and tell routing; False if there is none.
-
-    Once only: the news names no version, and a repeat arriving after a newer version was
-    completed would mark that one loaded too."""
-    key = repo.completed_key(tenant, document_id)
-    doc = await tx.db.get(repo.COMPLETED.name, key)
-    if doc is None:
-        return False
-    if doc["state"] != "loaded":
-        await tx.db.update(repo.COMPLETED.name, key, {"state": "loaded"})
-        await tx.emit(DocumentLoaded(document_id=document_id), tenant)
-    return True
-
-
-def result_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """A completed document as the accounting side gets it: by GET and by webhook alike."""
-    return {**result_summary(doc), "result": doc["result"]}
-
-
-def result_summary(doc: dict[str, Any]) -> dict[str, Any]:
-    result = doc["result"]
-    return {
-        "document_id": result["document_id"],
-        "process": result["process"],
-        "result_type": result["result_type"],
-        "mode": result["mode"],
-        "state": doc["state"],
-        "completed_at": doc["completed_at"],
-    }

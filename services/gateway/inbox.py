@@ -1,35 +1,34 @@
-"""What the gateway takes from the broker: routed copies, withdrawals, routing's answers,
-completed documents, and the registry's changes to tenants and devices."""
+"""The device inboxes: copies routed to the gateway's devices, what becomes of them, and the
+news that changes them (routing's answers, completed documents, the registry's changes to
+tenants and devices). The message handlers (consumers.py) and the terminal API
+(api/terminal.py) call these use cases; neither touches the store itself."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 from services.gateway import repository as repo
 from services.gateway import webhooks
 from services.gateway.notifier import Notifier
-from services.gateway.terminal import inbox_key
+from shared.clock import now as _now
 from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
+from shared.contracts.documents import FactLine
 from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
     DocumentCompletedV1,
     ResultRefused,
+    ResultSubmitted,
 )
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.errors import Refusal
 from shared.messaging import tracing
-from shared.messaging.consumer import Handler, PermanentFailure
+from shared.messaging.consumer import PermanentFailure
 from shared.metrics import DELIVERY_LATENCY
-from shared.outbox import UnitOfWork
-from shared.storage import Doc
+from shared.outbox import Tx, UnitOfWork
+from shared.storage import Doc, DuplicateKeyError, Session
 
 # States of a copy that a refused result sends back to work.
 REOPENABLE = ("waiting", "downloaded", "in_progress", "done")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _same_tenant(envelope: Envelope, row: Doc) -> None:
@@ -38,23 +37,17 @@ def _same_tenant(envelope: Envelope, row: Doc) -> None:
         raise PermanentFailure(f"delivery {row['id']} belongs to another tenant")
 
 
-class GatewayHandlers:
+def inbox_key(device_id: str) -> str:
+    """The notifier's key of one device's inbox (a long poll waits on it)."""
+    return f"inbox:{device_id}"
+
+
+class Inbox:
+    """The use cases of the broker's news about the gateway's copies and directory replicas."""
+
     def __init__(self, uow: UnitOfWork, notifier: Notifier) -> None:
         self._uow = uow
         self._notifier = notifier
-
-    def table(self) -> dict[type, Handler]:
-        return {
-            DocumentRouted: self.routed,
-            DocumentWithdrawn: self.withdrawn,
-            UploadDecided: self.decided,
-            DocumentCompleted: self.completed,
-            DocumentCompletedV1: self.completed_v1,
-            ResultRefused: self.result_refused,
-            DeviceChanged: self.device_changed,
-            DeviceReplaced: self.device_replaced,
-            TenantChanged: self.tenant_changed,
-        }
 
     async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
         if routed.target.kind != "device" or not routed.target.value:
@@ -224,3 +217,116 @@ class GatewayHandlers:
         doc = repo.tenant_copy(changed.model_dump())
         async with self._uow(applying=envelope) as tx:
             await repo.put_newer(tx.db, repo.TENANTS.name, doc)
+
+
+# The terminal's side of the inbox (api/terminal.py): what a device sees and does with its copies.
+
+OPEN = ("waiting", "downloaded", "in_progress")
+WITHDRAWN = ("withdrawn", "withdrawal_seen")
+
+
+async def inbox_of(db: Session, device_id: str) -> tuple[list[Doc], list[Doc]]:
+    """The device's open copies and its withdrawals not yet seen, in one query."""
+    rows = await repo.copies_of_device(db, device_id, [*OPEN, "withdrawn"])
+    return [r for r in rows if r["state"] in OPEN], [r for r in rows if r["state"] == "withdrawn"]
+
+
+async def own_copy(db: Session, device: Doc, delivery_id: str) -> Doc:
+    """The device's own copy; another device's answers as one that does not exist."""
+    row = await repo.copy(db, delivery_id)
+    if row is None or row["device_id"] != device["id"]:
+        raise Refusal("not_found", 404)
+    return row
+
+
+async def body_of(db: Session, row: Doc, delivery_id: str) -> Doc:
+    if row["state"] in WITHDRAWN:
+        raise Refusal("document_withdrawn", 410, reason=row["withdrawn_reason"])
+    body = await repo.copy_body(db, delivery_id)
+    if body is None:
+        raise Refusal("not_found", 404)
+    return body
+
+
+async def acknowledge_copy(
+    uow: UnitOfWork, db: Session, row: Doc, delivery_id: str, device: Doc
+) -> str:
+    """The terminal has the document (or has seen its withdrawal); the copy's new state."""
+    if row["state"] == "withdrawn":
+        await db.update(
+            repo.INBOX.name,
+            delivery_id,
+            {"state": "withdrawal_seen"},
+            expect={"state": "withdrawn"},
+        )
+        return "withdrawal_seen"
+
+    async def downloaded(tx: Tx) -> None:
+        if await tx.db.update(
+            repo.INBOX.name, delivery_id, {"state": "downloaded"}, expect={"state": "waiting"}
+        ):
+            await tx.emit(
+                DeliveryProgressed(
+                    delivery_id=delivery_id, channel="internet", state="downloaded", by=device["id"]
+                ),
+                device["tenant"],
+            )
+
+    await uow.run(downloaded)
+    return "downloaded"
+
+
+async def record_result(
+    uow: UnitOfWork,
+    db: Session,
+    row: Doc,
+    device: Doc,
+    result_id: str,
+    *,
+    final: bool,
+    lines: list[FactLine],
+) -> tuple[Doc, bool]:
+    """Take a terminal's result once; the record and whether it had been taken before."""
+    delivery_id = row["id"]
+    key = repo.result_key(delivery_id, result_id)
+    previous = await db.get(repo.RESULTS.name, key)
+    if previous is not None:  # the same result sent again: applied once already
+        return previous, True
+    if row["state"] in WITHDRAWN:
+        raise Refusal("document_withdrawn", 410, reason=row.get("withdrawn_reason", ""))
+    if row["state"] == "done":
+        raise Refusal("document_already_finished", 409)
+    record = {
+        "id": key,
+        "delivery_id": delivery_id,
+        "result_id": result_id,
+        "final": final,
+        "lines": len(lines),
+        "status": "received",
+        "received_at": _now().isoformat(),
+    }
+
+    async def received(tx: Tx) -> None:
+        await tx.db.insert(repo.RESULTS.name, record)
+        await tx.db.update(
+            repo.INBOX.name,
+            delivery_id,
+            {"state": "done" if final else "in_progress", "last_result_id": result_id},
+        )
+        await tx.emit(
+            ResultSubmitted(
+                result_id=result_id,
+                delivery_id=delivery_id,
+                channel="internet",
+                final=final,
+                lines=lines,
+                user=device["id"],
+            ),
+            device["tenant"],
+        )
+
+    try:
+        await uow.run(received)
+    except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
+        return await db.get(repo.RESULTS.name, key) or record, True
+    return record, False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,15 +15,21 @@ from services.gateway.auth import (
     DeviceDep,
     authenticate_device,
     bearer_token,
-    device_copy,
     record_sighting,
 )
-from services.gateway.barcode_settings import barcodes_view
+from services.gateway.directory import barcodes_view, device_copy
+from services.gateway.inbox import (
+    acknowledge_copy,
+    body_of,
+    inbox_key,
+    inbox_of,
+    own_copy,
+    record_result,
+)
 from services.gateway.notifier import Notifier
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import DeviceMode, FactLine
-from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
 from shared.http import (
     ExactJSONRoute,
@@ -38,10 +43,9 @@ from shared.marks import refuse_repeated
 from shared.messaging import tracing
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
-from shared.outbox import Tx
 from shared.security import hash_token
 from shared.service import RuntimeDep, runtime_of
-from shared.storage import Doc, DuplicateKeyError
+from shared.storage import Doc
 
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
 
@@ -66,10 +70,6 @@ class ResultRequest(NullMeansAbsent):
     result_id: str = Field(min_length=1, max_length=200)
     final: bool
     lines: list[FactLine] = Field(default_factory=list, max_length=100_000)
-
-
-def inbox_key(device_id: str) -> str:
-    return f"inbox:{device_id}"
 
 
 def _summary(row: Doc, language: str) -> dict[str, Any]:
@@ -109,7 +109,7 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     device = paired["device"]
     # The credential must work at once, before the registry's event arrives.
     copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
-    await rt.store.run_transaction(lambda db: repo.keep_device(db, copy))
+    await repo.keep_device_now(rt.store, copy)
     await record_sighting(rt, device)
     return {
         "device_id": device["id"],
@@ -122,7 +122,7 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/me", summary="This device's PIN and settings, as shown in the terminal's side menu")
 async def me(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
-    tenant = await rt.store.get(repo.TENANTS.name, device["tenant"])
+    tenant = await repo.tenant(rt.store, device["tenant"])
     return {
         "device_id": device["id"],
         "tenant": device["tenant"],
@@ -133,19 +133,6 @@ async def me(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
         # How the base's weight codes and marking codes are to be read (parseScan's settings).
         "barcodes": barcodes_view(tenant),
     }
-
-
-_OPEN = ("waiting", "downloaded", "in_progress")
-
-
-async def _inbox(rt: RuntimeDep, device_id: str) -> tuple[list[Doc], list[Doc]]:
-    """The device's open copies and its withdrawals not yet seen, in one query."""
-    rows = await rt.store.find(
-        repo.INBOX.name,
-        {"device_id": device_id, "state": [*_OPEN, "withdrawn"]},
-        order_by="routed_at",
-    )
-    return [r for r in rows if r["state"] in _OPEN], [r for r in rows if r["state"] == "withdrawn"]
 
 
 class InboxQuery(BaseModel):
@@ -175,7 +162,7 @@ async def inbox(request: Request) -> ORJSONResponse:
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
     while True:
-        waiting, withdrawn = await _inbox(rt, device["id"])
+        waiting, withdrawn = await inbox_of(rt.store, device["id"])
         fresh = [r for r in waiting if r["state"] == "waiting"]
         left = deadline - time.monotonic()
         if fresh or withdrawn or len(waiting) != query.known or left <= 0:
@@ -191,13 +178,6 @@ async def inbox(request: Request) -> ORJSONResponse:
             await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
 
 
-async def _own_row(rt: RuntimeDep, device: Doc, delivery_id: str) -> Doc:
-    row = await rt.store.get(repo.INBOX.name, delivery_id)
-    if row is None or row["device_id"] != device["id"]:
-        raise Refusal("not_found", 404)
-    return row
-
-
 @router.get(
     "/documents/{delivery_id}",
     summary="Download one document with its version",
@@ -206,18 +186,14 @@ async def _own_row(rt: RuntimeDep, device: Doc, delivery_id: str) -> Doc:
 async def download(
     delivery_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> ORJSONResponse:
-    row = await _own_row(rt, device, delivery_id)
+    row = await own_copy(rt.store, device, delivery_id)
     # The terminal's call carries no trace: it continues the one its document came with.
     with tracing.continuing("terminal download", row.get("trace")):
         return await _download(row, delivery_id, request, rt)
 
 
 async def _download(row: Doc, delivery_id: str, request: Request, rt: RuntimeDep) -> ORJSONResponse:
-    if row["state"] in ("withdrawn", "withdrawal_seen"):
-        raise Refusal("document_withdrawn", 410, reason=row["withdrawn_reason"])
-    body = await rt.store.get(repo.INBOX_BODIES.name, delivery_id)
-    if body is None:
-        raise Refusal("not_found", 404)
+    body = await body_of(rt.store, row, delivery_id)
     return ORJSONResponse(
         {
             **_summary(row, language_of(request)),
@@ -232,34 +208,10 @@ async def _download(row: Doc, delivery_id: str, request: Request, rt: RuntimeDep
     summary="Confirm the document arrived (or a withdrawal was seen)",
 )
 async def acknowledge(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
-    row = await _own_row(rt, device, delivery_id)
+    row = await own_copy(rt.store, device, delivery_id)
     with tracing.continuing("terminal acknowledge", row.get("trace")):
-        return await _acknowledge(row, delivery_id, rt, device)
-
-
-async def _acknowledge(row: Doc, delivery_id: str, rt: RuntimeDep, device: Doc) -> dict[str, Any]:
-    if row["state"] == "withdrawn":
-        await rt.store.update(
-            repo.INBOX.name,
-            delivery_id,
-            {"state": "withdrawal_seen"},
-            expect={"state": "withdrawn"},
-        )
-        return {"delivery_id": delivery_id, "state": "withdrawal_seen"}
-
-    async def downloaded(tx: Tx) -> None:
-        if await tx.db.update(
-            repo.INBOX.name, delivery_id, {"state": "downloaded"}, expect={"state": "waiting"}
-        ):
-            await tx.emit(
-                DeliveryProgressed(
-                    delivery_id=delivery_id, channel="internet", state="downloaded", by=device["id"]
-                ),
-                device["tenant"],
-            )
-
-    await rt.uow.run(downloaded)
-    return {"delivery_id": delivery_id, "state": "downloaded"}
+        state = await acknowledge_copy(rt.uow, rt.store, row, delivery_id, device)
+        return {"delivery_id": delivery_id, "state": state}
 
 
 @router.post(
@@ -271,50 +223,11 @@ async def submit_result(
 ) -> dict[str, Any]:
     ensure_portable(body)
     refuse_repeated(body.lines)
-    row = await _own_row(rt, device, delivery_id)
-    key = repo.result_key(delivery_id, body.result_id)
-    previous = await rt.store.get(repo.RESULTS.name, key)
-    if previous is not None:  # the same result sent again: applied once already
-        return _result_answer(previous, language_of(request), duplicate=True)
-    if row["state"] in ("withdrawn", "withdrawal_seen"):
-        raise Refusal("document_withdrawn", 410, reason=row.get("withdrawn_reason", ""))
-    if row["state"] == "done":
-        raise Refusal("document_already_finished", 409)
-    record = {
-        "id": key,
-        "delivery_id": delivery_id,
-        "result_id": body.result_id,
-        "final": body.final,
-        "lines": len(body.lines),
-        "status": "received",
-        "received_at": datetime.now(UTC).isoformat(),
-    }
-
-    async def received(tx: Tx) -> None:
-        await tx.db.insert(repo.RESULTS.name, record)
-        await tx.db.update(
-            repo.INBOX.name,
-            delivery_id,
-            {"state": "done" if body.final else "in_progress", "last_result_id": body.result_id},
-        )
-        await tx.emit(
-            ResultSubmitted(
-                result_id=body.result_id,
-                delivery_id=delivery_id,
-                channel="internet",
-                final=body.final,
-                lines=body.lines,
-                user=device["id"],
-            ),
-            device["tenant"],
-        )
-
-    try:
-        await rt.uow.run(received)
-    except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
-        record = await rt.store.get(repo.RESULTS.name, key) or record
-        return _result_answer(record, language_of(request), duplicate=True)
-    return _result_answer(record, language_of(request), duplicate=False)
+    row = await own_copy(rt.store, device, delivery_id)
+    record, duplicate = await record_result(
+        rt.uow, rt.store, row, device, body.result_id, final=body.final, lines=body.lines
+    )
+    return _result_answer(record, language_of(request), duplicate=duplicate)
 
 
 @router.get(
@@ -324,8 +237,8 @@ async def submit_result(
 async def result_status(
     delivery_id: str, result_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> dict[str, Any]:
-    await _own_row(rt, device, delivery_id)
-    record = await rt.store.get(repo.RESULTS.name, repo.result_key(delivery_id, result_id))
+    await own_copy(rt.store, device, delivery_id)
+    record = await repo.result(rt.store, delivery_id, result_id)
     if record is None:
         raise Refusal("not_found", 404)
     return _result_answer(record, language_of(request), duplicate=False)

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from services.gateway import repository as repo
-from services.gateway.auth import AdminDep, device_copy
+from services.gateway import directory
+from services.gateway.auth import AdminDep
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
@@ -82,34 +82,6 @@ class GroupRename(_Body):
     name: GroupName
 
 
-async def registry_call(
-    rt: Runtime, method: str, params: dict[str, Any], tenant: str | None = None
-) -> Any:
-    return await ask(rt.rpc, REGISTRY_RPC, method, params, tenant)
-
-
-async def _keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
-    """Write the registry's new device record into the gateway's copy; the device as shown."""
-    copy = device_copy(record["device"], record["credential_hash"], record["revision"])
-    await rt.store.run_transaction(lambda db: repo.keep_device(db, copy))
-    return await _shown(rt, record["device"])
-
-
-async def _shown(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
-    copy = await rt.store.get(repo.DEVICES.name, device["id"])
-    return {
-        "device_id": device["id"],
-        "tenant": device["tenant"],
-        "pin": device["pin"],
-        "name": device["name"],
-        "model": device["model"],
-        "hardware_id": device["hardware_id"],
-        "mode": device["mode"],
-        "status": device["status"],
-        "last_seen": (copy or {}).get("last_seen") or device.get("last_seen"),
-    }
-
-
 # Tenants -------------------------------------------------------------------------------------
 
 
@@ -118,14 +90,16 @@ async def _shown(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
 )
 async def create_tenant(body: NewTenant, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("tenant.create", tenant=body.tenant, target=body.tenant, name=body.name) as entry:
-        created = await registry_call(rt, "tenant.create", body.model_dump(exclude_none=True))
+        created = await ask(
+            rt.rpc, REGISTRY_RPC, "tenant.create", body.model_dump(exclude_none=True)
+        )
         entry.tenant = entry.target = created["tenant"]
     return created
 
 
 @router.get("/tenants", summary="List accounting bases")
 async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
-    return {"tenants": await registry_call(rt, "tenant.list", {})}
+    return {"tenants": await ask(rt.rpc, REGISTRY_RPC, "tenant.list", {})}
 
 
 @router.post(
@@ -134,8 +108,8 @@ async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
 )
 async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
-        rotated = await registry_call(rt, "tenant.rotate_key", {}, tenant)
-        await repo.put_newer(rt.store, repo.TENANTS.name, repo.tenant_copy(rotated))
+        rotated = await ask(rt.rpc, REGISTRY_RPC, "tenant.rotate_key", {}, tenant)
+        await directory.keep_tenant(rt.store, rotated)
     return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
 
 
@@ -145,7 +119,7 @@ async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[
 )
 async def rotate_connection_code(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     with audited("tenant.rotate_connection_code", tenant=tenant, target=tenant):
-        rotated = await registry_call(rt, "tenant.rotate_code", {}, tenant)
+        rotated = await ask(rt.rpc, REGISTRY_RPC, "tenant.rotate_code", {}, tenant)
     return {"tenant": rotated["tenant"], "connection_code": rotated["connection_code"]}
 
 
@@ -160,18 +134,18 @@ async def list_devices(
     status: Literal["active", "blocked", "retired"] | None = Query(default=None),
 ) -> dict[str, Any]:
     params = {"status": status} if status else {}
-    devices = await registry_call(rt, "device.list", params, tenant)
-    return {"devices": [await _shown(rt, d) for d in devices]}
+    devices = await ask(rt.rpc, REGISTRY_RPC, "device.list", params, tenant)
+    return {"devices": [await directory.shown(rt.store, d) for d in devices]}
 
 
 @router.get("/tenants/{tenant}/devices/{device_id}", summary="One device of the base")
 async def get_device(
     tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    device = await registry_call(rt, "device.get", {"device_id": device_id}, tenant)
+    device = await ask(rt.rpc, REGISTRY_RPC, "device.get", {"device_id": device_id}, tenant)
     if device is None:
         raise Refusal("device_not_found", 404, device=device_id)
-    return await _shown(rt, device)
+    return await directory.shown(rt.store, device)
 
 
 @router.patch("/tenants/{tenant}/devices/{device_id}", summary="Rename, or set online/offline")
@@ -181,13 +155,15 @@ async def update_device(
     changes = body.model_dump(exclude_none=True)
     params = {"device_id": device_id, **changes}
     with audited("device.update", tenant=tenant, target=device_id, **changes):
-        return await _keep_device(rt, await registry_call(rt, "device.update", params, tenant))
+        return await directory.keep_device(
+            rt.store, await ask(rt.rpc, REGISTRY_RPC, "device.update", params, tenant)
+        )
 
 
 async def _life_cycle(rt: Runtime, method: str, tenant: str, device_id: str) -> dict[str, Any]:
     with audited(method, tenant=tenant, target=device_id):
-        record = await registry_call(rt, method, {"device_id": device_id}, tenant)
-        return await _keep_device(rt, record)
+        record = await ask(rt.rpc, REGISTRY_RPC, method, {"device_id": device_id}, tenant)
+        return await directory.keep_device(rt.store, record)
 
 
 @router.post(
@@ -226,10 +202,10 @@ async def replace_device(
 ) -> dict[str, Any]:
     params = {"old_device": device_id, "new_device": body.new_device}
     with audited("device.replace", tenant=tenant, target=device_id, new_device=body.new_device):
-        replaced = await registry_call(rt, "device.replace", params, tenant)
+        replaced = await ask(rt.rpc, REGISTRY_RPC, "device.replace", params, tenant)
         return {
-            "old": await _keep_device(rt, replaced["old"]),
-            "new": await _keep_device(rt, replaced["new"]),
+            "old": await directory.keep_device(rt.store, replaced["old"]),
+            "new": await directory.keep_device(rt.store, replaced["new"]),
         }
 
 
@@ -238,19 +214,19 @@ async def replace_device(
 
 @router.get("/tenants/{tenant}/users", summary="The base's users with their groups")
 async def list_users(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    return {"users": await registry_call(rt, "user.list", {}, tenant)}
+    return {"users": await ask(rt.rpc, REGISTRY_RPC, "user.list", {}, tenant)}
 
 
 @router.post("/tenants/{tenant}/users", status_code=201, summary="Create a user")
 async def create_user(tenant: TenantId, body: NewUser, rt: RuntimeDep, _: AdminDep) -> Any:
     params = body.model_dump(exclude_none=True)
     with audited("user.create", tenant=tenant, target=body.login, fields=_fields(params)):
-        return await registry_call(rt, "user.create", params, tenant)
+        return await ask(rt.rpc, REGISTRY_RPC, "user.create", params, tenant)
 
 
 @router.get("/tenants/{tenant}/users/{login}", summary="One user")
 async def get_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
-    return await registry_call(rt, "user.get", {"login": login}, tenant)
+    return await ask(rt.rpc, REGISTRY_RPC, "user.get", {"login": login}, tenant)
 
 
 @router.patch(
@@ -261,13 +237,13 @@ async def update_user(
 ) -> Any:
     changes = body.model_dump(include=body.model_fields_set)
     with audited("user.update", tenant=tenant, target=login, fields=_fields(changes)):
-        return await registry_call(rt, "user.update", {"login": login, **changes}, tenant)
+        return await ask(rt.rpc, REGISTRY_RPC, "user.update", {"login": login, **changes}, tenant)
 
 
 @router.delete("/tenants/{tenant}/users/{login}", summary="Delete a user and its memberships")
 async def delete_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("user.delete", tenant=tenant, target=login):
-        return await registry_call(rt, "user.delete", {"login": login}, tenant)
+        return await ask(rt.rpc, REGISTRY_RPC, "user.delete", {"login": login}, tenant)
 
 
 def _fields(params: dict[str, Any]) -> list[str]:
@@ -277,13 +253,13 @@ def _fields(params: dict[str, Any]) -> list[str]:
 
 @router.get("/tenants/{tenant}/groups", summary="The base's groups with their members")
 async def list_groups(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    return {"groups": await registry_call(rt, "group.list", {}, tenant)}
+    return {"groups": await ask(rt.rpc, REGISTRY_RPC, "group.list", {}, tenant)}
 
 
 @router.post("/tenants/{tenant}/groups", status_code=201, summary="Create a group")
 async def create_group(tenant: TenantId, body: NewGroup, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("group.create", tenant=tenant, target=body.group):
-        return await registry_call(rt, "group.create", {"group": body.group}, tenant)
+        return await ask(rt.rpc, REGISTRY_RPC, "group.create", {"group": body.group}, tenant)
 
 
 @router.patch("/tenants/{tenant}/groups/{group}", summary="Rename a group (members stay)")
@@ -292,13 +268,13 @@ async def rename_group(
 ) -> Any:
     params = {"group": group, "new_name": body.name}
     with audited("group.rename", tenant=tenant, target=group, new_name=body.name):
-        return await registry_call(rt, "group.rename", params, tenant)
+        return await ask(rt.rpc, REGISTRY_RPC, "group.rename", params, tenant)
 
 
 @router.delete("/tenants/{tenant}/groups/{group}", summary="Delete a group (users stay)")
 async def delete_group(tenant: TenantId, group: GroupPath, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("group.delete", tenant=tenant, target=group):
-        return await registry_call(rt, "group.delete", {"group": group}, tenant)
+        return await ask(rt.rpc, REGISTRY_RPC, "group.delete", {"group": group}, tenant)
 
 
 @router.put("/tenants/{tenant}/groups/{group}/members/{login}", summary="Add a user to a group")
@@ -307,7 +283,7 @@ async def add_member(
 ) -> Any:
     params = {"group": group, "login": login}
     with audited("group.add_member", tenant=tenant, target=login, group=group):
-        return await registry_call(rt, "group.add_member", params, tenant)
+        return await ask(rt.rpc, REGISTRY_RPC, "group.add_member", params, tenant)
 
 
 @router.delete(
@@ -318,4 +294,4 @@ async def remove_member(
 ) -> Any:
     params = {"group": group, "login": login}
     with audited("group.remove_member", tenant=tenant, target=login, group=group):
-        return await registry_call(rt, "group.remove_member", params, tenant)
+        return await ask(rt.rpc, REGISTRY_RPC, "group.remove_member", params, tenant)

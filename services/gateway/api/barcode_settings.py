@@ -11,25 +11,19 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from services.gateway import repository as repo
+from services.gateway import directory
 from services.gateway.auth import TenantDep
-from shared.contracts.directory import BarcodeSettings, barcode_settings_of
+from shared.contracts.directory import BarcodeSettings
 from shared.http import ask
 from shared.messaging.topology import REGISTRY_RPC
 from shared.service import RuntimeDep
-from shared.storage import Doc
 
 router = APIRouter(prefix="/api/v1/settings/barcodes", tags=["barcode settings"])
 
 
-def barcodes_view(tenant: Doc | None) -> dict[str, Any]:
-    """The settings of a base's copy; the defaults until the base sets its own."""
-    return barcode_settings_of(tenant).model_dump()
-
-
 @router.get("", summary="How this base's terminals read weight codes and marking codes")
 async def get_barcodes(tenant: TenantDep) -> dict[str, Any]:
-    return barcodes_view(tenant)
+    return directory.barcodes_view(tenant)
 
 
 @router.put(
@@ -40,5 +34,4 @@ async def get_barcodes(tenant: TenantDep) -> dict[str, Any]:
 async def put_barcodes(body: BarcodeSettings, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     record = await ask(rt.rpc, REGISTRY_RPC, "tenant.set_barcodes", body.model_dump(), tenant["id"])
     # This instance answers with the new settings at once; the others follow the event.
-    await repo.put_newer(rt.store, repo.TENANTS.name, repo.tenant_copy(record))
-    return barcodes_view(repo.tenant_copy(record))
+    return directory.barcodes_view(await directory.keep_tenant(rt.store, record))
