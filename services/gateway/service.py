@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import FastAPI
 
 from services.gateway import consumers, repository, webhooks
@@ -11,9 +9,11 @@ from services.gateway.api import ROUTERS
 from services.gateway.auth import RecentlyRefused
 from services.gateway.inbox import Inbox
 from services.gateway.notifier import Notifier
+from services.gateway.parts import GatewayParts, gateway_parts
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.api_docs import documented_app
+from shared.clock import now
 from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.logging import get_logger
@@ -30,30 +30,30 @@ log = get_logger("tsdx.gateway")
 
 async def _on_start(rt: Runtime) -> None:
     settings = rt.settings
-    notifier = Notifier()
-    rt.state["notifier"] = notifier
-    rt.state["refused_hashes"] = RecentlyRefused()
-    rt.state["pin_limit"] = GuessLimit(rt.store, "pin", settings.pin_misses_per_minute)
-    rt.state["rate_limiter"] = RateLimiter(
-        settings.rate_limit_per_second, settings.rate_limit_burst
-    )
     presence = Presence()
     presence.seed(await repository.devices(rt.store))
-    rt.state["presence"] = presence
-    DEVICES_ONLINE.set_function(lambda: presence.online(datetime.now(UTC)))
+    DEVICES_ONLINE.set_function(lambda: presence.online(now()))
     box = load_box(settings.secret_keys, settings.data_dir)
-    rt.state["secret_box"] = box
+    parts = GatewayParts(
+        notifier=Notifier(),
+        refused_hashes=RecentlyRefused(),
+        pin_limit=GuessLimit(rt.store, "pin", settings.pin_misses_per_minute),
+        rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        presence=presence,
+        secret_box=box,
+    )
+    rt.parts = parts
     resealed = await webhooks.reseal_secrets(rt.store, box)
     if resealed:
         log.info("webhook.secrets_resealed", count=resealed)
-    sender = webhooks.WebhookSender(rt, notifier)
-    sender.start()
-    rt.state["webhook_sender"] = sender
+    parts.webhook_sender = webhooks.WebhookSender(rt, parts.notifier)
+    parts.webhook_sender.start()
 
 
 async def _on_stop(rt: Runtime) -> None:
-    sender: webhooks.WebhookSender = rt.state["webhook_sender"]
-    await sender.stop()
+    sender = gateway_parts(rt).webhook_sender
+    if sender is not None:
+        await sender.stop()
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -75,7 +75,7 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.gateway_port,
     build_app=build_app,
-    handlers=lambda rt: {GATEWAY_WORK: consumers.table(Inbox(rt.uow, rt.state["notifier"]))},
+    handlers=lambda rt: {GATEWAY_WORK: consumers.table(Inbox(rt.uow, gateway_parts(rt).notifier))},
     on_start=_on_start,
     on_stop=_on_stop,
 )

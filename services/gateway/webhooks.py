@@ -29,6 +29,7 @@ import orjson
 
 from services.gateway import repository as repo
 from services.gateway.notifier import Notifier
+from services.gateway.parts import gateway_parts
 from services.gateway.results import mark_loaded, result_view
 from services.gateway.webhook_address import (
     AddressNotAllowed,
@@ -272,7 +273,7 @@ class WebhookSender:
         self._rt = rt
         self._notifier = notifier
         self._settings = rt.settings
-        self._box: SecretBox = rt.state["secret_box"]
+        self._box: SecretBox = gateway_parts(rt).secret_box
         self._allowed = allowed_networks(rt.settings.webhook_allowed_networks)
         self._resolve = resolve or resolve_host
         self._client: httpx.AsyncClient | None = None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.lan_writer import admin, repository, terminal
-from services.lan_writer.base import LanBase
-from services.lan_writer.handlers import LanHandlers
+from services.lan_writer import consumers, repository
+from services.lan_writer.api import ROUTERS
+from services.lan_writer.desk import LanDesk
+from services.lan_writer.parts import LanParts, lan_parts
 from shared.api_docs import documented_app
 from shared.http import install_common
 from shared.limits import GuessLimit
@@ -18,8 +19,10 @@ NAME = "lan_writer"
 
 
 async def _on_start(rt: Runtime) -> None:
-    rt.state["base"] = LanBase(rt.store, rt.uow)
-    rt.state["login_limit"] = GuessLimit(rt.store, "login", rt.settings.lan_login_misses_per_minute)
+    rt.parts = LanParts(
+        desk=LanDesk(rt.store, rt.uow),
+        login_limit=GuessLimit(rt.store, "login", rt.settings.lan_login_misses_per_minute),
+    )
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -31,8 +34,8 @@ def build_app(rt: Runtime) -> FastAPI:
     )
     app.state.runtime = rt
     install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
-    app.include_router(terminal.router)
-    app.include_router(admin.router)
+    for router in ROUTERS:
+        app.include_router(router)
     mount_terminal_app(app, "lan")
     return app
 
@@ -42,6 +45,6 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.lan_port,
     build_app=build_app,
-    handlers=lambda rt: {LAN_WRITER_WORK: LanHandlers(rt.uow, rt.state["base"]).table()},
+    handlers=lambda rt: {LAN_WRITER_WORK: consumers.table(lan_parts(rt).desk)},
     on_start=_on_start,
 )

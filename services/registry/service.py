@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from services.registry import repository
+from services.registry.api import ROUTERS
+from services.registry.consumers import methods
 from services.registry.devices import Devices
 from services.registry.people import People
-from services.registry.rpc import methods
 from services.registry.tenants import Tenants
 from shared.contracts.uploads import UploadDecided
 from shared.http import install_common
 from shared.messaging.topology import REGISTRY_EVENTS, REGISTRY_RPC
-from shared.service import Runtime, ServiceSpec
+from shared.service import Runtime, ServiceSpec, parts_of
 
 NAME = "registry"
 
@@ -27,19 +28,20 @@ class Directory:
 
 
 def _directory(rt: Runtime) -> Directory:
-    if "directory" not in rt.state:
-        rt.state["directory"] = Directory(
+    if rt.parts is None:
+        rt.parts = Directory(
             Tenants(rt.store, rt.uow),
             Devices(rt.store, rt.uow, rt.settings),
             People(rt.store, rt.uow),
         )
-    directory: Directory = rt.state["directory"]
-    return directory
+    return parts_of(rt, Directory)
 
 
 def build_app(rt: Runtime) -> FastAPI:
     app = FastAPI(title="tsdx registry", docs_url=None, redoc_url=None)
     install_common(app, NAME, rt.readiness)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
 
 

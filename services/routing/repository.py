@@ -144,3 +144,8 @@ async def save_facts(db: Session, master: Doc, facts: dict[str, list[FactLine]])
     dumped = {who: [f.model_dump(mode="json") for f in lines] for who, lines in facts.items()}
     row = {"id": master["id"], "tenant": master["tenant"], "facts": dumped}
     await db.put(DOCUMENT_FACTS.name, row)
+
+
+async def document(db: Session, key: str) -> Doc | None:
+    """A document's master record by its key (:func:`document_key`)."""
+    return await db.get(DOCUMENTS.name, key)

@@ -32,7 +32,18 @@ def _thin_modules(service: str) -> list[Path]:
     return [*sorted((folder / "api").rglob("*.py")), folder / "consumers.py"]
 
 
-@pytest.mark.parametrize("service", ["gateway"])
+# The five kinds of module: routers, message handlers, the store's one door, the wiring; the
+# domain is every other module of the service.
+KINDS = ("api/__init__.py", "consumers.py", "repository.py", "service.py")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_has_the_same_kinds_of_module(service: str) -> None:
+    folder = ROOT / "services" / service
+    assert [kind for kind in KINDS if not (folder / kind).is_file()] == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
 def test_routers_and_consumers_never_call_the_store(service: str) -> None:
     calls = [call for path in _thin_modules(service) for call in _store_calls(path)]
     assert calls == []

@@ -11,12 +11,12 @@ from services.gateway import directory, onec_upload, uploads
 from services.gateway import repository as repo
 from services.gateway import results as completed
 from services.gateway.auth import TenantDep
+from services.gateway.parts import gateway_parts
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
 from shared.http import ExactJSONRoute, ask, error_body, language_of
-from shared.limits import GuessLimit
 from shared.messaging.topology import REGISTRY_RPC
 from shared.service import RuntimeDep
 
@@ -47,16 +47,16 @@ async def upload(
     ensure_portable(body)
     uploads.check_limits(body, rt)
     if body.target.kind != "pin":
-        record = await uploads.submit(rt, rt.state["notifier"], tenant["id"], body)
+        record = await uploads.submit(rt, gateway_parts(rt).notifier, tenant["id"], body)
         return _upload_response(request, record)
     # A PIN is a guess: counted before it is decided, so no burst gets more than the limit
     # through; a hit gives the count back, a miss (or an answer still pending) keeps it.
-    limit: GuessLimit = rt.state["pin_limit"]
+    limit = gateway_parts(rt).pin_limit
     reservation = await limit.reserve(tenant["api_key_hash"])
     if reservation.retry_after is not None:
         raise Refusal("too_many_pin_misses", 429, retry_after=reservation.retry_after)
     try:
-        record = await uploads.submit(rt, rt.state["notifier"], tenant["id"], body)
+        record = await uploads.submit(rt, gateway_parts(rt).notifier, tenant["id"], body)
     except Refusal as refusal:
         if refusal.code == "broker_unavailable":  # nothing was published: no guess was made
             await limit.give_back(reservation)

@@ -26,7 +26,7 @@ from services.gateway.inbox import (
     own_copy,
     record_result,
 )
-from services.gateway.notifier import Notifier
+from services.gateway.parts import gateway_parts
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import DeviceMode, FactLine
@@ -158,7 +158,7 @@ async def inbox(request: Request) -> ORJSONResponse:
     rt = runtime_of(request)
     device = await authenticate_device(rt, bearer_token(request.headers.get("authorization")))
     query = query_of(InboxQuery, request)
-    notifier: Notifier = rt.state["notifier"]
+    notifier = gateway_parts(rt).notifier
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
     while True:

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field
 
 from services.gateway import webhooks
 from services.gateway.auth import TenantDep
+from services.gateway.parts import gateway_parts
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
 from shared.service import RuntimeDep
@@ -41,7 +42,7 @@ async def set_webhook(body: WebhookSettings, rt: RuntimeDep, tenant: TenantDep) 
     return await webhooks.configure(
         rt.store,
         rt.settings,
-        rt.state["secret_box"],
+        gateway_parts(rt).secret_box,
         tenant["id"],
         body.url,
         rotate=body.rotate_secret,

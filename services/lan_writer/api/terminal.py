@@ -10,7 +10,8 @@ from pydantic import ConfigDict, Field
 from services.lan_writer import repository as repo
 from services.lan_writer import views
 from services.lan_writer.auth import LoginRequest, SessionDep, UserDep, log_in
-from services.lan_writer.base import LanBase
+from services.lan_writer.desk import LanDesk
+from services.lan_writer.parts import lan_parts
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import barcode_settings_of
 from shared.contracts.documents import FactLine
@@ -34,9 +35,8 @@ class ResultRequest(NullMeansAbsent):
     lines: list[FactLine] = Field(default_factory=list, max_length=100_000)
 
 
-def _base(rt: RuntimeDep) -> LanBase:
-    base: LanBase = rt.state["base"]
-    return base
+def _base(rt: RuntimeDep) -> LanDesk:
+    return lan_parts(rt).desk
 
 
 @router.post("/login", summary="Log in as a user (login and password, or the user's barcode)")
@@ -55,13 +55,13 @@ async def login(body: LoginRequest, rt: RuntimeDep) -> dict[str, Any]:
 
 @router.post("/logout", summary="End this session")
 async def logout(rt: RuntimeDep, session: SessionDep) -> dict[str, Any]:
-    await rt.store.delete(repo.SESSIONS.name, session["id"])
+    await repo.end_session(rt.store, session["id"])
     return {"logged_out": True}
 
 
 @router.get("/me", summary="The logged-in user, their groups and terminal, and the base's settings")
 async def me(rt: RuntimeDep, user: UserDep) -> dict[str, Any]:
-    tenant = await rt.store.get(repo.TENANTS.name, user.tenant)
+    tenant = await repo.tenant(rt.store, user.tenant)
     return {
         "tenant": user.tenant,
         "login": user.login,

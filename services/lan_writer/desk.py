@@ -19,16 +19,18 @@ from services.lan_writer import locks
 from services.lan_writer import repository as repo
 from services.lan_writer.auth import LanUser
 from services.lan_writer.locks import Lock
-from shared.clock import now_iso
+from shared.clock import now, now_iso
 from shared.contracts import Envelope
+from shared.contracts.directory import TenantChanged
 from shared.contracts.documents import FactLine, Target
 from shared.contracts.results import DeliveryProgressed, ResultRefused, ResultSubmitted
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
-from shared.metrics import LAN_LOCKS
+from shared.metrics import DELIVERY_LATENCY, LAN_LOCKS
 from shared.outbox import Tx, UnitOfWork
+from shared.replicas import put_newer
 from shared.storage import Doc, DuplicateKeyError, Store
 
 log = get_logger("tsdx.lan_writer")
@@ -41,6 +43,10 @@ REASSIGNABLE = ("user", "group", "everyone", "device")
 # Decides a change from the row as read inside the transaction: returns the changed fields
 # (None: nothing to change) after writing or emitting whatever goes with it through ``tx``.
 Decide = Callable[[Tx, Doc], Awaitable[Doc | None]]
+
+
+# Whom a LAN copy can be for once routing resolved it (own copies arrive as "user").
+LAN_TARGETS = ("user", "group", "everyone", "device")
 
 
 class _LostRace(Exception):
@@ -79,7 +85,7 @@ def new_row(tenant: str, routed: DocumentRouted) -> Doc:
     }
 
 
-class LanBase:
+class LanDesk:
     def __init__(self, store: Store, uow: UnitOfWork) -> None:
         self._store = store
         self._uow = uow
@@ -271,6 +277,49 @@ class LanBase:
             raise Refusal("not_found", 404) from None
 
     # What routing tells.
+
+    # ---- news from the broker (consumers.py) --------------------------------------------
+    # A withdrawal or refusal naming a copy not stored yet raises and is retried: routing
+    # emits a copy before anything about it, so the copy is on its way (or the message is
+    # parked to look at).
+
+    async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
+        if not envelope.tenant:
+            raise PermanentFailure("document.routed.lan without a tenant")
+        if routed.channel != "lan":
+            raise PermanentFailure(f"a {routed.channel} copy sent to the LAN base")
+        target = routed.target
+        if target.kind not in LAN_TARGETS or (target.kind != "everyone" and not target.value):
+            raise PermanentFailure(f"LAN copy for an unusable target: {target}")
+        async with self._uow(applying=envelope) as tx:
+            # The delivery id is the row id: the same copy sent again is not written twice.
+            if await tx.db.get(repo.DOCUMENTS.name, routed.delivery_id) is not None:
+                return
+            await tx.db.insert(repo.DOCUMENTS.name, new_row(envelope.tenant, routed))
+            await tx.emit(
+                DeliveryProgressed(
+                    delivery_id=routed.delivery_id, channel="lan", state="delivered"
+                ),
+                envelope.tenant,
+            )
+        DELIVERY_LATENCY.labels("lan").observe(
+            max(0.0, (now() - routed.requested_at).total_seconds())
+        )
+        log.info(
+            "lan.document_written",
+            delivery_id=routed.delivery_id,
+            assignee=repo.assignee_key(target),
+            collective=routed.settings.collective,
+        )
+
+    async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
+        copy = {
+            "id": changed.tenant,
+            "revision": changed.revision,
+            "barcodes": changed.barcodes.model_dump(),
+        }
+        async with self._uow(applying=envelope) as tx:
+            await put_newer(tx.db, repo.TENANTS.name, copy)
 
     async def withdraw(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async def decide(tx: Tx, row: Doc) -> Doc | None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from services.dashboard.api import PREFIX, AdminDep
+from services.dashboard.api.board import PREFIX, AdminDep
 from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.http import ask
 from shared.messaging.rpc import RpcClient

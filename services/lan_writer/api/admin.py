@@ -12,7 +12,8 @@ from pydantic import ConfigDict, Field
 
 from services.lan_writer import views
 from services.lan_writer.auth import AdminDep
-from services.lan_writer.base import LanBase
+from services.lan_writer.desk import LanDesk
+from services.lan_writer.parts import lan_parts
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import Target
@@ -36,9 +37,8 @@ class ReassignRequest(NullMeansAbsent):
     target: Target = Field(examples=[{"kind": "user", "value": "petrov"}])
 
 
-def _base(rt: RuntimeDep) -> LanBase:
-    base: LanBase = rt.state["base"]
-    return base
+def _base(rt: RuntimeDep) -> LanDesk:
+    return lan_parts(rt).desk
 
 
 @router.get("/documents", summary="The LAN documents of a base, optionally in some states")

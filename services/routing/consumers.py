@@ -1,4 +1,5 @@
-"""Routing's RPC methods (queue ``routing.rpc``): business processes and document states.
+"""What routing takes from the broker: its RPC methods (queue ``routing.rpc``: business
+processes and document states) and the messages of its work queue, each to one use case.
 
 Thin adapters from request parameters to :class:`Catalogue` and the master records. The
 scope is the envelope's tenant; an envelope without a tenant means the defaults (``"*"``),
@@ -12,11 +13,15 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from services.routing import journey
-from services.routing import repository as repo
 from services.routing.catalogue import DEFAULTS, Catalogue
 from services.routing.processes import Slug
+from services.routing.results import ResultKeeper
+from services.routing.uploads import UploadRouter
 from shared.contracts import Envelope
+from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
+from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
+from shared.messaging.consumer import Handler
 from shared.messaging.rpc import Method, Params, parse_params
 from shared.storage import Store
 
@@ -85,7 +90,7 @@ def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
         if not env.tenant:
             raise Refusal("validation_error", 422, details="tenant: required")
         document_id = parse_params(ByDocument, params).document_id
-        return await document_view(store, env.tenant, document_id)
+        return await journey.document_view(store, env.tenant, document_id)
 
     async def document_journey(env: Envelope, params: dict[str, Any]) -> Any:
         if not env.tenant:
@@ -116,34 +121,11 @@ def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
     }
 
 
-async def document_view(store: Store, tenant: str, document_id: str) -> dict[str, Any]:
-    """A document's master record as operators see it: state, version and copies."""
-    key = repo.document_key(tenant, document_id)
-    master = await store.get(repo.DOCUMENTS.name, key)
-    if master is None:
-        raise Refusal("not_found", 404)
-    copies = await repo.copies_of(store, key)
+def message_handlers(uploads: UploadRouter, results: ResultKeeper) -> dict[type, Handler]:
+    """Each message routing takes from its work queue, to the one use case that handles it."""
     return {
-        "document_id": master["document_id"],
-        "process": master["process"],
-        "channel": master.get("channel"),
-        "target": master.get("target"),
-        "version": master["version"],
-        "state": master["state"],
-        "request_id": master.get("request_id"),
-        "uploaded_at": master.get("uploaded_at"),
-        "completed_at": master.get("completed_at"),
-        "copies": [
-            {
-                "delivery_id": c["id"],
-                "version": c["version"],
-                "channel": c["channel"],
-                "target": c["target"],
-                "copy": c["copy"],
-                "mode": c["mode"],
-                "state": c["state"],
-                "withdrawn_reason": c.get("withdrawn_reason"),
-            }
-            for c in sorted(copies, key=lambda c: (c["version"], c["routed_at"]))
-        ],
+        UploadRequested: uploads.handle,
+        ResultSubmitted: results.submitted,
+        DeliveryProgressed: results.progressed,
+        DocumentLoaded: results.loaded,
     }

@@ -1,0 +1,23 @@
+"""The LAN writer's own parts, built once at start (service.py) and read typed by its routers
+and request dependencies: ``lan_parts(rt)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.limits import GuessLimit
+from shared.service import Runtime, parts_of
+
+if TYPE_CHECKING:  # the desk's users come from auth.py, which reads these parts
+    from services.lan_writer.desk import LanDesk
+
+
+@dataclass(frozen=True)
+class LanParts:
+    desk: LanDesk
+    login_limit: GuessLimit
+
+
+def lan_parts(rt: Runtime) -> LanParts:
+    return parts_of(rt, LanParts)
