@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.storage import Collection, Doc, Index, Session
 
 # Copies of the registry's tenants and devices, kept current by its events, so that
@@ -39,6 +40,8 @@ COLLECTIONS = (
     COMPLETED,
     WEBHOOKS,
     WEBHOOK_DELIVERIES,
+    # The copy of every base's catalog, served to terminals (shared.catalog.repository).
+    *CATALOG_COLLECTIONS,
 )
 
 

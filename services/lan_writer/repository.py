@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.contracts.documents import Target
 from shared.storage import Collection, Index
 
@@ -25,7 +26,8 @@ SESSIONS = Collection("sessions", (Index(("tenant", "login")),))
 # Keyed by :func:`result_key`: a result re-sent by the terminal is applied once.
 RESULTS = Collection("results", (Index(("delivery_id",)),))
 
-COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS)
+# The copy of every base's catalog, served to terminals (shared.catalog.repository).
+COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS, *CATALOG_COLLECTIONS)
 
 EVERYONE = "everyone"
 # Documents a user may still work on; done and withdrawn ones leave the lists.

@@ -61,11 +61,12 @@ GATEWAY_WORK = WorkQueue(
         "device.changed",
         "device.replaced",
         "tenant.changed",
+        "catalog.changed",
     ),
 )
 LAN_WRITER_WORK = WorkQueue(
     "lan_writer.work",
-    ("document.routed.lan", "document.withdrawn.lan", "result.refused.lan"),
+    ("document.routed.lan", "document.withdrawn.lan", "result.refused.lan", "catalog.changed"),
 )
 
 WORK_QUEUES: tuple[WorkQueue, ...] = (

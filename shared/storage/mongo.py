@@ -25,6 +25,7 @@ from shared.storage.port import (
     Session,
     StorageError,
     Where,
+    check_above,
     check_changes,
     check_field,
     check_limit,
@@ -79,9 +80,15 @@ class _Ops:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        above: tuple[str, int | str] | None = None,
     ) -> list[Doc]:
         check_limit(limit)
-        cursor = self._db[collection].find(find_filter(where), session=self._s)
+        query = find_filter(where)
+        if above is not None:
+            check_above(above)
+            name = "_id" if above[0] == "id" else above[0]
+            query[name] = {"$gt": above[1]}
+        cursor = self._db[collection].find(query, session=self._s)
         if order_by is not None:
             key = "_id" if order_by == "id" else check_field(order_by)
             cursor = cursor.sort(key, DESCENDING if descending else ASCENDING)

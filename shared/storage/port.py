@@ -1,8 +1,9 @@
 """The storage port: named collections of JSON documents, each keyed by ``id``.
 
 It is deliberately small. Queries are equality matches on declared index fields (a list value
-means "any of"); state transitions are compare-and-set (``update(..., expect=...)``), which each
-adapter does natively: one conditional ``UPDATE`` in SQLite, one ``update_one`` with the
+means "any of"), optionally with one field strictly above a value (``above``: the pages of a
+versioned collection); state transitions are compare-and-set (``update(..., expect=...)``),
+which each adapter does natively: one conditional ``UPDATE`` in SQLite, one ``update_one`` with the
 expectation in its filter in MongoDB. Several writes that must stand or fall together go in
 ``transaction()``.
 """
@@ -76,7 +77,11 @@ class Session(Protocol):
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
-    ) -> list[Doc]: ...
+        above: tuple[str, int | str] | None = None,
+    ) -> list[Doc]:
+        """Documents matching ``where`` (and, with ``above=(field, value)``, whose field is
+        greater than the value), in ``order_by`` order, at most ``limit``."""
+        ...
 
     async def count(self, collection: str, where: Where | None = None) -> int: ...
 
@@ -125,9 +130,16 @@ class GuardedSession:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        above: tuple[str, int | str] | None = None,
     ) -> list[Doc]:
         result: list[Doc] = await self._run(
-            "find", collection, where, order_by=order_by, descending=descending, limit=limit
+            "find",
+            collection,
+            where,
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            above=above,
         )
         return result
 
@@ -175,6 +187,16 @@ def check_changes(changes: Doc) -> Doc:
         if check_field(name) == "id":
             raise ValueError("update cannot change the id")
     return changes
+
+
+def check_above(above: tuple[str, int | str] | None) -> None:
+    """Validate a lower bound: a plain field name and a number or text (never a bool)."""
+    if above is None:
+        return
+    name, value = above
+    check_field(name)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"bad bound for {name!r}: {type(value).__name__}")
 
 
 def check_limit(limit: int | None) -> None:

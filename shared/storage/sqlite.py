@@ -30,6 +30,7 @@ from shared.storage.port import (
     Session,
     StorageError,
     Where,
+    check_above,
     check_changes,
     check_field,
     check_limit,
@@ -111,9 +112,14 @@ def find_sql(
     order_by: str | None = None,
     descending: bool = False,
     limit: int | None = None,
+    above: tuple[str, int | str] | None = None,
 ) -> tuple[str, list[Any]]:
     """The SELECT a ``find`` runs, with its parameters (also what tests EXPLAIN)."""
     clause, params = _where_sql(where)
+    if above is not None:
+        check_above(above)
+        clause += f"{' AND' if clause else ' WHERE'} {_expr(above[0])} > ?"
+        params.append(above[1])
     sql = f"SELECT doc FROM {_table(collection)}{clause}"
     if order_by is not None:
         sql += f" ORDER BY {_expr(order_by)} {'DESC' if descending else 'ASC'}"
@@ -190,9 +196,10 @@ class _Ops:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        above: tuple[str, int | str] | None = None,
     ) -> list[Doc]:
         sql, params = find_sql(
-            collection, where, order_by=order_by, descending=descending, limit=limit
+            collection, where, order_by=order_by, descending=descending, limit=limit, above=above
         )
         cur = await self._db.execute(sql, params)
         return [orjson.loads(r[0]) for r in cur.fetchall()]
