@@ -75,6 +75,12 @@ class Batch:
     warehouses: list[CatalogWarehouse] = field(default_factory=list)
     cells: list[CatalogCell] = field(default_factory=list)
     deleted: dict[Kind, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    # Where each item stood in the list it came in (items wrong in shape are left out).
+    positions: dict[Kind, list[int]] = field(default_factory=lambda: {k: [] for k in KINDS})
+
+    def position(self, kind: Kind, index: int) -> int:
+        known = self.positions[kind]
+        return known[index] if index < len(known) else index + 1
 
     def upserts(self) -> Iterable[tuple[Kind, BaseModel]]:
         yield from (("product", p) for p in self.products)
@@ -116,6 +122,7 @@ def read_batch(body: object, max_items: int = MAX_ITEMS_PER_CALL) -> Batch:
             item = _item(kind, position, raw, errors)
             if item is not None:
                 getattr(batch, LISTS[kind]).append(item)
+                batch.positions[kind].append(position)
     for kind, ids in deletions.items():
         for position, raw_id in enumerate(ids, start=1):
             if isinstance(raw_id, str) and raw_id.strip() and "\x1f" not in raw_id:
@@ -136,9 +143,15 @@ def duplicates(batch: Batch) -> list[ItemError]:
     for kind in KINDS:
         seen: set[str] = set()
         items: list[Any] = getattr(batch, LISTS[kind])
-        for position, item_id in enumerate([i.id for i in items] + batch.deleted[kind], 1):
+        for index, item in enumerate(items):
+            if item.id in seen:
+                position = batch.position(kind, index)
+                errors.append(ItemError(kind, position, item.id, "id", "catalog_id_duplicate"))
+            seen.add(item.id)
+        for index, item_id in enumerate(batch.deleted[kind]):
             if item_id in seen:
-                errors.append(ItemError(kind, position, item_id, "id", "catalog_id_duplicate"))
+                path = f"delete.{LISTS[kind]}"
+                errors.append(ItemError(kind, index + 1, item_id, path, "catalog_id_duplicate"))
             seen.add(item_id)
     owners: dict[str, tuple[Kind, str]] = {}
     for kind, position, item_id, code in barcodes_of(batch):
@@ -161,12 +174,12 @@ def duplicates(batch: Batch) -> list[ItemError]:
 
 def barcodes_of(batch: Batch) -> Iterable[tuple[Kind, int, str, str]]:
     """Every barcode the batch gives: (kind, position, item id, barcode)."""
-    for position, product in enumerate(batch.products, start=1):
+    for index, product in enumerate(batch.products):
         for barcode in product.barcodes:
-            yield "product", position, product.id, barcode.barcode
-    for position, cell in enumerate(batch.cells, start=1):
+            yield "product", batch.position("product", index), product.id, barcode.barcode
+    for index, cell in enumerate(batch.cells):
         if cell.barcode:
-            yield "cell", position, cell.id, cell.barcode
+            yield "cell", batch.position("cell", index), cell.id, cell.barcode
 
 
 def _store(body: Mapping[str, Any], errors: list[ItemError]) -> str:

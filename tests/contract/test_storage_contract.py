@@ -17,9 +17,11 @@ import pytest
 from pymongo import ASCENDING, AsyncMongoClient
 
 from services.gateway import repository as gateway_repository
+from services.lan_writer import repository as lan_writer_repository
 from services.registry import repository as registry_repository
 from services.routing import repository as routing_repository
 from shared import outbox
+from shared.catalog import repository as catalog_repository
 from shared.storage import Collection, DuplicateKeyError, Index, StorageError, Store, Where
 from shared.storage.mongo import find_filter
 from shared.storage.sqlite import find_sql
@@ -48,6 +50,7 @@ SERVICE_COLLECTIONS: dict[str, Sequence[Collection]] = {
     "registry": registry_repository.COLLECTIONS,
     "gateway": gateway_repository.COLLECTIONS,
     "routing": routing_repository.COLLECTIONS,
+    "lan_writer": lan_writer_repository.COLLECTIONS,
     "outbox": outbox.COLLECTIONS,
 }
 
@@ -174,12 +177,20 @@ def sqlite_plan(path: Path, sql: str, params: Sequence[Any]) -> str:
 
 
 async def mongo_plan(
-    target: Target, collection: str, where: Where, order_by: str | None, limit: int | None
+    target: Target,
+    collection: str,
+    where: Where,
+    order_by: str | None,
+    limit: int | None,
+    above: tuple[str, int] | None = None,
 ) -> str:
     assert target.mongo is not None
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(target.mongo.url)
+    query = find_filter(where)
+    if above is not None:
+        query[above[0]] = {"$gt": above[1]}
     try:
-        cursor = client[target.database][collection].find(find_filter(where))
+        cursor = client[target.database][collection].find(query)
         if order_by:
             cursor = cursor.sort(order_by, ASCENDING)
         if limit:
@@ -196,11 +207,12 @@ async def query_plan(
     where: Where,
     order_by: str | None = None,
     limit: int | None = None,
+    above: tuple[str, int] | None = None,
 ) -> str:
     if target.path is not None:
-        sql, params = find_sql(collection, where, order_by=order_by, limit=limit)
+        sql, params = find_sql(collection, where, order_by=order_by, limit=limit, above=above)
         return sqlite_plan(target.path, sql, params)
-    return await mongo_plan(target, collection, where, order_by, limit)
+    return await mongo_plan(target, collection, where, order_by, limit, above)
 
 
 def uses_index(target: Target, plan: str) -> bool:
@@ -367,6 +379,49 @@ async def test_find_orders_and_limits(
     )
 
     assert ids(found) == expected
+
+
+@pytest.mark.parametrize(
+    ("where", "above", "limit", "expected"),
+    [
+        pytest.param(None, ("rank", 3), None, ["i5", "i3"], id="above"),
+        pytest.param({"tenant": "t1"}, ("rank", 1), None, ["i4", "i1"], id="where-and-above"),
+        pytest.param({"tenant": "t1"}, ("rank", 1), 1, ["i4"], id="a-page"),
+        pytest.param(None, ("rank", 5), None, [], id="nothing-above-the-top"),
+        pytest.param(None, ("rank", 0), None, ["i2", "i4", "i1", "i5", "i3"], id="all"),
+    ],
+)
+async def test_find_above_a_value_pages_in_order(
+    store: Store,
+    rows: list[dict[str, Any]],
+    where: Where | None,
+    above: tuple[str, int],
+    limit: int | None,
+    expected: list[str],
+) -> None:
+    found = await store.find(ITEMS.name, where, above=above, order_by="rank", limit=limit)
+
+    assert ids(found) == expected
+
+
+@pytest.mark.parametrize("above", [("rank; --", 1), ("rank", True), ("rank", 1.5), ("rank", None)])
+async def test_a_bad_lower_bound_is_refused_before_any_query(
+    store: Store, rows: list[dict[str, Any]], above: Any
+) -> None:
+    with pytest.raises(ValueError):
+        await store.find(ITEMS.name, above=above)
+
+
+async def test_a_catalog_page_is_served_by_its_index_in_order(target: Target) -> None:
+    await target.open(registry_repository.COLLECTIONS)
+    where = {"tenant": "t", "store": ""}
+
+    plan = await query_plan(
+        target, catalog_repository.ITEMS.name, where, "version", 100, ("version", 5)
+    )
+
+    assert uses_index(target, plan), plan
+    assert "TEMP B-TREE" not in plan, plan
 
 
 async def test_count_of_an_empty_collection_is_zero(store: Store) -> None:
