@@ -3,6 +3,7 @@ checked item by item, and 1C's shapes of a catalog export."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from decimal import Decimal
 from typing import Any
@@ -78,7 +79,7 @@ def test_messages_stay_under_the_byte_cap_and_cover_every_version() -> None:
     for message in messages:
         assert len(orjson.dumps(message.model_dump(mode="json"))) <= 20_000
     assert messages[0].first == 1 and messages[-1].last == 100
-    for before, after in zip(messages, messages[1:], strict=False):
+    for before, after in itertools.pairwise(messages):
         assert after.first == before.last + 1
     assert [p.version for m in messages for p in m.products] == list(range(1, 101))
 
