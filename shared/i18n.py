@@ -471,6 +471,17 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "не отправлен: сервер перестал отвечать.",
         "en": "not sent: the server stopped answering.",
     },
+    "cli_catalog_items": {"ru": "элементов", "en": "items"},
+    "cli_catalog_done": {
+        "ru": "Справочники загружены: элементов {items}, изменено {changed}, "
+        "без изменений {unchanged}; версия {version}.",
+        "en": "Catalog uploaded: {items} items, {changed} changed, {unchanged} unchanged; "
+        "version {version}.",
+    },
+    "cli_catalog_more_errors": {
+        "ru": "… и ещё ошибок: {more}.",
+        "en": "… and {more} more errors.",
+    },
     "cli_file_not_found": {
         "ru": "файл не найден.",
         "en": "file not found.",

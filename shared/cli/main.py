@@ -7,9 +7,20 @@ import os
 import sys
 from collections.abc import Sequence
 
-from shared.cli import accounting, admin, bench, contract, demo, documents, processes, tsd, up
+from shared.cli import (
+    accounting,
+    admin,
+    bench,
+    catalog,
+    contract,
+    demo,
+    documents,
+    processes,
+    tsd,
+    up,
+)
 
-COMMAND_MODULES = [up, accounting, tsd, demo, contract, admin, processes, documents, bench]
+COMMAND_MODULES = [up, accounting, catalog, tsd, demo, contract, admin, processes, documents, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
