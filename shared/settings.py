@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     max_lines_per_document: int = 20_000
     max_documents_per_upload: int = 100
     pin_misses_per_minute: int = 10
-    # Catalog items (upserts and deletions together) taken in one call from 1C.
+    # Catalog items (upserts and deletions together) taken in one call from 1C (checked by
+    # the registry, which owns the catalogs).
     catalog_max_items_per_call: int = Field(10_000, ge=1)
 
     # Gateway and LAN writer: how often the copy of the catalogs checks it is not behind the

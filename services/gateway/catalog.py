@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.gateway.auth import BEARER_SECURITY, DeviceDep, TenantDep
 from shared.catalog import repository as catalog_repo
-from shared.catalog.batch import CatalogInvalid, read_batch, rendered
+from shared.catalog.batch import rendered
 from shared.catalog.sync import SyncQuery, json_response, page
 from shared.errors import Refusal
 from shared.http import ask, documented_query, error_body, language_of, query_of
@@ -45,16 +45,11 @@ def invalid_response(request: Request, total: int, errors: list[Any]) -> JSONRes
     responses={422: {"description": "`catalog_invalid`: every wrong item, nothing changed"}},
 )
 async def upload(request: Request, rt: RuntimeDep, tenant: TenantDep) -> Response:
+    # 1C's shapes are read here; the items are checked once, by the catalog's owner, which
+    # answers every wrong item (a barcode another item keeps needs its store anyway).
+    batch = read_catalog_json(await request.body())
     try:
-        batch = read_batch(
-            read_catalog_json(await request.body()), rt.settings.catalog_max_items_per_call
-        )
-    except CatalogInvalid as exc:
-        return invalid_response(request, exc.total, list(exc.errors))
-    try:
-        result = await ask(
-            rt.rpc, REGISTRY_RPC, "catalog.apply", {"batch": batch.as_json()}, tenant["id"]
-        )
+        result = await ask(rt.rpc, REGISTRY_RPC, "catalog.apply", {"batch": batch}, tenant["id"])
     except Refusal as refusal:
         if refusal.code != "catalog_invalid":
             raise

@@ -18,7 +18,13 @@ from pydantic import BaseModel
 
 from shared.catalog import chunks
 from shared.catalog import repository as repo
-from shared.catalog.batch import Batch, CatalogInvalid, ItemError, barcodes_of
+from shared.catalog.batch import (
+    MAX_ITEMS_PER_CALL,
+    Batch,
+    CatalogInvalid,
+    ItemError,
+    barcodes_of,
+)
 from shared.contracts.catalog import CatalogChanged
 from shared.outbox import UnitOfWork
 from shared.storage import Doc, StorageError
@@ -27,8 +33,14 @@ Ref = tuple[str, str]
 
 
 class Catalogs:
-    def __init__(self, uow: UnitOfWork, message_bytes: int = chunks.MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        max_items: int = MAX_ITEMS_PER_CALL,
+        message_bytes: int = chunks.MESSAGE_BYTES,
+    ) -> None:
         self._uow = uow
+        self.max_items = max_items
         self._message_bytes = message_bytes
 
     async def apply(self, tenant: str, batch: Batch) -> dict[str, Any]:

@@ -310,7 +310,7 @@ def catalog_methods(catalogs: Catalogs) -> dict[str, Method]:
     async def apply(env: Envelope, params: dict[str, Any]) -> Any:
         p = parse_params(CatalogBatch, params)
         try:
-            return await catalogs.apply(_tenant(env), read_batch(p.batch))
+            return await catalogs.apply(_tenant(env), read_batch(p.batch, catalogs.max_items))
         except CatalogInvalid as exc:
             errors = [e.as_json() for e in exc.errors]
             raise Refusal("catalog_invalid", 422, total=exc.total, errors=errors) from None

@@ -34,7 +34,7 @@ def _directory(rt: Runtime) -> Directory:
             Tenants(rt.store, rt.uow),
             Devices(rt.store, rt.uow, rt.settings),
             People(rt.store, rt.uow),
-            Catalogs(rt.uow),
+            Catalogs(rt.uow, rt.settings.catalog_max_items_per_call),
         )
     directory: Directory = rt.state["directory"]
     return directory

@@ -78,6 +78,25 @@ def message(store: str, rows: Sequence[Row], first: int, last: int) -> CatalogCh
     return CatalogChanged(store=store, first=first, last=last, **body)
 
 
+def body_of(rows: Sequence[Row]) -> dict[str, list[dict[str, Any]]]:
+    """What :func:`message` carries, as plain JSON, straight from stored rows (which were
+    checked when they were written): a terminal's sync page, built without a model."""
+    body: dict[str, list[dict[str, Any]]] = {
+        "products": [],
+        "warehouses": [],
+        "cells": [],
+        "deleted": [],
+    }
+    for row in rows:
+        if row["deleted"]:
+            body["deleted"].append(
+                {"kind": row["kind"], "id": row["item_id"], "version": row["version"]}
+            )
+        else:
+            body[_LISTS[row["kind"]]].append({**row["data"], "version": row["version"]})
+    return body
+
+
 def rows_of(changed: CatalogChanged) -> list[Row]:
     """The stored rows a message carries (what a copy writes)."""
     rows: list[Row] = []

@@ -52,16 +52,14 @@ async def page(db: Session, tenant: str, query: SyncQuery) -> dict[str, Any]:
     reached = visible[-1]["version"] if more else head
     if since == 0:
         visible = [r for r in visible if not r["deleted"]]
-    body: dict[str, Any] = chunks.message(query.store, visible, 1, max(reached, 1)).model_dump(
-        mode="json", exclude={"first", "last"}
-    )
     return {
         "since": query.since,
         "version": reached,
         "head": head,
         "more": more,
         "reset": reset,
-        **body,
+        "store": query.store,
+        **chunks.body_of(visible),
     }
 
 

@@ -133,6 +133,8 @@ def _item(raw: object, fields: Mapping[str, tuple[str, ...]]) -> object:
     """The item with native keys; anything but an object stays as it is (reported later)."""
     if not isinstance(raw, dict):
         return raw
+    if raw.keys() <= fields.keys() and _native_barcodes(raw.get("barcodes")):
+        return raw  # the native shape already: a large catalog is not copied item by item
     item: dict[str, Any] = {}
     for target, keys in fields.items():
         value = _first(raw, keys)
@@ -146,6 +148,12 @@ def _item(raw: object, fields: Mapping[str, tuple[str, ...]]) -> object:
             value = _text(value)
         item[target] = value
     return item
+
+
+def _native_barcodes(value: object) -> bool:
+    if not isinstance(value, list):
+        return True
+    return all(isinstance(code, dict) and code.keys() <= _BARCODE.keys() for code in value)
 
 
 def _barcode(raw: object) -> object:
