@@ -11,13 +11,14 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
 from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
+from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from shared.client.api import LanClient
 from tests.support.catalog import product, sync_all
 from tests.support.waiting import eventually
@@ -268,3 +269,77 @@ async def test_bad_input_is_refused_item_by_item_and_changes_nothing(
     assert await accounting.catalogs() == [{"store": "", "version": 2}]
     after = await sync_all(terminal.catalog)
     assert {i for _, i in after["items"]} == {"p-1", "p-2"}
+
+
+def scan(catalog: dict[tuple[str, str], dict[str, Any]], barcode: str) -> tuple[str, Decimal]:
+    """What a terminal does with a barcode the document lacks: the catalog's product and how
+    many units the scan counts (KeyError: in neither, refused on the terminal)."""
+    for (kind, item_id), item in catalog.items():
+        if kind == "product":
+            for code in item["barcodes"]:
+                if code["barcode"] == barcode:
+                    return item_id, Decimal(code["factor"])
+    raise KeyError(barcode)
+
+
+async def test_an_inventory_without_lines_comes_back_with_catalog_products(
+    accounting: AccountingClient, lan: LanClient
+) -> None:
+    version = (
+        await accounting.upload_catalog({"products": [product(n, box=12) for n in (1, 2, 3)]})
+    )["version"]
+    catalog = (await synced(lan, version))["items"]
+    document = {
+        "header": {
+            "accounting_type": "Инвентаризация товаров на складе",
+            "id": f"inv-{uuid.uuid4().hex[:8]}",
+            "number": "ИНВ-1",
+            "warehouse": "Основной склад",
+        },
+        "lines": [],
+    }
+    answer = await accounting.upload(
+        {
+            "request_id": uuid.uuid4().hex,
+            "process": "inventory-count",
+            "channel": "lan",
+            "target": {"kind": "user", "value": "ivanov"},
+            "documents": [document],
+        }
+    )
+    assert answer["status"] == "accepted", answer
+    [copy] = answer["deliveries"]
+    await eventually(lambda: lan.documents(), until=lambda docs: len(docs) == 1)
+    await lan.take(copy["delivery_id"])
+
+    counted: dict[str, Decimal] = {}
+    scans = ["1460000000001", "4600000000002", "4600000000003", "4600000000003", "2999999999993"]
+    refused = []
+    for barcode in scans:
+        try:
+            product_id, units = scan(catalog, barcode)
+        except KeyError:
+            refused.append(barcode)  # in neither the document nor the catalog
+            continue
+        counted[product_id] = counted.get(product_id, Decimal(0)) + units
+    assert refused == ["2999999999993"]
+    lines = [{"product_id": p, "quantity": str(q)} for p, q in counted.items()]
+    await lan.send_result(copy["delivery_id"], "r-1", lines, final=True)
+
+    async def result() -> dict[str, Any] | None:
+        try:
+            return await accounting.result(document["header"]["id"])
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    done = await eventually(result, what="inventory completed")
+    assert done is not None
+    assert sorted(
+        (line["product_id"], Decimal(line["quantity"])) for line in done["result"]["lines"]
+    ) == [
+        ("p-1", Decimal(12)),
+        ("p-2", Decimal(1)),
+        ("p-3", Decimal(2)),
+    ]
