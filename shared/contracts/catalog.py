@@ -99,3 +99,8 @@ class CatalogChanged(Payload):
     warehouses: list[WarehouseEntry] = Field(default_factory=list)
     cells: list[CellEntry] = Field(default_factory=list)
     deleted: list[Tombstone] = Field(default_factory=list)
+
+    def ordering_key(self) -> str:
+        # One catalog's messages are applied one after another by a copy: they all move the
+        # same head, which concurrent transactions would only contend for.
+        return f"catalog:{self.store}"
