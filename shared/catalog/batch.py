@@ -96,15 +96,6 @@ class Batch:
             + sum(len(ids) for ids in self.deleted.values())
         )
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "store": self.store,
-            "products": [p.model_dump(mode="json") for p in self.products],
-            "warehouses": [w.model_dump(mode="json") for w in self.warehouses],
-            "cells": [c.model_dump(mode="json") for c in self.cells],
-            "delete": {LISTS[k]: ids for k, ids in self.deleted.items()},
-        }
-
 
 def read_batch(body: object, max_items: int = MAX_ITEMS_PER_CALL) -> Batch:
     """The batch in ``body`` (the native shape, see docs/catalog.md), or CatalogInvalid."""
