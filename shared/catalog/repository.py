@@ -49,9 +49,16 @@ async def items(
 
 
 async def put_items(db: Session, tenant: str, store: str, rows: Iterable[Doc]) -> None:
-    for row in rows:
-        key_ = item_key(tenant, store, row["kind"], row["item_id"])
-        await db.put(ITEMS.name, {**row, "id": key_, "tenant": tenant, "store": store})
+    docs = [
+        {
+            **row,
+            "id": item_key(tenant, store, row["kind"], row["item_id"]),
+            "tenant": tenant,
+            "store": store,
+        }
+        for row in rows
+    ]
+    await db.put_many(ITEMS.name, docs)
 
 
 async def page(db: Session, tenant: str, store: str, since: int, limit: int) -> list[Doc]:
@@ -129,12 +136,16 @@ async def barcode_owners(
     return owners
 
 
-async def claim_barcode(
-    db: Session, tenant: str, store: str, code: str, kind: str, item_id: str
+async def claim_barcodes(
+    db: Session, tenant: str, store: str, claims: Iterable[tuple[str, str, str]]
 ) -> None:
-    await db.put(
+    """Give each (barcode, kind, item id) its item."""
+    await db.put_many(
         BARCODES.name,
-        {"id": key(tenant, store, code), "barcode": code, "kind": kind, "item_id": item_id},
+        [
+            {"id": key(tenant, store, code), "barcode": code, "kind": kind, "item_id": item_id}
+            for code, kind, item_id in claims
+        ],
     )
 
 

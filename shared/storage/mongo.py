@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKeyError
 
 from shared.storage.port import (
@@ -121,6 +121,17 @@ class _Ops:
                 {"_id": doc["id"]}, _to_mongo(doc), upsert=True, session=self._s
             )
         except MongoDuplicateKeyError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+
+    async def put_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        if not docs:
+            return
+        try:
+            await self._db[collection].bulk_write(
+                [ReplaceOne({"_id": d["id"]}, _to_mongo(d), upsert=True) for d in docs],
+                session=self._s,
+            )
+        except (MongoDuplicateKeyError, BulkWriteError) as exc:
             raise DuplicateKeyError(f"{collection}: {exc}") from exc
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:

@@ -95,6 +95,11 @@ class Session(Protocol):
         """Insert or wholly replace the document with ``doc['id']``."""
         ...
 
+    async def put_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        """``put`` each document, in one statement or bulk write: a batch of thousands (a
+        catalog's) costs one round trip, not thousands."""
+        ...
+
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool: ...
 
 
@@ -155,6 +160,9 @@ class GuardedSession:
 
     async def put(self, collection: str, doc: Doc) -> None:
         await self._run("put", collection, doc)
+
+    async def put_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        await self._run("put_many", collection, docs)
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
         result: bool = await self._run("delete", collection, id, expect=expect)

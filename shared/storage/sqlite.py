@@ -164,6 +164,19 @@ class _Connection:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
 
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        pause = 0.001
+        while True:
+            try:
+                self._db.executemany(sql, rows)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
     def close(self) -> None:
         self._db.close()
 
@@ -227,11 +240,16 @@ class _Ops:
         return cur.rowcount == 1
 
     async def put(self, collection: str, doc: Doc) -> None:
+        await self.put_many(collection, [doc])
+
+    async def put_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        # Outside a transaction each document is written on its own, as ``put`` writes it;
+        # inside one they stand or fall with it.
         try:
-            await self._db.execute(
+            await self._db.executemany(
                 f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-                (doc["id"], _dumps(doc)),
+                [(doc["id"], _dumps(doc)) for doc in docs],
             )
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(f"{collection}: {exc}") from exc

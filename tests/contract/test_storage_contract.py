@@ -584,6 +584,32 @@ async def test_put_inserts_then_wholly_replaces(store: Store) -> None:
     assert await store.find(JOBS.name, {"state": "queued"}) == []
 
 
+async def test_put_many_inserts_and_replaces_each_document(store: Store) -> None:
+    await store.insert(JOBS.name, {"id": "j1", "state": "old", "extra": 1})
+    await store.put_many(
+        JOBS.name, [{"id": "j1", "state": "new"}, {"id": "j2", "state": "new", "n": [1, 2]}]
+    )
+    await store.put_many(JOBS.name, [])
+
+    assert await store.get(JOBS.name, "j1") == {"id": "j1", "state": "new"}
+    assert await store.get(JOBS.name, "j2") == {"id": "j2", "state": "new", "n": [1, 2]}
+    assert await store.count(JOBS.name) == 2
+
+
+@pytest.mark.usefixtures("transactions")
+async def test_put_many_breaking_a_unique_index_rolls_its_transaction_back(
+    store: Store,
+) -> None:
+    await store.insert(ITEMS.name, {"id": "a", "code": "C1"})
+    with pytest.raises(DuplicateKeyError):
+        async with store.transaction() as db:
+            await db.put_many(ITEMS.name, [{"id": "b", "code": "C2"}, {"id": "c", "code": "C1"}])
+
+    assert await store.get(ITEMS.name, "b") is None
+    assert await store.get(ITEMS.name, "c") is None
+    assert await store.count(ITEMS.name) == 1
+
+
 async def test_delete_without_expectation(store: Store) -> None:
     await store.insert(JOBS.name, JOB)
 
