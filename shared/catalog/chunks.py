@@ -99,15 +99,13 @@ def body_of(rows: Sequence[Row]) -> dict[str, list[dict[str, Any]]]:
 
 def rows_of(changed: CatalogChanged) -> list[Row]:
     """The stored rows a message carries (what a copy writes)."""
+    # One dump of the whole message: far cheaper than one per entry.
+    body = changed.model_dump(mode="json", include={"products", "warehouses", "cells"})
     rows: list[Row] = []
-    for kind, entries in (
-        ("product", changed.products),
-        ("warehouse", changed.warehouses),
-        ("cell", changed.cells),
-    ):
-        for entry in entries:
-            data = entry.model_dump(mode="json", exclude={"version"})
-            rows.append(item_row(kind, entry.id, entry.version, data))
+    for kind, key in (("product", "products"), ("warehouse", "warehouses"), ("cell", "cells")):
+        for data in body[key]:
+            version = data.pop("version")
+            rows.append(item_row(kind, data["id"], version, data))
     for gone in changed.deleted:
         rows.append(item_row(gone.kind, gone.id, gone.version, None))
     return rows
