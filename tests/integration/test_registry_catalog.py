@@ -1,6 +1,6 @@
 """The registry's catalogs on real SQLite: versions, tombstones, barcodes moving between
 products, all-or-nothing batches, and the changes leaving in messages bounded in bytes that a
-copy applies in any order to the same result."""
+copy applies in any order to the same result, serving terminals only what has no gap below."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from services.registry.catalog import Catalogs
 from shared.catalog import repository as repo
 from shared.catalog.batch import CatalogInvalid, read_batch
 from shared.catalog.replica import apply_changes
+from shared.catalog.sync import SyncQuery
+from shared.catalog.sync import page as sync_page
 from shared.contracts.catalog import CatalogChanged
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OUTBOX, UnitOfWork
@@ -135,4 +137,30 @@ async def test_a_copy_catches_up_page_by_page_from_the_owner(
     assert pages >= 4
     assert (await repo.coverage(copy, "t", "")).version == 31
     assert await catalogs.heads() == [{"tenant": "t", "store": "", "version": 31}]
+    await copy.close()
+
+
+async def test_a_copy_serves_nothing_beyond_a_gap_and_resets_a_terminal_ahead_of_it(
+    owner: SQLiteStore, tmp_path: Path
+) -> None:
+    catalogs = Catalogs(UnitOfWork(owner, None))
+    await catalogs.apply("t", read_batch({"products": [product(1), product(2)]}))
+    await catalogs.apply("t", read_batch({"products": [product(3)]}))
+    first, second = await sent(owner)
+    copy = await _store(tmp_path / "copy.db", repo.COPY_COLLECTIONS)
+
+    async with copy.transaction() as db:
+        await apply_changes(db, "t", second)  # the later message arrives first
+    page = await sync_page(copy, "t", SyncQuery(since=0))
+    assert (page["version"], page["head"], page["products"]) == (0, 0, [])
+
+    async with copy.transaction() as db:
+        await apply_changes(db, "t", first)
+    page = await sync_page(copy, "t", SyncQuery(since=0))
+    assert [p["id"] for p in page["products"]] == ["p-1", "p-2", "p-3"]
+    assert (page["version"], page["more"], page["reset"]) == (3, False, False)
+
+    ahead = await sync_page(copy, "t", SyncQuery(since=7))
+    assert ahead["reset"] is True and len(ahead["products"]) == 3
+    assert (await sync_page(copy, "other", SyncQuery(since=0)))["products"] == []
     await copy.close()
