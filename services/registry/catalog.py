@@ -182,7 +182,9 @@ async def _move_barcodes(
         ref = (row["kind"], row["item_id"])
         for code in _codes(existing.get(ref)) - _codes(row):
             await repo.release_barcode(db, tenant, store, code, *ref)
-    for row in rows:
-        ref = (row["kind"], row["item_id"])
-        for code in _codes(row) - _codes(existing.get(ref)):
-            await repo.claim_barcode(db, tenant, store, code, *ref)
+    claims = [
+        (code, row["kind"], row["item_id"])
+        for row in rows
+        for code in _codes(row) - _codes(existing.get((row["kind"], row["item_id"])))
+    ]
+    await repo.claim_barcodes(db, tenant, store, claims)
