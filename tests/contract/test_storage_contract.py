@@ -419,6 +419,7 @@ async def test_a_bad_lower_bound_is_refused_before_any_query(
         await store.find(ITEMS.name, above=above)
 
 
+@pytest.mark.needs("query_plans")
 async def test_a_catalog_page_is_served_by_its_index_in_order(target: Target) -> None:
     await target.open(registry_repository.COLLECTIONS)
     where = {"tenant": "t", "store": ""}
@@ -603,7 +604,7 @@ async def test_put_many_inserts_and_replaces_each_document(store: Store) -> None
     assert await store.count(JOBS.name) == 2
 
 
-@pytest.mark.usefixtures("transactions")
+@pytest.mark.needs("transactions")
 async def test_put_many_breaking_a_unique_index_rolls_its_transaction_back(
     store: Store,
 ) -> None:
@@ -920,6 +921,7 @@ async def test_a_transaction_cancelled_at_any_point_leaves_the_store_usable(stor
 MINUTE_MS = 60_000
 
 
+@pytest.mark.needs("update_pipelines")
 async def test_attempts_added_at_once_from_two_connections_each_get_their_own_count(
     target: Target, store: Store
 ) -> None:
@@ -939,6 +941,7 @@ async def test_attempts_added_at_once_from_two_connections_each_get_their_own_co
     assert other_key.count == 1
 
 
+@pytest.mark.needs("update_pipelines")
 async def test_an_ended_window_starts_counting_over(store: Store) -> None:
     first = await store.add_attempt(ATTEMPTS.name, "k", now_ms=0, window_ms=MINUTE_MS)
     await store.add_attempt(ATTEMPTS.name, "k", now_ms=10, window_ms=MINUTE_MS)
@@ -947,6 +950,7 @@ async def test_an_ended_window_starts_counting_over(store: Store) -> None:
     assert (later.count, later.window_ends_ms) == (1, 2 * MINUTE_MS)
 
 
+@pytest.mark.needs("update_pipelines")
 async def test_an_attempt_is_taken_back_only_from_its_own_window(store: Store) -> None:
     first = await store.add_attempt(ATTEMPTS.name, "k", now_ms=0, window_ms=MINUTE_MS)
     await store.add_attempt(ATTEMPTS.name, "k", now_ms=1, window_ms=MINUTE_MS)
