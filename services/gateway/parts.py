@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from shared.catalog.replica import CatalogReplica
 from shared.limits import GuessLimit
 from shared.secret_box import SecretBox
 from shared.service import Runtime, parts_of
@@ -26,6 +27,8 @@ class GatewayParts:
     rate_limiter: RateLimiter
     presence: Presence
     secret_box: SecretBox
+    # The copy of the base's catalog terminals sync from, kept by catalog.changed.
+    catalog: CatalogReplica
     # Started once the parts are in place (it reads the secret box from them).
     webhook_sender: WebhookSender | None = None
 

@@ -13,7 +13,9 @@ from services.gateway.parts import GatewayParts, gateway_parts
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.api_docs import documented_app
+from shared.catalog.replica import CatalogReplica
 from shared.clock import now
+from shared.contracts.catalog import CatalogChanged
 from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.logging import get_logger
@@ -41,6 +43,7 @@ async def _on_start(rt: Runtime) -> None:
         rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         presence=presence,
         secret_box=box,
+        catalog=CatalogReplica(rt.uow, rt.rpc, settings.catalog_check_seconds),
     )
     rt.parts = parts
     resealed = await webhooks.reseal_secrets(rt.store, box)
@@ -48,12 +51,14 @@ async def _on_start(rt: Runtime) -> None:
         log.info("webhook.secrets_resealed", count=resealed)
     parts.webhook_sender = webhooks.WebhookSender(rt, parts.notifier)
     parts.webhook_sender.start()
+    parts.catalog.start()
 
 
 async def _on_stop(rt: Runtime) -> None:
-    sender = gateway_parts(rt).webhook_sender
-    if sender is not None:
-        await sender.stop()
+    parts = gateway_parts(rt)
+    if parts.webhook_sender is not None:
+        await parts.webhook_sender.stop()
+    await parts.catalog.stop()
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -75,7 +80,12 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.gateway_port,
     build_app=build_app,
-    handlers=lambda rt: {GATEWAY_WORK: consumers.table(Inbox(rt.uow, gateway_parts(rt).notifier))},
+    handlers=lambda rt: {
+        GATEWAY_WORK: {
+            **consumers.table(Inbox(rt.uow, gateway_parts(rt).notifier)),
+            CatalogChanged: gateway_parts(rt).catalog.changed,
+        }
+    },
     on_start=_on_start,
     on_stop=_on_stop,
 )

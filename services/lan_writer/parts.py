@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shared.catalog.replica import CatalogReplica
 from shared.limits import GuessLimit
 from shared.service import Runtime, parts_of
 
@@ -17,6 +18,8 @@ if TYPE_CHECKING:  # the desk's users come from auth.py, which reads these parts
 class LanParts:
     desk: LanDesk
     login_limit: GuessLimit
+    # The copy of the base's catalog terminals sync from, kept by catalog.changed.
+    catalog: CatalogReplica
 
 
 def lan_parts(rt: Runtime) -> LanParts:

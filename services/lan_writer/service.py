@@ -9,6 +9,8 @@ from services.lan_writer.api import ROUTERS
 from services.lan_writer.desk import LanDesk
 from services.lan_writer.parts import LanParts, lan_parts
 from shared.api_docs import documented_app
+from shared.catalog.replica import CatalogReplica
+from shared.contracts.catalog import CatalogChanged
 from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.messaging.topology import LAN_WRITER_WORK
@@ -19,10 +21,16 @@ NAME = "lan_writer"
 
 
 async def _on_start(rt: Runtime) -> None:
-    rt.parts = LanParts(
+    rt.parts = parts = LanParts(
         desk=LanDesk(rt.store, rt.uow),
         login_limit=GuessLimit(rt.store, "login", rt.settings.lan_login_misses_per_minute),
+        catalog=CatalogReplica(rt.uow, rt.rpc, rt.settings.catalog_check_seconds),
     )
+    parts.catalog.start()
+
+
+async def _on_stop(rt: Runtime) -> None:
+    await lan_parts(rt).catalog.stop()
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -45,6 +53,12 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.lan_port,
     build_app=build_app,
-    handlers=lambda rt: {LAN_WRITER_WORK: consumers.table(lan_parts(rt).desk)},
+    handlers=lambda rt: {
+        LAN_WRITER_WORK: {
+            **consumers.table(lan_parts(rt).desk),
+            CatalogChanged: lan_parts(rt).catalog.changed,
+        }
+    },
     on_start=_on_start,
+    on_stop=_on_stop,
 )

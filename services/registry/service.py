@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.registry import repository
 from services.registry.api import ROUTERS
+from services.registry.catalog import Catalogs
 from services.registry.consumers import methods
 from services.registry.devices import Devices
 from services.registry.people import People
@@ -25,6 +26,7 @@ class Directory:
     tenants: Tenants
     devices: Devices
     people: People
+    catalogs: Catalogs
 
 
 def _directory(rt: Runtime) -> Directory:
@@ -33,6 +35,7 @@ def _directory(rt: Runtime) -> Directory:
             Tenants(rt.store, rt.uow),
             Devices(rt.store, rt.uow, rt.settings),
             People(rt.store, rt.uow),
+            Catalogs(rt.uow, rt.settings.catalog_max_items_per_call),
         )
     return parts_of(rt, Directory)
 
@@ -52,6 +55,11 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).devices.remember}},
     rpc_methods=lambda rt: {
-        REGISTRY_RPC: methods(_directory(rt).tenants, _directory(rt).devices, _directory(rt).people)
+        REGISTRY_RPC: methods(
+            _directory(rt).tenants,
+            _directory(rt).devices,
+            _directory(rt).people,
+            _directory(rt).catalogs,
+        )
     },
 )

@@ -7,6 +7,7 @@ from services.gateway.api import (
     admin,
     admin_processes,
     barcode_settings,
+    catalog,
     journeys,
     terminal,
     webhooks,
@@ -15,7 +16,9 @@ from services.gateway.api import (
 # Routes are matched in order: the terminals' calls, by far the most frequent, come first.
 ROUTERS: tuple[APIRouter, ...] = (
     terminal.router,
+    catalog.terminal_router,
     accounting.router,
+    catalog.accounting_router,
     webhooks.router,
     barcode_settings.router,
     admin.router,

@@ -3,6 +3,6 @@ renders the answer."""
 
 from fastapi import APIRouter
 
-from services.lan_writer.api import admin, terminal
+from services.lan_writer.api import admin, catalog, terminal
 
-ROUTERS: tuple[APIRouter, ...] = (terminal.router, admin.router)
+ROUTERS: tuple[APIRouter, ...] = (terminal.router, catalog.router, admin.router)
