@@ -60,16 +60,12 @@ class Runtime:
         }
 
 
-def runtime_of(request: Request) -> Runtime:
-    """The runtime of the service serving the request."""
+async def current_runtime(request: Request) -> Runtime:
+    """The runtime of the service serving the request: the FastAPI dependency, also awaited
+    directly by the inbox poll, which declares none. Async on purpose: FastAPI runs a plain
+    function dependency in a worker thread, on every request."""
     rt: Runtime = request.app.state.runtime
     return rt
-
-
-async def current_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the runtime of the service serving the request. Async on purpose:
-    FastAPI runs a plain function dependency in a worker thread, on every request."""
-    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]

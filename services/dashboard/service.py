@@ -72,9 +72,7 @@ def build_app(rt: Runtime) -> FastAPI:
     async def ready() -> dict[str, bool]:
         return {**await rt.readiness(), "feed": board.feed.alive}
 
-    install_common(app, NAME, ready)
-    for router in ROUTERS:
-        app.include_router(router)
+    install_common(app, NAME, ready, routers=ROUTERS)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

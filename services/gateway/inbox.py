@@ -22,19 +22,13 @@ from shared.contracts.results import (
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
 from shared.errors import Refusal
 from shared.messaging import tracing
-from shared.messaging.consumer import PermanentFailure
+from shared.messaging.consumer import PermanentFailure, require_same_tenant
 from shared.metrics import DELIVERY_LATENCY
 from shared.outbox import Tx, UnitOfWork
 from shared.storage import Doc, DuplicateKeyError, Session
 
 # States of a copy that a refused result sends back to work.
 REOPENABLE = ("waiting", "downloaded", "in_progress", "done")
-
-
-def _same_tenant(envelope: Envelope, row: Doc) -> None:
-    """A message about a copy must come from the copy's own tenant."""
-    if row.get("tenant") != envelope.tenant:
-        raise PermanentFailure(f"delivery {row['id']} belongs to another tenant")
 
 
 def inbox_key(device_id: str) -> str:
@@ -104,7 +98,7 @@ class Inbox:
             row = await tx.db.get(repo.INBOX.name, withdrawn.delivery_id)
             if row is None:
                 return
-            _same_tenant(envelope, row)
+            require_same_tenant(envelope, row, "delivery")
             await tx.db.update(
                 repo.INBOX.name,
                 withdrawn.delivery_id,
@@ -162,7 +156,7 @@ class Inbox:
         async with self._uow(applying=envelope) as tx:
             copy = await tx.db.get(repo.INBOX.name, refused.delivery_id)
             if copy is not None:
-                _same_tenant(envelope, copy)
+                require_same_tenant(envelope, copy, "delivery")
             await tx.db.update(
                 repo.RESULTS.name,
                 repo.result_key(refused.delivery_id, refused.result_id),
@@ -200,7 +194,7 @@ class Inbox:
             for device_id in (replaced.old_device, replaced.new_device):
                 known = await tx.db.get(repo.DEVICES.name, device_id)
                 if known is not None:
-                    _same_tenant(envelope, known)
+                    require_same_tenant(envelope, known, "delivery")
             await tx.db.put(
                 repo.REPLACEMENTS.name,
                 {"id": replaced.old_device, "tenant": tenant, "new_device": replaced.new_device},

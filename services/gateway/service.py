@@ -68,9 +68,9 @@ def build_app(rt: Runtime) -> FastAPI:
         description="Terminal API and accounting API of the tsdx exchange server.",
     )
     app.state.runtime = rt
-    install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
-    for router in ROUTERS:
-        app.include_router(router)
+    install_common(
+        app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes, routers=ROUTERS
+    )
     mount_terminal_app(app, "internet")
     return app
 

@@ -27,7 +27,7 @@ from shared.contracts.results import DeliveryProgressed, ResultRefused, ResultSu
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
 from shared.errors import Refusal
 from shared.logging import get_logger
-from shared.messaging.consumer import PermanentFailure
+from shared.messaging.consumer import PermanentFailure, require_same_tenant
 from shared.metrics import DELIVERY_LATENCY, LAN_LOCKS
 from shared.outbox import Tx, UnitOfWork
 from shared.replicas import put_newer
@@ -323,7 +323,7 @@ class LanDesk:
 
     async def withdraw(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async def decide(tx: Tx, row: Doc) -> Doc | None:
-            _same_tenant(row, envelope)
+            require_same_tenant(envelope, row, "copy")
             if row["state"] == "withdrawn":
                 return None
             return {
@@ -340,7 +340,7 @@ class LanDesk:
             raise PermanentFailure(f"no LAN result {refused.result_id} for {refused.delivery_id}")
 
         async def decide(tx: Tx, row: Doc) -> Doc | None:
-            _same_tenant(row, envelope)
+            require_same_tenant(envelope, row, "copy")
             now = now_iso()
             await tx.db.update(
                 repo.RESULTS.name,
@@ -357,11 +357,6 @@ class LanDesk:
             return {**after.changes(), "refusals": {**row["refusals"], record["login"]: refusal}}
 
         await self.change(refused.delivery_id, decide, applying=envelope)
-
-
-def _same_tenant(row: Doc, envelope: Envelope) -> None:
-    if row["tenant"] != envelope.tenant:
-        raise PermanentFailure(f"copy {row['id']} belongs to another tenant")
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,9 @@ def build_app(rt: Runtime) -> FastAPI:
         "on the documents assigned to them, their groups or everyone.",
     )
     app.state.runtime = rt
-    install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
-    for router in ROUTERS:
-        app.include_router(router)
+    install_common(
+        app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes, routers=ROUTERS
+    )
     mount_terminal_app(app, "lan")
     return app
 

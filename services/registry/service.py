@@ -42,9 +42,7 @@ def _directory(rt: Runtime) -> Directory:
 
 def build_app(rt: Runtime) -> FastAPI:
     app = FastAPI(title="tsdx registry", docs_url=None, redoc_url=None)
-    install_common(app, NAME, rt.readiness)
-    for router in ROUTERS:
-        app.include_router(router)
+    install_common(app, NAME, rt.readiness, routers=ROUTERS)
     return app
 
 

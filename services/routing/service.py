@@ -45,9 +45,7 @@ def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
 
 def build_app(rt: Runtime) -> FastAPI:
     app = FastAPI(title="tsdx routing", docs_url=None, redoc_url=None)
-    install_common(app, NAME, rt.readiness)
-    for router in ROUTERS:
-        app.include_router(router)
+    install_common(app, NAME, rt.readiness, routers=ROUTERS)
     return app
 
 

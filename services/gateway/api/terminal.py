@@ -44,7 +44,7 @@ from shared.messaging import tracing
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LONG_POLLS_WAITING
 from shared.security import hash_token
-from shared.service import RuntimeDep, runtime_of
+from shared.service import RuntimeDep, current_runtime
 from shared.storage import Doc
 
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
@@ -155,7 +155,7 @@ class InboxQuery(BaseModel):
 async def inbox(request: Request) -> ORJSONResponse:
     """Answers at once when there is news: a document not yet acknowledged, a withdrawal, or
     a number of documents other than ``known``; otherwise waits for news up to ``wait``."""
-    rt = runtime_of(request)
+    rt = await current_runtime(request)
     device = await authenticate_device(rt, bearer_token(request.headers.get("authorization")))
     query = query_of(InboxQuery, request)
     notifier = gateway_parts(rt).notifier

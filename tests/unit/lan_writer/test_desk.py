@@ -17,10 +17,9 @@ from shared.contracts.documents import Document, DocumentHeader, Target
 from shared.contracts.uploads import DeliverySettings, DocumentRouted
 from shared.errors import Refusal
 from shared.messaging.consumer import PermanentFailure
-from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import UnitOfWork
-from shared.settings import Settings
-from shared.storage import Store, open_store
+from shared.storage import Store
+from tests.support.stores import service_store
 
 TENANT = "sklad"
 IVANOV = LanUser(TENANT, "ivanov", "Иванов", ("Кладовщики",), None)
@@ -30,11 +29,8 @@ SIDOROV = LanUser(TENANT, "sidorov", "Сидоров", (), None)
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await open_store(
-        Settings(data_dir=tmp_path), "lan_writer", [*OUTBOX_COLLECTIONS, *repo.COLLECTIONS]
-    )
-    yield s
-    await s.close()
+    async with service_store(tmp_path, "lan_writer", repo.COLLECTIONS) as s:
+        yield s
 
 
 @pytest.fixture

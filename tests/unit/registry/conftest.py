@@ -12,10 +12,10 @@ from services.registry import repository as repo
 from services.registry.devices import Devices
 from services.registry.people import People
 from services.registry.tenants import Tenants
-from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import UnitOfWork
 from shared.settings import Settings
-from shared.storage import Store, open_store
+from shared.storage import Store
+from tests.support.stores import service_store
 
 
 @pytest.fixture
@@ -24,10 +24,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[Store]:
-    s = await open_store(settings, "registry", [*OUTBOX_COLLECTIONS, *repo.COLLECTIONS])
-    yield s
-    await s.close()
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with service_store(tmp_path, "registry", repo.COLLECTIONS) as s:
+        yield s
 
 
 @pytest.fixture
