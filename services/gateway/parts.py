@@ -16,7 +16,7 @@ from shared.service import Runtime, parts_of
 
 if TYPE_CHECKING:  # auth.py and webhooks.py read these parts
     from services.gateway.auth import RecentlyRefused
-    from services.gateway.webhooks import WebhookSender
+    from services.gateway.webhook_sender import WebhookSender
 
 
 @dataclass

@@ -12,6 +12,7 @@ from services.gateway.notifier import Notifier
 from services.gateway.parts import GatewayParts, gateway_parts
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from services.gateway.webhook_sender import WebhookSender
 from shared.api_docs import documented_app
 from shared.catalog.replica import CatalogReplica
 from shared.clock import now
@@ -49,7 +50,7 @@ async def _on_start(rt: Runtime) -> None:
     resealed = await webhooks.reseal_secrets(rt.store, box)
     if resealed:
         log.info("webhook.secrets_resealed", count=resealed)
-    parts.webhook_sender = webhooks.WebhookSender(rt, parts.notifier)
+    parts.webhook_sender = WebhookSender(rt, parts.notifier, box=box)
     parts.webhook_sender.start()
     parts.catalog.start()
 

@@ -8,7 +8,7 @@ import hmac
 import pytest
 
 from services.gateway.webhook_address import pinned
-from services.gateway.webhooks import backoff_seconds, check_url, sign
+from services.gateway.webhook_policy import backoff_seconds, check_url, sign
 from shared.errors import Refusal
 from shared.outbound import allowed_networks, literal_address
 
