@@ -16,6 +16,7 @@ from pydantic import (
 
 from services.registry.catalog import Catalogs
 from services.registry.devices import Devices
+from services.registry.known_devices import KnownDevices
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.catalog.batch import CatalogInvalid, read_batch
@@ -183,7 +184,7 @@ def tenant_methods(tenants: Tenants) -> dict[str, Method]:
     }
 
 
-def device_methods(devices: Devices) -> dict[str, Method]:
+def device_methods(devices: Devices, known_devices: KnownDevices) -> dict[str, Method]:
     async def pair(env: Envelope, params: dict[str, Any]) -> Any:
         p = parse_params(Pair, params)
         return await devices.pair(p.connection_code, p.hardware_id, p.model, p.name, p.mode)
@@ -206,7 +207,7 @@ def device_methods(devices: Devices) -> dict[str, Method]:
 
     async def known(env: Envelope, params: dict[str, Any]) -> Any:
         parse_params(NoParams, params)
-        return await devices.known(_tenant(env))
+        return await known_devices.known(_tenant(env))
 
     async def block(env: Envelope, params: dict[str, Any]) -> Any:
         return await devices.block(_tenant(env), parse_params(ByDevice, params).device_id)
@@ -336,11 +337,15 @@ def catalog_methods(catalogs: Catalogs) -> dict[str, Method]:
 
 
 def methods(
-    tenants: Tenants, devices: Devices, people: People, catalogs: Catalogs
+    tenants: Tenants,
+    devices: Devices,
+    known_devices: KnownDevices,
+    people: People,
+    catalogs: Catalogs,
 ) -> dict[str, Method]:
     return {
         **tenant_methods(tenants),
-        **device_methods(devices),
+        **device_methods(devices, known_devices),
         **people_methods(people),
         **catalog_methods(catalogs),
     }

@@ -11,6 +11,7 @@ from services.registry.api import ROUTERS
 from services.registry.catalog import Catalogs
 from services.registry.consumers import methods
 from services.registry.devices import Devices
+from services.registry.known_devices import KnownDevices
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.contracts.uploads import UploadDecided
@@ -25,6 +26,7 @@ NAME = "registry"
 class Directory:
     tenants: Tenants
     devices: Devices
+    known_devices: KnownDevices
     people: People
     catalogs: Catalogs
 
@@ -34,6 +36,7 @@ def _directory(rt: Runtime) -> Directory:
         rt.parts = Directory(
             Tenants(rt.store, rt.uow),
             Devices(rt.store, rt.uow, rt.settings),
+            KnownDevices(rt.store, rt.uow),
             People(rt.store, rt.uow),
             Catalogs(rt.uow, rt.settings.catalog_max_items_per_call),
         )
@@ -51,11 +54,12 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.registry_port,
     build_app=build_app,
-    handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).devices.remember}},
+    handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).known_devices.remember}},
     rpc_methods=lambda rt: {
         REGISTRY_RPC: methods(
             _directory(rt).tenants,
             _directory(rt).devices,
+            _directory(rt).known_devices,
             _directory(rt).people,
             _directory(rt).catalogs,
         )
