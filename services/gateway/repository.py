@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
@@ -205,3 +205,19 @@ async def webhook_deliveries(
 async def devices(db: Session) -> list[Doc]:
     """Every device copy (the presence tracker is seeded from them at start)."""
     return await db.find(DEVICES.name)
+
+
+async def insert_devices(db: Session, copies: Sequence[Doc]) -> None:
+    """Write new device copies as they are (the bench seeds a large base with them)."""
+    for copy in copies:
+        await db.insert(DEVICES.name, copy)
+
+
+async def all_copies_of_device(db: Session, device_id: str) -> list[Doc]:
+    return await db.find(INBOX.name, {"device_id": device_id})
+
+
+async def insert_copies(db: Session, rows: Sequence[Doc]) -> None:
+    """Write inbox rows as they are, without bodies (the bench seeds polls' inboxes with them)."""
+    for row in rows:
+        await db.insert(INBOX.name, row)

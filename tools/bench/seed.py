@@ -13,13 +13,12 @@ their own repository modules. Each device holds ``per_device`` documents: the fi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from shared.security import hash_token, new_token
 from shared.settings import Settings
-from shared.storage import Doc, Store, open_store
+from shared.storage import Doc, Session, Store, open_store
 from tools.bench.api import BenchError, Terminal
 
 OPEN_STATES = ("waiting", "downloaded", "in_progress")
@@ -63,22 +62,23 @@ def clone_row(template: Doc, device_id: str, state: str, routed_at: datetime, n:
     }
 
 
-async def _insert_all(store: Store, collection: str, docs: Iterator[Doc]) -> int:
+async def _insert_all(
+    store: Store, insert: Callable[[Session, list[Doc]], Awaitable[None]], docs: Iterator[Doc]
+) -> int:
+    """Write ``docs`` with a repository's insert function, a batch per transaction."""
     written = 0
     while True:
         batch = [doc for _, doc in zip(range(BATCH), docs, strict=False)]
         if not batch:
             return written
         async with store.transaction() as db:
-            for doc in batch:
-                await db.insert(collection, doc)
+            await insert(db, batch)
         written += len(batch)
 
 
-async def _only(store: Store, collection: str, where: dict[str, Any]) -> Doc:
-    found = await store.find(collection, where)
+def _only(found: list[Doc], what: str) -> Doc:
     if len(found) != 1:
-        raise BenchError(f"expected one template in {collection} for {where}, found {len(found)}")
+        raise BenchError(f"expected one template {what}, found {len(found)}")
     return found[0]
 
 
@@ -94,12 +94,14 @@ async def seed_inbox_base(
     registry = await open_store(settings, "registry", [registry_repo.DEVICES])
     gateway = await open_store(settings, "gateway", [gateway_repo.DEVICES, gateway_repo.INBOX])
     try:
-        device_template = await _only(
-            registry, registry_repo.DEVICES.name, {"id": template.device_id}
-        )
-        copy_template = await _only(gateway, gateway_repo.DEVICES.name, {"id": template.device_id})
-        row_template = await _only(
-            gateway, gateway_repo.INBOX.name, {"device_id": template.device_id}
+        device_id = template.device_id
+        found = await registry_repo.device(registry, device_id)
+        device_template = _only([found] if found else [], f"device {device_id} in the registry")
+        found = await gateway_repo.device(gateway, device_id)
+        copy_template = _only([found] if found else [], f"device {device_id} at the gateway")
+        row_template = _only(
+            await gateway_repo.all_copies_of_device(gateway, device_id),
+            f"document of device {device_id}",
         )
         if row_template["state"] != OPEN_STATES[0]:
             raise BenchError(f"the template document is {row_template['state']}, not waiting")
@@ -113,8 +115,8 @@ async def seed_inbox_base(
             registry_docs.append(doc)
             gateway_docs.append({**clone_device(copy_template, n, credential), "id": doc["id"]})
             terminals.append(Terminal(doc["id"], credential))
-        await _insert_all(registry, registry_repo.DEVICES.name, iter(registry_docs))
-        await _insert_all(gateway, gateway_repo.DEVICES.name, iter(gateway_docs))
+        await _insert_all(registry, registry_repo.insert_devices, iter(registry_docs))
+        await _insert_all(gateway, gateway_repo.insert_devices, iter(gateway_docs))
 
         start = datetime.now(UTC) - timedelta(days=30)
         plan = states(per_device)
@@ -128,7 +130,7 @@ async def seed_inbox_base(
                     at = start + timedelta(seconds=n, milliseconds=slot)
                     yield clone_row(row_template, terminal.device_id, state, at, n)
 
-        await _insert_all(gateway, gateway_repo.INBOX.name, rows())
+        await _insert_all(gateway, gateway_repo.insert_copies, rows())
         return terminals
     finally:
         await gateway.close()
