@@ -9,7 +9,8 @@ from services.gateway import repository as repo
 from services.gateway import webhooks
 from services.gateway.notifier import Notifier
 from shared.clock import now as _now
-from shared.contracts import Envelope
+from shared.contracts import Envelope, copies
+from shared.contracts.copies import CopyState
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
 from shared.contracts.documents import FactLine
 from shared.contracts.results import (
@@ -28,7 +29,14 @@ from shared.outbox import Tx, UnitOfWork
 from shared.storage import Doc, DuplicateKeyError, Session
 
 # States of a copy that a refused result sends back to work.
-REOPENABLE = ("waiting", "downloaded", "in_progress", "done")
+# The copy's states as the inbox keeps them (shared/contracts/copies.py): plain text, as stored.
+WAITING = copies.WAITING
+DOWNLOADED = CopyState.DOWNLOADED.value
+IN_PROGRESS = CopyState.IN_PROGRESS.value
+DONE = CopyState.DONE.value
+WITHDRAWN_STATE = CopyState.WITHDRAWN.value
+WITHDRAWAL_SEEN = CopyState.WITHDRAWAL_SEEN.value
+REOPENABLE = (WAITING, DOWNLOADED, IN_PROGRESS, DONE)
 
 
 def inbox_key(device_id: str) -> str:
@@ -76,7 +84,7 @@ class Inbox:
                         "date": header.date,
                     },
                     "lines_count": len(routed.document.lines),
-                    "state": "waiting",
+                    "state": WAITING,
                     "routed_at": _now().isoformat(),
                     # The terminal's download continues the upload's trace (when traced).
                     "trace": tracing.current_context() or None,
@@ -84,7 +92,9 @@ class Inbox:
             )
             await tx.emit(
                 DeliveryProgressed(
-                    delivery_id=routed.delivery_id, channel="internet", state="delivered"
+                    delivery_id=routed.delivery_id,
+                    channel="internet",
+                    state=CopyState.DELIVERED.value,
                 ),
                 envelope.tenant,
             )
@@ -102,7 +112,7 @@ class Inbox:
             await tx.db.update(
                 repo.INBOX.name,
                 withdrawn.delivery_id,
-                {"state": "withdrawn", "withdrawn_reason": withdrawn.reason},
+                {"state": WITHDRAWN_STATE, "withdrawn_reason": withdrawn.reason},
             )
         self._notifier.notify(inbox_key(row["device_id"]))
 
@@ -173,7 +183,7 @@ class Inbox:
                 await tx.db.update(
                     repo.INBOX.name,
                     refused.delivery_id,
-                    {"state": "in_progress", "last_refusal": refusal},
+                    {"state": IN_PROGRESS, "last_refusal": refusal},
                     expect={"state": row["state"]},
                 )
 
@@ -201,7 +211,7 @@ class Inbox:
             )
             waiting = await tx.db.find(
                 repo.INBOX.name,
-                {"device_id": replaced.old_device, "tenant": tenant, "state": "waiting"},
+                {"device_id": replaced.old_device, "tenant": tenant, "state": WAITING},
             )
             for row in waiting:
                 await tx.db.update(repo.INBOX.name, row["id"], {"device_id": replaced.new_device})
@@ -215,14 +225,16 @@ class Inbox:
 
 # The terminal's side of the inbox (api/terminal.py): what a device sees and does with its copies.
 
-OPEN = ("waiting", "downloaded", "in_progress")
-WITHDRAWN = ("withdrawn", "withdrawal_seen")
+OPEN = (WAITING, DOWNLOADED, IN_PROGRESS)
+WITHDRAWN = (WITHDRAWN_STATE, WITHDRAWAL_SEEN)
 
 
 async def inbox_of(db: Session, device_id: str) -> tuple[list[Doc], list[Doc]]:
     """The device's open copies and its withdrawals not yet seen, in one query."""
-    rows = await repo.copies_of_device(db, device_id, [*OPEN, "withdrawn"])
-    return [r for r in rows if r["state"] in OPEN], [r for r in rows if r["state"] == "withdrawn"]
+    rows = await repo.copies_of_device(db, device_id, [*OPEN, WITHDRAWN_STATE])
+    return [r for r in rows if r["state"] in OPEN], [
+        r for r in rows if r["state"] == WITHDRAWN_STATE
+    ]
 
 
 async def own_copy(db: Session, device: Doc, delivery_id: str) -> Doc:
@@ -246,28 +258,28 @@ async def acknowledge_copy(
     uow: UnitOfWork, db: Session, row: Doc, delivery_id: str, device: Doc
 ) -> str:
     """The terminal has the document (or has seen its withdrawal); the copy's new state."""
-    if row["state"] == "withdrawn":
+    if row["state"] == WITHDRAWN_STATE:
         await db.update(
             repo.INBOX.name,
             delivery_id,
-            {"state": "withdrawal_seen"},
-            expect={"state": "withdrawn"},
+            {"state": WITHDRAWAL_SEEN},
+            expect={"state": WITHDRAWN_STATE},
         )
-        return "withdrawal_seen"
+        return WITHDRAWAL_SEEN
 
     async def downloaded(tx: Tx) -> None:
         if await tx.db.update(
-            repo.INBOX.name, delivery_id, {"state": "downloaded"}, expect={"state": "waiting"}
+            repo.INBOX.name, delivery_id, {"state": DOWNLOADED}, expect={"state": WAITING}
         ):
             await tx.emit(
                 DeliveryProgressed(
-                    delivery_id=delivery_id, channel="internet", state="downloaded", by=device["id"]
+                    delivery_id=delivery_id, channel="internet", state=DOWNLOADED, by=device["id"]
                 ),
                 device["tenant"],
             )
 
     await uow.run(downloaded)
-    return "downloaded"
+    return DOWNLOADED
 
 
 async def record_result(
@@ -288,7 +300,7 @@ async def record_result(
         return previous, True
     if row["state"] in WITHDRAWN:
         raise Refusal("document_withdrawn", 410, reason=row.get("withdrawn_reason", ""))
-    if row["state"] == "done":
+    if row["state"] == DONE:
         raise Refusal("document_already_finished", 409)
     record = {
         "id": key,
@@ -305,7 +317,7 @@ async def record_result(
         await tx.db.update(
             repo.INBOX.name,
             delivery_id,
-            {"state": "done" if final else "in_progress", "last_result_id": result_id},
+            {"state": DONE if final else IN_PROGRESS, "last_result_id": result_id},
         )
         await tx.emit(
             ResultSubmitted(

@@ -19,6 +19,8 @@ from services.gateway.auth import (
 )
 from services.gateway.directory import barcodes_view, device_copy
 from services.gateway.inbox import (
+    IN_PROGRESS,
+    WAITING,
     acknowledge_copy,
     body_of,
     inbox_key,
@@ -86,7 +88,7 @@ def _summary(row: Doc, language: str) -> dict[str, Any]:
         "state": row["state"],
         # Why the latest result was sent back (e.g. quantity control); None when it was not.
         "refusal": _refusal_view(row.get("last_refusal"), language)
-        if row["state"] == "in_progress"
+        if row["state"] == IN_PROGRESS
         else None,
     }
 
@@ -163,7 +165,7 @@ async def inbox(request: Request) -> ORJSONResponse:
     language = language_of(request)
     while True:
         waiting, withdrawn = await inbox_of(rt.store, device["id"])
-        fresh = [r for r in waiting if r["state"] == "waiting"]
+        fresh = [r for r in waiting if r["state"] == WAITING]
         left = deadline - time.monotonic()
         if fresh or withdrawn or len(waiting) != query.known or left <= 0:
             return ORJSONResponse(
