@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.gateway import repository as repo
-from services.gateway import webhooks
+from services.gateway import uploads, webhooks
 from services.gateway.notifier import Notifier
 from services.gateway.terminal import inbox_key
 from shared.contracts import Envelope
@@ -18,6 +18,7 @@ from shared.contracts.results import (
     ResultRefused,
 )
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.limits import give_back
 from shared.messaging import tracing
 from shared.messaging.consumer import Handler, PermanentFailure
 from shared.metrics import DELIVERY_LATENCY
@@ -141,6 +142,9 @@ class GatewayHandlers:
                 )
             elif record["status"] == "pending":
                 await tx.db.update(repo.UPLOADS.name, key, changes)
+                guess = uploads.settled_pin_guess(record, decided.code)
+                if guess is not None:
+                    await give_back(tx.db, guess)
         self._notifier.notify(key)
 
     async def completed_v1(self, envelope: Envelope, completed: DocumentCompletedV1) -> None:
