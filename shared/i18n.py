@@ -141,6 +141,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The result of document {number} has not been loaded yet. "
         "Load it first, then upload the document again.",
     },
+    "cell_mismatch": {
+        "ru": "Строка {line}: товар положен в ячейку {cell}, а по плану ячейка {planned_cell}.",
+        "en": "Line {line}: counted in cell {cell}, but the plan says cell {planned_cell}.",
+    },
+    "process_cannot_create": {
+        "ru": "Бизнес-процесс {process} не разрешает создавать документы на терминале.",
+        "en": "Business process {process} does not allow creating documents on the terminal.",
+    },
     "mark_repeated": {
         "ru": "Код маркировки {mark} в результате дважды: один товар считается один раз.",
         "en": "Marking code {mark} appears twice in the result: one item counts once.",

@@ -37,6 +37,7 @@ from shared.contracts.results import (
 )
 from shared.contracts.uploads import UploadRequested
 from shared.logging import get_logger
+from shared.marks import check_marks
 from shared.messaging.consumer import PermanentFailure
 from shared.metrics import DOCUMENTS_COMPLETED, FOLLOW_UPS_STARTED, RESULTS
 from shared.outbox import Tx, UnitOfWork
@@ -215,6 +216,8 @@ class ResultKeeper:
                 header=document.header,
                 lines=merged.lines,
                 per_user=merged.per_user,
+                marks_check=check_marks(document.expected_marks, merged.lines),
+                created_on_terminal=bool(master.get("created_on_terminal")),
             ),
             envelope.tenant,
         )
