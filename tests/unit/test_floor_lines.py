@@ -19,7 +19,7 @@ from shared.marks import check_marks
 GS = "\x1d"
 GTIN = "04601234567893"
 A, B, C, D = (f"01{GTIN}21SERIAL{n}{GS}93AbCd" for n in "ABCD")
-SSCC = "00146012345678901231"
+SSCC = "00146012345678901236"
 
 
 def fact(**values: Any) -> FactLine:

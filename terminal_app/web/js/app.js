@@ -8,7 +8,8 @@ import { signal, unlockOnFirstTouch } from "./feedback.js";
 import { currentLanguage, setLanguage, t } from "./i18n.js";
 import { DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
-  applyScan, applyTyped, factLines, newJob, newResultId, progress, summaryOf, titleOf,
+  applyScan, applyTyped, attributesToAsk, expiryOf, factLines, marksCheck, newJob, newResultId,
+  partsOfLine, progress, summaryOf, titleOf,
 } from "./work.js";
 
 var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
@@ -208,7 +209,7 @@ function toggleSound() {
 function dialog(options) {
   return new Promise(function (resolve) {
     var shade = clear($("#dialog-shade"));
-    var input = options.input ? h("input", { id: "dialog-input", class: "big-input", type: "text", inputmode: "decimal", autocomplete: "off", placeholder: options.input }) : null;
+    var input = options.input ? h("input", { id: "dialog-input", class: "big-input", type: "text", inputmode: options.inputmode || "decimal", autocomplete: "off", placeholder: options.input }) : null;
     function close(value) {
       shade.hidden = true;
       clear(shade);
@@ -348,16 +349,35 @@ function lineItem(job, line, i, highlight) {
   var cmp = compareQuantity(count, planned);
   var kind = cmp === 0 ? "done" : cmp > 0 ? "over" : count === "0" ? "todo" : "partial";
   var marks = job.marks[i].length;
+  var batches = partsOfLine(job, i).filter(function (part) { return part.series || part.expiry || part.cell || part.characteristic; });
   return h("li", { class: "line line-" + kind + (highlight ? " line-last" : ""), "data-line-no": String(line.line_no), onclick: function () { typeQuantity(job, i); } }, [
     h("div", { class: "line-main" }, [
       h("div", { class: "line-name", text: line.name || line.product_id }),
       h("div", { class: "line-meta", text: [line.article ? t("article") + " " + line.article : "", line.unit, marks ? "DM \u00d7" + marks : ""].filter(Boolean).join(" · ") }),
+      batches.length ? h("div", { class: "line-batches" }, batches.map(function (part) { return h("div", { class: "line-batch", text: batchText(part) }); })) : null,
     ]),
     h("div", { class: "line-qty" }, [
       h("span", { class: "qty-count", text: count }),
       h("span", { class: "qty-plan", text: " / " + planned }),
     ]),
   ]);
+}
+
+// «ячейка A-01 · серия L042 · до 31.03.2027: 2»
+function batchText(part) {
+  var date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(part.expiry || "");
+  return [
+    part.cell ? t("cell") + " " + part.cell : "",
+    part.characteristic,
+    part.series ? t("series") + " " + part.series : "",
+    date ? t("expiry_until") + " " + date[3] + "." + date[2] + "." + date[1] : "",
+  ].filter(Boolean).join(" · ") + ": " + part.quantity;
+}
+
+function marksCheckText(job) {
+  var check = marksCheck(job);
+  if (!check) return "";
+  return t("marks_check", { expected: check.expected, found: check.found, surplus: check.surplus.length, missing: check.missing.length });
 }
 
 function compareQuantity(a, b) {
@@ -397,6 +417,7 @@ function workScreen() {
     ]),
     h("div", { class: "scan-row" }, [scan, keyboard, camera]),
     h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
+    marksCheck(job) ? h("div", { id: "marks-check", class: "marks-check", text: marksCheckText(job) }) : null,
     h("ul", { id: "lines", class: "lines" }, job.lines.map(function (line, i) { return lineItem(job, line, i, i === lastLine); })),
     h("div", { class: "actions" }, actions),
   ]);
@@ -410,6 +431,8 @@ function renderLines(job, highlight) {
   job.lines.forEach(function (line, i) { list.appendChild(lineItem(job, line, i, i === highlight)); });
   var p = progress(job);
   $("#progress").textContent = p.done + " / " + p.total;
+  var check = $("#marks-check");
+  if (check) check.textContent = marksCheckText(job);
   var last = list.querySelector(".line-last");
   if (last && last.scrollIntoView) last.scrollIntoView({ block: "nearest" });
 }
@@ -440,8 +463,33 @@ function barcodeSettings(job) {
 async function handleScan(raw) {
   var job = state.jobs.get(state.current);
   if (!job) return;
-  var outcome = applyScan(job, raw, barcodeSettings(job));
+  var typed = await askAttributes(attributesToAsk(job, raw, barcodeSettings(job)));
+  if (typed === null) return;
+  var outcome = applyScan(job, raw, barcodeSettings(job), typed);
   await reportCount(job, outcome);
+}
+
+// The series, expiry or characteristic the process asks for and the scan did not carry.
+// Null when the storekeeper cancels: nothing is counted.
+async function askAttributes(names) {
+  var typed = {};
+  for (var i = 0; i < names.length; i++) {
+    var name = names[i];
+    var value = await dialog({ text: t("ask_" + name), input: t(name), inputmode: "text", ok: "OK" });
+    if (value === null || value === undefined) return null;
+    value = String(value).trim();
+    if (name === "expiry" && value) {
+      var date = expiryOf(value);
+      if (!date) {
+        message("error", t("bad_expiry", { value: value }));
+        signal("error", state.sound);
+        return null;
+      }
+      value = date;
+    }
+    typed[name] = value;
+  }
+  return typed;
 }
 
 async function reportCount(job, outcome) {
@@ -452,7 +500,8 @@ async function reportCount(job, outcome) {
   }
   await saveJob(job);
   var line = job.lines[outcome.line];
-  message("ok", t(outcome.mark ? "mark_ok" : "scanned_ok", { name: line.name || line.product_id, qty: outcome.quantity }));
+  var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.mark ? "mark_ok" : "scanned_ok";
+  message("ok", t(said, { name: line.name || line.product_id, qty: outcome.quantity }));
   signal("ok", state.sound);
   renderLines(job, outcome.line);
 }
@@ -461,7 +510,9 @@ async function typeQuantity(job, index) {
   var line = job.lines[index];
   var typed = await dialog({ text: t("add_quantity") + ": " + (line.name || line.product_id) + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add") });
   if (typed === null || typed === undefined) return;
-  await reportCount(job, applyTyped(job, index, typed));
+  var attributes = await askAttributes((job.settings.ask_for || []).filter(function (name) { return !line[name]; }));
+  if (attributes === null) return;
+  await reportCount(job, applyTyped(job, index, typed, attributes));
 }
 
 async function scanWithCamera() {
