@@ -11,6 +11,10 @@ WITH_TEST=0
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 
+# Another apt or dpkg process (unattended upgrades, a second set-up) may hold the dpkg lock:
+# every apt-get call waits up to 5 minutes for it instead of failing at once.
+APT_GET=(apt-get -o DPkg::Lock::Timeout=300)
+
 apt_updated=0
 need_apt() {
   local missing=()
@@ -23,11 +27,11 @@ need_apt() {
     return 1
   fi
   if ((apt_updated == 0)); then
-    $SUDO apt-get update -qq
+    $SUDO "${APT_GET[@]}" update -qq
     apt_updated=1
   fi
   echo "tsdx setup: installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO "${APT_GET[@]}" install -y -qq "${missing[@]}" >/dev/null
 }
 
 # Python 3.11+ with venv.

@@ -4,14 +4,16 @@ one canonical log line per request, request metrics, health endpoints and ``/met
 from __future__ import annotations
 
 import hmac
+import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
@@ -19,8 +21,10 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.contracts.quantity import ERROR_TYPE as QUANTITY_ERROR
 from shared.errors import Refusal
 from shared.i18n import pick_language, render
+from shared.jsonexact import NestedTooDeeply, NotJSON, loads_exact
 from shared.logging import correlation, get_logger
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcClient, RpcTimeout
@@ -109,6 +113,34 @@ def documented_query(model: type[BaseModel]) -> dict[str, Any]:
         parameters.append(parameter)
     invalid = {"description": "A query parameter is invalid: `validation_error`, with the fields"}
     return {"parameters": parameters, "responses": {"422": invalid}}
+
+
+class ExactJSONRequest(Request):
+    """A request whose JSON body is read with numbers exact (:func:`loads_exact`)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = loads_exact(await self.body())
+            except NestedTooDeeply:
+                raise  # FastAPI answers 400, like any body it cannot read
+            except NotJSON as exc:  # FastAPI answers 422 json_invalid, as for any bad JSON
+                raise json.JSONDecodeError(str(exc), "", 0) from None
+        return self._json
+
+
+class ExactJSONRoute(APIRoute):
+    """Route class of routers whose bodies carry quantities: ``APIRouter(route_class=...)``."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:  # nothing to read (the inbox poll): no wrapper, no cost
+            return handler
+
+        async def exact(request: Request) -> Response:
+            return await handler(ExactJSONRequest(request.scope, request.receive))
+
+        return exact
 
 
 class _BodyTooLarge(Exception):
@@ -270,7 +302,10 @@ def install_common(
             for err in exc.errors()[:20]
         ]
         details = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:3])
-        body = error_body("validation_error", language_of(request), {"details": details})
+        # A quantity outside the rule gets its own code: the caller fixes how it writes numbers.
+        quantity = all(err["type"] == QUANTITY_ERROR for err in exc.errors())
+        code = "quantity_invalid" if quantity else "validation_error"
+        body = error_body(code, language_of(request), {"details": details})
         body["errors"] = errors
         return JSONResponse(body, status_code=422)
 

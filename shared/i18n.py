@@ -103,6 +103,16 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Нет доступа: неверный или отсутствующий ключ.",
         "en": "Not authorised: the key is missing or wrong.",
     },
+    "quantity_total_too_large": {
+        "ru": "Строка {line}, товар «{product}»: сумма количеств больше {limit}.",
+        "en": "Line {line}, product “{product}”: the quantities add up to more than {limit}.",
+    },
+    "quantity_invalid": {
+        "ru": "Недопустимое количество: {details}. Количество пишется полностью: до 15 цифр "
+        "до точки и до 6 после, без экспоненты (строкой «12.5» или числом 12.5).",
+        "en": "Invalid quantity: {details}. A quantity is written in full: up to 15 digits "
+        'before the point and 6 after, no exponent (as the string "12.5" or the number 12.5).',
+    },
     "validation_error": {
         "ru": "Ошибка в запросе: {details}",
         "en": "Invalid request: {details}",
@@ -126,6 +136,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "broker_unavailable": {
         "ru": "Сервер обмена временно недоступен, повторите запрос позже.",
         "en": "The exchange server is temporarily unavailable; retry later.",
+    },
+    "upload_not_confirmed": {
+        "ru": "Брокер сообщений не подтвердил приём выгрузки: она не принята. "
+        "Повторите запрос с тем же идентификатором запроса.",
+        "en": "The message broker did not confirm the upload: it was not accepted. "
+        "Retry the request with the same request_id.",
     },
     "bad_connection_code": {
         "ru": "Неверный код подключения к базе.",
@@ -257,9 +273,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     "onec_bad_quantity": {
         "ru": "Документ {document}, строка {line}: количество «{value}» в поле «{field}» "
-        "не является числом.",
+        "не является числом в пределах правила: до 15 цифр до запятой и до 6 после, "
+        "без экспоненты.",
         "en": "Document {document}, line {line}: quantity “{value}” in field “{field}” "
-        "is not a number.",
+        "is not a number within the rule: up to 15 digits before the point and 6 after, "
+        "no exponent.",
     },
     "onec_negative_quantity": {
         "ru": "Документ {document}, строка {line}: отрицательное количество {value} "
@@ -314,6 +332,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "webhook_https_required": {
         "ru": "Адрес для уведомлений должен начинаться с https://.",
         "en": "The notification address must start with https://.",
+    },
+    "webhook_address_not_allowed": {
+        "ru": "Адрес для уведомлений недопустим ({reason}): tsdx не отправляет уведомления на "
+        "локальные, частные и служебные адреса. Для сервера 1С во внутренней сети "
+        "администратор может разрешить его сеть (TSDX_WEBHOOK_ALLOWED_NETWORKS).",
+        "en": "The notification address is not allowed ({reason}): tsdx does not push to local, "
+        "private or reserved addresses. For a 1C server on an internal network the "
+        "administrator may allow its network (TSDX_WEBHOOK_ALLOWED_NETWORKS).",
     },
     "webhook_url_invalid": {
         "ru": "Неверный адрес для уведомлений: нужен полный адрес вида https://сервер/путь "

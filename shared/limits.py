@@ -1,39 +1,67 @@
-"""Guessing limits: after N misses in a minute from one key, refuse it for a while.
+"""Guessing limits: at most N guesses a minute for one key, however many instances run.
 
-The gateway limits wrong PINs per API key; the LAN writer limits failed log-ins per user name
-or badge. Misses are counted in the process's memory (per instance when scaled out)."""
+The gateway limits PIN guesses per API key; the LAN writer limits log-in attempts per user name
+(badges per base). A guess is counted in the service's store *before* it is decided (reserve),
+so a burst sent at once cannot outrun the count: the guess past the limit is refused before it
+goes anywhere. When the answer comes, a hit gives its reservation back (the limit is on wrong
+guesses); a miss, or an answer still pending, keeps it. The store is shared by every instance
+of the service, so N instances allow the limit once, not N times.
+
+Counting is by fixed windows: the first guess opens a window of a minute, the window allows N,
+and a guess after it ends opens the next. (Across the boundary of two windows up to 2N may fall
+within one minute; a sliding window would need every guess's time in the store.)
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
-from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared.storage import Collection, Session
+
+ATTEMPTS = Collection("attempts")
 
 
-class MissLimiter:
-    def __init__(self, misses_per_minute: int, window_seconds: float = 60.0) -> None:
-        self._limit = misses_per_minute
-        self._window = window_seconds
-        self._misses: dict[str, deque[float]] = defaultdict(deque)
+@dataclass(frozen=True)
+class Reservation:
+    key: str
+    window_ends_ms: int
+    retry_after: int | None  # None: reserved, go on; else refused, seconds until the next window
 
-    def retry_after(self, key: str) -> int | None:
-        """Seconds to wait before this key may try again, or None if it may now."""
-        misses = self._misses.get(key)
-        if not misses:
-            return None
-        now = time.monotonic()
-        while misses and misses[0] <= now - self._window:
-            misses.popleft()
-        if not misses:
-            del self._misses[key]  # keys of the past are not kept
-            return None
-        if len(misses) < self._limit:
-            return None
-        return max(1, math.ceil(misses[0] + self._window - now))
 
-    def __len__(self) -> int:
-        """How many keys have misses counted now."""
-        return len(self._misses)
+class GuessLimit:
+    def __init__(
+        self,
+        store: Session,
+        scope: str,
+        limit: int,
+        window_seconds: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._scope = scope  # keeps keys of different limits in one collection apart
+        self._limit = limit
+        self._window_ms = int(window_seconds * 1000)
+        self._clock = clock
 
-    def record_miss(self, key: str) -> None:
-        self._misses[key].append(time.monotonic())
+    async def reserve(self, key: str) -> Reservation:
+        """Count a guess for ``key`` now; refused (``retry_after`` set) past the limit."""
+        now_ms = int(self._clock() * 1000)
+        # Hashed: the key may hold a user name or control characters; the store needs neither.
+        stored_key = f"{self._scope}:{hashlib.sha256(key.encode()).hexdigest()}"
+        attempts = await self._store.add_attempt(
+            ATTEMPTS.name, stored_key, now_ms=now_ms, window_ms=self._window_ms
+        )
+        if attempts.count <= self._limit:
+            return Reservation(stored_key, attempts.window_ends_ms, None)
+        wait = max(1, math.ceil((attempts.window_ends_ms - now_ms) / 1000))
+        return Reservation(stored_key, attempts.window_ends_ms, wait)
+
+    async def give_back(self, reservation: Reservation) -> None:
+        """The guess was right (or never made): it does not count against the key."""
+        await self._store.take_back_attempt(
+            ATTEMPTS.name, reservation.key, window_ends_ms=reservation.window_ends_ms
+        )

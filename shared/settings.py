@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.messaging.addresses import parse_addresses, quorum_group_size
+from shared.outbound import allowed_networks
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TSDX_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="TSDX_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     amqp_url: str = "amqp://guest:guest@localhost:5672/"
+    # The nodes of a RabbitMQ cluster, comma-separated; when given, ``amqp_url`` is not used.
+    # A service connects to the first that answers and, losing it, to the next in turn.
+    amqp_urls: str | None = None
+    # Replicas of each quorum queue (x-quorum-initial-group-size); unset: one per address given,
+    # at most 3 (nothing sent for a single address); 0: never sent, the broker decides.
+    # Every service must declare the same, so give all of them the same addresses or value.
+    quorum_group_size: int | None = Field(default=None, ge=0)
+    # A publish not confirmed in this time counts as not sent (the outbox keeps it, an HTTP
+    # caller gets 503): with its majority lost, a quorum queue may never answer.
+    publish_timeout_seconds: float = Field(default=5.0, gt=0)
     # RabbitMQ management API, read by the dashboard for queue depths and parked messages.
     rabbitmq_api_url: str = "http://guest:guest@localhost:15672/api"
     # Quorum queues need RabbitMQ 3.8+; off only for brokers that lack them.
@@ -78,6 +93,14 @@ class Settings(BaseSettings):
     # Gateway webhooks: pushes of finished online documents to the base's HTTPS address.
     # Plain http is accepted only for loopback addresses, and only when this is on (tests).
     webhook_allow_http_loopback: bool = False
+    # Networks webhooks may reach although they are not public (an on-site 1C server), e.g.
+    # "10.1.0.0/16, fd00:1::/64"; loopback, private, link-local and reserved addresses are
+    # refused otherwise (shared/outbound.py).
+    webhook_allowed_networks: str = ""
+    # Fernet keys, comma-separated, that encrypt webhook signing secrets at rest: the first
+    # encrypts, all decrypt (shared/secret_box.py says how to rotate). Empty: a key generated
+    # into the data directory on first start.
+    secret_keys: str = Field(default="", repr=False)
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 10
     # Backoff before attempt n+1 is base * 2**(n-1) seconds, capped at the maximum.
@@ -92,6 +115,27 @@ class Settings(BaseSettings):
     # Consumers park a message larger than this without decoding it (decoding and validating
     # takes many times a message's size in memory); twice the largest HTTP body taken.
     max_message_bytes: int = 32 * 1024 * 1024
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        allowed_networks(value)  # a typo fails the start, naming the entry
+        return value
+
+    @model_validator(mode="after")
+    def _addresses_usable(self) -> Settings:
+        parse_addresses(self.amqp_urls, self.amqp_url)  # refuses a bad list at start-up
+        return self
+
+    @cached_property
+    def amqp_addresses(self) -> tuple[str, ...]:
+        """Every broker address to try, in order (``amqp_urls``, else ``amqp_url``)."""
+        return parse_addresses(self.amqp_urls, self.amqp_url)
+
+    @property
+    def quorum_replicas(self) -> int | None:
+        """The replication size quorum queues are declared with (None: the broker's own)."""
+        return quorum_group_size(self.quorum_group_size, len(self.amqp_addresses))
 
 
 @lru_cache

@@ -36,7 +36,7 @@ async def _on_start(rt: Runtime) -> None:
     # Listen first, then read the registry: a device paired in between is not missed.
     feed = FeedListener(rt.broker, activity, NAME)
     await feed.start()
-    vhost = vhost_of(settings.amqp_url)
+    vhost = vhost_of(settings.amqp_addresses[0])  # every node of a cluster: the same vhost
     rt.state["dashboard"] = Dashboard(
         activity=activity,
         feed=feed,

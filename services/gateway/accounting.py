@@ -16,13 +16,13 @@ from shared.contracts.documents import DeviceMode
 from shared.contracts.results import DocumentLoaded
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
-from shared.http import ask, error_body, language_of
-from shared.limits import MissLimiter
+from shared.http import ExactJSONRoute, ask, error_body, language_of
+from shared.limits import GuessLimit
 from shared.messaging.topology import REGISTRY_RPC
 from shared.outbox import Tx
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/api/v1", tags=["accounting"])
+router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
 
 PIN_MISS = "device_not_found_by_pin"
 
@@ -48,15 +48,24 @@ async def upload(
         body = onec_upload.upload_of(request)
     ensure_portable(body)
     uploads.check_limits(body, rt)
-    limiter: MissLimiter = rt.state["pin_limiter"]
-    if body.target.kind == "pin":
-        wait = limiter.retry_after(tenant["api_key_hash"])
-        if wait is not None:
-            raise Refusal("too_many_pin_misses", 429, retry_after=wait)
-    record = await uploads.submit(rt, rt.state["notifier"], tenant["id"], body)
-    decision = record.get("decision") or {}
-    if decision.get("code") == PIN_MISS and body.target.kind == "pin":
-        limiter.record_miss(tenant["api_key_hash"])
+    if body.target.kind != "pin":
+        record = await uploads.submit(rt, rt.state["notifier"], tenant["id"], body)
+        return _upload_response(request, record)
+    # A PIN is a guess: counted before it is decided, so no burst gets more than the limit
+    # through; a hit gives the count back, a miss (or an answer still pending) keeps it.
+    limit: GuessLimit = rt.state["pin_limit"]
+    reservation = await limit.reserve(tenant["api_key_hash"])
+    if reservation.retry_after is not None:
+        raise Refusal("too_many_pin_misses", 429, retry_after=reservation.retry_after)
+    try:
+        record = await uploads.submit(rt, rt.state["notifier"], tenant["id"], body)
+    except Refusal as refusal:
+        if refusal.code == "broker_unavailable":  # nothing was published: no guess was made
+            await limit.give_back(reservation)
+        raise
+    decision = record.get("decision")
+    if decision is not None and decision.get("code") != PIN_MISS:
+        await limit.give_back(reservation)
     return _upload_response(request, record)
 
 

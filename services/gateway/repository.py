@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared.limits import ATTEMPTS
 from shared.replicas import put_newer as put_newer  # the copies below are kept by it
 from shared.storage import Collection, Doc, Index, Session
 
@@ -43,6 +44,7 @@ COLLECTIONS = (
     COMPLETED,
     WEBHOOKS,
     WEBHOOK_DELIVERIES,
+    ATTEMPTS,  # PIN guesses, counted for every instance (shared.limits)
 )
 
 

@@ -23,13 +23,17 @@ from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.api_docs import documented_app
 from shared.http import install_common
-from shared.limits import MissLimiter
+from shared.limits import GuessLimit
+from shared.logging import get_logger
 from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
+from shared.secret_box import load_box
 from shared.service import Runtime, ServiceSpec
 from shared.terminal_web import mount_terminal_app
 
 NAME = "gateway"
+
+log = get_logger("tsdx.gateway")
 
 
 async def _on_start(rt: Runtime) -> None:
@@ -37,7 +41,7 @@ async def _on_start(rt: Runtime) -> None:
     notifier = Notifier()
     rt.state["notifier"] = notifier
     rt.state["refused_hashes"] = RecentlyRefused()
-    rt.state["pin_limiter"] = MissLimiter(settings.pin_misses_per_minute)
+    rt.state["pin_limit"] = GuessLimit(rt.store, "pin", settings.pin_misses_per_minute)
     rt.state["rate_limiter"] = RateLimiter(
         settings.rate_limit_per_second, settings.rate_limit_burst
     )
@@ -45,6 +49,11 @@ async def _on_start(rt: Runtime) -> None:
     presence.seed(await rt.store.find(repository.DEVICES.name))
     rt.state["presence"] = presence
     DEVICES_ONLINE.set_function(lambda: presence.online(datetime.now(UTC)))
+    box = load_box(settings.secret_keys, settings.data_dir)
+    rt.state["secret_box"] = box
+    resealed = await webhooks.reseal_secrets(rt.store, box)
+    if resealed:
+        log.info("webhook.secrets_resealed", count=resealed)
     sender = webhooks.WebhookSender(rt, notifier)
     sender.start()
     rt.state["webhook_sender"] = sender

@@ -26,7 +26,14 @@ from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import DeviceMode, FactLine
 from shared.contracts.results import DeliveryProgressed, ResultSubmitted
 from shared.errors import Refusal
-from shared.http import ask, documented_query, error_body, language_of, query_of
+from shared.http import (
+    ExactJSONRoute,
+    ask,
+    documented_query,
+    error_body,
+    language_of,
+    query_of,
+)
 from shared.marks import refuse_repeated
 from shared.messaging import tracing
 from shared.messaging.topology import REGISTRY_RPC
@@ -36,7 +43,7 @@ from shared.security import hash_token
 from shared.service import RuntimeDep, runtime_of
 from shared.storage import Doc, DuplicateKeyError
 
-router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"])
+router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
 
 _RECHECK_SECONDS = 1.0
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.gateway import repository as repo
 from services.gateway.notifier import Notifier
-from shared.contracts.uploads import UploadRequested
+from shared.contracts.uploads import UploadRequested, over_limits
 from shared.errors import Refusal
 from shared.messaging.broker import BrokerUnavailable
 from shared.service import Runtime
@@ -23,14 +23,14 @@ _RECHECK_SECONDS = 0.25
 
 
 def check_limits(request: UploadRequested, rt: Runtime) -> None:
-    settings = rt.settings
-    if len(request.documents) > settings.max_documents_per_upload:
-        raise Refusal("too_many_documents", 413, limit=settings.max_documents_per_upload)
-    for doc in request.documents:
-        if len(doc.lines) > settings.max_lines_per_document:
-            raise Refusal(
-                "too_many_lines", 413, document=doc.header.id, limit=settings.max_lines_per_document
-            )
+    broken = over_limits(
+        request,
+        max_documents=rt.settings.max_documents_per_upload,
+        max_lines=rt.settings.max_lines_per_document,
+    )
+    if broken is not None:
+        code, params = broken
+        raise Refusal(code, 413, **params)
 
 
 async def submit(rt: Runtime, notifier: Notifier, tenant: str, request: UploadRequested) -> Doc:
@@ -54,7 +54,9 @@ async def submit(rt: Runtime, notifier: Notifier, tenant: str, request: UploadRe
         # Publishing again while pending is harmless: routing decides a request id once.
         await rt.broker.publish(request, tenant)
     except BrokerUnavailable:
-        raise Refusal("broker_unavailable", 503) from None
+        # Not confirmed (no node reachable, a nack while a quorum elects its leader, or no
+        # answer in time): nothing may be assumed accepted, so the caller is told to retry.
+        raise Refusal("upload_not_confirmed", 503) from None
     return await wait_for_decision(rt, notifier, key, rt.settings.upload_wait_seconds) or record
 
 

@@ -6,6 +6,10 @@ result, wrapped with the event's id; ``X-Tsdx-Signature`` carries ``sha256=`` an
 HMAC-SHA256 of the raw body under that secret. A push that fails is tried again after
 growing pauses; every attempt is kept in the delivery log. A 2xx answer means the base has
 loaded the document, so it is marked loaded as by ``POST /results/{id}/loaded``.
+
+The address must be public unless an operator allowed its network (shared/outbound.py),
+checked when it is set and again where each push connects (webhook_address.py). The signing
+secret is kept encrypted (shared/secret_box.py).
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -29,12 +33,22 @@ from services.gateway import repository as repo
 from services.gateway.accounting import mark_loaded, result_view
 from services.gateway.auth import TenantDep
 from services.gateway.notifier import Notifier
+from services.gateway.webhook_address import (
+    AddressNotAllowed,
+    HostUnresolved,
+    Resolve,
+    checked_address,
+    pinned,
+    resolve_host,
+)
 from services.gateway.wire import ensure_portable
 from shared.contracts import Envelope
 from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.metrics import WEBHOOK_ATTEMPTS
+from shared.outbound import Network, allowed_networks, host_refusal, is_local_name, literal_address
+from shared.secret_box import SecretBox, SecretUnreadable
 from shared.security import new_token
 from shared.service import Runtime, RuntimeDep
 from shared.storage import Doc, DuplicateKeyError, Session, StorageError
@@ -73,9 +87,11 @@ class WebhookSettings(NullMeansAbsent):
 # ---- pure rules -------------------------------------------------------------------------
 
 
-def check_url(url: str, *, allow_http_loopback: bool) -> str:
+def check_url(url: str, *, allow_http_loopback: bool, allowed: Sequence[Network] = ()) -> str:
     """The address if acceptable: https (http only to loopback when allowed), a host, no
-    credentials in it; otherwise a refusal saying which rule it broke."""
+    credentials in it, not a local or private address (unless its network is allowed);
+    otherwise a refusal saying which rule it broke. Names are checked again, resolved, when a
+    push connects."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -91,16 +107,17 @@ def check_url(url: str, *, allow_http_loopback: bool) -> str:
         raise Refusal("webhook_url_invalid", 422)
     if parts.scheme == "http" and not (allow_http_loopback and _is_loopback(parts.hostname)):
         raise Refusal("webhook_https_required", 422)
+    reason = host_refusal(parts.hostname, allowed)
+    if reason is not None:
+        raise Refusal("webhook_address_not_allowed", 422, reason=reason)
     return url
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
+    if is_local_name(host):
         return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    address = literal_address(host)
+    return address is not None and address.is_loopback
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -166,7 +183,12 @@ async def enqueue(db: Session, envelope: Envelope, completed: Doc) -> bool:
 )
 async def set_webhook(body: WebhookSettings, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     ensure_portable(body)
-    url = check_url(body.url, allow_http_loopback=rt.settings.webhook_allow_http_loopback)
+    url = check_url(
+        body.url,
+        allow_http_loopback=rt.settings.webhook_allow_http_loopback,
+        allowed=allowed_networks(rt.settings.webhook_allowed_networks),
+    )
+    box: SecretBox = rt.state["secret_box"]
     now = _iso(_now())
     current = await rt.store.get(repo.WEBHOOKS.name, tenant["id"])
     if current is None:
@@ -174,7 +196,12 @@ async def set_webhook(body: WebhookSettings, rt: RuntimeDep, tenant: TenantDep) 
         try:
             await rt.store.insert(
                 repo.WEBHOOKS.name,
-                {"id": tenant["id"], "url": url, "secret": secret, "updated_at": now},
+                {
+                    "id": tenant["id"],
+                    "url": url,
+                    "sealed_secret": box.seal(secret),
+                    "updated_at": now,
+                },
             )
             return {"configured": True, "url": url, "updated_at": now, "secret": secret}
         except DuplicateKeyError:  # set at the same moment by another call: update that one
@@ -182,12 +209,11 @@ async def set_webhook(body: WebhookSettings, rt: RuntimeDep, tenant: TenantDep) 
             if current is None:
                 raise Refusal("storage_unavailable", 503) from None
     changes: Doc = {"url": url, "updated_at": now}
-    if body.rotate_secret:
-        changes["secret"] = new_token("whsec", 32)
-    await rt.store.update(repo.WEBHOOKS.name, tenant["id"], changes)
     answer: dict[str, Any] = {"configured": True, "url": url, "updated_at": now}
-    if "secret" in changes:
-        answer["secret"] = changes["secret"]
+    if body.rotate_secret:
+        answer["secret"] = new_token("whsec", 32)
+        changes.update(sealed_secret=box.seal(answer["secret"]), secret=None)
+    await rt.store.update(repo.WEBHOOKS.name, tenant["id"], changes)
     return answer
 
 
@@ -239,6 +265,41 @@ def _log_entry(row: Doc) -> dict[str, Any]:
     }
 
 
+# ---- where a push connects ------------------------------------------------------------------
+
+# What the delivery log says when no HTTP answer came.
+NO_ANSWER = "no answer from the address (no connection, or no answer in time)"
+UNRESOLVED = "the host name could not be resolved"
+NOT_ALLOWED = "address not allowed"
+SECRET_UNREADABLE = "the signing secret cannot be read with the configured keys"
+
+
+async def reseal_secrets(store: Session, box: SecretBox) -> int:
+    """Seal every webhook secret under the first key (after a key rotation), and seal any kept
+    in clear by an older version; how many were changed. Safe with several gateways starting
+    at once: each change is a compare-and-set on what was read."""
+    changed = 0
+    for hook in await store.find(repo.WEBHOOKS.name):
+        clear = hook.get("secret")
+        sealed = hook.get("sealed_secret")
+        if clear:
+            new = box.seal(clear)
+            expect: dict[str, Any] = {"secret": clear}
+        elif sealed and not box.is_current(sealed):
+            try:
+                new = box.reseal(sealed)
+            except SecretUnreadable:
+                log.warning("webhook.secret_unreadable", tenant=hook["id"])
+                continue
+            expect = {"sealed_secret": sealed}
+        else:
+            continue
+        changes = {"sealed_secret": new, "secret": None}
+        if await store.update(repo.WEBHOOKS.name, hook["id"], changes, expect=expect):
+            changed += 1
+    return changed
+
+
 # ---- the sender -----------------------------------------------------------------------------
 
 
@@ -246,17 +307,28 @@ class WebhookSender:
     """Sends due pushes in the background; any gateway replica may send any push (a push
     is claimed by compare-and-set before it is sent)."""
 
-    def __init__(self, rt: Runtime, notifier: Notifier) -> None:
+    def __init__(self, rt: Runtime, notifier: Notifier, resolve: Resolve | None = None) -> None:
         self._rt = rt
         self._notifier = notifier
         self._settings = rt.settings
+        self._box: SecretBox = rt.state["secret_box"]
+        self._allowed = allowed_networks(rt.settings.webhook_allowed_networks)
+        self._resolve = resolve or resolve_host
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._parallel = asyncio.Semaphore(_PARALLEL)
 
-    def start(self) -> None:
+    def open(self) -> None:
+        """The HTTP client pushes go through (never following a redirect)."""
         self._client = httpx.AsyncClient(follow_redirects=False)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    def start(self) -> None:
+        self.open()
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def stop(self) -> None:
@@ -267,8 +339,7 @@ class WebhookSender:
             # lease runs out and it is sent again later: receivers deduplicate by delivery id).
             with suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._task, self._settings.webhook_timeout_seconds + 5)
-        if self._client is not None:
-            await self._client.aclose()
+        await self.close()
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -325,37 +396,56 @@ class WebhookSender:
         ):
             return
         async with self._parallel:
-            status, error, duration_ms = await self._post(hook, row)
+            status, error, duration_ms = await self.push(hook, row)
         await self._record(row, hook["url"], status, error, duration_ms)
 
-    async def _post(self, hook: Doc, row: Doc) -> tuple[int | None, str | None, float]:
+    async def push(self, hook: Doc, row: Doc) -> tuple[int | None, str | None, float | None]:
+        """One attempt: its HTTP status, what went wrong (in words that tell nothing of the
+        network behind the address: no error numbers, no timings of failed connections), and
+        how long an answered request took."""
         assert self._client is not None
+        try:
+            secret = self._box.open(hook["sealed_secret"])
+        except (SecretUnreadable, KeyError):
+            return None, SECRET_UNREADABLE, None
         body = row["body"].encode()
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "tsdx-webhook/1",
             "X-Tsdx-Event": row["event"],
             "X-Tsdx-Delivery": row["id"],
-            SIGNATURE_HEADER: sign(hook["secret"], body),
+            SIGNATURE_HEADER: sign(secret, body),
         }
+        timeout = self._settings.webhook_timeout_seconds
+        try:
+            address = await asyncio.wait_for(
+                checked_address(hook["url"], self._allowed, self._resolve), timeout
+            )
+        except AddressNotAllowed as exc:
+            return None, f"{NOT_ALLOWED}: {exc}", None
+        except (HostUnresolved, TimeoutError):
+            return None, UNRESOLVED, None
+        target, host, extensions = pinned(hook["url"], address)
         started = time.perf_counter()
         try:
             response = await self._client.post(
-                hook["url"],
+                target,
                 content=body,
-                headers=headers,
-                timeout=self._settings.webhook_timeout_seconds,
+                headers={**headers, "Host": host},
+                timeout=timeout,
+                extensions=extensions,
             )
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
-            return None, error, round((time.perf_counter() - started) * 1000, 1)
+            # The operator's log keeps the detail; the base's delivery log does not.
+            log.info("webhook.no_answer", delivery_id=row["id"], error=repr(exc)[:300])
+            return None, NO_ANSWER, None
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         if 200 <= response.status_code < 300:
             return response.status_code, None, duration_ms
         return response.status_code, f"HTTP {response.status_code}", duration_ms
 
     async def _record(
-        self, row: Doc, url: str, status: int | None, error: str | None, duration_ms: float
+        self, row: Doc, url: str, status: int | None, error: str | None, duration_ms: float | None
     ) -> None:
         now = _now()
         attempts = row["attempts"] + 1

@@ -20,7 +20,7 @@ from services.lan_writer import repository as repo
 from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token
-from shared.limits import MissLimiter
+from shared.limits import GuessLimit
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LAN_LOGINS
 from shared.security import hash_token, new_token
@@ -84,21 +84,22 @@ async def _check_device(rt: Runtime, tenant: str, device_id: str) -> None:
 async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, Doc]:
     """Check the user with the registry and open a session; returns the token and the session."""
     params = _credentials(body)
-    limiter: MissLimiter = rt.state["login_limiter"]
-    # Guessing a password is limited per user name; guessing badges, per base.
-    guess_key = f"{body.tenant}\x00{params.get('login', '')}"
-    wait = limiter.retry_after(guess_key)
-    if wait is not None:
+    limit: GuessLimit = rt.state["login_limit"]
+    # Guessing a password is limited per user name; guessing badges, per base. The attempt is
+    # counted before it is checked, so a burst cannot outrun the count; a success gives it back.
+    reservation = await limit.reserve(f"{body.tenant}\x00{params.get('login', '')}")
+    if reservation.retry_after is not None:
         LAN_LOGINS.labels("limited").inc()
-        raise Refusal("too_many_login_attempts", 429, retry_after=wait)
+        raise Refusal("too_many_login_attempts", 429, retry_after=reservation.retry_after)
     try:
         user = await _ask_registry(rt, "user.authenticate", params, body.tenant)
     except Refusal as refusal:
         if refusal.code != "unauthorized":
+            await limit.give_back(reservation)  # not a guess that was answered
             raise
-        limiter.record_miss(guess_key)
         LAN_LOGINS.labels("refused").inc()
         raise Refusal("lan_login_failed", 401) from None
+    await limit.give_back(reservation)
     if body.device_id is not None:
         await _check_device(rt, body.tenant, body.device_id)
     token = new_token("lan")

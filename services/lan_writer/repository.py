@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 from shared.contracts.documents import Target
+from shared.limits import ATTEMPTS
 from shared.storage import Collection, Index
 
 DOCUMENTS = Collection(
@@ -29,7 +30,8 @@ RESULTS = Collection("results", (Index(("delivery_id",)),))
 # their base, its barcode settings.
 TENANTS = Collection("tenants", ())
 
-COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS, TENANTS)
+# ATTEMPTS: log-in guesses (shared.limits).
+COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS, TENANTS, ATTEMPTS)
 
 EVERYONE = "everyone"
 # Documents a user may still work on; done and withdrawn ones leave the lists.

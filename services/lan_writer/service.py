@@ -9,7 +9,7 @@ from services.lan_writer.base import LanBase
 from services.lan_writer.handlers import LanHandlers
 from shared.api_docs import documented_app
 from shared.http import install_common
-from shared.limits import MissLimiter
+from shared.limits import GuessLimit
 from shared.messaging.topology import LAN_WRITER_WORK
 from shared.service import Runtime, ServiceSpec
 from shared.terminal_web import mount_terminal_app
@@ -19,7 +19,7 @@ NAME = "lan_writer"
 
 async def _on_start(rt: Runtime) -> None:
     rt.state["base"] = LanBase(rt.store, rt.uow)
-    rt.state["login_limiter"] = MissLimiter(rt.settings.lan_login_misses_per_minute)
+    rt.state["login_limit"] = GuessLimit(rt.store, "login", rt.settings.lan_login_misses_per_minute)
 
 
 def build_app(rt: Runtime) -> FastAPI:

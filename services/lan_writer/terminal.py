@@ -15,11 +15,11 @@ from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import barcode_settings_of
 from shared.contracts.documents import FactLine
 from shared.errors import Refusal
-from shared.http import language_of
+from shared.http import ExactJSONRoute, language_of
 from shared.marks import refuse_repeated
 from shared.service import RuntimeDep
 
-router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"])
+router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"], route_class=ExactJSONRoute)
 
 
 class ResultRequest(NullMeansAbsent):

@@ -9,6 +9,9 @@ unplanned product. Where ARCHITECTURE.md §5.9 is silent, this module decides:
   ``product_not_in_plan``.
 - A fact naming a line number the document does not have is refused with
   ``fact_line_unknown`` whether or not quantity control is on (it is bad input).
+- A total that would go beyond the largest quantity (:data:`MAX_QUANTITY`) is refused with
+  ``quantity_total_too_large`` whether or not quantity control is on: every quantity accepted
+  at an edge keeps the rule, so this is the one way a sum could leave it.
 - Merging sums per planned line (``line_no``), and per product for unplanned products, kept
   apart per characteristic, series, expiry date and cell: what was counted of one planned
   line in two batches or two cells stays two result lines with the same ``line_no``.
@@ -33,6 +36,7 @@ from typing import TypeVar
 
 from services.routing.rules import Refused
 from shared.contracts.documents import DocumentLine, FactLine
+from shared.contracts.quantity import MAX_QUANTITY
 from shared.marks import unique_marks
 
 NO_USER = ""
@@ -51,7 +55,8 @@ class MergedResult:
 def check_facts(
     planned: Sequence[DocumentLine], facts: Iterable[FactLine], *, quantity_control: bool
 ) -> Refused | None:
-    """Refuse facts that name unknown lines, or, under quantity control, exceed the plan."""
+    """Refuse facts that name unknown lines or add up beyond the largest quantity, or, under
+    quantity control, exceed the plan."""
     plan = {line.line_no: line for line in planned}
     totals: dict[_Key, Decimal] = {}
     for fact in facts:
@@ -62,7 +67,18 @@ def check_facts(
             params = {"line": fact.line_no, "cell": fact.cell, "planned_cell": planned_cell}
             return Refused("cell_mismatch", {**params, "product": fact.product_id})
         key = _key(fact)
-        totals[key] = totals.get(key, Decimal(0)) + fact.quantity
+        total = totals[key] = totals.get(key, Decimal(0)) + fact.quantity
+        if total > MAX_QUANTITY:
+            # Each fact keeps the quantity rule, so this sum of two is exact; stopping here keeps
+            # every total, and so every merged line, within the rule the next hop checks.
+            return Refused(
+                "quantity_total_too_large",
+                {
+                    "line": fact.line_no or "",
+                    "product": fact.product_id,
+                    "limit": _text(MAX_QUANTITY),
+                },
+            )
     if not quantity_control:
         return None
     for line_no, product_id in _in_order(totals):

@@ -35,7 +35,13 @@ async def _on_start(rt: Runtime) -> None:
 
 
 def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
-    uploads = UploadRouter(rt.store, rt.uow, rt.rpc)
+    uploads = UploadRouter(
+        rt.store,
+        rt.uow,
+        rt.rpc,
+        max_documents=rt.settings.max_documents_per_upload,
+        max_lines=rt.settings.max_lines_per_document,
+    )
     results = ResultKeeper(rt.uow)
     return {
         ROUTING_WORK: {

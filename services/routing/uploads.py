@@ -38,7 +38,9 @@ from shared.contracts.uploads import (
     DocumentWithdrawn,
     UploadDecided,
     UploadRequested,
+    over_limits,
 )
+from shared.i18n import render
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
 from shared.messaging.rpc import RpcClient
@@ -50,15 +52,24 @@ log = get_logger("tsdx.routing")
 
 
 class UploadRouter:
-    def __init__(self, store: Store, uow: UnitOfWork, rpc: RpcClient) -> None:
+    def __init__(
+        self, store: Store, uow: UnitOfWork, rpc: RpcClient, *, max_documents: int, max_lines: int
+    ) -> None:
         self._store = store
         self._uow = uow
         self._rpc = rpc
+        self._max_documents = max_documents
+        self._max_lines = max_lines
 
     async def handle(self, envelope: Envelope, request: UploadRequested) -> None:
         tenant = envelope.tenant
         if not tenant:
             raise PermanentFailure("upload.requested without a tenant")
+        # The HTTP edge's limits hold for adapters that publish straight to the broker too.
+        broken = over_limits(request, max_documents=self._max_documents, max_lines=self._max_lines)
+        if broken is not None:
+            code, params = broken
+            raise PermanentFailure(f"{code}: {render(code, 'en', params)}")
         key = repo.request_key(tenant, request.request_id)
         previous = await self._store.get(repo.REQUESTS.name, key)
         if previous is not None:

@@ -42,8 +42,8 @@ from shared.cli.output import (
 from shared.client import AccountingClient, ApiError
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import UploadRequested
-from shared.exact_json import loads_exact
 from shared.i18n import render, text, word
+from shared.jsonexact import NotJSON, loads_exact
 from shared.onec import OneCImportError, read_1c_csv, read_1c_json
 
 FORMATS = ("json", "1c-json", "csv")
@@ -94,7 +94,7 @@ def _native_documents(path: Path, data: bytes) -> list[Document]:
         raise CommandError(
             USAGE, "cli_file_not_utf8", subject=str(path), position=exc.start
         ) from None
-    except (ValueError, RecursionError) as exc:
+    except NotJSON as exc:
         raise CommandError(USAGE, "cli_file_not_json", subject=str(path), reason=str(exc)) from None
     if isinstance(parsed, dict) and "documents" in parsed:
         parsed = parsed["documents"]

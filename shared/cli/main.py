@@ -15,13 +15,26 @@ from shared.cli import (
     contract,
     demo,
     documents,
+    keys,
     processes,
     tsd,
     up,
 )
 from shared.cli.output import add_language_option
 
-COMMAND_MODULES = [up, accounting, tsd, demo, contract, admin, processes, documents, bench, backup]
+COMMAND_MODULES = [
+    up,
+    accounting,
+    tsd,
+    demo,
+    contract,
+    admin,
+    processes,
+    documents,
+    bench,
+    backup,
+    keys,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

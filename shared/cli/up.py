@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.cli.broker_check import ensure_broker
+from shared.cli.broker_check import broker_answers, ensure_broker
 from shared.cli.output import add_language_option
 from shared.cli.stack import PORT_SETTINGS, Stack
 from shared.i18n import text
@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     if taken is not None:
         print(taken, file=sys.stderr)
         return 1
-    ensure_broker(settings.amqp_url, language)
+    # One node of a cluster answering is enough; the services fail over among the rest.
+    if not any(broker_answers(address) for address in settings.amqp_addresses):
+        ensure_broker(settings.amqp_addresses[0], language)
     log_dir = (args.logs or data_dir / "logs").resolve()
     stack = Stack(
         env={"TSDX_DATA_DIR": str(data_dir)},
@@ -109,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         if service != "gateway":
             print(text("cli.up.service", language, service=service, url=stack.url(service)))
     print(text("cli.up.storage", language, store=store_description(settings, data_dir)))
-    print(text("cli.up.broker", language, address=settings.amqp_url.split("@")[-1]))
+    brokers = ", ".join(a.rsplit("@", 1)[-1] for a in settings.amqp_addresses)
+    print(text("cli.up.broker", language, address=brokers))
     print(text("cli.up.logs", language, path=log_dir))
     if args.ready_file is not None:
         args.ready_file.touch()

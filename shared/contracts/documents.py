@@ -1,7 +1,8 @@
 """Documents as they travel between the accounting system, tsdx and the terminals.
 
-Quantities are decimals (1C counts in fractions of kilograms and metres); in JSON they are
-written as strings so nothing is lost to floating point. Dates from 1C often carry no time
+Quantities are exact, bounded decimals (1C counts in fractions of kilograms and metres; see
+:mod:`shared.contracts.quantity`); in JSON they are written as strings so nothing is lost to
+floating point. Dates from 1C often carry no time
 zone and are kept as the accounting system wrote them.
 """
 
@@ -13,12 +14,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field
 
 from shared.contracts.absent import NullMeansAbsent
+from shared.contracts.quantity import Quantity
 
 Channel = Literal["internet", "lan"]
 TargetKind = Literal["pin", "device", "everyone", "group", "user"]
 DeviceMode = Literal["online", "offline"]
 
-Quantity = Decimal
 _ID = Field(min_length=1, max_length=200)
 
 # Free-form data of the accounting system or the terminal may nest this deep: far more than
@@ -99,7 +100,7 @@ class PlannedLine(Strict):
     article: str = Field(default="", max_length=200)
     barcodes: list[str] = Field(default_factory=list, max_length=100)
     unit: str = Field(default="", max_length=50)
-    planned_qty: Quantity = Field(default=Decimal(0), ge=0)
+    planned_qty: Quantity = Decimal(0)
     extra: ShallowObject = Field(default_factory=dict)
 
 
@@ -139,7 +140,7 @@ class FactLineV1(Strict):
     line_no: int | None = Field(default=None, ge=1)
     product_id: str = _ID
     barcode: str = Field(default="", max_length=200)
-    quantity: Quantity = Field(ge=0)
+    quantity: Quantity
     user: str | None = Field(default=None, max_length=200)
     extra: ShallowObject = Field(default_factory=dict)
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.contracts.absent import NullMeansAbsent
 from shared.errors import describe
+from shared.jsonexact import NotJSON, loads_exact
 from shared.logging import current_correlation_id
 
 
@@ -96,8 +97,8 @@ def decode(body: bytes) -> tuple[Envelope, Payload]:
     copy of it kept while the message is handled (a document of 10,000 lines would otherwise
     be held twice, once as parsed JSON)."""
     try:
-        raw = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        raw = loads_exact(body)  # quantities sent as JSON numbers are read exactly
+    except NotJSON as exc:
         raise MalformedMessage(f"not JSON: {exc}") from exc
     try:
         envelope = Envelope.model_validate(raw)

@@ -28,6 +28,19 @@ class UploadRequested(Payload):
     recall: bool = False
 
 
+def over_limits(
+    request: UploadRequested, *, max_documents: int, max_lines: int
+) -> tuple[str, dict[str, object]] | None:
+    """The limit an upload breaks (the code and its parameters), or None: the same limits on
+    every edge, HTTP (413) and AMQP (parked with the reason)."""
+    if len(request.documents) > max_documents:
+        return "too_many_documents", {"limit": max_documents}
+    for document in request.documents:
+        if len(document.lines) > max_lines:
+            return "too_many_lines", {"document": document.header.id, "limit": max_lines}
+    return None
+
+
 class Delivery(Strict):
     """One copy of one document for one resolved target."""
 

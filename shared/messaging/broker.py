@@ -1,4 +1,18 @@
-"""One robust AMQP connection per process, a confirming publisher and consumer channels."""
+"""One robust AMQP connection per process, a confirming publisher and consumer channels.
+
+The connection knows every node of a RabbitMQ cluster (``TSDX_AMQP_URLS``). aio-pika's robust
+connection restores channels, the topology and consumers after a reconnection, but always to
+the one address it was given; :class:`FailoverConnection` makes each connection attempt take
+the next address in turn, so losing a node means reconnecting to another one.
+
+What the reconnection does not cover is handled here and in the consumer:
+
+- a publish waiting on a dead connection or on a quorum that lost its majority would wait for
+  ever: every publish has a timeout, and a timeout or a nack (``DeliveryError``, answered while a
+  new quorum leader is elected) is :class:`BrokerUnavailable`: "not sent, send again later";
+- a message delivered on the lost connection can no longer be acknowledged on it: the broker
+  delivers it again, and handlers are idempotent (see :func:`settle`).
+"""
 
 from __future__ import annotations
 
@@ -15,10 +29,14 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from aio_pika.exceptions import AMQPError
+from aio_pika.robust_connection import RobustConnection
+from yarl import URL
 
 from shared.contracts import Envelope, Payload, encode, wrap
 from shared.logging import get_logger
 from shared.messaging import tracing
+from shared.messaging.addresses import AddressRing
 from shared.messaging.topology import declare_events_exchange, declare_topology
 from shared.settings import Settings
 
@@ -42,6 +60,76 @@ class BrokerUnavailable(Exception):
     """A publish was not confirmed by the broker; nothing can be assumed delivered."""
 
 
+async def settle(message: AbstractIncomingMessage, *, requeue: bool | None = None) -> None:
+    """Acknowledge (``requeue`` None) or reject a message. On a channel lost with its connection
+    that is no longer possible, and not needed: the broker delivers the message again."""
+    try:
+        if requeue is None:
+            await message.ack()
+        else:
+            await message.nack(requeue=requeue)
+    except (AMQPError, ConnectionError, RuntimeError) as exc:
+        log.warning("message.settle_lost", message_id=message.message_id, error=repr(exc))
+
+
+# The seam FailoverConnection wraps; without it (another aio-pika) failover would silently not
+# happen, so the process refuses to start instead.
+_ATTEMPT = "_RobustConnection__connect_transport"
+if not callable(getattr(RobustConnection, _ATTEMPT, None)):
+    raise ImportError(f"aio-pika's RobustConnection has no {_ATTEMPT}: failover cannot work")
+
+
+class FailoverConnection(RobustConnection):
+    """A robust connection over several broker addresses, tried in turn.
+
+    aio-pika makes every (re)connection attempt in one private method; this class wraps that one
+    method (its name-mangled name is the seam) to point the attempt at the next address first,
+    and it paces attempts: quickly through the addresses not yet tried, then backing off.
+    """
+
+    def __init__(self, ring: AddressRing, **kwargs: Any) -> None:
+        self.ring = ring
+        # Never give up at the first refusal: the next address may answer.
+        super().__init__(URL(ring.addresses[0]), fail_fast="false", **kwargs)
+
+    @property
+    def reconnect_interval(self) -> float:
+        return self.ring.pause
+
+    @reconnect_interval.setter
+    def reconnect_interval(self, _: float) -> None:
+        """aio-pika sets its fixed interval here; the ring's pause is used instead."""
+
+    async def _RobustConnection__connect_transport(self) -> None:
+        self.url = URL(self.ring.take())
+        try:
+            await super()._RobustConnection__connect_transport()  # type: ignore[misc]
+        except BaseException:
+            self.ring.failed()
+            log.warning("broker.connect_failed", address=_shown(self.ring.current))
+            raise
+        self.ring.connected()
+        log.info("broker.connected", address=_shown(self.ring.current))
+
+
+def _shown(address: str) -> str:
+    """An address for the log: host, port and vhost, never the credentials."""
+    return address.rsplit("@", 1)[-1]
+
+
+async def connect_failover(
+    addresses: tuple[str, ...], *, timeout: float, **kwargs: Any
+) -> FailoverConnection:
+    """Connect to the first address that answers, trying each in turn until ``timeout``."""
+    connection = FailoverConnection(AddressRing(addresses), **kwargs)
+    try:
+        await asyncio.wait_for(connection.connect(), timeout)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
 class Broker:
     def __init__(self, settings: Settings, service: str) -> None:
         self._settings = settings
@@ -53,12 +141,10 @@ class Broker:
         self._events: AbstractExchange | None = None
 
     async def connect(self, *, timeout: float = 30.0) -> None:
-        self._connection = await asyncio.wait_for(
-            aio_pika.connect_robust(
-                self._settings.amqp_url,
-                client_properties={"connection_name": self._service},
-            ),
-            timeout,
+        self._connection = await connect_failover(
+            self._settings.amqp_addresses,
+            timeout=timeout,
+            client_properties={"connection_name": self._service},
         )
         # First, and kept open: after a reconnection, a robust channel declares again what it
         # declared, so the topology is there before the other channels are restored.
@@ -81,6 +167,7 @@ class Broker:
                 await declare_topology(
                     channel,
                     quorum=self._settings.quorum_queues,
+                    replicas=self._settings.quorum_replicas,
                     retry_delays_ms=self._settings.retry_delays_ms,
                     delivery_limit=self._settings.delivery_limit,
                 )
@@ -175,8 +262,13 @@ class Broker:
         self, exchange: AbstractExchange, message: aio_pika.Message, routing_key: str
     ) -> None:
         try:
-            await exchange.publish(message, routing_key=routing_key, mandatory=True, timeout=10)
-        except Exception as exc:  # any failure means "not confirmed"
+            await exchange.publish(
+                message,
+                routing_key=routing_key,
+                mandatory=True,
+                timeout=self._settings.publish_timeout_seconds,
+            )
+        except Exception as exc:  # a timeout, a nack, a closed channel: "not confirmed"
             raise BrokerUnavailable(f"publish to {routing_key!r} failed: {exc!r}") from exc
 
     async def consume(

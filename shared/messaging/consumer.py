@@ -19,6 +19,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import gc
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
 from shared.messaging import tracing
-from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.messaging.broker import Broker, BrokerUnavailable, settle
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.topology import WorkQueue
 from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
@@ -45,6 +46,10 @@ RETRY_HEADER = "x-retry-count"
 TRANSIENT = (StorageError, RpcTimeout, BrokerUnavailable)
 REASON_HEADER = "x-park-reason"
 
+
+# A message this large is decoded in a worker thread (a 20,000-line document takes about a
+# second to parse and validate: too long to hold the event loop).
+DECODE_IN_THREAD_BYTES = 1 << 20
 
 # After a message this large the process gives freed memory back to the operating system:
 # glibc keeps it otherwise, and a service would stay at its largest document's high-water mark.
@@ -113,10 +118,13 @@ class Consumer:
             except Exception as exc:  # the channel may already be gone
                 log.warning("consumer.cancel_failed", queue=self._queue.name, error=repr(exc))
             self._tag = None
+        in_hand = self._in_flight
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
             log.warning("consumer.stop_timeout", queue=self._queue.name, in_flight=self._in_flight)
+            return
+        log.info("consumer.stopped", queue=self._queue.name, finished_in_hand=in_hand)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         self._in_flight += 1
@@ -155,7 +163,7 @@ class Consumer:
             await self._park(message, f"message too large: {size} bytes > {self._max_bytes}")
             return
         try:
-            envelope, payload = decode(message.body)
+            envelope, payload = await self._decode(message.body)
         except MalformedMessage as exc:
             await self._park(message, str(exc))
             return
@@ -192,8 +200,28 @@ class Consumer:
                 log.warning("message.failed", error=repr(exc))
                 await self._retry_or_park(message, exc)
                 return
-            await message.ack()
+            await settle(message)
             MESSAGES_HANDLED.labels(self._service, envelope.type).inc()
+
+    async def _decode(self, body: bytes) -> tuple[Envelope, Payload]:
+        """Decode a message; a large one in a worker thread, so the event loop goes on serving
+        health checks, other messages and HTTP while it is parsed and validated (the validators
+        call back into Python, so the thread hands the interpreter over every few
+        milliseconds)."""
+        if len(body) <= DECODE_IN_THREAD_BYTES:
+            return decode(body)
+        started = time.perf_counter()
+        log.info("message.large_decoding", queue=self._queue.name, size=len(body))
+        try:
+            return await asyncio.to_thread(decode, body)
+        finally:
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            log.info(
+                "message.large_decoded",
+                queue=self._queue.name,
+                size=len(body),
+                duration_ms=elapsed_ms,
+            )
 
     async def _retry_or_park(self, message: AbstractIncomingMessage, exc: Exception) -> None:
         attempt = _attempt(message)
@@ -214,9 +242,9 @@ class Consumer:
                 correlation_id=message.correlation_id,
             )
         except BrokerUnavailable:
-            await message.nack(requeue=True)
+            await settle(message, requeue=True)
             return
-        await message.ack()
+        await settle(message)
         MESSAGES_RETRIED.labels(self._service, self._queue.name).inc()
 
     async def _park(self, message: AbstractIncomingMessage, reason: str) -> None:
@@ -235,7 +263,7 @@ class Consumer:
                 correlation_id=message.correlation_id,
             )
         except BrokerUnavailable:
-            await message.nack(requeue=True)
+            await settle(message, requeue=True)
             return
-        await message.ack()
+        await settle(message)
         MESSAGES_PARKED.labels(self._service, self._queue.name).inc()

@@ -21,7 +21,7 @@ from shared.contracts import Envelope, MalformedMessage, decode, encode, wrap
 from shared.contracts.rpc import RpcRequest
 from shared.errors import Refusal, describe
 from shared.logging import correlation, get_logger
-from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.messaging.broker import Broker, BrokerUnavailable, settle
 from shared.messaging.topology import WorkQueue
 from shared.metrics import RPC_CALLS
 
@@ -93,7 +93,7 @@ class RpcServer:
             except BrokerUnavailable as exc:
                 # The caller is gone or the broker is; the caller's timeout covers it.
                 log.warning("rpc.reply_failed", error=str(exc))
-        await message.ack()
+        await settle(message)
 
     async def _answer(self, body: bytes) -> dict[str, Any]:
         try:

@@ -11,6 +11,11 @@ For each work queue ``Q``:
   dead-letters it straight back to ``Q`` through the default exchange;
 - ``Q.parked``: poison messages with the reason in the ``x-park-reason`` header, kept for an
   operator to inspect and replay.
+
+On a cluster (quorum queues with more than one replica) the retry and parking queues are quorum
+queues too: a classic queue lives on one node, and while that node is down it can be neither
+used nor declared again, so a service reconnecting to another node could not restore its
+topology. Quorum queues take message TTLs and dead-letter from RabbitMQ 3.10 on.
 """
 
 from __future__ import annotations
@@ -92,16 +97,38 @@ async def declare_events_exchange(channel: AbstractChannel) -> AbstractExchange:
     )
 
 
+def quorum_arguments(replicas: int | None) -> dict[str, Any]:
+    """The arguments that make a queue a quorum queue of ``replicas`` members (None: as many
+    as the broker gives by default: on 3.10, every node of the cluster at declaration)."""
+    args: dict[str, Any] = {"x-queue-type": "quorum"}
+    if replicas is not None:
+        args["x-quorum-initial-group-size"] = replicas
+    return args
+
+
+# A retry copy must come back to its work queue even if a node dies as it expires: quorum
+# queues then dead-letter at least once (RabbitMQ 3.10+, needs the reject-publish overflow).
+AT_LEAST_ONCE_DEAD_LETTERING: dict[str, Any] = {
+    "x-dead-letter-strategy": "at-least-once",
+    "x-overflow": "reject-publish",
+}
+
+
 async def declare_topology(
     channel: AbstractChannel,
     *,
     quorum: bool,
     retry_delays_ms: list[int],
     delivery_limit: int,
+    replicas: int | None = None,
 ) -> AbstractExchange:
     events = await declare_events_exchange(channel)
     parking = await channel.declare_exchange(
         PARKING_EXCHANGE, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    # Retry and parking queues replicated too, when there is more than one node to live on.
+    replicated: dict[str, Any] = (
+        quorum_arguments(replicas) if quorum and replicas is not None and replicas > 1 else {}
     )
     for queue in WORK_QUEUES:
         args: dict[str, Any] = {
@@ -109,7 +136,7 @@ async def declare_topology(
             "x-dead-letter-routing-key": queue.name,
         }
         if quorum:
-            args["x-queue-type"] = "quorum"
+            args.update(quorum_arguments(replicas))
             args["x-delivery-limit"] = delivery_limit
         main = await channel.declare_queue(queue.name, durable=True, arguments=args)
         for key in queue.bindings:
@@ -119,12 +146,14 @@ async def declare_topology(
                 queue.retry(delay),
                 durable=True,
                 arguments={
+                    **replicated,
+                    **(AT_LEAST_ONCE_DEAD_LETTERING if replicated else {}),
                     "x-message-ttl": delay,
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": queue.name,
                 },
             )
-        parked = await channel.declare_queue(queue.parked, durable=True)
+        parked = await channel.declare_queue(queue.parked, durable=True, arguments=replicated)
         await parked.bind(parking, routing_key=queue.name)
     return events
 

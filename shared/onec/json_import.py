@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 
 from shared.contracts.documents import Document
-from shared.exact_json import loads_exact
+from shared.jsonexact import NotJSON, loads_exact
 from shared.onec.errors import OneCImportError, decode_utf8, shown
 from shared.onec.mapping import DEFAULT_MAPPING, DocumentMapping, flatten, map_document
 
@@ -82,10 +82,8 @@ def accounting_type_name(metadata_name: str) -> str:
 def _parse(text: str) -> object:
     try:
         return loads_exact(text)
-    except ValueError as exc:  # JSONDecodeError, or an integer beyond Python's digit limit
+    except NotJSON as exc:  # malformed, NaN/Infinity, nested too deep, an enormous integer
         raise OneCImportError("onec_not_json", reason=str(exc)) from None
-    except RecursionError:
-        raise OneCImportError("onec_not_json", reason="nesting too deep") from None
 
 
 def _documents_in(parsed: object) -> list[object]:

@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine
+from shared.contracts.quantity import quantity_problem
 from shared.onec.errors import OneCImportError, shown
 
 EMPTY_REF = "00000000-0000-0000-0000-000000000000"
@@ -249,7 +250,7 @@ def _line_value(target: str, p: _Picked, document: int, line: int) -> object:
     where = {"document": document, "line": line, "field": p.source}
     if target == "planned_qty":
         quantity = parse_quantity(p.value)
-        if quantity is None:
+        if quantity is None or quantity_problem(quantity) is not None:
             raise OneCImportError("onec_bad_quantity", value=shown(p.value), **where)
         if quantity < 0:
             raise OneCImportError("onec_negative_quantity", value=shown(quantity), **where)

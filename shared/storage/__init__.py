@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from shared.settings import Settings
 from shared.storage.port import (
+    Attempts,
     Collection,
     Doc,
     DuplicateKeyError,
@@ -20,6 +21,7 @@ from shared.storage.port import (
 )
 
 __all__ = [
+    "Attempts",
     "Collection",
     "Doc",
     "DuplicateKeyError",

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError as MongoDuplicateKeyError
 from shared.storage import retrying
 from shared.storage.port import (
     OWNED_INDEX_PREFIX,
+    Attempts,
     Collection,
     Doc,
     DuplicateKeyError,
@@ -148,6 +149,46 @@ class _Ops:
             find_filter({**(expect or {}), "id": id}), session=self._s
         )
         return result.deleted_count == 1
+
+    async def add_attempt(
+        self, collection: str, key: str, *, now_ms: int, window_ms: int
+    ) -> Attempts:
+        # One findOneAndUpdate with an update pipeline: both fields are computed from the
+        # document as it was, so a window that has ended starts over at 1 (a missing ``ends``
+        # sorts below any number, so the first attempt starts one too).
+        ended = {"$lte": ["$ends", now_ms]}
+        update = [
+            {
+                "$set": {
+                    "count": {"$cond": [ended, 1, {"$add": ["$count", 1]}]},
+                    "ends": {"$cond": [ended, now_ms + window_ms, "$ends"]},
+                }
+            }
+        ]
+        for attempt in range(2):
+            try:
+                doc = await self._db[collection].find_one_and_update(
+                    {"_id": key},
+                    update,
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                    session=self._s,
+                )
+            except MongoDuplicateKeyError:
+                if attempt:  # two first attempts raced to insert: the second one updates
+                    raise
+                continue
+            assert doc is not None  # upserted
+            return Attempts(int(doc["count"]), int(doc["ends"]))
+        raise AssertionError("unreachable")
+
+    async def take_back_attempt(self, collection: str, key: str, *, window_ends_ms: int) -> bool:
+        result = await self._db[collection].update_one(
+            {"_id": key, "ends": window_ends_ms, "count": {"$gt": 0}},
+            {"$inc": {"count": -1}},
+            session=self._s,
+        )
+        return result.matched_count == 1
 
 
 class MongoStore(GuardedSession):

@@ -9,6 +9,9 @@ when the database aborted it for a conflict (see :mod:`shared.storage.retrying`)
 
 On ``open`` a store brings its schema in step with the code (:mod:`shared.storage.schema`):
 data upgrades first, then the declared indexes.
+
+Guess limits shared by every instance count attempts with ``add_attempt``/``take_back_attempt``:
+an atomic increment with an expiry, native in each adapter.
 """
 
 from __future__ import annotations
@@ -89,6 +92,14 @@ OWNED_INDEX_PREFIX = "ix_"
 
 
 @dataclass(frozen=True)
+class Attempts:
+    """Attempts counted for one key in its current window, the one just added included."""
+
+    count: int
+    window_ends_ms: int  # epoch milliseconds when the window ends and counting starts over
+
+
+@dataclass(frozen=True)
 class Collection:
     name: str
     indexes: tuple[Index, ...] = ()
@@ -138,6 +149,18 @@ class Session(Protocol):
         ...
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool: ...
+
+    async def add_attempt(
+        self, collection: str, key: str, *, now_ms: int, window_ms: int
+    ) -> Attempts:
+        """Count one attempt for ``key``, atomically: in its current window, or in a new one
+        of ``window_ms`` starting now when there is none or it has ended."""
+        ...
+
+    async def take_back_attempt(self, collection: str, key: str, *, window_ends_ms: int) -> bool:
+        """Uncount one attempt of ``key``, if the window it was counted in is still the current
+        one (an attempt never comes off a later window)."""
+        ...
 
 
 class Store(Session, Protocol):
@@ -207,6 +230,20 @@ class GuardedSession:
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
         result: bool = await self._run("delete", collection, id, expect=expect)
+        return result
+
+    async def add_attempt(
+        self, collection: str, key: str, *, now_ms: int, window_ms: int
+    ) -> Attempts:
+        result: Attempts = await self._run(
+            "add_attempt", collection, key, now_ms=now_ms, window_ms=window_ms
+        )
+        return result
+
+    async def take_back_attempt(self, collection: str, key: str, *, window_ends_ms: int) -> bool:
+        result: bool = await self._run(
+            "take_back_attempt", collection, key, window_ends_ms=window_ends_ms
+        )
         return result
 
 

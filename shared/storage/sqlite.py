@@ -23,6 +23,7 @@ import orjson
 
 from shared.storage.port import (
     OWNED_INDEX_PREFIX,
+    Attempts,
     Collection,
     Doc,
     DuplicateKeyError,
@@ -252,6 +253,34 @@ class _Ops:
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
         clause, params = _where_sql({**(expect or {}), "id": id})
         cur = await self._db.execute(f"DELETE FROM {_table(collection)}{clause}", params)
+        return cur.rowcount == 1
+
+    async def add_attempt(
+        self, collection: str, key: str, *, now_ms: int, window_ms: int
+    ) -> Attempts:
+        # One upsert: SQLite's write lock makes it atomic across every process on the file.
+        ends = now_ms + window_ms
+        cur = await self._db.execute(
+            f"INSERT INTO {_table(collection)} (id, doc) "
+            "VALUES (?1, json_object('id', ?1, 'count', 1, 'ends', ?3)) "
+            "ON CONFLICT(id) DO UPDATE SET doc = CASE "
+            "WHEN json_extract(doc, '$.ends') <= ?2 "
+            "THEN json_object('id', ?1, 'count', 1, 'ends', ?3) "
+            "ELSE json_set(doc, '$.count', json_extract(doc, '$.count') + 1) END "
+            "RETURNING json_extract(doc, '$.count'), json_extract(doc, '$.ends')",
+            (key, now_ms, ends),
+        )
+        count, window_ends = cur.fetchone()
+        return Attempts(int(count), int(window_ends))
+
+    async def take_back_attempt(self, collection: str, key: str, *, window_ends_ms: int) -> bool:
+        cur = await self._db.execute(
+            f"UPDATE {_table(collection)} "
+            "SET doc = json_set(doc, '$.count', json_extract(doc, '$.count') - 1) "
+            "WHERE id = ? AND json_extract(doc, '$.ends') = ? "
+            "AND json_extract(doc, '$.count') > 0",
+            (key, window_ends_ms),
+        )
         return cur.rowcount == 1
 
 

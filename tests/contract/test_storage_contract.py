@@ -41,7 +41,8 @@ ITEMS = Collection(
 DEVICES = Collection("devices", (Index(("pin",), unique=True, where={"status": "active"}),))
 JOBS = Collection("jobs", (Index(("state",)),))
 COUNTERS = Collection("counters")
-COLLECTIONS = (ITEMS, DEVICES, JOBS, COUNTERS)
+ATTEMPTS = Collection("attempts")
+COLLECTIONS = (ITEMS, DEVICES, JOBS, COUNTERS, ATTEMPTS)
 
 # What each service opens its store with: their queries must be served by an index.
 SERVICE_COLLECTIONS: dict[str, Sequence[Collection]] = {
@@ -831,3 +832,51 @@ async def test_a_transaction_cancelled_at_any_point_leaves_the_store_usable(stor
             await tx.insert(COUNTERS.name, {"id": f"ok{steps}", "value": steps})
     assert await store.count(COUNTERS.name, {"id": [f"c{n}" for n in range(40)]}) == 0
     assert await store.count(COUNTERS.name) == 40
+
+
+# Attempts counted for guess limits: an atomic increment with an expiry, shared by every process.
+
+MINUTE_MS = 60_000
+
+
+async def test_attempts_added_at_once_from_two_connections_each_get_their_own_count(
+    target: Target, store: Store
+) -> None:
+    other = await target.open(COLLECTIONS)
+    now = 1_000_000
+
+    async def add(n: int) -> int:
+        db = store if n % 2 else other
+        return (await db.add_attempt(ATTEMPTS.name, "k", now_ms=now, window_ms=MINUTE_MS)).count
+
+    counts = await asyncio.gather(*(add(n) for n in range(40)))
+
+    assert sorted(counts) == list(range(1, 41))  # no two saw the same count: none was lost
+    again = await store.add_attempt(ATTEMPTS.name, "k", now_ms=now + 1, window_ms=MINUTE_MS)
+    assert (again.count, again.window_ends_ms) == (41, now + MINUTE_MS)
+    other_key = await store.add_attempt(ATTEMPTS.name, "k2", now_ms=now, window_ms=MINUTE_MS)
+    assert other_key.count == 1
+
+
+async def test_an_ended_window_starts_counting_over(store: Store) -> None:
+    first = await store.add_attempt(ATTEMPTS.name, "k", now_ms=0, window_ms=MINUTE_MS)
+    await store.add_attempt(ATTEMPTS.name, "k", now_ms=10, window_ms=MINUTE_MS)
+    later = await store.add_attempt(ATTEMPTS.name, "k", now_ms=MINUTE_MS, window_ms=MINUTE_MS)
+    assert (first.count, first.window_ends_ms) == (1, MINUTE_MS)
+    assert (later.count, later.window_ends_ms) == (1, 2 * MINUTE_MS)
+
+
+async def test_an_attempt_is_taken_back_only_from_its_own_window(store: Store) -> None:
+    first = await store.add_attempt(ATTEMPTS.name, "k", now_ms=0, window_ms=MINUTE_MS)
+    await store.add_attempt(ATTEMPTS.name, "k", now_ms=1, window_ms=MINUTE_MS)
+    assert await store.take_back_attempt(ATTEMPTS.name, "k", window_ends_ms=first.window_ends_ms)
+    assert (await store.add_attempt(ATTEMPTS.name, "k", now_ms=2, window_ms=MINUTE_MS)).count == 2
+
+    later = await store.add_attempt(ATTEMPTS.name, "k", now_ms=MINUTE_MS, window_ms=MINUTE_MS)
+    # Taken back against the ended window: the new window keeps its count.
+    assert not await store.take_back_attempt(
+        ATTEMPTS.name, "k", window_ends_ms=first.window_ends_ms
+    )
+    assert not await store.take_back_attempt(ATTEMPTS.name, "nobody", window_ends_ms=0)
+    nxt = await store.add_attempt(ATTEMPTS.name, "k", now_ms=MINUTE_MS + 1, window_ms=MINUTE_MS)
+    assert (later.count, nxt.count) == (1, 2)

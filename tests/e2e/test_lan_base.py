@@ -273,7 +273,7 @@ async def test_a_released_document_can_be_taken_by_another_user(
 
     # A malformed result is refused with the field named, and changes nothing.
     bad = await refused(ivanov.send_result(copy["delivery_id"], "i-0", [fact(1, "-1")], final=True))
-    assert (bad.status, bad.code) == (422, "validation_error")
+    assert (bad.status, bad.code) == (422, "quantity_invalid")
     assert "quantity" in bad.message
     assert (await listed(ivanov, copy["delivery_id"]))["state"] == "taken"
 

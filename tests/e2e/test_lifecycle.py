@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.cli.stack import Stack
+from shared.messaging.topology import ROUTING_WORK
+from tests.security.helpers import envelope, publish
+from tests.support.documents import by_pin, order, upload
+from tests.support.stack import running_stack
+from tests.support.waiting import eventually
+
+UPLOADS = 40
 
 
 def test_every_service_stops_cleanly_on_sigterm(fresh_stack: Stack) -> None:
@@ -16,3 +32,89 @@ def test_every_service_stops_cleanly_on_sigterm(fresh_stack: Stack) -> None:
         log = (fresh_stack.log_dir / f"{service}.log").read_text().splitlines()
         events = [json.loads(line)["event"] for line in log if line.startswith("{")]
         assert "service.stopped" in events, service
+
+
+@pytest.fixture
+def few_at_a_time(tmp_path: Path) -> Iterator[Stack]:
+    """Routing takes 4 messages at a time, so a burst is partly in hand, partly queued."""
+    with running_stack(tmp_path, ("registry", "routing"), {"TSDX_PREFETCH": "4"}) as stack:
+        yield stack
+
+
+async def test_routing_stopped_mid_work_finishes_what_it_holds(few_at_a_time: Stack) -> None:
+    """SIGTERM while routing is deciding a burst of uploads: what it holds is finished and
+    acknowledged before it exits, the rest waits in the queue; after a restart every upload is
+    decided exactly once, and none of those finished comes back to be handled again."""
+    fresh_stack = few_at_a_time
+    assert fresh_stack.log_dir is not None
+    log = fresh_stack.log_dir / "routing.log"
+    requests = [uuid.uuid4().hex for _ in range(UPLOADS)]
+    heavy = order(lines=2000)  # each takes routing a while to decode and decide
+    messages = {
+        request_id: envelope(
+            "upload.requested",
+            upload(
+                by_pin("0000"),
+                {**heavy, "header": {**heavy["header"], "id": request_id}},
+                request_id=request_id,
+            ),
+            tenant="t-lifecycle",
+        )
+        for request_id in requests
+    }
+    await publish(fresh_stack, "upload.requested", messages)
+    await eventually(
+        lambda: _decided(log),
+        until=lambda decided: len(decided) >= 3,
+        timeout=60,
+        what="routing deciding the first uploads",
+    )
+    await asyncio.to_thread(fresh_stack.kill, "routing", signal.SIGTERM)
+    assert fresh_stack.processes["routing"].returncode == 0
+
+    first_run = await _events(log)
+    stopped = [e for e in first_run if e["event"] == "consumer.stopped"]
+    assert [e["queue"] for e in stopped] == [ROUTING_WORK.name]
+    assert stopped[0]["finished_in_hand"] >= 1, "stopped while idle: not mid-work"
+    assert not [e for e in first_run if e["event"] == "consumer.stop_timeout"]
+    decided_first = await _decided(log)
+    assert len(decided_first) < UPLOADS, "everything was decided before the stop"
+
+    fresh_stack.start("routing")
+    await asyncio.to_thread(fresh_stack.wait_ready, 60, ("routing",))
+    decided = await eventually(
+        lambda: _decided(log),
+        until=lambda found: len(found) >= UPLOADS,
+        timeout=120,
+        what="every upload decided",
+    )
+    assert sorted(decided) == sorted(requests)  # each exactly once
+    # The restarted routing handled exactly the uploads not decided before: none of those
+    # finished in hand was delivered to it again.
+    handled = await eventually(
+        lambda: _handled(fresh_stack),
+        until=lambda n: n >= UPLOADS - len(decided_first),
+        what="the rest handled by the restarted routing",
+    )
+    assert handled == UPLOADS - len(decided_first)
+
+
+async def _events(log: Path) -> list[dict[str, Any]]:
+    text = await asyncio.to_thread(log.read_text, errors="replace")
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+async def _decided(log: Path) -> list[str]:
+    return [e["request_id"] for e in await _events(log) if e["event"] == "upload.decided"]
+
+
+async def _handled(stack: Stack) -> float:
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(f"{stack.url('routing')}/metrics")).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "tsdx_messages_handled_total"
+        and sample.labels.get("type") == "upload.requested"
+    )

@@ -58,9 +58,19 @@ async def test_wrong_pin_is_refused_and_nothing_is_delivered(
         assert answer["status"] == "refused"
         assert answer["code"] == "device_not_found_by_pin"
         assert answer["message"] == PIN_MESSAGE
-        # The refusal came from routing itself, so the request was decided: nothing may follow.
-        assert (await terminal.inbox())["documents"] == []
-        assert await accounting.devices() == []
+        # Nothing may follow the refusal. A later upload to the terminal goes the same way
+        # (routing, then the gateway); once it has arrived, anything the refused one had wrongly
+        # sent would have arrived too.
+        marker = await accounting.upload(upload(by_pin(paired["pin"])))
+        assert marker["status"] == "accepted", marker
+        inbox = await eventually(
+            terminal.inbox, until=lambda r: r["documents"], what="the later upload delivered"
+        )
+        assert [d["delivery_id"] for d in inbox["documents"]] == [
+            marker["deliveries"][0]["delivery_id"]
+        ]
+        # The picker list names the device addressed by its right PIN only.
+        assert [d["device_id"] for d in await accounting.devices()] == [paired["device_id"]]
 
 
 async def test_same_request_id_gives_the_same_answer_and_one_delivery(
@@ -73,5 +83,12 @@ async def test_same_request_id_gives_the_same_answer_and_one_delivery(
         second = await accounting.upload(body)
         assert first == second
         assert first["status"] == "accepted"
-        inbox = await eventually(lambda: terminal.inbox(), until=lambda r: r["documents"])
-        assert len(inbox["documents"]) == 1
+        # A later upload goes the same way: once it is in, a second copy of the first would be.
+        marker = await accounting.upload(upload(by_pin(paired["pin"])))
+        expected = {first["deliveries"][0]["delivery_id"], marker["deliveries"][0]["delivery_id"]}
+        inbox = await eventually(
+            terminal.inbox,
+            until=lambda r: expected <= {d["delivery_id"] for d in r["documents"]},
+            what="both uploads delivered",
+        )
+        assert sorted(d["delivery_id"] for d in inbox["documents"]) == sorted(expected)

@@ -55,9 +55,12 @@ async def consumers_ready(stack: Stack) -> None:
     # One consumer per running instance of the queue's service.
     expected = {q.name: running[q.service] for q in WORK_QUEUES if q.service in stack.services}
 
+    # A broker of the test's own names its management API; otherwise the machine's.
+    management = stack.env.get("TSDX_RABBITMQ_API_URL", MANAGEMENT)
+
     async def counts() -> dict[str, int]:
         async with httpx.AsyncClient(auth=AUTH, timeout=5) as http:
-            response = await http.get(f"{MANAGEMENT}/queues/{quote(vhost, safe='')}")
+            response = await http.get(f"{management}/queues/{quote(vhost, safe='')}")
             by_name = {q["name"]: q.get("consumers", 0) for q in response.json()}
         return {name: by_name.get(name, 0) for name in expected}
 
@@ -88,8 +91,9 @@ def _record(figures: dict[str, Any]) -> None:
 
 
 async def assert_exactly_once(
-    fault: str, load: Load, witness: Witness, stack: Stack
+    fault: str, load: Load, witness: Witness, stack: Stack, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """Check the counts and record them (with ``extra`` figures of the fault) in the report."""
     await settled(load, witness)
     await consumers_ready(stack)
     ledger = load.ledger
@@ -110,6 +114,7 @@ async def assert_exactly_once(
         "duplicated": len(routed_twice) + len(completed_twice) + len(downloaded_twice),
         "wire_repeats": witness.wire_repeats,
         "client_retries": sum(ledger.http_retries.values()),
+        **(extra or {}),
     }
     print(f"\n{fault}: " + ", ".join(f"{k}={v}" for k, v in figures.items() if k != "fault"))
     _record(figures)

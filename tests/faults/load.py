@@ -74,6 +74,18 @@ class Ledger:
     downloads: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     finished: set[str] = field(default_factory=set)  # delivery ids whose final result was taken
     http_retries: Counter[str] = field(default_factory=Counter)
+    # When each upload was first sent and when it was answered "accepted" (monotonic clock).
+    sent_at: dict[str, float] = field(default_factory=dict)
+    accepted_at: dict[str, float] = field(default_factory=dict)
+
+    def first_accepted_after(self, moment: float) -> float | None:
+        """Seconds from ``moment`` until the first upload sent after it was accepted."""
+        times = [
+            self.accepted_at[r] - moment
+            for r, sent in self.sent_at.items()
+            if sent > moment and r in self.accepted_at
+        ]
+        return min(times) if times else None
 
 
 class Load:
@@ -90,6 +102,7 @@ class Load:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._uploaders: list[asyncio.Task[None]] = []
+        self._uploads_left: int | None = None
 
     async def prepare(self) -> None:
         async with AdminClient(self.gateway, ADMIN_TOKEN) as admin:
@@ -116,7 +129,10 @@ class Load:
             client.device = terminal.device
         return clients
 
-    def start(self, uploaders: int = 2) -> None:
+    def start(self, uploaders: int = 2, total: int | None = None) -> None:
+        """``uploaders`` uploads in flight at a time; ``total`` uploads at most (None: until
+        ``stop_uploads``)."""
+        self._uploads_left = total
         self._uploaders = [asyncio.create_task(self._upload_loop()) for _ in range(uploaders)]
         self._tasks.extend(self._uploaders)
         for terminal in self._terminal_spreads:
@@ -125,6 +141,10 @@ class Load:
     async def stop_uploads(self) -> None:
         """Stop uploading; returns once the uploads in hand are answered and in the ledger."""
         self._stop.set()
+        await asyncio.gather(*self._uploaders)
+
+    async def uploads_done(self) -> None:
+        """Wait until a ``total`` given to ``start`` has been uploaded and answered."""
         await asyncio.gather(*self._uploaders)
 
     async def close(self) -> None:
@@ -145,12 +165,18 @@ class Load:
         assert self.accounting is not None
         n = 0
         while not self._stop.is_set():
+            if self._uploads_left is not None:
+                if self._uploads_left <= 0:
+                    return
+                self._uploads_left -= 1
             terminal = self.terminals[n % len(self.terminals)]
             n += 1
             document = order(lines=3)
             body = upload(by_pin(terminal.device["pin"]), document)
+            self.ledger.sent_at[body["request_id"]] = time.monotonic()
             answer = await self._decided(body)
             if answer["status"] == "accepted":
+                self.ledger.accepted_at[body["request_id"]] = time.monotonic()
                 self.ledger.accepted[body["request_id"]] = document["header"]["id"]
             else:
                 self.ledger.refused[body["request_id"]] = answer.get("code", "?")

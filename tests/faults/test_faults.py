@@ -7,34 +7,59 @@ the exact counts: every accepted upload in exactly one inbox, every result retur
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
 import sqlite3
-import subprocess
 import threading
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
+from shared.cli.local_cluster import LocalCluster
 from shared.cli.stack import Stack
 from tests.faults.checks import assert_exactly_once
 from tests.faults.load import Load
 from tests.faults.witness import Witness
+from tests.support.cluster import local_cluster, stack_env
+from tests.support.stack import running_stack
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-async def loaded(fresh_stack: Stack) -> AsyncIterator[tuple[Stack, Load, Witness]]:
-    witness = Witness(fresh_stack.env["TSDX_AMQP_URL"])
+@asynccontextmanager
+async def under_load(stack: Stack) -> AsyncIterator[tuple[Stack, Load, Witness]]:
+    witness = Witness(stack.env["TSDX_AMQP_URL"])
     await witness.start()
-    load = Load(fresh_stack.url("gateway"))
+    load = Load(stack.url("gateway"))
     await load.prepare()
     load.start()
-    yield fresh_stack, load, witness
-    await load.close()
-    await witness.stop()
+    try:
+        yield stack, load, witness
+    finally:
+        await load.close()
+        await witness.stop()
+
+
+@pytest.fixture
+async def loaded(fresh_stack: Stack) -> AsyncIterator[tuple[Stack, Load, Witness]]:
+    async with under_load(fresh_stack) as running:
+        yield running
+
+
+@pytest.fixture
+async def loaded_on_own_broker(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[LocalCluster, Stack, Load, Witness]]:
+    """A stack under load on a RabbitMQ node of the test's own, which it may stop: never the
+    machine's broker, which other stacks use."""
+    with (
+        local_cluster(tmp_path / "rabbit", size=1) as broker,
+        running_stack(tmp_path, extra_env=stack_env(broker, "/")) as stack,
+    ):
+        async with under_load(stack) as (_, load, witness):
+            yield broker, stack, load, witness
 
 
 async def _progress(load: Load, more: int) -> None:
@@ -64,20 +89,24 @@ async def test_kill_9_each_service_in_turn(loaded: tuple[Stack, Load, Witness]) 
     await assert_exactly_once("kill -9 of each service in turn", load, witness, stack)
 
 
-@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs a local rabbitmqctl")
-async def test_rabbitmq_stopped_and_started(loaded: tuple[Stack, Load, Witness]) -> None:
-    stack, load, witness = loaded
+async def test_rabbitmq_stopped_and_started(
+    loaded_on_own_broker: tuple[LocalCluster, Stack, Load, Witness],
+) -> None:
+    broker, stack, load, witness = loaded_on_own_broker
+    node = broker.nodes[0]
     await _progress(load, 20)
-    await asyncio.to_thread(
-        subprocess.run, ["rabbitmqctl", "stop_app"], check=True, capture_output=True
-    )
+    failed_calls = load.ledger.http_retries["http"]
+    await asyncio.to_thread(broker.ctl, node, "stop", str(node.pid_file))
     try:
         # Clients keep calling while the broker is away; they get errors, never a false "accepted".
-        await asyncio.sleep(0)
-    finally:
-        await asyncio.to_thread(
-            subprocess.run, ["rabbitmqctl", "start_app"], check=True, capture_output=True
+        await eventually(
+            lambda: asyncio.sleep(0, load.ledger.http_retries["http"]),
+            until=lambda n: n > failed_calls,
+            timeout=60,
+            what="clients refused (and retrying) while the broker is stopped",
         )
+    finally:
+        await asyncio.to_thread(broker.start, node)
     await _progress(load, 20)
     await load.stop_uploads()
     await assert_exactly_once("RabbitMQ stopped and started", load, witness, stack)

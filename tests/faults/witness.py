@@ -10,6 +10,8 @@ from typing import Any
 import aio_pika
 import orjson
 
+from shared.messaging.addresses import parse_addresses
+from shared.messaging.broker import connect_failover
 from shared.messaging.topology import EVENTS_EXCHANGE
 
 WATCHED = (
@@ -22,8 +24,10 @@ WATCHED = (
 
 
 class Witness:
-    def __init__(self, amqp_url: str) -> None:
-        self._url = amqp_url
+    def __init__(self, amqp_urls: str) -> None:
+        # One address, or every node of a cluster (comma-separated): then the witness fails
+        # over as the services do, and its queue is replicated, so a node's loss hides nothing.
+        self._addresses = parse_addresses(amqp_urls, "")
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         # routing key family -> document id -> set of envelope ids
         self.seen: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -33,13 +37,14 @@ class Witness:
         self.captured: list[tuple[str, bytes]] = []
 
     async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(self._url)
+        self._connection = await connect_failover(self._addresses, timeout=30)
         channel = await self._connection.channel()
         exchange = await channel.declare_exchange(
             EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
         )
         # Durable, so a broker restart in the middle of a test loses nothing it should see.
-        queue = await channel.declare_queue("test.witness", durable=True)
+        replicated = {"x-queue-type": "quorum"} if len(self._addresses) > 1 else None
+        queue = await channel.declare_queue("test.witness", durable=True, arguments=replicated)
         for key in WATCHED:
             await queue.bind(exchange, routing_key=key)
         await queue.consume(self._on_message)

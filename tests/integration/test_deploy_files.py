@@ -54,7 +54,16 @@ SERVICE_PORT_SETTINGS = {
     "routing": "routing_port",
 }
 REPLICATED = ("gateway", "routing")
-REQUIRED_SECRETS = ("TSDX_ADMIN_TOKEN", "TSDX_RABBITMQ_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
+REQUIRED_SECRETS = (
+    "TSDX_ADMIN_TOKEN",
+    "TSDX_RABBITMQ_PASSWORD",
+    "TSDX_RABBITMQ_COOKIE",
+    "GRAFANA_ADMIN_PASSWORD",
+    "TSDX_SECRET_KEYS",
+)
+# The RabbitMQ cluster: three nodes, each named rabbit@<its host name>.
+RABBITMQ_NODES = ("rabbitmq-1", "rabbitmq-2", "rabbitmq-3")
+CLUSTER_CONF = ROOT / "deploy" / "rabbitmq" / "cluster.conf"
 # The password whose hash definitions.json ships with; docs/deploy.md says to change it.
 PLACEHOLDER_PASSWORD = "tsdx-change-me"
 
@@ -84,6 +93,11 @@ def _json(path: Path) -> dict[str, Any]:
 def _compose_services() -> dict[str, Any]:
     services: dict[str, Any] = _yaml(COMPOSE_FILE)["services"]
     return services
+
+
+def _with_secrets(value: str) -> str:
+    """A compose value with every ``${...}`` interpolation replaced by a placeholder."""
+    return re.sub(r"\$\{[^}]*\}", "placeholder", value)
 
 
 def _service_port(name: str, environment: dict[str, Any]) -> int:
@@ -245,7 +259,7 @@ def test_each_service_runs_from_the_image_on_mongo(name: str) -> None:
     assert "replicaSet=rs0" in environment["TSDX_MONGO_URL"]
     # The image's HEALTHCHECK asks this port: it must be the one the service listens on.
     assert int(environment["TSDX_HEALTH_PORT"]) == _service_port(name, environment)
-    for dependency in ("rabbitmq", "mongo"):
+    for dependency in (*RABBITMQ_NODES, "mongo"):
         assert service["depends_on"][dependency]["condition"] == "service_healthy"
 
 
@@ -255,10 +269,11 @@ def test_services_reach_the_broker_as_the_user_and_vhost_of_the_definitions() ->
     (vhost,) = definitions["vhosts"]
     for name in SERVICE_PORT_SETTINGS:
         environment = _compose_services()[name]["environment"]
-        for url in (environment["TSDX_AMQP_URL"], environment["TSDX_RABBITMQ_API_URL"]):
+        addresses = _with_secrets(environment["TSDX_AMQP_URLS"]).split(",")
+        for url in (*addresses, _with_secrets(environment["TSDX_RABBITMQ_API_URL"])):
             assert url.startswith(f"{urlsplit(url).scheme}://{user['name']}:")
-            assert "@rabbitmq:" in url
-        assert environment["TSDX_AMQP_URL"].endswith(f"/{vhost['name']}")
+            assert urlsplit(url).hostname in RABBITMQ_NODES
+        assert all(url.endswith(f"/{vhost['name']}") for url in addresses)
 
 
 @pytest.mark.parametrize("name", REPLICATED)
@@ -272,13 +287,15 @@ def test_gateway_and_routing_run_two_replicas_without_a_fixed_host_port(name: st
 
 def test_infrastructure_is_waited_for_through_healthchecks() -> None:
     services = _compose_services()
-    rabbitmq, mongo = services["rabbitmq"], services["mongo"]
+    mongo = services["mongo"]
 
-    assert rabbitmq["image"].startswith("rabbitmq:3.13-management")
-    assert "healthcheck" in rabbitmq
-    mounts = " ".join(rabbitmq["volumes"])
-    for file in ("definitions.json", "rabbitmq.conf", "enabled_plugins"):
-        assert f"./deploy/rabbitmq/{file}:" in mounts
+    for node in RABBITMQ_NODES:
+        rabbitmq = services[node]
+        assert rabbitmq["image"].startswith("rabbitmq:3.13-management")
+        assert "healthcheck" in rabbitmq
+        mounts = " ".join(rabbitmq["volumes"])
+        for file in ("definitions.json", "rabbitmq.conf", "cluster.conf", "enabled_plugins"):
+            assert f"./deploy/rabbitmq/{file}:" in mounts
 
     assert mongo["command"][mongo["command"].index("--replSet") + 1] == "rs0"
     script = next(v for v in mongo["volumes"] if "init-replica-set.js" in v)
@@ -288,6 +305,68 @@ def test_infrastructure_is_waited_for_through_healthchecks() -> None:
 
     assert services["proxy"]["depends_on"]["gateway"]["condition"] == "service_healthy"
     assert "gateway 8080" in _yaml(COMPOSE_FILE)["configs"]["caddyfile"]["content"]
+
+
+# --- RabbitMQ cluster --------------------------------------------------------------------------
+
+
+def _cluster_conf() -> dict[str, str]:
+    settings = {}
+    for line in CLUSTER_CONF.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            settings[key.strip()] = value.strip()
+    return settings
+
+
+def test_three_rabbitmq_nodes_form_one_cluster_by_their_names() -> None:
+    services = _compose_services()
+    conf = _cluster_conf()
+    assert conf["cluster_formation.peer_discovery_backend"] == "classic_config"
+    listed = {v for k, v in conf.items() if k.startswith("cluster_formation.classic_config.nodes.")}
+    # Each node is rabbit@<hostname>, and every listed name is one of the nodes.
+    assert listed == {f"rabbit@{services[n]['hostname']}" for n in RABBITMQ_NODES}
+    assert {services[n]["hostname"] for n in RABBITMQ_NODES} == set(RABBITMQ_NODES)
+    # One cookie for all, from a required secret; a data volume of its own for each.
+    cookies = {services[n]["environment"]["RABBITMQ_ERLANG_COOKIE"] for n in RABBITMQ_NODES}
+    assert len(cookies) == 1 and "TSDX_RABBITMQ_COOKIE" in cookies.pop()
+    volumes = [
+        next(v.split(":")[0] for v in services[n]["volumes"] if v.endswith(":/var/lib/rabbitmq"))
+        for n in RABBITMQ_NODES
+    ]
+    assert len(set(volumes)) == len(RABBITMQ_NODES)
+    assert set(volumes) <= set(_yaml(COMPOSE_FILE)["volumes"])
+    # A minority side of a network split stops serving instead of diverging.
+    assert conf["cluster_partition_handling"] == "pause_minority"
+
+
+def test_a_node_is_healthy_only_in_a_cluster_of_all_three() -> None:
+    for node in RABBITMQ_NODES:
+        check = " ".join(_compose_services()[node]["healthcheck"]["test"])
+        assert f"await_online_nodes {len(RABBITMQ_NODES)}" in check
+
+
+@pytest.mark.parametrize("name", sorted(SERVICE_PORT_SETTINGS))
+def test_every_service_knows_every_node_and_replicates_its_queues_on_three(name: str) -> None:
+    environment = _compose_services()[name]["environment"]
+    password = "placeholder"
+    urls = (
+        environment["TSDX_AMQP_URLS"]
+        .replace(
+            "${TSDX_RABBITMQ_PASSWORD:?set TSDX_RABBITMQ_PASSWORD (see docs/deploy.md)}", password
+        )
+        .replace("${TSDX_RABBITMQ_PASSWORD}", password)
+    )
+    settings = Settings(amqp_urls=urls)
+    assert [urlsplit(a).hostname for a in settings.amqp_addresses] == list(RABBITMQ_NODES)
+    assert settings.quorum_replicas == len(RABBITMQ_NODES)
+    assert "TSDX_AMQP_URL" not in environment  # one way to name the broker, not two
+
+
+def test_prometheus_scrapes_every_rabbitmq_node() -> None:
+    jobs = {job["job_name"]: job for job in _yaml(PROMETHEUS)["scrape_configs"]}
+    targets = {t for c in jobs["rabbitmq"]["static_configs"] for t in c["targets"]}
+    assert targets == {f"{n}:15692" for n in RABBITMQ_NODES}
 
 
 # --- image -------------------------------------------------------------------------------------

@@ -91,7 +91,25 @@ async def test_a_permanent_failure_is_parked_at_once_and_can_be_replayed(
 
 
 async def test_replay_of_an_unknown_id_changes_nothing(broker: Broker, settings: Settings) -> None:
+    seen: list[str] = []
+
+    async def refusing(envelope: Envelope, payload: DocumentLoaded) -> None:
+        seen.append(payload.document_id)
+        raise PermanentFailure("kept parked")
+
+    consumer = await _consume(broker, settings, refusing)
+    sent = await broker.publish(DocumentLoaded(document_id="d4"), "t")
+    before = await eventually(lambda: list_parked(broker, ROUTING_WORK), what="parked")
+    assert [p.message_id for p in before] == [sent.id]
+
     assert await replay(broker, ROUTING_WORK, "no-such-id") == 0
+
+    # The parked message is still there, once, with its reason (replay takes a message out of
+    # the parking queue before it answers, so a wrong one would show here already).
+    after = await list_parked(broker, ROUTING_WORK)
+    assert [(p.message_id, p.reason) for p in after] == [(sent.id, "kept parked")]
+    assert seen == ["d4"]
+    await consumer.stop()
 
 
 async def test_an_unroutable_publish_is_an_error_not_a_silent_drop(broker: Broker) -> None:

@@ -84,3 +84,44 @@ async def _misses_logged(log: Path, tenant: str) -> int:
     lines = (await _read(log)).splitlines()
     events = [json.loads(line) for line in lines if line.startswith("{")]
     return sum(e.get("event") == "pin.miss" and e.get("tenant") == tenant for e in events)
+
+
+async def test_a_burst_of_wrong_pins_sent_at_once_gets_no_more_than_the_limit_decided(
+    stack: Stack, tenant: dict[str, str]
+) -> None:
+    """150 wrong PINs at once from one key: each is counted before it is decided, so no more
+    than the limit ever reach routing; the rest are refused at the door with 429."""
+    limit = misses_allowed(stack)
+    async with httpx.AsyncClient(
+        base_url=stack.url("gateway"),
+        headers={"Authorization": f"Bearer {tenant['api_key']}"},
+        timeout=60,
+        limits=httpx.Limits(max_connections=150),
+    ) as http:
+        answers = await asyncio.gather(
+            *(
+                http.post("/api/v1/uploads", json=upload(by_pin(f"0{n % 1000:03d}")))
+                for n in range(150)
+            )
+        )
+    codes = [answer.json().get("code") for answer in answers]
+    decided = codes.count("device_not_found_by_pin")
+    assert 1 <= decided <= limit, codes
+    assert codes.count("too_many_pin_misses") == 150 - decided, codes
+    # Routing decided exactly the guesses let through (its log line per decision), and the
+    # registry resolved exactly those PINs.
+    assert stack.log_dir is not None
+    log_dir = stack.log_dir
+    routed = await eventually(
+        lambda: _decisions_logged(log_dir / "routing.log", tenant["tenant"]),
+        until=lambda n: n >= decided,
+        what="upload.decided lines in routing's log",
+    )
+    assert routed == decided
+    assert await _misses_logged(log_dir / "registry.log", tenant["tenant"]) == decided
+
+
+async def _decisions_logged(log: Path, tenant: str) -> int:
+    lines = (await _read(log)).splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    return sum(e.get("event") == "upload.decided" and e.get("tenant") == tenant for e in events)

@@ -614,10 +614,29 @@ async def test_the_next_process_starts_when_the_receipt_is_complete(
         ("p1", Decimal(5)),
         ("p2", Decimal(7)),
     ]
-    # The accounting side sees both: the receipt's result and the follow-up's upload.
-    assert (await accounting.upload_status(follow_up_id))["status"] == "accepted"
+    # The accounting side sees both: the receipt's result and the follow-up's upload. The
+    # gateway records the follow-up's answer from routing's event, a moment after routing
+    # emitted it: wait for it there.
+    status = await eventually(
+        lambda: _upload_status(accounting, follow_up_id),
+        until=lambda found: found is not None,
+        what="the follow-up's upload recorded by the gateway",
+    )
+    assert status == "accepted"
     assert (await edge.document(base, doc_id))["state"] == "completed"
     assert (await edge.document(base, follow_up_id))["process"] == "storekeepers-placement"
+
+
+async def _upload_status(accounting: AccountingClient, request_id: str) -> str | None:
+    """The upload's status as the accounting side sees it; None while it is unknown there."""
+    try:
+        answer = await accounting.upload_status(request_id)
+    except ApiError as error:
+        if error.status == 404:
+            return None
+        raise
+    status: str = answer["status"]
+    return status
 
 
 async def test_the_master_record_follows_an_internet_document_to_loaded(

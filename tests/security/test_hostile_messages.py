@@ -85,7 +85,7 @@ async def test_hostile_messages_are_parked_with_a_reason_and_the_queue_goes_on(
 
     assert reasons["huge"] == f"message too large: {len(huge)} bytes > {MESSAGE_LIMIT}"
     assert reasons["unknown-version"] == "unknown version 9 of message type 'upload.requested'"
-    assert reasons["deep-json"].startswith("not JSON: depth limit exceeded")
+    assert reasons["deep-json"].startswith("not JSON: nested too deeply")
     assert reasons["deep-extra"] == (
         "bad upload.requested payload: documents.0.lines.0.extra: "
         f"Value error, nested deeper than {EXTRA_MAX_DEPTH} levels"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from shared.contracts.directory import GroupName, Login
 
@@ -47,5 +49,28 @@ def test_group_names_refused(group: str) -> None:
         GROUP.validate_python(group)
 
 
-def test_the_schema_keeps_the_pattern() -> None:
-    assert LOGIN.json_schema() == {"type": "string", "pattern": r"^[\w.@-]{1,64}$"}
+ACCEPTED_LOGINS = ["ivanov", "Иванов", "i.ivanov@sklad", "kladovshik-2", "x" * 64, "a_b"]
+REFUSED_LOGINS = ["", "iva nov", "ivanov\n", "ivanov:1", "a/b", "x" * 65, "x²", "a+b", "a\tb"]
+
+
+@pytest.mark.parametrize(
+    ("login", "accepted"),
+    [(login, True) for login in ACCEPTED_LOGINS] + [(login, False) for login in REFUSED_LOGINS],
+)
+def test_the_published_schema_accepts_and_refuses_what_the_service_does(
+    login: str, accepted: bool
+) -> None:
+    """The schema published for outside clients carries the pattern the service enforces: read
+    by the same regex engine, it accepts and refuses the same logins."""
+    schema = LOGIN.json_schema()
+    assert schema["type"] == "string"
+    published = TypeAdapter(Annotated[str, Field(pattern=schema["pattern"])])
+    assert (_passes(published, login), _passes(LOGIN, login)) == (accepted, accepted)
+
+
+def _passes(adapter: TypeAdapter[str], value: str) -> bool:
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return True

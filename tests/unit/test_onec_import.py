@@ -282,9 +282,19 @@ def test_quantity_written_as_text_or_number(written: Any, expected: Decimal) -> 
 
 def test_json_number_keeps_its_digits() -> None:
     data = xdto([product()]).replace(
-        '"LineNumber"', '"Количество": 0.1000000000000000055, "LineNumber"'
+        '"LineNumber"', '"Количество": 123456789012345.123456, "LineNumber"'
     )
-    assert str(read_1c_json(data)[0].lines[0].planned_qty) == "0.1000000000000000055"
+    assert str(read_1c_json(data)[0].lines[0].planned_qty) == "123456789012345.123456"
+
+
+@pytest.mark.parametrize(
+    "number", ["0.1000000000000000055", "1234567890123456", "1e5", "1E+1000000"]
+)
+def test_json_number_beyond_the_quantity_rule_is_refused(number: str) -> None:
+    data = xdto([product()]).replace('"LineNumber"', f'"Количество": {number}, "LineNumber"')
+    with pytest.raises(OneCImportError) as refused:
+        read_1c_json(data)
+    assert refused.value.code == "onec_bad_quantity"
 
 
 def test_barcodes_in_one_text_are_split_and_repeats_dropped() -> None:
@@ -421,7 +431,7 @@ def test_not_json() -> None:
 
 def test_json_nested_too_deep() -> None:
     error = refusal(read_1c_json, "[" * 200_000)
-    assert str(error) == "Данные 1С не являются JSON: nesting too deep."
+    assert str(error) == "Данные 1С не являются JSON: nested too deeply."
 
 
 def test_empty_batch() -> None:
@@ -490,14 +500,16 @@ def test_non_numeric_quantity(written: Any) -> None:
     assert error.params["line"] == 2
     assert str(error) == (
         f"Документ 1, строка 2: количество «{error.params['value']}» в поле «Количество» "
-        "не является числом."
+        "не является числом в пределах правила: до 15 цифр до запятой и до 6 после, "
+        "без экспоненты."
     )
 
 
-def test_json_nan_quantity_is_not_a_number() -> None:
+def test_json_nan_is_not_json() -> None:
+    # NaN is not JSON (1C never writes it): refused by the one exact reader, nothing imported.
     data = xdto([product()]).replace('"LineNumber"', '"Количество": NaN, "LineNumber"')
     assert str(refusal(read_1c_json, data)) == (
-        "Документ 1, строка 1: количество «NaN» в поле «Количество» не является числом."
+        "Данные 1С не являются JSON: NaN is not a JSON number."
     )
 
 

@@ -160,3 +160,24 @@ def test_result_not_kept_merged_is_loaded_per_user() -> None:
         "petrov": [(1, "milk", Decimal("2"), "petrov", "")],
         NO_USER: [(2, "sugar", Decimal("0.5"), None, "")],
     }
+
+
+def test_totals_beyond_the_largest_quantity_are_refused_not_raised() -> None:
+    """Many lines of the largest quantity summed: refused with a code, never an exception, and
+    every total that is accepted still keeps the quantity rule."""
+    biggest = "999999999999999.999999"
+    many = [fact(1, biggest, user=f"u{i}") for i in range(5000)]
+    refused = check_facts(
+        [DocumentLine(line_no=1, product_id="milk", planned_qty=biggest)],
+        many,
+        quantity_control=False,
+    )
+    assert refused is not None and refused.code == "quantity_total_too_large"
+    assert render(refused.code, "en", dict(refused.params)).startswith("Line 1, product")
+    one = [fact(1, biggest, user="u1")]
+    plan = [DocumentLine(line_no=1, product_id="milk", planned_qty=biggest)]
+    assert check_facts(plan, one, quantity_control=True) is None
+    merged = merge_results(one, keep_merged=False)
+    assert FactLine.model_validate(merged.lines[0].model_dump(mode="json")).quantity == Decimal(
+        biggest
+    )

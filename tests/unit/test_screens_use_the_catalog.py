@@ -3,8 +3,9 @@ not from English written into the code.
 
 The command line: every literal part of what is printed (``print``, ``say``) or raised to the
 operator (a failed demo check, a usage error, an exit message) holds no Latin word; the text
-comes from ``shared.i18n``. ``tsdx bench`` and ``tsdx contract`` are developers' tools whose
-output (docs/performance.md, the contract files) is English by design (docs/cli.md), and
+comes from ``shared.i18n``. ``tsdx bench``, ``tsdx contract`` and ``scripts/rabbit-cluster``
+(``local_cluster.py``) are developers' tools whose output (docs/performance.md, the contract
+files, addresses to paste) is English by design (docs/cli.md, docs/deploy.md), and
 ``--help`` is English (argparse builds it before ``--lang`` is read).
 
 The dashboard: the template has no words of its own (only ``${label}`` placeholders), and every
@@ -25,7 +26,7 @@ from shared.i18n_ui import UI_TEXTS
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "shared" / "cli"
 DASHBOARD = ROOT / "services" / "dashboard"
-DEVELOPER_TOOLS = {"bench.py", "contract.py"}
+DEVELOPER_TOOLS = {"bench.py", "contract.py", "local_cluster.py"}
 SHOWN_BY = {"print", "say", "StepFailed", "Skipped", "UsageError", "SystemExit", "check"}
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 ALLOWED = {"tsdx"}

@@ -1,0 +1,108 @@
+"""The one quantity rule of every edge (HTTP, AMQP, 1C import): an exact, bounded decimal.
+
+A quantity is not negative and has at most :data:`INTEGER_DIGITS` digits before the point and
+:data:`FRACTION_DIGITS` after it, and is written in full: as a string (``"12.5"``) or a JSON
+number read exactly (see :func:`shared.jsonexact.loads_exact`); never with an exponent, never
+NaN or Infinity. Anything else is refused with ``quantity_invalid`` before it is accepted, so
+the arithmetic behind the edge (sums of many lines, comparisons with the plan) works on numbers
+whose size is known and can never overflow. In JSON a quantity is always written back as a
+string in full (``"1000000"``, never ``"1E+6"``).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+INTEGER_DIGITS = 15
+FRACTION_DIGITS = 6
+# The largest quantity there is: 999 999 999 999 999.999999.
+_STEP = Decimal(1).scaleb(-FRACTION_DIGITS)
+MAX_QUANTITY = Decimal(10**INTEGER_DIGITS) - _STEP
+
+_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+ERROR_TYPE = "quantity_invalid"
+
+
+def quantity_problem(value: Decimal) -> str | None:
+    """Why a decimal breaks the quantity rule, or None if it keeps it."""
+    if not value.is_finite():
+        return "is not a finite number"
+    if not value.is_zero() and value.adjusted() >= INTEGER_DIGITS:
+        return f"has more than {INTEGER_DIGITS} digits before the point"
+    if _exponent(value) < -FRACTION_DIGITS and value != value.quantize(_STEP):
+        return f"has more than {FRACTION_DIGITS} digits after the point"
+    if _exponent(value) > 0:
+        return "is written with an exponent: write it in full"
+    return None
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    return exponent
+
+
+def _refuse(reason: str) -> PydanticCustomError:
+    return PydanticCustomError(ERROR_TYPE, "quantity {reason}", {"reason": reason})
+
+
+def to_quantity(value: object) -> Decimal:
+    """The quantity ``value`` stands for, or a ``quantity_invalid`` validation error."""
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        if isinstance(value, float):
+            raise _refuse('is written with an exponent: write it in full, e.g. 1500 or "1500"')
+        raise _refuse("must be a number or a string of digits")
+    if isinstance(value, int):
+        if abs(value) >= 10**INTEGER_DIGITS:
+            raise _refuse(f"has more than {INTEGER_DIGITS} digits before the point")
+        return Decimal(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > INTEGER_DIGITS + FRACTION_DIGITS + 30 or not _TEXT.fullmatch(text):
+            raise _refuse('must be written as digits with an optional point, e.g. "12.5"')
+        try:
+            value = Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern lets only numbers through
+            raise _refuse("is not a number") from None
+    problem = quantity_problem(value)
+    if problem is not None:
+        raise _refuse(problem)
+    if value < 0:
+        raise _refuse("is negative")
+    if _exponent(value) < -FRACTION_DIGITS:
+        value = value.quantize(_STEP)  # only zeros dropped: the rule above checked it
+    return abs(value) if value.is_zero() else value  # -0 becomes 0
+
+
+def _in_full(value: Decimal) -> str:
+    return format(value, "f")
+
+
+Quantity = Annotated[
+    Decimal,
+    BeforeValidator(to_quantity),
+    PlainSerializer(_in_full, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "pattern": rf"^\s*\+?(\d{{1,{INTEGER_DIGITS}}}(\.\d{{0,{FRACTION_DIGITS}}})?"
+                    rf"|\.\d{{1,{FRACTION_DIGITS}}})\s*$",
+                },
+                {"type": "number", "minimum": 0},
+            ],
+            "description": (
+                f"An exact decimal, not negative: at most {INTEGER_DIGITS} digits before the "
+                f"point and {FRACTION_DIGITS} after, written in full (no exponent); a JSON "
+                "number is read "
+                "exactly. Written back as a string."
+            ),
+        }
+    ),
+]
