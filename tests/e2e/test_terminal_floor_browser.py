@@ -1,0 +1,140 @@
+"""The terminal app on the floor, in a real headless Chromium at 480×800 against the real
+stack: a line counted from GS1 codes with their batch and expiry, and a marked-goods receipt
+checked against the codes 1C expects (an aggregation code, a surplus and a missing code)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from shared.cli.stack import Stack
+from shared.client import AccountingClient
+from tests.e2e.test_terminal_app_browser import (
+    DEADLINE_MS,
+    GS,
+    MILK,
+    browser,
+    completed,
+    handheld,
+    line,
+    marking,
+    pair_in_browser,
+    pytestmark,
+    qty,
+    scan,
+    screenshot_path,
+    send_to,
+)
+
+__all__ = ["browser", "pytestmark"]
+
+SSCC = "00146012345678901236"  # an aggregation code (AI 00), check digit right
+
+
+def order(*, expected_marks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "header": {
+            "accounting_type": "Заказ поставщику",
+            "id": str(uuid.uuid4()),
+            "number": "0000-000777",
+            "date": "2026-12-01T09:00:00",
+            "counterparty": "ООО «Молочный двор»",
+        },
+        "lines": [line(1, "Молоко «Домик в деревне» 3,2% 1 л", "МЛК-032", MILK, "шт", "4")],
+        "expected_marks": expected_marks or [],
+    }
+
+
+async def open_document(page: Any, delivery_id: str) -> None:
+    from playwright.async_api import expect
+
+    await page.click("#menu-close")
+    await page.locator(f'.doc-card[data-delivery-id="{delivery_id}"]').click(timeout=DEADLINE_MS)
+    await expect(page.locator("#scan")).to_be_focused()
+
+
+async def finish(page: Any) -> None:
+    from playwright.async_api import expect
+
+    await page.click("#finish")
+    await page.click("#dialog-ok")
+    await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "0", timeout=DEADLINE_MS)
+
+
+async def test_a_line_counted_from_gs1_codes_keeps_each_batch_with_its_expiry(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    document = order()
+    await open_document(page, await send_to(accounting, pin, document))
+
+    # 01 GTIN + 17 expiry + 10 batch: the batch last, so no separator is needed; then the same
+    # product of another batch with the separator a scanner sends.
+    await scan(page, f"010{MILK}1727033110L042")
+    await scan(page, f"010{MILK}1727033110L042")
+    await scan(page, f"010{MILK}17270400{GS}10L043")
+    await expect(qty(page, 1)).to_have_text("3")
+    batches = page.locator('#lines li[data-line-no="1"] .line-batch')
+    await expect(batches).to_have_text(
+        ["серия L042 · до 31.03.2027: 2", "серия L043 · до 30.04.2027: 1"]
+    )
+    await finish(page)
+
+    result = await completed(accounting, document["header"]["id"])
+    got = [
+        (f["line_no"], f["series"], f["expiry"], Decimal(str(f["quantity"])))
+        for f in result["result"]["lines"]
+    ]
+    assert got == [(1, "L042", "2027-03-31", Decimal(2)), (1, "L043", "2027-04-30", Decimal(1))]
+    assert errors == []
+    await context.close()
+
+
+async def test_marked_goods_are_checked_against_the_codes_1c_expects(
+    stack: Stack,
+    tenant: dict[str, str],
+    accounting: AccountingClient,
+    browser: Any,
+    tmp_path: Path,
+) -> None:
+    from playwright.async_api import expect
+
+    in_box = [marking("BoxItem00001A"), marking("BoxItem00002B")]
+    missing = marking("NeverCame0003")
+    surplus = marking("NotOrdered004")
+    expected = [{"code": SSCC, "contents": in_box}, {"code": missing}]
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    document = order(expected_marks=expected)
+    await open_document(page, await send_to(accounting, pin, document))
+    check = page.locator("#marks-check")
+    await expect(check).to_have_text("Коды: ожидается 3 · найдено 0 · лишних 0 · не хватает 3")
+
+    await scan(page, SSCC)  # the box stands for both codes inside it
+    await expect(qty(page, 1)).to_have_text("2")
+    await expect(page.locator("#message")).to_contain_text("Упаковка: +2")
+    await scan(page, in_box[0])  # already in through the box
+    await expect(page.locator("#message")).to_contain_text("уже отсканирован")
+    await scan(page, surplus)
+    await expect(page.locator("#message")).to_contain_text("лишний код")
+    await expect(qty(page, 1)).to_have_text("3")
+    await expect(check).to_have_text("Коды: ожидается 3 · найдено 2 · лишних 1 · не хватает 1")
+    await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-marks-check.png")))
+    await finish(page)
+
+    result = (await completed(accounting, document["header"]["id"]))["result"]
+    statuses = [(m["code"], m["status"], m.get("aggregate")) for m in result["marks_check"]]
+    assert statuses == [
+        (in_box[0], "found", SSCC),
+        (in_box[1], "found", SSCC),
+        (missing, "missing", None),
+        (surplus, "surplus", None),
+    ]
+    assert [Decimal(str(f["quantity"])) for f in result["lines"]] == [Decimal(3)]
+    assert errors == []
+    await context.close()
