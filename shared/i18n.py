@@ -165,6 +165,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Бизнес-процесс {process} не разрешает создавать документы на терминале.",
         "en": "Business process {process} does not allow creating documents on the terminal.",
     },
+    "document_id_taken": {
+        "ru": "Документ с таким идентификатором уже есть: созданный на терминале не принят.",
+        "en": "A document with this id already exists: the one made on the terminal is not taken.",
+    },
     "mark_repeated": {
         "ru": "Код маркировки {mark} в результате дважды: один товар считается один раз.",
         "en": "Marking code {mark} appears twice in the result: one item counts once.",

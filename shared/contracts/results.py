@@ -8,6 +8,7 @@ from pydantic import Field
 
 from shared.contracts.documents import (
     Channel,
+    DeviceMode,
     DocumentHeader,
     FactLine,
     FactLineV1,
@@ -36,9 +37,19 @@ class DeliveryProgressed(Payload):
         return self.delivery_id
 
 
+class CreatedOnTerminal(Strict):
+    """A document the terminal started (a process with ``create_on_terminal``): routing makes
+    its master record and copy when its result arrives. Its id is the terminal's."""
+
+    process: str = _ID
+    header: DocumentHeader
+    mode: DeviceMode = "online"
+
+
 @message
 class ResultSubmitted(Payload):
-    """Fact lines from a terminal; ``result_id`` makes a retried send apply once."""
+    """Fact lines from a terminal; ``result_id`` makes a retried send apply once.
+    ``created``: the copy is of a document the terminal started, unknown to routing so far."""
 
     TYPE = "result.submitted"
 
@@ -48,6 +59,7 @@ class ResultSubmitted(Payload):
     final: bool
     lines: list[FactLine] = Field(default_factory=list)
     user: str | None = None
+    created: CreatedOnTerminal | None = None
 
     def ordering_key(self) -> str:
         # A copy's progress and results must apply in the order the terminal sent them.

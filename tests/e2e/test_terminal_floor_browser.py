@@ -1,6 +1,8 @@
 """The terminal app on the floor, in a real headless Chromium at 480×800 against the real
-stack: a line counted from GS1 codes with their batch and expiry, and a marked-goods receipt
-checked against the codes 1C expects (an aggregation code, a surplus and a missing code)."""
+stack: a receipt started on the terminal with no connection, finished and arriving in 1C as a
+new document once; a line counted from GS1 codes with their batch and expiry; a marked-goods
+receipt checked against the codes 1C expects (an aggregation code, a surplus and a missing
+code)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from shared.cli.stack import Stack
-from shared.client import AccountingClient
+from shared.client import AccountingClient, AdminClient
 from tests.e2e.test_terminal_app_browser import (
+    BAGS,
     DEADLINE_MS,
     GS,
     MILK,
@@ -27,6 +30,7 @@ from tests.e2e.test_terminal_app_browser import (
     screenshot_path,
     send_to,
 )
+from tests.support.waiting import eventually
 
 __all__ = ["browser", "pytestmark"]
 
@@ -61,6 +65,86 @@ async def finish(page: Any) -> None:
     await page.click("#finish")
     await page.click("#dialog-ok")
     await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "0", timeout=DEADLINE_MS)
+
+
+RECEIPT_HERE = {
+    "id": "receipt-on-terminal",
+    "name": "Приёмка без заказа",
+    "source_type": "Поступление товаров",
+    "terminal_type": "Приёмка",
+    "result_type": "Приобретение товаров и услуг",
+    "create_on_terminal": True,
+    "on_load": {"action": "create_new"},
+}
+
+
+async def test_a_receipt_started_offline_arrives_in_1c_as_a_new_document_once(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    await admin.put_process(RECEIPT_HERE, tenant=tenant["tenant"])
+    gateway = stack.url("gateway")
+    context, page, errors = await handheld(browser)
+    await pair_in_browser(page, gateway, tenant["connection_code"])
+    await page.click("#menu-close")
+    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+    start = page.locator("#new-document")
+    await expect(start).to_be_visible(timeout=DEADLINE_MS)  # the processes it may start
+
+    async def refuse(route: Any) -> None:
+        await route.abort("internetdisconnected")
+
+    await context.route(f"{gateway}/**", refuse)
+    await context.set_offline(True)
+    await start.click()
+    await expect(page.locator("#scan")).to_be_focused()
+    await scan(page, MILK)
+    await scan(page, MILK)
+    await scan(page, BAGS)
+    await expect(qty(page, 1)).to_have_text("2")
+    await expect(qty(page, 2)).to_have_text("1")
+    await page.click("#finish")
+    await page.click("#dialog-ok")
+    await expect(page.locator("#notice")).to_contain_text("будет отправлен, когда появится связь")
+    await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "1")
+
+    # Back online; the first answer is lost, so the terminal sends the document again.
+    lost: list[str] = []
+
+    async def lose_first_answer(route: Any) -> None:
+        if route.request.method == "POST" and route.request.url.endswith("/created") and not lost:
+            await route.fetch()
+            lost.append(route.request.url)
+            await route.abort("connectionreset")
+            return
+        await route.continue_()
+
+    await context.unroute(f"{gateway}/**", refuse)
+    await context.route(f"{gateway}/**", lose_first_answer)
+    await context.set_offline(False)
+    await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "0", timeout=30_000)
+    assert lost, "the first send's answer was to be lost"
+
+    async def made_here() -> list[dict[str, Any]]:
+        return [r for r in await accounting.results() if r["process"] == RECEIPT_HERE["id"]]
+
+    [listed] = await eventually(made_here, until=bool, timeout=30, what="the new document")
+    result = (await accounting.result(listed["document_id"]))["result"]
+    assert result["result_type"] == "Приобретение товаров и услуг"
+    assert result["created_on_terminal"] is True
+    assert result["header"]["accounting_type"] == "Приёмка"
+    got = {
+        f["product_id"]: (f.get("line_no"), Decimal(str(f["quantity"]))) for f in result["lines"]
+    }
+    assert got == {MILK: (None, Decimal(2)), BAGS: (None, Decimal(1))}
+    assert len(await made_here()) == 1  # sent twice, one document
+    assert errors == []
+    await context.close()
 
 
 async def test_a_line_counted_from_gs1_codes_keeps_each_batch_with_its_expiry(

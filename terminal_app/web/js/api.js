@@ -71,8 +71,19 @@ export class InternetApi {
     return call("POST", "/api/v1/terminal/documents/" + encodeURIComponent(id) + "/ack", this.opts());
   }
   sendResult(item) {
+    if (item.made) {
+      // A document started on this terminal: sent once, finished, with the id made here.
+      var made = item.made;
+      return call("POST", "/api/v1/terminal/created", this.opts({ body: {
+        document_id: made.document_id, result_id: item.result_id, process: made.process,
+        number: made.number, date: made.date, lines: item.lines,
+      } }));
+    }
     return call("POST", "/api/v1/terminal/documents/" + encodeURIComponent(item.delivery_id) + "/results",
       this.opts({ body: { result_id: item.result_id, final: item.final, lines: item.lines } }));
+  }
+  processes() {
+    return call("GET", "/api/v1/terminal/processes", this.opts());
   }
 }
 

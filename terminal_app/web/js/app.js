@@ -8,8 +8,8 @@ import { signal, unlockOnFirstTouch } from "./feedback.js";
 import { currentLanguage, setLanguage, t } from "./i18n.js";
 import { DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
-  applyScan, applyTyped, attributesToAsk, expiryOf, factLines, marksCheck, newJob, newResultId,
-  partsOfLine, progress, summaryOf, titleOf,
+  applyScan, applyTyped, attributesToAsk, expiryOf, factLines, marksCheck, newCreatedJob, newJob,
+  newResultId, partsOfLine, progress, summaryOf, titleOf,
 } from "./work.js";
 
 var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
@@ -34,6 +34,7 @@ var state = {
   flushing: null, // the send in progress, if any
   sound: true,
   known: 0,
+  startable: [], // processes whose documents this terminal may start (kept for offline)
 };
 
 // DOM helpers ---------------------------------------------------------------------------
@@ -334,13 +335,42 @@ function listScreen() {
       unsentFor(summary.delivery_id) ? h("div", { class: "doc-unsent", text: "\u2191 " + t("unsent_mark") }) : null,
     ])]);
   });
-  if (items.length) return h("ul", { class: "doc-list", id: "documents" }, items);
-  var empty = [h("div", { class: "empty-title", text: t("no_documents") })];
+  var start = state.startable.length && MODE === "internet" ? h("button", { id: "new-document", class: "button new-document", type: "button", text: "+ " + t("new_document"), onclick: startDocument }) : null;
+  if (items.length) return h("div", {}, [start, h("ul", { class: "doc-list", id: "documents" }, items)]);
+  var empty = [start, h("div", { class: "empty-title", text: t("no_documents") })];
   if (MODE === "internet" && state.device) {
     empty.push(h("p", { class: "hint", text: t("waiting_by_pin") }));
     empty.push(h("div", { class: "big-pin", id: "pin", text: state.device.pin }));
   }
   return h("div", { class: "empty", id: "documents-empty" }, empty);
+}
+
+// A new document of a process that allows it: chosen from a list when there are several.
+async function startDocument() {
+  var process = state.startable.length === 1 ? state.startable[0] : await choose(t("new_document"), state.startable);
+  if (!process) return;
+  var job = newCreatedJob(process);
+  await saveJob(job);
+  go("work", job.delivery_id);
+}
+
+function choose(title, processes) {
+  return new Promise(function (resolve) {
+    var shade = clear($("#dialog-shade"));
+    function close(value) {
+      shade.hidden = true;
+      clear(shade);
+      state.dialogOpen = false;
+      resolve(value);
+    }
+    var buttons = processes.map(function (process) {
+      return h("button", { class: "button choice", type: "button", "data-process": process.id, text: process.name, onclick: function () { close(process); } });
+    });
+    buttons.push(h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } }));
+    shade.appendChild(h("div", { class: "dialog", id: "dialog", role: "dialog" }, [h("p", { class: "dialog-text", text: title })].concat(buttons)));
+    state.dialogOpen = true;
+    shade.hidden = false;
+  });
 }
 
 function lineItem(job, line, i, highlight) {
@@ -358,7 +388,7 @@ function lineItem(job, line, i, highlight) {
     ]),
     h("div", { class: "line-qty" }, [
       h("span", { class: "qty-count", text: count }),
-      h("span", { class: "qty-plan", text: " / " + planned }),
+      line.unplanned ? null : h("span", { class: "qty-plan", text: " / " + planned }),
     ]),
   ]);
 }
@@ -560,6 +590,7 @@ async function queueResult(job, final) {
     lines: factLines(job),
     created: Date.now(),
   };
+  if (job.made) item.made = job.made; // a document started here: it goes as a new one
   job.last_result_id = item.result_id;
   if (final) job.finished = true;
   await state.store.put(OUTBOX, item);
@@ -682,6 +713,8 @@ async function unpair() {
   if (!(await dialog({ text: t("confirm_unpair"), ok: t("unpair") }))) return;
   state.device = null;
   settings.set("device", null);
+  state.startable = [];
+  settings.set("startable", []);
   await forgetWork();
   closeDrawer();
   go("pair");
@@ -700,7 +733,12 @@ async function refreshDevice() {
   var me = await api().me();
   state.device = Object.assign(state.device, { pin: me.pin, mode: me.mode, barcodes: me.barcodes || state.device.barcodes });
   settings.set("device", state.device);
+  var startable = (await api().processes()).processes;
+  var changed = JSON.stringify(startable) !== JSON.stringify(state.startable);
+  state.startable = startable;
+  settings.set("startable", startable);
   renderChrome();
+  if (changed && state.screen === "list") render();
 }
 
 async function internetLoop() {
@@ -776,6 +814,7 @@ async function pruneJobs(listed) {
   for (var i = 0; i < ids.length; i++) {
     var job = state.jobs.get(ids[i]);
     if (listed[job.delivery_id] || unsentFor(job.delivery_id) || state.current === job.delivery_id) continue;
+    if (job.made && !job.finished) continue; // started here: the server knows it when it is sent
     if (!job.finished) notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
     await dropJob(job.delivery_id);
     dropped = true;
@@ -924,6 +963,7 @@ async function start() {
   var open = settings.get("open", null);
   if (MODE === "internet") {
     state.device = settings.get("device", null);
+    state.startable = settings.get("startable", []);
     if (!state.device) go("pair");
     else {
       var job = open && state.jobs.get(open);

@@ -20,7 +20,7 @@
 // Weight codes (settings.weightPrefixes / itemDigits / weightDigits): 13 digits =
 //   2-digit prefix + itemDigits item code + weightDigits weight in GRAMS + EAN check digit,
 //   itemDigits + weightDigits = 10; the check digit must be right, else the code is plain.
-//   "2212345012349" with the defaults: prefix "22", item "12345", 1234 g, quantity "1.234".
+//   "2212345012343" with the defaults: prefix "22", item "12345", 1234 g, quantity "1.234".
 // Quantities are exact decimal strings in kg without trailing zeros ("1.234", "0.5", "2").
 //
 // Group separator (GS, 0x1D) between variable-length GS1 fields: keyboard-wedge input often

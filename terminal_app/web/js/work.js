@@ -26,6 +26,27 @@ export function newJob(downloaded) {
   };
 }
 
+// A document the storekeeper starts on the terminal, of a process that allows it: no plan,
+// every product scanned becomes a line. Its id is made here; the server takes it once.
+export function newCreatedJob(process, now) {
+  var id = newResultId();
+  var date = (now || new Date()).toISOString().slice(0, 19);
+  var job = newJob({
+    delivery_id: "new-" + id,
+    document_id: id,
+    terminal_type: process.terminal_type,
+    number: "",
+    date: date,
+    lines: 0,
+    state: "created",
+    settings: { terminal_type: process.terminal_type, ask_for: process.ask_for || [], add_unplanned: true },
+    document: { header: { id: id, accounting_type: process.terminal_type, date: date }, lines: [] },
+  });
+  job.lines = [];
+  job.made = { process: process.id, document_id: id, number: "", date: date };
+  return job;
+}
+
 export function summaryOf(item) {
   var copy = {};
   ["delivery_id", "document_id", "accounting_type", "terminal_type", "number", "date", "lines",
@@ -102,7 +123,7 @@ function attributesOf(job, index, scan, typed) {
 function count(job, index, quantity, barcode, attrs, marks) {
   var line = job.lines[index];
   var total = add(job.counts[index], quantity);
-  if (job.settings.quantity_control && compare(total, String(line.planned_qty)) > 0) {
+  if (job.settings.quantity_control && !line.unplanned && compare(total, String(line.planned_qty)) > 0) {
     return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
   }
   job.counts[index] = total;
@@ -168,6 +189,22 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
   return { ok: true, line: last.line, quantity: String(planned.length), aggregate: true, attrs: last.attrs };
 }
 
+// A product scanned that no line has, where the document takes unplanned products: a line of
+// its own, the product known by its barcode (for a marking or GS1 code, the EAN-13 inside).
+// A weight code or an SSCC names no product by itself: still unknown.
+function addUnplanned(job, found, code) {
+  var scan = found.scan;
+  var product = scan.kind === "marking" || scan.kind === "gs1" ? scan.ean13 || scan.gtin : scan.kind === "plain" ? scan.code : "";
+  if (!product) return found;
+  job.lines.push({ line_no: job.lines.length + 1, product_id: product, name: product, barcodes: [product], planned_qty: "0", unplanned: true });
+  job.counts.push("0");
+  job.scanned.push("");
+  job.marks.push([]);
+  job.summary.lines = job.lines.length;
+  var index = job.lines.length - 1;
+  return { line: index, quantity: scan.weight ? scan.weight : "1", scan: scan, reason: null, added: true };
+}
+
 // ``typed``: attributes the storekeeper typed for this scan ({series, expiry, characteristic}).
 export function applyScan(job, raw, barcodeSettings, typed) {
   var code = String(raw).trim();
@@ -177,6 +214,7 @@ export function applyScan(job, raw, barcodeSettings, typed) {
     return applyAggregate(job, whole, job.expected.aggregates[whole.code], barcodeSettings, typed);
   }
   var found = matchScan(code, job.lines, barcodeSettings);
+  if (found.line < 0 && job.settings.add_unplanned) found = addUnplanned(job, found, code);
   if (found.line < 0) return refuse("unknown_barcode", { code: code });
   var scan = found.scan;
   var attrs = attributesOf(job, found.line, scan, typed);
@@ -245,10 +283,13 @@ export function partsOfLine(job, index) {
 
 export function progress(job) {
   var done = 0;
+  var total = 0;
   job.lines.forEach(function (line, i) {
+    if (line.unplanned) return;
+    total += 1;
     if (compare(job.counts[i], String(line.planned_qty)) >= 0) done += 1;
   });
-  return { done: done, total: job.lines.length };
+  return { done: done, total: total };
 }
 
 // The result as the server takes it: every counted line, per batch and cell, the whole
@@ -259,11 +300,12 @@ export function factLines(job) {
   return parts.filter(function (part) { return !isZero(part.quantity); }).map(function (part) {
     var line = job.lines[part.line];
     var fact = {
-      line_no: line.line_no,
+      line_no: line.unplanned ? undefined : line.line_no, // an unplanned product has no line
       product_id: line.product_id,
       barcode: part.barcode || (line.barcodes && line.barcodes[0]) || "",
       quantity: part.quantity,
     };
+    if (fact.line_no === undefined) delete fact.line_no;
     if (part.marks.length) fact.marks = part.marks.slice();
     ATTRIBUTES.forEach(function (name) {
       if (part[name]) fact[name] = part[name];
