@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.lan_writer import admin, repository, terminal
+from services.lan_writer import admin, created, repository, terminal
 from services.lan_writer.base import LanBase
 from services.lan_writer.handlers import LanHandlers
 from shared.api_docs import documented_app
@@ -32,6 +32,7 @@ def build_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
     app.include_router(terminal.router)
+    app.include_router(created.router)
     app.include_router(admin.router)
     mount_terminal_app(app, "lan")
     return app

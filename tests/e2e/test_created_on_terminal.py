@@ -11,6 +11,7 @@ import httpx
 
 from shared.cli.stack import Stack
 from shared.client import AccountingClient, AdminClient, TerminalClient
+from shared.client.api import LanClient
 from tests.e2e.test_terminal_floor_browser import RECEIPT_HERE
 from tests.support.waiting import eventually
 
@@ -87,3 +88,41 @@ async def test_a_document_made_on_the_terminal_is_taken_once_and_only_where_allo
         (MILK, "L1", "2")
     ]
     assert refused["document_id"] not in {r["document_id"] for r in await accounting.results()}
+
+
+async def test_a_lan_user_starts_a_document_and_a_refused_one_says_why(
+    stack: Stack, tenant: dict[str, str], admin: AdminClient, accounting: AccountingClient
+) -> None:
+    base = tenant["tenant"]
+    await admin.put_process(RECEIPT_HERE, tenant=base)
+    await admin.create_user(base, "ivanov", name="Иванов", password="секрет-1")
+    async with LanClient(stack.url("lan_writer")) as terminal:
+        await terminal.login(base, "ivanov", "секрет-1")
+        http: httpx.AsyncClient = terminal._http
+        offered = (await http.get("/api/v1/lan/processes")).json()["processes"]
+        assert [p["id"] for p in offered] == [RECEIPT_HERE["id"]]
+
+        made = document(RECEIPT_HERE["id"])
+        first = (await http.post("/api/v1/lan/created", json=made)).json()
+        again = (await http.post("/api/v1/lan/created", json=made)).json()
+        assert first["status"] == again["status"] == "sent"
+
+        unknown = document("no-such-process")
+        sent = (await http.post("/api/v1/lan/created", json=unknown)).json()
+        assert sent["status"] == "sent"
+        status_url = f"/api/v1/lan/created/{unknown['document_id']}/results/{unknown['result_id']}"
+
+        async def status() -> dict[str, Any]:
+            return dict((await http.get(status_url)).json())
+
+        seen = await eventually(status, until=lambda s: s["status"] == "refused", what="refusal")
+        assert seen["refusal"]["code"] == "process_not_found"
+
+    [listed] = await eventually(accounting.results, what="the LAN user's new document")
+    assert listed["document_id"] == made["document_id"]
+    result = (await accounting.result(made["document_id"]))["result"]
+    assert result["created_on_terminal"] is True
+    assert result["lines"][0]["user"] is None and result["mode"] == "online"
+    journey = await accounting.document(made["document_id"])
+    assert [step["step"] for step in journey["timeline"]][:2] == ["created", "result"]
+    assert journey["timeline"][0]["user"] == "ivanov"

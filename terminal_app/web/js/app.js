@@ -289,6 +289,7 @@ function loginScreen() {
 }
 
 function stateLabel(summary) {
+  if (summary.state === "created") return { text: t("state_created"), kind: "mine" };
   if (MODE === "lan") {
     if (summary.mine) return { text: t("state_mine"), kind: "mine" };
     var holders = summary.taken_by || [];
@@ -335,7 +336,7 @@ function listScreen() {
       unsentFor(summary.delivery_id) ? h("div", { class: "doc-unsent", text: "\u2191 " + t("unsent_mark") }) : null,
     ])]);
   });
-  var start = state.startable.length && MODE === "internet" ? h("button", { id: "new-document", class: "button new-document", type: "button", text: "+ " + t("new_document"), onclick: startDocument }) : null;
+  var start = state.startable.length ? h("button", { id: "new-document", class: "button new-document", type: "button", text: "+ " + t("new_document"), onclick: startDocument }) : null;
   if (items.length) return h("div", {}, [start, h("ul", { class: "doc-list", id: "documents" }, items)]);
   var empty = [start, h("div", { class: "empty-title", text: t("no_documents") })];
   if (MODE === "internet" && state.device) {
@@ -733,11 +734,16 @@ async function refreshDevice() {
   var me = await api().me();
   state.device = Object.assign(state.device, { pin: me.pin, mode: me.mode, barcodes: me.barcodes || state.device.barcodes });
   settings.set("device", state.device);
+  renderChrome();
+  await refreshStartable();
+}
+
+// The processes this terminal may start documents of, kept for work without a connection.
+async function refreshStartable() {
   var startable = (await api().processes()).processes;
   var changed = JSON.stringify(startable) !== JSON.stringify(state.startable);
   state.startable = startable;
   settings.set("startable", startable);
-  renderChrome();
   if (changed && state.screen === "list") render();
 }
 
@@ -852,6 +858,8 @@ async function logout() {
   }
   state.session = null;
   settings.set("lan_session", null);
+  state.startable = [];
+  settings.set("startable", []);
   await forgetWork();
   closeDrawer();
   go("login");
@@ -859,6 +867,7 @@ async function logout() {
 
 async function lanLoop() {
   var session = state.session;
+  refreshStartable().catch(function () { /* offline: the processes as remembered */ });
   while (state.session === session) {
     try {
       await refreshLan();
@@ -973,6 +982,7 @@ async function start() {
     }
   } else {
     state.session = settings.get("lan_session", null);
+    state.startable = settings.get("startable", []);
     if (!state.session) go("login");
     else {
       var lanJob = open && state.jobs.get(open);
