@@ -27,6 +27,9 @@ class Plan:
     # The inbox-poll base: paired devices and documents stored for each.
     poll_devices: int
     per_device: int
+    # The catalog: products uploaded, and products changed before the delta sync.
+    catalog_products: int = 100_000
+    catalog_changes: int = 100
 
     @property
     def poll_documents(self) -> int:
@@ -55,6 +58,7 @@ def plan_for(duration: float | None, quick: bool) -> Plan:
             big_lines=1_000,
             poll_devices=200,
             per_device=10,
+            catalog_products=2_000,
         )
     seconds = duration if duration is not None else DEFAULT_DURATION
     return Plan(
