@@ -67,6 +67,30 @@ async def finish(page: Any) -> None:
     await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "0", timeout=DEADLINE_MS)
 
 
+def milk_and_bags() -> list[dict[str, Any]]:
+    return [
+        {"id": "milk", "name": "Молоко 3,2% 1 л", "unit": "шт", "barcodes": [{"barcode": MILK}]},
+        {"id": "bags", "name": "Пакет-майка", "unit": "шт", "barcodes": [{"barcode": BAGS}]},
+    ]
+
+
+async def synced(page: Any) -> None:
+    """The side menu (open after pairing) shows a catalog version once the sync is through."""
+    from playwright.async_api import expect
+
+    await page.click("#menu-close")
+    await page.click("#menu-button")
+    version = page.locator("#menu-catalog-version")
+
+    async def reopened() -> str:
+        await page.click("#menu-close")
+        await page.click("#menu-button")
+        return str(await version.text_content())
+
+    await eventually(reopened, until=lambda text: text not in ("", "0"), what="catalog synced")
+    await expect(page.locator("#menu-catalog-synced")).not_to_have_text("ещё нет")
+
+
 RECEIPT_HERE = {
     "id": "receipt-on-terminal",
     "name": "Приёмка без заказа",
@@ -88,9 +112,11 @@ async def test_a_receipt_started_offline_arrives_in_1c_as_a_new_document_once(
     from playwright.async_api import expect
 
     await admin.put_process(RECEIPT_HERE, tenant=tenant["tenant"])
+    await accounting.upload_catalog({"products": [milk_and_bags()[0], milk_and_bags()[1]]})
     gateway = stack.url("gateway")
     context, page, errors = await handheld(browser)
     await pair_in_browser(page, gateway, tenant["connection_code"])
+    await synced(page)
     await page.click("#menu-close")
     await page.wait_for_function("navigator.serviceWorker.controller !== null")
     start = page.locator("#new-document")
@@ -141,7 +167,7 @@ async def test_a_receipt_started_offline_arrives_in_1c_as_a_new_document_once(
     got = {
         f["product_id"]: (f.get("line_no"), Decimal(str(f["quantity"]))) for f in result["lines"]
     }
-    assert got == {MILK: (None, Decimal(2)), BAGS: (None, Decimal(1))}
+    assert got == {"milk": (None, Decimal(2)), "bags": (None, Decimal(1))}
     assert len(await made_here()) == 1  # sent twice, one document
     assert errors == []
     await context.close()

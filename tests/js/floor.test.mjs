@@ -108,18 +108,3 @@ test("an expiry typed by hand is read in the Russian and ISO ways, and checked",
   assert.equal(expiryOf("завтра"), null);
 });
 
-test("a document started on the terminal takes every product scanned as a line of its own", async () => {
-  const { newCreatedJob } = await import("../../terminal_app/web/js/work.js");
-  const made = newCreatedJob({ id: "receipt-here", name: "Приёмка", terminal_type: "Поступление" });
-  assert.match(made.delivery_id, /^new-[0-9a-f]{32}$/);
-  assert.equal(made.made.document_id, made.delivery_id.slice(4));
-  assert.equal(applyScan(made, MILK).ok, true);
-  assert.equal(applyScan(made, code("ZZZZZZ")).ok, true); // the marking code's EAN-13: same line
-  assert.equal(applyScan(made, "4600000000019").ok, true);
-  assert.equal(applyScan(made, "2212345012343").reason, "unknown_barcode"); // a weight names no product
-  assert.deepEqual(factLines(made).map((f) => [f.line_no, f.product_id, f.quantity]), [
-    [undefined, MILK, "2"],
-    [undefined, "4600000000019", "1"],
-  ]);
-  assert.equal("line_no" in factLines(made)[0], false);
-});

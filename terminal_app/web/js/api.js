@@ -78,6 +78,9 @@ export class InternetApi {
   processes() {
     return call("GET", "/api/v1/terminal/processes", this.opts());
   }
+  catalog(since) {
+    return call("GET", "/api/v1/terminal/catalog?" + query({ since: since }), this.opts());
+  }
 }
 
 export class LanApi {
@@ -116,6 +119,9 @@ export class LanApi {
   }
   processes() {
     return call("GET", "/api/v1/lan/processes", this.opts());
+  }
+  catalog(since) {
+    return call("GET", "/api/v1/lan/catalog?" + query({ since: since }), this.opts());
   }
 }
 

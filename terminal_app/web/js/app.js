@@ -3,10 +3,11 @@
 // Chrome 81 is the oldest browser it must run on (see docs/terminal-app.md).
 
 import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
-import { DEFAULT_SETTINGS } from "./barcodes.js";
+import { DEFAULT_SETTINGS, matchScan, parseScan } from "./barcodes.js";
+import { applyPage, findInCatalog } from "./catalog.js";
 import { signal, unlockOnFirstTouch } from "./feedback.js";
 import { currentLanguage, setLanguage, t } from "./i18n.js";
-import { DOCS, OUTBOX, openStore, settings } from "./store.js";
+import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
   applyScan, applyTyped, attributesToAsk, expiryOf, factLines, marksCheck, newCreatedJob, newJob,
   newResultId, partsOfLine, progress, summaryOf, titleOf,
@@ -17,6 +18,7 @@ var MODE = modeMeta && modeMeta.getAttribute("content") === "lan" ? "lan" : "int
 var LONG_POLL_SECONDS = 20;
 var LAN_POLL_MS = 3000;
 var RETRY_MS = 3000;
+var CATALOG_SYNC_MS = 60000; // the catalog is synced in the background this often
 
 var state = {
   store: null,
@@ -35,6 +37,7 @@ var state = {
   sound: true,
   known: 0,
   startable: [], // processes whose documents this terminal may start (kept for offline)
+  syncing: false, // a catalog sync is running
 };
 
 // DOM helpers ---------------------------------------------------------------------------
@@ -169,6 +172,8 @@ function renderDrawer() {
   rows.push(row(t("connection"), state.online ? t("online") : t("offline"), "menu-connection"));
   rows.push(row(t("unsent", { n: "" }).replace(/[:\s]+$/, ""), String(state.outbox.length), "menu-unsent"));
   rows.push(row(t("offline_work"), state.offlineReady ? t("offline_ready") : t("offline_unavailable"), "menu-offline"));
+  rows.push(row(t("catalog_version"), String(settings.get("catalog_version", 0)), "menu-catalog-version"));
+  rows.push(row(t("catalog_synced"), syncedText(settings.get("catalog_synced_at", null)), "menu-catalog-synced"));
   var buttons = [
     h("button", { class: "menu-button", id: "language-toggle", type: "button", onclick: toggleLanguage, text: t("language") }),
     h("button", { class: "menu-button", id: "sound-toggle", type: "button", onclick: toggleSound, text: t("sound") + ": " + (state.sound ? t("on") : t("off")) }),
@@ -177,6 +182,43 @@ function renderDrawer() {
   if (MODE === "lan" && state.session) buttons.push(h("button", { class: "menu-button", id: "logout", type: "button", onclick: logout, text: t("log_out") }));
   buttons.push(h("button", { class: "menu-button", id: "menu-close", type: "button", onclick: closeDrawer, text: t("close") }));
   drawer.appendChild(h("div", { class: "menu-body" }, rows.concat(buttons)));
+}
+
+// «05.12 20:14», or «ещё нет» before the first sync.
+function syncedText(iso) {
+  if (!iso) return t("never");
+  var d = new Date(iso);
+  var two = function (n) { return (n < 10 ? "0" : "") + n; };
+  return two(d.getDate()) + "." + two(d.getMonth() + 1) + " " + two(d.getHours()) + ":" + two(d.getMinutes());
+}
+
+// The catalog: every change since the version kept, page by page, each page stored whole
+// before its version is kept (a sync cut in the middle goes on from the last stored page).
+async function syncCatalog() {
+  var client = api();
+  if (state.syncing || !client) return;
+  state.syncing = true;
+  try {
+    var since = settings.get("catalog_version", 0);
+    for (;;) {
+      var page = await client.catalog(since);
+      if (page.reset) await state.store.wipe(CATALOG);
+      await state.store.change(CATALOG, function (read, write, drop) { return applyPage(page, read, write, drop); });
+      since = page.version;
+      settings.set("catalog_version", since);
+      if (!page.more) break;
+    }
+    settings.set("catalog_synced_at", new Date().toISOString());
+  } catch (error) {
+    // No connection, or the server is busy: the next round tries again.
+  } finally {
+    state.syncing = false;
+    if (!$("#drawer").hidden) renderDrawer();
+  }
+}
+
+function catalogRead(key) {
+  return state.store.get(CATALOG, key);
 }
 
 function openDrawer() {
@@ -384,7 +426,7 @@ function lineItem(job, line, i, highlight) {
   return h("li", { class: "line line-" + kind + (highlight ? " line-last" : ""), "data-line-no": String(line.line_no), onclick: function () { typeQuantity(job, i); } }, [
     h("div", { class: "line-main" }, [
       h("div", { class: "line-name", text: line.name || line.product_id }),
-      h("div", { class: "line-meta", text: [line.article ? t("article") + " " + line.article : "", line.unit, marks ? "DM \u00d7" + marks : ""].filter(Boolean).join(" · ") }),
+      h("div", { class: "line-meta", text: [line.article ? t("article") + " " + line.article : "", line.unit, line.cell ? t("cell") + " " + line.cell : "", marks ? "DM \u00d7" + marks : ""].filter(Boolean).join(" · ") }),
       batches.length ? h("div", { class: "line-batches" }, batches.map(function (part) { return h("div", { class: "line-batch", text: batchText(part) }); })) : null,
     ]),
     h("div", { class: "line-qty" }, [
@@ -403,6 +445,13 @@ function batchText(part) {
     part.series ? t("series") + " " + part.series : "",
     date ? t("expiry_until") + " " + date[3] + "." + date[2] + "." + date[1] : "",
   ].filter(Boolean).join(" · ") + ": " + part.quantity;
+}
+
+function showCell(job) {
+  var box = $("#current-cell");
+  if (!box) return;
+  box.hidden = !job.cell;
+  box.textContent = job.cell ? t("current_cell", { name: job.cellName || job.cell }) : "";
 }
 
 function marksCheckText(job) {
@@ -449,6 +498,7 @@ function workScreen() {
     h("div", { class: "scan-row" }, [scan, keyboard, camera]),
     h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
     marksCheck(job) ? h("div", { id: "marks-check", class: "marks-check", text: marksCheckText(job) }) : null,
+    h("div", { id: "current-cell", class: "current-cell", hidden: !job.cell, text: job.cell ? t("current_cell", { name: job.cellName || job.cell }) : "" }),
     h("ul", { id: "lines", class: "lines" }, job.lines.map(function (line, i) { return lineItem(job, line, i, i === lastLine); })),
     h("div", { class: "actions" }, actions),
   ]);
@@ -494,9 +544,12 @@ function barcodeSettings(job) {
 async function handleScan(raw) {
   var job = state.jobs.get(state.current);
   if (!job) return;
-  var typed = await askAttributes(attributesToAsk(job, raw, barcodeSettings(job)));
+  var scanSettings = barcodeSettings(job);
+  // Not a line of the document: perhaps a product or a cell of the catalog.
+  var hit = matchScan(raw, job.lines, scanSettings).line < 0 ? await findInCatalog(parseScan(raw, scanSettings), catalogRead) : null;
+  var typed = await askAttributes(attributesToAsk(job, raw, scanSettings, hit));
   if (typed === null) return;
-  var outcome = applyScan(job, raw, barcodeSettings(job), typed);
+  var outcome = applyScan(job, raw, scanSettings, typed, hit);
   await reportCount(job, outcome);
 }
 
@@ -530,6 +583,12 @@ async function reportCount(job, outcome) {
     return;
   }
   await saveJob(job);
+  if (outcome.cell) {
+    message("ok", t("cell_entered", { name: outcome.name }));
+    signal("ok", state.sound);
+    showCell(job);
+    return;
+  }
   var line = job.lines[outcome.line];
   var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.mark ? "mark_ok" : "scanned_ok";
   message("ok", t(said, { name: line.name || line.product_id, qty: outcome.quantity }));
@@ -726,6 +785,8 @@ async function forgetWork() {
   state.outbox = [];
   state.list = [];
   await state.store.clear();
+  settings.set("catalog_version", null);
+  settings.set("catalog_synced_at", null);
 }
 
 // The server's word on this device wins (an operator may change its PIN or mode), and the
@@ -750,6 +811,7 @@ async function refreshStartable() {
 async function internetLoop() {
   var device = state.device;
   refreshDevice().catch(function () { /* offline: the device as remembered */ });
+  syncCatalog();
   while (state.device === device) {
     try {
       var inbox = await api().inbox(state.online ? LONG_POLL_SECONDS : 0, state.known);
@@ -868,6 +930,7 @@ async function logout() {
 async function lanLoop() {
   var session = state.session;
   refreshStartable().catch(function () { /* offline: the processes as remembered */ });
+  syncCatalog();
   while (state.session === session) {
     try {
       await refreshLan();
@@ -950,7 +1013,7 @@ async function registerWorker() {
 function bindChrome() {
   $("#menu-button").addEventListener("click", openDrawer);
   $("#drawer-shade").addEventListener("click", closeDrawer);
-  window.addEventListener("online", function () { wake(); flush(); });
+  window.addEventListener("online", function () { wake(); flush(); syncCatalog(); });
   window.addEventListener("offline", function () { setOnline(false); });
   // The scanner types wherever focus is: send stray keys to the scan field.
   document.addEventListener("keydown", function (e) {
@@ -967,6 +1030,7 @@ async function start() {
   state.sound = settings.get("sound", true);
   bindChrome();
   state.store = await openStore();
+  setInterval(function () { syncCatalog(); }, CATALOG_SYNC_MS);
   (await state.store.all(DOCS)).forEach(function (job) { state.jobs.set(job.delivery_id, job); });
   state.outbox = await state.store.all(OUTBOX);
   var open = settings.get("open", null);

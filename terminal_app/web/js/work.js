@@ -2,7 +2,7 @@
 // a plain object the app stores in IndexedDB after every change.
 
 import { matchScan, parseScan } from "./barcodes.js";
-import { add, compare, isQuantity, isZero, normalize } from "./decimal.js";
+import { add, compare, isQuantity, isZero, multiply, normalize } from "./decimal.js";
 
 export function newJob(downloaded) {
   var lines = downloaded.document.lines;
@@ -39,7 +39,7 @@ export function newCreatedJob(process, now) {
     date: date,
     lines: 0,
     state: "created",
-    settings: { terminal_type: process.terminal_type, ask_for: process.ask_for || [], add_unplanned: true },
+    settings: { terminal_type: process.terminal_type, ask_for: process.ask_for || [] },
     document: { header: { id: id, accounting_type: process.terminal_type, date: date }, lines: [] },
   });
   job.lines = [];
@@ -107,10 +107,14 @@ function partsOf(job) {
 
 // The batch and cell a count goes to: what the scan carried, else what was typed, else what
 // the plan names.
-function attributesOf(job, index, scan, typed) {
+function attributesOf(job, index, scan, typed, entry) {
   var line = job.lines[index];
   var given = typed || {};
   var fromScan = { series: scan && scan.batch ? scan.batch : "", expiry: scan && scan.expiry ? scan.expiry : "" };
+  if (entry) { // a catalog barcode of one characteristic or series
+    fromScan.series = fromScan.series || entry.series || "";
+    fromScan.characteristic = entry.characteristic || "";
+  }
   var attrs = {};
   ATTRIBUTES.forEach(function (name) {
     attrs[name] = fromScan[name] || given[name] || line[name] || "";
@@ -125,6 +129,9 @@ function count(job, index, quantity, barcode, attrs, marks) {
   var total = add(job.counts[index], quantity);
   if (job.settings.quantity_control && !line.unplanned && compare(total, String(line.planned_qty)) > 0) {
     return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
+  }
+  if (job.settings.quantity_control && line.cell && attrs.cell && attrs.cell !== line.cell) {
+    return refuse("cell_mismatch", { name: line.name, cell: attrs.cell, planned_cell: line.cell });
   }
   job.counts[index] = total;
   if (barcode && !job.scanned[index]) job.scanned[index] = barcode;
@@ -148,12 +155,15 @@ function count(job, index, quantity, barcode, attrs, marks) {
 
 // Which of the process's asked-for attributes a scan leaves open (neither the scan nor the
 // plan gives them): the app asks the storekeeper to type them before counting.
-export function attributesToAsk(job, raw, barcodeSettings) {
+export function attributesToAsk(job, raw, barcodeSettings, hit) {
   var asked = (job.settings && job.settings.ask_for) || [];
   if (!asked.length) return [];
   var found = matchScan(String(raw).trim(), job.lines, barcodeSettings);
-  if (found.line < 0 || found.scan.kind === "sscc") return [];
-  var attrs = attributesOf(job, found.line, found.scan, {});
+  var entry = hit && hit.kind === "product" ? hit.entry : null;
+  if (found.line < 0 && !entry) return [];
+  if (found.scan.kind === "sscc") return [];
+  var line = found.line >= 0 ? found.line : -1;
+  var attrs = line >= 0 ? attributesOf(job, line, found.scan, {}, entry) : { series: found.scan.batch || (entry && entry.series) || "", expiry: found.scan.expiry || "", characteristic: (entry && entry.characteristic) || "" };
   return asked.filter(function (name) { return !attrs[name]; });
 }
 
@@ -189,24 +199,38 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
   return { ok: true, line: last.line, quantity: String(planned.length), aggregate: true, attrs: last.attrs };
 }
 
-// A product scanned that no line has, where the document takes unplanned products: a line of
-// its own, the product known by its barcode (for a marking or GS1 code, the EAN-13 inside).
-// A weight code or an SSCC names no product by itself: still unknown.
-function addUnplanned(job, found, code) {
-  var scan = found.scan;
-  var product = scan.kind === "marking" || scan.kind === "gs1" ? scan.ean13 || scan.gtin : scan.kind === "plain" ? scan.code : "";
-  if (!product) return found;
-  job.lines.push({ line_no: job.lines.length + 1, product_id: product, name: product, barcodes: [product], planned_qty: "0", unplanned: true });
-  job.counts.push("0");
-  job.scanned.push("");
-  job.marks.push([]);
-  job.summary.lines = job.lines.length;
-  var index = job.lines.length - 1;
-  return { line: index, quantity: scan.weight ? scan.weight : "1", scan: scan, reason: null, added: true };
+// A product the document's lines do not name by this barcode, found in the catalog: a box's
+// barcode counts its factor on the product's line; a product the document has no line for
+// becomes an unplanned line, unless quantity control holds the document to its plan.
+function fromCatalog(job, found, entry) {
+  var quantity = multiply(entry.factor || "1", found.scan.weight ? found.scan.weight : "1");
+  var index = -1;
+  for (var i = 0; i < job.lines.length && index < 0; i++) {
+    var line = job.lines[i];
+    if (line.product_id === entry.product_id && (!entry.characteristic || !line.characteristic || line.characteristic === entry.characteristic)) index = i;
+  }
+  if (index < 0) {
+    if (job.settings.quantity_control) return { refused: refuse("not_in_plan", { name: entry.name }) };
+    job.lines.push({ line_no: job.lines.length + 1, product_id: entry.product_id, name: entry.name, article: entry.article, unit: entry.unit, barcodes: [entry.barcode], planned_qty: "0", unplanned: true });
+    job.counts.push("0");
+    job.scanned.push("");
+    job.marks.push([]);
+    job.summary.lines = job.lines.length;
+    index = job.lines.length - 1;
+  }
+  return { line: index, quantity: quantity, scan: found.scan, reason: null, entry: entry };
+}
+
+// A cell's barcode: the goods scanned next are in this cell, until another cell is scanned.
+function enterCell(job, cell) {
+  job.cell = cell.cell_id;
+  job.cellName = cell.name;
+  return { ok: true, cell: cell.cell_id, name: cell.name, line: -1 };
 }
 
 // ``typed``: attributes the storekeeper typed for this scan ({series, expiry, characteristic}).
-export function applyScan(job, raw, barcodeSettings, typed) {
+// ``hit``: what the scan is in the catalog when no line has it (js/catalog.js findInCatalog).
+export function applyScan(job, raw, barcodeSettings, typed, hit) {
   var code = String(raw).trim();
   if (!code) return refuse("empty");
   var whole = parseScan(code, barcodeSettings);
@@ -214,10 +238,14 @@ export function applyScan(job, raw, barcodeSettings, typed) {
     return applyAggregate(job, whole, job.expected.aggregates[whole.code], barcodeSettings, typed);
   }
   var found = matchScan(code, job.lines, barcodeSettings);
-  if (found.line < 0 && job.settings.add_unplanned) found = addUnplanned(job, found, code);
+  if (found.line < 0 && hit && hit.kind === "cell") return enterCell(job, hit.cell);
+  if (found.line < 0 && hit && hit.kind === "product") {
+    found = fromCatalog(job, found, hit.entry);
+    if (found.refused) return found.refused;
+  }
   if (found.line < 0) return refuse("unknown_barcode", { code: code });
   var scan = found.scan;
-  var attrs = attributesOf(job, found.line, scan, typed);
+  var attrs = attributesOf(job, found.line, scan, typed, found.entry);
   if (scan.kind === "marking") {
     if (job.markKeys[scan.key]) return refuse("mark_repeated", { name: job.lines[found.line].name });
     var counted = count(job, found.line, found.quantity, code, attrs, [code]);
