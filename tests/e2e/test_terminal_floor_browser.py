@@ -248,3 +248,78 @@ async def test_marked_goods_are_checked_against_the_codes_1c_expects(
     assert [Decimal(str(f["quantity"])) for f in result["lines"]] == [Decimal(3)]
     assert errors == []
     await context.close()
+
+
+async def test_a_count_without_lines_takes_catalog_products_and_a_box_counts_its_factor(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    products = [
+        {"id": "p-1", "name": "Кефир", "unit": "шт", "barcodes": [{"barcode": "4600000000101"}]},
+        {"id": "p-2", "name": "Сок яблочный", "unit": "шт",
+         "barcodes": [{"barcode": "4600000000202"}, {"barcode": "14600000000209", "factor": 12}]},
+        {"id": "p-3", "name": "Хлеб", "unit": "шт", "barcodes": [{"barcode": "4600000000303"}]},
+    ]  # fmt: skip
+    await accounting.upload_catalog({"products": products})
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    await synced(page)
+    count = order()
+    count["header"]["number"] = "ИНВ-0001"
+    count["lines"] = []
+    await open_document(page, await send_to(accounting, pin, count))
+
+    for code in ("4600000000101", "4600000000101", "14600000000209", "4600000000303"):
+        await scan(page, code)
+    await scan(page, "4699999999994")  # in no line and not in the catalog
+    await expect(page.locator("#message")).to_contain_text("Неизвестный штрихкод: 4699999999994")
+    await expect(page.locator("#lines li")).to_have_count(3)
+    await finish(page)
+
+    result = (await completed(accounting, count["header"]["id"]))["result"]
+    got = {f["product_id"]: (f.get("line_no"), Decimal(f["quantity"])) for f in result["lines"]}
+    assert got == {"p-1": (None, Decimal(2)), "p-2": (None, Decimal(12)), "p-3": (None, Decimal(1))}
+    assert errors == []
+    await context.close()
+
+
+async def test_a_placement_into_two_cells_comes_back_per_cell(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    await accounting.upload_catalog(
+        {
+            "products": milk_and_bags(),
+            "warehouses": [{"id": "wh-1", "name": "Основной склад"}],
+            "cells": [
+                {"id": "A-01-1", "warehouse": "wh-1", "name": "A-01-1", "barcode": "CELL0001"},
+                {"id": "B-02-3", "warehouse": "wh-1", "name": "B-02-3", "barcode": "CELL0002"},
+            ],
+        }
+    )
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    await synced(page)
+    placement = order()
+    await open_document(page, await send_to(accounting, pin, placement))
+
+    await scan(page, "CELL0001")
+    await expect(page.locator("#current-cell")).to_have_text("Ячейка: A-01-1")
+    await scan(page, MILK)
+    await scan(page, MILK)
+    await scan(page, "CELL0002")
+    await expect(page.locator("#current-cell")).to_have_text("Ячейка: B-02-3")
+    await scan(page, MILK)
+    await expect(qty(page, 1)).to_have_text("3")
+    batches = page.locator('#lines li[data-line-no="1"] .line-batch')
+    await expect(batches).to_have_text(["ячейка A-01-1: 2", "ячейка B-02-3: 1"])
+    await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-cells.png")))
+    await finish(page)
+
+    result = (await completed(accounting, placement["header"]["id"]))["result"]
+    got = [(f["line_no"], f["cell"], Decimal(f["quantity"])) for f in result["lines"]]
+    assert got == [(1, "A-01-1", Decimal(2)), (1, "B-02-3", Decimal(1))]
+    assert errors == []
+    await context.close()
