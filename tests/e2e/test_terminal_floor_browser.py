@@ -29,6 +29,7 @@ from tests.e2e.test_terminal_app_browser import (
     scan,
     screenshot_path,
     send_to,
+    signed_in,
 )
 from tests.support.waiting import eventually
 
@@ -321,5 +322,48 @@ async def test_a_placement_into_two_cells_comes_back_per_cell(
     result = (await completed(accounting, placement["header"]["id"]))["result"]
     got = [(f["line_no"], f["cell"], Decimal(f["quantity"])) for f in result["lines"]]
     assert got == [(1, "A-01-1", Decimal(2)), (1, "B-02-3", Decimal(1))]
+    assert errors == []
+    await context.close()
+
+
+async def test_a_lan_user_starts_a_receipt_and_scans_a_box_from_the_catalog(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    base = tenant["tenant"]
+    await admin.put_process(RECEIPT_HERE, tenant=base)
+    await admin.create_user(base, "ivanov", name="Иванов", password="секрет-1")
+    juice = {
+        "id": "juice",
+        "name": "Сок яблочный",
+        "unit": "шт",
+        "barcodes": [{"barcode": "4600000000202"}, {"barcode": "14600000000209", "factor": 6}],
+    }
+    await accounting.upload_catalog({"products": [juice]})
+    context, page, errors = await signed_in(browser, stack, base, "ivanov")
+    await page.click("#menu-button")
+    await synced(page)
+    await page.click("#menu-close")
+    await page.click("#new-document", timeout=DEADLINE_MS)
+    await expect(page.locator("#scan")).to_be_focused()
+    await scan(page, "14600000000209")
+    await scan(page, "4600000000202")
+    await expect(qty(page, 1)).to_have_text("7")
+    await finish(page)
+
+    async def made_here() -> list[dict[str, Any]]:
+        return await accounting.results()
+
+    [listed] = await eventually(made_here, until=bool, timeout=30, what="the new document")
+    result = (await accounting.result(listed["document_id"]))["result"]
+    assert result["created_on_terminal"] is True
+    assert [(f["product_id"], Decimal(f["quantity"])) for f in result["lines"]] == [
+        ("juice", Decimal(7))
+    ]
     assert errors == []
     await context.close()
