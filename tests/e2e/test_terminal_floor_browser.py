@@ -236,6 +236,11 @@ async def test_marked_goods_are_checked_against_the_codes_1c_expects(
     await expect(qty(page, 1)).to_have_text("3")
     await expect(check).to_have_text("Коды: ожидается 3 · найдено 2 · лишних 1 · не хватает 1")
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-marks-check.png")))
+    await check.click()  # which codes to look for, which are extra
+    dialog = page.locator("#dialog")
+    await expect(dialog).to_contain_text(f"• 010{MILK}21NeverCame0003")
+    await expect(dialog).to_contain_text(f"• 010{MILK}21NotOrdered004")
+    await page.click("#dialog-ok")
     await finish(page)
 
     result = (await completed(accounting, document["header"]["id"]))["result"]

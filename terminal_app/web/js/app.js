@@ -460,6 +460,13 @@ function marksCheckText(job) {
   return t("marks_check", { expected: check.expected, found: check.found, surplus: check.surplus.length, missing: check.missing.length });
 }
 
+// Which codes are missing and which are surplus, to look for them on the pallet.
+function showMarksCheck(job) {
+  var check = marksCheck(job);
+  var list = function (keys) { return keys.length ? keys.map(function (k) { return "\u2022 " + k; }).join("\n") : "\u2014"; };
+  dialog({ text: t("marks_missing") + "\n" + list(check.missing) + "\n\n" + t("marks_surplus") + "\n" + list(check.surplus), ok: t("close") });
+}
+
 function compareQuantity(a, b) {
   var x = Number(a);
   var y = Number(b);
@@ -497,7 +504,7 @@ function workScreen() {
     ]),
     h("div", { class: "scan-row" }, [scan, keyboard, camera]),
     h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
-    marksCheck(job) ? h("div", { id: "marks-check", class: "marks-check", text: marksCheckText(job) }) : null,
+    marksCheck(job) ? h("button", { id: "marks-check", class: "marks-check", type: "button", text: marksCheckText(job), onclick: function () { showMarksCheck(job); } }) : null,
     h("div", { id: "current-cell", class: "current-cell", hidden: !job.cell, text: job.cell ? t("current_cell", { name: job.cellName || job.cell }) : "" }),
     h("ul", { id: "lines", class: "lines" }, job.lines.map(function (line, i) { return lineItem(job, line, i, i === lastLine); })),
     h("div", { class: "actions" }, actions),
