@@ -6,6 +6,7 @@ code)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -356,6 +357,9 @@ async def test_a_lan_user_starts_a_receipt_and_scans_a_box_from_the_catalog(
     await page.click("#menu-close")
     await page.click("#new-document", timeout=DEADLINE_MS)
     await expect(page.locator("#scan")).to_be_focused()
+    await expect(page.locator("#work-title")).to_have_text(
+        re.compile(r"^Приёмка № [0-9A-F]{8} от ")
+    )
     await scan(page, "14600000000209")
     await scan(page, "4600000000202")
     await expect(qty(page, 1)).to_have_text("7")
@@ -370,5 +374,41 @@ async def test_a_lan_user_starts_a_receipt_and_scans_a_box_from_the_catalog(
     assert [(f["product_id"], Decimal(f["quantity"])) for f in result["lines"]] == [
         ("juice", Decimal(7))
     ]
+    assert errors == []
+    await context.close()
+
+
+async def test_a_new_document_the_process_no_longer_allows_comes_back_with_the_reason(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    await admin.put_process(RECEIPT_HERE, tenant=tenant["tenant"])
+    await accounting.upload_catalog({"products": milk_and_bags()})
+    context, page, errors = await handheld(browser)
+    await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    await synced(page)
+    await page.click("#menu-close")
+    await page.click("#new-document", timeout=DEADLINE_MS)
+    await expect(page.locator("#scan")).to_be_focused()
+    await scan(page, MILK)
+    await expect(qty(page, 1)).to_have_text("1")
+    # Meanwhile the operator takes the permission away.
+    await admin.put_process({**RECEIPT_HERE, "create_on_terminal": False}, tenant=tenant["tenant"])
+    await page.click("#finish")
+    await page.click("#dialog-ok")
+    await expect(page.locator("#notice")).to_contain_text(
+        "не разрешает создавать документы на терминале", timeout=DEADLINE_MS
+    )
+    card = page.locator(".doc-card")
+    await expect(card).to_contain_text("Создан на ТСД")
+    await card.click()
+    await expect(page.locator("#message")).to_contain_text("Результат не принят")
+    await expect(qty(page, 1)).to_have_text("1")  # the count is kept, to finish otherwise
+    assert await accounting.results() == []
     assert errors == []
     await context.close()

@@ -81,6 +81,9 @@ export class InternetApi {
   catalog(since) {
     return call("GET", "/api/v1/terminal/catalog?" + query({ since: since }), this.opts());
   }
+  createdStatus(made, resultId) {
+    return call("GET", "/api/v1/terminal/created/" + encodeURIComponent(made.document_id) + "/results/" + encodeURIComponent(resultId), this.opts());
+  }
 }
 
 export class LanApi {
@@ -122,6 +125,9 @@ export class LanApi {
   }
   catalog(since) {
     return call("GET", "/api/v1/lan/catalog?" + query({ since: since }), this.opts());
+  }
+  createdStatus(made, resultId) {
+    return call("GET", "/api/v1/lan/created/" + encodeURIComponent(made.document_id) + "/results/" + encodeURIComponent(resultId), this.opts());
   }
 }
 

@@ -19,6 +19,8 @@ var LONG_POLL_SECONDS = 20;
 var LAN_POLL_MS = 3000;
 var RETRY_MS = 3000;
 var CATALOG_SYNC_MS = 60000; // the catalog is synced in the background this often
+var WATCH_MS = 5000; // how often a sent new document is checked for a refusal
+var WATCH_FOR_MS = 120000; // how long: routing decides within seconds
 
 var state = {
   store: null,
@@ -707,6 +709,47 @@ function flush() {
   return state.flushing;
 }
 
+// A document started here is taken or refused by routing a moment after the server took it:
+// it is watched for a while, and a refusal brings it back to the list with the reason.
+function watchCreated(item) {
+  var watch = settings.get("watch", []);
+  watch.push({ delivery_id: item.delivery_id, made: item.made, result_id: item.result_id, until: Date.now() + WATCH_FOR_MS });
+  settings.set("watch", watch);
+}
+
+async function checkWatched() {
+  var watch = settings.get("watch", []);
+  var client = api();
+  if (!watch.length || !client) return;
+  var left = [];
+  for (var i = 0; i < watch.length; i++) {
+    var item = watch[i];
+    var status = null;
+    try {
+      status = await client.createdStatus(item.made, item.result_id);
+    } catch (error) {
+      if (Date.now() < item.until) left.push(item);
+      continue;
+    }
+    var job = state.jobs.get(item.delivery_id);
+    if (status.status === "refused" && job) {
+      job.finished = false;
+      job.summary.refusal = status.refusal;
+      await saveJob(job);
+      notice(t("result_refused", { message: status.refusal.message }), "error");
+      signal("error", state.sound);
+      if (state.screen === "list") render();
+    } else if (Date.now() < item.until) {
+      left.push(item);
+    }
+  }
+  settings.set("watch", left);
+}
+
+function watched(deliveryId) {
+  return settings.get("watch", []).some(function (item) { return item.delivery_id === deliveryId; });
+}
+
 function oldestUntried(tried) {
   var left = state.outbox.filter(function (item) { return !tried[item.result_id]; });
   left.sort(function (a, b) { return a.created - b.created; });
@@ -722,6 +765,7 @@ async function sendQueued() {
     try {
       await client.sendResult(item);
       setOnline(true);
+      if (item.made) watchCreated(item);
       await removeSent(item);
     } catch (error) {
       if (failedForNetwork(error)) {
@@ -794,6 +838,7 @@ async function forgetWork() {
   await state.store.clear();
   settings.set("catalog_version", null);
   settings.set("catalog_synced_at", null);
+  settings.set("watch", null);
 }
 
 // The server's word on this device wins (an operator may change its PIN or mode), and the
@@ -889,7 +934,7 @@ async function pruneJobs(listed) {
   for (var i = 0; i < ids.length; i++) {
     var job = state.jobs.get(ids[i]);
     if (listed[job.delivery_id] || unsentFor(job.delivery_id) || state.current === job.delivery_id) continue;
-    if (job.made && !job.finished) continue; // started here: the server knows it when it is sent
+    if (job.made && (!job.finished || watched(job.delivery_id))) continue; // started here: kept until taken
     if (!job.finished) notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
     await dropJob(job.delivery_id);
     dropped = true;
@@ -1038,6 +1083,7 @@ async function start() {
   bindChrome();
   state.store = await openStore();
   setInterval(function () { syncCatalog(); }, CATALOG_SYNC_MS);
+  setInterval(function () { checkWatched(); }, WATCH_MS);
   (await state.store.all(DOCS)).forEach(function (job) { state.jobs.set(job.delivery_id, job); });
   state.outbox = await state.store.all(OUTBOX);
   var open = settings.get("open", null);

@@ -31,19 +31,20 @@ export function newJob(downloaded) {
 export function newCreatedJob(process, now) {
   var id = newResultId();
   var date = (now || new Date()).toISOString().slice(0, 19);
+  var number = id.slice(0, 8).toUpperCase(); // short, for people; the id is the whole
   var job = newJob({
     delivery_id: "new-" + id,
     document_id: id,
     terminal_type: process.terminal_type,
-    number: "",
+    number: number,
     date: date,
     lines: 0,
     state: "created",
     settings: { terminal_type: process.terminal_type, ask_for: process.ask_for || [] },
-    document: { header: { id: id, accounting_type: process.terminal_type, date: date }, lines: [] },
+    document: { header: { id: id, accounting_type: process.terminal_type, number: number, date: date }, lines: [] },
   });
   job.lines = [];
-  job.made = { process: process.id, document_id: id, number: "", date: date };
+  job.made = { process: process.id, document_id: id, number: number, date: date };
   return job;
 }
 
@@ -211,7 +212,8 @@ function fromCatalog(job, found, entry) {
   }
   if (index < 0) {
     if (job.settings.quantity_control) return { refused: refuse("not_in_plan", { name: entry.name }) };
-    job.lines.push({ line_no: job.lines.length + 1, product_id: entry.product_id, name: entry.name, article: entry.article, unit: entry.unit, barcodes: [entry.barcode], planned_qty: "0", unplanned: true });
+    var shown = job.lines.reduce(function (most, l) { return Math.max(most, l.line_no || 0); }, 0) + 1;
+    job.lines.push({ line_no: shown, product_id: entry.product_id, name: entry.name, article: entry.article, unit: entry.unit, barcodes: [entry.barcode], planned_qty: "0", unplanned: true });
     job.counts.push("0");
     job.scanned.push("");
     job.marks.push([]);
