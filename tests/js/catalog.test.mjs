@@ -111,6 +111,8 @@ test("a document started on the terminal takes catalog products as lines of thei
   const made = newCreatedJob({ id: "receipt-here", name: "Приёмка", terminal_type: "Поступление" });
   assert.match(made.delivery_id, /^new-[0-9a-f]{32}$/);
   assert.equal(made.made.document_id, made.delivery_id.slice(4));
+  assert.match(made.summary.number, /^[0-9A-F]{8}$/);
+  assert.equal(made.made.number, made.summary.number);
   await scanWith(made, db, MILK);
   await scanWith(made, db, BOX);
   assert.equal((await scanWith(made, db, "4699999999994")).reason, "unknown_barcode");
