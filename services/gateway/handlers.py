@@ -15,6 +15,7 @@ from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
     DocumentCompletedV1,
+    DocumentCompletedV2,
     ResultRefused,
 )
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
@@ -50,6 +51,7 @@ class GatewayHandlers:
             UploadDecided: self.decided,
             DocumentCompleted: self.completed,
             DocumentCompletedV1: self.completed_v1,
+            DocumentCompletedV2: self.completed_v1,
             ResultRefused: self.result_refused,
             DeviceChanged: self.device_changed,
             DeviceReplaced: self.device_replaced,
@@ -143,8 +145,10 @@ class GatewayHandlers:
                 await tx.db.update(repo.UPLOADS.name, key, changes)
         self._notifier.notify(key)
 
-    async def completed_v1(self, envelope: Envelope, completed: DocumentCompletedV1) -> None:
-        """A completion published before the upgrade to version 2 (no marks)."""
+    async def completed_v1(
+        self, envelope: Envelope, completed: DocumentCompletedV1 | DocumentCompletedV2
+    ) -> None:
+        """A completion published before an upgrade (an older version of the event)."""
         await self.completed(envelope, completed.upgraded())
 
     async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
