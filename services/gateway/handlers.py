@@ -15,6 +15,7 @@ from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
     DocumentCompletedV1,
+    DocumentCompletedV2,
     ResultRefused,
 )
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
@@ -51,6 +52,7 @@ class GatewayHandlers:
             UploadDecided: self.decided,
             DocumentCompleted: self.completed,
             DocumentCompletedV1: self.completed_v1,
+            DocumentCompletedV2: self.completed_v1,
             ResultRefused: self.result_refused,
             DeviceChanged: self.device_changed,
             DeviceReplaced: self.device_replaced,
@@ -147,8 +149,10 @@ class GatewayHandlers:
                     await give_back(tx.db, guess)
         self._notifier.notify(key)
 
-    async def completed_v1(self, envelope: Envelope, completed: DocumentCompletedV1) -> None:
-        """A completion published before the upgrade to version 2 (no marks)."""
+    async def completed_v1(
+        self, envelope: Envelope, completed: DocumentCompletedV1 | DocumentCompletedV2
+    ) -> None:
+        """A completion published before an upgrade (an older version of the event)."""
         await self.completed(envelope, completed.upgraded())
 
     async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
