@@ -6,7 +6,7 @@ tenants and devices). The message handlers (consumers.py) and the terminal API
 from __future__ import annotations
 
 from services.gateway import repository as repo
-from services.gateway import webhooks
+from services.gateway import uploads, webhooks
 from services.gateway.notifier import Notifier
 from shared.clock import now as _now
 from shared.contracts import Envelope, copies
@@ -17,11 +17,14 @@ from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
     DocumentCompletedV1,
+    DocumentCompletedV2,
     ResultRefused,
     ResultSubmitted,
 )
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.created_documents import CreatedDocument, delivery_id_of, submission
 from shared.errors import Refusal
+from shared.limits import give_back
 from shared.messaging import tracing
 from shared.messaging.consumer import PermanentFailure, require_same_tenant
 from shared.metrics import DELIVERY_LATENCY
@@ -138,10 +141,15 @@ class Inbox:
                 )
             elif record["status"] == "pending":
                 await tx.db.update(repo.UPLOADS.name, key, changes)
+                guess = uploads.settled_pin_guess(record, decided.code)
+                if guess is not None:
+                    await give_back(tx.db, guess)
         self._notifier.notify(key)
 
-    async def completed_v1(self, envelope: Envelope, completed: DocumentCompletedV1) -> None:
-        """A completion published before the upgrade to version 2 (no marks)."""
+    async def completed_v1(
+        self, envelope: Envelope, completed: DocumentCompletedV1 | DocumentCompletedV2
+    ) -> None:
+        """A completion published before an upgrade (an older version of the event)."""
         await self.completed(envelope, completed.upgraded())
 
     async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
@@ -336,3 +344,47 @@ async def record_result(
     except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
         return await db.get(repo.RESULTS.name, key) or record, True
     return record, False
+
+
+# Documents the terminal starts itself (shared/created_documents.py): no copy in the inbox,
+# only the finished document, taken once.
+
+
+async def record_created(
+    uow: UnitOfWork, db: Session, device: Doc, body: CreatedDocument
+) -> tuple[Doc, bool]:
+    """Take a document started on the terminal once; the record and whether it was taken
+    before."""
+    delivery_id = delivery_id_of(body.document_id)
+    key = repo.result_key(delivery_id, body.result_id)
+    previous = await db.get(repo.RESULTS.name, key)
+    if previous is not None:
+        return previous, True
+    record = {
+        "id": key,
+        "delivery_id": delivery_id,
+        "result_id": body.result_id,
+        "final": True,
+        "device_id": device["id"],
+        "lines": len(body.lines),
+        "status": "received",
+        "received_at": _now().isoformat(),
+    }
+
+    async def received(tx: Tx) -> None:
+        await tx.db.insert(repo.RESULTS.name, record)
+        await tx.emit(submission(body, "internet", device["id"], device["mode"]), device["tenant"])
+
+    try:
+        await uow.run(received)
+    except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
+        return await db.get(repo.RESULTS.name, key) or record, True
+    return record, False
+
+
+async def created_result(db: Session, device: Doc, document_id: str, result_id: str) -> Doc:
+    """What became of a document this device started; another device's answers as unknown."""
+    record = await repo.result(db, delivery_id_of(document_id), result_id)
+    if record is None or record.get("device_id", device["id"]) != device["id"]:
+        raise Refusal("not_found", 404)
+    return record

@@ -221,3 +221,8 @@ async def insert_copies(db: Session, rows: Sequence[Doc]) -> None:
     """Write inbox rows as they are, without bodies (the bench seeds polls' inboxes with them)."""
     for row in rows:
         await db.insert(INBOX.name, row)
+
+
+async def upload_by_key(db: Session, key: str) -> Doc | None:
+    """An upload's record by its key (:func:`upload_key`)."""
+    return await db.get(UPLOADS.name, key)

@@ -25,6 +25,7 @@ from shared.contracts.directory import TenantChanged
 from shared.contracts.documents import FactLine, Target
 from shared.contracts.results import DeliveryProgressed, ResultRefused, ResultSubmitted
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
+from shared.created_documents import CreatedDocument, delivery_id_of, submission
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure, require_same_tenant
@@ -278,6 +279,48 @@ class LanDesk:
 
     # What routing tells.
 
+    # Documents a user starts on the terminal (shared/created_documents.py): nothing of them is
+    # kept here but the send itself; the document is the user's until sent, routing's after.
+
+    async def record_created(self, user: LanUser, body: CreatedDocument) -> Doc:
+        """Take a document started on the terminal once; the stored send."""
+        delivery_id = delivery_id_of(body.document_id)
+        key = repo.result_key(delivery_id, user.login, body.result_id)
+        previous = await self._store.get(repo.RESULTS.name, key)
+        if previous is not None:
+            return previous
+        record = {
+            "id": key,
+            "delivery_id": delivery_id,
+            "tenant": user.tenant,
+            "login": user.login,
+            "result_id": body.result_id,
+            "final": True,
+            "completes": True,
+            "created": True,  # no copy in the LAN base: a refusal only marks this record
+            "status": "sent",
+            "received_at": now_iso(),
+        }
+        sent = submission(body, "lan", user.login, "online").model_copy(update={"result_id": key})
+
+        async def received(tx: Tx) -> None:
+            await tx.db.insert(repo.RESULTS.name, record)
+            await tx.emit(sent, user.tenant)
+
+        with suppress(DuplicateKeyError):  # sent twice at the same moment: the other one applied
+            await self._uow.run(received)
+        stored = await self._store.get(repo.RESULTS.name, key)
+        if stored is None:
+            raise Refusal("storage_unavailable", 503)
+        return stored
+
+    async def created_result(self, user: LanUser, document_id: str, result_id: str) -> Doc:
+        key = repo.result_key(delivery_id_of(document_id), user.login, result_id)
+        record = await self._store.get(repo.RESULTS.name, key)
+        if record is None or record["tenant"] != user.tenant:
+            raise Refusal("not_found", 404)
+        return record
+
     # ---- news from the broker (consumers.py) --------------------------------------------
     # A withdrawal or refusal naming a copy not stored yet raises and is retried: routing
     # emits a copy before anything about it, so the copy is on its way (or the message is
@@ -338,6 +381,14 @@ class LanDesk:
         record = await self._store.get(repo.RESULTS.name, refused.result_id)
         if record is None or record["delivery_id"] != refused.delivery_id:
             raise PermanentFailure(f"no LAN result {refused.result_id} for {refused.delivery_id}")
+        if record.get("created"):  # a document started on the terminal has no copy here
+            async with self._uow(applying=envelope) as tx:
+                await tx.db.update(
+                    repo.RESULTS.name,
+                    record["id"],
+                    {"status": "refused", "code": refused.code, "params": refused.params},
+                )
+            return
 
         async def decide(tx: Tx, row: Doc) -> Doc | None:
             require_same_tenant(envelope, row, "copy")

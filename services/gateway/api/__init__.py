@@ -10,12 +10,14 @@ from services.gateway.api import (
     catalog,
     journeys,
     terminal,
+    terminal_created,
     webhooks,
 )
 
 # Routes are matched in order: the terminals' calls, by far the most frequent, come first.
 ROUTERS: tuple[APIRouter, ...] = (
     terminal.router,
+    terminal_created.router,
     catalog.terminal_router,
     accounting.router,
     catalog.accounting_router,

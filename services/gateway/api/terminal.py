@@ -229,7 +229,7 @@ async def submit_result(
     record, duplicate = await record_result(
         rt.uow, rt.store, row, device, body.result_id, final=body.final, lines=body.lines
     )
-    return _result_answer(record, language_of(request), duplicate=duplicate)
+    return result_answer(record, language_of(request), duplicate=duplicate)
 
 
 @router.get(
@@ -243,10 +243,10 @@ async def result_status(
     record = await repo.result(rt.store, delivery_id, result_id)
     if record is None:
         raise Refusal("not_found", 404)
-    return _result_answer(record, language_of(request), duplicate=False)
+    return result_answer(record, language_of(request), duplicate=False)
 
 
-def _result_answer(record: Doc, language: str, *, duplicate: bool) -> dict[str, Any]:
+def result_answer(record: Doc, language: str, *, duplicate: bool) -> dict[str, Any]:
     """``received``: taken and not refused (so far); ``refused``: send a corrected result."""
     return {
         "delivery_id": record["delivery_id"],

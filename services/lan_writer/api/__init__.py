@@ -3,6 +3,11 @@ renders the answer."""
 
 from fastapi import APIRouter
 
-from services.lan_writer.api import admin, catalog, terminal
+from services.lan_writer.api import admin, catalog, created, terminal
 
-ROUTERS: tuple[APIRouter, ...] = (terminal.router, catalog.router, admin.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    terminal.router,
+    created.router,
+    catalog.router,
+    admin.router,
+)
