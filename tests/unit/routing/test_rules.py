@@ -1,4 +1,4 @@
-"""The routing rules of ARCHITECTURE.md §5, items 1-7, as tables."""
+"""The routing rules of docs/routing.md ("The rules"), as tables."""
 
 from __future__ import annotations
 
