@@ -9,21 +9,18 @@ the same moment can never both win.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import Any
 
-from services.lan_writer import locks
+from services.lan_writer import locks, result_sends
 from services.lan_writer import repository as repo
 from services.lan_writer.auth import LanUser
 from services.lan_writer.locks import Lock
 from shared.clock import now, now_iso
 from shared.contracts import Envelope
 from shared.contracts.directory import TenantChanged
-from shared.contracts.documents import FactLine, Target
-from shared.contracts.results import DeliveryProgressed, ResultRefused, ResultSubmitted
+from shared.contracts.documents import FactLine
+from shared.contracts.results import DeliveryProgressed, ResultRefused
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
 from shared.created_documents import CreatedDocument, delivery_id_of, submission
 from shared.errors import Refusal
@@ -181,7 +178,9 @@ class LanDesk:
         async def decide(tx: Tx, row: Doc) -> Doc | None:
             before = Lock.of(row)
             after = locks.release(before, user.login)
-            await _drop_lines(tx, row, locks.lines_dropped_by_release(before, user.login))
+            await result_sends.drop_lines(
+                tx, row, locks.lines_dropped_by_release(before, user.login)
+            )
             if after.state == "free":
                 await tx.emit(
                     DeliveryProgressed(
@@ -206,8 +205,8 @@ class LanDesk:
 
         async def decide(tx: Tx, row: Doc) -> Doc | None:
             after, complete = locks.submit(Lock.of(row), user.login, final)
-            sent = _Sent(row, user.login, result_id, final=final, completes=complete)
-            await _send(tx, sent, lines)
+            sent = result_sends.Sent(row, user.login, result_id, final=final, completes=complete)
+            await result_sends.send(tx, sent, lines)
             # A new result supersedes the user's refused one.
             refusals = {u: r for u, r in row["refusals"].items() if u != user.login}
             return {**after.changes(), "refusals": refusals}
@@ -218,64 +217,6 @@ class LanDesk:
         record = await self._store.get(repo.RESULTS.name, key)
         assert record is not None
         return record
-
-    # What operators do.
-
-    async def rows(self, tenant: str, states: list[str] | None = None) -> list[Doc]:
-        where: dict[str, Any] = {"tenant": tenant}
-        if states:
-            where["state"] = states
-        return await self._store.find(repo.DOCUMENTS.name, where, order_by="routed_at")
-
-    async def get(self, delivery_id: str) -> Doc:
-        row = await self._store.get(repo.DOCUMENTS.name, delivery_id)
-        if row is None:
-            raise Refusal("not_found", 404)
-        return row
-
-    async def force_release(self, delivery_id: str, reason: str) -> Doc:
-        async def decide(tx: Tx, row: Doc) -> Doc | None:
-            before = Lock.of(row)
-            after = locks.force_release(before, reason)
-            await _drop_lines(tx, row, before.logins)
-            await tx.emit(
-                DeliveryProgressed(
-                    delivery_id=row["id"], channel="lan", state="released", by="operator"
-                ),
-                row["tenant"],
-            )
-            released = {"reason": reason, "at": now_iso(), "holders": list(before.logins)}
-            return {**after.changes(), "released": released}
-
-        row, _ = await self._operator_change(delivery_id, decide)
-        LAN_LOCKS.labels("force_released").inc()
-        log.info("lan.lock_force_released", delivery_id=delivery_id, **row["released"])
-        return row
-
-    async def reassign(self, delivery_id: str, target: Target) -> Doc:
-        if target.kind not in REASSIGNABLE:
-            raise Refusal("target_not_allowed_on_channel", 422, target=target.kind, channel="lan")
-        if target.kind != "everyone" and not target.value:
-            raise Refusal("target_incomplete", 422, target=target.kind)
-        assignee = repo.assignee_key(target)
-
-        async def decide(tx: Tx, row: Doc) -> Doc | None:
-            locks.check_reassignable(Lock.of(row))
-            if row["assignee"] == assignee:
-                return None
-            return {
-                "assignee": assignee,
-                "reassigned": {"from": row["assignee"], "at": now_iso()},
-            }
-
-        row, _ = await self._operator_change(delivery_id, decide)
-        return row
-
-    async def _operator_change(self, delivery_id: str, decide: Decide) -> tuple[Doc, bool]:
-        try:
-            return await self.change(delivery_id, decide)
-        except CopyNotStored:
-            raise Refusal("not_found", 404) from None
 
     # What routing tells.
 
@@ -408,55 +349,3 @@ class LanDesk:
             return {**after.changes(), "refusals": {**row["refusals"], record["login"]: refusal}}
 
         await self.change(refused.delivery_id, decide, applying=envelope)
-
-
-@dataclass(frozen=True)
-class _Sent:
-    """One result passed on to routing, as recorded for the user who sent it."""
-
-    row: Doc
-    login: str
-    result_id: str  # the terminal's id of the send
-    final: bool  # the user finished
-    completes: bool  # the document is done: routing gets it as final
-
-    @property
-    def key(self) -> str:
-        return repo.result_key(self.row["id"], self.login, self.result_id)
-
-
-async def _send(tx: Tx, sent: _Sent, lines: list[FactLine]) -> None:
-    await tx.db.insert(
-        repo.RESULTS.name,
-        {
-            "id": sent.key,
-            "delivery_id": sent.row["id"],
-            "tenant": sent.row["tenant"],
-            "login": sent.login,
-            "result_id": sent.result_id,
-            "final": sent.final,
-            "completes": sent.completes,
-            "status": "sent",
-            "received_at": now_iso(),
-        },
-    )
-    await tx.emit(
-        ResultSubmitted(
-            result_id=sent.key,
-            delivery_id=sent.row["id"],
-            channel="lan",
-            final=sent.completes,
-            lines=lines,
-            user=sent.login,
-        ),
-        sent.row["tenant"],
-    )
-
-
-async def _drop_lines(tx: Tx, row: Doc, logins: tuple[str, ...]) -> None:
-    """Tell routing these users' lines no longer count: an empty send replaces their last one."""
-    sent = {r["login"] for r in await tx.db.find(repo.RESULTS.name, {"delivery_id": row["id"]})}
-    for login in logins:
-        if login in sent:  # nothing to drop for a user who sent nothing
-            result_id = f"dropped-{uuid.uuid4().hex}"
-            await _send(tx, _Sent(row, login, result_id, final=False, completes=False), [])

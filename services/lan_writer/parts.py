@@ -12,11 +12,13 @@ from shared.service import Runtime, parts_of
 
 if TYPE_CHECKING:  # the desk's users come from auth.py, which reads these parts
     from services.lan_writer.desk import LanDesk
+    from services.lan_writer.operator_desk import OperatorDesk
 
 
 @dataclass(frozen=True)
 class LanParts:
     desk: LanDesk
+    operators: OperatorDesk
     login_limit: GuessLimit
     # The copy of the base's catalog terminals sync from, kept by catalog.changed.
     catalog: CatalogReplica

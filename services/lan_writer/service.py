@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.lan_writer import consumers, repository
 from services.lan_writer.api import ROUTERS
 from services.lan_writer.desk import LanDesk
+from services.lan_writer.operator_desk import OperatorDesk
 from services.lan_writer.parts import LanParts, lan_parts
 from shared.api_docs import documented_app
 from shared.catalog.replica import CatalogReplica
@@ -21,8 +22,10 @@ NAME = "lan_writer"
 
 
 async def _on_start(rt: Runtime) -> None:
+    desk = LanDesk(rt.store, rt.uow)
     rt.parts = parts = LanParts(
-        desk=LanDesk(rt.store, rt.uow),
+        desk=desk,
+        operators=OperatorDesk(desk, rt.store),
         login_limit=GuessLimit(rt.store, "login", rt.settings.lan_login_misses_per_minute),
         catalog=CatalogReplica(rt.uow, rt.rpc, rt.settings.catalog_check_seconds),
     )

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 
 from services.lan_writer import views
 from services.lan_writer.auth import AdminDep
-from services.lan_writer.desk import LanDesk
+from services.lan_writer.operator_desk import OperatorDesk
 from services.lan_writer.parts import lan_parts
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
@@ -37,8 +37,8 @@ class ReassignRequest(NullMeansAbsent):
     target: Target = Field(examples=[{"kind": "user", "value": "petrov"}])
 
 
-def _base(rt: RuntimeDep) -> LanDesk:
-    return lan_parts(rt).desk
+def _operators(rt: RuntimeDep) -> OperatorDesk:
+    return lan_parts(rt).operators
 
 
 @router.get("/documents", summary="The LAN documents of a base, optionally in some states")
@@ -49,7 +49,7 @@ async def documents(
     tenant: str = Query(min_length=1, max_length=64),
     state: Annotated[list[DocumentState] | None, Query()] = None,
 ) -> dict[str, Any]:
-    rows = await _base(rt).rows(tenant, list(state or []))
+    rows = await _operators(rt).rows(tenant, list(state or []))
     language = language_of(request)
     return {"documents": [views.for_operator(row, language) for row in rows]}
 
@@ -61,7 +61,7 @@ async def held_locks(
     _: AdminDep,
     tenant: str = Query(min_length=1, max_length=64),
 ) -> dict[str, Any]:
-    rows = await _base(rt).rows(tenant, ["taken"])
+    rows = await _operators(rt).rows(tenant, ["taken"])
     return {
         "locks": [
             {
@@ -80,7 +80,7 @@ async def held_locks(
 async def document(
     delivery_id: str, request: Request, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    return views.for_operator(await _base(rt).get(delivery_id), language_of(request))
+    return views.for_operator(await _operators(rt).get(delivery_id), language_of(request))
 
 
 @router.post(
@@ -91,7 +91,7 @@ async def force_release(
     delivery_id: str, body: ReleaseRequest, request: Request, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
     with audited("lan.force_release", tenant=None, target=delivery_id, reason=body.reason) as entry:
-        row = await _base(rt).force_release(delivery_id, body.reason)
+        row = await _operators(rt).force_release(delivery_id, body.reason)
         entry.tenant = row["tenant"]
     return views.for_operator(row, language_of(request))
 
@@ -107,6 +107,6 @@ async def reassign(
     with audited(
         "lan.reassign", tenant=None, target=delivery_id, to_kind=given.kind, to=given.value
     ) as entry:
-        row = await _base(rt).reassign(delivery_id, given)
+        row = await _operators(rt).reassign(delivery_id, given)
         entry.tenant = row["tenant"]
     return views.for_operator(row, language_of(request))

@@ -12,6 +12,7 @@ import pytest
 from services.lan_writer import repository as repo
 from services.lan_writer.auth import LanUser
 from services.lan_writer.desk import LanDesk
+from services.lan_writer.operator_desk import OperatorDesk
 from shared.contracts import wrap
 from shared.contracts.documents import Document, DocumentHeader, Target
 from shared.contracts.uploads import DeliverySettings, DocumentRouted
@@ -91,9 +92,9 @@ async def test_one_user_takes_a_document_and_the_next_is_refused_until_release(
     assert taken
 
 
-async def test_an_operator_frees_a_document_a_user_left_locked(desk: LanDesk) -> None:
+async def test_an_operator_frees_a_document_a_user_left_locked(desk: LanDesk, store: Store) -> None:
     await _store_copy(desk, _routed("c-1", Target(kind="user", value="ivanov")))
     await desk.take(IVANOV, "c-1")
-    row = await desk.force_release("c-1", "терминал разряжен")
+    row = await OperatorDesk(desk, store).force_release("c-1", "терминал разряжен")
     assert row["state"] == "free"
     assert row["released"]["holders"] == ["ivanov"]
