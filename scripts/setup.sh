@@ -53,11 +53,11 @@ if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
 fi
 
 # RabbitMQ: use the one at TSDX_AMQP_URL if it answers; otherwise install and start a local one.
-if ! .venv/bin/python -c 'from shared.cli.broker_check import broker_answers; from shared.settings import Settings; import sys; sys.exit(0 if broker_answers(Settings().amqp_url) else 1)'; then
+if ! .venv/bin/python -c 'from tools.cli.broker_check import broker_answers; from shared.settings import Settings; import sys; sys.exit(0 if broker_answers(Settings().amqp_url) else 1)'; then
   need_apt rabbitmq-server
   .venv/bin/python - <<'PY'
 import sys
-from shared.cli.broker_check import start_local_rabbitmq
+from tools.cli.broker_check import start_local_rabbitmq
 from shared.settings import Settings
 url = Settings().amqp_url
 if not start_local_rabbitmq(url):

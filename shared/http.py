@@ -6,11 +6,11 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import suppress
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -286,7 +286,10 @@ def install_common(
     ready: Callable[[], Awaitable[dict[str, bool]]],
     *,
     max_body_bytes: int | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> None:
+    """What every service's HTTP app has (error answers, the canonical log line, health,
+    readiness, metrics), then the service's own routers (its ``api/``) in their order."""
     if max_body_bytes is not None:
         # Added first, so it runs inside the canonical-line middleware and 413s are logged.
         app.add_middleware(BodySizeLimit, limit=max_body_bytes)
@@ -363,3 +366,6 @@ def install_common(
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)

@@ -503,7 +503,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Этот штрихкод уже выдан другому пользователю.",
         "en": "This barcode already belongs to another user.",
     },
-    # The tsdx command line (shared/cli): messages about the operator's input and the link.
+    # The tsdx command line (tools/cli): messages about the operator's input and the link.
     "cli_api_key_missing": {
         "ru": "Не указан ключ API базы: --api-key или переменная окружения TSDX_API_KEY.",
         "en": "No API key of the base: give --api-key or set TSDX_API_KEY.",
@@ -631,12 +631,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Бизнес-процессов нет.",
         "en": "There are no business processes.",
     },
-    # tsdx bench (shared/cli/bench.py).
+    # tsdx bench (tools/cli/bench.py).
     "cli_bench_bad_duration": {
         "ru": "Длительность (--duration) должна быть положительным числом секунд, а не {value}.",
         "en": "The duration (--duration) must be a positive number of seconds, not {value}.",
     },
-    # tsdx backup and tsdx restore (shared/cli/backup.py).
+    # tsdx backup and tsdx restore (tools/cli/backup.py).
     "cli_backup_not_sqlite": {
         "ru": "tsdx backup копирует встроенные хранилища SQLite, а здесь TSDX_STORE=mongo: "
         "делайте копию средствами MongoDB (mongodump), см. docs/deploy.md.",

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 import uvicorn
 import uvloop
@@ -46,7 +46,10 @@ class Runtime:
     rpc: RpcClient
     consumers: list[Consumer] = field(default_factory=list)
     rpc_servers: list[RpcServer] = field(default_factory=list)
-    state: dict[str, Any] = field(default_factory=dict)
+    relay: OutboxRelay | None = None
+    # The service's own parts (its typed dataclass, built by its service.py): read with
+    # parts_of(rt, TheParts), never by a string key.
+    parts: object = None
 
     async def readiness(self) -> dict[str, bool]:
         return {
@@ -57,19 +60,25 @@ class Runtime:
         }
 
 
-def runtime_of(request: Request) -> Runtime:
-    """The runtime of the service serving the request."""
+async def current_runtime(request: Request) -> Runtime:
+    """The runtime of the service serving the request: the FastAPI dependency, also awaited
+    directly by the inbox poll, which declares none. Async on purpose: FastAPI runs a plain
+    function dependency in a worker thread, on every request."""
     rt: Runtime = request.app.state.runtime
     return rt
 
 
-async def current_runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the runtime of the service serving the request. Async on purpose:
-    FastAPI runs a plain function dependency in a worker thread, on every request."""
-    return runtime_of(request)
-
-
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+
+P = TypeVar("P")
+
+
+def parts_of(rt: Runtime, kind: type[P]) -> P:
+    """The service's own parts, typed: a plain attribute read, cheap enough for the hot path."""
+    parts = rt.parts
+    if not isinstance(parts, kind):
+        raise RuntimeError(f"{rt.name} has no {kind.__name__} yet (not started)")
+    return parts
 
 
 @dataclass
@@ -98,7 +107,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
     rpc = RpcClient(broker, spec.name, settings.rpc_timeout_seconds)
     await rpc.start()
     runtime = Runtime(spec.name, settings, store, broker, UnitOfWork(store, relay), rpc)
-    runtime.state["relay"] = relay
+    runtime.relay = relay
     relay.start()
     if spec.on_start is not None:
         await spec.on_start(runtime)
@@ -132,8 +141,8 @@ async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
         CONSUMERS.labels(spec.name, consumer.queue_name).set(0)
     if spec.on_stop is not None:
         await spec.on_stop(runtime)
-    relay: OutboxRelay = runtime.state["relay"]
-    await relay.stop()
+    if runtime.relay is not None:
+        await runtime.relay.stop()
     await runtime.broker.close()
     await runtime.store.close()
     log.info("service.stopped")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient
 from tests.support.stack import ADMIN_TOKEN, running_stack
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient
 
 
 @pytest.fixture(scope="session")

@@ -13,15 +13,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from services.dashboard import api, documents
+from services.dashboard import repository
 from services.dashboard.activity import Activity
+from services.dashboard.api import ROUTERS
 from services.dashboard.broker_state import ManagementApi, ParkedMessages, vhost_of
+from services.dashboard.consumers import FeedListener
 from services.dashboard.devices import seed_devices
-from services.dashboard.feed import FeedListener
 from services.dashboard.state import Dashboard
 from shared.api_docs import documented_app
 from shared.http import install_common
-from shared.service import Runtime, ServiceSpec
+from shared.service import Runtime, ServiceSpec, parts_of
 
 NAME = "dashboard"
 STATIC = Path(__file__).parent / "static"
@@ -37,22 +38,23 @@ async def _on_start(rt: Runtime) -> None:
     feed = FeedListener(rt.broker, activity, NAME)
     await feed.start()
     vhost = vhost_of(settings.amqp_addresses[0])  # every node of a cluster: the same vhost
-    rt.state["dashboard"] = Dashboard(
+    board = Dashboard(
         activity=activity,
         feed=feed,
         management=ManagementApi(settings.rabbitmq_api_url, vhost),
         parked=ParkedMessages(rt.broker),
         vhost=vhost,
     )
-    rt.state["seeding"] = asyncio.create_task(seed_devices(rt.rpc, activity))
+    board.seeding = asyncio.create_task(seed_devices(rt.rpc, activity))
+    rt.parts = board
 
 
 async def _on_stop(rt: Runtime) -> None:
-    seeding: asyncio.Task[None] = rt.state["seeding"]
-    seeding.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await seeding
-    board: Dashboard = rt.state["dashboard"]
+    board = parts_of(rt, Dashboard)
+    if board.seeding is not None:
+        board.seeding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await board.seeding
     await board.feed.stop()
     await board.management.close()
 
@@ -63,23 +65,21 @@ def build_app(rt: Runtime) -> FastAPI:
         version="1",
         description="The operator's live view of routing, queues, devices and parked messages.",
     )
-    board: Dashboard = rt.state["dashboard"]
+    board = parts_of(rt, Dashboard)
     app.state.runtime = rt
     app.state.dashboard = board
 
     async def ready() -> dict[str, bool]:
         return {**await rt.readiness(), "feed": board.feed.alive}
 
-    install_common(app, NAME, ready)
-    app.include_router(api.router)
-    app.include_router(documents.router)
+    install_common(app, NAME, ready, routers=ROUTERS)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
 
 SPEC = ServiceSpec(
     name=NAME,
-    collections=(),
+    collections=repository.COLLECTIONS,
     port=lambda s: s.dashboard_port,
     build_app=build_app,
     on_start=_on_start,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from services.dashboard.activity import Activity
 from services.dashboard.broker_state import ManagementApi, ParkedMessages
-from services.dashboard.feed import FeedListener
+from services.dashboard.consumers import FeedListener
 
 
 @dataclass
@@ -16,3 +17,5 @@ class Dashboard:
     management: ManagementApi
     parked: ParkedMessages
     vhost: str
+    # Reading the registry's devices at start, in the background (cancelled at stop).
+    seeding: asyncio.Task[None] | None = None

@@ -16,8 +16,8 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import repository as repo
-from services.gateway.presence import Presence
-from services.gateway.rate_limit import RateLimiter
+from services.gateway.directory import device_copy
+from services.gateway.parts import gateway_parts
 from shared.contracts.directory import DeviceSeen
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token
@@ -81,7 +81,7 @@ class RecentlyRefused:
 
 
 async def _ask_registry(rt: Runtime, method: str, key_hash: str) -> dict[str, Any]:
-    refused: RecentlyRefused = rt.state["refused_hashes"]
+    refused = gateway_parts(rt).refused_hashes
     if key_hash in refused:
         raise Refusal("unauthorized", 401)
     try:
@@ -119,7 +119,7 @@ async def authenticate_device(rt: Runtime, credential: str) -> Doc:
         found = await _ask_registry(rt, "device.authenticate", credential_hash)
         device = device_copy(found["device"], found["credential_hash"], found["revision"])
         kept = device
-        await rt.store.run_transaction(lambda db: repo.keep_device(db, kept))
+        await repo.keep_device_now(rt.store, kept)
     if device["status"] != "active":
         raise Refusal("unauthorized", 401)
     _within_rate(rt, f"device:{credential_hash}")
@@ -128,7 +128,7 @@ async def authenticate_device(rt: Runtime, credential: str) -> Doc:
 
 
 def _within_rate(rt: Runtime, credential: str) -> None:
-    limiter: RateLimiter = rt.state["rate_limiter"]
+    limiter = gateway_parts(rt).rate_limiter
     wait = limiter.take(credential)
     if wait is not None:
         RATE_LIMITED.inc()
@@ -138,7 +138,7 @@ def _within_rate(rt: Runtime, credential: str) -> None:
 async def record_sighting(rt: Runtime, device: Doc) -> None:
     """The device is in contact now: count it online, keep ``last_seen`` current and tell the
     others (the dashboard shows who is online)."""
-    presence: Presence = rt.state["presence"]
+    presence = gateway_parts(rt).presence
     now = datetime.now(UTC)
     if presence.saw(device["id"], now):
 
@@ -147,10 +147,6 @@ async def record_sighting(rt: Runtime, device: Doc) -> None:
             await tx.emit(DeviceSeen(device_id=device["id"], at=now), device["tenant"])
 
         await rt.uow.run(seen)
-
-
-def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Doc:
-    return {**view, "credential_hash": credential_hash, "revision": revision}
 
 
 async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:

@@ -1,36 +1,17 @@
-"""A document's journey over HTTP: where a document is and every step it took.
-
-- The accounting side asks for one of its own documents by its accounting id:
-  ``GET /api/v1/documents/{document_id}`` (API key). Another base's document answers exactly
-  like one that was never uploaded: ``404 not_found``.
-- Operators search every base by accounting id, number or device PIN:
-  ``GET /api/v1/admin/documents?q=…``, and open one:
-  ``GET /api/v1/admin/tenants/{tenant}/documents/{document_id}`` (admin token).
-
-Routing keeps the steps (``document.journey`` and ``document.find`` over RPC, off the upload
-path); the gateway adds the steps only it sees: each push of the result to the base's webhook
-(``pushed``, or ``push_failed`` once the attempts ran out) and the first time the accounting
-side read the result (``pulled``).
-"""
+"""A document's journey as the gateway tells it: routing's steps (asked over RPC, off the
+upload path) with the steps only the gateway sees: each push of the result to the base's
+webhook (``pushed``, or ``push_failed`` once the attempts ran out) and the first time the
+accounting side read the result (``pulled``). The HTTP side is api/journeys.py."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Path, Query
+from typing import Any
 
 from services.gateway import repository as repo
-from services.gateway.auth import AdminDep, TenantDep
-from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.http import ask
 from shared.messaging.topology import ROUTING_RPC
-from shared.service import Runtime, RuntimeDep
+from shared.service import Runtime
 from shared.storage import Doc, Session
-
-router = APIRouter(prefix="/api/v1", tags=["documents"])
-
-DocumentId = Annotated[str, Path(min_length=1, max_length=200)]
-TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, examples=["sklad-na-lenina"])]
 
 _PUSH_STEPS = {"delivered": ("pushed", "delivered_at"), "failed": ("push_failed", "updated_at")}
 
@@ -38,9 +19,7 @@ _PUSH_STEPS = {"delivered": ("pushed", "delivered_at"), "failed": ("push_failed"
 async def result_steps(db: Session, tenant: str, document_id: str) -> list[Doc]:
     """The steps of a document's result that happen at the gateway: pushes and the first pull."""
     steps: list[Doc] = []
-    pushes = await db.find(
-        repo.WEBHOOK_DELIVERIES.name, {"tenant": tenant, "document_id": document_id}
-    )
+    pushes = await repo.pushes_of(db, tenant, document_id)
     for push in pushes:
         if push["state"] in _PUSH_STEPS:
             step, _ = _PUSH_STEPS[push["state"]]
@@ -49,7 +28,7 @@ async def result_steps(db: Session, tenant: str, document_id: str) -> list[Doc]:
             steps.append(
                 {"at": at, "step": step, "service": "gateway", "attempts": push["attempts"]}
             )
-    completed = await db.get(repo.COMPLETED.name, repo.completed_key(tenant, document_id))
+    completed = await repo.completed(db, tenant, document_id)
     if completed is not None and completed.get("pulled_at"):
         steps.append({"at": completed["pulled_at"], "step": "pulled", "service": "gateway"})
     return steps
@@ -63,39 +42,3 @@ async def journey(rt: Runtime, tenant: str, document_id: str) -> dict[str, Any]:
     # Stable: steps recorded at the same moment keep routing's order.
     view["timeline"] = sorted(steps, key=lambda s: s["at"])
     return view
-
-
-@router.get(
-    "/documents/{document_id}",
-    summary="Where a document is: its state and every step it took",
-    responses={404: {"description": "No document of this base has this id"}},
-)
-async def document_journey(
-    document_id: DocumentId, rt: RuntimeDep, tenant: TenantDep
-) -> dict[str, Any]:
-    view = await journey(rt, tenant["id"], document_id)
-    view.pop("tenant", None)
-    return view
-
-
-@router.get(
-    "/admin/documents",
-    summary="Find documents of every base by accounting id, number or device PIN",
-)
-async def find_documents(
-    rt: RuntimeDep,
-    _: AdminDep,
-    q: Annotated[str, Query(min_length=1, max_length=200, description="id, number or PIN")],
-) -> dict[str, Any]:
-    found: dict[str, Any] = await ask(rt.rpc, ROUTING_RPC, "document.find", {"query": q})
-    return found
-
-
-@router.get(
-    "/admin/tenants/{tenant}/documents/{document_id}",
-    summary="One document of a base: its state and every step it took",
-)
-async def admin_document_journey(
-    tenant: TenantId, document_id: DocumentId, rt: RuntimeDep, _: AdminDep
-) -> dict[str, Any]:
-    return await journey(rt, tenant, document_id)

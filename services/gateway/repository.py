@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.limits import ATTEMPTS
 from shared.replicas import put_newer as put_newer  # the copies below are kept by it
-from shared.storage import Collection, Doc, Index, Session
+from shared.storage import Collection, Doc, Index, Session, Store
 
 # Copies of the registry's tenants and devices, kept current by its events, so that
 # authenticating a request needs no round trip to the registry.
@@ -113,3 +113,116 @@ async def standing_for(db: Session, tenant: str, device_id: str) -> str:
         if device_id in seen:  # replaced back and forth: stay with the last one found
             return device_id
         seen.add(device_id)
+
+
+# Named reads and writes for the routers' use cases: the routers never call the store.
+
+
+async def tenant(db: Session, tenant_id: str) -> Doc | None:
+    return await db.get(TENANTS.name, tenant_id)
+
+
+async def device(db: Session, device_id: str) -> Doc | None:
+    return await db.get(DEVICES.name, device_id)
+
+
+async def keep_device_now(db: Store, copy: Doc) -> bool:
+    """Keep a device's copy in a transaction of its own (see :func:`keep_device`)."""
+    return await db.run_transaction(lambda session: keep_device(session, copy))
+
+
+async def upload(db: Session, tenant_id: str, request_id: str) -> Doc | None:
+    return await db.get(UPLOADS.name, upload_key(tenant_id, request_id))
+
+
+async def copies_of_device(db: Session, device_id: str, states: list[str]) -> list[Doc]:
+    """A device's copies in the given states, oldest first: one query, as the poll needs."""
+    return await db.find(
+        INBOX.name, {"device_id": device_id, "state": states}, order_by="routed_at"
+    )
+
+
+async def copy(db: Session, delivery_id: str) -> Doc | None:
+    return await db.get(INBOX.name, delivery_id)
+
+
+async def copy_body(db: Session, delivery_id: str) -> Doc | None:
+    return await db.get(INBOX_BODIES.name, delivery_id)
+
+
+async def result(db: Session, delivery_id: str, result_id: str) -> Doc | None:
+    return await db.get(RESULTS.name, result_key(delivery_id, result_id))
+
+
+async def completed(db: Session, tenant_id: str, document_id: str) -> Doc | None:
+    return await db.get(COMPLETED.name, completed_key(tenant_id, document_id))
+
+
+async def unloaded(db: Session, tenant_id: str) -> list[Doc]:
+    """The base's completed documents not loaded yet, oldest first."""
+    return await db.find(
+        COMPLETED.name, {"tenant": tenant_id, "state": "completed"}, order_by="completed_at"
+    )
+
+
+async def mark_pulled(db: Session, tenant_id: str, document_id: str, at: str) -> None:
+    await db.update(COMPLETED.name, completed_key(tenant_id, document_id), {"pulled_at": at})
+
+
+async def pushes_of(db: Session, tenant_id: str, document_id: str) -> list[Doc]:
+    """The webhook pushes made for one document's result."""
+    return await db.find(WEBHOOK_DELIVERIES.name, {"tenant": tenant_id, "document_id": document_id})
+
+
+async def webhook(db: Session, tenant_id: str) -> Doc | None:
+    return await db.get(WEBHOOKS.name, tenant_id)
+
+
+async def add_webhook(db: Session, hook: Doc) -> None:
+    await db.insert(WEBHOOKS.name, hook)
+
+
+async def change_webhook(db: Session, tenant_id: str, changes: Doc) -> None:
+    await db.update(WEBHOOKS.name, tenant_id, changes)
+
+
+async def remove_webhook(db: Session, tenant_id: str) -> None:
+    await db.delete(WEBHOOKS.name, tenant_id)
+
+
+async def webhook_deliveries(
+    db: Session, tenant_id: str, state: str | None, limit: int
+) -> list[Doc]:
+    """A base's pushes (only those in ``state`` when given), newest first."""
+    where: dict[str, Any] = {"tenant": tenant_id}
+    if state is not None:
+        where["state"] = state
+    return await db.find(
+        WEBHOOK_DELIVERIES.name, where, order_by="created_at", descending=True, limit=limit
+    )
+
+
+async def devices(db: Session) -> list[Doc]:
+    """Every device copy (the presence tracker is seeded from them at start)."""
+    return await db.find(DEVICES.name)
+
+
+async def insert_devices(db: Session, copies: Sequence[Doc]) -> None:
+    """Write new device copies as they are (the bench seeds a large base with them)."""
+    for copy in copies:
+        await db.insert(DEVICES.name, copy)
+
+
+async def all_copies_of_device(db: Session, device_id: str) -> list[Doc]:
+    return await db.find(INBOX.name, {"device_id": device_id})
+
+
+async def insert_copies(db: Session, rows: Sequence[Doc]) -> None:
+    """Write inbox rows as they are, without bodies (the bench seeds polls' inboxes with them)."""
+    for row in rows:
+        await db.insert(INBOX.name, row)
+
+
+async def upload_by_key(db: Session, key: str) -> Doc | None:
+    """An upload's record by its key (:func:`upload_key`)."""
+    return await db.get(UPLOADS.name, key)

@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import FastAPI
 
-from services.gateway import (
-    accounting,
-    admin,
-    admin_processes,
-    barcode_settings,
-    catalog,
-    journeys,
-    repository,
-    terminal,
-    terminal_created,
-    webhooks,
-)
+from services.gateway import consumers, repository, webhooks
+from services.gateway.api import ROUTERS
 from services.gateway.auth import RecentlyRefused
-from services.gateway.handlers import GatewayHandlers
+from services.gateway.inbox import Inbox
 from services.gateway.notifier import Notifier
+from services.gateway.parts import GatewayParts, gateway_parts
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from services.gateway.webhook_sender import WebhookSender
 from shared.api_docs import documented_app
 from shared.catalog.replica import CatalogReplica
+from shared.clock import now
 from shared.contracts.catalog import CatalogChanged
 from shared.http import install_common
 from shared.limits import GuessLimit
@@ -42,35 +33,33 @@ log = get_logger("tsdx.gateway")
 
 async def _on_start(rt: Runtime) -> None:
     settings = rt.settings
-    notifier = Notifier()
-    rt.state["notifier"] = notifier
-    rt.state["refused_hashes"] = RecentlyRefused()
-    rt.state["pin_limit"] = GuessLimit(rt.store, "pin", settings.pin_misses_per_minute)
-    rt.state["rate_limiter"] = RateLimiter(
-        settings.rate_limit_per_second, settings.rate_limit_burst
-    )
     presence = Presence()
-    presence.seed(await rt.store.find(repository.DEVICES.name))
-    rt.state["presence"] = presence
-    DEVICES_ONLINE.set_function(lambda: presence.online(datetime.now(UTC)))
+    presence.seed(await repository.devices(rt.store))
+    DEVICES_ONLINE.set_function(lambda: presence.online(now()))
     box = load_box(settings.secret_keys, settings.data_dir)
-    rt.state["secret_box"] = box
+    parts = GatewayParts(
+        notifier=Notifier(),
+        refused_hashes=RecentlyRefused(),
+        pin_limit=GuessLimit(rt.store, "pin", settings.pin_misses_per_minute),
+        rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        presence=presence,
+        secret_box=box,
+        catalog=CatalogReplica(rt.uow, rt.rpc, settings.catalog_check_seconds),
+    )
+    rt.parts = parts
     resealed = await webhooks.reseal_secrets(rt.store, box)
     if resealed:
         log.info("webhook.secrets_resealed", count=resealed)
-    sender = webhooks.WebhookSender(rt, notifier)
-    sender.start()
-    rt.state["webhook_sender"] = sender
-    replica = CatalogReplica(rt.uow, rt.rpc, settings.catalog_check_seconds)
-    replica.start()
-    rt.state["catalog"] = replica
+    parts.webhook_sender = WebhookSender(rt, parts.notifier, box=box)
+    parts.webhook_sender.start()
+    parts.catalog.start()
 
 
 async def _on_stop(rt: Runtime) -> None:
-    sender: webhooks.WebhookSender = rt.state["webhook_sender"]
-    await sender.stop()
-    replica: CatalogReplica = rt.state["catalog"]
-    await replica.stop()
+    parts = gateway_parts(rt)
+    if parts.webhook_sender is not None:
+        await parts.webhook_sender.stop()
+    await parts.catalog.stop()
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -80,18 +69,9 @@ def build_app(rt: Runtime) -> FastAPI:
         description="Terminal API and accounting API of the tsdx exchange server.",
     )
     app.state.runtime = rt
-    install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
-    # Routes are matched in order: the terminals' calls, by far the most frequent, come first.
-    app.include_router(terminal.router)
-    app.include_router(terminal_created.router)
-    app.include_router(catalog.terminal_router)
-    app.include_router(accounting.router)
-    app.include_router(catalog.accounting_router)
-    app.include_router(webhooks.router)
-    app.include_router(barcode_settings.router)
-    app.include_router(admin.router)
-    app.include_router(admin_processes.router)
-    app.include_router(journeys.router)
+    install_common(
+        app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes, routers=ROUTERS
+    )
     mount_terminal_app(app, "internet")
     return app
 
@@ -103,8 +83,8 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {
         GATEWAY_WORK: {
-            **GatewayHandlers(rt.uow, rt.state["notifier"]).table(),
-            CatalogChanged: rt.state["catalog"].changed,
+            **consumers.table(Inbox(rt.uow, gateway_parts(rt).notifier)),
+            CatalogChanged: gateway_parts(rt).catalog.changed,
         }
     },
     on_start=_on_start,

@@ -9,7 +9,7 @@ the next log-in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -17,10 +17,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ConfigDict, Field
 
 from services.lan_writer import repository as repo
+from services.lan_writer.parts import lan_parts
+from shared.clock import now as _now
 from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token
-from shared.limits import GuessLimit
 from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LAN_LOGINS
 from shared.security import hash_token, new_token
@@ -59,10 +60,6 @@ class LanUser:
         return repo.keys_for(self.login, list(self.groups), self.device_id)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _credentials(body: LoginRequest) -> dict[str, str]:
     if body.barcode is not None and body.login is None and body.password is None:
         return {"barcode": body.barcode}
@@ -84,7 +81,7 @@ async def _check_device(rt: Runtime, tenant: str, device_id: str) -> None:
 async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, Doc]:
     """Check the user with the registry and open a session; returns the token and the session."""
     params = _credentials(body)
-    limit: GuessLimit = rt.state["login_limit"]
+    limit = lan_parts(rt).login_limit
     # Guessing a password is limited per user name; guessing badges, per base. The attempt is
     # counted before it is checked, so a burst cannot outrun the count; a success gives it back.
     reservation = await limit.reserve(f"{body.tenant}\x00{params.get('login', '')}")

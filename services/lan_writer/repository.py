@@ -12,7 +12,7 @@ import hashlib
 from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.contracts.documents import Target
 from shared.limits import ATTEMPTS
-from shared.storage import Collection, Index
+from shared.storage import Collection, Doc, Index, Session
 
 DOCUMENTS = Collection(
     "documents",
@@ -65,3 +65,12 @@ def keys_for(login: str, groups: list[str], device_id: str | None) -> list[str]:
 def result_key(delivery_id: str, login: str, result_id: str) -> str:
     """One id per (copy, user, terminal's result id): users of a shared copy never collide."""
     return hashlib.sha256(f"{delivery_id}\n{login}\n{result_id}".encode()).hexdigest()
+
+
+async def end_session(db: Session, session_id: str) -> None:
+    await db.delete(SESSIONS.name, session_id)
+
+
+async def tenant(db: Session, tenant_id: str) -> Doc | None:
+    """The base's copy (its barcode settings), kept by ``tenant.changed``."""
+    return await db.get(TENANTS.name, tenant_id)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.lan_writer import admin, catalog, created, repository, terminal
-from services.lan_writer.base import LanBase
-from services.lan_writer.handlers import LanHandlers
+from services.lan_writer import consumers, repository
+from services.lan_writer.api import ROUTERS
+from services.lan_writer.desk import LanDesk
+from services.lan_writer.operator_desk import OperatorDesk
+from services.lan_writer.parts import LanParts, lan_parts
 from shared.api_docs import documented_app
 from shared.catalog.replica import CatalogReplica
 from shared.contracts.catalog import CatalogChanged
@@ -20,16 +22,18 @@ NAME = "lan_writer"
 
 
 async def _on_start(rt: Runtime) -> None:
-    rt.state["base"] = LanBase(rt.store, rt.uow)
-    rt.state["login_limit"] = GuessLimit(rt.store, "login", rt.settings.lan_login_misses_per_minute)
-    replica = CatalogReplica(rt.uow, rt.rpc, rt.settings.catalog_check_seconds)
-    replica.start()
-    rt.state["catalog"] = replica
+    desk = LanDesk(rt.store, rt.uow)
+    rt.parts = parts = LanParts(
+        desk=desk,
+        operators=OperatorDesk(desk, rt.store),
+        login_limit=GuessLimit(rt.store, "login", rt.settings.lan_login_misses_per_minute),
+        catalog=CatalogReplica(rt.uow, rt.rpc, rt.settings.catalog_check_seconds),
+    )
+    parts.catalog.start()
 
 
 async def _on_stop(rt: Runtime) -> None:
-    replica: CatalogReplica = rt.state["catalog"]
-    await replica.stop()
+    await lan_parts(rt).catalog.stop()
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -40,11 +44,9 @@ def build_app(rt: Runtime) -> FastAPI:
         "on the documents assigned to them, their groups or everyone.",
     )
     app.state.runtime = rt
-    install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
-    app.include_router(terminal.router)
-    app.include_router(created.router)
-    app.include_router(catalog.router)
-    app.include_router(admin.router)
+    install_common(
+        app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes, routers=ROUTERS
+    )
     mount_terminal_app(app, "lan")
     return app
 
@@ -56,8 +58,8 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {
         LAN_WRITER_WORK: {
-            **LanHandlers(rt.uow, rt.state["base"]).table(),
-            CatalogChanged: rt.state["catalog"].changed,
+            **consumers.table(lan_parts(rt).desk),
+            CatalogChanged: lan_parts(rt).catalog.changed,
         }
     },
     on_start=_on_start,

@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.registry import pins
+from services.registry import known_devices, pins
 from services.registry import repository as repo
-from services.registry.tenants import now, require_tenant
-from shared.contracts import Envelope
+from services.registry.tenants import require_tenant
+from shared.clock import now_iso
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
-from shared.contracts.uploads import UploadDecided
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.metrics import PIN_MISSES
@@ -168,7 +167,7 @@ class Devices:
                 "status": ACTIVE,
                 "credential_hash": hash_token(credential),
                 "revision": (doc["revision"] + 1) if doc else 1,
-                "created_at": now(),
+                "created_at": now_iso(),
                 "last_seen": None,
             }
             await tx.db.put(repo.DEVICES.name, doc)
@@ -280,7 +279,7 @@ class Devices:
             doc = await _own(tx.db, tenant, device_id)
             if doc["status"] != RETIRED:
                 await self._cool_off(tx, doc)
-                doc = await _save(tx, doc, {"status": RETIRED, "retired_at": now()})
+                doc = await _save(tx, doc, {"status": RETIRED, "retired_at": now_iso()})
             return doc
 
         doc = await self._uow.run(work)
@@ -317,11 +316,11 @@ class Devices:
             # The old device leaves the PIN index first, so that the new one can take its PIN;
             # the PIN the new one had cools off like any PIN given up.
             old = await _save(
-                tx, old, {"status": RETIRED, "retired_at": now(), "replaced_by": new_id}
+                tx, old, {"status": RETIRED, "retired_at": now_iso(), "replaced_by": new_id}
             )
             await self._cool_off(tx, new)
             new = await _save(tx, new, {"pin": old["pin"], "replaces": old_id})
-            await self._hand_over_known(tx.db, tenant, old_id, new_id)
+            await known_devices.hand_over(tx.db, tenant, old_id, new_id)
             # The gateway moves the copies not yet downloaded to the new device.
             await tx.emit(DeviceReplaced(old_device=old_id, new_device=new_id), tenant)
             return old, new
@@ -329,53 +328,3 @@ class Devices:
         old, new = await self._uow.run(work)
         log.info("device.replaced", tenant=tenant, old_device=old_id, new_device=new_id)
         return {"old": device_record(old), "new": device_record(new)}
-
-    # The bases' device lists -----------------------------------------------------------------
-
-    async def known(self, tenant: str) -> list[dict[str, Any]]:
-        """The base's "pick from the list": devices it reached by PIN before, still active."""
-        known = await self._store.find(repo.KNOWN_DEVICES.name, {"tenant": tenant})
-        result = []
-        for row in sorted(known, key=lambda r: r["last_used_at"], reverse=True):
-            doc = await self._store.get(repo.DEVICES.name, row["device_id"])
-            if doc is not None and doc["tenant"] == tenant and doc["status"] == ACTIVE:
-                result.append({**public_device(doc), "last_used_at": row["last_used_at"]})
-        return result
-
-    async def remember(self, envelope: Envelope, decided: UploadDecided) -> None:
-        """Rule 2: a device reached successfully appears in the base's list next time."""
-        tenant = envelope.tenant or ""
-        async with self._uow(applying=envelope) as tx:
-            if decided.outcome != "accepted":
-                return
-            for delivery in decided.deliveries:
-                if delivery.target.kind != "device" or not delivery.target.value:
-                    continue
-                await tx.db.put(
-                    repo.KNOWN_DEVICES.name,
-                    {
-                        "id": f"{tenant}:{delivery.target.value}",
-                        "tenant": tenant,
-                        "device_id": delivery.target.value,
-                        "last_used_at": envelope.time.isoformat(),
-                    },
-                )
-
-    async def _hand_over_known(self, db: Session, tenant: str, old_id: str, new_id: str) -> None:
-        """The base reached the old device; the new one holds its PIN now, so it is listed."""
-        rows = await db.find(repo.KNOWN_DEVICES.name, {"device_id": old_id})
-        for row in rows:
-            if row["tenant"] != tenant:
-                continue
-            await db.delete(repo.KNOWN_DEVICES.name, row["id"])
-            current = await db.get(repo.KNOWN_DEVICES.name, f"{tenant}:{new_id}")
-            last_used = max(row["last_used_at"], (current or {}).get("last_used_at", ""))
-            await db.put(
-                repo.KNOWN_DEVICES.name,
-                {
-                    "id": f"{tenant}:{new_id}",
-                    "tenant": tenant,
-                    "device_id": new_id,
-                    "last_used_at": last_used,
-                },
-            )

@@ -13,7 +13,8 @@ from functools import cache
 from typing import Any
 
 from services.registry import repository as repo
-from services.registry.tenants import now, require_tenant
+from services.registry.tenants import require_tenant
+from shared.clock import now_iso
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.outbox import UnitOfWork
@@ -103,7 +104,7 @@ class People:
             "login": login,
             "name": name or login,
             "password_hash": password_hash,
-            "created_at": now(),
+            "created_at": now_iso(),
         }
         try:
             async with self._uow() as tx:
@@ -196,7 +197,7 @@ class People:
             "id": repo.group_key(tenant, name),
             "tenant": tenant,
             "name": name,
-            "created_at": now(),
+            "created_at": now_iso(),
         }
         try:
             async with self._uow() as tx:

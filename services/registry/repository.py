@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from shared.catalog.repository import OWNER_COLLECTIONS as CATALOG_COLLECTIONS
@@ -152,3 +153,13 @@ async def memberships_of(db: Session, tenant: str, login: str) -> list[Doc]:
 
 async def barcodes_of(db: Session, tenant: str, login: str) -> list[Doc]:
     return await db.find(USER_BARCODES.name, {"tenant": tenant, "login": login})
+
+
+async def device(db: Session, device_id: str) -> Doc | None:
+    return await db.get(DEVICES.name, device_id)
+
+
+async def insert_devices(db: Session, docs: Sequence[Doc]) -> None:
+    """Write new devices as they are (the bench seeds a large base with them)."""
+    for doc in docs:
+        await db.insert(DEVICES.name, doc)

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from services.registry import repository
+from services.registry.api import ROUTERS
 from services.registry.catalog import Catalogs
+from services.registry.consumers import methods
 from services.registry.devices import Devices
+from services.registry.known_devices import KnownDevices
 from services.registry.people import People
-from services.registry.rpc import methods
 from services.registry.tenants import Tenants
 from shared.contracts.uploads import UploadDecided
 from shared.http import install_common
 from shared.messaging.topology import REGISTRY_EVENTS, REGISTRY_RPC
-from shared.service import Runtime, ServiceSpec
+from shared.service import Runtime, ServiceSpec, parts_of
 
 NAME = "registry"
 
@@ -24,25 +26,26 @@ NAME = "registry"
 class Directory:
     tenants: Tenants
     devices: Devices
+    known_devices: KnownDevices
     people: People
     catalogs: Catalogs
 
 
 def _directory(rt: Runtime) -> Directory:
-    if "directory" not in rt.state:
-        rt.state["directory"] = Directory(
+    if rt.parts is None:
+        rt.parts = Directory(
             Tenants(rt.store, rt.uow),
             Devices(rt.store, rt.uow, rt.settings),
+            KnownDevices(rt.store, rt.uow),
             People(rt.store, rt.uow),
             Catalogs(rt.uow, rt.settings.catalog_max_items_per_call),
         )
-    directory: Directory = rt.state["directory"]
-    return directory
+    return parts_of(rt, Directory)
 
 
 def build_app(rt: Runtime) -> FastAPI:
     app = FastAPI(title="tsdx registry", docs_url=None, redoc_url=None)
-    install_common(app, NAME, rt.readiness)
+    install_common(app, NAME, rt.readiness, routers=ROUTERS)
     return app
 
 
@@ -51,11 +54,12 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.registry_port,
     build_app=build_app,
-    handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).devices.remember}},
+    handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).known_devices.remember}},
     rpc_methods=lambda rt: {
         REGISTRY_RPC: methods(
             _directory(rt).tenants,
             _directory(rt).devices,
+            _directory(rt).known_devices,
             _directory(rt).people,
             _directory(rt).catalogs,
         )

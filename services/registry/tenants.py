@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from services.registry import repository as repo
+from shared.clock import now_iso
 from shared.contracts.directory import (
     TENANT_ID_PATTERN,
     BarcodeSettings,
@@ -27,10 +27,6 @@ from shared.storage import Doc, DuplicateKeyError, Session, Store, TransactionCo
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 TENANT_ID = re.compile(TENANT_ID_PATTERN)
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 async def require_tenant(db: Session, tenant: str) -> Doc:
@@ -77,7 +73,7 @@ class Tenants:
             "connection_code_hash": hash_token(code),
             "status": "active",
             "revision": 1,
-            "created_at": now(),
+            "created_at": now_iso(),
         }
 
         async def work(tx: Tx) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from services.routing import repository as repo
 from services.routing import states
 from services.routing.journey import CHANNEL_SERVICE, Journal
+from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.documents import Document, Target
 from shared.contracts.results import ResultSubmitted
@@ -76,7 +77,7 @@ async def open_created(
         "mode": created.mode if result.channel == "internet" else "online",
         "version": 1,
         "state": states.DOWNLOADED,
-        "routed_at": repo.now(),
+        "routed_at": now_iso(),
     }
     await tx.db.insert(repo.DELIVERIES.name, copy)
     await journal.add(

@@ -22,8 +22,10 @@ from __future__ import annotations
 from typing import Any
 
 from services.routing import repository as repo
+from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.documents import Channel, Document
+from shared.errors import Refusal
 from shared.storage import Doc, Session
 
 STEPS = (
@@ -63,7 +65,7 @@ class Journal:
         self._db = db
         self._envelope = envelope
         self._tenant = envelope.tenant or ""
-        self._at = repo.now()
+        self._at = now_iso()
         self._n = 0
 
     async def add(
@@ -181,3 +183,36 @@ async def find(db: Session, tenant: str | None, query: str, limit: int = 20) -> 
         if view is not None:
             matches.append({k: v for k, v in view.items() if k != "timeline"})
     return matches
+
+
+async def document_view(db: Session, tenant: str, document_id: str) -> dict[str, Any]:
+    """A document's master record as operators see it: state, version and copies."""
+    key = repo.document_key(tenant, document_id)
+    master = await repo.document(db, key)
+    if master is None:
+        raise Refusal("not_found", 404)
+    copies = await repo.copies_of(db, key)
+    return {
+        "document_id": master["document_id"],
+        "process": master["process"],
+        "channel": master.get("channel"),
+        "target": master.get("target"),
+        "version": master["version"],
+        "state": master["state"],
+        "request_id": master.get("request_id"),
+        "uploaded_at": master.get("uploaded_at"),
+        "completed_at": master.get("completed_at"),
+        "copies": [
+            {
+                "delivery_id": c["id"],
+                "version": c["version"],
+                "channel": c["channel"],
+                "target": c["target"],
+                "copy": c["copy"],
+                "mode": c["mode"],
+                "state": c["state"],
+                "withdrawn_reason": c.get("withdrawn_reason"),
+            }
+            for c in sorted(copies, key=lambda c: (c["version"], c["routed_at"]))
+        ],
+    }

@@ -2,7 +2,7 @@
 
 A business process names the accounting document type it starts from, the terminal document
 type it becomes, the accounting document produced on return, whom documents may be assigned to
-and how results are loaded back (ARCHITECTURE.md §5). Operators import and export processes as
+and how results are loaded back (docs/routing.md). Operators import and export processes as
 YAML or JSON; the file is ``{"processes": [...]}``.
 
 Settings that exclude each other are refused when a process is read, so the routing rules never

@@ -1,7 +1,7 @@
 """Results of scanning: quantity control against the plan, and merging of collective work.
 
 Pure: no I/O. Fact lines link to planned lines by ``line_no``; a fact without one is an
-unplanned product. Where ARCHITECTURE.md §5.9 is silent, this module decides:
+unplanned product. Where docs/routing.md is silent, this module decides:
 
 - Quantity control is checked on the total counted so far for the document: pass every fact
   line of every user and every submission, so collective work cannot exceed the plan together.

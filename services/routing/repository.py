@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 
 from services.routing.processes import BusinessProcess
+from shared.clock import now_iso
 from shared.contracts.documents import Document, FactLine
 from shared.storage import Collection, Doc, Index, Session
 
@@ -52,10 +52,6 @@ ALL_TENANTS = "*"
 Origin = Literal["shipped", "operator"]
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def request_key(tenant: str, request_id: str) -> str:
     return f"{tenant}:{request_id}"
 
@@ -92,7 +88,7 @@ def process_record(owner: str, process: BusinessProcess, origin: Origin) -> Doc:
         "tenant": owner,
         "name": process.name,
         "origin": origin,
-        "updated_at": now(),
+        "updated_at": now_iso(),
         "process": process.model_dump(mode="json"),
     }
 
@@ -148,3 +144,8 @@ async def save_facts(db: Session, master: Doc, facts: dict[str, list[FactLine]])
     dumped = {who: [f.model_dump(mode="json") for f in lines] for who, lines in facts.items()}
     row = {"id": master["id"], "tenant": master["tenant"], "facts": dumped}
     await db.put(DOCUMENT_FACTS.name, row)
+
+
+async def document(db: Session, key: str) -> Doc | None:
+    """A document's master record by its key (:func:`document_key`)."""
+    return await db.get(DOCUMENTS.name, key)

@@ -27,6 +27,7 @@ from services.routing import repository as repo
 from services.routing.created import open_created
 from services.routing.journey import CHANNEL_SERVICE, ONCE_PER_COPY, PROGRESS_STEP, Journal
 from services.routing.processes import BusinessProcess
+from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import (
@@ -174,7 +175,7 @@ class ResultKeeper:
             if await tx.db.update(
                 repo.DOCUMENTS.name,
                 key,
-                {"state": states.LOADED, "loaded_at": repo.now()},
+                {"state": states.LOADED, "loaded_at": now_iso()},
                 expect={"state": states.COMPLETED},
             ):
                 await Journal(tx.db, envelope).add(event.document_id, "loaded", service="gateway")
@@ -217,7 +218,7 @@ class ResultKeeper:
         await tx.db.update(
             repo.DOCUMENTS.name,
             master["id"],
-            {"state": states.COMPLETED, "completed_at": repo.now()},
+            {"state": states.COMPLETED, "completed_at": now_iso()},
         )
         await tx.emit(
             DocumentCompleted(

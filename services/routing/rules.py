@@ -6,7 +6,7 @@ fetches them (scoped to the request's tenant), and passes them to :func:`decide`
 :class:`Refused` (a stable code and the parameters of its message, see ``shared/i18n.py``).
 A request is all-or-nothing: one refused rule refuses every document.
 
-The rules are those of ARCHITECTURE.md §5, items 1-7. Where §5 is silent, this module decides:
+The rules are those of docs/routing.md ("The rules"). Where it is silent, this module decides:
 
 - Order. Rules are checked in this order and the first that fails is answered: process known,
   process enabled, at least one document, every document of the source type, the target suits

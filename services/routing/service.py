@@ -5,28 +5,26 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.routing import repository
+from services.routing.api import ROUTERS
 from services.routing.catalogue import Catalogue
+from services.routing.consumers import message_handlers, methods
 from services.routing.processes import default_processes
 from services.routing.results import ResultKeeper
-from services.routing.rpc import methods
 from services.routing.uploads import UploadRouter
-from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
-from shared.contracts.uploads import UploadRequested
 from shared.http import install_common
 from shared.logging import get_logger
 from shared.messaging.consumer import Handler
 from shared.messaging.topology import ROUTING_RPC, ROUTING_WORK, WorkQueue
-from shared.service import Runtime, ServiceSpec
+from shared.service import Runtime, ServiceSpec, parts_of
 
 NAME = "routing"
 log = get_logger("tsdx.routing")
 
 
 def _catalogue(rt: Runtime) -> Catalogue:
-    if "catalogue" not in rt.state:
-        rt.state["catalogue"] = Catalogue(rt.store, default_processes())
-    catalogue: Catalogue = rt.state["catalogue"]
-    return catalogue
+    if rt.parts is None:
+        rt.parts = Catalogue(rt.store, default_processes())
+    return parts_of(rt, Catalogue)
 
 
 async def _on_start(rt: Runtime) -> None:
@@ -42,20 +40,12 @@ def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
         max_documents=rt.settings.max_documents_per_upload,
         max_lines=rt.settings.max_lines_per_document,
     )
-    results = ResultKeeper(rt.uow)
-    return {
-        ROUTING_WORK: {
-            UploadRequested: uploads.handle,
-            ResultSubmitted: results.submitted,
-            DeliveryProgressed: results.progressed,
-            DocumentLoaded: results.loaded,
-        }
-    }
+    return {ROUTING_WORK: message_handlers(uploads, ResultKeeper(rt.uow))}
 
 
 def build_app(rt: Runtime) -> FastAPI:
     app = FastAPI(title="tsdx routing", docs_url=None, redoc_url=None)
-    install_common(app, NAME, rt.readiness)
+    install_common(app, NAME, rt.readiness, routers=ROUTERS)
     return app
 
 

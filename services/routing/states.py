@@ -26,13 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-# Copy states.
-ROUTED = "routed"
-DELIVERED = "delivered"
-DOWNLOADED = "downloaded"
-IN_PROGRESS = "in_progress"
-DONE = "done"
-WITHDRAWN = "withdrawn"
+from shared.contracts.copies import CopyState
+
+# Copy states (shared/contracts/copies.py), as plain text: they are stored and compared as such.
+ROUTED = CopyState.ROUTED.value
+DELIVERED = CopyState.DELIVERED.value
+DOWNLOADED = CopyState.DOWNLOADED.value
+IN_PROGRESS = CopyState.IN_PROGRESS.value
+DONE = CopyState.DONE.value
+WITHDRAWN = CopyState.WITHDRAWN.value
 
 # A copy no terminal has taken yet: re-uploading the document replaces it.
 NOT_TAKEN = (ROUTED, DELIVERED)

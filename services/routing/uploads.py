@@ -29,6 +29,7 @@ from services.routing import directory_client, rules, states
 from services.routing import repository as repo
 from services.routing.journey import Journal
 from services.routing.processes import BusinessProcess
+from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import (
@@ -80,7 +81,7 @@ class UploadRouter:
         try:
             async with self._uow(applying=envelope) as tx:
                 await tx.db.insert(
-                    repo.REQUESTS.name, {"id": key, "tenant": tenant, "at": repo.now()}
+                    repo.REQUESTS.name, {"id": key, "tenant": tenant, "at": now_iso()}
                 )
                 journal = Journal(tx.db, envelope)
                 target = request.target.model_dump(mode="json")
@@ -282,7 +283,7 @@ class UploadRouter:
                 "mode": settings.mode,
                 "version": version,
                 "state": states.ROUTED,
-                "routed_at": repo.now(),
+                "routed_at": now_iso(),
             },
         )
         await tx.emit(

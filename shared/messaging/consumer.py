@@ -20,7 +20,7 @@ import ctypes
 import ctypes.util
 import gc
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +73,13 @@ def _attempt(message: AbstractIncomingMessage) -> int:
 
 class PermanentFailure(Exception):
     """The message is well-formed but can never be applied; park it with this reason."""
+
+
+def require_same_tenant(envelope: Envelope, row: Mapping[str, Any], what: str) -> None:
+    """A message about a stored row must come from the row's own tenant; another tenant's
+    message can never apply, so it is parked (the one check of every service)."""
+    if row.get("tenant") != envelope.tenant:
+        raise PermanentFailure(f"{what} {row['id']} belongs to another tenant")
 
 
 class Consumer:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AdminClient
 from tests.e2e.test_gateway_accounting import _finish, paired, raw
 from tests.support.documents import by_pin, order, upload
 from tests.support.onec_text import GUIDES, documented_answers, same_shape
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AdminClient
 
 # Shown by tests/e2e/test_gateway_webhooks.py, whose stack pushes to a receiver of its own.
 PUSHED = {"webhook-event", "webhook-deliveries"}

@@ -15,10 +15,10 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, ApiError, TerminalClient
 from tests.support.documents import PURCHASE, order
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, ApiError, TerminalClient
 
 AMQP_PUBLISH = shutil.which("amqp-publish")
 SCHEMA = Path(__file__).parents[2] / "docs" / "schemas" / "upload.requested.v1.json"

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from shared.cli.backup import MANIFEST
-from shared.client.api import AccountingClient, AdminClient, TerminalClient
 from tests.support.cli import tsdx
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
+from tools.cli.backup import MANIFEST
+from tools.client.api import AccountingClient, AdminClient, TerminalClient
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("TSDX_STORE") == "mongo",

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.cli.stack import Stack
 from tests.e2e.test_gateway_terminal import paired
 from tests.e2e.test_lan_base import Base, base
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
 
 __all__ = ["base"]  # fixture used here
 

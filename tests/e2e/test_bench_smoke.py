@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.bench.figures import CATALOGUE, SERVICES
-from shared.cli.stack import available_services
 from tests.support.broker import require_broker
+from tools.bench.figures import CATALOGUE, SERVICES
+from tools.cli.stack import available_services
 
 ROOT = Path(__file__).resolve().parents[2]
 # A guard against a hung run, not a timing assertion.
@@ -28,7 +28,7 @@ def test_quick_bench_reports_every_figure_with_a_number(tmp_path: Path) -> None:
     require_broker()
     report = tmp_path / "bench.json"
     run = subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "bench", "--quick", "--json", str(report)],
+        [sys.executable, "-m", "tools.cli.main", "bench", "--quick", "--json", str(report)],
         cwd=ROOT,
         capture_output=True,
         text=True,

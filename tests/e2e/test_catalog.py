@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
-from shared.client.api import LanClient
 from tests.support.catalog import product, sync_all
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
+from tools.client.api import LanClient
 
 
 @pytest.fixture

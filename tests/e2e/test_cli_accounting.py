@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from shared.cli.output import PENDING, REFUSED, UNREACHABLE, USAGE
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
 from shared.i18n import render
 from tests.support.cli import Ran, tsdx
 from tests.support.documents import PURCHASE, order
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
+from tools.cli.output import PENDING, REFUSED, UNREACHABLE, USAGE
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, TerminalClient
 
 ONEC = Path(__file__).parents[1] / "fixtures" / "onec"
 README_ORDER = Path(__file__).parents[2] / "docs" / "examples" / "order.json"

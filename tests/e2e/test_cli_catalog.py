@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from shared.cli.output import OK, REFUSED, USAGE
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, TerminalClient
 from tests.support.catalog import product, sync_all
 from tests.support.cli import tsdx
 from tests.support.waiting import eventually
+from tools.cli.output import OK, REFUSED, USAGE
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, TerminalClient
 
 
 @pytest.fixture

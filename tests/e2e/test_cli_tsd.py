@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.output import FAILED, USAGE, big_digits
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient
 from tests.support.cli import ROOT, cli_env, tsdx
 from tests.support.documents import by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.output import FAILED, USAGE, big_digits
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ async def test_run_several_terminals_finish_what_they_are_sent(
     stack: Stack, env: dict[str, str], tenant: dict[str, str], accounting: AccountingClient
 ) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli.main", "tsd", "run", "--count", "2",
+        sys.executable, "-m", "tools.cli.main", "tsd", "run", "--count", "2",
         "--code", tenant["connection_code"], "--documents", "2", "--duration", "90",
         "--poll", "5", "--lang", "en",
         env=cli_env(env), cwd=ROOT,

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
-from shared.client.api import LanClient
 from tests.e2e.test_terminal_floor_browser import RECEIPT_HERE
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, TerminalClient
+from tools.client.api import LanClient
 
 MILK = "4601234567893"
 

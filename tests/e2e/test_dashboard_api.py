@@ -15,9 +15,6 @@ import httpx
 import pytest
 
 from services.dashboard.broker_state import vhost_of
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, TerminalClient
-from shared.client.api import ApiError
 from shared.contracts import encode, wrap
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import UploadRequested
@@ -26,6 +23,9 @@ from shared.messaging.topology import EVENTS_EXCHANGE, ROUTING_WORK, WORK_QUEUES
 from tests.support.documents import PURCHASE, by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, TerminalClient
+from tools.client.api import ApiError
 
 API = "/api/v1/dashboard"
 PARK_REASON = "parked by hand: the operator checks the replay"

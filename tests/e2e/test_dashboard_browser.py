@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
 from shared.messaging.topology import ROUTING_WORK
 from tests.e2e.test_dashboard_api import (
     PARK_REASON,
@@ -26,6 +24,8 @@ from tests.e2e.test_dashboard_api import (
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, TerminalClient
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AdminClient, ApiError
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DEADLINE_MS
 from tests.e2e.test_gateway_terminal import paired
 from tests.support.stack import ADMIN_TOKEN
+from tools.cli.stack import Stack
+from tools.client import AdminClient, ApiError
 
 API = "/api/v1/dashboard"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

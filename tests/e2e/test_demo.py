@@ -13,11 +13,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from shared.cli.stack import PORT_SETTINGS
 from tests.support.broker import amqp_url, create_vhost, delete_vhost, require_broker
 from tests.support.cli import ROOT, cli_env, tsdx
 from tests.support.stack import free_port
 from tests.support.waiting import eventually
+from tools.cli.stack import PORT_SETTINGS
 
 ADMIN_TOKEN = "demo-admin-token"
 # What each run must show, in its language: the numbered step titles, the server's refusal
@@ -76,7 +76,7 @@ async def test_demo_plays_every_step_on_a_stack_started_with_tsdx_up(tmp_path: P
     }
     ready = tmp_path / "ready"
     up = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.cli.main", "up", "--data-dir", str(tmp_path / "data"),
+        sys.executable, "-m", "tools.cli.main", "up", "--data-dir", str(tmp_path / "data"),
         "--logs", str(tmp_path / "logs"), "--ready-file", str(ready),
         env=cli_env(env), cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shared.cli.stack import Stack
+from tools.cli.stack import Stack
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser

@@ -9,9 +9,6 @@ from typing import Any
 
 import httpx
 
-from shared.cli.output import OK, REFUSED, USAGE
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient
 from shared.i18n import render
 from tests.e2e.test_dashboard_api import decided_upload
 from tests.e2e.test_gateway_terminal import _delivered, facts, paired
@@ -19,6 +16,9 @@ from tests.support.cli import tsdx
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
+from tools.cli.output import OK, REFUSED, USAGE
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient
 
 
 def steps(view: dict[str, Any]) -> list[str]:

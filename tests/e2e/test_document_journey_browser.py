@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient
-from shared.client.api import LanClient
 from tests.e2e.test_dashboard_browser import CHROMIUM, CHROMIUM_ARGS, DEADLINE_MS
 from tests.e2e.test_document_journey import finished_document
 from tests.e2e.test_gateway_terminal import facts
 from tests.support.documents import order, upload
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient
+from tools.client.api import LanClient
 
 pytestmark = [
     pytest.mark.browser,

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from tests.support.documents import by_device, by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
 
 PIN_MESSAGE = "Устройство по пин-коду не найдено! Документы не выгружены в ТСД."
 

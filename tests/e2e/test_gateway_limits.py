@@ -17,11 +17,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, TerminalClient
 
 MAX_BODY = 64 * 1024
 BURST = 30

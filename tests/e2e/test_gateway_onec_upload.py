@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient
 from tests.e2e.test_gateway_accounting import paired, raw
 from tests.support.documents import by_pin, upload
+from tools.cli.stack import Stack
+from tools.client import AccountingClient
 
 BOM = "\ufeff"
 

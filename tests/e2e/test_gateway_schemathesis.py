@@ -20,8 +20,8 @@ from schemathesis import APIOperation, BaseSchema, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Ok
 
-from shared.cli.stack import Stack
 from tests.support.stack import ADMIN_TOKEN, running_stack
+from tools.cli.stack import Stack
 
 EXAMPLES = 15
 

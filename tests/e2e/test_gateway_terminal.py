@@ -20,13 +20,13 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, ApiError, TerminalClient
 from shared.contracts import Envelope, decode
 from shared.contracts.results import DocumentCompleted
 from shared.messaging.topology import EVENTS_EXCHANGE
 from tests.support.documents import by_device, by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, ApiError, TerminalClient
 
 
 @asynccontextmanager

@@ -24,13 +24,13 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from services.gateway.webhooks import NO_ANSWER
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
+from services.gateway.webhook_sender import NO_ANSWER
 from tests.support.documents import by_pin, order, upload
 from tests.support.onec_text import GUIDES, documented_answers, same_shape
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
 
 
 @pytest.fixture(scope="module")

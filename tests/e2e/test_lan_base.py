@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
-from shared.client.api import LanAdminClient, LanClient
 from tests.support.documents import PURCHASE, order, upload
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
+from tools.client.api import LanAdminClient, LanClient
 
 INVENTORY_TYPE = "Инвентаризация товаров на складе"
 RECEIPT_ORDER_TYPE = "Приходный ордер на товары"

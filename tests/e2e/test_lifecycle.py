@@ -14,12 +14,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.cli.stack import Stack
 from shared.messaging.topology import ROUTING_WORK
 from tests.security.helpers import envelope, publish
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import running_stack
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
 
 UPLOADS = 40
 

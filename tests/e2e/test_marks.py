@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, ApiError
 from tests.e2e.test_gateway_terminal import CompletedEvents, _delivered, completed_events, paired
 from tests.e2e.test_lan_base import (
     INVENTORY_TYPE,
@@ -24,6 +22,8 @@ from tests.e2e.test_lan_base import (
 )
 from tests.support.documents import order
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, ApiError
 
 __all__ = ["base", "completed_events"]  # fixtures used here
 

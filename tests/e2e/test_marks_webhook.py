@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient
 from tests.e2e.test_gateway_webhooks import Receiver, base, hook_stack, paired, receiving
 from tests.support.documents import by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient
 
 __all__ = ["base", "hook_stack"]  # fixtures used here
 

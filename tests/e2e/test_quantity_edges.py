@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient
 from shared.contracts.quantity import MAX_QUANTITY
 from tests.e2e.test_gateway_terminal import _delivered, paired
 from tests.support.documents import by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient
 
 BIGGEST = format(MAX_QUANTITY, "f")  # 999999999999999.999999
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, TerminalClient
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, TerminalClient
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.cli.stack import Stack
-from shared.client import AdminClient, TerminalClient
 from tests.faults.checks import assert_exactly_once, consumers_ready
 from tests.faults.load import Load, persist
 from tests.faults.witness import Witness
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AdminClient, TerminalClient
 
 pytestmark = pytest.mark.slow
 

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError
-from shared.client.api import LanClient
 from tests.support.documents import by_pin, upload
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError
+from tools.client.api import LanClient
 
 LIMIT = 4
 SERVICES = ("registry", "routing", "gateway", "lan_writer")

@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient
 from tests.support.documents import by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "terminal-api.md"
 ANSWER = re.compile(r"<!-- answer: ([a-z0-9_.]+) -->\s*```json\n(.*?)\n```", re.S)

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
 from tests.support.documents import by_pin, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, TerminalClient
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

@@ -12,8 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient
 from tests.e2e.test_terminal_app_browser import (
     BAGS,
     DEADLINE_MS,
@@ -33,6 +31,8 @@ from tests.e2e.test_terminal_app_browser import (
     signed_in,
 )
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient
 
 __all__ = ["browser", "pytestmark"]
 

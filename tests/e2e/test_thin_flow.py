@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import uuid
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, TerminalClient
 from tests.support.documents import by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, TerminalClient
 
 PIN_MESSAGE = "Устройство по пин-коду не найдено! Документы не выгружены в ТСД."
 

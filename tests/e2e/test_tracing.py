@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, TerminalClient
 
 trace_service = pytest.importorskip(
     "opentelemetry.proto.collector.trace.v1.trace_service_pb2",

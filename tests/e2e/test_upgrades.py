@@ -14,11 +14,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.cli.stack import PORT_SETTINGS
-from shared.client.api import AccountingClient, AdminClient
 from tests.support.broker import amqp_url, create_vhost, delete_vhost, require_broker
 from tests.support.cli import ROOT, cli_env, tsdx
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
+from tools.cli.stack import PORT_SETTINGS
+from tools.client.api import AccountingClient, AdminClient
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("TSDX_STORE") == "mongo",

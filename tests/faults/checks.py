@@ -11,12 +11,12 @@ from urllib.parse import quote, unquote, urlparse
 
 import httpx
 
-from shared.cli.stack import Stack
 from shared.messaging.topology import WORK_QUEUES
 from tests.faults.load import Load, persist
 from tests.faults.witness import Witness
 from tests.support.broker import AUTH, MANAGEMENT
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
 
 REPORT = Path("test-artifacts/reliability.jsonl")
 

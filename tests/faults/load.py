@@ -20,9 +20,9 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
 
 T = TypeVar("T")
 C = TypeVar("C")

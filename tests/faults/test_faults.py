@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.local_cluster import LocalCluster
-from shared.cli.stack import Stack
 from tests.faults.checks import assert_exactly_once
 from tests.faults.load import Load
 from tests.faults.witness import Witness
 from tests.support.cluster import local_cluster, stack_env
 from tests.support.stack import running_stack
 from tests.support.waiting import eventually
+from tools.cli.local_cluster import LocalCluster
+from tools.cli.stack import Stack
 
 pytestmark = pytest.mark.slow
 

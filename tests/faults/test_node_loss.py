@@ -19,9 +19,6 @@ from typing import Any
 
 import pytest
 
-from shared.cli.local_cluster import LocalCluster, Node
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, ApiError
 from shared.messaging.topology import ROUTING_WORK
 from tests.faults.checks import assert_exactly_once
 from tests.faults.load import Load
@@ -30,6 +27,9 @@ from tests.support.cluster import add_vhost, local_cluster, stack_env
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import running_stack
 from tests.support.waiting import eventually
+from tools.cli.local_cluster import LocalCluster, Node
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, ApiError
 
 pytestmark = pytest.mark.slow
 

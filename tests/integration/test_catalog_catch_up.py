@@ -11,12 +11,12 @@ from pathlib import Path
 
 import aio_pika
 
-from shared.client import AccountingClient, AdminClient, TerminalClient
-from shared.client.api import LanClient
 from shared.messaging.topology import LAN_WRITER_WORK
 from tests.support.catalog import product, sync_all
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
+from tools.client import AccountingClient, AdminClient, TerminalClient
+from tools.client.api import LanClient
 
 
 async def test_a_lan_writer_that_missed_the_messages_catches_up_at_start(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from tests.support.cli import ROOT, cli_env
 )
 def test_a_reader_gone_ends_tsdx_without_a_traceback(args: tuple[str, ...]) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli.main", *args],
+        [sys.executable, "-m", "tools.cli.main", *args],
         # Buffered, as in a shell: what is written stays buffered until tsdx flushes it at the end.
         env={k: v for k, v in cli_env({}).items() if k != "PYTHONUNBUFFERED"},
         cwd=ROOT,

@@ -16,9 +16,9 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from shared.client import AdminClient
 from tests.support.stack import free_port
 from tests.support.waiting import eventually
+from tools.client import AdminClient
 
 
 class Server:

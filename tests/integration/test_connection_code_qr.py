@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from shared.cli.admin import EXIT_OK
-from shared.cli.stack import Stack
 from shared.qr import matrix_of, modules_of
 from tests.integration.test_registry_cli import Cli, cli, pair
+from tools.cli.admin import EXIT_OK
+from tools.cli.stack import Stack
 
 __all__ = ["cli"]  # fixture used here
 

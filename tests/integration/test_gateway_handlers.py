@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from services.gateway import repository as repo
-from services.gateway.handlers import GatewayHandlers
+from services.gateway.consumers import table
+from services.gateway.inbox import Inbox as GatewayHandlers
 from services.gateway.notifier import Notifier
 from shared.contracts import Payload, wrap
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
@@ -41,7 +42,7 @@ def handlers(store: Store) -> GatewayHandlers:
 
 async def _apply(handlers: GatewayHandlers, payload: Payload, tenant: str = TENANT) -> None:
     envelope = wrap(payload, tenant)
-    await handlers.table()[type(payload)](envelope, payload)
+    await table(handlers)[type(payload)](envelope, payload)
 
 
 def _completed(document_id: str, mode: str) -> DocumentCompleted:

@@ -16,8 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client.api import LanAdminClient
 from shared.contracts import Envelope, wrap
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import DeliverySettings, DocumentRouted
@@ -28,6 +26,8 @@ from shared.settings import Settings
 from tests.support.documents import order
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client.api import LanAdminClient
 
 ROUTED_KEY = "document.routed.lan"
 

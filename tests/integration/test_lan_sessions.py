@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.client import AdminClient, ApiError
-from shared.client.api import LanClient
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
+from tools.client import AdminClient, ApiError
+from tools.client.api import LanClient
 
 # About four seconds: long enough for the first call, short enough to wait for.
 SESSION_HOURS = "0.0012"

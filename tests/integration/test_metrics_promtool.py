@@ -12,10 +12,10 @@ import uuid
 import httpx
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, TerminalClient
 from tests.support.documents import by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, TerminalClient
 
 PROMTOOL = shutil.which("promtool")
 

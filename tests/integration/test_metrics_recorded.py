@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient
 from tests.integration.test_metrics_promtool import make_traffic, scrape
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
 

@@ -8,12 +8,12 @@ from typing import Any
 import aio_pika
 import orjson
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, TerminalClient
 from shared.messaging.consumer import REASON_HEADER
 from shared.messaging.topology import EVENTS_EXCHANGE, ROUTING_WORK
 from tests.support.documents import by_pin, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, TerminalClient
 
 
 def _envelope(type_: str, payload: dict[str, Any], tenant: str = "t") -> bytes:

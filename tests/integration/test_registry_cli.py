@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from shared.cli.admin import EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
-from shared.cli.main import main
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from tests.support.stack import ADMIN_TOKEN, free_port
+from tools.cli.admin import EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
+from tools.cli.main import main
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
 
 
 class Cli:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from tests.support.documents import by_device, by_pin, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
 
 
 async def decided(accounting: AccountingClient, body: dict[str, Any]) -> dict[str, Any]:

@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from services.registry import pins
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from tests.support.documents import by_device, by_pin, upload
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
 
 CONCURRENT_PAIRINGS = 200
 

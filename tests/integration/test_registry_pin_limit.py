@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
 from shared.settings import Settings
 from tests.support.documents import by_device, by_pin, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, TerminalClient
 
 # PINs are never issued with a leading zero, so these miss whatever the base has.
 WRONG_PINS = [f"0{n:03d}" for n in range(1, 100)]

@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AdminClient, ApiError
 from shared.errors import Refusal
 from shared.messaging.broker import Broker
 from shared.messaging.rpc import RpcClient
 from shared.messaging.topology import REGISTRY_RPC
 from shared.settings import Settings
+from tools.cli.stack import Stack
+from tools.client import AdminClient, ApiError
 
 IVANOV_BADGE = "2000000012345"
 KEEPERS = "Кладовщики"

@@ -19,8 +19,6 @@ from typing import Any
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from shared.contracts import Envelope, Payload, decode
 from shared.contracts.results import (
     DeliveryProgressed,
@@ -41,6 +39,8 @@ from shared.messaging.topology import EVENTS_EXCHANGE, ROUTING_RPC
 from shared.settings import Settings
 from tests.support.stack import running_stack
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
 
 INVENTORY_TYPE = "Инвентаризация товаров на складе"
 RECEIPT_TYPE = "Приходный ордер на товары"

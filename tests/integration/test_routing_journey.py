@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.client import AccountingClient
 from shared.contracts import wrap
 from shared.contracts.results import DeliveryProgressed
 from shared.messaging.topology import ROUTING_RPC
@@ -25,6 +24,7 @@ from tests.integration.test_routing_decisions import (
     result,
 )
 from tests.support.waiting import eventually
+from tools.client import AccountingClient
 
 # The routing-level stack and the test's link to it, as test_routing_decisions has them.
 stack, edge, team = decisions.stack, decisions.edge, decisions.team

@@ -19,10 +19,10 @@ import httpx
 import pytest
 import yaml
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError
 from tests.support.documents import order, upload
 from tests.support.stack import ADMIN_TOKEN
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError
 
 SHIPPED = {
     "purchase-receipt",
@@ -221,7 +221,7 @@ def tsdx(
     if token:
         env["TSDX_ADMIN_TOKEN"] = token
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli.main", "process", *args, "--url", stack.url("gateway")],
+        [sys.executable, "-m", "tools.cli.main", "process", *args, "--url", stack.url("gateway")],
         capture_output=True,
         text=True,
         env=env,

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from shared.cli.stack import Stack
 from tests.support.broker import amqp_url, create_vhost, delete_vhost, require_broker
 from tests.support.stack import free_port
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
 
 MAX_BYTES = 2048
 BACKUPS = 3

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli.stack import PORT_SETTINGS, Stack
-from shared.cli.up import Supervisor
 from tests.support.cli import ROOT, cli_env, tsdx
 from tests.support.stack import free_port
 from tests.support.waiting import eventually
+from tools.cli.stack import PORT_SETTINGS, Stack
+from tools.cli.up import Supervisor
 
 # Nothing listens here: a process that tried the broker first would wait, not exit.
 NO_BROKER = "amqp://guest:guest@127.0.0.1:1/"

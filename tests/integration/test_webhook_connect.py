@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from services.gateway.webhooks import NO_ANSWER, WebhookSender
+from services.gateway.webhook_sender import NO_ANSWER, WebhookSender
 from shared.secret_box import SecretBox, new_key
 from shared.settings import Settings
 from tests.support.stack import free_port
@@ -100,7 +100,7 @@ def _sender(tmp_path: Path, allowed: str, opened: list[WebhookSender]) -> Webhoo
     )
     box = SecretBox([new_key()])
     runtime: Any = SimpleNamespace(settings=settings, state={"secret_box": box}, store=None)
-    sender = WebhookSender(runtime, notifier=None, resolve=_to_loopback)  # type: ignore[arg-type]
+    sender = WebhookSender(runtime, notifier=None, resolve=_to_loopback, box=box)  # type: ignore[arg-type]
     sender.open()  # its HTTP client only: start() would also run the loop, which needs a store
     opened.append(sender)
     return sender

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.cli.stack import Stack
 from tests.support.stack import running_stack
+from tools.cli.stack import Stack
 
 MESSAGE_LIMIT = 256 * 1024
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import aio_pika
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, TerminalClient
 from shared.messaging.consumer import REASON_HEADER
 from shared.messaging.topology import EVENTS_EXCHANGE
 from tests.support.documents import by_pin, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, TerminalClient
 
 
 @asynccontextmanager

@@ -10,13 +10,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError
-from shared.client.api import LanAdminClient, LanClient
 from tests.security.helpers import log_records, paired
 from tests.support.documents import order, upload
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError
+from tools.client.api import LanAdminClient, LanClient
 
 
 async def audited(

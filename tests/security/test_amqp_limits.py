@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.cli.stack import Stack
 from shared.messaging.topology import ROUTING_WORK
 from shared.settings import Settings
 from tests.security.helpers import envelope, parked_with_reasons, publish
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import running_stack
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
 
 LINES = Settings.model_fields["max_lines_per_document"].default
 DOCUMENTS = Settings.model_fields["max_documents_per_upload"].default

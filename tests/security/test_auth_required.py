@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, TerminalClient
-from shared.client.api import LanClient
 from shared.i18n import MESSAGES
 from tests.security.helpers import delivered, paired
 from tests.support.documents import order
 from tests.support.stack import ADMIN_TOKEN
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, TerminalClient
+from tools.client.api import LanClient
 
 METHODS = ("get", "put", "post", "delete", "patch")
 

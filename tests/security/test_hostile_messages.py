@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError
 from shared.contracts.documents import EXTRA_MAX_DEPTH
 from shared.messaging.topology import ROUTING_WORK
 from tests.security.conftest import MESSAGE_LIMIT
 from tests.security.helpers import delivered, envelope, paired, parked_with_reasons, publish
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError
 
 
 def nested(levels: int) -> dict[str, Any]:

@@ -13,13 +13,13 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
-from shared.client.api import LanClient
 from tests.security.helpers import delivered, log_text, paired
 from tests.support.documents import order, upload
 from tests.support.stack import ADMIN_TOKEN, free_port
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
+from tools.client.api import LanClient
 
 
 class Receiver:

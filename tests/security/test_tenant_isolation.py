@@ -13,9 +13,6 @@ from typing import Any
 
 import pytest
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
-from shared.client.api import LanClient
 from shared.messaging.topology import ROUTING_WORK
 from tests.security.helpers import (
     delivered,
@@ -26,6 +23,9 @@ from tests.security.helpers import (
 )
 from tests.support.documents import by_device, by_pin, order, upload
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient, AdminClient, ApiError, TerminalClient
+from tools.client.api import LanClient
 
 OWN_PROCESS = {
     "name": "Приёмка базы А",

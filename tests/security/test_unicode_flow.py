@@ -8,10 +8,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared.cli.stack import Stack
-from shared.client import AccountingClient
 from tests.security.helpers import delivered, paired
 from tests.support.waiting import eventually
+from tools.cli.stack import Stack
+from tools.client import AccountingClient
 
 DATAMATRIX = "0104600000000017215Bb+;c\x1d93dGVz"  # a marking code with its group separator
 

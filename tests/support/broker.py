@@ -9,7 +9,7 @@ from urllib.parse import quote, urlparse, urlunparse
 
 import httpx
 
-from shared.cli.broker_check import broker_answers
+from tools.cli.broker_check import broker_answers
 
 BASE_AMQP = "amqp://guest:guest@localhost:5672/"
 MANAGEMENT = "http://localhost:15672/api"

@@ -29,7 +29,7 @@ async def tsdx(*args: str, env: dict[str, str], timeout: float = 120.0) -> Ran:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shared.cli.main",
+        "tools.cli.main",
         *args,
         env=cli_env(env),
         cwd=ROOT,

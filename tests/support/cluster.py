@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from shared.cli.local_cluster import USER, ClusterError, LocalCluster, Node, rabbit_tool
+from tools.cli.local_cluster import USER, ClusterError, LocalCluster, Node, rabbit_tool
 
 
 def require_rabbitmq_installed() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from shared.bench.documents import ORDER_TYPE, order
-from shared.bench.documents import PROCESS as PURCHASE
+from tools.bench.documents import ORDER_TYPE, order
+from tools.bench.documents import PROCESS as PURCHASE
 
 __all__ = ["ORDER_TYPE", "PURCHASE", "by_device", "by_pin", "order", "upload"]
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.cli.stack import SERVICES, Stack, available_services
 from tests.support.broker import amqp_url, create_vhost, delete_vhost, require_broker
+from tools.cli.stack import SERVICES, Stack, available_services
 
 ADMIN_TOKEN = "test-admin-token"
 

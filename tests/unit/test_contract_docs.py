@@ -13,7 +13,12 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from shared.cli.contract import (
+from shared.contracts import decode, encode, registered_types, wrap
+from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
+from shared.contracts.results import DocumentCompleted, ResultRefused
+from shared.contracts.uploads import DocumentRouted, UploadRequested
+from shared.messaging.topology import EVENTS_EXCHANGE, WORK_QUEUES
+from tools.cli.contract import (
     ADAPTER_PUBLISHES,
     ADAPTER_SUBSCRIBES,
     asyncapi_document,
@@ -23,11 +28,6 @@ from shared.cli.contract import (
     schema_files,
     topic_matches,
 )
-from shared.contracts import decode, encode, registered_types, wrap
-from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
-from shared.contracts.results import DocumentCompleted, ResultRefused
-from shared.contracts.uploads import DocumentRouted, UploadRequested
-from shared.messaging.topology import EVENTS_EXCHANGE, WORK_QUEUES
 
 DOCS = Path(__file__).parents[2] / "docs"
 REGENERATE = (

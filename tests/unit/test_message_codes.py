@@ -21,7 +21,7 @@ WRITTEN = re.compile(
 
 def _codes_in_source() -> set[str]:
     codes: set[str] = set()
-    for folder in ("services", "shared"):
+    for folder in ("services", "shared", "tools"):
         for path in (ROOT / folder).rglob("*.py"):
             codes.update(WRITTEN.findall(path.read_text(encoding="utf-8")))
     return codes

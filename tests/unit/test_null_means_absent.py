@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from services.dashboard.api import ReplayRequest
-from services.gateway.admin import (
+from services.dashboard.api.board import ReplayRequest
+from services.gateway.api.admin import (
     DeviceChanges,
     GroupRename,
     NewGroup,
@@ -19,12 +19,12 @@ from services.gateway.admin import (
     Replacement,
     UserChanges,
 )
-from services.gateway.terminal import PairRequest
-from services.gateway.terminal import ResultRequest as TerminalResult
-from services.gateway.webhooks import WebhookSettings
-from services.lan_writer.admin import ReassignRequest, ReleaseRequest
+from services.gateway.api.terminal import PairRequest
+from services.gateway.api.terminal import ResultRequest as TerminalResult
+from services.gateway.api.webhooks import WebhookSettings
+from services.lan_writer.api.admin import ReassignRequest, ReleaseRequest
+from services.lan_writer.api.terminal import ResultRequest as LanResult
 from services.lan_writer.auth import LoginRequest
-from services.lan_writer.terminal import ResultRequest as LanResult
 from services.routing.processes import BusinessProcess, FieldMapping, MappingRules, OnLoad
 from shared.contracts.absent import null_means_absent_in
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target

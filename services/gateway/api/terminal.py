@@ -1,0 +1,259 @@
+"""The terminal API: pairing, the device's inbox (with long poll), downloads and results."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import ORJSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.gateway import repository as repo
+from services.gateway.auth import (
+    BEARER_SECURITY,
+    DeviceDep,
+    authenticate_device,
+    bearer_token,
+    record_sighting,
+)
+from services.gateway.directory import barcodes_view, device_copy
+from services.gateway.inbox import (
+    IN_PROGRESS,
+    WAITING,
+    acknowledge_copy,
+    body_of,
+    inbox_key,
+    inbox_of,
+    own_copy,
+    record_result,
+)
+from services.gateway.parts import gateway_parts
+from services.gateway.wire import ensure_portable
+from shared.contracts.absent import NullMeansAbsent
+from shared.contracts.documents import DeviceMode, FactLine
+from shared.errors import Refusal
+from shared.http import (
+    ExactJSONRoute,
+    ask,
+    documented_query,
+    error_body,
+    language_of,
+    query_of,
+)
+from shared.marks import refuse_repeated
+from shared.messaging import tracing
+from shared.messaging.topology import REGISTRY_RPC
+from shared.metrics import LONG_POLLS_WAITING
+from shared.security import hash_token
+from shared.service import RuntimeDep, current_runtime
+from shared.storage import Doc
+
+router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
+
+_RECHECK_SECONDS = 1.0
+
+
+class PairRequest(NullMeansAbsent):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    connection_code: str = Field(min_length=1, max_length=100)
+    hardware_id: str = Field(
+        min_length=1, max_length=200, examples=["@HONEYWELL-EDA50-V-16204B17A7"]
+    )
+    model: str = Field(default="", max_length=200, examples=["EDA50"])
+    name: str = Field(default="", max_length=200)
+    mode: DeviceMode = "online"
+
+
+class ResultRequest(NullMeansAbsent):
+    model_config = ConfigDict(extra="forbid")
+
+    result_id: str = Field(min_length=1, max_length=200)
+    final: bool
+    lines: list[FactLine] = Field(default_factory=list, max_length=100_000)
+
+
+def _summary(row: Doc, language: str) -> dict[str, Any]:
+    header = row["header"]
+    return {
+        "delivery_id": row["id"],
+        "document_id": row["document_id"],
+        "version": row["version"],
+        "accounting_type": header["accounting_type"],
+        "terminal_type": row["settings"]["terminal_type"],
+        "number": header["number"],
+        "date": header["date"],
+        "lines": row["lines_count"],
+        "state": row["state"],
+        # Why the latest result was sent back (e.g. quantity control); None when it was not.
+        "refusal": _refusal_view(row.get("last_refusal"), language)
+        if row["state"] == IN_PROGRESS
+        else None,
+    }
+
+
+def _refusal_view(refusal: Doc | None, language: str) -> dict[str, Any] | None:
+    if refusal is None:
+        return None
+    return {
+        "result_id": refusal["result_id"],
+        **error_body(refusal["code"], language, refusal["params"]),
+    }
+
+
+@router.post(
+    "/pair", summary="Join a base with its connection code; returns the PIN and a credential"
+)
+async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
+    ensure_portable(body)
+    paired = await ask(rt.rpc, REGISTRY_RPC, "device.pair", body.model_dump())
+    device = paired["device"]
+    # The credential must work at once, before the registry's event arrives.
+    copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
+    await repo.keep_device_now(rt.store, copy)
+    await record_sighting(rt, device)
+    return {
+        "device_id": device["id"],
+        "tenant": device["tenant"],
+        "pin": device["pin"],
+        "mode": device["mode"],
+        "credential": paired["credential"],
+    }
+
+
+@router.get("/me", summary="This device's PIN and settings, as shown in the terminal's side menu")
+async def me(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
+    tenant = await repo.tenant(rt.store, device["tenant"])
+    return {
+        "device_id": device["id"],
+        "tenant": device["tenant"],
+        "pin": device["pin"],
+        "name": device["name"],
+        "model": device["model"],
+        "mode": device["mode"],
+        # How the base's weight codes and marking codes are to be read (parseScan's settings).
+        "barcodes": barcodes_view(tenant),
+    }
+
+
+class InboxQuery(BaseModel):
+    wait: float = Field(default=0, ge=0, le=60, description="long-poll: seconds to wait")
+    known: int = Field(default=0, ge=0, description="how many documents the terminal already has")
+
+
+# The poll is the hottest call of all, so its endpoint takes only the request: each FastAPI
+# dependency or declared parameter would cost about as much as the poll's own query. The query
+# and the credential are read by the same rules the declared ones follow (``query_of``,
+# ``bearer_token``), and documented from the same model.
+# The two hot answers are sent as they are: FastAPI would otherwise walk every value of the
+# answer again (jsonable_encoder), which costs more than the query behind it.
+@router.get(
+    "/inbox",
+    summary="Documents waiting for this device; waits up to `wait` seconds for news",
+    response_class=ORJSONResponse,
+    openapi_extra={**documented_query(InboxQuery), **BEARER_SECURITY},
+)
+async def inbox(request: Request) -> ORJSONResponse:
+    """Answers at once when there is news: a document not yet acknowledged, a withdrawal, or
+    a number of documents other than ``known``; otherwise waits for news up to ``wait``."""
+    rt = await current_runtime(request)
+    device = await authenticate_device(rt, bearer_token(request.headers.get("authorization")))
+    query = query_of(InboxQuery, request)
+    notifier = gateway_parts(rt).notifier
+    deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
+    language = language_of(request)
+    while True:
+        waiting, withdrawn = await inbox_of(rt.store, device["id"])
+        fresh = [r for r in waiting if r["state"] == WAITING]
+        left = deadline - time.monotonic()
+        if fresh or withdrawn or len(waiting) != query.known or left <= 0:
+            return ORJSONResponse(
+                {
+                    "documents": [_summary(r, language) for r in waiting],
+                    "withdrawn": [
+                        {"delivery_id": r["id"], "reason": r["withdrawn_reason"]} for r in withdrawn
+                    ],
+                }
+            )
+        with LONG_POLLS_WAITING.track_inprogress():
+            await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
+
+
+@router.get(
+    "/documents/{delivery_id}",
+    summary="Download one document with its version",
+    response_class=ORJSONResponse,
+)
+async def download(
+    delivery_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
+) -> ORJSONResponse:
+    row = await own_copy(rt.store, device, delivery_id)
+    # The terminal's call carries no trace: it continues the one its document came with.
+    with tracing.continuing("terminal download", row.get("trace")):
+        return await _download(row, delivery_id, request, rt)
+
+
+async def _download(row: Doc, delivery_id: str, request: Request, rt: RuntimeDep) -> ORJSONResponse:
+    body = await body_of(rt.store, row, delivery_id)
+    return ORJSONResponse(
+        {
+            **_summary(row, language_of(request)),
+            "settings": row["settings"],
+            "document": body["document"],
+        }
+    )
+
+
+@router.post(
+    "/documents/{delivery_id}/ack",
+    summary="Confirm the document arrived (or a withdrawal was seen)",
+)
+async def acknowledge(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
+    row = await own_copy(rt.store, device, delivery_id)
+    with tracing.continuing("terminal acknowledge", row.get("trace")):
+        state = await acknowledge_copy(rt.uow, rt.store, row, delivery_id, device)
+        return {"delivery_id": delivery_id, "state": state}
+
+
+@router.post(
+    "/documents/{delivery_id}/results",
+    summary="Send partial progress or the final result; the same result_id again applies once",
+)
+async def submit_result(
+    delivery_id: str, body: ResultRequest, request: Request, rt: RuntimeDep, device: DeviceDep
+) -> dict[str, Any]:
+    ensure_portable(body)
+    refuse_repeated(body.lines)
+    row = await own_copy(rt.store, device, delivery_id)
+    record, duplicate = await record_result(
+        rt.uow, rt.store, row, device, body.result_id, final=body.final, lines=body.lines
+    )
+    return result_answer(record, language_of(request), duplicate=duplicate)
+
+
+@router.get(
+    "/documents/{delivery_id}/results/{result_id}",
+    summary="What became of a result: received, or refused with the code and message",
+)
+async def result_status(
+    delivery_id: str, result_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
+) -> dict[str, Any]:
+    await own_copy(rt.store, device, delivery_id)
+    record = await repo.result(rt.store, delivery_id, result_id)
+    if record is None:
+        raise Refusal("not_found", 404)
+    return result_answer(record, language_of(request), duplicate=False)
+
+
+def result_answer(record: Doc, language: str, *, duplicate: bool) -> dict[str, Any]:
+    """``received``: taken and not refused (so far); ``refused``: send a corrected result."""
+    return {
+        "delivery_id": record["delivery_id"],
+        "result_id": record["result_id"],
+        "final": record["final"],
+        "accepted": True,
+        "duplicate": duplicate,
+        "status": record["status"],
+        "refusal": _refusal_view(record.get("refusal"), language),
+    }

@@ -1,0 +1,112 @@
+"""The operators' view of the LAN base: who holds which lock since when, force-release, reassign.
+
+Force-release and reassign are audited (``shared.audit``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ConfigDict, Field
+
+from services.lan_writer import views
+from services.lan_writer.auth import AdminDep
+from services.lan_writer.operator_desk import OperatorDesk
+from services.lan_writer.parts import lan_parts
+from shared.audit import audited
+from shared.contracts.absent import NullMeansAbsent
+from shared.contracts.documents import Target
+from shared.http import language_of
+from shared.service import RuntimeDep
+
+router = APIRouter(prefix="/api/v1/lan/admin", tags=["lan operators"])
+
+DocumentState = Literal["free", "taken", "done", "withdrawn"]
+
+
+class ReleaseRequest(NullMeansAbsent):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=500, examples=["терминал разряжен, смена ушла"])
+
+
+class ReassignRequest(NullMeansAbsent):
+    model_config = ConfigDict(extra="forbid")
+
+    target: Target = Field(examples=[{"kind": "user", "value": "petrov"}])
+
+
+def _operators(rt: RuntimeDep) -> OperatorDesk:
+    return lan_parts(rt).operators
+
+
+@router.get("/documents", summary="The LAN documents of a base, optionally in some states")
+async def documents(
+    request: Request,
+    rt: RuntimeDep,
+    _: AdminDep,
+    tenant: str = Query(min_length=1, max_length=64),
+    state: Annotated[list[DocumentState] | None, Query()] = None,
+) -> dict[str, Any]:
+    rows = await _operators(rt).rows(tenant, list(state or []))
+    language = language_of(request)
+    return {"documents": [views.for_operator(row, language) for row in rows]}
+
+
+@router.get("/locks", summary="Documents taken right now: by whom and since when")
+async def held_locks(
+    request: Request,
+    rt: RuntimeDep,
+    _: AdminDep,
+    tenant: str = Query(min_length=1, max_length=64),
+) -> dict[str, Any]:
+    rows = await _operators(rt).rows(tenant, ["taken"])
+    return {
+        "locks": [
+            {
+                "delivery_id": row["id"],
+                "document_id": row["document_id"],
+                "number": row["document"]["header"]["number"],
+                "collective": row["collective"],
+                "holders": row["holders"],
+            }
+            for row in rows
+        ]
+    }
+
+
+@router.get("/documents/{delivery_id}", summary="One LAN document with its lock history")
+async def document(
+    delivery_id: str, request: Request, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    return views.for_operator(await _operators(rt).get(delivery_id), language_of(request))
+
+
+@router.post(
+    "/documents/{delivery_id}/release",
+    summary="Force-release a stale lock; the old holders' later results are refused (lock_lost)",
+)
+async def force_release(
+    delivery_id: str, body: ReleaseRequest, request: Request, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    with audited("lan.force_release", tenant=None, target=delivery_id, reason=body.reason) as entry:
+        row = await _operators(rt).force_release(delivery_id, body.reason)
+        entry.tenant = row["tenant"]
+    return views.for_operator(row, language_of(request))
+
+
+@router.post(
+    "/documents/{delivery_id}/reassign",
+    summary="Give a free document to another user, group, everyone or a device",
+)
+async def reassign(
+    delivery_id: str, body: ReassignRequest, request: Request, rt: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    given = body.target
+    with audited(
+        "lan.reassign", tenant=None, target=delivery_id, to_kind=given.kind, to=given.value
+    ) as entry:
+        row = await _operators(rt).reassign(delivery_id, given)
+        entry.tenant = row["tenant"]
+    return views.for_operator(row, language_of(request))

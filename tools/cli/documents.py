@@ -1,0 +1,121 @@
+"""``tsdx document show ID|NUMBER|PIN``: where a document is, and every step it took, through
+the gateway's admin API.
+
+The query is matched in every base against the accounting id, the number and the PIN of the
+device a copy went to; each document found is shown with its timeline (``--tenant T`` keeps
+those of one base). Exit codes as every client command: 0 shown, 2 wrong usage, 3 nothing
+found or refused by the server, 4 the server could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import datetime
+from typing import Any
+
+from shared.i18n import render
+from tools.cli.output import (
+    OK,
+    REFUSED,
+    USAGE,
+    CommandError,
+    add_server_options,
+    print_json,
+    print_table,
+    run_command,
+)
+from tools.client import AdminClient
+
+
+def _client(args: argparse.Namespace) -> AdminClient:
+    token = args.admin_token or os.environ.get("TSDX_ADMIN_TOKEN")
+    if not token:
+        raise CommandError(USAGE, "cli_admin_token_missing")
+    return AdminClient(args.url, token, language=args.lang)
+
+
+def who(step: dict[str, Any]) -> str:
+    """The device (PIN and name) or the user a step concerned."""
+    device = step.get("device")
+    if device:
+        return f"{device.get('pin', '')} {device.get('name', '')}".strip()
+    if step.get("user"):
+        return str(step["user"])
+    target = step.get("target")
+    if target:
+        return f"{target['kind']} {target.get('value') or ''}".strip()
+    return ""
+
+
+def details(step: dict[str, Any], language: str) -> str:
+    parts = []
+    if "final" in step:
+        parts.append(render("journey_final" if step["final"] else "journey_partial", language))
+    if "lines" in step:
+        parts.append(render("journey_lines", language, {"count": step["lines"]}))
+    for key in ("channel", "process", "version", "reason", "mode", "attempts"):
+        if key in step:
+            parts.append(f"{key}={step[key]}")
+    if "code" in step:
+        parts.append(f"{step['code']}: {render(step['code'], language, step.get('params'))}")
+    return ", ".join(parts)
+
+
+def _local_time(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_journey(view: dict[str, Any], language: str) -> None:
+    state = render(f"journey_state_{view['state']}", language)
+    number = f" № {view['number']}" if view.get("number") else ""
+    print(f"{view['tenant']}  {view['document_id']}{number}  {view.get('accounting_type', '')}")
+    print(f"{render('journey_state', language)}: {state}")
+    print_table(
+        ("TIME", "STEP", "SERVICE", "DEVICE / USER", "DETAILS"),
+        [
+            (
+                _local_time(s["at"]),
+                render(f"journey_step_{s['step']}", language),
+                s["service"],
+                who(s),
+                details(s, language),
+            )
+            for s in view["timeline"]
+        ],
+    )
+
+
+async def _show(args: argparse.Namespace) -> int:
+    async with _client(args) as client:
+        found = await client.find_documents(args.query)
+        if args.tenant:
+            found = [d for d in found if d["tenant"] == args.tenant]
+        if not found:
+            raise CommandError(REFUSED, "cli_document_not_found", query=args.query)
+        views = [await client.document_journey(d["tenant"], d["document_id"]) for d in found]
+    if args.json:
+        print_json(views)
+        return OK
+    for n, view in enumerate(views):
+        if n:
+            print()
+        print_journey(view, args.lang)
+    return OK
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    document = commands.add_parser(
+        "document",
+        help="where a document is: its state and every step it took",
+        description="A document's journey through the admin API: found in every base by "
+        "accounting id, number or device PIN.",
+    )
+    actions = document.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = actions.add_parser("show", help="the state and timeline of the documents found")
+    show.add_argument("query", help="accounting id, number (0000-000123) or device PIN")
+    show.add_argument("--tenant", default=None, help="only documents of this base")
+    show.add_argument("--json", action="store_true", help="print the answer as JSON")
+    show.add_argument("--admin-token", default=None, help="the operators' token (TSDX_ADMIN_TOKEN)")
+    add_server_options(show, api_key=False)
+    show.set_defaults(run=lambda a: run_command(a, _show))
