@@ -24,7 +24,7 @@ from shared.i18n import CATALOG, JOURNEY_MESSAGES
 from shared.i18n_ui import UI_TEXTS
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "shared" / "cli"
+CLI = ROOT / "tools" / "cli"
 DASHBOARD = ROOT / "services" / "dashboard"
 DEVELOPER_TOOLS = {"bench.py", "contract.py", "local_cluster.py"}
 SHOWN_BY = {"print", "say", "StepFailed", "Skipped", "UsageError", "SystemExit", "check"}
@@ -71,6 +71,11 @@ def _english_written_in(path: Path) -> list[str]:
 
 
 COMMAND_MODULES = sorted(p for p in CLI.glob("*.py") if p.name not in DEVELOPER_TOOLS)
+
+
+def test_the_command_lines_modules_are_found() -> None:
+    # Moving the CLI elsewhere must not leave the scan below with nothing to read.
+    assert {"up.py", "demo.py", "accounting.py"} <= {p.name for p in COMMAND_MODULES}
 
 
 @pytest.mark.parametrize("path", COMMAND_MODULES, ids=lambda p: p.name)
