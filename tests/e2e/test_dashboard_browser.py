@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from tests.e2e.test_dashboard_api import (
     upload_status,
 )
 from tests.support.documents import by_pin, order, upload
-from tests.support.stack import ADMIN_TOKEN
+from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
 from tools.client import AccountingClient, AdminClient, TerminalClient
@@ -47,6 +48,14 @@ LATIN_ALLOWED = {"tsdx"}
 TEST_NAMES = ("EDA50", "petrov")
 LAN_GROUP = "Смена 1"
 LAN_USER = "petrov"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of the page's own: what it shows is this test's data only, not other tests'
+    names quoted in their refusals' messages on the session's shared stack."""
+    with running_stack(tmp_path_factory.mktemp("dashboard")) as own:
+        yield own
 
 
 def english_words(text: str, as_is: list[str]) -> list[str]:

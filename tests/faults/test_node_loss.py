@@ -56,8 +56,14 @@ async def on_cluster(
     await asyncio.to_thread(cluster.wait_members, len(cluster.nodes))
     vhost = f"tsdx-{uuid.uuid4().hex[:8]}"
     await asyncio.to_thread(add_vhost, cluster, vhost)
-    # Clients retry fast while nodes are down: the request-rate limit is not under test here.
-    env = {**stack_env(cluster, vhost), "TSDX_RATE_LIMIT_PER_SECOND": "1000"}
+    # Clients retry fast while nodes are down, and 20 uploads by PIN are in flight at once:
+    # neither the request-rate limit nor the PIN-guess limit (which counts a PIN upload until
+    # it is decided) is under test here.
+    env = {
+        **stack_env(cluster, vhost),
+        "TSDX_RATE_LIMIT_PER_SECOND": "1000",
+        "TSDX_PIN_MISSES_PER_MINUTE": "1000",
+    }
     with running_stack(tmp_path, extra_env=env) as stack:
         witness = Witness(stack.env["TSDX_AMQP_URLS"])
         await witness.start()
