@@ -211,7 +211,8 @@ async def test_majority_lost_uploads_are_refused_then_resume(
             refusals.append(refused.value)
             await asyncio.sleep(PROBE_PAUSE_S)  # an accounting client's pace, not a wait
         assert {(r.status, r.code) for r in refusals} == {(503, "upload_not_confirmed")}
-        assert all("request_id" in r.message for r in refusals)
+        # The message says to send the same request again (same request id: safe).
+        assert all("тем же идентификатором запроса" in r.message for r in refusals)
         outage_s = time.monotonic() - lost_at
         # A node returns: the majority is back, and the same requests are accepted.
         await asyncio.to_thread(cluster.start, first)
