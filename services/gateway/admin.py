@@ -2,8 +2,9 @@
 
 Thin endpoints: each validates its input and asks the registry, which owns the directory.
 Changes that decide who may call the gateway (a rotated API key, a blocked, retired or replaced
-device) are written into the gateway's own copies before answering, so the old credential is
-refused by the very next request rather than when the registry's event arrives. Every change
+device) are written into the gateway's own copies and announced to every gateway instance
+before answering, so the old credential is refused by the very next request, on any instance,
+rather than when the registry's event arrives. Every change
 is audited (``shared.audit``), without the secrets it issues or sets.
 """
 
@@ -16,6 +17,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from services.gateway import repository as repo
 from services.gateway.auth import AdminDep, device_copy
+from services.gateway.credentials import AccessNews
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
@@ -92,7 +94,13 @@ async def _keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
     """Write the registry's new device record into the gateway's copy; the device as shown."""
     copy = device_copy(record["device"], record["credential_hash"], record["revision"])
     await rt.store.run_transaction(lambda db: repo.keep_device(db, copy))
+    await _access(rt).device_changed(copy["id"])
     return await _shown(rt, record["device"])
+
+
+def _access(rt: Runtime) -> AccessNews:
+    access: AccessNews = rt.state["access"]
+    return access
 
 
 async def _shown(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
@@ -136,6 +144,7 @@ async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[
     with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
         rotated = await registry_call(rt, "tenant.rotate_key", {}, tenant)
         await repo.put_newer(rt.store, repo.TENANTS.name, repo.tenant_copy(rotated))
+        await _access(rt).tenant_changed(rotated["tenant"])
     return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
 
 
@@ -227,6 +236,10 @@ async def replace_device(
     params = {"old_device": device_id, "new_device": body.new_device}
     with audited("device.replace", tenant=tenant, target=device_id, new_device=body.new_device):
         replaced = await registry_call(rt, "device.replace", params, tenant)
+        # Kept before the old device's copy changes, so its terminal is told it was replaced.
+        await rt.store.run_transaction(
+            lambda db: repo.keep_replacement(db, tenant, device_id, body.new_device)
+        )
         return {
             "old": await _keep_device(rt, replaced["old"]),
             "new": await _keep_device(rt, replaced["new"]),

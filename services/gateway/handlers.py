@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from services.gateway import repository as repo
 from services.gateway import webhooks
-from services.gateway.notifier import Notifier
-from services.gateway.terminal import inbox_key
+from services.gateway.credentials import AccessNews
+from services.gateway.notifier import Notifier, inbox_key
 from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
 from shared.contracts.results import (
@@ -39,9 +39,13 @@ def _same_tenant(envelope: Envelope, row: Doc) -> None:
 
 
 class GatewayHandlers:
-    def __init__(self, uow: UnitOfWork, notifier: Notifier) -> None:
+    def __init__(
+        self, uow: UnitOfWork, notifier: Notifier, access: AccessNews | None = None
+    ) -> None:
         self._uow = uow
         self._notifier = notifier
+        # Tells every gateway instance when a device or a base may call no more (or again).
+        self._access = access
 
     def table(self) -> dict[type, Handler]:
         return {
@@ -198,6 +202,8 @@ class GatewayHandlers:
         }
         async with self._uow(applying=envelope) as tx:
             await repo.keep_device(tx.db, doc)
+        if self._access is not None:
+            await self._access.device_changed(changed.device.id)
 
     async def device_replaced(self, envelope: Envelope, replaced: DeviceReplaced) -> None:
         """Copies waiting for the old device move to the new one, now and when they arrive
@@ -208,10 +214,7 @@ class GatewayHandlers:
                 known = await tx.db.get(repo.DEVICES.name, device_id)
                 if known is not None:
                     _same_tenant(envelope, known)
-            await tx.db.put(
-                repo.REPLACEMENTS.name,
-                {"id": replaced.old_device, "tenant": tenant, "new_device": replaced.new_device},
-            )
+            await repo.keep_replacement(tx.db, tenant, replaced.old_device, replaced.new_device)
             waiting = await tx.db.find(
                 repo.INBOX.name,
                 {"device_id": replaced.old_device, "tenant": tenant, "state": "waiting"},
@@ -219,8 +222,12 @@ class GatewayHandlers:
             for row in waiting:
                 await tx.db.update(repo.INBOX.name, row["id"], {"device_id": replaced.new_device})
         self._notifier.notify(inbox_key(replaced.new_device))
+        if self._access is not None:  # the old device's polls now learn it was replaced
+            await self._access.device_changed(replaced.old_device)
 
     async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
         doc = repo.tenant_copy(changed.model_dump())
         async with self._uow(applying=envelope) as tx:
             await repo.put_newer(tx.db, repo.TENANTS.name, doc)
+        if self._access is not None:
+            await self._access.tenant_changed(changed.tenant)

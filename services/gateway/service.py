@@ -17,6 +17,7 @@ from services.gateway import (
     webhooks,
 )
 from services.gateway.auth import RecentlyRefused
+from services.gateway.credentials import ACCESS_EXCHANGE, AccessNews, CredentialCache
 from services.gateway.handlers import GatewayHandlers
 from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
@@ -25,6 +26,7 @@ from shared.api_docs import documented_app
 from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.logging import get_logger
+from shared.messaging.broadcast import Broadcast
 from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
 from shared.secret_box import load_box
@@ -40,6 +42,19 @@ async def _on_start(rt: Runtime) -> None:
     settings = rt.settings
     notifier = Notifier()
     rt.state["notifier"] = notifier
+    access = AccessNews(CredentialCache(), notifier)
+    rt.state["credentials"] = access.cache
+    rt.state["access"] = access
+    broadcast = Broadcast(
+        rt.broker,
+        ACCESS_EXCHANGE,
+        access.heard,
+        access.missed_some,
+        settings.publish_timeout_seconds,
+    )
+    await broadcast.start()
+    access.attach(broadcast)
+    rt.state["access_broadcast"] = broadcast
     rt.state["refused_hashes"] = RecentlyRefused()
     rt.state["pin_limit"] = GuessLimit(rt.store, "pin", settings.pin_misses_per_minute)
     rt.state["rate_limiter"] = RateLimiter(
@@ -62,6 +77,8 @@ async def _on_start(rt: Runtime) -> None:
 async def _on_stop(rt: Runtime) -> None:
     sender: webhooks.WebhookSender = rt.state["webhook_sender"]
     await sender.stop()
+    broadcast: Broadcast = rt.state["access_broadcast"]
+    await broadcast.stop()
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -89,7 +106,9 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.gateway_port,
     build_app=build_app,
-    handlers=lambda rt: {GATEWAY_WORK: GatewayHandlers(rt.uow, rt.state["notifier"]).table()},
+    handlers=lambda rt: {
+        GATEWAY_WORK: GatewayHandlers(rt.uow, rt.state["notifier"], rt.state["access"]).table()
+    },
     on_start=_on_start,
     on_stop=_on_stop,
 )

@@ -17,10 +17,13 @@ from services.gateway.auth import (
     authenticate_device,
     bearer_token,
     device_copy,
+    device_holding,
     record_sighting,
+    refuse_unless_active,
 )
 from services.gateway.barcode_settings import barcodes_view
-from services.gateway.notifier import Notifier
+from services.gateway.credentials import AccessNews
+from services.gateway.notifier import Notifier, inbox_key
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import DeviceMode, FactLine
@@ -37,8 +40,9 @@ from shared.http import (
 from shared.marks import refuse_repeated
 from shared.messaging import tracing
 from shared.messaging.topology import REGISTRY_RPC
-from shared.metrics import LONG_POLLS_WAITING
+from shared.metrics import INBOX_POLLS, LONG_POLLS_WAITING
 from shared.outbox import Tx
+from shared.request_summary import SUMMARIES, quiet
 from shared.security import hash_token
 from shared.service import RuntimeDep, runtime_of
 from shared.storage import Doc, DuplicateKeyError
@@ -66,10 +70,6 @@ class ResultRequest(NullMeansAbsent):
     result_id: str = Field(min_length=1, max_length=200)
     final: bool
     lines: list[FactLine] = Field(default_factory=list, max_length=100_000)
-
-
-def inbox_key(device_id: str) -> str:
-    return f"inbox:{device_id}"
 
 
 def _summary(row: Doc, language: str) -> dict[str, Any]:
@@ -110,6 +110,9 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     # The credential must work at once, before the registry's event arrives.
     copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
     await rt.store.run_transaction(lambda db: repo.keep_device(db, copy))
+    # Paired anew, a device's earlier credential is dead: no instance may still hold it.
+    access: AccessNews = rt.state["access"]
+    await access.device_changed(device["id"])
     await record_sighting(rt, device)
     return {
         "device_id": device["id"],
@@ -168,17 +171,35 @@ class InboxQuery(BaseModel):
 async def inbox(request: Request) -> ORJSONResponse:
     """Answers at once when there is news: a document not yet acknowledged, a withdrawal, or
     a number of documents other than ``known``; otherwise waits for news up to ``wait``."""
+    try:
+        return await _poll(request)
+    except Refusal:
+        _counted("refused")
+        raise
+
+
+def _counted(outcome: str) -> None:
+    INBOX_POLLS.labels(outcome).inc()
+    SUMMARIES.count("poll", outcome)
+
+
+async def _poll(request: Request) -> ORJSONResponse:
     rt = runtime_of(request)
-    device = await authenticate_device(rt, bearer_token(request.headers.get("authorization")))
+    credential = bearer_token(request.headers.get("authorization"))
+    device = await authenticate_device(rt, credential)
     query = query_of(InboxQuery, request)
     notifier: Notifier = rt.state["notifier"]
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
     while True:
         waiting, withdrawn = await _inbox(rt, device["id"])
-        fresh = [r for r in waiting if r["state"] == "waiting"]
+        news = bool(withdrawn or len(waiting) != query.known)
+        news = news or any(r["state"] == "waiting" for r in waiting)
         left = deadline - time.monotonic()
-        if fresh or withdrawn or len(waiting) != query.known or left <= 0:
+        if news or left <= 0:
+            _counted("news" if news else "empty")
+            if not news:  # in the periodic summary instead of a line of its own
+                quiet(request.scope)
             return ORJSONResponse(
                 {
                     "documents": [_summary(r, language) for r in waiting],
@@ -189,6 +210,8 @@ async def inbox(request: Request) -> ORJSONResponse:
             )
         with LONG_POLLS_WAITING.track_inprogress():
             await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
+        # Blocked, retired or replaced while it waited: the poll ends now, saying so.
+        await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
 
 
 async def _own_row(rt: RuntimeDep, device: Doc, delivery_id: str) -> Doc:
