@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # OpenTelemetry: traces exported over OTLP/HTTP to this base address (e.g.
     # http://jaeger:4318); empty, the default, means no tracing (shared/telemetry.py).
     otlp_endpoint: str = ""
+    # Requests that found nothing new (inbox polls) are not logged one by one: each process
+    # writes one summary line with their counts this often (shared/request_summary.py).
+    log_summary_seconds: float = Field(60.0, gt=0)
 
     host: str = "127.0.0.1"
     gateway_port: int = 8080
