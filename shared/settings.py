@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     max_lines_per_document: int = 20_000
     max_documents_per_upload: int = 100
     pin_misses_per_minute: int = 10
+    # Devices and bases whose credentials each gateway instance holds in memory (0: none; every
+    # request then reads the store). Changes reach every instance by a broadcast.
+    credential_cache_size: int = Field(100_000, ge=0)
 
     # Registry.
     pin_length: int = 4

@@ -42,7 +42,7 @@ async def _on_start(rt: Runtime) -> None:
     settings = rt.settings
     notifier = Notifier()
     rt.state["notifier"] = notifier
-    access = AccessNews(CredentialCache(), notifier)
+    access = AccessNews(CredentialCache(settings.credential_cache_size), notifier)
     rt.state["credentials"] = access.cache
     rt.state["access"] = access
     broadcast = Broadcast(
