@@ -125,6 +125,63 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Запрос слишком велик: не более {limit} байт.",
         "en": "The request is too large: at most {limit} bytes.",
     },
+    # The catalog (справочники): the batch as a whole, and each wrong item.
+    "catalog_invalid": {
+        "ru": "Справочники не загружены: ошибок в данных — {total}. Ничего не изменено.",
+        "en": "The catalog was not loaded: {total} errors in the data. Nothing was changed.",
+    },
+    "catalog_item_batch": {"ru": "Пакет", "en": "Batch"},
+    "catalog_item_product": {"ru": "Товар №{position}", "en": "Product #{position}"},
+    "catalog_item_warehouse": {"ru": "Склад №{position}", "en": "Warehouse #{position}"},
+    "catalog_item_cell": {"ru": "Ячейка №{position}", "en": "Cell #{position}"},
+    "catalog_not_object": {
+        "ru": "{item}: ожидается объект JSON.",
+        "en": "{item}: a JSON object is expected.",
+    },
+    "catalog_not_list": {
+        "ru": "{item}: поле «{field}» должно быть массивом.",
+        "en": "{item}: the field “{field}” must be an array.",
+    },
+    "catalog_too_many_items": {
+        "ru": "{item}: не более {limit} элементов за один вызов; разделите выгрузку на части.",
+        "en": "{item}: at most {limit} items in one call; send the catalog in parts.",
+    },
+    "catalog_field_missing": {
+        "ru": "{item}: не заполнено поле «{field}».",
+        "en": "{item}: the field “{field}” is missing.",
+    },
+    "catalog_field_type": {
+        "ru": "{item}: поле «{field}» имеет неверный тип.",
+        "en": "{item}: the field “{field}” has the wrong type.",
+    },
+    "catalog_field_invalid": {
+        "ru": "{item}: неверное значение поля «{field}» ({reason}).",
+        "en": "{item}: the field “{field}” is invalid ({reason}).",
+    },
+    "catalog_too_many_barcodes": {
+        "ru": "{item}: не более {limit} штрихкодов у одного товара.",
+        "en": "{item}: at most {limit} barcodes per product.",
+    },
+    "catalog_id_duplicate": {
+        "ru": "{item}: этот идентификатор уже встречается в пакете.",
+        "en": "{item}: this id is already in the batch.",
+    },
+    "catalog_barcode_duplicate": {
+        "ru": "{item}: штрихкод {barcode} уже принадлежит «{other}».",
+        "en": "{item}: barcode {barcode} already belongs to “{other}”.",
+    },
+    "catalog_bad_delete": {
+        "ru": "{item}: в списке «{field}» ожидается непустой идентификатор (строка).",
+        "en": "{item}: a non-empty id (text) is expected in “{field}”.",
+    },
+    "catalog_warehouse_unknown": {
+        "ru": "{item}: склад «{warehouse}» не найден ни в пакете, ни в справочнике.",
+        "en": "{item}: warehouse “{warehouse}” is neither in the batch nor in the catalog.",
+    },
+    "catalog_bad_version": {
+        "ru": "Неверная версия справочника: ожидается целое число от 0.",
+        "en": "Bad catalog version: a whole number from 0 is expected.",
+    },
     "too_many_pin_misses": {
         "ru": "Слишком много неверных пин-кодов. Повторите через {retry_after} с.",
         "en": "Too many wrong PINs. Try again in {retry_after} s.",
@@ -452,6 +509,17 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "cli_not_sent": {
         "ru": "не отправлен: сервер перестал отвечать.",
         "en": "not sent: the server stopped answering.",
+    },
+    "cli_catalog_items": {"ru": "элементов", "en": "items"},
+    "cli_catalog_done": {
+        "ru": "Справочники загружены: элементов {items}, изменено {changed}, "
+        "без изменений {unchanged}; версия {version}.",
+        "en": "Catalog uploaded: {items} items, {changed} changed, {unchanged} unchanged; "
+        "version {version}.",
+    },
+    "cli_catalog_more_errors": {
+        "ru": "… и ещё ошибок: {more}.",
+        "en": "… and {more} more errors.",
     },
     "cli_file_not_found": {
         "ru": "файл не найден.",

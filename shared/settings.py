@@ -80,8 +80,13 @@ class Settings(BaseSettings):
     # Devices and bases whose credentials each gateway instance holds in memory (0: none; every
     # request then reads the store). Changes reach every instance by a broadcast.
     credential_cache_size: int = Field(100_000, ge=0)
+    # Gateway and LAN writer: how often the copy of the catalogs checks it is not behind the
+    # registry (it catches up at start-up, and when it made no progress between two checks).
+    catalog_check_seconds: float = Field(60.0, gt=0)
 
     # Registry.
+    # Catalog items (upserts and deletions together) taken in one call from 1C.
+    catalog_max_items_per_call: int = Field(10_000, ge=1)
     pin_length: int = 4
     pin_cooldown_days: int = 30
 

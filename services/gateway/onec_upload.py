@@ -17,13 +17,12 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import Channel, Target
 from shared.contracts.uploads import UploadRequested
-from shared.http import documented_query, query_of
+from shared.http import ExactJSONRoute, documented_query, query_of
 from shared.onec import read_1c_json
 
 CONTENT_TYPE = "application/vnd.1c+json"
@@ -96,8 +95,9 @@ def is_onec_body(request: Request) -> bool:
     return header.get_content_type() == CONTENT_TYPE
 
 
-class OneCBodyRoute(APIRoute):
-    """A route whose 1C body is set aside, so FastAPI does not read it as its own model."""
+class OneCBodyRoute(ExactJSONRoute):
+    """A route whose 1C body is set aside, so FastAPI does not read it as its own model; a
+    body in tsdx's own format is read with numbers exact, as on every accounting route."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()

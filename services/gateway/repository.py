@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.limits import ATTEMPTS
 from shared.replicas import put_newer as put_newer  # the copies below are kept by it
 from shared.storage import Collection, Doc, Index, Session
@@ -45,6 +46,8 @@ COLLECTIONS = (
     WEBHOOKS,
     WEBHOOK_DELIVERIES,
     ATTEMPTS,  # PIN guesses, counted for every instance (shared.limits)
+    # The copy of every base's catalog, served to terminals (shared.catalog.repository).
+    *CATALOG_COLLECTIONS,
 )
 
 

@@ -11,6 +11,7 @@ from services.gateway import (
     admin,
     admin_processes,
     barcode_settings,
+    catalog,
     journeys,
     repository,
     terminal,
@@ -23,6 +24,8 @@ from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.api_docs import documented_app
+from shared.catalog.replica import CatalogReplica
+from shared.contracts.catalog import CatalogChanged
 from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.logging import get_logger
@@ -72,6 +75,9 @@ async def _on_start(rt: Runtime) -> None:
     sender = webhooks.WebhookSender(rt, notifier)
     sender.start()
     rt.state["webhook_sender"] = sender
+    replica = CatalogReplica(rt.uow, rt.rpc, settings.catalog_check_seconds)
+    replica.start()
+    rt.state["catalog"] = replica
 
 
 async def _on_stop(rt: Runtime) -> None:
@@ -79,6 +85,8 @@ async def _on_stop(rt: Runtime) -> None:
     await sender.stop()
     broadcast: Broadcast = rt.state["access_broadcast"]
     await broadcast.stop()
+    replica: CatalogReplica = rt.state["catalog"]
+    await replica.stop()
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -91,7 +99,9 @@ def build_app(rt: Runtime) -> FastAPI:
     install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
     # Routes are matched in order: the terminals' calls, by far the most frequent, come first.
     app.include_router(terminal.router)
+    app.include_router(catalog.terminal_router)
     app.include_router(accounting.router)
+    app.include_router(catalog.accounting_router)
     app.include_router(webhooks.router)
     app.include_router(barcode_settings.router)
     app.include_router(admin.router)
@@ -107,7 +117,10 @@ SPEC = ServiceSpec(
     port=lambda s: s.gateway_port,
     build_app=build_app,
     handlers=lambda rt: {
-        GATEWAY_WORK: GatewayHandlers(rt.uow, rt.state["notifier"], rt.state["access"]).table()
+        GATEWAY_WORK: {
+            **GatewayHandlers(rt.uow, rt.state["notifier"], rt.state["access"]).table(),
+            CatalogChanged: rt.state["catalog"].changed,
+        }
     },
     on_start=_on_start,
     on_stop=_on_stop,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
+from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.contracts.documents import Target
 from shared.limits import ATTEMPTS
 from shared.storage import Collection, Index
@@ -30,8 +31,9 @@ RESULTS = Collection("results", (Index(("delivery_id",)),))
 # their base, its barcode settings.
 TENANTS = Collection("tenants", ())
 
-# ATTEMPTS: log-in guesses (shared.limits).
-COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS, TENANTS, ATTEMPTS)
+# ATTEMPTS: log-in guesses (shared.limits); the copy of every base's catalog, served to
+# terminals (shared.catalog.repository).
+COLLECTIONS = (DOCUMENTS, SESSIONS, RESULTS, TENANTS, ATTEMPTS, *CATALOG_COLLECTIONS)
 
 EVERYONE = "everyone"
 # Documents a user may still work on; done and withdrawn ones leave the lists.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.catalog.repository import OWNER_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.storage import Collection, Doc, Index, Session
 
 TENANTS = Collection(
@@ -45,6 +46,7 @@ COLLECTIONS = (
     USER_BARCODES,
     GROUPS,
     MEMBERSHIPS,
+    *CATALOG_COLLECTIONS,
 )
 
 

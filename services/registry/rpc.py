@@ -14,10 +14,13 @@ from pydantic import (
     model_validator,
 )
 
+from services.registry.catalog import Catalogs
 from services.registry.devices import Devices
 from services.registry.people import People
 from services.registry.tenants import Tenants
+from shared.catalog.batch import CatalogInvalid, read_batch
 from shared.contracts import Envelope
+from shared.contracts.catalog import StoreName
 from shared.contracts.directory import TENANT_ID_PATTERN, BarcodeSettings, GroupName, Login
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
@@ -128,6 +131,17 @@ class NoParams(Params):
 
 class BarcodeParams(BarcodeSettings, Params):
     pass
+
+
+class CatalogBatch(Params):
+    # Checked item by item by read_batch, which names each wrong item.
+    batch: dict[str, Any]
+
+
+class CatalogSince(Params):
+    store: StoreName = ""
+    since: int = Field(ge=0)
+    limit: int = Field(default=5000, ge=1, le=10_000)
 
 
 def _tenant(envelope: Envelope) -> str:
@@ -300,5 +314,33 @@ def people_methods(people: People) -> dict[str, Method]:
     }
 
 
-def methods(tenants: Tenants, devices: Devices, people: People) -> dict[str, Method]:
-    return {**tenant_methods(tenants), **device_methods(devices), **people_methods(people)}
+def catalog_methods(catalogs: Catalogs) -> dict[str, Method]:
+    async def apply(env: Envelope, params: dict[str, Any]) -> Any:
+        p = parse_params(CatalogBatch, params)
+        try:
+            return await catalogs.apply(_tenant(env), read_batch(p.batch, catalogs.max_items))
+        except CatalogInvalid as exc:
+            errors = [e.as_json() for e in exc.errors]
+            raise Refusal("catalog_invalid", 422, total=exc.total, errors=errors) from None
+
+    async def changes(env: Envelope, params: dict[str, Any]) -> Any:
+        p = parse_params(CatalogSince, params)
+        found = await catalogs.changes(_tenant(env), p.store, p.since, p.limit)
+        return None if found is None else found.model_dump(mode="json")
+
+    async def heads(env: Envelope, params: dict[str, Any]) -> Any:
+        parse_params(NoParams, params)
+        return await catalogs.heads()
+
+    return {"catalog.apply": apply, "catalog.changes": changes, "catalog.heads": heads}
+
+
+def methods(
+    tenants: Tenants, devices: Devices, people: People, catalogs: Catalogs
+) -> dict[str, Method]:
+    return {
+        **tenant_methods(tenants),
+        **device_methods(devices),
+        **people_methods(people),
+        **catalog_methods(catalogs),
+    }

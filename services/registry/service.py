@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from services.registry import repository
+from services.registry.catalog import Catalogs
 from services.registry.devices import Devices
 from services.registry.people import People
 from services.registry.rpc import methods
@@ -24,6 +25,7 @@ class Directory:
     tenants: Tenants
     devices: Devices
     people: People
+    catalogs: Catalogs
 
 
 def _directory(rt: Runtime) -> Directory:
@@ -32,6 +34,7 @@ def _directory(rt: Runtime) -> Directory:
             Tenants(rt.store, rt.uow),
             Devices(rt.store, rt.uow, rt.settings),
             People(rt.store, rt.uow),
+            Catalogs(rt.uow, rt.settings.catalog_max_items_per_call),
         )
     directory: Directory = rt.state["directory"]
     return directory
@@ -50,6 +53,11 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).devices.remember}},
     rpc_methods=lambda rt: {
-        REGISTRY_RPC: methods(_directory(rt).tenants, _directory(rt).devices, _directory(rt).people)
+        REGISTRY_RPC: methods(
+            _directory(rt).tenants,
+            _directory(rt).devices,
+            _directory(rt).people,
+            _directory(rt).catalogs,
+        )
     },
 )

@@ -10,11 +10,13 @@ Run as ``python -m shared.bench.bare_app HOST PORT [logged]``.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from shared.http import install_common
 from shared.logging import configure_logging
@@ -25,6 +27,25 @@ app = FastAPI()
 @app.get("/ping")
 async def ping() -> dict[str, Any]:
     return {"documents": [], "withdrawn": []}
+
+
+@app.post("/sink")
+async def sink(request: Request) -> dict[str, Any]:
+    """Takes a body whole (the catalog upload's ceiling) and answers."""
+    return {"received": len(await request.body())}
+
+
+# Catalog pages as tsdx served them (gzipped), by number, from TSDX_BENCH_PAGES: read once.
+_PAGES = sorted(Path(os.environ.get("TSDX_BENCH_PAGES", "/nonexistent")).glob("*.json.gz"))
+_PAGE_BYTES = {int(p.name.split(".")[0]): p.read_bytes() for p in _PAGES}
+
+
+@app.get("/pages/{n}")
+async def page(n: int) -> Response:
+    """The same bytes a catalog sync sent (the sync's ceiling)."""
+    return Response(
+        _PAGE_BYTES[n], media_type="application/json", headers={"Content-Encoding": "gzip"}
+    )
 
 
 async def _ready() -> dict[str, bool]:

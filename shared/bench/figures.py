@@ -57,10 +57,40 @@ def _rss_specs() -> dict[str, Spec]:
         specs[f"rss_load_{service}"] = Spec(
             f"RSS of {service}, under load (peak)", "MB", Target("at_most", 150, 120)
         )
+    for service in SERVICES:
+        specs[f"rss_catalog_{service}"] = Spec(
+            f"RSS of {service}, catalog upload and syncs (peak)", "MB", Target("at_most", 150)
+        )
     return specs
 
 
 SKELETON = "skeleton pipeline, docs/s"
+
+CATALOG_SPECS: dict[str, Spec] = {
+    "catalog_upload": Spec(
+        "Catalog upload, {products:,} products with {barcodes:,} barcodes, answered",
+        "s",
+        Target("at_most", 10),
+        "the same bodies to the bare endpoint, s",
+    ),
+    "catalog_upload_visible": Spec("Catalog upload → served by the gateway's copy", "s"),
+    "catalog_full_sync": Spec(
+        "Full catalog sync to one terminal ({pages} pages)",
+        "s",
+        Target("at_most", 3),
+        "the same bytes from the bare endpoint, s",
+    ),
+    "catalog_full_sync_wire": Spec(
+        "Full catalog sync on the wire (gzip)", "MB", Target("at_most", 10)
+    ),
+    "catalog_delta_sync": Spec(
+        "Delta sync after {changes} changes (median)",
+        "ms",
+        Target("at_most", 50),
+        "the same bytes from the bare endpoint, ms",
+    ),
+}
+
 
 CATALOGUE: dict[str, Spec] = {
     "skeleton_throughput": Spec(
@@ -114,6 +144,7 @@ CATALOGUE: dict[str, Spec] = {
         "{lines:,}-line document, upload → downloaded", "s", Target("at_most", 0.6, 0.3)
     ),
     "big_result": Spec("{lines:,}-line final result → completed in /results", "s"),
+    **CATALOG_SPECS,
     **_rss_specs(),
 }
 

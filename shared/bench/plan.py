@@ -38,6 +38,9 @@ class Plan:
     long_poll_documents: int = 200
     long_poll_rate: float = 20.0
     long_poll_wait: float = 30.0
+    # The catalog: products uploaded, and products changed before the delta sync.
+    catalog_products: int = 100_000
+    catalog_changes: int = 100
 
     @property
     def poll_documents(self) -> int:
@@ -72,6 +75,7 @@ def plan_for(duration: float | None, quick: bool) -> Plan:
             long_polls=200,
             long_poll_documents=10,
             long_poll_rate=10.0,
+            catalog_products=2_000,
         )
     seconds = duration if duration is not None else DEFAULT_DURATION
     return Plan(

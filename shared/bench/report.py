@@ -175,9 +175,76 @@ process that drives uploads.
 """
 
 
+CATALOG_HEADING = "## The catalog (справочники)"
+
+CATALOG_METHOD = """\
+A shop's catalog: {products:,} products, every other one with a box barcode (factor 12) beside
+its piece barcode, so 1.5 barcodes a product. Measured on the stack as `tsdx up` starts it
+(embedded SQLite), through the public API, from one HTTP/1.1 keep-alive connection (httpx):
+
+- *Upload*: the products go to `POST /api/v1/catalog` as `tsdx catalog upload` sends them, in
+  calls of 5,000, one after another; the time runs from the first call to the last answer (the
+  registry has committed every call and its `catalog.changed` messages are in its outbox).
+  *Served by the gateway's copy* runs on until a terminal's sync reports that version.
+  The ceiling is the same bodies posted to the bare endpoint, which reads each whole and
+  answers.
+- *Full sync*: one paired terminal takes every page from version 0 (`GET
+  /api/v1/terminal/catalog?since=…&limit=5000`, `Accept-Encoding: gzip`, bodies read whole);
+  the bytes on the wire are the compressed bodies. The ceiling is the bare endpoint serving
+  the very same bytes, page after page, on the same kind of connection.
+- *Delta sync*: {changes} products are renamed in one call; once the copy serves them, the
+  terminal asks for the changes after the version of its full sync: the median of
+  {repeats} such syncs (one page each). Ceiling: the same bytes from the bare endpoint.
+- *RSS*: the peak (`VmHWM`) of each service through the upload and the syncs.
+"""
+
+
+def catalog_section(results: Results) -> str:
+    """The catalog's figures, how they are measured, and the notes about them."""
+    from shared.bench.catalog import DELTA_REPEATS
+
+    figures = [f for f in ordered(results.figures) if _is_catalog(f)]
+    notes = [n for n in results.notes if "catalog" in n]
+    method = CATALOG_METHOD.format(
+        products=results.plan.catalog_products,
+        changes=results.plan.catalog_changes,
+        repeats=DELTA_REPEATS,
+    )
+    failed = missed(figures)
+    return "\n".join(
+        [
+            CATALOG_HEADING,
+            "",
+            table(figures),
+            "",
+            "Targets missed: " + ("; ".join(f.label for f in failed) + "." if failed else "none."),
+            "",
+            method,
+            *[f"- {note}" for note in notes],
+            f"- load average (1/5/15 min): {_load(results.load_before)} before, "
+            f"{_load(results.load_after)} after",
+            "",
+        ]
+    )
+
+
+def with_catalog_section(document: str, section: str) -> str:
+    """``document`` (docs/performance.md) with its catalog section replaced, or added."""
+    start = document.find(CATALOG_HEADING)
+    if start < 0:
+        return document.rstrip("\n") + "\n\n" + section
+    end = document.find("\n## ", start + len(CATALOG_HEADING))
+    rest = document[end + 1 :] if end >= 0 else ""
+    return document[:start] + section + ("\n" + rest if rest else "")
+
+
+def _is_catalog(fig: Figure) -> bool:
+    return fig.key.startswith(("catalog_", "rss_catalog_"))
+
+
 def markdown(results: Results) -> str:
     plan = results.plan
-    figures = ordered(results.figures)
+    figures = [f for f in ordered(results.figures) if not _is_catalog(f)]
     failed = missed(figures)
     method = METHOD.format(
         amqp_messages=plan.amqp_messages,
@@ -239,5 +306,6 @@ def markdown(results: Results) -> str:
         "",
         *[f"- {note}" for note in results.notes],
         "",
+        catalog_section(results),
     ]
     return "\n".join(parts)

@@ -26,6 +26,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.bench import api
+from shared.bench import catalog as catalog_bench
 from shared.bench.amqp_ceiling import round_trip_rate
 from shared.bench.api import Terminal
 from shared.bench.big_document import big_document
@@ -73,8 +74,11 @@ def free_port() -> int:
 
 
 class Bench:
-    def __init__(self, plan: Plan, progress: Callable[[str], None]) -> None:
+    def __init__(
+        self, plan: Plan, progress: Callable[[str], None], *, only_catalog: bool = False
+    ) -> None:
         self.plan = plan
+        self.only_catalog = only_catalog
         self.say = progress
         self.settings = Settings()
         self.scratch = Path(tempfile.mkdtemp(prefix="tsdx-bench-"))
@@ -93,10 +97,13 @@ class Bench:
         vhost = VirtualHost(self.settings.amqp_url, self.settings.rabbitmq_api_url)
         vhost.create()
         try:
-            amqp_rate = await self._amqp_ceiling(vhost.amqp_url)
-            bare = await self._http_ceiling()
-            skeleton = await self._skeleton_ceiling(vhost.amqp_url, amqp_rate)
-            await self._measure_stack(vhost, skeleton, bare)
+            if self.only_catalog:
+                await self._measure_catalog_only(vhost)
+            else:
+                amqp_rate = await self._amqp_ceiling(vhost.amqp_url)
+                bare = await self._http_ceiling()
+                skeleton = await self._skeleton_ceiling(vhost.amqp_url, amqp_rate)
+                await self._measure_stack(vhost, skeleton, bare)
         finally:
             vhost.delete()
         # Only after a run that went through: a failed one leaves the service logs here.
@@ -129,10 +136,11 @@ class Bench:
         )
         return bare
 
-    async def _bare_endpoint(self, *, logged: bool) -> LoadResult:
-        port = free_port()
-        name = "with tsdx's middleware" if logged else "bare FastAPI"
-        log_name = f"bare-{'logged' if logged else 'plain'}.log"
+    async def _start_bare(
+        self, port: int, *, logged: bool, pages: Path | None = None
+    ) -> asyncio.subprocess.Process:
+        log_name = f"bare-{'logged' if logged else 'plain'}{'-pages' if pages else ''}.log"
+        env = {**os.environ, "TSDX_BENCH_PAGES": str(pages)} if pages else None
         with _log_file(self.scratch / "logs" / log_name) as log:
             server = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -144,9 +152,16 @@ class Bench:
                 cwd=ROOT,
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
+                env=env,
             )
+        await _wait_http(f"http://{HOST}:{port}/ping", server)
+        return server
+
+    async def _bare_endpoint(self, *, logged: bool) -> LoadResult:
+        port = free_port()
+        name = "with tsdx's middleware" if logged else "bare FastAPI"
+        server = await self._start_bare(port, logged=logged)
         try:
-            await _wait_http(f"http://{HOST}:{port}/ping", server)
             meter = CpuMeter({name: server.pid})
             meter.start()
             result = await self._load(port, "/ping", [])
@@ -204,8 +219,8 @@ class Bench:
         self.add(figure("skeleton_throughput", rate, amqp_rate, lanes=plan.lanes))
         return rate
 
-    async def _measure_stack(self, vhost: VirtualHost, skeleton: float, bare: LoadResult) -> None:
-        stack = Stack(
+    def _stack(self, vhost: VirtualHost) -> Stack:
+        return Stack(
             env={
                 "TSDX_AMQP_URL": vhost.amqp_url,
                 "TSDX_STORE": "sqlite",
@@ -219,6 +234,25 @@ class Bench:
             ports={service: free_port() for service in SERVICES},
             log_dir=self.scratch / "logs",
         )
+
+    async def _measure_catalog_only(self, vhost: VirtualHost) -> None:
+        stack = self._stack(vhost)
+        self.say(f"starting the stack: {', '.join(stack.services)}")
+        stack.start_all()
+        try:
+            await asyncio.to_thread(stack.wait_ready, 90.0)
+            pool = Pool(HOST, stack.ports["gateway"])
+            try:
+                await self._catalog(stack, pool)
+            finally:
+                await pool.close()
+        finally:
+            self.say("stopping the stack")
+            await asyncio.to_thread(stack.stop_all)
+        self._catalog_rss(stack)
+
+    async def _measure_stack(self, vhost: VirtualHost, skeleton: float, bare: LoadResult) -> None:
+        stack = self._stack(vhost)
         self.say(f"starting the stack: {', '.join(stack.services)}")
         stack.start_all()
         try:
@@ -230,6 +264,7 @@ class Bench:
                 await self._uploads(stack, pool, skeleton, vhost)
                 polls = await self._polls(stack, pool)
                 await self._long_polls(stack)
+                await self._catalog(stack, pool)
             finally:
                 await pool.close()
         finally:
@@ -252,6 +287,7 @@ class Bench:
             by_phase = [p[service] for p in self.peaks.values() if service in p]
             if by_phase:
                 self.add(figure(f"rss_load_{service}", max(by_phase)))
+        self._catalog_rss(stack)
         for phase, peaks in self.peaks.items():
             self.note(
                 f"RSS peak during {phase}, MB: "
@@ -340,6 +376,87 @@ class Bench:
             self._note_cpu(f"for the {plan.big_lines}-line document", meter.stop(), 1)
         self.add(figure("big_download", times.upload_to_download, lines=plan.big_lines))
         self.add(figure("big_result", times.result_to_completed, lines=plan.big_lines))
+
+    # The catalog -------------------------------------------------------------------------
+
+    async def _catalog(self, stack: Stack, pool: Pool) -> None:
+        plan = self.plan
+        tenant = await api.create_tenant(pool, self.admin_token, "Бенчмарк: справочники")
+        [terminal] = await api.pair_many(pool, tenant["connection_code"], 1, "BENCH-CATALOG")
+        items = catalog_bench.products(plan.catalog_products)
+        barcodes = sum(len(p["barcodes"]) for p in items)
+        calls = catalog_bench.bodies(items)
+        changes = catalog_bench.bodies(
+            catalog_bench.products(plan.catalog_changes, renamed=plan.catalog_changes)
+        )
+        gateway = httpx.AsyncClient(base_url=stack.url("gateway"), timeout=120)
+        self.say(f"catalog: {len(items)} products with {barcodes} barcodes, {len(calls)} calls")
+        try:
+            async with self._tracking_peaks(stack, "the catalog"):
+                answered = await catalog_bench.upload(gateway, tenant["api_key"], calls)
+                visible = answered + await catalog_bench.wait_head(
+                    gateway, terminal.credential, len(items)
+                )
+                self.say("catalog: full sync to one terminal")
+                full = await catalog_bench.sync(gateway, terminal.credential)
+                self.say(f"catalog: {plan.catalog_changes} changes, then a delta sync")
+                await catalog_bench.upload(gateway, tenant["api_key"], changes)
+                await catalog_bench.wait_head(
+                    gateway, terminal.credential, len(items) + plan.catalog_changes
+                )
+                delta = await catalog_bench.sync(gateway, terminal.credential, full.version)
+                delta_seconds = await catalog_bench.median_of(
+                    catalog_bench.DELTA_REPEATS,
+                    lambda: catalog_bench.sync(gateway, terminal.credential, full.version),
+                )
+        finally:
+            await gateway.aclose()
+        if full.items != len(items) or delta.items != plan.catalog_changes:
+            raise api.BenchError(
+                f"catalog sync: {full.items} items in full, {delta.items} in the delta"
+            )
+        pages = self.scratch / "catalog-pages"
+        catalog_bench.write_pages(pages, [*full.pages, *delta.pages])
+        port = free_port()
+        server = await self._start_bare(port, logged=False, pages=pages)
+        bare = httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=120)
+        try:
+            sink_seconds = await catalog_bench.sink(bare, calls)
+            replay_seconds = await catalog_bench.replay(bare, len(full.pages))
+            delta_page = len(full.pages)
+            bare_delta = await catalog_bench.median_of(
+                catalog_bench.DELTA_REPEATS,
+                lambda: bare.get(f"/pages/{delta_page}", headers=catalog_bench.GZIP),
+            )
+        finally:
+            await bare.aclose()
+            server.terminate()
+            await server.wait()
+        self.add(
+            figure("catalog_upload", answered, sink_seconds, products=len(items), barcodes=barcodes)
+        )
+        self.add(figure("catalog_upload_visible", visible))
+        self.add(figure("catalog_full_sync", full.seconds, replay_seconds, pages=len(full.pages)))
+        self.add(figure("catalog_full_sync_wire", full.wire_bytes / 1e6))
+        self.add(
+            figure(
+                "catalog_delta_sync",
+                delta_seconds * 1000,
+                bare_delta * 1000,
+                changes=plan.catalog_changes,
+            )
+        )
+        self.note(
+            f"catalog: full sync of {full.items} products in {len(full.pages)} pages, "
+            f"{full.wire_bytes / 1e6:.1f} MB gzipped on the wire; delta of "
+            f"{delta.items} items, {delta.wire_bytes / 1e3:.1f} kB"
+        )
+
+    def _catalog_rss(self, stack: Stack) -> None:
+        peaks = self.peaks.get("the catalog", {})
+        for service in stack.services:
+            if service in peaks:
+                self.add(figure(f"rss_catalog_{service}", peaks[service]))
 
     # Inbox polls -------------------------------------------------------------------------
 

@@ -36,6 +36,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--quick", action="store_true", help="a short run with small counts (a smoke test)"
     )
     parser.add_argument(
+        "--catalog-only",
+        action="store_true",
+        help="measure only the catalog's figures (with --write-docs: rewrite only their section)",
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="write the results to docs/performance.md"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
@@ -47,7 +52,13 @@ async def bench(args: argparse.Namespace) -> int:
     # Imported here: the bench pulls in what the other commands never need.
     from shared.bench.api import BenchError
     from shared.bench.plan import plan_for
-    from shared.bench.report import as_json, console, markdown
+    from shared.bench.report import (
+        as_json,
+        catalog_section,
+        console,
+        markdown,
+        with_catalog_section,
+    )
     from shared.bench.run import Bench
     from shared.bench.wire import WireError
 
@@ -59,7 +70,7 @@ async def bench(args: argparse.Namespace) -> int:
     def progress(step: str) -> None:
         print(f"bench [{time.monotonic() - started:5.1f} s] {step}", file=sys.stderr, flush=True)
 
-    runner = Bench(plan_for(args.duration, args.quick), progress)
+    runner = Bench(plan_for(args.duration, args.quick), progress, only_catalog=args.catalog_only)
     try:
         results = await runner.run()
     except (BenchError, WireError, RuntimeError, TimeoutError, OSError) as exc:
@@ -72,7 +83,11 @@ async def bench(args: argparse.Namespace) -> int:
     print(console(results))
     if args.json is not None:
         args.json.write_text(as_json(results) + "\n")
-    if args.write_docs:
+    if args.write_docs and args.catalog_only:
+        current = DOCS.read_text(encoding="utf-8")
+        DOCS.write_text(with_catalog_section(current, catalog_section(results)))
+        print(f"bench: written the catalog section of {DOCS}", file=sys.stderr)
+    elif args.write_docs:
         DOCS.write_text(markdown(results))
         print(f"bench: written {DOCS}", file=sys.stderr)
     return OK

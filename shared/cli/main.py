@@ -12,6 +12,7 @@ from shared.cli import (
     admin,
     backup,
     bench,
+    catalog,
     contract,
     demo,
     documents,
@@ -25,6 +26,7 @@ from shared.cli.output import add_language_option
 COMMAND_MODULES = [
     up,
     accounting,
+    catalog,
     tsd,
     demo,
     contract,

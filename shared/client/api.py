@@ -6,6 +6,7 @@ from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 # How long an idle connection is kept for the next call: well below the servers' keep-alive
 # (uvicorn's 5 s). A connection idle for about as long as that may be closed by the server just
@@ -67,6 +68,16 @@ class _Client:
         if response.status_code not in ok:
             raise ApiError(response.status_code, body if isinstance(body, dict) else {})
         return body
+
+
+async def catalog_page(
+    client: _Client, path: str, since: int, store: str, limit: int
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"since": since, "limit": limit}
+    if store:
+        params["store"] = store
+    result: dict[str, Any] = await client._call("GET", path, params=params)
+    return result
 
 
 class AdminClient(_Client):
@@ -305,6 +316,24 @@ class AccountingClient(_Client):
         )
         return result
 
+    async def upload_catalog(self, body: dict[str, Any] | bytes) -> dict[str, Any]:
+        """The catalog upload's answer: 200 applied, or 422 with every wrong item (also an
+        answer, not an error). ``body`` is the native shape or a 1C export's bytes."""
+        content = body if isinstance(body, bytes) else orjson.dumps(body)
+        result: dict[str, Any] = await self._call(
+            "POST",
+            "/api/v1/catalog",
+            content=content,
+            headers={"Content-Type": "application/json"},
+            ok=(200, 422),
+        )
+        return result
+
+    async def catalogs(self) -> list[dict[str, Any]]:
+        result: dict[str, Any] = await self._call("GET", "/api/v1/catalog")
+        catalogs: list[dict[str, Any]] = result["catalogs"]
+        return catalogs
+
     async def upload_status(self, request_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._call(
             "GET", f"/api/v1/uploads/{request_id}", ok=(200, 202, 422)
@@ -397,6 +426,10 @@ class TerminalClient(_Client):
         result: dict[str, Any] = await self._call("GET", "/api/v1/terminal/me")
         return result
 
+    async def catalog(self, since: int = 0, store: str = "", limit: int = 5000) -> dict[str, Any]:
+        """One page of catalog changes after ``since`` (docs/catalog.md)."""
+        return await catalog_page(self, "/api/v1/terminal/catalog", since, store, limit)
+
     async def inbox(self, wait: float = 0, known: int = 0) -> dict[str, Any]:
         result: dict[str, Any] = await self._call(
             "GET",
@@ -472,6 +505,10 @@ class LanClient(_Client):
     async def me(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", "/api/v1/lan/me")
         return result
+
+    async def catalog(self, since: int = 0, store: str = "", limit: int = 5000) -> dict[str, Any]:
+        """One page of catalog changes after ``since`` (docs/catalog.md)."""
+        return await catalog_page(self, "/api/v1/lan/catalog", since, store, limit)
 
     async def documents(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = (await self._call("GET", "/api/v1/lan/documents"))[

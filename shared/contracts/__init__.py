@@ -1,6 +1,6 @@
 """Message contracts. Importing this package registers every message type."""
 
-from shared.contracts import directory, results, rpc, uploads
+from shared.contracts import catalog, directory, results, rpc, uploads
 from shared.contracts.envelope import (
     Envelope,
     MalformedMessage,
@@ -17,6 +17,7 @@ __all__ = [
     "MalformedMessage",
     "Payload",
     "as_json",
+    "catalog",
     "decode",
     "directory",
     "encode",

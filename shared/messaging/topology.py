@@ -66,11 +66,18 @@ GATEWAY_WORK = WorkQueue(
         "device.changed",
         "device.replaced",
         "tenant.changed",
+        "catalog.changed",
     ),
 )
 LAN_WRITER_WORK = WorkQueue(
     "lan_writer.work",
-    ("document.routed.lan", "document.withdrawn.lan", "result.refused.lan", "tenant.changed"),
+    (
+        "document.routed.lan",
+        "document.withdrawn.lan",
+        "result.refused.lan",
+        "tenant.changed",
+        "catalog.changed",
+    ),
 )
 
 WORK_QUEUES: tuple[WorkQueue, ...] = (

@@ -55,7 +55,7 @@ def read_1c_json(
     """Every document in a 1C JSON export. ``accounting_type`` overrides the type the export
     names; ``rules`` replace the default mapping."""
     mapping = rules or DEFAULT_MAPPING
-    items = _documents_in(_parse(decode_utf8(data)))
+    items = _documents_in(parse_1c_json(decode_utf8(data)))
     if not items:
         raise OneCImportError("onec_no_documents")
     return [
@@ -79,7 +79,8 @@ def accounting_type_name(metadata_name: str) -> str:
     return " ".join([words[0], *rest])
 
 
-def _parse(text: str) -> object:
+def parse_1c_json(text: str) -> object:
+    """1C's JSON read exactly (shared.jsonexact); what is not JSON is ``onec_not_json``."""
     try:
         return loads_exact(text)
     except NotJSON as exc:  # malformed, NaN/Infinity, nested too deep, an enormous integer

@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import CollectionInvalid, OperationFailure, PyMongoError
+from pymongo.errors import BulkWriteError, CollectionInvalid, OperationFailure, PyMongoError
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKeyError
 
 from shared.storage import retrying
@@ -36,6 +36,7 @@ from shared.storage.port import (
     StorageError,
     TransactionConflict,
     Where,
+    check_above,
     check_changes,
     check_field,
     check_limit,
@@ -107,9 +108,15 @@ class _Ops:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        above: tuple[str, int | str] | None = None,
     ) -> list[Doc]:
         check_limit(limit)
-        cursor = self._db[collection].find(find_filter(where), session=self._s)
+        query = find_filter(where)
+        if above is not None:
+            check_above(above)
+            name = "_id" if above[0] == "id" else above[0]
+            query[name] = {"$gt": above[1]}
+        cursor = self._db[collection].find(query, session=self._s)
         if order_by is not None:
             key = "_id" if order_by == "id" else check_field(order_by)
             cursor = cursor.sort(key, DESCENDING if descending else ASCENDING)
@@ -142,6 +149,17 @@ class _Ops:
                 {"_id": doc["id"]}, _to_mongo(doc), upsert=True, session=self._s
             )
         except MongoDuplicateKeyError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+
+    async def put_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        if not docs:
+            return
+        try:
+            await self._db[collection].bulk_write(
+                [ReplaceOne({"_id": d["id"]}, _to_mongo(d), upsert=True) for d in docs],
+                session=self._s,
+            )
+        except (MongoDuplicateKeyError, BulkWriteError) as exc:
             raise DuplicateKeyError(f"{collection}: {exc}") from exc
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:

@@ -1,8 +1,9 @@
 """The storage port: named collections of JSON documents, each keyed by ``id``.
 
 It is deliberately small. Queries are equality matches on declared index fields (a list value
-means "any of"); state transitions are compare-and-set (``update(..., expect=...)``), which each
-adapter does natively: one conditional ``UPDATE`` in SQLite, one ``update_one`` with the
+means "any of"), optionally with one field strictly above a value (``above``: the pages of a
+versioned collection); state transitions are compare-and-set (``update(..., expect=...)``),
+which each adapter does natively: one conditional ``UPDATE`` in SQLite, one ``update_one`` with the
 expectation in its filter in MongoDB. Several writes that must stand or fall together go in
 ``run_transaction(work)``: the unit of work is a callable so that an adapter can run it again
 when the database aborted it for a conflict (see :mod:`shared.storage.retrying`).
@@ -134,7 +135,11 @@ class Session(Protocol):
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
-    ) -> list[Doc]: ...
+        above: tuple[str, int | str] | None = None,
+    ) -> list[Doc]:
+        """Documents matching ``where`` (and, with ``above=(field, value)``, whose field is
+        greater than the value), in ``order_by`` order, at most ``limit``."""
+        ...
 
     async def count(self, collection: str, where: Where | None = None) -> int: ...
 
@@ -146,6 +151,11 @@ class Session(Protocol):
 
     async def put(self, collection: str, doc: Doc) -> None:
         """Insert or wholly replace the document with ``doc['id']``."""
+        ...
+
+    async def put_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        """``put`` each document, in one statement or bulk write: a batch of thousands (a
+        catalog's) costs one round trip, not thousands."""
         ...
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool: ...
@@ -209,9 +219,16 @@ class GuardedSession:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        above: tuple[str, int | str] | None = None,
     ) -> list[Doc]:
         result: list[Doc] = await self._run(
-            "find", collection, where, order_by=order_by, descending=descending, limit=limit
+            "find",
+            collection,
+            where,
+            order_by=order_by,
+            descending=descending,
+            limit=limit,
+            above=above,
         )
         return result
 
@@ -227,6 +244,9 @@ class GuardedSession:
 
     async def put(self, collection: str, doc: Doc) -> None:
         await self._run("put", collection, doc)
+
+    async def put_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        await self._run("put_many", collection, docs)
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:
         result: bool = await self._run("delete", collection, id, expect=expect)
@@ -273,6 +293,16 @@ def check_changes(changes: Doc) -> Doc:
         if check_field(name) == "id":
             raise ValueError("update cannot change the id")
     return changes
+
+
+def check_above(above: tuple[str, int | str] | None) -> None:
+    """Validate a lower bound: a plain field name and a number or text (never a bool)."""
+    if above is None:
+        return
+    name, value = above
+    check_field(name)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"bad bound for {name!r}: {type(value).__name__}")
 
 
 def check_limit(limit: int | None) -> None:

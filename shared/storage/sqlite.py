@@ -34,6 +34,7 @@ from shared.storage.port import (
     StorageError,
     TransactionConflict,
     Where,
+    check_above,
     check_changes,
     check_field,
     check_limit,
@@ -125,9 +126,14 @@ def find_sql(
     order_by: str | None = None,
     descending: bool = False,
     limit: int | None = None,
+    above: tuple[str, int | str] | None = None,
 ) -> tuple[str, list[Any]]:
     """The SELECT a ``find`` runs, with its parameters (also what tests EXPLAIN)."""
     clause, params = _where_sql(where)
+    if above is not None:
+        check_above(above)
+        clause += f"{' AND' if clause else ' WHERE'} {_expr(above[0])} > ?"
+        params.append(above[1])
     sql = f"SELECT doc FROM {_table(collection)}{clause}"
     if order_by is not None:
         sql += f" ORDER BY {_expr(order_by)} {'DESC' if descending else 'ASC'}"
@@ -179,6 +185,19 @@ class _Connection:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
 
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        pause = 0.001
+        while True:
+            try:
+                self._db.executemany(sql, rows)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
     def close(self) -> None:
         self._db.close()
 
@@ -211,9 +230,10 @@ class _Ops:
         order_by: str | None = None,
         descending: bool = False,
         limit: int | None = None,
+        above: tuple[str, int | str] | None = None,
     ) -> list[Doc]:
         sql, params = find_sql(
-            collection, where, order_by=order_by, descending=descending, limit=limit
+            collection, where, order_by=order_by, descending=descending, limit=limit, above=above
         )
         cur = await self._db.execute(sql, params)
         return [orjson.loads(r[0]) for r in cur.fetchall()]
@@ -241,11 +261,16 @@ class _Ops:
         return cur.rowcount == 1
 
     async def put(self, collection: str, doc: Doc) -> None:
+        await self.put_many(collection, [doc])
+
+    async def put_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        # Outside a transaction each document is written on its own, as ``put`` writes it;
+        # inside one they stand or fall with it.
         try:
-            await self._db.execute(
+            await self._db.executemany(
                 f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-                (doc["id"], _dumps(doc)),
+                [(doc["id"], _dumps(doc)) for doc in docs],
             )
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(f"{collection}: {exc}") from exc

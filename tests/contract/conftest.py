@@ -55,6 +55,7 @@ CAPABILITIES = {
         "conflicting writer refused (write conflict)"
     ),
     "replica_set": "the server is a replica set member",
+    "update_pipelines": "an update given as an aggregation pipeline ($set with $cond, $add …)",
 }
 ALL_CAPABILITIES = frozenset(CAPABILITIES)
 # Found by running the suite on it: it has the rest.
@@ -66,6 +67,7 @@ STANDIN_LACKS = frozenset(
         "null_semantics",
         "concurrent_transactions",
         "replica_set",
+        "update_pipelines",
     }
 )
 MONGO_IMAGE = "mongo:7.0"

@@ -17,9 +17,11 @@ import pytest
 from pymongo import ASCENDING, AsyncMongoClient
 
 from services.gateway import repository as gateway_repository
+from services.lan_writer import repository as lan_writer_repository
 from services.registry import repository as registry_repository
 from services.routing import repository as routing_repository
 from shared import outbox
+from shared.catalog import repository as catalog_repository
 from shared.storage import Collection, DuplicateKeyError, Index, StorageError, Store, Where
 from shared.storage.mongo import find_filter
 from shared.storage.sqlite import find_sql
@@ -49,6 +51,7 @@ SERVICE_COLLECTIONS: dict[str, Sequence[Collection]] = {
     "registry": registry_repository.COLLECTIONS,
     "gateway": gateway_repository.COLLECTIONS,
     "routing": routing_repository.COLLECTIONS,
+    "lan_writer": lan_writer_repository.COLLECTIONS,
     "outbox": outbox.COLLECTIONS,
 }
 
@@ -175,12 +178,20 @@ def sqlite_plan(path: Path, sql: str, params: Sequence[Any]) -> str:
 
 
 async def mongo_plan(
-    target: Target, collection: str, where: Where, order_by: str | None, limit: int | None
+    target: Target,
+    collection: str,
+    where: Where,
+    order_by: str | None,
+    limit: int | None,
+    above: tuple[str, int] | None = None,
 ) -> str:
     assert target.mongo is not None
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(target.mongo.url)
+    query = find_filter(where)
+    if above is not None:
+        query[above[0]] = {"$gt": above[1]}
     try:
-        cursor = client[target.database][collection].find(find_filter(where))
+        cursor = client[target.database][collection].find(query)
         if order_by:
             cursor = cursor.sort(order_by, ASCENDING)
         if limit:
@@ -197,11 +208,12 @@ async def query_plan(
     where: Where,
     order_by: str | None = None,
     limit: int | None = None,
+    above: tuple[str, int] | None = None,
 ) -> str:
     if target.path is not None:
-        sql, params = find_sql(collection, where, order_by=order_by, limit=limit)
+        sql, params = find_sql(collection, where, order_by=order_by, limit=limit, above=above)
         return sqlite_plan(target.path, sql, params)
-    return await mongo_plan(target, collection, where, order_by, limit)
+    return await mongo_plan(target, collection, where, order_by, limit, above)
 
 
 def uses_index(target: Target, plan: str) -> bool:
@@ -376,6 +388,50 @@ async def test_find_orders_and_limits(
     assert ids(found) == expected
 
 
+@pytest.mark.parametrize(
+    ("where", "above", "limit", "expected"),
+    [
+        pytest.param(None, ("rank", 3), None, ["i5", "i3"], id="above"),
+        pytest.param({"tenant": "t1"}, ("rank", 1), None, ["i4", "i1"], id="where-and-above"),
+        pytest.param({"tenant": "t1"}, ("rank", 1), 1, ["i4"], id="a-page"),
+        pytest.param(None, ("rank", 5), None, [], id="nothing-above-the-top"),
+        pytest.param(None, ("rank", 0), None, ["i2", "i4", "i1", "i5", "i3"], id="all"),
+    ],
+)
+async def test_find_above_a_value_pages_in_order(
+    store: Store,
+    rows: list[dict[str, Any]],
+    where: Where | None,
+    above: tuple[str, int],
+    limit: int | None,
+    expected: list[str],
+) -> None:
+    found = await store.find(ITEMS.name, where, above=above, order_by="rank", limit=limit)
+
+    assert ids(found) == expected
+
+
+@pytest.mark.parametrize("above", [("rank; --", 1), ("rank", True), ("rank", 1.5), ("rank", None)])
+async def test_a_bad_lower_bound_is_refused_before_any_query(
+    store: Store, rows: list[dict[str, Any]], above: Any
+) -> None:
+    with pytest.raises(ValueError):
+        await store.find(ITEMS.name, above=above)
+
+
+@pytest.mark.needs("query_plans")
+async def test_a_catalog_page_is_served_by_its_index_in_order(target: Target) -> None:
+    await target.open(registry_repository.COLLECTIONS)
+    where = {"tenant": "t", "store": ""}
+
+    plan = await query_plan(
+        target, catalog_repository.ITEMS.name, where, "version", 100, ("version", 5)
+    )
+
+    assert uses_index(target, plan), plan
+    assert "TEMP B-TREE" not in plan, plan
+
+
 async def test_count_of_an_empty_collection_is_zero(store: Store) -> None:
     assert await store.count(ITEMS.name) == 0
     assert await store.find(ITEMS.name, {"kind": "box"}) == []
@@ -534,6 +590,32 @@ async def test_put_inserts_then_wholly_replaces(store: Store) -> None:
     assert await store.count(JOBS.name) == 1
     assert ids(await store.find(JOBS.name, {"state": "done"})) == ["j1"]
     assert await store.find(JOBS.name, {"state": "queued"}) == []
+
+
+async def test_put_many_inserts_and_replaces_each_document(store: Store) -> None:
+    await store.insert(JOBS.name, {"id": "j1", "state": "old", "extra": 1})
+    await store.put_many(
+        JOBS.name, [{"id": "j1", "state": "new"}, {"id": "j2", "state": "new", "n": [1, 2]}]
+    )
+    await store.put_many(JOBS.name, [])
+
+    assert await store.get(JOBS.name, "j1") == {"id": "j1", "state": "new"}
+    assert await store.get(JOBS.name, "j2") == {"id": "j2", "state": "new", "n": [1, 2]}
+    assert await store.count(JOBS.name) == 2
+
+
+@pytest.mark.needs("transactions")
+async def test_put_many_breaking_a_unique_index_rolls_its_transaction_back(
+    store: Store,
+) -> None:
+    await store.insert(ITEMS.name, {"id": "a", "code": "C1"})
+    with pytest.raises(DuplicateKeyError):
+        async with store.transaction() as db:
+            await db.put_many(ITEMS.name, [{"id": "b", "code": "C2"}, {"id": "c", "code": "C1"}])
+
+    assert await store.get(ITEMS.name, "b") is None
+    assert await store.get(ITEMS.name, "c") is None
+    assert await store.count(ITEMS.name) == 1
 
 
 async def test_delete_without_expectation(store: Store) -> None:
@@ -839,6 +921,7 @@ async def test_a_transaction_cancelled_at_any_point_leaves_the_store_usable(stor
 MINUTE_MS = 60_000
 
 
+@pytest.mark.needs("update_pipelines")
 async def test_attempts_added_at_once_from_two_connections_each_get_their_own_count(
     target: Target, store: Store
 ) -> None:
@@ -858,6 +941,7 @@ async def test_attempts_added_at_once_from_two_connections_each_get_their_own_co
     assert other_key.count == 1
 
 
+@pytest.mark.needs("update_pipelines")
 async def test_an_ended_window_starts_counting_over(store: Store) -> None:
     first = await store.add_attempt(ATTEMPTS.name, "k", now_ms=0, window_ms=MINUTE_MS)
     await store.add_attempt(ATTEMPTS.name, "k", now_ms=10, window_ms=MINUTE_MS)
@@ -866,6 +950,7 @@ async def test_an_ended_window_starts_counting_over(store: Store) -> None:
     assert (later.count, later.window_ends_ms) == (1, 2 * MINUTE_MS)
 
 
+@pytest.mark.needs("update_pipelines")
 async def test_an_attempt_is_taken_back_only_from_its_own_window(store: Store) -> None:
     first = await store.add_attempt(ATTEMPTS.name, "k", now_ms=0, window_ms=MINUTE_MS)
     await store.add_attempt(ATTEMPTS.name, "k", now_ms=1, window_ms=MINUTE_MS)

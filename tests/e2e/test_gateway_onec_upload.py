@@ -123,7 +123,8 @@ async def test_a_bad_quantity_is_refused_with_the_cli_imports_message_and_nothin
         assert answer.status_code == 422
         assert answer.json()["code"] == "onec_bad_quantity"
         assert answer.json()["message"] == (
-            "Документ 1, строка 1: количество «broken» в поле «Количество» не является числом."
+            "Документ 1, строка 1: количество «broken» в поле «Количество» не является числом "
+            "в пределах правила: до 15 цифр до запятой и до 6 после, без экспоненты."
         )
         assert answer.json()["params"] == {
             "document": 1, "line": 1, "field": "Количество", "value": "broken"
@@ -141,7 +142,8 @@ async def test_a_bad_quantity_is_refused_with_the_cli_imports_message_and_nothin
         )
         assert answer.json()["message"] == (
             "Документ 1, строка 2: количество «два с половиной» в поле «Количество» "
-            "не является числом."
+            "не является числом в пределах правила: до 15 цифр до запятой и до 6 после, "
+            "без экспоненты."
         )
         # Refused before routing: the request id was never taken.
         status = await http.get(f"/api/v1/uploads/{query['request_id']}")

@@ -127,6 +127,8 @@ def test_the_schema_and_its_page_are_served(fuzz_stack: Stack) -> None:
         "/api/v1/terminal/documents/{delivery_id}/ack",
         "/api/v1/terminal/documents/{delivery_id}/results",
         "/api/v1/terminal/documents/{delivery_id}/results/{result_id}",
+        "/api/v1/catalog",
+        "/api/v1/terminal/catalog",
     } <= paths
     page = httpx.get(f"{fuzz_stack.url('gateway')}/docs")
     assert page.status_code == 200
@@ -137,7 +139,9 @@ def test_the_schema_and_its_page_are_served(fuzz_stack: Stack) -> None:
 def test_the_accounting_api_never_fails_on_any_input(
     gateway_schema: BaseSchema, credentials: dict[str, str], mode: GenerationMode
 ) -> None:
-    accounting = gateway_schema.include(path_regex=r"^/api/v1/(uploads|devices|results|settings)")
+    accounting = gateway_schema.include(
+        path_regex=r"^/api/v1/(uploads|devices|results|settings|catalog)"
+    )
     statuses = fuzz(accounting, mode, credentials["api_key"])
     assert len(statuses) == 12
     assert past_authentication(statuses) == sorted(statuses)
@@ -149,5 +153,5 @@ def test_the_terminal_api_never_fails_on_any_input(
 ) -> None:
     terminal = gateway_schema.include(path_regex=r"^/api/v1/terminal/")
     statuses = fuzz(terminal, mode, credentials["credential"])
-    assert len(statuses) == 7
+    assert len(statuses) == 8
     assert past_authentication(statuses) == sorted(statuses)

@@ -27,14 +27,16 @@ async def test_the_printed_qr_code_holds_the_connection_code_that_pairs(
     cli: Cli, stack: Stack
 ) -> None:
     tenant_id = f"qr-{uuid.uuid4().hex[:6]}"
-    status, out, _ = await cli.run("tenant", "create", "Склад с QR", "--id", tenant_id)
+    status, out, _ = await cli.run(
+        "tenant", "create", "Склад с QR", "--id", tenant_id, "--lang", "en"
+    )
     assert status == EXIT_OK
     code, drawing = _code_and_drawing(out, "Connection code:")
     assert modules_of(drawing)[: len(matrix_of(code))] == matrix_of(code)
     async with await pair(stack, code) as terminal:
         assert (await terminal.me())["tenant"] == tenant_id
 
-    status, out, _ = await cli.run("tenant", "rotate-code", tenant_id)
+    status, out, _ = await cli.run("tenant", "rotate-code", tenant_id, "--lang", "en")
     assert status == EXIT_OK
     new_code, drawing = _code_and_drawing(out, f"New connection code of {tenant_id}:")
     assert new_code != code

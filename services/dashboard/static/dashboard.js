@@ -257,8 +257,8 @@
         return el(
           "tr",
           { "data-tenant": t.tenant },
-          el("td", { class: "mono" }, t.tenant),
-          el("td", {}, t.name),
+          el("td", { class: "mono", translate: "no" }, t.tenant),
+          el("td", { translate: "no" }, t.name),
           el("td", { class: "num" }, t.devices),
           el("td", {}, button),
         );
