@@ -5,8 +5,8 @@ thousand connections never bends the gateway's figure or the bench's clock. Each
 polls ``GET /api/v1/terminal/inbox?wait=W&known=n`` on a keep-alive connection of its own; a
 document that arrives is noted with the wall-clock time it was first seen and acknowledged,
 as a real terminal does, and the terminal polls again at once. It prints ``ready N`` once
-every connection has sent its first poll, and on ``stop`` (a line on its standard input) the
-arrivals and the errors as JSON.
+every connection is open (N of them; one that could not be opened counts as an error), and
+on ``stop`` (a line on its standard input) the arrivals and the errors as JSON.
 
 Run as ``python -m shared.bench.long_polls SPEC.json``.
 """
@@ -65,13 +65,20 @@ class Holder:
         self._host = f"{spec.host}:{spec.port}"
         self._gate = asyncio.Semaphore(CONNECTING_AT_ONCE)
         self.ready = asyncio.Event()
+        self._tried = 0
 
     async def hold(self, token: str) -> None:
         auth = {"Authorization": f"Bearer {token}"}
         conn = Connection(self.spec.host, self.spec.port)
-        async with self._connecting():
-            await conn.open()
-        self._connected()
+        try:
+            async with self._connecting():
+                await conn.open()
+        except OSError:
+            self.result.errors += 1
+            self._settled()
+            return
+        self.result.connected += 1
+        self._settled()
         known = 0
         try:
             while True:
@@ -105,9 +112,10 @@ class Holder:
         async with self._gate:
             yield
 
-    def _connected(self) -> None:
-        self.result.connected += 1
-        if self.result.connected == len(self.spec.tokens):
+    def _settled(self) -> None:
+        """One more connection opened, or given up on (counted as an error)."""
+        self._tried += 1
+        if self._tried == len(self.spec.tokens):
             self.ready.set()
 
     def finish(self) -> LongPollResult:
@@ -169,7 +177,13 @@ class LongPollProcess:
             stderr=asyncio.subprocess.PIPE,
         )
         assert self._proc.stdout is not None
-        line = await asyncio.wait_for(self._proc.stdout.readline(), timeout)
+        try:
+            line = await asyncio.wait_for(self._proc.stdout.readline(), timeout)
+        except TimeoutError:
+            raise RuntimeError(
+                f"the long-poll generator opened no {len(self._spec.tokens)} connections in "
+                f"{timeout:g} s: {await self._error()}"
+            ) from None
         if not line.startswith(b"ready "):
             raise RuntimeError(f"the long-poll generator did not start: {await self._error()}")
         return int(line.split()[1])

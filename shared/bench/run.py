@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 # The request-rate limit per credential is a policy, not a capacity: lifted for the bench.
 UNLIMITED = str(10**9)
+# Bounds of the long-poll phase: opening every connection, then every document arriving.
+LONG_POLL_CONNECT_SECONDS = 300.0
 # Let the services settle after start before the idle memory is read.
 SETTLE_SECONDS = 2.0
 
@@ -531,7 +533,7 @@ class Bench:
         news_before = await _gateway_metric(port, "tsdx_inbox_polls_total", outcome="news")
         try:
             async with self._tracking_peaks(stack, "long polls"):
-                connected = await holder.start(timeout=120)
+                connected = await holder.start(timeout=LONG_POLL_CONNECT_SECONDS)
                 waiting = await _until_metric(
                     port, "tsdx_long_polls_waiting", 0.9 * connected, timeout=60
                 )

@@ -13,6 +13,8 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.cli.stack import Stack
 from shared.client import AccountingClient, AdminClient, ApiError, TerminalClient
 from shared.i18n import render
+from tests.support.broker import AUTH, MANAGEMENT
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
 
@@ -150,6 +153,60 @@ async def test_a_rotated_key_is_refused_by_the_other_instance(
         await admin.rotate_api_key(tenant["tenant"])
         delay = await _until_refused(old_key, "unauthorized")
     print(f"rotated key refused by the other instance after {delay:.3f} s")
+
+
+async def test_an_instance_cut_from_the_broker_forgets_what_it_held_and_hears_again(
+    gateways: Stack, base: tuple[AdminClient, dict[str, str]]
+) -> None:
+    """News sent while an instance's connection is down never reaches it: on reconnecting it
+    drops every credential it held, and the broadcast reaches it again afterwards."""
+    admin, tenant = base
+    terminal = await _paired(gateways.url("gateway"), tenant["connection_code"])
+    log = _log_path(gateways, SECOND)
+    since = log.stat().st_size
+    async with TerminalClient(gateways.url(SECOND), terminal.device["credential"]) as on_second:
+        try:
+            await on_second.me()
+            closed = await _close_gateway_connections(gateways)
+            assert closed >= 2  # both instances' connections, as a network cut would
+            await eventually(
+                lambda: asyncio.sleep(0, '"access.cache_cleared"' in log.read_text()[since:]),
+                timeout=30,
+                what="the second instance clearing its credentials",
+            )
+            await eventually(
+                lambda: _ready(gateways, SECOND), timeout=30, what="the second instance ready"
+            )
+            await admin.block_device(tenant["tenant"], terminal.device["device_id"])
+            await _until_refused(on_second)
+        finally:
+            await terminal.close()
+
+
+def _log_path(stack: Stack, instance: str) -> Path:
+    assert stack.log_dir is not None
+    return stack.log_dir / f"{instance}.log"
+
+
+async def _ready(stack: Stack, instance: str) -> bool:
+    async with httpx.AsyncClient(timeout=5) as http:
+        return (await http.get(f"{stack.url(instance)}/readyz")).status_code == 200
+
+
+async def _close_gateway_connections(stack: Stack) -> int:
+    """Close, through RabbitMQ's management API, the gateways' connections to the stack's own
+    virtual host (nothing else of the broker is touched)."""
+    vhost = quote(stack.env["TSDX_TEST_VHOST"], safe="")
+    async with httpx.AsyncClient(base_url=MANAGEMENT, auth=AUTH, timeout=10) as api:
+        listed = (await api.get(f"/vhosts/{vhost}/connections")).json()
+        names = [
+            c["name"]
+            for c in listed
+            if c.get("client_properties", {}).get("connection_name") == "gateway"
+        ]
+        for name in names:
+            await api.delete(f"/connections/{quote(name, safe='')}")
+    return len(names)
 
 
 async def _until_refused(
