@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from shared.bench.seed import OPEN_STATES, seed_inbox_base
 from shared.bench.stats import Latency
 from shared.bench.uploads import Outcome, UploadDriver
 from shared.bench.vhost import MessageCounts, VirtualHost
-from shared.bench.wire import Pool
+from shared.bench.wire import Pool, WireError
 from shared.cli.stack import SERVICES, Stack
 from shared.settings import Settings
 
@@ -52,6 +53,7 @@ HOST = "127.0.0.1"
 UNLIMITED = str(10**9)
 # Bounds of the long-poll phase: opening every connection, then every document arriving.
 LONG_POLL_CONNECT_SECONDS = 300.0
+LONG_POLL_UPLOAD_SECONDS = 60.0
 # Let the services settle after start before the idle memory is read.
 SETTLE_SECONDS = 2.0
 
@@ -530,7 +532,8 @@ class Bench:
         )
         pool = Pool(HOST, port)
         sent: dict[str, float] = {}
-        news_before = await _gateway_metric(port, "tsdx_inbox_polls_total", outcome="news")
+        news = await _gateway_metric(port, "tsdx_inbox_polls_total", outcome="news")
+        news_before = max(0.0, news)
         try:
             async with self._tracking_peaks(stack, "long polls"):
                 connected = await holder.start(timeout=LONG_POLL_CONNECT_SECONDS)
@@ -543,6 +546,8 @@ class Bench:
                 )
                 targets = quiet[: plan.long_poll_documents]
 
+                failed: Counter[str] = Counter()
+
                 async def send(terminal: Terminal, due: float) -> None:
                     delay = due - time.perf_counter()
                     if delay > 0:
@@ -550,8 +555,13 @@ class Bench:
                     document = order(plan.upload_lines)
                     sent[document["header"]["id"]] = time.time()
                     body = upload_to_device(terminal.device_id, document)
-                    async with pool.connection() as conn:
-                        await api.upload(conn, api_key, body)
+                    try:
+                        async with pool.connection() as conn:
+                            await asyncio.wait_for(
+                                api.upload(conn, api_key, body), LONG_POLL_UPLOAD_SECONDS
+                            )
+                    except (TimeoutError, api.BenchError, WireError) as exc:
+                        failed[type(exc).__name__] += 1
 
                 begin = time.perf_counter()
                 await asyncio.gather(
@@ -569,6 +579,8 @@ class Bench:
         finally:
             await holder.kill()
             await pool.close()
+        if failed:
+            self.note(f"long polls: uploads that failed: {dict(failed)}")
         latencies = [result.arrivals[d] - at for d, at in sent.items() if d in result.arrivals]
         if not latencies:
             raise api.BenchError("no document reached a waiting terminal")
@@ -689,9 +701,13 @@ class Bench:
 
 
 async def _gateway_metric(port: int, name: str, **labels: str) -> float:
-    """The sum of one metric's samples carrying ``labels``, as the gateway reports it now."""
-    async with httpx.AsyncClient(timeout=10) as client:
-        text = (await client.get(f"http://{HOST}:{port}/metrics")).text
+    """The sum of one metric's samples carrying ``labels``, as the gateway reports it now
+    (none, while a gateway too busy to answer in time)."""
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            text = (await client.get(f"http://{HOST}:{port}/metrics")).text
+    except httpx.HTTPError:
+        return float("-inf")
     return sum(
         sample.value
         for family in text_string_to_metric_families(text)
