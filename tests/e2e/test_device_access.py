@@ -198,12 +198,19 @@ async def _close_gateway_connections(stack: Stack) -> int:
     virtual host (nothing else of the broker is touched)."""
     vhost = quote(stack.env["TSDX_TEST_VHOST"], safe="")
     async with httpx.AsyncClient(base_url=MANAGEMENT, auth=AUTH, timeout=10) as api:
-        listed = (await api.get(f"/vhosts/{vhost}/connections")).json()
-        names = [
-            c["name"]
-            for c in listed
-            if c.get("client_properties", {}).get("connection_name") == "gateway"
-        ]
+
+        async def gateways() -> list[str]:
+            listed = (await api.get(f"/vhosts/{vhost}/connections")).json()
+            return [
+                c["name"]
+                for c in listed
+                if c.get("client_properties", {}).get("connection_name") == "gateway"
+            ]
+
+        # The management API lists a connection once its statistics were first collected.
+        names = await eventually(
+            gateways, until=lambda found: len(found) >= 2, timeout=30, interval=0.5
+        )
         for name in names:
             await api.delete(f"/connections/{quote(name, safe='')}")
     return len(names)
