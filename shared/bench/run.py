@@ -587,15 +587,16 @@ class Bench:
         # once more than 1% are missing, and the table says so.
         latencies += [math.inf] * (len(sent) - len(latencies))
         latency = Latency.of(latencies) if latencies else Latency.of([math.inf])
+        p99 = math.inf if math.isnan(latency.p99) else latency.p99
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
         self.note(
             f"long polls: {result.connected} terminals held a poll each (wait="
             f"{plan.long_poll_wait:g}); {len(result.arrivals)} of {len(sent)} documents reached "
             f"their waiting terminal, p50 {latency.p50 * 1000:.0f} ms, "
-            f"p99 {latency.p99 * 1000:.0f} ms; answers {statuses or 'none'}; errors {result.errors}"
+            f"p99 {p99 * 1000:.0f} ms; answers {statuses or 'none'}; errors {result.errors}"
         )
         terminals = result.connected
-        self.add(figure("long_poll_p99", latency.p99 * 1000, terminals=terminals))
+        self.add(figure("long_poll_p99", p99 * 1000, terminals=terminals))
         rss = self.peaks["long polls"].get("gateway")
         if rss is not None:
             self.add(figure("long_poll_rss", rss, terminals=terminals))
