@@ -214,6 +214,18 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The result of document {number} has not been loaded yet. "
         "Load it first, then upload the document again.",
     },
+    "cell_mismatch": {
+        "ru": "Строка {line}: товар положен в ячейку {cell}, а по плану ячейка {planned_cell}.",
+        "en": "Line {line}: counted in cell {cell}, but the plan says cell {planned_cell}.",
+    },
+    "process_cannot_create": {
+        "ru": "Бизнес-процесс {process} не разрешает создавать документы на терминале.",
+        "en": "Business process {process} does not allow creating documents on the terminal.",
+    },
+    "document_id_taken": {
+        "ru": "Документ с таким идентификатором уже есть: созданный на терминале не принят.",
+        "en": "A document with this id already exists: the one made on the terminal is not taken.",
+    },
     "mark_repeated": {
         "ru": "Код маркировки {mark} в результате дважды: один товар считается один раз.",
         "en": "Marking code {mark} appears twice in the result: one item counts once.",

@@ -4,8 +4,9 @@ The gateway limits PIN guesses per API key; the LAN writer limits log-in attempt
 (badges per base). A guess is counted in the service's store *before* it is decided (reserve),
 so a burst sent at once cannot outrun the count: the guess past the limit is refused before it
 goes anywhere. When the answer comes, a hit gives its reservation back (the limit is on wrong
-guesses); a miss, or an answer still pending, keeps it. The store is shared by every instance
-of the service, so N instances allow the limit once, not N times.
+guesses) and a miss keeps it; an answer still pending keeps it until the answer arrives. The
+store is shared by every instance of the service, so N instances allow the limit once, not N
+times.
 
 Counting is by fixed windows: the first guess opens a window of a minute, the window allows N,
 and a guess after it ends opens the next. (Across the boundary of two windows up to 2N may fall
@@ -62,6 +63,11 @@ class GuessLimit:
 
     async def give_back(self, reservation: Reservation) -> None:
         """The guess was right (or never made): it does not count against the key."""
-        await self._store.take_back_attempt(
-            ATTEMPTS.name, reservation.key, window_ends_ms=reservation.window_ends_ms
-        )
+        await give_back(self._store, reservation)
+
+
+async def give_back(session: Session, reservation: Reservation) -> None:
+    """Uncount a reserved guess, in ``session`` (a transaction settling a late answer, say)."""
+    await session.take_back_attempt(
+        ATTEMPTS.name, reservation.key, window_ends_ms=reservation.window_ends_ms
+    )

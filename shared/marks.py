@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from shared.contracts.documents import FactLine
+from shared.contracts.documents import ExpectedMark, FactLine
+from shared.contracts.results import MarkChecked
 from shared.errors import Refusal
 
 GS = "\x1d"
@@ -82,3 +83,41 @@ def refuse_repeated(lines: Sequence[FactLine]) -> None:
     repeated = first_repeated(mark for line in lines for mark in line.marks)
     if repeated is not None:
         raise Refusal("mark_repeated", 422, mark=repeated)
+
+
+def check_marks(expected: Sequence[ExpectedMark], lines: Sequence[FactLine]) -> list[MarkChecked]:
+    """Every marking code of a document that came with expected codes, as found, surplus or
+    missing; nothing when it came without (then there is nothing to check against).
+
+    An aggregation code is checked by its contents, each listed with the aggregate it came
+    in; the terminal counts an aggregation code as all its contents. Expected codes come in
+    the order 1C sent them, then the surplus in the order scanned."""
+    if not expected:
+        return []
+    scanned: dict[str, tuple[str, int | None]] = {}
+    for line in lines:
+        for mark in line.marks:
+            scanned.setdefault(mark_key(mark), (mark, line.line_no))
+    checked: list[MarkChecked] = []
+    wanted: set[str] = set()
+    for item in expected:
+        inside: list[tuple[str, str | None]] = [(code, item.code) for code in item.contents]
+        inside = inside or [(item.code, None)]
+        for code, aggregate in inside:
+            key = mark_key(code)
+            wanted.add(key)
+            seen = scanned.get(key)
+            checked.append(
+                MarkChecked(
+                    code=seen[0] if seen else code,
+                    status="found" if seen else "missing",
+                    line_no=seen[1] if seen else None,
+                    aggregate=aggregate,
+                )
+            )
+    checked.extend(
+        MarkChecked(code=code, status="surplus", line_no=line_no)
+        for key, (code, line_no) in scanned.items()
+        if key not in wanted
+    )
+    return checked

@@ -13,7 +13,12 @@ from typing import Any, Literal
 
 from shared.contracts import Envelope, Payload
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceView
-from shared.contracts.results import DocumentCompleted, DocumentCompletedV1, ResultRefused
+from shared.contracts.results import (
+    DocumentCompleted,
+    DocumentCompletedV1,
+    DocumentCompletedV2,
+    ResultRefused,
+)
 from shared.contracts.uploads import DocumentRouted, UploadDecided
 from shared.i18n import render, word
 
@@ -161,7 +166,7 @@ class Activity:
             self.counters[f"routed_{payload.channel}"] += 1
         elif isinstance(payload, DocumentCompleted):
             self._completed(envelope, payload)
-        elif isinstance(payload, DocumentCompletedV1):
+        elif isinstance(payload, DocumentCompletedV1 | DocumentCompletedV2):
             self._completed(envelope, payload.upgraded())
         elif isinstance(payload, ResultRefused):
             self._result_refused(envelope, payload)

@@ -24,8 +24,6 @@ from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
 
-PIN_MISS = "device_not_found_by_pin"
-
 
 def _upload_response(request: Request, record: dict[str, Any]) -> JSONResponse:
     body = uploads.answer(record)
@@ -52,7 +50,8 @@ async def upload(
         record = await uploads.submit(rt, rt.state["notifier"], tenant["id"], body)
         return _upload_response(request, record)
     # A PIN is a guess: counted before it is decided, so no burst gets more than the limit
-    # through; a hit gives the count back, a miss (or an answer still pending) keeps it.
+    # through; a hit gives the count back, a miss keeps it, and an answer still pending keeps
+    # it until routing's decision settles it (handlers.py).
     limit: GuessLimit = rt.state["pin_limit"]
     reservation = await limit.reserve(tenant["api_key_hash"])
     if reservation.retry_after is not None:
@@ -60,11 +59,14 @@ async def upload(
     try:
         record = await uploads.submit(rt, rt.state["notifier"], tenant["id"], body)
     except Refusal as refusal:
-        if refusal.code == "broker_unavailable":  # nothing was published: no guess was made
+        if refusal.code in ("broker_unavailable", "upload_not_confirmed"):  # not accepted
             await limit.give_back(reservation)
         raise
-    decision = record.get("decision")
-    if decision is not None and decision.get("code") != PIN_MISS:
+    if record.get("decision") is None:
+        if await uploads.hold_pin_guess(rt, record["id"], reservation):
+            return _upload_response(request, record)  # 202: the decision settles the guess
+        record = await rt.store.get(repo.UPLOADS.name, record["id"]) or record  # decided now
+    if (record.get("decision") or {}).get("code") != uploads.PIN_MISS:
         await limit.give_back(reservation)
     return _upload_response(request, record)
 

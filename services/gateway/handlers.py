@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.gateway import repository as repo
-from services.gateway import webhooks
+from services.gateway import uploads, webhooks
 from services.gateway.credentials import AccessNews
 from services.gateway.notifier import Notifier, inbox_key
 from shared.contracts import Envelope
@@ -15,9 +15,11 @@ from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
     DocumentCompletedV1,
+    DocumentCompletedV2,
     ResultRefused,
 )
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.limits import give_back
 from shared.messaging import tracing
 from shared.messaging.consumer import Handler, PermanentFailure
 from shared.metrics import DELIVERY_LATENCY
@@ -54,6 +56,7 @@ class GatewayHandlers:
             UploadDecided: self.decided,
             DocumentCompleted: self.completed,
             DocumentCompletedV1: self.completed_v1,
+            DocumentCompletedV2: self.completed_v1,
             ResultRefused: self.result_refused,
             DeviceChanged: self.device_changed,
             DeviceReplaced: self.device_replaced,
@@ -145,10 +148,15 @@ class GatewayHandlers:
                 )
             elif record["status"] == "pending":
                 await tx.db.update(repo.UPLOADS.name, key, changes)
+                guess = uploads.settled_pin_guess(record, decided.code)
+                if guess is not None:
+                    await give_back(tx.db, guess)
         self._notifier.notify(key)
 
-    async def completed_v1(self, envelope: Envelope, completed: DocumentCompletedV1) -> None:
-        """A completion published before the upgrade to version 2 (no marks)."""
+    async def completed_v1(
+        self, envelope: Envelope, completed: DocumentCompletedV1 | DocumentCompletedV2
+    ) -> None:
+        """A completion published before an upgrade (an older version of the event)."""
         await self.completed(envelope, completed.upgraded())
 
     async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:

@@ -15,6 +15,7 @@ from services.gateway import (
     journeys,
     repository,
     terminal,
+    terminal_created,
     webhooks,
 )
 from services.gateway.auth import RecentlyRefused
@@ -99,6 +100,7 @@ def build_app(rt: Runtime) -> FastAPI:
     install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
     # Routes are matched in order: the terminals' calls, by far the most frequent, come first.
     app.include_router(terminal.router)
+    app.include_router(terminal_created.router)
     app.include_router(catalog.terminal_router)
     app.include_router(accounting.router)
     app.include_router(catalog.accounting_router)

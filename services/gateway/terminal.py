@@ -298,7 +298,7 @@ async def submit_result(
     key = repo.result_key(delivery_id, body.result_id)
     previous = await rt.store.get(repo.RESULTS.name, key)
     if previous is not None:  # the same result sent again: applied once already
-        return _result_answer(previous, language_of(request), duplicate=True)
+        return result_answer(previous, language_of(request), duplicate=True)
     if row["state"] in ("withdrawn", "withdrawal_seen"):
         raise Refusal("document_withdrawn", 410, reason=row.get("withdrawn_reason", ""))
     if row["state"] == "done":
@@ -336,8 +336,8 @@ async def submit_result(
         await rt.uow.run(received)
     except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
         record = await rt.store.get(repo.RESULTS.name, key) or record
-        return _result_answer(record, language_of(request), duplicate=True)
-    return _result_answer(record, language_of(request), duplicate=False)
+        return result_answer(record, language_of(request), duplicate=True)
+    return result_answer(record, language_of(request), duplicate=False)
 
 
 @router.get(
@@ -351,10 +351,10 @@ async def result_status(
     record = await rt.store.get(repo.RESULTS.name, repo.result_key(delivery_id, result_id))
     if record is None:
         raise Refusal("not_found", 404)
-    return _result_answer(record, language_of(request), duplicate=False)
+    return result_answer(record, language_of(request), duplicate=False)
 
 
-def _result_answer(record: Doc, language: str, *, duplicate: bool) -> dict[str, Any]:
+def result_answer(record: Doc, language: str, *, duplicate: bool) -> dict[str, Any]:
     """``received``: taken and not refused (so far); ``refused``: send a corrected result."""
     return {
         "delivery_id": record["delivery_id"],

@@ -14,6 +14,7 @@ from services.gateway import repository as repo
 from services.gateway.notifier import Notifier
 from shared.contracts.uploads import UploadRequested, over_limits
 from shared.errors import Refusal
+from shared.limits import Reservation
 from shared.messaging.broker import BrokerUnavailable
 from shared.service import Runtime
 from shared.storage import Doc, DuplicateKeyError
@@ -31,6 +32,27 @@ def check_limits(request: UploadRequested, rt: Runtime) -> None:
     if broken is not None:
         code, params = broken
         raise Refusal(code, 413, **params)
+
+
+# The one refusal that means a PIN was guessed wrong: it keeps its guess counted.
+PIN_MISS = "device_not_found_by_pin"
+
+
+async def hold_pin_guess(rt: Runtime, key: str, reservation: Reservation) -> bool:
+    """Keep the PIN guess of an upload still pending with it, for routing's decision to settle
+    (``settled_pin_guess``). False when the decision came meanwhile: settle it now."""
+    guess = {"key": reservation.key, "window_ends_ms": reservation.window_ends_ms}
+    return await rt.store.update(
+        repo.UPLOADS.name, key, {"pin_guess": guess}, expect={"status": "pending"}
+    )
+
+
+def settled_pin_guess(record: Doc, code: str | None) -> Reservation | None:
+    """The guess a pending upload held that its decision gives back (not a PIN miss), if any."""
+    guess = record.get("pin_guess")
+    if not guess or code == PIN_MISS:
+        return None
+    return Reservation(guess["key"], guess["window_ends_ms"], None)
 
 
 async def submit(rt: Runtime, notifier: Notifier, tenant: str, request: UploadRequested) -> Doc:

@@ -293,6 +293,14 @@ class LanBase:
         record = await self._store.get(repo.RESULTS.name, refused.result_id)
         if record is None or record["delivery_id"] != refused.delivery_id:
             raise PermanentFailure(f"no LAN result {refused.result_id} for {refused.delivery_id}")
+        if record.get("created"):  # a document started on the terminal has no copy here
+            async with self._uow(applying=envelope) as tx:
+                await tx.db.update(
+                    repo.RESULTS.name,
+                    record["id"],
+                    {"status": "refused", "code": refused.code, "params": refused.params},
+                )
+            return
 
         async def decide(tx: Tx, row: Doc) -> Doc | None:
             _same_tenant(row, envelope)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.lan_writer import admin, catalog, repository, terminal
+from services.lan_writer import admin, catalog, created, repository, terminal
 from services.lan_writer.base import LanBase
 from services.lan_writer.handlers import LanHandlers
 from shared.api_docs import documented_app
@@ -42,6 +42,7 @@ def build_app(rt: Runtime) -> FastAPI:
     app.state.runtime = rt
     install_common(app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes)
     app.include_router(terminal.router)
+    app.include_router(created.router)
     app.include_router(catalog.router)
     app.include_router(admin.router)
     mount_terminal_app(app, "lan")

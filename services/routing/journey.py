@@ -30,6 +30,7 @@ STEPS = (
     "requested",  # the accounting side asked to upload it
     "refused",  # the upload was refused (code)
     "decided",  # the upload was accepted (process, version)
+    "created",  # a terminal started the document itself (process, device or user)
     "routed",  # a copy was made for a device, user, group or everyone
     "withdrawn",  # a copy was taken back (reason: replaced, recalled)
     "delivered",  # the channel stored the copy in a device inbox or the LAN base

@@ -11,7 +11,9 @@ meet a contradiction:
 - ``assign_to="device"`` with a fixed user or group (a device process has no user assignee);
 - ``own_copy_per_user`` with ``collective`` (a copy per member cannot also be shared);
 - ``load_into_same`` with ``on_load.action="create_new"``;
-- ``next_process`` naming the process itself.
+- ``next_process`` naming the process itself;
+- ``create_on_terminal`` without ``on_load.action="create_new"`` (a document the terminal
+  started has no accounting document to be written into).
 
 A follow-up must fit: the next process starts from the document type this process produces
 (its ``source_type`` is this process's ``result_type``), otherwise every follow-up it starts
@@ -36,6 +38,8 @@ ProcessKind = Literal["typical", "custom"]
 AssignTo = Literal["users_groups", "device"]
 LoadAction = Literal["write", "post", "create_new"]
 FileFormat = Literal["yaml", "json"]
+# Line attributes a process may ask the storekeeper to type when the scan did not carry them.
+AskedAttribute = Literal["series", "expiry", "characteristic"]
 
 Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 TypeName = Annotated[str, Field(min_length=1, max_length=200)]
@@ -110,6 +114,10 @@ class BusinessProcess(Strict):
     collective: bool = False  # several users work on one shared copy; results are merged
     keep_merged: bool = True  # «не разделять объединённый документ при загрузке»
     quantity_control: bool = False  # refuse fact quantities above plan
+    # Typed on the terminal when a scan does not carry them (a GS1 code's AI 10 and 17 do).
+    ask_for: list[AskedAttribute] = Field(default_factory=list, max_length=3)
+    # «Создавать новый документ на ТСД»: the terminal may start a document of this process.
+    create_on_terminal: bool = False
     on_load: OnLoad = Field(default_factory=OnLoad)
     header_mapping: MappingRules = Field(default_factory=MappingRules)
     line_mapping: MappingRules = Field(default_factory=MappingRules)
@@ -150,6 +158,9 @@ class BusinessProcess(Strict):
             raise ValueError("load into the same document cannot also create a new one")
         if self.next_process == self.id:
             raise ValueError("a process cannot be its own next process")
+        if self.create_on_terminal and self.on_load.action != "create_new":
+            # A document started on the terminal has no accounting document to write into.
+            raise ValueError("create on terminal needs on_load.action create_new")
         return self
 
     def present(self, header: DocumentHeader) -> str:

@@ -12,10 +12,15 @@ unplanned product. Where ARCHITECTURE.md §5.9 is silent, this module decides:
 - A total that would go beyond the largest quantity (:data:`MAX_QUANTITY`) is refused with
   ``quantity_total_too_large`` whether or not quantity control is on: every quantity accepted
   at an edge keeps the rule, so this is the one way a sum could leave it.
-- Merging sums per planned line (``line_no``), and per product for unplanned products.
-  Merged lines come in plan order, then unplanned products in the order first scanned; each
-  keeps the first barcode scanned and its ``extra``. A line merged over the whole document
-  carries no user; a per-user line carries its user.
+- Merging sums per planned line (``line_no``), and per product for unplanned products, kept
+  apart per characteristic, series, expiry date and cell: what was counted of one planned
+  line in two batches or two cells stays two result lines with the same ``line_no``.
+  Merged lines come in plan order (then in the order first counted), then unplanned products
+  in the order first scanned; each keeps the first barcode scanned and its ``extra``.
+- Under quantity control a planned line that names a cell takes facts only in that cell:
+  a fact in another cell is ``cell_mismatch`` (a fact naming no cell is taken as the
+  planned one). Quantities are checked per planned line over all its batches and cells.
+- A line merged over the whole document carries no user; a per-user line carries its user.
 - Marking codes (``marks``) of a line are joined in the order they came, each physical code
   once (by 01 + GTIN + 21 + serial): two users cannot both have sold the same item. The
   quantities are summed as they were sent; a terminal counts one unit per marking code.
@@ -27,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from services.routing.rules import Refused
 from shared.contracts.documents import DocumentLine, FactLine
@@ -35,6 +41,9 @@ from shared.marks import unique_marks
 
 NO_USER = ""
 _Key = tuple[int | None, str]  # (line_no, product_id); the product counts when line_no is None
+# A merged line: the key plus characteristic, series, expiry and cell.
+_MergeKey = tuple[int | None, str, str, str, str, str]
+_K = TypeVar("_K", _Key, _MergeKey)
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,10 @@ def check_facts(
     for fact in facts:
         if fact.line_no is not None and fact.line_no not in plan:
             return Refused("fact_line_unknown", {"line": fact.line_no, "product": fact.product_id})
+        planned_cell = plan[fact.line_no].cell if fact.line_no is not None else ""
+        if quantity_control and planned_cell and fact.cell and fact.cell != planned_cell:
+            params = {"line": fact.line_no, "cell": fact.cell, "planned_cell": planned_cell}
+            return Refused("cell_mismatch", {**params, "product": fact.product_id})
         key = _key(fact)
         total = totals[key] = totals.get(key, Decimal(0)) + fact.quantity
         if total > MAX_QUANTITY:
@@ -87,10 +100,10 @@ def check_facts(
 
 
 def merge_lines(facts: Iterable[FactLine]) -> list[FactLine]:
-    """Sum facts per planned line (per product when unplanned)."""
-    merged: dict[_Key, FactLine] = {}
+    """Sum facts per planned line (per product when unplanned), per batch and cell."""
+    merged: dict[_MergeKey, FactLine] = {}
     for fact in facts:
-        key = _key(fact)
+        key = _merge_key(fact)
         seen = merged.get(key)
         if seen is None:
             merged[key] = fact.model_copy(update={"user": None, "marks": unique_marks(fact.marks)})
@@ -125,7 +138,11 @@ def _key(fact: FactLine) -> _Key:
     return (fact.line_no, "" if fact.line_no is not None else fact.product_id)
 
 
-def _in_order(keys: Iterable[_Key]) -> list[_Key]:
+def _merge_key(fact: FactLine) -> _MergeKey:
+    return (*_key(fact), fact.characteristic, fact.series, fact.expiry, fact.cell)
+
+
+def _in_order(keys: Iterable[_K]) -> list[_K]:
     """Planned lines by line number, then unplanned products in the order first seen."""
     keys = list(keys)
     planned = sorted((key for key in keys if key[0] is not None), key=lambda key: key[0] or 0)

@@ -24,6 +24,7 @@ import hashlib
 
 from services.routing import quantity, states
 from services.routing import repository as repo
+from services.routing.created import open_created
 from services.routing.journey import CHANNEL_SERVICE, ONCE_PER_COPY, PROGRESS_STEP, Journal
 from services.routing.processes import BusinessProcess
 from shared.contracts import Envelope
@@ -37,6 +38,7 @@ from shared.contracts.results import (
 )
 from shared.contracts.uploads import UploadRequested
 from shared.logging import get_logger
+from shared.marks import check_marks
 from shared.messaging.consumer import PermanentFailure
 from shared.metrics import DOCUMENTS_COMPLETED, FOLLOW_UPS_STARTED, RESULTS
 from shared.outbox import Tx, UnitOfWork
@@ -73,11 +75,19 @@ class ResultKeeper:
 
     async def submitted(self, envelope: Envelope, result: ResultSubmitted) -> None:
         async with self._uow(applying=envelope) as tx:
-            copy = await _copy(tx, envelope, result.delivery_id)
+            journal = Journal(tx.db, envelope)
+            known = await tx.db.get(repo.DELIVERIES.name, result.delivery_id)
+            if known is None and result.created is not None:
+                opened = await open_created(tx, envelope, result, journal)
+                if isinstance(opened, str):
+                    params: dict[str, object] = {"process": result.created.process}
+                    await self._refuse(tx, envelope, result, opened, params)
+                    return
+                known = opened
+            copy = await _copy(tx, envelope, result.delivery_id, known)
             master = await tx.db.get(repo.DOCUMENTS.name, copy["document_key"])
             if master is None:
                 raise PermanentFailure(f"no document for delivery {result.delivery_id}")
-            journal = Journal(tx.db, envelope)
             document_id = repo.document_id_of(copy)
             service = CHANNEL_SERVICE[result.channel]
             # The LAN names the user; the internet names the device as the user.
@@ -109,7 +119,10 @@ class ResultKeeper:
             refusal = quantity.check_facts(
                 document.lines,
                 [line for lines in facts.values() for line in lines],
-                quantity_control=bool(process and process.quantity_control),
+                # A document started on the terminal has no plan to hold it to.
+                quantity_control=bool(
+                    process and process.quantity_control and not master.get("created_on_terminal")
+                ),
             )
             if refusal is not None:
                 await self._refuse(tx, envelope, result, refusal.code, dict(refusal.params))
@@ -215,6 +228,8 @@ class ResultKeeper:
                 header=document.header,
                 lines=merged.lines,
                 per_user=merged.per_user,
+                marks_check=check_marks(document.expected_marks, merged.lines),
+                created_on_terminal=bool(master.get("created_on_terminal")),
             ),
             envelope.tenant,
         )
@@ -229,8 +244,8 @@ class ResultKeeper:
             )
 
 
-async def _copy(tx: Tx, envelope: Envelope, delivery_id: str) -> Doc:
-    copy = await tx.db.get(repo.DELIVERIES.name, delivery_id)
+async def _copy(tx: Tx, envelope: Envelope, delivery_id: str, known: Doc | None = None) -> Doc:
+    copy = known or await tx.db.get(repo.DELIVERIES.name, delivery_id)
     if copy is None or copy["tenant"] != envelope.tenant:
         raise PermanentFailure(f"unknown delivery {delivery_id}")
     return copy

@@ -266,6 +266,7 @@ class UploadRouter:
             quantity_control=process.quantity_control,
             collective=recipient.copy == "collective",
             mode=device.mode if device else "online",
+            ask_for=process.ask_for,
         )
         target = Target(kind="device", value=device.id) if device else recipient.target
         await tx.db.insert(

@@ -77,7 +77,23 @@ class DocumentHeader(Strict):
     extra: ShallowObject = Field(default_factory=dict)
 
 
-class DocumentLine(Strict):
+# An expiry date as ISO 8601 (``2027-03-31``); GS1's AI 17 (YYMMDD) is turned into one.
+EXPIRY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+class LineAttributes(Strict):
+    """What tells one batch of a product from another, and where it lies. Empty when unknown.
+
+    ``characteristic``: 1C's «Характеристика» (size, colour); ``series``: the batch (GS1 AI
+    10); ``expiry``: the expiry date (AI 17); ``cell``: the storage cell (addressed storage)."""
+
+    characteristic: str = Field(default="", max_length=200)
+    series: str = Field(default="", max_length=200)
+    expiry: str = Field(default="", pattern=f"{EXPIRY_PATTERN}|^$")
+    cell: str = Field(default="", max_length=200)
+
+
+class PlannedLine(Strict):
     line_no: int = Field(ge=1)
     product_id: str = _ID
     name: str = Field(default="", max_length=1000)
@@ -88,16 +104,34 @@ class DocumentLine(Strict):
     extra: ShallowObject = Field(default_factory=dict)
 
 
-class Document(Strict):
-    header: DocumentHeader
-    lines: list[DocumentLine] = Field(default_factory=list)
+class DocumentLine(LineAttributes, PlannedLine):
+    """A planned line; its attributes (a cell to pick from or place into, a series) are what
+    the plan asks for, empty when any will do."""
 
 
 # A marking code as scanned: printable ASCII and the group separator (0x1D), as GS1 allows.
 MARK_PATTERN = r"^[\x1d\x21-\x7e]+$"
 MARK_MAX_LENGTH = 200  # the longest «Честный ЗНАК» code (with an 88-character crypto) is ~160
 MARKS_PER_LINE_MAX = 10_000
+EXPECTED_MARKS_MAX = 100_000
 MarkCode = Annotated[str, Field(min_length=1, max_length=MARK_MAX_LENGTH, pattern=MARK_PATTERN)]
+
+
+class ExpectedMark(Strict):
+    """A marking code the accounting side expects to arrive (from the supplier's УПД).
+
+    With ``contents`` it is an aggregation code (an SSCC, ``00`` + 18 digits, or a group
+    pack's code) standing for the item codes inside it."""
+
+    code: MarkCode
+    contents: list[MarkCode] = Field(default_factory=list, max_length=MARKS_PER_LINE_MAX)
+
+
+class Document(Strict):
+    header: DocumentHeader
+    lines: list[DocumentLine] = Field(default_factory=list)
+    # Marking codes to check the scanned ones against; none: nothing is checked.
+    expected_marks: list[ExpectedMark] = Field(default_factory=list, max_length=EXPECTED_MARKS_MAX)
 
 
 class FactLineV1(Strict):
@@ -111,9 +145,15 @@ class FactLineV1(Strict):
     extra: ShallowObject = Field(default_factory=dict)
 
 
-class FactLine(FactLineV1):
-    """One scan result. ``line_no`` links it to a planned line; none for an unplanned product.
-    ``marks``: the marking codes («Честный ЗНАК») scanned for this line, as scanned; one
-    physical code at most once (compared on 01 + GTIN + 21 + serial, see shared/marks.py)."""
+class FactLineV2(FactLineV1):
+    """One scan result as schema version 2 of ``document.completed`` carries it. ``marks``:
+    the marking codes («Честный ЗНАК») scanned for this line, as scanned; one physical code at
+    most once (compared on 01 + GTIN + 21 + serial, see shared/marks.py)."""
 
     marks: list[MarkCode] = Field(default_factory=list, max_length=MARKS_PER_LINE_MAX)
+
+
+class FactLine(LineAttributes, FactLineV2):
+    """One scan result. ``line_no`` links it to a planned line; none for an unplanned product.
+    The line's characteristic, series, expiry and cell (see :class:`LineAttributes`) keep
+    apart what was counted of one planned line in different batches or cells."""

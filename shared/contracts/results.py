@@ -6,7 +6,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.contracts.documents import Channel, DocumentHeader, FactLine, FactLineV1
+from shared.contracts.documents import (
+    Channel,
+    DeviceMode,
+    DocumentHeader,
+    FactLine,
+    FactLineV1,
+    FactLineV2,
+    Strict,
+)
 from shared.contracts.envelope import Payload, message
 
 _ID = Field(min_length=1, max_length=200)
@@ -29,9 +37,19 @@ class DeliveryProgressed(Payload):
         return self.delivery_id
 
 
+class CreatedOnTerminal(Strict):
+    """A document the terminal started (a process with ``create_on_terminal``): routing makes
+    its master record and copy when its result arrives. Its id is the terminal's."""
+
+    process: str = _ID
+    header: DocumentHeader
+    mode: DeviceMode = "online"
+
+
 @message
 class ResultSubmitted(Payload):
-    """Fact lines from a terminal; ``result_id`` makes a retried send apply once."""
+    """Fact lines from a terminal; ``result_id`` makes a retried send apply once.
+    ``created``: the copy is of a document the terminal started, unknown to routing so far."""
 
     TYPE = "result.submitted"
 
@@ -41,6 +59,7 @@ class ResultSubmitted(Payload):
     final: bool
     lines: list[FactLine] = Field(default_factory=list)
     user: str | None = None
+    created: CreatedOnTerminal | None = None
 
     def ordering_key(self) -> str:
         # A copy's progress and results must apply in the order the terminal sent them.
@@ -63,11 +82,45 @@ class ResultRefused(Payload):
         return f"{self.TYPE}.{self.channel}"
 
 
+class MarkChecked(Strict):
+    """One marking code of a document that expected codes: ``found`` (expected and scanned),
+    ``surplus`` (scanned, not expected) or ``missing`` (expected, not scanned). ``aggregate``:
+    the aggregation code it was expected in; ``line_no``: the line it was counted on."""
+
+    code: str = Field(min_length=1, max_length=200)
+    status: Literal["found", "surplus", "missing"]
+    line_no: int | None = None
+    aggregate: str | None = None
+
+
 @message
 class DocumentCompleted(Payload):
     """A document is finished; online ones are pushed, offline ones wait to be loaded.
 
-    Version 2: fact lines may carry ``marks``, the marking codes scanned for them."""
+    Version 2: fact lines may carry ``marks``, the marking codes scanned for them.
+    Version 3: fact lines may carry ``characteristic``, ``series``, ``expiry`` and ``cell``;
+    ``marks_check`` lists every marking code as found, surplus or missing when the document
+    came with expected codes; ``created_on_terminal`` says the terminal made the document."""
+
+    TYPE = "document.completed"
+    VERSION = 3
+
+    document_id: str = _ID
+    process: str
+    result_type: str = ""
+    mode: Literal["online", "offline"]
+    header: DocumentHeader
+    lines: list[FactLine]
+    per_user: dict[str, list[FactLine]] = Field(default_factory=dict)
+    marks_check: list[MarkChecked] = Field(default_factory=list)
+    created_on_terminal: bool = False
+
+
+@message
+class DocumentCompletedV2(Payload):
+    """A document is finished (version 2: marks, no line attributes; no longer published).
+
+    Still understood, so a message sent before an upgrade to version 3 is not parked."""
 
     TYPE = "document.completed"
     VERSION = 2
@@ -77,8 +130,11 @@ class DocumentCompleted(Payload):
     result_type: str = ""
     mode: Literal["online", "offline"]
     header: DocumentHeader
-    lines: list[FactLine]
-    per_user: dict[str, list[FactLine]] = Field(default_factory=dict)
+    lines: list[FactLineV2]
+    per_user: dict[str, list[FactLineV2]] = Field(default_factory=dict)
+
+    def upgraded(self) -> DocumentCompleted:
+        return DocumentCompleted.model_validate(self.model_dump())
 
 
 @message

@@ -76,6 +76,8 @@ class DeliverySettings(Strict):
     quantity_control: bool = False
     collective: bool = False
     mode: DeviceMode = "online"
+    # Line attributes the terminal asks for when a scan does not carry them.
+    ask_for: list[Literal["series", "expiry", "characteristic"]] = Field(default_factory=list)
 
 
 @message

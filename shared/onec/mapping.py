@@ -28,7 +28,19 @@ from shared.onec.errors import OneCImportError, shown
 EMPTY_REF = "00000000-0000-0000-0000-000000000000"
 
 HeaderTarget = Literal["id", "number", "date", "counterparty", "warehouse", "comment"]
-LineTarget = Literal["line_no", "product_id", "name", "article", "barcodes", "unit", "planned_qty"]
+LineTarget = Literal[
+    "line_no",
+    "product_id",
+    "name",
+    "article",
+    "barcodes",
+    "unit",
+    "planned_qty",
+    "characteristic",
+    "series",
+    "expiry",
+    "cell",
+]
 
 
 class _Rule(BaseModel):
@@ -88,6 +100,10 @@ DEFAULT_LINE_SOURCES: dict[LineTarget, tuple[str, ...]] = {
     "barcodes": ("Штрихкоды", "Штрихкод"),
     "unit": _references("ЕдиницаИзмерения", "Номенклатура.ЕдиницаИзмерения"),
     "planned_qty": ("Количество", "КоличествоПлан"),
+    "characteristic": _references("Характеристика"),
+    "series": _references("Серия"),
+    "expiry": ("ГоденДо", "СрокГодности", "Серия.ГоденДо"),
+    "cell": _references("Ячейка"),
 }
 
 DEFAULT_TABLES = ("Товары", "Запасы", "Строки")
@@ -260,10 +276,24 @@ def _line_value(target: str, p: _Picked, document: int, line: int) -> object:
         if number is None:
             raise OneCImportError("onec_bad_line_no", value=shown(p.value), **where)
         return number
+    if target == "expiry":
+        return _date(p.value, where)
     converted = _barcodes(p.value) if target == "barcodes" else _text(p.value)
     if converted is None:
         raise OneCImportError("onec_line_invalid", **where)
     return converted
+
+
+_EMPTY_DATE = "0001-01-01"  # 1C's empty date
+
+
+def _date(value: object, where: dict[str, object]) -> str:
+    """A 1C date (``2027-03-31T00:00:00``) as ``2027-03-31``; 1C's empty date as none."""
+    text = _text(value)
+    day = text[:10] if text is not None else ""
+    if text is None or (text and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day)):
+        raise OneCImportError("onec_line_invalid", **where)
+    return "" if day == _EMPTY_DATE else day
 
 
 def _refusal(exc: ValidationError, picked: dict[str, _Picked], **where: int) -> OneCImportError:

@@ -15,6 +15,7 @@ var SHELL = [
   "js/i18n.js",
   "js/store.js",
   "js/work.js",
+  "js/catalog.js",
   "icons/icon.svg",
   "icons/icon-192.png",
 ];

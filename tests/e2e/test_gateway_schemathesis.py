@@ -129,6 +129,9 @@ def test_the_schema_and_its_page_are_served(fuzz_stack: Stack) -> None:
         "/api/v1/terminal/documents/{delivery_id}/results/{result_id}",
         "/api/v1/catalog",
         "/api/v1/terminal/catalog",
+        "/api/v1/terminal/processes",
+        "/api/v1/terminal/created",
+        "/api/v1/terminal/created/{document_id}/results/{result_id}",
     } <= paths
     page = httpx.get(f"{fuzz_stack.url('gateway')}/docs")
     assert page.status_code == 200
@@ -143,7 +146,7 @@ def test_the_accounting_api_never_fails_on_any_input(
         path_regex=r"^/api/v1/(uploads|devices|results|settings|catalog)"
     )
     statuses = fuzz(accounting, mode, credentials["api_key"])
-    assert len(statuses) == 12
+    assert len(statuses) == 14
     assert past_authentication(statuses) == sorted(statuses)
 
 
@@ -153,5 +156,5 @@ def test_the_terminal_api_never_fails_on_any_input(
 ) -> None:
     terminal = gateway_schema.include(path_regex=r"^/api/v1/terminal/")
     statuses = fuzz(terminal, mode, credentials["credential"])
-    assert len(statuses) == 8
+    assert len(statuses) == 11
     assert past_authentication(statuses) == sorted(statuses)

@@ -75,7 +75,7 @@ async def test_marks_sent_by_a_terminal_reach_the_result_and_the_event(
         lambda: completed_events.of(document["header"]["id"]), what="document.completed"
     )
     envelope, event = events[0]
-    assert envelope.version == 2
+    assert envelope.version == 3
     assert [line.marks for line in event.lines] == [[SHOES_1, SHOES_2], [SHOES_3]]
 
 

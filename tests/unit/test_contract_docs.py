@@ -124,13 +124,25 @@ def test_a_real_completed_document_matches_its_schema() -> None:
         lines=[],
     )
     message = json.loads(encode(wrap(completed, "sklad-lenina", "corr-2")))
-    assert _validator("document.completed.v2.json").is_valid(message)
+    assert _validator("document.completed.v3.json").is_valid(message)
     assert _validator("envelope.json").is_valid(message)
     # Version 2 adds the marking codes of a line; version 1's schema has no room for them.
     line = {"line_no": 1, "product_id": "shoes", "quantity": "1", "marks": ["0104601234567893"]}
     marked = {**message, "payload": {**message["payload"], "lines": [line]}}
-    assert _validator("document.completed.v2.json").is_valid(marked)
+    assert _validator("document.completed.v3.json").is_valid(marked)
+    v3_only = ("marks_check", "created_on_terminal")
+    v2 = {k: v for k, v in marked["payload"].items() if k not in v3_only}
+    assert _validator("document.completed.v2.json").is_valid(
+        {**marked, "version": 2, "payload": v2}
+    )
     assert not _validator("document.completed.v1.json").is_valid({**marked, "version": 1})
+    # Version 3 adds a line's series, expiry, cell and the marks' check; version 2 has none.
+    batch = {**line, "series": "L042", "expiry": "2027-03-31", "cell": "A-01-02"}
+    check = [{"code": "0104601234567893", "status": "found", "line_no": 1}]
+    payload = {**message["payload"], "lines": [batch], "marks_check": check}
+    assert _validator("document.completed.v3.json").is_valid({**message, "payload": payload})
+    older = {**message, "version": 2, "payload": {**v2, "lines": [batch]}}
+    assert not _validator("document.completed.v2.json").is_valid(older)
 
 
 def test_every_schema_is_valid_json_schema_and_names_its_type() -> None:

@@ -153,7 +153,9 @@ def test_whatever_no_rule_takes_is_kept_in_extra() -> None:
         "Сумма": Decimal("1205.00"),
         "СтавкаНДС": "НДС10",
     }
-    assert third.extra["Характеристика"] == "c4c4c4c4-8b4d-11ef-9a1c-005056b2f3a1"
+    # A characteristic is a line attribute now: the reference itself, no presentation given.
+    assert third.characteristic == "c4c4c4c4-8b4d-11ef-9a1c-005056b2f3a1"
+    assert "Характеристика" not in third.extra
     assert third.extra["Цена"] == "45.00"  # text stays text
 
 
@@ -710,3 +712,21 @@ def test_csv_line_refusals_name_document_and_line() -> None:
     assert str(error) == "Документ 1, строка 1: отрицательное количество -1.5 в поле «Количество»."
     error = refusal(read_1c_csv, "Номенклатура\np-1\n", accounting_type="Т")
     assert error.code == "onec_missing_ref"
+
+
+def test_characteristic_series_expiry_and_cell_are_read_from_1c_lines() -> None:
+    row = product(
+        Характеристика={"Ref": "c-1", "Представление": "Вишня"},
+        Серия="L042",
+        ГоденДо="2027-03-31T00:00:00",
+        Ячейка={"Ref": "cell-7", "Наименование": "A-01-1"},
+    )
+    [document] = read_1c_json(xdto([row]))
+    line = document.lines[0]
+    assert (line.characteristic, line.series, line.expiry, line.cell) == (
+        "Вишня", "L042", "2027-03-31", "A-01-1",
+    )  # fmt: skip
+    [empty] = read_1c_json(xdto([product(ГоденДо="0001-01-01T00:00:00")]))
+    assert empty.lines[0].expiry == ""
+    bad = refusal(read_1c_json, xdto([product(ГоденДо="завтра")]))
+    assert (bad.code, bad.params["field"]) == ("onec_line_invalid", "ГоденДо")

@@ -83,8 +83,23 @@
     if (!entry.target) return cell;
     cell.append(label("target_" + entry.target.kind, entry.target.kind));
     if (entry.target.value) cell.append(" ", asIs(entry.target.value));
-    if (entry.resolved.length) cell.append(" → " + entry.resolved.join(", "));
+    if (entry.resolved.length) {
+      cell.append(" → ");
+      entry.resolved.forEach((recipient, n) => {
+        if (n) cell.append(", ");
+        cell.append(...recipientParts(recipient));
+      });
+    }
     return cell;
+  }
+
+  // "группа Смена 1": the kind's word (the page's language) and the name, shown as it is.
+  function recipientParts(recipient) {
+    for (const kind of ["group", "user"]) {
+      const word = L["target_" + kind] + " ";
+      if (recipient.indexOf(word) === 0) return [word, asIs(recipient.slice(word.length))];
+    }
+    return [asIs(recipient)]; // a device: its PIN and name
   }
 
   function outcomeCell(entry) {

@@ -71,8 +71,18 @@ export class InternetApi {
     return call("POST", "/api/v1/terminal/documents/" + encodeURIComponent(id) + "/ack", this.opts());
   }
   sendResult(item) {
+    if (item.made) return call("POST", "/api/v1/terminal/created", this.opts({ body: createdBody(item) }));
     return call("POST", "/api/v1/terminal/documents/" + encodeURIComponent(item.delivery_id) + "/results",
       this.opts({ body: { result_id: item.result_id, final: item.final, lines: item.lines } }));
+  }
+  processes() {
+    return call("GET", "/api/v1/terminal/processes", this.opts());
+  }
+  catalog(since) {
+    return call("GET", "/api/v1/terminal/catalog?" + query({ since: since }), this.opts());
+  }
+  createdStatus(made, resultId) {
+    return call("GET", "/api/v1/terminal/created/" + encodeURIComponent(made.document_id) + "/results/" + encodeURIComponent(resultId), this.opts());
   }
 }
 
@@ -106,7 +116,26 @@ export class LanApi {
     return call("POST", "/api/v1/lan/documents/" + encodeURIComponent(id) + "/release", this.opts());
   }
   sendResult(item) {
+    if (item.made) return call("POST", "/api/v1/lan/created", this.opts({ body: createdBody(item) }));
     return call("POST", "/api/v1/lan/documents/" + encodeURIComponent(item.delivery_id) + "/results",
       this.opts({ body: { result_id: item.result_id, final: item.final, lines: item.lines } }));
   }
+  processes() {
+    return call("GET", "/api/v1/lan/processes", this.opts());
+  }
+  catalog(since) {
+    return call("GET", "/api/v1/lan/catalog?" + query({ since: since }), this.opts());
+  }
+  createdStatus(made, resultId) {
+    return call("GET", "/api/v1/lan/created/" + encodeURIComponent(made.document_id) + "/results/" + encodeURIComponent(resultId), this.opts());
+  }
+}
+
+// A document started on this terminal: sent once, finished, with the id made here.
+function createdBody(item) {
+  var made = item.made;
+  return {
+    document_id: made.document_id, result_id: item.result_id, process: made.process,
+    number: made.number, date: made.date, lines: item.lines,
+  };
 }

@@ -3,12 +3,14 @@
 // Chrome 81 is the oldest browser it must run on (see docs/terminal-app.md).
 
 import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
-import { DEFAULT_SETTINGS } from "./barcodes.js";
+import { DEFAULT_SETTINGS, matchScan, parseScan } from "./barcodes.js";
+import { applyPage, findInCatalog } from "./catalog.js";
 import { signal, unlockOnFirstTouch } from "./feedback.js";
 import { currentLanguage, setLanguage, t } from "./i18n.js";
-import { DOCS, OUTBOX, openStore, settings } from "./store.js";
+import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
-  applyScan, applyTyped, factLines, newJob, newResultId, progress, summaryOf, titleOf,
+  applyScan, applyTyped, attributesToAsk, expiryOf, factLines, marksCheck, newCreatedJob, newJob,
+  newResultId, partsOfLine, progress, summaryOf, titleOf,
 } from "./work.js";
 
 var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
@@ -16,6 +18,9 @@ var MODE = modeMeta && modeMeta.getAttribute("content") === "lan" ? "lan" : "int
 var LONG_POLL_SECONDS = 20;
 var LAN_POLL_MS = 3000;
 var RETRY_MS = 3000;
+var CATALOG_SYNC_MS = 60000; // the catalog is synced in the background this often
+var WATCH_MS = 5000; // how often a sent new document is checked for a refusal
+var WATCH_FOR_MS = 120000; // how long: routing decides within seconds
 
 var state = {
   store: null,
@@ -33,6 +38,8 @@ var state = {
   flushing: null, // the send in progress, if any
   sound: true,
   known: 0,
+  startable: [], // processes whose documents this terminal may start (kept for offline)
+  syncing: false, // a catalog sync is running
 };
 
 // DOM helpers ---------------------------------------------------------------------------
@@ -167,6 +174,8 @@ function renderDrawer() {
   rows.push(row(t("connection"), state.online ? t("online") : t("offline"), "menu-connection"));
   rows.push(row(t("unsent", { n: "" }).replace(/[:\s]+$/, ""), String(state.outbox.length), "menu-unsent"));
   rows.push(row(t("offline_work"), state.offlineReady ? t("offline_ready") : t("offline_unavailable"), "menu-offline"));
+  rows.push(row(t("catalog_version"), String(settings.get("catalog_version", 0)), "menu-catalog-version"));
+  rows.push(row(t("catalog_synced"), syncedText(settings.get("catalog_synced_at", null)), "menu-catalog-synced"));
   var buttons = [
     h("button", { class: "menu-button", id: "language-toggle", type: "button", onclick: toggleLanguage, text: t("language") }),
     h("button", { class: "menu-button", id: "sound-toggle", type: "button", onclick: toggleSound, text: t("sound") + ": " + (state.sound ? t("on") : t("off")) }),
@@ -175,6 +184,43 @@ function renderDrawer() {
   if (MODE === "lan" && state.session) buttons.push(h("button", { class: "menu-button", id: "logout", type: "button", onclick: logout, text: t("log_out") }));
   buttons.push(h("button", { class: "menu-button", id: "menu-close", type: "button", onclick: closeDrawer, text: t("close") }));
   drawer.appendChild(h("div", { class: "menu-body" }, rows.concat(buttons)));
+}
+
+// «05.12 20:14», or «ещё нет» before the first sync.
+function syncedText(iso) {
+  if (!iso) return t("never");
+  var d = new Date(iso);
+  var two = function (n) { return (n < 10 ? "0" : "") + n; };
+  return two(d.getDate()) + "." + two(d.getMonth() + 1) + " " + two(d.getHours()) + ":" + two(d.getMinutes());
+}
+
+// The catalog: every change since the version kept, page by page, each page stored whole
+// before its version is kept (a sync cut in the middle goes on from the last stored page).
+async function syncCatalog() {
+  var client = api();
+  if (state.syncing || !client) return;
+  state.syncing = true;
+  try {
+    var since = settings.get("catalog_version", 0);
+    for (;;) {
+      var page = await client.catalog(since);
+      if (page.reset) await state.store.wipe(CATALOG);
+      await state.store.change(CATALOG, function (read, write, drop) { return applyPage(page, read, write, drop); });
+      since = page.version;
+      settings.set("catalog_version", since);
+      if (!page.more) break;
+    }
+    settings.set("catalog_synced_at", new Date().toISOString());
+  } catch (error) {
+    // No connection, or the server is busy: the next round tries again.
+  } finally {
+    state.syncing = false;
+    if (!$("#drawer").hidden) renderDrawer();
+  }
+}
+
+function catalogRead(key) {
+  return state.store.get(CATALOG, key);
 }
 
 function openDrawer() {
@@ -208,7 +254,7 @@ function toggleSound() {
 function dialog(options) {
   return new Promise(function (resolve) {
     var shade = clear($("#dialog-shade"));
-    var input = options.input ? h("input", { id: "dialog-input", class: "big-input", type: "text", inputmode: "decimal", autocomplete: "off", placeholder: options.input }) : null;
+    var input = options.input ? h("input", { id: "dialog-input", class: "big-input", type: "text", inputmode: options.inputmode || "decimal", autocomplete: "off", placeholder: options.input }) : null;
     function close(value) {
       shade.hidden = true;
       clear(shade);
@@ -287,6 +333,7 @@ function loginScreen() {
 }
 
 function stateLabel(summary) {
+  if (summary.state === "created") return { text: t("state_created"), kind: "mine" };
   if (MODE === "lan") {
     if (summary.mine) return { text: t("state_mine"), kind: "mine" };
     var holders = summary.taken_by || [];
@@ -333,13 +380,42 @@ function listScreen() {
       unsentFor(summary.delivery_id) ? h("div", { class: "doc-unsent", text: "\u2191 " + t("unsent_mark") }) : null,
     ])]);
   });
-  if (items.length) return h("ul", { class: "doc-list", id: "documents" }, items);
-  var empty = [h("div", { class: "empty-title", text: t("no_documents") })];
+  var start = state.startable.length ? h("button", { id: "new-document", class: "button new-document", type: "button", text: "+ " + t("new_document"), onclick: startDocument }) : null;
+  if (items.length) return h("div", {}, [start, h("ul", { class: "doc-list", id: "documents" }, items)]);
+  var empty = [start, h("div", { class: "empty-title", text: t("no_documents") })];
   if (MODE === "internet" && state.device) {
     empty.push(h("p", { class: "hint", text: t("waiting_by_pin") }));
     empty.push(h("div", { class: "big-pin", id: "pin", text: state.device.pin }));
   }
   return h("div", { class: "empty", id: "documents-empty" }, empty);
+}
+
+// A new document of a process that allows it: chosen from a list when there are several.
+async function startDocument() {
+  var process = state.startable.length === 1 ? state.startable[0] : await choose(t("new_document"), state.startable);
+  if (!process) return;
+  var job = newCreatedJob(process);
+  await saveJob(job);
+  go("work", job.delivery_id);
+}
+
+function choose(title, processes) {
+  return new Promise(function (resolve) {
+    var shade = clear($("#dialog-shade"));
+    function close(value) {
+      shade.hidden = true;
+      clear(shade);
+      state.dialogOpen = false;
+      resolve(value);
+    }
+    var buttons = processes.map(function (process) {
+      return h("button", { class: "button choice", type: "button", "data-process": process.id, text: process.name, onclick: function () { close(process); } });
+    });
+    buttons.push(h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } }));
+    shade.appendChild(h("div", { class: "dialog", id: "dialog", role: "dialog" }, [h("p", { class: "dialog-text", text: title })].concat(buttons)));
+    state.dialogOpen = true;
+    shade.hidden = false;
+  });
 }
 
 function lineItem(job, line, i, highlight) {
@@ -348,16 +424,49 @@ function lineItem(job, line, i, highlight) {
   var cmp = compareQuantity(count, planned);
   var kind = cmp === 0 ? "done" : cmp > 0 ? "over" : count === "0" ? "todo" : "partial";
   var marks = job.marks[i].length;
+  var batches = partsOfLine(job, i).filter(function (part) { return part.series || part.expiry || part.cell || part.characteristic; });
   return h("li", { class: "line line-" + kind + (highlight ? " line-last" : ""), "data-line-no": String(line.line_no), onclick: function () { typeQuantity(job, i); } }, [
     h("div", { class: "line-main" }, [
       h("div", { class: "line-name", text: line.name || line.product_id }),
-      h("div", { class: "line-meta", text: [line.article ? t("article") + " " + line.article : "", line.unit, marks ? "DM \u00d7" + marks : ""].filter(Boolean).join(" · ") }),
+      h("div", { class: "line-meta", text: [line.article ? t("article") + " " + line.article : "", line.unit, line.cell ? t("cell") + " " + line.cell : "", marks ? "DM \u00d7" + marks : ""].filter(Boolean).join(" · ") }),
+      batches.length ? h("div", { class: "line-batches" }, batches.map(function (part) { return h("div", { class: "line-batch", text: batchText(part) }); })) : null,
     ]),
     h("div", { class: "line-qty" }, [
       h("span", { class: "qty-count", text: count }),
-      h("span", { class: "qty-plan", text: " / " + planned }),
+      line.unplanned ? null : h("span", { class: "qty-plan", text: " / " + planned }),
     ]),
   ]);
+}
+
+// «ячейка A-01 · серия L042 · до 31.03.2027: 2»
+function batchText(part) {
+  var date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(part.expiry || "");
+  return [
+    part.cell ? t("cell") + " " + part.cell : "",
+    part.characteristic,
+    part.series ? t("series") + " " + part.series : "",
+    date ? t("expiry_until") + " " + date[3] + "." + date[2] + "." + date[1] : "",
+  ].filter(Boolean).join(" · ") + ": " + part.quantity;
+}
+
+function showCell(job) {
+  var box = $("#current-cell");
+  if (!box) return;
+  box.hidden = !job.cell;
+  box.textContent = job.cell ? t("current_cell", { name: job.cellName || job.cell }) : "";
+}
+
+function marksCheckText(job) {
+  var check = marksCheck(job);
+  if (!check) return "";
+  return t("marks_check", { expected: check.expected, found: check.found, surplus: check.surplus.length, missing: check.missing.length });
+}
+
+// Which codes are missing and which are surplus, to look for them on the pallet.
+function showMarksCheck(job) {
+  var check = marksCheck(job);
+  var list = function (keys) { return keys.length ? keys.map(function (k) { return "\u2022 " + k; }).join("\n") : "\u2014"; };
+  dialog({ text: t("marks_missing") + "\n" + list(check.missing) + "\n\n" + t("marks_surplus") + "\n" + list(check.surplus), ok: t("close") });
 }
 
 function compareQuantity(a, b) {
@@ -397,6 +506,8 @@ function workScreen() {
     ]),
     h("div", { class: "scan-row" }, [scan, keyboard, camera]),
     h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
+    marksCheck(job) ? h("button", { id: "marks-check", class: "marks-check", type: "button", text: marksCheckText(job), onclick: function () { showMarksCheck(job); } }) : null,
+    h("div", { id: "current-cell", class: "current-cell", hidden: !job.cell, text: job.cell ? t("current_cell", { name: job.cellName || job.cell }) : "" }),
     h("ul", { id: "lines", class: "lines" }, job.lines.map(function (line, i) { return lineItem(job, line, i, i === lastLine); })),
     h("div", { class: "actions" }, actions),
   ]);
@@ -410,6 +521,8 @@ function renderLines(job, highlight) {
   job.lines.forEach(function (line, i) { list.appendChild(lineItem(job, line, i, i === highlight)); });
   var p = progress(job);
   $("#progress").textContent = p.done + " / " + p.total;
+  var check = $("#marks-check");
+  if (check) check.textContent = marksCheckText(job);
   var last = list.querySelector(".line-last");
   if (last && last.scrollIntoView) last.scrollIntoView({ block: "nearest" });
 }
@@ -440,8 +553,36 @@ function barcodeSettings(job) {
 async function handleScan(raw) {
   var job = state.jobs.get(state.current);
   if (!job) return;
-  var outcome = applyScan(job, raw, barcodeSettings(job));
+  var scanSettings = barcodeSettings(job);
+  // Not a line of the document: perhaps a product or a cell of the catalog.
+  var hit = matchScan(raw, job.lines, scanSettings).line < 0 ? await findInCatalog(parseScan(raw, scanSettings), catalogRead) : null;
+  var typed = await askAttributes(attributesToAsk(job, raw, scanSettings, hit));
+  if (typed === null) return;
+  var outcome = applyScan(job, raw, scanSettings, typed, hit);
   await reportCount(job, outcome);
+}
+
+// The series, expiry or characteristic the process asks for and the scan did not carry.
+// Null when the storekeeper cancels: nothing is counted.
+async function askAttributes(names) {
+  var typed = {};
+  for (var i = 0; i < names.length; i++) {
+    var name = names[i];
+    var value = await dialog({ text: t("ask_" + name), input: t(name), inputmode: "text", ok: "OK" });
+    if (value === null || value === undefined) return null;
+    value = String(value).trim();
+    if (name === "expiry" && value) {
+      var date = expiryOf(value);
+      if (!date) {
+        message("error", t("bad_expiry", { value: value }));
+        signal("error", state.sound);
+        return null;
+      }
+      value = date;
+    }
+    typed[name] = value;
+  }
+  return typed;
 }
 
 async function reportCount(job, outcome) {
@@ -451,8 +592,15 @@ async function reportCount(job, outcome) {
     return;
   }
   await saveJob(job);
+  if (outcome.cell) {
+    message("ok", t("cell_entered", { name: outcome.name }));
+    signal("ok", state.sound);
+    showCell(job);
+    return;
+  }
   var line = job.lines[outcome.line];
-  message("ok", t(outcome.mark ? "mark_ok" : "scanned_ok", { name: line.name || line.product_id, qty: outcome.quantity }));
+  var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.mark ? "mark_ok" : "scanned_ok";
+  message("ok", t(said, { name: line.name || line.product_id, qty: outcome.quantity }));
   signal("ok", state.sound);
   renderLines(job, outcome.line);
 }
@@ -461,7 +609,9 @@ async function typeQuantity(job, index) {
   var line = job.lines[index];
   var typed = await dialog({ text: t("add_quantity") + ": " + (line.name || line.product_id) + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add") });
   if (typed === null || typed === undefined) return;
-  await reportCount(job, applyTyped(job, index, typed));
+  var attributes = await askAttributes((job.settings.ask_for || []).filter(function (name) { return !line[name]; }));
+  if (attributes === null) return;
+  await reportCount(job, applyTyped(job, index, typed, attributes));
 }
 
 async function scanWithCamera() {
@@ -509,6 +659,7 @@ async function queueResult(job, final) {
     lines: factLines(job),
     created: Date.now(),
   };
+  if (job.made) item.made = job.made; // a document started here: it goes as a new one
   job.last_result_id = item.result_id;
   if (final) job.finished = true;
   await state.store.put(OUTBOX, item);
@@ -558,6 +709,47 @@ function flush() {
   return state.flushing;
 }
 
+// A document started here is taken or refused by routing a moment after the server took it:
+// it is watched for a while, and a refusal brings it back to the list with the reason.
+function watchCreated(item) {
+  var watch = settings.get("watch", []);
+  watch.push({ delivery_id: item.delivery_id, made: item.made, result_id: item.result_id, until: Date.now() + WATCH_FOR_MS });
+  settings.set("watch", watch);
+}
+
+async function checkWatched() {
+  var watch = settings.get("watch", []);
+  var client = api();
+  if (!watch.length || !client) return;
+  var left = [];
+  for (var i = 0; i < watch.length; i++) {
+    var item = watch[i];
+    var status = null;
+    try {
+      status = await client.createdStatus(item.made, item.result_id);
+    } catch (error) {
+      if (Date.now() < item.until) left.push(item);
+      continue;
+    }
+    var job = state.jobs.get(item.delivery_id);
+    if (status.status === "refused" && job) {
+      job.finished = false;
+      job.summary.refusal = status.refusal;
+      await saveJob(job);
+      notice(t("result_refused", { message: status.refusal.message }), "error");
+      signal("error", state.sound);
+      if (state.screen === "list") render();
+    } else if (Date.now() < item.until) {
+      left.push(item);
+    }
+  }
+  settings.set("watch", left);
+}
+
+function watched(deliveryId) {
+  return settings.get("watch", []).some(function (item) { return item.delivery_id === deliveryId; });
+}
+
 function oldestUntried(tried) {
   var left = state.outbox.filter(function (item) { return !tried[item.result_id]; });
   left.sort(function (a, b) { return a.created - b.created; });
@@ -573,6 +765,7 @@ async function sendQueued() {
     try {
       await client.sendResult(item);
       setOnline(true);
+      if (item.made) watchCreated(item);
       await removeSent(item);
     } catch (error) {
       if (failedForNetwork(error)) {
@@ -631,6 +824,8 @@ async function unpair() {
   if (!(await dialog({ text: t("confirm_unpair"), ok: t("unpair") }))) return;
   state.device = null;
   settings.set("device", null);
+  state.startable = [];
+  settings.set("startable", []);
   await forgetWork();
   closeDrawer();
   go("pair");
@@ -641,6 +836,9 @@ async function forgetWork() {
   state.outbox = [];
   state.list = [];
   await state.store.clear();
+  settings.set("catalog_version", null);
+  settings.set("catalog_synced_at", null);
+  settings.set("watch", null);
 }
 
 // The server's word on this device wins (an operator may change its PIN or mode), and the
@@ -650,11 +848,22 @@ async function refreshDevice() {
   state.device = Object.assign(state.device, { pin: me.pin, mode: me.mode, barcodes: me.barcodes || state.device.barcodes });
   settings.set("device", state.device);
   renderChrome();
+  await refreshStartable();
+}
+
+// The processes this terminal may start documents of, kept for work without a connection.
+async function refreshStartable() {
+  var startable = (await api().processes()).processes;
+  var changed = JSON.stringify(startable) !== JSON.stringify(state.startable);
+  state.startable = startable;
+  settings.set("startable", startable);
+  if (changed && state.screen === "list") render();
 }
 
 async function internetLoop() {
   var device = state.device;
   refreshDevice().catch(function () { /* offline: the device as remembered */ });
+  syncCatalog();
   while (state.device === device) {
     try {
       var inbox = await api().inbox(state.online ? LONG_POLL_SECONDS : 0, state.known);
@@ -725,6 +934,7 @@ async function pruneJobs(listed) {
   for (var i = 0; i < ids.length; i++) {
     var job = state.jobs.get(ids[i]);
     if (listed[job.delivery_id] || unsentFor(job.delivery_id) || state.current === job.delivery_id) continue;
+    if (job.made && (!job.finished || watched(job.delivery_id))) continue; // started here: kept until taken
     if (!job.finished) notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
     await dropJob(job.delivery_id);
     dropped = true;
@@ -762,6 +972,8 @@ async function logout() {
   }
   state.session = null;
   settings.set("lan_session", null);
+  state.startable = [];
+  settings.set("startable", []);
   await forgetWork();
   closeDrawer();
   go("login");
@@ -769,6 +981,8 @@ async function logout() {
 
 async function lanLoop() {
   var session = state.session;
+  refreshStartable().catch(function () { /* offline: the processes as remembered */ });
+  syncCatalog();
   while (state.session === session) {
     try {
       await refreshLan();
@@ -851,7 +1065,7 @@ async function registerWorker() {
 function bindChrome() {
   $("#menu-button").addEventListener("click", openDrawer);
   $("#drawer-shade").addEventListener("click", closeDrawer);
-  window.addEventListener("online", function () { wake(); flush(); });
+  window.addEventListener("online", function () { wake(); flush(); syncCatalog(); });
   window.addEventListener("offline", function () { setOnline(false); });
   // The scanner types wherever focus is: send stray keys to the scan field.
   document.addEventListener("keydown", function (e) {
@@ -868,11 +1082,14 @@ async function start() {
   state.sound = settings.get("sound", true);
   bindChrome();
   state.store = await openStore();
+  setInterval(function () { syncCatalog(); }, CATALOG_SYNC_MS);
+  setInterval(function () { checkWatched(); }, WATCH_MS);
   (await state.store.all(DOCS)).forEach(function (job) { state.jobs.set(job.delivery_id, job); });
   state.outbox = await state.store.all(OUTBOX);
   var open = settings.get("open", null);
   if (MODE === "internet") {
     state.device = settings.get("device", null);
+    state.startable = settings.get("startable", []);
     if (!state.device) go("pair");
     else {
       var job = open && state.jobs.get(open);
@@ -882,6 +1099,7 @@ async function start() {
     }
   } else {
     state.session = settings.get("lan_session", null);
+    state.startable = settings.get("startable", []);
     if (!state.session) go("login");
     else {
       var lanJob = open && state.jobs.get(open);

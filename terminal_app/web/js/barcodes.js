@@ -8,6 +8,10 @@
 //   {kind: "marking", code, gtin, serial, ean13, key, weight}
 //                                              «Честный ЗНАК» marking code (GS1 DataMatrix)
 //   {kind: "sscc", code, sscc}                 aggregation code (AI 00, 18 digits)
+//   {kind: "gs1", code, gtin, ean13, batch, expiry, weight}
+//                                              a GS1 code of a product (01 GTIN) with its batch
+//                                              (AI 10), expiry (AI 17, as "YYYY-MM-DD") and net
+//                                              weight in kg (AI 3103); "" / null when absent
 // matchScan(raw, lines, settings) finds the document line a scan belongs to:
 //   {line: index or -1, quantity: decimal string, scan, reason: null | "unknown_barcode"}
 //
@@ -16,7 +20,7 @@
 // Weight codes (settings.weightPrefixes / itemDigits / weightDigits): 13 digits =
 //   2-digit prefix + itemDigits item code + weightDigits weight in GRAMS + EAN check digit,
 //   itemDigits + weightDigits = 10; the check digit must be right, else the code is plain.
-//   "2212345012349" with the defaults: prefix "22", item "12345", 1234 g, quantity "1.234".
+//   "2212345012343" with the defaults: prefix "22", item "12345", 1234 g, quantity "1.234".
 // Quantities are exact decimal strings in kg without trailing zeros ("1.234", "0.5", "2").
 //
 // Group separator (GS, 0x1D) between variable-length GS1 fields: keyboard-wedge input often
@@ -263,6 +267,42 @@ function parseSscc(text) {
   return match && checkDigitOk(match[1]) ? { kind: "sscc", code: text, sscc: match[1] } : null;
 }
 
+// AI 17 is YYMMDD; day 00 means the last day of the month. Years are 20YY (GS1's window
+// reaches back 49 years, but no goods on a shelf today expire last century).
+function expiryDate(yymmdd) {
+  var year = 2000 + Number(yymmdd.slice(0, 2));
+  var month = Number(yymmdd.slice(2, 4));
+  var day = yymmdd.slice(4, 6);
+  if (month < 1 || month > 12) return null;
+  if (day === "00") day = String(new Date(Date.UTC(year, month, 0)).getUTCDate());
+  if (Number(day) < 1 || Number(day) > 31) return null;
+  return year + "-" + yymmdd.slice(2, 4) + "-" + (day.length < 2 ? "0" + day : day);
+}
+
+// A product's GS1 code (GS1-128 or DataMatrix) with other AIs than a marking code's: a
+// variable field (the batch, AI 10) ends at a GS or at the end of the code.
+function parseGs1(text) {
+  if (text.slice(0, 2) !== "01") return null;
+  var fields = parseElements(text);
+  if (fields === null || fields.length < 2) return null;
+  var gtin = field(fields, "01");
+  // A code with a serial (AI 21) is a marking code or nothing: never counted as plain goods.
+  if (gtin === null || !checkDigitOk(gtin) || field(fields, "21") !== null) return null;
+  var expiry = field(fields, "17");
+  var date = expiry === null ? "" : expiryDate(expiry);
+  if (date === null) return null;
+  var weight = field(fields, "3103");
+  return {
+    kind: "gs1",
+    code: elementText(fields),
+    gtin: gtin,
+    ean13: gtin.charAt(0) === "0" ? gtin.slice(1) : null,
+    batch: field(fields, "10") || "",
+    expiry: date,
+    weight: weight === null ? null : gramsToKg(weight),
+  };
+}
+
 function parseWeight(text, s) {
   if (text.length !== 13 || !isDigits(text) || !checkDigitOk(text)) return null;
   var prefix = text.slice(0, 2);
@@ -278,6 +318,7 @@ export function parseScan(raw, settings) {
   return (
     parseSscc(text) ||
     parseMarking(text) ||
+    parseGs1(text) ||
     parseWeight(text, s) || { kind: "plain", code: text.split(GS).join("") }
   );
 }
@@ -332,7 +373,7 @@ export function matchScan(raw, lines, settings) {
       return asGtin14(b) === gtin;
     });
   }
-  if (line >= 0) return found(line, scan.kind === "marking" && scan.weight ? scan.weight : "1");
+  if (line >= 0) return found(line, scan.weight ? scan.weight : "1");
   // 2. An in-store weight code: its prefix and item part against the lines' codes.
   if (scan.kind === "weight") {
     var key = scan.prefix + scan.item;
@@ -341,8 +382,8 @@ export function matchScan(raw, lines, settings) {
     });
     if (line >= 0) return found(line, scan.quantity);
   }
-  // 3. A marking code by its GTIN (the EAN-13 inside "0" + EAN-13, or the GTIN-14 itself).
-  if (scan.kind === "marking") {
+  // 3. A marking or GS1 code by its GTIN (the EAN-13 inside "0" + EAN-13, or the GTIN-14).
+  if (scan.kind === "marking" || scan.kind === "gs1") {
     line = findLine(list, function (b) {
       return asGtin14(b) === scan.gtin;
     });

@@ -51,3 +51,10 @@ export function compare(a, b) {
 export function isZero(a) {
   return compare(a, "0") === 0;
 }
+
+// a × b, exact: a package factor times what one scan counts ("12" × "1", "0.5" × "1.235").
+export function multiply(a, b) {
+  var sa = split(a).fraction.length;
+  var sb = split(b).fraction.length;
+  return format(scaled(a, sa) * scaled(b, sb), sa + sb);
+}

@@ -3,9 +3,12 @@
 // localStorage. Without IndexedDB the work is kept in memory and the app says so.
 
 var NAME = "tsdx-terminal";
-var VERSION = 1;
+var VERSION = 2;
 export var DOCS = "docs";
 export var OUTBOX = "outbox";
+// The base's catalog, one record per key: "p:<product id>", "b:<barcode>", "cell:<cell id>",
+// "c:<cell barcode>" (see js/catalog.js).
+export var CATALOG = "catalog";
 
 function request(r) {
   return new Promise(function (resolve, reject) {
@@ -47,9 +50,27 @@ class DiskStore {
     return done(tx);
   }
   async clear() {
-    var tx = this.db.transaction([DOCS, OUTBOX], "readwrite");
+    var tx = this.db.transaction([DOCS, OUTBOX, CATALOG], "readwrite");
     tx.objectStore(DOCS).clear();
     tx.objectStore(OUTBOX).clear();
+    tx.objectStore(CATALOG).clear();
+    return done(tx);
+  }
+  // Applies one page of catalog changes in one transaction: ``change(read, write, drop)`` is
+  // given the store's get/put/delete; a page is stored whole or not at all.
+  async change(name, change) {
+    var tx = this.db.transaction(name, "readwrite");
+    var store = tx.objectStore(name);
+    await change(
+      function (key) { return request(store.get(key)); },
+      function (value) { store.put(value); },
+      function (key) { store.delete(key); }
+    );
+    return done(tx);
+  }
+  async wipe(name) {
+    var tx = this.db.transaction(name, "readwrite");
+    tx.objectStore(name).clear();
     return done(tx);
   }
 }
@@ -59,15 +80,25 @@ class MemoryStore {
     this.maps = {};
     this.maps[DOCS] = new Map();
     this.maps[OUTBOX] = new Map();
+    this.maps[CATALOG] = new Map();
     this.durable = false;
   }
   async all(name) { return Array.from(this.maps[name].values()); }
   async get(name, key) { return this.maps[name].get(key); }
   async put(name, value) {
-    this.maps[name].set(name === DOCS ? value.delivery_id : value.result_id, value);
+    this.maps[name].set(name === DOCS ? value.delivery_id : name === OUTBOX ? value.result_id : value.key, value);
   }
   async remove(name, key) { this.maps[name].delete(key); }
-  async clear() { this.maps[DOCS].clear(); this.maps[OUTBOX].clear(); }
+  async clear() { this.maps[DOCS].clear(); this.maps[OUTBOX].clear(); this.maps[CATALOG].clear(); }
+  async change(name, change) {
+    var map = this.maps[name];
+    await change(
+      function (key) { return Promise.resolve(map.get(key)); },
+      function (value) { map.set(value.key, value); },
+      function (key) { map.delete(key); }
+    );
+  }
+  async wipe(name) { this.maps[name].clear(); }
 }
 
 export async function openStore() {
@@ -78,6 +109,7 @@ export async function openStore() {
       var db = opening.result;
       if (!db.objectStoreNames.contains(DOCS)) db.createObjectStore(DOCS, { keyPath: "delivery_id" });
       if (!db.objectStoreNames.contains(OUTBOX)) db.createObjectStore(OUTBOX, { keyPath: "result_id" });
+      if (!db.objectStoreNames.contains(CATALOG)) db.createObjectStore(CATALOG, { keyPath: "key" });
     };
     return new DiskStore(await request(opening));
   } catch (error) {

@@ -1,8 +1,8 @@
 // Counting one document: what a scan or a typed quantity does to its lines. Pure: the job is
 // a plain object the app stores in IndexedDB after every change.
 
-import { matchScan } from "./barcodes.js";
-import { add, compare, isQuantity, isZero, normalize } from "./decimal.js";
+import { matchScan, parseScan } from "./barcodes.js";
+import { add, compare, isQuantity, isZero, multiply, normalize } from "./decimal.js";
 
 export function newJob(downloaded) {
   var lines = downloaded.document.lines;
@@ -16,10 +16,36 @@ export function newJob(downloaded) {
     scanned: lines.map(function () { return ""; }), // the first barcode scanned per line
     marks: lines.map(function () { return []; }), // raw marking codes per line
     markKeys: {}, // 01+GTIN+21+serial of every marking code counted, to refuse a repeat
+    // What was counted, kept apart per line and batch/cell: the result's lines.
+    parts: [],
+    expected: expectedIndex(downloaded.document.expected_marks || []),
+    aggregatesScanned: {},
     finished: false,
     last_result_id: null,
     opened_at: new Date().toISOString(),
   };
+}
+
+// A document the storekeeper starts on the terminal, of a process that allows it: no plan,
+// every product scanned becomes a line. Its id is made here; the server takes it once.
+export function newCreatedJob(process, now) {
+  var id = newResultId();
+  var date = (now || new Date()).toISOString().slice(0, 19);
+  var number = id.slice(0, 8).toUpperCase(); // short, for people; the id is the whole
+  var job = newJob({
+    delivery_id: "new-" + id,
+    document_id: id,
+    terminal_type: process.terminal_type,
+    number: number,
+    date: date,
+    lines: 0,
+    state: "created",
+    settings: { terminal_type: process.terminal_type, ask_for: process.ask_for || [] },
+    document: { header: { id: id, accounting_type: process.terminal_type, number: number, date: date }, lines: [] },
+  });
+  job.lines = [];
+  job.made = { process: process.id, document_id: id, number: number, date: date };
+  return job;
 }
 
 export function summaryOf(item) {
@@ -44,67 +70,278 @@ function refuse(reason, params) {
   return { ok: false, reason: reason, params: params || {} };
 }
 
+// A marking code as compared: 01 + GTIN + 21 + serial; any other code as it is.
+function markKey(code) {
+  var scan = parseScan(code);
+  return scan.kind === "marking" ? scan.key : scan.code;
+}
+
+// The marking codes 1C expects: each item's key with the aggregation code it comes in ("" for
+// none), and each aggregation code's contents.
+export function expectedIndex(expectedMarks) {
+  var index = { keys: {}, aggregates: {}, total: 0 };
+  expectedMarks.forEach(function (item) {
+    var contents = item.contents || [];
+    if (contents.length) index.aggregates[parseScan(item.code).code] = contents.slice();
+    (contents.length ? contents : [item.code]).forEach(function (code) {
+      var key = markKey(code);
+      if (index.keys[key] === undefined) index.total += 1;
+      index.keys[key] = contents.length ? item.code : "";
+    });
+  });
+  return index;
+}
+
+var ATTRIBUTES = ["characteristic", "series", "expiry", "cell"];
+
+// Jobs stored before lines kept batches apart have no parts: one per counted line.
+function partsOf(job) {
+  if (!job.parts) {
+    job.parts = [];
+    job.lines.forEach(function (line, i) {
+      if (isZero(job.counts[i])) return;
+      job.parts.push({ line: i, characteristic: "", series: "", expiry: "", cell: "", quantity: job.counts[i], barcode: job.scanned[i], marks: job.marks[i].slice() });
+    });
+  }
+  return job.parts;
+}
+
+// The batch and cell a count goes to: what the scan carried, else what was typed, else what
+// the plan names.
+function attributesOf(job, index, scan, typed, entry) {
+  var line = job.lines[index];
+  var given = typed || {};
+  var fromScan = { series: scan && scan.batch ? scan.batch : "", expiry: scan && scan.expiry ? scan.expiry : "" };
+  if (entry) { // a catalog barcode of one characteristic or series
+    fromScan.series = fromScan.series || entry.series || "";
+    fromScan.characteristic = entry.characteristic || "";
+  }
+  var attrs = {};
+  ATTRIBUTES.forEach(function (name) {
+    attrs[name] = fromScan[name] || given[name] || line[name] || "";
+  });
+  if (job.cell) attrs.cell = job.cell;
+  return attrs;
+}
+
 // Adds ``quantity`` to line ``index`` unless quantity control forbids it.
-function count(job, index, quantity, barcode) {
+function count(job, index, quantity, barcode, attrs, marks) {
   var line = job.lines[index];
   var total = add(job.counts[index], quantity);
-  if (job.settings.quantity_control && compare(total, String(line.planned_qty)) > 0) {
+  if (job.settings.quantity_control && !line.unplanned && compare(total, String(line.planned_qty)) > 0) {
     return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
+  }
+  if (job.settings.quantity_control && line.cell && attrs.cell && attrs.cell !== line.cell) {
+    return refuse("cell_mismatch", { name: line.name, cell: attrs.cell, planned_cell: line.cell });
   }
   job.counts[index] = total;
   if (barcode && !job.scanned[index]) job.scanned[index] = barcode;
-  return { ok: true, line: index, quantity: quantity };
+  var parts = partsOf(job);
+  var part = parts.find(function (p) {
+    return p.line === index && ATTRIBUTES.every(function (name) { return p[name] === attrs[name]; });
+  });
+  if (!part) {
+    part = Object.assign({ line: index, quantity: "0", barcode: barcode, marks: [] }, attrs);
+    parts.push(part);
+  }
+  part.quantity = add(part.quantity, quantity);
+  if (!part.barcode) part.barcode = barcode;
+  (marks || []).forEach(function (code) {
+    part.marks.push(code);
+    job.marks[index].push(code);
+    job.markKeys[markKey(code)] = true;
+  });
+  return { ok: true, line: index, quantity: quantity, attrs: attrs };
 }
 
-export function applyScan(job, raw, barcodeSettings) {
+// Which of the process's asked-for attributes a scan leaves open (neither the scan nor the
+// plan gives them): the app asks the storekeeper to type them before counting.
+export function attributesToAsk(job, raw, barcodeSettings, hit) {
+  var asked = (job.settings && job.settings.ask_for) || [];
+  if (!asked.length) return [];
+  var found = matchScan(String(raw).trim(), job.lines, barcodeSettings);
+  var entry = hit && hit.kind === "product" ? hit.entry : null;
+  if (found.line < 0 && !entry) return [];
+  if (found.scan.kind === "sscc") return [];
+  var line = found.line >= 0 ? found.line : -1;
+  var attrs = line >= 0 ? attributesOf(job, line, found.scan, {}, entry) : { series: found.scan.batch || (entry && entry.series) || "", expiry: found.scan.expiry || "", characteristic: (entry && entry.characteristic) || "" };
+  return asked.filter(function (name) { return !attrs[name]; });
+}
+
+// An expected aggregation code counts as all its contents, each on the line its GTIN finds;
+// all of it or nothing (an unknown item, or quantity control, refuses the whole box).
+function applyAggregate(job, scan, contents, barcodeSettings, typed) {
+  if (job.aggregatesScanned[scan.code]) return refuse("aggregate_repeated", { code: scan.code });
+  var planned = [];
+  var adds = {};
+  for (var i = 0; i < contents.length; i++) {
+    var key = markKey(contents[i]);
+    if (job.markKeys[key]) continue; // scanned by itself before: counted once
+    var found = matchScan(contents[i], job.lines, barcodeSettings);
+    if (found.line < 0) return refuse("unknown_barcode", { code: contents[i] });
+    planned.push({ line: found.line, quantity: found.quantity, code: contents[i], scan: found.scan });
+    adds[found.line] = add(adds[found.line] || "0", found.quantity);
+  }
+  if (!planned.length) return refuse("aggregate_repeated", { code: scan.code });
+  if (job.settings.quantity_control) {
+    for (var index in adds) {
+      var line = job.lines[index];
+      var total = add(job.counts[index], adds[index]);
+      if (compare(total, String(line.planned_qty)) > 0) {
+        return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
+      }
+    }
+  }
+  var last = null;
+  planned.forEach(function (item) {
+    last = count(job, item.line, item.quantity, item.code, attributesOf(job, item.line, item.scan, typed), [item.code]);
+  });
+  job.aggregatesScanned[scan.code] = true;
+  return { ok: true, line: last.line, quantity: String(planned.length), aggregate: true, attrs: last.attrs };
+}
+
+// A product the document's lines do not name by this barcode, found in the catalog: a box's
+// barcode counts its factor on the product's line; a product the document has no line for
+// becomes an unplanned line, unless quantity control holds the document to its plan.
+function fromCatalog(job, found, entry) {
+  var quantity = multiply(entry.factor || "1", found.scan.weight ? found.scan.weight : "1");
+  var index = -1;
+  for (var i = 0; i < job.lines.length && index < 0; i++) {
+    var line = job.lines[i];
+    if (line.product_id === entry.product_id && (!entry.characteristic || !line.characteristic || line.characteristic === entry.characteristic)) index = i;
+  }
+  if (index < 0) {
+    if (job.settings.quantity_control) return { refused: refuse("not_in_plan", { name: entry.name }) };
+    var shown = job.lines.reduce(function (most, l) { return Math.max(most, l.line_no || 0); }, 0) + 1;
+    job.lines.push({ line_no: shown, product_id: entry.product_id, name: entry.name, article: entry.article, unit: entry.unit, barcodes: [entry.barcode], planned_qty: "0", unplanned: true });
+    job.counts.push("0");
+    job.scanned.push("");
+    job.marks.push([]);
+    job.summary.lines = job.lines.length;
+    index = job.lines.length - 1;
+  }
+  return { line: index, quantity: quantity, scan: found.scan, reason: null, entry: entry };
+}
+
+// A cell's barcode: the goods scanned next are in this cell, until another cell is scanned.
+function enterCell(job, cell) {
+  job.cell = cell.cell_id;
+  job.cellName = cell.name;
+  return { ok: true, cell: cell.cell_id, name: cell.name, line: -1 };
+}
+
+// ``typed``: attributes the storekeeper typed for this scan ({series, expiry, characteristic}).
+// ``hit``: what the scan is in the catalog when no line has it (js/catalog.js findInCatalog).
+export function applyScan(job, raw, barcodeSettings, typed, hit) {
   var code = String(raw).trim();
   if (!code) return refuse("empty");
+  var whole = parseScan(code, barcodeSettings);
+  if (whole.kind === "sscc" && job.expected && job.expected.aggregates[whole.code]) {
+    return applyAggregate(job, whole, job.expected.aggregates[whole.code], barcodeSettings, typed);
+  }
   var found = matchScan(code, job.lines, barcodeSettings);
+  if (found.line < 0 && hit && hit.kind === "cell") return enterCell(job, hit.cell);
+  if (found.line < 0 && hit && hit.kind === "product") {
+    found = fromCatalog(job, found, hit.entry);
+    if (found.refused) return found.refused;
+  }
   if (found.line < 0) return refuse("unknown_barcode", { code: code });
   var scan = found.scan;
+  var attrs = attributesOf(job, found.line, scan, typed, found.entry);
   if (scan.kind === "marking") {
     if (job.markKeys[scan.key]) return refuse("mark_repeated", { name: job.lines[found.line].name });
-    var counted = count(job, found.line, found.quantity, code);
+    var counted = count(job, found.line, found.quantity, code, attrs, [code]);
     if (counted.ok) {
-      job.markKeys[scan.key] = true;
-      job.marks[found.line].push(code);
       counted.mark = true;
+      counted.surplus = marksExpected(job) && job.expected.keys[scan.key] === undefined;
     }
     return counted;
   }
-  return count(job, found.line, found.quantity, code);
+  return count(job, found.line, found.quantity, code, attrs);
 }
 
-export function applyTyped(job, index, typed) {
+export function applyTyped(job, index, typed, attributes) {
   var quantity = normalize(typed);
   if (!isQuantity(quantity) || isZero(quantity)) return refuse("bad_quantity", { value: typed });
-  return count(job, index, quantity, "");
+  return count(job, index, quantity, "", attributesOf(job, index, null, attributes));
+}
+
+// An expiry date typed by hand: 31.03.2027, 31.03.27 or 2027-03-31, as "2027-03-31"; else null.
+export function expiryOf(text) {
+  var value = String(text).trim();
+  var m = /^(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})$/.exec(value);
+  var iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  var y, mo, d;
+  if (m) {
+    y = Number(m[3].length === 2 ? "20" + m[3] : m[3]);
+    mo = Number(m[2]);
+    d = Number(m[1]);
+  } else if (iso) {
+    y = Number(iso[1]);
+    mo = Number(iso[2]);
+    d = Number(iso[3]);
+  } else {
+    return null;
+  }
+  var date = new Date(Date.UTC(y, mo - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return null;
+  return date.toISOString().slice(0, 10);
+}
+
+function marksExpected(job) {
+  return Boolean(job.expected && job.expected.total);
+}
+
+// Marking codes against what 1C expects: expected, scanned, found among them, surplus
+// (scanned, not expected) and missing (expected, not scanned); null when 1C sent none.
+export function marksCheck(job) {
+  if (!marksExpected(job)) return null;
+  var found = 0;
+  var surplus = [];
+  Object.keys(job.markKeys).forEach(function (key) {
+    if (job.expected.keys[key] !== undefined) found += 1;
+    else surplus.push(key);
+  });
+  var missing = Object.keys(job.expected.keys).filter(function (key) { return !job.markKeys[key]; });
+  return { expected: job.expected.total, scanned: found + surplus.length, found: found, surplus: surplus, missing: missing };
+}
+
+// What was counted on line ``index`` in each batch or cell: [{series, expiry, cell, characteristic, quantity}].
+export function partsOfLine(job, index) {
+  return partsOf(job).filter(function (p) { return p.line === index; });
 }
 
 export function progress(job) {
   var done = 0;
+  var total = 0;
   job.lines.forEach(function (line, i) {
+    if (line.unplanned) return;
+    total += 1;
     if (compare(job.counts[i], String(line.planned_qty)) >= 0) done += 1;
   });
-  return { done: done, total: job.lines.length };
+  return { done: done, total: total };
 }
 
-// The result as the server takes it: every counted line, the whole count so far (a later
-// send replaces an earlier one), marking codes with the line they count.
+// The result as the server takes it: every counted line, per batch and cell, the whole
+// count so far (a later send replaces an earlier one), marking codes with the line they count.
 export function factLines(job) {
-  var facts = [];
-  job.lines.forEach(function (line, i) {
-    if (isZero(job.counts[i])) return;
+  var parts = partsOf(job).slice();
+  parts.sort(function (a, b) { return a.line - b.line; }); // stable: first counted first
+  return parts.filter(function (part) { return !isZero(part.quantity); }).map(function (part) {
+    var line = job.lines[part.line];
     var fact = {
-      line_no: line.line_no,
+      line_no: line.unplanned ? undefined : line.line_no, // an unplanned product has no line
       product_id: line.product_id,
-      barcode: job.scanned[i] || (line.barcodes && line.barcodes[0]) || "",
-      quantity: job.counts[i],
+      barcode: part.barcode || (line.barcodes && line.barcodes[0]) || "",
+      quantity: part.quantity,
     };
-    if (job.marks[i].length) fact.marks = job.marks[i].slice();
-    facts.push(fact);
+    if (fact.line_no === undefined) delete fact.line_no;
+    if (part.marks.length) fact.marks = part.marks.slice();
+    ATTRIBUTES.forEach(function (name) {
+      if (part[name]) fact[name] = part[name];
+    });
+    return fact;
   });
-  return facts;
 }
 
 export function newResultId() {

@@ -1,0 +1,414 @@
+"""The terminal app on the floor, in a real headless Chromium at 480×800 against the real
+stack: a receipt started on the terminal with no connection, finished and arriving in 1C as a
+new document once; a line counted from GS1 codes with their batch and expiry; a marked-goods
+receipt checked against the codes 1C expects (an aggregation code, a surplus and a missing
+code)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from shared.cli.stack import Stack
+from shared.client import AccountingClient, AdminClient
+from tests.e2e.test_terminal_app_browser import (
+    BAGS,
+    DEADLINE_MS,
+    GS,
+    MILK,
+    browser,
+    completed,
+    handheld,
+    line,
+    marking,
+    pair_in_browser,
+    pytestmark,
+    qty,
+    scan,
+    screenshot_path,
+    send_to,
+    signed_in,
+)
+from tests.support.waiting import eventually
+
+__all__ = ["browser", "pytestmark"]
+
+SSCC = "00146012345678901236"  # an aggregation code (AI 00), check digit right
+
+
+def order(*, expected_marks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "header": {
+            "accounting_type": "Заказ поставщику",
+            "id": str(uuid.uuid4()),
+            "number": "0000-000777",
+            "date": "2026-12-01T09:00:00",
+            "counterparty": "ООО «Молочный двор»",
+        },
+        "lines": [line(1, "Молоко «Домик в деревне» 3,2% 1 л", "МЛК-032", MILK, "шт", "4")],
+        "expected_marks": expected_marks or [],
+    }
+
+
+async def open_document(page: Any, delivery_id: str) -> None:
+    from playwright.async_api import expect
+
+    await page.click("#menu-close")
+    await page.locator(f'.doc-card[data-delivery-id="{delivery_id}"]').click(timeout=DEADLINE_MS)
+    await expect(page.locator("#scan")).to_be_focused()
+
+
+async def finish(page: Any) -> None:
+    from playwright.async_api import expect
+
+    await page.click("#finish")
+    await page.click("#dialog-ok")
+    await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "0", timeout=DEADLINE_MS)
+
+
+def milk_and_bags() -> list[dict[str, Any]]:
+    return [
+        {"id": "milk", "name": "Молоко 3,2% 1 л", "unit": "шт", "barcodes": [{"barcode": MILK}]},
+        {"id": "bags", "name": "Пакет-майка", "unit": "шт", "barcodes": [{"barcode": BAGS}]},
+    ]
+
+
+async def synced(page: Any) -> None:
+    """The side menu (open after pairing) shows a catalog version once the sync is through."""
+    from playwright.async_api import expect
+
+    await page.click("#menu-close")
+    await page.click("#menu-button")
+    version = page.locator("#menu-catalog-version")
+
+    async def reopened() -> str:
+        await page.click("#menu-close")
+        await page.click("#menu-button")
+        return str(await version.text_content())
+
+    await eventually(reopened, until=lambda text: text not in ("", "0"), what="catalog synced")
+    await expect(page.locator("#menu-catalog-synced")).not_to_have_text("ещё нет")
+
+
+RECEIPT_HERE = {
+    "id": "receipt-on-terminal",
+    "name": "Приёмка без заказа",
+    "source_type": "Поступление товаров",
+    "terminal_type": "Приёмка",
+    "result_type": "Приобретение товаров и услуг",
+    "create_on_terminal": True,
+    "on_load": {"action": "create_new"},
+}
+
+
+async def test_a_receipt_started_offline_arrives_in_1c_as_a_new_document_once(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    await admin.put_process(RECEIPT_HERE, tenant=tenant["tenant"])
+    await accounting.upload_catalog({"products": [milk_and_bags()[0], milk_and_bags()[1]]})
+    gateway = stack.url("gateway")
+    context, page, errors = await handheld(browser)
+    await pair_in_browser(page, gateway, tenant["connection_code"])
+    await synced(page)
+    await page.click("#menu-close")
+    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+    start = page.locator("#new-document")
+    await expect(start).to_be_visible(timeout=DEADLINE_MS)  # the processes it may start
+
+    async def refuse(route: Any) -> None:
+        await route.abort("internetdisconnected")
+
+    await context.route(f"{gateway}/**", refuse)
+    await context.set_offline(True)
+    await start.click()
+    await expect(page.locator("#scan")).to_be_focused()
+    await scan(page, MILK)
+    await scan(page, MILK)
+    await scan(page, BAGS)
+    await expect(qty(page, 1)).to_have_text("2")
+    await expect(qty(page, 2)).to_have_text("1")
+    await page.click("#finish")
+    await page.click("#dialog-ok")
+    await expect(page.locator("#notice")).to_contain_text("будет отправлен, когда появится связь")
+    await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "1")
+
+    # Back online; the first answer is lost, so the terminal sends the document again.
+    lost: list[str] = []
+
+    async def lose_first_answer(route: Any) -> None:
+        if route.request.method == "POST" and route.request.url.endswith("/created") and not lost:
+            await route.fetch()
+            lost.append(route.request.url)
+            await route.abort("connectionreset")
+            return
+        await route.continue_()
+
+    await context.unroute(f"{gateway}/**", refuse)
+    await context.route(f"{gateway}/**", lose_first_answer)
+    await context.set_offline(False)
+    await expect(page.locator("#unsent")).to_have_attribute("data-unsent", "0", timeout=30_000)
+    assert lost, "the first send's answer was to be lost"
+
+    async def made_here() -> list[dict[str, Any]]:
+        return [r for r in await accounting.results() if r["process"] == RECEIPT_HERE["id"]]
+
+    [listed] = await eventually(made_here, until=bool, timeout=30, what="the new document")
+    result = (await accounting.result(listed["document_id"]))["result"]
+    assert result["result_type"] == "Приобретение товаров и услуг"
+    assert result["created_on_terminal"] is True
+    assert result["header"]["accounting_type"] == "Приёмка"
+    got = {
+        f["product_id"]: (f.get("line_no"), Decimal(str(f["quantity"]))) for f in result["lines"]
+    }
+    assert got == {"milk": (None, Decimal(2)), "bags": (None, Decimal(1))}
+    assert len(await made_here()) == 1  # sent twice, one document
+    assert errors == []
+    await context.close()
+
+
+async def test_a_line_counted_from_gs1_codes_keeps_each_batch_with_its_expiry(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    document = order()
+    await open_document(page, await send_to(accounting, pin, document))
+
+    # 01 GTIN + 17 expiry + 10 batch: the batch last, so no separator is needed; then the same
+    # product of another batch with the separator a scanner sends.
+    await scan(page, f"010{MILK}1727033110L042")
+    await scan(page, f"010{MILK}1727033110L042")
+    await scan(page, f"010{MILK}17270400{GS}10L043")
+    await expect(qty(page, 1)).to_have_text("3")
+    batches = page.locator('#lines li[data-line-no="1"] .line-batch')
+    await expect(batches).to_have_text(
+        ["серия L042 · до 31.03.2027: 2", "серия L043 · до 30.04.2027: 1"]
+    )
+    await finish(page)
+
+    result = await completed(accounting, document["header"]["id"])
+    got = [
+        (f["line_no"], f["series"], f["expiry"], Decimal(str(f["quantity"])))
+        for f in result["result"]["lines"]
+    ]
+    assert got == [(1, "L042", "2027-03-31", Decimal(2)), (1, "L043", "2027-04-30", Decimal(1))]
+    assert errors == []
+    await context.close()
+
+
+async def test_marked_goods_are_checked_against_the_codes_1c_expects(
+    stack: Stack,
+    tenant: dict[str, str],
+    accounting: AccountingClient,
+    browser: Any,
+    tmp_path: Path,
+) -> None:
+    from playwright.async_api import expect
+
+    in_box = [marking("BoxItem00001A"), marking("BoxItem00002B")]
+    missing = marking("NeverCame0003")
+    surplus = marking("NotOrdered004")
+    expected = [{"code": SSCC, "contents": in_box}, {"code": missing}]
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    document = order(expected_marks=expected)
+    await open_document(page, await send_to(accounting, pin, document))
+    check = page.locator("#marks-check")
+    await expect(check).to_have_text("Коды: ожидается 3 · найдено 0 · лишних 0 · не хватает 3")
+
+    await scan(page, SSCC)  # the box stands for both codes inside it
+    await expect(qty(page, 1)).to_have_text("2")
+    await expect(page.locator("#message")).to_contain_text("Упаковка: +2")
+    await scan(page, in_box[0])  # already in through the box
+    await expect(page.locator("#message")).to_contain_text("уже отсканирован")
+    await scan(page, surplus)
+    await expect(page.locator("#message")).to_contain_text("лишний код")
+    await expect(qty(page, 1)).to_have_text("3")
+    await expect(check).to_have_text("Коды: ожидается 3 · найдено 2 · лишних 1 · не хватает 1")
+    await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-marks-check.png")))
+    await check.click()  # which codes to look for, which are extra
+    dialog = page.locator("#dialog")
+    await expect(dialog).to_contain_text(f"• 010{MILK}21NeverCame0003")
+    await expect(dialog).to_contain_text(f"• 010{MILK}21NotOrdered004")
+    await page.click("#dialog-ok")
+    await finish(page)
+
+    result = (await completed(accounting, document["header"]["id"]))["result"]
+    statuses = [(m["code"], m["status"], m.get("aggregate")) for m in result["marks_check"]]
+    assert statuses == [
+        (in_box[0], "found", SSCC),
+        (in_box[1], "found", SSCC),
+        (missing, "missing", None),
+        (surplus, "surplus", None),
+    ]
+    assert [Decimal(str(f["quantity"])) for f in result["lines"]] == [Decimal(3)]
+    assert errors == []
+    await context.close()
+
+
+async def test_a_count_without_lines_takes_catalog_products_and_a_box_counts_its_factor(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any
+) -> None:
+    from playwright.async_api import expect
+
+    products = [
+        {"id": "p-1", "name": "Кефир", "unit": "шт", "barcodes": [{"barcode": "4600000000101"}]},
+        {"id": "p-2", "name": "Сок яблочный", "unit": "шт",
+         "barcodes": [{"barcode": "4600000000202"}, {"barcode": "14600000000209", "factor": 12}]},
+        {"id": "p-3", "name": "Хлеб", "unit": "шт", "barcodes": [{"barcode": "4600000000303"}]},
+    ]  # fmt: skip
+    await accounting.upload_catalog({"products": products})
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    await synced(page)
+    count = order()
+    count["header"]["number"] = "ИНВ-0001"
+    count["lines"] = []
+    await open_document(page, await send_to(accounting, pin, count))
+
+    for code in ("4600000000101", "4600000000101", "14600000000209", "4600000000303"):
+        await scan(page, code)
+    await scan(page, "4699999999994")  # in no line and not in the catalog
+    await expect(page.locator("#message")).to_contain_text("Неизвестный штрихкод: 4699999999994")
+    await expect(page.locator("#lines li")).to_have_count(3)
+    await finish(page)
+
+    result = (await completed(accounting, count["header"]["id"]))["result"]
+    got = {f["product_id"]: (f.get("line_no"), Decimal(f["quantity"])) for f in result["lines"]}
+    assert got == {"p-1": (None, Decimal(2)), "p-2": (None, Decimal(12)), "p-3": (None, Decimal(1))}
+    assert errors == []
+    await context.close()
+
+
+async def test_a_placement_into_two_cells_comes_back_per_cell(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any, tmp_path: Path
+) -> None:
+    from playwright.async_api import expect
+
+    await accounting.upload_catalog(
+        {
+            "products": milk_and_bags(),
+            "warehouses": [{"id": "wh-1", "name": "Основной склад"}],
+            "cells": [
+                {"id": "A-01-1", "warehouse": "wh-1", "name": "A-01-1", "barcode": "CELL0001"},
+                {"id": "B-02-3", "warehouse": "wh-1", "name": "B-02-3", "barcode": "CELL0002"},
+            ],
+        }
+    )
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    await synced(page)
+    placement = order()
+    await open_document(page, await send_to(accounting, pin, placement))
+
+    await scan(page, "CELL0001")
+    await expect(page.locator("#current-cell")).to_have_text("Ячейка: A-01-1")
+    await scan(page, MILK)
+    await scan(page, MILK)
+    await scan(page, "CELL0002")
+    await expect(page.locator("#current-cell")).to_have_text("Ячейка: B-02-3")
+    await scan(page, MILK)
+    await expect(qty(page, 1)).to_have_text("3")
+    batches = page.locator('#lines li[data-line-no="1"] .line-batch')
+    await expect(batches).to_have_text(["ячейка A-01-1: 2", "ячейка B-02-3: 1"])
+    await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-cells.png")))
+    await finish(page)
+
+    result = (await completed(accounting, placement["header"]["id"]))["result"]
+    got = [(f["line_no"], f["cell"], Decimal(f["quantity"])) for f in result["lines"]]
+    assert got == [(1, "A-01-1", Decimal(2)), (1, "B-02-3", Decimal(1))]
+    assert errors == []
+    await context.close()
+
+
+async def test_a_lan_user_starts_a_receipt_and_scans_a_box_from_the_catalog(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    base = tenant["tenant"]
+    await admin.put_process(RECEIPT_HERE, tenant=base)
+    await admin.create_user(base, "ivanov", name="Иванов", password="секрет-1")
+    juice = {
+        "id": "juice",
+        "name": "Сок яблочный",
+        "unit": "шт",
+        "barcodes": [{"barcode": "4600000000202"}, {"barcode": "14600000000209", "factor": 6}],
+    }
+    await accounting.upload_catalog({"products": [juice]})
+    context, page, errors = await signed_in(browser, stack, base, "ivanov")
+    await page.click("#menu-button")
+    await synced(page)
+    await page.click("#menu-close")
+    await page.click("#new-document", timeout=DEADLINE_MS)
+    await expect(page.locator("#scan")).to_be_focused()
+    await expect(page.locator("#work-title")).to_have_text(
+        re.compile(r"^Приёмка № [0-9A-F]{8} от ")
+    )
+    await scan(page, "14600000000209")
+    await scan(page, "4600000000202")
+    await expect(qty(page, 1)).to_have_text("7")
+    await finish(page)
+
+    async def made_here() -> list[dict[str, Any]]:
+        return await accounting.results()
+
+    [listed] = await eventually(made_here, until=bool, timeout=30, what="the new document")
+    result = (await accounting.result(listed["document_id"]))["result"]
+    assert result["created_on_terminal"] is True
+    assert [(f["product_id"], Decimal(f["quantity"])) for f in result["lines"]] == [
+        ("juice", Decimal(7))
+    ]
+    assert errors == []
+    await context.close()
+
+
+async def test_a_new_document_the_process_no_longer_allows_comes_back_with_the_reason(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    await admin.put_process(RECEIPT_HERE, tenant=tenant["tenant"])
+    await accounting.upload_catalog({"products": milk_and_bags()})
+    context, page, errors = await handheld(browser)
+    await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    await synced(page)
+    await page.click("#menu-close")
+    await page.click("#new-document", timeout=DEADLINE_MS)
+    await expect(page.locator("#scan")).to_be_focused()
+    await scan(page, MILK)
+    await expect(qty(page, 1)).to_have_text("1")
+    # Meanwhile the operator takes the permission away.
+    await admin.put_process({**RECEIPT_HERE, "create_on_terminal": False}, tenant=tenant["tenant"])
+    await page.click("#finish")
+    await page.click("#dialog-ok")
+    await expect(page.locator("#notice")).to_contain_text(
+        "не разрешает создавать документы на терминале", timeout=DEADLINE_MS
+    )
+    card = page.locator(".doc-card")
+    await expect(card).to_contain_text("Создан на ТСД")
+    await card.click()
+    await expect(page.locator("#message")).to_contain_text("Результат не принят")
+    await expect(qty(page, 1)).to_have_text("1")  # the count is kept, to finish otherwise
+    assert await accounting.results() == []
+    assert errors == []
+    await context.close()

@@ -1,0 +1,120 @@
+// The catalog on the terminal (terminal_app/web/js/catalog.js) and what scanning does with it
+// (work.js): sync pages applied and deleted, a box barcode counting its factor, a product
+// outside the plan added or refused, cells scanned before goods, documents started here.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { parseScan } from "../../terminal_app/web/js/barcodes.js";
+import { applyPage, findInCatalog } from "../../terminal_app/web/js/catalog.js";
+import { multiply } from "../../terminal_app/web/js/decimal.js";
+import { applyScan, factLines, newCreatedJob, newJob } from "../../terminal_app/web/js/work.js";
+
+const MILK = "4601234567893";
+const BOX = "14601234567890";
+const KEFIR = "4600000000019";
+
+function memory() {
+  const map = new Map();
+  return {
+    map,
+    read: (key) => Promise.resolve(map.get(key)),
+    write: (record) => map.set(record.key, record),
+    drop: (key) => map.delete(key),
+  };
+}
+
+function page(changes) {
+  return { products: [], cells: [], warehouses: [], deleted: [], ...changes };
+}
+
+async function catalog() {
+  const db = memory();
+  await applyPage(page({
+    products: [
+      { id: "milk", name: "Молоко", unit: "шт", barcodes: [{ barcode: MILK }, { barcode: BOX, factor: "12" }] },
+      { id: "kefir", name: "Кефир", unit: "шт", barcodes: [{ barcode: KEFIR, series: "K-7" }] },
+    ],
+    warehouses: [{ id: "wh", name: "Склад" }],
+    cells: [{ id: "A-01", warehouse: "wh", name: "A-01", barcode: "CELL-A01" }, { id: "B-02", warehouse: "wh", name: "B-02", barcode: "CELL-B02" }],
+  }), db.read, db.write, db.drop);
+  return db;
+}
+
+async function scanWith(job, db, code) {
+  const hit = await findInCatalog(parseScan(code), db.read);
+  return applyScan(job, code, undefined, undefined, hit);
+}
+
+function job(settings, lines) {
+  return newJob({ delivery_id: "d", settings: settings || {}, document: { header: { id: "doc" }, lines: lines || [] } });
+}
+
+test("decimal multiply is exact", () => {
+  assert.equal(multiply("12", "1"), "12");
+  assert.equal(multiply("0.5", "1.235"), "0.6175");
+  assert.equal(multiply("1", "2.5"), "2.5");
+});
+
+test("a page replaces a product's barcodes and a tombstone removes it", async () => {
+  const db = await catalog();
+  assert.equal((await findInCatalog(parseScan(BOX), db.read)).entry.factor, "12");
+  await applyPage(page({ products: [{ id: "milk", name: "Молоко", barcodes: [{ barcode: MILK }] }] }), db.read, db.write, db.drop);
+  assert.equal(await findInCatalog(parseScan(BOX), db.read), null);
+  await applyPage(page({ deleted: [{ kind: "product", id: "milk", version: 9 }, { kind: "cell", id: "A-01", version: 9 }] }), db.read, db.write, db.drop);
+  assert.equal(await findInCatalog(parseScan(MILK), db.read), null);
+  assert.equal(await findInCatalog(parseScan("CELL-A01"), db.read), null);
+  assert.equal((await findInCatalog(parseScan("CELL-B02"), db.read)).cell.cell_id, "B-02");
+});
+
+test("a count without lines: catalog products become lines, a box counts 12, unknown is refused", async () => {
+  const db = await catalog();
+  const counting = job();
+  assert.equal((await scanWith(counting, db, MILK)).ok, true);
+  assert.equal((await scanWith(counting, db, BOX)).quantity, "12");
+  assert.equal((await scanWith(counting, db, KEFIR)).ok, true);
+  assert.equal((await scanWith(counting, db, "4699999999994")).reason, "unknown_barcode");
+  assert.deepEqual(factLines(counting).map((f) => [f.line_no, f.product_id, f.barcode, f.quantity, f.series || ""]), [
+    [undefined, "milk", MILK, "13", ""],
+    [undefined, "kefir", KEFIR, "1", "K-7"],
+  ]);
+});
+
+test("a box of a planned product counts on its line; outside the plan quantity control refuses", async () => {
+  const db = await catalog();
+  const picking = job({ quantity_control: true }, [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "24" }]);
+  assert.equal((await scanWith(picking, db, BOX)).line, 0);
+  assert.equal(picking.counts[0], "12");
+  const outside = await scanWith(picking, db, KEFIR);
+  assert.equal(outside.reason, "not_in_plan");
+  assert.equal(picking.lines.length, 1);
+});
+
+test("a cell scanned first holds for the goods after it; quantity control holds the planned cell", async () => {
+  const db = await catalog();
+  const placing = job({}, [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "3" }]);
+  assert.equal((await scanWith(placing, db, "CELL-A01")).cell, "A-01");
+  await scanWith(placing, db, MILK);
+  await scanWith(placing, db, MILK);
+  await scanWith(placing, db, "CELL-B02");
+  await scanWith(placing, db, MILK);
+  assert.deepEqual(factLines(placing).map((f) => [f.line_no, f.cell, f.quantity]), [[1, "A-01", "2"], [1, "B-02", "1"]]);
+
+  const held = job({ quantity_control: true }, [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "3", cell: "A-01" }]);
+  await scanWith(held, db, "CELL-B02");
+  assert.equal((await scanWith(held, db, MILK)).reason, "cell_mismatch");
+  await scanWith(held, db, "CELL-A01");
+  assert.equal((await scanWith(held, db, MILK)).ok, true);
+});
+
+test("a document started on the terminal takes catalog products as lines of their own", async () => {
+  const db = await catalog();
+  const made = newCreatedJob({ id: "receipt-here", name: "Приёмка", terminal_type: "Поступление" });
+  assert.match(made.delivery_id, /^new-[0-9a-f]{32}$/);
+  assert.equal(made.made.document_id, made.delivery_id.slice(4));
+  assert.match(made.summary.number, /^[0-9A-F]{8}$/);
+  assert.equal(made.made.number, made.summary.number);
+  await scanWith(made, db, MILK);
+  await scanWith(made, db, BOX);
+  assert.equal((await scanWith(made, db, "4699999999994")).reason, "unknown_barcode");
+  assert.deepEqual(factLines(made), [{ product_id: "milk", barcode: MILK, quantity: "13" }]);
+});

@@ -1,0 +1,110 @@
+// Batches and marking codes as the floor counts them (terminal_app/web/js/work.js and
+// barcodes.js): a GS1 code's batch and expiry, lines kept apart per batch, attributes the
+// process asks for, marking codes checked against what 1C expects (aggregation codes too).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { parseScan } from "../../terminal_app/web/js/barcodes.js";
+import { applyScan, applyTyped, attributesToAsk, factLines, marksCheck, newJob } from "../../terminal_app/web/js/work.js";
+
+const GS = "\u001d";
+const MILK = "4601234567893";
+const code = (serial) => `010${MILK}21${serial}${GS}93Ab1x`;
+const SSCC = "00146012345678901236";
+
+function job(settings, expected, lines) {
+  return newJob({
+    delivery_id: "d1",
+    settings: settings || {},
+    document: {
+      header: { id: "doc" },
+      lines: lines || [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "5" }],
+      expected_marks: expected || [],
+    },
+  });
+}
+
+test("a GS1 code gives its batch, expiry (day 00 is the month's last) and net weight", () => {
+  const scan = parseScan(`010${MILK}17270200${GS}10L042${GS}3103001250`);
+  assert.equal(scan.kind, "gs1");
+  assert.deepEqual([scan.ean13, scan.batch, scan.expiry, scan.weight], [MILK, "L042", "2027-02-28", "1.25"]);
+  assert.equal(parseScan(`010${MILK}1727013110L042`).expiry, "2027-01-31");
+  assert.equal(parseScan(`010${MILK}17271301`).kind, "plain"); // month 13 is not a date
+});
+
+test("batches of one line stay apart in the result, with their expiry", () => {
+  const counted = job();
+  assert.equal(applyScan(counted, `010${MILK}1727033110L1`).ok, true);
+  assert.equal(applyScan(counted, `010${MILK}1727033110L1`).ok, true);
+  assert.equal(applyScan(counted, `010${MILK}1727043010L2`).ok, true);
+  assert.deepEqual(factLines(counted).map((f) => [f.line_no, f.series, f.expiry, f.quantity]), [
+    [1, "L1", "2027-03-31", "2"],
+    [1, "L2", "2027-04-30", "1"],
+  ]);
+  assert.equal(counted.counts[0], "3");
+});
+
+test("what the process asks for is asked when the scan does not carry it, and typed in", () => {
+  const counted = job({ ask_for: ["series", "expiry"] });
+  assert.deepEqual(attributesToAsk(counted, MILK), ["series", "expiry"]);
+  assert.deepEqual(attributesToAsk(counted, `010${MILK}1727033110L1`), []);
+  assert.deepEqual(attributesToAsk(counted, "999"), []); // unknown: refused, nothing asked
+  applyScan(counted, MILK, undefined, { series: "HAND-1", expiry: "2027-05-01" });
+  applyTyped(counted, 0, "2", { series: "HAND-2" });
+  assert.deepEqual(factLines(counted).map((f) => [f.series, f.expiry || "", f.quantity]), [
+    ["HAND-1", "2027-05-01", "1"],
+    ["HAND-2", "", "2"],
+  ]);
+});
+
+test("an aggregation code counts as all its contents; surplus and missing are told apart", () => {
+  const expected = [{ code: SSCC, contents: [code("AAAAAA"), code("BBBBBB")] }, { code: code("CCCCCC") }];
+  const counted = job({}, expected);
+  const box = applyScan(counted, SSCC);
+  assert.equal(box.ok, true);
+  assert.equal(box.quantity, "2");
+  assert.equal(applyScan(counted, SSCC).reason, "aggregate_repeated");
+  assert.equal(applyScan(counted, code("AAAAAA").replace(GS, "")).reason, "mark_repeated");
+  const extra = applyScan(counted, code("DDDDDD"));
+  assert.equal(extra.ok, true);
+  assert.equal(extra.surplus, true);
+  const check = marksCheck(counted);
+  assert.deepEqual([check.expected, check.scanned, check.found, check.surplus.length, check.missing.length], [3, 3, 2, 1, 1]);
+  assert.deepEqual(factLines(counted)[0].marks, [code("AAAAAA"), code("BBBBBB"), code("DDDDDD")]);
+  assert.equal(counted.counts[0], "3");
+});
+
+test("an aggregation code is all or nothing under quantity control", () => {
+  const expected = [{ code: SSCC, contents: [code("AAAAAA"), code("BBBBBB")] }];
+  const lines = [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "1" }];
+  const counted = job({ quantity_control: true }, expected, lines);
+  assert.equal(applyScan(counted, SSCC).reason, "over_plan");
+  assert.equal(counted.counts[0], "0");
+  assert.deepEqual(factLines(counted), []);
+});
+
+test("without expected codes nothing is checked and an SSCC of no line is unknown", () => {
+  const counted = job();
+  assert.equal(marksCheck(counted), null);
+  assert.equal(applyScan(counted, SSCC).reason, "unknown_barcode");
+});
+
+test("a job stored before batches were kept apart still sends its count", () => {
+  const old = job();
+  delete old.parts;
+  old.counts[0] = "2";
+  old.scanned[0] = MILK;
+  assert.deepEqual(factLines(old), [{ line_no: 1, product_id: "milk", barcode: MILK, quantity: "2" }]);
+  applyScan(old, MILK);
+  assert.equal(factLines(old)[0].quantity, "3");
+});
+
+test("an expiry typed by hand is read in the Russian and ISO ways, and checked", async () => {
+  const { expiryOf } = await import("../../terminal_app/web/js/work.js");
+  assert.equal(expiryOf("31.03.2027"), "2027-03-31");
+  assert.equal(expiryOf("1.4.27"), "2027-04-01");
+  assert.equal(expiryOf("2027-02-28"), "2027-02-28");
+  assert.equal(expiryOf("30.02.2027"), null);
+  assert.equal(expiryOf("завтра"), null);
+});
+
