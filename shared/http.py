@@ -30,6 +30,7 @@ from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcClient, RpcTimeout
 from shared.messaging.topology import WorkQueue
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.request_summary import is_quiet
 from shared.storage import StorageError
 
 log = get_logger("tsdx.http")
@@ -185,6 +186,8 @@ class CanonicalLine:
         method = scope["method"]
         HTTP_REQUESTS.labels(self.service, path, method, str(status)).inc()
         HTTP_LATENCY.labels(self.service, path).observe(elapsed)
+        if status < 400 and is_quiet(scope):
+            return  # counted in a periodic summary (shared.request_summary)
         if path not in ("/healthz", "/readyz", "/metrics"):
             log.info(
                 "http.request",

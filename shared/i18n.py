@@ -469,9 +469,15 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "База «{tenant}» не найдена.",
         "en": "Base “{tenant}” was not found.",
     },
+    # Also the answer a retired device gets to every call; a retired device cannot be changed.
     "device_retired": {
-        "ru": "Устройство {pin} выведено из работы: изменить его нельзя.",
-        "en": "Device {pin} is retired and cannot be changed.",
+        "ru": "Устройство {pin} выведено из работы.",
+        "en": "Device {pin} is retired.",
+    },
+    # A terminal call with the credential of a device that another terminal replaced.
+    "device_replaced": {
+        "ru": "Устройство {pin} заменено другим терминалом: зарегистрируйте этот ТСД заново.",
+        "en": "Device {pin} was replaced by another terminal: pair this one anew.",
     },
     "replace_same_device": {
         "ru": "Устройство нельзя заменить им самим: укажите новое устройство.",

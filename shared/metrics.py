@@ -52,6 +52,16 @@ RPC_CALLS = Counter(
 LONG_POLLS_WAITING = Gauge(
     "tsdx_long_polls_waiting", "Terminal inbox requests waiting for news right now"
 )
+INBOX_POLLS = Counter(
+    "tsdx_inbox_polls_total",
+    "Terminal inbox polls by outcome: news (something to show), empty (nothing new), refused",
+    ["outcome"],
+)
+ACCESS_NEWS = Counter(
+    "tsdx_access_news_total",
+    "Changes of a device's or a base's access heard by this gateway instance",
+    ["kind"],
+)
 RATE_LIMITED = Counter(
     "tsdx_rate_limited_total", "Requests refused for exceeding the rate of their credential"
 )

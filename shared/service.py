@@ -28,6 +28,7 @@ from shared.metrics import CONSUMERS
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OutboxRelay, UnitOfWork
 from shared.ports import PortUnavailable, listening_socket
+from shared.request_summary import SUMMARIES
 from shared.settings import Settings
 from shared.storage import Collection, Migration, Store, StoreTooNew, open_store
 
@@ -128,6 +129,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
         await consumer.start()
         CONSUMERS.labels(spec.name, queue.name).set(1)
         runtime.consumers.append(consumer)
+    SUMMARIES.start(settings.log_summary_seconds)
     log.info("service.started")
     return runtime
 
@@ -143,6 +145,7 @@ async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
         await spec.on_stop(runtime)
     if runtime.relay is not None:
         await runtime.relay.stop()
+    await SUMMARIES.stop()
     await runtime.broker.close()
     await runtime.store.close()
     log.info("service.stopped")

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # OpenTelemetry: traces exported over OTLP/HTTP to this base address (e.g.
     # http://jaeger:4318); empty, the default, means no tracing (shared/telemetry.py).
     otlp_endpoint: str = ""
+    # Requests that found nothing new (inbox polls) are not logged one by one: each process
+    # writes one summary line with their counts this often (shared/request_summary.py).
+    log_summary_seconds: float = Field(60.0, gt=0)
 
     host: str = "127.0.0.1"
     gateway_port: int = 8080
@@ -74,6 +77,9 @@ class Settings(BaseSettings):
     max_lines_per_document: int = 20_000
     max_documents_per_upload: int = 100
     pin_misses_per_minute: int = 10
+    # Devices and bases whose credentials each gateway instance holds in memory (0: none; every
+    # request then reads the store). Changes reach every instance by a broadcast.
+    credential_cache_size: int = Field(100_000, ge=0)
     # Gateway and LAN writer: how often the copy of the catalogs checks it is not behind the
     # registry (it catches up at start-up, and when it made no progress between two checks).
     catalog_check_seconds: float = Field(60.0, gt=0)

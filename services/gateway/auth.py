@@ -1,7 +1,8 @@
 """Who is calling: an accounting base (API key), a paired device (credential), an operator.
 
 Keys and credentials are checked against the gateway's own copies of the registry's records
-(by hash); an unknown hash is asked of the registry once and then kept. Each credential has
+(by hash), held in memory once read (``credentials``); an unknown hash is asked of the registry
+once and then kept. Each credential has
 its own request rate; each device's calls also count as a sighting (``last_seen``).
 """
 
@@ -95,11 +96,16 @@ async def _ask_registry(rt: Runtime, method: str, key_hash: str) -> dict[str, An
 
 async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> Doc:
     key_hash = hash_token(_token(credentials))
-    tenant = await repo.tenant_by_key_hash(rt.store, key_hash)
+    cache = gateway_parts(rt).access.cache
+    tenant = cache.tenant(key_hash)
     if tenant is None:
-        found = await _ask_registry(rt, "tenant.authenticate", key_hash)
-        tenant = repo.tenant_copy(found)
-        await repo.put_newer(rt.store, repo.TENANTS.name, tenant)
+        read_at = cache.generation
+        tenant = await repo.tenant_by_key_hash(rt.store, key_hash)
+        if tenant is None:
+            found = await _ask_registry(rt, "tenant.authenticate", key_hash)
+            tenant = repo.tenant_copy(found)
+            await repo.put_newer(rt.store, repo.TENANTS.name, tenant)
+        cache.keep_tenant(tenant, read_at)
     if tenant["status"] != "active":
         raise Refusal("unauthorized", 401)
     _within_rate(rt, f"key:{key_hash}")
@@ -114,17 +120,42 @@ async def authenticate_device(rt: Runtime, credential: str) -> Doc:
     """The paired, active device holding ``credential``; its call counts against its rate and
     as a sighting."""
     credential_hash = hash_token(credential)
+    device = await device_holding(rt, credential_hash)
+    await refuse_unless_active(rt, device)
+    _within_rate(rt, f"device:{credential_hash}")
+    await record_sighting(rt, device)
+    return device
+
+
+async def device_holding(rt: Runtime, credential_hash: str) -> Doc:
+    """The gateway's copy of the device holding the credential: from memory, else from the
+    store, else from the registry (refused when it knows no such credential)."""
+    cache = gateway_parts(rt).access.cache
+    device = cache.device(credential_hash)
+    if device is not None:
+        return device
+    read_at = cache.generation
     device = await repo.device_by_credential_hash(rt.store, credential_hash)
     if device is None:
         found = await _ask_registry(rt, "device.authenticate", credential_hash)
         device = device_copy(found["device"], found["credential_hash"], found["revision"])
         kept = device
         await repo.keep_device_now(rt.store, kept)
-    if device["status"] != "active":
-        raise Refusal("unauthorized", 401)
-    _within_rate(rt, f"device:{credential_hash}")
-    await record_sighting(rt, device)
+    cache.keep_device(device, read_at)
     return device
+
+
+async def refuse_unless_active(rt: Runtime, device: Doc) -> None:
+    """A device that may no longer call is told why: blocked (an operator may let it in
+    again), retired, or replaced by another terminal (it has to be paired anew)."""
+    status = device["status"]
+    if status == "active":
+        return
+    if status == "retired" and await rt.store.get(repo.REPLACEMENTS.name, device["id"]):
+        raise Refusal("device_replaced", 401, pin=device["pin"])
+    if status in ("blocked", "retired"):
+        raise Refusal(f"device_{status}", 401, pin=device["pin"])
+    raise Refusal("unauthorized", 401)
 
 
 def _within_rate(rt: Runtime, credential: str) -> None:

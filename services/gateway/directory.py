@@ -3,7 +3,8 @@
 The registry owns the directory; the gateway keeps copies so that authenticating a request
 needs no round trip. A change that decides who may call the gateway (a paired, blocked,
 retired or replaced device, a rotated API key) is written here before the caller is answered,
-so the very next request already sees it rather than waiting for the registry's event.
+so the very next request already sees it rather than waiting for the registry's event; and
+it is announced to every gateway instance, which forget the credentials they hold in memory.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.gateway import repository as repo
+from services.gateway.credentials import AccessNews
 from shared.contracts.directory import barcode_settings_of
 from shared.storage import Doc, Store
 
@@ -19,19 +21,32 @@ def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Do
     return {**view, "credential_hash": credential_hash, "revision": revision}
 
 
-async def keep_tenant(store: Store, record: dict[str, Any]) -> Doc:
-    """Keep the registry's new tenant record (unless a newer one is kept); the copy."""
+async def keep_tenant(
+    store: Store, record: dict[str, Any], access: AccessNews | None = None
+) -> Doc:
+    """Keep the registry's new tenant record (unless a newer one is kept); the copy. With
+    ``access``, every instance forgets the base's key it holds (a rotated key)."""
     copy = repo.tenant_copy(record)
     await repo.put_newer(store, repo.TENANTS.name, copy)
+    if access is not None:
+        await access.tenant_changed(copy["id"])
     return copy
 
 
-async def keep_device(store: Store, record: dict[str, Any]) -> dict[str, Any]:
-    """Keep the registry's new device record (device, credential hash, revision); the device
-    as operators are shown it."""
+async def keep_device(store: Store, record: dict[str, Any], access: AccessNews) -> dict[str, Any]:
+    """Keep the registry's new device record (device, credential hash, revision) and tell every
+    instance; the device as operators are shown it."""
     copy = device_copy(record["device"], record["credential_hash"], record["revision"])
     await repo.keep_device_now(store, copy)
+    await access.device_changed(copy["id"])
     return await shown(store, record["device"])
+
+
+async def keep_replacement(store: Store, tenant: str, old_device: str, new_device: str) -> None:
+    """Kept before the old device's copy changes, so its terminal is told it was replaced."""
+    await store.run_transaction(
+        lambda db: repo.keep_replacement(db, tenant, old_device, new_device)
+    )
 
 
 async def last_seen(store: Store, device: dict[str, Any]) -> str | None:

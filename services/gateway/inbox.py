@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from services.gateway import repository as repo
 from services.gateway import uploads, webhooks
-from services.gateway.notifier import Notifier
+from services.gateway.credentials import AccessNews
+from services.gateway.notifier import Notifier, inbox_key
 from shared.clock import now as _now
 from shared.contracts import Envelope, copies
 from shared.contracts.copies import CopyState
@@ -42,17 +43,16 @@ WITHDRAWAL_SEEN = CopyState.WITHDRAWAL_SEEN.value
 REOPENABLE = (WAITING, DOWNLOADED, IN_PROGRESS, DONE)
 
 
-def inbox_key(device_id: str) -> str:
-    """The notifier's key of one device's inbox (a long poll waits on it)."""
-    return f"inbox:{device_id}"
-
-
 class Inbox:
     """The use cases of the broker's news about the gateway's copies and directory replicas."""
 
-    def __init__(self, uow: UnitOfWork, notifier: Notifier) -> None:
+    def __init__(
+        self, uow: UnitOfWork, notifier: Notifier, access: AccessNews | None = None
+    ) -> None:
         self._uow = uow
         self._notifier = notifier
+        # Tells every gateway instance when a device or a base may call no more (or again).
+        self._access = access
 
     async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
         if routed.target.kind != "device" or not routed.target.value:
@@ -203,6 +203,8 @@ class Inbox:
         }
         async with self._uow(applying=envelope) as tx:
             await repo.keep_device(tx.db, doc)
+        if self._access is not None:
+            await self._access.device_changed(changed.device.id)
 
     async def device_replaced(self, envelope: Envelope, replaced: DeviceReplaced) -> None:
         """Copies waiting for the old device move to the new one, now and when they arrive
@@ -213,10 +215,7 @@ class Inbox:
                 known = await tx.db.get(repo.DEVICES.name, device_id)
                 if known is not None:
                     require_same_tenant(envelope, known, "delivery")
-            await tx.db.put(
-                repo.REPLACEMENTS.name,
-                {"id": replaced.old_device, "tenant": tenant, "new_device": replaced.new_device},
-            )
+            await repo.keep_replacement(tx.db, tenant, replaced.old_device, replaced.new_device)
             waiting = await tx.db.find(
                 repo.INBOX.name,
                 {"device_id": replaced.old_device, "tenant": tenant, "state": WAITING},
@@ -224,11 +223,15 @@ class Inbox:
             for row in waiting:
                 await tx.db.update(repo.INBOX.name, row["id"], {"device_id": replaced.new_device})
         self._notifier.notify(inbox_key(replaced.new_device))
+        if self._access is not None:  # the old device's polls now learn it was replaced
+            await self._access.device_changed(replaced.old_device)
 
     async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
         doc = repo.tenant_copy(changed.model_dump())
         async with self._uow(applying=envelope) as tx:
             await repo.put_newer(tx.db, repo.TENANTS.name, doc)
+        if self._access is not None:
+            await self._access.tenant_changed(changed.tenant)
 
 
 # The terminal's side of the inbox (api/terminal.py): what a device sees and does with its copies.

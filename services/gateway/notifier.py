@@ -11,6 +11,11 @@ from collections import defaultdict
 from contextlib import suppress
 
 
+def inbox_key(device_id: str) -> str:
+    """What a long poll of ``device_id`` waits on."""
+    return f"inbox:{device_id}"
+
+
 class Notifier:
     def __init__(self) -> None:
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)

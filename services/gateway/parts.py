@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from services.gateway.credentials import AccessNews
 from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from shared.catalog.replica import CatalogReplica
 from shared.limits import GuessLimit
+from shared.messaging.broadcast import Broadcast
 from shared.secret_box import SecretBox
 from shared.service import Runtime, parts_of
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:  # auth.py and webhooks.py read these parts
 @dataclass
 class GatewayParts:
     notifier: Notifier
+    # Credentials held in memory, and the news that tells every instance to forget one.
+    access: AccessNews
+    access_broadcast: Broadcast
     refused_hashes: RecentlyRefused
     pin_limit: GuessLimit
     rate_limiter: RateLimiter

@@ -101,6 +101,10 @@ async def keep_device(db: Session, copy: Doc) -> bool:
     return stored
 
 
+async def keep_replacement(db: Session, tenant: str, old_device: str, new_device: str) -> None:
+    await db.put(REPLACEMENTS.name, {"id": old_device, "tenant": tenant, "new_device": new_device})
+
+
 async def standing_for(db: Session, tenant: str, device_id: str) -> str:
     """The device that now stands for ``device_id``: the one that replaced it (in turn, when
     that one was replaced too), or ``device_id`` itself."""

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.gateway import consumers, repository, webhooks
 from services.gateway.api import ROUTERS
 from services.gateway.auth import RecentlyRefused
+from services.gateway.credentials import ACCESS_EXCHANGE, AccessNews, CredentialCache
 from services.gateway.inbox import Inbox
 from services.gateway.notifier import Notifier
 from services.gateway.parts import GatewayParts, gateway_parts
@@ -20,6 +21,7 @@ from shared.contracts.catalog import CatalogChanged
 from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.logging import get_logger
+from shared.messaging.broadcast import Broadcast
 from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
 from shared.secret_box import load_box
@@ -33,12 +35,25 @@ log = get_logger("tsdx.gateway")
 
 async def _on_start(rt: Runtime) -> None:
     settings = rt.settings
+    notifier = Notifier()
+    access = AccessNews(CredentialCache(settings.credential_cache_size), notifier)
+    broadcast = Broadcast(
+        rt.broker,
+        ACCESS_EXCHANGE,
+        access.heard,
+        access.missed_some,
+        settings.publish_timeout_seconds,
+    )
+    await broadcast.start()
+    access.attach(broadcast)
     presence = Presence()
     presence.seed(await repository.devices(rt.store))
     DEVICES_ONLINE.set_function(lambda: presence.online(now()))
     box = load_box(settings.secret_keys, settings.data_dir)
     parts = GatewayParts(
-        notifier=Notifier(),
+        notifier=notifier,
+        access=access,
+        access_broadcast=broadcast,
         refused_hashes=RecentlyRefused(),
         pin_limit=GuessLimit(rt.store, "pin", settings.pin_misses_per_minute),
         rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
@@ -59,6 +74,7 @@ async def _on_stop(rt: Runtime) -> None:
     parts = gateway_parts(rt)
     if parts.webhook_sender is not None:
         await parts.webhook_sender.stop()
+    await parts.access_broadcast.stop()
     await parts.catalog.stop()
 
 
@@ -83,7 +99,7 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {
         GATEWAY_WORK: {
-            **consumers.table(Inbox(rt.uow, gateway_parts(rt).notifier)),
+            **consumers.table(Inbox(rt.uow, gateway_parts(rt).notifier, gateway_parts(rt).access)),
             CatalogChanged: gateway_parts(rt).catalog.changed,
         }
     },

@@ -77,21 +77,39 @@ async def wait_in_inbox(
     conn: Connection, terminal: Terminal, document_id: str, timeout: float, wait: float = 10
 ) -> dict[str, Any]:
     """Long-poll the terminal's inbox until the document is listed; its summary."""
+    [(item, _)] = (await wait_all_in_inbox(conn, terminal, [document_id], timeout, wait)).values()
+    return item
+
+
+async def wait_all_in_inbox(
+    conn: Connection,
+    terminal: Terminal,
+    document_ids: list[str],
+    timeout: float,
+    wait: float = 10,
+) -> dict[str, tuple[dict[str, Any], float]]:
+    """Long-poll the terminal's inbox until every document is listed: by document id, its
+    summary and when it was first seen (``time.perf_counter``)."""
     deadline = time.monotonic() + timeout
+    wanted = set(document_ids)
+    found: dict[str, tuple[dict[str, Any], float]] = {}
     while True:
         status, answer = await conn.call(
             "GET",
             f"/api/v1/terminal/inbox?wait={wait:g}&known={terminal.known}",
             terminal.credential,
         )
+        seen = time.perf_counter()
         expect(status, answer, 200)
         terminal.known = len(answer["documents"])
         for item in answer["documents"]:
-            if item["document_id"] == document_id:
-                found: dict[str, Any] = item
-                return found
+            if item["document_id"] in wanted and item["document_id"] not in found:
+                found[item["document_id"]] = (item, seen)
+        if len(found) == len(wanted):
+            return found
         if time.monotonic() > deadline:
-            raise BenchError(f"document {document_id} not in the inbox after {timeout}s")
+            missing = len(wanted) - len(found)
+            raise BenchError(f"{missing} documents not in the inbox after {timeout}s")
 
 
 async def acknowledge(conn: Connection, terminal: Terminal, delivery_id: str) -> None:

@@ -37,14 +37,14 @@ def order(
     }
 
 
-def upload_to_device(device_id: str, document: dict[str, Any]) -> dict[str, Any]:
+def upload_to_device(device_id: str, *documents: dict[str, Any]) -> dict[str, Any]:
     """An upload to a device picked from the base's list (no PIN typed)."""
     return {
         "request_id": uuid.uuid4().hex,
         "process": PROCESS,
         "channel": "internet",
         "target": {"kind": "device", "value": device_id},
-        "documents": [document],
+        "documents": list(documents),
     }
 
 

@@ -27,6 +27,17 @@ class Plan:
     # The inbox-poll base: paired devices and documents stored for each.
     poll_devices: int
     per_device: int
+    # Uploads of several documents each: uploaders, documents per upload, seconds measured.
+    batch_lanes: int = 8
+    batch_documents: int = 50
+    batch_warmup: float = 3.0
+    batch_seconds: float = 15.0
+    # Terminals long-polling one gateway at once, and the documents sent to them meanwhile
+    # (at a steady rate, each to a terminal of its own).
+    long_polls: int = 10_000
+    long_poll_documents: int = 200
+    long_poll_rate: float = 20.0
+    long_poll_wait: float = 30.0
     # The catalog: products uploaded, and products changed before the delta sync.
     catalog_products: int = 100_000
     catalog_changes: int = 100
@@ -58,6 +69,12 @@ def plan_for(duration: float | None, quick: bool) -> Plan:
             big_lines=1_000,
             poll_devices=200,
             per_device=10,
+            batch_lanes=2,
+            batch_warmup=0.5,
+            batch_seconds=2.0,
+            long_polls=200,
+            long_poll_documents=10,
+            long_poll_rate=10.0,
             catalog_products=2_000,
         )
     seconds = duration if duration is not None else DEFAULT_DURATION
@@ -76,4 +93,5 @@ def plan_for(duration: float | None, quick: bool) -> Plan:
         big_lines=10_000,
         poll_devices=10_000,
         per_device=10,
+        batch_seconds=max(10.0, seconds / 2),
     )

@@ -78,6 +78,16 @@ bench makes a RabbitMQ virtual host of its own and starts, in this order:
 - *Bare FastAPI JSON endpoint*: one `GET` route returning a small JSON object, served by
   uvicorn in its own process with the services' uvicorn settings. Requests/s under the HTTP
   load generator below.
+- *The skeleton pipeline*: the least any HTTP-plus-broker exchange must do for one document
+  (`tools/bench/skeleton_app.py`): a FastAPI app on uvicorn with uvloop, httptools and orjson,
+  like the services, whose upload endpoint publishes each document as one persistent message
+  to a quorum queue and answers once the broker confirmed it (confirms pipelined: every
+  request in flight has its publish in flight on one channel); a consumer with the services'
+  prefetch puts it in a dict; an inbox endpoint long-polls that dict and an ack endpoint
+  removes the document. No storage, no logging, no authentication, no decision. It is driven
+  exactly as tsdx's sustained upload figure below ({lanes} uploaders, {terminals} terminals,
+  the same documents and the same client), and is the ceiling of the upload figures; its own
+  ratio to the raw round trip shows whether the skeleton itself is slow.
 - Not a ceiling, a reference in the notes: *the same endpoint behind tsdx's HTTP middleware*,
   what every service puts around every endpoint (`shared.http.install_common`: the request's
   JSON log line written to a file, its metrics, the correlation id, the body limit). It shows
@@ -106,18 +116,21 @@ accounting base, not a capacity; the limiter still runs on every request.
   The uploader then starts its next upload. Documents/s counts the documents listed in an
   inbox within {upload_seconds:g} s, after {upload_warmup:g} s of warm-up. The latency of
   each is upload sent → inbox answer received; p50/p95/p99 are over the same documents.
-  The ceiling is the raw aio-pika round trip, while one upload takes several trips through
-  the broker: upload.requested, the registry RPC that checks the device (request and reply),
-  upload.decided (to the gateway and the registry), document.routed, and the terminal's
-  delivery.progressed steps. The notes give how many: RabbitMQ's own counts of messages
-  published into and delivered from the bench's virtual host over both upload phases (read
-  from the management API once its statistics, refreshed every 5 s, have settled), divided by
-  the documents uploaded; they include whatever else the stack sent meanwhile (the
-  terminals' sightings, about one in 30 s each).
+  The ceiling is the skeleton pipeline, driven the same way.
+- *Broker messages published per single-document upload*: RabbitMQ's own counts of messages
+  published into (and, in the notes, delivered from) the bench's virtual host over both
+  single-document upload phases (read from the management API once its statistics, refreshed
+  every 5 s, have settled), divided by the documents uploaded; they include whatever else the
+  stack sent meanwhile (the terminals' sightings, about one in 30 s each).
 - *Latency p99 at half load*: uploads are then started at a steady half of the measured
   throughput, whenever they are due, for {half_seconds:g} s after {half_warmup:g} s of
   warm-up; each latency counts from the moment the upload was due (a late start counts
   against tsdx).
+- *{batch_documents}-document uploads*: {batch_lanes} uploaders each upload {batch_documents}
+  supplier orders of {lines} lines in one request to one terminal, which long-polls until all
+  of them are listed and then acknowledges each; documents/s counts the documents listed
+  within {batch_seconds:g} s after {batch_warmup:g} s of warm-up. The ceiling is the skeleton
+  pipeline's single-document figure: documents sent together should cost less each.
 - *{big_lines:,}-line document*: one supplier order of {big_lines:,} lines is uploaded to a
   fresh terminal; the time runs until the terminal has it downloaded
   (`GET /api/v1/terminal/documents/{{id}}`, body read and parsed). Then the terminal sends its
@@ -137,6 +150,16 @@ accounting base, not a capacity; the limiter still runs on every request.
   query → JSON. The load generator first polls once from every device (a device not seen for
   30 s has its `last_seen` written, once), then measures requests/s of
   `GET /api/v1/terminal/inbox?wait=0`, each request from the next device in turn.
+- *Long polls*: {long_polls:,} more terminals, without documents, are seeded with the poll
+  base. A load generator in a process of its own (its file-descriptor limit raised to what it
+  needs; loopback only) opens a keep-alive connection for each and holds a long poll on each
+  (`wait={long_poll_wait:g}`), polling again whenever one ends and acknowledging what arrives.
+  Once the gateway counts 90% of them waiting (`tsdx_long_polls_waiting`), {long_poll_documents}
+  documents are uploaded at {long_poll_rate:g} per second, each to a waiting terminal of its
+  own; the latency of each runs from the upload sent until the generator read it in a poll's
+  answer (wall clock, both processes on one machine); p99 over the documents. The gateway's
+  resident memory peak through the phase is the memory figure. The phase is bounded: the
+  generator is stopped once every document ended a poll, or after 30 s.
 - *Resident memory*: `VmRSS` from `/proc/<pid>/status` of each service process, idle ({settle:g} s
   after the stack is ready, before any load); and its peak through the upload,
   large-document and poll phases, as the kernel records it (`VmHWM`, reset through
@@ -241,6 +264,14 @@ def markdown(results: Results) -> str:
         documents=plan.poll_documents,
         per_device=plan.per_device,
         settle=results.settle_seconds,
+        batch_lanes=plan.batch_lanes,
+        batch_documents=plan.batch_documents,
+        batch_seconds=plan.batch_seconds,
+        batch_warmup=plan.batch_warmup,
+        long_polls=plan.long_polls,
+        long_poll_documents=plan.long_poll_documents,
+        long_poll_rate=plan.long_poll_rate,
+        long_poll_wait=plan.long_poll_wait,
         run_seconds=results.seconds,
     )
     parts = [

@@ -8,6 +8,7 @@ directory), and the load generator processes.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import secrets
 import shutil
@@ -16,6 +17,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,29 +25,37 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.settings import Settings
 from tools.bench import api
 from tools.bench import catalog as catalog_bench
 from tools.bench.amqp_ceiling import round_trip_rate
+from tools.bench.api import Terminal
 from tools.bench.big_document import big_document
 from tools.bench.cpu import CpuMeter, broker_pid
 from tools.bench.documents import order, upload_to_device
 from tools.bench.figures import Figure, figure
 from tools.bench.http_load import LoadResult, LoadSpec, run_in_own_process
+from tools.bench.long_polls import LongPollProcess, LongPollSpec
 from tools.bench.machine import Machine, this_machine
 from tools.bench.memory import PeakTracker, snapshot
 from tools.bench.plan import Plan
 from tools.bench.seed import OPEN_STATES, seed_inbox_base
+from tools.bench.stats import Latency
 from tools.bench.uploads import Outcome, UploadDriver
 from tools.bench.vhost import MessageCounts, VirtualHost
-from tools.bench.wire import Pool
+from tools.bench.wire import Pool, WireError
 from tools.cli.stack import SERVICES, Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 # The request-rate limit per credential is a policy, not a capacity: lifted for the bench.
 UNLIMITED = str(10**9)
+# Bounds of the long-poll phase: opening every connection, then every document arriving.
+LONG_POLL_PHASE = "long polls"
+LONG_POLL_CONNECT_SECONDS = 300.0
+LONG_POLL_UPLOAD_SECONDS = 60.0
 # Let the services settle after start before the idle memory is read.
 SETTLE_SECONDS = 2.0
 
@@ -82,6 +92,8 @@ class Bench:
         self.results = Results(plan, this_machine(), prefetch=self.settings.prefetch)
         # Resident memory peaks of the services, by load phase.
         self.peaks: dict[str, dict[str, float]] = {}
+        # The inbox-poll base's API key and its terminals without documents (long polls).
+        self._long_poll_base: tuple[str, list[Terminal]] | None = None
 
     # The run -----------------------------------------------------------------------------
 
@@ -96,7 +108,8 @@ class Bench:
             else:
                 amqp_rate = await self._amqp_ceiling(vhost.amqp_url)
                 bare = await self._http_ceiling()
-                await self._measure_stack(vhost, amqp_rate, bare)
+                skeleton = await self._skeleton_ceiling(vhost.amqp_url, amqp_rate)
+                await self._measure_stack(vhost, skeleton, bare)
         finally:
             vhost.delete()
         # Only after a run that went through: a failed one leaves the service logs here.
@@ -165,6 +178,53 @@ class Bench:
             await server.wait()
         return result
 
+    async def _skeleton_ceiling(self, amqp_url: str, amqp_rate: float) -> float:
+        plan = self.plan
+        self.say(
+            f"ceiling: the skeleton pipeline, {plan.lanes} uploaders for {plan.upload_seconds:g} s"
+        )
+        port = free_port()
+        with _log_file(self.scratch / "logs" / "skeleton.log") as log:
+            server = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tools.bench.skeleton_app",
+                HOST,
+                str(port),
+                amqp_url,
+                str(self.settings.prefetch),
+                cwd=ROOT,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        pool = Pool(HOST, port)
+        try:
+            await _wait_http(f"http://{HOST}:{port}/ping", server)
+            # The skeleton takes a device's id as its credential: nothing to pair.
+            terminals = [Terminal(f"dev-{n}", f"dev-{n}") for n in range(plan.terminals)]
+            driver = UploadDriver(pool, "skeleton", terminals, plan.upload_lines)
+            pids = {"skeleton pipeline": server.pid, "bench client": os.getpid()}
+            broker = broker_pid()
+            if broker is not None:
+                pids["RabbitMQ (whole broker)"] = broker
+            meter = CpuMeter(pids)
+            meter.start()
+            outcome = await driver.closed_loop(plan.lanes, plan.upload_warmup, plan.upload_seconds)
+            spent = meter.stop()
+            self._note_cpu("per document of the skeleton pipeline", spent, len(outcome.samples))
+        finally:
+            await pool.close()
+            server.terminate()
+            await server.wait()
+        self._note_outcome("the skeleton pipeline", outcome)
+        rate, latency = outcome.rate, outcome.latency
+        self.note(
+            f"skeleton pipeline: {rate:.0f} docs/s, p50 {latency.p50 * 1000:.1f} ms, "
+            f"p99 {latency.p99 * 1000:.1f} ms ({rate / amqp_rate:.2f} of the raw round trip)"
+        )
+        self.add(figure("skeleton_throughput", rate, amqp_rate, lanes=plan.lanes))
+        return rate
+
     def _stack(self, vhost: VirtualHost) -> Stack:
         return Stack(
             env={
@@ -197,7 +257,7 @@ class Bench:
             await asyncio.to_thread(stack.stop_all)
         self._catalog_rss(stack)
 
-    async def _measure_stack(self, vhost: VirtualHost, amqp_rate: float, bare: LoadResult) -> None:
+    async def _measure_stack(self, vhost: VirtualHost, skeleton: float, bare: LoadResult) -> None:
         stack = self._stack(vhost)
         self.say(f"starting the stack: {', '.join(stack.services)}")
         stack.start_all()
@@ -207,9 +267,11 @@ class Bench:
             idle = snapshot(_pids(stack))
             pool = Pool(HOST, stack.ports["gateway"])
             try:
-                await self._uploads(stack, pool, amqp_rate, vhost)
+                await self._uploads(stack, pool, skeleton, vhost)
                 polls = await self._polls(stack, pool)
                 await self._catalog(stack, pool)
+                # Last: ten thousand connections leave the gateway's memory grown for good.
+                await self._long_polls(stack)
             finally:
                 await pool.close()
         finally:
@@ -229,7 +291,12 @@ class Bench:
             if service in idle:
                 self.add(figure(f"rss_idle_{service}", idle[service]))
         for service in stack.services:
-            by_phase = [p[service] for p in self.peaks.values() if service in p]
+            # The long polls have a memory figure (and bound) of their own.
+            by_phase = [
+                peaks[service]
+                for phase, peaks in self.peaks.items()
+                if service in peaks and phase != LONG_POLL_PHASE
+            ]
             if by_phase:
                 self.add(figure(f"rss_load_{service}", max(by_phase)))
         self._catalog_rss(stack)
@@ -241,9 +308,7 @@ class Bench:
 
     # Uploads -----------------------------------------------------------------------------
 
-    async def _uploads(
-        self, stack: Stack, pool: Pool, amqp_rate: float, vhost: VirtualHost
-    ) -> None:
+    async def _uploads(self, stack: Stack, pool: Pool, skeleton: float, vhost: VirtualHost) -> None:
         plan = self.plan
         tenant = await api.create_tenant(pool, self.admin_token, "Бенчмарк: выгрузки")
         self.say(f"pairing {plan.terminals + 1} terminals through the API")
@@ -275,18 +340,45 @@ class Bench:
         if before is None or after is None:
             self.note("broker messages per upload: not counted (no settled management API)")
         else:
-            self._note_messages(
-                after - before, len(full.samples) + len(half.samples), full.rate, amqp_rate
-            )
+            self._note_messages(after - before, len(full.samples) + len(half.samples), full.rate)
         self._note_outcome("full load", full)
         latency = full.latency
-        self.add(figure("upload_throughput", full.rate, amqp_rate, lanes=plan.lanes))
+        self.add(figure("upload_throughput", full.rate, skeleton, lanes=plan.lanes))
         self.add(figure("upload_p50", latency.p50 * 1000))
         self.add(figure("upload_p95", latency.p95 * 1000))
         self.add(figure("upload_p99", latency.p99 * 1000))
 
         self._note_outcome("half load", half)
         self.add(figure("upload_half_p99", half.latency.p99 * 1000, rate=half_rate))
+
+        self.say(
+            f"uploads of {plan.batch_documents} documents: {plan.batch_lanes} uploaders for "
+            f"{plan.batch_seconds:g} s after {plan.batch_warmup:g} s of warm-up"
+        )
+        batches = UploadDriver(
+            pool, tenant["api_key"], terminals, plan.upload_lines, plan.batch_documents
+        )
+        meter = self._cpu_meter(stack, client=True)
+        async with self._tracking_peaks(stack, f"{plan.batch_documents}-document uploads"):
+            meter.start()
+            batch = await batches.closed_loop(
+                plan.batch_lanes, plan.batch_warmup, plan.batch_seconds
+            )
+            self._note_cpu(
+                f"per document of {plan.batch_documents}-document uploads",
+                meter.stop(),
+                len(batch.samples),
+            )
+        self._note_outcome(f"{plan.batch_documents}-document uploads", batch)
+        self.add(
+            figure(
+                "batch_throughput",
+                batch.rate,
+                skeleton,
+                lanes=plan.batch_lanes,
+                documents=plan.batch_documents,
+            )
+        )
 
         self.say(f"one document of {plan.big_lines} lines, there and back")
         meter = self._cpu_meter(stack, client=True)
@@ -402,10 +494,14 @@ class Bench:
             stack.kill(service, signal.SIGTERM)
         started = time.perf_counter()
         settings = Settings(store="sqlite", data_dir=self.scratch / "data")
-        terminals = await seed_inbox_base(settings, template, plan.poll_devices, plan.per_device)
+        terminals, quiet = await seed_inbox_base(
+            settings, template, plan.poll_devices, plan.per_device, plan.long_polls
+        )
+        self._long_poll_base = (tenant["api_key"], quiet)
         self.note(
             f"seeded {plan.poll_devices - 1} devices and "
-            f"{plan.poll_documents - 1} documents in {time.perf_counter() - started:.1f} s"
+            f"{plan.poll_documents - 1} documents, and {len(quiet)} devices without documents "
+            f"for the long polls, in {time.perf_counter() - started:.1f} s"
         )
         for service in ("registry", "gateway"):
             stack.start(service)
@@ -428,6 +524,89 @@ class Bench:
             self._note_cpu("per inbox poll", meter.stop(), result.answered)
         self._note_load("inbox polls", result)
         return result
+
+    # Long polls ---------------------------------------------------------------------------
+
+    async def _long_polls(self, stack: Stack) -> None:
+        """Documents sent to terminals that wait in long polls, ``plan.long_polls`` at once."""
+        plan = self.plan
+        assert self._long_poll_base is not None
+        api_key, quiet = self._long_poll_base
+        port = stack.ports["gateway"]
+        self.say(f"long polls: {len(quiet)} terminals waiting on one gateway at once")
+        holder = LongPollProcess(
+            LongPollSpec(HOST, port, [t.credential for t in quiet], plan.long_poll_wait),
+            self.scratch,
+        )
+        pool = Pool(HOST, port)
+        sent: dict[str, float] = {}
+        news = await _gateway_metric(port, "tsdx_inbox_polls_total", outcome="news")
+        news_before = max(0.0, news)
+        try:
+            async with self._tracking_peaks(stack, LONG_POLL_PHASE):
+                connected = await holder.start(timeout=LONG_POLL_CONNECT_SECONDS)
+                waiting = await _until_metric(
+                    port, "tsdx_long_polls_waiting", 0.9 * connected, timeout=60
+                )
+                self.say(
+                    f"{connected} connections held, {waiting:.0f} polls waiting: sending "
+                    f"{plan.long_poll_documents} documents at {plan.long_poll_rate:g}/s"
+                )
+                targets = quiet[: plan.long_poll_documents]
+
+                failed: Counter[str] = Counter()
+
+                async def send(terminal: Terminal, due: float) -> None:
+                    delay = due - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    document = order(plan.upload_lines)
+                    sent[document["header"]["id"]] = time.time()
+                    body = upload_to_device(terminal.device_id, document)
+                    try:
+                        async with pool.connection() as conn:
+                            await asyncio.wait_for(
+                                api.upload(conn, api_key, body), LONG_POLL_UPLOAD_SECONDS
+                            )
+                    except (TimeoutError, api.BenchError, WireError) as exc:
+                        failed[type(exc).__name__] += 1
+
+                begin = time.perf_counter()
+                await asyncio.gather(
+                    *(send(t, begin + n / plan.long_poll_rate) for n, t in enumerate(targets))
+                )
+                # Each document ends one poll with news: wait for them (bounded).
+                await _until_metric(
+                    port,
+                    "tsdx_inbox_polls_total",
+                    news_before + len(targets),
+                    timeout=30,
+                    outcome="news",
+                )
+            result = await holder.stop()
+        finally:
+            await holder.kill()
+            await pool.close()
+        if failed:
+            self.note(f"long polls: uploads that failed: {dict(failed)}")
+        latencies = [result.arrivals[d] - at for d, at in sent.items() if d in result.arrivals]
+        # A document that never reached its terminal counts as never: the p99 is then infinite
+        # once more than 1% are missing, and the table says so.
+        latencies += [math.inf] * (len(sent) - len(latencies))
+        latency = Latency.of(latencies) if latencies else Latency.of([math.inf])
+        p99 = math.inf if math.isnan(latency.p99) else latency.p99
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
+        self.note(
+            f"long polls: {result.connected} terminals held a poll each (wait="
+            f"{plan.long_poll_wait:g}); {len(result.arrivals)} of {len(sent)} documents reached "
+            f"their waiting terminal, p50 {latency.p50 * 1000:.0f} ms, "
+            f"p99 {p99 * 1000:.0f} ms; answers {statuses or 'none'}; errors {result.errors}"
+        )
+        terminals = result.connected
+        self.add(figure("long_poll_p99", p99 * 1000, terminals=terminals))
+        rss = self.peaks[LONG_POLL_PHASE].get("gateway")
+        if rss is not None:
+            self.add(figure("long_poll_rss", rss, terminals=terminals))
 
     async def _check_seeded(self, pool: Pool, terminals: list[api.Terminal]) -> None:
         """The seeded inbox is what the terminals' own API lists (the open documents)."""
@@ -507,9 +686,7 @@ class Bench:
         parts = ", ".join(f"{name} {1000 * s / count:.2f}" for name, s in spent.items())
         self.note(f"CPU ms {what} ({count} measured): {parts}")
 
-    def _note_messages(
-        self, counts: MessageCounts, documents: int, rate: float, amqp_rate: float
-    ) -> None:
+    def _note_messages(self, counts: MessageCounts, documents: int, rate: float) -> None:
         if documents == 0:
             return
         published = counts.published / documents
@@ -517,9 +694,9 @@ class Bench:
             f"broker messages per upload (RabbitMQ's own counts over both upload phases, "
             f"{documents} documents): {published:.1f} published, "
             f"{counts.delivered / documents:.1f} delivered to consumers; at full load about "
-            f"{rate * published:.0f} messages/s published "
-            f"({rate * published / amqp_rate:.2f} of the raw round trip)"
+            f"{rate * published:.0f} messages/s published"
         )
+        self.add(figure("messages_per_upload", published))
 
     def _note_outcome(self, what: str, outcome: Outcome) -> None:
         text = (
@@ -531,6 +708,34 @@ class Bench:
         if outcome.errors:
             text += "; errors: " + "; ".join(f"{n} × {e}" for e, n in outcome.errors.items())
         self.note(text)
+
+
+async def _gateway_metric(port: int, name: str, **labels: str) -> float:
+    """The sum of one metric's samples carrying ``labels``, as the gateway reports it now
+    (none, while a gateway too busy to answer in time)."""
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            text = (await client.get(f"http://{HOST}:{port}/metrics")).text
+    except httpx.HTTPError:
+        return float("-inf")
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+async def _until_metric(
+    port: int, name: str, at_least: float, timeout: float, **labels: str
+) -> float:
+    """Wait (bounded) until the gateway's metric reaches ``at_least``; its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await _gateway_metric(port, name, **labels)
+        if value >= at_least or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.2)
 
 
 def _log_file(path: Path) -> BinaryIO:

@@ -83,10 +83,11 @@ def _only(found: list[Doc], what: str) -> Doc:
 
 
 async def seed_inbox_base(
-    settings: Settings, template: Terminal, devices: int, per_device: int
-) -> list[Terminal]:
+    settings: Settings, template: Terminal, devices: int, per_device: int, quiet: int = 0
+) -> tuple[list[Terminal], list[Terminal]]:
     """Make ``devices`` terminals (the template's included) with ``per_device`` documents
-    each; the template already has one (waiting) document. Returns all the terminals."""
+    each, and ``quiet`` more with none (their long polls wait); the template already has one
+    (waiting) document. Returns both lists of terminals."""
     # The services' own collection declarations, so indexes are exactly theirs.
     from services.gateway import repository as gateway_repo
     from services.registry import repository as registry_repo
@@ -107,7 +108,7 @@ async def seed_inbox_base(
             raise BenchError(f"the template document is {row_template['state']}, not waiting")
 
         terminals = [template]
-        credentials = [new_token("tsd") for _ in range(devices - 1)]
+        credentials = [new_token("tsd") for _ in range(devices - 1 + quiet)]
         registry_docs: list[Doc] = []
         gateway_docs: list[Doc] = []
         for n, credential in enumerate(credentials, start=1):
@@ -115,6 +116,7 @@ async def seed_inbox_base(
             registry_docs.append(doc)
             gateway_docs.append({**clone_device(copy_template, n, credential), "id": doc["id"]})
             terminals.append(Terminal(doc["id"], credential))
+        terminals, quiet_terminals = terminals[:devices], terminals[devices:]
         await _insert_all(registry, registry_repo.insert_devices, iter(registry_docs))
         await _insert_all(gateway, gateway_repo.insert_devices, iter(gateway_docs))
 
@@ -131,7 +133,7 @@ async def seed_inbox_base(
                     yield clone_row(row_template, terminal.device_id, state, at, n)
 
         await _insert_all(gateway, gateway_repo.insert_copies, rows())
-        return terminals
+        return terminals, quiet_terminals
     finally:
         await gateway.close()
         await registry.close()

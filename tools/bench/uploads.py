@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tools.bench.api import BenchError, Terminal, acknowledge, upload, wait_in_inbox
+from tools.bench.api import BenchError, Terminal, acknowledge, upload, wait_all_in_inbox
 from tools.bench.documents import order, upload_to_device
 from tools.bench.stats import Latency, per_second
 from tools.bench.wire import Pool, WireError
@@ -61,16 +61,27 @@ class Outcome:
 
 
 class UploadDriver:
-    def __init__(self, pool: Pool, api_key: str, terminals: list[Terminal], lines: int) -> None:
+    """Uploads of ``documents`` documents each (all to one terminal), every one counted."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        api_key: str,
+        terminals: list[Terminal],
+        lines: int,
+        documents: int = 1,
+    ) -> None:
         self._pool = pool
         self._api_key = api_key
         self._lines = lines
+        self._documents = documents
         self._free: asyncio.Queue[Terminal] = asyncio.Queue()
         for terminal in terminals:
             self._free.put_nowait(terminal)
 
-    async def deliver(self, started: float | None = None) -> tuple[float, float]:
-        """One upload to a free terminal until it is in its inbox: (start, seen) times.
+    async def deliver(self, started: float | None = None) -> list[tuple[float, float]]:
+        """One upload to a free terminal until each document is in its inbox: the (start,
+        seen) times of each.
 
         ``started`` is when the upload was due; the wait for a free terminal counts.
         """
@@ -79,21 +90,20 @@ class UploadDriver:
         except TimeoutError:
             raise BenchError("no free terminal: too many deliveries failed") from None
         start = started if started is not None else time.perf_counter()
-        document = order(self._lines)
+        documents = [order(self._lines) for _ in range(self._documents)]
+        ids = [document["header"]["id"] for document in documents]
         async with self._pool.connection() as conn:
-            await upload(conn, self._api_key, upload_to_device(terminal.device_id, document))
-            item = await wait_in_inbox(
-                conn, terminal, document["header"]["id"], timeout=DELIVERY_TIMEOUT
-            )
-            seen = time.perf_counter()
-            await acknowledge(conn, terminal, item["delivery_id"])
+            await upload(conn, self._api_key, upload_to_device(terminal.device_id, *documents))
+            found = await wait_all_in_inbox(conn, terminal, ids, timeout=DELIVERY_TIMEOUT)
+            for item, _ in found.values():
+                await acknowledge(conn, terminal, item["delivery_id"])
         # Only now: a terminal whose delivery failed is not used again (its ``known`` is off).
         self._free.put_nowait(terminal)
-        return start, seen
+        return [(start, seen) for _, seen in found.values()]
 
     async def _measured(self, outcome: Outcome, due: float | None) -> None:
         try:
-            outcome.samples.append(await self.deliver(due))
+            outcome.samples.extend(await self.deliver(due))
         except (BenchError, WireError) as exc:
             outcome.errors[type(exc).__name__ + ": " + str(exc)[:120]] += 1
 

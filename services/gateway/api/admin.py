@@ -2,8 +2,9 @@
 
 Thin endpoints: each validates its input and asks the registry, which owns the directory.
 Changes that decide who may call the gateway (a rotated API key, a blocked, retired or replaced
-device) are written into the gateway's own copies before answering, so the old credential is
-refused by the very next request rather than when the registry's event arrives. Every change
+device) are written into the gateway's own copies and announced to every gateway instance
+before answering, so the old credential is refused by the very next request, on any instance,
+rather than when the registry's event arrives. Every change
 is audited (``shared.audit``), without the secrets it issues or sets.
 """
 
@@ -16,6 +17,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from services.gateway import directory
 from services.gateway.auth import AdminDep
+from services.gateway.parts import gateway_parts
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
@@ -109,7 +111,7 @@ async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
 async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
         rotated = await ask(rt.rpc, REGISTRY_RPC, "tenant.rotate_key", {}, tenant)
-        await directory.keep_tenant(rt.store, rotated)
+        await directory.keep_tenant(rt.store, rotated, gateway_parts(rt).access)
     return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
 
 
@@ -156,14 +158,16 @@ async def update_device(
     params = {"device_id": device_id, **changes}
     with audited("device.update", tenant=tenant, target=device_id, **changes):
         return await directory.keep_device(
-            rt.store, await ask(rt.rpc, REGISTRY_RPC, "device.update", params, tenant)
+            rt.store,
+            await ask(rt.rpc, REGISTRY_RPC, "device.update", params, tenant),
+            gateway_parts(rt).access,
         )
 
 
 async def _life_cycle(rt: Runtime, method: str, tenant: str, device_id: str) -> dict[str, Any]:
     with audited(method, tenant=tenant, target=device_id):
         record = await ask(rt.rpc, REGISTRY_RPC, method, {"device_id": device_id}, tenant)
-        return await directory.keep_device(rt.store, record)
+        return await directory.keep_device(rt.store, record, gateway_parts(rt).access)
 
 
 @router.post(
@@ -203,9 +207,11 @@ async def replace_device(
     params = {"old_device": device_id, "new_device": body.new_device}
     with audited("device.replace", tenant=tenant, target=device_id, new_device=body.new_device):
         replaced = await ask(rt.rpc, REGISTRY_RPC, "device.replace", params, tenant)
+        await directory.keep_replacement(rt.store, tenant, device_id, body.new_device)
+        access = gateway_parts(rt).access
         return {
-            "old": await directory.keep_device(rt.store, replaced["old"]),
-            "new": await directory.keep_device(rt.store, replaced["new"]),
+            "old": await directory.keep_device(rt.store, replaced["old"], access),
+            "new": await directory.keep_device(rt.store, replaced["new"], access),
         }
 
 

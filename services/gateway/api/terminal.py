@@ -15,7 +15,9 @@ from services.gateway.auth import (
     DeviceDep,
     authenticate_device,
     bearer_token,
+    device_holding,
     record_sighting,
+    refuse_unless_active,
 )
 from services.gateway.directory import barcodes_view, device_copy
 from services.gateway.inbox import (
@@ -23,11 +25,11 @@ from services.gateway.inbox import (
     WAITING,
     acknowledge_copy,
     body_of,
-    inbox_key,
     inbox_of,
     own_copy,
     record_result,
 )
+from services.gateway.notifier import inbox_key
 from services.gateway.parts import gateway_parts
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
@@ -44,7 +46,8 @@ from shared.http import (
 from shared.marks import refuse_repeated
 from shared.messaging import tracing
 from shared.messaging.topology import REGISTRY_RPC
-from shared.metrics import LONG_POLLS_WAITING
+from shared.metrics import INBOX_POLLS, LONG_POLLS_WAITING
+from shared.request_summary import SUMMARIES, quiet
 from shared.security import hash_token
 from shared.service import RuntimeDep, current_runtime
 from shared.storage import Doc
@@ -112,6 +115,8 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     # The credential must work at once, before the registry's event arrives.
     copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
     await repo.keep_device_now(rt.store, copy)
+    # Paired anew, a device's earlier credential is dead: no instance may still hold it.
+    await gateway_parts(rt).access.device_changed(device["id"])
     await record_sighting(rt, device)
     return {
         "device_id": device["id"],
@@ -157,17 +162,35 @@ class InboxQuery(BaseModel):
 async def inbox(request: Request) -> ORJSONResponse:
     """Answers at once when there is news: a document not yet acknowledged, a withdrawal, or
     a number of documents other than ``known``; otherwise waits for news up to ``wait``."""
+    try:
+        return await _poll(request)
+    except Refusal:
+        _counted("refused")
+        raise
+
+
+def _counted(outcome: str) -> None:
+    INBOX_POLLS.labels(outcome).inc()
+    SUMMARIES.count("poll", outcome)
+
+
+async def _poll(request: Request) -> ORJSONResponse:
     rt = await current_runtime(request)
-    device = await authenticate_device(rt, bearer_token(request.headers.get("authorization")))
+    credential = bearer_token(request.headers.get("authorization"))
+    device = await authenticate_device(rt, credential)
     query = query_of(InboxQuery, request)
     notifier = gateway_parts(rt).notifier
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
     while True:
         waiting, withdrawn = await inbox_of(rt.store, device["id"])
-        fresh = [r for r in waiting if r["state"] == WAITING]
+        news = bool(withdrawn or len(waiting) != query.known)
+        news = news or any(r["state"] == WAITING for r in waiting)
         left = deadline - time.monotonic()
-        if fresh or withdrawn or len(waiting) != query.known or left <= 0:
+        if news or left <= 0:
+            _counted("news" if news else "empty")
+            if not news:  # in the periodic summary instead of a line of its own
+                quiet(request.scope)
             return ORJSONResponse(
                 {
                     "documents": [_summary(r, language) for r in waiting],
@@ -178,6 +201,8 @@ async def inbox(request: Request) -> ORJSONResponse:
             )
         with LONG_POLLS_WAITING.track_inprogress():
             await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
+        # Blocked, retired or replaced while it waited: the poll ends now, saying so.
+        await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
 
 
 @router.get(

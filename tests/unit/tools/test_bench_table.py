@@ -21,10 +21,20 @@ def test_ratio_and_target_against_a_ceiling() -> None:
 
 
 def test_upper_bound_targets() -> None:
-    assert figure("upload_half_p99", 100.0, rate=50).met is True
-    assert figure("upload_half_p99", 100.1, rate=50).met is False
+    assert figure("upload_half_p99", 50.0, rate=50).met is True
+    assert figure("upload_half_p99", 50.1, rate=50).met is False
     assert figure("rss_load_gateway", 151).met is False
-    assert figure("big_download", 2.5, lines=10_000).met is True
+    assert figure("big_download", 0.6, lines=10_000).met is True
+    assert figure("messages_per_upload", 3.1).met is False
+
+
+def test_the_aim_is_judged_beside_what_must_hold() -> None:
+    between = figure("upload_throughput", 300, 1000, lanes=32)
+    assert (between.met, between.aim_met) == (True, False)
+    assert figure("upload_throughput", 400, 1000, lanes=32).aim_met is True
+    assert figure("long_poll_p99", 150, terminals=10_000).met is True
+    assert figure("long_poll_p99", 150, terminals=10_000).aim_met is False
+    assert figure("upload_p50", 12.0).aim_met is None
 
 
 def test_a_figure_without_target_is_neither_met_nor_missed() -> None:
@@ -77,15 +87,17 @@ def test_table_is_aligned_markdown_with_one_row_per_figure() -> None:
     assert cells == [
         "Upload → inbox, sustained (32 uploaders)",
         "150 docs/s",
-        "3000 (raw aio-pika round trip, msg/s)",
+        "3000 (skeleton pipeline, docs/s)",
         "0.050",
-        "≥ 0.5 × ceiling",
+        "≥ 0.2 × ceiling",
+        "NO",
+        "≥ 0.4 × ceiling",
         "NO",
     ]
     half = [c.strip() for c in lines[3].split("|")[1:-1]]
-    assert half[1:] == ["80.0 ms", "—", "—", "≤ 100 ms", "yes"]
+    assert half[1:] == ["80.0 ms", "—", "—", "≤ 50 ms", "NO", "≤ 25 ms", "NO"]
     memory = [c.strip() for c in lines[4].split("|")[1:-1]]
-    assert memory[1:] == ["60.3 MB", "—", "—", "—", "—"]
+    assert memory[1:] == ["60.3 MB", "—", "—", "—", "—", "—", "—"]
 
 
 def _results() -> Results:
