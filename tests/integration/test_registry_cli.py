@@ -107,7 +107,7 @@ async def test_device_commands_name_a_device_by_pin_or_id(
         assert sorted(d["pin"] for d in listed) == sorted([pin, new_pin])
         assert (renamed["name"], offline["mode"]) == ("Ряд 5", "offline")
         assert code == EXIT_OK and f"Устройство {pin} (Ряд 5" in shown and "заблокировано" in shown
-        assert blocked.value.code == "unauthorized"
+        assert blocked.value.code == "device_blocked"
         assert unblocked["status"] == "active"
         assert (replaced["new"]["pin"], replaced["old"]["status"]) == (pin, "retired")
         # The PIN names the new device now, so retiring "by PIN" retired the successor.

@@ -60,7 +60,8 @@ async def test_a_blocked_device_is_refused_at_once_and_let_in_again_with_its_pin
     blocked = await admin.block_device(tenant["tenant"], device_id)
 
     assert blocked["status"] == "blocked"
-    assert await refused_code(terminal.me()) == (401, "unauthorized")
+    # Refused with the reason, not as a wrong key (the terminal says why it cannot work).
+    assert await refused_code(terminal.me()) == (401, "device_blocked")
     answer = await decided(accounting, upload(by_pin(pin)))
     assert (answer["status"], answer["code"]) == ("refused", "device_not_found_by_pin")
     again = await admin.unblock_device(tenant["tenant"], device_id)
@@ -89,7 +90,7 @@ async def test_a_retired_device_is_refused_at_once_and_its_pin_is_not_handed_out
     retired = await admin.retire_device(tenant["tenant"], device_id)
 
     assert retired["status"] == "retired"
-    assert await refused_code(terminal.me()) == (401, "unauthorized")
+    assert await refused_code(terminal.me()) == (401, "device_retired")
     assert await refused_code(admin.block_device(tenant["tenant"], device_id)) == (
         409,
         "device_retired",
@@ -146,7 +147,7 @@ async def test_replacing_a_broken_terminal_moves_its_pin_and_waiting_documents(
         assert replaced["new"]["pin"] == pin
         assert replaced["old"]["status"] == "retired"
         assert (await successor.me())["pin"] == pin
-        assert await refused_code(terminal.me()) == (401, "unauthorized")
+        assert await refused_code(terminal.me()) == (401, "device_replaced")
         moved = await eventually(
             successor.inbox, until=lambda r: r["documents"], what="the waiting document moved"
         )
