@@ -25,7 +25,8 @@ async def keep_tenant(
     store: Store, record: dict[str, Any], access: AccessNews | None = None
 ) -> Doc:
     """Keep the registry's new tenant record (unless a newer one is kept); the copy. With
-    ``access``, every instance forgets the base's key it holds (a rotated key)."""
+    ``access``, every instance forgets the base it holds in memory (a rotated key, new
+    barcode settings)."""
     copy = repo.tenant_copy(record)
     await repo.put_newer(store, repo.TENANTS.name, copy)
     if access is not None:
