@@ -485,7 +485,7 @@ function workScreen() {
     e.preventDefault();
     var raw = scan.value;
     scan.value = "";
-    handleScan(raw);
+    queueScan(raw);
   });
   scan.addEventListener("blur", function () { setTimeout(focusScan, 0); });
   var keyboard = h("button", { id: "keyboard", class: "icon-button tool", type: "button", title: t("keyboard"), text: "\u2328", onclick: function () {
@@ -546,6 +546,18 @@ function barcodeSettings(job) {
   var owner = state.device || state.session;
   var own = (job.settings && job.settings.barcodes) || (owner && owner.barcodes) || {};
   return Object.assign({}, DEFAULT_SETTINGS, own);
+}
+
+// Scans are handled one at a time in the order they were made: a wedge scanner can fire the
+// next code while the last one is still being written, and its answer must not overtake.
+var scansDone = Promise.resolve();
+
+function queueScan(raw) {
+  scansDone = scansDone.then(function () { return handleScan(raw); }).catch(function (error) {
+    message("error", String(error && error.message || error));
+    signal("error", state.sound);
+  });
+  return scansDone;
 }
 
 // A scan changes the job, the job goes to disk, and only then does the terminal beep "ok":
@@ -638,7 +650,7 @@ async function scanWithCamera() {
       var found = await detector.detect(video).catch(function () { return []; });
       if (found.length) {
         stop();
-        await handleScan(found[0].rawValue);
+        await queueScan(found[0].rawValue);
         return;
       }
       await pause(250);
