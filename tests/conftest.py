@@ -44,3 +44,14 @@ async def tenant(admin: AdminClient) -> dict[str, str]:
 async def accounting(stack: Stack, tenant: dict[str, str]) -> AsyncIterator[AccountingClient]:
     async with AccountingClient(stack.url("gateway"), tenant["api_key"]) as client:
         yield client
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _patient_browser_assertions() -> None:
+    """A loaded machine renders slower than a quiet one: every browser assertion may wait up to
+    20 s (Playwright's default is 5 s). It still passes the moment its condition holds."""
+    try:
+        from playwright.async_api import expect
+    except ImportError:  # the browser tests skip themselves then
+        return
+    expect.set_options(timeout=20_000)
