@@ -1,6 +1,6 @@
 """The operator on call finds a document on the dashboard by its number and sees its journey:
 every step in order, with the terminal (internet) or the user (LAN), growing live while the
-page is open."""
+page is open, including the steps only the gateway keeps (here: the first pull by 1C)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ INTERNET_STEPS = [
     "результат",
     "результат",
     "завершён",
+    "получен учётной системой",  # kept by the gateway, asked of it by the dashboard
     "загружен в учётную систему",
 ]
 
@@ -101,6 +102,9 @@ async def test_the_dashboard_finds_a_document_by_number_and_shows_its_journey(
             downloaded = page.locator('#journey-timeline tr[data-step="downloaded"]')
             await expect(downloaded).to_contain_text(f"{device['pin']} EDA50")
             await expect(downloaded).to_contain_text("gateway")
+            pulled = page.locator('#journey-timeline tr[data-step="pulled"]')
+            await expect(pulled).to_contain_text("gateway")
+            await expect(page.locator("#journey-incomplete")).to_be_hidden()
             await page.screenshot(path=str(tmp_path / "journey.png"), full_page=True)
 
             await page.fill("#journey-query", lan_number)
