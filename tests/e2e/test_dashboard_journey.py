@@ -15,6 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.errors import Refusal
+from shared.messaging.broker import Broker
+from shared.messaging.rpc import RpcClient
+from shared.messaging.topology import GATEWAY_RPC
+from shared.settings import Settings
 from tests.e2e.test_gateway_webhooks import Receiver, finish_one, paired, receiving
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
@@ -63,6 +68,30 @@ async def both_views(
         answer = await board.get(f"/api/v1/dashboard/documents/{tenant}/{document_id}")
         assert answer.status_code == 200, answer.text
         return answer.json(), await admin.document_journey(tenant, document_id)
+
+
+async def test_the_gateway_refuses_a_malformed_question_for_its_steps(
+    journey_stack: Stack, base: tuple[dict[str, str], AccountingClient]
+) -> None:
+    tenant = base[0]["tenant"]
+    broker = Broker(Settings(amqp_url=journey_stack.env["TSDX_AMQP_URL"]), "test")
+    await broker.connect()
+    try:
+        rpc = RpcClient(broker, "test", 30.0)
+        await rpc.start()
+        method = "document.result_steps"
+        unknown = await rpc.call(GATEWAY_RPC, method, {"document_id": "never-uploaded"}, tenant)
+        assert unknown == {"steps": []}
+        for params, where in (
+            ({"document_id": ""}, None),
+            ({"document_id": "x", "extra": 1}, None),
+            ({"document_id": "x"}, "no tenant"),
+        ):
+            with pytest.raises(Refusal) as refused:
+                await rpc.call(GATEWAY_RPC, method, params, None if where else tenant)
+            assert refused.value.code == "validation_error", (params, where)
+    finally:
+        await broker.close()
 
 
 async def test_the_dashboard_timeline_has_the_gateways_steps(
