@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,3 +69,10 @@ def test_the_cli_names_the_attempts_of_a_push_in_the_chosen_language() -> None:
     step = {"at": "2026-01-01T10:00:00+00:00", "step": "push_failed", "attempts": 3}
     assert details(step, "ru") == "попыток: 3"
     assert details(step, "en") == "attempts: 3"
+
+
+def test_the_operators_russian_guide_names_every_step_as_the_page_does() -> None:
+    guide = (Path(__file__).parents[2] / "docs" / "dashboard.ru.md").read_text(encoding="utf-8")
+    table = guide.split("| шаг |", 1)[1].split("\n\n", 1)[0]
+    for step, names in STEPS.items():
+        assert names["ru"] in table, step
