@@ -119,6 +119,20 @@ async def test_the_dashboard_finds_a_document_by_number_and_shows_its_journey(
             assert lan_steps[:4] == INTERNET_STEPS[:4]
             assert lan_steps[4:6] == ["взят в работу", "результат"]
 
+            # The gateway away: the page says its steps may be missing (the answer is the
+            # dashboard's real one, with the flag it sets when the gateway does not answer).
+            async def gateway_away(route: Any) -> None:
+                response = await route.fetch()
+                view = await response.json()
+                await route.fulfill(response=response, json={**view, "incomplete": ["gateway"]})
+
+            await page.route(f"**/api/v1/dashboard/documents/*/{document_id}", gateway_away)
+            await page.fill("#journey-query", number)
+            await page.click("#journey-form button[type=submit]")
+            await expect(page.locator("#journey-incomplete")).to_be_visible(timeout=DEADLINE_MS)
+            await expect(page.locator("#journey-incomplete")).to_contain_text("Шлюз не ответил")
+            await page.unroute(f"**/api/v1/dashboard/documents/*/{document_id}")
+
             await page.fill("#journey-query", f"нет-такого-{uuid.uuid4().hex[:6]}")
             await page.click("#journey-form button[type=submit]")
             await expect(page.locator("#journey-status")).to_contain_text("Документ не найден")
