@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from shared.i18n_ui import UI_TEXTS
+from shared.journey import STEPS, step_label_code
 
 Language = Literal["ru", "en"]
 LANGUAGES: tuple[Language, ...] = ("ru", "en")
@@ -695,32 +696,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
 }
 
 
-# A document's journey (services/routing/journey.py): the names of its steps and states, and
+# A document's journey (shared/journey.py): the names of its steps and states, and
 # the words of the dashboard's search and of ``tsdx document show``.
 JOURNEY_MESSAGES: dict[str, dict[Language, str]] = {
-    "journey_step_requested": {"ru": "запрошена выгрузка", "en": "upload requested"},
-    "journey_step_refused": {"ru": "выгрузка отклонена", "en": "upload refused"},
-    "journey_step_decided": {"ru": "выгрузка принята", "en": "upload accepted"},
-    "journey_step_routed": {"ru": "направлен", "en": "routed"},
-    "journey_step_withdrawn": {"ru": "отозван", "en": "withdrawn"},
-    "journey_step_delivered": {"ru": "доставлен", "en": "delivered"},
-    "journey_step_downloaded": {"ru": "загружен на ТСД", "en": "downloaded"},
-    "journey_step_taken": {"ru": "взят в работу", "en": "taken"},
-    "journey_step_released": {"ru": "освобождён", "en": "released"},
-    "journey_step_result": {"ru": "результат", "en": "result"},
-    "journey_step_result_refused": {"ru": "результат отклонён", "en": "result refused"},
-    "journey_step_completed": {"ru": "завершён", "en": "completed"},
-    "journey_step_follow_up": {
-        "ru": "запущен следующий бизнес-процесс",
-        "en": "next business process started",
-    },
-    "journey_step_pushed": {"ru": "отправлен в учётную систему", "en": "pushed to accounting"},
-    "journey_step_push_failed": {
-        "ru": "не удалось отправить в учётную систему",
-        "en": "push to accounting failed",
-    },
-    "journey_step_pulled": {"ru": "получен учётной системой", "en": "pulled by accounting"},
-    "journey_step_loaded": {"ru": "загружен в учётную систему", "en": "loaded into accounting"},
+    # The steps' names are defined with the steps themselves.
+    **{step_label_code(step): labels for step, labels in STEPS.items()},
     "journey_state_queued": {"ru": "в очереди", "en": "queued"},
     "journey_state_delivered": {"ru": "доставлен", "en": "delivered"},
     "journey_state_downloaded": {"ru": "загружен на ТСД", "en": "downloaded"},
@@ -731,6 +711,13 @@ JOURNEY_MESSAGES: dict[str, dict[Language, str]] = {
     "journey_final": {"ru": "итоговый", "en": "final"},
     "journey_partial": {"ru": "промежуточный", "en": "partial"},
     "journey_lines": {"ru": "строк: {count}", "en": "lines: {count}"},
+    "journey_attempts": {"ru": "попыток: {count}", "en": "attempts: {count}"},
+    "journey_incomplete_gateway": {
+        "ru": "Шлюз не ответил: отправки в учётную систему и получение ею результата "
+        "могут быть не показаны.",
+        "en": "The gateway did not answer: pushes to accounting and its reads of the result "
+        "may be missing.",
+    },
     "journey_title": {"ru": "Путь документа", "en": "A document's journey"},
     "journey_search_label": {
         "ru": "Номер, идентификатор документа или пин-код ТСД",

@@ -1,7 +1,8 @@
 """A document's journey as the gateway tells it: routing's steps (asked over RPC, off the
 upload path) with the steps only the gateway sees: each push of the result to the base's
 webhook (``pushed``, or ``push_failed`` once the attempts ran out) and the first time the
-accounting side read the result (``pulled``). The HTTP side is api/journeys.py."""
+accounting side read the result (``pulled``), joined as shared/journey.py says. The HTTP side is
+api/journeys.py; the dashboard asks for the gateway's steps over RPC (consumers.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from services.gateway import repository as repo
 from shared.http import ask
+from shared.journey import joined
 from shared.messaging.topology import ROUTING_RPC
 from shared.service import Runtime
 from shared.storage import Doc, Session
@@ -38,7 +40,4 @@ async def journey(rt: Runtime, tenant: str, document_id: str) -> dict[str, Any]:
     view: dict[str, Any] = await ask(
         rt.rpc, ROUTING_RPC, "document.journey", {"document_id": document_id}, tenant
     )
-    steps = [*view["timeline"], *await result_steps(rt.store, tenant, document_id)]
-    # Stable: steps recorded at the same moment keep routing's order.
-    view["timeline"] = sorted(steps, key=lambda s: s["at"])
-    return view
+    return joined(view, await result_steps(rt.store, tenant, document_id))

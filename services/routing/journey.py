@@ -13,8 +13,9 @@ added for the journey's sake.
 - A refused upload leaves ``requested`` and ``refused`` steps under the document's id even
   though no master record is made: the accounting side and operators see why it went nowhere.
 
-The steps (``STEPS``) are documented in docs/routing.md; the views below are what the gateway
-(accounting API, admin API) and the dashboard show.
+The steps routing records (``ROUTING_STEPS``, shared/journey.py, where every step of the journey
+is named) are documented in docs/routing.md; the views below are what the gateway (accounting
+API, admin API) and the dashboard show, each with the gateway's own steps joined in.
 """
 
 from __future__ import annotations
@@ -26,25 +27,9 @@ from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.documents import Channel, Document
 from shared.errors import Refusal
+from shared.journey import ROUTING_STEPS
 from shared.storage import Doc, Session
 
-STEPS = (
-    "requested",  # the accounting side asked to upload it
-    "refused",  # the upload was refused (code)
-    "decided",  # the upload was accepted (process, version)
-    "created",  # a terminal started the document itself (process, device or user)
-    "routed",  # a copy was made for a device, user, group or everyone
-    "withdrawn",  # a copy was taken back (reason: replaced, recalled)
-    "delivered",  # the channel stored the copy in a device inbox or the LAN base
-    "downloaded",  # a terminal confirmed the download
-    "taken",  # a LAN user took the copy
-    "released",  # the LAN user (or an operator) let it go
-    "result",  # a partial or final result arrived (final, lines, user)
-    "result_refused",  # a result was refused (code)
-    "completed",  # every copy done: the merged result was announced (mode)
-    "follow_up",  # the next business process was started for it
-    "loaded",  # the accounting side confirmed it loaded the result
-)
 ONCE_PER_COPY = ("delivered", "downloaded")
 
 # Where a channel's steps happen.
@@ -78,7 +63,7 @@ class Journal:
         delivery_id: str | None = None,
         **details: Any,
     ) -> None:
-        assert step in STEPS, step
+        assert step in ROUTING_STEPS, step
         self._n += 1
         key = repo.document_key(self._tenant, document_id)
         if step in ONCE_PER_COPY and delivery_id is not None:

@@ -55,6 +55,8 @@ ROUTING_WORK = WorkQueue(
     "routing.work",
     ("upload.requested", "delivery.progressed", "result.submitted", "document.loaded"),
 )
+# Asked by those who show a document's journey for the steps only the gateway keeps.
+GATEWAY_RPC = WorkQueue("gateway.rpc", ())
 GATEWAY_WORK = WorkQueue(
     "gateway.work",
     (
@@ -85,6 +87,7 @@ WORK_QUEUES: tuple[WorkQueue, ...] = (
     REGISTRY_EVENTS,
     ROUTING_RPC,
     ROUTING_WORK,
+    GATEWAY_RPC,
     GATEWAY_WORK,
     LAN_WRITER_WORK,
 )

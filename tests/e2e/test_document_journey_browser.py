@@ -1,6 +1,6 @@
 """The operator on call finds a document on the dashboard by its number and sees its journey:
 every step in order, with the terminal (internet) or the user (LAN), growing live while the
-page is open."""
+page is open, including the steps only the gateway keeps (here: the first pull by 1C)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ INTERNET_STEPS = [
     "результат",
     "результат",
     "завершён",
+    "получен учётной системой",  # kept by the gateway, asked of it by the dashboard
     "загружен в учётную систему",
 ]
 
@@ -101,6 +102,9 @@ async def test_the_dashboard_finds_a_document_by_number_and_shows_its_journey(
             downloaded = page.locator('#journey-timeline tr[data-step="downloaded"]')
             await expect(downloaded).to_contain_text(f"{device['pin']} EDA50")
             await expect(downloaded).to_contain_text("gateway")
+            pulled = page.locator('#journey-timeline tr[data-step="pulled"]')
+            await expect(pulled).to_contain_text("gateway")
+            await expect(page.locator("#journey-incomplete")).to_be_hidden()
             await page.screenshot(path=str(tmp_path / "journey.png"), full_page=True)
 
             await page.fill("#journey-query", lan_number)
@@ -114,6 +118,20 @@ async def test_the_dashboard_finds_a_document_by_number_and_shows_its_journey(
             lan_steps = await rows.locator("td:nth-child(2)").all_inner_texts()
             assert lan_steps[:4] == INTERNET_STEPS[:4]
             assert lan_steps[4:6] == ["взят в работу", "результат"]
+
+            # The gateway away: the page says its steps may be missing (the answer is the
+            # dashboard's real one, with the flag it sets when the gateway does not answer).
+            async def gateway_away(route: Any) -> None:
+                response = await route.fetch()
+                view = await response.json()
+                await route.fulfill(response=response, json={**view, "incomplete": ["gateway"]})
+
+            await page.route(f"**/api/v1/dashboard/documents/*/{document_id}", gateway_away)
+            await page.fill("#journey-query", number)
+            await page.click("#journey-form button[type=submit]")
+            await expect(page.locator("#journey-incomplete")).to_be_visible(timeout=DEADLINE_MS)
+            await expect(page.locator("#journey-incomplete")).to_contain_text("Шлюз не ответил")
+            await page.unroute(f"**/api/v1/dashboard/documents/*/{document_id}")
 
             await page.fill("#journey-query", f"нет-такого-{uuid.uuid4().hex[:6]}")
             await page.click("#journey-form button[type=submit]")

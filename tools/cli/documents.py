@@ -54,7 +54,9 @@ def details(step: dict[str, Any], language: str) -> str:
         parts.append(render("journey_final" if step["final"] else "journey_partial", language))
     if "lines" in step:
         parts.append(render("journey_lines", language, {"count": step["lines"]}))
-    for key in ("channel", "process", "version", "reason", "mode", "attempts"):
+    if "attempts" in step:
+        parts.append(render("journey_attempts", language, {"count": step["attempts"]}))
+    for key in ("channel", "process", "version", "reason", "mode"):
         if key in step:
             parts.append(f"{key}={step[key]}")
     if "code" in step:

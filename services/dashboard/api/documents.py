@@ -1,10 +1,13 @@
 """The operators' document search on the dashboard: find documents of every base by accounting
-id, number or device PIN, and open one's state and timeline (routing keeps both; it is asked
-over RPC, ``document.find`` and ``document.journey``). The page polls the open document, so
-its timeline grows while the operator watches.
+id, number or device PIN, and open one's state and timeline. The page polls the open document,
+so its timeline grows while the operator watches.
 
-The steps only the gateway sees (pushes to the base's webhook, the first pull of the result)
-are not here: ``tsdx document show`` and the gateway's admin API add them.
+Each part is asked of the service that keeps it, over RPC: routing finds documents and tells
+their state and steps (``document.find``, ``document.journey``); the gateway tells the steps
+only it sees (``document.result_steps``: pushes to the base's webhook, the first pull of the
+result). They are joined as shared/journey.py says, so the timeline is the one the gateway's
+API and ``tsdx document show`` give. When the gateway does not answer in time, routing's
+steps are still shown, with ``incomplete: ["gateway"]`` so the page says what is missing.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from fastapi import APIRouter, Path, Query, Request
 
 from services.dashboard.api.board import PREFIX, AdminDep
 from shared.contracts.directory import TENANT_ID_PATTERN
+from shared.errors import Refusal
 from shared.http import ask
+from shared.journey import joined
 from shared.messaging.rpc import RpcClient
-from shared.messaging.topology import ROUTING_RPC
+from shared.messaging.topology import GATEWAY_RPC, ROUTING_RPC
 
 router = APIRouter(prefix=f"{PREFIX}/documents", tags=["dashboard"])
 
@@ -44,7 +49,14 @@ async def journey(
     tenant: Annotated[str, Path(pattern=TENANT_ID_PATTERN)],
     document_id: Annotated[str, Path(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
-    view: dict[str, Any] = await ask(
-        _rpc(request), ROUTING_RPC, "document.journey", {"document_id": document_id}, tenant
-    )
-    return view
+    rpc = _rpc(request)
+    by_document = {"document_id": document_id}
+    view: dict[str, Any] = await ask(rpc, ROUTING_RPC, "document.journey", by_document, tenant)
+    try:
+        found = await ask(rpc, GATEWAY_RPC, "document.result_steps", by_document, tenant)
+    except Refusal as refusal:
+        if refusal.code != "broker_unavailable":
+            raise
+        # Routing's steps are worth showing while the gateway is away.
+        return {**view, "incomplete": ["gateway"]}
+    return joined(view, found["steps"])

@@ -53,6 +53,7 @@
     if ("lines" in step) parts.push(text("journey_lines", "", { count: step.lines }));
     if (step.channel) parts.push(text("channel_" + step.channel, step.channel));
     for (const key of ["process", "reason", "mode"]) if (step[key]) parts.push(step[key]);
+    if (step.attempts) parts.push(text("journey_attempts", "", { count: step.attempts }));
     if (step.code) parts.push(step.code);
     return parts.join(", ");
   }
@@ -80,6 +81,8 @@
       )
     );
     document.querySelector("#journey-timeline tbody").replaceChildren(...rows);
+    // The gateway did not answer: its steps (pushes, pulls) may be missing from this view.
+    document.getElementById("journey-incomplete").hidden = !(view.incomplete || []).includes("gateway");
     document.getElementById("journey-document").hidden = false;
   }
 
