@@ -1,15 +1,18 @@
 """The registry's use cases on a real SQLite store of their own, with no broker: events go to
-the outbox and stay there (no relay)."""
+the outbox and stay there (no relay). The pure parts are tested without any store."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from services.registry import repository as repo
-from services.registry.devices import Devices
+from services.registry.device_life import DeviceLife
+from services.registry.known_devices import KnownDevices
+from services.registry.pairing import Pairing, PinIssuer
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.outbox import UnitOfWork
@@ -35,8 +38,23 @@ def tenants(store: Store) -> Tenants:
 
 
 @pytest.fixture
-def devices(store: Store, settings: Settings) -> Devices:
-    return Devices(store, UnitOfWork(store, None), settings)
+def pin_issuer(settings: Settings) -> PinIssuer:
+    return PinIssuer(settings)
+
+
+@pytest.fixture
+def pairing(store: Store, pin_issuer: PinIssuer) -> Pairing:
+    return Pairing(store, UnitOfWork(store, None), pin_issuer)
+
+
+@pytest.fixture
+def device_life(store: Store, pin_issuer: PinIssuer) -> DeviceLife:
+    return DeviceLife(store, UnitOfWork(store, None), pin_issuer)
+
+
+@pytest.fixture
+def known_devices(store: Store) -> KnownDevices:
+    return KnownDevices(store, UnitOfWork(store, None))
 
 
 @pytest.fixture
@@ -48,4 +66,20 @@ def people(store: Store) -> People:
 async def base(tenants: Tenants) -> dict[str, str]:
     """A base (tenant) with its API key and connection code."""
     created: dict[str, str] = await tenants.create("Склад на Ленина", "sklad")
+    return created
+
+
+async def pair(pairing: Pairing, base: dict[str, str], hardware_id: str) -> dict[str, Any]:
+    """Pair a terminal with the base; the device as the registry shows it."""
+    paired = await pairing.pair(
+        base["connection_code"], hardware_id, "EDA50", f"ТСД {hardware_id}", "online"
+    )
+    device: dict[str, Any] = paired["device"]
+    return device
+
+
+@pytest.fixture
+async def other_base(tenants: Tenants) -> dict[str, str]:
+    """A second base, for what must stay within one."""
+    created: dict[str, str] = await tenants.create("Склад на Мира", "mira")
     return created
