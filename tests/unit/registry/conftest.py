@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -67,15 +66,6 @@ async def base(tenants: Tenants) -> dict[str, str]:
     """A base (tenant) with its API key and connection code."""
     created: dict[str, str] = await tenants.create("Склад на Ленина", "sklad")
     return created
-
-
-async def pair(pairing: Pairing, base: dict[str, str], hardware_id: str) -> dict[str, Any]:
-    """Pair a terminal with the base; the device as the registry shows it."""
-    paired = await pairing.pair(
-        base["connection_code"], hardware_id, "EDA50", f"ТСД {hardware_id}", "online"
-    )
-    device: dict[str, Any] = paired["device"]
-    return device
 
 
 @pytest.fixture

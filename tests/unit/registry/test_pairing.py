@@ -10,7 +10,7 @@ from services.registry.pairing import Pairing, still_cooling
 from services.registry.repository import RetiredPin
 from shared.errors import Refusal
 from shared.security import hash_token
-from tests.unit.registry.conftest import pair
+from tests.unit.registry.steps import pair
 
 
 async def test_pairing_gives_a_pin_and_a_credential_that_authenticates(
