@@ -15,8 +15,9 @@ from pydantic import (
 )
 
 from services.registry.catalog import Catalogs
-from services.registry.devices import Devices
+from services.registry.device_life import DeviceLife
 from services.registry.known_devices import KnownDevices
+from services.registry.pairing import Pairing
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.catalog.batch import CatalogInvalid, read_batch
@@ -184,47 +185,49 @@ def tenant_methods(tenants: Tenants) -> dict[str, Method]:
     }
 
 
-def device_methods(devices: Devices, known_devices: KnownDevices) -> dict[str, Method]:
+def device_methods(
+    pairing: Pairing, device_life: DeviceLife, known_devices: KnownDevices
+) -> dict[str, Method]:
     async def pair(env: Envelope, params: dict[str, Any]) -> Any:
         p = parse_params(Pair, params)
-        return await devices.pair(p.connection_code, p.hardware_id, p.model, p.name, p.mode)
+        return await pairing.pair(p.connection_code, p.hardware_id, p.model, p.name, p.mode)
 
     async def authenticate(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.authenticate(parse_params(ByHash, params).hash)
+        return await pairing.authenticate(parse_params(ByHash, params).hash)
 
     async def resolve_pin(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.resolve_pin(_tenant(env), parse_params(ByPin, params).pin)
+        return await pairing.resolve_pin(_tenant(env), parse_params(ByPin, params).pin)
 
     async def get(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.get(_tenant(env), parse_params(ByDevice, params).device_id)
+        return await device_life.get(_tenant(env), parse_params(ByDevice, params).device_id)
 
     async def list_(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.list_all(_tenant(env), parse_params(DeviceFilter, params).status)
+        return await device_life.list_all(_tenant(env), parse_params(DeviceFilter, params).status)
 
     async def available(env: Envelope, params: dict[str, Any]) -> Any:
         parse_params(NoParams, params)
-        return await devices.available(_tenant(env))
+        return await device_life.available(_tenant(env))
 
     async def known(env: Envelope, params: dict[str, Any]) -> Any:
         parse_params(NoParams, params)
         return await known_devices.known(_tenant(env))
 
     async def block(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.block(_tenant(env), parse_params(ByDevice, params).device_id)
+        return await device_life.block(_tenant(env), parse_params(ByDevice, params).device_id)
 
     async def unblock(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.unblock(_tenant(env), parse_params(ByDevice, params).device_id)
+        return await device_life.unblock(_tenant(env), parse_params(ByDevice, params).device_id)
 
     async def retire(env: Envelope, params: dict[str, Any]) -> Any:
-        return await devices.retire(_tenant(env), parse_params(ByDevice, params).device_id)
+        return await device_life.retire(_tenant(env), parse_params(ByDevice, params).device_id)
 
     async def update(env: Envelope, params: dict[str, Any]) -> Any:
         p = parse_params(DeviceChanges, params)
-        return await devices.update(_tenant(env), p.device_id, p.name, p.mode)
+        return await device_life.update(_tenant(env), p.device_id, p.name, p.mode)
 
     async def replace(env: Envelope, params: dict[str, Any]) -> Any:
         p = parse_params(Replacement, params)
-        return await devices.replace(_tenant(env), p.old_device, p.new_device)
+        return await device_life.replace(_tenant(env), p.old_device, p.new_device)
 
     return {
         "device.pair": pair,
@@ -338,14 +341,15 @@ def catalog_methods(catalogs: Catalogs) -> dict[str, Method]:
 
 def methods(
     tenants: Tenants,
-    devices: Devices,
+    pairing: Pairing,
+    device_life: DeviceLife,
     known_devices: KnownDevices,
     people: People,
     catalogs: Catalogs,
 ) -> dict[str, Method]:
     return {
         **tenant_methods(tenants),
-        **device_methods(devices, known_devices),
+        **device_methods(pairing, device_life, known_devices),
         **people_methods(people),
         **catalog_methods(catalogs),
     }

@@ -9,17 +9,19 @@ renamed or joined, and is not listed among a user's groups.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from functools import cache
 from typing import Any
 
 from services.registry import repository as repo
+from services.registry.repository import Group, Membership, User, UserBarcode
 from services.registry.tenants import require_tenant
 from shared.clock import now_iso
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.outbox import UnitOfWork
 from shared.security import hash_password, hash_token, verify_password
-from shared.storage import Doc, DuplicateKeyError, Session, Store
+from shared.storage import DuplicateKeyError, Session, Store
 
 log = get_logger("tsdx.registry")
 
@@ -38,37 +40,49 @@ def _decoy_hash() -> str:
     return hash_password("decoy")
 
 
-async def _user(db: Session, tenant: str, login: str) -> Doc:
-    doc = await db.get(repo.USERS.name, repo.user_key(tenant, login))
-    if doc is None:
+async def _user(db: Session, tenant: str, login: str) -> User:
+    found = await repo.user(db, tenant, login)
+    if found is None:
         raise Refusal("user_not_found", 404, login=login)
-    return doc
+    return found
 
 
-async def _group(db: Session, tenant: str, name: str) -> Doc:
+async def _group(db: Session, tenant: str, name: str) -> Group:
     if is_reserved_group(name):
         raise Refusal("group_reserved", 422, group=name)
-    doc = await db.get(repo.GROUPS.name, repo.group_key(tenant, name))
-    if doc is None:
+    found = await repo.group(db, tenant, name)
+    if found is None:
         raise Refusal("group_not_found", 404, group=name)
-    return doc
+    return found
 
 
 async def _claim_barcode(db: Session, tenant: str, login: str, barcode: str) -> None:
-    key = repo.barcode_key(tenant, hash_token(barcode))
-    holder = await db.get(repo.USER_BARCODES.name, key)
-    if holder is not None and holder["login"] != login:
+    barcode_hash = hash_token(barcode)
+    holder = await repo.barcode_holder(db, tenant, barcode_hash)
+    if holder is not None and holder.login != login:
         raise Refusal("barcode_taken", 409)
-    await db.put(repo.USER_BARCODES.name, {"id": key, "tenant": tenant, "login": login})
+    key = repo.barcode_key(tenant, barcode_hash)
+    await repo.put_barcode(db, UserBarcode(id=key, tenant=tenant, login=login))
 
 
 async def _drop_barcodes(db: Session, tenant: str, login: str) -> None:
-    for row in await repo.barcodes_of(db, tenant, login):
-        await db.delete(repo.USER_BARCODES.name, row["id"])
+    for badge in await repo.barcodes_of(db, tenant, login):
+        await repo.delete_barcode(db, badge)
 
 
 async def _group_names(db: Session, tenant: str, login: str) -> list[str]:
-    return sorted(row["group"] for row in await repo.memberships_of(db, tenant, login))
+    return sorted(row.group for row in await repo.memberships_of(db, tenant, login))
+
+
+async def _join(db: Session, tenant: str, group: str, login: str) -> None:
+    key = repo.membership_key(tenant, group, login)
+    await repo.put_membership(db, Membership(id=key, tenant=tenant, group=group, login=login))
+
+
+async def _logins(db: Session, tenant: str, group: str) -> list[str]:
+    if is_reserved_group(group):
+        return sorted(user.login for user in await repo.users_of(db, tenant))
+    return sorted(row.login for row in await repo.members_of(db, tenant, group))
 
 
 class People:
@@ -78,15 +92,15 @@ class People:
 
     # Users -----------------------------------------------------------------------------------
 
-    async def _public_user(self, db: Session, doc: Doc) -> dict[str, Any]:
-        barcodes = await repo.barcodes_of(db, doc["tenant"], doc["login"])
+    async def _public_user(self, db: Session, user: User) -> dict[str, Any]:
+        badges = await repo.barcodes_of(db, user.tenant, user.login)
         return {
-            "login": doc["login"],
-            "name": doc["name"],
-            "groups": await _group_names(db, doc["tenant"], doc["login"]),
-            "has_password": bool(doc.get("password_hash")),
-            "has_barcode": bool(barcodes),
-            "created_at": doc.get("created_at"),
+            "login": user.login,
+            "name": user.name,
+            "groups": await _group_names(db, user.tenant, user.login),
+            "has_password": bool(user.password_hash),
+            "has_barcode": bool(badges),
+            "created_at": user.created_at,
         }
 
     async def create_user(
@@ -98,32 +112,32 @@ class People:
         barcode: str | None,
     ) -> dict[str, Any]:
         password_hash = await asyncio.to_thread(hash_password, password) if password else None
-        doc: Doc = {
-            "id": repo.user_key(tenant, login),
-            "tenant": tenant,
-            "login": login,
-            "name": name or login,
-            "password_hash": password_hash,
-            "created_at": now_iso(),
-        }
+        user = User(
+            id=repo.user_key(tenant, login),
+            tenant=tenant,
+            login=login,
+            name=name or login,
+            password_hash=password_hash,
+            created_at=now_iso(),
+        )
         try:
             async with self._uow() as tx:
                 await require_tenant(tx.db, tenant)
-                if await tx.db.get(repo.USERS.name, doc["id"]) is not None:
+                if await repo.user(tx.db, tenant, login) is not None:
                     raise Refusal("user_exists", 409, login=login)
-                await tx.db.insert(repo.USERS.name, doc)
+                await repo.insert_user(tx.db, user)
                 if barcode:
                     await _claim_barcode(tx.db, tenant, login, barcode)
         except DuplicateKeyError:
             raise Refusal("user_exists", 409, login=login) from None
         log.info("user.created", tenant=tenant, login=login)
-        return await self._public_user(self._store, doc)
+        return await self._public_user(self._store, user)
 
     async def list_users(self, tenant: str) -> list[dict[str, Any]]:
         await require_tenant(self._store, tenant)
         return [
-            await self._public_user(self._store, doc)
-            for doc in await repo.users_of(self._store, tenant)
+            await self._public_user(self._store, user)
+            for user in await repo.users_of(self._store, tenant)
         ]
 
     async def get_user(self, tenant: str, login: str) -> dict[str, Any]:
@@ -131,57 +145,57 @@ class People:
 
     async def update_user(self, tenant: str, login: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change the name, the password or the barcode (``None`` removes the barcode)."""
-        fields: Doc = {}
+        fields: dict[str, Any] = {}
         if changes.get("name"):
             fields["name"] = changes["name"]
         if changes.get("password"):
             fields["password_hash"] = await asyncio.to_thread(hash_password, changes["password"])
         async with self._uow() as tx:
-            doc = await _user(tx.db, tenant, login)
+            user = await _user(tx.db, tenant, login)
             if fields:
-                await tx.db.update(repo.USERS.name, doc["id"], fields)
-                doc.update(fields)
+                changed = dataclasses.replace(user, **fields)
+                await repo.revise_user(tx.db, user, changed)
+                user = changed
             if "barcode" in changes:
                 await _drop_barcodes(tx.db, tenant, login)
                 if changes["barcode"]:
                     await _claim_barcode(tx.db, tenant, login, changes["barcode"])
-        return await self._public_user(self._store, doc)
+        return await self._public_user(self._store, user)
 
     async def delete_user(self, tenant: str, login: str) -> dict[str, Any]:
         async with self._uow() as tx:
-            doc = await _user(tx.db, tenant, login)
+            user = await _user(tx.db, tenant, login)
             for row in await repo.memberships_of(tx.db, tenant, login):
-                await tx.db.delete(repo.MEMBERSHIPS.name, row["id"])
+                await repo.delete_membership(tx.db, tenant, row.group, login)
             await _drop_barcodes(tx.db, tenant, login)
-            await tx.db.delete(repo.USERS.name, doc["id"])
+            await repo.delete_user(tx.db, user)
         log.info("user.deleted", tenant=tenant, login=login)
         return {"login": login, "deleted": True}
 
     async def authenticate(self, tenant: str, login: str, password: str) -> dict[str, Any]:
-        doc = await self._store.get(repo.USERS.name, repo.user_key(tenant, login))
-        stored = (doc or {}).get("password_hash")
+        user = await repo.user(self._store, tenant, login)
+        stored = user.password_hash if user else None
         matches = await asyncio.to_thread(verify_password, password, stored or _decoy_hash())
-        if doc is None or not stored or not matches:
+        if user is None or not stored or not matches:
             log.info("user.login_refused", tenant=tenant, login=login, by="password")
             raise Refusal("unauthorized", 401)
-        return await self._login(doc)
+        return await self._login(user)
 
     async def authenticate_barcode(self, tenant: str, barcode: str) -> dict[str, Any]:
-        key = repo.barcode_key(tenant, hash_token(barcode))
-        row = await self._store.get(repo.USER_BARCODES.name, key)
-        doc = None
-        if row is not None:
-            doc = await self._store.get(repo.USERS.name, repo.user_key(tenant, row["login"]))
-        if doc is None:
+        badge = await repo.barcode_holder(self._store, tenant, hash_token(barcode))
+        user = None
+        if badge is not None:
+            user = await repo.user(self._store, tenant, badge.login)
+        if user is None:
             log.info("user.login_refused", tenant=tenant, by="barcode")
             raise Refusal("unauthorized", 401)
-        return await self._login(doc)
+        return await self._login(user)
 
-    async def _login(self, doc: Doc) -> dict[str, Any]:
+    async def _login(self, user: User) -> dict[str, Any]:
         return {
-            "login": doc["login"],
-            "name": doc["name"],
-            "groups": await _group_names(self._store, doc["tenant"], doc["login"]),
+            "login": user.login,
+            "name": user.name,
+            "groups": await _group_names(self._store, user.tenant, user.login),
         }
 
     async def groups_of(self, tenant: str, login: str) -> list[str]:
@@ -193,16 +207,13 @@ class People:
     async def create_group(self, tenant: str, name: str) -> dict[str, Any]:
         if is_reserved_group(name):
             raise Refusal("group_reserved", 422, group=name)
-        doc = {
-            "id": repo.group_key(tenant, name),
-            "tenant": tenant,
-            "name": name,
-            "created_at": now_iso(),
-        }
+        group = Group(
+            id=repo.group_key(tenant, name), tenant=tenant, name=name, created_at=now_iso()
+        )
         try:
             async with self._uow() as tx:
                 await require_tenant(tx.db, tenant)
-                await tx.db.insert(repo.GROUPS.name, doc)
+                await repo.insert_group(tx.db, group)
         except DuplicateKeyError:
             raise Refusal("group_exists", 409, group=name) from None
         return {"group": name, "members": []}
@@ -210,69 +221,52 @@ class People:
     async def list_groups(self, tenant: str) -> list[dict[str, Any]]:
         await require_tenant(self._store, tenant)
         return [
-            {"group": doc["name"], "members": await self.members(tenant, doc["name"])}
-            for doc in await repo.groups_of(self._store, tenant)
+            {"group": group.name, "members": await self.members(tenant, group.name)}
+            for group in await repo.groups_of(self._store, tenant)
         ]
 
     async def rename_group(self, tenant: str, name: str, new_name: str) -> dict[str, Any]:
         if is_reserved_group(new_name):
             raise Refusal("group_reserved", 422, group=new_name)
         async with self._uow() as tx:
-            doc = await _group(tx.db, tenant, name)
+            group = await _group(tx.db, tenant, name)
             if new_name == name:
-                return {"group": name, "members": await self._logins(tx.db, tenant, name)}
-            if await tx.db.get(repo.GROUPS.name, repo.group_key(tenant, new_name)) is not None:
+                return {"group": name, "members": await _logins(tx.db, tenant, name)}
+            if await repo.group(tx.db, tenant, new_name) is not None:
                 raise Refusal("group_exists", 409, group=new_name)
-            await tx.db.delete(repo.GROUPS.name, doc["id"])
-            await tx.db.insert(
-                repo.GROUPS.name, {**doc, "id": repo.group_key(tenant, new_name), "name": new_name}
-            )
+            await repo.delete_group(tx.db, group)
+            renamed = dataclasses.replace(group, id=repo.group_key(tenant, new_name), name=new_name)
+            await repo.insert_group(tx.db, renamed)
             for row in await repo.members_of(tx.db, tenant, name):
-                await tx.db.delete(repo.MEMBERSHIPS.name, row["id"])
-                await self._join(tx.db, tenant, new_name, row["login"])
-            members = await self._logins(tx.db, tenant, new_name)
+                await repo.delete_membership(tx.db, tenant, name, row.login)
+                await _join(tx.db, tenant, new_name, row.login)
+            members = await _logins(tx.db, tenant, new_name)
         return {"group": new_name, "members": members}
 
     async def delete_group(self, tenant: str, name: str) -> dict[str, Any]:
         async with self._uow() as tx:
-            doc = await _group(tx.db, tenant, name)
+            group = await _group(tx.db, tenant, name)
             for row in await repo.members_of(tx.db, tenant, name):
-                await tx.db.delete(repo.MEMBERSHIPS.name, row["id"])
-            await tx.db.delete(repo.GROUPS.name, doc["id"])
+                await repo.delete_membership(tx.db, tenant, name, row.login)
+            await repo.delete_group(tx.db, group)
         return {"group": name, "deleted": True}
 
     async def add_member(self, tenant: str, group: str, login: str) -> dict[str, Any]:
         async with self._uow() as tx:
             await _group(tx.db, tenant, group)
             await _user(tx.db, tenant, login)
-            await self._join(tx.db, tenant, group, login)
-            members = await self._logins(tx.db, tenant, group)
+            await _join(tx.db, tenant, group, login)
+            members = await _logins(tx.db, tenant, group)
         return {"group": group, "members": members}
 
     async def remove_member(self, tenant: str, group: str, login: str) -> dict[str, Any]:
         async with self._uow() as tx:
             await _group(tx.db, tenant, group)
             await _user(tx.db, tenant, login)
-            await tx.db.delete(repo.MEMBERSHIPS.name, repo.membership_key(tenant, group, login))
-            members = await self._logins(tx.db, tenant, group)
+            await repo.delete_membership(tx.db, tenant, group, login)
+            members = await _logins(tx.db, tenant, group)
         return {"group": group, "members": members}
 
     async def members(self, tenant: str, group: str) -> list[str]:
         """Logins in a group, sorted; "*" or "everyone" is every user; an unknown group is []."""
-        return await self._logins(self._store, tenant, group)
-
-    async def _logins(self, db: Session, tenant: str, group: str) -> list[str]:
-        if is_reserved_group(group):
-            return sorted(doc["login"] for doc in await repo.users_of(db, tenant))
-        return sorted(row["login"] for row in await repo.members_of(db, tenant, group))
-
-    async def _join(self, db: Session, tenant: str, group: str, login: str) -> None:
-        await db.put(
-            repo.MEMBERSHIPS.name,
-            {
-                "id": repo.membership_key(tenant, group, login),
-                "tenant": tenant,
-                "group": group,
-                "login": login,
-            },
-        )
+        return await _logins(self._store, tenant, group)

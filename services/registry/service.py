@@ -10,8 +10,9 @@ from services.registry import repository
 from services.registry.api import ROUTERS
 from services.registry.catalog import Catalogs
 from services.registry.consumers import methods
-from services.registry.devices import Devices
+from services.registry.device_life import DeviceLife
 from services.registry.known_devices import KnownDevices
+from services.registry.pairing import Pairing, PinIssuer
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.contracts.uploads import UploadDecided
@@ -25,7 +26,8 @@ NAME = "registry"
 @dataclass(frozen=True)
 class Directory:
     tenants: Tenants
-    devices: Devices
+    pairing: Pairing
+    device_life: DeviceLife
     known_devices: KnownDevices
     people: People
     catalogs: Catalogs
@@ -33,9 +35,11 @@ class Directory:
 
 def _directory(rt: Runtime) -> Directory:
     if rt.parts is None:
+        pin_issuer = PinIssuer(rt.settings)
         rt.parts = Directory(
             Tenants(rt.store, rt.uow),
-            Devices(rt.store, rt.uow, rt.settings),
+            Pairing(rt.store, rt.uow, pin_issuer),
+            DeviceLife(rt.store, rt.uow, pin_issuer),
             KnownDevices(rt.store, rt.uow),
             People(rt.store, rt.uow),
             Catalogs(rt.uow, rt.settings.catalog_max_items_per_call),
@@ -58,7 +62,8 @@ SPEC = ServiceSpec(
     rpc_methods=lambda rt: {
         REGISTRY_RPC: methods(
             _directory(rt).tenants,
-            _directory(rt).devices,
+            _directory(rt).pairing,
+            _directory(rt).device_life,
             _directory(rt).known_devices,
             _directory(rt).people,
             _directory(rt).catalogs,

@@ -8,11 +8,13 @@ substitute) are part of the tenant: the registry owns them, the terminal APIs se
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from typing import Any
 
 from services.registry import repository as repo
+from services.registry.repository import Tenant
 from shared.clock import now_iso
 from shared.contracts.directory import (
     TENANT_ID_PATTERN,
@@ -23,33 +25,38 @@ from shared.contracts.directory import (
 from shared.errors import Refusal
 from shared.outbox import Tx, UnitOfWork
 from shared.security import hash_token, new_connection_code, new_token
-from shared.storage import Doc, DuplicateKeyError, Session, Store, TransactionConflict
+from shared.storage import DuplicateKeyError, Session, Store, TransactionConflict
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 TENANT_ID = re.compile(TENANT_ID_PATTERN)
 
 
-async def require_tenant(db: Session, tenant: str) -> Doc:
-    doc = await db.get(repo.TENANTS.name, tenant)
-    if doc is None:
+async def require_tenant(db: Session, tenant: str) -> Tenant:
+    found = await repo.tenant(db, tenant)
+    if found is None:
         raise Refusal("tenant_not_found", 404, tenant=tenant)
-    return doc
+    return found
 
 
-def tenant_record(doc: Doc) -> dict[str, Any]:
+def tenant_record(tenant: Tenant) -> dict[str, Any]:
     """What other services keep of a tenant (the gateway authenticates API keys by it)."""
     return {
-        "tenant": doc["id"],
-        "name": doc["name"],
-        "api_key_hash": doc["api_key_hash"],
-        "status": doc["status"],
-        "revision": doc["revision"],
-        "barcodes": barcode_settings_of(doc).model_dump(),
+        "tenant": tenant.id,
+        "name": tenant.name,
+        "api_key_hash": tenant.api_key_hash,
+        "status": tenant.status,
+        "revision": tenant.revision,
+        "barcodes": barcode_settings_of(tenant.row()).model_dump(),
     }
 
 
-async def _emit(tx: Tx, doc: Doc) -> None:
-    await tx.emit(TenantChanged.model_validate(tenant_record(doc)), doc["id"])
+def tenant_id_for(name: str) -> str:
+    """The id a base gets from its name when none is asked for: its name as a slug."""
+    return _SLUG.sub("-", name.lower()).strip("-")[:63] or uuid.uuid4().hex[:8]
+
+
+async def _emit(tx: Tx, tenant: Tenant) -> None:
+    await tx.emit(TenantChanged.model_validate(tenant_record(tenant)), tenant.id)
 
 
 class Tenants:
@@ -61,24 +68,24 @@ class Tenants:
         name = name.strip()
         if not name:
             raise Refusal("validation_error", 422, details="name: must not be empty")
-        tid = tenant_id or _SLUG.sub("-", name.lower()).strip("-")[:63] or uuid.uuid4().hex[:8]
+        tid = tenant_id or tenant_id_for(name)
         if not TENANT_ID.fullmatch(tid):
             raise Refusal("validation_error", 422, details="tenant: a-z, 0-9 and '-' only")
         api_key = new_token("tsdx")
         code = new_connection_code()
-        doc = {
-            "id": tid,
-            "name": name,
-            "api_key_hash": hash_token(api_key),
-            "connection_code_hash": hash_token(code),
-            "status": "active",
-            "revision": 1,
-            "created_at": now_iso(),
-        }
+        tenant = Tenant(
+            id=tid,
+            name=name,
+            api_key_hash=hash_token(api_key),
+            connection_code_hash=hash_token(code),
+            status="active",
+            revision=1,
+            created_at=now_iso(),
+        )
 
         async def work(tx: Tx) -> None:
-            await tx.db.insert(repo.TENANTS.name, doc)
-            await _emit(tx, doc)
+            await repo.insert_tenant(tx.db, tenant)
+            await _emit(tx, tenant)
 
         try:
             await self._uow.run(work)
@@ -88,55 +95,50 @@ class Tenants:
         return {"tenant": tid, "name": name, "api_key": api_key, "connection_code": code}
 
     async def list_all(self) -> list[dict[str, Any]]:
-        docs = await self._store.find(repo.TENANTS.name, order_by="id")
         result = []
-        for doc in docs:
-            devices = await repo.count_pin_holders(self._store, doc["id"])
+        for tenant in await repo.tenants(self._store):
+            devices = await repo.count_pin_holders(self._store, tenant.id)
             result.append(
                 {
-                    "tenant": doc["id"],
-                    "name": doc["name"],
-                    "status": doc["status"],
+                    "tenant": tenant.id,
+                    "name": tenant.name,
+                    "status": tenant.status,
                     "devices": devices,
-                    "created_at": doc.get("created_at"),
+                    "created_at": tenant.created_at,
                 }
             )
         return result
 
     async def authenticate(self, api_key_hash: str) -> dict[str, Any]:
-        doc = await repo.tenant_by_api_key_hash(self._store, api_key_hash)
-        if doc is None or doc["status"] != "active":
+        tenant = await repo.tenant_by_api_key_hash(self._store, api_key_hash)
+        if tenant is None or tenant.status != "active":
             raise Refusal("unauthorized", 401)
-        return tenant_record(doc)
+        return tenant_record(tenant)
 
     async def rotate_api_key(self, tenant: str) -> dict[str, Any]:
         """A new API key; the old one stops working as soon as the gateway has the new record."""
         api_key = new_token("tsdx")
-        doc = await self._change(tenant, {"api_key_hash": hash_token(api_key)})
-        return {**tenant_record(doc), "api_key": api_key}
+        changed = await self._change(tenant, api_key_hash=hash_token(api_key))
+        return {**tenant_record(changed), "api_key": api_key}
 
     async def rotate_connection_code(self, tenant: str) -> dict[str, Any]:
         """A new connection code for pairing; devices already paired are not affected."""
         code = new_connection_code()
-        doc = await self._change(tenant, {"connection_code_hash": hash_token(code)})
-        return {**tenant_record(doc), "connection_code": code}
+        changed = await self._change(tenant, connection_code_hash=hash_token(code))
+        return {**tenant_record(changed), "connection_code": code}
 
     async def set_barcodes(self, tenant: str, settings: BarcodeSettings) -> dict[str, Any]:
         """New barcode settings for the base's terminals (they read them at their next ``me``)."""
-        doc = await self._change(tenant, {"barcodes": settings.model_dump()})
-        return tenant_record(doc)
+        return tenant_record(await self._change(tenant, barcodes=settings.model_dump()))
 
-    async def _change(self, tenant: str, changes: Doc) -> Doc:
-        async def work(tx: Tx) -> Doc:
-            doc = await require_tenant(tx.db, tenant)
-            revised = {**changes, "revision": doc["revision"] + 1}
-            if not await tx.db.update(
-                repo.TENANTS.name, tenant, revised, expect={"revision": doc["revision"]}
-            ):
+    async def _change(self, tenant: str, **changes: Any) -> Tenant:
+        async def work(tx: Tx) -> Tenant:
+            before = await require_tenant(tx.db, tenant)
+            after = dataclasses.replace(before, **changes, revision=before.revision + 1)
+            if not await repo.revise_tenant(tx.db, before, after):
                 # Another writer got there first: the whole unit runs again on fresh reads.
                 raise TransactionConflict(f"tenant {tenant} changed meanwhile")
-            doc.update(revised)
-            await _emit(tx, doc)
-            return doc
+            await _emit(tx, after)
+            return after
 
         return await self._uow.run(work)

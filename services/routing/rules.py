@@ -36,8 +36,8 @@ The rules are those of docs/routing.md ("The rules"). Where it is silent, this m
   worked on together when the process is collective (copy kind ``collective``).
 - Whether a named group or user exists is not checked here (the view holds no such fact);
   a shared copy for a group is accepted even while the group has no members.
-- A device found by PIN is returned as ``remember_device`` so the caller adds it to the base's
-  device list (§5.2).
+- Remembering a device for the base's device list (§5.2) is not decided here: the registry
+  lists every device an accepted ``upload.decided`` delivered to.
 """
 
 from __future__ import annotations
@@ -111,7 +111,6 @@ class Route:
 @dataclass(frozen=True)
 class Accepted:
     routes: tuple[Route, ...]
-    remember_device: DeviceInfo | None = None  # found by PIN: add to the base's device list
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,6 @@ def decide(
         return plan
     assert process is not None  # a plan exists only for a known process
     copy: CopyKind = "collective" if process.collective else "shared"
-    remember: DeviceInfo | None = None
     recipients: tuple[Recipient, ...]
     match plan:
         case _ByPin(pin):
@@ -205,7 +203,6 @@ def decide(
             if isinstance(found, Refused):
                 return found
             recipients = (_to_device(found, copy),)
-            remember = found
         case _ById(device_id):
             found = _device(directory.device, tenant, device_id=device_id)
             if isinstance(found, Refused):
@@ -224,7 +221,7 @@ def decide(
         case _AsNamed(named):
             recipients = (Recipient(named, copy),)
     routes = tuple(Route(index, recipients) for index in range(len(document_types)))
-    return Accepted(routes, remember_device=remember)
+    return Accepted(routes)
 
 
 def _plan(

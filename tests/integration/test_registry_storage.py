@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from services.registry import repository as repo
-from services.registry.devices import Devices
+from services.registry.device_life import DeviceLife
+from services.registry.pairing import Pairing, PinIssuer
 from services.registry.tenants import Tenants
 from shared.errors import Refusal
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
@@ -59,14 +60,22 @@ def proposals() -> ScriptedPins:
     return ScriptedPins()
 
 
+class Devices:
+    """Pairing and the life cycle over one store and one PIN issuer, as the registry wires them."""
+
+    def __init__(self, store: Store, pin_issuer: PinIssuer) -> None:
+        uow = UnitOfWork(store, None)
+        self.pairing = Pairing(store, uow, pin_issuer)
+        self.life = DeviceLife(store, uow, pin_issuer)
+
+
 def devices_with(
     store: Store, tmp_path: Path, proposals: ScriptedPins | None = None, **overrides: Any
 ) -> Devices:
-    uow = UnitOfWork(store, None)
     settings = settings_for(tmp_path, **overrides)
     if proposals is None:
-        return Devices(store, uow, settings)
-    return Devices(store, uow, settings, propose=proposals)
+        return Devices(store, PinIssuer(settings))
+    return Devices(store, PinIssuer(settings, propose=proposals))
 
 
 @pytest.fixture
@@ -80,7 +89,7 @@ async def base(store: Store) -> dict[str, Any]:
 
 
 async def pair(devices: Devices, base: dict[str, Any], hw: str | None = None) -> dict[str, Any]:
-    paired = await devices.pair(
+    paired = await devices.pairing.pair(
         base["connection_code"], hw or uuid.uuid4().hex, "EDA50", "", "online"
     )
     device: dict[str, Any] = paired["device"]
@@ -108,10 +117,10 @@ async def test_a_blocked_device_keeps_its_pin_and_gets_it_back(
     devices: Devices, proposals: ScriptedPins, base: dict[str, Any]
 ) -> None:
     blocked = await pair_with_pin(devices, proposals, base, ["5546"])
-    await devices.block("sklad", blocked["id"])
+    await devices.life.block("sklad", blocked["id"])
 
     other = await pair_with_pin(devices, proposals, base, ["5546", "7001"])
-    back = await devices.unblock("sklad", blocked["id"])
+    back = await devices.life.unblock("sklad", blocked["id"])
 
     assert other["pin"] == "7001"
     assert back["device"]["pin"] == "5546"
@@ -122,12 +131,12 @@ async def test_a_retired_pin_cools_off_before_it_is_issued_again(
     devices: Devices, proposals: ScriptedPins, base: dict[str, Any]
 ) -> None:
     retired = await pair_with_pin(devices, proposals, base, ["5546"])
-    await devices.retire("sklad", retired["id"])
+    await devices.life.retire("sklad", retired["id"])
 
     successor = await pair_with_pin(devices, proposals, base, ["5546", "7001"])
 
     assert successor["pin"] == "7001"
-    assert await devices.resolve_pin("sklad", "5546") is None
+    assert await devices.pairing.resolve_pin("sklad", "5546") is None
 
 
 async def test_once_the_cooling_off_is_over_the_pin_may_be_issued_again(
@@ -135,7 +144,7 @@ async def test_once_the_cooling_off_is_over_the_pin_may_be_issued_again(
 ) -> None:
     devices = devices_with(store, tmp_path, proposals, pin_cooldown_days=0)
     retired = await pair_with_pin(devices, proposals, base, ["5546"])
-    await devices.retire("sklad", retired["id"])
+    await devices.life.retire("sklad", retired["id"])
 
     successor = await pair_with_pin(devices, proposals, base, ["5546"])
 
@@ -146,7 +155,7 @@ async def test_a_retired_terminal_joining_again_is_the_same_device_with_a_new_pi
     devices: Devices, proposals: ScriptedPins, base: dict[str, Any]
 ) -> None:
     first = await pair_with_pin(devices, proposals, base, ["5546"])
-    await devices.retire("sklad", first["id"])
+    await devices.life.retire("sklad", first["id"])
 
     proposals.next = ["5546", "7001"]
     again = await pair(devices, base, first["hardware_id"])
@@ -159,14 +168,14 @@ async def test_unblocking_when_the_pin_was_taken_meanwhile_issues_a_new_one(
     store: Store, devices: Devices, proposals: ScriptedPins, base: dict[str, Any]
 ) -> None:
     blocked = await pair_with_pin(devices, proposals, base, ["5546"])
-    await devices.block("sklad", blocked["id"])
+    await devices.life.block("sklad", blocked["id"])
     # Another active device holding the same PIN (as a second registry replica might make).
     intruder = {**(await store.get(repo.DEVICES.name, blocked["id"]) or {})}
     intruder.update(id="intruder", hardware_id="hw-x", credential_hash="x" * 64, status="active")
     await store.put(repo.DEVICES.name, intruder)
 
     proposals.next = ["5546", "7001"]
-    back = await devices.unblock("sklad", blocked["id"])
+    back = await devices.life.unblock("sklad", blocked["id"])
 
     assert (back["device"]["pin"], back["device"]["status"]) == ("7001", "active")
 
@@ -177,18 +186,18 @@ async def test_replacing_hands_the_pin_over_and_cools_off_the_new_devices_own(
     old = await pair_with_pin(devices, proposals, base, ["5546"])
     new = await pair_with_pin(devices, proposals, base, ["7001"])
 
-    replaced = await devices.replace("sklad", old["id"], new["id"])
+    replaced = await devices.life.replace("sklad", old["id"], new["id"])
     later = await pair_with_pin(devices, proposals, base, ["7001", "5546", "8002"])
 
     assert replaced["new"]["device"]["pin"] == "5546"
     assert replaced["old"]["device"]["status"] == "retired"
-    assert (await devices.resolve_pin("sklad", "5546") or {})["id"] == new["id"]
+    assert (await devices.pairing.resolve_pin("sklad", "5546") or {})["id"] == new["id"]
     assert later["pin"] == "8002"
 
 
 async def test_a_blocked_terminal_cannot_pair_again(devices: Devices, base: dict[str, Any]) -> None:
     device = await pair(devices, base)
-    await devices.block("sklad", device["id"])
+    await devices.life.block("sklad", device["id"])
 
     with pytest.raises(Refusal) as refused:
         await pair(devices, base, device["hardware_id"])
@@ -200,8 +209,8 @@ async def test_each_change_is_announced_with_the_next_revision(
     store: Store, devices: Devices, base: dict[str, Any]
 ) -> None:
     device = await pair(devices, base)
-    await devices.update("sklad", device["id"], "Второй", None)
-    await devices.block("sklad", device["id"])
+    await devices.life.update("sklad", device["id"], "Второй", None)
+    await devices.life.block("sklad", device["id"])
 
     events = [row["envelope"] for row in await store.find(OUTBOX.name, order_by="seq")]
     changes = [e["payload"] for e in events if e["type"] == "device.changed"]
@@ -241,4 +250,4 @@ async def test_ten_thousand_devices_get_distinct_pins_and_pin_lookups_stay_index
     assert "USING INDEX devices_ix_u_tenant_pin_status_active" in by_pin, by_pin
     by_hardware = plan(path, {"tenant": "sklad", "hardware_id": "hw"})
     assert "USING INDEX devices_ix_u_tenant_hardware_id" in by_hardware, by_hardware
-    assert (await devices.resolve_pin("sklad", issued[-1]) or {})["pin"] == issued[-1]
+    assert (await devices.pairing.resolve_pin("sklad", issued[-1]) or {})["pin"] == issued[-1]

@@ -8,8 +8,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "routing", "gateway", "lan_writer", "dashboard")
-# The names that stand for a store or a session of one: ``rt.store``, ``tx.db``, ``store``, ``db``.
-STORE_NAMES = frozenset({"store", "db"})
+# The names that stand for a store or a session of one: ``rt.store``, ``tx.db``, ``store``, ``db``,
+# and a use case's own ``self._store``.
+STORE_NAMES = frozenset({"store", "_store", "db"})
 
 
 def _store_calls(path: Path) -> list[str]:
@@ -56,7 +57,8 @@ def test_the_rule_sees_a_store_call(tmp_path: Path) -> None:
         "    await rt.store.get('a', 'b')\n"
         "    await tx.db.update('a', 'b', {})\n"
         "    await db.find('a')\n"
+        "    await self._store.count('a')\n"
         "    await repo.copy(rt.store, 'b')\n"
     )
     calls = [call.split(" ")[1] for call in _store_calls(sample)]
-    assert calls == ["rt.store.get", "tx.db.update", "db.find"]
+    assert calls == ["rt.store.get", "tx.db.update", "db.find", "self._store.count"]

@@ -1,5 +1,5 @@
 """The registry's use cases on a real SQLite store of their own, with no broker: events go to
-the outbox and stay there (no relay)."""
+the outbox and stay there (no relay). The pure parts are tested without any store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from services.registry import repository as repo
-from services.registry.devices import Devices
+from services.registry.device_life import DeviceLife
+from services.registry.known_devices import KnownDevices
+from services.registry.pairing import Pairing, PinIssuer
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.outbox import UnitOfWork
@@ -35,8 +37,23 @@ def tenants(store: Store) -> Tenants:
 
 
 @pytest.fixture
-def devices(store: Store, settings: Settings) -> Devices:
-    return Devices(store, UnitOfWork(store, None), settings)
+def pin_issuer(settings: Settings) -> PinIssuer:
+    return PinIssuer(settings)
+
+
+@pytest.fixture
+def pairing(store: Store, pin_issuer: PinIssuer) -> Pairing:
+    return Pairing(store, UnitOfWork(store, None), pin_issuer)
+
+
+@pytest.fixture
+def device_life(store: Store, pin_issuer: PinIssuer) -> DeviceLife:
+    return DeviceLife(store, UnitOfWork(store, None), pin_issuer)
+
+
+@pytest.fixture
+def known_devices(store: Store) -> KnownDevices:
+    return KnownDevices(store, UnitOfWork(store, None))
 
 
 @pytest.fixture
@@ -48,4 +65,11 @@ def people(store: Store) -> People:
 async def base(tenants: Tenants) -> dict[str, str]:
     """A base (tenant) with its API key and connection code."""
     created: dict[str, str] = await tenants.create("Склад на Ленина", "sklad")
+    return created
+
+
+@pytest.fixture
+async def other_base(tenants: Tenants) -> dict[str, str]:
+    """A second base, for what must stay within one."""
+    created: dict[str, str] = await tenants.create("Склад на Мира", "mira")
     return created

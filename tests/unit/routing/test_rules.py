@@ -770,14 +770,6 @@ def test_every_document_gets_the_same_recipients() -> None:
     assert all(route.recipients == first for route in decision.routes)
 
 
-def test_device_found_by_pin_is_remembered_for_the_base() -> None:
-    by_pin = run(FREE, "internet", pin("5546"), view(EDA50))
-    by_id = run(FREE, "internet", device("dev-1"), view(EDA50))
-    assert isinstance(by_pin, Accepted) and isinstance(by_id, Accepted)
-    assert by_pin.remember_device == EDA50
-    assert by_id.remember_device is None
-
-
 def test_device_recipient_carries_the_device_for_delivery() -> None:
     decision = run(DEVICE, "internet", device(None), view(None, (TC21,)))
     assert isinstance(decision, Accepted)

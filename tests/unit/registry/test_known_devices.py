@@ -1,0 +1,111 @@
+"""Each base's list of known devices: what upload.decided adds, what the list shows. The
+use cases run on SQLite with no broker; which devices an answer reached is pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.registry import repository as repo
+from services.registry.device_life import DeviceLife
+from services.registry.known_devices import KnownDevices, devices_reached
+from services.registry.pairing import Pairing
+from shared.outbox import AlreadyApplied
+from shared.storage import Store
+from tests.unit.registry.steps import decided, pair, remember
+
+MORNING = datetime(2026, 12, 5, 9, tzinfo=UTC)
+
+
+def test_an_accepted_upload_reaches_each_device_it_delivered_to_once() -> None:
+    answer = decided(
+        [("device", "d1"), ("user", "ivanov"), ("device", "d2"), ("device", "d1"), ("group", "g")]
+    )
+    assert devices_reached(answer) == ["d1", "d2"]
+
+
+def test_a_refused_upload_reaches_nothing() -> None:
+    assert devices_reached(decided([("device", "d1")], outcome="refused")) == []
+
+
+def test_a_lan_upload_to_a_device_reaches_it_too() -> None:
+    assert devices_reached(decided([("device", "d1")], channel="lan")) == ["d1"]
+
+
+async def test_the_list_shows_the_bases_devices_reached_the_latest_first(
+    pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
+) -> None:
+    first = await pair(pairing, base, "hw-1")
+    second = await pair(pairing, base, "hw-2")
+    await pair(pairing, base, "hw-3")  # never addressed: not listed
+    await remember(known_devices, "sklad", decided([("device", first["id"])], at=MORNING))
+    later = MORNING + timedelta(hours=1)
+    await remember(known_devices, "sklad", decided([("device", second["id"])], at=later))
+
+    listed = await known_devices.known("sklad")
+
+    assert [(d["id"], d["last_used_at"]) for d in listed] == [
+        (second["id"], later.isoformat()),
+        (first["id"], MORNING.isoformat()),
+    ]
+    assert listed[0]["pin"] == second["pin"]
+
+
+async def test_a_late_or_repeated_answer_never_moves_a_device_back(
+    pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
+) -> None:
+    device = await pair(pairing, base, "hw-1")
+    later = MORNING + timedelta(hours=1)
+    await remember(known_devices, "sklad", decided([("device", device["id"])], at=later))
+    await remember(known_devices, "sklad", decided([("device", device["id"])], at=MORNING))
+
+    [listed] = await known_devices.known("sklad")
+
+    assert listed["last_used_at"] == later.isoformat()
+
+
+async def test_a_refused_upload_adds_nothing(
+    pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
+) -> None:
+    device = await pair(pairing, base, "hw-1")
+    await remember(known_devices, "sklad", decided([("device", device["id"])], outcome="refused"))
+    assert await known_devices.known("sklad") == []
+
+
+async def test_only_active_devices_of_the_base_are_listed(
+    pairing: Pairing,
+    device_life: DeviceLife,
+    known_devices: KnownDevices,
+    base: dict[str, str],
+    other_base: dict[str, str],
+) -> None:
+    blocked = await pair(pairing, base, "hw-1")
+    active = await pair(pairing, base, "hw-2")
+    both = decided([("device", blocked["id"]), ("device", active["id"])])
+    await remember(known_devices, "sklad", both)
+    await device_life.block("sklad", blocked["id"])
+    # An answer filed under another base names this base's device: that base does not see it.
+    await remember(known_devices, "mira", decided([("device", active["id"])]))
+
+    assert [d["id"] for d in await known_devices.known("sklad")] == [active["id"]]
+    assert await known_devices.known("mira") == []
+
+
+async def test_the_same_event_twice_is_applied_once(
+    pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
+) -> None:
+    device = await pair(pairing, base, "hw-1")
+    answer = decided([("device", device["id"])])
+    event = await remember(known_devices, "sklad", answer)
+    with pytest.raises(AlreadyApplied):
+        await remember(known_devices, "sklad", answer, same_event=event)
+    assert [d["id"] for d in await known_devices.known("sklad")] == [device["id"]]
+
+
+async def test_an_answer_without_a_base_is_filed_nowhere(
+    store: Store, pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
+) -> None:
+    device = await pair(pairing, base, "hw-1")
+    await remember(known_devices, None, decided([("device", device["id"])]))
+    assert await repo.bases_knowing(store, device["id"]) == []
