@@ -55,6 +55,10 @@ CAPABILITIES = {
         "conflicting writer refused (write conflict)"
     ),
     "replica_set": "the server is a replica set member",
+    "abort_on_any_connection": (
+        "a transaction whose command was cut off mid-flight (its connection dropped by a "
+        "cancelled await) is still undone by abortTransaction sent on another connection"
+    ),
     "update_pipelines": "an update given as an aggregation pipeline ($set with $cond, $add …)",
 }
 ALL_CAPABILITIES = frozenset(CAPABILITIES)
@@ -68,6 +72,7 @@ STANDIN_LACKS = frozenset(
         "concurrent_transactions",
         "replica_set",
         "update_pipelines",
+        "abort_on_any_connection",
     }
 )
 MONGO_IMAGE = "mongo:7.0"

@@ -893,7 +893,7 @@ def test_an_index_on_a_bad_field_name_cannot_be_declared(field: str) -> None:
         Index(("pin",), where={field: "active"})
 
 
-@pytest.mark.needs("transactions")
+@pytest.mark.needs("transactions", "abort_on_any_connection")
 async def test_a_transaction_cancelled_at_any_point_leaves_the_store_usable(store: Store) -> None:
     """A handler may be cancelled anywhere (a lost broker connection cancels its task): the
     transaction it was in is undone and the next one starts cleanly."""
