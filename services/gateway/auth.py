@@ -104,7 +104,7 @@ async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> Doc:
         if tenant is None:
             found = await _ask_registry(rt, "tenant.authenticate", key_hash)
             tenant = repo.tenant_copy(found)
-            await repo.put_newer(rt.store, repo.TENANTS.name, tenant)
+            await repo.keep_tenant(rt.store, tenant)
         cache.keep_tenant(tenant, read_at)
     if tenant["status"] != "active":
         raise Refusal("unauthorized", 401)
@@ -151,7 +151,7 @@ async def refuse_unless_active(rt: Runtime, device: Doc) -> None:
     status = device["status"]
     if status == "active":
         return
-    if status == "retired" and await rt.store.get(repo.REPLACEMENTS.name, device["id"]):
+    if status == "retired" and await repo.was_replaced(rt.store, device["id"]):
         raise Refusal("device_replaced", 401, pin=device["pin"])
     if status in ("blocked", "retired"):
         raise Refusal(f"device_{status}", 401, pin=device["pin"])
@@ -174,7 +174,7 @@ async def record_sighting(rt: Runtime, device: Doc) -> None:
     if presence.saw(device["id"], now):
 
         async def seen(tx: Tx) -> None:
-            await tx.db.update(repo.DEVICES.name, device["id"], {"last_seen": now.isoformat()})
+            await repo.mark_seen(tx.db, device["id"], now.isoformat())
             await tx.emit(DeviceSeen(device_id=device["id"], at=now), device["tenant"])
 
         await rt.uow.run(seen)
