@@ -72,23 +72,25 @@ class InboxCopy:
 
     @classmethod
     def of(cls, doc: Json) -> InboxCopy:
+        # By position, in the order of the fields: the poll reads every copy of the device.
+        get = doc.get
         return cls(
-            id=doc["id"],
-            tenant=doc["tenant"],
-            device_id=doc["device_id"],
-            document_id=doc["document_id"],
-            version=doc["version"],
-            settings=doc["settings"],
-            header=doc["header"],
-            lines_count=doc["lines_count"],
-            state=CopyState.stored_by_gateway(doc["state"]),
-            routed_at=doc.get("routed_at", ""),
-            process=doc.get("process"),
-            request_id=doc.get("request_id"),
-            trace=doc.get("trace"),
-            withdrawn_reason=doc.get("withdrawn_reason"),
-            last_refusal=doc.get("last_refusal"),
-            last_result_id=doc.get("last_result_id"),
+            doc["id"],
+            doc["tenant"],
+            doc["device_id"],
+            doc["document_id"],
+            doc["version"],
+            doc["settings"],
+            doc["header"],
+            doc["lines_count"],
+            CopyState.stored_by_gateway(doc["state"]),
+            get("routed_at", ""),
+            get("process"),
+            get("request_id"),
+            get("trace"),
+            get("withdrawn_reason"),
+            get("last_refusal"),
+            get("last_result_id"),
         )
 
 

@@ -32,8 +32,12 @@ class CopyState(StrEnum):
     @classmethod
     def stored_by_gateway(cls, word: str) -> CopyState:
         """The state a gateway inbox's stored word stands for (see :attr:`terminal_word`)."""
-        return _FROM_TERMINAL_WORDS.get(word) or cls(word)
+        state = _BY_TERMINAL_WORD.get(word)
+        if state is None:
+            raise ValueError(f"{word!r} is not a copy state")
+        return state
 
 
 _TERMINAL_WORDS = {CopyState.DELIVERED: "waiting"}
-_FROM_TERMINAL_WORDS = {word: state for state, word in _TERMINAL_WORDS.items()}
+# Every stored word to its state, so that reading a poll's copies is one dict look-up each.
+_BY_TERMINAL_WORD = {state.terminal_word: state for state in CopyState}
