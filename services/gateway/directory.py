@@ -13,6 +13,7 @@ from typing import Any
 
 from services.gateway import repository as repo
 from services.gateway.parts import gateway_parts
+from services.gateway.records import DeviceCopy, TenantCopy
 from shared.contracts.directory import barcode_settings_of
 from shared.security import hash_token
 from shared.service import Runtime
@@ -23,13 +24,13 @@ def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Do
     return {**view, "credential_hash": credential_hash, "revision": revision}
 
 
-async def keep_tenant(rt: Runtime, record: dict[str, Any]) -> Doc:
+async def keep_tenant(rt: Runtime, record: dict[str, Any]) -> TenantCopy:
     """Keep the registry's new tenant record (unless a newer one is kept); the copy. Every
     instance forgets the base it holds in memory (a rotated key, new barcode settings)."""
     copy = repo.tenant_copy(record)
     await repo.keep_tenant(rt.store, copy)
     await gateway_parts(rt).access.tenant_changed(copy["id"])
-    return copy
+    return TenantCopy.of(copy)
 
 
 async def keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
@@ -41,13 +42,13 @@ async def keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
     return await shown(rt, record["device"])
 
 
-async def keep_paired(rt: Runtime, paired: dict[str, Any]) -> None:
+async def keep_paired(rt: Runtime, paired: dict[str, Any]) -> DeviceCopy:
     """Keep the device the registry just paired (its answer: device, credential, revision) and
     tell every instance: the credential works at once and the earlier one no more."""
-    device = paired["device"]
-    copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
+    copy = device_copy(paired["device"], hash_token(paired["credential"]), paired["revision"])
     await repo.keep_device_now(rt.store, copy)
-    await gateway_parts(rt).access.device_changed(device["id"])
+    await gateway_parts(rt).access.device_changed(copy["id"])
+    return DeviceCopy.of(copy)
 
 
 async def keep_replacement(rt: Runtime, tenant: str, old_device: str, new_device: str) -> None:
@@ -55,9 +56,9 @@ async def keep_replacement(rt: Runtime, tenant: str, old_device: str, new_device
     await repo.keep_replacement_now(rt.store, tenant, old_device, new_device)
 
 
-async def tenant_of(rt: Runtime, device: Doc) -> Doc | None:
+async def tenant_of(rt: Runtime, device: DeviceCopy) -> TenantCopy | None:
     """The copy of the base a device belongs to."""
-    return await repo.tenant(rt.store, device["tenant"])
+    return await repo.tenant(rt.store, device.tenant)
 
 
 async def last_seen(rt: Runtime, device: dict[str, Any]) -> str | None:
@@ -65,9 +66,9 @@ async def last_seen(rt: Runtime, device: dict[str, Any]) -> str | None:
     return last_seen_of(device, await repo.device(rt.store, device["id"]))
 
 
-def last_seen_of(device: dict[str, Any], copy: Doc | None) -> str | None:
+def last_seen_of(device: dict[str, Any], copy: DeviceCopy | None) -> str | None:
     """The gateway's sighting (in its copy) wins over the registry's record of the device."""
-    seen: str | None = (copy or {}).get("last_seen") or device.get("last_seen")
+    seen: str | None = (copy.last_seen if copy else None) or device.get("last_seen")
     return seen
 
 
@@ -110,7 +111,9 @@ async def picker_entry(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def barcodes_view(tenant: Doc | None) -> dict[str, Any]:
+def barcodes_view(tenant: TenantCopy | None) -> dict[str, Any]:
     """How a base's terminals read weight and marking codes, from the base's copy; the
     defaults until the base sets its own."""
-    return barcode_settings_of(tenant).model_dump()
+    return barcode_settings_of(
+        None if tenant is None else {"barcodes": tenant.barcodes}
+    ).model_dump()

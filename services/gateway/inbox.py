@@ -13,6 +13,7 @@ from services.gateway.credentials import AccessNews
 from services.gateway.notifier import Notifier, inbox_key
 from services.gateway.records import (
     CompletedDocument,
+    DeviceCopy,
     InboxCopy,
     Json,
     ResultRecord,
@@ -40,12 +41,17 @@ from shared.messaging.consumer import PermanentFailure, require_same_tenant
 from shared.metrics import DELIVERY_LATENCY
 from shared.outbox import Tx, UnitOfWork
 from shared.service import Runtime
-from shared.storage import Doc, DuplicateKeyError
+from shared.storage import DuplicateKeyError
 
 # States of a copy that a refused result sends back to work.
 REOPENABLE = frozenset(
     (CopyState.DELIVERED, CopyState.DOWNLOADED, CopyState.IN_PROGRESS, CopyState.DONE)
 )
+
+
+def _owned(record: InboxCopy | DeviceCopy) -> dict[str, str]:
+    """What the same-tenant check reads of a stored record."""
+    return {"id": record.id, "tenant": record.tenant}
 
 
 def reopened_by(row: InboxCopy, result_id: str) -> bool:
@@ -115,7 +121,7 @@ class Inbox:
             row = await repo.copy(tx.db, withdrawn.delivery_id)
             if row is None:
                 return
-            require_same_tenant(envelope, {"id": row.id, "tenant": row.tenant}, "delivery")
+            require_same_tenant(envelope, _owned(row), "delivery")
             await repo.withdraw_copy(tx.db, withdrawn.delivery_id, withdrawn.reason)
         self._notifier.notify(inbox_key(row.device_id))
 
@@ -176,7 +182,7 @@ class Inbox:
         async with self._uow(applying=envelope) as tx:
             row = await repo.copy(tx.db, refused.delivery_id)
             if row is not None:
-                require_same_tenant(envelope, {"id": row.id, "tenant": row.tenant}, "delivery")
+                require_same_tenant(envelope, _owned(row), "delivery")
             await repo.refuse_result(tx.db, refused.delivery_id, refused.result_id, refusal)
             if row is not None and reopened_by(row, refused.result_id):
                 await repo.reopen_copy(tx.db, refused.delivery_id, refusal, expect=row.state)
@@ -200,7 +206,7 @@ class Inbox:
             for device_id in (replaced.old_device, replaced.new_device):
                 known = await repo.device(tx.db, device_id)
                 if known is not None:
-                    require_same_tenant(envelope, known, "delivery")
+                    require_same_tenant(envelope, _owned(known), "delivery")
             await repo.keep_replacement(tx.db, tenant, replaced.old_device, replaced.new_device)
             await repo.move_waiting_copies(tx.db, tenant, replaced.old_device, replaced.new_device)
         self._notifier.notify(inbox_key(replaced.new_device))
@@ -245,10 +251,10 @@ async def poll(rt: Runtime, device_id: str) -> Polled:
     return Polled(await repo.copies_of_device(rt.store, device_id, _POLLED))
 
 
-async def own_copy(rt: Runtime, device: Doc, delivery_id: str) -> InboxCopy:
+async def own_copy(rt: Runtime, device: DeviceCopy, delivery_id: str) -> InboxCopy:
     """The device's own copy; another device's answers as one that does not exist."""
     row = await repo.copy(rt.store, delivery_id)
-    if row is None or row.device_id != device["id"]:
+    if row is None or row.device_id != device.id:
         raise Refusal("not_found", 404)
     return row
 
@@ -263,7 +269,7 @@ async def document_of(rt: Runtime, row: InboxCopy) -> Json:
     return document
 
 
-async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: Doc) -> CopyState:
+async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> CopyState:
     """The terminal has the document (or has seen its withdrawal); the copy's new state."""
     if row.state is CopyState.WITHDRAWN:
         await repo.change_copy_state(
@@ -280,9 +286,9 @@ async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: Doc) -> CopyStat
                     delivery_id=row.id,
                     channel="internet",
                     state=CopyState.DOWNLOADED.value,
-                    by=device["id"],
+                    by=device.id,
                 ),
-                device["tenant"],
+                device.tenant,
             )
 
     await rt.uow.run(downloaded)
@@ -292,7 +298,7 @@ async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: Doc) -> CopyStat
 async def record_result(
     rt: Runtime,
     row: InboxCopy,
-    device: Doc,
+    device: DeviceCopy,
     result_id: str,
     *,
     final: bool,
@@ -327,9 +333,9 @@ async def record_result(
                 channel="internet",
                 final=final,
                 lines=lines,
-                user=device["id"],
+                user=device.id,
             ),
-            device["tenant"],
+            device.tenant,
         )
 
     try:
@@ -339,7 +345,9 @@ async def record_result(
     return record, False
 
 
-async def result_of(rt: Runtime, device: Doc, delivery_id: str, result_id: str) -> ResultRecord:
+async def result_of(
+    rt: Runtime, device: DeviceCopy, delivery_id: str, result_id: str
+) -> ResultRecord:
     """What became of a result the device sent for its own copy."""
     await own_copy(rt, device, delivery_id)
     record = await repo.result(rt.store, delivery_id, result_id)
@@ -353,7 +361,7 @@ async def result_of(rt: Runtime, device: Doc, delivery_id: str, result_id: str) 
 
 
 async def record_created(
-    rt: Runtime, device: Doc, body: CreatedDocument
+    rt: Runtime, device: DeviceCopy, body: CreatedDocument
 ) -> tuple[ResultRecord, bool]:
     """Take a document started on the terminal once; the record and whether it was taken
     before."""
@@ -366,7 +374,7 @@ async def record_created(
         delivery_id=delivery_id,
         result_id=body.result_id,
         final=True,
-        device_id=device["id"],
+        device_id=device.id,
         lines=len(body.lines),
         status="received",
         received_at=_now().isoformat(),
@@ -374,7 +382,7 @@ async def record_created(
 
     async def received(tx: Tx) -> None:
         await repo.add_result(tx.db, record)
-        await tx.emit(submission(body, "internet", device["id"], device["mode"]), device["tenant"])
+        await tx.emit(submission(body, "internet", device.id, device.mode), device.tenant)
 
     try:
         await rt.uow.run(received)
@@ -384,10 +392,10 @@ async def record_created(
 
 
 async def created_result(
-    rt: Runtime, device: Doc, document_id: str, result_id: str
+    rt: Runtime, device: DeviceCopy, document_id: str, result_id: str
 ) -> ResultRecord:
     """What became of a document this device started; another device's answers as unknown."""
     record = await repo.result(rt.store, delivery_id_of(document_id), result_id)
-    if record is None or (record.device_id or device["id"]) != device["id"]:
+    if record is None or (record.device_id or device.id) != device.id:
         raise Refusal("not_found", 404)
     return record

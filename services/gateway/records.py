@@ -12,8 +12,73 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.contracts.copies import CopyState
+from shared.contracts.documents import DeviceMode
 
 Json = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TenantCopy:
+    """The gateway's copy of a base (tenant), kept from the registry's records: what an API key
+    authenticates as."""
+
+    id: str
+    name: str
+    api_key_hash: str
+    status: str  # active, disabled
+    revision: int
+    barcodes: Json  # the base's own barcode settings; empty until it sets them
+
+    @classmethod
+    def of(cls, doc: Json) -> TenantCopy:
+        return cls(
+            doc["id"],
+            doc.get("name", ""),
+            doc["api_key_hash"],
+            doc["status"],
+            doc.get("revision", 0),
+            doc.get("barcodes") or {},
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCopy:
+    """The gateway's copy of a device, kept from the registry's records, with the hash of its
+    credential and when this gateway last saw it: what a terminal's credential authenticates
+    as."""
+
+    id: str
+    tenant: str
+    pin: str
+    name: str
+    model: str
+    hardware_id: str
+    mode: DeviceMode
+    status: str  # active, blocked, retired
+    credential_hash: str
+    revision: int
+    last_seen: str | None = None
+
+    @classmethod
+    def of(cls, doc: Json) -> DeviceCopy:
+        get = doc.get
+        return cls(
+            doc["id"],
+            doc["tenant"],
+            doc["pin"],
+            get("name", ""),
+            get("model", ""),
+            get("hardware_id", ""),
+            doc["mode"],
+            doc["status"],
+            doc["credential_hash"],
+            get("revision", 0),
+            get("last_seen"),
+        )
 
 
 @dataclass(frozen=True, slots=True)

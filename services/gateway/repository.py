@@ -10,9 +10,11 @@ from typing import Any
 
 from services.gateway.records import (
     CompletedDocument,
+    DeviceCopy,
     InboxCopy,
     Json,
     ResultRecord,
+    TenantCopy,
     UploadRecord,
     Webhook,
     WebhookPush,
@@ -77,14 +79,14 @@ def result_key(delivery_id: str, result_id: str) -> str:
     return f"{delivery_id}:{result_id}"
 
 
-async def tenant_by_key_hash(db: Session, key_hash: str) -> Doc | None:
+async def tenant_by_key_hash(db: Session, key_hash: str) -> TenantCopy | None:
     found = await db.find(TENANTS.name, {"api_key_hash": key_hash}, limit=1)
-    return found[0] if found else None
+    return TenantCopy.of(found[0]) if found else None
 
 
-async def device_by_credential_hash(db: Session, credential_hash: str) -> Doc | None:
+async def device_by_credential_hash(db: Session, credential_hash: str) -> DeviceCopy | None:
     found = await db.find(DEVICES.name, {"credential_hash": credential_hash}, limit=1)
-    return found[0] if found else None
+    return DeviceCopy.of(found[0]) if found else None
 
 
 def tenant_copy(record: Mapping[str, Any]) -> Doc:
@@ -138,12 +140,13 @@ async def was_replaced(db: Session, device_id: str) -> bool:
 
 
 # ---- the directory's copies ---------------------------------------------------------------
-# Tenants and devices are kept as the registry's records (documents): they are what the
-# credential cache holds and what the registry's events and answers carry.
+# Written as the registry's records are (documents, kept by revision: shared.replicas), read
+# typed.
 
 
-async def tenant(db: Session, tenant_id: str) -> Doc | None:
-    return await db.get(TENANTS.name, tenant_id)
+async def tenant(db: Session, tenant_id: str) -> TenantCopy | None:
+    doc = await db.get(TENANTS.name, tenant_id)
+    return None if doc is None else TenantCopy.of(doc)
 
 
 async def keep_tenant(db: Session, copy: Doc) -> bool:
@@ -151,8 +154,9 @@ async def keep_tenant(db: Session, copy: Doc) -> bool:
     return await put_newer(db, TENANTS.name, copy)
 
 
-async def device(db: Session, device_id: str) -> Doc | None:
-    return await db.get(DEVICES.name, device_id)
+async def device(db: Session, device_id: str) -> DeviceCopy | None:
+    doc = await db.get(DEVICES.name, device_id)
+    return None if doc is None else DeviceCopy.of(doc)
 
 
 async def keep_device_now(db: Store, copy: Doc) -> bool:
@@ -170,9 +174,9 @@ async def mark_seen(db: Session, device_id: str, at: str) -> None:
     await db.update(DEVICES.name, device_id, {"last_seen": at})
 
 
-async def devices(db: Session) -> list[Doc]:
+async def devices(db: Session) -> list[DeviceCopy]:
     """Every device copy (the presence tracker is seeded from them at start)."""
-    return await db.find(DEVICES.name)
+    return [DeviceCopy.of(doc) for doc in await db.find(DEVICES.name)]
 
 
 # ---- upload answers -----------------------------------------------------------------------
@@ -331,6 +335,11 @@ async def move_waiting_copies(db: Session, tenant: str, old_device: str, new_dev
 
 
 # ---- the bench's seeding door: inbox rows and device copies as they are stored -------------
+
+
+async def device_as_stored(db: Session, device_id: str) -> Doc | None:
+    """A device's copy as stored (the bench clones it)."""
+    return await db.get(DEVICES.name, device_id)
 
 
 async def insert_devices(db: Session, copies: Sequence[Doc]) -> None:

@@ -45,17 +45,17 @@ async def upload(
     ensure_portable(body)
     upload_answers.check_limits(body, rt)
     if body.target.kind != "pin":
-        record = await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant["id"], body)
+        record = await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant.id, body)
         return _upload_response(request, record)
     # A PIN is a guess: counted before it is decided, so no burst gets more than the limit
     # through; a hit gives the count back, a miss keeps it, and an answer still pending keeps
     # it until routing's decision settles it (inbox.py).
     limit = gateway_parts(rt).pin_limit
-    reservation = await limit.reserve(tenant["api_key_hash"])
+    reservation = await limit.reserve(tenant.api_key_hash)
     if reservation.retry_after is not None:
         raise Refusal("too_many_pin_misses", 429, retry_after=reservation.retry_after)
     try:
-        record = await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant["id"], body)
+        record = await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant.id, body)
     except Refusal as refusal:
         if refusal.code in ("broker_unavailable", "upload_not_confirmed"):  # not accepted
             await limit.give_back(reservation)
@@ -91,14 +91,14 @@ router.add_api_route(
 async def upload_status(
     request_id: str, request: Request, rt: RuntimeDep, tenant: TenantDep
 ) -> JSONResponse:
-    return _upload_response(request, await upload_answers.answer_of(rt, tenant["id"], request_id))
+    return _upload_response(request, await upload_answers.answer_of(rt, tenant.id, request_id))
 
 
 @router.get(
     "/devices", summary="This base's device list, to pick a terminal instead of typing its PIN"
 )
 async def devices(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    known = await ask(rt.rpc, REGISTRY_RPC, "device.known", {}, tenant=tenant["id"])
+    known = await ask(rt.rpc, REGISTRY_RPC, "device.known", {}, tenant=tenant.id)
     return {"devices": await directory.picker(rt, known)}
 
 
@@ -111,18 +111,18 @@ async def results(
         Query(description="only documents finished on online or on offline devices"),
     ] = None,
 ) -> dict[str, Any]:
-    return {"results": await completed.unloaded(rt, tenant["id"], mode)}
+    return {"results": await completed.unloaded(rt, tenant.id, mode)}
 
 
 @router.get("/results/{document_id}", summary="One completed document with its fact lines")
 async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    return await completed.pull(rt, tenant["id"], document_id)
+    return await completed.pull(rt, tenant.id, document_id)
 
 
 @router.post(
     "/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)"
 )
 async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    if not await completed.confirm_loaded(rt, tenant["id"], document_id):
+    if not await completed.confirm_loaded(rt, tenant.id, document_id):
         raise Refusal("not_found", 404)
     return {"document_id": document_id, "state": "loaded"}

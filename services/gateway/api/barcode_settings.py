@@ -32,7 +32,7 @@ async def get_barcodes(tenant: TenantDep) -> dict[str, Any]:
     responses={422: {"description": "validation_error: the field and what is wrong with it"}},
 )
 async def put_barcodes(body: BarcodeSettings, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    record = await ask(rt.rpc, REGISTRY_RPC, "tenant.set_barcodes", body.model_dump(), tenant["id"])
+    record = await ask(rt.rpc, REGISTRY_RPC, "tenant.set_barcodes", body.model_dump(), tenant.id)
     # This instance answers with the new settings at once, and every instance forgets the base
     # it holds in memory (its terminals' /me carries these settings); the copies follow the event.
     kept = await directory.keep_tenant(rt, record)

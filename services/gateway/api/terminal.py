@@ -111,16 +111,15 @@ def _refusal_view(refusal: Json | None, language: str) -> dict[str, Any] | None:
 async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     ensure_portable(body)
     paired = await ask(rt.rpc, REGISTRY_RPC, "device.pair", body.model_dump())
-    device = paired["device"]
     # The credential must work at once, before the registry's event arrives; paired anew, a
     # device's earlier credential is dead: no instance may still hold it.
-    await directory.keep_paired(rt, paired)
+    device = await directory.keep_paired(rt, paired)
     await record_sighting(rt, device)
     return {
-        "device_id": device["id"],
-        "tenant": device["tenant"],
-        "pin": device["pin"],
-        "mode": device["mode"],
+        "device_id": device.id,
+        "tenant": device.tenant,
+        "pin": device.pin,
+        "mode": device.mode,
         "credential": paired["credential"],
     }
 
@@ -129,12 +128,12 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
 async def me(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
     tenant = await directory.tenant_of(rt, device)
     return {
-        "device_id": device["id"],
-        "tenant": device["tenant"],
-        "pin": device["pin"],
-        "name": device["name"],
-        "model": device["model"],
-        "mode": device["mode"],
+        "device_id": device.id,
+        "tenant": device.tenant,
+        "pin": device.pin,
+        "name": device.name,
+        "model": device.model,
+        "mode": device.mode,
         # How the base's weight codes and marking codes are to be read (parseScan's settings).
         "barcodes": barcodes_view(tenant),
     }
@@ -181,7 +180,7 @@ async def _poll(request: Request) -> ORJSONResponse:
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
     while True:
-        polled = await poll(rt, device["id"])
+        polled = await poll(rt, device.id)
         news = polled.news_for(query.known)
         left = deadline - time.monotonic()
         if news or left <= 0:
@@ -198,7 +197,7 @@ async def _poll(request: Request) -> ORJSONResponse:
                 }
             )
         with LONG_POLLS_WAITING.track_inprogress():
-            await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
+            await notifier.wait(inbox_key(device.id), min(left, _RECHECK_SECONDS))
         # Blocked, retired or replaced while it waited: the poll ends now, saying so.
         await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
 

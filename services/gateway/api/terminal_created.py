@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=Exa
 
 @router.get("/processes", summary="The business processes this terminal may start documents of")
 async def processes(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
-    return await startable_processes(rt.rpc, device["tenant"])
+    return await startable_processes(rt.rpc, device.tenant)
 
 
 @router.post(

@@ -281,3 +281,62 @@ async def test_a_documents_journey_at_the_gateway_has_its_pushes_and_first_pull(
         {"at": "t2", "step": "pushed", "service": "gateway", "attempts": 2},
         {"at": "t3", "step": "pulled", "service": "gateway"},
     ]
+
+
+# ---- the directory's copies ----
+
+TENANT_RECORD = {
+    "tenant": "trade",
+    "name": "Склад",
+    "api_key_hash": "k1",
+    "status": "active",
+    "revision": 3,
+    "barcodes": {"gs_substitute": "~"},
+}
+DEVICE_DOC = {
+    "id": "dev-1",
+    "tenant": "trade",
+    "pin": "1234",
+    "name": "ТСД 1",
+    "model": "EDA50",
+    "hardware_id": "hw-1",
+    "mode": "online",
+    "status": "active",
+    "last_seen": None,
+    "credential_hash": "h1",
+    "revision": 1,
+}
+
+
+async def test_a_base_is_found_typed_by_its_key_and_an_older_record_does_not_win(
+    store: Store,
+) -> None:
+    await repo.keep_tenant(store, repo.tenant_copy(TENANT_RECORD))
+    await repo.keep_tenant(store, repo.tenant_copy({**TENANT_RECORD, "revision": 2, "name": "x"}))
+    tenant = await repo.tenant_by_key_hash(store, "k1")
+    assert tenant == await repo.tenant(store, "trade")
+    assert tenant is not None and tenant.active
+    assert (tenant.name, tenant.revision, tenant.barcodes) == ("Склад", 3, {"gs_substitute": "~"})
+    assert await repo.tenant_by_key_hash(store, "other") is None
+
+
+async def test_a_device_is_found_typed_by_its_credential_and_keeps_its_sighting(
+    store: Store,
+) -> None:
+    await repo.keep_device_now(store, DEVICE_DOC)
+    await repo.mark_seen(store, "dev-1", "2026-12-01T10:00:00+00:00")
+    # A newer record from the registry that knows no sighting keeps the gateway's own.
+    await repo.keep_device_now(store, {**DEVICE_DOC, "revision": 2, "status": "blocked"})
+    device = await repo.device_by_credential_hash(store, "h1")
+    assert device is not None and device == await repo.device(store, "dev-1")
+    assert (device.status, device.last_seen) == ("blocked", "2026-12-01T10:00:00+00:00")
+    assert [d.id for d in await repo.devices(store)] == ["dev-1"]
+
+
+async def test_a_replaced_device_paired_anew_stands_for_itself_again(store: Store) -> None:
+    await repo.keep_device_now(store, {**DEVICE_DOC, "status": "retired"})
+    await repo.keep_replacement_now(store, "trade", "dev-1", "dev-2")
+    assert await repo.standing_for(store, "trade", "dev-1") == "dev-2"
+    await repo.keep_device_now(store, {**DEVICE_DOC, "revision": 2, "status": "active"})
+    assert not await repo.was_replaced(store, "dev-1")
+    assert await repo.standing_for(store, "trade", "dev-1") == "dev-1"
