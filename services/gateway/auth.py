@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.gateway import repository as repo
 from services.gateway.directory import device_copy
 from services.gateway.parts import gateway_parts
+from services.gateway.records import DeviceCopy, TenantCopy
 from shared.contracts.directory import DeviceSeen
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token
@@ -27,7 +28,6 @@ from shared.metrics import RATE_LIMITED
 from shared.outbox import Tx
 from shared.security import hash_token
 from shared.service import Runtime, RuntimeDep
-from shared.storage import Doc
 
 bearer = HTTPBearer(auto_error=False, description="API key, device credential or admin token")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -94,7 +94,7 @@ async def _ask_registry(rt: Runtime, method: str, key_hash: str) -> dict[str, An
     return result
 
 
-async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> Doc:
+async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> TenantCopy:
     key_hash = hash_token(_token(credentials))
     cache = gateway_parts(rt).access.cache
     tenant = cache.tenant(key_hash)
@@ -102,21 +102,21 @@ async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> Doc:
         read_at = cache.generation
         tenant = await repo.tenant_by_key_hash(rt.store, key_hash)
         if tenant is None:
-            found = await _ask_registry(rt, "tenant.authenticate", key_hash)
-            tenant = repo.tenant_copy(found)
-            await repo.put_newer(rt.store, repo.TENANTS.name, tenant)
+            found = repo.tenant_copy(await _ask_registry(rt, "tenant.authenticate", key_hash))
+            await repo.keep_tenant(rt.store, found)
+            tenant = TenantCopy.of(found)
         cache.keep_tenant(tenant, read_at)
-    if tenant["status"] != "active":
+    if not tenant.active:
         raise Refusal("unauthorized", 401)
     _within_rate(rt, f"key:{key_hash}")
     return tenant
 
 
-async def current_device(rt: RuntimeDep, credentials: Bearer) -> Doc:
+async def current_device(rt: RuntimeDep, credentials: Bearer) -> DeviceCopy:
     return await authenticate_device(rt, _token(credentials))
 
 
-async def authenticate_device(rt: Runtime, credential: str) -> Doc:
+async def authenticate_device(rt: Runtime, credential: str) -> DeviceCopy:
     """The paired, active device holding ``credential``; its call counts against its rate and
     as a sighting."""
     credential_hash = hash_token(credential)
@@ -127,7 +127,7 @@ async def authenticate_device(rt: Runtime, credential: str) -> Doc:
     return device
 
 
-async def device_holding(rt: Runtime, credential_hash: str) -> Doc:
+async def device_holding(rt: Runtime, credential_hash: str) -> DeviceCopy:
     """The gateway's copy of the device holding the credential: from memory, else from the
     store, else from the registry (refused when it knows no such credential)."""
     cache = gateway_parts(rt).access.cache
@@ -138,23 +138,23 @@ async def device_holding(rt: Runtime, credential_hash: str) -> Doc:
     device = await repo.device_by_credential_hash(rt.store, credential_hash)
     if device is None:
         found = await _ask_registry(rt, "device.authenticate", credential_hash)
-        device = device_copy(found["device"], found["credential_hash"], found["revision"])
-        kept = device
+        kept = device_copy(found["device"], found["credential_hash"], found["revision"])
         await repo.keep_device_now(rt.store, kept)
+        device = DeviceCopy.of(kept)
     cache.keep_device(device, read_at)
     return device
 
 
-async def refuse_unless_active(rt: Runtime, device: Doc) -> None:
+async def refuse_unless_active(rt: Runtime, device: DeviceCopy) -> None:
     """A device that may no longer call is told why: blocked (an operator may let it in
     again), retired, or replaced by another terminal (it has to be paired anew)."""
-    status = device["status"]
+    status = device.status
     if status == "active":
         return
-    if status == "retired" and await rt.store.get(repo.REPLACEMENTS.name, device["id"]):
-        raise Refusal("device_replaced", 401, pin=device["pin"])
+    if status == "retired" and await repo.was_replaced(rt.store, device.id):
+        raise Refusal("device_replaced", 401, pin=device.pin)
     if status in ("blocked", "retired"):
-        raise Refusal(f"device_{status}", 401, pin=device["pin"])
+        raise Refusal(f"device_{status}", 401, pin=device.pin)
     raise Refusal("unauthorized", 401)
 
 
@@ -166,16 +166,16 @@ def _within_rate(rt: Runtime, credential: str) -> None:
         raise Refusal("rate_limited", 429, retry_after=wait)
 
 
-async def record_sighting(rt: Runtime, device: Doc) -> None:
+async def record_sighting(rt: Runtime, device: DeviceCopy) -> None:
     """The device is in contact now: count it online, keep ``last_seen`` current and tell the
     others (the dashboard shows who is online)."""
     presence = gateway_parts(rt).presence
     now = datetime.now(UTC)
-    if presence.saw(device["id"], now):
+    if presence.saw(device.id, now):
 
         async def seen(tx: Tx) -> None:
-            await tx.db.update(repo.DEVICES.name, device["id"], {"last_seen": now.isoformat()})
-            await tx.emit(DeviceSeen(device_id=device["id"], at=now), device["tenant"])
+            await repo.mark_seen(tx.db, device.id, now.isoformat())
+            await tx.emit(DeviceSeen(device_id=device.id, at=now), device.tenant)
 
         await rt.uow.run(seen)
 
@@ -184,6 +184,6 @@ async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:
     check_admin_token(credentials, rt.settings.admin_token)
 
 
-TenantDep = Annotated[Doc, Depends(current_tenant)]
-DeviceDep = Annotated[Doc, Depends(current_device)]
+TenantDep = Annotated[TenantCopy, Depends(current_tenant)]
+DeviceDep = Annotated[DeviceCopy, Depends(current_device)]
 AdminDep = Annotated[None, Depends(require_admin)]

@@ -10,37 +10,40 @@ the device's waiting long polls, which look again and end with the refusal.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from services.gateway.notifier import Notifier, inbox_key
+from services.gateway.records import DeviceCopy, TenantCopy
 from shared.logging import get_logger
 from shared.messaging.broadcast import Broadcast
 from shared.metrics import ACCESS_NEWS
-from shared.storage import Doc
 
 log = get_logger("tsdx.gateway.credentials")
 
 ACCESS_EXCHANGE = "tsdx.gateway.access"
 
 
-class _Copies:
+C = TypeVar("C", DeviceCopy, TenantCopy)
+
+
+class _Copies(Generic[C]):
     """Copies by secret hash, with the hash of each by id, at most ``size`` of them."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._by_hash: OrderedDict[str, Doc] = OrderedDict()
+        self._by_hash: OrderedDict[str, C] = OrderedDict()
         self._hash_of: dict[str, str] = {}
 
-    def get(self, secret_hash: str) -> Doc | None:
+    def get(self, secret_hash: str) -> C | None:
         return self._by_hash.get(secret_hash)
 
-    def put(self, secret_hash: str, doc: Doc) -> None:
-        self.forget(doc["id"])
-        self._by_hash[secret_hash] = doc
-        self._hash_of[doc["id"]] = secret_hash
+    def put(self, secret_hash: str, copy: C) -> None:
+        self.forget(copy.id)
+        self._by_hash[secret_hash] = copy
+        self._hash_of[copy.id] = secret_hash
         while len(self._by_hash) > self._size:
             _, oldest = self._by_hash.popitem(last=False)
-            self._hash_of.pop(oldest["id"], None)
+            self._hash_of.pop(oldest.id, None)
 
     def forget(self, record_id: str) -> None:
         secret_hash = self._hash_of.pop(record_id, None)
@@ -62,23 +65,23 @@ class CredentialCache:
     (``generation``): a read that raced a change must not bring the old copy back."""
 
     def __init__(self, size: int = 100_000) -> None:
-        self._devices = _Copies(size)
-        self._tenants = _Copies(size)
+        self._devices: _Copies[DeviceCopy] = _Copies(size)
+        self._tenants: _Copies[TenantCopy] = _Copies(size)
         self.generation = 0
 
-    def device(self, credential_hash: str) -> Doc | None:
+    def device(self, credential_hash: str) -> DeviceCopy | None:
         return self._devices.get(credential_hash)
 
-    def tenant(self, key_hash: str) -> Doc | None:
+    def tenant(self, key_hash: str) -> TenantCopy | None:
         return self._tenants.get(key_hash)
 
-    def keep_device(self, device: Doc, read_at: int) -> None:
+    def keep_device(self, device: DeviceCopy, read_at: int) -> None:
         if read_at == self.generation:
-            self._devices.put(device["credential_hash"], device)
+            self._devices.put(device.credential_hash, device)
 
-    def keep_tenant(self, tenant: Doc, read_at: int) -> None:
+    def keep_tenant(self, tenant: TenantCopy, read_at: int) -> None:
         if read_at == self.generation:
-            self._tenants.put(tenant["api_key_hash"], tenant)
+            self._tenants.put(tenant.api_key_hash, tenant)
 
     def forget_device(self, device_id: str) -> None:
         self.generation += 1

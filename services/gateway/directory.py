@@ -12,52 +12,67 @@ from __future__ import annotations
 from typing import Any
 
 from services.gateway import repository as repo
-from services.gateway.credentials import AccessNews
+from services.gateway.parts import gateway_parts
+from services.gateway.records import DeviceCopy, TenantCopy
 from shared.contracts.directory import barcode_settings_of
-from shared.storage import Doc, Store
+from shared.security import hash_token
+from shared.service import Runtime
+from shared.storage import Doc
 
 
 def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Doc:
     return {**view, "credential_hash": credential_hash, "revision": revision}
 
 
-async def keep_tenant(
-    store: Store, record: dict[str, Any], access: AccessNews | None = None
-) -> Doc:
-    """Keep the registry's new tenant record (unless a newer one is kept); the copy. With
-    ``access``, every instance forgets the base it holds in memory (a rotated key, new
-    barcode settings)."""
+async def keep_tenant(rt: Runtime, record: dict[str, Any]) -> TenantCopy:
+    """Keep the registry's new tenant record (unless a newer one is kept); the copy. Every
+    instance forgets the base it holds in memory (a rotated key, new barcode settings)."""
     copy = repo.tenant_copy(record)
-    await repo.put_newer(store, repo.TENANTS.name, copy)
-    if access is not None:
-        await access.tenant_changed(copy["id"])
-    return copy
+    await repo.keep_tenant(rt.store, copy)
+    await gateway_parts(rt).access.tenant_changed(copy["id"])
+    return TenantCopy.of(copy)
 
 
-async def keep_device(store: Store, record: dict[str, Any], access: AccessNews) -> dict[str, Any]:
+async def keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
     """Keep the registry's new device record (device, credential hash, revision) and tell every
     instance; the device as operators are shown it."""
     copy = device_copy(record["device"], record["credential_hash"], record["revision"])
-    await repo.keep_device_now(store, copy)
-    await access.device_changed(copy["id"])
-    return await shown(store, record["device"])
+    await repo.keep_device_now(rt.store, copy)
+    await gateway_parts(rt).access.device_changed(copy["id"])
+    return await shown(rt, record["device"])
 
 
-async def keep_replacement(store: Store, tenant: str, old_device: str, new_device: str) -> None:
+async def keep_paired(rt: Runtime, paired: dict[str, Any]) -> DeviceCopy:
+    """Keep the device the registry just paired (its answer: device, credential, revision) and
+    tell every instance: the credential works at once and the earlier one no more."""
+    copy = device_copy(paired["device"], hash_token(paired["credential"]), paired["revision"])
+    await repo.keep_device_now(rt.store, copy)
+    await gateway_parts(rt).access.device_changed(copy["id"])
+    return DeviceCopy.of(copy)
+
+
+async def keep_replacement(rt: Runtime, tenant: str, old_device: str, new_device: str) -> None:
     """Kept before the old device's copy changes, so its terminal is told it was replaced."""
-    await store.run_transaction(
-        lambda db: repo.keep_replacement(db, tenant, old_device, new_device)
-    )
+    await repo.keep_replacement_now(rt.store, tenant, old_device, new_device)
 
 
-async def last_seen(store: Store, device: dict[str, Any]) -> str | None:
+async def tenant_of(rt: Runtime, device: DeviceCopy) -> TenantCopy | None:
+    """The copy of the base a device belongs to."""
+    return await repo.tenant(rt.store, device.tenant)
+
+
+async def last_seen(rt: Runtime, device: dict[str, Any]) -> str | None:
     """When the device last called: this gateway's own sighting first, then the registry's."""
-    copy = await repo.device(store, device["id"])
-    seen: str | None = (copy or {}).get("last_seen") or device.get("last_seen")
+    return last_seen_of(device, await repo.device(rt.store, device["id"]))
+
+
+def last_seen_of(device: dict[str, Any], copy: DeviceCopy | None) -> str | None:
+    """The gateway's sighting (in its copy) wins over the registry's record of the device."""
+    seen: str | None = (copy.last_seen if copy else None) or device.get("last_seen")
     return seen
 
 
-async def shown(store: Store, device: dict[str, Any]) -> dict[str, Any]:
+async def shown(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
     """A device as the operators' API shows it."""
     return {
         "device_id": device["id"],
@@ -68,11 +83,21 @@ async def shown(store: Store, device: dict[str, Any]) -> dict[str, Any]:
         "hardware_id": device["hardware_id"],
         "mode": device["mode"],
         "status": device["status"],
-        "last_seen": await last_seen(store, device),
+        "last_seen": await last_seen(rt, device),
     }
 
 
-async def picker_entry(store: Store, device: dict[str, Any]) -> dict[str, Any]:
+async def shown_all(rt: Runtime, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [await shown(rt, device) for device in devices]
+
+
+async def picker(rt: Runtime, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The base's devices (as the registry knows them) as the accounting side's picker lists
+    them."""
+    return [await picker_entry(rt, device) for device in devices]
+
+
+async def picker_entry(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
     """A device as the accounting side's picker lists it."""
     return {
         "device_id": device["id"],
@@ -80,13 +105,15 @@ async def picker_entry(store: Store, device: dict[str, Any]) -> dict[str, Any]:
         "name": device["name"],
         "model": device["model"],
         "mode": device["mode"],
-        "last_seen": await last_seen(store, device),
+        "last_seen": await last_seen(rt, device),
         # As 1C shows it: «5546  EDA50, (@HONEYWELL-EDA50-V-16204B17A7)»
         "title": f"{device['pin']}  {device['name']}, ({device['hardware_id']})",
     }
 
 
-def barcodes_view(tenant: Doc | None) -> dict[str, Any]:
+def barcodes_view(tenant: TenantCopy | None) -> dict[str, Any]:
     """How a base's terminals read weight and marking codes, from the base's copy; the
     defaults until the base sets its own."""
-    return barcode_settings_of(tenant).model_dump()
+    return barcode_settings_of(
+        None if tenant is None else {"barcodes": tenant.barcodes}
+    ).model_dump()

@@ -5,12 +5,22 @@ tenants and devices). The message handlers (consumers.py) and the terminal API
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from services.gateway import repository as repo
-from services.gateway import uploads, webhooks
+from services.gateway import upload_answers, webhooks
 from services.gateway.credentials import AccessNews
 from services.gateway.notifier import Notifier, inbox_key
+from services.gateway.records import (
+    CompletedDocument,
+    DeviceCopy,
+    InboxCopy,
+    Json,
+    ResultRecord,
+    UploadRecord,
+)
 from shared.clock import now as _now
-from shared.contracts import Envelope, copies
+from shared.contracts import Envelope
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
 from shared.contracts.documents import FactLine
@@ -30,17 +40,26 @@ from shared.messaging import tracing
 from shared.messaging.consumer import PermanentFailure, require_same_tenant
 from shared.metrics import DELIVERY_LATENCY
 from shared.outbox import Tx, UnitOfWork
-from shared.storage import Doc, DuplicateKeyError, Session
+from shared.service import Runtime
+from shared.storage import DuplicateKeyError
 
 # States of a copy that a refused result sends back to work.
-# The copy's states as the inbox keeps them (shared/contracts/copies.py): plain text, as stored.
-WAITING = copies.WAITING
-DOWNLOADED = CopyState.DOWNLOADED.value
-IN_PROGRESS = CopyState.IN_PROGRESS.value
-DONE = CopyState.DONE.value
-WITHDRAWN_STATE = CopyState.WITHDRAWN.value
-WITHDRAWAL_SEEN = CopyState.WITHDRAWAL_SEEN.value
-REOPENABLE = (WAITING, DOWNLOADED, IN_PROGRESS, DONE)
+REOPENABLE = frozenset(
+    (CopyState.DELIVERED, CopyState.DOWNLOADED, CopyState.IN_PROGRESS, CopyState.DONE)
+)
+
+
+def _owned(record: InboxCopy | DeviceCopy) -> dict[str, str]:
+    """What the same-tenant check reads of a stored record."""
+    return {"id": record.id, "tenant": record.tenant}
+
+
+def reopened_by(row: InboxCopy, result_id: str) -> bool:
+    """Whether a refusal of ``result_id`` sends the copy back to work. Only the latest send
+    decides the copy's state: a refusal of an earlier partial result must not reopen a copy
+    whose corrected final result was sent since."""
+    latest = row.last_result_id or result_id
+    return row.state in REOPENABLE and latest == result_id
 
 
 class Inbox:
@@ -59,40 +78,31 @@ class Inbox:
             raise PermanentFailure(f"internet copy without a device: {routed.target}")
         header = routed.document.header
         async with self._uow(applying=envelope) as tx:
-            if await tx.db.get(repo.INBOX.name, routed.delivery_id) is not None:
+            if await repo.copy(tx.db, routed.delivery_id) is not None:
                 return
-            device_id = await repo.standing_for(tx.db, envelope.tenant or "", routed.target.value)
-            await tx.db.insert(
-                repo.INBOX_BODIES.name,
-                {
-                    "id": routed.delivery_id,
-                    "tenant": envelope.tenant,
-                    "document": routed.document.model_dump(mode="json"),
+            tenant = envelope.tenant or ""
+            device_id = await repo.standing_for(tx.db, tenant, routed.target.value)
+            copy = InboxCopy(
+                id=routed.delivery_id,
+                tenant=tenant,
+                device_id=device_id,
+                document_id=header.id,
+                request_id=routed.request_id,
+                process=routed.process,
+                version=routed.version,
+                settings=routed.settings.model_dump(mode="json"),
+                header={
+                    "accounting_type": header.accounting_type,
+                    "number": header.number,
+                    "date": header.date,
                 },
+                lines_count=len(routed.document.lines),
+                state=CopyState.DELIVERED,
+                routed_at=_now().isoformat(),
+                # The terminal's download continues the upload's trace (when traced).
+                trace=tracing.current_context() or None,
             )
-            await tx.db.insert(
-                repo.INBOX.name,
-                {
-                    "id": routed.delivery_id,
-                    "tenant": envelope.tenant,
-                    "device_id": device_id,
-                    "document_id": routed.document.header.id,
-                    "request_id": routed.request_id,
-                    "process": routed.process,
-                    "version": routed.version,
-                    "settings": routed.settings.model_dump(mode="json"),
-                    "header": {
-                        "accounting_type": header.accounting_type,
-                        "number": header.number,
-                        "date": header.date,
-                    },
-                    "lines_count": len(routed.document.lines),
-                    "state": WAITING,
-                    "routed_at": _now().isoformat(),
-                    # The terminal's download continues the upload's trace (when traced).
-                    "trace": tracing.current_context() or None,
-                },
-            )
+            await repo.add_copy(tx.db, copy, routed.document.model_dump(mode="json"))
             await tx.emit(
                 DeliveryProgressed(
                     delivery_id=routed.delivery_id,
@@ -108,40 +118,38 @@ class Inbox:
 
     async def withdrawn(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async with self._uow(applying=envelope) as tx:
-            row = await tx.db.get(repo.INBOX.name, withdrawn.delivery_id)
+            row = await repo.copy(tx.db, withdrawn.delivery_id)
             if row is None:
                 return
-            require_same_tenant(envelope, row, "delivery")
-            await tx.db.update(
-                repo.INBOX.name,
-                withdrawn.delivery_id,
-                {"state": WITHDRAWN_STATE, "withdrawn_reason": withdrawn.reason},
-            )
-        self._notifier.notify(inbox_key(row["device_id"]))
+            require_same_tenant(envelope, _owned(row), "delivery")
+            await repo.withdraw_copy(tx.db, withdrawn.delivery_id, withdrawn.reason)
+        self._notifier.notify(inbox_key(row.device_id))
 
     async def decided(self, envelope: Envelope, decided: UploadDecided) -> None:
         key = repo.upload_key(envelope.tenant or "", decided.request_id)
         async with self._uow(applying=envelope) as tx:
-            record = await tx.db.get(repo.UPLOADS.name, key)
-            changes = {
-                "status": decided.outcome,
-                "decision": decided.model_dump(mode="json"),
-                "decided_at": _now().isoformat(),
-            }
+            record = await repo.upload_by_key(tx.db, key)
+            decision = decided.model_dump(mode="json")
+            decided_at = _now().isoformat()
             if record is None:  # uploaded by an AMQP adapter, not through this gateway
-                await tx.db.put(
-                    repo.UPLOADS.name,
-                    {
-                        "id": key,
-                        "tenant": envelope.tenant,
-                        "request_id": decided.request_id,
-                        "requested_at": decided.requested_at.isoformat(),
-                        **changes,
-                    },
+                record = UploadRecord(
+                    id=key,
+                    tenant=envelope.tenant or "",
+                    request_id=decided.request_id,
+                    status=decided.outcome,
+                    requested_at=decided.requested_at.isoformat(),
+                    decision=decision,
+                    decided_at=decided_at,
                 )
-            elif record["status"] == "pending":
-                await tx.db.update(repo.UPLOADS.name, key, changes)
-                guess = uploads.settled_pin_guess(record, decided.code)
+                await repo.keep_decision(tx.db, record)
+            elif record.pending:
+                await repo.decide_upload(
+                    tx.db,
+                    replace(
+                        record, status=decided.outcome, decision=decision, decided_at=decided_at
+                    ),
+                )
+                guess = upload_answers.settled_pin_guess(record, decided.code)
                 if guess is not None:
                     await give_back(tx.db, guess)
         self._notifier.notify(key)
@@ -155,15 +163,15 @@ class Inbox:
     async def completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
         if not envelope.tenant:
             raise PermanentFailure("document.completed without a tenant")
-        row = {
-            "id": repo.completed_key(envelope.tenant, completed.document_id),
-            "tenant": envelope.tenant,
-            "state": "completed",
-            "completed_at": envelope.time.isoformat(),
-            "result": completed.model_dump(mode="json"),
-        }
+        row = CompletedDocument(
+            id=repo.completed_key(envelope.tenant, completed.document_id),
+            tenant=envelope.tenant,
+            state="completed",
+            completed_at=envelope.time.isoformat(),
+            result=completed.model_dump(mode="json"),
+        )
         async with self._uow(applying=envelope) as tx:
-            await tx.db.put(repo.COMPLETED.name, row)
+            await repo.keep_completed(tx.db, row)
             # Online documents go back by themselves; offline ones wait to be loaded.
             pushed = completed.mode == "online" and await webhooks.enqueue(tx.db, envelope, row)
         if pushed:
@@ -172,28 +180,12 @@ class Inbox:
     async def result_refused(self, envelope: Envelope, refused: ResultRefused) -> None:
         refusal = {"result_id": refused.result_id, "code": refused.code, "params": refused.params}
         async with self._uow(applying=envelope) as tx:
-            copy = await tx.db.get(repo.INBOX.name, refused.delivery_id)
-            if copy is not None:
-                require_same_tenant(envelope, copy, "delivery")
-            await tx.db.update(
-                repo.RESULTS.name,
-                repo.result_key(refused.delivery_id, refused.result_id),
-                {"status": "refused", "refusal": refusal},
-            )
-            row = await tx.db.get(repo.INBOX.name, refused.delivery_id)
-            # Only the latest send decides the copy's state: a refusal of an earlier partial
-            # result must not reopen a copy whose corrected final result was sent since.
-            if (
-                row is not None
-                and row["state"] in REOPENABLE
-                and row.get("last_result_id", refused.result_id) == refused.result_id
-            ):
-                await tx.db.update(
-                    repo.INBOX.name,
-                    refused.delivery_id,
-                    {"state": IN_PROGRESS, "last_refusal": refusal},
-                    expect={"state": row["state"]},
-                )
+            row = await repo.copy(tx.db, refused.delivery_id)
+            if row is not None:
+                require_same_tenant(envelope, _owned(row), "delivery")
+            await repo.refuse_result(tx.db, refused.delivery_id, refused.result_id, refusal)
+            if row is not None and reopened_by(row, refused.result_id):
+                await repo.reopen_copy(tx.db, refused.delivery_id, refusal, expect=row.state)
 
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
         doc = {
@@ -212,16 +204,11 @@ class Inbox:
         tenant = envelope.tenant or ""
         async with self._uow(applying=envelope) as tx:
             for device_id in (replaced.old_device, replaced.new_device):
-                known = await tx.db.get(repo.DEVICES.name, device_id)
+                known = await repo.device(tx.db, device_id)
                 if known is not None:
-                    require_same_tenant(envelope, known, "delivery")
+                    require_same_tenant(envelope, _owned(known), "delivery")
             await repo.keep_replacement(tx.db, tenant, replaced.old_device, replaced.new_device)
-            waiting = await tx.db.find(
-                repo.INBOX.name,
-                {"device_id": replaced.old_device, "tenant": tenant, "state": WAITING},
-            )
-            for row in waiting:
-                await tx.db.update(repo.INBOX.name, row["id"], {"device_id": replaced.new_device})
+            await repo.move_waiting_copies(tx.db, tenant, replaced.old_device, replaced.new_device)
         self._notifier.notify(inbox_key(replaced.new_device))
         if self._access is not None:  # the old device's polls now learn it was replaced
             await self._access.device_changed(replaced.old_device)
@@ -229,107 +216,116 @@ class Inbox:
     async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
         doc = repo.tenant_copy(changed.model_dump())
         async with self._uow(applying=envelope) as tx:
-            await repo.put_newer(tx.db, repo.TENANTS.name, doc)
+            await repo.keep_tenant(tx.db, doc)
         if self._access is not None:
             await self._access.tenant_changed(changed.tenant)
 
 
 # The terminal's side of the inbox (api/terminal.py): what a device sees and does with its copies.
 
-OPEN = (WAITING, DOWNLOADED, IN_PROGRESS)
-WITHDRAWN = (WITHDRAWN_STATE, WITHDRAWAL_SEEN)
+OPEN = (CopyState.DELIVERED, CopyState.DOWNLOADED, CopyState.IN_PROGRESS)
+WITHDRAWN = frozenset((CopyState.WITHDRAWN, CopyState.WITHDRAWAL_SEEN))
+# What a poll reads, in the inbox's stored words (worked out once, not on every poll).
+_POLLED = repo.stored_words((*OPEN, CopyState.WITHDRAWN))
 
 
-async def inbox_of(db: Session, device_id: str) -> tuple[list[Doc], list[Doc]]:
-    """The device's open copies and its withdrawals not yet seen, in one query."""
-    rows = await repo.copies_of_device(db, device_id, [*OPEN, WITHDRAWN_STATE])
-    return [r for r in rows if r["state"] in OPEN], [
-        r for r in rows if r["state"] == WITHDRAWN_STATE
-    ]
+class Polled:
+    """A device's inbox as a poll sees it: its open copies and its withdrawals not yet seen."""
+
+    __slots__ = ("open", "withdrawn")
+
+    def __init__(self, rows: list[InboxCopy]) -> None:
+        self.open = [r for r in rows if r.state in OPEN]
+        self.withdrawn = [r for r in rows if r.state is CopyState.WITHDRAWN]
+
+    def news_for(self, known: int) -> bool:
+        """Whether the terminal, holding ``known`` documents, has news: a withdrawal, a copy
+        it has not acknowledged, or a number of documents other than its own."""
+        if self.withdrawn or len(self.open) != known:
+            return True
+        return any(r.state is CopyState.DELIVERED for r in self.open)
 
 
-async def own_copy(db: Session, device: Doc, delivery_id: str) -> Doc:
+async def poll(rt: Runtime, device_id: str) -> Polled:
+    """The device's inbox, in one query."""
+    return Polled(await repo.copies_of_device(rt.store, device_id, _POLLED))
+
+
+async def own_copy(rt: Runtime, device: DeviceCopy, delivery_id: str) -> InboxCopy:
     """The device's own copy; another device's answers as one that does not exist."""
-    row = await repo.copy(db, delivery_id)
-    if row is None or row["device_id"] != device["id"]:
+    row = await repo.copy(rt.store, delivery_id)
+    if row is None or row.device_id != device.id:
         raise Refusal("not_found", 404)
     return row
 
 
-async def body_of(db: Session, row: Doc, delivery_id: str) -> Doc:
-    if row["state"] in WITHDRAWN:
-        raise Refusal("document_withdrawn", 410, reason=row["withdrawn_reason"])
-    body = await repo.copy_body(db, delivery_id)
-    if body is None:
+async def document_of(rt: Runtime, row: InboxCopy) -> Json:
+    """The copy's whole document, for its download."""
+    if row.state in WITHDRAWN:
+        raise Refusal("document_withdrawn", 410, reason=row.withdrawn_reason)
+    document = await repo.copy_document(rt.store, row.id)
+    if document is None:
         raise Refusal("not_found", 404)
-    return body
+    return document
 
 
-async def acknowledge_copy(
-    uow: UnitOfWork, db: Session, row: Doc, delivery_id: str, device: Doc
-) -> str:
+async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> CopyState:
     """The terminal has the document (or has seen its withdrawal); the copy's new state."""
-    if row["state"] == WITHDRAWN_STATE:
-        await db.update(
-            repo.INBOX.name,
-            delivery_id,
-            {"state": WITHDRAWAL_SEEN},
-            expect={"state": WITHDRAWN_STATE},
+    if row.state is CopyState.WITHDRAWN:
+        await repo.change_copy_state(
+            rt.store, row.id, CopyState.WITHDRAWAL_SEEN, expect=CopyState.WITHDRAWN
         )
-        return WITHDRAWAL_SEEN
+        return CopyState.WITHDRAWAL_SEEN
 
     async def downloaded(tx: Tx) -> None:
-        if await tx.db.update(
-            repo.INBOX.name, delivery_id, {"state": DOWNLOADED}, expect={"state": WAITING}
+        if await repo.change_copy_state(
+            tx.db, row.id, CopyState.DOWNLOADED, expect=CopyState.DELIVERED
         ):
             await tx.emit(
                 DeliveryProgressed(
-                    delivery_id=delivery_id, channel="internet", state=DOWNLOADED, by=device["id"]
+                    delivery_id=row.id,
+                    channel="internet",
+                    state=CopyState.DOWNLOADED.value,
+                    by=device.id,
                 ),
-                device["tenant"],
+                device.tenant,
             )
 
-    await uow.run(downloaded)
-    return DOWNLOADED
+    await rt.uow.run(downloaded)
+    return CopyState.DOWNLOADED
 
 
 async def record_result(
-    uow: UnitOfWork,
-    db: Session,
-    row: Doc,
-    device: Doc,
+    rt: Runtime,
+    row: InboxCopy,
+    device: DeviceCopy,
     result_id: str,
     *,
     final: bool,
     lines: list[FactLine],
-) -> tuple[Doc, bool]:
+) -> tuple[ResultRecord, bool]:
     """Take a terminal's result once; the record and whether it had been taken before."""
-    delivery_id = row["id"]
-    key = repo.result_key(delivery_id, result_id)
-    previous = await db.get(repo.RESULTS.name, key)
+    delivery_id = row.id
+    previous = await repo.result(rt.store, delivery_id, result_id)
     if previous is not None:  # the same result sent again: applied once already
         return previous, True
-    if row["state"] in WITHDRAWN:
-        raise Refusal("document_withdrawn", 410, reason=row.get("withdrawn_reason", ""))
-    if row["state"] == DONE:
+    if row.state in WITHDRAWN:
+        raise Refusal("document_withdrawn", 410, reason=row.withdrawn_reason or "")
+    if row.state is CopyState.DONE:
         raise Refusal("document_already_finished", 409)
-    record = {
-        "id": key,
-        "delivery_id": delivery_id,
-        "result_id": result_id,
-        "final": final,
-        "lines": len(lines),
-        "status": "received",
-        "received_at": _now().isoformat(),
-    }
+    record = ResultRecord(
+        id=repo.result_key(delivery_id, result_id),
+        delivery_id=delivery_id,
+        result_id=result_id,
+        final=final,
+        lines=len(lines),
+        status="received",
+        received_at=_now().isoformat(),
+    )
 
     async def received(tx: Tx) -> None:
-        await tx.db.insert(repo.RESULTS.name, record)
-        await tx.db.update(
-            repo.INBOX.name,
-            delivery_id,
-            {"state": DONE if final else IN_PROGRESS, "last_result_id": result_id},
-        )
+        await repo.add_result(tx.db, record)
+        await repo.take_result_into_copy(tx.db, delivery_id, result_id, final=final)
         await tx.emit(
             ResultSubmitted(
                 result_id=result_id,
@@ -337,16 +333,27 @@ async def record_result(
                 channel="internet",
                 final=final,
                 lines=lines,
-                user=device["id"],
+                user=device.id,
             ),
-            device["tenant"],
+            device.tenant,
         )
 
     try:
-        await uow.run(received)
+        await rt.uow.run(received)
     except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
-        return await db.get(repo.RESULTS.name, key) or record, True
+        return await repo.result(rt.store, delivery_id, result_id) or record, True
     return record, False
+
+
+async def result_of(
+    rt: Runtime, device: DeviceCopy, delivery_id: str, result_id: str
+) -> ResultRecord:
+    """What became of a result the device sent for its own copy."""
+    await own_copy(rt, device, delivery_id)
+    record = await repo.result(rt.store, delivery_id, result_id)
+    if record is None:
+        raise Refusal("not_found", 404)
+    return record
 
 
 # Documents the terminal starts itself (shared/created_documents.py): no copy in the inbox,
@@ -354,40 +361,41 @@ async def record_result(
 
 
 async def record_created(
-    uow: UnitOfWork, db: Session, device: Doc, body: CreatedDocument
-) -> tuple[Doc, bool]:
+    rt: Runtime, device: DeviceCopy, body: CreatedDocument
+) -> tuple[ResultRecord, bool]:
     """Take a document started on the terminal once; the record and whether it was taken
     before."""
     delivery_id = delivery_id_of(body.document_id)
-    key = repo.result_key(delivery_id, body.result_id)
-    previous = await db.get(repo.RESULTS.name, key)
+    previous = await repo.result(rt.store, delivery_id, body.result_id)
     if previous is not None:
         return previous, True
-    record = {
-        "id": key,
-        "delivery_id": delivery_id,
-        "result_id": body.result_id,
-        "final": True,
-        "device_id": device["id"],
-        "lines": len(body.lines),
-        "status": "received",
-        "received_at": _now().isoformat(),
-    }
+    record = ResultRecord(
+        id=repo.result_key(delivery_id, body.result_id),
+        delivery_id=delivery_id,
+        result_id=body.result_id,
+        final=True,
+        device_id=device.id,
+        lines=len(body.lines),
+        status="received",
+        received_at=_now().isoformat(),
+    )
 
     async def received(tx: Tx) -> None:
-        await tx.db.insert(repo.RESULTS.name, record)
-        await tx.emit(submission(body, "internet", device["id"], device["mode"]), device["tenant"])
+        await repo.add_result(tx.db, record)
+        await tx.emit(submission(body, "internet", device.id, device.mode), device.tenant)
 
     try:
-        await uow.run(received)
+        await rt.uow.run(received)
     except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
-        return await db.get(repo.RESULTS.name, key) or record, True
+        return await repo.result(rt.store, delivery_id, body.result_id) or record, True
     return record, False
 
 
-async def created_result(db: Session, device: Doc, document_id: str, result_id: str) -> Doc:
+async def created_result(
+    rt: Runtime, device: DeviceCopy, document_id: str, result_id: str
+) -> ResultRecord:
     """What became of a document this device started; another device's answers as unknown."""
-    record = await repo.result(db, delivery_id_of(document_id), result_id)
-    if record is None or record.get("device_id", device["id"]) != device["id"]:
+    record = await repo.result(rt.store, delivery_id_of(document_id), result_id)
+    if record is None or (record.device_id or device.id) != device.id:
         raise Refusal("not_found", 404)
     return record

@@ -23,16 +23,14 @@ async def result_steps(db: Session, tenant: str, document_id: str) -> list[Doc]:
     steps: list[Doc] = []
     pushes = await repo.pushes_of(db, tenant, document_id)
     for push in pushes:
-        if push["state"] in _PUSH_STEPS:
-            step, _ = _PUSH_STEPS[push["state"]]
-            history = push.get("history") or [{}]
-            at = push.get("delivered_at") or history[-1].get("at") or push["created_at"]
-            steps.append(
-                {"at": at, "step": step, "service": "gateway", "attempts": push["attempts"]}
-            )
+        if push.state in _PUSH_STEPS:
+            step, _ = _PUSH_STEPS[push.state]
+            history = push.history or ({},)
+            at = push.delivered_at or history[-1].get("at") or push.created_at
+            steps.append({"at": at, "step": step, "service": "gateway", "attempts": push.attempts})
     completed = await repo.completed(db, tenant, document_id)
-    if completed is not None and completed.get("pulled_at"):
-        steps.append({"at": completed["pulled_at"], "step": "pulled", "service": "gateway"})
+    if completed is not None and completed.pulled_at:
+        steps.append({"at": completed.pulled_at, "step": "pulled", "service": "gateway"})
     return steps
 
 

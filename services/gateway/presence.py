@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from shared.storage import Doc
+from services.gateway.records import DeviceCopy
 
 ONLINE_WINDOW = timedelta(minutes=5)
 WRITE_EVERY = timedelta(seconds=30)
@@ -22,14 +22,13 @@ class Presence:
         self._seen: dict[str, datetime] = {}
         self._written: dict[str, datetime] = {}
 
-    def seed(self, devices: Iterable[Doc]) -> None:
+    def seed(self, devices: Iterable[DeviceCopy]) -> None:
         """Start from the stored copies, so a restart does not forget who was online."""
         for device in devices:
-            last_seen = device.get("last_seen")
-            if last_seen:
-                at = datetime.fromisoformat(last_seen)
-                self._seen[device["id"]] = at
-                self._written[device["id"]] = at
+            if device.last_seen:
+                at = datetime.fromisoformat(device.last_seen)
+                self._seen[device.id] = at
+                self._written[device.id] = at
 
     def saw(self, device_id: str, at: datetime) -> bool:
         """Record a sighting; True when the stored ``last_seen`` should be written now."""

@@ -1,14 +1,29 @@
-"""Gateway storage: its copies of tenants and devices, upload answers, inboxes, results."""
+"""Gateway storage: its copies of tenants and devices, upload answers, inboxes, results,
+webhooks. The only module of the gateway that calls the store: the use cases call these
+functions, with the store or the session of their transaction, and get typed records
+(records.py) back."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from services.gateway.records import (
+    CompletedDocument,
+    DeviceCopy,
+    InboxCopy,
+    Json,
+    ResultRecord,
+    TenantCopy,
+    UploadRecord,
+    Webhook,
+    WebhookPush,
+)
 from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
+from shared.contracts.copies import CopyState
 from shared.limits import ATTEMPTS
 from shared.replicas import put_newer as put_newer  # the copies below are kept by it
-from shared.storage import Collection, Doc, Index, Session, Store
+from shared.storage import Collection, Doc, DuplicateKeyError, Index, Session, Store
 
 # Copies of the registry's tenants and devices, kept current by its events, so that
 # authenticating a request needs no round trip to the registry.
@@ -64,14 +79,14 @@ def result_key(delivery_id: str, result_id: str) -> str:
     return f"{delivery_id}:{result_id}"
 
 
-async def tenant_by_key_hash(db: Session, key_hash: str) -> Doc | None:
+async def tenant_by_key_hash(db: Session, key_hash: str) -> TenantCopy | None:
     found = await db.find(TENANTS.name, {"api_key_hash": key_hash}, limit=1)
-    return found[0] if found else None
+    return TenantCopy.of(found[0]) if found else None
 
 
-async def device_by_credential_hash(db: Session, credential_hash: str) -> Doc | None:
+async def device_by_credential_hash(db: Session, credential_hash: str) -> DeviceCopy | None:
     found = await db.find(DEVICES.name, {"credential_hash": credential_hash}, limit=1)
-    return found[0] if found else None
+    return DeviceCopy.of(found[0]) if found else None
 
 
 def tenant_copy(record: Mapping[str, Any]) -> Doc:
@@ -119,15 +134,29 @@ async def standing_for(db: Session, tenant: str, device_id: str) -> str:
         seen.add(device_id)
 
 
-# Named reads and writes for the routers' use cases: the routers never call the store.
+async def was_replaced(db: Session, device_id: str) -> bool:
+    """Whether another terminal took this device's place."""
+    return await db.get(REPLACEMENTS.name, device_id) is not None
 
 
-async def tenant(db: Session, tenant_id: str) -> Doc | None:
-    return await db.get(TENANTS.name, tenant_id)
+# ---- the directory's copies ---------------------------------------------------------------
+# Written as the registry's records are (documents, kept by revision: shared.replicas), read
+# typed.
 
 
-async def device(db: Session, device_id: str) -> Doc | None:
-    return await db.get(DEVICES.name, device_id)
+async def tenant(db: Session, tenant_id: str) -> TenantCopy | None:
+    doc = await db.get(TENANTS.name, tenant_id)
+    return None if doc is None else TenantCopy.of(doc)
+
+
+async def keep_tenant(db: Session, copy: Doc) -> bool:
+    """Keep a tenant's copy unless a newer one is kept."""
+    return await put_newer(db, TENANTS.name, copy)
+
+
+async def device(db: Session, device_id: str) -> DeviceCopy | None:
+    doc = await db.get(DEVICES.name, device_id)
+    return None if doc is None else DeviceCopy.of(doc)
 
 
 async def keep_device_now(db: Store, copy: Doc) -> bool:
@@ -135,80 +164,182 @@ async def keep_device_now(db: Store, copy: Doc) -> bool:
     return await db.run_transaction(lambda session: keep_device(session, copy))
 
 
-async def upload(db: Session, tenant_id: str, request_id: str) -> Doc | None:
-    return await db.get(UPLOADS.name, upload_key(tenant_id, request_id))
-
-
-async def copies_of_device(db: Session, device_id: str, states: list[str]) -> list[Doc]:
-    """A device's copies in the given states, oldest first: one query, as the poll needs."""
-    return await db.find(
-        INBOX.name, {"device_id": device_id, "state": states}, order_by="routed_at"
+async def keep_replacement_now(db: Store, tenant: str, old_device: str, new_device: str) -> None:
+    await db.run_transaction(
+        lambda session: keep_replacement(session, tenant, old_device, new_device)
     )
 
 
-async def copy(db: Session, delivery_id: str) -> Doc | None:
-    return await db.get(INBOX.name, delivery_id)
+async def mark_seen(db: Session, device_id: str, at: str) -> None:
+    await db.update(DEVICES.name, device_id, {"last_seen": at})
 
 
-async def copy_body(db: Session, delivery_id: str) -> Doc | None:
-    return await db.get(INBOX_BODIES.name, delivery_id)
-
-
-async def result(db: Session, delivery_id: str, result_id: str) -> Doc | None:
-    return await db.get(RESULTS.name, result_key(delivery_id, result_id))
-
-
-async def completed(db: Session, tenant_id: str, document_id: str) -> Doc | None:
-    return await db.get(COMPLETED.name, completed_key(tenant_id, document_id))
-
-
-async def unloaded(db: Session, tenant_id: str) -> list[Doc]:
-    """The base's completed documents not loaded yet, oldest first."""
-    return await db.find(
-        COMPLETED.name, {"tenant": tenant_id, "state": "completed"}, order_by="completed_at"
-    )
-
-
-async def mark_pulled(db: Session, tenant_id: str, document_id: str, at: str) -> None:
-    await db.update(COMPLETED.name, completed_key(tenant_id, document_id), {"pulled_at": at})
-
-
-async def pushes_of(db: Session, tenant_id: str, document_id: str) -> list[Doc]:
-    """The webhook pushes made for one document's result."""
-    return await db.find(WEBHOOK_DELIVERIES.name, {"tenant": tenant_id, "document_id": document_id})
-
-
-async def webhook(db: Session, tenant_id: str) -> Doc | None:
-    return await db.get(WEBHOOKS.name, tenant_id)
-
-
-async def add_webhook(db: Session, hook: Doc) -> None:
-    await db.insert(WEBHOOKS.name, hook)
-
-
-async def change_webhook(db: Session, tenant_id: str, changes: Doc) -> None:
-    await db.update(WEBHOOKS.name, tenant_id, changes)
-
-
-async def remove_webhook(db: Session, tenant_id: str) -> None:
-    await db.delete(WEBHOOKS.name, tenant_id)
-
-
-async def webhook_deliveries(
-    db: Session, tenant_id: str, state: str | None, limit: int
-) -> list[Doc]:
-    """A base's pushes (only those in ``state`` when given), newest first."""
-    where: dict[str, Any] = {"tenant": tenant_id}
-    if state is not None:
-        where["state"] = state
-    return await db.find(
-        WEBHOOK_DELIVERIES.name, where, order_by="created_at", descending=True, limit=limit
-    )
-
-
-async def devices(db: Session) -> list[Doc]:
+async def devices(db: Session) -> list[DeviceCopy]:
     """Every device copy (the presence tracker is seeded from them at start)."""
-    return await db.find(DEVICES.name)
+    return [DeviceCopy.of(doc) for doc in await db.find(DEVICES.name)]
+
+
+# ---- upload answers -----------------------------------------------------------------------
+
+
+async def upload(db: Session, tenant_id: str, request_id: str) -> UploadRecord | None:
+    return await upload_by_key(db, upload_key(tenant_id, request_id))
+
+
+async def upload_by_key(db: Session, key: str) -> UploadRecord | None:
+    """An upload's record by its key (:func:`upload_key`)."""
+    doc = await db.get(UPLOADS.name, key)
+    return None if doc is None else UploadRecord.of(doc)
+
+
+async def add_pending_upload(db: Session, record: UploadRecord) -> UploadRecord:
+    """Store a new pending upload; the one stored already when another call was first."""
+    try:
+        await db.insert(UPLOADS.name, _upload_doc(record))
+    except DuplicateKeyError:
+        return await upload_by_key(db, record.id) or record
+    return record
+
+
+async def hold_pin_guess(db: Session, key: str, guess: Json) -> bool:
+    """Keep the PIN guess with the upload while it is pending; False once it was decided."""
+    return await db.update(
+        UPLOADS.name, key, {"pin_guess": dict(guess)}, expect={"status": "pending"}
+    )
+
+
+async def keep_decision(db: Session, record: UploadRecord) -> None:
+    """Store a decided upload this gateway never saw (an AMQP adapter's), whole."""
+    await db.put(UPLOADS.name, _upload_doc(record))
+
+
+async def decide_upload(db: Session, record: UploadRecord) -> None:
+    changes = {
+        "status": record.status,
+        "decision": record.decision,
+        "decided_at": record.decided_at,
+    }
+    await db.update(UPLOADS.name, record.id, changes)
+
+
+def _upload_doc(record: UploadRecord) -> Doc:
+    doc: Doc = {
+        "id": record.id,
+        "tenant": record.tenant,
+        "request_id": record.request_id,
+        "status": record.status,
+        "requested_at": record.requested_at,
+    }
+    if record.decision is not None:
+        doc.update(decision=dict(record.decision), decided_at=record.decided_at)
+    return doc
+
+
+# ---- inboxes ------------------------------------------------------------------------------
+# A copy's state is stored in the terminal API's word (CopyState.terminal_word).
+
+
+async def copies_of_device(db: Session, device_id: str, states: Sequence[str]) -> list[InboxCopy]:
+    """A device's copies in the given states (stored words: :func:`stored_words`), oldest
+    first: one query, as the poll needs."""
+    rows = await db.find(
+        INBOX.name, {"device_id": device_id, "state": list(states)}, order_by="routed_at"
+    )
+    return [InboxCopy.of(row) for row in rows]
+
+
+def stored_words(states: Iterable[CopyState]) -> tuple[str, ...]:
+    """The words the inbox stores for these states (worked out once by the callers)."""
+    return tuple(state.terminal_word for state in states)
+
+
+async def copy(db: Session, delivery_id: str) -> InboxCopy | None:
+    doc = await db.get(INBOX.name, delivery_id)
+    return None if doc is None else InboxCopy.of(doc)
+
+
+async def copy_document(db: Session, delivery_id: str) -> Json | None:
+    """The copy's whole document (its body), as routing routed it."""
+    body = await db.get(INBOX_BODIES.name, delivery_id)
+    return None if body is None else body["document"]
+
+
+async def add_copy(db: Session, copy: InboxCopy, document: Json) -> None:
+    await db.insert(
+        INBOX_BODIES.name, {"id": copy.id, "tenant": copy.tenant, "document": dict(document)}
+    )
+    await db.insert(
+        INBOX.name,
+        {
+            "id": copy.id,
+            "tenant": copy.tenant,
+            "device_id": copy.device_id,
+            "document_id": copy.document_id,
+            "request_id": copy.request_id,
+            "process": copy.process,
+            "version": copy.version,
+            "settings": dict(copy.settings),
+            "header": dict(copy.header),
+            "lines_count": copy.lines_count,
+            "state": copy.state.terminal_word,
+            "routed_at": copy.routed_at,
+            "trace": None if copy.trace is None else dict(copy.trace),
+        },
+    )
+
+
+async def withdraw_copy(db: Session, delivery_id: str, reason: str) -> None:
+    changes = {"state": CopyState.WITHDRAWN.terminal_word, "withdrawn_reason": reason}
+    await db.update(INBOX.name, delivery_id, changes)
+
+
+async def change_copy_state(
+    db: Session, delivery_id: str, state: CopyState, *, expect: CopyState
+) -> bool:
+    """Move the copy to ``state`` if it is still in ``expect``; whether it moved."""
+    return await db.update(
+        INBOX.name,
+        delivery_id,
+        {"state": state.terminal_word},
+        expect={"state": expect.terminal_word},
+    )
+
+
+async def reopen_copy(db: Session, delivery_id: str, refusal: Json, *, expect: CopyState) -> bool:
+    """Send the copy back to work with the refusal of its latest result."""
+    return await db.update(
+        INBOX.name,
+        delivery_id,
+        {"state": CopyState.IN_PROGRESS.terminal_word, "last_refusal": dict(refusal)},
+        expect={"state": expect.terminal_word},
+    )
+
+
+async def take_result_into_copy(
+    db: Session, delivery_id: str, result_id: str, *, final: bool
+) -> None:
+    state = CopyState.DONE if final else CopyState.IN_PROGRESS
+    changes = {"state": state.terminal_word, "last_result_id": result_id}
+    await db.update(INBOX.name, delivery_id, changes)
+
+
+async def move_waiting_copies(db: Session, tenant: str, old_device: str, new_device: str) -> int:
+    """Give the copies still waiting for ``old_device`` to ``new_device``; how many moved."""
+    waiting = await db.find(
+        INBOX.name,
+        {"device_id": old_device, "tenant": tenant, "state": CopyState.DELIVERED.terminal_word},
+    )
+    for row in waiting:
+        await db.update(INBOX.name, row["id"], {"device_id": new_device})
+    return len(waiting)
+
+
+# ---- the bench's seeding door: inbox rows and device copies as they are stored -------------
+
+
+async def device_as_stored(db: Session, device_id: str) -> Doc | None:
+    """A device's copy as stored (the bench clones it)."""
+    return await db.get(DEVICES.name, device_id)
 
 
 async def insert_devices(db: Session, copies: Sequence[Doc]) -> None:
@@ -218,6 +349,7 @@ async def insert_devices(db: Session, copies: Sequence[Doc]) -> None:
 
 
 async def all_copies_of_device(db: Session, device_id: str) -> list[Doc]:
+    """A device's inbox rows as stored (the bench clones them)."""
     return await db.find(INBOX.name, {"device_id": device_id})
 
 
@@ -227,6 +359,195 @@ async def insert_copies(db: Session, rows: Sequence[Doc]) -> None:
         await db.insert(INBOX.name, row)
 
 
-async def upload_by_key(db: Session, key: str) -> Doc | None:
-    """An upload's record by its key (:func:`upload_key`)."""
-    return await db.get(UPLOADS.name, key)
+# ---- results ------------------------------------------------------------------------------
+
+
+async def result(db: Session, delivery_id: str, result_id: str) -> ResultRecord | None:
+    doc = await db.get(RESULTS.name, result_key(delivery_id, result_id))
+    return None if doc is None else ResultRecord.of(doc)
+
+
+async def add_result(db: Session, record: ResultRecord) -> None:
+    """Raises DuplicateKeyError when the same result was taken meanwhile."""
+    doc: Doc = {
+        "id": record.id,
+        "delivery_id": record.delivery_id,
+        "result_id": record.result_id,
+        "final": record.final,
+        "lines": record.lines,
+        "status": record.status,
+        "received_at": record.received_at,
+    }
+    if record.device_id is not None:
+        doc["device_id"] = record.device_id
+    await db.insert(RESULTS.name, doc)
+
+
+async def refuse_result(db: Session, delivery_id: str, result_id: str, refusal: Json) -> None:
+    changes = {"status": "refused", "refusal": dict(refusal)}
+    await db.update(RESULTS.name, result_key(delivery_id, result_id), changes)
+
+
+# ---- completed documents ------------------------------------------------------------------
+
+
+async def completed(db: Session, tenant_id: str, document_id: str) -> CompletedDocument | None:
+    doc = await db.get(COMPLETED.name, completed_key(tenant_id, document_id))
+    return None if doc is None else CompletedDocument.of(doc)
+
+
+async def keep_completed(db: Session, done: CompletedDocument) -> None:
+    """Store a completed document (a newer version of it replaces the older)."""
+    doc: Doc = {
+        "id": done.id,
+        "tenant": done.tenant,
+        "state": done.state,
+        "completed_at": done.completed_at,
+        "result": dict(done.result),
+    }
+    await db.put(COMPLETED.name, doc)
+
+
+async def unloaded(db: Session, tenant_id: str) -> list[CompletedDocument]:
+    """The base's completed documents not loaded yet, oldest first."""
+    docs = await db.find(
+        COMPLETED.name, {"tenant": tenant_id, "state": "completed"}, order_by="completed_at"
+    )
+    return [CompletedDocument.of(doc) for doc in docs]
+
+
+async def mark_pulled(db: Session, tenant_id: str, document_id: str, at: str) -> None:
+    await db.update(COMPLETED.name, completed_key(tenant_id, document_id), {"pulled_at": at})
+
+
+async def mark_loaded(db: Session, tenant_id: str, document_id: str) -> None:
+    await db.update(COMPLETED.name, completed_key(tenant_id, document_id), {"state": "loaded"})
+
+
+# ---- webhooks and their pushes ------------------------------------------------------------
+
+
+async def webhook(db: Session, tenant_id: str) -> Webhook | None:
+    doc = await db.get(WEBHOOKS.name, tenant_id)
+    return None if doc is None else Webhook.of(doc)
+
+
+async def webhooks(db: Session) -> list[Webhook]:
+    return [Webhook.of(doc) for doc in await db.find(WEBHOOKS.name)]
+
+
+async def add_webhook(db: Session, hook: Webhook) -> None:
+    """Raises DuplicateKeyError when the base's webhook was set meanwhile."""
+    doc = {"id": hook.tenant, "url": hook.url, "sealed_secret": hook.sealed_secret}
+    await db.insert(WEBHOOKS.name, {**doc, "updated_at": hook.updated_at})
+
+
+async def change_webhook(
+    db: Session, tenant_id: str, url: str, updated_at: str, *, sealed_secret: str | None = None
+) -> None:
+    """A new address; a new secret too when ``sealed_secret`` is given (any clear one goes)."""
+    changes: Doc = {"url": url, "updated_at": updated_at}
+    if sealed_secret is not None:
+        changes.update(sealed_secret=sealed_secret, secret=None)
+    await db.update(WEBHOOKS.name, tenant_id, changes)
+
+
+async def reseal_webhook(db: Session, hook: Webhook, sealed_secret: str) -> bool:
+    """Replace the secret as read in ``hook`` (clear or sealed) by ``sealed_secret``; False
+    when another instance changed it since (a compare-and-set on what was read)."""
+    expect: Doc = (
+        {"secret": hook.clear_secret}
+        if hook.clear_secret
+        else {"sealed_secret": hook.sealed_secret}
+    )
+    changes = {"sealed_secret": sealed_secret, "secret": None}
+    return await db.update(WEBHOOKS.name, hook.tenant, changes, expect=expect)
+
+
+async def remove_webhook(db: Session, tenant_id: str) -> None:
+    await db.delete(WEBHOOKS.name, tenant_id)
+
+
+async def add_push(db: Session, push: WebhookPush) -> None:
+    await db.insert(
+        WEBHOOK_DELIVERIES.name,
+        {
+            "id": push.id,
+            "tenant": push.tenant,
+            "event": push.event,
+            "document_id": push.document_id,
+            "body": push.body,
+            "state": push.state,
+            "attempts": push.attempts,
+            "created_at": push.created_at,
+            "next_attempt_at": push.next_attempt_at,
+            "history": [dict(entry) for entry in push.history],
+        },
+    )
+
+
+async def pending_pushes(db: Session, limit: int) -> list[WebhookPush]:
+    """The pending pushes, the one due first first."""
+    rows = await db.find(
+        WEBHOOK_DELIVERIES.name, {"state": "pending"}, order_by="next_attempt_at", limit=limit
+    )
+    return [WebhookPush.of(row) for row in rows]
+
+
+async def cancel_push(db: Session, push_id: str, reason: str) -> bool:
+    return await db.update(
+        WEBHOOK_DELIVERIES.name,
+        push_id,
+        {"state": "cancelled", "last_error": reason},
+        expect={"state": "pending"},
+    )
+
+
+async def lease_push(db: Session, push: WebhookPush, until: str) -> bool:
+    """Claim a pending push until ``until``: False when another pass or instance claimed it."""
+    return await db.update(
+        WEBHOOK_DELIVERIES.name,
+        push.id,
+        {"next_attempt_at": until},
+        expect={"state": "pending", "next_attempt_at": push.next_attempt_at},
+    )
+
+
+async def record_attempt(db: Session, push: WebhookPush, attempted: WebhookPush) -> bool:
+    """Store an attempt's outcome (``attempted``: the push after it) over the push as read."""
+    changes: Doc = {
+        "attempts": attempted.attempts,
+        "history": [dict(entry) for entry in attempted.history],
+        "last_status": attempted.last_status,
+        "last_error": attempted.last_error,
+        "state": attempted.state,
+    }
+    if attempted.state == "pending":  # tried again later
+        changes["next_attempt_at"] = attempted.next_attempt_at
+    if attempted.delivered_at is not None:
+        changes["delivered_at"] = attempted.delivered_at
+    return await db.update(
+        WEBHOOK_DELIVERIES.name,
+        push.id,
+        changes,
+        expect={"state": "pending", "attempts": push.attempts},
+    )
+
+
+async def pushes_of(db: Session, tenant_id: str, document_id: str) -> list[WebhookPush]:
+    """The webhook pushes made for one document's result."""
+    rows = await db.find(WEBHOOK_DELIVERIES.name, {"tenant": tenant_id, "document_id": document_id})
+    return [WebhookPush.of(row) for row in rows]
+
+
+async def webhook_deliveries(
+    db: Session, tenant_id: str, state: str | None, limit: int
+) -> list[WebhookPush]:
+    """A base's pushes (only those in ``state`` when given), newest first."""
+    where: dict[str, Any] = {"tenant": tenant_id}
+    if state is not None:
+        where["state"] = state
+    rows = await db.find(
+        WEBHOOK_DELIVERIES.name, where, order_by="created_at", descending=True, limit=limit
+    )
+    return [WebhookPush.of(row) for row in rows]

@@ -7,27 +7,33 @@ from __future__ import annotations
 from typing import Any
 
 from services.gateway import repository as repo
+from services.gateway.records import CompletedDocument
 from shared.clock import now_iso
 from shared.contracts.documents import DeviceMode
 from shared.contracts.results import DocumentLoaded
 from shared.errors import Refusal
 from shared.outbox import Tx
-from shared.storage import Session
+from shared.service import Runtime
 
 
-async def unloaded(db: Session, tenant: str, mode: DeviceMode | None) -> list[dict[str, Any]]:
+async def unloaded(rt: Runtime, tenant: str, mode: DeviceMode | None) -> list[dict[str, Any]]:
     """The base's completed documents not loaded yet (only those of ``mode`` when given)."""
-    docs = await repo.unloaded(db, tenant)
-    return [result_summary(d) for d in docs if mode is None or d["result"]["mode"] == mode]
+    docs = await repo.unloaded(rt.store, tenant)
+    return [result_summary(d) for d in docs if mode is None or d.result["mode"] == mode]
 
 
-async def pull(db: Session, tenant: str, document_id: str) -> dict[str, Any]:
-    doc = await repo.completed(db, tenant, document_id)
+async def pull(rt: Runtime, tenant: str, document_id: str) -> dict[str, Any]:
+    doc = await repo.completed(rt.store, tenant, document_id)
     if doc is None:
         raise Refusal("not_found", 404)
-    if not doc.get("pulled_at"):  # the first read is a step of the document's journey
-        await repo.mark_pulled(db, tenant, document_id, now_iso())
+    if not doc.pulled_at:  # the first read is a step of the document's journey
+        await repo.mark_pulled(rt.store, tenant, document_id, now_iso())
     return result_view(doc)
+
+
+async def confirm_loaded(rt: Runtime, tenant: str, document_id: str) -> bool:
+    """The base says it loaded the document (see :func:`mark_loaded`)."""
+    return await rt.uow.run(lambda tx: mark_loaded(tx, tenant, document_id))
 
 
 async def mark_loaded(tx: Tx, tenant: str, document_id: str) -> bool:
@@ -35,28 +41,27 @@ async def mark_loaded(tx: Tx, tenant: str, document_id: str) -> bool:
 
     Once only: the news names no version, and a repeat arriving after a newer version was
     completed would mark that one loaded too."""
-    key = repo.completed_key(tenant, document_id)
-    doc = await tx.db.get(repo.COMPLETED.name, key)
+    doc = await repo.completed(tx.db, tenant, document_id)
     if doc is None:
         return False
-    if doc["state"] != "loaded":
-        await tx.db.update(repo.COMPLETED.name, key, {"state": "loaded"})
+    if doc.state != "loaded":
+        await repo.mark_loaded(tx.db, tenant, document_id)
         await tx.emit(DocumentLoaded(document_id=document_id), tenant)
     return True
 
 
-def result_view(doc: dict[str, Any]) -> dict[str, Any]:
+def result_view(doc: CompletedDocument) -> dict[str, Any]:
     """A completed document as the accounting side gets it: by GET and by webhook alike."""
-    return {**result_summary(doc), "result": doc["result"]}
+    return {**result_summary(doc), "result": doc.result}
 
 
-def result_summary(doc: dict[str, Any]) -> dict[str, Any]:
-    result = doc["result"]
+def result_summary(doc: CompletedDocument) -> dict[str, Any]:
+    result = doc.result
     return {
         "document_id": result["document_id"],
         "process": result["process"],
         "result_type": result["result_type"],
         "mode": result["mode"],
-        "state": doc["state"],
-        "completed_at": doc["completed_at"],
+        "state": doc.state,
+        "completed_at": doc.completed_at,
     }

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import time
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import httpx
 
 from services.gateway import repository as repo
 from services.gateway.notifier import Notifier
+from services.gateway.records import Webhook, WebhookPush
 from services.gateway.results import mark_loaded
 from services.gateway.webhook_address import (
     AddressNotAllowed,
@@ -30,7 +32,7 @@ from shared.metrics import WEBHOOK_ATTEMPTS
 from shared.outbound import allowed_networks
 from shared.secret_box import SecretBox, SecretUnreadable
 from shared.service import Runtime
-from shared.storage import Doc, StorageError
+from shared.storage import StorageError
 
 log = get_logger("tsdx.gateway.webhooks")
 
@@ -110,17 +112,12 @@ class WebhookSender:
 
     async def send_due(self) -> datetime | None:
         """Attempt every due push; return when the next pending one falls due, if any."""
-        rows = await self._rt.store.find(
-            repo.WEBHOOK_DELIVERIES.name,
-            {"state": "pending"},
-            order_by="next_attempt_at",
-            limit=_BATCH,
-        )
+        rows = await repo.pending_pushes(self._rt.store, _BATCH)
         now = _now()
-        due: list[Doc] = []
+        due: list[WebhookPush] = []
         later: list[datetime] = []
         for row in rows:
-            at = datetime.fromisoformat(row["next_attempt_at"])
+            at = datetime.fromisoformat(row.next_attempt_at)
             if at <= now:
                 due.append(row)
             else:
@@ -131,57 +128,51 @@ class WebhookSender:
                 log.warning("webhook.attempt_crashed", error=repr(outcome))
         return min(later, default=None)
 
-    async def _attempt(self, row: Doc) -> None:
+    async def _attempt(self, row: WebhookPush) -> None:
         store = self._rt.store
-        hook = await store.get(repo.WEBHOOKS.name, row["tenant"])
+        hook = await repo.webhook(store, row.tenant)
         if hook is None:
-            await store.update(
-                repo.WEBHOOK_DELIVERIES.name,
-                row["id"],
-                {"state": "cancelled", "last_error": "webhook removed"},
-                expect={"state": "pending"},
-            )
+            await repo.cancel_push(store, row.id, "webhook removed")
             return
         # Claim it: while the lease runs, no other pass or replica sends it again.
         lease = timedelta(seconds=self._settings.webhook_timeout_seconds + 30)
-        if not await store.update(
-            repo.WEBHOOK_DELIVERIES.name,
-            row["id"],
-            {"next_attempt_at": iso(_now() + lease)},
-            expect={"state": "pending", "next_attempt_at": row["next_attempt_at"]},
-        ):
+        if not await repo.lease_push(store, row, iso(_now() + lease)):
             return
         async with self._parallel:
             status, error, duration_ms = await self.push(hook, row)
-        await self._record(row, hook["url"], status, error, duration_ms)
+        await self._record(row, hook.url, status, error, duration_ms)
 
-    async def push(self, hook: Doc, row: Doc) -> tuple[int | None, str | None, float | None]:
+    async def push(
+        self, hook: Webhook, row: WebhookPush
+    ) -> tuple[int | None, str | None, float | None]:
         """One attempt: its HTTP status, what went wrong (in words that tell nothing of the
         network behind the address: no error numbers, no timings of failed connections), and
         how long an answered request took."""
         assert self._client is not None
-        try:
-            secret = self._box.open(hook["sealed_secret"])
-        except (SecretUnreadable, KeyError):
+        if hook.sealed_secret is None:
             return None, SECRET_UNREADABLE, None
-        body = row["body"].encode()
+        try:
+            secret = self._box.open(hook.sealed_secret)
+        except SecretUnreadable:
+            return None, SECRET_UNREADABLE, None
+        body = row.body.encode()
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": "tsdx-webhook/1",
-            "X-Tsdx-Event": row["event"],
-            "X-Tsdx-Delivery": row["id"],
+            "X-Tsdx-Event": row.event,
+            "X-Tsdx-Delivery": row.id,
             SIGNATURE_HEADER: sign(secret, body),
         }
         timeout = self._settings.webhook_timeout_seconds
         try:
             address = await asyncio.wait_for(
-                checked_address(hook["url"], self._allowed, self._resolve), timeout
+                checked_address(hook.url, self._allowed, self._resolve), timeout
             )
         except AddressNotAllowed as exc:
             return None, f"{NOT_ALLOWED}: {exc}", None
         except (HostUnresolved, TimeoutError):
             return None, UNRESOLVED, None
-        target, host, extensions = pinned(hook["url"], address)
+        target, host, extensions = pinned(hook.url, address)
         started = time.perf_counter()
         try:
             response = await self._client.post(
@@ -193,7 +184,7 @@ class WebhookSender:
             )
         except httpx.HTTPError as exc:
             # The operator's log keeps the detail; the base's delivery log does not.
-            log.info("webhook.no_answer", delivery_id=row["id"], error=repr(exc)[:300])
+            log.info("webhook.no_answer", delivery_id=row.id, error=repr(exc)[:300])
             return None, NO_ANSWER, None
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         if 200 <= response.status_code < 300:
@@ -201,10 +192,15 @@ class WebhookSender:
         return response.status_code, f"HTTP {response.status_code}", duration_ms
 
     async def _record(
-        self, row: Doc, url: str, status: int | None, error: str | None, duration_ms: float | None
+        self,
+        row: WebhookPush,
+        url: str,
+        status: int | None,
+        error: str | None,
+        duration_ms: float | None,
     ) -> None:
         now = _now()
-        attempts = row["attempts"] + 1
+        attempts = row.attempts + 1
         entry = {
             "at": iso(now),
             "url": url,
@@ -212,18 +208,19 @@ class WebhookSender:
             "error": error,
             "duration_ms": duration_ms,
         }
-        changes: Doc = {
-            "attempts": attempts,
-            "history": [*row["history"], entry][-_HISTORY:],
-            "last_status": status,
-            "last_error": error,
-        }
+        attempted = replace(
+            row,
+            attempts=attempts,
+            history=(*row.history, entry)[-_HISTORY:],
+            last_status=status,
+            last_error=error,
+        )
         if error is None:
             outcome = "delivered"
-            changes.update(state="delivered", delivered_at=iso(now))
+            attempted = replace(attempted, state="delivered", delivered_at=iso(now))
         elif attempts >= self._settings.webhook_max_attempts:
             outcome = "failed"
-            changes["state"] = "failed"
+            attempted = replace(attempted, state="failed")
         else:
             outcome = "retry"
             pause = backoff_seconds(
@@ -231,21 +228,16 @@ class WebhookSender:
                 self._settings.webhook_retry_base_seconds,
                 self._settings.webhook_retry_max_seconds,
             )
-            changes["next_attempt_at"] = iso(now + timedelta(seconds=pause))
+            attempted = replace(attempted, next_attempt_at=iso(now + timedelta(seconds=pause)))
         async with self._rt.uow() as tx:
-            await tx.db.update(
-                repo.WEBHOOK_DELIVERIES.name,
-                row["id"],
-                changes,
-                expect={"state": "pending", "attempts": row["attempts"]},
-            )
+            await repo.record_attempt(tx.db, row, attempted)
             if outcome == "delivered":
-                await mark_loaded(tx, row["tenant"], row["document_id"])
+                await mark_loaded(tx, row.tenant, row.document_id)
         WEBHOOK_ATTEMPTS.labels(outcome).inc()
         log.info(
             "webhook.attempted",
-            delivery_id=row["id"],
-            document_id=row["document_id"],
+            delivery_id=row.id,
+            document_id=row.document_id,
             status=status,
             outcome=outcome,
             attempts=attempts,

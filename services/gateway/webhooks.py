@@ -22,6 +22,8 @@ from typing import Any, Literal
 import orjson
 
 from services.gateway import repository as repo
+from services.gateway.parts import gateway_parts
+from services.gateway.records import CompletedDocument, Webhook, WebhookPush
 from services.gateway.results import result_view
 from services.gateway.webhook_policy import check_url, iso
 from shared.clock import now as _now
@@ -31,8 +33,8 @@ from shared.logging import get_logger
 from shared.outbound import allowed_networks
 from shared.secret_box import SecretBox, SecretUnreadable
 from shared.security import new_token
-from shared.settings import Settings
-from shared.storage import Doc, DuplicateKeyError, Session, Store
+from shared.service import Runtime
+from shared.storage import DuplicateKeyError, Session
 
 log = get_logger("tsdx.gateway.webhooks")
 
@@ -44,10 +46,10 @@ DeliveryState = Literal["pending", "delivered", "failed", "cancelled"]
 # ---- enqueueing (inside the transaction that stores the completed document) -------------
 
 
-async def enqueue(db: Session, envelope: Envelope, completed: Doc) -> bool:
+async def enqueue(db: Session, envelope: Envelope, completed: CompletedDocument) -> bool:
     """Queue a push of a completed document if its base has a webhook; True if queued."""
-    tenant = completed["tenant"]
-    if await db.get(repo.WEBHOOKS.name, tenant) is None:
+    tenant = completed.tenant
+    if await repo.webhook(db, tenant) is None:
         return False
     body = {
         "event": EVENT,
@@ -57,70 +59,64 @@ async def enqueue(db: Session, envelope: Envelope, completed: Doc) -> bool:
         "document": result_view(completed),
     }
     now = iso(_now())
-    await db.insert(
-        repo.WEBHOOK_DELIVERIES.name,
-        {
-            "id": envelope.id,
-            "tenant": tenant,
-            "event": EVENT,
-            "document_id": completed["result"]["document_id"],
-            "body": orjson.dumps(body).decode(),
-            "state": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-            "history": [],
-        },
+    push = WebhookPush(
+        id=envelope.id,
+        tenant=tenant,
+        event=EVENT,
+        document_id=completed.result["document_id"],
+        body=orjson.dumps(body).decode(),
+        state="pending",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
     )
+    await repo.add_push(db, push)
     return True
 
 
 # ---- the base's settings ------------------------------------------------------------------
 
 
-async def configure(
-    store: Store, settings: Settings, box: SecretBox, tenant: str, url: str, *, rotate: bool
-) -> dict[str, Any]:
+async def configure(rt: Runtime, tenant: str, url: str, *, rotate: bool) -> dict[str, Any]:
     """Set the base's address (checked by the outbound policy); a new signing secret is in
     the answer, once, when the base had none or asked for a new one."""
+    settings, box = rt.settings, gateway_parts(rt).secret_box
     url = check_url(
         url,
         allow_http_loopback=settings.webhook_allow_http_loopback,
         allowed=allowed_networks(settings.webhook_allowed_networks),
     )
     now = iso(_now())
-    current = await repo.webhook(store, tenant)
+    current = await repo.webhook(rt.store, tenant)
     if current is None:
         secret = new_token("whsec", 32)
         try:
-            await repo.add_webhook(
-                store,
-                {"id": tenant, "url": url, "sealed_secret": box.seal(secret), "updated_at": now},
-            )
+            hook = Webhook(tenant=tenant, url=url, updated_at=now, sealed_secret=box.seal(secret))
+            await repo.add_webhook(rt.store, hook)
             return {"configured": True, "url": url, "updated_at": now, "secret": secret}
         except DuplicateKeyError:  # set at the same moment by another call: update that one
-            current = await repo.webhook(store, tenant)
+            current = await repo.webhook(rt.store, tenant)
             if current is None:
                 raise Refusal("storage_unavailable", 503) from None
-    changes: Doc = {"url": url, "updated_at": now}
     answer: dict[str, Any] = {"configured": True, "url": url, "updated_at": now}
+    sealed = None
     if rotate:
         answer["secret"] = new_token("whsec", 32)
-        changes.update(sealed_secret=box.seal(answer["secret"]), secret=None)
-    await repo.change_webhook(store, tenant, changes)
+        sealed = box.seal(answer["secret"])
+    await repo.change_webhook(rt.store, tenant, url, now, sealed_secret=sealed)
     return answer
 
 
-async def current(store: Store, tenant: str) -> dict[str, Any]:
+async def current(rt: Runtime, tenant: str) -> dict[str, Any]:
     """The base's address (the secret is never shown again)."""
-    hook = await repo.webhook(store, tenant)
+    hook = await repo.webhook(rt.store, tenant)
     if hook is None:
         return dict(NOT_CONFIGURED)
-    return {"configured": True, "url": hook["url"], "updated_at": hook["updated_at"]}
+    return {"configured": True, "url": hook.url, "updated_at": hook.updated_at}
 
 
-async def remove(store: Store, tenant: str) -> dict[str, Any]:
-    await repo.remove_webhook(store, tenant)
+async def remove(rt: Runtime, tenant: str) -> dict[str, Any]:
+    await repo.remove_webhook(rt.store, tenant)
     return dict(NOT_CONFIGURED)
 
 
@@ -128,26 +124,28 @@ NOT_CONFIGURED: dict[str, Any] = {"configured": False, "url": None, "updated_at"
 
 
 async def delivery_log(
-    store: Store, tenant: str, state: DeliveryState | None, limit: int
+    rt: Runtime, tenant: str, state: DeliveryState | None, limit: int
 ) -> list[dict[str, Any]]:
     """Every push and its attempts, newest first."""
-    rows = await repo.webhook_deliveries(store, tenant, state, limit)
-    return [_log_entry(r) for r in rows]
+    return [
+        log_entry(push) for push in await repo.webhook_deliveries(rt.store, tenant, state, limit)
+    ]
 
 
-def _log_entry(row: Doc) -> dict[str, Any]:
+def log_entry(push: WebhookPush) -> dict[str, Any]:
+    """A push as the base's delivery log shows it."""
     return {
-        "delivery_id": row["id"],
-        "event": row["event"],
-        "document_id": row["document_id"],
-        "state": row["state"],
-        "attempts": row["attempts"],
-        "created_at": row["created_at"],
-        "next_attempt_at": row["next_attempt_at"] if row["state"] == "pending" else None,
-        "delivered_at": row.get("delivered_at"),
-        "last_status": row.get("last_status"),
-        "last_error": row.get("last_error"),
-        "history": row["history"],
+        "delivery_id": push.id,
+        "event": push.event,
+        "document_id": push.document_id,
+        "state": push.state,
+        "attempts": push.attempts,
+        "created_at": push.created_at,
+        "next_attempt_at": push.next_attempt_at if push.state == "pending" else None,
+        "delivered_at": push.delivered_at,
+        "last_status": push.last_status,
+        "last_error": push.last_error,
+        "history": list(push.history),
     }
 
 
@@ -156,22 +154,17 @@ async def reseal_secrets(store: Session, box: SecretBox) -> int:
     in clear by an older version; how many were changed. Safe with several gateways starting
     at once: each change is a compare-and-set on what was read."""
     changed = 0
-    for hook in await store.find(repo.WEBHOOKS.name):
-        clear = hook.get("secret")
-        sealed = hook.get("sealed_secret")
-        if clear:
-            new = box.seal(clear)
-            expect: dict[str, Any] = {"secret": clear}
-        elif sealed and not box.is_current(sealed):
+    for hook in await repo.webhooks(store):
+        if hook.clear_secret:
+            new = box.seal(hook.clear_secret)
+        elif hook.sealed_secret and not box.is_current(hook.sealed_secret):
             try:
-                new = box.reseal(sealed)
+                new = box.reseal(hook.sealed_secret)
             except SecretUnreadable:
-                log.warning("webhook.secret_unreadable", tenant=hook["id"])
+                log.warning("webhook.secret_unreadable", tenant=hook.tenant)
                 continue
-            expect = {"sealed_secret": sealed}
         else:
             continue
-        changes = {"sealed_secret": new, "secret": None}
-        if await store.update(repo.WEBHOOKS.name, hook["id"], changes, expect=expect):
+        if await repo.reseal_webhook(store, hook, new):
             changed += 1
     return changed

@@ -2,10 +2,11 @@
 routing's master records, the gateway's inboxes and the AMQP contract (docs/routing.md,
 "Documents and their states").
 
-A delivered copy that no terminal has downloaded yet is ``delivered`` in routing and in
-``delivery.progressed``; the gateway's inbox keeps and the terminal API shows the same state
-as ``waiting`` (docs/terminal-api.md, the terminal app). Both words are on the wire, so both
-stay; :data:`WAITING` is the one place that says so.
+A delivered copy that no terminal has downloaded yet is :attr:`CopyState.DELIVERED` in both
+services. Only its spelling differs on the wire: ``delivered`` in routing and in
+``delivery.progressed``, ``waiting`` in the terminal API (docs/terminal-api.md) and in the
+gateway's stored inboxes. Terminal apps in the field read ``waiting``, so that word stays; it
+is spelt here and nowhere else (:attr:`CopyState.terminal_word`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,20 @@ class CopyState(StrEnum):
     # The gateway's only: the terminal has seen the withdrawal (acknowledged it).
     WITHDRAWAL_SEEN = "withdrawal_seen"
 
+    @property
+    def terminal_word(self) -> str:
+        """The state as the terminal API shows it and the gateway's inbox stores it."""
+        return _TERMINAL_WORDS.get(self, self.value)
 
-# The gateway's inbox's and the terminal API's word for CopyState.DELIVERED.
-WAITING = "waiting"
+    @classmethod
+    def stored_by_gateway(cls, word: str) -> CopyState:
+        """The state a gateway inbox's stored word stands for (see :attr:`terminal_word`)."""
+        state = _BY_TERMINAL_WORD.get(word)
+        if state is None:
+            raise ValueError(f"{word!r} is not a copy state")
+        return state
+
+
+_TERMINAL_WORDS = {CopyState.DELIVERED: "waiting"}
+# Every stored word to its state, so that reading a poll's copies is one dict look-up each.
+_BY_TERMINAL_WORD = {state.terminal_word: state for state in CopyState}

@@ -14,6 +14,7 @@ from services.gateway.consumers import table
 from services.gateway.inbox import Inbox as GatewayHandlers
 from services.gateway.notifier import Notifier
 from shared.contracts import Payload, wrap
+from shared.contracts.copies import CopyState
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
 from shared.contracts.documents import Document, DocumentHeader, FactLine, Target
 from shared.contracts.results import DocumentCompleted, ResultRefused
@@ -22,6 +23,7 @@ from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import AlreadyApplied, UnitOfWork
 from shared.settings import Settings
 from shared.storage import Store, open_store
+from tests.support.gateway_copies import DOCUMENT, a_copy
 
 TENANT = "trade"
 
@@ -97,16 +99,9 @@ async def test_offline_documents_and_bases_without_webhook_are_not_pushed(
 
 
 async def _inbox_row(store: Store, *, state: str, last_result_id: str) -> None:
-    await store.insert(
-        repo.INBOX.name,
-        {
-            "id": "dl-1",
-            "tenant": TENANT,
-            "device_id": "dev-1",
-            "state": state,
-            "last_result_id": last_result_id,
-        },
-    )
+    copy = a_copy(tenant=TENANT, state=CopyState.stored_by_gateway(state))
+    await repo.add_copy(store, copy, DOCUMENT)
+    await store.update(repo.INBOX.name, "dl-1", {"last_result_id": last_result_id})
     for result_id in ("r1", "r2"):
         await store.insert(
             repo.RESULTS.name,

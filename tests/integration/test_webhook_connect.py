@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from services.gateway.records import Webhook, WebhookPush
 from services.gateway.webhook_sender import NO_ANSWER, WebhookSender
 from shared.secret_box import SecretBox, new_key
 from shared.settings import Settings
@@ -106,9 +107,21 @@ def _sender(tmp_path: Path, allowed: str, opened: list[WebhookSender]) -> Webhoo
     return sender
 
 
-def _push(sender: WebhookSender, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    hook = {"url": url, "sealed_secret": sender._box.seal("whsec_test")}
-    row = {"id": "d-1", "event": "document.completed", "body": '{"event": "document.completed"}'}
+def _push(sender: WebhookSender, url: str) -> tuple[Webhook, WebhookPush]:
+    hook = Webhook(
+        tenant="t1", url=url, updated_at="", sealed_secret=sender._box.seal("whsec_test")
+    )
+    row = WebhookPush(
+        id="d-1",
+        tenant="t1",
+        event="document.completed",
+        document_id="doc-1",
+        body='{"event": "document.completed"}',
+        state="pending",
+        attempts=0,
+        created_at="",
+        next_attempt_at="",
+    )
     return hook, row
 
 

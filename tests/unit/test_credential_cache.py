@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from services.gateway.credentials import CredentialCache
+from services.gateway.records import DeviceCopy
+from tests.support.gateway_copies import a_device, a_tenant
 
 
-def _device(device_id: str, credential_hash: str, status: str = "active") -> dict[str, str]:
-    return {"id": device_id, "credential_hash": credential_hash, "status": status}
+def _device(device_id: str, credential_hash: str, status: str = "active") -> DeviceCopy:
+    return a_device(id=device_id, credential_hash=credential_hash, status=status)
 
 
 def test_a_device_is_found_by_its_credential_until_forgotten_by_its_id() -> None:
@@ -35,7 +37,7 @@ def test_a_new_credential_of_the_same_device_replaces_the_old_one() -> None:
 
 def test_bases_are_kept_by_key_and_forgotten_by_tenant() -> None:
     cache = CredentialCache()
-    cache.keep_tenant({"id": "t1", "api_key_hash": "k1"}, cache.generation)
+    cache.keep_tenant(a_tenant(id="t1", api_key_hash="k1"), cache.generation)
     assert cache.tenant("k1") is not None
     cache.forget_tenant("t1")
     assert cache.tenant("k1") is None

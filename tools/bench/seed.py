@@ -98,7 +98,7 @@ async def seed_inbox_base(
         device_id = template.device_id
         found = await registry_repo.device(registry, device_id)
         device_template = _only([found] if found else [], f"device {device_id} in the registry")
-        found = await gateway_repo.device(gateway, device_id)
+        found = await gateway_repo.device_as_stored(gateway, device_id)
         copy_template = _only([found] if found else [], f"device {device_id} at the gateway")
         row_template = _only(
             await gateway_repo.all_copies_of_device(gateway, device_id),

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.gateway import directory, onec_upload, uploads
-from services.gateway import repository as repo
+from services.gateway import directory, onec_upload, upload_answers
 from services.gateway import results as completed
 from services.gateway.auth import TenantDep
 from services.gateway.parts import gateway_parts
+from services.gateway.records import UploadRecord
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode
 from shared.contracts.uploads import UploadRequested
@@ -23,12 +23,12 @@ from shared.service import RuntimeDep
 router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
 
 
-def _upload_response(request: Request, record: dict[str, Any]) -> JSONResponse:
-    body = uploads.answer(record)
-    if record["status"] == "pending":
-        body["status_url"] = str(request.url_for("upload_status", request_id=record["request_id"]))
+def _upload_response(request: Request, record: UploadRecord) -> JSONResponse:
+    body = upload_answers.answer(record)
+    if record.pending:
+        body["status_url"] = str(request.url_for("upload_status", request_id=record.request_id))
         return JSONResponse(body, status_code=202)
-    if record["status"] == "refused":
+    if record.status == "refused":
         body.update(error_body(body["code"], language_of(request), body.get("params")))
         return JSONResponse(body, status_code=422)
     return JSONResponse(body, status_code=200)
@@ -43,28 +43,28 @@ async def upload(
     if body is None:  # a 1C body, set aside by its route: read only now, after authentication
         body = onec_upload.upload_of(request)
     ensure_portable(body)
-    uploads.check_limits(body, rt)
+    upload_answers.check_limits(body, rt)
     if body.target.kind != "pin":
-        record = await uploads.submit(rt, gateway_parts(rt).notifier, tenant["id"], body)
+        record = await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant.id, body)
         return _upload_response(request, record)
     # A PIN is a guess: counted before it is decided, so no burst gets more than the limit
     # through; a hit gives the count back, a miss keeps it, and an answer still pending keeps
     # it until routing's decision settles it (inbox.py).
     limit = gateway_parts(rt).pin_limit
-    reservation = await limit.reserve(tenant["api_key_hash"])
+    reservation = await limit.reserve(tenant.api_key_hash)
     if reservation.retry_after is not None:
         raise Refusal("too_many_pin_misses", 429, retry_after=reservation.retry_after)
     try:
-        record = await uploads.submit(rt, gateway_parts(rt).notifier, tenant["id"], body)
+        record = await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant.id, body)
     except Refusal as refusal:
         if refusal.code in ("broker_unavailable", "upload_not_confirmed"):  # not accepted
             await limit.give_back(reservation)
         raise
-    if record.get("decision") is None:
-        if await uploads.hold_pin_guess(rt, record["id"], reservation):
+    if record.decision is None:
+        if await upload_answers.hold_pin_guess(rt, record.id, reservation):
             return _upload_response(request, record)  # 202: the decision settles the guess
-        record = await repo.upload_by_key(rt.store, record["id"]) or record  # decided now
-    if (record.get("decision") or {}).get("code") != uploads.PIN_MISS:
+        record = await upload_answers.decided_since(rt, record)
+    if (record.decision or {}).get("code") != upload_answers.PIN_MISS:
         await limit.give_back(reservation)
     return _upload_response(request, record)
 
@@ -91,18 +91,15 @@ router.add_api_route(
 async def upload_status(
     request_id: str, request: Request, rt: RuntimeDep, tenant: TenantDep
 ) -> JSONResponse:
-    record = await repo.upload(rt.store, tenant["id"], request_id)
-    if record is None:
-        raise Refusal("not_found", 404)
-    return _upload_response(request, record)
+    return _upload_response(request, await upload_answers.answer_of(rt, tenant.id, request_id))
 
 
 @router.get(
     "/devices", summary="This base's device list, to pick a terminal instead of typing its PIN"
 )
 async def devices(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    known = await ask(rt.rpc, REGISTRY_RPC, "device.known", {}, tenant=tenant["id"])
-    return {"devices": [await directory.picker_entry(rt.store, device) for device in known]}
+    known = await ask(rt.rpc, REGISTRY_RPC, "device.known", {}, tenant=tenant.id)
+    return {"devices": await directory.picker(rt, known)}
 
 
 @router.get("/results", summary="Completed documents not yet loaded into the accounting system")
@@ -114,18 +111,18 @@ async def results(
         Query(description="only documents finished on online or on offline devices"),
     ] = None,
 ) -> dict[str, Any]:
-    return {"results": await completed.unloaded(rt.store, tenant["id"], mode)}
+    return {"results": await completed.unloaded(rt, tenant.id, mode)}
 
 
 @router.get("/results/{document_id}", summary="One completed document with its fact lines")
 async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    return await completed.pull(rt.store, tenant["id"], document_id)
+    return await completed.pull(rt, tenant.id, document_id)
 
 
 @router.post(
     "/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)"
 )
 async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    if not await rt.uow.run(lambda tx: completed.mark_loaded(tx, tenant["id"], document_id)):
+    if not await completed.confirm_loaded(rt, tenant.id, document_id):
         raise Refusal("not_found", 404)
     return {"document_id": document_id, "state": "loaded"}

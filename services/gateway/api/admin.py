@@ -17,7 +17,6 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from services.gateway import directory
 from services.gateway.auth import AdminDep
-from services.gateway.parts import gateway_parts
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
@@ -111,7 +110,7 @@ async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
 async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
         rotated = await ask(rt.rpc, REGISTRY_RPC, "tenant.rotate_key", {}, tenant)
-        await directory.keep_tenant(rt.store, rotated, gateway_parts(rt).access)
+        await directory.keep_tenant(rt, rotated)
     return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
 
 
@@ -137,7 +136,7 @@ async def list_devices(
 ) -> dict[str, Any]:
     params = {"status": status} if status else {}
     devices = await ask(rt.rpc, REGISTRY_RPC, "device.list", params, tenant)
-    return {"devices": [await directory.shown(rt.store, d) for d in devices]}
+    return {"devices": await directory.shown_all(rt, devices)}
 
 
 @router.get("/tenants/{tenant}/devices/{device_id}", summary="One device of the base")
@@ -147,7 +146,7 @@ async def get_device(
     device = await ask(rt.rpc, REGISTRY_RPC, "device.get", {"device_id": device_id}, tenant)
     if device is None:
         raise Refusal("device_not_found", 404, device=device_id)
-    return await directory.shown(rt.store, device)
+    return await directory.shown(rt, device)
 
 
 @router.patch("/tenants/{tenant}/devices/{device_id}", summary="Rename, or set online/offline")
@@ -158,16 +157,14 @@ async def update_device(
     params = {"device_id": device_id, **changes}
     with audited("device.update", tenant=tenant, target=device_id, **changes):
         return await directory.keep_device(
-            rt.store,
-            await ask(rt.rpc, REGISTRY_RPC, "device.update", params, tenant),
-            gateway_parts(rt).access,
+            rt, await ask(rt.rpc, REGISTRY_RPC, "device.update", params, tenant)
         )
 
 
 async def _life_cycle(rt: Runtime, method: str, tenant: str, device_id: str) -> dict[str, Any]:
     with audited(method, tenant=tenant, target=device_id):
         record = await ask(rt.rpc, REGISTRY_RPC, method, {"device_id": device_id}, tenant)
-        return await directory.keep_device(rt.store, record, gateway_parts(rt).access)
+        return await directory.keep_device(rt, record)
 
 
 @router.post(
@@ -207,11 +204,10 @@ async def replace_device(
     params = {"old_device": device_id, "new_device": body.new_device}
     with audited("device.replace", tenant=tenant, target=device_id, new_device=body.new_device):
         replaced = await ask(rt.rpc, REGISTRY_RPC, "device.replace", params, tenant)
-        await directory.keep_replacement(rt.store, tenant, device_id, body.new_device)
-        access = gateway_parts(rt).access
+        await directory.keep_replacement(rt, tenant, device_id, body.new_device)
         return {
-            "old": await directory.keep_device(rt.store, replaced["old"], access),
-            "new": await directory.keep_device(rt.store, replaced["new"], access),
+            "old": await directory.keep_device(rt, replaced["old"]),
+            "new": await directory.keep_device(rt, replaced["new"]),
         }
 
 

@@ -177,9 +177,9 @@ _add_admin_routes("/api/v1/admin/tenants/{tenant}/processes", tenant_scope, "a b
 
 @router.get("/api/v1/processes", summary="The business processes this base can upload with")
 async def base_processes(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    return {"processes": await routing_call(rt, "process.list", {}, tenant["id"])}
+    return {"processes": await routing_call(rt, "process.list", {}, tenant.id)}
 
 
 @router.get("/api/v1/processes/{process_id}", summary="One business process of this base")
 async def base_process(process_id: ProcessId, rt: RuntimeDep, tenant: TenantDep) -> Any:
-    return await routing_call(rt, "process.get", {"id": process_id}, tenant["id"])
+    return await routing_call(rt, "process.get", {"id": process_id}, tenant.id)

@@ -49,7 +49,7 @@ async def upload(request: Request, rt: RuntimeDep, tenant: TenantDep) -> Respons
     # answers every wrong item (a barcode another item keeps needs its store anyway).
     batch = read_catalog_json(await request.body())
     try:
-        result = await ask(rt.rpc, REGISTRY_RPC, "catalog.apply", {"batch": batch}, tenant["id"])
+        result = await ask(rt.rpc, REGISTRY_RPC, "catalog.apply", {"batch": batch}, tenant.id)
     except Refusal as refusal:
         if refusal.code != "catalog_invalid":
             raise
@@ -59,7 +59,7 @@ async def upload(request: Request, rt: RuntimeDep, tenant: TenantDep) -> Respons
 
 @accounting_router.get("/catalog", summary="This base's catalogs and their versions")
 async def versions(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    heads = await catalog_repo.tenant_heads(rt.store, tenant["id"])
+    heads = await catalog_repo.tenant_heads(rt.store, tenant.id)
     return {"catalogs": [{"store": h["store"], "version": h["version"]} for h in heads]}
 
 
@@ -70,4 +70,4 @@ async def versions(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
 )
 async def sync(request: Request, rt: RuntimeDep, device: DeviceDep) -> Response:
     query = query_of(SyncQuery, request)
-    return json_response(request, await page(rt.store, device["tenant"], query))
+    return json_response(request, await page(rt.store, device.tenant, query))

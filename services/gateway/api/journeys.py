@@ -40,7 +40,7 @@ TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, examples=["sklad-na-le
 async def document_journey(
     document_id: DocumentId, rt: RuntimeDep, tenant: TenantDep
 ) -> dict[str, Any]:
-    view = await journey(rt, tenant["id"], document_id)
+    view = await journey(rt, tenant.id, document_id)
     view.pop("tenant", None)
     return view
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway import repository as repo
+from services.gateway import directory
 from services.gateway.auth import (
     BEARER_SECURITY,
     DeviceDep,
@@ -19,20 +19,21 @@ from services.gateway.auth import (
     record_sighting,
     refuse_unless_active,
 )
-from services.gateway.directory import barcodes_view, device_copy
+from services.gateway.directory import barcodes_view
 from services.gateway.inbox import (
-    IN_PROGRESS,
-    WAITING,
     acknowledge_copy,
-    body_of,
-    inbox_of,
+    document_of,
     own_copy,
+    poll,
     record_result,
+    result_of,
 )
 from services.gateway.notifier import inbox_key
 from services.gateway.parts import gateway_parts
+from services.gateway.records import InboxCopy, Json, ResultRecord
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
+from shared.contracts.copies import CopyState
 from shared.contracts.documents import DeviceMode, FactLine
 from shared.errors import Refusal
 from shared.http import (
@@ -50,7 +51,6 @@ from shared.metrics import INBOX_POLLS, LONG_POLLS_WAITING
 from shared.request_summary import SUMMARIES, quiet
 from shared.security import hash_token
 from shared.service import RuntimeDep, current_runtime
-from shared.storage import Doc
 
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
 
@@ -77,26 +77,26 @@ class ResultRequest(NullMeansAbsent):
     lines: list[FactLine] = Field(default_factory=list, max_length=100_000)
 
 
-def _summary(row: Doc, language: str) -> dict[str, Any]:
-    header = row["header"]
+def _summary(row: InboxCopy, language: str) -> dict[str, Any]:
+    header = row.header
     return {
-        "delivery_id": row["id"],
-        "document_id": row["document_id"],
-        "version": row["version"],
+        "delivery_id": row.id,
+        "document_id": row.document_id,
+        "version": row.version,
         "accounting_type": header["accounting_type"],
-        "terminal_type": row["settings"]["terminal_type"],
+        "terminal_type": row.settings["terminal_type"],
         "number": header["number"],
         "date": header["date"],
-        "lines": row["lines_count"],
-        "state": row["state"],
+        "lines": row.lines_count,
+        "state": row.state.terminal_word,
         # Why the latest result was sent back (e.g. quantity control); None when it was not.
-        "refusal": _refusal_view(row.get("last_refusal"), language)
-        if row["state"] == IN_PROGRESS
+        "refusal": _refusal_view(row.last_refusal, language)
+        if row.state is CopyState.IN_PROGRESS
         else None,
     }
 
 
-def _refusal_view(refusal: Doc | None, language: str) -> dict[str, Any] | None:
+def _refusal_view(refusal: Json | None, language: str) -> dict[str, Any] | None:
     if refusal is None:
         return None
     return {
@@ -111,32 +111,29 @@ def _refusal_view(refusal: Doc | None, language: str) -> dict[str, Any] | None:
 async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     ensure_portable(body)
     paired = await ask(rt.rpc, REGISTRY_RPC, "device.pair", body.model_dump())
-    device = paired["device"]
-    # The credential must work at once, before the registry's event arrives.
-    copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
-    await repo.keep_device_now(rt.store, copy)
-    # Paired anew, a device's earlier credential is dead: no instance may still hold it.
-    await gateway_parts(rt).access.device_changed(device["id"])
+    # The credential must work at once, before the registry's event arrives; paired anew, a
+    # device's earlier credential is dead: no instance may still hold it.
+    device = await directory.keep_paired(rt, paired)
     await record_sighting(rt, device)
     return {
-        "device_id": device["id"],
-        "tenant": device["tenant"],
-        "pin": device["pin"],
-        "mode": device["mode"],
+        "device_id": device.id,
+        "tenant": device.tenant,
+        "pin": device.pin,
+        "mode": device.mode,
         "credential": paired["credential"],
     }
 
 
 @router.get("/me", summary="This device's PIN and settings, as shown in the terminal's side menu")
 async def me(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
-    tenant = await repo.tenant(rt.store, device["tenant"])
+    tenant = await directory.tenant_of(rt, device)
     return {
-        "device_id": device["id"],
-        "tenant": device["tenant"],
-        "pin": device["pin"],
-        "name": device["name"],
-        "model": device["model"],
-        "mode": device["mode"],
+        "device_id": device.id,
+        "tenant": device.tenant,
+        "pin": device.pin,
+        "name": device.name,
+        "model": device.model,
+        "mode": device.mode,
         # How the base's weight codes and marking codes are to be read (parseScan's settings).
         "barcodes": barcodes_view(tenant),
     }
@@ -183,9 +180,8 @@ async def _poll(request: Request) -> ORJSONResponse:
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
     while True:
-        waiting, withdrawn = await inbox_of(rt.store, device["id"])
-        news = bool(withdrawn or len(waiting) != query.known)
-        news = news or any(r["state"] == WAITING for r in waiting)
+        polled = await poll(rt, device.id)
+        news = polled.news_for(query.known)
         left = deadline - time.monotonic()
         if news or left <= 0:
             _counted("news" if news else "empty")
@@ -193,14 +189,15 @@ async def _poll(request: Request) -> ORJSONResponse:
                 quiet(request.scope)
             return ORJSONResponse(
                 {
-                    "documents": [_summary(r, language) for r in waiting],
+                    "documents": [_summary(r, language) for r in polled.open],
                     "withdrawn": [
-                        {"delivery_id": r["id"], "reason": r["withdrawn_reason"]} for r in withdrawn
+                        {"delivery_id": r.id, "reason": r.withdrawn_reason}
+                        for r in polled.withdrawn
                     ],
                 }
             )
         with LONG_POLLS_WAITING.track_inprogress():
-            await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
+            await notifier.wait(inbox_key(device.id), min(left, _RECHECK_SECONDS))
         # Blocked, retired or replaced while it waited: the poll ends now, saying so.
         await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
 
@@ -213,21 +210,13 @@ async def _poll(request: Request) -> ORJSONResponse:
 async def download(
     delivery_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> ORJSONResponse:
-    row = await own_copy(rt.store, device, delivery_id)
+    row = await own_copy(rt, device, delivery_id)
     # The terminal's call carries no trace: it continues the one its document came with.
-    with tracing.continuing("terminal download", row.get("trace")):
-        return await _download(row, delivery_id, request, rt)
-
-
-async def _download(row: Doc, delivery_id: str, request: Request, rt: RuntimeDep) -> ORJSONResponse:
-    body = await body_of(rt.store, row, delivery_id)
-    return ORJSONResponse(
-        {
-            **_summary(row, language_of(request)),
-            "settings": row["settings"],
-            "document": body["document"],
-        }
-    )
+    with tracing.continuing("terminal download", row.trace):
+        document = await document_of(rt, row)
+        return ORJSONResponse(
+            {**_summary(row, language_of(request)), "settings": row.settings, "document": document}
+        )
 
 
 @router.post(
@@ -235,10 +224,10 @@ async def _download(row: Doc, delivery_id: str, request: Request, rt: RuntimeDep
     summary="Confirm the document arrived (or a withdrawal was seen)",
 )
 async def acknowledge(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
-    row = await own_copy(rt.store, device, delivery_id)
-    with tracing.continuing("terminal acknowledge", row.get("trace")):
-        state = await acknowledge_copy(rt.uow, rt.store, row, delivery_id, device)
-        return {"delivery_id": delivery_id, "state": state}
+    row = await own_copy(rt, device, delivery_id)
+    with tracing.continuing("terminal acknowledge", row.trace):
+        state = await acknowledge_copy(rt, row, device)
+        return {"delivery_id": delivery_id, "state": state.terminal_word}
 
 
 @router.post(
@@ -250,9 +239,9 @@ async def submit_result(
 ) -> dict[str, Any]:
     ensure_portable(body)
     refuse_repeated(body.lines)
-    row = await own_copy(rt.store, device, delivery_id)
+    row = await own_copy(rt, device, delivery_id)
     record, duplicate = await record_result(
-        rt.uow, rt.store, row, device, body.result_id, final=body.final, lines=body.lines
+        rt, row, device, body.result_id, final=body.final, lines=body.lines
     )
     return result_answer(record, language_of(request), duplicate=duplicate)
 
@@ -264,21 +253,18 @@ async def submit_result(
 async def result_status(
     delivery_id: str, result_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> dict[str, Any]:
-    await own_copy(rt.store, device, delivery_id)
-    record = await repo.result(rt.store, delivery_id, result_id)
-    if record is None:
-        raise Refusal("not_found", 404)
+    record = await result_of(rt, device, delivery_id, result_id)
     return result_answer(record, language_of(request), duplicate=False)
 
 
-def result_answer(record: Doc, language: str, *, duplicate: bool) -> dict[str, Any]:
+def result_answer(record: ResultRecord, language: str, *, duplicate: bool) -> dict[str, Any]:
     """``received``: taken and not refused (so far); ``refused``: send a corrected result."""
     return {
-        "delivery_id": record["delivery_id"],
-        "result_id": record["result_id"],
-        "final": record["final"],
+        "delivery_id": record.delivery_id,
+        "result_id": record.result_id,
+        "final": record.final,
         "accepted": True,
         "duplicate": duplicate,
-        "status": record["status"],
-        "refusal": _refusal_view(record.get("refusal"), language),
+        "status": record.status,
+        "refusal": _refusal_view(record.refusal, language),
     }

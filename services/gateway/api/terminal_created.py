@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=Exa
 
 @router.get("/processes", summary="The business processes this terminal may start documents of")
 async def processes(rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
-    return await startable_processes(rt.rpc, device["tenant"])
+    return await startable_processes(rt.rpc, device.tenant)
 
 
 @router.post(
@@ -37,7 +37,7 @@ async def created(
 ) -> dict[str, Any]:
     ensure_portable(body)
     refuse_repeated(body.lines)
-    record, duplicate = await record_created(rt.uow, rt.store, device, body)
+    record, duplicate = await record_created(rt, device, body)
     return result_answer(record, language_of(request), duplicate=duplicate)
 
 
@@ -48,5 +48,5 @@ async def created(
 async def created_status(
     document_id: str, result_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
 ) -> dict[str, Any]:
-    record = await created_result(rt.store, device, document_id, result_id)
+    record = await created_result(rt, device, document_id, result_id)
     return result_answer(record, language_of(request), duplicate=False)

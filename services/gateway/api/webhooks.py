@@ -10,7 +10,6 @@ from pydantic import ConfigDict, Field
 
 from services.gateway import webhooks
 from services.gateway.auth import TenantDep
-from services.gateway.parts import gateway_parts
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
 from shared.service import RuntimeDep
@@ -39,24 +38,17 @@ class WebhookSettings(NullMeansAbsent):
 )
 async def set_webhook(body: WebhookSettings, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     ensure_portable(body)
-    return await webhooks.configure(
-        rt.store,
-        rt.settings,
-        gateway_parts(rt).secret_box,
-        tenant["id"],
-        body.url,
-        rotate=body.rotate_secret,
-    )
+    return await webhooks.configure(rt, tenant.id, body.url, rotate=body.rotate_secret)
 
 
 @router.get("", summary="This base's webhook address (the secret is never shown again)")
 async def get_webhook(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    return await webhooks.current(rt.store, tenant["id"])
+    return await webhooks.current(rt, tenant.id)
 
 
 @router.delete("", summary="Stop pushing; pending pushes are cancelled")
 async def delete_webhook(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    return await webhooks.remove(rt.store, tenant["id"])
+    return await webhooks.remove(rt, tenant.id)
 
 
 @router.get("/deliveries", summary="The delivery log: every push and its attempts, newest first")
@@ -68,4 +60,4 @@ async def deliveries(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    return {"deliveries": await webhooks.delivery_log(rt.store, tenant["id"], state, limit)}
+    return {"deliveries": await webhooks.delivery_log(rt, tenant.id, state, limit)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from services.gateway.presence import ONLINE_WINDOW, WRITE_EVERY, Presence
+from tests.support.gateway_copies import a_device
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -34,13 +35,7 @@ def test_a_forgotten_device_is_written_again_when_it_returns() -> None:
 
 def test_seeding_from_stored_copies_keeps_who_was_online() -> None:
     presence = Presence()
-    presence.seed(
-        [
-            {"id": "d1", "last_seen": T0.isoformat()},
-            {"id": "d2", "last_seen": None},
-            {"id": "d3"},
-        ]
-    )
+    presence.seed([a_device(id="d1", last_seen=T0.isoformat()), a_device(id="d2", last_seen=None)])
     assert presence.online(T0 + timedelta(minutes=1)) == 1
     # Written at T0 already, so a sighting right after does not write again.
     assert presence.saw("d1", T0 + timedelta(seconds=5)) is False

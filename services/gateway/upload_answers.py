@@ -1,4 +1,5 @@
-"""Uploads from the accounting side: hand the request to routing and wait briefly for its answer.
+"""The waiting 1C upload answers: hand an upload from the accounting side to routing and wait
+briefly for routing's answer, kept by request id.
 
 The answer is stored by request id, so asking again with the same id returns the same answer
 and publishes nothing new once routing has decided.
@@ -7,17 +8,17 @@ and publishes nothing new once routing has decided.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from services.gateway import repository as repo
 from services.gateway.notifier import Notifier
+from services.gateway.records import UploadRecord
+from shared.clock import now_iso
 from shared.contracts.uploads import UploadRequested, over_limits
 from shared.errors import Refusal
 from shared.limits import Reservation
 from shared.messaging.broker import BrokerUnavailable
 from shared.service import Runtime
-from shared.storage import Doc, DuplicateKeyError
 
 # How often a waiting request re-reads the store, in case another replica stored the answer.
 _RECHECK_SECONDS = 0.25
@@ -42,36 +43,35 @@ async def hold_pin_guess(rt: Runtime, key: str, reservation: Reservation) -> boo
     """Keep the PIN guess of an upload still pending with it, for routing's decision to settle
     (``settled_pin_guess``). False when the decision came meanwhile: settle it now."""
     guess = {"key": reservation.key, "window_ends_ms": reservation.window_ends_ms}
-    return await rt.store.update(
-        repo.UPLOADS.name, key, {"pin_guess": guess}, expect={"status": "pending"}
-    )
+    return await repo.hold_pin_guess(rt.store, key, guess)
 
 
-def settled_pin_guess(record: Doc, code: str | None) -> Reservation | None:
+def settled_pin_guess(record: UploadRecord, code: str | None) -> Reservation | None:
     """The guess a pending upload held that its decision gives back (not a PIN miss), if any."""
-    guess = record.get("pin_guess")
+    guess = record.pin_guess
     if not guess or code == PIN_MISS:
         return None
     return Reservation(guess["key"], guess["window_ends_ms"], None)
 
 
-async def submit(rt: Runtime, notifier: Notifier, tenant: str, request: UploadRequested) -> Doc:
+async def submit(
+    rt: Runtime, notifier: Notifier, tenant: str, request: UploadRequested
+) -> UploadRecord:
     key = repo.upload_key(tenant, request.request_id)
-    record = await rt.store.get(repo.UPLOADS.name, key)
-    if record is not None and record["status"] != "pending":
+    record = await repo.upload_by_key(rt.store, key)
+    if record is not None and not record.pending:
         return record
     if record is None:
-        record = {
-            "id": key,
-            "tenant": tenant,
-            "request_id": request.request_id,
-            "status": "pending",
-            "requested_at": datetime.now(UTC).isoformat(),
-        }
-        try:
-            await rt.store.insert(repo.UPLOADS.name, record)
-        except DuplicateKeyError:
-            record = await rt.store.get(repo.UPLOADS.name, key) or record
+        record = await repo.add_pending_upload(
+            rt.store,
+            UploadRecord(
+                id=key,
+                tenant=tenant,
+                request_id=request.request_id,
+                status="pending",
+                requested_at=now_iso(),
+            ),
+        )
     try:
         # Publishing again while pending is harmless: routing decides a request id once.
         await rt.broker.publish(request, tenant)
@@ -84,11 +84,11 @@ async def submit(rt: Runtime, notifier: Notifier, tenant: str, request: UploadRe
 
 async def wait_for_decision(
     rt: Runtime, notifier: Notifier, key: str, timeout: float
-) -> Doc | None:
+) -> UploadRecord | None:
     deadline = time.monotonic() + timeout
     while True:
-        record = await rt.store.get(repo.UPLOADS.name, key)
-        if record is not None and record["status"] != "pending":
+        record = await repo.upload_by_key(rt.store, key)
+        if record is not None and not record.pending:
             return record
         left = deadline - time.monotonic()
         if left <= 0:
@@ -96,10 +96,23 @@ async def wait_for_decision(
         await notifier.wait(key, min(left, _RECHECK_SECONDS))
 
 
-def answer(record: Doc) -> dict[str, Any]:
+async def decided_since(rt: Runtime, record: UploadRecord) -> UploadRecord:
+    """The upload as stored now (decided since ``record`` was read)."""
+    return await repo.upload_by_key(rt.store, record.id) or record
+
+
+async def answer_of(rt: Runtime, tenant: str, request_id: str) -> UploadRecord:
+    """The base's upload by its request id (its answer once decided)."""
+    record = await repo.upload(rt.store, tenant, request_id)
+    if record is None:
+        raise Refusal("not_found", 404)
+    return record
+
+
+def answer(record: UploadRecord) -> dict[str, Any]:
     """The upload's public answer (without the message text, which depends on the language)."""
-    body: dict[str, Any] = {"request_id": record["request_id"], "status": record["status"]}
-    decision = record.get("decision")
+    body: dict[str, Any] = {"request_id": record.request_id, "status": record.status}
+    decision = record.decision
     if decision:
         if decision["outcome"] == "refused":
             body["code"] = decision["code"]
