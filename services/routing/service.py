@@ -10,7 +10,7 @@ from services.routing.catalogue import Catalogue
 from services.routing.consumers import message_handlers, methods
 from services.routing.processes import default_processes
 from services.routing.results import ResultKeeper
-from services.routing.uploads import UploadRouter
+from services.routing.upload_decisions import UploadDecider
 from shared.http import install_common
 from shared.logging import get_logger
 from shared.messaging.consumer import Handler
@@ -33,7 +33,7 @@ async def _on_start(rt: Runtime) -> None:
 
 
 def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
-    uploads = UploadRouter(
+    uploads = UploadDecider(
         rt.store,
         rt.uow,
         rt.rpc,

@@ -52,7 +52,7 @@ from shared.storage import Doc, DuplicateKeyError, Store
 log = get_logger("tsdx.routing")
 
 
-class UploadRouter:
+class UploadDecider:
     def __init__(
         self, store: Store, uow: UnitOfWork, rpc: RpcClient, *, max_documents: int, max_lines: int
     ) -> None:
