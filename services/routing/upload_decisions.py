@@ -47,7 +47,7 @@ from shared.messaging.consumer import PermanentFailure
 from shared.messaging.rpc import RpcClient
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
 from shared.outbox import Tx, UnitOfWork
-from shared.storage import Doc, DuplicateKeyError, Store
+from shared.storage import DuplicateKeyError, Store
 
 log = get_logger("tsdx.routing")
 
@@ -71,8 +71,7 @@ class UploadDecider:
         if broken is not None:
             code, params = broken
             raise PermanentFailure(f"{code}: {render(code, 'en', params)}")
-        key = repo.request_key(tenant, request.request_id)
-        previous = await self._store.get(repo.REQUESTS.name, key)
+        previous = await repo.request(self._store, tenant, request.request_id)
         if previous is not None:
             await self._announce_again(envelope, previous)
             return
@@ -80,9 +79,7 @@ class UploadDecider:
         decision = await self._decide(tenant, request, process)
         try:
             async with self._uow(applying=envelope) as tx:
-                await tx.db.insert(
-                    repo.REQUESTS.name, {"id": key, "tenant": tenant, "at": now_iso()}
-                )
+                await repo.claim_request(tx.db, tenant, request.request_id)
                 journal = Journal(tx.db, envelope)
                 target = request.target.model_dump(mode="json")
                 named = {d.header.id: d for d in request.documents}  # once, if named twice
@@ -104,13 +101,11 @@ class UploadDecider:
                             code=decided.code,
                             params=decided.params or None,
                         )
-                await tx.db.update(
-                    repo.REQUESTS.name, key, {"decision": decided.model_dump(mode="json")}
-                )
+                await repo.save_decision(tx.db, tenant, request.request_id, decided)
                 await tx.emit(decided, tenant)
         except DuplicateKeyError:
             # Decided meanwhile by another routing instance: that decision stands.
-            previous = await self._store.get(repo.REQUESTS.name, key)
+            previous = await repo.request(self._store, tenant, request.request_id)
             if previous is not None:
                 await self._announce_again(envelope, previous)
             return
@@ -142,11 +137,10 @@ class UploadDecider:
             tenant=tenant,
         )
 
-    async def _announce_again(self, envelope: Envelope, previous: Doc) -> None:
+    async def _announce_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
         async with self._uow(applying=envelope) as tx:
-            decision = previous.get("decision")
-            if decision is not None:
-                await tx.emit(UploadDecided.model_validate(decision), envelope.tenant)
+            if previous.decision is not None:
+                await tx.emit(previous.decision, envelope.tenant)
 
     async def _accept(
         self,
@@ -197,8 +191,8 @@ class UploadDecider:
     ) -> int:
         """Withdraw live copies of an earlier upload of this document; return the new version."""
         key = repo.document_key(tenant, document.header.id)
-        master = await tx.db.get(repo.DOCUMENTS.name, key)
-        version = (master["version"] + 1) if master else 1
+        master = await repo.document(tx.db, key)
+        version = (master.version + 1) if master else 1
         await journal.add(
             document.header.id,
             "decided",
@@ -208,42 +202,37 @@ class UploadDecider:
             request_id=request.request_id,
         )
         for copy in await repo.copies_of(tx.db, key):
-            if copy["state"] not in states.LIVE:
+            if copy.state not in states.LIVE:
                 continue
-            reason = "replaced" if copy["state"] in states.NOT_TAKEN else "recalled"
-            await tx.db.update(
-                repo.DELIVERIES.name,
-                copy["id"],
-                {"state": states.WITHDRAWN, "withdrawn_reason": reason},
-            )
+            reason = "replaced" if copy.state in states.NOT_TAKEN else "recalled"
+            await repo.withdraw_copy(tx.db, copy.id, state=states.WITHDRAWN, reason=reason)
             await tx.emit(
-                DocumentWithdrawn(delivery_id=copy["id"], channel=copy["channel"], reason=reason),
+                DocumentWithdrawn(delivery_id=copy.id, channel=copy.channel, reason=reason),
                 tenant,
             )
             await journal.add(
                 document.header.id,
                 "withdrawn",
                 service="routing",
-                delivery_id=copy["id"],
-                channel=copy["channel"],
+                delivery_id=copy.id,
+                channel=copy.channel,
                 reason=reason,
             )
-        await tx.db.put(
-            repo.DOCUMENTS.name,
-            {
-                "id": key,
-                "tenant": tenant,
-                "document_id": document.header.id,
-                "process": process.id,
-                # The process as it was at upload governs this version's results.
-                "process_snapshot": process.model_dump(mode="json"),
-                "request_id": request.request_id,
-                "channel": request.channel,
-                "target": request.target.model_dump(mode="json"),
-                "version": version,
-                "state": states.QUEUED,
-                "uploaded_at": envelope.time.isoformat(),
-            },
+        await repo.put_document(
+            tx.db,
+            repo.DocumentRecord(
+                id=key,
+                tenant=tenant,
+                document_id=document.header.id,
+                process=process.id,
+                process_snapshot=process,
+                request_id=request.request_id,
+                channel=request.channel,
+                target=request.target,
+                version=version,
+                state=states.QUEUED,
+                uploaded_at=envelope.time.isoformat(),
+            ),
         )
         await repo.start_body(tx.db, tenant, key, document)
         return version
@@ -270,21 +259,21 @@ class UploadDecider:
             ask_for=process.ask_for,
         )
         target = Target(kind="device", value=device.id) if device else recipient.target
-        await tx.db.insert(
-            repo.DELIVERIES.name,
-            {
-                "id": delivery_id,
-                "tenant": tenant,
-                "document_key": repo.document_key(tenant, document.header.id),
-                "request_id": request.request_id,
-                "channel": request.channel,
-                "target": target.model_dump(mode="json"),
-                "copy": recipient.copy,
-                "mode": settings.mode,
-                "version": version,
-                "state": states.ROUTED,
-                "routed_at": now_iso(),
-            },
+        await repo.add_copy(
+            tx.db,
+            repo.CopyRecord(
+                id=delivery_id,
+                tenant=tenant,
+                document_key=repo.document_key(tenant, document.header.id),
+                request_id=request.request_id,
+                channel=request.channel,
+                target=target,
+                copy=recipient.copy,
+                mode=settings.mode,
+                version=version,
+                state=states.ROUTED,
+                routed_at=now_iso(),
+            ),
         )
         await tx.emit(
             DocumentRouted(
@@ -345,8 +334,8 @@ def _repeated_document(request: UploadRequested) -> str | None:
 
 async def _reupload_refusal(tx: Tx, tenant: str, document: Document, *, recall: bool) -> str | None:
     key = repo.document_key(tenant, document.header.id)
-    master = await tx.db.get(repo.DOCUMENTS.name, key)
+    master = await repo.document(tx.db, key)
     if master is None:
         return None
-    copies = await repo.copies_of(tx.db, key, master["version"])
-    return states.reupload_refusal(master["state"], [c["state"] for c in copies], recall=recall)
+    copies = await repo.copies_of(tx.db, key, master.version)
+    return states.reupload_refusal(master.state, [c.state for c in copies], recall=recall)
