@@ -220,7 +220,7 @@ class CopyRecord:
         )
 
     def row(self) -> Doc:
-        return {
+        row: Doc = {
             "id": self.id,
             "tenant": self.tenant,
             "document_key": self.document_key,
@@ -233,6 +233,9 @@ class CopyRecord:
             "state": self.state,
             "routed_at": self.routed_at,
         }
+        if self.withdrawn_reason is not None:
+            row["withdrawn_reason"] = self.withdrawn_reason
+        return row
 
 
 @dataclass(frozen=True)
