@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
-from services.routing import repository
+from services.routing import directory_client, repository
 from services.routing.api import ROUTERS
 from services.routing.catalogue import Catalogue
 from services.routing.consumers import message_handlers, methods
@@ -36,7 +38,7 @@ def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
     uploads = UploadDecider(
         rt.store,
         rt.uow,
-        rt.rpc,
+        partial(directory_client.fetch, rt.rpc),
         max_documents=rt.settings.max_documents_per_upload,
         max_lines=rt.settings.max_lines_per_document,
     )

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.routing import directory_client, rules, states
 from services.routing import repository as repo
+from services.routing import rules, states
 from services.routing.journey import Journal
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
@@ -44,7 +45,6 @@ from shared.contracts.uploads import (
 from shared.i18n import render
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
-from shared.messaging.rpc import RpcClient
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
 from shared.outbox import Tx, UnitOfWork
 from shared.storage import DuplicateKeyError, Store
@@ -52,13 +52,24 @@ from shared.storage import DuplicateKeyError, Store
 log = get_logger("tsdx.routing")
 
 
+# The directory facts the rules ask for, of one tenant (the registry's answers, see
+# directory_client.py).
+FetchDirectory = Callable[[str, rules.Lookups], Awaitable[rules.DirectoryView]]
+
+
 class UploadDecider:
     def __init__(
-        self, store: Store, uow: UnitOfWork, rpc: RpcClient, *, max_documents: int, max_lines: int
+        self,
+        store: Store,
+        uow: UnitOfWork,
+        directory: FetchDirectory,
+        *,
+        max_documents: int,
+        max_lines: int,
     ) -> None:
         self._store = store
         self._uow = uow
-        self._rpc = rpc
+        self._directory = directory
         self._max_documents = max_documents
         self._max_lines = max_lines
 
@@ -126,7 +137,7 @@ class UploadDecider:
             return rules.Refused("document_repeated", {"document": repeated})
         types = [d.header.accounting_type for d in request.documents]
         lookups = rules.lookups_for(process, request.channel, request.target, types)
-        directory = await directory_client.fetch(self._rpc, tenant, lookups)
+        directory = await self._directory(tenant, lookups)
         return rules.decide(
             process,
             request.process,
