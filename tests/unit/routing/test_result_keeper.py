@@ -17,7 +17,12 @@ from services.routing.processes import BusinessProcess
 from services.routing.results import ResultKeeper
 from shared.contracts import Payload, wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
-from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
+from shared.contracts.results import (
+    CreatedOnTerminal,
+    DeliveryProgressed,
+    DocumentLoaded,
+    ResultSubmitted,
+)
 from shared.messaging.consumer import PermanentFailure
 from shared.outbox import OUTBOX, UnitOfWork
 from shared.storage import Store
@@ -205,3 +210,47 @@ async def test_a_completed_document_starts_its_next_process(
     assert request["target"] == {"kind": "group", "value": "Кладовщики"}
     assert request["channel"] == "lan"
     assert await _steps(store) == ["result", "completed", "follow_up"]
+
+
+def _created(process: str, document_id: str = "new-1") -> ResultSubmitted:
+    header = DocumentHeader(accounting_type="Инвентаризация", id=document_id, number="5")
+    return ResultSubmitted(
+        result_id="r-new",
+        delivery_id=f"new-{document_id}",
+        channel="lan",
+        final=True,
+        lines=[FactLine(product_id="p-1", quantity=Decimal("7"))],
+        user="ivanov",
+        created=CreatedOnTerminal(process=process, header=header),
+    )
+
+
+async def test_a_document_started_on_the_terminal_is_opened_and_completed(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    inventory = BusinessProcess.model_validate(
+        {
+            **PROCESS.model_dump(),
+            "id": "inventory",
+            "create_on_terminal": True,
+            "on_load": {"action": "create_new"},
+        }
+    )
+    await repo.save_process(store, repo.ALL_TENANTS, inventory)
+    await _apply(keeper.submitted, _created("inventory"))
+    master = await repo.document(store, repo.document_key(TENANT, "new-1"))
+    assert master is not None and master.created_on_terminal
+    assert (master.state, master.target) == ("completed", Target(kind="user", value="ivanov"))
+    [completed] = await _emitted(store, "document.completed")
+    # No plan holds it back: 7 counted where nothing was planned.
+    assert completed["created_on_terminal"] is True
+    assert Decimal(str(completed["lines"][0]["quantity"])) == Decimal("7")
+
+
+async def test_a_process_that_does_not_allow_it_refuses_a_started_document(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await repo.save_process(store, repo.ALL_TENANTS, PROCESS)
+    await _apply(keeper.submitted, _created("picking"))
+    assert [r["code"] for r in await _emitted(store, "result.refused")] == ["process_cannot_create"]
+    assert await repo.document(store, repo.document_key(TENANT, "new-1")) is None
