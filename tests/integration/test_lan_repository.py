@@ -41,6 +41,15 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 async def test_a_copy_reads_back_as_it_was_written(store: Store) -> None:
     await repo.add_copy(store, FREE)
     assert await repo.copy(store, "c-1") == FREE
+    worked_on = replace(
+        FREE,
+        id="c-9",
+        lock=Lock("taken", True, (Holder("ivanov", "t0"),), ("petrov",), {"sidorov": "stale"}),
+        refusals={"petrov": {"code": "lock_lost", "params": {}, "result_id": "r", "at": "t1"}},
+        released={"reason": "stale", "at": "t1", "holders": ["sidorov"]},
+    )
+    await repo.add_copy(store, worked_on)
+    assert await repo.copy(store, "c-9") == worked_on
     assert await repo.copy(store, "c-2") is None
     with pytest.raises(DuplicateKeyError):  # a delivery id is one copy
         await repo.add_copy(store, FREE)
