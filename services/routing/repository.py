@@ -364,10 +364,14 @@ async def withdraw_copy(db: Session, delivery_id: str, *, state: str, reason: st
     await db.update(DELIVERIES.name, delivery_id, {"state": state, "withdrawn_reason": reason})
 
 
-async def set_copy_state(db: Session, delivery_id: str, state: str, by: str | None = None) -> None:
-    """The copy's new state; ``by`` names who reported the step (a device id or a login)."""
-    changes: Doc = {"state": state} if by is None else {"state": state, "by": by}
-    await db.update(DELIVERIES.name, delivery_id, changes)
+async def set_copy_state(db: Session, delivery_id: str, state: str) -> None:
+    await db.update(DELIVERIES.name, delivery_id, {"state": state})
+
+
+async def record_copy_step(db: Session, delivery_id: str, state: str, by: str | None) -> None:
+    """The copy's state after a step the channel reported, and who reported it (a device id,
+    a login, or None when the channel itself did)."""
+    await db.update(DELIVERIES.name, delivery_id, {"state": state, "by": by})
 
 
 # The document and its facts -------------------------------------------------------------------

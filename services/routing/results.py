@@ -69,7 +69,7 @@ class ResultKeeper:
                 )
             if after is None:
                 return
-            await repo.set_copy_state(tx.db, copy.id, after, by=event.by)
+            await repo.record_copy_step(tx.db, copy.id, after, event.by)
             await _refresh_state(tx, copy.document_key)
 
     async def submitted(self, envelope: Envelope, result: ResultSubmitted) -> None:

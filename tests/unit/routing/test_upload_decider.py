@@ -129,7 +129,7 @@ async def test_a_document_in_work_is_replaced_only_when_recalled(
 ) -> None:
     await _decide(decider, _request("r-1"))
     [taken] = await _copies(store)
-    await repo.set_copy_state(store, taken.id, "in_progress", by="ivanov")
+    await repo.record_copy_step(store, taken.id, "in_progress", "ivanov")
     await _decide(decider, _request("r-2"))
     refused = (await _emitted(store, "upload.decided"))[-1]
     assert (refused["outcome"], refused["code"]) == ("refused", "document_in_work")
