@@ -26,7 +26,6 @@ from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LAN_LOGINS
 from shared.security import hash_token, new_token
 from shared.service import Runtime, RuntimeDep
-from shared.storage import Doc
 
 bearer = HTTPBearer(auto_error=False, description="LAN session token or admin token")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -78,7 +77,7 @@ async def _check_device(rt: Runtime, tenant: str, device_id: str) -> None:
         raise Refusal("device_not_found", 422)
 
 
-async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, Doc]:
+async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, repo.LanSession]:
     """Check the user with the registry and open a session; returns the token and the session."""
     params = _credentials(body)
     limit = lan_parts(rt).login_limit
@@ -101,27 +100,27 @@ async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, Doc]:
         await _check_device(rt, body.tenant, body.device_id)
     token = new_token("lan")
     now = _now()
-    session = {
-        "id": hash_token(token),
-        "tenant": body.tenant,
-        "login": user["login"],
-        "name": user.get("name", ""),
-        "groups": list(user.get("groups", [])),
-        "device_id": body.device_id,
-        "created_at": now.isoformat(),
-        "expires_at": (now + timedelta(hours=rt.settings.lan_session_hours)).isoformat(),
-    }
-    await rt.store.insert(repo.SESSIONS.name, session)
-    await _forget_expired(rt, body.tenant, session["login"], now)
+    session = repo.LanSession(
+        id=hash_token(token),
+        tenant=body.tenant,
+        login=user["login"],
+        name=user.get("name", ""),
+        groups=tuple(user.get("groups", [])),
+        device_id=body.device_id,
+        created_at=now.isoformat(),
+        expires_at=(now + timedelta(hours=rt.settings.lan_session_hours)).isoformat(),
+    )
+    await repo.open_session(rt.store, session)
+    await _forget_expired(rt, body.tenant, session.login, now)
     LAN_LOGINS.labels("ok").inc()
     return token, session
 
 
 async def _forget_expired(rt: Runtime, tenant: str, login: str, now: datetime) -> None:
     """Sessions nobody ended are dropped when their user logs in again."""
-    for old in await rt.store.find(repo.SESSIONS.name, {"tenant": tenant, "login": login}):
-        if datetime.fromisoformat(old["expires_at"]) <= now:
-            await rt.store.delete(repo.SESSIONS.name, old["id"])
+    for old in await repo.sessions_of(rt.store, tenant, login):
+        if datetime.fromisoformat(old.expires_at) <= now:
+            await repo.end_session(rt.store, old.id)
 
 
 def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -130,24 +129,30 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials.strip()
 
 
-async def current_session(rt: RuntimeDep, credentials: Bearer) -> Doc:
+async def current_session(rt: RuntimeDep, credentials: Bearer) -> repo.LanSession:
     key = hash_token(_token(credentials))
-    session = await rt.store.get(repo.SESSIONS.name, key)
+    session = await repo.session(rt.store, key)
     if session is None:
         raise Refusal("lan_session_invalid", 401)
-    if datetime.fromisoformat(session["expires_at"]) <= _now():
-        await rt.store.delete(repo.SESSIONS.name, key)
+    if datetime.fromisoformat(session.expires_at) <= _now():
+        await repo.end_session(rt.store, key)
         raise Refusal("lan_session_invalid", 401)
     return session
 
 
-async def current_user(session: Annotated[Doc, Depends(current_session)]) -> LanUser:
+async def log_out(rt: Runtime, session: repo.LanSession) -> None:
+    await repo.end_session(rt.store, session.id)
+
+
+async def current_user(
+    session: Annotated[repo.LanSession, Depends(current_session)],
+) -> LanUser:
     return LanUser(
-        tenant=session["tenant"],
-        login=session["login"],
-        name=session["name"],
-        groups=tuple(session["groups"]),
-        device_id=session["device_id"],
+        tenant=session.tenant,
+        login=session.login,
+        name=session.name,
+        groups=session.groups,
+        device_id=session.device_id,
     )
 
 
@@ -155,6 +160,6 @@ async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:
     check_admin_token(credentials, rt.settings.admin_token)
 
 
-SessionDep = Annotated[Doc, Depends(current_session)]
+SessionDep = Annotated[repo.LanSession, Depends(current_session)]
 UserDep = Annotated[LanUser, Depends(current_user)]
 AdminDep = Annotated[None, Depends(require_admin)]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 from shared.errors import Refusal
 
@@ -43,26 +43,6 @@ class Lock:
     finished: tuple[str, ...] = ()  # users whose final result was sent
     lost: Mapping[str, str] = field(default_factory=dict)  # login -> operator's reason
     withdrawn_reason: str = ""
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> Lock:
-        return cls(
-            state=row["state"],
-            collective=bool(row.get("collective")),
-            holders=tuple(Holder(h["login"], h["since"]) for h in row.get("holders", [])),
-            finished=tuple(row.get("finished", [])),
-            lost=dict(row.get("lost", {})),
-            withdrawn_reason=row.get("withdrawn_reason", ""),
-        )
-
-    def changes(self) -> dict[str, Any]:
-        """The row fields this lock is stored in."""
-        return {
-            "state": self.state,
-            "holders": [{"login": h.login, "since": h.since} for h in self.holders],
-            "finished": list(self.finished),
-            "lost": dict(self.lost),
-        }
 
     @property
     def logins(self) -> tuple[str, ...]:

@@ -10,15 +10,17 @@ from shared.catalog.replica import CatalogReplica
 from shared.limits import GuessLimit
 from shared.service import Runtime, parts_of
 
-if TYPE_CHECKING:  # the desk's users come from auth.py, which reads these parts
-    from services.lan_writer.desk import LanDesk
-    from services.lan_writer.operator_desk import OperatorDesk
+if TYPE_CHECKING:  # the actions' users come from auth.py, which reads these parts
+    from services.lan_writer.broker_news import BrokerNews
+    from services.lan_writer.operator_actions import OperatorActions
+    from services.lan_writer.user_actions import UserActions
 
 
 @dataclass(frozen=True)
 class LanParts:
-    desk: LanDesk
-    operators: OperatorDesk
+    users: UserActions
+    operators: OperatorActions
+    news: BrokerNews
     login_limit: GuessLimit
     # The copy of the base's catalog terminals sync from, kept by catalog.changed.
     catalog: CatalogReplica

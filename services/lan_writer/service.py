@@ -6,9 +6,11 @@ from fastapi import FastAPI
 
 from services.lan_writer import consumers, repository
 from services.lan_writer.api import ROUTERS
-from services.lan_writer.desk import LanDesk
-from services.lan_writer.operator_desk import OperatorDesk
+from services.lan_writer.broker_news import BrokerNews
+from services.lan_writer.copy_changes import CopyChanges
+from services.lan_writer.operator_actions import OperatorActions
 from services.lan_writer.parts import LanParts, lan_parts
+from services.lan_writer.user_actions import UserActions
 from shared.api_docs import documented_app
 from shared.catalog.replica import CatalogReplica
 from shared.contracts.catalog import CatalogChanged
@@ -22,10 +24,11 @@ NAME = "lan_writer"
 
 
 async def _on_start(rt: Runtime) -> None:
-    desk = LanDesk(rt.store, rt.uow)
+    changes = CopyChanges(rt.uow)
     rt.parts = parts = LanParts(
-        desk=desk,
-        operators=OperatorDesk(desk, rt.store),
+        users=UserActions(changes, rt.store, rt.uow),
+        operators=OperatorActions(changes, rt.store),
+        news=BrokerNews(changes, rt.store, rt.uow),
         login_limit=GuessLimit(rt.store, "login", rt.settings.lan_login_misses_per_minute),
         catalog=CatalogReplica(rt.uow, rt.rpc, rt.settings.catalog_check_seconds),
     )
@@ -58,7 +61,7 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {
         LAN_WRITER_WORK: {
-            **consumers.table(lan_parts(rt).desk),
+            **consumers.table(lan_parts(rt).news),
             CatalogChanged: lan_parts(rt).catalog.changed,
         }
     },

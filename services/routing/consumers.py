@@ -16,7 +16,7 @@ from services.routing import journey
 from services.routing.catalogue import DEFAULTS, Catalogue
 from services.routing.processes import Slug
 from services.routing.results import ResultKeeper
-from services.routing.uploads import UploadRouter
+from services.routing.upload_decisions import UploadDecider
 from shared.contracts import Envelope
 from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
 from shared.contracts.uploads import UploadRequested
@@ -121,7 +121,7 @@ def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
     }
 
 
-def message_handlers(uploads: UploadRouter, results: ResultKeeper) -> dict[type, Handler]:
+def message_handlers(uploads: UploadDecider, results: ResultKeeper) -> dict[type, Handler]:
     """Each message routing takes from its work queue, to the one use case that handles it."""
     return {
         UploadRequested: uploads.handle,

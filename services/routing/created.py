@@ -22,12 +22,11 @@ from shared.contracts import Envelope
 from shared.contracts.documents import Document, Target
 from shared.contracts.results import ResultSubmitted
 from shared.outbox import Tx
-from shared.storage import Doc
 
 
 async def open_created(
     tx: Tx, envelope: Envelope, result: ResultSubmitted, journal: Journal
-) -> Doc | str:
+) -> repo.CopyRecord | str:
     """The copy of a document the terminal started, made now; or the refusal's code."""
     assert result.created is not None
     tenant = envelope.tenant or ""
@@ -41,45 +40,45 @@ async def open_created(
         return "process_cannot_create"
     header = created.header.model_copy(update={"accounting_type": process.terminal_type})
     key = repo.document_key(tenant, header.id)
-    if await tx.db.get(repo.DOCUMENTS.name, key) is not None:
+    if await repo.document(tx.db, key) is not None:
         return "document_id_taken"
     target = (
         Target(kind="user", value=result.user)
         if result.channel == "lan"
         else Target(kind="device", value=result.user)
     )
-    await tx.db.put(
-        repo.DOCUMENTS.name,
-        {
-            "id": key,
-            "tenant": tenant,
-            "document_id": header.id,
-            "process": process.id,
-            "process_snapshot": process.model_dump(mode="json"),
-            "request_id": result.delivery_id,
-            "channel": result.channel,
-            "target": target.model_dump(mode="json"),
-            "version": 1,
-            "state": states.IN_PROGRESS,
-            "uploaded_at": envelope.time.isoformat(),
-            "created_on_terminal": True,
-        },
+    await repo.put_document(
+        tx.db,
+        repo.DocumentRecord(
+            id=key,
+            tenant=tenant,
+            document_id=header.id,
+            process=process.id,
+            process_snapshot=process,
+            request_id=result.delivery_id,
+            channel=result.channel,
+            target=target,
+            version=1,
+            state=states.IN_PROGRESS,
+            uploaded_at=envelope.time.isoformat(),
+            created_on_terminal=True,
+        ),
     )
     await repo.start_body(tx.db, tenant, key, Document(header=header))
-    copy: Doc = {
-        "id": result.delivery_id,
-        "tenant": tenant,
-        "document_key": key,
-        "request_id": result.delivery_id,
-        "channel": result.channel,
-        "target": target.model_dump(mode="json"),
-        "copy": "shared",
-        "mode": created.mode if result.channel == "internet" else "online",
-        "version": 1,
-        "state": states.DOWNLOADED,
-        "routed_at": now_iso(),
-    }
-    await tx.db.insert(repo.DELIVERIES.name, copy)
+    copy = repo.CopyRecord(
+        id=result.delivery_id,
+        tenant=tenant,
+        document_key=key,
+        request_id=result.delivery_id,
+        channel=result.channel,
+        target=target,
+        copy="shared",
+        mode=created.mode if result.channel == "internet" else "online",
+        version=1,
+        state=states.DOWNLOADED,
+        routed_at=now_iso(),
+    )
+    await repo.add_copy(tx.db, copy)
     await journal.add(
         header.id,
         "created",

@@ -68,24 +68,25 @@ class Journal:
         key = repo.document_key(self._tenant, document_id)
         if step in ONCE_PER_COPY and delivery_id is not None:
             step_id = f"{key}:{delivery_id}:{step}"
-            if await self._db.get(repo.JOURNEY.name, step_id) is not None:
+            if await repo.has_step(self._db, step_id):
                 return
         else:
             step_id = f"{key}:{self._envelope.id}:{self._n}"
-        row: Doc = {
-            "id": step_id,
-            "tenant": self._tenant,
-            "document_key": key,
-            "document_id": document_id,
-            "at": at or self._at,
-            "seq": self._n,
-            "step": step,
-            "service": service,
-        }
-        if delivery_id is not None:
-            row["delivery_id"] = delivery_id
-        row.update({k: v for k, v in details.items() if v is not None})
-        await self._db.insert(repo.JOURNEY.name, row)
+        await repo.add_step(
+            self._db,
+            repo.JourneyStep(
+                id=step_id,
+                tenant=self._tenant,
+                document_key=key,
+                document_id=document_id,
+                at=at or self._at,
+                seq=self._n,
+                step=step,
+                service=service,
+                delivery_id=delivery_id,
+                details={k: v for k, v in details.items() if v is not None},
+            ),
+        )
 
     async def requested(self, document: Document, channel: Channel, target: Doc) -> None:
         await self.add(
@@ -100,9 +101,12 @@ class Journal:
         )
 
 
-def _public(row: Doc) -> Doc:
-    hidden = {"id", "tenant", "document_key", "document_id", "seq", "device_id"}
-    return {k: v for k, v in row.items() if k not in hidden}
+def _public(step: repo.JourneyStep) -> Doc:
+    shown: Doc = {"at": step.at, "step": step.step, "service": step.service}
+    if step.delivery_id is not None:
+        shown["delivery_id"] = step.delivery_id
+    shown.update({k: v for k, v in step.details.items() if k != "device_id"})
+    return shown
 
 
 async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
@@ -111,18 +115,17 @@ async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
     A step reported by another device than the copy was routed to (its replacement, which took
     over the PIN and the waiting documents) names that device by its id.
     """
-    rows = await db.find(
-        repo.JOURNEY.name, {"document_key": repo.document_key(tenant, document_id)}
-    )
-    rows.sort(key=lambda r: (r["at"], r["seq"]))
+    rows = await repo.steps_of(db, repo.document_key(tenant, document_id))
     devices = {
-        r["delivery_id"]: r["device"] for r in rows if r["step"] == "routed" and "device" in r
+        r.delivery_id: r.details["device"]
+        for r in rows
+        if r.step == "routed" and "device" in r.details
     }
     steps = []
     for row in rows:
         step = _public(row)
-        device = devices.get(row.get("delivery_id", ""))
-        reported_by = row.get("device_id")
+        device = devices.get(row.delivery_id or "")
+        reported_by = row.details.get("device_id")
         if reported_by and (device is None or device["id"] != reported_by):
             step["device"] = {"id": reported_by}
         elif device is not None and "device" not in step:
@@ -134,37 +137,39 @@ async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
 async def journey_view(db: Session, tenant: str, document_id: str) -> Doc | None:
     """The document's state and timeline, or None when this base never asked for it."""
     steps = await timeline(db, tenant, document_id)
-    master = await db.get(repo.DOCUMENTS.name, repo.document_key(tenant, document_id))
+    master = await repo.document(db, repo.document_key(tenant, document_id))
     if not steps and master is None:
         return None
     requested = [s for s in steps if s["step"] == "requested"]
     # Never accepted: the last answer was a refusal.
-    state = master["state"] if master is not None else "refused"
+    state = master.state if master is not None else "refused"
     return {
         "document_id": document_id,
         "tenant": tenant,
         "number": requested[-1].get("number", "") if requested else "",
         "accounting_type": requested[-1].get("accounting_type", "") if requested else "",
-        "process": master.get("process") if master else None,
-        "version": master.get("version") if master else None,
+        "process": master.process if master else None,
+        "version": master.version if master else None,
         "state": state,
         "timeline": steps,
     }
 
 
+# What a search matches: the accounting id, the number, the PIN of the device it went to.
+_SEARCHED = ("document_id", "number", "device.pin")
+
+
 async def find(db: Session, tenant: str | None, query: str, limit: int = 20) -> list[Doc]:
     """Documents whose accounting id, number or device PIN is ``query`` (one base, or all when
     ``tenant`` is None), most recent first."""
-    where: dict[str, Any] = {} if tenant is None else {"tenant": tenant}
-    found: dict[str, Doc] = {}
-    for field in ("document_id", "number", "device.pin"):
-        for row in await db.find(repo.JOURNEY.name, {**where, field: query}):
-            latest = found.get(row["document_key"])
-            if latest is None or row["at"] > latest["at"]:
-                found[row["document_key"]] = row
+    found: dict[str, repo.JourneyStep] = {}
+    for row in await repo.steps_matching(db, tenant, _SEARCHED, query):
+        latest = found.get(row.document_key)
+        if latest is None or row.at > latest.at:
+            found[row.document_key] = row
     matches = []
-    for row in sorted(found.values(), key=lambda r: r["at"], reverse=True)[:limit]:
-        view = await journey_view(db, row["tenant"], row["document_id"])
+    for row in sorted(found.values(), key=lambda r: r.at, reverse=True)[:limit]:
+        view = await journey_view(db, row.tenant, row.document_id)
         if view is not None:
             matches.append({k: v for k, v in view.items() if k != "timeline"})
     return matches
@@ -178,26 +183,26 @@ async def document_view(db: Session, tenant: str, document_id: str) -> dict[str,
         raise Refusal("not_found", 404)
     copies = await repo.copies_of(db, key)
     return {
-        "document_id": master["document_id"],
-        "process": master["process"],
-        "channel": master.get("channel"),
-        "target": master.get("target"),
-        "version": master["version"],
-        "state": master["state"],
-        "request_id": master.get("request_id"),
-        "uploaded_at": master.get("uploaded_at"),
-        "completed_at": master.get("completed_at"),
+        "document_id": master.document_id,
+        "process": master.process,
+        "channel": master.channel,
+        "target": master.target.model_dump(mode="json") if master.target else None,
+        "version": master.version,
+        "state": master.state,
+        "request_id": master.request_id,
+        "uploaded_at": master.uploaded_at,
+        "completed_at": master.completed_at,
         "copies": [
             {
-                "delivery_id": c["id"],
-                "version": c["version"],
-                "channel": c["channel"],
-                "target": c["target"],
-                "copy": c["copy"],
-                "mode": c["mode"],
-                "state": c["state"],
-                "withdrawn_reason": c.get("withdrawn_reason"),
+                "delivery_id": c.id,
+                "version": c.version,
+                "channel": c.channel,
+                "target": c.target.model_dump(mode="json"),
+                "copy": c.copy,
+                "mode": c.mode,
+                "state": c.state,
+                "withdrawn_reason": c.withdrawn_reason,
             }
-            for c in sorted(copies, key=lambda c: (c["version"], c["routed_at"]))
+            for c in sorted(copies, key=lambda c: (c.version, c.routed_at))
         ],
     }

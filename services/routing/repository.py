@@ -1,12 +1,21 @@
-"""Routing storage: business processes, upload requests, documents and their copies."""
+"""Routing storage: business processes, upload requests, documents and their copies.
+
+The only module of routing that touches its store. Upload requests, master records, copies and
+journey steps come back as typed records (:class:`RequestRecord`, :class:`DocumentRecord`,
+:class:`CopyRecord`, :class:`JourneyStep`); their stored shape stays what it was, so stores
+written by earlier versions read the same.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
-from shared.contracts.documents import Document, FactLine
+from shared.contracts.documents import Document, FactLine, Target
+from shared.contracts.uploads import UploadDecided
 from shared.storage import Collection, Doc, Index, Session
 
 # Processes are per tenant; the defaults live under the tenant "*" and apply to every tenant
@@ -60,12 +69,6 @@ def document_key(tenant: str, document_id: str) -> str:
     return f"{tenant}:{document_id}"
 
 
-def document_id_of(copy: Doc) -> str:
-    """The accounting id of the document a copy (delivery) belongs to."""
-    key: str = copy["document_key"]
-    return key[len(copy["tenant"]) + 1 :]
-
-
 def process_key(tenant: str, process_id: str) -> str:
     return f"{tenant}:{process_id}"
 
@@ -108,12 +111,270 @@ async def all_process_records(db: Session) -> list[Doc]:
     return await db.find(PROCESSES.name)
 
 
-async def copies_of(db: Session, key: str, version: int | None = None) -> list[Doc]:
+@dataclass(frozen=True)
+class RequestRecord:
+    """An upload request decided once: its decision is announced again when it is asked again."""
+
+    id: str  # request_key(tenant, request_id)
+    tenant: str
+    decision: UploadDecided | None
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """The master record of one accounting document (per tenant and accounting id)."""
+
+    id: str  # document_key(tenant, document_id)
+    tenant: str
+    document_id: str
+    process: str
+    # The process as it was at upload: it governs this version's results.
+    process_snapshot: BusinessProcess | None
+    request_id: str | None
+    channel: str | None
+    target: Target | None  # whom the accounting side uploaded it for
+    version: int
+    state: str
+    uploaded_at: str | None = None
+    completed_at: str | None = None
+    created_on_terminal: bool = False
+
+    @classmethod
+    def of(cls, row: Doc) -> DocumentRecord:
+        snapshot = row.get("process_snapshot")
+        target = row.get("target")
+        return cls(
+            id=row["id"],
+            tenant=row["tenant"],
+            document_id=row.get("document_id") or row["id"][len(row["tenant"]) + 1 :],
+            process=row["process"],
+            process_snapshot=BusinessProcess.model_validate(snapshot) if snapshot else None,
+            request_id=row.get("request_id"),
+            channel=row.get("channel"),
+            target=Target.model_validate(target) if target else None,
+            version=row["version"],
+            state=row["state"],
+            uploaded_at=row.get("uploaded_at"),
+            completed_at=row.get("completed_at"),
+            created_on_terminal=bool(row.get("created_on_terminal")),
+        )
+
+    def row(self) -> Doc:
+        row: Doc = {
+            "id": self.id,
+            "tenant": self.tenant,
+            "document_id": self.document_id,
+            "process": self.process,
+            "process_snapshot": (
+                self.process_snapshot.model_dump(mode="json") if self.process_snapshot else None
+            ),
+            "request_id": self.request_id,
+            "channel": self.channel,
+            "target": self.target.model_dump(mode="json") if self.target else None,
+            "version": self.version,
+            "state": self.state,
+            "uploaded_at": self.uploaded_at,
+        }
+        if self.created_on_terminal:
+            row["created_on_terminal"] = True
+        return row
+
+
+@dataclass(frozen=True)
+class CopyRecord:
+    """One copy (delivery) of a document, for a device, a user, a group or everyone."""
+
+    id: str  # the delivery id
+    tenant: str
+    document_key: str
+    request_id: str
+    channel: str
+    target: Target
+    copy: str  # shared, collective or own
+    mode: str  # online or offline
+    version: int
+    state: str
+    routed_at: str
+    withdrawn_reason: str | None = None
+
+    @property
+    def document_id(self) -> str:
+        """The accounting id of the document this copy belongs to."""
+        return self.document_key[len(self.tenant) + 1 :]
+
+    @classmethod
+    def of(cls, row: Doc) -> CopyRecord:
+        return cls(
+            id=row["id"],
+            tenant=row["tenant"],
+            document_key=row["document_key"],
+            request_id=row["request_id"],
+            channel=row["channel"],
+            target=Target.model_validate(row["target"]),
+            copy=row["copy"],
+            mode=row["mode"],
+            version=row["version"],
+            state=row["state"],
+            routed_at=row["routed_at"],
+            withdrawn_reason=row.get("withdrawn_reason"),
+        )
+
+    def row(self) -> Doc:
+        row: Doc = {
+            "id": self.id,
+            "tenant": self.tenant,
+            "document_key": self.document_key,
+            "request_id": self.request_id,
+            "channel": self.channel,
+            "target": self.target.model_dump(mode="json"),
+            "copy": self.copy,
+            "mode": self.mode,
+            "version": self.version,
+            "state": self.state,
+            "routed_at": self.routed_at,
+        }
+        if self.withdrawn_reason is not None:
+            row["withdrawn_reason"] = self.withdrawn_reason
+        return row
+
+
+@dataclass(frozen=True)
+class JourneyStep:
+    """One step of a document's journey (see journey.py); ``details`` as the step names them."""
+
+    id: str
+    tenant: str
+    document_key: str
+    document_id: str
+    at: str
+    seq: int
+    step: str
+    service: str
+    delivery_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: Doc) -> JourneyStep:
+        known = {"id", "tenant", "document_key", "document_id", "at", "seq", "step", "service"}
+        return cls(
+            id=row["id"],
+            tenant=row["tenant"],
+            document_key=row["document_key"],
+            document_id=row["document_id"],
+            at=row["at"],
+            seq=row["seq"],
+            step=row["step"],
+            service=row["service"],
+            delivery_id=row.get("delivery_id"),
+            details={k: v for k, v in row.items() if k not in known and k != "delivery_id"},
+        )
+
+    def row(self) -> Doc:
+        row: Doc = {
+            "id": self.id,
+            "tenant": self.tenant,
+            "document_key": self.document_key,
+            "document_id": self.document_id,
+            "at": self.at,
+            "seq": self.seq,
+            "step": self.step,
+            "service": self.service,
+        }
+        if self.delivery_id is not None:
+            row["delivery_id"] = self.delivery_id
+        row.update(self.details)
+        return row
+
+
+# Upload requests ------------------------------------------------------------------------------
+
+
+async def request(db: Session, tenant: str, request_id: str) -> RequestRecord | None:
+    row = await db.get(REQUESTS.name, request_key(tenant, request_id))
+    if row is None:
+        return None
+    decision = row.get("decision")
+    return RequestRecord(
+        id=row["id"],
+        tenant=row["tenant"],
+        decision=UploadDecided.model_validate(decision) if decision is not None else None,
+    )
+
+
+async def claim_request(db: Session, tenant: str, request_id: str) -> None:
+    """Record that the request is being decided; a second claim raises DuplicateKeyError."""
+    key = request_key(tenant, request_id)
+    await db.insert(REQUESTS.name, {"id": key, "tenant": tenant, "at": now_iso()})
+
+
+async def save_decision(db: Session, tenant: str, request_id: str, decided: UploadDecided) -> None:
+    key = request_key(tenant, request_id)
+    await db.update(REQUESTS.name, key, {"decision": decided.model_dump(mode="json")})
+
+
+# Master records -------------------------------------------------------------------------------
+
+
+async def document(db: Session, key: str) -> DocumentRecord | None:
+    """A document's master record by its key (:func:`document_key`)."""
+    row = await db.get(DOCUMENTS.name, key)
+    return None if row is None else DocumentRecord.of(row)
+
+
+async def put_document(db: Session, master: DocumentRecord) -> None:
+    await db.put(DOCUMENTS.name, master.row())
+
+
+async def set_document_state(db: Session, key: str, state: str) -> None:
+    await db.update(DOCUMENTS.name, key, {"state": state})
+
+
+async def complete_document(db: Session, key: str, state: str) -> None:
+    await db.update(DOCUMENTS.name, key, {"state": state, "completed_at": now_iso()})
+
+
+async def mark_loaded(db: Session, key: str, *, state: str, from_state: str) -> bool:
+    """Move the document to ``state`` (loaded) if it is in ``from_state``; whether it moved."""
+    return await db.update(
+        DOCUMENTS.name, key, {"state": state, "loaded_at": now_iso()}, expect={"state": from_state}
+    )
+
+
+# Copies ---------------------------------------------------------------------------------------
+
+
+async def copy_of(db: Session, delivery_id: str) -> CopyRecord | None:
+    row = await db.get(DELIVERIES.name, delivery_id)
+    return None if row is None else CopyRecord.of(row)
+
+
+async def copies_of(db: Session, key: str, version: int | None = None) -> list[CopyRecord]:
     """The copies of a document (by document key), of one upload version when given."""
     where: dict[str, object] = {"document_key": key}
     if version is not None:
         where["version"] = version
-    return await db.find(DELIVERIES.name, where)
+    return [CopyRecord.of(row) for row in await db.find(DELIVERIES.name, where)]
+
+
+async def add_copy(db: Session, copy: CopyRecord) -> None:
+    await db.insert(DELIVERIES.name, copy.row())
+
+
+async def withdraw_copy(db: Session, delivery_id: str, *, state: str, reason: str) -> None:
+    await db.update(DELIVERIES.name, delivery_id, {"state": state, "withdrawn_reason": reason})
+
+
+async def set_copy_state(db: Session, delivery_id: str, state: str) -> None:
+    await db.update(DELIVERIES.name, delivery_id, {"state": state})
+
+
+async def record_copy_step(db: Session, delivery_id: str, state: str, by: str | None) -> None:
+    """The copy's state after a step the channel reported, and who reported it (a device id,
+    a login, or None when the channel itself did)."""
+    await db.update(DELIVERIES.name, delivery_id, {"state": state, "by": by})
+
+
+# The document and its facts -------------------------------------------------------------------
 
 
 async def start_body(db: Session, tenant: str, key: str, document: Document) -> None:
@@ -127,25 +388,54 @@ async def start_body(db: Session, tenant: str, key: str, document: Document) -> 
 # themselves: they are still read from there.
 
 
-async def body_of(db: Session, master: Doc) -> Document | None:
-    row = await db.get(DOCUMENT_BODIES.name, master["id"])
-    stored = row["document"] if row is not None else master.get("document")
+async def body_of(db: Session, key: str) -> Document | None:
+    row = await db.get(DOCUMENT_BODIES.name, key)
+    if row is None:
+        row = await db.get(DOCUMENTS.name, key)
+    stored = row.get("document") if row is not None else None
     return None if stored is None else Document.model_validate(stored)
 
 
-async def facts_of(db: Session, master: Doc) -> dict[str, list[FactLine]]:
+async def facts_of(db: Session, key: str) -> dict[str, list[FactLine]]:
     """The document's facts so far, by who sent them (``<delivery id>:<user>``)."""
-    row = await db.get(DOCUMENT_FACTS.name, master["id"])
-    stored: dict[str, list[Doc]] = row["facts"] if row is not None else master.get("facts", {})
+    row = await db.get(DOCUMENT_FACTS.name, key)
+    if row is None:
+        row = await db.get(DOCUMENTS.name, key)
+    stored: dict[str, list[Doc]] = (row or {}).get("facts") or {}
     return {who: [FactLine.model_validate(f) for f in lines] for who, lines in stored.items()}
 
 
-async def save_facts(db: Session, master: Doc, facts: dict[str, list[FactLine]]) -> None:
+async def save_facts(db: Session, master: DocumentRecord, facts: dict[str, list[FactLine]]) -> None:
     dumped = {who: [f.model_dump(mode="json") for f in lines] for who, lines in facts.items()}
-    row = {"id": master["id"], "tenant": master["tenant"], "facts": dumped}
+    row = {"id": master.id, "tenant": master.tenant, "facts": dumped}
     await db.put(DOCUMENT_FACTS.name, row)
 
 
-async def document(db: Session, key: str) -> Doc | None:
-    """A document's master record by its key (:func:`document_key`)."""
-    return await db.get(DOCUMENTS.name, key)
+# The journey ----------------------------------------------------------------------------------
+
+
+async def has_step(db: Session, step_id: str) -> bool:
+    return await db.get(JOURNEY.name, step_id) is not None
+
+
+async def add_step(db: Session, step: JourneyStep) -> None:
+    await db.insert(JOURNEY.name, step.row())
+
+
+async def steps_of(db: Session, key: str) -> list[JourneyStep]:
+    """A document's steps (by document key), in the order they happened."""
+    steps = [JourneyStep.of(row) for row in await db.find(JOURNEY.name, {"document_key": key})]
+    steps.sort(key=lambda s: (s.at, s.seq))
+    return steps
+
+
+async def steps_matching(
+    db: Session, tenant: str | None, fields: Sequence[str], value: str
+) -> list[JourneyStep]:
+    """Steps whose ``fields`` (any of them) equal ``value``, of one base or of all (None)."""
+    where: dict[str, Any] = {} if tenant is None else {"tenant": tenant}
+    return [
+        JourneyStep.of(row)
+        for name in fields
+        for row in await db.find(JOURNEY.name, {**where, name: value})
+    ]

@@ -27,7 +27,6 @@ from services.routing import repository as repo
 from services.routing.created import open_created
 from services.routing.journey import CHANNEL_SERVICE, ONCE_PER_COPY, PROGRESS_STEP, Journal
 from services.routing.processes import BusinessProcess
-from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import (
@@ -43,7 +42,6 @@ from shared.marks import check_marks
 from shared.messaging.consumer import PermanentFailure
 from shared.metrics import DOCUMENTS_COMPLETED, FOLLOW_UPS_STARTED, RESULTS
 from shared.outbox import Tx, UnitOfWork
-from shared.storage import Doc
 
 log = get_logger("tsdx.routing.results")
 
@@ -57,27 +55,27 @@ class ResultKeeper:
     async def progressed(self, envelope: Envelope, event: DeliveryProgressed) -> None:
         async with self._uow(applying=envelope) as tx:
             copy = await _copy(tx, envelope, event.delivery_id)
-            after = states.copy_after_step(copy["state"], event.state)
+            after = states.copy_after_step(copy.state, event.state)
             step = PROGRESS_STEP[event.state]
             if after is not None or step in ONCE_PER_COPY:  # late news is still news
                 await Journal(tx.db, envelope).add(
-                    repo.document_id_of(copy),
+                    copy.document_id,
                     step,
                     service=CHANNEL_SERVICE[event.channel],
-                    delivery_id=copy["id"],
+                    delivery_id=copy.id,
                     channel=event.channel,
                     user=event.by if event.channel == "lan" else None,
                     device_id=event.by if event.channel == "internet" else None,
                 )
             if after is None:
                 return
-            await tx.db.update(repo.DELIVERIES.name, copy["id"], {"state": after, "by": event.by})
-            await _refresh_state(tx, copy["document_key"])
+            await repo.record_copy_step(tx.db, copy.id, after, event.by)
+            await _refresh_state(tx, copy.document_key)
 
     async def submitted(self, envelope: Envelope, result: ResultSubmitted) -> None:
         async with self._uow(applying=envelope) as tx:
             journal = Journal(tx.db, envelope)
-            known = await tx.db.get(repo.DELIVERIES.name, result.delivery_id)
+            known = await repo.copy_of(tx.db, result.delivery_id)
             if known is None and result.created is not None:
                 opened = await open_created(tx, envelope, result, journal)
                 if isinstance(opened, str):
@@ -86,18 +84,18 @@ class ResultKeeper:
                     return
                 known = opened
             copy = await _copy(tx, envelope, result.delivery_id, known)
-            master = await tx.db.get(repo.DOCUMENTS.name, copy["document_key"])
+            master = await repo.document(tx.db, copy.document_key)
             if master is None:
                 raise PermanentFailure(f"no document for delivery {result.delivery_id}")
-            document_id = repo.document_id_of(copy)
+            document_id = copy.document_id
             service = CHANNEL_SERVICE[result.channel]
             # The LAN names the user; the internet names the device as the user.
             user = result.user if result.channel == "lan" else None
             device_id = result.user if result.channel == "internet" else None
             refused = None
-            if copy["state"] == states.DONE:
+            if copy.state == states.DONE:
                 refused = "document_already_finished"
-            elif copy["state"] not in states.LIVE:
+            elif copy.state not in states.LIVE:
                 refused = "document_withdrawn"
             if refused is not None:
                 await self._refuse(tx, envelope, result, refused, {})
@@ -105,24 +103,24 @@ class ResultKeeper:
                     document_id,
                     "result_refused",
                     service=service,
-                    delivery_id=copy["id"],
+                    delivery_id=copy.id,
                     code=refused,
                     user=user,
                     device_id=device_id,
                 )
                 return
             process = await _process_of(tx, master)
-            document = await repo.body_of(tx.db, master)
+            document = await repo.body_of(tx.db, master.id)
             if document is None:
                 raise PermanentFailure(f"no document body for delivery {result.delivery_id}")
-            facts = await repo.facts_of(tx.db, master)
+            facts = await repo.facts_of(tx.db, master.id)
             _add_result(facts, copy, result)
             refusal = quantity.check_facts(
                 document.lines,
                 [line for lines in facts.values() for line in lines],
                 # A document started on the terminal has no plan to hold it to.
                 quantity_control=bool(
-                    process and process.quantity_control and not master.get("created_on_terminal")
+                    process and process.quantity_control and not master.created_on_terminal
                 ),
             )
             if refusal is not None:
@@ -131,7 +129,7 @@ class ResultKeeper:
                     document_id,
                     "result_refused",
                     service=service,
-                    delivery_id=copy["id"],
+                    delivery_id=copy.id,
                     code=refusal.code,
                     params=dict(refusal.params) or None,
                     user=user,
@@ -139,17 +137,13 @@ class ResultKeeper:
                 )
                 return
             await repo.save_facts(tx.db, master, facts)
-            await tx.db.update(
-                repo.DELIVERIES.name,
-                copy["id"],
-                {"state": states.copy_after_result(result.final)},
-            )
+            await repo.set_copy_state(tx.db, copy.id, states.copy_after_result(result.final))
             RESULTS.labels("final" if result.final else "partial").inc()
             await journal.add(
                 document_id,
                 "result",
                 service=service,
-                delivery_id=copy["id"],
+                delivery_id=copy.id,
                 final=result.final,
                 lines=len(result.lines),
                 user=user,
@@ -157,7 +151,7 @@ class ResultKeeper:
             )
             if result.final and await _all_done(tx, master):
                 await self._complete(tx, envelope, master, copy, document, facts, process)
-                await journal.add(document_id, "completed", service="routing", mode=copy["mode"])
+                await journal.add(document_id, "completed", service="routing", mode=copy.mode)
                 if process is not None and process.next_process:
                     await journal.add(
                         document_id,
@@ -167,17 +161,12 @@ class ResultKeeper:
                         request_id=follow_up_id(document_id, process.next_process),
                     )
             else:
-                await _refresh_state(tx, master["id"])
+                await _refresh_state(tx, master.id)
 
     async def loaded(self, envelope: Envelope, event: DocumentLoaded) -> None:
         key = repo.document_key(envelope.tenant or "", event.document_id)
         async with self._uow(applying=envelope) as tx:
-            if await tx.db.update(
-                repo.DOCUMENTS.name,
-                key,
-                {"state": states.LOADED, "loaded_at": now_iso()},
-                expect={"state": states.COMPLETED},
-            ):
+            if await repo.mark_loaded(tx.db, key, state=states.LOADED, from_state=states.COMPLETED):
                 await Journal(tx.db, envelope).add(event.document_id, "loaded", service="gateway")
 
     async def _refuse(
@@ -205,8 +194,8 @@ class ResultKeeper:
         self,
         tx: Tx,
         envelope: Envelope,
-        master: Doc,
-        copy: Doc,
+        master: repo.DocumentRecord,
+        copy: repo.CopyRecord,
         document: Document,
         facts: dict[str, list[FactLine]],
         process: BusinessProcess | None,
@@ -215,29 +204,25 @@ class ResultKeeper:
             [line for lines in facts.values() for line in lines],
             keep_merged=process.keep_merged if process else True,
         )
-        await tx.db.update(
-            repo.DOCUMENTS.name,
-            master["id"],
-            {"state": states.COMPLETED, "completed_at": now_iso()},
-        )
+        await repo.complete_document(tx.db, master.id, states.COMPLETED)
         await tx.emit(
             DocumentCompleted(
                 document_id=document.header.id,
-                process=master["process"],
+                process=master.process,
                 result_type=process.result_type if process else "",
-                mode=copy["mode"],
+                mode=copy.mode,
                 header=document.header,
                 lines=merged.lines,
                 per_user=merged.per_user,
                 marks_check=check_marks(document.expected_marks, merged.lines),
-                created_on_terminal=bool(master.get("created_on_terminal")),
+                created_on_terminal=master.created_on_terminal,
             ),
             envelope.tenant,
         )
-        DOCUMENTS_COMPLETED.labels(master["process"], copy["mode"]).inc()
-        log.info("document.completed", document_id=document.header.id, mode=copy["mode"])
+        DOCUMENTS_COMPLETED.labels(master.process, copy.mode).inc()
+        log.info("document.completed", document_id=document.header.id, mode=copy.mode)
         if process is not None and process.next_process:
-            request = follow_up(process, document, merged.lines, master, copy)
+            request = follow_up(process, document, merged.lines, master.target, copy)
             await tx.emit(request, envelope.tenant)
             FOLLOW_UPS_STARTED.labels(process.next_process).inc()
             log.info(
@@ -245,34 +230,37 @@ class ResultKeeper:
             )
 
 
-async def _copy(tx: Tx, envelope: Envelope, delivery_id: str, known: Doc | None = None) -> Doc:
-    copy = known or await tx.db.get(repo.DELIVERIES.name, delivery_id)
-    if copy is None or copy["tenant"] != envelope.tenant:
+async def _copy(
+    tx: Tx, envelope: Envelope, delivery_id: str, known: repo.CopyRecord | None = None
+) -> repo.CopyRecord:
+    copy = known or await repo.copy_of(tx.db, delivery_id)
+    if copy is None or copy.tenant != envelope.tenant:
         raise PermanentFailure(f"unknown delivery {delivery_id}")
     return copy
 
 
-async def _process_of(tx: Tx, master: Doc) -> BusinessProcess | None:
-    snapshot = master.get("process_snapshot")
-    if snapshot is not None:
-        return BusinessProcess.model_validate(snapshot)
-    return await repo.find_process(tx.db, master["tenant"], master["process"])
+async def _process_of(tx: Tx, master: repo.DocumentRecord) -> BusinessProcess | None:
+    if master.process_snapshot is not None:
+        return master.process_snapshot
+    return await repo.find_process(tx.db, master.tenant, master.process)
 
 
 async def _refresh_state(tx: Tx, document_key: str) -> None:
     """Set the document's state from its current copies (see :mod:`states`)."""
-    master = await tx.db.get(repo.DOCUMENTS.name, document_key)
+    master = await repo.document(tx.db, document_key)
     if master is None:
         return
-    copies = await repo.copies_of(tx.db, document_key, master["version"])
-    after = states.document_state(master["state"], [c["state"] for c in copies])
-    if after != master["state"]:
-        await tx.db.update(repo.DOCUMENTS.name, document_key, {"state": after})
+    copies = await repo.copies_of(tx.db, document_key, master.version)
+    after = states.document_state(master.state, [c.state for c in copies])
+    if after != master.state:
+        await repo.set_document_state(tx.db, document_key, after)
 
 
-def _add_result(facts: dict[str, list[FactLine]], copy: Doc, result: ResultSubmitted) -> None:
+def _add_result(
+    facts: dict[str, list[FactLine]], copy: repo.CopyRecord, result: ResultSubmitted
+) -> None:
     """This copy's latest submission replaces its earlier one among the document's facts."""
-    who = f"{copy['id']}:{result.user or ''}"
+    who = f"{copy.id}:{result.user or ''}"
     # The submitted lines themselves, filled in where they do not name who counted: a copy
     # of every line would double what a result of 10,000 lines holds in memory.
     for line in result.lines:
@@ -281,9 +269,9 @@ def _add_result(facts: dict[str, list[FactLine]], copy: Doc, result: ResultSubmi
     facts[who] = result.lines
 
 
-async def _all_done(tx: Tx, master: Doc) -> bool:
-    copies = await repo.copies_of(tx.db, master["id"], master["version"])
-    return not any(c["state"] in states.LIVE for c in copies)
+async def _all_done(tx: Tx, master: repo.DocumentRecord) -> bool:
+    copies = await repo.copies_of(tx.db, master.id, master.version)
+    return not any(c.state in states.LIVE for c in copies)
 
 
 def follow_up_id(document_id: str, next_process: str) -> str:
@@ -299,7 +287,11 @@ def follow_up_id(document_id: str, next_process: str) -> str:
 
 
 def follow_up(
-    process: BusinessProcess, document: Document, facts: list[FactLine], master: Doc, copy: Doc
+    process: BusinessProcess,
+    document: Document,
+    facts: list[FactLine],
+    uploaded_for: Target | None,
+    copy: repo.CopyRecord,
 ) -> UploadRequested:
     """«Run next business process»: the counted quantities become the next document's plan.
 
@@ -342,17 +334,12 @@ def follow_up(
             },
         }
     )
-    finished_on = Target.model_validate(copy["target"])
-    target = finished_on if finished_on.kind == "device" else _uploaded_for(master, finished_on)
+    finished_on = copy.target
+    target = finished_on if finished_on.kind == "device" else (uploaded_for or finished_on)
     return UploadRequested(
         request_id=new_id,
         process=process.next_process,
-        channel=copy["channel"],
+        channel=copy.channel,
         target=target,
         documents=[Document(header=header, lines=lines)],
     )
-
-
-def _uploaded_for(master: Doc, fallback: Target) -> Target:
-    raw = master.get("target")
-    return Target.model_validate(raw) if raw else fallback

@@ -19,7 +19,7 @@ The rules are those of docs/routing.md ("The rules"). Where it is silent, this m
   Both answer ``target_not_allowed_on_channel``.
 - A fixed user or group admits exactly that kind and name; a member of the fixed group named
   as a user, another group, or everyone, is refused (``assignee_not_allowed``). Any device is
-  admitted (a device is "arbitrary" in §5.4).
+  admitted (a device is "arbitrary": rule 4 of docs/routing.md).
 - "Assign to specific device": the target must be a PIN or a device; a user, a group or
   everyone is refused with ``device_required``. A device target without a value means "no
   device named" and lets an only available device be chosen.
@@ -36,7 +36,7 @@ The rules are those of docs/routing.md ("The rules"). Where it is silent, this m
   worked on together when the process is collective (copy kind ``collective``).
 - Whether a named group or user exists is not checked here (the view holds no such fact);
   a shared copy for a group is accepted even while the group has no members.
-- Remembering a device for the base's device list (§5.2) is not decided here: the registry
+- Remembering a device for the base's device list (rule 2 of docs/routing.md) is not decided here: the registry
   lists every device an accepted ``upload.decided`` delivered to.
 """
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
-from services.routing import repository
+from services.routing import directory_client, repository
 from services.routing.api import ROUTERS
 from services.routing.catalogue import Catalogue
 from services.routing.consumers import message_handlers, methods
 from services.routing.processes import default_processes
 from services.routing.results import ResultKeeper
-from services.routing.uploads import UploadRouter
+from services.routing.upload_decisions import UploadDecider
 from shared.http import install_common
 from shared.logging import get_logger
 from shared.messaging.consumer import Handler
@@ -33,10 +35,10 @@ async def _on_start(rt: Runtime) -> None:
 
 
 def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
-    uploads = UploadRouter(
+    uploads = UploadDecider(
         rt.store,
         rt.uow,
-        rt.rpc,
+        partial(directory_client.fetch, rt.rpc),
         max_documents=rt.settings.max_documents_per_upload,
         max_lines=rt.settings.max_lines_per_document,
     )

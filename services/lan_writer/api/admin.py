@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field
 
 from services.lan_writer import views
 from services.lan_writer.auth import AdminDep
-from services.lan_writer.operator_desk import OperatorDesk
+from services.lan_writer.operator_actions import OperatorActions
 from services.lan_writer.parts import lan_parts
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
@@ -37,7 +37,7 @@ class ReassignRequest(NullMeansAbsent):
     target: Target = Field(examples=[{"kind": "user", "value": "petrov"}])
 
 
-def _operators(rt: RuntimeDep) -> OperatorDesk:
+def _operators(rt: RuntimeDep) -> OperatorActions:
     return lan_parts(rt).operators
 
 
@@ -49,9 +49,9 @@ async def documents(
     tenant: str = Query(min_length=1, max_length=64),
     state: Annotated[list[DocumentState] | None, Query()] = None,
 ) -> dict[str, Any]:
-    rows = await _operators(rt).rows(tenant, list(state or []))
+    copies = await _operators(rt).copies(tenant, list(state or []))
     language = language_of(request)
-    return {"documents": [views.for_operator(row, language) for row in rows]}
+    return {"documents": [views.for_operator(copy, language) for copy in copies]}
 
 
 @router.get("/locks", summary="Documents taken right now: by whom and since when")
@@ -61,26 +61,15 @@ async def held_locks(
     _: AdminDep,
     tenant: str = Query(min_length=1, max_length=64),
 ) -> dict[str, Any]:
-    rows = await _operators(rt).rows(tenant, ["taken"])
-    return {
-        "locks": [
-            {
-                "delivery_id": row["id"],
-                "document_id": row["document_id"],
-                "number": row["document"]["header"]["number"],
-                "collective": row["collective"],
-                "holders": row["holders"],
-            }
-            for row in rows
-        ]
-    }
+    copies = await _operators(rt).copies(tenant, ["taken"])
+    return {"locks": [views.held_lock(copy) for copy in copies]}
 
 
 @router.get("/documents/{delivery_id}", summary="One LAN document with its lock history")
 async def document(
     delivery_id: str, request: Request, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    return views.for_operator(await _operators(rt).get(delivery_id), language_of(request))
+    return views.for_operator(await _operators(rt).copy(delivery_id), language_of(request))
 
 
 @router.post(
@@ -91,9 +80,9 @@ async def force_release(
     delivery_id: str, body: ReleaseRequest, request: Request, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
     with audited("lan.force_release", tenant=None, target=delivery_id, reason=body.reason) as entry:
-        row = await _operators(rt).force_release(delivery_id, body.reason)
-        entry.tenant = row["tenant"]
-    return views.for_operator(row, language_of(request))
+        copy = await _operators(rt).force_release(delivery_id, body.reason)
+        entry.tenant = copy.tenant
+    return views.for_operator(copy, language_of(request))
 
 
 @router.post(
@@ -107,6 +96,6 @@ async def reassign(
     with audited(
         "lan.reassign", tenant=None, target=delivery_id, to_kind=given.kind, to=given.value
     ) as entry:
-        row = await _operators(rt).reassign(delivery_id, given)
-        entry.tenant = row["tenant"]
-    return views.for_operator(row, language_of(request))
+        copy = await _operators(rt).reassign(delivery_id, given)
+        entry.tenant = copy.tenant
+    return views.for_operator(copy, language_of(request))

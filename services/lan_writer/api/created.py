@@ -36,7 +36,7 @@ async def created(
     body: CreatedDocument, request: Request, rt: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
     refuse_repeated(body.lines)
-    stored = await lan_parts(rt).desk.record_created(user, body)
+    stored = await lan_parts(rt).users.record_created(user, body)
     return views.result(stored, language_of(request))
 
 
@@ -47,5 +47,5 @@ async def created(
 async def created_status(
     document_id: str, result_id: str, request: Request, rt: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
-    record = await lan_parts(rt).desk.created_result(user, document_id, result_id)
+    record = await lan_parts(rt).users.created_result(user, document_id, result_id)
     return views.result(record, language_of(request))

@@ -7,15 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import ConfigDict, Field
 
-from services.lan_writer import repository as repo
 from services.lan_writer import views
-from services.lan_writer.auth import LoginRequest, SessionDep, UserDep, log_in
-from services.lan_writer.desk import LanDesk
+from services.lan_writer.auth import LoginRequest, SessionDep, UserDep, log_in, log_out
 from services.lan_writer.parts import lan_parts
+from services.lan_writer.user_actions import UserActions
 from shared.contracts.absent import NullMeansAbsent
-from shared.contracts.directory import barcode_settings_of
 from shared.contracts.documents import FactLine
-from shared.errors import Refusal
 from shared.http import ExactJSONRoute, language_of
 from shared.marks import refuse_repeated
 from shared.service import RuntimeDep
@@ -35,33 +32,25 @@ class ResultRequest(NullMeansAbsent):
     lines: list[FactLine] = Field(default_factory=list, max_length=100_000)
 
 
-def _base(rt: RuntimeDep) -> LanDesk:
-    return lan_parts(rt).desk
+def _users(rt: RuntimeDep) -> UserActions:
+    return lan_parts(rt).users
 
 
 @router.post("/login", summary="Log in as a user (login and password, or the user's barcode)")
 async def login(body: LoginRequest, rt: RuntimeDep) -> dict[str, Any]:
     token, session = await log_in(rt, body)
-    return {
-        "token": token,
-        "expires_at": session["expires_at"],
-        "tenant": session["tenant"],
-        "login": session["login"],
-        "name": session["name"],
-        "groups": session["groups"],
-        "device_id": session["device_id"],
-    }
+    return views.session(token, session)
 
 
 @router.post("/logout", summary="End this session")
 async def logout(rt: RuntimeDep, session: SessionDep) -> dict[str, Any]:
-    await repo.end_session(rt.store, session["id"])
+    await log_out(rt, session)
     return {"logged_out": True}
 
 
 @router.get("/me", summary="The logged-in user, their groups and terminal, and the base's settings")
 async def me(rt: RuntimeDep, user: UserDep) -> dict[str, Any]:
-    tenant = await repo.tenant(rt.store, user.tenant)
+    barcodes = await _users(rt).barcode_settings(user)
     return {
         "tenant": user.tenant,
         "login": user.login,
@@ -69,7 +58,7 @@ async def me(rt: RuntimeDep, user: UserDep) -> dict[str, Any]:
         "groups": list(user.groups),
         "device_id": user.device_id,
         # How the base's weight codes and marking codes are to be read (parseScan's settings).
-        "barcodes": barcode_settings_of(tenant).model_dump(),
+        "barcodes": barcodes.model_dump(),
     }
 
 
@@ -80,18 +69,16 @@ async def me(rt: RuntimeDep, user: UserDep) -> dict[str, Any]:
 )
 async def documents(request: Request, rt: RuntimeDep, user: UserDep) -> dict[str, Any]:
     language = language_of(request)
-    rows = await _base(rt).visible(user)
-    return {"documents": [views.for_user(row, user, language) for row in rows]}
+    copies = await _users(rt).visible(user)
+    return {"documents": [views.for_user(copy, user, language) for copy in copies]}
 
 
 @router.get("/documents/{delivery_id}", summary="One document with its lines")
 async def document(
     delivery_id: str, request: Request, rt: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
-    row = await _base(rt).row_for(user, delivery_id)
-    if row["state"] == "withdrawn":
-        raise Refusal("document_withdrawn", 410, reason=row.get("withdrawn_reason", ""))
-    return views.document_for_user(row, user, language_of(request))
+    copy = await _users(rt).open(user, delivery_id)
+    return views.document_for_user(copy, user, language_of(request))
 
 
 @router.post(
@@ -99,16 +86,16 @@ async def document(
     summary="Take the document: the first taker locks a shared one; a collective one is joined",
 )
 async def take(delivery_id: str, request: Request, rt: RuntimeDep, user: UserDep) -> dict[str, Any]:
-    row, taken_now = await _base(rt).take(user, delivery_id)
-    return {**views.for_user(row, user, language_of(request)), "taken_now": taken_now}
+    copy, taken_now = await _users(rt).take(user, delivery_id)
+    return {**views.for_user(copy, user, language_of(request)), "taken_now": taken_now}
 
 
 @router.post("/documents/{delivery_id}/release", summary="Give back a document one cannot finish")
 async def release(
     delivery_id: str, request: Request, rt: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
-    row = await _base(rt).release(user, delivery_id)
-    return views.for_user(row, user, language_of(request))
+    copy = await _users(rt).release(user, delivery_id)
+    return views.for_user(copy, user, language_of(request))
 
 
 @router.post(
@@ -119,5 +106,5 @@ async def submit_result(
     delivery_id: str, body: ResultRequest, request: Request, rt: RuntimeDep, user: UserDep
 ) -> dict[str, Any]:
     refuse_repeated(body.lines)
-    record = await _base(rt).submit(user, delivery_id, body.result_id, body.final, body.lines)
+    record = await _users(rt).submit(user, delivery_id, body.result_id, body.final, body.lines)
     return views.result(record, language_of(request))

@@ -200,13 +200,7 @@ def test_a_refusal_of_a_withdrawn_document_leaves_it_withdrawn() -> None:
     assert locks.result_refused(lock, "ivanov", True, T1) is lock
 
 
-# Stored form.
-
-
-def test_a_lock_survives_its_round_trip_through_the_row() -> None:
-    lock = Lock("taken", True, (Holder("ivanov", T0),), ("petrov",), {"sidorov": "stale"})
-    row = {"collective": True, **lock.changes()}
-    assert Lock.of(row) == lock
+# Whom a copy is for, as one key.
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,7 @@ def run(
 
 
 CASES = [
-    # §5.1: the process and the documents.
+    # docs/routing.md, rule 1: the process and the documents.
     pytest.param(
         None,
         "internet",
@@ -151,7 +151,7 @@ CASES = [
     pytest.param(
         FREE, "internet", pin("5546"), view(EDA50), (), refused("no_documents"), id="no-documents"
     ),
-    # §5.2: internet, by PIN, within the tenant only.
+    # docs/routing.md, rule 2: internet, by PIN, within the tenant only.
     pytest.param(
         FREE,
         "internet",
@@ -206,7 +206,7 @@ CASES = [
         refused("target_incomplete", target="pin"),
         id="pin-without-value",
     ),
-    # §5.3: internet, by device id picked from the list.
+    # docs/routing.md, rule 3: internet, by device id picked from the list.
     pytest.param(
         FREE,
         "internet",
@@ -317,7 +317,7 @@ CASES = [
         refused("target_incomplete", target="user"),
         id="lan-user-without-login",
     ),
-    # §5.6: no fixed user/group: device, everyone, group, user.
+    # docs/routing.md, rule 6: no fixed user/group: device, everyone, group, user.
     pytest.param(
         FREE,
         "lan",
@@ -381,7 +381,7 @@ CASES = [
         to(("device", "dev-1", "collective")),
         id="collective-device",
     ),
-    # §5.7: own copy per user.
+    # docs/routing.md, rule 7: own copy per user.
     pytest.param(
         FREE_OWN,
         "lan",
@@ -445,7 +445,7 @@ CASES = [
         to(("device", "dev-1", "shared")),
         id="own-copy-device-one-copy",
     ),
-    # §5.4: a fixed user: only that user, or any device.
+    # docs/routing.md, rule 4: a fixed user: only that user, or any device.
     pytest.param(
         FIXED_USER,
         "lan",
@@ -512,7 +512,7 @@ CASES = [
         to(("device", "dev-2", "shared")),
         id="fixed-user-any-device",
     ),
-    # §5.4: a fixed group: only that group, or any device.
+    # docs/routing.md, rule 4: a fixed group: only that group, or any device.
     pytest.param(
         FIXED_GROUP,
         "lan",
@@ -613,7 +613,7 @@ CASES = [
         to(("user", "ivanov", "own"), ("user", "petrov", "own")),
         id="fixed-group-own-copies",
     ),
-    # §5.5: assign to a specific device.
+    # docs/routing.md, rule 5: assign to a specific device.
     pytest.param(
         DEVICE,
         "internet",

@@ -15,6 +15,7 @@ from services.routing.processes import (
     follow_up_mismatch,
     load_processes,
 )
+from services.routing.repository import CopyRecord
 from services.routing.results import follow_up, follow_up_id
 from shared.contracts.documents import Document, FactLine, Target
 from shared.errors import Refusal
@@ -163,14 +164,30 @@ FACTS = [
 ]
 
 
+def _copy(target: Target, channel: str) -> CopyRecord:
+    return CopyRecord(
+        id="c-1",
+        tenant="t1",
+        document_key="t1:doc-1",
+        request_id="r-1",
+        channel=channel,
+        target=target,
+        copy="own",
+        mode="online",
+        version=1,
+        state="done",
+        routed_at="2026-01-01T00:00:00+00:00",
+    )
+
+
 def receipt() -> BusinessProcess:
     return {p.id: p for p in default_processes()}["storekeepers-receipt"]
 
 
 def test_follow_up_starts_the_next_process_with_the_counted_plan() -> None:
-    master = {"target": {"kind": "group", "value": "storekeepers"}}
-    copy = {"target": {"kind": "user", "value": "ivanov"}, "channel": "lan"}
-    request = follow_up(receipt(), DOCUMENT, FACTS, master, copy)
+    uploaded_for = Target(kind="group", value="storekeepers")
+    copy = _copy(Target(kind="user", value="ivanov"), "lan")
+    request = follow_up(receipt(), DOCUMENT, FACTS, uploaded_for, copy)
     assert request.request_id == "doc-1:storekeepers-placement"
     assert request.process == "storekeepers-placement"
     assert request.channel == "lan"
@@ -194,9 +211,9 @@ def test_follow_up_starts_the_next_process_with_the_counted_plan() -> None:
 
 
 def test_follow_up_of_a_device_copy_goes_to_that_device() -> None:
-    master = {"target": {"kind": "pin", "value": "5546"}}
-    copy = {"target": {"kind": "device", "value": "dev-1"}, "channel": "internet"}
-    request = follow_up(receipt(), DOCUMENT, FACTS, master, copy)
+    uploaded_for = Target(kind="pin", value="5546")
+    copy = _copy(Target(kind="device", value="dev-1"), "internet")
+    request = follow_up(receipt(), DOCUMENT, FACTS, uploaded_for, copy)
     assert request.target == Target(kind="device", value="dev-1")
     assert request.channel == "internet"
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from services.routing import directory_client, rules, states
 from services.routing import repository as repo
+from services.routing import rules, states
 from services.routing.journey import Journal
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
@@ -44,21 +45,31 @@ from shared.contracts.uploads import (
 from shared.i18n import render
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
-from shared.messaging.rpc import RpcClient
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
 from shared.outbox import Tx, UnitOfWork
-from shared.storage import Doc, DuplicateKeyError, Store
+from shared.storage import DuplicateKeyError, Store
 
 log = get_logger("tsdx.routing")
 
 
-class UploadRouter:
+# The directory facts the rules ask for, of one tenant (the registry's answers, see
+# directory_client.py).
+FetchDirectory = Callable[[str, rules.Lookups], Awaitable[rules.DirectoryView]]
+
+
+class UploadDecider:
     def __init__(
-        self, store: Store, uow: UnitOfWork, rpc: RpcClient, *, max_documents: int, max_lines: int
+        self,
+        store: Store,
+        uow: UnitOfWork,
+        directory: FetchDirectory,
+        *,
+        max_documents: int,
+        max_lines: int,
     ) -> None:
         self._store = store
         self._uow = uow
-        self._rpc = rpc
+        self._directory = directory
         self._max_documents = max_documents
         self._max_lines = max_lines
 
@@ -71,8 +82,7 @@ class UploadRouter:
         if broken is not None:
             code, params = broken
             raise PermanentFailure(f"{code}: {render(code, 'en', params)}")
-        key = repo.request_key(tenant, request.request_id)
-        previous = await self._store.get(repo.REQUESTS.name, key)
+        previous = await repo.request(self._store, tenant, request.request_id)
         if previous is not None:
             await self._announce_again(envelope, previous)
             return
@@ -80,9 +90,7 @@ class UploadRouter:
         decision = await self._decide(tenant, request, process)
         try:
             async with self._uow(applying=envelope) as tx:
-                await tx.db.insert(
-                    repo.REQUESTS.name, {"id": key, "tenant": tenant, "at": now_iso()}
-                )
+                await repo.claim_request(tx.db, tenant, request.request_id)
                 journal = Journal(tx.db, envelope)
                 target = request.target.model_dump(mode="json")
                 named = {d.header.id: d for d in request.documents}  # once, if named twice
@@ -104,13 +112,11 @@ class UploadRouter:
                             code=decided.code,
                             params=decided.params or None,
                         )
-                await tx.db.update(
-                    repo.REQUESTS.name, key, {"decision": decided.model_dump(mode="json")}
-                )
+                await repo.save_decision(tx.db, tenant, request.request_id, decided)
                 await tx.emit(decided, tenant)
         except DuplicateKeyError:
             # Decided meanwhile by another routing instance: that decision stands.
-            previous = await self._store.get(repo.REQUESTS.name, key)
+            previous = await repo.request(self._store, tenant, request.request_id)
             if previous is not None:
                 await self._announce_again(envelope, previous)
             return
@@ -131,7 +137,7 @@ class UploadRouter:
             return rules.Refused("document_repeated", {"document": repeated})
         types = [d.header.accounting_type for d in request.documents]
         lookups = rules.lookups_for(process, request.channel, request.target, types)
-        directory = await directory_client.fetch(self._rpc, tenant, lookups)
+        directory = await self._directory(tenant, lookups)
         return rules.decide(
             process,
             request.process,
@@ -142,11 +148,10 @@ class UploadRouter:
             tenant=tenant,
         )
 
-    async def _announce_again(self, envelope: Envelope, previous: Doc) -> None:
+    async def _announce_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
         async with self._uow(applying=envelope) as tx:
-            decision = previous.get("decision")
-            if decision is not None:
-                await tx.emit(UploadDecided.model_validate(decision), envelope.tenant)
+            if previous.decision is not None:
+                await tx.emit(previous.decision, envelope.tenant)
 
     async def _accept(
         self,
@@ -197,8 +202,8 @@ class UploadRouter:
     ) -> int:
         """Withdraw live copies of an earlier upload of this document; return the new version."""
         key = repo.document_key(tenant, document.header.id)
-        master = await tx.db.get(repo.DOCUMENTS.name, key)
-        version = (master["version"] + 1) if master else 1
+        master = await repo.document(tx.db, key)
+        version = (master.version + 1) if master else 1
         await journal.add(
             document.header.id,
             "decided",
@@ -208,42 +213,37 @@ class UploadRouter:
             request_id=request.request_id,
         )
         for copy in await repo.copies_of(tx.db, key):
-            if copy["state"] not in states.LIVE:
+            if copy.state not in states.LIVE:
                 continue
-            reason = "replaced" if copy["state"] in states.NOT_TAKEN else "recalled"
-            await tx.db.update(
-                repo.DELIVERIES.name,
-                copy["id"],
-                {"state": states.WITHDRAWN, "withdrawn_reason": reason},
-            )
+            reason = "replaced" if copy.state in states.NOT_TAKEN else "recalled"
+            await repo.withdraw_copy(tx.db, copy.id, state=states.WITHDRAWN, reason=reason)
             await tx.emit(
-                DocumentWithdrawn(delivery_id=copy["id"], channel=copy["channel"], reason=reason),
+                DocumentWithdrawn(delivery_id=copy.id, channel=copy.channel, reason=reason),
                 tenant,
             )
             await journal.add(
                 document.header.id,
                 "withdrawn",
                 service="routing",
-                delivery_id=copy["id"],
-                channel=copy["channel"],
+                delivery_id=copy.id,
+                channel=copy.channel,
                 reason=reason,
             )
-        await tx.db.put(
-            repo.DOCUMENTS.name,
-            {
-                "id": key,
-                "tenant": tenant,
-                "document_id": document.header.id,
-                "process": process.id,
-                # The process as it was at upload governs this version's results.
-                "process_snapshot": process.model_dump(mode="json"),
-                "request_id": request.request_id,
-                "channel": request.channel,
-                "target": request.target.model_dump(mode="json"),
-                "version": version,
-                "state": states.QUEUED,
-                "uploaded_at": envelope.time.isoformat(),
-            },
+        await repo.put_document(
+            tx.db,
+            repo.DocumentRecord(
+                id=key,
+                tenant=tenant,
+                document_id=document.header.id,
+                process=process.id,
+                process_snapshot=process,
+                request_id=request.request_id,
+                channel=request.channel,
+                target=request.target,
+                version=version,
+                state=states.QUEUED,
+                uploaded_at=envelope.time.isoformat(),
+            ),
         )
         await repo.start_body(tx.db, tenant, key, document)
         return version
@@ -270,21 +270,21 @@ class UploadRouter:
             ask_for=process.ask_for,
         )
         target = Target(kind="device", value=device.id) if device else recipient.target
-        await tx.db.insert(
-            repo.DELIVERIES.name,
-            {
-                "id": delivery_id,
-                "tenant": tenant,
-                "document_key": repo.document_key(tenant, document.header.id),
-                "request_id": request.request_id,
-                "channel": request.channel,
-                "target": target.model_dump(mode="json"),
-                "copy": recipient.copy,
-                "mode": settings.mode,
-                "version": version,
-                "state": states.ROUTED,
-                "routed_at": now_iso(),
-            },
+        await repo.add_copy(
+            tx.db,
+            repo.CopyRecord(
+                id=delivery_id,
+                tenant=tenant,
+                document_key=repo.document_key(tenant, document.header.id),
+                request_id=request.request_id,
+                channel=request.channel,
+                target=target,
+                copy=recipient.copy,
+                mode=settings.mode,
+                version=version,
+                state=states.ROUTED,
+                routed_at=now_iso(),
+            ),
         )
         await tx.emit(
             DocumentRouted(
@@ -345,8 +345,8 @@ def _repeated_document(request: UploadRequested) -> str | None:
 
 async def _reupload_refusal(tx: Tx, tenant: str, document: Document, *, recall: bool) -> str | None:
     key = repo.document_key(tenant, document.header.id)
-    master = await tx.db.get(repo.DOCUMENTS.name, key)
+    master = await repo.document(tx.db, key)
     if master is None:
         return None
-    copies = await repo.copies_of(tx.db, key, master["version"])
-    return states.reupload_refusal(master["state"], [c["state"] for c in copies], recall=recall)
+    copies = await repo.copies_of(tx.db, key, master.version)
+    return states.reupload_refusal(master.state, [c.state for c in copies], recall=recall)

@@ -1,0 +1,161 @@
+"""Routing's repository on real SQLite: typed records in and out, upload requests decided once,
+document bodies and facts beside the master record, and master records of earlier versions that
+still hold them themselves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from services.routing import repository as repo
+from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
+from shared.contracts.uploads import UploadDecided
+from shared.settings import Settings
+from shared.storage import DuplicateKeyError, Store, open_store
+
+DOCUMENT = Document(
+    header=DocumentHeader(accounting_type="Заказ поставщику", id="d-1", number="00-1"),
+    lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=2)],
+)
+FACTS = {"copy-1:": [FactLine(line_no=1, product_id="p-1", quantity=2)]}
+MASTER = repo.DocumentRecord(
+    id="t:d-1",
+    tenant="t",
+    document_id="d-1",
+    process="receipt",
+    process_snapshot=None,
+    request_id="r-1",
+    channel="lan",
+    target=Target(kind="group", value="Кладовщики"),
+    version=1,
+    state="queued",
+    uploaded_at="2026-01-01T00:00:00+00:00",
+)
+
+
+def _copy(delivery_id: str, *, version: int = 1, state: str = "routed") -> repo.CopyRecord:
+    return repo.CopyRecord(
+        id=delivery_id,
+        tenant="t",
+        document_key="t:d-1",
+        request_id="r-1",
+        channel="lan",
+        target=Target(kind="user", value="ivanov"),
+        copy="own",
+        mode="online",
+        version=version,
+        state=state,
+        routed_at="2026-01-01T00:00:00+00:00",
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await open_store(Settings(data_dir=tmp_path), "routing", repo.COLLECTIONS)
+    yield s
+    await s.close()
+
+
+async def test_a_master_record_reads_back_as_it_was_written(store: Store) -> None:
+    await repo.put_document(store, MASTER)
+    assert await repo.document(store, "t:d-1") == MASTER
+    await repo.set_document_state(store, "t:d-1", "completed")
+    assert await repo.mark_loaded(store, "t:d-1", state="loaded", from_state="completed")
+    loaded = await repo.document(store, "t:d-1")
+    assert loaded is not None and loaded.state == "loaded"
+    # Only a completed document is marked loaded.
+    assert not await repo.mark_loaded(store, "t:d-1", state="loaded", from_state="completed")
+    assert await repo.document(store, "t:other") is None
+
+
+async def test_copies_are_read_by_document_and_version(store: Store) -> None:
+    await repo.add_copy(store, _copy("c-1"))
+    await repo.add_copy(store, _copy("c-2", version=2))
+    assert [c.id for c in await repo.copies_of(store, "t:d-1")] == ["c-1", "c-2"]
+    assert await repo.copies_of(store, "t:d-1", 2) == [_copy("c-2", version=2)]
+    await repo.withdraw_copy(store, "c-1", state="withdrawn", reason="replaced")
+    withdrawn = await repo.copy_of(store, "c-1")
+    assert withdrawn is not None
+    assert (withdrawn.state, withdrawn.withdrawn_reason) == ("withdrawn", "replaced")
+    assert withdrawn.document_id == "d-1"
+    with pytest.raises(DuplicateKeyError):  # a delivery id is one copy
+        await repo.add_copy(store, _copy("c-2"))
+
+
+async def test_an_upload_request_is_claimed_once_and_keeps_its_decision(store: Store) -> None:
+    assert await repo.request(store, "t", "r-1") is None
+    await repo.claim_request(store, "t", "r-1")
+    with pytest.raises(DuplicateKeyError):
+        await repo.claim_request(store, "t", "r-1")
+    decided = UploadDecided(
+        request_id="r-1",
+        process="receipt",
+        channel="lan",
+        target=Target(kind="everyone"),
+        outcome="refused",
+        code="no_users",
+        requested_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    await repo.save_decision(store, "t", "r-1", decided)
+    record = await repo.request(store, "t", "r-1")
+    assert record is not None and record.decision == decided
+    assert await repo.request(store, "other", "r-1") is None  # another base's id is its own
+
+
+async def test_journey_steps_come_back_in_order_and_are_found_by_their_fields(
+    store: Store,
+) -> None:
+    for seq, (at, step) in enumerate([("2026-01-02", "routed"), ("2026-01-01", "requested")]):
+        await repo.add_step(
+            store,
+            repo.JourneyStep(
+                id=f"t:d-1:{seq}",
+                tenant="t",
+                document_key="t:d-1",
+                document_id="d-1",
+                at=at,
+                seq=seq,
+                step=step,
+                service="routing",
+                details={"number": "00-1"},
+            ),
+        )
+    assert [s.step for s in await repo.steps_of(store, "t:d-1")] == ["requested", "routed"]
+    assert await repo.has_step(store, "t:d-1:0")
+    assert len(await repo.steps_matching(store, "t", ("number",), "00-1")) == 2
+    assert await repo.steps_matching(store, "other", ("number",), "00-1") == []
+
+
+async def test_a_new_version_starts_with_its_body_and_no_facts(store: Store) -> None:
+    await repo.start_body(store, "t", MASTER.id, DOCUMENT)
+    await repo.save_facts(store, MASTER, FACTS)
+    assert await repo.body_of(store, MASTER.id) == DOCUMENT
+    assert await repo.facts_of(store, MASTER.id) == FACTS
+    await repo.start_body(store, "t", MASTER.id, DOCUMENT)  # uploaded again
+    assert await repo.facts_of(store, MASTER.id) == {}
+
+
+async def test_a_master_record_of_an_earlier_version_is_read_as_it_is(store: Store) -> None:
+    # As an earlier version wrote it: the document and its facts inside the master record.
+    await store.put(
+        repo.DOCUMENTS.name,
+        {
+            **MASTER.row(),
+            "document": DOCUMENT.model_dump(mode="json"),
+            "facts": {k: [f.model_dump(mode="json") for f in v] for k, v in FACTS.items()},
+        },
+    )
+    assert await repo.document(store, MASTER.id) == MASTER
+    assert await repo.body_of(store, MASTER.id) == DOCUMENT
+    assert await repo.facts_of(store, MASTER.id) == FACTS
+    # Its next facts are kept beside it, and read from there.
+    await repo.save_facts(store, MASTER, {})
+    assert await repo.facts_of(store, MASTER.id) == {}
+
+
+async def test_no_body_anywhere_is_none(store: Store) -> None:
+    assert await repo.body_of(store, "t:none") is None
+    assert await repo.facts_of(store, "t:none") == {}

@@ -1,0 +1,132 @@
+"""A document's journey: steps recorded once with the message that reported them, the timeline
+naming each copy's device, and the search by id, number or PIN. On a real SQLite store of
+routing's own, with no broker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from services.routing import journey
+from services.routing import repository as repo
+from services.routing.journey import Journal
+from shared.contracts import wrap
+from shared.contracts.documents import Document, DocumentHeader, Target
+from shared.contracts.results import DocumentLoaded
+from shared.errors import Refusal
+from shared.storage import Store
+from tests.support.stores import service_store
+
+DOCUMENT = Document(header=DocumentHeader(accounting_type="Заказ клиента", id="d-1", number="17"))
+DEVICE = {"id": "dev-1", "pin": "5546", "name": "EDA50"}
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with service_store(tmp_path, "routing", repo.COLLECTIONS) as s:
+        yield s
+
+
+def _journal(store: Store, tenant: str = "t1") -> Journal:
+    """The steps of one message (any will do: the journey only needs its id and time)."""
+    payload = DocumentLoaded(document_id="d-1")
+    return Journal(store, wrap(payload, tenant))
+
+
+async def _routed_to_a_device(store: Store, tenant: str = "t1") -> None:
+    journal = _journal(store, tenant)
+    await journal.requested(DOCUMENT, "internet", {"kind": "pin", "value": "5546"})
+    await journal.add("d-1", "routed", service="routing", delivery_id="c-1", device=DEVICE)
+
+
+async def test_a_copys_once_steps_are_kept_once_whatever_message_reports_them(
+    store: Store,
+) -> None:
+    await _routed_to_a_device(store)
+    for _ in range(2):  # two messages say the same
+        await _journal(store).add("d-1", "delivered", service="gateway", delivery_id="c-1")
+    steps = [s["step"] for s in await journey.timeline(store, "t1", "d-1")]
+    assert steps == ["requested", "routed", "delivered"]
+
+
+async def test_each_step_of_a_copy_names_its_device_or_the_replacement_that_reported_it(
+    store: Store,
+) -> None:
+    await _routed_to_a_device(store)
+    await _journal(store).add("d-1", "delivered", service="gateway", delivery_id="c-1")
+    await _journal(store).add(
+        "d-1", "downloaded", service="gateway", delivery_id="c-1", device_id="dev-2"
+    )
+    *_, delivered, downloaded = await journey.timeline(store, "t1", "d-1")
+    assert delivered["device"] == DEVICE
+    assert downloaded["device"] == {"id": "dev-2"}
+    assert "device_id" not in downloaded  # shown as the device, not as a raw field
+
+
+async def test_a_refused_upload_has_a_journey_without_a_master_record(store: Store) -> None:
+    journal = _journal(store)
+    await journal.requested(DOCUMENT, "internet", {"kind": "pin", "value": "0000"})
+    await journal.add("d-1", "refused", service="routing", code="device_not_found_by_pin")
+    view = await journey.journey_view(store, "t1", "d-1")
+    assert view is not None
+    assert (view["state"], view["number"], view["version"]) == ("refused", "17", None)
+    assert await journey.journey_view(store, "t2", "d-1") is None  # another base's is unknown
+    with pytest.raises(Refusal) as refused:
+        await journey.document_view(store, "t1", "d-1")
+    assert refused.value.code == "not_found"
+
+
+async def test_documents_are_found_by_id_number_or_pin_in_one_base_or_all(store: Store) -> None:
+    await _routed_to_a_device(store, "t1")
+    await _routed_to_a_device(store, "t2")
+    for query in ("d-1", "17", "5546"):
+        assert [m["tenant"] for m in await journey.find(store, "t1", query)] == ["t1"]
+    assert sorted(m["tenant"] for m in await journey.find(store, None, "5546")) == ["t1", "t2"]
+    assert await journey.find(store, "t1", "nothing-like-it") == []
+
+
+async def test_the_master_record_view_lists_the_copies_in_order(store: Store) -> None:
+    key = repo.document_key("t1", "d-1")
+    await repo.put_document(
+        store,
+        repo.DocumentRecord(
+            id=key,
+            tenant="t1",
+            document_id="d-1",
+            process="picking",
+            process_snapshot=None,
+            request_id="r-2",
+            channel="internet",
+            target=None,
+            version=2,
+            state="queued",
+            uploaded_at=datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
+        ),
+    )
+    for delivery_id, version, at in (("c-2", 2, "2026-01-02"), ("c-1", 1, "2026-01-01")):
+        await repo.add_copy(
+            store,
+            repo.CopyRecord(
+                id=delivery_id,
+                tenant="t1",
+                document_key=key,
+                request_id=f"r-{version}",
+                channel="internet",
+                target=Target(kind="device", value="dev-1"),
+                copy="shared",
+                mode="online",
+                version=version,
+                state="routed" if version == 2 else "withdrawn",
+                routed_at=at,
+                withdrawn_reason=None if version == 2 else "replaced",
+            ),
+        )
+    view = await journey.document_view(store, "t1", "d-1")
+    assert (view["version"], view["state"], view["target"]) == (2, "queued", None)
+    assert [(c["delivery_id"], c["withdrawn_reason"]) for c in view["copies"]] == [
+        ("c-1", "replaced"),
+        ("c-2", None),
+    ]

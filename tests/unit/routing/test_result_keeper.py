@@ -1,0 +1,256 @@
+"""Results coming back to routing (progress, results, completion, loading, follow-ups) as use
+cases on a real SQLite store of routing's own: no broker, messages handed in directly, events
+read from the outbox. Documents and copies are stored through the repository, as an upload
+leaves them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.routing import repository as repo
+from services.routing.processes import BusinessProcess
+from services.routing.results import ResultKeeper
+from shared.contracts import Payload, wrap
+from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
+from shared.contracts.results import (
+    CreatedOnTerminal,
+    DeliveryProgressed,
+    DocumentLoaded,
+    ResultSubmitted,
+)
+from shared.messaging.consumer import PermanentFailure
+from shared.outbox import OUTBOX, UnitOfWork
+from shared.storage import Store
+from tests.support.stores import service_store
+
+TENANT = "t1"
+PROCESS = BusinessProcess(
+    id="picking",
+    name="Подбор",
+    source_type="Заказ клиента",
+    terminal_type="Подбор",
+    result_type="Реализация",
+    quantity_control=True,
+)
+DOCUMENT = Document(
+    header=DocumentHeader(accounting_type="Заказ клиента", id="d-1", number="17"),
+    lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=Decimal("3"))],
+)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with service_store(tmp_path, "routing", repo.COLLECTIONS) as s:
+        yield s
+
+
+@pytest.fixture
+def keeper(store: Store) -> ResultKeeper:
+    return ResultKeeper(UnitOfWork(store, None))
+
+
+async def _uploaded(
+    store: Store, *users: str, process: BusinessProcess = PROCESS, state: str = "delivered"
+) -> None:
+    """The document uploaded for ``users``, one copy each (``c-<user>``), as routing keeps it."""
+    key = repo.document_key(TENANT, "d-1")
+    await repo.put_document(
+        store,
+        repo.DocumentRecord(
+            id=key,
+            tenant=TENANT,
+            document_id="d-1",
+            process=process.id,
+            process_snapshot=process,
+            request_id="r-1",
+            channel="lan",
+            target=Target(kind="group", value="Кладовщики"),
+            version=1,
+            state=state,
+        ),
+    )
+    await repo.start_body(store, TENANT, key, DOCUMENT)
+    for user in users:
+        await repo.add_copy(
+            store,
+            repo.CopyRecord(
+                id=f"c-{user}",
+                tenant=TENANT,
+                document_key=key,
+                request_id="r-1",
+                channel="lan",
+                target=Target(kind="user", value=user),
+                copy="own",
+                mode="online",
+                version=1,
+                state=state,
+                routed_at="2026-01-01T00:00:00+00:00",
+            ),
+        )
+
+
+def _result(user: str, quantity: str, *, final: bool = True, n: int = 1) -> ResultSubmitted:
+    line = FactLine(line_no=1, product_id="p-1", quantity=Decimal(quantity))
+    return ResultSubmitted(
+        result_id=f"{user}-{n}",
+        delivery_id=f"c-{user}",
+        channel="lan",
+        final=final,
+        lines=[line],
+        user=user,
+    )
+
+
+async def _apply(handler: Any, payload: Payload, tenant: str = TENANT) -> None:
+    await handler(wrap(payload, tenant), payload)
+
+
+async def _emitted(store: Store, kind: str) -> list[dict[str, Any]]:
+    rows = sorted(await store.find(OUTBOX.name), key=lambda r: r["seq"])
+    return [r["envelope"]["payload"] for r in rows if r["envelope"]["type"] == kind]
+
+
+async def _state(store: Store) -> str:
+    master = await repo.document(store, repo.document_key(TENANT, "d-1"))
+    assert master is not None
+    return master.state
+
+
+async def _steps(store: Store) -> list[str]:
+    return [s.step for s in await repo.steps_of(store, repo.document_key(TENANT, "d-1"))]
+
+
+async def test_the_last_final_result_completes_the_document_with_merged_lines(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "ivanov", "petrov")
+    await _apply(keeper.submitted, _result("ivanov", "1"))
+    assert await _state(store) == "in_progress"
+    assert await _emitted(store, "document.completed") == []
+    await _apply(keeper.submitted, _result("petrov", "2"))
+    assert await _state(store) == "completed"
+    [completed] = await _emitted(store, "document.completed")
+    assert completed["document_id"] == "d-1" and completed["result_type"] == "Реализация"
+    assert [
+        (line["product_id"], Decimal(str(line["quantity"]))) for line in completed["lines"]
+    ] == [("p-1", Decimal("3"))]
+    await _apply(keeper.loaded, DocumentLoaded(document_id="d-1"))
+    assert await _state(store) == "loaded"
+    assert await _steps(store) == ["result", "result", "completed", "loaded"]
+
+
+async def test_a_users_latest_result_replaces_their_earlier_one(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "ivanov")
+    await _apply(keeper.submitted, _result("ivanov", "3", final=False))
+    await _apply(keeper.submitted, _result("ivanov", "2", n=2))  # 3 + 2 would exceed the plan
+    [completed] = await _emitted(store, "document.completed")
+    assert Decimal(str(completed["lines"][0]["quantity"])) == Decimal("2")
+
+
+async def test_a_result_above_the_plan_is_refused_and_changes_nothing(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "ivanov")
+    await _apply(keeper.submitted, _result("ivanov", "4"))
+    [refused] = await _emitted(store, "result.refused")
+    assert refused["delivery_id"] == "c-ivanov" and refused["code"]
+    assert await _state(store) == "delivered"
+    assert await repo.facts_of(store, repo.document_key(TENANT, "d-1")) == {}
+    assert await _steps(store) == ["result_refused"]
+
+
+async def test_a_result_for_a_withdrawn_copy_is_refused(keeper: ResultKeeper, store: Store) -> None:
+    await _uploaded(store, "ivanov")
+    await repo.withdraw_copy(store, "c-ivanov", state="withdrawn", reason="recalled")
+    await _apply(keeper.submitted, _result("ivanov", "1"))
+    assert [r["code"] for r in await _emitted(store, "result.refused")] == ["document_withdrawn"]
+
+
+async def test_a_result_for_an_unknown_or_another_bases_copy_is_parked(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "ivanov")
+    with pytest.raises(PermanentFailure):
+        await _apply(keeper.submitted, _result("nobody", "1"))
+    with pytest.raises(PermanentFailure):
+        await _apply(keeper.submitted, _result("ivanov", "1"), tenant="t2")
+
+
+async def test_progress_moves_a_copy_forward_only_and_each_step_is_kept_once(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "ivanov", state="routed")
+    downloaded = DeliveryProgressed(delivery_id="c-ivanov", channel="lan", state="downloaded")
+    delivered = DeliveryProgressed(delivery_id="c-ivanov", channel="lan", state="delivered")
+    await _apply(keeper.progressed, downloaded)
+    await _apply(keeper.progressed, delivered)  # late news: still news, never a step back
+    await _apply(keeper.progressed, delivered)  # the same news again
+    copy = await repo.copy_of(store, "c-ivanov")
+    assert copy is not None and copy.state == "downloaded"
+    assert await _state(store) == "downloaded"
+    assert sorted(await _steps(store)) == ["delivered", "downloaded"]
+
+
+async def test_a_completed_document_starts_its_next_process(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    receipt = PROCESS.model_copy(update={"next_process": "placement"})
+    await _uploaded(store, "ivanov", process=receipt)
+    await _apply(keeper.submitted, _result("ivanov", "2"))
+    [request] = await _emitted(store, "upload.requested")
+    assert request["request_id"] == "d-1:placement" and request["process"] == "placement"
+    # To the group the finished document was uploaded for, on the same channel.
+    assert request["target"] == {"kind": "group", "value": "Кладовщики"}
+    assert request["channel"] == "lan"
+    assert await _steps(store) == ["result", "completed", "follow_up"]
+
+
+def _created(process: str, document_id: str = "new-1") -> ResultSubmitted:
+    header = DocumentHeader(accounting_type="Инвентаризация", id=document_id, number="5")
+    return ResultSubmitted(
+        result_id="r-new",
+        delivery_id=f"new-{document_id}",
+        channel="lan",
+        final=True,
+        lines=[FactLine(product_id="p-1", quantity=Decimal("7"))],
+        user="ivanov",
+        created=CreatedOnTerminal(process=process, header=header),
+    )
+
+
+async def test_a_document_started_on_the_terminal_is_opened_and_completed(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    inventory = BusinessProcess.model_validate(
+        {
+            **PROCESS.model_dump(),
+            "id": "inventory",
+            "create_on_terminal": True,
+            "on_load": {"action": "create_new"},
+        }
+    )
+    await repo.save_process(store, repo.ALL_TENANTS, inventory)
+    await _apply(keeper.submitted, _created("inventory"))
+    master = await repo.document(store, repo.document_key(TENANT, "new-1"))
+    assert master is not None and master.created_on_terminal
+    assert (master.state, master.target) == ("completed", Target(kind="user", value="ivanov"))
+    [completed] = await _emitted(store, "document.completed")
+    # No plan holds it back: 7 counted where nothing was planned.
+    assert completed["created_on_terminal"] is True
+    assert Decimal(str(completed["lines"][0]["quantity"])) == Decimal("7")
+
+
+async def test_a_process_that_does_not_allow_it_refuses_a_started_document(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await repo.save_process(store, repo.ALL_TENANTS, PROCESS)
+    await _apply(keeper.submitted, _created("picking"))
+    assert [r["code"] for r in await _emitted(store, "result.refused")] == ["process_cannot_create"]
+    assert await repo.document(store, repo.document_key(TENANT, "new-1")) is None

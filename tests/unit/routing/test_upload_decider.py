@@ -1,0 +1,171 @@
+"""Deciding upload requests as a use case on a real SQLite store of routing's own: no broker,
+the registry's directory given as plain facts, events read from the outbox. The rules
+themselves are table-tested in test_rules.py; here: what a decision writes and emits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.routing import repository as repo
+from services.routing.processes import BusinessProcess
+from services.routing.rules import DirectoryView, Lookups
+from services.routing.upload_decisions import UploadDecider
+from shared.contracts import wrap
+from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
+from shared.contracts.uploads import UploadRequested
+from shared.messaging.consumer import PermanentFailure
+from shared.outbox import OUTBOX, UnitOfWork
+from shared.storage import Store
+from tests.support.stores import service_store
+
+TENANT = "t1"
+PICKING = BusinessProcess(
+    id="picking",
+    name="Подбор",
+    source_type="Заказ клиента",
+    terminal_type="Подбор",
+    result_type="Реализация",
+)
+IVANOV = Target(kind="user", value="ivanov")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    async with service_store(tmp_path, "routing", repo.COLLECTIONS) as s:
+        await repo.save_process(s, repo.ALL_TENANTS, PICKING)
+        yield s
+
+
+@pytest.fixture
+def asked() -> list[Lookups]:
+    return []
+
+
+@pytest.fixture
+def decider(store: Store, asked: list[Lookups]) -> UploadDecider:
+    async def directory(tenant: str, lookups: Lookups) -> DirectoryView:
+        asked.append(lookups)
+        return DirectoryView()
+
+    return UploadDecider(store, UnitOfWork(store, None), directory, max_documents=10, max_lines=100)
+
+
+def _request(request_id: str, *document_ids: str, **changes: Any) -> UploadRequested:
+    documents = [
+        Document(
+            header=DocumentHeader(accounting_type="Заказ клиента", id=doc_id, number="17"),
+            lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=1)],
+        )
+        for doc_id in document_ids or ("d-1",)
+    ]
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "process": "picking",
+        "channel": "lan",
+        "target": IVANOV,
+        "documents": documents,
+    }
+    return UploadRequested.model_validate({**fields, **changes})
+
+
+async def _decide(decider: UploadDecider, request: UploadRequested, tenant: str = TENANT) -> None:
+    await decider.handle(wrap(request, tenant), request)
+
+
+async def _emitted(store: Store, kind: str) -> list[dict[str, Any]]:
+    rows = sorted(await store.find(OUTBOX.name), key=lambda r: r["seq"])
+    return [r["envelope"]["payload"] for r in rows if r["envelope"]["type"] == kind]
+
+
+async def _copies(store: Store) -> list[repo.CopyRecord]:
+    return await repo.copies_of(store, repo.document_key(TENANT, "d-1"))
+
+
+async def test_an_accepted_request_stores_the_document_and_its_copy(
+    decider: UploadDecider, store: Store
+) -> None:
+    await _decide(decider, _request("r-1"))
+    [decided] = await _emitted(store, "upload.decided")
+    assert decided["outcome"] == "accepted" and len(decided["deliveries"]) == 1
+    [routed] = await _emitted(store, "document.routed")
+    [copy] = await _copies(store)
+    assert routed["delivery_id"] == copy.id == decided["deliveries"][0]["delivery_id"]
+    assert (copy.target, copy.state, copy.version) == (IVANOV, "routed", 1)
+    master = await repo.document(store, repo.document_key(TENANT, "d-1"))
+    assert master is not None and (master.state, master.process_snapshot) == ("queued", PICKING)
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    assert [s.step for s in steps] == ["requested", "decided", "routed"]
+
+
+async def test_the_same_request_again_announces_the_same_decision_and_delivers_nothing(
+    decider: UploadDecider, store: Store, asked: list[Lookups]
+) -> None:
+    await _decide(decider, _request("r-1"))
+    await _decide(decider, _request("r-1"))
+    first, again = await _emitted(store, "upload.decided")
+    assert again == first
+    assert len(await _emitted(store, "document.routed")) == 1
+    assert len(asked) == 1  # decided once: the directory is not asked again
+
+
+async def test_uploading_again_replaces_a_copy_nobody_took(
+    decider: UploadDecider, store: Store
+) -> None:
+    await _decide(decider, _request("r-1"))
+    await _decide(decider, _request("r-2"))
+    old, new = sorted(await _copies(store), key=lambda c: c.version)
+    assert (old.state, old.withdrawn_reason) == ("withdrawn", "replaced")
+    assert (new.state, new.version) == ("routed", 2)
+    [withdrawn] = await _emitted(store, "document.withdrawn")
+    assert withdrawn == {"delivery_id": old.id, "channel": "lan", "reason": "replaced"}
+
+
+async def test_a_document_in_work_is_replaced_only_when_recalled(
+    decider: UploadDecider, store: Store
+) -> None:
+    await _decide(decider, _request("r-1"))
+    [taken] = await _copies(store)
+    await repo.record_copy_step(store, taken.id, "in_progress", "ivanov")
+    await _decide(decider, _request("r-2"))
+    refused = (await _emitted(store, "upload.decided"))[-1]
+    assert (refused["outcome"], refused["code"]) == ("refused", "document_in_work")
+    assert len(await _copies(store)) == 1  # all or nothing: no new version started
+    await _decide(decider, _request("r-3", recall=True))
+    recalled = await repo.copy_of(store, taken.id)
+    assert recalled is not None and recalled.withdrawn_reason == "recalled"
+
+
+@pytest.mark.parametrize(
+    ("request_", "code"),
+    [
+        (_request("r-1", process="no-such-process"), "process_not_found"),
+        (_request("r-1", "d-1", "d-1"), "document_repeated"),
+    ],
+)
+async def test_a_refused_request_stores_no_document_but_its_journey(
+    decider: UploadDecider, store: Store, request_: UploadRequested, code: str
+) -> None:
+    await _decide(decider, request_)
+    [decided] = await _emitted(store, "upload.decided")
+    assert (decided["outcome"], decided["code"]) == ("refused", code)
+    assert await _emitted(store, "document.routed") == []
+    assert await repo.document(store, repo.document_key(TENANT, "d-1")) is None
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    assert [s.step for s in steps] == ["requested", "refused"]
+    record = await repo.request(store, TENANT, "r-1")
+    assert record is not None and record.decision is not None and record.decision.code == code
+
+
+async def test_a_request_without_a_tenant_or_over_the_limits_is_parked(
+    decider: UploadDecider, store: Store
+) -> None:
+    with pytest.raises(PermanentFailure):
+        await _decide(decider, _request("r-1"), tenant="")
+    too_many = _request("r-2", *(f"d-{n}" for n in range(11)))
+    with pytest.raises(PermanentFailure):
+        await _decide(decider, too_many)
+    assert await repo.request(store, TENANT, "r-2") is None
