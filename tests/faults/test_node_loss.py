@@ -83,6 +83,22 @@ async def _accepted_reach(load: Load, count: int, timeout: float = 180) -> None:
     )
 
 
+async def _every_member_online(cluster: LocalCluster, vhost: str) -> None:
+    """Every quorum queue has a member on each node and all of them run, so that losing any
+    one node leaves each queue a majority (a member still starting would not count)."""
+    everyone = sorted(n.name for n in cluster.nodes)
+    await eventually(
+        lambda: asyncio.to_thread(cluster.quorum_queues, vhost),
+        until=lambda queues: (
+            bool(queues)
+            and all(q["members"] == everyone and q["online"] == everyone for q in queues.values())
+        ),
+        timeout=120,
+        interval=0.5,
+        what="every quorum queue with a running member on each node",
+    )
+
+
 async def _upload_queue_members(cluster: LocalCluster, vhost: str) -> tuple[str, set[str]]:
     info = await asyncio.to_thread(cluster.queue_info, UPLOAD_QUEUE, vhost)
     return str(info["leader"]), set(info.get("members", []))
@@ -115,6 +131,7 @@ async def _lose_and_regain(
     total = 500 if leader else 200
     load = Load(stack.url("gateway"))
     await load.prepare()
+    await _every_member_online(cluster, vhost)
     load.start(uploaders=IN_FLIGHT, total=total)
     try:
         await _accepted_reach(load, total // 4)
@@ -126,7 +143,11 @@ async def _lose_and_regain(
         killed_at = time.monotonic()
         await asyncio.to_thread(cluster.kill, victim)
         # Two nodes carry on: a new leader is elected and uploads are accepted again.
-        await _accepted_reach(load, total // 2)
+        try:
+            await _accepted_reach(load, total // 2)
+        except AssertionError as stuck:
+            queues = await asyncio.to_thread(cluster.quorum_queues, vhost)
+            raise AssertionError(f"{stuck}; quorum queues after the loss: {queues}") from None
         recovered_in = load.ledger.first_accepted_after(killed_at)
         new_leader, _ = await _upload_queue_members(cluster, vhost)
         assert new_leader != victim.name

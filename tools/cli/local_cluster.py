@@ -287,6 +287,27 @@ class LocalCluster:
         """Every node's address, comma-separated: the value of ``TSDX_AMQP_URLS``."""
         return ",".join(n.amqp_url(vhost) for n in self.nodes)
 
+    def quorum_queues(self, vhost: str = "/") -> dict[str, dict[str, Any]]:
+        """Every quorum queue of a virtual host: its leader, members and online members."""
+        for node in self.live_nodes():
+            try:
+                response = httpx.get(
+                    f"{node.management_url}/queues/{quote(vhost, safe='')}", auth=USER, timeout=5
+                )
+            except httpx.HTTPError:
+                continue
+            if response.status_code == 200:
+                return {
+                    str(q["name"]): {
+                        "leader": q.get("leader"),
+                        "members": sorted(q.get("members", [])),
+                        "online": sorted(q.get("online", [])),
+                    }
+                    for q in response.json()
+                    if q.get("type") == "quorum"
+                }
+        raise ClusterError(f"no live node answers for the queues of {vhost!r}")
+
     def queue_info(self, queue: str, vhost: str = "/") -> dict[str, Any]:
         """A queue as the management API of a live node shows it (leader, members, online)."""
         for node in self.live_nodes():
