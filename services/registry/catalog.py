@@ -60,10 +60,8 @@ class Catalogs:
                 version = rows[-1]["version"]
                 if not await repo.set_head(tx.db, tenant, store, version, start if head else None):
                     raise StorageError("the catalog changed meanwhile; send the batch again")
-                for changed in chunks.messages(
-                    store, rows, start + 1, version, self._message_bytes
-                ):
-                    await tx.emit(changed, tenant)
+                for body in chunks.payloads(store, rows, start + 1, version, self._message_bytes):
+                    await tx.emit_json(CatalogChanged, body, tenant)
         return {
             "store": store,
             "version": rows[-1]["version"] if rows else start,
