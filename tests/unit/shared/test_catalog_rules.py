@@ -118,19 +118,8 @@ def test_the_payloads_the_owner_emits_are_what_the_message_model_makes_of_them()
         for n, (kind, item) in enumerate(batch.upserts(), start=1)
     ]
     rows.append(chunks.item_row("product", "p-9", len(rows) + 1, None))
-    bodies = chunks.payloads("Магазин 15", rows, 1, len(rows), cap=600)
-    assert len(bodies) > 1
-    for body in bodies:
-        carried = [r for r in rows if body["first"] <= r["version"] <= body["last"]]
-        read = CatalogChanged.model_validate(body).model_dump(mode="json")
-        assert read == {**body, **chunks.body_of(carried)}
-    # Defaults are left out on the wire.
-    assert bodies[0]["products"][0] == {
-        "id": "p-1",
-        "name": "Кефир",
-        "barcodes": [{"barcode": "1", "factor": "12"}],
-        "version": 1,
-    }
+    for body in chunks.payloads("Магазин 15", rows, 1, len(rows), cap=600):
+        assert CatalogChanged.model_validate(body).model_dump(mode="json") == body
 
 
 def test_a_page_may_cover_versions_of_items_changed_again_later() -> None:
