@@ -27,7 +27,17 @@ def _text(value: object, longest: int, shortest: int = 0) -> bool:
         type(value) is str
         and shortest <= len(value) <= longest
         and (not value or value == value.strip())
+        and (value.isascii() or _unicode(value))
     )
+
+
+def _unicode(value: str) -> bool:
+    """No lone surrogate (JSON's ``"\ud800"`` escape): the model refuses those."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _key_text(value: object) -> bool:

@@ -15,11 +15,14 @@ from shared.catalog.plain_products import product_data
 from shared.contracts.catalog import CatalogProduct
 
 # Text near every edge the model has: spaces to trim, separators, lengths around the limits.
+# Lone surrogates too: JSON may escape one ("\ud800").
 _EDGY = st.sampled_from(
     ["", " ", "a", " a", "a ", "\x1f", "a\x1fb", "\x00", "\x1c", "\xa0x", "x\u2003", "\x1d01"]
 )
+_SURROGATES = st.sampled_from(["я\ud800", "\udfff", "a\ud83d\ude00"])
 _TEXT = st.one_of(
     _EDGY,
+    _SURROGATES,
     st.text(max_size=5),
     st.integers(1, 1001).map(lambda n: "я" * n),
     st.none(),
@@ -125,6 +128,13 @@ def test_what_the_quick_check_is_unsure_of_the_model_reads() -> None:
     assert batch.products[0]["id"] == "p-1"
     assert batch.products[0]["unit"] == ""
     assert batch.products[0]["barcodes"][0]["factor"] == "0.25"
+
+
+def test_a_lone_surrogate_is_left_to_the_model_which_refuses_it() -> None:
+    # JSON may escape one ("\ud800"); no store or message can hold it.
+    assert product_data({"id": "p-1", "name": "Кефир\ud800"}) is None
+    assert product_data({"id": "p-1", "name": "ok", "barcodes": [{"barcode": "1\udfff"}]}) is None
+    assert _by_model({"id": "p-1", "name": "Кефир\ud800"}) is None
 
 
 def test_a_wrong_product_is_still_named_by_the_model() -> None:
