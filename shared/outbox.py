@@ -18,9 +18,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from shared.contracts import Envelope, Payload, as_json, wrap
+from shared.contracts.envelope import wrap_json
 from shared.logging import get_logger
 from shared.messaging import tracing
 from shared.messaging.broker import Broker, BrokerUnavailable
@@ -52,13 +53,24 @@ class Tx:
     async def emit(
         self, payload: Payload, tenant: str | None, correlation_id: str | None = None
     ) -> Envelope:
-        envelope = wrap(payload, tenant, correlation_id)
+        return await self._put(wrap(payload, tenant, correlation_id), payload.routing_key())
+
+    async def emit_json(
+        self, kind: type[Payload], body: dict[str, Any], tenant: str | None
+    ) -> Envelope:
+        """Emit a payload of ``kind`` given as its JSON (shared.contracts.envelope.wrap_json);
+        it is routed by its type, so a kind that routes by its content cannot come this way."""
+        if kind.routing_key is not Payload.routing_key:
+            raise TypeError(f"{kind.TYPE} is routed by its content: emit the model")
+        return await self._put(wrap_json(kind, body, tenant), kind.TYPE)
+
+    async def _put(self, envelope: Envelope, routing_key: str) -> Envelope:
         # time + process-local counter keeps the relay's order stable within a process.
         seq = time.time_ns() // 1000 * 1000 + next(_counter) % 1000
         row = {
             "id": envelope.id,
             "seq": seq,
-            "routing_key": payload.routing_key(),
+            "routing_key": routing_key,
             # The relay of this process sends it; another takes over if it is left behind.
             "relay": self._relay_id,
             "envelope": as_json(envelope),

@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
-
 from shared.catalog import chunks
 from shared.catalog import repository as repo
 from shared.catalog.batch import (
     MAX_ITEMS_PER_CALL,
     Batch,
     CatalogInvalid,
+    Item,
     ItemError,
     barcodes_of,
 )
@@ -47,7 +46,7 @@ class Catalogs:
         store = batch.store
         upserts = list(batch.upserts())
         deletions = [(kind, item_id) for kind, ids in batch.deleted.items() for item_id in ids]
-        touched: set[Ref] = {(kind, item.id) for kind, item in upserts}  # type: ignore[attr-defined]
+        touched: set[Ref] = {(kind, item["id"]) for kind, item in upserts}
         touched |= set(deletions)
         async with self._uow() as tx:
             head = await repo.head(tx.db, tenant, store)
@@ -61,10 +60,8 @@ class Catalogs:
                 version = rows[-1]["version"]
                 if not await repo.set_head(tx.db, tenant, store, version, start if head else None):
                     raise StorageError("the catalog changed meanwhile; send the batch again")
-                for changed in chunks.messages(
-                    store, rows, start + 1, version, self._message_bytes
-                ):
-                    await tx.emit(changed, tenant)
+                for body in chunks.payloads(store, rows, start + 1, version, self._message_bytes):
+                    await tx.emit_json(CatalogChanged, body, tenant)
         return {
             "store": store,
             "version": rows[-1]["version"] if rows else start,
@@ -76,20 +73,21 @@ class Catalogs:
         self, db: Any, tenant: str, batch: Batch, existing: dict[Ref, Doc], touched: set[Ref]
     ) -> None:
         errors: list[ItemError] = []
-        given = {w.id for w in batch.warehouses}
+        given = {w["id"] for w in batch.warehouses}
         gone = set(batch.deleted["warehouse"])
         for position, cell in enumerate(batch.cells, start=1):
-            stored = existing.get(("warehouse", cell.warehouse))
-            known = cell.warehouse in given or (stored is not None and not stored["deleted"])
-            if not known or cell.warehouse in gone:
+            warehouse = cell["warehouse"]
+            stored = existing.get(("warehouse", warehouse))
+            known = warehouse in given or (stored is not None and not stored["deleted"])
+            if not known or warehouse in gone:
                 errors.append(
                     ItemError(
                         "cell",
                         position,
-                        cell.id,
+                        cell["id"],
                         "warehouse",
                         "catalog_warehouse_unknown",
-                        {"warehouse": cell.warehouse},
+                        {"warehouse": warehouse},
                     )
                 )
         claims = list(barcodes_of(batch))
@@ -135,11 +133,11 @@ class Catalogs:
 
 
 def _warehouses_named(batch: Batch) -> set[Ref]:
-    return {("warehouse", cell.warehouse) for cell in batch.cells}
+    return {("warehouse", cell["warehouse"]) for cell in batch.cells}
 
 
 def _changes(
-    upserts: Sequence[tuple[str, BaseModel]],
+    upserts: Sequence[tuple[str, Item]],
     deletions: Sequence[Ref],
     existing: dict[Ref, Doc],
     start: int,
@@ -147,8 +145,7 @@ def _changes(
     """The rows that really change, each at the next version."""
     rows: list[Doc] = []
     version = start
-    for kind, item in upserts:
-        data = item.model_dump(mode="json")
+    for kind, data in upserts:
         old = existing.get((kind, data["id"]))
         if old is not None and not old["deleted"] and old["data"] == data:
             continue

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from shared.catalog.plain_products import product_data
 from shared.contracts.catalog import (
     KINDS,
     CatalogCell,
@@ -68,12 +69,16 @@ class CatalogInvalid(Exception):
         self.total = total if total is not None else len(errors)
 
 
+# An item as checked and stored: its model's JSON (``model_dump(mode="json")``).
+Item = dict[str, Any]
+
+
 @dataclass
 class Batch:
     store: str = ""
-    products: list[CatalogProduct] = field(default_factory=list)
-    warehouses: list[CatalogWarehouse] = field(default_factory=list)
-    cells: list[CatalogCell] = field(default_factory=list)
+    products: list[Item] = field(default_factory=list)
+    warehouses: list[Item] = field(default_factory=list)
+    cells: list[Item] = field(default_factory=list)
     deleted: dict[Kind, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
     # Where each item stood in the list it came in (items wrong in shape are left out).
     positions: dict[Kind, list[int]] = field(default_factory=lambda: {k: [] for k in KINDS})
@@ -82,7 +87,7 @@ class Batch:
         known = self.positions[kind]
         return known[index] if index < len(known) else index + 1
 
-    def upserts(self) -> Iterable[tuple[Kind, BaseModel]]:
+    def upserts(self) -> Iterable[tuple[Kind, Item]]:
         yield from (("product", p) for p in self.products)
         yield from (("warehouse", w) for w in self.warehouses)
         yield from (("cell", c) for c in self.cells)
@@ -133,12 +138,12 @@ def duplicates(batch: Batch) -> list[ItemError]:
     errors: list[ItemError] = []
     for kind in KINDS:
         seen: set[str] = set()
-        items: list[Any] = getattr(batch, LISTS[kind])
+        items: list[Item] = getattr(batch, LISTS[kind])
         for index, item in enumerate(items):
-            if item.id in seen:
+            if item["id"] in seen:
                 position = batch.position(kind, index)
-                errors.append(ItemError(kind, position, item.id, "id", "catalog_id_duplicate"))
-            seen.add(item.id)
+                errors.append(ItemError(kind, position, item["id"], "id", "catalog_id_duplicate"))
+            seen.add(item["id"])
         for index, item_id in enumerate(batch.deleted[kind]):
             if item_id in seen:
                 path = f"delete.{LISTS[kind]}"
@@ -166,11 +171,11 @@ def duplicates(batch: Batch) -> list[ItemError]:
 def barcodes_of(batch: Batch) -> Iterable[tuple[Kind, int, str, str]]:
     """Every barcode the batch gives: (kind, position, item id, barcode)."""
     for index, product in enumerate(batch.products):
-        for barcode in product.barcodes:
-            yield "product", batch.position("product", index), product.id, barcode.barcode
+        for barcode in product["barcodes"]:
+            yield "product", batch.position("product", index), product["id"], barcode["barcode"]
     for index, cell in enumerate(batch.cells):
-        if cell.barcode:
-            yield "cell", batch.position("cell", index), cell.id, cell.barcode
+        if cell.get("barcode"):
+            yield "cell", batch.position("cell", index), cell["id"], cell["barcode"]
 
 
 def _store(body: Mapping[str, Any], errors: list[ItemError]) -> str:
@@ -205,13 +210,17 @@ def _deletions(value: object, errors: list[ItemError]) -> dict[Kind, list[Any]]:
     return out
 
 
-def _item(kind: Kind, position: int, raw: object, errors: list[ItemError]) -> Any:
+def _item(kind: Kind, position: int, raw: object, errors: list[ItemError]) -> Item | None:
+    if kind == "product":
+        plain = product_data(raw)
+        if plain is not None:
+            return plain
     item_id = _id_of(raw)
     if not isinstance(raw, dict):
         errors.append(ItemError(kind, position, None, "", "catalog_not_object"))
         return None
     try:
-        return MODELS[kind].model_validate(raw)
+        return MODELS[kind].model_validate(raw).model_dump(mode="json")
     except ValidationError as exc:
         errors.extend(_field_errors(kind, position, item_id, exc))
         return None

@@ -20,7 +20,9 @@ class NullMeansAbsent(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _null_is_absent(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not any(value is None for value in data.values()):
+        # Called for every model of every message and request: ``in`` (identity first, in C)
+        # is several times cheaper than a generator over the values.
+        if not isinstance(data, dict) or None not in data.values():
             return data
         absent = null_means_absent_in(cls)
         return {key: value for key, value in data.items() if value is not None or key not in absent}

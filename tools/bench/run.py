@@ -405,9 +405,18 @@ class Bench:
         self.say(f"catalog: {len(items)} products with {barcodes} barcodes, {len(calls)} calls")
         try:
             async with self._tracking_peaks(stack, "the catalog"):
+                meter = self._cpu_meter(stack, client=True)
+                meter.start()
                 answered = await catalog_bench.upload(gateway, tenant["api_key"], calls)
                 visible = answered + await catalog_bench.wait_head(
                     gateway, terminal.credential, len(items)
+                )
+                # Where the upload's time goes: each process's share, the copies' included.
+                self._note_cpu(
+                    f"per 1,000 products of the catalog upload, until the gateway's copy "
+                    f"serves them ({len(items)} products)",
+                    meter.stop(),
+                    len(items) // 1000,
                 )
                 self.say("catalog: full sync to one terminal")
                 full = await catalog_bench.sync(gateway, terminal.credential)

@@ -67,9 +67,8 @@ def calls(batch: Batch, size: int) -> Iterator[tuple[dict[str, Any], dict[str, i
     items start in the file (to name an item refused by the server by its place in the file)."""
     items: list[tuple[str, int, dict[str, Any]]] = []
     for kind in ("warehouse", "cell", "product"):
-        models = getattr(batch, LISTS[kind])
-        for index, model in enumerate(models):
-            items.append((kind, batch.position(kind, index), model.model_dump(mode="json")))
+        for index, item in enumerate(getattr(batch, LISTS[kind])):
+            items.append((kind, batch.position(kind, index), item))
     for kind in KINDS:
         for index, item_id in enumerate(batch.deleted[kind]):
             items.append(("delete:" + kind, index + 1, {"id": item_id}))

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from shared.catalog import chunks
 from shared.catalog.batch import CatalogInvalid, field_label, read_batch, rendered
 from shared.catalog.versions import Coverage, newer
+from shared.contracts.catalog import CatalogChanged
 from shared.onec.catalog_import import read_catalog_json
 from shared.onec.errors import OneCImportError
 
@@ -97,6 +98,30 @@ def test_a_deletion_travels_as_a_tombstone_and_comes_back_as_a_row() -> None:
     assert chunks.rows_of(message) == [_row(1), _row(2, deleted=True)]
 
 
+def test_the_payloads_the_owner_emits_are_what_the_message_model_makes_of_them() -> None:
+    # Built from checked rows without the model; a copy still validates them against it.
+    batch = read_batch(
+        {
+            "products": [
+                {"id": "p-1", "name": "Кефир", "barcodes": [{"barcode": "1", "factor": 12}]},
+                {"id": " p-2 ", "name": "Сыр", "barcodes": [{"barcode": "2", "factor": "0.5"}]},
+            ],
+            "warehouses": [{"id": "wh", "name": "Склад"}],
+            "cells": [
+                {"id": "c-1", "warehouse": "wh"},
+                {"id": "c-2", "warehouse": "wh", "barcode": "C"},
+            ],
+        }
+    )
+    rows = [
+        chunks.item_row(kind, item["id"], n, item)
+        for n, (kind, item) in enumerate(batch.upserts(), start=1)
+    ]
+    rows.append(chunks.item_row("product", "p-9", len(rows) + 1, None))
+    for body in chunks.payloads("Магазин 15", rows, 1, len(rows), cap=600):
+        assert CatalogChanged.model_validate(body).model_dump(mode="json") == body
+
+
 def test_a_page_may_cover_versions_of_items_changed_again_later() -> None:
     (message,) = chunks.messages("", [_row(7)], 1, 9)
     assert (message.first, message.last) == (1, 9)
@@ -127,7 +152,8 @@ def test_a_good_batch_is_read_with_exact_factors() -> None:
         }
     )
     assert batch.size == 4
-    assert [b.factor for b in batch.products[0].barcodes] == [Decimal(1), Decimal("0.25")]
+    # Items are kept as their JSON: decimals as exact text.
+    assert [b["factor"] for b in batch.products[0]["barcodes"]] == ["1", "0.25"]
     assert batch.deleted["product"] == ["p-9"]
 
 
