@@ -81,10 +81,16 @@ def free_port() -> int:
 
 class Bench:
     def __init__(
-        self, plan: Plan, progress: Callable[[str], None], *, only_catalog: bool = False
+        self,
+        plan: Plan,
+        progress: Callable[[str], None],
+        *,
+        only_catalog: bool = False,
+        only_polls: bool = False,
     ) -> None:
         self.plan = plan
         self.only_catalog = only_catalog
+        self.only_polls = only_polls
         self.say = progress
         self.settings = Settings()
         self.scratch = Path(tempfile.mkdtemp(prefix="tsdx-bench-"))
@@ -105,6 +111,8 @@ class Bench:
         try:
             if self.only_catalog:
                 await self._measure_catalog_only(vhost)
+            elif self.only_polls:
+                await self._measure_polls_only(vhost, await self._http_ceiling())
             else:
                 amqp_rate = await self._amqp_ceiling(vhost.amqp_url)
                 bare = await self._http_ceiling()
@@ -257,6 +265,44 @@ class Bench:
             await asyncio.to_thread(stack.stop_all)
         self._catalog_rss(stack)
 
+    async def _measure_polls_only(self, vhost: VirtualHost, bare: LoadResult) -> None:
+        """The inbox polls and the long polls alone, on a stack that took no uploads before."""
+        stack = self._stack(vhost)
+        self.say(f"starting the stack: {', '.join(stack.services)}")
+        stack.start_all()
+        try:
+            await asyncio.to_thread(stack.wait_ready, 90.0)
+            pool = Pool(HOST, stack.ports["gateway"])
+            try:
+                polls = await self._polls(stack, pool)
+                await self._long_polls(stack)
+            finally:
+                await pool.close()
+        finally:
+            self.say("stopping the stack")
+            await asyncio.to_thread(stack.stop_all)
+        self._add_inbox_polls(polls, bare)
+        self._note_peaks()
+
+    def _add_inbox_polls(self, polls: LoadResult, bare: LoadResult) -> None:
+        plan = self.plan
+        self.add(
+            figure(
+                "inbox_polls",
+                polls.rate,
+                bare.rate,
+                devices=plan.poll_devices,
+                documents=plan.poll_documents,
+            )
+        )
+
+    def _note_peaks(self) -> None:
+        for phase, peaks in self.peaks.items():
+            self.note(
+                f"RSS peak during {phase}, MB: "
+                + ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items())
+            )
+
     async def _measure_stack(self, vhost: VirtualHost, skeleton: float, bare: LoadResult) -> None:
         stack = self._stack(vhost)
         self.say(f"starting the stack: {', '.join(stack.services)}")
@@ -277,16 +323,7 @@ class Bench:
         finally:
             self.say("stopping the stack")
             await asyncio.to_thread(stack.stop_all)
-        plan = self.plan
-        self.add(
-            figure(
-                "inbox_polls",
-                polls.rate,
-                bare.rate,
-                devices=plan.poll_devices,
-                documents=plan.poll_documents,
-            )
-        )
+        self._add_inbox_polls(polls, bare)
         for service in stack.services:
             if service in idle:
                 self.add(figure(f"rss_idle_{service}", idle[service]))
@@ -300,11 +337,7 @@ class Bench:
             if by_phase:
                 self.add(figure(f"rss_load_{service}", max(by_phase)))
         self._catalog_rss(stack)
-        for phase, peaks in self.peaks.items():
-            self.note(
-                f"RSS peak during {phase}, MB: "
-                + ", ".join(f"{name} {mb:.0f}" for name, mb in peaks.items())
-            )
+        self._note_peaks()
 
     # Uploads -----------------------------------------------------------------------------
 
