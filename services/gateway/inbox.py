@@ -8,7 +8,8 @@ from __future__ import annotations
 from services.gateway import repository as repo
 from services.gateway import uploads, webhooks
 from services.gateway.credentials import AccessNews
-from services.gateway.notifier import Notifier, inbox_key
+from services.gateway.inbox_watch import InboxWatch
+from services.gateway.notifier import Notifier
 from shared.clock import now as _now
 from shared.contracts import Envelope, copies
 from shared.contracts.copies import CopyState
@@ -47,10 +48,16 @@ class Inbox:
     """The use cases of the broker's news about the gateway's copies and directory replicas."""
 
     def __init__(
-        self, uow: UnitOfWork, notifier: Notifier, access: AccessNews | None = None
+        self,
+        uow: UnitOfWork,
+        notifier: Notifier,
+        polls: InboxWatch,
+        access: AccessNews | None = None,
     ) -> None:
         self._uow = uow
         self._notifier = notifier
+        # Wakes the long polls of a changed inbox, on every gateway instance.
+        self._polls = polls
         # Tells every gateway instance when a device or a base may call no more (or again).
         self._access = access
 
@@ -104,7 +111,7 @@ class Inbox:
         DELIVERY_LATENCY.labels("internet").observe(
             max(0.0, (_now() - routed.requested_at).total_seconds())
         )
-        self._notifier.notify(inbox_key(device_id))
+        self._polls.changed(device_id)
 
     async def withdrawn(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async with self._uow(applying=envelope) as tx:
@@ -117,7 +124,7 @@ class Inbox:
                 withdrawn.delivery_id,
                 {"state": WITHDRAWN_STATE, "withdrawn_reason": withdrawn.reason},
             )
-        self._notifier.notify(inbox_key(row["device_id"]))
+        self._polls.changed(row["device_id"])
 
     async def decided(self, envelope: Envelope, decided: UploadDecided) -> None:
         key = repo.upload_key(envelope.tenant or "", decided.request_id)
@@ -194,6 +201,10 @@ class Inbox:
                     {"state": IN_PROGRESS, "last_refusal": refusal},
                     expect={"state": row["state"]},
                 )
+            else:
+                row = None
+        if row is not None:  # the terminal's waiting poll shows the refusal now
+            self._polls.changed(row["device_id"])
 
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
         doc = {
@@ -222,7 +233,7 @@ class Inbox:
             )
             for row in waiting:
                 await tx.db.update(repo.INBOX.name, row["id"], {"device_id": replaced.new_device})
-        self._notifier.notify(inbox_key(replaced.new_device))
+        self._polls.changed(replaced.new_device)
         if self._access is not None:  # the old device's polls now learn it was replaced
             await self._access.device_changed(replaced.old_device)
 

@@ -146,6 +146,15 @@ async def copies_of_device(db: Session, device_id: str, states: list[str]) -> li
     )
 
 
+async def devices_with_copies(
+    db: Session, device_ids: Sequence[str], states: list[str]
+) -> set[str]:
+    """Which of the devices have a copy in the given states, in one query (the long polls'
+    safety check asks it for many waiting devices at once)."""
+    rows = await db.find(INBOX.name, {"device_id": list(device_ids), "state": states})
+    return {row["device_id"] for row in rows}
+
+
 async def copy(db: Session, delivery_id: str) -> Doc | None:
     return await db.get(INBOX.name, delivery_id)
 

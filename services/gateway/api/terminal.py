@@ -29,7 +29,6 @@ from services.gateway.inbox import (
     own_copy,
     record_result,
 )
-from services.gateway.notifier import inbox_key
 from services.gateway.parts import gateway_parts
 from services.gateway.wire import ensure_portable
 from shared.contracts.absent import NullMeansAbsent
@@ -53,8 +52,6 @@ from shared.service import RuntimeDep, current_runtime
 from shared.storage import Doc
 
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
-
-_RECHECK_SECONDS = 1.0
 
 
 class PairRequest(NullMeansAbsent):
@@ -179,30 +176,33 @@ async def _poll(request: Request) -> ORJSONResponse:
     credential = bearer_token(request.headers.get("authorization"))
     device = await authenticate_device(rt, credential)
     query = query_of(InboxQuery, request)
-    notifier = gateway_parts(rt).notifier
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
-    while True:
-        waiting, withdrawn = await inbox_of(rt.store, device["id"])
-        news = bool(withdrawn or len(waiting) != query.known)
-        news = news or any(r["state"] == WAITING for r in waiting)
-        left = deadline - time.monotonic()
-        if news or left <= 0:
-            _counted("news" if news else "empty")
-            if not news:  # in the periodic summary instead of a line of its own
-                quiet(request.scope)
-            return ORJSONResponse(
-                {
-                    "documents": [_summary(r, language) for r in waiting],
-                    "withdrawn": [
-                        {"delivery_id": r["id"], "reason": r["withdrawn_reason"]} for r in withdrawn
-                    ],
-                }
-            )
-        with LONG_POLLS_WAITING.track_inprogress():
-            await notifier.wait(inbox_key(device["id"]), min(left, _RECHECK_SECONDS))
-        # Blocked, retired or replaced while it waited: the poll ends now, saying so.
-        await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
+    # Watched from before the first read: news stored while it reads is not missed.
+    with gateway_parts(rt).polls.watching(device["id"]) as ticket:
+        while True:
+            waiting, withdrawn = await inbox_of(rt.store, device["id"])
+            news = bool(withdrawn or len(waiting) != query.known)
+            news = news or any(r["state"] == WAITING for r in waiting)
+            left = deadline - time.monotonic()
+            if news or left <= 0:
+                _counted("news" if news else "empty")
+                if not news:  # in the periodic summary instead of a line of its own
+                    quiet(request.scope)
+                return ORJSONResponse(
+                    {
+                        "documents": [_summary(r, language) for r in waiting],
+                        "withdrawn": [
+                            {"delivery_id": r["id"], "reason": r["withdrawn_reason"]}
+                            for r in withdrawn
+                        ],
+                    }
+                )
+            # No store read while it waits: news of the inbox wakes it (inbox_watch.py).
+            with LONG_POLLS_WAITING.track_inprogress():
+                await ticket.wait(left)
+            # Blocked, retired or replaced while it waited: the poll ends now, saying so.
+            await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
 
 
 @router.get(
