@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
+from shared.metrics import INBOX_NEWS
 
 log = get_logger("tsdx.gateway.inbox_watch")
 
@@ -120,6 +121,7 @@ class InboxWatch:
     def changed(self, device_id: str) -> None:
         """The device's inbox changed in the store, here: wake its polls here and tell the
         other instances."""
+        INBOX_NEWS.labels("here").inc()
         self.wake(device_id)
         if self._broadcast is None:
             return
@@ -146,6 +148,7 @@ class InboxWatch:
             return
         if news.get("from") == self.instance:
             return
+        INBOX_NEWS.labels("announced").inc(len(devices))
         for device_id in devices:
             if isinstance(device_id, str):
                 self.wake(device_id)
@@ -166,6 +169,7 @@ class InboxWatch:
             for device_id in await self._check(devices[start : start + CHUNK]):
                 self.wake(device_id)
                 woken += 1
+        INBOX_NEWS.labels("safety_check").inc(woken)
         return woken
 
     async def _check_forever(self) -> None:

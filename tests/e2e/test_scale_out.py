@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -21,10 +22,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.faults.checks import assert_exactly_once, consumers_ready
 from tests.faults.load import Load, persist
 from tests.faults.witness import Witness
+from tests.support.documents import by_device, order, upload
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
-from tools.client import AdminClient, TerminalClient
+from tools.client import AccountingClient, AdminClient, TerminalClient
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +76,18 @@ async def _metric(stack: Stack, name: str, family: str, **labels: str) -> float:
         for sample in found.samples
         if sample.name == f"{family}_total"
         and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+async def _gauge(stack: Stack, name: str, gauge: str) -> float:
+    async with httpx.AsyncClient(timeout=5) as http:
+        response = await http.get(f"{stack.url(name)}/metrics")
+    response.raise_for_status()
+    return sum(
+        sample.value
+        for found in text_string_to_metric_families(response.text)
+        if found.name == gauge
+        for sample in found.samples
     )
 
 
@@ -192,3 +206,50 @@ async def test_one_instance_of_each_killed_the_other_keeps_the_work_going(
             if scaled.processes[name].poll() is not None:
                 scaled.start(name)
         await asyncio.to_thread(scaled.wait_ready, 60, tuple(killed))
+
+
+LONG_POLL_WAIT = 45
+
+
+async def test_a_document_stored_by_one_gateway_wakes_the_long_polls_waiting_on_both(
+    scaled: Stack,
+) -> None:
+    """The copy is stored by whichever gateway consumes it; the device waits on both, so one
+    of its two polls is woken by the other instance's announcement, not by its own store."""
+    gateways = scaled.instances_of("gateway")
+    announced_before = sum(
+        [await _metric(scaled, g, "tsdx_inbox_news", source="announced") for g in gateways]
+    )
+    async with AdminClient(scaled.url(gateways[0]), ADMIN_TOKEN) as admin:
+        tenant = await admin.create_tenant(f"Масштаб {uuid.uuid4().hex[:6]}")
+    async with TerminalClient(scaled.url(gateways[0])) as terminal:
+        device = await terminal.pair(tenant["connection_code"], f"@SCALE-{uuid.uuid4().hex[:6]}")
+    polls = [
+        TerminalClient(scaled.url(g), device["credential"], timeout=LONG_POLL_WAIT + 30)
+        for g in gateways
+    ]
+    try:
+        waiting_before = [await _gauge(scaled, g, "tsdx_long_polls_waiting") for g in gateways]
+        started = time.monotonic()
+        answers = [asyncio.create_task(p.inbox(wait=LONG_POLL_WAIT)) for p in polls]
+        for gateway, before in zip(gateways, waiting_before, strict=True):
+            await eventually(
+                lambda gateway=gateway: _gauge(scaled, gateway, "tsdx_long_polls_waiting"),
+                until=lambda waiting, before=before: waiting >= before + 1,
+                timeout=60,
+                what=f"the long poll waiting on {gateway}",
+            )
+        async with AccountingClient(scaled.url(gateways[1]), tenant["api_key"]) as accounting:
+            sent = await accounting.upload(upload(by_device(device["device_id"]), order()))
+        delivery_id = sent["deliveries"][0]["delivery_id"]
+        inboxes = await asyncio.wait_for(asyncio.gather(*answers), timeout=LONG_POLL_WAIT + 30)
+        returned_after = time.monotonic() - started
+    finally:
+        await asyncio.gather(*(p.close() for p in polls))
+    for inbox in inboxes:
+        assert [d["delivery_id"] for d in inbox["documents"]] == [delivery_id]
+    assert returned_after < LONG_POLL_WAIT, "a long poll ran out its wait instead of waking"
+    announced = sum(
+        [await _metric(scaled, g, "tsdx_inbox_news", source="announced") for g in gateways]
+    )
+    assert announced > announced_before, "no gateway heard the other's announcement"
