@@ -643,6 +643,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Длительность (--duration) должна быть положительным числом секунд, а не {value}.",
         "en": "The duration (--duration) must be a positive number of seconds, not {value}.",
     },
+    "cli_bench_polls_only_docs": {
+        "ru": "С --polls-only замеряются только опросы, поэтому --write-docs не переписывает "
+        "docs/performance.md: остальные цифры пропали бы.",
+        "en": "With --polls-only only the polls are measured, so --write-docs cannot rewrite "
+        "docs/performance.md: the other figures would be lost.",
+    },
     # tsdx backup and tsdx restore (tools/cli/backup.py).
     "cli_backup_not_sqlite": {
         "ru": "tsdx backup копирует встроенные хранилища SQLite, а здесь TSDX_STORE=mongo: "

@@ -57,6 +57,12 @@ INBOX_POLLS = Counter(
     "Terminal inbox polls by outcome: news (something to show), empty (nothing new), refused",
     ["outcome"],
 )
+INBOX_NEWS = Counter(
+    "tsdx_inbox_news_total",
+    "Changed inboxes a gateway instance learnt of, by how: stored here, announced by another "
+    "instance, or found by the safety check (an announcement missed)",
+    ["source"],
+)
 ACCESS_NEWS = Counter(
     "tsdx_access_news_total",
     "Changes of a device's or a base's access heard by this gateway instance",

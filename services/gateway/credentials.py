@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Generic, TypeVar
 
-from services.gateway.notifier import Notifier, inbox_key
+from services.gateway.inbox_watch import InboxWatch
 from services.gateway.records import DeviceCopy, TenantCopy
 from shared.logging import get_logger
 from shared.messaging.broadcast import Broadcast
@@ -103,9 +103,9 @@ class CredentialCache:
 class AccessNews:
     """Tells every gateway instance that a device's or a base's access changed."""
 
-    def __init__(self, cache: CredentialCache, notifier: Notifier) -> None:
+    def __init__(self, cache: CredentialCache, polls: InboxWatch) -> None:
         self.cache = cache
-        self._notifier = notifier
+        self._polls = polls
         self._broadcast: Broadcast | None = None
 
     def attach(self, broadcast: Broadcast) -> None:
@@ -129,7 +129,7 @@ class AccessNews:
         if isinstance(device, str):
             ACCESS_NEWS.labels("device").inc()
             self.cache.forget_device(device)
-            self._notifier.notify(inbox_key(device))
+            self._polls.wake(device)
         elif isinstance(tenant, str):
             ACCESS_NEWS.labels("tenant").inc()
             self.cache.forget_tenant(tenant)

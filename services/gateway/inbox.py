@@ -10,7 +10,8 @@ from dataclasses import replace
 from services.gateway import repository as repo
 from services.gateway import upload_answers, webhooks
 from services.gateway.credentials import AccessNews
-from services.gateway.notifier import Notifier, inbox_key
+from services.gateway.inbox_watch import InboxWatch
+from services.gateway.notifier import Notifier
 from services.gateway.records import (
     CompletedDocument,
     DeviceCopy,
@@ -66,10 +67,16 @@ class Inbox:
     """The use cases of the broker's news about the gateway's copies and directory replicas."""
 
     def __init__(
-        self, uow: UnitOfWork, notifier: Notifier, access: AccessNews | None = None
+        self,
+        uow: UnitOfWork,
+        notifier: Notifier,
+        polls: InboxWatch,
+        access: AccessNews | None = None,
     ) -> None:
         self._uow = uow
         self._notifier = notifier
+        # Wakes the long polls of a changed inbox, on every gateway instance.
+        self._polls = polls
         # Tells every gateway instance when a device or a base may call no more (or again).
         self._access = access
 
@@ -114,7 +121,7 @@ class Inbox:
         DELIVERY_LATENCY.labels("internet").observe(
             max(0.0, (_now() - routed.requested_at).total_seconds())
         )
-        self._notifier.notify(inbox_key(device_id))
+        self._polls.changed(device_id)
 
     async def withdrawn(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async with self._uow(applying=envelope) as tx:
@@ -123,7 +130,7 @@ class Inbox:
                 return
             require_same_tenant(envelope, _owned(row), "delivery")
             await repo.withdraw_copy(tx.db, withdrawn.delivery_id, withdrawn.reason)
-        self._notifier.notify(inbox_key(row.device_id))
+        self._polls.changed(row.device_id)
 
     async def decided(self, envelope: Envelope, decided: UploadDecided) -> None:
         key = repo.upload_key(envelope.tenant or "", decided.request_id)
@@ -186,6 +193,10 @@ class Inbox:
             await repo.refuse_result(tx.db, refused.delivery_id, refused.result_id, refusal)
             if row is not None and reopened_by(row, refused.result_id):
                 await repo.reopen_copy(tx.db, refused.delivery_id, refusal, expect=row.state)
+            else:
+                row = None
+        if row is not None:  # the terminal's waiting poll shows the refusal now
+            self._polls.changed(row.device_id)
 
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
         doc = {
@@ -209,7 +220,7 @@ class Inbox:
                     require_same_tenant(envelope, _owned(known), "delivery")
             await repo.keep_replacement(tx.db, tenant, replaced.old_device, replaced.new_device)
             await repo.move_waiting_copies(tx.db, tenant, replaced.old_device, replaced.new_device)
-        self._notifier.notify(inbox_key(replaced.new_device))
+        self._polls.changed(replaced.new_device)
         if self._access is not None:  # the old device's polls now learn it was replaced
             await self._access.device_changed(replaced.old_device)
 

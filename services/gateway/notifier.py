@@ -1,7 +1,8 @@
-"""Wakes requests waiting in this process: an upload waiting for its answer, a long poll.
+"""Wakes requests waiting in this process: an upload waiting for its answer, the webhook sender.
 
 Another gateway replica may have stored the news, so waiters also re-check the store now and
-then; the notifier only makes the common case immediate.
+then; the notifier only makes the common case immediate. Long polls have a watch of their own
+(inbox_watch.py), woken on every instance without re-checks per poll.
 """
 
 from __future__ import annotations
@@ -9,11 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from contextlib import suppress
-
-
-def inbox_key(device_id: str) -> str:
-    """What a long poll of ``device_id`` waits on."""
-    return f"inbox:{device_id}"
 
 
 class Notifier:

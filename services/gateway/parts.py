@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from services.gateway.credentials import AccessNews
+from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
@@ -24,6 +25,9 @@ if TYPE_CHECKING:  # auth.py and webhooks.py read these parts
 @dataclass
 class GatewayParts:
     notifier: Notifier
+    # The long polls waiting here, woken by news of their inboxes (and that news's broadcast).
+    polls: InboxWatch
+    inbox_broadcast: Broadcast
     # Credentials held in memory, and the news that tells every instance to forget one.
     access: AccessNews
     access_broadcast: Broadcast

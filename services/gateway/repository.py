@@ -174,6 +174,15 @@ async def mark_seen(db: Session, device_id: str, at: str) -> None:
     await db.update(DEVICES.name, device_id, {"last_seen": at})
 
 
+async def devices_with_copies(
+    db: Session, device_ids: Sequence[str], states: Iterable[CopyState]
+) -> set[str]:
+    """Which of the devices have a copy in the given states, in one query (the long polls'
+    safety check asks it for many waiting devices at once)."""
+    where = {"device_id": list(device_ids), "state": list(stored_words(states))}
+    return {row["device_id"] for row in await db.find(INBOX.name, where)}
+
+
 async def devices(db: Session) -> list[DeviceCopy]:
     """Every device copy (the presence tracker is seeded from them at start)."""
     return [DeviceCopy.of(doc) for doc in await db.find(DEVICES.name)]

@@ -9,6 +9,7 @@ from services.gateway.api import ROUTERS
 from services.gateway.auth import RecentlyRefused
 from services.gateway.credentials import ACCESS_EXCHANGE, AccessNews, CredentialCache
 from services.gateway.inbox import Inbox
+from services.gateway.inbox_watch import INBOX_EXCHANGE, InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.parts import GatewayParts, gateway_parts
 from services.gateway.presence import Presence
@@ -18,6 +19,7 @@ from shared.api_docs import documented_app
 from shared.catalog.replica import CatalogReplica
 from shared.clock import now
 from shared.contracts.catalog import CatalogChanged
+from shared.contracts.copies import CopyState
 from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.logging import get_logger
@@ -36,7 +38,17 @@ log = get_logger("tsdx.gateway")
 async def _on_start(rt: Runtime) -> None:
     settings = rt.settings
     notifier = Notifier()
-    access = AccessNews(CredentialCache(settings.credential_cache_size), notifier)
+    polls = InboxWatch(
+        lambda devices: repository.devices_with_copies(
+            rt.store, devices, (CopyState.DELIVERED, CopyState.WITHDRAWN)
+        )
+    )
+    inbox_broadcast = Broadcast(
+        rt.broker, INBOX_EXCHANGE, polls.heard, polls.missed_some, settings.publish_timeout_seconds
+    )
+    await inbox_broadcast.start()
+    polls.start(inbox_broadcast)
+    access = AccessNews(CredentialCache(settings.credential_cache_size), polls)
     broadcast = Broadcast(
         rt.broker,
         ACCESS_EXCHANGE,
@@ -52,6 +64,8 @@ async def _on_start(rt: Runtime) -> None:
     box = load_box(settings.secret_keys, settings.data_dir)
     parts = GatewayParts(
         notifier=notifier,
+        polls=polls,
+        inbox_broadcast=inbox_broadcast,
         access=access,
         access_broadcast=broadcast,
         refused_hashes=RecentlyRefused(),
@@ -75,6 +89,8 @@ async def _on_stop(rt: Runtime) -> None:
     if parts.webhook_sender is not None:
         await parts.webhook_sender.stop()
     await parts.access_broadcast.stop()
+    await parts.polls.stop()
+    await parts.inbox_broadcast.stop()
     await parts.catalog.stop()
 
 
@@ -99,7 +115,14 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {
         GATEWAY_WORK: {
-            **consumers.table(Inbox(rt.uow, gateway_parts(rt).notifier, gateway_parts(rt).access)),
+            **consumers.table(
+                Inbox(
+                    rt.uow,
+                    gateway_parts(rt).notifier,
+                    gateway_parts(rt).polls,
+                    gateway_parts(rt).access,
+                )
+            ),
             CatalogChanged: gateway_parts(rt).catalog.changed,
         }
     },

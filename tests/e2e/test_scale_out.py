@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
+from typing import Any
 
 import httpx
 import pytest
@@ -21,10 +22,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.faults.checks import assert_exactly_once, consumers_ready
 from tests.faults.load import Load, persist
 from tests.faults.witness import Witness
+from tests.support.documents import by_device, order, upload
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
-from tools.client import AdminClient, TerminalClient
+from tools.client import AccountingClient, AdminClient, TerminalClient
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +76,18 @@ async def _metric(stack: Stack, name: str, family: str, **labels: str) -> float:
         for sample in found.samples
         if sample.name == f"{family}_total"
         and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+async def _gauge(stack: Stack, name: str, gauge: str) -> float:
+    async with httpx.AsyncClient(timeout=5) as http:
+        response = await http.get(f"{stack.url(name)}/metrics")
+    response.raise_for_status()
+    return sum(
+        sample.value
+        for found in text_string_to_metric_families(response.text)
+        if found.name == gauge
+        for sample in found.samples
     )
 
 
@@ -192,3 +206,65 @@ async def test_one_instance_of_each_killed_the_other_keeps_the_work_going(
             if scaled.processes[name].poll() is not None:
                 scaled.start(name)
         await asyncio.to_thread(scaled.wait_ready, 60, tuple(killed))
+
+
+LONG_POLL_WAIT = 30  # the gateway's longest wait (TSDX_LONG_POLL_MAX_SECONDS)
+
+
+async def test_a_document_stored_by_one_gateway_wakes_the_long_polls_waiting_on_both(
+    scaled: Stack,
+) -> None:
+    """The copy is stored by whichever gateway consumes it; the device waits on both, so one
+    of its two polls is woken by the other instance's announcement, not by its own store.
+    (A poll that ran out its wait would list the document too: the announcements heard are
+    what tells the two apart; tests/unit/gateway/test_inbox_watch.py has them wake polls.)"""
+    gateways = scaled.instances_of("gateway")
+    announced_before = sum(
+        [await _metric(scaled, g, "tsdx_inbox_news", source="announced") for g in gateways]
+    )
+    async with AdminClient(scaled.url(gateways[0]), ADMIN_TOKEN) as admin:
+        tenant = await admin.create_tenant(f"Масштаб {uuid.uuid4().hex[:6]}")
+    async with TerminalClient(scaled.url(gateways[0])) as terminal:
+        device = await terminal.pair(tenant["connection_code"], f"@SCALE-{uuid.uuid4().hex[:6]}")
+    polls = [
+        TerminalClient(scaled.url(g), device["credential"], timeout=LONG_POLL_WAIT + 30)
+        for g in gateways
+    ]
+    try:
+        # Polls of terminals gone (an earlier test's load) wait out their time on the gateway:
+        # once they have, the gauge counts this test's polls alone.
+        for gateway in gateways:
+            await eventually(
+                partial(_gauge, scaled, gateway, "tsdx_long_polls_waiting"),
+                until=lambda waiting: waiting == 0,
+                timeout=90,
+                what=f"no long poll left waiting on {gateway}",
+            )
+        answers = [asyncio.create_task(p.inbox(wait=LONG_POLL_WAIT)) for p in polls]
+        for gateway, answer in zip(gateways, answers, strict=True):
+
+            async def waiting_or_answered(
+                gateway: str = gateway, answer: asyncio.Task[dict[str, Any]] = answer
+            ) -> float:
+                if answer.done():  # answered instead of waiting: say what it was
+                    raise AssertionError(f"the poll on {gateway} ended: {await answer!r}")
+                return await _gauge(scaled, gateway, "tsdx_long_polls_waiting")
+
+            await eventually(
+                waiting_or_answered,
+                until=lambda waiting: waiting >= 1,
+                timeout=60,
+                what=f"the long poll waiting on {gateway}",
+            )
+        async with AccountingClient(scaled.url(gateways[1]), tenant["api_key"]) as accounting:
+            sent = await accounting.upload(upload(by_device(device["device_id"]), order()))
+        delivery_id = sent["deliveries"][0]["delivery_id"]
+        inboxes = await asyncio.wait_for(asyncio.gather(*answers), timeout=LONG_POLL_WAIT + 30)
+    finally:
+        await asyncio.gather(*(p.close() for p in polls))
+    for inbox in inboxes:
+        assert [d["delivery_id"] for d in inbox["documents"]] == [delivery_id]
+    announced = sum(
+        [await _metric(scaled, g, "tsdx_inbox_news", source="announced") for g in gateways]
+    )
+    assert announced > announced_before, "no gateway heard the other's announcement"

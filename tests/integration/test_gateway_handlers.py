@@ -11,7 +11,9 @@ import pytest
 
 from services.gateway import repository as repo
 from services.gateway.consumers import table
+from services.gateway.inbox import WAITING, WITHDRAWN_STATE
 from services.gateway.inbox import Inbox as GatewayHandlers
+from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
 from shared.contracts import Payload, wrap
 from shared.contracts.copies import CopyState
@@ -37,9 +39,21 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await s.close()
 
 
+def _polls(store: Store) -> InboxWatch:
+    # As the gateway builds it (service.py): the safety check asks the real store.
+    return InboxWatch(
+        lambda devices: repo.devices_with_copies(store, devices, [WAITING, WITHDRAWN_STATE])
+    )
+
+
 @pytest.fixture
-def handlers(store: Store) -> GatewayHandlers:
-    return GatewayHandlers(UnitOfWork(store, None), Notifier())
+def polls(store: Store) -> InboxWatch:
+    return _polls(store)
+
+
+@pytest.fixture
+def handlers(store: Store, polls: InboxWatch) -> GatewayHandlers:
+    return GatewayHandlers(UnitOfWork(store, None), Notifier(), polls)
 
 
 async def _apply(handlers: GatewayHandlers, payload: Payload, tenant: str = TENANT) -> None:
@@ -292,3 +306,33 @@ async def test_a_replacement_of_another_tenants_device_is_refused_and_moves_noth
     await _apply(handlers, _routed_to("dev", "copy-2"))
     assert sorted(await _inbox_of(store, "dev")) == ["copy-1", "copy-2"]
     assert await store.get(repo.REPLACEMENTS.name, "dev") is None
+
+
+async def test_a_routed_copy_wakes_the_poll_waiting_for_its_device(
+    handlers: GatewayHandlers, polls: InboxWatch
+) -> None:
+    with polls.watching("dev-7") as ticket, polls.watching("dev-8") as other:
+        await _apply(handlers, _routed_to("dev-7", "copy-7"))
+        assert await ticket.wait(30) is True
+        assert await other.wait(0.01) is False
+
+
+async def test_a_refusal_that_reopens_a_copy_wakes_its_device_s_poll(
+    store: Store, handlers: GatewayHandlers, polls: InboxWatch
+) -> None:
+    await _inbox_row(store, state="done", last_result_id="r2")
+    with polls.watching("dev-1") as ticket:
+        await _apply(handlers, _refused("r2"))
+        assert await ticket.wait(30) is True
+
+
+async def test_the_safety_check_finds_copies_whose_news_was_missed(store: Store) -> None:
+    """A copy stored by another instance whose announcement never came: found in the store."""
+    other_instance = GatewayHandlers(UnitOfWork(store, None), Notifier(), _polls(store))
+    await _apply(other_instance, _routed_to("dev-7", "copy-7"))
+    await _apply(other_instance, _routed_to("dev-9", "copy-9"))
+    here = _polls(store)
+    with here.watching("dev-7") as missed, here.watching("dev-8") as quiet:
+        assert await here.check_now() == 1
+        assert await missed.wait(30) is True
+        assert await quiet.wait(0.01) is False

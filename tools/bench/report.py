@@ -154,12 +154,14 @@ accounting base, not a capacity; the limiter still runs on every request.
   base. A load generator in a process of its own (its file-descriptor limit raised to what it
   needs; loopback only) opens a keep-alive connection for each and holds a long poll on each
   (`wait={long_poll_wait:g}`), polling again whenever one ends and acknowledging what arrives.
-  Once the gateway counts 90% of them waiting (`tsdx_long_polls_waiting`), {long_poll_documents}
+  Once the gateway counts 90% of them waiting (`tsdx_long_polls_waiting`) and has published
+  the events of their first polls (each a sighting; at most 120 s), {long_poll_documents}
   documents are uploaded at {long_poll_rate:g} per second, each to a waiting terminal of its
   own; the latency of each runs from the upload sent until the generator read it in a poll's
   answer (wall clock, both processes on one machine); p99 over the documents. The gateway's
   resident memory peak through the phase is the memory figure. The phase is bounded: the
-  generator is stopped once every document ended a poll, or after 30 s.
+  generator is stopped once every document ended a poll, or after 30 s. A gateway that does
+  not take every connection within 300 s ends the phase: the figure is then infinite.
 - *Resident memory*: `VmRSS` from `/proc/<pid>/status` of each service process, idle ({settle:g} s
   after the stack is ready, before any load); and its peak through the upload,
   large-document and poll phases, as the kernel records it (`VmHWM`, reset through

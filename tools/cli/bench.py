@@ -35,10 +35,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--quick", action="store_true", help="a short run with small counts (a smoke test)"
     )
-    parser.add_argument(
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument(
         "--catalog-only",
         action="store_true",
         help="measure only the catalog's figures (with --write-docs: rewrite only their section)",
+    )
+    only.add_argument(
+        "--polls-only",
+        action="store_true",
+        help="measure only the inbox polls and the long polls, beside the bare endpoint "
+        "(not with --write-docs: the other figures would be missing)",
     )
     parser.add_argument(
         "--write-docs", action="store_true", help="write the results to docs/performance.md"
@@ -64,13 +71,20 @@ async def bench(args: argparse.Namespace) -> int:
 
     if args.duration is not None and args.duration <= 0:
         raise CommandError(USAGE, "cli_bench_bad_duration", value=args.duration)
+    if args.polls_only and args.write_docs:
+        raise CommandError(USAGE, "cli_bench_polls_only_docs")
     ensure_broker(Settings().amqp_url, args.lang)
     started = time.monotonic()
 
     def progress(step: str) -> None:
         print(f"bench [{time.monotonic() - started:5.1f} s] {step}", file=sys.stderr, flush=True)
 
-    runner = Bench(plan_for(args.duration, args.quick), progress, only_catalog=args.catalog_only)
+    runner = Bench(
+        plan_for(args.duration, args.quick),
+        progress,
+        only_catalog=args.catalog_only,
+        only_polls=args.polls_only,
+    )
     try:
         results = await runner.run()
     except (BenchError, WireError, RuntimeError, TimeoutError, OSError) as exc:

@@ -28,7 +28,6 @@ from services.gateway.inbox import (
     record_result,
     result_of,
 )
-from services.gateway.notifier import inbox_key
 from services.gateway.parts import gateway_parts
 from services.gateway.records import InboxCopy, Json, ResultRecord
 from services.gateway.wire import ensure_portable
@@ -53,8 +52,6 @@ from shared.security import hash_token
 from shared.service import RuntimeDep, current_runtime
 
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
-
-_RECHECK_SECONDS = 1.0
 
 
 class PairRequest(NullMeansAbsent):
@@ -176,30 +173,32 @@ async def _poll(request: Request) -> ORJSONResponse:
     credential = bearer_token(request.headers.get("authorization"))
     device = await authenticate_device(rt, credential)
     query = query_of(InboxQuery, request)
-    notifier = gateway_parts(rt).notifier
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
     language = language_of(request)
-    while True:
-        polled = await poll(rt, device.id)
-        news = polled.news_for(query.known)
-        left = deadline - time.monotonic()
-        if news or left <= 0:
-            _counted("news" if news else "empty")
-            if not news:  # in the periodic summary instead of a line of its own
-                quiet(request.scope)
-            return ORJSONResponse(
-                {
-                    "documents": [_summary(r, language) for r in polled.open],
-                    "withdrawn": [
-                        {"delivery_id": r.id, "reason": r.withdrawn_reason}
-                        for r in polled.withdrawn
-                    ],
-                }
-            )
-        with LONG_POLLS_WAITING.track_inprogress():
-            await notifier.wait(inbox_key(device.id), min(left, _RECHECK_SECONDS))
-        # Blocked, retired or replaced while it waited: the poll ends now, saying so.
-        await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
+    # Watched from before the first read: news stored while it reads is not missed.
+    with gateway_parts(rt).polls.watching(device.id) as ticket:
+        while True:
+            polled = await poll(rt, device.id)
+            news = polled.news_for(query.known)
+            left = deadline - time.monotonic()
+            if news or left <= 0:
+                _counted("news" if news else "empty")
+                if not news:  # in the periodic summary instead of a line of its own
+                    quiet(request.scope)
+                return ORJSONResponse(
+                    {
+                        "documents": [_summary(r, language) for r in polled.open],
+                        "withdrawn": [
+                            {"delivery_id": r.id, "reason": r.withdrawn_reason}
+                            for r in polled.withdrawn
+                        ],
+                    }
+                )
+            # No store read while it waits: news of the inbox wakes it (inbox_watch.py).
+            with LONG_POLLS_WAITING.track_inprogress():
+                await ticket.wait(left)
+            # Blocked, retired or replaced while it waited: the poll ends now, saying so.
+            await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
 
 
 @router.get(

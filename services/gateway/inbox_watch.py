@@ -1,0 +1,199 @@
+"""The long polls waiting in this gateway instance, and the news of inboxes that wakes them.
+
+A waiting poll costs one future and one timer here: no task of its own, and no store read
+while it waits. It is woken when its device's inbox changes:
+
+- stored by this instance (a routed copy, a withdrawal, copies moved to a replacement, a
+  result sent back): at once, by :meth:`InboxWatch.changed`;
+- stored by another instance: that instance announces the changed inboxes on the gateways'
+  inbox broadcast, several devices a message (at most one message per ``pack_seconds``, so
+  that a busy gateway does not pay a message per document), and every instance wakes its
+  polls of those devices;
+- the announcement missed (a broker connection that dropped, a publish that failed): every
+  ``safety_seconds``, and at once after a reconnect, the instance asks the store which of its
+  waiting devices have a copy waiting or withdrawn, in one query per ``CHUNK`` devices (not
+  one per poll), and wakes those.
+
+A poll registers before it reads its inbox (:meth:`InboxWatch.watching`), so news that comes
+while it reads is kept for its wait and never slips between the read and the wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, Protocol
+
+from shared.logging import get_logger
+from shared.messaging.broker import BrokerUnavailable
+from shared.metrics import INBOX_NEWS
+
+log = get_logger("tsdx.gateway.inbox_watch")
+
+INBOX_EXCHANGE = "tsdx.gateway.inboxes"
+# Devices asked about in one query of the safety check (SQLite binds each as a parameter).
+CHUNK = 500
+
+# Which of these devices have news in the store (a copy waiting or withdrawn).
+NewsCheck = Callable[[Sequence[str]], Awaitable[set[str]]]
+
+
+class Announcer(Protocol):
+    """Where the announcements go: the inbox broadcast (shared/messaging/broadcast.py)."""
+
+    async def publish(self, news: dict[str, Any]) -> None: ...
+
+
+def _settle(future: asyncio.Future[bool], woken: bool) -> None:
+    if not future.done():
+        future.set_result(woken)
+
+
+class Ticket:
+    """One poll's place in the watch: woken (its future done) by news of its device."""
+
+    __slots__ = ("device_id", "future")
+
+    def __init__(self, device_id: str, future: asyncio.Future[bool]) -> None:
+        self.device_id = device_id
+        self.future = future
+
+    async def wait(self, timeout: float) -> bool:
+        """Until news of the device (True, also when it came since the last wait began) or
+        ``timeout`` seconds (False); then ready for the next wait."""
+        future = self.future
+        timer = None
+        if not future.done():
+            timer = future.get_loop().call_later(timeout, _settle, future, False)
+        try:
+            return await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+            # The next read comes after this: news from now on is kept for the next wait.
+            self.future = future.get_loop().create_future()
+
+
+class InboxWatch:
+    def __init__(
+        self, check: NewsCheck, *, pack_seconds: float = 0.05, safety_seconds: float = 5.0
+    ) -> None:
+        self._check = check
+        self._pack_seconds = pack_seconds
+        self._safety_seconds = safety_seconds
+        self._tickets: dict[str, list[Ticket]] = {}
+        # Devices whose inbox changed here, not yet announced to the other instances.
+        self._unannounced: set[str] = set()
+        self._broadcast: Announcer | None = None
+        self._announcing: asyncio.Task[None] | None = None
+        self._checking: asyncio.Task[None] | None = None
+        self._rechecks: set[asyncio.Task[int]] = set()
+        # This instance's own announcements come back to it: they have been applied already.
+        self.instance = uuid.uuid4().hex
+
+    # Polls ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def watching(self, device_id: str) -> Iterator[Ticket]:
+        ticket = Ticket(device_id, asyncio.get_running_loop().create_future())
+        tickets = self._tickets.setdefault(device_id, [])
+        tickets.append(ticket)
+        try:
+            yield ticket
+        finally:
+            tickets.remove(ticket)
+            if not tickets:
+                del self._tickets[device_id]
+
+    @property
+    def waiting_devices(self) -> int:
+        return len(self._tickets)
+
+    def wake(self, device_id: str) -> None:
+        """Wake this instance's polls of the device (they read the inbox again)."""
+        for ticket in self._tickets.get(device_id, ()):
+            _settle(ticket.future, True)
+
+    # News ----------------------------------------------------------------------------------
+
+    def changed(self, device_id: str) -> None:
+        """The device's inbox changed in the store, here: wake its polls here and tell the
+        other instances."""
+        INBOX_NEWS.labels("here").inc()
+        self.wake(device_id)
+        if self._broadcast is None:
+            return
+        self._unannounced.add(device_id)
+        if self._announcing is None or self._announcing.done():
+            self._announcing = asyncio.create_task(self._announce())
+
+    async def _announce(self) -> None:
+        while self._unannounced and self._broadcast is not None:
+            devices = sorted(self._unannounced)
+            self._unannounced.clear()
+            try:
+                await self._broadcast.publish({"from": self.instance, "inboxes": devices})
+            except BrokerUnavailable as exc:  # the others' safety check finds these instead
+                log.warning("inbox_news.not_sent", devices=len(devices), error=str(exc))
+            # What changes meanwhile goes in the next message.
+            await asyncio.sleep(self._pack_seconds)
+
+    async def heard(self, news: dict[str, Any]) -> None:
+        """An announcement on the inbox broadcast (from any instance)."""
+        devices = news.get("inboxes")
+        if not isinstance(devices, list):
+            log.warning("inbox_news.not_understood", news=str(news)[:200])
+            return
+        if news.get("from") == self.instance:
+            return
+        INBOX_NEWS.labels("announced").inc(len(devices))
+        for device_id in devices:
+            if isinstance(device_id, str):
+                self.wake(device_id)
+
+    def missed_some(self) -> None:
+        """The broker connection came back: announcements sent meanwhile never arrived."""
+        task = asyncio.create_task(self.check_now())
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
+
+    # The safety check ----------------------------------------------------------------------
+
+    async def check_now(self) -> int:
+        """Wake the waiting polls whose device has news in the store; how many devices."""
+        devices = list(self._tickets)
+        woken = 0
+        for start in range(0, len(devices), CHUNK):
+            for device_id in await self._check(devices[start : start + CHUNK]):
+                self.wake(device_id)
+                woken += 1
+        INBOX_NEWS.labels("safety_check").inc(woken)
+        return woken
+
+    async def _check_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._safety_seconds)
+            try:
+                woken = await self.check_now()
+            except Exception:  # the store busy or away: the next round tries again
+                log.exception("inbox_news.check_failed")
+                continue
+            if woken:
+                log.info("inbox_news.found_by_check", devices=woken)
+
+    # Life ----------------------------------------------------------------------------------
+
+    def start(self, broadcast: Announcer | None) -> None:
+        self._broadcast = broadcast
+        self._checking = asyncio.create_task(self._check_forever())
+
+    async def stop(self) -> None:
+        self._broadcast = None
+        tasks = [t for t in (self._checking, self._announcing, *self._rechecks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,148 @@
+"""The long polls' watch: who is woken by which news, and what is announced to other instances."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from services.gateway.inbox_watch import CHUNK, InboxWatch
+from shared.messaging.broker import BrokerUnavailable
+from tests.support.waiting import eventually
+
+
+class Announcements:
+    """What the watch publishes on the inbox broadcast (failing when told to)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.failing = False
+        self.attempts = 0
+
+    async def devices(self) -> list[str]:
+        return sorted(d for news in self.sent for d in news["inboxes"])
+
+    async def tried(self) -> int:
+        return self.attempts
+
+    async def publish(self, news: dict[str, Any]) -> None:
+        self.attempts += 1
+        if self.failing:
+            raise BrokerUnavailable("broker away")
+        self.sent.append(news)
+
+
+def _watch(with_news: set[str] | None = None, asked: list[int] | None = None) -> InboxWatch:
+    async def check(devices: Sequence[str]) -> set[str]:
+        if asked is not None:
+            asked.append(len(devices))
+        return {d for d in devices if d in (with_news or set())}
+
+    return InboxWatch(check, pack_seconds=0.01, safety_seconds=3600)
+
+
+async def test_news_of_the_device_wakes_its_poll_and_no_other() -> None:
+    watch = _watch()
+    with watch.watching("d1") as mine, watch.watching("d2") as other:
+        watch.changed("d1")
+        assert await mine.wait(5) is True
+        assert await other.wait(0.01) is False
+    assert watch.waiting_devices == 0
+
+
+async def test_news_that_came_while_the_poll_read_is_kept_for_its_wait() -> None:
+    watch = _watch()
+    with watch.watching("d1") as ticket:
+        watch.changed("d1")  # before the poll began to wait: e.g. during its store read
+        assert await ticket.wait(0.01) is True
+        # Taken once: the next wait waits for new news.
+        assert await ticket.wait(0.01) is False
+
+
+async def test_every_poll_of_the_device_is_woken() -> None:
+    watch = _watch()
+    with watch.watching("d1") as first, watch.watching("d1") as second:
+        watch.wake("d1")
+        assert [await first.wait(5), await second.wait(5)] == [True, True]
+
+
+async def test_changes_are_announced_packed_and_others_announcements_wake_polls() -> None:
+    here, there = _watch(), _watch()
+    sent = Announcements()
+    here.start(sent)
+    try:
+        for device in ("d1", "d2", "d3"):
+            here.changed(device)
+        await eventually(sent.devices, until=lambda d: d == ["d1", "d2", "d3"])
+        # Changed together: announced in one message.
+        assert len(sent.sent) == 1
+        with there.watching("d2") as ticket, there.watching("d9") as unrelated:
+            for news in sent.sent:
+                await there.heard(news)
+            assert await ticket.wait(5) is True
+            assert await unrelated.wait(0.01) is False
+    finally:
+        await here.stop()
+
+
+async def test_an_instance_ignores_its_own_announcements() -> None:
+    watch = _watch()
+    with watch.watching("d1") as ticket:
+        await watch.heard({"from": watch.instance, "inboxes": ["d1"]})
+        assert await ticket.wait(0.01) is False
+
+
+async def test_an_announcement_not_understood_wakes_nobody() -> None:
+    watch = _watch()
+    with watch.watching("d1") as ticket:
+        await watch.heard({"inboxes": "d1"})
+        await watch.heard({"device": "d1"})
+        assert await ticket.wait(0.01) is False
+
+
+async def test_a_failed_announcement_does_not_stop_the_next() -> None:
+    watch = _watch()
+    sent = Announcements()
+    sent.failing = True
+    watch.start(sent)
+    try:
+        watch.changed("d1")
+        await eventually(sent.tried)
+        sent.failing = False
+        watch.changed("d2")
+        assert await eventually(sent.devices) == ["d2"]
+        assert len(sent.sent) == 1
+    finally:
+        await watch.stop()
+
+
+async def test_the_safety_check_wakes_the_polls_whose_device_has_news_in_one_query_a_chunk() -> (
+    None
+):
+    asked: list[int] = []
+    watch = _watch(with_news={"d7"}, asked=asked)
+    with watch.watching("d7") as found, watch.watching("d8") as quiet:
+        assert await watch.check_now() == 1
+        assert await found.wait(5) is True
+        assert await quiet.wait(0.01) is False
+    assert asked == [2]
+
+
+async def test_the_safety_check_asks_in_chunks() -> None:
+    asked: list[int] = []
+    watch = _watch(asked=asked)
+    tickets = [watch.watching(f"d{n}") for n in range(CHUNK + 1)]
+    for ticket in tickets:
+        ticket.__enter__()
+    try:
+        assert await watch.check_now() == 0
+    finally:
+        for ticket in tickets:
+            ticket.__exit__(None, None, None)
+    assert asked == [CHUNK, 1]
+
+
+async def test_a_reconnect_checks_the_store_at_once() -> None:
+    watch = _watch(with_news={"d1"})
+    with watch.watching("d1") as ticket:
+        watch.missed_some()
+        assert await ticket.wait(5) is True
