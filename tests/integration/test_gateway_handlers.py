@@ -11,7 +11,6 @@ import pytest
 
 from services.gateway import repository as repo
 from services.gateway.consumers import table
-from services.gateway.inbox import WAITING, WITHDRAWN_STATE
 from services.gateway.inbox import Inbox as GatewayHandlers
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
@@ -42,7 +41,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 def _polls(store: Store) -> InboxWatch:
     # As the gateway builds it (service.py): the safety check asks the real store.
     return InboxWatch(
-        lambda devices: repo.devices_with_copies(store, devices, [WAITING, WITHDRAWN_STATE])
+        lambda devices: repo.devices_with_copies(
+            store, devices, (CopyState.DELIVERED, CopyState.WITHDRAWN)
+        )
     )
 
 
