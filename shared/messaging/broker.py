@@ -11,7 +11,10 @@ What the reconnection does not cover is handled here and in the consumer:
   ever: every publish has a timeout, and a timeout or a nack (``DeliveryError``, answered while a
   new quorum leader is elected) is :class:`BrokerUnavailable`: "not sent, send again later";
 - a message delivered on the lost connection can no longer be acknowledged on it: the broker
-  delivers it again, and handlers are idempotent (see :func:`settle`).
+  delivers it again, and handlers are idempotent (see :func:`settle`);
+- after a quorum queue's leader is lost, a channel that published to it may go on being
+  refused (nacked) although the queue has a new leader (seen on RabbitMQ 3.10); a nack
+  therefore also replaces the publishing channel, so the next attempt starts from a fresh one.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from aio_pika.exceptions import AMQPError
+from aio_pika.exceptions import AMQPError, DeliveryError
 from aio_pika.robust_connection import RobustConnection
+from pamqp.commands import Basic
 from yarl import URL
 
 from shared.contracts import Envelope, Payload, encode, wrap
@@ -112,6 +116,11 @@ class FailoverConnection(RobustConnection):
         log.info("broker.connected", address=_shown(self.ring.current))
 
 
+def _nacked(exc: BaseException) -> bool:
+    """The broker refused the message (a negative confirm), as opposed to returning it."""
+    return isinstance(exc, DeliveryError) and isinstance(exc.frame, Basic.Nack)
+
+
 def _shown(address: str) -> str:
     """An address for the log: host, port and vhost, never the credentials."""
     return address.rsplit("@", 1)[-1]
@@ -139,6 +148,9 @@ class Broker:
         self._publish_channel: AbstractChannel | None = None
         self._consume_channel: AbstractChannel | None = None
         self._events: AbstractExchange | None = None
+        # Which publishing channel is current: a nack replaces it once, not once per message.
+        self._publish_generation = 0
+        self._renewing = asyncio.Lock()
 
     async def connect(self, *, timeout: float = 30.0) -> None:
         self._connection = await connect_failover(
@@ -149,13 +161,32 @@ class Broker:
         # First, and kept open: after a reconnection, a robust channel declares again what it
         # declared, so the topology is there before the other channels are restored.
         self._topology_channel = await self._declared_topology(self._connection)
-        # Confirms on every publish; a message no queue takes comes back as an error.
-        self._publish_channel = await self._connection.channel(
-            publisher_confirms=True, on_return_raises=True
-        )
+        await self._open_publish_channel()
         self._consume_channel = await self._connection.channel(publisher_confirms=False)
         await self._consume_channel.set_qos(prefetch_count=self._settings.prefetch)
-        self._events = await declare_events_exchange(self._publish_channel)
+
+    async def _open_publish_channel(self) -> None:
+        # Confirms on every publish; a message no queue takes comes back as an error.
+        channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+        self._events = await declare_events_exchange(channel)
+        self._publish_channel = channel
+        self._publish_generation += 1
+
+    async def _renew_publish_channel(self, refused_on: int) -> None:
+        """Replace the publishing channel a nack came back on (unless that is done already)."""
+        async with self._renewing:
+            if refused_on != self._publish_generation or self._connection is None:
+                return
+            old = self._publish_channel
+            try:
+                await self._open_publish_channel()
+            except Exception as exc:  # the connection is down: its recovery reopens channels
+                log.warning("broker.publish_channel_not_renewed", error=repr(exc))
+                return
+            log.warning("broker.publish_channel_renewed", reason="nack")
+            if old is not None:
+                with suppress(Exception):
+                    await old.close()
 
     async def _declared_topology(self, connection: AbstractRobustConnection) -> AbstractChannel:
         """A channel on which the whole topology is declared, retried while the broker answers
@@ -227,7 +258,7 @@ class Broker:
             type=envelope.type,
             headers={"x-tenant": envelope.tenant or "", **tracing.headers_for(trace)},
         )
-        await self._confirmed(self._events, message, routing_key)
+        await self._confirmed(lambda: self._events, message, routing_key)
 
     async def publish_to_queue(
         self,
@@ -256,19 +287,32 @@ class Broker:
             reply_to=reply_to,
             headers=headers,
         )
-        await self._confirmed(self._publish_channel.default_exchange, message, queue)
+        await self._confirmed(
+            lambda: self._publish_channel.default_exchange if self._publish_channel else None,
+            message,
+            queue,
+        )
 
     async def _confirmed(
-        self, exchange: AbstractExchange, message: aio_pika.Message, routing_key: str
+        self,
+        exchange: Callable[[], AbstractExchange | None],
+        message: aio_pika.Message,
+        routing_key: str,
     ) -> None:
+        generation = self._publish_generation
+        target = exchange()
+        if target is None:
+            raise BrokerUnavailable("not connected")
         try:
-            await exchange.publish(
+            await target.publish(
                 message,
                 routing_key=routing_key,
                 mandatory=True,
                 timeout=self._settings.publish_timeout_seconds,
             )
         except Exception as exc:  # a timeout, a nack, a closed channel: "not confirmed"
+            if _nacked(exc):
+                await self._renew_publish_channel(generation)
             raise BrokerUnavailable(f"publish to {routing_key!r} failed: {exc!r}") from exc
 
     async def consume(

@@ -230,3 +230,27 @@ async def test_an_rpc_for_an_http_caller_that_gets_no_answer_is_a_retryable_503(
     with pytest.raises(Refusal) as refused:
         await ask(client, REGISTRY_RPC, "device.get", {"device_id": "d"}, tenant="t")
     assert (refused.value.code, refused.value.status) == ("broker_unavailable", 503)
+
+
+async def test_a_refused_publish_replaces_the_publishing_channel_and_the_next_goes_through(
+    broker: Broker,
+) -> None:
+    """A nack (here: a full queue that rejects publishes) is "not sent, send again later", and
+    the next attempt goes out on a fresh channel (a channel may stay refused after a quorum
+    queue's leader changed)."""
+    channel = await broker.connection.channel()
+    full = await channel.declare_queue(
+        "test.full", exclusive=True, arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+    )
+    await broker.publish_to_queue(full.name, b"{}", {})
+    refused_on = broker._publish_channel
+
+    with pytest.raises(BrokerUnavailable, match="Nack"):
+        await broker.publish_to_queue(full.name, b"{}", {})
+
+    assert broker._publish_channel is not refused_on
+    assert refused_on is not None and refused_on.is_closed
+    await full.purge()
+    await broker.publish_to_queue(full.name, b"{}", {})
+    assert (await full.declare()).message_count == 1
+    await channel.close()
