@@ -212,6 +212,8 @@ class LocalCluster:
         subprocess.run(
             [rabbit_tool("rabbitmq-server"), "-detached"],
             env=self._env(node),
+            # Erlang writes crash dumps (MnesiaCore.*) where the node runs: in its own directory.
+            cwd=self.base,
             capture_output=True,
             check=True,
             timeout=30,
