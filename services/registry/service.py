@@ -9,14 +9,14 @@ from fastapi import FastAPI
 from services.registry import repository
 from services.registry.api import ROUTERS
 from services.registry.catalog import Catalogs
-from services.registry.consumers import methods
+from services.registry.consumers import rpc_handlers
 from services.registry.devices import Devices
 from services.registry.known_devices import KnownDevices
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.contracts.uploads import UploadDecided
 from shared.http import install_common
-from shared.messaging.topology import REGISTRY_EVENTS, REGISTRY_RPC
+from shared.messaging.topology import REGISTRY_EVENTS
 from shared.service import Runtime, ServiceSpec, parts_of
 
 NAME = "registry"
@@ -55,13 +55,13 @@ SPEC = ServiceSpec(
     port=lambda s: s.registry_port,
     build_app=build_app,
     handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).known_devices.remember}},
-    rpc_methods=lambda rt: {
-        REGISTRY_RPC: methods(
+    rpc_methods=lambda rt: [
+        rpc_handlers(
             _directory(rt).tenants,
             _directory(rt).devices,
             _directory(rt).known_devices,
             _directory(rt).people,
             _directory(rt).catalogs,
         )
-    },
+    ],
 )

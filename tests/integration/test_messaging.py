@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from shared.contracts import Envelope
+from shared.contracts.registry_rpc import ByDevice, get_device
 from shared.contracts.results import DocumentLoaded
+from shared.contracts.rpc import RECORD, Call, Params, Record, RpcService
 from shared.errors import Refusal
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.consumer import Consumer, PermanentFailure
 from shared.messaging.parking import list_parked, replay
-from shared.messaging.rpc import RpcClient, RpcServer, RpcTimeout
+from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer, RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_WORK
 from shared.outbox import COLLECTIONS, OutboxRelay, UnitOfWork
 from shared.settings import Settings
@@ -117,34 +119,47 @@ async def test_an_unroutable_publish_is_an_error_not_a_silent_drop(broker: Broke
         await broker.publish_to_queue("nowhere.to.go", b"{}", {})
 
 
-async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Settings) -> None:
-    async def echo(envelope: Envelope, params: dict[str, Any]) -> Any:
-        if params.get("refuse"):
-            raise Refusal("device_not_found", 404, device="x")
-        if params.get("slow"):
-            await asyncio.sleep(3)
-        return {"tenant": envelope.tenant, "params": params}
+class EchoParams(Params):
+    a: int = 0
+    refuse: bool = False
+    slow: bool = False
 
-    server = RpcServer(broker, REGISTRY_RPC, {"echo": echo})
+
+ECHO_SERVICE = RpcService(REGISTRY_RPC)
+ECHO = ECHO_SERVICE.method("echo", EchoParams, RECORD)
+
+
+async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Settings) -> None:
+    async def echo(call: Call[EchoParams]) -> Record:
+        if call.params.refuse:
+            raise Refusal("device_not_found", 404, device="x")
+        if call.params.slow:
+            await asyncio.sleep(3)
+        return {"tenant": call.tenant, "a": call.params.a}
+
+    server = RpcServer(broker, RpcHandlers(ECHO_SERVICE).on(ECHO, echo))
     await server.start()
     client = RpcClient(broker, "test", timeout=1.0)
     await client.start()
 
-    assert await client.call(REGISTRY_RPC, "echo", {"a": 1}, tenant="t1") == {
-        "tenant": "t1",
-        "params": {"a": 1},
-    }
+    assert await client.call(ECHO, EchoParams(a=1), tenant="t1") == {"tenant": "t1", "a": 1}
     with pytest.raises(Refusal) as refused:
-        await client.call(REGISTRY_RPC, "echo", {"refuse": True})
+        await client.call(ECHO, EchoParams(refuse=True))
     assert (refused.value.code, refused.value.status, refused.value.params) == (
         "device_not_found",
         404,
         {"device": "x"},
     )
+    # What no typed caller can send: a name the server does not declare, wrong parameters.
     with pytest.raises(Refusal, match="unknown_method"):
-        await client.call(REGISTRY_RPC, "nope", {})
+        await client.send(REGISTRY_RPC, "nope", {})
+    with pytest.raises(Refusal) as malformed:
+        await client.send(REGISTRY_RPC, "echo", {"a": "many", "b": 2})
+    assert (malformed.value.code, malformed.value.status) == ("validation_error", 422)
+    assert malformed.value.params["details"].startswith("a: Input should be a valid integer")
+    assert "b: Extra inputs are not permitted" in malformed.value.params["details"]
     with pytest.raises(RpcTimeout):
-        await client.call(REGISTRY_RPC, "echo", {"slow": True})
+        await client.call(ECHO, EchoParams(slow=True))
     await server.stop()
 
 
@@ -228,5 +243,5 @@ async def test_an_rpc_for_an_http_caller_that_gets_no_answer_is_a_retryable_503(
     await client.start()
     # Nobody serves the registry's queue here: the call times out.
     with pytest.raises(Refusal) as refused:
-        await ask(client, REGISTRY_RPC, "device.get", {"device_id": "d"}, tenant="t")
+        await ask(client, get_device, ByDevice(device_id="d"), tenant="t")
     assert (refused.value.code, refused.value.status) == ("broker_unavailable", 503)

@@ -52,7 +52,7 @@ async def people(tenant: dict[str, str], admin: AdminClient) -> str:
 
 
 async def call(rpc: RpcClient, method: str, params: dict[str, Any], base: str) -> Any:
-    return await rpc.call(REGISTRY_RPC, method, params, tenant=base)
+    return await rpc.send(REGISTRY_RPC, method, params, tenant=base)
 
 
 async def refusal(rpc: RpcClient, method: str, params: dict[str, Any], base: str) -> Refusal:

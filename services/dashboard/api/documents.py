@@ -14,10 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from services.dashboard.api.board import PREFIX, AdminDep
+from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.http import ask
 from shared.messaging.rpc import RpcClient
-from shared.messaging.topology import ROUTING_RPC
 
 router = APIRouter(prefix=f"{PREFIX}/documents", tags=["dashboard"])
 
@@ -33,8 +33,7 @@ async def find(
     _: AdminDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="id, number or PIN")],
 ) -> dict[str, Any]:
-    found: dict[str, Any] = await ask(_rpc(request), ROUTING_RPC, "document.find", {"query": q})
-    return found
+    return await ask(_rpc(request), routing.find_documents, routing.Search(query=q))
 
 
 @router.get("/{tenant}/{document_id}", summary="One document's state and timeline")
@@ -44,7 +43,5 @@ async def journey(
     tenant: Annotated[str, Path(pattern=TENANT_ID_PATTERN)],
     document_id: Annotated[str, Path(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
-    view: dict[str, Any] = await ask(
-        _rpc(request), ROUTING_RPC, "document.journey", {"document_id": document_id}, tenant
-    )
-    return view
+    by_document = routing.ByDocument(document_id=document_id)
+    return await ask(_rpc(request), routing.document_journey, by_document, tenant)
