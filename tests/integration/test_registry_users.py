@@ -233,3 +233,30 @@ async def test_bad_user_and_group_requests_get_clear_codes_and_change_nothing(
     assert (await call(rpc, "user.authenticate", {"barcode": IVANOV_BADGE}, people))[
         "login"
     ] == "ivanov"
+
+
+async def test_a_malformed_change_over_amqp_is_refused_by_field_and_changes_nothing(
+    rpc: RpcClient, people: str
+) -> None:
+    users = await call(rpc, "user.list", {}, people)
+    groups = await call(rpc, "group.list", {}, people)
+
+    refused = [
+        await refusal(rpc, "user.update", {"login": "ivanov", "name": ""}, people),
+        await refusal(rpc, "user.update", {"login": "ivanov", "nickname": "Ваня"}, people),
+        await refusal(rpc, "user.create", {"login": "иван ов", "password": "x"}, people),
+        await refusal(rpc, "group.rename", {"group": KEEPERS}, people),
+        await refusal(rpc, "group.add_member", {"group": SHIFT, "login": ["ivanov"]}, people),
+    ]
+
+    assert {(r.code, r.status) for r in refused} == {("validation_error", 422)}
+    # Each answer names the field that is wrong.
+    assert [r.params["details"].split(":")[0] for r in refused] == [
+        "name",
+        "nickname",
+        "login",
+        "new_name",
+        "login",
+    ]
+    assert await call(rpc, "user.list", {}, people) == users
+    assert await call(rpc, "group.list", {}, people) == groups
