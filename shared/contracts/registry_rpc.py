@@ -179,6 +179,8 @@ class CatalogHead(BaseModel):
     version: int
 
 
+# The declarations: one line a method (alike in shape with routing_rpc.py's, each another
+# service's method).
 REGISTRY = RpcService(REGISTRY_RPC)
 
 create_tenant = REGISTRY.method("tenant.create", NewTenant, RECORD)

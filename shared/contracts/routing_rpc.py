@@ -45,6 +45,8 @@ class Search(Params):
     query: str = Field(min_length=1, max_length=200)
 
 
+# The declarations: one line a method (alike in shape with registry_rpc.py's, each another
+# service's method).
 ROUTING = RpcService(ROUTING_RPC)
 
 list_processes = ROUTING.method("process.list", NoParams, RECORDS)

@@ -33,7 +33,7 @@ from shared.contracts.registry_rpc import (
 from shared.contracts.rpc import NoParams, Record, RpcMethod
 from shared.errors import Refusal
 from shared.http import ask
-from shared.service import Runtime, RuntimeDep
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -134,40 +134,32 @@ async def update_device(
         )
 
 
-async def _life_cycle(
-    rt: Runtime, method: RpcMethod[registry.ByDevice, Record], tenant: str, device_id: str
-) -> dict[str, Any]:
-    with audited(method.name, tenant=tenant, target=device_id):
-        by_device = registry.ByDevice(device_id=device_id)
-        record = await ask(rt.rpc, method, by_device, tenant)
-        return await directory.keep_device(rt.store, record, gateway_parts(rt).access)
+def _life_cycle_route(
+    action: str, method: RpcMethod[registry.ByDevice, Record], summary: str
+) -> None:
+    async def change(
+        tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
+    ) -> dict[str, Any]:
+        with audited(method.name, tenant=tenant, target=device_id):
+            by_device = registry.ByDevice(device_id=device_id)
+            record = await ask(rt.rpc, method, by_device, tenant)
+            return await directory.keep_device(rt.store, record, gateway_parts(rt).access)
+
+    path = f"/tenants/{{tenant}}/devices/{{device_id}}/{action}"
+    router.add_api_route(path, change, methods=["POST"], summary=summary, name=f"{action}_device")
 
 
-@router.post(
-    "/tenants/{tenant}/devices/{device_id}/block",
-    summary="Refuse the device from now on (it keeps its PIN)",
-)
-async def block_device(
-    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
-) -> dict[str, Any]:
-    return await _life_cycle(rt, registry.block_device, tenant, device_id)
-
-
-@router.post("/tenants/{tenant}/devices/{device_id}/unblock", summary="Let a blocked device in")
-async def unblock_device(
-    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
-) -> dict[str, Any]:
-    return await _life_cycle(rt, registry.unblock_device, tenant, device_id)
-
-
-@router.post(
-    "/tenants/{tenant}/devices/{device_id}/retire",
-    summary="Take the device out of service for good; its PIN cools off",
-)
-async def retire_device(
-    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
-) -> dict[str, Any]:
-    return await _life_cycle(rt, registry.retire_device, tenant, device_id)
+# A step of a device's life cycle: the same endpoint for each, asking its own method.
+for _action, _method, _summary in (
+    ("block", registry.block_device, "Refuse the device from now on (it keeps its PIN)"),
+    ("unblock", registry.unblock_device, "Let a blocked device in"),
+    (
+        "retire",
+        registry.retire_device,
+        "Take the device out of service for good; its PIN cools off",
+    ),
+):
+    _life_cycle_route(_action, _method, _summary)
 
 
 @router.post(
