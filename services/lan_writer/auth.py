@@ -101,15 +101,15 @@ async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, Doc]:
     session = {
         "id": hash_token(token),
         "tenant": body.tenant,
-        "login": user["login"],
-        "name": user.get("name", ""),
-        "groups": list(user.get("groups", [])),
+        "login": user.login,
+        "name": user.name,
+        "groups": list(user.groups),
         "device_id": body.device_id,
         "created_at": now.isoformat(),
         "expires_at": (now + timedelta(hours=rt.settings.lan_session_hours)).isoformat(),
     }
     await rt.store.insert(repo.SESSIONS.name, session)
-    await _forget_expired(rt, body.tenant, session["login"], now)
+    await _forget_expired(rt, body.tenant, user.login, now)
     LAN_LOGINS.labels("ok").inc()
     return token, session
 

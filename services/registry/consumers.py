@@ -36,15 +36,17 @@ def tenant_handlers(handlers: RpcHandlers, tenants: Tenants) -> RpcHandlers:
 def device_handlers(
     handlers: RpcHandlers, devices: Devices, known_devices: KnownDevices
 ) -> RpcHandlers:
-    async def pair(c: Call[registry.Pair]) -> Record:
+    async def pair(c: Call[registry.Pair]) -> registry.Paired:
         p = c.params
-        return await devices.pair(p.connection_code, p.hardware_id, p.model, p.name, p.mode)
+        paired = await devices.pair(p.connection_code, p.hardware_id, p.model, p.name, p.mode)
+        return registry.Paired.model_validate(paired)
 
     async def update(c: Call[registry.UpdateDevice]) -> Record:
         return await devices.update(c.base, c.params.device_id, c.params.name, c.params.mode)
 
-    async def replace(c: Call[registry.ReplaceDevice]) -> Record:
-        return await devices.replace(c.base, c.params.old_device, c.params.new_device)
+    async def replace(c: Call[registry.ReplaceDevice]) -> registry.Replaced:
+        replaced = await devices.replace(c.base, c.params.old_device, c.params.new_device)
+        return registry.Replaced.model_validate(replaced)
 
     return (
         handlers.on(registry.pair_device, pair)
@@ -71,12 +73,14 @@ def people_handlers(handlers: RpcHandlers, people: People) -> RpcHandlers:
         changes = c.params.model_dump(include=c.params.model_fields_set - {"login"})
         return await people.update_user(c.base, c.params.login, changes)
 
-    async def authenticate(c: Call[registry.Credentials]) -> Record:
+    async def authenticate(c: Call[registry.Credentials]) -> registry.SignedIn:
         p = c.params
         if p.barcode is not None:
-            return await people.authenticate_barcode(c.base, p.barcode)
-        assert p.login is not None and p.password is not None  # checked by Credentials
-        return await people.authenticate(c.base, p.login, p.password)
+            user = await people.authenticate_barcode(c.base, p.barcode)
+        else:
+            assert p.login is not None and p.password is not None  # checked by Credentials
+            user = await people.authenticate(c.base, p.login, p.password)
+        return registry.SignedIn.model_validate(user)
 
     async def rename_group(c: Call[registry.GroupRename]) -> Record:
         return await people.rename_group(c.base, c.params.group, c.params.new_name)

@@ -23,6 +23,7 @@ from shared.contracts.rpc import (
     RECORDS,
     NoParams,
     Params,
+    Record,
     RpcService,
 )
 from shared.messaging.topology import REGISTRY_RPC
@@ -60,6 +61,14 @@ class Pair(Params):
     model: str = Field(default="", max_length=200, examples=["EDA50"])
     name: str = Field(default="", max_length=200)
     mode: DeviceMode = "online"
+
+
+class Paired(BaseModel):
+    """A device just paired: its record, and the credential shown this once."""
+
+    device: Record
+    credential: str
+    revision: int
 
 
 class ByPin(Params):
@@ -100,6 +109,13 @@ class ReplaceDevice(Replacement):
     old_device: DeviceId
 
 
+class Replaced(BaseModel):
+    """Both devices of a replacement as they are after it."""
+
+    old: Record
+    new: Record
+
+
 # Users and groups -----------------------------------------------------------------------------
 
 
@@ -138,6 +154,14 @@ class Credentials(Params):
         if by_password == (self.barcode is not None):
             raise ValueError("give either login and password, or barcode")
         return self
+
+
+class SignedIn(BaseModel):
+    """A user whose credentials the registry accepted, with the groups they are in."""
+
+    login: str
+    name: str
+    groups: list[str]
 
 
 class ByGroup(Params):
@@ -190,7 +214,7 @@ rotate_api_key = REGISTRY.method("tenant.rotate_key", NoParams, RECORD)
 rotate_connection_code = REGISTRY.method("tenant.rotate_code", NoParams, RECORD)
 set_barcodes = REGISTRY.method("tenant.set_barcodes", BarcodeParams, RECORD)
 
-pair_device = REGISTRY.method("device.pair", Pair, RECORD)
+pair_device = REGISTRY.method("device.pair", Pair, TypeAdapter(Paired))
 authenticate_device = REGISTRY.method("device.authenticate", ByHash, RECORD)
 resolve_pin = REGISTRY.method("device.resolve_pin", ByPin, RECORD_OR_NONE)
 get_device = REGISTRY.method("device.get", ByDevice, RECORD_OR_NONE)
@@ -201,14 +225,14 @@ block_device = REGISTRY.method("device.block", ByDevice, RECORD)
 unblock_device = REGISTRY.method("device.unblock", ByDevice, RECORD)
 retire_device = REGISTRY.method("device.retire", ByDevice, RECORD)
 update_device = REGISTRY.method("device.update", UpdateDevice, RECORD)
-replace_device = REGISTRY.method("device.replace", ReplaceDevice, RECORD)
+replace_device = REGISTRY.method("device.replace", ReplaceDevice, TypeAdapter(Replaced))
 
 create_user = REGISTRY.method("user.create", NewUser, RECORD)
 list_users = REGISTRY.method("user.list", NoParams, RECORDS)
 get_user = REGISTRY.method("user.get", ByLogin, RECORD)
 update_user = REGISTRY.method("user.update", UpdateUser, RECORD)
 delete_user = REGISTRY.method("user.delete", ByLogin, RECORD)
-authenticate_user = REGISTRY.method("user.authenticate", Credentials, RECORD)
+authenticate_user = REGISTRY.method("user.authenticate", Credentials, TypeAdapter(SignedIn))
 groups_of_user = REGISTRY.method("user.groups", ByLogin, NAMES)
 create_group = REGISTRY.method("group.create", ByGroup, RECORD)
 list_groups = REGISTRY.method("group.list", NoParams, RECORDS)

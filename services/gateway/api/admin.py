@@ -175,8 +175,8 @@ async def replace_device(
         await directory.keep_replacement(rt.store, tenant, device_id, body.new_device)
         access = gateway_parts(rt).access
         return {
-            "old": await directory.keep_device(rt.store, replaced["old"], access),
-            "new": await directory.keep_device(rt.store, replaced["new"], access),
+            "old": await directory.keep_device(rt.store, replaced.old, access),
+            "new": await directory.keep_device(rt.store, replaced.new, access),
         }
 
 

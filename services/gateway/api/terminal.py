@@ -104,9 +104,9 @@ def _refusal_view(refusal: Doc | None, language: str) -> dict[str, Any] | None:
 async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     ensure_portable(body)
     paired = await ask(rt.rpc, registry.pair_device, body)
-    device = paired["device"]
+    device = paired.device
     # The credential must work at once, before the registry's event arrives.
-    copy = device_copy(device, hash_token(paired["credential"]), paired["revision"])
+    copy = device_copy(device, hash_token(paired.credential), paired.revision)
     await repo.keep_device_now(rt.store, copy)
     # Paired anew, a device's earlier credential is dead: no instance may still hold it.
     await gateway_parts(rt).access.device_changed(device["id"])
@@ -116,7 +116,7 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
         "tenant": device["tenant"],
         "pin": device["pin"],
         "mode": device["mode"],
-        "credential": paired["credential"],
+        "credential": paired.credential,
     }
 
 
