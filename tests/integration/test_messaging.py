@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 import pytest
 
-from shared.contracts import Envelope
+from shared.contracts import Envelope, encode, wrap
 from shared.contracts.registry_rpc import ByDevice, get_device
 from shared.contracts.results import DocumentLoaded
 from shared.contracts.rpc import RECORD, Call, Params, Record, RpcService
@@ -160,6 +161,37 @@ async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Setti
     assert "b: Extra inputs are not permitted" in malformed.value.params["details"]
     with pytest.raises(RpcTimeout):
         await client.call(ECHO, EchoParams(slow=True))
+    await server.stop()
+
+
+async def test_a_request_that_is_not_an_rpc_request_is_answered_bad_request_unhandled(
+    broker: Broker,
+) -> None:
+    asked: list[EchoParams] = []
+
+    async def echo(call: Call[EchoParams]) -> Record:
+        asked.append(call.params)
+        return {}
+
+    server = RpcServer(broker, RpcHandlers(ECHO_SERVICE).on(ECHO, echo))
+    await server.start()
+    replies: asyncio.Queue[bytes] = asyncio.Queue()
+    reply_queue = await broker.consume_channel.declare_queue("", exclusive=True)
+
+    async def on_reply(message: Any) -> None:
+        replies.put_nowait(message.body)
+
+    await reply_queue.consume(on_reply, no_ack=True)
+    wrong_type = encode(wrap(DocumentLoaded(document_id="d1"), "t1"))
+    for body in (b"not json", b'{"type": "rpc.request"}', wrong_type):
+        await broker.publish_to_queue(
+            REGISTRY_RPC.name, body, {}, correlation_id="c1", reply_to=reply_queue.name
+        )
+        reply = orjson.loads(await asyncio.wait_for(replies.get(), timeout=30))
+        assert (reply["ok"], reply["code"]) == (False, "bad_request")
+        assert reply["params"]["reason"]
+    assert "not an rpc.request: document.loaded" in reply["params"]["reason"]
+    assert asked == []
     await server.stop()
 
 
