@@ -25,6 +25,7 @@ from shared.contracts.rpc import Call, Params, RpcMethod, RpcRequest, RpcService
 from shared.errors import Refusal
 from shared.logging import correlation, get_logger
 from shared.messaging.broker import Broker, BrokerUnavailable, settle
+from shared.messaging.subscription import QueueReader
 from shared.messaging.topology import WorkQueue
 from shared.metrics import RPC_CALLS
 
@@ -81,34 +82,15 @@ class RpcHandlers:
         return await self._handlers[name](params, tenant)
 
 
-class RpcServer:
+class RpcServer(QueueReader):
     def __init__(self, broker: Broker, handlers: RpcHandlers) -> None:
-        self._broker = broker
-        self._queue = handlers.queue
+        super().__init__(broker, handlers.queue)
         self._handlers = handlers.complete()
-        self._amqp_queue: AbstractQueue | None = None
-        self._tag: str | None = None
-
-    @property
-    def queue_name(self) -> str:
-        return self._queue.name
-
-    @property
-    def alive(self) -> bool:
-        return self._tag is not None and self._broker.connected
-
-    async def start(self) -> None:
-        self._amqp_queue, self._tag = await self._broker.consume(self._queue.name, self._on_request)
 
     async def stop(self) -> None:
-        if self._amqp_queue is not None and self._tag is not None:
-            try:
-                await self._amqp_queue.cancel(self._tag)
-            except Exception as exc:
-                log.warning("rpc.cancel_failed", error=repr(exc))
-            self._tag = None
+        await self._cancel()
 
-    async def _on_request(self, message: AbstractIncomingMessage) -> None:
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
         reply = await self._answer(message.body)
         if message.reply_to:
             try:
