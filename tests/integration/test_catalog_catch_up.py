@@ -3,32 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from shared.catalog import repository as repo
 from shared.catalog.replica import CatalogReplica
-from shared.messaging.broker import Broker
 from shared.messaging.rpc import RpcClient
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import UnitOfWork
-from shared.settings import Settings
 from shared.storage.sqlite import SQLiteStore
 from tests.support.catalog import product
-from tools.cli.stack import Stack
 from tools.client import AccountingClient
-
-
-@pytest.fixture
-async def rpc(stack: Stack) -> AsyncIterator[RpcClient]:
-    broker = Broker(Settings(amqp_url=stack.env["TSDX_AMQP_URL"]), "test")
-    await broker.connect()
-    client = RpcClient(broker, "test", timeout=15)
-    await client.start()
-    yield client
-    await broker.close()
 
 
 async def test_an_empty_copy_catches_up_every_catalog_from_the_registry(

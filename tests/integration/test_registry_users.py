@@ -6,32 +6,18 @@ with the tenant in the envelope.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from shared.errors import Refusal
-from shared.messaging.broker import Broker
 from shared.messaging.rpc import RpcClient
 from shared.messaging.topology import REGISTRY_RPC
-from shared.settings import Settings
-from tools.cli.stack import Stack
 from tools.client import AdminClient, ApiError
 
 IVANOV_BADGE = "2000000012345"
 KEEPERS = "Кладовщики"
 SHIFT = "Смена 1"
-
-
-@pytest.fixture
-async def rpc(stack: Stack) -> AsyncIterator[RpcClient]:
-    broker = Broker(Settings(amqp_url=stack.env["TSDX_AMQP_URL"]), "test")
-    await broker.connect()
-    client = RpcClient(broker, "test", timeout=10)
-    await client.start()
-    yield client
-    await broker.close()
 
 
 @pytest.fixture
