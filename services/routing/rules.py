@@ -36,8 +36,8 @@ The rules are those of docs/routing.md ("The rules"). Where it is silent, this m
   worked on together when the process is collective (copy kind ``collective``).
 - Whether a named group or user exists is not checked here (the view holds no such fact);
   a shared copy for a group is accepted even while the group has no members.
-- Remembering a device for the base's device list (rule 2 of docs/routing.md) is not decided here: the registry
-  lists every device an accepted ``upload.decided`` delivered to.
+- Remembering a device for the base's device list (rule 2 of docs/routing.md) is not decided
+  here: the registry lists every device an accepted ``upload.decided`` delivered to.
 """
 
 from __future__ import annotations
