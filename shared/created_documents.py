@@ -13,12 +13,13 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from shared.contracts import routing_rpc as routing
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import Channel, DeviceMode, DocumentHeader, FactLine
 from shared.contracts.results import CreatedOnTerminal, ResultSubmitted
+from shared.contracts.rpc import NoParams
 from shared.http import ask
 from shared.messaging.rpc import RpcClient
-from shared.messaging.topology import ROUTING_RPC
 
 
 class CreatedDocument(NullMeansAbsent):
@@ -69,8 +70,7 @@ def submission(
 async def startable_processes(rpc: RpcClient, tenant: str) -> dict[str, Any]:
     """The processes of the base a terminal may start documents of (enabled, and allowing
     it), with what the terminal needs to work one: its document type and what to ask for."""
-    listed = await ask(rpc, ROUTING_RPC, "process.list", {}, tenant)
-    items = listed["processes"] if isinstance(listed, dict) else listed
+    items = await ask(rpc, routing.list_processes, NoParams(), tenant)
     startable = []
     for item in items:
         process = item.get("process", item)

@@ -22,13 +22,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.contracts.quantity import ERROR_TYPE as QUANTITY_ERROR
+from shared.contracts.rpc import Params, RpcMethod
 from shared.errors import Refusal
 from shared.i18n import pick_language, render
 from shared.jsonexact import NestedTooDeeply, NotJSON, loads_exact
 from shared.logging import correlation, get_logger
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcClient, RpcTimeout
-from shared.messaging.topology import WorkQueue
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.request_summary import is_quiet
 from shared.storage import StorageError
@@ -37,20 +37,17 @@ log = get_logger("tsdx.http")
 
 CORRELATION_HEADER = "X-Correlation-ID"
 
+P = TypeVar("P", bound=Params)
+R = TypeVar("R")
+
 _STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
-async def ask(
-    rpc: RpcClient,
-    queue: WorkQueue,
-    method: str,
-    params: dict[str, Any],
-    tenant: str | None = None,
-) -> Any:
+async def ask(rpc: RpcClient, method: RpcMethod[P, R], params: P, tenant: str | None = None) -> R:
     """An RPC made for an HTTP caller: a peer or broker that does not answer in time is a 503
     ``broker_unavailable`` the caller may retry; the peer's refusal passes through as it is."""
     try:
-        return await rpc.call(queue, method, params, tenant=tenant)
+        return await rpc.call(method, params, tenant=tenant)
     except (RpcTimeout, BrokerUnavailable):
         raise Refusal("broker_unavailable", 503) from None
 

@@ -22,7 +22,7 @@ from shared import telemetry
 from shared.logging import configure_logging, get_logger
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer, Handler
-from shared.messaging.rpc import Method, RpcClient, RpcServer
+from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer
 from shared.messaging.topology import WorkQueue
 from shared.metrics import CONSUMERS
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
@@ -90,7 +90,7 @@ class ServiceSpec:
     # Build the HTTP app and the message handlers once the runtime is up.
     build_app: Callable[[Runtime], FastAPI]
     handlers: Callable[[Runtime], dict[WorkQueue, dict[type, Handler]]] = lambda rt: {}
-    rpc_methods: Callable[[Runtime], dict[WorkQueue, dict[str, Method]]] = lambda rt: {}
+    rpc_methods: Callable[[Runtime], Sequence[RpcHandlers]] = lambda rt: ()
     on_start: Callable[[Runtime], Awaitable[None]] | None = None
     on_stop: Callable[[Runtime], Awaitable[None]] | None = None
     # Forward-only upgrades of the service's stored data, versions 2, 3, ... (see
@@ -112,10 +112,10 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
     relay.start()
     if spec.on_start is not None:
         await spec.on_start(runtime)
-    for queue, methods in spec.rpc_methods(runtime).items():
-        server = RpcServer(broker, queue, methods)
+    for served in spec.rpc_methods(runtime):
+        server = RpcServer(broker, served)
         await server.start()
-        CONSUMERS.labels(spec.name, queue.name).set(1)
+        CONSUMERS.labels(spec.name, server.queue_name).set(1)
         runtime.rpc_servers.append(server)
     for queue, handlers in spec.handlers(runtime).items():
         consumer = Consumer(

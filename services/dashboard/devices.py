@@ -12,12 +12,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.dashboard.activity import Activity
+from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import DeviceView
+from shared.contracts.rpc import NoParams
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcClient, RpcTimeout
-from shared.messaging.topology import REGISTRY_RPC
 
 log = get_logger("tsdx.dashboard.devices")
 
@@ -29,8 +30,8 @@ def _view(raw: dict[str, Any]) -> DeviceView:
 
 async def registry_devices(rpc: RpcClient) -> list[DeviceView]:
     views: list[DeviceView] = []
-    for tenant in await rpc.call(REGISTRY_RPC, "tenant.list", {}):
-        devices = await rpc.call(REGISTRY_RPC, "device.available", {}, tenant=tenant["tenant"])
+    for tenant in await rpc.call(registry.list_tenants, NoParams()):
+        devices = await rpc.call(registry.available_devices, NoParams(), tenant["tenant"])
         views.extend(_view(raw) for raw in devices)
     return views
 

@@ -20,10 +20,11 @@ from services.gateway import repository as repo
 from services.gateway.directory import device_copy
 from services.gateway.parts import gateway_parts
 from services.gateway.records import DeviceCopy, TenantCopy
+from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import DeviceSeen
+from shared.contracts.rpc import Record, RpcMethod
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token
-from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import RATE_LIMITED
 from shared.outbox import Tx
 from shared.security import hash_token
@@ -81,12 +82,14 @@ class RecentlyRefused:
             self._until.popitem(last=False)
 
 
-async def _ask_registry(rt: Runtime, method: str, key_hash: str) -> dict[str, Any]:
+async def _ask_registry(
+    rt: Runtime, method: RpcMethod[registry.ByHash, Record], key_hash: str
+) -> dict[str, Any]:
     refused = gateway_parts(rt).refused_hashes
     if key_hash in refused:
         raise Refusal("unauthorized", 401)
     try:
-        result: dict[str, Any] = await ask(rt.rpc, REGISTRY_RPC, method, {"hash": key_hash})
+        result = await ask(rt.rpc, method, registry.ByHash(hash=key_hash))
     except Refusal as refusal:
         if refusal.code == "unauthorized":
             refused.add(key_hash)
@@ -102,7 +105,9 @@ async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> TenantCopy:
         read_at = cache.generation
         tenant = await repo.tenant_by_key_hash(rt.store, key_hash)
         if tenant is None:
-            found = repo.tenant_copy(await _ask_registry(rt, "tenant.authenticate", key_hash))
+            found = repo.tenant_copy(
+                await _ask_registry(rt, registry.authenticate_tenant, key_hash)
+            )
             await repo.keep_tenant(rt.store, found)
             tenant = TenantCopy.of(found)
         cache.keep_tenant(tenant, read_at)
@@ -137,7 +142,7 @@ async def device_holding(rt: Runtime, credential_hash: str) -> DeviceCopy:
     read_at = cache.generation
     device = await repo.device_by_credential_hash(rt.store, credential_hash)
     if device is None:
-        found = await _ask_registry(rt, "device.authenticate", credential_hash)
+        found = await _ask_registry(rt, registry.authenticate_device, credential_hash)
         kept = device_copy(found["device"], found["credential_hash"], found["revision"])
         await repo.keep_device_now(rt.store, kept)
         device = DeviceCopy.of(kept)

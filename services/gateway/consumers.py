@@ -1,17 +1,12 @@
 """What the gateway takes from the broker: each message type goes to one use case of the
-inbox (the consumer has decoded and checked the message already), and its RPC methods (queue
-``gateway.rpc``): ``document.result_steps``, the steps of a document's journey only the
-gateway keeps, for the dashboard (shared/journey.py)."""
+inbox (the consumer has decoded and checked the message already), and each of its RPC methods
+declared in ``shared.contracts.gateway_rpc`` to the call that answers it."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import Field
-
 from services.gateway.inbox import Inbox
 from services.gateway.journeys import result_steps
-from shared.contracts import Envelope
+from shared.contracts import gateway_rpc as gateway
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
 from shared.contracts.results import (
     DocumentCompleted,
@@ -19,10 +14,10 @@ from shared.contracts.results import (
     DocumentCompletedV2,
     ResultRefused,
 )
+from shared.contracts.rpc import Call
 from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
-from shared.errors import Refusal
 from shared.messaging.consumer import Handler
-from shared.messaging.rpc import Method, Params, parse_params
+from shared.messaging.rpc import RpcHandlers
 from shared.storage import Store
 
 
@@ -41,15 +36,9 @@ def table(inbox: Inbox) -> dict[type, Handler]:
     }
 
 
-class ByDocument(Params):
-    document_id: str = Field(min_length=1, max_length=200)
+def rpc_handlers(store: Store) -> RpcHandlers:
+    async def document_result_steps(call: Call[gateway.ByDocument]) -> gateway.ResultSteps:
+        steps = await result_steps(store, call.base, call.params.document_id)
+        return gateway.ResultSteps(steps=steps)
 
-
-def methods(store: Store) -> dict[str, Method]:
-    async def document_result_steps(env: Envelope, params: dict[str, Any]) -> Any:
-        if not env.tenant:
-            raise Refusal("validation_error", 422, details="tenant: required")
-        document_id = parse_params(ByDocument, params).document_id
-        return {"steps": await result_steps(store, env.tenant, document_id)}
-
-    return {"document.result_steps": document_result_steps}
+    return RpcHandlers(gateway.GATEWAY).on(gateway.result_steps, document_result_steps)

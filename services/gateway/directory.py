@@ -14,6 +14,7 @@ from typing import Any
 from services.gateway import repository as repo
 from services.gateway.parts import gateway_parts
 from services.gateway.records import DeviceCopy, TenantCopy
+from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import barcode_settings_of
 from shared.security import hash_token
 from shared.service import Runtime
@@ -42,10 +43,10 @@ async def keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
     return await shown(rt, record["device"])
 
 
-async def keep_paired(rt: Runtime, paired: dict[str, Any]) -> DeviceCopy:
+async def keep_paired(rt: Runtime, paired: registry.Paired) -> DeviceCopy:
     """Keep the device the registry just paired (its answer: device, credential, revision) and
     tell every instance: the credential works at once and the earlier one no more."""
-    copy = device_copy(paired["device"], hash_token(paired["credential"]), paired["revision"])
+    copy = device_copy(paired.device, hash_token(paired.credential), paired.revision)
     await repo.keep_device_now(rt.store, copy)
     await gateway_parts(rt).access.device_changed(copy["id"])
     return DeviceCopy.of(copy)

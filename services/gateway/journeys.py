@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from services.gateway import repository as repo
+from shared.contracts import routing_rpc as routing
 from shared.http import ask
 from shared.journey import joined
-from shared.messaging.topology import ROUTING_RPC
 from shared.service import Runtime
 from shared.storage import Doc, Session
 
@@ -35,7 +35,7 @@ async def result_steps(db: Session, tenant: str, document_id: str) -> list[Doc]:
 
 
 async def journey(rt: Runtime, tenant: str, document_id: str) -> dict[str, Any]:
-    view: dict[str, Any] = await ask(
-        rt.rpc, ROUTING_RPC, "document.journey", {"document_id": document_id}, tenant
+    view = await ask(
+        rt.rpc, routing.document_journey, routing.ByDocument(document_id=document_id), tenant
     )
     return joined(view, await result_steps(rt.store, tenant, document_id))

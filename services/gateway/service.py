@@ -24,7 +24,7 @@ from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.logging import get_logger
 from shared.messaging.broadcast import Broadcast
-from shared.messaging.topology import GATEWAY_RPC, GATEWAY_WORK
+from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
 from shared.secret_box import load_box
 from shared.service import Runtime, ServiceSpec
@@ -126,7 +126,7 @@ SPEC = ServiceSpec(
             CatalogChanged: gateway_parts(rt).catalog.changed,
         }
     },
-    rpc_methods=lambda rt: {GATEWAY_RPC: consumers.methods(rt.store)},
+    rpc_methods=lambda rt: [consumers.rpc_handlers(rt.store)],
     on_start=_on_start,
     on_stop=_on_stop,
 )

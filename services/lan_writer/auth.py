@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,10 +19,10 @@ from pydantic import ConfigDict, Field
 from services.lan_writer import repository as repo
 from services.lan_writer.parts import lan_parts
 from shared.clock import now as _now
+from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token
-from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import LAN_LOGINS
 from shared.security import hash_token, new_token
 from shared.service import Runtime, RuntimeDep
@@ -59,36 +59,33 @@ class LanUser:
         return repo.keys_for(self.login, list(self.groups), self.device_id)
 
 
-def _credentials(body: LoginRequest) -> dict[str, str]:
+def _credentials(body: LoginRequest) -> registry.Credentials:
     if body.barcode is not None and body.login is None and body.password is None:
-        return {"barcode": body.barcode}
+        return registry.Credentials(barcode=body.barcode)
     if body.barcode is None and body.login is not None and body.password:
-        return {"login": body.login, "password": body.password}
+        return registry.Credentials(login=body.login, password=body.password)
     raise Refusal("lan_credentials_missing", 422)
 
 
-async def _ask_registry(rt: Runtime, method: str, params: dict[str, Any], tenant: str) -> Any:
-    return await ask(rt.rpc, REGISTRY_RPC, method, params, tenant)
-
-
 async def _check_device(rt: Runtime, tenant: str, device_id: str) -> None:
-    device = await _ask_registry(rt, "device.get", {"device_id": device_id}, tenant)
+    by_device = registry.ByDevice(device_id=device_id)
+    device = await ask(rt.rpc, registry.get_device, by_device, tenant)
     if not device or device.get("status") != "active":
         raise Refusal("device_not_found", 422)
 
 
 async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, repo.LanSession]:
     """Check the user with the registry and open a session; returns the token and the session."""
-    params = _credentials(body)
+    credentials = _credentials(body)
     limit = lan_parts(rt).login_limit
     # Guessing a password is limited per user name; guessing badges, per base. The attempt is
     # counted before it is checked, so a burst cannot outrun the count; a success gives it back.
-    reservation = await limit.reserve(f"{body.tenant}\x00{params.get('login', '')}")
+    reservation = await limit.reserve(f"{body.tenant}\x00{credentials.login or ''}")
     if reservation.retry_after is not None:
         LAN_LOGINS.labels("limited").inc()
         raise Refusal("too_many_login_attempts", 429, retry_after=reservation.retry_after)
     try:
-        user = await _ask_registry(rt, "user.authenticate", params, body.tenant)
+        user = await ask(rt.rpc, registry.authenticate_user, credentials, body.tenant)
     except Refusal as refusal:
         if refusal.code != "unauthorized":
             await limit.give_back(reservation)  # not a guess that was answered
@@ -103,9 +100,9 @@ async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, repo.LanSession]
     session = repo.LanSession(
         id=hash_token(token),
         tenant=body.tenant,
-        login=user["login"],
-        name=user.get("name", ""),
-        groups=tuple(user.get("groups", [])),
+        login=user.login,
+        name=user.name,
+        groups=tuple(user.groups),
         device_id=body.device_id,
         created_at=now.isoformat(),
         expires_at=(now + timedelta(hours=rt.settings.lan_session_hours)).isoformat(),

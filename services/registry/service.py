@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.registry import repository
 from services.registry.api import ROUTERS
 from services.registry.catalog import Catalogs
-from services.registry.consumers import methods
+from services.registry.consumers import rpc_handlers
 from services.registry.device_life import DeviceLife
 from services.registry.known_devices import KnownDevices
 from services.registry.pairing import Pairing, PinIssuer
@@ -17,7 +17,7 @@ from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.contracts.uploads import UploadDecided
 from shared.http import install_common
-from shared.messaging.topology import REGISTRY_EVENTS, REGISTRY_RPC
+from shared.messaging.topology import REGISTRY_EVENTS
 from shared.service import Runtime, ServiceSpec, parts_of
 
 NAME = "registry"
@@ -59,8 +59,8 @@ SPEC = ServiceSpec(
     port=lambda s: s.registry_port,
     build_app=build_app,
     handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).known_devices.remember}},
-    rpc_methods=lambda rt: {
-        REGISTRY_RPC: methods(
+    rpc_methods=lambda rt: [
+        rpc_handlers(
             _directory(rt).tenants,
             _directory(rt).pairing,
             _directory(rt).device_life,
@@ -68,5 +68,5 @@ SPEC = ServiceSpec(
             _directory(rt).people,
             _directory(rt).catalogs,
         )
-    },
+    ],
 )

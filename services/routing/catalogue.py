@@ -33,11 +33,11 @@ from services.routing import repository as repo
 from services.routing.processes import (
     FILE_INVALID,
     BusinessProcess,
-    FileFormat,
     dump_processes,
     follow_up_mismatch,
     load_processes,
 )
+from shared.contracts.routing_rpc import FileFormat
 from shared.errors import Refusal, describe
 from shared.storage import Doc, Session, Store
 

@@ -1,124 +1,75 @@
 """What routing takes from the broker: its RPC methods (queue ``routing.rpc``: business
 processes and document states) and the messages of its work queue, each to one use case.
 
-Thin adapters from request parameters to :class:`Catalogue` and the master records. The
-scope is the envelope's tenant; an envelope without a tenant means the defaults (``"*"``),
-which only the administrator's side of the gateway sends.
+Each declared method of ``shared.contracts.routing_rpc`` to the :class:`Catalogue` or master
+records call that answers it. The scope is the envelope's tenant; an envelope without a tenant
+means the defaults (``"*"``), which only the administrator's side of the gateway sends.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import ConfigDict, Field
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from services.routing import journey
 from services.routing.catalogue import DEFAULTS, Catalogue
-from services.routing.processes import Slug
 from services.routing.results import ResultKeeper
 from services.routing.upload_decisions import UploadDecider
-from shared.contracts import Envelope
+from shared.contracts import routing_rpc as routing
 from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
+from shared.contracts.rpc import Call, Record
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
 from shared.messaging.consumer import Handler
-from shared.messaging.rpc import Method, Params, parse_params
+from shared.messaging.rpc import RpcHandlers
 from shared.storage import Store
 
 
-class NoParams(Params):
-    pass
+def _scope(call: Call[Any]) -> str:
+    return call.tenant or DEFAULTS
 
 
-class ById(Params):
-    id: Slug
-
-
-class PutProcess(Params):
-    process: dict[str, Any]
-
-
-class ImportFile(Params):
-    model_config = ConfigDict(extra="forbid")  # the file as given: whitespace is YAML's
-
-    text: str  # its size is checked by the loader, with the file's own error code
-
-
-class Export(Params):
-    format: Literal["yaml", "json"] = "yaml"
-
-
-class ByDocument(Params):
-    document_id: str = Field(min_length=1, max_length=200)
-
-
-class Search(Params):
-    query: str = Field(min_length=1, max_length=200)
-
-
-def _scope(envelope: Envelope) -> str:
-    return envelope.tenant or DEFAULTS
-
-
-def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
-    async def list_(env: Envelope, params: dict[str, Any]) -> Any:
-        parse_params(NoParams, params)
-        return await catalogue.list(_scope(env))
-
-    async def get(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.get(_scope(env), parse_params(ById, params).id)
-
-    async def put(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.put(_scope(env), parse_params(PutProcess, params).process)
-
-    async def import_(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.import_file(_scope(env), parse_params(ImportFile, params).text)
-
-    async def export(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.export(_scope(env), parse_params(Export, params).format)
-
-    async def enable(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.set_enabled(_scope(env), parse_params(ById, params).id, True)
-
-    async def disable(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.set_enabled(_scope(env), parse_params(ById, params).id, False)
-
-    async def delete(env: Envelope, params: dict[str, Any]) -> Any:
-        return await catalogue.delete(_scope(env), parse_params(ById, params).id)
-
-    async def document(env: Envelope, params: dict[str, Any]) -> Any:
-        if not env.tenant:
-            raise Refusal("validation_error", 422, details="tenant: required")
-        document_id = parse_params(ByDocument, params).document_id
-        return await journey.document_view(store, env.tenant, document_id)
-
-    async def document_journey(env: Envelope, params: dict[str, Any]) -> Any:
-        if not env.tenant:
-            raise Refusal("validation_error", 422, details="tenant: required")
-        document_id = parse_params(ByDocument, params).document_id
-        view = await journey.journey_view(store, env.tenant, document_id)
+def rpc_handlers(catalogue: Catalogue, store: Store) -> RpcHandlers:
+    async def journey_of(call: Call[routing.ByDocument]) -> Record:
+        view = await journey.journey_view(store, call.base, call.params.document_id)
         if view is None:  # another base's document is just as unknown here
             raise Refusal("not_found", 404)
         return view
 
-    async def document_find(env: Envelope, params: dict[str, Any]) -> Any:
+    async def find(call: Call[routing.Search]) -> Record:
         # Without a tenant (the operators' side), every base is searched.
-        query = parse_params(Search, params).query.strip()
-        return {"documents": await journey.find(store, env.tenant or None, query)}
+        query = call.params.query.strip()
+        return {"documents": await journey.find(store, call.tenant or None, query)}
 
-    return {
-        "process.list": list_,
-        "process.get": get,
-        "process.put": put,
-        "process.import": import_,
-        "process.export": export,
-        "process.enable": enable,
-        "process.disable": disable,
-        "process.delete": delete,
-        "document.get": document,
-        "document.journey": document_journey,
-        "document.find": document_find,
-    }
+    def switch(enabled: bool) -> Callable[[Call[routing.ById]], Awaitable[Record]]:
+        async def handler(call: Call[routing.ById]) -> Record:
+            return await catalogue.set_enabled(_scope(call), call.params.id, enabled)
+
+        return handler
+
+    return (
+        RpcHandlers(routing.ROUTING)
+        .on(routing.list_processes, lambda call: catalogue.list(_scope(call)))
+        .on(routing.get_process, lambda call: catalogue.get(_scope(call), call.params.id))
+        .on(routing.put_process, lambda call: catalogue.put(_scope(call), call.params.process))
+        .on(
+            routing.import_processes,
+            lambda call: catalogue.import_file(_scope(call), call.params.text),
+        )
+        .on(
+            routing.export_processes,
+            lambda call: catalogue.export(_scope(call), call.params.format),
+        )
+        .on(routing.enable_process, switch(True))
+        .on(routing.disable_process, switch(False))
+        .on(routing.delete_process, lambda call: catalogue.delete(_scope(call), call.params.id))
+        .on(
+            routing.get_document,
+            lambda call: journey.document_view(store, call.base, call.params.document_id),
+        )
+        .on(routing.document_journey, journey_of)
+        .on(routing.find_documents, find)
+    )
 
 
 def message_handlers(uploads: UploadDecider, results: ResultKeeper) -> dict[type, Handler]:

@@ -8,26 +8,30 @@ fails the lookup, so the request is retried rather than decided on missing facts
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 from services.routing.rules import DeviceInfo, DirectoryView, Lookups
+from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import DeviceView
+from shared.contracts.rpc import NoParams, Params, Record, RpcMethod
 from shared.errors import Refusal
 from shared.messaging.rpc import RpcClient
-from shared.messaging.topology import REGISTRY_RPC
+
+P = TypeVar("P", bound=Params)
+R = TypeVar("R")
 
 # Refusals that say the question did not reach a method (a registry of another version).
 _NOT_AN_ANSWER = ("unknown_method", "bad_request")
 
 
-def _device(raw: dict[str, Any] | None) -> DeviceInfo | None:
+def _device(raw: Record | None) -> DeviceInfo | None:
     return DeviceInfo.from_view(DeviceView.model_validate(raw)) if raw else None
 
 
-async def _ask(rpc: RpcClient, method: str, params: dict[str, Any], tenant: str) -> Any:
+async def _ask(rpc: RpcClient, method: RpcMethod[P, R], params: P, tenant: str) -> R | None:
     """The registry's answer, or None when it refuses the question."""
     try:
-        return await rpc.call(REGISTRY_RPC, method, params, tenant)
+        return await rpc.call(method, params, tenant)
     except Refusal as refusal:
         if refusal.status >= 500 or refusal.code in _NOT_AN_ANSWER:
             raise
@@ -38,14 +42,19 @@ async def fetch(rpc: RpcClient, tenant: str, lookups: Lookups) -> DirectoryView:
     device = None
     available: list[DeviceInfo] = []
     members: dict[str, list[str]] = {}
+    # The looked-up values are sent unchecked: the registry refusing a malformed one means the
+    # fact is not there, the same answer as for one it does not know.
     if lookups.device_pin is not None:
-        device = _device(await _ask(rpc, "device.resolve_pin", {"pin": lookups.device_pin}, tenant))
+        by_pin = registry.ByPin.model_construct(pin=lookups.device_pin)
+        device = _device(await _ask(rpc, registry.resolve_pin, by_pin, tenant))
     if lookups.device_id is not None:
-        device = _device(await _ask(rpc, "device.get", {"device_id": lookups.device_id}, tenant))
+        by_device = registry.ByDevice.model_construct(device_id=lookups.device_id)
+        device = _device(await _ask(rpc, registry.get_device, by_device, tenant))
     if lookups.available_devices:
-        raw = await _ask(rpc, "device.available", {}, tenant) or []
+        raw = await _ask(rpc, registry.available_devices, NoParams(), tenant) or []
         available = [d for d in (_device(r) for r in raw) if d is not None]
     if lookups.members_of is not None:
-        logins = await _ask(rpc, "group.members", {"group": lookups.members_of}, tenant)
+        group = registry.AnyGroup.model_construct(group=lookups.members_of)
+        logins = await _ask(rpc, registry.group_members, group, tenant)
         members[lookups.members_of] = list(logins or [])
     return DirectoryView(device=device, available_devices=available, members=members)

@@ -32,16 +32,15 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from shared.contracts.documents import DocumentHeader, Strict, Target
+from shared.contracts.routing_rpc import FileFormat, Slug
 from shared.errors import Refusal
 
 ProcessKind = Literal["typical", "custom"]
 AssignTo = Literal["users_groups", "device"]
 LoadAction = Literal["write", "post", "create_new"]
-FileFormat = Literal["yaml", "json"]
 # Line attributes a process may ask the storekeeper to type when the scan did not carry them.
 AskedAttribute = Literal["series", "expiry", "characteristic"]
 
-Slug = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 TypeName = Annotated[str, Field(min_length=1, max_length=200)]
 FieldName = Annotated[str, Field(min_length=1, max_length=200)]
 

@@ -9,14 +9,14 @@ from fastapi import FastAPI
 from services.routing import directory_client, repository
 from services.routing.api import ROUTERS
 from services.routing.catalogue import Catalogue
-from services.routing.consumers import message_handlers, methods
+from services.routing.consumers import message_handlers, rpc_handlers
 from services.routing.processes import default_processes
 from services.routing.results import ResultKeeper
 from services.routing.upload_decisions import UploadDecider
 from shared.http import install_common
 from shared.logging import get_logger
 from shared.messaging.consumer import Handler
-from shared.messaging.topology import ROUTING_RPC, ROUTING_WORK, WorkQueue
+from shared.messaging.topology import ROUTING_WORK, WorkQueue
 from shared.service import Runtime, ServiceSpec, parts_of
 
 NAME = "routing"
@@ -57,6 +57,6 @@ SPEC = ServiceSpec(
     port=lambda s: s.routing_port,
     build_app=build_app,
     handlers=_handlers,
-    rpc_methods=lambda rt: {ROUTING_RPC: methods(_catalogue(rt), rt.store)},
+    rpc_methods=lambda rt: [rpc_handlers(_catalogue(rt), rt.store)],
     on_start=_on_start,
 )

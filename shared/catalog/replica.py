@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
-from typing import Any
 
 from shared.catalog import chunks
 from shared.catalog import repository as repo
 from shared.catalog.versions import Coverage, newer
 from shared.contracts import Envelope
+from shared.contracts import registry_rpc as registry
 from shared.contracts.catalog import CatalogChanged
+from shared.contracts.rpc import NoParams
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcClient, RpcTimeout
-from shared.messaging.topology import REGISTRY_RPC
 from shared.outbox import UnitOfWork
 from shared.storage import Session, StorageError
 
@@ -88,13 +88,13 @@ class CatalogReplica:
         """Catch up every catalog this copy is behind on: at once when ``eager``, else only
         those that made no progress since the last check (the messages may just be on their
         way). Returns how many catalogs were caught up."""
-        heads = await self._rpc.call(REGISTRY_RPC, "catalog.heads", {})
+        heads = await self._rpc.call(registry.catalog_heads, NoParams())
         caught = 0
         for head in heads:
-            ref = (head["tenant"], head["store"])
+            ref = (head.tenant, head.store)
             async with self._uow() as tx:
                 covered = await repo.coverage(tx.db, *ref)
-            behind = covered.version < head["version"]
+            behind = covered.version < head.version
             stuck = self._last_seen.get(ref) == covered.version
             self._last_seen[ref] = covered.version
             if behind and (eager or stuck):
@@ -106,11 +106,10 @@ class CatalogReplica:
         since = covered.version
         log.info("catalog.catching_up", tenant=tenant, store=store, since=since)
         while True:
-            params: dict[str, Any] = {"store": store, "since": since, "limit": CATCH_UP_ROWS}
-            found = await self._rpc.call(REGISTRY_RPC, "catalog.changes", params, tenant=tenant)
-            if found is None:
+            asked = registry.CatalogSince(store=store, since=since, limit=CATCH_UP_ROWS)
+            changed = await self._rpc.call(registry.catalog_changes, asked, tenant)
+            if changed is None:
                 return
-            changed = CatalogChanged.model_validate(found)
             async with self._uow() as tx:
                 await apply_changes(tx.db, tenant, changed)
             since = changed.last

@@ -26,13 +26,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractIncomingMessage
 
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
 from shared.messaging import tracing
 from shared.messaging.broker import Broker, BrokerUnavailable, settle
 from shared.messaging.rpc import RpcTimeout
+from shared.messaging.subscription import QueueReader
 from shared.messaging.topology import WorkQueue
 from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
 from shared.outbox import AlreadyApplied
@@ -82,7 +83,7 @@ def require_same_tenant(envelope: Envelope, row: Mapping[str, Any], what: str) -
         raise PermanentFailure(f"{what} {row['id']} belongs to another tenant")
 
 
-class Consumer:
+class Consumer(QueueReader):
     def __init__(
         self,
         broker: Broker,
@@ -93,38 +94,19 @@ class Consumer:
         *,
         max_message_bytes: int | None = None,
     ) -> None:
-        self._broker = broker
+        super().__init__(broker, queue)
         self._max_bytes = max_message_bytes  # None: no limit
-        self._queue = queue
         self._handlers = handlers
         self._delays = retry_delays_ms
         self._service = service
-        self._amqp_queue: AbstractQueue | None = None
-        self._tag: str | None = None
         self._in_flight = 0
         self._ordered: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @property
-    def queue_name(self) -> str:
-        return self._queue.name
-
-    @property
-    def alive(self) -> bool:
-        return self._tag is not None and self._broker.connected
-
-    async def start(self) -> None:
-        self._amqp_queue, self._tag = await self._broker.consume(self._queue.name, self.on_message)
-
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages and let the ones in hand finish (the rest stay queued)."""
-        if self._amqp_queue is not None and self._tag is not None:
-            try:
-                await self._amqp_queue.cancel(self._tag)
-            except Exception as exc:  # the channel may already be gone
-                log.warning("consumer.cancel_failed", queue=self._queue.name, error=repr(exc))
-            self._tag = None
+        await self._cancel()
         in_hand = self._in_flight
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)

@@ -4,6 +4,10 @@ Requests are envelopes of type ``rpc.request`` (method + params) sent to the ser
 with ``reply_to`` and ``correlation_id``; the answer is ``{"ok": true, "result": ...}`` or
 ``{"ok": false, "code": ..., "params": ...}``. A refusal raised by the server's method comes back
 to the caller as the same :class:`Refusal`.
+
+Methods are declared once in the serving service's contracts (``shared.contracts.rpc``): the
+server answers through :class:`RpcHandlers` registered against the declarations, callers ask
+through :meth:`RpcClient.call` with the declaration and its typed parameters.
 """
 
 from __future__ import annotations
@@ -15,15 +19,18 @@ from typing import Any, TypeVar
 
 import orjson
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.contracts import Envelope, MalformedMessage, decode, encode, wrap
-from shared.contracts.rpc import RpcRequest
-from shared.errors import Refusal, describe
+from shared.contracts.rpc import Call, Params, RpcMethod, RpcRequest, RpcService
+from shared.errors import Refusal
 from shared.logging import correlation, get_logger
 from shared.messaging.broker import Broker, BrokerUnavailable, settle
+from shared.messaging.subscription import QueueReader
 from shared.messaging.topology import WorkQueue
 from shared.metrics import RPC_CALLS
+
+P = TypeVar("P", bound=Params)
+R = TypeVar("R")
 
 log = get_logger("tsdx.rpc")
 
@@ -32,54 +39,58 @@ class RpcTimeout(Exception):
     pass
 
 
-class Params(BaseModel):
-    """Base of an RPC method's parameters: unknown names refused, text trimmed."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+Handler = Callable[[Call[P]], Awaitable[R]]
 
 
-P = TypeVar("P", bound=Params)
+class RpcHandlers:
+    """A service's handlers, each registered against its method's declaration: the handler
+    takes the typed parameters (read off the wire here, refused here when wrong) and returns
+    the typed result. Every declared method must have one (:meth:`complete`)."""
 
-
-def parse_params(model: type[P], params: dict[str, Any]) -> P:
-    """Validate a method's parameters, or refuse the call saying which and why."""
-    try:
-        return model.model_validate(params)
-    except ValidationError as exc:
-        raise Refusal("validation_error", 422, details=describe(exc, root="params")) from None
-
-
-Method = Callable[[Envelope, dict[str, Any]], Awaitable[Any]]
-
-
-class RpcServer:
-    def __init__(self, broker: Broker, queue: WorkQueue, methods: dict[str, Method]) -> None:
-        self._broker = broker
-        self._queue = queue
-        self._methods = methods
-        self._amqp_queue: AbstractQueue | None = None
-        self._tag: str | None = None
+    def __init__(self, service: RpcService) -> None:
+        self.service = service
+        self._handlers: dict[str, Callable[[dict[str, Any], str | None], Awaitable[Any]]] = {}
 
     @property
-    def queue_name(self) -> str:
-        return self._queue.name
+    def queue(self) -> WorkQueue:
+        return self.service.queue
 
-    @property
-    def alive(self) -> bool:
-        return self._tag is not None and self._broker.connected
+    def on(self, method: RpcMethod[P, R], handler: Handler[P, R]) -> RpcHandlers:
+        if self.service.get(method.name) is not method:
+            raise ValueError(f"{method.name} is not a method of {self.queue.name}")
+        if method.name in self._handlers:
+            raise ValueError(f"{method.name} has a handler already")
 
-    async def start(self) -> None:
-        self._amqp_queue, self._tag = await self._broker.consume(self._queue.name, self._on_request)
+        async def answer(params: dict[str, Any], tenant: str | None) -> Any:
+            result = await handler(Call(method.read_params(params), tenant))
+            return method.result.dump_python(result)
+
+        self._handlers[method.name] = answer
+        return self
+
+    def complete(self) -> RpcHandlers:
+        missing = [m.name for m in self.service if m.name not in self._handlers]
+        if missing:
+            raise ValueError(f"{self.queue.name}: no handler for {', '.join(missing)}")
+        return self
+
+    def serves(self, name: str) -> bool:
+        return name in self._handlers
+
+    async def answer(self, name: str, params: dict[str, Any], tenant: str | None) -> Any:
+        """The method's result, ready for JSON, or the :class:`Refusal` it raised."""
+        return await self._handlers[name](params, tenant)
+
+
+class RpcServer(QueueReader):
+    def __init__(self, broker: Broker, handlers: RpcHandlers) -> None:
+        super().__init__(broker, handlers.queue)
+        self._handlers = handlers.complete()
 
     async def stop(self) -> None:
-        if self._amqp_queue is not None and self._tag is not None:
-            try:
-                await self._amqp_queue.cancel(self._tag)
-            except Exception as exc:
-                log.warning("rpc.cancel_failed", error=repr(exc))
-            self._tag = None
+        await self._cancel()
 
-    async def _on_request(self, message: AbstractIncomingMessage) -> None:
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
         reply = await self._answer(message.body)
         if message.reply_to:
             try:
@@ -110,11 +121,10 @@ class RpcServer:
             return await self._dispatch(envelope, payload)
 
     async def _dispatch(self, envelope: Envelope, request: RpcRequest) -> dict[str, Any]:
-        method = self._methods.get(request.method)
-        if method is None:
+        if not self._handlers.serves(request.method):
             return {"ok": False, "code": "unknown_method", "params": {"method": request.method}}
         try:
-            result = await method(envelope, request.params)
+            result = await self._handlers.answer(request.method, request.params, envelope.tenant)
         except Refusal as refusal:
             RPC_CALLS.labels(request.method, "refused").inc()
             return {
@@ -159,9 +169,20 @@ class RpcClient:
             except orjson.JSONDecodeError as exc:
                 future.set_exception(MalformedMessage(f"bad rpc reply: {exc}"))
 
-    async def call(
+    async def call(self, method: RpcMethod[P, R], params: P, tenant: str | None = None) -> R:
+        """Ask ``method`` with its typed parameters; its typed result, or the server's
+        :class:`Refusal` as it was raised there."""
+        # Only the fields the caller set travel: a field left out keeps its meaning ("no
+        # change") apart from one given as null ("remove").
+        values = params.model_dump(mode="json", exclude_unset=True)
+        result = await self.send(method.queue, method.name, values, tenant)
+        return method.result.validate_python(result)
+
+    async def send(
         self, queue: WorkQueue, method: str, params: dict[str, Any], tenant: str | None = None
     ) -> Any:
+        """The request as it goes on the wire, untyped: for :meth:`call`, and for tests that
+        send what no typed caller can."""
         if self._queue is None:
             raise BrokerUnavailable("rpc client not started")
         envelope = wrap(RpcRequest(method=method, params=params), tenant)

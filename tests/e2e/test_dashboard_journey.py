@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.contracts import gateway_rpc as gateway
 from shared.errors import Refusal
 from shared.messaging.broker import Broker
 from shared.messaging.rpc import RpcClient
@@ -79,16 +80,17 @@ async def test_the_gateway_refuses_a_malformed_question_for_its_steps(
     try:
         rpc = RpcClient(broker, "test", 30.0)
         await rpc.start()
-        method = "document.result_steps"
-        unknown = await rpc.call(GATEWAY_RPC, method, {"document_id": "never-uploaded"}, tenant)
-        assert unknown == {"steps": []}
+        never = gateway.ByDocument(document_id="never-uploaded")
+        assert await rpc.call(gateway.result_steps, never, tenant) == gateway.ResultSteps(steps=[])
+        # What no typed caller can build goes on the wire as it is.
+        method = gateway.result_steps.name
         for params, where in (
             ({"document_id": ""}, None),
             ({"document_id": "x", "extra": 1}, None),
             ({"document_id": "x"}, "no tenant"),
         ):
             with pytest.raises(Refusal) as refused:
-                await rpc.call(GATEWAY_RPC, method, params, None if where else tenant)
+                await rpc.send(GATEWAY_RPC, method, params, None if where else tenant)
             assert refused.value.code == "validation_error", (params, where)
     finally:
         await broker.close()

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from shared.messaging.broker import Broker
+from shared.messaging.rpc import RpcClient
 from shared.settings import Settings
 from tests.support.broker import amqp_url, create_vhost, delete_vhost, require_broker
+from tools.cli.stack import Stack
 
 
 @pytest.fixture
@@ -36,3 +38,14 @@ async def broker(settings: Settings) -> AsyncIterator[Broker]:
     await b.connect()
     yield b
     await b.close()
+
+
+@pytest.fixture
+async def rpc(stack: Stack) -> AsyncIterator[RpcClient]:
+    """An RPC client on the stack's broker, asking as routing and the LAN writer do."""
+    broker = Broker(Settings(amqp_url=stack.env["TSDX_AMQP_URL"]), "test")
+    await broker.connect()
+    client = RpcClient(broker, "test", timeout=15)
+    await client.start()
+    yield client
+    await broker.close()

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 import pytest
 
-from shared.contracts import Envelope
+from shared.contracts import Envelope, encode, wrap
+from shared.contracts.registry_rpc import ByDevice, get_device
 from shared.contracts.results import DocumentLoaded
+from shared.contracts.rpc import RECORD, Call, Params, Record, RpcService
 from shared.errors import Refusal
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.consumer import Consumer, PermanentFailure
 from shared.messaging.parking import list_parked, replay
-from shared.messaging.rpc import RpcClient, RpcServer, RpcTimeout
+from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer, RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_WORK
 from shared.outbox import COLLECTIONS, OutboxRelay, UnitOfWork
 from shared.settings import Settings
@@ -117,34 +120,78 @@ async def test_an_unroutable_publish_is_an_error_not_a_silent_drop(broker: Broke
         await broker.publish_to_queue("nowhere.to.go", b"{}", {})
 
 
-async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Settings) -> None:
-    async def echo(envelope: Envelope, params: dict[str, Any]) -> Any:
-        if params.get("refuse"):
-            raise Refusal("device_not_found", 404, device="x")
-        if params.get("slow"):
-            await asyncio.sleep(3)
-        return {"tenant": envelope.tenant, "params": params}
+class EchoParams(Params):
+    a: int = 0
+    refuse: bool = False
+    slow: bool = False
 
-    server = RpcServer(broker, REGISTRY_RPC, {"echo": echo})
+
+ECHO_SERVICE = RpcService(REGISTRY_RPC)
+ECHO = ECHO_SERVICE.method("echo", EchoParams, RECORD)
+
+
+async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Settings) -> None:
+    async def echo(call: Call[EchoParams]) -> Record:
+        if call.params.refuse:
+            raise Refusal("device_not_found", 404, device="x")
+        if call.params.slow:
+            await asyncio.sleep(3)
+        return {"tenant": call.tenant, "a": call.params.a}
+
+    server = RpcServer(broker, RpcHandlers(ECHO_SERVICE).on(ECHO, echo))
     await server.start()
     client = RpcClient(broker, "test", timeout=1.0)
     await client.start()
 
-    assert await client.call(REGISTRY_RPC, "echo", {"a": 1}, tenant="t1") == {
-        "tenant": "t1",
-        "params": {"a": 1},
-    }
+    assert await client.call(ECHO, EchoParams(a=1), tenant="t1") == {"tenant": "t1", "a": 1}
     with pytest.raises(Refusal) as refused:
-        await client.call(REGISTRY_RPC, "echo", {"refuse": True})
+        await client.call(ECHO, EchoParams(refuse=True))
     assert (refused.value.code, refused.value.status, refused.value.params) == (
         "device_not_found",
         404,
         {"device": "x"},
     )
+    # What no typed caller can send: a name the server does not declare, wrong parameters.
     with pytest.raises(Refusal, match="unknown_method"):
-        await client.call(REGISTRY_RPC, "nope", {})
+        await client.send(REGISTRY_RPC, "nope", {})
+    with pytest.raises(Refusal) as malformed:
+        await client.send(REGISTRY_RPC, "echo", {"a": "many", "b": 2})
+    assert (malformed.value.code, malformed.value.status) == ("validation_error", 422)
+    assert malformed.value.params["details"].startswith("a: Input should be a valid integer")
+    assert "b: Extra inputs are not permitted" in malformed.value.params["details"]
     with pytest.raises(RpcTimeout):
-        await client.call(REGISTRY_RPC, "echo", {"slow": True})
+        await client.call(ECHO, EchoParams(slow=True))
+    await server.stop()
+
+
+async def test_a_request_that_is_not_an_rpc_request_is_answered_bad_request_unhandled(
+    broker: Broker,
+) -> None:
+    asked: list[EchoParams] = []
+
+    async def echo(call: Call[EchoParams]) -> Record:
+        asked.append(call.params)
+        return {}
+
+    server = RpcServer(broker, RpcHandlers(ECHO_SERVICE).on(ECHO, echo))
+    await server.start()
+    replies: asyncio.Queue[bytes] = asyncio.Queue()
+    reply_queue = await broker.consume_channel.declare_queue("", exclusive=True)
+
+    async def on_reply(message: Any) -> None:
+        replies.put_nowait(message.body)
+
+    await reply_queue.consume(on_reply, no_ack=True)
+    wrong_type = encode(wrap(DocumentLoaded(document_id="d1"), "t1"))
+    for body in (b"not json", b'{"type": "rpc.request"}', wrong_type):
+        await broker.publish_to_queue(
+            REGISTRY_RPC.name, body, {}, correlation_id="c1", reply_to=reply_queue.name
+        )
+        reply = orjson.loads(await asyncio.wait_for(replies.get(), timeout=30))
+        assert (reply["ok"], reply["code"]) == (False, "bad_request")
+        assert reply["params"]["reason"]
+    assert "not an rpc.request: document.loaded" in reply["params"]["reason"]
+    assert asked == []
     await server.stop()
 
 
@@ -228,7 +275,7 @@ async def test_an_rpc_for_an_http_caller_that_gets_no_answer_is_a_retryable_503(
     await client.start()
     # Nobody serves the registry's queue here: the call times out.
     with pytest.raises(Refusal) as refused:
-        await ask(client, REGISTRY_RPC, "device.get", {"device_id": "d"}, tenant="t")
+        await ask(client, get_device, ByDevice(device_id="d"), tenant="t")
     assert (refused.value.code, refused.value.status) == ("broker_unavailable", 503)
 
 

@@ -6,32 +6,18 @@ with the tenant in the envelope.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from shared.errors import Refusal
-from shared.messaging.broker import Broker
 from shared.messaging.rpc import RpcClient
 from shared.messaging.topology import REGISTRY_RPC
-from shared.settings import Settings
-from tools.cli.stack import Stack
 from tools.client import AdminClient, ApiError
 
 IVANOV_BADGE = "2000000012345"
 KEEPERS = "Кладовщики"
 SHIFT = "Смена 1"
-
-
-@pytest.fixture
-async def rpc(stack: Stack) -> AsyncIterator[RpcClient]:
-    broker = Broker(Settings(amqp_url=stack.env["TSDX_AMQP_URL"]), "test")
-    await broker.connect()
-    client = RpcClient(broker, "test", timeout=10)
-    await client.start()
-    yield client
-    await broker.close()
 
 
 @pytest.fixture
@@ -52,7 +38,7 @@ async def people(tenant: dict[str, str], admin: AdminClient) -> str:
 
 
 async def call(rpc: RpcClient, method: str, params: dict[str, Any], base: str) -> Any:
-    return await rpc.call(REGISTRY_RPC, method, params, tenant=base)
+    return await rpc.send(REGISTRY_RPC, method, params, tenant=base)
 
 
 async def refusal(rpc: RpcClient, method: str, params: dict[str, Any], base: str) -> Refusal:
@@ -233,3 +219,30 @@ async def test_bad_user_and_group_requests_get_clear_codes_and_change_nothing(
     assert (await call(rpc, "user.authenticate", {"barcode": IVANOV_BADGE}, people))[
         "login"
     ] == "ivanov"
+
+
+async def test_a_malformed_change_over_amqp_is_refused_by_field_and_changes_nothing(
+    rpc: RpcClient, people: str
+) -> None:
+    users = await call(rpc, "user.list", {}, people)
+    groups = await call(rpc, "group.list", {}, people)
+
+    refused = [
+        await refusal(rpc, "user.update", {"login": "ivanov", "name": ""}, people),
+        await refusal(rpc, "user.update", {"login": "ivanov", "nickname": "Ваня"}, people),
+        await refusal(rpc, "user.create", {"login": "иван ов", "password": "x"}, people),
+        await refusal(rpc, "group.rename", {"group": KEEPERS}, people),
+        await refusal(rpc, "group.add_member", {"group": SHIFT, "login": ["ivanov"]}, people),
+    ]
+
+    assert {(r.code, r.status) for r in refused} == {("validation_error", 422)}
+    # Each answer names the field that is wrong.
+    assert [r.params["details"].split(":")[0] for r in refused] == [
+        "name",
+        "nickname",
+        "login",
+        "new_name",
+        "login",
+    ]
+    assert await call(rpc, "user.list", {}, people) == users
+    assert await call(rpc, "group.list", {}, people) == groups

@@ -102,7 +102,7 @@ class RoutingEdge:
         await self._broker.publish(payload, tenant)
 
     async def document(self, tenant: str, document_id: str) -> dict[str, Any]:
-        view: dict[str, Any] = await self._rpc.call(
+        view: dict[str, Any] = await self._rpc.send(
             ROUTING_RPC, "document.get", {"document_id": document_id}, tenant
         )
         return view

@@ -31,7 +31,7 @@ stack, edge, team = decisions.stack, decisions.edge, decisions.team
 
 
 async def journey(edge: RoutingEdge, tenant: str, document_id: str) -> dict[str, Any]:
-    view: dict[str, Any] = await edge._rpc.call(
+    view: dict[str, Any] = await edge._rpc.send(
         ROUTING_RPC, "document.journey", {"document_id": document_id}, tenant
     )
     return view

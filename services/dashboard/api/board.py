@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
@@ -17,17 +17,21 @@ from services.dashboard.labels import labels_for
 from services.dashboard.page import render_page
 from services.dashboard.state import Dashboard
 from shared.audit import audited
+from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import TENANT_ID_PATTERN
+from shared.contracts.rpc import NoParams, RpcMethod
 from shared.errors import Refusal
 from shared.http import ask, check_admin_token, language_of
 from shared.i18n import Language, pick_language
 from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.topology import REGISTRY_RPC, work_queue
+from shared.messaging.topology import work_queue
 from shared.metrics import PARKED_REPLAYED
 from shared.qr import qr_svg
 from shared.service import Runtime
 from shared.settings import Settings
+
+R = TypeVar("R")
 
 PREFIX = "/api/v1/dashboard"
 
@@ -109,7 +113,7 @@ async def devices(board: DashboardDep, _: AdminDep) -> dict[str, Any]:
 
 @router.get(f"{PREFIX}/tenants", summary="The accounting bases, with their device counts")
 async def tenants(request: Request, _: AdminDep) -> dict[str, Any]:
-    return {"tenants": await _registry(request, "tenant.list", None)}
+    return {"tenants": await _registry(request, registry.list_tenants, None)}
 
 
 @router.post(
@@ -120,16 +124,16 @@ async def new_connection_code(tenant: TenantId, request: Request, _: AdminDep) -
     """The code is kept hashed, so it is shown only when issued: a new one replaces the old
     for pairing (devices already paired stay paired)."""
     with audited("tenant.rotate_code", tenant=tenant, target=tenant):
-        rotated = await _registry(request, "tenant.rotate_code", tenant)
+        rotated = await _registry(request, registry.rotate_connection_code, tenant)
     code = rotated["connection_code"]
     language = pick_language(request.headers.get("accept-language"))
     title = labels_for(language)["qr_title"].format(tenant=tenant)
     return {"tenant": tenant, "connection_code": code, "qr_svg": qr_svg(code, title=title)}
 
 
-async def _registry(request: Request, method: str, tenant: str | None) -> Any:
+async def _registry(request: Request, method: RpcMethod[NoParams, R], tenant: str | None) -> R:
     runtime: Runtime = request.app.state.runtime
-    return await ask(runtime.rpc, REGISTRY_RPC, method, {}, tenant)
+    return await ask(runtime.rpc, method, NoParams(), tenant)
 
 
 @router.get(f"{PREFIX}/queues", summary="Depth, consumers, retrying and parked of each work queue")

@@ -17,12 +17,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from services.dashboard.api.board import PREFIX, AdminDep
+from shared.contracts import gateway_rpc as gateway
+from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.errors import Refusal
 from shared.http import ask
 from shared.journey import joined
 from shared.messaging.rpc import RpcClient
-from shared.messaging.topology import GATEWAY_RPC, ROUTING_RPC
 
 router = APIRouter(prefix=f"{PREFIX}/documents", tags=["dashboard"])
 
@@ -38,8 +39,7 @@ async def find(
     _: AdminDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="id, number or PIN")],
 ) -> dict[str, Any]:
-    found: dict[str, Any] = await ask(_rpc(request), ROUTING_RPC, "document.find", {"query": q})
-    return found
+    return await ask(_rpc(request), routing.find_documents, routing.Search(query=q))
 
 
 @router.get("/{tenant}/{document_id}", summary="One document's state and timeline")
@@ -50,13 +50,16 @@ async def journey(
     document_id: Annotated[str, Path(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
     rpc = _rpc(request)
-    by_document = {"document_id": document_id}
-    view: dict[str, Any] = await ask(rpc, ROUTING_RPC, "document.journey", by_document, tenant)
+    view = await ask(
+        rpc, routing.document_journey, routing.ByDocument(document_id=document_id), tenant
+    )
     try:
-        found = await ask(rpc, GATEWAY_RPC, "document.result_steps", by_document, tenant)
+        found = await ask(
+            rpc, gateway.result_steps, gateway.ByDocument(document_id=document_id), tenant
+        )
     except Refusal as refusal:
         if refusal.code != "broker_unavailable":
             raise
         # Routing's steps are worth showing while the gateway is away.
         return {**view, "incomplete": ["gateway"]}
-    return joined(view, found["steps"])
+    return joined(view, found.steps)

@@ -1,6 +1,7 @@
 """The operators' API (admin token): tenants, their devices, users and groups.
 
-Thin endpoints: each validates its input and asks the registry, which owns the directory.
+Thin endpoints: each validates its input and asks the registry, which owns the directory. The
+request bodies are the registry's own parameter models (``shared.contracts.registry_rpc``).
 Changes that decide who may call the gateway (a rotated API key, a blocked, retired or replaced
 device) are written into the gateway's own copies and announced to every gateway instance
 before answering, so the old credential is refused by the very next request, on any instance,
@@ -13,18 +14,25 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field
 
 from services.gateway import directory
 from services.gateway.auth import AdminDep
 from shared.audit import audited
+from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import TENANT_ID_PATTERN, GroupName, Login
-from shared.contracts.documents import DeviceMode
+from shared.contracts.registry_rpc import (
+    DeviceChanges,
+    NewTenant,
+    NewUser,
+    Replacement,
+    UserChanges,
+)
+from shared.contracts.rpc import NoParams, Record, RpcMethod
 from shared.errors import Refusal
 from shared.http import ask
-from shared.messaging.topology import REGISTRY_RPC
-from shared.service import Runtime, RuntimeDep
+from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -32,47 +40,10 @@ TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, examples=["sklad-na-le
 DeviceId = Annotated[str, Path(min_length=1, max_length=100)]
 LoginPath = Annotated[Login, Path(examples=["ivanov"])]
 GroupPath = Annotated[GroupName, Path(examples=["Кладовщики"])]
-# Passwords are taken exactly as typed: surrounding spaces are part of them.
-Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
 
 
 class _Body(NullMeansAbsent):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class NewTenant(_Body):
-    name: str = Field(min_length=1, max_length=200, examples=["Склад на Ленина"])
-    tenant: str | None = Field(default=None, pattern=TENANT_ID_PATTERN)
-
-
-class DeviceChanges(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200, examples=["EDA50 №2"])
-    mode: DeviceMode | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> DeviceChanges:
-        if self.name is None and self.mode is None:
-            raise ValueError("give name or mode")
-        return self
-
-
-class Replacement(_Body):
-    new_device: str = Field(min_length=1, max_length=100, description="the already paired device")
-
-
-class NewUser(_Body):
-    login: Login = Field(examples=["ivanov"])
-    name: str | None = Field(default=None, min_length=1, max_length=200, examples=["Иванов И."])
-    password: Password | None = None
-    barcode: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-class UserChanges(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    password: Password | None = None
-    barcode: str | None = Field(
-        default=None, min_length=1, max_length=200, description="null removes the barcode"
-    )
 
 
 class NewGroup(_Body):
@@ -91,16 +62,14 @@ class GroupRename(_Body):
 )
 async def create_tenant(body: NewTenant, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("tenant.create", tenant=body.tenant, target=body.tenant, name=body.name) as entry:
-        created = await ask(
-            rt.rpc, REGISTRY_RPC, "tenant.create", body.model_dump(exclude_none=True)
-        )
+        created = await ask(rt.rpc, registry.create_tenant, body)
         entry.tenant = entry.target = created["tenant"]
     return created
 
 
 @router.get("/tenants", summary="List accounting bases")
 async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
-    return {"tenants": await ask(rt.rpc, REGISTRY_RPC, "tenant.list", {})}
+    return {"tenants": await ask(rt.rpc, registry.list_tenants, NoParams())}
 
 
 @router.post(
@@ -109,7 +78,7 @@ async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
 )
 async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
-        rotated = await ask(rt.rpc, REGISTRY_RPC, "tenant.rotate_key", {}, tenant)
+        rotated = await ask(rt.rpc, registry.rotate_api_key, NoParams(), tenant)
         await directory.keep_tenant(rt, rotated)
     return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
 
@@ -120,7 +89,7 @@ async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[
 )
 async def rotate_connection_code(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     with audited("tenant.rotate_connection_code", tenant=tenant, target=tenant):
-        rotated = await ask(rt.rpc, REGISTRY_RPC, "tenant.rotate_code", {}, tenant)
+        rotated = await ask(rt.rpc, registry.rotate_connection_code, NoParams(), tenant)
     return {"tenant": rotated["tenant"], "connection_code": rotated["connection_code"]}
 
 
@@ -134,8 +103,8 @@ async def list_devices(
     _: AdminDep,
     status: Literal["active", "blocked", "retired"] | None = Query(default=None),
 ) -> dict[str, Any]:
-    params = {"status": status} if status else {}
-    devices = await ask(rt.rpc, REGISTRY_RPC, "device.list", params, tenant)
+    by_status = registry.DeviceFilter(status=status) if status else registry.DeviceFilter()
+    devices = await ask(rt.rpc, registry.list_devices, by_status, tenant)
     return {"devices": await directory.shown_all(rt, devices)}
 
 
@@ -143,7 +112,8 @@ async def list_devices(
 async def get_device(
     tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    device = await ask(rt.rpc, REGISTRY_RPC, "device.get", {"device_id": device_id}, tenant)
+    by_device = registry.ByDevice(device_id=device_id)
+    device = await ask(rt.rpc, registry.get_device, by_device, tenant)
     if device is None:
         raise Refusal("device_not_found", 404, device=device_id)
     return await directory.shown(rt, device)
@@ -154,44 +124,39 @@ async def update_device(
     tenant: TenantId, device_id: DeviceId, body: DeviceChanges, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
     changes = body.model_dump(exclude_none=True)
-    params = {"device_id": device_id, **changes}
+    update = registry.UpdateDevice(device_id=device_id, **changes)
     with audited("device.update", tenant=tenant, target=device_id, **changes):
         return await directory.keep_device(
-            rt, await ask(rt.rpc, REGISTRY_RPC, "device.update", params, tenant)
+            rt, await ask(rt.rpc, registry.update_device, update, tenant)
         )
 
 
-async def _life_cycle(rt: Runtime, method: str, tenant: str, device_id: str) -> dict[str, Any]:
-    with audited(method, tenant=tenant, target=device_id):
-        record = await ask(rt.rpc, REGISTRY_RPC, method, {"device_id": device_id}, tenant)
-        return await directory.keep_device(rt, record)
+def _life_cycle_route(
+    action: str, method: RpcMethod[registry.ByDevice, Record], summary: str
+) -> None:
+    async def change(
+        tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
+    ) -> dict[str, Any]:
+        with audited(method.name, tenant=tenant, target=device_id):
+            by_device = registry.ByDevice(device_id=device_id)
+            record = await ask(rt.rpc, method, by_device, tenant)
+            return await directory.keep_device(rt, record)
+
+    path = f"/tenants/{{tenant}}/devices/{{device_id}}/{action}"
+    router.add_api_route(path, change, methods=["POST"], summary=summary, name=f"{action}_device")
 
 
-@router.post(
-    "/tenants/{tenant}/devices/{device_id}/block",
-    summary="Refuse the device from now on (it keeps its PIN)",
-)
-async def block_device(
-    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
-) -> dict[str, Any]:
-    return await _life_cycle(rt, "device.block", tenant, device_id)
-
-
-@router.post("/tenants/{tenant}/devices/{device_id}/unblock", summary="Let a blocked device in")
-async def unblock_device(
-    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
-) -> dict[str, Any]:
-    return await _life_cycle(rt, "device.unblock", tenant, device_id)
-
-
-@router.post(
-    "/tenants/{tenant}/devices/{device_id}/retire",
-    summary="Take the device out of service for good; its PIN cools off",
-)
-async def retire_device(
-    tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
-) -> dict[str, Any]:
-    return await _life_cycle(rt, "device.retire", tenant, device_id)
+# A step of a device's life cycle: the same endpoint for each, asking its own method.
+for _action, _method, _summary in (
+    ("block", registry.block_device, "Refuse the device from now on (it keeps its PIN)"),
+    ("unblock", registry.unblock_device, "Let a blocked device in"),
+    (
+        "retire",
+        registry.retire_device,
+        "Take the device out of service for good; its PIN cools off",
+    ),
+):
+    _life_cycle_route(_action, _method, _summary)
 
 
 @router.post(
@@ -201,13 +166,13 @@ async def retire_device(
 async def replace_device(
     tenant: TenantId, device_id: DeviceId, body: Replacement, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    params = {"old_device": device_id, "new_device": body.new_device}
+    replacement = registry.ReplaceDevice(old_device=device_id, new_device=body.new_device)
     with audited("device.replace", tenant=tenant, target=device_id, new_device=body.new_device):
-        replaced = await ask(rt.rpc, REGISTRY_RPC, "device.replace", params, tenant)
+        replaced = await ask(rt.rpc, registry.replace_device, replacement, tenant)
         await directory.keep_replacement(rt, tenant, device_id, body.new_device)
         return {
-            "old": await directory.keep_device(rt, replaced["old"]),
-            "new": await directory.keep_device(rt, replaced["new"]),
+            "old": await directory.keep_device(rt, replaced.old),
+            "new": await directory.keep_device(rt, replaced.new),
         }
 
 
@@ -216,19 +181,19 @@ async def replace_device(
 
 @router.get("/tenants/{tenant}/users", summary="The base's users with their groups")
 async def list_users(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    return {"users": await ask(rt.rpc, REGISTRY_RPC, "user.list", {}, tenant)}
+    return {"users": await ask(rt.rpc, registry.list_users, NoParams(), tenant)}
 
 
 @router.post("/tenants/{tenant}/users", status_code=201, summary="Create a user")
 async def create_user(tenant: TenantId, body: NewUser, rt: RuntimeDep, _: AdminDep) -> Any:
-    params = body.model_dump(exclude_none=True)
-    with audited("user.create", tenant=tenant, target=body.login, fields=_fields(params)):
-        return await ask(rt.rpc, REGISTRY_RPC, "user.create", params, tenant)
+    given = body.model_dump(exclude_none=True)
+    with audited("user.create", tenant=tenant, target=body.login, fields=_fields(given)):
+        return await ask(rt.rpc, registry.create_user, body, tenant)
 
 
 @router.get("/tenants/{tenant}/users/{login}", summary="One user")
 async def get_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
-    return await ask(rt.rpc, REGISTRY_RPC, "user.get", {"login": login}, tenant)
+    return await ask(rt.rpc, registry.get_user, registry.ByLogin(login=login), tenant)
 
 
 @router.patch(
@@ -239,13 +204,14 @@ async def update_user(
 ) -> Any:
     changes = body.model_dump(include=body.model_fields_set)
     with audited("user.update", tenant=tenant, target=login, fields=_fields(changes)):
-        return await ask(rt.rpc, REGISTRY_RPC, "user.update", {"login": login, **changes}, tenant)
+        update = registry.UpdateUser(login=login, **changes)
+        return await ask(rt.rpc, registry.update_user, update, tenant)
 
 
 @router.delete("/tenants/{tenant}/users/{login}", summary="Delete a user and its memberships")
 async def delete_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("user.delete", tenant=tenant, target=login):
-        return await ask(rt.rpc, REGISTRY_RPC, "user.delete", {"login": login}, tenant)
+        return await ask(rt.rpc, registry.delete_user, registry.ByLogin(login=login), tenant)
 
 
 def _fields(params: dict[str, Any]) -> list[str]:
@@ -255,37 +221,39 @@ def _fields(params: dict[str, Any]) -> list[str]:
 
 @router.get("/tenants/{tenant}/groups", summary="The base's groups with their members")
 async def list_groups(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    return {"groups": await ask(rt.rpc, REGISTRY_RPC, "group.list", {}, tenant)}
+    return {"groups": await ask(rt.rpc, registry.list_groups, NoParams(), tenant)}
 
 
 @router.post("/tenants/{tenant}/groups", status_code=201, summary="Create a group")
 async def create_group(tenant: TenantId, body: NewGroup, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("group.create", tenant=tenant, target=body.group):
-        return await ask(rt.rpc, REGISTRY_RPC, "group.create", {"group": body.group}, tenant)
+        by_group = registry.ByGroup(group=body.group)
+        return await ask(rt.rpc, registry.create_group, by_group, tenant)
 
 
 @router.patch("/tenants/{tenant}/groups/{group}", summary="Rename a group (members stay)")
 async def rename_group(
     tenant: TenantId, group: GroupPath, body: GroupRename, rt: RuntimeDep, _: AdminDep
 ) -> Any:
-    params = {"group": group, "new_name": body.name}
+    rename = registry.GroupRename(group=group, new_name=body.name)
     with audited("group.rename", tenant=tenant, target=group, new_name=body.name):
-        return await ask(rt.rpc, REGISTRY_RPC, "group.rename", params, tenant)
+        return await ask(rt.rpc, registry.rename_group, rename, tenant)
 
 
 @router.delete("/tenants/{tenant}/groups/{group}", summary="Delete a group (users stay)")
 async def delete_group(tenant: TenantId, group: GroupPath, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("group.delete", tenant=tenant, target=group):
-        return await ask(rt.rpc, REGISTRY_RPC, "group.delete", {"group": group}, tenant)
+        by_group = registry.ByGroup(group=group)
+        return await ask(rt.rpc, registry.delete_group, by_group, tenant)
 
 
 @router.put("/tenants/{tenant}/groups/{group}/members/{login}", summary="Add a user to a group")
 async def add_member(
     tenant: TenantId, group: GroupPath, login: LoginPath, rt: RuntimeDep, _: AdminDep
 ) -> Any:
-    params = {"group": group, "login": login}
+    membership = registry.Membership(group=group, login=login)
     with audited("group.add_member", tenant=tenant, target=login, group=group):
-        return await ask(rt.rpc, REGISTRY_RPC, "group.add_member", params, tenant)
+        return await ask(rt.rpc, registry.add_member, membership, tenant)
 
 
 @router.delete(
@@ -294,6 +262,6 @@ async def add_member(
 async def remove_member(
     tenant: TenantId, group: GroupPath, login: LoginPath, rt: RuntimeDep, _: AdminDep
 ) -> Any:
-    params = {"group": group, "login": login}
+    membership = registry.Membership(group=group, login=login)
     with audited("group.remove_member", tenant=tenant, target=login, group=group):
-        return await ask(rt.rpc, REGISTRY_RPC, "group.remove_member", params, tenant)
+        return await ask(rt.rpc, registry.remove_member, membership, tenant)

@@ -18,18 +18,20 @@ for a process id.
 # No ``from __future__ import annotations`` here: the routes are declared in a function, and
 # FastAPI reads their parameter annotations (the local ``Scope``) as objects, not strings.
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from services.gateway.auth import AdminDep, TenantDep
 from shared.audit import audited
+from shared.contracts import registry_rpc as registry
+from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.contracts.documents import ShallowObject
+from shared.contracts.rpc import NoParams, Record, RpcMethod
 from shared.errors import Refusal
 from shared.http import ask
-from shared.messaging.topology import REGISTRY_RPC, ROUTING_RPC
 from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(tags=["processes"])
@@ -44,7 +46,6 @@ ProcessId = Annotated[
     Path(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=100, examples=["purchase-receipt"]),
 ]
 TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, examples=["sklad-na-lenina"])]
-FileFormat = Literal["yaml", "json"]
 
 _IMPORT_BODY = {
     "requestBody": {
@@ -58,10 +59,6 @@ _IMPORT_BODY = {
 }
 
 
-async def routing_call(rt: Runtime, method: str, params: dict[str, Any], tenant: str | None) -> Any:
-    return await ask(rt.rpc, ROUTING_RPC, method, params, tenant)
-
-
 # Scopes: None is the defaults, a string is one base.
 
 
@@ -70,7 +67,7 @@ async def defaults_scope(_: AdminDep) -> str | None:
 
 
 async def tenant_scope(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> str | None:
-    tenants = await ask(rt.rpc, REGISTRY_RPC, "tenant.list", {})
+    tenants = await ask(rt.rpc, registry.list_tenants, NoParams())
     if not any(t["tenant"] == tenant for t in tenants):
         raise Refusal("tenant_not_found", 404, tenant=tenant)
     return tenant
@@ -81,7 +78,7 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
 
     @router.get(prefix, summary=f"List {whose} business processes")
     async def list_processes(rt: RuntimeDep, scope: Scope) -> dict[str, Any]:
-        return {"processes": await routing_call(rt, "process.list", {}, scope)}
+        return {"processes": await ask(rt.rpc, routing.list_processes, NoParams(), scope)}
 
     @router.get(
         f"{prefix}:export",
@@ -92,9 +89,9 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
     async def export_processes(
         rt: RuntimeDep,
         scope: Scope,
-        fmt: Annotated[FileFormat, Query(alias="format")] = "yaml",
+        fmt: Annotated[routing.FileFormat, Query(alias="format")] = "yaml",
     ) -> Response:
-        exported = await routing_call(rt, "process.export", {"format": fmt}, scope)
+        exported = await ask(rt.rpc, routing.export_processes, routing.Export(format=fmt), scope)
         return Response(
             exported["text"],
             media_type=f"{FILE_MEDIA_TYPES[fmt]}; charset=utf-8",
@@ -109,11 +106,12 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
     async def import_processes(request: Request, rt: RuntimeDep, scope: Scope) -> Any:
         with audited("process.import", tenant=scope, target=None):
             text = _file_text(await request.body())
-            return await routing_call(rt, "process.import", {"text": text}, scope)
+            file = routing.ImportFile(text=text)
+            return await ask(rt.rpc, routing.import_processes, file, scope)
 
     @router.get(f"{prefix}/{{process_id}}", summary=f"One of {whose} business processes")
     async def get_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await routing_call(rt, "process.get", {"id": process_id}, scope)
+        return await ask(rt.rpc, routing.get_process, routing.ById(id=process_id), scope)
 
     @router.put(
         f"{prefix}/{{process_id}}",
@@ -128,24 +126,27 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
         with audited("process.put", tenant=scope, target=process_id):
             if body.setdefault("id", process_id) != process_id:
                 raise Refusal("validation_error", 422, details="id: differs from the address")
-            return await routing_call(rt, "process.put", {"process": body}, scope)
+            put = routing.PutProcess(process=body)
+            return await ask(rt.rpc, routing.put_process, put, scope)
 
     @router.post(f"{prefix}/{{process_id}}/enable", summary="Enable a business process")
     async def enable_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await _change(rt, "process.enable", process_id, scope)
+        return await _change(rt, routing.enable_process, process_id, scope)
 
     @router.post(f"{prefix}/{{process_id}}/disable", summary="Disable a business process")
     async def disable_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await _change(rt, "process.disable", process_id, scope)
+        return await _change(rt, routing.disable_process, process_id, scope)
 
     @router.delete(f"{prefix}/{{process_id}}", summary="Delete a business process")
     async def delete_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await _change(rt, "process.delete", process_id, scope)
+        return await _change(rt, routing.delete_process, process_id, scope)
 
 
-async def _change(rt: Runtime, method: str, process_id: str, scope: str | None) -> Any:
-    with audited(method, tenant=scope, target=process_id):
-        return await routing_call(rt, method, {"id": process_id}, scope)
+async def _change(
+    rt: Runtime, method: RpcMethod[routing.ById, Record], process_id: str, scope: str | None
+) -> Any:
+    with audited(method.name, tenant=scope, target=process_id):
+        return await ask(rt.rpc, method, routing.ById(id=process_id), scope)
 
 
 def _file_text(data: bytes) -> str:
@@ -177,9 +178,9 @@ _add_admin_routes("/api/v1/admin/tenants/{tenant}/processes", tenant_scope, "a b
 
 @router.get("/api/v1/processes", summary="The business processes this base can upload with")
 async def base_processes(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    return {"processes": await routing_call(rt, "process.list", {}, tenant.id)}
+    return {"processes": await ask(rt.rpc, routing.list_processes, NoParams(), tenant.id)}
 
 
 @router.get("/api/v1/processes/{process_id}", summary="One business process of this base")
 async def base_process(process_id: ProcessId, rt: RuntimeDep, tenant: TenantDep) -> Any:
-    return await routing_call(rt, "process.get", {"id": process_id}, tenant.id)
+    return await ask(rt.rpc, routing.get_process, routing.ById(id=process_id), tenant.id)

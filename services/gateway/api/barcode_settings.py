@@ -13,9 +13,9 @@ from fastapi import APIRouter
 
 from services.gateway import directory
 from services.gateway.auth import TenantDep
+from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import BarcodeSettings
 from shared.http import ask
-from shared.messaging.topology import REGISTRY_RPC
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/settings/barcodes", tags=["barcode settings"])
@@ -32,7 +32,8 @@ async def get_barcodes(tenant: TenantDep) -> dict[str, Any]:
     responses={422: {"description": "validation_error: the field and what is wrong with it"}},
 )
 async def put_barcodes(body: BarcodeSettings, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    record = await ask(rt.rpc, REGISTRY_RPC, "tenant.set_barcodes", body.model_dump(), tenant.id)
+    settings = registry.BarcodeParams(**body.model_dump())
+    record = await ask(rt.rpc, registry.set_barcodes, settings, tenant.id)
     # This instance answers with the new settings at once, and every instance forgets the base
     # it holds in memory (its terminals' /me carries these settings); the copies follow the event.
     kept = await directory.keep_tenant(rt, record)

@@ -12,9 +12,9 @@ from services.gateway.auth import BEARER_SECURITY, DeviceDep, TenantDep
 from shared.catalog import repository as catalog_repo
 from shared.catalog.batch import rendered
 from shared.catalog.sync import SyncQuery, json_response, page
+from shared.contracts import registry_rpc as registry
 from shared.errors import Refusal
 from shared.http import ask, documented_query, error_body, language_of, query_of
-from shared.messaging.topology import REGISTRY_RPC
 from shared.onec.catalog_import import read_catalog_json
 from shared.service import RuntimeDep
 
@@ -49,7 +49,8 @@ async def upload(request: Request, rt: RuntimeDep, tenant: TenantDep) -> Respons
     # answers every wrong item (a barcode another item keeps needs its store anyway).
     batch = read_catalog_json(await request.body())
     try:
-        result = await ask(rt.rpc, REGISTRY_RPC, "catalog.apply", {"batch": batch}, tenant.id)
+        batch_params = registry.CatalogBatch(batch=batch)
+        result = await ask(rt.rpc, registry.apply_catalog, batch_params, tenant.id)
     except Refusal as refusal:
         if refusal.code != "catalog_invalid":
             raise

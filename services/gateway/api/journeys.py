@@ -21,9 +21,9 @@ from fastapi import APIRouter, Path, Query
 
 from services.gateway.auth import AdminDep, TenantDep
 from services.gateway.journeys import journey
+from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.http import ask
-from shared.messaging.topology import ROUTING_RPC
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
@@ -54,8 +54,7 @@ async def find_documents(
     _: AdminDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="id, number or PIN")],
 ) -> dict[str, Any]:
-    found: dict[str, Any] = await ask(rt.rpc, ROUTING_RPC, "document.find", {"query": q})
-    return found
+    return await ask(rt.rpc, routing.find_documents, routing.Search(query=q))
 
 
 @router.get(

@@ -31,9 +31,10 @@ from services.gateway.inbox import (
 from services.gateway.parts import gateway_parts
 from services.gateway.records import InboxCopy, Json, ResultRecord
 from services.gateway.wire import ensure_portable
+from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.copies import CopyState
-from shared.contracts.documents import DeviceMode, FactLine
+from shared.contracts.documents import FactLine
 from shared.errors import Refusal
 from shared.http import (
     ExactJSONRoute,
@@ -45,7 +46,6 @@ from shared.http import (
 )
 from shared.marks import refuse_repeated
 from shared.messaging import tracing
-from shared.messaging.topology import REGISTRY_RPC
 from shared.metrics import INBOX_POLLS, LONG_POLLS_WAITING
 from shared.request_summary import SUMMARIES, quiet
 from shared.security import hash_token
@@ -54,16 +54,9 @@ from shared.service import RuntimeDep, current_runtime
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
 
 
-class PairRequest(NullMeansAbsent):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    connection_code: str = Field(min_length=1, max_length=100)
-    hardware_id: str = Field(
-        min_length=1, max_length=200, examples=["@HONEYWELL-EDA50-V-16204B17A7"]
-    )
-    model: str = Field(default="", max_length=200, examples=["EDA50"])
-    name: str = Field(default="", max_length=200)
-    mode: DeviceMode = "online"
+# The pairing body: the registry's ``device.pair`` parameters, ``null`` meaning absent.
+class PairRequest(registry.Pair, NullMeansAbsent):
+    pass
 
 
 class ResultRequest(NullMeansAbsent):
@@ -107,7 +100,7 @@ def _refusal_view(refusal: Json | None, language: str) -> dict[str, Any] | None:
 )
 async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     ensure_portable(body)
-    paired = await ask(rt.rpc, REGISTRY_RPC, "device.pair", body.model_dump())
+    paired = await ask(rt.rpc, registry.pair_device, body)
     # The credential must work at once, before the registry's event arrives; paired anew, a
     # device's earlier credential is dead: no instance may still hold it.
     device = await directory.keep_paired(rt, paired)
@@ -117,7 +110,7 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
         "tenant": device.tenant,
         "pin": device.pin,
         "mode": device.mode,
-        "credential": paired["credential"],
+        "credential": paired.credential,
     }
 
 
