@@ -39,7 +39,7 @@ from services.routing.processes import (
 )
 from shared.contracts.routing_rpc import FileFormat
 from shared.errors import Refusal, describe
-from shared.storage import Doc, Session, Store
+from shared.storage import Session, Store
 
 DEFAULTS = repo.ALL_TENANTS
 PROCESS_INVALID = "process_invalid"
@@ -56,14 +56,17 @@ class Catalogue:
 
     async def install_shipped(self) -> list[str]:
         """Write the shipped processes, except those an operator changed; returns their ids."""
-        written = []
-        async with self._store.transaction() as db:
+
+        async def install(db: Session) -> list[str]:
+            written = []
             for process in self._shipped.values():
-                record = await db.get(repo.PROCESSES.name, repo.process_key(DEFAULTS, process.id))
-                if record is None or record.get("origin", "shipped") == "shipped":
+                record = await repo.process_record(db, DEFAULTS, process.id)
+                if record is None or record.origin == "shipped":
                     await repo.save_process(db, DEFAULTS, process, "shipped")
                     written.append(process.id)
-        return written
+            return written
+
+        return await repo.in_one_transaction(self._store, install)
 
     # Reading.
 
@@ -79,7 +82,7 @@ class Catalogue:
 
     async def export(self, scope: str, fmt: FileFormat) -> dict[str, Any]:
         visible = await _visible(self._store, scope)
-        processes = [_process(visible[pid]) for pid in sorted(visible)]
+        processes = [visible[pid].process for pid in sorted(visible)]
         return {"format": fmt, "count": len(processes), "text": dump_processes(processes, fmt)}
 
     # Changing.
@@ -89,70 +92,70 @@ class Catalogue:
             process = BusinessProcess.model_validate(raw)
         except ValidationError as exc:
             raise Refusal(PROCESS_INVALID, 422, details=describe(exc, root="(process)")) from None
-        async with self._store.transaction() as db:
+
+        async def save(db: Session) -> repo.ProcessRecord:
             await _check_follow_ups(db, scope, {process.id: process}, (), PROCESS_INVALID)
-            await repo.save_process(db, scope, process)
-            record = await db.get(repo.PROCESSES.name, repo.process_key(scope, process.id))
-        assert record is not None
-        return self._view(record)
+            return await repo.save_process(db, scope, process)
+
+        return self._view(await repo.in_one_transaction(self._store, save))
 
     async def import_file(self, scope: str, text: str | bytes) -> dict[str, Any]:
         known = await _visible(self._store, scope)
         processes = load_processes(text, known_ids=known)
         changed = {p.id: p for p in processes}
-        async with self._store.transaction() as db:
+
+        async def save_all(db: Session) -> None:
             await _check_follow_ups(db, scope, changed, (), FILE_INVALID)
             for process in processes:
                 await repo.save_process(db, scope, process)
+
+        await repo.in_one_transaction(self._store, save_all)
         return {"imported": [p.id for p in processes], "count": len(processes)}
 
     async def set_enabled(self, scope: str, process_id: str, enabled: bool) -> dict[str, Any]:
-        async with self._store.transaction() as db:
+        async def switch(db: Session) -> repo.ProcessRecord:
             record = (await _visible(db, scope)).get(process_id)
             if record is None:
                 raise not_found(process_id)
-            process = _process(record).model_copy(update={"enabled": enabled})
+            process = record.process.model_copy(update={"enabled": enabled})
             # A default changed for one tenant becomes the tenant's own copy.
-            await repo.save_process(db, scope, process)
-            saved = await db.get(repo.PROCESSES.name, repo.process_key(scope, process_id))
-        assert saved is not None
-        return self._view(saved)
+            return await repo.save_process(db, scope, process)
+
+        return self._view(await repo.in_one_transaction(self._store, switch))
 
     async def delete(self, scope: str, process_id: str) -> dict[str, Any]:
-        key = repo.process_key(scope, process_id)
-        async with self._store.transaction() as db:
-            record = await db.get(repo.PROCESSES.name, key)
-            if record is None:
-                if scope != DEFAULTS and await db.get(
-                    repo.PROCESSES.name, repo.process_key(DEFAULTS, process_id)
-                ):
+        async def remove(db: Session) -> None:
+            if await repo.process_record(db, scope, process_id) is None:
+                if scope != DEFAULTS and await repo.process_record(db, DEFAULTS, process_id):
                     raise Refusal("process_is_default", 409, process=process_id)
                 raise not_found(process_id)
             if scope == DEFAULTS and process_id in self._shipped:
                 raise Refusal("process_is_shipped", 409, process=process_id)
             await _check_follow_ups(db, scope, {}, (process_id,), PROCESS_INVALID)
-            await db.delete(repo.PROCESSES.name, key)
+            await repo.delete_process(db, scope, process_id)
+
+        await repo.in_one_transaction(self._store, remove)
         return {"id": process_id, "deleted": True}
 
-    def _view(self, record: Doc) -> dict[str, Any]:
-        process = record["process"]
-        default = record["tenant"] == DEFAULTS
+    def _view(self, record: repo.ProcessRecord) -> dict[str, Any]:
+        process = record.process
+        default = record.scope == DEFAULTS
         return {
-            "id": process["id"],
-            "name": process["name"],
-            "enabled": process["enabled"],
+            "id": process.id,
+            "name": process.name,
+            "enabled": process.enabled,
             "scope": "default" if default else "tenant",
-            "shipped": default and process["id"] in self._shipped,
-            "origin": record.get("origin", "shipped") if default else "operator",
-            "process": process,
+            "shipped": default and process.id in self._shipped,
+            "origin": record.origin if default else "operator",
+            "process": process.model_dump(mode="json"),
         }
 
 
-async def _visible(db: Session, scope: str) -> dict[str, Doc]:
+async def _visible(db: Session, scope: str) -> dict[str, repo.ProcessRecord]:
     """The process records a scope sees, by process id: its own over the defaults."""
-    visible = {r["process"]["id"]: r for r in await repo.processes_of(db, DEFAULTS)}
+    visible = {r.process.id: r for r in await repo.processes_of(db, DEFAULTS)}
     if scope != DEFAULTS:
-        visible.update({r["process"]["id"]: r for r in await repo.processes_of(db, scope)})
+        visible.update({r.process.id: r for r in await repo.processes_of(db, scope)})
     return visible
 
 
@@ -167,7 +170,7 @@ async def _check_follow_ups(
     removed = tuple(removed)
     by_owner: dict[str, dict[str, BusinessProcess]] = {}
     for record in await repo.all_process_records(db):
-        by_owner.setdefault(record["tenant"], {})[record["process"]["id"]] = _process(record)
+        by_owner.setdefault(record.scope, {})[record.process.id] = record.process
     own = by_owner.setdefault(scope, {})
     own.update(changed)
     for process_id in removed:
@@ -195,7 +198,3 @@ def _next_of(view: Mapping[str, BusinessProcess], process_id: str) -> str | None
 
 def _tenant(owner: str) -> str:
     return "" if owner == DEFAULTS else owner
-
-
-def _process(record: Doc) -> BusinessProcess:
-    return BusinessProcess.model_validate(record["process"])

@@ -1,22 +1,22 @@
 """Routing storage: business processes, upload requests, documents and their copies.
 
-The only module of routing that touches its store. Upload requests, master records, copies and
-journey steps come back as typed records (:class:`RequestRecord`, :class:`DocumentRecord`,
-:class:`CopyRecord`, :class:`JourneyStep`); their stored shape stays what it was, so stores
-written by earlier versions read the same.
+The only module of routing that touches its store. Business processes, upload requests, master
+records, copies and journey steps come back as typed records (:class:`ProcessRecord`,
+:class:`RequestRecord`, :class:`DocumentRecord`, :class:`CopyRecord`, :class:`JourneyStep`);
+their stored shape stays what it was, so stores written by earlier versions read the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
 from shared.contracts.documents import Document, FactLine, Target
 from shared.contracts.uploads import UploadDecided
-from shared.storage import Collection, Doc, Index, Session
+from shared.storage import Collection, Doc, Index, Session, Store
 
 # Processes are per tenant; the defaults live under the tenant "*" and apply to every tenant
 # that has no process of its own with the same id.
@@ -60,6 +60,8 @@ ALL_TENANTS = "*"
 # by an operator (kept as the operator left it).
 Origin = Literal["shipped", "operator"]
 
+T = TypeVar("T")
+
 
 def request_key(tenant: str, request_id: str) -> str:
     return f"{tenant}:{request_id}"
@@ -81,34 +83,81 @@ async def find_process(db: Session, tenant: str, ref: str) -> BusinessProcess | 
             found = await db.find(PROCESSES.name, {"tenant": owner, "name": ref}, limit=1)
             doc = found[0] if found else None
         if doc is not None:
-            return BusinessProcess.model_validate(doc["process"])
+            return ProcessRecord.of(doc).process
     return None
 
 
-def process_record(owner: str, process: BusinessProcess, origin: Origin) -> Doc:
-    return {
-        "id": process_key(owner, process.id),
-        "tenant": owner,
-        "name": process.name,
-        "origin": origin,
-        "updated_at": now_iso(),
-        "process": process.model_dump(mode="json"),
-    }
+@dataclass(frozen=True)
+class ProcessRecord:
+    """One business process as stored under its scope: a tenant, or :data:`ALL_TENANTS` for
+    the defaults. Its row keeps the scope in ``tenant`` and the process's name beside it, which
+    :func:`find_process` searches by."""
+
+    scope: str
+    process: BusinessProcess
+    origin: Origin  # of a default; a tenant's own process is always an operator's
+    updated_at: str
+
+    @property
+    def id(self) -> str:
+        return process_key(self.scope, self.process.id)
+
+    @classmethod
+    def of(cls, row: Doc) -> ProcessRecord:
+        return cls(
+            scope=row["tenant"],
+            process=BusinessProcess.model_validate(row["process"]),
+            # Rows written before origins were kept are the shipped ones.
+            origin=row.get("origin", "shipped"),
+            updated_at=row.get("updated_at", ""),
+        )
+
+    def row(self) -> Doc:
+        return {
+            "id": self.id,
+            "tenant": self.scope,
+            "name": self.process.name,
+            "origin": self.origin,
+            "updated_at": self.updated_at,
+            "process": self.process.model_dump(mode="json"),
+        }
+
+
+async def in_one_transaction(store: Store, work: Callable[[Session], Awaitable[T]]) -> T:
+    """``work`` in one transaction of ``store``, run again whole (on fresh reads) if the store
+    aborted it for a conflict; its result once committed. ``work`` reaches the store only
+    through this module's functions, with the session it is given."""
+    return await store.run_transaction(work)
+
+
+async def process_record(db: Session, scope: str, process_id: str) -> ProcessRecord | None:
+    """The process stored under exactly this scope (no fallback to the defaults)."""
+    row = await db.get(PROCESSES.name, process_key(scope, process_id))
+    return None if row is None else ProcessRecord.of(row)
 
 
 async def save_process(
-    db: Session, owner: str, process: BusinessProcess, origin: Origin = "operator"
-) -> None:
-    await db.put(PROCESSES.name, process_record(owner, process, origin))
+    db: Session, scope: str, process: BusinessProcess, origin: Origin = "operator"
+) -> ProcessRecord:
+    """Write (or wholly replace) the scope's process; the record as written."""
+    record = ProcessRecord(scope=scope, process=process, origin=origin, updated_at=now_iso())
+    await db.put(PROCESSES.name, record.row())
+    return record
 
 
-async def processes_of(db: Session, owner: str) -> list[Doc]:
-    """The process records stored under one owner (a tenant, or "*" for the defaults)."""
-    return await db.find(PROCESSES.name, {"tenant": owner})
+async def delete_process(db: Session, scope: str, process_id: str) -> bool:
+    """Remove the scope's own process; whether there was one."""
+    return await db.delete(PROCESSES.name, process_key(scope, process_id))
 
 
-async def all_process_records(db: Session) -> list[Doc]:
-    return await db.find(PROCESSES.name)
+async def processes_of(db: Session, scope: str) -> list[ProcessRecord]:
+    """The process records stored under one scope (a tenant, or "*" for the defaults)."""
+    return [ProcessRecord.of(row) for row in await db.find(PROCESSES.name, {"tenant": scope})]
+
+
+async def all_process_records(db: Session) -> list[ProcessRecord]:
+    """The process records of every scope."""
+    return [ProcessRecord.of(row) for row in await db.find(PROCESSES.name)]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Records the first release wrote (the committed v1 stores) read as today's typed records:
-routing's upload requests, master records, copies, bodies and facts; the LAN base's copies,
-sessions and sent results."""
+routing's business processes, upload requests, master records, copies, bodies and facts; the LAN
+base's copies, sessions and sent results."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ async def test_routings_records_of_the_first_release_read_typed(tmp_path: Path) 
             tenant, _, request_id = row["id"].partition(":")
             record = await routing.request(store, tenant, request_id)
             assert record is not None and record.decision is not None
+        processes = await store.find(routing.PROCESSES.name)
+        assert processes
+        for row in processes:
+            process = await routing.process_record(store, row["tenant"], row["process"]["id"])
+            assert process is not None
+            assert (process.id, process.origin) == (row["id"], row["origin"])
+            # What was stored is what is shown (fields added since come with their defaults).
+            shown = process.process.model_dump(mode="json")
+            assert {name: shown[name] for name in row["process"]} == row["process"]
     finally:
         await store.close()
 

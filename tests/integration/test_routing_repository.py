@@ -1,6 +1,7 @@
-"""Routing's repository on real SQLite: typed records in and out, upload requests decided once,
-document bodies and facts beside the master record, and master records of earlier versions that
-still hold them themselves."""
+"""Routing's repository on real SQLite: typed records in and out, process records per scope in
+the row shape earlier versions wrote, units of work done whole or not at all, upload requests
+decided once, document bodies and facts beside the master record, and master records of earlier
+versions that still hold them themselves."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from services.routing import repository as repo
+from services.routing.processes import BusinessProcess
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.uploads import UploadDecided
 from shared.settings import Settings
-from shared.storage import DuplicateKeyError, Store, open_store
+from shared.storage import DuplicateKeyError, Session, Store, open_store
 
 DOCUMENT = Document(
     header=DocumentHeader(accounting_type="Заказ поставщику", id="d-1", number="00-1"),
@@ -33,6 +35,14 @@ MASTER = repo.DocumentRecord(
     version=1,
     state="queued",
     uploaded_at="2026-01-01T00:00:00+00:00",
+)
+
+RECEIPT = BusinessProcess(
+    id="receipt",
+    name="Приёмка",
+    source_type="Приходный ордер на товары",
+    terminal_type="Приёмка",
+    result_type="Приходный ордер на товары",
 )
 
 
@@ -159,3 +169,79 @@ async def test_a_master_record_of_an_earlier_version_is_read_as_it_is(store: Sto
 async def test_no_body_anywhere_is_none(store: Store) -> None:
     assert await repo.body_of(store, "t:none") is None
     assert await repo.facts_of(store, "t:none") == {}
+
+
+async def test_a_process_record_reads_back_under_its_scope_only(store: Store) -> None:
+    saved = await repo.save_process(store, repo.ALL_TENANTS, RECEIPT, "shipped")
+    assert (saved.scope, saved.process, saved.origin) == ("*", RECEIPT, "shipped")
+    assert await repo.process_record(store, repo.ALL_TENANTS, "receipt") == saved
+    assert await repo.process_record(store, "t", "receipt") is None  # no fallback to defaults
+
+    own = await repo.save_process(store, "t", RECEIPT.model_copy(update={"enabled": False}))
+    assert own.origin == "operator"  # a write is the operator's unless said otherwise
+    assert await repo.processes_of(store, "t") == [own]
+    assert await repo.processes_of(store, repo.ALL_TENANTS) == [saved]
+    assert await repo.processes_of(store, "other") == []
+    assert sorted(r.scope for r in await repo.all_process_records(store)) == ["*", "t"]
+
+
+async def test_a_process_record_is_deleted_from_its_scope_alone(store: Store) -> None:
+    await repo.save_process(store, repo.ALL_TENANTS, RECEIPT)
+    await repo.save_process(store, "t", RECEIPT)
+    assert await repo.delete_process(store, "t", "receipt")
+    assert not await repo.delete_process(store, "t", "receipt")  # already gone
+    assert await repo.process_record(store, "t", "receipt") is None
+    assert await repo.process_record(store, repo.ALL_TENANTS, "receipt") is not None
+
+
+async def test_a_process_row_keeps_the_shape_earlier_versions_wrote(store: Store) -> None:
+    saved = await repo.save_process(store, "t", RECEIPT)
+    row = await store.get(repo.PROCESSES.name, "t:receipt")
+    assert row == {
+        "id": "t:receipt",
+        "tenant": "t",
+        "name": "Приёмка",
+        "origin": "operator",
+        "updated_at": saved.updated_at,
+        "process": RECEIPT.model_dump(mode="json"),
+    }
+    # Found by its name too, which the row keeps beside the process.
+    assert await repo.find_process(store, "t", "Приёмка") == RECEIPT
+
+
+async def test_a_process_row_without_an_origin_is_a_shipped_one(store: Store) -> None:
+    # Rows written before origins were kept.
+    row = {
+        "id": "*:receipt",
+        "tenant": "*",
+        "name": RECEIPT.name,
+        "updated_at": "2026-01-01T00:00:00+00:00",
+        "process": RECEIPT.model_dump(mode="json"),
+    }
+    await store.put(repo.PROCESSES.name, row)
+    record = await repo.process_record(store, repo.ALL_TENANTS, "receipt")
+    assert record is not None and record.origin == "shipped"
+    assert record.updated_at == "2026-01-01T00:00:00+00:00"
+
+
+async def test_a_unit_of_work_gives_its_result_once_committed(store: Store) -> None:
+    async def save_two(db: Session) -> list[str]:
+        first = await repo.save_process(db, "t", RECEIPT)
+        second = await repo.save_process(db, "u", RECEIPT)
+        return [first.id, second.id]
+
+    assert await repo.in_one_transaction(store, save_two) == ["t:receipt", "u:receipt"]
+    assert len(await repo.all_process_records(store)) == 2
+
+
+async def test_a_unit_of_work_that_fails_changes_nothing(store: Store) -> None:
+    await repo.save_process(store, "t", RECEIPT)
+
+    async def half_done(db: Session) -> None:
+        await repo.save_process(db, "u", RECEIPT)
+        await repo.delete_process(db, "t", "receipt")
+        raise LookupError("refused halfway")
+
+    with pytest.raises(LookupError, match="refused halfway"):
+        await repo.in_one_transaction(store, half_done)
+    assert [r.id for r in await repo.all_process_records(store)] == ["t:receipt"]

@@ -12,10 +12,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # ``store``, ``db``, ``self._store``, ``tx.db``, ``rt.store``: a store or a session of one.
 STORE_NAMES = frozenset({"store", "db", "_store", "_db"})
-# Modules that still call the store themselves, by service, with the reason.
-NOT_YET = {
-    "routing": {"catalogue.py"},  # process records, read and written in its own transactions
-}
 
 
 def store_calls(source: str) -> list[str]:
@@ -36,9 +32,7 @@ def test_only_the_repository_calls_the_store(service: str) -> None:
     calls = {
         str(path.relative_to(folder)): found
         for path in sorted(folder.rglob("*.py"))
-        if path.name != "repository.py"
-        and str(path.relative_to(folder)) not in NOT_YET.get(service, set())
-        and (found := store_calls(path.read_text(encoding="utf-8")))
+        if path.name != "repository.py" and (found := store_calls(path.read_text(encoding="utf-8")))
     }
     assert calls == {}
 
