@@ -32,13 +32,15 @@ def documented_app(**kwargs: Any) -> FastAPI:
     """A FastAPI app whose ``/docs`` and ``/redoc`` load everything from this server."""
     app = FastAPI(docs_url=None, redoc_url=None, **kwargs)
     app.mount(ASSETS_URL, StaticFiles(directory=assets_dir()), name="docs-assets")
-    title = app.title
+    # Both pages read the same schema under the same title; only the viewer differs.
+    openapi_url = app.openapi_url or "/openapi.json"
+    title = f"{app.title} — API"
 
     @app.get(DOCS_URL, include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{title} — API",
+            openapi_url=openapi_url,
+            title=title,
             swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
@@ -47,8 +49,8 @@ def documented_app(**kwargs: Any) -> FastAPI:
     @app.get(REDOC_URL, include_in_schema=False)
     async def redoc() -> HTMLResponse:
         return get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{title} — API",
+            openapi_url=openapi_url,
+            title=title,
             redoc_js_url=f"{ASSETS_URL}/redoc.standalone.js",
             redoc_favicon_url=f"{ASSETS_URL}/favicon.png",
             with_google_fonts=False,

@@ -16,9 +16,11 @@ from typing import Annotated, TypeVar
 
 import uvicorn
 import uvloop
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared import telemetry
+from shared.api_docs import documented_app
+from shared.http import install_common
 from shared.logging import configure_logging, get_logger
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer, Handler
@@ -70,6 +72,26 @@ async def current_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+
+
+def service_app(
+    rt: Runtime,
+    name: str,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    ready: Callable[[], Awaitable[dict[str, bool]]] | None = None,
+    limit_body: bool = True,
+) -> FastAPI:
+    """A service's HTTP app showing its API pages: the runtime its endpoints depend on
+    (``RuntimeDep``), what every service's app has (``install_common``), then its routers."""
+    app = documented_app(title=title, version="1", description=description)
+    app.state.runtime = rt
+    limit = rt.settings.max_body_bytes if limit_body else None
+    install_common(app, name, ready or rt.readiness, max_body_bytes=limit, routers=routers)
+    return app
+
 
 P = TypeVar("P")
 

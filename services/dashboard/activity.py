@@ -52,6 +52,19 @@ class FeedEntry:
     # The same request decided again (a repeated request id): shown, not counted twice.
     repeat: bool = False
 
+    @classmethod
+    def of(cls, envelope: Envelope, kind: EntryKind, outcome: str, **fields: Any) -> FeedEntry:
+        """The entry of one message: its id, time, base and correlation are the envelope's."""
+        fields.setdefault("tenant", envelope.tenant or "")
+        return cls(
+            id=envelope.id,
+            kind=kind,
+            at=envelope.time,
+            correlation_id=envelope.correlation_id,
+            outcome=outcome,
+            **fields,
+        )
+
     def to_json(self, language: str) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -183,13 +196,11 @@ class Activity:
         repeat = self._decisions.seen_before(f"{tenant}\x00{decided.request_id}")
         latency = (envelope.time - decided.requested_at).total_seconds() * 1000
         self._feed.appendleft(
-            FeedEntry(
-                id=envelope.id,
-                kind="decision",
-                at=envelope.time,
+            FeedEntry.of(
+                envelope,
+                "decision",
+                decided.outcome,
                 tenant=tenant,
-                correlation_id=envelope.correlation_id,
-                outcome=decided.outcome,
                 request_id=decided.request_id,
                 process=decided.process,
                 channel=decided.channel,
@@ -218,13 +229,10 @@ class Activity:
     def _completed(self, envelope: Envelope, completed: DocumentCompleted) -> None:
         self.counters["completed"] += 1
         self._feed.appendleft(
-            FeedEntry(
-                id=envelope.id,
-                kind="completed",
-                at=envelope.time,
-                tenant=envelope.tenant or "",
-                correlation_id=envelope.correlation_id,
-                outcome="completed",
+            FeedEntry.of(
+                envelope,
+                "completed",
+                "completed",
                 process=completed.process,
                 document=completed.header.number or completed.document_id,
             )
@@ -234,13 +242,10 @@ class Activity:
         self.counters["results_refused"] += 1
         self._count_refusal("result", refused.code, refused.params)
         self._feed.appendleft(
-            FeedEntry(
-                id=envelope.id,
-                kind="result_refused",
-                at=envelope.time,
-                tenant=envelope.tenant or "",
-                correlation_id=envelope.correlation_id,
-                outcome="result_refused",
+            FeedEntry.of(
+                envelope,
+                "result_refused",
+                "result_refused",
                 channel=refused.channel,
                 document=refused.delivery_id,
                 code=refused.code,

@@ -20,9 +20,7 @@ from services.dashboard.broker_state import ManagementApi, ParkedMessages, vhost
 from services.dashboard.consumers import FeedListener
 from services.dashboard.devices import seed_devices
 from services.dashboard.state import Dashboard
-from shared.api_docs import documented_app
-from shared.http import install_common
-from shared.service import Runtime, ServiceSpec, parts_of
+from shared.service import Runtime, ServiceSpec, parts_of, service_app
 
 NAME = "dashboard"
 STATIC = Path(__file__).parent / "static"
@@ -60,19 +58,22 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = documented_app(
-        title="tsdx dashboard",
-        version="1",
-        description="The operator's live view of routing, queues, devices and parked messages.",
-    )
     board = parts_of(rt, Dashboard)
-    app.state.runtime = rt
-    app.state.dashboard = board
 
     async def ready() -> dict[str, bool]:
         return {**await rt.readiness(), "feed": board.feed.alive}
 
-    install_common(app, NAME, ready, routers=ROUTERS)
+    # The dashboard takes only the operator page's small forms and sets no body limit.
+    app = service_app(
+        rt,
+        NAME,
+        title="tsdx dashboard",
+        description="The operator's live view of routing, queues, devices and parked messages.",
+        routers=ROUTERS,
+        ready=ready,
+        limit_body=False,
+    )
+    app.state.dashboard = board
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -15,19 +15,17 @@ from services.gateway.parts import GatewayParts, gateway_parts
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
 from services.gateway.webhook_sender import WebhookSender
-from shared.api_docs import documented_app
 from shared.catalog.replica import CatalogReplica
 from shared.clock import now
 from shared.contracts.catalog import CatalogChanged
 from shared.contracts.copies import CopyState
-from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.logging import get_logger
 from shared.messaging.broadcast import Broadcast
 from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
 from shared.secret_box import load_box
-from shared.service import Runtime, ServiceSpec
+from shared.service import Runtime, ServiceSpec, service_app
 from shared.terminal_web import mount_terminal_app
 
 NAME = "gateway"
@@ -95,14 +93,12 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = documented_app(
+    app = service_app(
+        rt,
+        NAME,
         title="tsdx gateway",
-        version="1",
         description="Terminal API and accounting API of the tsdx exchange server.",
-    )
-    app.state.runtime = rt
-    install_common(
-        app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes, routers=ROUTERS
+        routers=ROUTERS,
     )
     mount_terminal_app(app, "internet")
     return app

@@ -11,9 +11,9 @@ for (see :func:`assignee_key`), so "everything this user may see" is a single qu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from services.lan_writer.locks import Holder, Lock
 from shared.catalog.repository import COPY_COLLECTIONS as CATALOG_COLLECTIONS
@@ -172,8 +172,7 @@ class LanCopy:
 
 
 async def copy(db: Session, delivery_id: str) -> LanCopy | None:
-    row = await db.get(DOCUMENTS.name, delivery_id)
-    return None if row is None else LanCopy.of(row)
+    return await _read(db, DOCUMENTS, delivery_id, LanCopy.of)
 
 
 async def add_copy(db: Session, copy: LanCopy) -> None:
@@ -265,8 +264,7 @@ class SentResult:
 
 
 async def sent_result(db: Session, key: str) -> SentResult | None:
-    row = await db.get(RESULTS.name, key)
-    return None if row is None else SentResult.of(row)
+    return await _read(db, RESULTS, key, SentResult.of)
 
 
 async def record_result(db: Session, sent: SentResult) -> None:
@@ -330,8 +328,7 @@ async def open_session(db: Session, session: LanSession) -> None:
 
 
 async def session(db: Session, session_id: str) -> LanSession | None:
-    row = await db.get(SESSIONS.name, session_id)
-    return None if row is None else LanSession.of(row)
+    return await _read(db, SESSIONS, session_id, LanSession.of)
 
 
 async def sessions_of(db: Session, tenant: str, login: str) -> list[LanSession]:
@@ -357,3 +354,12 @@ async def keep_barcode_settings(
     """Keep the base's settings unless a newer revision of them is kept already."""
     copy = {"id": tenant_id, "revision": revision, "barcodes": barcodes.model_dump()}
     await put_newer(db, TENANTS.name, copy)
+
+
+R = TypeVar("R")
+
+
+async def _read(db: Session, table: Collection, key: str, of: Callable[[Doc], R]) -> R | None:
+    """One row by its key as its typed record; None when there is none."""
+    row = await db.get(table.name, key)
+    return None if row is None else of(row)

@@ -11,13 +11,11 @@ from services.lan_writer.copy_changes import CopyChanges
 from services.lan_writer.operator_actions import OperatorActions
 from services.lan_writer.parts import LanParts, lan_parts
 from services.lan_writer.user_actions import UserActions
-from shared.api_docs import documented_app
 from shared.catalog.replica import CatalogReplica
 from shared.contracts.catalog import CatalogChanged
-from shared.http import install_common
 from shared.limits import GuessLimit
 from shared.messaging.topology import LAN_WRITER_WORK
-from shared.service import Runtime, ServiceSpec
+from shared.service import Runtime, ServiceSpec, service_app
 from shared.terminal_web import mount_terminal_app
 
 NAME = "lan_writer"
@@ -40,15 +38,13 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = documented_app(
+    app = service_app(
+        rt,
+        NAME,
         title="tsdx LAN writer",
-        version="1",
         description="The LAN base: terminals on the local network log in as users and work "
         "on the documents assigned to them, their groups or everyone.",
-    )
-    app.state.runtime = rt
-    install_common(
-        app, NAME, rt.readiness, max_body_bytes=rt.settings.max_body_bytes, routers=ROUTERS
+        routers=ROUTERS,
     )
     mount_terminal_app(app, "lan")
     return app

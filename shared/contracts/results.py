@@ -116,6 +116,8 @@ class DocumentCompleted(Payload):
     created_on_terminal: bool = False
 
 
+# The earlier versions below repeat DocumentCompleted's fields on purpose: each declares a
+# message as it was once published, frozen, so an old message is still read and upgraded.
 @message
 class DocumentCompletedV2(Payload):
     """A document is finished (version 2: marks, no line attributes; no longer published).

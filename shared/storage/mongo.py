@@ -86,6 +86,9 @@ def _from_mongo(doc: Doc) -> Doc:
 
 
 class _Ops:
+    """The port's operations in MongoDB, in a session or not. Implements port.Session
+    (signatures as declared there; sqlite.py's ``_Ops`` is the other adapter)."""
+
     def __init__(self, db: AsyncDatabase[Doc], session: AsyncClientSession | None) -> None:
         self._db = db
         self._s = session

@@ -123,6 +123,9 @@ class Migration:
 class Session(Protocol):
     """Operations on collections, outside (auto-commit) or inside a transaction."""
 
+    # The contract: GuardedSession below and the ``_Ops`` of sqlite.py and mongo.py implement
+    # it, so their signatures repeat these on purpose.
+
     async def insert(self, collection: str, doc: Doc) -> None: ...
 
     async def get(self, collection: str, id: str) -> Doc | None: ...
@@ -199,7 +202,8 @@ class Store(Session, Protocol):
 
 class GuardedSession:
     """A session whose operations all pass through one ``_run``: where an adapter guards
-    every call outside a transaction in one place (its lock, its errors as StorageError)."""
+    every call outside a transaction in one place (its lock, its errors as StorageError).
+    Its methods repeat Session's signatures: it implements that contract by forwarding."""
 
     async def _run(self, op: str, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError

@@ -128,7 +128,8 @@ def find_sql(
     limit: int | None = None,
     above: tuple[str, int | str] | None = None,
 ) -> tuple[str, list[Any]]:
-    """The SELECT a ``find`` runs, with its parameters (also what tests EXPLAIN)."""
+    """The SELECT a ``find`` runs, with its parameters (also what tests EXPLAIN); it takes
+    port.Session.find's parameters, so their list repeats here."""
     clause, params = _where_sql(where)
     if above is not None:
         check_above(above)
@@ -203,7 +204,8 @@ class _Connection:
 
 
 class _Ops:
-    """The port's operations on one connection; the caller holds the lock."""
+    """The port's operations on one connection; the caller holds the lock. Implements
+    port.Session (signatures as declared there; mongo.py's ``_Ops`` is the other adapter)."""
 
     def __init__(self, db: _Connection) -> None:
         self._db = db

@@ -3,22 +3,9 @@
 (function () {
   "use strict";
 
-  const L = JSON.parse(document.getElementById("labels").textContent);
-  const lang = document.documentElement.lang;
+  const { L, lang, TOKEN_KEY, el, token } = window.tsdxPage;
   const API = "/api/v1/dashboard";
-  const TOKEN_KEY = "tsdx-admin-token";
   const SVG = "http://www.w3.org/2000/svg";
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value !== null && value !== undefined) node.setAttribute(name, value);
-    }
-    for (const child of children) {
-      node.append(child instanceof Node ? child : document.createTextNode(String(child ?? "")));
-    }
-    return node;
-  }
 
   function label(key, fallback) {
     return L[key] !== undefined ? L[key] : fallback;
@@ -40,32 +27,8 @@
     return new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "ru-RU");
   }
 
-  // Every figure on the page is for operators: each call carries the admin token.
-  function token() {
-    return sessionStorage.getItem(TOKEN_KEY) || "";
-  }
-
-  async function call(path, options) {
-    if (!token()) throw new Error(L.token_needed);
-    let response;
-    try {
-      response = await fetch(API + path, {
-        ...options,
-        headers: {
-          "Accept-Language": lang,
-          Authorization: "Bearer " + token(),
-          ...((options || {}).headers || {}),
-        },
-      });
-    } catch (networkError) {
-      // The browser's own words ("Failed to fetch") are in its language, not the page's.
-      throw new Error(L.unreachable);
-    }
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      throw new Error(body.message || L.http_error.replace("{status}", response.status));
-    }
-    return body;
+  function call(path, options) {
+    return window.tsdxPage.call(API + path, options);
   }
 
   function fill(tableId, rows, emptyText, columns) {

@@ -4,24 +4,11 @@
 (function () {
   "use strict";
 
-  const L = JSON.parse(document.getElementById("labels").textContent);
-  const lang = document.documentElement.lang;
+  const { L, lang, el } = window.tsdxPage;
   const API = "/api/v1/dashboard/documents";
-  const TOKEN_KEY = "tsdx-admin-token";
   const POLL_MS = 2000;
   let open = null; // {tenant, document_id} of the document shown
   let polling = null;
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value !== null && value !== undefined) node.setAttribute(name, value);
-    }
-    for (const child of children) {
-      node.append(child instanceof Node ? child : document.createTextNode(String(child ?? "")));
-    }
-    return node;
-  }
 
   function text(key, fallback, params) {
     let value = L[key] !== undefined ? L[key] : fallback;
@@ -29,15 +16,8 @@
     return value;
   }
 
-  async function call(path) {
-    const token = sessionStorage.getItem(TOKEN_KEY) || "";
-    if (!token) throw new Error(L.token_needed);
-    const response = await fetch(API + path, {
-      headers: { "Accept-Language": lang, Authorization: "Bearer " + token },
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.message || "HTTP " + response.status);
-    return body;
+  function call(path) {
+    return window.tsdxPage.call(API + path);
   }
 
   function who(step) {

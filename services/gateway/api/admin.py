@@ -32,7 +32,7 @@ from shared.contracts.registry_rpc import (
 from shared.contracts.rpc import NoParams, Record, RpcMethod
 from shared.errors import Refusal
 from shared.http import ask
-from shared.service import RuntimeDep
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -77,10 +77,8 @@ async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
     summary="Issue a new API key (shown once); the old one is refused from now on",
 )
 async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
-        rotated = await ask(rt.rpc, registry.rotate_api_key, NoParams(), tenant)
-        await directory.keep_tenant(rt, rotated)
-    return {"tenant": rotated["tenant"], "api_key": rotated["api_key"]}
+    # The gateway checks API keys against its own copy of the base: keep the new one at once.
+    return await _rotate(rt, tenant, registry.rotate_api_key, "api_key", keep_copy=True)
 
 
 @router.post(
@@ -88,9 +86,25 @@ async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[
     summary="Issue a new device connection code (shown once); paired devices stay paired",
 )
 async def rotate_connection_code(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    with audited("tenant.rotate_connection_code", tenant=tenant, target=tenant):
-        rotated = await ask(rt.rpc, registry.rotate_connection_code, NoParams(), tenant)
-    return {"tenant": rotated["tenant"], "connection_code": rotated["connection_code"]}
+    return await _rotate(
+        rt, tenant, registry.rotate_connection_code, "connection_code", keep_copy=False
+    )
+
+
+async def _rotate(
+    rt: Runtime,
+    tenant: str,
+    method: RpcMethod[NoParams, Record],
+    secret: Literal["api_key", "connection_code"],
+    *,
+    keep_copy: bool,
+) -> dict[str, Any]:
+    """A base's new secret from the registry, audited; the answer shows it this once."""
+    with audited(f"tenant.rotate_{secret}", tenant=tenant, target=tenant):
+        rotated = await ask(rt.rpc, method, NoParams(), tenant)
+        if keep_copy:
+            await directory.keep_tenant(rt, rotated)
+    return {"tenant": rotated["tenant"], secret: rotated[secret]}
 
 
 # Devices -------------------------------------------------------------------------------------

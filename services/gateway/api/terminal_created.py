@@ -20,6 +20,9 @@ from shared.http import ExactJSONRoute, language_of
 from shared.marks import refuse_repeated
 from shared.service import RuntimeDep
 
+# The same three endpoints as lan_writer/api/created.py, by shape only: what they share (the
+# document's contract, the startable processes) is shared/created_documents.py; here a paired
+# device sends, checked and answered like terminal.py's results endpoints (result_answer).
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
 
 

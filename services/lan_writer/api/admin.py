@@ -5,6 +5,7 @@ Force-release and reassign are audited (``shared.audit``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +15,7 @@ from services.lan_writer import views
 from services.lan_writer.auth import AdminDep
 from services.lan_writer.operator_actions import OperatorActions
 from services.lan_writer.parts import lan_parts
+from services.lan_writer.repository import LanCopy
 from shared.audit import audited
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import Target
@@ -79,10 +81,13 @@ async def document(
 async def force_release(
     delivery_id: str, body: ReleaseRequest, request: Request, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
-    with audited("lan.force_release", tenant=None, target=delivery_id, reason=body.reason) as entry:
-        copy = await _operators(rt).force_release(delivery_id, body.reason)
-        entry.tenant = copy.tenant
-    return views.for_operator(copy, language_of(request))
+    return await _audited_change(
+        "lan.force_release",
+        delivery_id,
+        lambda: _operators(rt).force_release(delivery_id, body.reason),
+        language_of(request),
+        reason=body.reason,
+    )
 
 
 @router.post(
@@ -93,9 +98,26 @@ async def reassign(
     delivery_id: str, body: ReassignRequest, request: Request, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
     given = body.target
-    with audited(
-        "lan.reassign", tenant=None, target=delivery_id, to_kind=given.kind, to=given.value
-    ) as entry:
-        copy = await _operators(rt).reassign(delivery_id, given)
+    return await _audited_change(
+        "lan.reassign",
+        delivery_id,
+        lambda: _operators(rt).reassign(delivery_id, given),
+        language_of(request),
+        to_kind=given.kind,
+        to=given.value,
+    )
+
+
+async def _audited_change(
+    action: str,
+    delivery_id: str,
+    change: Callable[[], Awaitable[LanCopy]],
+    language: str,
+    **details: Any,
+) -> dict[str, Any]:
+    """An operator's change to one document, audited; the entry names the document's base
+    once the change has found it."""
+    with audited(action, tenant=None, target=delivery_id, **details) as entry:
+        copy = await change()
         entry.tenant = copy.tenant
-    return views.for_operator(copy, language_of(request))
+    return views.for_operator(copy, language)

@@ -20,6 +20,9 @@ from shared.http import ExactJSONRoute, language_of
 from shared.marks import refuse_repeated
 from shared.service import RuntimeDep
 
+# The same three endpoints as gateway/api/terminal_created.py, by shape only: what they share
+# (the document's contract, the startable processes) is shared/created_documents.py; here a
+# logged-in user sends, to the LAN desk, answered as the LAN's results are (views.result).
 router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"], route_class=ExactJSONRoute)
 
 
