@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from services.registry import directory_feed
 from services.registry.catalog import Catalogs
 from services.registry.device_life import DeviceLife
 from services.registry.known_devices import KnownDevices
@@ -27,6 +28,7 @@ from shared.contracts.directory import TENANT_ID_PATTERN, BarcodeSettings, Group
 from shared.contracts.documents import DeviceMode
 from shared.errors import Refusal
 from shared.messaging.rpc import Method, Params, parse_params
+from shared.storage import Store
 
 # Passwords are taken exactly as typed: surrounding spaces are part of them.
 Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=200)]
@@ -337,6 +339,21 @@ def catalog_methods(catalogs: Catalogs) -> dict[str, Method]:
         return await catalogs.heads()
 
     return {"catalog.apply": apply, "catalog.changes": changes, "catalog.heads": heads}
+
+
+class SnapshotPage(Params):
+    after: str | None = Field(default=None, min_length=1, max_length=100)
+    limit: int = Field(default=500, ge=1, le=2000)
+
+
+def directory_methods(store: Store) -> dict[str, Method]:
+    """For services that keep a copy of the directory: where it starts from."""
+
+    async def snapshot(env: Envelope, params: dict[str, Any]) -> Any:
+        page = parse_params(SnapshotPage, params)
+        return await directory_feed.snapshot(store, page.after, page.limit)
+
+    return {"directory.snapshot": snapshot}
 
 
 def methods(

@@ -35,6 +35,7 @@ def device_view(device: Device) -> DeviceView:
             "mode": device.mode,
             "status": device.status,
             "last_seen": device.last_seen,
+            "replaced_by": device.replaced_by,
         }
     )
 

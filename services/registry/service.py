@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.registry import repository
 from services.registry.api import ROUTERS
 from services.registry.catalog import Catalogs
-from services.registry.consumers import methods
+from services.registry.consumers import directory_methods, methods
 from services.registry.device_life import DeviceLife
 from services.registry.known_devices import KnownDevices
 from services.registry.pairing import Pairing, PinIssuer
@@ -60,13 +60,16 @@ SPEC = ServiceSpec(
     build_app=build_app,
     handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).known_devices.remember}},
     rpc_methods=lambda rt: {
-        REGISTRY_RPC: methods(
-            _directory(rt).tenants,
-            _directory(rt).pairing,
-            _directory(rt).device_life,
-            _directory(rt).known_devices,
-            _directory(rt).people,
-            _directory(rt).catalogs,
-        )
+        REGISTRY_RPC: {
+            **methods(
+                _directory(rt).tenants,
+                _directory(rt).pairing,
+                _directory(rt).device_life,
+                _directory(rt).known_devices,
+                _directory(rt).people,
+                _directory(rt).catalogs,
+            ),
+            **directory_methods(rt.store),
+        }
     },
 )

@@ -24,6 +24,7 @@ class DeviceView(Strict):
     mode: DeviceMode
     status: str  # active, blocked, retired
     last_seen: datetime | None = None
+    replaced_by: str | None = None  # the device that took over a retired one's PIN and work
 
 
 @message
@@ -83,6 +84,20 @@ class TenantChanged(Payload):
     status: str
     revision: int = Field(ge=1)
     barcodes: BarcodeSettings = Field(default_factory=BarcodeSettings)
+
+
+@message
+class PeopleChanged(Payload):
+    """A base's users and groups as they are after a change: every login and every group with
+    its members (a base has tens of people, not thousands). ``revision`` orders the changes of
+    one base's people."""
+
+    TYPE = "people.changed"
+
+    tenant: str = Field(min_length=1, max_length=100)
+    users: list[str] = Field(default_factory=list)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    revision: int = Field(ge=1)
 
 
 @message

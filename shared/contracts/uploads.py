@@ -108,7 +108,27 @@ class DocumentWithdrawn(Payload):
 
     delivery_id: str = _ID
     channel: Channel
-    reason: Literal["recalled", "replaced"]
+    # returned: taken back because its device turned out blocked or retired (document.returned)
+    reason: Literal["recalled", "replaced", "returned"]
 
     def routing_key(self) -> str:
         return f"{self.TYPE}.{self.channel}"
+
+
+@message
+class DocumentReturned(Payload):
+    """A copy accepted earlier is taken back: its device had been blocked or retired before
+    routing learned it. The upload's answer stays what it was; the accounting side learns of
+    the return where it learns results (its list of results and the webhook)."""
+
+    TYPE = "document.returned"
+
+    delivery_id: str = _ID
+    document_id: str = _ID
+    request_id: str = _ID
+    process: str
+    version: int = Field(ge=1)
+    channel: Channel
+    device_id: str = _ID
+    code: str  # returned_device_blocked, returned_device_retired (shared/i18n.py)
+    params: dict[str, Any] = Field(default_factory=dict)
