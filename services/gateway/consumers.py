@@ -12,14 +12,24 @@ from pydantic import Field
 from services.gateway.inbox import Inbox
 from services.gateway.journeys import result_steps
 from shared.contracts import Envelope
-from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
+from shared.contracts.directory import (
+    DeviceChanged,
+    DeviceChangedV1,
+    DeviceReplaced,
+    TenantChanged,
+)
 from shared.contracts.results import (
     DocumentCompleted,
     DocumentCompletedV1,
     DocumentCompletedV2,
     ResultRefused,
 )
-from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.contracts.uploads import (
+    DocumentReturned,
+    DocumentRouted,
+    DocumentWithdrawn,
+    UploadDecided,
+)
 from shared.errors import Refusal
 from shared.messaging.consumer import Handler
 from shared.messaging.rpc import Method, Params, parse_params
@@ -30,12 +40,14 @@ def table(inbox: Inbox) -> dict[type, Handler]:
     return {
         DocumentRouted: inbox.routed,
         DocumentWithdrawn: inbox.withdrawn,
+        DocumentReturned: inbox.returned,
         UploadDecided: inbox.decided,
         DocumentCompleted: inbox.completed,
         DocumentCompletedV1: inbox.completed_v1,
         DocumentCompletedV2: inbox.completed_v1,
         ResultRefused: inbox.result_refused,
         DeviceChanged: inbox.device_changed,
+        DeviceChangedV1: inbox.device_changed_v1,
         DeviceReplaced: inbox.device_replaced,
         TenantChanged: inbox.tenant_changed,
     }

@@ -163,10 +163,9 @@ async def completed(db: Session, tenant_id: str, document_id: str) -> Doc | None
 
 
 async def unloaded(db: Session, tenant_id: str) -> list[Doc]:
-    """The base's completed documents not loaded yet, oldest first."""
-    return await db.find(
-        COMPLETED.name, {"tenant": tenant_id, "state": "completed"}, order_by="completed_at"
-    )
+    """The base's completed (and returned) documents not loaded yet, oldest first."""
+    where = {"tenant": tenant_id, "state": ["completed", "returned"]}
+    return await db.find(COMPLETED.name, where, order_by="completed_at")
 
 
 async def mark_pulled(db: Session, tenant_id: str, document_id: str, at: str) -> None:

@@ -41,7 +41,8 @@ async def mark_loaded(tx: Tx, tenant: str, document_id: str) -> bool:
         return False
     if doc["state"] != "loaded":
         await tx.db.update(repo.COMPLETED.name, key, {"state": "loaded"})
-        await tx.emit(DocumentLoaded(document_id=document_id), tenant)
+        if doc["state"] == "completed":  # a returned document has no result for routing
+            await tx.emit(DocumentLoaded(document_id=document_id), tenant)
     return True
 
 
@@ -59,4 +60,6 @@ def result_summary(doc: dict[str, Any]) -> dict[str, Any]:
         "mode": result["mode"],
         "state": doc["state"],
         "completed_at": doc["completed_at"],
+        # A document taken back after it was accepted (returns.py): why, in both languages.
+        **({"returned": result["returned"]} if "returned" in result else {}),
     }

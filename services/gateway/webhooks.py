@@ -22,6 +22,7 @@ from typing import Any, Literal
 import orjson
 
 from services.gateway import repository as repo
+from services.gateway import returns
 from services.gateway.results import result_view
 from services.gateway.webhook_policy import check_url, iso
 from shared.clock import now as _now
@@ -49,8 +50,9 @@ async def enqueue(db: Session, envelope: Envelope, completed: Doc) -> bool:
     tenant = completed["tenant"]
     if await db.get(repo.WEBHOOKS.name, tenant) is None:
         return False
+    event = returns.EVENT if completed["state"] == returns.STATE else EVENT
     body = {
-        "event": EVENT,
+        "event": event,
         "event_id": envelope.id,
         "occurred_at": envelope.time.isoformat(),
         "tenant": tenant,
@@ -62,7 +64,7 @@ async def enqueue(db: Session, envelope: Envelope, completed: Doc) -> bool:
         {
             "id": envelope.id,
             "tenant": tenant,
-            "event": EVENT,
+            "event": event,
             "document_id": completed["result"]["document_id"],
             "body": orjson.dumps(body).decode(),
             "state": "pending",

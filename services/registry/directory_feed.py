@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.registry import repository as repo
-from services.registry.device_changes import device_record
+from services.registry.device_changes import device_changed
 from shared.contracts.directory import PeopleChanged
 from shared.outbox import Tx
 from shared.storage import Session
@@ -52,7 +52,7 @@ async def snapshot(db: Session, after: str | None, limit: int) -> dict[str, Any]
             changed = await people_of(db, tenant.id, _people_revision(tenant))
             people.append(changed.model_dump(mode="json"))
     return {
-        "devices": [device_record(device) for device in devices],
+        "devices": [device_changed(device).model_dump(mode="json") for device in devices],
         "people": people,
         "next": devices[-1].id if len(devices) == limit else None,
     }

@@ -14,10 +14,12 @@ from pydantic import ConfigDict, Field
 
 from services.routing import journey
 from services.routing.catalogue import DEFAULTS, Catalogue
+from services.routing.directory_replica import DirectoryReplica
 from services.routing.processes import Slug
 from services.routing.results import ResultKeeper
 from services.routing.uploads import UploadRouter
 from shared.contracts import Envelope
+from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
 from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
@@ -121,11 +123,16 @@ def methods(catalogue: Catalogue, store: Store) -> dict[str, Method]:
     }
 
 
-def message_handlers(uploads: UploadRouter, results: ResultKeeper) -> dict[type, Handler]:
+def message_handlers(
+    uploads: UploadRouter, results: ResultKeeper, replica: DirectoryReplica
+) -> dict[type, Handler]:
     """Each message routing takes from its work queue, to the one use case that handles it."""
     return {
         UploadRequested: uploads.handle,
         ResultSubmitted: results.submitted,
         DeliveryProgressed: results.progressed,
         DocumentLoaded: results.loaded,
+        DeviceChanged: replica.device_changed,
+        DeviceChangedV1: replica.device_changed_v1,
+        PeopleChanged: replica.people_changed,
     }

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass, field
+
 from fastapi import FastAPI
 
 from services.routing import repository
 from services.routing.api import ROUTERS
 from services.routing.catalogue import Catalogue
 from services.routing.consumers import message_handlers, methods
+from services.routing.directory_replica import DirectoryReplica
 from services.routing.processes import default_processes
 from services.routing.results import ResultKeeper
 from services.routing.uploads import UploadRouter
@@ -21,26 +25,51 @@ NAME = "routing"
 log = get_logger("tsdx.routing")
 
 
-def _catalogue(rt: Runtime) -> Catalogue:
+@dataclass
+class Parts:
+    catalogue: Catalogue
+    replica: DirectoryReplica
+    catching_up: asyncio.Task[None] | None = field(default=None)
+
+
+def _parts(rt: Runtime) -> Parts:
     if rt.parts is None:
-        rt.parts = Catalogue(rt.store, default_processes())
-    return parts_of(rt, Catalogue)
+        rt.parts = Parts(
+            Catalogue(rt.store, default_processes()), DirectoryReplica(rt.store, rt.uow, rt.rpc)
+        )
+    return parts_of(rt, Parts)
+
+
+def _catalogue(rt: Runtime) -> Catalogue:
+    return _parts(rt).catalogue
 
 
 async def _on_start(rt: Runtime) -> None:
     written = await _catalogue(rt).install_shipped()
     log.info("processes.installed", shipped=written)
+    parts = _parts(rt)
+    if await repository.snapshot_applied_at(rt.store) is None:
+        # An empty replica fills before the first upload is taken (the registry may be starting).
+        await parts.replica.keep_catching_up()
+    else:
+        # Events missed while down wait in routing's queue; the snapshot covers the rest.
+        parts.catching_up = asyncio.create_task(parts.replica.keep_catching_up())
+
+
+async def _on_stop(rt: Runtime) -> None:
+    task = _parts(rt).catching_up
+    if task is not None and not task.done():
+        task.cancel()
 
 
 def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
     uploads = UploadRouter(
         rt.store,
         rt.uow,
-        rt.rpc,
         max_documents=rt.settings.max_documents_per_upload,
         max_lines=rt.settings.max_lines_per_document,
     )
-    return {ROUTING_WORK: message_handlers(uploads, ResultKeeper(rt.uow))}
+    return {ROUTING_WORK: message_handlers(uploads, ResultKeeper(rt.uow), _parts(rt).replica)}
 
 
 def build_app(rt: Runtime) -> FastAPI:
@@ -57,4 +86,5 @@ SPEC = ServiceSpec(
     handlers=_handlers,
     rpc_methods=lambda rt: {ROUTING_RPC: methods(_catalogue(rt), rt.store)},
     on_start=_on_start,
+    on_stop=_on_stop,
 )

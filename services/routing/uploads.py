@@ -44,7 +44,6 @@ from shared.contracts.uploads import (
 from shared.i18n import render
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
-from shared.messaging.rpc import RpcClient
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
 from shared.outbox import Tx, UnitOfWork
 from shared.storage import Doc, DuplicateKeyError, Store
@@ -54,11 +53,10 @@ log = get_logger("tsdx.routing")
 
 class UploadRouter:
     def __init__(
-        self, store: Store, uow: UnitOfWork, rpc: RpcClient, *, max_documents: int, max_lines: int
+        self, store: Store, uow: UnitOfWork, *, max_documents: int, max_lines: int
     ) -> None:
         self._store = store
         self._uow = uow
-        self._rpc = rpc
         self._max_documents = max_documents
         self._max_lines = max_lines
 
@@ -131,7 +129,7 @@ class UploadRouter:
             return rules.Refused("document_repeated", {"document": repeated})
         types = [d.header.accounting_type for d in request.documents]
         lookups = rules.lookups_for(process, request.channel, request.target, types)
-        directory = await directory_client.fetch(self._rpc, tenant, lookups)
+        directory = await directory_client.fetch(self._store, tenant, lookups)
         return rules.decide(
             process,
             request.process,

@@ -24,18 +24,38 @@ class DeviceView(Strict):
     mode: DeviceMode
     status: str  # active, blocked, retired
     last_seen: datetime | None = None
-    replaced_by: str | None = None  # the device that took over a retired one's PIN and work
 
 
 @message
 class DeviceChanged(Payload):
-    """A device was paired or changed. ``revision`` orders changes of one device."""
+    """A device was paired or changed. ``revision`` orders changes of one device.
+
+    Version 2: ``replaced_by`` names the device that took over a retired one's PIN and work
+    (None otherwise), so that whoever keeps a copy of the directory knows it with the change."""
 
     TYPE = "device.changed"
+    VERSION = 2
 
     device: DeviceView
     credential_hash: str
     revision: int = Field(ge=1)
+    replaced_by: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+@message
+class DeviceChangedV1(Payload):
+    """A device was paired or changed (version 1: without ``replaced_by``; no longer
+    published). Still understood, so a message sent before an upgrade is not parked."""
+
+    TYPE = "device.changed"
+    VERSION = 1
+
+    device: DeviceView
+    credential_hash: str
+    revision: int = Field(ge=1)
+
+    def upgraded(self) -> DeviceChanged:
+        return DeviceChanged.model_validate(self.model_dump())
 
 
 # Characters GS1 never puts in a code (outside its set 82): only these can stand for the

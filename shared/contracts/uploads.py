@@ -108,8 +108,7 @@ class DocumentWithdrawn(Payload):
 
     delivery_id: str = _ID
     channel: Channel
-    # returned: taken back because its device turned out blocked or retired (document.returned)
-    reason: Literal["recalled", "replaced", "returned"]
+    reason: Literal["recalled", "replaced"]
 
     def routing_key(self) -> str:
         return f"{self.TYPE}.{self.channel}"
@@ -129,6 +128,7 @@ class DocumentReturned(Payload):
     process: str
     version: int = Field(ge=1)
     channel: Channel
+    mode: DeviceMode = "online"  # the copy's: an online base learns it by webhook too
     device_id: str = _ID
     code: str  # returned_device_blocked, returned_device_retired (shared/i18n.py)
     params: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,42 @@
+"""Documents taken back after they were accepted (``document.returned``, from routing): the
+accounting side learns it where it learns results. A returned document is listed among the
+base's results with the state ``returned``, its code and its message in Russian and English,
+pulled and confirmed like a result (``POST /results/{id}/loaded``), and pushed to the base's
+webhook (event ``document.returned``) when the copy was an online one."""
+
+from __future__ import annotations
+
+from shared.contracts import Envelope
+from shared.contracts.uploads import DocumentReturned
+from shared.i18n import render
+from shared.storage import Doc
+
+STATE = "returned"
+EVENT = "document.returned"
+
+
+def returned_entry(envelope: Envelope, key: str, returned: DocumentReturned) -> Doc:
+    """The entry of the base's results that says the document came back, and why."""
+    return {
+        "id": key,
+        "tenant": envelope.tenant,
+        "state": STATE,
+        "completed_at": envelope.time.isoformat(),
+        "result": {
+            "document_id": returned.document_id,
+            "process": returned.process,
+            "result_type": "",
+            "mode": returned.mode,
+            "lines": [],
+            "returned": {
+                "code": returned.code,
+                "params": returned.params,
+                "message": {
+                    language: render(returned.code, language, returned.params)
+                    for language in ("ru", "en")
+                },
+                "device_id": returned.device_id,
+                "request_id": returned.request_id,
+            },
+        },
+    }

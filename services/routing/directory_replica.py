@@ -1,0 +1,151 @@
+"""Routing's own copy of the registry's directory: devices and each base's people, kept by the
+registry's events, so that deciding an upload asks no one.
+
+- ``device.changed`` and ``people.changed`` carry the record's new state and its revision; a
+  copy is replaced only by a newer revision, so an event arriving late never undoes a newer
+  one (the version rule, ``shared/replicas.py``). A device's change that routing learns of
+  may concern copies already routed to it (late_returns.py), settled in the same transaction.
+- A replica that starts empty, or knows it fell behind, asks the registry for a snapshot
+  (``directory.snapshot``, page by page) and applies it by the same rule. Until a snapshot was
+  applied once, an upload is not decided: it waits in its queue (retried), rather than being
+  refused on facts routing does not have yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from services.routing import late_returns
+from services.routing import repository as repo
+from services.routing.repository import ReplicaDevice, ReplicaPeople
+from services.routing.rules import DeviceInfo, DirectoryView, Lookups
+from shared.contracts import Envelope
+from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
+from shared.logging import get_logger
+from shared.messaging.rpc import RpcClient, RpcTimeout
+from shared.messaging.topology import REGISTRY_RPC
+from shared.outbox import UnitOfWork
+from shared.storage import Session, Store
+
+log = get_logger("tsdx.routing")
+
+SNAPSHOT_PAGE = 500
+# Pauses between attempts to fetch a snapshot while the registry does not answer.
+RETRY_PAUSES_S = (0.5, 1, 2, 5)
+
+
+class ReplicaNotReady(RpcTimeout):
+    """No snapshot of the directory was applied yet: the upload is tried again later, as it
+    was when the registry did not answer a look-up (deferred without using up its retries)."""
+
+
+def replica_device(changed: DeviceChanged) -> ReplicaDevice:
+    view = changed.device
+    return ReplicaDevice(
+        id=view.id,
+        tenant=view.tenant,
+        pin=view.pin,
+        name=view.name,
+        model=view.model,
+        hardware_id=view.hardware_id,
+        mode=view.mode,
+        status=view.status,
+        revision=changed.revision,
+        replaced_by=changed.replaced_by,
+    )
+
+
+def replica_people(changed: PeopleChanged) -> ReplicaPeople:
+    return ReplicaPeople(changed.tenant, changed.users, changed.groups, changed.revision)
+
+
+def device_info(device: ReplicaDevice) -> DeviceInfo:
+    return DeviceInfo(device.id, device.pin, device.name, device.status, device.mode, device.tenant)
+
+
+async def directory_view(db: Session, tenant: str, lookups: Lookups) -> DirectoryView:
+    """The facts ``lookups`` asks for, from the replica only (the same view the registry gave)."""
+    if await repo.snapshot_applied_at(db) is None:
+        raise ReplicaNotReady("the directory replica has not been filled from the registry yet")
+    device = None
+    available: list[DeviceInfo] = []
+    members: dict[str, list[str]] = {}
+    if lookups.device_pin is not None:
+        found = await repo.replica_device_by_pin(db, tenant, lookups.device_pin)
+        device = device_info(found) if found is not None else None
+    if lookups.device_id is not None:
+        found = await repo.replica_device(db, lookups.device_id)
+        device = device_info(found) if found is not None and found.tenant == tenant else None
+    if lookups.available_devices:
+        active = await repo.replica_devices(db, tenant, "active")
+        available = [device_info(d) for d in active]
+    if lookups.members_of is not None:
+        people = await repo.replica_people(db, tenant)
+        if people is None:
+            members[lookups.members_of] = []
+        elif lookups.members_of == "*" or lookups.members_of.casefold() == "everyone":
+            members[lookups.members_of] = sorted(people.users)
+        else:
+            members[lookups.members_of] = list(people.groups.get(lookups.members_of, []))
+    return DirectoryView(device=device, available_devices=available, members=members)
+
+
+class DirectoryReplica:
+    def __init__(self, store: Store, uow: UnitOfWork, rpc: RpcClient) -> None:
+        self._store = store
+        self._uow = uow
+        self._rpc = rpc
+
+    async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
+        device = replica_device(changed)
+        async with self._uow(applying=envelope) as tx:
+            if await repo.keep_device(tx.db, device):
+                await late_returns.settle(tx, envelope, device)
+
+    async def device_changed_v1(self, envelope: Envelope, changed: DeviceChangedV1) -> None:
+        """A change published before an upgrade (an older version of the event)."""
+        await self.device_changed(envelope, changed.upgraded())
+
+    async def people_changed(self, envelope: Envelope, changed: PeopleChanged) -> None:
+        async with self._uow(applying=envelope) as tx:
+            await repo.keep_people(tx.db, replica_people(changed))
+
+    async def catch_up(self) -> int:
+        """Apply the registry's snapshot, page by page; the number of records it held."""
+        applied = 0
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": SNAPSHOT_PAGE}
+            if after is not None:
+                params["after"] = after
+            page = await self._rpc.call(REGISTRY_RPC, "directory.snapshot", params, None)
+            async with self._uow() as tx:
+                for record in page["devices"]:
+                    changed = DeviceChanged.model_validate(record)
+                    await repo.keep_device(tx.db, replica_device(changed))
+                for record in page["people"]:
+                    people = replica_people(PeopleChanged.model_validate(record))
+                    await repo.keep_people(tx.db, people)
+                applied += len(page["devices"]) + len(page["people"])
+                if page["next"] is None:
+                    await repo.mark_snapshot_applied(tx.db)
+            if page["next"] is None:
+                log.info("directory.caught_up", records=applied)
+                return applied
+            after = page["next"]
+
+    async def keep_catching_up(self) -> None:
+        """Catch up, trying again while the registry cannot answer (it may start later)."""
+        attempt = 0
+        while True:
+            try:
+                await self.catch_up()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the registry or the broker away: try again
+                pause = RETRY_PAUSES_S[min(attempt, len(RETRY_PAUSES_S) - 1)]
+                log.warning("directory.catch_up_failed", error=str(exc), retry_in_s=pause)
+                attempt += 1
+                await asyncio.sleep(pause)
