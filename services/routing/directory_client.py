@@ -3,15 +3,20 @@ directory (directory_replica.py): deciding an upload asks no one.
 
 A fact that is not there (an unknown PIN, device or group) is simply absent: the rules then
 answer with their own code (``device_not_found``, ``group_is_empty``…). A replica never filled
-yet defers the upload (``ReplicaNotReady``) rather than deciding it on missing facts.
+yet defers the upload (``ReplicaNotReady``) rather than deciding it on missing facts; a fact
+missing from a filled one is waited for a moment, in case its event is still on its way.
 """
 
 from __future__ import annotations
 
-from services.routing.directory_replica import directory_view
+from datetime import datetime
+
+from services.routing.directory_replica import fresh_view
 from services.routing.rules import DirectoryView, Lookups
 from shared.storage import Session
 
 
-async def fetch(db: Session, tenant: str, lookups: Lookups) -> DirectoryView:
-    return await directory_view(db, tenant, lookups)
+async def fetch(
+    db: Session, tenant: str, lookups: Lookups, requested_at: datetime
+) -> DirectoryView:
+    return await fresh_view(db, tenant, lookups, requested_at)

@@ -9,17 +9,24 @@ registry's events, so that deciding an upload asks no one.
   (``directory.snapshot``, page by page) and applies it by the same rule. Until a snapshot was
   applied once, an upload is not decided: it waits in its queue (retried), rather than being
   refused on facts routing does not have yet.
+- The event of a change may still be on its way when an upload naming the changed record
+  arrives (a terminal paired a moment ago, its PIN typed at once). An upload whose directory
+  facts are missing is therefore decided only once it is ``LAG_ALLOWANCE_S`` old, waiting for
+  the replica's next change meanwhile: a wrong PIN is refused a moment later than a right one
+  is accepted, never a right one refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from services.routing import late_returns
 from services.routing import repository as repo
 from services.routing.repository import ReplicaDevice, ReplicaPeople
 from services.routing.rules import DeviceInfo, DirectoryView, Lookups
+from shared.clock import now
 from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
 from shared.logging import get_logger
@@ -31,6 +38,8 @@ from shared.storage import Session, Store
 log = get_logger("tsdx.routing")
 
 SNAPSHOT_PAGE = 500
+# How long after an upload was asked a missing directory fact is taken as missing for good.
+LAG_ALLOWANCE_S = 1.0
 # Pauses between attempts to fetch a snapshot while the registry does not answer.
 RETRY_PAUSES_S = (0.5, 1, 2, 5)
 
@@ -62,6 +71,56 @@ def replica_people(changed: PeopleChanged) -> ReplicaPeople:
 
 def device_info(device: ReplicaDevice) -> DeviceInfo:
     return DeviceInfo(device.id, device.pin, device.name, device.status, device.mode, device.tenant)
+
+
+class ReplicaNews:
+    """Wakes those waiting for the replica's next change (in this process; any other process
+    sharing the store is caught by the waiter's deadline)."""
+
+    def __init__(self) -> None:
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def announce(self) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def wait(self, timeout: float) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._waiters.discard(waiter)
+
+
+NEWS = ReplicaNews()
+
+
+def missing_facts(lookups: Lookups, view: DirectoryView) -> bool:
+    """Whether a fact the lookups ask for is absent, or a named device is not active."""
+    named_device = lookups.device_pin is not None or lookups.device_id is not None
+    return (
+        (named_device and (view.device is None or not view.device.active))
+        or (lookups.available_devices and not view.available_devices)
+        or (lookups.members_of is not None and not view.members.get(lookups.members_of))
+    )
+
+
+async def fresh_view(
+    db: Session, tenant: str, lookups: Lookups, requested_at: datetime
+) -> DirectoryView:
+    """The facts ``lookups`` asks for; when some are missing, read again after each change of
+    the replica until the request is ``LAG_ALLOWANCE_S`` old."""
+    while True:
+        view = await directory_view(db, tenant, lookups)
+        left = LAG_ALLOWANCE_S - (now() - requested_at).total_seconds()
+        if left <= 0 or not missing_facts(lookups, view):
+            return view
+        await NEWS.wait(left)
 
 
 async def directory_view(db: Session, tenant: str, lookups: Lookups) -> DirectoryView:
@@ -100,8 +159,11 @@ class DirectoryReplica:
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
         device = replica_device(changed)
         async with self._uow(applying=envelope) as tx:
-            if await repo.keep_device(tx.db, device):
+            kept = await repo.keep_device(tx.db, device)
+            if kept:
                 await late_returns.settle(tx, envelope, device)
+        if kept:
+            NEWS.announce()
 
     async def device_changed_v1(self, envelope: Envelope, changed: DeviceChangedV1) -> None:
         """A change published before an upgrade (an older version of the event)."""
@@ -109,7 +171,9 @@ class DirectoryReplica:
 
     async def people_changed(self, envelope: Envelope, changed: PeopleChanged) -> None:
         async with self._uow(applying=envelope) as tx:
-            await repo.keep_people(tx.db, replica_people(changed))
+            kept = await repo.keep_people(tx.db, replica_people(changed))
+        if kept:
+            NEWS.announce()
 
     async def catch_up(self) -> int:
         """Apply the registry's snapshot, page by page; the number of records it held."""
@@ -130,6 +194,7 @@ class DirectoryReplica:
                 applied += len(page["devices"]) + len(page["people"])
                 if page["next"] is None:
                     await repo.mark_snapshot_applied(tx.db)
+            NEWS.announce()
             if page["next"] is None:
                 log.info("directory.caught_up", records=applied)
                 return applied

@@ -75,7 +75,7 @@ class UploadRouter:
             await self._announce_again(envelope, previous)
             return
         process = await repo.find_process(self._store, tenant, request.process)
-        decision = await self._decide(tenant, request, process)
+        decision = await self._decide(tenant, request, process, envelope)
         try:
             async with self._uow(applying=envelope) as tx:
                 await tx.db.insert(
@@ -122,14 +122,18 @@ class UploadRouter:
         )
 
     async def _decide(
-        self, tenant: str, request: UploadRequested, process: BusinessProcess | None
+        self,
+        tenant: str,
+        request: UploadRequested,
+        process: BusinessProcess | None,
+        envelope: Envelope,
     ) -> rules.Decision:
         repeated = _repeated_document(request)
         if repeated is not None:
             return rules.Refused("document_repeated", {"document": repeated})
         types = [d.header.accounting_type for d in request.documents]
         lookups = rules.lookups_for(process, request.channel, request.target, types)
-        directory = await directory_client.fetch(self._store, tenant, lookups)
+        directory = await directory_client.fetch(self._store, tenant, lookups, envelope.time)
         return rules.decide(
             process,
             request.process,
