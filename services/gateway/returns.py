@@ -1,8 +1,9 @@
 """Documents taken back after they were accepted (``document.returned``, from routing): the
 accounting side learns it where it learns results. A returned document is listed among the
 base's results with the state ``returned``, its code and its message in Russian and English,
-pulled and confirmed like a result (``POST /results/{id}/loaded``), and pushed to the base's
-webhook (event ``document.returned``) when the copy was an online one."""
+the document's header and no lines; it is pulled and confirmed like a result
+(``POST /results/{id}/loaded``), and pushed to the base's webhook (event ``document.returned``)
+when the copy was an online one."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def returned_entry(envelope: Envelope, key: str, returned: DocumentReturned) -> 
             "process": returned.process,
             "result_type": "",
             "mode": returned.mode,
+            # As a result is read (header, lines), so that code reading results reads this too.
+            "header": returned.header.model_dump(mode="json") if returned.header else None,
             "lines": [],
             "returned": {
                 "code": returned.code,

@@ -82,10 +82,9 @@ async def _return(tx: Tx, journal: Journal, copy: Doc, device: ReplicaDevice) ->
     code = RETURN_CODES.get(device.status, "returned_device_blocked")
     document_id = repo.document_id_of(copy)
     master = await repo.document(tx.db, copy["document_key"])
-    number = ""
-    if master is not None:
-        body = await repo.body_of(tx.db, master)
-        number = body.header.number if body is not None else ""
+    body = await repo.body_of(tx.db, master) if master is not None else None
+    header = body.header if body is not None else None
+    number = header.number if header is not None else ""
     params = {"document": document_id, "number": number, "pin": device.pin}
     if not await repo.return_copy(tx.db, copy, code):
         return  # taken meanwhile: no longer ours to take back
@@ -103,6 +102,7 @@ async def _return(tx: Tx, journal: Journal, copy: Doc, device: ReplicaDevice) ->
             channel=copy["channel"],
             mode=copy.get("mode", "online"),
             device_id=device.id,
+            header=header,
             code=code,
             params=params,
         ),

@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.contracts.documents import Channel, DeviceMode, Document, Strict, Target
+from shared.contracts.documents import (
+    Channel,
+    DeviceMode,
+    Document,
+    DocumentHeader,
+    Strict,
+    Target,
+)
 from shared.contracts.envelope import Payload, message
 
 _ID = Field(min_length=1, max_length=200)
@@ -130,5 +137,6 @@ class DocumentReturned(Payload):
     channel: Channel
     mode: DeviceMode = "online"  # the copy's: an online base learns it by webhook too
     device_id: str = _ID
+    header: DocumentHeader | None = None  # the document's, as uploaded (None: not kept)
     code: str  # returned_device_blocked, returned_device_retired (shared/i18n.py)
     params: dict[str, Any] = Field(default_factory=dict)
