@@ -95,8 +95,13 @@ async def test_uploads_by_pin_are_decided_while_the_registry_is_stopped(
     base: Base, accounting: AccountingClient
 ) -> None:
     terminal = await base.terminal("EDA50")
-    pin = terminal.device["pin"]
-    await known_to_routing(accounting, pin)
+    pin, device_id = terminal.device["pin"], terminal.device["device_id"]
+    await eventually(
+        lambda: _routing_replica(base.stack),
+        until=lambda replica: device_id in replica,
+        timeout=PATIENT,
+        what="routing's copy of the directory knowing the device",
+    )
 
     base.stack.kill("registry")
     document = a_document("0000-000900")
@@ -112,6 +117,19 @@ async def test_uploads_by_pin_are_decided_while_the_registry_is_stopped(
     )
     wrong = await accounting.upload(upload_to("999999", a_document()))
     assert (wrong["status"], wrong["code"]) == ("refused", "device_not_found_by_pin")
+
+    # The base's device list (the picker in 1C) fills from that decision once the registry is
+    # back: the device was addressed only while it was away (the list is the registry's: it
+    # cannot be read meanwhile).
+    base.stack.start("registry")
+    base.stack.wait_ready(timeout=PATIENT, services=("registry",))
+    picker = await eventually(
+        accounting.devices,
+        until=lambda ds: [d["pin"] for d in ds] == [pin],
+        timeout=PATIENT,
+        what="the device in the base's device list",
+    )
+    assert picker[0]["device_id"] == device_id
 
 
 class HeldBack:
