@@ -30,6 +30,7 @@ from shared.clock import now
 from shared.contracts import Envelope
 from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
 from shared.logging import get_logger
+from shared.messaging.consumer import require_same_tenant
 from shared.messaging.rpc import RpcClient, RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC
 from shared.outbox import UnitOfWork
@@ -158,6 +159,8 @@ class DirectoryReplica:
 
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
         device = replica_device(changed)
+        # A base's record comes in that base's envelope; any other is parked, changing nothing.
+        require_same_tenant(envelope, device.row(), "device")
         async with self._uow(applying=envelope) as tx:
             kept = await repo.keep_device(tx.db, device)
             if kept:
@@ -170,6 +173,7 @@ class DirectoryReplica:
         await self.device_changed(envelope, changed.upgraded())
 
     async def people_changed(self, envelope: Envelope, changed: PeopleChanged) -> None:
+        require_same_tenant(envelope, {"id": changed.tenant, "tenant": changed.tenant}, "people")
         async with self._uow(applying=envelope) as tx:
             kept = await repo.keep_people(tx.db, replica_people(changed))
         if kept:

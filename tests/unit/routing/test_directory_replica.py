@@ -22,6 +22,7 @@ from services.routing.directory_replica import (
 from services.routing.rules import EVERYONE, Lookups
 from shared.contracts.directory import DeviceChanged, DeviceView, PeopleChanged
 from shared.contracts.envelope import Envelope, wrap
+from shared.messaging.consumer import PermanentFailure
 from shared.outbox import OUTBOX, UnitOfWork
 from shared.storage import Store
 from tests.support.stores import service_store
@@ -112,6 +113,21 @@ async def test_people_follow_the_same_rule(store: Store, replica: DirectoryRepli
         {"Смена": ["b"]},
         5,
     )
+
+
+async def test_a_record_in_another_bases_envelope_is_parked_and_changes_nothing(
+    store: Store, replica: DirectoryReplica
+) -> None:
+    await replica.device_changed(at(changed(1), T0), changed(1))
+    with pytest.raises(PermanentFailure):
+        await replica.device_changed(at(changed(2, "blocked"), T0, "mira"), changed(2, "blocked"))
+    people = PeopleChanged(tenant="sklad", users=["a"], groups={}, revision=2)
+    with pytest.raises(PermanentFailure):
+        await replica.people_changed(at(people, T0, "mira"), people)
+
+    kept = await repo.replica_device(store, "d1")
+    assert kept is not None and kept.status == "active"
+    assert await repo.replica_people(store, "sklad") is None
 
 
 # What the upload path reads ------------------------------------------------------------------
