@@ -6,7 +6,9 @@ registry's events, so that deciding an upload asks no one.
   one (the version rule, ``shared/replicas.py``). A device's change that routing learns of
   may concern copies already routed to it (late_returns.py), settled in the same transaction.
 - A replica that starts empty, or knows it fell behind, asks the registry for a snapshot
-  (``directory.snapshot``, page by page) and applies it by the same rule. Until a snapshot was
+  (``directory.snapshot``, page by page) and applies it by the same rule. It knows it fell
+  behind when a record's revision skips one (every revision is announced, so an event was
+  lost or parked): one catch-up at a time runs in the background. Until a snapshot was
   applied once, an upload is not decided: it waits in its queue (retried), rather than being
   refused on facts routing does not have yet.
 - The event of a change may still be on its way when an upload naming the changed record
@@ -19,6 +21,7 @@ registry's events, so that deciding an upload asks no one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -151,22 +154,42 @@ async def directory_view(db: Session, tenant: str, lookups: Lookups) -> Director
     return DirectoryView(device=device, available_devices=available, members=members)
 
 
+def skipped(current: int | None, incoming: int) -> bool:
+    """Whether a record's incoming revision skips one after the copy's (a first one never)."""
+    return current is not None and incoming > current + 1
+
+
 class DirectoryReplica:
     def __init__(self, store: Store, uow: UnitOfWork, rpc: RpcClient) -> None:
         self._store = store
         self._uow = uow
         self._rpc = rpc
+        self._catching_up: asyncio.Task[None] | None = None
+
+    def fell_behind(self) -> None:
+        """Catch up with the registry in the background, unless a catch-up is under way."""
+        if self._catching_up is None or self._catching_up.done():
+            self._catching_up = asyncio.create_task(self.keep_catching_up())
+
+    async def stop(self) -> None:
+        if self._catching_up is not None and not self._catching_up.done():
+            self._catching_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catching_up
 
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
         device = replica_device(changed)
         # A base's record comes in that base's envelope; any other is parked, changing nothing.
         require_same_tenant(envelope, device.row(), "device")
         async with self._uow(applying=envelope) as tx:
+            current = await repo.replica_device(tx.db, device.id)
             kept = await repo.keep_device(tx.db, device)
             if kept:
                 await late_returns.settle(tx, envelope, device)
         if kept:
             NEWS.announce()
+        if skipped(current.revision if current else None, device.revision):
+            self.fell_behind()
 
     async def device_changed_v1(self, envelope: Envelope, changed: DeviceChangedV1) -> None:
         """A change published before an upgrade (an older version of the event)."""
@@ -175,9 +198,12 @@ class DirectoryReplica:
     async def people_changed(self, envelope: Envelope, changed: PeopleChanged) -> None:
         require_same_tenant(envelope, {"id": changed.tenant, "tenant": changed.tenant}, "people")
         async with self._uow(applying=envelope) as tx:
+            current = await repo.replica_people(tx.db, changed.tenant)
             kept = await repo.keep_people(tx.db, replica_people(changed))
         if kept:
             NEWS.announce()
+        if skipped(current.revision if current else None, changed.revision):
+            self.fell_behind()
 
     async def catch_up(self) -> int:
         """Apply the registry's snapshot, page by page; the number of records it held."""

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
@@ -25,11 +24,10 @@ NAME = "routing"
 log = get_logger("tsdx.routing")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Parts:
     catalogue: Catalogue
     replica: DirectoryReplica
-    catching_up: asyncio.Task[None] | None = field(default=None)
 
 
 def _parts(rt: Runtime) -> Parts:
@@ -53,13 +51,11 @@ async def _on_start(rt: Runtime) -> None:
         await parts.replica.keep_catching_up()
     else:
         # Events missed while down wait in routing's queue; the snapshot covers the rest.
-        parts.catching_up = asyncio.create_task(parts.replica.keep_catching_up())
+        parts.replica.fell_behind()
 
 
 async def _on_stop(rt: Runtime) -> None:
-    task = _parts(rt).catching_up
-    if task is not None and not task.done():
-        task.cancel()
+    await _parts(rt).replica.stop()
 
 
 def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:

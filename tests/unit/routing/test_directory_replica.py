@@ -18,6 +18,7 @@ from services.routing.directory_replica import (
     ReplicaNotReady,
     directory_view,
     missing_facts,
+    skipped,
 )
 from services.routing.rules import EVERYONE, Lookups
 from shared.contracts.directory import DeviceChanged, DeviceView, PeopleChanged
@@ -26,6 +27,7 @@ from shared.messaging.consumer import PermanentFailure
 from shared.outbox import OUTBOX, UnitOfWork
 from shared.storage import Store
 from tests.support.stores import service_store
+from tests.support.waiting import eventually
 
 T0 = datetime(2026, 12, 5, 9, tzinfo=UTC)
 
@@ -277,3 +279,76 @@ def test_only_copies_routed_at_or_after_the_change_count_as_too_late() -> None:
     copy = {"routed_at": T0.isoformat()}
     assert late_returns.routed_since(copy, T0)
     assert not late_returns.routed_since(copy, T0 + timedelta(microseconds=1))
+
+
+# Catching up from the registry's snapshot ---------------------------------------------------
+
+
+class SnapshotPages:
+    """Stands in for the registry's ``directory.snapshot``: the pages given, in order."""
+
+    def __init__(self, *pages: dict[str, Any]) -> None:
+        self.pages = list(pages)
+        self.asked: list[dict[str, Any]] = []
+
+    async def call(self, queue: object, method: str, params: dict[str, Any], tenant: None) -> Any:
+        assert method == "directory.snapshot"
+        self.asked.append(params)
+        return self.pages[len(self.asked) - 1]
+
+
+def page(
+    *devices: DeviceChanged, next_: str | None, people: tuple[PeopleChanged, ...] = ()
+) -> dict[str, Any]:
+    return {
+        "devices": [d.model_dump(mode="json") for d in devices],
+        "people": [p.model_dump(mode="json") for p in people],
+        "next": next_,
+    }
+
+
+async def test_a_snapshot_is_read_page_by_page_and_applied_by_the_version_rule(
+    store: Store,
+) -> None:
+    people = PeopleChanged(tenant="sklad", users=["a"], groups={}, revision=3)
+    registry = SnapshotPages(
+        page(
+            changed(1, device="d1"),
+            changed(2, "blocked", device="d2"),
+            next_="d2",
+            people=(people,),
+        ),
+        page(changed(1, device="d3", pin="77"), next_=None),
+    )
+    replica = DirectoryReplica(store, UnitOfWork(store, None), registry)  # type: ignore[arg-type]
+    # A newer revision than the snapshot's is already here (its event came first).
+    newer = changed(5, "retired", device="d1")
+    await replica.device_changed(at(newer, T0), newer)
+
+    assert await replica.catch_up() == 4
+    assert [p.get("after") for p in registry.asked] == [None, "d2"]
+    kept = {d.id: (d.status, d.revision) for d in await repo.replica_devices(store, "sklad")}
+    assert kept == {"d1": ("retired", 5), "d2": ("blocked", 2), "d3": ("active", 1)}
+    assert await repo.snapshot_applied_at(store) is not None
+    assert (await repo.replica_people(store, "sklad")) is not None
+
+
+def test_a_revision_that_skips_one_means_an_event_was_missed() -> None:
+    assert skipped(1, 3)
+    assert not skipped(1, 2)
+    assert not skipped(3, 2)  # late, not missing
+    assert not skipped(None, 7)  # a record first heard of
+
+
+async def test_a_skipped_revision_starts_a_catch_up(store: Store) -> None:
+    registry = SnapshotPages(page(changed(3, "blocked"), next_=None))
+    replica = DirectoryReplica(store, UnitOfWork(store, None), registry)  # type: ignore[arg-type]
+    await replica.device_changed(at(changed(1), T0), changed(1))
+    assert registry.asked == []
+
+    await replica.device_changed(at(changed(3, "blocked"), T0), changed(3, "blocked"))
+    await eventually(
+        lambda: repo.snapshot_applied_at(store), until=bool, what="the catch-up applied"
+    )
+    assert len(registry.asked) == 1
+    await replica.stop()
