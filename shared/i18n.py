@@ -251,6 +251,15 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "База «{tenant}» уже существует.",
         "en": "Base “{tenant}” already exists.",
     },
+    # A document taken back after it was accepted (routing's late_returns.py).
+    "returned_device_blocked": {
+        "ru": "Документ {number} возвращён: устройство {pin} было заблокировано до выгрузки.",
+        "en": "Document {number} was returned: device {pin} had been blocked before the upload.",
+    },
+    "returned_device_retired": {
+        "ru": "Документ {number} возвращён: устройство {pin} было выведено из работы до выгрузки.",
+        "en": "Document {number} was returned: device {pin} had been retired before the upload.",
+    },
     "device_blocked": {
         "ru": "Устройство {pin} заблокировано.",
         "en": "Device {pin} is blocked.",

@@ -29,6 +29,7 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.in_progress": {"ru": "в работе", "en": "in progress"},
     "cli.word.completed": {"ru": "завершён", "en": "completed"},
     "cli.word.loaded": {"ru": "загружен в учёт", "en": "loaded"},
+    "cli.word.returned": {"ru": "возвращён в учёт", "en": "returned"},
     "cli.word.done": {"ru": "готов", "en": "done"},
     "cli.word.withdrawn": {"ru": "отозван", "en": "withdrawn"},
     "cli.word.released": {"ru": "освобождён", "en": "released"},

@@ -33,6 +33,10 @@ ROUTING_STEPS: dict[str, Labels] = {
     "routed": {"ru": "направлен", "en": "routed"},
     # a copy was taken back (reason: replaced, recalled)
     "withdrawn": {"ru": "отозван", "en": "withdrawn"},
+    # a copy went to the device that replaced its own (from_device, target)
+    "moved": {"ru": "передан заменившему ТСД", "en": "moved to the replacement device"},
+    # a copy was taken back: its device was blocked or retired before routing learned it (code)
+    "returned": {"ru": "возвращён в учётную систему", "en": "returned to accounting"},
     # the channel stored the copy in a device inbox or the LAN base
     "delivered": {"ru": "доставлен", "en": "delivered"},
     # a terminal confirmed the download

@@ -82,7 +82,7 @@ PARKED_REPLAYED = Counter(
 )
 PIN_MISSES = Counter(
     "tsdx_pin_misses_total",
-    "Upload targets by PIN that matched no active device of the tenant (counted by the registry)",
+    "Upload targets by PIN that matched no active device of the tenant (counted by routing)",
 )
 LAN_LOGINS = Counter("tsdx_lan_logins_total", "LAN terminal log-ins by outcome", ["outcome"])
 LAN_LOCKS = Counter(

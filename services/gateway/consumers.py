@@ -7,7 +7,12 @@ from __future__ import annotations
 from services.gateway.inbox import Inbox
 from services.gateway.journeys import result_steps
 from shared.contracts import gateway_rpc as gateway
-from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
+from shared.contracts.directory import (
+    DeviceChanged,
+    DeviceChangedV1,
+    DeviceReplaced,
+    TenantChanged,
+)
 from shared.contracts.results import (
     DocumentCompleted,
     DocumentCompletedV1,
@@ -15,7 +20,12 @@ from shared.contracts.results import (
     ResultRefused,
 )
 from shared.contracts.rpc import Call
-from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.contracts.uploads import (
+    DocumentReturned,
+    DocumentRouted,
+    DocumentWithdrawn,
+    UploadDecided,
+)
 from shared.messaging.consumer import Handler
 from shared.messaging.rpc import RpcHandlers
 from shared.storage import Store
@@ -25,12 +35,14 @@ def table(inbox: Inbox) -> dict[type, Handler]:
     return {
         DocumentRouted: inbox.routed,
         DocumentWithdrawn: inbox.withdrawn,
+        DocumentReturned: inbox.returned,
         UploadDecided: inbox.decided,
         DocumentCompleted: inbox.completed,
         DocumentCompletedV1: inbox.completed_v1,
         DocumentCompletedV2: inbox.completed_v1,
         ResultRefused: inbox.result_refused,
         DeviceChanged: inbox.device_changed,
+        DeviceChangedV1: inbox.device_changed_v1,
         DeviceReplaced: inbox.device_replaced,
         TenantChanged: inbox.tenant_changed,
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.gateway import repository as repo
-from services.gateway import upload_answers, webhooks
+from services.gateway import returns, upload_answers, webhooks
 from services.gateway.credentials import AccessNews
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
@@ -23,7 +23,12 @@ from services.gateway.records import (
 from shared.clock import now as _now
 from shared.contracts import Envelope
 from shared.contracts.copies import CopyState
-from shared.contracts.directory import DeviceChanged, DeviceReplaced, TenantChanged
+from shared.contracts.directory import (
+    DeviceChanged,
+    DeviceChangedV1,
+    DeviceReplaced,
+    TenantChanged,
+)
 from shared.contracts.documents import FactLine
 from shared.contracts.results import (
     DeliveryProgressed,
@@ -33,7 +38,12 @@ from shared.contracts.results import (
     ResultRefused,
     ResultSubmitted,
 )
-from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn, UploadDecided
+from shared.contracts.uploads import (
+    DocumentReturned,
+    DocumentRouted,
+    DocumentWithdrawn,
+    UploadDecided,
+)
 from shared.created_documents import CreatedDocument, delivery_id_of, submission
 from shared.errors import Refusal
 from shared.limits import give_back
@@ -184,6 +194,18 @@ class Inbox:
         if pushed:
             self._notifier.notify(webhooks.WAKE_KEY)
 
+    async def returned(self, envelope: Envelope, returned: DocumentReturned) -> None:
+        """A document taken back after it was accepted: an entry of the base's results."""
+        if not envelope.tenant:
+            raise PermanentFailure("document.returned without a tenant")
+        key = repo.completed_key(envelope.tenant, returned.document_id)
+        row = returns.returned_entry(envelope.tenant, key, envelope.time, returned)
+        async with self._uow(applying=envelope) as tx:
+            await repo.keep_completed(tx.db, row)
+            pushed = returned.mode == "online" and await webhooks.enqueue(tx.db, envelope, row)
+        if pushed:
+            self._notifier.notify(webhooks.WAKE_KEY)
+
     async def result_refused(self, envelope: Envelope, refused: ResultRefused) -> None:
         refusal = {"result_id": refused.result_id, "code": refused.code, "params": refused.params}
         async with self._uow(applying=envelope) as tx:
@@ -208,6 +230,10 @@ class Inbox:
             await repo.keep_device(tx.db, doc)
         if self._access is not None:
             await self._access.device_changed(changed.device.id)
+
+    async def device_changed_v1(self, envelope: Envelope, changed: DeviceChangedV1) -> None:
+        """A change published before an upgrade (an older version of the event)."""
+        await self.device_changed(envelope, changed.upgraded())
 
     async def device_replaced(self, envelope: Envelope, replaced: DeviceReplaced) -> None:
         """Copies waiting for the old device move to the new one, now and when they arrive

@@ -195,7 +195,7 @@ class CompletedDocument:
 
     id: str  # repository.completed_key(tenant, document_id)
     tenant: str
-    state: str  # completed, loaded
+    state: str  # completed, returned (returns.py), loaded
     completed_at: str
     result: Json  # the document.completed event as published
     pulled_at: str | None = None

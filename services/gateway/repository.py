@@ -418,10 +418,9 @@ async def keep_completed(db: Session, done: CompletedDocument) -> None:
 
 
 async def unloaded(db: Session, tenant_id: str) -> list[CompletedDocument]:
-    """The base's completed documents not loaded yet, oldest first."""
-    docs = await db.find(
-        COMPLETED.name, {"tenant": tenant_id, "state": "completed"}, order_by="completed_at"
-    )
+    """The base's completed (and returned) documents not loaded yet, oldest first."""
+    where = {"tenant": tenant_id, "state": ["completed", "returned"]}
+    docs = await db.find(COMPLETED.name, where, order_by="completed_at")
     return [CompletedDocument.of(doc) for doc in docs]
 
 

@@ -46,7 +46,8 @@ async def mark_loaded(tx: Tx, tenant: str, document_id: str) -> bool:
         return False
     if doc.state != "loaded":
         await repo.mark_loaded(tx.db, tenant, document_id)
-        await tx.emit(DocumentLoaded(document_id=document_id), tenant)
+        if doc.state == "completed":  # a returned document has no result for routing
+            await tx.emit(DocumentLoaded(document_id=document_id), tenant)
     return True
 
 
@@ -64,4 +65,6 @@ def result_summary(doc: CompletedDocument) -> dict[str, Any]:
         "mode": result["mode"],
         "state": doc.state,
         "completed_at": doc.completed_at,
+        # A document taken back after it was accepted (returns.py): why, in both languages.
+        **({"returned": result["returned"]} if "returned" in result else {}),
     }

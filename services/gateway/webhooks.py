@@ -22,6 +22,7 @@ from typing import Any, Literal
 import orjson
 
 from services.gateway import repository as repo
+from services.gateway import returns
 from services.gateway.parts import gateway_parts
 from services.gateway.records import CompletedDocument, Webhook, WebhookPush
 from services.gateway.results import result_view
@@ -51,8 +52,9 @@ async def enqueue(db: Session, envelope: Envelope, completed: CompletedDocument)
     tenant = completed.tenant
     if await repo.webhook(db, tenant) is None:
         return False
+    event = returns.EVENT if completed.state == returns.STATE else EVENT
     body = {
-        "event": EVENT,
+        "event": event,
         "event_id": envelope.id,
         "occurred_at": envelope.time.isoformat(),
         "tenant": tenant,
@@ -62,7 +64,7 @@ async def enqueue(db: Session, envelope: Envelope, completed: CompletedDocument)
     push = WebhookPush(
         id=envelope.id,
         tenant=tenant,
-        event=EVENT,
+        event=event,
         document_id=completed.result["document_id"],
         body=orjson.dumps(body).decode(),
         state="pending",

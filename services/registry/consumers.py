@@ -7,6 +7,7 @@ parameters, so a caller acting for one base cannot name another.
 
 from __future__ import annotations
 
+from services.registry import directory_feed
 from services.registry.catalog import Catalogs
 from services.registry.device_life import DeviceLife
 from services.registry.known_devices import KnownDevices
@@ -19,6 +20,7 @@ from shared.contracts.catalog import CatalogChanged
 from shared.contracts.rpc import Call, NoParams, Record
 from shared.errors import Refusal
 from shared.messaging.rpc import RpcHandlers
+from shared.storage import Store
 
 
 def tenant_handlers(handlers: RpcHandlers, tenants: Tenants) -> RpcHandlers:
@@ -131,7 +133,17 @@ def catalog_handlers(handlers: RpcHandlers, catalogs: Catalogs) -> RpcHandlers:
     )
 
 
+def directory_handlers(handlers: RpcHandlers, store: Store) -> RpcHandlers:
+    """For services that keep a copy of the directory: where it starts from."""
+
+    async def snapshot(c: Call[registry.SnapshotPage]) -> registry.DirectorySnapshot:
+        return await directory_feed.snapshot(store, c.params.after, c.params.limit)
+
+    return handlers.on(registry.directory_snapshot, snapshot)
+
+
 def rpc_handlers(
+    store: Store,
     tenants: Tenants,
     pairing: Pairing,
     device_life: DeviceLife,
@@ -143,4 +155,5 @@ def rpc_handlers(
     tenant_handlers(handlers, tenants)
     device_handlers(handlers, pairing, device_life, known_devices)
     people_handlers(handlers, people)
+    directory_handlers(handlers, store)
     return catalog_handlers(handlers, catalogs)

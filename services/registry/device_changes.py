@@ -52,20 +52,23 @@ def device_record(device: Device) -> dict[str, Any]:
     }
 
 
+def device_changed(device: Device) -> DeviceChanged:
+    """The device's ``device.changed`` event (also a page entry of the directory snapshot)."""
+    return DeviceChanged(
+        device=device_view(device),
+        credential_hash=device.credential_hash,
+        revision=device.revision,
+        replaced_by=device.replaced_by,
+    )
+
+
 def listing_order(device: Device) -> tuple[int, int, str]:
     """Active first, then blocked, then retired; within each, by PIN as a number reads."""
     return _STATUS_ORDER.get(device.status, 9), len(device.pin), device.pin
 
 
 async def announce(tx: Tx, device: Device) -> None:
-    await tx.emit(
-        DeviceChanged(
-            device=device_view(device),
-            credential_hash=device.credential_hash,
-            revision=device.revision,
-        ),
-        device.tenant,
-    )
+    await tx.emit(device_changed(device), device.tenant)
 
 
 async def save(tx: Tx, device: Device, **changes: Any) -> Device:

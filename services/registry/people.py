@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from services.registry import repository as repo
+from services.registry.directory_feed import announce_people
 from services.registry.repository import Group, Membership, User, UserBarcode
 from services.registry.tenants import require_tenant
 from shared.clock import now_iso
@@ -128,6 +129,7 @@ class People:
                 await repo.insert_user(tx.db, user)
                 if barcode:
                     await _claim_barcode(tx.db, tenant, login, barcode)
+                await announce_people(tx, tenant)
         except DuplicateKeyError:
             raise Refusal("user_exists", 409, login=login) from None
         log.info("user.created", tenant=tenant, login=login)
@@ -169,6 +171,7 @@ class People:
                 await repo.delete_membership(tx.db, tenant, row.group, login)
             await _drop_barcodes(tx.db, tenant, login)
             await repo.delete_user(tx.db, user)
+            await announce_people(tx, tenant)
         log.info("user.deleted", tenant=tenant, login=login)
         return {"login": login, "deleted": True}
 
@@ -214,6 +217,7 @@ class People:
             async with self._uow() as tx:
                 await require_tenant(tx.db, tenant)
                 await repo.insert_group(tx.db, group)
+                await announce_people(tx, tenant)
         except DuplicateKeyError:
             raise Refusal("group_exists", 409, group=name) from None
         return {"group": name, "members": []}
@@ -241,6 +245,7 @@ class People:
                 await repo.delete_membership(tx.db, tenant, name, row.login)
                 await _join(tx.db, tenant, new_name, row.login)
             members = await _logins(tx.db, tenant, new_name)
+            await announce_people(tx, tenant)
         return {"group": new_name, "members": members}
 
     async def delete_group(self, tenant: str, name: str) -> dict[str, Any]:
@@ -249,6 +254,7 @@ class People:
             for row in await repo.members_of(tx.db, tenant, name):
                 await repo.delete_membership(tx.db, tenant, name, row.login)
             await repo.delete_group(tx.db, group)
+            await announce_people(tx, tenant)
         return {"group": name, "deleted": True}
 
     async def add_member(self, tenant: str, group: str, login: str) -> dict[str, Any]:
@@ -257,6 +263,7 @@ class People:
             await _user(tx.db, tenant, login)
             await _join(tx.db, tenant, group, login)
             members = await _logins(tx.db, tenant, group)
+            await announce_people(tx, tenant)
         return {"group": group, "members": members}
 
     async def remove_member(self, tenant: str, group: str, login: str) -> dict[str, Any]:
@@ -265,6 +272,7 @@ class People:
             await _user(tx.db, tenant, login)
             await repo.delete_membership(tx.db, tenant, group, login)
             members = await _logins(tx.db, tenant, group)
+            await announce_people(tx, tenant)
         return {"group": group, "members": members}
 
     async def members(self, tenant: str, group: str) -> list[str]:

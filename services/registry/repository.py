@@ -95,6 +95,7 @@ class Tenant(_Row):
     revision: int
     created_at: str | None = None
     barcodes: dict[str, Any] | None = None  # the base's own settings; None: the defaults
+    people_revision: int | None = None  # orders the base's people.changed events; None: none yet
 
 
 async def tenant(db: Session, tenant_id: str) -> Tenant | None:
@@ -123,6 +124,11 @@ async def revise_tenant(db: Session, before: Tenant, after: Tenant) -> bool:
     """Write ``after`` if the row is still at ``before``'s revision; False when it is not."""
     changes = _changed(before, after)
     return await db.update(TENANTS.name, before.id, changes, expect={"revision": before.revision})
+
+
+async def set_people_revision(db: Session, record: Tenant, revision: int) -> None:
+    """The revision of the base's users and groups (two writers of it conflict on the row)."""
+    await db.update(TENANTS.name, record.id, {"people_revision": revision})
 
 
 # Devices -------------------------------------------------------------------------------------
@@ -177,6 +183,13 @@ async def active_devices(db: Session, tenant: str) -> list[Device]:
 async def devices_of(db: Session, tenant: str, status: str | None = None) -> list[Device]:
     where = {"tenant": tenant, "status": status} if status else {"tenant": tenant}
     return [Device.of(doc) for doc in await db.find(DEVICES.name, where)]
+
+
+async def devices_page(db: Session, after: str | None, limit: int) -> list[Device]:
+    """Every base's devices in id order, ``limit`` of them after the id ``after``."""
+    above = ("id", after) if after is not None else None
+    found = await db.find(DEVICES.name, order_by="id", limit=limit, above=above)
+    return [Device.of(doc) for doc in found]
 
 
 # Active and blocked devices hold their PINs (a blocked one gets its PIN back when unblocked).

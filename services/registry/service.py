@@ -61,6 +61,7 @@ SPEC = ServiceSpec(
     handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).known_devices.remember}},
     rpc_methods=lambda rt: [
         rpc_handlers(
+            rt.store,
             _directory(rt).tenants,
             _directory(rt).pairing,
             _directory(rt).device_life,

@@ -13,9 +13,11 @@ from typing import Any
 
 from services.routing import journey
 from services.routing.catalogue import DEFAULTS, Catalogue
+from services.routing.directory_replica import DirectoryReplica
 from services.routing.results import ResultKeeper
 from services.routing.upload_decisions import UploadDecider
 from shared.contracts import routing_rpc as routing
+from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
 from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
 from shared.contracts.rpc import Call, Record
 from shared.contracts.uploads import UploadRequested
@@ -72,11 +74,16 @@ def rpc_handlers(catalogue: Catalogue, store: Store) -> RpcHandlers:
     )
 
 
-def message_handlers(uploads: UploadDecider, results: ResultKeeper) -> dict[type, Handler]:
+def message_handlers(
+    uploads: UploadDecider, results: ResultKeeper, replica: DirectoryReplica
+) -> dict[type, Handler]:
     """Each message routing takes from its work queue, to the one use case that handles it."""
     return {
         UploadRequested: uploads.handle,
         ResultSubmitted: results.submitted,
         DeliveryProgressed: results.progressed,
         DocumentLoaded: results.loaded,
+        DeviceChanged: replica.device_changed,
+        DeviceChangedV1: replica.device_changed_v1,
+        PeopleChanged: replica.people_changed,
     }

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
 from shared.contracts.documents import Document, FactLine, Target
 from shared.contracts.uploads import UploadDecided
+from shared.replicas import put_newer
 from shared.storage import Collection, Doc, Index, Session, Store
 
 # Processes are per tenant; the defaults live under the tenant "*" and apply to every tenant
@@ -44,6 +45,14 @@ JOURNEY = Collection(
     ),
 )
 
+# The registry's directory as routing keeps it (see the end of this module).
+REPLICA_DEVICES = Collection(
+    "replica_devices", (Index(("tenant", "pin", "status")), Index(("tenant", "status")))
+)
+REPLICA_PEOPLE = Collection("replica_people")
+REPLICA_STATE = Collection("replica_state")
+REPLICA_COLLECTIONS = (REPLICA_DEVICES, REPLICA_PEOPLE, REPLICA_STATE)
+
 COLLECTIONS = (
     PROCESSES,
     REQUESTS,
@@ -52,6 +61,7 @@ COLLECTIONS = (
     DOCUMENT_FACTS,
     DELIVERIES,
     JOURNEY,
+    *REPLICA_COLLECTIONS,
 )
 
 ALL_TENANTS = "*"
@@ -488,3 +498,108 @@ async def steps_matching(
         for name in fields
         for row in await db.find(JOURNEY.name, {**where, name: value})
     ]
+
+
+# Routing's copy of the registry's directory (directory_replica.py) ----------------------------
+# Devices by id and each base's people by tenant, each with the registry's revision; a copy is
+# only ever replaced by a newer revision. One row of REPLICA_STATE says a snapshot was applied.
+
+_SNAPSHOT_ROW = "snapshot"
+
+
+@dataclass(frozen=True)
+class ReplicaDevice:
+    id: str
+    tenant: str
+    pin: str
+    name: str
+    model: str
+    hardware_id: str
+    mode: Literal["online", "offline"]
+    status: str  # active, blocked, retired
+    revision: int
+    replaced_by: str | None = None
+
+    @classmethod
+    def of(cls, doc: Doc) -> Self:
+        return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
+
+    def row(self) -> Doc:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class ReplicaPeople:
+    id: str  # the tenant
+    users: list[str]
+    groups: dict[str, list[str]]
+    revision: int
+
+    @classmethod
+    def of(cls, doc: Doc) -> Self:
+        return cls(doc["id"], list(doc["users"]), dict(doc["groups"]), doc["revision"])
+
+    def row(self) -> Doc:
+        return {"id": self.id, "tenant": self.id, **self.__dict__}
+
+
+async def keep_device(db: Session, device: ReplicaDevice) -> bool:
+    """Keep the device unless a newer revision of it is there; True if kept."""
+    return await put_newer(db, REPLICA_DEVICES.name, device.row())
+
+
+async def keep_people(db: Session, people: ReplicaPeople) -> bool:
+    return await put_newer(db, REPLICA_PEOPLE.name, people.row())
+
+
+async def replica_device(db: Session, device_id: str) -> ReplicaDevice | None:
+    doc = await db.get(REPLICA_DEVICES.name, device_id)
+    return None if doc is None else ReplicaDevice.of(doc)
+
+
+async def replica_device_by_pin(db: Session, tenant: str, pin: str) -> ReplicaDevice | None:
+    where = {"tenant": tenant, "pin": pin, "status": "active"}
+    found = await db.find(REPLICA_DEVICES.name, where, limit=1)
+    return ReplicaDevice.of(found[0]) if found else None
+
+
+async def replica_devices(
+    db: Session, tenant: str, status: str | None = None
+) -> list[ReplicaDevice]:
+    where: dict[str, Any] = {"tenant": tenant}
+    if status is not None:
+        where["status"] = status
+    return [ReplicaDevice.of(d) for d in await db.find(REPLICA_DEVICES.name, where, order_by="id")]
+
+
+async def replica_people(db: Session, tenant: str) -> ReplicaPeople | None:
+    doc = await db.get(REPLICA_PEOPLE.name, tenant)
+    return None if doc is None else ReplicaPeople.of(doc)
+
+
+async def snapshot_applied_at(db: Session) -> str | None:
+    """When a snapshot of the registry's directory was last applied whole; None: never."""
+    doc = await db.get(REPLICA_STATE.name, _SNAPSHOT_ROW)
+    return None if doc is None else str(doc["at"])
+
+
+async def mark_snapshot_applied(db: Session) -> None:
+    await db.put(REPLICA_STATE.name, {"id": _SNAPSHOT_ROW, "at": now_iso()})
+
+
+async def copies_for_device(
+    db: Session, tenant: str, device_id: str, states: Sequence[str]
+) -> list[CopyRecord]:
+    """The copies routed to a device that are in one of ``states``."""
+    where = {"tenant": tenant, "target.value": device_id, "state": list(states)}
+    return [CopyRecord.of(row) for row in await db.find(DELIVERIES.name, where)]
+
+
+async def retarget_copy(db: Session, delivery_id: str, target: Target) -> None:
+    await db.update(DELIVERIES.name, delivery_id, {"target": target.model_dump(mode="json")})
+
+
+async def return_copy(db: Session, copy: CopyRecord, code: str) -> bool:
+    """Withdraw a copy no terminal has taken, as returned with ``code``; False if it was taken."""
+    changes = {"state": "withdrawn", "withdrawn_reason": "returned", "returned_code": code}
+    return await db.update(DELIVERIES.name, copy.id, changes, expect={"state": copy.state})

@@ -17,7 +17,9 @@ The **document** (its master record) follows its copies until every copy is done
 - ``downloaded``: a terminal downloaded a copy;
 - ``in_progress``: a copy is being worked on, or some copies are finished and others not;
 - ``completed``: every copy is done; the merged result went to the accounting side;
-- ``loaded``: the accounting side confirmed it loaded the result.
+- ``loaded``: the accounting side confirmed it loaded the result;
+- ``returned``: every copy was taken back because its device turned out blocked or retired
+  before routing learned it (late_returns.py); uploading it again starts it anew.
 
 The furthest copy decides (one copy being worked on means the document is being worked on).
 """
@@ -46,8 +48,9 @@ LIVE = NOT_TAKEN + TAKEN
 QUEUED = "queued"
 COMPLETED = "completed"
 LOADED = "loaded"
+RETURNED = "returned"
 FINISHED = (COMPLETED, LOADED)
-DOCUMENT_STATES = (QUEUED, DELIVERED, DOWNLOADED, IN_PROGRESS, COMPLETED, LOADED)
+DOCUMENT_STATES = (QUEUED, DELIVERED, DOWNLOADED, IN_PROGRESS, COMPLETED, LOADED, RETURNED)
 
 _COPY_ORDER = {state: rank for rank, state in enumerate(LIVE)}
 # What each reported step makes of a copy.

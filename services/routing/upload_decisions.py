@@ -24,6 +24,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from services.routing import repository as repo
@@ -52,9 +53,9 @@ from shared.storage import DuplicateKeyError, Store
 log = get_logger("tsdx.routing")
 
 
-# The directory facts the rules ask for, of one tenant (the registry's answers, see
-# directory_client.py).
-FetchDirectory = Callable[[str, rules.Lookups], Awaitable[rules.DirectoryView]]
+# The directory facts the rules ask for, of one tenant, as of the upload's request time
+# (routing's copy of the registry's directory, see directory_client.py).
+FetchDirectory = Callable[[str, rules.Lookups, datetime], Awaitable[rules.DirectoryView]]
 
 
 class UploadDecider:
@@ -87,7 +88,7 @@ class UploadDecider:
             await self._announce_again(envelope, previous)
             return
         process = await repo.find_process(self._store, tenant, request.process)
-        decision = await self._decide(tenant, request, process)
+        decision = await self._decide(tenant, request, process, envelope)
         try:
             async with self._uow(applying=envelope) as tx:
                 await repo.claim_request(tx.db, tenant, request.request_id)
@@ -130,14 +131,18 @@ class UploadDecider:
         )
 
     async def _decide(
-        self, tenant: str, request: UploadRequested, process: BusinessProcess | None
+        self,
+        tenant: str,
+        request: UploadRequested,
+        process: BusinessProcess | None,
+        envelope: Envelope,
     ) -> rules.Decision:
         repeated = _repeated_document(request)
         if repeated is not None:
             return rules.Refused("document_repeated", {"document": repeated})
         types = [d.header.accounting_type for d in request.documents]
         lookups = rules.lookups_for(process, request.channel, request.target, types)
-        directory = await self._directory(tenant, lookups)
+        directory = await self._directory(tenant, lookups, envelope.time)
         return rules.decide(
             process,
             request.process,

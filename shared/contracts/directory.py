@@ -28,13 +28,34 @@ class DeviceView(Strict):
 
 @message
 class DeviceChanged(Payload):
-    """A device was paired or changed. ``revision`` orders changes of one device."""
+    """A device was paired or changed. ``revision`` orders changes of one device.
+
+    Version 2: ``replaced_by`` names the device that took over a retired one's PIN and work
+    (None otherwise), so that whoever keeps a copy of the directory knows it with the change."""
 
     TYPE = "device.changed"
+    VERSION = 2
 
     device: DeviceView
     credential_hash: str
     revision: int = Field(ge=1)
+    replaced_by: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+@message
+class DeviceChangedV1(Payload):
+    """A device was paired or changed (version 1: without ``replaced_by``; no longer
+    published). Still understood, so a message sent before an upgrade is not parked."""
+
+    TYPE = "device.changed"
+    VERSION = 1
+
+    device: DeviceView
+    credential_hash: str
+    revision: int = Field(ge=1)
+
+    def upgraded(self) -> DeviceChanged:
+        return DeviceChanged.model_validate(self.model_dump())
 
 
 # Characters GS1 never puts in a code (outside its set 82): only these can stand for the
@@ -83,6 +104,20 @@ class TenantChanged(Payload):
     status: str
     revision: int = Field(ge=1)
     barcodes: BarcodeSettings = Field(default_factory=BarcodeSettings)
+
+
+@message
+class PeopleChanged(Payload):
+    """A base's users and groups as they are after a change: every login and every group with
+    its members (a base has tens of people, not thousands). ``revision`` orders the changes of
+    one base's people."""
+
+    TYPE = "people.changed"
+
+    tenant: str = Field(min_length=1, max_length=100)
+    users: list[str] = Field(default_factory=list)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    revision: int = Field(ge=1)
 
 
 @message

@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, model_validator
 
 from shared.contracts.catalog import CatalogChanged, StoreName
-from shared.contracts.directory import TENANT_ID_PATTERN, BarcodeSettings, GroupName, Login
+from shared.contracts.directory import (
+    TENANT_ID_PATTERN,
+    BarcodeSettings,
+    DeviceChanged,
+    GroupName,
+    Login,
+    PeopleChanged,
+)
 from shared.contracts.documents import DeviceMode
 from shared.contracts.rpc import (
     NAMES,
@@ -203,6 +210,27 @@ class CatalogHead(BaseModel):
     version: int
 
 
+# The directory's snapshot ---------------------------------------------------------------------
+
+
+class SnapshotPage(Params):
+    """One page of the directory: devices after the device id ``after`` (the first page when
+    left out)."""
+
+    after: str | None = Field(default=None, min_length=1, max_length=100)
+    limit: int = Field(default=500, ge=1, le=2000)
+
+
+class DirectorySnapshot(BaseModel):
+    """A page of the directory as the services keeping a copy of it start from: its devices
+    as ``device.changed`` announces them, every base's people on the first page, and where the
+    next page starts (None on the last)."""
+
+    devices: list[DeviceChanged]
+    people: list[PeopleChanged]
+    next: str | None
+
+
 # The declarations: one line a method (alike in shape with routing_rpc.py's, each another
 # service's method).
 REGISTRY = RpcService(REGISTRY_RPC)
@@ -247,3 +275,7 @@ catalog_changes = REGISTRY.method(
     "catalog.changes", CatalogSince, TypeAdapter(CatalogChanged | None)
 )
 catalog_heads = REGISTRY.method("catalog.heads", NoParams, TypeAdapter(list[CatalogHead]))
+
+directory_snapshot = REGISTRY.method(
+    "directory.snapshot", SnapshotPage, TypeAdapter(DirectorySnapshot)
+)

@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.contracts.documents import Channel, DeviceMode, Document, Strict, Target
+from shared.contracts.documents import (
+    Channel,
+    DeviceMode,
+    Document,
+    DocumentHeader,
+    Strict,
+    Target,
+)
 from shared.contracts.envelope import Payload, message
 
 _ID = Field(min_length=1, max_length=200)
@@ -112,3 +119,24 @@ class DocumentWithdrawn(Payload):
 
     def routing_key(self) -> str:
         return f"{self.TYPE}.{self.channel}"
+
+
+@message
+class DocumentReturned(Payload):
+    """A copy accepted earlier is taken back: its device had been blocked or retired before
+    routing learned it. The upload's answer stays what it was; the accounting side learns of
+    the return where it learns results (its list of results and the webhook)."""
+
+    TYPE = "document.returned"
+
+    delivery_id: str = _ID
+    document_id: str = _ID
+    request_id: str = _ID
+    process: str
+    version: int = Field(ge=1)
+    channel: Channel
+    mode: DeviceMode = "online"  # the copy's: an online base learns it by webhook too
+    device_id: str = _ID
+    header: DocumentHeader | None = None  # the document's, as uploaded (None: not kept)
+    code: str  # returned_device_blocked, returned_device_retired (shared/i18n.py)
+    params: dict[str, Any] = Field(default_factory=dict)

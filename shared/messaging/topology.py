@@ -53,7 +53,15 @@ REGISTRY_EVENTS = WorkQueue("registry.events", ("upload.decided",))
 ROUTING_RPC = WorkQueue("routing.rpc", ())
 ROUTING_WORK = WorkQueue(
     "routing.work",
-    ("upload.requested", "delivery.progressed", "result.submitted", "document.loaded"),
+    (
+        "upload.requested",
+        "delivery.progressed",
+        "result.submitted",
+        "document.loaded",
+        # routing's own copy of the directory (services/routing/directory_replica.py)
+        "device.changed",
+        "people.changed",
+    ),
 )
 # Asked by those who show a document's journey for the steps only the gateway keeps.
 GATEWAY_RPC = WorkQueue("gateway.rpc", ())
@@ -62,6 +70,7 @@ GATEWAY_WORK = WorkQueue(
     (
         "document.routed.internet",
         "document.withdrawn.internet",
+        "document.returned",
         "result.refused.internet",
         "upload.decided",
         "document.completed",

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import orjson
 import pytest
 
 from services.gateway import repository as repo
+from services.gateway import results
 from services.gateway.consumers import table
 from services.gateway.inbox import Inbox as GatewayHandlers
 from services.gateway.inbox_watch import InboxWatch
@@ -19,9 +21,9 @@ from shared.contracts.copies import CopyState
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
 from shared.contracts.documents import Document, DocumentHeader, FactLine, Target
 from shared.contracts.results import DocumentCompleted, ResultRefused
-from shared.contracts.uploads import DocumentRouted
+from shared.contracts.uploads import DocumentReturned, DocumentRouted
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
-from shared.outbox import AlreadyApplied, UnitOfWork
+from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork
 from shared.settings import Settings
 from shared.storage import Store, open_store
 from tests.support.gateway_copies import DOCUMENT, a_copy
@@ -337,3 +339,55 @@ async def test_the_safety_check_finds_copies_whose_news_was_missed(store: Store)
         assert await here.check_now() == 1
         assert await missed.wait(30) is True
         assert await quiet.wait(0.01) is False
+
+
+def _returned(document_id: str, mode: Literal["online", "offline"]) -> DocumentReturned:
+    return DocumentReturned(
+        delivery_id=f"c-{document_id}",
+        document_id=document_id,
+        request_id="r-1",
+        process="purchase-receipt",
+        version=1,
+        channel="internet",
+        mode=mode,
+        device_id="d1",
+        header=DocumentHeader(accounting_type="Заказ поставщику", id=document_id, number="77"),
+        code="returned_device_blocked",
+        params={"document": document_id, "number": "77", "pin": "5546"},
+    )
+
+
+async def test_a_returned_document_is_listed_with_the_results_and_pushed_as_returned(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _set_webhook(store)
+    await _apply(handlers, _returned("doc-r", "online"))
+    await _apply(handlers, _returned("doc-o", "offline"))
+
+    summaries = [results.result_summary(d) for d in await repo.unloaded(store, TENANT)]
+    listed = {r["document_id"]: r for r in summaries}
+    assert {d: r["state"] for d, r in listed.items()} == {"doc-r": "returned", "doc-o": "returned"}
+    returned = listed["doc-r"]["returned"]
+    assert returned["code"] == "returned_device_blocked"
+    assert returned["message"] == {
+        "ru": "Документ 77 возвращён: устройство 5546 было заблокировано до выгрузки.",
+        "en": "Document 77 was returned: device 5546 had been blocked before the upload.",
+    }
+    [push] = await store.find(repo.WEBHOOK_DELIVERIES.name)  # the online one only
+    body = orjson.loads(push["body"])
+    assert (push["event"], body["event"]) == ("document.returned", "document.returned")
+    assert body["document"]["state"] == "returned"
+    assert body["document"]["result"]["header"]["number"] == "77"
+    assert body["document"]["result"]["lines"] == []
+
+
+async def test_confirming_a_returned_document_tells_routing_nothing(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _apply(handlers, _returned("doc-r", "offline"))
+    async with UnitOfWork(store, None)() as tx:
+        assert await results.mark_loaded(tx, TENANT, "doc-r") is True
+    assert await repo.unloaded(store, TENANT) == []
+    assert [
+        r for r in await store.find(OUTBOX.name) if r["envelope"]["type"] == "document.loaded"
+    ] == []

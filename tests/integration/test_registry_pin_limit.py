@@ -28,7 +28,7 @@ def misses_allowed(stack: Stack) -> int:
 
 async def pin_misses_counted(stack: Stack) -> float:
     async with httpx.AsyncClient() as http:
-        text = (await http.get(f"{stack.url('registry')}/metrics")).text
+        text = (await http.get(f"{stack.url('routing')}/metrics")).text
     found = re.search(r"^tsdx_pin_misses_total (\S+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
 
@@ -65,11 +65,11 @@ async def test_wrong_pins_are_limited_per_api_key_counted_and_logged(
     # Each miss was counted once and logged with the base, never with its key.
     assert await pin_misses_counted(stack) - counted_before == limit
     assert stack.log_dir is not None
-    log = stack.log_dir / "registry.log"
+    log = stack.log_dir / "routing.log"
     logged = await eventually(
         lambda: _misses_logged(log, tenant["tenant"]),
         until=lambda n: n >= limit,
-        what="pin.miss lines in the registry's log",
+        what="pin.miss lines in routing's log",
     )
     assert logged == limit
     for service_log in stack.log_dir.glob("*.log"):
@@ -108,8 +108,8 @@ async def test_a_burst_of_wrong_pins_sent_at_once_gets_no_more_than_the_limit_de
     decided = codes.count("device_not_found_by_pin")
     assert 1 <= decided <= limit, codes
     assert codes.count("too_many_pin_misses") == 150 - decided, codes
-    # Routing decided exactly the guesses let through (its log line per decision), and the
-    # registry resolved exactly those PINs.
+    # Routing decided exactly the guesses let through (its log line per decision), and missed
+    # exactly those PINs in its copy of the directory.
     assert stack.log_dir is not None
     log_dir = stack.log_dir
     routed = await eventually(
@@ -118,7 +118,7 @@ async def test_a_burst_of_wrong_pins_sent_at_once_gets_no_more_than_the_limit_de
         what="upload.decided lines in routing's log",
     )
     assert routed == decided
-    assert await _misses_logged(log_dir / "registry.log", tenant["tenant"]) == decided
+    assert await _misses_logged(log_dir / "routing.log", tenant["tenant"]) == decided
 
 
 async def _decisions_logged(log: Path, tenant: str) -> int:

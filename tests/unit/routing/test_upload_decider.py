@@ -1,10 +1,11 @@
 """Deciding upload requests as a use case on a real SQLite store of routing's own: no broker,
-the registry's directory given as plain facts, events read from the outbox. The rules
+routing's copy of the directory given as plain facts, events read from the outbox. The rules
 themselves are table-tested in test_rules.py; here: what a decision writes and emits."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ def asked() -> list[Lookups]:
 
 @pytest.fixture
 def decider(store: Store, asked: list[Lookups]) -> UploadDecider:
-    async def directory(tenant: str, lookups: Lookups) -> DirectoryView:
+    async def directory(tenant: str, lookups: Lookups, requested_at: datetime) -> DirectoryView:
         asked.append(lookups)
         return DirectoryView()
 
