@@ -63,7 +63,7 @@ def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
     uploads = UploadDecider(
         rt.store,
         rt.uow,
-        partial(directory_client.fetch, rt.store),
+        partial(directory_client.fetch, rt.store, rt.rpc),
         max_documents=rt.settings.max_documents_per_upload,
         max_lines=rt.settings.max_lines_per_document,
     )

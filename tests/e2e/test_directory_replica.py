@@ -115,7 +115,16 @@ async def test_uploads_by_pin_are_decided_while_the_registry_is_stopped(
         timeout=PATIENT,
         what="the document in the terminal's inbox",
     )
-    wrong = await accounting.upload(upload_to("999999", a_document()))
+    # A PIN missing from the copy is asked of the registry, which does not answer: the copy's
+    # answer stands, once the question has timed out (the upload may be answered "pending").
+    missed = upload_to("999999", a_document())
+    await accounting.upload(missed)
+    wrong = await eventually(
+        lambda: accounting.upload_status(missed["request_id"]),
+        until=lambda a: a["status"] != "pending",
+        timeout=PATIENT,
+        what="the wrong PIN's decision",
+    )
     assert (wrong["status"], wrong["code"]) == ("refused", "device_not_found_by_pin")
 
     # The base's device list (the picker in 1C) fills from that decision once the registry is
@@ -316,3 +325,32 @@ async def test_routing_restarted_after_devices_changed_while_it_was_down_equals_
     )
     answer = await accounting.upload(upload_to(late.device["pin"], a_document()))
     assert answer["status"] == "accepted"
+
+
+async def test_a_device_paired_a_moment_ago_is_found_though_its_news_has_not_reached_routing(
+    base: Base, accounting: AccountingClient
+) -> None:
+    """1C may name a terminal the moment it is paired, while the pairing's event still waits
+    on its way to routing: routing then asks the registry for that one device."""
+    async with HeldBack(base.stack.env["TSDX_AMQP_URL"]) as news:
+        terminal = await base.terminal("EDA51")
+        pin = terminal.device["pin"]
+        await eventually(news.take, timeout=PATIENT, what="the pairing's event held back")
+        document = a_document("0000-000950")
+        body = upload_to(pin, document)
+        await accounting.upload(body)
+        answer = await eventually(
+            lambda: accounting.upload_status(body["request_id"]),
+            until=lambda a: a["status"] != "pending",
+            timeout=PATIENT,
+            what="routing's decision",
+        )
+        assert answer["status"] == "accepted"
+        await eventually(
+            lambda: inbox_ids(terminal),
+            until=lambda ids: document["header"]["id"] in ids,
+            timeout=PATIENT,
+            what="the document in the terminal's inbox",
+        )
+        assert document["header"]["id"] in await inbox_ids(terminal)
+        await news.let_go()
