@@ -769,6 +769,8 @@ function oldestUntried(tried) {
 }
 
 async function sendQueued() {
+  // The device says it has no network: nothing is tried. The "online" event flushes again.
+  if (navigator.onLine === false) return;
   var client = api();
   var tried = {};
   var item = client && oldestUntried(tried);
