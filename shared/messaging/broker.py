@@ -258,7 +258,7 @@ class Broker:
             type=envelope.type,
             headers={"x-tenant": envelope.tenant or "", **tracing.headers_for(trace)},
         )
-        await self._confirmed(lambda: self._events, message, routing_key)
+        await self._confirmed(self._events, message, routing_key)
 
     async def publish_to_queue(
         self,
@@ -287,24 +287,14 @@ class Broker:
             reply_to=reply_to,
             headers=headers,
         )
-        await self._confirmed(
-            lambda: self._publish_channel.default_exchange if self._publish_channel else None,
-            message,
-            queue,
-        )
+        await self._confirmed(self._publish_channel.default_exchange, message, queue)
 
     async def _confirmed(
-        self,
-        exchange: Callable[[], AbstractExchange | None],
-        message: aio_pika.Message,
-        routing_key: str,
+        self, exchange: AbstractExchange, message: aio_pika.Message, routing_key: str
     ) -> None:
-        generation = self._publish_generation
-        target = exchange()
-        if target is None:
-            raise BrokerUnavailable("not connected")
+        generation = self._publish_generation  # the channel ``exchange`` belongs to
         try:
-            await target.publish(
+            await exchange.publish(
                 message,
                 routing_key=routing_key,
                 mandatory=True,
