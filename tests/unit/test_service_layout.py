@@ -1,5 +1,6 @@
-"""Every service has the same kinds of module, and its routers and consumers leave the store to
-the repository and the use cases. Read from the source with ``ast``."""
+"""Every service has the same kinds of module, and its repository is the only module that calls
+its store: every other module hands the store (or a transaction's session) on to it. Read from
+the source with ``ast``."""
 
 import ast
 from pathlib import Path
@@ -9,8 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "routing", "gateway", "lan_writer", "dashboard")
 # The names that stand for a store or a session of one: ``rt.store``, ``tx.db``, ``store``, ``db``,
-# and a use case's own ``self._store``.
-STORE_NAMES = frozenset({"store", "_store", "db"})
+# and a use case's own ``self._store`` or ``self._db``.
+STORE_NAMES = frozenset({"store", "_store", "db", "_db"})
 
 
 def _store_calls(path: Path) -> list[str]:
@@ -28,9 +29,9 @@ def _store_calls(path: Path) -> list[str]:
     return found
 
 
-def _thin_modules(service: str) -> list[Path]:
+def _all_but_the_repository(service: str) -> list[Path]:
     folder = ROOT / "services" / service
-    return [*sorted((folder / "api").rglob("*.py")), folder / "consumers.py"]
+    return [p for p in sorted(folder.rglob("*.py")) if p.name != "repository.py"]
 
 
 # The five kinds of module: routers, message handlers, the store's one door, the wiring; the
@@ -45,8 +46,8 @@ def test_every_service_has_the_same_kinds_of_module(service: str) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_routers_and_consumers_never_call_the_store(service: str) -> None:
-    calls = [call for path in _thin_modules(service) for call in _store_calls(path)]
+def test_only_the_repository_calls_the_store(service: str) -> None:
+    calls = [call for path in _all_but_the_repository(service) for call in _store_calls(path)]
     assert calls == []
 
 
@@ -58,7 +59,14 @@ def test_the_rule_sees_a_store_call(tmp_path: Path) -> None:
         "    await tx.db.update('a', 'b', {})\n"
         "    await db.find('a')\n"
         "    await self._store.count('a')\n"
+        "    await self._db.delete('a', 'b')\n"
         "    await repo.copy(rt.store, 'b')\n"
     )
     calls = [call.split(" ")[1] for call in _store_calls(sample)]
-    assert calls == ["rt.store.get", "tx.db.update", "db.find", "self._store.count"]
+    assert calls == [
+        "rt.store.get",
+        "tx.db.update",
+        "db.find",
+        "self._store.count",
+        "self._db.delete",
+    ]

@@ -14,8 +14,6 @@ from services.registry import repository as repo
 from services.registry.repository import Device, Group, KnownDevice, Membership, Tenant, User
 from shared.storage import DuplicateKeyError, Store
 from shared.storage.sqlite import find_sql
-from tests.unit.test_service_layout import ROOT
-from tests.unit.test_service_layout import _store_calls as store_calls
 
 TENANT = Tenant(
     id="sklad",
@@ -154,17 +152,3 @@ async def test_pin_look_ups_are_served_by_the_partial_index(tmp_path: Path, stor
     with closing(sqlite3.connect(tmp_path / "tsdx_registry.sqlite3")) as conn:
         plan = " | ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
     assert "USING INDEX devices_ix_u_tenant_pin_status_active" in plan, plan
-
-
-# The domain modules leave the store to the repository. The catalog's use cases keep their own
-# door (shared/catalog/repository.py) and are left out here.
-_DOMAIN = sorted(
-    path
-    for path in (ROOT / "services" / "registry").glob("*.py")
-    if path.name not in {"repository.py", "catalog.py"}
-)
-
-
-@pytest.mark.parametrize("path", _DOMAIN, ids=lambda p: p.name)
-def test_only_the_repository_calls_the_store(path: Path) -> None:
-    assert store_calls(path) == []
