@@ -289,57 +289,43 @@ class LocalCluster:
         """Every node's address, comma-separated: the value of ``TSDX_AMQP_URLS``."""
         return ",".join(n.amqp_url(vhost) for n in self.nodes)
 
-    def quorum_queues(self, vhost: str = "/") -> dict[str, dict[str, Any]]:
-        """Every quorum queue of a virtual host: its leader, members and online members."""
+    def _asked(self, path: str, what: str) -> Any:
+        """The answer of the first live node's management API to ``GET path``."""
         for node in self.live_nodes():
             try:
-                response = httpx.get(
-                    f"{node.management_url}/queues/{quote(vhost, safe='')}", auth=USER, timeout=5
-                )
+                response = httpx.get(f"{node.management_url}{path}", auth=USER, timeout=5)
             except httpx.HTTPError:
                 continue
             if response.status_code == 200:
-                return {
-                    str(q["name"]): {
-                        "leader": q.get("leader"),
-                        "members": sorted(q.get("members", [])),
-                        "online": sorted(q.get("online", [])),
-                    }
-                    for q in response.json()
-                    if q.get("type") == "quorum"
-                }
-        raise ClusterError(f"no live node answers for the queues of {vhost!r}")
+                return response.json()
+        raise ClusterError(f"no live node answers for {what}")
+
+    def quorum_queues(self, vhost: str = "/") -> dict[str, dict[str, Any]]:
+        """Every quorum queue of a virtual host: its leader, members and online members."""
+        queues = self._asked(f"/queues/{quote(vhost, safe='')}", f"the queues of {vhost!r}")
+        return {
+            str(q["name"]): {
+                "leader": q.get("leader"),
+                "members": sorted(q.get("members", [])),
+                "online": sorted(q.get("online", [])),
+            }
+            for q in queues
+            if q.get("type") == "quorum"
+        }
 
     def queue_info(self, queue: str, vhost: str = "/") -> dict[str, Any]:
         """A queue as the management API of a live node shows it (leader, members, online)."""
-        for node in self.live_nodes():
-            try:
-                response = httpx.get(
-                    f"{node.management_url}/queues/{quote(vhost, safe='')}/{quote(queue)}",
-                    auth=USER,
-                    timeout=5,
-                )
-            except httpx.HTTPError:
-                continue
-            if response.status_code == 200:
-                info: dict[str, Any] = response.json()
-                return info
-        raise ClusterError(f"no live node answers for queue {queue!r}")
+        info: dict[str, Any] = self._asked(
+            f"/queues/{quote(vhost, safe='')}/{quote(queue)}", f"queue {queue!r}"
+        )
+        return info
 
     def connection_nodes(self, vhost: str = "/") -> set[str]:
         """The nodes that the clients of a virtual host are connected to."""
-        for node in self.live_nodes():
-            try:
-                response = httpx.get(
-                    f"{node.management_url}/vhosts/{quote(vhost, safe='')}/connections",
-                    auth=USER,
-                    timeout=5,
-                )
-            except httpx.HTTPError:
-                continue
-            if response.status_code == 200:
-                return {str(c["node"]) for c in response.json()}
-        raise ClusterError(f"no live node answers for the connections of {vhost!r}")
+        connections = self._asked(
+            f"/vhosts/{quote(vhost, safe='')}/connections", f"the connections of {vhost!r}"
+        )
+        return {str(c["node"]) for c in connections}
 
     def leader_of(self, queue: str, vhost: str = "/") -> Node:
         """The node that leads a quorum queue now."""
