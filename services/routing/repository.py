@@ -9,7 +9,7 @@ their stored shape stays what it was, so stores written by earlier versions read
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Self, TypeVar
 
 from services.routing.processes import BusinessProcess
@@ -18,6 +18,7 @@ from shared.contracts.documents import Document, FactLine, Target
 from shared.contracts.uploads import UploadDecided
 from shared.replicas import put_newer
 from shared.storage import Collection, Doc, Index, Session, Store
+from shared.storage.records import record_of, row_of
 
 # Processes are per tenant; the defaults live under the tenant "*" and apply to every tenant
 # that has no process of its own with the same id.
@@ -263,38 +264,10 @@ class CopyRecord:
 
     @classmethod
     def of(cls, row: Doc) -> CopyRecord:
-        return cls(
-            id=row["id"],
-            tenant=row["tenant"],
-            document_key=row["document_key"],
-            request_id=row["request_id"],
-            channel=row["channel"],
-            target=Target.model_validate(row["target"]),
-            copy=row["copy"],
-            mode=row["mode"],
-            version=row["version"],
-            state=row["state"],
-            routed_at=row["routed_at"],
-            withdrawn_reason=row.get("withdrawn_reason"),
-        )
+        return record_of(cls, row, target=Target.model_validate(row["target"]))
 
     def row(self) -> Doc:
-        row: Doc = {
-            "id": self.id,
-            "tenant": self.tenant,
-            "document_key": self.document_key,
-            "request_id": self.request_id,
-            "channel": self.channel,
-            "target": self.target.model_dump(mode="json"),
-            "copy": self.copy,
-            "mode": self.mode,
-            "version": self.version,
-            "state": self.state,
-            "routed_at": self.routed_at,
-        }
-        if self.withdrawn_reason is not None:
-            row["withdrawn_reason"] = self.withdrawn_reason
-        return row
+        return row_of(self, target=self.target.model_dump(mode="json"))
 
 
 @dataclass(frozen=True)
@@ -314,35 +287,15 @@ class JourneyStep:
 
     @classmethod
     def of(cls, row: Doc) -> JourneyStep:
-        known = {"id", "tenant", "document_key", "document_id", "at", "seq", "step", "service"}
-        return cls(
-            id=row["id"],
-            tenant=row["tenant"],
-            document_key=row["document_key"],
-            document_id=row["document_id"],
-            at=row["at"],
-            seq=row["seq"],
-            step=row["step"],
-            service=row["service"],
-            delivery_id=row.get("delivery_id"),
-            details={k: v for k, v in row.items() if k not in known and k != "delivery_id"},
-        )
+        # The details stand in the row beside the step's own fields.
+        details = {k: v for k, v in row.items() if k not in _STEP_FIELDS}
+        return record_of(cls, row, details=details)
 
     def row(self) -> Doc:
-        row: Doc = {
-            "id": self.id,
-            "tenant": self.tenant,
-            "document_key": self.document_key,
-            "document_id": self.document_id,
-            "at": self.at,
-            "seq": self.seq,
-            "step": self.step,
-            "service": self.service,
-        }
-        if self.delivery_id is not None:
-            row["delivery_id"] = self.delivery_id
-        row.update(self.details)
-        return row
+        return {**row_of(self, details=None), **self.details}
+
+
+_STEP_FIELDS = frozenset(f.name for f in fields(JourneyStep)) - {"details"}
 
 
 # Upload requests ------------------------------------------------------------------------------
@@ -522,7 +475,7 @@ class ReplicaDevice:
 
     @classmethod
     def of(cls, doc: Doc) -> Self:
-        return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
+        return record_of(cls, doc)
 
     def row(self) -> Doc:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
