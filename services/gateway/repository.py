@@ -24,6 +24,7 @@ from shared.contracts.copies import CopyState
 from shared.limits import ATTEMPTS
 from shared.replicas import put_newer as put_newer  # the copies below are kept by it
 from shared.storage import Collection, Doc, DuplicateKeyError, Index, Session, Store
+from shared.storage.keys import tenant_key
 from shared.storage.records import row_of
 
 # Copies of the registry's tenants and devices, kept current by its events, so that
@@ -67,12 +68,8 @@ COLLECTIONS = (
 )
 
 
-def upload_key(tenant: str, request_id: str) -> str:
-    return f"{tenant}:{request_id}"
-
-
-def completed_key(tenant: str, document_id: str) -> str:
-    return f"{tenant}:{document_id}"
+# An upload by its request id, a completed document by its accounting id, each in its base.
+upload_key = completed_key = tenant_key
 
 
 def result_key(delivery_id: str, result_id: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Self, TypeVar
 from shared.catalog.repository import OWNER_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.contracts.documents import DeviceMode
 from shared.storage import Collection, Doc, Index, Session
+from shared.storage.keys import tenant_key
 
 TENANTS = Collection(
     "tenants",
@@ -259,8 +260,7 @@ class KnownDevice(_Row):
     last_used_at: str  # ISO 8601: the latest accepted upload that reached the device
 
 
-def known_device_key(tenant: str, device_id: str) -> str:
-    return f"{tenant}:{device_id}"
+known_device_key = tenant_key  # a device by its id, in the base it is known to
 
 
 async def known_devices_of(db: Session, tenant: str) -> list[KnownDevice]:
@@ -325,20 +325,12 @@ class Membership(_Row):
     login: str
 
 
-def user_key(tenant: str, login: str) -> str:
-    return f"{tenant}:{login}"
-
-
-def group_key(tenant: str, group: str) -> str:
-    return f"{tenant}:{group}"
+# A user by login, a group by name, a badge by the hash of its barcode, each in its base.
+user_key = group_key = barcode_key = tenant_key
 
 
 def membership_key(tenant: str, group: str, login: str) -> str:
-    return f"{tenant}:{group}:{login}"
-
-
-def barcode_key(tenant: str, barcode_hash: str) -> str:
-    return f"{tenant}:{barcode_hash}"
+    return tenant_key(tenant, f"{group}:{login}")
 
 
 async def user(db: Session, tenant: str, login: str) -> User | None:

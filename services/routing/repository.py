@@ -18,6 +18,7 @@ from shared.contracts.documents import Document, FactLine, Target
 from shared.contracts.uploads import UploadDecided
 from shared.replicas import put_newer
 from shared.storage import Collection, Doc, Index, Session, Store
+from shared.storage.keys import own_id, tenant_key
 from shared.storage.records import record_of, row_of
 
 # Processes are per tenant; the defaults live under the tenant "*" and apply to every tenant
@@ -74,16 +75,9 @@ Origin = Literal["shipped", "operator"]
 T = TypeVar("T")
 
 
-def request_key(tenant: str, request_id: str) -> str:
-    return f"{tenant}:{request_id}"
-
-
-def document_key(tenant: str, document_id: str) -> str:
-    return f"{tenant}:{document_id}"
-
-
-def process_key(tenant: str, process_id: str) -> str:
-    return f"{tenant}:{process_id}"
+# An upload request, a document and a process, each by its own id in its base (a process also
+# in ALL_TENANTS).
+request_key = document_key = process_key = tenant_key
 
 
 async def find_process(db: Session, tenant: str, ref: str) -> BusinessProcess | None:
@@ -206,7 +200,7 @@ class DocumentRecord:
         return cls(
             id=row["id"],
             tenant=row["tenant"],
-            document_id=row.get("document_id") or row["id"][len(row["tenant"]) + 1 :],
+            document_id=row.get("document_id") or own_id(row["id"], row["tenant"]),
             process=row["process"],
             process_snapshot=BusinessProcess.model_validate(snapshot) if snapshot else None,
             request_id=row.get("request_id"),
@@ -260,7 +254,7 @@ class CopyRecord:
     @property
     def document_id(self) -> str:
         """The accounting id of the document this copy belongs to."""
-        return self.document_key[len(self.tenant) + 1 :]
+        return own_id(self.document_key, self.tenant)
 
     @classmethod
     def of(cls, row: Doc) -> CopyRecord:
