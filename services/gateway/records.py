@@ -6,7 +6,8 @@ result) stays a mapping.
 
 Frozen and slotted: a poll turns each of the device's copies into one, so they stay cheap.
 A field the stored document may lack though the record always has it (an older version did not
-write it) is read with its default here, by name."""
+write it) is read with its default here, by name. The records look alike field by field, as do
+those of the other services' repository.py: each declares its own stored shape."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ class TenantCopy:
 class DeviceCopy:
     """The gateway's copy of a device, kept from the registry's records, with the hash of its
     credential and when this gateway last saw it: what a terminal's credential authenticates
-    as."""
+    as. Routing keeps its own copy (ReplicaDevice in routing/repository.py): the same first
+    fields, each service's own store and extras."""
 
     id: str
     tenant: str

@@ -288,6 +288,8 @@ async def drop_known_device(db: Session, record: KnownDevice) -> None:
 
 
 # Users and groups ----------------------------------------------------------------------------
+# Four records alike in shape (an id, the base, then their own fields): each declares a stored
+# shape.
 
 
 @dataclass(frozen=True)

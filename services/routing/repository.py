@@ -456,6 +456,9 @@ _SNAPSHOT_ROW = "snapshot"
 
 @dataclass(frozen=True)
 class ReplicaDevice:
+    """Routing's copy of a registry device; the gateway keeps its own (DeviceCopy in
+    gateway/records.py): the same first fields, each service's own store and extras."""
+
     id: str
     tenant: str
     pin: str
