@@ -15,6 +15,7 @@ from shared.catalog.repository import OWNER_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.contracts.documents import DeviceMode
 from shared.storage import Collection, Doc, Index, Session
 from shared.storage.keys import tenant_key
+from shared.storage.records import record_of
 
 TENANTS = Collection(
     "tenants",
@@ -60,13 +61,16 @@ COLLECTIONS = (
 
 
 class _Row:
-    """A stored row as a frozen record: fields the record does not name are not read (a row
-    may carry more, e.g. the store's own keys); optional ones missing from older rows are None."""
+    """A stored row as a frozen record, read by the rule of shared/storage/records.py: fields
+    the record does not name are not read (a row may carry more, e.g. the store's own keys);
+    optional ones missing from older rows take their default.
+
+    Written whole, a None included: an update writes what changed between two rows, and a
+    field cleared (a password, a replacement) must be written as cleared."""
 
     @classmethod
     def of(cls, doc: Doc) -> Self:
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: v for k, v in doc.items() if k in names})
+        return record_of(cls, doc)
 
     def row(self) -> Doc:
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
