@@ -15,6 +15,9 @@ from shared.journey import STEPS, step_label_code
 Language = Literal["ru", "en"]
 LANGUAGES: tuple[Language, ...] = ("ru", "en")
 
+# A table: its entries look alike, as do i18n_ui.py's, and a word may stand under two keys
+# (a CLI word, a dashboard label, a journey step) because each screen may come to say it its own
+# way.
 MESSAGES: dict[str, dict[Language, str]] = {
     # Routing refusals.
     "device_not_found_by_pin": {

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from shared.i18n import Language
 
+# A table: its entries look alike, as do i18n.py's, and a word may stand under two keys
+# (a CLI word, a dashboard label, a journey step) because each screen may come to say it its own
+# way.
 UI_TEXTS: dict[str, dict[Language, str]] = {
     # ------------------------------------------------------------------------------------------
     # The tsdx command: words shared by several commands.

@@ -33,6 +33,7 @@ from shared.ports import PortUnavailable, listening_socket
 from shared.request_summary import SUMMARIES
 from shared.settings import Settings
 from shared.storage import Collection, Migration, Store, StoreTooNew, open_store
+from shared.terminal_web import AppMode, mount_terminal_app
 
 log = get_logger("tsdx.service")
 
@@ -83,13 +84,25 @@ def service_app(
     routers: Sequence[APIRouter],
     ready: Callable[[], Awaitable[dict[str, bool]]] | None = None,
     limit_body: bool = True,
+    terminal_app: AppMode | None = None,
 ) -> FastAPI:
     """A service's HTTP app showing its API pages: the runtime its endpoints depend on
-    (``RuntimeDep``), what every service's app has (``install_common``), then its routers."""
+    (``RuntimeDep``), what every service's app has (``install_common``), then its routers and,
+    for a service terminals work with, the terminal app in its mode."""
     app = documented_app(title=title, version="1", description=description)
     app.state.runtime = rt
     limit = rt.settings.max_body_bytes if limit_body else None
     install_common(app, name, ready or rt.readiness, max_body_bytes=limit, routers=routers)
+    if terminal_app is not None:
+        mount_terminal_app(app, terminal_app)
+    return app
+
+
+def internal_app(rt: Runtime, name: str, routers: Sequence[APIRouter]) -> FastAPI:
+    """The HTTP app of a service only other services call (over RabbitMQ): what every
+    service's app has (health, readiness, metrics) and its routers, with no API pages."""
+    app = FastAPI(title=f"tsdx {name}", docs_url=None, redoc_url=None)
+    install_common(app, name, rt.readiness, routers=routers)
     return app
 
 

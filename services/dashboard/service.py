@@ -78,6 +78,8 @@ def build_app(rt: Runtime) -> FastAPI:
     return app
 
 
+# Declared as every service declares its ServiceSpec (shared/service.py): the five look alike
+# field by field, what fills the fields is this service's own.
 SPEC = ServiceSpec(
     name=NAME,
     collections=repository.COLLECTIONS,

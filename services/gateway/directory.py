@@ -99,17 +99,17 @@ async def picker(rt: Runtime, devices: list[dict[str, Any]]) -> list[dict[str, A
 
 
 async def picker_entry(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
-    """A device as the accounting side's picker lists it."""
+    """A device as the accounting side's picker lists it: what the operators are shown of it
+    but its base, hardware id and status, with the title 1C shows."""
+    seen = await shown(rt, device)
     return {
-        "device_id": device["id"],
-        "pin": device["pin"],
-        "name": device["name"],
-        "model": device["model"],
-        "mode": device["mode"],
-        "last_seen": await last_seen(rt, device),
+        **{name: seen[name] for name in _PICKED},
         # As 1C shows it: «5546  EDA50, (@HONEYWELL-EDA50-V-16204B17A7)»
         "title": f"{device['pin']}  {device['name']}, ({device['hardware_id']})",
     }
+
+
+_PICKED = ("device_id", "pin", "name", "model", "mode", "last_seen")
 
 
 def barcodes_view(tenant: TenantCopy | None) -> dict[str, Any]:

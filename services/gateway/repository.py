@@ -24,6 +24,8 @@ from shared.contracts.copies import CopyState
 from shared.limits import ATTEMPTS
 from shared.replicas import put_newer as put_newer  # the copies below are kept by it
 from shared.storage import Collection, Doc, DuplicateKeyError, Index, Session, Store
+from shared.storage.keys import tenant_key
+from shared.storage.records import row_of
 
 # Copies of the registry's tenants and devices, kept current by its events, so that
 # authenticating a request needs no round trip to the registry.
@@ -66,12 +68,8 @@ COLLECTIONS = (
 )
 
 
-def upload_key(tenant: str, request_id: str) -> str:
-    return f"{tenant}:{request_id}"
-
-
-def completed_key(tenant: str, document_id: str) -> str:
-    return f"{tenant}:{document_id}"
+# An upload by its request id, a completed document by its accounting id, each in its base.
+upload_key = completed_key = tenant_key
 
 
 def result_key(delivery_id: str, result_id: str) -> str:
@@ -232,16 +230,13 @@ async def decide_upload(db: Session, record: UploadRecord) -> None:
 
 
 def _upload_doc(record: UploadRecord) -> Doc:
-    doc: Doc = {
-        "id": record.id,
-        "tenant": record.tenant,
-        "request_id": record.request_id,
-        "status": record.status,
-        "requested_at": record.requested_at,
-    }
-    if record.decision is not None:
-        doc.update(decision=dict(record.decision), decided_at=record.decided_at)
-    return doc
+    decision = record.decision
+    return row_of(
+        record,
+        decision=None if decision is None else dict(decision),
+        decided_at=None if decision is None else record.decided_at,
+        pin_guess=None,
+    )
 
 
 # ---- inboxes ------------------------------------------------------------------------------
@@ -279,21 +274,17 @@ async def add_copy(db: Session, copy: InboxCopy, document: Json) -> None:
     )
     await db.insert(
         INBOX.name,
-        {
-            "id": copy.id,
-            "tenant": copy.tenant,
-            "device_id": copy.device_id,
-            "document_id": copy.document_id,
-            "request_id": copy.request_id,
-            "process": copy.process,
-            "version": copy.version,
-            "settings": dict(copy.settings),
-            "header": dict(copy.header),
-            "lines_count": copy.lines_count,
-            "state": copy.state.terminal_word,
-            "routed_at": copy.routed_at,
-            "trace": None if copy.trace is None else dict(copy.trace),
-        },
+        row_of(
+            copy,
+            settings=dict(copy.settings),
+            header=dict(copy.header),
+            state=copy.state.terminal_word,
+            trace=None if copy.trace is None else dict(copy.trace),
+            # What a copy gathers later, never there when it arrives.
+            withdrawn_reason=None,
+            last_refusal=None,
+            last_result_id=None,
+        ),
     )
 
 
@@ -378,18 +369,7 @@ async def result(db: Session, delivery_id: str, result_id: str) -> ResultRecord 
 
 async def add_result(db: Session, record: ResultRecord) -> None:
     """Raises DuplicateKeyError when the same result was taken meanwhile."""
-    doc: Doc = {
-        "id": record.id,
-        "delivery_id": record.delivery_id,
-        "result_id": record.result_id,
-        "final": record.final,
-        "lines": record.lines,
-        "status": record.status,
-        "received_at": record.received_at,
-    }
-    if record.device_id is not None:
-        doc["device_id"] = record.device_id
-    await db.insert(RESULTS.name, doc)
+    await db.insert(RESULTS.name, row_of(record, refusal=None))  # a refusal comes later
 
 
 async def refuse_result(db: Session, delivery_id: str, result_id: str, refusal: Json) -> None:
@@ -407,14 +387,8 @@ async def completed(db: Session, tenant_id: str, document_id: str) -> CompletedD
 
 async def keep_completed(db: Session, done: CompletedDocument) -> None:
     """Store a completed document (a newer version of it replaces the older)."""
-    doc: Doc = {
-        "id": done.id,
-        "tenant": done.tenant,
-        "state": done.state,
-        "completed_at": done.completed_at,
-        "result": dict(done.result),
-    }
-    await db.put(COMPLETED.name, doc)
+    # A newer version is not pulled yet, whatever the older was.
+    await db.put(COMPLETED.name, row_of(done, result=dict(done.result), pulled_at=None))
 
 
 async def unloaded(db: Session, tenant_id: str) -> list[CompletedDocument]:
@@ -479,18 +453,14 @@ async def remove_webhook(db: Session, tenant_id: str) -> None:
 async def add_push(db: Session, push: WebhookPush) -> None:
     await db.insert(
         WEBHOOK_DELIVERIES.name,
-        {
-            "id": push.id,
-            "tenant": push.tenant,
-            "event": push.event,
-            "document_id": push.document_id,
-            "body": push.body,
-            "state": push.state,
-            "attempts": push.attempts,
-            "created_at": push.created_at,
-            "next_attempt_at": push.next_attempt_at,
-            "history": [dict(entry) for entry in push.history],
-        },
+        row_of(
+            push,
+            history=[dict(entry) for entry in push.history],
+            # What its attempts write later.
+            delivered_at=None,
+            last_status=None,
+            last_error=None,
+        ),
     )
 
 

@@ -26,7 +26,6 @@ from shared.messaging.topology import GATEWAY_WORK
 from shared.metrics import DEVICES_ONLINE
 from shared.secret_box import load_box
 from shared.service import Runtime, ServiceSpec, service_app
-from shared.terminal_web import mount_terminal_app
 
 NAME = "gateway"
 
@@ -93,17 +92,18 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = service_app(
+    return service_app(
         rt,
         NAME,
         title="tsdx gateway",
         description="Terminal API and accounting API of the tsdx exchange server.",
         routers=ROUTERS,
+        terminal_app="internet",
     )
-    mount_terminal_app(app, "internet")
-    return app
 
 
+# Declared as every service declares its ServiceSpec (shared/service.py): the five look alike
+# field by field, what fills the fields is this service's own.
 SPEC = ServiceSpec(
     name=NAME,
     collections=repository.COLLECTIONS,

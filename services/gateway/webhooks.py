@@ -135,7 +135,8 @@ async def delivery_log(
 
 
 def log_entry(push: WebhookPush) -> dict[str, Any]:
-    """A push as the base's delivery log shows it."""
+    """A push as the base's delivery log shows it. Alike in shape to other views of a record
+    (registry/tenants.py's tenant_record): each names what its own reader sees."""
     return {
         "delivery_id": push.id,
         "event": push.event,

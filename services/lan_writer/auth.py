@@ -144,6 +144,8 @@ async def log_out(rt: Runtime, session: repo.LanSession) -> None:
 async def current_user(
     session: Annotated[repo.LanSession, Depends(current_session)],
 ) -> LanUser:
+    # Field by field, alike in shape to routing's replica_device (directory_replica.py) and
+    # other conversions between two types of their own.
     return LanUser(
         tenant=session.tenant,
         login=session.login,

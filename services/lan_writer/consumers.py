@@ -11,6 +11,8 @@ from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
 from shared.messaging.consumer import Handler
 
 
+# A table like the gateway's (gateway/consumers.py): message types to use cases, each service
+# its own.
 def table(news: BrokerNews) -> dict[type, Handler]:
     return {
         DocumentRouted: news.routed,

@@ -22,6 +22,7 @@ from shared.contracts.documents import Target
 from shared.limits import ATTEMPTS
 from shared.replicas import put_newer
 from shared.storage import Collection, Doc, Index, Session
+from shared.storage.records import record_of, row_of
 
 DOCUMENTS = Collection(
     "documents",
@@ -114,16 +115,9 @@ class LanCopy:
 
     @classmethod
     def of(cls, row: Doc) -> LanCopy:
-        return cls(
-            id=row["id"],
-            tenant=row["tenant"],
-            document_id=row["document_id"],
-            request_id=row["request_id"],
-            process=row["process"],
-            version=row["version"],
-            assignee=row["assignee"],
-            settings=row["settings"],
-            document=row["document"],
+        return record_of(
+            cls,
+            row,
             lock=Lock(
                 state=row["state"],
                 collective=bool(row.get("collective")),
@@ -132,42 +126,28 @@ class LanCopy:
                 lost=dict(row.get("lost", {})),
                 withdrawn_reason=row.get("withdrawn_reason", ""),
             ),
-            revision=row["revision"],
-            routed_at=row["routed_at"],
-            refusals=row.get("refusals", {}),
-            released=row.get("released"),
-            reassigned=row.get("reassigned"),
-            withdrawn_at=row.get("withdrawn_at"),
         )
 
     def row(self) -> Doc:
         lock = self.lock
-        row: Doc = {
-            "id": self.id,
-            "tenant": self.tenant,
-            "document_id": self.document_id,
-            "request_id": self.request_id,
-            "process": self.process,
-            "version": self.version,
-            "assignee": self.assignee,
-            "collective": lock.collective,
-            "settings": dict(self.settings),
-            "document": dict(self.document),
-            "state": lock.state,
-            "holders": [{"login": h.login, "since": h.since} for h in lock.holders],
-            "finished": list(lock.finished),
-            "lost": dict(lock.lost),
-            "refusals": {login: dict(r) for login, r in self.refusals.items()},
-            "revision": self.revision,
-            "routed_at": self.routed_at,
-        }
-        optional = {
-            "withdrawn_reason": lock.withdrawn_reason or None,
-            "withdrawn_at": self.withdrawn_at,
-            "released": dict(self.released) if self.released is not None else None,
-            "reassigned": dict(self.reassigned) if self.reassigned is not None else None,
-        }
-        row.update({k: v for k, v in optional.items() if v is not None})
+        row = row_of(
+            self,
+            lock=None,  # its fields stand in the row itself
+            settings=dict(self.settings),
+            document=dict(self.document),
+            refusals={login: dict(r) for login, r in self.refusals.items()},
+            released=None if self.released is None else dict(self.released),
+            reassigned=None if self.reassigned is None else dict(self.reassigned),
+        )
+        row.update(
+            collective=lock.collective,
+            state=lock.state,
+            holders=[{"login": h.login, "since": h.since} for h in lock.holders],
+            finished=list(lock.finished),
+            lost=dict(lock.lost),
+        )
+        if lock.withdrawn_reason:
+            row["withdrawn_reason"] = lock.withdrawn_reason
         return row
 
 
@@ -231,36 +211,11 @@ class SentResult:
 
     @classmethod
     def of(cls, row: Doc) -> SentResult:
-        return cls(
-            id=row["id"],
-            delivery_id=row["delivery_id"],
-            tenant=row["tenant"],
-            login=row["login"],
-            result_id=row["result_id"],
-            final=row["final"],
-            completes=row["completes"],
-            received_at=row["received_at"],
-            status=row["status"],
-            created=bool(row.get("created")),
-            code=row.get("code"),
-            params=row.get("params"),
-        )
+        return record_of(cls, row, status=row["status"], created=bool(row.get("created")))
 
     def row(self) -> Doc:
-        row: Doc = {
-            "id": self.id,
-            "delivery_id": self.delivery_id,
-            "tenant": self.tenant,
-            "login": self.login,
-            "result_id": self.result_id,
-            "final": self.final,
-            "completes": self.completes,
-            "status": self.status,
-            "received_at": self.received_at,
-        }
-        if self.created:
-            row["created"] = True
-        return row
+        # Only a started document's row says "created"; a refusal's code and params come later.
+        return row_of(self, created=True if self.created else None, code=None, params=None)
 
 
 async def sent_result(db: Session, key: str) -> SentResult | None:
@@ -299,28 +254,10 @@ class LanSession:
 
     @classmethod
     def of(cls, row: Doc) -> LanSession:
-        return cls(
-            id=row["id"],
-            tenant=row["tenant"],
-            login=row["login"],
-            name=row["name"],
-            groups=tuple(row["groups"]),
-            device_id=row["device_id"],
-            created_at=row["created_at"],
-            expires_at=row["expires_at"],
-        )
+        return record_of(cls, row, groups=tuple(row["groups"]))
 
     def row(self) -> Doc:
-        return {
-            "id": self.id,
-            "tenant": self.tenant,
-            "login": self.login,
-            "name": self.name,
-            "groups": list(self.groups),
-            "device_id": self.device_id,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-        }
+        return row_of(self, groups=list(self.groups))
 
 
 async def open_session(db: Session, session: LanSession) -> None:

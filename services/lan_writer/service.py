@@ -16,7 +16,6 @@ from shared.contracts.catalog import CatalogChanged
 from shared.limits import GuessLimit
 from shared.messaging.topology import LAN_WRITER_WORK
 from shared.service import Runtime, ServiceSpec, service_app
-from shared.terminal_web import mount_terminal_app
 
 NAME = "lan_writer"
 
@@ -38,18 +37,19 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = service_app(
+    return service_app(
         rt,
         NAME,
         title="tsdx LAN writer",
         description="The LAN base: terminals on the local network log in as users and work "
         "on the documents assigned to them, their groups or everyone.",
         routers=ROUTERS,
+        terminal_app="lan",
     )
-    mount_terminal_app(app, "lan")
-    return app
 
 
+# Declared as every service declares its ServiceSpec (shared/service.py): the five look alike
+# field by field, what fills the fields is this service's own.
 SPEC = ServiceSpec(
     name=NAME,
     collections=repository.COLLECTIONS,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -258,19 +259,23 @@ class People:
         return {"group": name, "deleted": True}
 
     async def add_member(self, tenant: str, group: str, login: str) -> dict[str, Any]:
-        async with self._uow() as tx:
-            await _group(tx.db, tenant, group)
-            await _user(tx.db, tenant, login)
-            await _join(tx.db, tenant, group, login)
-            members = await _logins(tx.db, tenant, group)
-            await announce_people(tx, tenant)
-        return {"group": group, "members": members}
+        return await self._change_membership(tenant, group, login, _join)
 
     async def remove_member(self, tenant: str, group: str, login: str) -> dict[str, Any]:
+        return await self._change_membership(tenant, group, login, repo.delete_membership)
+
+    async def _change_membership(
+        self,
+        tenant: str,
+        group: str,
+        login: str,
+        change: Callable[[Session, str, str, str], Awaitable[None]],
+    ) -> dict[str, Any]:
+        """A user joins or leaves a group, both known; the group's members after it."""
         async with self._uow() as tx:
             await _group(tx.db, tenant, group)
             await _user(tx.db, tenant, login)
-            await repo.delete_membership(tx.db, tenant, group, login)
+            await change(tx.db, tenant, group, login)
             members = await _logins(tx.db, tenant, group)
             await announce_people(tx, tenant)
         return {"group": group, "members": members}

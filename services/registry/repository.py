@@ -14,6 +14,8 @@ from typing import Any, Self, TypeVar
 from shared.catalog.repository import OWNER_COLLECTIONS as CATALOG_COLLECTIONS
 from shared.contracts.documents import DeviceMode
 from shared.storage import Collection, Doc, Index, Session
+from shared.storage.keys import tenant_key
+from shared.storage.records import record_of
 
 TENANTS = Collection(
     "tenants",
@@ -59,13 +61,16 @@ COLLECTIONS = (
 
 
 class _Row:
-    """A stored row as a frozen record: fields the record does not name are not read (a row
-    may carry more, e.g. the store's own keys); optional ones missing from older rows are None."""
+    """A stored row as a frozen record, read by the rule of shared/storage/records.py: fields
+    the record does not name are not read (a row may carry more, e.g. the store's own keys);
+    optional ones missing from older rows take their default.
+
+    Written whole, a None included: an update writes what changed between two rows, and a
+    field cleared (a password, a replacement) must be written as cleared."""
 
     @classmethod
     def of(cls, doc: Doc) -> Self:
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        return cls(**{k: v for k, v in doc.items() if k in names})
+        return record_of(cls, doc)
 
     def row(self) -> Doc:
         return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
@@ -259,8 +264,7 @@ class KnownDevice(_Row):
     last_used_at: str  # ISO 8601: the latest accepted upload that reached the device
 
 
-def known_device_key(tenant: str, device_id: str) -> str:
-    return f"{tenant}:{device_id}"
+known_device_key = tenant_key  # a device by its id, in the base it is known to
 
 
 async def known_devices_of(db: Session, tenant: str) -> list[KnownDevice]:
@@ -288,6 +292,8 @@ async def drop_known_device(db: Session, record: KnownDevice) -> None:
 
 
 # Users and groups ----------------------------------------------------------------------------
+# Four records alike in shape (an id, the base, then their own fields): each declares a stored
+# shape.
 
 
 @dataclass(frozen=True)
@@ -325,20 +331,12 @@ class Membership(_Row):
     login: str
 
 
-def user_key(tenant: str, login: str) -> str:
-    return f"{tenant}:{login}"
-
-
-def group_key(tenant: str, group: str) -> str:
-    return f"{tenant}:{group}"
+# A user by login, a group by name, a badge by the hash of its barcode, each in its base.
+user_key = group_key = barcode_key = tenant_key
 
 
 def membership_key(tenant: str, group: str, login: str) -> str:
-    return f"{tenant}:{group}:{login}"
-
-
-def barcode_key(tenant: str, barcode_hash: str) -> str:
-    return f"{tenant}:{barcode_hash}"
+    return tenant_key(tenant, f"{group}:{login}")
 
 
 async def user(db: Session, tenant: str, login: str) -> User | None:

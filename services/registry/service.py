@@ -16,9 +16,8 @@ from services.registry.pairing import Pairing, PinIssuer
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.contracts.uploads import UploadDecided
-from shared.http import install_common
 from shared.messaging.topology import REGISTRY_EVENTS
-from shared.service import Runtime, ServiceSpec, parts_of
+from shared.service import Runtime, ServiceSpec, internal_app, parts_of
 
 NAME = "registry"
 
@@ -48,11 +47,11 @@ def _directory(rt: Runtime) -> Directory:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(title="tsdx registry", docs_url=None, redoc_url=None)
-    install_common(app, NAME, rt.readiness, routers=ROUTERS)
-    return app
+    return internal_app(rt, NAME, ROUTERS)
 
 
+# Declared as every service declares its ServiceSpec (shared/service.py): the five look alike
+# field by field, what fills the fields is this service's own.
 SPEC = ServiceSpec(
     name=NAME,
     collections=repository.COLLECTIONS,

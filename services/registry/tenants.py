@@ -39,7 +39,9 @@ async def require_tenant(db: Session, tenant: str) -> Tenant:
 
 
 def tenant_record(tenant: Tenant) -> dict[str, Any]:
-    """What other services keep of a tenant (the gateway authenticates API keys by it)."""
+    """What other services keep of a tenant (the gateway authenticates API keys by it). Alike
+    in shape to other views of a record (gateway/webhooks.py's log_entry): each names what its
+    own reader sees."""
     return {
         "tenant": tenant.id,
         "name": tenant.name,

@@ -9,7 +9,7 @@ their stored shape stays what it was, so stores written by earlier versions read
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Self, TypeVar
 
 from services.routing.processes import BusinessProcess
@@ -18,6 +18,8 @@ from shared.contracts.documents import Document, FactLine, Target
 from shared.contracts.uploads import UploadDecided
 from shared.replicas import put_newer
 from shared.storage import Collection, Doc, Index, Session, Store
+from shared.storage.keys import own_id, tenant_key
+from shared.storage.records import record_of, row_of
 
 # Processes are per tenant; the defaults live under the tenant "*" and apply to every tenant
 # that has no process of its own with the same id.
@@ -73,16 +75,9 @@ Origin = Literal["shipped", "operator"]
 T = TypeVar("T")
 
 
-def request_key(tenant: str, request_id: str) -> str:
-    return f"{tenant}:{request_id}"
-
-
-def document_key(tenant: str, document_id: str) -> str:
-    return f"{tenant}:{document_id}"
-
-
-def process_key(tenant: str, process_id: str) -> str:
-    return f"{tenant}:{process_id}"
+# An upload request, a document and a process, each by its own id in its base (a process also
+# in ALL_TENANTS).
+request_key = document_key = process_key = tenant_key
 
 
 async def find_process(db: Session, tenant: str, ref: str) -> BusinessProcess | None:
@@ -205,7 +200,7 @@ class DocumentRecord:
         return cls(
             id=row["id"],
             tenant=row["tenant"],
-            document_id=row.get("document_id") or row["id"][len(row["tenant"]) + 1 :],
+            document_id=row.get("document_id") or own_id(row["id"], row["tenant"]),
             process=row["process"],
             process_snapshot=BusinessProcess.model_validate(snapshot) if snapshot else None,
             request_id=row.get("request_id"),
@@ -259,42 +254,14 @@ class CopyRecord:
     @property
     def document_id(self) -> str:
         """The accounting id of the document this copy belongs to."""
-        return self.document_key[len(self.tenant) + 1 :]
+        return own_id(self.document_key, self.tenant)
 
     @classmethod
     def of(cls, row: Doc) -> CopyRecord:
-        return cls(
-            id=row["id"],
-            tenant=row["tenant"],
-            document_key=row["document_key"],
-            request_id=row["request_id"],
-            channel=row["channel"],
-            target=Target.model_validate(row["target"]),
-            copy=row["copy"],
-            mode=row["mode"],
-            version=row["version"],
-            state=row["state"],
-            routed_at=row["routed_at"],
-            withdrawn_reason=row.get("withdrawn_reason"),
-        )
+        return record_of(cls, row, target=Target.model_validate(row["target"]))
 
     def row(self) -> Doc:
-        row: Doc = {
-            "id": self.id,
-            "tenant": self.tenant,
-            "document_key": self.document_key,
-            "request_id": self.request_id,
-            "channel": self.channel,
-            "target": self.target.model_dump(mode="json"),
-            "copy": self.copy,
-            "mode": self.mode,
-            "version": self.version,
-            "state": self.state,
-            "routed_at": self.routed_at,
-        }
-        if self.withdrawn_reason is not None:
-            row["withdrawn_reason"] = self.withdrawn_reason
-        return row
+        return row_of(self, target=self.target.model_dump(mode="json"))
 
 
 @dataclass(frozen=True)
@@ -314,35 +281,15 @@ class JourneyStep:
 
     @classmethod
     def of(cls, row: Doc) -> JourneyStep:
-        known = {"id", "tenant", "document_key", "document_id", "at", "seq", "step", "service"}
-        return cls(
-            id=row["id"],
-            tenant=row["tenant"],
-            document_key=row["document_key"],
-            document_id=row["document_id"],
-            at=row["at"],
-            seq=row["seq"],
-            step=row["step"],
-            service=row["service"],
-            delivery_id=row.get("delivery_id"),
-            details={k: v for k, v in row.items() if k not in known and k != "delivery_id"},
-        )
+        # The details stand in the row beside the step's own fields.
+        details = {k: v for k, v in row.items() if k not in _STEP_FIELDS}
+        return record_of(cls, row, details=details)
 
     def row(self) -> Doc:
-        row: Doc = {
-            "id": self.id,
-            "tenant": self.tenant,
-            "document_key": self.document_key,
-            "document_id": self.document_id,
-            "at": self.at,
-            "seq": self.seq,
-            "step": self.step,
-            "service": self.service,
-        }
-        if self.delivery_id is not None:
-            row["delivery_id"] = self.delivery_id
-        row.update(self.details)
-        return row
+        return {**row_of(self, details=None), **self.details}
+
+
+_STEP_FIELDS = frozenset(f.name for f in fields(JourneyStep)) - {"details"}
 
 
 # Upload requests ------------------------------------------------------------------------------
@@ -509,6 +456,9 @@ _SNAPSHOT_ROW = "snapshot"
 
 @dataclass(frozen=True)
 class ReplicaDevice:
+    """Routing's copy of a registry device; the gateway keeps its own (DeviceCopy in
+    gateway/records.py): the same first fields, each service's own store and extras."""
+
     id: str
     tenant: str
     pin: str
@@ -522,7 +472,7 @@ class ReplicaDevice:
 
     @classmethod
     def of(cls, doc: Doc) -> Self:
-        return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
+        return record_of(cls, doc)
 
     def row(self) -> Doc:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

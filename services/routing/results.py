@@ -21,6 +21,7 @@ its master record), so editing a process does not change documents already in wo
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from services.routing import quantity, states
 from services.routing import repository as repo
@@ -64,8 +65,7 @@ class ResultKeeper:
                     service=CHANNEL_SERVICE[event.channel],
                     delivery_id=copy.id,
                     channel=event.channel,
-                    user=event.by if event.channel == "lan" else None,
-                    device_id=event.by if event.channel == "internet" else None,
+                    **_sender(event.channel, event.by),
                 )
             if after is None:
                 return
@@ -88,10 +88,12 @@ class ResultKeeper:
             if master is None:
                 raise PermanentFailure(f"no document for delivery {result.delivery_id}")
             document_id = copy.document_id
-            service = CHANNEL_SERVICE[result.channel]
-            # The LAN names the user; the internet names the device as the user.
-            user = result.user if result.channel == "lan" else None
-            device_id = result.user if result.channel == "internet" else None
+            # What every step of this result names: the channel's service, the copy, the sender.
+            about: dict[str, Any] = {
+                "service": CHANNEL_SERVICE[result.channel],
+                "delivery_id": copy.id,
+                **_sender(result.channel, result.user),
+            }
             refused = None
             if copy.state == states.DONE:
                 refused = "document_already_finished"
@@ -99,15 +101,7 @@ class ResultKeeper:
                 refused = "document_withdrawn"
             if refused is not None:
                 await self._refuse(tx, envelope, result, refused, {})
-                await journal.add(
-                    document_id,
-                    "result_refused",
-                    service=service,
-                    delivery_id=copy.id,
-                    code=refused,
-                    user=user,
-                    device_id=device_id,
-                )
+                await journal.add(document_id, "result_refused", code=refused, **about)
                 return
             process = await _process_of(tx, master)
             document = await repo.body_of(tx.db, master.id)
@@ -125,29 +119,16 @@ class ResultKeeper:
             )
             if refusal is not None:
                 await self._refuse(tx, envelope, result, refusal.code, dict(refusal.params))
+                details = dict(refusal.params) or None
                 await journal.add(
-                    document_id,
-                    "result_refused",
-                    service=service,
-                    delivery_id=copy.id,
-                    code=refusal.code,
-                    params=dict(refusal.params) or None,
-                    user=user,
-                    device_id=device_id,
+                    document_id, "result_refused", code=refusal.code, params=details, **about
                 )
                 return
             await repo.save_facts(tx.db, master, facts)
             await repo.set_copy_state(tx.db, copy.id, states.copy_after_result(result.final))
             RESULTS.labels("final" if result.final else "partial").inc()
             await journal.add(
-                document_id,
-                "result",
-                service=service,
-                delivery_id=copy.id,
-                final=result.final,
-                lines=len(result.lines),
-                user=user,
-                device_id=device_id,
+                document_id, "result", final=result.final, lines=len(result.lines), **about
             )
             if result.final and await _all_done(tx, master):
                 await self._complete(tx, envelope, master, copy, document, facts, process)
@@ -343,3 +324,12 @@ def follow_up(
         target=target,
         documents=[Document(header=header, lines=lines)],
     )
+
+
+def _sender(channel: str, by: str | None) -> dict[str, str | None]:
+    """Who sent, as a journey step names it: the LAN names the user; the internet names the
+    device (as the user)."""
+    return {
+        "user": by if channel == "lan" else None,
+        "device_id": by if channel == "internet" else None,
+    }

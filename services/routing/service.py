@@ -15,11 +15,10 @@ from services.routing.directory_replica import DirectoryReplica
 from services.routing.processes import default_processes
 from services.routing.results import ResultKeeper
 from services.routing.upload_decisions import UploadDecider
-from shared.http import install_common
 from shared.logging import get_logger
 from shared.messaging.consumer import Handler
 from shared.messaging.topology import ROUTING_WORK, WorkQueue
-from shared.service import Runtime, ServiceSpec, parts_of
+from shared.service import Runtime, ServiceSpec, internal_app, parts_of
 
 NAME = "routing"
 log = get_logger("tsdx.routing")
@@ -71,11 +70,11 @@ def _handlers(rt: Runtime) -> dict[WorkQueue, dict[type, Handler]]:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(title="tsdx routing", docs_url=None, redoc_url=None)
-    install_common(app, NAME, rt.readiness, routers=ROUTERS)
-    return app
+    return internal_app(rt, NAME, ROUTERS)
 
 
+# Declared as every service declares its ServiceSpec (shared/service.py): the five look alike
+# field by field, what fills the fields is this service's own.
 SPEC = ServiceSpec(
     name=NAME,
     collections=repository.COLLECTIONS,

@@ -66,6 +66,7 @@ class ResultSubmitted(Payload):
         return self.delivery_id
 
 
+# Each message below declares its own fields; alike in shape to those of uploads.py.
 @message
 class ResultRefused(Payload):
     """Routing refused a result (e.g. quantity control); the terminal side shows why."""

@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
+from prometheus_client import Counter
 
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
@@ -222,19 +223,9 @@ class Consumer(QueueReader):
     async def _retry(self, message: AbstractIncomingMessage, delay: int, *, attempt: int) -> None:
         headers = dict(message.headers or {})
         headers[RETRY_HEADER] = attempt
-        try:
-            await self._broker.publish_to_queue(
-                self._queue.retry(delay),
-                message.body,
-                headers,
-                message_id=message.message_id,
-                correlation_id=message.correlation_id,
-            )
-        except BrokerUnavailable:
-            await settle(message, requeue=True)
-            return
-        await settle(message)
-        MESSAGES_RETRIED.labels(self._service, self._queue.name).inc()
+        await self._move(
+            message, self._queue.retry(delay), headers, message.message_id, MESSAGES_RETRIED
+        )
 
     async def _park(self, message: AbstractIncomingMessage, reason: str) -> None:
         log.error("message.parked", queue=self._queue.name, reason=reason[:500])
@@ -243,16 +234,30 @@ class Consumer(QueueReader):
         headers["x-parked-at"] = datetime.now(UTC).isoformat()
         headers["x-parked-from"] = self._queue.name
         headers["x-original-routing-key"] = message.routing_key or ""
+        await self._move(
+            message, self._queue.parked, headers, message.message_id or "", MESSAGES_PARKED
+        )
+
+    async def _move(
+        self,
+        message: AbstractIncomingMessage,
+        to: str,
+        headers: dict[str, Any],
+        message_id: str | None,
+        moved: Counter,
+    ) -> None:
+        """The message, with ``headers``, to the queue ``to`` in place of here, counted in
+        ``moved``; left here (requeued) while the broker cannot take it."""
         try:
             await self._broker.publish_to_queue(
-                self._queue.parked,
+                to,
                 message.body,
                 headers,
-                message_id=message.message_id or "",
+                message_id=message_id,
                 correlation_id=message.correlation_id,
             )
         except BrokerUnavailable:
             await settle(message, requeue=True)
             return
         await settle(message)
-        MESSAGES_PARKED.labels(self._service, self._queue.name).inc()
+        moved.labels(self._service, self._queue.name).inc()

@@ -22,6 +22,8 @@ from shared.contracts.documents import Target
 from shared.http import language_of
 from shared.service import RuntimeDep
 
+# Declared alike, as are terminal.py's and the gateway's admin.py: each endpoint calls its own
+# use case; the audit around an operator's change is written once (_audited_change).
 router = APIRouter(prefix="/api/v1/lan/admin", tags=["lan operators"])
 
 DocumentState = Literal["free", "taken", "done", "withdrawn"]

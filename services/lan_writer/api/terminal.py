@@ -17,6 +17,8 @@ from shared.http import ExactJSONRoute, language_of
 from shared.marks import refuse_repeated
 from shared.service import RuntimeDep
 
+# The endpoints below are declared alike (a path, a summary, who calls, then one use case and
+# its view), as are admin.py's and the gateway's terminal.py: each calls its own use case.
 router = APIRouter(prefix="/api/v1/lan", tags=["lan terminal"], route_class=ExactJSONRoute)
 
 
