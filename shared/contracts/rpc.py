@@ -14,7 +14,7 @@ answer)::
 its answer is read into the declared result before it leaves.
 
 **Call** it: the service's class is its own typed client. ``Registry(rpc, tenant)`` holds the
-caller (an ``RpcClient``, or ``shared.http.http_caller(rpc)`` in an HTTP handler) and the base
+caller (an ``RpcClient``, or ``shared.http.HttpCaller(rpc)`` in an HTTP handler) and the base
 it acts for; ``await Registry(rpc, tenant).get_device(ByDevice(device_id=...))`` is a
 ``DeviceView | None``, and mypy checks the parameters' model. The reply is plain JSON, see
 ``shared.messaging.rpc``.
@@ -94,7 +94,8 @@ def maybe(model: type[T]) -> TypeAdapter[T | None]:
 
 
 class Caller(Protocol):
-    """What asks a method: an ``RpcClient``, or the HTTP side's ``http_caller`` around one."""
+    """What asks a method: an ``RpcClient``, or ``shared.http.HttpCaller`` around one (in an
+    HTTP handler)."""
 
     async def call(self, method: RpcMethod[P, R], params: P, tenant: str | None = None) -> R: ...
 

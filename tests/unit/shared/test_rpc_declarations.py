@@ -3,14 +3,15 @@ the declaration, and wrong parameters are the same refusal on either side of the
 
 from __future__ import annotations
 
-from typing import TypeVar, assert_type
+from pathlib import Path
+from typing import TypeVar
 
+import mypy.api
 import pytest
 from pydantic import Field, ValidationError
 
 from shared.contracts import gateway_rpc, registry_rpc, routing_rpc
-from shared.contracts.directory import DeviceView
-from shared.contracts.rpc import Asked, Call, Params, Result, RpcMethod, RpcService, many, one
+from shared.contracts.rpc import Call, Params, Result, RpcMethod, RpcService, many, one
 from shared.errors import Refusal
 from shared.messaging.rpc import RpcHandlers
 from shared.messaging.topology import GATEWAY_RPC, REGISTRY_RPC, ROUTING_RPC
@@ -148,15 +149,15 @@ async def test_a_client_asks_the_declared_method_for_its_base_and_gets_the_decla
     assert isinstance(Devices.rename, RpcMethod) and Devices.rename.queue == REGISTRY_RPC
 
 
-async def test_the_proxys_types_come_from_the_declaration() -> None:
-    # Checked by mypy (strict) over this file: the parameters' model and the result's type
-    # are the declared ones; the wrong model is an error (else the ignore would be unused).
-    client = registry_rpc.Registry(Recorded(None), "t1")
-    assert_type(client.get_device, Asked[registry_rpc.ByDevice, DeviceView | None])
-    assert_type(await client.get_device(registry_rpc.ByDevice(device_id="d1")), DeviceView | None)
-    wrong = registry_rpc.ByLogin(login="x")
-    assert await client.get_device(wrong) is None  # type: ignore[arg-type]
-    assert client.get_device.method is registry_rpc.Registry.get_device
+def test_the_proxys_types_come_from_the_declaration() -> None:
+    # mypy (strict, the project's settings) over a sample of calls: each result is the
+    # declared type, and asking with another method's parameters is the only error.
+    sample = Path(__file__).with_name("rpc_typing_sample.py")
+    report, _, status = mypy.api.run([str(sample), "--no-error-summary"])
+    errors = [line for line in report.splitlines() if ": error:" in line]
+    assert status == 1 and len(errors) == 1, report
+    assert 'incompatible type "ByLogin"; expected "ByDevice"' in errors[0]
+    assert "rpc_typing_sample.py:21: error:" in errors[0], errors[0]
 
 
 def test_the_services_declare_their_methods_on_their_own_queues() -> None:
