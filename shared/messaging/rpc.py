@@ -40,10 +40,11 @@ class RpcTimeout(Exception):
     pass
 
 
-# A handler answers with the declared result, or with the domain's plain form of it (dicts and
-# lists): either is read into the declared result before it leaves, so an answer that does not
-# match its declaration fails here, on the server, not in the caller.
-Handler = Callable[[Call[P]], Awaitable[object]]
+# A handler answers with the declared result, or with the domain's plain form of it (its JSON
+# as dicts and lists): either is read into the declared result before it leaves, so an answer
+# that does not match its declaration fails here, on the server, not in the caller.
+Plain = dict[str, Any] | list[dict[str, Any]] | list[str] | None
+Handler = Callable[[Call[P]], Awaitable[R | Plain]]
 
 
 class RpcHandlers:
@@ -59,7 +60,7 @@ class RpcHandlers:
     def queue(self) -> WorkQueue:
         return self.service.queue
 
-    def on(self, method: RpcMethod[P, Any], handler: Handler[P]) -> RpcHandlers:
+    def on(self, method: RpcMethod[P, R], handler: Handler[P, R]) -> RpcHandlers:
         if self.service.methods.get(method.name) is not method:
             raise ValueError(f"{method.name} is not a method of {self.queue.name}")
         if method.name in self._handlers:

@@ -151,13 +151,17 @@ async def test_a_client_asks_the_declared_method_for_its_base_and_gets_the_decla
 
 def test_the_proxys_types_come_from_the_declaration() -> None:
     # mypy (strict, the project's settings) over a sample of calls: each result is the
-    # declared type, and asking with another method's parameters is the only error.
+    # declared type; asking with another method's parameters, or answering another method's
+    # result, are the only errors.
     sample = Path(__file__).with_name("rpc_typing_sample.py")
     report, _, status = mypy.api.run([str(sample), "--no-error-summary"])
     errors = [line for line in report.splitlines() if ": error:" in line]
-    assert status == 1 and len(errors) == 1, report
+    marked = [n for n, line in enumerate(sample.read_text().splitlines(), 1) if "# error:" in line]
+    assert status == 1 and len(errors) == len(marked) == 2, report
+    for line, error in zip(marked, errors, strict=True):
+        assert f"rpc_typing_sample.py:{line}: error:" in error, error
     assert 'incompatible type "ByLogin"; expected "ByDevice"' in errors[0]
-    assert "rpc_typing_sample.py:21: error:" in errors[0], errors[0]
+    assert "list[TenantSummary]" in errors[1]
 
 
 def test_the_services_declare_their_methods_on_their_own_queues() -> None:
