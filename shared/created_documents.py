@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from shared.contracts import routing_rpc as routing
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import Channel, DeviceMode, DocumentHeader, FactLine
 from shared.contracts.results import CreatedOnTerminal, ResultSubmitted
+from shared.contracts.routing_rpc import Routing
 from shared.contracts.rpc import NoParams
-from shared.http import ask
+from shared.http import HttpCaller
 from shared.messaging.rpc import RpcClient
 
 
@@ -70,11 +70,11 @@ def submission(
 async def startable_processes(rpc: RpcClient, tenant: str) -> dict[str, Any]:
     """The processes of the base a terminal may start documents of (enabled, and allowing
     it), with what the terminal needs to work one: its document type and what to ask for."""
-    items = await ask(rpc, routing.list_processes, NoParams(), tenant)
+    items = await Routing(HttpCaller(rpc), tenant).list_processes(NoParams())
     startable = []
     for item in items:
-        process = item.get("process", item)
-        if item.get("enabled", True) and process.get("create_on_terminal"):
+        process = item.process
+        if item.enabled and process.get("create_on_terminal"):
             startable.append(
                 {
                     "id": process["id"],

@@ -43,13 +43,19 @@ R = TypeVar("R")
 _STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
-async def ask(rpc: RpcClient, method: RpcMethod[P, R], params: P, tenant: str | None = None) -> R:
-    """An RPC made for an HTTP caller: a peer or broker that does not answer in time is a 503
-    ``broker_unavailable`` the caller may retry; the peer's refusal passes through as it is."""
-    try:
-        return await rpc.call(method, params, tenant=tenant)
-    except (RpcTimeout, BrokerUnavailable):
-        raise Refusal("broker_unavailable", 503) from None
+class HttpCaller:
+    """Asks RPC methods for an HTTP handler (``Registry(HttpCaller(rt.rpc), tenant)``): a peer
+    or broker that does not answer in time is a 503 ``broker_unavailable`` the client may
+    retry; the peer's refusal passes through as it is."""
+
+    def __init__(self, rpc: RpcClient) -> None:
+        self._rpc = rpc
+
+    async def call(self, method: RpcMethod[P, R], params: P, tenant: str | None = None) -> R:
+        try:
+            return await self._rpc.call(method, params, tenant=tenant)
+        except (RpcTimeout, BrokerUnavailable):
+            raise Refusal("broker_unavailable", 503) from None
 
 
 def check_admin_token(credentials: HTTPAuthorizationCredentials | None, admin_token: str) -> None:

@@ -7,13 +7,12 @@ devices paired before the dashboard was running (active ones: ``device.available
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from pydantic import ValidationError
 
 from services.dashboard.activity import Activity
-from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import DeviceView
+from shared.contracts.registry_rpc import Registry
 from shared.contracts.rpc import NoParams
 from shared.errors import Refusal
 from shared.logging import get_logger
@@ -23,16 +22,10 @@ from shared.messaging.rpc import RpcClient, RpcTimeout
 log = get_logger("tsdx.dashboard.devices")
 
 
-def _view(raw: dict[str, Any]) -> DeviceView:
-    # Only the fields of the view: the registry may say more than this dashboard shows.
-    return DeviceView.model_validate({k: raw[k] for k in DeviceView.model_fields if k in raw})
-
-
 async def registry_devices(rpc: RpcClient) -> list[DeviceView]:
     views: list[DeviceView] = []
-    for tenant in await rpc.call(registry.list_tenants, NoParams()):
-        devices = await rpc.call(registry.available_devices, NoParams(), tenant["tenant"])
-        views.extend(_view(raw) for raw in devices)
+    for tenant in await Registry(rpc).list_tenants(NoParams()):
+        views.extend(await Registry(rpc, tenant.tenant).available_devices(NoParams()))
     return views
 
 

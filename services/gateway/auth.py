@@ -11,24 +11,27 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.gateway import repository as repo
-from services.gateway.directory import device_copy
+from services.gateway.directory import device_copy, tenant_record
 from services.gateway.parts import gateway_parts
 from services.gateway.records import DeviceCopy, TenantCopy
 from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import DeviceSeen
-from shared.contracts.rpc import Record, RpcMethod
+from shared.contracts.registry_rpc import Registry
+from shared.contracts.rpc import RpcMethod
 from shared.errors import Refusal
-from shared.http import ask, check_admin_token
+from shared.http import HttpCaller, check_admin_token
 from shared.metrics import RATE_LIMITED
 from shared.outbox import Tx
 from shared.security import hash_token
 from shared.service import Runtime, RuntimeDep
+
+R = TypeVar("R")
 
 bearer = HTTPBearer(auto_error=False, description="API key, device credential or admin token")
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -82,14 +85,12 @@ class RecentlyRefused:
             self._until.popitem(last=False)
 
 
-async def _ask_registry(
-    rt: Runtime, method: RpcMethod[registry.ByHash, Record], key_hash: str
-) -> dict[str, Any]:
+async def _ask_registry(rt: Runtime, method: RpcMethod[registry.ByHash, R], key_hash: str) -> R:
     refused = gateway_parts(rt).refused_hashes
     if key_hash in refused:
         raise Refusal("unauthorized", 401)
     try:
-        result = await ask(rt.rpc, method, registry.ByHash(hash=key_hash))
+        result = await HttpCaller(rt.rpc).call(method, registry.ByHash(hash=key_hash))
     except Refusal as refusal:
         if refusal.code == "unauthorized":
             refused.add(key_hash)
@@ -105,9 +106,8 @@ async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> TenantCopy:
         read_at = cache.generation
         tenant = await repo.tenant_by_key_hash(rt.store, key_hash)
         if tenant is None:
-            found = repo.tenant_copy(
-                await _ask_registry(rt, registry.authenticate_tenant, key_hash)
-            )
+            record = await _ask_registry(rt, Registry.authenticate_tenant, key_hash)
+            found = repo.tenant_copy(tenant_record(record))
             await repo.keep_tenant(rt.store, found)
             tenant = TenantCopy.of(found)
         cache.keep_tenant(tenant, read_at)
@@ -142,8 +142,8 @@ async def device_holding(rt: Runtime, credential_hash: str) -> DeviceCopy:
     read_at = cache.generation
     device = await repo.device_by_credential_hash(rt.store, credential_hash)
     if device is None:
-        found = await _ask_registry(rt, registry.authenticate_device, credential_hash)
-        kept = device_copy(found["device"], found["credential_hash"], found["revision"])
+        found = await _ask_registry(rt, Registry.authenticate_device, credential_hash)
+        kept = device_copy(found.device, found.credential_hash, found.revision)
         await repo.keep_device_now(rt.store, kept)
         device = DeviceCopy.of(kept)
     cache.keep_device(device, read_at)

@@ -13,6 +13,7 @@ from shared.contracts.directory import (
     DeviceReplaced,
     TenantChanged,
 )
+from shared.contracts.gateway_rpc import Gateway
 from shared.contracts.results import (
     DocumentCompleted,
     DocumentCompletedV1,
@@ -53,4 +54,4 @@ def rpc_handlers(store: Store) -> RpcHandlers:
         steps = await result_steps(store, call.base, call.params.document_id)
         return gateway.ResultSteps(steps=steps)
 
-    return RpcHandlers(gateway.GATEWAY).on(gateway.result_steps, document_result_steps)
+    return RpcHandlers(Gateway).on(Gateway.result_steps, document_result_steps)

@@ -9,38 +9,44 @@ it is announced to every gateway instance, which forget the credentials they hol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.gateway import repository as repo
 from services.gateway.parts import gateway_parts
 from services.gateway.records import DeviceCopy, TenantCopy
 from shared.contracts import registry_rpc as registry
-from shared.contracts.directory import barcode_settings_of
+from shared.contracts.directory import DeviceView, barcode_settings_of
 from shared.security import hash_token
 from shared.service import Runtime
 from shared.storage import Doc
 
 
-def device_copy(view: dict[str, Any], credential_hash: str, revision: int) -> Doc:
-    return {**view, "credential_hash": credential_hash, "revision": revision}
+def device_copy(view: DeviceView, credential_hash: str, revision: int) -> Doc:
+    return {**_plain(view), "credential_hash": credential_hash, "revision": revision}
 
 
-async def keep_tenant(rt: Runtime, record: dict[str, Any]) -> TenantCopy:
+def tenant_record(record: registry.TenantRecord) -> Doc:
+    """The registry's tenant record as the gateway keeps its copy (``repo.tenant_copy``)."""
+    return record.model_dump(mode="json")
+
+
+async def keep_tenant(rt: Runtime, record: registry.TenantRecord) -> TenantCopy:
     """Keep the registry's new tenant record (unless a newer one is kept); the copy. Every
     instance forgets the base it holds in memory (a rotated key, new barcode settings)."""
-    copy = repo.tenant_copy(record)
+    copy = repo.tenant_copy(tenant_record(record))
     await repo.keep_tenant(rt.store, copy)
     await gateway_parts(rt).access.tenant_changed(copy["id"])
     return TenantCopy.of(copy)
 
 
-async def keep_device(rt: Runtime, record: dict[str, Any]) -> dict[str, Any]:
+async def keep_device(rt: Runtime, record: registry.DeviceRecord) -> dict[str, Any]:
     """Keep the registry's new device record (device, credential hash, revision) and tell every
     instance; the device as operators are shown it."""
-    copy = device_copy(record["device"], record["credential_hash"], record["revision"])
+    copy = device_copy(record.device, record.credential_hash, record.revision)
     await repo.keep_device_now(rt.store, copy)
     await gateway_parts(rt).access.device_changed(copy["id"])
-    return await shown(rt, record["device"])
+    return await shown(rt, record.device)
 
 
 async def keep_paired(rt: Runtime, paired: registry.Paired) -> DeviceCopy:
@@ -67,14 +73,20 @@ async def last_seen(rt: Runtime, device: dict[str, Any]) -> str | None:
     return last_seen_of(device, await repo.device(rt.store, device["id"]))
 
 
+def _plain(device: DeviceView) -> dict[str, Any]:
+    """The registry's device as JSON: its ``last_seen`` as the registry writes it."""
+    return device.model_dump(mode="json")
+
+
 def last_seen_of(device: dict[str, Any], copy: DeviceCopy | None) -> str | None:
     """The gateway's sighting (in its copy) wins over the registry's record of the device."""
     seen: str | None = (copy.last_seen if copy else None) or device.get("last_seen")
     return seen
 
 
-async def shown(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
+async def shown(rt: Runtime, view: DeviceView) -> dict[str, Any]:
     """A device as the operators' API shows it."""
+    device = _plain(view)
     return {
         "device_id": device["id"],
         "tenant": device["tenant"],
@@ -88,20 +100,21 @@ async def shown(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def shown_all(rt: Runtime, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def shown_all(rt: Runtime, devices: Sequence[DeviceView]) -> list[dict[str, Any]]:
     return [await shown(rt, device) for device in devices]
 
 
-async def picker(rt: Runtime, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def picker(rt: Runtime, devices: Sequence[DeviceView]) -> list[dict[str, Any]]:
     """The base's devices (as the registry knows them) as the accounting side's picker lists
     them."""
     return [await picker_entry(rt, device) for device in devices]
 
 
-async def picker_entry(rt: Runtime, device: dict[str, Any]) -> dict[str, Any]:
+async def picker_entry(rt: Runtime, view: DeviceView) -> dict[str, Any]:
     """A device as the accounting side's picker lists it: what the operators are shown of it
     but its base, hardware id and status, with the title 1C shows."""
-    seen = await shown(rt, device)
+    seen = await shown(rt, view)
+    device = _plain(view)
     return {
         **{name: seen[name] for name in _PICKED},
         # As 1C shows it: «5546  EDA50, (@HONEYWELL-EDA50-V-16204B17A7)»

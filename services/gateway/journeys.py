@@ -10,7 +10,8 @@ from typing import Any
 
 from services.gateway import repository as repo
 from shared.contracts import routing_rpc as routing
-from shared.http import ask
+from shared.contracts.routing_rpc import Routing
+from shared.http import HttpCaller
 from shared.journey import joined
 from shared.service import Runtime
 from shared.storage import Doc, Session
@@ -35,7 +36,6 @@ async def result_steps(db: Session, tenant: str, document_id: str) -> list[Doc]:
 
 
 async def journey(rt: Runtime, tenant: str, document_id: str) -> dict[str, Any]:
-    view = await ask(
-        rt.rpc, routing.document_journey, routing.ByDocument(document_id=document_id), tenant
-    )
-    return joined(view, await result_steps(rt.store, tenant, document_id))
+    by_document = routing.ByDocument(document_id=document_id)
+    view = await Routing(HttpCaller(rt.rpc), tenant).document_journey(by_document)
+    return joined(view.model_dump(mode="json"), await result_steps(rt.store, tenant, document_id))

@@ -21,8 +21,9 @@ from services.lan_writer.parts import lan_parts
 from shared.clock import now as _now
 from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
+from shared.contracts.registry_rpc import Registry
 from shared.errors import Refusal
-from shared.http import ask, check_admin_token
+from shared.http import HttpCaller, check_admin_token
 from shared.metrics import LAN_LOGINS
 from shared.security import hash_token, new_token
 from shared.service import Runtime, RuntimeDep
@@ -69,8 +70,8 @@ def _credentials(body: LoginRequest) -> registry.Credentials:
 
 async def _check_device(rt: Runtime, tenant: str, device_id: str) -> None:
     by_device = registry.ByDevice(device_id=device_id)
-    device = await ask(rt.rpc, registry.get_device, by_device, tenant)
-    if not device or device.get("status") != "active":
+    device = await Registry(HttpCaller(rt.rpc), tenant).get_device(by_device)
+    if device is None or device.status != "active":
         raise Refusal("device_not_found", 422)
 
 
@@ -85,7 +86,7 @@ async def log_in(rt: Runtime, body: LoginRequest) -> tuple[str, repo.LanSession]
         LAN_LOGINS.labels("limited").inc()
         raise Refusal("too_many_login_attempts", 429, retry_after=reservation.retry_after)
     try:
-        user = await ask(rt.rpc, registry.authenticate_user, credentials, body.tenant)
+        user = await Registry(HttpCaller(rt.rpc), body.tenant).authenticate_user(credentials)
     except Refusal as refusal:
         if refusal.code != "unauthorized":
             await limit.give_back(reservation)  # not a guess that was answered

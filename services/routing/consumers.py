@@ -19,7 +19,8 @@ from services.routing.upload_decisions import UploadDecider
 from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
 from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
-from shared.contracts.rpc import Call, Record
+from shared.contracts.routing_rpc import Routing
+from shared.contracts.rpc import Call
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
 from shared.messaging.consumer import Handler
@@ -32,45 +33,45 @@ def _scope(call: Call[Any]) -> str:
 
 
 def rpc_handlers(catalogue: Catalogue, store: Store) -> RpcHandlers:
-    async def journey_of(call: Call[routing.ByDocument]) -> Record:
+    async def journey_of(call: Call[routing.ByDocument]) -> dict[str, Any]:
         view = await journey.journey_view(store, call.base, call.params.document_id)
         if view is None:  # another base's document is just as unknown here
             raise Refusal("not_found", 404)
         return view
 
-    async def find(call: Call[routing.Search]) -> Record:
+    async def find(call: Call[routing.Search]) -> dict[str, Any]:
         # Without a tenant (the operators' side), every base is searched.
         query = call.params.query.strip()
         return {"documents": await journey.find(store, call.tenant or None, query)}
 
-    def switch(enabled: bool) -> Callable[[Call[routing.ById]], Awaitable[Record]]:
-        async def handler(call: Call[routing.ById]) -> Record:
+    def switch(enabled: bool) -> Callable[[Call[routing.ById]], Awaitable[dict[str, Any]]]:
+        async def handler(call: Call[routing.ById]) -> dict[str, Any]:
             return await catalogue.set_enabled(_scope(call), call.params.id, enabled)
 
         return handler
 
     return (
-        RpcHandlers(routing.ROUTING)
-        .on(routing.list_processes, lambda call: catalogue.list(_scope(call)))
-        .on(routing.get_process, lambda call: catalogue.get(_scope(call), call.params.id))
-        .on(routing.put_process, lambda call: catalogue.put(_scope(call), call.params.process))
+        RpcHandlers(Routing)
+        .on(Routing.list_processes, lambda call: catalogue.list(_scope(call)))
+        .on(Routing.get_process, lambda call: catalogue.get(_scope(call), call.params.id))
+        .on(Routing.put_process, lambda call: catalogue.put(_scope(call), call.params.process))
         .on(
-            routing.import_processes,
+            Routing.import_processes,
             lambda call: catalogue.import_file(_scope(call), call.params.text),
         )
         .on(
-            routing.export_processes,
+            Routing.export_processes,
             lambda call: catalogue.export(_scope(call), call.params.format),
         )
-        .on(routing.enable_process, switch(True))
-        .on(routing.disable_process, switch(False))
-        .on(routing.delete_process, lambda call: catalogue.delete(_scope(call), call.params.id))
+        .on(Routing.enable_process, switch(True))
+        .on(Routing.disable_process, switch(False))
+        .on(Routing.delete_process, lambda call: catalogue.delete(_scope(call), call.params.id))
         .on(
-            routing.get_document,
+            Routing.get_document,
             lambda call: journey.document_view(store, call.base, call.params.document_id),
         )
-        .on(routing.document_journey, journey_of)
-        .on(routing.find_documents, find)
+        .on(Routing.document_journey, journey_of)
+        .on(Routing.find_documents, find)
     )
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from services.routing.directory_replica import fresh_view
 from services.routing.rules import DeviceInfo, DirectoryView, Lookups
 from shared.contracts import registry_rpc as registry
-from shared.contracts.directory import DeviceView
+from shared.contracts.registry_rpc import Registry
 from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
@@ -52,15 +52,11 @@ async def _asked_registry(rpc: RpcClient, tenant: str, lookups: Lookups) -> Devi
     try:
         if lookups.device_pin is not None:
             # Unchecked on purpose: a malformed PIN is the registry's to refuse ("not found").
-            found = await rpc.call(
-                registry.resolve_pin, registry.ByPin.model_construct(pin=lookups.device_pin), tenant
-            )
+            by_pin = registry.ByPin.model_construct(pin=lookups.device_pin)
+            found = await Registry(rpc, tenant).resolve_pin(by_pin)
         elif lookups.device_id is not None:
-            found = await rpc.call(
-                registry.get_device,
-                registry.ByDevice.model_construct(device_id=lookups.device_id),
-                tenant,
-            )
+            by_device = registry.ByDevice.model_construct(device_id=lookups.device_id)
+            found = await Registry(rpc, tenant).get_device(by_device)
         else:
             return None
     except Refusal:
@@ -68,7 +64,7 @@ async def _asked_registry(rpc: RpcClient, tenant: str, lookups: Lookups) -> Devi
     except (RpcTimeout, BrokerUnavailable) as exc:
         log.warning("directory.registry_not_asked", tenant=tenant, error=repr(exc))
         return None
-    if not found:
+    if found is None:
         return None
-    log.info("directory.device_asked", tenant=tenant, device=found.get("id"))
-    return DeviceInfo.from_view(DeviceView.model_validate(found))
+    log.info("directory.device_asked", tenant=tenant, device=found.id)
+    return DeviceInfo.from_view(found)

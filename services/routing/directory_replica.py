@@ -32,6 +32,7 @@ from shared.clock import now
 from shared.contracts import Envelope
 from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
+from shared.contracts.registry_rpc import Registry
 from shared.logging import get_logger
 from shared.messaging.consumer import require_same_tenant
 from shared.messaging.rpc import RpcClient, RpcTimeout
@@ -212,7 +213,7 @@ class DirectoryReplica:
         after: str | None = None
         while True:
             params = registry.SnapshotPage(after=after, limit=SNAPSHOT_PAGE)
-            page = await self._rpc.call(registry.directory_snapshot, params)
+            page = await Registry(self._rpc).directory_snapshot(params)
             async with self._uow() as tx:
                 for changed in page.devices:
                     await repo.keep_device(tx.db, replica_device(changed))

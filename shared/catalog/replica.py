@@ -20,6 +20,7 @@ from shared.catalog.versions import Coverage, newer
 from shared.contracts import Envelope
 from shared.contracts import registry_rpc as registry
 from shared.contracts.catalog import CatalogChanged
+from shared.contracts.registry_rpc import Registry
 from shared.contracts.rpc import NoParams
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
@@ -88,7 +89,7 @@ class CatalogReplica:
         """Catch up every catalog this copy is behind on: at once when ``eager``, else only
         those that made no progress since the last check (the messages may just be on their
         way). Returns how many catalogs were caught up."""
-        heads = await self._rpc.call(registry.catalog_heads, NoParams())
+        heads = await Registry(self._rpc).catalog_heads(NoParams())
         caught = 0
         for head in heads:
             ref = (head.tenant, head.store)
@@ -107,7 +108,7 @@ class CatalogReplica:
         log.info("catalog.catching_up", tenant=tenant, store=store, since=since)
         while True:
             asked = registry.CatalogSince(store=store, since=since, limit=CATCH_UP_ROWS)
-            changed = await self._rpc.call(registry.catalog_changes, asked, tenant)
+            changed = await Registry(self._rpc, tenant).catalog_changes(asked)
             if changed is None:
                 return
             async with self._uow() as tx:

@@ -1,8 +1,12 @@
-"""The registry's RPC methods (queue ``registry.rpc``), declared once for the registry that
-serves them and for every service that asks.
+"""The registry's RPC methods (queue ``registry.rpc``), declared once in :class:`Registry` for
+the registry that serves them (services/registry/consumers.py) and for every service that asks
+(``Registry(rpc, tenant).list_devices(DeviceFilter())``); how to declare, serve and call a
+method is told in ``shared.contracts.rpc``.
 
-Tenant-scoped methods act for the envelope's tenant (``Call.base``), never one named in the
-parameters. The operators' API reads its request bodies into the same models
+Each method's parameters are a model of this module, and so is its result, with exactly the
+fields the registry answers (the operators' API passes them on as they are). Tenant-scoped
+methods act for the client's base (the envelope's tenant, ``Call.base``), never one named in
+the parameters. The operators' API reads its request bodies into the same models
 (``DeviceChanges``, ``Replacement``, ``NewTenant``, ``NewUser``, ``UserChanges``), so a field
 is checked by one rule on both sides of the wire.
 """
@@ -11,28 +15,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.catalog import CatalogChanged, StoreName
 from shared.contracts.directory import (
     TENANT_ID_PATTERN,
     BarcodeSettings,
     DeviceChanged,
+    DeviceView,
     GroupName,
     Login,
     PeopleChanged,
 )
 from shared.contracts.documents import DeviceMode
-from shared.contracts.rpc import (
-    NAMES,
-    RECORD,
-    RECORD_OR_NONE,
-    RECORDS,
-    NoParams,
-    Params,
-    Record,
-    RpcService,
-)
+from shared.contracts.rpc import NoParams, Params, Result, RpcMethod, RpcService, many, maybe, one
 from shared.messaging.topology import REGISTRY_RPC
 
 # Passwords are taken exactly as typed: surrounding spaces are part of them.
@@ -57,6 +53,48 @@ class BarcodeParams(BarcodeSettings, Params):
     pass
 
 
+class TenantCreated(Result):
+    """A base just created, with its secrets shown this once."""
+
+    tenant: str
+    name: str
+    api_key: str
+    connection_code: str
+
+
+class TenantSummary(Result):
+    """A base as the list of bases shows it; ``devices``: how many hold a PIN."""
+
+    tenant: str
+    name: str
+    status: str
+    devices: int
+    created_at: str | None
+
+
+class TenantRecord(Result):
+    """A base as other services keep it (the gateway authenticates API keys by it)."""
+
+    tenant: str
+    name: str
+    api_key_hash: str
+    status: str
+    revision: int
+    barcodes: BarcodeSettings
+
+
+class TenantWithKey(TenantRecord):
+    """A base with its new API key, shown this once."""
+
+    api_key: str
+
+
+class TenantWithCode(TenantRecord):
+    """A base with its new device connection code, shown this once."""
+
+    connection_code: str
+
+
 # Devices --------------------------------------------------------------------------------------
 
 
@@ -70,12 +108,26 @@ class Pair(Params):
     mode: DeviceMode = "online"
 
 
-class Paired(BaseModel):
+class Paired(Result):
     """A device just paired: its record, and the credential shown this once."""
 
-    device: Record
+    device: DeviceView
     credential: str
     revision: int
+
+
+class DeviceRecord(Result):
+    """A device as the gateway keeps it: the view, its credential's hash and its revision."""
+
+    device: DeviceView
+    credential_hash: str
+    revision: int
+
+
+class KnownDevice(DeviceView):
+    """A device of the base's "pick from the list", with when the base last used it."""
+
+    last_used_at: str
 
 
 class ByPin(Params):
@@ -116,11 +168,11 @@ class ReplaceDevice(Replacement):
     old_device: DeviceId
 
 
-class Replaced(BaseModel):
+class Replaced(Result):
     """Both devices of a replacement as they are after it."""
 
-    old: Record
-    new: Record
+    old: DeviceRecord
+    new: DeviceRecord
 
 
 # Users and groups -----------------------------------------------------------------------------
@@ -163,7 +215,23 @@ class Credentials(Params):
         return self
 
 
-class SignedIn(BaseModel):
+class UserView(Result):
+    """A user as operators see it: never the password or the badge, only whether it has them."""
+
+    login: str
+    name: str
+    groups: list[str]
+    has_password: bool
+    has_barcode: bool
+    created_at: str | None
+
+
+class UserDeleted(Result):
+    login: str
+    deleted: bool
+
+
+class SignedIn(Result):
     """A user whose credentials the registry accepted, with the groups they are in."""
 
     login: str
@@ -188,6 +256,18 @@ class Membership(ByGroup):
     login: Login
 
 
+class GroupView(Result):
+    """A group with its members' logins, sorted."""
+
+    group: str
+    members: list[str]
+
+
+class GroupDeleted(Result):
+    group: str
+    deleted: bool
+
+
 # Catalogs -------------------------------------------------------------------------------------
 
 
@@ -202,7 +282,16 @@ class CatalogSince(Params):
     limit: int = Field(default=5000, ge=1, le=10_000)
 
 
-class CatalogHead(BaseModel):
+class CatalogApplied(Result):
+    """What a catalog batch changed: the store's version after it, items changed and not."""
+
+    store: str
+    version: int
+    changed: int
+    unchanged: int
+
+
+class CatalogHead(Result):
     """How far one base's catalog has come."""
 
     tenant: str
@@ -221,7 +310,7 @@ class SnapshotPage(Params):
     limit: int = Field(default=500, ge=1, le=2000)
 
 
-class DirectorySnapshot(BaseModel):
+class DirectorySnapshot(Result):
     """A page of the directory as the services keeping a copy of it start from: its devices
     as ``device.changed`` announces them, every base's people on the first page, and where the
     next page starts (None on the last)."""
@@ -233,49 +322,46 @@ class DirectorySnapshot(BaseModel):
 
 # The declarations: one line a method (alike in shape with routing_rpc.py's, each another
 # service's method).
-REGISTRY = RpcService(REGISTRY_RPC)
+class Registry(RpcService, queue=REGISTRY_RPC):
+    """The registry's methods; an instance asks them for one base (or none)."""
 
-create_tenant = REGISTRY.method("tenant.create", NewTenant, RECORD)
-list_tenants = REGISTRY.method("tenant.list", NoParams, RECORDS)
-authenticate_tenant = REGISTRY.method("tenant.authenticate", ByHash, RECORD)
-rotate_api_key = REGISTRY.method("tenant.rotate_key", NoParams, RECORD)
-rotate_connection_code = REGISTRY.method("tenant.rotate_code", NoParams, RECORD)
-set_barcodes = REGISTRY.method("tenant.set_barcodes", BarcodeParams, RECORD)
+    create_tenant = RpcMethod("tenant.create", NewTenant, one(TenantCreated))
+    list_tenants = RpcMethod("tenant.list", NoParams, many(TenantSummary))
+    authenticate_tenant = RpcMethod("tenant.authenticate", ByHash, one(TenantRecord))
+    rotate_api_key = RpcMethod("tenant.rotate_key", NoParams, one(TenantWithKey))
+    rotate_connection_code = RpcMethod("tenant.rotate_code", NoParams, one(TenantWithCode))
+    set_barcodes = RpcMethod("tenant.set_barcodes", BarcodeParams, one(TenantRecord))
 
-pair_device = REGISTRY.method("device.pair", Pair, TypeAdapter(Paired))
-authenticate_device = REGISTRY.method("device.authenticate", ByHash, RECORD)
-resolve_pin = REGISTRY.method("device.resolve_pin", ByPin, RECORD_OR_NONE)
-get_device = REGISTRY.method("device.get", ByDevice, RECORD_OR_NONE)
-list_devices = REGISTRY.method("device.list", DeviceFilter, RECORDS)
-available_devices = REGISTRY.method("device.available", NoParams, RECORDS)
-known_devices = REGISTRY.method("device.known", NoParams, RECORDS)
-block_device = REGISTRY.method("device.block", ByDevice, RECORD)
-unblock_device = REGISTRY.method("device.unblock", ByDevice, RECORD)
-retire_device = REGISTRY.method("device.retire", ByDevice, RECORD)
-update_device = REGISTRY.method("device.update", UpdateDevice, RECORD)
-replace_device = REGISTRY.method("device.replace", ReplaceDevice, TypeAdapter(Replaced))
+    pair_device = RpcMethod("device.pair", Pair, one(Paired))
+    authenticate_device = RpcMethod("device.authenticate", ByHash, one(DeviceRecord))
+    resolve_pin = RpcMethod("device.resolve_pin", ByPin, maybe(DeviceView))
+    get_device = RpcMethod("device.get", ByDevice, maybe(DeviceView))
+    list_devices = RpcMethod("device.list", DeviceFilter, many(DeviceView))
+    available_devices = RpcMethod("device.available", NoParams, many(DeviceView))
+    known_devices = RpcMethod("device.known", NoParams, many(KnownDevice))
+    block_device = RpcMethod("device.block", ByDevice, one(DeviceRecord))
+    unblock_device = RpcMethod("device.unblock", ByDevice, one(DeviceRecord))
+    retire_device = RpcMethod("device.retire", ByDevice, one(DeviceRecord))
+    update_device = RpcMethod("device.update", UpdateDevice, one(DeviceRecord))
+    replace_device = RpcMethod("device.replace", ReplaceDevice, one(Replaced))
 
-create_user = REGISTRY.method("user.create", NewUser, RECORD)
-list_users = REGISTRY.method("user.list", NoParams, RECORDS)
-get_user = REGISTRY.method("user.get", ByLogin, RECORD)
-update_user = REGISTRY.method("user.update", UpdateUser, RECORD)
-delete_user = REGISTRY.method("user.delete", ByLogin, RECORD)
-authenticate_user = REGISTRY.method("user.authenticate", Credentials, TypeAdapter(SignedIn))
-groups_of_user = REGISTRY.method("user.groups", ByLogin, NAMES)
-create_group = REGISTRY.method("group.create", ByGroup, RECORD)
-list_groups = REGISTRY.method("group.list", NoParams, RECORDS)
-rename_group = REGISTRY.method("group.rename", GroupRename, RECORD)
-delete_group = REGISTRY.method("group.delete", ByGroup, RECORD)
-add_member = REGISTRY.method("group.add_member", Membership, RECORD)
-remove_member = REGISTRY.method("group.remove_member", Membership, RECORD)
-group_members = REGISTRY.method("group.members", AnyGroup, NAMES)
+    create_user = RpcMethod("user.create", NewUser, one(UserView))
+    list_users = RpcMethod("user.list", NoParams, many(UserView))
+    get_user = RpcMethod("user.get", ByLogin, one(UserView))
+    update_user = RpcMethod("user.update", UpdateUser, one(UserView))
+    delete_user = RpcMethod("user.delete", ByLogin, one(UserDeleted))
+    authenticate_user = RpcMethod("user.authenticate", Credentials, one(SignedIn))
+    groups_of_user = RpcMethod("user.groups", ByLogin, many(str))
+    create_group = RpcMethod("group.create", ByGroup, one(GroupView))
+    list_groups = RpcMethod("group.list", NoParams, many(GroupView))
+    rename_group = RpcMethod("group.rename", GroupRename, one(GroupView))
+    delete_group = RpcMethod("group.delete", ByGroup, one(GroupDeleted))
+    add_member = RpcMethod("group.add_member", Membership, one(GroupView))
+    remove_member = RpcMethod("group.remove_member", Membership, one(GroupView))
+    group_members = RpcMethod("group.members", AnyGroup, many(str))
 
-apply_catalog = REGISTRY.method("catalog.apply", CatalogBatch, RECORD)
-catalog_changes = REGISTRY.method(
-    "catalog.changes", CatalogSince, TypeAdapter(CatalogChanged | None)
-)
-catalog_heads = REGISTRY.method("catalog.heads", NoParams, TypeAdapter(list[CatalogHead]))
+    apply_catalog = RpcMethod("catalog.apply", CatalogBatch, one(CatalogApplied))
+    catalog_changes = RpcMethod("catalog.changes", CatalogSince, maybe(CatalogChanged))
+    catalog_heads = RpcMethod("catalog.heads", NoParams, many(CatalogHead))
 
-directory_snapshot = REGISTRY.method(
-    "directory.snapshot", SnapshotPage, TypeAdapter(DirectorySnapshot)
-)
+    directory_snapshot = RpcMethod("directory.snapshot", SnapshotPage, one(DirectorySnapshot))

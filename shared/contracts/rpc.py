@@ -1,17 +1,30 @@
-"""RPC: the request on the wire, and how a serving service declares its methods once.
+"""RPC: how a serving service declares its methods once, and the request on the wire.
 
-A method is declared once, in the contracts module of the service that serves it
-(``registry_rpc``, ``routing_rpc``): its name, the model of its parameters and the type of its
-result. The server registers a handler against the declaration and callers call it with typed
-parameters (``shared.messaging.rpc``), so neither side spells the name or the fields again.
-The reply is plain JSON, see ``shared.messaging.rpc``.
+**Declare** a method in the contracts module of the service that serves it (``registry_rpc``,
+``routing_rpc``, ``gateway_rpc``): one line in the service's class, naming the method on the
+wire, the model of its parameters (a :class:`Params`) and its result (``one(Model)``,
+``many(Model)`` or ``maybe(Model)``, the model a :class:`Result` with exactly the fields of the
+answer)::
+
+    class Registry(RpcService, queue=REGISTRY_RPC):
+        get_device = RpcMethod("device.get", ByDevice, maybe(DeviceView))
+
+**Serve** it: ``RpcHandlers(Registry).on(Registry.get_device, handler)``
+(``shared.messaging.rpc``); the handler takes a :class:`Call` with the typed parameters, and
+its answer is read into the declared result before it leaves.
+
+**Call** it: the service's class is its own typed client. ``Registry(rpc, tenant)`` holds the
+caller (an ``RpcClient``, or ``shared.http.HttpCaller(rpc)`` in an HTTP handler) and the base
+it acts for; ``await Registry(rpc, tenant).get_device(ByDevice(device_id=...))`` is a
+``DeviceView | None``, and mypy checks the parameters' model. The reply is plain JSON, see
+``shared.messaging.rpc``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -53,25 +66,56 @@ class NoParams(Params):
     pass
 
 
+class Result(BaseModel):
+    """Base of an RPC method's result: exactly the fields of the answer, as the server gives
+    them (no trimming, nothing unknown), so the JSON the caller passes on is the server's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 P = TypeVar("P", bound=Params)
 R = TypeVar("R")
-
-# A stored document as the serving service shows it (its own typed record is its business).
-Record = dict[str, Any]
-RECORD: TypeAdapter[Record] = TypeAdapter(Record)
-RECORD_OR_NONE: TypeAdapter[Record | None] = TypeAdapter(Record | None)
-RECORDS: TypeAdapter[list[Record]] = TypeAdapter(list[Record])
-NAMES: TypeAdapter[list[str]] = TypeAdapter(list[str])
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, eq=False)
+def one(model: type[T]) -> TypeAdapter[T]:
+    """A result that is one ``model``."""
+    return TypeAdapter(model)
+
+
+def many(model: type[T]) -> TypeAdapter[list[T]]:
+    """A result that is a list of ``model``."""
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def maybe(model: type[T]) -> TypeAdapter[T | None]:
+    """A result that is one ``model`` or nothing (null)."""
+    return TypeAdapter(model | None)  # type: ignore[arg-type]
+
+
+class Caller(Protocol):
+    """What asks a method: an ``RpcClient``, or ``shared.http.HttpCaller`` around one (in an
+    HTTP handler)."""
+
+    async def call(self, method: RpcMethod[P, R], params: P, tenant: str | None = None) -> R: ...
+
+
 class RpcMethod(Generic[P, R]):
-    """One method of a serving service: where it is asked, its name, parameters and result."""
+    """One method of a serving service: its name on the wire, parameters and result.
 
-    queue: WorkQueue
-    name: str
-    params: type[P]
-    result: TypeAdapter[R]
+    Read off the service's class it is the declaration (for the server's registration); read
+    off a client (an instance of the class) it is the method itself, ready to be asked."""
+
+    service: type[RpcService]  # set when the service's class is made
+
+    def __init__(self, name: str, params: type[P], result: TypeAdapter[R]) -> None:
+        self.name = name
+        self.params = params
+        self.result = result
+
+    @property
+    def queue(self) -> WorkQueue:
+        return self.service.queue
 
     def read_params(self, values: dict[str, Any]) -> P:
         """The parameters off the wire, or the refusal saying which and why."""
@@ -80,26 +124,51 @@ class RpcMethod(Generic[P, R]):
         except ValidationError as exc:
             raise params_refused(exc) from None
 
+    @overload
+    def __get__(self, client: None, owner: type[RpcService]) -> RpcMethod[P, R]: ...
+
+    @overload
+    def __get__(self, client: RpcService, owner: type[RpcService]) -> Asked[P, R]: ...
+
+    def __get__(
+        self, client: RpcService | None, owner: type[RpcService]
+    ) -> RpcMethod[P, R] | Asked[P, R]:
+        return self if client is None else Asked(self, client)
+
+
+@dataclass(frozen=True)
+class Asked(Generic[P, R]):
+    """A declared method read off a client: calling it asks the service for the client's base."""
+
+    method: RpcMethod[P, R]
+    client: RpcService
+
+    def __call__(self, params: P) -> Awaitable[R]:
+        return self.client.caller.call(self.method, params, self.client.tenant)
+
 
 class RpcService:
-    """The methods one service serves on its RPC queue, in the order they are declared."""
+    """The methods one service serves on its RPC queue (its class attributes, in the order they
+    are declared); an instance is the typed client of them, for one base or none."""
 
-    def __init__(self, queue: WorkQueue) -> None:
-        self.queue = queue
-        self._methods: dict[str, RpcMethod[Any, Any]] = {}
+    queue: ClassVar[WorkQueue]
+    methods: ClassVar[dict[str, RpcMethod[Any, Any]]]
 
-    def method(self, name: str, params: type[P], result: TypeAdapter[R]) -> RpcMethod[P, R]:
-        if name in self._methods:
-            raise ValueError(f"{self.queue.name}: {name} declared twice")
-        declared = RpcMethod(self.queue, name, params, result)
-        self._methods[name] = declared
-        return declared
+    def __init_subclass__(cls, *, queue: WorkQueue, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.queue = queue
+        cls.methods = {}
+        for declared in vars(cls).values():
+            if not isinstance(declared, RpcMethod):
+                continue
+            if declared.name in cls.methods:
+                raise ValueError(f"{queue.name}: {declared.name} declared twice")
+            declared.service = cls
+            cls.methods[declared.name] = declared
 
-    def __iter__(self) -> Iterator[RpcMethod[Any, Any]]:
-        return iter(self._methods.values())
-
-    def get(self, name: str) -> RpcMethod[Any, Any] | None:
-        return self._methods.get(name)
+    def __init__(self, caller: Caller, tenant: str | None = None) -> None:
+        self.caller = caller
+        self.tenant = tenant
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ with ``reply_to`` and ``correlation_id``; the answer is ``{"ok": true, "result":
 ``{"ok": false, "code": ..., "params": ...}``. A refusal raised by the server's method comes back
 to the caller as the same :class:`Refusal`.
 
-Methods are declared once in the serving service's contracts (``shared.contracts.rpc``): the
-server answers through :class:`RpcHandlers` registered against the declarations, callers ask
-through :meth:`RpcClient.call` with the declaration and its typed parameters.
+Methods are declared once in the serving service's contracts (see ``shared.contracts.rpc``):
+the server answers through :class:`RpcHandlers` registered against the declarations; callers
+ask through the service's class as a typed client (``Registry(rpc, tenant).get_device(...)``),
+which comes down to :meth:`RpcClient.call`.
 """
 
 from __future__ import annotations
@@ -39,15 +40,19 @@ class RpcTimeout(Exception):
     pass
 
 
-Handler = Callable[[Call[P]], Awaitable[R]]
+# A handler answers with the declared result, or with the domain's plain form of it (its JSON
+# as dicts and lists): either is read into the declared result before it leaves, so an answer
+# that does not match its declaration fails here, on the server, not in the caller.
+Plain = dict[str, Any] | list[dict[str, Any]] | list[str] | None
+Handler = Callable[[Call[P]], Awaitable[R | Plain]]
 
 
 class RpcHandlers:
     """A service's handlers, each registered against its method's declaration: the handler
-    takes the typed parameters (read off the wire here, refused here when wrong) and returns
-    the typed result. Every declared method must have one (:meth:`complete`)."""
+    takes the typed parameters (read off the wire here, refused here when wrong) and its answer
+    leaves as the declared result. Every declared method must have one (:meth:`complete`)."""
 
-    def __init__(self, service: RpcService) -> None:
+    def __init__(self, service: type[RpcService]) -> None:
         self.service = service
         self._handlers: dict[str, Callable[[dict[str, Any], str | None], Awaitable[Any]]] = {}
 
@@ -56,20 +61,20 @@ class RpcHandlers:
         return self.service.queue
 
     def on(self, method: RpcMethod[P, R], handler: Handler[P, R]) -> RpcHandlers:
-        if self.service.get(method.name) is not method:
+        if self.service.methods.get(method.name) is not method:
             raise ValueError(f"{method.name} is not a method of {self.queue.name}")
         if method.name in self._handlers:
             raise ValueError(f"{method.name} has a handler already")
 
         async def answer(params: dict[str, Any], tenant: str | None) -> Any:
-            result = await handler(Call(method.read_params(params), tenant))
-            return method.result.dump_python(result)
+            answer = await handler(Call(method.read_params(params), tenant))
+            return method.result.dump_python(method.result.validate_python(answer), mode="json")
 
         self._handlers[method.name] = answer
         return self
 
     def complete(self) -> RpcHandlers:
-        missing = [m.name for m in self.service if m.name not in self._handlers]
+        missing = [name for name in self.service.methods if name not in self._handlers]
         if missing:
             raise ValueError(f"{self.queue.name}: no handler for {', '.join(missing)}")
         return self

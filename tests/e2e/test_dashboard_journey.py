@@ -81,9 +81,10 @@ async def test_the_gateway_refuses_a_malformed_question_for_its_steps(
         rpc = RpcClient(broker, "test", 30.0)
         await rpc.start()
         never = gateway.ByDocument(document_id="never-uploaded")
-        assert await rpc.call(gateway.result_steps, never, tenant) == gateway.ResultSteps(steps=[])
+        steps = await gateway.Gateway(rpc, tenant).result_steps(never)
+        assert steps == gateway.ResultSteps(steps=[])
         # What no typed caller can build goes on the wire as it is.
-        method = gateway.result_steps.name
+        method = gateway.Gateway.result_steps.name
         for params, where in (
             ({"document_id": ""}, None),
             ({"document_id": "x", "extra": 1}, None),

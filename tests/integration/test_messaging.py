@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from shared.contracts import Envelope, encode, wrap
-from shared.contracts.registry_rpc import ByDevice, get_device
+from shared.contracts.registry_rpc import ByDevice, Registry
 from shared.contracts.results import DocumentLoaded
-from shared.contracts.rpc import RECORD, Call, Params, Record, RpcService
+from shared.contracts.rpc import Call, Params, Result, RpcMethod, RpcService, one
 from shared.errors import Refusal
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.consumer import Consumer, PermanentFailure
@@ -126,24 +126,40 @@ class EchoParams(Params):
     slow: bool = False
 
 
-ECHO_SERVICE = RpcService(REGISTRY_RPC)
-ECHO = ECHO_SERVICE.method("echo", EchoParams, RECORD)
+class Echoed(Result):
+    tenant: str | None
+    a: int
+
+
+class Echo(RpcService, queue=REGISTRY_RPC):
+    echo = RpcMethod("echo", EchoParams, one(Echoed))
+
+
+ECHO = Echo.echo
 
 
 async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Settings) -> None:
-    async def echo(call: Call[EchoParams]) -> Record:
+    async def echo(call: Call[EchoParams]) -> dict[str, Any]:
         if call.params.refuse:
             raise Refusal("device_not_found", 404, device="x")
         if call.params.slow:
             await asyncio.sleep(3)
+        if call.params.a < 0:
+            return {"tenant": call.tenant, "a": call.params.a, "b": "not declared"}
         return {"tenant": call.tenant, "a": call.params.a}
 
-    server = RpcServer(broker, RpcHandlers(ECHO_SERVICE).on(ECHO, echo))
+    server = RpcServer(broker, RpcHandlers(Echo).on(ECHO, echo))
     await server.start()
     client = RpcClient(broker, "test", timeout=1.0)
     await client.start()
 
-    assert await client.call(ECHO, EchoParams(a=1), tenant="t1") == {"tenant": "t1", "a": 1}
+    # The client proxy: the declared method, asked for its base, answers its declared result.
+    assert await Echo(client, "t1").echo(EchoParams(a=1)) == Echoed(tenant="t1", a=1)
+    assert await client.send(REGISTRY_RPC, "echo", {"a": 2}) == {"tenant": None, "a": 2}
+    # An answer that is not the declared result fails on the server, not in the caller.
+    with pytest.raises(Refusal) as undeclared:
+        await Echo(client).echo(EchoParams(a=-1))
+    assert (undeclared.value.code, undeclared.value.status) == ("internal_error", 500)
     with pytest.raises(Refusal) as refused:
         await client.call(ECHO, EchoParams(refuse=True))
     assert (refused.value.code, refused.value.status, refused.value.params) == (
@@ -169,11 +185,11 @@ async def test_a_request_that_is_not_an_rpc_request_is_answered_bad_request_unha
 ) -> None:
     asked: list[EchoParams] = []
 
-    async def echo(call: Call[EchoParams]) -> Record:
+    async def echo(call: Call[EchoParams]) -> Echoed:
         asked.append(call.params)
-        return {}
+        return Echoed(tenant=None, a=0)
 
-    server = RpcServer(broker, RpcHandlers(ECHO_SERVICE).on(ECHO, echo))
+    server = RpcServer(broker, RpcHandlers(Echo).on(ECHO, echo))
     await server.start()
     replies: asyncio.Queue[bytes] = asyncio.Queue()
     reply_queue = await broker.consume_channel.declare_queue("", exclusive=True)
@@ -269,13 +285,13 @@ async def test_messages_sharing_an_ordering_key_apply_in_order(
 async def test_an_rpc_for_an_http_caller_that_gets_no_answer_is_a_retryable_503(
     broker: Broker,
 ) -> None:
-    from shared.http import ask
+    from shared.http import HttpCaller
 
     client = RpcClient(broker, "test", timeout=0.3)
     await client.start()
     # Nobody serves the registry's queue here: the call times out.
     with pytest.raises(Refusal) as refused:
-        await ask(client, get_device, ByDevice(device_id="d"), tenant="t")
+        await Registry(HttpCaller(client), "t").get_device(ByDevice(device_id="d"))
     assert (refused.value.code, refused.value.status) == ("broker_unavailable", 503)
 
 

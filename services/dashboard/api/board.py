@@ -17,12 +17,12 @@ from services.dashboard.labels import labels_for
 from services.dashboard.page import render_page
 from services.dashboard.state import Dashboard
 from shared.audit import audited
-from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.directory import TENANT_ID_PATTERN
-from shared.contracts.rpc import NoParams, RpcMethod
+from shared.contracts.registry_rpc import Registry
+from shared.contracts.rpc import NoParams
 from shared.errors import Refusal
-from shared.http import ask, check_admin_token, language_of
+from shared.http import HttpCaller, check_admin_token, language_of
 from shared.i18n import Language, pick_language
 from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.topology import work_queue
@@ -113,7 +113,7 @@ async def devices(board: DashboardDep, _: AdminDep) -> dict[str, Any]:
 
 @router.get(f"{PREFIX}/tenants", summary="The accounting bases, with their device counts")
 async def tenants(request: Request, _: AdminDep) -> dict[str, Any]:
-    return {"tenants": await _registry(request, registry.list_tenants, None)}
+    return {"tenants": await _registry(request).list_tenants(NoParams())}
 
 
 @router.post(
@@ -124,16 +124,16 @@ async def new_connection_code(tenant: TenantId, request: Request, _: AdminDep) -
     """The code is kept hashed, so it is shown only when issued: a new one replaces the old
     for pairing (devices already paired stay paired)."""
     with audited("tenant.rotate_code", tenant=tenant, target=tenant):
-        rotated = await _registry(request, registry.rotate_connection_code, tenant)
-    code = rotated["connection_code"]
+        rotated = await _registry(request, tenant).rotate_connection_code(NoParams())
+    code = rotated.connection_code
     language = pick_language(request.headers.get("accept-language"))
     title = labels_for(language)["qr_title"].format(tenant=tenant)
     return {"tenant": tenant, "connection_code": code, "qr_svg": qr_svg(code, title=title)}
 
 
-async def _registry(request: Request, method: RpcMethod[NoParams, R], tenant: str | None) -> R:
+def _registry(request: Request, tenant: str | None = None) -> Registry:
     runtime: Runtime = request.app.state.runtime
-    return await ask(runtime.rpc, method, NoParams(), tenant)
+    return Registry(HttpCaller(runtime.rpc), tenant)
 
 
 @router.get(f"{PREFIX}/queues", summary="Depth, consumers, retrying and parked of each work queue")

@@ -20,17 +20,19 @@ from services.dashboard.api.board import PREFIX, AdminDep
 from shared.contracts import gateway_rpc as gateway
 from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import TENANT_ID_PATTERN
+from shared.contracts.gateway_rpc import Gateway
+from shared.contracts.routing_rpc import Routing
 from shared.errors import Refusal
-from shared.http import ask
+from shared.http import HttpCaller
 from shared.journey import joined
 from shared.messaging.rpc import RpcClient
 
 router = APIRouter(prefix=f"{PREFIX}/documents", tags=["dashboard"])
 
 
-def _rpc(request: Request) -> RpcClient:
+def _rpc(request: Request) -> HttpCaller:
     rpc: RpcClient = request.app.state.runtime.rpc
-    return rpc
+    return HttpCaller(rpc)
 
 
 @router.get("", summary="Documents of every base whose id, number or device PIN is q")
@@ -39,7 +41,8 @@ async def find(
     _: AdminDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="id, number or PIN")],
 ) -> dict[str, Any]:
-    return await ask(_rpc(request), routing.find_documents, routing.Search(query=q))
+    found = await Routing(_rpc(request)).find_documents(routing.Search(query=q))
+    return found.model_dump(mode="json")
 
 
 @router.get("/{tenant}/{document_id}", summary="One document's state and timeline")
@@ -50,13 +53,12 @@ async def journey(
     document_id: Annotated[str, Path(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
     rpc = _rpc(request)
-    view = await ask(
-        rpc, routing.document_journey, routing.ByDocument(document_id=document_id), tenant
+    journey = await Routing(rpc, tenant).document_journey(
+        routing.ByDocument(document_id=document_id)
     )
+    view = journey.model_dump(mode="json")
     try:
-        found = await ask(
-            rpc, gateway.result_steps, gateway.ByDocument(document_id=document_id), tenant
-        )
+        found = await Gateway(rpc, tenant).result_steps(gateway.ByDocument(document_id=document_id))
     except Refusal as refusal:
         if refusal.code != "broker_unavailable":
             raise

@@ -13,12 +13,12 @@ from services.gateway.auth import TenantDep
 from services.gateway.parts import gateway_parts
 from services.gateway.records import UploadRecord
 from services.gateway.wire import ensure_portable
-from shared.contracts import registry_rpc as registry
 from shared.contracts.documents import DeviceMode
+from shared.contracts.registry_rpc import Registry
 from shared.contracts.rpc import NoParams
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
-from shared.http import ExactJSONRoute, ask, error_body, language_of
+from shared.http import ExactJSONRoute, HttpCaller, error_body, language_of
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
@@ -99,7 +99,7 @@ async def upload_status(
     "/devices", summary="This base's device list, to pick a terminal instead of typing its PIN"
 )
 async def devices(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    known = await ask(rt.rpc, registry.known_devices, NoParams(), tenant.id)
+    known = await Registry(HttpCaller(rt.rpc), tenant.id).known_devices(NoParams())
     return {"devices": await directory.picker(rt, known)}
 
 

@@ -1,7 +1,8 @@
 """The operators' API (admin token): tenants, their devices, users and groups.
 
-Thin endpoints: each validates its input and asks the registry, which owns the directory. The
-request bodies are the registry's own parameter models (``shared.contracts.registry_rpc``).
+Thin endpoints: each validates its input and asks the registry, which owns the directory,
+through its typed client (:class:`Registry`). The request bodies are the registry's own
+parameter models and the answers its result models (``shared.contracts.registry_rpc``).
 Changes that decide who may call the gateway (a rotated API key, a blocked, retired or replaced
 device) are written into the gateway's own copies and announced to every gateway instance
 before answering, so the old credential is refused by the very next request, on any instance,
@@ -26,12 +27,13 @@ from shared.contracts.registry_rpc import (
     DeviceChanges,
     NewTenant,
     NewUser,
+    Registry,
     Replacement,
     UserChanges,
 )
-from shared.contracts.rpc import NoParams, Record, RpcMethod
+from shared.contracts.rpc import NoParams, RpcMethod
 from shared.errors import Refusal
-from shared.http import ask
+from shared.http import HttpCaller
 from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -54,6 +56,11 @@ class GroupRename(_Body):
     name: GroupName
 
 
+def _registry(rt: Runtime, tenant: str | None = None) -> Registry:
+    """The registry, asked for ``tenant`` (none: the bases themselves)."""
+    return Registry(HttpCaller(rt.rpc), tenant)
+
+
 # Tenants -------------------------------------------------------------------------------------
 
 
@@ -62,14 +69,14 @@ class GroupRename(_Body):
 )
 async def create_tenant(body: NewTenant, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("tenant.create", tenant=body.tenant, target=body.tenant, name=body.name) as entry:
-        created = await ask(rt.rpc, registry.create_tenant, body)
-        entry.tenant = entry.target = created["tenant"]
+        created = await _registry(rt).create_tenant(body)
+        entry.tenant = entry.target = created.tenant
     return created
 
 
 @router.get("/tenants", summary="List accounting bases")
 async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
-    return {"tenants": await ask(rt.rpc, registry.list_tenants, NoParams())}
+    return {"tenants": await _registry(rt).list_tenants(NoParams())}
 
 
 @router.post(
@@ -78,7 +85,10 @@ async def list_tenants(rt: RuntimeDep, _: AdminDep) -> Any:
 )
 async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
     # The gateway checks API keys against its own copy of the base: keep the new one at once.
-    return await _rotate(rt, tenant, registry.rotate_api_key, "api_key", keep_copy=True)
+    with audited("tenant.rotate_api_key", tenant=tenant, target=tenant):
+        rotated = await _registry(rt, tenant).rotate_api_key(NoParams())
+        await directory.keep_tenant(rt, rotated)
+    return {"tenant": rotated.tenant, "api_key": rotated.api_key}
 
 
 @router.post(
@@ -86,25 +96,9 @@ async def rotate_api_key(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[
     summary="Issue a new device connection code (shown once); paired devices stay paired",
 )
 async def rotate_connection_code(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    return await _rotate(
-        rt, tenant, registry.rotate_connection_code, "connection_code", keep_copy=False
-    )
-
-
-async def _rotate(
-    rt: Runtime,
-    tenant: str,
-    method: RpcMethod[NoParams, Record],
-    secret: Literal["api_key", "connection_code"],
-    *,
-    keep_copy: bool,
-) -> dict[str, Any]:
-    """A base's new secret from the registry, audited; the answer shows it this once."""
-    with audited(f"tenant.rotate_{secret}", tenant=tenant, target=tenant):
-        rotated = await ask(rt.rpc, method, NoParams(), tenant)
-        if keep_copy:
-            await directory.keep_tenant(rt, rotated)
-    return {"tenant": rotated["tenant"], secret: rotated[secret]}
+    with audited("tenant.rotate_connection_code", tenant=tenant, target=tenant):
+        rotated = await _registry(rt, tenant).rotate_connection_code(NoParams())
+    return {"tenant": rotated.tenant, "connection_code": rotated.connection_code}
 
 
 # Devices -------------------------------------------------------------------------------------
@@ -118,7 +112,7 @@ async def list_devices(
     status: Literal["active", "blocked", "retired"] | None = Query(default=None),
 ) -> dict[str, Any]:
     by_status = registry.DeviceFilter(status=status) if status else registry.DeviceFilter()
-    devices = await ask(rt.rpc, registry.list_devices, by_status, tenant)
+    devices = await _registry(rt, tenant).list_devices(by_status)
     return {"devices": await directory.shown_all(rt, devices)}
 
 
@@ -127,7 +121,7 @@ async def get_device(
     tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
 ) -> dict[str, Any]:
     by_device = registry.ByDevice(device_id=device_id)
-    device = await ask(rt.rpc, registry.get_device, by_device, tenant)
+    device = await _registry(rt, tenant).get_device(by_device)
     if device is None:
         raise Refusal("device_not_found", 404, device=device_id)
     return await directory.shown(rt, device)
@@ -140,20 +134,18 @@ async def update_device(
     changes = body.model_dump(exclude_none=True)
     update = registry.UpdateDevice(device_id=device_id, **changes)
     with audited("device.update", tenant=tenant, target=device_id, **changes):
-        return await directory.keep_device(
-            rt, await ask(rt.rpc, registry.update_device, update, tenant)
-        )
+        return await directory.keep_device(rt, await _registry(rt, tenant).update_device(update))
 
 
 def _life_cycle_route(
-    action: str, method: RpcMethod[registry.ByDevice, Record], summary: str
+    action: str, method: RpcMethod[registry.ByDevice, registry.DeviceRecord], summary: str
 ) -> None:
     async def change(
         tenant: TenantId, device_id: DeviceId, rt: RuntimeDep, _: AdminDep
     ) -> dict[str, Any]:
         with audited(method.name, tenant=tenant, target=device_id):
             by_device = registry.ByDevice(device_id=device_id)
-            record = await ask(rt.rpc, method, by_device, tenant)
+            record = await HttpCaller(rt.rpc).call(method, by_device, tenant)
             return await directory.keep_device(rt, record)
 
     path = f"/tenants/{{tenant}}/devices/{{device_id}}/{action}"
@@ -162,11 +154,11 @@ def _life_cycle_route(
 
 # A step of a device's life cycle: the same endpoint for each, asking its own method.
 for _action, _method, _summary in (
-    ("block", registry.block_device, "Refuse the device from now on (it keeps its PIN)"),
-    ("unblock", registry.unblock_device, "Let a blocked device in"),
+    ("block", Registry.block_device, "Refuse the device from now on (it keeps its PIN)"),
+    ("unblock", Registry.unblock_device, "Let a blocked device in"),
     (
         "retire",
-        registry.retire_device,
+        Registry.retire_device,
         "Take the device out of service for good; its PIN cools off",
     ),
 ):
@@ -182,7 +174,7 @@ async def replace_device(
 ) -> dict[str, Any]:
     replacement = registry.ReplaceDevice(old_device=device_id, new_device=body.new_device)
     with audited("device.replace", tenant=tenant, target=device_id, new_device=body.new_device):
-        replaced = await ask(rt.rpc, registry.replace_device, replacement, tenant)
+        replaced = await _registry(rt, tenant).replace_device(replacement)
         await directory.keep_replacement(rt, tenant, device_id, body.new_device)
         return {
             "old": await directory.keep_device(rt, replaced.old),
@@ -195,19 +187,19 @@ async def replace_device(
 
 @router.get("/tenants/{tenant}/users", summary="The base's users with their groups")
 async def list_users(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    return {"users": await ask(rt.rpc, registry.list_users, NoParams(), tenant)}
+    return {"users": await _registry(rt, tenant).list_users(NoParams())}
 
 
 @router.post("/tenants/{tenant}/users", status_code=201, summary="Create a user")
 async def create_user(tenant: TenantId, body: NewUser, rt: RuntimeDep, _: AdminDep) -> Any:
     given = body.model_dump(exclude_none=True)
     with audited("user.create", tenant=tenant, target=body.login, fields=_fields(given)):
-        return await ask(rt.rpc, registry.create_user, body, tenant)
+        return await _registry(rt, tenant).create_user(body)
 
 
 @router.get("/tenants/{tenant}/users/{login}", summary="One user")
 async def get_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
-    return await ask(rt.rpc, registry.get_user, registry.ByLogin(login=login), tenant)
+    return await _registry(rt, tenant).get_user(registry.ByLogin(login=login))
 
 
 @router.patch(
@@ -219,13 +211,13 @@ async def update_user(
     changes = body.model_dump(include=body.model_fields_set)
     with audited("user.update", tenant=tenant, target=login, fields=_fields(changes)):
         update = registry.UpdateUser(login=login, **changes)
-        return await ask(rt.rpc, registry.update_user, update, tenant)
+        return await _registry(rt, tenant).update_user(update)
 
 
 @router.delete("/tenants/{tenant}/users/{login}", summary="Delete a user and its memberships")
 async def delete_user(tenant: TenantId, login: LoginPath, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("user.delete", tenant=tenant, target=login):
-        return await ask(rt.rpc, registry.delete_user, registry.ByLogin(login=login), tenant)
+        return await _registry(rt, tenant).delete_user(registry.ByLogin(login=login))
 
 
 def _fields(params: dict[str, Any]) -> list[str]:
@@ -235,14 +227,14 @@ def _fields(params: dict[str, Any]) -> list[str]:
 
 @router.get("/tenants/{tenant}/groups", summary="The base's groups with their members")
 async def list_groups(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> dict[str, Any]:
-    return {"groups": await ask(rt.rpc, registry.list_groups, NoParams(), tenant)}
+    return {"groups": await _registry(rt, tenant).list_groups(NoParams())}
 
 
 @router.post("/tenants/{tenant}/groups", status_code=201, summary="Create a group")
 async def create_group(tenant: TenantId, body: NewGroup, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("group.create", tenant=tenant, target=body.group):
         by_group = registry.ByGroup(group=body.group)
-        return await ask(rt.rpc, registry.create_group, by_group, tenant)
+        return await _registry(rt, tenant).create_group(by_group)
 
 
 @router.patch("/tenants/{tenant}/groups/{group}", summary="Rename a group (members stay)")
@@ -251,14 +243,14 @@ async def rename_group(
 ) -> Any:
     rename = registry.GroupRename(group=group, new_name=body.name)
     with audited("group.rename", tenant=tenant, target=group, new_name=body.name):
-        return await ask(rt.rpc, registry.rename_group, rename, tenant)
+        return await _registry(rt, tenant).rename_group(rename)
 
 
 @router.delete("/tenants/{tenant}/groups/{group}", summary="Delete a group (users stay)")
 async def delete_group(tenant: TenantId, group: GroupPath, rt: RuntimeDep, _: AdminDep) -> Any:
     with audited("group.delete", tenant=tenant, target=group):
         by_group = registry.ByGroup(group=group)
-        return await ask(rt.rpc, registry.delete_group, by_group, tenant)
+        return await _registry(rt, tenant).delete_group(by_group)
 
 
 @router.put("/tenants/{tenant}/groups/{group}/members/{login}", summary="Add a user to a group")
@@ -267,7 +259,7 @@ async def add_member(
 ) -> Any:
     membership = registry.Membership(group=group, login=login)
     with audited("group.add_member", tenant=tenant, target=login, group=group):
-        return await ask(rt.rpc, registry.add_member, membership, tenant)
+        return await _registry(rt, tenant).add_member(membership)
 
 
 @router.delete(
@@ -278,4 +270,4 @@ async def remove_member(
 ) -> Any:
     membership = registry.Membership(group=group, login=login)
     with audited("group.remove_member", tenant=tenant, target=login, group=group):
-        return await ask(rt.rpc, registry.remove_member, membership, tenant)
+        return await _registry(rt, tenant).remove_member(membership)

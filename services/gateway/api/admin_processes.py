@@ -18,20 +18,21 @@ for a process id.
 # No ``from __future__ import annotations`` here: the routes are declared in a function, and
 # FastAPI reads their parameter annotations (the local ``Scope``) as objects, not strings.
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from services.gateway.auth import AdminDep, TenantDep
 from shared.audit import audited
-from shared.contracts import registry_rpc as registry
 from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import TENANT_ID_PATTERN
 from shared.contracts.documents import ShallowObject
-from shared.contracts.rpc import NoParams, Record, RpcMethod
+from shared.contracts.registry_rpc import Registry
+from shared.contracts.routing_rpc import Routing
+from shared.contracts.rpc import NoParams, RpcMethod
 from shared.errors import Refusal
-from shared.http import ask
+from shared.http import HttpCaller
 from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(tags=["processes"])
@@ -67,8 +68,8 @@ async def defaults_scope(_: AdminDep) -> str | None:
 
 
 async def tenant_scope(tenant: TenantId, rt: RuntimeDep, _: AdminDep) -> str | None:
-    tenants = await ask(rt.rpc, registry.list_tenants, NoParams())
-    if not any(t["tenant"] == tenant for t in tenants):
+    tenants = await Registry(HttpCaller(rt.rpc)).list_tenants(NoParams())
+    if not any(t.tenant == tenant for t in tenants):
         raise Refusal("tenant_not_found", 404, tenant=tenant)
     return tenant
 
@@ -78,7 +79,7 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
 
     @router.get(prefix, summary=f"List {whose} business processes")
     async def list_processes(rt: RuntimeDep, scope: Scope) -> dict[str, Any]:
-        return {"processes": await ask(rt.rpc, routing.list_processes, NoParams(), scope)}
+        return {"processes": await _routing(rt, scope).list_processes(NoParams())}
 
     @router.get(
         f"{prefix}:export",
@@ -91,9 +92,9 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
         scope: Scope,
         fmt: Annotated[routing.FileFormat, Query(alias="format")] = "yaml",
     ) -> Response:
-        exported = await ask(rt.rpc, routing.export_processes, routing.Export(format=fmt), scope)
+        exported = await _routing(rt, scope).export_processes(routing.Export(format=fmt))
         return Response(
-            exported["text"],
+            exported.text,
             media_type=f"{FILE_MEDIA_TYPES[fmt]}; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="processes.{fmt}"'},
         )
@@ -107,11 +108,11 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
         with audited("process.import", tenant=scope, target=None):
             text = _file_text(await request.body())
             file = routing.ImportFile(text=text)
-            return await ask(rt.rpc, routing.import_processes, file, scope)
+            return await _routing(rt, scope).import_processes(file)
 
     @router.get(f"{prefix}/{{process_id}}", summary=f"One of {whose} business processes")
     async def get_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await ask(rt.rpc, routing.get_process, routing.ById(id=process_id), scope)
+        return await _routing(rt, scope).get_process(routing.ById(id=process_id))
 
     @router.put(
         f"{prefix}/{{process_id}}",
@@ -127,26 +128,34 @@ def _add_admin_routes(prefix: str, scope_of: Callable[..., Any], whose: str) -> 
             if body.setdefault("id", process_id) != process_id:
                 raise Refusal("validation_error", 422, details="id: differs from the address")
             put = routing.PutProcess(process=body)
-            return await ask(rt.rpc, routing.put_process, put, scope)
+            return await _routing(rt, scope).put_process(put)
 
     @router.post(f"{prefix}/{{process_id}}/enable", summary="Enable a business process")
     async def enable_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await _change(rt, routing.enable_process, process_id, scope)
+        return await _change(rt, Routing.enable_process, process_id, scope)
 
     @router.post(f"{prefix}/{{process_id}}/disable", summary="Disable a business process")
     async def disable_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await _change(rt, routing.disable_process, process_id, scope)
+        return await _change(rt, Routing.disable_process, process_id, scope)
 
     @router.delete(f"{prefix}/{{process_id}}", summary="Delete a business process")
     async def delete_process(process_id: ProcessId, rt: RuntimeDep, scope: Scope) -> Any:
-        return await _change(rt, routing.delete_process, process_id, scope)
+        return await _change(rt, Routing.delete_process, process_id, scope)
+
+
+R = TypeVar("R")
+
+
+def _routing(rt: Runtime, scope: str | None) -> Routing:
+    """Routing, asked for one base's processes (None: the defaults)."""
+    return Routing(HttpCaller(rt.rpc), scope)
 
 
 async def _change(
-    rt: Runtime, method: RpcMethod[routing.ById, Record], process_id: str, scope: str | None
-) -> Any:
+    rt: Runtime, method: RpcMethod[routing.ById, R], process_id: str, scope: str | None
+) -> R:
     with audited(method.name, tenant=scope, target=process_id):
-        return await ask(rt.rpc, method, routing.ById(id=process_id), scope)
+        return await HttpCaller(rt.rpc).call(method, routing.ById(id=process_id), scope)
 
 
 def _file_text(data: bytes) -> str:
@@ -178,9 +187,9 @@ _add_admin_routes("/api/v1/admin/tenants/{tenant}/processes", tenant_scope, "a b
 
 @router.get("/api/v1/processes", summary="The business processes this base can upload with")
 async def base_processes(rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
-    return {"processes": await ask(rt.rpc, routing.list_processes, NoParams(), tenant.id)}
+    return {"processes": await _routing(rt, tenant.id).list_processes(NoParams())}
 
 
 @router.get("/api/v1/processes/{process_id}", summary="One business process of this base")
 async def base_process(process_id: ProcessId, rt: RuntimeDep, tenant: TenantDep) -> Any:
-    return await ask(rt.rpc, routing.get_process, routing.ById(id=process_id), tenant.id)
+    return await _routing(rt, tenant.id).get_process(routing.ById(id=process_id))

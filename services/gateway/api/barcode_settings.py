@@ -15,7 +15,8 @@ from services.gateway import directory
 from services.gateway.auth import TenantDep
 from shared.contracts import registry_rpc as registry
 from shared.contracts.directory import BarcodeSettings
-from shared.http import ask
+from shared.contracts.registry_rpc import Registry
+from shared.http import HttpCaller
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/settings/barcodes", tags=["barcode settings"])
@@ -33,7 +34,7 @@ async def get_barcodes(tenant: TenantDep) -> dict[str, Any]:
 )
 async def put_barcodes(body: BarcodeSettings, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     settings = registry.BarcodeParams(**body.model_dump())
-    record = await ask(rt.rpc, registry.set_barcodes, settings, tenant.id)
+    record = await Registry(HttpCaller(rt.rpc), tenant.id).set_barcodes(settings)
     # This instance answers with the new settings at once, and every instance forgets the base
     # it holds in memory (its terminals' /me carries these settings); the copies follow the event.
     kept = await directory.keep_tenant(rt, record)

@@ -13,8 +13,9 @@ from shared.catalog import repository as catalog_repo
 from shared.catalog.batch import rendered
 from shared.catalog.sync import SyncQuery, json_response, page
 from shared.contracts import registry_rpc as registry
+from shared.contracts.registry_rpc import Registry
 from shared.errors import Refusal
-from shared.http import ask, documented_query, error_body, language_of, query_of
+from shared.http import HttpCaller, documented_query, error_body, language_of, query_of
 from shared.onec.catalog_import import read_catalog_json
 from shared.service import RuntimeDep
 
@@ -50,12 +51,12 @@ async def upload(request: Request, rt: RuntimeDep, tenant: TenantDep) -> Respons
     batch = read_catalog_json(await request.body())
     try:
         batch_params = registry.CatalogBatch(batch=batch)
-        result = await ask(rt.rpc, registry.apply_catalog, batch_params, tenant.id)
+        result = await Registry(HttpCaller(rt.rpc), tenant.id).apply_catalog(batch_params)
     except Refusal as refusal:
         if refusal.code != "catalog_invalid":
             raise
         return invalid_response(request, refusal.params["total"], refusal.params["errors"])
-    return JSONResponse(result)
+    return JSONResponse(result.model_dump(mode="json"))
 
 
 @accounting_router.get("/catalog", summary="This base's catalogs and their versions")

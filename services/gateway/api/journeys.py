@@ -23,7 +23,8 @@ from services.gateway.auth import AdminDep, TenantDep
 from services.gateway.journeys import journey
 from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import TENANT_ID_PATTERN
-from shared.http import ask
+from shared.contracts.routing_rpc import Routing
+from shared.http import HttpCaller
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
@@ -54,7 +55,8 @@ async def find_documents(
     _: AdminDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="id, number or PIN")],
 ) -> dict[str, Any]:
-    return await ask(rt.rpc, routing.find_documents, routing.Search(query=q))
+    found = await Routing(HttpCaller(rt.rpc)).find_documents(routing.Search(query=q))
+    return found.model_dump(mode="json")
 
 
 @router.get(

@@ -35,10 +35,11 @@ from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.copies import CopyState
 from shared.contracts.documents import FactLine
+from shared.contracts.registry_rpc import Registry
 from shared.errors import Refusal
 from shared.http import (
     ExactJSONRoute,
-    ask,
+    HttpCaller,
     documented_query,
     error_body,
     language_of,
@@ -100,7 +101,7 @@ def _refusal_view(refusal: Json | None, language: str) -> dict[str, Any] | None:
 )
 async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     ensure_portable(body)
-    paired = await ask(rt.rpc, registry.pair_device, body)
+    paired = await Registry(HttpCaller(rt.rpc)).pair_device(body)
     # The credential must work at once, before the registry's event arrives; paired anew, a
     # device's earlier credential is dead: no instance may still hold it.
     device = await directory.keep_paired(rt, paired)

@@ -295,7 +295,7 @@ class SnapshotPages:
     async def call(
         self, method: object, params: registry_rpc.SnapshotPage, tenant: str | None = None
     ) -> registry_rpc.DirectorySnapshot:
-        assert method is registry_rpc.directory_snapshot
+        assert method is registry_rpc.Registry.directory_snapshot
         self.asked.append(params.model_dump(exclude_none=True))
         return self.pages[len(self.asked) - 1]
 
