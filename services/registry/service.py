@@ -15,7 +15,7 @@ from services.registry.known_devices import KnownDevices
 from services.registry.pairing import Pairing, PinIssuer
 from services.registry.people import People
 from services.registry.tenants import Tenants
-from shared.contracts.uploads import UploadDecided
+from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
 from shared.http import install_common
 from shared.messaging.topology import REGISTRY_EVENTS
 from shared.service import Runtime, ServiceSpec, parts_of
@@ -58,7 +58,13 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.registry_port,
     build_app=build_app,
-    handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).known_devices.remember}},
+    handlers=lambda rt: {
+        REGISTRY_EVENTS: {
+            UploadDecided: _directory(rt).known_devices.remember,
+            DocumentRouted: _directory(rt).known_devices.remember_routed,
+            DocumentRoutedV1: _directory(rt).known_devices.routed_v1,
+        }
+    },
     rpc_methods=lambda rt: [
         rpc_handlers(
             rt.store,
