@@ -2,7 +2,17 @@
 
 A request is decided once per request id; asking again re-announces the same decision and
 delivers nothing new. Everything a decision changes, and every event it causes, is committed
-in one transaction.
+in one transaction: all the request's documents together.
+
+What a decision publishes, as few messages as the asker allows:
+
+- accepted, with copies: one ``document.routed.<channel>`` with every document once and all
+  its copies. When the asker reads the answer from the copies (``answer_with_copies``: the
+  gateway, and routing's own follow-ups) and they go to the internet channel, the decision
+  travels inside that message; otherwise ``upload.decided`` follows it (an adapter on the
+  broker, the LAN channel, whose copies the gateway does not receive);
+- refused (or accepted with no copy): ``upload.decided`` alone;
+- asked again: ``upload.decided`` with the recorded decision.
 
 Uploading a document again (same accounting id) starts a new version of it:
 
