@@ -13,13 +13,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ConfigDict
+
 from services.registry import repository as repo
 from services.registry.device_changes import ACTIVE, public_device
 from services.registry.repository import KnownDevice
-from shared.contracts import Envelope
+from shared.contracts import Envelope, Payload
 from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
 from shared.outbox import UnitOfWork
 from shared.storage import Session, Store
+
+
+class RoutedDecision(Payload):
+    """What the device list reads of ``document.routed``: the decision it may carry, nothing
+    else. The registry's consumer reads the message by this view (not registered as a message
+    of its own), so the documents and copies are not validated for a list that never uses them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    TYPE = DocumentRouted.TYPE
+    VERSION = DocumentRouted.VERSION
+
+    decided: UploadDecided | None = None
 
 
 def devices_reached(decided: UploadDecided) -> list[str]:
@@ -56,7 +71,7 @@ class KnownDevices:
             for device_id in devices_reached(decided):
                 await _note(tx.db, envelope.tenant, device_id, used_at)
 
-    async def remember_routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
+    async def remember_routed(self, envelope: Envelope, routed: RoutedDecision) -> None:
         """Copies that carry their upload's decision: remembered as the decision itself."""
         if routed.decided is not None:
             await self.remember(envelope, routed.decided)

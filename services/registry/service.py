@@ -11,11 +11,11 @@ from services.registry.api import ROUTERS
 from services.registry.catalog import Catalogs
 from services.registry.consumers import rpc_handlers
 from services.registry.device_life import DeviceLife
-from services.registry.known_devices import KnownDevices
+from services.registry.known_devices import KnownDevices, RoutedDecision
 from services.registry.pairing import Pairing, PinIssuer
 from services.registry.people import People
 from services.registry.tenants import Tenants
-from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
+from shared.contracts.uploads import DocumentRoutedV1, UploadDecided
 from shared.http import install_common
 from shared.messaging.topology import REGISTRY_EVENTS
 from shared.service import Runtime, ServiceSpec, parts_of
@@ -61,7 +61,7 @@ SPEC = ServiceSpec(
     handlers=lambda rt: {
         REGISTRY_EVENTS: {
             UploadDecided: _directory(rt).known_devices.remember,
-            DocumentRouted: _directory(rt).known_devices.remember_routed,
+            RoutedDecision: _directory(rt).known_devices.remember_routed,
             DocumentRoutedV1: _directory(rt).known_devices.routed_v1,
         }
     },

@@ -9,9 +9,9 @@ import pytest
 
 from services.registry import repository as repo
 from services.registry.device_life import DeviceLife
-from services.registry.known_devices import KnownDevices, devices_reached
+from services.registry.known_devices import KnownDevices, RoutedDecision, devices_reached
 from services.registry.pairing import Pairing
-from shared.contracts import wrap
+from shared.contracts import decode, encode, wrap
 from shared.contracts.documents import Document, DocumentHeader, Target
 from shared.contracts.uploads import DocumentRouted, RoutedCopy, UploadDecided
 from shared.outbox import AlreadyApplied
@@ -136,12 +136,23 @@ def _routed_with(answer: UploadDecided | None) -> DocumentRouted:
     )
 
 
+async def _hand_routed(known_devices: KnownDevices, routed: DocumentRouted) -> None:
+    """Hand the routed message to the device list as the registry's consumer reads it: by the
+    view that takes only its decision."""
+    envelope, view = decode(encode(wrap(routed, "sklad")), {VIEW_KEY: RoutedDecision})
+    assert isinstance(view, RoutedDecision)
+    await known_devices.remember_routed(envelope, view)
+
+
+VIEW_KEY = (DocumentRouted.TYPE, DocumentRouted.VERSION)
+
+
 async def test_a_decision_that_came_with_its_copies_lists_the_device(
     pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
 ) -> None:
     device = await pair(pairing, base, "hw-1")
     routed = _routed_with(decided([("device", device["id"])], at=MORNING))
-    await known_devices.remember_routed(wrap(routed, "sklad"), routed)
+    await _hand_routed(known_devices, routed)
     [listed] = await known_devices.known("sklad")
     assert (listed["id"], listed["last_used_at"]) == (device["id"], MORNING.isoformat())
 
@@ -150,6 +161,5 @@ async def test_copies_whose_decision_came_by_itself_add_nothing(
     pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
 ) -> None:
     await pair(pairing, base, "hw-1")
-    routed = _routed_with(None)
-    await known_devices.remember_routed(wrap(routed, "sklad"), routed)
+    await _hand_routed(known_devices, _routed_with(None))
     assert await known_devices.known("sklad") == []
