@@ -30,7 +30,7 @@ from shared.contracts.directory import (
     DeviceReplaced,
     TenantChanged,
 )
-from shared.contracts.documents import FactLine
+from shared.contracts.documents import Document, FactLine
 from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
@@ -44,6 +44,7 @@ from shared.contracts.uploads import (
     DocumentRouted,
     DocumentRoutedV1,
     DocumentWithdrawn,
+    RoutedCopy,
     UploadDecided,
 )
 from shared.created_documents import CreatedDocument, delivery_id_of, submission
@@ -105,6 +106,38 @@ async def _keep_decision(tx: Tx, envelope: Envelope, decided: UploadDecided) -> 
     return key
 
 
+def _inbox_copy(
+    tenant: str,
+    device_id: str,
+    routed: DocumentRouted,
+    routed_copy: RoutedCopy,
+    document: Document,
+    stored_at: str,
+) -> InboxCopy:
+    """A routed copy as the device's inbox first keeps it: waiting for the terminal."""
+    header = document.header
+    return InboxCopy(
+        id=routed_copy.delivery_id,
+        tenant=tenant,
+        device_id=device_id,
+        document_id=header.id,
+        request_id=routed.request_id,
+        process=routed.process,
+        version=routed_copy.version,
+        settings=routed_copy.settings.model_dump(mode="json"),
+        header={
+            "accounting_type": header.accounting_type,
+            "number": header.number,
+            "date": header.date,
+        },
+        lines_count=len(document.lines),
+        state=CopyState.DELIVERED,
+        routed_at=stored_at,
+        # The terminal's download continues the upload's trace (when traced).
+        trace=tracing.current_context() or None,
+    )
+
+
 class Inbox:
     """The use cases of the broker's news about the gateway's copies and directory replicas."""
 
@@ -130,42 +163,26 @@ class Inbox:
             if routed_copy.target.kind != "device" or not routed_copy.target.value:
                 raise PermanentFailure(f"internet copy without a device: {routed_copy.target}")
         tenant = envelope.tenant or ""
-        stored_at = _now()
+        stored_at = _now().isoformat()
         changed: list[str] = []
+        bodies: dict[str, Json] = {}  # each document's once, however many copies share it
         async with self._uow(applying=envelope) as tx:
             for routed_copy in routed.copies:
                 if await repo.copy(tx.db, routed_copy.delivery_id) is not None:
                     continue
                 document = routed.document_of(routed_copy)
-                header = document.header
-                assert routed_copy.target.value is not None
+                assert routed_copy.target.value is not None  # checked above
                 device_id = await repo.standing_for(tx.db, tenant, routed_copy.target.value)
-                copy = InboxCopy(
-                    id=routed_copy.delivery_id,
-                    tenant=tenant,
-                    device_id=device_id,
-                    document_id=header.id,
-                    request_id=routed.request_id,
-                    process=routed.process,
-                    version=routed_copy.version,
-                    settings=routed_copy.settings.model_dump(mode="json"),
-                    header={
-                        "accounting_type": header.accounting_type,
-                        "number": header.number,
-                        "date": header.date,
-                    },
-                    lines_count=len(document.lines),
-                    state=CopyState.DELIVERED,
-                    routed_at=stored_at.isoformat(),
-                    # The terminal's download continues the upload's trace (when traced).
-                    trace=tracing.current_context() or None,
-                )
-                await repo.add_copy(tx.db, copy, document.model_dump(mode="json"))
+                copy = _inbox_copy(tenant, device_id, routed, routed_copy, document, stored_at)
+                body = bodies.get(document.header.id)
+                if body is None:
+                    body = bodies[document.header.id] = document.model_dump(mode="json")
+                await repo.add_copy(tx.db, copy, body)
                 changed.append(device_id)
             decided_key = None
             if routed.decided is not None:
                 decided_key = await _keep_decision(tx, envelope, routed.decided)
-        latency = max(0.0, (stored_at - routed.requested_at).total_seconds())
+        latency = max(0.0, (_now() - routed.requested_at).total_seconds())
         for _ in changed:
             DELIVERY_LATENCY.labels("internet").observe(latency)
         for device_id in dict.fromkeys(changed):
