@@ -36,7 +36,14 @@ class UploadRequested(Payload):
     # The asker learns an accepted internet upload's decision from its routed copies (the
     # gateway does, and routing's own follow-ups): no separate ``upload.decided`` then. An
     # adapter leaves it false and is answered by ``upload.decided`` as always.
-    answer_with_copies: bool = False
+    answer_with_copies: bool = Field(
+        default=False,
+        description=(
+            "tsdx's own: the asker reads an accepted internet upload's decision from its "
+            "routed copies. Over HTTP the gateway sets it itself, whatever the body says; "
+            "an adapter on the broker leaves it out and is answered by upload.decided."
+        ),
+    )
 
 
 def over_limits(
