@@ -19,7 +19,7 @@ from shared.contracts.results import (
     DocumentCompletedV2,
     ResultRefused,
 )
-from shared.contracts.uploads import DocumentRouted, UploadDecided
+from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
 from shared.i18n import render, word
 
 EntryKind = Literal["decision", "completed", "result_refused"]
@@ -176,6 +176,10 @@ class Activity:
         if isinstance(payload, UploadDecided):
             self._decided(envelope, payload, received_at)
         elif isinstance(payload, DocumentRouted):
+            self.counters[f"routed_{payload.channel}"] += len(payload.copies)
+            if payload.decided is not None:  # the decision came with its copies
+                self._decided(envelope, payload.decided, received_at)
+        elif isinstance(payload, DocumentRoutedV1):
             self.counters[f"routed_{payload.channel}"] += 1
         elif isinstance(payload, DocumentCompleted):
             self._completed(envelope, payload)

@@ -24,6 +24,7 @@ from shared.contracts.rpc import Call
 from shared.contracts.uploads import (
     DocumentReturned,
     DocumentRouted,
+    DocumentRoutedV1,
     DocumentWithdrawn,
     UploadDecided,
 )
@@ -35,6 +36,7 @@ from shared.storage import Store
 def table(inbox: Inbox) -> dict[type, Handler]:
     return {
         DocumentRouted: inbox.routed,
+        DocumentRoutedV1: inbox.routed_v1,
         DocumentWithdrawn: inbox.withdrawn,
         DocumentReturned: inbox.returned,
         UploadDecided: inbox.decided,

@@ -6,6 +6,7 @@ tenants and devices). The message handlers (consumers.py) and the terminal API
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from services.gateway import repository as repo
 from services.gateway import returns, upload_answers, webhooks
@@ -29,7 +30,7 @@ from shared.contracts.directory import (
     DeviceReplaced,
     TenantChanged,
 )
-from shared.contracts.documents import FactLine
+from shared.contracts.documents import Document, FactLine
 from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
@@ -41,7 +42,9 @@ from shared.contracts.results import (
 from shared.contracts.uploads import (
     DocumentReturned,
     DocumentRouted,
+    DocumentRoutedV1,
     DocumentWithdrawn,
+    RoutedCopy,
     UploadDecided,
 )
 from shared.created_documents import CreatedDocument, delivery_id_of, submission
@@ -73,6 +76,68 @@ def reopened_by(row: InboxCopy, result_id: str) -> bool:
     return row.state in REOPENABLE and latest == result_id
 
 
+async def _keep_decision(tx: Tx, envelope: Envelope, decided: UploadDecided) -> str:
+    """Keep routing's decision of an upload (by ``upload.decided`` or with its routed copies):
+    the waiting answer's, once; returns the upload's key, to wake whoever waits on it."""
+    key = repo.upload_key(envelope.tenant or "", decided.request_id)
+    record = await repo.upload_by_key(tx.db, key)
+    decision = decided.model_dump(mode="json")
+    decided_at = _now().isoformat()
+    if record is None:  # uploaded by an AMQP adapter, not through this gateway
+        await repo.keep_decision(
+            tx.db,
+            UploadRecord(
+                id=key,
+                tenant=envelope.tenant or "",
+                request_id=decided.request_id,
+                status=decided.outcome,
+                requested_at=decided.requested_at.isoformat(),
+                decision=decision,
+                decided_at=decided_at,
+            ),
+        )
+    elif record.pending:
+        await repo.decide_upload(
+            tx.db, replace(record, status=decided.outcome, decision=decision, decided_at=decided_at)
+        )
+        guess = upload_answers.settled_pin_guess(record, decided.code)
+        if guess is not None:
+            await give_back(tx.db, guess)
+    return key
+
+
+def _inbox_copy(
+    tenant: str,
+    device_id: str,
+    routed: DocumentRouted,
+    routed_copy: RoutedCopy,
+    document: Document,
+    stored_at: str,
+) -> InboxCopy:
+    """A routed copy as the device's inbox first keeps it: waiting for the terminal."""
+    header = document.header
+    return InboxCopy(
+        id=routed_copy.delivery_id,
+        tenant=tenant,
+        device_id=device_id,
+        document_id=header.id,
+        request_id=routed.request_id,
+        process=routed.process,
+        version=routed_copy.version,
+        settings=routed_copy.settings.model_dump(mode="json"),
+        header={
+            "accounting_type": header.accounting_type,
+            "number": header.number,
+            "date": header.date,
+        },
+        lines_count=len(document.lines),
+        state=CopyState.DELIVERED,
+        routed_at=stored_at,
+        # The terminal's download continues the upload's trace (when traced).
+        trace=tracing.current_context() or None,
+    )
+
+
 class Inbox:
     """The use cases of the broker's news about the gateway's copies and directory replicas."""
 
@@ -91,47 +156,43 @@ class Inbox:
         self._access = access
 
     async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
-        if routed.target.kind != "device" or not routed.target.value:
-            raise PermanentFailure(f"internet copy without a device: {routed.target}")
-        header = routed.document.header
+        """Put an upload's copies in their devices' inboxes, and keep the upload's decision
+        when it came with them, in one transaction. No progress is reported for storing a
+        copy: the terminal's download reports it (``delivered_at``)."""
+        for routed_copy in routed.copies:
+            if routed_copy.target.kind != "device" or not routed_copy.target.value:
+                raise PermanentFailure(f"internet copy without a device: {routed_copy.target}")
+        tenant = envelope.tenant or ""
+        stored_at = _now().isoformat()
+        changed: list[str] = []
+        bodies: dict[str, Json] = {}  # each document's once, however many copies share it
         async with self._uow(applying=envelope) as tx:
-            if await repo.copy(tx.db, routed.delivery_id) is not None:
-                return
-            tenant = envelope.tenant or ""
-            device_id = await repo.standing_for(tx.db, tenant, routed.target.value)
-            copy = InboxCopy(
-                id=routed.delivery_id,
-                tenant=tenant,
-                device_id=device_id,
-                document_id=header.id,
-                request_id=routed.request_id,
-                process=routed.process,
-                version=routed.version,
-                settings=routed.settings.model_dump(mode="json"),
-                header={
-                    "accounting_type": header.accounting_type,
-                    "number": header.number,
-                    "date": header.date,
-                },
-                lines_count=len(routed.document.lines),
-                state=CopyState.DELIVERED,
-                routed_at=_now().isoformat(),
-                # The terminal's download continues the upload's trace (when traced).
-                trace=tracing.current_context() or None,
-            )
-            await repo.add_copy(tx.db, copy, routed.document.model_dump(mode="json"))
-            await tx.emit(
-                DeliveryProgressed(
-                    delivery_id=routed.delivery_id,
-                    channel="internet",
-                    state=CopyState.DELIVERED.value,
-                ),
-                envelope.tenant,
-            )
-        DELIVERY_LATENCY.labels("internet").observe(
-            max(0.0, (_now() - routed.requested_at).total_seconds())
-        )
-        self._polls.changed(device_id)
+            for routed_copy in routed.copies:
+                if await repo.copy(tx.db, routed_copy.delivery_id) is not None:
+                    continue
+                document = routed.document_of(routed_copy)
+                assert routed_copy.target.value is not None  # checked above
+                device_id = await repo.standing_for(tx.db, tenant, routed_copy.target.value)
+                copy = _inbox_copy(tenant, device_id, routed, routed_copy, document, stored_at)
+                body = bodies.get(document.header.id)
+                if body is None:
+                    body = bodies[document.header.id] = document.model_dump(mode="json")
+                await repo.add_copy(tx.db, copy, body)
+                changed.append(device_id)
+            decided_key = None
+            if routed.decided is not None:
+                decided_key = await _keep_decision(tx, envelope, routed.decided)
+        latency = max(0.0, (_now() - routed.requested_at).total_seconds())
+        for _ in changed:
+            DELIVERY_LATENCY.labels("internet").observe(latency)
+        for device_id in dict.fromkeys(changed):
+            self._polls.changed(device_id)
+        if decided_key is not None:
+            self._notifier.notify(decided_key)
+
+    async def routed_v1(self, envelope: Envelope, routed: DocumentRoutedV1) -> None:
+        """A copy routed before an upgrade (an older version of the message)."""
+        await self.routed(envelope, routed.upgraded())
 
     async def withdrawn(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async with self._uow(applying=envelope) as tx:
@@ -143,32 +204,8 @@ class Inbox:
         self._polls.changed(row.device_id)
 
     async def decided(self, envelope: Envelope, decided: UploadDecided) -> None:
-        key = repo.upload_key(envelope.tenant or "", decided.request_id)
         async with self._uow(applying=envelope) as tx:
-            record = await repo.upload_by_key(tx.db, key)
-            decision = decided.model_dump(mode="json")
-            decided_at = _now().isoformat()
-            if record is None:  # uploaded by an AMQP adapter, not through this gateway
-                record = UploadRecord(
-                    id=key,
-                    tenant=envelope.tenant or "",
-                    request_id=decided.request_id,
-                    status=decided.outcome,
-                    requested_at=decided.requested_at.isoformat(),
-                    decision=decision,
-                    decided_at=decided_at,
-                )
-                await repo.keep_decision(tx.db, record)
-            elif record.pending:
-                await repo.decide_upload(
-                    tx.db,
-                    replace(
-                        record, status=decided.outcome, decision=decision, decided_at=decided_at
-                    ),
-                )
-                guess = upload_answers.settled_pin_guess(record, decided.code)
-                if guess is not None:
-                    await give_back(tx.db, guess)
+            key = await _keep_decision(tx, envelope, decided)
         self._notifier.notify(key)
 
     async def completed_v1(
@@ -324,6 +361,8 @@ async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> C
                     channel="internet",
                     state=CopyState.DOWNLOADED.value,
                     by=device.id,
+                    # One message for both steps: the copy was delivered when it was stored.
+                    delivered_at=datetime.fromisoformat(row.routed_at) if row.routed_at else None,
                 ),
                 device.tenant,
             )

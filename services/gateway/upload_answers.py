@@ -74,7 +74,8 @@ async def submit(
         )
     try:
         # Publishing again while pending is harmless: routing decides a request id once.
-        await rt.broker.publish(request, tenant)
+        # The gateway reads an accepted internet upload's decision from its routed copies.
+        await rt.broker.publish(request.model_copy(update={"answer_with_copies": True}), tenant)
     except BrokerUnavailable:
         # Not confirmed (no node reachable, a nack while a quorum elects its leader, or no
         # answer in time): nothing may be assumed accepted, so the caller is told to retry.

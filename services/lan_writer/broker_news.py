@@ -18,7 +18,12 @@ from shared.clock import now, now_iso
 from shared.contracts import Envelope
 from shared.contracts.directory import TenantChanged
 from shared.contracts.results import DeliveryProgressed, ResultRefused
-from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
+from shared.contracts.uploads import (
+    DocumentRouted,
+    DocumentRoutedV1,
+    DocumentWithdrawn,
+    RoutedCopy,
+)
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure, require_same_tenant
 from shared.metrics import DELIVERY_LATENCY
@@ -31,19 +36,20 @@ log = get_logger("tsdx.lan_writer")
 LAN_TARGETS = ("user", "group", "everyone", "device")
 
 
-def new_copy(tenant: str, routed: DocumentRouted) -> LanCopy:
+def new_copy(tenant: str, routed: DocumentRouted, copy: RoutedCopy) -> LanCopy:
     """A routed copy as the LAN base first stores it: free, for the target routing chose."""
+    document = routed.document_of(copy)
     return LanCopy(
-        id=routed.delivery_id,
+        id=copy.delivery_id,
         tenant=tenant,
-        document_id=routed.document.header.id,
+        document_id=document.header.id,
         request_id=routed.request_id,
         process=routed.process,
-        version=routed.version,
-        assignee=repo.assignee_key(routed.target),
-        settings=routed.settings.model_dump(mode="json"),
-        document=routed.document.model_dump(mode="json"),
-        lock=Lock(state="free", collective=routed.settings.collective),
+        version=copy.version,
+        assignee=repo.assignee_key(copy.target),
+        settings=copy.settings.model_dump(mode="json"),
+        document=document.model_dump(mode="json"),
+        lock=Lock(state="free", collective=copy.settings.collective),
         revision=1,
         routed_at=now_iso(),
     )
@@ -56,33 +62,43 @@ class BrokerNews:
         self._uow = uow
 
     async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
+        """Store an upload's LAN copies (all of the message's, in one transaction) and report
+        each one delivered."""
         if not envelope.tenant:
             raise PermanentFailure("document.routed.lan without a tenant")
         if routed.channel != "lan":
             raise PermanentFailure(f"a {routed.channel} copy sent to the LAN base")
-        target = routed.target
-        if target.kind not in LAN_TARGETS or (target.kind != "everyone" and not target.value):
-            raise PermanentFailure(f"LAN copy for an unusable target: {target}")
+        for copy in routed.copies:
+            target = copy.target
+            if target.kind not in LAN_TARGETS or (target.kind != "everyone" and not target.value):
+                raise PermanentFailure(f"LAN copy for an unusable target: {target}")
+        written: list[RoutedCopy] = []
         async with self._uow(applying=envelope) as tx:
-            # The delivery id is the row id: the same copy sent again is not written twice.
-            if await repo.copy(tx.db, routed.delivery_id) is not None:
-                return
-            await repo.add_copy(tx.db, new_copy(envelope.tenant, routed))
-            await tx.emit(
-                DeliveryProgressed(
-                    delivery_id=routed.delivery_id, channel="lan", state="delivered"
-                ),
-                envelope.tenant,
+            for copy in routed.copies:
+                # The delivery id is the row id: the same copy sent again is not written twice.
+                if await repo.copy(tx.db, copy.delivery_id) is not None:
+                    continue
+                await repo.add_copy(tx.db, new_copy(envelope.tenant, routed, copy))
+                await tx.emit(
+                    DeliveryProgressed(
+                        delivery_id=copy.delivery_id, channel="lan", state="delivered"
+                    ),
+                    envelope.tenant,
+                )
+                written.append(copy)
+        latency = max(0.0, (now() - routed.requested_at).total_seconds())
+        for copy in written:
+            DELIVERY_LATENCY.labels("lan").observe(latency)
+            log.info(
+                "lan.document_written",
+                delivery_id=copy.delivery_id,
+                assignee=repo.assignee_key(copy.target),
+                collective=copy.settings.collective,
             )
-        DELIVERY_LATENCY.labels("lan").observe(
-            max(0.0, (now() - routed.requested_at).total_seconds())
-        )
-        log.info(
-            "lan.document_written",
-            delivery_id=routed.delivery_id,
-            assignee=repo.assignee_key(target),
-            collective=routed.settings.collective,
-        )
+
+    async def routed_v1(self, envelope: Envelope, routed: DocumentRoutedV1) -> None:
+        """A copy routed before an upgrade (an older version of the message)."""
+        await self.routed(envelope, routed.upgraded())
 
     async def tenant_changed(self, envelope: Envelope, changed: TenantChanged) -> None:
         async with self._uow(applying=envelope) as tx:

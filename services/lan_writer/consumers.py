@@ -7,7 +7,7 @@ from __future__ import annotations
 from services.lan_writer.broker_news import BrokerNews
 from shared.contracts.directory import TenantChanged
 from shared.contracts.results import ResultRefused
-from shared.contracts.uploads import DocumentRouted, DocumentWithdrawn
+from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, DocumentWithdrawn
 from shared.messaging.consumer import Handler
 
 
@@ -16,6 +16,7 @@ from shared.messaging.consumer import Handler
 def table(news: BrokerNews) -> dict[type, Handler]:
     return {
         DocumentRouted: news.routed,
+        DocumentRoutedV1: news.routed_v1,
         DocumentWithdrawn: news.withdraw,
         ResultRefused: news.result_refused,
         TenantChanged: news.tenant_changed,

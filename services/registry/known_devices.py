@@ -2,8 +2,10 @@
 
 A base knows every device one of its accepted uploads delivered a copy to, however the upload
 named it (by PIN, by device id, or the base's only available device picked for it) and on either
-channel, with the time of its latest such upload. ``upload.decided`` keeps the list; a refused
-upload adds nothing. A replaced device hands its place in the list to its successor. The list
+channel, with the time of its latest such upload. The decision keeps the list, as it comes:
+with the routed copies of an internet upload asked through the gateway
+(``document.routed.internet``), by itself otherwise (``upload.decided``); a refused upload adds
+nothing. A replaced device hands its place in the list to its successor. The list
 shows only the base's devices that are active now, the latest used first.
 """
 
@@ -11,13 +13,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ConfigDict
+
 from services.registry import repository as repo
 from services.registry.device_changes import ACTIVE, public_device
 from services.registry.repository import KnownDevice
-from shared.contracts import Envelope
-from shared.contracts.uploads import UploadDecided
+from shared.contracts import Envelope, Payload
+from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
 from shared.outbox import UnitOfWork
 from shared.storage import Session, Store
+
+
+class RoutedDecision(Payload):
+    """What the device list reads of ``document.routed``: the decision it may carry, nothing
+    else. The registry's consumer reads the message by this view (not registered as a message
+    of its own), so the documents and copies are not validated for a list that never uses them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    TYPE = DocumentRouted.TYPE
+    VERSION = DocumentRouted.VERSION
+
+    decided: UploadDecided | None = None
 
 
 def devices_reached(decided: UploadDecided) -> list[str]:
@@ -53,6 +70,14 @@ class KnownDevices:
             used_at = decided.requested_at.isoformat()
             for device_id in devices_reached(decided):
                 await _note(tx.db, envelope.tenant, device_id, used_at)
+
+    async def remember_routed(self, envelope: Envelope, routed: RoutedDecision) -> None:
+        """Copies that carry their upload's decision: remembered as the decision itself."""
+        if routed.decided is not None:
+            await self.remember(envelope, routed.decided)
+
+    async def routed_v1(self, envelope: Envelope, routed: DocumentRoutedV1) -> None:
+        """A copy routed before an upgrade: its decision came as ``upload.decided``."""
 
 
 async def _note(db: Session, tenant: str, device_id: str, used_at: str) -> None:

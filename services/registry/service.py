@@ -11,11 +11,11 @@ from services.registry.api import ROUTERS
 from services.registry.catalog import Catalogs
 from services.registry.consumers import rpc_handlers
 from services.registry.device_life import DeviceLife
-from services.registry.known_devices import KnownDevices
+from services.registry.known_devices import KnownDevices, RoutedDecision
 from services.registry.pairing import Pairing, PinIssuer
 from services.registry.people import People
 from services.registry.tenants import Tenants
-from shared.contracts.uploads import UploadDecided
+from shared.contracts.uploads import DocumentRoutedV1, UploadDecided
 from shared.messaging.topology import REGISTRY_EVENTS
 from shared.service import Runtime, ServiceSpec, internal_app, parts_of
 
@@ -57,7 +57,13 @@ SPEC = ServiceSpec(
     collections=repository.COLLECTIONS,
     port=lambda s: s.registry_port,
     build_app=build_app,
-    handlers=lambda rt: {REGISTRY_EVENTS: {UploadDecided: _directory(rt).known_devices.remember}},
+    handlers=lambda rt: {
+        REGISTRY_EVENTS: {
+            UploadDecided: _directory(rt).known_devices.remember,
+            RoutedDecision: _directory(rt).known_devices.remember_routed,
+            DocumentRoutedV1: _directory(rt).known_devices.routed_v1,
+        }
+    },
     rpc_methods=lambda rt: [
         rpc_handlers(
             rt.store,

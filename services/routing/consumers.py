@@ -18,7 +18,12 @@ from services.routing.results import ResultKeeper
 from services.routing.upload_decisions import UploadDecider
 from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
-from shared.contracts.results import DeliveryProgressed, DocumentLoaded, ResultSubmitted
+from shared.contracts.results import (
+    DeliveryProgressed,
+    DeliveryProgressedV1,
+    DocumentLoaded,
+    ResultSubmitted,
+)
 from shared.contracts.routing_rpc import Routing
 from shared.contracts.rpc import Call
 from shared.contracts.uploads import UploadRequested
@@ -83,6 +88,7 @@ def message_handlers(
         UploadRequested: uploads.handle,
         ResultSubmitted: results.submitted,
         DeliveryProgressed: results.progressed,
+        DeliveryProgressedV1: results.progressed_v1,
         DocumentLoaded: results.loaded,
         DeviceChanged: replica.device_changed,
         DeviceChangedV1: replica.device_changed_v1,

@@ -32,6 +32,7 @@ from shared.contracts import Envelope
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import (
     DeliveryProgressed,
+    DeliveryProgressedV1,
     DocumentCompleted,
     DocumentLoaded,
     ResultRefused,
@@ -58,8 +59,21 @@ class ResultKeeper:
             copy = await _copy(tx, envelope, event.delivery_id)
             after = states.copy_after_step(copy.state, event.state)
             step = PROGRESS_STEP[event.state]
+            journal = Journal(tx.db, envelope)
+            if event.delivered_at is not None:
+                # A download that also says when the copy was stored: both steps, each at
+                # its own time (recorded once, however often reported).
+                await journal.add(
+                    copy.document_id,
+                    PROGRESS_STEP["delivered"],
+                    service=CHANNEL_SERVICE[event.channel],
+                    at=event.delivered_at.isoformat(),
+                    delivery_id=copy.id,
+                    channel=event.channel,
+                    device_id=event.by if event.channel == "internet" else None,
+                )
             if after is not None or step in ONCE_PER_COPY:  # late news is still news
-                await Journal(tx.db, envelope).add(
+                await journal.add(
                     copy.document_id,
                     step,
                     service=CHANNEL_SERVICE[event.channel],
@@ -71,6 +85,10 @@ class ResultKeeper:
                 return
             await repo.record_copy_step(tx.db, copy.id, after, event.by)
             await _refresh_state(tx, copy.document_key)
+
+    async def progressed_v1(self, envelope: Envelope, event: DeliveryProgressedV1) -> None:
+        """Progress reported before an upgrade (an older version of the message)."""
+        await self.progressed(envelope, event.upgraded())
 
     async def submitted(self, envelope: Envelope, result: ResultSubmitted) -> None:
         async with self._uow(applying=envelope) as tx:
@@ -323,6 +341,8 @@ def follow_up(
         channel=copy.channel,
         target=target,
         documents=[Document(header=header, lines=lines)],
+        # Whoever keeps the follow-up's answer (the gateway) reads it from its copies.
+        answer_with_copies=True,
     )
 
 

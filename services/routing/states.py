@@ -5,15 +5,18 @@ A **copy** (one delivery of one document to one target) goes
     routed → delivered → downloaded → in_progress → done
 
 or is ``withdrawn`` on the way (replaced by a new upload, or recalled). Its channel reports
-the steps (``delivery.progressed``): ``delivered`` when the copy is stored in a device inbox or
-the LAN base, ``downloaded`` when a terminal confirmed the download, ``in_progress`` when a
-user took it; a result moves it to ``in_progress`` or, when final, to ``done``. A LAN user who
-releases a copy puts it back to ``delivered``. News arriving late never moves a copy back.
+the steps (``delivery.progressed``): ``delivered`` when the copy is stored in the LAN base,
+``downloaded`` when a terminal confirmed the download, ``in_progress`` when a user took it; a
+result moves it to ``in_progress`` or, when final, to ``done``. A device inbox's copy is
+reported once, at its download, which says when it was stored (``delivered_at``): it goes from
+``routed`` to ``downloaded``, and the journey shows both steps. A LAN user who releases a copy
+puts it back to ``delivered``. News arriving late never moves a copy back.
 
 The **document** (its master record) follows its copies until every copy is done:
 
 - ``queued``: accepted and routed; no channel has confirmed storing a copy yet;
-- ``delivered``: a copy is stored in a device inbox or the LAN base;
+- ``delivered``: a copy is stored in the LAN base (a device inbox's copy is reported with its
+  download, so an internet document goes from ``queued`` to ``downloaded``);
 - ``downloaded``: a terminal downloaded a copy;
 - ``in_progress``: a copy is being worked on, or some copies are finished and others not;
 - ``completed``: every copy is done; the merged result went to the accounting side;

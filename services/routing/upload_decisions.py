@@ -2,7 +2,17 @@
 
 A request is decided once per request id; asking again re-announces the same decision and
 delivers nothing new. Everything a decision changes, and every event it causes, is committed
-in one transaction.
+in one transaction: all the request's documents together.
+
+What a decision publishes, as few messages as the asker allows:
+
+- accepted, with copies: one ``document.routed.<channel>`` with every document once and all
+  its copies. When the asker reads the answer from the copies (``answer_with_copies``: the
+  gateway, and routing's own follow-ups) and they go to the internet channel, the decision
+  travels inside that message; otherwise ``upload.decided`` follows it (an adapter on the
+  broker, the LAN channel, whose copies the gateway does not receive);
+- refused (or accepted with no copy): ``upload.decided`` alone;
+- asked again: ``upload.decided`` with the recorded decision.
 
 Uploading a document again (same accounting id) starts a new version of it:
 
@@ -39,6 +49,7 @@ from shared.contracts.uploads import (
     DeliverySettings,
     DocumentRouted,
     DocumentWithdrawn,
+    RoutedCopy,
     UploadDecided,
     UploadRequested,
     over_limits,
@@ -97,12 +108,13 @@ class UploadDecider:
                 named = {d.header.id: d for d in request.documents}  # once, if named twice
                 for document in named.values():
                     await journal.requested(document, request.channel, target)
+                routed: list[RoutedCopy] = []
                 if isinstance(decision, rules.Refused):
                     decided = _refused(request, envelope, decision.code, dict(decision.params))
                 else:
                     assert process is not None
                     decided = await self._accept(
-                        tx, journal, tenant, envelope, request, process, decision
+                        tx, journal, tenant, envelope, request, process, decision, routed
                     )
                 if decided.outcome == "refused":
                     for document_id in named:
@@ -114,7 +126,7 @@ class UploadDecider:
                             params=decided.params or None,
                         )
                 await repo.save_decision(tx.db, tenant, request.request_id, decided)
-                await tx.emit(decided, tenant)
+                await self._announce(tx, tenant, envelope, request, decided, routed)
         except DuplicateKeyError:
             # Decided meanwhile by another routing instance: that decision stands.
             previous = await repo.request(self._store, tenant, request.request_id)
@@ -153,6 +165,37 @@ class UploadDecider:
             tenant=tenant,
         )
 
+    async def _announce(
+        self,
+        tx: Tx,
+        tenant: str,
+        envelope: Envelope,
+        request: UploadRequested,
+        decided: UploadDecided,
+        copies: list[RoutedCopy],
+    ) -> None:
+        """Publish the decision and the copies: one message for an internet upload whose asker
+        reads the decision from its copies, otherwise the copies and ``upload.decided``."""
+        if decided.outcome != "accepted" or not copies:
+            await tx.emit(decided, tenant)
+            return
+        answered_by_copies = request.answer_with_copies and request.channel == "internet"
+        used = {c.document_id for c in copies}
+        await tx.emit(
+            DocumentRouted(
+                request_id=request.request_id,
+                process=decided.process,
+                channel=request.channel,
+                documents=[d for d in _named_once(request) if d.header.id in used],
+                copies=copies,
+                requested_at=envelope.time,
+                decided=decided if answered_by_copies else None,
+            ),
+            tenant,
+        )
+        if not answered_by_copies:
+            await tx.emit(decided, tenant)
+
     async def _announce_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
         async with self._uow(applying=envelope) as tx:
             if previous.decision is not None:
@@ -167,6 +210,7 @@ class UploadDecider:
         request: UploadRequested,
         process: BusinessProcess,
         decision: rules.Accepted,
+        routed: list[RoutedCopy],
     ) -> UploadDecided:
         # Re-uploads first: all-or-nothing, so refuse before anything is written.
         for document in request.documents:
@@ -181,10 +225,11 @@ class UploadDecider:
                 tx, journal, tenant, envelope, request, process, document
             )
             for recipient in route.recipients:
-                delivery = await self._deliver(
-                    tx, journal, tenant, envelope, request, process, document, version, recipient
+                delivery, copy = await self._deliver(
+                    tx, journal, tenant, request, process, document, version, recipient
                 )
                 deliveries.append(delivery)
+                routed.append(copy)
         return UploadDecided(
             request_id=request.request_id,
             process=process.id,
@@ -258,13 +303,13 @@ class UploadDecider:
         tx: Tx,
         journal: Journal,
         tenant: str,
-        envelope: Envelope,
         request: UploadRequested,
         process: BusinessProcess,
         document: Document,
         version: int,
         recipient: rules.Recipient,
-    ) -> Delivery:
+    ) -> tuple[Delivery, RoutedCopy]:
+        """Make one copy; what the decision says of it and what its channel is sent of it."""
         delivery_id = uuid.uuid4().hex
         device = recipient.device
         settings = DeliverySettings(
@@ -291,20 +336,6 @@ class UploadDecider:
                 routed_at=now_iso(),
             ),
         )
-        await tx.emit(
-            DocumentRouted(
-                delivery_id=delivery_id,
-                request_id=request.request_id,
-                process=process.id,
-                version=version,
-                channel=request.channel,
-                target=target,
-                settings=settings,
-                document=document,
-                requested_at=envelope.time,
-            ),
-            tenant,
-        )
         await journal.add(
             document.header.id,
             "routed",
@@ -318,7 +349,7 @@ class UploadDecider:
             device={"id": device.id, "pin": device.pin, "name": device.name} if device else None,
         )
         DOCUMENTS_ROUTED.labels(request.channel, target.kind, process.id).inc()
-        return Delivery(
+        delivery = Delivery(
             delivery_id=delivery_id,
             document_id=document.header.id,
             channel=request.channel,
@@ -326,6 +357,14 @@ class UploadDecider:
             device_pin=device.pin if device else None,
             device_name=device.name if device else None,
         )
+        copy = RoutedCopy(
+            delivery_id=delivery_id,
+            document_id=document.header.id,
+            version=version,
+            target=target,
+            settings=settings,
+        )
+        return delivery, copy
 
 
 def _refused(
@@ -341,6 +380,11 @@ def _refused(
         params=params,
         requested_at=envelope.time,
     )
+
+
+def _named_once(request: UploadRequested) -> list[Document]:
+    """The request's documents, each once (a request naming one twice is refused anyway)."""
+    return list({d.header.id: d for d in request.documents}.values())
 
 
 def _repeated_document(request: UploadRequested) -> str | None:

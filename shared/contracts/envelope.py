@@ -8,6 +8,7 @@ so a consumer never guesses at a message it does not understand.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -99,8 +100,14 @@ def encode(envelope: Envelope) -> bytes:
     return orjson.dumps(as_json(envelope))
 
 
-def decode(body: bytes) -> tuple[Envelope, Payload]:
+def decode(
+    body: bytes, views: Mapping[tuple[str, int], type[Payload]] | None = None
+) -> tuple[Envelope, Payload]:
     """Parse and validate a message body, or raise :class:`MalformedMessage` saying why.
+
+    ``views``: models a consumer reads some messages by instead of their registered one, by
+    type and version: a view that declares only the fields it uses (and ignores the others)
+    spares validating what it never reads, such as a routed message's documents.
 
     The envelope comes back with an empty ``payload``: the validated payload model is the one
     copy of it kept while the message is handled (a document of 10,000 lines would otherwise
@@ -114,7 +121,8 @@ def decode(body: bytes) -> tuple[Envelope, Payload]:
     except ValidationError as exc:
         raise MalformedMessage(f"bad envelope: {describe(exc, limit=5)}") from exc
     del raw
-    model = _REGISTRY.get((envelope.type, envelope.version))
+    key = (envelope.type, envelope.version)
+    model = (views or {}).get(key) or _REGISTRY.get(key)
     if model is None:
         known = sorted({t for t, _ in _REGISTRY})
         if envelope.type in known:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -22,8 +23,31 @@ _ID = Field(min_length=1, max_length=200)
 
 @message
 class DeliveryProgressed(Payload):
-    """A copy changed hands on the terminal side: stored (``delivered``: in a device inbox or
-    the LAN base), downloaded, taken, released."""
+    """A copy changed hands on the terminal side: stored (``delivered``: in the LAN base),
+    downloaded, taken, released.
+
+    Version 2: ``delivered_at``, when the copy was stored in a device inbox. The gateway no
+    longer reports an internet copy's ``delivered`` by itself: its ``downloaded`` says both,
+    the first step at ``delivered_at``."""
+
+    TYPE = "delivery.progressed"
+    VERSION = 2
+
+    delivery_id: str = _ID
+    channel: Channel
+    state: Literal["downloaded", "in_progress", "released", "delivered"]
+    by: str | None = None
+    delivered_at: datetime | None = None
+
+    def ordering_key(self) -> str:
+        # A copy's progress and results must apply in the order the terminal sent them.
+        return self.delivery_id
+
+
+@message
+class DeliveryProgressedV1(Payload):
+    """A copy changed hands on the terminal side (version 1: without ``delivered_at``; no
+    longer published). Still understood, so a message sent before an upgrade is not parked."""
 
     TYPE = "delivery.progressed"
 
@@ -33,8 +57,10 @@ class DeliveryProgressed(Payload):
     by: str | None = None
 
     def ordering_key(self) -> str:
-        # A copy's progress and results must apply in the order the terminal sent them.
         return self.delivery_id
+
+    def upgraded(self) -> DeliveryProgressed:
+        return DeliveryProgressed.model_validate(self.model_dump())
 
 
 class CreatedOnTerminal(Strict):

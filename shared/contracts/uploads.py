@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.contracts.documents import (
     Channel,
@@ -33,6 +33,17 @@ class UploadRequested(Payload):
     documents: list[Document] = Field(min_length=1)
     # Re-uploading a document a terminal is already working on withdraws that copy.
     recall: bool = False
+    # The asker learns an accepted internet upload's decision from its routed copies (the
+    # gateway does, and routing's own follow-ups): no separate ``upload.decided`` then. An
+    # adapter leaves it false and is answered by ``upload.decided`` as always.
+    answer_with_copies: bool = Field(
+        default=False,
+        description=(
+            "tsdx's own: the asker reads an accepted internet upload's decision from its "
+            "routed copies. Over HTTP the gateway sets it itself, whatever the body says; "
+            "an adapter on the broker leaves it out and is answered by upload.decided."
+        ),
+    )
 
 
 def over_limits(
@@ -87,11 +98,61 @@ class DeliverySettings(Strict):
     ask_for: list[Literal["series", "expiry", "characteristic"]] = Field(default_factory=list)
 
 
+class RoutedCopy(Strict):
+    """One copy of an accepted upload: which of the message's documents, for whom, and how."""
+
+    delivery_id: str = _ID
+    document_id: str = _ID
+    version: int = Field(ge=1)
+    target: Target  # resolved: kind is device, user, group or everyone
+    settings: DeliverySettings = Field(default_factory=DeliverySettings)
+
+
 @message
 class DocumentRouted(Payload):
-    """A copy to place in a device inbox (internet) or the LAN base (lan)."""
+    """An accepted upload's copies for one channel, all in one message: each document once,
+    a copy per document and recipient (a group's copies share their document).
+
+    ``decided``: routing's decision of the request, when this message is how the asker learns
+    it (an accepted internet upload asked with ``answer_with_copies``); otherwise None and the
+    decision travels as ``upload.decided``.
+
+    Version 2: one message per request and channel (version 1 was one per copy)."""
 
     TYPE = "document.routed"
+    VERSION = 2
+
+    request_id: str = _ID
+    process: str
+    channel: Channel
+    documents: list[Document] = Field(min_length=1)
+    copies: list[RoutedCopy] = Field(min_length=1)
+    requested_at: datetime
+    decided: UploadDecided | None = None
+
+    @model_validator(mode="after")
+    def _copies_name_documents(self) -> DocumentRouted:
+        named = {d.header.id for d in self.documents}
+        for copy in self.copies:
+            if copy.document_id not in named:
+                raise ValueError(f"copy {copy.delivery_id} names no document of the message")
+        return self
+
+    def routing_key(self) -> str:
+        return f"{self.TYPE}.{self.channel}"
+
+    def document_of(self, copy: RoutedCopy) -> Document:
+        return next(d for d in self.documents if d.header.id == copy.document_id)
+
+
+# The earlier version repeats the fields on purpose: it declares the message as it was once
+# published, frozen, so a copy still in a queue at the upgrade is read and upgraded.
+@message
+class DocumentRoutedV1(Payload):
+    """One copy to place in a device inbox or the LAN base (version 1; no longer published)."""
+
+    TYPE = "document.routed"
+    VERSION = 1
 
     delivery_id: str = _ID
     request_id: str = _ID
@@ -105,6 +166,25 @@ class DocumentRouted(Payload):
 
     def routing_key(self) -> str:
         return f"{self.TYPE}.{self.channel}"
+
+    def upgraded(self) -> DocumentRouted:
+        """The copy as version 2: a message of one copy, whose decision came by itself."""
+        return DocumentRouted(
+            request_id=self.request_id,
+            process=self.process,
+            channel=self.channel,
+            documents=[self.document],
+            copies=[
+                RoutedCopy(
+                    delivery_id=self.delivery_id,
+                    document_id=self.document.header.id,
+                    version=self.version,
+                    target=self.target,
+                    settings=self.settings,
+                )
+            ],
+            requested_at=self.requested_at,
+        )
 
 
 @message

@@ -98,6 +98,9 @@ class Consumer(QueueReader):
         super().__init__(broker, queue)
         self._max_bytes = max_message_bytes  # None: no limit
         self._handlers = handlers
+        # Each message is read by the model its handler names: the registered one, or a view
+        # of it that declares only what the handler uses (shared.contracts.envelope.decode).
+        self._views = {(kind.TYPE, kind.VERSION): kind for kind in handlers}
         self._delays = retry_delays_ms
         self._service = service
         self._in_flight = 0
@@ -199,11 +202,11 @@ class Consumer(QueueReader):
         call back into Python, so the thread hands the interpreter over every few
         milliseconds)."""
         if len(body) <= DECODE_IN_THREAD_BYTES:
-            return decode(body)
+            return decode(body, self._views)
         started = time.perf_counter()
         log.info("message.large_decoding", queue=self._queue.name, size=len(body))
         try:
-            return await asyncio.to_thread(decode, body)
+            return await asyncio.to_thread(decode, body, self._views)
         finally:
             elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
             log.info(

@@ -49,7 +49,8 @@ class WorkQueue:
 
 
 REGISTRY_RPC = WorkQueue("registry.rpc", ())
-REGISTRY_EVENTS = WorkQueue("registry.events", ("upload.decided",))
+# The decisions, by themselves or with an internet upload's copies (known_devices.py).
+REGISTRY_EVENTS = WorkQueue("registry.events", ("upload.decided", "document.routed.internet"))
 ROUTING_RPC = WorkQueue("routing.rpc", ())
 ROUTING_WORK = WorkQueue(
     "routing.work",

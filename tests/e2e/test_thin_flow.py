@@ -6,12 +6,19 @@ Every service runs in its own process on a real RabbitMQ (one vhost per stack).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import aio_pika
+import orjson
+
+from shared.messaging.topology import EVENTS_EXCHANGE
 from tests.support.documents import by_pin, order, upload
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
 from tools.client import AccountingClient, TerminalClient
 
+# Every message type an upload to a terminal may publish, up to its download.
+UPLOAD_FLOW = ("upload.requested", "upload.decided", "document.routed", "delivery.progressed")
 PIN_MESSAGE = "Устройство по пин-коду не найдено! Документы не выгружены в ТСД."
 
 
@@ -92,3 +99,56 @@ async def test_same_request_id_gives_the_same_answer_and_one_delivery(
             what="both uploads delivered",
         )
         assert sorted(d["delivery_id"] for d in inbox["documents"]) == sorted(expected)
+
+
+async def test_an_upload_through_its_download_is_three_messages(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient
+) -> None:
+    """The request, its copy with routing's decision inside, and the download that stands for
+    the delivered step too: counted on the events exchange by a queue of the test's own."""
+    base = tenant["tenant"]
+    seen: list[tuple[str, dict[str, Any]]] = []
+    connection = await aio_pika.connect_robust(stack.env["TSDX_AMQP_URL"])
+    try:
+        channel = await connection.channel()
+        events = await channel.get_exchange(EVENTS_EXCHANGE)
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(events, routing_key="#")
+
+        async def watch(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            body = orjson.loads(message.body)
+            # The messages of an upload's flow; the pairing's news and the sightings (at most
+            # once per device per interval, not with each document) are not the upload's.
+            if body["tenant"] == base and body["type"] in UPLOAD_FLOW:
+                seen.append((body["type"], body["payload"]))
+            await message.ack()
+
+        await queue.consume(watch)
+        async with TerminalClient(stack.url("gateway")) as terminal:
+            paired = await terminal.pair(tenant["connection_code"], f"@HW-{uuid.uuid4().hex[:8]}")
+            answer = await accounting.upload(upload(by_pin(paired["pin"])))
+            assert answer["status"] == "accepted", answer
+            [delivery] = answer["deliveries"]
+            await eventually(terminal.inbox, until=lambda r: r["documents"], what="the copy")
+            await terminal.acknowledge(delivery["delivery_id"])
+            await eventually(
+                lambda: _seen_types(seen),
+                until=lambda types: "delivery.progressed" in types,
+                what="the download reported",
+                timeout=60,
+            )
+    finally:
+        await connection.close()
+    assert _types(seen) == ["upload.requested", "document.routed", "delivery.progressed"]
+    routed, progressed = seen[1][1], seen[2][1]
+    assert routed["decided"]["outcome"] == "accepted"
+    assert [c["delivery_id"] for c in routed["copies"]] == [delivery["delivery_id"]]
+    assert progressed["state"] == "downloaded" and progressed["delivered_at"]
+
+
+def _types(seen: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    return [kind for kind, _ in seen]
+
+
+async def _seen_types(seen: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    return _types(seen)

@@ -57,8 +57,9 @@ class Witness:
             self.wire_repeats += 1
         self._ids.add(body["id"])
         self.captured.append((message.routing_key or "", message.body))
-        if kind == "document.routed":
-            self.seen["routed"][payload["document"]["header"]["id"]].add(body["id"])
+        if kind == "document.routed":  # an upload's documents, each once, with their copies
+            for document in payload["documents"]:
+                self.seen["routed"][document["header"]["id"]].add(body["id"])
         elif kind == "document.completed":
             self.seen["completed"][payload["document_id"]].add(body["id"])
         elif kind == "upload.decided":

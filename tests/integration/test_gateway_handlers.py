@@ -16,12 +16,20 @@ from services.gateway.consumers import table
 from services.gateway.inbox import Inbox as GatewayHandlers
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
+from services.gateway.records import UploadRecord
 from shared.contracts import Payload, wrap
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
 from shared.contracts.documents import Document, DocumentHeader, FactLine, Target
 from shared.contracts.results import DocumentCompleted, ResultRefused
-from shared.contracts.uploads import DocumentReturned, DocumentRouted
+from shared.contracts.uploads import (
+    Delivery,
+    DocumentReturned,
+    DocumentRouted,
+    DocumentRoutedV1,
+    RoutedCopy,
+    UploadDecided,
+)
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork
 from shared.settings import Settings
@@ -215,17 +223,84 @@ async def test_news_about_a_copy_from_another_tenant_is_refused_and_changes_noth
     assert result is not None and result["status"] == "received"
 
 
-def _routed_to(device_id: str, delivery_id: str) -> DocumentRouted:
+def _routed_to(
+    device_id: str, delivery_id: str, *more: str, decided: UploadDecided | None = None
+) -> DocumentRouted:
+    """An upload's copies of document d: ``delivery_id`` (and ``more``) for the device."""
     return DocumentRouted(
-        delivery_id=delivery_id,
         request_id=f"req-{delivery_id}",
         process="purchase-receipt",
+        channel="internet",
+        documents=[Document(header=DocumentHeader(accounting_type="Заказ поставщику", id="d"))],
+        copies=[
+            RoutedCopy(
+                delivery_id=copy_id,
+                document_id="d",
+                version=1,
+                target=Target(kind="device", value=device_id),
+            )
+            for copy_id in (delivery_id, *more)
+        ],
+        requested_at=datetime.now(UTC),
+        decided=decided,
+    )
+
+
+def _accepted(request_id: str, routed: DocumentRouted) -> UploadDecided:
+    return UploadDecided(
+        request_id=request_id,
+        process=routed.process,
+        channel="internet",
+        target=routed.copies[0].target,
+        outcome="accepted",
+        deliveries=[
+            Delivery(
+                delivery_id=c.delivery_id,
+                document_id=c.document_id,
+                channel="internet",
+                target=c.target,
+            )
+            for c in routed.copies
+        ],
+        requested_at=routed.requested_at,
+    )
+
+
+async def test_copies_that_carry_their_decision_answer_the_waiting_upload(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    key = repo.upload_key(TENANT, "req-copy-1")
+    pending = UploadRecord(
+        id=key, tenant=TENANT, request_id="req-copy-1", status="pending", requested_at="x"
+    )
+    await repo.add_pending_upload(store, pending)
+    plain = _routed_to("dev", "copy-1", "copy-2")
+    routed = plain.model_copy(update={"decided": _accepted("req-copy-1", plain)})
+    await _apply(handlers, routed)
+    assert sorted(await _inbox_of(store, "dev")) == ["copy-1", "copy-2"]
+    answer = await repo.upload_by_key(store, key)
+    assert answer is not None and answer.status == "accepted" and answer.decision is not None
+    assert [d["delivery_id"] for d in answer.decision["deliveries"]] == ["copy-1", "copy-2"]
+    # Storing a copy is no progress message of its own: the download reports it.
+    assert await store.find(OUTBOX.name) == []
+
+
+async def test_a_copy_routed_before_the_upgrade_is_still_stored(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    new = _routed_to("dev", "copy-1")
+    old = DocumentRoutedV1(
+        delivery_id="copy-1",
+        request_id=new.request_id,
+        process=new.process,
         version=1,
         channel="internet",
-        target=Target(kind="device", value=device_id),
-        document=Document(header=DocumentHeader(accounting_type="Заказ поставщику", id="d")),
-        requested_at=datetime.now(UTC),
+        target=new.copies[0].target,
+        document=new.documents[0],
+        requested_at=new.requested_at,
     )
+    await _apply(handlers, old)
+    assert await _inbox_of(store, "dev") == ["copy-1"]
 
 
 async def _inbox_of(store: Store, device_id: str) -> list[str]:

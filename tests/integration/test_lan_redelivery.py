@@ -18,7 +18,7 @@ import pytest
 
 from shared.contracts import Envelope, wrap
 from shared.contracts.documents import Document, Target
-from shared.contracts.uploads import DeliverySettings, DocumentRouted
+from shared.contracts.uploads import DeliverySettings, DocumentRouted, DocumentRoutedV1
 from shared.messaging.broker import Broker
 from shared.messaging.parking import list_parked
 from shared.messaging.topology import LAN_WRITER_WORK
@@ -46,8 +46,9 @@ async def operator(stack: Stack) -> AsyncIterator[LanAdminClient]:
         yield client
 
 
-def routed(delivery_id: str, target: Target, number: str) -> DocumentRouted:
-    return DocumentRouted(
+def routed_v1(delivery_id: str, target: Target, number: str) -> DocumentRoutedV1:
+    """One copy as routing sent it before the upgrade (a message per copy)."""
+    return DocumentRoutedV1(
         delivery_id=delivery_id,
         request_id=uuid.uuid4().hex,
         process="purchase-receipt",
@@ -58,6 +59,11 @@ def routed(delivery_id: str, target: Target, number: str) -> DocumentRouted:
         document=Document.model_validate(order(number=number)),
         requested_at=datetime.now(UTC),
     )
+
+
+def routed(delivery_id: str, target: Target, number: str) -> DocumentRouted:
+    """An upload's one copy, as routing sends it now."""
+    return routed_v1(delivery_id, target, number).upgraded()
 
 
 async def handled_routed(stack: Stack) -> float:
@@ -77,8 +83,9 @@ async def test_a_routed_copy_delivered_again_is_written_once(
     group = Target(kind="group", value="storekeepers")
     first = wrap(routed(delivery_id, group, "0001"), tenant)
     # The same copy in another envelope, as a second relay of the same outbox row would not
-    # be, but an outside adapter retrying might: the delivery id still keys it.
-    again = wrap(routed(delivery_id, group, "0002"), tenant)
+    # be, but an outside adapter retrying might, or a message of the same copy sent before an
+    # upgrade (version 1): the delivery id still keys it.
+    again = wrap(routed_v1(delivery_id, group, "0002"), tenant)
     before = await handled_routed(stack)
 
     await stack_broker.publish_envelope(first, ROUTED_KEY)

@@ -226,11 +226,13 @@ async def test_a_group_with_own_copies_gets_one_copy_per_member(
     assert sorted(d["target"]["value"] for d in answer["deliveries"]) == ["kuznetsov", "sidorov"]
     assert {d["target"]["kind"] for d in answer["deliveries"]} == {"user"}
 
-    routed = await edge.wait_for(
-        DocumentRouted, base, lambda r: r.document.header.id == counted["header"]["id"], 2
+    # One message for the upload: the document once, a copy per member.
+    [routed] = await edge.wait_for(
+        DocumentRouted, base, lambda r: r.documents[0].header.id == counted["header"]["id"]
     )
-    assert sorted(r.target.value for r in routed) == ["kuznetsov", "sidorov"]
-    assert all(r.channel == "lan" and not r.settings.collective for r in routed)
+    assert len(routed.documents) == 1
+    assert sorted(c.target.value or "" for c in routed.copies) == ["kuznetsov", "sidorov"]
+    assert routed.channel == "lan" and not any(c.settings.collective for c in routed.copies)
 
     everyone = await accounting.upload(
         lan_upload("inventory-own-copies", {"kind": "everyone"}, document(INVENTORY_TYPE))
@@ -276,9 +278,9 @@ async def test_a_fixed_assignee_process_admits_only_its_group(
     assert accepted["status"] == "accepted"
     # Own copies: one per storekeeper.
     assert sorted(d["target"]["value"] for d in accepted["deliveries"]) == ["ivanov", "petrov"]
-    routed = await edge.wait_for(DocumentRouted, base, count=2)
+    [routed] = await edge.wait_for(DocumentRouted, base)
     # Nothing was routed for the refused requests.
-    assert {r.request_id for r in routed} == {accepted["request_id"]}
+    assert (routed.request_id, len(routed.copies)) == (accepted["request_id"], 2)
 
 
 async def test_a_specific_device_process_picks_the_only_device(
@@ -460,16 +462,12 @@ async def test_an_internet_reupload_replaces_a_copy_not_downloaded_and_recalls_a
         with pytest.raises(ApiError) as late:
             await terminal.send_result(copy2["delivery_id"], "late", [fact(1, "1")], final=True)
         assert (late.value.status, late.value.code) == (410, "document_withdrawn")
-    # The gateway reports the new copy stored in the inbox ("delivered") on its own time.
-    view = await eventually(
-        lambda: edge.document(base, doc_id),
-        until=lambda v: v["copies"][-1]["state"] == "delivered",
-        what="the new copy delivered",
-    )
+    # The new copy waits in the inbox; routing learns it was stored with its download.
+    view = await edge.document(base, doc_id)
     assert [(c["state"], c["withdrawn_reason"]) for c in view["copies"]] == [
         ("withdrawn", "replaced"),
         ("withdrawn", "recalled"),
-        ("delivered", None),
+        ("routed", None),
     ]
 
 
@@ -485,8 +483,9 @@ async def test_collective_results_of_two_users_merge_per_line(
     answer = await accounting.upload(lan_upload("inventory-count", group("counters"), counted))
     [copy] = answer["deliveries"]
     [routed] = await edge.wait_for(DocumentRouted, base)
-    assert routed.settings.collective
-    assert routed.target.model_dump() == group("counters")  # one copy, shared by the group
+    [shared] = routed.copies  # one copy, shared by the group
+    assert shared.settings.collective
+    assert shared.target.model_dump() == group("counters")
     delivery = copy["delivery_id"]
 
     # Sidorov counts, corrects himself (his later result replaces the earlier) and finishes
@@ -561,7 +560,7 @@ async def test_quantity_control_refuses_a_result_above_the_plan(
     answer = await accounting.upload(lan_upload("picking", user("ivanov"), picking))
     [copy] = answer["deliveries"]
     [routed] = await edge.wait_for(DocumentRouted, base)
-    assert routed.settings.quantity_control
+    assert routed.copies[0].settings.quantity_control
 
     over = await result(edge, base, copy["delivery_id"], "ivanov", [fact(2, "11")], final=True)
     [refused] = await edge.wait_for(ResultRefused, base)
@@ -605,12 +604,14 @@ async def test_the_next_process_starts_when_the_receipt_is_complete(
         DocumentRouted, base, lambda r: r.process == "storekeepers-placement"
     )
     # To the group the receipt was for; the counted quantities are its plan.
-    assert (placement.channel, placement.target.model_dump()) == ("lan", group("storekeepers"))
-    assert placement.settings.terminal_type == "Размещение"
-    header = placement.document.header
+    [placed] = placement.copies
+    assert (placement.channel, placed.target.model_dump()) == ("lan", group("storekeepers"))
+    assert placed.settings.terminal_type == "Размещение"
+    [planned] = placement.documents
+    header = planned.header
     assert (header.id, header.accounting_type) == (follow_up_id, RECEIPT_TYPE)
     assert header.extra == {"based_on": doc_id, "based_on_process": "storekeepers-receipt"}
-    assert [(line.product_id, line.planned_qty) for line in placement.document.lines] == [
+    assert [(line.product_id, line.planned_qty) for line in planned.lines] == [
         ("p1", Decimal(5)),
         ("p2", Decimal(7)),
     ]
@@ -657,15 +658,16 @@ async def test_the_master_record_follows_an_internet_document_to_loaded(
         )
         [delivery] = answer["deliveries"]
         delivery_id = delivery["delivery_id"]
-        # Stored in the inbox: the gateway reports the copy delivered.
-        view = await edge.document_state(base, doc_id, "delivered")
+        # Stored in the inbox; routing learns it with the download (one message for both).
+        await eventually(lambda: terminal.inbox(), until=lambda r: r["documents"])
+        view = await edge.document(base, doc_id)
+        assert (view["state"], view["copies"][0]["state"]) == ("queued", "routed")
         assert (view["process"], view["channel"]) == ("purchase-receipt", "internet")
         assert view["target"] == {"kind": "pin", "value": paired["pin"]}
         assert [(c["delivery_id"], c["target"]["value"]) for c in view["copies"]] == [
             (delivery_id, paired["device_id"])
         ]
 
-        await eventually(lambda: terminal.inbox(), until=lambda r: r["documents"])
         await terminal.acknowledge(delivery_id)
         await edge.document_state(base, doc_id, "downloaded")
         await terminal.send_result(delivery_id, "r1", [fact(1, "2")], final=False)

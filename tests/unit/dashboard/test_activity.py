@@ -10,7 +10,7 @@ from shared.contracts import Envelope, Payload, wrap
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceView
 from shared.contracts.documents import Target
 from shared.contracts.results import ResultRefused
-from shared.contracts.uploads import Delivery, DocumentRouted, UploadDecided
+from shared.contracts.uploads import Delivery, DocumentRouted, DocumentRoutedV1, UploadDecided
 
 T0 = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
 NOW = T0.timestamp()
@@ -132,11 +132,37 @@ def test_refusal_messages_use_the_parameters_of_the_refusal() -> None:
     assert activity.counters["results_refused"] == 1
 
 
+def _routed(
+    channel: str, delivery_ids: list[str], decided: UploadDecided | None = None
+) -> DocumentRouted:
+    return DocumentRouted.model_validate(
+        {
+            "request_id": "r1",
+            "process": "p",
+            "channel": channel,
+            "documents": [{"header": {"accounting_type": "Заказ", "id": "doc1"}}],
+            "copies": [
+                {
+                    "delivery_id": delivery_id,
+                    "document_id": "doc1",
+                    "version": 1,
+                    "target": {"kind": "group", "value": "Смена 1"},
+                }
+                for delivery_id in delivery_ids
+            ],
+            "requested_at": T0.isoformat(),
+            "decided": decided.model_dump(mode="json") if decided else None,
+        }
+    )
+
+
 def test_routed_copies_are_counted_by_channel_and_not_listed() -> None:
     activity = Activity()
-    routed = DocumentRouted.model_validate(
+    routed = _routed("lan", ["dl1", "dl2"])
+    activity.record(_event(routed), routed, NOW)
+    old = DocumentRoutedV1.model_validate(
         {
-            "delivery_id": "dl1",
+            "delivery_id": "dl3",
             "request_id": "r1",
             "process": "p",
             "version": 1,
@@ -146,9 +172,18 @@ def test_routed_copies_are_counted_by_channel_and_not_listed() -> None:
             "requested_at": T0.isoformat(),
         }
     )
-    activity.record(_event(routed), routed, NOW)
-    assert activity.counters["routed_lan"] == 1
+    activity.record(_event(old), old, NOW)  # a copy routed before the upgrade
+    assert activity.counters["routed_lan"] == 3
     assert activity.feed("ru") == []
+
+
+def test_a_decision_that_came_with_its_copies_is_listed_and_counted() -> None:
+    activity = Activity()
+    routed = _routed("internet", ["dl1"], _decided("r1"))
+    activity.record(_event(routed), routed, NOW)
+    [line] = activity.feed("ru")
+    assert (line["request_id"], line["repeat"]) == ("r1", False)
+    assert (activity.counters["accepted"], activity.counters["routed_internet"]) == (1, 1)
 
 
 def test_throughput_keeps_a_window_of_buckets_oldest_first() -> None:

@@ -18,7 +18,7 @@ from services.lan_writer.operator_actions import OperatorActions
 from services.lan_writer.user_actions import UserActions
 from shared.contracts import wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
-from shared.contracts.uploads import DeliverySettings, DocumentRouted
+from shared.contracts.uploads import DeliverySettings, DocumentRouted, RoutedCopy
 from shared.outbox import OUTBOX, UnitOfWork
 from shared.storage import Store
 from tests.support.stores import service_store
@@ -31,18 +31,26 @@ GROUP = Target(kind="group", value="Кладовщики")
 
 
 def routed(delivery_id: str, target: Target, *, collective: bool = False) -> DocumentRouted:
+    """An upload's one LAN copy of document d-1, as routing sends it."""
     return DocumentRouted(
-        delivery_id=delivery_id,
         request_id=f"req-{delivery_id}",
         process="picking",
-        version=1,
         channel="lan",
-        target=target,
-        settings=DeliverySettings(collective=collective),
-        document=Document(
-            header=DocumentHeader(accounting_type="Заказ клиента", id="d-1", number="17"),
-            lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=3)],
-        ),
+        documents=[
+            Document(
+                header=DocumentHeader(accounting_type="Заказ клиента", id="d-1", number="17"),
+                lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=3)],
+            )
+        ],
+        copies=[
+            RoutedCopy(
+                delivery_id=delivery_id,
+                document_id="d-1",
+                version=1,
+                target=target,
+                settings=DeliverySettings(collective=collective),
+            )
+        ],
         requested_at=datetime.now(UTC),
     )
 

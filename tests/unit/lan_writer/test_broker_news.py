@@ -15,7 +15,7 @@ from shared.contracts import wrap
 from shared.contracts.directory import BarcodeSettings, TenantChanged
 from shared.contracts.documents import FactLine, Target
 from shared.contracts.results import ResultRefused
-from shared.contracts.uploads import DocumentWithdrawn
+from shared.contracts.uploads import DocumentRoutedV1, DocumentWithdrawn
 from shared.messaging.consumer import PermanentFailure
 from shared.storage import Store
 from tests.unit.lan_writer.conftest import GROUP, IVANOV, TENANT, deliver, emitted, routed
@@ -27,6 +27,41 @@ async def test_the_same_copy_delivered_twice_is_stored_once(news: BrokerNews, st
     await deliver(news, copy)
     assert len(await store.find(repo.DOCUMENTS.name)) == 1
     assert [e["state"] for e in await emitted(store, "delivery.progressed")] == ["delivered"]
+
+
+async def test_a_group_upload_comes_as_one_message_of_its_copies(
+    news: BrokerNews, store: Store
+) -> None:
+    first = routed("c-1", GROUP)
+    second = routed("c-2", Target(kind="user", value="petrov")).copies[0]
+    both = first.model_copy(update={"copies": [*first.copies, second]})
+    await deliver(news, both)
+    stored = sorted(row["id"] for row in await store.find(repo.DOCUMENTS.name))
+    assert stored == ["c-1", "c-2"]
+    progress = await emitted(store, "delivery.progressed")
+    assert [(e["delivery_id"], e["state"]) for e in progress] == [
+        ("c-1", "delivered"),
+        ("c-2", "delivered"),
+    ]
+
+
+async def test_a_copy_routed_before_the_upgrade_is_still_stored(
+    news: BrokerNews, store: Store
+) -> None:
+    new = routed("c-1", GROUP)
+    old = DocumentRoutedV1(
+        delivery_id="c-1",
+        request_id=new.request_id,
+        process=new.process,
+        version=1,
+        channel="lan",
+        target=GROUP,
+        document=new.documents[0],
+        requested_at=new.requested_at,
+    )
+    await news.routed_v1(wrap(old, TENANT), old)
+    [row] = await store.find(repo.DOCUMENTS.name)
+    assert (row["id"], row["document_id"]) == ("c-1", "d-1")
 
 
 @pytest.mark.parametrize(

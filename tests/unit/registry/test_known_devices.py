@@ -9,8 +9,11 @@ import pytest
 
 from services.registry import repository as repo
 from services.registry.device_life import DeviceLife
-from services.registry.known_devices import KnownDevices, devices_reached
+from services.registry.known_devices import KnownDevices, RoutedDecision, devices_reached
 from services.registry.pairing import Pairing
+from shared.contracts import decode, encode, wrap
+from shared.contracts.documents import Document, DocumentHeader, Target
+from shared.contracts.uploads import DocumentRouted, RoutedCopy, UploadDecided
 from shared.outbox import AlreadyApplied
 from shared.storage import Store
 from tests.unit.registry.steps import decided, pair, remember
@@ -109,3 +112,54 @@ async def test_an_answer_without_a_base_is_filed_nowhere(
     device = await pair(pairing, base, "hw-1")
     await remember(known_devices, None, decided([("device", device["id"])]))
     assert await repo.bases_knowing(store, device["id"]) == []
+
+
+def _routed_with(answer: UploadDecided | None) -> DocumentRouted:
+    """An internet upload's routed copies, carrying its decision or not."""
+    document = Document(header=DocumentHeader(accounting_type="Заказ", id="doc-0"))
+    delivery = answer.deliveries[0] if answer else None
+    return DocumentRouted(
+        request_id="r-1",
+        process="order",
+        channel="internet",
+        documents=[document],
+        copies=[
+            RoutedCopy(
+                delivery_id=delivery.delivery_id if delivery else "c-0",
+                document_id="doc-0",
+                version=1,
+                target=delivery.target if delivery else Target(kind="device", value="x"),
+            )
+        ],
+        requested_at=MORNING,
+        decided=answer,
+    )
+
+
+async def _hand_routed(known_devices: KnownDevices, routed: DocumentRouted) -> None:
+    """Hand the routed message to the device list as the registry's consumer reads it: by the
+    view that takes only its decision."""
+    envelope, view = decode(encode(wrap(routed, "sklad")), {VIEW_KEY: RoutedDecision})
+    assert isinstance(view, RoutedDecision)
+    await known_devices.remember_routed(envelope, view)
+
+
+VIEW_KEY = (DocumentRouted.TYPE, DocumentRouted.VERSION)
+
+
+async def test_a_decision_that_came_with_its_copies_lists_the_device(
+    pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
+) -> None:
+    device = await pair(pairing, base, "hw-1")
+    routed = _routed_with(decided([("device", device["id"])], at=MORNING))
+    await _hand_routed(known_devices, routed)
+    [listed] = await known_devices.known("sklad")
+    assert (listed["id"], listed["last_used_at"]) == (device["id"], MORNING.isoformat())
+
+
+async def test_copies_whose_decision_came_by_itself_add_nothing(
+    pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
+) -> None:
+    await pair(pairing, base, "hw-1")
+    await _hand_routed(known_devices, _routed_with(None))
+    assert await known_devices.known("sklad") == []

@@ -6,6 +6,7 @@ leaves them."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from shared.contracts.documents import Document, DocumentHeader, DocumentLine, F
 from shared.contracts.results import (
     CreatedOnTerminal,
     DeliveryProgressed,
+    DeliveryProgressedV1,
     DocumentLoaded,
     ResultSubmitted,
 )
@@ -196,6 +198,42 @@ async def test_progress_moves_a_copy_forward_only_and_each_step_is_kept_once(
     assert copy is not None and copy.state == "downloaded"
     assert await _state(store) == "downloaded"
     assert sorted(await _steps(store)) == ["delivered", "downloaded"]
+
+
+async def test_a_download_that_says_when_the_copy_was_stored_is_both_steps(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "ivanov", state="routed")
+    stored_at = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    downloaded = DeliveryProgressed(
+        delivery_id="c-ivanov",
+        channel="internet",
+        state="downloaded",
+        by="dev-1",
+        delivered_at=stored_at,
+    )
+    await _apply(keeper.progressed, downloaded)
+    await _apply(keeper.progressed, downloaded)  # the same news again: nothing more
+    copy = await repo.copy_of(store, "c-ivanov")
+    assert copy is not None and copy.state == "downloaded"
+    assert await _state(store) == "downloaded"
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    assert [(s.step, s.service) for s in steps] == [
+        ("delivered", "gateway"),
+        ("downloaded", "gateway"),
+    ]
+    assert steps[0].at == stored_at.isoformat()
+
+
+async def test_progress_reported_before_the_upgrade_is_still_applied(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "ivanov", state="routed")
+    old = DeliveryProgressedV1(delivery_id="c-ivanov", channel="internet", state="delivered")
+    await _apply(keeper.progressed_v1, old)
+    copy = await repo.copy_of(store, "c-ivanov")
+    assert copy is not None and copy.state == "delivered"
+    assert await _steps(store) == ["delivered"]
 
 
 async def test_a_completed_document_starts_its_next_process(

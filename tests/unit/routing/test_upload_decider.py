@@ -13,7 +13,7 @@ import pytest
 
 from services.routing import repository as repo
 from services.routing.processes import BusinessProcess
-from services.routing.rules import DirectoryView, Lookups
+from services.routing.rules import DeviceInfo, DirectoryView, Lookups
 from services.routing.upload_decisions import UploadDecider
 from shared.contracts import wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
@@ -32,6 +32,10 @@ PICKING = BusinessProcess(
     result_type="Реализация",
 )
 IVANOV = Target(kind="user", value="ivanov")
+TERMINAL = DeviceInfo(
+    id="dev-1", pin="5546", name="EDA50", status="active", mode="online", tenant=TENANT
+)
+TO_TERMINAL = Target(kind="device", value=TERMINAL.id)
 
 
 @pytest.fixture
@@ -50,7 +54,7 @@ def asked() -> list[Lookups]:
 def decider(store: Store, asked: list[Lookups]) -> UploadDecider:
     async def directory(tenant: str, lookups: Lookups, requested_at: datetime) -> DirectoryView:
         asked.append(lookups)
-        return DirectoryView()
+        return DirectoryView(device=TERMINAL if lookups.device_id == TERMINAL.id else None)
 
     return UploadDecider(store, UnitOfWork(store, None), directory, max_documents=10, max_lines=100)
 
@@ -94,12 +98,55 @@ async def test_an_accepted_request_stores_the_document_and_its_copy(
     assert decided["outcome"] == "accepted" and len(decided["deliveries"]) == 1
     [routed] = await _emitted(store, "document.routed")
     [copy] = await _copies(store)
-    assert routed["delivery_id"] == copy.id == decided["deliveries"][0]["delivery_id"]
+    [sent] = routed["copies"]
+    assert sent["delivery_id"] == copy.id == decided["deliveries"][0]["delivery_id"]
+    assert routed["decided"] is None  # a LAN upload's answer goes by itself
     assert (copy.target, copy.state, copy.version) == (IVANOV, "routed", 1)
     master = await repo.document(store, repo.document_key(TENANT, "d-1"))
     assert master is not None and (master.state, master.process_snapshot) == ("queued", PICKING)
     steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
     assert [s.step for s in steps] == ["requested", "decided", "routed"]
+
+
+async def test_an_internet_upload_through_the_gateway_is_one_message_with_its_decision(
+    decider: UploadDecider, store: Store
+) -> None:
+    request = _request(
+        "r-1", "d-1", "d-2", channel="internet", target=TO_TERMINAL, answer_with_copies=True
+    )
+    await _decide(decider, request)
+    assert await _emitted(store, "upload.decided") == []
+    [routed] = await _emitted(store, "document.routed")
+    assert [d["header"]["id"] for d in routed["documents"]] == ["d-1", "d-2"]
+    assert [c["document_id"] for c in routed["copies"]] == ["d-1", "d-2"]
+    decided = routed["decided"]
+    assert decided["outcome"] == "accepted"
+    assert [d["delivery_id"] for d in decided["deliveries"]] == [
+        c["delivery_id"] for c in routed["copies"]
+    ]
+    # Asked again: the decision is announced again by itself, nothing is routed twice.
+    await _decide(decider, request)
+    [again] = await _emitted(store, "upload.decided")
+    assert again == decided
+    assert len(await _emitted(store, "document.routed")) == 1
+
+
+async def test_an_adapters_internet_upload_is_answered_by_upload_decided(
+    decider: UploadDecider, store: Store
+) -> None:
+    await _decide(decider, _request("r-1", channel="internet", target=TO_TERMINAL))
+    [routed] = await _emitted(store, "document.routed")
+    [decided] = await _emitted(store, "upload.decided")
+    assert routed["decided"] is None and decided["outcome"] == "accepted"
+
+
+async def test_a_refusal_is_one_message_whoever_asked(decider: UploadDecider, store: Store) -> None:
+    unknown = Target(kind="device", value="nobody")
+    request = _request("r-1", channel="internet", target=unknown, answer_with_copies=True)
+    await _decide(decider, request)
+    [decided] = await _emitted(store, "upload.decided")
+    assert decided["outcome"] == "refused"
+    assert await _emitted(store, "document.routed") == []
 
 
 async def test_the_same_request_again_announces_the_same_decision_and_delivers_nothing(
