@@ -14,6 +14,7 @@ from services.gateway.notifier import Notifier
 from services.gateway.parts import GatewayParts, gateway_parts
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from services.gateway.sightings import SightingWriter
 from services.gateway.webhook_sender import WebhookSender
 from shared.catalog.replica import CatalogReplica
 from shared.clock import now
@@ -70,6 +71,7 @@ async def _on_start(rt: Runtime) -> None:
         pin_limit=GuessLimit(rt.store, "pin", settings.pin_misses_per_minute),
         rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         presence=presence,
+        sightings=SightingWriter(rt.uow, presence),
         secret_box=box,
         catalog=CatalogReplica(rt.uow, rt.rpc, settings.catalog_check_seconds),
     )
@@ -80,12 +82,14 @@ async def _on_start(rt: Runtime) -> None:
     parts.webhook_sender = WebhookSender(rt, parts.notifier, box=box)
     parts.webhook_sender.start()
     parts.catalog.start()
+    parts.sightings.start()
 
 
 async def _on_stop(rt: Runtime) -> None:
     parts = gateway_parts(rt)
     if parts.webhook_sender is not None:
         await parts.webhook_sender.stop()
+    await parts.sightings.stop()
     await parts.access_broadcast.stop()
     await parts.polls.stop()
     await parts.inbox_broadcast.stop()

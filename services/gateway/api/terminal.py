@@ -104,7 +104,7 @@ async def pair(body: PairRequest, rt: RuntimeDep) -> dict[str, Any]:
     # The credential must work at once, before the registry's event arrives; paired anew, a
     # device's earlier credential is dead: no instance may still hold it.
     device = await directory.keep_paired(rt, paired)
-    await record_sighting(rt, device)
+    record_sighting(rt, device)
     return {
         "device_id": device.id,
         "tenant": device.tenant,
