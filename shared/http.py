@@ -188,6 +188,9 @@ class CanonicalLine:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # Each (route, method, status)'s counter and latency histogram, once looked up: the
+        # labels lookup costs more than the count.
+        self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -215,8 +218,16 @@ class CanonicalLine:
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         path = getattr(scope.get("route"), "path", "unmatched")
         method = scope["method"]
-        HTTP_REQUESTS.labels(self.service, path, method, str(status)).inc()
-        HTTP_LATENCY.labels(self.service, path).observe(elapsed)
+        key = (path, method, status)
+        metrics = self._metrics.get(key)
+        if metrics is None:
+            metrics = self._metrics[key] = (
+                HTTP_REQUESTS.labels(self.service, path, method, str(status)),
+                HTTP_LATENCY.labels(self.service, path),
+            )
+        requests, latency = metrics
+        requests.inc()
+        latency.observe(elapsed)
         if status < 400 and is_quiet(scope):
             return  # counted in a periodic summary (shared.request_summary)
         if path not in ("/healthz", "/readyz", "/metrics"):
@@ -255,6 +266,11 @@ class BodySizeLimit:
             if int(declared) <= self.limit + self._DRAIN_BYTES:
                 await self._drain(receive)
             await self._refuse(headers, send)
+            return
+        if "transfer-encoding" not in headers:
+            # No body, or one the server reads to its declared length (within the limit):
+            # nothing to count (and a waiting long poll holds no wrappers).
+            await self.app(scope, receive, send)
             return
         received = 0
         too_large = False

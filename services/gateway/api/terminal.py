@@ -192,12 +192,14 @@ async def _poll(
     credential = bearer_token(authorization)
     device = await authenticate_device(rt, credential)
     query = query_from(InboxQuery, params)
+    known = query.known
     deadline = time.monotonic() + min(query.wait, rt.settings.long_poll_max_seconds)
+    del query  # a waiting poll holds as little as it can
     # Watched from before the first read: news stored while it reads is not missed.
     with gateway_parts(rt).polls.watching(device.id) as ticket:
         while True:
             polled = await poll(rt, device.id)
-            news = polled.news_for(query.known)
+            news = polled.news_for(known)
             left = deadline - time.monotonic()
             if news or left <= 0:
                 _counted("news" if news else "empty")
