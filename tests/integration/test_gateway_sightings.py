@@ -4,6 +4,7 @@ one ``device.seen`` per base listing its devices; a write that fails is due agai
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def _device(device_id: str, tenant: str) -> dict[str, object]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     store = SQLiteStore(tmp_path / "gateway.sqlite3")
     await store.open([*COLLECTIONS, *repo.COLLECTIONS])
     devices = [("dev-0001", "trade"), ("dev-0002", "trade"), ("dev-0003", "shop")]
