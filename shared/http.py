@@ -78,14 +78,42 @@ def language_of(request: Request) -> str:
 
 
 def refusal_response(request: Request, refusal: Refusal) -> JSONResponse:
-    headers = {}
-    if "retry_after" in refusal.params:
-        headers["Retry-After"] = str(refusal.params["retry_after"])
-    return JSONResponse(
-        error_body(refusal.code, language_of(request), refusal.params),
-        status_code=refusal.status,
-        headers=headers,
-    )
+    return error_answer(refusal, language_of(request))
+
+
+def error_answer(exc: Exception, language: str) -> JSONResponse:
+    """The answer to what an endpoint raised: a refusal, bad parameters (422), the store away
+    (503), anything else (500, logged). The FastAPI handlers of :func:`install_common` and
+    the plain ASGI routes in front of FastAPI answer alike through it."""
+    if isinstance(exc, Refusal):
+        headers = {}
+        if "retry_after" in exc.params:
+            headers["Retry-After"] = str(exc.params["retry_after"])
+        return JSONResponse(
+            error_body(exc.code, language, exc.params), status_code=exc.status, headers=headers
+        )
+    if isinstance(exc, RequestValidationError):
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"]}
+            for err in exc.errors()[:20]
+        ]
+        details = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:3])
+        # A quantity outside the rule gets its own code: the caller fixes how it writes numbers.
+        quantity = all(err["type"] == QUANTITY_ERROR for err in exc.errors())
+        code = "quantity_invalid" if quantity else "validation_error"
+        body = error_body(code, language, {"details": details})
+        body["errors"] = errors
+        return JSONResponse(body, status_code=422)
+    if isinstance(exc, StorageError):
+        # Retryable: the caller repeats the same request (ids make repeats safe).
+        log.warning("http.storage_unavailable", error=str(exc))
+        return JSONResponse(
+            error_body("storage_unavailable", language),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+    log.exception("http.unhandled_error")
+    return JSONResponse(error_body("internal_error", language), status_code=500)
 
 
 QueryModel = TypeVar("QueryModel", bound=BaseModel)
@@ -95,8 +123,14 @@ def query_of(model: type[QueryModel], request: Request) -> QueryModel:
     """The request's query parameters as ``model``, read inside an endpoint rather than declared
     as FastAPI parameters (each of which costs a hot endpoint more than its own work). Bad
     values are refused with the same 422 as a declared parameter's."""
+    return query_from(model, dict(request.query_params))
+
+
+def query_from(model: type[QueryModel], params: dict[str, str]) -> QueryModel:
+    """Query parameters (each name's last value) as ``model``, refused as :func:`query_of`
+    refuses them."""
     try:
-        return model.model_validate(dict(request.query_params))
+        return model.model_validate(params)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("query", *error["loc"])} for error in exc.errors()]
@@ -161,6 +195,9 @@ class CanonicalLine:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # Each (route, method, status)'s counter and latency histogram, once looked up: the
+        # labels lookup costs more than the count.
+        self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -188,8 +225,16 @@ class CanonicalLine:
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         path = getattr(scope.get("route"), "path", "unmatched")
         method = scope["method"]
-        HTTP_REQUESTS.labels(self.service, path, method, str(status)).inc()
-        HTTP_LATENCY.labels(self.service, path).observe(elapsed)
+        key = (path, method, status)
+        metrics = self._metrics.get(key)
+        if metrics is None:
+            metrics = self._metrics[key] = (
+                HTTP_REQUESTS.labels(self.service, path, method, str(status)),
+                HTTP_LATENCY.labels(self.service, path),
+            )
+        requests, latency = metrics
+        requests.inc()
+        latency.observe(elapsed)
         if status < 400 and is_quiet(scope):
             return  # counted in a periodic summary (shared.request_summary)
         if path not in ("/healthz", "/readyz", "/metrics"):
@@ -228,6 +273,11 @@ class BodySizeLimit:
             if int(declared) <= self.limit + self._DRAIN_BYTES:
                 await self._drain(receive)
             await self._refuse(headers, send)
+            return
+        if "transfer-encoding" not in headers:
+            # No body, or one the server reads to its declared length (within the limit):
+            # nothing to count (and a waiting long poll holds no wrappers).
+            await self.app(scope, receive, send)
             return
         received = 0
         too_large = False
@@ -307,17 +357,7 @@ def install_common(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"]}
-            for err in exc.errors()[:20]
-        ]
-        details = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:3])
-        # A quantity outside the rule gets its own code: the caller fixes how it writes numbers.
-        quantity = all(err["type"] == QUANTITY_ERROR for err in exc.errors())
-        code = "quantity_invalid" if quantity else "validation_error"
-        body = error_body(code, language_of(request), {"details": details})
-        body["errors"] = errors
-        return JSONResponse(body, status_code=422)
+        return error_answer(exc, language_of(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -341,18 +381,11 @@ def install_common(
 
     @app.exception_handler(StorageError)
     async def _storage(request: Request, exc: StorageError) -> JSONResponse:
-        # Retryable: the caller repeats the same request (ids make repeats safe).
-        log.warning("http.storage_unavailable", error=str(exc))
-        return JSONResponse(
-            error_body("storage_unavailable", language_of(request)),
-            status_code=503,
-            headers={"Retry-After": "1"},
-        )
+        return error_answer(exc, language_of(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("http.unhandled_error")
-        return JSONResponse(error_body("internal_error", language_of(request)), status_code=500)
+        return error_answer(exc, language_of(request))
 
     # Added last, so it is the outermost: it sees every answer, 413s included.
     app.add_middleware(CanonicalLine, service=service)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from shared.contracts import Envelope, Payload
-from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceView
+from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView
 from shared.contracts.results import (
     DocumentCompleted,
     DocumentCompletedV1,
@@ -191,6 +191,8 @@ class Activity:
             self._device_changed(envelope, payload)
         elif isinstance(payload, DeviceSeen):
             self._device_seen(payload)
+        elif isinstance(payload, DeviceSeenV1):
+            self._device_seen(payload.upgraded())
         else:
             return False
         return True
@@ -266,9 +268,10 @@ class Activity:
         )
 
     def _device_seen(self, seen: DeviceSeen) -> None:
-        latest = _latest(self._sightings.get(seen.device_id), seen.at)
-        assert latest is not None
-        self._sightings[seen.device_id] = latest
+        for sighting in seen.sightings:
+            latest = _latest(self._sightings.get(sighting.device_id), sighting.at)
+            assert latest is not None
+            self._sightings[sighting.device_id] = latest
 
     def seed_devices(self, views: list[DeviceView]) -> None:
         """Devices the registry lists at start-up; an event already received wins."""

@@ -3,7 +3,8 @@
 Keys and credentials are checked against the gateway's own copies of the registry's records
 (by hash), held in memory once read (``credentials``); an unknown hash is asked of the registry
 once and then kept. Each credential has
-its own request rate; each device's calls also count as a sighting (``last_seen``).
+its own request rate; each device's calls also count as a sighting (``last_seen``, written in
+batches: ``presence.py``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ from services.gateway.directory import device_copy, tenant_record
 from services.gateway.parts import gateway_parts
 from services.gateway.records import DeviceCopy, TenantCopy
 from shared.contracts import registry_rpc as registry
-from shared.contracts.directory import DeviceSeen
 from shared.contracts.registry_rpc import Registry
 from shared.contracts.rpc import RpcMethod
 from shared.errors import Refusal
 from shared.http import HttpCaller, check_admin_token
 from shared.metrics import RATE_LIMITED
-from shared.outbox import Tx
 from shared.security import hash_token
 from shared.service import Runtime, RuntimeDep
 
@@ -128,7 +127,7 @@ async def authenticate_device(rt: Runtime, credential: str) -> DeviceCopy:
     device = await device_holding(rt, credential_hash)
     await refuse_unless_active(rt, device)
     _within_rate(rt, f"device:{credential_hash}")
-    await record_sighting(rt, device)
+    record_sighting(rt, device)
     return device
 
 
@@ -171,18 +170,11 @@ def _within_rate(rt: Runtime, credential: str) -> None:
         raise Refusal("rate_limited", 429, retry_after=wait)
 
 
-async def record_sighting(rt: Runtime, device: DeviceCopy) -> None:
-    """The device is in contact now: count it online, keep ``last_seen`` current and tell the
-    others (the dashboard shows who is online)."""
-    presence = gateway_parts(rt).presence
-    now = datetime.now(UTC)
-    if presence.saw(device.id, now):
-
-        async def seen(tx: Tx) -> None:
-            await repo.mark_seen(tx.db, device.id, now.isoformat())
-            await tx.emit(DeviceSeen(device_id=device.id, at=now), device.tenant)
-
-        await rt.uow.run(seen)
+def record_sighting(rt: Runtime, device: DeviceCopy) -> None:
+    """The device is in contact now: count it online; its ``last_seen`` and the others' news
+    of it (the dashboard shows who is online) are written with the next batch
+    (``sightings.py``)."""
+    gateway_parts(rt).presence.saw(device.id, device.tenant, datetime.now(UTC))
 
 
 async def require_admin(rt: RuntimeDep, credentials: Bearer) -> None:

@@ -10,6 +10,7 @@ it is announced to every gateway instance, which forget the credentials they hol
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from services.gateway import repository as repo
@@ -69,8 +70,19 @@ async def tenant_of(rt: Runtime, device: DeviceCopy) -> TenantCopy | None:
 
 
 async def last_seen(rt: Runtime, device: dict[str, Any]) -> str | None:
-    """When the device last called: this gateway's own sighting first, then the registry's."""
-    return last_seen_of(device, await repo.device(rt.store, device["id"]))
+    """When the device last called: this gateway's own sighting first (the one in memory,
+    which may not be written yet, when it is newer than the stored one), then the
+    registry's."""
+    stored = last_seen_of(device, await repo.device(rt.store, device["id"]))
+    here = gateway_parts(rt).presence.last_seen(device["id"])
+    if here is not None and (stored is None or _moment(stored) < here):
+        return here.isoformat()
+    return stored
+
+
+def _moment(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _plain(device: DeviceView) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from services.gateway.sightings import SightingWriter
 from shared.catalog.replica import CatalogReplica
 from shared.limits import GuessLimit
 from shared.messaging.broadcast import Broadcast
@@ -35,6 +36,8 @@ class GatewayParts:
     pin_limit: GuessLimit
     rate_limiter: RateLimiter
     presence: Presence
+    # Writes the sightings due in batches (last_seen and device.seen).
+    sightings: SightingWriter
     secret_box: SecretBox
     # The copy of the base's catalog terminals sync from, kept by catalog.changed.
     catalog: CatalogReplica

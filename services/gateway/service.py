@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.gateway import consumers, repository, webhooks
-from services.gateway.api import ROUTERS
+from services.gateway.api import ROUTERS, inbox_route
 from services.gateway.auth import RecentlyRefused
 from services.gateway.credentials import ACCESS_EXCHANGE, AccessNews, CredentialCache
 from services.gateway.inbox import Inbox
@@ -14,6 +14,7 @@ from services.gateway.notifier import Notifier
 from services.gateway.parts import GatewayParts, gateway_parts
 from services.gateway.presence import Presence
 from services.gateway.rate_limit import RateLimiter
+from services.gateway.sightings import SightingWriter
 from services.gateway.webhook_sender import WebhookSender
 from shared.catalog.replica import CatalogReplica
 from shared.clock import now
@@ -69,6 +70,7 @@ async def _on_start(rt: Runtime) -> None:
         pin_limit=GuessLimit(rt.store, "pin", settings.pin_misses_per_minute),
         rate_limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         presence=presence,
+        sightings=SightingWriter(rt.uow, presence),
         secret_box=box,
         catalog=CatalogReplica(rt.uow, rt.rpc, settings.catalog_check_seconds),
     )
@@ -79,12 +81,14 @@ async def _on_start(rt: Runtime) -> None:
     parts.webhook_sender = WebhookSender(rt, parts.notifier, box=box)
     parts.webhook_sender.start()
     parts.catalog.start()
+    parts.sightings.start()
 
 
 async def _on_stop(rt: Runtime) -> None:
     parts = gateway_parts(rt)
     if parts.webhook_sender is not None:
         await parts.webhook_sender.stop()
+    await parts.sightings.stop()
     await parts.access_broadcast.stop()
     await parts.polls.stop()
     await parts.inbox_broadcast.stop()
@@ -92,7 +96,7 @@ async def _on_stop(rt: Runtime) -> None:
 
 
 def build_app(rt: Runtime) -> FastAPI:
-    return service_app(
+    app = service_app(
         rt,
         NAME,
         title="tsdx gateway",
@@ -100,6 +104,8 @@ def build_app(rt: Runtime) -> FastAPI:
         routers=ROUTERS,
         terminal_app="internet",
     )
+    inbox_route.install(app, rt)
+    return app
 
 
 # Declared as every service declares its ServiceSpec (shared/service.py): the five look alike

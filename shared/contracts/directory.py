@@ -170,11 +170,40 @@ GroupName = Annotated[
 ]
 
 
-@message
-class DeviceSeen(Payload):
-    """A terminal was in contact with the gateway (sent at most every 30 s per device)."""
-
-    TYPE = "device.seen"
+class Sighting(Strict):
+    """One terminal's latest contact with the gateway."""
 
     device_id: str = Field(min_length=1, max_length=100)
     at: datetime
+
+
+# Sightings in one ``device.seen``: a gateway sends more in several messages.
+SIGHTINGS_PER_MESSAGE = 1000
+
+
+@message
+class DeviceSeen(Payload):
+    """Terminals of one base were in contact with the gateway: each device at most every
+    30 s, those of one interval together.
+
+    Version 2: ``sightings`` lists several devices (version 1 carried one)."""
+
+    TYPE = "device.seen"
+    VERSION = 2
+
+    sightings: list[Sighting] = Field(min_length=1, max_length=SIGHTINGS_PER_MESSAGE)
+
+
+@message
+class DeviceSeenV1(Payload):
+    """A terminal was in contact with the gateway (version 1: one device a message; no longer
+    published). Still understood, so a message sent before an upgrade is not dropped."""
+
+    TYPE = "device.seen"
+    VERSION = 1
+
+    device_id: str = Field(min_length=1, max_length=100)
+    at: datetime
+
+    def upgraded(self) -> DeviceSeen:
+        return DeviceSeen(sightings=[Sighting(device_id=self.device_id, at=self.at)])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.contracts import wrap
-from shared.contracts.directory import DeviceSeen
+from shared.contracts.directory import DeviceSeen, Sighting
 from shared.outbox import APPLIED, COLLECTIONS, OUTBOX, AlreadyApplied, Tx, UnitOfWork
 from shared.storage import Collection
 from shared.storage.sqlite import SQLiteStore
@@ -32,13 +32,13 @@ async def test_a_conflict_reruns_the_unit_and_its_events_are_kept_once(tmp_path:
 
     store._commit = locked_once  # type: ignore[method-assign]
     uow = UnitOfWork(store, relay=None)
-    message = wrap(DeviceSeen(device_id="d1", at=datetime.now(UTC)), "t1")
+    message = wrap(DeviceSeen(sightings=[Sighting(device_id="d1", at=datetime.now(UTC))]), "t1")
     runs: list[int] = []
 
     async def work(tx: Tx) -> str:
         runs.append(1)
         await tx.db.insert(SEEN.name, {"id": "d1", "at": "now"})
-        await tx.emit(DeviceSeen(device_id="d1", at=datetime.now(UTC)), "t1")
+        await tx.emit(DeviceSeen(sightings=[Sighting(device_id="d1", at=datetime.now(UTC))]), "t1")
         return "ok"
 
     try:

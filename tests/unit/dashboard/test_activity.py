@@ -7,7 +7,7 @@ from typing import Any
 
 from services.dashboard.activity import Activity
 from shared.contracts import Envelope, Payload, wrap
-from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceView
+from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView, Sighting
 from shared.contracts.documents import Target
 from shared.contracts.results import ResultRefused
 from shared.contracts.uploads import Delivery, DocumentRouted, DocumentRoutedV1, UploadDecided
@@ -237,7 +237,7 @@ def test_a_device_is_online_while_its_last_contact_is_recent() -> None:
 def test_a_sighting_before_the_device_s_first_change_is_kept_for_it() -> None:
     # The sighting comes from the gateway, the change from the registry: no order between them.
     activity = Activity(online_window=timedelta(minutes=5))
-    seen = DeviceSeen(device_id="d1", at=T0 - timedelta(seconds=10))
+    seen = DeviceSeen(sightings=[Sighting(device_id="d1", at=T0 - timedelta(seconds=10))])
     activity.record(_event(seen), seen, NOW)
     changed = _device(1, last_seen=None)
     activity.record(_event(changed), changed, NOW)
@@ -250,10 +250,31 @@ def test_a_later_change_with_an_older_last_seen_does_not_undo_a_sighting() -> No
     activity = Activity(online_window=timedelta(minutes=5))
     first = _device(1, last_seen=T0 - timedelta(minutes=10))
     activity.record(_event(first), first, NOW)
-    seen = DeviceSeen(device_id="d1", at=T0 - timedelta(seconds=5))
+    # A sighting sent before the upgrade (one device a message) counts as well.
+    seen = DeviceSeenV1(device_id="d1", at=T0 - timedelta(seconds=5))
     activity.record(_event(seen), seen, NOW)
     renamed = _device(2, last_seen=T0 - timedelta(minutes=10))
     activity.record(_event(renamed), renamed, NOW)
     [device] = activity.devices(T0)
     assert (device["revision"], device["online"]) == (2, True)
     assert device["last_seen"] == "2026-11-28T09:59:55Z"
+
+
+def test_one_sighting_message_updates_every_device_it_lists() -> None:
+    activity = Activity(online_window=timedelta(minutes=5))
+    for revision, device_id in enumerate(("d1", "d2"), start=1):
+        changed = DeviceChanged(
+            device=_device(1, last_seen=None).device.model_copy(update={"id": device_id}),
+            credential_hash=f"h{revision}",
+            revision=1,
+        )
+        activity.record(_event(changed), changed, NOW)
+    seen = DeviceSeen(
+        sightings=[
+            Sighting(device_id="d1", at=T0 - timedelta(seconds=3)),
+            Sighting(device_id="d2", at=T0 - timedelta(minutes=9)),
+        ]
+    )
+    activity.record(_event(seen), seen, NOW)
+    online = {d["id"]: d["online"] for d in activity.devices(T0)}
+    assert online == {"d1": True, "d2": False}

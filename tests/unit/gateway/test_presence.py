@@ -1,26 +1,70 @@
-"""Devices online: last sightings, throttled writes of last_seen, the five-minute window."""
+"""Devices online: last sightings, last_seen written in batches and spaced per device, the
+five-minute window."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.gateway.presence import ONLINE_WINDOW, WRITE_EVERY, Presence
+from services.gateway.presence import ONLINE_WINDOW, WRITE_EVERY, Due, Presence
 from tests.support.gateway_copies import a_device
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
-def test_the_first_sighting_is_written_then_writes_are_spaced() -> None:
+def test_the_first_sighting_is_due_then_writes_are_spaced() -> None:
     presence = Presence()
-    assert presence.saw("d1", T0) is True
-    assert presence.saw("d1", T0 + timedelta(seconds=1)) is False
-    assert presence.saw("d1", T0 + WRITE_EVERY) is True
+    assert presence.saw("d1", "t1", T0) is True
+    assert presence.take_due() == [Due("d1", "t1", T0)]
+    assert presence.saw("d1", "t1", T0 + timedelta(seconds=1)) is False
+    assert presence.take_due() == []
+    assert presence.saw("d1", "t1", T0 + WRITE_EVERY) is True
+    assert presence.take_due() == [Due("d1", "t1", T0 + WRITE_EVERY)]
+
+
+def test_the_sightings_of_many_devices_are_taken_together_once() -> None:
+    presence = Presence()
+    for n in range(5):
+        presence.saw(f"d{n}", "t1" if n % 2 else "t2", T0 + timedelta(seconds=n))
+    due = presence.take_due()
+    assert {d.device_id: (d.tenant, d.at) for d in due} == {
+        f"d{n}": ("t1" if n % 2 else "t2", T0 + timedelta(seconds=n)) for n in range(5)
+    }
+    assert presence.take_due() == []
+
+
+def test_a_device_seen_again_before_the_write_is_written_with_its_latest_moment() -> None:
+    presence = Presence()
+    presence.saw("d1", "t1", T0)
+    assert presence.saw("d1", "t1", T0 + timedelta(seconds=2)) is False
+    assert presence.take_due() == [Due("d1", "t1", T0 + timedelta(seconds=2))]
+
+
+def test_a_failed_write_is_due_again_without_undoing_a_newer_sighting() -> None:
+    presence = Presence()
+    presence.saw("d1", "t1", T0)
+    presence.saw("d2", "t1", T0)
+    failed = presence.take_due()
+    presence.saw("d1", "t1", T0 + WRITE_EVERY)  # due anew meanwhile, later
+    presence.put_back(failed)
+    assert sorted(presence.take_due(), key=lambda d: d.device_id) == [
+        Due("d1", "t1", T0 + WRITE_EVERY),
+        Due("d2", "t1", T0),
+    ]
+
+
+def test_the_latest_sighting_is_known_before_it_is_written() -> None:
+    presence = Presence()
+    assert presence.last_seen("d1") is None
+    presence.saw("d1", "t1", T0)
+    presence.take_due()
+    presence.saw("d1", "t1", T0 + timedelta(seconds=7))
+    assert presence.last_seen("d1") == T0 + timedelta(seconds=7)
 
 
 def test_devices_seen_within_the_window_are_online() -> None:
     presence = Presence()
-    presence.saw("d1", T0)
-    presence.saw("d2", T0 + timedelta(minutes=3))
+    presence.saw("d1", "t1", T0)
+    presence.saw("d2", "t1", T0 + timedelta(minutes=3))
     assert presence.online(T0 + timedelta(minutes=1)) == 2
     assert presence.online(T0 + ONLINE_WINDOW + timedelta(seconds=1)) == 1
     assert presence.online(T0 + timedelta(minutes=9)) == 0
@@ -28,9 +72,10 @@ def test_devices_seen_within_the_window_are_online() -> None:
 
 def test_a_forgotten_device_is_written_again_when_it_returns() -> None:
     presence = Presence()
-    presence.saw("d1", T0)
+    presence.saw("d1", "t1", T0)
+    presence.take_due()
     presence.online(T0 + timedelta(minutes=10))
-    assert presence.saw("d1", T0 + timedelta(minutes=10)) is True
+    assert presence.saw("d1", "t1", T0 + timedelta(minutes=10)) is True
 
 
 def test_seeding_from_stored_copies_keeps_who_was_online() -> None:
@@ -38,4 +83,5 @@ def test_seeding_from_stored_copies_keeps_who_was_online() -> None:
     presence.seed([a_device(id="d1", last_seen=T0.isoformat()), a_device(id="d2", last_seen=None)])
     assert presence.online(T0 + timedelta(minutes=1)) == 1
     # Written at T0 already, so a sighting right after does not write again.
-    assert presence.saw("d1", T0 + timedelta(seconds=5)) is False
+    assert presence.saw("d1", "t1", T0 + timedelta(seconds=5)) is False
+    assert presence.take_due() == []

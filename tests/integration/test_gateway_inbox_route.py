@@ -1,0 +1,246 @@
+"""The inbox poll's plain ASGI route answers exactly as the FastAPI endpoint behind it would.
+
+One gateway runtime (real SQLite store, real RabbitMQ vhost) serves two apps: the gateway's
+own, whose inbox poll is answered by ``api/inbox_route.py`` in front of FastAPI, and the same
+app without that route, where FastAPI's endpoint answers. Every request is sent to both and
+the answers compared byte for byte: status, body, headers (but the date and the correlation
+id), then what each did to the metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from services.gateway import repository as repo
+from services.gateway.api import inbox_route
+from services.gateway.api.inbox_route import InboxRoute
+from services.gateway.api.terminal import answer_poll
+from services.gateway.parts import gateway_parts
+from services.gateway.service import SPEC
+from shared.security import hash_token
+from shared.service import Runtime, start_runtime, stop_runtime
+from shared.settings import Settings
+from tests.support.waiting import eventually
+
+INBOX = "/api/v1/terminal/inbox"
+ACTIVE, BLOCKED, RETIRED, EMPTY = "cred-active", "cred-blocked", "cred-retired", "cred-empty"
+
+
+def _device(device_id: str, credential: str, status: str) -> dict[str, Any]:
+    return {
+        "id": device_id,
+        "tenant": "trade",
+        "pin": device_id[-4:],
+        "name": "EDA50",
+        "model": "EDA50",
+        "hardware_id": f"@HW-{device_id}",
+        "mode": "online",
+        "status": status,
+        "credential_hash": hash_token(credential),
+        "revision": 1,
+    }
+
+
+def _row(n: int, device_id: str, state: str, **more: Any) -> dict[str, Any]:
+    return {
+        "id": f"dl-{n}",
+        "tenant": "trade",
+        "device_id": device_id,
+        "document_id": f"doc-{n}",
+        "version": 1,
+        "settings": {"terminal_type": "receipt"},
+        "header": {
+            "accounting_type": "ПоступлениеТоваров",
+            "number": f"№{n}",
+            "date": "2026-12-06",
+        },
+        "lines_count": n,
+        "state": state,
+        "routed_at": f"2026-12-06T10:00:0{n}+00:00",
+        **more,
+    }
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[tuple[Runtime, FastAPI, FastAPI]]:
+    rt = await start_runtime(SPEC, settings)
+    try:
+        for device_id, credential, status in [
+            ("dev-0001", ACTIVE, "active"),
+            ("dev-0002", BLOCKED, "blocked"),
+            ("dev-0003", RETIRED, "retired"),
+            ("dev-0004", EMPTY, "active"),
+        ]:
+            await repo.keep_device_now(rt.store, _device(device_id, credential, status))
+        refusal = {
+            "result_id": "r-1",
+            "code": "quantity_over_plan",
+            "params": {"line_no": 1, "planned": "2", "fact": "3"},
+        }
+        async with rt.store.transaction() as db:
+            await repo.insert_copies(
+                db,
+                [
+                    _row(1, "dev-0001", "waiting"),
+                    _row(2, "dev-0001", "in_progress", last_refusal=refusal),
+                    _row(3, "dev-0001", "withdrawn", withdrawn_reason="recalled"),
+                    _row(4, "dev-0001", "done"),
+                ],
+            )
+        lean = SPEC.build_app(rt)
+        plain = SPEC.build_app(rt)
+        plain.user_middleware = [
+            m for m in plain.user_middleware if getattr(m, "cls", None) is not InboxRoute
+        ]
+        assert len(plain.user_middleware) == len(lean.user_middleware) - 1
+        yield rt, lean, plain
+    finally:
+        await stop_runtime(SPEC, rt)
+
+
+async def _waiting(rt: Runtime) -> None:
+    async def waiting() -> int:
+        return gateway_parts(rt).polls.waiting_devices
+
+    await eventually(waiting, until=lambda n: n == 1, timeout=10)
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+
+
+def _compared(answer: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
+    headers = [(k, v) for k, v in answer.headers.items() if k not in ("date", "x-correlation-id")]
+    return answer.status_code, answer.content, headers
+
+
+def _http_count(status: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "tsdx_http_requests_total",
+        {"service": "gateway", "route": INBOX, "method": "GET", "status": status},
+    )
+    return value or 0.0
+
+
+def _auth(credential: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credential}"}
+
+
+CASES: list[tuple[str, dict[str, str]]] = [
+    ("", {}),  # no credential
+    ("", {"Authorization": "Basic abc"}),
+    ("", {"Authorization": "Bearer "}),
+    ("", {"Authorization": f"bearer  {ACTIVE} ", "Accept-Language": "en"}),
+    ("", _auth(ACTIVE)),
+    ("?wait=0&known=3", {**_auth(ACTIVE), "Accept-Language": "en-US,en;q=0.9"}),
+    ("?wait=0&known=2", {**_auth(ACTIVE), "Accept-Language": "ru"}),
+    ("?wait=0", _auth(EMPTY)),
+    ("?wait=-1", _auth(ACTIVE)),
+    ("?wait=61&known=-2", {**_auth(ACTIVE), "Accept-Language": "en"}),
+    ("?wait=soon", _auth(ACTIVE)),
+    ("?known=1.5&wait=", _auth(ACTIVE)),
+    ("?wait=0&wait=abc", _auth(ACTIVE)),  # the last value counts
+    ("?wait=-1", {}),  # the credential is checked before the query
+    ("", _auth(BLOCKED)),
+    ("", {**_auth(RETIRED), "Accept-Language": "en"}),
+    ("?extra=1", _auth(EMPTY)),
+]
+
+
+@pytest.mark.parametrize(("query", "headers"), CASES)
+async def test_each_answer_is_the_fastapi_endpoint_s_own(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+    query: str,
+    headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, lean, plain = gateway
+    # Which of the two ways in answered: the plain route's calls are counted.
+    served: list[int] = []
+
+    async def spy(*args: Any) -> bytes:
+        served.append(1)
+        return await answer_poll(*args)
+
+    monkeypatch.setattr(inbox_route, "answer_poll", spy)
+    async with _client(lean) as fast, _client(plain) as slow:
+        answers = []
+        for client in (fast, slow):
+            before = {s: _http_count(s) for s in ("200", "401", "422")}
+            answer = await client.get(INBOX + query, headers=headers)
+            counted = {s: _http_count(s) - before[s] for s in before}
+            answers.append((_compared(answer), counted))
+    (lean_answer, lean_counted), (plain_answer, plain_counted) = answers
+    assert lean_answer == plain_answer
+    assert lean_counted == plain_counted
+    assert sum(lean_counted.values()) == 1  # counted under the route's own path, as before
+    assert served == [1]  # the gateway's own app answered through the plain route
+
+
+async def test_other_methods_and_paths_go_on_to_fastapi(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    _, lean, plain = gateway
+    async with _client(lean) as fast, _client(plain) as slow:
+        for method, path in [("POST", INBOX), ("HEAD", INBOX), ("GET", INBOX + "/")]:
+            ours = await fast.request(method, path, headers=_auth(ACTIVE))
+            theirs = await slow.request(method, path, headers=_auth(ACTIVE))
+            assert _compared(ours) == _compared(theirs)
+            assert ours.status_code in (307, 405)
+
+
+async def test_a_waiting_poll_is_woken_by_news_of_its_inbox(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    rt, lean, _ = gateway
+    async with _client(lean) as client:
+        waiting = asyncio.create_task(client.get(f"{INBOX}?wait=60", headers=_auth(EMPTY)))
+        await _waiting(rt)
+        async with rt.store.transaction() as db:
+            await repo.insert_copies(db, [_row(5, "dev-0004", "waiting")])
+        gateway_parts(rt).polls.changed("dev-0004")
+        answer = await asyncio.wait_for(waiting, 20)
+    assert answer.status_code == 200
+    assert [d["document_id"] for d in answer.json()["documents"]] == ["doc-5"]
+
+
+async def test_a_poll_waits_no_longer_than_the_gateway_allows(
+    settings: Settings,
+) -> None:
+    rt = await start_runtime(SPEC, settings.model_copy(update={"long_poll_max_seconds": 0.2}))
+    try:
+        await repo.keep_device_now(rt.store, _device("dev-0004", EMPTY, "active"))
+        async with _client(SPEC.build_app(rt)) as client:
+            answer = await asyncio.wait_for(
+                client.get(f"{INBOX}?wait=60", headers=_auth(EMPTY)), 20
+            )
+        assert (answer.status_code, answer.json()) == (200, {"documents": [], "withdrawn": []})
+    finally:
+        await stop_runtime(SPEC, rt)
+
+
+async def test_a_waiting_poll_ends_with_the_reason_when_its_device_is_blocked(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    rt, lean, _ = gateway
+    async with _client(lean) as client:
+        waiting = asyncio.create_task(
+            client.get(f"{INBOX}?wait=60", headers={**_auth(EMPTY), "Accept-Language": "en"})
+        )
+        await _waiting(rt)
+        blocked = {**_device("dev-0004", EMPTY, "blocked"), "revision": 2}
+        await repo.keep_device_now(rt.store, blocked)
+        await gateway_parts(rt).access.device_changed(
+            "dev-0004"
+        )  # as a block through the API announces
+        answer = await asyncio.wait_for(waiting, 20)
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "device_blocked"
+    assert answer.json()["message"] == "Device 0004 is blocked."
