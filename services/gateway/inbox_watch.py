@@ -9,6 +9,11 @@ while it waits. It is woken when its device's inbox changes:
   inbox broadcast, several devices a message (at most one message per ``pack_seconds``, so
   that a busy gateway does not pay a message per document), and every instance wakes its
   polls of those devices;
+- announced only while other instances are there to hear it: instances greet each other on the
+  broadcast (at start, after a reconnect and every ``greet_seconds``), and a gateway that has
+  heard no other within ``3 × greet_seconds`` announces nothing, so a lone gateway spends no
+  message on its documents. A newcomer's first changes may go unannounced to an instance that
+  has not yet heard its greeting: the safety check below finds those;
 - the announcement missed (a broker connection that dropped, a publish that failed): every
   ``safety_seconds``, and at once after a reconnect, the instance asks the store which of its
   waiting devices have a copy waiting or withdrawn, in one query per ``CHUNK`` devices (not
@@ -21,6 +26,7 @@ while it reads is kept for its wait and never slips between the read and the wai
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -78,11 +84,20 @@ class Ticket:
 
 class InboxWatch:
     def __init__(
-        self, check: NewsCheck, *, pack_seconds: float = 0.05, safety_seconds: float = 5.0
+        self,
+        check: NewsCheck,
+        *,
+        pack_seconds: float = 0.05,
+        safety_seconds: float = 5.0,
+        greet_seconds: float = 60.0,
     ) -> None:
         self._check = check
         self._pack_seconds = pack_seconds
         self._safety_seconds = safety_seconds
+        self._greet_seconds = greet_seconds
+        # The other instances heard on the broadcast: their id and when (monotonic seconds).
+        self._peers: dict[str, float] = {}
+        self._greeting: asyncio.Task[None] | None = None
         self._tickets: dict[str, list[Ticket]] = {}
         # Devices whose inbox changed here, not yet announced to the other instances.
         self._unannounced: set[str] = set()
@@ -123,7 +138,7 @@ class InboxWatch:
         other instances."""
         INBOX_NEWS.labels("here").inc()
         self.wake(device_id)
-        if self._broadcast is None:
+        if self._broadcast is None or not self.has_peers():
             return
         self._unannounced.add(device_id)
         if self._announcing is None or self._announcing.done():
@@ -141,12 +156,21 @@ class InboxWatch:
             await asyncio.sleep(self._pack_seconds)
 
     async def heard(self, news: dict[str, Any]) -> None:
-        """An announcement on the inbox broadcast (from any instance)."""
+        """A message on the inbox broadcast (from any instance): a greeting or an
+        announcement."""
+        sender = news.get("from")
+        if sender == self.instance:
+            return
+        if isinstance(sender, str) and sender:
+            if self._peers.setdefault(sender, 0.0) == 0.0 and news.get("hello"):
+                # A newcomer: it learns of this instance at once, not a minute later.
+                await self._greet(hello=False)
+            self._peers[sender] = time.monotonic()
+        if news.get("hello") is not None:
+            return
         devices = news.get("inboxes")
         if not isinstance(devices, list):
             log.warning("inbox_news.not_understood", news=str(news)[:200])
-            return
-        if news.get("from") == self.instance:
             return
         INBOX_NEWS.labels("announced").inc(len(devices))
         for device_id in devices:
@@ -154,10 +178,35 @@ class InboxWatch:
                 self.wake(device_id)
 
     def missed_some(self) -> None:
-        """The broker connection came back: announcements sent meanwhile never arrived."""
-        task = asyncio.create_task(self.check_now())
-        self._rechecks.add(task)
-        task.add_done_callback(self._rechecks.discard)
+        """The broker connection came back: announcements sent meanwhile never arrived, and
+        the others may have forgotten this instance."""
+        for step in (self.check_now(), self._greet(hello=True)):
+            task: asyncio.Task[Any] = asyncio.create_task(step)
+            self._rechecks.add(task)
+            task.add_done_callback(self._rechecks.discard)
+
+    # The other instances -------------------------------------------------------------------
+
+    def has_peers(self) -> bool:
+        """Another instance was heard lately (and may have polls that our news wakes)."""
+        forgotten = time.monotonic() - 3 * self._greet_seconds
+        for peer in [p for p, at in self._peers.items() if at < forgotten]:
+            del self._peers[peer]
+        return bool(self._peers)
+
+    async def _greet(self, *, hello: bool) -> None:
+        """Say this instance is here; ``hello`` asks the others who are there to answer."""
+        if self._broadcast is None:
+            return
+        try:
+            await self._broadcast.publish({"from": self.instance, "hello": hello})
+        except BrokerUnavailable as exc:  # greeted again after the reconnect
+            log.warning("inbox_news.greeting_not_sent", error=str(exc))
+
+    async def _greet_forever(self) -> None:
+        while True:
+            await self._greet(hello=True)
+            await asyncio.sleep(self._greet_seconds)
 
     # The safety check ----------------------------------------------------------------------
 
@@ -188,10 +237,13 @@ class InboxWatch:
     def start(self, broadcast: Announcer | None) -> None:
         self._broadcast = broadcast
         self._checking = asyncio.create_task(self._check_forever())
+        if broadcast is not None:
+            self._greeting = asyncio.create_task(self._greet_forever())
 
     async def stop(self) -> None:
         self._broadcast = None
-        tasks = [t for t in (self._checking, self._announcing, *self._rechecks) if t is not None]
+        running = (self._checking, self._greeting, self._announcing, *self._rechecks)
+        tasks = [t for t in running if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:

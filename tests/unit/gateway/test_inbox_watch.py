@@ -18,8 +18,19 @@ class Announcements:
         self.failing = False
         self.attempts = 0
 
+    @property
+    def announcements(self) -> list[dict[str, Any]]:
+        return [news for news in self.sent if "inboxes" in news]
+
+    @property
+    def greetings(self) -> list[dict[str, Any]]:
+        return [news for news in self.sent if "hello" in news]
+
     async def devices(self) -> list[str]:
-        return sorted(d for news in self.sent for d in news["inboxes"])
+        return sorted(d for news in self.announcements for d in news["inboxes"])
+
+    async def greeted(self) -> int:
+        return len(self.greetings)
 
     async def tried(self) -> int:
         return self.attempts
@@ -31,13 +42,20 @@ class Announcements:
         self.sent.append(news)
 
 
-def _watch(with_news: set[str] | None = None, asked: list[int] | None = None) -> InboxWatch:
+def _watch(
+    with_news: set[str] | None = None, asked: list[int] | None = None, greet_seconds: float = 3600
+) -> InboxWatch:
     async def check(devices: Sequence[str]) -> set[str]:
         if asked is not None:
             asked.append(len(devices))
         return {d for d in devices if d in (with_news or set())}
 
-    return InboxWatch(check, pack_seconds=0.01, safety_seconds=3600)
+    return InboxWatch(check, pack_seconds=0.01, safety_seconds=3600, greet_seconds=greet_seconds)
+
+
+async def _meet(watch: InboxWatch) -> None:
+    """Another instance answers on the broadcast: from now on there is someone to tell."""
+    await watch.heard({"from": "another-instance", "hello": False})
 
 
 async def test_news_of_the_device_wakes_its_poll_and_no_other() -> None:
@@ -70,13 +88,14 @@ async def test_changes_are_announced_packed_and_others_announcements_wake_polls(
     sent = Announcements()
     here.start(sent)
     try:
+        await _meet(here)
         for device in ("d1", "d2", "d3"):
             here.changed(device)
         await eventually(sent.devices, until=lambda d: d == ["d1", "d2", "d3"])
         # Changed together: announced in one message.
-        assert len(sent.sent) == 1
+        assert len(sent.announcements) == 1
         with there.watching("d2") as ticket, there.watching("d9") as unrelated:
-            for news in sent.sent:
+            for news in sent.announcements:
                 await there.heard(news)
             assert await ticket.wait(5) is True
             assert await unrelated.wait(0.01) is False
@@ -105,12 +124,15 @@ async def test_a_failed_announcement_does_not_stop_the_next() -> None:
     sent.failing = True
     watch.start(sent)
     try:
+        await _meet(watch)
+        await eventually(sent.tried)  # the greeting at start, refused
+        tried = sent.attempts
         watch.changed("d1")
-        await eventually(sent.tried)
+        await eventually(sent.tried, until=lambda n: n > tried)
         sent.failing = False
         watch.changed("d2")
         assert await eventually(sent.devices) == ["d2"]
-        assert len(sent.sent) == 1
+        assert len(sent.announcements) == 1
     finally:
         await watch.stop()
 
@@ -146,3 +168,48 @@ async def test_a_reconnect_checks_the_store_at_once() -> None:
     with watch.watching("d1") as ticket:
         watch.missed_some()
         assert await ticket.wait(5) is True
+
+
+async def test_an_instance_alone_greets_but_announces_nothing() -> None:
+    watch = _watch()
+    sent = Announcements()
+    watch.start(sent)
+    try:
+        await eventually(sent.greeted)
+        assert sent.greetings[0] == {"from": watch.instance, "hello": True}
+        with watch.watching("d1") as ticket:
+            watch.changed("d1")
+            assert await ticket.wait(5) is True  # its own polls are woken all the same
+        await _meet(watch)
+        watch.changed("d2")  # someone is there now: told
+        assert await eventually(sent.devices) == ["d2"]
+    finally:
+        await watch.stop()
+
+
+async def test_a_newcomers_hello_is_answered_once_and_its_news_wakes_polls() -> None:
+    watch = _watch()
+    sent = Announcements()
+    watch.start(sent)
+    try:
+        await eventually(sent.greeted)
+        await watch.heard({"from": "newcomer", "hello": True})
+        await watch.heard({"from": "newcomer", "hello": True})  # its next greeting: known
+        assert [g["hello"] for g in sent.greetings] == [True, False]
+        assert watch.has_peers()
+        with watch.watching("d5") as ticket:
+            await watch.heard({"from": "newcomer", "inboxes": ["d5"]})
+            assert await ticket.wait(5) is True
+    finally:
+        await watch.stop()
+
+
+async def test_an_instance_not_heard_for_three_greetings_is_forgotten() -> None:
+    watch = _watch(greet_seconds=0.01)
+    await _meet(watch)
+    assert watch.has_peers()
+
+    async def known() -> bool:
+        return watch.has_peers()
+
+    assert await eventually(known, until=lambda still: not still, timeout=5) is False
