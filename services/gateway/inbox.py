@@ -224,12 +224,7 @@ class Inbox:
             completed_at=envelope.time.isoformat(),
             result=completed.model_dump(mode="json"),
         )
-        async with self._uow(applying=envelope) as tx:
-            await repo.keep_completed(tx.db, row)
-            # Online documents go back by themselves; offline ones wait to be loaded.
-            pushed = completed.mode == "online" and await webhooks.enqueue(tx.db, envelope, row)
-        if pushed:
-            self._notifier.notify(webhooks.WAKE_KEY)
+        await self._keep_entry(envelope, row, online=completed.mode == "online")
 
     async def returned(self, envelope: Envelope, returned: DocumentReturned) -> None:
         """A document taken back after it was accepted: an entry of the base's results."""
@@ -237,9 +232,16 @@ class Inbox:
             raise PermanentFailure("document.returned without a tenant")
         key = repo.completed_key(envelope.tenant, returned.document_id)
         row = returns.returned_entry(envelope.tenant, key, envelope.time, returned)
+        await self._keep_entry(envelope, row, online=returned.mode == "online")
+
+    async def _keep_entry(
+        self, envelope: Envelope, row: CompletedDocument, *, online: bool
+    ) -> None:
+        """Keep an entry of the base's results; an online base is sent it by webhook."""
         async with self._uow(applying=envelope) as tx:
             await repo.keep_completed(tx.db, row)
-            pushed = returned.mode == "online" and await webhooks.enqueue(tx.db, envelope, row)
+            # Online documents go back by themselves; offline ones wait to be loaded.
+            pushed = online and await webhooks.enqueue(tx.db, envelope, row)
         if pushed:
             self._notifier.notify(webhooks.WAKE_KEY)
 

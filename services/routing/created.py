@@ -47,6 +47,8 @@ async def open_created(
         if result.channel == "lan"
         else Target(kind="device", value=result.user)
     )
+    # Field by field, alike in shape to the records an upload's decision writes
+    # (upload_decisions.py): each fills them from what it has, a request or a result.
     await repo.put_document(
         tx.db,
         repo.DocumentRecord(

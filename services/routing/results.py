@@ -143,6 +143,8 @@ class ResultKeeper:
                 )
                 return
             await repo.save_facts(tx.db, master, facts)
+            if copy.channel == "internet" and copy.state in states.NOT_TAKEN:
+                await _implied_download(journal, copy, about)
             await repo.set_copy_state(tx.db, copy.id, states.copy_after_result(result.final))
             RESULTS.labels("final" if result.final else "partial").inc()
             await journal.add(
@@ -236,6 +238,15 @@ async def _copy(
     if copy is None or copy.tenant != envelope.tenant:
         raise PermanentFailure(f"unknown delivery {delivery_id}")
     return copy
+
+
+async def _implied_download(journal: Journal, copy: repo.CopyRecord, about: dict[str, Any]) -> None:
+    """A device inbox's copy a terminal sends a result for without having confirmed its
+    download: the terminal had it, so it was delivered and downloaded. Both steps are recorded
+    at the result's time, just before it (no earlier time is known), and once per copy: a
+    download reported later, or again, adds nothing."""
+    for step in ("delivered", "downloaded"):  # both kept once per copy (ONCE_PER_COPY)
+        await journal.add(copy.document_id, step, channel=copy.channel, implied=True, **about)
 
 
 async def _process_of(tx: Tx, master: repo.DocumentRecord) -> BusinessProcess | None:

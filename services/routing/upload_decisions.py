@@ -34,6 +34,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +68,18 @@ log = get_logger("tsdx.routing")
 # The directory facts the rules ask for, of one tenant, as of the upload's request time
 # (routing's copy of the registry's directory, see directory_client.py).
 FetchDirectory = Callable[[str, rules.Lookups, datetime], Awaitable[rules.DirectoryView]]
+
+
+@dataclass(frozen=True)
+class _Deciding:
+    """One request's decision inside its transaction: what every step of accepting it uses."""
+
+    tx: Tx
+    journal: Journal
+    tenant: str
+    envelope: Envelope
+    request: UploadRequested
+    process: BusinessProcess
 
 
 class UploadDecider:
@@ -113,9 +126,8 @@ class UploadDecider:
                     decided = _refused(request, envelope, decision.code, dict(decision.params))
                 else:
                     assert process is not None
-                    decided = await self._accept(
-                        tx, journal, tenant, envelope, request, process, decision, routed
-                    )
+                    deciding = _Deciding(tx, journal, tenant, envelope, request, process)
+                    decided = await self._accept(deciding, decision, routed)
                 if decided.outcome == "refused":
                     for document_id in named:
                         await journal.add(
@@ -202,55 +214,37 @@ class UploadDecider:
                 await tx.emit(previous.decision, envelope.tenant)
 
     async def _accept(
-        self,
-        tx: Tx,
-        journal: Journal,
-        tenant: str,
-        envelope: Envelope,
-        request: UploadRequested,
-        process: BusinessProcess,
-        decision: rules.Accepted,
-        routed: list[RoutedCopy],
+        self, deciding: _Deciding, decision: rules.Accepted, routed: list[RoutedCopy]
     ) -> UploadDecided:
+        tx, tenant, request = deciding.tx, deciding.tenant, deciding.request
         # Re-uploads first: all-or-nothing, so refuse before anything is written.
         for document in request.documents:
             code = await _reupload_refusal(tx, tenant, document, recall=request.recall)
             if code is not None:
                 params = {"document": document.header.id, "number": document.header.number}
-                return _refused(request, envelope, code, params)
+                return _refused(request, deciding.envelope, code, params)
         deliveries: list[Delivery] = []
         for route in decision.routes:
             document = request.documents[route.document_index]
-            version = await self._start_version(
-                tx, journal, tenant, envelope, request, process, document
-            )
+            version = await self._start_version(deciding, document)
             for recipient in route.recipients:
-                delivery, copy = await self._deliver(
-                    tx, journal, tenant, request, process, document, version, recipient
-                )
+                delivery, copy = await self._deliver(deciding, document, version, recipient)
                 deliveries.append(delivery)
                 routed.append(copy)
         return UploadDecided(
             request_id=request.request_id,
-            process=process.id,
+            process=deciding.process.id,
             channel=request.channel,
             target=request.target,
             outcome="accepted",
             deliveries=deliveries,
-            requested_at=envelope.time,
+            requested_at=deciding.envelope.time,
         )
 
-    async def _start_version(
-        self,
-        tx: Tx,
-        journal: Journal,
-        tenant: str,
-        envelope: Envelope,
-        request: UploadRequested,
-        process: BusinessProcess,
-        document: Document,
-    ) -> int:
+    async def _start_version(self, deciding: _Deciding, document: Document) -> int:
         """Withdraw live copies of an earlier upload of this document; return the new version."""
+        tx, journal, tenant = deciding.tx, deciding.journal, deciding.tenant
+        envelope, request, process = deciding.envelope, deciding.request, deciding.process
         key = repo.document_key(tenant, document.header.id)
         master = await repo.document(tx.db, key)
         version = (master.version + 1) if master else 1
@@ -299,17 +293,11 @@ class UploadDecider:
         return version
 
     async def _deliver(
-        self,
-        tx: Tx,
-        journal: Journal,
-        tenant: str,
-        request: UploadRequested,
-        process: BusinessProcess,
-        document: Document,
-        version: int,
-        recipient: rules.Recipient,
+        self, deciding: _Deciding, document: Document, version: int, recipient: rules.Recipient
     ) -> tuple[Delivery, RoutedCopy]:
         """Make one copy; what the decision says of it and what its channel is sent of it."""
+        tx, journal, tenant = deciding.tx, deciding.journal, deciding.tenant
+        request, process = deciding.request, deciding.process
         delivery_id = uuid.uuid4().hex
         device = recipient.device
         settings = DeliverySettings(
@@ -370,6 +358,8 @@ class UploadDecider:
 def _refused(
     request: UploadRequested, envelope: Envelope, code: str, params: dict[str, Any]
 ) -> UploadDecided:
+    # Field by field from the request, alike in shape to other conversions between two types
+    # of their own (lan_writer/auth.py's current_user).
     return UploadDecided(
         request_id=request.request_id,
         process=request.process,

@@ -202,3 +202,37 @@ async def test_a_step_by_the_replacement_device_names_that_device(
     by_step = {s["step"]: s for s in view["timeline"]}
     assert by_step["routed"]["device"]["id"] == old_device["device_id"]
     assert by_step["downloaded"]["device"] == {"id": new_id}
+
+
+async def test_a_result_sent_without_confirming_the_download_implies_both_steps(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient
+) -> None:
+    document = order(lines=2)
+    async with paired(stack, tenant, name="EDA50") as terminal:
+        delivery_id = await _delivered(accounting, terminal, document)
+        # Counted straight from the inbox: the download is never confirmed.
+        await terminal.send_result(delivery_id, "r-1", facts("1"), final=False)
+        await terminal.send_result(delivery_id, "r-2", facts("2", "4"), final=True)
+        device_id = terminal.device["device_id"]
+    view = await eventually(
+        lambda: accounting.document(document["header"]["id"]),
+        until=lambda v: "completed" in steps(v),
+        what="the completed step",
+    )
+    assert steps(view)[:8] == [
+        "requested",
+        "decided",
+        "routed",
+        "delivered",
+        "downloaded",
+        "result",
+        "result",
+        "completed",
+    ]
+    implied = [s for s in view["timeline"] if s["step"] in ("delivered", "downloaded")]
+    assert [(s["implied"], s["delivery_id"], s["device"]["id"]) for s in implied] == [
+        (True, delivery_id, device_id),
+        (True, delivery_id, device_id),
+    ]
+    first_result = next(s for s in view["timeline"] if s["step"] == "result")
+    assert implied[1]["at"] == first_result["at"]

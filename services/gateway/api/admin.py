@@ -36,6 +36,8 @@ from shared.errors import Refusal
 from shared.http import HttpCaller
 from shared.service import Runtime, RuntimeDep
 
+# The endpoints are declared alike (a path, a summary, the operator, then one registry method
+# inside its audit record), as are the LAN writer's admin.py and terminal.py: each asks its own.
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 TenantId = Annotated[str, Path(pattern=TENANT_ID_PATTERN, examples=["sklad-na-lenina"])]

@@ -54,6 +54,8 @@ from shared.request_summary import SUMMARIES, quiet
 from shared.security import hash_token
 from shared.service import Runtime, RuntimeDep, current_runtime
 
+# The endpoints are declared alike (a path, a summary, the device, then one use case and its
+# answer), as are the LAN writer's terminal.py and admin.py: each calls its own use case.
 router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"], route_class=ExactJSONRoute)
 
 
@@ -183,6 +185,7 @@ def _counted(outcome: str) -> None:
     SUMMARIES.count("poll", outcome)
 
 
+# answer_poll's parameters again: answer_poll only counts a refusal, wherever _poll raises it.
 async def _poll(
     rt: Runtime,
     authorization: str | None,

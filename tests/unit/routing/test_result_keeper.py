@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -57,7 +57,11 @@ def keeper(store: Store) -> ResultKeeper:
 
 
 async def _uploaded(
-    store: Store, *users: str, process: BusinessProcess = PROCESS, state: str = "delivered"
+    store: Store,
+    *users: str,
+    process: BusinessProcess = PROCESS,
+    state: str = "delivered",
+    channel: Literal["lan", "internet"] = "lan",
 ) -> None:
     """The document uploaded for ``users``, one copy each (``c-<user>``), as routing keeps it."""
     key = repo.document_key(TENANT, "d-1")
@@ -70,7 +74,7 @@ async def _uploaded(
             process=process.id,
             process_snapshot=process,
             request_id="r-1",
-            channel="lan",
+            channel=channel,
             target=Target(kind="group", value="Кладовщики"),
             version=1,
             state=state,
@@ -85,7 +89,7 @@ async def _uploaded(
                 tenant=TENANT,
                 document_key=key,
                 request_id="r-1",
-                channel="lan",
+                channel=channel,
                 target=Target(kind="user", value=user),
                 copy="own",
                 mode="online",
@@ -96,12 +100,19 @@ async def _uploaded(
         )
 
 
-def _result(user: str, quantity: str, *, final: bool = True, n: int = 1) -> ResultSubmitted:
+def _result(
+    user: str,
+    quantity: str,
+    *,
+    final: bool = True,
+    n: int = 1,
+    channel: Literal["lan", "internet"] = "lan",
+) -> ResultSubmitted:
     line = FactLine(line_no=1, product_id="p-1", quantity=Decimal(quantity))
     return ResultSubmitted(
         result_id=f"{user}-{n}",
         delivery_id=f"c-{user}",
-        channel="lan",
+        channel=channel,
         final=final,
         lines=[line],
         user=user,
@@ -223,6 +234,64 @@ async def test_a_download_that_says_when_the_copy_was_stored_is_both_steps(
         ("downloaded", "gateway"),
     ]
     assert steps[0].at == stored_at.isoformat()
+
+
+async def test_a_result_without_a_reported_download_implies_the_delivery_and_download_once(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "dev-1", state="routed", channel="internet")
+    await _apply(keeper.submitted, _result("dev-1", "1", final=False, channel="internet"))
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    assert [(s.step, s.service, s.details.get("implied")) for s in steps] == [
+        ("delivered", "gateway", True),
+        ("downloaded", "gateway", True),
+        ("result", "gateway", None),
+    ]
+    assert {s.at for s in steps} == {steps[-1].at}  # at the result's time, just before it
+    assert all(s.delivery_id == "c-dev-1" for s in steps)
+    assert all(s.details["device_id"] == "dev-1" for s in steps)
+    copy = await repo.copy_of(store, "c-dev-1")
+    assert copy is not None and copy.state == "in_progress"
+    assert await _state(store) == "in_progress"
+    # The download reported late, and again: nothing more, and the copy is not moved back.
+    late = DeliveryProgressed(
+        delivery_id="c-dev-1",
+        channel="internet",
+        state="downloaded",
+        by="dev-1",
+        delivered_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
+    )
+    await _apply(keeper.progressed, late)
+    await _apply(keeper.progressed, late)
+    await _apply(keeper.submitted, _result("dev-1", "3", n=2, channel="internet"))
+    assert await _steps(store) == ["delivered", "downloaded", "result", "result", "completed"]
+    assert await _state(store) == "completed"
+
+
+async def test_a_result_after_a_reported_download_implies_nothing(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "dev-1", state="routed", channel="internet")
+    downloaded = DeliveryProgressed(
+        delivery_id="c-dev-1",
+        channel="internet",
+        state="downloaded",
+        by="dev-1",
+        delivered_at=datetime(2026, 1, 1, 9, 0, tzinfo=UTC),
+    )
+    await _apply(keeper.progressed, downloaded)
+    await _apply(keeper.submitted, _result("dev-1", "3", channel="internet"))
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    assert [s.step for s in steps] == ["delivered", "downloaded", "result", "completed"]
+    assert not any(s.details.get("implied") for s in steps)
+
+
+async def test_a_refused_result_implies_no_download(keeper: ResultKeeper, store: Store) -> None:
+    await _uploaded(store, "dev-1", state="routed", channel="internet")
+    await _apply(keeper.submitted, _result("dev-1", "4", channel="internet"))  # above the plan
+    assert await _steps(store) == ["result_refused"]
+    copy = await repo.copy_of(store, "c-dev-1")
+    assert copy is not None and copy.state == "routed"
 
 
 async def test_progress_reported_before_the_upgrade_is_still_applied(
