@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from services.dashboard.feed_events import RoutedCopySeen
 from shared.contracts import Envelope, Payload
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceView
 from shared.contracts.results import (
@@ -175,7 +176,7 @@ class Activity:
             return False
         if isinstance(payload, UploadDecided):
             self._decided(envelope, payload, received_at)
-        elif isinstance(payload, DocumentRouted):
+        elif isinstance(payload, DocumentRouted | RoutedCopySeen):
             self.counters[f"routed_{payload.channel}"] += 1
         elif isinstance(payload, DocumentCompleted):
             self._completed(envelope, payload)

@@ -99,21 +99,30 @@ def encode(envelope: Envelope) -> bytes:
     return orjson.dumps(as_json(envelope))
 
 
+def decode_envelope(body: bytes) -> Envelope:
+    """Parse a message body and validate its envelope, its payload left as parsed JSON (for a
+    reader that needs a few of its fields only), or raise :class:`MalformedMessage`."""
+    try:
+        raw = loads_exact(body)  # quantities sent as JSON numbers are read exactly
+    except NotJSON as exc:
+        raise MalformedMessage(f"not JSON: {exc}") from exc
+    try:
+        return Envelope.model_validate(raw)
+    except ValidationError as exc:
+        raise MalformedMessage(f"bad envelope: {describe(exc, limit=5)}") from exc
+
+
 def decode(body: bytes) -> tuple[Envelope, Payload]:
     """Parse and validate a message body, or raise :class:`MalformedMessage` saying why.
 
     The envelope comes back with an empty ``payload``: the validated payload model is the one
     copy of it kept while the message is handled (a document of 10,000 lines would otherwise
     be held twice, once as parsed JSON)."""
-    try:
-        raw = loads_exact(body)  # quantities sent as JSON numbers are read exactly
-    except NotJSON as exc:
-        raise MalformedMessage(f"not JSON: {exc}") from exc
-    try:
-        envelope = Envelope.model_validate(raw)
-    except ValidationError as exc:
-        raise MalformedMessage(f"bad envelope: {describe(exc, limit=5)}") from exc
-    del raw
+    return validated(decode_envelope(body))
+
+
+def validated(envelope: Envelope) -> tuple[Envelope, Payload]:
+    """The second half of :func:`decode`: the payload validated by its registered model."""
     model = _REGISTRY.get((envelope.type, envelope.version))
     if model is None:
         known = sorted({t for t, _ in _REGISTRY})
