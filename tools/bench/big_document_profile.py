@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +36,7 @@ from shared.contracts.uploads import DeliverySettings, DocumentRouted, UploadReq
 from shared.jsonexact import loads_exact
 from tools.bench.cpu import CpuMeter
 from tools.bench.documents import facts_as_planned, order, upload_to_device
+from tools.bench.memory import reset_peak, status_mb
 
 T = TypeVar("T")
 REPEATS = 5
@@ -128,23 +130,24 @@ async def on_the_stack(lines: int, runs: int, spy: Path | None) -> None:
             [terminal] = await api.pair_many(pool, tenant["connection_code"], 1, "PROFILE")
             for run in range(runs):
                 spies = _spies(stack, spy) if spy is not None and run == runs - 1 else []
-                async with bench._tracking_peaks(stack, f"run {run}"):
-                    times, halves = await _halves(
-                        bench._cpu_meter(stack, client=True),
-                        lambda between: big_document(
-                            pool, tenant["api_key"], terminal, lines, downloaded_then=between
-                        ),
-                    )
+                pids = {name: proc.pid for name, proc in stack.processes.items()}
+                times, halves = await _halves(
+                    bench._cpu_meter(stack, client=True),
+                    pids,
+                    lambda between: big_document(
+                        pool, tenant["api_key"], terminal, lines, downloaded_then=between
+                    ),
+                )
                 for process in spies:
                     process.send_signal(signal.SIGINT)
                     process.wait(timeout=60)
-                peaks = ", ".join(f"{n} {mb:.0f}" for n, mb in bench.peaks[f"run {run}"].items())
                 print(
                     f"run {run + 1}: upload → downloaded {times.upload_to_download:.2f} s, "
-                    f"result → completed {times.result_to_completed:.2f} s\n"
-                    f"  CPU ms to downloaded: {_cpu(halves[0])}\n"
-                    f"  CPU ms to completed: {_cpu(halves[1])}\n  peak RSS MB: {peaks}"
+                    f"result → completed {times.result_to_completed:.2f} s"
                 )
+                for half, (spent, peaks) in zip(("downloaded", "completed"), halves, strict=True):
+                    print(f"  CPU ms to {half}: {_figures(spent, 1000)}")
+                    print(f"  peak RSS MB to {half}: {_figures(peaks, 1)}")
         finally:
             await pool.close()
     finally:
@@ -153,23 +156,37 @@ async def on_the_stack(lines: int, runs: int, spy: Path | None) -> None:
 
 
 async def _halves(
-    meter: CpuMeter, run: Callable[[Callable[[], None]], Awaitable[T]]
-) -> tuple[T, list[dict[str, float]]]:
-    """``run`` with the CPU of each process measured apart before and after its callback."""
-    halves: list[dict[str, float]] = []
+    meter: CpuMeter, pids: dict[str, int], run: Callable[[Callable[[], None]], Awaitable[T]]
+) -> tuple[T, list[tuple[dict[str, float], dict[str, float]]]]:
+    """``run`` with each process's CPU and peak memory (``VmHWM``) measured apart before and
+    after the callback ``run`` is given."""
+    halves: list[tuple[dict[str, float], dict[str, float]]] = []
 
-    def between() -> None:
-        halves.append(meter.stop())
+    def start() -> None:
+        for pid in pids.values():
+            reset_peak(pid)
         meter.start()
 
-    meter.start()
+    def stop() -> None:
+        spent = meter.stop()
+        peaks = {}
+        for name, pid in pids.items():
+            with suppress(OSError, ValueError):
+                peaks[name] = status_mb(Path(f"/proc/{pid}/status").read_text(), "VmHWM")
+        halves.append((spent, peaks))
+
+    def between() -> None:
+        stop()
+        start()
+
+    start()
     result = await run(between)
-    halves.append(meter.stop())
+    stop()
     return result, halves
 
 
-def _cpu(spent: dict[str, float]) -> str:
-    return ", ".join(f"{name} {1000 * s:.0f}" for name, s in spent.items())
+def _figures(by_process: dict[str, float], scale: float) -> str:
+    return ", ".join(f"{name} {scale * value:.0f}" for name, value in by_process.items())
 
 
 def _spies(stack: Any, into: Path) -> list[subprocess.Popen[bytes]]:
