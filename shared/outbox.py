@@ -89,11 +89,14 @@ ORPHANED_AFTER_US = 5_000_000
 
 
 class OutboxRelay:
-    def __init__(self, store: Store, broker: Broker, *, batch: int = 200) -> None:
+    def __init__(
+        self, store: Store, broker: Broker, *, batch: int = 200, idle_poll: float = 1.0
+    ) -> None:
         self.id = uuid.uuid4().hex
         self._store = store
         self._broker = broker
         self._batch = batch
+        self._idle_poll = idle_poll
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -114,6 +117,9 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = 0.1
         while not self._stopping:
+            # Cleared before the rows are read, not after they are sent: a commit that wakes
+            # the relay while it publishes is then seen at once, not at the next poll (1 s).
+            self._wake.clear()
             try:
                 sent = await self.relay_once()
                 backoff = 0.1
@@ -127,10 +133,9 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent < self._batch:
-                self._wake.clear()
                 with suppress(TimeoutError):
                     # The poll catches rows committed by another process sharing the store.
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
 
     async def relay_once(self) -> int:
         found = await self._store.find(OUTBOX.name, order_by="seq", limit=self._batch)

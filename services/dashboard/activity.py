@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from services.dashboard.feed_events import RoutedCopiesSeen
 from shared.contracts import Envelope, Payload
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView
 from shared.contracts.results import (
@@ -175,7 +176,7 @@ class Activity:
             return False
         if isinstance(payload, UploadDecided):
             self._decided(envelope, payload, received_at)
-        elif isinstance(payload, DocumentRouted):
+        elif isinstance(payload, DocumentRouted | RoutedCopiesSeen):
             self.counters[f"routed_{payload.channel}"] += len(payload.copies)
             if payload.decided is not None:  # the decision came with its copies
                 self._decided(envelope, payload.decided, received_at)

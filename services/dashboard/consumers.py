@@ -12,7 +12,8 @@ import uuid
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from services.dashboard.activity import Activity
-from shared.contracts import MalformedMessage, decode
+from services.dashboard.feed_events import read_event
+from shared.contracts import MalformedMessage
 from shared.logging import get_logger
 from shared.messaging.broker import Broker
 from shared.messaging.topology import DASHBOARD_FEED_PREFIX, declare_dashboard_feed
@@ -54,7 +55,7 @@ class FeedListener:
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         try:
-            envelope, payload = decode(message.body)
+            envelope, payload = read_event(message.body)
         except MalformedMessage as exc:
             # The work queues park such a message; the live view just does not show it.
             log.warning("dashboard.event_not_understood", reason=str(exc)[:300])

@@ -45,6 +45,10 @@ def _depth(value: Any) -> int:
 
 
 def _shallow(extra: dict[str, Any]) -> dict[str, Any]:
+    # Checked on every line of a document, where it is almost always empty or flat: those
+    # need no walk (a walk of an empty object cost more than the rest of the line's checks).
+    if not extra or not any(isinstance(v, dict | list) for v in extra.values()):
+        return extra
     if _depth(extra) > EXTRA_MAX_DEPTH:
         raise ValueError(f"nested deeper than {EXTRA_MAX_DEPTH} levels")
     return extra

@@ -51,8 +51,23 @@ def _refuse(reason: str) -> PydanticCustomError:
     return PydanticCustomError(ERROR_TYPE, "quantity {reason}", {"reason": reason})
 
 
+# A quantity as it is almost always written: digits within the bounds, nothing to trim, round
+# or refuse. Such a text or integer is taken as it is (every line of a large document has one).
+_PLAIN = re.compile(rf"[0-9]{{1,{INTEGER_DIGITS}}}(?:\.[0-9]{{0,{FRACTION_DIGITS}}})?")
+_PLAIN_INT_LIMIT = 10**INTEGER_DIGITS
+
+
 def to_quantity(value: object) -> Decimal:
     """The quantity ``value`` stands for, or a ``quantity_invalid`` validation error."""
+    if type(value) is str and _PLAIN.fullmatch(value):
+        return Decimal(value)
+    if type(value) is int and 0 <= value < _PLAIN_INT_LIMIT:
+        return Decimal(value)
+    return _checked_quantity(value)
+
+
+def _checked_quantity(value: object) -> Decimal:
+    """:func:`to_quantity` for anything but the plain cases."""
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
         if isinstance(value, float):
             raise _refuse('is written with an exponent: write it in full, e.g. 1500 or "1500"')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -235,6 +236,47 @@ async def test_outbox_events_survive_a_crash_before_relay_and_are_sent_once_rela
     await relay.stop()
     await consumer.stop()
     await store.close()
+
+
+async def test_an_event_committed_while_the_relay_publishes_is_sent_without_waiting_a_poll(
+    broker: Broker, settings: Settings
+) -> None:
+    store = await open_store(settings, "outbox-wake-test", COLLECTIONS)
+    # A poll that never comes within the test: only a wake-up can send the second event.
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    received: list[str] = []
+    second_committed = asyncio.Event()
+
+    async def record(envelope: Envelope, payload: DocumentLoaded) -> None:
+        received.append(payload.document_id)
+
+    consumer = await _consume(broker, settings, record)
+    publish = broker.publish_envelope
+
+    async def commit_while_publishing(
+        envelope: Envelope, routing_key: str, trace: Mapping[str, Any] | None = None
+    ) -> None:
+        if not second_committed.is_set():
+            second_committed.set()
+            async with uow() as tx:  # wakes the relay while its first publish is in flight
+                await tx.emit(DocumentLoaded(document_id="second"), "t")
+        await publish(envelope, routing_key, trace)
+
+    broker.publish_envelope = commit_while_publishing  # type: ignore[method-assign]
+    try:
+        relay.start()
+        async with uow() as tx:
+            await tx.emit(DocumentLoaded(document_id="first"), "t")
+        await eventually(
+            lambda: asyncio.sleep(0, received), until=lambda r: len(r) == 2, what="both sent"
+        )
+        assert received == ["first", "second"]
+    finally:
+        broker.publish_envelope = publish  # type: ignore[method-assign]
+        await relay.stop()
+        await consumer.stop()
+        await store.close()
 
 
 async def test_a_message_applied_twice_changes_state_once(settings: Settings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tools.bench.api import BenchError, Terminal, acknowledge, expect, upload, wait_in_inbox
@@ -23,8 +24,14 @@ class BigDocumentTimes:
 
 
 async def big_document(
-    pool: Pool, api_key: str, terminal: Terminal, lines: int
+    pool: Pool,
+    api_key: str,
+    terminal: Terminal,
+    lines: int,
+    *,
+    downloaded_then: Callable[[], None] | None = None,
 ) -> BigDocumentTimes:
+    """``downloaded_then`` is called between the two halves (to measure each apart)."""
     document = order(lines, number="БЕН-БОЛЬШОЙ")
     document_id = document["header"]["id"]
     body = upload_to_device(terminal.device_id, document)
@@ -40,6 +47,8 @@ async def big_document(
         if len(copy["document"]["lines"]) != lines:
             raise BenchError(f"downloaded {len(copy['document']['lines'])} lines of {lines}")
         await acknowledge(conn, terminal, item["delivery_id"])
+        if downloaded_then is not None:
+            downloaded_then()
 
         facts = facts_as_planned(document)
         sent = time.perf_counter()
