@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tools.bench.figures import CATALOGUE, SERVICES, figure, missed, number, table
 from tools.bench.machine import Machine
 from tools.bench.plan import plan_for
-from tools.bench.report import console, markdown
+from tools.bench.report import CHANGES, console, markdown
 from tools.bench.run import Results
 
 
@@ -132,3 +134,10 @@ def test_console_report_lists_missed_targets() -> None:
     text = console(_results())
     assert text.splitlines()[0].startswith("| figure")
     assert text.rstrip().endswith("targets missed: Upload → inbox, sustained (32 uploaders)")
+
+
+def test_the_change_table_in_the_docs_is_the_one_write_docs_keeps() -> None:
+    """``--write-docs`` rewrites docs/performance.md with tools/bench/changes.md: a row added to
+    the docs alone would be lost at the next run."""
+    docs = (Path(__file__).parents[3] / "docs" / "performance.md").read_text(encoding="utf-8")
+    assert CHANGES.strip() in docs
