@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import ConfigDict
+
 from shared.contracts import Envelope, Payload
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView
+from shared.contracts.documents import Channel
 from shared.contracts.results import (
     DocumentCompleted,
     DocumentCompletedV1,
@@ -21,6 +24,27 @@ from shared.contracts.results import (
 )
 from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
 from shared.i18n import render, word
+
+
+class RoutedSummary(Payload):
+    """What the live feed reads of ``document.routed``: the channel, how many copies, and the
+    decision it may carry. The feed reads the message by this view (not registered as a
+    message of its own), so its documents and their lines are not validated for a counter."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    TYPE = DocumentRouted.TYPE
+    VERSION = DocumentRouted.VERSION
+
+    channel: Channel
+    copies: list[dict[str, Any]]
+    decided: UploadDecided | None = None
+
+
+# The models the feed reads some messages by, instead of their registered ones.
+FEED_VIEWS: dict[tuple[str, int], type[Payload]] = {
+    (RoutedSummary.TYPE, RoutedSummary.VERSION): RoutedSummary
+}
 
 EntryKind = Literal["decision", "completed", "result_refused"]
 
@@ -175,7 +199,7 @@ class Activity:
             return False
         if isinstance(payload, UploadDecided):
             self._decided(envelope, payload, received_at)
-        elif isinstance(payload, DocumentRouted):
+        elif isinstance(payload, RoutedSummary | DocumentRouted):
             self.counters[f"routed_{payload.channel}"] += len(payload.copies)
             if payload.decided is not None:  # the decision came with its copies
                 self._decided(envelope, payload.decided, received_at)

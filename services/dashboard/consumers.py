@@ -11,7 +11,7 @@ import uuid
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
-from services.dashboard.activity import Activity
+from services.dashboard.activity import FEED_VIEWS, Activity
 from shared.contracts import MalformedMessage, decode
 from shared.logging import get_logger
 from shared.messaging.broker import Broker
@@ -54,7 +54,7 @@ class FeedListener:
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         try:
-            envelope, payload = decode(message.body)
+            envelope, payload = decode(message.body, FEED_VIEWS)
         except MalformedMessage as exc:
             # The work queues park such a message; the live view just does not show it.
             log.warning("dashboard.event_not_understood", reason=str(exc)[:300])
