@@ -146,14 +146,16 @@ class OutboxRelay:
         # Publishes are pipelined on one channel, so the broker keeps their order.
         await asyncio.gather(
             *(
-                self._broker.publish_envelope(
-                    Envelope.model_validate(row["envelope"]), row["routing_key"], row.get("trace")
-                )
+                self._broker.publish_stored(row["envelope"], row["routing_key"], row.get("trace"))
                 for row in rows
             )
         )
-        for row in rows:
-            await self._store.delete(OUTBOX.name, row["id"])
+        if len(rows) == 1:
+            await self._store.delete(OUTBOX.name, rows[0]["id"])
+        else:  # one commit for the batch: a crash before it re-sends them all, as before
+            async with self._store.transaction() as db:
+                for row in rows:
+                    await db.delete(OUTBOX.name, row["id"])
         return len(rows)
 
 

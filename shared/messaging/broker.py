@@ -25,6 +25,7 @@ from contextlib import suppress
 from typing import Any
 
 import aio_pika
+import orjson
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
@@ -257,6 +258,24 @@ class Broker:
             correlation_id=envelope.correlation_id,
             type=envelope.type,
             headers={"x-tenant": envelope.tenant or "", **tracing.headers_for(trace)},
+        )
+        await self._confirmed(self._events, message, routing_key)
+
+    async def publish_stored(
+        self, envelope: Mapping[str, Any], routing_key: str, trace: Mapping[str, Any] | None = None
+    ) -> None:
+        """Publish an event as the outbox stored it (an envelope as JSON, written by the
+        service itself): sent as it is, not validated and dumped once more."""
+        if self._events is None:
+            raise BrokerUnavailable("not connected")
+        message = aio_pika.Message(
+            orjson.dumps(envelope),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=envelope["id"],
+            correlation_id=envelope["correlation_id"],
+            type=envelope["type"],
+            headers={"x-tenant": envelope.get("tenant") or "", **tracing.headers_for(trace)},
         )
         await self._confirmed(self._events, message, routing_key)
 

@@ -103,6 +103,7 @@ class Consumer(QueueReader):
         self._views = {(kind.TYPE, kind.VERSION): kind for kind in handlers}
         self._delays = retry_delays_ms
         self._service = service
+        self._handled_by_type: dict[str, Counter] = {}
         self._in_flight = 0
         self._ordered: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
         self._idle = asyncio.Event()
@@ -194,7 +195,15 @@ class Consumer(QueueReader):
                 await self._retry_or_park(message, exc)
                 return
             await settle(message)
-            MESSAGES_HANDLED.labels(self._service, envelope.type).inc()
+            self._handled(envelope.type).inc()
+
+    def _handled(self, message_type: str) -> Counter:
+        """The handled-messages counter of a type, looked up by its labels once."""
+        counter = self._handled_by_type.get(message_type)
+        if counter is None:
+            counter = MESSAGES_HANDLED.labels(self._service, message_type)
+            self._handled_by_type[message_type] = counter
+        return counter
 
     async def _decode(self, body: bytes) -> tuple[Envelope, Payload]:
         """Decode a message; a large one in a worker thread, so the event loop goes on serving

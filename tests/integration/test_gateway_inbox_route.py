@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 from services.gateway import repository as repo
 from services.gateway.api import inbox_route
 from services.gateway.api.inbox_route import InboxRoute
-from services.gateway.api.terminal import answer_poll
+from services.gateway.api.terminal import answer_ack, answer_poll
 from services.gateway.parts import gateway_parts
 from services.gateway.service import SPEC
 from shared.security import hash_token
@@ -184,16 +184,77 @@ async def test_each_answer_is_the_fastapi_endpoint_s_own(
     assert served == [1]  # the gateway's own app answered through the plain route
 
 
+def _ack(delivery_id: str) -> str:
+    return f"/api/v1/terminal/documents/{delivery_id}/ack"
+
+
+ACK_CASES: list[tuple[str, dict[str, str]]] = [
+    ("dl-1", {}),  # no credential
+    ("dl-1", {"Authorization": "Basic abc"}),
+    ("dl-1", {**_auth(BLOCKED), "Accept-Language": "en"}),
+    ("dl-1", _auth(EMPTY)),  # another device's copy answers as one that does not exist
+    ("dl-404", {**_auth(ACTIVE), "Accept-Language": "en"}),
+    ("dl-2", _auth(ACTIVE)),  # in progress: stays so
+]
+# Each case changes nothing, so both apps meet the same stored state; an acknowledgement that
+# changes a copy is compared below, once applied.
+
+
+@pytest.mark.parametrize(("delivery_id", "headers"), ACK_CASES)
+async def test_each_acknowledgement_is_the_fastapi_endpoint_s_own(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+    delivery_id: str,
+    headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, lean, plain = gateway
+    served: list[int] = []
+
+    async def spy(*args: Any) -> bytes:
+        served.append(1)
+        return await answer_ack(*args)
+
+    monkeypatch.setattr(inbox_route, "answer_ack", spy)
+    async with _client(lean) as fast, _client(plain) as slow:
+        ours = await fast.post(_ack(delivery_id), headers=headers)
+        theirs = await slow.post(_ack(delivery_id), headers=headers)
+    assert _compared(ours) == _compared(theirs)
+    assert served == [1]
+
+
+async def test_an_acknowledged_document_is_downloaded_and_answers_so_again(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    rt, lean, plain = gateway
+    async with _client(lean) as fast, _client(plain) as slow:
+        first = await fast.post(_ack("dl-1"), headers=_auth(ACTIVE))
+        again = [await c.post(_ack("dl-1"), headers=_auth(ACTIVE)) for c in (fast, slow)]
+    assert (first.status_code, first.json()) == (
+        200,
+        {"delivery_id": "dl-1", "state": "downloaded"},
+    )
+    assert _compared(again[0]) == _compared(again[1]) == _compared(first)
+    copy = await repo.copy(rt.store, "dl-1")
+    assert copy is not None and copy.state.value == "downloaded"
+
+
 async def test_other_methods_and_paths_go_on_to_fastapi(
     gateway: tuple[Runtime, FastAPI, FastAPI],
 ) -> None:
     _, lean, plain = gateway
     async with _client(lean) as fast, _client(plain) as slow:
-        for method, path in [("POST", INBOX), ("HEAD", INBOX), ("GET", INBOX + "/")]:
+        for method, path in [
+            ("POST", INBOX),
+            ("HEAD", INBOX),
+            ("GET", INBOX + "/"),
+            ("GET", _ack("dl-1")),
+            ("POST", _ack("dl-1") + "/"),
+            ("POST", "/api/v1/terminal/documents//ack"),
+        ]:
             ours = await fast.request(method, path, headers=_auth(ACTIVE))
             theirs = await slow.request(method, path, headers=_auth(ACTIVE))
             assert _compared(ours) == _compared(theirs)
-            assert ours.status_code in (307, 405)
+            assert ours.status_code in (307, 404, 405)
 
 
 async def test_a_waiting_poll_is_woken_by_news_of_its_inbox(

@@ -1,11 +1,13 @@
-"""The inbox poll answered in front of FastAPI, by a plain ASGI route.
+"""The inbox poll and the acknowledgement answered in front of FastAPI, by a plain ASGI route.
 
 Ten thousand terminals may each hold a long poll on one gateway. Behind FastAPI's routing,
 request and exception layers a waiting request holds about 13 kB more, and every poll pays
-their CPU. This route answers ``GET /api/v1/terminal/inbox`` itself, inside the middleware
-every endpoint has (the canonical log line, metrics, correlation id, body limit), with the
-same use case as the documented endpoint (:func:`terminal.answer_poll`) and the same error
-answers (:func:`shared.http.error_answer`); any other request goes on to FastAPI.
+their CPU. This route answers ``GET /api/v1/terminal/inbox`` itself, and the acknowledgement
+every delivered document gets (``POST /api/v1/terminal/documents/{delivery_id}/ack``), inside
+the middleware every endpoint has (the canonical log line, metrics, correlation id, body
+limit), with the same use cases as the documented endpoints (:func:`terminal.answer_poll`,
+:func:`terminal.answer_ack`) and the same error answers (:func:`shared.http.error_answer`);
+any other request goes on to FastAPI.
 """
 
 from __future__ import annotations
@@ -19,32 +21,52 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.api import terminal
-from services.gateway.api.terminal import INBOX_PATH, answer_poll
+from services.gateway.api.terminal import ACK_PATH, INBOX_PATH, answer_ack, answer_poll
 from shared.http import error_answer
 from shared.i18n import pick_language
 from shared.service import Runtime
 
 _JSON = (b"content-type", b"application/json")
+_ACK_BEFORE, _ACK_AFTER = ACK_PATH.split("{delivery_id}")
+
+
+def _acked(path: str) -> str | None:
+    """The delivery id of an acknowledgement's path, as FastAPI's path parameter reads it
+    (one segment, not empty); None for any other path."""
+    if not (path.startswith(_ACK_BEFORE) and path.endswith(_ACK_AFTER)):
+        return None
+    delivery_id = path[len(_ACK_BEFORE) : len(path) - len(_ACK_AFTER)]
+    return delivery_id if delivery_id and "/" not in delivery_id else None
 
 
 class InboxRoute:
-    def __init__(self, app: ASGIApp, rt: Runtime, route: BaseRoute) -> None:
+    def __init__(self, app: ASGIApp, rt: Runtime, route: BaseRoute, ack_route: BaseRoute) -> None:
         self.app = app
         self.rt = rt
-        # FastAPI's route of the same path: the metrics and the log line name it as before.
+        # FastAPI's routes of the same paths: the metrics and the log line name them as before.
         self.route = route
+        self.ack_route = ack_route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != INBOX_PATH or scope["method"] != "GET":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope["route"] = self.route
+        method, path = scope["method"], scope["path"]
+        delivery_id = _acked(path) if method == "POST" else None
+        if delivery_id is None and (path != INBOX_PATH or method != "GET"):
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route if delivery_id is None else self.ack_route
         authorization, accept_language = _headers(scope)
         language = pick_language(accept_language)
-        # As Starlette reads a query: blank values kept, a name's last value wins.
-        params = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         try:
-            body = await answer_poll(self.rt, authorization, params, language, scope)
+            if delivery_id is None:
+                # As Starlette reads a query: blank values kept, a name's last value wins.
+                query = scope["query_string"].decode("latin-1")
+                params = dict(parse_qsl(query, keep_blank_values=True))
+                body = await answer_poll(self.rt, authorization, params, language, scope)
+            else:
+                body = await answer_ack(self.rt, authorization, delivery_id)
             status = 200
             headers: list[tuple[bytes, bytes]] = [
                 (b"content-length", str(len(body)).encode()),
@@ -73,6 +95,6 @@ def _headers(scope: Scope) -> tuple[str | None, str | None]:
 def install(app: FastAPI, rt: Runtime) -> None:
     """Put the route in front of the app's own routing, inside its middleware (appended to the
     app's middleware list, so innermost)."""
-    [route] = [r for r in terminal.router.routes if getattr(r, "path", None) == INBOX_PATH]
-    options: dict[str, Any] = {"rt": rt, "route": route}
+    paths = {getattr(r, "path", None): r for r in terminal.router.routes}
+    options: dict[str, Any] = {"rt": rt, "route": paths[INBOX_PATH], "ack_route": paths[ACK_PATH]}
     app.user_middleware.append(Middleware(InboxRoute, **options))

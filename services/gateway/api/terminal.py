@@ -31,7 +31,7 @@ from services.gateway.inbox import (
     result_of,
 )
 from services.gateway.parts import gateway_parts
-from services.gateway.records import InboxCopy, Json, ResultRecord
+from services.gateway.records import DeviceCopy, InboxCopy, Json, ResultRecord
 from services.gateway.wire import ensure_portable
 from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
@@ -243,11 +243,25 @@ async def download(
         )
 
 
+ACK_PATH = "/api/v1/terminal/documents/{delivery_id}/ack"
+
+
 @router.post(
     "/documents/{delivery_id}/ack",
     summary="Confirm the document arrived (or a withdrawal was seen)",
 )
 async def acknowledge(delivery_id: str, rt: RuntimeDep, device: DeviceDep) -> dict[str, Any]:
+    return await acknowledged(rt, device, delivery_id)
+
+
+async def answer_ack(rt: Runtime, authorization: str | None, delivery_id: str) -> bytes:
+    """The acknowledgement's answer as JSON, for the request whose ``Authorization`` header
+    is given (inbox_route.py answers it in front of FastAPI); a refusal is raised."""
+    device = await authenticate_device(rt, bearer_token(authorization))
+    return orjson.dumps(await acknowledged(rt, device, delivery_id))
+
+
+async def acknowledged(rt: Runtime, device: DeviceCopy, delivery_id: str) -> dict[str, Any]:
     row = await own_copy(rt, device, delivery_id)
     with tracing.continuing("terminal acknowledge", row.trace):
         state = await acknowledge_copy(rt, row, device)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.dashboard.activity import Activity
-from shared.contracts import Envelope, Payload, wrap
+from services.dashboard.feed_events import RoutedCopiesSeen, read_event
+from shared.contracts import Envelope, Payload, decode, encode, wrap
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView, Sighting
 from shared.contracts.documents import Target
 from shared.contracts.results import ResultRefused
@@ -184,6 +185,20 @@ def test_a_decision_that_came_with_its_copies_is_listed_and_counted() -> None:
     [line] = activity.feed("ru")
     assert (line["request_id"], line["repeat"]) == ("r1", False)
     assert (activity.counters["accepted"], activity.counters["routed_internet"]) == (1, 1)
+
+
+def test_the_feed_reads_a_routed_message_by_its_summary_and_counts_it_the_same() -> None:
+    routed = _routed("internet", ["dl1", "dl2"], _decided("r1"))
+    body = encode(_event(routed))
+    envelope, summary = read_event(body)
+    assert isinstance(summary, RoutedCopiesSeen)
+    assert (summary.channel, len(summary.copies)) == ("internet", 2)
+    by_view, by_model = Activity(), Activity()
+    by_view.record(envelope, summary, NOW)
+    full_envelope, full = decode(body)
+    by_model.record(full_envelope, full, NOW)
+    assert by_view.counters == by_model.counters
+    assert by_view.feed("en") == by_model.feed("en")
 
 
 def test_throughput_keeps_a_window_of_buckets_oldest_first() -> None:
