@@ -252,10 +252,10 @@ async def test_an_event_committed_while_the_relay_publishes_is_sent_without_wait
         received.append(payload.document_id)
 
     consumer = await _consume(broker, settings, record)
-    publish = broker.publish_envelope
+    publish = broker.publish_stored
 
     async def commit_while_publishing(
-        envelope: Envelope, routing_key: str, trace: Mapping[str, Any] | None = None
+        envelope: Mapping[str, Any], routing_key: str, trace: Mapping[str, Any] | None = None
     ) -> None:
         if not second_committed.is_set():
             second_committed.set()
@@ -263,7 +263,7 @@ async def test_an_event_committed_while_the_relay_publishes_is_sent_without_wait
                 await tx.emit(DocumentLoaded(document_id="second"), "t")
         await publish(envelope, routing_key, trace)
 
-    broker.publish_envelope = commit_while_publishing  # type: ignore[method-assign]
+    broker.publish_stored = commit_while_publishing  # type: ignore[method-assign]
     try:
         relay.start()
         async with uow() as tx:
@@ -273,7 +273,7 @@ async def test_an_event_committed_while_the_relay_publishes_is_sent_without_wait
         )
         assert received == ["first", "second"]
     finally:
-        broker.publish_envelope = publish  # type: ignore[method-assign]
+        broker.publish_stored = publish  # type: ignore[method-assign]
         await relay.stop()
         await consumer.stop()
         await store.close()
