@@ -144,12 +144,13 @@ accounting base, not a capacity; the limiter still runs on every request.
   SQLite stores, through the storage port and the collections their own repository modules
   declare, until there are {devices:,} devices with {per_device} documents each: three open
   (waiting, downloaded, in progress: what the inbox lists) and the rest finished (stored and
-  skipped by the query's index). The registry and the gateway are started again, and two
-  seeded inboxes are checked through the API. The poll path is the real one: Bearer
+  skipped by the query's index). Routing's copy of the directory is given the same devices,
+  as the registry's events would have left it. The registry and the gateway are started
+  again, and two seeded inboxes are checked through the API. The poll path is the real one: Bearer
   credential → the gateway's device copy by credential hash → rate limit → sighting → inbox
   query → JSON. The load generator first polls once from every device (a device not seen for
-  30 s has its `last_seen` written, once), then measures requests/s of
-  `GET /api/v1/terminal/inbox?wait=0`, each request from the next device in turn.
+  30 s has its `last_seen` written, once, with the others of that second), then measures
+  requests/s of `GET /api/v1/terminal/inbox?wait=0`, each request from the next device in turn.
 - *Long polls*: {long_polls:,} more terminals, without documents, are seeded with the poll
   base. A load generator in a process of its own (its file-descriptor limit raised to what it
   needs; loopback only) opens a keep-alive connection for each and holds a long poll on each
