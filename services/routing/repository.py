@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Self, TypeVar
 
+from services.routing import states
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
 from shared.contracts.documents import Document, FactLine, Target
@@ -551,5 +552,5 @@ async def retarget_copy(db: Session, delivery_id: str, target: Target) -> None:
 
 async def return_copy(db: Session, copy: CopyRecord, code: str) -> bool:
     """Withdraw a copy no terminal has taken, as returned with ``code``; False if it was taken."""
-    changes = {"state": "withdrawn", "withdrawn_reason": "returned", "returned_code": code}
+    changes = {"state": states.WITHDRAWN, "withdrawn_reason": "returned", "returned_code": code}
     return await db.update(DELIVERIES.name, copy.id, changes, expect={"state": copy.state})
