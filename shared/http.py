@@ -167,6 +167,15 @@ class ExactJSONRequest(Request):
         return self._json
 
 
+def forget_json(request: Request) -> None:
+    """Let a request's parsed JSON body go once it has been validated into its model. FastAPI
+    holds the same object until the endpoint returns, so it is emptied in place: an endpoint
+    that waits (an upload waiting for its decision) then does not hold a large body twice."""
+    parsed = getattr(request, "_json", None)
+    if isinstance(parsed, dict | list):
+        parsed.clear()
+
+
 class ExactJSONRoute(APIRoute):
     """Route class of routers whose bodies carry quantities: ``APIRouter(route_class=...)``."""
 

@@ -80,6 +80,9 @@ async def submit(
         # Not confirmed (no node reachable, a nack while a quorum elects its leader, or no
         # answer in time): nothing may be assumed accepted, so the caller is told to retry.
         raise Refusal("upload_not_confirmed", 503) from None
+    # The documents are routing's now and the wait needs only the key: holding them while
+    # this gateway stores their routed copies would keep a large document here twice.
+    request.documents = []
     return await wait_for_decision(rt, notifier, key, rt.settings.upload_wait_seconds) or record
 
 

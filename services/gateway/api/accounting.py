@@ -18,7 +18,7 @@ from shared.contracts.registry_rpc import Registry
 from shared.contracts.rpc import NoParams
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
-from shared.http import ExactJSONRoute, HttpCaller, error_body, language_of
+from shared.http import ExactJSONRoute, HttpCaller, error_body, forget_json, language_of
 from shared.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
@@ -43,6 +43,7 @@ async def upload(
 ) -> JSONResponse:
     if body is None:  # a 1C body, set aside by its route: read only now, after authentication
         body = onec_upload.upload_of(request)
+    forget_json(request)  # validated into ``body``, which is all that is read from here on
     ensure_portable(body)
     upload_answers.check_limits(body, rt)
     if body.target.kind != "pin":
