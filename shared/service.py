@@ -22,6 +22,7 @@ from shared import telemetry
 from shared.api_docs import documented_app
 from shared.http import install_common
 from shared.logging import configure_logging, get_logger
+from shared.messaging.broadcast import Broadcast
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer, Handler
 from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer
@@ -50,6 +51,8 @@ class Runtime:
     rpc: RpcClient
     consumers: list[Consumer] = field(default_factory=list)
     rpc_servers: list[RpcServer] = field(default_factory=list)
+    # Fanouts an instance must hear and speak on to serve at all (the gateway's access news).
+    broadcasts: list[Broadcast] = field(default_factory=list)
     relay: OutboxRelay | None = None
     # The service's own parts (its typed dataclass, built by its service.py): read with
     # parts_of(rt, TheParts), never by a string key.
@@ -60,7 +63,8 @@ class Runtime:
             "broker": self.broker.connected,
             "store": await self.store.ping(),
             "consumers": all(c.alive for c in self.consumers)
-            and all(s.alive for s in self.rpc_servers),
+            and all(s.alive for s in self.rpc_servers)
+            and all(b.alive for b in self.broadcasts),
         }
 
 

@@ -56,6 +56,8 @@ async def _on_start(rt: Runtime) -> None:
     )
     await broadcast.start()
     access.attach(broadcast)
+    # Not ready while either is down: revocations must be heard and told (docs/deploy.md).
+    rt.broadcasts.extend((inbox_broadcast, broadcast))
     presence = Presence()
     presence.seed(await repository.devices(rt.store))
     DEVICES_ONLINE.set_function(lambda: presence.online(now()))

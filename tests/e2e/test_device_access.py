@@ -13,6 +13,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -174,9 +175,12 @@ async def test_an_instance_cut_from_the_broker_forgets_what_it_held_and_hears_ag
                 timeout=30,
                 what="the second instance clearing its credentials",
             )
-            await eventually(
-                lambda: _ready(gateways, SECOND), timeout=30, what="the second instance ready"
-            )
+            # Both back on the broker: the block goes through the first instance, which must
+            # announce it before it answers (a 503 until it can).
+            for instance in ("gateway", SECOND):
+                await eventually(
+                    partial(_ready, gateways, instance), timeout=30, what=f"{instance} ready"
+                )
             await admin.block_device(tenant["tenant"], terminal.device["device_id"])
             await _until_refused(on_second)
         finally:
