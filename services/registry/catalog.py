@@ -147,7 +147,7 @@ def _changes(
     version = start
     for kind, data in upserts:
         old = existing.get((kind, data["id"]))
-        if old is not None and not old["deleted"] and old["data"] == data:
+        if old is not None and not old["deleted"] and chunks.data_of(old) == data:
             continue
         version += 1
         rows.append(chunks.item_row(kind, data["id"], version, data))
@@ -164,9 +164,10 @@ def _codes(row: Doc | None) -> set[str]:
     if row is None or row["deleted"]:
         return set()
     if row["kind"] == "product":
-        return {b["barcode"] for b in row["data"]["barcodes"]}
-    if row["kind"] == "cell" and row["data"].get("barcode"):
-        return {row["data"]["barcode"]}
+        return {b["barcode"] for b in chunks.data_of(row)["barcodes"]}
+    if row["kind"] == "cell":
+        barcode = chunks.data_of(row).get("barcode")
+        return {barcode} if barcode else set()
     return set()
 
 

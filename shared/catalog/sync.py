@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.catalog import chunks
 from shared.catalog import repository as repo
+from shared.collector import collector_held
 from shared.contracts.catalog import StoreName
 from shared.storage import Session
 
@@ -38,6 +39,11 @@ class SyncQuery(BaseModel):
 
 
 async def page(db: Session, tenant: str, query: SyncQuery) -> dict[str, Any]:
+    with collector_held():
+        return await _page(db, tenant, query)
+
+
+async def _page(db: Session, tenant: str, query: SyncQuery) -> dict[str, Any]:
     covered = await repo.coverage(db, tenant, query.store)
     head = covered.version
     since = query.since
@@ -59,7 +65,7 @@ async def page(db: Session, tenant: str, query: SyncQuery) -> dict[str, Any]:
         "more": more,
         "reset": reset,
         "store": query.store,
-        **chunks.body_of(visible),
+        **chunks.page_of(visible),
     }
 
 

@@ -12,6 +12,7 @@ from services.gateway.auth import BEARER_SECURITY, DeviceDep, TenantDep
 from shared.catalog import repository as catalog_repo
 from shared.catalog.batch import rendered
 from shared.catalog.sync import SyncQuery, json_response, page
+from shared.collector import collector_held
 from shared.contracts import registry_rpc as registry
 from shared.contracts.registry_rpc import Registry
 from shared.errors import Refusal
@@ -48,9 +49,11 @@ def invalid_response(request: Request, total: int, errors: list[Any]) -> JSONRes
 async def upload(request: Request, rt: RuntimeDep, tenant: TenantDep) -> Response:
     # 1C's shapes are read here; the items are checked once, by the catalog's owner, which
     # answers every wrong item (a barcode another item keeps needs its store anyway).
-    batch = read_catalog_json(await request.body())
-    try:
+    body = await request.body()
+    with collector_held():
+        batch = read_catalog_json(body)
         batch_params = registry.CatalogBatch(batch=batch)
+    try:
         result = await Registry(HttpCaller(rt.rpc), tenant.id).apply_catalog(batch_params)
     except Refusal as refusal:
         if refusal.code != "catalog_invalid":
