@@ -25,6 +25,7 @@ from shared.contracts.registry_rpc import Registry
 from shared.contracts.rpc import Call, NoParams
 from shared.errors import Refusal
 from shared.messaging.rpc import RpcHandlers
+from shared.onec.catalog_import import read_catalog_json
 from shared.storage import Store
 
 
@@ -119,7 +120,9 @@ def catalog_handlers(handlers: RpcHandlers, catalogs: Catalogs) -> RpcHandlers:
     async def apply(c: Call[registry.CatalogBatch]) -> dict[str, Any]:
         try:
             with collector_held():
-                return await catalogs.apply(c.base, read_batch(c.params.batch, catalogs.max_items))
+                export = c.params.export
+                native = c.params.batch if export is None else read_catalog_json(export)
+                return await catalogs.apply(c.base, read_batch(native, catalogs.max_items))
         except CatalogInvalid as exc:
             errors = [e.as_json() for e in exc.errors]
             raise Refusal("catalog_invalid", 422, total=exc.total, errors=errors) from None
