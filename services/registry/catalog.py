@@ -176,13 +176,11 @@ async def _move_barcodes(
 ) -> None:
     """Free the barcodes items lost, then claim the ones they gained: a barcode moving from
     one item to another in the same batch ends with the second."""
+    claims: list[tuple[str, str, str]] = []
     for row in rows:
         ref = (row["kind"], row["item_id"])
-        for code in _codes(existing.get(ref)) - _codes(row):
+        had, has = _codes(existing.get(ref)), _codes(row)
+        for code in had - has:
             await repo.release_barcode(db, tenant, store, code, *ref)
-    claims = [
-        (code, row["kind"], row["item_id"])
-        for row in rows
-        for code in _codes(row) - _codes(existing.get((row["kind"], row["item_id"])))
-    ]
+        claims.extend((code, *ref) for code in has - had)
     await repo.claim_barcodes(db, tenant, store, claims)

@@ -24,8 +24,9 @@ from shared.storage import Session
 
 # Smaller answers are not worth compressing (a delta of a few items).
 _GZIP_FROM_BYTES = 1024
-# Fast, and within a few percent of the best ratio on JSON this repetitive.
-_GZIP_LEVEL = 5
+# Half the CPU of level 5 on a page of 5,000 products (4.6 against 8.0 ms) for 13 % more
+# bytes (96 against 85 kB); the levels above buy little on JSON this repetitive.
+_GZIP_LEVEL = 3
 DEFAULT_PAGE = 5000
 MAX_PAGE = 10_000
 

@@ -110,8 +110,10 @@ def _applied_in_turn(store: str) -> str:
     return f"catalog:{store}"
 
 
-def _stamped(entries: list[dict[str, Any]], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+def _stamped(entries: list[Any], fields: tuple[str, ...]) -> list[dict[str, Any]]:
     for entry in entries:
+        if type(entry) is not dict:
+            raise ValueError("every entry is an object")
         version = entry.get("version")
         if type(version) is not int or version < 1:
             raise ValueError("every entry needs its version (a whole number from 1)")
@@ -133,19 +135,20 @@ class PlainChanges(Payload):
     store: StoreName = ""
     first: int = Field(ge=1)
     last: int = Field(ge=1)
-    products: list[dict[str, Any]] = Field(default_factory=list)
-    warehouses: list[dict[str, Any]] = Field(default_factory=list)
-    cells: list[dict[str, Any]] = Field(default_factory=list)
-    deleted: list[dict[str, Any]] = Field(default_factory=list)
+    # ``Any``, checked by the validators below: a typed entry would be copied key by key.
+    products: list[Any] = Field(default_factory=list)
+    warehouses: list[Any] = Field(default_factory=list)
+    cells: list[Any] = Field(default_factory=list)
+    deleted: list[Any] = Field(default_factory=list)
 
     @field_validator("products", "warehouses", "cells")
     @classmethod
-    def _items_stamped(cls, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _items_stamped(cls, entries: list[Any]) -> list[dict[str, Any]]:
         return _stamped(entries, ("id",))
 
     @field_validator("deleted")
     @classmethod
-    def _tombstones_stamped(cls, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _tombstones_stamped(cls, entries: list[Any]) -> list[dict[str, Any]]:
         for entry in _stamped(entries, ("id", "kind")):
             if entry["kind"] not in KINDS:
                 raise ValueError(f"unknown kind {entry['kind']!r}")
