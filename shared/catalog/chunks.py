@@ -25,7 +25,6 @@ MESSAGE_BYTES = 1 << 20
 _OVERHEAD = 512
 
 Row = dict[str, Any]
-STORED_FIELDS = ("kind", "item_id", "version", "deleted", "entry")
 
 
 def row_size(row: Row) -> int:
@@ -89,7 +88,8 @@ def body_of(rows: Sequence[Row]) -> dict[str, list[dict[str, Any]]]:
                 {"kind": row["kind"], "id": row["item_id"], "version": row["version"]}
             )
         else:
-            body[_LISTS[row["kind"]]].append({**data_of(row), "version": row["version"]})
+            item = row.get("item") or {**data_of(row), "version": row["version"]}
+            body[_LISTS[row["kind"]]].append(item)
     return body
 
 
@@ -125,8 +125,9 @@ def _copied(kind: str, item_id: str, version: int, deleted: bool, entry: Any) ->
 
 
 def item_row(kind: str, item_id: str, version: int, data: dict[str, Any] | None) -> Row:
-    """A row as its owner writes it; ``data`` stays beside it for the messages (not stored)."""
-    entry: dict[str, Any] = (
+    """A row as its owner writes it; ``data`` and the entry as JSON values (``item``) stay
+    beside it for the checks and the messages (not stored)."""
+    item: dict[str, Any] = (
         {"kind": kind, "id": item_id, "version": version}
         if data is None
         else {**data, "version": version}
@@ -136,14 +137,21 @@ def item_row(kind: str, item_id: str, version: int, data: dict[str, Any] | None)
         "item_id": item_id,
         "version": version,
         "deleted": data is None,
-        "entry": orjson.dumps(entry).decode(),
+        "entry": orjson.dumps(item).decode(),
         "data": data,
+        "item": item,
     }
 
 
 def stored(row: Row) -> Row:
-    """What is stored of a row (an owner's ``data`` stays out)."""
-    return {name: row[name] for name in STORED_FIELDS}
+    """What is stored of a row (an owner's ``data`` and ``item`` stay out)."""
+    return {
+        "kind": row["kind"],
+        "item_id": row["item_id"],
+        "version": row["version"],
+        "deleted": row["deleted"],
+        "entry": row["entry"],
+    }
 
 
 def entry_of(row: Row) -> str:
