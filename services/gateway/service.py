@@ -18,7 +18,7 @@ from services.gateway.sightings import SightingWriter
 from services.gateway.webhook_sender import WebhookSender
 from shared.catalog.replica import CatalogReplica
 from shared.clock import now
-from shared.contracts.catalog import CatalogChanged
+from shared.contracts.catalog import PlainChanges
 from shared.contracts.copies import CopyState
 from shared.limits import GuessLimit
 from shared.logging import get_logger
@@ -127,7 +127,7 @@ SPEC = ServiceSpec(
                     gateway_parts(rt).access,
                 )
             ),
-            CatalogChanged: gateway_parts(rt).catalog.changed,
+            PlainChanges: gateway_parts(rt).catalog.changed,
         }
     },
     rpc_methods=lambda rt: [consumers.rpc_handlers(rt.store)],

@@ -12,7 +12,7 @@ from services.lan_writer.operator_actions import OperatorActions
 from services.lan_writer.parts import LanParts, lan_parts
 from services.lan_writer.user_actions import UserActions
 from shared.catalog.replica import CatalogReplica
-from shared.contracts.catalog import CatalogChanged
+from shared.contracts.catalog import PlainChanges
 from shared.limits import GuessLimit
 from shared.messaging.topology import LAN_WRITER_WORK
 from shared.service import Runtime, ServiceSpec, service_app
@@ -58,7 +58,7 @@ SPEC = ServiceSpec(
     handlers=lambda rt: {
         LAN_WRITER_WORK: {
             **consumers.table(lan_parts(rt).news),
-            CatalogChanged: lan_parts(rt).catalog.changed,
+            PlainChanges: lan_parts(rt).catalog.changed,
         }
     },
     on_start=_on_start,

@@ -147,7 +147,7 @@ def _changes(
     version = start
     for kind, data in upserts:
         old = existing.get((kind, data["id"]))
-        if old is not None and not old["deleted"] and old["data"] == data:
+        if old is not None and not old["deleted"] and chunks.data_of(old) == data:
             continue
         version += 1
         rows.append(chunks.item_row(kind, data["id"], version, data))
@@ -164,9 +164,10 @@ def _codes(row: Doc | None) -> set[str]:
     if row is None or row["deleted"]:
         return set()
     if row["kind"] == "product":
-        return {b["barcode"] for b in row["data"]["barcodes"]}
-    if row["kind"] == "cell" and row["data"].get("barcode"):
-        return {row["data"]["barcode"]}
+        return {b["barcode"] for b in chunks.data_of(row)["barcodes"]}
+    if row["kind"] == "cell":
+        barcode = chunks.data_of(row).get("barcode")
+        return {barcode} if barcode else set()
     return set()
 
 
@@ -175,13 +176,11 @@ async def _move_barcodes(
 ) -> None:
     """Free the barcodes items lost, then claim the ones they gained: a barcode moving from
     one item to another in the same batch ends with the second."""
+    claims: list[tuple[str, str, str]] = []
     for row in rows:
         ref = (row["kind"], row["item_id"])
-        for code in _codes(existing.get(ref)) - _codes(row):
+        had, has = _codes(existing.get(ref)), _codes(row)
+        for code in had - has:
             await repo.release_barcode(db, tenant, store, code, *ref)
-    claims = [
-        (code, row["kind"], row["item_id"])
-        for row in rows
-        for code in _codes(row) - _codes(existing.get((row["kind"], row["item_id"])))
-    ]
+        claims.extend((code, *ref) for code in has - had)
     await repo.claim_barcodes(db, tenant, store, claims)

@@ -18,12 +18,14 @@ from services.registry.pairing import Pairing
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.catalog.batch import CatalogInvalid, read_batch
+from shared.collector import collector_held
 from shared.contracts import registry_rpc as registry
 from shared.contracts.catalog import CatalogChanged
 from shared.contracts.registry_rpc import Registry
 from shared.contracts.rpc import Call, NoParams
 from shared.errors import Refusal
 from shared.messaging.rpc import RpcHandlers
+from shared.onec.catalog_import import read_catalog_json
 from shared.storage import Store
 
 
@@ -117,7 +119,10 @@ def people_handlers(handlers: RpcHandlers, people: People) -> RpcHandlers:
 def catalog_handlers(handlers: RpcHandlers, catalogs: Catalogs) -> RpcHandlers:
     async def apply(c: Call[registry.CatalogBatch]) -> dict[str, Any]:
         try:
-            return await catalogs.apply(c.base, read_batch(c.params.batch, catalogs.max_items))
+            with collector_held():
+                export = c.params.export
+                native = c.params.batch if export is None else read_catalog_json(export)
+                return await catalogs.apply(c.base, read_batch(native, catalogs.max_items))
         except CatalogInvalid as exc:
             errors = [e.as_json() for e in exc.errors]
             raise Refusal("catalog_invalid", 422, total=exc.total, errors=errors) from None

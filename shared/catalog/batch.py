@@ -171,8 +171,9 @@ def duplicates(batch: Batch) -> list[ItemError]:
 def barcodes_of(batch: Batch) -> Iterable[tuple[Kind, int, str, str]]:
     """Every barcode the batch gives: (kind, position, item id, barcode)."""
     for index, product in enumerate(batch.products):
+        position = batch.position("product", index)  # once per product, not per barcode
         for barcode in product["barcodes"]:
-            yield "product", batch.position("product", index), product["id"], barcode["barcode"]
+            yield "product", position, product["id"], barcode["barcode"]
     for index, cell in enumerate(batch.cells):
         if cell.get("barcode"):
             yield "cell", batch.position("cell", index), cell["id"], cell["barcode"]

@@ -55,7 +55,10 @@ def _barcode(raw: object) -> dict[str, Any] | None:
         return None
     characteristic = raw.get("characteristic", "")
     series = raw.get("series", "")
-    if not (_text(characteristic, 200) and _text(series, 200)):
+    # Mostly left out: the check of an empty text is skipped.
+    if (characteristic != "" and not _text(characteristic, 200)) or (
+        series != "" and not _text(series, 200)
+    ):
         return None
     return {
         "barcode": raw["barcode"],

@@ -17,9 +17,10 @@ from contextlib import suppress
 from shared.catalog import chunks
 from shared.catalog import repository as repo
 from shared.catalog.versions import Coverage, newer
+from shared.collector import collector_held
 from shared.contracts import Envelope
 from shared.contracts import registry_rpc as registry
-from shared.contracts.catalog import CatalogChanged
+from shared.contracts.catalog import CatalogChanged, PlainChanges
 from shared.contracts.registry_rpc import Registry
 from shared.contracts.rpc import NoParams
 from shared.logging import get_logger
@@ -34,9 +35,14 @@ log = get_logger("tsdx.catalog")
 CATCH_UP_ROWS = 5000
 
 
-async def apply_changes(db: Session, tenant: str, changed: CatalogChanged) -> int:
+async def apply_changes(db: Session, tenant: str, changed: CatalogChanged | PlainChanges) -> int:
     """Write the items newer than what the copy has, and record the versions covered;
     returns how many items were written."""
+    with collector_held():
+        return await _apply(db, tenant, changed)
+
+
+async def _apply(db: Session, tenant: str, changed: CatalogChanged | PlainChanges) -> int:
     rows = chunks.rows_of(changed)
     stored = await repo.items(db, tenant, changed.store, [(r["kind"], r["item_id"]) for r in rows])
     fresh = [
@@ -59,8 +65,8 @@ class CatalogReplica:
         # What each catalog's version was at the last check, to tell "behind" from "busy".
         self._last_seen: dict[tuple[str, str], int] = {}
 
-    async def changed(self, envelope: Envelope, changed: CatalogChanged) -> None:
-        """Handler of ``catalog.changed``."""
+    async def changed(self, envelope: Envelope, changed: PlainChanges) -> None:
+        """Handler of ``catalog.changed``, read by :class:`PlainChanges`."""
         async with self._uow(applying=envelope) as tx:
             await apply_changes(tx.db, envelope.tenant or "", changed)
 

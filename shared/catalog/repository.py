@@ -2,7 +2,9 @@
 (the gateway, the LAN writer). The only module that touches catalog collections.
 
 - ``catalog_items``: one row per item and catalog, at its latest version; a deleted item stays
-  as a tombstone (``deleted``, no ``data``) so a delta sync returns the deletion.
+  as a tombstone (``deleted``) so a delta sync returns the deletion. ``entry`` is the item's
+  JSON text as a terminal gets it (shared.catalog.chunks); rows an older release wrote have
+  ``data`` (the item's fields) instead, read alike by ``chunks.entry_of`` and ``data_of``.
 - ``catalog_heads``: per catalog, the version reached. At the owner, the last version given;
   in a copy, the versions applied (shared.catalog.versions.Coverage).
 - ``catalog_barcodes`` (owner only): which item has each barcode, for uniqueness.
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from shared.catalog.chunks import stored
 from shared.catalog.versions import Coverage
 from shared.storage import Collection, Doc, Index, Session
 
@@ -51,10 +54,10 @@ async def items(
 async def put_items(db: Session, tenant: str, store: str, rows: Iterable[Doc]) -> None:
     docs = [
         {
-            **row,
             "id": item_key(tenant, store, row["kind"], row["item_id"]),
             "tenant": tenant,
             "store": store,
+            **stored(row),
         }
         for row in rows
     ]

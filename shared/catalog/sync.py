@@ -18,13 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.catalog import chunks
 from shared.catalog import repository as repo
+from shared.collector import collector_held
 from shared.contracts.catalog import StoreName
 from shared.storage import Session
 
 # Smaller answers are not worth compressing (a delta of a few items).
 _GZIP_FROM_BYTES = 1024
-# Fast, and within a few percent of the best ratio on JSON this repetitive.
-_GZIP_LEVEL = 5
+# Half the CPU of level 5 on a page of 5,000 products (4.6 against 8.0 ms) for 13 % more
+# bytes (96 against 85 kB); the levels above buy little on JSON this repetitive.
+_GZIP_LEVEL = 3
 DEFAULT_PAGE = 5000
 MAX_PAGE = 10_000
 
@@ -38,6 +40,11 @@ class SyncQuery(BaseModel):
 
 
 async def page(db: Session, tenant: str, query: SyncQuery) -> dict[str, Any]:
+    with collector_held():
+        return await _page(db, tenant, query)
+
+
+async def _page(db: Session, tenant: str, query: SyncQuery) -> dict[str, Any]:
     covered = await repo.coverage(db, tenant, query.store)
     head = covered.version
     since = query.since
@@ -59,7 +66,7 @@ async def page(db: Session, tenant: str, query: SyncQuery) -> dict[str, Any]:
         "more": more,
         "reset": reset,
         "store": query.store,
-        **chunks.body_of(visible),
+        **chunks.page_of(visible),
     }
 
 

@@ -9,9 +9,9 @@ catalog is one base's, or one trade object's («Торговый объект»)
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from shared.contracts.documents import Strict
 from shared.contracts.envelope import Payload, message
@@ -101,6 +101,58 @@ class CatalogChanged(Payload):
     deleted: list[Tombstone] = Field(default_factory=list)
 
     def ordering_key(self) -> str:
-        # One catalog's messages are applied one after another by a copy: they all move the
-        # same head, which concurrent transactions would only contend for.
-        return f"catalog:{self.store}"
+        return _applied_in_turn(self.store)
+
+
+def _applied_in_turn(store: str) -> str:
+    # One catalog's messages are applied one after another by a copy: they all move the same
+    # head, which concurrent transactions would only contend for.
+    return f"catalog:{store}"
+
+
+def _stamped(entries: list[Any], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    for entry in entries:
+        if type(entry) is not dict:
+            raise ValueError("every entry is an object")
+        version = entry.get("version")
+        if type(version) is not int or version < 1:
+            raise ValueError("every entry needs its version (a whole number from 1)")
+        if any(type(entry.get(name)) is not str or not entry[name] for name in fields):
+            raise ValueError(f"every entry needs its {' and '.join(fields)}")
+    return entries
+
+
+class PlainChanges(Payload):
+    """``catalog.changed`` as a copy reads it: its entries as the JSON they came in, each
+    with its id and version checked, nothing more. The owner checked every item before it
+    sent them, and a copy only stores them and serves them as they are: validating each
+    product and barcode again cost a copy as much as storing them. Not registered as a
+    message of its own: the copies' consumers read ``catalog.changed`` by it."""
+
+    TYPE = CatalogChanged.TYPE
+    VERSION = CatalogChanged.VERSION
+
+    store: StoreName = ""
+    first: int = Field(ge=1)
+    last: int = Field(ge=1)
+    # ``Any``, checked by the validators below: a typed entry would be copied key by key.
+    products: list[Any] = Field(default_factory=list)
+    warehouses: list[Any] = Field(default_factory=list)
+    cells: list[Any] = Field(default_factory=list)
+    deleted: list[Any] = Field(default_factory=list)
+
+    @field_validator("products", "warehouses", "cells")
+    @classmethod
+    def _items_stamped(cls, entries: list[Any]) -> list[dict[str, Any]]:
+        return _stamped(entries, ("id",))
+
+    @field_validator("deleted")
+    @classmethod
+    def _tombstones_stamped(cls, entries: list[Any]) -> list[dict[str, Any]]:
+        for entry in _stamped(entries, ("id", "kind")):
+            if entry["kind"] not in KINDS:
+                raise ValueError(f"unknown kind {entry['kind']!r}")
+        return entries
+
+    def ordering_key(self) -> str:
+        return _applied_in_turn(self.store)

@@ -272,8 +272,22 @@ class GroupDeleted(Result):
 
 
 class CatalogBatch(Params):
-    # Checked item by item by read_batch, which names each wrong item.
-    batch: dict[str, Any]
+    """A catalog batch: ``export``, the upload's text as the accounting side sent it (any of
+    1C's shapes, shared.onec.catalog_import), read by the owner; or ``batch``, already in the
+    native shape. Either is checked item by item by read_batch, which names each wrong item.
+
+    The gateway passes the text on unread: reading it there, then writing it out for the
+    call (a walk over every value), cost the gateway more than half of what an upload cost it,
+    and the registry read it all once more anyway."""
+
+    batch: dict[str, Any] | None = None
+    export: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of_them(self) -> CatalogBatch:
+        if (self.batch is None) == (self.export is None):
+            raise ValueError("give either the batch or the export")
+        return self
 
 
 class CatalogSince(Params):

@@ -12,16 +12,22 @@ import orjson
 import pytest
 
 from services.registry.catalog import Catalogs
+from shared.catalog import chunks
 from shared.catalog import repository as repo
 from shared.catalog.batch import CatalogInvalid, read_batch
 from shared.catalog.replica import apply_changes
-from shared.catalog.sync import SyncQuery
-from shared.catalog.sync import page as sync_page
+from shared.catalog.sync import SyncQuery, page
 from shared.contracts.catalog import CatalogChanged
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OUTBOX, UnitOfWork
 from shared.storage.sqlite import SQLiteStore
 from tests.support.catalog import product
+
+
+async def sync_page(copy: SQLiteStore, tenant: str, query: SyncQuery) -> dict[str, Any]:
+    """The page as a terminal reads it (its items are stored JSON until it is written)."""
+    body: dict[str, Any] = orjson.loads(orjson.dumps(await page(copy, tenant, query)))
+    return body
 
 
 async def _store(path: Path, collections: Any) -> SQLiteStore:
@@ -72,7 +78,7 @@ async def test_changes_leave_in_bounded_messages_a_copy_applies_in_any_order(
     assert (await repo.coverage(copy, "t", "")).version == 42
     rows = await repo.page(copy, "t", "", 0, 100)
     live = {r["item_id"]: r for r in rows if not r["deleted"]}
-    assert len(live) == 39 and live["p-2"]["data"]["name"] == "Переименован"
+    assert len(live) == 39 and chunks.data_of(live["p-2"])["name"] == "Переименован"
     assert [r["item_id"] for r in rows if r["deleted"]] == ["p-3"]
     # A message applied again (redelivered, or late) changes nothing.
     async with copy.transaction() as db:

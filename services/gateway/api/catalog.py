@@ -16,7 +16,7 @@ from shared.contracts import registry_rpc as registry
 from shared.contracts.registry_rpc import Registry
 from shared.errors import Refusal
 from shared.http import HttpCaller, documented_query, error_body, language_of, query_of
-from shared.onec.catalog_import import read_catalog_json
+from shared.onec.errors import decode_utf8
 from shared.service import RuntimeDep
 
 accounting_router = APIRouter(prefix="/api/v1", tags=["catalog"])
@@ -46,12 +46,11 @@ def invalid_response(request: Request, total: int, errors: list[Any]) -> JSONRes
     responses={422: {"description": "`catalog_invalid`: every wrong item, nothing changed"}},
 )
 async def upload(request: Request, rt: RuntimeDep, tenant: TenantDep) -> Response:
-    # 1C's shapes are read here; the items are checked once, by the catalog's owner, which
-    # answers every wrong item (a barcode another item keeps needs its store anyway).
-    batch = read_catalog_json(await request.body())
+    # The upload is read and checked once, by the catalog's owner, which answers every wrong
+    # item (a barcode another item keeps needs its store anyway): it goes there as its text.
+    export = registry.CatalogBatch(export=decode_utf8(await request.body()))
     try:
-        batch_params = registry.CatalogBatch(batch=batch)
-        result = await Registry(HttpCaller(rt.rpc), tenant.id).apply_catalog(batch_params)
+        result = await Registry(HttpCaller(rt.rpc), tenant.id).apply_catalog(export)
     except Refusal as refusal:
         if refusal.code != "catalog_invalid":
             raise

@@ -6,6 +6,7 @@ the handlers are asked as the RPC server asks them."""
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from services.registry.pairing import Pairing
 from services.registry.people import People
 from services.registry.tenants import Tenants
 from shared.contracts.registry_rpc import Registry
+from shared.errors import Refusal
 from shared.messaging.rpc import RpcHandlers
 from shared.outbox import UnitOfWork
 from shared.security import hash_token
@@ -171,3 +173,21 @@ async def test_the_catalog_methods_answer_as_their_use_cases(
     applied = await ask("catalog.apply", {"batch": {"products": [product(1)]}}, "sklad")
     assert applied == {"store": "", "version": 1, "changed": 1, "unchanged": 0}
     assert await ask("catalog.heads", {}, None) == [{"tenant": "sklad", "store": "", "version": 1}]
+
+
+async def test_the_catalog_is_applied_from_the_text_1c_sent_as_from_the_native_batch(
+    ask: Ask, handlers: RpcHandlers, base: dict[str, str]
+) -> None:
+    export = json.dumps({"Товары": [{"Ид": "p-2", "Наименование": "Кефир"}]}, ensure_ascii=False)
+    applied = await ask("catalog.apply", {"export": "\ufeff" + export}, "sklad")
+    assert applied == {"store": "", "version": 1, "changed": 1, "unchanged": 0}
+    # The native batch of the same item is no change; a text that is not JSON is 1C's refusal.
+    batch = {"products": [{"id": "p-2", "name": "Кефир"}]}
+    assert (await ask("catalog.apply", {"batch": batch}, "sklad"))["unchanged"] == 1
+    with pytest.raises(Refusal) as not_json:
+        await handlers.answer("catalog.apply", {"export": "{"}, "sklad")
+    assert not_json.value.code == "onec_not_json"
+    for neither_or_both in ({}, {"batch": batch, "export": export}):
+        with pytest.raises(Refusal) as wrong:
+            await handlers.answer("catalog.apply", neither_or_both, "sklad")
+        assert wrong.value.code == "validation_error"

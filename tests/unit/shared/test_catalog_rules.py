@@ -12,11 +12,12 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from shared.catalog import chunks
 from shared.catalog.batch import CatalogInvalid, field_label, read_batch, rendered
 from shared.catalog.versions import Coverage, newer
-from shared.contracts.catalog import CatalogChanged
+from shared.contracts.catalog import CatalogChanged, PlainChanges
 from shared.onec.catalog_import import read_catalog_json
 from shared.onec.errors import OneCImportError
 
@@ -95,7 +96,7 @@ def test_a_deletion_travels_as_a_tombstone_and_comes_back_as_a_row() -> None:
     (message,) = chunks.messages("Магазин 15", [_row(1), _row(2, deleted=True)], 1, 2)
     assert message.store == "Магазин 15"
     assert [(t.kind, t.id, t.version) for t in message.deleted] == [("product", "p-2", 2)]
-    assert chunks.rows_of(message) == [_row(1), _row(2, deleted=True)]
+    assert chunks.rows_of(message) == [chunks.stored(_row(1)), chunks.stored(_row(2, deleted=True))]
 
 
 def test_the_payloads_the_owner_emits_are_what_the_message_model_makes_of_them() -> None:
@@ -120,6 +121,48 @@ def test_the_payloads_the_owner_emits_are_what_the_message_model_makes_of_them()
     rows.append(chunks.item_row("product", "p-9", len(rows) + 1, None))
     for body in chunks.payloads("Магазин 15", rows, 1, len(rows), cap=600):
         assert CatalogChanged.model_validate(body).model_dump(mode="json") == body
+
+
+def test_a_copy_reads_a_message_as_plain_json_into_the_rows_the_model_gives() -> None:
+    rows = [_row(1), _row(2, deleted=True), _row(3, name_bytes=3)]
+    (body,) = chunks.payloads("Магазин 15", rows, 1, 3)
+    plain = PlainChanges.model_validate(body)
+    assert chunks.rows_of(plain) == chunks.rows_of(CatalogChanged.model_validate(body))
+    by_version = sorted(chunks.rows_of(plain), key=lambda r: r["version"])
+    assert by_version == [chunks.stored(r) for r in rows]
+    assert plain.ordering_key() == CatalogChanged.model_validate(body).ordering_key()
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"products": [{"id": "p-1", "name": "x"}]},
+        {"products": [{"id": "p-1", "version": 0}]},
+        {"products": [{"id": "", "version": 1}]},
+        {"products": [{"version": 1}]},
+        {"products": ["p-1"]},
+        {"deleted": [{"id": "p-1", "version": 2}]},
+        {"deleted": [{"kind": "box", "id": "p-1", "version": 2}]},
+    ],
+)
+def test_a_copy_refuses_an_entry_without_its_id_kind_or_version(entries: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        PlainChanges.model_validate({"first": 1, "last": 2, **entries})
+
+
+def test_rows_stored_before_entries_read_as_the_same_entries() -> None:
+    for row in (_row(1), _row(2, deleted=True)):
+        older = {**chunks.stored(row), "data": row["data"]}
+        del older["entry"]
+        assert chunks.entry_of(older) == row["entry"]
+        if row["data"] is not None:
+            assert chunks.data_of(older) == chunks.data_of(chunks.stored(row)) == row["data"]
+
+
+def test_a_sync_page_carries_the_stored_entries_as_the_message_carries_them() -> None:
+    rows = [_row(1), _row(2, deleted=True), _row(3)]
+    page = orjson.loads(orjson.dumps(chunks.page_of([chunks.stored(r) for r in rows])))
+    assert page == chunks.body_of(rows)
 
 
 def test_a_page_may_cover_versions_of_items_changed_again_later() -> None:
