@@ -15,6 +15,7 @@ from typing import Any, Literal, Self, TypeVar
 from services.routing import states
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
+from shared.contracts.carried import CarriedDocument
 from shared.contracts.documents import Document, FactLine, Target
 from shared.contracts.uploads import UploadDecided
 from shared.replicas import put_newer
@@ -384,9 +385,9 @@ async def record_copy_step(db: Session, delivery_id: str, state: str, by: str | 
 # The document and its facts -------------------------------------------------------------------
 
 
-async def start_body(db: Session, tenant: str, key: str, document: Document) -> None:
+async def start_body(db: Session, tenant: str, key: str, document: CarriedDocument) -> None:
     """The document of a new upload version, with no facts counted yet."""
-    body = {"id": key, "tenant": tenant, "document": document.model_dump(mode="json")}
+    body = {"id": key, "tenant": tenant, "document": document.as_json()}
     await db.put(DOCUMENT_BODIES.name, body)
     await db.put(DOCUMENT_FACTS.name, {"id": key, "tenant": tenant, "facts": {}})
 

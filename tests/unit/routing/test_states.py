@@ -193,7 +193,8 @@ def test_follow_up_starts_the_next_process_with_the_counted_plan() -> None:
     assert request.channel == "lan"
     # An own copy finished by one user: the next process goes to the group it was for.
     assert request.target == Target(kind="group", value="storekeepers")
-    [document] = request.documents
+    [carried] = request.documents
+    document = carried.model()
     assert document.header.id == "doc-1:storekeepers-placement"
     assert document.header.accounting_type == "Приходный ордер на товары"
     assert document.header.number == "17"
