@@ -84,9 +84,10 @@ def _quantity(value: object) -> str | None:
 
 
 def _flat(extra: object) -> bool:
-    """An ``extra`` the model keeps as it is: texts, whole numbers and booleans, not nested."""
+    """An ``extra`` the model keeps as it is: texts, whole numbers and booleans, not nested,
+    under keys with nothing to trim (the model trims keys, not values)."""
     return type(extra) is dict and all(
-        type(k) is str and (type(v) is str or type(v) is int or type(v) is bool)
+        _text(k, sys.maxsize, 0) and (type(v) is str or type(v) is int or type(v) is bool)
         for k, v in extra.items()
     )
 
