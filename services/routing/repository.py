@@ -16,7 +16,7 @@ from services.routing import states
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
 from shared.contracts.carried import CarriedDocument
-from shared.contracts.documents import Document, FactLine, Target
+from shared.contracts.documents import FactLine, Target
 from shared.contracts.uploads import UploadDecided
 from shared.replicas import put_newer
 from shared.storage import Collection, Doc, Index, Session, Store
@@ -396,12 +396,13 @@ async def start_body(db: Session, tenant: str, key: str, document: CarriedDocume
 # themselves: they are still read from there.
 
 
-async def body_of(db: Session, key: str) -> Document | None:
+async def body_of(db: Session, key: str) -> CarriedDocument | None:
+    """The document as uploaded, its lines as their JSON (no line model is built)."""
     row = await db.get(DOCUMENT_BODIES.name, key)
     if row is None:
         row = await db.get(DOCUMENTS.name, key)
     stored = row.get("document") if row is not None else None
-    return None if stored is None else Document.model_validate(stored)
+    return None if stored is None else CarriedDocument.model_validate(stored)
 
 
 async def facts_of(db: Session, key: str) -> dict[str, list[FactLine]]:

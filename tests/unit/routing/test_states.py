@@ -17,7 +17,8 @@ from services.routing.processes import (
 )
 from services.routing.repository import CopyRecord
 from services.routing.results import follow_up, follow_up_id
-from shared.contracts.documents import Document, FactLine, Target
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import FactLine, Target
 from shared.errors import Refusal
 
 
@@ -144,7 +145,7 @@ def test_a_file_whose_follow_up_does_not_fit_is_refused() -> None:
     assert "starts from “X”" in refused.value.params["details"]
 
 
-DOCUMENT = Document.model_validate(
+DOCUMENT = CarriedDocument.model_validate(
     {
         "header": {
             "accounting_type": "Приходный ордер на товары",
