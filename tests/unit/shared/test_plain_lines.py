@@ -10,7 +10,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.contracts.documents import DocumentLine
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import Document, DocumentLine
 from shared.contracts.plain_lines import compact_line, plain_line
 
 # Text near every edge the model has: spaces to trim, lengths around the limits, surrogates.
@@ -131,3 +132,30 @@ def test_what_the_quick_check_is_unsure_of_is_left_to_the_model() -> None:
         {"line_no": 0, "product_id": "p"},  # refused
     ]
     assert [plain_line(raw) for raw in unsure] == [None] * len(unsure)
+
+
+_HEADER = {"accounting_type": "Заказ", "id": "doc-1"}
+_PLAIN_LINES = [{"line_no": n, "product_id": f"p-{n}", "planned_qty": "2"} for n in (1, 2, 3)]
+
+
+def _errors(model: type[Document] | type[CarriedDocument], raw: Any) -> list[Any]:
+    try:
+        model.model_validate(raw)
+    except ValidationError as refused:
+        return refused.errors(include_url=False)
+    raise AssertionError("accepted")
+
+
+def test_a_wrong_line_among_plain_ones_gets_the_models_own_errors_at_its_place() -> None:
+    lines = [*_PLAIN_LINES, {"line_no": 4, "product_id": " p ", "planned_qty": "-1"}]
+    raw = {"header": _HEADER, "lines": lines}
+    assert _errors(CarriedDocument, raw) == _errors(Document, raw)
+    assert [e["loc"] for e in _errors(CarriedDocument, raw)] == [("lines", 3, "planned_qty")]
+
+
+def test_a_carried_document_is_the_models_json_and_reads_back_from_its_compact_form() -> None:
+    raw = {"header": _HEADER, "lines": [*_PLAIN_LINES, {"line_no": 4, "product_id": " p "}]}
+    carried = CarriedDocument.model_validate(raw)
+    assert carried.as_json() == Document.model_validate(raw).model_dump(mode="json")
+    assert CarriedDocument.model_validate(carried.as_json(compact=True)) == carried
+    assert CarriedDocument.model_validate(Document.model_validate(raw)) == carried
