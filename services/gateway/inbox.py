@@ -23,6 +23,7 @@ from services.gateway.records import (
 )
 from shared.clock import now as _now
 from shared.contracts import Envelope
+from shared.contracts.carried import CarriedDocument
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import (
     DeviceChanged,
@@ -30,7 +31,7 @@ from shared.contracts.directory import (
     DeviceReplaced,
     TenantChanged,
 )
-from shared.contracts.documents import Document, FactLine
+from shared.contracts.documents import FactLine
 from shared.contracts.results import (
     DeliveryProgressed,
     DocumentCompleted,
@@ -111,7 +112,7 @@ def _inbox_copy(
     device_id: str,
     routed: DocumentRouted,
     routed_copy: RoutedCopy,
-    document: Document,
+    document: CarriedDocument,
     stored_at: str,
 ) -> InboxCopy:
     """A routed copy as the device's inbox first keeps it: waiting for the terminal."""
@@ -176,7 +177,7 @@ class Inbox:
                 copy = _inbox_copy(tenant, device_id, routed, routed_copy, document, stored_at)
                 body = bodies.get(document.header.id)
                 if body is None:
-                    body = bodies[document.header.id] = document.model_dump(mode="json")
+                    body = bodies[document.header.id] = document.as_json()
                 await repo.add_copy(tx.db, copy, body)
                 changed.append(device_id)
             decided_key = None

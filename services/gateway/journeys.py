@@ -29,7 +29,7 @@ async def result_steps(db: Session, tenant: str, document_id: str) -> list[Doc]:
             history = push.history or ({},)
             at = push.delivered_at or history[-1].get("at") or push.created_at
             steps.append({"at": at, "step": step, "service": "gateway", "attempts": push.attempts})
-    completed = await repo.completed(db, tenant, document_id)
+    completed = await repo.completed_entry(db, tenant, document_id)
     if completed is not None and completed.pulled_at:
         steps.append({"at": completed.pulled_at, "step": "pulled", "service": "gateway"})
     return steps

@@ -172,6 +172,15 @@ class ResultRecord:
         return record_of(cls, doc, received_at=doc.get("received_at", ""))
 
 
+# What the list of results shows of each result (besides its state and time): its summary.
+SUMMARY_FIELDS = ("document_id", "process", "result_type", "mode", "returned")
+
+
+def summary_of(result: Json) -> Json:
+    """The fields of a result (a ``document.completed`` as published) that its summary shows."""
+    return {name: result[name] for name in SUMMARY_FIELDS if name in result}
+
+
 @dataclass(frozen=True, slots=True)
 class CompletedDocument:
     """A document completed in routing, as the accounting side loads it."""
@@ -184,8 +193,32 @@ class CompletedDocument:
     pulled_at: str | None = None
 
     @classmethod
-    def of(cls, doc: Json) -> CompletedDocument:
-        return record_of(cls, doc)
+    def of(cls, doc: Json, result: Json | None = None) -> CompletedDocument:
+        # The result is stored apart from the entry (an older version kept it inside).
+        return record_of(cls, doc, result=doc["result"] if result is None else result)
+
+    @property
+    def summary(self) -> Json:
+        return summary_of(self.result)
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedEntry:
+    """A completed document as the list of results shows it: its summary, without the result
+    (a large document's is megabytes of fact lines)."""
+
+    id: str
+    tenant: str
+    state: str
+    completed_at: str
+    summary: Json  # summary_of(result)
+    pulled_at: str | None = None
+
+    @classmethod
+    def of(cls, doc: Json) -> CompletedEntry:
+        # An entry an older version wrote holds its whole result and no summary.
+        summary = doc["summary"] if "summary" in doc else summary_of(doc["result"])
+        return record_of(cls, doc, summary=summary)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from services.gateway.records import (
     CompletedDocument,
+    CompletedEntry,
     DeviceCopy,
     InboxCopy,
     Json,
@@ -44,7 +45,11 @@ INBOX_BODIES = Collection("inbox_bodies")
 REPLACEMENTS = Collection("replacements")
 # Terminal results received, by delivery and result id: a retried send applies once.
 RESULTS = Collection("results", (Index(("delivery_id",)),))
+# The base's completed documents: each entry with the summary its list shows; the result (the
+# fact lines) kept apart, in COMPLETED_RESULTS, because only a pull or a push needs it and the
+# accounting side lists its results often. An older version kept the result in the entry.
 COMPLETED = Collection("completed", (Index(("tenant", "state")),))
+COMPLETED_RESULTS = Collection("completed_results")
 # Each base's webhook (address and signing secret), by tenant, and the pushes made to it.
 WEBHOOKS = Collection("webhooks")
 WEBHOOK_DELIVERIES = Collection(
@@ -60,6 +65,7 @@ COLLECTIONS = (
     REPLACEMENTS,
     RESULTS,
     COMPLETED,
+    COMPLETED_RESULTS,
     WEBHOOKS,
     WEBHOOK_DELIVERIES,
     ATTEMPTS,  # PIN guesses, counted for every instance (shared.limits)
@@ -381,21 +387,39 @@ async def refuse_result(db: Session, delivery_id: str, result_id: str, refusal: 
 
 
 async def completed(db: Session, tenant_id: str, document_id: str) -> CompletedDocument | None:
+    """A completed document with its result."""
+    key = completed_key(tenant_id, document_id)
+    doc = await db.get(COMPLETED.name, key)
+    if doc is None:
+        return None
+    if "result" in doc:  # an entry written by an older version
+        return CompletedDocument.of(doc)
+    body = await db.get(COMPLETED_RESULTS.name, key)
+    if body is None:
+        raise LookupError(f"completed document {key} has no stored result")
+    return CompletedDocument.of(doc, body["result"])
+
+
+async def completed_entry(db: Session, tenant_id: str, document_id: str) -> CompletedEntry | None:
+    """A completed document's entry, without its result."""
     doc = await db.get(COMPLETED.name, completed_key(tenant_id, document_id))
-    return None if doc is None else CompletedDocument.of(doc)
+    return None if doc is None else CompletedEntry.of(doc)
 
 
 async def keep_completed(db: Session, done: CompletedDocument) -> None:
     """Store a completed document (a newer version of it replaces the older)."""
-    # A newer version is not pulled yet, whatever the older was.
-    await db.put(COMPLETED.name, row_of(done, result=dict(done.result), pulled_at=None))
+    await db.put(COMPLETED_RESULTS.name, {"id": done.id, "result": dict(done.result)})
+    # A newer version is not pulled yet, whatever the older was; the result is left out
+    # (row_of leaves out a field given as None).
+    entry = row_of(done, result=None, pulled_at=None)
+    await db.put(COMPLETED.name, {**entry, "summary": dict(done.summary)})
 
 
-async def unloaded(db: Session, tenant_id: str) -> list[CompletedDocument]:
+async def unloaded(db: Session, tenant_id: str) -> list[CompletedEntry]:
     """The base's completed (and returned) documents not loaded yet, oldest first."""
     where = {"tenant": tenant_id, "state": ["completed", "returned"]}
     docs = await db.find(COMPLETED.name, where, order_by="completed_at")
-    return [CompletedDocument.of(doc) for doc in docs]
+    return [CompletedEntry.of(doc) for doc in docs]
 
 
 async def mark_pulled(db: Session, tenant_id: str, document_id: str, at: str) -> None:

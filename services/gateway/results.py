@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.gateway import repository as repo
-from services.gateway.records import CompletedDocument
+from services.gateway.records import CompletedDocument, CompletedEntry
 from shared.clock import now_iso
 from shared.contracts.documents import DeviceMode
 from shared.contracts.results import DocumentLoaded
@@ -18,8 +18,8 @@ from shared.service import Runtime
 
 async def unloaded(rt: Runtime, tenant: str, mode: DeviceMode | None) -> list[dict[str, Any]]:
     """The base's completed documents not loaded yet (only those of ``mode`` when given)."""
-    docs = await repo.unloaded(rt.store, tenant)
-    return [result_summary(d) for d in docs if mode is None or d.result["mode"] == mode]
+    entries = await repo.unloaded(rt.store, tenant)
+    return [result_summary(e) for e in entries if mode is None or e.summary["mode"] == mode]
 
 
 async def pull(rt: Runtime, tenant: str, document_id: str) -> dict[str, Any]:
@@ -41,7 +41,7 @@ async def mark_loaded(tx: Tx, tenant: str, document_id: str) -> bool:
 
     Once only: the news names no version, and a repeat arriving after a newer version was
     completed would mark that one loaded too."""
-    doc = await repo.completed(tx.db, tenant, document_id)
+    doc = await repo.completed_entry(tx.db, tenant, document_id)
     if doc is None:
         return False
     if doc.state != "loaded":
@@ -56,15 +56,15 @@ def result_view(doc: CompletedDocument) -> dict[str, Any]:
     return {**result_summary(doc), "result": doc.result}
 
 
-def result_summary(doc: CompletedDocument) -> dict[str, Any]:
-    result = doc.result
+def result_summary(doc: CompletedDocument | CompletedEntry) -> dict[str, Any]:
+    summary = doc.summary
     return {
-        "document_id": result["document_id"],
-        "process": result["process"],
-        "result_type": result["result_type"],
-        "mode": result["mode"],
+        "document_id": summary["document_id"],
+        "process": summary["process"],
+        "result_type": summary["result_type"],
+        "mode": summary["mode"],
         "state": doc.state,
         "completed_at": doc.completed_at,
         # A document taken back after it was accepted (returns.py): why, in both languages.
-        **({"returned": result["returned"]} if "returned" in result else {}),
+        **({"returned": summary["returned"]} if "returned" in summary else {}),
     }

@@ -48,7 +48,7 @@ def new_copy(tenant: str, routed: DocumentRouted, copy: RoutedCopy) -> LanCopy:
         version=copy.version,
         assignee=repo.assignee_key(copy.target),
         settings=copy.settings.model_dump(mode="json"),
-        document=document.model_dump(mode="json"),
+        document=document.as_json(),
         lock=Lock(state="free", collective=copy.settings.collective),
         revision=1,
         routed_at=now_iso(),

@@ -19,7 +19,8 @@ from services.routing import states
 from services.routing.journey import CHANNEL_SERVICE, Journal
 from shared.clock import now_iso
 from shared.contracts import Envelope
-from shared.contracts.documents import Document, Target
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import Target
 from shared.contracts.results import ResultSubmitted
 from shared.outbox import Tx
 
@@ -66,7 +67,7 @@ async def open_created(
             created_on_terminal=True,
         ),
     )
-    await repo.start_body(tx.db, tenant, key, Document(header=header))
+    await repo.start_body(tx.db, tenant, key, CarriedDocument(header=header))
     copy = repo.CopyRecord(
         id=result.delivery_id,
         tenant=tenant,

@@ -25,7 +25,8 @@ from typing import Any
 from services.routing import repository as repo
 from shared.clock import now_iso
 from shared.contracts import Envelope
-from shared.contracts.documents import Channel, Document
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import Channel
 from shared.errors import Refusal
 from shared.journey import ROUTING_STEPS
 from shared.storage import Doc, Session
@@ -88,7 +89,7 @@ class Journal:
             ),
         )
 
-    async def requested(self, document: Document, channel: Channel, target: Doc) -> None:
+    async def requested(self, document: CarriedDocument, channel: Channel, target: Doc) -> None:
         await self.add(
             document.header.id,
             "requested",

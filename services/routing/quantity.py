@@ -29,13 +29,13 @@ unplanned product. Where docs/routing.md is silent, this module decides:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from services.routing.rules import Refused
-from shared.contracts.documents import DocumentLine, FactLine
+from shared.contracts.documents import FactLine
 from shared.contracts.quantity import MAX_QUANTITY
 from shared.marks import unique_marks
 
@@ -53,16 +53,17 @@ class MergedResult:
 
 
 def check_facts(
-    planned: Sequence[DocumentLine], facts: Iterable[FactLine], *, quantity_control: bool
+    planned: Sequence[Mapping[str, Any]], facts: Iterable[FactLine], *, quantity_control: bool
 ) -> Refused | None:
     """Refuse facts that name unknown lines or add up beyond the largest quantity, or, under
-    quantity control, exceed the plan."""
-    plan = {line.line_no: line for line in planned}
+    quantity control, exceed the plan. ``planned``: the plan's lines as their checked JSON (a
+    ``DocumentLine``'s, as the document's body keeps them)."""
+    plan = {line["line_no"]: line for line in planned}
     totals: dict[_Key, Decimal] = {}
     for fact in facts:
         if fact.line_no is not None and fact.line_no not in plan:
             return Refused("fact_line_unknown", {"line": fact.line_no, "product": fact.product_id})
-        planned_cell = plan[fact.line_no].cell if fact.line_no is not None else ""
+        planned_cell = plan[fact.line_no]["cell"] if fact.line_no is not None else ""
         if quantity_control and planned_cell and fact.cell and fact.cell != planned_cell:
             params = {"line": fact.line_no, "cell": fact.cell, "planned_cell": planned_cell}
             return Refused("cell_mismatch", {**params, "product": fact.product_id})
@@ -86,13 +87,14 @@ def check_facts(
         if line_no is None:
             return Refused("product_not_in_plan", {"product": product_id, "fact": _text(total)})
         line = plan[line_no]
-        if total > line.planned_qty:
+        planned_qty = Decimal(line["planned_qty"])  # checked: a quantity written in full
+        if total > planned_qty:
             return Refused(
                 "quantity_over_plan",
                 {
                     "line": line_no,
-                    "product": line.product_id,
-                    "planned": _text(line.planned_qty),
+                    "product": line["product_id"],
+                    "planned": _text(planned_qty),
                     "fact": _text(total),
                 },
             )

@@ -15,7 +15,8 @@ from typing import Any, Literal, Self, TypeVar
 from services.routing import states
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
-from shared.contracts.documents import Document, FactLine, Target
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import FactLine, Target
 from shared.contracts.uploads import UploadDecided
 from shared.replicas import put_newer
 from shared.storage import Collection, Doc, Index, Session, Store
@@ -384,9 +385,9 @@ async def record_copy_step(db: Session, delivery_id: str, state: str, by: str | 
 # The document and its facts -------------------------------------------------------------------
 
 
-async def start_body(db: Session, tenant: str, key: str, document: Document) -> None:
+async def start_body(db: Session, tenant: str, key: str, document: CarriedDocument) -> None:
     """The document of a new upload version, with no facts counted yet."""
-    body = {"id": key, "tenant": tenant, "document": document.model_dump(mode="json")}
+    body = {"id": key, "tenant": tenant, "document": document.as_json()}
     await db.put(DOCUMENT_BODIES.name, body)
     await db.put(DOCUMENT_FACTS.name, {"id": key, "tenant": tenant, "facts": {}})
 
@@ -395,12 +396,13 @@ async def start_body(db: Session, tenant: str, key: str, document: Document) -> 
 # themselves: they are still read from there.
 
 
-async def body_of(db: Session, key: str) -> Document | None:
+async def body_of(db: Session, key: str) -> CarriedDocument | None:
+    """The document as uploaded, its lines as their JSON (no line model is built)."""
     row = await db.get(DOCUMENT_BODIES.name, key)
     if row is None:
         row = await db.get(DOCUMENTS.name, key)
     stored = row.get("document") if row is not None else None
-    return None if stored is None else Document.model_validate(stored)
+    return None if stored is None else CarriedDocument.model_validate(stored)
 
 
 async def facts_of(db: Session, key: str) -> dict[str, list[FactLine]]:

@@ -29,6 +29,7 @@ from services.routing.created import open_created
 from services.routing.journey import CHANNEL_SERVICE, ONCE_PER_COPY, PROGRESS_STEP, Journal
 from services.routing.processes import BusinessProcess
 from shared.contracts import Envelope
+from shared.contracts.carried import CarriedDocument
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import (
     DeliveryProgressed,
@@ -197,7 +198,7 @@ class ResultKeeper:
         envelope: Envelope,
         master: repo.DocumentRecord,
         copy: repo.CopyRecord,
-        document: Document,
+        document: CarriedDocument,
         facts: dict[str, list[FactLine]],
         process: BusinessProcess | None,
     ) -> None:
@@ -298,7 +299,7 @@ def follow_up_id(document_id: str, next_process: str) -> str:
 
 def follow_up(
     process: BusinessProcess,
-    document: Document,
+    document: CarriedDocument,
     facts: list[FactLine],
     uploaded_for: Target | None,
     copy: repo.CopyRecord,
@@ -316,7 +317,7 @@ def follow_up(
       finished document was uploaded for.
     """
     assert process.next_process is not None
-    planned = {line.line_no: line for line in document.lines}
+    planned = {line["line_no"]: line for line in document.lines}
     lines = []
     for number, fact in enumerate(facts, start=1):
         base = planned.get(fact.line_no) if fact.line_no else None
@@ -324,10 +325,10 @@ def follow_up(
             DocumentLine(
                 line_no=number,
                 product_id=fact.product_id,
-                name=base.name if base else "",
-                article=base.article if base else "",
-                barcodes=base.barcodes if base else ([fact.barcode] if fact.barcode else []),
-                unit=base.unit if base else "",
+                name=base["name"] if base else "",
+                article=base["article"] if base else "",
+                barcodes=base["barcodes"] if base else ([fact.barcode] if fact.barcode else []),
+                unit=base["unit"] if base else "",
                 planned_qty=fact.quantity,
             )
         )
@@ -351,7 +352,7 @@ def follow_up(
         process=process.next_process,
         channel=copy.channel,
         target=target,
-        documents=[Document(header=header, lines=lines)],
+        documents=[CarriedDocument.model_validate(Document(header=header, lines=lines))],
         # Whoever keeps the follow-up's answer (the gateway) reads it from its copies.
         answer_with_copies=True,
     )

@@ -44,7 +44,8 @@ from services.routing.journey import Journal
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
 from shared.contracts import Envelope
-from shared.contracts.documents import Document, Target
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import Target
 from shared.contracts.uploads import (
     Delivery,
     DeliverySettings,
@@ -241,7 +242,7 @@ class UploadDecider:
             requested_at=deciding.envelope.time,
         )
 
-    async def _start_version(self, deciding: _Deciding, document: Document) -> int:
+    async def _start_version(self, deciding: _Deciding, document: CarriedDocument) -> int:
         """Withdraw live copies of an earlier upload of this document; return the new version."""
         tx, journal, tenant = deciding.tx, deciding.journal, deciding.tenant
         envelope, request, process = deciding.envelope, deciding.request, deciding.process
@@ -293,7 +294,11 @@ class UploadDecider:
         return version
 
     async def _deliver(
-        self, deciding: _Deciding, document: Document, version: int, recipient: rules.Recipient
+        self,
+        deciding: _Deciding,
+        document: CarriedDocument,
+        version: int,
+        recipient: rules.Recipient,
     ) -> tuple[Delivery, RoutedCopy]:
         """Make one copy; what the decision says of it and what its channel is sent of it."""
         tx, journal, tenant = deciding.tx, deciding.journal, deciding.tenant
@@ -372,7 +377,7 @@ def _refused(
     )
 
 
-def _named_once(request: UploadRequested) -> list[Document]:
+def _named_once(request: UploadRequested) -> list[CarriedDocument]:
     """The request's documents, each once (a request naming one twice is refused anyway)."""
     return list({d.header.id: d for d in request.documents}.values())
 
@@ -382,7 +387,9 @@ def _repeated_document(request: UploadRequested) -> str | None:
     return next((doc_id for doc_id, n in counts.items() if n > 1), None)
 
 
-async def _reupload_refusal(tx: Tx, tenant: str, document: Document, *, recall: bool) -> str | None:
+async def _reupload_refusal(
+    tx: Tx, tenant: str, document: CarriedDocument, *, recall: bool
+) -> str | None:
     key = repo.document_key(tenant, document.header.id)
     master = await repo.document(tx.db, key)
     if master is None:

@@ -32,6 +32,11 @@ class Payload(NullMeansAbsent):
     def routing_key(self) -> str:
         return self.TYPE
 
+    def as_json(self) -> dict[str, Any]:
+        """The payload as the message carries it (a payload carrying JSON it checked before
+        writes that as it is)."""
+        return self.model_dump(mode="json")
+
     def ordering_key(self) -> str | None:
         """Messages with the same key are applied one after another, in arrival order."""
         return None
@@ -72,7 +77,7 @@ def registered_types() -> dict[tuple[str, int], type[Payload]]:
 
 
 def wrap(payload: Payload, tenant: str | None, correlation_id: str | None = None) -> Envelope:
-    return wrap_json(type(payload), payload.model_dump(mode="json"), tenant, correlation_id)
+    return wrap_json(type(payload), payload.as_json(), tenant, correlation_id)
 
 
 def wrap_json(

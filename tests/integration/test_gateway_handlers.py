@@ -296,7 +296,7 @@ async def test_a_copy_routed_before_the_upgrade_is_still_stored(
         version=1,
         channel="internet",
         target=new.copies[0].target,
-        document=new.documents[0],
+        document=new.documents[0].model(),
         requested_at=new.requested_at,
     )
     await _apply(handlers, old)

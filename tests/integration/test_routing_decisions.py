@@ -607,7 +607,8 @@ async def test_the_next_process_starts_when_the_receipt_is_complete(
     [placed] = placement.copies
     assert (placement.channel, placed.target.model_dump()) == ("lan", group("storekeepers"))
     assert placed.settings.terminal_type == "Размещение"
-    [planned] = placement.documents
+    [carried] = placement.documents
+    planned = carried.model()
     header = planned.header
     assert (header.id, header.accounting_type) == (follow_up_id, RECEIPT_TYPE)
     assert header.extra == {"based_on": doc_id, "based_on_process": "storekeepers-receipt"}

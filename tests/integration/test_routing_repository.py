@@ -13,14 +13,15 @@ import pytest
 
 from services.routing import repository as repo
 from services.routing.processes import BusinessProcess
-from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.uploads import UploadDecided
 from shared.settings import Settings
 from shared.storage import DuplicateKeyError, Session, Store, open_store
 
-DOCUMENT = Document(
+DOCUMENT = CarriedDocument(
     header=DocumentHeader(accounting_type="Заказ поставщику", id="d-1", number="00-1"),
-    lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=2)],
+    lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=2).model_dump(mode="json")],
 )
 FACTS = {"copy-1:": [FactLine(line_no=1, product_id="p-1", quantity=2)]}
 MASTER = repo.DocumentRecord(

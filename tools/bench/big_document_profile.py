@@ -68,7 +68,7 @@ def stages(lines: int) -> None:
     routed_document = requested.documents[0]
     _best(
         "routing: the body row written (start_body)",
-        lambda: orjson.dumps({"document": routed_document.model_dump(mode="json")}),
+        lambda: orjson.dumps({"document": routed_document.as_json()}),
     )
     routed = DocumentRouted(
         request_id=requested.request_id,
@@ -97,7 +97,7 @@ def stages(lines: int) -> None:
     assert isinstance(received, DocumentRouted)
     stored = _best(
         "gateway: the copy's body row written (add_copy)",
-        lambda: orjson.dumps({"document": received.documents[0].model_dump(mode="json")}),
+        lambda: orjson.dumps({"document": received.documents[0].as_json()}),
     )
     _best(
         "gateway: the download answered (row read, answer written)",

@@ -9,6 +9,7 @@ from services.gateway import repository as repo
 from services.gateway.journeys import result_steps
 from services.gateway.records import (
     CompletedDocument,
+    CompletedEntry,
     ResultRecord,
     UploadRecord,
     Webhook,
@@ -192,7 +193,15 @@ async def test_completed_documents_are_listed_until_loaded(store: Store) -> None
         result={"document_id": "doc-1", "mode": "online"},
     )
     await repo.keep_completed(store, done)
-    assert await repo.unloaded(store, "trade") == [done]
+    assert await repo.unloaded(store, "trade") == [
+        CompletedEntry(
+            id=done.id,
+            tenant="trade",
+            state="completed",
+            completed_at=done.completed_at,
+            summary={"document_id": "doc-1", "mode": "online"},
+        )
+    ]
     await repo.mark_pulled(store, "trade", "doc-1", "2026-12-01T11:00:00+00:00")
     await repo.mark_loaded(store, "trade", "doc-1")
     assert await repo.unloaded(store, "trade") == []
@@ -340,3 +349,41 @@ async def test_a_replaced_device_paired_anew_stands_for_itself_again(store: Stor
     await repo.keep_device_now(store, {**DEVICE_DOC, "revision": 2, "status": "active"})
     assert not await repo.was_replaced(store, "dev-1")
     assert await repo.standing_for(store, "trade", "dev-1") == "dev-1"
+
+
+async def test_the_list_of_results_reads_no_fact_lines(store: Store) -> None:
+    lines = [{"line_no": n, "product_id": f"p-{n}", "quantity": "1"} for n in range(1, 4)]
+    result = {
+        "document_id": "doc-1",
+        "process": "Приёмка",
+        "result_type": "Поступление",
+        "mode": "offline",
+        "lines": lines,
+    }
+    key = repo.completed_key("trade", "doc-1")
+    done = CompletedDocument(key, "trade", "completed", "2026-12-01T10:00:00+00:00", result)
+    await repo.keep_completed(store, done)
+    [row] = await store.find(repo.COMPLETED.name, {"tenant": "trade"})
+    assert "lines" not in str(row)  # the entry the list reads holds the summary only
+    [entry] = await repo.unloaded(store, "trade")
+    assert entry.summary == {k: v for k, v in result.items() if k != "lines"}
+    assert await repo.completed(store, "trade", "doc-1") == done
+
+
+async def test_an_entry_an_older_version_wrote_is_read_with_its_result(store: Store) -> None:
+    result = {"document_id": "doc-1", "process": "П", "result_type": "Т", "mode": "online"}
+    key = repo.completed_key("trade", "doc-1")
+    old_row = {
+        "id": key,
+        "tenant": "trade",
+        "state": "completed",
+        "completed_at": "2026-12-01T10:00:00+00:00",
+        "result": {**result, "lines": [{"product_id": "p", "quantity": "1"}]},
+    }
+    await store.put(repo.COMPLETED.name, old_row)
+    [entry] = await repo.unloaded(store, "trade")
+    assert entry.summary == result
+    found = await repo.completed(store, "trade", "doc-1")
+    assert found is not None and found.result == old_row["result"]
+    found_entry = await repo.completed_entry(store, "trade", "doc-1")
+    assert found_entry == entry

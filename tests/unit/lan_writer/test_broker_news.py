@@ -56,7 +56,7 @@ async def test_a_copy_routed_before_the_upgrade_is_still_stored(
         version=1,
         channel="lan",
         target=GROUP,
-        document=new.documents[0],
+        document=new.documents[0].model(),
         requested_at=new.requested_at,
     )
     await news.routed_v1(wrap(old, TENANT), old)

@@ -80,9 +80,11 @@ def test_marks_stay_with_their_cell_and_each_code_once_across_users() -> None:
     assert [x.cell for x in merged.per_user["petrov"]] == ["B", "A"]
 
 
-PLAN = [
-    DocumentLine(line_no=1, product_id="milk", planned_qty=Decimal(2), cell="A-1"),
-    DocumentLine(line_no=2, product_id="kefir", planned_qty=Decimal(1)),
+PLAN = [  # as the document's body keeps the lines: their JSON
+    DocumentLine(line_no=1, product_id="milk", planned_qty=Decimal(2), cell="A-1").model_dump(
+        mode="json"
+    ),
+    DocumentLine(line_no=2, product_id="kefir", planned_qty=Decimal(1)).model_dump(mode="json"),
 ]
 
 CONTROL = [

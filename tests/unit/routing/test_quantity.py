@@ -12,9 +12,10 @@ from services.routing.rules import Refused
 from shared.contracts.documents import DocumentLine, FactLine
 from shared.i18n import MESSAGES, render
 
+# A plan's lines as the document's body keeps them: their JSON.
 PLAN = [
-    DocumentLine(line_no=1, product_id="milk", planned_qty=Decimal("10")),
-    DocumentLine(line_no=2, product_id="sugar", planned_qty=Decimal("2.5")),
+    DocumentLine(line_no=1, product_id="milk", planned_qty=Decimal("10")).model_dump(mode="json"),
+    DocumentLine(line_no=2, product_id="sugar", planned_qty=Decimal("2.5")).model_dump(mode="json"),
 ]
 
 
@@ -168,14 +169,14 @@ def test_totals_beyond_the_largest_quantity_are_refused_not_raised() -> None:
     biggest = "999999999999999.999999"
     many = [fact(1, biggest, user=f"u{i}") for i in range(5000)]
     refused = check_facts(
-        [DocumentLine(line_no=1, product_id="milk", planned_qty=biggest)],
+        [DocumentLine(line_no=1, product_id="milk", planned_qty=biggest).model_dump(mode="json")],
         many,
         quantity_control=False,
     )
     assert refused is not None and refused.code == "quantity_total_too_large"
     assert render(refused.code, "en", dict(refused.params)).startswith("Line 1, product")
     one = [fact(1, biggest, user="u1")]
-    plan = [DocumentLine(line_no=1, product_id="milk", planned_qty=biggest)]
+    plan = [DocumentLine(line_no=1, product_id="milk", planned_qty=biggest).model_dump(mode="json")]
     assert check_facts(plan, one, quantity_control=True) is None
     merged = merge_results(one, keep_merged=False)
     assert FactLine.model_validate(merged.lines[0].model_dump(mode="json")).quantity == Decimal(

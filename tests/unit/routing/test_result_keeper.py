@@ -17,6 +17,7 @@ from services.routing import repository as repo
 from services.routing.processes import BusinessProcess
 from services.routing.results import ResultKeeper
 from shared.contracts import Payload, wrap
+from shared.contracts.carried import CarriedDocument
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import (
     CreatedOnTerminal,
@@ -80,7 +81,7 @@ async def _uploaded(
             state=state,
         ),
     )
-    await repo.start_body(store, TENANT, key, DOCUMENT)
+    await repo.start_body(store, TENANT, key, CarriedDocument.model_validate(DOCUMENT))
     for user in users:
         await repo.add_copy(
             store,

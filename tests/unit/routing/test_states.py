@@ -17,7 +17,8 @@ from services.routing.processes import (
 )
 from services.routing.repository import CopyRecord
 from services.routing.results import follow_up, follow_up_id
-from shared.contracts.documents import Document, FactLine, Target
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import FactLine, Target
 from shared.errors import Refusal
 
 
@@ -144,7 +145,7 @@ def test_a_file_whose_follow_up_does_not_fit_is_refused() -> None:
     assert "starts from “X”" in refused.value.params["details"]
 
 
-DOCUMENT = Document.model_validate(
+DOCUMENT = CarriedDocument.model_validate(
     {
         "header": {
             "accounting_type": "Приходный ордер на товары",
@@ -193,7 +194,8 @@ def test_follow_up_starts_the_next_process_with_the_counted_plan() -> None:
     assert request.channel == "lan"
     # An own copy finished by one user: the next process goes to the group it was for.
     assert request.target == Target(kind="group", value="storekeepers")
-    [document] = request.documents
+    [carried] = request.documents
+    document = carried.model()
     assert document.header.id == "doc-1:storekeepers-placement"
     assert document.header.accounting_type == "Приходный ордер на товары"
     assert document.header.number == "17"
