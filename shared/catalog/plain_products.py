@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.contracts.catalog import MAX_BARCODES_PER_PRODUCT
+from shared.plain_text import plain_text
 
 _PRODUCT_KEYS = frozenset(("id", "name", "article", "unit", "barcodes"))
 _BARCODE_KEYS = frozenset(("barcode", "factor", "characteristic", "series"))
@@ -21,28 +22,9 @@ _BARCODE_KEYS = frozenset(("barcode", "factor", "characteristic", "series"))
 _FACTOR_LIMIT = 10**12
 
 
-def _text(value: object, longest: int, shortest: int = 0) -> bool:
-    # ``strip()`` trims what either pydantic (Unicode White_Space) or Python calls space.
-    return (
-        type(value) is str
-        and shortest <= len(value) <= longest
-        and (not value or value == value.strip())
-        and (value.isascii() or _unicode(value))
-    )
-
-
-def _unicode(value: str) -> bool:
-    """No lone surrogate (JSON's ``"\ud800"`` escape): the model refuses those."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _key_text(value: object) -> bool:
     """An id or a barcode: 1-200 characters, no NUL or unit separator (storage keys)."""
-    return _text(value, 200, 1) and "\x00" not in value and "\x1f" not in value  # type: ignore[operator]
+    return plain_text(value, 200, 1) and "\x00" not in value and "\x1f" not in value  # type: ignore[operator]
 
 
 def _barcode(raw: object) -> dict[str, Any] | None:
@@ -56,8 +38,8 @@ def _barcode(raw: object) -> dict[str, Any] | None:
     characteristic = raw.get("characteristic", "")
     series = raw.get("series", "")
     # Mostly left out: the check of an empty text is skipped.
-    if (characteristic != "" and not _text(characteristic, 200)) or (
-        series != "" and not _text(series, 200)
+    if (characteristic != "" and not plain_text(characteristic, 200)) or (
+        series != "" and not plain_text(series, 200)
     ):
         return None
     return {
@@ -78,9 +60,9 @@ def product_data(raw: object) -> dict[str, Any] | None:
     codes = raw.get("barcodes", [])
     if not (
         _key_text(raw.get("id"))
-        and _text(name, 1000, 1)
-        and _text(article, 200)
-        and _text(unit, 50)
+        and plain_text(name, 1000, 1)
+        and plain_text(article, 200)
+        and plain_text(unit, 50)
         and type(codes) is list
         and len(codes) <= MAX_BARCODES_PER_PRODUCT
     ):

@@ -22,6 +22,7 @@ from annotated_types import MaxLen
 
 from shared.contracts.documents import EXPIRY_PATTERN, DocumentLine
 from shared.contracts.quantity import FRACTION_DIGITS, INTEGER_DIGITS
+from shared.plain_text import plain_text
 
 
 def _longest(field: str) -> int:
@@ -55,26 +56,6 @@ _QUANTITY = re.compile(
 _QUANTITY_LIMIT = 10**INTEGER_DIGITS
 
 
-def _unicode(value: str) -> bool:
-    """No lone surrogate (JSON's ``"\\ud800"`` escape): the model refuses those."""
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _text(value: object, longest: int, shortest: int) -> bool:
-    # ``strip()`` trims what either pydantic (Unicode White_Space) or Python calls space; it
-    # gives the very string back when there is nothing to trim.
-    return (
-        type(value) is str
-        and shortest <= len(value) <= longest
-        and value.strip() is value
-        and (value.isascii() or _unicode(value))
-    )
-
-
 def _quantity(value: object) -> str | None:
     if type(value) is str:
         return value if _QUANTITY.fullmatch(value) else None
@@ -87,7 +68,7 @@ def _flat(extra: object) -> bool:
     """An ``extra`` the model keeps as it is: texts, whole numbers and booleans, not nested,
     under keys with nothing to trim (the model trims keys, not values)."""
     return type(extra) is dict and all(
-        _text(k, sys.maxsize, 0) and (type(v) is str or type(v) is int or type(v) is bool)
+        plain_text(k, sys.maxsize) and (type(v) is str or type(v) is int or type(v) is bool)
         for k, v in extra.items()
     )
 
@@ -96,7 +77,7 @@ def _barcodes(codes: object) -> bool:
     return (
         type(codes) is list
         and len(codes) <= _MOST_BARCODES
-        and all(_text(code, sys.maxsize, 0) for code in codes)
+        and all(plain_text(code, sys.maxsize) for code in codes)
     )
 
 
@@ -115,13 +96,7 @@ def plain_line(raw: object) -> dict[str, Any] | None:
     if type(line_no) is not int or line_no < 1:
         return None
     for name, longest, shortest in _TEXTS:
-        value = line[name]
-        if (
-            type(value) is not str
-            or not shortest <= len(value) <= longest
-            or value.strip() is not value
-            or not (value.isascii() or _unicode(value))
-        ):
+        if not plain_text(line[name], longest, shortest):
             return None
     expiry = line["expiry"]
     if type(expiry) is not str or (expiry and not _EXPIRY.fullmatch(expiry)):
