@@ -66,7 +66,7 @@ async def open_created(
             created_on_terminal=True,
         ),
     )
-    await repo.start_body(tx.db, tenant, key, Document(header=header))
+    await repo.start_body(tx.db, tenant, key, Document(header=header).model_dump(mode="json"))
     copy = repo.CopyRecord(
         id=result.delivery_id,
         tenant=tenant,

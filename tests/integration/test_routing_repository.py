@@ -140,11 +140,11 @@ async def test_journey_steps_come_back_in_order_and_are_found_by_their_fields(
 
 
 async def test_a_new_version_starts_with_its_body_and_no_facts(store: Store) -> None:
-    await repo.start_body(store, "t", MASTER.id, DOCUMENT)
+    await repo.start_body(store, "t", MASTER.id, DOCUMENT.model_dump(mode="json"))
     await repo.save_facts(store, MASTER, FACTS)
     assert await repo.body_of(store, MASTER.id) == DOCUMENT
     assert await repo.facts_of(store, MASTER.id) == FACTS
-    await repo.start_body(store, "t", MASTER.id, DOCUMENT)  # uploaded again
+    await repo.start_body(store, "t", MASTER.id, DOCUMENT.model_dump(mode="json"))  # uploaded again
     assert await repo.facts_of(store, MASTER.id) == {}
 
 

@@ -80,7 +80,7 @@ async def _uploaded(
             state=state,
         ),
     )
-    await repo.start_body(store, TENANT, key, DOCUMENT)
+    await repo.start_body(store, TENANT, key, DOCUMENT.model_dump(mode="json"))
     for user in users:
         await repo.add_copy(
             store,
