@@ -1,13 +1,14 @@
 """WAL checkpoints of a SQLite store, on a worker thread instead of in a commit.
 
-Left to itself, SQLite checkpoints the WAL in the commit that takes it past 1,000 pages: that
+Left to itself, SQLite checkpoints the WAL in the commit that takes it past its threshold: that
 commit copies the pages into the database file and waits for the disk to sync them, on the
-event loop's thread, so every request and message of the process waits with it (a few ms, tens
-of ms on a busy disk). The store tells :class:`Checkpointer` of its writes instead; every
-``every`` writes it starts a checkpoint on a worker thread with a connection of its own
-(SQLite lets go of the GIL meanwhile). The checkpoint is PASSIVE: it never waits for a writer
-or a reader, nor holds one up, and leaves what it cannot copy yet to the next one. SQLite's
-own checkpoint stays as the backstop for a WAL that grows faster than that.
+event loop's thread, so every request and message of the process waits with it (tens of ms,
+at times more than 100, on this project's machines). The store tells :class:`Checkpointer` of
+its writes instead; every ``every`` writes it checkpoints on a worker thread with a connection
+of its own, holding the store's lock meanwhile: whatever does not use the store goes on, and
+with no write of this process in between, the checkpoint copies every frame, so the next write
+starts the WAL over (one running beside writes would leave it growing). SQLite's own
+checkpoint stays, at :data:`BACKSTOP_PAGES`, for a WAL that grows faster than that.
 """
 
 from __future__ import annotations
@@ -21,13 +22,18 @@ from shared.logging import get_logger
 log = get_logger("tsdx.storage")
 
 # Writes (commits, and statements outside a transaction) between two checkpoints: a few
-# hundred pages at most for the small rows of the message flow.
+# hundred pages for the small rows of the message flow, about what SQLite's own checkpoint
+# (1,000 pages by default) let grow.
 CHECKPOINT_EVERY = 100
+# SQLite's own checkpoint, in the commit, once the WAL holds this many pages (16 MB of 4 kB
+# pages): only large writes coming faster than the checkpoints above reach it.
+BACKSTOP_PAGES = 4000
 
 
 class Checkpointer:
-    def __init__(self, path: Path, every: int = CHECKPOINT_EVERY) -> None:
+    def __init__(self, path: Path, lock: asyncio.Lock, every: int = CHECKPOINT_EVERY) -> None:
         self._path = path
+        self._lock = lock  # the store's: no statement of this process runs during a checkpoint
         self._every = every
         self._writes = 0
         self._running: asyncio.Task[None] | None = None
@@ -40,8 +46,12 @@ class Checkpointer:
         if self._writes < self._every or self._running is not None or self._closed:
             return
         self._writes = 0
-        self._running = asyncio.create_task(asyncio.to_thread(self._checkpoint))
+        self._running = asyncio.create_task(self._run(), name="sqlite-checkpoint")
         self._running.add_done_callback(self._done)
+
+    async def _run(self) -> None:
+        async with self._lock:
+            await asyncio.to_thread(self._checkpoint)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running = None
@@ -57,7 +67,7 @@ class Checkpointer:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            # Another connection is checkpointing this file: the next one catches up.
+            # Another process is checkpointing this file: the next one catches up.
 
     async def close(self) -> None:
         """Wait for a running checkpoint, then close its connection."""

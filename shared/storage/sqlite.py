@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from shared.storage.checkpoints import Checkpointer
+from shared.storage.checkpoints import BACKSTOP_PAGES, Checkpointer
 from shared.storage.port import (
     OWNED_INDEX_PREFIX,
     Attempts,
@@ -351,7 +351,9 @@ class SQLiteStore(GuardedSession):
             # commit.
             await db.execute("PRAGMA synchronous=NORMAL")
             await bring_in_step(self, str(self._path), collections, migrations)
-            self._checkpoints = Checkpointer(self._path)
+            # Checkpoints on a worker thread (checkpoints.py); SQLite's own only as a backstop.
+            await db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            self._checkpoints = Checkpointer(self._path, self._lock)
         except BaseException as exc:
             await self.close()
             if isinstance(exc, sqlite3.OperationalError):
