@@ -6,7 +6,8 @@ picks them. One connection serves the process; an asyncio lock keeps transaction
 Statements run on the event loop's own thread: a statement on a local WAL file takes
 microseconds, far less than handing it to a worker thread and back. The one thing that could
 block is waiting for another process's write lock, so SQLite is told not to wait at all and the
-wait happens here instead, asynchronously (see :class:`_Connection`).
+wait happens here instead, asynchronously (see :class:`_Connection`). The other is a WAL
+checkpoint, which syncs the disk: it runs on a worker thread (see checkpoints.py).
 """
 
 from __future__ import annotations
