@@ -64,6 +64,14 @@ class Tx:
             raise TypeError(f"{kind.TYPE} is routed by its content: emit the model")
         return await self._put(wrap_json(kind, body, tenant), kind.TYPE)
 
+    async def emit_dumped(
+        self, payload: Payload, body: dict[str, Any], tenant: str | None
+    ) -> Envelope:
+        """Emit ``payload`` given also as ``body``, its JSON, which the sender assembled from
+        parts it had dumped already for a use of its own (routing's documents, dumped once
+        for their stored body and for ``document.routed``); routed as ``payload`` is."""
+        return await self._put(wrap_json(type(payload), body, tenant), payload.routing_key())
+
     async def _put(self, envelope: Envelope, routing_key: str) -> Envelope:
         # time + process-local counter keeps the relay's order stable within a process.
         seq = time.time_ns() // 1000 * 1000 + next(_counter) % 1000

@@ -67,7 +67,7 @@ async def open_created(
             created_on_terminal=True,
         ),
     )
-    await repo.start_body(tx.db, tenant, key, CarriedDocument(header=header))
+    await repo.start_body(tx.db, tenant, key, CarriedDocument(header=header).as_json())
     copy = repo.CopyRecord(
         id=result.delivery_id,
         tenant=tenant,

@@ -33,9 +33,10 @@ DOCUMENTS = Collection("documents", (Index(("tenant", "state")),))  # master rec
 # and written whole by every one of those changes.
 DOCUMENT_BODIES = Collection("document_bodies")
 DOCUMENT_FACTS = Collection("document_facts")
+# A document's copies are found by (document_key, version) and by document_key alone: the
+# second is served by the first's leading field, so it has no index of its own to keep up.
 DELIVERIES = Collection(
-    "deliveries",
-    (Index(("document_key",)), Index(("document_key", "version")), Index(("tenant", "state"))),
+    "deliveries", (Index(("document_key", "version")), Index(("tenant", "state")))
 )
 
 # Every step of every document (see journey.py), by document key; searched by number and PIN.
@@ -215,15 +216,17 @@ class DocumentRecord:
             created_on_terminal=bool(row.get("created_on_terminal")),
         )
 
-    def row(self) -> Doc:
+    def row(self, snapshot: Doc | None = None) -> Doc:
+        """The stored row; ``snapshot``: the process snapshot's JSON when the caller has it
+        already (the documents of one upload share their process)."""
+        if snapshot is None and self.process_snapshot is not None:
+            snapshot = self.process_snapshot.model_dump(mode="json")
         row: Doc = {
             "id": self.id,
             "tenant": self.tenant,
             "document_id": self.document_id,
             "process": self.process,
-            "process_snapshot": (
-                self.process_snapshot.model_dump(mode="json") if self.process_snapshot else None
-            ),
+            "process_snapshot": snapshot,
             "request_id": self.request_id,
             "channel": self.channel,
             "target": self.target.model_dump(mode="json") if self.target else None,
@@ -329,8 +332,15 @@ async def document(db: Session, key: str) -> DocumentRecord | None:
     return None if row is None else DocumentRecord.of(row)
 
 
-async def put_document(db: Session, master: DocumentRecord) -> None:
-    await db.put(DOCUMENTS.name, master.row())
+async def document_state(db: Session, key: str) -> tuple[str, int] | None:
+    """A master record's state and version only: its process and target are not read."""
+    row = await db.get(DOCUMENTS.name, key)
+    return None if row is None else (row["state"], row["version"])
+
+
+async def put_document(db: Session, master: DocumentRecord, snapshot: Doc | None = None) -> None:
+    """Write the master record (``snapshot``: its process's JSON, see DocumentRecord.row)."""
+    await db.put(DOCUMENTS.name, master.row(snapshot))
 
 
 async def set_document_state(db: Session, key: str, state: str) -> None:
@@ -385,9 +395,9 @@ async def record_copy_step(db: Session, delivery_id: str, state: str, by: str | 
 # The document and its facts -------------------------------------------------------------------
 
 
-async def start_body(db: Session, tenant: str, key: str, document: CarriedDocument) -> None:
-    """The document of a new upload version, with no facts counted yet."""
-    body = {"id": key, "tenant": tenant, "document": document.as_json()}
+async def start_body(db: Session, tenant: str, key: str, document: Doc) -> None:
+    """The document of a new upload version (its JSON), with no facts counted yet."""
+    body = {"id": key, "tenant": tenant, "document": document}
     await db.put(DOCUMENT_BODIES.name, body)
     await db.put(DOCUMENT_FACTS.name, {"id": key, "tenant": tenant, "facts": {}})
 

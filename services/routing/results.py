@@ -258,12 +258,14 @@ async def _process_of(tx: Tx, master: repo.DocumentRecord) -> BusinessProcess | 
 
 async def _refresh_state(tx: Tx, document_key: str) -> None:
     """Set the document's state from its current copies (see :mod:`states`)."""
-    master = await repo.document(tx.db, document_key)
-    if master is None:
+    # Its state and version only: the process snapshot is not validated for every step.
+    found = await repo.document_state(tx.db, document_key)
+    if found is None:
         return
-    copies = await repo.copies_of(tx.db, document_key, master.version)
-    after = states.document_state(master.state, [c.state for c in copies])
-    if after != master.state:
+    state, version = found
+    copies = await repo.copies_of(tx.db, document_key, version)
+    after = states.document_state(state, [c.state for c in copies])
+    if after != state:
         await repo.set_document_state(tx.db, document_key, after)
 
 

@@ -61,7 +61,7 @@ from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
 from shared.outbox import Tx, UnitOfWork
-from shared.storage import DuplicateKeyError, Store
+from shared.storage import Doc, DuplicateKeyError, Store
 
 log = get_logger("tsdx.routing")
 
@@ -81,6 +81,10 @@ class _Deciding:
     envelope: Envelope
     request: UploadRequested
     process: BusinessProcess
+    # Dumped once each: the process for every master record's snapshot; each document for
+    # its body row and for ``document.routed`` (by document id, filled as they are started).
+    process_json: Doc
+    documents_json: dict[str, Doc]
 
 
 class UploadDecider:
@@ -123,11 +127,15 @@ class UploadDecider:
                 for document in named.values():
                     await journal.requested(document, request.channel, target)
                 routed: list[RoutedCopy] = []
+                dumped: dict[str, Doc] = {}
                 if isinstance(decision, rules.Refused):
                     decided = _refused(request, envelope, decision.code, dict(decision.params))
                 else:
                     assert process is not None
-                    deciding = _Deciding(tx, journal, tenant, envelope, request, process)
+                    process_json = process.model_dump(mode="json")
+                    deciding = _Deciding(
+                        tx, journal, tenant, envelope, request, process, process_json, dumped
+                    )
                     decided = await self._accept(deciding, decision, routed)
                 if decided.outcome == "refused":
                     for document_id in named:
@@ -139,7 +147,7 @@ class UploadDecider:
                             params=decided.params or None,
                         )
                 await repo.save_decision(tx.db, tenant, request.request_id, decided)
-                await self._announce(tx, tenant, envelope, request, decided, routed)
+                await self._announce(tx, tenant, envelope, request, decided, routed, dumped)
         except DuplicateKeyError:
             # Decided meanwhile by another routing instance: that decision stands.
             previous = await repo.request(self._store, tenant, request.request_id)
@@ -186,26 +194,26 @@ class UploadDecider:
         request: UploadRequested,
         decided: UploadDecided,
         copies: list[RoutedCopy],
+        dumped: dict[str, Doc],
     ) -> None:
         """Publish the decision and the copies: one message for an internet upload whose asker
-        reads the decision from its copies, otherwise the copies and ``upload.decided``."""
+        reads the decision from its copies, otherwise the copies and ``upload.decided``.
+        ``dumped``: each document's JSON, as its body row took it."""
         if decided.outcome != "accepted" or not copies:
             await tx.emit(decided, tenant)
             return
         answered_by_copies = request.answer_with_copies and request.channel == "internet"
         used = {c.document_id for c in copies}
-        await tx.emit(
-            DocumentRouted(
-                request_id=request.request_id,
-                process=decided.process,
-                channel=request.channel,
-                documents=[d for d in _named_once(request) if d.header.id in used],
-                copies=copies,
-                requested_at=envelope.time,
-                decided=decided if answered_by_copies else None,
-            ),
-            tenant,
+        routed = DocumentRouted(
+            request_id=request.request_id,
+            process=decided.process,
+            channel=request.channel,
+            documents=[d for d in _named_once(request) if d.header.id in used],
+            copies=copies,
+            requested_at=envelope.time,
+            decided=decided if answered_by_copies else None,
         )
+        await tx.emit_dumped(routed, _routed_json(routed, dumped), tenant)
         if not answered_by_copies:
             await tx.emit(decided, tenant)
 
@@ -289,8 +297,10 @@ class UploadDecider:
                 state=states.QUEUED,
                 uploaded_at=envelope.time.isoformat(),
             ),
+            deciding.process_json,
         )
-        await repo.start_body(tx.db, tenant, key, document)
+        dumped = deciding.documents_json[document.header.id] = document.as_json()
+        await repo.start_body(tx.db, tenant, key, dumped)
         return version
 
     async def _deliver(
@@ -375,6 +385,12 @@ def _refused(
         params=params,
         requested_at=envelope.time,
     )
+
+
+def _routed_json(routed: DocumentRouted, dumped: dict[str, Doc]) -> Doc:
+    """The routed message's JSON, its documents taken as they were dumped for their bodies."""
+    body = routed.model_dump(mode="json", exclude={"documents"})
+    return {**body, "documents": [dumped[d.header.id] for d in routed.documents]}
 
 
 def _named_once(request: UploadRequested) -> list[CarriedDocument]:

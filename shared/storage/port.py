@@ -17,6 +17,7 @@ an atomic increment with an expiry, native in each adapter.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -273,9 +274,15 @@ class GuardedSession:
 
 def check_field(field: str) -> str:
     """Return ``field`` if it is a plain (possibly dotted) field name; raise ValueError if not."""
-    if not _FIELD.fullmatch(field):
+    if not _plain_field(field):
         raise ValueError(f"bad field name: {field!r}")
     return field
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_field(field: str) -> bool:
+    # Every statement checks its few field names, the same ones over and over.
+    return _FIELD.fullmatch(field) is not None
 
 
 def check_where(where: Where | None) -> Where:

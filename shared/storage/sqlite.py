@@ -6,12 +6,14 @@ picks them. One connection serves the process; an asyncio lock keeps transaction
 Statements run on the event loop's own thread: a statement on a local WAL file takes
 microseconds, far less than handing it to a worker thread and back. The one thing that could
 block is waiting for another process's write lock, so SQLite is told not to wait at all and the
-wait happens here instead, asynchronously (see :class:`_Connection`).
+wait happens here instead, asynchronously (see :class:`_Connection`). The other is a WAL
+checkpoint, which syncs the disk: it runs on a worker thread (see checkpoints.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from shared.storage.checkpoints import BACKSTOP_PAGES, Checkpointer
 from shared.storage.port import (
     OWNED_INDEX_PREFIX,
     Attempts,
@@ -50,6 +53,7 @@ def _path(field: str) -> str:
     return f"json_extract(doc, '$.{check_field(field)}')"
 
 
+@functools.lru_cache(maxsize=256)
 def _table(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise ValueError(f"bad collection name: {name!r}")
@@ -252,7 +256,10 @@ class _Ops:
         sets = ", ".join(f"'$.{k}', json(?)" for k in check_changes(changes))
         params: list[Any] = [orjson.dumps(v).decode() for v in changes.values()]
         # The id goes last so that an expectation can never retarget the update.
-        clause, where_params = _where_sql({**(expect or {}), "id": id})
+        if expect:
+            clause, where_params = _where_sql({**expect, "id": id})
+        else:  # what _where_sql gives for the id alone, without taking it apart
+            clause, where_params = " WHERE id = ?", [id]
         try:
             cur = await self._db.execute(
                 f"UPDATE {_table(collection)} SET doc = json_set(doc, {sets}){clause}",
@@ -311,6 +318,12 @@ class _Ops:
         return cur.rowcount == 1
 
 
+# The operations outside a transaction that commit a write of their own.
+_WRITES = frozenset(
+    ("insert", "update", "put", "put_many", "delete", "add_attempt", "take_back_attempt")
+)
+
+
 class SQLiteStore(GuardedSession):
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -320,6 +333,7 @@ class SQLiteStore(GuardedSession):
         # The task inside ``transaction()``: the lock is not reentrant, so that task using the
         # store itself (not the session) would wait for itself forever; it is refused instead.
         self._tx_task: asyncio.Task[Any] | None = None
+        self._checkpoints: Checkpointer | None = None
 
     async def open(
         self, collections: Sequence[Collection], migrations: Sequence[Migration] = ()
@@ -338,6 +352,9 @@ class SQLiteStore(GuardedSession):
             # commit.
             await db.execute("PRAGMA synchronous=NORMAL")
             await bring_in_step(self, str(self._path), collections, migrations)
+            # Checkpoints on a worker thread (checkpoints.py); SQLite's own only as a backstop.
+            await db.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+            self._checkpoints = Checkpointer(self._path, self._lock)
         except BaseException as exc:
             await self.close()
             if isinstance(exc, sqlite3.OperationalError):
@@ -408,6 +425,9 @@ class SQLiteStore(GuardedSession):
 
     async def close(self) -> None:
         self._ops = None
+        if self._checkpoints is not None:
+            await self._checkpoints.close()
+            self._checkpoints = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -448,6 +468,7 @@ class SQLiteStore(GuardedSession):
                 raise
             finally:
                 self._tx_task = None
+            self._wrote()
 
     async def run_transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
         async def attempt() -> T:
@@ -473,6 +494,13 @@ class SQLiteStore(GuardedSession):
         ops = self._require()
         async with self._lock:
             try:
-                return await getattr(ops, op)(*args, **kwargs)
+                result = await getattr(ops, op)(*args, **kwargs)
             except sqlite3.OperationalError as exc:
                 raise StorageError(str(exc)) from exc
+        if op in _WRITES:
+            self._wrote()
+        return result
+
+    def _wrote(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.wrote()

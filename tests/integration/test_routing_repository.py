@@ -5,7 +5,9 @@ versions that still hold them themselves."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from shared.contracts.documents import DocumentHeader, DocumentLine, FactLine, T
 from shared.contracts.uploads import UploadDecided
 from shared.settings import Settings
 from shared.storage import DuplicateKeyError, Session, Store, open_store
+from shared.storage.sqlite import find_sql
 
 DOCUMENT = CarriedDocument(
     header=DocumentHeader(accounting_type="Заказ поставщику", id="d-1", number="00-1"),
@@ -141,11 +144,11 @@ async def test_journey_steps_come_back_in_order_and_are_found_by_their_fields(
 
 
 async def test_a_new_version_starts_with_its_body_and_no_facts(store: Store) -> None:
-    await repo.start_body(store, "t", MASTER.id, DOCUMENT)
+    await repo.start_body(store, "t", MASTER.id, DOCUMENT.model_dump(mode="json"))
     await repo.save_facts(store, MASTER, FACTS)
     assert await repo.body_of(store, MASTER.id) == DOCUMENT
     assert await repo.facts_of(store, MASTER.id) == FACTS
-    await repo.start_body(store, "t", MASTER.id, DOCUMENT)  # uploaded again
+    await repo.start_body(store, "t", MASTER.id, DOCUMENT.model_dump(mode="json"))  # uploaded again
     assert await repo.facts_of(store, MASTER.id) == {}
 
 
@@ -246,3 +249,21 @@ async def test_a_unit_of_work_that_fails_changes_nothing(store: Store) -> None:
     with pytest.raises(LookupError, match="refused halfway"):
         await repo.in_one_transaction(store, half_done)
     assert [r.id for r in await repo.all_process_records(store)] == ["t:receipt"]
+
+
+def _plan(data_dir: Path, collection: str, where: dict[str, object]) -> str:
+    [path] = data_dir.glob("*routing*.sqlite3")
+    sql, params = find_sql(collection, where)
+    with closing(sqlite3.connect(path)) as conn:
+        return " | ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+@pytest.mark.parametrize(
+    "where", [{"document_key": "t:d-1"}, {"document_key": "t:d-1", "version": 1}]
+)
+async def test_a_documents_copies_are_found_by_index_with_or_without_their_version(
+    store: Store, tmp_path: Path, where: dict[str, object]
+) -> None:
+    # One index serves both: the key alone is its leading field.
+    plan = _plan(tmp_path, repo.DELIVERIES.name, where)
+    assert "USING INDEX deliveries_ix_document_key_version" in plan

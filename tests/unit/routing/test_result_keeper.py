@@ -81,7 +81,7 @@ async def _uploaded(
             state=state,
         ),
     )
-    await repo.start_body(store, TENANT, key, CarriedDocument.model_validate(DOCUMENT))
+    await repo.start_body(store, TENANT, key, CarriedDocument.model_validate(DOCUMENT).as_json())
     for user in users:
         await repo.add_copy(
             store,

@@ -17,7 +17,7 @@ from services.routing.rules import DeviceInfo, DirectoryView, Lookups
 from services.routing.upload_decisions import UploadDecider
 from shared.contracts import wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
-from shared.contracts.uploads import UploadRequested
+from shared.contracts.uploads import DocumentRouted, UploadRequested
 from shared.messaging.consumer import PermanentFailure
 from shared.outbox import OUTBOX, UnitOfWork
 from shared.storage import Store
@@ -129,6 +129,25 @@ async def test_an_internet_upload_through_the_gateway_is_one_message_with_its_de
     [again] = await _emitted(store, "upload.decided")
     assert again == decided
     assert len(await _emitted(store, "document.routed")) == 1
+
+
+async def test_the_routed_message_is_what_its_model_dumps_and_each_body_its_document(
+    decider: UploadDecider, store: Store
+) -> None:
+    # The documents are dumped once, for their body rows and the message: both as the models
+    # would have them.
+    request = _request(
+        "r-1", "d-1", "d-2", channel="internet", target=TO_TERMINAL, answer_with_copies=True
+    )
+    await _decide(decider, request)
+    [routed] = await _emitted(store, "document.routed")
+    assert DocumentRouted.model_validate(routed).model_dump(mode="json") == routed
+    assert routed["documents"] == [d.model_dump(mode="json") for d in request.documents]
+    for document in request.documents:
+        key = repo.document_key(TENANT, document.header.id)
+        assert await repo.body_of(store, key) == document
+        master = await repo.document(store, key)
+        assert master is not None and master.process_snapshot == PICKING
 
 
 async def test_an_adapters_internet_upload_is_answered_by_upload_decided(
