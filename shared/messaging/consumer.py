@@ -55,9 +55,9 @@ REASON_HEADER = "x-park-reason"
 DECODE_IN_THREAD_BYTES = 1 << 20
 
 # A message this large is read and handled with the cyclic garbage collector held off
-# (shared/collector.py: its collections would walk the message's 100,000 objects over and over),
-# and afterwards the process gives freed memory back to the operating system: glibc keeps it
-# otherwise, and a service would stay at its largest document's high-water mark.
+# (shared/collector.py: its collections would walk the message's tens of thousands of objects
+# over and over), and afterwards the process gives freed memory back to the operating system:
+# glibc keeps it otherwise, and a service would stay at its largest document's high-water mark.
 LARGE_MESSAGE_BYTES = 1 << 20
 try:
     _LIBC: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
