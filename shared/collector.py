@@ -7,6 +7,14 @@ catalog call, that cost as much again as the work itself. Nearly all of a batch'
 freed by their reference counts anyway; any cycle among them waits for the next collection
 after the batch.
 
+A work-queue consumer holds it off the same way while it reads and handles a message over
+1 MiB (a 10,000-line document), and collects the young generations after it
+(shared/messaging/consumer.py).
+
+A service's start-up objects (modules, models, its app and routes: most of what it holds) are
+moved out of the collector's sight once it is up (:func:`freeze_start_up`): they live as long
+as the process, and a full collection would otherwise walk them all each time.
+
 Work that holds the collector off overlaps with other tasks of the same event loop, so holds
 are counted: the collector comes back when the last one ends, and only if it was on before.
 """
@@ -34,3 +42,10 @@ def collector_held() -> Iterator[None]:
         _holds -= 1
         if _holds == 0 and _was_enabled:
             gc.enable()
+
+
+def freeze_start_up() -> None:
+    """Keep what the process holds now out of every later collection (``gc.freeze``): called
+    once a service has started, after a collection of start-up's garbage."""
+    gc.collect()
+    gc.freeze()

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared import telemetry
 from shared.api_docs import documented_app
+from shared.collector import freeze_start_up
 from shared.http import install_common
 from shared.logging import configure_logging, get_logger
 from shared.messaging.broadcast import Broadcast
@@ -219,6 +220,7 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
         telemetry.instrument(app)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         server = _Server(config)
+        freeze_start_up()
         await server.serve(sockets=[sock])
     finally:
         await stop_runtime(spec, runtime)

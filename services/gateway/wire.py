@@ -5,11 +5,14 @@ instead of failing later when the message is published or stored."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+
+from shared.contracts.carried import CarriedDocument
 
 _LOWEST = -(2**63)
 _HIGHEST = 2**64 - 1
@@ -55,13 +58,38 @@ def portable_problem(value: Any) -> tuple[Path, str] | None:
 
 
 def ensure_portable(body: BaseModel) -> None:
-    """Refuse a request body the wire format cannot carry, as a validation error."""
-    found = portable_problem(body.model_dump(mode="json"))
+    """Refuse a request body the wire format cannot carry, as a validation error.
+
+    The body is given to orjson as it is held (a document's lines are their JSON already):
+    dumping it through the model first took 25 ms for a 10,000-line upload, against about 2.
+    Only a body orjson refuses, or holds a value this does not know, is dumped by the model
+    and walked, to name the place and the reason as the model writes it."""
+    try:
+        orjson.dumps(body, default=_as_held)
+    except (orjson.JSONEncodeError, TypeError):
+        pass
+    else:
+        return
+    found = first_unportable(body.model_dump(mode="json"))
     if found is not None:
         path, reason = found
         raise RequestValidationError(
             [{"loc": ("body", *path), "msg": reason, "type": "value_error"}]
         )
+
+
+def _as_held(value: Any) -> Any:
+    """What orjson is to encode in place of a value it does not know itself (``default``)."""
+    if isinstance(value, CarriedDocument):
+        return value.as_json()
+    if isinstance(value, BaseModel):
+        held = {name: getattr(value, name) for name in type(value).model_fields}
+        if value.__pydantic_extra__:
+            held.update(value.__pydantic_extra__)
+        return held
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is left to the model's dump")
 
 
 def _utf8(text: str) -> bool:

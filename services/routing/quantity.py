@@ -101,29 +101,42 @@ def check_facts(
     return None
 
 
-def merge_lines(facts: Iterable[FactLine]) -> list[FactLine]:
-    """Sum facts per planned line (per product when unplanned), per batch and cell."""
+def merge_lines(facts: Iterable[FactLine], *, in_place: bool = False) -> list[FactLine]:
+    """Sum facts per planned line (per product when unplanned), per batch and cell.
+
+    ``in_place``: the facts are the caller's to give up, and the first fact of each merged
+    line becomes that line (the others are summed into it) instead of a copy of it: the copies
+    of a 10,000-line result took 13 MB and a third of the merge's time."""
     merged: dict[_MergeKey, FactLine] = {}
     for fact in facts:
         key = _merge_key(fact)
         seen = merged.get(key)
         if seen is None:
-            merged[key] = fact.model_copy(update={"user": None, "marks": unique_marks(fact.marks)})
-        else:
-            update: dict[str, object] = {
-                "quantity": seen.quantity + fact.quantity,
-                "marks": unique_marks([*seen.marks, *fact.marks]),
-            }
-            if not seen.barcode:
-                update["barcode"] = fact.barcode
-            merged[key] = seen.model_copy(update=update)
+            marks = unique_marks(fact.marks)
+            if in_place:
+                fact.user = None
+                fact.marks = marks
+                merged[key] = fact
+            else:
+                merged[key] = fact.model_copy(update={"user": None, "marks": marks})
+            continue
+        # ``seen`` is this merge's own line (a copy, or a fact given up): summed into in place.
+        seen.quantity = seen.quantity + fact.quantity
+        seen.marks = unique_marks([*seen.marks, *fact.marks])
+        if not seen.barcode:
+            seen.barcode = fact.barcode
     return [merged[key] for key in _in_order(merged)]
 
 
-def merge_results(facts: Iterable[FactLine], *, keep_merged: bool) -> MergedResult:
-    """The document's result: merged per line, and also per user unless kept merged."""
+def merge_results(
+    facts: Iterable[FactLine], *, keep_merged: bool, consume: bool = False
+) -> MergedResult:
+    """The document's result: merged per line, and also per user unless kept merged.
+
+    ``consume``: the facts are not needed afterwards, so a result kept merged is made of them
+    (see :func:`merge_lines`); per-user results still need them as they were, and copy."""
     facts = list(facts)
-    lines = merge_lines(facts)
+    lines = merge_lines(facts, in_place=consume and keep_merged)
     if keep_merged:
         return MergedResult(lines)
     by_user: dict[str, list[FactLine]] = {}

@@ -205,6 +205,7 @@ class ResultKeeper:
         merged = quantity.merge_results(
             [line for lines in facts.values() for line in lines],
             keep_merged=process.keep_merged if process else True,
+            consume=True,  # the facts were stored already and are not read again
         )
         await repo.complete_document(tx.db, master.id, states.COMPLETED)
         await tx.emit(

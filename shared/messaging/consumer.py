@@ -29,6 +29,7 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage
 from prometheus_client import Counter
 
+from shared.collector import collector_held
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
 from shared.messaging import tracing
@@ -53,9 +54,11 @@ REASON_HEADER = "x-park-reason"
 # second to parse and validate: too long to hold the event loop).
 DECODE_IN_THREAD_BYTES = 1 << 20
 
-# After a message this large the process gives freed memory back to the operating system:
+# A message this large is read and handled with the cyclic garbage collector held off
+# (shared/collector.py: its collections would walk the message's tens of thousands of objects
+# over and over), and afterwards the process gives freed memory back to the operating system:
 # glibc keeps it otherwise, and a service would stay at its largest document's high-water mark.
-TRIM_AFTER_BYTES = 1 << 20
+LARGE_MESSAGE_BYTES = 1 << 20
 try:
     _LIBC: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 except OSError:
@@ -63,7 +66,10 @@ except OSError:
 
 
 def _give_memory_back() -> None:
-    gc.collect()
+    # The young generations only: the collector was held off while the message was handled,
+    # so its objects (and any cycles among them) are all still young. A full collection walked
+    # everything the service holds after each large message.
+    gc.collect(1)
     if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
         _LIBC.malloc_trim(0)
 
@@ -123,13 +129,18 @@ class Consumer(QueueReader):
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         self._in_flight += 1
         self._idle.clear()
+        large = len(message.body) > LARGE_MESSAGE_BYTES
         try:
-            await self._handle(message)
+            if large:
+                with collector_held():
+                    await self._handle(message)
+            else:
+                await self._handle(message)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
-            if len(message.body) > TRIM_AFTER_BYTES:
+            if large:
                 _give_memory_back()
 
     @asynccontextmanager

@@ -359,3 +359,43 @@ async def test_a_refused_publish_replaces_the_publishing_channel_and_the_next_go
     await broker.publish_to_queue(full.name, b"{}", {})
     assert (await full.declare()).message_count == 1
     await channel.close()
+
+
+async def test_a_large_message_is_handled_with_the_collector_held_off_and_it_comes_back(
+    broker: Broker, settings: Settings
+) -> None:
+    import gc
+
+    from shared.contracts.results import ResultSubmitted
+    from shared.messaging.consumer import LARGE_MESSAGE_BYTES
+
+    collecting: dict[str, bool] = {}
+
+    async def note(envelope: Envelope, payload: ResultSubmitted) -> None:
+        collecting[payload.result_id] = gc.isenabled()
+
+    consumer = Consumer(
+        broker, ROUTING_WORK, {ResultSubmitted: note}, settings.retry_delays_ms, "t"
+    )
+    await consumer.start()
+    lines = [
+        {"line_no": n, "product_id": f"товар-{n:06d}", "barcode": f"46{n:011d}", "quantity": "1.5"}
+        for n in range(1, 12_001)
+    ]
+    large = ResultSubmitted.model_validate(
+        {"result_id": "large", "delivery_id": "d", "channel": "lan", "final": False, "lines": lines}
+    )
+    assert len(encode(wrap(large, "t"))) > LARGE_MESSAGE_BYTES
+    await broker.publish(large, "t")
+    await eventually(lambda: asyncio.sleep(0, collecting), what="the large one handled")
+    assert collecting == {"large": False}
+    # back on once the message is settled, after the handler returned
+    await eventually(lambda: asyncio.sleep(0, gc.isenabled()), until=bool, what="collector on")
+    await broker.publish(
+        ResultSubmitted(result_id="small", delivery_id="d", channel="lan", final=False), "t"
+    )
+    await eventually(
+        lambda: asyncio.sleep(0, len(collecting)), until=lambda n: n == 2, what="the small one"
+    )
+    assert collecting == {"large": False, "small": True}
+    await consumer.stop()

@@ -163,6 +163,25 @@ def test_result_not_kept_merged_is_loaded_per_user() -> None:
     }
 
 
+def _collective() -> list[FactLine]:
+    return [line.model_copy() for line in COLLECTIVE]
+
+
+def test_facts_given_up_make_the_same_merged_result_of_themselves() -> None:
+    facts = _collective()
+    result = merge_results(facts, keep_merged=True, consume=True)
+    assert summed(result.lines) == summed(merge_results(COLLECTIVE, keep_merged=True).lines)
+    assert all(any(line is fact for fact in facts) for line in result.lines)  # no copies
+
+
+def test_facts_not_given_up_or_loaded_per_user_are_left_as_they_were() -> None:
+    for keep_merged, consume in ((True, False), (False, True)):
+        facts = _collective()
+        result = merge_results(facts, keep_merged=keep_merged, consume=consume)
+        assert summed(facts) == summed(COLLECTIVE)
+        assert not any(line is fact for line in result.lines for fact in facts)
+
+
 def test_totals_beyond_the_largest_quantity_are_refused_not_raised() -> None:
     """Many lines of the largest quantity summed: refused with a code, never an exception, and
     every total that is accepted still keeps the quantity rule."""
