@@ -141,7 +141,8 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         # Rows may be large events (a catalog's changes: some 15,000 containers per MiB read
         # back); the collector's passes over them cost the relay more than reading them did.
-        # Their references free them all when the batch is done (shared/collector.py).
+        # Their references free them all when the batch is done (shared/collector.py); a
+        # publish gives up after its timeout, so the hold never outlasts a batch's sends.
         with collector_held():
             return await self._relay_batch()
 
