@@ -9,7 +9,8 @@ after the batch.
 
 A work-queue consumer holds it off the same way while it reads and handles a message over
 1 MiB (a 10,000-line document), and collects the young generations after it
-(shared/messaging/consumer.py).
+(shared/messaging/consumer.py), and the outbox relay while it reads back and publishes a batch
+of rows (shared/outbox.py).
 
 A service's start-up objects (modules, models, its app and routes: most of what it holds) are
 moved out of the collector's sight once it is up (:func:`freeze_start_up`): they live as long

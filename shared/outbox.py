@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from shared.collector import collector_held
 from shared.contracts import Envelope, Payload, as_json, wrap
 from shared.contracts.envelope import wrap_json
 from shared.logging import get_logger
@@ -146,6 +147,14 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
 
     async def relay_once(self) -> int:
+        # Rows may be large events (a catalog's changes: some 15,000 containers per MiB read
+        # back); the collector's passes over them cost the relay more than reading them did.
+        # Their references free them all when the batch is done (shared/collector.py); a
+        # publish gives up after its timeout, so the hold never outlasts a batch's sends.
+        with collector_held():
+            return await self._relay_batch()
+
+    async def _relay_batch(self) -> int:
         found = await self._store.find(OUTBOX.name, order_by="seq", limit=self._batch)
         orphaned = (time.time_ns() // 1000 - ORPHANED_AFTER_US) * 1000
         rows = [r for r in found if r.get("relay") in (self.id, None) or r["seq"] < orphaned]

@@ -22,7 +22,6 @@ from shared.catalog.batch import (
     CatalogInvalid,
     Item,
     ItemError,
-    barcodes_of,
 )
 from shared.contracts.catalog import CatalogChanged
 from shared.outbox import UnitOfWork
@@ -90,7 +89,7 @@ class Catalogs:
                         {"warehouse": warehouse},
                     )
                 )
-        claims = list(barcodes_of(batch))
+        claims = batch.claims
         owners = await repo.barcode_owners(db, tenant, batch.store, [c[3] for c in claims])
         for kind, position, item_id, code in claims:
             owner = owners.get(code)
@@ -178,9 +177,13 @@ async def _move_barcodes(
     one item to another in the same batch ends with the second."""
     claims: list[tuple[str, str, str]] = []
     for row in rows:
-        ref = (row["kind"], row["item_id"])
-        had, has = _codes(existing.get(ref)), _codes(row)
-        for code in had - has:
-            await repo.release_barcode(db, tenant, store, code, *ref)
-        claims.extend((code, *ref) for code in has - had)
+        kind, item_id = ref = (row["kind"], row["item_id"])
+        old = existing.get(ref)
+        if row["deleted"] or (old is not None and not old["deleted"]):
+            had, has = _codes(old), _codes(row)
+            for code in had - has:
+                await repo.release_barcode(db, tenant, store, code, kind, item_id)
+            claims.extend((code, kind, item_id) for code in has - had)
+        else:  # a new item (or one back from deletion) frees nothing: it claims what it has
+            claims.extend((code, kind, item_id) for code in _codes(row))
     await repo.claim_barcodes(db, tenant, store, claims)

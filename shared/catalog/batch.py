@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -92,6 +93,12 @@ class Batch:
         yield from (("warehouse", w) for w in self.warehouses)
         yield from (("cell", c) for c in self.cells)
 
+    @cached_property
+    def claims(self) -> list[tuple[Kind, int, str, str]]:
+        """Every barcode the batch gives (see :func:`barcodes_of`), listed once the batch is
+        read: its checks against itself and against the stored catalog both walk them."""
+        return list(barcodes_of(self))
+
     @property
     def size(self) -> int:
         return (
@@ -114,11 +121,13 @@ def read_batch(body: object, max_items: int = MAX_ITEMS_PER_CALL) -> Batch:
     if total > max_items:
         raise CatalogInvalid([_batch_error("", "catalog_too_many_items", limit=max_items)])
     for kind, items in lists.items():
+        kept: list[Item] = getattr(batch, LISTS[kind])
+        positions = batch.positions[kind]
         for position, raw in enumerate(items, start=1):
             item = _item(kind, position, raw, errors)
             if item is not None:
-                getattr(batch, LISTS[kind]).append(item)
-                batch.positions[kind].append(position)
+                kept.append(item)
+                positions.append(position)
     for kind, ids in deletions.items():
         for position, raw_id in enumerate(ids, start=1):
             if isinstance(raw_id, str) and raw_id.strip() and "\x1f" not in raw_id:
@@ -150,7 +159,7 @@ def duplicates(batch: Batch) -> list[ItemError]:
                 errors.append(ItemError(kind, index + 1, item_id, path, "catalog_id_duplicate"))
             seen.add(item_id)
     owners: dict[str, tuple[Kind, str]] = {}
-    for kind, position, item_id, code in barcodes_of(batch):
+    for kind, position, item_id, code in batch.claims:
         other = owners.get(code)
         if other is not None:
             errors.append(
@@ -170,10 +179,13 @@ def duplicates(batch: Batch) -> list[ItemError]:
 
 def barcodes_of(batch: Batch) -> Iterable[tuple[Kind, int, str, str]]:
     """Every barcode the batch gives: (kind, position, item id, barcode)."""
+    positions = batch.positions["product"]
     for index, product in enumerate(batch.products):
-        position = batch.position("product", index)  # once per product, not per barcode
+        # Once per product, not per barcode; a batch built in code has no positions.
+        position = positions[index] if index < len(positions) else index + 1
+        item_id = product["id"]
         for barcode in product["barcodes"]:
-            yield "product", position, product["id"], barcode["barcode"]
+            yield "product", position, item_id, barcode["barcode"]
     for index, cell in enumerate(batch.cells):
         if cell.get("barcode"):
             yield "cell", batch.position("cell", index), cell["id"], cell["barcode"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from shared.catalog.chunks import stored
 from shared.catalog.versions import Coverage
 from shared.storage import Collection, Doc, Index, Session
 
@@ -39,11 +38,17 @@ def item_key(tenant: str, store: str, kind: str, item_id: str) -> str:
     return key(tenant, store, kind, item_id)
 
 
+def _prefix(tenant: str, store: str) -> str:
+    """What every key of a catalog starts with (joined once per call, not once per item)."""
+    return key(tenant, store) + _SEPARATOR
+
+
 async def items(
     db: Session, tenant: str, store: str, refs: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], Doc]:
     """The stored rows of these (kind, id) items, tombstones included."""
-    keys = [item_key(tenant, store, kind, item_id) for kind, item_id in refs]
+    prefix = _prefix(tenant, store)
+    keys = [f"{prefix}{kind}{_SEPARATOR}{item_id}" for kind, item_id in refs]
     found: dict[tuple[str, str], Doc] = {}
     for start in range(0, len(keys), _IDS_PER_QUERY):
         for row in await db.find(ITEMS.name, {"id": keys[start : start + _IDS_PER_QUERY]}):
@@ -52,12 +57,19 @@ async def items(
 
 
 async def put_items(db: Session, tenant: str, store: str, rows: Iterable[Doc]) -> None:
+    """Write rows (``kind``, ``item_id``, ``version``, ``deleted``, ``entry``; anything else
+    a row carries, such as its owner's ``item``, stays out)."""
+    prefix = _prefix(tenant, store)
     docs = [
         {
-            "id": item_key(tenant, store, row["kind"], row["item_id"]),
+            "id": f"{prefix}{row['kind']}{_SEPARATOR}{row['item_id']}",
             "tenant": tenant,
             "store": store,
-            **stored(row),
+            "kind": row["kind"],
+            "item_id": row["item_id"],
+            "version": row["version"],
+            "deleted": row["deleted"],
+            "entry": row["entry"],
         }
         for row in rows
     ]
@@ -131,7 +143,8 @@ async def barcode_owners(
     db: Session, tenant: str, store: str, codes: Sequence[str]
 ) -> dict[str, tuple[str, str]]:
     """Which (kind, id) has each of these barcodes now."""
-    keys = [key(tenant, store, code) for code in codes]
+    prefix = _prefix(tenant, store)
+    keys = [prefix + code for code in codes]
     owners: dict[str, tuple[str, str]] = {}
     for start in range(0, len(keys), _IDS_PER_QUERY):
         for row in await db.find(BARCODES.name, {"id": keys[start : start + _IDS_PER_QUERY]}):
@@ -143,10 +156,11 @@ async def claim_barcodes(
     db: Session, tenant: str, store: str, claims: Iterable[tuple[str, str, str]]
 ) -> None:
     """Give each (barcode, kind, item id) its item."""
+    prefix = _prefix(tenant, store)
     await db.put_many(
         BARCODES.name,
         [
-            {"id": key(tenant, store, code), "barcode": code, "kind": kind, "item_id": item_id}
+            {"id": prefix + code, "barcode": code, "kind": kind, "item_id": item_id}
             for code, kind, item_id in claims
         ],
     )
