@@ -13,6 +13,7 @@ from services.gateway import returns, upload_answers, webhooks
 from services.gateway.credentials import AccessNews
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
+from services.gateway.parts import gateway_parts
 from services.gateway.records import (
     CompletedDocument,
     DeviceCopy,
@@ -353,23 +354,27 @@ async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> C
         )
         return CopyState.WITHDRAWAL_SEEN
 
-    async def downloaded(tx: Tx) -> None:
-        if await repo.change_copy_state(
+    async def downloaded(tx: Tx) -> datetime | None:
+        if not await repo.change_copy_state(
             tx.db, row.id, CopyState.DOWNLOADED, expect=CopyState.DELIVERED
         ):
-            await tx.emit(
-                DeliveryProgressed(
-                    delivery_id=row.id,
-                    channel="internet",
-                    state=CopyState.DOWNLOADED.value,
-                    by=device.id,
-                    # One message for both steps: the copy was delivered when it was stored.
-                    delivered_at=datetime.fromisoformat(row.routed_at) if row.routed_at else None,
-                ),
-                device.tenant,
-            )
+            return None
+        envelope = await tx.emit(
+            DeliveryProgressed(
+                delivery_id=row.id,
+                channel="internet",
+                state=CopyState.DOWNLOADED.value,
+                by=device.id,
+                # One message for both steps: the copy was delivered when it was stored.
+                delivered_at=datetime.fromisoformat(row.routed_at) if row.routed_at else None,
+            ),
+            device.tenant,
+        )
+        return envelope.time
 
-    await rt.uow.run(downloaded)
+    told_at = await rt.uow.run(downloaded)
+    if told_at is not None:  # the download tells the others of this contact (presence.py)
+        gateway_parts(rt).presence.told(device.id, told_at)
     return CopyState.DOWNLOADED
 
 
