@@ -7,6 +7,7 @@ hand finish, flushes the outbox, then closes the broker and the store.
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -219,10 +220,21 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
         telemetry.instrument(app)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         server = _Server(config)
+        settle_startup_objects()
         await server.serve(sockets=[sock])
     finally:
         await stop_runtime(spec, runtime)
         telemetry.shutdown()
+
+
+def settle_startup_objects() -> None:
+    """Keep what the process built to start (modules, models, routes, the copies it loaded)
+    out of the garbage collector's full passes. Each full pass walks every tracked object
+    with the event loop stopped: 50 ms of CPU for the gateway's 100,000 at start, a stall that
+    every request and message in flight then waits out (the upload latency's tail). Frozen
+    objects are still freed when no longer referenced; only cycles among them are not."""
+    gc.collect()
+    gc.freeze()
 
 
 def main(spec: ServiceSpec) -> None:
