@@ -19,6 +19,7 @@ from services.gateway.records import (
     DeviceCopy,
     InboxCopy,
     Json,
+    PolledCopy,
     ResultRecord,
     UploadRecord,
 )
@@ -311,7 +312,7 @@ class Polled:
 
     __slots__ = ("open", "withdrawn")
 
-    def __init__(self, rows: list[InboxCopy]) -> None:
+    def __init__(self, rows: list[PolledCopy]) -> None:
         self.open = [r for r in rows if r.state in OPEN]
         self.withdrawn = [r for r in rows if r.state is CopyState.WITHDRAWN]
 
@@ -325,7 +326,7 @@ class Polled:
 
 async def poll(rt: Runtime, device_id: str) -> Polled:
     """The device's inbox, in one query."""
-    return Polled(await repo.copies_of_device(rt.store, device_id, _POLLED))
+    return Polled(await repo.polled_copies(rt.store, device_id, _POLLED))
 
 
 async def own_copy(rt: Runtime, device: DeviceCopy, delivery_id: str) -> InboxCopy:
