@@ -65,7 +65,7 @@ class Presence:
         self._seen[device_id] = at
         due = self._due.get(device_id)
         if due is not None:  # already due: the write (and its news) takes the latest moment
-            self._due[device_id] = replace(due, at=at)
+            self._due[device_id] = Due(device_id, due.tenant, at, due.announce)
             if due.announce:
                 self._announced[device_id] = at
             return False
