@@ -47,6 +47,10 @@ def collector_held() -> Iterator[None]:
 
 def freeze_start_up() -> None:
     """Keep what the process holds now out of every later collection (``gc.freeze``): called
-    once a service has started, after a collection of start-up's garbage."""
+    once a service has started, after a collection of start-up's garbage. Each full pass walks
+    every tracked object with the event loop stopped: about 50 ms of CPU for the gateway's
+    100,000 at start, a stall every request and message in flight then waits out (it was the
+    upload latency's tail). Frozen objects are still freed when no longer referenced; only
+    cycles among them are not."""
     gc.collect()
     gc.freeze()

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # Gateway and LAN writer: how often the copy of the catalogs checks it is not behind the
     # registry (it catches up at start-up, and when it made no progress between two checks).
     catalog_check_seconds: float = Field(60.0, gt=0)
+    # How stale a terminal's last contact may be elsewhere (the dashboard): a device's contact
+    # is announced (``device.seen``) when first seen, then once it is this much newer than the
+    # last the other services were told of (a download tells them too). 0: at every write.
+    sighting_precision_seconds: float = Field(60.0, ge=0)
 
     # Registry.
     # Catalog items (upserts and deletions together) taken in one call from 1C.

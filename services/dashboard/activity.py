@@ -15,6 +15,7 @@ from services.dashboard.feed_events import RoutedCopiesSeen
 from shared.contracts import Envelope, Payload
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView
 from shared.contracts.results import (
+    DeliveryProgressed,
     DocumentCompleted,
     DocumentCompletedV1,
     DocumentCompletedV2,
@@ -194,6 +195,12 @@ class Activity:
             self._device_seen(payload)
         elif isinstance(payload, DeviceSeenV1):
             self._device_seen(payload.upgraded())
+        elif isinstance(payload, DeliveryProgressed) and payload.channel == "internet":
+            # A terminal's download through the gateway: a contact, which the gateway then
+            # does not announce by device.seen as well.
+            if payload.by is None:
+                return False
+            self._sighted(payload.by, envelope.time)
         else:
             return False
         return True
@@ -270,9 +277,12 @@ class Activity:
 
     def _device_seen(self, seen: DeviceSeen) -> None:
         for sighting in seen.sightings:
-            latest = _latest(self._sightings.get(sighting.device_id), sighting.at)
-            assert latest is not None
-            self._sightings[sighting.device_id] = latest
+            self._sighted(sighting.device_id, sighting.at)
+
+    def _sighted(self, device_id: str, at: datetime) -> None:
+        latest = _latest(self._sightings.get(device_id), at)
+        assert latest is not None
+        self._sightings[device_id] = latest
 
     def seed_devices(self, views: list[DeviceView]) -> None:
         """Devices the registry lists at start-up; an event already received wins."""

@@ -13,11 +13,13 @@ from services.gateway import returns, upload_answers, webhooks
 from services.gateway.credentials import AccessNews
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
+from services.gateway.parts import gateway_parts
 from services.gateway.records import (
     CompletedDocument,
     DeviceCopy,
     InboxCopy,
     Json,
+    PolledCopy,
     ResultRecord,
     UploadRecord,
 )
@@ -311,7 +313,7 @@ class Polled:
 
     __slots__ = ("open", "withdrawn")
 
-    def __init__(self, rows: list[InboxCopy]) -> None:
+    def __init__(self, rows: list[PolledCopy]) -> None:
         self.open = [r for r in rows if r.state in OPEN]
         self.withdrawn = [r for r in rows if r.state is CopyState.WITHDRAWN]
 
@@ -325,7 +327,7 @@ class Polled:
 
 async def poll(rt: Runtime, device_id: str) -> Polled:
     """The device's inbox, in one query."""
-    return Polled(await repo.copies_of_device(rt.store, device_id, _POLLED))
+    return Polled(await repo.polled_copies(rt.store, device_id, _POLLED))
 
 
 async def own_copy(rt: Runtime, device: DeviceCopy, delivery_id: str) -> InboxCopy:
@@ -354,23 +356,27 @@ async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> C
         )
         return CopyState.WITHDRAWAL_SEEN
 
-    async def downloaded(tx: Tx) -> None:
-        if await repo.change_copy_state(
+    async def downloaded(tx: Tx) -> datetime | None:
+        if not await repo.change_copy_state(
             tx.db, row.id, CopyState.DOWNLOADED, expect=CopyState.DELIVERED
         ):
-            await tx.emit(
-                DeliveryProgressed(
-                    delivery_id=row.id,
-                    channel="internet",
-                    state=CopyState.DOWNLOADED.value,
-                    by=device.id,
-                    # One message for both steps: the copy was delivered when it was stored.
-                    delivered_at=datetime.fromisoformat(row.routed_at) if row.routed_at else None,
-                ),
-                device.tenant,
-            )
+            return None
+        envelope = await tx.emit(
+            DeliveryProgressed(
+                delivery_id=row.id,
+                channel="internet",
+                state=CopyState.DOWNLOADED.value,
+                by=device.id,
+                # One message for both steps: the copy was delivered when it was stored.
+                delivered_at=datetime.fromisoformat(row.routed_at) if row.routed_at else None,
+            ),
+            device.tenant,
+        )
+        return envelope.time
 
-    await rt.uow.run(downloaded)
+    told_at = await rt.uow.run(downloaded)
+    if told_at is not None:  # the download tells the others of this contact (presence.py)
+        gateway_parts(rt).presence.told(device.id, told_at)
     return CopyState.DOWNLOADED
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.contracts.copies import CopyState
 from shared.contracts.documents import DeviceMode
@@ -149,6 +149,37 @@ class InboxCopy:
             get("withdrawn_reason"),
             get("last_refusal"),
             get("last_result_id"),
+        )
+
+
+class PolledCopy(NamedTuple):
+    """A copy as the inbox poll reads it: what its answer shows and what makes news, nothing
+    more. A plain tuple built by position: a poll reads every open copy of the device, and a
+    full :class:`InboxCopy` costs about three times as much to build."""
+
+    id: str  # the delivery id
+    document_id: str
+    version: int
+    header: Json
+    settings: Json
+    lines_count: int
+    state: CopyState
+    withdrawn_reason: str | None = None
+    last_refusal: Json | None = None
+
+    @classmethod
+    def of(cls, doc: Json) -> PolledCopy:
+        get = doc.get
+        return cls(
+            doc["id"],
+            doc["document_id"],
+            doc["version"],
+            doc["header"],
+            doc["settings"],
+            doc["lines_count"],
+            CopyState.stored_by_gateway(doc["state"]),
+            get("withdrawn_reason"),
+            get("last_refusal"),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from services.gateway import consumers, repository, webhooks
@@ -58,7 +60,7 @@ async def _on_start(rt: Runtime) -> None:
     access.attach(broadcast)
     # Not ready while either is down: revocations must be heard and told (docs/deploy.md).
     rt.broadcasts.extend((inbox_broadcast, broadcast))
-    presence = Presence()
+    presence = Presence(timedelta(seconds=settings.sighting_precision_seconds))
     presence.seed(await repository.devices(rt.store))
     DEVICES_ONLINE.set_function(lambda: presence.online(now()))
     box = load_box(settings.secret_keys, settings.data_dir)

@@ -1,6 +1,7 @@
 """Writes the sightings due (``presence.py``) every ``FLUSH_EVERY``: all of them in one
-transaction, and one ``device.seen`` per base carrying its devices (in several when there are
-more than a message takes), instead of a transaction and a message per device."""
+transaction, and one ``device.seen`` per base carrying those of its devices to be announced (in
+several when there are more than a message takes), instead of a transaction and a message per
+device."""
 
 from __future__ import annotations
 
@@ -66,7 +67,10 @@ async def _write(tx: Tx, due: list[Due]) -> None:
     by_tenant: dict[str, list[Sighting]] = defaultdict(list)
     for sighting in due:
         await repo.mark_seen(tx.db, sighting.device_id, sighting.at.isoformat())
-        by_tenant[sighting.tenant].append(Sighting(device_id=sighting.device_id, at=sighting.at))
+        if sighting.announce:
+            by_tenant[sighting.tenant].append(
+                Sighting(device_id=sighting.device_id, at=sighting.at)
+            )
     for tenant, sightings in by_tenant.items():
         for start in range(0, len(sightings), SIGHTINGS_PER_MESSAGE):
             chunk = sightings[start : start + SIGHTINGS_PER_MESSAGE]

@@ -189,6 +189,8 @@ DASHBOARD_FEED_BINDINGS: tuple[str, ...] = (
     "result.refused.*",
     "device.changed",
     "device.seen",
+    # A terminal's download is a contact too: the gateway does not announce it twice.
+    "delivery.progressed",
 )
 # A dashboard that falls behind drops its oldest events rather than growing without end.
 DASHBOARD_FEED_MAX_LENGTH = 10_000

@@ -1,5 +1,5 @@
 """Sightings written in batches: every device due in one transaction of the gateway's store,
-one ``device.seen`` per base listing its devices; a write that fails is due again."""
+one ``device.seen`` per base listing its devices to announce; a write that fails is due again."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from services.gateway import repository as repo
-from services.gateway.presence import Presence
+from services.gateway.presence import WRITE_EVERY, Presence
 from services.gateway.sightings import SightingWriter
 from shared.contracts.directory import DeviceSeen
 from shared.contracts.envelope import decode
@@ -125,3 +125,19 @@ async def test_stopping_writes_what_is_due(store: SQLiteStore) -> None:
     await writer.stop()
     copy = await repo.device(store, "dev-0003")
     assert copy is not None and copy.last_seen == T0.isoformat()
+
+
+async def test_a_contact_the_others_know_of_is_written_without_an_event(store: SQLiteStore) -> None:
+    presence = Presence()
+    writer = SightingWriter(UnitOfWork(store, relay=None), presence)
+    presence.saw("dev-0001", "trade", T0)
+    presence.saw("dev-0002", "trade", T0)
+    assert await writer.flush() == 2
+    assert len(await _events(store)) == 1  # both first seen: announced together
+    later = T0 + WRITE_EVERY
+    presence.told("dev-0001", later - timedelta(seconds=1))  # its download told the others
+    presence.saw("dev-0001", "trade", later)
+    assert await writer.flush() == 1
+    copy = await repo.device(store, "dev-0001")
+    assert copy is not None and copy.last_seen == later.isoformat()
+    assert len(await _events(store)) == 1  # nothing more announced

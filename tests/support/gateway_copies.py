@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.gateway.records import DeviceCopy, InboxCopy, TenantCopy
+from services.gateway.records import DeviceCopy, InboxCopy, PolledCopy, TenantCopy
 from shared.contracts.copies import CopyState
 
 DOCUMENT: dict[str, Any] = {"header": {"id": "doc-1"}, "lines": []}
@@ -29,6 +29,22 @@ def a_copy(**changes: Any) -> InboxCopy:
         **changes,
     }
     return InboxCopy(**fields)
+
+
+def a_polled_copy(**changes: Any) -> PolledCopy:
+    """:func:`a_copy` as the inbox poll reads it."""
+    copy = a_copy(**changes)
+    return PolledCopy(
+        copy.id,
+        copy.document_id,
+        copy.version,
+        copy.header,
+        copy.settings,
+        copy.lines_count,
+        copy.state,
+        copy.withdrawn_reason,
+        copy.last_refusal,
+    )
 
 
 def a_device(**changes: Any) -> DeviceCopy:

@@ -31,7 +31,7 @@ from services.gateway.inbox import (
     result_of,
 )
 from services.gateway.parts import gateway_parts
-from services.gateway.records import DeviceCopy, InboxCopy, Json, ResultRecord
+from services.gateway.records import DeviceCopy, InboxCopy, Json, PolledCopy, ResultRecord
 from services.gateway.wire import ensure_portable
 from shared.contracts import registry_rpc as registry
 from shared.contracts.absent import NullMeansAbsent
@@ -72,7 +72,11 @@ class ResultRequest(NullMeansAbsent):
     lines: list[FactLine] = Field(default_factory=list, max_length=100_000)
 
 
-def _summary(row: InboxCopy, language: str) -> dict[str, Any]:
+# Each state's word, looked up once (a poll shows every open copy's).
+_WORDS = {state: state.terminal_word for state in CopyState}
+
+
+def _summary(row: InboxCopy | PolledCopy, language: str) -> dict[str, Any]:
     header = row.header
     return {
         "delivery_id": row.id,
@@ -83,7 +87,7 @@ def _summary(row: InboxCopy, language: str) -> dict[str, Any]:
         "number": header["number"],
         "date": header["date"],
         "lines": row.lines_count,
-        "state": row.state.terminal_word,
+        "state": _WORDS[row.state],
         # Why the latest result was sent back (e.g. quantity control); None when it was not.
         "refusal": _refusal_view(row.last_refusal, language)
         if row.state is CopyState.IN_PROGRESS
@@ -180,8 +184,12 @@ async def answer_poll(
         raise
 
 
+# Each outcome's counter, looked up once: the labels lookup costs more than the count.
+_POLL_COUNTERS = {outcome: INBOX_POLLS.labels(outcome) for outcome in ("news", "empty", "refused")}
+
+
 def _counted(outcome: str) -> None:
-    INBOX_POLLS.labels(outcome).inc()
+    _POLL_COUNTERS[outcome].inc()
     SUMMARIES.count("poll", outcome)
 
 

@@ -10,7 +10,7 @@ from services.dashboard.feed_events import RoutedCopiesSeen, read_event
 from shared.contracts import Envelope, Payload, decode, encode, wrap
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView, Sighting
 from shared.contracts.documents import Target
-from shared.contracts.results import ResultRefused
+from shared.contracts.results import DeliveryProgressed, ResultRefused
 from shared.contracts.uploads import Delivery, DocumentRouted, DocumentRoutedV1, UploadDecided
 
 T0 = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
@@ -293,3 +293,19 @@ def test_one_sighting_message_updates_every_device_it_lists() -> None:
     activity.record(_event(seen), seen, NOW)
     online = {d["id"]: d["online"] for d in activity.devices(T0)}
     assert online == {"d1": True, "d2": False}
+
+
+def test_a_terminal_s_download_through_the_gateway_counts_as_its_contact() -> None:
+    # The gateway announces no device.seen for a contact its download told of.
+    activity = Activity(online_window=timedelta(minutes=5))
+    changed = _device(1, last_seen=T0 - timedelta(minutes=10))
+    activity.record(_event(changed), changed, NOW)
+    downloaded = DeliveryProgressed(
+        delivery_id="dl-1", channel="internet", state="downloaded", by="d1"
+    )
+    assert activity.record(_event(downloaded, at=T0 - timedelta(seconds=2)), downloaded, NOW)
+    # A LAN copy's progress is no contact with the gateway: not taken.
+    lan = DeliveryProgressed(delivery_id="dl-2", channel="lan", state="downloaded", by="d1")
+    assert not activity.record(_event(lan, at=T0), lan, NOW)
+    [device] = activity.devices(T0)
+    assert (device["online"], device["last_seen"]) == (True, "2026-11-28T09:59:58Z")

@@ -4,38 +4,41 @@ from __future__ import annotations
 
 from services.gateway.inbox import Polled, reopened_by
 from shared.contracts.copies import CopyState
-from tests.support.gateway_copies import a_copy
+from tests.support.gateway_copies import a_copy, a_polled_copy
 
 
 def test_a_copy_not_yet_acknowledged_is_news_even_when_the_count_matches() -> None:
-    polled = Polled([a_copy(state=CopyState.DELIVERED)])
+    polled = Polled([a_polled_copy(state=CopyState.DELIVERED)])
     assert polled.news_for(known=1)
 
 
 def test_acknowledged_copies_the_terminal_holds_are_no_news() -> None:
     polled = Polled(
-        [a_copy(id="a", state=CopyState.DOWNLOADED), a_copy(id="b", state=CopyState.IN_PROGRESS)]
+        [
+            a_polled_copy(id="a", state=CopyState.DOWNLOADED),
+            a_polled_copy(id="b", state=CopyState.IN_PROGRESS),
+        ]
     )
     assert [r.id for r in polled.open] == ["a", "b"]
     assert not polled.news_for(known=2)
 
 
 def test_a_count_other_than_the_terminals_is_news() -> None:
-    polled = Polled([a_copy(state=CopyState.DOWNLOADED)])
+    polled = Polled([a_polled_copy(state=CopyState.DOWNLOADED)])
     assert polled.news_for(known=0)
     assert Polled([]).news_for(known=1)
     assert not Polled([]).news_for(known=0)
 
 
 def test_a_withdrawal_not_yet_seen_is_news_and_is_not_an_open_copy() -> None:
-    polled = Polled([a_copy(state=CopyState.WITHDRAWN, withdrawn_reason="cancelled")])
+    polled = Polled([a_polled_copy(state=CopyState.WITHDRAWN, withdrawn_reason="cancelled")])
     assert polled.open == []
     assert [r.withdrawn_reason for r in polled.withdrawn] == ["cancelled"]
     assert polled.news_for(known=0)
 
 
 def test_a_seen_withdrawal_is_neither_open_nor_news() -> None:
-    polled = Polled([a_copy(state=CopyState.WITHDRAWAL_SEEN)])
+    polled = Polled([a_polled_copy(state=CopyState.WITHDRAWAL_SEEN)])
     assert (polled.open, polled.withdrawn, polled.news_for(known=0)) == ([], [], False)
 
 

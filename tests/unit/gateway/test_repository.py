@@ -70,7 +70,7 @@ async def test_a_device_sees_only_its_copies_in_the_states_asked_oldest_first(
     for row in rows:
         await repo.add_copy(store, row, DOCUMENT)
     words = repo.stored_words((CopyState.DELIVERED, CopyState.DOWNLOADED))
-    found = await repo.copies_of_device(store, "dev-1", words)
+    found = await repo.polled_copies(store, "dev-1", words)
     assert [(r.id, r.state) for r in found] == [
         ("early", CopyState.DOWNLOADED),
         ("late", CopyState.DELIVERED),
