@@ -63,6 +63,11 @@ INBOX_NEWS = Counter(
     "instance, or found by the safety check (an announcement missed)",
     ["source"],
 )
+INBOX_GREETINGS = Counter(
+    "tsdx_inbox_greetings_total",
+    "Greetings this gateway instance sent on the inbox broadcast (at start, after a reconnect, "
+    "then on its timer: one message each, whatever the load)",
+)
 ACCESS_NEWS = Counter(
     "tsdx_access_news_total",
     "Changes of a device's or a base's access heard by this gateway instance",

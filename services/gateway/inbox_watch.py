@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
-from shared.metrics import INBOX_NEWS
+from shared.metrics import INBOX_GREETINGS, INBOX_NEWS
 
 log = get_logger("tsdx.gateway.inbox_watch")
 
@@ -200,6 +200,7 @@ class InboxWatch:
             return
         try:
             await self._broadcast.publish({"from": self.instance, "hello": hello})
+            INBOX_GREETINGS.inc()
         except BrokerUnavailable as exc:  # greeted again after the reconnect
             log.warning("inbox_news.greeting_not_sent", error=str(exc))
 

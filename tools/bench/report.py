@@ -120,8 +120,12 @@ accounting base, not a capacity; the limiter still runs on every request.
 - *Broker messages published per single-document upload*: RabbitMQ's own counts of messages
   published into (and, in the notes, delivered from) the bench's virtual host over both
   single-document upload phases (read from the management API once its statistics, refreshed
-  every 5 s, have settled), divided by the documents uploaded; they include whatever else the
-  stack sent meanwhile (the terminals' sightings, about one in 30 s each).
+  every 5 s, have settled), less what the stack's own timers published meanwhile (the
+  catalog copies' check, a `catalog.heads` request and its reply every 60 s from the gateway
+  and the LAN writer, as the registry counts the calls it served; the gateway's greeting on
+  its inbox broadcast every 60 s, as it counts them): they publish at the same pace whatever
+  the load. The note gives the count in all and those subtracted. What the terminals' contact
+  adds (`device.seen`, at a first sighting and then at most once a minute a device) is counted.
 - *Latency p99 at half load*: uploads are then started at a steady half of the measured
   throughput, whenever they are due, for {half_seconds:g} s after {half_warmup:g} s of
   warm-up; each latency counts from the moment the upload was due (a late start counts
