@@ -13,10 +13,10 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import MutableMapping
-from contextlib import suppress
 from typing import Any
 
 from shared.logging import get_logger
+from shared.tasks import cancel_and_wait
 
 log = get_logger("tsdx.http")
 
@@ -63,9 +63,7 @@ class Summaries:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         self.flush()
 

@@ -29,12 +29,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
 from shared.metrics import INBOX_GREETINGS, INBOX_NEWS
+from shared.tasks import cancel_and_wait
 
 log = get_logger("tsdx.gateway.inbox_watch")
 
@@ -244,9 +245,4 @@ class InboxWatch:
     async def stop(self) -> None:
         self._broadcast = None
         running = (self._checking, self._greeting, self._announcing, *self._rechecks)
-        tasks = [t for t in running if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*running)

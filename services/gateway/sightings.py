@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from contextlib import suppress
 
 from services.gateway import repository as repo
 from services.gateway.presence import FLUSH_EVERY, Due, Presence
 from shared.contracts.directory import SIGHTINGS_PER_MESSAGE, DeviceSeen, Sighting
 from shared.logging import get_logger
 from shared.outbox import Tx, UnitOfWork
+from shared.tasks import cancel_and_wait
 
 log = get_logger("tsdx.gateway.sightings")
 
@@ -45,9 +45,7 @@ class SightingWriter:
     async def stop(self) -> None:
         """Stop, writing what is due (a clean stop loses no sighting)."""
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         try:
             await self.flush()

@@ -21,7 +21,6 @@ registry's events, so that deciding an upload asks no one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 
 from services.routing import late_returns
@@ -38,6 +37,7 @@ from shared.messaging.consumer import require_same_tenant
 from shared.messaging.rpc import RpcClient, RpcTimeout
 from shared.outbox import UnitOfWork
 from shared.storage import Session, Store
+from shared.tasks import cancel_and_wait
 
 log = get_logger("tsdx.routing")
 
@@ -174,10 +174,7 @@ class DirectoryReplica:
             self._catching_up = asyncio.create_task(self.keep_catching_up())
 
     async def stop(self) -> None:
-        if self._catching_up is not None and not self._catching_up.done():
-            self._catching_up.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._catching_up
+        await cancel_and_wait(self._catching_up)
 
     async def device_changed(self, envelope: Envelope, changed: DeviceChanged) -> None:
         device = replica_device(changed)

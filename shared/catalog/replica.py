@@ -12,7 +12,6 @@ registry for the changes after its version, one bounded page at a time.
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
 
 from shared.catalog import chunks
 from shared.catalog import repository as repo
@@ -28,6 +27,7 @@ from shared.messaging.broker import BrokerUnavailable
 from shared.messaging.rpc import RpcClient, RpcTimeout
 from shared.outbox import UnitOfWork
 from shared.storage import Session, StorageError
+from shared.tasks import cancel_and_wait
 
 log = get_logger("tsdx.catalog")
 
@@ -75,9 +75,7 @@ class CatalogReplica:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         first = True
