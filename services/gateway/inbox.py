@@ -348,13 +348,23 @@ async def document_of(rt: Runtime, row: InboxCopy) -> Json:
     return document
 
 
+# The states an acknowledgement has already moved a copy to, or past.
+_ACKNOWLEDGED = frozenset(
+    (CopyState.DOWNLOADED, CopyState.IN_PROGRESS, CopyState.DONE, CopyState.WITHDRAWAL_SEEN)
+)
+
+
 async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> CopyState:
-    """The terminal has the document (or has seen its withdrawal); the copy's new state."""
+    """The terminal has the document (or has seen its withdrawal); the copy's new state. An
+    acknowledgement sent again (the answer was lost) changes nothing and answers the state the
+    copy has: seen withdrawn, or downloaded and perhaps worked on since."""
     if row.state is CopyState.WITHDRAWN:
         await repo.change_copy_state(
             rt.store, row.id, CopyState.WITHDRAWAL_SEEN, expect=CopyState.WITHDRAWN
         )
         return CopyState.WITHDRAWAL_SEEN
+    if row.state in _ACKNOWLEDGED:
+        return row.state
 
     async def downloaded(tx: Tx) -> datetime | None:
         if not await repo.change_copy_state(

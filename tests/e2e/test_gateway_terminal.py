@@ -225,6 +225,8 @@ async def test_a_result_sent_again_is_applied_once(
         with pytest.raises(ApiError) as finished:
             await terminal.send_result(delivery_id, "r-late", facts("1"), final=True)
         assert (finished.value.status, finished.value.code) == (409, "document_already_finished")
+        # An acknowledgement sent again changes nothing and tells the copy's state.
+        assert (await terminal.acknowledge(delivery_id))["state"] == "done"
 
 
 def picking_order(planned: str) -> dict[str, Any]:
@@ -331,6 +333,7 @@ async def test_a_document_in_work_is_refused_unless_recalled_and_the_old_copy_wi
         assert late.value.code == "document_withdrawn"
 
         assert (await terminal.acknowledge(first))["state"] == "withdrawal_seen"
+        assert (await terminal.acknowledge(first))["state"] == "withdrawal_seen"  # sent again
         assert (await terminal.inbox(known=1))["withdrawn"] == []
         new_copy = await terminal.download(second)
         assert new_copy["version"] == 2
