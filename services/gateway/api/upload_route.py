@@ -49,6 +49,7 @@ class UploadRoute:
         if upload is None:  # FastAPI answers it, from the body as received
             await self.app(scope, _replaying(received, receive), send)
             return
+        del received  # the upload holds all that is read from here on (a large body is big)
         scope["route"] = self.route
         request = Request(scope)
         try:
