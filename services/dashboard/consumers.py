@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
@@ -31,6 +32,8 @@ class FeedListener:
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
+        # Each event type's counter, once looked up: the labels lookup costs more than the count.
+        self._counted: dict[str, Any] = {}
 
     @property
     def queue_name(self) -> str:
@@ -61,4 +64,7 @@ class FeedListener:
             log.warning("dashboard.event_not_understood", reason=str(exc)[:300])
             return
         if self._activity.record(envelope, payload, time.time()):
-            DASHBOARD_EVENTS.labels(envelope.type).inc()
+            counter = self._counted.get(envelope.type)
+            if counter is None:
+                counter = self._counted[envelope.type] = DASHBOARD_EVENTS.labels(envelope.type)
+            counter.inc()

@@ -98,7 +98,12 @@ async def _ask_registry(rt: Runtime, method: RpcMethod[registry.ByHash, R], key_
 
 
 async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> TenantCopy:
-    key_hash = hash_token(_token(credentials))
+    return await authenticate_tenant(rt, _token(credentials))
+
+
+async def authenticate_tenant(rt: Runtime, api_key: str) -> TenantCopy:
+    """The active base holding ``api_key``; its call counts against its rate."""
+    key_hash = hash_token(api_key)
     cache = gateway_parts(rt).access.cache
     tenant = cache.tenant(key_hash)
     if tenant is None:

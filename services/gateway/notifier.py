@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 
 class Notifier:
@@ -20,16 +21,31 @@ class Notifier:
         for event in self._waiters.get(key, ()):
             event.set()
 
-    async def wait(self, key: str, timeout: float) -> bool:
+    @contextmanager
+    def watching(self, key: str) -> Iterator[asyncio.Event]:
+        """An event set by every notification of ``key`` while the block runs: watched before
+        the work whose news it waits for, so no news is missed in between."""
         event = asyncio.Event()
         self._waiters[key].add(event)
         try:
-            with suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout)
-            return event.is_set()
+            yield event
         finally:
             waiters = self._waiters.get(key)
             if waiters is not None:
                 waiters.discard(event)
                 if not waiters:
                     del self._waiters[key]
+
+    async def wait(self, key: str, timeout: float) -> bool:
+        with self.watching(key) as event:
+            return await set_within(event, timeout)
+
+
+async def set_within(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until the event is set or the timeout passes (a timer, not a task as
+    ``asyncio.wait_for`` starts); whether it was set."""
+    if not event.is_set():
+        with suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await event.wait()
+    return event.is_set()

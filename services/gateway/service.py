@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.gateway import consumers, repository, webhooks
-from services.gateway.api import ROUTERS, inbox_route
+from services.gateway.api import ROUTERS, inbox_route, upload_route
 from services.gateway.auth import RecentlyRefused
 from services.gateway.credentials import ACCESS_EXCHANGE, AccessNews, CredentialCache
 from services.gateway.inbox import Inbox
@@ -109,6 +109,7 @@ def build_app(rt: Runtime) -> FastAPI:
         terminal_app="internet",
     )
     inbox_route.install(app, rt)
+    upload_route.install(app, rt)
     return app
 
 

@@ -7,11 +7,12 @@ and publishes nothing new once routing has decided.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from services.gateway import repository as repo
-from services.gateway.notifier import Notifier
+from services.gateway.notifier import Notifier, set_within
 from services.gateway.records import UploadRecord
 from shared.clock import now_iso
 from shared.contracts.uploads import UploadRequested, over_limits
@@ -58,46 +59,53 @@ async def submit(
     rt: Runtime, notifier: Notifier, tenant: str, request: UploadRequested
 ) -> UploadRecord:
     key = repo.upload_key(tenant, request.request_id)
-    record = await repo.upload_by_key(rt.store, key)
-    if record is not None and not record.pending:
-        return record
-    if record is None:
-        record = await repo.add_pending_upload(
-            rt.store,
-            UploadRecord(
-                id=key,
-                tenant=tenant,
-                request_id=request.request_id,
-                status="pending",
-                requested_at=now_iso(),
-            ),
-        )
-    try:
-        # Publishing again while pending is harmless: routing decides a request id once.
-        # The gateway reads an accepted internet upload's decision from its routed copies.
-        await rt.broker.publish(request.model_copy(update={"answer_with_copies": True}), tenant)
-    except BrokerUnavailable:
-        # Not confirmed (no node reachable, a nack while a quorum elects its leader, or no
-        # answer in time): nothing may be assumed accepted, so the caller is told to retry.
-        raise Refusal("upload_not_confirmed", 503) from None
-    # The documents are routing's now and the wait needs only the key: holding them while
-    # this gateway stores their routed copies would keep a large document here twice.
-    request.documents = []
-    return await wait_for_decision(rt, notifier, key, rt.settings.upload_wait_seconds) or record
-
-
-async def wait_for_decision(
-    rt: Runtime, notifier: Notifier, key: str, timeout: float
-) -> UploadRecord | None:
-    deadline = time.monotonic() + timeout
-    while True:
+    # Watched from the start: routing's decision may be stored here at any moment from now on
+    # (while the broker confirms the publish, or for an upload sent before and still pending).
+    with notifier.watching(key) as news:
         record = await repo.upload_by_key(rt.store, key)
         if record is not None and not record.pending:
             return record
-        left = deadline - time.monotonic()
-        if left <= 0:
+        if record is None:
+            record = await repo.add_pending_upload(
+                rt.store,
+                UploadRecord(
+                    id=key,
+                    tenant=tenant,
+                    request_id=request.request_id,
+                    status="pending",
+                    requested_at=now_iso(),
+                ),
+            )
+        try:
+            # Publishing again while pending is harmless: routing decides a request id once.
+            # The gateway reads an accepted internet upload's decision from its routed copies.
+            await rt.broker.publish(request.model_copy(update={"answer_with_copies": True}), tenant)
+        except BrokerUnavailable:
+            # Not confirmed (no node reachable, a nack while a quorum elects its leader, or no
+            # answer in time): nothing may be assumed accepted, so the caller is told to retry.
+            raise Refusal("upload_not_confirmed", 503) from None
+        # The documents are routing's now and the wait needs only the key: holding them while
+        # this gateway stores their routed copies would keep a large document here twice.
+        request.documents = []
+        timeout = rt.settings.upload_wait_seconds
+        return await wait_for_decision(rt, news, key, timeout) or record
+
+
+async def wait_for_decision(
+    rt: Runtime, news: asyncio.Event, key: str, timeout: float
+) -> UploadRecord | None:
+    """The upload once decided, else as last read when the timeout passes. The store is read
+    when ``news`` says this gateway stored the decision, and every ``_RECHECK_SECONDS`` in case
+    another replica did."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await set_within(news, min(max(deadline - time.monotonic(), 0), _RECHECK_SECONDS))
+        news.clear()
+        record = await repo.upload_by_key(rt.store, key)
+        if record is not None and not record.pending:
             return record
-        await notifier.wait(key, min(left, _RECHECK_SECONDS))
+        if deadline - time.monotonic() <= 0:
+            return record
 
 
 async def decided_since(rt: Runtime, record: UploadRecord) -> UploadRecord:

@@ -11,7 +11,7 @@ from services.gateway import directory, onec_upload, upload_answers
 from services.gateway import results as completed
 from services.gateway.auth import TenantDep
 from services.gateway.parts import gateway_parts
-from services.gateway.records import UploadRecord
+from services.gateway.records import TenantCopy, UploadRecord
 from services.gateway.wire import ensure_portable
 from shared.contracts.documents import DeviceMode
 from shared.contracts.registry_rpc import Registry
@@ -19,12 +19,13 @@ from shared.contracts.rpc import NoParams
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
 from shared.http import ExactJSONRoute, HttpCaller, error_body, forget_json, language_of
-from shared.service import RuntimeDep
+from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
 
 
-def _upload_response(request: Request, record: UploadRecord) -> JSONResponse:
+def upload_response(request: Request, record: UploadRecord) -> JSONResponse:
+    """The answer to an upload or to asking for it: 202 while pending, 422 refused, else 200."""
     body = upload_answers.answer(record)
     if record.pending:
         body["status_url"] = str(request.url_for("upload_status", request_id=record.request_id))
@@ -44,11 +45,16 @@ async def upload(
     if body is None:  # a 1C body, set aside by its route: read only now, after authentication
         body = onec_upload.upload_of(request)
     forget_json(request)  # validated into ``body``, which is all that is read from here on
+    return upload_response(request, await accept_upload(rt, tenant, body))
+
+
+async def accept_upload(rt: Runtime, tenant: TenantCopy, body: UploadRequested) -> UploadRecord:
+    """Hand a validated upload of an authenticated base to routing: its record, decided if
+    routing answered in time. The endpoint and the plain route (``upload_route.py``) share it."""
     ensure_portable(body)
     upload_answers.check_limits(body, rt)
     if body.target.kind != "pin":
-        record = await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant.id, body)
-        return _upload_response(request, record)
+        return await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant.id, body)
     # A PIN is a guess: counted before it is decided, so no burst gets more than the limit
     # through; a hit gives the count back, a miss keeps it, and an answer still pending keeps
     # it until routing's decision settles it (inbox.py).
@@ -64,11 +70,11 @@ async def upload(
         raise
     if record.decision is None:
         if await upload_answers.hold_pin_guess(rt, record.id, reservation):
-            return _upload_response(request, record)  # 202: the decision settles the guess
+            return record  # 202: the decision settles the guess
         record = await upload_answers.decided_since(rt, record)
     if (record.decision or {}).get("code") != upload_answers.PIN_MISS:
         await limit.give_back(reservation)
-    return _upload_response(request, record)
+    return record
 
 
 router.add_api_route(
@@ -93,7 +99,7 @@ router.add_api_route(
 async def upload_status(
     request_id: str, request: Request, rt: RuntimeDep, tenant: TenantDep
 ) -> JSONResponse:
-    return _upload_response(request, await upload_answers.answer_of(rt, tenant.id, request_id))
+    return upload_response(request, await upload_answers.answer_of(rt, tenant.id, request_id))
 
 
 @router.get(

@@ -1,0 +1,127 @@
+"""Uploads in tsdx's JSON answered in front of FastAPI, by a plain ASGI route.
+
+Every document the accounting side sends is one ``POST /api/v1/uploads``. Behind FastAPI's
+routing, dependency and exception layers it paid about as much CPU again as the endpoint's
+own work. This route answers the common case itself, inside the middleware every endpoint has
+(the canonical log line, metrics, correlation id, body limit): a JSON body (``Content-Type:
+application/json``, no query) that reads and validates as an upload. It authenticates it, then
+runs the endpoint's use case (:func:`accounting.accept_upload`) and answer
+(:func:`accounting.upload_response`); what they raise is answered by
+:func:`shared.http.error_answer`, as FastAPI's handlers answer it.
+
+Anything else, a body that is not JSON or not a valid upload included, goes on to FastAPI's
+endpoint with the body as it was received and nothing done yet, so its answers (the order of
+its checks: JSON, then authentication, then the body's fields) stay FastAPI's own. FastAPI's
+endpoint also stays the documented one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.gateway.api import accounting
+from services.gateway.auth import authenticate_tenant, bearer_token
+from shared.contracts.uploads import UploadRequested
+from shared.http import error_answer, language_of
+from shared.jsonexact import loads_exact
+from shared.service import Runtime
+
+UPLOADS_PATH = "/api/v1/uploads"
+
+
+class UploadRoute:
+    def __init__(self, app: ASGIApp, rt: Runtime, route: BaseRoute) -> None:
+        self.app = app
+        self.rt = rt
+        self.route = route  # FastAPI's route: the metrics and the log line name it as before
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _plain_json_upload(scope):
+            await self.app(scope, receive, send)
+            return
+        received = await _body(receive)
+        upload = _upload_of(received)
+        if upload is None:  # FastAPI answers it, from the body as received
+            await self.app(scope, _replaying(received, receive), send)
+            return
+        del received  # the upload holds all that is read from here on (a large body is big)
+        scope["route"] = self.route
+        request = Request(scope)
+        try:
+            tenant = await authenticate_tenant(self.rt, bearer_token(_authorization(scope)))
+            record = await accounting.accept_upload(self.rt, tenant, upload)
+            del upload  # routing's now: a large document is not held while the answer is sent
+            answer = accounting.upload_response(request, record)
+        except Exception as exc:  # answered as FastAPI's handlers answer it
+            answer = error_answer(exc, language_of(request))
+        await answer(scope, receive, send)
+
+
+def _plain_json_upload(scope: Scope) -> bool:
+    """A POST to the uploads with no query and exactly ``Content-Type: application/json``
+    (a 1C body comes with its own type or ``?format=1c-json``, and its fields in the query)."""
+    if scope["type"] != "http" or scope["path"] != UPLOADS_PATH or scope["method"] != "POST":
+        return False
+    if scope["query_string"]:
+        return False
+    types = [value for name, value in scope["headers"] if name == b"content-type"]
+    return types == [b"application/json"]
+
+
+def _authorization(scope: Scope) -> str | None:
+    """The first ``Authorization`` header, as Starlette reads it."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _body(receive: Receive) -> list[Message]:
+    """The request's messages up to its whole body (or the client's going away)."""
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _upload_of(messages: list[Message]) -> UploadRequested | None:
+    """The upload the body holds, validated as FastAPI validates it; None when it is not one
+    (FastAPI then refuses it in its own words)."""
+    if messages[-1]["type"] != "http.request":
+        return None
+    body = b"".join(message.get("body", b"") for message in messages)
+    # Whatever fails here (not JSON, nested too deeply, a field wrong) fails there too.
+    try:
+        parsed = loads_exact(body)
+        return UploadRequested.model_validate(parsed) if isinstance(parsed, dict) else None
+    except Exception:
+        return None
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that gives the messages already read again, then the server's own."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
+
+
+def install(app: FastAPI, rt: Runtime) -> None:
+    """Put the route in front of the app's own routing, inside its middleware (appended to
+    the app's middleware list, so innermost)."""
+    route = next(
+        r
+        for r in accounting.router.routes
+        if getattr(r, "path", None) == UPLOADS_PATH and "POST" in getattr(r, "methods", ())
+    )
+    options: dict[str, Any] = {"rt": rt, "route": route}
+    app.user_middleware.append(Middleware(UploadRoute, **options))

@@ -1,0 +1,196 @@
+"""The upload's plain ASGI route answers exactly as the FastAPI endpoint behind it would.
+
+One gateway runtime (real SQLite store, real RabbitMQ vhost, no routing: an upload nobody
+decides stays pending) serves two apps: the gateway's own, whose uploads in tsdx's JSON are
+answered by ``api/upload_route.py`` in front of FastAPI, and the same app without that route,
+where FastAPI's endpoint answers. Every request is sent to both and the answers compared byte
+for byte: status, body, headers (but the date and the correlation id), and the metric counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
+from services.gateway import repository as repo
+from services.gateway.api import upload_route
+from services.gateway.api.upload_route import UploadRoute
+from services.gateway.records import UploadRecord
+from services.gateway.service import SPEC
+from shared.security import hash_token
+from shared.service import Runtime, start_runtime, stop_runtime
+from shared.settings import Settings
+from tools.bench.documents import order
+
+UPLOADS = "/api/v1/uploads"
+KEY, DISABLED_KEY = "key-trade", "key-closed"
+
+
+def _tenant(tenant: str, key: str, status: str) -> dict[str, Any]:
+    return {
+        "id": tenant,
+        "name": tenant,
+        "api_key_hash": hash_token(key),
+        "status": status,
+        "revision": 1,
+        "barcodes": {},
+    }
+
+
+def _decided(request_id: str, decision: dict[str, Any]) -> UploadRecord:
+    return UploadRecord(
+        id=repo.upload_key("trade", request_id),
+        tenant="trade",
+        request_id=request_id,
+        status=decision["outcome"],
+        requested_at="2026-12-06T10:00:00+00:00",
+        decision=decision,
+        decided_at="2026-12-06T10:00:01+00:00",
+    )
+
+
+ACCEPTED = {
+    "outcome": "accepted",
+    "deliveries": [{"document_id": "doc-1", "delivery_id": "dl-1", "device_pin": "1234"}],
+}
+REFUSED = {"outcome": "refused", "code": "process_not_found", "params": {"process": "nope"}}
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[tuple[Runtime, FastAPI, FastAPI]]:
+    rt = await start_runtime(
+        SPEC, settings.model_copy(update={"upload_wait_seconds": 0.05, "max_lines_per_document": 5})
+    )
+    try:
+        for doc in (_tenant("trade", KEY, "active"), _tenant("closed", DISABLED_KEY, "disabled")):
+            await rt.store.run_transaction(lambda db, doc=doc: repo.keep_tenant(db, doc))
+        for request_id, decision in (("r-accepted", ACCEPTED), ("r-refused", REFUSED)):
+            await repo.keep_decision(rt.store, _decided(request_id, decision))
+        lean = SPEC.build_app(rt)
+        plain = SPEC.build_app(rt)
+        plain.user_middleware = [
+            m for m in plain.user_middleware if getattr(m, "cls", None) is not UploadRoute
+        ]
+        assert len(plain.user_middleware) == len(lean.user_middleware) - 1
+        yield rt, lean, plain
+    finally:
+        await stop_runtime(SPEC, rt)
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
+
+
+def _compared(answer: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
+    headers = [(k, v) for k, v in answer.headers.items() if k not in ("date", "x-correlation-id")]
+    return answer.status_code, answer.content, headers
+
+
+def _counts() -> dict[str, float]:
+    counted = {}
+    for status in ("200", "202", "400", "401", "413", "422"):
+        labels = {"service": "gateway", "route": UPLOADS, "method": "POST", "status": status}
+        counted[status] = REGISTRY.get_sample_value("tsdx_http_requests_total", labels) or 0.0
+    return counted
+
+
+def _upload(request_id: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "process": "purchase-receipt",
+        "channel": "internet",
+        "target": {"kind": "device", "value": "dev-0001"},
+        "documents": [order(2, document_id="doc-1")],
+        **changes,
+    }
+
+
+JSON = {"Content-Type": "application/json"}
+AUTH = {**JSON, "Authorization": f"Bearer {KEY}"}
+EN = {**AUTH, "Accept-Language": "en"}
+
+# (query, headers, body, answered by the plain route)
+CASES: list[tuple[str, dict[str, str], bytes, bool]] = [
+    ("", AUTH, json.dumps(_upload("r-accepted")).encode(), True),
+    ("", EN, json.dumps(_upload("r-refused")).encode(), True),
+    ("", AUTH, json.dumps(_upload("r-refused")).encode(), True),
+    ("", EN, json.dumps(_upload("r-pending")).encode(), True),  # nobody decides: 202
+    ("", JSON, json.dumps(_upload("r-accepted")).encode(), True),  # no credential
+    ("", {**JSON, "Authorization": "Basic abc"}, json.dumps(_upload("r-1")).encode(), True),
+    (
+        "",
+        {**JSON, "Authorization": f"Bearer {DISABLED_KEY}"},
+        json.dumps(_upload("r-1")).encode(),
+        True,
+    ),
+    ("", EN, json.dumps(_upload("r-big", documents=[order(6)])).encode(), True),  # 413
+    ("", EN, json.dumps(_upload("r-nul", process="a\u0000b")).encode(), True),
+    ("", EN, b"{not json", False),
+    ("", EN, b"", False),
+    ("", EN, b"null", False),
+    ("", EN, b"[1, 2]", False),
+    ("", EN, b"[" * 5000 + b"]" * 5000, False),  # nested too deeply: 400
+    ("", JSON, json.dumps(_upload("r-1", target={"kind": "x"})).encode(), False),  # 401 first
+    ("", EN, json.dumps(_upload("r-1", target={"kind": "x"})).encode(), False),
+    ("", EN, json.dumps(_upload("r-1", documents=[])).encode(), False),
+    ("?format=json", EN, json.dumps(_upload("r-accepted")).encode(), False),
+    (
+        "",
+        {**EN, "Content-Type": "application/json; charset=utf-8"},
+        json.dumps(_upload("r-accepted")).encode(),
+        False,
+    ),
+    ("", {**EN, "Content-Type": "text/plain"}, json.dumps(_upload("r-accepted")).encode(), False),
+]
+
+
+@pytest.mark.parametrize(("query", "headers", "body", "plain_route"), CASES)
+async def test_each_answer_is_the_fastapi_endpoint_s_own(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    plain_route: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, lean, plain = gateway
+    # Which of the two ways in answered: the plain route answers the bodies it read as uploads.
+    served: list[bool] = []
+    read = upload_route._upload_of
+
+    def spy(messages: Any) -> Any:
+        upload = read(messages)
+        served.append(upload is not None)
+        return upload
+
+    monkeypatch.setattr(upload_route, "_upload_of", spy)
+    async with _client(lean) as fast, _client(plain) as slow:
+        answers = []
+        for client in (fast, slow):
+            before = _counts()
+            answer = await client.post(UPLOADS + query, headers=headers, content=body)
+            after = _counts()
+            answers.append((_compared(answer), {s: after[s] - before[s] for s in after}))
+    (lean_answer, lean_counted), (plain_answer, plain_counted) = answers
+    assert lean_answer == plain_answer
+    assert lean_counted == plain_counted
+    assert sum(lean_counted.values()) == 1  # counted under the route's own path, as before
+    assert (True in served) == plain_route
+
+
+async def test_an_upload_nobody_decides_is_stored_pending(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    rt, lean, _ = gateway
+    async with _client(lean) as client:
+        answer = await client.post(UPLOADS, headers=AUTH, content=json.dumps(_upload("r-new")))
+    assert answer.status_code == 202
+    assert answer.json()["status_url"] == "http://gw/api/v1/uploads/r-new"
+    record = await repo.upload(rt.store, "trade", "r-new")
+    assert record is not None and record.pending
