@@ -136,9 +136,10 @@ CASES: list[tuple[str, dict[str, str], bytes, bool]] = [
     ("", EN, b"null", False),
     ("", EN, b"[1, 2]", False),
     ("", EN, b"[" * 5000 + b"]" * 5000, False),  # nested too deeply: 400
-    ("", JSON, json.dumps(_upload("r-1", target={"kind": "x"})).encode(), False),  # 401 first
-    ("", EN, json.dumps(_upload("r-1", target={"kind": "x"})).encode(), False),
-    ("", EN, json.dumps(_upload("r-1", documents=[])).encode(), False),
+    ("", JSON, json.dumps(_upload("r-1", target={"kind": "x"})).encode(), True),  # 401 first
+    ("", EN, json.dumps(_upload("r-1", target={"kind": "x"})).encode(), True),
+    ("", EN, json.dumps(_upload("r-1", documents=[])).encode(), True),
+    ("", JSON, json.dumps({"documents": [{"lines": "x" * 100}]}).encode(), True),  # no key: 401
     ("?format=json", EN, json.dumps(_upload("r-accepted")).encode(), False),
     (
         "",
@@ -160,16 +161,17 @@ async def test_each_answer_is_the_fastapi_endpoint_s_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, lean, plain = gateway
-    # Which of the two ways in answered: the plain route answers the bodies it read as uploads.
+    # Which of the two ways in answered: the plain route answers the bodies it read as JSON
+    # objects (the key checked first, then the fields).
     served: list[bool] = []
-    read = upload_route._upload_of
+    read = upload_route._json_object_of
 
     def spy(messages: Any) -> Any:
-        upload = read(messages)
-        served.append(upload is not None)
-        return upload
+        parsed = read(messages)
+        served.append(parsed is not None)
+        return parsed
 
-    monkeypatch.setattr(upload_route, "_upload_of", spy)
+    monkeypatch.setattr(upload_route, "_json_object_of", spy)
     async with _client(lean) as fast, _client(plain) as slow:
         answers = []
         for client in (fast, slow):

@@ -4,14 +4,13 @@ Every document the accounting side sends is one ``POST /api/v1/uploads``. Behind
 routing, dependency and exception layers it paid about as much CPU again as the endpoint's
 own work. This route answers the common case itself, inside the middleware every endpoint has
 (the canonical log line, metrics, correlation id, body limit): a JSON body (``Content-Type:
-application/json``, no query) that reads and validates as an upload. It authenticates it, then
-runs the endpoint's use case (:func:`accounting.accept_upload`) and answer
-(:func:`accounting.upload_response`); what they raise is answered by
+application/json``, no query) that reads as a JSON object. In FastAPI's order it authenticates
+the key, validates the upload, runs the endpoint's use case (:func:`accounting.accept_upload`)
+and answers (:func:`accounting.upload_response`); what they raise is answered by
 :func:`shared.http.error_answer`, as FastAPI's handlers answer it.
 
-Anything else, a body that is not JSON or not a valid upload included, goes on to FastAPI's
-endpoint with the body as it was received and nothing done yet, so its answers (the order of
-its checks: JSON, then authentication, then the body's fields) stay FastAPI's own. FastAPI's
+Anything else, a body that is not a JSON object included, goes on to FastAPI's endpoint with
+the body as it was received and nothing done yet, so its answers stay FastAPI's own. FastAPI's
 endpoint also stays the documented one.
 """
 
@@ -20,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,16 +45,20 @@ class UploadRoute:
         if not _plain_json_upload(scope):
             await self.app(scope, receive, send)
             return
+        scope["route"] = self.route
         received = await _body(receive)
-        upload = _upload_of(received)
-        if upload is None:  # FastAPI answers it, from the body as received
+        parsed = _json_object_of(received)
+        if parsed is None:  # FastAPI answers it, from the body as received
             await self.app(scope, _replaying(received, receive), send)
             return
-        del received  # the upload holds all that is read from here on (a large body is big)
-        scope["route"] = self.route
+        del received  # the parsed body holds all that is read from here on
         request = Request(scope)
         try:
+            # The key before the fields, as FastAPI's dependencies come before the body's
+            # validation: a caller without a key costs the parse, never the validation.
             tenant = await authenticate_tenant(self.rt, bearer_token(_authorization(scope)))
+            upload = _validated(parsed)
+            del parsed
             record = await accounting.accept_upload(self.rt, tenant, upload)
             del upload  # routing's now: a large document is not held while the answer is sent
             answer = accounting.upload_response(request, record)
@@ -91,18 +96,27 @@ async def _body(receive: Receive) -> list[Message]:
             return messages
 
 
-def _upload_of(messages: list[Message]) -> UploadRequested | None:
-    """The upload the body holds, validated as FastAPI validates it; None when it is not one
-    (FastAPI then refuses it in its own words)."""
+def _json_object_of(messages: list[Message]) -> dict[str, Any] | None:
+    """The body read as a JSON object; None when it is not one (FastAPI then refuses it in its
+    own words: not JSON, nested too deeply, not an object)."""
     if messages[-1]["type"] != "http.request":
         return None
     body = b"".join(message.get("body", b"") for message in messages)
-    # Whatever fails here (not JSON, nested too deeply, a field wrong) fails there too.
     try:
         parsed = loads_exact(body)
-        return UploadRequested.model_validate(parsed) if isinstance(parsed, dict) else None
     except Exception:
         return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _validated(parsed: dict[str, Any]) -> UploadRequested:
+    """The upload, validated as FastAPI validates the endpoint's body: its errors placed
+    under ``body`` as FastAPI places them."""
+    try:
+        return UploadRequested.model_validate(parsed)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:
