@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from shared.logging import get_logger
@@ -37,7 +38,11 @@ class Checkpointer:
         self._every = every
         self._writes = 0
         self._running: asyncio.Task[None] | None = None
-        self._db: sqlite3.Connection | None = None  # used by the worker thread only
+        # A thread of its own: the store's lock is held from the moment the checkpoint is due,
+        # so it must never wait in a queue behind other work of the process's default pool.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint")
+        self._work: asyncio.Future[None] | None = None  # the thread's checkpoint, while it runs
+        self._db: sqlite3.Connection | None = None  # used by that thread only
         self._closed = False
 
     def wrote(self) -> None:
@@ -51,7 +56,8 @@ class Checkpointer:
 
     async def _run(self) -> None:
         async with self._lock:
-            await asyncio.to_thread(self._checkpoint)
+            self._work = asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
+            await self._work
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running = None
@@ -70,10 +76,14 @@ class Checkpointer:
             # Another process is checkpointing this file: the next one catches up.
 
     async def close(self) -> None:
-        """Wait for a running checkpoint, then close its connection."""
+        """Wait for a running checkpoint (its thread's work too, even if its task was
+        cancelled), then close its connection."""
         self._closed = True
         if self._running is not None:
             await asyncio.wait([self._running])
+        if self._work is not None:
+            await asyncio.wait([self._work])
+        self._thread.shutdown(wait=True)
         if self._db is not None:
             self._db.close()
             self._db = None
