@@ -374,7 +374,10 @@ class Bench:
             self.say(f"uploads, half load: {half_rate:.1f} docs/s for {plan.half_seconds:g} s")
             half = await driver.open_loop(half_rate, plan.half_warmup, plan.half_seconds)
         after = await vhost.settled_counts()
-        timers = (await _timer_messages(stack)) - timers_before
+        timers_after = await _timer_messages(stack)
+        timers = None
+        if timers_before is not None and timers_after is not None:
+            timers = timers_after - timers_before
         if before is None or after is None:
             self.note("broker messages per upload: not counted (no settled management API)")
         else:
@@ -761,18 +764,26 @@ class Bench:
         self.note(f"CPU ms {what} ({count} measured): {parts}")
 
     def _note_messages(
-        self, counts: MessageCounts, timers: TimerMessages, documents: int, rate: float
+        self, counts: MessageCounts, timers: TimerMessages | None, documents: int, rate: float
     ) -> None:
         if documents == 0:
             return
         # The stack's own timers publish whatever the load; the figure is what uploads cost.
-        published = (counts.published - timers.total) / documents
+        if timers is None:
+            subtracted = 0
+            timed = "nothing subtracted: a service did not tell its timers' count"
+        else:
+            subtracted = timers.total
+            timed = (
+                f"less {timers.total} from the stack's timers meanwhile: "
+                f"{timers.catalog_checks} catalog checks by the copies, a request and a reply "
+                f"each, and {timers.greetings} inbox greetings"
+            )
+        published = (counts.published - subtracted) / documents
         self.note(
             f"broker messages per upload (RabbitMQ's own counts over both upload phases, "
             f"{documents} documents): {published:.3f} published ({counts.published} in all, "
-            f"less {timers.total} from the stack's timers meanwhile: "
-            f"{timers.catalog_checks} catalog checks by the copies, a request and a reply each, "
-            f"and {timers.greetings} inbox greetings), "
+            f"{timed}), "
             f"{counts.delivered / documents:.1f} delivered to consumers; at full load about "
             f"{rate * published:.0f} messages/s published"
         )
@@ -807,14 +818,16 @@ class TimerMessages:
         )
 
 
-async def _timer_messages(stack: Stack) -> TimerMessages:
+async def _timer_messages(stack: Stack) -> TimerMessages | None:
     """The catalog copies' checks the registry has served (``catalog.heads``) and the
-    gateway's greetings on its inbox broadcast, so far."""
+    gateway's greetings on its inbox broadcast, so far; None if either did not answer."""
     checks = await _service_metric(
         stack.ports["registry"], "tsdx_rpc_calls_total", method="catalog.heads"
     )
     greetings = await _service_metric(stack.ports["gateway"], "tsdx_inbox_greetings_total")
-    return TimerMessages(int(max(checks, 0)), int(max(greetings, 0)))
+    if math.isinf(checks) or math.isinf(greetings):
+        return None
+    return TimerMessages(int(checks), int(greetings))
 
 
 async def _service_metric(port: int, name: str, **labels: str) -> float:
