@@ -385,8 +385,15 @@ async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> C
         return envelope.time
 
     told_at = await rt.uow.run(downloaded)
-    if told_at is not None:  # the download tells the others of this contact (presence.py)
-        gateway_parts(rt).presence.told(device.id, told_at)
+    if told_at is None:  # changed since it was read (withdrawn, or acknowledged meanwhile)
+        now = await repo.copy(rt.store, row.id)
+        if now is None:
+            return row.state
+        if now.state is CopyState.WITHDRAWN:  # the withdrawal is what the terminal now sees
+            return await acknowledge_copy(rt, now, device)
+        return now.state
+    # The download tells the others of this contact (presence.py).
+    gateway_parts(rt).presence.told(device.id, told_at)
     return CopyState.DOWNLOADED
 
 
