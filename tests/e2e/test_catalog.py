@@ -265,6 +265,11 @@ async def test_bad_input_is_refused_item_by_item_and_changes_nothing(
 
     not_json = await accounting.upload_catalog(b'{"products": [')
     assert not_json["code"] == "onec_not_json"
+    # Raw control characters are never JSON: refused by the gateway, in the same words.
+    control = await accounting.upload_catalog(b'{"products": [{"id": "p-1\x01"}]}')
+    assert control["code"] == "onec_not_json"
+    assert control["message"].split(":")[0] == not_json["message"].split(":")[0]
+    assert "control character" in control["message"]
 
     assert await accounting.catalogs() == [{"store": "", "version": 2}]
     after = await sync_all(terminal.catalog)

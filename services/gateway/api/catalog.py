@@ -3,6 +3,7 @@ terminals on the internet sync it from the gateway's own copy (docs/catalog.md).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -17,7 +18,11 @@ from shared.contracts.registry_rpc import Registry
 from shared.errors import Refusal
 from shared.http import HttpCaller, documented_query, error_body, language_of, query_of
 from shared.onec.errors import decode_utf8
+from shared.onec.json_import import parse_1c_json
 from shared.service import RuntimeDep
+
+# Control characters JSON allows only escaped (a raw tab, line feed or return is whitespace).
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 accounting_router = APIRouter(prefix="/api/v1", tags=["catalog"])
 terminal_router = APIRouter(prefix="/api/v1/terminal", tags=["terminal"])
@@ -48,7 +53,12 @@ def invalid_response(request: Request, total: int, errors: list[Any]) -> JSONRes
 async def upload(request: Request, rt: RuntimeDep, tenant: TenantDep) -> Response:
     # The upload is read and checked once, by the catalog's owner, which answers every wrong
     # item (a barcode another item keeps needs its store anyway): it goes there as its text.
-    export = registry.CatalogBatch(export=decode_utf8(await request.body()))
+    text = decode_utf8(await request.body())
+    if _RAW_CONTROL.search(text):
+        # Never JSON (JSON escapes them), and each would travel as six characters: refused
+        # here, in the words the registry's reading would give.
+        parse_1c_json(text)
+    export = registry.CatalogBatch(export=text)
     try:
         result = await Registry(HttpCaller(rt.rpc), tenant.id).apply_catalog(export)
     except Refusal as refusal:
