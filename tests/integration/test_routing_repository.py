@@ -213,6 +213,18 @@ async def test_a_process_row_keeps_the_shape_earlier_versions_wrote(store: Store
     assert await repo.find_process(store, "t", "Приёмка") == RECEIPT
 
 
+async def test_a_process_found_again_after_an_edit_is_the_edited_one(store: Store) -> None:
+    # Found processes are checked once per stored form: an edit must not find the old one.
+    await repo.save_process(store, "t", RECEIPT)
+    assert await repo.find_process(store, "t", "receipt") == RECEIPT
+    edited = RECEIPT.model_copy(update={"enabled": False, "terminal_type": "Приёмка 2"})
+    await repo.save_process(store, "t", edited)
+    assert await repo.find_process(store, "t", "receipt") == edited
+    assert await repo.find_process(store, "t", "Приёмка") == edited
+    await repo.save_process(store, "t", RECEIPT)
+    assert await repo.find_process(store, "t", "receipt") == RECEIPT
+
+
 async def test_a_process_row_without_an_origin_is_a_shipped_one(store: Store) -> None:
     # Rows written before origins were kept.
     row = {
