@@ -396,6 +396,13 @@ async def copies_of(db: Session, key: str, version: int | None = None) -> list[C
     return [CopyRecord.of(row) for row in await db.find(DELIVERIES.name, where)]
 
 
+async def copy_states(db: Session, key: str, version: int) -> list[str]:
+    """The states of one upload version's copies of a document: what its own state and its
+    completion follow, read without making a record of each copy."""
+    rows = await db.find(DELIVERIES.name, {"document_key": key, "version": version})
+    return [row["state"] for row in rows]
+
+
 async def add_copy(db: Session, copy: CopyRecord) -> None:
     await db.insert(DELIVERIES.name, copy.row())
 

@@ -91,6 +91,9 @@ async def test_copies_are_read_by_document_and_version(store: Store) -> None:
     assert [c.id for c in await repo.copies_of(store, "t:d-1")] == ["c-1", "c-2"]
     assert await repo.copies_of(store, "t:d-1", 2) == [_copy("c-2", version=2)]
     await repo.withdraw_copy(store, "c-1", state="withdrawn", reason="replaced")
+    assert await repo.copy_states(store, "t:d-1", 1) == ["withdrawn"]
+    assert await repo.copy_states(store, "t:d-1", 2) == ["routed"]
+    assert await repo.copy_states(store, "t:d-1", 3) == []
     withdrawn = await repo.copy_of(store, "c-1")
     assert withdrawn is not None
     assert (withdrawn.state, withdrawn.withdrawn_reason) == ("withdrawn", "replaced")
