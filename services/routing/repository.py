@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Self, TypeVar
 
+import orjson
+
 from services.routing import states
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
@@ -91,8 +93,28 @@ async def find_process(db: Session, tenant: str, ref: str) -> BusinessProcess | 
             found = await db.find(PROCESSES.name, {"tenant": owner, "name": ref}, limit=1)
             doc = found[0] if found else None
         if doc is not None:
-            return ProcessRecord.of(doc).process
+            return _parsed_process(doc["process"])
     return None
+
+
+# Processes checked once per stored form instead of on every upload that names them: a
+# process changes rarely, and a changed one is stored as other JSON. Callers never change a
+# process in place (an edit is a copy), so one instance serves them all.
+_PARSED_PROCESSES: dict[bytes, BusinessProcess] = {}
+_PARSED_PROCESSES_MAX = 256
+
+
+def _parsed_process(stored: Doc) -> BusinessProcess:
+    try:
+        key = orjson.dumps(stored)
+    except TypeError:  # a value JSON cannot hold: nothing to key it by
+        return BusinessProcess.model_validate(stored)
+    process = _PARSED_PROCESSES.get(key)
+    if process is None:
+        if len(_PARSED_PROCESSES) >= _PARSED_PROCESSES_MAX:
+            _PARSED_PROCESSES.clear()
+        process = _PARSED_PROCESSES[key] = BusinessProcess.model_validate(stored)
+    return process
 
 
 @dataclass(frozen=True)
@@ -372,6 +394,13 @@ async def copies_of(db: Session, key: str, version: int | None = None) -> list[C
     if version is not None:
         where["version"] = version
     return [CopyRecord.of(row) for row in await db.find(DELIVERIES.name, where)]
+
+
+async def copy_states(db: Session, key: str, version: int) -> list[str]:
+    """The states of one upload version's copies of a document: what its own state and its
+    completion follow, read without making a record of each copy."""
+    rows = await db.find(DELIVERIES.name, {"document_key": key, "version": version})
+    return [row["state"] for row in rows]
 
 
 async def add_copy(db: Session, copy: CopyRecord) -> None:

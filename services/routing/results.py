@@ -264,8 +264,7 @@ async def _refresh_state(tx: Tx, document_key: str) -> None:
     if found is None:
         return
     state, version = found
-    copies = await repo.copies_of(tx.db, document_key, version)
-    after = states.document_state(state, [c.state for c in copies])
+    after = states.document_state(state, await repo.copy_states(tx.db, document_key, version))
     if after != state:
         await repo.set_document_state(tx.db, document_key, after)
 
@@ -284,8 +283,8 @@ def _add_result(
 
 
 async def _all_done(tx: Tx, master: repo.DocumentRecord) -> bool:
-    copies = await repo.copies_of(tx.db, master.id, master.version)
-    return not any(c.state in states.LIVE for c in copies)
+    copy_states = await repo.copy_states(tx.db, master.id, master.version)
+    return not any(state in states.LIVE for state in copy_states)
 
 
 def follow_up_id(document_id: str, next_process: str) -> str:

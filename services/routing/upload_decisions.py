@@ -226,16 +226,19 @@ class UploadDecider:
         self, deciding: _Deciding, decision: rules.Accepted, routed: list[RoutedCopy]
     ) -> UploadDecided:
         tx, tenant, request = deciding.tx, deciding.tenant, deciding.request
-        # Re-uploads first: all-or-nothing, so refuse before anything is written.
+        # Re-uploads first: all-or-nothing, so refuse before anything is written. What each
+        # document's earlier upload left is read once, for the refusal and for its new version.
+        earlier: dict[str, _Earlier] = {}
         for document in request.documents:
-            code = await _reupload_refusal(tx, tenant, document, recall=request.recall)
+            found = earlier[document.header.id] = await _earlier(tx, tenant, document)
+            code = found.refusal(recall=request.recall)
             if code is not None:
                 params = {"document": document.header.id, "number": document.header.number}
                 return _refused(request, deciding.envelope, code, params)
         deliveries: list[Delivery] = []
         for route in decision.routes:
             document = request.documents[route.document_index]
-            version = await self._start_version(deciding, document)
+            version = await self._start_version(deciding, document, earlier[document.header.id])
             for recipient in route.recipients:
                 delivery, copy = await self._deliver(deciding, document, version, recipient)
                 deliveries.append(delivery)
@@ -250,12 +253,14 @@ class UploadDecider:
             requested_at=deciding.envelope.time,
         )
 
-    async def _start_version(self, deciding: _Deciding, document: CarriedDocument) -> int:
+    async def _start_version(
+        self, deciding: _Deciding, document: CarriedDocument, earlier: _Earlier
+    ) -> int:
         """Withdraw live copies of an earlier upload of this document; return the new version."""
         tx, journal, tenant = deciding.tx, deciding.journal, deciding.tenant
         envelope, request, process = deciding.envelope, deciding.request, deciding.process
         key = repo.document_key(tenant, document.header.id)
-        master = await repo.document(tx.db, key)
+        master = earlier.master
         version = (master.version + 1) if master else 1
         await journal.add(
             document.header.id,
@@ -265,7 +270,7 @@ class UploadDecider:
             version=version,
             request_id=request.request_id,
         )
-        for copy in await repo.copies_of(tx.db, key):
+        for copy in earlier.copies:
             if copy.state not in states.LIVE:
                 continue
             reason = "replaced" if copy.state in states.NOT_TAKEN else "recalled"
@@ -403,12 +408,21 @@ def _repeated_document(request: UploadRequested) -> str | None:
     return next((doc_id for doc_id, n in counts.items() if n > 1), None)
 
 
-async def _reupload_refusal(
-    tx: Tx, tenant: str, document: CarriedDocument, *, recall: bool
-) -> str | None:
+@dataclass(frozen=True)
+class _Earlier:
+    """What earlier uploads of one document left: its master record and all its copies."""
+
+    master: repo.DocumentRecord | None
+    copies: list[repo.CopyRecord]
+
+    def refusal(self, *, recall: bool) -> str | None:
+        """Why the document may not be uploaded again now (see states.reupload_refusal)."""
+        if self.master is None:
+            return None
+        current = [c.state for c in self.copies if c.version == self.master.version]
+        return states.reupload_refusal(self.master.state, current, recall=recall)
+
+
+async def _earlier(tx: Tx, tenant: str, document: CarriedDocument) -> _Earlier:
     key = repo.document_key(tenant, document.header.id)
-    master = await repo.document(tx.db, key)
-    if master is None:
-        return None
-    copies = await repo.copies_of(tx.db, key, master.version)
-    return states.reupload_refusal(master.state, [c.state for c in copies], recall=recall)
+    return _Earlier(await repo.document(tx.db, key), await repo.copies_of(tx.db, key))

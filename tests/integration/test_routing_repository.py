@@ -91,6 +91,9 @@ async def test_copies_are_read_by_document_and_version(store: Store) -> None:
     assert [c.id for c in await repo.copies_of(store, "t:d-1")] == ["c-1", "c-2"]
     assert await repo.copies_of(store, "t:d-1", 2) == [_copy("c-2", version=2)]
     await repo.withdraw_copy(store, "c-1", state="withdrawn", reason="replaced")
+    assert await repo.copy_states(store, "t:d-1", 1) == ["withdrawn"]
+    assert await repo.copy_states(store, "t:d-1", 2) == ["routed"]
+    assert await repo.copy_states(store, "t:d-1", 3) == []
     withdrawn = await repo.copy_of(store, "c-1")
     assert withdrawn is not None
     assert (withdrawn.state, withdrawn.withdrawn_reason) == ("withdrawn", "replaced")
@@ -211,6 +214,18 @@ async def test_a_process_row_keeps_the_shape_earlier_versions_wrote(store: Store
     }
     # Found by its name too, which the row keeps beside the process.
     assert await repo.find_process(store, "t", "Приёмка") == RECEIPT
+
+
+async def test_a_process_found_again_after_an_edit_is_the_edited_one(store: Store) -> None:
+    # Found processes are checked once per stored form: an edit must not find the old one.
+    await repo.save_process(store, "t", RECEIPT)
+    assert await repo.find_process(store, "t", "receipt") == RECEIPT
+    edited = RECEIPT.model_copy(update={"enabled": False, "terminal_type": "Приёмка 2"})
+    await repo.save_process(store, "t", edited)
+    assert await repo.find_process(store, "t", "receipt") == edited
+    assert await repo.find_process(store, "t", "Приёмка") == edited
+    await repo.save_process(store, "t", RECEIPT)
+    assert await repo.find_process(store, "t", "receipt") == RECEIPT
 
 
 async def test_a_process_row_without_an_origin_is_a_shipped_one(store: Store) -> None:
