@@ -392,15 +392,18 @@ async def refuse_result(db: Session, delivery_id: str, result_id: str, refusal: 
 # ---- completed documents ------------------------------------------------------------------
 
 
-async def completed(db: Session, tenant_id: str, document_id: str) -> CompletedDocument | None:
-    """A completed document with its result."""
+async def completed(store: Store, tenant_id: str, document_id: str) -> CompletedDocument | None:
+    """A completed document with its result: the entry and its result are two rows, read in
+    one transaction, never across a newer version's commit (a return or the next version's
+    completion replaces both at once)."""
     key = completed_key(tenant_id, document_id)
-    doc = await db.get(COMPLETED.name, key)
-    if doc is None:
-        return None
-    if "result" in doc:  # an entry written by an older version
-        return CompletedDocument.of(doc)
-    body = await db.get(COMPLETED_RESULTS.name, key)
+    async with store.transaction() as db:
+        doc = await db.get(COMPLETED.name, key)
+        if doc is None:
+            return None
+        if "result" in doc:  # an entry written by an older version
+            return CompletedDocument.of(doc)
+        body = await db.get(COMPLETED_RESULTS.name, key)
     if body is None:
         raise LookupError(f"completed document {key} has no stored result")
     return CompletedDocument.of(doc, body["result"])

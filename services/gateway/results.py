@@ -23,10 +23,7 @@ async def unloaded(rt: Runtime, tenant: str, mode: DeviceMode | None) -> list[di
 
 
 async def pull(rt: Runtime, tenant: str, document_id: str) -> dict[str, Any]:
-    # The entry and its result are two rows: read together, never across a newer version's
-    # commit (a return or the next version's completion replaces both at once).
-    async with rt.store.transaction() as db:
-        doc = await repo.completed(db, tenant, document_id)
+    doc = await repo.completed(rt.store, tenant, document_id)
     if doc is None:
         raise Refusal("not_found", 404)
     if not doc.pulled_at:  # the first read is a step of the document's journey
