@@ -153,6 +153,20 @@ def documented_query(model: type[BaseModel]) -> dict[str, Any]:
     return {"parameters": parameters, "responses": {"422": invalid}}
 
 
+def authorization_and_language(scope: Scope) -> tuple[str | None, str | None]:
+    """The ``Authorization`` and ``Accept-Language`` headers of a request's scope, the first of
+    each, as Starlette reads them: for the gateway's plain ASGI routes, which answer without a
+    :class:`Request`."""
+    authorization = accept_language = None
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            if authorization is None:
+                authorization = value.decode("latin-1")
+        elif name == b"accept-language" and accept_language is None:
+            accept_language = value.decode("latin-1")
+    return authorization, accept_language
+
+
 class ExactJSONRequest(Request):
     """A request whose JSON body is read with numbers exact (:func:`loads_exact`)."""
 

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.api import terminal
 from services.gateway.api.terminal import ACK_PATH, INBOX_PATH, answer_ack, answer_poll
-from shared.http import error_answer
+from shared.http import authorization_and_language, error_answer
 from shared.i18n import pick_language
 from shared.service import Runtime
 
@@ -57,7 +57,7 @@ class InboxRoute:
             await self.app(scope, receive, send)
             return
         scope["route"] = self.route if delivery_id is None else self.ack_route
-        authorization, accept_language = _headers(scope)
+        authorization, accept_language = authorization_and_language(scope)
         language = pick_language(accept_language)
         try:
             if delivery_id is None:
@@ -77,19 +77,6 @@ class InboxRoute:
             status, headers, body = answer.status_code, answer.raw_headers, bytes(answer.body)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-def _headers(scope: Scope) -> tuple[str | None, str | None]:
-    """The ``Authorization`` and ``Accept-Language`` headers, the first of each (as Starlette
-    reads them)."""
-    authorization = accept_language = None
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            if authorization is None:
-                authorization = value.decode("latin-1")
-        elif name == b"accept-language" and accept_language is None:
-            accept_language = value.decode("latin-1")
-    return authorization, accept_language
 
 
 def install(app: FastAPI, rt: Runtime) -> None:

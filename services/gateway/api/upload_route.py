@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.gateway.api import accounting
 from services.gateway.auth import authenticate_tenant, bearer_token
 from shared.contracts.uploads import UploadRequested
-from shared.http import error_answer, language_of
+from shared.http import authorization_and_language, error_answer, language_of
 from shared.jsonexact import loads_exact
 from shared.service import Runtime
 
@@ -56,7 +56,8 @@ class UploadRoute:
         try:
             # The key before the fields, as FastAPI's dependencies come before the body's
             # validation: a caller without a key costs the parse, never the validation.
-            tenant = await authenticate_tenant(self.rt, bearer_token(_authorization(scope)))
+            authorization, _ = authorization_and_language(scope)
+            tenant = await authenticate_tenant(self.rt, bearer_token(authorization))
             upload = _validated(parsed)
             del parsed
             record = await accounting.accept_upload(self.rt, tenant, upload)
@@ -76,14 +77,6 @@ def _plain_json_upload(scope: Scope) -> bool:
         return False
     types = [value for name, value in scope["headers"] if name == b"content-type"]
     return types == [b"application/json"]
-
-
-def _authorization(scope: Scope) -> str | None:
-    """The first ``Authorization`` header, as Starlette reads it."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return str(value.decode("latin-1"))
-    return None
 
 
 async def _body(receive: Receive) -> list[Message]:
