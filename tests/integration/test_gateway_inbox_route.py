@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
@@ -27,6 +26,7 @@ from services.gateway.service import SPEC
 from shared.security import hash_token
 from shared.service import Runtime, start_runtime, stop_runtime
 from shared.settings import Settings
+from tests.support.plain_routes import asgi_client, compared, with_and_without
 from tests.support.waiting import eventually
 
 INBOX = "/api/v1/terminal/inbox"
@@ -94,12 +94,7 @@ async def gateway(settings: Settings) -> AsyncIterator[tuple[Runtime, FastAPI, F
                     _row(4, "dev-0001", "done"),
                 ],
             )
-        lean = SPEC.build_app(rt)
-        plain = SPEC.build_app(rt)
-        plain.user_middleware = [
-            m for m in plain.user_middleware if getattr(m, "cls", None) is not InboxRoute
-        ]
-        assert len(plain.user_middleware) == len(lean.user_middleware) - 1
+        lean, plain = with_and_without(rt, InboxRoute)
         yield rt, lean, plain
     finally:
         await stop_runtime(SPEC, rt)
@@ -110,15 +105,6 @@ async def _waiting(rt: Runtime) -> None:
         return gateway_parts(rt).polls.waiting_devices
 
     await eventually(waiting, until=lambda n: n == 1, timeout=10)
-
-
-def _client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
-
-
-def _compared(answer: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
-    headers = [(k, v) for k, v in answer.headers.items() if k not in ("date", "x-correlation-id")]
-    return answer.status_code, answer.content, headers
 
 
 def _http_count(status: str) -> float:
@@ -170,13 +156,13 @@ async def test_each_answer_is_the_fastapi_endpoint_s_own(
         return await answer_poll(*args)
 
     monkeypatch.setattr(inbox_route, "answer_poll", spy)
-    async with _client(lean) as fast, _client(plain) as slow:
+    async with asgi_client(lean) as fast, asgi_client(plain) as slow:
         answers = []
         for client in (fast, slow):
             before = {s: _http_count(s) for s in ("200", "401", "422")}
             answer = await client.get(INBOX + query, headers=headers)
             counted = {s: _http_count(s) - before[s] for s in before}
-            answers.append((_compared(answer), counted))
+            answers.append((compared(answer), counted))
     (lean_answer, lean_counted), (plain_answer, plain_counted) = answers
     assert lean_answer == plain_answer
     assert lean_counted == plain_counted
@@ -215,10 +201,10 @@ async def test_each_acknowledgement_is_the_fastapi_endpoint_s_own(
         return await answer_ack(*args)
 
     monkeypatch.setattr(inbox_route, "answer_ack", spy)
-    async with _client(lean) as fast, _client(plain) as slow:
+    async with asgi_client(lean) as fast, asgi_client(plain) as slow:
         ours = await fast.post(_ack(delivery_id), headers=headers)
         theirs = await slow.post(_ack(delivery_id), headers=headers)
-    assert _compared(ours) == _compared(theirs)
+    assert compared(ours) == compared(theirs)
     assert served == [1]
 
 
@@ -226,14 +212,14 @@ async def test_an_acknowledged_document_is_downloaded_and_answers_so_again(
     gateway: tuple[Runtime, FastAPI, FastAPI],
 ) -> None:
     rt, lean, plain = gateway
-    async with _client(lean) as fast, _client(plain) as slow:
+    async with asgi_client(lean) as fast, asgi_client(plain) as slow:
         first = await fast.post(_ack("dl-1"), headers=_auth(ACTIVE))
         again = [await c.post(_ack("dl-1"), headers=_auth(ACTIVE)) for c in (fast, slow)]
     assert (first.status_code, first.json()) == (
         200,
         {"delivery_id": "dl-1", "state": "downloaded"},
     )
-    assert _compared(again[0]) == _compared(again[1]) == _compared(first)
+    assert compared(again[0]) == compared(again[1]) == compared(first)
     copy = await repo.copy(rt.store, "dl-1")
     assert copy is not None and copy.state.value == "downloaded"
 
@@ -242,7 +228,7 @@ async def test_other_methods_and_paths_go_on_to_fastapi(
     gateway: tuple[Runtime, FastAPI, FastAPI],
 ) -> None:
     _, lean, plain = gateway
-    async with _client(lean) as fast, _client(plain) as slow:
+    async with asgi_client(lean) as fast, asgi_client(plain) as slow:
         for method, path in [
             ("POST", INBOX),
             ("HEAD", INBOX),
@@ -253,7 +239,7 @@ async def test_other_methods_and_paths_go_on_to_fastapi(
         ]:
             ours = await fast.request(method, path, headers=_auth(ACTIVE))
             theirs = await slow.request(method, path, headers=_auth(ACTIVE))
-            assert _compared(ours) == _compared(theirs)
+            assert compared(ours) == compared(theirs)
             assert ours.status_code in (307, 404, 405)
 
 
@@ -261,7 +247,7 @@ async def test_a_waiting_poll_is_woken_by_news_of_its_inbox(
     gateway: tuple[Runtime, FastAPI, FastAPI],
 ) -> None:
     rt, lean, _ = gateway
-    async with _client(lean) as client:
+    async with asgi_client(lean) as client:
         waiting = asyncio.create_task(client.get(f"{INBOX}?wait=60", headers=_auth(EMPTY)))
         await _waiting(rt)
         async with rt.store.transaction() as db:
@@ -278,7 +264,7 @@ async def test_a_poll_waits_no_longer_than_the_gateway_allows(
     rt = await start_runtime(SPEC, settings.model_copy(update={"long_poll_max_seconds": 0.2}))
     try:
         await repo.keep_device_now(rt.store, _device("dev-0004", EMPTY, "active"))
-        async with _client(SPEC.build_app(rt)) as client:
+        async with asgi_client(SPEC.build_app(rt)) as client:
             answer = await asyncio.wait_for(
                 client.get(f"{INBOX}?wait=60", headers=_auth(EMPTY)), 20
             )
@@ -291,7 +277,7 @@ async def test_a_waiting_poll_ends_with_the_reason_when_its_device_is_blocked(
     gateway: tuple[Runtime, FastAPI, FastAPI],
 ) -> None:
     rt, lean, _ = gateway
-    async with _client(lean) as client:
+    async with asgi_client(lean) as client:
         waiting = asyncio.create_task(
             client.get(f"{INBOX}?wait=60", headers={**_auth(EMPTY), "Accept-Language": "en"})
         )

@@ -13,7 +13,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
@@ -26,6 +25,7 @@ from services.gateway.service import SPEC
 from shared.security import hash_token
 from shared.service import Runtime, start_runtime, stop_runtime
 from shared.settings import Settings
+from tests.support.plain_routes import asgi_client, compared, with_and_without
 from tools.bench.documents import order
 
 UPLOADS = "/api/v1/uploads"
@@ -72,24 +72,10 @@ async def gateway(settings: Settings) -> AsyncIterator[tuple[Runtime, FastAPI, F
             await rt.store.run_transaction(lambda db, doc=doc: repo.keep_tenant(db, doc))
         for request_id, decision in (("r-accepted", ACCEPTED), ("r-refused", REFUSED)):
             await repo.keep_decision(rt.store, _decided(request_id, decision))
-        lean = SPEC.build_app(rt)
-        plain = SPEC.build_app(rt)
-        plain.user_middleware = [
-            m for m in plain.user_middleware if getattr(m, "cls", None) is not UploadRoute
-        ]
-        assert len(plain.user_middleware) == len(lean.user_middleware) - 1
+        lean, plain = with_and_without(rt, UploadRoute)
         yield rt, lean, plain
     finally:
         await stop_runtime(SPEC, rt)
-
-
-def _client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
-
-
-def _compared(answer: httpx.Response) -> tuple[int, bytes, list[tuple[str, str]]]:
-    headers = [(k, v) for k, v in answer.headers.items() if k not in ("date", "x-correlation-id")]
-    return answer.status_code, answer.content, headers
 
 
 def _counts() -> dict[str, float]:
@@ -172,13 +158,13 @@ async def test_each_answer_is_the_fastapi_endpoint_s_own(
         return parsed
 
     monkeypatch.setattr(upload_route, "_json_object_of", spy)
-    async with _client(lean) as fast, _client(plain) as slow:
+    async with asgi_client(lean) as fast, asgi_client(plain) as slow:
         answers = []
         for client in (fast, slow):
             before = _counts()
             answer = await client.post(UPLOADS + query, headers=headers, content=body)
             after = _counts()
-            answers.append((_compared(answer), {s: after[s] - before[s] for s in after}))
+            answers.append((compared(answer), {s: after[s] - before[s] for s in after}))
     (lean_answer, lean_counted), (plain_answer, plain_counted) = answers
     assert lean_answer == plain_answer
     assert lean_counted == plain_counted
@@ -190,7 +176,7 @@ async def test_an_upload_nobody_decides_is_stored_pending(
     gateway: tuple[Runtime, FastAPI, FastAPI],
 ) -> None:
     rt, lean, _ = gateway
-    async with _client(lean) as client:
+    async with asgi_client(lean) as client:
         answer = await client.post(UPLOADS, headers=AUTH, content=json.dumps(_upload("r-new")))
     assert answer.status_code == 202
     assert answer.json()["status_url"] == "http://gw/api/v1/uploads/r-new"
