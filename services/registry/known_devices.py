@@ -8,9 +8,9 @@ with the routed copies of an internet upload asked through the gateway
 nothing. A replaced device hands its place in the list to its successor. The list
 shows only the base's devices that are active now, the latest used first.
 
-Every accepted upload brings a note, so the notes of the messages handled at about the same
-time are written together, in one transaction (:class:`_Notes`), each message acknowledged after
-it. Noting is idempotent (the later use stays), so no record of the messages is kept either: one
+Every accepted upload brings a note, so the notes of the messages the broker handed over
+together are written in one transaction (:class:`_Notes`), each message acknowledged after it.
+Noting is idempotent (the later use stays), so no record of the messages is kept either: one
 delivered again notes what is noted already.
 """
 
@@ -29,10 +29,9 @@ from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDec
 from shared.outbox import Tx, UnitOfWork
 from shared.storage import Session, Store
 
-# How long the first note waits for others to share its transaction, and how many it takes at
-# most: a note is not on the upload's way (the gateway never waits for the list).
-NOTES_WINDOW_SECONDS = 0.02
-NOTES_AT_MOST = 64  # as many messages as a service takes from the broker at once (prefetch)
+# The most notes one transaction takes: as many messages as a service takes from the broker at
+# once (its prefetch, by default).
+NOTES_AT_MOST = 64
 
 
 class RoutedDecision(Payload):
@@ -57,18 +56,18 @@ def devices_reached(decided: UploadDecided) -> list[str]:
 
 
 class _Notes:
-    """Uses of devices noted by the messages in hand, written in one transaction: the first
-    waits :data:`NOTES_WINDOW_SECONDS` for others (or until :data:`NOTES_AT_MOST` have come),
-    and each returns once the transaction holding its note committed, or raises its error."""
+    """Uses of devices noted by the messages in hand, written in one transaction once the
+    handlers that run now have noted theirs (at the event loop's next turn: messages that came
+    in together, none kept waiting for others), or once :data:`NOTES_AT_MOST` have. Each
+    returns once the transaction holding its note committed, or raises its error."""
 
-    def __init__(self, uow: UnitOfWork, window: float, at_most: int) -> None:
+    def __init__(self, uow: UnitOfWork, at_most: int) -> None:
         self._uow = uow
-        self._window = window
         self._at_most = at_most
         self._pending: dict[tuple[str, str], str] = {}  # (base, device) -> latest use
         self._messages = 0
         self._written: asyncio.Future[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._next_turn: asyncio.Handle | None = None
         self._writing: set[asyncio.Task[None]] = set()
 
     async def add(self, tenant: str, device_ids: list[str], used_at: str) -> None:
@@ -79,7 +78,7 @@ class _Notes:
         if self._written is None:
             loop = asyncio.get_running_loop()
             self._written = loop.create_future()
-            self._timer = loop.call_later(self._window, self._write)
+            self._next_turn = loop.call_soon(self._write)
         written = self._written
         if self._messages >= self._at_most:
             self._write()
@@ -87,10 +86,10 @@ class _Notes:
         await asyncio.shield(written)
 
     def _write(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        if self._next_turn is not None:
+            self._next_turn.cancel()
         notes, written = self._pending, self._written
-        self._pending, self._messages, self._written, self._timer = {}, 0, None, None
+        self._pending, self._messages, self._written, self._next_turn = {}, 0, None, None
         assert written is not None
         task = asyncio.create_task(self._commit(notes, written))
         self._writing.add(task)  # held until done: the loop keeps only weak references
@@ -121,11 +120,10 @@ class KnownDevices:
         store: Store,
         uow: UnitOfWork,
         *,
-        notes_window: float = NOTES_WINDOW_SECONDS,
         notes_at_most: int = NOTES_AT_MOST,
     ) -> None:
         self._store = store
-        self._notes = _Notes(uow, notes_window, notes_at_most)
+        self._notes = _Notes(uow, notes_at_most)
 
     async def known(self, tenant: str) -> list[dict[str, Any]]:
         """The base's "pick from the list": its active devices its uploads reached before, the

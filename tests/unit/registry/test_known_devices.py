@@ -114,15 +114,15 @@ async def test_messages_in_hand_at_once_are_noted_together_the_latest_use_kept(
     first, second = [await pair(pairing, base, f"hw-{n}") for n in (1, 2)]
     writes: list[int] = []
     uow = _CountingUnitOfWork(store, writes)
-    known_devices = KnownDevices(store, uow, notes_window=60.0, notes_at_most=3)
+    known_devices = KnownDevices(store, uow, notes_at_most=2)
     later = MORNING + timedelta(hours=1)
-    # The third message fills the batch: none of them waits for the window.
+    # Handed over together: the first two fill a transaction, the third takes the next.
     await asyncio.gather(
         remember(known_devices, "sklad", decided([("device", first["id"])], at=later)),
         remember(known_devices, "sklad", decided([("device", first["id"])], at=MORNING)),
         remember(known_devices, "sklad", decided([("device", second["id"])], at=MORNING)),
     )
-    assert writes == [1]
+    assert writes == [1, 1]
     listed = {d["id"]: d["last_used_at"] for d in await known_devices.known("sklad")}
     assert listed == {first["id"]: later.isoformat(), second["id"]: MORNING.isoformat()}
 
@@ -131,7 +131,7 @@ async def test_a_write_that_fails_fails_every_message_it_held(
     store: Store, pairing: Pairing, base: dict[str, str]
 ) -> None:
     device = await pair(pairing, base, "hw-1")
-    known_devices = KnownDevices(store, UnitOfWork(store, None), notes_window=0.01)
+    known_devices = KnownDevices(store, UnitOfWork(store, None))
     await store.close()  # every write fails now: each message is retried by its consumer
     results = await asyncio.gather(
         remember(known_devices, "sklad", decided([("device", device["id"])])),
@@ -145,14 +145,14 @@ async def test_a_message_given_up_on_leaves_the_others_noted(
     pairing: Pairing, base: dict[str, str], store: Store
 ) -> None:
     first, second = [await pair(pairing, base, f"hw-{n}") for n in (1, 2)]
-    known_devices = KnownDevices(store, UnitOfWork(store, None), notes_window=0.05)
+    known_devices = KnownDevices(store, UnitOfWork(store, None))
     given_up = asyncio.create_task(
         remember(known_devices, "sklad", decided([("device", first["id"])]))
     )
     kept = asyncio.create_task(
         remember(known_devices, "sklad", decided([("device", second["id"])]))
     )
-    await asyncio.sleep(0)  # both wait for the window now
+    await asyncio.sleep(0)  # both noted theirs and wait for the write (at the next turn)
     given_up.cancel()
     await kept
     assert given_up.cancelled()
