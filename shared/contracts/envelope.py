@@ -176,7 +176,8 @@ def _envelope_fields(raw: dict[str, Any]) -> Iterator[Any]:
 
 def _validated_fields(model: type[Payload], payload: dict[str, Any]) -> Iterable[Any]:
     """The payload's values ``model`` validates: all of them, or a view's declared ones (a
-    view ignores the others, so their numbers need not be exact)."""
+    view ignores the others, so their numbers need not be exact; a view that reads undeclared
+    keys in a validator of its own must not be ``extra="ignore"``)."""
     if model.model_config.get("extra") != "ignore":
         return payload.values()
     declared = _declared_names(model)
