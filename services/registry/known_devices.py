@@ -7,10 +7,16 @@ with the routed copies of an internet upload asked through the gateway
 (``document.routed.internet``), by itself otherwise (``upload.decided``); a refused upload adds
 nothing. A replaced device hands its place in the list to its successor. The list
 shows only the base's devices that are active now, the latest used first.
+
+Every accepted upload brings a note, so the notes of the messages the broker handed over
+together are written in one transaction (:class:`_Notes`), each message acknowledged after it.
+Noting is idempotent (the later use stays), so no record of the messages is kept either: one
+delivered again notes what is noted already.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic import ConfigDict
@@ -20,8 +26,12 @@ from services.registry.device_changes import ACTIVE, public_device
 from services.registry.repository import KnownDevice
 from shared.contracts import Envelope, Payload
 from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
-from shared.outbox import UnitOfWork
+from shared.outbox import Tx, UnitOfWork
 from shared.storage import Session, Store
+
+# The most notes one transaction takes: as many messages as a service takes from the broker at
+# once (its prefetch, by default).
+NOTES_AT_MOST = 64
 
 
 class RoutedDecision(Payload):
@@ -45,10 +55,75 @@ def devices_reached(decided: UploadDecided) -> list[str]:
     return list(dict.fromkeys(device_id for device_id in reached if device_id))
 
 
-class KnownDevices:
-    def __init__(self, store: Store, uow: UnitOfWork) -> None:
-        self._store = store
+class _Notes:
+    """Uses of devices noted by the messages in hand, written in one transaction once the
+    handlers that run now have noted theirs (at the event loop's next turn: messages that came
+    in together, none kept waiting for others), or once :data:`NOTES_AT_MOST` have. Each
+    returns once the transaction holding its note committed, or raises its error."""
+
+    def __init__(self, uow: UnitOfWork, at_most: int) -> None:
         self._uow = uow
+        self._at_most = at_most
+        self._pending: dict[tuple[str, str], str] = {}  # (base, device) -> latest use
+        self._messages = 0
+        self._written: asyncio.Future[None] | None = None
+        self._next_turn: asyncio.Handle | None = None
+        self._writing: set[asyncio.Task[None]] = set()
+
+    async def add(self, tenant: str, device_ids: list[str], used_at: str) -> None:
+        for device_id in device_ids:
+            key = (tenant, device_id)
+            self._pending[key] = max(self._pending.get(key, used_at), used_at)
+        self._messages += 1
+        if self._written is None:
+            loop = asyncio.get_running_loop()
+            self._written = loop.create_future()
+            self._next_turn = loop.call_soon(self._write)
+        written = self._written
+        if self._messages >= self._at_most:
+            self._write()
+        # Shielded: a handler cancelled while it waits must not cancel the others' write.
+        await asyncio.shield(written)
+
+    def _write(self) -> None:
+        if self._next_turn is not None:
+            self._next_turn.cancel()
+        notes, written = self._pending, self._written
+        self._pending, self._messages, self._written, self._next_turn = {}, 0, None, None
+        assert written is not None
+        task = asyncio.create_task(self._commit(notes, written))
+        self._writing.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._writing.discard)
+
+    async def _commit(
+        self, notes: dict[tuple[str, str], str], written: asyncio.Future[None]
+    ) -> None:
+        async def work(tx: Tx) -> None:
+            for (tenant, device_id), used_at in notes.items():
+                await _note(tx.db, tenant, device_id, used_at)
+
+        try:
+            await self._uow.run(work)
+        except asyncio.CancelledError:
+            written.cancel()
+            raise
+        except Exception as exc:
+            written.set_exception(exc)
+            written.exception()  # retrieved: every waiting handler may have been cancelled
+        else:
+            written.set_result(None)
+
+
+class KnownDevices:
+    def __init__(
+        self,
+        store: Store,
+        uow: UnitOfWork,
+        *,
+        notes_at_most: int = NOTES_AT_MOST,
+    ) -> None:
+        self._store = store
+        self._notes = _Notes(uow, notes_at_most)
 
     async def known(self, tenant: str) -> list[dict[str, Any]]:
         """The base's "pick from the list": its active devices its uploads reached before, the
@@ -64,12 +139,11 @@ class KnownDevices:
 
     async def remember(self, envelope: Envelope, decided: UploadDecided) -> None:
         """Rule 2 of docs/routing.md: a device reached appears in the base's list next time."""
-        async with self._uow(applying=envelope) as tx:
-            if not envelope.tenant:
-                return  # an upload is always a base's; nothing to file it under
-            used_at = decided.requested_at.isoformat()
-            for device_id in devices_reached(decided):
-                await _note(tx.db, envelope.tenant, device_id, used_at)
+        if not envelope.tenant:
+            return  # an upload is always a base's; nothing to file it under
+        reached = devices_reached(decided)
+        if reached:
+            await self._notes.add(envelope.tenant, reached, decided.requested_at.isoformat())
 
     async def remember_routed(self, envelope: Envelope, routed: RoutedDecision) -> None:
         """Copies that carry their upload's decision: remembered as the decision itself."""

@@ -8,8 +8,9 @@ so a consumer never guesses at a message it does not understand.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar, TypeVar
 
 import orjson
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.contracts.absent import NullMeansAbsent
 from shared.errors import describe
-from shared.jsonexact import NotJSON, loads_exact
+from shared.jsonexact import NotJSON, has_fraction, loads_exact, loads_plain
 from shared.logging import current_correlation_id
 
 
@@ -116,11 +117,35 @@ def decode(
 
     The envelope comes back with an empty ``payload``: the validated payload model is the one
     copy of it kept while the message is handled (a document of 10,000 lines would otherwise
-    be held twice, once as parsed JSON)."""
+    be held twice, once as parsed JSON).
+
+    Quantities sent as JSON numbers are read exactly (``loads_exact``). tsdx's own messages
+    carry them as strings, so the body is read by orjson first, several times faster: that
+    reading is used when no number with a fraction stands where the message is validated (the
+    envelope's fields and the payload's, or a view's fields only). Otherwise, and for every
+    message refused, the exact reading decides, so a message reads and is refused as before."""
+    plain = loads_plain(body)
+    if plain is not None:
+        try:
+            return _validated(plain, views, plain=True)
+        except (MalformedMessage, _ReadExactly):
+            pass  # the exact reading decides, and says why it refuses
     try:
-        raw = loads_exact(body)  # quantities sent as JSON numbers are read exactly
+        raw = loads_exact(body)
     except NotJSON as exc:
         raise MalformedMessage(f"not JSON: {exc}") from exc
+    return _validated(raw, views, plain=False)
+
+
+class _ReadExactly(Exception):
+    """A plainly read body has a fraction where it is validated: it is read again exactly."""
+
+
+def _validated(
+    raw: Any, views: Mapping[tuple[str, int], type[Payload]] | None, *, plain: bool
+) -> tuple[Envelope, Payload]:
+    if plain and isinstance(raw, dict) and has_fraction(_envelope_fields(raw)):
+        raise _ReadExactly
     try:
         envelope = Envelope.model_validate(raw)
     except ValidationError as exc:
@@ -135,9 +160,32 @@ def decode(
                 f"unknown version {envelope.version} of message type {envelope.type!r}"
             )
         raise MalformedMessage(f"unknown message type {envelope.type!r}")
+    if plain and has_fraction(_validated_fields(model, envelope.payload)):
+        raise _ReadExactly
     try:
         payload = model.model_validate(envelope.payload)
     except ValidationError as exc:
         raise MalformedMessage(f"bad {envelope.type} payload: {describe(exc, limit=5)}") from exc
     envelope.payload = {}
     return envelope, payload
+
+
+def _envelope_fields(raw: dict[str, Any]) -> Iterator[Any]:
+    return (value for name, value in raw.items() if name != "payload")
+
+
+def _validated_fields(model: type[Payload], payload: dict[str, Any]) -> Iterable[Any]:
+    """The payload's values ``model`` validates: all of them, or a view's declared ones (a
+    view ignores the others, so their numbers need not be exact; a view that reads undeclared
+    keys in a validator of its own must not be ``extra="ignore"``)."""
+    if model.model_config.get("extra") != "ignore":
+        return payload.values()
+    declared = _declared_names(model)
+    return (value for name, value in payload.items() if name in declared)
+
+
+@cache
+def _declared_names(model: type[Payload]) -> frozenset[str]:
+    names = set(model.model_fields)
+    names.update(field.alias for field in model.model_fields.values() if field.alias)
+    return frozenset(names)

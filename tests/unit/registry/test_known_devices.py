@@ -3,22 +3,24 @@ use cases run on SQLite with no broker; which devices an answer reached is pure.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-
-import pytest
+from typing import TypeVar
 
 from services.registry import repository as repo
 from services.registry.device_life import DeviceLife
 from services.registry.known_devices import KnownDevices, RoutedDecision, devices_reached
 from services.registry.pairing import Pairing
-from shared.contracts import decode, encode, wrap
+from shared.contracts import Envelope, decode, encode, wrap
 from shared.contracts.documents import Document, DocumentHeader, Target
 from shared.contracts.uploads import DocumentRouted, RoutedCopy, UploadDecided
-from shared.outbox import AlreadyApplied
-from shared.storage import Store
+from shared.outbox import Tx, UnitOfWork
+from shared.storage import StorageError, Store
 from tests.unit.registry.steps import decided, pair, remember
 
 MORNING = datetime(2026, 12, 5, 9, tzinfo=UTC)
+T = TypeVar("T")
 
 
 def test_an_accepted_upload_reaches_each_device_it_delivered_to_once() -> None:
@@ -95,15 +97,79 @@ async def test_only_active_devices_of_the_base_are_listed(
     assert await known_devices.known("mira") == []
 
 
-async def test_the_same_event_twice_is_applied_once(
+async def test_the_same_event_twice_lists_the_device_as_once(
     pairing: Pairing, known_devices: KnownDevices, base: dict[str, str]
 ) -> None:
     device = await pair(pairing, base, "hw-1")
-    answer = decided([("device", device["id"])])
+    answer = decided([("device", device["id"])], at=MORNING)
     event = await remember(known_devices, "sklad", answer)
-    with pytest.raises(AlreadyApplied):
-        await remember(known_devices, "sklad", answer, same_event=event)
-    assert [d["id"] for d in await known_devices.known("sklad")] == [device["id"]]
+    await remember(known_devices, "sklad", answer, same_event=event)  # delivered again
+    [listed] = await known_devices.known("sklad")
+    assert (listed["id"], listed["last_used_at"]) == (device["id"], MORNING.isoformat())
+
+
+async def test_messages_in_hand_at_once_are_noted_together_the_latest_use_kept(
+    store: Store, pairing: Pairing, base: dict[str, str]
+) -> None:
+    first, second = [await pair(pairing, base, f"hw-{n}") for n in (1, 2)]
+    writes: list[int] = []
+    uow = _CountingUnitOfWork(store, writes)
+    known_devices = KnownDevices(store, uow, notes_at_most=2)
+    later = MORNING + timedelta(hours=1)
+    # Handed over together: the first two fill a transaction, the third takes the next.
+    await asyncio.gather(
+        remember(known_devices, "sklad", decided([("device", first["id"])], at=later)),
+        remember(known_devices, "sklad", decided([("device", first["id"])], at=MORNING)),
+        remember(known_devices, "sklad", decided([("device", second["id"])], at=MORNING)),
+    )
+    assert writes == [1, 1]
+    listed = {d["id"]: d["last_used_at"] for d in await known_devices.known("sklad")}
+    assert listed == {first["id"]: later.isoformat(), second["id"]: MORNING.isoformat()}
+
+
+async def test_a_write_that_fails_fails_every_message_it_held(
+    store: Store, pairing: Pairing, base: dict[str, str]
+) -> None:
+    device = await pair(pairing, base, "hw-1")
+    known_devices = KnownDevices(store, UnitOfWork(store, None))
+    await store.close()  # every write fails now: each message is retried by its consumer
+    results = await asyncio.gather(
+        remember(known_devices, "sklad", decided([("device", device["id"])])),
+        remember(known_devices, "sklad", decided([("device", device["id"])])),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results] == [StorageError, StorageError]
+
+
+async def test_a_message_given_up_on_leaves_the_others_noted(
+    pairing: Pairing, base: dict[str, str], store: Store
+) -> None:
+    first, second = [await pair(pairing, base, f"hw-{n}") for n in (1, 2)]
+    known_devices = KnownDevices(store, UnitOfWork(store, None))
+    given_up = asyncio.create_task(
+        remember(known_devices, "sklad", decided([("device", first["id"])]))
+    )
+    kept = asyncio.create_task(
+        remember(known_devices, "sklad", decided([("device", second["id"])]))
+    )
+    await asyncio.sleep(0)  # both noted theirs and wait for the write (at the next turn)
+    given_up.cancel()
+    await kept
+    assert given_up.cancelled()
+    listed = {d["id"] for d in await known_devices.known("sklad")}
+    assert listed == {first["id"], second["id"]}  # its note was written with the others
+
+
+class _CountingUnitOfWork(UnitOfWork):
+    """Counts the transactions it runs, and the notes' in each (as uses written)."""
+
+    def __init__(self, store: Store, writes: list[int]) -> None:
+        super().__init__(store, None)
+        self._writes = writes
+
+    async def run(self, work: Callable[[Tx], Awaitable[T]], applying: Envelope | None = None) -> T:
+        self._writes.append(1)
+        return await super().run(work, applying)
 
 
 async def test_an_answer_without_a_base_is_filed_nowhere(
