@@ -393,7 +393,12 @@ async def acknowledge_copies(
         else:  # withdrawn, or acknowledged before: as one acknowledgement answers it
             answers[delivery_id] = await acknowledge_copy(rt, row, device)
     if delivered:
-        moved = await _download_together(rt, delivered, device)
+        # The copies of one upload share its trace: their acknowledgement continues it (as one
+        # copy's does), and copies of several uploads, which no one message can continue, none.
+        trace = delivered[0].trace
+        shared = trace if all(row.trace == trace for row in delivered) else None
+        with tracing.continuing("terminal acknowledge", shared):
+            moved = await _download_together(rt, delivered, device)
         for row in delivered:
             answers[row.id] = (
                 CopyState.DOWNLOADED
