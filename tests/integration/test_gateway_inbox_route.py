@@ -380,6 +380,11 @@ async def test_a_batch_acknowledges_the_device_s_copies_and_answers_each(
         ]
     }
     assert compared(again[0]) == compared(again[1]) == compared(first)
+    async with asgi_client(lean) as fast:  # a refusal's message in the caller's language
+        russian = await fast.post(ACKS, json={"delivery_ids": ["dl-7"]}, headers=_auth(ACTIVE))
+    assert russian.json()["answers"] == [
+        {"delivery_id": "dl-7", "code": "not_found", "message": "Не найдено."}
+    ]
     states = [await repo.copy(rt.store, i) for i in ("dl-1", "dl-3", "dl-6", "dl-7")]
     assert [c.state.terminal_word for c in states if c is not None] == [
         "downloaded",
