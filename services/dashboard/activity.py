@@ -15,6 +15,7 @@ from services.dashboard.feed_events import RoutedCopiesSeen
 from shared.contracts import Envelope, Payload
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView
 from shared.contracts.results import (
+    DeliveriesProgressed,
     DeliveryProgressed,
     DocumentCompleted,
     DocumentCompletedV1,
@@ -195,9 +196,12 @@ class Activity:
             self._device_seen(payload)
         elif isinstance(payload, DeviceSeenV1):
             self._device_seen(payload.upgraded())
-        elif isinstance(payload, DeliveryProgressed) and payload.channel == "internet":
-            # A terminal's download through the gateway: a contact, which the gateway then
-            # does not announce by device.seen as well.
+        elif (
+            isinstance(payload, DeliveryProgressed | DeliveriesProgressed)
+            and payload.channel == "internet"
+        ):
+            # A terminal's download through the gateway (or several acknowledged together): a
+            # contact, which the gateway then does not announce by device.seen as well.
             if payload.by is None:
                 return False
             self._sighted(payload.by, envelope.time)

@@ -5,6 +5,7 @@ tenants and devices). The message handlers (consumers.py) and the terminal API
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from services.gateway.records import (
     UploadRecord,
 )
 from shared.clock import now as _now
-from shared.contracts import Envelope
+from shared.contracts import Envelope, Payload
 from shared.contracts.carried import CarriedDocument
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import (
@@ -35,10 +36,12 @@ from shared.contracts.directory import (
 )
 from shared.contracts.documents import FactLine
 from shared.contracts.results import (
+    DeliveriesProgressed,
     DeliveryProgressed,
     DocumentCompleted,
     DocumentCompletedV1,
     DocumentCompletedV2,
+    ProgressedCopy,
     ResultRefused,
     ResultSubmitted,
 )
@@ -365,36 +368,111 @@ async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> C
         return CopyState.WITHDRAWAL_SEEN
     if row.state in _ACKNOWLEDGED:
         return row.state
-
-    async def downloaded(tx: Tx) -> datetime | None:
-        if not await repo.change_copy_state(
-            tx.db, row.id, CopyState.DOWNLOADED, expect=CopyState.DELIVERED
-        ):
-            return None
-        envelope = await tx.emit(
-            DeliveryProgressed(
-                delivery_id=row.id,
-                channel="internet",
-                state=CopyState.DOWNLOADED.value,
-                by=device.id,
-                # One message for both steps: the copy was delivered when it was stored.
-                delivered_at=datetime.fromisoformat(row.routed_at) if row.routed_at else None,
-            ),
-            device.tenant,
-        )
-        return envelope.time
-
-    told_at = await rt.uow.run(downloaded)
-    if told_at is None:  # changed since it was read (withdrawn, or acknowledged meanwhile)
-        now = await repo.copy(rt.store, row.id)
-        if now is None:
-            return row.state
-        if now.state is CopyState.WITHDRAWN:  # the withdrawal is what the terminal now sees
-            return await acknowledge_copy(rt, now, device)
-        return now.state
-    # The download tells the others of this contact (presence.py).
-    gateway_parts(rt).presence.told(device.id, told_at)
+    if not await _download_together(rt, [row], device):
+        return await _acknowledged_since(rt, row, device)
     return CopyState.DOWNLOADED
+
+
+async def acknowledge_copies(
+    rt: Runtime, device: DeviceCopy, delivery_ids: Sequence[str]
+) -> dict[str, CopyState | Refusal]:
+    """Several acknowledgements at once (each id once): each copy's answer as
+    :func:`acknowledge_copy` gives it, or the refusal :func:`own_copy` gives for an id that is
+    not the device's. The copies downloaded now are moved in one transaction, told to the
+    others in one message."""
+    answers: dict[str, CopyState | Refusal] = {}
+    delivered: list[InboxCopy] = []
+    for delivery_id in delivery_ids:
+        try:
+            row = await own_copy(rt, device, delivery_id)
+        except Refusal as refusal:
+            answers[delivery_id] = refusal
+            continue
+        if row.state is CopyState.DELIVERED:
+            delivered.append(row)
+        else:  # withdrawn, or acknowledged before: as one acknowledgement answers it
+            answers[delivery_id] = await acknowledge_copy(rt, row, device)
+    if delivered:
+        # The copies of one upload share its trace: their acknowledgement continues it (as one
+        # copy's does), and copies of several uploads, which no one message can continue, none.
+        trace = delivered[0].trace
+        shared = trace if all(row.trace == trace for row in delivered) else None
+        with tracing.continuing("terminal acknowledge", shared):
+            moved = await _download_together(rt, delivered, device)
+        for row in delivered:
+            answers[row.id] = (
+                CopyState.DOWNLOADED
+                if row.id in moved
+                else await _acknowledged_since(rt, row, device)
+            )
+    return {delivery_id: answers[delivery_id] for delivery_id in delivery_ids}
+
+
+async def _download_together(
+    rt: Runtime, rows: Sequence[InboxCopy], device: DeviceCopy
+) -> set[str]:
+    """Move delivered copies to downloaded in one transaction that tells the others in one
+    message (the single form for one copy); the ids of those that moved (the others changed
+    since they were read)."""
+
+    async def downloaded(tx: Tx) -> tuple[set[str], datetime | None]:
+        moved = [
+            row
+            for row in rows
+            if await repo.change_copy_state(
+                tx.db, row.id, CopyState.DOWNLOADED, expect=CopyState.DELIVERED
+            )
+        ]
+        if not moved:
+            return set(), None
+        envelope = await tx.emit(_downloads(moved, device), device.tenant)
+        return {row.id for row in moved}, envelope.time
+
+    moved, told_at = await rt.uow.run(downloaded)
+    if told_at is not None:  # the download tells the others of this contact (presence.py)
+        gateway_parts(rt).presence.told(device.id, told_at)
+    return moved
+
+
+def _downloads(rows: Sequence[InboxCopy], device: DeviceCopy) -> Payload:
+    """Downloaded copies as routing learns them: one message for both steps of each, as the
+    copy was delivered when it was stored."""
+    if len(rows) == 1:
+        row = rows[0]
+        return DeliveryProgressed(
+            delivery_id=row.id,
+            channel="internet",
+            state=CopyState.DOWNLOADED.value,
+            by=device.id,
+            delivered_at=_delivered_at(row),
+        )
+    return DeliveriesProgressed(
+        channel="internet",
+        by=device.id,
+        copies=[
+            ProgressedCopy(
+                delivery_id=row.id,
+                state=CopyState.DOWNLOADED.value,
+                delivered_at=_delivered_at(row),
+            )
+            for row in rows
+        ],
+    )
+
+
+def _delivered_at(row: InboxCopy) -> datetime | None:
+    return datetime.fromisoformat(row.routed_at) if row.routed_at else None
+
+
+async def _acknowledged_since(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> CopyState:
+    """The answer for a delivered copy that changed before its acknowledgement moved it
+    (withdrawn, or acknowledged meanwhile)."""
+    now = await repo.copy(rt.store, row.id)
+    if now is None:
+        return row.state
+    if now.state is CopyState.WITHDRAWN:  # the withdrawal is what the terminal now sees
+        return await acknowledge_copy(rt, now, device)
+    return now.state
 
 
 async def record_result(

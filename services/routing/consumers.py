@@ -19,6 +19,7 @@ from services.routing.upload_decisions import UploadDecider
 from shared.contracts import routing_rpc as routing
 from shared.contracts.directory import DeviceChanged, DeviceChangedV1, PeopleChanged
 from shared.contracts.results import (
+    DeliveriesProgressed,
     DeliveryProgressed,
     DeliveryProgressedV1,
     DocumentLoaded,
@@ -89,6 +90,7 @@ def message_handlers(
         ResultSubmitted: results.submitted,
         DeliveryProgressed: results.progressed,
         DeliveryProgressedV1: results.progressed_v1,
+        DeliveriesProgressed: results.progressed_together,
         DocumentLoaded: results.loaded,
         DeviceChanged: replica.device_changed,
         DeviceChangedV1: replica.device_changed_v1,

@@ -32,6 +32,7 @@ from shared.contracts import Envelope
 from shared.contracts.carried import CarriedDocument
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import (
+    DeliveriesProgressed,
     DeliveryProgressed,
     DeliveryProgressedV1,
     DocumentCompleted,
@@ -57,35 +58,16 @@ class ResultKeeper:
 
     async def progressed(self, envelope: Envelope, event: DeliveryProgressed) -> None:
         async with self._uow(applying=envelope) as tx:
-            copy = await _copy(tx, envelope, event.delivery_id)
-            after = states.copy_after_step(copy.state, event.state)
-            step = PROGRESS_STEP[event.state]
-            journal = Journal(tx.db, envelope)
-            if event.delivered_at is not None:
-                # A download that also says when the copy was stored: both steps, each at
-                # its own time (recorded once, however often reported).
-                await journal.add(
-                    copy.document_id,
-                    PROGRESS_STEP["delivered"],
-                    service=CHANNEL_SERVICE[event.channel],
-                    at=event.delivered_at.isoformat(),
-                    delivery_id=copy.id,
-                    channel=event.channel,
-                    device_id=event.by if event.channel == "internet" else None,
-                )
-            if after is not None or step in ONCE_PER_COPY:  # late news is still news
-                await journal.add(
-                    copy.document_id,
-                    step,
-                    service=CHANNEL_SERVICE[event.channel],
-                    delivery_id=copy.id,
-                    channel=event.channel,
-                    **_sender(event.channel, event.by),
-                )
-            if after is None:
-                return
-            await repo.record_copy_step(tx.db, copy.id, after, event.by)
-            await _refresh_state(tx, copy.document_key)
+            await _apply_progress(tx, envelope, Journal(tx.db, envelope), event)
+
+    async def progressed_together(self, envelope: Envelope, event: DeliveriesProgressed) -> None:
+        """Several copies' progress in one message (a batched acknowledgement): each applied
+        as its single form would be, all in one transaction, so a redelivered message applies
+        none of them twice."""
+        async with self._uow(applying=envelope) as tx:
+            journal = Journal(tx.db, envelope)  # one journal: its steps' ids stay apart
+            for progress in event.single():
+                await _apply_progress(tx, envelope, journal, progress)
 
     async def progressed_v1(self, envelope: Envelope, event: DeliveryProgressedV1) -> None:
         """Progress reported before an upgrade (an older version of the message)."""
@@ -231,6 +213,41 @@ class ResultKeeper:
             log.info(
                 "document.follow_up", document_id=document.header.id, request_id=request.request_id
             )
+
+
+async def _apply_progress(
+    tx: Tx, envelope: Envelope, journal: Journal, event: DeliveryProgressed
+) -> None:
+    """One copy's step: its journey and, when it moves the copy on, the copy's and the
+    document's state."""
+    copy = await _copy(tx, envelope, event.delivery_id)
+    after = states.copy_after_step(copy.state, event.state)
+    step = PROGRESS_STEP[event.state]
+    if event.delivered_at is not None:
+        # A download that also says when the copy was stored: both steps, each at
+        # its own time (recorded once, however often reported).
+        await journal.add(
+            copy.document_id,
+            PROGRESS_STEP["delivered"],
+            service=CHANNEL_SERVICE[event.channel],
+            at=event.delivered_at.isoformat(),
+            delivery_id=copy.id,
+            channel=event.channel,
+            device_id=event.by if event.channel == "internet" else None,
+        )
+    if after is not None or step in ONCE_PER_COPY:  # late news is still news
+        await journal.add(
+            copy.document_id,
+            step,
+            service=CHANNEL_SERVICE[event.channel],
+            delivery_id=copy.id,
+            channel=event.channel,
+            **_sender(event.channel, event.by),
+        )
+    if after is None:
+        return
+    await repo.record_copy_step(tx.db, copy.id, after, event.by)
+    await _refresh_state(tx, copy.document_key)
 
 
 async def _copy(

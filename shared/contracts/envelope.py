@@ -42,6 +42,13 @@ class Payload(NullMeansAbsent):
         """Messages with the same key are applied one after another, in arrival order."""
         return None
 
+    def ordering_keys(self) -> tuple[str, ...]:
+        """All the keys a message is ordered by: its one key, or (a message about several
+        things, e.g. copies) each of theirs. A message with several waits for every earlier
+        message sharing any of them."""
+        key = self.ordering_key()
+        return () if key is None else (key,)
+
 
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")

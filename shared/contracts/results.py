@@ -63,6 +63,50 @@ class DeliveryProgressedV1(Payload):
         return DeliveryProgressed.model_validate(self.model_dump())
 
 
+class ProgressedCopy(Strict):
+    """One copy's step in :class:`DeliveriesProgressed`, as :class:`DeliveryProgressed` gives
+    it for one copy."""
+
+    delivery_id: str = _ID
+    state: Literal["downloaded", "in_progress", "released", "delivered"]
+    delivered_at: datetime | None = None
+
+
+# A batch's bound: the terminal API's batched acknowledgement takes at most this many.
+PROGRESSED_COPIES_MAX = 500
+
+
+@message
+class DeliveriesProgressed(Payload):
+    """Several copies changed hands on the terminal side at once, on one channel by one sender
+    (a terminal acknowledging several documents in one call): each copy's step as
+    :class:`DeliveryProgressed` reports it, applied together. A message of its own type, so
+    the single form stays as it is for every sender and reader of it."""
+
+    TYPE = "deliveries.progressed"
+
+    channel: Channel
+    by: str | None = None
+    copies: list[ProgressedCopy] = Field(min_length=1, max_length=PROGRESSED_COPIES_MAX)
+
+    def ordering_keys(self) -> tuple[str, ...]:
+        # Applied in turn with each copy's other progress and results.
+        return tuple(dict.fromkeys(c.delivery_id for c in self.copies))
+
+    def single(self) -> list[DeliveryProgressed]:
+        """Each copy's progress as the single form says it."""
+        return [
+            DeliveryProgressed(
+                delivery_id=c.delivery_id,
+                channel=self.channel,
+                state=c.state,
+                by=self.by,
+                delivered_at=c.delivered_at,
+            )
+            for c in self.copies
+        ]
+
+
 class CreatedOnTerminal(Strict):
     """A document the terminal started (a process with ``create_on_terminal``): routing makes
     its master record and copy when its result arrives. Its id is the terminal's."""

@@ -111,7 +111,8 @@ class Consumer(QueueReader):
         self._service = service
         self._handled_by_type: dict[str, Counter] = {}
         self._in_flight = 0
-        self._ordered: dict[str, tuple[asyncio.Lock, int]] = {}  # key -> (lock, users)
+        # key -> the last message's end, of those with that ordering key
+        self._ordered: dict[str, asyncio.Future[None]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -144,23 +145,27 @@ class Consumer(QueueReader):
                 _give_memory_back()
 
     @asynccontextmanager
-    async def _in_order(self, key: str | None) -> AsyncIterator[None]:
-        """Messages are handled concurrently, except those sharing an ordering key: asyncio
-        locks are fair, so they run in the order the broker delivered them."""
-        if key is None:
+    async def _in_order(self, keys: tuple[str, ...]) -> AsyncIterator[None]:
+        """Messages are handled concurrently, except those sharing an ordering key: each waits
+        for the last one before it of each of its keys, so they run in the order the broker
+        delivered them (a message of several keys takes its place behind all of them at once,
+        so a later message of one of its keys cannot pass it)."""
+        if not keys:
             yield
             return
-        lock, users = self._ordered.get(key, (asyncio.Lock(), 0))
-        self._ordered[key] = (lock, users + 1)
+        done = asyncio.get_running_loop().create_future()
+        ahead = {self._ordered[key] for key in keys if key in self._ordered}
+        for key in keys:
+            self._ordered[key] = done
         try:
-            async with lock:
-                yield
+            if ahead:
+                await asyncio.wait(ahead)  # never cancels the earlier ones' futures
+            yield
         finally:
-            lock, users = self._ordered[key]
-            if users == 1:
-                del self._ordered[key]
-            else:
-                self._ordered[key] = (lock, users - 1)
+            done.set_result(None)
+            for key in keys:
+                if self._ordered.get(key) is done:
+                    del self._ordered[key]
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         size = len(message.body)
@@ -185,7 +190,7 @@ class Consumer(QueueReader):
             ),
         ):
             try:
-                async with self._in_order(payload.ordering_key()):
+                async with self._in_order(payload.ordering_keys()):
                     with tracing.consuming(envelope.type, message.headers):
                         await handler(envelope, payload)
             except AlreadyApplied:

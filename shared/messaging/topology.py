@@ -57,6 +57,8 @@ ROUTING_WORK = WorkQueue(
     (
         "upload.requested",
         "delivery.progressed",
+        # several copies' progress at once (a terminal's batched acknowledgement)
+        "deliveries.progressed",
         "result.submitted",
         "document.loaded",
         # routing's own copy of the directory (services/routing/directory_replica.py)
@@ -191,6 +193,7 @@ DASHBOARD_FEED_BINDINGS: tuple[str, ...] = (
     "device.seen",
     # A terminal's download is a contact too: the gateway does not announce it twice.
     "delivery.progressed",
+    "deliveries.progressed",
 )
 # A dashboard that falls behind drops its oldest events rather than growing without end.
 DASHBOARD_FEED_MAX_LENGTH = 10_000

@@ -9,6 +9,7 @@ var SHELL = [
   "css/app.css",
   "js/app.js",
   "js/api.js",
+  "js/acks.js",
   "js/barcodes.js",
   "js/decimal.js",
   "js/feedback.js",

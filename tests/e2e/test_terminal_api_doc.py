@@ -154,6 +154,14 @@ async def _internet(walk: Walk, stack: Stack, tenant: dict[str, str]) -> None:
         await walk.call(
             http, "download_withdrawn", "GET", f"/api/v1/terminal/documents/{first['delivery_id']}"
         )
+        # Several acknowledged at once: a withdrawal, a finished copy, an id not this device's.
+        await walk.call(
+            http,
+            "ack_batch",
+            "POST",
+            "/api/v1/terminal/documents/ack",
+            json={"delivery_ids": [first["delivery_id"], delivery, "not-this-device"]},
+        )
         http.headers["Authorization"] = "Bearer wrong"
         await walk.call(http, "unauthorized", "GET", "/api/v1/terminal/me")
 

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
@@ -20,7 +21,7 @@ from prometheus_client import REGISTRY
 from services.gateway import repository as repo
 from services.gateway.api import inbox_route
 from services.gateway.api.inbox_route import InboxRoute
-from services.gateway.api.terminal import answer_ack, answer_poll
+from services.gateway.api.terminal import answer_ack, answer_acks, answer_poll
 from services.gateway.parts import gateway_parts
 from services.gateway.service import SPEC
 from shared.security import hash_token
@@ -291,3 +292,103 @@ async def test_a_waiting_poll_ends_with_the_reason_when_its_device_is_blocked(
     assert answer.status_code == 401
     assert answer.json()["code"] == "device_blocked"
     assert answer.json()["message"] == "Device 0004 is blocked."
+
+
+ACKS = "/api/v1/terminal/documents/ack"
+JSON = {"Content-Type": "application/json"}
+# Bodies the batched acknowledgement refuses whole, changing nothing: each answered by the
+# plain route exactly as by FastAPI's endpoint (to which the route hands them on).
+BAD_BATCHES: list[tuple[bytes, dict[str, str]]] = [
+    (b"", {**_auth(ACTIVE), **JSON}),
+    (b"{", {**_auth(ACTIVE), **JSON, "Accept-Language": "en"}),
+    (b"[]", {**_auth(ACTIVE), **JSON}),
+    (b"{}", {**_auth(ACTIVE), **JSON}),
+    (b'{"delivery_ids": []}', {**_auth(ACTIVE), **JSON, "Accept-Language": "en"}),
+    (b'{"delivery_ids": "dl-1"}', {**_auth(ACTIVE), **JSON}),
+    (b'{"delivery_ids": [""]}', {**_auth(ACTIVE), **JSON}),
+    (b'{"delivery_ids": [1]}', {**_auth(ACTIVE), **JSON}),
+    (b'{"delivery_ids": ["dl-1"], "extra": 1}', {**_auth(ACTIVE), **JSON}),
+    (orjson.dumps({"delivery_ids": [f"dl-{n}" for n in range(501)]}), {**_auth(ACTIVE), **JSON}),
+    (b'{"delivery_ids": ["dl-1"]}', {**_auth(ACTIVE), "Content-Type": "text/plain"}),
+    (b'{"delivery_ids": ["dl-1"]}', _auth(ACTIVE)),  # no content type: FastAPI reads it
+    (b'{"delivery_ids": []}', JSON),  # no credential and a bad body
+]
+# Valid bodies that change nothing (no credential, another device, copies acknowledged).
+GOOD_BATCHES: list[tuple[bytes, dict[str, str]]] = [
+    (b'{"delivery_ids": ["dl-1"]}', JSON),
+    (b'{"delivery_ids": ["dl-1"]}', {**_auth(BLOCKED), **JSON, "Accept-Language": "en"}),
+    (b'{"delivery_ids": ["dl-1", "dl-2"]}', {**_auth(EMPTY), **JSON}),
+    (
+        b'{"delivery_ids": ["dl-2", "dl-404", "dl-4", "dl-2"]}',
+        {**_auth(ACTIVE), "Content-Type": "application/json; charset=utf-8"},
+    ),
+    (b'{"delivery_ids": ["dl-404"]}', {**_auth(ACTIVE), **JSON, "Accept-Language": "en"}),
+]
+
+
+@pytest.mark.parametrize(("body", "headers"), BAD_BATCHES + GOOD_BATCHES)
+async def test_each_batched_acknowledgement_is_the_fastapi_endpoint_s_own(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+    body: bytes,
+    headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rt, lean, plain = gateway
+    served: list[int] = []
+
+    async def spy(*args: Any) -> bytes:
+        served.append(1)
+        return await answer_acks(*args)
+
+    monkeypatch.setattr(inbox_route, "answer_acks", spy)
+    async with asgi_client(lean) as fast, asgi_client(plain) as slow:
+        ours = await fast.post(ACKS, content=body, headers=headers)
+        theirs = await slow.post(ACKS, content=body, headers=headers)
+    assert compared(ours) == compared(theirs)
+    assert served == ([] if (body, headers) in BAD_BATCHES else [1])
+    if (body, headers) in BAD_BATCHES:
+        assert ours.status_code in (401, 422), ours.text
+    copy = await repo.copy(rt.store, "dl-1")
+    assert copy is not None and copy.state.terminal_word == "waiting"  # nothing changed
+
+
+async def test_a_batch_acknowledges_the_device_s_copies_and_answers_each(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    rt, lean, plain = gateway
+    async with rt.store.transaction() as db:
+        await repo.insert_copies(
+            db, [_row(6, "dev-0001", "waiting"), _row(7, "dev-0004", "waiting")]
+        )
+    body = {"delivery_ids": ["dl-1", "dl-7", "dl-3", "dl-6", "dl-1", "dl-2"]}
+    headers = {**_auth(ACTIVE), "Accept-Language": "en"}
+    async with asgi_client(lean) as fast, asgi_client(plain) as slow:
+        first = await fast.post(ACKS, json=body, headers=headers)
+        again = [await c.post(ACKS, json=body, headers=headers) for c in (fast, slow)]
+    assert first.status_code == 200
+    assert first.json() == {
+        "answers": [
+            {"delivery_id": "dl-1", "state": "downloaded"},
+            {  # another device's copy: as one that does not exist, the others still taken
+                "delivery_id": "dl-7",
+                "code": "not_found",
+                "message": "Not found.",
+            },
+            {"delivery_id": "dl-3", "state": "withdrawal_seen"},
+            {"delivery_id": "dl-6", "state": "downloaded"},
+            {"delivery_id": "dl-2", "state": "in_progress"},
+        ]
+    }
+    assert compared(again[0]) == compared(again[1]) == compared(first)
+    async with asgi_client(lean) as fast:  # a refusal's message in the caller's language
+        russian = await fast.post(ACKS, json={"delivery_ids": ["dl-7"]}, headers=_auth(ACTIVE))
+    assert russian.json()["answers"] == [
+        {"delivery_id": "dl-7", "code": "not_found", "message": "Не найдено."}
+    ]
+    states = [await repo.copy(rt.store, i) for i in ("dl-1", "dl-3", "dl-6", "dl-7")]
+    assert [c.state.terminal_word for c in states if c is not None] == [
+        "downloaded",
+        "withdrawal_seen",
+        "downloaded",
+        "waiting",
+    ]

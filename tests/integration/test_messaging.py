@@ -324,6 +324,58 @@ async def test_messages_sharing_an_ordering_key_apply_in_order(
     await consumer.stop()
 
 
+async def test_a_message_about_several_copies_is_ordered_with_each_copy_s_messages(
+    broker: Broker, settings: Settings
+) -> None:
+    from shared.contracts.results import (
+        DeliveriesProgressed,
+        DeliveryProgressed,
+        ProgressedCopy,
+        ResultSubmitted,
+    )
+
+    applied: list[str] = []
+
+    async def progressed(envelope: Envelope, payload: DeliveryProgressed) -> None:
+        await asyncio.sleep(0.2)  # the slowest: later messages of its copy must wait for it
+        applied.append(f"progress {payload.delivery_id}")
+
+    async def together(envelope: Envelope, payload: DeliveriesProgressed) -> None:
+        await asyncio.sleep(0.1)
+        applied.append("together " + ",".join(c.delivery_id for c in payload.copies))
+
+    async def submitted(envelope: Envelope, payload: ResultSubmitted) -> None:
+        applied.append(f"result {payload.delivery_id}")
+
+    consumer = Consumer(
+        broker,
+        ROUTING_WORK,
+        {
+            DeliveryProgressed: progressed,
+            DeliveriesProgressed: together,
+            ResultSubmitted: submitted,
+        },
+        settings.retry_delays_ms,
+        "t",
+    )
+    await consumer.start()
+    copies = [ProgressedCopy(delivery_id=d, state="downloaded") for d in ("a", "b")]
+    for payload in [
+        DeliveryProgressed(delivery_id="a", channel="internet", state="downloaded"),
+        DeliveriesProgressed(channel="internet", copies=copies),
+        ResultSubmitted(result_id="r", delivery_id="b", channel="internet", final=False),
+        ResultSubmitted(result_id="r", delivery_id="c", channel="internet", final=False),
+    ]:
+        await broker.publish(payload, "t")
+    await eventually(
+        lambda: asyncio.sleep(0, len(applied)), until=lambda n: n == 4, what="all applied"
+    )
+    # "b"'s result waits for the message of "a" and "b", which waits for "a"'s; "c" waits for
+    # nothing.
+    assert applied == ["result c", "progress a", "together a,b", "result b"]
+    await consumer.stop()
+
+
 async def test_an_rpc_for_an_http_caller_that_gets_no_answer_is_a_retryable_503(
     broker: Broker,
 ) -> None:

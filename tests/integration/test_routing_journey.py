@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.contracts import wrap
-from shared.contracts.results import DeliveryProgressed
+from shared.contracts.results import DeliveriesProgressed, DeliveryProgressed, ProgressedCopy
 from shared.messaging.topology import ROUTING_RPC
 from tests.integration import test_routing_decisions as decisions
 from tests.integration.test_routing_decisions import (
@@ -101,3 +101,39 @@ async def test_each_step_is_recorded_once_however_often_the_broker_delivers_it(
     assert routed["channel"] == "lan" and routed["copy"] == "collective"
     assert {s["service"] for s in timeline[3:8]} == {"lan_writer"}
     assert timeline[0]["number"] == "ИНВ-7"
+
+
+async def test_several_copies_progressed_in_one_message_are_each_recorded_once(
+    edge: RoutingEdge,
+    accounting: AccountingClient,
+    tenant: dict[str, str],
+    team: dict[str, list[str]],
+) -> None:
+    base = tenant["tenant"]
+    counted = [document(INVENTORY_TYPE, number=f"ИНВ-{n}") for n in (8, 9)]
+    answer = await accounting.upload(lan_upload("inventory-count", group("counters"), *counted))
+    assert answer["status"] == "accepted", answer
+    copies = {d["document_id"]: d["delivery_id"] for d in answer["deliveries"]}
+    assert len(copies) == 2
+    for document_id in copies:
+        await steps_after(edge, base, document_id, 3)
+
+    # One message about both copies, delivered twice (a redelivery): one step for each.
+    together = DeliveriesProgressed(
+        channel="lan",
+        by="sidorov",
+        copies=[ProgressedCopy(delivery_id=d, state="in_progress") for d in copies.values()],
+    )
+    taken = wrap(together, base)
+    await edge._broker.publish_envelope(taken, DeliveriesProgressed.TYPE)
+    await edge._broker.publish_envelope(taken, DeliveriesProgressed.TYPE)
+    # A later message of one copy: applied after the one about both.
+    await edge.send(progressed(copies[counted[0]["header"]["id"]], "released", "sidorov"), base)
+
+    first = await steps_after(edge, base, counted[0]["header"]["id"], 5)
+    second = await steps_after(edge, base, counted[1]["header"]["id"], 4)
+    assert [s["step"] for s in first] == ["requested", "decided", "routed", "taken", "released"]
+    assert [s["step"] for s in second] == ["requested", "decided", "routed", "taken"]
+    assert second[-1]["user"] == "sidorov"
+    view = await edge.document_state(base, counted[1]["header"]["id"], "in_progress")
+    assert view["state"] == "in_progress"

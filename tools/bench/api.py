@@ -117,3 +117,20 @@ async def acknowledge(conn: Connection, terminal: Terminal, delivery_id: str) ->
         "POST", f"/api/v1/terminal/documents/{delivery_id}/ack", terminal.credential
     )
     expect(status, answer, 200)
+
+
+async def acknowledge_all(conn: Connection, terminal: Terminal, delivery_ids: list[str]) -> None:
+    """Acknowledge what a poll found as the terminal app does: one by its own call, several in
+    one call (``POST /api/v1/terminal/documents/ack``); every one must be taken."""
+    if len(delivery_ids) == 1:
+        await acknowledge(conn, terminal, delivery_ids[0])
+        return
+    status, answer = await conn.call(
+        "POST",
+        "/api/v1/terminal/documents/ack",
+        terminal.credential,
+        {"delivery_ids": delivery_ids},
+    )
+    refused = [a for a in expect(status, answer, 200)["answers"] if "state" not in a]
+    if refused:
+        raise BenchError(f"{len(refused)} acknowledgements refused: {refused[0].get('code')}")

@@ -132,7 +132,8 @@ accounting base, not a capacity; the limiter still runs on every request.
   against tsdx).
 - *{batch_documents}-document uploads*: {batch_lanes} uploaders each upload {batch_documents}
   supplier orders of {lines} lines in one request to one terminal, which long-polls until all
-  of them are listed and then acknowledges each; documents/s counts the documents listed
+  of them are listed and then acknowledges them all in one call, as the terminal app does
+  (`POST /api/v1/terminal/documents/ack`); documents/s counts the documents listed
   within {batch_seconds:g} s after {batch_warmup:g} s of warm-up. The ceiling is the skeleton
   pipeline's single-document figure: documents sent together should cost less each.
 - *{big_lines:,}-line document*: one supplier order of {big_lines:,} lines is uploaded to a

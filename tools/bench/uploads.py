@@ -3,8 +3,9 @@ device's inbox, as the terminal sees it through its long poll.
 
 Each delivery takes a terminal of its own from a pool for the time it is in flight: the
 terminal long-polls with ``known`` set to what it already holds, so the poll returns the moment
-the new document lands (the gateway wakes it), then acknowledges it as a real terminal does,
-so that its next long poll can wait again. The latency is upload sent → inbox answer received.
+the new document lands (the gateway wakes it), then acknowledges it as a real terminal does
+(what one poll found in one call: ``acknowledge_all``), so that its next long poll can wait
+again. The latency is upload sent → inbox answer received.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tools.bench.api import BenchError, Terminal, acknowledge, upload, wait_all_in_inbox
+from tools.bench.api import BenchError, Terminal, acknowledge_all, upload, wait_all_in_inbox
 from tools.bench.documents import order, upload_to_device
 from tools.bench.stats import Latency, per_second
 from tools.bench.wire import Pool, WireError
@@ -95,8 +96,9 @@ class UploadDriver:
         async with self._pool.connection() as conn:
             await upload(conn, self._api_key, upload_to_device(terminal.device_id, *documents))
             found = await wait_all_in_inbox(conn, terminal, ids, timeout=DELIVERY_TIMEOUT)
-            for item, _ in found.values():
-                await acknowledge(conn, terminal, item["delivery_id"])
+            await acknowledge_all(
+                conn, terminal, [item["delivery_id"] for item, _ in found.values()]
+            )
         # Only now: a terminal whose delivery failed is not used again (its ``known`` is off).
         self._free.put_nowait(terminal)
         return [(start, seen) for _, seen in found.values()]

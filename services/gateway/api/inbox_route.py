@@ -7,7 +7,8 @@ every delivered document gets (``POST /api/v1/terminal/documents/{delivery_id}/a
 the middleware every endpoint has (the canonical log line, metrics, correlation id, body
 limit), with the same use cases as the documented endpoints (:func:`terminal.answer_poll`,
 :func:`terminal.answer_ack`) and the same error answers (:func:`shared.http.error_answer`);
-any other request goes on to FastAPI.
+any other request goes on to FastAPI. The batched acknowledgement of several documents
+(``POST /api/v1/terminal/documents/ack``, :class:`AcksRoute`) is answered here too.
 """
 
 from __future__ import annotations
@@ -16,14 +17,25 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
+from pydantic import ValidationError
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.api import terminal
-from services.gateway.api.terminal import ACK_PATH, INBOX_PATH, answer_ack, answer_poll
+from services.gateway.api.terminal import (
+    ACK_BATCH_PATH,
+    ACK_PATH,
+    INBOX_PATH,
+    AckBatchRequest,
+    answer_ack,
+    answer_acks,
+    answer_poll,
+)
 from shared.http import authorization_and_language, error_answer
 from shared.i18n import pick_language
+from shared.jsonexact import NestedTooDeeply, NotJSON, loads_exact
 from shared.service import Runtime
 
 _JSON = (b"content-type", b"application/json")
@@ -40,18 +52,29 @@ def _acked(path: str) -> str | None:
 
 
 class InboxRoute:
-    def __init__(self, app: ASGIApp, rt: Runtime, route: BaseRoute, ack_route: BaseRoute) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        rt: Runtime,
+        route: BaseRoute,
+        ack_route: BaseRoute,
+        acks_route: BaseRoute,
+    ) -> None:
         self.app = app
         self.rt = rt
         # FastAPI's routes of the same paths: the metrics and the log line name them as before.
         self.route = route
         self.ack_route = ack_route
+        self.acks_route = AcksRoute(app, rt, acks_route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
+        if path == ACK_BATCH_PATH and method == "POST":
+            await self.acks_route(scope, receive, send)
+            return
         delivery_id = _acked(path) if method == "POST" else None
         if delivery_id is None and (path != INBOX_PATH or method != "GET"):
             await self.app(scope, receive, send)
@@ -79,9 +102,87 @@ class InboxRoute:
         await send({"type": "http.response.body", "body": body})
 
 
+class AcksRoute:
+    """The batched acknowledgement (``POST /api/v1/terminal/documents/ack``) of a JSON body the
+    model takes; any other body is handed on, as it came, to FastAPI, whose endpoint answers
+    what is wrong with it (the same answer either way, and a rare one)."""
+
+    def __init__(self, app: ASGIApp, rt: Runtime, route: BaseRoute) -> None:
+        self.app = app
+        self.rt = rt
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = await _body(receive)
+        if raw is None:  # the client went away
+            return
+        body = _batch(scope, raw)
+        if body is None:
+            await self.app(scope, _replaying(raw, receive), send)
+            return
+        scope["route"] = self.route
+        authorization, accept_language = authorization_and_language(scope)
+        language = pick_language(accept_language)
+        try:
+            answer = await answer_acks(self.rt, authorization, body, language)
+            status = 200
+            headers: list[tuple[bytes, bytes]] = [
+                (b"content-length", str(len(answer)).encode()),
+                _JSON,
+            ]
+        except Exception as exc:  # answered as FastAPI's handlers answer it
+            error = error_answer(exc, language)
+            status, headers, answer = error.status_code, error.raw_headers, bytes(error.body)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+
+async def _body(receive: Receive) -> bytes | None:
+    """The request's whole body (the body limit's middleware outside counts it); None when
+    the client disconnected."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _batch(scope: Scope, raw: bytes) -> AckBatchRequest | None:
+    """The body as the endpoint's model, when it is JSON (declared so) the model takes."""
+    content_type = Headers(scope=scope).get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        return None
+    try:
+        return AckBatchRequest.model_validate(loads_exact(raw))
+    except (NotJSON, NestedTooDeeply, ValidationError):
+        return None
+
+
+def _replaying(raw: bytes, receive: Receive) -> Receive:
+    """A receive that gives the body already read, then goes on to the client's."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replay
+
+
 def install(app: FastAPI, rt: Runtime) -> None:
     """Put the route in front of the app's own routing, inside its middleware (appended to the
     app's middleware list, so innermost)."""
     paths = {getattr(r, "path", None): r for r in terminal.router.routes}
-    options: dict[str, Any] = {"rt": rt, "route": paths[INBOX_PATH], "ack_route": paths[ACK_PATH]}
+    options: dict[str, Any] = {
+        "rt": rt,
+        "route": paths[INBOX_PATH],
+        "ack_route": paths[ACK_PATH],
+        "acks_route": paths[ACK_BATCH_PATH],
+    }
     app.user_middleware.append(Middleware(InboxRoute, **options))

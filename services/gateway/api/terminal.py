@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
@@ -23,6 +23,7 @@ from services.gateway.auth import (
 )
 from services.gateway.directory import barcodes_view
 from services.gateway.inbox import (
+    acknowledge_copies,
     acknowledge_copy,
     document_of,
     own_copy,
@@ -38,6 +39,7 @@ from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.copies import CopyState
 from shared.contracts.documents import FactLine
 from shared.contracts.registry_rpc import Registry
+from shared.contracts.results import PROGRESSED_COPIES_MAX
 from shared.errors import Refusal
 from shared.http import (
     ExactJSONRoute,
@@ -274,6 +276,56 @@ async def acknowledged(rt: Runtime, device: DeviceCopy, delivery_id: str) -> dic
     with tracing.continuing("terminal acknowledge", row.trace):
         state = await acknowledge_copy(rt, row, device)
         return {"delivery_id": delivery_id, "state": state.terminal_word}
+
+
+ACK_BATCH_PATH = "/api/v1/terminal/documents/ack"
+
+
+class AckBatchRequest(BaseModel):
+    """Several delivered documents acknowledged at once; an id given twice is answered once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_ids: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=1, max_length=PROGRESSED_COPIES_MAX
+    )
+
+
+# Answered in front of FastAPI too (inbox_route.py), by :func:`answer_acks`; the endpoint stays
+# for the API's documentation and answers every body the plain route does not take.
+@router.post(
+    "/documents/ack",
+    summary="Confirm several documents arrived (or their withdrawals were seen), each answered",
+)
+async def acknowledge_together(
+    body: AckBatchRequest, request: Request, rt: RuntimeDep, device: DeviceDep
+) -> dict[str, Any]:
+    return await acknowledged_together(rt, device, body, language_of(request))
+
+
+async def answer_acks(
+    rt: Runtime, authorization: str | None, body: AckBatchRequest, language: str
+) -> bytes:
+    """The batched acknowledgement's answer as JSON, for the request whose ``Authorization``
+    header is given (inbox_route.py answers it in front of FastAPI); a refusal is raised."""
+    device = await authenticate_device(rt, bearer_token(authorization))
+    return orjson.dumps(await acknowledged_together(rt, device, body, language))
+
+
+async def acknowledged_together(
+    rt: Runtime, device: DeviceCopy, body: AckBatchRequest, language: str
+) -> dict[str, Any]:
+    """Each id's answer in the order given (each id once): what its single acknowledgement
+    answers, a refusal (another device's copy, none) as its code and message."""
+    answers = await acknowledge_copies(rt, device, list(dict.fromkeys(body.delivery_ids)))
+    return {
+        "answers": [
+            {"delivery_id": delivery_id, "state": answer.terminal_word}
+            if isinstance(answer, CopyState)
+            else {"delivery_id": delivery_id, **error_body(answer.code, language, answer.params)}
+            for delivery_id, answer in answers.items()
+        ]
+    }
 
 
 @router.post(

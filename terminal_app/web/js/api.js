@@ -70,6 +70,9 @@ export class InternetApi {
   acknowledge(id) {
     return call("POST", "/api/v1/terminal/documents/" + encodeURIComponent(id) + "/ack", this.opts());
   }
+  acknowledgeMany(ids) {
+    return call("POST", "/api/v1/terminal/documents/ack", this.opts({ body: { delivery_ids: ids } }));
+  }
   sendResult(item) {
     if (item.made) return call("POST", "/api/v1/terminal/created", this.opts({ body: createdBody(item) }));
     return call("POST", "/api/v1/terminal/documents/" + encodeURIComponent(item.delivery_id) + "/results",

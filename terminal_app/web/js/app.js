@@ -2,6 +2,7 @@
 // document by scans, and a queue of results that survives having no connection.
 // Chrome 81 is the oldest browser it must run on (see docs/terminal-app.md).
 
+import { acknowledgeAll, toAcknowledge } from "./acks.js";
 import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
 import { DEFAULT_SETTINGS, matchScan, parseScan } from "./barcodes.js";
 import { applyPage, findInCatalog } from "./catalog.js";
@@ -910,7 +911,6 @@ async function applyInbox(inbox) {
       if (state.current === gone.delivery_id) go("list");
       changed = true;
     }
-    await client.acknowledge(gone.delivery_id);
   }
   var listed = {};
   for (var j = 0; j < inbox.documents.length; j++) {
@@ -919,12 +919,7 @@ async function applyInbox(inbox) {
     var known = state.jobs.get(summary.delivery_id);
     if (!known) {
       var downloaded = await client.download(summary.delivery_id);
-      var fresh = newJob(downloaded);
-      if (summary.state === "waiting") {
-        await client.acknowledge(summary.delivery_id);
-        fresh.summary.state = "downloaded";
-      }
-      await saveJob(fresh);
+      await saveJob(newJob(downloaded));
       changed = true;
       continue;
     }
@@ -937,8 +932,26 @@ async function applyInbox(inbox) {
     await saveJob(known);
     changed = true;
   }
+  // Acknowledged once the documents are kept: a document lost before its acknowledgement is
+  // still waiting, so it is listed (and acknowledged) again.
+  changed = (await keepAcknowledged(await acknowledgeAll(client, toAcknowledge(inbox)))) || changed;
   changed = (await pruneJobs(listed)) || changed;
   if (changed && state.screen === "list") render();
+}
+
+// The state each acknowledged document now has on the server, kept with it.
+async function keepAcknowledged(answers) {
+  var changed = false;
+  var ids = Object.keys(answers);
+  for (var i = 0; i < ids.length; i++) {
+    var job = state.jobs.get(ids[i]);
+    var answer = answers[ids[i]];
+    if (!job || !answer.state || job.summary.state === answer.state) continue;
+    job.summary = Object.assign({}, job.summary, { state: answer.state });
+    await saveJob(job);
+    changed = true;
+  }
+  return changed;
 }
 
 // Documents the server no longer lists and with nothing left to send are gone for good.

@@ -10,7 +10,12 @@ from services.dashboard.feed_events import RoutedCopiesSeen, read_event
 from shared.contracts import Envelope, Payload, decode, encode, wrap
 from shared.contracts.directory import DeviceChanged, DeviceSeen, DeviceSeenV1, DeviceView, Sighting
 from shared.contracts.documents import Target
-from shared.contracts.results import DeliveryProgressed, ResultRefused
+from shared.contracts.results import (
+    DeliveriesProgressed,
+    DeliveryProgressed,
+    ProgressedCopy,
+    ResultRefused,
+)
 from shared.contracts.uploads import Delivery, DocumentRouted, DocumentRoutedV1, UploadDecided
 
 T0 = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
@@ -309,3 +314,17 @@ def test_a_terminal_s_download_through_the_gateway_counts_as_its_contact() -> No
     assert not activity.record(_event(lan, at=T0), lan, NOW)
     [device] = activity.devices(T0)
     assert (device["online"], device["last_seen"]) == (True, "2026-11-28T09:59:58Z")
+
+
+def test_several_downloads_acknowledged_together_count_as_one_contact() -> None:
+    activity = Activity(online_window=timedelta(minutes=5))
+    changed = _device(1, last_seen=T0 - timedelta(minutes=10))
+    activity.record(_event(changed), changed, NOW)
+    together = DeliveriesProgressed(
+        channel="internet",
+        by="d1",
+        copies=[ProgressedCopy(delivery_id=f"dl-{n}", state="downloaded") for n in (1, 2)],
+    )
+    assert activity.record(_event(together, at=T0 - timedelta(seconds=3)), together, NOW)
+    [device] = activity.devices(T0)
+    assert (device["online"], device["last_seen"]) == (True, "2026-11-28T09:59:57Z")

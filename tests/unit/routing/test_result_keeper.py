@@ -21,13 +21,15 @@ from shared.contracts.carried import CarriedDocument
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import (
     CreatedOnTerminal,
+    DeliveriesProgressed,
     DeliveryProgressed,
     DeliveryProgressedV1,
     DocumentLoaded,
+    ProgressedCopy,
     ResultSubmitted,
 )
 from shared.messaging.consumer import PermanentFailure
-from shared.outbox import OUTBOX, UnitOfWork
+from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork
 from shared.storage import Store
 from tests.support.stores import service_store
 
@@ -235,6 +237,57 @@ async def test_a_download_that_says_when_the_copy_was_stored_is_both_steps(
         ("downloaded", "gateway"),
     ]
     assert steps[0].at == stored_at.isoformat()
+
+
+async def test_several_copies_downloaded_in_one_message_apply_together_and_once(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "dev-1", "dev-2", state="routed", channel="internet")
+    stored_at = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    together = DeliveriesProgressed(
+        channel="internet",
+        by="dev-1",
+        copies=[
+            ProgressedCopy(delivery_id=f"c-dev-{n}", state="downloaded", delivered_at=stored_at)
+            for n in (1, 2)
+        ],
+    )
+    envelope = wrap(together, TENANT)
+    await keeper.progressed_together(envelope, together)
+    with pytest.raises(AlreadyApplied):  # the same message redelivered applies nothing
+        await keeper.progressed_together(envelope, together)
+    for n in (1, 2):
+        copy = await repo.copy_of(store, f"c-dev-{n}")
+        assert copy is not None and copy.state == "downloaded"
+    assert await _state(store) == "downloaded"
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    assert sorted((s.delivery_id, s.step, s.at) for s in steps if s.step == "delivered") == [
+        ("c-dev-1", "delivered", stored_at.isoformat()),
+        ("c-dev-2", "delivered", stored_at.isoformat()),
+    ]
+    assert sorted((s.delivery_id, s.step) for s in steps if s.step == "downloaded") == [
+        ("c-dev-1", "downloaded"),
+        ("c-dev-2", "downloaded"),
+    ]
+
+
+async def test_a_message_of_several_copies_with_one_unknown_applies_none_of_them(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "dev-1", state="routed", channel="internet")
+    together = DeliveriesProgressed(
+        channel="internet",
+        by="dev-1",
+        copies=[
+            ProgressedCopy(delivery_id=delivery_id, state="downloaded")
+            for delivery_id in ("c-dev-1", "c-nobody")
+        ],
+    )
+    with pytest.raises(PermanentFailure):  # parked whole: one transaction
+        await _apply(keeper.progressed_together, together)
+    copy = await repo.copy_of(store, "c-dev-1")
+    assert copy is not None and copy.state == "routed"
+    assert "downloaded" not in await _steps(store)
 
 
 async def test_a_result_without_a_reported_download_implies_the_delivery_and_download_once(

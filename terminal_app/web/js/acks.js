@@ -1,0 +1,49 @@
+// Acknowledging what an inbox poll brought: every withdrawal seen and every document still
+// waiting, in one call (POST /api/v1/terminal/documents/ack) when there are several.
+
+// The most one call takes (docs/terminal-api.md); more are sent in several calls.
+export var ACK_BATCH_MAX = 500;
+
+// The delivery ids a poll's answer asks the app to acknowledge, each once: its withdrawals,
+// then its documents still waiting (an acknowledgement lost before is sent again this way).
+export function toAcknowledge(inbox) {
+  var ids = [];
+  var seen = {};
+  function add(id) {
+    if (!seen[id]) {
+      seen[id] = true;
+      ids.push(id);
+    }
+  }
+  inbox.withdrawn.forEach(function (gone) { add(gone.delivery_id); });
+  inbox.documents.forEach(function (summary) {
+    if (summary.state === "waiting") add(summary.delivery_id);
+  });
+  return ids;
+}
+
+// Each id's answer, by id: {state} as the server now has the copy, or {code, message} when the
+// server refused that one (not this device's any more). One id goes by its own call, several
+// together; a failure of a whole call (network, credential) is thrown.
+export async function acknowledgeAll(client, ids) {
+  var answers = {};
+  if (ids.length === 1) {
+    try {
+      var one = await client.acknowledge(ids[0]);
+      answers[ids[0]] = { state: one.state };
+    } catch (error) {
+      if (!(error && error.status === 404)) throw error;
+      answers[ids[0]] = { code: error.code, message: error.message };
+    }
+    return answers;
+  }
+  for (var start = 0; start < ids.length; start += ACK_BATCH_MAX) {
+    var batch = await client.acknowledgeMany(ids.slice(start, start + ACK_BATCH_MAX));
+    batch.answers.forEach(function (answer) {
+      answers[answer.delivery_id] = answer.state
+        ? { state: answer.state }
+        : { code: answer.code, message: answer.message };
+    });
+  }
+  return answers;
+}
