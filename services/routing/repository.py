@@ -42,13 +42,15 @@ DELIVERIES = Collection(
 )
 
 # Every step of every document (see journey.py), by document key; searched by number and PIN.
+# Only the request's step has a number and only a copy's steps a device: those two indexes are
+# sparse, so the other steps (most of them) are written without an entry in them.
 JOURNEY = Collection(
     "journey",
     (
         Index(("document_key",)),
         Index(("document_id",)),
-        Index(("number",)),
-        Index(("device.pin",)),
+        Index(("number",), sparse=True),
+        Index(("device.pin",), sparse=True),
     ),
 )
 

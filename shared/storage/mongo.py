@@ -259,8 +259,12 @@ class MongoStore(GuardedSession):
                 if index.name in existing:
                     continue
                 options: dict[str, Any] = {"name": index.name, "unique": index.unique}
-                if index.where:
-                    options["partialFilterExpression"] = dict(index.where)
+                covers: dict[str, Any] = dict(index.where)
+                if index.sparse:
+                    # A query for a value implies the field exists, so MongoDB uses the index.
+                    covers.update({f: {"$exists": True} for f in index.fields})
+                if covers:
+                    options["partialFilterExpression"] = covers
                 # Idempotent for an identical definition: replicas may race here.
                 await self._db[coll.name].create_index(
                     [(f, ASCENDING) for f in index.fields], **options

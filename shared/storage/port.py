@@ -74,6 +74,10 @@ class Index:
     # A partial index covers only documents whose fields equal these values,
     # e.g. a PIN is unique among *active* devices only.
     where: Mapping[str, Any] = field(default_factory=dict)
+    # A sparse index covers only documents that have a value (not null) in each of its fields:
+    # a field most documents lack then costs their writes nothing. A query for a value uses
+    # it; a query for null (or a missing field) cannot.
+    sparse: bool = False
 
     def __post_init__(self) -> None:
         if not self.fields:
@@ -85,7 +89,8 @@ class Index:
     def name(self) -> str:
         parts = "_".join(f.replace(".", "_") for f in self.fields)
         suffix = "_".join(f"{k}_{v}" for k, v in sorted(self.where.items()))
-        return f"ix_{'u_' if self.unique else ''}{parts}{'_' + suffix if suffix else ''}"
+        kind = ("u_" if self.unique else "") + ("s_" if self.sparse else "")
+        return f"ix_{kind}{parts}{'_' + suffix if suffix else ''}"
 
 
 # Every index tsdx declares is named "ix_..."; only such indexes are dropped when no longer

@@ -104,9 +104,12 @@ def _index_sql(table: str, collection: str, index: Index) -> str:
     unique = "UNIQUE " if index.unique else ""
     name = _index_name(collection, index)
     sql = f'CREATE {unique}INDEX IF NOT EXISTS "{name}" ON {table} ({exprs})'
-    if index.where:
-        conds = " AND ".join(f"{_path(k)} = {_literal(v)}" for k, v in sorted(index.where.items()))
-        sql += f" WHERE {conds}"
+    conds = [f"{_path(k)} = {_literal(v)}" for k, v in sorted(index.where.items())]
+    if index.sparse:
+        # SQLite uses such an index for "<expr> = ?", which implies "<expr> IS NOT NULL".
+        conds += [f"{_path(f)} IS NOT NULL" for f in index.fields]
+    if conds:
+        sql += f" WHERE {' AND '.join(conds)}"
     return sql
 
 

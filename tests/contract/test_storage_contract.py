@@ -768,6 +768,58 @@ async def test_a_partial_index_serves_queries_that_name_its_condition(
     assert "ix_u_pin_status_active" in plan, plan
 
 
+# Most steps have no number: a sparse index holds only those that do.
+STEPS = Collection("steps", (Index(("number",)),))
+SPARSE_STEPS = Collection("steps", (Index(("number",), sparse=True),))
+STEP_ROWS = [
+    {"id": "s1", "number": "N-1"},
+    {"id": "s2"},
+    {"id": "s3", "number": None},
+    {"id": "s4", "number": "N-1"},
+]
+
+
+async def test_a_sparse_index_finds_what_a_full_one_does(target: Target) -> None:
+    store = await target.open([SPARSE_STEPS])
+    for row in STEP_ROWS:
+        await store.insert(SPARSE_STEPS.name, row)
+
+    assert sorted(ids(await store.find(SPARSE_STEPS.name, {"number": "N-1"}))) == ["s1", "s4"]
+    assert ids(await store.find(SPARSE_STEPS.name, {"number": "N-2"})) == []
+    # Documents the index leaves out are still found by what they lack.
+    assert sorted(ids(await store.find(SPARSE_STEPS.name, {"number": None}))) == ["s2", "s3"]
+    assert await store.count(SPARSE_STEPS.name, {"number": ["N-1", None]}) == 4
+
+
+@pytest.mark.needs("query_plans", "named_indexes", "partial_indexes")
+async def test_a_sparse_index_serves_a_query_for_a_value(target: Target) -> None:
+    await target.open([SPARSE_STEPS])
+
+    plan = await query_plan(target, SPARSE_STEPS.name, {"number": "N-1"})
+
+    assert uses_index(target, plan), plan
+    assert "ix_s_number" in plan, plan
+
+
+@pytest.mark.needs("named_indexes", "partial_indexes", "query_plans")
+async def test_an_index_made_sparse_is_rebuilt_in_place_keeping_every_document(
+    target: Target,
+) -> None:
+    old = await target.open([STEPS])
+    for row in STEP_ROWS:
+        await old.insert(STEPS.name, row)
+    await old.close()
+
+    upgraded = await target.open([SPARSE_STEPS])
+
+    assert await index_names(target, SPARSE_STEPS.name) == declared_index_names(
+        target, SPARSE_STEPS
+    )
+    assert await upgraded.count(SPARSE_STEPS.name) == len(STEP_ROWS)
+    assert sorted(ids(await upgraded.find(SPARSE_STEPS.name, {"number": "N-1"}))) == ["s1", "s4"]
+    assert "ix_s_number" in await query_plan(target, SPARSE_STEPS.name, {"number": "N-1"})
+
+
 SERVICE_INDEXES = [
     pytest.param(service, collection, index, id=f"{service}.{collection.name}.{index.name}")
     for service, declared in SERVICE_COLLECTIONS.items()
