@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,9 +19,9 @@ from shared.messaging.consumer import Consumer, PermanentFailure
 from shared.messaging.parking import list_parked, replay
 from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer, RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_WORK
-from shared.outbox import COLLECTIONS, AlreadyApplied, OutboxRelay, UnitOfWork
+from shared.outbox import COLLECTIONS, OutboxRelay, UnitOfWork
 from shared.settings import Settings
-from shared.storage import Collection, open_store
+from shared.storage import open_store
 from tests.support.waiting import eventually
 
 
@@ -278,106 +277,6 @@ async def test_an_event_committed_while_the_relay_publishes_is_sent_without_wait
         await relay.stop()
         await consumer.stop()
         await store.close()
-
-
-async def test_a_published_row_is_deleted_by_the_next_transaction_and_sent_once(
-    broker: Broker, settings: Settings
-) -> None:
-    store = await open_store(settings, "outbox-rides-test", COLLECTIONS)
-    # Neither a poll nor the relay's own delete comes within the test.
-    relay = OutboxRelay(store, broker, idle_poll=3600, delete_rides=3600)
-    uow = UnitOfWork(store, relay)
-    received: list[str] = []
-
-    async def record(envelope: Envelope, payload: DocumentLoaded) -> None:
-        received.append(payload.document_id)
-
-    consumer = await _consume(broker, settings, record)
-    relay.start()
-    try:
-        async with uow() as tx:
-            await tx.emit(DocumentLoaded(document_id="first"), "t")
-        await eventually(lambda: asyncio.sleep(0, received), what="first sent")
-        assert await store.count("outbox") == 1  # published, its delete waiting for a ride
-        with pytest.raises(LookupError):
-            async with uow() as tx:  # a transaction that fails deletes nothing
-                raise LookupError("refused")
-        assert await store.count("outbox") == 1
-        async with uow() as tx:
-            await tx.emit(DocumentLoaded(document_id="second"), "t")
-        rows = await store.find("outbox")
-        assert [r["envelope"]["payload"]["document_id"] for r in rows] == ["second"]
-        await eventually(
-            lambda: asyncio.sleep(0, received), until=lambda r: len(r) == 2, what="second sent"
-        )
-        assert received == ["first", "second"]  # the published row was not sent again
-    finally:
-        await relay.stop()
-        await consumer.stop()
-    assert await store.count("outbox") == 0  # stopping deletes what was published
-    await store.close()
-
-
-async def test_published_rows_no_transaction_takes_are_deleted_by_the_relay(
-    broker: Broker, settings: Settings
-) -> None:
-    store = await open_store(settings, "outbox-idle-delete-test", COLLECTIONS)
-    relay = OutboxRelay(store, broker, idle_poll=3600, delete_rides=0.05)
-    uow = UnitOfWork(store, relay)
-    relay.start()
-    try:
-        async with uow() as tx:
-            await tx.emit(DocumentLoaded(document_id="alone"), "t")
-        await eventually(lambda: store.count("outbox"), until=lambda n: n == 0, what="deleted")
-        assert relay.published() == []
-    finally:
-        await relay.stop()
-        await store.close()
-
-
-async def test_a_row_published_but_not_deleted_when_its_process_dies_is_applied_once(
-    broker: Broker, settings: Settings
-) -> None:
-    sender = await open_store(settings, "outbox-died-sender", COLLECTIONS)
-    applied = Collection("applied_documents")
-    receiver = await open_store(settings, "outbox-died-receiver", [*COLLECTIONS, applied])
-    receiving = UnitOfWork(receiver, relay=None)
-    deliveries: list[str] = []
-
-    async def apply(envelope: Envelope, payload: DocumentLoaded) -> None:
-        deliveries.append(envelope.id)
-        with contextlib.suppress(AlreadyApplied):
-            async with receiving(applying=envelope) as tx:
-                await tx.db.insert(applied.name, {"id": payload.document_id})
-
-    consumer = await _consume(broker, settings, apply)
-    dead = OutboxRelay(sender, broker, idle_poll=3600, delete_rides=3600)
-    dead.start()
-    successor = OutboxRelay(sender, broker, idle_poll=0.2)
-    try:
-        async with UnitOfWork(sender, dead)() as tx:
-            await tx.emit(DocumentLoaded(document_id="d"), "t")
-        await eventually(lambda: asyncio.sleep(0, deliveries), what="sent")
-        # The process dies with the row published and its delete still waiting for a ride.
-        assert dead._task is not None
-        dead._task.cancel()
-        assert await sender.count("outbox") == 1
-        # The next process's relay takes the orphaned row over and sends it again.
-        successor.start()
-        await eventually(
-            lambda: asyncio.sleep(0, deliveries),
-            until=lambda d: len(d) == 2,
-            what="sent again",
-            timeout=30,
-        )
-        await eventually(lambda: sender.count("outbox"), until=lambda n: n == 0, what="deleted")
-        assert deliveries[0] == deliveries[1]  # the same envelope, deduplicated by its id
-        assert await receiver.count(applied.name) == 1
-    finally:
-        await successor.stop()
-        await consumer.stop()
-        await sender.close()
-        await receiver.close()
 
 
 async def test_a_message_applied_twice_changes_state_once(settings: Settings) -> None:
