@@ -3,8 +3,12 @@ out of its sight, and what lives through a young collection while it serves."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
+import pytest
+
+from shared import collector
 from shared.collector import (
     REFRESH_GROWTH,
     REFRESH_SECONDS,
@@ -101,3 +105,30 @@ def test_a_refresh_is_due_when_the_allocated_blocks_doubled_or_after_an_hour() -
     assert not refresh_due(150_000, 100_000, 60.0)
     assert refresh_due(int(REFRESH_GROWTH * 100_000) + 1, 100_000, 60.0)
     assert refresh_due(100_000, 100_000, REFRESH_SECONDS)
+
+
+async def test_the_full_pass_comes_by_itself_once_the_memory_has_grown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found: list[int] = []
+    passed = asyncio.Event()
+
+    def recorded_refresh() -> int:
+        found.append(refresh())
+        passed.set()
+        return found[-1]
+
+    monkeypatch.setattr(collector, "refresh", recorded_refresh)
+    monkeypatch.setattr(collector, "CHECK_SECONDS", 0.01)
+    try:
+        async with long_lived_frozen():
+            cycles = _pairs(2000)
+            gc.collect(1)
+            del cycles  # dead, but frozen
+            await asyncio.sleep(0.05)
+            assert not found  # the memory has not grown: no full pass
+            monkeypatch.setattr(collector, "REFRESH_GROWTH", 0.5)  # as if it had doubled
+            await asyncio.wait_for(passed.wait(), 10)
+            assert found[0] >= 4000  # the dead cycles were collected
+    finally:
+        gc.unfreeze()
