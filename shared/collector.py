@@ -16,15 +16,45 @@ A service's start-up objects (modules, models, its app and routes: most of what 
 moved out of the collector's sight once it is up (:func:`freeze_start_up`): they live as long
 as the process, and a full collection would otherwise walk them all each time.
 
+While it serves, whatever lives through a young collection is moved out of sight the same way
+(:func:`long_lived_frozen`). A gateway holding 10,000 long polls tracks some 85 objects for
+each (its coroutines, task, timer, connection and parser): 850,000 more, which the collector
+promoted to its oldest generation and walked whole each time that grew by a quarter. Measured
+while the polls connected (machine loaded): full passes of 0.65 s over 435,000 objects up to
+1.6 s over 856,000, the event loop stopped each time, and a document that arrived meanwhile
+waited it out. Frozen, they are walked by no automatic collection.
+
+A frozen object is still freed when its last reference goes (the heap shrinks as polls end);
+only garbage *cycles* among frozen objects wait. So the freeze is undone and everything
+collected once again (one full pass) whenever the interpreter's allocated blocks have doubled
+since the last time, or an hour has passed: cyclic garbage never outgrows what the process held
+at that pass, nor an hour's worth, however long the process runs. (The blocks are counted per
+arena, well under a millisecond; the frozen set is a list walked one by one to be counted,
+40 ms for a million objects: never asked here.)
+
 Work that holds the collector off overlaps with other tasks of the same event loop, so holds
 are counted: the collector comes back when the last one ends, and only if it was on before.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from typing import Any
+
+from shared.logging import get_logger
+
+log = get_logger("tsdx.collector")
+
+# The freeze is undone and everything collected once the allocated blocks have grown this many
+# times over since the last such pass, or this long after it; looked at this often.
+REFRESH_GROWTH = 2.0
+REFRESH_SECONDS = 3600.0
+CHECK_SECONDS = 2.0
 
 _holds = 0
 _was_enabled = False
@@ -54,3 +84,59 @@ def freeze_start_up() -> None:
     cycles among them are not."""
     gc.collect()
     gc.freeze()
+
+
+def _freeze_survivors(phase: str, info: dict[str, Any]) -> None:
+    """A ``gc.callbacks`` hook: what lived through a collection of the older young generation
+    (or a full one) is frozen, before it would gather in the generation full passes walk."""
+    if phase == "stop" and info["generation"] >= 1:
+        gc.freeze()
+
+
+def refresh() -> int:
+    """Undo the freeze, collect everything once (the cycles among frozen objects that died
+    meanwhile included), freeze what lives; how many objects it found unreachable."""
+    gc.unfreeze()
+    collected = gc.collect()
+    gc.freeze()
+    return collected
+
+
+def refresh_due(blocks: int, blocks_after_last: int, seconds_since_last: float) -> bool:
+    return blocks > REFRESH_GROWTH * blocks_after_last or seconds_since_last >= REFRESH_SECONDS
+
+
+async def _refresh_when_due() -> None:
+    blocks_after_last, last = sys.getallocatedblocks(), time.monotonic()
+    while True:
+        await asyncio.sleep(CHECK_SECONDS)
+        blocks = sys.getallocatedblocks()
+        # Not while a batch holds the collector off: its objects are about to go anyway.
+        if _holds or not refresh_due(blocks, blocks_after_last, time.monotonic() - last):
+            continue
+        started = time.perf_counter()
+        collected = refresh()
+        blocks_after_last, last = sys.getallocatedblocks(), time.monotonic()
+        log.info(
+            "collector.refreshed",
+            blocks_before=blocks,
+            blocks=blocks_after_last,
+            collected=collected,
+            ms=round(1000 * (time.perf_counter() - started), 1),
+        )
+
+
+@asynccontextmanager
+async def long_lived_frozen() -> AsyncIterator[None]:
+    """While the block runs (a service serving): start-up objects frozen, then whatever lives
+    through a young collection, with the freeze undone for one full pass when due."""
+    freeze_start_up()
+    gc.callbacks.append(_freeze_survivors)
+    refreshing = asyncio.create_task(_refresh_when_due())
+    try:
+        yield
+    finally:
+        refreshing.cancel()
+        with suppress(asyncio.CancelledError):
+            await refreshing
+        gc.callbacks.remove(_freeze_survivors)

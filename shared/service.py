@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared import telemetry
 from shared.api_docs import documented_app
-from shared.collector import freeze_start_up
+from shared.collector import long_lived_frozen
 from shared.http import install_common
 from shared.logging import configure_logging, get_logger
 from shared.messaging.broadcast import Broadcast
@@ -220,8 +220,8 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
         telemetry.instrument(app)
         config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
         server = _Server(config)
-        freeze_start_up()
-        await server.serve(sockets=[sock])
+        async with long_lived_frozen():
+            await server.serve(sockets=[sock])
     finally:
         await stop_runtime(spec, runtime)
         telemetry.shutdown()
