@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import suppress
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +18,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -126,6 +127,21 @@ def query_of(model: type[QueryModel], request: Request) -> QueryModel:
     return query_from(model, dict(request.query_params))
 
 
+def query_params(query_string: bytes) -> dict[str, str]:
+    """A raw query string's parameters as Starlette reads them (blank values kept, a name's last
+    value wins), for the plain ASGI routes. A query with nothing to decode (no ``%``, no ``+``:
+    a terminal's ``wait=30&known=3``) is split directly: ``parse_qsl`` would give the same."""
+    query = query_string.decode("latin-1")
+    if "%" in query or "+" in query:
+        return dict(parse_qsl(query, keep_blank_values=True))
+    params = {}
+    for pair in query.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            params[name] = value
+    return params
+
+
 def query_from(model: type[QueryModel], params: dict[str, str]) -> QueryModel:
     """Query parameters (each name's last value) as ``model``, refused as :func:`query_of`
     refuses them."""
@@ -208,6 +224,19 @@ class _BodyTooLarge(Exception):
     pass
 
 
+_CORRELATION_NAME = CORRELATION_HEADER.lower().encode("latin-1")
+
+
+def _correlation_of(scope: Scope) -> str | None:
+    """The request's first ``X-Correlation-ID``, as ``Headers(scope=scope).get`` reads it
+    (ASGI servers give header names in lower case), without building the headers."""
+    for name, value in scope["headers"]:
+        if name == _CORRELATION_NAME:
+            decoded: str = value.decode("latin-1")
+            return decoded
+    return None
+
+
 class CanonicalLine:
     """One log line and the metrics per request, under the request's correlation id.
 
@@ -227,17 +256,19 @@ class CanonicalLine:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        incoming = Headers(scope=scope).get(CORRELATION_HEADER)
+        incoming = _correlation_of(scope)
         if incoming is not None and not (0 < len(incoming) <= 64 and incoming.isprintable()):
             incoming = None
         status = 500  # unless the app answers: an unhandled error is answered outside
         with correlation(incoming) as cid:
+            id_header = (_CORRELATION_NAME, cid.encode("latin-1"))
 
             async def send_with_id(message: Message) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    MutableHeaders(scope=message).append(CORRELATION_HEADER, cid)
+                    # Appended as MutableHeaders.append does, without building one.
+                    message["headers"] = [*message.get("headers", ()), id_header]
                 await send(message)
 
             try:
@@ -270,6 +301,20 @@ class CanonicalLine:
             )
 
 
+def _body_declared(scope: Scope) -> tuple[str | None, bool]:
+    """The request's first ``Content-Length`` and whether it has a ``Transfer-Encoding``, as
+    :class:`Headers` reads them, in one pass over the raw headers (every request asks)."""
+    declared: str | None = None
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if declared is None:
+                declared = value.decode("latin-1")
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
+
+
 class BodySizeLimit:
     """Refuses request bodies above ``limit`` bytes with 413 ``body_too_large``.
 
@@ -290,18 +335,18 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        declared = headers.get("content-length")
+        declared, chunked = _body_declared(scope)
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             if int(declared) <= self.limit + self._DRAIN_BYTES:
                 await self._drain(receive)
-            await self._refuse(headers, send)
+            await self._refuse(Headers(scope=scope), send)
             return
-        if "transfer-encoding" not in headers:
+        if not chunked:
             # No body, or one the server reads to its declared length (within the limit):
             # nothing to count (and a waiting long poll holds no wrappers).
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
         received = 0
         too_large = False
         more_body = False

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
+import os
 import sys
 import threading
-import uuid
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import MutableMapping
+from contextvars import ContextVar, Token
+from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any, TextIO
 
 import orjson
@@ -26,7 +27,8 @@ _SECRET_KEYS = frozenset({"api_key", "credential", "password", "token", "authori
 
 
 def new_correlation_id() -> str:
-    return uuid.uuid4().hex
+    # 32 random hex digits, as a uuid4's hex, without building a UUID (every request makes one).
+    return os.urandom(16).hex()
 
 
 def current_correlation_id() -> str:
@@ -34,22 +36,80 @@ def current_correlation_id() -> str:
     return _correlation_id.get() or new_correlation_id()
 
 
-@contextmanager
-def correlation(correlation_id: str | None) -> Iterator[str]:
-    cid = correlation_id or new_correlation_id()
-    token = _correlation_id.set(cid)
-    structlog.contextvars.bind_contextvars(correlation_id=cid)
-    try:
-        yield cid
-    finally:
-        structlog.contextvars.unbind_contextvars("correlation_id")
-        _correlation_id.reset(token)
+class correlation:
+    """``with correlation(cid) as cid:`` the request's or message's id (a new one for None), on
+    every log line logged inside (:func:`_merge_context` adds it). A class rather than a
+    generator: every request enters one."""
+
+    __slots__ = ("_cid", "_token")
+
+    def __init__(self, correlation_id: str | None) -> None:
+        self._cid = correlation_id or new_correlation_id()
+        self._token: Token[str | None] | None = None
+
+    def __enter__(self) -> str:
+        self._token = _correlation_id.set(self._cid)
+        return self._cid
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._token is not None:
+            _correlation_id.reset(self._token)
+
+
+# structlog's own context variables, by name ("structlog_<key>"): bound by
+# ``structlog.contextvars.bind_contextvars`` and friends. Read directly, they cost a line a
+# lookup each, where structlog's ``merge_contextvars`` walks every variable of the context
+# (asyncio's, anyio's, OpenTelemetry's…) on every line.
+_STRUCTLOG_VARS: dict[str, ContextVar[Any]] | None = getattr(
+    structlog.contextvars, "_CONTEXT_VARS", None
+)
+_PREFIX = len(structlog.contextvars.STRUCTLOG_KEY_PREFIX)
+
+
+def _merge_context(
+    logger: Any, method_name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """What ``merge_contextvars`` adds (the keys bound in the context, where the line does not
+    give them), then the correlation id."""
+    if _STRUCTLOG_VARS is None:  # a structlog without the registry: its own, slower way
+        event = structlog.contextvars.merge_contextvars(logger, method_name, event)
+    else:
+        for name, var in tuple(_STRUCTLOG_VARS.items()):
+            value = var.get()
+            if value is not Ellipsis:
+                event.setdefault(name[_PREFIX:], value)
+    cid = _correlation_id.get()
+    if cid is not None:
+        event.setdefault("correlation_id", cid)
+    return event
 
 
 def _redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     # Secrets never reach a log line, whatever a caller passes.
-    for key in event.keys() & _SECRET_KEYS:
-        event[key] = "***"
+    if not _SECRET_KEYS.isdisjoint(event):
+        for key in event.keys() & _SECRET_KEYS:
+            event[key] = "***"
+    return event
+
+
+# add_log_level's names: ``warn`` is the stdlib's alias, ``exception`` logs an error.
+_LEVELS = {"warn": "warning", "exception": "error"}
+
+
+def _finish(logger: Any, method_name: str, event: MutableMapping[str, Any]) -> Any:
+    """structlog's ``add_log_level``, ``TimeStamper(fmt="iso", utc=True)`` and
+    ``format_exc_info``, with the secrets redacted between the last two, in one step: every
+    line passes here (a request's canonical line among them)."""
+    event["level"] = _LEVELS.get(method_name, method_name)
+    event["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    _redact_secrets(logger, method_name, event)
+    if "exc_info" in event:  # format_exc_info does nothing to a line without one
+        return structlog.processors.format_exc_info(logger, method_name, event)
     return event
 
 
@@ -100,11 +160,8 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
         renderer = structlog.processors.JSONRenderer(serializer=_json_line)
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact_secrets,
-            structlog.processors.format_exc_info,
+            _merge_context,
+            _finish,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

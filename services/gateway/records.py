@@ -170,16 +170,21 @@ class PolledCopy(NamedTuple):
     @classmethod
     def of(cls, doc: Json) -> PolledCopy:
         get = doc.get
-        return cls(
-            doc["id"],
-            doc["document_id"],
-            doc["version"],
-            doc["header"],
-            doc["settings"],
-            doc["lines_count"],
-            CopyState.stored_by_gateway(doc["state"]),
-            get("withdrawn_reason"),
-            get("last_refusal"),
+        # Every field given, in order: the tuple is made directly, without the generated
+        # __new__ (a third of the cost, ten times a poll).
+        return tuple.__new__(
+            cls,
+            (
+                doc["id"],
+                doc["document_id"],
+                doc["version"],
+                doc["header"],
+                doc["settings"],
+                doc["lines_count"],
+                CopyState.stored_by_gateway(doc["state"]),
+                get("withdrawn_reason"),
+                get("last_refusal"),
+            ),
         )
 
 

@@ -138,6 +138,8 @@ CASES: list[tuple[str, dict[str, str]]] = [
     ("", _auth(BLOCKED)),
     ("", {**_auth(RETIRED), "Accept-Language": "en"}),
     ("?extra=1", _auth(EMPTY)),
+    ("?wait=%30&known=+2", _auth(ACTIVE)),  # decoded as Starlette decodes it
+    ("?known&&wait=0=1&=3&known=2", _auth(ACTIVE)),  # odd pairs, read as Starlette reads them
 ]
 
 

@@ -14,7 +14,6 @@ any other request goes on to FastAPI. The batched acknowledgement of several doc
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import FastAPI
 from pydantic import ValidationError
@@ -24,6 +23,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.api import terminal
+<<<<<<< HEAD
 from services.gateway.api.terminal import (
     ACK_BATCH_PATH,
     ACK_PATH,
@@ -34,6 +34,10 @@ from services.gateway.api.terminal import (
     answer_poll,
 )
 from shared.http import authorization_and_language, error_answer
+=======
+from services.gateway.api.terminal import ACK_PATH, INBOX_PATH, answer_ack, answer_poll
+from shared.http import authorization_and_language, error_answer, query_params
+>>>>>>> wt/polls
 from shared.i18n import pick_language
 from shared.jsonexact import NestedTooDeeply, NotJSON, loads_exact
 from shared.service import Runtime
@@ -84,9 +88,7 @@ class InboxRoute:
         language = pick_language(accept_language)
         try:
             if delivery_id is None:
-                # As Starlette reads a query: blank values kept, a name's last value wins.
-                query = scope["query_string"].decode("latin-1")
-                params = dict(parse_qsl(query, keep_blank_values=True))
+                params = query_params(scope["query_string"])
                 body = await answer_poll(self.rt, authorization, params, language, scope)
             else:
                 body = await answer_ack(self.rt, authorization, delivery_id)

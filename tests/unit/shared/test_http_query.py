@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from shared.http import documented_query, query_of
+from shared.http import documented_query, query_of, query_params
 
 
 class Paging(BaseModel):
@@ -45,3 +45,20 @@ def test_the_openapi_parameters_come_from_the_model() -> None:
     }
     assert (after["name"], after["required"]) == ("after", True)
     assert "422" in documented["responses"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        b"",
+        b"wait=30&known=3",
+        b"wait=0&wait=5",
+        b"known&&wait=0=1&=3&known=",
+        b"a=%D0%B4%D0%B0&b=x+y&c=%zz",
+        b"name=\xe9t\xe9",
+        b"&&",
+    ],
+)
+def test_a_raw_query_is_read_as_starlette_reads_it(query: bytes) -> None:
+    starlette = dict(_request(query).query_params)
+    assert query_params(query) == starlette
