@@ -23,7 +23,6 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.api import terminal
-<<<<<<< HEAD
 from services.gateway.api.terminal import (
     ACK_BATCH_PATH,
     ACK_PATH,
@@ -33,11 +32,7 @@ from services.gateway.api.terminal import (
     answer_acks,
     answer_poll,
 )
-from shared.http import authorization_and_language, error_answer
-=======
-from services.gateway.api.terminal import ACK_PATH, INBOX_PATH, answer_ack, answer_poll
 from shared.http import authorization_and_language, error_answer, query_params
->>>>>>> wt/polls
 from shared.i18n import pick_language
 from shared.jsonexact import NestedTooDeeply, NotJSON, loads_exact
 from shared.service import Runtime
