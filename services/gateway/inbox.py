@@ -82,34 +82,35 @@ def reopened_by(row: InboxCopy, result_id: str) -> bool:
     return row.state in REOPENABLE and latest == result_id
 
 
-async def _keep_decision(tx: Tx, envelope: Envelope, decided: UploadDecided) -> str:
+async def _keep_decision(
+    tx: Tx, envelope: Envelope, decided: UploadDecided
+) -> tuple[str, UploadRecord]:
     """Keep routing's decision of an upload (by ``upload.decided`` or with its routed copies):
-    the waiting answer's, once; returns the upload's key, to wake whoever waits on it."""
+    the waiting answer's, once; returns the upload's key and record as stored, to wake whoever
+    waits on it with it."""
     key = repo.upload_key(envelope.tenant or "", decided.request_id)
     record = await repo.upload_by_key(tx.db, key)
     decision = decided.model_dump(mode="json")
     decided_at = _now().isoformat()
     if record is None:  # uploaded by an AMQP adapter, not through this gateway
-        await repo.keep_decision(
-            tx.db,
-            UploadRecord(
-                id=key,
-                tenant=envelope.tenant or "",
-                request_id=decided.request_id,
-                status=decided.outcome,
-                requested_at=decided.requested_at.isoformat(),
-                decision=decision,
-                decided_at=decided_at,
-            ),
+        record = UploadRecord(
+            id=key,
+            tenant=envelope.tenant or "",
+            request_id=decided.request_id,
+            status=decided.outcome,
+            requested_at=decided.requested_at.isoformat(),
+            decision=decision,
+            decided_at=decided_at,
         )
+        await repo.keep_decision(tx.db, record)
     elif record.pending:
-        await repo.decide_upload(
-            tx.db, replace(record, status=decided.outcome, decision=decision, decided_at=decided_at)
-        )
-        guess = upload_answers.settled_pin_guess(record, decided.code)
+        pending = record
+        record = replace(record, status=decided.outcome, decision=decision, decided_at=decided_at)
+        await repo.decide_upload(tx.db, record)
+        guess = upload_answers.settled_pin_guess(pending, decided.code)
         if guess is not None:
             await give_back(tx.db, guess)
-    return key
+    return key, record
 
 
 def _inbox_copy(
@@ -185,16 +186,16 @@ class Inbox:
                     body = bodies[document.header.id] = document.as_json()
                 await repo.add_copy(tx.db, copy, body)
                 changed.append(device_id)
-            decided_key = None
+            decided = None
             if routed.decided is not None:
-                decided_key = await _keep_decision(tx, envelope, routed.decided)
+                decided = await _keep_decision(tx, envelope, routed.decided)
         latency = max(0.0, (_now() - routed.requested_at).total_seconds())
         for _ in changed:
             DELIVERY_LATENCY.labels("internet").observe(latency)
         for device_id in dict.fromkeys(changed):
             self._polls.changed(device_id)
-        if decided_key is not None:
-            self._notifier.notify(decided_key)
+        if decided is not None:
+            self._notifier.notify(*decided)
 
     async def routed_v1(self, envelope: Envelope, routed: DocumentRoutedV1) -> None:
         """A copy routed before an upgrade (an older version of the message)."""
@@ -211,8 +212,8 @@ class Inbox:
 
     async def decided(self, envelope: Envelope, decided: UploadDecided) -> None:
         async with self._uow(applying=envelope) as tx:
-            key = await _keep_decision(tx, envelope, decided)
-        self._notifier.notify(key)
+            key, record = await _keep_decision(tx, envelope, decided)
+        self._notifier.notify(key, record)
 
     async def completed_v1(
         self, envelope: Envelope, completed: DocumentCompletedV1 | DocumentCompletedV2

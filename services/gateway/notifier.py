@@ -11,21 +11,33 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
+
+
+class News(asyncio.Event):
+    """An event set by a notification, with what the notifier stored, if it said (``stored``):
+    a waiter that needs the stored record takes it from here instead of reading it again."""
+
+    stored: Any = None
 
 
 class Notifier:
     def __init__(self) -> None:
-        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._waiters: dict[str, set[News]] = defaultdict(set)
 
-    def notify(self, key: str) -> None:
+    def notify(self, key: str, stored: Any = None) -> None:
+        """Wake whoever watches ``key``; ``stored``: the record as this process committed it,
+        given only once committed (a waiter takes it for what the store holds)."""
         for event in self._waiters.get(key, ()):
+            if stored is not None:
+                event.stored = stored
             event.set()
 
     @contextmanager
-    def watching(self, key: str) -> Iterator[asyncio.Event]:
+    def watching(self, key: str) -> Iterator[News]:
         """An event set by every notification of ``key`` while the block runs: watched before
         the work whose news it waits for, so no news is missed in between."""
-        event = asyncio.Event()
+        event = News()
         self._waiters[key].add(event)
         try:
             yield event

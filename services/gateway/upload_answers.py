@@ -7,12 +7,11 @@ and publishes nothing new once routing has decided.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
 from services.gateway import repository as repo
-from services.gateway.notifier import Notifier, set_within
+from services.gateway.notifier import News, Notifier, set_within
 from services.gateway.records import UploadRecord
 from shared.clock import now_iso
 from shared.contracts.uploads import UploadRequested, over_limits
@@ -62,20 +61,20 @@ async def submit(
     # Watched from the start: routing's decision may be stored here at any moment from now on
     # (while the broker confirms the publish, or for an upload sent before and still pending).
     with notifier.watching(key) as news:
-        record = await repo.upload_by_key(rt.store, key)
-        if record is not None and not record.pending:
+        # Stored first, read only when the request id was stored before (its insert then
+        # fails): a new upload, the common case, costs one statement instead of a read too.
+        record = await repo.add_pending_upload(
+            rt.store,
+            UploadRecord(
+                id=key,
+                tenant=tenant,
+                request_id=request.request_id,
+                status="pending",
+                requested_at=now_iso(),
+            ),
+        )
+        if not record.pending:
             return record
-        if record is None:
-            record = await repo.add_pending_upload(
-                rt.store,
-                UploadRecord(
-                    id=key,
-                    tenant=tenant,
-                    request_id=request.request_id,
-                    status="pending",
-                    requested_at=now_iso(),
-                ),
-            )
         try:
             # Publishing again while pending is harmless: routing decides a request id once.
             # The gateway reads an accepted internet upload's decision from its routed copies.
@@ -92,15 +91,19 @@ async def submit(
 
 
 async def wait_for_decision(
-    rt: Runtime, news: asyncio.Event, key: str, timeout: float
+    rt: Runtime, news: News, key: str, timeout: float
 ) -> UploadRecord | None:
-    """The upload once decided, else as last read when the timeout passes. The store is read
-    when ``news`` says this gateway stored the decision, and every ``_RECHECK_SECONDS`` in case
-    another replica did."""
+    """The upload once decided, else as last read when the timeout passes. The decision comes
+    with ``news`` when this gateway stored it (as committed: a decided upload never changes,
+    so it is not read again); the store is read every ``_RECHECK_SECONDS`` in case another
+    replica did."""
     deadline = time.monotonic() + timeout
     while True:
         await set_within(news, min(max(deadline - time.monotonic(), 0), _RECHECK_SECONDS))
         news.clear()
+        stored = news.stored
+        if isinstance(stored, UploadRecord) and stored.id == key and not stored.pending:
+            return stored
         record = await repo.upload_by_key(rt.store, key)
         if record is not None and not record.pending:
             return record

@@ -267,8 +267,10 @@ def _accepted(request_id: str, routed: DocumentRouted) -> UploadDecided:
 
 
 async def test_copies_that_carry_their_decision_answer_the_waiting_upload(
-    store: Store, handlers: GatewayHandlers
+    store: Store, polls: InboxWatch
 ) -> None:
+    notifier = Notifier()
+    handlers = GatewayHandlers(UnitOfWork(store, None), notifier, polls)
     key = repo.upload_key(TENANT, "req-copy-1")
     pending = UploadRecord(
         id=key, tenant=TENANT, request_id="req-copy-1", status="pending", requested_at="x"
@@ -276,11 +278,14 @@ async def test_copies_that_carry_their_decision_answer_the_waiting_upload(
     await repo.add_pending_upload(store, pending)
     plain = _routed_to("dev", "copy-1", "copy-2")
     routed = plain.model_copy(update={"decided": _accepted("req-copy-1", plain)})
-    await _apply(handlers, routed)
+    with notifier.watching(key) as news:
+        await _apply(handlers, routed)
     assert sorted(await _inbox_of(store, "dev")) == ["copy-1", "copy-2"]
     answer = await repo.upload_by_key(store, key)
     assert answer is not None and answer.status == "accepted" and answer.decision is not None
     assert [d["delivery_id"] for d in answer.decision["deliveries"]] == ["copy-1", "copy-2"]
+    # The waiting upload is woken with the record as stored: it need not read it again.
+    assert news.is_set() and news.stored == answer
     # Storing a copy is no progress message of its own: the download reports it.
     assert await store.find(OUTBOX.name) == []
 

@@ -32,3 +32,14 @@ async def test_a_waiter_is_woken_by_news_given_meanwhile_and_forgotten_after() -
     notifier.notify("upload:1")
     assert await waiting
     assert "upload:1" not in notifier._waiters
+
+
+async def test_news_carries_what_was_stored_and_keeps_it_past_news_without() -> None:
+    notifier = Notifier()
+    with notifier.watching("upload:1") as news:
+        assert news.stored is None
+        notifier.notify("upload:1", {"status": "accepted"})
+        assert await set_within(news, 10.0)
+        news.clear()
+        notifier.notify("upload:1")  # news that says nothing of what was stored
+        assert news.is_set() and news.stored == {"status": "accepted"}
