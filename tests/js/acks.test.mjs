@@ -3,8 +3,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { ACK_BATCH_MAX, acknowledgeAll, toAcknowledge } from "../../terminal_app/web/js/acks.js";
+import {
+  ACK_BATCH_MAX,
+  SHOWN_STATES,
+  acknowledgeAll,
+  acknowledgedNews,
+  toAcknowledge,
+} from "../../terminal_app/web/js/acks.js";
 import { ApiError } from "../../terminal_app/web/js/api.js";
+import { setLanguage, t } from "../../terminal_app/web/js/i18n.js";
 
 // A client that records its calls and answers as the gateway would.
 function client(refused) {
@@ -81,4 +88,28 @@ test("a failure of the whole call is thrown, for the poll to try again", async (
   };
   await assert.rejects(acknowledgeAll(failing, ["d1"]), { status: 503 });
   await assert.rejects(acknowledgeAll(failing, ["d1", "d2"]), { status: 401 });
+});
+
+test("an acknowledgement's state is kept only where a card shows it; a withdrawal drops the document", () => {
+  var news = acknowledgedNews({
+    d1: { state: "downloaded" },
+    d2: { state: "in_progress" },
+    d3: { state: "withdrawal_seen" },
+    d4: { state: "done" },
+    d5: { state: "routed" },
+    d6: { code: "not_found", message: "Не найдено." },
+  });
+  assert.deepEqual(news, { states: { d1: "downloaded", d2: "in_progress" }, withdrawn: ["d3"] });
+});
+
+test("every state kept from an acknowledgement has a label in both languages", () => {
+  globalThis.document = { documentElement: {} }; // what setLanguage marks
+  ["ru", "en"].forEach(function (language) {
+    setLanguage(language);
+    SHOWN_STATES.forEach(function (state) {
+      assert.notEqual(t("state_" + state), "state_" + state, language + ": state_" + state);
+    });
+  });
+  assert.equal(t("state_withdrawal_seen"), "state_withdrawal_seen"); // why it is never kept
+  setLanguage("ru");
 });

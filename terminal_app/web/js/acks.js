@@ -47,3 +47,20 @@ export async function acknowledgeAll(client, ids) {
   }
   return answers;
 }
+
+// The states an acknowledgement may answer that a document's card shows (i18n.js has a label
+// for each); any other (done, routed…) leaves the document as the app has it.
+export var SHOWN_STATES = ["downloaded", "in_progress"];
+
+// What the app makes of the acknowledgements' answers: the state to keep with each document
+// whose card shows it, and the documents withdrawn meanwhile (answered "withdrawal_seen"), to
+// be dropped as a poll's withdrawals are.
+export function acknowledgedNews(answers) {
+  var news = { states: {}, withdrawn: [] };
+  Object.keys(answers).forEach(function (id) {
+    var state = answers[id].state;
+    if (state === "withdrawal_seen") news.withdrawn.push(id);
+    else if (SHOWN_STATES.indexOf(state) >= 0) news.states[id] = state;
+  });
+  return news;
+}
