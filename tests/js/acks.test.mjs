@@ -113,3 +113,45 @@ test("every state kept from an acknowledgement has a label in both languages", (
   assert.equal(t("state_withdrawal_seen"), "state_withdrawal_seen"); // why it is never kept
   setLanguage("ru");
 });
+
+// A gateway of the release before: no call for several, so that route answers `status`.
+function oldGateway(status, refused) {
+  var gateway = client(refused);
+  gateway.acknowledgeMany = async function (ids) {
+    gateway.calls.push(["many", ids]);
+    throw new ApiError(status, status === 404 ? { detail: "Not Found" } : { detail: "Method Not Allowed" });
+  };
+  return gateway;
+}
+
+test("on a gateway without the call for several, each goes by its own call, for the rest of the session", async () => {
+  for (var status of [404, 405]) {
+    var gateway = oldGateway(status, { d2: true });
+    var session = {};
+    var answers = await acknowledgeAll(gateway, ["d1", "d2", "d3"], session);
+    assert.deepEqual(answers, {
+      d1: { state: "downloaded" },
+      d2: { code: "not_found", message: "Не найдено." },
+      d3: { state: "downloaded" },
+    });
+    await acknowledgeAll(gateway, ["d4", "d5"], session); // remembered: not asked again
+    assert.deepEqual(gateway.calls, [
+      ["many", ["d1", "d2", "d3"]],
+      ["one", "d1"],
+      ["one", "d2"],
+      ["one", "d3"],
+      ["one", "d4"],
+      ["one", "d5"],
+    ]);
+  }
+});
+
+test("without a session kept, a gateway without the call for several is asked again next time", async () => {
+  var gateway = oldGateway(404);
+  await acknowledgeAll(gateway, ["d1", "d2"]);
+  await acknowledgeAll(gateway, ["d3", "d4"]);
+  assert.deepEqual(
+    gateway.calls.map(function (c) { return c[0]; }),
+    ["many", "one", "one", "many", "one", "one"],
+  );
+});

@@ -41,6 +41,7 @@ var state = {
   known: 0,
   startable: [], // processes whose documents this terminal may start (kept for offline)
   syncing: false, // a catalog sync is running
+  acks: {}, // how this gateway takes acknowledgements (acks.js: one by one on an older one)
 };
 
 // DOM helpers ---------------------------------------------------------------------------
@@ -926,7 +927,7 @@ async function applyInbox(inbox) {
   }
   // Acknowledged once the documents are kept: a document lost before its acknowledgement is
   // still waiting, so it is listed (and acknowledged) again.
-  changed = (await keepAcknowledged(await acknowledgeAll(client, toAcknowledge(inbox)))) || changed;
+  changed = (await keepAcknowledged(await acknowledgeAll(client, toAcknowledge(inbox), state.acks))) || changed;
   changed = (await pruneJobs(listed)) || changed;
   if (changed && state.screen === "list") render();
 }
