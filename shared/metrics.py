@@ -34,6 +34,12 @@ DELIVERY_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 RESULTS = Counter("tsdx_results_total", "Terminal results by outcome", ["outcome"])
+PROGRESS_REFUSED = Counter(
+    "tsdx_progress_copies_refused_total",
+    "Copies in a message of several copies' progress that routing refused while applying the "
+    "others, by reason",
+    ["reason"],
+)
 HTTP_REQUESTS = Counter(
     "tsdx_http_requests_total",
     "HTTP requests by route and status",

@@ -44,7 +44,7 @@ from shared.contracts.uploads import UploadRequested
 from shared.logging import get_logger
 from shared.marks import check_marks
 from shared.messaging.consumer import PermanentFailure
-from shared.metrics import DOCUMENTS_COMPLETED, FOLLOW_UPS_STARTED, RESULTS
+from shared.metrics import DOCUMENTS_COMPLETED, FOLLOW_UPS_STARTED, PROGRESS_REFUSED, RESULTS
 from shared.outbox import Tx, UnitOfWork
 
 log = get_logger("tsdx.routing.results")
@@ -63,11 +63,21 @@ class ResultKeeper:
     async def progressed_together(self, envelope: Envelope, event: DeliveriesProgressed) -> None:
         """Several copies' progress in one message (a batched acknowledgement): each applied
         as its single form would be, all in one transaction, so a redelivered message applies
-        none of them twice."""
+        none of them twice.
+
+        A copy routing does not know, or another tenant's, is refused alone (logged with the
+        message's and the copy's ids, and counted): the others still apply. Its single form
+        would be parked, but parking this message would hold back every other copy's news, and
+        replaying could not help it: routing made every copy before a terminal could name it.
+        """
         async with self._uow(applying=envelope) as tx:
             journal = Journal(tx.db, envelope)  # one journal: its steps' ids stay apart
             for progress in event.single():
-                await _apply_progress(tx, envelope, journal, progress)
+                copy = await repo.copy_of(tx.db, progress.delivery_id)
+                if copy is None or copy.tenant != envelope.tenant:
+                    _refuse_copy(envelope, progress)
+                    continue
+                await _apply_progress(tx, envelope, journal, progress, copy)
 
     async def progressed_v1(self, envelope: Envelope, event: DeliveryProgressedV1) -> None:
         """Progress reported before an upgrade (an older version of the message)."""
@@ -216,11 +226,15 @@ class ResultKeeper:
 
 
 async def _apply_progress(
-    tx: Tx, envelope: Envelope, journal: Journal, event: DeliveryProgressed
+    tx: Tx,
+    envelope: Envelope,
+    journal: Journal,
+    event: DeliveryProgressed,
+    known: repo.CopyRecord | None = None,
 ) -> None:
     """One copy's step: its journey and, when it moves the copy on, the copy's and the
     document's state."""
-    copy = await _copy(tx, envelope, event.delivery_id)
+    copy = await _copy(tx, envelope, event.delivery_id, known)
     after = states.copy_after_step(copy.state, event.state)
     step = PROGRESS_STEP[event.state]
     if event.delivered_at is not None:
@@ -257,6 +271,18 @@ async def _copy(
     if copy is None or copy.tenant != envelope.tenant:
         raise PermanentFailure(f"unknown delivery {delivery_id}")
     return copy
+
+
+def _refuse_copy(envelope: Envelope, progress: DeliveryProgressed) -> None:
+    """A copy of a message of several that routing cannot apply: said and counted, not raised."""
+    PROGRESS_REFUSED.labels("unknown_delivery").inc()
+    log.error(
+        "progress.copy_refused",
+        reason="unknown_delivery",
+        message_id=envelope.id,
+        delivery_id=progress.delivery_id,
+        state=progress.state,
+    )
 
 
 async def _implied_download(journal: Journal, copy: repo.CopyRecord, about: dict[str, Any]) -> None:

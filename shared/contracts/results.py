@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
+from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import (
     Channel,
     DeviceMode,
@@ -19,6 +20,9 @@ from shared.contracts.documents import (
 from shared.contracts.envelope import Payload, message
 
 _ID = Field(min_length=1, max_length=200)
+
+# A copy's step on the terminal side, as a progress message names it.
+ProgressState = Literal["downloaded", "in_progress", "released", "delivered"]
 
 
 @message
@@ -35,7 +39,7 @@ class DeliveryProgressed(Payload):
 
     delivery_id: str = _ID
     channel: Channel
-    state: Literal["downloaded", "in_progress", "released", "delivered"]
+    state: ProgressState
     by: str | None = None
     delivered_at: datetime | None = None
 
@@ -53,7 +57,7 @@ class DeliveryProgressedV1(Payload):
 
     delivery_id: str = _ID
     channel: Channel
-    state: Literal["downloaded", "in_progress", "released", "delivered"]
+    state: ProgressState
     by: str | None = None
 
     def ordering_key(self) -> str:
@@ -63,12 +67,14 @@ class DeliveryProgressedV1(Payload):
         return DeliveryProgressed.model_validate(self.model_dump())
 
 
-class ProgressedCopy(Strict):
+class ProgressedCopy(NullMeansAbsent):
     """One copy's step in :class:`DeliveriesProgressed`, as :class:`DeliveryProgressed` gives
-    it for one copy."""
+    it for one copy, read alike (a message's rules: unknown fields refused, ids as given)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     delivery_id: str = _ID
-    state: Literal["downloaded", "in_progress", "released", "delivered"]
+    state: ProgressState
     delivered_at: datetime | None = None
 
 

@@ -157,15 +157,26 @@ class Consumer(QueueReader):
         ahead = {self._ordered[key] for key in keys if key in self._ordered}
         for key in keys:
             self._ordered[key] = done
+
+        def finish(_: object = None) -> None:
+            if not done.done():
+                done.set_result(None)
+            for key in keys:
+                if self._ordered.get(key) is done:
+                    del self._ordered[key]
+
         try:
             if ahead:
                 await asyncio.wait(ahead)  # never cancels the earlier ones' futures
             yield
         finally:
-            done.set_result(None)
-            for key in keys:
-                if self._ordered.get(key) is done:
-                    del self._ordered[key]
+            # A message cancelled while it waits ends only once those ahead of it have: a
+            # later one waits on its end alone, and must not pass an earlier one still running.
+            pending = [future for future in ahead if not future.done()]
+            if pending:
+                asyncio.gather(*pending, return_exceptions=True).add_done_callback(finish)
+            else:
+                finish()
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         size = len(message.body)

@@ -137,3 +137,35 @@ async def test_several_copies_progressed_in_one_message_are_each_recorded_once(
     assert second[-1]["user"] == "sidorov"
     view = await edge.document_state(base, counted[1]["header"]["id"], "in_progress")
     assert view["state"] == "in_progress"
+
+
+async def test_a_message_of_several_copies_naming_one_unknown_applies_the_others(
+    edge: RoutingEdge,
+    accounting: AccountingClient,
+    tenant: dict[str, str],
+    team: dict[str, list[str]],
+) -> None:
+    base = tenant["tenant"]
+    counted = [document(INVENTORY_TYPE, number=f"ИНВ-{n}") for n in (10, 11)]
+    answer = await accounting.upload(lan_upload("inventory-count", group("counters"), *counted))
+    assert answer["status"] == "accepted", answer
+    copies = {d["document_id"]: d["delivery_id"] for d in answer["deliveries"]}
+    for document_id in copies:
+        await steps_after(edge, base, document_id, 3)
+
+    # A copy routing never made, between the two it did: refused alone, the others applied.
+    named = [*copies.values()]
+    named.insert(1, "no-such-delivery")
+    together = DeliveriesProgressed(
+        channel="lan",
+        by="sidorov",
+        copies=[ProgressedCopy(delivery_id=d, state="in_progress") for d in named],
+    )
+    await edge.send(together, base)
+
+    for document_id in copies:
+        timeline = await steps_after(edge, base, document_id, 4)
+        assert [s["step"] for s in timeline] == ["requested", "decided", "routed", "taken"]
+        assert timeline[-1]["user"] == "sidorov"
+        view = await edge.document_state(base, document_id, "in_progress")
+        assert view["state"] == "in_progress"

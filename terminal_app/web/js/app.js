@@ -2,7 +2,7 @@
 // document by scans, and a queue of results that survives having no connection.
 // Chrome 81 is the oldest browser it must run on (see docs/terminal-app.md).
 
-import { acknowledgeAll, toAcknowledge } from "./acks.js";
+import { acknowledgeAll, acknowledgedNews, toAcknowledge } from "./acks.js";
 import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
 import { DEFAULT_SETTINGS, matchScan, parseScan } from "./barcodes.js";
 import { applyPage, findInCatalog } from "./catalog.js";
@@ -41,6 +41,7 @@ var state = {
   known: 0,
   startable: [], // processes whose documents this terminal may start (kept for offline)
   syncing: false, // a catalog sync is running
+  acks: {}, // how this gateway takes acknowledgements (acks.js: one by one on an older one)
 };
 
 // DOM helpers ---------------------------------------------------------------------------
@@ -902,15 +903,7 @@ async function applyInbox(inbox) {
   var client = api();
   var changed = false;
   for (var i = 0; i < inbox.withdrawn.length; i++) {
-    var gone = inbox.withdrawn[i];
-    var job = state.jobs.get(gone.delivery_id);
-    if (job) {
-      await dropJob(gone.delivery_id);
-      notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
-      signal("error", state.sound);
-      if (state.current === gone.delivery_id) go("list");
-      changed = true;
-    }
+    changed = (await dropWithdrawn(inbox.withdrawn[i].delivery_id)) || changed;
   }
   var listed = {};
   for (var j = 0; j < inbox.documents.length; j++) {
@@ -934,20 +927,35 @@ async function applyInbox(inbox) {
   }
   // Acknowledged once the documents are kept: a document lost before its acknowledgement is
   // still waiting, so it is listed (and acknowledged) again.
-  changed = (await keepAcknowledged(await acknowledgeAll(client, toAcknowledge(inbox)))) || changed;
+  changed = (await keepAcknowledged(await acknowledgeAll(client, toAcknowledge(inbox), state.acks))) || changed;
   changed = (await pruneJobs(listed)) || changed;
   if (changed && state.screen === "list") render();
 }
 
-// The state each acknowledged document now has on the server, kept with it.
+// A withdrawn document leaves the terminal, and the user is told.
+async function dropWithdrawn(id) {
+  var job = state.jobs.get(id);
+  if (!job) return false;
+  await dropJob(id);
+  notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
+  signal("error", state.sound);
+  if (state.current === id) go("list");
+  return true;
+}
+
+// The state each acknowledged document now has on the server, kept with it where its card
+// shows it; a document withdrawn since the poll is dropped as a withdrawal is.
 async function keepAcknowledged(answers) {
+  var news = acknowledgedNews(answers);
   var changed = false;
-  var ids = Object.keys(answers);
+  for (var w = 0; w < news.withdrawn.length; w++) {
+    changed = (await dropWithdrawn(news.withdrawn[w])) || changed;
+  }
+  var ids = Object.keys(news.states);
   for (var i = 0; i < ids.length; i++) {
     var job = state.jobs.get(ids[i]);
-    var answer = answers[ids[i]];
-    if (!job || !answer.state || job.summary.state === answer.state) continue;
-    job.summary = Object.assign({}, job.summary, { state: answer.state });
+    if (!job || job.summary.state === news.states[ids[i]]) continue;
+    job.summary = Object.assign({}, job.summary, { state: news.states[ids[i]] });
     await saveJob(job);
     changed = true;
   }

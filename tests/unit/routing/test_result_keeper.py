@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from prometheus_client import REGISTRY
 
 from services.routing import repository as repo
 from services.routing.processes import BusinessProcess
@@ -271,20 +272,47 @@ async def test_several_copies_downloaded_in_one_message_apply_together_and_once(
     ]
 
 
-async def test_a_message_of_several_copies_with_one_unknown_applies_none_of_them(
+async def test_a_message_of_several_copies_with_one_unknown_applies_the_others(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "dev-1", "dev-2", state="routed", channel="internet")
+    together = DeliveriesProgressed(
+        channel="internet",
+        by="dev-1",
+        copies=[
+            ProgressedCopy(delivery_id=delivery_id, state="downloaded")
+            for delivery_id in ("c-dev-1", "c-nobody", "c-dev-2")
+        ],
+    )
+    before = _refused_copies()
+    await _apply(keeper.progressed_together, together)
+    assert _refused_copies() == before + 1
+    for n in (1, 2):
+        copy = await repo.copy_of(store, f"c-dev-{n}")
+        assert copy is not None and copy.state == "downloaded"
+    assert await repo.copy_of(store, "c-nobody") is None
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    assert sorted(str(s.delivery_id) for s in steps if s.step == "downloaded") == [
+        "c-dev-1",
+        "c-dev-2",
+    ]
+
+
+def _refused_copies() -> float:
+    labels = {"reason": "unknown_delivery"}
+    return REGISTRY.get_sample_value("tsdx_progress_copies_refused_total", labels) or 0.0
+
+
+async def test_a_message_of_several_copies_naming_another_tenants_copy_applies_only_its_own(
     keeper: ResultKeeper, store: Store
 ) -> None:
     await _uploaded(store, "dev-1", state="routed", channel="internet")
     together = DeliveriesProgressed(
         channel="internet",
         by="dev-1",
-        copies=[
-            ProgressedCopy(delivery_id=delivery_id, state="downloaded")
-            for delivery_id in ("c-dev-1", "c-nobody")
-        ],
+        copies=[ProgressedCopy(delivery_id="c-dev-1", state="downloaded")],
     )
-    with pytest.raises(PermanentFailure):  # parked whole: one transaction
-        await _apply(keeper.progressed_together, together)
+    await _apply(keeper.progressed_together, together, tenant="another")
     copy = await repo.copy_of(store, "c-dev-1")
     assert copy is not None and copy.state == "routed"
     assert "downloaded" not in await _steps(store)
