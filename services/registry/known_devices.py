@@ -9,14 +9,17 @@ nothing. A replaced device hands its place in the list to its successor. The lis
 shows only the base's devices that are active now, the latest used first.
 
 Every accepted upload brings a note, so the notes of the messages the broker handed over
-together are written in one transaction (:class:`_Notes`), each message acknowledged after it.
-Noting is idempotent (the later use stays), so no record of the messages is kept either: one
-delivered again notes what is noted already.
+together are written in one transaction (:class:`_Notes`), each message acknowledged after it;
+if that transaction fails, each note is written by itself, and only a message whose own note
+cannot be written fails (to be retried, then parked, by its consumer). Noting is idempotent
+(the later use stays), so no record of the messages is kept either: one delivered again notes
+what is noted already.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ConfigDict
@@ -26,7 +29,7 @@ from services.registry.device_changes import ACTIVE, public_device
 from services.registry.repository import KnownDevice
 from shared.contracts import Envelope, Payload
 from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
-from shared.outbox import Tx, UnitOfWork
+from shared.outbox import UnitOfWork
 from shared.storage import Session, Store
 
 # The most notes one transaction takes: as many messages as a service takes from the broker at
@@ -55,63 +58,95 @@ def devices_reached(decided: UploadDecided) -> list[str]:
     return list(dict.fromkeys(device_id for device_id in reached if device_id))
 
 
+@dataclass(frozen=True)
+class _Note:
+    """One message's note: the devices its upload reached, and when; settled once written."""
+
+    tenant: str
+    device_ids: list[str]
+    used_at: str
+    written: asyncio.Future[None]
+
+
 class _Notes:
     """Uses of devices noted by the messages in hand, written in one transaction once the
     handlers that run now have noted theirs (at the event loop's next turn: messages that came
     in together, none kept waiting for others), or once :data:`NOTES_AT_MOST` have. Each
-    returns once the transaction holding its note committed, or raises its error."""
+    returns once the transaction holding its note committed, or raises its own error: a
+    transaction of several that fails is tried again note by note, so one note that cannot be
+    written fails only its own message, not the others handed over with it."""
 
     def __init__(self, uow: UnitOfWork, at_most: int) -> None:
         self._uow = uow
         self._at_most = at_most
-        self._pending: dict[tuple[str, str], str] = {}  # (base, device) -> latest use
-        self._messages = 0
-        self._written: asyncio.Future[None] | None = None
+        self._batch: list[_Note] = []
         self._next_turn: asyncio.Handle | None = None
         self._writing: set[asyncio.Task[None]] = set()
 
     async def add(self, tenant: str, device_ids: list[str], used_at: str) -> None:
-        for device_id in device_ids:
-            key = (tenant, device_id)
-            self._pending[key] = max(self._pending.get(key, used_at), used_at)
-        self._messages += 1
-        if self._written is None:
-            loop = asyncio.get_running_loop()
-            self._written = loop.create_future()
+        loop = asyncio.get_running_loop()
+        note = _Note(tenant, device_ids, used_at, loop.create_future())
+        self._batch.append(note)
+        if self._next_turn is None:
             self._next_turn = loop.call_soon(self._write)
-        written = self._written
-        if self._messages >= self._at_most:
+        if len(self._batch) >= self._at_most:
             self._write()
         # Shielded: a handler cancelled while it waits must not cancel the others' write.
-        await asyncio.shield(written)
+        await asyncio.shield(note.written)
 
     def _write(self) -> None:
         if self._next_turn is not None:
             self._next_turn.cancel()
-        notes, written = self._pending, self._written
-        self._pending, self._messages, self._written, self._next_turn = {}, 0, None, None
-        assert written is not None
-        task = asyncio.create_task(self._commit(notes, written))
+        batch, self._batch, self._next_turn = self._batch, [], None
+        task = asyncio.create_task(self._commit(batch))
         self._writing.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._writing.discard)
 
-    async def _commit(
-        self, notes: dict[tuple[str, str], str], written: asyncio.Future[None]
-    ) -> None:
-        async def work(tx: Tx) -> None:
-            for (tenant, device_id), used_at in notes.items():
-                await _note(tx.db, tenant, device_id, used_at)
-
+    async def _commit(self, batch: list[_Note]) -> None:
         try:
-            await self._uow.run(work)
+            error = await self._written_together(batch)
+            if error is None or len(batch) == 1:
+                for note in batch:
+                    _settle(note, error)
+                return
+            # Each note alone, whatever the error: a note that cannot be written (a damaged
+            # row, say) then fails its own message only. A store that is away fails each one's
+            # write as well (one short transaction per message, and only after a failure), and
+            # each message is retried by its consumer as it would be anyway: telling a passing
+            # failure from a lasting one is not worth a rule of its own.
+            for note in batch:
+                _settle(note, await self._written_together([note]))
         except asyncio.CancelledError:
-            written.cancel()
+            for note in batch:
+                note.written.cancel()  # does nothing to a note already settled
             raise
+
+    async def _written_together(self, batch: list[_Note]) -> Exception | None:
+        """Writes the notes in one transaction: None once it committed, else its error."""
+        try:
+            await self._uow.run(lambda tx: _write_notes(tx.db, batch))
         except Exception as exc:
-            written.set_exception(exc)
-            written.exception()  # retrieved: every waiting handler may have been cancelled
-        else:
-            written.set_result(None)
+            return exc
+        return None
+
+
+def _settle(note: _Note, error: Exception | None) -> None:
+    if error is None:
+        note.written.set_result(None)
+    else:
+        note.written.set_exception(error)
+        note.written.exception()  # retrieved: its waiting handler may have been cancelled
+
+
+async def _write_notes(db: Session, batch: list[_Note]) -> None:
+    """The notes in one transaction, each device once with its latest use among them."""
+    latest: dict[tuple[str, str], str] = {}
+    for note in batch:
+        for device_id in note.device_ids:
+            key = (note.tenant, device_id)
+            latest[key] = max(latest.get(key, note.used_at), note.used_at)
+    for (tenant, device_id), used_at in latest.items():
+        await _note(db, tenant, device_id, used_at)
 
 
 class KnownDevices:

@@ -130,7 +130,14 @@ def decode(
     carry them as strings, so the body is read by orjson first, several times faster: that
     reading is used when no number with a fraction stands where the message is validated (the
     envelope's fields and the payload's, or a view's fields only). Otherwise, and for every
-    message refused, the exact reading decides, so a message reads and is refused as before."""
+    message refused, the exact reading decides, so a message reads and is refused as before,
+    with one exception: the readers' nesting limits differ (orjson's 1,024 levels; the exact
+    reader's about 1,000 less the caller's depth). Where the deep part is validated, nothing
+    changes (free-form objects take 32 levels, so validation refuses it and the exact reading
+    gives the refusal, "nested too deeply"); but a body nested between the two limits only in
+    what a view ignores is read by that view, as a view reads anything else it ignores.
+    Refusing it would take a walk of the whole body: for a routed message of 50 documents of
+    20 lines read by the registry's view, about 1.3 ms on top of the 2.1 ms its reading costs."""
     plain = loads_plain(body)
     if plain is not None:
         try:

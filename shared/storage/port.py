@@ -74,14 +74,23 @@ class Index:
     # A partial index covers only documents whose fields equal these values,
     # e.g. a PIN is unique among *active* devices only.
     where: Mapping[str, Any] = field(default_factory=dict)
-    # A sparse index covers only documents that have a value (not null) in each of its fields:
-    # a field most documents lack then costs their writes nothing. A query for a value uses
-    # it; a query for null (or a missing field) cannot.
+    # A sparse index covers only documents that have each of its fields: a field most
+    # documents lack then costs their writes nothing. A query for a value uses it; a query for
+    # null (or a missing field) cannot. The stores differ on a field stored as null (SQLite
+    # leaves the document out, MongoDB keeps it in), so no null is stored in such a field
+    # (routing's journey, the one user, leaves out a step's detail that is None) and a sparse
+    # index is never unique, where the difference would show (SQLite would allow any number of
+    # nulls, MongoDB one).
     sparse: bool = False
 
     def __post_init__(self) -> None:
         if not self.fields:
             raise ValueError("an index needs at least one field")
+        if self.unique and self.sparse:
+            raise ValueError(
+                f"index on {', '.join(self.fields)}: a sparse index cannot be unique "
+                "(SQLite and MongoDB would not agree on which nulls it covers)"
+            )
         for name in (*self.fields, *self.where):
             check_field(name)
 

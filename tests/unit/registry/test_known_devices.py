@@ -127,7 +127,7 @@ async def test_messages_in_hand_at_once_are_noted_together_the_latest_use_kept(
     assert listed == {first["id"]: later.isoformat(), second["id"]: MORNING.isoformat()}
 
 
-async def test_a_write_that_fails_fails_every_message_it_held(
+async def test_a_store_that_is_away_fails_every_message_it_held(
     store: Store, pairing: Pairing, base: dict[str, str]
 ) -> None:
     device = await pair(pairing, base, "hw-1")
@@ -139,6 +139,38 @@ async def test_a_write_that_fails_fails_every_message_it_held(
         return_exceptions=True,
     )
     assert [type(r) for r in results] == [StorageError, StorageError]
+
+
+async def test_a_note_that_cannot_be_written_fails_its_own_message_only(
+    store: Store, pairing: Pairing, base: dict[str, str]
+) -> None:
+    damaged, first, second = [await pair(pairing, base, f"hw-{n}") for n in (0, 1, 2)]
+    # The damaged device's entry lost its time of use (a row edited by hand, say): noting that
+    # device again cannot read it, so its write fails, whatever was written with it.
+    key = repo.known_device_key("sklad", damaged["id"])
+    await store.put(
+        repo.KNOWN_DEVICES.name, {"id": key, "tenant": "sklad", "device_id": damaged["id"]}
+    )
+    writes: list[int] = []
+    known_devices = KnownDevices(store, _CountingUnitOfWork(store, writes))
+
+    results = await asyncio.gather(
+        remember(known_devices, "sklad", decided([("device", first["id"])], at=MORNING)),
+        remember(known_devices, "sklad", decided([("device", damaged["id"])], at=MORNING)),
+        remember(known_devices, "sklad", decided([("device", second["id"])], at=MORNING)),
+        return_exceptions=True,
+    )
+
+    assert [isinstance(r, Exception) for r in results] == [False, True, False]
+    assert len(writes) == 4  # all three together, then each by itself
+    for device in (first, second):
+        noted = await repo.known_device(store, "sklad", device["id"])
+        assert noted is not None and noted.last_used_at == MORNING.isoformat()
+    assert await store.get(repo.KNOWN_DEVICES.name, key) == {
+        "id": key,
+        "tenant": "sklad",
+        "device_id": damaged["id"],
+    }  # left as it was
 
 
 async def test_a_message_given_up_on_leaves_the_others_noted(

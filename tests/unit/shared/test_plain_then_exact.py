@@ -15,7 +15,7 @@ from pydantic import ConfigDict
 from shared.contracts import MalformedMessage, Payload, decode, encode, envelope, wrap
 from shared.contracts.documents import Target
 from shared.contracts.uploads import DocumentRouted, UploadDecided
-from shared.jsonexact import has_fraction, loads_plain
+from shared.jsonexact import NestedTooDeeply, has_fraction, loads_exact, loads_plain
 
 
 class DecisionOnly(Payload):
@@ -89,6 +89,8 @@ MALFORMED = [
     _with("18446744073709551616", version=True),  # beyond 64 bits: orjson reads a float
     _with("1.5", payload_field="request_id"),
     _with("[1.25, 2]", payload_field="deliveries"),
+    # Deeper than the exact reader goes, not than orjson does: validated, so refused as before.
+    _with("[" * 1_000 + "]" * 1_000, payload_field="params"),
 ]
 
 
@@ -112,3 +114,24 @@ def test_has_fraction_finds_a_float_at_any_depth_and_nothing_else() -> None:
     assert not has_fraction([{"a": [1, "2.5", {"b": True, "c": None}]}])
     assert has_fraction(loads_plain(b"[18446744073709551616]") or [])  # beyond 64 bits
     assert loads_plain(b"not json") is None
+
+
+def _routed_nested(levels: int) -> bytes:
+    """A routed message whose documents are lists nested ``levels`` deep."""
+    nested = "[" * levels + "]" * levels
+    body = _body({"decided": None, "documents": "DEEP"}, type=DocumentRouted.TYPE, version=2)
+    return body.replace(b'"DEEP"', nested.encode())
+
+
+def test_nesting_only_a_view_ignores_is_read_up_to_orjsons_limit() -> None:
+    # Both nest deeper than the exact reader goes, the first within orjson's 1,024 levels:
+    # decode's docstring says why the view reads it (it looks at nothing it ignores).
+    within, beyond = _routed_nested(1_000), _routed_nested(1_030)
+    with pytest.raises(NestedTooDeeply):
+        loads_exact(within)
+    _, view = decode(within, VIEWS)
+    assert isinstance(view, DecisionOnly) and view.decided is None
+    with pytest.raises(MalformedMessage, match="nested too deeply"):
+        decode(within)  # the registered model validates the documents
+    with pytest.raises(MalformedMessage, match="nested too deeply"):
+        decode(beyond, VIEWS)
