@@ -336,15 +336,20 @@ async def request(db: Session, tenant: str, request_id: str) -> RequestRecord | 
     )
 
 
-async def claim_request(db: Session, tenant: str, request_id: str) -> None:
-    """Record that the request is being decided; a second claim raises DuplicateKeyError."""
+async def record_decision(
+    db: Session, tenant: str, request_id: str, decided: UploadDecided
+) -> None:
+    """Record the request with its decision, once: a request decided before (by another
+    instance meanwhile) raises DuplicateKeyError, and the transaction deciding it again is
+    rolled back whole."""
     key = request_key(tenant, request_id)
-    await db.insert(REQUESTS.name, {"id": key, "tenant": tenant, "at": now_iso()})
-
-
-async def save_decision(db: Session, tenant: str, request_id: str, decided: UploadDecided) -> None:
-    key = request_key(tenant, request_id)
-    await db.update(REQUESTS.name, key, {"decision": decided.model_dump(mode="json")})
+    row = {
+        "id": key,
+        "tenant": tenant,
+        "at": now_iso(),
+        "decision": decided.model_dump(mode="json"),
+    }
+    await db.insert(REQUESTS.name, row)
 
 
 # Master records -------------------------------------------------------------------------------
@@ -426,11 +431,16 @@ async def record_copy_step(db: Session, delivery_id: str, state: str, by: str | 
 # The document and its facts -------------------------------------------------------------------
 
 
-async def start_body(db: Session, tenant: str, key: str, document: Doc) -> None:
-    """The document of a new upload version (its JSON), with no facts counted yet."""
+async def start_body(
+    db: Session, tenant: str, key: str, document: Doc, *, first_version: bool = False
+) -> None:
+    """The document of a new upload version (its JSON), with no facts counted yet. An earlier
+    version's facts are cleared; a first version has none, and its facts row is written with
+    its first result (:func:`facts_of` reads a missing row as no facts)."""
     body = {"id": key, "tenant": tenant, "document": document}
     await db.put(DOCUMENT_BODIES.name, body)
-    await db.put(DOCUMENT_FACTS.name, {"id": key, "tenant": tenant, "facts": {}})
+    if not first_version:
+        await db.put(DOCUMENT_FACTS.name, {"id": key, "tenant": tenant, "facts": {}})
 
 
 # Master records written before the document and its facts were kept apart hold them

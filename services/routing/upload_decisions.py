@@ -120,7 +120,6 @@ class UploadDecider:
         decision = await self._decide(tenant, request, process, envelope)
         try:
             async with self._uow(applying=envelope) as tx:
-                await repo.claim_request(tx.db, tenant, request.request_id)
                 journal = Journal(tx.db, envelope)
                 target = request.target.model_dump(mode="json")
                 named = {d.header.id: d for d in request.documents}  # once, if named twice
@@ -146,7 +145,9 @@ class UploadDecider:
                             code=decided.code,
                             params=decided.params or None,
                         )
-                await repo.save_decision(tx.db, tenant, request.request_id, decided)
+                # The request's record, written with the decision (a request decided
+                # meanwhile by another instance ends this transaction in DuplicateKeyError).
+                await repo.record_decision(tx.db, tenant, request.request_id, decided)
                 await self._announce(tx, tenant, envelope, request, decided, routed, dumped)
         except DuplicateKeyError:
             # Decided meanwhile by another routing instance: that decision stands.
@@ -305,7 +306,7 @@ class UploadDecider:
             deciding.process_json,
         )
         dumped = deciding.documents_json[document.header.id] = document.as_json()
-        await repo.start_body(tx.db, tenant, key, dumped)
+        await repo.start_body(tx.db, tenant, key, dumped, first_version=master is None)
         return version
 
     async def _deliver(

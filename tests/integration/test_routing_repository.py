@@ -102,11 +102,8 @@ async def test_copies_are_read_by_document_and_version(store: Store) -> None:
         await repo.add_copy(store, _copy("c-2"))
 
 
-async def test_an_upload_request_is_claimed_once_and_keeps_its_decision(store: Store) -> None:
+async def test_an_upload_request_is_decided_once_and_keeps_its_decision(store: Store) -> None:
     assert await repo.request(store, "t", "r-1") is None
-    await repo.claim_request(store, "t", "r-1")
-    with pytest.raises(DuplicateKeyError):
-        await repo.claim_request(store, "t", "r-1")
     decided = UploadDecided(
         request_id="r-1",
         process="receipt",
@@ -116,9 +113,12 @@ async def test_an_upload_request_is_claimed_once_and_keeps_its_decision(store: S
         code="no_users",
         requested_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    await repo.save_decision(store, "t", "r-1", decided)
+    await repo.record_decision(store, "t", "r-1", decided)
+    accepted = decided.model_copy(update={"outcome": "accepted", "code": None})
+    with pytest.raises(DuplicateKeyError):
+        await repo.record_decision(store, "t", "r-1", accepted)
     record = await repo.request(store, "t", "r-1")
-    assert record is not None and record.decision == decided
+    assert record is not None and record.decision == decided  # the first decision stands
     assert await repo.request(store, "other", "r-1") is None  # another base's id is its own
 
 
@@ -147,7 +147,11 @@ async def test_journey_steps_come_back_in_order_and_are_found_by_their_fields(
 
 
 async def test_a_new_version_starts_with_its_body_and_no_facts(store: Store) -> None:
-    await repo.start_body(store, "t", MASTER.id, DOCUMENT.model_dump(mode="json"))
+    await repo.start_body(
+        store, "t", MASTER.id, DOCUMENT.model_dump(mode="json"), first_version=True
+    )
+    assert await store.get(repo.DOCUMENT_FACTS.name, MASTER.id) is None  # none to clear
+    assert await repo.facts_of(store, MASTER.id) == {}
     await repo.save_facts(store, MASTER, FACTS)
     assert await repo.body_of(store, MASTER.id) == DOCUMENT
     assert await repo.facts_of(store, MASTER.id) == FACTS
