@@ -5,56 +5,104 @@ and written to ``DIR/<service>.log``, rotated by size with a bounded number of o
 The supervisor owns the files, as supervisord does, rather than each service: a traceback
 printed before a service's logging is set up lands in the same file, and a service in a
 container keeps writing to stdout with nothing to configure.
+
+The pump copies what the pipe holds at once, in whole lines: one read and one write for all
+the lines a service wrote since the last read, not a log record, two file-size checks and a
+write for each line (under load that was a thread's wake-up and a dozen system calls per
+request, in the process that also supervises the services).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 # A longer line is written in pieces of this size, so one runaway line cannot exhaust memory.
 _MAX_LINE_BYTES = 1024 * 1024
-
-
-class _SizeRotatingFile(RotatingFileHandler):
-    def shouldRollover(self, record: logging.LogRecord) -> bool:
-        # A line longer than the limit goes alone into the current file; rotating away an
-        # empty file first would only cost one of the kept files.
-        if not os.path.exists(self.baseFilename) or os.path.getsize(self.baseFilename) == 0:
-            return False
-        return bool(super().shouldRollover(record))
+_READ_BYTES = 64 * 1024
 
 
 class ServiceLog:
-    """One service's log file, rotated before a line would take it past ``max_bytes``."""
+    """One service's log file, rotated before a line would take it past ``max_bytes``; a
+    line longer than that goes alone into a file of its own. With no older files kept
+    (``backups`` 0) the file is emptied instead."""
 
     def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file = _SizeRotatingFile(
-            path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
-        )
-        self._file.setFormatter(logging.Formatter("%(message)s"))
+        self._max_bytes = max_bytes
+        self._backups = backups
+        self._file: BinaryIO | None = None
+        self._size = 0
+        self._lock = threading.Lock()  # one file, kept across a service's restarts (two pumps)
 
-    def write(self, line: str) -> None:
-        record = logging.LogRecord(self.path.stem, logging.INFO, "", 0, line, None, None)
-        self._file.handle(record)
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Whole lines (each ending in a newline), written and flushed together."""
+        with self._lock:
+            for line in lines:
+                file = self._open()
+                if self._size and self._size + len(line) > self._max_bytes:
+                    file = self._rotate()
+                file.write(line)
+                self._size += len(line)
+            if self._file is not None:
+                self._file.flush()
+
+    def _open(self) -> BinaryIO:
+        if self._file is None:
+            self._file = open(self.path, "ab")  # noqa: SIM115 - kept open between writes
+            self._size = self._file.tell()
+        return self._file
+
+    def _rotate(self) -> BinaryIO:
+        assert self._file is not None
+        self._file.close()
+        self._file = None
+        if self._backups > 0:
+            for n in range(self._backups - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{n}")
+                if older.exists():
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{n + 1}"))
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        else:
+            self.path.write_bytes(b"")
+        return self._open()
 
     def close(self) -> None:
-        self._file.close()
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def whole_lines(pending: bytes) -> tuple[list[bytes], bytes]:
+    """The whole lines in what was read (each ending in one newline, a carriage return before
+    it dropped, bytes that are not UTF-8 replaced) and what is left of a line not yet ended;
+    a piece of ``_MAX_LINE_BYTES`` of a longer line counts as a line."""
+    *ended, rest = pending.split(b"\n")
+    while len(rest) >= _MAX_LINE_BYTES:
+        ended.append(rest[:_MAX_LINE_BYTES])
+        rest = rest[_MAX_LINE_BYTES:]
+    lines = [
+        line.rstrip(b"\r").decode("utf-8", errors="replace").encode() + b"\n" for line in ended
+    ]
+    return lines, rest
 
 
 def pump(output: IO[bytes], log: ServiceLog) -> threading.Thread:
-    """Copy a child's output into its log, line by line, until the child closes it."""
+    """Copy a child's output into its log, in whole lines, until the child closes it."""
 
     def run() -> None:
         with output:
-            for raw in iter(lambda: output.readline(_MAX_LINE_BYTES), b""):
-                log.write(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+            rest = b""
+            while chunk := os.read(output.fileno(), _READ_BYTES):
+                lines, rest = whole_lines(rest + chunk)
+                if lines:
+                    log.write_lines(lines)
+            if rest:
+                log.write_lines(whole_lines(rest + b"\n")[0])
 
     thread = threading.Thread(target=run, name=f"log-{log.path.stem}", daemon=True)
     thread.start()
