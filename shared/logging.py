@@ -119,63 +119,36 @@ def _json_line(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
-# How long an informational line may wait to go out with the others (a warning or an error
-# goes out at the event loop's next turn, with whatever waits).
-INFO_LINES_WAIT_SECONDS = 0.1
-
-
 class _LineWriter:
-    """structlog's logger: lines go out together, so that a request's log line costs no system
-    call of its own under load, nor a wake-up of whatever reads the stream (``tsdx up``'s log
-    pump): informational lines within ``INFO_LINES_WAIT_SECONDS``, a warning or an error at the
-    running event loop's next turn; outside an event loop each line is written at once. A
-    process killed outright loses at most that last tenth of a second of informational lines."""
+    """structlog's logger: the lines logged in one turn of the running event loop go out in
+    one write at its end, so that a request's log line costs no system call of its own under
+    load; outside an event loop each line is written at once."""
 
     def __init__(self, file: TextIO) -> None:
         self._file = file
         self._pending: list[str] = []
-        self._due: asyncio.Handle | None = None  # the pending lines' write, once scheduled
-        self._urgent = False
         self._lock = threading.Lock()  # structlog may be called from a worker thread too
         atexit.register(self.flush)
 
     def msg(self, message: str) -> None:
-        self._add(message, urgent=False)
-
-    def urgent(self, message: str) -> None:
-        self._add(message, urgent=True)
-
-    def _add(self, message: str, *, urgent: bool) -> None:
         with self._lock:
             self._pending.append(message)
-            if self._due is not None and (self._urgent or not urgent):
-                return  # its write is already scheduled soon enough
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # no loop running in this thread
-                loop = None
-            if loop is not None:
-                # An earlier write still scheduled is left to run (a loop's handle is not to
-                # be cancelled from another thread): it writes what is pending then, or nothing.
-                self._urgent = urgent
-                self._due = (
-                    loop.call_soon(self.flush)
-                    if urgent
-                    else loop.call_later(INFO_LINES_WAIT_SECONDS, self.flush)
-                )
-                return
-        self.flush()
+            first = len(self._pending) == 1
+        if not first:
+            return  # its write is already scheduled
+        try:
+            asyncio.get_running_loop().call_soon(self.flush)
+        except RuntimeError:  # no loop running in this thread
+            self.flush()
 
     def flush(self) -> None:
         with self._lock:
             lines, self._pending = self._pending, []
-            self._due = None
         if lines:
             self._file.write("\n".join(lines) + "\n")
             self._file.flush()
 
-    log = debug = info = msg
-    warn = warning = error = critical = exception = fatal = urgent
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
 
 
 def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> None:

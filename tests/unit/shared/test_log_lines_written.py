@@ -1,14 +1,11 @@
-"""Log lines reach the stream whole and in order, together: informational lines within a tenth
-of a second, a warning or an error (with whatever waits) at the event loop's next turn."""
+"""Log lines reach the stream whole and in order, one write per turn of the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import io
-import time
 
-from shared.logging import INFO_LINES_WAIT_SECONDS, _LineWriter
-from tests.support.waiting import eventually
+from shared.logging import _LineWriter
 
 
 class CountingStream(io.StringIO):
@@ -31,7 +28,7 @@ def test_outside_an_event_loop_each_line_is_written_at_once() -> None:
     assert stream.writes == 2
 
 
-async def test_a_warning_goes_out_at_the_next_turn_with_the_lines_waiting_before_it() -> None:
+async def test_the_lines_of_one_loop_turn_go_out_together_once_the_turn_ends() -> None:
     stream = CountingStream()
     writer = _LineWriter(stream)
     writer.msg("first")
@@ -43,24 +40,6 @@ async def test_a_warning_goes_out_at_the_next_turn_with_the_lines_waiting_before
     writer.error("third")
     await asyncio.sleep(0)
     assert stream.getvalue() == "first\nsecond\nthird\n"
-
-
-async def test_informational_lines_wait_to_go_out_together_within_the_wait() -> None:
-    stream = CountingStream()
-    writer = _LineWriter(stream)
-    started = time.monotonic()
-    writer.msg("one")
-    await asyncio.sleep(0)
-    writer.info("two")
-    await asyncio.sleep(0)
-    assert stream.getvalue() == ""  # a turn ended, and they still wait
-
-    async def written() -> str:
-        return stream.getvalue()
-
-    assert await eventually(written, interval=INFO_LINES_WAIT_SECONDS / 10) == "one\ntwo\n"
-    assert stream.writes == 1
-    assert time.monotonic() - started >= INFO_LINES_WAIT_SECONDS
 
 
 async def test_a_line_logged_from_a_worker_thread_is_written_too() -> None:
