@@ -15,7 +15,9 @@ request, in the process that also supervises the services).
 from __future__ import annotations
 
 import os
+import sys
 import threading
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -37,44 +39,60 @@ class ServiceLog:
         self._file: BinaryIO | None = None
         self._size = 0
         self._lock = threading.Lock()  # one file, kept across a service's restarts (two pumps)
+        self._failing = False
 
     def write_lines(self, lines: list[bytes]) -> None:
-        """Whole lines (each ending in a newline), written and flushed together."""
+        """Whole lines (each ending in a newline), written and flushed together. A file that
+        cannot be written (a full disk, a directory gone) loses these lines, says so once on
+        ``tsdx up``'s own stderr and is opened again for the next ones: the pump never stops
+        reading, or the service would stop on a broken pipe."""
         with self._lock:
-            for line in lines:
-                file = self._open()
-                if self._size and self._size + len(line) > self._max_bytes:
-                    file = self._rotate()
-                file.write(line)
-                self._size += len(line)
-            if self._file is not None:
-                self._file.flush()
+            try:
+                for line in lines:
+                    file = self._open()
+                    if self._size and self._size + len(line) > self._max_bytes:
+                        file = self._rotate()
+                    file.write(line)
+                    self._size += len(line)
+                if self._file is not None:
+                    self._file.flush()
+            except OSError as exc:
+                self._drop()
+                if not self._failing:
+                    print(f"tsdx up: cannot write {self.path}: {exc}", file=sys.stderr)
+                self._failing = True
+            else:
+                self._failing = False
 
     def _open(self) -> BinaryIO:
         if self._file is None:
-            self._file = open(self.path, "ab")  # noqa: SIM115 - kept open between writes
+            # A buffer larger than one read's lines: they reach the file in one write.
+            self._file = open(self.path, "ab", buffering=4 * _READ_BYTES)  # noqa: SIM115
             self._size = self._file.tell()
         return self._file
 
     def _rotate(self) -> BinaryIO:
-        assert self._file is not None
-        self._file.close()
-        self._file = None
+        self._drop()
         if self._backups > 0:
             for n in range(self._backups - 1, 0, -1):
                 older = self.path.with_name(f"{self.path.name}.{n}")
                 if older.exists():
                     os.replace(older, self.path.with_name(f"{self.path.name}.{n + 1}"))
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+            if self.path.exists():  # someone may have moved or deleted it meanwhile
+                os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
         else:
             self.path.write_bytes(b"")
         return self._open()
 
+    def _drop(self) -> None:
+        if self._file is not None:
+            with suppress(OSError):  # what it still held is lost with the file
+                self._file.close()
+            self._file = None
+
     def close(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._drop()
 
 
 def whole_lines(pending: bytes) -> tuple[list[bytes], bytes]:
