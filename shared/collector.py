@@ -26,11 +26,13 @@ waited it out. Frozen, they are walked by no automatic collection.
 
 A frozen object is still freed when its last reference goes (the heap shrinks as polls end);
 only garbage *cycles* among frozen objects wait. So the freeze is undone and everything
-collected once again (one full pass) whenever the interpreter's allocated blocks have doubled
-since the last time, or an hour has passed: cyclic garbage never outgrows what the process held
-at that pass, nor an hour's worth, however long the process runs. (The blocks are counted per
-arena, well under a millisecond; the frozen set is a list walked one by one to be counted,
-40 ms for a million objects: never asked here.)
+collected once again (one full pass) whenever what the process holds has doubled since the
+last time (its resident memory, read from ``/proc/self/statm``; elsewhere the interpreter's
+allocated blocks), or an hour has passed: cyclic garbage never outgrows what the process held
+at that pass, nor an hour's worth, however long the process runs. (Either is read in well
+under a millisecond; the frozen set is a list walked one by one to be counted, 40 ms for a
+million objects: never asked here.) A pass that fails is logged and tried again at the next
+check.
 
 Work that holds the collector off overlaps with other tasks of the same event loop, so holds
 are counted: the collector comes back when the last one ends, and only if it was on before.
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -50,11 +53,12 @@ from shared.logging import get_logger
 
 log = get_logger("tsdx.collector")
 
-# The freeze is undone and everything collected once the allocated blocks have grown this many
+# The freeze is undone and everything collected once what the process holds has grown this many
 # times over since the last such pass, or this long after it; looked at this often.
 REFRESH_GROWTH = 2.0
 REFRESH_SECONDS = 3600.0
 CHECK_SECONDS = 2.0
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 _holds = 0
 _was_enabled = False
@@ -102,25 +106,40 @@ def refresh() -> int:
     return collected
 
 
-def refresh_due(blocks: int, blocks_after_last: int, seconds_since_last: float) -> bool:
-    return blocks > REFRESH_GROWTH * blocks_after_last or seconds_since_last >= REFRESH_SECONDS
+def refresh_due(held: int, held_after_last: int, seconds_since_last: float) -> bool:
+    return held > REFRESH_GROWTH * held_after_last or seconds_since_last >= REFRESH_SECONDS
+
+
+def _held_memory() -> int:
+    """What the process holds: its resident bytes where Linux tells them (``/proc/self/statm``,
+    a read of a few bytes), else its allocated blocks. A block is one object however large, so
+    blocks alone miss dead cycles holding large buffers; resident bytes do not."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return sys.getallocatedblocks()
 
 
 async def _refresh_when_due() -> None:
-    blocks_after_last, last = sys.getallocatedblocks(), time.monotonic()
+    held_after_last, last = _held_memory(), time.monotonic()
     while True:
         await asyncio.sleep(CHECK_SECONDS)
-        blocks = sys.getallocatedblocks()
+        held = _held_memory()
         # Not while a batch holds the collector off: its objects are about to go anyway.
-        if _holds or not refresh_due(blocks, blocks_after_last, time.monotonic() - last):
+        if _holds or not refresh_due(held, held_after_last, time.monotonic() - last):
             continue
         started = time.perf_counter()
-        collected = refresh()
-        blocks_after_last, last = sys.getallocatedblocks(), time.monotonic()
+        try:
+            collected = refresh()
+        except Exception:  # a pass that failed is tried again at the next check, never dropped
+            log.exception("collector.refresh_failed")
+            continue
+        held_after_last, last = _held_memory(), time.monotonic()
         log.info(
             "collector.refreshed",
-            blocks_before=blocks,
-            blocks=blocks_after_last,
+            held_before=held,
+            held=held_after_last,
             collected=collected,
             ms=round(1000 * (time.perf_counter() - started), 1),
         )
@@ -136,7 +155,7 @@ async def long_lived_frozen() -> AsyncIterator[None]:
     try:
         yield
     finally:
+        gc.callbacks.remove(_freeze_survivors)  # first: whatever ends the refreshing task
         refreshing.cancel()
         with suppress(asyncio.CancelledError):
             await refreshing
-        gc.callbacks.remove(_freeze_survivors)

@@ -101,7 +101,7 @@ async def test_a_refresh_collects_the_cycles_that_died_frozen() -> None:
         gc.unfreeze()
 
 
-def test_a_refresh_is_due_when_the_allocated_blocks_doubled_or_after_an_hour() -> None:
+def test_a_refresh_is_due_when_what_the_process_holds_doubled_or_after_an_hour() -> None:
     assert not refresh_due(150_000, 100_000, 60.0)
     assert refresh_due(int(REFRESH_GROWTH * 100_000) + 1, 100_000, 60.0)
     assert refresh_due(100_000, 100_000, REFRESH_SECONDS)
