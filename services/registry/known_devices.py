@@ -30,7 +30,7 @@ from services.registry.repository import KnownDevice
 from shared.contracts import Envelope, Payload
 from shared.contracts.uploads import DocumentRouted, DocumentRoutedV1, UploadDecided
 from shared.outbox import UnitOfWork
-from shared.storage import Session, Store
+from shared.storage import Session, StorageError, Store
 
 # The most notes one transaction takes: as many messages as a service takes from the broker at
 # once (its prefetch, by default).
@@ -105,15 +105,14 @@ class _Notes:
     async def _commit(self, batch: list[_Note]) -> None:
         try:
             error = await self._written_together(batch)
-            if error is None or len(batch) == 1:
+            if error is None or len(batch) == 1 or isinstance(error, StorageError):
+                # A store away or refusing (StorageError) would fail each note alone too, after
+                # its own wait: every message is retried by its consumer as it is.
                 for note in batch:
                     _settle(note, error)
                 return
-            # Each note alone, whatever the error: a note that cannot be written (a damaged
-            # row, say) then fails its own message only. A store that is away fails each one's
-            # write as well (one short transaction per message, and only after a failure), and
-            # each message is retried by its consumer as it would be anyway: telling a passing
-            # failure from a lasting one is not worth a rule of its own.
+            # Each note alone: a note that cannot be written (a damaged row, say) then fails
+            # its own message only.
             for note in batch:
                 _settle(note, await self._written_together([note]))
         except asyncio.CancelledError:
