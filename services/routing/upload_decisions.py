@@ -155,7 +155,11 @@ class UploadDecider:
             if previous is not None:
                 await self._announce_again(envelope, previous)
             return
+        # Counted once committed: a transaction that ends in DuplicateKeyError routed nothing.
         UPLOADS.labels(decided.outcome, decided.code or "").inc()
+        if process is not None:
+            for delivery in decided.deliveries:
+                DOCUMENTS_ROUTED.labels(delivery.channel, delivery.target.kind, process.id).inc()
         log.info(
             "upload.decided",
             request_id=request.request_id,
@@ -357,7 +361,6 @@ class UploadDecider:
             version=version,
             device={"id": device.id, "pin": device.pin, "name": device.name} if device else None,
         )
-        DOCUMENTS_ROUTED.labels(request.channel, target.kind, process.id).inc()
         delivery = Delivery(
             delivery_id=delivery_id,
             document_id=document.header.id,
