@@ -272,8 +272,13 @@ class Inbox:
             "credential_hash": changed.credential_hash,
             "revision": changed.revision,
         }
+        replaced_by = changed.replaced_by if envelope.tenant == changed.device.tenant else None
         async with self._uow(applying=envelope) as tx:
-            await repo.keep_device(tx.db, doc)
+            kept = await repo.keep_device(tx.db, doc)
+            if kept and replaced_by is not None:
+                # With the retirement itself: a poll it wakes is told "replaced", whichever of
+                # this and device.replaced (which moves the waiting copies) comes first.
+                await repo.keep_replacement(tx.db, changed.device.tenant, doc["id"], replaced_by)
         if self._access is not None:
             await self._access.device_changed(changed.device.id)
 

@@ -338,7 +338,9 @@ async def test_a_copy_follows_a_chain_of_replacements(
     assert await _inbox_of(store, "unrelated") == ["copy-3"]
 
 
-def _device(device_id: str, status: str, revision: int) -> DeviceChanged:
+def _device(
+    device_id: str, status: str, revision: int, replaced_by: str | None = None
+) -> DeviceChanged:
     view = DeviceView(
         id=device_id,
         tenant=TENANT,
@@ -349,7 +351,30 @@ def _device(device_id: str, status: str, revision: int) -> DeviceChanged:
         mode="online",
         status=status,
     )
-    return DeviceChanged(device=view, credential_hash=f"h-{device_id}", revision=revision)
+    return DeviceChanged(
+        device=view, credential_hash=f"h-{device_id}", revision=revision, replaced_by=replaced_by
+    )
+
+
+async def test_a_retirement_that_names_its_replacement_keeps_it_with_the_retirement(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    # device.changed may come before device.replaced: the terminal is told "replaced" and its
+    # later copies go to the new device from the retirement on.
+    await _apply(handlers, _device("old", "active", 1))
+    await _apply(handlers, _device("old", "retired", 2, replaced_by="new"))
+    assert await repo.was_replaced(store, "old")
+    await _apply(handlers, _routed_to("old", "copy-1"))
+    assert await _inbox_of(store, "new") == ["copy-1"]
+
+
+async def test_a_stale_or_foreign_retirement_keeps_no_replacement(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    await _apply(handlers, _device("dev", "active", 3))
+    await _apply(handlers, _device("dev", "retired", 2, replaced_by="new"))  # older than kept
+    await _apply(handlers, _device("dev", "retired", 4, replaced_by="intruder"), "other")
+    assert not await repo.was_replaced(store, "dev")
 
 
 async def test_a_replaced_device_paired_again_gets_its_own_copies_again(
