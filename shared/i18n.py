@@ -532,6 +532,16 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Сервер {url} не отвечает: {reason}",
         "en": "The server at {url} does not answer: {reason}",
     },
+    "cli_log_not_written": {
+        "ru": (
+            "tsdx up: журнал {path} не записывается ({reason}); эти строки потеряны, "
+            "запись продолжится, как только файл снова доступен."
+        ),
+        "en": (
+            "tsdx up: the log {path} cannot be written ({reason}); these lines are lost, "
+            "writing goes on once the file can be written again."
+        ),
+    },
     "cli_not_sent": {
         "ru": "не отправлен: сервер перестал отвечать.",
         "en": "not sent: the server stopped answering.",

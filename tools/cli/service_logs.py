@@ -21,6 +21,9 @@ from contextlib import suppress
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from shared.i18n import render
+from tools.cli.output import language_default
+
 # A longer line is written in pieces of this size, so one runaway line cannot exhaust memory.
 _MAX_LINE_BYTES = 1024 * 1024
 _READ_BYTES = 64 * 1024
@@ -59,7 +62,8 @@ class ServiceLog:
             except OSError as exc:
                 self._drop()
                 if not self._failing:
-                    print(f"tsdx up: cannot write {self.path}: {exc}", file=sys.stderr)
+                    said = {"path": str(self.path), "reason": str(exc)}
+                    print(render("cli_log_not_written", language_default(), said), file=sys.stderr)
                 self._failing = True
             else:
                 self._failing = False
