@@ -20,9 +20,10 @@ from pydantic import ValidationError
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.gateway.api import terminal
+from services.gateway.api.plain_requests import replaying, send_json, whole_body
 from services.gateway.api.terminal import (
     ACK_BATCH_PATH,
     ACK_PATH,
@@ -32,12 +33,11 @@ from services.gateway.api.terminal import (
     answer_acks,
     answer_poll,
 )
-from shared.http import authorization_and_language, error_answer, query_params
+from shared.http import authorization_and_language, query_params
 from shared.i18n import pick_language
 from shared.jsonexact import NestedTooDeeply, NotJSON, loads_exact
 from shared.service import Runtime
 
-_JSON = (b"content-type", b"application/json")
 _ACK_BEFORE, _ACK_AFTER = ACK_PATH.split("{delivery_id}")
 
 
@@ -81,22 +81,15 @@ class InboxRoute:
         scope["route"] = self.route if delivery_id is None else self.ack_route
         authorization, accept_language = authorization_and_language(scope)
         language = pick_language(accept_language)
-        try:
-            if delivery_id is None:
-                params = query_params(scope["query_string"])
-                body = await answer_poll(self.rt, authorization, params, language, scope)
-            else:
-                body = await answer_ack(self.rt, authorization, delivery_id)
-            status = 200
-            headers: list[tuple[bytes, bytes]] = [
-                (b"content-length", str(len(body)).encode()),
-                _JSON,
-            ]
-        except Exception as exc:  # answered as FastAPI's handlers answer it
-            answer = error_answer(exc, language)
-            status, headers, body = answer.status_code, answer.raw_headers, bytes(answer.body)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if delivery_id is None:
+            answer = self._poll(scope, authorization, language)
+        else:
+            answer = answer_ack(self.rt, authorization, delivery_id)
+        await send_json(send, answer, language)
+
+    async def _poll(self, scope: Scope, authorization: str | None, language: str) -> bytes:
+        params = query_params(scope["query_string"])  # within the answer: its errors answered
+        return await answer_poll(self.rt, authorization, params, language, scope)
 
 
 class AcksRoute:
@@ -110,41 +103,17 @@ class AcksRoute:
         self.route = route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raw = await _body(receive)
-        if raw is None:  # the client went away
+        received = await whole_body(receive)
+        if received[-1]["type"] != "http.request":  # the client went away
             return
-        body = _batch(scope, raw)
+        body = _batch(scope, b"".join(message.get("body", b"") for message in received))
         if body is None:
-            await self.app(scope, _replaying(raw, receive), send)
+            await self.app(scope, replaying(received, receive), send)
             return
         scope["route"] = self.route
         authorization, accept_language = authorization_and_language(scope)
         language = pick_language(accept_language)
-        try:
-            answer = await answer_acks(self.rt, authorization, body, language)
-            status = 200
-            headers: list[tuple[bytes, bytes]] = [
-                (b"content-length", str(len(answer)).encode()),
-                _JSON,
-            ]
-        except Exception as exc:  # answered as FastAPI's handlers answer it
-            error = error_answer(exc, language)
-            status, headers, answer = error.status_code, error.raw_headers, bytes(error.body)
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": answer})
-
-
-async def _body(receive: Receive) -> bytes | None:
-    """The request's whole body (the body limit's middleware outside counts it); None when
-    the client disconnected."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+        await send_json(send, answer_acks(self.rt, authorization, body, language), language)
 
 
 def _batch(scope: Scope, raw: bytes) -> AckBatchRequest | None:
@@ -156,20 +125,6 @@ def _batch(scope: Scope, raw: bytes) -> AckBatchRequest | None:
         return AckBatchRequest.model_validate(loads_exact(raw))
     except (NotJSON, NestedTooDeeply, ValidationError):
         return None
-
-
-def _replaying(raw: bytes, receive: Receive) -> Receive:
-    """A receive that gives the body already read, then goes on to the client's."""
-    given = False
-
-    async def replay() -> Message:
-        nonlocal given
-        if given:
-            return await receive()
-        given = True
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    return replay
 
 
 def install(app: FastAPI, rt: Runtime) -> None:

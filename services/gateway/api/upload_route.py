@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.api import accounting
+from services.gateway.api.plain_requests import replaying, whole_body
 from services.gateway.auth import authenticate_tenant, bearer_token
 from shared.contracts.uploads import UploadRequested
 from shared.http import authorization_and_language, error_answer, language_of
@@ -46,10 +47,10 @@ class UploadRoute:
             await self.app(scope, receive, send)
             return
         scope["route"] = self.route
-        received = await _body(receive)
+        received = await whole_body(receive)
         parsed = _json_object_of(received)
         if parsed is None:  # FastAPI answers it, from the body as received
-            await self.app(scope, _replaying(received, receive), send)
+            await self.app(scope, replaying(received, receive), send)
             return
         del received  # the parsed body holds all that is read from here on
         request = Request(scope)
@@ -79,16 +80,6 @@ def _plain_json_upload(scope: Scope) -> bool:
     return types == [b"application/json"]
 
 
-async def _body(receive: Receive) -> list[Message]:
-    """The request's messages up to its whole body (or the client's going away)."""
-    messages = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return messages
-
-
 def _json_object_of(messages: list[Message]) -> dict[str, Any] | None:
     """The body read as a JSON object; None when it is not one (FastAPI then refuses it in its
     own words: not JSON, nested too deeply, not an object)."""
@@ -110,16 +101,6 @@ def _validated(parsed: dict[str, Any]) -> UploadRequested:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
-
-
-def _replaying(messages: list[Message], receive: Receive) -> Receive:
-    """A receive that gives the messages already read again, then the server's own."""
-    pending = list(messages)
-
-    async def replay() -> Message:
-        return pending.pop(0) if pending else await receive()
-
-    return replay
 
 
 def install(app: FastAPI, rt: Runtime) -> None:
