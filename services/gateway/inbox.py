@@ -341,7 +341,10 @@ async def poll(rt: Runtime, device_id: str) -> Polled:
 
 async def own_copy(rt: Runtime, device: DeviceCopy, delivery_id: str) -> InboxCopy:
     """The device's own copy; another device's answers as one that does not exist."""
-    row = await repo.copy(rt.store, delivery_id)
+    return _own(await repo.copy(rt.store, delivery_id), device)
+
+
+def _own(row: InboxCopy | None, device: DeviceCopy) -> InboxCopy:
     if row is None or row.device_id != device.id:
         raise Refusal("not_found", 404)
     return row
@@ -388,9 +391,10 @@ async def acknowledge_copies(
     others in one message."""
     answers: dict[str, CopyState | Refusal] = {}
     delivered: list[InboxCopy] = []
+    rows = await repo.copies(rt.store, delivery_ids)  # one read for the whole batch
     for delivery_id in delivery_ids:
         try:
-            row = await own_copy(rt, device, delivery_id)
+            row = _own(rows.get(delivery_id), device)
         except Refusal as refusal:
             answers[delivery_id] = refusal
             continue

@@ -274,6 +274,12 @@ async def copy(db: Session, delivery_id: str) -> InboxCopy | None:
     return None if doc is None else InboxCopy.of(doc)
 
 
+async def copies(db: Session, delivery_ids: Sequence[str]) -> dict[str, InboxCopy]:
+    """The copies of these deliveries that exist, by delivery id, in one query."""
+    rows = await db.find(INBOX.name, {"id": list(delivery_ids)})
+    return {row["id"]: InboxCopy.of(row) for row in rows}
+
+
 async def copy_document(db: Session, delivery_id: str) -> Json | None:
     """The copy's whole document (its body), as routing routed it."""
     body = await db.get(INBOX_BODIES.name, delivery_id)
