@@ -73,8 +73,9 @@ class ResultKeeper:
         async with self._uow(applying=envelope) as tx:
             journal = Journal(tx.db, envelope)  # one journal: its steps' ids stay apart
             for progress in event.single():
-                copy = await repo.copy_of(tx.db, progress.delivery_id)
-                if copy is None or copy.tenant != envelope.tenant:
+                try:
+                    copy = await _copy(tx, envelope, progress.delivery_id)
+                except PermanentFailure:  # as its single form is refused, but alone
                     _refuse_copy(envelope, progress)
                     continue
                 await _apply_progress(tx, envelope, journal, progress, copy)
