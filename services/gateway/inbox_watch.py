@@ -17,9 +17,9 @@ while it waits. The same news wakes it and drops its device's held answer, in on
   the broadcast (at start, after a reconnect and every ``greet_seconds``), and a gateway that
   has heard no other within ``3 × greet_seconds`` announces nothing, so a lone gateway spends
   no message on its documents. A gateway announces during its first ``young_seconds``
-  (``3 × greet_seconds``) all the same (the others may not have answered its greeting yet), and an instance that
-  hears another for the first time forgets every answer it holds: that one's changes before
-  it heard of this instance went unannounced;
+  (``3 × greet_seconds``) all the same (the others may not have answered its greeting yet),
+  and an instance that hears another for the first time forgets every answer it holds: that
+  one's changes before it heard of this instance went unannounced;
 - the announcement missed (a broker connection that dropped): at once after a reconnect the
   instance forgets every answer it holds, and every ``safety_seconds`` and after a reconnect
   it asks the store which of its waiting devices have a copy waiting or withdrawn, in one
