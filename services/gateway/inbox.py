@@ -450,8 +450,9 @@ async def _download_together(
         return {row.id for row in moved}, envelope.time
 
     moved, told_at = await rt.uow.run(downloaded)
-    if told_at is not None:  # the download tells the others of this contact (presence.py)
+    if told_at is not None:  # some moved
         _changed(rt, device)
+        # The download tells the others of this contact (presence.py).
         gateway_parts(rt).presence.told(device.id, told_at)
     return moved
 

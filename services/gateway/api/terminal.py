@@ -238,7 +238,7 @@ async def _poll(
                 _counted("news" if news else "empty")
                 if not news:  # in the periodic summary instead of a line of its own
                     quiet(scope)
-                return answer.body
+                return answer.body()
             del answer  # the waiting poll holds nothing of the inbox itself
             # No store read while it waits: news of the inbox wakes it (inbox_watch.py).
             with LONG_POLLS_WAITING.track_inprogress():
@@ -262,7 +262,7 @@ async def _answer(
 
 
 # The answer of an empty inbox, held once for every device that has one.
-_NOTHING = Summary(Polled([]).news, orjson.dumps({"documents": [], "withdrawn": []}), None)
+_NOTHING = Summary.of(Polled([]).news, orjson.dumps({"documents": [], "withdrawn": []}), None)
 
 
 def _answer_of(polled: Polled, language: str) -> Summary:
@@ -278,7 +278,7 @@ def _answer_of(polled: Polled, language: str) -> Summary:
     )
     # Only a refusal's message is in the terminal's language.
     spoken = any(r.state is CopyState.IN_PROGRESS and r.last_refusal for r in polled.open)
-    return Summary(polled.news, body, language if spoken else None)
+    return Summary.of(polled.news, body, language if spoken else None)
 
 
 @router.get(

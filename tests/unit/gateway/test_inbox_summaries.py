@@ -3,6 +3,8 @@ bounds on age and size (no I/O: a clock of the test's own)."""
 
 from __future__ import annotations
 
+import orjson
+
 from services.gateway.inbox_summaries import InboxSummaries, News, Summary
 
 
@@ -120,10 +122,21 @@ def test_size_zero_holds_nothing() -> None:
 
 def test_an_answer_in_one_language_serves_another_only_when_nothing_in_it_is_translated() -> None:
     news = News(open=1, unacknowledged=False, withdrawn=False)
-    plain = Summary(news, b"{}", None)
-    refused = Summary(news, b"{}", "ru")
+    plain = Summary.of(news, b"{}", None)
+    refused = Summary.of(news, b"{}", "ru")
     assert plain.answers_in("en") and plain.answers_in("ru")
     assert refused.answers_in("ru") and not refused.answers_in("en")
+
+
+def test_an_answer_is_held_smaller_and_given_back_as_it_was() -> None:
+    documents = [
+        {"delivery_id": f"{n:036d}", "number": "0000-000123", "state": "waiting", "refusal": None}
+        for n in range(10)
+    ]
+    body = orjson.dumps({"documents": documents, "withdrawn": []})
+    held = Summary.of(News(open=10, unacknowledged=True, withdrawn=False), body, None)
+    assert held.body() == body
+    assert len(held.deflated) < len(body) / 2
 
 
 def test_news_is_a_withdrawal_an_unacknowledged_copy_or_another_number_of_documents() -> None:

@@ -67,7 +67,7 @@ def _watch(
     )
 
 
-_ANSWER = Summary(News(open=1, unacknowledged=True, withdrawn=False), b"{}", None)
+_ANSWER = Summary.of(News(open=1, unacknowledged=True, withdrawn=False), b"{}", None)
 
 
 def _held(watch: InboxWatch, *devices: str) -> None:
