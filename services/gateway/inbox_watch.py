@@ -13,13 +13,14 @@ while it waits. The same news wakes it and drops its device's held answer, in on
   that a busy gateway does not pay a message per document), and every instance wakes its
   polls of those devices and forgets their answers. An announcement that could not be sent is
   kept and sent again every ``retry_seconds`` until it goes;
-- announced only while other instances may be there to hear it: instances greet each other on
-  the broadcast (at start, after a reconnect and every ``greet_seconds``), and a gateway that
-  has heard no other within ``3 × greet_seconds`` announces nothing, so a lone gateway spends
-  no message on its documents. A gateway announces during its first ``young_seconds``
-  (``3 × greet_seconds``) all the same (the others may not have answered its greeting yet),
-  and an instance that hears another for the first time forgets every answer it holds: that
-  one's changes before it heard of this instance went unannounced;
+- announced only while other instances are there to hear it: instances greet each other on the
+  broadcast (at start, after a reconnect and every ``greet_seconds``), and a gateway that has
+  heard no other within ``3 × greet_seconds`` announces nothing, so a lone gateway spends no
+  message on its documents. What it changed alone went unannounced, so a gateway that was
+  alone tells every instance to forget every answer it holds as soon as it hears another (a
+  newcomer's changes before the others' answers reached it, or a lone gateway's before it
+  heard the newcomer's greeting); and an instance that hears another for the first time
+  forgets every answer it holds itself;
 - the announcement missed (a broker connection that dropped): at once after a reconnect the
   instance forgets every answer it holds, and every ``safety_seconds`` and after a reconnect
   it asks the store which of its waiting devices have a copy waiting or withdrawn, in one
@@ -101,7 +102,6 @@ class InboxWatch:
         retry_seconds: float = 1.0,
         safety_seconds: float = 5.0,
         greet_seconds: float = 60.0,
-        young_seconds: float | None = None,
     ) -> None:
         self._check = check
         # The poll answers held here, forgotten by the news that wakes the polls (none held
@@ -113,16 +113,14 @@ class InboxWatch:
         self._retry_seconds = retry_seconds
         self._safety_seconds = safety_seconds
         self._greet_seconds = greet_seconds
-        # How long after start it announces without having heard another instance.
-        self._young_seconds = 3 * greet_seconds if young_seconds is None else young_seconds
         # The other instances heard on the broadcast: their id and when (monotonic seconds).
         self._peers: dict[str, float] = {}
-        # Until when (monotonic seconds) it announces without having heard another instance.
-        self._young_until = 0.0
         self._greeting: asyncio.Task[None] | None = None
         self._tickets: dict[str, list[Ticket]] = {}
-        # Devices whose inbox changed here, not yet announced to the other instances.
+        # Devices whose inbox changed here, not yet announced to the other instances; and
+        # whether they are yet to be told to forget every answer (changes made here alone).
         self._unannounced: set[str] = set()
+        self._unannounced_all = False
         self._broadcast: Announcer | None = None
         self._announcing: asyncio.Task[None] | None = None
         self._checking: asyncio.Task[None] | None = None
@@ -171,21 +169,29 @@ class InboxWatch:
         other instances."""
         INBOX_NEWS.labels("here").inc()
         self._inbox_changed(device_id)
-        if self._broadcast is None or not (self.has_peers() or self._young()):
+        if self._broadcast is None or not self.has_peers():
             return
         self._unannounced.add(device_id)
+        self._start_announcing()
+
+    def _start_announcing(self) -> None:
         if self._announcing is None or self._announcing.done():
             self._announcing = asyncio.create_task(self._announce())
 
     async def _announce(self) -> None:
-        while self._unannounced and self._broadcast is not None:
-            devices = sorted(self._unannounced)
+        while (self._unannounced or self._unannounced_all) and self._broadcast is not None:
+            devices, everything = sorted(self._unannounced), self._unannounced_all
             self._unannounced.clear()
+            self._unannounced_all = False
+            news: dict[str, Any] = {"from": self.instance, "inboxes": devices}
+            if everything:
+                news["all"] = True
             try:
-                await self._broadcast.publish({"from": self.instance, "inboxes": devices})
+                await self._broadcast.publish(news)
             except BrokerUnavailable as exc:
                 # Kept to be sent again: the others may hold these inboxes' answers as they were.
                 self._unannounced.update(devices)
+                self._unannounced_all = self._unannounced_all or everything
                 log.warning("inbox_news.not_sent", devices=len(devices), error=str(exc))
                 await asyncio.sleep(self._retry_seconds)
                 continue
@@ -199,11 +205,16 @@ class InboxWatch:
         if sender == self.instance:
             return
         if isinstance(sender, str) and sender:
+            alone = not self.has_peers()
             met = sender not in self._peers
             self._peers[sender] = time.monotonic()
             if met:
                 # What it changed before it heard of this instance it did not announce here.
                 self._forget_all("instance met")
+                if alone and self._broadcast is not None:
+                    # Nor did this instance announce what it changed alone: the others are told.
+                    self._unannounced_all = True
+                    self._start_announcing()
                 if news.get("hello"):
                     # A newcomer: it learns of this instance at once, not a minute later.
                     await self._greet(hello=False)
@@ -213,6 +224,8 @@ class InboxWatch:
         if not isinstance(devices, list):
             log.warning("inbox_news.not_understood", news=str(news)[:200])
             return
+        if news.get("all") is True:  # changed alone: any inbox may have changed there
+            self._forget_all("told by another instance")
         INBOX_NEWS.labels("announced").inc(len(devices))
         for device_id in devices:
             if isinstance(device_id, str):
@@ -235,10 +248,6 @@ class InboxWatch:
         for peer in [p for p, at in self._peers.items() if at < forgotten]:
             del self._peers[peer]
         return bool(self._peers)
-
-    def _young(self) -> bool:
-        """Started lately: the others may not have answered its greeting yet."""
-        return time.monotonic() < self._young_until
 
     async def _greet(self, *, hello: bool) -> None:
         """Say this instance is here; ``hello`` asks the others who are there to answer."""
@@ -284,7 +293,6 @@ class InboxWatch:
 
     def start(self, broadcast: Announcer | None) -> None:
         self._broadcast = broadcast
-        self._young_until = time.monotonic() + self._young_seconds
         self._checking = asyncio.create_task(self._check_forever())
         if broadcast is not None:
             self._greeting = asyncio.create_task(self._greet_forever())

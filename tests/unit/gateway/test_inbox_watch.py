@@ -49,7 +49,6 @@ def _watch(
     with_news: set[str] | None = None,
     asked: list[int] | None = None,
     greet_seconds: float = 3600,
-    young_seconds: float = 0,
 ) -> InboxWatch:
     async def check(devices: Sequence[str]) -> set[str]:
         if asked is not None:
@@ -63,7 +62,6 @@ def _watch(
         retry_seconds=0.01,
         safety_seconds=3600,
         greet_seconds=greet_seconds,
-        young_seconds=young_seconds,
     )
 
 
@@ -199,7 +197,7 @@ async def test_a_reconnect_checks_the_store_at_once() -> None:
 
 
 async def test_an_instance_alone_greets_but_announces_nothing() -> None:
-    watch = _watch(young_seconds=0)
+    watch = _watch()
     sent = Announcements()
     watch.start(sent)
     try:
@@ -246,15 +244,45 @@ async def test_an_instance_not_heard_for_three_greetings_is_forgotten() -> None:
     assert await eventually(known, until=lambda still: not still, timeout=5) is False
 
 
-async def test_a_young_instance_announces_before_it_has_heard_another() -> None:
-    # The others may not have answered its greeting yet, and may hold answers it changes.
-    watch = _watch(young_seconds=3600)
+async def test_an_instance_that_was_alone_tells_every_other_to_forget_when_it_meets_one() -> None:
+    # What it changed alone it announced to no one: another may hold those answers as they were.
+    watch = _watch()
     sent = Announcements()
     watch.start(sent)
     try:
-        assert not watch.has_peers()
-        watch.changed("d1")
-        assert await eventually(sent.devices) == ["d1"]
+        watch.changed("d1")  # alone: not announced
+        await watch.heard({"from": "newcomer", "hello": True})
+        told = await eventually(sent.tried, until=lambda _: bool(sent.announcements))
+        assert told and sent.announcements == [{"from": watch.instance, "inboxes": [], "all": True}]
+        # Meeting a third while it knows the newcomer: its changes were announced meanwhile.
+        await watch.heard({"from": "third", "hello": False})
+        watch.changed("d2")
+        assert await eventually(sent.devices) == ["d2"]
+        assert [n.get("all") for n in sent.announcements] == [True, None]
+    finally:
+        await watch.stop()
+
+
+async def test_told_to_forget_by_an_instance_that_was_alone_it_forgets_every_answer() -> None:
+    watch = _watch()
+    _held(watch, "d1", "d2")
+    await watch.heard({"from": "another-instance", "inboxes": [], "all": True})
+    assert _holds(watch) == []
+
+
+async def test_being_told_to_forget_is_sent_again_when_it_failed() -> None:
+    watch = _watch()
+    sent = Announcements()
+    sent.failing = True
+    watch.start(sent)
+    try:
+        await eventually(sent.tried)  # the greeting at start, refused
+        tried = sent.attempts
+        await watch.heard({"from": "newcomer", "hello": False})
+        await eventually(sent.tried, until=lambda n: n > tried + 1)  # refused, tried again
+        sent.failing = False
+        await eventually(sent.tried, until=lambda _: bool(sent.announcements))
+        assert sent.announcements[0]["all"] is True
     finally:
         await watch.stop()
 
