@@ -165,8 +165,9 @@ class InboxWatch:
     # News ----------------------------------------------------------------------------------
 
     def changed(self, device_id: str) -> None:
-        """The device's inbox changed in the store, here: wake its polls here and tell the
-        other instances."""
+        """The device's inbox changed in the store, here (every writer of the inbox calls this
+        once its transaction is committed): forget its held answer, wake its polls here and
+        tell the other instances."""
         INBOX_NEWS.labels("here").inc()
         self._inbox_changed(device_id)
         if self._broadcast is None or not self.has_peers():
