@@ -12,6 +12,7 @@ from datetime import datetime
 from services.gateway import repository as repo
 from services.gateway import returns, upload_answers, webhooks
 from services.gateway.credentials import AccessNews
+from services.gateway.inbox_summaries import News
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.parts import gateway_parts
@@ -297,7 +298,8 @@ class Inbox:
                     require_same_tenant(envelope, _owned(known), "delivery")
             await repo.keep_replacement(tx.db, tenant, replaced.old_device, replaced.new_device)
             await repo.move_waiting_copies(tx.db, tenant, replaced.old_device, replaced.new_device)
-        self._polls.changed(replaced.new_device)
+        for device_id in (replaced.old_device, replaced.new_device):  # both inboxes changed
+            self._polls.changed(device_id)
         if self._access is not None:  # the old device's polls now learn it was replaced
             await self._access.device_changed(replaced.old_device)
 
@@ -320,23 +322,31 @@ _POLLED = repo.stored_words((*OPEN, CopyState.WITHDRAWN))
 class Polled:
     """A device's inbox as a poll sees it: its open copies and its withdrawals not yet seen."""
 
-    __slots__ = ("open", "withdrawn")
+    __slots__ = ("news", "open", "withdrawn")
 
     def __init__(self, rows: list[PolledCopy]) -> None:
         self.open = [r for r in rows if r.state in OPEN]
         self.withdrawn = [r for r in rows if r.state is CopyState.WITHDRAWN]
+        self.news = News(
+            open=len(self.open),
+            unacknowledged=any(r.state is CopyState.DELIVERED for r in self.open),
+            withdrawn=bool(self.withdrawn),
+        )
 
     def news_for(self, known: int) -> bool:
-        """Whether the terminal, holding ``known`` documents, has news: a withdrawal, a copy
-        it has not acknowledged, or a number of documents other than its own."""
-        if self.withdrawn or len(self.open) != known:
-            return True
-        return any(r.state is CopyState.DELIVERED for r in self.open)
+        """Whether the terminal, holding ``known`` documents, has news (:class:`News`)."""
+        return self.news.for_terminal(known)
 
 
 async def poll(rt: Runtime, device_id: str) -> Polled:
     """The device's inbox, in one query."""
     return Polled(await repo.polled_copies(rt.store, device_id, _POLLED))
+
+
+def _changed(rt: Runtime, device: DeviceCopy) -> None:
+    """The device's inbox was changed by its own terminal (a transaction committed): the news
+    that every writer of the inbox gives (:meth:`InboxWatch.changed`)."""
+    gateway_parts(rt).polls.changed(device.id)
 
 
 async def own_copy(rt: Runtime, device: DeviceCopy, delivery_id: str) -> InboxCopy:
@@ -371,9 +381,10 @@ async def acknowledge_copy(rt: Runtime, row: InboxCopy, device: DeviceCopy) -> C
     acknowledgement sent again (the answer was lost) changes nothing and answers the state the
     copy has: seen withdrawn, or downloaded and perhaps worked on since."""
     if row.state is CopyState.WITHDRAWN:
-        await repo.change_copy_state(
+        if await repo.change_copy_state(
             rt.store, row.id, CopyState.WITHDRAWAL_SEEN, expect=CopyState.WITHDRAWN
-        )
+        ):
+            _changed(rt, device)
         return CopyState.WITHDRAWAL_SEEN
     if row.state in _ACKNOWLEDGED:
         return row.state
@@ -439,7 +450,9 @@ async def _download_together(
         return {row.id for row in moved}, envelope.time
 
     moved, told_at = await rt.uow.run(downloaded)
-    if told_at is not None:  # the download tells the others of this contact (presence.py)
+    if told_at is not None:  # some moved
+        _changed(rt, device)
+        # The download tells the others of this contact (presence.py).
         gateway_parts(rt).presence.told(device.id, told_at)
     return moved
 
@@ -532,6 +545,7 @@ async def record_result(
         await rt.uow.run(received)
     except DuplicateKeyError:  # sent twice at the same moment: the other one was applied
         return await repo.result(rt.store, delivery_id, result_id) or record, True
+    _changed(rt, device)  # the copy is in progress or done now
     return record, False
 
 

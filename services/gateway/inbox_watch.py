@@ -1,23 +1,31 @@
-"""The long polls waiting in this gateway instance, and the news of inboxes that wakes them.
+"""The long polls waiting in this gateway instance, and the news of inboxes that wakes them
+and makes the instance forget the poll answers it holds (inbox_summaries.py).
 
 A waiting poll costs one future and one timer here: no task of its own, and no store read
-while it waits. It is woken when its device's inbox changes:
+while it waits. The same news wakes it and drops its device's held answer, in one place
+(:meth:`InboxWatch._inbox_changed`), when its device's inbox changes:
 
-- stored by this instance (a routed copy, a withdrawal, copies moved to a replacement, a
-  result sent back): at once, by :meth:`InboxWatch.changed`;
+- stored by this instance (a routed copy, a withdrawal, copies moved to a replacement, an
+  acknowledgement, a result taken or sent back): at once, by :meth:`InboxWatch.changed`, which
+  every writer of the inbox calls once its transaction is committed;
 - stored by another instance: that instance announces the changed inboxes on the gateways'
   inbox broadcast, several devices a message (at most one message per ``pack_seconds``, so
   that a busy gateway does not pay a message per document), and every instance wakes its
-  polls of those devices;
+  polls of those devices and forgets their answers. An announcement that could not be sent is
+  kept and sent again every ``retry_seconds`` until it goes;
 - announced only while other instances are there to hear it: instances greet each other on the
   broadcast (at start, after a reconnect and every ``greet_seconds``), and a gateway that has
   heard no other within ``3 × greet_seconds`` announces nothing, so a lone gateway spends no
-  message on its documents. A newcomer's first changes may go unannounced to an instance that
-  has not yet heard its greeting: the safety check below finds those;
-- the announcement missed (a broker connection that dropped, a publish that failed): every
-  ``safety_seconds``, and at once after a reconnect, the instance asks the store which of its
-  waiting devices have a copy waiting or withdrawn, in one query per ``CHUNK`` devices (not
-  one per poll), and wakes those.
+  message on its documents. What it changed alone went unannounced, so a gateway that was
+  alone tells every instance to forget every answer it holds as soon as it hears another (a
+  newcomer's changes before the others' answers reached it, or a lone gateway's before it
+  heard the newcomer's greeting); and an instance that hears another for the first time
+  forgets every answer it holds itself;
+- the announcement missed (a broker connection that dropped): at once after a reconnect the
+  instance forgets every answer it holds, and every ``safety_seconds`` and after a reconnect
+  it asks the store which of its waiting devices have a copy waiting or withdrawn, in one
+  query per ``CHUNK`` devices (not one per poll), and wakes those (and forgets their answers).
+  A held answer is at most ``inbox_summary_seconds`` old in any case.
 
 A poll registers before it reads its inbox (:meth:`InboxWatch.watching`), so news that comes
 while it reads is kept for its wait and never slips between the read and the wait.
@@ -32,6 +40,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from services.gateway.inbox_summaries import InboxSummaries, Summary
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
 from shared.metrics import INBOX_GREETINGS, INBOX_NEWS
@@ -88,20 +97,30 @@ class InboxWatch:
         self,
         check: NewsCheck,
         *,
+        summaries: InboxSummaries[Summary] | None = None,
         pack_seconds: float = 0.05,
+        retry_seconds: float = 1.0,
         safety_seconds: float = 5.0,
         greet_seconds: float = 60.0,
     ) -> None:
         self._check = check
+        # The poll answers held here, forgotten by the news that wakes the polls (none held
+        # unless given).
+        self.summaries: InboxSummaries[Summary] = (
+            InboxSummaries(0, 0.0) if summaries is None else summaries
+        )
         self._pack_seconds = pack_seconds
+        self._retry_seconds = retry_seconds
         self._safety_seconds = safety_seconds
         self._greet_seconds = greet_seconds
         # The other instances heard on the broadcast: their id and when (monotonic seconds).
         self._peers: dict[str, float] = {}
         self._greeting: asyncio.Task[None] | None = None
         self._tickets: dict[str, list[Ticket]] = {}
-        # Devices whose inbox changed here, not yet announced to the other instances.
+        # Devices whose inbox changed here, not yet announced to the other instances; and
+        # whether they are yet to be told to forget every answer (changes made here alone).
         self._unannounced: set[str] = set()
+        self._unannounced_all = False
         self._broadcast: Announcer | None = None
         self._announcing: asyncio.Task[None] | None = None
         self._checking: asyncio.Task[None] | None = None
@@ -132,27 +151,51 @@ class InboxWatch:
         for ticket in self._tickets.get(device_id, ()):
             _settle(ticket.future, True)
 
+    def _inbox_changed(self, device_id: str) -> None:
+        """The device's inbox changed in the store (here or on another instance): its held
+        answer is forgotten and its polls read it again."""
+        self.summaries.forget(device_id)
+        self.wake(device_id)
+
+    def _forget_all(self, reason: str) -> None:
+        """Any inbox may have changed unannounced: every held answer is forgotten."""
+        log.info("inbox_summaries.forgotten", reason=reason, held=len(self.summaries))
+        self.summaries.forget_all()
+
     # News ----------------------------------------------------------------------------------
 
     def changed(self, device_id: str) -> None:
-        """The device's inbox changed in the store, here: wake its polls here and tell the
-        other instances."""
+        """The device's inbox changed in the store, here (every writer of the inbox calls this
+        once its transaction is committed): forget its held answer, wake its polls here and
+        tell the other instances."""
         INBOX_NEWS.labels("here").inc()
-        self.wake(device_id)
+        self._inbox_changed(device_id)
         if self._broadcast is None or not self.has_peers():
             return
         self._unannounced.add(device_id)
+        self._start_announcing()
+
+    def _start_announcing(self) -> None:
         if self._announcing is None or self._announcing.done():
             self._announcing = asyncio.create_task(self._announce())
 
     async def _announce(self) -> None:
-        while self._unannounced and self._broadcast is not None:
-            devices = sorted(self._unannounced)
+        while (self._unannounced or self._unannounced_all) and self._broadcast is not None:
+            devices, everything = sorted(self._unannounced), self._unannounced_all
             self._unannounced.clear()
+            self._unannounced_all = False
+            news: dict[str, Any] = {"from": self.instance, "inboxes": devices}
+            if everything:
+                news["all"] = True
             try:
-                await self._broadcast.publish({"from": self.instance, "inboxes": devices})
-            except BrokerUnavailable as exc:  # the others' safety check finds these instead
+                await self._broadcast.publish(news)
+            except BrokerUnavailable as exc:
+                # Kept to be sent again: the others may hold these inboxes' answers as they were.
+                self._unannounced.update(devices)
+                self._unannounced_all = self._unannounced_all or everything
                 log.warning("inbox_news.not_sent", devices=len(devices), error=str(exc))
+                await asyncio.sleep(self._retry_seconds)
+                continue
             # What changes meanwhile goes in the next message.
             await asyncio.sleep(self._pack_seconds)
 
@@ -163,24 +206,36 @@ class InboxWatch:
         if sender == self.instance:
             return
         if isinstance(sender, str) and sender:
-            if self._peers.setdefault(sender, 0.0) == 0.0 and news.get("hello"):
-                # A newcomer: it learns of this instance at once, not a minute later.
-                await self._greet(hello=False)
+            alone = not self.has_peers()
+            met = sender not in self._peers
             self._peers[sender] = time.monotonic()
+            if met:
+                # What it changed before it heard of this instance it did not announce here.
+                self._forget_all("instance met")
+                if alone and self._broadcast is not None:
+                    # Nor did this instance announce what it changed alone: the others are told.
+                    self._unannounced_all = True
+                    self._start_announcing()
+                if news.get("hello"):
+                    # A newcomer: it learns of this instance at once, not a minute later.
+                    await self._greet(hello=False)
         if news.get("hello") is not None:
             return
         devices = news.get("inboxes")
         if not isinstance(devices, list):
             log.warning("inbox_news.not_understood", news=str(news)[:200])
             return
+        if news.get("all") is True:  # changed alone: any inbox may have changed there
+            self._forget_all("told by another instance")
         INBOX_NEWS.labels("announced").inc(len(devices))
         for device_id in devices:
             if isinstance(device_id, str):
-                self.wake(device_id)
+                self._inbox_changed(device_id)
 
     def missed_some(self) -> None:
         """The broker connection came back: announcements sent meanwhile never arrived, and
         the others may have forgotten this instance."""
+        self._forget_all("broker reconnected")
         for step in (self.check_now(), self._greet(hello=True)):
             task: asyncio.Task[Any] = asyncio.create_task(step)
             self._rechecks.add(task)
@@ -213,12 +268,13 @@ class InboxWatch:
     # The safety check ----------------------------------------------------------------------
 
     async def check_now(self) -> int:
-        """Wake the waiting polls whose device has news in the store; how many devices."""
+        """Wake the waiting polls whose device has news in the store (and forget what is held
+        of their inboxes: it missed that news); how many devices."""
         devices = list(self._tickets)
         woken = 0
         for start in range(0, len(devices), CHUNK):
             for device_id in await self._check(devices[start : start + CHUNK]):
-                self.wake(device_id)
+                self._inbox_changed(device_id)
                 woken += 1
         INBOX_NEWS.labels("safety_check").inc(woken)
         return woken

@@ -11,6 +11,7 @@ from services.gateway.api import ROUTERS, inbox_route, upload_route
 from services.gateway.auth import RecentlyRefused
 from services.gateway.credentials import ACCESS_EXCHANGE, AccessNews, CredentialCache
 from services.gateway.inbox import Inbox
+from services.gateway.inbox_summaries import InboxSummaries
 from services.gateway.inbox_watch import INBOX_EXCHANGE, InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.parts import GatewayParts, gateway_parts
@@ -41,7 +42,8 @@ async def _on_start(rt: Runtime) -> None:
     polls = InboxWatch(
         lambda devices: repository.devices_with_copies(
             rt.store, devices, (CopyState.DELIVERED, CopyState.WITHDRAWN)
-        )
+        ),
+        summaries=InboxSummaries(settings.inbox_summaries_size, settings.inbox_summary_seconds),
     )
     inbox_broadcast = Broadcast(
         rt.broker, INBOX_EXCHANGE, polls.heard, polls.missed_some, settings.publish_timeout_seconds

@@ -23,6 +23,7 @@ from services.gateway.auth import (
 )
 from services.gateway.directory import barcodes_view
 from services.gateway.inbox import (
+    Polled,
     acknowledge_copies,
     acknowledge_copy,
     document_of,
@@ -31,6 +32,7 @@ from services.gateway.inbox import (
     record_result,
     result_of,
 )
+from services.gateway.inbox_summaries import InboxSummaries, Summary
 from services.gateway.parts import gateway_parts
 from services.gateway.records import DeviceCopy, InboxCopy, Json, PolledCopy, ResultRecord
 from services.gateway.wire import ensure_portable
@@ -225,31 +227,58 @@ async def _poll(
     device = await authenticate_device(rt, credential)
     wait, known = _wait_and_known(params)
     deadline = time.monotonic() + min(wait, rt.settings.long_poll_max_seconds)
+    polls = gateway_parts(rt).polls
     # Watched from before the first read: news stored while it reads is not missed.
-    with gateway_parts(rt).polls.watching(device.id) as ticket:
+    with polls.watching(device.id) as ticket:
         while True:
-            polled = await poll(rt, device.id)
-            news = polled.news_for(known)
+            answer = await _answer(rt, polls.summaries, device.id, language)
+            news = answer.news.for_terminal(known)
             left = deadline - time.monotonic()
             if news or left <= 0:
                 _counted("news" if news else "empty")
                 if not news:  # in the periodic summary instead of a line of its own
                     quiet(scope)
-                return orjson.dumps(
-                    {
-                        "documents": [_summary(r, language) for r in polled.open],
-                        "withdrawn": [
-                            {"delivery_id": r.id, "reason": r.withdrawn_reason}
-                            for r in polled.withdrawn
-                        ],
-                    }
-                )
-            del polled  # nothing of the inbox is held while it waits
+                return answer.body()
+            del answer  # the waiting poll holds nothing of the inbox itself
             # No store read while it waits: news of the inbox wakes it (inbox_watch.py).
             with LONG_POLLS_WAITING.track_inprogress():
                 await ticket.wait(left)
             # Blocked, retired or replaced while it waited: the poll ends now, saying so.
             await refuse_unless_active(rt, await device_holding(rt, hash_token(credential)))
+
+
+async def _answer(
+    rt: Runtime, summaries: InboxSummaries[Summary], device_id: str, language: str
+) -> Summary:
+    """The device's poll answer: the one held for it while its inbox has not changed
+    (inbox_summaries.py), else read from the store and held."""
+    held = summaries.get(device_id)
+    if held is not None and held.answers_in(language):
+        return held
+    read_from = summaries.reading()  # before the read: a change meanwhile is not held
+    answer = _answer_of(await poll(rt, device_id), language)
+    summaries.keep(device_id, read_from, answer)
+    return answer
+
+
+# The answer of an empty inbox, held once for every device that has one.
+_NOTHING = Summary.of(Polled([]).news, orjson.dumps({"documents": [], "withdrawn": []}), None)
+
+
+def _answer_of(polled: Polled, language: str) -> Summary:
+    if not polled.open and not polled.withdrawn:
+        return _NOTHING
+    body = orjson.dumps(
+        {
+            "documents": [_summary(r, language) for r in polled.open],
+            "withdrawn": [
+                {"delivery_id": r.id, "reason": r.withdrawn_reason} for r in polled.withdrawn
+            ],
+        }
+    )
+    # Only a refusal's message is in the terminal's language.
+    spoken = any(r.state is CopyState.IN_PROGRESS and r.last_refusal for r in polled.open)
+    return Summary.of(polled.news, body, language if spoken else None)
 
 
 @router.get(

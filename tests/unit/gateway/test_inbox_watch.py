@@ -1,10 +1,12 @@
-"""The long polls' watch: who is woken by which news, and what is announced to other instances."""
+"""The long polls' watch: who is woken by which news, what is announced to other instances, and
+which news forgets the poll answers the instance holds."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from services.gateway.inbox_summaries import InboxSummaries, News, Summary
 from services.gateway.inbox_watch import CHUNK, InboxWatch
 from shared.messaging.broker import BrokerUnavailable
 from shared.metrics import INBOX_GREETINGS
@@ -44,14 +46,36 @@ class Announcements:
 
 
 def _watch(
-    with_news: set[str] | None = None, asked: list[int] | None = None, greet_seconds: float = 3600
+    with_news: set[str] | None = None,
+    asked: list[int] | None = None,
+    greet_seconds: float = 3600,
 ) -> InboxWatch:
     async def check(devices: Sequence[str]) -> set[str]:
         if asked is not None:
             asked.append(len(devices))
         return {d for d in devices if d in (with_news or set())}
 
-    return InboxWatch(check, pack_seconds=0.01, safety_seconds=3600, greet_seconds=greet_seconds)
+    return InboxWatch(
+        check,
+        summaries=InboxSummaries(100, 3600),
+        pack_seconds=0.01,
+        retry_seconds=0.01,
+        safety_seconds=3600,
+        greet_seconds=greet_seconds,
+    )
+
+
+_ANSWER = Summary.of(News(open=1, unacknowledged=True, withdrawn=False), b"{}", None)
+
+
+def _held(watch: InboxWatch, *devices: str) -> None:
+    """Answers held for these devices, as their polls leave them."""
+    for device in devices:
+        assert watch.summaries.keep(device, watch.summaries.reading(), _ANSWER)
+
+
+def _holds(watch: InboxWatch) -> list[str]:
+    return [d for d in ("d1", "d2", "d3") if watch.summaries.get(d) is not None]
 
 
 async def _meet(watch: InboxWatch) -> None:
@@ -119,7 +143,7 @@ async def test_an_announcement_not_understood_wakes_nobody() -> None:
         assert await ticket.wait(0.01) is False
 
 
-async def test_a_failed_announcement_does_not_stop_the_next() -> None:
+async def test_a_failed_announcement_is_kept_and_sent_again_with_the_next() -> None:
     watch = _watch()
     sent = Announcements()
     sent.failing = True
@@ -129,10 +153,11 @@ async def test_a_failed_announcement_does_not_stop_the_next() -> None:
         await eventually(sent.tried)  # the greeting at start, refused
         tried = sent.attempts
         watch.changed("d1")
-        await eventually(sent.tried, until=lambda n: n > tried)
-        sent.failing = False
+        await eventually(sent.tried, until=lambda n: n > tried + 1)  # tried again, refused
         watch.changed("d2")
-        assert await eventually(sent.devices) == ["d2"]
+        sent.failing = False
+        # The other instances may hold d1's answer as it was: it is not dropped.
+        assert await eventually(sent.devices, until=lambda d: d == ["d1", "d2"]) == ["d1", "d2"]
         assert len(sent.announcements) == 1
     finally:
         await watch.stop()
@@ -217,3 +242,99 @@ async def test_an_instance_not_heard_for_three_greetings_is_forgotten() -> None:
         return watch.has_peers()
 
     assert await eventually(known, until=lambda still: not still, timeout=5) is False
+
+
+async def test_an_instance_that_was_alone_tells_every_other_to_forget_when_it_meets_one() -> None:
+    # What it changed alone it announced to no one: another may hold those answers as they were.
+    watch = _watch()
+    sent = Announcements()
+    watch.start(sent)
+    try:
+        watch.changed("d1")  # alone: not announced
+        await watch.heard({"from": "newcomer", "hello": True})
+        told = await eventually(sent.tried, until=lambda _: bool(sent.announcements))
+        assert told and sent.announcements == [{"from": watch.instance, "inboxes": [], "all": True}]
+        # Meeting a third while it knows the newcomer: its changes were announced meanwhile.
+        await watch.heard({"from": "third", "hello": False})
+        watch.changed("d2")
+        assert await eventually(sent.devices) == ["d2"]
+        assert [n.get("all") for n in sent.announcements] == [True, None]
+    finally:
+        await watch.stop()
+
+
+async def test_told_to_forget_by_an_instance_that_was_alone_it_forgets_every_answer() -> None:
+    watch = _watch()
+    _held(watch, "d1", "d2")
+    await watch.heard({"from": "another-instance", "inboxes": [], "all": True})
+    assert _holds(watch) == []
+
+
+async def test_being_told_to_forget_is_sent_again_when_it_failed() -> None:
+    watch = _watch()
+    sent = Announcements()
+    sent.failing = True
+    watch.start(sent)
+    try:
+        await eventually(sent.tried)  # the greeting at start, refused
+        tried = sent.attempts
+        await watch.heard({"from": "newcomer", "hello": False})
+        await eventually(sent.tried, until=lambda n: n > tried + 1)  # refused, tried again
+        sent.failing = False
+        await eventually(sent.tried, until=lambda _: bool(sent.announcements))
+        assert sent.announcements[0]["all"] is True
+    finally:
+        await watch.stop()
+
+
+async def test_a_change_here_forgets_the_devices_answer_and_no_other() -> None:
+    watch = _watch()
+    _held(watch, "d1", "d2")
+    watch.changed("d1")
+    assert _holds(watch) == ["d2"]
+
+
+async def test_an_announcement_forgets_the_announced_answers() -> None:
+    watch = _watch()
+    await _meet(watch)
+    _held(watch, "d1", "d2", "d3")
+    await watch.heard({"from": "another-instance", "inboxes": ["d1", "d3"]})
+    assert _holds(watch) == ["d2"]
+    await watch.heard({"from": watch.instance, "inboxes": ["d2"]})  # its own: applied already
+    assert _holds(watch) == ["d2"]
+
+
+async def test_an_instance_heard_first_forgets_every_answer_and_a_known_one_none() -> None:
+    watch = _watch()
+    _held(watch, "d1", "d2")
+    # Its changes before it heard of this instance went unannounced.
+    await watch.heard({"from": "newcomer", "hello": True})
+    assert _holds(watch) == []
+    _held(watch, "d1", "d2")
+    await watch.heard({"from": "newcomer", "hello": True})  # its next greeting
+    assert _holds(watch) == ["d1", "d2"]
+
+
+async def test_a_reconnect_forgets_every_answer() -> None:
+    watch = _watch()
+    _held(watch, "d1", "d2")
+    watch.missed_some()
+    assert _holds(watch) == []
+    await watch.stop()  # the check and the greeting it started
+
+
+async def test_the_safety_check_forgets_the_answers_of_what_it_finds() -> None:
+    watch = _watch(with_news={"d1"})
+    _held(watch, "d1", "d2")
+    with watch.watching("d1"), watch.watching("d2"):
+        assert await watch.check_now() == 1
+    assert _holds(watch) == ["d2"]
+
+
+async def test_a_read_that_raced_news_from_another_instance_is_not_held() -> None:
+    watch = _watch()
+    await _meet(watch)
+    read_from = watch.summaries.reading()  # a poll's store read begins
+    await watch.heard({"from": "another-instance", "inboxes": ["d1"]})
+    assert not watch.summaries.keep("d1", read_from, _ANSWER)
+    assert _holds(watch) == []
