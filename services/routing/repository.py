@@ -474,12 +474,16 @@ async def save_facts(db: Session, master: DocumentRecord, facts: dict[str, list[
 # The journey ----------------------------------------------------------------------------------
 
 
-async def has_step(db: Session, step_id: str) -> bool:
-    return await db.get(JOURNEY.name, step_id) is not None
+async def stored_steps(db: Session, step_ids: Sequence[str]) -> set[str]:
+    """Which of these steps are stored already, in one query."""
+    return {row["id"] for row in await db.find(JOURNEY.name, {"id": list(step_ids)})}
 
 
-async def add_step(db: Session, step: JourneyStep) -> None:
-    await db.insert(JOURNEY.name, step.row())
+async def add_steps(db: Session, steps: Sequence[JourneyStep]) -> None:
+    """Write steps none of which is stored yet (journey.py's Journal sees to it), in one
+    statement."""
+    if steps:
+        await db.put_many(JOURNEY.name, [step.row() for step in steps])
 
 
 async def steps_of(db: Session, key: str) -> list[JourneyStep]:

@@ -57,8 +57,8 @@ class ResultKeeper:
         self._uow = uow
 
     async def progressed(self, envelope: Envelope, event: DeliveryProgressed) -> None:
-        async with self._uow(applying=envelope) as tx:
-            await _apply_progress(tx, envelope, Journal(tx.db, envelope), event)
+        async with self._uow(applying=envelope) as tx, Journal(tx.db, envelope) as journal:
+            await _apply_progress(tx, envelope, journal, event)
 
     async def progressed_together(self, envelope: Envelope, event: DeliveriesProgressed) -> None:
         """Several copies' progress in one message (a batched acknowledgement): each applied
@@ -70,8 +70,8 @@ class ResultKeeper:
         would be parked, but parking this message would hold back every other copy's news, and
         replaying could not help it: routing made every copy before a terminal could name it.
         """
-        async with self._uow(applying=envelope) as tx:
-            journal = Journal(tx.db, envelope)  # one journal: its steps' ids stay apart
+        # One journal: its steps' ids stay apart.
+        async with self._uow(applying=envelope) as tx, Journal(tx.db, envelope) as journal:
             for progress in event.single():
                 try:
                     copy = await _copy(tx, envelope, progress.delivery_id)
@@ -85,8 +85,7 @@ class ResultKeeper:
         await self.progressed(envelope, event.upgraded())
 
     async def submitted(self, envelope: Envelope, result: ResultSubmitted) -> None:
-        async with self._uow(applying=envelope) as tx:
-            journal = Journal(tx.db, envelope)
+        async with self._uow(applying=envelope) as tx, Journal(tx.db, envelope) as journal:
             known = await repo.copy_of(tx.db, result.delivery_id)
             if known is None and result.created is not None:
                 opened = await open_created(tx, envelope, result, journal)
@@ -113,7 +112,7 @@ class ResultKeeper:
                 refused = "document_withdrawn"
             if refused is not None:
                 await self._refuse(tx, envelope, result, refused, {})
-                await journal.add(document_id, "result_refused", code=refused, **about)
+                journal.add(document_id, "result_refused", code=refused, **about)
                 return
             process = await _process_of(tx, master)
             document = await repo.body_of(tx.db, master.id)
@@ -132,23 +131,21 @@ class ResultKeeper:
             if refusal is not None:
                 await self._refuse(tx, envelope, result, refusal.code, dict(refusal.params))
                 details = dict(refusal.params) or None
-                await journal.add(
+                journal.add(
                     document_id, "result_refused", code=refusal.code, params=details, **about
                 )
                 return
             await repo.save_facts(tx.db, master, facts)
             if copy.channel == "internet" and copy.state in states.NOT_TAKEN:
-                await _implied_download(journal, copy, about)
+                _implied_download(journal, copy, about)
             await repo.set_copy_state(tx.db, copy.id, states.copy_after_result(result.final))
             RESULTS.labels("final" if result.final else "partial").inc()
-            await journal.add(
-                document_id, "result", final=result.final, lines=len(result.lines), **about
-            )
+            journal.add(document_id, "result", final=result.final, lines=len(result.lines), **about)
             if result.final and await _all_done(tx, master):
                 await self._complete(tx, envelope, master, copy, document, facts, process)
-                await journal.add(document_id, "completed", service="routing", mode=copy.mode)
+                journal.add(document_id, "completed", service="routing", mode=copy.mode)
                 if process is not None and process.next_process:
-                    await journal.add(
+                    journal.add(
                         document_id,
                         "follow_up",
                         service="routing",
@@ -162,7 +159,8 @@ class ResultKeeper:
         key = repo.document_key(envelope.tenant or "", event.document_id)
         async with self._uow(applying=envelope) as tx:
             if await repo.mark_loaded(tx.db, key, state=states.LOADED, from_state=states.COMPLETED):
-                await Journal(tx.db, envelope).add(event.document_id, "loaded", service="gateway")
+                async with Journal(tx.db, envelope) as journal:
+                    journal.add(event.document_id, "loaded", service="gateway")
 
     async def _refuse(
         self,
@@ -241,7 +239,7 @@ async def _apply_progress(
     if event.delivered_at is not None:
         # A download that also says when the copy was stored: both steps, each at
         # its own time (recorded once, however often reported).
-        await journal.add(
+        journal.add(
             copy.document_id,
             PROGRESS_STEP["delivered"],
             service=CHANNEL_SERVICE[event.channel],
@@ -251,7 +249,7 @@ async def _apply_progress(
             device_id=event.by if event.channel == "internet" else None,
         )
     if after is not None or step in ONCE_PER_COPY:  # late news is still news
-        await journal.add(
+        journal.add(
             copy.document_id,
             step,
             service=CHANNEL_SERVICE[event.channel],
@@ -286,13 +284,13 @@ def _refuse_copy(envelope: Envelope, progress: DeliveryProgressed) -> None:
     )
 
 
-async def _implied_download(journal: Journal, copy: repo.CopyRecord, about: dict[str, Any]) -> None:
+def _implied_download(journal: Journal, copy: repo.CopyRecord, about: dict[str, Any]) -> None:
     """A device inbox's copy a terminal sends a result for without having confirmed its
     download: the terminal had it, so it was delivered and downloaded. Both steps are recorded
     at the result's time, just before it (no earlier time is known), and once per copy: a
     download reported later, or again, adds nothing."""
     for step in ("delivered", "downloaded"):  # both kept once per copy (ONCE_PER_COPY)
-        await journal.add(copy.document_id, step, channel=copy.channel, implied=True, **about)
+        journal.add(copy.document_id, step, channel=copy.channel, implied=True, **about)
 
 
 async def _process_of(tx: Tx, master: repo.DocumentRecord) -> BusinessProcess | None:

@@ -119,12 +119,11 @@ class UploadDecider:
         process = await repo.find_process(self._store, tenant, request.process)
         decision = await self._decide(tenant, request, process, envelope)
         try:
-            async with self._uow(applying=envelope) as tx:
-                journal = Journal(tx.db, envelope)
+            async with self._uow(applying=envelope) as tx, Journal(tx.db, envelope) as journal:
                 target = request.target.model_dump(mode="json")
                 named = {d.header.id: d for d in request.documents}  # once, if named twice
                 for document in named.values():
-                    await journal.requested(document, request.channel, target)
+                    journal.requested(document, request.channel, target)
                 routed: list[RoutedCopy] = []
                 dumped: dict[str, Doc] = {}
                 if isinstance(decision, rules.Refused):
@@ -138,7 +137,7 @@ class UploadDecider:
                     decided = await self._accept(deciding, decision, routed)
                 if decided.outcome == "refused":
                     for document_id in named:
-                        await journal.add(
+                        journal.add(
                             document_id,
                             "refused",
                             service="routing",
@@ -267,7 +266,7 @@ class UploadDecider:
         key = repo.document_key(tenant, document.header.id)
         master = earlier.master
         version = (master.version + 1) if master else 1
-        await journal.add(
+        journal.add(
             document.header.id,
             "decided",
             service="routing",
@@ -284,7 +283,7 @@ class UploadDecider:
                 DocumentWithdrawn(delivery_id=copy.id, channel=copy.channel, reason=reason),
                 tenant,
             )
-            await journal.add(
+            journal.add(
                 document.header.id,
                 "withdrawn",
                 service="routing",
@@ -349,7 +348,7 @@ class UploadDecider:
                 routed_at=now_iso(),
             ),
         )
-        await journal.add(
+        journal.add(
             document.header.id,
             "routed",
             service="routing",
