@@ -34,7 +34,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -81,10 +81,30 @@ class _Deciding:
     envelope: Envelope
     request: UploadRequested
     process: BusinessProcess
-    # Dumped once each: the process for every master record's snapshot; each document for
-    # its body row and for ``document.routed`` (by document id, filled as they are started).
+    # Dumped once each: the process for every master record's snapshot, the request's target
+    # for every master record; each document for its body row and for ``document.routed`` (by
+    # document id, filled as they are started).
     process_json: Doc
+    target_json: Doc
     documents_json: dict[str, Doc]
+    # The rows the accepted request adds, written together once every document is decided.
+    adds: _Adds
+
+
+@dataclass(frozen=True)
+class _Adds:
+    """What accepting a request writes of its documents: one statement for each kind of row,
+    however many documents the request holds."""
+
+    masters: list[repo.DocumentRecord] = field(default_factory=list)
+    bodies: list[tuple[str, Doc, bool]] = field(default_factory=list)  # key, document, first
+    copies: list[repo.CopyRecord] = field(default_factory=list)
+
+    async def write(self, deciding: _Deciding) -> None:
+        db = deciding.tx.db
+        await repo.put_documents(db, self.masters, deciding.process_json, deciding.target_json)
+        await repo.start_bodies(db, deciding.tenant, self.bodies)
+        await repo.add_new_copies(db, self.copies)
 
 
 class UploadDecider:
@@ -130,9 +150,17 @@ class UploadDecider:
                     decided = _refused(request, envelope, decision.code, dict(decision.params))
                 else:
                     assert process is not None
-                    process_json = process.model_dump(mode="json")
                     deciding = _Deciding(
-                        tx, journal, tenant, envelope, request, process, process_json, dumped
+                        tx,
+                        journal,
+                        tenant,
+                        envelope,
+                        request,
+                        process,
+                        process.model_dump(mode="json"),
+                        target,
+                        dumped,
+                        _Adds(),
                     )
                     decided = await self._accept(deciding, decision, routed)
                 if decided.outcome == "refused":
@@ -232,10 +260,9 @@ class UploadDecider:
         tx, tenant, request = deciding.tx, deciding.tenant, deciding.request
         # Re-uploads first: all-or-nothing, so refuse before anything is written. What each
         # document's earlier upload left is read once, for the refusal and for its new version.
-        earlier: dict[str, _Earlier] = {}
+        earlier = await _earlier(tx, tenant, request.documents)
         for document in request.documents:
-            found = earlier[document.header.id] = await _earlier(tx, tenant, document)
-            code = found.refusal(recall=request.recall)
+            code = earlier[document.header.id].refusal(recall=request.recall)
             if code is not None:
                 params = {"document": document.header.id, "number": document.header.number}
                 return _refused(request, deciding.envelope, code, params)
@@ -247,6 +274,7 @@ class UploadDecider:
                 delivery, copy = await self._deliver(deciding, document, version, recipient)
                 deliveries.append(delivery)
                 routed.append(copy)
+        await deciding.adds.write(deciding)
         return UploadDecided(
             request_id=request.request_id,
             process=deciding.process.id,
@@ -291,8 +319,7 @@ class UploadDecider:
                 channel=copy.channel,
                 reason=reason,
             )
-        await repo.put_document(
-            tx.db,
+        deciding.adds.masters.append(
             repo.DocumentRecord(
                 id=key,
                 tenant=tenant,
@@ -305,11 +332,10 @@ class UploadDecider:
                 version=version,
                 state=states.QUEUED,
                 uploaded_at=envelope.time.isoformat(),
-            ),
-            deciding.process_json,
+            )
         )
         dumped = deciding.documents_json[document.header.id] = document.as_json()
-        await repo.start_body(tx.db, tenant, key, dumped, first_version=master is None)
+        deciding.adds.bodies.append((key, dumped, master is None))
         return version
 
     async def _deliver(
@@ -320,7 +346,7 @@ class UploadDecider:
         recipient: rules.Recipient,
     ) -> tuple[Delivery, RoutedCopy]:
         """Make one copy; what the decision says of it and what its channel is sent of it."""
-        tx, journal, tenant = deciding.tx, deciding.journal, deciding.tenant
+        journal, tenant = deciding.journal, deciding.tenant
         request, process = deciding.request, deciding.process
         delivery_id = uuid.uuid4().hex
         device = recipient.device
@@ -332,8 +358,7 @@ class UploadDecider:
             ask_for=process.ask_for,
         )
         target = Target(kind="device", value=device.id) if device else recipient.target
-        await repo.add_copy(
-            tx.db,
+        deciding.adds.copies.append(
             repo.CopyRecord(
                 id=delivery_id,
                 tenant=tenant,
@@ -346,7 +371,7 @@ class UploadDecider:
                 version=version,
                 state=states.ROUTED,
                 routed_at=now_iso(),
-            ),
+            )
         )
         journal.add(
             document.header.id,
@@ -426,6 +451,9 @@ class _Earlier:
         return states.reupload_refusal(self.master.state, current, recall=recall)
 
 
-async def _earlier(tx: Tx, tenant: str, document: CarriedDocument) -> _Earlier:
-    key = repo.document_key(tenant, document.header.id)
-    return _Earlier(await repo.document(tx.db, key), await repo.copies_of(tx.db, key))
+async def _earlier(tx: Tx, tenant: str, documents: list[CarriedDocument]) -> dict[str, _Earlier]:
+    """What earlier uploads left of each document, by document id: two queries for all."""
+    keys = {d.header.id: repo.document_key(tenant, d.header.id) for d in documents}
+    masters = await repo.documents(tx.db, list(keys.values()))
+    copies = await repo.copies_of_documents(tx.db, list(keys.values()))
+    return {doc_id: _Earlier(masters.get(key), copies[key]) for doc_id, key in keys.items()}
