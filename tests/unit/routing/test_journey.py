@@ -59,6 +59,27 @@ async def test_a_copys_once_steps_are_kept_once_whatever_message_reports_them(
     assert steps == ["requested", "routed", "delivered"]
 
 
+async def test_a_copys_once_step_named_twice_in_one_message_is_kept_the_first_time(
+    store: Store,
+) -> None:
+    await _routed_to_a_device(store)
+    async with _journal(store) as journal:
+        journal.add("d-1", "delivered", service="gateway", delivery_id="c-1", at="2026-01-01")
+        journal.add("d-1", "delivered", service="gateway", delivery_id="c-1", at="2026-01-02")
+    [delivered] = [
+        s for s in await journey.timeline(store, "t1", "d-1") if s["step"] == "delivered"
+    ]
+    assert delivered["at"] == "2026-01-01"
+
+
+async def test_the_steps_of_a_message_whose_work_fails_are_not_written(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with _journal(store) as journal:
+            journal.add("d-1", "routed", service="routing", delivery_id="c-1", device=DEVICE)
+            raise RuntimeError("the transaction is rolled back")
+    assert await journey.timeline(store, "t1", "d-1") == []
+
+
 async def test_each_step_of_a_copy_names_its_device_or_the_replacement_that_reported_it(
     store: Store,
 ) -> None:

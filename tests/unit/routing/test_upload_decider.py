@@ -236,3 +236,35 @@ async def test_a_request_without_a_tenant_or_over_the_limits_is_parked(
     with pytest.raises(PermanentFailure):
         await _decide(decider, too_many)
     assert await repo.request(store, TENANT, "r-2") is None
+
+
+async def test_a_request_of_many_documents_leaves_each_its_records_and_steps(
+    store: Store,
+) -> None:
+    async def directory(tenant: str, lookups: Lookups, requested_at: datetime) -> DirectoryView:
+        return DirectoryView()
+
+    decider = UploadDecider(
+        store, UnitOfWork(store, None), directory, max_documents=50, max_lines=1
+    )
+    ids = [f"d-{n}" for n in range(50)]
+    for request_id in ("r-1", "r-2"):  # the second uploads each document again
+        await _decide(decider, _request(request_id, *ids))
+    await _decide(decider, _request("r-2", *ids))  # asked again: nothing new
+    for document_id in ids:
+        key = repo.document_key(TENANT, document_id)
+        master = await repo.document(store, key)
+        assert master is not None and (master.version, master.request_id) == (2, "r-2")
+        body = await repo.body_of(store, key)
+        assert body is not None and body.header.id == document_id
+        old, new = sorted(await repo.copies_of(store, key), key=lambda c: c.version)
+        assert (old.state, old.withdrawn_reason) == ("withdrawn", "replaced")
+        assert (new.state, new.version, new.target) == ("routed", 2, IVANOV)
+        steps = [s.step for s in await repo.steps_of(store, key)]
+        first, again = (
+            ["requested", "decided", "routed"],
+            ["requested", "decided", "withdrawn", "routed"],
+        )
+        assert steps == first + again
+    assert len(await _emitted(store, "document.routed")) == 2
+    assert len(await _emitted(store, "document.withdrawn")) == 50
