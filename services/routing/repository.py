@@ -323,6 +323,19 @@ class JourneyStep:
 _STEP_FIELDS = frozenset(f.name for f in fields(JourneyStep)) - {"details"}
 
 
+# Up to this many rows are read by id one by one: a get each costs less than one query for a
+# list of them (SQLite builds a table of the list) until there are more.
+_FEW = 4
+
+
+async def _by_ids(db: Session, collection: str, ids: Sequence[str]) -> list[Doc]:
+    """The rows of these ids that exist: a get each for a few, one query for more."""
+    if len(ids) > _FEW:
+        return await db.find(collection, {"id": list(ids)})
+    found = [await db.get(collection, id) for id in ids]
+    return [row for row in found if row is not None]
+
+
 # Upload requests ------------------------------------------------------------------------------
 
 
@@ -339,17 +352,17 @@ async def request(db: Session, tenant: str, request_id: str) -> RequestRecord | 
 
 
 async def record_decision(
-    db: Session, tenant: str, request_id: str, decided: UploadDecided
+    db: Session, tenant: str, request_id: str, decided: UploadDecided, dumped: Doc | None = None
 ) -> None:
     """Record the request with its decision, once: a request decided before (by another
     instance meanwhile) raises DuplicateKeyError, and the transaction deciding it again is
-    rolled back whole."""
+    rolled back whole. ``dumped``: the decision's JSON when the caller has it already."""
     key = request_key(tenant, request_id)
     row = {
         "id": key,
         "tenant": tenant,
         "at": now_iso(),
-        "decision": decided.model_dump(mode="json"),
+        "decision": dumped if dumped is not None else decided.model_dump(mode="json"),
     }
     await db.insert(REQUESTS.name, row)
 
@@ -365,16 +378,13 @@ async def document(db: Session, key: str) -> DocumentRecord | None:
 
 async def documents(db: Session, keys: Sequence[str]) -> dict[str, DocumentRecord]:
     """The master records of these documents that exist, by key, in one query."""
-    return {
-        row["id"]: DocumentRecord.of(row)
-        for row in await db.find(DOCUMENTS.name, {"id": list(keys)})
-    }
+    return {row["id"]: DocumentRecord.of(row) for row in await _by_ids(db, DOCUMENTS.name, keys)}
 
 
 async def document_states(db: Session, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
     """The state and version of each of these master records that exists, by key, in one
     query: their processes and targets are not read."""
-    rows = await db.find(DOCUMENTS.name, {"id": list(keys)})
+    rows = await _by_ids(db, DOCUMENTS.name, list(keys))
     return {row["id"]: (row["state"], row["version"]) for row in rows}
 
 
@@ -433,7 +443,7 @@ async def copies_of_documents(db: Session, keys: Sequence[str]) -> dict[str, lis
 
 async def copies(db: Session, delivery_ids: Sequence[str]) -> dict[str, CopyRecord]:
     """The copies of these deliveries that exist, by delivery id, in one query."""
-    rows = await db.find(DELIVERIES.name, {"id": list(delivery_ids)})
+    rows = await _by_ids(db, DELIVERIES.name, delivery_ids)
     return {row["id"]: CopyRecord.of(row) for row in rows}
 
 
@@ -536,7 +546,7 @@ async def save_facts(db: Session, master: DocumentRecord, facts: dict[str, list[
 
 async def stored_steps(db: Session, step_ids: Sequence[str]) -> set[str]:
     """Which of these steps are stored already, in one query."""
-    return {row["id"] for row in await db.find(JOURNEY.name, {"id": list(step_ids)})}
+    return {row["id"] for row in await _by_ids(db, JOURNEY.name, step_ids)}
 
 
 async def add_steps(db: Session, steps: Sequence[JourneyStep]) -> None:

@@ -90,7 +90,7 @@ class ResultKeeper:
                     continue
                 after = await _apply_progress(tx, journal, progress, copy)
                 if after is not None:  # the same copy named again moves on from here
-                    copies[copy.id] = after
+                    copies[copy.id] = replace(copy, state=after)
                     moved.add(copy.document_key)
             await _refresh_states(tx, moved)
 
@@ -240,10 +240,9 @@ class ResultKeeper:
 
 async def _apply_progress(
     tx: Tx, journal: Journal, event: DeliveryProgressed, copy: repo.CopyRecord
-) -> repo.CopyRecord | None:
-    """One copy's step: its journey and, when it moves the copy on, the copy's state; the
-    copy as the step left it when it moved (its document's state is the caller's to set
-    then), else None."""
+) -> str | None:
+    """One copy's step: its journey and, when it moves the copy on, the copy's state; that
+    state when it moved (its document's state is the caller's to set then), else None."""
     after = states.copy_after_step(copy.state, event.state)
     step = PROGRESS_STEP[event.state]
     if event.delivered_at is not None:
@@ -270,7 +269,7 @@ async def _apply_progress(
     if after is None:
         return None
     await repo.record_copy_step(tx.db, copy.id, after, event.by)
-    return replace(copy, state=after)
+    return after
 
 
 async def _copy(

@@ -174,8 +174,10 @@ class UploadDecider:
                         )
                 # The request's record, written with the decision (a request decided
                 # meanwhile by another instance ends this transaction in DuplicateKeyError).
-                await repo.record_decision(tx.db, tenant, request.request_id, decided)
-                await self._announce(tx, tenant, envelope, request, decided, routed, dumped)
+                # Dumped once: for the request's record and for the answer.
+                answer = _Answer(decided, decided.model_dump(mode="json"))
+                await repo.record_decision(tx.db, tenant, request.request_id, decided, answer.json)
+                await self._announce(tx, tenant, envelope, request, answer, routed, dumped)
         except DuplicateKeyError:
             # Decided meanwhile by another routing instance: that decision stands.
             previous = await repo.request(self._store, tenant, request.request_id)
@@ -224,15 +226,16 @@ class UploadDecider:
         tenant: str,
         envelope: Envelope,
         request: UploadRequested,
-        decided: UploadDecided,
+        answer: _Answer,
         copies: list[RoutedCopy],
         dumped: dict[str, Doc],
     ) -> None:
         """Publish the decision and the copies: one message for an internet upload whose asker
         reads the decision from its copies, otherwise the copies and ``upload.decided``.
         ``dumped``: each document's JSON, as its body row took it."""
+        decided = answer.decided
         if decided.outcome != "accepted" or not copies:
-            await tx.emit(decided, tenant)
+            await tx.emit_dumped(decided, answer.json, tenant)
             return
         answered_by_copies = request.answer_with_copies and request.channel == "internet"
         used = {c.document_id for c in copies}
@@ -245,9 +248,10 @@ class UploadDecider:
             requested_at=envelope.time,
             decided=decided if answered_by_copies else None,
         )
-        await tx.emit_dumped(routed, _routed_json(routed, dumped), tenant)
+        body = _routed_json(routed, dumped, answer.json if answered_by_copies else None)
+        await tx.emit_dumped(routed, body, tenant)
         if not answered_by_copies:
-            await tx.emit(decided, tenant)
+            await tx.emit_dumped(decided, answer.json, tenant)
 
     async def _announce_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
         async with self._uow(applying=envelope) as tx:
@@ -403,6 +407,14 @@ class UploadDecider:
         return delivery, copy
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """The decision and its JSON, dumped once for the request's record and every message."""
+
+    decided: UploadDecided
+    json: Doc
+
+
 def _refused(
     request: UploadRequested, envelope: Envelope, code: str, params: dict[str, Any]
 ) -> UploadDecided:
@@ -420,10 +432,12 @@ def _refused(
     )
 
 
-def _routed_json(routed: DocumentRouted, dumped: dict[str, Doc]) -> Doc:
-    """The routed message's JSON, its documents taken as they were dumped for their bodies."""
-    body = routed.model_dump(mode="json", exclude={"documents"})
-    return {**body, "documents": [dumped[d.header.id] for d in routed.documents]}
+def _routed_json(routed: DocumentRouted, dumped: dict[str, Doc], decided: Doc | None) -> Doc:
+    """The routed message's JSON, its documents taken as they were dumped for their bodies
+    and the decision it carries (None: none) as it was dumped for the request's record."""
+    body = routed.model_dump(mode="json", exclude={"documents", "decided"})
+    documents = [dumped[d.header.id] for d in routed.documents]
+    return {**body, "documents": documents, "decided": decided}
 
 
 def _named_once(request: UploadRequested) -> list[CarriedDocument]:
