@@ -89,7 +89,9 @@ class Journal:
             if step_id in self._steps:
                 return
         else:
-            step_id = f"{key}:{self._envelope.id}:{self._n}"
+            # By the message, not the document: the steps of one message sit side by side in
+            # the journey's index by id, a few pages for an upload of many documents.
+            step_id = f"{self._envelope.id}:{self._n}"
         self._steps[step_id] = repo.JourneyStep(
             id=step_id,
             tenant=self._tenant,

@@ -4,6 +4,8 @@ themselves are table-tested in test_rules.py; here: what a decision writes and e
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -248,8 +250,10 @@ async def test_a_request_of_many_documents_leaves_each_its_records_and_steps(
         store, UnitOfWork(store, None), directory, max_documents=50, max_lines=1
     )
     ids = [f"d-{n}" for n in range(50)]
+    started_ms = time.time_ns() // 1_000_000
     for request_id in ("r-1", "r-2"):  # the second uploads each document again
         await _decide(decider, _request(request_id, *ids))
+    ended_ms = time.time_ns() // 1_000_000
     await _decide(decider, _request("r-2", *ids))  # asked again: nothing new
     for document_id in ids:
         key = repo.document_key(TENANT, document_id)
@@ -260,6 +264,9 @@ async def test_a_request_of_many_documents_leaves_each_its_records_and_steps(
         old, new = sorted(await repo.copies_of(store, key), key=lambda c: c.version)
         assert (old.state, old.withdrawn_reason) == ("withdrawn", "replaced")
         assert (new.state, new.version, new.target) == ("routed", 2, IVANOV)
+        for copy in (old, new):  # 32 hex digits, the first 12 the time it was made, in ms
+            assert re.fullmatch("[0-9a-f]{32}", copy.id)
+            assert started_ms <= int(copy.id[:12], 16) <= ended_ms
         steps = [s.step for s in await repo.steps_of(store, key)]
         first, again = (
             ["requested", "decided", "routed"],
