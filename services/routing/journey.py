@@ -50,7 +50,8 @@ class Journal:
     or :meth:`write`), one statement for all of them.
 
     - A step keyed by the message and its place in it cannot be there yet: the message's
-      applied-message record, in the same transaction, lets it be applied only once.
+      record in the same transaction (its applied-message row, or the upload request's record
+      that names it) lets it be applied only once.
     - A copy's once-only step (``ONCE_PER_COPY``) may be: those already stored are read in
       one query for all the message's copies and left as they are, and one the message names
       twice is kept the first time.

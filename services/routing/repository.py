@@ -199,6 +199,9 @@ class RequestRecord:
     id: str  # request_key(tenant, request_id)
     tenant: str
     decision: UploadDecided | None
+    # The id of the message that was decided: the same message delivered again is applied
+    # already. None in records of releases that kept it as an applied-message row instead.
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -348,15 +351,23 @@ async def request(db: Session, tenant: str, request_id: str) -> RequestRecord | 
         id=row["id"],
         tenant=row["tenant"],
         decision=UploadDecided.model_validate(decision) if decision is not None else None,
+        message=row.get("message"),
     )
 
 
 async def record_decision(
-    db: Session, tenant: str, request_id: str, decided: UploadDecided, dumped: Doc | None = None
+    db: Session,
+    tenant: str,
+    request_id: str,
+    decided: UploadDecided,
+    dumped: Doc | None = None,
+    *,
+    message: str | None = None,
 ) -> None:
     """Record the request with its decision, once: a request decided before (by another
     instance meanwhile) raises DuplicateKeyError, and the transaction deciding it again is
-    rolled back whole. ``dumped``: the decision's JSON when the caller has it already."""
+    rolled back whole. ``dumped``: the decision's JSON when the caller has it already;
+    ``message``: the id of the message decided."""
     key = request_key(tenant, request_id)
     row = {
         "id": key,
@@ -364,6 +375,8 @@ async def record_decision(
         "at": now_iso(),
         "decision": dumped if dumped is not None else decided.model_dump(mode="json"),
     }
+    if message is not None:
+        row["message"] = message
     await db.insert(REQUESTS.name, row)
 
 

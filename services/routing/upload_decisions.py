@@ -61,7 +61,7 @@ from shared.i18n import render
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
-from shared.outbox import Tx, UnitOfWork
+from shared.outbox import AlreadyApplied, Tx, UnitOfWork
 from shared.storage import Doc, DuplicateKeyError, Store
 
 log = get_logger("tsdx.routing")
@@ -135,12 +135,14 @@ class UploadDecider:
             raise PermanentFailure(f"{code}: {render(code, 'en', params)}")
         previous = await repo.request(self._store, tenant, request.request_id)
         if previous is not None:
-            await self._announce_again(envelope, previous)
+            await self._asked_again(envelope, previous)
             return
         process = await repo.find_process(self._store, tenant, request.process)
         decision = await self._decide(tenant, request, process, envelope)
         try:
-            async with self._uow(applying=envelope) as tx, Journal(tx.db, envelope) as journal:
+            # The request's record keeps this message's id: it is the message's applied
+            # record (no row of its own in applied_messages), written in the same transaction.
+            async with self._uow() as tx, Journal(tx.db, envelope) as journal:
                 target = request.target.model_dump(mode="json")
                 named = {d.header.id: d for d in request.documents}  # once, if named twice
                 for document in named.values():
@@ -177,13 +179,15 @@ class UploadDecider:
                 # meanwhile by another instance ends this transaction in DuplicateKeyError).
                 # Dumped once: for the request's record and for the answer.
                 answer = _Answer(decided, decided.model_dump(mode="json"))
-                await repo.record_decision(tx.db, tenant, request.request_id, decided, answer.json)
+                await repo.record_decision(
+                    tx.db, tenant, request.request_id, decided, answer.json, message=envelope.id
+                )
                 await self._announce(tx, tenant, envelope, request, answer, routed, dumped)
         except DuplicateKeyError:
             # Decided meanwhile by another routing instance: that decision stands.
             previous = await repo.request(self._store, tenant, request.request_id)
             if previous is not None:
-                await self._announce_again(envelope, previous)
+                await self._asked_again(envelope, previous)
             return
         # Counted once committed: a transaction that ends in DuplicateKeyError routed nothing.
         UPLOADS.labels(decided.outcome, decided.code or "").inc()
@@ -254,7 +258,11 @@ class UploadDecider:
         if not answered_by_copies:
             await tx.emit_dumped(decided, answer.json, tenant)
 
-    async def _announce_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
+    async def _asked_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
+        """A request decided before: the message that was decided, delivered again, is applied
+        already; another message asking the same announces the same decision again."""
+        if previous.message == envelope.id:
+            raise AlreadyApplied(envelope.id)
         async with self._uow(applying=envelope) as tx:
             if previous.decision is not None:
                 await tx.emit(previous.decision, envelope.tenant)

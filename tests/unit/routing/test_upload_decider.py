@@ -21,7 +21,7 @@ from shared.contracts import wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
 from shared.contracts.uploads import DocumentRouted, UploadRequested
 from shared.messaging.consumer import PermanentFailure
-from shared.outbox import OUTBOX, UnitOfWork
+from shared.outbox import APPLIED, OUTBOX, AlreadyApplied, UnitOfWork
 from shared.storage import Store
 from tests.support.stores import service_store
 
@@ -179,6 +179,24 @@ async def test_the_same_request_again_announces_the_same_decision_and_delivers_n
     assert again == first
     assert len(await _emitted(store, "document.routed")) == 1
     assert len(asked) == 1  # decided once: the directory is not asked again
+
+
+async def test_the_same_message_delivered_again_is_applied_already_and_adds_nothing(
+    decider: UploadDecider, store: Store
+) -> None:
+    request = _request("r-1")
+    envelope = wrap(request, TENANT)
+    await decider.handle(envelope, request)
+    outbox = await store.find(OUTBOX.name)
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    with pytest.raises(AlreadyApplied):
+        await decider.handle(envelope, request)
+    assert await store.find(OUTBOX.name) == outbox
+    assert await repo.steps_of(store, repo.document_key(TENANT, "d-1")) == steps
+    # The request's record names the message: no applied-message row of its own.
+    record = await repo.request(store, TENANT, "r-1")
+    assert record is not None and record.message == envelope.id
+    assert await store.get(APPLIED.name, envelope.id) is None
 
 
 async def test_uploading_again_replaces_a_copy_nobody_took(
