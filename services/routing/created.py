@@ -82,7 +82,7 @@ async def open_created(
         routed_at=now_iso(),
     )
     await repo.add_copy(tx.db, copy)
-    await journal.add(
+    journal.add(
         header.id,
         "created",
         service=CHANNEL_SERVICE[result.channel],

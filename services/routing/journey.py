@@ -45,7 +45,17 @@ PROGRESS_STEP = {
 
 
 class Journal:
-    """The steps one message adds, written with the transaction that applies it."""
+    """The steps one message adds, written with the transaction that applies it: kept here
+    as they are added and written together when the message's work is done (``async with``,
+    or :meth:`write`), one statement for all of them.
+
+    - A step keyed by the message and its place in it cannot be there yet: the message's
+      record in the same transaction (its applied-message row, or the upload request's record
+      that names it) lets it be applied only once.
+    - A copy's once-only step (``ONCE_PER_COPY``) may be: those already stored are read in
+      one query for all the message's copies and left as they are, and one the message names
+      twice is kept the first time.
+    """
 
     def __init__(self, db: Session, envelope: Envelope) -> None:
         self._db = db
@@ -53,8 +63,16 @@ class Journal:
         self._tenant = envelope.tenant or ""
         self._at = now_iso()
         self._n = 0
+        self._steps: dict[str, repo.JourneyStep] = {}
 
-    async def add(
+    async def __aenter__(self) -> Journal:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:  # otherwise the transaction is rolled back: nothing to write
+            await self.write()
+
+    def add(
         self,
         document_id: str,
         step: str,
@@ -69,28 +87,27 @@ class Journal:
         key = repo.document_key(self._tenant, document_id)
         if step in ONCE_PER_COPY and delivery_id is not None:
             step_id = f"{key}:{delivery_id}:{step}"
-            if await repo.has_step(self._db, step_id):
+            if step_id in self._steps:
                 return
         else:
-            step_id = f"{key}:{self._envelope.id}:{self._n}"
-        await repo.add_step(
-            self._db,
-            repo.JourneyStep(
-                id=step_id,
-                tenant=self._tenant,
-                document_key=key,
-                document_id=document_id,
-                at=at or self._at,
-                seq=self._n,
-                step=step,
-                service=service,
-                delivery_id=delivery_id,
-                details={k: v for k, v in details.items() if v is not None},
-            ),
+            # By the message, not the document: the steps of one message sit side by side in
+            # the journey's index by id, a few pages for an upload of many documents.
+            step_id = f"{self._envelope.id}:{self._n}"
+        self._steps[step_id] = repo.JourneyStep(
+            id=step_id,
+            tenant=self._tenant,
+            document_key=key,
+            document_id=document_id,
+            at=at or self._at,
+            seq=self._n,
+            step=step,
+            service=service,
+            delivery_id=delivery_id,
+            details={k: v for k, v in details.items() if v is not None},
         )
 
-    async def requested(self, document: CarriedDocument, channel: Channel, target: Doc) -> None:
-        await self.add(
+    def requested(self, document: CarriedDocument, channel: Channel, target: Doc) -> None:
+        self.add(
             document.header.id,
             "requested",
             service="accounting",
@@ -100,6 +117,15 @@ class Journal:
             channel=channel,
             target=target,
         )
+
+    async def write(self) -> None:
+        """Write the steps added since the last write, in the order they were added."""
+        steps, self._steps = self._steps, {}
+        once = [
+            s.id for s in steps.values() if s.step in ONCE_PER_COPY and s.delivery_id is not None
+        ]
+        stored = await repo.stored_steps(self._db, once) if once else set()
+        await repo.add_steps(self._db, [s for s in steps.values() if s.id not in stored])
 
 
 def _public(step: repo.JourneyStep) -> Doc:

@@ -49,16 +49,16 @@ async def settle(tx: Tx, envelope: Envelope, device: ReplicaDevice) -> int:
     if device.status == "active":
         return 0
     copies = await repo.copies_for_device(tx.db, device.tenant, device.id, states.NOT_TAKEN)
-    journal = Journal(tx.db, envelope)
     touched = 0
-    for copy in copies:
-        if device.replaced_by is not None:
-            await _move(tx, journal, copy, device.replaced_by)
-        elif routed_since(copy.routed_at, envelope.time):
-            await _return(tx, journal, copy, device)
-        else:
-            continue
-        touched += 1
+    async with Journal(tx.db, envelope) as journal:
+        for copy in copies:
+            if device.replaced_by is not None:
+                await _move(tx, journal, copy, device.replaced_by)
+            elif routed_since(copy.routed_at, envelope.time):
+                await _return(tx, journal, copy, device)
+            else:
+                continue
+            touched += 1
     if touched:
         log.info("copies.settled", device=device.id, status=device.status, copies=touched)
     return touched
@@ -67,7 +67,7 @@ async def settle(tx: Tx, envelope: Envelope, device: ReplicaDevice) -> int:
 async def _move(tx: Tx, journal: Journal, copy: CopyRecord, new_device: str) -> None:
     target = Target(kind="device", value=new_device)
     await repo.retarget_copy(tx.db, copy.id, target)
-    await journal.add(
+    journal.add(
         copy.document_id,
         "moved",
         service="routing",
@@ -108,7 +108,7 @@ async def _return(tx: Tx, journal: Journal, copy: CopyRecord, device: ReplicaDev
         ),
         copy.tenant,
     )
-    await journal.add(
+    journal.add(
         document_id,
         "returned",
         service="routing",

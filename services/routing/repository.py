@@ -8,7 +8,7 @@ their stored shape stays what it was, so stores written by earlier versions read
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Self, TypeVar
 
@@ -199,6 +199,9 @@ class RequestRecord:
     id: str  # request_key(tenant, request_id)
     tenant: str
     decision: UploadDecided | None
+    # The id of the message that was decided: the same message delivered again is applied
+    # already. None in records of releases that kept it as an applied-message row instead.
+    message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,11 +243,13 @@ class DocumentRecord:
             created_on_terminal=bool(row.get("created_on_terminal")),
         )
 
-    def row(self, snapshot: Doc | None = None) -> Doc:
-        """The stored row; ``snapshot``: the process snapshot's JSON when the caller has it
-        already (the documents of one upload share their process)."""
+    def row(self, snapshot: Doc | None = None, target: Doc | None = None) -> Doc:
+        """The stored row; ``snapshot`` and ``target``: the process snapshot's and the target's
+        JSON when the caller has them already (the documents of one upload share both)."""
         if snapshot is None and self.process_snapshot is not None:
             snapshot = self.process_snapshot.model_dump(mode="json")
+        if target is None and self.target is not None:
+            target = self.target.model_dump(mode="json")
         row: Doc = {
             "id": self.id,
             "tenant": self.tenant,
@@ -253,7 +258,7 @@ class DocumentRecord:
             "process_snapshot": snapshot,
             "request_id": self.request_id,
             "channel": self.channel,
-            "target": self.target.model_dump(mode="json") if self.target else None,
+            "target": target,
             "version": self.version,
             "state": self.state,
             "uploaded_at": self.uploaded_at,
@@ -321,6 +326,19 @@ class JourneyStep:
 _STEP_FIELDS = frozenset(f.name for f in fields(JourneyStep)) - {"details"}
 
 
+# Up to this many rows are read by id one by one: a get each costs less than one query for a
+# list of them (SQLite builds a table of the list) until there are more.
+_FEW = 4
+
+
+async def _by_ids(db: Session, collection: str, ids: Sequence[str]) -> list[Doc]:
+    """The rows of these ids that exist: a get each for a few, one query for more."""
+    if len(ids) > _FEW:
+        return await db.find(collection, {"id": list(ids)})
+    found = [await db.get(collection, id) for id in ids]
+    return [row for row in found if row is not None]
+
+
 # Upload requests ------------------------------------------------------------------------------
 
 
@@ -333,22 +351,32 @@ async def request(db: Session, tenant: str, request_id: str) -> RequestRecord | 
         id=row["id"],
         tenant=row["tenant"],
         decision=UploadDecided.model_validate(decision) if decision is not None else None,
+        message=row.get("message"),
     )
 
 
 async def record_decision(
-    db: Session, tenant: str, request_id: str, decided: UploadDecided
+    db: Session,
+    tenant: str,
+    request_id: str,
+    decided: UploadDecided,
+    dumped: Doc | None = None,
+    *,
+    message: str | None = None,
 ) -> None:
     """Record the request with its decision, once: a request decided before (by another
     instance meanwhile) raises DuplicateKeyError, and the transaction deciding it again is
-    rolled back whole."""
+    rolled back whole. ``dumped``: the decision's JSON when the caller has it already;
+    ``message``: the id of the message decided."""
     key = request_key(tenant, request_id)
     row = {
         "id": key,
         "tenant": tenant,
         "at": now_iso(),
-        "decision": decided.model_dump(mode="json"),
+        "decision": dumped if dumped is not None else decided.model_dump(mode="json"),
     }
+    if message is not None:
+        row["message"] = message
     await db.insert(REQUESTS.name, row)
 
 
@@ -361,15 +389,30 @@ async def document(db: Session, key: str) -> DocumentRecord | None:
     return None if row is None else DocumentRecord.of(row)
 
 
-async def document_state(db: Session, key: str) -> tuple[str, int] | None:
-    """A master record's state and version only: its process and target are not read."""
-    row = await db.get(DOCUMENTS.name, key)
-    return None if row is None else (row["state"], row["version"])
+async def documents(db: Session, keys: Sequence[str]) -> dict[str, DocumentRecord]:
+    """The master records of these documents that exist, by key, in one query."""
+    return {row["id"]: DocumentRecord.of(row) for row in await _by_ids(db, DOCUMENTS.name, keys)}
+
+
+async def document_states(db: Session, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """The state and version of each of these master records that exists, by key, in one
+    query: their processes and targets are not read."""
+    rows = await _by_ids(db, DOCUMENTS.name, list(keys))
+    return {row["id"]: (row["state"], row["version"]) for row in rows}
 
 
 async def put_document(db: Session, master: DocumentRecord, snapshot: Doc | None = None) -> None:
     """Write the master record (``snapshot``: its process's JSON, see DocumentRecord.row)."""
     await db.put(DOCUMENTS.name, master.row(snapshot))
+
+
+async def put_documents(
+    db: Session, masters: Sequence[DocumentRecord], snapshot: Doc, target: Doc | None
+) -> None:
+    """Write the master records of one upload's documents, in one statement: ``snapshot`` and
+    ``target`` are their process's and their target's JSON (the same for all of them)."""
+    if masters:
+        await db.put_many(DOCUMENTS.name, [master.row(snapshot, target) for master in masters])
 
 
 async def set_document_state(db: Session, key: str, state: str) -> None:
@@ -403,6 +446,29 @@ async def copies_of(db: Session, key: str, version: int | None = None) -> list[C
     return [CopyRecord.of(row) for row in await db.find(DELIVERIES.name, where)]
 
 
+async def copies_of_documents(db: Session, keys: Sequence[str]) -> dict[str, list[CopyRecord]]:
+    """The copies of these documents, of every version, by document key, in one query."""
+    found: dict[str, list[CopyRecord]] = {key: [] for key in keys}
+    for row in await db.find(DELIVERIES.name, {"document_key": list(keys)}):
+        found[row["document_key"]].append(CopyRecord.of(row))
+    return found
+
+
+async def copies(db: Session, delivery_ids: Sequence[str]) -> dict[str, CopyRecord]:
+    """The copies of these deliveries that exist, by delivery id, in one query."""
+    rows = await _by_ids(db, DELIVERIES.name, delivery_ids)
+    return {row["id"]: CopyRecord.of(row) for row in rows}
+
+
+async def copy_states_of(db: Session, versions: Mapping[str, int]) -> dict[str, list[str]]:
+    """:func:`copy_states` of several documents (document key: version), in one query."""
+    found: dict[str, list[str]] = {key: [] for key in versions}
+    for row in await db.find(DELIVERIES.name, {"document_key": list(versions)}):
+        if row["version"] == versions[row["document_key"]]:
+            found[row["document_key"]].append(row["state"])
+    return found
+
+
 async def copy_states(db: Session, key: str, version: int) -> list[str]:
     """The states of one upload version's copies of a document: what its own state and its
     completion follow, read without making a record of each copy."""
@@ -412,6 +478,12 @@ async def copy_states(db: Session, key: str, version: int) -> list[str]:
 
 async def add_copy(db: Session, copy: CopyRecord) -> None:
     await db.insert(DELIVERIES.name, copy.row())
+
+
+async def add_new_copies(db: Session, copies: Sequence[CopyRecord]) -> None:
+    """Write copies just made, in one statement; each id is new (a random one)."""
+    if copies:
+        await db.put_many(DELIVERIES.name, [copy.row() for copy in copies])
 
 
 async def withdraw_copy(db: Session, delivery_id: str, *, state: str, reason: str) -> None:
@@ -441,6 +513,17 @@ async def start_body(
     await db.put(DOCUMENT_BODIES.name, body)
     if not first_version:
         await db.put(DOCUMENT_FACTS.name, {"id": key, "tenant": tenant, "facts": {}})
+
+
+async def start_bodies(db: Session, tenant: str, started: Sequence[tuple[str, Doc, bool]]) -> None:
+    """:func:`start_body` for several documents (key, document, first version), one statement
+    for their bodies and one for the facts cleared of those that had an earlier version."""
+    if started:
+        bodies = [{"id": key, "tenant": tenant, "document": doc} for key, doc, _ in started]
+        await db.put_many(DOCUMENT_BODIES.name, bodies)
+    cleared = [{"id": key, "tenant": tenant, "facts": {}} for key, _, first in started if not first]
+    if cleared:
+        await db.put_many(DOCUMENT_FACTS.name, cleared)
 
 
 # Master records written before the document and its facts were kept apart hold them
@@ -474,12 +557,16 @@ async def save_facts(db: Session, master: DocumentRecord, facts: dict[str, list[
 # The journey ----------------------------------------------------------------------------------
 
 
-async def has_step(db: Session, step_id: str) -> bool:
-    return await db.get(JOURNEY.name, step_id) is not None
+async def stored_steps(db: Session, step_ids: Sequence[str]) -> set[str]:
+    """Which of these steps are stored already, in one query."""
+    return {row["id"] for row in await _by_ids(db, JOURNEY.name, step_ids)}
 
 
-async def add_step(db: Session, step: JourneyStep) -> None:
-    await db.insert(JOURNEY.name, step.row())
+async def add_steps(db: Session, steps: Sequence[JourneyStep]) -> None:
+    """Write steps none of which is stored yet (journey.py's Journal sees to it), in one
+    statement."""
+    if steps:
+        await db.put_many(JOURNEY.name, [step.row() for step in steps])
 
 
 async def steps_of(db: Session, key: str) -> list[JourneyStep]:

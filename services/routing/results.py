@@ -21,6 +21,8 @@ its master record), so editing a process does not change documents already in wo
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
 from services.routing import quantity, states
@@ -57,8 +59,10 @@ class ResultKeeper:
         self._uow = uow
 
     async def progressed(self, envelope: Envelope, event: DeliveryProgressed) -> None:
-        async with self._uow(applying=envelope) as tx:
-            await _apply_progress(tx, envelope, Journal(tx.db, envelope), event)
+        async with self._uow(applying=envelope) as tx, Journal(tx.db, envelope) as journal:
+            copy = await _copy(tx, envelope, event.delivery_id)
+            if await _apply_progress(tx, journal, event, copy) is not None:
+                await _refresh_states(tx, [copy.document_key])
 
     async def progressed_together(self, envelope: Envelope, event: DeliveriesProgressed) -> None:
         """Several copies' progress in one message (a batched acknowledgement): each applied
@@ -69,24 +73,33 @@ class ResultKeeper:
         message's and the copy's ids, and counted): the others still apply. Its single form
         would be parked, but parking this message would hold back every other copy's news, and
         replaying could not help it: routing made every copy before a terminal could name it.
+
+        The copies are read in one query, and each document's state is set once, from all its
+        copies as the message leaves them (what setting it after each copy would end with).
         """
-        async with self._uow(applying=envelope) as tx:
-            journal = Journal(tx.db, envelope)  # one journal: its steps' ids stay apart
-            for progress in event.single():
+        progresses = event.single()
+        # One journal: its steps' ids stay apart.
+        async with self._uow(applying=envelope) as tx, Journal(tx.db, envelope) as journal:
+            copies = await repo.copies(tx.db, [p.delivery_id for p in progresses])
+            moved: set[str] = set()  # the documents whose copies moved
+            for progress in progresses:
                 try:
-                    copy = await _copy(tx, envelope, progress.delivery_id)
+                    copy = _own(envelope, progress.delivery_id, copies.get(progress.delivery_id))
                 except PermanentFailure:  # as its single form is refused, but alone
                     _refuse_copy(envelope, progress)
                     continue
-                await _apply_progress(tx, envelope, journal, progress, copy)
+                after = await _apply_progress(tx, journal, progress, copy)
+                if after is not None:  # the same copy named again moves on from here
+                    copies[copy.id] = replace(copy, state=after)
+                    moved.add(copy.document_key)
+            await _refresh_states(tx, moved)
 
     async def progressed_v1(self, envelope: Envelope, event: DeliveryProgressedV1) -> None:
         """Progress reported before an upgrade (an older version of the message)."""
         await self.progressed(envelope, event.upgraded())
 
     async def submitted(self, envelope: Envelope, result: ResultSubmitted) -> None:
-        async with self._uow(applying=envelope) as tx:
-            journal = Journal(tx.db, envelope)
+        async with self._uow(applying=envelope) as tx, Journal(tx.db, envelope) as journal:
             known = await repo.copy_of(tx.db, result.delivery_id)
             if known is None and result.created is not None:
                 opened = await open_created(tx, envelope, result, journal)
@@ -113,7 +126,7 @@ class ResultKeeper:
                 refused = "document_withdrawn"
             if refused is not None:
                 await self._refuse(tx, envelope, result, refused, {})
-                await journal.add(document_id, "result_refused", code=refused, **about)
+                journal.add(document_id, "result_refused", code=refused, **about)
                 return
             process = await _process_of(tx, master)
             document = await repo.body_of(tx.db, master.id)
@@ -132,23 +145,21 @@ class ResultKeeper:
             if refusal is not None:
                 await self._refuse(tx, envelope, result, refusal.code, dict(refusal.params))
                 details = dict(refusal.params) or None
-                await journal.add(
+                journal.add(
                     document_id, "result_refused", code=refusal.code, params=details, **about
                 )
                 return
             await repo.save_facts(tx.db, master, facts)
             if copy.channel == "internet" and copy.state in states.NOT_TAKEN:
-                await _implied_download(journal, copy, about)
+                _implied_download(journal, copy, about)
             await repo.set_copy_state(tx.db, copy.id, states.copy_after_result(result.final))
             RESULTS.labels("final" if result.final else "partial").inc()
-            await journal.add(
-                document_id, "result", final=result.final, lines=len(result.lines), **about
-            )
+            journal.add(document_id, "result", final=result.final, lines=len(result.lines), **about)
             if result.final and await _all_done(tx, master):
                 await self._complete(tx, envelope, master, copy, document, facts, process)
-                await journal.add(document_id, "completed", service="routing", mode=copy.mode)
+                journal.add(document_id, "completed", service="routing", mode=copy.mode)
                 if process is not None and process.next_process:
-                    await journal.add(
+                    journal.add(
                         document_id,
                         "follow_up",
                         service="routing",
@@ -156,13 +167,14 @@ class ResultKeeper:
                         request_id=follow_up_id(document_id, process.next_process),
                     )
             else:
-                await _refresh_state(tx, master.id)
+                await _refresh_states(tx, [master.id])
 
     async def loaded(self, envelope: Envelope, event: DocumentLoaded) -> None:
         key = repo.document_key(envelope.tenant or "", event.document_id)
         async with self._uow(applying=envelope) as tx:
             if await repo.mark_loaded(tx.db, key, state=states.LOADED, from_state=states.COMPLETED):
-                await Journal(tx.db, envelope).add(event.document_id, "loaded", service="gateway")
+                async with Journal(tx.db, envelope) as journal:
+                    journal.add(event.document_id, "loaded", service="gateway")
 
     async def _refuse(
         self,
@@ -227,21 +239,16 @@ class ResultKeeper:
 
 
 async def _apply_progress(
-    tx: Tx,
-    envelope: Envelope,
-    journal: Journal,
-    event: DeliveryProgressed,
-    known: repo.CopyRecord | None = None,
-) -> None:
-    """One copy's step: its journey and, when it moves the copy on, the copy's and the
-    document's state."""
-    copy = await _copy(tx, envelope, event.delivery_id, known)
+    tx: Tx, journal: Journal, event: DeliveryProgressed, copy: repo.CopyRecord
+) -> str | None:
+    """One copy's step: its journey and, when it moves the copy on, the copy's state; that
+    state when it moved (its document's state is the caller's to set then), else None."""
     after = states.copy_after_step(copy.state, event.state)
     step = PROGRESS_STEP[event.state]
     if event.delivered_at is not None:
         # A download that also says when the copy was stored: both steps, each at
         # its own time (recorded once, however often reported).
-        await journal.add(
+        journal.add(
             copy.document_id,
             PROGRESS_STEP["delivered"],
             service=CHANNEL_SERVICE[event.channel],
@@ -251,7 +258,7 @@ async def _apply_progress(
             device_id=event.by if event.channel == "internet" else None,
         )
     if after is not None or step in ONCE_PER_COPY:  # late news is still news
-        await journal.add(
+        journal.add(
             copy.document_id,
             step,
             service=CHANNEL_SERVICE[event.channel],
@@ -260,15 +267,19 @@ async def _apply_progress(
             **_sender(event.channel, event.by),
         )
     if after is None:
-        return
+        return None
     await repo.record_copy_step(tx.db, copy.id, after, event.by)
-    await _refresh_state(tx, copy.document_key)
+    return after
 
 
 async def _copy(
     tx: Tx, envelope: Envelope, delivery_id: str, known: repo.CopyRecord | None = None
 ) -> repo.CopyRecord:
-    copy = known or await repo.copy_of(tx.db, delivery_id)
+    return _own(envelope, delivery_id, known or await repo.copy_of(tx.db, delivery_id))
+
+
+def _own(envelope: Envelope, delivery_id: str, copy: repo.CopyRecord | None) -> repo.CopyRecord:
+    """The copy, if it exists and is the envelope's tenant's; otherwise refused."""
     if copy is None or copy.tenant != envelope.tenant:
         raise PermanentFailure(f"unknown delivery {delivery_id}")
     return copy
@@ -286,13 +297,13 @@ def _refuse_copy(envelope: Envelope, progress: DeliveryProgressed) -> None:
     )
 
 
-async def _implied_download(journal: Journal, copy: repo.CopyRecord, about: dict[str, Any]) -> None:
+def _implied_download(journal: Journal, copy: repo.CopyRecord, about: dict[str, Any]) -> None:
     """A device inbox's copy a terminal sends a result for without having confirmed its
     download: the terminal had it, so it was delivered and downloaded. Both steps are recorded
     at the result's time, just before it (no earlier time is known), and once per copy: a
     download reported later, or again, adds nothing."""
     for step in ("delivered", "downloaded"):  # both kept once per copy (ONCE_PER_COPY)
-        await journal.add(copy.document_id, step, channel=copy.channel, implied=True, **about)
+        journal.add(copy.document_id, step, channel=copy.channel, implied=True, **about)
 
 
 async def _process_of(tx: Tx, master: repo.DocumentRecord) -> BusinessProcess | None:
@@ -301,16 +312,22 @@ async def _process_of(tx: Tx, master: repo.DocumentRecord) -> BusinessProcess | 
     return await repo.find_process(tx.db, master.tenant, master.process)
 
 
-async def _refresh_state(tx: Tx, document_key: str) -> None:
-    """Set the document's state from its current copies (see :mod:`states`)."""
-    # Its state and version only: the process snapshot is not validated for every step.
-    found = await repo.document_state(tx.db, document_key)
-    if found is None:
+async def _refresh_states(tx: Tx, document_keys: Collection[str]) -> None:
+    """Set each document's state from its current copies (see :mod:`states`): two queries
+    however many documents."""
+    if not document_keys:
         return
-    state, version = found
-    after = states.document_state(state, await repo.copy_states(tx.db, document_key, version))
-    if after != state:
-        await repo.set_document_state(tx.db, document_key, after)
+    # Their states and versions only: no process snapshot is validated for a step.
+    found = await repo.document_states(tx.db, document_keys)
+    if not found:
+        return
+    current = await repo.copy_states_of(
+        tx.db, {key: version for key, (_, version) in found.items()}
+    )
+    for key, (state, _) in found.items():
+        after = states.document_state(state, current[key])
+        if after != state:
+            await repo.set_document_state(tx.db, key, after)
 
 
 def _add_result(

@@ -31,10 +31,11 @@ any other rule: its copies would replace each other.
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -60,7 +61,7 @@ from shared.i18n import render
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
-from shared.outbox import Tx, UnitOfWork
+from shared.outbox import AlreadyApplied, Tx, UnitOfWork
 from shared.storage import Doc, DuplicateKeyError, Store
 
 log = get_logger("tsdx.routing")
@@ -81,10 +82,30 @@ class _Deciding:
     envelope: Envelope
     request: UploadRequested
     process: BusinessProcess
-    # Dumped once each: the process for every master record's snapshot; each document for
-    # its body row and for ``document.routed`` (by document id, filled as they are started).
+    # Dumped once each: the process for every master record's snapshot, the request's target
+    # for every master record; each document for its body row and for ``document.routed`` (by
+    # document id, filled as they are started).
     process_json: Doc
+    target_json: Doc
     documents_json: dict[str, Doc]
+    # The rows the accepted request adds, written together once every document is decided.
+    adds: _Adds
+
+
+@dataclass(frozen=True)
+class _Adds:
+    """What accepting a request writes of its documents: one statement for each kind of row,
+    however many documents the request holds."""
+
+    masters: list[repo.DocumentRecord] = field(default_factory=list)
+    bodies: list[tuple[str, Doc, bool]] = field(default_factory=list)  # key, document, first
+    copies: list[repo.CopyRecord] = field(default_factory=list)
+
+    async def write(self, deciding: _Deciding) -> None:
+        db = deciding.tx.db
+        await repo.put_documents(db, self.masters, deciding.process_json, deciding.target_json)
+        await repo.start_bodies(db, deciding.tenant, self.bodies)
+        await repo.add_new_copies(db, self.copies)
 
 
 class UploadDecider:
@@ -114,31 +135,40 @@ class UploadDecider:
             raise PermanentFailure(f"{code}: {render(code, 'en', params)}")
         previous = await repo.request(self._store, tenant, request.request_id)
         if previous is not None:
-            await self._announce_again(envelope, previous)
+            await self._asked_again(envelope, previous)
             return
         process = await repo.find_process(self._store, tenant, request.process)
         decision = await self._decide(tenant, request, process, envelope)
         try:
-            async with self._uow(applying=envelope) as tx:
-                journal = Journal(tx.db, envelope)
+            # The request's record keeps this message's id: it is the message's applied
+            # record (no row of its own in applied_messages), written in the same transaction.
+            async with self._uow() as tx, Journal(tx.db, envelope) as journal:
                 target = request.target.model_dump(mode="json")
                 named = {d.header.id: d for d in request.documents}  # once, if named twice
                 for document in named.values():
-                    await journal.requested(document, request.channel, target)
+                    journal.requested(document, request.channel, target)
                 routed: list[RoutedCopy] = []
                 dumped: dict[str, Doc] = {}
                 if isinstance(decision, rules.Refused):
                     decided = _refused(request, envelope, decision.code, dict(decision.params))
                 else:
                     assert process is not None
-                    process_json = process.model_dump(mode="json")
                     deciding = _Deciding(
-                        tx, journal, tenant, envelope, request, process, process_json, dumped
+                        tx,
+                        journal,
+                        tenant,
+                        envelope,
+                        request,
+                        process,
+                        process.model_dump(mode="json"),
+                        target,
+                        dumped,
+                        _Adds(),
                     )
                     decided = await self._accept(deciding, decision, routed)
                 if decided.outcome == "refused":
                     for document_id in named:
-                        await journal.add(
+                        journal.add(
                             document_id,
                             "refused",
                             service="routing",
@@ -147,13 +177,17 @@ class UploadDecider:
                         )
                 # The request's record, written with the decision (a request decided
                 # meanwhile by another instance ends this transaction in DuplicateKeyError).
-                await repo.record_decision(tx.db, tenant, request.request_id, decided)
-                await self._announce(tx, tenant, envelope, request, decided, routed, dumped)
+                # Dumped once: for the request's record and for the answer.
+                answer = _Answer(decided, decided.model_dump(mode="json"))
+                await repo.record_decision(
+                    tx.db, tenant, request.request_id, decided, answer.json, message=envelope.id
+                )
+                await self._announce(tx, tenant, envelope, request, answer, routed, dumped)
         except DuplicateKeyError:
             # Decided meanwhile by another routing instance: that decision stands.
             previous = await repo.request(self._store, tenant, request.request_id)
             if previous is not None:
-                await self._announce_again(envelope, previous)
+                await self._asked_again(envelope, previous)
             return
         # Counted once committed: a transaction that ends in DuplicateKeyError routed nothing.
         UPLOADS.labels(decided.outcome, decided.code or "").inc()
@@ -197,15 +231,16 @@ class UploadDecider:
         tenant: str,
         envelope: Envelope,
         request: UploadRequested,
-        decided: UploadDecided,
+        answer: _Answer,
         copies: list[RoutedCopy],
         dumped: dict[str, Doc],
     ) -> None:
         """Publish the decision and the copies: one message for an internet upload whose asker
         reads the decision from its copies, otherwise the copies and ``upload.decided``.
         ``dumped``: each document's JSON, as its body row took it."""
+        decided = answer.decided
         if decided.outcome != "accepted" or not copies:
-            await tx.emit(decided, tenant)
+            await tx.emit_dumped(decided, answer.json, tenant)
             return
         answered_by_copies = request.answer_with_copies and request.channel == "internet"
         used = {c.document_id for c in copies}
@@ -218,11 +253,16 @@ class UploadDecider:
             requested_at=envelope.time,
             decided=decided if answered_by_copies else None,
         )
-        await tx.emit_dumped(routed, _routed_json(routed, dumped), tenant)
+        body = _routed_json(routed, dumped, answer.json if answered_by_copies else None)
+        await tx.emit_dumped(routed, body, tenant)
         if not answered_by_copies:
-            await tx.emit(decided, tenant)
+            await tx.emit_dumped(decided, answer.json, tenant)
 
-    async def _announce_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
+    async def _asked_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
+        """A request decided before: the message that was decided, delivered again, is applied
+        already; another message asking the same announces the same decision again."""
+        if previous.message == envelope.id:
+            raise AlreadyApplied(envelope.id)
         async with self._uow(applying=envelope) as tx:
             if previous.decision is not None:
                 await tx.emit(previous.decision, envelope.tenant)
@@ -233,10 +273,9 @@ class UploadDecider:
         tx, tenant, request = deciding.tx, deciding.tenant, deciding.request
         # Re-uploads first: all-or-nothing, so refuse before anything is written. What each
         # document's earlier upload left is read once, for the refusal and for its new version.
-        earlier: dict[str, _Earlier] = {}
+        earlier = await _earlier(tx, tenant, request.documents)
         for document in request.documents:
-            found = earlier[document.header.id] = await _earlier(tx, tenant, document)
-            code = found.refusal(recall=request.recall)
+            code = earlier[document.header.id].refusal(recall=request.recall)
             if code is not None:
                 params = {"document": document.header.id, "number": document.header.number}
                 return _refused(request, deciding.envelope, code, params)
@@ -248,6 +287,7 @@ class UploadDecider:
                 delivery, copy = await self._deliver(deciding, document, version, recipient)
                 deliveries.append(delivery)
                 routed.append(copy)
+        await deciding.adds.write(deciding)
         return UploadDecided(
             request_id=request.request_id,
             process=deciding.process.id,
@@ -267,7 +307,7 @@ class UploadDecider:
         key = repo.document_key(tenant, document.header.id)
         master = earlier.master
         version = (master.version + 1) if master else 1
-        await journal.add(
+        journal.add(
             document.header.id,
             "decided",
             service="routing",
@@ -284,7 +324,7 @@ class UploadDecider:
                 DocumentWithdrawn(delivery_id=copy.id, channel=copy.channel, reason=reason),
                 tenant,
             )
-            await journal.add(
+            journal.add(
                 document.header.id,
                 "withdrawn",
                 service="routing",
@@ -292,8 +332,7 @@ class UploadDecider:
                 channel=copy.channel,
                 reason=reason,
             )
-        await repo.put_document(
-            tx.db,
+        deciding.adds.masters.append(
             repo.DocumentRecord(
                 id=key,
                 tenant=tenant,
@@ -306,11 +345,10 @@ class UploadDecider:
                 version=version,
                 state=states.QUEUED,
                 uploaded_at=envelope.time.isoformat(),
-            ),
-            deciding.process_json,
+            )
         )
         dumped = deciding.documents_json[document.header.id] = document.as_json()
-        await repo.start_body(tx.db, tenant, key, dumped, first_version=master is None)
+        deciding.adds.bodies.append((key, dumped, master is None))
         return version
 
     async def _deliver(
@@ -321,9 +359,9 @@ class UploadDecider:
         recipient: rules.Recipient,
     ) -> tuple[Delivery, RoutedCopy]:
         """Make one copy; what the decision says of it and what its channel is sent of it."""
-        tx, journal, tenant = deciding.tx, deciding.journal, deciding.tenant
+        journal, tenant = deciding.journal, deciding.tenant
         request, process = deciding.request, deciding.process
-        delivery_id = uuid.uuid4().hex
+        delivery_id = _new_delivery_id()
         device = recipient.device
         settings = DeliverySettings(
             terminal_type=process.terminal_type,
@@ -333,8 +371,7 @@ class UploadDecider:
             ask_for=process.ask_for,
         )
         target = Target(kind="device", value=device.id) if device else recipient.target
-        await repo.add_copy(
-            tx.db,
+        deciding.adds.copies.append(
             repo.CopyRecord(
                 id=delivery_id,
                 tenant=tenant,
@@ -347,9 +384,9 @@ class UploadDecider:
                 version=version,
                 state=states.ROUTED,
                 routed_at=now_iso(),
-            ),
+            )
         )
-        await journal.add(
+        journal.add(
             document.header.id,
             "routed",
             service="routing",
@@ -379,6 +416,22 @@ class UploadDecider:
         return delivery, copy
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """The decision and its JSON, dumped once for the request's record and every message."""
+
+    decided: UploadDecided
+    json: Doc
+
+
+def _new_delivery_id() -> str:
+    """A new copy's id: 32 hex digits as a random UUID's, the first 12 the time in
+    milliseconds and the other 80 bits random. Copies made one after another then sit side by
+    side in every index by id (routing's, the gateway's inbox), so an upload of many documents
+    writes a few pages of each instead of one per copy."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
 def _refused(
     request: UploadRequested, envelope: Envelope, code: str, params: dict[str, Any]
 ) -> UploadDecided:
@@ -396,10 +449,12 @@ def _refused(
     )
 
 
-def _routed_json(routed: DocumentRouted, dumped: dict[str, Doc]) -> Doc:
-    """The routed message's JSON, its documents taken as they were dumped for their bodies."""
-    body = routed.model_dump(mode="json", exclude={"documents"})
-    return {**body, "documents": [dumped[d.header.id] for d in routed.documents]}
+def _routed_json(routed: DocumentRouted, dumped: dict[str, Doc], decided: Doc | None) -> Doc:
+    """The routed message's JSON, its documents taken as they were dumped for their bodies
+    and the decision it carries (None: none) as it was dumped for the request's record."""
+    body = routed.model_dump(mode="json", exclude={"documents", "decided"})
+    documents = [dumped[d.header.id] for d in routed.documents]
+    return {**body, "documents": documents, "decided": decided}
 
 
 def _named_once(request: UploadRequested) -> list[CarriedDocument]:
@@ -427,6 +482,9 @@ class _Earlier:
         return states.reupload_refusal(self.master.state, current, recall=recall)
 
 
-async def _earlier(tx: Tx, tenant: str, document: CarriedDocument) -> _Earlier:
-    key = repo.document_key(tenant, document.header.id)
-    return _Earlier(await repo.document(tx.db, key), await repo.copies_of(tx.db, key))
+async def _earlier(tx: Tx, tenant: str, documents: list[CarriedDocument]) -> dict[str, _Earlier]:
+    """What earlier uploads left of each document, by document id: two queries for all."""
+    keys = {d.header.id: repo.document_key(tenant, d.header.id) for d in documents}
+    masters = await repo.documents(tx.db, list(keys.values()))
+    copies = await repo.copies_of_documents(tx.db, list(keys.values()))
+    return {doc_id: _Earlier(masters.get(key), copies[key]) for doc_id, key in keys.items()}

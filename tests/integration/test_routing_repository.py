@@ -125,23 +125,23 @@ async def test_an_upload_request_is_decided_once_and_keeps_its_decision(store: S
 async def test_journey_steps_come_back_in_order_and_are_found_by_their_fields(
     store: Store,
 ) -> None:
-    for seq, (at, step) in enumerate([("2026-01-02", "routed"), ("2026-01-01", "requested")]):
-        await repo.add_step(
-            store,
-            repo.JourneyStep(
-                id=f"t:d-1:{seq}",
-                tenant="t",
-                document_key="t:d-1",
-                document_id="d-1",
-                at=at,
-                seq=seq,
-                step=step,
-                service="routing",
-                details={"number": "00-1"},
-            ),
+    steps = [
+        repo.JourneyStep(
+            id=f"t:d-1:{seq}",
+            tenant="t",
+            document_key="t:d-1",
+            document_id="d-1",
+            at=at,
+            seq=seq,
+            step=step,
+            service="routing",
+            details={"number": "00-1"},
         )
+        for seq, (at, step) in enumerate([("2026-01-02", "routed"), ("2026-01-01", "requested")])
+    ]
+    await repo.add_steps(store, steps)
     assert [s.step for s in await repo.steps_of(store, "t:d-1")] == ["requested", "routed"]
-    assert await repo.has_step(store, "t:d-1:0")
+    assert await repo.stored_steps(store, ["t:d-1:0", "t:d-1:9"]) == {"t:d-1:0"}
     assert len(await repo.steps_matching(store, "t", ("number",), "00-1")) == 2
     assert await repo.steps_matching(store, "other", ("number",), "00-1") == []
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,9 +38,15 @@ def _journal(store: Store, tenant: str = "t1") -> Journal:
 
 
 async def _routed_to_a_device(store: Store, tenant: str = "t1") -> None:
-    journal = _journal(store, tenant)
-    await journal.requested(DOCUMENT, "internet", {"kind": "pin", "value": "5546"})
-    await journal.add("d-1", "routed", service="routing", delivery_id="c-1", device=DEVICE)
+    async with _journal(store, tenant) as journal:
+        journal.requested(DOCUMENT, "internet", {"kind": "pin", "value": "5546"})
+        journal.add("d-1", "routed", service="routing", delivery_id="c-1", device=DEVICE)
+
+
+async def _reported(store: Store, step: str, **details: Any) -> None:
+    """One step of copy c-1, reported by a message of its own."""
+    async with _journal(store) as journal:
+        journal.add("d-1", step, service="gateway", delivery_id="c-1", **details)
 
 
 async def test_a_copys_once_steps_are_kept_once_whatever_message_reports_them(
@@ -47,19 +54,38 @@ async def test_a_copys_once_steps_are_kept_once_whatever_message_reports_them(
 ) -> None:
     await _routed_to_a_device(store)
     for _ in range(2):  # two messages say the same
-        await _journal(store).add("d-1", "delivered", service="gateway", delivery_id="c-1")
+        await _reported(store, "delivered")
     steps = [s["step"] for s in await journey.timeline(store, "t1", "d-1")]
     assert steps == ["requested", "routed", "delivered"]
+
+
+async def test_a_copys_once_step_named_twice_in_one_message_is_kept_the_first_time(
+    store: Store,
+) -> None:
+    await _routed_to_a_device(store)
+    async with _journal(store) as journal:
+        journal.add("d-1", "delivered", service="gateway", delivery_id="c-1", at="2026-01-01")
+        journal.add("d-1", "delivered", service="gateway", delivery_id="c-1", at="2026-01-02")
+    [delivered] = [
+        s for s in await journey.timeline(store, "t1", "d-1") if s["step"] == "delivered"
+    ]
+    assert delivered["at"] == "2026-01-01"
+
+
+async def test_the_steps_of_a_message_whose_work_fails_are_not_written(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with _journal(store) as journal:
+            journal.add("d-1", "routed", service="routing", delivery_id="c-1", device=DEVICE)
+            raise RuntimeError("the transaction is rolled back")
+    assert await journey.timeline(store, "t1", "d-1") == []
 
 
 async def test_each_step_of_a_copy_names_its_device_or_the_replacement_that_reported_it(
     store: Store,
 ) -> None:
     await _routed_to_a_device(store)
-    await _journal(store).add("d-1", "delivered", service="gateway", delivery_id="c-1")
-    await _journal(store).add(
-        "d-1", "downloaded", service="gateway", delivery_id="c-1", device_id="dev-2"
-    )
+    await _reported(store, "delivered")
+    await _reported(store, "downloaded", device_id="dev-2")
     *_, delivered, downloaded = await journey.timeline(store, "t1", "d-1")
     assert delivered["device"] == DEVICE
     assert downloaded["device"] == {"id": "dev-2"}
@@ -67,9 +93,9 @@ async def test_each_step_of_a_copy_names_its_device_or_the_replacement_that_repo
 
 
 async def test_a_refused_upload_has_a_journey_without_a_master_record(store: Store) -> None:
-    journal = _journal(store)
-    await journal.requested(DOCUMENT, "internet", {"kind": "pin", "value": "0000"})
-    await journal.add("d-1", "refused", service="routing", code="device_not_found_by_pin")
+    async with _journal(store) as journal:
+        journal.requested(DOCUMENT, "internet", {"kind": "pin", "value": "0000"})
+        journal.add("d-1", "refused", service="routing", code="device_not_found_by_pin")
     view = await journey.journey_view(store, "t1", "d-1")
     assert view is not None
     assert (view["state"], view["number"], view["version"]) == ("refused", "17", None)

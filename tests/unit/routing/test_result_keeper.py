@@ -272,6 +272,56 @@ async def test_several_copies_downloaded_in_one_message_apply_together_and_once(
     ]
 
 
+async def test_a_message_naming_one_copy_again_moves_it_on_from_where_it_left_it(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "dev-1", state="routed", channel="internet")
+    together = DeliveriesProgressed(
+        channel="internet",
+        by="dev-1",
+        copies=[
+            ProgressedCopy(delivery_id="c-dev-1", state=state)
+            for state in ("in_progress", "downloaded", "downloaded")
+        ],
+    )
+    await _apply(keeper.progressed_together, together)
+    # Taken first: the download after it is late news, a step but no step back.
+    copy = await repo.copy_of(store, "c-dev-1")
+    assert copy is not None and copy.state == "in_progress"
+    assert await _state(store) == "in_progress"
+    assert await _steps(store) == ["taken", "downloaded"]  # the download named twice: once
+
+
+async def test_a_copys_step_stored_before_is_kept_as_it_was_by_a_message_of_several(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "dev-1", "dev-2", state="routed", channel="internet")
+    first, later = datetime(2026, 1, 1, 9, 0, tzinfo=UTC), datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    alone = DeliveryProgressed(
+        delivery_id="c-dev-1", channel="internet", state="delivered", delivered_at=first
+    )
+    await _apply(keeper.progressed, alone)
+    together = DeliveriesProgressed(
+        channel="internet",
+        by="dev-1",
+        copies=[
+            ProgressedCopy(delivery_id=f"c-dev-{n}", state="downloaded", delivered_at=later)
+            for n in (1, 2)
+        ],
+    )
+    await _apply(keeper.progressed_together, together)
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    assert sorted((s.delivery_id, s.at) for s in steps if s.step == "delivered") == [
+        ("c-dev-1", first.isoformat()),
+        ("c-dev-2", later.isoformat()),
+    ]
+    assert sorted(str(s.delivery_id) for s in steps if s.step == "downloaded") == [
+        "c-dev-1",
+        "c-dev-2",
+    ]
+    assert await _state(store) == "downloaded"
+
+
 async def test_a_message_of_several_copies_with_one_unknown_applies_the_others(
     keeper: ResultKeeper, store: Store
 ) -> None:

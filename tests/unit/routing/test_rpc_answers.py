@@ -84,9 +84,10 @@ async def test_the_document_methods_answer_as_the_journey(
     handlers: RpcHandlers, store: Store
 ) -> None:
     journal = Journal(store, wrap(DocumentLoaded(document_id="d-1"), "t1"))
-    await journal.requested(DOCUMENT, "internet", {"kind": "pin", "value": "5546"})
+    journal.requested(DOCUMENT, "internet", {"kind": "pin", "value": "5546"})
     device = {"id": "dev-1", "pin": "5546", "name": "EDA50"}
-    await journal.add("d-1", "routed", service="routing", delivery_id="c-1", device=device)
+    journal.add("d-1", "routed", service="routing", delivery_id="c-1", device=device)
+    await journal.write()
     key = repo.document_key("t1", "d-1")
     await repo.put_document(
         store,

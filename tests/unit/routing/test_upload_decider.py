@@ -4,6 +4,8 @@ themselves are table-tested in test_rules.py; here: what a decision writes and e
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from shared.contracts import wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
 from shared.contracts.uploads import DocumentRouted, UploadRequested
 from shared.messaging.consumer import PermanentFailure
-from shared.outbox import OUTBOX, UnitOfWork
+from shared.outbox import APPLIED, OUTBOX, AlreadyApplied, UnitOfWork
 from shared.storage import Store
 from tests.support.stores import service_store
 
@@ -179,6 +181,24 @@ async def test_the_same_request_again_announces_the_same_decision_and_delivers_n
     assert len(asked) == 1  # decided once: the directory is not asked again
 
 
+async def test_the_same_message_delivered_again_is_applied_already_and_adds_nothing(
+    decider: UploadDecider, store: Store
+) -> None:
+    request = _request("r-1")
+    envelope = wrap(request, TENANT)
+    await decider.handle(envelope, request)
+    outbox = await store.find(OUTBOX.name)
+    steps = await repo.steps_of(store, repo.document_key(TENANT, "d-1"))
+    with pytest.raises(AlreadyApplied):
+        await decider.handle(envelope, request)
+    assert await store.find(OUTBOX.name) == outbox
+    assert await repo.steps_of(store, repo.document_key(TENANT, "d-1")) == steps
+    # The request's record names the message: no applied-message row of its own.
+    record = await repo.request(store, TENANT, "r-1")
+    assert record is not None and record.message == envelope.id
+    assert await store.get(APPLIED.name, envelope.id) is None
+
+
 async def test_uploading_again_replaces_a_copy_nobody_took(
     decider: UploadDecider, store: Store
 ) -> None:
@@ -236,3 +256,40 @@ async def test_a_request_without_a_tenant_or_over_the_limits_is_parked(
     with pytest.raises(PermanentFailure):
         await _decide(decider, too_many)
     assert await repo.request(store, TENANT, "r-2") is None
+
+
+async def test_a_request_of_many_documents_leaves_each_its_records_and_steps(
+    store: Store,
+) -> None:
+    async def directory(tenant: str, lookups: Lookups, requested_at: datetime) -> DirectoryView:
+        return DirectoryView()
+
+    decider = UploadDecider(
+        store, UnitOfWork(store, None), directory, max_documents=50, max_lines=1
+    )
+    ids = [f"d-{n}" for n in range(50)]
+    started_ms = time.time_ns() // 1_000_000
+    for request_id in ("r-1", "r-2"):  # the second uploads each document again
+        await _decide(decider, _request(request_id, *ids))
+    ended_ms = time.time_ns() // 1_000_000
+    await _decide(decider, _request("r-2", *ids))  # asked again: nothing new
+    for document_id in ids:
+        key = repo.document_key(TENANT, document_id)
+        master = await repo.document(store, key)
+        assert master is not None and (master.version, master.request_id) == (2, "r-2")
+        body = await repo.body_of(store, key)
+        assert body is not None and body.header.id == document_id
+        old, new = sorted(await repo.copies_of(store, key), key=lambda c: c.version)
+        assert (old.state, old.withdrawn_reason) == ("withdrawn", "replaced")
+        assert (new.state, new.version, new.target) == ("routed", 2, IVANOV)
+        for copy in (old, new):  # 32 hex digits, the first 12 the time it was made, in ms
+            assert re.fullmatch("[0-9a-f]{32}", copy.id)
+            assert started_ms <= int(copy.id[:12], 16) <= ended_ms
+        steps = [s.step for s in await repo.steps_of(store, key)]
+        first, again = (
+            ["requested", "decided", "routed"],
+            ["requested", "decided", "withdrawn", "routed"],
+        )
+        assert steps == first + again
+    assert len(await _emitted(store, "document.routed")) == 2
+    assert len(await _emitted(store, "document.withdrawn")) == 50
