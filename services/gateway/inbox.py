@@ -24,9 +24,9 @@ from services.gateway.records import (
     ResultRecord,
     UploadRecord,
 )
+from services.gateway.routed_copies import RoutedCopies, RoutedDocument
 from shared.clock import now as _now
 from shared.contracts import Envelope, Payload
-from shared.contracts.carried import CarriedDocument
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import (
     DeviceChanged,
@@ -47,7 +47,6 @@ from shared.contracts.results import (
 )
 from shared.contracts.uploads import (
     DocumentReturned,
-    DocumentRouted,
     DocumentRoutedV1,
     DocumentWithdrawn,
     RoutedCopy,
@@ -116,9 +115,9 @@ async def _keep_decision(
 def _inbox_copy(
     tenant: str,
     device_id: str,
-    routed: DocumentRouted,
+    routed: RoutedCopies,
     routed_copy: RoutedCopy,
-    document: CarriedDocument,
+    document: RoutedDocument,
     stored_at: str,
 ) -> InboxCopy:
     """A routed copy as the device's inbox first keeps it: waiting for the terminal."""
@@ -162,7 +161,7 @@ class Inbox:
         # Tells every gateway instance when a device or a base may call no more (or again).
         self._access = access
 
-    async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
+    async def routed(self, envelope: Envelope, routed: RoutedCopies) -> None:
         """Put an upload's copies in their devices' inboxes, and keep the upload's decision
         when it came with them, in one transaction. No progress is reported for storing a
         copy: the terminal's download reports it (``delivered_at``)."""
@@ -199,7 +198,7 @@ class Inbox:
 
     async def routed_v1(self, envelope: Envelope, routed: DocumentRoutedV1) -> None:
         """A copy routed before an upgrade (an older version of the message)."""
-        await self.routed(envelope, routed.upgraded())
+        await self.routed(envelope, RoutedCopies.of(routed.upgraded()))
 
     async def withdrawn(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async with self._uow(applying=envelope) as tx:

@@ -17,7 +17,7 @@ from services.gateway.inbox import Inbox as GatewayHandlers
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.records import UploadRecord
-from shared.contracts import Payload, wrap
+from shared.contracts import Payload, decode, encode, wrap
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
 from shared.contracts.documents import Document, DocumentHeader, FactLine, Target
@@ -30,11 +30,16 @@ from shared.contracts.uploads import (
     RoutedCopy,
     UploadDecided,
 )
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import Consumer
+from shared.messaging.parking import list_parked
+from shared.messaging.topology import GATEWAY_WORK
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork
 from shared.settings import Settings
 from shared.storage import Store, open_store
 from tests.support.gateway_copies import DOCUMENT, a_copy
+from tests.support.waiting import eventually
 
 TENANT = "trade"
 
@@ -68,8 +73,12 @@ def handlers(store: Store, polls: InboxWatch) -> GatewayHandlers:
 
 
 async def _apply(handlers: GatewayHandlers, payload: Payload, tenant: str = TENANT) -> None:
-    envelope = wrap(payload, tenant)
-    await table(handlers)[type(payload)](envelope, payload)
+    """As the gateway's consumer applies a message: read from its body by the model its
+    handler names (a view of some, as of ``document.routed``), then handled."""
+    handled = table(handlers)
+    views = {(kind.TYPE, kind.VERSION): kind for kind in handled}
+    envelope, read = decode(encode(wrap(payload, tenant)), views)
+    await handled[type(read)](envelope, read)
 
 
 def _completed(document_id: str, mode: str) -> DocumentCompleted:
@@ -496,3 +505,27 @@ async def test_confirming_a_returned_document_tells_routing_nothing(
     assert [
         r for r in await store.find(OUTBOX.name) if r["envelope"]["type"] == "document.loaded"
     ] == []
+
+
+async def test_a_malformed_routed_message_is_parked_with_its_reason_and_stores_nothing(
+    broker: Broker, settings: Settings, store: Store, handlers: GatewayHandlers
+) -> None:
+    """On the real consumer: a routed message whose lines are not objects is parked with the
+    reason its view gives; a good one after it is stored."""
+    consumer = Consumer(broker, GATEWAY_WORK, table(handlers), settings.retry_delays_ms, "gateway")
+    await consumer.start()
+    try:
+        bad = orjson.loads(encode(wrap(_routed_to("dev", "copy-1"), TENANT)))
+        bad["payload"]["documents"][0]["lines"] = ["not a line"]
+        await broker.publish_to_queue(GATEWAY_WORK.name, orjson.dumps(bad), {}, message_id="bad")
+        good = encode(wrap(_routed_to("dev", "copy-2"), TENANT))
+        await broker.publish_to_queue(GATEWAY_WORK.name, good, {}, message_id="good")
+        parked = await eventually(lambda: list_parked(broker, GATEWAY_WORK), what="parked")
+        assert [p.message_id for p in parked] == ["bad"]
+        assert "bad document.routed payload" in parked[0].reason
+        assert "each item must be a JSON object" in parked[0].reason
+        await eventually(lambda: _inbox_of(store, "dev"), what="the good copy stored")
+        assert await _inbox_of(store, "dev") == ["copy-2"]
+        assert await store.get(repo.INBOX_BODIES.name, "copy-1") is None
+    finally:
+        await consumer.stop()
