@@ -144,6 +144,36 @@ def _inbox_copy(
     )
 
 
+async def _new_copies(tx: Tx, tenant: str, routed: RoutedCopies) -> list[tuple[InboxCopy, Json]]:
+    """The message's copies not stored yet, each once, for the device that now stands for its
+    target, with its document's body (one per document, however many copies share it). A copy
+    already stored (brought by another message) is left as it is. Read in two queries, however
+    many copies the message has."""
+    stored = await repo.copies(tx.db, [c.delivery_id for c in routed.copies])
+    fresh: dict[str, RoutedCopy] = {}
+    for routed_copy in routed.copies:
+        if routed_copy.delivery_id not in stored:
+            fresh.setdefault(routed_copy.delivery_id, routed_copy)
+    if not fresh:
+        return []
+    standing = await repo.standing_for_each(
+        tx.db, tenant, (c.target.value or "" for c in fresh.values())
+    )
+    documents = {document.header.id: document for document in routed.documents}
+    bodies: dict[str, Json] = {}
+    stored_at = _now().isoformat()
+    copies: list[tuple[InboxCopy, Json]] = []
+    for routed_copy in fresh.values():
+        document = documents[routed_copy.document_id]
+        device_id = standing[routed_copy.target.value or ""]
+        copy = _inbox_copy(tenant, device_id, routed, routed_copy, document, stored_at)
+        body = bodies.get(document.header.id)
+        if body is None:
+            body = bodies[document.header.id] = document.as_json()
+        copies.append((copy, body))
+    return copies
+
+
 class Inbox:
     """The use cases of the broker's news about the gateway's copies and directory replicas."""
 
@@ -169,25 +199,14 @@ class Inbox:
             if routed_copy.target.kind != "device" or not routed_copy.target.value:
                 raise PermanentFailure(f"internet copy without a device: {routed_copy.target}")
         tenant = envelope.tenant or ""
-        stored_at = _now().isoformat()
-        changed: list[str] = []
-        bodies: dict[str, Json] = {}  # each document's once, however many copies share it
         async with self._uow(applying=envelope) as tx:
-            for routed_copy in routed.copies:
-                if await repo.copy(tx.db, routed_copy.delivery_id) is not None:
-                    continue
-                document = routed.document_of(routed_copy)
-                assert routed_copy.target.value is not None  # checked above
-                device_id = await repo.standing_for(tx.db, tenant, routed_copy.target.value)
-                copy = _inbox_copy(tenant, device_id, routed, routed_copy, document, stored_at)
-                body = bodies.get(document.header.id)
-                if body is None:
-                    body = bodies[document.header.id] = document.as_json()
-                await repo.add_copy(tx.db, copy, body)
-                changed.append(device_id)
+            copies = await _new_copies(tx, tenant, routed)
+            if copies:
+                await repo.add_new_copies(tx.db, copies)
             decided = None
             if routed.decided is not None:
                 decided = await _keep_decision(tx, envelope, routed.decided)
+        changed = [copy.device_id for copy, _ in copies]
         latency = max(0.0, (_now() - routed.requested_at).total_seconds())
         for _ in changed:
             DELIVERY_LATENCY.labels("internet").observe(latency)

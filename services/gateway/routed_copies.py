@@ -82,6 +82,3 @@ class RoutedCopies(Payload):
     def of(cls, routed: DocumentRouted) -> RoutedCopies:
         """The view of a message read by the registered model (an older version upgraded)."""
         return cls.model_validate(routed.as_json())
-
-    def document_of(self, copy: RoutedCopy) -> RoutedDocument:
-        return next(d for d in self.documents if d.header.id == copy.document_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -18,9 +19,10 @@ from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.records import UploadRecord
 from shared.contracts import Payload, decode, encode, wrap
+from shared.contracts.carried import CarriedDocument
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
-from shared.contracts.documents import Document, DocumentHeader, FactLine, Target
+from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import DocumentCompleted, ResultRefused
 from shared.contracts.uploads import (
     Delivery,
@@ -345,6 +347,56 @@ async def test_a_copy_follows_a_chain_of_replacements(
     await _apply(handlers, _routed_to("unrelated", "copy-3"))
     assert await _inbox_of(store, "third") == ["copy-2"]
     assert await _inbox_of(store, "unrelated") == ["copy-3"]
+
+
+async def test_a_message_of_many_copies_stores_each_new_one_once_with_its_document(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    """Copies of two documents for three devices, one of them replaced, one copy stored
+    before by another message and one named twice: each new copy is stored once, for the
+    device standing for its target, with its own document's body; the one stored before is
+    left as it was."""
+    await _apply(handlers, DeviceReplaced(old_device="old", new_device="new"))
+    await _apply(handlers, _routed_to("dev-1", "copy-1"))
+    before = await store.get(repo.INBOX.name, "copy-1")
+    second = Document(
+        header=DocumentHeader(accounting_type="Заказ поставщику", id="e", number="7"),
+        lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=Decimal("1.5"))],
+    )
+    routed = _routed_to("dev-1", "copy-1", "copy-2", "copy-2")
+    target = {"old": "copy-3", "dev-2": "copy-4"}
+    routed = routed.model_copy(
+        update={
+            "documents": [*routed.documents, CarriedDocument.model_validate(second)],
+            "copies": [
+                *routed.copies,
+                *(
+                    RoutedCopy(
+                        delivery_id=copy_id,
+                        document_id="e",
+                        version=1,
+                        target=Target(kind="device", value=device_id),
+                    )
+                    for device_id, copy_id in target.items()
+                ),
+            ],
+        }
+    )
+    await _apply(handlers, routed)
+    assert sorted(await _inbox_of(store, "dev-1")) == ["copy-1", "copy-2"]
+    assert await _inbox_of(store, "new") == ["copy-3"]
+    assert await _inbox_of(store, "old") == []
+    assert await _inbox_of(store, "dev-2") == ["copy-4"]
+    assert await store.get(repo.INBOX.name, "copy-1") == before
+    for copy_id, document in (("copy-2", "d"), ("copy-3", "e"), ("copy-4", "e")):
+        row = await repo.copy(store, copy_id)
+        body = await repo.copy_document(store, copy_id)
+        assert row is not None and body is not None
+        assert row.document_id == document and body["header"]["id"] == document
+    body = await repo.copy_document(store, "copy-4")
+    assert body is not None and body["lines"] == [second.lines[0].model_dump(mode="json")]
+    row = await repo.copy(store, "copy-4")
+    assert row is not None and row.lines_count == 1 and row.header["number"] == "7"
 
 
 def _device(
