@@ -206,11 +206,12 @@ class Inbox:
             decided = None
             if routed.decided is not None:
                 decided = await _keep_decision(tx, envelope, routed.decided)
-        changed = [copy.device_id for copy, _ in copies]
-        latency = max(0.0, (_now() - routed.requested_at).total_seconds())
-        for _ in changed:
-            DELIVERY_LATENCY.labels("internet").observe(latency)
-        for device_id in dict.fromkeys(changed):
+        if copies:
+            latency = max(0.0, (_now() - routed.requested_at).total_seconds())
+            delivered = DELIVERY_LATENCY.labels("internet")
+            for _ in copies:
+                delivered.observe(latency)
+        for device_id in dict.fromkeys(copy.device_id for copy, _ in copies):
             self._polls.changed(device_id)
         if decided is not None:
             self._notifier.notify(*decided)
