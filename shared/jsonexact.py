@@ -75,14 +75,16 @@ def has_fraction(values: Iterable[Any]) -> bool:
     """Whether a float is among ``values`` or anywhere inside them (a number
     :func:`loads_plain` read where :func:`loads_exact` reads a Decimal, or an integer beyond
     64 bits)."""
-    stack = list(values)
+    # A stack of the containers still to look through, each walked by a for loop, instead of
+    # popping and pushing every value (a 20-line routed document's payload: 21 µs against 18).
+    stack: list[Iterable[Any]] = [values]
     while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is dict:
-            stack.extend(value.values())
-        elif kind is list:
-            stack.extend(value)
-        elif kind is float:
-            return True
+        for value in stack.pop():
+            kind = type(value)
+            if kind is float:
+                return True
+            if kind is dict:
+                stack.append(value.values())
+            elif kind is list:
+                stack.append(value)
     return False

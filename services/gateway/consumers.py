@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from services.gateway.inbox import Inbox
 from services.gateway.journeys import result_steps
+from services.gateway.routed_copies import RoutedCopies
 from shared.contracts import gateway_rpc as gateway
 from shared.contracts.directory import (
     DeviceChanged,
@@ -13,6 +14,7 @@ from shared.contracts.directory import (
     DeviceReplaced,
     TenantChanged,
 )
+from shared.contracts.envelope import Payload
 from shared.contracts.gateway_rpc import Gateway
 from shared.contracts.results import (
     DocumentCompleted,
@@ -23,7 +25,6 @@ from shared.contracts.results import (
 from shared.contracts.rpc import Call
 from shared.contracts.uploads import (
     DocumentReturned,
-    DocumentRouted,
     DocumentRoutedV1,
     DocumentWithdrawn,
     UploadDecided,
@@ -33,9 +34,9 @@ from shared.messaging.rpc import RpcHandlers
 from shared.storage import Store
 
 
-def table(inbox: Inbox) -> dict[type, Handler]:
+def table(inbox: Inbox) -> dict[type[Payload], Handler]:
     return {
-        DocumentRouted: inbox.routed,
+        RoutedCopies: inbox.routed,  # document.routed, by the view the inbox reads
         DocumentRoutedV1: inbox.routed_v1,
         DocumentWithdrawn: inbox.withdrawn,
         DocumentReturned: inbox.returned,

@@ -25,9 +25,9 @@ from services.gateway.records import (
     ResultRecord,
     UploadRecord,
 )
+from services.gateway.routed_copies import RoutedCopies, RoutedDocument
 from shared.clock import now as _now
 from shared.contracts import Envelope, Payload
-from shared.contracts.carried import CarriedDocument
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import (
     DeviceChanged,
@@ -48,7 +48,6 @@ from shared.contracts.results import (
 )
 from shared.contracts.uploads import (
     DocumentReturned,
-    DocumentRouted,
     DocumentRoutedV1,
     DocumentWithdrawn,
     RoutedCopy,
@@ -117,9 +116,9 @@ async def _keep_decision(
 def _inbox_copy(
     tenant: str,
     device_id: str,
-    routed: DocumentRouted,
+    routed: RoutedCopies,
     routed_copy: RoutedCopy,
-    document: CarriedDocument,
+    document: RoutedDocument,
     stored_at: str,
 ) -> InboxCopy:
     """A routed copy as the device's inbox first keeps it: waiting for the terminal."""
@@ -146,6 +145,36 @@ def _inbox_copy(
     )
 
 
+async def _new_copies(tx: Tx, tenant: str, routed: RoutedCopies) -> list[tuple[InboxCopy, Json]]:
+    """The message's copies not stored yet, each once, for the device that now stands for its
+    target, with its document's body (one per document, however many copies share it). A copy
+    already stored (brought by another message) is left as it is. Read in two queries, however
+    many copies the message has."""
+    stored = await repo.copies(tx.db, [c.delivery_id for c in routed.copies])
+    fresh: dict[str, RoutedCopy] = {}
+    for routed_copy in routed.copies:
+        if routed_copy.delivery_id not in stored:
+            fresh.setdefault(routed_copy.delivery_id, routed_copy)
+    if not fresh:
+        return []
+    standing = await repo.standing_for_each(
+        tx.db, tenant, (c.target.value or "" for c in fresh.values())
+    )
+    documents = {document.header.id: document for document in routed.documents}
+    bodies: dict[str, Json] = {}
+    stored_at = _now().isoformat()
+    copies: list[tuple[InboxCopy, Json]] = []
+    for routed_copy in fresh.values():
+        document = documents[routed_copy.document_id]
+        device_id = standing[routed_copy.target.value or ""]
+        copy = _inbox_copy(tenant, device_id, routed, routed_copy, document, stored_at)
+        body = bodies.get(document.header.id)
+        if body is None:
+            body = bodies[document.header.id] = document.as_json()
+        copies.append((copy, body))
+    return copies
+
+
 class Inbox:
     """The use cases of the broker's news about the gateway's copies and directory replicas."""
 
@@ -163,7 +192,7 @@ class Inbox:
         # Tells every gateway instance when a device or a base may call no more (or again).
         self._access = access
 
-    async def routed(self, envelope: Envelope, routed: DocumentRouted) -> None:
+    async def routed(self, envelope: Envelope, routed: RoutedCopies) -> None:
         """Put an upload's copies in their devices' inboxes, and keep the upload's decision
         when it came with them, in one transaction. No progress is reported for storing a
         copy: the terminal's download reports it (``delivered_at``)."""
@@ -171,36 +200,26 @@ class Inbox:
             if routed_copy.target.kind != "device" or not routed_copy.target.value:
                 raise PermanentFailure(f"internet copy without a device: {routed_copy.target}")
         tenant = envelope.tenant or ""
-        stored_at = _now().isoformat()
-        changed: list[str] = []
-        bodies: dict[str, Json] = {}  # each document's once, however many copies share it
         async with self._uow(applying=envelope) as tx:
-            for routed_copy in routed.copies:
-                if await repo.copy(tx.db, routed_copy.delivery_id) is not None:
-                    continue
-                document = routed.document_of(routed_copy)
-                assert routed_copy.target.value is not None  # checked above
-                device_id = await repo.standing_for(tx.db, tenant, routed_copy.target.value)
-                copy = _inbox_copy(tenant, device_id, routed, routed_copy, document, stored_at)
-                body = bodies.get(document.header.id)
-                if body is None:
-                    body = bodies[document.header.id] = document.as_json()
-                await repo.add_copy(tx.db, copy, body)
-                changed.append(device_id)
+            copies = await _new_copies(tx, tenant, routed)
+            if copies:
+                await repo.add_new_copies(tx.db, copies)
             decided = None
             if routed.decided is not None:
                 decided = await _keep_decision(tx, envelope, routed.decided)
-        latency = max(0.0, (_now() - routed.requested_at).total_seconds())
-        for _ in changed:
-            DELIVERY_LATENCY.labels("internet").observe(latency)
-        for device_id in dict.fromkeys(changed):
+        if copies:
+            latency = max(0.0, (_now() - routed.requested_at).total_seconds())
+            delivered = DELIVERY_LATENCY.labels("internet")
+            for _ in copies:
+                delivered.observe(latency)
+        for device_id in dict.fromkeys(copy.device_id for copy, _ in copies):
             self._polls.changed(device_id)
         if decided is not None:
             self._notifier.notify(*decided)
 
     async def routed_v1(self, envelope: Envelope, routed: DocumentRoutedV1) -> None:
         """A copy routed before an upgrade (an older version of the message)."""
-        await self.routed(envelope, routed.upgraded())
+        await self.routed(envelope, RoutedCopies.of(routed.upgraded()))
 
     async def withdrawn(self, envelope: Envelope, withdrawn: DocumentWithdrawn) -> None:
         async with self._uow(applying=envelope) as tx:

@@ -139,6 +139,16 @@ async def standing_for(db: Session, tenant: str, device_id: str) -> str:
         seen.add(device_id)
 
 
+async def standing_for_each(db: Session, tenant: str, device_ids: Iterable[str]) -> dict[str, str]:
+    """:func:`standing_for` of each device, by its id: one query when none was replaced."""
+    wanted = list(dict.fromkeys(device_ids))
+    replaced = {row["id"] for row in await db.find(REPLACEMENTS.name, {"id": wanted})}
+    return {
+        device_id: await standing_for(db, tenant, device_id) if device_id in replaced else device_id
+        for device_id in wanted
+    }
+
+
 async def was_replaced(db: Session, device_id: str) -> bool:
     """Whether another terminal took this device's place."""
     return await db.get(REPLACEMENTS.name, device_id) is not None
@@ -287,22 +297,34 @@ async def copy_document(db: Session, delivery_id: str) -> Json | None:
 
 
 async def add_copy(db: Session, copy: InboxCopy, document: Json) -> None:
-    await db.insert(
-        INBOX_BODIES.name, {"id": copy.id, "tenant": copy.tenant, "document": dict(document)}
-    )
-    await db.insert(
-        INBOX.name,
-        row_of(
-            copy,
-            settings=dict(copy.settings),
-            header=dict(copy.header),
-            state=copy.state.terminal_word,
-            trace=None if copy.trace is None else dict(copy.trace),
-            # What a copy gathers later, never there when it arrives.
-            withdrawn_reason=None,
-            last_refusal=None,
-            last_result_id=None,
-        ),
+    await db.insert(INBOX_BODIES.name, _body_row(copy, document))
+    await db.insert(INBOX.name, _copy_row(copy))
+
+
+async def add_new_copies(db: Session, copies: Sequence[tuple[InboxCopy, Json]]) -> None:
+    """Store copies with their documents' bodies, in two statements however many they are.
+    Only for copies read as not stored, in the same transaction (:func:`copies`): it holds
+    SQLite's write lock, and MongoDB aborts it if another writes one meanwhile, so writing
+    them over nothing inserts them."""
+    await db.put_many(INBOX_BODIES.name, [_body_row(copy, document) for copy, document in copies])
+    await db.put_many(INBOX.name, [_copy_row(copy) for copy, _ in copies])
+
+
+def _body_row(copy: InboxCopy, document: Json) -> Doc:
+    return {"id": copy.id, "tenant": copy.tenant, "document": dict(document)}
+
+
+def _copy_row(copy: InboxCopy) -> Doc:
+    return row_of(
+        copy,
+        settings=dict(copy.settings),
+        header=dict(copy.header),
+        state=copy.state.terminal_word,
+        trace=None if copy.trace is None else dict(copy.trace),
+        # What a copy gathers later, never there when it arrives.
+        withdrawn_reason=None,
+        last_refusal=None,
+        last_result_id=None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Set
 from datetime import datetime
 from typing import Any, Literal
 
@@ -142,10 +143,7 @@ class DocumentRouted(Payload):
 
     @model_validator(mode="after")
     def _copies_name_documents(self) -> DocumentRouted:
-        named = {d.header.id for d in self.documents}
-        for copy in self.copies:
-            if copy.document_id not in named:
-                raise ValueError(f"copy {copy.delivery_id} names no document of the message")
+        require_named_documents(self.copies, {d.header.id for d in self.documents})
         return self
 
     def routing_key(self) -> str:
@@ -159,6 +157,14 @@ class DocumentRouted(Payload):
 
     def document_of(self, copy: RoutedCopy) -> CarriedDocument:
         return next(d for d in self.documents if d.header.id == copy.document_id)
+
+
+def require_named_documents(copies: Iterable[RoutedCopy], named: Set[str]) -> None:
+    """Each copy of a routed message names one of its documents (the rule of the message and
+    of the views consumers read it by)."""
+    for copy in copies:
+        if copy.document_id not in named:
+            raise ValueError(f"copy {copy.delivery_id} names no document of the message")
 
 
 # The earlier version repeats the fields on purpose: it declares the message as it was once

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -17,10 +18,11 @@ from services.gateway.inbox import Inbox as GatewayHandlers
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.records import UploadRecord
-from shared.contracts import Payload, wrap
+from shared.contracts import Payload, decode, encode, wrap
+from shared.contracts.carried import CarriedDocument
 from shared.contracts.copies import CopyState
 from shared.contracts.directory import DeviceChanged, DeviceReplaced, DeviceView
-from shared.contracts.documents import Document, DocumentHeader, FactLine, Target
+from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
 from shared.contracts.results import DocumentCompleted, ResultRefused
 from shared.contracts.uploads import (
     Delivery,
@@ -30,11 +32,16 @@ from shared.contracts.uploads import (
     RoutedCopy,
     UploadDecided,
 )
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import Consumer
+from shared.messaging.parking import list_parked
+from shared.messaging.topology import GATEWAY_WORK
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork
 from shared.settings import Settings
 from shared.storage import Store, open_store
 from tests.support.gateway_copies import DOCUMENT, a_copy
+from tests.support.waiting import eventually
 
 TENANT = "trade"
 
@@ -68,8 +75,12 @@ def handlers(store: Store, polls: InboxWatch) -> GatewayHandlers:
 
 
 async def _apply(handlers: GatewayHandlers, payload: Payload, tenant: str = TENANT) -> None:
-    envelope = wrap(payload, tenant)
-    await table(handlers)[type(payload)](envelope, payload)
+    """As the gateway's consumer applies a message: read from its body by the model its
+    handler names (a view of some, as of ``document.routed``), then handled."""
+    handled = table(handlers)
+    views = {(kind.TYPE, kind.VERSION): kind for kind in handled}
+    envelope, read = decode(encode(wrap(payload, tenant)), views)
+    await handled[type(read)](envelope, read)
 
 
 def _completed(document_id: str, mode: str) -> DocumentCompleted:
@@ -338,6 +349,56 @@ async def test_a_copy_follows_a_chain_of_replacements(
     assert await _inbox_of(store, "unrelated") == ["copy-3"]
 
 
+async def test_a_message_of_many_copies_stores_each_new_one_once_with_its_document(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    """Copies of two documents for three devices, one of them replaced, one copy stored
+    before by another message and one named twice: each new copy is stored once, for the
+    device standing for its target, with its own document's body; the one stored before is
+    left as it was."""
+    await _apply(handlers, DeviceReplaced(old_device="old", new_device="new"))
+    await _apply(handlers, _routed_to("dev-1", "copy-1"))
+    before = await store.get(repo.INBOX.name, "copy-1")
+    second = Document(
+        header=DocumentHeader(accounting_type="Заказ поставщику", id="e", number="7"),
+        lines=[DocumentLine(line_no=1, product_id="p-1", planned_qty=Decimal("1.5"))],
+    )
+    routed = _routed_to("dev-1", "copy-1", "copy-2", "copy-2")
+    target = {"old": "copy-3", "dev-2": "copy-4"}
+    routed = routed.model_copy(
+        update={
+            "documents": [*routed.documents, CarriedDocument.model_validate(second)],
+            "copies": [
+                *routed.copies,
+                *(
+                    RoutedCopy(
+                        delivery_id=copy_id,
+                        document_id="e",
+                        version=1,
+                        target=Target(kind="device", value=device_id),
+                    )
+                    for device_id, copy_id in target.items()
+                ),
+            ],
+        }
+    )
+    await _apply(handlers, routed)
+    assert sorted(await _inbox_of(store, "dev-1")) == ["copy-1", "copy-2"]
+    assert await _inbox_of(store, "new") == ["copy-3"]
+    assert await _inbox_of(store, "old") == []
+    assert await _inbox_of(store, "dev-2") == ["copy-4"]
+    assert await store.get(repo.INBOX.name, "copy-1") == before
+    for copy_id, document in (("copy-2", "d"), ("copy-3", "e"), ("copy-4", "e")):
+        row = await repo.copy(store, copy_id)
+        body = await repo.copy_document(store, copy_id)
+        assert row is not None and body is not None
+        assert row.document_id == document and body["header"]["id"] == document
+    body = await repo.copy_document(store, "copy-4")
+    assert body is not None and body["lines"] == [second.lines[0].model_dump(mode="json")]
+    row = await repo.copy(store, "copy-4")
+    assert row is not None and row.lines_count == 1 and row.header["number"] == "7"
+
+
 def _device(
     device_id: str, status: str, revision: int, replaced_by: str | None = None
 ) -> DeviceChanged:
@@ -496,3 +557,27 @@ async def test_confirming_a_returned_document_tells_routing_nothing(
     assert [
         r for r in await store.find(OUTBOX.name) if r["envelope"]["type"] == "document.loaded"
     ] == []
+
+
+async def test_a_malformed_routed_message_is_parked_with_its_reason_and_stores_nothing(
+    broker: Broker, settings: Settings, store: Store, handlers: GatewayHandlers
+) -> None:
+    """On the real consumer: a routed message whose lines are not objects is parked with the
+    reason its view gives; a good one after it is stored."""
+    consumer = Consumer(broker, GATEWAY_WORK, table(handlers), settings.retry_delays_ms, "gateway")
+    await consumer.start()
+    try:
+        bad = orjson.loads(encode(wrap(_routed_to("dev", "copy-1"), TENANT)))
+        bad["payload"]["documents"][0]["lines"] = ["not a line"]
+        await broker.publish_to_queue(GATEWAY_WORK.name, orjson.dumps(bad), {}, message_id="bad")
+        good = encode(wrap(_routed_to("dev", "copy-2"), TENANT))
+        await broker.publish_to_queue(GATEWAY_WORK.name, good, {}, message_id="good")
+        parked = await eventually(lambda: list_parked(broker, GATEWAY_WORK), what="parked")
+        assert [p.message_id for p in parked] == ["bad"]
+        assert "bad document.routed payload" in parked[0].reason
+        assert "each item must be a JSON object" in parked[0].reason
+        await eventually(lambda: _inbox_of(store, "dev"), what="the good copy stored")
+        assert await _inbox_of(store, "dev") == ["copy-2"]
+        assert await store.get(repo.INBOX_BODIES.name, "copy-1") is None
+    finally:
+        await consumer.stop()

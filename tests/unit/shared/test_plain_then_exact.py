@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ConfigDict
 
 from shared.contracts import MalformedMessage, Payload, decode, encode, envelope, wrap
@@ -114,6 +116,28 @@ def test_has_fraction_finds_a_float_at_any_depth_and_nothing_else() -> None:
     assert not has_fraction([{"a": [1, "2.5", {"b": True, "c": None}]}])
     assert has_fraction(loads_plain(b"[18446744073709551616]") or [])  # beyond 64 bits
     assert loads_plain(b"not json") is None
+
+
+def _any_float(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_any_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_any_float(item) for item in value)
+    return type(value) is float
+
+
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=2), st.floats()),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_JSON, max_size=4))
+def test_has_fraction_says_what_a_walk_of_every_value_says(values: list[Any]) -> None:
+    assert has_fraction(values) == _any_float(values)
+    assert has_fraction(iter(values)) == _any_float(values)  # values given once, as decode does
 
 
 def _routed_nested(levels: int) -> bytes:
