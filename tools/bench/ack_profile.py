@@ -1,0 +1,114 @@
+"""What consuming a message costs, the service's side and the broker's: a work queue filled
+with small persistent messages, then read by a :class:`Consumer` with the services' prefetch
+and a handler that does nothing, so what is measured is the messaging itself (delivery,
+decoding, dispatch, acknowledgement).
+
+``python -m tools.bench.ack_profile [messages] [--rounds N]``
+
+Each round uses a RabbitMQ virtual host of its own on the local broker (a quorum queue, as the
+services declare it). It prints, per message, the CPU this process spent from the consumer's
+start until it stopped with everything acknowledged, and the CPU the broker's Erlang VM
+(``beam.smp``) spent meanwhile: on a machine shared with other work the broker's figure holds
+others' traffic too, so compare several rounds. At the end of a round the queue is checked
+empty from a new connection (a message left unacknowledged would be back in it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from typing import Any
+
+import aio_pika
+
+from shared.contracts import Envelope, encode, wrap
+from shared.contracts.results import DocumentLoaded
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import Consumer
+from shared.messaging.topology import ROUTING_WORK
+from shared.settings import Settings
+from tools.bench.cpu import broker_pid, read_cpu_seconds
+from tools.bench.vhost import VirtualHost
+
+AMQP = "amqp://guest:guest@localhost:5672/"
+MANAGEMENT = "http://guest:guest@localhost:15672/api"
+PUBLISHED_AT_ONCE = 500
+
+
+async def _fill(broker: Broker, messages: int) -> None:
+    for start in range(0, messages, PUBLISHED_AT_ONCE):
+        bodies = [
+            encode(wrap(DocumentLoaded(document_id=f"d{n}"), "t"))
+            for n in range(start, min(start + PUBLISHED_AT_ONCE, messages))
+        ]
+        await asyncio.gather(*(broker.publish_to_queue(ROUTING_WORK.name, b, {}) for b in bodies))
+
+
+async def _left_in_queue(amqp_url: str) -> int:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(ROUTING_WORK.name, passive=True)
+        return queue.declaration_result.message_count or 0
+    finally:
+        await connection.close()
+
+
+async def one_round(messages: int) -> dict[str, Any]:
+    vhost = VirtualHost(AMQP, MANAGEMENT, prefix="tsdx-acks")
+    vhost.create()
+    try:
+        settings = Settings(amqp_url=vhost.amqp_url)
+        broker = Broker(settings, "ack-profile")
+        await broker.connect()
+        await _fill(broker, messages)
+        handled = 0
+        all_handled = asyncio.Event()
+
+        async def nothing(envelope: Envelope, payload: DocumentLoaded) -> None:
+            nonlocal handled
+            handled += 1
+            if handled == messages:
+                all_handled.set()
+
+        consumer = Consumer(
+            broker, ROUTING_WORK, {DocumentLoaded: nothing}, settings.retry_delays_ms, "bench"
+        )
+        beam = broker_pid()
+        beam_before = read_cpu_seconds(beam) if beam else None
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
+        await consumer.start()
+        await asyncio.wait_for(all_handled.wait(), 300)
+        await consumer.stop()
+        cpu = time.process_time() - cpu_before
+        wall = time.perf_counter() - wall_before
+        beam_after = read_cpu_seconds(beam) if beam else None
+        await broker.close()
+        left = await _left_in_queue(vhost.amqp_url)
+    finally:
+        vhost.delete()
+    return {
+        "messages": messages,
+        "seconds": round(wall, 2),
+        "consumer_us_per_message": round(cpu / messages * 1e6, 1),
+        "broker_us_per_message": (
+            round((beam_after - beam_before) / messages * 1e6, 1)
+            if beam_before is not None and beam_after is not None
+            else None
+        ),
+        "left_in_queue": left,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("messages", type=int, nargs="?", default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    for _ in range(args.rounds):
+        print(asyncio.run(one_round(args.messages)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
