@@ -141,13 +141,16 @@ class AckWindow:
 
 class ChannelAcks:
     """The acknowledgements of one channel: outcomes recorded as messages end, their frames
-    sent by one sender task at a time, so frames go out in the order they were decided."""
+    decided and sent one batch at a time, so frames go out in the order they were decided (a
+    batch's ack may pass a delivery nacked or acknowledged alone by an earlier batch only once
+    that one's frame is out)."""
 
     def __init__(self, channel: AbstractChannel) -> None:
         # Weak: the channels' table forgets a closed channel once aiormq and aio-pika let go.
         self._channel = weakref.ref(channel)
         self._window = AckWindow()
         self._sender: asyncio.Task[None] | None = None
+        self._one_batch_at_a_time = asyncio.Lock()
         self._lost = False
 
     def finish(self, tag: int, requeue: bool | None) -> None:
@@ -161,19 +164,25 @@ class ChannelAcks:
 
     async def settle_finished(self) -> None:
         """Send now every finished one's frame (stop: nothing finished is left unacknowledged)."""
-        if self._sender is not None:
-            await self._sender
-        channel = self._channel()
-        if not self._lost and channel is not None and not channel.is_closed:
-            await self._send_frames(self._window.take(everything=True))
+        await self._send_batch(everything=True)
 
     async def _send(self) -> None:
         try:
-            # While a frame drains, more messages end: they go out together next.
-            while not self._lost and (frames := self._window.take()):
-                await self._send_frames(frames)
+            # While a batch drains, more messages end: they go out together next.
+            while await self._send_batch(everything=False):
+                pass
         finally:
             self._sender = None
+
+    async def _send_batch(self, *, everything: bool) -> bool:
+        """Decide and send the frames the window allows now; False when there were none."""
+        async with self._one_batch_at_a_time:
+            if self._lost:
+                return False
+            frames = self._window.take(everything=everything)
+            if frames:
+                await self._send_frames(frames)
+            return bool(frames)
 
     async def _send_frames(self, frames: list[Settlement]) -> None:
         channel = self._channel()

@@ -25,7 +25,7 @@ from shared.contracts import Envelope, MalformedMessage, decode, encode, wrap
 from shared.contracts.rpc import Call, Params, RpcMethod, RpcRequest, RpcService
 from shared.errors import Refusal
 from shared.logging import correlation, get_logger
-from shared.messaging.acks import settle
+from shared.messaging.acks import settle, settle_finished
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.subscription import QueueReader
 from shared.messaging.topology import WorkQueue
@@ -95,6 +95,7 @@ class RpcServer(QueueReader):
 
     async def stop(self) -> None:
         await self._cancel()
+        await settle_finished()  # the requests answered so far are not delivered again
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         reply = await self._answer(message.body)

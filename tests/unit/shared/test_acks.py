@@ -195,3 +195,31 @@ async def test_any_other_error_is_not_hidden() -> None:
     await _settle(broken, 1)
     with pytest.raises(ValueError, match="a bug"):
         await settle_finished()
+
+
+class SlowNackChannel(StandInChannel):
+    """A channel whose nack frame is out only once ``out`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out = asyncio.Event()
+
+    async def basic_nack(self, delivery_tag: int, requeue: bool = True) -> None:
+        await self.out.wait()
+        self.sent.append(("nack", delivery_tag, requeue))
+
+
+async def test_an_ack_that_passes_a_nack_waits_until_the_nack_is_out() -> None:
+    channel = SlowNackChannel()
+    await _settle(channel, 2, requeue=True)
+    for _ in range(3):
+        await asyncio.sleep(0)  # the sender takes the nack and sends it
+    await _settle(channel, 1)
+    await _settle(channel, 3)
+    stopping = asyncio.ensure_future(settle_finished())
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert channel.sent == []  # ack(3, multiple) would cover delivery 2 if it went first
+    channel.out.set()
+    await stopping
+    assert channel.sent == [("nack", 2, True), ("ack", 3, True)]
