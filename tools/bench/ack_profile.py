@@ -3,21 +3,27 @@ with small persistent messages, then read by a :class:`Consumer` with the servic
 and a handler that does nothing, so what is measured is the messaging itself (delivery,
 decoding, dispatch, acknowledgement).
 
-``python -m tools.bench.ack_profile [messages] [--rounds N]``
+``python -m tools.bench.ack_profile [messages] [--rounds N] [--own-broker]``
 
-Each round uses a RabbitMQ virtual host of its own on the local broker (a quorum queue, as the
-services declare it). It prints, per message, the CPU this process spent from the consumer's
-start until it stopped with everything acknowledged, and the CPU the broker's Erlang VM
-(``beam.smp``) spent meanwhile: on a machine shared with other work the broker's figure holds
-others' traffic too, so compare several rounds. At the end of a round the queue is checked
-empty from a new connection (a message left unacknowledged would be back in it).
+Each round uses a RabbitMQ virtual host of its own (a quorum queue, as the services declare
+it). It prints, per message, the CPU this process spent from the consumer's start until it
+stopped with everything acknowledged, and the CPU the broker's Erlang VM (``beam.smp``) spent
+meanwhile. On the machine's broker that figure holds other users' traffic too; with
+``--own-broker`` the rounds run on a RabbitMQ node of their own (started from the installed
+``rabbitmq-server``, removed at the end), whose CPU is theirs alone. At the end of a round the
+queue is checked empty from a new connection (a message left unacknowledged would be back).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -30,10 +36,36 @@ from shared.messaging.topology import ROUTING_WORK
 from shared.settings import Settings
 from tools.bench.cpu import broker_pid, read_cpu_seconds
 from tools.bench.vhost import VirtualHost
+from tools.cli.local_cluster import USER, LocalCluster
 
-AMQP = "amqp://guest:guest@localhost:5672/"
-MANAGEMENT = "http://guest:guest@localhost:15672/api"
 PUBLISHED_AT_ONCE = 500
+
+
+@dataclass(frozen=True)
+class Rabbit:
+    amqp_url: str
+    management_url: str
+    pid: int | None  # its beam.smp, when it runs on this machine
+
+
+def machine_broker() -> Rabbit:
+    return Rabbit(
+        "amqp://guest:guest@localhost:5672/", "http://guest:guest@localhost:15672/api", broker_pid()
+    )
+
+
+@contextmanager
+def own_broker() -> Iterator[Rabbit]:
+    """A RabbitMQ node of this run's own, killed and removed at the end."""
+    with tempfile.TemporaryDirectory(prefix="tsdx-ack-profile-") as base:
+        cluster = LocalCluster.create(Path(base), 1)
+        try:
+            cluster.up()
+            node = cluster.nodes[0]
+            api = node.management_url.replace("//", f"//{USER[0]}:{USER[1]}@", 1)
+            yield Rabbit(node.amqp_url(), api, node.pid())
+        finally:
+            cluster.down()
 
 
 async def _fill(broker: Broker, messages: int) -> None:
@@ -55,8 +87,8 @@ async def _left_in_queue(amqp_url: str) -> int:
         await connection.close()
 
 
-async def one_round(messages: int) -> dict[str, Any]:
-    vhost = VirtualHost(AMQP, MANAGEMENT, prefix="tsdx-acks")
+async def one_round(messages: int, rabbit: Rabbit) -> dict[str, Any]:
+    vhost = VirtualHost(rabbit.amqp_url, rabbit.management_url, prefix="tsdx-acks")
     vhost.create()
     try:
         settings = Settings(amqp_url=vhost.amqp_url)
@@ -75,7 +107,7 @@ async def one_round(messages: int) -> dict[str, Any]:
         consumer = Consumer(
             broker, ROUTING_WORK, {DocumentLoaded: nothing}, settings.retry_delays_ms, "bench"
         )
-        beam = broker_pid()
+        beam = rabbit.pid
         beam_before = read_cpu_seconds(beam) if beam else None
         cpu_before, wall_before = time.process_time(), time.perf_counter()
         await consumer.start()
@@ -105,9 +137,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("messages", type=int, nargs="?", default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--own-broker", action="store_true")
     args = parser.parse_args()
+    if args.own_broker:
+        with own_broker() as rabbit:
+            for _ in range(args.rounds):
+                print(asyncio.run(one_round(args.messages, rabbit)), flush=True)
+        return
     for _ in range(args.rounds):
-        print(asyncio.run(one_round(args.messages)), flush=True)
+        print(asyncio.run(one_round(args.messages, machine_broker())), flush=True)
 
 
 if __name__ == "__main__":
