@@ -3,10 +3,12 @@ finished deliveries instead of a frame (and, on a quorum queue, a settle command
 per message.
 
 Every way a message ends (applied, a duplicate ignored, moved to a retry or parking queue,
-requeued because the broker could not take its copy) is :func:`settle`, called once the
-handler's transaction committed or the copy was confirmed. It records the outcome with the
-message's channel; the channel's :class:`ChannelAcks` sends, on the next turn of the event
-loop, what the outcomes recorded so far allow:
+requeued because the broker could not take its copy, an RPC request answered) is
+:func:`settle`, called once the handler's transaction committed or the copy was confirmed. A
+message whose handling is cancelled with its channel (a lost connection) is not settled: the
+broker delivers it again. :func:`settle` records the outcome with the message's channel; the
+channel's :class:`ChannelAcks` sends, on the next turn of the event loop, what the outcomes
+recorded so far allow:
 
 - a ``multiple`` ack acknowledges every unacknowledged delivery of the channel up to its tag, so
   it only ever covers a run of finished deliveries starting at the lowest one still open (a
@@ -17,7 +19,11 @@ loop, what the outcomes recorded so far allow:
   :data:`HELD_BEHIND_A_GAP` of them, they are acknowledged one by one, as before.
 
 Delivery tags belong to a channel: a channel reopened after a reconnection is a new channel
-with a window of its own, and its old one's messages are delivered again by the broker.
+with a window of its own, and its old one's messages are delivered again by the broker. Every
+delivery on a channel read through :func:`settle` must end in it: a reader taking messages
+without acknowledgement (RPC replies, the dashboard's feed) has a channel of its own; were one
+to share it, its deliveries would stop the runs, and the acknowledgements would go out one by
+one (never wrongly).
 """
 
 from __future__ import annotations
