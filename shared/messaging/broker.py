@@ -11,7 +11,7 @@ What the reconnection does not cover is handled here and in the consumer:
   ever: every publish has a timeout, and a timeout or a nack (``DeliveryError``, answered while a
   new quorum leader is elected) is :class:`BrokerUnavailable`: "not sent, send again later";
 - a message delivered on the lost connection can no longer be acknowledged on it: the broker
-  delivers it again, and handlers are idempotent (see :func:`settle`);
+  delivers it again, and handlers are idempotent (see :mod:`shared.messaging.acks`);
 - after a quorum queue's leader is lost, a channel that published to it may go on being
   refused (nacked) although the queue has a new leader (seen on RabbitMQ 3.10); a nack
   therefore also replaces the publishing channel, so the next attempt starts from a fresh one.
@@ -33,7 +33,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from aio_pika.exceptions import AMQPError, DeliveryError
+from aio_pika.exceptions import DeliveryError
 from aio_pika.robust_connection import RobustConnection
 from pamqp.commands import Basic
 from yarl import URL
@@ -63,18 +63,6 @@ def declared_too_soon(exc: BaseException) -> bool:
 
 class BrokerUnavailable(Exception):
     """A publish was not confirmed by the broker; nothing can be assumed delivered."""
-
-
-async def settle(message: AbstractIncomingMessage, *, requeue: bool | None = None) -> None:
-    """Acknowledge (``requeue`` None) or reject a message. On a channel lost with its connection
-    that is no longer possible, and not needed: the broker delivers the message again."""
-    try:
-        if requeue is None:
-            await message.ack()
-        else:
-            await message.nack(requeue=requeue)
-    except (AMQPError, ConnectionError, RuntimeError) as exc:
-        log.warning("message.settle_lost", message_id=message.message_id, error=repr(exc))
 
 
 # The seam FailoverConnection wraps; without it (another aio-pika) failover would silently not

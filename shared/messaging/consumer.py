@@ -10,7 +10,9 @@
 - A message applied before (:class:`AlreadyApplied`) is simply acknowledged.
 
 The original message is acknowledged only after its retry copy or parked copy was confirmed
-by the broker, so a failure in between re-delivers instead of losing it.
+by the broker, so a failure in between re-delivers instead of losing it. Every ending is
+:func:`~shared.messaging.acks.settle`, which sends the acknowledgements of a channel's finished
+messages in groups.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from shared.collector import collector_held
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
 from shared.messaging import tracing
-from shared.messaging.broker import Broker, BrokerUnavailable, settle
+from shared.messaging.acks import settle, settle_finished
+from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.subscription import QueueReader
 from shared.messaging.topology import WorkQueue
@@ -117,7 +120,8 @@ class Consumer(QueueReader):
         self._idle.set()
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking messages and let the ones in hand finish (the rest stay queued)."""
+        """Stop taking messages and let the ones in hand finish (the rest stay queued); the
+        finished ones are acknowledged before this returns, so none comes again needlessly."""
         await self._cancel()
         in_hand = self._in_flight
         try:
@@ -125,6 +129,8 @@ class Consumer(QueueReader):
         except TimeoutError:
             log.warning("consumer.stop_timeout", queue=self._queue.name, in_flight=self._in_flight)
             return
+        finally:
+            await settle_finished()
         log.info("consumer.stopped", queue=self._queue.name, finished_in_hand=in_hand)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:

@@ -25,7 +25,8 @@ from shared.contracts import Envelope, MalformedMessage, decode, encode, wrap
 from shared.contracts.rpc import Call, Params, RpcMethod, RpcRequest, RpcService
 from shared.errors import Refusal
 from shared.logging import correlation, get_logger
-from shared.messaging.broker import Broker, BrokerUnavailable, settle
+from shared.messaging.acks import settle, settle_finished
+from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.subscription import QueueReader
 from shared.messaging.topology import WorkQueue
 from shared.metrics import RPC_CALLS
@@ -94,6 +95,7 @@ class RpcServer(QueueReader):
 
     async def stop(self) -> None:
         await self._cancel()
+        await settle_finished()  # the requests answered so far are not delivered again
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         reply = await self._answer(message.body)
@@ -160,7 +162,11 @@ class RpcClient:
         self._queue: AbstractQueue | None = None
 
     async def start(self) -> None:
-        channel = self._broker.consume_channel
+        # A channel of its own: the replies come without acknowledgement, and a delivery of
+        # theirs on the consumers' channel would take a delivery tag there, breaking the runs
+        # of tags its acknowledgements are grouped by (shared/messaging/acks.py). A robust
+        # channel declares the queue and its consumer again after a reconnection.
+        channel = await self._broker.connection.channel(publisher_confirms=False)
         self._queue = await channel.declare_queue(
             self._reply_queue_name, exclusive=True, auto_delete=True
         )
