@@ -104,9 +104,8 @@ class CoalescingTransportFactory(aiormq.TransportFactory):
         self, url: URL, **kwargs: Any
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if url.host is None or url.port is None:
-            raise AMQPConnectionError(
-                f"no host and port to connect to in {url.with_password(None)}"
-            )
+            # The address itself is not shown: it may hold the credentials.
+            raise AMQPConnectionError("no host and port to connect to in the broker's address")
         tls = kwargs.pop("ssl_context_provider", None)
         ssl = await tls.get_context() if url.scheme == "amqps" else None
         loop = asyncio.get_running_loop()
