@@ -5,8 +5,9 @@
 Publishes confirmed persistent messages through :class:`Broker` (``N`` publishing tasks at
 once, as a service's relay and handlers do) and consumes them with a :class:`Consumer` in the
 same process, in a RabbitMQ virtual host of its own, on uvloop as the services run. Prints the
-process's CPU per message. ``--plain`` opens the socket with aiormq's own factory (one write
-per frame) instead of the coalescing one, so both can be measured back to back; run under
+process's CPU per message, user and system (the socket's system calls are system time).
+``--plain`` opens the socket with aiormq's own factory (one write per frame) instead of the
+coalescing one, so both can be measured back to back; run under
 ``strace -f -c -e trace=write,writev,sendto,sendmsg`` to count the system calls.
 """
 
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import httpx
 import uvloop
 from aiormq.connection import TCPTransportFactory
 from yarl import URL
@@ -31,10 +35,11 @@ from shared.messaging.coalesced_writes import CoalescingTransportFactory
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import ROUTING_WORK
 from shared.settings import Settings
-from tools.bench.vhost import VirtualHost
+from tools.bench.vhost import STATS_INTERVAL_SECONDS, VirtualHost
 
 AMQP = "amqp://guest:guest@localhost:5672/"
 MANAGEMENT = "http://guest:guest@localhost:15672/api"
+MANAGEMENT_API, MANAGEMENT_AUTH = "http://localhost:15672/api", ("guest", "guest")
 
 
 class PlainWrites(CoalescingTransportFactory):
@@ -46,7 +51,26 @@ class PlainWrites(CoalescingTransportFactory):
         return opened
 
 
-async def run(messages: int, publishers: int, data_dir: Path, amqp_url: str) -> None:
+async def _connection_stats(vhost: str) -> dict[str, int]:
+    """The broker's counts for the bench's connection (the reads it made of the socket, its
+    reader's Erlang reductions), once unchanged for longer than their refresh interval."""
+    fields = ("recv_cnt", "send_cnt", "reductions")
+    last: dict[str, int] = {}
+    since = time.monotonic()
+    async with httpx.AsyncClient(auth=MANAGEMENT_AUTH, timeout=5) as api:
+        while time.monotonic() - since < STATS_INTERVAL_SECONDS + 1:
+            listed = await api.get(f"{MANAGEMENT_API}/vhosts/{quote(vhost, safe='')}/connections")
+            now = {f: int(c.get(f, 0)) for c in listed.json() for f in fields}
+            # The reductions move at each refresh (the statistics cost some): the socket's
+            # counts tell when the figures have caught up.
+            if not now or now["recv_cnt"] != last.get("recv_cnt"):
+                since = time.monotonic()
+            last = now
+            await asyncio.sleep(0.5)
+    return last
+
+
+async def run(messages: int, publishers: int, data_dir: Path, amqp_url: str, vhost: str) -> None:
     settings = Settings(amqp_url=amqp_url, data_dir=data_dir, quorum_group_size=0)
     broker = Broker(settings, "bench")
     await broker.connect()
@@ -66,15 +90,20 @@ async def run(messages: int, publishers: int, data_dir: Path, amqp_url: str) -> 
         for i in range(lane, messages, publishers):
             await broker.publish(DocumentLoaded(document_id=f"d{i}"), "t")
 
-    cpu, wall = time.process_time(), time.perf_counter()
+    before, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     await asyncio.gather(*(publish(lane) for lane in range(publishers)))
     await asyncio.wait_for(all_in.wait(), 120)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    after, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    stats = await _connection_stats(vhost)
     await consumer.stop()
     await broker.close()
     print(
-        f"{messages} messages, {publishers} publishers: {1000 * cpu / messages:.3f} ms CPU "
-        f"a message (published and consumed), {messages / wall:.0f} msg/s"
+        f"{messages} messages, {publishers} publishers: {1000 * (user + system) / messages:.3f} "
+        f"ms CPU a message (published and consumed; user {1000 * user / messages:.3f}, system "
+        f"{1000 * system / messages:.3f}), {messages / wall:.0f} msg/s; the broker read the "
+        f"socket {stats.get('recv_cnt', 0) / messages:.2f} times a message, its reader "
+        f"{stats.get('reductions', 0) / messages:.0f} reductions a message"
     )
 
 
@@ -90,7 +119,7 @@ def main() -> None:
     vhost.create()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            uvloop.run(run(args.messages, args.publishers, Path(tmp), vhost.amqp_url))
+            uvloop.run(run(args.messages, args.publishers, Path(tmp), vhost.amqp_url, vhost.name))
     finally:
         vhost.delete()
 
