@@ -64,7 +64,11 @@ async def _published_in_order(settings: Settings, count: int) -> None:
         assert seen == list(range(count))
         assert _sockets_opened(broker) == 1
     finally:
+        amqp = broker.connection.transport.connection  # type: ignore[attr-defined]
         await broker.close()
+    # The Connection.Close went out through the held writes and the broker answered Close-Ok:
+    # aiormq's reader ends on that answer (it is cancelled when none comes in time).
+    assert amqp._reader_task.done() and not amqp._reader_task.cancelled()
 
 
 @pytest.mark.parametrize("loop", LOOPS)
