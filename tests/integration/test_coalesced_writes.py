@@ -14,11 +14,17 @@ from urllib.parse import quote
 import httpx
 import pytest
 import uvloop
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractIncomingMessage, UnderlayConnection
 
-from shared.messaging.broker import Broker, BrokerUnavailable, FailoverConnection, settle
+from shared.messaging.broker import (
+    Broker,
+    BrokerUnavailable,
+    FailoverConnection,
+    connect_failover,
+    settle,
+)
 from shared.settings import Settings
-from tests.support.broker import AUTH, MANAGEMENT
+from tests.support.broker import AUTH, MANAGEMENT, amqp_url
 from tests.support.waiting import eventually
 
 LOOPS = ["asyncio", "uvloop"]
@@ -155,3 +161,21 @@ async def test_a_connection_closed_by_the_broker_mid_stream_recovers_and_loses_n
     settings: Settings, vhost: str, loop: str
 ) -> None:
     await _on(loop, _closed_mid_stream(settings, vhost, count=4000, lanes=16))
+
+
+async def test_an_aio_pika_that_does_not_hand_the_factory_on_stops_the_start(
+    vhost: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another aio-pika that no longer passes its kwargs to aiormq would silently open plain
+    sockets: the first connection refuses to start instead."""
+    make_connection = UnderlayConnection.make_connection.__func__  # type: ignore[attr-defined]
+
+    async def without_the_factory(
+        cls: type[UnderlayConnection], url: Any, timeout: Any = None, **kwargs: Any
+    ) -> Any:
+        kwargs.pop("transport_factory")
+        return await make_connection(cls, url, timeout=timeout, **kwargs)
+
+    monkeypatch.setattr(UnderlayConnection, "make_connection", classmethod(without_the_factory))
+    with pytest.raises(RuntimeError, match="tsdx's factory"):
+        await connect_failover((amqp_url(vhost),), timeout=10)
