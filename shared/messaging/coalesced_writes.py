@@ -2,7 +2,8 @@
 
 aiormq's writer task hands every frame (a publish with its header and body, an
 acknowledgement, a heartbeat) to its ``StreamWriter`` on its own, and the transport sends each
-at once: a system call per frame, the largest single cost in a busy service's profile.
+at once: a system call per frame (``StreamWriter.write`` was 7-19% of the services' samples
+under load), and a segment for the broker to read per frame.
 :class:`CoalescingWriter` holds what is written during a turn and gives it to the transport in
 one piece at the start of the next (``loop.call_soon``): nothing is reordered, and nothing waits
 for anything but the frames already ready.
@@ -50,13 +51,15 @@ class CoalescingWriter(asyncio.StreamWriter):
     ) -> None:
         super().__init__(transport, protocol, reader, loop)
         self._flush_loop = loop
-        self._held: list[bytes | bytearray | memoryview] = []
+        self._held: list[bytes] = []
         self._held_bytes = 0
         self._flush_handle: asyncio.Handle | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
+        if not isinstance(data, bytes):  # held past this call: a caller's buffer may change
+            data = bytes(data)
         self._held.append(data)
         self._held_bytes += len(data)
         if self._held_bytes >= FLUSH_AT_BYTES:

@@ -78,6 +78,15 @@ async def test_the_frames_of_one_turn_go_out_in_one_write_in_order() -> None:
     assert len(transport.writes) == 2
 
 
+async def test_a_buffer_changed_after_its_write_goes_out_as_it_was_written() -> None:
+    writer, transport, _ = _writer()
+    buffer = bytearray(b"frame-1")
+    writer.write(buffer)
+    buffer[:] = b"changed"
+    await _next_turn()
+    assert transport.writes == [b"frame-1"]
+
+
 async def test_a_large_write_goes_out_at_once_after_what_was_held() -> None:
     writer, transport, _ = _writer()
     writer.write(b"ack-1")
