@@ -42,6 +42,7 @@ from shared.contracts import Envelope, Payload, encode, wrap
 from shared.logging import get_logger
 from shared.messaging import tracing
 from shared.messaging.addresses import AddressRing
+from shared.messaging.coalesced_writes import CoalescingTransportFactory
 from shared.messaging.topology import declare_events_exchange, declare_topology
 from shared.settings import Settings
 
@@ -84,6 +85,10 @@ class FailoverConnection(RobustConnection):
         self.ring = ring
         # Never give up at the first refusal: the next address may answer.
         super().__init__(URL(ring.addresses[0]), fail_fast="false", **kwargs)
+        # aio-pika hands its kwargs on to aiormq's connection at every (re)connection: each
+        # socket then sends the frames of one loop turn in one write (coalesced_writes.py).
+        self.sockets = CoalescingTransportFactory()
+        self.kwargs["transport_factory"] = self.sockets
 
     @property
     def reconnect_interval(self) -> float:
@@ -122,6 +127,8 @@ async def connect_failover(
     connection = FailoverConnection(AddressRing(addresses), **kwargs)
     try:
         await asyncio.wait_for(connection.connect(), timeout)
+        if not connection.sockets.opened:  # another aio-pika, not handing the factory on
+            raise RuntimeError("aio-pika did not open the broker's socket with tsdx's factory")
     except BaseException:
         await connection.close()
         raise
