@@ -333,10 +333,6 @@ class Polled:
             withdrawn=bool(self.withdrawn),
         )
 
-    def news_for(self, known: int) -> bool:
-        """Whether the terminal, holding ``known`` documents, has news (:class:`News`)."""
-        return self.news.for_terminal(known)
-
 
 async def poll(rt: Runtime, device_id: str) -> Polled:
     """The device's inbox, in one query."""

@@ -3,9 +3,11 @@ bounds on age and size (no I/O: a clock of the test's own)."""
 
 from __future__ import annotations
 
+import os
+
 import orjson
 
-from services.gateway.inbox_summaries import InboxSummaries, News, Summary
+from services.gateway.inbox_summaries import MAX_HELD_BYTES, HeldAnswer, InboxSummaries, News
 
 
 class Clock:
@@ -122,8 +124,8 @@ def test_size_zero_holds_nothing() -> None:
 
 def test_an_answer_in_one_language_serves_another_only_when_nothing_in_it_is_translated() -> None:
     news = News(open=1, unacknowledged=False, withdrawn=False)
-    plain = Summary.of(news, b"{}", None)
-    refused = Summary.of(news, b"{}", "ru")
+    plain = HeldAnswer.of(news, b"{}", None)
+    refused = HeldAnswer.of(news, b"{}", "ru")
     assert plain.answers_in("en") and plain.answers_in("ru")
     assert refused.answers_in("ru") and not refused.answers_in("en")
 
@@ -134,7 +136,7 @@ def test_an_answer_is_held_smaller_and_given_back_as_it_was() -> None:
         for n in range(10)
     ]
     body = orjson.dumps({"documents": documents, "withdrawn": []})
-    held = Summary.of(News(open=10, unacknowledged=True, withdrawn=False), body, None)
+    held = HeldAnswer.of(News(open=10, unacknowledged=True, withdrawn=False), body, None)
     assert held.body() == body
     assert len(held.deflated) < len(body) / 2
 
@@ -145,3 +147,10 @@ def test_news_is_a_withdrawal_an_unacknowledged_copy_or_another_number_of_docume
     assert quiet.for_terminal(1)
     assert quiet._replace(unacknowledged=True).for_terminal(2)
     assert quiet._replace(withdrawn=True).for_terminal(2)
+
+
+def test_only_an_answer_small_once_deflated_may_be_held() -> None:
+    news = News(open=1, unacknowledged=False, withdrawn=False)
+    assert HeldAnswer.of(news, b"{}", None).small_enough
+    # Bytes that do not compress: an answer that grew with its device's open documents.
+    assert not HeldAnswer.of(news, os.urandom(MAX_HELD_BYTES + 1), None).small_enough
