@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 
 import orjson
+import pytest
+from pydantic import ValidationError
 
 from services.gateway.inbox_summaries import MAX_HELD_BYTES, HeldAnswer, InboxSummaries, News
+from shared.settings import Settings
 
 
 class Clock:
@@ -154,3 +157,28 @@ def test_only_an_answer_small_once_deflated_may_be_held() -> None:
     assert HeldAnswer.of(news, b"{}", None).small_enough
     # Bytes that do not compress: an answer that grew with its device's open documents.
     assert not HeldAnswer.of(news, os.urandom(MAX_HELD_BYTES + 1), None).small_enough
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "setting"),
+    [
+        ("TSDX_INBOX_SUMMARIES_SECONDS", "0", "inbox_summaries_seconds"),
+        ("TSDX_INBOX_SUMMARIES_SECONDS", "soon", "inbox_summaries_seconds"),
+        ("TSDX_INBOX_SUMMARIES_SIZE", "-1", "inbox_summaries_size"),
+        ("TSDX_INBOX_SUMMARIES_SIZE", "lots", "inbox_summaries_size"),
+    ],
+)
+def test_a_bad_bound_is_refused_naming_its_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, setting: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    assert [error["loc"] for error in refused.value.errors()] == [(setting,)]
+
+
+def test_answers_are_held_thirty_seconds_at_most_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TSDX_INBOX_SUMMARIES_SECONDS", raising=False)
+    assert Settings(_env_file=None).inbox_summaries_seconds == 30
