@@ -82,9 +82,10 @@ class Settings(BaseSettings):
     credential_cache_size: int = Field(100_000, ge=0)
     # Devices whose last poll answer each gateway instance holds in memory while their inbox
     # does not change (0: none; every poll then reads the store), the one kept longest ago
-    # dropped first, and for how long at most. Changes reach every instance by a broadcast.
+    # dropped first, and for how long at most: changes reach every instance by a broadcast
+    # within about a second, and the age bounds what a stalled publish or lost greetings leave.
     inbox_summaries_size: int = Field(10_000, ge=0)
-    inbox_summary_seconds: float = Field(60.0, gt=0)
+    inbox_summaries_seconds: float = Field(30.0, gt=0)
     # Gateway and LAN writer: how often the copy of the catalogs checks it is not behind the
     # registry (it catches up at start-up, and when it made no progress between two checks).
     catalog_check_seconds: float = Field(60.0, gt=0)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from services.gateway.inbox import Inbox
 from services.gateway.journeys import result_steps
 from services.gateway.routed_copies import RoutedCopies
+from shared.contracts import Envelope
 from shared.contracts import gateway_rpc as gateway
 from shared.contracts.directory import (
     DeviceChanged,
@@ -31,11 +32,12 @@ from shared.contracts.uploads import (
 )
 from shared.messaging.consumer import Handler
 from shared.messaging.rpc import RpcHandlers
+from shared.outbox import AlreadyApplied
 from shared.storage import Store
 
 
 def table(inbox: Inbox) -> dict[type[Payload], Handler]:
-    return {
+    handlers: dict[type[Payload], Handler] = {
         RoutedCopies: inbox.routed,  # document.routed, by the view the inbox reads
         DocumentRoutedV1: inbox.routed_v1,
         DocumentWithdrawn: inbox.withdrawn,
@@ -50,6 +52,21 @@ def table(inbox: Inbox) -> dict[type[Payload], Handler]:
         DeviceReplaced: inbox.device_replaced,
         TenantChanged: inbox.tenant_changed,
     }
+    return {kind: _announcing_when_applied_before(inbox, h) for kind, h in handlers.items()}
+
+
+def _announcing_when_applied_before(inbox: Inbox, handler: Handler) -> Handler:
+    """The handler, announcing again the inboxes of a message it finds applied already
+    (:meth:`Inbox.applied_before`) before the consumer acknowledges it."""
+
+    async def handle(envelope: Envelope, payload: Payload) -> None:
+        try:
+            await handler(envelope, payload)
+        except AlreadyApplied:
+            await inbox.applied_before(payload)
+            raise
+
+    return handle
 
 
 def rpc_handlers(store: Store) -> RpcHandlers:

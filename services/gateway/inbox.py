@@ -329,6 +329,28 @@ class Inbox:
         if self._access is not None:
             await self._access.tenant_changed(changed.tenant)
 
+    async def applied_before(self, payload: Payload) -> None:
+        """A message found applied already (a redelivery): the instance that applied it may
+        have stopped between its commit and its announcement, so the inboxes it changes are
+        announced again (the held answers of the others forgotten; harmless when they were)."""
+        for device_id in await self._inboxes_changed_by(payload):
+            self._polls.changed(device_id)
+
+    async def _inboxes_changed_by(self, payload: Payload) -> list[str]:
+        if isinstance(payload, DeviceReplaced):
+            return [payload.old_device, payload.new_device]
+        if isinstance(payload, DocumentRoutedV1):
+            payload = RoutedCopies.of(payload.upgraded())
+        if isinstance(payload, RoutedCopies):
+            copies = [c.delivery_id for c in payload.copies]
+        elif isinstance(payload, (DocumentWithdrawn, ResultRefused)):
+            copies = [payload.delivery_id]
+        else:
+            return []
+        async with self._uow() as tx:  # where the copies are now (moved to a replacement)
+            rows = await repo.copies(tx.db, copies)
+        return list(dict.fromkeys(row.device_id for row in rows.values()))
+
 
 # The terminal's side of the inbox (api/terminal.py): what a device sees and does with its copies.
 
@@ -351,10 +373,6 @@ class Polled:
             unacknowledged=any(r.state is CopyState.DELIVERED for r in self.open),
             withdrawn=bool(self.withdrawn),
         )
-
-    def news_for(self, known: int) -> bool:
-        """Whether the terminal, holding ``known`` documents, has news (:class:`News`)."""
-        return self.news.for_terminal(known)
 
 
 async def poll(rt: Runtime, device_id: str) -> Polled:

@@ -12,7 +12,9 @@ The rules this module keeps, without any I/O of its own:
   the store read, and :meth:`keep` keeps the view only if the device was not forgotten since
   (nor everything);
 - a view is held at most ``max_age`` seconds (a backstop for news that never came), and at most
-  ``size`` views are held, the one kept longest ago dropped first.
+  ``size`` views are held, the one kept longest ago dropped first;
+- an answer is held only while it is small (:data:`MAX_HELD_BYTES` deflated), so that memory
+  is bounded by ``size`` however many documents a device has open.
 """
 
 from __future__ import annotations
@@ -45,13 +47,20 @@ _WINDOW_BITS = 12
 _MEMORY_LEVEL = 5
 
 
+# The largest answer held, deflated. An answer grows with its device's open documents (some
+# 80 bytes deflated each): ten documents deflate to about 0.7 kB, so 4 kB holds some fifty,
+# and 10,000 devices' answers stay within 40 MB of the gateway's 150 MB budget. A device with
+# more is read from the store at each poll, as before answers were held.
+MAX_HELD_BYTES = 4096
+
+
 def _deflated(body: bytes) -> bytes:
     packer = zlib.compressobj(1, zlib.DEFLATED, -_WINDOW_BITS, _MEMORY_LEVEL)
     return packer.compress(body) + packer.flush()
 
 
-class Summary(NamedTuple):
-    """A poll's answer as held for its device: what makes news, and the answer's JSON."""
+class HeldAnswer(NamedTuple):
+    """A device's whole poll answer as held for it: what makes news, and the answer's JSON."""
 
     news: News
     deflated: bytes  # the JSON (:meth:`body`)
@@ -60,8 +69,13 @@ class Summary(NamedTuple):
     language: str | None
 
     @classmethod
-    def of(cls, news: News, body: bytes, language: str | None) -> Summary:
+    def of(cls, news: News, body: bytes, language: str | None) -> HeldAnswer:
         return cls(news, _deflated(body), language)
+
+    @property
+    def small_enough(self) -> bool:
+        """Whether it may be held (:data:`MAX_HELD_BYTES`)."""
+        return len(self.deflated) <= MAX_HELD_BYTES
 
     def body(self) -> bytes:
         return zlib.decompress(self.deflated, -_WINDOW_BITS)

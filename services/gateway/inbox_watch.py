@@ -20,12 +20,18 @@ while it waits. The same news wakes it and drops its device's held answer, in on
   alone tells every instance to forget every answer it holds as soon as it hears another (a
   newcomer's changes before the others' answers reached it, or a lone gateway's before it
   heard the newcomer's greeting); and an instance that hears another for the first time
-  forgets every answer it holds itself;
+  forgets every answer it holds itself. A greeting that could not be sent (a hello, an answer
+  to one) is sent again every ``retry_seconds`` until it goes, as announcements are;
+- stored by an instance that stopped before it announced: a graceful stop publishes what is
+  not announced yet once more; after a crash, the message that made the change comes again,
+  is found applied already and announces its inboxes again (``Inbox.applied_before``);
 - the announcement missed (a broker connection that dropped): at once after a reconnect the
   instance forgets every answer it holds, and every ``safety_seconds`` and after a reconnect
   it asks the store which of its waiting devices have a copy waiting or withdrawn, in one
   query per ``CHUNK`` devices (not one per poll), and wakes those (and forgets their answers).
-  A held answer is at most ``inbox_summary_seconds`` old in any case.
+  A held answer is used only while this instance's inbox broadcast is up (announcements can
+  reach it), and is at most ``inbox_summaries_seconds`` old in any case: the bound for what
+  remains (a publish that stalled, greetings lost both ways).
 
 A poll registers before it reads its inbox (:meth:`InboxWatch.watching`), so news that comes
 while it reads is kept for its wait and never slips between the read and the wait.
@@ -40,7 +46,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from services.gateway.inbox_summaries import InboxSummaries, Summary
+from services.gateway.inbox_summaries import HeldAnswer, InboxSummaries
 from shared.logging import get_logger
 from shared.messaging.broker import BrokerUnavailable
 from shared.metrics import INBOX_GREETINGS, INBOX_NEWS
@@ -58,6 +64,11 @@ NewsCheck = Callable[[Sequence[str]], Awaitable[set[str]]]
 
 class Announcer(Protocol):
     """Where the announcements go: the inbox broadcast (shared/messaging/broadcast.py)."""
+
+    @property
+    def alive(self) -> bool:
+        """Whether the broadcast's channel is open (announcements can arrive)."""
+        ...
 
     async def publish(self, news: dict[str, Any]) -> None: ...
 
@@ -97,7 +108,7 @@ class InboxWatch:
         self,
         check: NewsCheck,
         *,
-        summaries: InboxSummaries[Summary] | None = None,
+        summaries: InboxSummaries[HeldAnswer] | None = None,
         pack_seconds: float = 0.05,
         retry_seconds: float = 1.0,
         safety_seconds: float = 5.0,
@@ -106,7 +117,7 @@ class InboxWatch:
         self._check = check
         # The poll answers held here, forgotten by the news that wakes the polls (none held
         # unless given).
-        self.summaries: InboxSummaries[Summary] = (
+        self.summaries: InboxSummaries[HeldAnswer] = (
             InboxSummaries(0, 0.0) if summaries is None else summaries
         )
         self._pack_seconds = pack_seconds
@@ -124,7 +135,8 @@ class InboxWatch:
         self._broadcast: Announcer | None = None
         self._announcing: asyncio.Task[None] | None = None
         self._checking: asyncio.Task[None] | None = None
-        self._rechecks: set[asyncio.Task[int]] = set()
+        # Steps of their own (a check or a greeting after a reconnect, a greeting's answer).
+        self._background: set[asyncio.Task[Any]] = set()
         # This instance's own announcements come back to it: they have been applied already.
         self.instance = uuid.uuid4().hex
 
@@ -157,6 +169,14 @@ class InboxWatch:
         self.summaries.forget(device_id)
         self.wake(device_id)
 
+    def held_answer(self, device_id: str) -> HeldAnswer | None:
+        """The answer held for the device, only while this instance hears the inbox broadcast:
+        while it is down, the other instances' announcements cannot arrive (what was kept
+        meanwhile is forgotten when it comes back, :meth:`missed_some`)."""
+        if self._broadcast is None or not self._broadcast.alive:
+            return None
+        return self.summaries.get(device_id)
+
     def _forget_all(self, reason: str) -> None:
         """Any inbox may have changed unannounced: every held answer is forgotten."""
         log.info("inbox_summaries.forgotten", reason=reason, held=len(self.summaries))
@@ -180,24 +200,34 @@ class InboxWatch:
             self._announcing = asyncio.create_task(self._announce())
 
     async def _announce(self) -> None:
-        while (self._unannounced or self._unannounced_all) and self._broadcast is not None:
-            devices, everything = sorted(self._unannounced), self._unannounced_all
-            self._unannounced.clear()
-            self._unannounced_all = False
-            news: dict[str, Any] = {"from": self.instance, "inboxes": devices}
-            if everything:
-                news["all"] = True
-            try:
-                await self._broadcast.publish(news)
-            except BrokerUnavailable as exc:
-                # Kept to be sent again: the others may hold these inboxes' answers as they were.
-                self._unannounced.update(devices)
-                self._unannounced_all = self._unannounced_all or everything
-                log.warning("inbox_news.not_sent", devices=len(devices), error=str(exc))
+        while self._broadcast is not None and (self._unannounced or self._unannounced_all):
+            if not await self._announce_pending(self._broadcast):
                 await asyncio.sleep(self._retry_seconds)
                 continue
             # What changes meanwhile goes in the next message.
             await asyncio.sleep(self._pack_seconds)
+
+    async def _announce_pending(self, broadcast: Announcer) -> bool:
+        """Publish what is not announced yet, in one message; whether it went. What did not go
+        (a failure, or a stop that cancelled the publish) is kept to be sent again: the others
+        may hold these inboxes' answers as they were."""
+        devices, everything = sorted(self._unannounced), self._unannounced_all
+        self._unannounced.clear()
+        self._unannounced_all = False
+        news: dict[str, Any] = {"from": self.instance, "inboxes": devices}
+        if everything:
+            news["all"] = True
+        sent = False
+        try:
+            await broadcast.publish(news)
+            sent = True
+        except BrokerUnavailable as exc:
+            log.warning("inbox_news.not_sent", devices=len(devices), error=str(exc))
+        finally:
+            if not sent:
+                self._unannounced.update(devices)
+                self._unannounced_all = self._unannounced_all or everything
+        return sent
 
     async def heard(self, news: dict[str, Any]) -> None:
         """A message on the inbox broadcast (from any instance): a greeting or an
@@ -205,6 +235,7 @@ class InboxWatch:
         sender = news.get("from")
         if sender == self.instance:
             return
+        met = False  # heard for the first time: every answer is forgotten once, here
         if isinstance(sender, str) and sender:
             alone = not self.has_peers()
             met = sender not in self._peers
@@ -216,16 +247,16 @@ class InboxWatch:
                     # Nor did this instance announce what it changed alone: the others are told.
                     self._unannounced_all = True
                     self._start_announcing()
-                if news.get("hello"):
-                    # A newcomer: it learns of this instance at once, not a minute later.
-                    await self._greet(hello=False)
+                # A newcomer: it learns of this instance at once, not a minute later.
+                if news.get("hello") and not await self._greet(hello=False):
+                    self._in_background(self._greet_until_sent(hello=False))
         if news.get("hello") is not None:
             return
         devices = news.get("inboxes")
         if not isinstance(devices, list):
             log.warning("inbox_news.not_understood", news=str(news)[:200])
             return
-        if news.get("all") is True:  # changed alone: any inbox may have changed there
+        if news.get("all") is True and not met:  # changed alone: any inbox may have changed
             self._forget_all("told by another instance")
         INBOX_NEWS.labels("announced").inc(len(devices))
         for device_id in devices:
@@ -236,10 +267,14 @@ class InboxWatch:
         """The broker connection came back: announcements sent meanwhile never arrived, and
         the others may have forgotten this instance."""
         self._forget_all("broker reconnected")
-        for step in (self.check_now(), self._greet(hello=True)):
-            task: asyncio.Task[Any] = asyncio.create_task(step)
-            self._rechecks.add(task)
-            task.add_done_callback(self._rechecks.discard)
+        self._in_background(self.check_now())
+        self._in_background(self._greet_until_sent(hello=True))
+
+    def _in_background(self, step: Awaitable[Any]) -> None:
+        """A step of its own, cancelled at :meth:`stop`."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(step)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # The other instances -------------------------------------------------------------------
 
@@ -250,19 +285,30 @@ class InboxWatch:
             del self._peers[peer]
         return bool(self._peers)
 
-    async def _greet(self, *, hello: bool) -> None:
-        """Say this instance is here; ``hello`` asks the others who are there to answer."""
+    async def _greet(self, *, hello: bool) -> bool:
+        """Say this instance is here; ``hello`` asks the others who are there to answer.
+        Whether it is done (sent, or nothing to send it on any more)."""
         if self._broadcast is None:
-            return
+            return True
         try:
             await self._broadcast.publish({"from": self.instance, "hello": hello})
-            INBOX_GREETINGS.inc()
-        except BrokerUnavailable as exc:  # greeted again after the reconnect
+        except BrokerUnavailable as exc:
             log.warning("inbox_news.greeting_not_sent", error=str(exc))
+            return False
+        INBOX_GREETINGS.inc()
+        return True
+
+    async def _greet_until_sent(self, *, hello: bool) -> None:
+        """Greet, and again every ``retry_seconds`` until it goes: an instance not greeted
+        thinks it is alone, announces nothing and holds answers the other changes."""
+        while True:
+            if await self._greet(hello=hello):
+                return
+            await asyncio.sleep(self._retry_seconds)
 
     async def _greet_forever(self) -> None:
         while True:
-            await self._greet(hello=True)
+            await self._greet_until_sent(hello=True)
             await asyncio.sleep(self._greet_seconds)
 
     # The safety check ----------------------------------------------------------------------
@@ -299,6 +345,10 @@ class InboxWatch:
             self._greeting = asyncio.create_task(self._greet_forever())
 
     async def stop(self) -> None:
-        self._broadcast = None
-        running = (self._checking, self._greeting, self._announcing, *self._rechecks)
-        await cancel_and_wait(*running)
+        broadcast, self._broadcast = self._broadcast, None
+        await cancel_and_wait(self._checking, self._greeting, *self._background)
+        # What is not announced yet goes once more (a publish waits at most the broadcast's
+        # publish timeout): the others would otherwise hold these inboxes' answers as they were.
+        await cancel_and_wait(self._announcing)
+        if broadcast is not None and (self._unannounced or self._unannounced_all):
+            await self._announce_pending(broadcast)

@@ -43,7 +43,7 @@ async def _on_start(rt: Runtime) -> None:
         lambda devices: repository.devices_with_copies(
             rt.store, devices, (CopyState.DELIVERED, CopyState.WITHDRAWN)
         ),
-        summaries=InboxSummaries(settings.inbox_summaries_size, settings.inbox_summary_seconds),
+        summaries=InboxSummaries(settings.inbox_summaries_size, settings.inbox_summaries_seconds),
     )
     inbox_broadcast = Broadcast(
         rt.broker, INBOX_EXCHANGE, polls.heard, polls.missed_some, settings.publish_timeout_seconds

@@ -15,9 +15,11 @@ from services.gateway import repository as repo
 from services.gateway import results
 from services.gateway.consumers import table
 from services.gateway.inbox import Inbox as GatewayHandlers
+from services.gateway.inbox_summaries import HeldAnswer, InboxSummaries, News
 from services.gateway.inbox_watch import InboxWatch
 from services.gateway.notifier import Notifier
 from services.gateway.records import UploadRecord
+from services.gateway.routed_copies import RoutedCopies
 from shared.contracts import Payload, decode, encode, wrap
 from shared.contracts.carried import CarriedDocument
 from shared.contracts.copies import CopyState
@@ -29,6 +31,7 @@ from shared.contracts.uploads import (
     DocumentReturned,
     DocumentRouted,
     DocumentRoutedV1,
+    DocumentWithdrawn,
     RoutedCopy,
     UploadDecided,
 )
@@ -60,7 +63,8 @@ def _polls(store: Store) -> InboxWatch:
     return InboxWatch(
         lambda devices: repo.devices_with_copies(
             store, devices, (CopyState.DELIVERED, CopyState.WITHDRAWN)
-        )
+        ),
+        summaries=InboxSummaries(100, 3600),
     )
 
 
@@ -581,3 +585,92 @@ async def test_a_malformed_routed_message_is_parked_with_its_reason_and_stores_n
         assert await store.get(repo.INBOX_BODIES.name, "copy-1") is None
     finally:
         await consumer.stop()
+
+
+# Held poll answers: every writer of an inbox forgets its device's answer ----------------------
+
+_ANSWER = HeldAnswer.of(News(open=1, unacknowledged=False, withdrawn=False), b"{}", None)
+
+
+def _hold(polls: InboxWatch, *devices: str) -> None:
+    for device_id in devices:
+        assert polls.summaries.keep(device_id, polls.summaries.reading(), _ANSWER)
+
+
+def _held(polls: InboxWatch, *devices: str) -> list[str]:
+    return [d for d in devices if polls.summaries.get(d) is not None]
+
+
+async def test_a_refusal_that_reopens_a_copy_forgets_its_device_s_held_answer(
+    store: Store, handlers: GatewayHandlers, polls: InboxWatch
+) -> None:
+    await _inbox_row(store, state="done", last_result_id="r2")
+    _hold(polls, "dev-1", "dev-2")
+    await _apply(handlers, _refused("r2"))
+    assert _held(polls, "dev-1", "dev-2") == ["dev-2"]
+
+
+async def test_a_replacement_forgets_the_held_answers_of_both_devices(
+    handlers: GatewayHandlers, polls: InboxWatch
+) -> None:
+    await _apply(handlers, _routed_to("old", "copy-1"))
+    _hold(polls, "old", "new", "other")
+    await _apply(handlers, DeviceReplaced(old_device="old", new_device="new"))
+    # The old device's answer still listed the copy that moved.
+    assert _held(polls, "old", "new", "other") == ["other"]
+
+
+async def test_a_routed_copy_applied_before_announces_its_device_again(
+    handlers: GatewayHandlers, polls: InboxWatch
+) -> None:
+    """The instance that stored it may have stopped before it announced: the redelivery does."""
+    routed = RoutedCopies.of(_routed_to("dev-7", "copy-7"))
+    envelope = wrap(routed, TENANT)
+    handle = table(handlers)[RoutedCopies]
+    await handle(envelope, routed)
+    _hold(polls, "dev-7", "dev-8")
+    with polls.watching("dev-7") as ticket:
+        with pytest.raises(AlreadyApplied):  # acknowledged by the consumer, changing nothing
+            await handle(envelope, routed)
+        assert await ticket.wait(30) is True
+    assert _held(polls, "dev-7", "dev-8") == ["dev-8"]
+
+
+async def test_a_withdrawal_applied_before_announces_its_device_again(
+    handlers: GatewayHandlers, polls: InboxWatch
+) -> None:
+    await _apply(handlers, _routed_to("dev-7", "copy-7"))
+    withdrawn = DocumentWithdrawn(delivery_id="copy-7", channel="internet", reason="recalled")
+    envelope = wrap(withdrawn, TENANT)
+    handle = table(handlers)[DocumentWithdrawn]
+    await handle(envelope, withdrawn)
+    _hold(polls, "dev-7")
+    with pytest.raises(AlreadyApplied):
+        await handle(envelope, withdrawn)
+    assert _held(polls, "dev-7") == []
+
+
+async def test_a_replacement_applied_before_announces_both_devices_again(
+    handlers: GatewayHandlers, polls: InboxWatch
+) -> None:
+    replaced = DeviceReplaced(old_device="old", new_device="new")
+    envelope = wrap(replaced, TENANT)
+    handle = table(handlers)[DeviceReplaced]
+    await handle(envelope, replaced)
+    _hold(polls, "old", "new")
+    with pytest.raises(AlreadyApplied):
+        await handle(envelope, replaced)
+    assert _held(polls, "old", "new") == []
+
+
+async def test_a_message_of_no_inbox_applied_before_forgets_nothing(
+    store: Store, handlers: GatewayHandlers, polls: InboxWatch
+) -> None:
+    event = _completed("doc-9", "offline")
+    envelope = wrap(event, TENANT)
+    handle = table(handlers)[DocumentCompleted]
+    await handle(envelope, event)
+    _hold(polls, "dev-1")
+    with pytest.raises(AlreadyApplied):
+        await handle(envelope, event)
+    assert _held(polls, "dev-1") == ["dev-1"]

@@ -394,3 +394,19 @@ async def test_a_batch_acknowledges_the_device_s_copies_and_answers_each(
         "downloaded",
         "waiting",
     ]
+
+
+async def test_seeing_a_withdrawal_forgets_the_device_s_held_answer(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    rt, lean, _ = gateway
+    summaries = gateway_parts(rt).polls.summaries
+    async with asgi_client(lean) as client:
+        first = await client.get(f"{INBOX}?wait=0", headers=_auth(ACTIVE))
+        assert summaries.get("dev-0001") is not None  # held, with the withdrawal in it
+        seen = await client.post(_ack("dl-3"), headers=_auth(ACTIVE))
+        assert summaries.get("dev-0001") is None
+        again = await client.get(f"{INBOX}?wait=0", headers=_auth(ACTIVE))
+    assert seen.json() == {"delivery_id": "dl-3", "state": "withdrawal_seen"}
+    assert [w["delivery_id"] for w in first.json()["withdrawn"]] == ["dl-3"]
+    assert again.json()["withdrawn"] == []

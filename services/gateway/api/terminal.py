@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
 import orjson
@@ -32,7 +32,8 @@ from services.gateway.inbox import (
     record_result,
     result_of,
 )
-from services.gateway.inbox_summaries import InboxSummaries, Summary
+from services.gateway.inbox_summaries import HeldAnswer, News
+from services.gateway.inbox_watch import InboxWatch
 from services.gateway.parts import gateway_parts
 from services.gateway.records import DeviceCopy, InboxCopy, Json, PolledCopy, ResultRecord
 from services.gateway.wire import ensure_portable
@@ -93,10 +94,14 @@ def _summary(row: InboxCopy | PolledCopy, language: str) -> dict[str, Any]:
         "lines": row.lines_count,
         "state": _WORDS[row.state],
         # Why the latest result was sent back (e.g. quantity control); None when it was not.
-        "refusal": _refusal_view(row.last_refusal, language)
-        if row.state is CopyState.IN_PROGRESS
-        else None,
+        "refusal": _refusal_view(_refusal_shown(row), language),
     }
+
+
+def _refusal_shown(row: InboxCopy | PolledCopy) -> Json | None:
+    """The refusal a terminal is shown: only while the copy is in progress (a copy finished
+    again, or withdrawn, shows none)."""
+    return row.last_refusal if row.state is CopyState.IN_PROGRESS else None
 
 
 def _refusal_view(refusal: Json | None, language: str) -> dict[str, Any] | None:
@@ -231,15 +236,15 @@ async def _poll(
     # Watched from before the first read: news stored while it reads is not missed.
     with polls.watching(device.id) as ticket:
         while True:
-            answer = await _answer(rt, polls.summaries, device.id, language)
-            news = answer.news.for_terminal(known)
+            inbox, body = await _answer(polls, device.id, language, lambda: poll(rt, device.id))
+            news = inbox.for_terminal(known)
             left = deadline - time.monotonic()
             if news or left <= 0:
                 _counted("news" if news else "empty")
                 if not news:  # in the periodic summary instead of a line of its own
                     quiet(scope)
-                return answer.body()
-            del answer  # the waiting poll holds nothing of the inbox itself
+                return body
+            del body  # the waiting poll holds nothing of the inbox itself
             # No store read while it waits: news of the inbox wakes it (inbox_watch.py).
             with LONG_POLLS_WAITING.track_inprogress():
                 await ticket.wait(left)
@@ -248,26 +253,31 @@ async def _poll(
 
 
 async def _answer(
-    rt: Runtime, summaries: InboxSummaries[Summary], device_id: str, language: str
-) -> Summary:
-    """The device's poll answer: the one held for it while its inbox has not changed
-    (inbox_summaries.py), else read from the store and held."""
-    held = summaries.get(device_id)
+    polls: InboxWatch, device_id: str, language: str, read: Callable[[], Awaitable[Polled]]
+) -> tuple[News, bytes]:
+    """The device's poll answer, what makes news in it and its JSON: the one held for it while
+    its inbox has not changed (inbox_summaries.py), else ``read`` from the store and held."""
+    held = polls.held_answer(device_id)
     if held is not None and held.answers_in(language):
-        return held
+        return held.news, held.body()
+    summaries = polls.summaries
     read_from = summaries.reading()  # before the read: a change meanwhile is not held
-    answer = _answer_of(await poll(rt, device_id), language)
-    summaries.keep(device_id, read_from, answer)
-    return answer
+    polled = await read()
+    body, answer = _answer_of(polled, language)
+    if answer.small_enough:
+        summaries.keep(device_id, read_from, answer)
+    return polled.news, body
 
 
 # The answer of an empty inbox, held once for every device that has one.
-_NOTHING = Summary.of(Polled([]).news, orjson.dumps({"documents": [], "withdrawn": []}), None)
+_NOTHING_BODY = orjson.dumps({"documents": [], "withdrawn": []})
+_NOTHING = HeldAnswer.of(Polled([]).news, _NOTHING_BODY, None)
 
 
-def _answer_of(polled: Polled, language: str) -> Summary:
+def _answer_of(polled: Polled, language: str) -> tuple[bytes, HeldAnswer]:
+    """The answer's JSON, and the same as it is held."""
     if not polled.open and not polled.withdrawn:
-        return _NOTHING
+        return _NOTHING_BODY, _NOTHING
     body = orjson.dumps(
         {
             "documents": [_summary(r, language) for r in polled.open],
@@ -277,8 +287,8 @@ def _answer_of(polled: Polled, language: str) -> Summary:
         }
     )
     # Only a refusal's message is in the terminal's language.
-    spoken = any(r.state is CopyState.IN_PROGRESS and r.last_refusal for r in polled.open)
-    return Summary.of(polled.news, body, language if spoken else None)
+    spoken = any(_refusal_shown(r) for r in polled.open)
+    return body, HeldAnswer.of(polled.news, body, language if spoken else None)
 
 
 @router.get(

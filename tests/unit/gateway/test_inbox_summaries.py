@@ -3,9 +3,14 @@ bounds on age and size (no I/O: a clock of the test's own)."""
 
 from __future__ import annotations
 
-import orjson
+import os
 
-from services.gateway.inbox_summaries import InboxSummaries, News, Summary
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from services.gateway.inbox_summaries import MAX_HELD_BYTES, HeldAnswer, InboxSummaries, News
+from shared.settings import Settings
 
 
 class Clock:
@@ -122,8 +127,8 @@ def test_size_zero_holds_nothing() -> None:
 
 def test_an_answer_in_one_language_serves_another_only_when_nothing_in_it_is_translated() -> None:
     news = News(open=1, unacknowledged=False, withdrawn=False)
-    plain = Summary.of(news, b"{}", None)
-    refused = Summary.of(news, b"{}", "ru")
+    plain = HeldAnswer.of(news, b"{}", None)
+    refused = HeldAnswer.of(news, b"{}", "ru")
     assert plain.answers_in("en") and plain.answers_in("ru")
     assert refused.answers_in("ru") and not refused.answers_in("en")
 
@@ -134,7 +139,7 @@ def test_an_answer_is_held_smaller_and_given_back_as_it_was() -> None:
         for n in range(10)
     ]
     body = orjson.dumps({"documents": documents, "withdrawn": []})
-    held = Summary.of(News(open=10, unacknowledged=True, withdrawn=False), body, None)
+    held = HeldAnswer.of(News(open=10, unacknowledged=True, withdrawn=False), body, None)
     assert held.body() == body
     assert len(held.deflated) < len(body) / 2
 
@@ -145,3 +150,35 @@ def test_news_is_a_withdrawal_an_unacknowledged_copy_or_another_number_of_docume
     assert quiet.for_terminal(1)
     assert quiet._replace(unacknowledged=True).for_terminal(2)
     assert quiet._replace(withdrawn=True).for_terminal(2)
+
+
+def test_only_an_answer_small_once_deflated_may_be_held() -> None:
+    news = News(open=1, unacknowledged=False, withdrawn=False)
+    assert HeldAnswer.of(news, b"{}", None).small_enough
+    # Bytes that do not compress: an answer that grew with its device's open documents.
+    assert not HeldAnswer.of(news, os.urandom(MAX_HELD_BYTES + 1), None).small_enough
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "setting"),
+    [
+        ("TSDX_INBOX_SUMMARIES_SECONDS", "0", "inbox_summaries_seconds"),
+        ("TSDX_INBOX_SUMMARIES_SECONDS", "soon", "inbox_summaries_seconds"),
+        ("TSDX_INBOX_SUMMARIES_SIZE", "-1", "inbox_summaries_size"),
+        ("TSDX_INBOX_SUMMARIES_SIZE", "lots", "inbox_summaries_size"),
+    ],
+)
+def test_a_bad_bound_is_refused_naming_its_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, setting: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None)
+    assert [error["loc"] for error in refused.value.errors()] == [(setting,)]
+
+
+def test_answers_are_held_thirty_seconds_at_most_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TSDX_INBOX_SUMMARIES_SECONDS", raising=False)
+    assert Settings(_env_file=None).inbox_summaries_seconds == 30

@@ -3,10 +3,11 @@ which news forgets the poll answers the instance holds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from services.gateway.inbox_summaries import InboxSummaries, News, Summary
+from services.gateway.inbox_summaries import HeldAnswer, InboxSummaries, News
 from services.gateway.inbox_watch import CHUNK, InboxWatch
 from shared.messaging.broker import BrokerUnavailable
 from shared.metrics import INBOX_GREETINGS
@@ -20,6 +21,9 @@ class Announcements:
         self.sent: list[dict[str, Any]] = []
         self.failing = False
         self.attempts = 0
+        self.alive = True  # the broadcast's channel open
+        # While set, a publish waits until it is cleared (or cancelled): a stalled broker.
+        self.stalled: asyncio.Event | None = None
 
     @property
     def announcements(self) -> list[dict[str, Any]]:
@@ -40,6 +44,8 @@ class Announcements:
 
     async def publish(self, news: dict[str, Any]) -> None:
         self.attempts += 1
+        if self.stalled is not None:
+            await self.stalled.wait()
         if self.failing:
             raise BrokerUnavailable("broker away")
         self.sent.append(news)
@@ -49,6 +55,7 @@ def _watch(
     with_news: set[str] | None = None,
     asked: list[int] | None = None,
     greet_seconds: float = 3600,
+    retry_seconds: float = 0.01,
 ) -> InboxWatch:
     async def check(devices: Sequence[str]) -> set[str]:
         if asked is not None:
@@ -59,13 +66,13 @@ def _watch(
         check,
         summaries=InboxSummaries(100, 3600),
         pack_seconds=0.01,
-        retry_seconds=0.01,
+        retry_seconds=retry_seconds,
         safety_seconds=3600,
         greet_seconds=greet_seconds,
     )
 
 
-_ANSWER = Summary.of(News(open=1, unacknowledged=True, withdrawn=False), b"{}", None)
+_ANSWER = HeldAnswer.of(News(open=1, unacknowledged=True, withdrawn=False), b"{}", None)
 
 
 def _held(watch: InboxWatch, *devices: str) -> None:
@@ -338,3 +345,134 @@ async def test_a_read_that_raced_news_from_another_instance_is_not_held() -> Non
     await watch.heard({"from": "another-instance", "inboxes": ["d1"]})
     assert not watch.summaries.keep("d1", read_from, _ANSWER)
     assert _holds(watch) == []
+
+
+# A graceful stop ---------------------------------------------------------------------------
+
+
+async def test_a_stop_publishes_once_what_is_not_announced_yet() -> None:
+    # The announcer waits to try again (a failed publish) when the gateway stops.
+    watch = _watch(retry_seconds=3600)
+    sent = Announcements()
+    watch.start(sent)
+    await eventually(sent.greeted)
+    await _meet(watch)
+    await eventually(sent.tried, until=lambda _: bool(sent.announcements))  # forget everything
+    sent.failing = True
+    tried = sent.attempts
+    watch.changed("d1")
+    await eventually(sent.tried, until=lambda n: n > tried)  # refused
+    sent.failing = False
+    await watch.stop()
+    # The other instances would otherwise hold d1's answer as it was until its age ran out.
+    assert [news["inboxes"] for news in sent.announcements] == [[], ["d1"]]
+
+
+async def test_a_stop_sends_again_an_announcement_whose_publish_it_cut_short() -> None:
+    watch = _watch()
+    sent = Announcements()
+    watch.start(sent)
+    await _meet(watch)
+    await eventually(sent.greeted)
+    sent.stalled = asyncio.Event()
+    watch.changed("d1")
+    await eventually(sent.tried, until=lambda n: n >= 2)  # d1's publish is under way, stalled
+    stopping = asyncio.create_task(watch.stop())
+    await eventually(sent.tried, until=lambda n: n >= 3)  # the stop's own publish of d1
+    sent.stalled.set()
+    await stopping
+    assert await sent.devices() == ["d1"]
+
+
+async def test_a_stop_that_cannot_publish_ends_all_the_same() -> None:
+    watch = _watch(retry_seconds=3600)
+    sent = Announcements()
+    sent.failing = True
+    watch.start(sent)
+    await _meet(watch)
+    await eventually(sent.tried, until=lambda n: n >= 2)  # the greeting and "forget": refused
+    watch.changed("d1")
+    await watch.stop()  # refused once more: logged, and the stop goes on
+    assert sent.attempts == 3 and sent.announcements == []
+
+
+# Greetings that fail --------------------------------------------------------------------
+
+
+async def test_a_hello_that_failed_is_sent_again_until_it_goes() -> None:
+    watch = _watch()
+    sent = Announcements()
+    sent.failing = True
+    watch.start(sent)
+    try:
+        await eventually(sent.tried, until=lambda n: n >= 2)  # refused, and tried again
+        sent.failing = False
+        # Not a minute later: until then each instance would think itself alone.
+        await eventually(sent.greeted, timeout=5)
+        assert sent.greetings[0]["hello"] is True
+    finally:
+        await watch.stop()
+
+
+async def test_an_answer_to_a_hello_that_failed_is_sent_again_until_it_goes() -> None:
+    watch = _watch()
+    sent = Announcements()
+    watch.start(sent)
+    try:
+        await eventually(sent.greeted)
+        sent.failing = True
+        await watch.heard({"from": "newcomer", "hello": True})
+        tried = sent.attempts
+        await eventually(sent.tried, until=lambda n: n > tried)  # tried again, refused
+        sent.failing = False
+        greetings = await eventually(
+            sent.greeted, until=lambda n: n >= 2, timeout=5, what="the answer"
+        )
+        assert greetings == 2 and sent.greetings[1]["hello"] is False
+    finally:
+        await watch.stop()
+
+
+async def test_a_hello_after_a_reconnect_that_failed_is_sent_again_until_it_goes() -> None:
+    watch = _watch()
+    sent = Announcements()
+    watch.start(sent)
+    try:
+        await eventually(sent.greeted)
+        sent.failing = True
+        watch.missed_some()
+        await eventually(sent.tried, until=lambda n: n >= 3)  # refused, and tried again
+        sent.failing = False
+        await eventually(sent.greeted, until=lambda n: n >= 2, timeout=5)
+        assert [g["hello"] for g in sent.greetings] == [True, True]
+    finally:
+        await watch.stop()
+
+
+# Held answers and the broadcast ----------------------------------------------------------
+
+
+async def test_a_held_answer_is_used_only_while_the_broadcast_is_up() -> None:
+    watch = _watch()
+    sent = Announcements()
+    _held(watch, "d1")
+    assert watch.held_answer("d1") is None  # not started: no news could reach it
+    watch.start(sent)
+    try:
+        assert watch.held_answer("d1") == _ANSWER
+        sent.alive = False  # the channel closed: announcements cannot arrive
+        assert watch.held_answer("d1") is None
+        sent.alive = True
+        assert watch.held_answer("d1") == _ANSWER
+    finally:
+        await watch.stop()
+    assert watch.held_answer("d1") is None
+
+
+async def test_meeting_an_instance_by_its_forget_everything_forgets_once() -> None:
+    watch = _watch()
+    _held(watch, "d1")
+    mark = watch.summaries.reading()
+    await watch.heard({"from": "newcomer", "inboxes": [], "all": True})
+    assert _holds(watch) == []
+    assert watch.summaries.reading() == mark + 1  # one forgetting, one log line
