@@ -481,9 +481,10 @@ async def add_copy(db: Session, copy: CopyRecord) -> None:
 
 
 async def add_new_copies(db: Session, copies: Sequence[CopyRecord]) -> None:
-    """Write copies just made, in one statement; each id is new (a random one)."""
+    """Write copies just made, in one statement. Each id is new (a random one): one taken
+    already raises DuplicateKeyError, as :func:`add_copy` does, and never overwrites a copy."""
     if copies:
-        await db.put_many(DELIVERIES.name, [copy.row() for copy in copies])
+        await db.insert_many(DELIVERIES.name, [copy.row() for copy in copies])
 
 
 async def withdraw_copy(db: Session, delivery_id: str, *, state: str, reason: str) -> None:
@@ -564,9 +565,9 @@ async def stored_steps(db: Session, step_ids: Sequence[str]) -> set[str]:
 
 async def add_steps(db: Session, steps: Sequence[JourneyStep]) -> None:
     """Write steps none of which is stored yet (journey.py's Journal sees to it), in one
-    statement."""
+    statement: a step stored already raises DuplicateKeyError and is never overwritten."""
     if steps:
-        await db.put_many(JOURNEY.name, [step.row() for step in steps])
+        await db.insert_many(JOURNEY.name, [step.row() for step in steps])
 
 
 async def steps_of(db: Session, key: str) -> list[JourneyStep]:
