@@ -326,10 +326,10 @@ class JourneyStep:
 _STEP_FIELDS = frozenset(f.name for f in fields(JourneyStep)) - {"details"}
 
 
-# Up to this many rows are read by id one by one: in SQLite (in-process, no round trip) a get
-# each costs less than one query for a list of them (SQLite builds a table of the list) until
-# there are more. In MongoDB each get is a round trip to the server, so there the one query
-# would be cheaper from two ids on; routing's deployments run on SQLite, measured there.
+# Up to this many rows are read by id one by one. The rule holds for SQLite, where it was
+# measured: in process, a get each costs less than one query for a list of them (SQLite builds
+# a table of the list) until there are more. On MongoDB each get is a round trip to the server,
+# so there one query for the list likely wins from two ids on (not measured).
 _FEW = 4
 
 
