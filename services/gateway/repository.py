@@ -303,11 +303,13 @@ async def add_copy(db: Session, copy: InboxCopy, document: Json) -> None:
 
 async def add_new_copies(db: Session, copies: Sequence[tuple[InboxCopy, Json]]) -> None:
     """Store copies with their documents' bodies, in two statements however many they are.
-    Only for copies read as not stored, in the same transaction (:func:`copies`): it holds
-    SQLite's write lock, and MongoDB aborts it if another writes one meanwhile, so writing
-    them over nothing inserts them."""
-    await db.put_many(INBOX_BODIES.name, [_body_row(copy, document) for copy, document in copies])
-    await db.put_many(INBOX.name, [_copy_row(copy) for copy, _ in copies])
+    Only for copies read as not stored, in the same transaction (:func:`copies`); one stored
+    meanwhile all the same raises DuplicateKeyError, as :func:`add_copy` does, and the
+    transaction is rolled back: a copy is never overwritten."""
+    await db.insert_many(
+        INBOX_BODIES.name, [_body_row(copy, document) for copy, document in copies]
+    )
+    await db.insert_many(INBOX.name, [_copy_row(copy) for copy, _ in copies])
 
 
 def _body_row(copy: InboxCopy, document: Json) -> Doc:

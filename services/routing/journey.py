@@ -6,10 +6,19 @@ report its steps, so it records them there, in the transaction that applies the 
 consumer's applied-message rule then makes a redelivered message add nothing. No message is
 added for the journey's sake.
 
-- Steps a copy takes once (``delivered``, ``downloaded``) are keyed by copy and step: the same
-  news reported again by another message is still one step, and news arriving late (delivered
-  after downloaded) is still recorded at its own time.
-- Other steps are keyed by the message that reported them and their place in it.
+- Steps a copy takes once (``delivered``, ``downloaded``) are keyed by copy and step (id
+  ``<document key>:<delivery id>:<step>``): the same news reported again by another message is
+  still one step, and news arriving late (delivered after downloaded) is still recorded at its
+  own time.
+- Other steps are keyed by the message that reported them and their place in it (id
+  ``<message id>:<n>``). The message id alone makes the id unique, since a message is applied
+  once (see :class:`Journal`); the document key is left out so that one message's steps sort
+  side by side in the journey's index by id: an upload of many documents writes a few index
+  pages, not one per document. Steps written before this shape carry
+  ``<document key>:<message id>:<n>``; the two shapes never meet, and no such step is read by
+  its id.
+- Steps are inserted, never upserted: an id taken already raises DuplicateKeyError (the
+  message's transaction is rolled back) instead of overwriting a step.
 - A refused upload leaves ``requested`` and ``refused`` steps under the document's id even
   though no master record is made: the accounting side and operators see why it went nowhere.
 

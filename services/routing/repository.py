@@ -326,8 +326,10 @@ class JourneyStep:
 _STEP_FIELDS = frozenset(f.name for f in fields(JourneyStep)) - {"details"}
 
 
-# Up to this many rows are read by id one by one: a get each costs less than one query for a
-# list of them (SQLite builds a table of the list) until there are more.
+# Up to this many rows are read by id one by one. The rule holds for SQLite, where it was
+# measured: in process, a get each costs less than one query for a list of them (SQLite builds
+# a table of the list) until there are more. On MongoDB each get is a round trip to the server,
+# so there one query for the list likely wins from two ids on (not measured).
 _FEW = 4
 
 
@@ -390,27 +392,32 @@ async def document(db: Session, key: str) -> DocumentRecord | None:
 
 
 async def documents(db: Session, keys: Sequence[str]) -> dict[str, DocumentRecord]:
-    """The master records of these documents that exist, by key, in one query."""
+    """The master records of these documents that exist, by key (a get each for up to
+    ``_FEW`` of them, else one query)."""
     return {row["id"]: DocumentRecord.of(row) for row in await _by_ids(db, DOCUMENTS.name, keys)}
 
 
 async def document_states(db: Session, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
-    """The state and version of each of these master records that exists, by key, in one
-    query: their processes and targets are not read."""
+    """The state and version of each of these master records that exists, by key (read as
+    :func:`documents` reads them): their processes and targets are not made into records."""
     rows = await _by_ids(db, DOCUMENTS.name, list(keys))
     return {row["id"]: (row["state"], row["version"]) for row in rows}
 
 
 async def put_document(db: Session, master: DocumentRecord, snapshot: Doc | None = None) -> None:
     """Write the master record (``snapshot``: its process's JSON, see DocumentRecord.row)."""
-    await db.put(DOCUMENTS.name, master.row(snapshot))
+    await put_documents(db, [master], snapshot)
 
 
 async def put_documents(
-    db: Session, masters: Sequence[DocumentRecord], snapshot: Doc, target: Doc | None
+    db: Session,
+    masters: Sequence[DocumentRecord],
+    snapshot: Doc | None = None,
+    target: Doc | None = None,
 ) -> None:
     """Write the master records of one upload's documents, in one statement: ``snapshot`` and
-    ``target`` are their process's and their target's JSON (the same for all of them)."""
+    ``target`` are their process's and their target's JSON (the same for all of them; each
+    record's own when not given)."""
     if masters:
         await db.put_many(DOCUMENTS.name, [master.row(snapshot, target) for master in masters])
 
@@ -455,7 +462,8 @@ async def copies_of_documents(db: Session, keys: Sequence[str]) -> dict[str, lis
 
 
 async def copies(db: Session, delivery_ids: Sequence[str]) -> dict[str, CopyRecord]:
-    """The copies of these deliveries that exist, by delivery id, in one query."""
+    """The copies of these deliveries that exist, by delivery id (a get each for up to
+    ``_FEW`` of them, else one query)."""
     rows = await _by_ids(db, DELIVERIES.name, delivery_ids)
     return {row["id"]: CopyRecord.of(row) for row in rows}
 
@@ -463,7 +471,10 @@ async def copies(db: Session, delivery_ids: Sequence[str]) -> dict[str, CopyReco
 async def copy_states_of(db: Session, versions: Mapping[str, int]) -> dict[str, list[str]]:
     """:func:`copy_states` of several documents (document key: version), in one query."""
     found: dict[str, list[str]] = {key: [] for key in versions}
-    for row in await db.find(DELIVERIES.name, {"document_key": list(versions)}):
+    # The versions asked narrow the query (the index is on both fields); which one is each
+    # document's is checked per row.
+    where = {"document_key": list(versions), "version": sorted(set(versions.values()))}
+    for row in await db.find(DELIVERIES.name, where):
         if row["version"] == versions[row["document_key"]]:
             found[row["document_key"]].append(row["state"])
     return found
@@ -472,8 +483,7 @@ async def copy_states_of(db: Session, versions: Mapping[str, int]) -> dict[str, 
 async def copy_states(db: Session, key: str, version: int) -> list[str]:
     """The states of one upload version's copies of a document: what its own state and its
     completion follow, read without making a record of each copy."""
-    rows = await db.find(DELIVERIES.name, {"document_key": key, "version": version})
-    return [row["state"] for row in rows]
+    return (await copy_states_of(db, {key: version}))[key]
 
 
 async def add_copy(db: Session, copy: CopyRecord) -> None:
@@ -481,9 +491,10 @@ async def add_copy(db: Session, copy: CopyRecord) -> None:
 
 
 async def add_new_copies(db: Session, copies: Sequence[CopyRecord]) -> None:
-    """Write copies just made, in one statement; each id is new (a random one)."""
+    """Write copies just made, in one statement. Each id is new (a random one): one taken
+    already raises DuplicateKeyError, as :func:`add_copy` does, and never overwrites a copy."""
     if copies:
-        await db.put_many(DELIVERIES.name, [copy.row() for copy in copies])
+        await db.insert_many(DELIVERIES.name, [copy.row() for copy in copies])
 
 
 async def withdraw_copy(db: Session, delivery_id: str, *, state: str, reason: str) -> None:
@@ -509,10 +520,7 @@ async def start_body(
     """The document of a new upload version (its JSON), with no facts counted yet. An earlier
     version's facts are cleared; a first version has none, and its facts row is written with
     its first result (:func:`facts_of` reads a missing row as no facts)."""
-    body = {"id": key, "tenant": tenant, "document": document}
-    await db.put(DOCUMENT_BODIES.name, body)
-    if not first_version:
-        await db.put(DOCUMENT_FACTS.name, {"id": key, "tenant": tenant, "facts": {}})
+    await start_bodies(db, tenant, [(key, document, first_version)])
 
 
 async def start_bodies(db: Session, tenant: str, started: Sequence[tuple[str, Doc, bool]]) -> None:
@@ -558,15 +566,16 @@ async def save_facts(db: Session, master: DocumentRecord, facts: dict[str, list[
 
 
 async def stored_steps(db: Session, step_ids: Sequence[str]) -> set[str]:
-    """Which of these steps are stored already, in one query."""
+    """Which of these steps are stored already (a get each for up to ``_FEW`` of them, else
+    one query)."""
     return {row["id"] for row in await _by_ids(db, JOURNEY.name, step_ids)}
 
 
 async def add_steps(db: Session, steps: Sequence[JourneyStep]) -> None:
     """Write steps none of which is stored yet (journey.py's Journal sees to it), in one
-    statement."""
+    statement: a step stored already raises DuplicateKeyError and is never overwritten."""
     if steps:
-        await db.put_many(JOURNEY.name, [step.row() for step in steps])
+        await db.insert_many(JOURNEY.name, [step.row() for step in steps])
 
 
 async def steps_of(db: Session, key: str) -> list[JourneyStep]:

@@ -184,10 +184,13 @@ class UploadDecider:
                 )
                 await self._announce(tx, tenant, envelope, request, answer, routed, dumped)
         except DuplicateKeyError:
-            # Decided meanwhile by another routing instance: that decision stands.
             previous = await repo.request(self._store, tenant, request.request_id)
-            if previous is not None:
-                await self._asked_again(envelope, previous)
+            if previous is None:
+                # Another row collided, not the request's record: nothing was decided. Acking
+                # would lose the upload; the consumer retries the message (or parks it).
+                raise
+            # Decided meanwhile by another routing instance: that decision stands.
+            await self._asked_again(envelope, previous)
             return
         # Counted once committed: a transaction that ends in DuplicateKeyError routed nothing.
         UPLOADS.labels(decided.outcome, decided.code or "").inc()

@@ -99,6 +99,17 @@ class _Ops:
         except MongoDuplicateKeyError as exc:
             raise DuplicateKeyError(f"{collection}: {exc}") from exc
 
+    async def insert_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        if not docs:
+            return  # PyMongo refuses an empty batch
+        try:
+            # Ordered: the batch stops at the first taken id, as SQLite's executemany does.
+            await self._db[collection].insert_many(
+                [_to_mongo(d) for d in docs], ordered=True, session=self._s
+            )
+        except (MongoDuplicateKeyError, BulkWriteError) as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+
     async def get(self, collection: str, id: str) -> Doc | None:
         doc = await self._db[collection].find_one({"_id": id}, session=self._s)
         return _from_mongo(doc) if doc else None

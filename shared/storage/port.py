@@ -143,6 +143,12 @@ class Session(Protocol):
 
     async def insert(self, collection: str, doc: Doc) -> None: ...
 
+    async def insert_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        """``insert`` each document, in one statement or bulk write: new rows that must not
+        exist yet (a taken id raises DuplicateKeyError, never overwrites). Inside a transaction
+        they stand or fall with it; outside one, those before a duplicate may stay written."""
+        ...
+
     async def get(self, collection: str, id: str) -> Doc | None: ...
 
     async def find(
@@ -225,6 +231,9 @@ class GuardedSession:
 
     async def insert(self, collection: str, doc: Doc) -> None:
         await self._run("insert", collection, doc)
+
+    async def insert_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        await self._run("insert_many", collection, docs)
 
     async def get(self, collection: str, id: str) -> Doc | None:
         result: Doc | None = await self._run("get", collection, id)

@@ -226,6 +226,15 @@ class _Ops:
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(f"{collection}: {exc}") from exc
 
+    async def insert_many(self, collection: str, docs: Sequence[Doc]) -> None:
+        try:
+            await self._db.executemany(
+                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, ?)",
+                [(doc["id"], _dumps(doc)) for doc in docs],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+
     async def get(self, collection: str, id: str) -> Doc | None:
         cur = await self._db.execute(f"SELECT doc FROM {_table(collection)} WHERE id = ?", (id,))
         row = cur.fetchone()
@@ -323,7 +332,16 @@ class _Ops:
 
 # The operations outside a transaction that commit a write of their own.
 _WRITES = frozenset(
-    ("insert", "update", "put", "put_many", "delete", "add_attempt", "take_back_attempt")
+    (
+        "insert",
+        "insert_many",
+        "update",
+        "put",
+        "put_many",
+        "delete",
+        "add_attempt",
+        "take_back_attempt",
+    )
 )
 
 

@@ -618,6 +618,54 @@ async def test_put_many_breaking_a_unique_index_rolls_its_transaction_back(
     assert await store.count(ITEMS.name) == 1
 
 
+async def test_insert_many_inserts_each_new_document(store: Store) -> None:
+    await store.insert_many(
+        JOBS.name, [{"id": "j1", "state": "new"}, {"id": "j2", "state": "new", "n": [1, 2]}]
+    )
+    await store.insert_many(JOBS.name, [])
+
+    assert await store.get(JOBS.name, "j1") == {"id": "j1", "state": "new"}
+    assert await store.get(JOBS.name, "j2") == {"id": "j2", "state": "new", "n": [1, 2]}
+    assert await store.count(JOBS.name) == 2
+
+
+async def test_insert_many_refuses_a_taken_id_and_never_overwrites(store: Store) -> None:
+    await store.insert(JOBS.name, {"id": "j1", "state": "old"})
+
+    with pytest.raises(DuplicateKeyError):
+        await store.insert_many(JOBS.name, [{"id": "j1", "state": "new"}])
+
+    assert await store.get(JOBS.name, "j1") == {"id": "j1", "state": "old"}
+    assert await store.count(JOBS.name) == 1
+
+
+@pytest.mark.needs("transactions")
+async def test_insert_many_with_a_taken_id_rolls_its_transaction_back(store: Store) -> None:
+    await store.insert(JOBS.name, {"id": "j2", "state": "old"})
+    with pytest.raises(DuplicateKeyError):
+        async with store.transaction() as db:
+            await db.insert_many(
+                JOBS.name, [{"id": "j1", "state": "new"}, {"id": "j2", "state": "new"}]
+            )
+
+    assert await store.get(JOBS.name, "j1") is None
+    assert await store.get(JOBS.name, "j2") == {"id": "j2", "state": "old"}
+    assert await store.count(JOBS.name) == 1
+
+
+@pytest.mark.needs("transactions")
+async def test_insert_many_breaking_a_unique_index_rolls_its_transaction_back(
+    store: Store,
+) -> None:
+    await store.insert(ITEMS.name, {"id": "a", "code": "C1"})
+    with pytest.raises(DuplicateKeyError):
+        async with store.transaction() as db:
+            await db.insert_many(ITEMS.name, [{"id": "b", "code": "C2"}, {"id": "c", "code": "C1"}])
+
+    assert await store.get(ITEMS.name, "b") is None
+    assert await store.count(ITEMS.name) == 1
+
+
 async def test_delete_without_expectation(store: Store) -> None:
     await store.insert(JOBS.name, JOB)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -144,6 +145,31 @@ async def test_journey_steps_come_back_in_order_and_are_found_by_their_fields(
     assert await repo.stored_steps(store, ["t:d-1:0", "t:d-1:9"]) == {"t:d-1:0"}
     assert len(await repo.steps_matching(store, "t", ("number",), "00-1")) == 2
     assert await repo.steps_matching(store, "other", ("number",), "00-1") == []
+
+
+async def test_a_new_copy_or_step_with_a_taken_id_is_refused_not_written_over(
+    store: Store,
+) -> None:
+    await repo.add_new_copies(store, [_copy("copy-1")])
+    step = repo.JourneyStep(
+        id="m-1:1",
+        tenant="t",
+        document_key="t:d-1",
+        document_id="d-1",
+        at="2026-01-01",
+        seq=1,
+        step="requested",
+        service="accounting",
+    )
+    await repo.add_steps(store, [step])
+
+    with pytest.raises(DuplicateKeyError):
+        await repo.add_new_copies(store, [_copy("copy-1", version=2, state="withdrawn")])
+    with pytest.raises(DuplicateKeyError):
+        await repo.add_steps(store, [replace(step, step="routed", service="routing")])
+
+    assert await repo.copies(store, ["copy-1"]) == {"copy-1": _copy("copy-1")}
+    assert await repo.steps_of(store, "t:d-1") == [step]
 
 
 async def test_a_new_version_starts_with_its_body_and_no_facts(store: Store) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from services.gateway import repository as repo
 from services.gateway.journeys import result_steps
 from services.gateway.records import (
@@ -16,7 +18,7 @@ from services.gateway.records import (
     WebhookPush,
 )
 from shared.contracts.copies import CopyState
-from shared.storage import Store
+from shared.storage import DuplicateKeyError, Store
 from tests.support.gateway_copies import DOCUMENT, a_copy
 
 PENDING = UploadRecord(
@@ -51,6 +53,18 @@ async def test_a_copy_reads_back_as_written_and_waiting_is_stored_in_the_termina
     assert await repo.copy_document(store, "dl-1") == DOCUMENT
     stored = await store.get(repo.INBOX.name, "dl-1")
     assert stored is not None and stored["state"] == "waiting"
+
+
+async def test_new_copies_with_a_taken_id_are_refused_not_written_over(store: Store) -> None:
+    copy = a_copy()
+    await repo.add_new_copies(store, [(copy, DOCUMENT)])
+    assert await repo.copy(store, "dl-1") == copy
+
+    with pytest.raises(DuplicateKeyError):
+        await repo.add_new_copies(store, [(a_copy(device_id="other"), {"other": "document"})])
+
+    assert await repo.copy(store, "dl-1") == copy
+    assert await repo.copy_document(store, "dl-1") == DOCUMENT
 
 
 async def test_an_unknown_copy_reads_as_none(store: Store) -> None:

@@ -4,6 +4,7 @@ themselves are table-tested in test_rules.py; here: what a decision writes and e
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +23,7 @@ from shared.contracts.documents import Document, DocumentHeader, DocumentLine, T
 from shared.contracts.uploads import DocumentRouted, UploadRequested
 from shared.messaging.consumer import PermanentFailure
 from shared.outbox import APPLIED, OUTBOX, AlreadyApplied, UnitOfWork
-from shared.storage import Store
+from shared.storage import DuplicateKeyError, Store
 from tests.support.stores import service_store
 
 TENANT = "t1"
@@ -293,3 +294,81 @@ async def test_a_request_of_many_documents_leaves_each_its_records_and_steps(
         assert steps == first + again
     assert len(await _emitted(store, "document.routed")) == 2
     assert len(await _emitted(store, "document.withdrawn")) == 50
+
+
+async def test_a_row_colliding_in_the_decision_is_raised_for_a_retry_and_decides_nothing(
+    decider: UploadDecider, store: Store
+) -> None:
+    # A step with the id the message's first step gets: the transaction ends in
+    # DuplicateKeyError though the request was not decided. Acking it would lose the upload.
+    request = _request("r-1")
+    envelope = wrap(request, TENANT)
+    squatter = {"id": f"{envelope.id}:1", "tenant": TENANT, "step": "requested"}
+    await store.insert(repo.JOURNEY.name, squatter)
+    with pytest.raises(DuplicateKeyError):
+        await decider.handle(envelope, request)
+    assert await repo.request(store, TENANT, "r-1") is None
+    assert await store.find(OUTBOX.name) == []
+    assert await _copies(store) == []
+    assert await store.get(repo.JOURNEY.name, squatter["id"]) == squatter  # not written over
+
+
+async def test_a_message_the_previous_release_decided_is_applied_already_when_delivered_again(
+    decider: UploadDecider, store: Store
+) -> None:
+    request = _request("r-1")
+    envelope = wrap(request, TENANT)
+    await decider.handle(envelope, request)
+    # As the previous release left it: the request's record names no message, the message
+    # has its applied-message row.
+    key = repo.request_key(TENANT, "r-1")
+    record = await store.get(repo.REQUESTS.name, key)
+    assert record is not None
+    del record["message"]
+    await store.put(repo.REQUESTS.name, record)
+    applied = {"id": envelope.id, "type": envelope.type, "at": "2026-12-01T10:00:00+00:00"}
+    await store.insert(APPLIED.name, applied)
+    outbox = await store.find(OUTBOX.name)
+    copies = await _copies(store)
+
+    with pytest.raises(AlreadyApplied):
+        await decider.handle(envelope, request)
+    assert await store.find(OUTBOX.name) == outbox
+    assert await _copies(store) == copies
+
+
+async def test_two_instances_given_the_same_message_at_once_decide_it_once(
+    tmp_path: Path,
+) -> None:
+    # Two routing instances on one database, both past the check for an earlier decision
+    # before either commits: the request's record lets one decision through.
+    async with (
+        service_store(tmp_path, "routing", repo.COLLECTIONS) as first,
+        service_store(tmp_path, "routing", repo.COLLECTIONS) as second,
+    ):
+        await repo.save_process(first, repo.ALL_TENANTS, PICKING)
+        both_asking = asyncio.Event()
+        asking = 0
+
+        async def directory(tenant: str, lookups: Lookups, requested_at: datetime) -> DirectoryView:
+            nonlocal asking
+            asking += 1
+            if asking == 2:
+                both_asking.set()
+            await both_asking.wait()
+            return DirectoryView()
+
+        deciders = [
+            UploadDecider(s, UnitOfWork(s, None), directory, max_documents=10, max_lines=100)
+            for s in (first, second)
+        ]
+        request = _request("r-1")
+        envelope = wrap(request, TENANT)
+        outcomes = await asyncio.gather(
+            *(d.handle(envelope, request) for d in deciders), return_exceptions=True
+        )
+
+        assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyApplied", "NoneType"]
+        assert len(await _copies(first)) == 1
+        assert len(await _emitted(first, "document.routed")) == 1
+        assert len(await _emitted(first, "upload.decided")) == 1
