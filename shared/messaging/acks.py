@@ -192,6 +192,8 @@ class ChannelAcks:
             # While a batch drains, more messages end: they go out together next.
             while await self._send_batch(everything=False):
                 pass
+        except Exception:
+            pass  # logged where the batch failed; the next message to end starts a sender again
         finally:
             self._sender = None
 

@@ -11,6 +11,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from aiormq.exceptions import ChannelInvalidStateError, ConnectionClosed
 
 from shared.messaging.acks import AckWindow, Settlement, settle, settle_finished
+from tests.support.waiting import eventually
 
 
 def test_deliveries_finished_in_order_are_acknowledged_by_one_frame() -> None:
@@ -288,3 +289,21 @@ async def test_a_stop_cancelled_while_a_nack_drains_still_sends_the_rest_of_its_
     channel.out.set()
     await settle_finished()
     assert channel.sent == [("nack", 2, True), ("nack", 3, True), ("ack", 4, True)]
+
+
+async def test_a_batch_failing_in_the_background_leaves_the_next_messages_acknowledged() -> None:
+    broken = StandInChannel(RuntimeError("a bug"), closes=False)
+    await _settle(broken, 2, requeue=True)
+    await _settle(broken, 3, requeue=True)
+    await eventually_sent(broken, 1)  # the sender's nack of 2 failed (logged), 3 unsent
+    await _settle(broken, 1)
+    await _settle(broken, 4)
+    await eventually_sent(broken, 3)  # a new sender, one frame per message
+    assert broken.sent == [("nack", 2, True), ("ack", 1, False), ("ack", 4, False)]
+
+
+async def eventually_sent(channel: StandInChannel, count: int) -> None:
+    async def probe() -> int:
+        return len(channel.sent)
+
+    await eventually(probe, until=lambda sent: sent >= count, timeout=5, interval=0.001)
