@@ -186,6 +186,7 @@ async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
     if runtime.relay is not None:
         await runtime.relay.stop()
     await SUMMARIES.stop()
+    await runtime.rpc.stop()
     await runtime.broker.close()
     await runtime.store.close()
     log.info("service.stopped")

@@ -15,8 +15,11 @@ recorded so far allow:
   channel's delivery tags are consecutive from 1); a message still being handled stops the run;
 - a negative outcome (a requeue) goes out as a frame of its own, before any ack that could
   pass it, so no ack ever covers it;
-- when a message takes long, the finished ones behind it would hold the prefetch's slots: past
-  :data:`HELD_BEHIND_A_GAP` of them, they are acknowledged one by one, as before.
+- when a message takes long, the finished ones behind it would hold the prefetch's slots: at
+  most :data:`HELD_BEHIND_A_GAP` of them wait; more are acknowledged one by one, as before;
+- a batch of frames, once decided, is sent to its end even if the task sending it is cancelled;
+  a batch that stops partway for any other reason than a lost channel turns the channel's
+  grouping off for good, so no later ``multiple`` ack can cover a nack that never went out.
 
 Delivery tags belong to a channel: a channel reopened after a reconnection is a new channel
 with a window of its own, and its old one's messages are delivered again by the broker. Every
@@ -51,8 +54,10 @@ HELD_BEHIND_A_GAP = 16
 # remembering which were (its memory would grow with every message).
 STUCK_AFTER = 10_000
 
-# What a failed acknowledgement may raise: the channel or its connection is gone, and the
-# broker delivers its unacknowledged messages again (handlers are idempotent).
+# What settling may raise when the channel or its connection is gone (the broker then delivers
+# its unacknowledged messages again: handlers are idempotent). Taken for a lost channel only
+# if the channel is indeed gone or closed after it; a closing channel also cancels the frame
+# being drained.
 LOST = (AMQPError, ConnectionError, RuntimeError)
 
 
@@ -129,7 +134,7 @@ class AckWindow:
         self._lowest_open = tag
         if highest is not None:
             frames.append(Settlement(highest, multiple=covered > 1))
-        if self._acked and (everything or len(self._acked) >= self._held):
+        if self._acked and (everything or len(self._acked) > self._held):
             frames.extend(Settlement(tag) for tag in sorted(self._acked))
             self._settle_apart(self._acked)
             self._acked.clear()
@@ -140,9 +145,17 @@ class AckWindow:
             return
         self._settled_apart.update(tags)
         if len(self._settled_apart) >= self._stuck_after:
-            # From here on no multiple ack is sent on the channel: the window needs no memory.
-            self._one_by_one = True
-            self._settled_apart.clear()
+            self.one_by_one_from_now()
+
+    @property
+    def lowest_open(self) -> int:
+        return self._lowest_open
+
+    def one_by_one_from_now(self) -> None:
+        """No multiple ack from here on (a frame taken may not have gone out, or the lowest
+        open delivery never ends): the window needs no memory of what was settled apart."""
+        self._one_by_one = True
+        self._settled_apart.clear()
 
 
 class ChannelAcks:
@@ -154,10 +167,12 @@ class ChannelAcks:
     def __init__(self, channel: AbstractChannel) -> None:
         # Weak: the channels' table forgets a closed channel once aiormq and aio-pika let go.
         self._channel = weakref.ref(channel)
+        self._number = getattr(channel, "number", None)  # for the logs
         self._window = AckWindow()
         self._sender: asyncio.Task[None] | None = None
         self._one_batch_at_a_time = asyncio.Lock()
         self._lost = False
+        self._unfinished: asyncio.Future[None] | None = None  # a batch still going out
 
     def finish(self, tag: int, requeue: bool | None) -> None:
         if self._lost:
@@ -177,18 +192,39 @@ class ChannelAcks:
             # While a batch drains, more messages end: they go out together next.
             while await self._send_batch(everything=False):
                 pass
+        except Exception:
+            pass  # logged where the batch failed; the next message to end starts a sender again
         finally:
             self._sender = None
 
     async def _send_batch(self, *, everything: bool) -> bool:
         """Decide and send the frames the window allows now; False when there were none."""
         async with self._one_batch_at_a_time:
+            if self._unfinished is not None:
+                # A batch whose sender was cancelled goes on: the next one waits for its end.
+                await asyncio.wait([self._unfinished])
+                self._unfinished = None
             if self._lost:
                 return False
+            grouping = self._window.grouping
             frames = self._window.take(everything=everything)
-            if frames:
-                await self._send_frames(frames)
-            return bool(frames)
+            if grouping and not self._window.grouping:
+                log.warning(
+                    "message.acks_one_by_one",
+                    reason="stuck",
+                    channel=self._number,
+                    lowest_open=self._window.lowest_open,
+                )
+            if not frames:
+                return False
+            # Shielded: the frames taken count as settled, so they all go out (or the channel
+            # stops grouping) even if the task that took them is cancelled.
+            batch = asyncio.ensure_future(self._send_frames(frames))
+            batch.add_done_callback(_seen)
+            self._unfinished = batch
+            await asyncio.shield(batch)
+            self._unfinished = None
+            return True
 
     async def _send_frames(self, frames: list[Settlement]) -> None:
         channel = self._channel()
@@ -200,16 +236,40 @@ class ChannelAcks:
                     await channel.basic_ack(frame.tag, multiple=frame.multiple)
                 else:
                     await channel.basic_nack(frame.tag, requeue=frame.requeue)
-            except LOST as exc:
-                self._lost = True
-                log.warning(
-                    "message.settle_lost",
+            except BaseException as exc:
+                unsent = len(frames) - sent - 1
+                gone = channel is None or channel.is_closed
+                if gone and isinstance(exc, (*LOST, asyncio.CancelledError)):
+                    self._lost = True
+                    log.warning(
+                        "message.settle_lost",
+                        delivery_tag=frame.tag,
+                        multiple=frame.multiple,
+                        unsent=unsent,
+                        error=repr(exc),
+                    )
+                    return
+                # The channel stays open with this frame and the rest of the batch perhaps not
+                # sent: a later multiple ack could cover one of them (a nack): none from now on.
+                self._window.one_by_one_from_now()
+                log.error(
+                    "message.acks_one_by_one",
+                    reason="batch_failed",
+                    channel=self._number,
                     delivery_tag=frame.tag,
                     multiple=frame.multiple,
-                    unsent=len(frames) - sent - 1,
+                    requeue=frame.requeue,
+                    unsent=unsent,
                     error=repr(exc),
                 )
-                return
+                raise
+
+
+def _seen(batch: asyncio.Future[None]) -> None:
+    """A batch's failure is logged where it happens; one whose sender was cancelled is not
+    awaited by anyone, so its exception is taken here to keep asyncio from reporting it."""
+    if not batch.cancelled():
+        batch.exception()
 
 
 _BY_CHANNEL: weakref.WeakKeyDictionary[AbstractChannel, ChannelAcks] = weakref.WeakKeyDictionary()
@@ -224,13 +284,25 @@ async def settle(message: AbstractIncomingMessage, *, requeue: bool | None = Non
     except LOST as exc:
         log.warning("message.settle_lost", message_id=message.message_id, error=repr(exc))
         return
+    if message.delivery_tag is None:
+        raise ValueError(
+            f"message {message.message_id} was taken without acknowledgement: nothing to settle"
+        )
     acks = _BY_CHANNEL.get(channel)
     if acks is None:
         acks = _BY_CHANNEL[channel] = ChannelAcks(channel)
-    acks.finish(message.delivery_tag or 0, requeue)
+    acks.finish(message.delivery_tag, requeue)
 
 
 async def settle_finished() -> None:
     """Send the acknowledgements of every message finished so far, on every channel."""
     for acks in list(_BY_CHANNEL.values()):
-        await acks.settle_finished()
+        try:
+            await acks.settle_finished()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this stop itself was cancelled
+            # A channel closed on our side cancels the frame it was draining: the stop goes
+            # on (its unacknowledged messages come again).
+            log.warning("message.settle_cancelled", error="the channel's drain was cancelled")

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from shared.contracts import Envelope, MalformedMessage, decode, encode, wrap
 from shared.contracts.rpc import Call, Params, RpcMethod, RpcRequest, RpcService
@@ -160,17 +160,26 @@ class RpcClient:
         self._reply_queue_name = f"rpc.reply.{service}.{uuid.uuid4().hex[:12]}"
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._queue: AbstractQueue | None = None
+        self._channel: AbstractChannel | None = None
 
     async def start(self) -> None:
         # A channel of its own: the replies come without acknowledgement, and a delivery of
         # theirs on the consumers' channel would take a delivery tag there, breaking the runs
         # of tags its acknowledgements are grouped by (shared/messaging/acks.py). A robust
         # channel declares the queue and its consumer again after a reconnection.
-        channel = await self._broker.connection.channel(publisher_confirms=False)
-        self._queue = await channel.declare_queue(
+        await self.stop()  # started again: the channel of the first start is not left open
+        self._channel = await self._broker.connection.channel(publisher_confirms=False)
+        self._queue = await self._channel.declare_queue(
             self._reply_queue_name, exclusive=True, auto_delete=True
         )
         await self._queue.consume(self._on_reply, no_ack=True)
+
+    async def stop(self) -> None:
+        """Close the replies' channel (its exclusive queue goes with it); calls still waiting
+        end by their timeout."""
+        channel, self._channel, self._queue = self._channel, None, None
+        if channel is not None and not channel.is_closed:
+            await channel.close()
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.pop(message.correlation_id or "", None)

@@ -72,7 +72,9 @@ class Announced:
         self.seen: list[tuple[Envelope, Payload]] = []
 
     async def listen(self, rt: Runtime) -> None:
-        channel = rt.broker.consume_channel
+        # A channel of its own: events taken without acknowledgement on the consumers'
+        # channel would stop the runs their acknowledgements are grouped by.
+        channel = await rt.broker.connection.channel(publisher_confirms=False)
         queue = await channel.declare_queue(exclusive=True, auto_delete=True)
         events = await channel.get_exchange(EVENTS_EXCHANGE)
         for key in (DeliveryProgressed.TYPE, DeliveriesProgressed.TYPE):

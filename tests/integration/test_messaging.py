@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from aiormq.exceptions import ChannelNotFoundEntity
 
 from shared.contracts import Envelope, encode, wrap
 from shared.contracts.registry_rpc import ByDevice, Registry
@@ -193,7 +194,10 @@ async def test_a_request_that_is_not_an_rpc_request_is_answered_bad_request_unha
     server = RpcServer(broker, RpcHandlers(Echo).on(ECHO, echo))
     await server.start()
     replies: asyncio.Queue[bytes] = asyncio.Queue()
-    reply_queue = await broker.consume_channel.declare_queue("", exclusive=True)
+    # A channel of its own, as RpcClient's: a reply taken without acknowledgement on the
+    # consumers' channel would stop the runs their acknowledgements are grouped by.
+    reply_channel = await broker.connection.channel(publisher_confirms=False)
+    reply_queue = await reply_channel.declare_queue("", exclusive=True)
 
     async def on_reply(message: Any) -> None:
         replies.put_nowait(message.body)
@@ -210,6 +214,7 @@ async def test_a_request_that_is_not_an_rpc_request_is_answered_bad_request_unha
     assert "not an rpc.request: document.loaded" in reply["params"]["reason"]
     assert asked == []
     await server.stop()
+    await reply_channel.close()
 
 
 async def test_outbox_events_survive_a_crash_before_relay_and_are_sent_once_relayed(
@@ -451,3 +456,19 @@ async def test_a_large_message_is_handled_with_the_collector_held_off_and_it_com
     )
     assert collecting == {"large": False, "small": True}
     await consumer.stop()
+
+
+async def test_an_rpc_client_started_twice_then_stopped_leaves_no_reply_channel_open(
+    broker: Broker,
+) -> None:
+    client = RpcClient(broker, "test", timeout=1.0)
+    await client.start()
+    await client.start()
+    reply_queue = client._reply_queue_name
+    await client.stop()
+    # Had a start's channel stayed open, its consumer would keep the auto-deleted queue.
+    probe = await broker.connection.channel()
+    with pytest.raises(ChannelNotFoundEntity):
+        await probe.declare_queue(reply_queue, passive=True)
+    with pytest.raises(BrokerUnavailable, match="not started"):
+        await client.send(REGISTRY_RPC, "echo", {})

@@ -11,6 +11,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from aiormq.exceptions import ChannelInvalidStateError, ConnectionClosed
 
 from shared.messaging.acks import AckWindow, Settlement, settle, settle_finished
+from tests.support.waiting import eventually
 
 
 def test_deliveries_finished_in_order_are_acknowledged_by_one_frame() -> None:
@@ -67,10 +68,10 @@ def test_a_nack_behind_an_open_delivery_goes_out_at_once_and_is_skipped_later() 
 
 
 def test_finished_ones_held_behind_a_slow_one_are_acknowledged_one_by_one_past_the_limit() -> None:
-    window = AckWindow(held_behind_a_gap=3)
+    window = AckWindow(held_behind_a_gap=2)
     window.finish(2)
     window.finish(3)
-    assert window.take() == []
+    assert window.take() == []  # two held: the limit, not past it
     window.finish(4)
     assert window.take() == [Settlement(2), Settlement(3), Settlement(4)]
     window.finish(1)
@@ -94,7 +95,7 @@ def test_at_stop_every_finished_one_is_acknowledged_whatever_is_still_open() -> 
 
 
 def test_a_delivery_that_never_ends_stops_the_grouping_and_nothing_piles_up() -> None:
-    window = AckWindow(held_behind_a_gap=2, stuck_after=4)
+    window = AckWindow(held_behind_a_gap=1, stuck_after=4)
     for tag in (2, 3):
         window.finish(tag)
     assert window.take() == [Settlement(2), Settlement(3)]
@@ -124,28 +125,38 @@ def test_a_delivery_settled_already_is_refused_and_changes_nothing(tag: int) -> 
 
 
 class StandInChannel:
-    """What settle uses of an aiormq channel; ``error`` makes every frame fail."""
+    """What settle uses of an aiormq channel; ``error`` makes the next frame fail (every frame
+    when ``closes``: the error closed the channel)."""
 
-    def __init__(self, error: Exception | None = None) -> None:
+    def __init__(self, error: BaseException | None = None, *, closes: bool = True) -> None:
         self.error = error
+        self.closes = closes
         self.is_closed = False
         self.sent: list[tuple[str, int, Any]] = []
 
+    def _fail(self) -> None:
+        error = self.error
+        if error is None:
+            return
+        if self.closes:
+            self.is_closed = True
+        else:
+            self.error = None
+        raise error
+
     async def basic_ack(self, delivery_tag: int, multiple: bool = False) -> None:
         self.sent.append(("ack", delivery_tag, multiple))
-        if self.error is not None:
-            raise self.error
+        self._fail()
 
     async def basic_nack(self, delivery_tag: int, requeue: bool = True) -> None:
         self.sent.append(("nack", delivery_tag, requeue))
-        if self.error is not None:
-            raise self.error
+        self._fail()
 
 
 class StandInMessage:
     message_id = "m-1"
 
-    def __init__(self, channel: StandInChannel | Exception, delivery_tag: int) -> None:
+    def __init__(self, channel: StandInChannel | Exception, delivery_tag: int | None) -> None:
         self._channel = channel
         self.delivery_tag = delivery_tag
 
@@ -190,36 +201,109 @@ async def test_an_ack_on_a_lost_channel_is_given_up_quietly(error: Exception) ->
     await _settle(ChannelInvalidStateError("closed"), 1)
 
 
-async def test_any_other_error_is_not_hidden() -> None:
-    broken = StandInChannel(ValueError("a bug"))
-    await _settle(broken, 1)
-    with pytest.raises(ValueError, match="a bug"):
+async def test_a_drain_cancelled_by_the_channel_closing_is_given_up_quietly() -> None:
+    closed_here = StandInChannel(asyncio.CancelledError())
+    await _settle(closed_here, 1)
+    await settle_finished()  # no CancelledError: the stop goes on
+    await _settle(closed_here, 2)
+    await settle_finished()
+    assert closed_here.sent == [("ack", 1, False)]
+
+
+@pytest.mark.parametrize(
+    "error", [ValueError("a bug"), RuntimeError("a bug"), ChannelInvalidStateError("a bug")]
+)
+async def test_an_error_on_an_open_channel_is_raised_and_its_acks_go_on_one_by_one(
+    error: Exception,
+) -> None:
+    broken = StandInChannel(error, closes=False)
+    await _settle(broken, 2, requeue=True)
+    await _settle(broken, 3, requeue=True)
+    with pytest.raises(type(error), match="a bug"):
         await settle_finished()
+    # The nack of 3 may not have gone out: no multiple ack may cover it, and the channel,
+    # still open, keeps acknowledging (it is not taken for lost).
+    await _settle(broken, 1)
+    await _settle(broken, 4)
+    await settle_finished()
+    assert broken.sent == [("nack", 2, True), ("ack", 1, False), ("ack", 4, False)]
+
+
+async def test_a_message_taken_without_acknowledgement_is_refused_clearly() -> None:
+    channel = StandInChannel()
+    with pytest.raises(ValueError, match="taken without acknowledgement"):
+        await settle(cast(AbstractIncomingMessage, StandInMessage(channel, None)))
+    await _settle(channel, 1)
+    await settle_finished()
+    assert channel.sent == [("ack", 1, False)]
 
 
 class SlowNackChannel(StandInChannel):
-    """A channel whose nack frame is out only once ``out`` is set."""
+    """A channel whose first nack frame is out only once ``out`` is set; ``draining`` is set
+    when that nack starts."""
 
     def __init__(self) -> None:
         super().__init__()
+        self.draining = asyncio.Event()
         self.out = asyncio.Event()
 
     async def basic_nack(self, delivery_tag: int, requeue: bool = True) -> None:
-        await self.out.wait()
+        if not self.draining.is_set():
+            self.draining.set()
+            await self.out.wait()
         self.sent.append(("nack", delivery_tag, requeue))
 
 
 async def test_an_ack_that_passes_a_nack_waits_until_the_nack_is_out() -> None:
     channel = SlowNackChannel()
     await _settle(channel, 2, requeue=True)
-    for _ in range(3):
-        await asyncio.sleep(0)  # the sender takes the nack and sends it
+    await channel.draining.wait()  # the sender took the nack and is sending it
     await _settle(channel, 1)
     await _settle(channel, 3)
     stopping = asyncio.ensure_future(settle_finished())
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert channel.sent == []  # ack(3, multiple) would cover delivery 2 if it went first
+    done, _ = await asyncio.wait([stopping], timeout=0.05)
+    assert not done and channel.sent == []  # ack(3, multiple) would cover 2 if it went first
     channel.out.set()
     await stopping
     assert channel.sent == [("nack", 2, True), ("ack", 3, True)]
+
+
+async def test_a_stop_cancelled_while_a_nack_drains_still_sends_the_rest_of_its_batch() -> None:
+    # 1 is being handled; 2 and 3 are to be requeued; the stop sending their nacks is
+    # cancelled during the nack of 2. The nack of 3 must still go out before any ack that
+    # passes it: otherwise ack(4, multiple) would acknowledge 2 and 3 instead of requeuing them.
+    channel = SlowNackChannel()
+
+    async def stop() -> None:
+        await _settle(channel, 2, requeue=True)
+        await _settle(channel, 3, requeue=True)
+        await settle_finished()
+
+    stopping = asyncio.ensure_future(stop())
+    await channel.draining.wait()
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    await _settle(channel, 1)
+    await _settle(channel, 4)
+    channel.out.set()
+    await settle_finished()
+    assert channel.sent == [("nack", 2, True), ("nack", 3, True), ("ack", 4, True)]
+
+
+async def test_a_batch_failing_in_the_background_leaves_the_next_messages_acknowledged() -> None:
+    broken = StandInChannel(RuntimeError("a bug"), closes=False)
+    await _settle(broken, 2, requeue=True)
+    await _settle(broken, 3, requeue=True)
+    await eventually_sent(broken, 1)  # the sender's nack of 2 failed (logged), 3 unsent
+    await _settle(broken, 1)
+    await _settle(broken, 4)
+    await eventually_sent(broken, 3)  # a new sender, one frame per message
+    assert broken.sent == [("nack", 2, True), ("ack", 1, False), ("ack", 4, False)]
+
+
+async def eventually_sent(channel: StandInChannel, count: int) -> None:
+    async def probe() -> int:
+        return len(channel.sent)
+
+    await eventually(probe, until=lambda sent: sent >= count, timeout=5, interval=0.001)
