@@ -15,8 +15,8 @@ import httpx
 
 from shared.contracts import Envelope
 from shared.contracts.results import DocumentLoaded
-from shared.messaging.broker import Broker
 from shared.messaging.acks import settle_finished
+from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer, PermanentFailure
 from shared.messaging.parking import list_parked
 from shared.messaging.topology import ROUTING_WORK, WorkQueue
