@@ -433,6 +433,23 @@ async def test_a_line_with_a_fraction_as_a_json_number_is_stored_as_the_model_wr
     )
 
 
+async def test_a_document_id_named_twice_stores_the_first_document(
+    store: Store, handlers: GatewayHandlers
+) -> None:
+    """As the registered model's ``document_of`` takes it: the first of the two."""
+    routed = _routed_to("dev", "copy-1")
+    first = routed.documents[0].as_json()
+    second = {**first, "header": {**first["header"], "number": "second"}}
+    routed = routed.model_copy(
+        update={"documents": [*routed.documents, CarriedDocument.model_validate(second)]}
+    )
+    await _apply(handlers, routed)
+    body = await repo.copy_document(store, "copy-1")
+    assert body is not None and body["header"]["number"] == first["header"]["number"] == ""
+    row = await repo.copy(store, "copy-1")
+    assert row is not None and row.header["number"] == ""
+
+
 def _device(
     device_id: str, status: str, revision: int, replaced_by: str | None = None
 ) -> DeviceChanged:
