@@ -160,7 +160,10 @@ async def _new_copies(tx: Tx, tenant: str, routed: RoutedCopies) -> list[tuple[I
     standing = await repo.standing_for_each(
         tx.db, tenant, (c.target.value or "" for c in fresh.values())
     )
-    documents = {document.header.id: document for document in routed.documents}
+    # A document id named twice: its first document, as the model's ``document_of`` takes.
+    documents: dict[str, RoutedDocument] = {}
+    for document in routed.documents:
+        documents.setdefault(document.header.id, document)
     bodies: dict[str, Json] = {}
     stored_at = _now().isoformat()
     copies: list[tuple[InboxCopy, Json]] = []

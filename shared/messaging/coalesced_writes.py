@@ -25,8 +25,12 @@ import aiormq
 from aiormq.exceptions import AMQPConnectionError
 from yarl import URL
 
+from shared.logging import get_logger
+
 if "transport_factory" not in inspect.signature(aiormq.Connection.__init__).parameters:
     raise ImportError("aiormq's Connection takes no transport_factory: writes cannot be coalesced")
+
+log = get_logger("tsdx.messaging")
 
 # Held bytes beyond this go to the transport at once: a large message gains nothing from
 # waiting, and the transport's flow control (its high-water mark, 64 KiB by default) then
@@ -37,8 +41,10 @@ FLUSH_AT_BYTES = 64 * 1024
 class CoalescingWriter(asyncio.StreamWriter):
     """A stream writer whose writes of one loop turn reach the transport as one write.
 
-    ``drain`` is the transport's flow control, as before: it waits while the transport is above
-    its high-water mark. The held bytes are handed on before the end of the stream
+    ``drain`` is the transport's flow control: it waits while the transport is above its
+    high-water mark, which counts only what was handed on, so it lags what was written by up to
+    one loop turn or :data:`FLUSH_AT_BYTES`. A write the transport raises on loses the
+    connection (see :meth:`flush`). The held bytes are handed on before the end of the stream
     (``write_eof``, ``close``); ``abort`` through ``transport`` drops them with the rest.
     """
 
@@ -54,8 +60,12 @@ class CoalescingWriter(asyncio.StreamWriter):
         self._held: list[bytes] = []
         self._held_bytes = 0
         self._flush_handle: asyncio.Handle | None = None
+        self._ended = False  # write_eof was called
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._ended:
+            # Refused now, as the transport refuses it: held, it would fail a later flush.
+            raise RuntimeError("Cannot call write() after write_eof()")
         if not data:
             return
         if not isinstance(data, bytes):  # held past this call: a caller's buffer may change
@@ -65,7 +75,7 @@ class CoalescingWriter(asyncio.StreamWriter):
         if self._held_bytes >= FLUSH_AT_BYTES:
             self.flush()
         elif self._flush_handle is None:
-            self._flush_handle = self._flush_loop.call_soon(self.flush)
+            self._flush_handle = self._flush_loop.call_soon(self._flush_turn)
 
     def writelines(self, data: Any) -> None:
         for chunk in data:
@@ -85,11 +95,27 @@ class CoalescingWriter(asyncio.StreamWriter):
             # The connection is gone (or going): the transport would drop these bytes too, or
             # refuse them. The broker never saw them, so their confirms fail with the channel.
             return
-        self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+        try:
+            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+        except Exception:
+            # Frames of other writers are missing from the stream now: the connection must not
+            # go on without them. It is lost instead (the reader sees it closed, the confirms
+            # fail, the outbox sends again).
+            self.transport.abort()
+            raise
+
+    def _flush_turn(self) -> None:
+        """The flush at the start of the next turn. Run by the loop, an error would only reach
+        its exception handler: it is logged here, the connection already lost by ``flush``."""
+        try:
+            self.flush()
+        except Exception as exc:
+            log.warning("broker.socket_write_failed", error=repr(exc))
 
     def write_eof(self) -> None:
         self.flush()
         super().write_eof()
+        self._ended = True
 
     def close(self) -> None:
         self.flush()

@@ -16,12 +16,12 @@ import pytest
 import uvloop
 from aio_pika.abc import AbstractIncomingMessage, UnderlayConnection
 
+from shared.messaging.acks import settle
 from shared.messaging.broker import (
     Broker,
     BrokerUnavailable,
     FailoverConnection,
     connect_failover,
-    settle,
 )
 from shared.settings import Settings
 from tests.support.broker import AUTH, MANAGEMENT, amqp_url

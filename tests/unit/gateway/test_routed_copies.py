@@ -11,11 +11,18 @@ from typing import Any
 import orjson
 import pytest
 
+from services.gateway import routed_copies
 from services.gateway.consumers import table
 from services.gateway.inbox import Inbox
 from services.gateway.routed_copies import RoutedCopies
 from shared.contracts import MalformedMessage, Payload, decode, encode, wrap
-from shared.contracts.documents import Document, DocumentLine, ExpectedMark, Target
+from shared.contracts.documents import (
+    EXPECTED_MARKS_MAX,
+    Document,
+    DocumentLine,
+    ExpectedMark,
+    Target,
+)
 from shared.contracts.uploads import (
     Delivery,
     DeliverySettings,
@@ -159,13 +166,46 @@ def _marks_not_objects(payload: dict[str, Any]) -> None:
     payload["documents"][1]["expected_marks"] = ["0104600000000017215abc"]
 
 
+def _an_empty_line(payload: dict[str, Any]) -> None:
+    payload["documents"][0]["lines"][0] = {}
+
+
+def _a_mark_not_a_code(payload: dict[str, Any]) -> None:
+    payload["documents"][1]["expected_marks"] = [{"code": "не код"}]
+
+
+def _too_many_marks(payload: dict[str, Any]) -> None:
+    mark = {"code": "0104600000000017215abc", "contents": []}
+    payload["documents"][1]["expected_marks"] = [mark] * (EXPECTED_MARKS_MAX + 1)
+
+
+def test_more_marks_than_the_model_allows_are_refused() -> None:
+    # By the view only: the model's own refusal reads the 100,001 marks as long again.
+    with pytest.raises(
+        MalformedMessage, match=r"documents\.1\.expected_marks: List should have at most"
+    ):
+        decode(_malformed(_too_many_marks), _gateway_views())
+
+
+def _no_channel(payload: dict[str, Any]) -> None:
+    del payload["channel"]
+
+
+def _a_quantity_with_an_exponent(payload: dict[str, Any]) -> None:
+    payload["documents"][0]["lines"][0]["planned_qty"] = 1e22  # written 1e+22
+
+
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        (_line_not_an_object, "each item must be a JSON object"),
+        (_line_not_an_object, "documents.0.lines.1: Input should be a valid dictionary"),
         (_copy_of_no_document, "copy dl-1 names no document of the message"),
         (_header_without_id, "documents.1.header.id"),
-        (_marks_not_objects, "each item must be a JSON object"),
+        (_marks_not_objects, "documents.1.expected_marks.0: Input should be a valid dictionary"),
+        (_an_empty_line, "documents.0.lines.0.line_no: Field required"),
+        (_a_mark_not_a_code, "documents.1.expected_marks.0.code: String should match pattern"),
+        (_no_channel, "channel: Field required"),
+        (_a_quantity_with_an_exponent, "documents.0.lines.0.planned_qty"),
     ],
 )
 def test_a_malformed_routed_message_is_refused_with_its_reason(change: Any, reason: str) -> None:
@@ -175,3 +215,85 @@ def test_a_malformed_routed_message_is_refused_with_its_reason(change: Any, reas
     assert reason in str(refused.value)
     with pytest.raises(MalformedMessage):
         decode(body)  # the registered model refuses it too
+
+
+def _stored_by_view_and_model(body: bytes) -> list[tuple[bytes, bytes]]:
+    """Each copy's body as the view gives it and as the registered model gives it, as the
+    stores write them (orjson, as SQLite's store does: a value it cannot write raises)."""
+    _, full = decode(body)
+    _, view = decode(body, _gateway_views())
+    assert isinstance(full, DocumentRouted) and isinstance(view, RoutedCopies)
+    viewed = {d.header.id: d for d in view.documents}
+    return [
+        (orjson.dumps(viewed[c.document_id].as_json()), orjson.dumps(full.document_of(c).as_json()))
+        for c in full.copies
+    ]
+
+
+def _fraction_in_a_quantity(payload: dict[str, Any]) -> None:
+    payload["documents"][0]["lines"][0]["planned_qty"] = 1.5
+
+
+def _fraction_in_extra(payload: dict[str, Any]) -> None:
+    payload["documents"][1]["lines"][1]["extra"] = {"weight": 0.25}
+
+
+def _fraction_in_a_mark(payload: dict[str, Any]) -> None:
+    payload["documents"][1]["expected_marks"][0]["contents"] = [0.5]
+
+
+def _line_of_an_older_routing(payload: dict[str, Any]) -> None:
+    # A line field added later (``cell``) and a mark's optional ``contents`` left out.
+    for line in payload["documents"][0]["lines"]:
+        del line["cell"]
+    del payload["documents"][1]["expected_marks"][0]["contents"]
+
+
+def _lines_and_marks_left_out(payload: dict[str, Any]) -> None:
+    del payload["documents"][0]["lines"]
+    del payload["documents"][1]["expected_marks"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _fraction_in_a_quantity,
+        _fraction_in_extra,
+        _line_of_an_older_routing,
+        _lines_and_marks_left_out,
+    ],
+)
+def test_a_document_not_as_routing_writes_it_is_stored_as_the_model_gives_it(
+    change: Any,
+) -> None:
+    for viewed, modelled in _stored_by_view_and_model(_malformed(change)):
+        assert viewed == modelled
+
+
+def test_a_fraction_is_stored_as_the_model_writes_it() -> None:
+    body = _malformed(_fraction_in_a_quantity)
+    _, view = decode(body, _gateway_views())
+    assert isinstance(view, RoutedCopies)
+    assert view.documents[0].as_json()["lines"][0]["planned_qty"] == "1.5"
+
+
+def test_a_fraction_where_the_model_takes_no_number_is_refused() -> None:
+    body = _malformed(_fraction_in_a_mark)
+    with pytest.raises(MalformedMessage, match=r"documents\.1\.expected_marks\.0\.contents\.0"):
+        decode(body, _gateway_views())
+    with pytest.raises(MalformedMessage):
+        decode(body)
+
+
+class _NoModel:
+    @staticmethod
+    def model_validate(data: Any) -> Any:
+        raise AssertionError("routing's own document went through the model")
+
+
+def test_routing_s_own_documents_are_taken_without_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(routed_copies, "CarriedDocument", _NoModel)
+    _, view = decode(encode(wrap(_routed(_uploaded()), "trade")), _gateway_views())
+    assert isinstance(view, RoutedCopies) and len(view.documents) == 2

@@ -26,8 +26,13 @@ class RecordingTransport(asyncio.WriteTransport):
         self.writes: list[bytes] = []
         self.events: list[str] = []
         self.closing = False
+        self.failure: Exception | None = None  # what the next write raises
 
     def write(self, data: Any) -> None:
+        if "eof" in self.events:
+            raise RuntimeError("Cannot call write() after write_eof()")  # as asyncio's do
+        if self.failure is not None:
+            raise self.failure
         self.writes.append(bytes(data))
 
     def is_closing(self) -> bool:
@@ -41,6 +46,10 @@ class RecordingTransport(asyncio.WriteTransport):
 
     def close(self) -> None:
         self.events.append("close")
+        self.closing = True
+
+    def abort(self) -> None:
+        self.events.append("abort")
         self.closing = True
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
@@ -102,12 +111,11 @@ async def test_the_end_of_the_stream_hands_on_what_is_held_first() -> None:
     writer.write(b"connection.close")
     writer.write_eof()
     assert (transport.writes, transport.events) == ([b"connection.close"], ["eof"])
-    writer.write(b"late")
+    with pytest.raises(RuntimeError, match="after write_eof"):
+        writer.write(b"late")  # refused at once, as the transport refuses it: never held
     writer.close()
-    assert (transport.writes, transport.events) == (
-        [b"connection.close", b"late"],
-        ["eof", "close"],
-    )
+    await _next_turn()
+    assert (transport.writes, transport.events) == ([b"connection.close"], ["eof", "close"])
 
 
 async def test_bytes_held_for_a_lost_connection_are_dropped_as_the_transport_would() -> None:
@@ -118,15 +126,51 @@ async def test_bytes_held_for_a_lost_connection_are_dropped_as_the_transport_wou
     assert transport.writes == []
 
 
-async def test_drain_waits_while_the_transport_is_above_its_high_water_mark() -> None:
-    writer, _, protocol = _writer()
-    await writer.drain()  # not paused: returns at once
-    protocol.pause_writing()
+async def test_drain_lags_the_held_bytes_which_go_on_while_it_waits() -> None:
+    """``drain`` sees only what reached the transport: bytes held this turn do not make it
+    wait, and bytes held while it waits still go out at the next turn (it never waits for a
+    flush that waits for it)."""
+    writer, transport, protocol = _writer()
+    writer.write(b"publish-1")
+    await writer.drain()  # not paused: returns at once, the bytes still held
+    assert transport.writes == []
+    protocol.pause_writing()  # the transport went above its high-water mark
+    writer.write(b"publish-2")
     drained = asyncio.ensure_future(writer.drain())
     await _next_turn()
+    assert transport.writes == [b"publish-1publish-2"]
     assert not drained.done()
     protocol.resume_writing()
     await asyncio.wait_for(drained, 5)
+
+
+async def test_a_failed_flush_at_the_next_turn_loses_the_connection() -> None:
+    """A transport that raises on the turn's write: the connection is aborted (frames are
+    missing from its stream), nothing reaches the loop's exception handler."""
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: unhandled.append(context))
+    try:
+        writer, transport, _ = _writer()
+        transport.failure = OSError("broken pipe")
+        writer.write(b"publish-1")
+        await _next_turn()
+    finally:
+        loop.set_exception_handler(previous)
+    assert (transport.writes, transport.events, unhandled) == ([], ["abort"], [])
+    writer.write(b"publish-2")  # the connection is gone: dropped, as the transport drops it
+    await _next_turn()
+    assert transport.writes == []
+
+
+async def test_a_failed_large_write_loses_the_connection_and_tells_its_writer() -> None:
+    writer, transport, _ = _writer()
+    writer.write(b"ack-1")
+    transport.failure = OSError("broken pipe")
+    with pytest.raises(OSError, match="broken pipe"):
+        writer.write(b"x" * FLUSH_AT_BYTES)
+    assert transport.events == ["abort"]
 
 
 async def test_a_refused_socket_is_aiormq_s_connection_error() -> None:
