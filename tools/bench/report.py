@@ -136,11 +136,12 @@ accounting base, not a capacity; the limiter still runs on every request.
   (`POST /api/v1/terminal/documents/ack`); documents/s counts the documents listed
   within {batch_seconds:g} s after {batch_warmup:g} s of warm-up. The ceiling is the skeleton
   pipeline's single-document figure: documents sent together should cost less each.
-- *{big_lines:,}-line document*: one supplier order of {big_lines:,} lines is uploaded to a
-  fresh terminal; the time runs until the terminal has it downloaded
-  (`GET /api/v1/terminal/documents/{{id}}`, body read and parsed). Then the terminal sends its
-  final result ({big_lines:,} fact lines) and the time runs until the document is listed as
-  completed by `GET /api/v1/results` (asked every 20 ms).
+- *{big_lines:,}-line document*: once the broker's message counts have stood still for longer
+  than their refresh interval after the uploads (their last progress messages handled), one
+  supplier order of {big_lines:,} lines is uploaded to a fresh terminal; the time runs until
+  the terminal has it downloaded (`GET /api/v1/terminal/documents/{{id}}`, body read and
+  parsed). Then the terminal sends its final result ({big_lines:,} fact lines) and the time
+  runs until the document is listed as completed by `GET /api/v1/results` (asked every 20 ms).
 - *Inbox polls*: pairing {devices:,} terminals and routing {documents:,} documents through the
   API would take far longer than the bench may (the notes give this run's pairing rate). So one
   terminal is paired and one document routed through the real API; then the registry and the
