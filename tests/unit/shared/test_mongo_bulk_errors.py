@@ -13,7 +13,9 @@ from shared.storage.mongo import TRANSIENT, only_duplicate_keys
 
 
 def _failed_batch(*codes: int, **details: Any) -> BulkWriteError:
-    write_errors = [{"index": i, "code": code, "errmsg": f"e{code}"} for i, code in enumerate(codes)]
+    write_errors = [
+        {"index": i, "code": code, "errmsg": f"e{code}"} for i, code in enumerate(codes)
+    ]
     return BulkWriteError({"writeErrors": write_errors, **details})
 
 
