@@ -144,8 +144,8 @@ class UploadDecider:
             # record (no row of its own in applied_messages), written in the same transaction.
             async with self._uow() as tx, Journal(tx.db, envelope) as journal:
                 target = request.target.model_dump(mode="json")
-                named = {d.header.id: d for d in request.documents}  # once, if named twice
-                for document in named.values():
+                named = _named_once(request)
+                for document in named:
                     journal.requested(document, request.channel, target)
                 routed: list[RoutedCopy] = []
                 dumped: dict[str, Doc] = {}
@@ -167,9 +167,9 @@ class UploadDecider:
                     )
                     decided = await self._accept(deciding, decision, routed)
                 if decided.outcome == "refused":
-                    for document_id in named:
+                    for document in named:
                         journal.add(
-                            document_id,
+                            document.header.id,
                             "refused",
                             service="routing",
                             code=decided.code,

@@ -16,10 +16,14 @@ recorded so far allow:
 - a negative outcome (a requeue) goes out as a frame of its own, before any ack that could
   pass it, so no ack ever covers it;
 - when a message takes long, the finished ones behind it would hold the prefetch's slots: at
-  most :data:`HELD_BEHIND_A_GAP` of them wait; more are acknowledged one by one, as before;
+  most :data:`HELD_BEHIND_A_GAP` of them wait; more are acknowledged each by a frame of its own
+  (``multiple`` off), so their slots free at once while the slow one goes on;
 - a batch of frames, once decided, is sent to its end even if the task sending it is cancelled;
   a batch that stops partway for any other reason than a lost channel turns the channel's
-  grouping off for good, so no later ``multiple`` ack can cover a nack that never went out.
+  grouping off for good, so no later ``multiple`` ack can cover a nack that never went out,
+  and closes the channel: its unsent frames' deliveries would otherwise stay unacknowledged,
+  each holding a prefetch slot, until the channel ends; closed, the robust channel reopens and
+  the broker delivers them again (handled as duplicates).
 
 Delivery tags belong to a channel: a channel reopened after a reconnection is a new channel
 with a window of its own, and its old one's messages are delivered again by the broker. Every
@@ -50,8 +54,9 @@ HELD_BEHIND_A_GAP = 16
 
 # Deliveries settled one by one behind the same open delivery after which that one is taken
 # never to end (not a delivery of a reader that settles, or one whose reader failed): the
-# channel's later deliveries are then acknowledged one by one, as before, and the window stops
-# remembering which were (its memory would grow with every message).
+# channel's later deliveries are then acknowledged each by a frame of its own (no ``multiple``
+# ack, which would cover the open one), and the window stops remembering which were settled
+# apart (its memory would grow with every message).
 STUCK_AFTER = 10_000
 
 # What settling may raise when the channel or its connection is gone (the broker then delivers
@@ -59,6 +64,10 @@ STUCK_AFTER = 10_000
 # if the channel is indeed gone or closed after it; a closing channel also cancels the frame
 # being drained.
 LOST = (AMQPError, ConnectionError, RuntimeError)
+
+
+class AckBatchFailed(AMQPError):
+    """Why a channel was closed after an acknowledgement batch failed on it partway."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +271,25 @@ class ChannelAcks:
                     unsent=unsent,
                     error=repr(exc),
                 )
+                if channel is not None:
+                    await self._close_after_a_failed_batch(channel, exc)
                 raise
+
+    async def _close_after_a_failed_batch(
+        self, channel: AbstractChannel, failure: BaseException
+    ) -> None:
+        """The taken frames count as settled: the deliveries of those not sent would stay
+        unacknowledged, each holding a prefetch slot, as long as the channel lives. Closed, it
+        gives them back to the broker, which delivers them again (the robust channel reopens;
+        handlers take them as duplicates). Not a cancellation: the robust channel reopens only
+        after a close for a reason."""
+        try:
+            await channel.close(AckBatchFailed(f"an acknowledgement batch failed: {failure!r}"))
+        except Exception as exc:
+            # Still open: it goes on acknowledging one by one (its grouping is off).
+            log.error("message.acks_close_failed", channel=self._number, error=repr(exc))
+        if channel.is_closed:
+            self._lost = True
 
 
 def _seen(batch: asyncio.Future[None]) -> None:

@@ -49,6 +49,7 @@ T = TypeVar("T")
 _NAMESPACE_EXISTS = 48
 _INDEX_NOT_FOUND = 27
 _MAX_TIME_EXPIRED = 50
+_DUPLICATE_KEY = 11000
 TRANSIENT = "TransientTransactionError"
 UNKNOWN_COMMIT = "UnknownTransactionCommitResult"
 
@@ -61,6 +62,18 @@ def _max_time_expired(exc: PyMongoError) -> bool:
         details = exc.details or {}
         return bool(details.get("writeConcernError", {}).get("code") == _MAX_TIME_EXPIRED)
     return False
+
+
+def only_duplicate_keys(exc: BulkWriteError) -> bool:
+    """Whether a batch failed on taken keys alone (the port's DuplicateKeyError). A validation
+    error, an oversized document or a transient transaction error (to be retried with the
+    whole transaction) is not one: it is mapped as any other error of the adapter."""
+    errors = (exc.details or {}).get("writeErrors") or []
+    return (
+        bool(errors)
+        and all(error.get("code") == _DUPLICATE_KEY for error in errors)
+        and not exc.has_error_label(TRANSIENT)
+    )
 
 
 def find_filter(where: Where | None) -> dict[str, Any]:
@@ -107,7 +120,11 @@ class _Ops:
             await self._db[collection].insert_many(
                 [_to_mongo(d) for d in docs], ordered=True, session=self._s
             )
-        except (MongoDuplicateKeyError, BulkWriteError) as exc:
+        except MongoDuplicateKeyError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+        except BulkWriteError as exc:
+            if not only_duplicate_keys(exc):
+                raise
             raise DuplicateKeyError(f"{collection}: {exc}") from exc
 
     async def get(self, collection: str, id: str) -> Doc | None:
@@ -173,7 +190,11 @@ class _Ops:
                 [ReplaceOne({"_id": d["id"]}, _to_mongo(d), upsert=True) for d in docs],
                 session=self._s,
             )
-        except (MongoDuplicateKeyError, BulkWriteError) as exc:
+        except MongoDuplicateKeyError as exc:
+            raise DuplicateKeyError(f"{collection}: {exc}") from exc
+        except BulkWriteError as exc:
+            if not only_duplicate_keys(exc):
+                raise
             raise DuplicateKeyError(f"{collection}: {exc}") from exc
 
     async def delete(self, collection: str, id: str, *, expect: Where | None = None) -> bool:

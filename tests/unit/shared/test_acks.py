@@ -10,7 +10,13 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from aiormq.exceptions import ChannelInvalidStateError, ConnectionClosed
 
-from shared.messaging.acks import AckWindow, Settlement, settle, settle_finished
+from shared.messaging.acks import (
+    AckBatchFailed,
+    AckWindow,
+    Settlement,
+    settle,
+    settle_finished,
+)
 from tests.support.waiting import eventually
 
 
@@ -128,11 +134,19 @@ class StandInChannel:
     """What settle uses of an aiormq channel; ``error`` makes the next frame fail (every frame
     when ``closes``: the error closed the channel)."""
 
-    def __init__(self, error: BaseException | None = None, *, closes: bool = True) -> None:
+    def __init__(
+        self,
+        error: BaseException | None = None,
+        *,
+        closes: bool = True,
+        close_error: Exception | None = None,
+    ) -> None:
         self.error = error
         self.closes = closes
+        self.close_error = close_error  # closing it fails with this, leaving it open
         self.is_closed = False
         self.sent: list[tuple[str, int, Any]] = []
+        self.closed_for: BaseException | None = None
 
     def _fail(self) -> None:
         error = self.error
@@ -151,6 +165,12 @@ class StandInChannel:
     async def basic_nack(self, delivery_tag: int, requeue: bool = True) -> None:
         self.sent.append(("nack", delivery_tag, requeue))
         self._fail()
+
+    async def close(self, exc: BaseException | None = None) -> None:
+        if self.close_error is not None:
+            raise self.close_error
+        self.is_closed = True
+        self.closed_for = exc
 
 
 class StandInMessage:
@@ -213,7 +233,7 @@ async def test_a_drain_cancelled_by_the_channel_closing_is_given_up_quietly() ->
 @pytest.mark.parametrize(
     "error", [ValueError("a bug"), RuntimeError("a bug"), ChannelInvalidStateError("a bug")]
 )
-async def test_an_error_on_an_open_channel_is_raised_and_its_acks_go_on_one_by_one(
+async def test_an_error_on_an_open_channel_is_raised_and_the_channel_is_closed(
     error: Exception,
 ) -> None:
     broken = StandInChannel(error, closes=False)
@@ -221,8 +241,27 @@ async def test_an_error_on_an_open_channel_is_raised_and_its_acks_go_on_one_by_o
     await _settle(broken, 3, requeue=True)
     with pytest.raises(type(error), match="a bug"):
         await settle_finished()
-    # The nack of 3 may not have gone out: no multiple ack may cover it, and the channel,
-    # still open, keeps acknowledging (it is not taken for lost).
+    # The nack of 3 was taken but never sent: left open, the channel would keep delivery 3
+    # unacknowledged (a prefetch slot held) until it ended. Closed, the broker delivers 2
+    # and 3 again on the reopened channel; nothing more is sent on this one.
+    assert broken.is_closed
+    assert isinstance(broken.closed_for, AckBatchFailed)
+    assert "a bug" in str(broken.closed_for)
+    await _settle(broken, 1)
+    await _settle(broken, 4)
+    await settle_finished()
+    assert broken.sent == [("nack", 2, True)]
+
+
+async def test_a_channel_that_cannot_be_closed_after_a_failed_batch_acks_one_by_one() -> None:
+    broken = StandInChannel(ValueError("a bug"), closes=False, close_error=RuntimeError("no"))
+    await _settle(broken, 2, requeue=True)
+    await _settle(broken, 3, requeue=True)
+    with pytest.raises(ValueError, match="a bug"):
+        await settle_finished()
+    # Still open: no multiple ack may cover the nack of 3 that may not have gone out, and the
+    # channel keeps acknowledging (it is not taken for lost).
+    assert not broken.is_closed
     await _settle(broken, 1)
     await _settle(broken, 4)
     await settle_finished()
@@ -291,15 +330,20 @@ async def test_a_stop_cancelled_while_a_nack_drains_still_sends_the_rest_of_its_
     assert channel.sent == [("nack", 2, True), ("nack", 3, True), ("ack", 4, True)]
 
 
-async def test_a_batch_failing_in_the_background_leaves_the_next_messages_acknowledged() -> None:
+async def test_a_batch_failing_in_the_background_closes_the_channel() -> None:
     broken = StandInChannel(RuntimeError("a bug"), closes=False)
     await _settle(broken, 2, requeue=True)
     await _settle(broken, 3, requeue=True)
-    await eventually_sent(broken, 1)  # the sender's nack of 2 failed (logged), 3 unsent
+
+    async def closed() -> bool:
+        return broken.is_closed
+
+    # The sender's nack of 2 failed (logged), 3 unsent: the channel is closed for the broker
+    # to deliver them again.
+    await eventually(closed, until=bool, timeout=5, interval=0.001)
     await _settle(broken, 1)
-    await _settle(broken, 4)
-    await eventually_sent(broken, 3)  # a new sender, one frame per message
-    assert broken.sent == [("nack", 2, True), ("ack", 1, False), ("ack", 4, False)]
+    await settle_finished()
+    assert broken.sent == [("nack", 2, True)]
 
 
 async def eventually_sent(channel: StandInChannel, count: int) -> None:
