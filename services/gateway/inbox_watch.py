@@ -67,7 +67,7 @@ class Announcer(Protocol):
 
     @property
     def alive(self) -> bool:
-        """Whether the broadcast's channel is open (announcements can arrive)."""
+        """Whether announcements can arrive and none missed is still remembered."""
         ...
 
     async def publish(self, news: dict[str, Any]) -> None: ...
