@@ -71,17 +71,22 @@ def loads_plain(body: bytes) -> Any | None:
         return None
 
 
-def has_fraction(values: Iterable[Any]) -> bool:
-    """Whether a float is among ``values`` or anywhere inside them (a number
-    :func:`loads_plain` read where :func:`loads_exact` reads a Decimal, or an integer beyond
-    64 bits)."""
+# The kinds of number :func:`has_fraction` looks for: a set, as fast to look in as one ``is``.
+FLOATS: frozenset[type] = frozenset({float})
+
+
+def has_fraction(values: Iterable[Any], kinds: frozenset[type] = FLOATS) -> bool:
+    """Whether a number of one of ``kinds`` is among ``values`` or anywhere inside them. By
+    default a float: a number :func:`loads_plain` read where :func:`loads_exact` reads a
+    Decimal, or an integer beyond 64 bits; ``{Decimal, float}`` finds any number
+    :func:`loads_exact` read with a fraction or an exponent."""
     # A stack of the containers still to look through, each walked by a for loop, instead of
     # popping and pushing every value (a 20-line routed document's payload: 21 µs against 18).
     stack: list[Iterable[Any]] = [values]
     while stack:
         for value in stack.pop():
             kind = type(value)
-            if kind is float:
+            if kind in kinds:
                 return True
             if kind is dict:
                 stack.append(value.values())

@@ -30,10 +30,13 @@ from shared.contracts.uploads import (
     DocumentWithdrawn,
     UploadDecided,
 )
+from shared.logging import get_logger
 from shared.messaging.consumer import Handler
 from shared.messaging.rpc import RpcHandlers
 from shared.outbox import AlreadyApplied
 from shared.storage import Store
+
+log = get_logger("tsdx.gateway.consumers")
 
 
 def table(inbox: Inbox) -> dict[type[Payload], Handler]:
@@ -57,13 +60,22 @@ def table(inbox: Inbox) -> dict[type[Payload], Handler]:
 
 def _announcing_when_applied_before(inbox: Inbox, handler: Handler) -> Handler:
     """The handler, announcing again the inboxes of a message it finds applied already
-    (:meth:`Inbox.applied_before`) before the consumer acknowledges it."""
+    (:meth:`Inbox.applied_before`) before the consumer acknowledges it. An announcement that
+    fails (the store busy) is logged and the message still acknowledged as applied: it must
+    not use up a duplicate's retries or park it."""
 
     async def handle(envelope: Envelope, payload: Payload) -> None:
         try:
             await handler(envelope, payload)
         except AlreadyApplied:
-            await inbox.applied_before(payload)
+            try:
+                await inbox.applied_before(payload)
+            except Exception as exc:
+                log.warning(
+                    "gateway.applied_before_not_announced",
+                    message_type=envelope.type,
+                    error=repr(exc),
+                )
             raise
 
     return handle

@@ -335,7 +335,10 @@ class Inbox:
     async def applied_before(self, payload: Payload) -> None:
         """A message found applied already (a redelivery): the instance that applied it may
         have stopped between its commit and its announcement, so the inboxes it changes are
-        announced again (the held answers of the others forgotten; harmless when they were)."""
+        announced again (the held answers of the others forgotten; harmless when they were).
+        This covers a crash only before the message's acknowledgement: the announcement is
+        published in the background and acknowledgements go in groups, so after one that went
+        first nothing comes again, and held answers are bounded by their age alone."""
         for device_id in await self._inboxes_changed_by(payload):
             self._polls.changed(device_id)
 

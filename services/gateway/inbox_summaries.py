@@ -49,8 +49,9 @@ _MEMORY_LEVEL = 5
 
 # The largest answer held, deflated. An answer grows with its device's open documents (some
 # 80 bytes deflated each): ten documents deflate to about 0.7 kB, so 4 kB holds some fifty,
-# and 10,000 devices' answers stay within 40 MB of the gateway's 150 MB budget. A device with
-# more is read from the store at each poll, as before answers were held.
+# and 10,000 devices' answers stay within 40 MB of the gateway's 150 MB budget. A larger
+# answer is not held: each poll of that device reads its inbox from the store and writes the
+# answer anew.
 MAX_HELD_BYTES = 4096
 
 

@@ -23,15 +23,18 @@ while it waits. The same news wakes it and drops its device's held answer, in on
   forgets every answer it holds itself. A greeting that could not be sent (a hello, an answer
   to one) is sent again every ``retry_seconds`` until it goes, as announcements are;
 - stored by an instance that stopped before it announced: a graceful stop publishes what is
-  not announced yet once more; after a crash, the message that made the change comes again,
-  is found applied already and announces its inboxes again (``Inbox.applied_before``);
+  not announced yet once more; after a crash, a message that made the change and was not
+  acknowledged yet comes again, is found applied already and announces its inboxes again
+  (``Inbox.applied_before``). The announcement is a background publish and acknowledgements
+  go in groups, so the message may have been acknowledged first: then nothing comes again;
 - the announcement missed (a broker connection that dropped): at once after a reconnect the
   instance forgets every answer it holds, and every ``safety_seconds`` and after a reconnect
   it asks the store which of its waiting devices have a copy waiting or withdrawn, in one
   query per ``CHUNK`` devices (not one per poll), and wakes those (and forgets their answers).
   A held answer is used only while this instance's inbox broadcast is up (announcements can
   reach it), and is at most ``inbox_summaries_seconds`` old in any case: the bound for what
-  remains (a publish that stalled, greetings lost both ways).
+  remains (a publish that stalled, greetings lost both ways, an instance that crashed between a
+  change and its announcement after acknowledging the message or taking a terminal's call).
 
 A poll registers before it reads its inbox (:meth:`InboxWatch.watching`), so news that comes
 while it reads is kept for its wait and never slips between the read and the wait.
@@ -67,7 +70,7 @@ class Announcer(Protocol):
 
     @property
     def alive(self) -> bool:
-        """Whether the broadcast's channel is open (announcements can arrive)."""
+        """Whether announcements can arrive and none missed is still remembered."""
         ...
 
     async def publish(self, news: dict[str, Any]) -> None: ...

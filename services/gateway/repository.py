@@ -296,16 +296,11 @@ async def copy_document(db: Session, delivery_id: str) -> Json | None:
     return None if body is None else body["document"]
 
 
-async def add_copy(db: Session, copy: InboxCopy, document: Json) -> None:
-    await db.insert(INBOX_BODIES.name, _body_row(copy, document))
-    await db.insert(INBOX.name, _copy_row(copy))
-
-
 async def add_new_copies(db: Session, copies: Sequence[tuple[InboxCopy, Json]]) -> None:
     """Store copies with their documents' bodies, in two statements however many they are.
     Only for copies read as not stored, in the same transaction (:func:`copies`); one stored
-    meanwhile all the same raises DuplicateKeyError, as :func:`add_copy` does, and the
-    transaction is rolled back: a copy is never overwritten."""
+    meanwhile all the same raises DuplicateKeyError, and the transaction is rolled back: a
+    copy is never overwritten."""
     await db.insert_many(
         INBOX_BODIES.name, [_body_row(copy, document) for copy, document in copies]
     )

@@ -24,7 +24,6 @@ consumer reads the message by this view (it is not registered as a message of it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -53,11 +52,15 @@ from shared.contracts.uploads import (
     UploadDecided,
     require_named_documents,
 )
+from shared.jsonexact import has_fraction
 
 _ID = Field(min_length=1, max_length=200)
 # The keys routing writes: every field of the model, defaults included.
 _LINE_KEYS = frozenset(DocumentLine.model_fields)
 _MARK_KEYS = frozenset(ExpectedMark.model_fields)
+# The numbers the exact reading gives: a Decimal (a fraction) or a float (an exponent), which
+# the model turns into text or refuses, and which the stores cannot write as they are.
+_READ_EXACTLY = frozenset({Decimal, float})
 
 
 def _as_routing_writes(document: Any, *, looked_through: bool) -> bool:
@@ -74,25 +77,8 @@ def _as_routing_writes(document: Any, *, looked_through: bool) -> bool:
         and len(marks) <= EXPECTED_MARKS_MAX
         and all(type(line) is dict and line.keys() == _LINE_KEYS for line in lines)
         and all(type(mark) is dict and mark.keys() == _MARK_KEYS for mark in marks)
-        and (looked_through or not (_read_exactly(lines) or _read_exactly(marks)))
+        and (looked_through or not has_fraction((lines, marks), _READ_EXACTLY))
     )
-
-
-def _read_exactly(values: Iterable[Any]) -> bool:
-    """Whether a number the exact reading gave is anywhere among ``values``: a Decimal (a
-    fraction) or a float (an exponent), which the model turns into text or refuses, and which
-    the stores cannot write as they are."""
-    stack: list[Iterable[Any]] = [values]
-    while stack:
-        for value in stack.pop():
-            kind = type(value)
-            if kind is Decimal or kind is float:
-                return True
-            if kind is dict:
-                stack.append(value.values())
-            elif kind is list:
-                stack.append(value)
-    return False
 
 
 class RoutedDocument(Strict):

@@ -42,10 +42,15 @@ class Broadcast:
         self.queue_name = f"{exchange}.{uuid.uuid4().hex[:12]}"
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
+        # Up from start until the channel closes, and again only once a reopened channel has
+        # told on_reconnect: a robust channel looks open before that (its queue is consumed
+        # again first), while news of the outage is still unforgotten.
+        self._up = False
 
     @property
     def alive(self) -> bool:
-        return self._channel is not None and not self._channel.is_closed
+        """Whether news can arrive and nothing missed is still remembered."""
+        return self._up
 
     async def start(self) -> None:
         # A channel of its own: a robust channel declares its queue again after a reconnect.
@@ -58,12 +63,22 @@ class Broadcast:
         )
         await queue.bind(self._exchange)
         await queue.consume(self._received, no_ack=True)
+        channel.close_callbacks.add(self._went_down)
         reopened = getattr(channel, "reopen_callbacks", None)
         if reopened is not None:
-            reopened.add(lambda _channel: self._on_reconnect())
+            reopened.add(self._came_back)
         self._channel = channel
+        self._up = True
+
+    def _went_down(self, _channel: object, _exc: BaseException | None = None) -> None:
+        self._up = False
+
+    def _came_back(self, _channel: object) -> None:
+        self._on_reconnect()
+        self._up = True
 
     async def stop(self) -> None:
+        self._up = False
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
         self._channel = None

@@ -37,7 +37,7 @@ async def rt(settings: Settings) -> AsyncIterator[Runtime]:
 async def test_a_copy_withdrawn_after_it_was_read_is_acknowledged_as_a_withdrawal(
     rt: Runtime,
 ) -> None:
-    await repo.add_copy(rt.store, a_copy(), DOCUMENT)
+    await repo.add_new_copies(rt.store, [(a_copy(), DOCUMENT)])
     read = await repo.copy(rt.store, "dl-1")  # what the terminal's request found: waiting
     assert read is not None and read.state is CopyState.DELIVERED
     assert await repo.change_copy_state(
@@ -50,7 +50,7 @@ async def test_a_copy_withdrawn_after_it_was_read_is_acknowledged_as_a_withdrawa
 
 
 async def test_an_acknowledgement_sent_again_answers_the_state_the_copy_has(rt: Runtime) -> None:
-    await repo.add_copy(rt.store, a_copy(), DOCUMENT)
+    await repo.add_new_copies(rt.store, [(a_copy(), DOCUMENT)])
     read = await repo.copy(rt.store, "dl-1")
     assert read is not None
 
@@ -92,10 +92,8 @@ class Announced:
 
 
 async def _copies(rt: Runtime, *rows: tuple[str, str, CopyState]) -> None:
-    for delivery_id, device_id, state in rows:
-        await repo.add_copy(
-            rt.store, a_copy(id=delivery_id, device_id=device_id, state=state), DOCUMENT
-        )
+    copies = [(a_copy(id=d, device_id=device, state=state), DOCUMENT) for d, device, state in rows]
+    await repo.add_new_copies(rt.store, copies)
 
 
 async def test_several_copies_acknowledged_together_move_in_one_message_and_answer_each(

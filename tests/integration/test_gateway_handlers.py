@@ -144,7 +144,7 @@ async def test_offline_documents_and_bases_without_webhook_are_not_pushed(
 
 async def _inbox_row(store: Store, *, state: str, last_result_id: str) -> None:
     copy = a_copy(tenant=TENANT, state=CopyState.stored_by_gateway(state))
-    await repo.add_copy(store, copy, DOCUMENT)
+    await repo.add_new_copies(store, [(copy, DOCUMENT)])
     await store.update(repo.INBOX.name, "dl-1", {"last_result_id": last_result_id})
     for result_id in ("r1", "r2"):
         await store.insert(

@@ -96,7 +96,7 @@ def stages(lines: int) -> None:
     _, received = _best("gateway: document.routed read and validated", lambda: decode(wire))
     assert isinstance(received, DocumentRouted)
     stored = _best(
-        "gateway: the copy's body row written (add_copy)",
+        "gateway: the copy's body row written (add_new_copies)",
         lambda: orjson.dumps({"document": received.documents[0].as_json()}),
     )
     _best(

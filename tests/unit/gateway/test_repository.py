@@ -48,7 +48,7 @@ async def test_a_copy_reads_back_as_written_and_waiting_is_stored_in_the_termina
     store: Store,
 ) -> None:
     copy = a_copy(trace={"traceparent": "00-abc-def-01"})
-    await repo.add_copy(store, copy, DOCUMENT)
+    await repo.add_new_copies(store, [(copy, DOCUMENT)])
     assert await repo.copy(store, "dl-1") == copy
     assert await repo.copy_document(store, "dl-1") == DOCUMENT
     stored = await store.get(repo.INBOX.name, "dl-1")
@@ -81,8 +81,7 @@ async def test_a_device_sees_only_its_copies_in_the_states_asked_oldest_first(
         a_copy(id="done", state=CopyState.DONE),
         a_copy(id="other", device_id="dev-2"),
     ]
-    for row in rows:
-        await repo.add_copy(store, row, DOCUMENT)
+    await repo.add_new_copies(store, [(row, DOCUMENT) for row in rows])
     words = repo.stored_words((CopyState.DELIVERED, CopyState.DOWNLOADED))
     found = await repo.polled_copies(store, "dev-1", words)
     assert [(r.id, r.state) for r in found] == [
@@ -92,7 +91,7 @@ async def test_a_device_sees_only_its_copies_in_the_states_asked_oldest_first(
 
 
 async def test_a_state_changes_only_from_the_state_expected(store: Store) -> None:
-    await repo.add_copy(store, a_copy(), DOCUMENT)
+    await repo.add_new_copies(store, [(a_copy(), DOCUMENT)])
     assert await repo.change_copy_state(
         store, "dl-1", CopyState.DOWNLOADED, expect=CopyState.DELIVERED
     )
@@ -104,7 +103,7 @@ async def test_a_state_changes_only_from_the_state_expected(store: Store) -> Non
 
 
 async def test_a_withdrawn_copy_keeps_its_reason(store: Store) -> None:
-    await repo.add_copy(store, a_copy(), DOCUMENT)
+    await repo.add_new_copies(store, [(a_copy(), DOCUMENT)])
     await repo.withdraw_copy(store, "dl-1", "cancelled in 1C")
     copy = await repo.copy(store, "dl-1")
     assert copy is not None
@@ -112,7 +111,7 @@ async def test_a_withdrawn_copy_keeps_its_reason(store: Store) -> None:
 
 
 async def test_a_result_taken_moves_the_copy_and_a_refusal_reopens_it(store: Store) -> None:
-    await repo.add_copy(store, a_copy(state=CopyState.DOWNLOADED), DOCUMENT)
+    await repo.add_new_copies(store, [(a_copy(state=CopyState.DOWNLOADED), DOCUMENT)])
     await repo.take_result_into_copy(store, "dl-1", "r1", final=True)
     done = await repo.copy(store, "dl-1")
     assert done is not None and (done.state, done.last_result_id) == (CopyState.DONE, "r1")
@@ -124,9 +123,9 @@ async def test_a_result_taken_moves_the_copy_and_a_refusal_reopens_it(store: Sto
 
 
 async def test_only_waiting_copies_of_the_same_base_move_to_the_replacement(store: Store) -> None:
-    await repo.add_copy(store, a_copy(id="waits"), DOCUMENT)
-    await repo.add_copy(store, a_copy(id="taken", state=CopyState.DOWNLOADED), DOCUMENT)
-    await repo.add_copy(store, a_copy(id="foreign", tenant="other"), DOCUMENT)
+    await repo.add_new_copies(store, [(a_copy(id="waits"), DOCUMENT)])
+    await repo.add_new_copies(store, [(a_copy(id="taken", state=CopyState.DOWNLOADED), DOCUMENT)])
+    await repo.add_new_copies(store, [(a_copy(id="foreign", tenant="other"), DOCUMENT)])
     assert await repo.move_waiting_copies(store, "trade", "dev-1", "dev-2") == 1
     owners = {r["id"]: r["device_id"] for r in await repo.all_copies_of_device(store, "dev-1")}
     assert owners == {"taken": "dev-1", "foreign": "dev-1"}

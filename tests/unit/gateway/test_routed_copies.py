@@ -16,6 +16,7 @@ from services.gateway.consumers import table
 from services.gateway.inbox import Inbox
 from services.gateway.routed_copies import RoutedCopies
 from shared.contracts import MalformedMessage, Payload, decode, encode, wrap
+from shared.contracts.carried import CarriedDocument
 from shared.contracts.documents import (
     EXPECTED_MARKS_MAX,
     Document,
@@ -106,6 +107,13 @@ def _routed(request: UploadRequested) -> DocumentRouted:
 def test_the_gateway_reads_document_routed_by_its_view() -> None:
     _, read = decode(encode(wrap(_routed(_uploaded()), "trade")), _gateway_views())
     assert isinstance(read, RoutedCopies)
+
+
+def test_the_view_has_the_model_s_fields() -> None:
+    # The view ignores what it does not name: a field added to the model and not to the view
+    # would be dropped without a word.
+    assert set(RoutedCopies.model_fields) == set(DocumentRouted.model_fields)
+    assert set(routed_copies.RoutedDocument.model_fields) == set(CarriedDocument.model_fields)
 
 
 def test_the_view_gives_what_the_model_gives_for_all_the_inbox_uses() -> None:

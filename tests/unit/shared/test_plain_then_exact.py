@@ -118,6 +118,14 @@ def test_has_fraction_finds_a_float_at_any_depth_and_nothing_else() -> None:
     assert loads_plain(b"not json") is None
 
 
+def test_has_fraction_finds_the_kinds_it_is_given() -> None:
+    exact = [{"a": [1, {"b": Decimal("2.5")}]}]
+    assert not has_fraction(exact)  # a float only, by default
+    assert has_fraction(exact, frozenset({Decimal, float}))
+    assert has_fraction([[1e400]], frozenset({Decimal, float}))
+    assert not has_fraction([{"a": [1, "2.5", None]}], frozenset({Decimal, float}))
+
+
 def _any_float(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_any_float(item) for item in value.values())
