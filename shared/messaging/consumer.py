@@ -122,8 +122,8 @@ class Consumer(QueueReader):
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages and let the ones in hand finish (the rest stay queued); the
         finished ones are acknowledged before this returns, so none comes again needlessly."""
+        in_hand = self._in_flight  # what it held when told to stop (the log line says so)
         await self._cancel()
-        in_hand = self._in_flight
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
