@@ -171,11 +171,12 @@ class OutboxRelay:
     rest: rows written with no relay, rows of a relay that died (after ORPHANED_AFTER_US), rows
     this relay let go of.
 
-    One rule keeps this process from sending a row twice: a row written under the relay's
-    current ``id`` is sent only from memory, any other only by the poll. Letting go of the
-    memory changes the id: what was held, and what transactions still open under the old id
-    commit, is then the poll's, and the memory waits until the poll has sent it (the order
-    stays the commit order).
+    One rule keeps this process from sending a row twice: the poll leaves alone the rows the
+    memory holds (from their commit until their delete, or a failed send, which keeps them
+    held to be sent again) and this relay's own rows younger than ORPHANED_AFTER_US (their
+    commit may not have handed them over yet). Letting go of the memory changes the id: what
+    was held, and what transactions still open under the old id commit, is then the poll's,
+    and the memory waits until the poll has sent it (the order stays the commit order).
     """
 
     def __init__(
@@ -302,9 +303,14 @@ class OutboxRelay:
 
     def _polls(self, row: Doc, orphaned: int) -> bool:
         relay = row.get("relay")
-        if relay == self.id:
-            return False  # held in memory, sent from there
-        return relay is None or relay in self._let_go or row["seq"] < orphaned
+        if relay is None or relay in self._let_go:
+            return True
+        if row["id"] in self._held:
+            return False  # the memory sends it
+        # Left behind: another process's, or one of ours whose commit raised after it was
+        # durable (a store may not know), so it never reached the memory. A younger row of
+        # ours may be one whose transaction is about to hand it over.
+        return bool(row["seq"] < orphaned)
 
     async def _send(self, events: Sequence[Outgoing]) -> None:
         if not events:

@@ -18,6 +18,7 @@ import orjson
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
+from shared import outbox
 from shared.contracts import as_json, wrap
 from shared.contracts.results import DocumentLoaded
 from shared.messaging.broker import Broker
@@ -148,9 +149,16 @@ async def test_a_row_of_an_older_release_holding_the_envelope_as_a_dict_goes_out
     assert await store.count(OUTBOX.name) == 0
 
 
+@pytest.mark.parametrize("orphaned_after_us", [outbox.ORPHANED_AFTER_US, 0])
 async def test_the_poll_does_not_send_a_row_the_memory_holds(
-    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+    broker: Broker,
+    store: SQLiteStore,
+    listener: AbstractQueue,
+    monkeypatch: pytest.MonkeyPatch,
+    orphaned_after_us: int,
 ) -> None:
+    # With 0, every row is as old as a left-behind one: only being held keeps it from the poll.
+    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", orphaned_after_us)
     # One row a pass, a poll after every pass: the poll reads the held second row first.
     relay = OutboxRelay(store, broker, batch=1, idle_poll=0)
     uow = UnitOfWork(store, relay)
@@ -163,6 +171,22 @@ async def test_the_poll_does_not_send_a_row_the_memory_holds(
     assert await relay.relay_once() == 1
     assert published.confirmed == [first, second]
     assert _document_ids(await _received(listener, 2)) == ["a", "b"]
+    assert await store.count(OUTBOX.name) == 0
+
+
+async def test_a_row_of_ours_that_never_reached_the_memory_is_polled_once_left_behind(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = OutboxRelay(store, broker)
+    published = _Published(broker)
+    # Committed with this relay's id but never handed over (as when a commit raised although
+    # the store had made it durable).
+    async with store.transaction() as db:
+        stuck = (await Tx(db, relay.id).emit(DocumentLoaded(document_id="d"), "t1")).id
+    assert await relay.relay_once() == 0  # young: it may still be on its way to the memory
+    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", 0)
+    assert await relay.relay_once() == 1
+    assert published.confirmed == [stuck]
     assert await store.count(OUTBOX.name) == 0
 
 
