@@ -323,7 +323,7 @@ class OutboxRelay:
                     event.routing_key,
                     message_id=event.id,
                     correlation_id=event.correlation_id,
-                    type=event.type,
+                    message_type=event.type,
                     tenant=event.tenant,
                     trace=event.trace,
                 )

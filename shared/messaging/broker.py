@@ -262,7 +262,7 @@ class Broker:
         *,
         message_id: str,
         correlation_id: str,
-        type: str,
+        message_type: str,
         tenant: str | None,
         trace: Mapping[str, Any] | None = None,
     ) -> None:
@@ -277,7 +277,7 @@ class Broker:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=message_id,
             correlation_id=correlation_id,
-            type=type,
+            type=message_type,
             headers={"x-tenant": tenant or "", **tracing.headers_for(trace)},
         )
         await self._confirmed(self._events, message, routing_key)
