@@ -5,6 +5,11 @@ publishes outbox rows with publisher confirms and deletes each one only after th
 confirmed it, so a crash at any point re-sends rather than loses. Consumers deduplicate by
 envelope id, so a re-send is harmless.
 
+A row keeps the envelope as the JSON text it is sent as (dumped once, when it is emitted) and,
+beside it, the fields the message's properties take. The relay is handed the rows a transaction
+of its process committed and sends them from memory, in commit order; it reads the outbox only
+for the rest (rows of a process that died, rows it let go of, see :class:`OutboxRelay`).
+
 The same transaction records the id of the message being applied (``applied_messages``);
 a redelivered message finds its id there and changes nothing.
 """
@@ -15,18 +20,21 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
+
 from shared.collector import collector_held
-from shared.contracts import Envelope, Payload, as_json, wrap
+from shared.contracts import Envelope, Payload, encode, wrap
 from shared.contracts.envelope import wrap_json
 from shared.logging import get_logger
 from shared.messaging import tracing
 from shared.messaging.broker import Broker, BrokerUnavailable
-from shared.storage import Collection, DuplicateKeyError, Index, Session, StorageError, Store
+from shared.storage import Collection, Doc, DuplicateKeyError, Index, Session, StorageError, Store
 
 log = get_logger("tsdx.outbox")
 
@@ -43,12 +51,68 @@ class AlreadyApplied(Exception):
     """The message was applied before; its effects are already committed."""
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event in the outbox as the relay publishes it: the envelope's JSON as it is sent, and
+    its properties (id, type, tenant, correlation id, trace) kept beside it, never parsed."""
+
+    id: str
+    seq: int
+    routing_key: str
+    relay: str | None  # the relay of the process that wrote it
+    body: bytes
+    type: str
+    correlation_id: str
+    tenant: str | None
+    trace: Mapping[str, Any] | None
+
+    def row(self) -> Doc:
+        row: Doc = {
+            "id": self.id,
+            "seq": self.seq,
+            "routing_key": self.routing_key,
+            "relay": self.relay,
+            "type": self.type,
+            "correlation_id": self.correlation_id,
+            "tenant": self.tenant,
+            "body": self.body.decode(),
+        }
+        if self.trace:
+            row["trace"] = self.trace
+        return row
+
+    @classmethod
+    def from_row(cls, row: Doc) -> Outgoing:
+        """Either shape: the JSON text, or the envelope as a dict (rows of older releases)."""
+        if "body" in row:
+            body, properties = row["body"].encode(), row
+        else:
+            body, properties = orjson.dumps(row["envelope"]), row["envelope"]
+        return cls(
+            id=row["id"],
+            seq=row["seq"],
+            routing_key=row["routing_key"],
+            relay=row.get("relay"),
+            body=body,
+            type=properties["type"],
+            correlation_id=properties["correlation_id"],
+            tenant=properties.get("tenant"),
+            trace=row.get("trace"),
+        )
+
+
+def stored_envelope(row: Doc) -> dict[str, Any]:
+    """The envelope an outbox row holds, as JSON values (for a reader that looks inside)."""
+    envelope: dict[str, Any] = orjson.loads(row["body"]) if "body" in row else row["envelope"]
+    return envelope
+
+
 class Tx:
     """A transaction with an outbox: ``db`` for state, ``emit`` for the events it causes."""
 
     def __init__(self, db: Session, relay_id: str | None = None) -> None:
         self.db = db
-        self.emitted: list[Envelope] = []
+        self.emitted: list[Outgoing] = []
         self._relay_id = relay_id
 
     async def emit(
@@ -75,20 +139,20 @@ class Tx:
 
     async def _put(self, envelope: Envelope, routing_key: str) -> Envelope:
         # time + process-local counter keeps the relay's order stable within a process.
-        seq = time.time_ns() // 1000 * 1000 + next(_counter) % 1000
-        row = {
-            "id": envelope.id,
-            "seq": seq,
-            "routing_key": routing_key,
+        event = Outgoing(
+            id=envelope.id,
+            seq=time.time_ns() // 1000 * 1000 + next(_counter) % 1000,
+            routing_key=routing_key,
             # The relay of this process sends it; another takes over if it is left behind.
-            "relay": self._relay_id,
-            "envelope": as_json(envelope),
-        }
-        trace = tracing.current_context()  # the relay publishes later, outside this span
-        if trace:
-            row["trace"] = trace
-        await self.db.insert(OUTBOX.name, row)
-        self.emitted.append(envelope)
+            relay=self._relay_id,
+            body=encode(envelope),  # as it is sent: dumped here, once
+            type=envelope.type,
+            correlation_id=envelope.correlation_id,
+            tenant=envelope.tenant,
+            trace=tracing.current_context(),  # the relay publishes later, outside this span
+        )
+        await self.db.insert(OUTBOX.name, event.row())
+        self.emitted.append(event)
         return envelope
 
 
@@ -96,22 +160,68 @@ class Tx:
 # instance's relay sends it. Before that, instances sharing a store leave each other's rows be.
 ORPHANED_AFTER_US = 5_000_000
 
+# At most this much JSON (bytes) waits in a relay's memory: a relay that cannot send (the
+# broker away) while its process goes on committing lets go of it and reads it back later.
+HELD_LIMIT_BYTES = 64 * 1024 * 1024
+
 
 class OutboxRelay:
+    """Publishes the outbox. What a transaction of this process commits is handed to it
+    (:meth:`hand`) and sent from memory, in commit order; the poll reads the outbox for the
+    rest: rows written with no relay, rows of a relay that died (after ORPHANED_AFTER_US), rows
+    this relay let go of.
+
+    One rule keeps this process from sending a row twice: the poll leaves alone the rows the
+    memory holds (from their commit until their delete, or a failed send, which keeps them
+    held to be sent again) and this relay's own rows younger than ORPHANED_AFTER_US (their
+    commit may not have handed them over yet). Letting go of the memory changes the id: what
+    was held, and what transactions still open under the old id commit, is then the poll's,
+    and the memory waits until the poll has sent it (the order stays the commit order).
+    """
+
     def __init__(
-        self, store: Store, broker: Broker, *, batch: int = 200, idle_poll: float = 1.0
+        self,
+        store: Store,
+        broker: Broker,
+        *,
+        batch: int = 200,
+        idle_poll: float = 1.0,
+        held_limit: int = HELD_LIMIT_BYTES,
     ) -> None:
         self.id = uuid.uuid4().hex
         self._store = store
         self._broker = broker
         self._batch = batch
         self._idle_poll = idle_poll
+        self._held_limit = held_limit
+        # Committed here and not yet confirmed and deleted, in commit order; a batch stays in
+        # it while it is sent, and again after a failed send, to be sent again.
+        self._held: dict[str, Outgoing] = {}
+        self._held_bytes = 0
+        self._let_go: set[str] = set()  # earlier ids of this relay, whose rows the poll sends
+        self._poll_due = time.monotonic() + idle_poll
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def wake(self) -> None:
+    def hand(self, events: Sequence[Outgoing]) -> None:
+        """The events one transaction of this process committed, in their order."""
+        for event in events:
+            if event.relay != self.id:
+                continue  # written under an id let go of: the poll sends it
+            if self._held_bytes + len(event.body) > self._held_limit:
+                self._let_go_of_memory()
+                break
+            self._held[event.id] = event
+            self._held_bytes += len(event.body)
         self._wake.set()
+
+    def _let_go_of_memory(self) -> None:
+        log.warning("outbox.relay_let_go", held=len(self._held), held_bytes=self._held_bytes)
+        self._let_go.add(self.id)
+        self.id = uuid.uuid4().hex
+        self._held.clear()
+        self._held_bytes = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
@@ -126,8 +236,8 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = 0.1
         while not self._stopping:
-            # Cleared before the rows are read, not after they are sent: a commit that wakes
-            # the relay while it publishes is then seen at once, not at the next poll (1 s).
+            # Cleared before the rows are taken, not after they are sent: a commit that wakes
+            # the relay while it publishes is then sent at once, not at the next poll (1 s).
             self._wake.clear()
             try:
                 sent = await self.relay_once()
@@ -145,6 +255,17 @@ class OutboxRelay:
                 with suppress(TimeoutError):
                     # The poll catches rows committed by another process sharing the store.
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
+        await self._send_the_rest()
+
+    async def _send_the_rest(self) -> None:
+        """On stop, what this process committed goes out now rather than when a relay of
+        another process takes it over as left behind; what fails stays in the outbox."""
+        try:
+            while self._held and not self._let_go:
+                with collector_held():
+                    await self._send_held()
+        except Exception as exc:
+            log.warning("outbox.relay_stopped_unsent", error=str(exc), left=len(self._held))
 
     async def relay_once(self) -> int:
         # Rows may be large events (a catalog's changes: some 15,000 containers per MiB read
@@ -155,25 +276,66 @@ class OutboxRelay:
             return await self._relay_batch()
 
     async def _relay_batch(self) -> int:
+        sent = 0 if self._let_go else await self._send_held()
+        if sent == 0 or time.monotonic() >= self._poll_due:
+            sent += await self._poll()
+        return sent
+
+    async def _send_held(self) -> int:
+        batch = list(itertools.islice(self._held.values(), self._batch))
+        await self._send(batch)
+        for event in batch:
+            if self._held.pop(event.id, None) is not None:  # not let go of meanwhile
+                self._held_bytes -= len(event.body)
+        return len(batch)
+
+    async def _poll(self) -> int:
+        self._poll_due = time.monotonic() + self._idle_poll
         found = await self._store.find(OUTBOX.name, order_by="seq", limit=self._batch)
         orphaned = (time.time_ns() // 1000 - ORPHANED_AFTER_US) * 1000
-        rows = [r for r in found if r.get("relay") in (self.id, None) or r["seq"] < orphaned]
-        if not rows:
-            return 0
+        events = [Outgoing.from_row(row) for row in found if self._polls(row, orphaned)]
+        await self._send(events)
+        if self._let_go and len(found) < self._batch:
+            # The find saw the whole outbox: every row let go of is sent, the memory goes on.
+            self._let_go.clear()
+            self._wake.set()
+        return len(events)
+
+    def _polls(self, row: Doc, orphaned: int) -> bool:
+        relay = row.get("relay")
+        if relay is None or relay in self._let_go:
+            return True
+        if row["id"] in self._held:
+            return False  # the memory sends it
+        # Left behind: another process's, or one of ours whose commit raised after it was
+        # durable (a store may not know), so it never reached the memory. A younger row of
+        # ours may be one whose transaction is about to hand it over.
+        return bool(row["seq"] < orphaned)
+
+    async def _send(self, events: Sequence[Outgoing]) -> None:
+        if not events:
+            return
         # Publishes are pipelined on one channel, so the broker keeps their order.
         await asyncio.gather(
             *(
-                self._broker.publish_stored(row["envelope"], row["routing_key"], row.get("trace"))
-                for row in rows
+                self._broker.publish_stored(
+                    event.body,
+                    event.routing_key,
+                    message_id=event.id,
+                    correlation_id=event.correlation_id,
+                    message_type=event.type,
+                    tenant=event.tenant,
+                    trace=event.trace,
+                )
+                for event in events
             )
         )
-        if len(rows) == 1:
-            await self._store.delete(OUTBOX.name, rows[0]["id"])
+        if len(events) == 1:
+            await self._store.delete(OUTBOX.name, events[0].id)
         else:  # one commit for the batch: a crash before it re-sends them all, as before
             async with self._store.transaction() as db:
-                for row in rows:
-                    await db.delete(OUTBOX.name, row["id"])
-        return len(rows)
+                for event in events:
+                    await db.delete(OUTBOX.name, event.id)
 
 
 class UnitOfWork:
@@ -218,8 +380,9 @@ class UnitOfWork:
         return Tx(db, self._relay.id if self._relay is not None else None)
 
     def _committed(self, tx: Tx) -> None:
+        # Only the attempt that committed comes here; a retried one's events went with it.
         if self._relay is not None and tx.emitted:
-            self._relay.wake()
+            self._relay.hand(tx.emitted)
 
     async def was_applied(self, envelope: Envelope) -> bool:
         return await self._store.get(APPLIED.name, envelope.id) is not None

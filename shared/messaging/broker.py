@@ -25,7 +25,6 @@ from contextlib import suppress
 from typing import Any
 
 import aio_pika
-import orjson
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
@@ -257,20 +256,29 @@ class Broker:
         await self._confirmed(self._events, message, routing_key)
 
     async def publish_stored(
-        self, envelope: Mapping[str, Any], routing_key: str, trace: Mapping[str, Any] | None = None
+        self,
+        body: bytes,
+        routing_key: str,
+        *,
+        message_id: str,
+        correlation_id: str,
+        message_type: str,
+        tenant: str | None,
+        trace: Mapping[str, Any] | None = None,
     ) -> None:
-        """Publish an event as the outbox stored it (an envelope as JSON, written by the
-        service itself): sent as it is, not validated and dumped once more."""
+        """Publish an event as the outbox stored it: ``body`` is the envelope's JSON, written
+        by the service itself, sent as it is; its properties come from the fields kept beside
+        it, not from parsing it."""
         if self._events is None:
             raise BrokerUnavailable("not connected")
         message = aio_pika.Message(
-            orjson.dumps(envelope),
+            body,
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            message_id=envelope["id"],
-            correlation_id=envelope["correlation_id"],
-            type=envelope["type"],
-            headers={"x-tenant": envelope.get("tenant") or "", **tracing.headers_for(trace)},
+            message_id=message_id,
+            correlation_id=correlation_id,
+            type=message_type,
+            headers={"x-tenant": tenant or "", **tracing.headers_for(trace)},
         )
         await self._confirmed(self._events, message, routing_key)
 

@@ -40,7 +40,7 @@ from shared.messaging.consumer import Consumer
 from shared.messaging.parking import list_parked
 from shared.messaging.topology import GATEWAY_WORK
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
-from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork
+from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork, stored_envelope
 from shared.settings import Settings
 from shared.storage import Store, open_store
 from tests.support.gateway_copies import DOCUMENT, a_copy
@@ -606,7 +606,7 @@ async def test_confirming_a_returned_document_tells_routing_nothing(
         assert await results.mark_loaded(tx, TENANT, "doc-r") is True
     assert await repo.unloaded(store, TENANT) == []
     assert [
-        r for r in await store.find(OUTBOX.name) if r["envelope"]["type"] == "document.loaded"
+        r for r in await store.find(OUTBOX.name) if stored_envelope(r)["type"] == "document.loaded"
     ] == []
 
 

@@ -16,7 +16,7 @@ from services.gateway.presence import WRITE_EVERY, Presence
 from services.gateway.sightings import SightingWriter
 from shared.contracts.directory import DeviceSeen
 from shared.contracts.envelope import decode
-from shared.outbox import COLLECTIONS, OUTBOX, UnitOfWork
+from shared.outbox import COLLECTIONS, OUTBOX, UnitOfWork, stored_envelope
 from shared.storage import StorageError
 from shared.storage.sqlite import SQLiteStore
 
@@ -53,7 +53,7 @@ async def _events(store: SQLiteStore) -> list[tuple[str | None, DeviceSeen]]:
     rows = await store.find(OUTBOX.name, order_by="seq")
     found = []
     for row in rows:
-        envelope, payload = decode(orjson.dumps(row["envelope"]))
+        envelope, payload = decode(orjson.dumps(stored_envelope(row)))
         assert isinstance(payload, DeviceSeen)
         found.append((envelope.tenant, payload))
     return found

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -20,7 +19,7 @@ from shared.messaging.consumer import Consumer, PermanentFailure
 from shared.messaging.parking import list_parked, replay
 from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer, RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_WORK
-from shared.outbox import COLLECTIONS, OutboxRelay, UnitOfWork
+from shared.outbox import COLLECTIONS, OutboxRelay, UnitOfWork, stored_envelope
 from shared.settings import Settings
 from shared.storage import open_store
 from tests.support.waiting import eventually
@@ -259,14 +258,12 @@ async def test_an_event_committed_while_the_relay_publishes_is_sent_without_wait
     consumer = await _consume(broker, settings, record)
     publish = broker.publish_stored
 
-    async def commit_while_publishing(
-        envelope: Mapping[str, Any], routing_key: str, trace: Mapping[str, Any] | None = None
-    ) -> None:
+    async def commit_while_publishing(body: bytes, routing_key: str, **properties: Any) -> None:
         if not second_committed.is_set():
             second_committed.set()
             async with uow() as tx:  # wakes the relay while its first publish is in flight
                 await tx.emit(DocumentLoaded(document_id="second"), "t")
-        await publish(envelope, routing_key, trace)
+        await publish(body, routing_key, **properties)
 
     broker.publish_stored = commit_while_publishing  # type: ignore[method-assign]
     try:
@@ -296,7 +293,7 @@ async def test_a_message_applied_twice_changes_state_once(settings: Settings) ->
         async with uow(applying=envelope) as tx:
             await tx.emit(DocumentLoaded(document_id="twice"), "t")
     rows = await store.find("outbox")
-    assert [r["envelope"]["payload"]["document_id"] for r in rows] == ["once"]
+    assert [stored_envelope(r)["payload"]["document_id"] for r in rows] == ["once"]
     await store.close()
 
 

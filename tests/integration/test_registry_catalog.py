@@ -19,7 +19,7 @@ from shared.catalog.replica import apply_changes
 from shared.catalog.sync import SyncQuery, page
 from shared.contracts.catalog import CatalogChanged
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
-from shared.outbox import OUTBOX, UnitOfWork
+from shared.outbox import OUTBOX, UnitOfWork, stored_envelope
 from shared.storage.sqlite import SQLiteStore
 from tests.support.catalog import product
 
@@ -48,7 +48,7 @@ async def sent(store: SQLiteStore) -> list[CatalogChanged]:
     rows = await store.find(OUTBOX.name, order_by="seq")
     for row in rows:
         await store.delete(OUTBOX.name, row["id"])
-    return [CatalogChanged.model_validate(r["envelope"]["payload"]) for r in rows]
+    return [CatalogChanged.model_validate(stored_envelope(r)["payload"]) for r in rows]
 
 
 async def test_changes_leave_in_bounded_messages_a_copy_applies_in_any_order(

@@ -22,7 +22,7 @@ from services.registry.pairing import Pairing, PinIssuer
 from services.registry.tenants import Tenants
 from shared.errors import Refusal
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
-from shared.outbox import OUTBOX, UnitOfWork
+from shared.outbox import OUTBOX, UnitOfWork, stored_envelope
 from shared.settings import Settings
 from shared.storage import Store, open_store
 from shared.storage.sqlite import find_sql
@@ -212,7 +212,7 @@ async def test_each_change_is_announced_with_the_next_revision(
     await devices.life.update("sklad", device["id"], "Второй", None)
     await devices.life.block("sklad", device["id"])
 
-    events = [row["envelope"] for row in await store.find(OUTBOX.name, order_by="seq")]
+    events = [stored_envelope(row) for row in await store.find(OUTBOX.name, order_by="seq")]
     changes = [e["payload"] for e in events if e["type"] == "device.changed"]
     assert [(c["revision"], c["device"]["status"], c["device"]["name"]) for c in changes] == [
         (1, "active", "EDA50"),

@@ -19,7 +19,7 @@ from services.lan_writer.user_actions import UserActions
 from shared.contracts import wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
 from shared.contracts.uploads import DeliverySettings, DocumentRouted, RoutedCopy
-from shared.outbox import OUTBOX, UnitOfWork
+from shared.outbox import OUTBOX, UnitOfWork, stored_envelope
 from shared.storage import Store
 from tests.support.stores import service_store
 
@@ -63,7 +63,7 @@ async def deliver(news: BrokerNews, copy: DocumentRouted, tenant: str = TENANT) 
 async def emitted(store: Store, kind: str) -> list[dict[str, Any]]:
     """The payloads of the events of one type waiting in the outbox, in the order emitted."""
     rows = sorted(await store.find(OUTBOX.name), key=lambda r: r["seq"])
-    return [r["envelope"]["payload"] for r in rows if r["envelope"]["type"] == kind]
+    return [stored_envelope(r)["payload"] for r in rows if stored_envelope(r)["type"] == kind]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from services.registry.known_devices import KnownDevices
 from services.registry.pairing import Pairing
 from services.registry.repository import Device
 from shared.errors import Refusal
-from shared.outbox import OUTBOX
+from shared.outbox import OUTBOX, stored_envelope
 from shared.security import hash_token
 from shared.storage import Store
 from tests.unit.registry.steps import decided, pair, remember
@@ -72,7 +72,7 @@ async def test_renaming_and_switching_mode_are_announced_once_each(
 
     assert (renamed["device"]["name"], renamed["device"]["mode"]) == ("Приёмка", "offline")
     assert same == renamed  # nothing new: no revision, no event
-    events = [row["envelope"] for row in await store.find(OUTBOX.name, order_by="seq")]
+    events = [stored_envelope(row) for row in await store.find(OUTBOX.name, order_by="seq")]
     revisions = [e["payload"]["revision"] for e in events if e["type"] == "device.changed"]
     assert revisions == [1, 2]
 

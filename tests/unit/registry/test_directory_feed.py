@@ -13,14 +13,14 @@ from services.registry.device_life import DeviceLife
 from services.registry.pairing import Pairing
 from services.registry.people import People
 from shared.errors import Refusal
-from shared.outbox import OUTBOX
+from shared.outbox import OUTBOX, stored_envelope
 from shared.storage import Store
 from tests.unit.registry.steps import pair
 
 
 async def _events(store: Store, kind: str) -> list[dict[str, Any]]:
     rows = await store.find(OUTBOX.name, order_by="seq")
-    return [row["envelope"]["payload"] for row in rows if row["envelope"]["type"] == kind]
+    return [stored_envelope(row)["payload"] for row in rows if stored_envelope(row)["type"] == kind]
 
 
 async def test_each_change_of_people_announces_the_whole_base_as_its_next_revision(

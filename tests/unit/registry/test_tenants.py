@@ -8,7 +8,7 @@ from services.registry.pairing import Pairing
 from services.registry.tenants import Tenants, tenant_id_for
 from shared.contracts.directory import BarcodeSettings
 from shared.errors import Refusal
-from shared.outbox import OUTBOX
+from shared.outbox import OUTBOX, stored_envelope
 from shared.security import hash_token
 from shared.storage import Store
 from tests.unit.registry.steps import pair
@@ -44,7 +44,7 @@ async def test_a_new_base_authenticates_by_its_key_and_is_announced(
         1,
     )
     assert record["barcodes"] == BarcodeSettings().model_dump()
-    events = [row["envelope"] for row in await store.find(OUTBOX.name, order_by="seq")]
+    events = [stored_envelope(row) for row in await store.find(OUTBOX.name, order_by="seq")]
     assert [(e["type"], e["tenant"]) for e in events] == [("tenant.changed", "main-warehouse")]
 
 

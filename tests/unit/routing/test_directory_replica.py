@@ -25,7 +25,7 @@ from shared.contracts import registry_rpc
 from shared.contracts.directory import DeviceChanged, DeviceView, PeopleChanged
 from shared.contracts.envelope import Envelope, wrap
 from shared.messaging.consumer import PermanentFailure
-from shared.outbox import OUTBOX, UnitOfWork
+from shared.outbox import OUTBOX, UnitOfWork, stored_envelope
 from shared.storage import Store
 from tests.support.stores import service_store
 from tests.support.waiting import eventually
@@ -79,7 +79,7 @@ async def _ready(store: Store) -> None:
 
 async def _outbox(store: Store, kind: str) -> list[dict[str, Any]]:
     rows = await store.find(OUTBOX.name, order_by="seq")
-    return [r["envelope"]["payload"] for r in rows if r["envelope"]["type"] == kind]
+    return [stored_envelope(r)["payload"] for r in rows if stored_envelope(r)["type"] == kind]
 
 
 # The version rule ----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from shared.contracts.results import (
     ResultSubmitted,
 )
 from shared.messaging.consumer import PermanentFailure
-from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork
+from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork, stored_envelope
 from shared.storage import Store
 from tests.support.stores import service_store
 
@@ -129,7 +129,7 @@ async def _apply(handler: Any, payload: Payload, tenant: str = TENANT) -> None:
 
 async def _emitted(store: Store, kind: str) -> list[dict[str, Any]]:
     rows = sorted(await store.find(OUTBOX.name), key=lambda r: r["seq"])
-    return [r["envelope"]["payload"] for r in rows if r["envelope"]["type"] == kind]
+    return [stored_envelope(r)["payload"] for r in rows if stored_envelope(r)["type"] == kind]
 
 
 async def _state(store: Store) -> str:

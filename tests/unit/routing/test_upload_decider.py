@@ -22,7 +22,7 @@ from shared.contracts import wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
 from shared.contracts.uploads import DocumentRouted, UploadRequested
 from shared.messaging.consumer import PermanentFailure
-from shared.outbox import APPLIED, OUTBOX, AlreadyApplied, UnitOfWork
+from shared.outbox import APPLIED, OUTBOX, AlreadyApplied, UnitOfWork, stored_envelope
 from shared.storage import DuplicateKeyError, Store
 from tests.support.stores import service_store
 
@@ -86,7 +86,7 @@ async def _decide(decider: UploadDecider, request: UploadRequested, tenant: str 
 
 async def _emitted(store: Store, kind: str) -> list[dict[str, Any]]:
     rows = sorted(await store.find(OUTBOX.name), key=lambda r: r["seq"])
-    return [r["envelope"]["payload"] for r in rows if r["envelope"]["type"] == kind]
+    return [stored_envelope(r)["payload"] for r in rows if stored_envelope(r)["type"] == kind]
 
 
 async def _copies(store: Store) -> list[repo.CopyRecord]:

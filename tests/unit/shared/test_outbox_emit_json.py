@@ -9,7 +9,7 @@ import pytest
 
 from shared.contracts.catalog import CatalogChanged
 from shared.contracts.results import ResultRefused
-from shared.outbox import OUTBOX, Tx
+from shared.outbox import OUTBOX, Tx, stored_envelope
 
 
 class _Recorder:
@@ -29,8 +29,8 @@ async def test_a_payload_given_as_json_goes_out_under_its_type() -> None:
     [(collection, row)] = db.inserted
     assert collection == OUTBOX.name
     assert row["routing_key"] == "catalog.changed"
-    assert row["envelope"]["type"] == "catalog.changed" and envelope.tenant == "t"
-    assert row["envelope"]["payload"]["first"] == 1
+    assert stored_envelope(row)["type"] == "catalog.changed" and envelope.tenant == "t"
+    assert stored_envelope(row)["payload"]["first"] == 1
 
 
 async def test_a_kind_routed_by_its_content_is_refused() -> None:

@@ -4,7 +4,7 @@ back are tens of thousands of containers), and lets it run again once the batch 
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -37,14 +37,12 @@ class _Broker:
     def __init__(self) -> None:
         self.collector_on_while_publishing: list[bool] = []
 
-    async def publish_stored(
-        self, envelope: Mapping[str, Any], routing_key: str, trace: Any = None
-    ) -> None:
+    async def publish_stored(self, body: bytes, routing_key: str, **properties: Any) -> None:
         self.collector_on_while_publishing.append(gc.isenabled())
 
 
 def _row(n: int) -> dict[str, Any]:
-    envelope = {"id": f"e-{n}", "type": "catalog.changed", "payload": {}}
+    envelope = {"id": f"e-{n}", "type": "catalog.changed", "correlation_id": "c", "payload": {}}
     return {"id": f"e-{n}", "seq": n, "routing_key": "catalog.changed", "envelope": envelope}
 
 

@@ -1,0 +1,303 @@
+"""The outbox relay on a real RabbitMQ and a real SQLite store: what a transaction of this
+process commits is sent from memory, as the JSON it was stored as, in commit order, once;
+rows of an older release (the envelope as a dict) still go out; the poll never sends a row the
+memory holds; a broker lost while publishing leaves the rows to be sent when it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aio_pika
+import httpx
+import orjson
+import pytest
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+
+from shared import outbox
+from shared.contracts import as_json, wrap
+from shared.contracts.results import DocumentLoaded
+from shared.messaging.broker import Broker
+from shared.messaging.topology import EVENTS_EXCHANGE
+from shared.outbox import COLLECTIONS, OUTBOX, OutboxRelay, Tx, UnitOfWork, stored_envelope
+from shared.settings import Settings
+from shared.storage import Doc
+from shared.storage.sqlite import SQLiteStore
+from tests.support.broker import AUTH, MANAGEMENT
+from tests.support.waiting import eventually
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    store = SQLiteStore(tmp_path / "outbox.sqlite3")
+    await store.open(COLLECTIONS)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def listener(broker: Broker, settings: Settings) -> AsyncIterator[AbstractQueue]:
+    """A queue of the test's own on the events exchange: the messages as the broker got them."""
+    connection = await aio_pika.connect(settings.amqp_url)
+    channel = await connection.channel()
+    events = await channel.get_exchange(EVENTS_EXCHANGE)
+    queue = await channel.declare_queue("", exclusive=True)
+    await queue.bind(events, routing_key="document.loaded")
+    yield queue
+    await connection.close()
+
+
+async def _received(queue: AbstractQueue, count: int) -> list[AbstractIncomingMessage]:
+    messages: list[AbstractIncomingMessage] = []
+
+    async def more() -> int:
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            messages.append(message)
+        return len(messages)
+
+    await eventually(more, until=lambda n: n >= count, what=f"{count} messages")
+    return messages
+
+
+def _document_ids(messages: list[AbstractIncomingMessage]) -> list[str]:
+    return [orjson.loads(m.body)["payload"]["document_id"] for m in messages]
+
+
+class _Published:
+    """The ids the relay's publishes were confirmed for, in order, and the ones that failed."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.confirmed: list[str] = []
+        self.failed: list[str] = []
+        self._publish = broker.publish_stored
+        broker.publish_stored = self.publish_stored  # type: ignore[method-assign]
+
+    async def publish_stored(self, body: bytes, routing_key: str, **properties: Any) -> None:
+        try:
+            await self._publish(body, routing_key, **properties)
+        except Exception:
+            self.failed.append(properties["message_id"])
+            raise
+        self.confirmed.append(properties["message_id"])
+
+
+class _Finds:
+    """The rows each read of the outbox returned (the store itself, only watched)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.returned: list[list[str]] = []
+        self._find = store.find
+        store.find = self.find  # type: ignore[method-assign]
+
+    async def find(self, collection: str, **kwargs: Any) -> list[Doc]:
+        rows = await self._find(collection, **kwargs)
+        if collection == OUTBOX.name:
+            self.returned.append([row["id"] for row in rows])
+        return rows
+
+
+async def _commit(uow: UnitOfWork, *document_ids: str) -> list[str]:
+    async with uow() as tx:
+        return [(await tx.emit(DocumentLoaded(document_id=d), "t1")).id for d in document_ids]
+
+
+async def test_committed_events_go_out_from_memory_as_stored_without_a_read(
+    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    finds = _Finds(store)
+    ids = await _commit(uow, "a", "b") + await _commit(uow, "c")
+    rows = {row["id"]: row for row in await store.find(OUTBOX.name)}
+    finds.returned.clear()
+
+    assert await relay.relay_once() == 3
+    assert finds.returned == []  # sent from memory: the outbox was not read
+    messages = await _received(listener, 3)
+    assert _document_ids(messages) == ["a", "b", "c"]
+    for message, id in zip(messages, ids, strict=True):
+        assert message.body == rows[id]["body"].encode()  # the stored JSON, as it is
+        assert (message.message_id, message.type) == (id, "document.loaded")
+        assert message.correlation_id == stored_envelope(rows[id])["correlation_id"]
+        assert message.headers["x-tenant"] == "t1"
+    assert await store.count(OUTBOX.name) == 0
+
+
+async def test_a_row_of_an_older_release_holding_the_envelope_as_a_dict_goes_out(
+    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+) -> None:
+    envelope = wrap(DocumentLoaded(document_id="old"), "t1", "corr-1")
+    old_row = {
+        "id": envelope.id,
+        "seq": 1,
+        "routing_key": "document.loaded",
+        "relay": None,
+        "envelope": as_json(envelope),
+    }
+    await store.insert(OUTBOX.name, old_row)
+    relay = OutboxRelay(store, broker)
+
+    assert await relay.relay_once() == 1
+    [message] = await _received(listener, 1)
+    assert orjson.loads(message.body) == as_json(envelope)
+    assert (message.message_id, message.correlation_id) == (envelope.id, "corr-1")
+    assert (message.type, message.headers["x-tenant"]) == ("document.loaded", "t1")
+    assert await store.count(OUTBOX.name) == 0
+
+
+@pytest.mark.parametrize("orphaned_after_us", [outbox.ORPHANED_AFTER_US, 0])
+async def test_the_poll_does_not_send_a_row_the_memory_holds(
+    broker: Broker,
+    store: SQLiteStore,
+    listener: AbstractQueue,
+    monkeypatch: pytest.MonkeyPatch,
+    orphaned_after_us: int,
+) -> None:
+    # With 0, every row is as old as a left-behind one: only being held keeps it from the poll.
+    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", orphaned_after_us)
+    # One row a pass, a poll after every pass: the poll reads the held second row first.
+    relay = OutboxRelay(store, broker, batch=1, idle_poll=0)
+    uow = UnitOfWork(store, relay)
+    published, finds = _Published(broker), _Finds(store)
+    first, second = await _commit(uow, "a", "b")
+
+    assert await relay.relay_once() == 1
+    assert finds.returned == [[second]]  # the poll saw it while it was held ...
+    assert published.confirmed == [first]  # ... and left it to the memory
+    assert await relay.relay_once() == 1
+    assert published.confirmed == [first, second]
+    assert _document_ids(await _received(listener, 2)) == ["a", "b"]
+    assert await store.count(OUTBOX.name) == 0
+
+
+async def test_a_row_of_ours_that_never_reached_the_memory_is_polled_once_left_behind(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = OutboxRelay(store, broker)
+    published = _Published(broker)
+    # Committed with this relay's id but never handed over (as when a commit raised although
+    # the store had made it durable).
+    async with store.transaction() as db:
+        stuck = (await Tx(db, relay.id).emit(DocumentLoaded(document_id="d"), "t1")).id
+    assert await relay.relay_once() == 0  # young: it may still be on its way to the memory
+    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", 0)
+    assert await relay.relay_once() == 1
+    assert published.confirmed == [stuck]
+    assert await store.count(OUTBOX.name) == 0
+
+
+async def test_only_the_attempt_that_committed_is_handed_to_the_relay(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    commits: list[int] = []
+    real_commit = store._commit
+
+    async def locked_once() -> None:
+        commits.append(1)
+        if len(commits) == 1:  # what SQLite says when another process kept the write lock
+            raise sqlite3.OperationalError("database is locked")
+        await real_commit()
+
+    store._commit = locked_once  # type: ignore[method-assign]
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    published = _Published(broker)
+    attempts: list[str] = []
+
+    async def work(tx: Tx) -> None:
+        attempts.append((await tx.emit(DocumentLoaded(document_id="d"), "t1")).id)
+
+    await uow.run(work)
+    assert len(attempts) == 2
+    assert await relay.relay_once() == 1
+    assert published.confirmed == attempts[1:]  # the aborted attempt's event is gone with it
+
+
+async def test_past_the_memory_limit_the_poll_sends_what_was_let_go_of_first_in_order(
+    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600, held_limit=1000)  # about 3 events
+    uow = UnitOfWork(store, relay)
+    published = _Published(broker)
+    first_id = relay.id
+    ids = [id for n in range(6) for id in await _commit(uow, f"d{n}")]
+    assert relay.id != first_id  # it let go of its memory, and holds the later ones again
+
+    while await store.count(OUTBOX.name):
+        await relay.relay_once()
+    assert published.confirmed == ids  # in commit order, each once
+    assert _document_ids(await _received(listener, 6)) == [f"d{n}" for n in range(6)]
+
+
+async def test_what_is_held_at_stop_goes_out_before_the_relay_ends(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    published, finds = _Published(broker), _Finds(store)
+    relay.start()
+    await eventually(lambda: asyncio.sleep(0, finds.returned), what="the first poll")
+    ids = await _commit(uow, "last")  # held, and the relay told to stop before it runs again
+    await relay.stop()
+    assert published.confirmed == ids
+    assert await store.count(OUTBOX.name) == 0
+
+
+async def _close_connections(vhost: str) -> int:
+    """Close every client connection of ``vhost`` from the broker's side."""
+    async with httpx.AsyncClient(auth=AUTH, timeout=10) as http:
+        listed = await http.get(f"{MANAGEMENT}/vhosts/{quote(vhost, safe='')}/connections")
+        listed.raise_for_status()
+        names = [c["name"] for c in listed.json()]
+        for name in names:
+            closed = await http.delete(f"{MANAGEMENT}/connections/{quote(name, safe='')}")
+            assert closed.status_code in (204, 404), closed.text
+        return len(names)
+
+
+async def _refuse_connections(vhost: str, refused: bool) -> None:
+    """The broker refuses (or again accepts) connections to ``vhost``: the test's outage."""
+    limit = f"{MANAGEMENT}/vhost-limits/{quote(vhost, safe='')}/max-connections"
+    async with httpx.AsyncClient(auth=AUTH, timeout=10) as http:
+        answer = await (http.put(limit, json={"value": 0}) if refused else http.delete(limit))
+        assert answer.status_code in ((201, 204) if refused else (204, 404)), answer.text
+
+
+async def test_rows_outlive_a_broker_lost_while_publishing_and_go_out_in_order_after(
+    store: SQLiteStore, vhost: str, settings: Settings
+) -> None:
+    broker = Broker(settings.model_copy(update={"publish_timeout_seconds": 0.5}), "test")
+    await broker.connect()
+    relay = OutboxRelay(store, broker, batch=1)
+    uow = UnitOfWork(store, relay)
+    publish = broker.publish_stored
+    outage = asyncio.Event()
+
+    async def losing_the_broker_first(body: bytes, routing_key: str, **properties: Any) -> None:
+        if not outage.is_set():
+            outage.set()
+            await _refuse_connections(vhost, True)
+            await eventually(lambda: _close_connections(vhost), what="the connections closed")
+        await publish(body, routing_key, **properties)
+
+    broker.publish_stored = losing_the_broker_first  # type: ignore[method-assign]
+    published = _Published(broker)
+    ids = [id for n in range(5) for id in await _commit(uow, f"d{n}")]
+    relay.start()
+    try:
+        await eventually(lambda: asyncio.sleep(0, len(published.failed) >= 2), what="failing")
+        assert await store.count(OUTBOX.name) == 5  # nothing sent: every row stays
+        assert set(published.failed) == {ids[0]} and published.confirmed == []
+        await _refuse_connections(vhost, False)
+        await eventually(
+            lambda: store.count(OUTBOX.name), until=lambda n: n == 0, what="outbox drained"
+        )
+    finally:
+        await _refuse_connections(vhost, False)
+        await relay.stop()
+        await broker.close()
+    assert published.confirmed == ids  # sent once the broker was back, in order, each once
