@@ -127,6 +127,29 @@ async def test_messages_in_hand_at_once_are_noted_together_the_latest_use_kept(
     assert listed == {first["id"]: later.isoformat(), second["id"]: MORNING.isoformat()}
 
 
+async def test_a_note_waits_for_the_notes_of_messages_arriving_after_it(
+    store: Store, pairing: Pairing, base: dict[str, str]
+) -> None:
+    first, second = [await pair(pairing, base, f"hw-{n}") for n in (1, 2)]
+    writes: list[int] = []
+    # A wait no test reaches: the transaction is written once two notes are in.
+    known_devices = KnownDevices(
+        store, _CountingUnitOfWork(store, writes), notes_at_most=2, notes_wait_seconds=3600
+    )
+    earlier = asyncio.create_task(
+        remember(known_devices, "sklad", decided([("device", first["id"])], at=MORNING))
+    )
+    for _ in range(3):  # turns of the loop pass: the first note is still waiting
+        await asyncio.sleep(0)
+    assert not earlier.done() and writes == []
+
+    await remember(known_devices, "sklad", decided([("device", second["id"])], at=MORNING))
+    await earlier
+
+    assert writes == [1]  # both in one transaction
+    assert {d["id"] for d in await known_devices.known("sklad")} == {first["id"], second["id"]}
+
+
 async def test_a_store_that_is_away_fails_every_message_it_held(
     store: Store, pairing: Pairing, base: dict[str, str]
 ) -> None:
@@ -184,7 +207,7 @@ async def test_a_message_given_up_on_leaves_the_others_noted(
     kept = asyncio.create_task(
         remember(known_devices, "sklad", decided([("device", second["id"])]))
     )
-    await asyncio.sleep(0)  # both noted theirs and wait for the write (at the next turn)
+    await asyncio.sleep(0)  # both noted theirs and wait for the write
     given_up.cancel()
     await kept
     assert given_up.cancelled()
