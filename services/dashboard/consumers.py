@@ -31,6 +31,7 @@ from shared.logging import get_logger
 from shared.messaging.broker import Broker
 from shared.messaging.topology import DASHBOARD_FEED_PREFIX, declare_dashboard_feed
 from shared.metrics import CONSUMERS, DASHBOARD_EVENTS
+from shared.tasks import cancel_and_wait
 
 log = get_logger("tsdx.dashboard.feed")
 
@@ -72,6 +73,8 @@ class FeedListener:
     async def stop(self) -> None:
         CONSUMERS.labels(self._service, DASHBOARD_FEED_PREFIX).set(0)
         self._tag = None
+        if self._resubscribing is not None:
+            await cancel_and_wait(self._resubscribing)
         if self._channel is not None:
             self._channel.reopen_callbacks.discard(self._reopened)
             if not self._channel.is_closed:
