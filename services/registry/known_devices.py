@@ -19,6 +19,7 @@ delivered again notes what is noted already.
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +36,12 @@ from shared.storage import Session, StorageError, Store
 # The most notes one transaction takes: as many messages as a service takes from the broker at
 # once (its prefetch, by default).
 NOTES_AT_MOST = 64
-# How long a note waits for others before its transaction is written. A note is no one's
-# answer (the list is read later, by the accounting side), so its message's acknowledgement may
-# wait this long: at a hundred uploads a second a transaction and an acknowledgement then serve
-# a few messages each instead of one.
+# How long a note waits for others before its transaction is written, while notes come often
+# (the last transaction was written less than this long ago). A note is no one's answer (the
+# list is read later, by the accounting side), so its message's acknowledgement may wait: at a
+# hundred uploads a second a transaction and an acknowledgement then serve a few messages each
+# instead of one. A note after a quiet spell is written at the loop's next turn, as no other is
+# likely to come: its wait would cost a wake-up of its own and save nothing.
 NOTES_WAIT_SECONDS = 0.03
 
 
@@ -75,17 +78,19 @@ class _Note:
 
 class _Notes:
     """Uses of devices noted by the messages in hand, written in one transaction
-    :data:`NOTES_WAIT_SECONDS` after the first of them was noted, or once :data:`NOTES_AT_MOST`
-    have. Each returns once the transaction holding its note committed, or raises its own
-    error: a transaction of several that fails is tried again note by note, so one note that
-    cannot be written fails only its own message, not the others written with it."""
+    :data:`NOTES_WAIT_SECONDS` after the first of them was noted while notes come often (at the
+    loop's next turn after a quiet spell), or once :data:`NOTES_AT_MOST` have. Each returns
+    once the transaction holding its note committed, or raises its own error: a transaction of
+    several that fails is tried again note by note, so one note that cannot be written fails
+    only its own message, not the others written with it."""
 
     def __init__(self, uow: UnitOfWork, at_most: int, wait: float) -> None:
         self._uow = uow
         self._at_most = at_most
         self._wait = wait
         self._batch: list[_Note] = []
-        self._due: asyncio.TimerHandle | None = None
+        self._due: asyncio.Handle | None = None
+        self._last_written = -math.inf  # the loop's time of the last transaction begun
         self._writing: set[asyncio.Task[None]] = set()
 
     async def add(self, tenant: str, device_ids: list[str], used_at: str) -> None:
@@ -93,7 +98,10 @@ class _Notes:
         note = _Note(tenant, device_ids, used_at, loop.create_future())
         self._batch.append(note)
         if self._due is None:
-            self._due = loop.call_later(self._wait, self._write)
+            if loop.time() - self._last_written < self._wait:
+                self._due = loop.call_later(self._wait, self._write)
+            else:
+                self._due = loop.call_soon(self._write)
         if len(self._batch) >= self._at_most:
             self._write()
         # Shielded: a handler cancelled while it waits must not cancel the others' write.
@@ -103,6 +111,7 @@ class _Notes:
         if self._due is not None:
             self._due.cancel()
         batch, self._batch, self._due = self._batch, [], None
+        self._last_written = asyncio.get_running_loop().time()
         task = asyncio.create_task(self._commit(batch))
         self._writing.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._writing.discard)
