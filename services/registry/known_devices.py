@@ -8,17 +8,18 @@ with the routed copies of an internet upload asked through the gateway
 nothing. A replaced device hands its place in the list to its successor. The list
 shows only the base's devices that are active now, the latest used first.
 
-Every accepted upload brings a note, so the notes of the messages the broker handed over
-together are written in one transaction (:class:`_Notes`), each message acknowledged after it;
-if that transaction fails, each note is written by itself, and only a message whose own note
-cannot be written fails (to be retried, then parked, by its consumer). Noting is idempotent
-(the later use stays), so no record of the messages is kept either: one delivered again notes
-what is noted already.
+Every accepted upload brings a note, so the notes of the messages that arrive within a few
+milliseconds of each other are written in one transaction (:class:`_Notes`), each message
+acknowledged after it; if that transaction fails, each note is written by itself, and only a
+message whose own note cannot be written fails (to be retried, then parked, by its consumer).
+Noting is idempotent (the later use stays), so no record of the messages is kept either: one
+delivered again notes what is noted already.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,13 @@ from shared.storage import Session, StorageError, Store
 # The most notes one transaction takes: as many messages as a service takes from the broker at
 # once (its prefetch, by default).
 NOTES_AT_MOST = 64
+# How long a note waits for others before its transaction is written, while notes come often
+# (the last transaction was written less than this long ago). A note is no one's answer (the
+# list is read later, by the accounting side), so its message's acknowledgement may wait: at a
+# hundred uploads a second a transaction and an acknowledgement then serve a few messages each
+# instead of one. A note after a quiet spell is written at the loop's next turn, as no other is
+# likely to come: its wait would cost a wake-up of its own and save nothing.
+NOTES_WAIT_SECONDS = 0.03
 
 
 class RoutedDecision(Payload):
@@ -69,35 +77,41 @@ class _Note:
 
 
 class _Notes:
-    """Uses of devices noted by the messages in hand, written in one transaction once the
-    handlers that run now have noted theirs (at the event loop's next turn: messages that came
-    in together, none kept waiting for others), or once :data:`NOTES_AT_MOST` have. Each
-    returns once the transaction holding its note committed, or raises its own error: a
-    transaction of several that fails is tried again note by note, so one note that cannot be
-    written fails only its own message, not the others handed over with it."""
+    """Uses of devices noted by the messages in hand, written in one transaction
+    :data:`NOTES_WAIT_SECONDS` after the first of them was noted while notes come often (at the
+    loop's next turn after a quiet spell), or once :data:`NOTES_AT_MOST` have. Each returns
+    once the transaction holding its note committed, or raises its own error: a transaction of
+    several that fails is tried again note by note, so one note that cannot be written fails
+    only its own message, not the others written with it."""
 
-    def __init__(self, uow: UnitOfWork, at_most: int) -> None:
+    def __init__(self, uow: UnitOfWork, at_most: int, wait: float) -> None:
         self._uow = uow
         self._at_most = at_most
+        self._wait = wait
         self._batch: list[_Note] = []
-        self._next_turn: asyncio.Handle | None = None
+        self._due: asyncio.Handle | None = None
+        self._last_written = -math.inf  # the loop's time of the last transaction begun
         self._writing: set[asyncio.Task[None]] = set()
 
     async def add(self, tenant: str, device_ids: list[str], used_at: str) -> None:
         loop = asyncio.get_running_loop()
         note = _Note(tenant, device_ids, used_at, loop.create_future())
         self._batch.append(note)
-        if self._next_turn is None:
-            self._next_turn = loop.call_soon(self._write)
+        if self._due is None:
+            if loop.time() - self._last_written < self._wait:
+                self._due = loop.call_later(self._wait, self._write)
+            else:
+                self._due = loop.call_soon(self._write)
         if len(self._batch) >= self._at_most:
             self._write()
         # Shielded: a handler cancelled while it waits must not cancel the others' write.
         await asyncio.shield(note.written)
 
     def _write(self) -> None:
-        if self._next_turn is not None:
-            self._next_turn.cancel()
-        batch, self._batch, self._next_turn = self._batch, [], None
+        if self._due is not None:
+            self._due.cancel()
+        batch, self._batch, self._due = self._batch, [], None
+        self._last_written = asyncio.get_running_loop().time()
         task = asyncio.create_task(self._commit(batch))
         self._writing.add(task)  # held until done: the loop keeps only weak references
         task.add_done_callback(self._writing.discard)
@@ -155,9 +169,10 @@ class KnownDevices:
         uow: UnitOfWork,
         *,
         notes_at_most: int = NOTES_AT_MOST,
+        notes_wait_seconds: float = NOTES_WAIT_SECONDS,
     ) -> None:
         self._store = store
-        self._notes = _Notes(uow, notes_at_most)
+        self._notes = _Notes(uow, notes_at_most, notes_wait_seconds)
 
     async def known(self, tenant: str) -> list[dict[str, Any]]:
         """The base's "pick from the list": its active devices its uploads reached before, the

@@ -127,6 +127,35 @@ async def test_messages_in_hand_at_once_are_noted_together_the_latest_use_kept(
     assert listed == {first["id"]: later.isoformat(), second["id"]: MORNING.isoformat()}
 
 
+async def test_while_notes_come_often_a_note_waits_for_those_arriving_after_it(
+    store: Store, pairing: Pairing, base: dict[str, str]
+) -> None:
+    first, second, third = [await pair(pairing, base, f"hw-{n}") for n in (1, 2, 3)]
+    writes: list[int] = []
+    # A wait no test reaches: a transaction waited for is written once two notes are in.
+    known_devices = KnownDevices(
+        store, _CountingUnitOfWork(store, writes), notes_at_most=2, notes_wait_seconds=3600
+    )
+    # After a quiet spell (here: none written yet) a note is written at once.
+    await remember(known_devices, "sklad", decided([("device", first["id"])], at=MORNING))
+    assert writes == [1]
+
+    # The next comes within the wait: it waits for others.
+    earlier = asyncio.create_task(
+        remember(known_devices, "sklad", decided([("device", second["id"])], at=MORNING))
+    )
+    for _ in range(3):  # turns of the loop pass: the note is still waiting
+        await asyncio.sleep(0)
+    assert not earlier.done() and writes == [1]
+
+    await remember(known_devices, "sklad", decided([("device", third["id"])], at=MORNING))
+    await earlier
+
+    assert writes == [1, 1]  # the second and the third in one transaction
+    listed = {d["id"] for d in await known_devices.known("sklad")}
+    assert listed == {first["id"], second["id"], third["id"]}
+
+
 async def test_a_store_that_is_away_fails_every_message_it_held(
     store: Store, pairing: Pairing, base: dict[str, str]
 ) -> None:
@@ -184,7 +213,7 @@ async def test_a_message_given_up_on_leaves_the_others_noted(
     kept = asyncio.create_task(
         remember(known_devices, "sklad", decided([("device", second["id"])]))
     )
-    await asyncio.sleep(0)  # both noted theirs and wait for the write (at the next turn)
+    await asyncio.sleep(0)  # both noted theirs and wait for the write
     given_up.cancel()
     await kept
     assert given_up.cancelled()
