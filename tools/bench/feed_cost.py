@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import uvloop
 from prometheus_client import REGISTRY
 
@@ -83,7 +84,15 @@ async def _publish(amqp_url: str, events: list[Event], documents: int, rate: flo
             if (wait := due - time.perf_counter()) > 0:
                 await asyncio.sleep(wait)
             for key, envelope in events:
-                await broker.publish_stored({**envelope, "id": uuid.uuid4().hex}, key)
+                message_id = uuid.uuid4().hex
+                await broker.publish_stored(
+                    orjson.dumps({**envelope, "id": message_id}),
+                    key,
+                    message_id=message_id,
+                    correlation_id=envelope["correlation_id"],
+                    message_type=envelope["type"],
+                    tenant=envelope["tenant"],
+                )
     finally:
         await broker.close()
 
