@@ -38,7 +38,7 @@ from shared.contracts.envelope import as_json
 from shared.contracts.results import DeliveryProgressed
 from shared.logging import configure_logging
 from shared.messaging.broker import Broker
-from shared.outbox import OUTBOX
+from shared.outbox import OUTBOX, stored_envelope
 from shared.service import ServiceSpec, start_runtime, stop_runtime
 from shared.settings import Settings
 from tools.bench.routing_cost import Routing, routing_store
@@ -54,7 +54,7 @@ async def upload_events(directory: Path) -> list[Event]:
         routing = Routing(store)
         await routing.downloaded(await routing.copies(await routing.upload(1)))
         rows = await store.find(OUTBOX.name, order_by="seq")
-    return [(row["routing_key"], row["envelope"]) for row in rows]
+    return [(row["routing_key"], stored_envelope(row)) for row in rows]
 
 
 def _reported_download(events: list[Event]) -> list[Event]:
