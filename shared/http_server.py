@@ -4,10 +4,11 @@ uvicorn hands an answer's status line and headers to the transport as soon as th
 ``http.response.start``, and its body at ``http.response.body``; on uvloop each is a ``send``
 system call and a segment of its own on the wire (the head's write was 13% of the gateway's
 samples under load). :class:`HttpProtocol` is uvicorn's httptools protocol on a transport that
-holds what is written during one event-loop turn and hands it on in one write at the start of
-the next (``loop.call_soon``), as the broker connection's writer does
-(``shared/messaging/coalesced_writes.py``): nothing is reordered, and nothing waits for more
-than the answer's own parts. ``uvicorn.Config(http=HttpProtocol)`` is uvicorn's own seam.
+holds a write while nothing is held, and hands it on with the next one (the body after the
+head: one vectored write, nothing copied), or at the start of the next event-loop turn
+(``loop.call_soon``) when no other write comes in this one. An answer whose body follows its
+head at once, as every answer of the services does, waits for nothing; nothing is reordered.
+``uvicorn.Config(http=HttpProtocol)`` is uvicorn's own seam.
 """
 
 from __future__ import annotations
@@ -17,50 +18,63 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-# Held bytes beyond this go to the transport at once, so its flow control (pausing the app's
-# writes above its high-water mark, 64 KiB by default) sees a large answer as it is written.
-FLUSH_AT_BYTES = 64 * 1024
+# A first write of this size or more is not held: it gains nothing from company, and the
+# transport's flow control (pausing the app's writes above its high-water mark, 64 KiB by
+# default) sees it at once.
+HOLD_BELOW_BYTES = 64 * 1024
 
 
 class TurnWriter:
-    """A transport whose writes of one loop turn reach the real one as one write; everything
-    else is the real transport's. Held bytes are handed on before the transport is closed or
-    its end written; ``abort`` drops them with the rest, as the transport would."""
+    """A transport that holds a write while nothing is held and hands it on with the next one,
+    or at the next loop turn; everything else is the real transport's. What is held is handed
+    on before the transport is closed or its end written; ``abort`` drops it with the rest, as
+    the transport would."""
 
     def __init__(self, transport: asyncio.WriteTransport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._held: list[bytes] = []
-        self._held_bytes = 0
+        self._held: bytes | None = None
         self._flush_handle: asyncio.Handle | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        if not isinstance(data, bytes):  # held past this call: a caller's buffer may change
-            data = bytes(data)
-        self._held.append(data)
-        self._held_bytes += len(data)
-        if self._held_bytes >= FLUSH_AT_BYTES:
-            self.flush()
-        elif self._flush_handle is None:
+        if self._held is None:
+            if len(data) >= HOLD_BELOW_BYTES:
+                self._hand_on([data])
+                return
+            # Held past this call: a caller's buffer may change, so a copy of one that can.
+            self._held = data if isinstance(data, bytes) else bytes(data)
             self._flush_handle = self._loop.call_soon(self.flush)
+            return
+        held = self._take_held()
+        self._hand_on([held, data])
 
     def writelines(self, data: Any) -> None:
         for chunk in data:
             self.write(chunk)
 
     def flush(self) -> None:
-        """Hand everything held to the transport, in one write (dropped, as the transport
-        drops it, once the connection is closing)."""
+        """Hand on what is held (dropped, as the transport drops it, once the connection is
+        closing)."""
+        if self._held is not None:
+            self._hand_on([self._take_held()])
+
+    def _take_held(self) -> bytes:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        if not self._held:
+        held, self._held = self._held, None
+        assert held is not None
+        return held
+
+    def _hand_on(self, chunks: list[Any]) -> None:
+        if self._transport.is_closing():
             return
-        held, self._held, self._held_bytes = self._held, [], 0
-        if not self._transport.is_closing():
-            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+        if len(chunks) == 1:
+            self._transport.write(chunks[0])
+        else:
+            self._transport.writelines(chunks)  # one vectored write on uvloop
 
     def close(self) -> None:
         self.flush()
@@ -71,10 +85,8 @@ class TurnWriter:
         self._transport.write_eof()
 
     def abort(self) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-            self._flush_handle = None
-        self._held, self._held_bytes = [], 0
+        if self._held is not None:
+            self._take_held()
         self._transport.abort()
 
     def __getattr__(self, name: str) -> Any:  # the rest is the real transport's

@@ -1,6 +1,6 @@
 """The services' HTTP server (``shared.http_server.HttpProtocol`` under uvicorn) on a real
 socket: an answer's head and body go to the socket in one write, keep-alive answers come in
-order, a streamed answer larger than what is held comes whole, and an answer on a connection
+order, a streamed answer of large chunks comes whole, and an answer on a connection
 the server closes arrives before the close."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from shared.http_server import FLUSH_AT_BYTES, HttpProtocol
+from shared.http_server import HOLD_BELOW_BYTES, HttpProtocol
 from tests.support.stack import free_port
 from tests.support.waiting import eventually
 
-CHUNK = b"y" * (FLUSH_AT_BYTES // 2 + 1)
+CHUNK = b"y" * (HOLD_BELOW_BYTES // 2 + 1)
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -46,6 +46,10 @@ class _CountedSocket:
     def write(self, data: bytes) -> None:
         SOCKET_WRITES.append(bytes(data))
         self._transport.write(data)
+
+    def writelines(self, chunks: list[bytes]) -> None:  # one vectored write
+        SOCKET_WRITES.append(b"".join(chunks))
+        self._transport.writelines(chunks)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -98,7 +102,7 @@ async def test_an_answer_s_head_and_body_go_to_the_socket_in_one_write(port: int
     assert answers == SOCKET_WRITES  # uvicorn alone writes the head, then the body
 
 
-async def test_a_streamed_answer_larger_than_what_is_held_arrives_whole(port: int) -> None:
+async def test_a_streamed_answer_of_large_chunks_arrives_whole(port: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(_request("/stream", close=True))

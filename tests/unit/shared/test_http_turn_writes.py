@@ -1,12 +1,12 @@
-"""The HTTP server's transport: what an answer writes in one loop turn (its head, then its
-body) reaches the socket's transport as one write, in order, at the next turn at the latest
-(pure: a transport that records its writes)."""
+"""The HTTP server's transport: an answer's head is held until its body is written and both go
+to the socket's transport as one write, in order; a write with nothing after it in its loop
+turn goes at the start of the next (pure: a transport that records its writes)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from shared.http_server import FLUSH_AT_BYTES, TurnWriter
+from shared.http_server import HOLD_BELOW_BYTES, TurnWriter
 from tests.unit.shared.test_coalesced_writes import RecordingTransport
 
 
@@ -22,17 +22,22 @@ async def _next_turn() -> None:
     await turn
 
 
-async def test_an_answer_s_head_and_body_go_out_in_one_write_in_order() -> None:
+async def test_an_answer_s_head_goes_out_with_its_body_in_one_write_at_once() -> None:
     writer, transport = _writer()
     writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
-    writer.writelines([b"{}", b""])
-    assert transport.writes == []  # held until the turn ends
-    await _next_turn()
+    assert transport.writes == []  # held for the body
+    writer.write(b"{}")
     assert transport.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"]
-    writer.write(bytearray(b"next"))
-    await _next_turn()
     await _next_turn()  # nothing held, nothing written
-    assert transport.writes[1:] == [b"next"]
+    assert len(transport.writes) == 1
+
+
+async def test_a_write_with_nothing_after_it_goes_at_the_next_turn() -> None:
+    writer, transport = _writer()
+    writer.writelines([b"", b"0\r\n\r\n"])
+    assert transport.writes == []
+    await _next_turn()
+    assert transport.writes == [b"0\r\n\r\n"]
 
 
 async def test_a_buffer_changed_after_its_write_goes_out_as_it_was_written() -> None:
@@ -44,14 +49,14 @@ async def test_a_buffer_changed_after_its_write_goes_out_as_it_was_written() -> 
     assert transport.writes == [b"chunk-1"]
 
 
-async def test_a_large_write_goes_out_at_once_after_what_was_held() -> None:
+async def test_a_large_first_write_goes_out_at_once() -> None:
     writer, transport = _writer()
-    writer.write(b"head")
-    large = b"x" * FLUSH_AT_BYTES
+    large = b"x" * HOLD_BELOW_BYTES
     writer.write(large)
-    assert transport.writes == [b"head" + large]
-    await _next_turn()
-    assert transport.writes == [b"head" + large]  # the scheduled flush found nothing left
+    assert transport.writes == [large]
+    writer.write(b"head")
+    writer.write(large)  # after a held write: both at once
+    assert transport.writes == [large, b"head" + large]
 
 
 async def test_closing_or_ending_hands_on_what_is_held_first_and_abort_drops_it() -> None:
