@@ -1,5 +1,6 @@
 """The HTTP ceiling: a bare FastAPI JSON endpoint, served by uvicorn exactly as the services
-are served (same server class settings: no access log, no lifespan), and nothing else.
+are served (same server settings: no access log, no lifespan, the same HTTP protocol writing
+an answer in one socket write), and nothing else.
 
 With ``logged``, the same endpoint sits behind what every tsdx service puts around its
 endpoints (``shared.http.install_common``: the request's log line, metrics, correlation id,
@@ -19,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 
 from shared.http import install_common
+from shared.http_server import HttpProtocol
 from shared.logging import configure_logging
 
 app = FastAPI()
@@ -57,7 +59,15 @@ def main() -> None:
     if sys.argv[3:] == ["logged"]:
         configure_logging("bench", "INFO", "json")
         install_common(app, "bench", _ready, max_body_bytes=1 << 20)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        http=HttpProtocol,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+    )
 
 
 if __name__ == "__main__":

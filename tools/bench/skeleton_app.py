@@ -1,7 +1,8 @@
 """The skeleton pipeline: the least any HTTP-plus-broker exchange must do for one document.
 
-A FastAPI app served as the services are served (uvicorn on uvloop with httptools, answers
-through orjson), with the same endpoints the bench drives on the gateway:
+A FastAPI app served as the services are served (uvicorn on uvloop with httptools, each
+answer's head and body in one socket write: ``shared.http_server``; answers through orjson),
+with the same endpoints the bench drives on the gateway:
 
 - ``POST /api/v1/uploads`` publishes each document as one persistent message to a quorum queue
   and answers once the broker confirmed it (confirms pipelined: every request in flight has
@@ -33,6 +34,8 @@ import uvloop
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse, Response
+
+from shared.http_server import HttpProtocol
 
 QUEUE = f"bench.skeleton.{uuid.uuid4().hex[:8]}"
 
@@ -123,7 +126,13 @@ async def serve(host: str, port: int, amqp_url: str, prefetch: int) -> None:
         )
         await queue.consume(skeleton.on_message)
         config = uvicorn.Config(
-            app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+            app,
+            host=host,
+            port=port,
+            http=HttpProtocol,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
         )
         try:
             await uvicorn.Server(config).serve()

@@ -1,11 +1,17 @@
-"""Log lines reach the stream whole and in order, one write per turn of the event loop."""
+"""Log lines reach the stream whole and in order: a warning or an error at the end of its
+event-loop turn with everything held before it, an informational line held a moment to go out
+with others, in one write."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 
-from shared.logging import _LineWriter
+import pytest
+
+from shared import logging as tsdx_logging
+from shared.logging import HOLD_BYTES, _LineWriter
+from tests.support.waiting import eventually
 
 
 class CountingStream(io.StringIO):
@@ -28,7 +34,7 @@ def test_outside_an_event_loop_each_line_is_written_at_once() -> None:
     assert stream.writes == 2
 
 
-async def test_the_lines_of_one_loop_turn_go_out_together_once_the_turn_ends() -> None:
+async def test_a_warning_goes_out_at_its_turn_s_end_with_the_lines_held_before_it() -> None:
     stream = CountingStream()
     writer = _LineWriter(stream)
     writer.msg("first")
@@ -40,6 +46,60 @@ async def test_the_lines_of_one_loop_turn_go_out_together_once_the_turn_ends() -
     writer.error("third")
     await asyncio.sleep(0)
     assert stream.getvalue() == "first\nsecond\nthird\n"
+
+
+async def test_informational_lines_of_several_turns_go_out_together_after_the_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tsdx_logging, "HOLD_SECONDS", 0.2)
+    stream = CountingStream()
+    writer = _LineWriter(stream)
+    writer.info("request one")
+    await asyncio.sleep(0)
+    writer.info("request two")
+    await asyncio.sleep(0)
+    assert stream.getvalue() == ""  # held across turns
+    written = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_later(0.3, written.set_result, None)
+    await written
+    assert (stream.getvalue(), stream.writes) == ("request one\nrequest two\n", 1)
+
+
+async def test_lines_beyond_what_is_held_go_out_at_once() -> None:
+    stream = CountingStream()
+    writer = _LineWriter(stream)
+    writer.info("a")
+    large = "x" * HOLD_BYTES
+    writer.info(large)
+    assert (stream.getvalue(), stream.writes) == (f"a\n{large}\n", 1)
+
+
+def test_a_hold_on_a_loop_that_stopped_does_not_hold_the_next_loop_s_lines() -> None:
+    stream = CountingStream()
+    writer = _LineWriter(stream)
+
+    async def log(line: str) -> None:
+        writer.info(line)
+
+    async def log_and_wait(line: str) -> None:
+        writer.info(line)
+
+        async def written() -> str:
+            return stream.getvalue()
+
+        await eventually(written, until=lambda text: line in text, timeout=5, what="written")
+
+    first = asyncio.new_event_loop()
+    try:
+        first.run_until_complete(log("before a restart"))  # the loop stops within the hold
+    finally:
+        first.close()
+    second = asyncio.new_event_loop()
+    try:
+        second.run_until_complete(log_and_wait("after it"))
+    finally:
+        second.close()
+    assert stream.getvalue() == "before a restart\nafter it\n"
 
 
 async def test_a_line_logged_from_a_worker_thread_is_written_too() -> None:
