@@ -15,8 +15,9 @@ from tools.client import AccountingClient, AdminClient
 
 @pytest.fixture(autouse=True, scope="session")
 def _vhosts_deleted() -> Iterator[None]:
-    """Tests hand their RabbitMQ vhosts to a background deleter: the run ends once it is done
-    (set up first, so torn down after every other session fixture)."""
+    """Tests hand their RabbitMQ vhosts to a background deleter, and the next vhost is made
+    ahead: the run ends once every one is deleted (set up first, so torn down after every
+    other session fixture)."""
     yield
     finish_deletions()
 

@@ -1,8 +1,10 @@
 """A fresh RabbitMQ virtual host per test stack, so stacks never see each other's messages.
 
-Deleting a virtual host waits while the broker removes its queues (each quorum queue its own
-Raft group), so a test hands its vhost to a background deleter and goes on; the session waits
-for every deletion at its end (``tests/conftest.py``). Only vhosts made here are deleted."""
+The broker's round trips stay off the tests' way: the next vhost of a prefix is made in the
+background while the test that took the last one runs, and deleting one (which waits while
+the broker removes its queues, each quorum queue its own Raft group) is handed to a background
+deleter. The session waits for all of it at its end (``tests/conftest.py``) and deletes the
+vhosts made ahead but not taken. Only vhosts made here are deleted."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ DELETING_AT_ONCE = 2
 
 _deleter = ThreadPoolExecutor(DELETING_AT_ONCE, thread_name_prefix="vhost-delete")
 _deleting: dict[str, Future[None]] = {}
+_maker = ThreadPoolExecutor(1, thread_name_prefix="vhost-create")
+_made_ahead: dict[str, Future[str]] = {}
 
 
 @functools.cache
@@ -41,7 +45,7 @@ def _rabbitmqctl(*args: str, check: bool) -> None:
     subprocess.run([ctl, *args], check=check, capture_output=True)
 
 
-def create_vhost(prefix: str = "tsdx-test") -> str:
+def _create_now(prefix: str) -> str:
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     if _management_up():
         # The management API grants the user who creates a vhost full permissions on it.
@@ -52,6 +56,15 @@ def create_vhost(prefix: str = "tsdx-test") -> str:
         _rabbitmqctl("add_vhost", name, check=True)
         _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*", check=True)
     return name
+
+
+def create_vhost(prefix: str = "tsdx-test") -> str:
+    """A new, empty vhost of this caller's alone, and the next one of its prefix made ahead."""
+    ahead = _made_ahead.pop(prefix, None)
+    # One made ahead that failed is made again here, where its error is the caller's.
+    name = ahead.result() if ahead is not None and ahead.exception() is None else None
+    _made_ahead[prefix] = _maker.submit(_create_now, prefix)
+    return name if name is not None else _create_now(prefix)
 
 
 def _delete_now(name: str) -> None:
@@ -70,7 +83,12 @@ def delete_vhost(name: str) -> None:
 
 
 def finish_deletions(timeout: float = 120.0) -> None:
-    """Waits for every vhost handed to :func:`delete_vhost`; raises naming any left behind."""
+    """Deletes the vhosts made ahead and not taken, waits for every vhost handed to
+    :func:`delete_vhost`; raises naming any left behind."""
+    for ahead in _made_ahead.values():
+        if ahead.exception() is None:
+            delete_vhost(ahead.result())
+    _made_ahead.clear()
     wait(_deleting.values(), timeout)
     left = {
         name: repr(deleting.exception()) if deleting.done() else "still being deleted"
