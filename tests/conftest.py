@@ -7,9 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.broker import finish_deletions
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tools.cli.stack import Stack
 from tools.client import AccountingClient, AdminClient
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _vhosts_deleted() -> Iterator[None]:
+    """Tests hand their RabbitMQ vhosts to a background deleter, and the next vhost is made
+    ahead: the run ends once every one is deleted (set up first, so torn down after every
+    other session fixture)."""
+    yield
+    finish_deletions()
 
 
 @pytest.fixture(scope="session")

@@ -28,12 +28,13 @@ from typing import Any
 
 import aio_pika
 
-from shared.contracts import Envelope, encode, wrap
+from shared.contracts import encode, wrap
 from shared.contracts.results import DocumentLoaded
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import ROUTING_WORK
 from shared.settings import Settings
+from tools.bench.counting import CountUntil
 from tools.bench.cpu import broker_pid, read_cpu_seconds
 from tools.bench.vhost import VirtualHost
 from tools.cli.local_cluster import USER, LocalCluster
@@ -95,23 +96,15 @@ async def one_round(messages: int, rabbit: Rabbit) -> dict[str, Any]:
         broker = Broker(settings, "ack-profile")
         await broker.connect()
         await _fill(broker, messages)
-        handled = 0
-        all_handled = asyncio.Event()
-
-        async def nothing(envelope: Envelope, payload: DocumentLoaded) -> None:
-            nonlocal handled
-            handled += 1
-            if handled == messages:
-                all_handled.set()
-
+        handled = CountUntil(messages)
         consumer = Consumer(
-            broker, ROUTING_WORK, {DocumentLoaded: nothing}, settings.retry_delays_ms, "bench"
+            broker, ROUTING_WORK, {DocumentLoaded: handled}, settings.retry_delays_ms, "bench"
         )
         beam = rabbit.pid
         beam_before = read_cpu_seconds(beam) if beam else None
         cpu_before, wall_before = time.process_time(), time.perf_counter()
         await consumer.start()
-        await asyncio.wait_for(all_handled.wait(), 300)
+        await handled.wait(300)
         await consumer.stop()
         cpu = time.process_time() - cpu_before
         wall = time.perf_counter() - wall_before

@@ -27,7 +27,6 @@ import uvloop
 from aiormq.connection import TCPTransportFactory
 from yarl import URL
 
-from shared.contracts import Envelope
 from shared.contracts.results import DocumentLoaded
 from shared.messaging import broker as broker_module
 from shared.messaging.broker import Broker
@@ -35,6 +34,7 @@ from shared.messaging.coalesced_writes import CoalescingTransportFactory
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import ROUTING_WORK
 from shared.settings import Settings
+from tools.bench.counting import CountUntil
 from tools.bench.vhost import STATS_INTERVAL_SECONDS, VirtualHost
 
 AMQP = "amqp://guest:guest@localhost:5672/"
@@ -74,16 +74,8 @@ async def run(messages: int, publishers: int, data_dir: Path, amqp_url: str, vho
     settings = Settings(amqp_url=amqp_url, data_dir=data_dir, quorum_group_size=0)
     broker = Broker(settings, "bench")
     await broker.connect()
-    received = 0
-    all_in = asyncio.Event()
-
-    async def count(_: Envelope, __: DocumentLoaded) -> None:
-        nonlocal received
-        received += 1
-        if received == messages:
-            all_in.set()
-
-    consumer = Consumer(broker, ROUTING_WORK, {DocumentLoaded: count}, [1000], "bench")
+    received = CountUntil(messages)
+    consumer = Consumer(broker, ROUTING_WORK, {DocumentLoaded: received}, [1000], "bench")
     await consumer.start()
 
     async def publish(lane: int) -> None:
@@ -92,7 +84,7 @@ async def run(messages: int, publishers: int, data_dir: Path, amqp_url: str, vho
 
     before, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     await asyncio.gather(*(publish(lane) for lane in range(publishers)))
-    await asyncio.wait_for(all_in.wait(), 120)
+    await received.wait(120)
     after, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
     stats = await _connection_stats(vhost)
