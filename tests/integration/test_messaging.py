@@ -151,8 +151,12 @@ async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Setti
 
     server = RpcServer(broker, RpcHandlers(Echo).on(ECHO, echo))
     await server.start()
-    client = RpcClient(broker, "test", timeout=1.0)
+    # Answers get a generous timeout (a loaded machine logs the undeclared answer's traceback
+    # slowly); only the slow call meets the short one.
+    client = RpcClient(broker, "test", timeout=10.0)
     await client.start()
+    hasty = RpcClient(broker, "test-hasty", timeout=1.0)
+    await hasty.start()
 
     # The client proxy: the declared method, asked for its base, answers its declared result.
     assert await Echo(client, "t1").echo(EchoParams(a=1)) == Echoed(tenant="t1", a=1)
@@ -177,7 +181,8 @@ async def test_rpc_answers_refuses_and_times_out(broker: Broker, settings: Setti
     assert malformed.value.params["details"].startswith("a: Input should be a valid integer")
     assert "b: Extra inputs are not permitted" in malformed.value.params["details"]
     with pytest.raises(RpcTimeout):
-        await client.call(ECHO, EchoParams(slow=True))
+        await hasty.call(ECHO, EchoParams(slow=True))
+    await hasty.stop()
     await server.stop()
 
 
@@ -458,8 +463,12 @@ async def test_a_large_message_is_handled_with_the_collector_held_off_and_it_com
 async def test_an_rpc_client_started_twice_then_stopped_leaves_no_reply_channel_open(
     broker: Broker,
 ) -> None:
-    client = RpcClient(broker, "test", timeout=1.0)
+    # Answers get a generous timeout (a loaded machine logs the undeclared answer's traceback
+    # slowly); only the slow call meets the short one.
+    client = RpcClient(broker, "test", timeout=10.0)
     await client.start()
+    hasty = RpcClient(broker, "test-hasty", timeout=1.0)
+    await hasty.start()
     await client.start()
     reply_queue = client._reply_queue_name
     await client.stop()
