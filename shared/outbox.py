@@ -103,7 +103,7 @@ class Outgoing:
 
 def stored_envelope(row: Doc) -> dict[str, Any]:
     """The envelope an outbox row holds, as JSON values (for a reader that looks inside)."""
-    envelope: dict[str, Any] = orjson.loads(row["body"]) if "body" in row else row["envelope"]
+    envelope: dict[str, Any] = orjson.loads(Outgoing.from_row(row).body)
     return envelope
 
 
@@ -160,23 +160,41 @@ class Tx:
 # instance's relay sends it. Before that, instances sharing a store leave each other's rows be.
 ORPHANED_AFTER_US = 5_000_000
 
+
+def orphaned_before() -> int:
+    """The seq below which a row is left behind: the poll of any relay takes it, and the
+    memory no longer does (one cutoff for both, so that only one of them ever sends it)."""
+    return (time.time_ns() // 1000 - ORPHANED_AFTER_US) * 1000
+
+
 # At most this much JSON (bytes) waits in a relay's memory: a relay that cannot send (the
 # broker away) while its process goes on committing lets go of it and reads it back later.
 HELD_LIMIT_BYTES = 64 * 1024 * 1024
 
+# How long stopping the relay may take: it sends what it holds for most of it, then gives up
+# (what is unsent stays in the outbox), so that the broker and the store are closed after it.
+STOP_SECONDS = 10.0
+_SEND_THE_REST_SHARE = 0.8
+
 
 class OutboxRelay:
     """Publishes the outbox. What a transaction of this process commits is handed to it
-    (:meth:`hand`) and sent from memory, in commit order; the poll reads the outbox for the
-    rest: rows written with no relay, rows of a relay that died (after ORPHANED_AFTER_US), rows
-    this relay let go of.
+    (:meth:`hand`) and sent from memory, in commit order; the poll reads the outbox, page by
+    page in seq order, for the rest: rows written with no relay, rows of a relay that died
+    (after ORPHANED_AFTER_US), rows this relay let go of.
 
-    One rule keeps this process from sending a row twice: the poll leaves alone the rows the
-    memory holds (from their commit until their delete, or a failed send, which keeps them
-    held to be sent again) and this relay's own rows younger than ORPHANED_AFTER_US (their
-    commit may not have handed them over yet). Letting go of the memory changes the id: what
-    was held, and what transactions still open under the old id commit, is then the poll's,
-    and the memory waits until the poll has sent it (the order stays the commit order).
+    One rule keeps this process from sending a row twice: a row of this relay is the memory's
+    while it is younger than the orphan cutoff (:func:`orphaned_before`) and the poll's after;
+    the memory takes no row past the cutoff (one handed over late, as a commit retried through
+    a failover is), and the poll leaves alone the rows the memory holds (from their commit
+    until their delete, or a failed send, which keeps them held to be sent again) and this
+    relay's own younger rows (their commit may not have handed them over yet).
+
+    Letting go of the memory changes :attr:`current_id`: what was held, and what transactions
+    still open under the old id commit, is then the poll's, and the memory waits until a scan
+    of the whole outbox found none of it left. The poll sends what was let go of in emit order
+    (seq); a transaction under an old id that commits only after the memory went on is sent
+    as left behind, after ORPHANED_AFTER_US, and so after newer events.
     """
 
     def __init__(
@@ -188,7 +206,9 @@ class OutboxRelay:
         idle_poll: float = 1.0,
         held_limit: int = HELD_LIMIT_BYTES,
     ) -> None:
-        self.id = uuid.uuid4().hex
+        # The id transactions write their rows under (UnitOfWork reads it as each one begins);
+        # it changes when the relay lets go of its memory.
+        self.current_id = uuid.uuid4().hex
         self._store = store
         self._broker = broker
         self._batch = batch
@@ -199,16 +219,27 @@ class OutboxRelay:
         self._held: dict[str, Outgoing] = {}
         self._held_bytes = 0
         self._let_go: set[str] = set()  # earlier ids of this relay, whose rows the poll sends
+        # The poll's place in its scan of the outbox (the seq it read up to; None: the start)
+        # and whether this scan met a row let go of (the memory waits for a scan that did not).
+        self._scan_after: int | None = None
+        self._scan_met_let_go = False
+        self._let_go_count = 0  # a page read across a let-go cannot vouch for the scan
         self._poll_due = time.monotonic() + idle_poll
         self._wake = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._send_the_rest_by = 0.0  # loop time, set by stop()
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
 
     def hand(self, events: Sequence[Outgoing]) -> None:
         """The events one transaction of this process committed, in their order."""
+        orphaned = orphaned_before()
         for event in events:
-            if event.relay != self.id:
+            if event.relay != self.current_id:
                 continue  # written under an id let go of: the poll sends it
+            if event.seq < orphaned:
+                # Committed late (a commit retried through a failover, a transaction longer
+                # than the cutoff): past it the poll may have sent it already, and sends it.
+                continue
             if self._held_bytes + len(event.body) > self._held_limit:
                 self._let_go_of_memory()
                 break
@@ -218,24 +249,32 @@ class OutboxRelay:
 
     def _let_go_of_memory(self) -> None:
         log.warning("outbox.relay_let_go", held=len(self._held), held_bytes=self._held_bytes)
-        self._let_go.add(self.id)
-        self.id = uuid.uuid4().hex
+        self._let_go.add(self.current_id)
+        self.current_id = uuid.uuid4().hex
         self._held.clear()
         self._held_bytes = 0
+        # What it held may lie behind the scan's place: the scan starts again, in seq order.
+        self._let_go_count += 1
+        self._scan_after, self._scan_met_let_go = None, False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        self._stopping = True
+        """Sends what is held and ends the relay within STOP_SECONDS, never raising: past
+        them it is cancelled and what is unsent stays in the outbox."""
+        self._send_the_rest_by = asyncio.get_running_loop().time() + (
+            STOP_SECONDS * _SEND_THE_REST_SHARE
+        )
+        self._stop_requested.set()
         self._wake.set()
         if self._task is not None:
-            with suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._task, timeout=10)
+            with suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._task, timeout=STOP_SECONDS)
 
     async def _run(self) -> None:
         backoff = 0.1
-        while not self._stopping:
+        while not self._stop_requested.is_set():
             # Cleared before the rows are taken, not after they are sent: a commit that wakes
             # the relay while it publishes is then sent at once, not at the next poll (1 s).
             self._wake.clear()
@@ -248,10 +287,11 @@ class OutboxRelay:
                     log.warning("outbox.relay_failed", error=str(exc), retry_in=backoff)
                 else:
                     log.exception("outbox.relay_error", retry_in=backoff)
-                await asyncio.sleep(backoff)
+                with suppress(TimeoutError):  # a stop ends the wait
+                    await asyncio.wait_for(self._stop_requested.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if sent < self._batch:
+            if sent < self._batch and not self._memory_waits_on_scan:
                 with suppress(TimeoutError):
                     # The poll catches rows committed by another process sharing the store.
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
@@ -259,12 +299,14 @@ class OutboxRelay:
 
     async def _send_the_rest(self) -> None:
         """On stop, what this process committed goes out now rather than when a relay of
-        another process takes it over as left behind; what fails stays in the outbox."""
+        another process takes it over as left behind; what fails, or is not sent by the time
+        stop() allows, stays in the outbox."""
         try:
-            while self._held and not self._let_go:
-                with collector_held():
-                    await self._send_held()
-        except Exception as exc:
+            async with asyncio.timeout_at(self._send_the_rest_by):
+                while self._held and not self._let_go:
+                    with collector_held():
+                        await self._send_held()
+        except Exception as exc:  # TimeoutError too: out of time
             log.warning("outbox.relay_stopped_unsent", error=str(exc), left=len(self._held))
 
     async def relay_once(self) -> int:
@@ -290,16 +332,38 @@ class OutboxRelay:
         return len(batch)
 
     async def _poll(self) -> int:
+        """Reads the next page of the outbox (a scan goes on from where the last page ended,
+        so rows the memory holds or another instance's young rows never hide the rest)."""
         self._poll_due = time.monotonic() + self._idle_poll
-        found = await self._store.find(OUTBOX.name, order_by="seq", limit=self._batch)
-        orphaned = (time.time_ns() // 1000 - ORPHANED_AFTER_US) * 1000
+        above = None if self._scan_after is None else ("seq", self._scan_after)
+        let_go_count = self._let_go_count
+        found = await self._store.find(OUTBOX.name, order_by="seq", limit=self._batch, above=above)
+        orphaned = orphaned_before()
         events = [Outgoing.from_row(row) for row in found if self._polls(row, orphaned)]
         await self._send(events)
-        if self._let_go and len(found) < self._batch:
-            # The find saw the whole outbox: every row let go of is sent, the memory goes on.
+        if self._let_go_count != let_go_count:
+            return len(events)  # let go of the memory meanwhile: the scan has started again
+        if any(event.relay in self._let_go for event in events):
+            self._scan_met_let_go = True
+        if len(found) == self._batch:
+            self._scan_after = found[-1]["seq"]
+            if self._memory_waits_on_scan:
+                self._poll_due = time.monotonic()  # the rest of the scan follows at once
+            return len(events)
+        # The scan reached the end of the outbox.
+        if self._let_go and not self._scan_met_let_go:
+            # None of what was let go of is left: the memory goes on.
             self._let_go.clear()
             self._wake.set()
+        self._scan_after, self._scan_met_let_go = None, False
         return len(events)
+
+    @property
+    def _memory_waits_on_scan(self) -> bool:
+        """After a let-go the memory resumes only once a scan reached the end, so the scan's
+        pages are read back to back; otherwise one page a poll, so rows the memory holds and
+        sends are not read over and over."""
+        return bool(self._let_go) and self._scan_after is not None
 
     def _polls(self, row: Doc, orphaned: int) -> bool:
         relay = row.get("relay")
@@ -377,7 +441,7 @@ class UnitOfWork:
                 )
             except DuplicateKeyError:
                 raise AlreadyApplied(applying.id) from None
-        return Tx(db, self._relay.id if self._relay is not None else None)
+        return Tx(db, self._relay.current_id if self._relay is not None else None)
 
     def _committed(self, tx: Tx) -> None:
         # Only the attempt that committed comes here; a retried one's events went with it.

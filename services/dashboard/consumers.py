@@ -47,7 +47,8 @@ class FeedListener:
         self._tag: str | None = None
         # Each event type's counter, once looked up: the labels lookup costs more than the count.
         self._counted: dict[str, Any] = {}
-        self._resubscribing: asyncio.Task[None] | None = None  # held: the loop's is weak
+        # The one resubscribe under way, held (the loop keeps only weak references) for stop().
+        self._resubscribing: asyncio.Task[None] | None = None
 
     @property
     def queue_name(self) -> str:
@@ -65,9 +66,10 @@ class FeedListener:
         queue = await declare_dashboard_feed(channel, self._instance)
         assert isinstance(queue, AbstractRobustQueue)  # declared on a robust channel
         self._queue = queue
-        await self._subscribe()
-        # Called once the robust channel, reopened, declared and bound the queue again.
+        # Called once the robust channel, reopened, declared and bound the queue again; added
+        # first, so a reopening during the first subscribe subscribes again too.
         channel.reopen_callbacks.add(self._reopened)
+        await self._subscribe()
         CONSUMERS.labels(self._service, DASHBOARD_FEED_PREFIX).set(1)
 
     async def stop(self) -> None:
@@ -92,7 +94,13 @@ class FeedListener:
 
     async def _reopened(self, _channel: object) -> None:
         self._tag = None
-        await self._subscribe()
+        try:
+            await self._subscribe()
+        except Exception as exc:
+            # aio-pika gathers the reopen callbacks and drops their errors: left to it, the feed
+            # would stay unsubscribed on a channel that is open.
+            log.warning("dashboard.feed_not_resubscribed", error=repr(exc), after="reopen")
+            self._start_resubscribing()
 
     def _cancelled(self, frame: Basic.Cancel) -> None:
         """The broker cancelled the consumer (its queue deleted): the queue is declared and
@@ -102,7 +110,13 @@ class FeedListener:
             return
         self._tag = None
         log.warning("dashboard.feed_cancelled", queue=self.queue_name)
-        self._resubscribing = asyncio.create_task(self._resubscribe())
+        self._start_resubscribing()
+
+    def _start_resubscribing(self) -> None:
+        """The queue declared and bound again and consumed anew, in a task; one at a time: one
+        under way subscribes anyway, and stop() has only one to cancel."""
+        if self._resubscribing is None or self._resubscribing.done():
+            self._resubscribing = asyncio.create_task(self._resubscribe())
 
     async def _resubscribe(self) -> None:
         assert self._queue is not None

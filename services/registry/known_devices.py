@@ -8,10 +8,12 @@ with the routed copies of an internet upload asked through the gateway
 nothing. A replaced device hands its place in the list to its successor. The list
 shows only the base's devices that are active now, the latest used first.
 
-Every accepted upload brings a note, so the notes of the messages that arrive within a few
-milliseconds of each other are written in one transaction (:class:`_Notes`), each message
-acknowledged after it; if that transaction fails, each note is written by itself, and only a
-message whose own note cannot be written fails (to be retried, then parked, by its consumer).
+Every accepted upload brings a note, so while notes come often (the last transaction less than
+:data:`NOTES_WAIT_SECONDS`, 30 ms, ago) the notes of the messages that arrive within that wait
+are written in one transaction (:class:`_Notes`), each message acknowledged after it; a note
+after a quiet spell is written at the loop's next turn, with whatever came in the same turn.
+If that transaction fails, each note is written by itself, and only a message whose own note
+cannot be written fails (to be retried, then parked, by its consumer).
 Noting is idempotent (the later use stays), so no record of the messages is kept either: one
 delivered again notes what is noted already.
 """

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import aio_pika
 import httpx
 import pytest
+from pamqp.commands import Basic
 
 from services.dashboard.activity import Activity
 from services.dashboard.consumers import FeedListener
@@ -130,3 +131,47 @@ async def test_the_feed_reads_on_after_its_queue_is_deleted(
     await broker.consume_channel.queue_delete(listener.queue_name)
     await _publish_until_counted(broker, activity, "a decision after the queue came back")
     assert listener.alive
+
+
+async def test_the_feed_reads_on_when_subscribing_after_a_reconnection_fails(
+    broker: Broker, feed: tuple[FeedListener, Activity], vhost: str
+) -> None:
+    listener, activity = feed
+    await _publish_until_counted(broker, activity, "a decision before")
+    subscribe = listener._subscribe
+    failed: list[str] = []
+
+    async def failing_once() -> None:
+        if not failed:
+            failed.append("the channel went again while it subscribed")
+            raise RuntimeError(failed[0])
+        await subscribe()
+
+    listener._subscribe = failing_once  # type: ignore[method-assign]
+    await eventually(lambda: _close_connections(vhost), what="the connection closed")
+    await _publish_until_counted(broker, activity, "a decision after the failed subscribe")
+    assert failed  # the reopening's subscribe failed, and another one followed
+    assert listener.alive
+
+
+async def test_one_resubscribe_at_a_time_and_stop_cancels_it(
+    broker: Broker, feed: tuple[FeedListener, Activity]
+) -> None:
+    listener, _activity = feed
+    subscribes: list[asyncio.Future[None]] = []
+
+    async def subscribe_held_up() -> None:
+        subscribes.append(asyncio.get_running_loop().create_future())
+        await subscribes[-1]
+
+    listener._subscribe = subscribe_held_up  # type: ignore[method-assign]
+    listener._tag = "first"
+    listener._cancelled(Basic.Cancel(consumer_tag="first"))
+    await eventually(lambda: asyncio.sleep(0, subscribes), what="the resubscribe under way")
+    first = listener._resubscribing
+    listener._tag = "second"  # cancelled again before the first resubscribe is done
+    listener._cancelled(Basic.Cancel(consumer_tag="second"))
+    assert first is not None and listener._resubscribing is first  # left to the one under way
+    await listener.stop()
+    assert first.cancelled()
+    assert len(subscribes) == 1

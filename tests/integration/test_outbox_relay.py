@@ -21,7 +21,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from shared import outbox
 from shared.contracts import as_json, wrap
 from shared.contracts.results import DocumentLoaded
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import EVENTS_EXCHANGE
 from shared.outbox import COLLECTIONS, OUTBOX, OutboxRelay, Tx, UnitOfWork, stored_envelope
 from shared.settings import Settings
@@ -157,13 +157,14 @@ async def test_the_poll_does_not_send_a_row_the_memory_holds(
     monkeypatch: pytest.MonkeyPatch,
     orphaned_after_us: int,
 ) -> None:
-    # With 0, every row is as old as a left-behind one: only being held keeps it from the poll.
-    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", orphaned_after_us)
     # One row a pass, a poll after every pass: the poll reads the held second row first.
     relay = OutboxRelay(store, broker, batch=1, idle_poll=0)
     uow = UnitOfWork(store, relay)
     published, finds = _Published(broker), _Finds(store)
     first, second = await _commit(uow, "a", "b")
+    # With 0, every row is now as old as a left-behind one: only being held keeps it from
+    # the poll.
+    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", orphaned_after_us)
 
     assert await relay.relay_once() == 1
     assert finds.returned == [[second]]  # the poll saw it while it was held ...
@@ -182,7 +183,7 @@ async def test_a_row_of_ours_that_never_reached_the_memory_is_polled_once_left_b
     # Committed with this relay's id but never handed over (as when a commit raised although
     # the store had made it durable).
     async with store.transaction() as db:
-        stuck = (await Tx(db, relay.id).emit(DocumentLoaded(document_id="d"), "t1")).id
+        stuck = (await Tx(db, relay.current_id).emit(DocumentLoaded(document_id="d"), "t1")).id
     assert await relay.relay_once() == 0  # young: it may still be on its way to the memory
     monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", 0)
     assert await relay.relay_once() == 1
@@ -220,17 +221,104 @@ async def test_only_the_attempt_that_committed_is_handed_to_the_relay(
 async def test_past_the_memory_limit_the_poll_sends_what_was_let_go_of_first_in_order(
     broker: Broker, store: SQLiteStore, listener: AbstractQueue
 ) -> None:
-    relay = OutboxRelay(store, broker, idle_poll=3600, held_limit=1000)  # about 3 events
+    relay = OutboxRelay(store, broker, idle_poll=3600, held_limit=1000)  # four events
     uow = UnitOfWork(store, relay)
     published = _Published(broker)
-    first_id = relay.id
+    first_id = relay.current_id
     ids = [id for n in range(6) for id in await _commit(uow, f"d{n}")]
-    assert relay.id != first_id  # it let go of its memory, and holds the later ones again
+    assert relay.current_id != first_id  # it let go of its memory, and holds the later ones again
 
     while await store.count(OUTBOX.name):
         await relay.relay_once()
     assert published.confirmed == ids  # in commit order, each once
     assert _document_ids(await _received(listener, 6)) == [f"d{n}" for n in range(6)]
+
+
+async def test_after_a_let_go_the_memory_goes_on_though_it_holds_more_than_a_page(
+    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+) -> None:
+    # Pages of two rows: once what was let go of is sent, the rows held since fill the first
+    # page on their own, and the poll must read past them to see the end of the outbox.
+    relay = OutboxRelay(store, broker, batch=2, idle_poll=3600, held_limit=1000)
+    uow = UnitOfWork(store, relay)
+    published = _Published(broker)
+    first_id = relay.current_id
+    ids = [id for n in range(9) for id in await _commit(uow, f"d{n}")]  # 5 let go of, 4 held
+    assert relay.current_id != first_id
+
+    for _ in range(30):  # some twelve passes do it; a relay that stalls never does
+        if not await store.count(OUTBOX.name):
+            break
+        await relay.relay_once()
+    assert await store.count(OUTBOX.name) == 0
+    assert published.confirmed == ids  # in commit order, each once
+    assert _document_ids(await _received(listener, 9)) == [f"d{n}" for n in range(9)]
+
+
+async def test_a_commit_handed_over_after_the_poll_took_it_as_left_behind_is_not_sent_again(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    published = _Published(broker)
+    async with store.transaction() as db:
+        tx = Tx(db, relay.current_id)
+        late = (await tx.emit(DocumentLoaded(document_id="d"), "t1")).id
+    # Its commit outlasted the orphan age (as one retried through a failover does), so the
+    # poll took it as left behind, and only then was it handed over.
+    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", 0)
+    assert await relay.relay_once() == 1
+    relay.hand(tx.emitted)
+    assert await relay.relay_once() == 0
+    assert published.confirmed == [late]
+    assert await store.count(OUTBOX.name) == 0
+
+
+async def test_stop_ends_in_its_time_without_raising_while_the_held_rows_cannot_go_out(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "STOP_SECONDS", 0.5)
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    finds = _Finds(store)
+    publishing = asyncio.Event()
+
+    async def never_confirmed(body: bytes, routing_key: str, **properties: Any) -> None:
+        publishing.set()
+        await asyncio.Event().wait()
+
+    broker.publish_stored = never_confirmed  # type: ignore[method-assign]
+    relay.start()
+    await eventually(lambda: asyncio.sleep(0, finds.returned), what="the first poll")
+    await _commit(uow, "last")  # held, and the relay told to stop before it runs again
+    await relay.stop()
+    assert publishing.is_set()  # it tried to send what it held ...
+    assert relay._task is not None and relay._task.done()
+    assert not relay._task.cancelled()  # ... and gave up by its own deadline
+    assert await store.count(OUTBOX.name) == 1  # left for a relay to send later
+
+
+async def test_stop_cuts_short_the_wait_after_a_failed_send(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "STOP_SECONDS", 0.5)
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    failures: list[str] = []
+
+    async def refused(body: bytes, routing_key: str, **properties: Any) -> None:
+        failures.append(properties["message_id"])
+        raise BrokerUnavailable("refused")
+
+    broker.publish_stored = refused  # type: ignore[method-assign]
+    await _commit(uow, "d")
+    relay.start()
+    # After five failures in a row the relay waits 1.6 s before it tries again: longer than
+    # stopping may take, so only a wait that the stop ends lets the relay end on its own.
+    await eventually(lambda: asyncio.sleep(0, len(failures) >= 5), what="five failed sends")
+    await relay.stop()
+    assert relay._task is not None and relay._task.done()
+    assert not relay._task.cancelled()
+    assert await store.count(OUTBOX.name) == 1
 
 
 async def test_what_is_held_at_stop_goes_out_before_the_relay_ends(
