@@ -9,10 +9,8 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 import aio_pika
-import httpx
 import pytest
 from pamqp.commands import Basic
 
@@ -24,7 +22,7 @@ from shared.contracts.results import DeliveryProgressed
 from shared.contracts.uploads import UploadDecided
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import EVENTS_EXCHANGE
-from tests.support.broker import AUTH, MANAGEMENT
+from tests.support.broker import close_connections
 from tests.support.waiting import eventually
 
 
@@ -101,23 +99,12 @@ def _device(device_id: str) -> DeviceView:
     )
 
 
-async def _close_connections(vhost: str) -> int:
-    async with httpx.AsyncClient(auth=AUTH, timeout=10) as http:
-        listed = await http.get(f"{MANAGEMENT}/vhosts/{quote(vhost, safe='')}/connections")
-        listed.raise_for_status()
-        names = [c["name"] for c in listed.json()]
-        for name in names:
-            closed = await http.delete(f"{MANAGEMENT}/connections/{quote(name, safe='')}")
-            assert closed.status_code in (204, 404), closed.text
-        return len(names)
-
-
 async def test_the_feed_reads_on_after_its_connection_is_lost(
     broker: Broker, feed: tuple[FeedListener, Activity], vhost: str
 ) -> None:
     listener, activity = feed
     await _publish_until_counted(broker, activity, "a decision before")
-    await eventually(lambda: _close_connections(vhost), what="the connection closed")
+    await eventually(lambda: close_connections(vhost), what="the connection closed")
     await _publish_until_counted(broker, activity, "a decision after the reconnection")
     assert listener.alive
 
@@ -148,7 +135,7 @@ async def test_the_feed_reads_on_when_subscribing_after_a_reconnection_fails(
         await subscribe()
 
     listener._subscribe = failing_once  # type: ignore[method-assign]
-    await eventually(lambda: _close_connections(vhost), what="the connection closed")
+    await eventually(lambda: close_connections(vhost), what="the connection closed")
     await _publish_until_counted(broker, activity, "a decision after the failed subscribe")
     assert failed  # the reopening's subscribe failed, and another one followed
     assert listener.alive

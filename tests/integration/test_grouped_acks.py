@@ -8,10 +8,8 @@ import asyncio
 import random
 from collections import Counter
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import aio_pika
-import httpx
 
 from shared.contracts import Envelope
 from shared.contracts.results import DocumentLoaded
@@ -22,7 +20,7 @@ from shared.messaging.parking import list_parked
 from shared.messaging.topology import ROUTING_WORK, WorkQueue
 from shared.outbox import AlreadyApplied
 from shared.settings import Settings
-from tests.support.broker import AUTH, MANAGEMENT
+from tests.support.broker import close_connections
 from tests.support.waiting import eventually
 
 
@@ -151,18 +149,6 @@ async def test_a_requeued_message_is_delivered_again_while_its_neighbours_are_ac
     assert await _left_in(settings, ROUTING_WORK.name) == 0
 
 
-async def _close_connections(vhost: str) -> int:
-    """Close every client connection of ``vhost`` from the broker's side."""
-    async with httpx.AsyncClient(auth=AUTH, timeout=10) as http:
-        listed = await http.get(f"{MANAGEMENT}/vhosts/{quote(vhost, safe='')}/connections")
-        listed.raise_for_status()
-        names = [c["name"] for c in listed.json()]
-        for name in names:
-            closed = await http.delete(f"{MANAGEMENT}/connections/{quote(name, safe='')}")
-            assert closed.status_code in (204, 404), closed.text
-        return len(names)
-
-
 async def test_a_lost_connection_brings_back_only_the_unfinished_ones_applied_once(
     broker: Broker, settings: Settings, vhost: str
 ) -> None:
@@ -188,7 +174,7 @@ async def test_a_lost_connection_brings_back_only_the_unfinished_ones_applied_on
     await settle_finished()
     await broker.consume_channel.declare_queue(ROUTING_WORK.name, passive=True)
     # The management API lists a connection a moment after it opened.
-    await eventually(lambda: _close_connections(vhost), what="the connection closed")
+    await eventually(lambda: close_connections(vhost), what="the connection closed")
     await eventually(
         lambda: asyncio.sleep(0, all(record.delivered[i] == 2 for i in held)),
         what="the unfinished ones delivered again after the reconnection",

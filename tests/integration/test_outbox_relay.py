@@ -27,7 +27,7 @@ from shared.outbox import COLLECTIONS, OUTBOX, OutboxRelay, Tx, UnitOfWork, stor
 from shared.settings import Settings
 from shared.storage import Doc
 from shared.storage.sqlite import SQLiteStore
-from tests.support.broker import AUTH, MANAGEMENT
+from tests.support.broker import AUTH, MANAGEMENT, close_connections
 from tests.support.waiting import eventually
 
 
@@ -335,18 +335,6 @@ async def test_what_is_held_at_stop_goes_out_before_the_relay_ends(
     assert await store.count(OUTBOX.name) == 0
 
 
-async def _close_connections(vhost: str) -> int:
-    """Close every client connection of ``vhost`` from the broker's side."""
-    async with httpx.AsyncClient(auth=AUTH, timeout=10) as http:
-        listed = await http.get(f"{MANAGEMENT}/vhosts/{quote(vhost, safe='')}/connections")
-        listed.raise_for_status()
-        names = [c["name"] for c in listed.json()]
-        for name in names:
-            closed = await http.delete(f"{MANAGEMENT}/connections/{quote(name, safe='')}")
-            assert closed.status_code in (204, 404), closed.text
-        return len(names)
-
-
 async def _refuse_connections(vhost: str, refused: bool) -> None:
     """The broker refuses (or again accepts) connections to ``vhost``: the test's outage."""
     limit = f"{MANAGEMENT}/vhost-limits/{quote(vhost, safe='')}/max-connections"
@@ -369,7 +357,7 @@ async def test_rows_outlive_a_broker_lost_while_publishing_and_go_out_in_order_a
         if not outage.is_set():
             outage.set()
             await _refuse_connections(vhost, True)
-            await eventually(lambda: _close_connections(vhost), what="the connections closed")
+            await eventually(lambda: close_connections(vhost), what="the connections closed")
         await publish(body, routing_key, **properties)
 
     broker.publish_stored = losing_the_broker_first  # type: ignore[method-assign]

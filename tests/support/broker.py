@@ -111,3 +111,16 @@ def require_broker() -> None:
             "RabbitMQ does not answer on localhost:5672; run the test suite through "
             "scripts/test (it starts one) or start rabbitmq-server yourself"
         )
+
+
+async def close_connections(vhost: str) -> int:
+    """Close every client connection of ``vhost`` from the broker's side (as a lost network
+    or a broker that drops clients would); how many there were."""
+    async with httpx.AsyncClient(auth=AUTH, timeout=10) as http:
+        listed = await http.get(f"{MANAGEMENT}/vhosts/{quote(vhost, safe='')}/connections")
+        listed.raise_for_status()
+        names = [c["name"] for c in listed.json()]
+        for name in names:
+            closed = await http.delete(f"{MANAGEMENT}/connections/{quote(name, safe='')}")
+            assert closed.status_code in (204, 404), closed.text
+        return len(names)
