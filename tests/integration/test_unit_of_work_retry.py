@@ -3,7 +3,6 @@ its state, its events and the message's idempotency record are each committed on
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from shared.contracts.directory import DeviceSeen, Sighting
 from shared.outbox import APPLIED, COLLECTIONS, OUTBOX, AlreadyApplied, Tx, UnitOfWork
 from shared.storage import Collection
 from shared.storage.sqlite import SQLiteStore
+from tests.support.stores import first_commit_locked
 
 SEEN = Collection("seen")
 
@@ -21,16 +21,7 @@ SEEN = Collection("seen")
 async def test_a_conflict_reruns_the_unit_and_its_events_are_kept_once(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "uow.sqlite3")
     await store.open([*COLLECTIONS, SEEN])
-    commits: list[int] = []
-    real_commit = store._commit
-
-    async def locked_once() -> None:
-        commits.append(1)
-        if len(commits) == 1:  # what SQLite says when another process kept the write lock
-            raise sqlite3.OperationalError("database is locked")
-        await real_commit()
-
-    store._commit = locked_once  # type: ignore[method-assign]
+    commits = first_commit_locked(store)
     uow = UnitOfWork(store, relay=None)
     message = wrap(DeviceSeen(sightings=[Sighting(device_id="d1", at=datetime.now(UTC))]), "t1")
     runs: list[int] = []
