@@ -9,7 +9,10 @@ import contextlib
 import io
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 import pytest
@@ -17,6 +20,8 @@ import pytest
 from shared import logging as tsdx_logging
 from shared.logging import HOLD_BYTES, _LineWriter, _WriterHandler, flush_logs
 from tests.support.waiting import eventually
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class CountingStream(io.StringIO):
@@ -212,3 +217,34 @@ def test_lines_still_pending_are_written_by_flush() -> None:
         loop.close()
     writer.flush()  # as at exit
     assert stream.getvalue() == "last words\n"
+
+
+_CRASHING_SERVICE = """
+import types
+from shared import service
+
+async def crash(spec, settings):
+    service.log.info("request.handled")  # held: the loop ends within the hold
+    raise RuntimeError("the service's bug")
+
+service.serve = crash
+service.main(types.SimpleNamespace(name="crashy"))
+"""
+
+
+def test_a_crashing_service_writes_its_held_lines_before_its_traceback() -> None:
+    # stdout and stderr on one pipe, as `tsdx up` reads a service: its log tail must end with
+    # the traceback that tells why the service died.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TSDX_LOG_FORMAT": "json"}
+    done = subprocess.run(
+        [sys.executable, "-c", _CRASHING_SERVICE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout.decode()
+    assert done.returncode == 1, output
+    assert output.index('"request.handled"') < output.index("Traceback"), output
+    assert output.rstrip().endswith("RuntimeError: the service's bug"), output
