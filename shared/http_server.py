@@ -94,8 +94,23 @@ class TurnWriter:
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol writing through a :class:`TurnWriter`."""
+    """uvicorn's httptools protocol writing through a :class:`TurnWriter`.
+
+    The seam is how uvicorn's ``connection_made`` keeps the transport (``self.transport``, which
+    every answer writes to); a uvicorn that kept it otherwise would write around the writer, and
+    a held head could follow its body. The first connection checks it, and fails loudly."""
+
+    _seam_checked = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         writer = TurnWriter(transport, asyncio.get_running_loop())
         super().connection_made(writer)  # type: ignore[arg-type]
+        if not HttpProtocol._seam_checked:
+            kept: object = self.transport
+            if kept is not writer:
+                transport.abort()
+                raise RuntimeError(
+                    "uvicorn's HttpToolsProtocol no longer keeps its transport in"
+                    " self.transport: shared/http_server.py's TurnWriter would be bypassed"
+                )
+            HttpProtocol._seam_checked = True

@@ -131,14 +131,20 @@ HOLD_BYTES = 8 * 1024
 class _LineWriter:
     """structlog's logger. In a running event loop a warning or an error goes out at the end of
     its loop turn, with every line held before it, in one write; an informational line is held
-    up to :data:`HOLD_SECONDS` (or :data:`HOLD_BYTES`) to go out with others. Outside an event
-    loop each line is written at once; at exit what is held is written."""
+    up to :data:`HOLD_SECONDS` (or until :data:`HOLD_BYTES` are held: then at the turn's end
+    too) to go out with others. Outside an event loop each line is written at once; at exit
+    what is held is written. A write the stream refuses (its reader gone: ``BrokenPipeError``)
+    drops the lines and counts them in :attr:`dropped_lines`: logging never fails its caller."""
 
     def __init__(self, file: TextIO) -> None:
         self._file = file
         self._pending: list[str] = []
         self._pending_bytes = 0
         self._lock = threading.Lock()  # structlog may be called from a worker thread too
+        # Held from taking the lines to their write: two threads' writes never swap. Apart
+        # from _lock, so that adding a line never waits on a write.
+        self._write_lock = threading.Lock()
+        self.dropped_lines = 0
         # The loops a flush is scheduled on (at the turn's end, after the hold), if any: a
         # flush scheduled on a loop that stopped since never runs, and must not stop the next.
         self._soon_on: asyncio.AbstractEventLoop | None = None
@@ -160,9 +166,10 @@ class _LineWriter:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop running in this thread
             loop = None
-        if full or loop is None:
+        if loop is None:
             self.flush()
-        elif urgent:
+        elif urgent or full:
+            # Never written inside the caller (a request's middleware, a message's handler).
             if self._soon_on is not loop:
                 self._soon_on = loop
                 loop.call_soon(self._flush_soon)
@@ -179,23 +186,65 @@ class _LineWriter:
         self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            lines, self._pending, self._pending_bytes = self._pending, [], 0
-        if lines:
-            self._file.write("\n".join(lines) + "\n")
-            self._file.flush()
+        """Write what is held, in one write; never raises."""
+        with self._write_lock:
+            with self._lock:
+                lines, self._pending, self._pending_bytes = self._pending, [], 0
+            if not lines:
+                return
+            try:
+                self._file.write("\n".join(lines) + "\n")
+                self._file.flush()
+            except (OSError, ValueError):  # the reader went away; ValueError: the file closed
+                self.dropped_lines += len(lines)
 
     log = debug = info = msg
     warn = warning = error = critical = exception = fatal = urgent
 
 
+class _WriterHandler(logging.Handler):
+    """Standard-library records (aio-pika's, uvicorn's, OpenTelemetry's) through the same writer
+    as structlog's lines, so that they keep their order: a warning goes out with every line
+    logged before it."""
+
+    def __init__(self, writer: _LineWriter) -> None:
+        super().__init__()
+        self.writer = writer
+        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:  # logging's own contract: reported, never raised
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING:
+            self.writer.urgent(line)
+        else:
+            self.writer.msg(line)
+
+
+_writer: _LineWriter | None = None
+
+
+def flush_logs() -> None:
+    """Write the lines still held now: before a traceback or a message goes to stderr, so that
+    the log reads in the order things happened."""
+    if _writer is not None:
+        _writer.flush()
+
+
 def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> None:
+    global _writer
     renderer: Any
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     if use_console:
         renderer = structlog.dev.ConsoleRenderer()
     else:
         renderer = structlog.processors.JSONRenderer(serializer=_json_line)
+    flush_logs()  # a writer replaced goes out first
+    _writer = _LineWriter(sys.stderr if use_console else sys.stdout)
+    writer = _writer
     structlog.configure(
         processors=[
             _merge_context,
@@ -203,18 +252,16 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=_one_writer(sys.stderr if use_console else sys.stdout),
+        logger_factory=lambda *_args: writer,
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
-    # Libraries that use stdlib logging (aio-pika, uvicorn) go to the same stream.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(name)s %(message)s")
-
-
-def _one_writer(file: TextIO) -> Any:
-    writer = _LineWriter(file)
-    return lambda *_args: writer
+    # Libraries that use stdlib logging (aio-pika, uvicorn) go through the same writer.
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _WriterHandler)]:
+        root.removeHandler(handler)
+    logging.basicConfig(level=logging.WARNING, handlers=[_WriterHandler(writer)])
 
 
 def get_logger(name: str | None = None) -> Any:

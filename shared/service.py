@@ -23,7 +23,7 @@ from shared.api_docs import documented_app
 from shared.collector import long_lived_frozen
 from shared.http import install_common
 from shared.http_server import HttpProtocol
-from shared.logging import configure_logging, get_logger
+from shared.logging import configure_logging, flush_logs, get_logger
 from shared.messaging.broadcast import Broadcast
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer, Handler
@@ -235,6 +235,8 @@ def main(spec: ServiceSpec) -> None:
     settings = Settings()
     configure_logging(spec.name, settings.log_level, settings.log_format)
     telemetry.setup(spec.name, settings)
+    # The lines still held are written before anything goes to stderr (a traceback, a
+    # message): `tsdx up`'s log tail, which tells why a service died, ends with it.
     try:
         # libuv's event loop: the same asyncio API, a good deal less CPU per request and message.
         uvloop.run(serve(spec, settings))
@@ -243,5 +245,8 @@ def main(spec: ServiceSpec) -> None:
         sys.exit(STARTUP_FAILURE)
     except StoreTooNew as exc:
         log.error("service.store_too_new", store=exc.where, stored=exc.stored, known=exc.known)
+        flush_logs()
         print(f"tsdx {spec.name}: {exc}", file=sys.stderr)
         sys.exit(StoreTooNew.EXIT_CODE)
+    finally:
+        flush_logs()

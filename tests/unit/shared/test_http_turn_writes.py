@@ -5,8 +5,14 @@ turn goes at the start of the next (pure: a transport that records its writes)."
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from shared.http_server import HOLD_BELOW_BYTES, TurnWriter
+import pytest
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from shared.http_server import HOLD_BELOW_BYTES, HttpProtocol, TurnWriter
 from tests.unit.shared.test_coalesced_writes import RecordingTransport
 
 
@@ -84,3 +90,37 @@ async def test_bytes_held_for_a_closing_connection_are_dropped_as_the_transport_
     await _next_turn()
     assert transport.writes == []
     assert writer.is_closing()  # the rest is the transport's own
+
+
+def _protocol() -> HttpProtocol:
+    config = uvicorn.Config(_no_app, http=HttpProtocol, log_config=None, lifespan="off")
+    return HttpProtocol(config, ServerState(), {}, asyncio.get_running_loop())
+
+
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("no request is made")
+
+
+async def test_uvicorn_writes_its_answers_through_the_turn_writer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(HttpProtocol, "_seam_checked", False)
+    protocol = _protocol()
+    protocol.connection_made(RecordingTransport())  # type: ignore[arg-type]
+    assert isinstance(protocol.transport, TurnWriter)
+    assert HttpProtocol._seam_checked
+
+
+async def test_a_uvicorn_that_keeps_its_transport_elsewhere_fails_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def keeps_it_elsewhere(self: HttpToolsProtocol, transport: asyncio.Transport) -> None:
+        self._transport = transport  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(HttpProtocol, "_seam_checked", False)
+    monkeypatch.setattr(HttpToolsProtocol, "connection_made", keeps_it_elsewhere)
+    transport = RecordingTransport()
+    with pytest.raises(RuntimeError, match=r"self\.transport"):
+        _protocol().connection_made(transport)  # type: ignore[arg-type]
+    assert transport.events == ["abort"]  # the connection is not served around the writer
+    assert not HttpProtocol._seam_checked

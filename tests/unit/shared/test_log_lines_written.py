@@ -5,13 +5,23 @@ with others, in one write."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
 
 import pytest
 
 from shared import logging as tsdx_logging
-from shared.logging import HOLD_BYTES, _LineWriter
+from shared.logging import HOLD_BYTES, _LineWriter, _WriterHandler, flush_logs
 from tests.support.waiting import eventually
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class CountingStream(io.StringIO):
@@ -65,13 +75,97 @@ async def test_informational_lines_of_several_turns_go_out_together_after_the_ho
     assert (stream.getvalue(), stream.writes) == ("request one\nrequest two\n", 1)
 
 
-async def test_lines_beyond_what_is_held_go_out_at_once() -> None:
+async def test_lines_beyond_what_is_held_go_out_at_the_turn_s_end_not_inside_the_caller() -> None:
     stream = CountingStream()
     writer = _LineWriter(stream)
     writer.info("a")
     large = "x" * HOLD_BYTES
     writer.info(large)
+    assert stream.getvalue() == ""  # the caller (a request's middleware) never writes
+    await asyncio.sleep(0)
     assert (stream.getvalue(), stream.writes) == (f"a\n{large}\n", 1)
+
+
+def test_outside_an_event_loop_lines_beyond_what_is_held_go_out_at_once() -> None:
+    stream = CountingStream()
+    writer = _LineWriter(stream)
+    large = "x" * HOLD_BYTES
+    writer.info(large)
+    assert (stream.getvalue(), stream.writes) == (f"{large}\n", 1)
+
+
+@pytest.fixture
+def pipe_without_reader() -> Iterator[TextIO]:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader went away (`tsdx up`'s pump thread died)
+    stream = os.fdopen(write_end, "w")
+    yield stream
+    with contextlib.suppress(OSError):  # what the failed write left in the buffer
+        stream.close()
+
+
+async def test_a_reader_gone_drops_the_lines_and_never_fails_the_logger_s_caller(
+    pipe_without_reader: TextIO,
+) -> None:
+    writer = _LineWriter(pipe_without_reader)
+    writer.info("x" * HOLD_BYTES)  # full: the write is the turn's, not the caller's
+    writer.error("an error")
+    await asyncio.sleep(0)
+    assert writer.dropped_lines == 2
+    writer.flush()  # nothing left: nothing more dropped
+    assert writer.dropped_lines == 2
+
+
+def test_outside_an_event_loop_a_reader_gone_never_fails_the_logger_s_caller(
+    pipe_without_reader: TextIO,
+) -> None:
+    writer = _LineWriter(pipe_without_reader)
+    writer.info("x" * HOLD_BYTES)
+    writer.info("one more")
+    assert writer.dropped_lines == 2
+
+
+async def test_a_standard_library_warning_goes_out_after_the_lines_logged_before_it() -> None:
+    stream = CountingStream()
+    writer = _LineWriter(stream)
+    library = logging.getLogger("tests.a_library")
+    library.propagate = False
+    library.setLevel(logging.INFO)
+    handler = _WriterHandler(writer)
+    library.addHandler(handler)
+    try:
+        writer.info("request line")
+        library.warning("connection %s lost", "amqp")
+        library.info("below the root's level, here written too: after the warning")
+        await asyncio.sleep(0)
+    finally:
+        library.removeHandler(handler)
+    assert stream.getvalue() == (
+        "request line\n"
+        "tests.a_library connection amqp lost\n"
+        "tests.a_library below the root's level, here written too: after the warning\n"
+    )
+    assert stream.writes == 1
+
+
+def test_flush_logs_writes_what_the_configured_writer_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = CountingStream()
+    monkeypatch.setattr(tsdx_logging, "_writer", _LineWriter(stream))
+
+    async def log_and_stop() -> None:
+        assert tsdx_logging._writer is not None
+        tsdx_logging._writer.info("the last request")
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(log_and_stop())  # stops within the hold: the line stays held
+    finally:
+        loop.close()
+    assert stream.getvalue() == ""
+    flush_logs()  # as service.main does before a traceback reaches stderr
+    assert stream.getvalue() == "the last request\n"
 
 
 def test_a_hold_on_a_loop_that_stopped_does_not_hold_the_next_loop_s_lines() -> None:
@@ -123,3 +217,34 @@ def test_lines_still_pending_are_written_by_flush() -> None:
         loop.close()
     writer.flush()  # as at exit
     assert stream.getvalue() == "last words\n"
+
+
+_CRASHING_SERVICE = """
+import types
+from shared import service
+
+async def crash(spec, settings):
+    service.log.info("request.handled")  # held: the loop ends within the hold
+    raise RuntimeError("the service's bug")
+
+service.serve = crash
+service.main(types.SimpleNamespace(name="crashy"))
+"""
+
+
+def test_a_crashing_service_writes_its_held_lines_before_its_traceback() -> None:
+    # stdout and stderr on one pipe, as `tsdx up` reads a service: its log tail must end with
+    # the traceback that tells why the service died.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TSDX_LOG_FORMAT": "json"}
+    done = subprocess.run(
+        [sys.executable, "-c", _CRASHING_SERVICE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout.decode()
+    assert done.returncode == 1, output
+    assert output.index('"request.handled"') < output.index("Traceback"), output
+    assert output.rstrip().endswith("RuntimeError: the service's bug"), output
