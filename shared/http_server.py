@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # A first write of this size or more is not held: it gains nothing from company, and the
@@ -114,3 +115,13 @@ class HttpProtocol(HttpToolsProtocol):
                     " self.transport: shared/http_server.py's TurnWriter would be bypassed"
                 )
             HttpProtocol._seam_checked = True
+
+
+def server_config(app: Any, **listening: Any) -> uvicorn.Config:
+    """How every tsdx HTTP server is set up (the services, and the bench's ceilings, which are
+    served as the services are): this module's protocol, no access log (each service writes
+    its own line per request), no lifespan (the services start their runtime themselves).
+    ``listening`` is where: ``host`` and ``port``, or nothing when sockets are handed over."""
+    return uvicorn.Config(
+        app, http=HttpProtocol, log_config=None, access_log=False, lifespan="off", **listening
+    )

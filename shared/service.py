@@ -22,7 +22,7 @@ from shared import telemetry
 from shared.api_docs import documented_app
 from shared.collector import long_lived_frozen
 from shared.http import install_common
-from shared.http_server import HttpProtocol
+from shared.http_server import server_config
 from shared.logging import configure_logging, flush_logs, get_logger
 from shared.messaging.broadcast import Broadcast
 from shared.messaging.broker import Broker
@@ -220,10 +220,7 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
     try:
         app = spec.build_app(runtime)
         telemetry.instrument(app)
-        config = uvicorn.Config(
-            app, http=HttpProtocol, log_config=None, access_log=False, lifespan="off"
-        )
-        server = _Server(config)
+        server = _Server(server_config(app))
         async with long_lived_frozen():
             await server.serve(sockets=[sock])
     finally:

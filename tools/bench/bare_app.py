@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 
 from shared.http import install_common
-from shared.http_server import HttpProtocol
+from shared.http_server import server_config
 from shared.logging import configure_logging
 
 app = FastAPI()
@@ -59,15 +59,7 @@ def main() -> None:
     if sys.argv[3:] == ["logged"]:
         configure_logging("bench", "INFO", "json")
         install_common(app, "bench", _ready, max_body_bytes=1 << 20)
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        http=HttpProtocol,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-    )
+    uvicorn.Server(server_config(app, host=host, port=port)).run()
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse, Response
 
-from shared.http_server import HttpProtocol
+from shared.http_server import server_config
 
 QUEUE = f"bench.skeleton.{uuid.uuid4().hex[:8]}"
 
@@ -125,15 +125,7 @@ async def serve(host: str, port: int, amqp_url: str, prefetch: int) -> None:
             QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
         )
         await queue.consume(skeleton.on_message)
-        config = uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            http=HttpProtocol,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-        )
+        config = server_config(app, host=host, port=port)
         try:
             await uvicorn.Server(config).serve()
         finally:
