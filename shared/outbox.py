@@ -183,6 +183,9 @@ HELD_LIMIT_BYTES = 64 * 1024 * 1024
 STOP_SECONDS = 10.0
 _SEND_THE_REST_SHARE = 0.8
 
+# A batch failing this many times in a row is logged with its ids.
+_FAILURES_LOGGED = 3
+
 
 class OutboxRelay:
     """Publishes the outbox. What a transaction of this process commits is handed to it
@@ -200,9 +203,18 @@ class OutboxRelay:
 
     Letting go of the memory changes :attr:`current_id`: what was held, and what transactions
     still open under the old id commit, is then the poll's, and the memory waits until a scan
-    of the whole outbox found none of it left. The poll sends what was let go of in emit order
-    (seq); a transaction under an old id that commits only after the memory went on is sent
-    as left behind, after ORPHANED_AFTER_US, and so after newer events.
+    from the start of the outbox to its end saw none of it. The poll sends what was let go of
+    in emit order (seq); a transaction under an old id that commits only after the memory went
+    on is sent as left behind, after ORPHANED_AFTER_US, and so after newer events.
+
+    A scan that began more than ORPHANED_AFTER_US ago starts again from the start: at a page a
+    poll, under steady load it would never reach the end (every page full), and a row left
+    behind since, or one committed behind its place (on MongoDB a seq is taken before the
+    commit), would wait. A scan after a let-go reads its pages back to back and is not cut
+    short (the memory waits for its end); a row it passed by is sent as left behind.
+
+    A row that cannot be read (a poisoned one) is logged with its id and skipped by this
+    process, left in the outbox; a batch that the broker keeps refusing is logged with its ids.
     """
 
     def __init__(
@@ -234,6 +246,9 @@ class OutboxRelay:
         self._mid_scan = False  # a full page was read: the scan goes on
         self._page = batch  # rows a read asks for: wider while one seq fills a whole page
         self._let_go_generation = 0  # a page read across a let-go cannot vouch for the scan
+        self._scan_began = 0.0  # monotonic time of the scan's first page
+        self._poisoned: set[str] = set()  # ids of rows that cannot be read: left in the outbox
+        self._failing: tuple[str, int] = ("", 0)  # the first id of a failing batch, and how often
         self._poll_due = time.monotonic() + idle_poll
         self._wake = asyncio.Event()
         self._stop_requested = asyncio.Event()
@@ -377,12 +392,16 @@ class OutboxRelay:
     async def _poll(self) -> int:
         """Reads the next page of the outbox (a scan goes on from where the last page ended,
         so rows the memory holds or another instance's young rows never hide the rest)."""
-        self._poll_due = time.monotonic() + self._idle_poll
+        now = time.monotonic()
+        self._poll_due = now + self._idle_poll
+        if self._scan_overdue(now):
+            self._start_scan()  # what is behind its place would wait for it: from the start
+        if not self._mid_scan:
+            self._scan_began = now
         above = None if self._scan_after is None else ("seq", self._scan_after)
         page, generation = self._page, self._let_go_generation
         found = await self._store.find(OUTBOX.name, order_by="seq", limit=page, above=above)
-        orphaned = orphaned_before()
-        events = [Outgoing.from_row(row) for row in found if self._polls(row, orphaned)]
+        events = self._polled(found)
         await self._send(events)
         if self._let_go_generation != generation:
             return len(events)  # let go of the memory meanwhile: the scan has started again
@@ -414,6 +433,11 @@ class OutboxRelay:
         else:
             self._page = 2 * len(page)
 
+    def _scan_overdue(self, now: float) -> bool:
+        if not self._mid_scan or self._let_go_scan_under_way:
+            return False
+        return now - self._scan_began > ORPHANED_AFTER_US / 1e6
+
     @property
     def _memory_paused(self) -> bool:
         """Let go of: the memory sends nothing until a scan of the outbox found none of what
@@ -426,6 +450,24 @@ class OutboxRelay:
         pages are read back to back; otherwise one page a poll, so rows the memory holds and
         sends are not read over and over."""
         return self._memory_paused and self._mid_scan
+
+    def _polled(self, found: Sequence[Doc]) -> list[Outgoing]:
+        """The rows of a page the poll sends, read one by one: a row that cannot be read is
+        logged and skipped from then on, not let stop the rows behind it."""
+        orphaned = orphaned_before()
+        events = []
+        for row in found:
+            id = row.get("id")
+            if id in self._poisoned:
+                continue
+            try:
+                if self._polls(row, orphaned):
+                    events.append(Outgoing.from_row(row))
+            except Exception as exc:
+                # Left in the outbox, for a fixed release or a person to deal with.
+                log.error("outbox.relay_poisoned_row", id=id, error_type=type(exc).__name__)
+                self._poisoned.add(str(id))
+        return events
 
     def _polls(self, row: Doc, orphaned: int) -> bool:
         relay = row.get("relay")
@@ -441,27 +483,43 @@ class OutboxRelay:
     async def _send(self, events: Sequence[Outgoing]) -> None:
         if not events:
             return
-        # Publishes are pipelined on one channel, so the broker keeps their order.
-        await asyncio.gather(
-            *(
-                self._broker.publish_stored(
-                    event.body,
-                    event.routing_key,
-                    message_id=event.id,
-                    correlation_id=event.correlation_id,
-                    message_type=event.type,
-                    tenant=event.tenant,
-                    trace=event.trace,
+        try:
+            # Publishes are pipelined on one channel, so the broker keeps their order.
+            await asyncio.gather(
+                *(
+                    self._broker.publish_stored(
+                        event.body,
+                        event.routing_key,
+                        message_id=event.id,
+                        correlation_id=event.correlation_id,
+                        message_type=event.type,
+                        tenant=event.tenant,
+                        trace=event.trace,
+                    )
+                    for event in events
                 )
-                for event in events
             )
-        )
+        except Exception:
+            self._note_failure(events)
+            raise
+        self._failing = ("", 0)
         if len(events) == 1:
             await self._store.delete(OUTBOX.name, events[0].id)
         else:  # one commit for the batch: a crash before it re-sends them all, as before
             async with self._store.transaction() as db:
                 for event in events:
                     await db.delete(OUTBOX.name, event.id)
+
+    def _note_failure(self, events: Sequence[Outgoing]) -> None:
+        """A batch that fails again and again may hold a message the broker always refuses
+        (it is sent again, never skipped): its ids are logged, at the third failure in a row
+        and at every tenth after that."""
+        first, failures = self._failing
+        failures = failures + 1 if first == events[0].id else 1
+        self._failing = (events[0].id, failures)
+        if failures >= _FAILURES_LOGGED and (failures - _FAILURES_LOGGED) % 10 == 0:
+            ids = [event.id for event in events]
+            log.error("outbox.relay_batch_keeps_failing", failures=failures, ids=ids)
 
 
 class UnitOfWork:

@@ -384,11 +384,13 @@ class _Log:
         return line
 
 
-async def _row_with_seq(store: SQLiteStore, seq: int, document_id: str) -> str:
-    """A row of no relay (the poll's) at ``seq``: as another process may write one with the
-    same seq as a row of this one (a seq is unique within a process only)."""
+async def _row_with_seq(
+    store: SQLiteStore, seq: int, document_id: str, relay: str | None = None
+) -> str:
+    """A row at ``seq`` (by default of no relay: the poll's), as another process may write
+    one with the same seq as a row of this one (a seq is unique within a process only)."""
     async with store.transaction() as db:
-        envelope = await Tx(db).emit(DocumentLoaded(document_id=document_id), "t1")
+        envelope = await Tx(db, relay).emit(DocumentLoaded(document_id=document_id), "t1")
         await db.update(OUTBOX.name, envelope.id, {"seq": seq})
     return envelope.id
 
@@ -497,3 +499,59 @@ async def test_stop_out_of_time_logs_what_ended_the_sending(
     [(level, fields)] = [(lv, f) for lv, e, f in log.lines if e == "outbox.relay_stopped_unsent"]
     assert level == "warning"
     assert (fields["error_type"], fields["left"]) == ("TimeoutError", 1)
+
+
+async def test_a_scan_older_than_the_orphan_age_starts_again_from_the_start(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    # Young rows of a live relay elsewhere: the poll leaves them be, and they fill its pages.
+    young = outbox.orphaned_before() + 10 * outbox.ORPHANED_AFTER_US * 1000
+    for n in range(4):
+        await _row_with_seq(store, young + n, f"o{n}", relay="another-process")
+    relay = OutboxRelay(store, broker, batch=2, idle_poll=0)
+    published = _Published(broker)
+    assert await relay.relay_once() == 0  # the first page: full, nothing to send
+    # Committed behind the scan's place (on MongoDB a seq is taken before the commit).
+    behind = await _row_with_seq(store, 1, "behind")
+    relay._scan_began -= outbox.ORPHANED_AFTER_US / 1e6 + 1  # the scan began that long ago
+
+    assert await relay.relay_once() == 1
+    assert published.confirmed == [behind]
+    assert await store.count(OUTBOX.name) == 4
+
+
+async def test_a_row_that_cannot_be_read_is_logged_once_and_skipped_not_blocking_the_rest(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neither the JSON text nor the envelope: it cannot become a message.
+    await store.insert(OUTBOX.name, {"id": "poisoned", "seq": 1, "routing_key": "x"})
+    good = await _row_with_seq(store, 2, "d")
+    relay = OutboxRelay(store, broker, idle_poll=0)
+    published, log = _Published(broker), _Log(monkeypatch)
+
+    assert await relay.relay_once() == 1
+    assert published.confirmed == [good]
+    assert await relay.relay_once() == 0
+    poisoned = [line for line in log.lines if line[1] == "outbox.relay_poisoned_row"]
+    assert [(level, fields["id"]) for level, _, fields in poisoned] == [("error", "poisoned")]
+    assert [row["id"] for row in await store.find(OUTBOX.name)] == ["poisoned"]  # left there
+
+
+async def test_a_batch_that_keeps_failing_is_logged_with_its_ids(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    log = _Log(monkeypatch)
+
+    async def refused(body: bytes, routing_key: str, **properties: Any) -> None:
+        raise BrokerUnavailable("refused")
+
+    broker.publish_stored = refused  # type: ignore[method-assign]
+    ids = await _commit(uow, "a", "b")
+    for _ in range(3):
+        with pytest.raises(BrokerUnavailable):
+            await relay.relay_once()
+    failing = [line for line in log.lines if line[1] == "outbox.relay_batch_keeps_failing"]
+    assert [(level, fields["ids"]) for level, _, fields in failing] == [("error", ids)]
+    assert await store.count(OUTBOX.name) == 2  # sent again later, never skipped
