@@ -424,7 +424,7 @@ class OutboxRelay:
         """The next page of a scan starts after the largest seq strictly below this full
         page's last one: rows of another process may share that seq (a seq is unique within
         a process only), and the limit may have cut them off. A page all of one seq is read
-        again, twice as wide, until it ends below the next seq."""
+        again from the same place, twice as wide, until it reaches a larger seq."""
         self._mid_scan = True
         last = page[-1]["seq"]
         below = [row["seq"] for row in page if row["seq"] < last]
@@ -434,6 +434,7 @@ class OutboxRelay:
             self._page = 2 * len(page)
 
     def _scan_overdue(self, now: float) -> bool:
+        """A scan at a page a poll that began more than ORPHANED_AFTER_US ago."""
         if not self._mid_scan or self._let_go_scan_under_way:
             return False
         return now - self._scan_began > ORPHANED_AFTER_US / 1e6
