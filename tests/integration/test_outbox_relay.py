@@ -368,3 +368,190 @@ async def test_rows_outlive_a_broker_lost_while_publishing_and_go_out_in_order_a
         await relay.stop()
         await broker.close()
     assert published.confirmed == ids  # sent once the broker was back, in order, each once
+
+
+class _Log:
+    """The relay's log lines, as (level, event, fields)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+        monkeypatch.setattr(outbox, "log", self)
+
+    def __getattr__(self, level: str) -> Any:
+        def line(event: str, **fields: Any) -> None:
+            self.lines.append((level, event, fields))
+
+        return line
+
+
+async def _row_with_seq(
+    store: SQLiteStore, seq: int, document_id: str, relay: str | None = None
+) -> str:
+    """A row at ``seq`` (by default of no relay: the poll's), as another process may write
+    one with the same seq as a row of this one (a seq is unique within a process only)."""
+    async with store.transaction() as db:
+        envelope = await Tx(db, relay).emit(DocumentLoaded(document_id=document_id), "t1")
+        await db.update(OUTBOX.name, envelope.id, {"seq": seq})
+    return envelope.id
+
+
+async def test_rows_sharing_a_seq_across_a_page_boundary_are_read_in_the_same_scan(
+    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+) -> None:
+    # Pages of two: the first ends inside the rows of seq 20, the second is all of seq 20.
+    seqs = [10, 20, 20, 20, 20, 30]
+    ids = [await _row_with_seq(store, seq, f"d{n}") for n, seq in enumerate(seqs)]
+    relay = OutboxRelay(store, broker, batch=2, idle_poll=0)
+    published = _Published(broker)
+
+    for _ in range(10):  # four passes do it
+        if not await store.count(OUTBOX.name):
+            break
+        await relay.relay_once()
+    assert await store.count(OUTBOX.name) == 0
+    assert published.confirmed[0] == ids[0] and published.confirmed[-1] == ids[-1]
+    assert sorted(published.confirmed) == sorted(ids)  # each once, seq 30 only after all of 20
+    assert len(await _received(listener, 6)) == 6
+
+
+async def test_a_transaction_handed_over_with_its_oldest_event_past_the_cutoff_is_all_polled(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=0)
+    published, log = _Published(broker), _Log(monkeypatch)
+    async with store.transaction() as db:
+        tx = Tx(db, relay.current_id)
+        first = (await tx.emit(DocumentLoaded(document_id="a"), "t1")).id
+        second = (await tx.emit(DocumentLoaded(document_id="b"), "t1")).id
+    # Handed over when its first event is past the orphan age and its second not yet.
+    cutoff = tx.emitted[1].seq
+    monkeypatch.setattr(outbox, "orphaned_before", lambda: cutoff)
+    relay.hand(tx.emitted)
+    assert ("info", "outbox.relay_left_to_poll") in [line[:2] for line in log.lines]
+    assert log.lines[-1][2]["ids"] == [first, second]
+
+    assert await relay.relay_once() == 1  # the poll takes the first; the memory holds nothing
+    assert published.confirmed == [first]
+    monkeypatch.setattr(outbox, "orphaned_before", lambda: cutoff + 1)
+    assert await relay.relay_once() == 1
+    assert published.confirmed == [first, second]  # in the transaction's order
+    assert await store.count(OUTBOX.name) == 0
+
+
+async def test_one_event_larger_than_the_memory_limit_is_held_without_a_let_go(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600, held_limit=100)  # less than one event
+    uow = UnitOfWork(store, relay)
+    published, finds = _Published(broker), _Finds(store)
+    first_id = relay.current_id
+    ids = await _commit(uow, "big")
+    assert relay.current_id == first_id  # nothing else held: letting go would gain nothing
+
+    assert await relay.relay_once() == 1
+    assert finds.returned == []  # from memory, not read back
+    assert published.confirmed == ids
+    await _commit(uow, "next")  # held on its own again
+    await _commit(uow, "last")  # over the limit with one held: now it lets go
+    assert relay.current_id != first_id
+
+
+async def test_a_cancel_of_the_caller_of_stop_reaches_it(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    publishing = asyncio.Event()
+
+    async def never_confirmed(body: bytes, routing_key: str, **properties: Any) -> None:
+        publishing.set()
+        await asyncio.Event().wait()
+
+    broker.publish_stored = never_confirmed  # type: ignore[method-assign]
+    await _commit(uow, "d")
+    relay.start()
+    await eventually(lambda: asyncio.sleep(0, publishing.is_set()), what="a publish")
+    stopping = asyncio.create_task(relay.stop())
+    # Told to stop, and waiting on the relay to end (its sends never do).
+    await eventually(lambda: asyncio.sleep(0, relay._stop_requested.is_set()), what="stop")
+    stopping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert stopping.cancelled()
+    assert await store.count(OUTBOX.name) == 1  # unsent, left in the outbox
+
+
+async def test_stop_out_of_time_logs_what_ended_the_sending(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "STOP_SECONDS", 0.5)
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    log = _Log(monkeypatch)
+
+    async def never_confirmed(body: bytes, routing_key: str, **properties: Any) -> None:
+        await asyncio.Event().wait()
+
+    broker.publish_stored = never_confirmed  # type: ignore[method-assign]
+    await _commit(uow, "d")
+    relay.start()
+    await relay.stop()
+    [(level, fields)] = [(lv, f) for lv, e, f in log.lines if e == "outbox.relay_stopped_unsent"]
+    assert level == "warning"
+    assert (fields["error_type"], fields["left"]) == ("TimeoutError", 1)
+
+
+async def test_a_scan_older_than_the_orphan_age_starts_again_from_the_start(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    # Young rows of a live relay elsewhere: the poll leaves them be, and they fill its pages.
+    young = outbox.orphaned_before() + 10 * outbox.ORPHANED_AFTER_US * 1000
+    for n in range(4):
+        await _row_with_seq(store, young + n, f"o{n}", relay="another-process")
+    relay = OutboxRelay(store, broker, batch=2, idle_poll=0)
+    published = _Published(broker)
+    assert await relay.relay_once() == 0  # the first page: full, nothing to send
+    # Committed behind the scan's place (on MongoDB a seq is taken before the commit).
+    behind = await _row_with_seq(store, 1, "behind")
+    relay._scan_began -= outbox.ORPHANED_AFTER_US / 1e6 + 1  # the scan began that long ago
+
+    assert await relay.relay_once() == 1
+    assert published.confirmed == [behind]
+    assert await store.count(OUTBOX.name) == 4
+
+
+async def test_a_row_that_cannot_be_read_is_logged_once_and_skipped_not_blocking_the_rest(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neither the JSON text nor the envelope: it cannot become a message.
+    await store.insert(OUTBOX.name, {"id": "poisoned", "seq": 1, "routing_key": "x"})
+    good = await _row_with_seq(store, 2, "d")
+    relay = OutboxRelay(store, broker, idle_poll=0)
+    published, log = _Published(broker), _Log(monkeypatch)
+
+    assert await relay.relay_once() == 1
+    assert published.confirmed == [good]
+    assert await relay.relay_once() == 0
+    poisoned = [line for line in log.lines if line[1] == "outbox.relay_poisoned_row"]
+    assert [(level, fields["id"]) for level, _, fields in poisoned] == [("error", "poisoned")]
+    assert [row["id"] for row in await store.find(OUTBOX.name)] == ["poisoned"]  # left there
+
+
+async def test_a_batch_that_keeps_failing_is_logged_with_its_ids(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    log = _Log(monkeypatch)
+
+    async def refused(body: bytes, routing_key: str, **properties: Any) -> None:
+        raise BrokerUnavailable("refused")
+
+    broker.publish_stored = refused  # type: ignore[method-assign]
+    ids = await _commit(uow, "a", "b")
+    for _ in range(3):
+        with pytest.raises(BrokerUnavailable):
+            await relay.relay_once()
+    failing = [line for line in log.lines if line[1] == "outbox.relay_batch_keeps_failing"]
+    assert [(level, fields["ids"]) for level, _, fields in failing] == [("error", ids)]
+    assert await store.count(OUTBOX.name) == 2  # sent again later, never skipped
