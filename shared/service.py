@@ -31,7 +31,8 @@ from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer
 from shared.messaging.topology import WorkQueue
 from shared.metrics import CONSUMERS
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
-from shared.outbox import OutboxRelay, UnitOfWork
+from shared.outbox import UnitOfWork
+from shared.outbox_relay import OutboxRelay
 from shared.ports import PortUnavailable, listening_socket
 from shared.request_summary import SUMMARIES
 from shared.settings import Settings

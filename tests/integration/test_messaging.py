@@ -19,7 +19,8 @@ from shared.messaging.consumer import Consumer, PermanentFailure
 from shared.messaging.parking import list_parked, replay
 from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer, RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_WORK
-from shared.outbox import COLLECTIONS, OutboxRelay, UnitOfWork, stored_envelope
+from shared.outbox import COLLECTIONS, UnitOfWork, stored_envelope
+from shared.outbox_relay import OutboxRelay
 from shared.settings import Settings
 from shared.storage import open_store
 from tests.support.waiting import eventually

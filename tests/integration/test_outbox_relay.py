@@ -17,12 +17,13 @@ import orjson
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
-from shared import outbox
+from shared import outbox_relay
 from shared.contracts import as_json, wrap
 from shared.contracts.results import DocumentLoaded
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import EVENTS_EXCHANGE
-from shared.outbox import COLLECTIONS, OUTBOX, OutboxRelay, Tx, UnitOfWork, stored_envelope
+from shared.outbox import COLLECTIONS, OUTBOX, Tx, UnitOfWork, stored_envelope
+from shared.outbox_relay import OutboxRelay
 from shared.settings import Settings
 from shared.storage import Doc
 from shared.storage.sqlite import SQLiteStore
@@ -149,7 +150,7 @@ async def test_a_row_of_an_older_release_holding_the_envelope_as_a_dict_goes_out
     assert await store.count(OUTBOX.name) == 0
 
 
-@pytest.mark.parametrize("orphaned_after_us", [outbox.ORPHANED_AFTER_US, 0])
+@pytest.mark.parametrize("orphaned_after_us", [outbox_relay.ORPHANED_AFTER_US, 0])
 async def test_the_poll_does_not_send_a_row_the_memory_holds(
     broker: Broker,
     store: SQLiteStore,
@@ -164,7 +165,7 @@ async def test_the_poll_does_not_send_a_row_the_memory_holds(
     first, second = await _commit(uow, "a", "b")
     # With 0, every row is now as old as a left-behind one: only being held keeps it from
     # the poll.
-    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", orphaned_after_us)
+    monkeypatch.setattr(outbox_relay, "ORPHANED_AFTER_US", orphaned_after_us)
 
     assert await relay.relay_once() == 1
     assert finds.returned == [[second]]  # the poll saw it while it was held ...
@@ -185,7 +186,7 @@ async def test_a_row_of_ours_that_never_reached_the_memory_is_polled_once_left_b
     async with store.transaction() as db:
         stuck = (await Tx(db, relay.current_id).emit(DocumentLoaded(document_id="d"), "t1")).id
     assert await relay.relay_once() == 0  # young: it may still be on its way to the memory
-    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", 0)
+    monkeypatch.setattr(outbox_relay, "ORPHANED_AFTER_US", 0)
     assert await relay.relay_once() == 1
     assert published.confirmed == [stuck]
     assert await store.count(OUTBOX.name) == 0
@@ -256,7 +257,7 @@ async def test_a_commit_handed_over_after_the_poll_took_it_as_left_behind_is_not
         late = (await tx.emit(DocumentLoaded(document_id="d"), "t1")).id
     # Its commit outlasted the orphan age (as one retried through a failover does), so the
     # poll took it as left behind, and only then was it handed over.
-    monkeypatch.setattr(outbox, "ORPHANED_AFTER_US", 0)
+    monkeypatch.setattr(outbox_relay, "ORPHANED_AFTER_US", 0)
     assert await relay.relay_once() == 1
     relay.hand(tx.emitted)
     assert await relay.relay_once() == 0
@@ -267,7 +268,7 @@ async def test_a_commit_handed_over_after_the_poll_took_it_as_left_behind_is_not
 async def test_stop_ends_in_its_time_without_raising_while_the_held_rows_cannot_go_out(
     broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(outbox, "STOP_SECONDS", 0.5)
+    monkeypatch.setattr(outbox_relay, "STOP_SECONDS", 0.5)
     relay = OutboxRelay(store, broker, idle_poll=3600)
     uow = UnitOfWork(store, relay)
     finds = _Finds(store)
@@ -291,7 +292,7 @@ async def test_stop_ends_in_its_time_without_raising_while_the_held_rows_cannot_
 async def test_stop_cuts_short_the_wait_after_a_failed_send(
     broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(outbox, "STOP_SECONDS", 0.5)
+    monkeypatch.setattr(outbox_relay, "STOP_SECONDS", 0.5)
     relay = OutboxRelay(store, broker, idle_poll=3600)
     uow = UnitOfWork(store, relay)
     failures: list[str] = []
@@ -375,7 +376,7 @@ class _Log:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.lines: list[tuple[str, str, dict[str, Any]]] = []
-        monkeypatch.setattr(outbox, "log", self)
+        monkeypatch.setattr(outbox_relay, "log", self)
 
     def __getattr__(self, level: str) -> Any:
         def line(event: str, **fields: Any) -> None:
@@ -425,14 +426,14 @@ async def test_a_transaction_handed_over_with_its_oldest_event_past_the_cutoff_i
         second = (await tx.emit(DocumentLoaded(document_id="b"), "t1")).id
     # Handed over when its first event is past the orphan age and its second not yet.
     cutoff = tx.emitted[1].seq
-    monkeypatch.setattr(outbox, "orphaned_before", lambda: cutoff)
+    monkeypatch.setattr(outbox_relay, "orphaned_before", lambda: cutoff)
     relay.hand(tx.emitted)
     assert ("info", "outbox.relay_left_to_poll") in [line[:2] for line in log.lines]
     assert log.lines[-1][2]["ids"] == [first, second]
 
     assert await relay.relay_once() == 1  # the poll takes the first; the memory holds nothing
     assert published.confirmed == [first]
-    monkeypatch.setattr(outbox, "orphaned_before", lambda: cutoff + 1)
+    monkeypatch.setattr(outbox_relay, "orphaned_before", lambda: cutoff + 1)
     assert await relay.relay_once() == 1
     assert published.confirmed == [first, second]  # in the transaction's order
     assert await store.count(OUTBOX.name) == 0
@@ -484,7 +485,7 @@ async def test_a_cancel_of_the_caller_of_stop_reaches_it(
 async def test_stop_out_of_time_logs_what_ended_the_sending(
     broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(outbox, "STOP_SECONDS", 0.5)
+    monkeypatch.setattr(outbox_relay, "STOP_SECONDS", 0.5)
     relay = OutboxRelay(store, broker, idle_poll=3600)
     uow = UnitOfWork(store, relay)
     log = _Log(monkeypatch)
@@ -505,7 +506,7 @@ async def test_a_scan_older_than_the_orphan_age_starts_again_from_the_start(
     broker: Broker, store: SQLiteStore
 ) -> None:
     # Young rows of a live relay elsewhere: the poll leaves them be, and they fill its pages.
-    young = outbox.orphaned_before() + 10 * outbox.ORPHANED_AFTER_US * 1000
+    young = outbox_relay.orphaned_before() + 10 * outbox_relay.ORPHANED_AFTER_US * 1000
     for n in range(4):
         await _row_with_seq(store, young + n, f"o{n}", relay="another-process")
     relay = OutboxRelay(store, broker, batch=2, idle_poll=0)
@@ -513,7 +514,7 @@ async def test_a_scan_older_than_the_orphan_age_starts_again_from_the_start(
     assert await relay.relay_once() == 0  # the first page: full, nothing to send
     # Committed behind the scan's place (on MongoDB a seq is taken before the commit).
     behind = await _row_with_seq(store, 1, "behind")
-    relay._scan_began -= outbox.ORPHANED_AFTER_US / 1e6 + 1  # the scan began that long ago
+    relay._scan_began -= outbox_relay.ORPHANED_AFTER_US / 1e6 + 1  # the scan began that long ago
 
     assert await relay.relay_once() == 1
     assert published.confirmed == [behind]

@@ -9,7 +9,8 @@ import pytest
 from shared.contracts.results import DocumentLoaded
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import EVENTS_EXCHANGE
-from shared.outbox import COLLECTIONS, OutboxRelay, UnitOfWork
+from shared.outbox import COLLECTIONS, UnitOfWork
+from shared.outbox_relay import OutboxRelay
 from shared.settings import Settings
 from shared.storage import open_store
 

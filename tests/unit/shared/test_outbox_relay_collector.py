@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.outbox import OutboxRelay
+from shared.outbox_relay import OutboxRelay
 
 
 class _Outbox:

@@ -1,0 +1,391 @@
+"""The outbox's relay: publishes what the transactions of :mod:`shared.outbox` committed.
+
+It is handed the rows a transaction of its process committed and sends them from memory, in
+commit order, deleting each row only after the broker confirmed it; it reads the outbox only
+for the rest (rows of a process that died, rows it let go of). A crash at any point re-sends
+rather than loses; consumers deduplicate by envelope id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import suppress
+
+from shared.collector import collector_held
+from shared.logging import get_logger
+from shared.messaging.broker import Broker, BrokerUnavailable
+from shared.outbox import OUTBOX, Outgoing
+from shared.storage import Doc, StorageError, Store
+
+log = get_logger("tsdx.outbox")
+
+
+# A row its own relay has not sent after this long was left by a process that died: any
+# instance's relay sends it. Before that, instances sharing a store leave each other's rows be.
+ORPHANED_AFTER_US = 5_000_000
+
+
+def orphaned_before() -> int:
+    """The seq below which a row is left behind: the poll of any relay takes it, and the
+    memory no longer does (one cutoff for both, so that only one of them ever sends it)."""
+    return (time.time_ns() // 1000 - ORPHANED_AFTER_US) * 1000
+
+
+def left_behind(seq: int, orphaned: int) -> bool:
+    """The ownership rule for a row of a live relay: the memory's if handed over before the
+    orphan cutoff (``orphaned``, from :func:`orphaned_before`), else the poll's. A transaction
+    goes by its oldest event, so that all of its events are sent by one of them, in order."""
+    return seq < orphaned
+
+
+# At most this much JSON (bytes) waits in a relay's memory: a relay that cannot send (the
+# broker away) while its process goes on committing lets go of it and reads it back later.
+HELD_LIMIT_BYTES = 64 * 1024 * 1024
+
+# How long stopping the relay may take: it sends what it holds for most of it, then gives up
+# (what is unsent stays in the outbox), so that the broker and the store are closed after it.
+STOP_SECONDS = 10.0
+_SEND_THE_REST_SHARE = 0.8
+
+# A batch failing this many times in a row is logged with its ids.
+_FAILURES_LOGGED = 3
+
+
+class OutboxRelay:
+    """Publishes the outbox. What a transaction of this process commits is handed to it
+    (:meth:`hand`) and sent from memory, in commit order; the poll reads the outbox, page by
+    page in seq order, for the rest: rows written with no relay, rows of a relay that died
+    (after ORPHANED_AFTER_US), rows this relay let go of.
+
+    One rule keeps this process from sending a row twice (:func:`left_behind`): a row of this
+    relay is the memory's if handed over before the orphan cutoff (:func:`orphaned_before`)
+    and the poll's after; the memory takes no transaction whose oldest event is past the cutoff
+    (one handed over late, as a commit retried through a failover is: all of it is the poll's),
+    and the poll leaves alone the rows the memory holds (from their commit until their delete,
+    or a failed send, which keeps them held to be sent again) and this relay's own younger rows
+    (their commit may not have handed them over yet).
+
+    Letting go of the memory changes :attr:`current_id`: what was held, and what transactions
+    still open under the old id commit, is then the poll's, and the memory waits until a scan
+    from the start of the outbox to its end saw none of it. The poll sends what was let go of
+    in emit order (seq); a transaction under an old id that commits only after the memory went
+    on is sent as left behind, after ORPHANED_AFTER_US, and so after newer events.
+
+    A scan that began more than ORPHANED_AFTER_US ago starts again from the start: at a page a
+    poll, under steady load it would never reach the end (every page full), and a row left
+    behind since, or one committed behind its place (on MongoDB a seq is taken before the
+    commit), would wait. A scan after a let-go reads its pages back to back and is not cut
+    short (the memory waits for its end); a row it passed by is sent as left behind.
+
+    A row that cannot be read (a poisoned one) is logged with its id and skipped by this
+    process, left in the outbox; a batch that the broker keeps refusing is logged with its ids.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        *,
+        batch: int = 200,
+        idle_poll: float = 1.0,
+        held_limit: int = HELD_LIMIT_BYTES,
+    ) -> None:
+        # The id transactions write their rows under (UnitOfWork reads it as each one begins);
+        # it changes when the relay lets go of its memory.
+        self.current_id = uuid.uuid4().hex
+        self._store = store
+        self._broker = broker
+        self._batch = batch
+        self._idle_poll = idle_poll
+        self._held_limit = held_limit
+        # Committed here and not yet confirmed and deleted, in commit order; a batch stays in
+        # it while it is sent, and again after a failed send, to be sent again.
+        self._held: dict[str, Outgoing] = {}
+        self._held_bytes = 0
+        self._let_go: set[str] = set()  # earlier ids of this relay, whose rows the poll sends
+        # The poll's place in its scan of the outbox (the seq it read up to; None: the start)
+        # and whether this scan met a row let go of (the memory waits for a scan that did not).
+        self._scan_after: int | None = None
+        self._scan_met_let_go = False
+        self._mid_scan = False  # a full page was read: the scan goes on
+        self._page = batch  # rows a read asks for: wider while one seq fills a whole page
+        self._let_go_generation = 0  # a page read across a let-go cannot vouch for the scan
+        self._scan_began = 0.0  # monotonic time of the scan's first page
+        self._poisoned: set[str] = set()  # ids of rows that cannot be read: left in the outbox
+        self._failing: tuple[str, int] = ("", 0)  # the first id of a failing batch, and how often
+        self._poll_due = time.monotonic() + idle_poll
+        self._wake = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._send_the_rest_by = 0.0  # loop time, set by stop()
+        self._task: asyncio.Task[None] | None = None
+
+    def hand(self, events: Sequence[Outgoing]) -> None:
+        """The events one transaction of this process committed, in their order: all of them
+        held, or (written under an id let go of, or committed late) all left to the poll."""
+        if not events:
+            return
+        oldest = events[0]  # one transaction: one relay id, and the smallest seq
+        if oldest.relay != self.current_id:
+            self._refuse(events, "let_go")
+        elif left_behind(oldest.seq, orphaned_before()):
+            # Committed late (a commit retried through a failover, a transaction longer than
+            # the cutoff): past it the poll may have sent some of it already, and sends it all.
+            self._refuse(events, "late")
+        else:
+            for event in events:
+                # One event larger than the limit is held on its own: letting go would gain
+                # nothing, the poll would read it back whole.
+                if self._held and self._held_bytes + len(event.body) > self._held_limit:
+                    self._let_go_of_memory()  # the rest of the transaction goes with it
+                    break
+                self._held[event.id] = event
+                self._held_bytes += len(event.body)
+        self._wake.set()
+
+    @staticmethod
+    def _refuse(events: Sequence[Outgoing], why: str) -> None:
+        # Not an error: the rows are in the outbox, and the poll sends them (a little later).
+        log.info("outbox.relay_left_to_poll", why=why, ids=[event.id for event in events])
+
+    def _let_go_of_memory(self) -> None:
+        log.warning("outbox.relay_let_go", held=len(self._held), held_bytes=self._held_bytes)
+        self._let_go.add(self.current_id)
+        self.current_id = uuid.uuid4().hex
+        self._held.clear()
+        self._held_bytes = 0
+        # What it held may lie behind the scan's place: the scan starts again, in seq order.
+        self._let_go_generation += 1
+        self._start_scan()
+
+    def _start_scan(self) -> None:
+        self._scan_after, self._scan_met_let_go = None, False
+        self._mid_scan, self._page = False, self._batch
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Sends what is held and ends the relay within STOP_SECONDS, never raising: past
+        them it is cancelled and what is unsent stays in the outbox."""
+        self._send_the_rest_by = asyncio.get_running_loop().time() + (
+            STOP_SECONDS * _SEND_THE_REST_SHARE
+        )
+        self._stop_requested.set()
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self._task, timeout=STOP_SECONDS)
+        except TimeoutError:
+            log.warning("outbox.relay_stop_cancelled", after_s=STOP_SECONDS)
+        except asyncio.CancelledError:
+            # The relay's task was cancelled by someone else: it has ended, as asked. A cancel
+            # aimed at the caller of stop() goes on to it.
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while not self._stop_requested.is_set():
+            # Cleared before the rows are taken, not after they are sent: a commit that wakes
+            # the relay while it publishes is then sent at once, not at the next poll (1 s).
+            self._wake.clear()
+            try:
+                sent = await self.relay_once()
+                backoff = 0.1
+            except Exception as exc:
+                # Never let the relay die: the rows stay in the outbox and are tried again.
+                if isinstance(exc, BrokerUnavailable | StorageError):
+                    log.warning(
+                        "outbox.relay_failed",
+                        error_type=type(exc).__name__,
+                        error=str(exc),
+                        retry_in=backoff,
+                    )
+                else:
+                    log.exception("outbox.relay_error", retry_in=backoff)
+                with suppress(TimeoutError):  # a stop ends the wait
+                    await asyncio.wait_for(self._stop_requested.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent < self._batch and not self._let_go_scan_under_way:
+                with suppress(TimeoutError):
+                    # The poll catches rows committed by another process sharing the store.
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
+        await self._send_the_rest()
+
+    async def _send_the_rest(self) -> None:
+        """On stop, what this process committed goes out now rather than when a relay of
+        another process takes it over as left behind; what fails, or is not sent by the time
+        stop() allows, stays in the outbox."""
+        try:
+            async with asyncio.timeout_at(self._send_the_rest_by):
+                while self._held and not self._memory_paused:
+                    with collector_held():
+                        await self._send_held()
+        except Exception as exc:  # TimeoutError too: out of time
+            unsent = {"left": len(self._held), "error_type": type(exc).__name__}
+            if isinstance(exc, TimeoutError | BrokerUnavailable | StorageError):
+                log.warning("outbox.relay_stopped_unsent", error=str(exc), **unsent)
+            else:
+                log.exception("outbox.relay_stopped_unsent", **unsent)
+
+    async def relay_once(self) -> int:
+        # Rows may be large events (a catalog's changes: some 15,000 containers per MiB read
+        # back); the collector's passes over them cost the relay more than reading them did.
+        # Their references free them all when the batch is done (shared/collector.py); a
+        # publish gives up after its timeout, so the hold never outlasts a batch's sends.
+        with collector_held():
+            return await self._relay_batch()
+
+    async def _relay_batch(self) -> int:
+        sent = 0 if self._memory_paused else await self._send_held()
+        if sent == 0 or time.monotonic() >= self._poll_due:
+            sent += await self._poll()
+        return sent
+
+    async def _send_held(self) -> int:
+        batch = list(itertools.islice(self._held.values(), self._batch))
+        await self._send(batch)
+        for event in batch:
+            if self._held.pop(event.id, None) is not None:  # not let go of meanwhile
+                self._held_bytes -= len(event.body)
+        return len(batch)
+
+    async def _poll(self) -> int:
+        """Reads the next page of the outbox (a scan goes on from where the last page ended,
+        so rows the memory holds or another instance's young rows never hide the rest)."""
+        now = time.monotonic()
+        self._poll_due = now + self._idle_poll
+        if self._scan_overdue(now):
+            self._start_scan()  # what is behind its place would wait for it: from the start
+        if not self._mid_scan:
+            self._scan_began = now
+        above = None if self._scan_after is None else ("seq", self._scan_after)
+        page, generation = self._page, self._let_go_generation
+        found = await self._store.find(OUTBOX.name, order_by="seq", limit=page, above=above)
+        events = self._polled(found)
+        await self._send(events)
+        if self._let_go_generation != generation:
+            return len(events)  # let go of the memory meanwhile: the scan has started again
+        if any(event.relay in self._let_go for event in events):
+            self._scan_met_let_go = True
+        if len(found) == page:
+            self._go_on_after(found)
+            if self._let_go_scan_under_way:
+                self._poll_due = time.monotonic()  # the rest of the scan follows at once
+            return len(events)
+        # The scan reached the end of the outbox.
+        if self._memory_paused and not self._scan_met_let_go:
+            # None of what was let go of is left: the memory goes on.
+            self._let_go.clear()
+            self._wake.set()
+        self._start_scan()
+        return len(events)
+
+    def _go_on_after(self, page: Sequence[Doc]) -> None:
+        """The next page of a scan starts after the largest seq strictly below this full
+        page's last one: rows of another process may share that seq (a seq is unique within
+        a process only), and the limit may have cut them off. A page all of one seq is read
+        again from the same place, twice as wide, until it reaches a larger seq."""
+        self._mid_scan = True
+        last = page[-1]["seq"]
+        below = [row["seq"] for row in page if row["seq"] < last]
+        if below:
+            self._scan_after, self._page = below[-1], self._batch
+        else:
+            self._page = 2 * len(page)
+
+    def _scan_overdue(self, now: float) -> bool:
+        """A scan at a page a poll that began more than ORPHANED_AFTER_US ago."""
+        if not self._mid_scan or self._let_go_scan_under_way:
+            return False
+        return now - self._scan_began > ORPHANED_AFTER_US / 1e6
+
+    @property
+    def _memory_paused(self) -> bool:
+        """Let go of: the memory sends nothing until a scan of the outbox found none of what
+        was let go of left (what it holds since goes out after it)."""
+        return bool(self._let_go)
+
+    @property
+    def _let_go_scan_under_way(self) -> bool:
+        """After a let-go the memory resumes only once a scan reached the end, so the scan's
+        pages are read back to back; otherwise one page a poll, so rows the memory holds and
+        sends are not read over and over."""
+        return self._memory_paused and self._mid_scan
+
+    def _polled(self, found: Sequence[Doc]) -> list[Outgoing]:
+        """The rows of a page the poll sends, read one by one: a row that cannot be read is
+        logged and skipped from then on, not let stop the rows behind it."""
+        orphaned = orphaned_before()
+        events = []
+        for row in found:
+            id = row.get("id")
+            if id in self._poisoned:
+                continue
+            try:
+                if self._polls(row, orphaned):
+                    events.append(Outgoing.from_row(row))
+            except Exception as exc:
+                # Left in the outbox, for a fixed release or a person to deal with.
+                log.error("outbox.relay_poisoned_row", id=id, error_type=type(exc).__name__)
+                self._poisoned.add(str(id))
+        return events
+
+    def _polls(self, row: Doc, orphaned: int) -> bool:
+        relay = row.get("relay")
+        if relay is None or relay in self._let_go:
+            return True
+        if row["id"] in self._held:
+            return False  # the memory sends it
+        # Left behind: another process's, or one of ours whose commit raised after it was
+        # durable (a store may not know), so it never reached the memory. A younger row of
+        # ours may be one whose transaction is about to hand it over.
+        return left_behind(row["seq"], orphaned)
+
+    async def _send(self, events: Sequence[Outgoing]) -> None:
+        if not events:
+            return
+        try:
+            # Publishes are pipelined on one channel, so the broker keeps their order.
+            await asyncio.gather(
+                *(
+                    self._broker.publish_stored(
+                        event.body,
+                        event.routing_key,
+                        message_id=event.id,
+                        correlation_id=event.correlation_id,
+                        message_type=event.type,
+                        tenant=event.tenant,
+                        trace=event.trace,
+                    )
+                    for event in events
+                )
+            )
+        except Exception:
+            self._note_failure(events)
+            raise
+        self._failing = ("", 0)
+        if len(events) == 1:
+            await self._store.delete(OUTBOX.name, events[0].id)
+        else:  # one commit for the batch: a crash before it re-sends them all, as before
+            async with self._store.transaction() as db:
+                for event in events:
+                    await db.delete(OUTBOX.name, event.id)
+
+    def _note_failure(self, events: Sequence[Outgoing]) -> None:
+        """A batch that fails again and again may hold a message the broker always refuses
+        (it is sent again, never skipped): its ids are logged, at the third failure in a row
+        and at every tenth after that."""
+        first, failures = self._failing
+        failures = failures + 1 if first == events[0].id else 1
+        self._failing = (events[0].id, failures)
+        if failures >= _FAILURES_LOGGED and (failures - _FAILURES_LOGGED) % 10 == 0:
+            ids = [event.id for event in events]
+            log.error("outbox.relay_batch_keeps_failing", failures=failures, ids=ids)
