@@ -122,8 +122,16 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _dumps(doc: Doc) -> str:
-    return orjson.dumps(doc).decode()
+def _dumps(doc: Doc) -> bytes:
+    # Bound as bytes and cast to TEXT by SQLite (see _DOC): the JSON is never made a Python
+    # str, which for non-ASCII text (Cyrillic names) takes two or four bytes a character and
+    # another UTF-8 copy when bound: a large document's row cost some four times its size.
+    return orjson.dumps(doc)
+
+
+# A document's JSON (UTF-8 bytes from _dumps) stored as TEXT, so that SQLite's JSON functions
+# read it (a BLOB would be taken for JSONB by newer SQLite releases).
+_DOC = "CAST(? AS TEXT)"
 
 
 def find_sql(
@@ -220,7 +228,7 @@ class _Ops:
     async def insert(self, collection: str, doc: Doc) -> None:
         try:
             await self._db.execute(
-                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, ?)",
+                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, {_DOC})",
                 (doc["id"], _dumps(doc)),
             )
         except sqlite3.IntegrityError as exc:
@@ -229,7 +237,7 @@ class _Ops:
     async def insert_many(self, collection: str, docs: Sequence[Doc]) -> None:
         try:
             await self._db.executemany(
-                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, ?)",
+                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, {_DOC})",
                 [(doc["id"], _dumps(doc)) for doc in docs],
             )
         except sqlite3.IntegrityError as exc:
@@ -289,7 +297,7 @@ class _Ops:
         # inside one they stand or fall with it.
         try:
             await self._db.executemany(
-                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, ?) "
+                f"INSERT INTO {_table(collection)} (id, doc) VALUES (?, {_DOC}) "
                 "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
                 [(doc["id"], _dumps(doc)) for doc in docs],
             )
