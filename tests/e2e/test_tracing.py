@@ -128,8 +128,11 @@ async def test_one_upload_is_one_trace_from_the_accounting_call_to_the_download(
 
     await eventually(
         exported,
+        # Every span the asserts below name: routing may export its span before the
+        # gateway's request span ends (the relay sends the progress once it commits).
         until=lambda _: (
             has("terminal download", "tsdx-gateway")
+            and has("terminal acknowledge", "tsdx-gateway")
             and has("delivery.progressed process", "tsdx-routing")
         ),
         timeout=30,
