@@ -29,7 +29,7 @@ import orjson
 from shared.contracts import Envelope, Payload, encode, wrap
 from shared.contracts.envelope import wrap_json
 from shared.messaging import tracing
-from shared.storage import Collection, Doc, DuplicateKeyError, Index, Session, Store
+from shared.storage import Collection, Doc, DuplicateKeyError, Index, JsonText, Session, Store
 
 if TYPE_CHECKING:  # the relay imports this module's rows
     from shared.outbox_relay import OutboxRelay
@@ -71,7 +71,7 @@ class Outgoing:
             "type": self.type,
             "correlation_id": self.correlation_id,
             "tenant": self.tenant,
-            "body": self.body.decode(),
+            "body": JsonText(self.body),  # written as it is, never made a str
         }
         if self.trace:
             row["trace"] = self.trace
@@ -79,9 +79,17 @@ class Outgoing:
 
     @classmethod
     def from_row(cls, row: Doc) -> Outgoing:
-        """Either shape: the JSON text, or the envelope as a dict (rows of older releases)."""
+        """Any shape: the body as the JSON value SQLite embedded, as the text MongoDB kept
+        (``JsonText``), as written (a store that keeps the row's objects), or the envelope as
+        a dict (rows of older releases)."""
         if "body" in row:
-            body, properties = row["body"].encode(), row
+            stored, properties = row["body"], row
+            if isinstance(stored, JsonText):
+                body = stored.data
+            elif isinstance(stored, str):
+                body = stored.encode()
+            else:
+                body = orjson.dumps(stored)
         else:
             body, properties = orjson.dumps(row["envelope"]), row["envelope"]
         return cls(

@@ -31,6 +31,7 @@ from shared.storage.port import (
     Doc,
     DuplicateKeyError,
     GuardedSession,
+    JsonText,
     Migration,
     Session,
     StorageError,
@@ -89,7 +90,15 @@ def find_filter(where: Where | None) -> dict[str, Any]:
 
 
 def _to_mongo(doc: Doc) -> Doc:
-    return {"_id": doc["id"], **{k: v for k, v in doc.items() if k != "id"}}
+    # A JsonText value is kept as its text (BSON has no place for JSON as it is).
+    return {
+        "_id": doc["id"],
+        **{
+            k: v.data.decode() if isinstance(v, JsonText) else v
+            for k, v in doc.items()
+            if k != "id"
+        },
+    }
 
 
 def _from_mongo(doc: Doc) -> Doc:

@@ -29,6 +29,19 @@ Where = Mapping[str, Any]
 T = TypeVar("T")
 
 
+class JsonText:
+    """A top-level field's value that is JSON already (UTF-8 bytes, as orjson wrote it), written
+    without making it a Python str: SQLite embeds it in the row as that JSON, MongoDB keeps it
+    as its text. So it reads back as a JSON value from SQLite and as a string from MongoDB; a
+    reader takes either (``shared.outbox.Outgoing.from_row``). Not for ``update``. (A plain
+    class, not a dataclass: orjson would write a dataclass as an object of its fields.)"""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
 # A field is a plain identifier or a dotted path of them: nothing an adapter could read as
 # SQL, a JSON-path operator or a MongoDB operator ("$..."), so names never need escaping.
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")

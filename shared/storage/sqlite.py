@@ -32,6 +32,7 @@ from shared.storage.port import (
     DuplicateKeyError,
     GuardedSession,
     Index,
+    JsonText,
     Migration,
     Session,
     StorageError,
@@ -122,11 +123,18 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _embedded(value: Any) -> orjson.Fragment:
+    if isinstance(value, JsonText):
+        return orjson.Fragment(value.data)
+    raise TypeError(f"not storable as JSON: {type(value).__name__}")
+
+
 def _dumps(doc: Doc) -> bytes:
     # Bound as bytes and cast to TEXT by SQLite (see _DOC): the JSON is never made a Python
     # str, which for non-ASCII text (Cyrillic names) takes two or four bytes a character and
     # another UTF-8 copy when bound: a large document's row cost some four times its size.
-    return orjson.dumps(doc)
+    # A JsonText value goes in as the JSON it is, neither parsed nor escaped.
+    return orjson.dumps(doc, default=_embedded)
 
 
 # A document's JSON (UTF-8 bytes from _dumps) stored as TEXT, so that SQLite's JSON functions

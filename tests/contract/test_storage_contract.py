@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pytest
 from pymongo import ASCENDING, AsyncMongoClient
 
@@ -22,7 +23,15 @@ from services.registry import repository as registry_repository
 from services.routing import repository as routing_repository
 from shared import outbox
 from shared.catalog import repository as catalog_repository
-from shared.storage import Collection, DuplicateKeyError, Index, StorageError, Store, Where
+from shared.storage import (
+    Collection,
+    DuplicateKeyError,
+    Index,
+    JsonText,
+    StorageError,
+    Store,
+    Where,
+)
 from shared.storage.mongo import find_filter
 from shared.storage.sqlite import find_sql
 
@@ -263,6 +272,19 @@ async def test_insert_then_get_returns_the_same_nested_json(store: Store) -> Non
     assert got["header"]["confirmed"] is True and got["header"]["closed"] is False
     assert got["flags"] == [True, False, None] and got["flags"][0] is True
     assert got["title"] == "Приходная накладная № 42 от «ООО Ромашка»"
+
+
+async def test_json_text_is_kept_as_that_json_or_as_its_text(target: Target, store: Store) -> None:
+    body = orjson.dumps(NESTED)
+    await store.insert(ITEMS.name, {"id": "raw-1", "body": JsonText(body), "n": 1})
+
+    got = await store.get(ITEMS.name, "raw-1")
+
+    assert got is not None and got["n"] == 1
+    if target.adapter == "sqlite":  # embedded as the JSON it is
+        assert got["body"] == NESTED
+    else:  # BSON keeps it as its text
+        assert got["body"] == body.decode()
 
 
 async def test_get_of_an_unknown_id_is_none(store: Store) -> None:
