@@ -5,8 +5,9 @@ publishes outbox rows with publisher confirms and deletes each one only after th
 confirmed it, so a crash at any point re-sends rather than loses. Consumers deduplicate by
 envelope id, so a re-send is harmless.
 
-A row keeps the envelope as the JSON text it is sent as (dumped once, when it is emitted) and,
-beside it, the fields the message's properties take. The relay is handed the rows a transaction
+A row keeps the envelope's JSON as it is sent (dumped once, when it is emitted; written into
+the row as it is: ``JsonText``, embedded by SQLite, text in MongoDB) and, beside it, the fields
+the message's properties take. The relay is handed the rows a transaction
 of its process committed and sends them from memory, in commit order; it reads the outbox only
 for the rest (rows of a process that died, rows it let go of: :mod:`shared.outbox_relay`).
 
@@ -50,7 +51,9 @@ class AlreadyApplied(Exception):
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """An event in the outbox as the relay publishes it: the envelope's JSON as it is sent, and
-    its properties (id, type, tenant, correlation id, trace) kept beside it, never parsed."""
+    its properties (id, type, tenant, correlation id, trace) kept beside it. Sent from memory it
+    is never parsed; a row the poll reads back from SQLite comes parsed (the JSON was embedded)
+    and is dumped again, to the same bytes: the poll serves only rows left behind."""
 
     id: str
     seq: int

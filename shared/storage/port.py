@@ -33,7 +33,9 @@ class JsonText:
     """A top-level field's value that is JSON already (UTF-8 bytes, as orjson wrote it), written
     without making it a Python str: SQLite embeds it in the row as that JSON, MongoDB keeps it
     as its text. So it reads back as a JSON value from SQLite and as a string from MongoDB; a
-    reader takes either (``shared.outbox.Outgoing.from_row``). Not for ``update``. (A plain
+    reader takes either (``shared.outbox.Outgoing.from_row``). Not for ``update``, nor nested
+    in a field (MongoDB would refuse it). The bytes must be what ``orjson.dumps`` wrote: SQLite
+    stores them unchecked, and a row that is not JSON could not be read back. (A plain
     class, not a dataclass: orjson would write a dataclass as an object of its fields.)"""
 
     __slots__ = ("data",)

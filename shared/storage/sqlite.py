@@ -138,7 +138,8 @@ def _dumps(doc: Doc) -> bytes:
 
 
 # A document's JSON (UTF-8 bytes from _dumps) stored as TEXT, so that SQLite's JSON functions
-# read it (a BLOB would be taken for JSONB by newer SQLite releases).
+# read it (a BLOB would be taken for JSONB by newer SQLite releases). The cast reads the bytes
+# in the database's text encoding: UTF-8, as every file the store creates is.
 _DOC = "CAST(? AS TEXT)"
 
 

@@ -121,8 +121,8 @@ async def test_committed_events_go_out_from_memory_as_stored_without_a_read(
     messages = await _received(listener, 3)
     assert _document_ids(messages) == ["a", "b", "c"]
     for message, id in zip(messages, ids, strict=True):
-        # The stored JSON as it is (SQLite keeps it embedded in the row, not as a string).
-        assert orjson.loads(message.body) == rows[id]["body"]
+        # The stored JSON as it is (SQLite keeps it embedded in the row: dumped, the same bytes).
+        assert message.body == orjson.dumps(rows[id]["body"])
         assert (message.message_id, message.type) == (id, "document.loaded")
         assert message.correlation_id == stored_envelope(rows[id])["correlation_id"]
         assert message.headers["x-tenant"] == "t1"

@@ -87,8 +87,11 @@ def stages(lines: int) -> None:
         requested_at=datetime.now(UTC),
     )
     wire = _best("routing: document.routed dumped, once", lambda: encode(wrap(routed, "t")))
-    # The relay sends the message from memory; the row keeps its text for a later read.
-    _best("routing: its outbox row written", lambda: orjson.dumps({"body": wire.decode()}))
+    # The relay sends the message from memory; the row embeds its JSON as it is (JsonText).
+    _best(
+        "routing: its outbox row written",
+        lambda: orjson.dumps({"body": orjson.Fragment(wire)}),
+    )
     print(f"  document.routed: {len(wire) / 1e6:.2f} MB")
     _, received = _best("gateway: document.routed read and validated", lambda: decode(wire))
     assert isinstance(received, DocumentRouted)
