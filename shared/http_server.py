@@ -8,7 +8,8 @@ holds a write while nothing is held, and hands it on with the next one (the body
 head: one vectored write, nothing copied), or at the start of the next event-loop turn
 (``loop.call_soon``) when no other write comes in this one. An answer whose body follows its
 head at once, as every answer of the services does, waits for nothing; nothing is reordered.
-``uvicorn.Config(http=HttpProtocol)`` is uvicorn's own seam.
+It is plugged in through uvicorn's own seam, ``uvicorn.Config(http=...)``, in one place for
+the services and the bench's ceilings alike: :func:`server_config`.
 """
 
 from __future__ import annotations
