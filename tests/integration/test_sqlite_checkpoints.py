@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from shared.storage import Collection
-from shared.storage.checkpoints import CHECKPOINT_EVERY
+from shared.storage.checkpoints import BACKSTOP_PAGES, CHECKPOINT_EVERY
 from shared.storage.sqlite import SQLiteStore
 
 ROWS = Collection("rows")
@@ -60,3 +60,22 @@ async def test_closing_the_store_waits_for_a_running_checkpoint(tmp_path: Path) 
         assert await reopened.count(ROWS.name) == CHECKPOINT_EVERY
     finally:
         await reopened.close()
+
+
+async def test_the_wal_starts_over_under_writes_that_never_pause(tmp_path: Path) -> None:
+    """A checkpoint's first pass runs beside the writes and leaves those written meanwhile
+    behind; its second, holding the store's lock, copies them too, so that the WAL starts over
+    instead of growing to SQLite's own backstop (BACKSTOP_PAGES, 16 MB here)."""
+    path = tmp_path / "store.sqlite3"
+    store = SQLiteStore(path)
+    await store.open([ROWS])
+    writes = 15 * CHECKPOINT_EVERY  # about 6,000 pages: past the backstop if never started over
+    try:
+        for n in range(writes):
+            await store.put(ROWS.name, {"id": f"r{n}", "text": "x" * 3000})
+            await asyncio.sleep(0.002)  # steady, as a service's writes come: never a pause
+        assert await store.count(ROWS.name) == writes
+        # The WAL's file keeps its largest size: a checkpoint's worth of pages or two.
+        assert _size(tmp_path / "store.sqlite3-wal") < BACKSTOP_PAGES * 4096 // 4
+    finally:
+        await store.close()
