@@ -129,7 +129,11 @@ accounting base, not a capacity; the limiter still runs on every request.
 - *Latency p99 at half load*: uploads are then started at a steady half of the measured
   throughput, whenever they are due, for {half_seconds:g} s after {half_warmup:g} s of
   warm-up; each latency counts from the moment the upload was due (a late start counts
-  against tsdx).
+  against tsdx). The half follows the full load, and so the machine's speed; `python -m
+  tools.bench.half_load [rate ...]` measures the same at fixed rates, round after round, on
+  a stack of its own (to compare two builds on one machine). The bench's client freezes its
+  long-lived objects from the garbage collector as the services do, so that its own full
+  collections do not stop it while it times.
 - *{batch_documents}-document uploads*: {batch_lanes} uploaders each upload {batch_documents}
   supplier orders of {lines} lines in one request to one terminal, which long-polls until all
   of them are listed and then acknowledges them all in one call, as the terminal app does

@@ -1,0 +1,92 @@
+"""The upload → inbox latency at steady rates, on a stack of its own: the bench's half-load
+figure at rates you choose, several times, so that two builds can be compared on one machine.
+
+``python -m tools.bench.half_load [rate ...] [--rounds N] [--seconds S]``
+
+The stack (a RabbitMQ virtual host of its own, every service its own process) and the
+bench's terminals are set up as ``tsdx bench`` does, warmed up by its closed loop of uploads
+for a few seconds; then, round after round, uploads are started at each rate in turn,
+whenever they are due, as the bench's half-load phase does. Each round prints the latency's
+percentiles and its longest, and the CPU each process spent per document. A figure at a fixed
+rate, where the bench's half load follows the full load's rate (and so the machine's speed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from shared.collector import long_lived_frozen
+from tools.bench import api
+from tools.bench.plan import plan_for
+from tools.bench.run import HOST, Bench
+from tools.bench.uploads import UploadDriver
+from tools.bench.vhost import VirtualHost
+from tools.bench.wire import Pool
+from tools.cli.stack import Stack
+
+WARMUP_SECONDS = 5.0
+
+
+async def _rounds(
+    bench: Bench,
+    stack: Stack,
+    driver: UploadDriver,
+    rates: list[float],
+    rounds: int,
+    seconds: float,
+) -> None:
+    for run in range(rounds):
+        for rate in rates:
+            meter = bench._cpu_meter(stack, client=True)
+            meter.start()
+            outcome = await driver.open_loop(rate, 1.0, seconds)
+            spent = meter.stop()
+            latency = outcome.latency
+            longest = max(seen - due for due, seen in outcome.counted)
+            cpu = ", ".join(
+                f"{name} {1000 * value / len(outcome.samples):.2f}" for name, value in spent.items()
+            )
+            print(
+                f"round {run + 1}, {rate:g} docs/s: p50 {1000 * latency.p50:.1f}, "
+                f"p95 {1000 * latency.p95:.1f}, p99 {1000 * latency.p99:.1f}, "
+                f"longest {1000 * longest:.1f} ms; late starts {outcome.late_starts}, "
+                f"errors {sum(outcome.errors.values())}; CPU ms a document: {cpu}"
+            )
+
+
+async def main(rates: list[float], rounds: int, seconds: float) -> None:
+    bench = Bench(plan_for(None, quick=False), print)
+    vhost = VirtualHost(bench.settings.amqp_url, bench.settings.rabbitmq_api_url)
+    vhost.create()
+    stack = bench._stack(vhost)
+    try:
+        stack.start_all()
+        await asyncio.to_thread(stack.wait_ready, 90.0)
+        pool = Pool(HOST, stack.ports["gateway"])
+        try:
+            tenant = await api.create_tenant(pool, bench.admin_token, "Половина нагрузки")
+            terminals = await api.pair_many(
+                pool, tenant["connection_code"], bench.plan.terminals, "HALF"
+            )
+            driver = UploadDriver(pool, tenant["api_key"], terminals, bench.plan.upload_lines)
+            warm = await driver.closed_loop(bench.plan.lanes, 1.0, WARMUP_SECONDS)
+            print(f"warm-up: {warm.rate:.0f} docs/s with {bench.plan.lanes} uploaders")
+            async with long_lived_frozen():  # the client's collector as the bench's
+                await _rounds(bench, stack, driver, rates, rounds, seconds)
+        finally:
+            await pool.close()
+    finally:
+        await asyncio.to_thread(stack.stop_all)
+        vhost.delete()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rates", type=float, nargs="*", default=[75.0], help="documents/s")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured, each rate")
+    args = parser.parse_args()
+    if any(rate <= 0 for rate in args.rates) or args.rounds < 1 or args.seconds <= 0:
+        parser.error("rates and seconds must be positive, and at least one round")
+    asyncio.run(main(args.rates, args.rounds, args.seconds))
