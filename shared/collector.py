@@ -146,16 +146,21 @@ async def _refresh_when_due() -> None:
 
 
 @asynccontextmanager
-async def long_lived_frozen() -> AsyncIterator[None]:
+async def long_lived_frozen(*, refresh: bool = True) -> AsyncIterator[None]:
     """While the block runs (a service serving): start-up objects frozen, then whatever lives
-    through a young collection, with the freeze undone for one full pass when due."""
+    through a young collection, with the freeze undone for one full pass when due.
+
+    ``refresh=False`` is for a run of bounded length that must not stop for a full pass while
+    it lasts (the bench's client, which times what it measures): the cycles that die frozen
+    wait for the end of the process."""
     freeze_start_up()
     gc.callbacks.append(_freeze_survivors)
-    refreshing = asyncio.create_task(_refresh_when_due())
+    refreshing = asyncio.create_task(_refresh_when_due()) if refresh else None
     try:
         yield
     finally:
         gc.callbacks.remove(_freeze_survivors)  # first: whatever ends the refreshing task
-        refreshing.cancel()
-        with suppress(asyncio.CancelledError):
-            await refreshing
+        if refreshing is not None:
+            refreshing.cancel()
+            with suppress(asyncio.CancelledError):
+                await refreshing

@@ -6,15 +6,20 @@ figure at rates you choose, several times, so that two builds can be compared on
 The stack (a RabbitMQ virtual host of its own, every service its own process) and the
 bench's terminals are set up as ``tsdx bench`` does, warmed up by its closed loop of uploads
 for a few seconds; then, round after round, uploads are started at each rate in turn,
-whenever they are due, as the bench's half-load phase does. Each round prints the latency's
-percentiles and its longest, and the CPU each process spent per document. A figure at a fixed
-rate, where the bench's half load follows the full load's rate (and so the machine's speed).
+whenever they are due, as the bench's half-load phase does (its warm-up too). Each round
+prints the latency's percentiles and its longest, and the CPU each process spent per
+document: a figure at a fixed rate, where the bench's half load follows the full load's rate
+(and so the machine's speed). The services' logs are removed after a run that went through,
+and kept (their directory printed) after one that failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import shutil
+import sys
 
 from shared.collector import long_lived_frozen
 from tools.bench import api
@@ -26,6 +31,10 @@ from tools.bench.wire import Pool
 from tools.cli.stack import Stack
 
 WARMUP_SECONDS = 5.0
+# Bounds of what the command line may ask (uploads started whatever the answers: an absurd
+# rate would only fill the memory with tasks).
+MAX_RATE = 5000.0
+MAX_SECONDS = 600.0
 
 
 async def _rounds(
@@ -40,7 +49,7 @@ async def _rounds(
         for rate in rates:
             meter = bench._cpu_meter(stack, client=True)
             meter.start()
-            outcome = await driver.open_loop(rate, 1.0, seconds)
+            outcome = await driver.open_loop(rate, bench.plan.half_warmup, seconds)
             spent = meter.stop()
             latency = outcome.latency
             longest = max(seen - due for due, seen in outcome.counted)
@@ -59,6 +68,20 @@ async def main(rates: list[float], rounds: int, seconds: float) -> None:
     bench = Bench(plan_for(None, quick=False), print)
     vhost = VirtualHost(bench.settings.amqp_url, bench.settings.rabbitmq_api_url)
     vhost.create()
+    try:
+        await _on_a_stack(bench, vhost, rates, rounds, seconds)
+    except BaseException:
+        print(f"the services' logs are kept in {bench.scratch / 'logs'}", file=sys.stderr)
+        raise
+    else:
+        shutil.rmtree(bench.scratch, ignore_errors=True)
+    finally:
+        vhost.delete()
+
+
+async def _on_a_stack(
+    bench: Bench, vhost: VirtualHost, rates: list[float], rounds: int, seconds: float
+) -> None:
     stack = bench._stack(vhost)
     try:
         stack.start_all()
@@ -72,13 +95,12 @@ async def main(rates: list[float], rounds: int, seconds: float) -> None:
             driver = UploadDriver(pool, tenant["api_key"], terminals, bench.plan.upload_lines)
             warm = await driver.closed_loop(bench.plan.lanes, 1.0, WARMUP_SECONDS)
             print(f"warm-up: {warm.rate:.0f} docs/s with {bench.plan.lanes} uploaders")
-            async with long_lived_frozen():  # the client's collector as the bench's
+            async with long_lived_frozen(refresh=False):  # the client's collector as the bench's
                 await _rounds(bench, stack, driver, rates, rounds, seconds)
         finally:
             await pool.close()
     finally:
         await asyncio.to_thread(stack.stop_all)
-        vhost.delete()
 
 
 if __name__ == "__main__":
@@ -87,6 +109,10 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=15.0, help="measured, each rate")
     args = parser.parse_args()
-    if any(rate <= 0 for rate in args.rates) or args.rounds < 1 or args.seconds <= 0:
-        parser.error("rates and seconds must be positive, and at least one round")
+    if not all(math.isfinite(rate) and 0 < rate <= MAX_RATE for rate in args.rates):
+        parser.error(f"each rate must be a number of documents/s above 0, at most {MAX_RATE:g}")
+    if not (math.isfinite(args.seconds) and 1 <= args.seconds <= MAX_SECONDS):
+        parser.error(f"--seconds must be from 1 to {MAX_SECONDS:g}")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     asyncio.run(main(args.rates, args.rounds, args.seconds))

@@ -132,3 +132,22 @@ async def test_the_full_pass_comes_by_itself_once_the_memory_has_grown(
             assert found[0] >= 4000  # the dead cycles were collected
     finally:
         gc.unfreeze()
+
+
+async def test_without_refresh_no_full_pass_comes_however_the_memory_grew(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    refreshed: list[int] = []
+    monkeypatch.setattr(collector, "refresh", lambda: refreshed.append(1) or 0)
+    monkeypatch.setattr(collector, "CHECK_SECONDS", 0.01)
+    monkeypatch.setattr(collector, "REFRESH_GROWTH", 0.5)  # due at every check
+    try:
+        async with long_lived_frozen(refresh=False):
+            kept = [[n] for n in range(1000)]
+            gc.collect(1)
+            assert gc.get_objects(2) == []  # survivors are still frozen
+            await asyncio.sleep(0.1)  # ten checks' time, had there been a checker
+            assert refreshed == []
+            del kept
+    finally:
+        gc.unfreeze()
