@@ -8,7 +8,7 @@ its writes instead; every ``every`` writes it checkpoints on a worker thread wit
 of its own, in two passes:
 
 - the first runs beside the process's statements, which go on meanwhile: it copies the bulk of
-  the pages (routing's 100 writes are about a thousand, 14-22 ms of copying under load, which
+  the pages (routing's 100 writes are about a thousand, 10-22 ms of copying under load, which
   every statement of the process used to wait out);
 - the second holds the store's lock, so that no write of this process comes in between, and
   copies what was written during the first (a few pages, and the WAL and the file synced:
