@@ -103,16 +103,24 @@ async def _on_a_stack(
         await asyncio.to_thread(stack.stop_all)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, each value checked (argparse exits with a message that says which)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench.half_load", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("rates", type=float, nargs="*", default=[75.0], help="documents/s")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=15.0, help="measured, each rate")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if not all(math.isfinite(rate) and 0 < rate <= MAX_RATE for rate in args.rates):
         parser.error(f"each rate must be a number of documents/s above 0, at most {MAX_RATE:g}")
     if not (math.isfinite(args.seconds) and 1 <= args.seconds <= MAX_SECONDS):
         parser.error(f"--seconds must be from 1 to {MAX_SECONDS:g}")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    asyncio.run(main(args.rates, args.rounds, args.seconds))
+    return args
+
+
+if __name__ == "__main__":
+    given = arguments()
+    asyncio.run(main(given.rates, given.rounds, given.seconds))

@@ -1,9 +1,11 @@
-"""``tsdx bench`` refuses options that cannot go together, before it starts anything."""
+"""``tsdx bench`` and the bench's tools refuse a command line that cannot work, before they start
+anything."""
 
 from __future__ import annotations
 
 import pytest
 
+from tools.bench import half_load
 from tools.cli.main import main
 from tools.cli.output import USAGE
 
@@ -19,3 +21,33 @@ def test_polls_only_and_catalog_only_are_refused_together() -> None:
     with pytest.raises(SystemExit) as exited:
         main(["bench", "--polls-only", "--catalog-only"])
     assert exited.value.code == USAGE
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["0"], "each rate must be"),
+        (["-5"], "each rate must be"),
+        (["inf"], "each rate must be"),
+        (["nan"], "each rate must be"),
+        (["75", "1e9"], "each rate must be"),
+        (["fast"], "invalid float value: 'fast'"),
+        (["--seconds", "0.5"], "--seconds must be from 1 to 600"),
+        (["--seconds", "nan"], "--seconds must be from 1 to 600"),
+        (["--rounds", "0"], "--rounds must be at least 1"),
+        (["--rounds", "two"], "invalid int value: 'two'"),
+    ],
+)
+def test_the_half_load_tool_refuses_a_bad_command_line_saying_why(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        half_load.arguments(argv)
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_the_half_load_tool_takes_rates_rounds_and_seconds() -> None:
+    given = half_load.arguments(["60", "90.5", "--rounds", "2", "--seconds", "20"])
+    assert (given.rates, given.rounds, given.seconds) == ([60.0, 90.5], 2, 20.0)
+    assert half_load.arguments([]).rates == [75.0]
