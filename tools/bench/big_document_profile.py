@@ -111,49 +111,32 @@ def stages(lines: int) -> None:
 
 
 async def on_the_stack(lines: int, runs: int, spy: Path | None) -> None:
-    from tools.bench import api
     from tools.bench.big_document import big_document
+    from tools.bench.own_stack import own_stack
     from tools.bench.plan import plan_for
-    from tools.bench.run import HOST, Bench
-    from tools.bench.vhost import VirtualHost
-    from tools.bench.wire import Pool
 
-    bench = Bench(plan_for(None, quick=True), print)
-    vhost = VirtualHost(bench.settings.amqp_url, bench.settings.rabbitmq_api_url)
-    vhost.create()
-    stack = bench._stack(vhost)
-    try:
-        stack.start_all()
-        await asyncio.to_thread(stack.wait_ready, 90.0)
-        pool = Pool(HOST, stack.ports["gateway"])
-        try:
-            tenant = await api.create_tenant(pool, bench.admin_token, "Профиль")
-            [terminal] = await api.pair_many(pool, tenant["connection_code"], 1, "PROFILE")
-            for run in range(runs):
-                spies = _spies(stack, spy) if spy is not None and run == runs - 1 else []
-                pids = {name: proc.pid for name, proc in stack.processes.items()}
-                times, halves = await _halves(
-                    bench._cpu_meter(stack, client=True),
-                    pids,
-                    lambda between: big_document(
-                        pool, tenant["api_key"], terminal, lines, downloaded_then=between
-                    ),
-                )
-                for process in spies:
-                    process.send_signal(signal.SIGINT)
-                    process.wait(timeout=60)
-                print(
-                    f"run {run + 1}: upload → downloaded {times.upload_to_download:.2f} s, "
-                    f"result → completed {times.result_to_completed:.2f} s"
-                )
-                for half, (spent, peaks) in zip(("downloaded", "completed"), halves, strict=True):
-                    print(f"  CPU ms to {half}: {_figures(spent, 1000)}")
-                    print(f"  peak RSS MB to {half}: {_figures(peaks, 1)}")
-        finally:
-            await pool.close()
-    finally:
-        await asyncio.to_thread(stack.stop_all)
-        vhost.delete()
+    async with own_stack(plan_for(None, quick=True), "Профиль", 1, "PROFILE") as own:
+        stack, [terminal] = own.stack, own.terminals
+        for run in range(runs):
+            spies = _spies(stack, spy) if spy is not None and run == runs - 1 else []
+            pids = {name: proc.pid for name, proc in stack.processes.items()}
+            times, halves = await _halves(
+                own.bench._cpu_meter(stack, client=True),
+                pids,
+                lambda between: big_document(
+                    own.pool, own.tenant["api_key"], terminal, lines, downloaded_then=between
+                ),
+            )
+            for process in spies:
+                process.send_signal(signal.SIGINT)
+                process.wait(timeout=60)
+            print(
+                f"run {run + 1}: upload → downloaded {times.upload_to_download:.2f} s, "
+                f"result → completed {times.result_to_completed:.2f} s"
+            )
+            for half, (spent, peaks) in zip(("downloaded", "completed"), halves, strict=True):
+                print(f"  CPU ms to {half}: {_figures(spent, 1000)}")
+                print(f"  peak RSS MB to {half}: {_figures(peaks, 1)}")
 
 
 async def _halves(

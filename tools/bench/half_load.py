@@ -18,16 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import shutil
-import sys
 
 from shared.collector import long_lived_frozen
-from tools.bench import api
+from tools.bench.own_stack import own_stack
 from tools.bench.plan import plan_for
-from tools.bench.run import HOST, Bench
+from tools.bench.run import Bench
 from tools.bench.uploads import UploadDriver
-from tools.bench.vhost import VirtualHost
-from tools.bench.wire import Pool
 from tools.cli.stack import Stack
 
 WARMUP_SECONDS = 5.0
@@ -65,42 +61,13 @@ async def _rounds(
 
 
 async def main(rates: list[float], rounds: int, seconds: float) -> None:
-    bench = Bench(plan_for(None, quick=False), print)
-    vhost = VirtualHost(bench.settings.amqp_url, bench.settings.rabbitmq_api_url)
-    vhost.create()
-    try:
-        await _on_a_stack(bench, vhost, rates, rounds, seconds)
-    except BaseException:
-        print(f"the services' logs are kept in {bench.scratch / 'logs'}", file=sys.stderr)
-        raise
-    else:
-        shutil.rmtree(bench.scratch, ignore_errors=True)
-    finally:
-        vhost.delete()
-
-
-async def _on_a_stack(
-    bench: Bench, vhost: VirtualHost, rates: list[float], rounds: int, seconds: float
-) -> None:
-    stack = bench._stack(vhost)
-    try:
-        stack.start_all()
-        await asyncio.to_thread(stack.wait_ready, 90.0)
-        pool = Pool(HOST, stack.ports["gateway"])
-        try:
-            tenant = await api.create_tenant(pool, bench.admin_token, "Половина нагрузки")
-            terminals = await api.pair_many(
-                pool, tenant["connection_code"], bench.plan.terminals, "HALF"
-            )
-            driver = UploadDriver(pool, tenant["api_key"], terminals, bench.plan.upload_lines)
-            warm = await driver.closed_loop(bench.plan.lanes, 1.0, WARMUP_SECONDS)
-            print(f"warm-up: {warm.rate:.0f} docs/s with {bench.plan.lanes} uploaders")
-            async with long_lived_frozen(refresh=False):  # the client's collector as the bench's
-                await _rounds(bench, stack, driver, rates, rounds, seconds)
-        finally:
-            await pool.close()
-    finally:
-        await asyncio.to_thread(stack.stop_all)
+    plan = plan_for(None, quick=False)
+    async with own_stack(plan, "Половина нагрузки", plan.terminals, "HALF") as own:
+        driver = UploadDriver(own.pool, own.tenant["api_key"], own.terminals, plan.upload_lines)
+        warm = await driver.closed_loop(plan.lanes, 1.0, WARMUP_SECONDS)
+        print(f"warm-up: {warm.rate:.0f} docs/s with {plan.lanes} uploaders")
+        async with long_lived_frozen(refresh=False):  # the client's collector as the bench's
+            await _rounds(own.bench, own.stack, driver, rates, rounds, seconds)
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,0 +1,64 @@
+"""A stack of its own for the bench's probes (``tools.bench.half_load``,
+``tools.bench.big_document_profile``): a fresh RabbitMQ virtual host, every service its own
+process as ``tsdx bench`` starts them, a tenant and its paired terminals. Everything is
+stopped and deleted at the end; the services' logs are removed after a run that went
+through, and kept (their directory printed) after one that failed."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from tools.bench import api
+from tools.bench.api import Terminal
+from tools.bench.plan import Plan
+from tools.bench.run import HOST, Bench
+from tools.bench.vhost import VirtualHost
+from tools.bench.wire import Pool
+from tools.cli.stack import Stack
+
+
+@dataclass(frozen=True)
+class OwnStack:
+    bench: Bench
+    stack: Stack
+    pool: Pool  # connections to the gateway
+    tenant: dict[str, Any]  # as created through the admin API (its api_key among the rest)
+    terminals: list[Terminal]
+
+
+@asynccontextmanager
+async def own_stack(
+    plan: Plan, tenant_name: str, terminals: int, prefix: str
+) -> AsyncIterator[OwnStack]:
+    """The stack up with ``terminals`` paired to a new tenant (their names begin with
+    ``prefix``)."""
+    bench = Bench(plan, print)
+    vhost = VirtualHost(bench.settings.amqp_url, bench.settings.rabbitmq_api_url)
+    vhost.create()
+    try:
+        stack = bench._stack(vhost)
+        try:
+            stack.start_all()
+            await asyncio.to_thread(stack.wait_ready, 90.0)
+            pool = Pool(HOST, stack.ports["gateway"])
+            try:
+                tenant = await api.create_tenant(pool, bench.admin_token, tenant_name)
+                paired = await api.pair_many(pool, tenant["connection_code"], terminals, prefix)
+                yield OwnStack(bench, stack, pool, tenant, paired)
+            finally:
+                await pool.close()
+        finally:
+            await asyncio.to_thread(stack.stop_all)
+    except BaseException:
+        print(f"the services' logs are kept in {bench.scratch / 'logs'}", file=sys.stderr)
+        raise
+    else:
+        shutil.rmtree(bench.scratch, ignore_errors=True)
+    finally:
+        vhost.delete()
