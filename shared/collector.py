@@ -146,16 +146,16 @@ async def _refresh_when_due() -> None:
 
 
 @asynccontextmanager
-async def long_lived_frozen(*, refresh: bool = True) -> AsyncIterator[None]:
+async def long_lived_frozen(*, full_passes: bool = True) -> AsyncIterator[None]:
     """While the block runs (a service serving): start-up objects frozen, then whatever lives
     through a young collection, with the freeze undone for one full pass when due.
 
-    ``refresh=False`` is for a run of bounded length that must not stop for a full pass while
+    ``full_passes=False`` is for a run of bounded length that must not stop for a full pass while
     it lasts (the bench's client, which times what it measures): the cycles that die frozen
     wait for the end of the process."""
     freeze_start_up()
     gc.callbacks.append(_freeze_survivors)
-    refreshing = asyncio.create_task(_refresh_when_due()) if refresh else None
+    refreshing = asyncio.create_task(_refresh_when_due()) if full_passes else None
     try:
         yield
     finally:

@@ -121,7 +121,7 @@ async def on_the_stack(lines: int, runs: int, spy: Path | None) -> None:
             spies = _spies(stack, spy) if spy is not None and run == runs - 1 else []
             pids = {name: proc.pid for name, proc in stack.processes.items()}
             times, halves = await _halves(
-                own.bench._cpu_meter(stack, client=True),
+                own.bench.cpu_meter(stack, client=True),
                 pids,
                 lambda between: big_document(
                     own.pool, own.tenant["api_key"], terminal, lines, downloaded_then=between

@@ -40,6 +40,11 @@ def broker_pid() -> int | None:
     return None
 
 
+def ms_each(spent: Mapping[str, float], count: int) -> str:
+    """Each process's CPU milliseconds per unit of work (``count`` of them): "name 1.23, ..."."""
+    return ", ".join(f"{name} {1000 * s / count:.2f}" for name, s in spent.items())
+
+
 class CpuMeter:
     """CPU seconds each named process spends between ``start`` and ``stop``."""
 

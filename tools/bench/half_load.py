@@ -20,6 +20,7 @@ import asyncio
 import math
 
 from shared.collector import long_lived_frozen
+from tools.bench.cpu import ms_each
 from tools.bench.own_stack import own_stack
 from tools.bench.plan import plan_for
 from tools.bench.run import Bench
@@ -43,15 +44,13 @@ async def _rounds(
 ) -> None:
     for run in range(rounds):
         for rate in rates:
-            meter = bench._cpu_meter(stack, client=True)
+            meter = bench.cpu_meter(stack, client=True)
             meter.start()
             outcome = await driver.open_loop(rate, bench.plan.half_warmup, seconds)
             spent = meter.stop()
             latency = outcome.latency
             longest = max(seen - due for due, seen in outcome.counted)
-            cpu = ", ".join(
-                f"{name} {1000 * value / len(outcome.samples):.2f}" for name, value in spent.items()
-            )
+            cpu = ms_each(spent, len(outcome.samples))
             print(
                 f"round {run + 1}, {rate:g} docs/s: p50 {1000 * latency.p50:.1f}, "
                 f"p95 {1000 * latency.p95:.1f}, p99 {1000 * latency.p99:.1f}, "
@@ -66,7 +65,7 @@ async def main(rates: list[float], rounds: int, seconds: float) -> None:
         driver = UploadDriver(own.pool, own.tenant["api_key"], own.terminals, plan.upload_lines)
         warm = await driver.closed_loop(plan.lanes, 1.0, WARMUP_SECONDS)
         print(f"warm-up: {warm.rate:.0f} docs/s with {plan.lanes} uploaders")
-        async with long_lived_frozen(refresh=False):  # the client's collector as the bench's
+        async with long_lived_frozen(full_passes=False):  # the client's collector as the bench's
             await _rounds(own.bench, own.stack, driver, rates, rounds, seconds)
 
 

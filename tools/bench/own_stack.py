@@ -40,8 +40,10 @@ async def own_stack(
     ``prefix``)."""
     bench = Bench(plan, print)
     vhost = VirtualHost(bench.settings.amqp_url, bench.settings.rabbitmq_api_url)
-    vhost.create()
+    created = False
     try:
+        vhost.create()
+        created = True
         stack = bench._stack(vhost)
         try:
             stack.start_all()
@@ -61,4 +63,5 @@ async def own_stack(
     else:
         shutil.rmtree(bench.scratch, ignore_errors=True)
     finally:
-        vhost.delete()
+        if created:
+            vhost.delete()

@@ -36,7 +36,7 @@ from tools.bench import catalog as catalog_bench
 from tools.bench.amqp_ceiling import round_trip_rate
 from tools.bench.api import Terminal
 from tools.bench.big_document import big_document
-from tools.bench.cpu import CpuMeter, broker_pid
+from tools.bench.cpu import CpuMeter, broker_pid, ms_each
 from tools.bench.documents import order, upload_to_device
 from tools.bench.figures import Figure, figure
 from tools.bench.http_load import LoadResult, LoadSpec, run_in_own_process
@@ -116,7 +116,7 @@ class Bench:
         # holds stops its event loop (39-47 ms seen over some 80,000 objects), and the
         # latencies it measures would carry the client's own pauses.
         try:
-            async with long_lived_frozen(refresh=False):
+            async with long_lived_frozen(full_passes=False):
                 await self._measure(vhost)
         finally:
             vhost.delete()
@@ -373,7 +373,7 @@ class Bench:
         )
         before = await vhost.settled_counts()
         timers_before = await _timer_messages(stack)
-        meter = self._cpu_meter(stack, client=True)
+        meter = self.cpu_meter(stack, client=True)
         async with self._tracking_peaks(stack, "uploads"):
             meter.start()
             full = await driver.closed_loop(plan.lanes, plan.upload_warmup, plan.upload_seconds)
@@ -408,7 +408,7 @@ class Bench:
         batches = UploadDriver(
             pool, tenant["api_key"], terminals, plan.upload_lines, plan.batch_documents
         )
-        meter = self._cpu_meter(stack, client=True)
+        meter = self.cpu_meter(stack, client=True)
         async with self._tracking_peaks(stack, f"{plan.batch_documents}-document uploads"):
             meter.start()
             batch = await batches.closed_loop(
@@ -436,7 +436,7 @@ class Bench:
         if await vhost.settled_counts() is None:
             self.note("the large document: sent before the broker was quiet after the uploads")
         self.say(f"one document of {plan.big_lines} lines, there and back")
-        meter = self._cpu_meter(stack, client=True)
+        meter = self.cpu_meter(stack, client=True)
         async with self._tracking_peaks(stack, "the large document"):
             meter.start()
             times = await big_document(pool, tenant["api_key"], big_terminal, plan.big_lines)
@@ -460,7 +460,7 @@ class Bench:
         self.say(f"catalog: {len(items)} products with {barcodes} barcodes, {len(calls)} calls")
         try:
             async with self._tracking_peaks(stack, "the catalog"):
-                meter = self._cpu_meter(stack, client=True)
+                meter = self.cpu_meter(stack, client=True)
                 meter.start()
                 answered = await catalog_bench.upload(gateway, tenant["api_key"], calls)
                 visible = answered + await catalog_bench.wait_head(
@@ -576,7 +576,7 @@ class Bench:
             f"inbox polls: {plan.http_connections} connections for {plan.http_seconds:g} s, "
             f"after one poll from each of the {len(terminals)} devices"
         )
-        meter = self._cpu_meter(stack, client=False)
+        meter = self.cpu_meter(stack, client=False)
         async with self._tracking_peaks(stack, "inbox polls"):
             meter.start()
             result = await self._load(
@@ -761,7 +761,7 @@ class Bench:
             await tracker.stop()
             self.peaks[phase] = tracker.peaks
 
-    def _cpu_meter(self, stack: Stack, *, client: bool) -> CpuMeter:
+    def cpu_meter(self, stack: Stack, *, client: bool) -> CpuMeter:
         pids = _pids(stack)
         broker = broker_pid()
         if broker is not None:
@@ -773,8 +773,7 @@ class Bench:
     def _note_cpu(self, what: str, spent: dict[str, float], count: int) -> None:
         if count == 0:
             return
-        parts = ", ".join(f"{name} {1000 * s / count:.2f}" for name, s in spent.items())
-        self.note(f"CPU ms {what} ({count} measured): {parts}")
+        self.note(f"CPU ms {what} ({count} measured): {ms_each(spent, count)}")
 
     def _note_messages(
         self, counts: MessageCounts, timers: TimerMessages | None, documents: int, rate: float

@@ -142,7 +142,7 @@ async def test_without_refresh_no_full_pass_comes_however_the_memory_grew(
     monkeypatch.setattr(collector, "CHECK_SECONDS", 0.01)
     monkeypatch.setattr(collector, "REFRESH_GROWTH", 0.5)  # due at every check
     try:
-        async with long_lived_frozen(refresh=False):
+        async with long_lived_frozen(full_passes=False):
             kept = [[n] for n in range(1000)]
             gc.collect(1)
             assert gc.get_objects(2) == []  # survivors are still frozen
