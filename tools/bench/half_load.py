@@ -21,11 +21,9 @@ import math
 
 from shared.collector import long_lived_frozen
 from tools.bench.cpu import ms_each
-from tools.bench.own_stack import own_stack
+from tools.bench.own_stack import OwnStack, own_stack
 from tools.bench.plan import plan_for
-from tools.bench.run import Bench
 from tools.bench.uploads import UploadDriver
-from tools.cli.stack import Stack
 
 WARMUP_SECONDS = 5.0
 # Bounds of what the command line may ask (uploads started whatever the answers: an absurd
@@ -35,18 +33,13 @@ MAX_SECONDS = 600.0
 
 
 async def _rounds(
-    bench: Bench,
-    stack: Stack,
-    driver: UploadDriver,
-    rates: list[float],
-    rounds: int,
-    seconds: float,
+    own: OwnStack, driver: UploadDriver, rates: list[float], rounds: int, seconds: float
 ) -> None:
     for run in range(rounds):
         for rate in rates:
-            meter = bench.cpu_meter(stack, client=True)
+            meter = own.bench.cpu_meter(own.stack, client=True)
             meter.start()
-            outcome = await driver.open_loop(rate, bench.plan.half_warmup, seconds)
+            outcome = await driver.open_loop(rate, own.bench.plan.half_warmup, seconds)
             spent = meter.stop()
             latency = outcome.latency
             longest = max(seen - due for due, seen in outcome.counted)
@@ -66,7 +59,7 @@ async def main(rates: list[float], rounds: int, seconds: float) -> None:
         warm = await driver.closed_loop(plan.lanes, 1.0, WARMUP_SECONDS)
         print(f"warm-up: {warm.rate:.0f} docs/s with {plan.lanes} uploaders")
         async with long_lived_frozen(full_passes=False):  # the client's collector as the bench's
-            await _rounds(own.bench, own.stack, driver, rates, rounds, seconds)
+            await _rounds(own, driver, rates, rounds, seconds)
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:

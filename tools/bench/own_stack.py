@@ -44,7 +44,7 @@ async def own_stack(
     try:
         vhost.create()
         created = True
-        stack = bench._stack(vhost)
+        stack = bench.stack_on(vhost)
         try:
             stack.start_all()
             await asyncio.to_thread(stack.wait_ready, 90.0)

@@ -244,7 +244,9 @@ class Bench:
         self.add(figure("skeleton_throughput", rate, amqp_rate, lanes=plan.lanes))
         return rate
 
-    def _stack(self, vhost: VirtualHost) -> Stack:
+    def stack_on(self, vhost: VirtualHost) -> Stack:
+        """The stack as the bench runs it (every service its own process, this run's scratch
+        directory and logs) on ``vhost``; not started. The probes' own stack uses it too."""
         return Stack(
             env={
                 "TSDX_AMQP_URL": vhost.amqp_url,
@@ -261,7 +263,7 @@ class Bench:
         )
 
     async def _measure_catalog_only(self, vhost: VirtualHost) -> None:
-        stack = self._stack(vhost)
+        stack = self.stack_on(vhost)
         self.say(f"starting the stack: {', '.join(stack.services)}")
         stack.start_all()
         try:
@@ -278,7 +280,7 @@ class Bench:
 
     async def _measure_polls_only(self, vhost: VirtualHost, bare: LoadResult) -> None:
         """The inbox polls and the long polls alone, on a stack that took no uploads before."""
-        stack = self._stack(vhost)
+        stack = self.stack_on(vhost)
         self.say(f"starting the stack: {', '.join(stack.services)}")
         stack.start_all()
         try:
@@ -315,7 +317,7 @@ class Bench:
             )
 
     async def _measure_stack(self, vhost: VirtualHost, skeleton: float, bare: LoadResult) -> None:
-        stack = self._stack(vhost)
+        stack = self.stack_on(vhost)
         self.say(f"starting the stack: {', '.join(stack.services)}")
         stack.start_all()
         try:
