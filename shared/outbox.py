@@ -137,12 +137,18 @@ class Tx:
         return await self._put(wrap_json(kind, body, tenant), kind.TYPE)
 
     async def emit_dumped(
-        self, payload: Payload, body: dict[str, Any], tenant: str | None
+        self,
+        payload: Payload,
+        body: dict[str, Any],
+        tenant: str | None,
+        routing_key: str | None = None,
     ) -> Envelope:
         """Emit ``payload`` given also as ``body``, its JSON, which the sender assembled from
         parts it had dumped already for a use of its own (routing's documents, dumped once
-        for their stored body and for ``document.routed``); routed as ``payload`` is."""
-        return await self._put(wrap_json(type(payload), body, tenant), payload.routing_key())
+        for their stored body and for ``document.routed``); routed as ``payload`` is, or by
+        ``routing_key`` (routing's decisions that are news, shared.messaging.topology)."""
+        key = routing_key if routing_key is not None else payload.routing_key()
+        return await self._put(wrap_json(type(payload), body, tenant), key)
 
     async def _put(self, envelope: Envelope, routing_key: str) -> Envelope:
         # time + process-local counter keeps the relay's order stable within a process.

@@ -2,20 +2,22 @@
 
 A base knows every device one of its accepted uploads delivered a copy to, however the upload
 named it (by PIN, by device id, or the base's only available device picked for it) and on either
-channel, with the time of its latest such upload. The decision keeps the list, as it comes:
-with the routed copies of an internet upload asked through the gateway
-(``document.routed.internet``), by itself otherwise (``upload.decided``); a refused upload adds
-nothing. A replaced device hands its place in the list to its successor. The list
-shows only the base's devices that are active now, the latest used first.
+channel, with the time of its latest such upload the list heard of. The decision keeps the
+list, as it comes: with the routed copies of an internet upload asked through the gateway when
+it is news to the list (``document.routed.internet.news``: routing tells the list of a device's
+use at most about once a minute, services/routing/device_news.py, so the time may be that much
+behind), by itself otherwise (``upload.decided``); a refused upload adds nothing. A replaced
+device hands its place in the list to its successor. The list shows only the base's devices
+that are active now, the latest used first.
 
-Every accepted upload brings a note, so while notes come often (the last transaction less than
-:data:`NOTES_WAIT_SECONDS`, 30 ms, ago) the notes of the messages that arrive within that wait
-are written in one transaction (:class:`_Notes`), each message acknowledged after it; a note
-after a quiet spell is written at the loop's next turn, with whatever came in the same turn.
-If that transaction fails, each note is written by itself, and only a message whose own note
-cannot be written fails (to be retried, then parked, by its consumer).
-Noting is idempotent (the later use stays), so no record of the messages is kept either: one
-delivered again notes what is noted already.
+Notes may come often (every upload answered by ``upload.decided``, and the news), so while they
+do (the last transaction less than :data:`NOTES_WAIT_SECONDS`, 30 ms, ago) the notes of the
+messages that arrive within that wait are written in one transaction (:class:`_Notes`), each
+message acknowledged after it; a note after a quiet spell is written at the loop's next turn,
+with whatever came in the same turn. If that transaction fails, each note is written by itself,
+and only a message whose own note cannot be written fails (to be retried, then parked, by its
+consumer). Noting is idempotent (the later use stays), so no record of the messages is kept
+either: one delivered again notes what is noted already.
 """
 
 from __future__ import annotations
@@ -58,14 +60,6 @@ class RoutedDecision(Payload):
     VERSION = DocumentRouted.VERSION
 
     decided: UploadDecided | None = None
-
-
-def devices_reached(decided: UploadDecided) -> list[str]:
-    """The ids of the devices an upload's copies went to, each once, in delivery order."""
-    if decided.outcome != "accepted":
-        return []
-    reached = (d.target.value for d in decided.deliveries if d.target.kind == "device")
-    return list(dict.fromkeys(device_id for device_id in reached if device_id))
 
 
 @dataclass(frozen=True)
@@ -192,7 +186,7 @@ class KnownDevices:
         """Rule 2 of docs/routing.md: a device reached appears in the base's list next time."""
         if not envelope.tenant:
             return  # an upload is always a base's; nothing to file it under
-        reached = devices_reached(decided)
+        reached = decided.devices_reached()
         if reached:
             await self._notes.add(envelope.tenant, reached, decided.requested_at.isoformat())
 

@@ -14,6 +14,10 @@ What a decision publishes, as few messages as the asker allows:
 - refused (or accepted with no copy): ``upload.decided`` alone;
 - asked again: ``upload.decided`` with the recorded decision.
 
+The registry's known-devices list takes ``upload.decided`` whole, and ``document.routed.internet``
+only when the decision it carries is news to the list (device_news.py): such a message goes
+under its news key, which every consumer of the copies takes as well.
+
 Uploading a document again (same accounting id) starts a new version of it:
 
 - copies no terminal has taken yet are withdrawn with reason ``replaced``;
@@ -41,6 +45,7 @@ from typing import Any
 
 from services.routing import repository as repo
 from services.routing import rules, states
+from services.routing.device_news import DeviceNews
 from services.routing.journey import Journal
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
@@ -60,6 +65,7 @@ from shared.contracts.uploads import (
 from shared.i18n import render
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
+from shared.messaging.topology import news_of
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
 from shared.outbox import AlreadyApplied, Tx, UnitOfWork
 from shared.storage import Doc, DuplicateKeyError, Store
@@ -117,12 +123,14 @@ class UploadDecider:
         *,
         max_documents: int,
         max_lines: int,
+        news: DeviceNews | None = None,
     ) -> None:
         self._store = store
         self._uow = uow
         self._directory = directory
         self._max_documents = max_documents
         self._max_lines = max_lines
+        self._news = news if news is not None else DeviceNews()
 
     async def handle(self, envelope: Envelope, request: UploadRequested) -> None:
         tenant = envelope.tenant
@@ -182,7 +190,7 @@ class UploadDecider:
                 await repo.record_decision(
                     tx.db, tenant, request.request_id, decided, answer.json, message=envelope.id
                 )
-                await self._announce(tx, tenant, envelope, request, answer, routed, dumped)
+                told = await self._announce(tx, tenant, envelope, request, answer, routed, dumped)
         except DuplicateKeyError:
             previous = await repo.request(self._store, tenant, request.request_id)
             if previous is None:
@@ -192,6 +200,8 @@ class UploadDecider:
             # Decided meanwhile by another routing instance: that decision stands.
             await self._asked_again(envelope, previous)
             return
+        # Remembered once committed: a decision rolled back told the list nothing.
+        self._news.told(tenant, told)
         # Counted once committed: a transaction that ends in DuplicateKeyError routed nothing.
         UPLOADS.labels(decided.outcome, decided.code or "").inc()
         if process is not None:
@@ -237,14 +247,15 @@ class UploadDecider:
         answer: _Answer,
         copies: list[RoutedCopy],
         dumped: dict[str, Doc],
-    ) -> None:
+    ) -> list[str]:
         """Publish the decision and the copies: one message for an internet upload whose asker
         reads the decision from its copies, otherwise the copies and ``upload.decided``.
-        ``dumped``: each document's JSON, as its body row took it."""
+        ``dumped``: each document's JSON, as its body row took it. Answers the devices the
+        known-devices list is told of by the copies' message (news), if any."""
         decided = answer.decided
         if decided.outcome != "accepted" or not copies:
             await tx.emit_dumped(decided, answer.json, tenant)
-            return
+            return []
         answered_by_copies = request.answer_with_copies and request.channel == "internet"
         used = {c.document_id for c in copies}
         routed = DocumentRouted(
@@ -257,9 +268,16 @@ class UploadDecider:
             decided=decided if answered_by_copies else None,
         )
         body = _routed_json(routed, dumped, answer.json if answered_by_copies else None)
-        await tx.emit_dumped(routed, body, tenant)
         if not answered_by_copies:
+            await tx.emit_dumped(routed, body, tenant)
             await tx.emit_dumped(decided, answer.json, tenant)
+            return []
+        reached = decided.devices_reached()
+        if not self._news.is_news(tenant, reached):
+            await tx.emit_dumped(routed, body, tenant)
+            return []
+        await tx.emit_dumped(routed, body, tenant, news_of(routed.routing_key()))
+        return reached
 
     async def _asked_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:
         """A request decided before: the message that was decided, delivered again, is applied

@@ -97,6 +97,14 @@ class UploadDecided(Payload):
     deliveries: list[Delivery] = Field(default_factory=list)
     requested_at: datetime
 
+    def devices_reached(self) -> list[str]:
+        """The ids of the devices the accepted upload's copies went to, each once, in delivery
+        order (what the registry's known-devices list notes)."""
+        if self.outcome != "accepted":
+            return []
+        reached = (d.target.value for d in self.deliveries if d.target.kind == "device")
+        return list(dict.fromkeys(device_id for device_id in reached if device_id))
+
 
 class DeliverySettings(Strict):
     """What the receiving side needs of the business process to serve the copy."""

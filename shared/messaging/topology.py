@@ -48,9 +48,33 @@ class WorkQueue:
         return f"{self.name}.retry.{delay_ms}"
 
 
+# Copies (``document.routed.<channel>``) carrying an upload's decision that reaches a device the
+# registry's known-devices list has not heard of lately are published under their key and this
+# last word (services/routing/device_news.py): the registry binds only such keys, and every other
+# consumer of the copies binds the key and whatever follows it, so the list hears of a device's
+# use about once a minute instead of at every upload. (``upload.decided`` keeps its one key:
+# adapters of accounting systems bind it, docs/amqp-contract.md.)
+NEWS = "news"
+
+
+def news_of(key: str) -> str:
+    """The key a decision that is news to the known-devices list is published under."""
+    return f"{key}.{NEWS}"
+
+
+def any_news_of(key: str) -> str:
+    """A binding that takes ``key`` and its news alike (``#``: no word or more)."""
+    return f"{key}.#"
+
+
+# The keys published as news: only an internet upload's copies carry their decision.
+NEWS_KEYS = frozenset({news_of("document.routed.internet")})
+
+
 REGISTRY_RPC = WorkQueue("registry.rpc", ())
-# The decisions, by themselves or with an internet upload's copies (known_devices.py).
-REGISTRY_EVENTS = WorkQueue("registry.events", ("upload.decided", "document.routed.internet"))
+# The decisions, by themselves or with an internet upload's copies when news to the
+# known-devices list (known_devices.py).
+REGISTRY_EVENTS = WorkQueue("registry.events", ("upload.decided", *sorted(NEWS_KEYS)))
 ROUTING_RPC = WorkQueue("routing.rpc", ())
 ROUTING_WORK = WorkQueue(
     "routing.work",
@@ -71,7 +95,7 @@ GATEWAY_RPC = WorkQueue("gateway.rpc", ())
 GATEWAY_WORK = WorkQueue(
     "gateway.work",
     (
-        "document.routed.internet",
+        any_news_of("document.routed.internet"),
         "document.withdrawn.internet",
         "document.returned",
         "result.refused.internet",
@@ -86,7 +110,7 @@ GATEWAY_WORK = WorkQueue(
 LAN_WRITER_WORK = WorkQueue(
     "lan_writer.work",
     (
-        "document.routed.lan",
+        any_news_of("document.routed.lan"),
         "document.withdrawn.lan",
         "result.refused.lan",
         "tenant.changed",
@@ -102,6 +126,16 @@ WORK_QUEUES: tuple[WorkQueue, ...] = (
     GATEWAY_RPC,
     GATEWAY_WORK,
     LAN_WRITER_WORK,
+)
+
+
+# Bindings of an earlier release that the ones above replace: each is removed once the
+# current ones are declared (unbinding one that is not there does nothing). The registry's own
+# would otherwise go on taking every decision.
+RETIRED_BINDINGS: tuple[tuple[WorkQueue, str], ...] = (
+    (REGISTRY_EVENTS, "document.routed.internet"),
+    (GATEWAY_WORK, "document.routed.internet"),
+    (LAN_WRITER_WORK, "document.routed.lan"),
 )
 
 
@@ -152,6 +186,7 @@ async def declare_topology(
     replicated: dict[str, Any] = (
         quorum_arguments(replicas) if quorum and replicas is not None and replicas > 1 else {}
     )
+    declared: dict[str, AbstractQueue] = {}
     for queue in WORK_QUEUES:
         args: dict[str, Any] = {
             "x-dead-letter-exchange": PARKING_EXCHANGE,
@@ -160,7 +195,9 @@ async def declare_topology(
         if quorum:
             args.update(quorum_arguments(replicas))
             args["x-delivery-limit"] = delivery_limit
-        main = await channel.declare_queue(queue.name, durable=True, arguments=args)
+        main = declared[queue.name] = await channel.declare_queue(
+            queue.name, durable=True, arguments=args
+        )
         for key in queue.bindings:
             await main.bind(events, routing_key=key)
         for delay in retry_delays_ms:
@@ -177,6 +214,8 @@ async def declare_topology(
             )
         parked = await channel.declare_queue(queue.parked, durable=True, arguments=replicated)
         await parked.bind(parking, routing_key=queue.name)
+    for queue, key in RETIRED_BINDINGS:
+        await declared[queue.name].unbind(events, routing_key=key)
     return events
 
 
@@ -186,7 +225,7 @@ async def declare_topology(
 DASHBOARD_FEED_PREFIX = "dashboard.feed"
 DASHBOARD_FEED_BINDINGS: tuple[str, ...] = (
     "upload.decided",
-    "document.routed.*",
+    "document.routed.#",
     "document.completed",
     "result.refused.*",
     "device.changed",

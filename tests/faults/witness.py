@@ -15,7 +15,7 @@ from shared.messaging.broker import connect_failover
 from shared.messaging.topology import EVENTS_EXCHANGE
 
 WATCHED = (
-    "document.routed.*",
+    "document.routed.#",
     "document.completed",
     "upload.decided",
     "upload.requested",

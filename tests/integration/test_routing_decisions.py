@@ -48,7 +48,7 @@ PICKING_TYPE = "Заказ клиента"
 TRANSFER_TYPE = "Перемещение товаров"
 WATCHED = (
     "upload.decided",
-    "document.routed.*",
+    "document.routed.#",
     "document.withdrawn.*",
     "result.refused.*",
     "document.completed",

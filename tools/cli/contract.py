@@ -23,7 +23,7 @@ import yaml
 
 from shared.contracts import Envelope, Payload, registered_types
 from shared.contracts.documents import Channel
-from shared.messaging.topology import EVENTS_EXCHANGE, WORK_QUEUES
+from shared.messaging.topology import EVENTS_EXCHANGE, NEWS_KEYS, WORK_QUEUES, news_of
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ASYNCAPI_VERSION = "3.0.0"
@@ -61,13 +61,16 @@ class MessageType:
 
 def routing_keys(model: type[Payload]) -> tuple[str, ...]:
     """The keys a payload is published with: its type, or one per channel when the key
-    names the channel (so each channel's consumer binds only its own)."""
+    names the channel (so each channel's consumer binds only its own); and the news key of
+    each, where it is published as news (shared/messaging/topology.py)."""
     if model.routing_key is Payload.routing_key:
-        return (model.TYPE,)
-    keys = {
-        model.model_construct(**{"channel": channel}).routing_key() for channel in get_args(Channel)
-    }
-    return tuple(sorted(keys))
+        keys = {model.TYPE}
+    else:
+        keys = {
+            model.model_construct(**{"channel": channel}).routing_key()
+            for channel in get_args(Channel)
+        }
+    return tuple(sorted(keys | {news_of(key) for key in keys} & NEWS_KEYS))
 
 
 def topic_matches(pattern: str, key: str) -> bool:

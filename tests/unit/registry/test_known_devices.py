@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from services.registry import repository as repo
 from services.registry.device_life import DeviceLife
-from services.registry.known_devices import KnownDevices, RoutedDecision, devices_reached
+from services.registry.known_devices import KnownDevices, RoutedDecision
 from services.registry.pairing import Pairing
 from shared.contracts import Envelope, decode, encode, wrap
 from shared.contracts.documents import Document, DocumentHeader, Target
@@ -27,15 +27,15 @@ def test_an_accepted_upload_reaches_each_device_it_delivered_to_once() -> None:
     answer = decided(
         [("device", "d1"), ("user", "ivanov"), ("device", "d2"), ("device", "d1"), ("group", "g")]
     )
-    assert devices_reached(answer) == ["d1", "d2"]
+    assert answer.devices_reached() == ["d1", "d2"]
 
 
 def test_a_refused_upload_reaches_nothing() -> None:
-    assert devices_reached(decided([("device", "d1")], outcome="refused")) == []
+    assert decided([("device", "d1")], outcome="refused").devices_reached() == []
 
 
 def test_a_lan_upload_to_a_device_reaches_it_too() -> None:
-    assert devices_reached(decided([("device", "d1")], channel="lan")) == ["d1"]
+    assert decided([("device", "d1")], channel="lan").devices_reached() == ["d1"]
 
 
 async def test_the_list_shows_the_bases_devices_reached_the_latest_first(

@@ -162,6 +162,51 @@ async def test_an_adapters_internet_upload_is_answered_by_upload_decided(
     assert routed["decided"] is None and decided["outcome"] == "accepted"
 
 
+async def _keys(store: Store, kind: str) -> list[str]:
+    """The routing keys of the messages of ``kind`` emitted so far, in order."""
+    rows = sorted(await store.find(OUTBOX.name), key=lambda r: r["seq"])
+    return [r["routing_key"] for r in rows if stored_envelope(r)["type"] == kind]
+
+
+async def test_copies_carrying_a_decision_go_under_the_news_key_once_a_while_a_device(
+    store: Store, decider: UploadDecider
+) -> None:
+    for request_id, document_id in (("r-1", "d-1"), ("r-2", "d-2")):
+        request = _request(
+            request_id, document_id, channel="internet", target=TO_TERMINAL, answer_with_copies=True
+        )
+        await _decide(decider, request)
+    # The known-devices list hears of the terminal's first use, not of the next one at once.
+    assert await _keys(store, "document.routed") == [
+        "document.routed.internet.news",
+        "document.routed.internet",
+    ]
+    # An adapter's upload: the decision goes by itself, under its one key, whatever the news.
+    await _decide(decider, _request("r-3", "d-3", channel="internet", target=TO_TERMINAL))
+    assert (await _keys(store, "document.routed"))[-1] == "document.routed.internet"
+    assert await _keys(store, "upload.decided") == ["upload.decided"]
+
+
+async def test_a_decision_rolled_back_tells_the_list_nothing(
+    decider: UploadDecider, store: Store
+) -> None:
+    def to_terminal(request_id: str) -> UploadRequested:
+        return _request(request_id, channel="internet", target=TO_TERMINAL, answer_with_copies=True)
+
+    # A step with the id the message's first step gets: its transaction ends in
+    # DuplicateKeyError once the copies were announced as news, and is rolled back.
+    request = to_terminal("r-1")
+    envelope = wrap(request, TENANT)
+    squatter = {"id": f"{envelope.id}:1", "tenant": TENANT, "step": "requested"}
+    await store.insert(repo.JOURNEY.name, squatter)
+    with pytest.raises(DuplicateKeyError):
+        await decider.handle(envelope, request)
+    assert await _keys(store, "document.routed") == []
+    # The next decision for the terminal is still the news the list never heard.
+    await _decide(decider, to_terminal("r-2"))
+    assert await _keys(store, "document.routed") == ["document.routed.internet.news"]
+
+
 async def test_a_refusal_is_one_message_whoever_asked(decider: UploadDecider, store: Store) -> None:
     unknown = Target(kind="device", value="nobody")
     request = _request("r-1", channel="internet", target=unknown, answer_with_copies=True)
