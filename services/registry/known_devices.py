@@ -2,13 +2,13 @@
 
 A base knows every device one of its accepted uploads delivered a copy to, however the upload
 named it (by PIN, by device id, or the base's only available device picked for it) and on either
-channel, with the time of its latest such upload the list heard of. The decision keeps the
-list, as it comes: with the routed copies of an internet upload asked through the gateway when
-it is news to the list (``document.routed.internet.news``: routing tells the list of a device's
+channel, with the time of its latest such upload the list heard of. The decision keeps the list,
+as it comes: with the routed copies of an internet upload asked through the gateway when it is
+news to the list (``document.routed.internet.device_news``: routing tells the list of a device's
 use at most about once a minute, services/routing/device_news.py, so the time may be that much
 behind), by itself otherwise (``upload.decided``); a refused upload adds nothing. A replaced
-device hands its place in the list to its successor. The list shows only the base's devices
-that are active now, the latest used first.
+device hands its place in the list to its successor. The list shows only the base's devices that
+are active now, the latest used first.
 
 Notes may come often (every upload answered by ``upload.decided``, and the news), so while they
 do (the last transaction less than :data:`NOTES_WAIT_SECONDS`, 30 ms, ago) the notes of the

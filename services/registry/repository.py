@@ -261,7 +261,7 @@ class KnownDevice(_Row):
     id: str
     tenant: str
     device_id: str
-    last_used_at: str  # ISO 8601: the latest accepted upload that reached the device
+    last_used_at: str  # ISO 8601: the latest accepted upload to the device the list heard of
 
 
 known_device_key = tenant_key  # a device by its id, in the base it is known to

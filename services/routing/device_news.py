@@ -7,7 +7,7 @@ list in the order of use; it does not need every upload: at a hundred uploads a 
 same few terminals, hearing of each would cost the registry and the broker a delivery per
 upload for a list that changes by seconds. So a decision is news when one of the devices it
 reached was not told to the list by this process within :data:`TOLD_FOR_SECONDS`; routing then
-publishes it under its news key (``shared.messaging.topology.news_of``), the only key the
+publishes it under its news key (``shared.messaging.topology.device_news_of``), the only key the
 registry binds.
 
 What is told is remembered once the decision's transaction committed (:meth:`DeviceNews.told`),
@@ -24,9 +24,9 @@ from time import monotonic
 
 # How long the list is taken to know a device's use once told of it.
 TOLD_FOR_SECONDS = 60.0
-# Bound of the memory: past this many devices, those told longer ago than the interval are
-# forgotten (they would be news again anyway).
-REMEMBERED_AT_MOST = 100_000
+# Bound of the memory (a few MB): past it, the devices told longest ago are forgotten first;
+# one forgotten before its time is only news again sooner (a note the list has already).
+REMEMBERED_AT_MOST = 20_000
 
 
 class DeviceNews:
@@ -39,6 +39,7 @@ class DeviceNews:
         self._told_for = told_for
         self._at_most = at_most
         self._clock = clock
+        # In the order told, the longest ago first (a device told again moves to the end).
         self._told_at: dict[tuple[str, str], float] = {}
 
     def is_news(self, tenant: str, device_ids: Sequence[str]) -> bool:
@@ -54,14 +55,20 @@ class DeviceNews:
         """The list was told of these devices (their decision committed, published as news)."""
         now = self._clock()
         for device_id in device_ids:
-            self._told_at[(tenant, device_id)] = now
-        if len(self._told_at) > self._at_most:
-            self._forget_before(now - self._told_for)
+            key = (tenant, device_id)
+            self._told_at.pop(key, None)
+            self._told_at[key] = now
+        self._forget(now)
 
     @property
     def remembered(self) -> int:
         """How many devices of bases are remembered as told."""
         return len(self._told_at)
 
-    def _forget_before(self, moment: float) -> None:
-        self._told_at = {key: at for key, at in self._told_at.items() if at > moment}
+    def _forget(self, now: float) -> None:
+        """Forget, from the longest ago, what is news again anyway, and what is over the bound."""
+        while self._told_at:
+            key, told_at = next(iter(self._told_at.items()))
+            if now - told_at < self._told_for and len(self._told_at) <= self._at_most:
+                return
+            del self._told_at[key]

@@ -65,7 +65,7 @@ from shared.contracts.uploads import (
 from shared.i18n import render
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
-from shared.messaging.topology import news_of
+from shared.messaging.topology import DEVICE_NEWS_KEYS, device_news_of
 from shared.metrics import DOCUMENTS_ROUTED, UPLOADS
 from shared.outbox import AlreadyApplied, Tx, UnitOfWork
 from shared.storage import Doc, DuplicateKeyError, Store
@@ -273,10 +273,11 @@ class UploadDecider:
             await tx.emit_dumped(decided, answer.json, tenant)
             return []
         reached = decided.devices_reached()
-        if not self._news.is_news(tenant, reached):
+        news_key = device_news_of(routed.routing_key())
+        if news_key not in DEVICE_NEWS_KEYS or not self._news.is_news(tenant, reached):
             await tx.emit_dumped(routed, body, tenant)
             return []
-        await tx.emit_dumped(routed, body, tenant, news_of(routed.routing_key()))
+        await tx.emit_dumped(routed, body, tenant, news_key)
         return reached
 
     async def _asked_again(self, envelope: Envelope, previous: repo.RequestRecord) -> None:

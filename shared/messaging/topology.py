@@ -48,33 +48,35 @@ class WorkQueue:
         return f"{self.name}.retry.{delay_ms}"
 
 
-# Copies (``document.routed.<channel>``) carrying an upload's decision that reaches a device the
+# Copies (``document.routed.internet``) carrying an upload's decision that reaches a device the
 # registry's known-devices list has not heard of lately are published under their key and this
 # last word (services/routing/device_news.py): the registry binds only such keys, and every other
-# consumer of the copies binds the key and whatever follows it, so the list hears of a device's
-# use about once a minute instead of at every upload. (``upload.decided`` keeps its one key:
+# consumer of the copies binds the key with or without it, so the list hears of a device's use
+# about once a minute instead of at every upload. (``upload.decided`` keeps its one key:
 # adapters of accounting systems bind it, docs/amqp-contract.md.)
-NEWS = "news"
+DEVICE_NEWS = "device_news"
 
 
-def news_of(key: str) -> str:
-    """The key a decision that is news to the known-devices list is published under."""
-    return f"{key}.{NEWS}"
+def device_news_of(key: str) -> str:
+    """The key of a message that is news to the known-devices list."""
+    return f"{key}.{DEVICE_NEWS}"
 
 
-def any_news_of(key: str) -> str:
-    """A binding that takes ``key`` and its news alike (``#``: no word or more)."""
+def with_or_without_news(key: str) -> str:
+    """A binding that takes ``key`` and its device news alike (``#``: no word or more)."""
     return f"{key}.#"
 
 
-# The keys published as news: only an internet upload's copies carry their decision.
-NEWS_KEYS = frozenset({news_of("document.routed.internet")})
+# The only keys published as device news (routing checks its key is one of them): only an
+# internet upload's copies carry their decision. A unit test checks that every queue bound to
+# the plain key takes the news too.
+DEVICE_NEWS_KEYS = frozenset({device_news_of("document.routed.internet")})
 
 
 REGISTRY_RPC = WorkQueue("registry.rpc", ())
 # The decisions, by themselves or with an internet upload's copies when news to the
 # known-devices list (known_devices.py).
-REGISTRY_EVENTS = WorkQueue("registry.events", ("upload.decided", *sorted(NEWS_KEYS)))
+REGISTRY_EVENTS = WorkQueue("registry.events", ("upload.decided", *sorted(DEVICE_NEWS_KEYS)))
 ROUTING_RPC = WorkQueue("routing.rpc", ())
 ROUTING_WORK = WorkQueue(
     "routing.work",
@@ -95,7 +97,7 @@ GATEWAY_RPC = WorkQueue("gateway.rpc", ())
 GATEWAY_WORK = WorkQueue(
     "gateway.work",
     (
-        any_news_of("document.routed.internet"),
+        with_or_without_news("document.routed.internet"),
         "document.withdrawn.internet",
         "document.returned",
         "result.refused.internet",
@@ -110,7 +112,7 @@ GATEWAY_WORK = WorkQueue(
 LAN_WRITER_WORK = WorkQueue(
     "lan_writer.work",
     (
-        any_news_of("document.routed.lan"),
+        "document.routed.lan",
         "document.withdrawn.lan",
         "result.refused.lan",
         "tenant.changed",
@@ -135,7 +137,6 @@ WORK_QUEUES: tuple[WorkQueue, ...] = (
 RETIRED_BINDINGS: tuple[tuple[WorkQueue, str], ...] = (
     (REGISTRY_EVENTS, "document.routed.internet"),
     (GATEWAY_WORK, "document.routed.internet"),
-    (LAN_WRITER_WORK, "document.routed.lan"),
 )
 
 

@@ -56,7 +56,7 @@ async def test_only_news_reaches_the_registry_and_every_copy_the_gateway(
 ) -> None:
     await _publish(channel, INTERNET)
     await _counts_become(channel, registry=0, gateway=1)
-    await _publish(channel, f"{INTERNET}.news")
+    await _publish(channel, f"{INTERNET}.device_news")
     await _counts_become(channel, registry=1, gateway=2)
 
 

@@ -63,7 +63,7 @@ def test_routing_keys_follow_the_channel_when_the_type_names_it() -> None:
     assert routing_keys(UploadRequested) == ("upload.requested",)
     assert routing_keys(DocumentRouted) == (
         "document.routed.internet",
-        "document.routed.internet.news",
+        "document.routed.internet.device_news",
         "document.routed.lan",
     )
     assert routing_keys(ResultRefused) == ("result.refused.internet", "result.refused.lan")
@@ -78,7 +78,7 @@ def test_routing_keys_follow_the_channel_when_the_type_names_it() -> None:
         ("document.*", "document.routed.internet", False),
         ("document.#", "document.routed.internet", True),
         ("document.routed.internet.#", "document.routed.internet", True),
-        ("document.routed.internet.#", "document.routed.internet.news", True),
+        ("document.routed.internet.#", "document.routed.internet.device_news", True),
         ("#", "anything.at.all", True),
         ("#.lan", "document.withdrawn.lan", True),
         ("device.*", "device", False),

@@ -8,7 +8,10 @@ directory. A second process publishes, ``--rate`` documents a second, the events
 single-document upload through the gateway sends the events exchange after its request:
 routing's ``document.routed.internet`` (with the decision) and the gateway's report of the
 terminal's download (``delivery.progressed``), made by routing's real handlers
-(tools/bench/routing_cost.py), each document with its own ids. The figure is this process's
+(tools/bench/routing_cost.py), each document with its own ids. The copies go as device news
+(``document.routed.internet.device_news``, as routing publishes a device's first upload), the
+only copies the registry takes: its figure is the cost of one such note, which routing sends
+about once a minute a device, not at every upload. The figure is this process's
 CPU from the first publish until the service has taken every message, per document (best of
 ``--repeats``). The service's log goes to stdout as the service's does (JSON lines); the
 figures go to stderr.
@@ -38,6 +41,7 @@ from shared.contracts.envelope import as_json
 from shared.contracts.results import DeliveryProgressed
 from shared.logging import configure_logging
 from shared.messaging.broker import Broker
+from shared.messaging.topology import DEVICE_NEWS_KEYS
 from shared.outbox import OUTBOX, stored_envelope
 from shared.service import ServiceSpec, start_runtime, stop_runtime
 from shared.settings import Settings
@@ -59,7 +63,7 @@ async def upload_events(directory: Path) -> list[Event]:
 
 def _reported_download(events: list[Event]) -> list[Event]:
     """routing_cost reports the download to routing itself; the gateway publishes it."""
-    routed = [e for e in events if e[0] == "document.routed.internet"]
+    routed = [e for e in events if e[0] in DEVICE_NEWS_KEYS]
     assert len(routed) == 1, [key for key, _ in events]
     envelope = routed[0][1]
     copy = envelope["payload"]["copies"][0]

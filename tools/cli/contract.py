@@ -23,7 +23,12 @@ import yaml
 
 from shared.contracts import Envelope, Payload, registered_types
 from shared.contracts.documents import Channel
-from shared.messaging.topology import EVENTS_EXCHANGE, NEWS_KEYS, WORK_QUEUES, news_of
+from shared.messaging.topology import (
+    DEVICE_NEWS_KEYS,
+    EVENTS_EXCHANGE,
+    WORK_QUEUES,
+    device_news_of,
+)
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ASYNCAPI_VERSION = "3.0.0"
@@ -70,7 +75,8 @@ def routing_keys(model: type[Payload]) -> tuple[str, ...]:
             model.model_construct(**{"channel": channel}).routing_key()
             for channel in get_args(Channel)
         }
-    return tuple(sorted(keys | {news_of(key) for key in keys} & NEWS_KEYS))
+    news = {device_news_of(key) for key in keys} & DEVICE_NEWS_KEYS
+    return tuple(sorted(keys | news))
 
 
 def topic_matches(pattern: str, key: str) -> bool:

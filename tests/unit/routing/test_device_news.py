@@ -38,12 +38,17 @@ def test_each_base_is_told_of_its_own_use_of_a_device() -> None:
     assert news.is_news("magazin", ["d1"])
 
 
-def test_past_its_bound_the_memory_forgets_what_would_be_news_again_anyway() -> None:
+def test_the_memory_forgets_what_is_news_again_anyway_and_the_oldest_past_its_bound() -> None:
     clock = Clock()
     news = DeviceNews(told_for=60, at_most=2, clock=clock)
     news.told("sklad", ["old"])
     clock.now += 61
-    news.told("sklad", ["d1", "d2"])  # three remembered: past the bound
+    news.told("sklad", ["d1"])
+    assert news.remembered == 1  # "old" would be news again: forgotten
+    clock.now += 1
+    news.told("sklad", ["d2"])
+    news.told("sklad", ["d1"])  # told again: now the latest
+    news.told("sklad", ["d3"])  # past the bound: the one told longest ago goes
     assert news.remembered == 2
-    assert not news.is_news("sklad", ["d1", "d2"])
-    assert news.is_news("sklad", ["old"])
+    assert news.is_news("sklad", ["d2"])
+    assert not news.is_news("sklad", ["d1", "d3"])

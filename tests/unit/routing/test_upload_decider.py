@@ -178,7 +178,7 @@ async def test_copies_carrying_a_decision_go_under_the_news_key_once_a_while_a_d
         await _decide(decider, request)
     # The known-devices list hears of the terminal's first use, not of the next one at once.
     assert await _keys(store, "document.routed") == [
-        "document.routed.internet.news",
+        "document.routed.internet.device_news",
         "document.routed.internet",
     ]
     # An adapter's upload: the decision goes by itself, under its one key, whatever the news.
@@ -204,7 +204,7 @@ async def test_a_decision_rolled_back_tells_the_list_nothing(
     assert await _keys(store, "document.routed") == []
     # The next decision for the terminal is still the news the list never heard.
     await _decide(decider, to_terminal("r-2"))
-    assert await _keys(store, "document.routed") == ["document.routed.internet.news"]
+    assert await _keys(store, "document.routed") == ["document.routed.internet.device_news"]
 
 
 async def test_a_refusal_is_one_message_whoever_asked(decider: UploadDecider, store: Store) -> None:
