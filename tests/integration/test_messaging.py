@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import orjson
@@ -479,3 +480,38 @@ async def test_an_rpc_client_started_twice_then_stopped_leaves_no_reply_channel_
         await probe.declare_queue(reply_queue, passive=True)
     with pytest.raises(BrokerUnavailable, match="not started"):
         await client.send(REGISTRY_RPC, "echo", {})
+
+
+async def test_a_burst_of_deliveries_starts_one_handler_a_turn_of_the_loop_in_order(
+    broker: Broker, settings: Settings
+) -> None:
+    # Published before the consumer starts: the broker hands them over in one burst (its
+    # prefetch). A ticker counts the loop's turns; each handler notes the count it starts at.
+    sent = [f"d{n:02d}" for n in range(30)]
+    for document_id in sent:
+        await broker.publish(DocumentLoaded(document_id=document_id), "t")
+    turns = 0
+    started: list[tuple[int, str]] = []
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    async def note(envelope: Envelope, payload: DocumentLoaded) -> None:
+        started.append((turns, payload.document_id))
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        consumer = await _consume(broker, settings, note)
+        await eventually(
+            lambda: asyncio.sleep(0, len(started)), until=lambda n: n == 30, what="all handled"
+        )
+        await consumer.stop()
+    finally:
+        ticking.cancel()
+    assert [document_id for _, document_id in started] == sent
+    at = [turn for turn, _ in started]
+    # Other work ready meanwhile (here the ticker) runs between two handlers' starts.
+    assert all(later > earlier for earlier, later in itertools.pairwise(at)), at
