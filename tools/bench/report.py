@@ -139,7 +139,9 @@ accounting base, not a capacity; the limiter still runs on every request.
   of them are listed and then acknowledges them all in one call, as the terminal app does
   (`POST /api/v1/terminal/documents/ack`); documents/s counts the documents listed
   within {batch_seconds:g} s after {batch_warmup:g} s of warm-up. The ceiling is the skeleton
-  pipeline's single-document figure: documents sent together should cost less each.
+  pipeline's single-document figure: documents sent together should cost less each. `python
+  -m tools.bench.batch_load [uploaders ...]` runs the same round, round after round, on a
+  stack of its own (to compare two builds on one machine).
 - *{big_lines:,}-line document*: once the broker's message counts have stood still for longer
   than their refresh interval after the uploads (their last progress messages handled), one
   supplier order of {big_lines:,} lines is uploaded to a fresh terminal; the time runs until

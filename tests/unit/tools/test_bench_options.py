@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.bench import half_load
+from tools.bench import batch_load, half_load
 from tools.cli.main import main
 from tools.cli.output import USAGE
 
@@ -51,3 +51,28 @@ def test_the_half_load_tool_takes_rates_rounds_and_seconds() -> None:
     given = half_load.arguments(["60", "90.5", "--rounds", "2", "--seconds", "20"])
     assert (given.rates, given.rounds, given.seconds) == ([60.0, 90.5], 2, 20.0)
     assert half_load.arguments([]).rates == [75.0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["0"], "each number of uploaders must be from 1 to 64"),
+        (["8", "65"], "each number of uploaders must be from 1 to 64"),
+        (["eight"], "invalid int value: 'eight'"),
+        (["--seconds", "inf"], "--seconds must be from 1 to 600"),
+        (["--rounds", "0"], "--rounds must be at least 1"),
+    ],
+)
+def test_the_batch_load_tool_refuses_a_bad_command_line_saying_why(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        batch_load.arguments(argv)
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_the_batch_load_tool_takes_uploaders_rounds_and_seconds() -> None:
+    given = batch_load.arguments(["1", "8", "--rounds", "2", "--seconds", "20"])
+    assert (given.uploaders, given.rounds, given.seconds) == ([1, 8], 2, 20.0)
+    assert batch_load.arguments([]).uploaders == [8]

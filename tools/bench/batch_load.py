@@ -1,0 +1,76 @@
+"""The bench's 50-document round at the numbers of uploaders you choose, on a stack of its own,
+round after round, so that two builds can be compared on one machine.
+
+``python -m tools.bench.batch_load [UPLOADERS ...] [--rounds N] [--seconds S]``
+
+The stack and the terminals are set up as ``tsdx bench`` does (``tools.bench.own_stack``);
+each round runs the bench's closed loop of 50-document uploads (each uploader uploads 50
+documents to a terminal of its own, which long-polls until all are listed and acknowledges
+them in one call) for the bench's warm-up and then ``--seconds``, and prints the documents
+listed a second and the CPU each process spent per document. The bench itself compares the
+figure with the skeleton's single-document rate, measured in the same run; this tool prints
+the rate alone, to compare builds run back to back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+
+from shared.collector import long_lived_frozen
+from tools.bench.cpu import ms_each
+from tools.bench.own_stack import own_stack
+from tools.bench.plan import plan_for
+from tools.bench.uploads import UploadDriver
+
+# Bounds of what the command line may ask: each uploader holds a terminal of its own.
+MAX_UPLOADERS = 64
+MAX_SECONDS = 600.0
+
+
+async def main(uploaders: list[int], rounds: int, seconds: float) -> None:
+    plan = plan_for(None, quick=False)
+    async with own_stack(plan, "Пакеты", max(uploaders), "BATCH") as own:
+        driver = UploadDriver(
+            own.pool,
+            own.tenant["api_key"],
+            own.terminals,
+            plan.upload_lines,
+            plan.batch_documents,
+        )
+        async with long_lived_frozen(full_passes=False):  # the client's collector as the bench's
+            for run in range(rounds):
+                for lanes in uploaders:
+                    meter = own.bench.cpu_meter(own.stack, client=True)
+                    meter.start()
+                    outcome = await driver.closed_loop(lanes, plan.batch_warmup, seconds)
+                    spent = meter.stop()
+                    cpu = ms_each(spent, len(outcome.samples))
+                    print(
+                        f"round {run + 1}, {lanes} uploaders: {outcome.rate:.0f} docs/s, "
+                        f"errors {sum(outcome.errors.values())}; CPU ms a document: {cpu}"
+                    )
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, each value checked (argparse exits with a message that says which)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.bench.batch_load", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("uploaders", type=int, nargs="*", default=[8])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured, each round")
+    args = parser.parse_args(argv)
+    if not all(1 <= lanes <= MAX_UPLOADERS for lanes in args.uploaders):
+        parser.error(f"each number of uploaders must be from 1 to {MAX_UPLOADERS}")
+    if not (math.isfinite(args.seconds) and 1 <= args.seconds <= MAX_SECONDS):
+        parser.error(f"--seconds must be from 1 to {MAX_SECONDS:g}")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
+
+
+if __name__ == "__main__":
+    given = arguments()
+    asyncio.run(main(given.uploaders, given.rounds, given.seconds))
