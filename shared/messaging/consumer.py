@@ -118,7 +118,6 @@ class Consumer(QueueReader):
         self._ordered: dict[str, asyncio.Future[None]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
-        self._admission = asyncio.Lock()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages and let the ones in hand finish (the rest stay queued); the
@@ -139,7 +138,7 @@ class Consumer(QueueReader):
         self._idle.clear()
         large = len(message.body) > LARGE_MESSAGE_BYTES
         try:
-            await self._admitted()
+            await self._admission.admitted()
             if large:
                 with collector_held():
                     await self._handle(message)
@@ -151,19 +150,6 @@ class Consumer(QueueReader):
                 self._idle.set()
             if large:
                 _give_memory_back()
-
-    async def _admitted(self) -> None:
-        """Wait for this message's turn to start: one new message a turn of the event loop,
-        in the order they came.
-
-        Deliveries come in bursts (up to the prefetch at once), and a handler runs on the
-        loop's thread until its first real wait (the store is SQLite, in process). Started
-        all in one turn, a burst's handlers would hold off everything that became ready
-        meanwhile (the outbox relay's confirms and sends, answers to HTTP calls) until the
-        last of them waits, and the services would work by turns instead of at once.
-        """
-        async with self._admission:
-            await asyncio.sleep(0)
 
     @asynccontextmanager
     async def _in_order(self, keys: tuple[str, ...]) -> AsyncIterator[None]:

@@ -98,6 +98,7 @@ class RpcServer(QueueReader):
         await settle_finished()  # the requests answered so far are not delivered again
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
+        await self._admission.admitted()
         reply = await self._answer(message.body)
         if message.reply_to:
             try:

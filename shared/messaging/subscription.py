@@ -1,11 +1,13 @@
 """What every reader of a work queue shares (the consumer of messages, the RPC server): one
-consumer tag on its queue, alive while the broker connection is, cancelled on stop."""
+consumer tag on its queue, alive while the broker connection is, cancelled on stop; and when
+each delivery starts (shared/messaging/admission.py)."""
 
 from __future__ import annotations
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from shared.logging import get_logger
+from shared.messaging.admission import Admission
 from shared.messaging.broker import Broker
 from shared.messaging.topology import WorkQueue
 
@@ -18,6 +20,7 @@ class QueueReader:
         self._queue = queue
         self._amqp_queue: AbstractQueue | None = None
         self._tag: str | None = None
+        self._admission = Admission()  # each delivery's handler waits for its turn here
 
     @property
     def queue_name(self) -> str:

@@ -1,0 +1,106 @@
+"""When deliveries start (shared/messaging/admission.py): in the order they came, several in a
+turn of the event loop while they fit in the budget, then one a turn or two. Pure asyncio: a
+ticker counts the loop's turns."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+
+from shared.messaging.admission import Admission
+from tests.support.busy import busy_for
+
+
+class Turns:
+    """Counts the event loop's turns while it runs."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def tick(self) -> None:
+        while True:
+            self.count += 1
+            await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def turns() -> AsyncIterator[Turns]:
+    counted = Turns()
+    ticking = asyncio.create_task(counted.tick())
+    await asyncio.sleep(0)
+    yield counted
+    ticking.cancel()
+
+
+async def _burst(
+    admission: Admission, turns: Turns, n: int, work_seconds: float = 0.0
+) -> list[tuple[int, int]]:
+    """``n`` deliveries arriving in one turn; each notes (turn, index) when it starts, then
+    holds the loop for ``work_seconds`` as a handler writing to SQLite would."""
+    started: list[tuple[int, int]] = []
+
+    async def delivery(index: int) -> None:
+        await admission.admitted()
+        started.append((turns.count, index))
+        if work_seconds:
+            busy_for(work_seconds)  # the handler's work on the loop's thread
+
+    await asyncio.gather(*(delivery(i) for i in range(n)))
+    return started
+
+
+async def test_cheap_deliveries_start_together_in_one_turn(turns: Turns) -> None:
+    started = await _burst(Admission(budget=1.0), turns, 20)
+    assert [index for _, index in started] == list(range(20))
+    assert len({turn for turn, _ in started}) == 1
+
+
+async def test_past_the_budget_each_starts_in_a_later_turn_in_the_order_they_came(
+    turns: Turns,
+) -> None:
+    started = await _burst(Admission(budget=0.001), turns, 10, work_seconds=0.002)
+    assert [index for _, index in started] == list(range(10))
+    at = [turn for turn, _ in started]
+    assert all(later > earlier for earlier, later in itertools.pairwise(at)), at
+
+
+async def test_a_delivery_cancelled_while_it_waits_holds_up_none_after_it() -> None:
+    admission = Admission(budget=0.0)
+    started: list[int] = []
+
+    async def delivery(index: int) -> None:
+        await admission.admitted()
+        started.append(index)
+        busy_for(0.001)
+
+    tasks = [asyncio.create_task(delivery(i)) for i in range(5)]
+    await asyncio.sleep(0)  # all have come; the first started, the others wait
+    tasks[1].cancel()
+    tasks[2].cancel()
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    assert started == [0, 3, 4]
+    assert [type(r) for r in results[1:3]] == [asyncio.CancelledError] * 2
+
+
+async def test_one_that_came_later_never_starts_before_one_let_go_and_yet_to_start() -> None:
+    admission = Admission(budget=0.0)
+    started: list[str] = []
+
+    async def delivery(name: str) -> None:
+        await admission.admitted()
+        started.append(name)
+        busy_for(0.001)
+
+    first = asyncio.create_task(delivery("first"))
+    waiting = asyncio.create_task(delivery("waiting"))
+    await asyncio.sleep(0)  # "first" started, "waiting" waits
+    # Deliveries that come turn after turn while "waiting" is let go and starts.
+    later = []
+    for n in range(5):
+        later.append(asyncio.create_task(delivery(f"later-{n}")))
+        await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(first, waiting, *later), 5)
+    assert started == ["first", "waiting", *(f"later-{n}" for n in range(5))]
