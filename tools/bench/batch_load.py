@@ -3,9 +3,10 @@ round after round, so that two builds can be compared on one machine.
 
 ``python -m tools.bench.batch_load [UPLOADERS ...] [--rounds N] [--seconds S]``
 
-The stack and the terminals are set up as ``tsdx bench`` does (``tools.bench.own_stack``);
-each round runs the bench's closed loop of 50-document uploads (each uploader uploads 50
-documents to a terminal of its own, which long-polls until all are listed and acknowledges
+The stack and the terminals are set up as ``tsdx bench`` does (``tools.bench.own_stack``, the
+bench's 256 terminals: each delivery takes a free one, so no terminal's inbox grows round
+after round); each round runs the bench's closed loop of 50-document uploads (each uploader
+uploads 50 documents to a terminal, which long-polls until all are listed and acknowledges
 them in one call) for the bench's warm-up and then ``--seconds``, and prints the documents
 listed a second and the CPU each process spent per document. The bench itself compares the
 figure with the skeleton's single-document rate, measured in the same run; this tool prints
@@ -24,14 +25,14 @@ from tools.bench.own_stack import own_stack
 from tools.bench.plan import plan_for
 from tools.bench.uploads import UploadDriver
 
-# Bounds of what the command line may ask: each uploader holds a terminal of its own.
+# Bounds of what the command line may ask: each uploader holds a terminal while it delivers.
 MAX_UPLOADERS = 64
 MAX_SECONDS = 600.0
 
 
 async def main(uploaders: list[int], rounds: int, seconds: float) -> None:
     plan = plan_for(None, quick=False)
-    async with own_stack(plan, "Пакеты", max(uploaders), "BATCH") as own:
+    async with own_stack(plan, "Пакеты", plan.terminals, "BATCH") as own:
         driver = UploadDriver(
             own.pool,
             own.tenant["api_key"],
