@@ -7,9 +7,12 @@ burst's handlers would hold off everything that became ready meanwhile (the outb
 confirms and sends, answers to HTTP calls) until the last of them waits, and the services
 would work by turns instead of at once. Started one a turn, cheap handlers (a duplicate, a
 note) would finish one a turn, and their acknowledgements, grouped by turn
-(shared/messaging/acks.py), would go one a frame. So a delivery starts at once while no other
-waits and the starts of this turn have taken less than :data:`BUDGET_SECONDS`; otherwise it
-waits, and at the end of each turn the first one waiting is let go, to start in the next.
+(shared/messaging/acks.py), would go one a frame. So a delivery starts at once while none
+waits and less than :data:`BUDGET_SECONDS` has passed since the first start after the last
+marker (a callback the first start schedules, which runs in the loop's next turn); otherwise
+it waits in line, and each marker lets the first in line go, to start in the turn after it:
+while a line lasts, deliveries start one a turn, with whatever else was ready in between.
+The budget is each reader's own (a service's work queue and RPC server each have one).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class Admission:
                 # delivery that came later may start before it.
                 self._waiting.remove(waiter)
                 if self._waiting:
-                    self._end_turn_soon()  # the next one's turn (if this one never starts)
+                    self._end_turn_soon()  # so the next is let go, were this one cancelled
         self._started()
 
     def _fits(self) -> bool:
@@ -59,9 +62,12 @@ class Admission:
             self._turn_end = asyncio.get_running_loop().call_soon(self._turn_over)
 
     def _turn_over(self) -> None:
-        """The end of a turn: the first in line is let go, to start in the next one (unless it
-        was let go already, or cancelled, and has yet to leave the line)."""
+        """The marker: the first in line is let go, to start in the next turn (unless it was
+        let go already, or cancelled, and has yet to leave the line), and the next marker is
+        set for that turn, after it, while others wait."""
         self._turn_end = None
         self._turn_began = None
         if self._waiting and not self._waiting[0].done():
             self._waiting[0].set_result(None)
+            if len(self._waiting) > 1:
+                self._end_turn_soon()

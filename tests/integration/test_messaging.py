@@ -517,3 +517,37 @@ async def test_a_burst_of_writing_handlers_starts_one_a_turn_of_the_loop_in_orde
     at = [turn for turn, _ in started]
     # Other work ready meanwhile (here the ticker) runs between two handlers' starts.
     assert all(later > earlier for earlier, later in itertools.pairwise(at)), at
+
+
+async def test_a_burst_of_rpc_requests_starts_one_handler_a_turn(
+    broker: Broker, settings: Settings
+) -> None:
+    turns = 0
+    started: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    async def echo(call: Call[EchoParams]) -> Echoed:
+        started.append(turns)
+        busy_for(0.002)  # as a registry method reading SQLite holds the loop's thread
+        return Echoed(tenant=None, a=call.params.a)
+
+    client = RpcClient(broker, "test", timeout=10.0)
+    await client.start()
+    server = RpcServer(broker, RpcHandlers(Echo).on(ECHO, echo))
+    await server.start()
+    ticking = asyncio.create_task(ticker())
+    try:
+        # Asked all at once: the requests reach the server together, a burst.
+        calls = [client.call(ECHO, EchoParams(a=n)) for n in range(10)]
+        answers = await asyncio.wait_for(asyncio.gather(*calls), 10)
+    finally:
+        ticking.cancel()
+        await server.stop()
+        await client.stop()
+    assert sorted(a.a for a in answers) == list(range(10))
+    assert all(later > earlier for earlier, later in itertools.pairwise(started)), started

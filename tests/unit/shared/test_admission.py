@@ -104,3 +104,29 @@ async def test_one_that_came_later_never_starts_before_one_let_go_and_yet_to_sta
         await asyncio.sleep(0)
     await asyncio.wait_for(asyncio.gather(first, waiting, *later), 5)
     assert started == ["first", "waiting", *(f"later-{n}" for n in range(5))]
+
+
+async def test_one_let_go_then_cancelled_before_it_starts_holds_up_none_after_it() -> None:
+    admission = Admission(budget=0.0)
+    started: list[int] = []
+
+    async def delivery(index: int) -> None:
+        await admission.admitted()
+        started.append(index)
+        busy_for(0.001)
+
+    tasks = [asyncio.create_task(delivery(i)) for i in range(4)]
+    await asyncio.sleep(0)  # the first started, the others wait in line
+
+    def second_let_go() -> bool:
+        line = admission._waiting  # the test looks at the line itself: nothing else shows it
+        return bool(line) and line[0].done()
+
+    for _ in range(100):
+        if second_let_go():
+            break
+        await asyncio.sleep(0)
+    assert second_let_go()
+    tasks[1].cancel()  # let go, not yet started
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    assert started == [0, 2, 3]
