@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 
 from shared.collector import long_lived_frozen
 from tools.bench.cpu import ms_each
 from tools.bench.own_stack import own_stack
 from tools.bench.plan import plan_for
+from tools.bench.rounds import add_rounds, check_rounds
 from tools.bench.uploads import UploadDriver
 
 # Bounds of what the command line may ask: each uploader holds a terminal while it delivers.
 MAX_UPLOADERS = 64
-MAX_SECONDS = 600.0
 
 
 async def main(uploaders: list[int], rounds: int, seconds: float) -> None:
@@ -60,15 +59,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m tools.bench.batch_load", description=__doc__.splitlines()[0]
     )
     parser.add_argument("uploaders", type=int, nargs="*", default=[8])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=15.0, help="measured, each round")
+    add_rounds(parser, "each round")
     args = parser.parse_args(argv)
     if not all(1 <= lanes <= MAX_UPLOADERS for lanes in args.uploaders):
         parser.error(f"each number of uploaders must be from 1 to {MAX_UPLOADERS}")
-    if not (math.isfinite(args.seconds) and 1 <= args.seconds <= MAX_SECONDS):
-        parser.error(f"--seconds must be from 1 to {MAX_SECONDS:g}")
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    check_rounds(parser, args)
     return args
 
 

@@ -23,13 +23,13 @@ from shared.collector import long_lived_frozen
 from tools.bench.cpu import ms_each
 from tools.bench.own_stack import OwnStack, own_stack
 from tools.bench.plan import plan_for
+from tools.bench.rounds import add_rounds, check_rounds
 from tools.bench.uploads import UploadDriver
 
 WARMUP_SECONDS = 5.0
 # Bounds of what the command line may ask (uploads started whatever the answers: an absurd
 # rate would only fill the memory with tasks).
 MAX_RATE = 5000.0
-MAX_SECONDS = 600.0
 
 
 async def _rounds(
@@ -68,15 +68,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m tools.bench.half_load", description=__doc__.splitlines()[0]
     )
     parser.add_argument("rates", type=float, nargs="*", default=[75.0], help="documents/s")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=15.0, help="measured, each rate")
+    add_rounds(parser, "each rate")
     args = parser.parse_args(argv)
     if not all(math.isfinite(rate) and 0 < rate <= MAX_RATE for rate in args.rates):
         parser.error(f"each rate must be a number of documents/s above 0, at most {MAX_RATE:g}")
-    if not (math.isfinite(args.seconds) and 1 <= args.seconds <= MAX_SECONDS):
-        parser.error(f"--seconds must be from 1 to {MAX_SECONDS:g}")
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    check_rounds(parser, args)
     return args
 
 

@@ -52,6 +52,23 @@ async def _burst(
     return started
 
 
+class Line:
+    """Deliveries on an admission with no budget (each start takes a turn of its own), each
+    holding the loop 1 ms once started, as a handler writing to SQLite does."""
+
+    def __init__(self) -> None:
+        self.admission = Admission(budget=0.0)
+        self.started: list[object] = []
+
+    async def delivery(self, name: object) -> None:
+        await self.admission.admitted()
+        self.started.append(name)
+        busy_for(0.001)
+
+    def come(self, *names: object) -> list[asyncio.Task[None]]:
+        return [asyncio.create_task(self.delivery(name)) for name in names]
+
+
 async def test_cheap_deliveries_start_together_in_one_turn(turns: Turns) -> None:
     started = await _burst(Admission(budget=1.0), turns, 20)
     assert [index for _, index in started] == list(range(20))
@@ -68,59 +85,36 @@ async def test_past_the_budget_each_starts_in_a_later_turn_in_the_order_they_cam
 
 
 async def test_a_delivery_cancelled_while_it_waits_holds_up_none_after_it() -> None:
-    admission = Admission(budget=0.0)
-    started: list[int] = []
-
-    async def delivery(index: int) -> None:
-        await admission.admitted()
-        started.append(index)
-        busy_for(0.001)
-
-    tasks = [asyncio.create_task(delivery(i)) for i in range(5)]
+    line = Line()
+    tasks = line.come(*range(5))
     await asyncio.sleep(0)  # all have come; the first started, the others wait
     tasks[1].cancel()
     tasks[2].cancel()
     results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
-    assert started == [0, 3, 4]
+    assert line.started == [0, 3, 4]
     assert [type(r) for r in results[1:3]] == [asyncio.CancelledError] * 2
 
 
 async def test_one_that_came_later_never_starts_before_one_let_go_and_yet_to_start() -> None:
-    admission = Admission(budget=0.0)
-    started: list[str] = []
-
-    async def delivery(name: str) -> None:
-        await admission.admitted()
-        started.append(name)
-        busy_for(0.001)
-
-    first = asyncio.create_task(delivery("first"))
-    waiting = asyncio.create_task(delivery("waiting"))
+    line = Line()
+    tasks = line.come("first", "waiting")
     await asyncio.sleep(0)  # "first" started, "waiting" waits
     # Deliveries that come turn after turn while "waiting" is let go and starts.
-    later = []
     for n in range(5):
-        later.append(asyncio.create_task(delivery(f"later-{n}")))
+        tasks += line.come(f"later-{n}")
         await asyncio.sleep(0)
-    await asyncio.wait_for(asyncio.gather(first, waiting, *later), 5)
-    assert started == ["first", "waiting", *(f"later-{n}" for n in range(5))]
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert line.started == ["first", "waiting", *(f"later-{n}" for n in range(5))]
 
 
 async def test_one_let_go_then_cancelled_before_it_starts_holds_up_none_after_it() -> None:
-    admission = Admission(budget=0.0)
-    started: list[int] = []
-
-    async def delivery(index: int) -> None:
-        await admission.admitted()
-        started.append(index)
-        busy_for(0.001)
-
-    tasks = [asyncio.create_task(delivery(i)) for i in range(4)]
+    line = Line()
+    tasks = line.come(*range(4))
     await asyncio.sleep(0)  # the first started, the others wait in line
 
     def second_let_go() -> bool:
-        line = admission._waiting  # the test looks at the line itself: nothing else shows it
-        return bool(line) and line[0].done()
+        waiting = line.admission._waiting  # the test looks at the line: nothing else shows it
+        return bool(waiting) and waiting[0].done()
 
     for _ in range(100):
         if second_let_go():
@@ -129,4 +123,4 @@ async def test_one_let_go_then_cancelled_before_it_starts_holds_up_none_after_it
     assert second_let_go()
     tasks[1].cancel()  # let go, not yet started
     await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
-    assert started == [0, 2, 3]
+    assert line.started == [0, 2, 3]
