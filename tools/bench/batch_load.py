@@ -19,7 +19,6 @@ import argparse
 import asyncio
 
 from shared.collector import long_lived_frozen
-from tools.bench.cpu import ms_each
 from tools.bench.own_stack import own_stack
 from tools.bench.plan import plan_for
 from tools.bench.rounds import add_rounds, check_rounds
@@ -42,11 +41,9 @@ async def main(uploaders: list[int], rounds: int, seconds: float) -> None:
         async with long_lived_frozen(full_passes=False):  # the client's collector as the bench's
             for run in range(rounds):
                 for lanes in uploaders:
-                    meter = own.bench.cpu_meter(own.stack, client=True)
-                    meter.start()
-                    outcome = await driver.closed_loop(lanes, plan.batch_warmup, seconds)
-                    spent = meter.stop()
-                    cpu = ms_each(spent, len(outcome.samples))
+                    outcome, cpu = await own.metered(
+                        driver.closed_loop(lanes, plan.batch_warmup, seconds)
+                    )
                     print(
                         f"round {run + 1}, {lanes} uploaders: {outcome.rate:.0f} docs/s, "
                         f"errors {sum(outcome.errors.values())}; CPU ms a document: {cpu}"

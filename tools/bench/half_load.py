@@ -20,7 +20,6 @@ import asyncio
 import math
 
 from shared.collector import long_lived_frozen
-from tools.bench.cpu import ms_each
 from tools.bench.own_stack import OwnStack, own_stack
 from tools.bench.plan import plan_for
 from tools.bench.rounds import add_rounds, check_rounds
@@ -37,13 +36,11 @@ async def _rounds(
 ) -> None:
     for run in range(rounds):
         for rate in rates:
-            meter = own.bench.cpu_meter(own.stack, client=True)
-            meter.start()
-            outcome = await driver.open_loop(rate, own.bench.plan.half_warmup, seconds)
-            spent = meter.stop()
+            outcome, cpu = await own.metered(
+                driver.open_loop(rate, own.bench.plan.half_warmup, seconds)
+            )
             latency = outcome.latency
             longest = max(seen - due for due, seen in outcome.counted)
-            cpu = ms_each(spent, len(outcome.samples))
             print(
                 f"round {run + 1}, {rate:g} docs/s: p50 {1000 * latency.p50:.1f}, "
                 f"p95 {1000 * latency.p95:.1f}, p99 {1000 * latency.p99:.1f}, "

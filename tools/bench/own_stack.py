@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from tools.bench import api
 from tools.bench.api import Terminal
+from tools.bench.cpu import ms_each
 from tools.bench.plan import Plan
 from tools.bench.run import HOST, Bench
+from tools.bench.uploads import Outcome
 from tools.bench.vhost import VirtualHost
 from tools.bench.wire import Pool
 from tools.cli.stack import Stack
@@ -30,6 +32,14 @@ class OwnStack:
     pool: Pool  # connections to the gateway
     tenant: dict[str, Any]  # as created through the admin API (its api_key among the rest)
     terminals: list[Terminal]
+
+    async def metered(self, deliveries: Awaitable[Outcome]) -> tuple[Outcome, str]:
+        """The deliveries' outcome, and the CPU each process (the client too) spent on them,
+        in ms a document ("name 1.23, ...")."""
+        meter = self.bench.cpu_meter(self.stack, client=True)
+        meter.start()
+        outcome = await deliveries
+        return outcome, ms_each(meter.stop(), len(outcome.samples))
 
 
 @asynccontextmanager
