@@ -24,7 +24,7 @@ from shared.outbox import COLLECTIONS, UnitOfWork, stored_envelope
 from shared.outbox_relay import OutboxRelay
 from shared.settings import Settings
 from shared.storage import open_store
-from tests.support.busy import busy_for
+from tests.support.event_loop import busy_for, counting_turns
 from tests.support.waiting import eventually
 
 
@@ -487,32 +487,22 @@ async def test_a_burst_of_writing_handlers_starts_one_a_turn_of_the_loop_in_orde
     broker: Broker, settings: Settings
 ) -> None:
     # Published before the consumer starts: the broker hands them over in one burst (its
-    # prefetch). A ticker counts the loop's turns; each handler notes the count it starts at.
+    # prefetch). The loop's turns are counted; each handler notes the count it starts at.
     sent = [f"d{n:02d}" for n in range(30)]
     for document_id in sent:
         await broker.publish(DocumentLoaded(document_id=document_id), "t")
-    turns = 0
     started: list[tuple[int, str]] = []
+    async with counting_turns() as turns:
 
-    async def ticker() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
+        async def note(envelope: Envelope, payload: DocumentLoaded) -> None:
+            started.append((turns.count, payload.document_id))
+            busy_for(0.002)  # as a handler writing to SQLite holds the loop's thread
 
-    async def note(envelope: Envelope, payload: DocumentLoaded) -> None:
-        started.append((turns, payload.document_id))
-        busy_for(0.002)  # as a handler writing to SQLite holds the loop's thread
-
-    ticking = asyncio.create_task(ticker())
-    try:
         consumer = await _consume(broker, settings, note)
         await eventually(
             lambda: asyncio.sleep(0, len(started)), until=lambda n: n == 30, what="all handled"
         )
         await consumer.stop()
-    finally:
-        ticking.cancel()
     assert [document_id for _, document_id in started] == sent
     at = [turn for turn, _ in started]
     # Other work ready meanwhile (here the ticker) runs between two handlers' starts.
@@ -522,32 +512,24 @@ async def test_a_burst_of_writing_handlers_starts_one_a_turn_of_the_loop_in_orde
 async def test_a_burst_of_rpc_requests_starts_one_handler_a_turn(
     broker: Broker, settings: Settings
 ) -> None:
-    turns = 0
     started: list[int] = []
-
-    async def ticker() -> None:
-        nonlocal turns
-        while True:
-            turns += 1
-            await asyncio.sleep(0)
-
-    async def echo(call: Call[EchoParams]) -> Echoed:
-        started.append(turns)
-        busy_for(0.002)  # as a registry method reading SQLite holds the loop's thread
-        return Echoed(tenant=None, a=call.params.a)
-
     client = RpcClient(broker, "test", timeout=10.0)
     await client.start()
-    server = RpcServer(broker, RpcHandlers(Echo).on(ECHO, echo))
-    await server.start()
-    ticking = asyncio.create_task(ticker())
-    try:
-        # Asked all at once: the requests reach the server together, a burst.
-        calls = [client.call(ECHO, EchoParams(a=n)) for n in range(10)]
-        answers = await asyncio.wait_for(asyncio.gather(*calls), 10)
-    finally:
-        ticking.cancel()
-        await server.stop()
-        await client.stop()
+    async with counting_turns() as turns:
+
+        async def echo(call: Call[EchoParams]) -> Echoed:
+            started.append(turns.count)
+            busy_for(0.002)  # as a registry method reading SQLite holds the loop's thread
+            return Echoed(tenant=None, a=call.params.a)
+
+        server = RpcServer(broker, RpcHandlers(Echo).on(ECHO, echo))
+        await server.start()
+        try:
+            # Asked all at once: the requests reach the server together, a burst.
+            calls = [client.call(ECHO, EchoParams(a=n)) for n in range(10)]
+            answers = await asyncio.wait_for(asyncio.gather(*calls), 10)
+        finally:
+            await server.stop()
+            await client.stop()
     assert sorted(a.a for a in answers) == list(range(10))
     assert all(later > earlier for earlier, later in itertools.pairwise(started)), started

@@ -11,28 +11,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from shared.messaging.admission import Admission
-from tests.support.busy import busy_for
-
-
-class Turns:
-    """Counts the event loop's turns while it runs."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    async def tick(self) -> None:
-        while True:
-            self.count += 1
-            await asyncio.sleep(0)
+from tests.support.event_loop import Turns, busy_for, counting_turns
 
 
 @pytest.fixture
 async def turns() -> AsyncIterator[Turns]:
-    counted = Turns()
-    ticking = asyncio.create_task(counted.tick())
-    await asyncio.sleep(0)
-    yield counted
-    ticking.cancel()
+    async with counting_turns() as counted:
+        yield counted
 
 
 async def _burst(
