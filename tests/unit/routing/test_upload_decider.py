@@ -18,7 +18,7 @@ from services.routing import repository as repo
 from services.routing.processes import BusinessProcess
 from services.routing.rules import DeviceInfo, DirectoryView, Lookups
 from services.routing.upload_decisions import UploadDecider
-from shared.contracts import wrap
+from shared.contracts import Envelope, wrap
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, Target
 from shared.contracts.uploads import DocumentRouted, UploadRequested
 from shared.messaging.consumer import PermanentFailure
@@ -84,9 +84,23 @@ async def _decide(decider: UploadDecider, request: UploadRequested, tenant: str 
     await decider.handle(wrap(request, tenant), request)
 
 
-async def _emitted(store: Store, kind: str) -> list[dict[str, Any]]:
+async def _outbox(store: Store, kind: str) -> list[dict[str, Any]]:
+    """The outbox rows of the messages of ``kind`` emitted so far, in order."""
     rows = sorted(await store.find(OUTBOX.name), key=lambda r: r["seq"])
-    return [stored_envelope(r)["payload"] for r in rows if stored_envelope(r)["type"] == kind]
+    return [r for r in rows if stored_envelope(r)["type"] == kind]
+
+
+async def _emitted(store: Store, kind: str) -> list[dict[str, Any]]:
+    return [stored_envelope(r)["payload"] for r in await _outbox(store, kind)]
+
+
+async def _squatted(store: Store, request: UploadRequested) -> tuple[Envelope, dict[str, Any]]:
+    """The request's message, and a step stored already with the id its first step gets: its
+    transaction will end in DuplicateKeyError though the request was not decided."""
+    envelope = wrap(request, TENANT)
+    squatter = {"id": f"{envelope.id}:1", "tenant": TENANT, "step": "requested"}
+    await store.insert(repo.JOURNEY.name, squatter)
+    return envelope, squatter
 
 
 async def _copies(store: Store) -> list[repo.CopyRecord]:
@@ -164,8 +178,7 @@ async def test_an_adapters_internet_upload_is_answered_by_upload_decided(
 
 async def _keys(store: Store, kind: str) -> list[str]:
     """The routing keys of the messages of ``kind`` emitted so far, in order."""
-    rows = sorted(await store.find(OUTBOX.name), key=lambda r: r["seq"])
-    return [r["routing_key"] for r in rows if stored_envelope(r)["type"] == kind]
+    return [r["routing_key"] for r in await _outbox(store, kind)]
 
 
 async def test_copies_carrying_a_decision_go_under_the_news_key_once_a_while_a_device(
@@ -193,12 +206,10 @@ async def test_a_decision_rolled_back_tells_the_list_nothing(
     def to_terminal(request_id: str) -> UploadRequested:
         return _request(request_id, channel="internet", target=TO_TERMINAL, answer_with_copies=True)
 
-    # A step with the id the message's first step gets: its transaction ends in
-    # DuplicateKeyError once the copies were announced as news, and is rolled back.
+    # The transaction ends in DuplicateKeyError once the copies were announced as news, and is
+    # rolled back.
     request = to_terminal("r-1")
-    envelope = wrap(request, TENANT)
-    squatter = {"id": f"{envelope.id}:1", "tenant": TENANT, "step": "requested"}
-    await store.insert(repo.JOURNEY.name, squatter)
+    envelope, _ = await _squatted(store, request)
     with pytest.raises(DuplicateKeyError):
         await decider.handle(envelope, request)
     assert await _keys(store, "document.routed") == []
@@ -344,12 +355,9 @@ async def test_a_request_of_many_documents_leaves_each_its_records_and_steps(
 async def test_a_row_colliding_in_the_decision_is_raised_for_a_retry_and_decides_nothing(
     decider: UploadDecider, store: Store
 ) -> None:
-    # A step with the id the message's first step gets: the transaction ends in
-    # DuplicateKeyError though the request was not decided. Acking it would lose the upload.
+    # Acking the message would lose the upload.
     request = _request("r-1")
-    envelope = wrap(request, TENANT)
-    squatter = {"id": f"{envelope.id}:1", "tenant": TENANT, "step": "requested"}
-    await store.insert(repo.JOURNEY.name, squatter)
+    envelope, squatter = await _squatted(store, request)
     with pytest.raises(DuplicateKeyError):
         await decider.handle(envelope, request)
     assert await repo.request(store, TENANT, "r-1") is None
