@@ -3,6 +3,8 @@ anything."""
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 
 from tools.bench import batch_load, half_load
@@ -24,25 +26,30 @@ def test_polls_only_and_catalog_only_are_refused_together() -> None:
 
 
 @pytest.mark.parametrize(
-    ("argv", "says"),
+    ("tool", "argv", "says"),
     [
-        (["0"], "each rate must be"),
-        (["-5"], "each rate must be"),
-        (["inf"], "each rate must be"),
-        (["nan"], "each rate must be"),
-        (["75", "1e9"], "each rate must be"),
-        (["fast"], "invalid float value: 'fast'"),
-        (["--seconds", "0.5"], "--seconds must be from 1 to 600"),
-        (["--seconds", "nan"], "--seconds must be from 1 to 600"),
-        (["--rounds", "0"], "--rounds must be at least 1"),
-        (["--rounds", "two"], "invalid int value: 'two'"),
+        (half_load, ["0"], "each rate must be"),
+        (half_load, ["-5"], "each rate must be"),
+        (half_load, ["inf"], "each rate must be"),
+        (half_load, ["nan"], "each rate must be"),
+        (half_load, ["75", "1e9"], "each rate must be"),
+        (half_load, ["fast"], "invalid float value: 'fast'"),
+        (half_load, ["--seconds", "0.5"], "--seconds must be from 1 to 600"),
+        (half_load, ["--seconds", "nan"], "--seconds must be from 1 to 600"),
+        (half_load, ["--rounds", "0"], "--rounds must be at least 1"),
+        (half_load, ["--rounds", "two"], "invalid int value: 'two'"),
+        (batch_load, ["0"], "each number of uploaders must be from 1 to 64"),
+        (batch_load, ["8", "65"], "each number of uploaders must be from 1 to 64"),
+        (batch_load, ["eight"], "invalid int value: 'eight'"),
+        (batch_load, ["--seconds", "inf"], "--seconds must be from 1 to 600"),
+        (batch_load, ["--rounds", "0"], "--rounds must be at least 1"),
     ],
 )
-def test_the_half_load_tool_refuses_a_bad_command_line_saying_why(
-    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+def test_a_probe_refuses_a_bad_command_line_saying_why(
+    tool: ModuleType, argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        half_load.arguments(argv)
+        tool.arguments(argv)
     assert exited.value.code == 2
     assert says in capsys.readouterr().err
 
@@ -51,25 +58,6 @@ def test_the_half_load_tool_takes_rates_rounds_and_seconds() -> None:
     given = half_load.arguments(["60", "90.5", "--rounds", "2", "--seconds", "20"])
     assert (given.rates, given.rounds, given.seconds) == ([60.0, 90.5], 2, 20.0)
     assert half_load.arguments([]).rates == [75.0]
-
-
-@pytest.mark.parametrize(
-    ("argv", "says"),
-    [
-        (["0"], "each number of uploaders must be from 1 to 64"),
-        (["8", "65"], "each number of uploaders must be from 1 to 64"),
-        (["eight"], "invalid int value: 'eight'"),
-        (["--seconds", "inf"], "--seconds must be from 1 to 600"),
-        (["--rounds", "0"], "--rounds must be at least 1"),
-    ],
-)
-def test_the_batch_load_tool_refuses_a_bad_command_line_saying_why(
-    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as exited:
-        batch_load.arguments(argv)
-    assert exited.value.code == 2
-    assert says in capsys.readouterr().err
 
 
 def test_the_batch_load_tool_takes_uploaders_rounds_and_seconds() -> None:
