@@ -11,14 +11,7 @@ import pytest
 
 from shared.limits import ATTEMPTS, GuessLimit
 from shared.storage.sqlite import SQLiteStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 @pytest.fixture

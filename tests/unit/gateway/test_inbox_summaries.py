@@ -11,14 +11,7 @@ from pydantic import ValidationError
 
 from services.gateway.inbox_summaries import MAX_HELD_BYTES, HeldAnswer, InboxSummaries, News
 from shared.settings import Settings
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def _summaries(size: int = 10, max_age: float = 60.0) -> tuple[InboxSummaries[str], Clock]:

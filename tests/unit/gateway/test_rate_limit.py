@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from services.gateway.rate_limit import RateLimiter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def test_a_burst_is_allowed_then_refused_with_the_wait() -> None:

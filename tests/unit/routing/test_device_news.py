@@ -4,14 +4,7 @@ test's own)."""
 from __future__ import annotations
 
 from services.routing.device_news import DeviceNews
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def test_a_devices_first_use_is_news_and_its_uses_within_the_interval_are_not() -> None:
