@@ -9,8 +9,9 @@ after the batch.
 
 A work-queue consumer holds it off the same way while it reads and handles a message over
 1 MiB (a 10,000-line document), and collects the young generations after it
-(shared/messaging/consumer.py), and the outbox relay while it reads back and publishes a batch
-of rows (shared/outbox.py).
+(shared/messaging/consumer.py), and the outbox relay in each of its passes: what it reads back
+of the outbox is published and deleted within the pass (shared/outbox_relay.py; what it sends
+from memory was never read back, and its confirms are awaited outside the pass).
 
 A service's start-up objects (modules, models, its app and routes: most of what it holds) are
 moved out of the collector's sight once it is up (:func:`freeze_start_up`): they live as long

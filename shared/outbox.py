@@ -8,8 +8,9 @@ envelope id, so a re-send is harmless.
 A row keeps the envelope's JSON as it is sent (dumped once, when it is emitted; written into
 the row as it is: ``JsonText``, embedded by SQLite, text in MongoDB) and, beside it, the fields
 the message's properties take. The relay is handed the rows a transaction
-of its process committed and sends them from memory, in commit order; it reads the outbox only
-for the rest (rows of a process that died, rows it let go of: :mod:`shared.outbox_relay`).
+of its process committed and sends them from memory, in commit order, later transactions while
+earlier batches await their confirms; it reads the outbox only for the rest (rows of a process
+that died, rows it let go of: :mod:`shared.outbox_relay`).
 
 The same transaction records the id of the message being applied (``applied_messages``);
 a redelivered message finds its id there and changes nothing.

@@ -1,9 +1,10 @@
 """The outbox's relay: publishes what the transactions of :mod:`shared.outbox` committed.
 
 It is handed the rows a transaction of its process committed and sends them from memory, in
-commit order, deleting each row only after the broker confirmed it; it reads the outbox only
-for the rest (rows of a process that died, rows it let go of). A crash at any point re-sends
-rather than loses; consumers deduplicate by envelope id.
+commit order, deleting each row only after the broker confirmed it; later transactions go out
+while earlier batches await their confirms (:mod:`shared.outbox_in_flight`). It reads the
+outbox only for the rest (rows of a process that died, rows it let go of). A crash at any point
+re-sends rather than loses; consumers deduplicate by envelope id.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from shared.collector import collector_held
 from shared.logging import get_logger
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.outbox import OUTBOX, Outgoing
+from shared.outbox_in_flight import InFlight
 from shared.storage import Doc, StorageError, Store
 
 log = get_logger("tsdx.outbox")
@@ -51,6 +53,9 @@ HELD_LIMIT_BYTES = 64 * 1024 * 1024
 STOP_SECONDS = 10.0
 _SEND_THE_REST_SHARE = 0.8
 
+# At most this many batches from memory are published and awaiting their confirms at once.
+IN_FLIGHT_BATCHES = 4
+
 # A batch failing this many times in a row is logged with its ids.
 _FAILURES_LOGGED = 3
 
@@ -68,6 +73,11 @@ class OutboxRelay:
     and the poll leaves alone the rows the memory holds (from their commit until their delete,
     or a failed send, which keeps them held to be sent again) and this relay's own younger rows
     (their commit may not have handed them over yet).
+
+    The memory publishes later transactions while earlier batches await their confirms, up to
+    ``in_flight`` batches (:mod:`shared.outbox_in_flight`), and deletes confirmed batches in
+    the order they were published. At a batch that failed it launches nothing more, and sends
+    again, once every batch in flight ended, everything from the failed batch on, in order.
 
     Letting go of the memory changes :attr:`current_id`: what was held, and what transactions
     still open under the old id commit, is then the poll's, and the memory waits until a scan
@@ -93,6 +103,7 @@ class OutboxRelay:
         batch: int = 200,
         idle_poll: float = 1.0,
         held_limit: int = HELD_LIMIT_BYTES,
+        in_flight: int = IN_FLIGHT_BATCHES,
     ) -> None:
         # The id transactions write their rows under (UnitOfWork reads it as each one begins);
         # it changes when the relay lets go of its memory.
@@ -106,6 +117,11 @@ class OutboxRelay:
         # it while it is sent, and again after a failed send, to be sent again.
         self._held: dict[str, Outgoing] = {}
         self._held_bytes = 0
+        self._wake = asyncio.Event()
+        # The batches published from memory and not yet settled: the first ``_sending`` held
+        # events, in order (fewer after a let-go, when what they held is the poll's).
+        self._in_flight = InFlight(in_flight, on_end=self._wake.set)
+        self._sending = 0
         self._let_go: set[str] = set()  # earlier ids of this relay, whose rows the poll sends
         # The poll's place in its scan of the outbox (the seq it read up to; None: the start)
         # and whether this scan met a row let go of (the memory waits for a scan that did not).
@@ -118,7 +134,6 @@ class OutboxRelay:
         self._poisoned: set[str] = set()  # ids of rows that cannot be read: left in the outbox
         self._failing: tuple[str, int] = ("", 0)  # the first id of a failing batch, and how often
         self._poll_due = time.monotonic() + idle_poll
-        self._wake = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._send_the_rest_by = 0.0  # loop time, set by stop()
         self._task: asyncio.Task[None] | None = None
@@ -157,6 +172,7 @@ class OutboxRelay:
         self.current_id = uuid.uuid4().hex
         self._held.clear()
         self._held_bytes = 0
+        self._sending = 0
         # What it held may lie behind the scan's place: the scan starts again, in seq order.
         self._let_go_generation += 1
         self._start_scan()
@@ -190,13 +206,21 @@ class OutboxRelay:
                 raise
 
     async def _run(self) -> None:
+        try:
+            await self._relay_until_stopped()
+            await self._send_the_rest()
+        finally:
+            self._in_flight.cancel()  # out of time: what is unsent stays in the outbox
+
+    async def _relay_until_stopped(self) -> None:
         backoff = 0.1
         while not self._stop_requested.is_set():
-            # Cleared before the rows are taken, not after they are sent: a commit that wakes
-            # the relay while it publishes is then sent at once, not at the next poll (1 s).
+            # Cleared before the rows are taken, not after they are sent: a commit, or a
+            # batch's confirms, that wake the relay meanwhile are seen at once.
             self._wake.clear()
             try:
-                sent = await self.relay_once()
+                with collector_held():
+                    _, polled = await self._relay_batch(wait=False)
                 backoff = 0.1
             except Exception as exc:
                 # Never let the relay die: the rows stay in the outbox and are tried again.
@@ -213,11 +237,13 @@ class OutboxRelay:
                     await asyncio.wait_for(self._stop_requested.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            if sent < self._batch and not self._let_go_scan_under_way:
+            # Round again at once only while the poll has pages to read: what the memory
+            # launched goes on without the loop, and its end wakes the loop.
+            scan_goes_on = self._let_go_scan_under_way and not self._in_flight
+            if polled < self._batch and not scan_goes_on:
                 with suppress(TimeoutError):
                     # The poll catches rows committed by another process sharing the store.
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
-        await self._send_the_rest()
 
     async def _send_the_rest(self) -> None:
         """On stop, what this process committed goes out now rather than when a relay of
@@ -225,9 +251,8 @@ class OutboxRelay:
         stop() allows, stays in the outbox."""
         try:
             async with asyncio.timeout_at(self._send_the_rest_by):
-                while self._held and not self._memory_paused:
-                    with collector_held():
-                        await self._send_held()
+                with collector_held():
+                    await self._settle_all()
         except Exception as exc:  # TimeoutError too: out of time
             unsent = {"left": len(self._held), "error_type": type(exc).__name__}
             if isinstance(exc, TimeoutError | BrokerUnavailable | StorageError):
@@ -236,26 +261,84 @@ class OutboxRelay:
                 log.exception("outbox.relay_stopped_unsent", **unsent)
 
     async def relay_once(self) -> int:
+        """One pass of the relay, waiting for what it sends: the batches the window takes from
+        memory (each up to ``batch`` events) are sent, confirmed and deleted, then the outbox
+        is polled if nothing was or a poll is due. Returns how many events it sent."""
         # Rows may be large events (a catalog's changes: some 15,000 containers per MiB read
         # back); the collector's passes over them cost the relay more than reading them did.
         # Their references free them all when the batch is done (shared/collector.py); a
-        # publish gives up after its timeout, so the hold never outlasts a batch's sends.
+        # publish gives up after its timeout, so the hold never outlasts a pass's sends.
         with collector_held():
-            return await self._relay_batch()
+            return sum(await self._relay_batch(wait=True))
 
-    async def _relay_batch(self) -> int:
-        sent = 0 if self._memory_paused else await self._send_held()
-        if sent == 0 or time.monotonic() >= self._poll_due:
-            sent += await self._poll()
-        return sent
+    async def _relay_batch(self, *, wait: bool) -> tuple[int, int]:
+        """Settles the batches whose confirms came, publishes what is held and not yet in
+        flight (and, with ``wait``, waits until all of it is settled), and polls the outbox
+        when the memory had nothing to do or a poll is due. Returns how many events it began
+        to send from memory, and how many the poll sent."""
+        settled = await self._settle()
+        launched = 0 if self._memory_paused else self._launch()
+        if wait:
+            await self._in_flight.all_ended()
+            settled += await self._settle()
+        if self._memory_paused and self._in_flight:
+            # Let go of while batches were in flight: their rows are the poll's now, and are
+            # read only after those batches ended (and deleted the rows they got confirmed).
+            return launched, 0
+        idle = not (settled or launched or self._in_flight)
+        if idle or time.monotonic() >= self._poll_due:
+            return launched, await self._poll()
+        return launched, 0
 
-    async def _send_held(self) -> int:
-        batch = list(itertools.islice(self._held.values(), self._batch))
-        await self._send(batch)
-        for event in batch:
-            if self._held.pop(event.id, None) is not None:  # not let go of meanwhile
-                self._held_bytes -= len(event.body)
-        return len(batch)
+    def _launch(self) -> int:
+        """Publishes the held events not yet in flight, in commit order, in batches, as far as
+        the window allows."""
+        launched = 0
+        # Nothing more goes out behind a batch that failed: it is sent again first.
+        while self._in_flight.has_room() and not self._in_flight.has_failed():
+            start = self._sending
+            batch = list(itertools.islice(self._held.values(), start, start + self._batch))
+            if not batch:
+                break
+            self._in_flight.launch(batch, self._publish)
+            self._sending += len(batch)
+            launched += len(batch)
+        return launched
+
+    async def _settle(self) -> int:
+        """Deletes the rows of the confirmed batches at the head of the window, in one commit,
+        and lets go of them. At a batch that failed, waits for every batch after it to end and
+        raises: all of them are sent again, from the failed one on, in order."""
+        ended = self._in_flight.ended_at_head()
+        confirmed = list(itertools.takewhile(lambda batch: batch.failure() is None, ended))
+        events = [event for batch in confirmed for event in batch.events]
+        if events:
+            await self._delete(events)
+            self._in_flight.drop_head(len(confirmed))
+            for batch in confirmed:
+                self._note_success(batch.events)
+            for event in events:
+                if self._held.pop(event.id, None) is not None:  # not let go of meanwhile
+                    self._held_bytes -= len(event.body)
+                    self._sending -= 1
+        if len(confirmed) < len(ended):
+            failed = ended[len(confirmed)]
+            await self._in_flight.all_ended()
+            self._in_flight.clear()
+            self._sending = 0
+            self._note_failure(failed.events)
+            raise failed.failure() or BrokerUnavailable("publish failed")
+        return len(events)
+
+    async def _settle_all(self) -> None:
+        """Sends what is held, and waits until every batch in flight is settled (on stop)."""
+        while True:
+            await self._settle()
+            if not self._memory_paused:
+                self._launch()
+            if not self._in_flight:
+                return
+            await self._in_flight.head_ended()
 
     async def _poll(self) -> int:
         """Reads the next page of the outbox (a scan goes on from where the last page ended,
@@ -354,30 +437,37 @@ class OutboxRelay:
             return
         try:
             # Publishes are pipelined on one channel, so the broker keeps their order.
-            await asyncio.gather(
-                *(
-                    self._broker.publish_stored(
-                        event.body,
-                        event.routing_key,
-                        message_id=event.id,
-                        correlation_id=event.correlation_id,
-                        message_type=event.type,
-                        tenant=event.tenant,
-                        trace=event.trace,
-                    )
-                    for event in events
-                )
-            )
+            await asyncio.gather(*(self._publish(event) for event in events))
         except Exception:
             self._note_failure(events)
             raise
-        self._failing = ("", 0)
+        self._note_success(events)
+        await self._delete(events)
+
+    async def _publish(self, event: Outgoing) -> None:
+        await self._broker.publish_stored(
+            event.body,
+            event.routing_key,
+            message_id=event.id,
+            correlation_id=event.correlation_id,
+            message_type=event.type,
+            tenant=event.tenant,
+            trace=event.trace,
+        )
+
+    async def _delete(self, events: Sequence[Outgoing]) -> None:
         if len(events) == 1:
             await self._store.delete(OUTBOX.name, events[0].id)
-        else:  # one commit for the batch: a crash before it re-sends them all, as before
+        else:  # one commit for them all: a crash before it re-sends them all
             async with self._store.transaction() as db:
                 for event in events:
                     await db.delete(OUTBOX.name, event.id)
+
+    def _note_success(self, events: Sequence[Outgoing]) -> None:
+        # Only the failing batch's own success ends its count: the poll's sends, or the
+        # memory's, go on while it fails.
+        if self._failing[0] == events[0].id:
+            self._failing = ("", 0)
 
     def _note_failure(self, events: Sequence[Outgoing]) -> None:
         """A batch that fails again and again may hold a message the broker always refuses

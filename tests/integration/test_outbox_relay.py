@@ -25,7 +25,7 @@ from shared.messaging.topology import EVENTS_EXCHANGE
 from shared.outbox import COLLECTIONS, OUTBOX, Tx, UnitOfWork, stored_envelope
 from shared.outbox_relay import OutboxRelay
 from shared.settings import Settings
-from shared.storage import Doc
+from shared.storage import Doc, StorageError
 from shared.storage.sqlite import SQLiteStore
 from tests.support.broker import AUTH, MANAGEMENT, close_connections
 from tests.support.stores import first_commit_locked
@@ -160,7 +160,7 @@ async def test_the_poll_does_not_send_a_row_the_memory_holds(
     orphaned_after_us: int,
 ) -> None:
     # One row a pass, a poll after every pass: the poll reads the held second row first.
-    relay = OutboxRelay(store, broker, batch=1, idle_poll=0)
+    relay = OutboxRelay(store, broker, batch=1, idle_poll=0, in_flight=1)
     uow = UnitOfWork(store, relay)
     published, finds = _Published(broker), _Finds(store)
     first, second = await _commit(uow, "a", "b")
@@ -341,16 +341,19 @@ async def test_rows_outlive_a_broker_lost_while_publishing_and_go_out_in_order_a
 ) -> None:
     broker = Broker(settings.model_copy(update={"publish_timeout_seconds": 0.5}), "test")
     await broker.connect()
-    relay = OutboxRelay(store, broker, batch=1)
+    # One batch of one in flight: each row is sent only once the one before it is confirmed.
+    relay = OutboxRelay(store, broker, batch=1, in_flight=1)
     uow = UnitOfWork(store, relay)
     publish = broker.publish_stored
-    outage = asyncio.Event()
+    outage, lost = asyncio.Event(), asyncio.Event()
 
     async def losing_the_broker_first(body: bytes, routing_key: str, **properties: Any) -> None:
         if not outage.is_set():
             outage.set()
             await _refuse_connections(vhost, True)
             await eventually(lambda: close_connections(vhost), what="the connections closed")
+            lost.set()
+        await lost.wait()  # the other batches in flight meet the outage too
         await publish(body, routing_key, **properties)
 
     broker.publish_stored = losing_the_broker_first  # type: ignore[method-assign]
@@ -557,3 +560,137 @@ async def test_a_batch_that_keeps_failing_is_logged_with_its_ids(
     failing = [line for line in log.lines if line[1] == "outbox.relay_batch_keeps_failing"]
     assert [(level, fields["ids"]) for level, _, fields in failing] == [("error", ids)]
     assert await store.count(OUTBOX.name) == 2  # sent again later, never skipped
+
+
+async def test_later_commits_go_out_while_an_earlier_one_awaits_its_confirm(
+    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    publish = broker.publish_stored
+    confirm_first = asyncio.Event()
+    first_published = asyncio.Event()
+
+    async def first_confirmed_late(body: bytes, routing_key: str, **properties: Any) -> None:
+        if not first_published.is_set():  # the broker has it; its confirm is held back
+            first_published.set()
+            await publish(body, routing_key, **properties)
+            await confirm_first.wait()
+        else:
+            await publish(body, routing_key, **properties)
+
+    broker.publish_stored = first_confirmed_late  # type: ignore[method-assign]
+    published = _Published(broker)
+    relay.start()
+    try:
+        first = await _commit(uow, "first")
+        await first_published.wait()
+        later = await _commit(uow, "second") + await _commit(uow, "third")
+        await eventually(
+            lambda: asyncio.sleep(0, published.confirmed),
+            until=lambda confirmed: confirmed == later,
+            what="the later commits confirmed",
+        )
+        # Settled in order: nothing is deleted while the first still awaits its confirm.
+        assert await store.count(OUTBOX.name) == 3
+        confirm_first.set()
+        await eventually(
+            lambda: store.count(OUTBOX.name), until=lambda n: n == 0, what="outbox drained"
+        )
+    finally:
+        confirm_first.set()
+        await relay.stop()
+    assert published.confirmed == later + first  # each once
+    # The broker got them in commit order.
+    assert _document_ids(await _received(listener, 3)) == ["first", "second", "third"]
+
+
+async def test_a_failed_batch_goes_out_again_with_every_batch_after_it_in_order(
+    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    publish = broker.publish_stored
+    first_sent, second_confirmed = asyncio.Event(), asyncio.Event()
+
+    async def first_refused_once(body: bytes, routing_key: str, **properties: Any) -> None:
+        if not first_sent.is_set():
+            first_sent.set()
+            await second_confirmed.wait()  # the batch after it is confirmed first
+            raise BrokerUnavailable("nacked")
+        await publish(body, routing_key, **properties)
+        second_confirmed.set()
+
+    broker.publish_stored = first_refused_once  # type: ignore[method-assign]
+    published = _Published(broker)
+    relay.start()
+    try:
+        first = await _commit(uow, "first")
+        await first_sent.wait()  # the second is a batch of its own
+        second = await _commit(uow, "second")
+        await eventually(
+            lambda: store.count(OUTBOX.name), until=lambda n: n == 0, what="outbox drained"
+        )
+    finally:
+        await relay.stop()
+    assert published.failed == first
+    # The second was confirmed, then sent again after the first: the last copies in order.
+    assert published.confirmed == second + first + second
+    assert _document_ids(await _received(listener, 3)) == ["second", "first", "second"]
+
+
+async def test_a_confirmed_batch_whose_delete_failed_is_deleted_again_not_sent_again(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    published = _Published(broker)
+    delete = store.delete
+    failed_deletes: list[str] = []
+
+    async def store_away_once(collection: str, id: str) -> bool:
+        if not failed_deletes:
+            failed_deletes.append(id)
+            raise StorageError("store away")
+        return await delete(collection, id)
+
+    store.delete = store_away_once  # type: ignore[method-assign]
+    ids = await _commit(uow, "d")
+    relay.start()
+    try:
+        await eventually(
+            lambda: store.count(OUTBOX.name), until=lambda n: n == 0, what="outbox drained"
+        )
+    finally:
+        await relay.stop()
+    assert failed_deletes == ids
+    assert published.confirmed == ids  # confirmed once: only the delete was tried again
+
+
+async def test_stop_waits_for_the_batches_in_flight_and_sends_what_is_held_after_them(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=3600, in_flight=1)
+    uow = UnitOfWork(store, relay)
+    publish = broker.publish_stored
+    first_published, confirm_first = asyncio.Event(), asyncio.Event()
+
+    async def first_confirmed_late(body: bytes, routing_key: str, **properties: Any) -> None:
+        await publish(body, routing_key, **properties)
+        if not first_published.is_set():
+            first_published.set()
+            await confirm_first.wait()
+
+    broker.publish_stored = first_confirmed_late  # type: ignore[method-assign]
+    published = _Published(broker)
+    relay.start()
+    first = await _commit(uow, "first")
+    await first_published.wait()
+    held = await _commit(uow, "held")  # behind the full window
+    stopping = asyncio.create_task(relay.stop())
+    await eventually(lambda: asyncio.sleep(0, relay._stop_requested.is_set()), what="stopping")
+    assert not stopping.done()  # waiting for the batch in flight
+    confirm_first.set()
+    await stopping
+    assert published.confirmed == first + held
+    assert await store.count(OUTBOX.name) == 0

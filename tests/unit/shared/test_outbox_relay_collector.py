@@ -1,5 +1,6 @@
-"""The outbox relay sends a batch with the cyclic collector held off (a catalog's changes read
-back are tens of thousands of containers), and lets it run again once the batch is done."""
+"""The outbox relay reads back and sends a page of the outbox with the cyclic collector held off
+(a catalog's changes read back are tens of thousands of containers), and lets it run again once
+the pass is done."""
 
 from __future__ import annotations
 
