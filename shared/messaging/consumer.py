@@ -116,6 +116,9 @@ class Consumer(QueueReader):
         self._in_flight = 0
         # key -> the last message's end, of those with that ordering key
         self._ordered: dict[str, asyncio.Future[None]] = {}
+        # The last message decoded in a worker thread, done once it took its ordering place:
+        # a message with ordering keys delivered after it takes its own only then.
+        self._decoding: asyncio.Future[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -152,18 +155,23 @@ class Consumer(QueueReader):
                 _give_memory_back()
 
     @asynccontextmanager
-    async def _in_order(self, keys: tuple[str, ...]) -> AsyncIterator[None]:
+    async def _in_order(
+        self, keys: tuple[str, ...], placed: Callable[[], None] = lambda: None
+    ) -> AsyncIterator[None]:
         """Messages are handled concurrently, except those sharing an ordering key: each waits
         for the last one before it of each of its keys, so they run in the order the broker
         delivered them (a message of several keys takes its place behind all of them at once,
-        so a later message of one of its keys cannot pass it)."""
+        so a later message of one of its keys cannot pass it). ``placed`` is called once the
+        message took its place."""
         if not keys:
+            placed()
             yield
             return
         done = asyncio.get_running_loop().create_future()
         ahead = {self._ordered[key] for key in keys if key in self._ordered}
         for key in keys:
             self._ordered[key] = done
+        placed()
 
         def finish(_: object = None) -> None:
             if not done.done():
@@ -190,11 +198,42 @@ class Consumer(QueueReader):
         if self._max_bytes is not None and size > self._max_bytes:
             await self._park(message, f"message too large: {size} bytes > {self._max_bytes}")
             return
+        ahead, placed = self._decoding, None
+        if size > DECODE_IN_THREAD_BYTES:
+            placed = self._decoding = asyncio.get_running_loop().create_future()
+
+        def take_place() -> None:
+            if placed is None or placed.done():
+                return
+            placed.set_result(None)
+            if self._decoding is placed:
+                self._decoding = None
+
+        try:
+            await self._handle_decoded(message, ahead, take_place)
+        finally:
+            take_place()  # a message that never took one (unreadable, no handler) lets go
+
+    async def _handle_decoded(
+        self,
+        message: AbstractIncomingMessage,
+        ahead: asyncio.Future[None] | None,
+        take_place: Callable[[], None],
+    ) -> None:
+        """Decodes and handles the message. One with ordering keys takes its place only after
+        the message decoded in a worker thread before it (``ahead``) took its own: a small
+        message decoded at once would otherwise pass a large one still being decoded. So does
+        every message decoded in a thread, keys or not, so that those after it wait for all
+        such messages before them."""
         try:
             envelope, payload = await self._decode(message.body)
         except MalformedMessage as exc:
             await self._park(message, str(exc))
             return
+        keys = payload.ordering_keys()
+        in_thread = len(message.body) > DECODE_IN_THREAD_BYTES
+        if (keys or in_thread) and ahead is not None and not ahead.done():
+            await asyncio.wait({ahead})  # never cancels the earlier one's future
         handler = self._handlers.get(type(payload))
         if handler is None:
             await self._park(
@@ -208,7 +247,7 @@ class Consumer(QueueReader):
             ),
         ):
             try:
-                async with self._in_order(payload.ordering_keys()):
+                async with self._in_order(keys, take_place):
                     with tracing.consuming(envelope.type, message.headers):
                         await handler(envelope, payload)
             except AlreadyApplied:

@@ -463,6 +463,40 @@ async def test_a_large_message_is_handled_with_the_collector_held_off_and_it_com
     await consumer.stop()
 
 
+async def test_a_small_message_does_not_pass_a_large_one_of_its_key_still_being_decoded(
+    broker: Broker, settings: Settings
+) -> None:
+    from shared.contracts.results import ResultSubmitted
+    from shared.messaging.consumer import DECODE_IN_THREAD_BYTES
+
+    applied: list[str] = []
+
+    async def note(envelope: Envelope, payload: ResultSubmitted) -> None:
+        applied.append(payload.result_id)
+
+    consumer = Consumer(
+        broker, ROUTING_WORK, {ResultSubmitted: note}, settings.retry_delays_ms, "t"
+    )
+    lines = [
+        {"line_no": n, "product_id": f"товар-{n:06d}", "barcode": f"46{n:011d}", "quantity": "1"}
+        for n in range(1, 12_001)
+    ]
+    large = ResultSubmitted.model_validate(
+        {"result_id": "large", "delivery_id": "d", "channel": "lan", "final": False, "lines": lines}
+    )
+    assert len(encode(wrap(large, "t"))) > DECODE_IN_THREAD_BYTES  # decoded in a thread
+    # Both wait in the queue before the consumer starts: delivered together, large first.
+    await broker.publish(large, "t")
+    small = ResultSubmitted(result_id="small", delivery_id="d", channel="lan", final=False)
+    await broker.publish(small, "t")
+    await consumer.start()
+    await eventually(
+        lambda: asyncio.sleep(0, len(applied)), until=lambda n: n == 2, what="both applied"
+    )
+    assert applied == ["large", "small"]  # decoded at once, the small one waited its turn
+    await consumer.stop()
+
+
 async def test_an_rpc_client_started_twice_then_stopped_leaves_no_reply_channel_open(
     broker: Broker,
 ) -> None:
