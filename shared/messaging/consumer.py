@@ -35,7 +35,7 @@ from shared.collector import collector_held
 from shared.contracts import Envelope, MalformedMessage, Payload, decode
 from shared.logging import correlation, get_logger
 from shared.messaging import tracing
-from shared.messaging.acks import settle, settle_finished
+from shared.messaging.acks import settle
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.rpc import RpcTimeout
 from shared.messaging.subscription import QueueReader
@@ -113,46 +113,34 @@ class Consumer(QueueReader):
         self._delays = retry_delays_ms
         self._service = service
         self._handled_by_type: dict[str, Counter] = {}
-        self._in_flight = 0
         # key -> the last message's end, of those with that ordering key
         self._ordered: dict[str, asyncio.Future[None]] = {}
         # The last message decoded in a worker thread, done once it took its ordering place:
         # a message with ordering keys delivered after it takes its own only then.
         self._decoding: asyncio.Future[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop taking messages and let the ones in hand finish (the rest stay queued); the
         finished ones are acknowledged before this returns, so none comes again needlessly."""
-        in_hand = self._in_flight  # what it held when told to stop (the log line says so)
-        await self._cancel()
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            log.warning("consumer.stop_timeout", queue=self._queue.name, in_flight=self._in_flight)
+        in_hand, ended = await self._stop_taking(timeout)
+        if not ended:
+            log.warning("consumer.stop_timeout", queue=self._queue.name, in_flight=self._in_hand)
             return
-        finally:
-            await settle_finished()
         log.info("consumer.stopped", queue=self._queue.name, finished_in_hand=in_hand)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
-        self._in_flight += 1
-        self._idle.clear()
         large = len(message.body) > LARGE_MESSAGE_BYTES
-        try:
-            await self._admission.admitted()
-            if large:
-                with collector_held():
+        with self._holding():
+            try:
+                await self._admission.admitted()
+                if large:
+                    with collector_held():
+                        await self._handle(message)
+                else:
                     await self._handle(message)
-            else:
-                await self._handle(message)
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-            if large:
-                _give_memory_back()
+            finally:
+                if large:
+                    _give_memory_back()
 
     @asynccontextmanager
     async def _in_order(

@@ -25,7 +25,7 @@ from shared.contracts import Envelope, MalformedMessage, decode, encode, wrap
 from shared.contracts.rpc import Call, Params, RpcMethod, RpcRequest, RpcService
 from shared.errors import Refusal
 from shared.logging import correlation, get_logger
-from shared.messaging.acks import settle, settle_finished
+from shared.messaging.acks import settle
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.subscription import QueueReader
 from shared.messaging.topology import WorkQueue
@@ -93,26 +93,30 @@ class RpcServer(QueueReader):
         super().__init__(broker, handlers.queue)
         self._handlers = handlers.complete()
 
-    async def stop(self) -> None:
-        await self._cancel()
-        await settle_finished()  # the requests answered so far are not delivered again
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Take no more requests and answer those in hand (waiting for their turn or being
+        answered), within ``timeout``; the answered ones are acknowledged before it returns."""
+        _, ended = await self._stop_taking(timeout)
+        if not ended:
+            log.warning("rpc.stop_timeout", queue=self._queue.name, in_hand=self._in_hand)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
-        await self._admission.admitted()
-        reply = await self._answer(message.body)
-        if message.reply_to:
-            try:
-                await self._broker.publish_to_queue(
-                    message.reply_to,
-                    orjson.dumps(reply, default=str),
-                    {},
-                    correlation_id=message.correlation_id,
-                    persistent=False,
-                )
-            except BrokerUnavailable as exc:
-                # The caller is gone or the broker is; the caller's timeout covers it.
-                log.warning("rpc.reply_failed", error=str(exc))
-        await settle(message)
+        with self._holding():
+            await self._admission.admitted()
+            reply = await self._answer(message.body)
+            if message.reply_to:
+                try:
+                    await self._broker.publish_to_queue(
+                        message.reply_to,
+                        orjson.dumps(reply, default=str),
+                        {},
+                        correlation_id=message.correlation_id,
+                        persistent=False,
+                    )
+                except BrokerUnavailable as exc:
+                    # The caller is gone or the broker is; the caller's timeout covers it.
+                    log.warning("rpc.reply_failed", error=str(exc))
+            await settle(message)
 
     async def _answer(self, body: bytes) -> dict[str, Any]:
         try:

@@ -1,12 +1,17 @@
 """What every reader of a work queue shares (the consumer of messages, the RPC server): one
-consumer tag on its queue, alive while the broker connection is, cancelled on stop; and when
-each delivery starts (shared/messaging/admission.py)."""
+consumer tag on its queue, alive while the broker connection is, cancelled on stop, which then
+waits for the deliveries in hand; and when each delivery starts (shared/messaging/admission.py)."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from shared.logging import get_logger
+from shared.messaging.acks import settle_finished
 from shared.messaging.admission import Admission
 from shared.messaging.broker import Broker
 from shared.messaging.topology import WorkQueue
@@ -21,6 +26,9 @@ class QueueReader:
         self._amqp_queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._admission = Admission()  # each delivery's handler waits for its turn here
+        self._in_hand = 0  # deliveries taken and not yet ended: waiting for their turn, or running
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def queue_name(self) -> str:
@@ -35,6 +43,33 @@ class QueueReader:
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         raise NotImplementedError
+
+    @contextmanager
+    def _holding(self) -> Iterator[None]:
+        """A delivery in hand from the moment it is taken (before it waits for its turn), so
+        that a stop waits for it."""
+        self._in_hand += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_hand -= 1
+            if self._in_hand == 0:
+                self._idle.set()
+
+    async def _stop_taking(self, timeout: float) -> tuple[int, bool]:
+        """Takes no more deliveries and waits up to ``timeout`` for those in hand to end (the
+        rest stay queued); the finished ones are acknowledged before it returns, so none comes
+        again needlessly. Returns how many were in hand, and whether they all ended."""
+        in_hand = self._in_hand
+        await self._cancel()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return in_hand, False
+        finally:
+            await settle_finished()
+        return in_hand, True
 
     async def _cancel(self) -> None:
         """Take no more messages (those in hand go on)."""

@@ -567,3 +567,31 @@ async def test_a_burst_of_rpc_requests_starts_one_handler_a_turn(
             await client.stop()
     assert sorted(a.a for a in answers) == list(range(10))
     assert all(later > earlier for earlier, later in itertools.pairwise(started)), started
+
+
+async def test_stopping_an_rpc_server_answers_the_request_in_hand_first(
+    broker: Broker, settings: Settings
+) -> None:
+    answering, release = asyncio.Event(), asyncio.Event()
+
+    async def echo(call: Call[EchoParams]) -> Echoed:
+        answering.set()
+        await release.wait()
+        return Echoed(tenant=None, a=call.params.a)
+
+    server = RpcServer(broker, RpcHandlers(Echo).on(ECHO, echo))
+    await server.start()
+    client = RpcClient(broker, "test", timeout=10.0)
+    await client.start()
+    try:
+        call = asyncio.create_task(client.call(ECHO, EchoParams(a=7)))
+        await asyncio.wait_for(answering.wait(), 10)
+        stopping = asyncio.create_task(server.stop())
+        await eventually(lambda: asyncio.sleep(0, not server.alive), what="no more taken")
+        assert not stopping.done()  # the request in hand is still being answered
+        release.set()
+        assert await asyncio.wait_for(call, 10) == Echoed(tenant=None, a=7)
+        await asyncio.wait_for(stopping, 10)
+    finally:
+        release.set()
+        await client.stop()
