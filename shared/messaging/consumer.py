@@ -115,8 +115,9 @@ class Consumer(QueueReader):
         self._handled_by_type: dict[str, Counter] = {}
         # key -> the last message's end, of those with that ordering key
         self._ordered: dict[str, asyncio.Future[None]] = {}
-        # The last message decoded in a worker thread, done once it took its ordering place:
-        # a message with ordering keys delivered after it takes its own only then.
+        # The last message still to take its ordering place after others (one decoded in a
+        # worker thread, or one waiting for such): resolved once it took it. A message with
+        # ordering keys delivered meanwhile takes its own only then (see _handle).
         self._decoding: asyncio.Future[None] | None = None
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -144,22 +145,22 @@ class Consumer(QueueReader):
 
     @asynccontextmanager
     async def _in_order(
-        self, keys: tuple[str, ...], placed: Callable[[], None] = lambda: None
+        self, keys: tuple[str, ...], placed: asyncio.Future[None] | None = None
     ) -> AsyncIterator[None]:
         """Messages are handled concurrently, except those sharing an ordering key: each waits
         for the last one before it of each of its keys, so they run in the order the broker
         delivered them (a message of several keys takes its place behind all of them at once,
-        so a later message of one of its keys cannot pass it). ``placed`` is called once the
+        so a later message of one of its keys cannot pass it). ``placed`` is resolved once the
         message took its place."""
+        if placed is not None:
+            self._took_place(placed)  # nothing below yields before the place is taken
         if not keys:
-            placed()
             yield
             return
         done = asyncio.get_running_loop().create_future()
         ahead = {self._ordered[key] for key in keys if key in self._ordered}
         for key in keys:
             self._ordered[key] = done
-        placed()
 
         def finish(_: object = None) -> None:
             if not done.done():
@@ -186,48 +187,57 @@ class Consumer(QueueReader):
         if self._max_bytes is not None and size > self._max_bytes:
             await self._park(message, f"message too large: {size} bytes > {self._max_bytes}")
             return
-        ahead, placed = self._decoding, None
+        # A message decoded in a worker thread takes its ordering place only once decoded; a
+        # later one with ordering keys (theirs cannot be compared before) waits for that, so
+        # a small result of a copy, decoded at once, does not pass a large one of it.
+        ahead = self._decoding  # None, or still to take its place
+        placed = None
         if size > DECODE_IN_THREAD_BYTES:
             placed = self._decoding = asyncio.get_running_loop().create_future()
-
-        def take_place() -> None:
-            if placed is None or placed.done():
-                return
-            placed.set_result(None)
-            if self._decoding is placed:
-                self._decoding = None
-
         try:
-            await self._handle_decoded(message, ahead, take_place)
+            try:
+                envelope, payload = await self._decode(message.body)
+            except MalformedMessage as exc:
+                await self._park(message, str(exc))
+                return
+            keys = payload.ordering_keys()
+            if ahead is not None and not ahead.done() and (keys or placed is not None):
+                if placed is None:
+                    # Decoded at once (no turn of the loop since ``ahead`` was read): later
+                    # messages now wait for this one, which waits for those before it.
+                    placed = self._decoding = asyncio.get_running_loop().create_future()
+                await asyncio.wait({ahead})  # never cancels the earlier one's future
+            handler = self._handlers.get(type(payload))
+            if handler is None:
+                await self._park(
+                    message, f"queue {self._queue.name} has no handler for {envelope.type}"
+                )
+                return
+            await self._handle_in_order(message, envelope, payload, handler, keys, placed)
         finally:
-            take_place()  # a message that never took one (unreadable, no handler) lets go
+            if placed is not None and not placed.done():
+                # Never placed (unreadable, no handler, cancelled): those after it still wait
+                # for every message before it to take its place.
+                if ahead is not None and not ahead.done():
+                    ahead.add_done_callback(lambda _: self._took_place(placed))
+                else:
+                    self._took_place(placed)
 
-    async def _handle_decoded(
+    def _took_place(self, placed: asyncio.Future[None]) -> None:
+        if not placed.done():
+            placed.set_result(None)
+        if self._decoding is placed:
+            self._decoding = None
+
+    async def _handle_in_order(
         self,
         message: AbstractIncomingMessage,
-        ahead: asyncio.Future[None] | None,
-        take_place: Callable[[], None],
+        envelope: Envelope,
+        payload: Payload,
+        handler: Handler,
+        keys: tuple[str, ...],
+        placed: asyncio.Future[None] | None,
     ) -> None:
-        """Decodes and handles the message. One with ordering keys takes its place only after
-        the message decoded in a worker thread before it (``ahead``) took its own: a small
-        message decoded at once would otherwise pass a large one still being decoded. So does
-        every message decoded in a thread, keys or not, so that those after it wait for all
-        such messages before them."""
-        try:
-            envelope, payload = await self._decode(message.body)
-        except MalformedMessage as exc:
-            await self._park(message, str(exc))
-            return
-        keys = payload.ordering_keys()
-        in_thread = len(message.body) > DECODE_IN_THREAD_BYTES
-        if (keys or in_thread) and ahead is not None and not ahead.done():
-            await asyncio.wait({ahead})  # never cancels the earlier one's future
-        handler = self._handlers.get(type(payload))
-        if handler is None:
-            await self._park(
-                message, f"queue {self._queue.name} has no handler for {envelope.type}"
-            )
-            return
         with (
             correlation(envelope.correlation_id),
             structlog.contextvars.bound_contextvars(
@@ -235,7 +245,7 @@ class Consumer(QueueReader):
             ),
         ):
             try:
-                async with self._in_order(keys, take_place):
+                async with self._in_order(keys, placed):
                     with tracing.consuming(envelope.type, message.headers):
                         await handler(envelope, payload)
             except AlreadyApplied:
