@@ -237,9 +237,10 @@ class OutboxRelay:
                     await asyncio.wait_for(self._stop_requested.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
-            # Round again at once only while the poll has pages to read: what the memory
-            # launched goes on without the loop, and its end wakes the loop.
-            scan_goes_on = self._let_go_scan_under_way and not self._in_flight
+            # Round again at once only while the poll has pages to read, or the memory waits
+            # for a scan that finds nothing let go of left (each scan that found some sent it):
+            # what the memory launched goes on without the loop, and its end wakes the loop.
+            scan_goes_on = self._memory_paused and not self._in_flight
             if polled < self._batch and not scan_goes_on:
                 with suppress(TimeoutError):
                     # The poll catches rows committed by another process sharing the store.
@@ -285,7 +286,8 @@ class OutboxRelay:
             # Let go of while batches were in flight: their rows are the poll's now, and are
             # read only after those batches ended (and deleted the rows they got confirmed).
             return launched, 0
-        idle = not (settled or launched or self._in_flight)
+        # Let go of, the memory sends nothing until the poll's scan went through the outbox.
+        idle = self._memory_paused or not (settled or launched or self._in_flight)
         if idle or time.monotonic() >= self._poll_due:
             return launched, await self._poll()
         return launched, 0
