@@ -38,6 +38,9 @@ class Batch:
         """Why the batch is not confirmed, once it ended: None if every publish was."""
         if self._sends.cancelled():
             return BrokerUnavailable("publish cancelled")
+        error = self._sends.exception()  # a gather cancelled ends with its CancelledError
+        if error is not None:
+            return error if isinstance(error, Exception) else BrokerUnavailable(repr(error))
         for outcome in self._sends.result():
             if isinstance(outcome, Exception):
                 return outcome

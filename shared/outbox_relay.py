@@ -245,6 +245,8 @@ class OutboxRelay:
                 with suppress(TimeoutError):
                     # The poll catches rows committed by another process sharing the store.
                     await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll)
+            else:
+                await asyncio.sleep(0)  # a store's read may not yield: the loop's other work
 
     async def _send_the_rest(self) -> None:
         """On stop, what this process committed goes out now rather than when a relay of
@@ -354,6 +356,10 @@ class OutboxRelay:
         above = None if self._scan_after is None else ("seq", self._scan_after)
         page, generation = self._page, self._let_go_generation
         found = await self._store.find(OUTBOX.name, order_by="seq", limit=page, above=above)
+        if self._let_go_generation != generation:
+            # Let go of the memory while reading: the page may hold rows of batches still in
+            # flight, no longer held; the scan has started again, and waits for them to end.
+            return 0
         events = self._polled(found)
         await self._send(events)
         if self._let_go_generation != generation:
