@@ -57,6 +57,11 @@ REASON_HEADER = "x-park-reason"
 # second to parse and validate: too long to hold the event loop).
 DECODE_IN_THREAD_BYTES = 1 << 20
 
+
+def _decoded_in_thread(body: bytes) -> bool:
+    return len(body) > DECODE_IN_THREAD_BYTES
+
+
 # A message this large is read and handled with the cyclic garbage collector held off
 # (shared/collector.py: its collections would walk the message's tens of thousands of objects
 # over and over), and afterwards the process gives freed memory back to the operating system:
@@ -131,9 +136,8 @@ class Consumer(QueueReader):
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         large = len(message.body) > LARGE_MESSAGE_BYTES
-        with self._holding():
+        async with self._taken():
             try:
-                await self._admission.admitted()
                 if large:
                     with collector_held():
                         await self._handle(message)
@@ -192,7 +196,7 @@ class Consumer(QueueReader):
         # a small result of a copy, decoded at once, does not pass a large one of it.
         ahead = self._decoding  # None, or still to take its place
         placed = None
-        if size > DECODE_IN_THREAD_BYTES:
+        if _decoded_in_thread(message.body):
             placed = self._decoding = asyncio.get_running_loop().create_future()
         try:
             try:
@@ -281,7 +285,7 @@ class Consumer(QueueReader):
         health checks, other messages and HTTP while it is parsed and validated (the validators
         call back into Python, so the thread hands the interpreter over every few
         milliseconds)."""
-        if len(body) <= DECODE_IN_THREAD_BYTES:
+        if not _decoded_in_thread(body):
             return decode(body, self._views)
         started = time.perf_counter()
         log.info("message.large_decoding", queue=self._queue.name, size=len(body))

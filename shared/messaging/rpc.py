@@ -101,8 +101,7 @@ class RpcServer(QueueReader):
             log.warning("rpc.stop_timeout", queue=self._queue.name, in_hand=self._in_hand)
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
-        with self._holding():
-            await self._admission.admitted()
+        async with self._taken():
             reply = await self._answer(message.body)
             if message.reply_to:
                 try:

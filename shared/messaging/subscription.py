@@ -5,8 +5,8 @@ waits for the deliveries in hand; and when each delivery starts (shared/messagin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
@@ -44,13 +44,14 @@ class QueueReader:
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         raise NotImplementedError
 
-    @contextmanager
-    def _holding(self) -> Iterator[None]:
-        """A delivery in hand from the moment it is taken (before it waits for its turn), so
-        that a stop waits for it."""
+    @asynccontextmanager
+    async def _taken(self) -> AsyncIterator[None]:
+        """A delivery's handling: in hand from the moment it is taken, so that a stop waits for
+        it, then started when its turn comes."""
         self._in_hand += 1
         self._idle.clear()
         try:
+            await self._admission.admitted()
             yield
         finally:
             self._in_hand -= 1
