@@ -368,8 +368,6 @@ class OutboxRelay:
             self._scan_met_let_go = True
         if len(found) == page:
             self._go_on_after(found)
-            if self._let_go_scan_under_way:
-                self._poll_due = time.monotonic()  # the rest of the scan follows at once
             return len(events)
         # The scan reached the end of the outbox.
         if self._memory_paused and not self._scan_met_let_go:
