@@ -12,7 +12,7 @@ from aiormq.exceptions import ChannelNotFoundEntity
 
 from shared.contracts import Envelope, encode, wrap
 from shared.contracts.registry_rpc import ByDevice, Registry
-from shared.contracts.results import DocumentLoaded
+from shared.contracts.results import DocumentLoaded, ResultSubmitted
 from shared.contracts.rpc import Call, Params, Result, RpcMethod, RpcService, one
 from shared.errors import Refusal
 from shared.messaging.broker import Broker, BrokerUnavailable
@@ -308,7 +308,6 @@ async def test_a_message_applied_twice_changes_state_once(settings: Settings) ->
 async def test_messages_sharing_an_ordering_key_apply_in_order(
     broker: Broker, settings: Settings
 ) -> None:
-    from shared.contracts.results import ResultSubmitted
 
     applied: list[str] = []
 
@@ -337,12 +336,7 @@ async def test_messages_sharing_an_ordering_key_apply_in_order(
 async def test_a_message_about_several_copies_is_ordered_with_each_copy_s_messages(
     broker: Broker, settings: Settings
 ) -> None:
-    from shared.contracts.results import (
-        DeliveriesProgressed,
-        DeliveryProgressed,
-        ProgressedCopy,
-        ResultSubmitted,
-    )
+    from shared.contracts.results import DeliveriesProgressed, DeliveryProgressed, ProgressedCopy
 
     applied: list[str] = []
 
@@ -423,12 +417,22 @@ async def test_a_refused_publish_replaces_the_publishing_channel_and_the_next_go
     await channel.close()
 
 
+def _large_result() -> ResultSubmitted:
+    """A 12,000-line partial result of delivery ``d`` (``large``): over 1 MiB as a message."""
+    lines = [
+        {"line_no": n, "product_id": f"товар-{n:06d}", "barcode": f"46{n:011d}", "quantity": "1.5"}
+        for n in range(1, 12_001)
+    ]
+    return ResultSubmitted.model_validate(
+        {"result_id": "large", "delivery_id": "d", "channel": "lan", "final": False, "lines": lines}
+    )
+
+
 async def test_a_large_message_is_handled_with_the_collector_held_off_and_it_comes_back(
     broker: Broker, settings: Settings
 ) -> None:
     import gc
 
-    from shared.contracts.results import ResultSubmitted
     from shared.messaging.consumer import LARGE_MESSAGE_BYTES
 
     collecting: dict[str, bool] = {}
@@ -440,13 +444,7 @@ async def test_a_large_message_is_handled_with_the_collector_held_off_and_it_com
         broker, ROUTING_WORK, {ResultSubmitted: note}, settings.retry_delays_ms, "t"
     )
     await consumer.start()
-    lines = [
-        {"line_no": n, "product_id": f"товар-{n:06d}", "barcode": f"46{n:011d}", "quantity": "1.5"}
-        for n in range(1, 12_001)
-    ]
-    large = ResultSubmitted.model_validate(
-        {"result_id": "large", "delivery_id": "d", "channel": "lan", "final": False, "lines": lines}
-    )
+    large = _large_result()
     assert len(encode(wrap(large, "t"))) > LARGE_MESSAGE_BYTES
     await broker.publish(large, "t")
     await eventually(lambda: asyncio.sleep(0, collecting), what="the large one handled")
@@ -466,7 +464,6 @@ async def test_a_large_message_is_handled_with_the_collector_held_off_and_it_com
 async def test_a_small_message_does_not_pass_a_large_one_of_its_key_still_being_decoded(
     broker: Broker, settings: Settings
 ) -> None:
-    from shared.contracts.results import ResultSubmitted
     from shared.messaging.consumer import DECODE_IN_THREAD_BYTES
 
     applied: list[str] = []
@@ -477,13 +474,7 @@ async def test_a_small_message_does_not_pass_a_large_one_of_its_key_still_being_
     consumer = Consumer(
         broker, ROUTING_WORK, {ResultSubmitted: note}, settings.retry_delays_ms, "t"
     )
-    lines = [
-        {"line_no": n, "product_id": f"товар-{n:06d}", "barcode": f"46{n:011d}", "quantity": "1"}
-        for n in range(1, 12_001)
-    ]
-    large = ResultSubmitted.model_validate(
-        {"result_id": "large", "delivery_id": "d", "channel": "lan", "final": False, "lines": lines}
-    )
+    large = _large_result()
     assert len(encode(wrap(large, "t"))) > DECODE_IN_THREAD_BYTES  # decoded in a thread
     # Both wait in the queue before the consumer starts: delivered together, large first.
     await broker.publish(large, "t")

@@ -86,6 +86,28 @@ class _Published:
         self.confirmed.append(properties["message_id"])
 
 
+class _FirstConfirmHeld:
+    """Every publish reaches the broker at once; the first one's confirm is held back until
+    the test releases it. Notes the id of every publish tried."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.attempts: list[str] = []
+        self.first_published = asyncio.Event()
+        self._confirm_first = asyncio.Event()
+        self._publish = broker.publish_stored
+        broker.publish_stored = self.publish_stored  # type: ignore[method-assign]
+
+    async def publish_stored(self, body: bytes, routing_key: str, **properties: Any) -> None:
+        self.attempts.append(properties["message_id"])
+        await self._publish(body, routing_key, **properties)
+        if not self.first_published.is_set():
+            self.first_published.set()
+            await self._confirm_first.wait()
+
+    def confirm_first(self) -> None:
+        self._confirm_first.set()
+
+
 class _Finds:
     """The rows each read of the outbox returned (the store itself, only watched)."""
 
@@ -565,24 +587,12 @@ async def test_later_commits_go_out_while_an_earlier_one_awaits_its_confirm(
 ) -> None:
     relay = OutboxRelay(store, broker, idle_poll=3600)
     uow = UnitOfWork(store, relay)
-    publish = broker.publish_stored
-    confirm_first = asyncio.Event()
-    first_published = asyncio.Event()
-
-    async def first_confirmed_late(body: bytes, routing_key: str, **properties: Any) -> None:
-        if not first_published.is_set():  # the broker has it; its confirm is held back
-            first_published.set()
-            await publish(body, routing_key, **properties)
-            await confirm_first.wait()
-        else:
-            await publish(body, routing_key, **properties)
-
-    broker.publish_stored = first_confirmed_late  # type: ignore[method-assign]
+    held_back = _FirstConfirmHeld(broker)
     published = _Published(broker)
     relay.start()
     try:
         first = await _commit(uow, "first")
-        await first_published.wait()
+        await held_back.first_published.wait()
         later = await _commit(uow, "second") + await _commit(uow, "third")
         await eventually(
             lambda: asyncio.sleep(0, published.confirmed),
@@ -591,12 +601,12 @@ async def test_later_commits_go_out_while_an_earlier_one_awaits_its_confirm(
         )
         # Settled in order: nothing is deleted while the first still awaits its confirm.
         assert await store.count(OUTBOX.name) == 3
-        confirm_first.set()
+        held_back.confirm_first()
         await eventually(
             lambda: store.count(OUTBOX.name), until=lambda n: n == 0, what="outbox drained"
         )
     finally:
-        confirm_first.set()
+        held_back.confirm_first()
         await relay.stop()
     assert published.confirmed == later + first  # each once
     # The broker got them in commit order.
@@ -670,29 +680,20 @@ async def test_stop_waits_for_the_batches_in_flight_and_sends_what_is_held_after
 ) -> None:
     relay = OutboxRelay(store, broker, idle_poll=3600, in_flight=1)
     uow = UnitOfWork(store, relay)
-    publish = broker.publish_stored
-    first_published, confirm_first = asyncio.Event(), asyncio.Event()
-
-    async def first_confirmed_late(body: bytes, routing_key: str, **properties: Any) -> None:
-        await publish(body, routing_key, **properties)
-        if not first_published.is_set():
-            first_published.set()
-            await confirm_first.wait()
-
-    broker.publish_stored = first_confirmed_late  # type: ignore[method-assign]
+    held_back = _FirstConfirmHeld(broker)
     published = _Published(broker)
     relay.start()
     try:
         first = await _commit(uow, "first")
-        await first_published.wait()
+        await held_back.first_published.wait()
         held = await _commit(uow, "held")  # behind the full window
         stopping = asyncio.create_task(relay.stop())
         await eventually(lambda: asyncio.sleep(0, relay._stop_requested.is_set()), what="stop")
         assert not stopping.done()  # waiting for the batch in flight
-        confirm_first.set()
+        held_back.confirm_first()
         await stopping
     finally:
-        confirm_first.set()
+        held_back.confirm_first()
         await relay.stop()
     assert published.confirmed == first + held
     assert await store.count(OUTBOX.name) == 0
@@ -704,34 +705,23 @@ async def test_a_let_go_while_a_batch_awaits_its_confirm_sends_every_row_once_in
     # A poll due at every pass: it must not read back the rows of batches still in flight.
     relay = OutboxRelay(store, broker, idle_poll=0.01, held_limit=1000)  # four events
     uow = UnitOfWork(store, relay)
-    publish = broker.publish_stored
-    attempts: list[str] = []
-    first_published, confirm_first = asyncio.Event(), asyncio.Event()
-
-    async def first_confirmed_late(body: bytes, routing_key: str, **properties: Any) -> None:
-        attempts.append(properties["message_id"])
-        await publish(body, routing_key, **properties)  # the broker has it at once
-        if not first_published.is_set():
-            first_published.set()
-            await confirm_first.wait()
-
-    broker.publish_stored = first_confirmed_late  # type: ignore[method-assign]
+    held_back = _FirstConfirmHeld(broker)
     first_id = relay.current_id
     relay.start()
     try:
         ids = await _commit(uow, "d0")
-        await first_published.wait()
+        await held_back.first_published.wait()
         for n in range(1, 7):  # held while d0 awaits its confirm: past the limit, let go of
             ids += await _commit(uow, f"d{n}")
             await asyncio.sleep(0)  # the relay's turn: what it holds goes out as it comes
         assert relay.current_id != first_id
         assert len(relay._in_flight) > 0  # let go of with d0's batch still in flight
-        confirm_first.set()
+        held_back.confirm_first()
         await eventually(
             lambda: store.count(OUTBOX.name), until=lambda n: n == 0, what="outbox drained"
         )
     finally:
-        confirm_first.set()
+        held_back.confirm_first()
         await relay.stop()
-    assert sorted(attempts) == sorted(ids)  # each published once
+    assert sorted(held_back.attempts) == sorted(ids)  # each published once
     assert _document_ids(await _received(listener, 7)) == [f"d{n}" for n in range(7)]
