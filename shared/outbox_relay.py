@@ -383,8 +383,10 @@ class OutboxRelay:
         a process only), and the limit may have cut them off. A page all of one seq is read
         again from the same place, twice as wide, until it reaches a larger seq."""
         self._mid_scan = True
-        last = page[-1]["seq"]
-        below = [row["seq"] for row in page if row["seq"] < last]
+        # A row without a seq (poisoned: written by hand, or by a release that wrote none)
+        # sorts before the rest and is skipped; it must not stop the scan from going on.
+        seqs = [seq for row in page if isinstance(seq := row.get("seq"), int)]
+        below = [seq for seq in seqs if seq < seqs[-1]] if seqs else []
         if below:
             self._scan_after, self._page = below[-1], self._batch
         else:

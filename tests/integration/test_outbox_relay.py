@@ -562,6 +562,27 @@ async def test_a_row_that_cannot_be_read_is_logged_once_and_skipped_not_blocking
     assert [row["id"] for row in await store.find(OUTBOX.name)] == ["poisoned"]  # left there
 
 
+async def test_a_row_without_seq_does_not_hold_the_scan_on_its_page(
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written by hand, or by a release that wrote none: it sorts before every other row.
+    await store.insert(OUTBOX.name, {"id": "no-seq", "routing_key": "x"})
+    rows = [await _row_with_seq(store, n, f"d{n}") for n in (1, 2, 3)]
+    relay = OutboxRelay(store, broker, batch=2, idle_poll=0)  # the first page is full
+    published, log = _Published(broker), _Log(monkeypatch)
+
+    sent = 0
+    for _ in range(4):  # page by page: each pass reads one
+        sent += await relay.relay_once()
+    assert sent == 3
+    assert published.confirmed == rows
+    poisoned = [
+        fields["id"] for _, event, fields in log.lines if event == "outbox.relay_poisoned_row"
+    ]
+    assert poisoned == ["no-seq"]
+    assert [row["id"] for row in await store.find(OUTBOX.name)] == ["no-seq"]  # left there
+
+
 async def test_a_batch_that_keeps_failing_is_logged_with_its_ids(
     broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
