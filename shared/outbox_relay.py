@@ -132,6 +132,9 @@ class OutboxRelay:
         self._let_go_generation = 0  # a page read across a let-go cannot vouch for the scan
         self._scan_began = 0.0  # monotonic time of the scan's first page
         self._poisoned: set[str] = set()  # ids of rows that cannot be read: left in the outbox
+        # Rows the poll sent and the broker confirmed whose delete failed: deleted again before
+        # the next page is read, not sent again.
+        self._undeleted: dict[str, Outgoing] = {}
         self._failing: tuple[str, int] = ("", 0)  # the first id of a failing batch, and how often
         self._poll_due = time.monotonic() + idle_poll
         self._stop_requested = asyncio.Event()
@@ -347,6 +350,7 @@ class OutboxRelay:
     async def _poll(self) -> int:
         """Reads the next page of the outbox (a scan goes on from where the last page ended,
         so rows the memory holds or another instance's young rows never hide the rest)."""
+        await self._delete_confirmed()
         now = time.monotonic()
         self._poll_due = now + self._idle_poll
         if self._scan_overdue(now):
@@ -450,7 +454,15 @@ class OutboxRelay:
             self._note_failure(events)
             raise
         self._note_success(events)
-        await self._delete(events)
+        self._undeleted.update((event.id, event) for event in events)
+        await self._delete_confirmed()
+
+    async def _delete_confirmed(self) -> None:
+        """Deletes the rows the poll's sends got confirmed (if a delete failed, at the next
+        poll): a row read back before its delete would be sent again."""
+        if self._undeleted:
+            await self._delete(list(self._undeleted.values()))
+            self._undeleted.clear()
 
     async def _publish(self, event: Outgoing) -> None:
         await self._broker.publish_stored(

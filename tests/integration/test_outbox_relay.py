@@ -696,6 +696,30 @@ async def test_a_confirmed_batch_whose_delete_failed_is_deleted_again_not_sent_a
     assert published.confirmed == ids  # confirmed once: only the delete was tried again
 
 
+async def test_a_polled_row_whose_delete_failed_is_deleted_again_not_sent_again(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    row = await _row_with_seq(store, 1, "d")  # of no relay: the poll's
+    relay = OutboxRelay(store, broker, idle_poll=0)
+    published = _Published(broker)
+    delete = store.delete
+    failed_deletes: list[str] = []
+
+    async def store_away_once(collection: str, id: str) -> bool:
+        if not failed_deletes:
+            failed_deletes.append(id)
+            raise StorageError("store away")
+        return await delete(collection, id)
+
+    store.delete = store_away_once  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        await relay.relay_once()
+    assert await relay.relay_once() == 0  # the delete tried again first: nothing left to send
+    assert failed_deletes == [row]
+    assert published.confirmed == [row]  # confirmed once
+    assert await store.count(OUTBOX.name) == 0
+
+
 async def test_stop_waits_for_the_batches_in_flight_and_sends_what_is_held_after_them(
     broker: Broker, store: SQLiteStore
 ) -> None:
