@@ -53,6 +53,11 @@ HELD_LIMIT_BYTES = 64 * 1024 * 1024
 STOP_SECONDS = 10.0
 _SEND_THE_REST_SHARE = 0.8
 
+# Below every seq (a time in ns): a scan from the start reads the rows above it. A row without a
+# seq, which both stores sort first, is never read: it could not be put in order, and a page of
+# such rows would hold the scan at the start.
+_SCAN_FLOOR = -(2**63)
+
 # At most this many batches from memory are published and awaiting their confirms at once.
 IN_FLIGHT_BATCHES = 4
 
@@ -349,7 +354,8 @@ class OutboxRelay:
 
     async def _poll(self) -> int:
         """Reads the next page of the outbox (a scan goes on from where the last page ended,
-        so rows the memory holds or another instance's young rows never hide the rest)."""
+        so rows the memory holds or another instance's young rows never hide the rest), once
+        the rows of its last sends are deleted (a failed delete raises here, before the read)."""
         await self._delete_confirmed()
         now = time.monotonic()
         self._poll_due = now + self._idle_poll
@@ -357,7 +363,7 @@ class OutboxRelay:
             self._start_scan()  # what is behind its place would wait for it: from the start
         if not self._mid_scan:
             self._scan_began = now
-        above = None if self._scan_after is None else ("seq", self._scan_after)
+        above = ("seq", _SCAN_FLOOR if self._scan_after is None else self._scan_after)
         page, generation = self._page, self._let_go_generation
         found = await self._store.find(OUTBOX.name, order_by="seq", limit=page, above=above)
         if self._let_go_generation != generation:
@@ -365,11 +371,12 @@ class OutboxRelay:
             # flight, no longer held; the scan has started again, and waits for them to end.
             return 0
         events = self._polled(found)
+        # Noted before the send: rows sent whose delete then failed are not read back.
+        if any(event.relay in self._let_go for event in events):
+            self._scan_met_let_go = True
         await self._send(events)
         if self._let_go_generation != generation:
             return len(events)  # let go of the memory meanwhile: the scan has started again
-        if any(event.relay in self._let_go for event in events):
-            self._scan_met_let_go = True
         if len(found) == page:
             self._go_on_after(found)
             return len(events)
@@ -383,13 +390,12 @@ class OutboxRelay:
 
     def _go_on_after(self, page: Sequence[Doc]) -> None:
         """The next page of a scan starts after the largest seq strictly below this full
-        page's last one: rows of another process may share that seq (a seq is unique within
+        page's largest one: rows of another process may share that seq (a seq is unique within
         a process only), and the limit may have cut them off. A page all of one seq is read
         again from the same place, twice as wide, until it reaches a larger seq."""
         self._mid_scan = True
-        # A row without a seq (poisoned: written by hand, or by a release that wrote none)
-        # sorts before the rest and is skipped; it must not stop the scan from going on.
-        seqs = [seq for row in page if isinstance(seq := row.get("seq"), int)]
+        # A seq that is not a number (a row written by hand) is skipped with its row.
+        seqs = [seq for row in page if type(seq := row.get("seq")) is int]
         below = [seq for seq in seqs if seq < seqs[-1]] if seqs else []
         if below:
             self._scan_after, self._page = below[-1], self._batch

@@ -562,25 +562,21 @@ async def test_a_row_that_cannot_be_read_is_logged_once_and_skipped_not_blocking
     assert [row["id"] for row in await store.find(OUTBOX.name)] == ["poisoned"]  # left there
 
 
-async def test_a_row_without_seq_does_not_hold_the_scan_on_its_page(
-    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+async def test_rows_without_seq_are_left_alone_and_do_not_hold_the_scan(
+    broker: Broker, store: SQLiteStore
 ) -> None:
-    # Written by hand, or by a release that wrote none: it sorts before every other row.
-    await store.insert(OUTBOX.name, {"id": "no-seq", "routing_key": "x"})
+    # Written by hand: they sort before every other row, more of them than a page holds.
+    for n in range(3):
+        await store.insert(OUTBOX.name, {"id": f"no-seq-{n}", "routing_key": "x"})
     rows = [await _row_with_seq(store, n, f"d{n}") for n in (1, 2, 3)]
-    relay = OutboxRelay(store, broker, batch=2, idle_poll=0)  # the first page is full
-    published, log = _Published(broker), _Log(monkeypatch)
+    relay = OutboxRelay(store, broker, batch=2, idle_poll=0)
+    published = _Published(broker)
 
-    sent = 0
-    for _ in range(4):  # page by page: each pass reads one
-        sent += await relay.relay_once()
-    assert sent == 3
+    sent = [await relay.relay_once() for _ in range(3)]  # a page a pass
+    assert sent == [2, 1, 0]  # no page spent on them
     assert published.confirmed == rows
-    poisoned = [
-        fields["id"] for _, event, fields in log.lines if event == "outbox.relay_poisoned_row"
-    ]
-    assert poisoned == ["no-seq"]
-    assert [row["id"] for row in await store.find(OUTBOX.name)] == ["no-seq"]  # left there
+    left = sorted(row["id"] for row in await store.find(OUTBOX.name))
+    assert left == ["no-seq-0", "no-seq-1", "no-seq-2"]
 
 
 async def test_a_batch_that_keeps_failing_is_logged_with_its_ids(
@@ -718,6 +714,31 @@ async def test_a_polled_row_whose_delete_failed_is_deleted_again_not_sent_again(
     assert failed_deletes == [row]
     assert published.confirmed == [row]  # confirmed once
     assert await store.count(OUTBOX.name) == 0
+
+
+async def test_let_go_rows_whose_delete_failed_keep_the_memory_waiting_for_another_scan(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    relay = OutboxRelay(store, broker, idle_poll=0)
+    relay._let_go.add("let-go")  # as a let-go leaves it: the memory waits for a clean scan
+    row = await _row_with_seq(store, 1, "d", relay="let-go")
+    delete = store.delete
+    failed: list[str] = []
+
+    async def store_away_once(collection: str, id: str) -> bool:
+        if not failed:
+            failed.append(id)
+            raise StorageError("store away")
+        return await delete(collection, id)
+
+    store.delete = store_away_once  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        await relay.relay_once()
+    assert failed == [row]
+    assert await relay.relay_once() == 0  # deleted now: the scan reaches the end ...
+    assert relay._let_go == {"let-go"}  # ... but it sent some of what was let go of
+    assert await relay.relay_once() == 0
+    assert relay._let_go == set()  # a scan that met none of it: the memory goes on
 
 
 async def test_stop_waits_for_the_batches_in_flight_and_sends_what_is_held_after_them(
