@@ -53,10 +53,10 @@ HELD_LIMIT_BYTES = 64 * 1024 * 1024
 STOP_SECONDS = 10.0
 _SEND_THE_REST_SHARE = 0.8
 
-# Below every seq (a time in ns): a scan from the start reads the rows above it. A row without a
-# seq, which both stores sort first, is never read: it could not be put in order, and a page of
-# such rows would hold the scan at the start.
-_SCAN_FLOOR = -(2**63)
+# Below every seq (positive: the time in µs, times 1000, plus a counter): a scan from the start
+# reads the rows above it. A row without a seq, which both stores sort first, is never read: it
+# could not be put in order, and a page of such rows would hold the scan at the start.
+SCAN_FLOOR = -(2**63)
 
 # At most this many batches from memory are published and awaiting their confirms at once.
 IN_FLIGHT_BATCHES = 4
@@ -97,7 +97,8 @@ class OutboxRelay:
     short (the memory waits for its end); a row it passed by is sent as left behind.
 
     A row that cannot be read (a poisoned one) is logged with its id and skipped by this
-    process, left in the outbox; a batch that the broker keeps refusing is logged with its ids.
+    process, left in the outbox; a row without a seq is never read (:data:`SCAN_FLOOR`); a
+    batch that the broker keeps refusing is logged with its ids.
     """
 
     def __init__(
@@ -363,7 +364,7 @@ class OutboxRelay:
             self._start_scan()  # what is behind its place would wait for it: from the start
         if not self._mid_scan:
             self._scan_began = now
-        above = ("seq", _SCAN_FLOOR if self._scan_after is None else self._scan_after)
+        above = ("seq", SCAN_FLOOR if self._scan_after is None else self._scan_after)
         page, generation = self._page, self._let_go_generation
         found = await self._store.find(OUTBOX.name, order_by="seq", limit=page, above=above)
         if self._let_go_generation != generation:
@@ -394,7 +395,7 @@ class OutboxRelay:
         a process only), and the limit may have cut them off. A page all of one seq is read
         again from the same place, twice as wide, until it reaches a larger seq."""
         self._mid_scan = True
-        # A seq that is not a number (a row written by hand) is skipped with its row.
+        # A seq that is not an integer (a row written by hand) takes no part in the place.
         seqs = [seq for row in page if type(seq := row.get("seq")) is int]
         below = [seq for seq in seqs if seq < seqs[-1]] if seqs else []
         if below:

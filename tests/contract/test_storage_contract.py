@@ -23,6 +23,7 @@ from services.registry import repository as registry_repository
 from services.routing import repository as routing_repository
 from shared import outbox
 from shared.catalog import repository as catalog_repository
+from shared.outbox_relay import SCAN_FLOOR
 from shared.storage import (
     Collection,
     DuplicateKeyError,
@@ -915,10 +916,14 @@ async def test_every_index_a_service_declares_serves_its_equality_query(
 async def test_the_outbox_relay_reads_in_index_order(target: Target) -> None:
     await target.open(outbox.COLLECTIONS)
 
-    plan = await query_plan(target, outbox.OUTBOX.name, {}, order_by="seq", limit=200)
+    # A scan's first page and the next ones, read above a seq.
+    for above in (SCAN_FLOOR, 1_000):
+        plan = await query_plan(
+            target, outbox.OUTBOX.name, {}, order_by="seq", limit=200, above=("seq", above)
+        )
 
-    assert uses_index(target, plan), plan
-    assert "TEMP B-TREE" not in plan, plan
+        assert uses_index(target, plan), plan
+        assert "TEMP B-TREE" not in plan, plan
 
 
 # --- lifecycle ---------------------------------------------------------------------------------

@@ -563,18 +563,19 @@ async def test_a_row_that_cannot_be_read_is_logged_once_and_skipped_not_blocking
 
 
 async def test_rows_without_seq_are_left_alone_and_do_not_hold_the_scan(
-    broker: Broker, store: SQLiteStore
+    broker: Broker, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Written by hand: they sort before every other row, more of them than a page holds.
     for n in range(3):
         await store.insert(OUTBOX.name, {"id": f"no-seq-{n}", "routing_key": "x"})
     rows = [await _row_with_seq(store, n, f"d{n}") for n in (1, 2, 3)]
     relay = OutboxRelay(store, broker, batch=2, idle_poll=0)
-    published = _Published(broker)
+    published, log = _Published(broker), _Log(monkeypatch)
 
     sent = [await relay.relay_once() for _ in range(3)]  # a page a pass
     assert sent == [2, 1, 0]  # no page spent on them
     assert published.confirmed == rows
+    assert not [line for line in log.lines if line[1] == "outbox.relay_poisoned_row"]  # unread
     left = sorted(row["id"] for row in await store.find(OUTBOX.name))
     assert left == ["no-seq-0", "no-seq-1", "no-seq-2"]
 
