@@ -108,6 +108,22 @@ class _FirstConfirmHeld:
         self._confirm_first.set()
 
 
+def _first_delete_fails(store: SQLiteStore) -> list[str]:
+    """Make the store's first delete of one row fail as a store away does; the list returned
+    holds the id it failed for."""
+    failed: list[str] = []
+    delete = store.delete
+
+    async def store_away_once(collection: str, id: str) -> bool:
+        if not failed:
+            failed.append(id)
+            raise StorageError("store away")
+        return await delete(collection, id)
+
+    store.delete = store_away_once  # type: ignore[method-assign]
+    return failed
+
+
 class _Finds:
     """The rows each read of the outbox returned (the store itself, only watched)."""
 
@@ -671,16 +687,7 @@ async def test_a_confirmed_batch_whose_delete_failed_is_deleted_again_not_sent_a
     relay = OutboxRelay(store, broker, idle_poll=3600)
     uow = UnitOfWork(store, relay)
     published = _Published(broker)
-    delete = store.delete
-    failed_deletes: list[str] = []
-
-    async def store_away_once(collection: str, id: str) -> bool:
-        if not failed_deletes:
-            failed_deletes.append(id)
-            raise StorageError("store away")
-        return await delete(collection, id)
-
-    store.delete = store_away_once  # type: ignore[method-assign]
+    failed_deletes = _first_delete_fails(store)
     ids = await _commit(uow, "d")
     relay.start()
     try:
@@ -699,16 +706,7 @@ async def test_a_polled_row_whose_delete_failed_is_deleted_again_not_sent_again(
     row = await _row_with_seq(store, 1, "d")  # of no relay: the poll's
     relay = OutboxRelay(store, broker, idle_poll=0)
     published = _Published(broker)
-    delete = store.delete
-    failed_deletes: list[str] = []
-
-    async def store_away_once(collection: str, id: str) -> bool:
-        if not failed_deletes:
-            failed_deletes.append(id)
-            raise StorageError("store away")
-        return await delete(collection, id)
-
-    store.delete = store_away_once  # type: ignore[method-assign]
+    failed_deletes = _first_delete_fails(store)
     with pytest.raises(StorageError):
         await relay.relay_once()
     assert await relay.relay_once() == 0  # the delete tried again first: nothing left to send
@@ -723,16 +721,7 @@ async def test_let_go_rows_whose_delete_failed_keep_the_memory_waiting_for_anoth
     relay = OutboxRelay(store, broker, idle_poll=0)
     relay._let_go.add("let-go")  # as a let-go leaves it: the memory waits for a clean scan
     row = await _row_with_seq(store, 1, "d", relay="let-go")
-    delete = store.delete
-    failed: list[str] = []
-
-    async def store_away_once(collection: str, id: str) -> bool:
-        if not failed:
-            failed.append(id)
-            raise StorageError("store away")
-        return await delete(collection, id)
-
-    store.delete = store_away_once  # type: ignore[method-assign]
+    failed = _first_delete_fails(store)
     with pytest.raises(StorageError):
         await relay.relay_once()
     assert failed == [row]
