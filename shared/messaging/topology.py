@@ -217,6 +217,13 @@ async def declare_topology(
         await parked.bind(parking, routing_key=queue.name)
     for queue, key in RETIRED_BINDINGS:
         await declared[queue.name].unbind(events, routing_key=key)
+    sink = await channel.declare_queue(
+        LIVE_VIEW_SINK,
+        durable=True,
+        arguments={**(quorum_arguments(replicas) if quorum else {}), "x-max-length": 0},
+    )
+    for key in LIVE_VIEW_ONLY_KEYS:
+        await sink.bind(events, routing_key=key)
     return events
 
 
@@ -237,6 +244,12 @@ DASHBOARD_FEED_BINDINGS: tuple[str, ...] = (
 )
 # A dashboard that falls behind drops its oldest events rather than growing without end.
 DASHBOARD_FEED_MAX_LENGTH = 10_000
+# Events only the live feed takes (no work queue is bound to them). With no dashboard up they
+# would have no queue: the broker would return them (every publish is ``mandatory``), and the
+# relay would hold back every event after them until a dashboard is back. The sink takes them
+# whatever runs and keeps nothing: a queue of length 0, each one confirmed and dropped.
+LIVE_VIEW_ONLY_KEYS: tuple[str, ...] = ("device.seen",)
+LIVE_VIEW_SINK = "live_view.sink"
 
 
 async def declare_dashboard_feed(channel: AbstractChannel, instance: str) -> AbstractQueue:

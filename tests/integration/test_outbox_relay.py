@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from shared import outbox_relay
 from shared.contracts import as_json, wrap
+from shared.contracts.directory import DeviceSeen, Sighting
 from shared.contracts.results import DocumentLoaded
 from shared.messaging.broker import Broker, BrokerUnavailable
 from shared.messaging.topology import EVENTS_EXCHANGE
@@ -594,6 +596,26 @@ async def test_rows_without_seq_are_left_alone_and_do_not_hold_the_scan(
     assert not [line for line in log.lines if line[1] == "outbox.relay_poisoned_row"]  # unread
     left = sorted(row["id"] for row in await store.find(OUTBOX.name))
     assert left == ["no-seq-0", "no-seq-1", "no-seq-2"]
+
+
+async def test_an_event_only_the_live_view_takes_does_not_hold_back_the_rest_with_no_dashboard(
+    broker: Broker, store: SQLiteStore, listener: AbstractQueue
+) -> None:
+    # No dashboard is up: nothing is bound to device.seen.
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    uow = UnitOfWork(store, relay)
+    published = _Published(broker)
+    seen = DeviceSeen(sightings=[Sighting(device_id="d1", at=datetime.now(UTC))])
+    async with uow() as tx:
+        ids = [(await tx.emit(seen, "t1")).id]
+    ids += await _commit(uow, "after")
+
+    await relay.relay_once()
+
+    assert published.failed == []
+    assert published.confirmed == ids
+    assert _document_ids(await _received(listener, 1)) == ["after"]
+    assert await store.count(OUTBOX.name) == 0
 
 
 async def test_a_batch_that_keeps_failing_is_logged_with_its_ids(
