@@ -247,9 +247,11 @@ DASHBOARD_FEED_MAX_LENGTH = 10_000
 # Events only the live feed takes (no work queue is bound to them). With no dashboard up they
 # would have no queue: the broker would return them (every publish is ``mandatory``), and the
 # relay would hold back every event after them until a dashboard is back. The sink takes them
-# whatever runs and keeps nothing: a queue of length 0, each one confirmed and dropped.
+# whatever runs and keeps nothing: a queue of length 0, each one confirmed and dropped. (The
+# hyphen keeps it out of the work queues' policy in deploy/, whose reject-publish overflow
+# would refuse every message after the first.)
 LIVE_VIEW_ONLY_KEYS: tuple[str, ...] = ("device.seen",)
-LIVE_VIEW_SINK = "live_view.sink"
+LIVE_VIEW_SINK = "live-view.sink"
 
 
 async def declare_dashboard_feed(channel: AbstractChannel, instance: str) -> AbstractQueue:

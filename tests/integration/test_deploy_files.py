@@ -30,7 +30,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 import shared.metrics
 from shared.messaging.broker import Broker
-from shared.messaging.topology import WORK_QUEUES
+from shared.messaging.topology import LIVE_VIEW_SINK, WORK_QUEUES
 from shared.settings import Settings
 from tests.support.broker import AUTH, MANAGEMENT, require_broker
 
@@ -511,6 +511,8 @@ def test_policy_covers_the_work_queues_only() -> None:
         assert not pattern.search(queue.parked), queue.parked
         assert not pattern.search(queue.retry(1000)), queue.retry(1000)
     assert not pattern.search(f"rpc.reply.gateway.{uuid.uuid4().hex[:12]}")
+    # Its reject-publish overflow would refuse every message after the first to a length-0 queue.
+    assert not pattern.search(LIVE_VIEW_SINK)
 
 
 @pytest.fixture
