@@ -129,9 +129,10 @@ class OutboxRelay:
         self._in_flight = InFlight(in_flight, on_end=self._wake.set)
         self._sending = 0
         self._let_go: set[str] = set()  # earlier ids of this relay, whose rows the poll sends
-        # The poll's place in its scan of the outbox (the seq it read up to; None: the start)
-        # and whether this scan met a row let go of (the memory waits for a scan that did not).
-        self._scan_after: int | None = None
+        # The poll's place in its scan of the outbox (the seq it read up to; SCAN_FLOOR: the
+        # start) and whether this scan met a row let go of (the memory waits for a scan that
+        # did not).
+        self._scan_after = SCAN_FLOOR
         self._scan_met_let_go = False
         self._mid_scan = False  # a full page was read: the scan goes on
         self._page = batch  # rows a read asks for: wider while one seq fills a whole page
@@ -187,7 +188,7 @@ class OutboxRelay:
         self._start_scan()
 
     def _start_scan(self) -> None:
-        self._scan_after, self._scan_met_let_go = None, False
+        self._scan_after, self._scan_met_let_go = SCAN_FLOOR, False
         self._mid_scan, self._page = False, self._batch
 
     def start(self) -> None:
@@ -364,8 +365,8 @@ class OutboxRelay:
             self._start_scan()  # what is behind its place would wait for it: from the start
         if not self._mid_scan:
             self._scan_began = now
-        above = ("seq", SCAN_FLOOR if self._scan_after is None else self._scan_after)
         page, generation = self._page, self._let_go_generation
+        above = ("seq", self._scan_after)
         found = await self._store.find(OUTBOX.name, order_by="seq", limit=page, above=above)
         if self._let_go_generation != generation:
             # Let go of the memory while reading: the page may hold rows of batches still in

@@ -601,7 +601,7 @@ async def test_rows_without_seq_are_left_alone_and_do_not_hold_the_scan(
 async def test_an_event_only_the_live_view_takes_does_not_hold_back_the_rest_with_no_dashboard(
     broker: Broker, store: SQLiteStore, listener: AbstractQueue
 ) -> None:
-    # No dashboard is up: nothing is bound to device.seen.
+    # No dashboard is up: only the live view's sink takes device.seen (declared by the broker).
     relay = OutboxRelay(store, broker, idle_poll=3600)
     uow = UnitOfWork(store, relay)
     published = _Published(broker)
