@@ -92,7 +92,9 @@ async def _keep_decision(
     record = await repo.upload_by_key(tx.db, key)
     decision = decided.model_dump(mode="json")
     decided_at = _now().isoformat()
-    if record is None:  # uploaded by an AMQP adapter, not through this gateway
+    # None: decided within its wait (stored pending only when the wait ran out), or uploaded by
+    # an AMQP adapter, not through this gateway.
+    if record is None:
         record = UploadRecord(
             id=key,
             tenant=envelope.tenant or "",

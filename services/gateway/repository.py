@@ -233,7 +233,8 @@ async def hold_pin_guess(db: Session, key: str, guess: Json) -> bool:
 
 
 async def keep_decision(db: Session, record: UploadRecord) -> None:
-    """Store a decided upload this gateway never saw (an AMQP adapter's), whole."""
+    """Store a decided upload not stored before (decided within its wait, or an AMQP
+    adapter's), whole."""
     await db.put(UPLOADS.name, _upload_doc(record))
 
 

@@ -2,7 +2,10 @@
 briefly for routing's answer, kept by request id.
 
 The answer is stored by request id, so asking again with the same id returns the same answer
-and publishes nothing new once routing has decided.
+and publishes nothing new once routing has decided. An upload is stored only decided (by the
+routed copies' transaction, ``inbox.py``), or as pending when its wait ran out: the caller
+then asks for it by its request id, and an upload answered within the wait costs no write of
+its own.
 """
 
 from __future__ import annotations
@@ -58,23 +61,13 @@ async def submit(
     rt: Runtime, notifier: Notifier, tenant: str, request: UploadRequested
 ) -> UploadRecord:
     key = repo.upload_key(tenant, request.request_id)
+    requested_at = now_iso()
     # Watched from the start: routing's decision may be stored here at any moment from now on
     # (while the broker confirms the publish, or for an upload sent before and still pending).
     with notifier.watching(key) as news:
-        # Stored first, read only when the request id was stored before (its insert then
-        # fails): a new upload, the common case, costs one statement instead of a read too.
-        record = await repo.add_pending_upload(
-            rt.store,
-            UploadRecord(
-                id=key,
-                tenant=tenant,
-                request_id=request.request_id,
-                status="pending",
-                requested_at=now_iso(),
-            ),
-        )
-        if not record.pending:
-            return record
+        stored = await repo.upload_by_key(rt.store, key)
+        if stored is not None and not stored.pending:
+            return stored  # decided before: the same answer, nothing published
         try:
             # Publishing again while pending is harmless: routing decides a request id once.
             # The gateway reads an accepted internet upload's decision from its routed copies.
@@ -87,7 +80,22 @@ async def submit(
         # this gateway stores their routed copies would keep a large document here twice.
         request.documents = []
         timeout = rt.settings.upload_wait_seconds
-        return await wait_for_decision(rt, news, key, timeout) or record
+        decided = await wait_for_decision(rt, news, key, timeout)
+        if decided is not None and not decided.pending:
+            return decided
+        # Not decided in time: stored as pending only now, for the caller to ask for it by
+        # its request id; an upload decided within the wait, the common case, is written once,
+        # decided, by the routed copies' transaction (inbox.py).
+        return await repo.add_pending_upload(
+            rt.store,
+            UploadRecord(
+                id=key,
+                tenant=tenant,
+                request_id=request.request_id,
+                status="pending",
+                requested_at=requested_at,
+            ),
+        )
 
 
 async def wait_for_decision(

@@ -309,6 +309,23 @@ async def test_copies_that_carry_their_decision_answer_the_waiting_upload(
     assert await store.find(OUTBOX.name) == []
 
 
+async def test_copies_of_an_upload_never_stored_pending_store_its_answer_whole(
+    store: Store, polls: InboxWatch
+) -> None:
+    # The common case: the upload is decided within its wait, before anything stored it.
+    notifier = Notifier()
+    handlers = GatewayHandlers(UnitOfWork(store, None), notifier, polls)
+    key = repo.upload_key(TENANT, "req-copy-2")
+    plain = _routed_to("dev", "copy-1")
+    routed = plain.model_copy(update={"decided": _accepted("req-copy-2", plain)})
+    with notifier.watching(key) as news:
+        await _apply(handlers, routed)
+    answer = await repo.upload_by_key(store, key)
+    assert answer is not None and answer.status == "accepted" and answer.decision is not None
+    assert answer.requested_at == plain.requested_at.isoformat()
+    assert news.is_set() and news.stored == answer
+
+
 async def test_a_copy_routed_before_the_upgrade_is_still_stored(
     store: Store, handlers: GatewayHandlers
 ) -> None:

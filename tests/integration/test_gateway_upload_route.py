@@ -9,11 +9,13 @@ for byte: status, body, headers (but the date and the correlation id), and the m
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aio_pika.abc import AbstractIncomingMessage
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
@@ -22,6 +24,9 @@ from services.gateway.api import upload_route
 from services.gateway.api.upload_route import UploadRoute
 from services.gateway.records import UploadRecord
 from services.gateway.service import SPEC
+from shared.contracts import decode
+from shared.contracts.uploads import UploadDecided, UploadRequested
+from shared.messaging.topology import ROUTING_WORK
 from shared.security import hash_token
 from shared.service import Runtime, start_runtime, stop_runtime
 from shared.settings import Settings
@@ -182,3 +187,50 @@ async def test_an_upload_nobody_decides_is_stored_pending(
     assert answer.json()["status_url"] == "http://gw/api/v1/uploads/r-new"
     record = await repo.upload(rt.store, "trade", "r-new")
     assert record is not None and record.pending
+
+
+async def test_an_upload_is_not_stored_while_it_waits_for_its_decision(
+    settings: Settings,
+) -> None:
+    # Written once: by the transaction that keeps its decision, or as pending when the wait
+    # ran out (the test above); never pending first and decided after. The test is routing
+    # here: it takes the upload from routing's queue and answers it.
+    rt = await start_runtime(SPEC, settings.model_copy(update={"upload_wait_seconds": 30}))
+    try:
+        await rt.store.run_transaction(
+            lambda db: repo.keep_tenant(db, _tenant("trade", KEY, "active"))
+        )
+        asked: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def take(message: AbstractIncomingMessage) -> None:
+            await message.ack()
+            asked.put_nowait(message.body)
+
+        queue = await rt.broker.consume_channel.declare_queue(ROUTING_WORK.name, passive=True)
+        await queue.consume(take)
+        lean, _ = with_and_without(rt, UploadRoute)
+        async with asgi_client(lean) as client:
+            body = json.dumps(_upload("r-wait"))
+            waiting = asyncio.create_task(client.post(UPLOADS, headers=AUTH, content=body))
+            envelope, upload = decode(await asyncio.wait_for(asked.get(), 15))
+            assert isinstance(upload, UploadRequested) and upload.request_id == "r-wait"
+            assert await repo.upload(rt.store, "trade", "r-wait") is None
+            await rt.broker.publish(
+                UploadDecided(
+                    request_id="r-wait",
+                    process=upload.process,
+                    channel="internet",
+                    target=upload.target,
+                    outcome="refused",
+                    code="process_not_found",
+                    params={"process": upload.process},
+                    requested_at=envelope.time,
+                ),
+                "trade",
+            )
+            answer = await asyncio.wait_for(waiting, 15)
+        assert answer.status_code == 422 and answer.json()["code"] == "process_not_found"
+        record = await repo.upload(rt.store, "trade", "r-wait")
+        assert record is not None and record.status == "refused"
+    finally:
+        await stop_runtime(SPEC, rt)
