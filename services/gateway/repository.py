@@ -33,7 +33,9 @@ from shared.storage.records import row_of
 # authenticating a request needs no round trip to the registry.
 TENANTS = Collection("tenants", (Index(("api_key_hash",)),))
 DEVICES = Collection("devices", (Index(("credential_hash",)), Index(("tenant",))))
-UPLOADS = Collection("uploads", (Index(("tenant", "status")),))
+# Read only by key (tenant and request id): no index of its own to keep up (one on tenant and
+# status, which no query read, cost an index entry at every upload).
+UPLOADS = Collection("uploads")
 # A device's copies, each with a short summary of its document; the body is kept apart, in
 # INBOX_BODIES, because only a download needs it and polls read the inbox constantly.
 INBOX = Collection(

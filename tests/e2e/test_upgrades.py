@@ -37,6 +37,12 @@ def _schema(path: Path) -> dict[str, object] | None:
     return orjson.loads(row[0]) if row else None
 
 
+def _indexes(path: Path) -> set[str]:
+    with closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+    return {name for (name,) in rows}
+
+
 async def test_stores_of_the_first_release_are_upgraded_and_read(tmp_path: Path) -> None:
     shutil.copytree(V1, tmp_path / "data")
 
@@ -56,6 +62,11 @@ async def test_stores_of_the_first_release_are_upgraded_and_read(tmp_path: Path)
     for service in SERVICES:
         record = _schema(tmp_path / "data" / f"tsdx_{service}.sqlite3")
         assert record is not None and record["version"] == 1, (service, record)
+    # Indexes no query reads any more are dropped at start-up, the ones declared kept.
+    indexes = _indexes(tmp_path / "data" / "tsdx_routing.sqlite3")
+    assert "deliveries_ix_tenant_state" not in indexes, indexes
+    assert "deliveries_ix_document_key_version" in indexes, indexes
+    assert "uploads_ix_tenant_status" not in _indexes(tmp_path / "data" / "tsdx_gateway.sqlite3")
 
 
 def _too_new_routing_store(data: Path) -> Path:
