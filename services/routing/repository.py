@@ -38,10 +38,10 @@ DOCUMENTS = Collection("documents")
 DOCUMENT_BODIES = Collection("document_bodies")
 DOCUMENT_FACTS = Collection("document_facts")
 # A document's copies are found by (document_key, version) and by document_key alone: the
-# second is served by the first's leading field, so it has no index of its own to keep up. (One
-# on tenant and state, which no query read, cost an index entry at every copy's insert and
-# each of its state changes; dropped at start-up, as every index no longer declared.)
-DELIVERIES = Collection("deliveries", (Index(("document_key", "version")),))
+# second is served by the first's leading field, so it has no index of its own to keep up.
+DELIVERIES = Collection(
+    "deliveries", (Index(("document_key", "version")), Index(("tenant", "state")))
+)
 
 # Every step of every document (see journey.py), by document key; searched by number and PIN.
 # Only the request's step has a number and only a copy's steps a device: those two indexes are

@@ -63,10 +63,9 @@ async def test_stores_of_the_first_release_are_upgraded_and_read(tmp_path: Path)
         record = _schema(tmp_path / "data" / f"tsdx_{service}.sqlite3")
         assert record is not None and record["version"] == 1, (service, record)
     # Indexes no query reads any more are dropped at start-up, the ones declared kept.
-    indexes = _indexes(tmp_path / "data" / "tsdx_routing.sqlite3")
-    assert "deliveries_ix_tenant_state" not in indexes, indexes
-    assert "deliveries_ix_document_key_version" in indexes, indexes
-    assert "uploads_ix_tenant_status" not in _indexes(tmp_path / "data" / "tsdx_gateway.sqlite3")
+    indexes = _indexes(tmp_path / "data" / "tsdx_gateway.sqlite3")
+    assert "uploads_ix_tenant_status" not in indexes, indexes
+    assert "inbox_ix_device_id_state" in indexes, indexes
 
 
 def _too_new_routing_store(data: Path) -> Path:
