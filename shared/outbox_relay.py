@@ -266,6 +266,9 @@ class OutboxRelay:
             async with asyncio.timeout_at(self._send_the_rest_by):
                 with collector_held():
                     await self._settle_all()
+                    # The poll's confirmed rows whose delete failed: deleted now, or the next
+                    # relay to read them would send them again.
+                    await self._delete_confirmed()
         except Exception as exc:  # TimeoutError too: out of time
             unsent = {"left": len(self._held), "error_type": type(exc).__name__}
             if isinstance(exc, TimeoutError | BrokerUnavailable | StorageError):

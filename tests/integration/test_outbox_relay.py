@@ -737,6 +737,33 @@ async def test_a_polled_row_whose_delete_failed_is_deleted_again_not_sent_again(
     assert await store.count(OUTBOX.name) == 0
 
 
+async def test_a_polled_row_whose_delete_failed_is_deleted_on_stop_not_sent_again(
+    broker: Broker, store: SQLiteStore
+) -> None:
+    row = await _row_with_seq(store, 1, "d")  # of no relay: the poll's
+    relay = OutboxRelay(store, broker, idle_poll=3600)
+    published = _Published(broker)
+    away = True
+    failed: list[str] = []
+    delete = store.delete
+
+    async def away_until_stop(collection: str, id: str) -> bool:
+        if away:
+            failed.append(id)
+            raise StorageError("store away")
+        return await delete(collection, id)
+
+    store.delete = away_until_stop  # type: ignore[method-assign]
+    relay.start()
+    try:
+        await eventually(lambda: asyncio.sleep(0, failed), what="the delete tried")
+    finally:
+        away = False  # back just as the relay is stopped: no pass of its loop in between
+        await relay.stop()
+    assert published.confirmed == [row]
+    assert await store.count(OUTBOX.name) == 0  # deleted on stop: no relay sends it again
+
+
 async def test_let_go_rows_whose_delete_failed_keep_the_memory_waiting_for_another_scan(
     broker: Broker, store: SQLiteStore
 ) -> None:
