@@ -42,7 +42,7 @@ from shared.messaging.subscription import QueueReader
 from shared.messaging.topology import WorkQueue
 from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
 from shared.outbox import AlreadyApplied
-from shared.storage import StorageError, TransactionConflict
+from shared.storage import StorageError
 
 log = get_logger("tsdx.consumer")
 
@@ -259,12 +259,6 @@ class Consumer(QueueReader):
                 return
             except asyncio.CancelledError:
                 raise
-            except TransactionConflict as exc:
-                # Another transaction wrote what this one read (MongoDB): it is over already,
-                # so the message comes back after the shortest wait, its retries not used up.
-                log.warning("message.deferred", error=repr(exc))
-                await self._retry(message, self._delays[0], attempt=_attempt(message))
-                return
             except TRANSIENT as exc:
                 # The store or a peer is away for a moment: not the message's fault, so it
                 # waits and comes back without using up its retries.

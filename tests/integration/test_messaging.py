@@ -23,7 +23,7 @@ from shared.messaging.topology import REGISTRY_RPC, ROUTING_WORK
 from shared.outbox import COLLECTIONS, UnitOfWork, stored_envelope
 from shared.outbox_relay import OutboxRelay
 from shared.settings import Settings
-from shared.storage import StorageError, TransactionConflict, open_store
+from shared.storage import open_store
 from tests.support.event_loop import busy_for, counting_turns
 from tests.support.waiting import eventually
 
@@ -53,44 +53,6 @@ async def test_a_failing_handler_is_retried_with_delay_then_succeeds(
     await eventually(lambda: asyncio.sleep(0, applied), what="applied after retries")
     assert applied == ["d1"]
     assert attempts == [sent.id] * 3
-    await consumer.stop()
-
-
-@pytest.mark.parametrize(
-    ("failure", "delay"),
-    [
-        # Over already, the other transaction committed: tried again soon.
-        (TransactionConflict("write conflict"), 100),
-        # The store away for a moment: tried again after the longest wait.
-        (StorageError("store unreachable"), 300),
-    ],
-)
-async def test_a_store_s_failure_comes_back_without_using_up_retries(
-    broker: Broker,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-    failure: StorageError,
-    delay: int,
-) -> None:
-    delays: list[tuple[int, int]] = []
-    retry = Consumer._retry
-
-    async def noted(self: Consumer, message: Any, delay: int, *, attempt: int) -> None:
-        delays.append((delay, attempt))
-        await retry(self, message, delay, attempt=attempt)
-
-    monkeypatch.setattr(Consumer, "_retry", noted)
-    applied: list[str] = []
-
-    async def once_failing(envelope: Envelope, payload: DocumentLoaded) -> None:
-        if not delays:
-            raise failure
-        applied.append(payload.document_id)
-
-    consumer = await _consume(broker, settings, once_failing)
-    await broker.publish(DocumentLoaded(document_id="d9"), "t")
-    await eventually(lambda: asyncio.sleep(0, applied), what="applied after its retry")
-    assert delays == [(delay, 0)]  # the retries' count unchanged
     await consumer.stop()
 
 
