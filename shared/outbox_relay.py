@@ -140,7 +140,7 @@ class OutboxRelay:
         self._scan_began = 0.0  # monotonic time of the scan's first page
         self._poisoned: set[str] = set()  # ids of rows that cannot be read: left in the outbox
         # Rows the poll sent and the broker confirmed whose delete failed: deleted again before
-        # the next page is read, not sent again.
+        # the next page is read (or on stop), not sent again.
         self._undeleted: dict[str, Outgoing] = {}
         self._failing: tuple[str, int] = ("", 0)  # the first id of a failing batch, and how often
         self._poll_due = time.monotonic() + idle_poll
@@ -265,12 +265,16 @@ class OutboxRelay:
         try:
             async with asyncio.timeout_at(self._send_the_rest_by):
                 with collector_held():
-                    await self._settle_all()
-                    # The poll's confirmed rows whose delete failed: deleted now, or the next
-                    # relay to read them would send them again.
+                    # First the poll's confirmed rows whose delete failed: the next relay to
+                    # read them would send them again.
                     await self._delete_confirmed()
+                    await self._settle_all()
         except Exception as exc:  # TimeoutError too: out of time
-            unsent = {"left": len(self._held), "error_type": type(exc).__name__}
+            unsent = {
+                "left": len(self._held),
+                "sent_not_deleted": len(self._undeleted),
+                "error_type": type(exc).__name__,
+            }
             if isinstance(exc, TimeoutError | BrokerUnavailable | StorageError):
                 log.warning("outbox.relay_stopped_unsent", error=str(exc), **unsent)
             else:
@@ -470,7 +474,7 @@ class OutboxRelay:
 
     async def _delete_confirmed(self) -> None:
         """Deletes the rows the poll's sends got confirmed (if a delete failed, at the next
-        poll): a row read back before its delete would be sent again."""
+        poll or on stop): a row read back before its delete would be sent again."""
         if self._undeleted:
             await self._delete(list(self._undeleted.values()))
             self._undeleted.clear()
