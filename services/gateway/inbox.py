@@ -205,13 +205,20 @@ class Inbox:
             if routed_copy.target.kind != "device" or not routed_copy.target.value:
                 raise PermanentFailure(f"internet copy without a device: {routed_copy.target}")
         tenant = envelope.tenant or ""
-        async with self._uow(applying=envelope) as tx:
+
+        async def store(
+            tx: Tx,
+        ) -> tuple[list[tuple[InboxCopy, Json]], tuple[str, UploadRecord] | None]:
             copies = await _new_copies(tx, tenant, routed)
             if copies:
                 await repo.add_new_copies(tx.db, copies)
-            decided = None
-            if routed.decided is not None:
-                decided = await _keep_decision(tx, envelope, routed.decided)
+            if routed.decided is None:
+                return copies, None
+            return copies, await _keep_decision(tx, envelope, routed.decided)
+
+        # Run again at once on a conflict (MongoDB): the upload's wait may have stored it as
+        # pending meanwhile (upload_answers.py).
+        copies, decided = await self._uow.run(store, applying=envelope)
         if copies:
             latency = max(0.0, (_now() - routed.requested_at).total_seconds())
             delivered = DELIVERY_LATENCY.labels("internet")
@@ -236,8 +243,11 @@ class Inbox:
         self._polls.changed(row.device_id)
 
     async def decided(self, envelope: Envelope, decided: UploadDecided) -> None:
-        async with self._uow(applying=envelope) as tx:
-            key, record = await _keep_decision(tx, envelope, decided)
+        async def keep(tx: Tx) -> tuple[str, UploadRecord]:
+            return await _keep_decision(tx, envelope, decided)
+
+        # Run again at once on a conflict, as routed() is.
+        key, record = await self._uow.run(keep, applying=envelope)
         self._notifier.notify(key, record)
 
     async def completed_v1(

@@ -42,7 +42,7 @@ from shared.messaging.topology import GATEWAY_WORK
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork, stored_envelope
 from shared.settings import Settings
-from shared.storage import Store, open_store
+from shared.storage import Store, TransactionConflict, open_store
 from tests.support.gateway_copies import DOCUMENT, a_copy
 from tests.support.waiting import eventually
 
@@ -323,6 +323,35 @@ async def test_copies_of_an_upload_never_stored_pending_store_its_answer_whole(
     answer = await repo.upload_by_key(store, key)
     assert answer is not None and answer.status == "accepted" and answer.decision is not None
     assert answer.requested_at == plain.requested_at.isoformat()
+    assert news.is_set() and news.stored == answer
+
+
+async def test_a_decision_whose_transaction_meets_a_conflict_is_stored_by_running_it_again(
+    store: Store, polls: InboxWatch
+) -> None:
+    # As MongoDB ends a transaction that met the pending row an upload stored as its wait ran
+    # out: the handler runs it again at once instead of leaving the message to its retries.
+    commits: list[int] = []
+    commit = store._commit  # type: ignore[attr-defined]
+
+    async def conflicting_once() -> None:
+        commits.append(1)
+        if len(commits) == 1:
+            raise TransactionConflict("write conflict")
+        await commit()
+
+    store._commit = conflicting_once  # type: ignore[attr-defined]
+    notifier = Notifier()
+    handlers = GatewayHandlers(UnitOfWork(store, None), notifier, polls)
+    key = repo.upload_key(TENANT, "req-copy-3")
+    plain = _routed_to("dev", "copy-1")
+    routed = plain.model_copy(update={"decided": _accepted("req-copy-3", plain)})
+    with notifier.watching(key) as news:
+        await _apply(handlers, routed)
+    assert len(commits) == 2
+    assert await _inbox_of(store, "dev") == ["copy-1"]
+    answer = await repo.upload_by_key(store, key)
+    assert answer is not None and answer.status == "accepted"
     assert news.is_set() and news.stored == answer
 
 
