@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -29,6 +30,7 @@ import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 import shared.metrics
+from shared.contracts.directory import DeviceSeen, Sighting
 from shared.messaging.broker import Broker
 from shared.messaging.topology import LIVE_VIEW_SINK, WORK_QUEUES
 from shared.settings import Settings
@@ -562,6 +564,12 @@ async def test_broker_accepts_the_definitions_and_a_service_declares_its_topolog
         await broker.connect(timeout=15)
         try:
             assert broker.connected
+            # No dashboard up: live-view.sink takes the live view's own events, and the
+            # policy's reject-publish does not apply to it, so the second is confirmed too
+            # (a refusal raises BrokerUnavailable).
+            for _ in range(2):
+                seen = DeviceSeen(sightings=[Sighting(device_id="d1", at=datetime.now(UTC))])
+                await broker.publish(seen, "t1")
         finally:
             await broker.close()
         queues = (await management.get(f"/queues/{path}")).json()
