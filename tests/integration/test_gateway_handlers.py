@@ -17,6 +17,7 @@ from services.gateway.consumers import table
 from services.gateway.inbox import Inbox as GatewayHandlers
 from services.gateway.inbox_summaries import HeldAnswer, InboxSummaries, News
 from services.gateway.inbox_watch import InboxWatch
+from services.gateway.notifier import News as UploadNews
 from services.gateway.notifier import Notifier
 from services.gateway.records import UploadRecord
 from services.gateway.routed_copies import RoutedCopies
@@ -285,22 +286,34 @@ def _accepted(request_id: str, routed: DocumentRouted) -> UploadDecided:
     )
 
 
+async def _decided_with_copies(
+    store: Store, polls: InboxWatch, request_id: str, *copy_ids: str
+) -> tuple[UploadRecord | None, UploadNews]:
+    """Copies routed to device "dev" with their upload's decision, applied while an upload
+    waits for it: the upload's record as stored, and what woke the waiting upload."""
+    notifier = Notifier()
+    handlers = GatewayHandlers(UnitOfWork(store, None), notifier, polls)
+    key = repo.upload_key(TENANT, request_id)
+    plain = _routed_to("dev", *copy_ids)
+    routed = plain.model_copy(update={"decided": _accepted(request_id, plain)})
+    with notifier.watching(key) as news:
+        await _apply(handlers, routed)
+    return await repo.upload_by_key(store, key), news
+
+
 async def test_copies_that_carry_their_decision_answer_the_waiting_upload(
     store: Store, polls: InboxWatch
 ) -> None:
-    notifier = Notifier()
-    handlers = GatewayHandlers(UnitOfWork(store, None), notifier, polls)
-    key = repo.upload_key(TENANT, "req-copy-1")
     pending = UploadRecord(
-        id=key, tenant=TENANT, request_id="req-copy-1", status="pending", requested_at="x"
+        id=repo.upload_key(TENANT, "req-copy-1"),
+        tenant=TENANT,
+        request_id="req-copy-1",
+        status="pending",
+        requested_at="x",
     )
     await repo.add_pending_upload(store, pending)
-    plain = _routed_to("dev", "copy-1", "copy-2")
-    routed = plain.model_copy(update={"decided": _accepted("req-copy-1", plain)})
-    with notifier.watching(key) as news:
-        await _apply(handlers, routed)
+    answer, news = await _decided_with_copies(store, polls, "req-copy-1", "copy-1", "copy-2")
     assert sorted(await _inbox_of(store, "dev")) == ["copy-1", "copy-2"]
-    answer = await repo.upload_by_key(store, key)
     assert answer is not None and answer.status == "accepted" and answer.decision is not None
     assert [d["delivery_id"] for d in answer.decision["deliveries"]] == ["copy-1", "copy-2"]
     # The waiting upload is woken with the record as stored: it need not read it again.
@@ -313,16 +326,12 @@ async def test_copies_of_an_upload_never_stored_pending_store_its_answer_whole(
     store: Store, polls: InboxWatch
 ) -> None:
     # The common case: the upload is decided within its wait, before anything stored it.
-    notifier = Notifier()
-    handlers = GatewayHandlers(UnitOfWork(store, None), notifier, polls)
-    key = repo.upload_key(TENANT, "req-copy-2")
-    plain = _routed_to("dev", "copy-1")
-    routed = plain.model_copy(update={"decided": _accepted("req-copy-2", plain)})
-    with notifier.watching(key) as news:
-        await _apply(handlers, routed)
-    answer = await repo.upload_by_key(store, key)
+    answer, news = await _decided_with_copies(store, polls, "req-copy-2", "copy-1")
     assert answer is not None and answer.status == "accepted" and answer.decision is not None
-    assert answer.requested_at == plain.requested_at.isoformat()
+    # When it was asked, as routing tells it (the upload was never stored before).
+    assert answer.requested_at and datetime.fromisoformat(
+        answer.requested_at
+    ) == datetime.fromisoformat(answer.decision["requested_at"])
     assert news.is_set() and news.stored == answer
 
 
@@ -341,16 +350,9 @@ async def test_a_decision_whose_transaction_meets_a_conflict_is_stored_by_runnin
         await commit()
 
     store._commit = conflicting_once  # type: ignore[attr-defined]
-    notifier = Notifier()
-    handlers = GatewayHandlers(UnitOfWork(store, None), notifier, polls)
-    key = repo.upload_key(TENANT, "req-copy-3")
-    plain = _routed_to("dev", "copy-1")
-    routed = plain.model_copy(update={"decided": _accepted("req-copy-3", plain)})
-    with notifier.watching(key) as news:
-        await _apply(handlers, routed)
+    answer, news = await _decided_with_copies(store, polls, "req-copy-3", "copy-1")
     assert len(commits) == 2
     assert await _inbox_of(store, "dev") == ["copy-1"]
-    answer = await repo.upload_by_key(store, key)
     assert answer is not None and answer.status == "accepted"
     assert news.is_set() and news.stored == answer
 

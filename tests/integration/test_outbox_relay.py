@@ -110,20 +110,30 @@ class _FirstConfirmHeld:
         self._confirm_first.set()
 
 
-def _first_delete_fails(store: SQLiteStore) -> list[str]:
-    """Make the store's first delete of one row fail as a store away does; the list returned
-    holds the id it failed for."""
-    failed: list[str] = []
-    delete = store.delete
+class _FailingDeletes:
+    """The store's deletes of one row fail as a store away does: the first only, or every one
+    until :meth:`back`; ``failed`` holds the ids they failed for."""
 
-    async def store_away_once(collection: str, id: str) -> bool:
-        if not failed:
-            failed.append(id)
+    def __init__(self, store: SQLiteStore, *, first_only: bool = True) -> None:
+        self.failed: list[str] = []
+        self._away = True
+        self._first_only = first_only
+        self._delete = store.delete
+        store.delete = self._delete_or_fail  # type: ignore[method-assign]
+
+    def back(self) -> None:
+        self._away = False
+
+    async def _delete_or_fail(self, collection: str, id: str) -> bool:
+        if self._away and not (self._first_only and self.failed):
+            self.failed.append(id)
             raise StorageError("store away")
-        return await delete(collection, id)
+        return await self._delete(collection, id)
 
-    store.delete = store_away_once  # type: ignore[method-assign]
-    return failed
+
+def _first_delete_fails(store: SQLiteStore) -> list[str]:
+    """Make the store's first delete of one row fail; the list returned holds its id."""
+    return _FailingDeletes(store).failed
 
 
 class _Finds:
@@ -743,22 +753,12 @@ async def test_a_polled_row_whose_delete_failed_is_deleted_on_stop_not_sent_agai
     row = await _row_with_seq(store, 1, "d")  # of no relay: the poll's
     relay = OutboxRelay(store, broker, idle_poll=3600)
     published = _Published(broker)
-    away = True
-    failed: list[str] = []
-    delete = store.delete
-
-    async def away_until_stop(collection: str, id: str) -> bool:
-        if away:
-            failed.append(id)
-            raise StorageError("store away")
-        return await delete(collection, id)
-
-    store.delete = away_until_stop  # type: ignore[method-assign]
+    deletes = _FailingDeletes(store, first_only=False)
     relay.start()
     try:
-        await eventually(lambda: asyncio.sleep(0, failed), what="the delete tried")
+        await eventually(lambda: asyncio.sleep(0, deletes.failed), what="the delete tried")
     finally:
-        away = False  # back just as the relay is stopped: no pass of its loop in between
+        deletes.back()  # just as the relay is stopped: no pass of its loop in between
         await relay.stop()
     assert published.confirmed == [row]
     assert await store.count(OUTBOX.name) == 0  # deleted on stop: no relay sends it again
