@@ -3,9 +3,9 @@ briefly for routing's answer, kept by request id.
 
 The answer is stored by request id, so asking again with the same id returns the same answer
 and publishes nothing new once routing has decided. An upload is stored only decided (by the
-routed copies' transaction, ``inbox.py``), or as pending when its wait ran out: the caller
-then asks for it by its request id, and an upload answered within the wait costs no write of
-its own.
+transaction that keeps routing's decision, with its routed copies or its refusal: ``inbox.py``),
+or as pending when its wait ran out: the caller then asks for it by its request id, and an
+upload answered within the wait costs no write of its own.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ async def submit(
             return decided
         # Not decided in time: stored as pending only now, for the caller to ask for it by
         # its request id; an upload decided within the wait, the common case, is written once,
-        # decided, by the routed copies' transaction (inbox.py).
+        # decided, by the transaction that keeps the decision (inbox.py).
         return await repo.add_pending_upload(
             rt.store,
             UploadRecord(
