@@ -12,7 +12,6 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Annotated, TypeVar
 
 import uvicorn
@@ -21,7 +20,6 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from shared import telemetry
 from shared.api_docs import documented_app
-from shared.applied_pruning import AppliedPruner
 from shared.collector import long_lived_frozen
 from shared.http import install_common
 from shared.http_server import server_config
@@ -59,7 +57,6 @@ class Runtime:
     # Fanouts an instance must hear and speak on to serve at all (the gateway's access news).
     broadcasts: list[Broadcast] = field(default_factory=list)
     relay: OutboxRelay | None = None
-    applied_pruner: AppliedPruner | None = None
     # The service's own parts (its typed dataclass, built by its service.py): read with
     # parts_of(rt, TheParts), never by a string key.
     parts: object = None
@@ -155,8 +152,6 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
     runtime = Runtime(spec.name, settings, store, broker, UnitOfWork(store, relay), rpc)
     runtime.relay = relay
     relay.start()
-    runtime.applied_pruner = AppliedPruner(store, timedelta(days=settings.applied_messages_days))
-    runtime.applied_pruner.start()
     if spec.on_start is not None:
         await spec.on_start(runtime)
     for served in spec.rpc_methods(runtime):
@@ -192,8 +187,6 @@ async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
         await spec.on_stop(runtime)
     if runtime.relay is not None:
         await runtime.relay.stop()
-    if runtime.applied_pruner is not None:
-        await runtime.applied_pruner.stop()
     await SUMMARIES.stop()
     await runtime.rpc.stop()
     await runtime.broker.close()

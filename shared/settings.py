@@ -69,9 +69,6 @@ class Settings(BaseSettings):
     rpc_timeout_seconds: float = 5.0
     # A consumer that crashes the process on one message this many times parks it.
     delivery_limit: int = 5
-    # How long a consumed message's id is kept to recognise its redelivery (which comes within
-    # minutes); older ones are deleted once a day (shared/applied_pruning.py).
-    applied_messages_days: int = Field(30, ge=1)
 
     # Gateway.
     upload_wait_seconds: float = 3.0
