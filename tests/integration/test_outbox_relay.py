@@ -19,7 +19,7 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
 from shared import outbox_relay
-from shared.contracts import as_json, wrap
+from shared.contracts import Payload, as_json, wrap
 from shared.contracts.directory import DeviceSeen, Sighting
 from shared.contracts.results import DocumentLoaded
 from shared.messaging.broker import Broker, BrokerUnavailable
@@ -27,7 +27,7 @@ from shared.messaging.topology import EVENTS_EXCHANGE
 from shared.outbox import COLLECTIONS, OUTBOX, Tx, UnitOfWork, stored_envelope
 from shared.outbox_relay import OutboxRelay
 from shared.settings import Settings
-from shared.storage import Doc, StorageError
+from shared.storage import Doc, StorageError, Where
 from shared.storage.sqlite import SQLiteStore
 from tests.support.broker import AUTH, MANAGEMENT, close_connections
 from tests.support.stores import first_commit_locked
@@ -124,11 +124,13 @@ class _FailingDeletes:
     def back(self) -> None:
         self._away = False
 
-    async def _delete_or_fail(self, collection: str, id: str) -> bool:
+    async def _delete_or_fail(
+        self, collection: str, id: str, *, expect: Where | None = None
+    ) -> bool:
         if self._away and not (self._first_only and self.failed):
             self.failed.append(id)
             raise StorageError("store away")
-        return await self._delete(collection, id)
+        return await self._delete(collection, id, expect=expect)
 
 
 def _first_delete_fails(store: SQLiteStore) -> list[str]:
@@ -151,9 +153,14 @@ class _Finds:
         return rows
 
 
-async def _commit(uow: UnitOfWork, *document_ids: str) -> list[str]:
+async def _emitted(uow: UnitOfWork, *events: Payload) -> list[str]:
+    """The events committed in one transaction; their ids."""
     async with uow() as tx:
-        return [(await tx.emit(DocumentLoaded(document_id=d), "t1")).id for d in document_ids]
+        return [(await tx.emit(event, "t1")).id for event in events]
+
+
+async def _commit(uow: UnitOfWork, *document_ids: str) -> list[str]:
+    return await _emitted(uow, *(DocumentLoaded(document_id=d) for d in document_ids))
 
 
 async def test_committed_events_go_out_from_memory_as_stored_without_a_read(
@@ -616,9 +623,7 @@ async def test_an_event_only_the_live_view_takes_does_not_hold_back_the_rest_wit
     uow = UnitOfWork(store, relay)
     published = _Published(broker)
     seen = DeviceSeen(sightings=[Sighting(device_id="d1", at=datetime.now(UTC))])
-    async with uow() as tx:
-        ids = [(await tx.emit(seen, "t1")).id]
-    ids += await _commit(uow, "after")
+    ids = await _emitted(uow, seen) + await _commit(uow, "after")
 
     await relay.relay_once()
 
