@@ -35,8 +35,6 @@ any other rule: its copies would replace each other.
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -63,6 +61,7 @@ from shared.contracts.uploads import (
     over_limits,
 )
 from shared.i18n import render
+from shared.ids import time_ordered_id
 from shared.logging import get_logger
 from shared.messaging.consumer import PermanentFailure
 from shared.messaging.topology import DEVICE_NEWS_KEYS, device_news_of
@@ -383,7 +382,7 @@ class UploadDecider:
         """Make one copy; what the decision says of it and what its channel is sent of it."""
         journal, tenant = deciding.journal, deciding.tenant
         request, process = deciding.request, deciding.process
-        delivery_id = _new_delivery_id()
+        delivery_id = time_ordered_id()
         device = recipient.device
         settings = DeliverySettings(
             terminal_type=process.terminal_type,
@@ -444,14 +443,6 @@ class _Answer:
 
     decided: UploadDecided
     json: Doc
-
-
-def _new_delivery_id() -> str:
-    """A new copy's id: 32 hex digits as a random UUID's, the first 12 the time in
-    milliseconds and the other 80 bits random. Copies made one after another then sit side by
-    side in every index by id (routing's, the gateway's inbox), so an upload of many documents
-    writes a few pages of each instead of one per copy."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def _refused(

@@ -7,7 +7,6 @@ so a consumer never guesses at a message it does not understand.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.contracts.absent import NullMeansAbsent
 from shared.errors import describe
+from shared.ids import time_ordered_id
 from shared.jsonexact import NotJSON, has_fraction, loads_exact, loads_plain
 from shared.logging import current_correlation_id
 
@@ -53,7 +53,7 @@ class Payload(NullMeansAbsent):
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=64)
+    id: str = Field(default_factory=time_ordered_id, min_length=1, max_length=64)
     type: str = Field(min_length=1, max_length=100)
     version: int = Field(ge=1)
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
