@@ -40,8 +40,12 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def replica(store: Store) -> DirectoryReplica:
-    return DirectoryReplica(store, UnitOfWork(store, None), rpc=None)  # type: ignore[arg-type]
+async def replica(store: Store) -> AsyncIterator[DirectoryReplica]:
+    made = DirectoryReplica(store, UnitOfWork(store, None), rpc=None)  # type: ignore[arg-type]
+    yield made
+    # A catch-up a test started (with no registry to ask) would go on trying, and logging,
+    # on the session's event loop through every later test.
+    await made.stop()
 
 
 def changed(
