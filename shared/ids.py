@@ -13,5 +13,8 @@ def time_ordered_id() -> str:
     Ids made one after another sit side by side in every index by id. A random id lands
     anywhere in a large index, so each insert writes a page of its own (a WAL page at the
     commit, copied back again at the checkpoint, and often read first); these go to the few
-    pages at the index's end, which stay in the cache and are written back once for many."""
+    pages at the index's end, which stay in the cache and are written back once for many.
+
+    Nothing may read a record's age from its id: ids stored by earlier releases are random
+    UUIDs, and other systems' messages carry ids of their own making."""
     return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
