@@ -5,8 +5,13 @@
   payload, or a type this queue has no handler for) is parked at once with the reason.
 - A handler that raises :class:`PermanentFailure` parks the message: retrying cannot help.
 - Any other error is retried after the configured delays, then parked.
-- A transient error (the store, the broker or an RPC peer briefly away) is retried after the
-  longest delay for as long as it lasts; it does not count against the message.
+- A handler whose transaction the store aborted for a conflict with another (MongoDB's write
+  conflicts) runs again at once, whole, on the message read afresh, keeping its place in its
+  ordering keys (shared/storage/retrying.py bounds it, as every re-run of a transaction; a
+  large message, or one met while stopping, takes the delayed retry instead).
+- A transient error (the store, the broker or an RPC peer briefly away, or a conflict that
+  outlasted those re-runs) is retried after the longest delay for as long as it lasts; it
+  does not count against the message.
 - A message applied before (:class:`AlreadyApplied`) is simply acknowledged.
 
 The original message is acknowledged only after its retry copy or parked copy was confirmed
@@ -43,6 +48,7 @@ from shared.messaging.topology import WorkQueue
 from shared.metrics import MESSAGES_HANDLED, MESSAGES_PARKED, MESSAGES_RETRIED
 from shared.outbox import AlreadyApplied
 from shared.storage import StorageError
+from shared.storage.retrying import ConflictPersisted, retry_conflicts
 
 log = get_logger("tsdx.consumer")
 
@@ -251,7 +257,7 @@ class Consumer(QueueReader):
             try:
                 async with self._in_order(keys, placed):
                     with tracing.consuming(envelope.type, message.headers):
-                        await handler(envelope, payload)
+                        await self._applied(message, envelope, payload, handler)
             except AlreadyApplied:
                 log.info("message.duplicate_ignored")
             except PermanentFailure as exc:
@@ -271,6 +277,38 @@ class Consumer(QueueReader):
                 return
             await settle(message)
             self._handled(envelope.type).inc()
+
+    async def _applied(
+        self,
+        message: AbstractIncomingMessage,
+        envelope: Envelope,
+        payload: Payload,
+        handler: Handler,
+    ) -> None:
+        """The handler, run again whole if its transaction ended in a conflict: as the retry
+        queue would run it (every handler already runs whole again after a failure), but now,
+        in the message's place among its ordering keys. A run again reads the message afresh:
+        the payload the first run had may have been changed by it.
+
+        A large message is not run again here (reading it again takes about a second, and the
+        collector is held off meanwhile), nor any once the consumer is stopping (the broker and
+        the store are closed after it): the conflict then takes the delayed retry."""
+        if _decoded_in_thread(message.body):
+            await handler(envelope, payload)
+            return
+        runs = 0
+
+        async def run() -> None:
+            nonlocal runs
+            runs += 1
+            if runs == 1:
+                await handler(envelope, payload)
+                return
+            if self.stopping:
+                raise ConflictPersisted("the consumer is stopping")
+            await handler(*await self._decode(message.body))
+
+        await retry_conflicts(run, f"{self._queue.name} {envelope.type}")
 
     def _handled(self, message_type: str) -> Counter:
         """The handled-messages counter of a type, looked up by its labels once."""

@@ -35,6 +35,11 @@ class QueueReader:
         return self._queue.name
 
     @property
+    def stopping(self) -> bool:
+        """Started once and taking no more deliveries (those in hand go on)."""
+        return self._amqp_queue is not None and self._tag is None
+
+    @property
     def alive(self) -> bool:
         return self._tag is not None and self._broker.connected
 

@@ -29,19 +29,27 @@ FIRST_PAUSE_SECONDS = 0.005
 MAX_PAUSE_SECONDS = 0.5
 
 
+class ConflictPersisted(TransactionConflict):
+    """A conflict that outlasted a loop of re-runs. A loop around it (a consumer re-running the
+    handler of a message whose unit of work re-runs too) does not run it again: the bounds
+    would multiply, and the message would hold its place for as long."""
+
+
 async def retry_conflicts(attempt: Callable[[], Awaitable[T]], where: str) -> T:
-    """``attempt()`` until it does not end in ``TransactionConflict`` (or the bounds are hit,
-    when the last conflict is raised)."""
+    """``attempt()`` until it does not end in ``TransactionConflict`` (or the bounds are hit:
+    then :class:`ConflictPersisted`). ``where`` names the store or the message for the log."""
     deadline = time.monotonic() + MAX_SECONDS
     pause = FIRST_PAUSE_SECONDS
     for number in range(1, MAX_ATTEMPTS + 1):
         try:
             return await attempt()
+        except ConflictPersisted:
+            raise
         except TransactionConflict as exc:
             if number == MAX_ATTEMPTS or time.monotonic() + pause > deadline:
-                log.warning("storage.transaction_gave_up", store=where, attempts=number)
-                raise
-            log.info("storage.transaction_retried", store=where, attempt=number, error=str(exc))
+                log.warning("storage.transaction_gave_up", where=where, attempts=number)
+                raise ConflictPersisted(str(exc)) from exc
+            log.info("storage.transaction_retried", where=where, attempt=number, error=str(exc))
         # Full jitter: a random pause up to the current bound.
         await asyncio.sleep(random.uniform(0, pause))
         pause = min(pause * 2, MAX_PAUSE_SECONDS)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import pytest
 from aiormq.exceptions import ChannelNotFoundEntity
+from prometheus_client import REGISTRY
 
 from shared.contracts import Envelope, encode, wrap
 from shared.contracts.registry_rpc import ByDevice, Registry
@@ -20,10 +22,10 @@ from shared.messaging.consumer import Consumer, PermanentFailure
 from shared.messaging.parking import list_parked, replay
 from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer, RpcTimeout
 from shared.messaging.topology import REGISTRY_RPC, ROUTING_WORK
-from shared.outbox import COLLECTIONS, UnitOfWork, stored_envelope
+from shared.outbox import COLLECTIONS, Tx, UnitOfWork, stored_envelope
 from shared.outbox_relay import OutboxRelay
 from shared.settings import Settings
-from shared.storage import open_store
+from shared.storage import Store, TransactionConflict, open_store, retrying
 from tests.support.event_loop import busy_for, counting_turns
 from tests.support.waiting import eventually
 
@@ -586,3 +588,163 @@ async def test_stopping_an_rpc_server_answers_the_request_in_hand_first(
     finally:
         release.set()
         await client.stop()
+
+
+def _retried(queue: str) -> float:
+    labels = {"service": "t", "queue": queue}
+    return REGISTRY.get_sample_value("tsdx_messages_retried_total", labels) or 0.0
+
+
+@dataclass
+class _Kept:
+    applied: list[str] = field(default_factory=list)  # results applied, in order
+    runs: list[ResultSubmitted] = field(default_factory=list)  # the payload each run got
+    commits: int = 0  # commits tried, the aborted ones with them
+
+
+async def _results_kept_in_one_transaction_each(
+    broker: Broker, settings: Settings, conflicts: int, *, unit_reruns: bool = False
+) -> tuple[_Kept, Consumer, Store]:
+    """A consumer whose handler keeps each result in a unit of work (its applied-message row
+    and one event), of one attempt or re-running itself (``unit_reruns``), on a store whose
+    first ``conflicts`` commits are aborted as MongoDB aborts a write conflict."""
+    store = await open_store(settings, "conflict-test", COLLECTIONS)
+    uow = UnitOfWork(store, relay=None)
+    commit = store._commit  # type: ignore[attr-defined]
+    kept = _Kept()
+
+    async def conflicting_first() -> None:
+        kept.commits += 1
+        if kept.commits <= conflicts:
+            raise TransactionConflict("write conflict")
+        await commit()
+
+    store._commit = conflicting_first  # type: ignore[attr-defined]
+
+    async def keep(envelope: Envelope, payload: ResultSubmitted) -> None:
+        kept.runs.append(payload)
+
+        async def emit(tx: Tx) -> None:
+            await tx.emit(DocumentLoaded(document_id=payload.result_id), "t")
+
+        if unit_reruns:
+            await uow.run(emit, applying=envelope)
+        else:
+            async with uow(applying=envelope) as tx:
+                await emit(tx)
+        kept.applied.append(payload.result_id)
+
+    consumer = Consumer(
+        broker, ROUTING_WORK, {ResultSubmitted: keep}, settings.retry_delays_ms, "t"
+    )
+    await consumer.start()
+    return kept, consumer, store
+
+
+async def test_a_handler_whose_transaction_conflicts_runs_again_at_once_in_its_place(
+    broker: Broker, settings: Settings
+) -> None:
+    retried_before = _retried(ROUTING_WORK.name)
+    kept, consumer, store = await _results_kept_in_one_transaction_each(
+        broker, settings, conflicts=1
+    )
+    sent = ["r1", "r2", "r3"]  # one copy's results: ordered by the copy
+    for result_id in sent:
+        await broker.publish(
+            ResultSubmitted(result_id=result_id, delivery_id="d", channel="lan", final=False),
+            "t",
+        )
+    await eventually(
+        lambda: asyncio.sleep(0, len(kept.applied)), until=lambda n: n == 3, what="all applied"
+    )
+    # The first ran again before the others: a delayed retry would have let them pass it.
+    assert kept.applied == sent
+    assert [p.result_id for p in kept.runs] == ["r1", "r1", "r2", "r3"]
+    assert kept.runs[1] is not kept.runs[0]  # the message read afresh for its second run
+    assert _retried(ROUTING_WORK.name) == retried_before
+    stored = [stored_envelope(r)["payload"]["document_id"] for r in await store.find("outbox")]
+    assert sorted(stored) == sent  # each applied once
+    await consumer.stop()
+    await store.close()
+
+
+async def test_a_conflict_that_outlasts_the_re_runs_waits_for_a_retry(
+    broker: Broker, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retrying, "MAX_ATTEMPTS", 2)
+    retried_before = _retried(ROUTING_WORK.name)
+    kept, consumer, store = await _results_kept_in_one_transaction_each(
+        broker, settings, conflicts=2
+    )
+    await broker.publish(
+        ResultSubmitted(result_id="r1", delivery_id="d", channel="lan", final=False), "t"
+    )
+    await eventually(lambda: asyncio.sleep(0, kept.applied), what="applied after a retry")
+    assert kept.applied == ["r1"]
+    assert len(kept.runs) == 3  # two runs in place, then the retried message's
+    assert _retried(ROUTING_WORK.name) == retried_before + 1
+    await consumer.stop()
+    await store.close()
+
+
+async def test_a_unit_of_work_that_gave_up_re_running_is_not_run_again_by_its_consumer(
+    broker: Broker, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retrying, "MAX_ATTEMPTS", 2)
+    retried_before = _retried(ROUTING_WORK.name)
+    kept, consumer, store = await _results_kept_in_one_transaction_each(
+        broker, settings, conflicts=2, unit_reruns=True
+    )
+    await broker.publish(
+        ResultSubmitted(result_id="r1", delivery_id="d", channel="lan", final=False), "t"
+    )
+    await eventually(lambda: asyncio.sleep(0, kept.applied), what="applied after a retry")
+    # The unit's own two attempts, then the retried message's one: the consumer's loop did
+    # not multiply the unit's.
+    assert (len(kept.runs), kept.commits) == (2, 3)
+    assert _retried(ROUTING_WORK.name) == retried_before + 1
+    await consumer.stop()
+    await store.close()
+
+
+async def test_a_large_message_whose_transaction_conflicts_waits_for_a_retry(
+    broker: Broker, settings: Settings
+) -> None:
+    retried_before = _retried(ROUTING_WORK.name)
+    kept, consumer, store = await _results_kept_in_one_transaction_each(
+        broker, settings, conflicts=1
+    )
+    await broker.publish(_large_result(), "t")
+    await eventually(lambda: asyncio.sleep(0, kept.applied), what="applied after a retry")
+    assert kept.applied == ["large"]
+    assert len(kept.runs) == 2  # not read again in place: delivered again
+    assert _retried(ROUTING_WORK.name) == retried_before + 1
+    await consumer.stop()
+    await store.close()
+
+
+async def test_a_conflict_met_while_its_consumer_stops_waits_for_a_retry(
+    broker: Broker, settings: Settings
+) -> None:
+    retried_before = _retried(ROUTING_WORK.name)
+    kept, consumer, store = await _results_kept_in_one_transaction_each(
+        broker, settings, conflicts=1
+    )
+    conflicting = store._commit  # type: ignore[attr-defined]
+
+    async def stop_taking_then_conflict() -> None:
+        await consumer._cancel()  # the stop's first step: no more deliveries taken
+        await conflicting()
+
+    store._commit = stop_taking_then_conflict  # type: ignore[attr-defined]
+    await broker.publish(
+        ResultSubmitted(result_id="r1", delivery_id="d", channel="lan", final=False), "t"
+    )
+    await eventually(
+        lambda: asyncio.sleep(0, _retried(ROUTING_WORK.name)),
+        until=lambda n: n == retried_before + 1,
+        what="sent to wait for a retry",
+    )
+    assert len(kept.runs) == 1 and kept.applied == []  # not run again by a stopping consumer
+    await consumer.stop()
+    await store.close()
