@@ -122,6 +122,18 @@ class Tx:
         self.db = db
         self.emitted: list[Outgoing] = []
         self._relay_id = relay_id
+        self._to_tell: list[Callable[[], None]] = []
+
+    def once_committed(self, tell: Callable[[], None]) -> None:
+        """``tell`` (a counter, a log line) once the transaction committed: an attempt the
+        store aborted, then run again, would otherwise tell it twice, and one that fails
+        would tell what did not happen."""
+        self._to_tell.append(tell)
+
+    def committed(self) -> None:
+        """Tell what was to be told once committed (the unit of work calls it)."""
+        for tell in self._to_tell:
+            tell()
 
     async def emit(
         self, payload: Payload, tenant: str | None, correlation_id: str | None = None
@@ -215,6 +227,7 @@ class UnitOfWork:
         # Only the attempt that committed comes here; a retried one's events went with it.
         if self._relay is not None and tx.emitted:
             self._relay.hand(tx.emitted)
+        tx.committed()
 
     async def was_applied(self, envelope: Envelope) -> bool:
         return await self._store.get(APPLIED.name, envelope.id) is not None

@@ -153,7 +153,7 @@ class ResultKeeper:
             if copy.channel == "internet" and copy.state in states.NOT_TAKEN:
                 _implied_download(journal, copy, about)
             await repo.set_copy_state(tx.db, copy.id, states.copy_after_result(result.final))
-            RESULTS.labels("final" if result.final else "partial").inc()
+            tx.once_committed(RESULTS.labels("final" if result.final else "partial").inc)
             journal.add(document_id, "result", final=result.final, lines=len(result.lines), **about)
             if result.final and await _all_done(tx, master):
                 await self._complete(tx, envelope, master, copy, document, facts, process)
@@ -184,8 +184,11 @@ class ResultKeeper:
         code: str,
         params: dict[str, object],
     ) -> None:
-        RESULTS.labels("refused").inc()
-        log.info("result.refused", delivery_id=result.delivery_id, code=code)
+        def told() -> None:
+            RESULTS.labels("refused").inc()
+            log.info("result.refused", delivery_id=result.delivery_id, code=code)
+
+        tx.once_committed(told)
         await tx.emit(
             ResultRefused(
                 result_id=result.result_id,
@@ -227,15 +230,26 @@ class ResultKeeper:
             ),
             envelope.tenant,
         )
-        DOCUMENTS_COMPLETED.labels(master.process, copy.mode).inc()
-        log.info("document.completed", document_id=document.header.id, mode=copy.mode)
+
+        def completed() -> None:
+            DOCUMENTS_COMPLETED.labels(master.process, copy.mode).inc()
+            log.info("document.completed", document_id=document.header.id, mode=copy.mode)
+
+        tx.once_committed(completed)
         if process is not None and process.next_process:
             request = follow_up(process, document, merged.lines, master.target, copy)
             await tx.emit(request, envelope.tenant)
-            FOLLOW_UPS_STARTED.labels(process.next_process).inc()
-            log.info(
-                "document.follow_up", document_id=document.header.id, request_id=request.request_id
-            )
+            next_process = process.next_process
+
+            def followed_up() -> None:
+                FOLLOW_UPS_STARTED.labels(next_process).inc()
+                log.info(
+                    "document.follow_up",
+                    document_id=document.header.id,
+                    request_id=request.request_id,
+                )
+
+            tx.once_committed(followed_up)
 
 
 async def _apply_progress(

@@ -31,8 +31,9 @@ from shared.contracts.results import (
 )
 from shared.messaging.consumer import PermanentFailure
 from shared.outbox import OUTBOX, AlreadyApplied, UnitOfWork, stored_envelope
-from shared.storage import Store
-from tests.support.stores import service_store
+from shared.storage import Store, TransactionConflict
+from shared.storage.sqlite import SQLiteStore
+from tests.support.stores import first_commit_locked, service_store
 
 TENANT = "t1"
 PROCESS = BusinessProcess(
@@ -493,3 +494,30 @@ async def test_a_process_that_does_not_allow_it_refuses_a_started_document(
     await _apply(keeper.submitted, _created("picking"))
     assert [r["code"] for r in await _emitted(store, "result.refused")] == ["process_cannot_create"]
     assert await repo.document(store, repo.document_key(TENANT, "new-1")) is None
+
+
+def _results(outcome: str) -> float:
+    return REGISTRY.get_sample_value("tsdx_results_total", {"outcome": outcome}) or 0.0
+
+
+async def test_a_result_is_counted_once_its_transaction_committed(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    """An attempt the store aborts is run again whole (by the consumer): counted at the end
+    of the attempt, a result would be counted once per attempt."""
+    await _uploaded(store, "ivanov", "petrov")
+    refused, final = _results("refused"), _results("final")
+    assert isinstance(store, SQLiteStore)
+    tried = first_commit_locked(store)
+    with pytest.raises(TransactionConflict):
+        await _apply(keeper.submitted, _result("ivanov", "4"))  # above the plan: refused
+    assert (len(tried), _results("refused")) == (1, refused)
+    await _apply(keeper.submitted, _result("ivanov", "4"))
+    assert (len(tried), _results("refused")) == (2, refused + 1)
+
+    tried = first_commit_locked(store)
+    with pytest.raises(TransactionConflict):
+        await _apply(keeper.submitted, _result("ivanov", "1"))
+    assert _results("final") == final
+    await _apply(keeper.submitted, _result("ivanov", "1"))
+    assert (len(tried), _results("final")) == (2, final + 1)
