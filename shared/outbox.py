@@ -30,6 +30,7 @@ import orjson
 
 from shared.contracts import Envelope, Payload, encode, wrap
 from shared.contracts.envelope import wrap_json
+from shared.logging import get_logger
 from shared.messaging import tracing
 from shared.storage import Collection, Doc, DuplicateKeyError, Index, JsonText, Session, Store
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:  # the relay imports this module's rows
     from shared.outbox_relay import OutboxRelay
 
 T = TypeVar("T")
+
+log = get_logger("tsdx.outbox")
 
 OUTBOX = Collection("outbox", (Index(("seq",)),))
 APPLIED = Collection("applied_messages")
@@ -131,9 +134,14 @@ class Tx:
         self._to_tell.append(tell)
 
     def committed(self) -> None:
-        """Tell what was to be told once committed (the unit of work calls it)."""
-        for tell in self._to_tell:
-            tell()
+        """Tell what was to be told once committed (the unit of work calls it, once). A
+        telling that fails is logged: what it tells of has happened all the same."""
+        told, self._to_tell = self._to_tell, []
+        for tell in told:
+            try:
+                tell()
+            except Exception:
+                log.exception("outbox.telling_failed")
 
     async def emit(
         self, payload: Payload, tenant: str | None, correlation_id: str | None = None

@@ -60,7 +60,8 @@ async def settle(tx: Tx, envelope: Envelope, device: ReplicaDevice) -> int:
                 continue
             touched += 1
     if touched:
-        log.info("copies.settled", device=device.id, status=device.status, copies=touched)
+        settled = {"device": device.id, "status": device.status, "copies": touched}
+        tx.once_committed(lambda: log.info("copies.settled", **settled))
     return touched
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from services.routing import quantity, states
@@ -86,7 +87,7 @@ class ResultKeeper:
                 try:
                     copy = _own(envelope, progress.delivery_id, copies.get(progress.delivery_id))
                 except PermanentFailure:  # as its single form is refused, but alone
-                    _refuse_copy(envelope, progress)
+                    tx.once_committed(partial(_refuse_copy, envelope, progress))
                     continue
                 after = await _apply_progress(tx, journal, progress, copy)
                 if after is not None:  # the same copy named again moves on from here

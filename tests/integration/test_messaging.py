@@ -307,6 +307,31 @@ async def test_a_message_applied_twice_changes_state_once(settings: Settings) ->
     await store.close()
 
 
+async def test_what_a_unit_tells_is_told_once_committed_and_a_failing_telling_is_contained(
+    settings: Settings,
+) -> None:
+    store = await open_store(settings, "tell-test", COLLECTIONS)
+    uow = UnitOfWork(store, relay=None)
+    told: list[str] = []
+
+    def failing() -> None:
+        raise ValueError("a bad label")
+
+    async with uow() as tx:
+        tx.once_committed(lambda: told.append("first"))
+        tx.once_committed(failing)
+        tx.once_committed(lambda: told.append("after the failing one"))
+        await tx.emit(DocumentLoaded(document_id="told"), "t")
+        assert told == []  # not before the commit
+    assert told == ["first", "after the failing one"]
+    with pytest.raises(RuntimeError):
+        async with uow() as tx:
+            tx.once_committed(lambda: told.append("rolled back"))
+            raise RuntimeError("the unit fails")
+    assert told == ["first", "after the failing one"]
+    await store.close()
+
+
 async def test_messages_sharing_an_ordering_key_apply_in_order(
     broker: Broker, settings: Settings
 ) -> None:
@@ -699,8 +724,8 @@ async def test_a_unit_of_work_that_gave_up_re_running_is_not_run_again_by_its_co
         ResultSubmitted(result_id="r1", delivery_id="d", channel="lan", final=False), "t"
     )
     await eventually(lambda: asyncio.sleep(0, kept.applied), what="applied after a retry")
-    # The unit's own two attempts, then the retried message's one: the consumer's loop did
-    # not multiply the unit's.
+    # The unit's own two attempts, then the retried message's one: a consumer re-running the
+    # handler after the unit gave up would have applied it in place, never retried.
     assert (len(kept.runs), kept.commits) == (2, 3)
     assert _retried(ROUTING_WORK.name) == retried_before + 1
     await consumer.stop()

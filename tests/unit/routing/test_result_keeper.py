@@ -496,28 +496,53 @@ async def test_a_process_that_does_not_allow_it_refuses_a_started_document(
     assert await repo.document(store, repo.document_key(TENANT, "new-1")) is None
 
 
-def _results(outcome: str) -> float:
-    return REGISTRY.get_sample_value("tsdx_results_total", {"outcome": outcome}) or 0.0
+def _counted() -> tuple[float, ...]:
+    """Results refused and final, documents completed and follow-ups started so far."""
+    sample = REGISTRY.get_sample_value
+    return (
+        sample("tsdx_results_total", {"outcome": "refused"}) or 0.0,
+        sample("tsdx_results_total", {"outcome": "final"}) or 0.0,
+        sample("tsdx_documents_completed_total", {"process": "picking", "mode": "online"}) or 0.0,
+        sample("tsdx_follow_ups_started_total", {"process": "placement"}) or 0.0,
+    )
 
 
-async def test_a_result_is_counted_once_its_transaction_committed(
-    keeper: ResultKeeper, store: Store
-) -> None:
-    """An attempt the store aborts is run again whole (by the consumer): counted at the end
-    of the attempt, a result would be counted once per attempt."""
-    await _uploaded(store, "ivanov", "petrov")
-    refused, final = _results("refused"), _results("final")
+async def _applied_on_the_second_commit(store: Store, handler: Any, payload: Payload) -> None:
+    """``payload`` applied as the consumer applies it when the store aborts the first commit:
+    the attempt fails, and the handler runs again whole."""
     assert isinstance(store, SQLiteStore)
     tried = first_commit_locked(store)
     with pytest.raises(TransactionConflict):
-        await _apply(keeper.submitted, _result("ivanov", "4"))  # above the plan: refused
-    assert (len(tried), _results("refused")) == (1, refused)
-    await _apply(keeper.submitted, _result("ivanov", "4"))
-    assert (len(tried), _results("refused")) == (2, refused + 1)
+        await _apply(handler, payload)
+    await _apply(handler, payload)
+    assert len(tried) == 2
 
-    tried = first_commit_locked(store)
-    with pytest.raises(TransactionConflict):
-        await _apply(keeper.submitted, _result("ivanov", "1"))
-    assert _results("final") == final
-    await _apply(keeper.submitted, _result("ivanov", "1"))
-    assert (len(tried), _results("final")) == (2, final + 1)
+
+async def test_what_a_result_changed_is_counted_once_its_transaction_committed(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(
+        store, "ivanov", process=PROCESS.model_copy(update={"next_process": "placement"})
+    )
+    refused, final, completed, followed = _counted()
+    await _applied_on_the_second_commit(store, keeper.submitted, _result("ivanov", "4"))
+    assert _counted() == (refused + 1, final, completed, followed)  # above the plan
+    await _applied_on_the_second_commit(store, keeper.submitted, _result("ivanov", "2", n=2))
+    assert _counted() == (refused + 1, final + 1, completed + 1, followed + 1)
+
+
+async def test_a_copy_refused_among_several_is_counted_once_their_transaction_committed(
+    keeper: ResultKeeper, store: Store
+) -> None:
+    await _uploaded(store, "ivanov", channel="internet")
+    before = _refused_copies()
+    several = DeliveriesProgressed(
+        channel="internet",
+        by="dev-1",
+        copies=[
+            ProgressedCopy(delivery_id="c-ivanov", state="downloaded"),
+            ProgressedCopy(delivery_id="c-nobody", state="downloaded"),
+        ],
+    )
+    await _applied_on_the_second_commit(store, keeper.progressed_together, several)
+    assert _refused_copies() == before + 1
