@@ -244,6 +244,51 @@ async def test_pair_receive_scan_and_finish_online(
     await context.close()
 
 
+async def test_a_blocked_terminal_says_so_until_let_in_again_and_a_retired_one_pairs_anew(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    """The refusal stays on the screen (a notice would vanish and leave a terminal that looks
+    as if it worked); a blocked terminal asks again and takes documents once let in."""
+    from playwright.async_api import expect
+
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    await page.click("#menu-close")
+    base = tenant["tenant"]
+    [device] = [d for d in await admin.devices(base) if d["pin"] == pin]
+    refusal = page.locator("#refusal")
+    await expect(refusal).to_be_hidden()
+
+    await admin.block_device(base, device["device_id"])
+    await expect(refusal).to_be_visible(timeout=DEADLINE_MS)
+    await expect(refusal).to_have_attribute("data-code", "device_blocked")
+    await expect(refusal).to_contain_text(f"Устройство {pin} заблокировано")
+    await expect(refusal).to_contain_text("проверяет каждые 15 с")
+    await expect(page.locator("#pair-anew")).to_have_count(0)
+
+    await admin.unblock_device(base, device["device_id"])
+    await expect(refusal).to_be_hidden(timeout=2 * DEADLINE_MS)  # its next ask, within 15 s
+    document = receipt()
+    delivery_id = await send_to(accounting, pin, document)
+    card = page.locator(f'.doc-card[data-delivery-id="{delivery_id}"]')
+    await expect(card).to_contain_text("Поступление", timeout=DEADLINE_MS)
+
+    await admin.retire_device(base, device["device_id"])
+    await expect(refusal).to_have_attribute("data-code", "device_retired", timeout=DEADLINE_MS)
+    await expect(refusal).to_contain_text(f"Устройство {pin} выведено из работы")
+    await page.click("#pair-anew")
+    await expect(page.locator("#dialog")).to_contain_text("Отключить терминал от базы?")
+    await page.click("#dialog-ok")
+    await expect(page.locator("h1")).to_have_text("Подключение к базе")
+    await expect(refusal).to_be_hidden()
+    assert errors == []
+    await context.close()
+
+
 async def test_scans_survive_a_cut_network_and_a_reload_and_the_result_arrives_once(
     stack: Stack,
     tenant: dict[str, str],

@@ -19,6 +19,8 @@ var MODE = modeMeta && modeMeta.getAttribute("content") === "lan" ? "lan" : "int
 var LONG_POLL_SECONDS = 20;
 var LAN_POLL_MS = 3000;
 var RETRY_MS = 3000;
+// A blocked terminal asks again this often: an operator may let it in again at any moment.
+var BLOCKED_RETRY_MS = 15000;
 var CATALOG_SYNC_MS = 60000; // the catalog is synced in the background this often
 var WATCH_MS = 5000; // how often a sent new document is checked for a refusal
 var WATCH_FOR_MS = 120000; // how long: routing decides within seconds
@@ -42,6 +44,7 @@ var state = {
   startable: [], // processes whose documents this terminal may start (kept for offline)
   syncing: false, // a catalog sync is running
   acks: {}, // how this gateway takes acknowledgements (acks.js: one by one on an older one)
+  refused: null, // internet: why the server refuses this terminal ({code, message}), while it does
 };
 
 // DOM helpers ---------------------------------------------------------------------------
@@ -138,7 +141,32 @@ function renderChrome() {
   strip.setAttribute("data-unsent", String(n));
   $("#title").textContent = state.screen === "work" && state.current ? titleOf(state.jobs.get(state.current).summary) : "tsdx · " + t(MODE === "lan" ? "lan_mode" : "internet_mode");
   $("#menu-button").setAttribute("aria-label", t("menu"));
+  renderRefusal();
   if (!$("#drawer").hidden) renderDrawer();
+}
+
+// Why the server refuses this terminal, for as long as it does. A notice would vanish and
+// leave a terminal that looks as if it worked: this stays. A blocked terminal keeps asking
+// (an operator may let it in again); a retired or replaced one, or one whose key is no longer
+// known, can only be paired anew.
+function renderRefusal() {
+  var box = clear($("#refusal"));
+  var refused = state.refused;
+  box.hidden = !refused;
+  if (!refused) return;
+  box.setAttribute("data-code", refused.code);
+  box.appendChild(h("div", { class: "refusal-text", text: refused.message }));
+  if (refused.code === "device_blocked") {
+    box.appendChild(h("div", { class: "refusal-hint", text: t("blocked_retry", { seconds: BLOCKED_RETRY_MS / 1000 }) }));
+  } else {
+    box.appendChild(h("button", { class: "button primary wide", id: "pair-anew", type: "button", onclick: unpair, text: t("pair_anew") }));
+  }
+}
+
+function setRefused(refused) {
+  if (JSON.stringify(refused) === JSON.stringify(state.refused)) return;
+  state.refused = refused;
+  renderChrome();
 }
 
 var noticeTimer = null;
@@ -840,6 +868,7 @@ async function unpair() {
   if (!(await dialog({ text: t("confirm_unpair"), ok: t("unpair") }))) return;
   state.device = null;
   settings.set("device", null);
+  state.refused = null;
   state.startable = [];
   settings.set("startable", []);
   await forgetWork();
@@ -884,14 +913,18 @@ async function internetLoop() {
     try {
       var inbox = await api().inbox(state.online ? LONG_POLL_SECONDS : 0, state.known);
       setOnline(true);
+      setRefused(null);
       state.known = inbox.documents.length;
       await applyInbox(inbox);
       flush();
       await pause(200);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        notice(error.message, "error");
-        return;
+        setOnline(true); // the server answered: the network is fine
+        setRefused({ code: error.code, message: error.message });
+        if (error.code !== "device_blocked") return;
+        await pause(BLOCKED_RETRY_MS);
+        continue;
       }
       setOnline(false);
       await pause(RETRY_MS);
