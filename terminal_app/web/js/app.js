@@ -21,6 +21,9 @@ var LAN_POLL_MS = 3000;
 var RETRY_MS = 3000;
 // A blocked terminal asks again this often: an operator may let it in again at any moment.
 var BLOCKED_RETRY_MS = 15000;
+// Refusals no waiting undoes: the terminal has to be paired anew. Any other (blocked, or a 401
+// without tsdx's code, from a proxy) is asked about again.
+var FINAL_REFUSALS = ["device_retired", "device_replaced", "unauthorized"];
 var CATALOG_SYNC_MS = 60000; // the catalog is synced in the background this often
 var WATCH_MS = 5000; // how often a sent new document is checked for a refusal
 var WATCH_FOR_MS = 120000; // how long: routing decides within seconds
@@ -148,25 +151,43 @@ function renderChrome() {
 // Why the server refuses this terminal, for as long as it does. A notice would vanish and
 // leave a terminal that looks as if it worked: this stays. A blocked terminal keeps asking
 // (an operator may let it in again); a retired or replaced one, or one whose key is no longer
-// known, can only be paired anew.
+// known, can only be paired anew. Built again only when it changes: it is a live region, and
+// a button rebuilt under the finger loses the tap.
 function renderRefusal() {
-  var box = clear($("#refusal"));
+  var box = $("#refusal");
   var refused = state.refused;
+  var key = refused ? [refused.code, refused.message, currentLanguage()].join("|") : "";
+  if (box.getAttribute("data-key") === key) return;
+  box.setAttribute("data-key", key);
+  clear(box);
   box.hidden = !refused;
   if (!refused) return;
   box.setAttribute("data-code", refused.code);
-  box.appendChild(h("div", { class: "refusal-text", text: refused.message }));
-  if (refused.code === "device_blocked") {
-    box.appendChild(h("div", { class: "refusal-hint", text: t("blocked_retry", { seconds: BLOCKED_RETRY_MS / 1000 }) }));
-  } else {
+  // In the app's language when the code is tsdx's own; else as the server said it.
+  var known = "refused_" + refused.code;
+  var text = t(known, { pin: state.device ? state.device.pin : "" });
+  box.appendChild(h("div", { class: "refusal-text", text: text === known ? refused.message : text }));
+  if (isFinalRefusal()) {
     box.appendChild(h("button", { class: "button primary wide", id: "pair-anew", type: "button", onclick: unpair, text: t("pair_anew") }));
+  } else {
+    box.appendChild(h("div", { class: "refusal-hint", text: t("blocked_retry", { seconds: BLOCKED_RETRY_MS / 1000 }) }));
   }
 }
 
+function isFinalRefusal() {
+  return !!state.refused && FINAL_REFUSALS.indexOf(state.refused.code) >= 0;
+}
+
 function setRefused(refused) {
-  if (JSON.stringify(refused) === JSON.stringify(state.refused)) return;
+  var was = state.refused;
+  if (JSON.stringify(refused) === JSON.stringify(was)) return;
   state.refused = refused;
   renderChrome();
+  if (was && !refused) {
+    // Let in again: what changed meanwhile (the PIN, the mode, the catalog) is asked for.
+    refreshDevice().catch(function () { /* asked again at the next start */ });
+    syncCatalog();
+  }
 }
 
 var noticeTimer = null;
@@ -228,7 +249,7 @@ function syncedText(iso) {
 // before its version is kept (a sync cut in the middle goes on from the last stored page).
 async function syncCatalog() {
   var client = api();
-  if (state.syncing || !client) return;
+  if (state.syncing || !client || state.refused) return;
   state.syncing = true;
   try {
     var since = settings.get("catalog_version", 0);
@@ -762,7 +783,7 @@ function watchCreated(item) {
 async function checkWatched() {
   var watch = settings.get("watch", []);
   var client = api();
-  if (!watch.length || !client) return;
+  if (!watch.length || !client || state.refused) return;
   var left = [];
   for (var i = 0; i < watch.length; i++) {
     var item = watch[i];
@@ -800,7 +821,8 @@ function oldestUntried(tried) {
 
 async function sendQueued() {
   // The device says it has no network: nothing is tried. The "online" event flushes again.
-  if (navigator.onLine === false) return;
+  // A refused terminal's results wait until it is let in (its poll then flushes them).
+  if (navigator.onLine === false || state.refused) return;
   var client = api();
   var tried = {};
   var item = client && oldestUntried(tried);
@@ -816,7 +838,10 @@ async function sendQueued() {
         if (error instanceof NetworkError) setOnline(false);
         return;
       }
-      if (error instanceof ApiError && error.status === 401) return;
+      if (error instanceof ApiError && error.status === 401) {
+        setOnline(true); // the server answered; the poll tells why it refuses
+        return;
+      }
       await removeSent(item);
       if (error.code !== "document_already_finished") notice(t("result_dropped", { message: error.message }), "error");
     }
@@ -911,7 +936,10 @@ async function internetLoop() {
   syncCatalog();
   while (state.device === device) {
     try {
-      var inbox = await api().inbox(state.online ? LONG_POLL_SECONDS : 0, state.known);
+      // A refused terminal asks without waiting: its answer is whether it is let in.
+      var wait = state.online && !state.refused ? LONG_POLL_SECONDS : 0;
+      var inbox = await api().inbox(wait, state.known);
+      if (state.device !== device) return; // disconnected meanwhile: the answer is another's
       setOnline(true);
       setRefused(null);
       state.known = inbox.documents.length;
@@ -919,10 +947,11 @@ async function internetLoop() {
       flush();
       await pause(200);
     } catch (error) {
+      if (state.device !== device) return; // disconnected meanwhile: the answer is another's
       if (error instanceof ApiError && error.status === 401) {
         setOnline(true); // the server answered: the network is fine
         setRefused({ code: error.code, message: error.message });
-        if (error.code !== "device_blocked") return;
+        if (isFinalRefusal()) return;
         await pause(BLOCKED_RETRY_MS);
         continue;
       }
