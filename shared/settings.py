@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.messaging.addresses import parse_addresses, quorum_group_size
+from shared.messaging.addresses import parse_addresses, parse_api_addresses, quorum_group_size
 from shared.outbound import allowed_networks
 
 
@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
     # RabbitMQ management API, read by the dashboard for queue depths and parked messages.
     rabbitmq_api_url: str = "http://guest:guest@localhost:15672/api"
+    # One management API per node of a cluster (comma-separated): the dashboard asks them in
+    # turn, from the last that answered, so a node lost does not blank its queue figures.
+    rabbitmq_api_urls: str | None = None
     # Quorum queues need RabbitMQ 3.8+; off only for brokers that lack them.
     quorum_queues: bool = True
 
@@ -146,12 +149,18 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _addresses_usable(self) -> Settings:
         parse_addresses(self.amqp_urls, self.amqp_url)  # refuses a bad list at start-up
+        parse_api_addresses(self.rabbitmq_api_urls, self.rabbitmq_api_url)
         return self
 
     @cached_property
     def amqp_addresses(self) -> tuple[str, ...]:
         """Every broker address to try, in order (``amqp_urls``, else ``amqp_url``)."""
         return parse_addresses(self.amqp_urls, self.amqp_url)
+
+    @cached_property
+    def rabbitmq_api_addresses(self) -> tuple[str, ...]:
+        """Every management API to ask, in order (``rabbitmq_api_urls``, else the one)."""
+        return parse_api_addresses(self.rabbitmq_api_urls, self.rabbitmq_api_url)
 
     @property
     def quorum_replicas(self) -> int | None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
+from shared.messaging.addresses import without_password
 from shared.messaging.broker import Broker
 from shared.messaging.parking import ParkedMessage, list_parked, replay
 from shared.messaging.topology import WORK_QUEUES, WorkQueue
@@ -88,23 +90,45 @@ def work_queue_depths(
 
 
 class ManagementApi:
-    def __init__(self, api_url: str, vhost: str, timeout: float = 5.0) -> None:
-        base, auth = split_credentials(api_url)
+    """RabbitMQ's management API, on every node given: the one that answered last is asked
+    first, the others in turn when it does not answer (a node of a cluster lost)."""
+
+    def __init__(self, api_urls: Sequence[str], vhost: str, timeout: float = 5.0) -> None:
+        if not api_urls:
+            raise ValueError("no management API address")
+        self._nodes = [split_credentials(url) for url in api_urls]
+        self._shown = [without_password(url) for url in api_urls]
+        self._first = 0  # the one that answered last
         self._vhost = vhost
-        self._http = httpx.AsyncClient(base_url=base, auth=auth, timeout=timeout)
+        self._http = httpx.AsyncClient(timeout=timeout)
 
     async def queue_depths(self) -> list[QueueDepth]:
-        path = f"/queues/{quote(self._vhost, safe='')}"
-        try:
-            response = await self._http.get(path, params={"columns": _COLUMNS})
-        except httpx.HTTPError as exc:
-            raise ManagementUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code != 200:
-            raise ManagementUnavailable(f"HTTP {response.status_code} for {path}")
-        rows = response.json()
-        if not isinstance(rows, list):
-            raise ManagementUnavailable(f"unexpected answer for {path}")
-        return work_queue_depths(rows, WORK_QUEUES)
+        return work_queue_depths(
+            await self._get(f"/queues/{quote(self._vhost, safe='')}"), WORK_QUEUES
+        )
+
+    async def _get(self, path: str) -> list[dict[str, Any]]:
+        failures = []
+        for n in range(len(self._nodes)):
+            at = (self._first + n) % len(self._nodes)
+            base, auth = self._nodes[at]
+            try:
+                response = await self._http.get(
+                    base + path, params={"columns": _COLUMNS}, auth=auth
+                )
+            except httpx.HTTPError as exc:
+                failures.append(f"{self._shown[at]}: {type(exc).__name__}: {exc}")
+                continue
+            if response.status_code != 200:
+                failures.append(f"{self._shown[at]}: HTTP {response.status_code} for {path}")
+                continue
+            rows = response.json()
+            if not isinstance(rows, list):
+                failures.append(f"{self._shown[at]}: unexpected answer for {path}")
+                continue
+            self._first = at
+            return rows
+        raise ManagementUnavailable("; ".join(failures))
 
     async def close(self) -> None:
         await self._http.aclose()

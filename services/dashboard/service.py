@@ -39,7 +39,7 @@ async def _on_start(rt: Runtime) -> None:
     board = Dashboard(
         activity=activity,
         feed=feed,
-        management=ManagementApi(settings.rabbitmq_api_url, vhost),
+        management=ManagementApi(settings.rabbitmq_api_addresses, vhost),
         parked=ParkedMessages(rt.broker),
         vhost=vhost,
     )

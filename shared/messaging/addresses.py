@@ -18,23 +18,44 @@ class BadAddressList(ValueError):
 def parse_addresses(urls: str | None, url: str) -> tuple[str, ...]:
     """The broker addresses to use: ``urls`` (comma-separated) when given, else the single
     ``url``. Blank entries are skipped; a repeated address is kept once, in its first place."""
+    return _address_list(
+        urls,
+        url,
+        ("amqp", "amqps"),
+        ("an AMQP address", "amqp://user:password@host:port/vhost", "broker"),
+    )
+
+
+def parse_api_addresses(urls: str | None, url: str) -> tuple[str, ...]:
+    """The management API addresses to ask, one per node, by the same rules as
+    :func:`parse_addresses`."""
+    return _address_list(
+        urls,
+        url,
+        ("http", "https"),
+        ("a management API address", "http://user:password@host:15672/api", "management API"),
+    )
+
+
+def _address_list(
+    urls: str | None, url: str, schemes: tuple[str, ...], words: tuple[str, str, str]
+) -> tuple[str, ...]:
+    kind, example, what = words  # as the refusals name them
     raw = [u.strip() for u in (urls or "").split(",") if u.strip()] if urls else [url.strip()]
     found: list[str] = []
     for address in raw:
         parts = urlsplit(address)
-        if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
-            raise BadAddressList(
-                f"not an AMQP address: {_without_password(address)!r} "
-                "(expected amqp://user:password@host:port/vhost)"
-            )
+        if parts.scheme not in schemes or not parts.hostname:
+            raise BadAddressList(f"not {kind}: {without_password(address)!r} (expected {example})")
         if address not in found:
             found.append(address)
     if not found:
-        raise BadAddressList("no broker address given")
+        raise BadAddressList(f"no {what} address given")
     return tuple(found)
 
 
-def _without_password(address: str) -> str:
+def without_password(address: str) -> str:
+    """The address as it may be shown: its password starred."""
     parts = urlsplit(address)
     if parts.password is None:
         return address

@@ -272,10 +272,13 @@ def test_services_reach_the_broker_as_the_user_and_vhost_of_the_definitions() ->
     for name in SERVICE_PORT_SETTINGS:
         environment = _compose_services()[name]["environment"]
         addresses = _with_secrets(environment["TSDX_AMQP_URLS"]).split(",")
-        for url in (*addresses, _with_secrets(environment["TSDX_RABBITMQ_API_URL"])):
+        apis = _with_secrets(environment["TSDX_RABBITMQ_API_URLS"]).split(",")
+        for url in (*addresses, *apis):
             assert url.startswith(f"{urlsplit(url).scheme}://{user['name']}:")
             assert urlsplit(url).hostname in RABBITMQ_NODES
         assert all(url.endswith(f"/{vhost['name']}") for url in addresses)
+        # Every node's, in the order of the brokers': a node lost leaves the others to ask.
+        assert [urlsplit(u).hostname for u in apis] == [urlsplit(u).hostname for u in addresses]
 
 
 @pytest.mark.parametrize("name", REPLICATED)

@@ -51,6 +51,10 @@ def add_vhost(cluster: LocalCluster, name: str) -> None:
 
 
 def stack_env(cluster: LocalCluster, vhost: str) -> dict[str, str]:
-    """What a stack needs to run on the cluster: every node's address, one management API."""
-    api = cluster.nodes[0].management_url.replace("//", f"//{USER[0]}:{USER[1]}@", 1)
-    return {"TSDX_AMQP_URLS": cluster.amqp_urls(vhost), "TSDX_RABBITMQ_API_URL": api}
+    """What a stack needs to run on the cluster: every node's address and management API."""
+    apis = cluster.api_urls()
+    return {
+        "TSDX_AMQP_URLS": cluster.amqp_urls(vhost),
+        "TSDX_RABBITMQ_API_URL": apis[0],  # the tests' own checks ask the first node
+        "TSDX_RABBITMQ_API_URLS": ",".join(apis),  # the dashboard asks them all in turn
+    }

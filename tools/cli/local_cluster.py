@@ -372,8 +372,10 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.down()
                 raise
             print(f"TSDX_AMQP_URLS={cluster.amqp_urls()}")
-            api = cluster.nodes[0].management_url.replace("//", f"//{USER[0]}:{USER[1]}@", 1)
-            print(f"TSDX_RABBITMQ_API_URL={api}")
+            apis = (
+                n.management_url.replace("//", f"//{USER[0]}:{USER[1]}@", 1) for n in cluster.nodes
+            )
+            print(f"TSDX_RABBITMQ_API_URLS={','.join(apis)}")
         elif args.command == "down":
             LocalCluster.load(args.dir).down()
             print(f"cluster in {args.dir} removed")

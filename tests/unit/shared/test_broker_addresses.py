@@ -10,6 +10,7 @@ from shared.messaging.addresses import (
     AddressRing,
     BadAddressList,
     parse_addresses,
+    parse_api_addresses,
     quorum_group_size,
     reconnect_pause,
 )
@@ -126,3 +127,25 @@ def test_failover_wraps_the_connection_attempt_of_the_installed_aio_pika() -> No
     seam = "_RobustConnection__connect_transport"
     assert callable(getattr(RobustConnection, seam, None))
     assert FailoverConnection.__dict__[seam] is not RobustConnection.__dict__[seam]
+
+
+M1 = "http://tsdx:pw@rabbit-1:15672/api"
+M2 = "https://tsdx:pw@rabbit-2:15671/api"
+
+
+def test_management_apis_follow_the_same_rules_as_broker_addresses() -> None:
+    assert parse_api_addresses(f"{M1}, {M2},{M1}", "unused") == (M1, M2)
+    assert parse_api_addresses(None, M1) == (M1,)
+    with pytest.raises(BadAddressList, match="not a management API address"):
+        parse_api_addresses(f"{M1},amqp://tsdx:s3cret@rabbit-2/", M1)
+    with pytest.raises(BadAddressList, match="no management API address given"):
+        parse_api_addresses(" , ", M1)
+
+
+def test_settings_refuse_a_bad_management_list_at_start_without_showing_secrets() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(rabbitmq_api_urls=f"{M1},ftp://tsdx:s3cret@rabbit-2/api")
+    assert "not a management API address" in str(refused.value)
+    assert "s3cret" not in str(refused.value)
+    assert Settings(rabbitmq_api_urls=f"{M1},{M2}").rabbitmq_api_addresses == (M1, M2)
+    assert Settings(rabbitmq_api_url=M2).rabbitmq_api_addresses == (M2,)
