@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     # A publish not confirmed in this time counts as not sent (the outbox keeps it, an HTTP
     # caller gets 503): with its majority lost, a quorum queue may never answer.
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
-    # RabbitMQ management API, read by the dashboard for queue depths and parked messages.
+    # RabbitMQ management API, read by the dashboard for queue depths.
     rabbitmq_api_url: str = "http://guest:guest@localhost:15672/api"
     # One management API per node of a cluster (comma-separated): the dashboard asks them in
     # turn, from the last that answered, so a node lost does not blank its queue figures.

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import httpx
 
+from shared.logging import get_logger
 from shared.messaging.addresses import without_password
 from shared.messaging.broker import Broker
 from shared.messaging.parking import ParkedMessage, list_parked, replay
 from shared.messaging.topology import WORK_QUEUES, WorkQueue
+
+log = get_logger("tsdx.dashboard")
 
 _COLUMNS = "name,type,messages,messages_ready,messages_unacknowledged,consumers"
 _TYPE_IN_BODY = re.compile(rb'"type"\s*:\s*"([^"]{1,100})"')
@@ -89,49 +93,85 @@ def work_queue_depths(
     return result
 
 
+# A node whose API did not answer at all is passed over for this long (unless every node is):
+# the page asks every 2 s, and a node that drops connections silently costs a timeout each.
+SKIP_SILENT_NODE_SECONDS = 30.0
+# Connecting is quick on a live node; a whole answer may take longer on a busy one.
+_TIMEOUT = httpx.Timeout(3.0, connect=1.0)
+
+
 class ManagementApi:
     """RabbitMQ's management API, on every node given: the one that answered last is asked
     first, the others in turn when it does not answer (a node of a cluster lost)."""
 
-    def __init__(self, api_urls: Sequence[str], vhost: str, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        api_urls: Sequence[str],
+        vhost: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not api_urls:
             raise ValueError("no management API address")
         self._nodes = [split_credentials(url) for url in api_urls]
         self._shown = [without_password(url) for url in api_urls]
         self._first = 0  # the one that answered last
+        self._silent_until = [0.0] * len(api_urls)
+        self._clock = clock
         self._vhost = vhost
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._http = httpx.AsyncClient(timeout=_TIMEOUT, transport=transport)
 
     async def queue_depths(self) -> list[QueueDepth]:
-        return work_queue_depths(
-            await self._get(f"/queues/{quote(self._vhost, safe='')}"), WORK_QUEUES
-        )
+        rows = await self._get(f"/queues/{quote(self._vhost, safe='')}")
+        return work_queue_depths(rows, WORK_QUEUES)
+
+    def _order(self) -> list[int]:
+        """The nodes to ask: from the last that answered, those lately silent at the end."""
+        turn = [(self._first + n) % len(self._nodes) for n in range(len(self._nodes))]
+        now = self._clock()
+        return [at for at in turn if self._silent_until[at] <= now] + [
+            at for at in turn if self._silent_until[at] > now
+        ]
 
     async def _get(self, path: str) -> list[dict[str, Any]]:
-        failures = []
-        for n in range(len(self._nodes)):
-            at = (self._first + n) % len(self._nodes)
+        failures: list[str] = []
+        for at in self._order():
             base, auth = self._nodes[at]
             try:
                 response = await self._http.get(
                     base + path, params={"columns": _COLUMNS}, auth=auth
                 )
             except httpx.HTTPError as exc:
-                failures.append(f"{self._shown[at]}: {type(exc).__name__}: {exc}")
+                self._silent_until[at] = self._clock() + SKIP_SILENT_NODE_SECONDS
+                failures.append(
+                    f"{self._shown[at]}: {type(exc).__name__}: {str(exc) or 'no answer'}"
+                )
                 continue
-            if response.status_code != 200:
-                failures.append(f"{self._shown[at]}: HTTP {response.status_code} for {path}")
+            rows = _rows(response)
+            if isinstance(rows, str):
+                failures.append(f"{self._shown[at]}: {rows} for {path}")
                 continue
-            rows = response.json()
-            if not isinstance(rows, list):
-                failures.append(f"{self._shown[at]}: unexpected answer for {path}")
-                continue
+            self._silent_until[at] = 0.0
+            if failures:
+                log.warning("management.node_skipped", answered=self._shown[at], failed=failures)
             self._first = at
             return rows
         raise ManagementUnavailable("; ".join(failures))
 
     async def close(self) -> None:
         await self._http.aclose()
+
+
+def _rows(response: httpx.Response) -> list[dict[str, Any]] | str:
+    """The answer's rows, or what is wrong with it."""
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    try:
+        rows = response.json()
+    except ValueError:
+        return "an answer that is not JSON"
+    return rows if isinstance(rows, list) else "an unexpected answer"
 
 
 @dataclass(frozen=True)

@@ -45,13 +45,21 @@ def _address_list(
     found: list[str] = []
     for address in raw:
         parts = urlsplit(address)
-        if parts.scheme not in schemes or not parts.hostname:
+        if parts.scheme not in schemes or not parts.hostname or not _port_readable(address):
             raise BadAddressList(f"not {kind}: {without_password(address)!r} (expected {example})")
         if address not in found:
             found.append(address)
     if not found:
         raise BadAddressList(f"no {what} address given")
     return tuple(found)
+
+
+def _port_readable(address: str) -> bool:
+    try:
+        urlsplit(address).port  # noqa: B018 (read for its check: a port that is not a number)
+    except ValueError:
+        return False
+    return True
 
 
 def without_password(address: str) -> str:

@@ -366,6 +366,7 @@ def test_every_service_knows_every_node_and_replicates_its_queues_on_three(name:
     assert [urlsplit(a).hostname for a in settings.amqp_addresses] == list(RABBITMQ_NODES)
     assert settings.quorum_replicas == len(RABBITMQ_NODES)
     assert "TSDX_AMQP_URL" not in environment  # one way to name the broker, not two
+    assert "TSDX_RABBITMQ_API_URL" not in environment  # nor its management API
 
 
 def test_prometheus_scrapes_every_rabbitmq_node() -> None:

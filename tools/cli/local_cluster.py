@@ -289,6 +289,11 @@ class LocalCluster:
         """Every node's address, comma-separated: the value of ``TSDX_AMQP_URLS``."""
         return ",".join(n.amqp_url(vhost) for n in self.nodes)
 
+    def api_urls(self) -> list[str]:
+        """Every node's management API with the user in it: the entries of
+        ``TSDX_RABBITMQ_API_URLS``."""
+        return [n.management_url.replace("//", f"//{USER[0]}:{USER[1]}@", 1) for n in self.nodes]
+
     def _asked(self, path: str, what: str) -> Any:
         """The answer of the first live node's management API to ``GET path``."""
         for node in self.live_nodes():
@@ -372,10 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.down()
                 raise
             print(f"TSDX_AMQP_URLS={cluster.amqp_urls()}")
-            apis = (
-                n.management_url.replace("//", f"//{USER[0]}:{USER[1]}@", 1) for n in cluster.nodes
-            )
-            print(f"TSDX_RABBITMQ_API_URLS={','.join(apis)}")
+            print(f"TSDX_RABBITMQ_API_URLS={','.join(cluster.api_urls())}")
         elif args.command == "down":
             LocalCluster.load(args.dir).down()
             print(f"cluster in {args.dir} removed")

@@ -321,7 +321,19 @@
 
   let parkedFailed = false;
 
+  // One refresh at a time: with a node of the broker away, one may take longer than the period.
+  let refreshingBroker = false;
   async function refreshBroker() {
+    if (refreshingBroker) return;
+    refreshingBroker = true;
+    try {
+      await refreshBrokerOnce();
+    } finally {
+      refreshingBroker = false;
+    }
+  }
+
+  async function refreshBrokerOnce() {
     const queuesError = document.getElementById("queues-error");
     try {
       showQueues((await call("/queues")).queues);

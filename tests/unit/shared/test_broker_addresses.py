@@ -148,4 +148,5 @@ def test_settings_refuse_a_bad_management_list_at_start_without_showing_secrets(
     assert "not a management API address" in str(refused.value)
     assert "s3cret" not in str(refused.value)
     assert Settings(rabbitmq_api_urls=f"{M1},{M2}").rabbitmq_api_addresses == (M1, M2)
-    assert Settings(rabbitmq_api_url=M2).rabbitmq_api_addresses == (M2,)
+    alone = Settings(rabbitmq_api_url=M2, rabbitmq_api_urls=None)  # whatever the environment
+    assert alone.rabbitmq_api_addresses == (M2,)
