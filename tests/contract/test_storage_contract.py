@@ -842,7 +842,7 @@ async def test_a_partial_index_serves_queries_that_name_its_condition(
 # Most steps have no number: a sparse index holds only those that do.
 STEPS = Collection("steps", (Index(("number",)),))
 SPARSE_STEPS = Collection("steps", (Index(("number",), sparse=True),))
-STEP_ROWS = [
+STEP_ROWS: list[dict[str, Any]] = [
     {"id": "s1", "number": "N-1"},
     {"id": "s2"},
     {"id": "s3", "number": None},

@@ -294,7 +294,7 @@ async def test_an_inventory_without_lines_comes_back_with_catalog_products(
         await accounting.upload_catalog({"products": [product(n, box=12) for n in (1, 2, 3)]})
     )["version"]
     catalog = (await synced(lan, version))["items"]
-    document = {
+    document: dict[str, Any] = {
         "header": {
             "accounting_type": "Инвентаризация товаров на складе",
             "id": f"inv-{uuid.uuid4().hex[:8]}",

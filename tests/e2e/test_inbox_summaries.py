@@ -75,8 +75,8 @@ async def _seen_through_both(
     while None in seen:
         for n, client in enumerate(clients):
             if seen[n] is None and shows(await client.inbox()):
-                seen[n] = time.monotonic()
-                deadline = min(deadline, seen[n] + GIVE_UP_AFTER)
+                seen[n] = now = time.monotonic()
+                deadline = min(deadline, now + GIVE_UP_AFTER)
         if time.monotonic() > deadline:
             raise AssertionError(f"the change not seen through both instances: {seen}")
         await asyncio.sleep(POLL_EVERY)

@@ -93,7 +93,7 @@ async def synced(page: Any) -> None:
     await expect(page.locator("#menu-catalog-synced")).not_to_have_text("ещё нет")
 
 
-RECEIPT_HERE = {
+RECEIPT_HERE: dict[str, Any] = {
     "id": "receipt-on-terminal",
     "name": "Приёмка без заказа",
     "source_type": "Поступление товаров",
@@ -219,7 +219,7 @@ async def test_marked_goods_are_checked_against_the_codes_1c_expects(
     in_box = [marking("BoxItem00001A"), marking("BoxItem00002B")]
     missing = marking("NeverCame0003")
     surplus = marking("NotOrdered004")
-    expected = [{"code": SSCC, "contents": in_box}, {"code": missing}]
+    expected: list[dict[str, Any]] = [{"code": SSCC, "contents": in_box}, {"code": missing}]
     context, page, errors = await handheld(browser)
     pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
     document = order(expected_marks=expected)

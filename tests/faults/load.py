@@ -16,6 +16,8 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from operator import methodcaller
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -65,6 +67,10 @@ class Spread(Generic[C]):
         client = self.clients[self._turn % len(self.clients)]
         self._turn += 1
         return client
+
+    def on_next(self, call: Callable[[C], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+        """``call`` made on the next client at each attempt: a retry goes to another replica."""
+        return lambda: call(self.next())
 
 
 @dataclass
@@ -117,7 +123,7 @@ class Load:
             home, *others = self.gateways[turn:] + self.gateways[:turn]
             terminal = TerminalClient(home, timeout=10)
             hardware_id = f"@LOAD-{n}-{uuid.uuid4().hex[:6]}"
-            await persist(lambda t=terminal, h=hardware_id: t.pair(tenant["connection_code"], h))
+            await persist(partial(terminal.pair, tenant["connection_code"], hardware_id))
             self.terminals.append(terminal)
             self._terminal_spreads.append(Spread([terminal, *self._same_device(terminal, others)]))
 
@@ -203,8 +209,8 @@ class Load:
                 if delivery in self.ledger.finished:
                     continue
                 self.ledger.downloads[item["document_id"]].add(delivery)
-                document = await self._persist(lambda d=delivery: terminal.next().download(d))
-                await self._persist(lambda d=delivery: terminal.next().acknowledge(d))
+                document = await self._persist(terminal.on_next(methodcaller("download", delivery)))
+                await self._persist(terminal.on_next(methodcaller("acknowledge", delivery)))
                 lines = [
                     {
                         "line_no": line["line_no"],
@@ -213,9 +219,8 @@ class Load:
                     }
                     for line in document["document"]["lines"]
                 ]
-                await self._persist(
-                    lambda d=delivery, ls=lines: terminal.next().send_result(
-                        d, f"{d}:final", ls, final=True
-                    )
+                final = methodcaller(
+                    "send_result", delivery, f"{delivery}:final", lines, final=True
                 )
+                await self._persist(terminal.on_next(final))
                 self.ledger.finished.add(delivery)

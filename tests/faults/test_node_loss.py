@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from shared.messaging.topology import ROUTING_WORK
@@ -25,7 +26,7 @@ from tests.faults.load import Load
 from tests.faults.witness import Witness
 from tests.support.cluster import add_vhost, local_cluster, stack_env
 from tests.support.documents import by_pin, order, upload
-from tests.support.stack import running_stack
+from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
 from tools.cli.local_cluster import LocalCluster, Node
 from tools.cli.stack import Stack
@@ -81,6 +82,17 @@ async def _accepted_reach(load: Load, count: int, timeout: float = 180) -> None:
         interval=0.1,
         what=f"{count} accepted uploads",
     )
+
+
+async def _dashboard_shows_the_queues(stack: Stack) -> None:
+    """The dashboard's queue figures answer: given every node's management API, it asks another
+    when one is down."""
+    async with httpx.AsyncClient(base_url=stack.url("dashboard"), timeout=30) as dashboard:
+        answer = await dashboard.get(
+            "/api/v1/dashboard/queues", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
+    assert answer.status_code == 200, answer.text
+    assert ROUTING_WORK.name in {q["name"] for q in answer.json()["queues"]}
 
 
 async def _every_member_online(cluster: LocalCluster, vhost: str) -> None:
@@ -151,6 +163,7 @@ async def _lose_and_regain(
         recovered_in = load.ledger.first_accepted_after(killed_at)
         new_leader, _ = await _upload_queue_members(cluster, vhost)
         assert new_leader != victim.name
+        await _dashboard_shows_the_queues(stack)  # from a node still up
         await asyncio.to_thread(cluster.start, victim)
         await asyncio.to_thread(cluster.wait_members, 3)
         await load.uploads_done()

@@ -70,7 +70,9 @@ async def _published_in_order(settings: Settings, count: int) -> None:
         assert seen == list(range(count))
         assert _sockets_opened(broker) == 1
     finally:
-        amqp = broker.connection.transport.connection  # type: ignore[attr-defined]
+        transport = broker.connection.transport
+        assert transport is not None
+        amqp: Any = transport.connection  # aiormq's, whose reader task is looked at below
         await broker.close()
     # The Connection.Close went out through the held writes and the broker answered Close-Ok:
     # aiormq's reader ends on that answer (it is cancelled when none comes in time).
@@ -176,6 +178,10 @@ async def test_an_aio_pika_that_does_not_hand_the_factory_on_stops_the_start(
         kwargs.pop("transport_factory")
         return await make_connection(cls, url, timeout=timeout, **kwargs)
 
-    monkeypatch.setattr(UnderlayConnection, "make_connection", classmethod(without_the_factory))
+    monkeypatch.setattr(
+        UnderlayConnection,
+        "make_connection",
+        classmethod(without_the_factory),  # type: ignore[arg-type]
+    )
     with pytest.raises(RuntimeError, match="tsdx's factory"):
         await connect_failover((amqp_url(vhost),), timeout=10)

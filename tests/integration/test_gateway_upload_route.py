@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -74,7 +75,7 @@ async def gateway(settings: Settings) -> AsyncIterator[tuple[Runtime, FastAPI, F
     )
     try:
         for doc in (_tenant("trade", KEY, "active"), _tenant("closed", DISABLED_KEY, "disabled")):
-            await rt.store.run_transaction(lambda db, doc=doc: repo.keep_tenant(db, doc))
+            await rt.store.run_transaction(partial(repo.keep_tenant, copy=doc))
         for request_id, decision in (("r-accepted", ACCEPTED), ("r-refused", REFUSED)):
             await repo.keep_decision(rt.store, _decided(request_id, decision))
         lean, plain = with_and_without(rt, UploadRoute)

@@ -144,7 +144,7 @@ class _Finds:
     def __init__(self, store: SQLiteStore) -> None:
         self.returned: list[list[str]] = []
         self._find = store.find
-        store.find = self.find  # type: ignore[method-assign]
+        store.find = self.find  # type: ignore[method-assign,assignment]
 
     async def find(self, collection: str, **kwargs: Any) -> list[Doc]:
         rows = await self._find(collection, **kwargs)

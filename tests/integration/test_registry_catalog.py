@@ -124,7 +124,8 @@ async def test_a_refused_batch_changes_nothing_and_sends_nothing(owner: SQLiteSt
         ("c-1", "catalog_warehouse_unknown")
     ]
     assert await sent(owner) == []
-    assert (await repo.head(owner, "t", ""))["version"] == 1
+    head = await repo.head(owner, "t", "")
+    assert head is not None and head["version"] == 1
     assert await repo.page(owner, "t", "", 1, 10) == []
 
 

@@ -47,7 +47,9 @@ async def steps_after(edge: RoutingEdge, tenant: str, document_id: str, count: i
 
 
 def progressed(delivery_id: str, state: str, by: str | None = None) -> DeliveryProgressed:
-    return DeliveryProgressed(delivery_id=delivery_id, channel="lan", state=state, by=by)  # type: ignore[arg-type]
+    return DeliveryProgressed.model_validate(
+        {"delivery_id": delivery_id, "channel": "lan", "state": state, "by": by}
+    )
 
 
 async def test_each_step_is_recorded_once_however_often_the_broker_delivers_it(

@@ -46,7 +46,7 @@ def running_stack(
         "TSDX_RETRY_DELAYS_MS": "[200, 500, 1000]",
         # Under TSDX_STORE=mongo (scripts/test-mongo) stacks share one server: databases of
         # their own, as a data directory of their own gives them under SQLite.
-        "TSDX_DB_PREFIX": f"tsdx_{vhost.replace('-', '_')}" if _on_mongo() else "tsdx",
+        "TSDX_DB_PREFIX": f"tsdx_{vhost.replace('-', '_')}" if vhost and _on_mongo() else "tsdx",
         **(extra_env or {}),
     }
     # TSDX_TEST_SERVICES=registry,routing,gateway runs a subset while developing.

@@ -9,15 +9,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from services.dashboard.api.board import ReplayRequest
-from services.gateway.api.admin import (
-    DeviceChanges,
-    GroupRename,
-    NewGroup,
-    NewTenant,
-    NewUser,
-    Replacement,
-    UserChanges,
-)
+from services.gateway.api.admin import GroupRename, NewGroup
 from services.gateway.api.terminal import PairRequest
 from services.gateway.api.terminal import ResultRequest as TerminalResult
 from services.gateway.api.webhooks import WebhookSettings
@@ -27,6 +19,13 @@ from services.lan_writer.auth import LoginRequest
 from services.routing.processes import BusinessProcess, FieldMapping, MappingRules, OnLoad
 from shared.contracts.absent import null_means_absent_in
 from shared.contracts.documents import Document, DocumentHeader, DocumentLine, FactLine, Target
+from shared.contracts.registry_rpc import (
+    DeviceChanges,
+    NewTenant,
+    NewUser,
+    Replacement,
+    UserChanges,
+)
 from shared.contracts.uploads import UploadRequested
 
 HEADER = {"accounting_type": "Заказ поставщику", "id": "8f14e45f"}

@@ -15,13 +15,16 @@ from services.routing import journey
 from services.routing import repository as repo
 from services.routing.journey import Journal
 from shared.contracts import wrap
-from shared.contracts.documents import Document, DocumentHeader, Target
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import DocumentHeader, Target
 from shared.contracts.results import DocumentLoaded
 from shared.errors import Refusal
 from shared.storage import Store
 from tests.support.stores import service_store
 
-DOCUMENT = Document(header=DocumentHeader(accounting_type="Заказ клиента", id="d-1", number="17"))
+DOCUMENT = CarriedDocument(
+    header=DocumentHeader(accounting_type="Заказ клиента", id="d-1", number="17")
+)
 DEVICE = {"id": "dev-1", "pin": "5546", "name": "EDA50"}
 
 

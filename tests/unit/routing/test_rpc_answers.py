@@ -19,14 +19,17 @@ from services.routing.consumers import rpc_handlers
 from services.routing.journey import Journal
 from services.routing.processes import default_processes
 from shared.contracts import wrap
-from shared.contracts.documents import Document, DocumentHeader, Target
+from shared.contracts.carried import CarriedDocument
+from shared.contracts.documents import DocumentHeader, Target
 from shared.contracts.results import DocumentLoaded
 from shared.contracts.routing_rpc import Routing
 from shared.messaging.rpc import RpcHandlers
 from shared.storage import Store
 from tests.support.stores import service_store
 
-DOCUMENT = Document(header=DocumentHeader(accounting_type="Заказ клиента", id="d-1", number="17"))
+DOCUMENT = CarriedDocument(
+    header=DocumentHeader(accounting_type="Заказ клиента", id="d-1", number="17")
+)
 
 
 @pytest.fixture

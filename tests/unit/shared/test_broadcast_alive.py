@@ -25,8 +25,8 @@ class Channel:
 
     def __init__(self) -> None:
         self.is_closed = False
-        self.close_callbacks = CallbackCollection(self)
-        self.reopen_callbacks = CallbackCollection(self)
+        self.close_callbacks: CallbackCollection[Any, Any] = CallbackCollection(self)
+        self.reopen_callbacks: CallbackCollection[Any, Any] = CallbackCollection(self)
 
     async def declare_exchange(self, *args: Any, **kwargs: Any) -> object:
         return object()

@@ -138,6 +138,8 @@ def test_management_apis_follow_the_same_rules_as_broker_addresses() -> None:
     assert parse_api_addresses(None, M1) == (M1,)
     with pytest.raises(BadAddressList, match="not a management API address"):
         parse_api_addresses(f"{M1},amqp://tsdx:s3cret@rabbit-2/", M1)
+    with pytest.raises(BadAddressList, match="not a management API address"):
+        parse_api_addresses("http://tsdx:pw@rabbit-1:abc/api", M1)  # a port that is no number
     with pytest.raises(BadAddressList, match="no management API address given"):
         parse_api_addresses(" , ", M1)
 

@@ -67,7 +67,7 @@ def test_only_a_newer_version_replaces_an_item() -> None:
 
 
 def _row(version: int, name_bytes: int = 10, deleted: bool = False) -> dict[str, Any]:
-    data = None
+    data: dict[str, Any] | None = None
     if not deleted:
         data = {"id": f"p-{version}", "name": "x" * name_bytes, "article": "", "unit": ""}
         data["barcodes"] = []

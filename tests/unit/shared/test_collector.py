@@ -138,7 +138,12 @@ async def test_without_refresh_no_full_pass_comes_however_the_memory_grew(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     refreshed: list[int] = []
-    monkeypatch.setattr(collector, "refresh", lambda: refreshed.append(1) or 0)
+
+    def refresh() -> int:
+        refreshed.append(1)
+        return 0
+
+    monkeypatch.setattr(collector, "refresh", refresh)
     monkeypatch.setattr(collector, "CHECK_SECONDS", 0.01)
     monkeypatch.setattr(collector, "REFRESH_GROWTH", 0.5)  # due at every check
     try:

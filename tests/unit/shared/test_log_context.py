@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,14 +13,13 @@ import orjson
 import pytest
 import structlog
 
-from shared import logging as tsdx_logging
 from shared.logging import configure_logging, correlation, current_correlation_id, get_logger
 
 
 @pytest.fixture
 def lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     stream = io.StringIO()
-    monkeypatch.setattr(tsdx_logging.sys, "stdout", stream)
+    monkeypatch.setattr(sys, "stdout", stream)
     saved = structlog.get_config()
     configure_logging("unit", "INFO", "json")
     yield stream

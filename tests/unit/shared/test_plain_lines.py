@@ -43,7 +43,7 @@ _EXPIRY = st.one_of(
 
 
 # Values a plain line has: trimmed text, quantities in full, a flat extra.
-_PLAIN_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=6).filter(
+_PLAIN_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=6).filter(
     lambda text: text == text.strip()
 )
 _PLAIN = {
