@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -615,9 +617,14 @@ async def test_stopping_an_rpc_server_answers_the_request_in_hand_first(
         await client.stop()
 
 
-def _retried(queue: str) -> float:
-    labels = {"service": "t", "queue": queue}
+def _retried() -> float:
+    """Messages the test consumer sent to wait for a delayed retry, so far."""
+    labels = {"service": "t", "queue": ROUTING_WORK.name}
     return REGISTRY.get_sample_value("tsdx_messages_retried_total", labels) or 0.0
+
+
+def _result(result_id: str = "r1") -> ResultSubmitted:
+    return ResultSubmitted(result_id=result_id, delivery_id="d", channel="lan", final=False)
 
 
 @dataclass
@@ -625,11 +632,17 @@ class _Kept:
     applied: list[str] = field(default_factory=list)  # results applied, in order
     runs: list[ResultSubmitted] = field(default_factory=list)  # the payload each run got
     commits: int = 0  # commits tried, the aborted ones with them
+    retried_before: float = field(default_factory=_retried)
+
+    async def applied_after_a_retry(self) -> None:
+        await eventually(lambda: asyncio.sleep(0, self.applied), what="applied after a retry")
+        assert _retried() == self.retried_before + 1
 
 
-async def _results_kept_in_one_transaction_each(
+@asynccontextmanager
+async def _results_kept(
     broker: Broker, settings: Settings, conflicts: int, *, unit_reruns: bool = False
-) -> tuple[_Kept, Consumer, Store]:
+) -> AsyncIterator[tuple[_Kept, Consumer, Store]]:
     """A consumer whose handler keeps each result in a unit of work (its applied-message row
     and one event), of one attempt or re-running itself (``unit_reruns``), on a store whose
     first ``conflicts`` commits are aborted as MongoDB aborts a write conflict."""
@@ -663,113 +676,78 @@ async def _results_kept_in_one_transaction_each(
         broker, ROUTING_WORK, {ResultSubmitted: keep}, settings.retry_delays_ms, "t"
     )
     await consumer.start()
-    return kept, consumer, store
+    try:
+        yield kept, consumer, store
+    finally:
+        await consumer.stop()
+        await store.close()
 
 
 async def test_a_handler_whose_transaction_conflicts_runs_again_at_once_in_its_place(
     broker: Broker, settings: Settings
 ) -> None:
-    retried_before = _retried(ROUTING_WORK.name)
-    kept, consumer, store = await _results_kept_in_one_transaction_each(
-        broker, settings, conflicts=1
-    )
-    sent = ["r1", "r2", "r3"]  # one copy's results: ordered by the copy
-    for result_id in sent:
-        await broker.publish(
-            ResultSubmitted(result_id=result_id, delivery_id="d", channel="lan", final=False),
-            "t",
+    async with _results_kept(broker, settings, conflicts=1) as (kept, _, store):
+        sent = ["r1", "r2", "r3"]  # one copy's results: ordered by the copy
+        for result_id in sent:
+            await broker.publish(_result(result_id), "t")
+        await eventually(
+            lambda: asyncio.sleep(0, len(kept.applied)), until=lambda n: n == 3, what="applied"
         )
-    await eventually(
-        lambda: asyncio.sleep(0, len(kept.applied)), until=lambda n: n == 3, what="all applied"
-    )
-    # The first ran again before the others: a delayed retry would have let them pass it.
-    assert kept.applied == sent
-    assert [p.result_id for p in kept.runs] == ["r1", "r1", "r2", "r3"]
-    assert kept.runs[1] is not kept.runs[0]  # the message read afresh for its second run
-    assert _retried(ROUTING_WORK.name) == retried_before
-    stored = [stored_envelope(r)["payload"]["document_id"] for r in await store.find("outbox")]
-    assert sorted(stored) == sent  # each applied once
-    await consumer.stop()
-    await store.close()
+        # The first ran again before the others: a delayed retry would have let them pass it.
+        assert kept.applied == sent
+        assert [p.result_id for p in kept.runs] == ["r1", "r1", "r2", "r3"]
+        assert kept.runs[1] is not kept.runs[0]  # the message read afresh for its second run
+        assert _retried() == kept.retried_before
+        rows = await store.find("outbox")
+        assert sorted(stored_envelope(r)["payload"]["document_id"] for r in rows) == sent
 
 
 async def test_a_conflict_that_outlasts_the_re_runs_waits_for_a_retry(
     broker: Broker, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(retrying, "MAX_ATTEMPTS", 2)
-    retried_before = _retried(ROUTING_WORK.name)
-    kept, consumer, store = await _results_kept_in_one_transaction_each(
-        broker, settings, conflicts=2
-    )
-    await broker.publish(
-        ResultSubmitted(result_id="r1", delivery_id="d", channel="lan", final=False), "t"
-    )
-    await eventually(lambda: asyncio.sleep(0, kept.applied), what="applied after a retry")
-    assert kept.applied == ["r1"]
-    assert len(kept.runs) == 3  # two runs in place, then the retried message's
-    assert _retried(ROUTING_WORK.name) == retried_before + 1
-    await consumer.stop()
-    await store.close()
+    async with _results_kept(broker, settings, conflicts=2) as (kept, _, _):
+        await broker.publish(_result(), "t")
+        await kept.applied_after_a_retry()
+        assert len(kept.runs) == 3  # two runs in place, then the retried message's
 
 
 async def test_a_unit_of_work_that_gave_up_re_running_is_not_run_again_by_its_consumer(
     broker: Broker, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(retrying, "MAX_ATTEMPTS", 2)
-    retried_before = _retried(ROUTING_WORK.name)
-    kept, consumer, store = await _results_kept_in_one_transaction_each(
-        broker, settings, conflicts=2, unit_reruns=True
-    )
-    await broker.publish(
-        ResultSubmitted(result_id="r1", delivery_id="d", channel="lan", final=False), "t"
-    )
-    await eventually(lambda: asyncio.sleep(0, kept.applied), what="applied after a retry")
-    # The unit's own two attempts, then the retried message's one: a consumer re-running the
-    # handler after the unit gave up would have applied it in place, never retried.
-    assert (len(kept.runs), kept.commits) == (2, 3)
-    assert _retried(ROUTING_WORK.name) == retried_before + 1
-    await consumer.stop()
-    await store.close()
+    async with _results_kept(broker, settings, conflicts=2, unit_reruns=True) as (kept, _, _):
+        await broker.publish(_result(), "t")
+        # The unit's own two attempts, then the retried message's one: a consumer re-running
+        # the handler after the unit gave up would have applied it in place, never retried.
+        await kept.applied_after_a_retry()
+        assert (len(kept.runs), kept.commits) == (2, 3)
 
 
 async def test_a_large_message_whose_transaction_conflicts_waits_for_a_retry(
     broker: Broker, settings: Settings
 ) -> None:
-    retried_before = _retried(ROUTING_WORK.name)
-    kept, consumer, store = await _results_kept_in_one_transaction_each(
-        broker, settings, conflicts=1
-    )
-    await broker.publish(_large_result(), "t")
-    await eventually(lambda: asyncio.sleep(0, kept.applied), what="applied after a retry")
-    assert kept.applied == ["large"]
-    assert len(kept.runs) == 2  # not read again in place: delivered again
-    assert _retried(ROUTING_WORK.name) == retried_before + 1
-    await consumer.stop()
-    await store.close()
+    async with _results_kept(broker, settings, conflicts=1) as (kept, _, _):
+        await broker.publish(_large_result(), "t")
+        await kept.applied_after_a_retry()
+        assert len(kept.runs) == 2  # not read again in place: delivered again
 
 
 async def test_a_conflict_met_while_its_consumer_stops_waits_for_a_retry(
     broker: Broker, settings: Settings
 ) -> None:
-    retried_before = _retried(ROUTING_WORK.name)
-    kept, consumer, store = await _results_kept_in_one_transaction_each(
-        broker, settings, conflicts=1
-    )
-    conflicting = store._commit  # type: ignore[attr-defined]
+    async with _results_kept(broker, settings, conflicts=1) as (kept, consumer, store):
+        conflicting = store._commit  # type: ignore[attr-defined]
 
-    async def stop_taking_then_conflict() -> None:
-        await consumer._cancel()  # the stop's first step: no more deliveries taken
-        await conflicting()
+        async def stop_taking_then_conflict() -> None:
+            await consumer._cancel()  # the stop's first step: no more deliveries taken
+            await conflicting()
 
-    store._commit = stop_taking_then_conflict  # type: ignore[attr-defined]
-    await broker.publish(
-        ResultSubmitted(result_id="r1", delivery_id="d", channel="lan", final=False), "t"
-    )
-    await eventually(
-        lambda: asyncio.sleep(0, _retried(ROUTING_WORK.name)),
-        until=lambda n: n == retried_before + 1,
-        what="sent to wait for a retry",
-    )
-    assert len(kept.runs) == 1 and kept.applied == []  # not run again by a stopping consumer
-    await consumer.stop()
-    await store.close()
+        store._commit = stop_taking_then_conflict  # type: ignore[attr-defined]
+        await broker.publish(_result(), "t")
+        await eventually(
+            lambda: asyncio.sleep(0, _retried()),
+            until=lambda n: n == kept.retried_before + 1,
+            what="sent to wait for a retry",
+        )
+        assert len(kept.runs) == 1 and kept.applied == []  # not run again while stopping
