@@ -267,7 +267,7 @@ async def test_a_blocked_terminal_says_so_until_let_in_again_and_a_retired_one_p
     await expect(refusal).to_be_visible(timeout=DEADLINE_MS)
     await expect(refusal).to_have_attribute("data-code", "device_blocked")
     await expect(refusal).to_contain_text(f"Устройство {pin} заблокировано")
-    await expect(refusal).to_contain_text("проверяет каждые 15 с")
+    await expect(refusal).to_contain_text("спрашивает сервер снова каждые 15 с")
     await expect(page.locator("#pair-anew")).to_have_count(0)
 
     await admin.unblock_device(base, device["device_id"])

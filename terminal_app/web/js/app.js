@@ -163,7 +163,8 @@ function renderRefusal() {
   box.hidden = !refused;
   if (!refused) return;
   box.setAttribute("data-code", refused.code);
-  // In the app's language when the code is tsdx's own; else as the server said it.
+  // In the app's language when the code is tsdx's own (its words are the server's, shared/i18n.py:
+  // they must follow a language switch, which asks the server nothing); else as it was said.
   var known = "refused_" + refused.code;
   var text = t(known, { pin: state.device ? state.device.pin : "" });
   box.appendChild(h("div", { class: "refusal-text", text: text === known ? refused.message : text }));
