@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -106,7 +106,7 @@ class ManagementApi:
 
     def __init__(
         self,
-        api_urls: Sequence[str],
+        api_urls: tuple[str, ...],
         vhost: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,

@@ -321,16 +321,26 @@
 
   let parkedFailed = false;
 
-  // One refresh at a time: with a node of the broker away, one may take longer than the period.
-  let refreshingBroker = false;
+  // One refresh at a time (with a node of the broker away, one may outlast the period); one
+  // asked for meanwhile (after a replay, a new token) runs once the current one ends.
+  let refreshingBroker = null;
+  let brokerAgain = false;
   async function refreshBroker() {
-    if (refreshingBroker) return;
-    refreshingBroker = true;
-    try {
-      await refreshBrokerOnce();
-    } finally {
-      refreshingBroker = false;
+    if (refreshingBroker) {
+      brokerAgain = true;
+      return refreshingBroker;
     }
+    refreshingBroker = (async () => {
+      try {
+        do {
+          brokerAgain = false;
+          await refreshBrokerOnce();
+        } while (brokerAgain);
+      } finally {
+        refreshingBroker = null;
+      }
+    })();
+    return refreshingBroker;
   }
 
   async function refreshBrokerOnce() {
