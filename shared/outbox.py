@@ -133,7 +133,7 @@ class Tx:
         would tell what did not happen."""
         self._to_tell.append(tell)
 
-    def committed(self) -> None:
+    def tell_committed(self) -> None:
         """Tell what was to be told once committed (the unit of work calls it, once). A
         telling that fails is logged: what it tells of has happened all the same."""
         told, self._to_tell = self._to_tell, []
@@ -235,7 +235,7 @@ class UnitOfWork:
         # Only the attempt that committed comes here; a retried one's events went with it.
         if self._relay is not None and tx.emitted:
             self._relay.hand(tx.emitted)
-        tx.committed()
+        tx.tell_committed()
 
     async def was_applied(self, envelope: Envelope) -> bool:
         return await self._store.get(APPLIED.name, envelope.id) is not None

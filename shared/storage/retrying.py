@@ -2,8 +2,10 @@
 
 MongoDB aborts one of two transactions that write the same document (a write conflict, labelled
 ``TransientTransactionError``); the whole unit of work must run again, on fresh reads. Both
-adapters go through this one loop, so the rule is in one place: bounded in attempts and in
-time, with a jittered, growing pause so that two colliding writers drift apart.
+adapters go through this one loop, and so does a consumer running a message's handler again
+(shared/messaging/consumer.py), so the rule is in one place: bounded in attempts and in time,
+with a jittered, growing pause so that two colliding writers drift apart. The log names what
+ran again as ``where``: a store, or a queue and a message type.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ MAX_PAUSE_SECONDS = 0.5
 
 
 class ConflictPersisted(TransactionConflict):
-    """A conflict that outlasted a loop of re-runs. A loop around it (a consumer re-running the
-    handler of a message whose unit of work re-runs too) does not run it again: the bounds
-    would multiply, and the message would hold its place for as long."""
+    """A conflict not to be run again here: it outlasted a loop of re-runs, or (a consumer
+    stopping) there is no time left to. A loop around it (a consumer re-running the handler of
+    a message whose unit of work re-runs too) does not run it again: the bounds would
+    multiply, and the message would hold its place for as long."""
 
 
 async def retry_conflicts(attempt: Callable[[], Awaitable[T]], where: str) -> T:
