@@ -17,7 +17,6 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from operator import methodcaller
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -209,8 +208,13 @@ class Load:
                 if delivery in self.ledger.finished:
                     continue
                 self.ledger.downloads[item["document_id"]].add(delivery)
-                document = await self._persist(terminal.on_next(methodcaller("download", delivery)))
-                await self._persist(terminal.on_next(methodcaller("acknowledge", delivery)))
+                on_next = terminal.on_next
+                document = await self._persist(
+                    on_next(partial(TerminalClient.download, delivery_id=delivery))
+                )
+                await self._persist(
+                    on_next(partial(TerminalClient.acknowledge, delivery_id=delivery))
+                )
                 lines = [
                     {
                         "line_no": line["line_no"],
@@ -219,8 +223,12 @@ class Load:
                     }
                     for line in document["document"]["lines"]
                 ]
-                final = methodcaller(
-                    "send_result", delivery, f"{delivery}:final", lines, final=True
+                final = partial(
+                    TerminalClient.send_result,
+                    delivery_id=delivery,
+                    result_id=f"{delivery}:final",
+                    lines=lines,
+                    final=True,
                 )
-                await self._persist(terminal.on_next(final))
+                await self._persist(on_next(final))
                 self.ledger.finished.add(delivery)

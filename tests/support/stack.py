@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,12 @@ def free_port() -> int:
 
 def _on_mongo() -> bool:
     return os.environ.get("TSDX_STORE") == "mongo"
+
+
+def _db_prefix(vhost: str | None) -> str:
+    """A stack's own databases on a shared MongoDB server: by its vhost, or (a cluster of the
+    test's own, no vhost made here) by a name of its own."""
+    return f"tsdx_{(vhost or uuid.uuid4().hex[:8]).replace('-', '_')}"
 
 
 @contextmanager
@@ -46,7 +53,7 @@ def running_stack(
         "TSDX_RETRY_DELAYS_MS": "[200, 500, 1000]",
         # Under TSDX_STORE=mongo (scripts/test-mongo) stacks share one server: databases of
         # their own, as a data directory of their own gives them under SQLite.
-        "TSDX_DB_PREFIX": f"tsdx_{vhost.replace('-', '_')}" if vhost and _on_mongo() else "tsdx",
+        "TSDX_DB_PREFIX": _db_prefix(vhost) if _on_mongo() else "tsdx",
         **(extra_env or {}),
     }
     # TSDX_TEST_SERVICES=registry,routing,gateway runs a subset while developing.
