@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from services.routing import repository as repo
@@ -190,6 +191,9 @@ class UploadDecider:
                     tx.db, tenant, request.request_id, decided, answer.json, message=envelope.id
                 )
                 told = await self._announce(tx, tenant, envelope, request, answer, routed, dumped)
+                # Told once committed: a decision rolled back (a DuplicateKeyError below, or a
+                # conflict) routed nothing and told the device list nothing.
+                tx.once_committed(partial(self._told, tenant, told, request, decided, process))
         except DuplicateKeyError:
             previous = await repo.request(self._store, tenant, request.request_id)
             if previous is None:
@@ -199,9 +203,17 @@ class UploadDecider:
             # Decided meanwhile by another routing instance: that decision stands.
             await self._asked_again(envelope, previous)
             return
-        # Remembered once committed: a decision rolled back told the list nothing.
+
+    def _told(
+        self,
+        tenant: str,
+        told: list[str],
+        request: UploadRequested,
+        decided: UploadDecided,
+        process: BusinessProcess | None,
+    ) -> None:
+        """What a committed decision tells: the device list's news, the counters, its line."""
         self._news.told(tenant, told)
-        # Counted once committed: a transaction that ends in DuplicateKeyError routed nothing.
         UPLOADS.labels(decided.outcome, decided.code or "").inc()
         if process is not None:
             for delivery in decided.deliveries:
