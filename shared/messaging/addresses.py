@@ -5,7 +5,7 @@ between attempts, and the replication size of quorum queues (pure rules, no I/O)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 # A quorum of three replicas survives the loss of one node; more replicas cost every write.
 MAX_QUORUM_GROUP = 3
@@ -45,7 +45,7 @@ def _address_list(
     found: list[str] = []
     for address in raw:
         parts = urlsplit(address)
-        if parts.scheme not in schemes or not parts.hostname or not _port_readable(address):
+        if parts.scheme not in schemes or not parts.hostname or not _port_readable(parts):
             raise BadAddressList(f"not {kind}: {without_password(address)!r} (expected {example})")
         if address not in found:
             found.append(address)
@@ -54,9 +54,9 @@ def _address_list(
     return tuple(found)
 
 
-def _port_readable(address: str) -> bool:
+def _port_readable(parts: SplitResult) -> bool:
     try:
-        urlsplit(address).port  # noqa: B018 (read for its check: a port that is not a number)
+        parts.port  # noqa: B018 (read for its check: a port that is not a number)
     except ValueError:
         return False
     return True
