@@ -227,6 +227,11 @@ class _WriterHandler(logging.Handler):
 _writer: _LineWriter | None = None
 
 
+def dropped_log_lines() -> int:
+    """The log lines this process could not write since it started (its log's reader gone)."""
+    return 0 if _writer is None else _writer.dropped_lines
+
+
 def flush_logs() -> None:
     """Write the lines still held now: before a traceback or a message goes to stderr, so that
     the log reads in the order things happened."""
@@ -243,8 +248,10 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
     else:
         renderer = structlog.processors.JSONRenderer(serializer=_json_line)
     flush_logs()  # a writer replaced goes out first
+    dropped = dropped_log_lines()
     _writer = _LineWriter(sys.stderr if use_console else sys.stdout)
     writer = _writer
+    writer.dropped_lines = dropped  # counted since the process started, whatever the writer
     structlog.configure(
         processors=[
             _merge_context,

@@ -6,7 +6,13 @@ own process. Names follow Prometheus conventions (base units, ``_total`` on coun
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from shared.logging import dropped_log_lines
 
 MESSAGES_HANDLED = Counter(
     "tsdx_messages_handled_total", "AMQP messages applied by a consumer", ["service", "type"]
@@ -116,3 +122,18 @@ ADMIN_ACTIONS = Counter(
     "Operators' changes through the admin endpoints, by action and outcome (ok, refused, failed)",
     ["action", "outcome"],
 )
+
+
+class _LogLinesDropped(Collector):
+    """The writer's own count (shared/logging.py), read when scraped: a line that could not be
+    written cannot say so in the log."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "tsdx_log_lines_dropped",
+            "Log lines the process could not write (its log's reader gone), since it started",
+            value=dropped_log_lines(),
+        )
+
+
+REGISTRY.register(_LogLinesDropped())

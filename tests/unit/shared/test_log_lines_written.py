@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import TextIO
 
 import pytest
+import structlog
+from prometheus_client import REGISTRY
 
+import shared.metrics  # noqa: F401  (registers the dropped lines' metric)
 from shared import logging as tsdx_logging
-from shared.logging import HOLD_BYTES, _LineWriter, _WriterHandler, flush_logs
+from shared.logging import HOLD_BYTES, _LineWriter, _WriterHandler, configure_logging, flush_logs
 from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -146,6 +149,29 @@ async def test_a_standard_library_warning_goes_out_after_the_lines_logged_before
         "tests.a_library below the root's level, here written too: after the warning\n"
     )
     assert stream.writes == 1
+
+
+def test_the_lines_dropped_are_a_metric_and_outlast_a_new_writer(
+    monkeypatch: pytest.MonkeyPatch, pipe_without_reader: TextIO
+) -> None:
+    saved = structlog.get_config()
+    monkeypatch.setattr(tsdx_logging, "_writer", _LineWriter(pipe_without_reader))
+    assert tsdx_logging._writer is not None
+    tsdx_logging._writer.info("x" * HOLD_BYTES)  # no event loop here: written, and dropped
+    assert _dropped_metric() == 1
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    try:
+        configure_logging("unit", "INFO", "json")  # as a service does at start
+        assert _dropped_metric() == 1
+    finally:
+        structlog.configure(**saved)
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if isinstance(h, _WriterHandler)]:
+            root.removeHandler(handler)
+
+
+def _dropped_metric() -> float | None:
+    return REGISTRY.get_sample_value("tsdx_log_lines_dropped_total")
 
 
 def test_flush_logs_writes_what_the_configured_writer_holds(
