@@ -189,7 +189,14 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     },
     "cli.up.broker": {"ru": "  брокер     {address}", "en": "  broker     {address}"},
     "cli.up.logs": {"ru": "  журналы    {path}", "en": "  logs       {path}"},
+    "cli.up.default_admin_token": {
+        "ru": "  ВНИМАНИЕ: токен администратора по умолчанию ({token}): задайте свой в "
+        "TSDX_ADMIN_TOKEN, прежде чем открывать tsdx другим",
+        "en": "  WARNING: the admin token is the default ({token}): set your own in "
+        "TSDX_ADMIN_TOKEN before anyone else can reach tsdx",
+    },
     "cli.up.stopping": {"ru": "tsdx: остановка…", "en": "tsdx: stopping…"},
+    "cli.up.all_stopped": {"ru": "tsdx остановлен.", "en": "tsdx stopped."},
     "cli.up.not_started": {
         "ru": "tsdx: сервер не запустился.",
         "en": "tsdx: the stack did not start.",

@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.messaging.addresses import parse_addresses, parse_api_addresses, quorum_group_size
 from shared.outbound import allowed_networks
 
+# The admin token a fresh install starts with: anyone who read the README knows it, so every
+# service warns at start while it is still in use (shared/service.py, `tsdx up`).
+DEFAULT_ADMIN_TOKEN = "change-me"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -64,7 +68,7 @@ class Settings(BaseSettings):
     routing_port: int = 8084
 
     # Operator credential for the admin API and the dashboard's replay button.
-    admin_token: str = "change-me"
+    admin_token: str = DEFAULT_ADMIN_TOKEN
 
     # Messaging.
     prefetch: int = 64

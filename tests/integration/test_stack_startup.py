@@ -1,7 +1,8 @@
 """Starting where a port is taken (another tsdx already running, or another program): a
 service stops before it touches the broker or its store, ``tsdx up`` says which port and
 starts nothing, and a service that keeps stopping is started again later and later, with
-the reason on the console."""
+the reason on the console. A service started with the admin token every reader of the README
+knows warns of it."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.settings import DEFAULT_ADMIN_TOKEN
 from tests.support.cli import ROOT, cli_env, tsdx
-from tests.support.stack import free_port
+from tests.support.stack import free_port, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import PORT_SETTINGS, Stack
 from tools.cli.up import Supervisor
@@ -124,3 +126,21 @@ async def test_a_service_that_keeps_stopping_is_started_again_later_and_later(
 
 async def _dead(stack: Stack) -> bool:
     return stack.dead() == ["registry"]
+
+
+@pytest.mark.parametrize(("token", "warned"), [(DEFAULT_ADMIN_TOKEN, True), ("our-own", False)])
+async def test_a_service_warns_at_start_while_the_admin_token_is_the_default(
+    tmp_path: Path, token: str, warned: bool
+) -> None:
+    extra = {"TSDX_ADMIN_TOKEN": token}
+    with running_stack(tmp_path, services=("registry",), extra_env=extra):
+        log = tmp_path / "logs" / "registry.log"
+
+        async def started() -> str:
+            return log.read_text() if log.exists() else ""
+
+        text = await eventually(started, until=lambda t: "service.started" in t)
+        # Logged right after service.started, in the same turn of the loop.
+        text = await eventually(started, until=lambda t: t.count("\n") >= text.count("\n"))
+    text = log.read_text()
+    assert ('"event":"security.default_admin_token"' in text) is warned, text[-2000:]

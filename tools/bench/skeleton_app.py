@@ -33,11 +33,15 @@ import uvicorn
 import uvloop
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 
 from shared.http_server import server_config
 
 QUEUE = f"bench.skeleton.{uuid.uuid4().hex[:8]}"
+
+
+def _json(content: object) -> Response:
+    return Response(orjson.dumps(content), media_type="application/json")
 
 
 class Skeleton:
@@ -61,7 +65,7 @@ app = FastAPI()
 
 
 @app.post("/api/v1/uploads")
-async def upload(request: Request) -> ORJSONResponse:
+async def upload(request: Request) -> Response:
     body = orjson.loads(await request.body())
     device = body["target"]["value"]
     assert skeleton.channel is not None
@@ -82,11 +86,11 @@ async def upload(request: Request) -> ORJSONResponse:
             )
         )
     await asyncio.gather(*publishes)
-    return ORJSONResponse({"status": "accepted", "deliveries": deliveries})
+    return _json({"status": "accepted", "deliveries": deliveries})
 
 
 @app.get("/api/v1/terminal/inbox")
-async def inbox(request: Request) -> ORJSONResponse:
+async def inbox(request: Request) -> Response:
     device = request.headers["authorization"].removeprefix("Bearer ")
     wait = float(request.query_params.get("wait", "0"))
     held = skeleton.inbox[device]
@@ -99,14 +103,14 @@ async def inbox(request: Request) -> ORJSONResponse:
         {"delivery_id": d["delivery_id"], "document_id": d["document"]["header"]["id"]}
         for d in held.values()
     ]
-    return ORJSONResponse({"documents": documents, "withdrawn": []})
+    return _json({"documents": documents, "withdrawn": []})
 
 
 @app.post("/api/v1/terminal/documents/{delivery_id}/ack")
-async def acknowledge(delivery_id: str, request: Request) -> ORJSONResponse:
+async def acknowledge(delivery_id: str, request: Request) -> Response:
     device = request.headers["authorization"].removeprefix("Bearer ")
     skeleton.inbox[device].pop(delivery_id, None)
-    return ORJSONResponse({"delivery_id": delivery_id, "state": "downloaded"})
+    return _json({"delivery_id": delivery_id, "state": "downloaded"})
 
 
 @app.get("/ping")

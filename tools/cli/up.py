@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shared.i18n import text
 from shared.ports import PortUnavailable, listening_socket
-from shared.settings import Settings
+from shared.settings import DEFAULT_ADMIN_TOKEN, Settings
 from shared.storage.port import StoreTooNew
 from tools.cli.broker_check import broker_answers, ensure_broker
 from tools.cli.output import add_language_option
@@ -114,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
     brokers = ", ".join(a.rsplit("@", 1)[-1] for a in settings.amqp_addresses)
     print(text("cli.up.broker", language, address=brokers))
     print(text("cli.up.logs", language, path=log_dir))
+    warning = admin_token_warning(settings, language)
+    if warning is not None:
+        print(warning)
     if args.ready_file is not None:
         args.ready_file.touch()
     supervisor = Supervisor(
@@ -124,7 +127,15 @@ def run(args: argparse.Namespace) -> int:
         time.sleep(0.5)
     print(text("cli.up.stopping", language))
     stack.stop_all()
+    print(text("cli.up.all_stopped", language))
     return supervisor.fatal or 0
+
+
+def admin_token_warning(settings: Settings, language: str) -> str | None:
+    """The console's warning while the admin token is still the one every reader knows."""
+    if settings.admin_token != DEFAULT_ADMIN_TOKEN:
+        return None
+    return text("cli.up.default_admin_token", language, token=DEFAULT_ADMIN_TOKEN)
 
 
 def store_description(settings: Settings, data_dir: Path) -> str:

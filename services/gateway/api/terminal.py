@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.gateway import directory
@@ -179,7 +178,6 @@ def _wait_and_known(params: dict[str, str]) -> tuple[float, int]:
 @router.get(
     "/inbox",
     summary="Documents waiting for this device; waits up to `wait` seconds for news",
-    response_class=ORJSONResponse,
     openapi_extra={**documented_query(InboxQuery), **BEARER_SECURITY},
 )
 async def inbox(request: Request) -> Response:
@@ -294,18 +292,17 @@ def _answer_of(polled: Polled, language: str) -> tuple[bytes, HeldAnswer]:
 @router.get(
     "/documents/{delivery_id}",
     summary="Download one document with its version",
-    response_class=ORJSONResponse,
 )
 async def download(
     delivery_id: str, request: Request, rt: RuntimeDep, device: DeviceDep
-) -> ORJSONResponse:
+) -> Response:
     row = await own_copy(rt, device, delivery_id)
     # The terminal's call carries no trace: it continues the one its document came with.
     with tracing.continuing("terminal download", row.trace):
         document = await document_of(rt, row)
-        return ORJSONResponse(
-            {**_summary(row, language_of(request)), "settings": row.settings, "document": document}
-        )
+        summary = _summary(row, language_of(request))
+        answer = {**summary, "settings": row.settings, "document": document}
+        return Response(orjson.dumps(answer), media_type="application/json")
 
 
 ACK_PATH = "/api/v1/terminal/documents/{delivery_id}/ack"

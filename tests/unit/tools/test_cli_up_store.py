@@ -1,4 +1,5 @@
-"""``tsdx up`` says which store the services really use, and never prints a password."""
+"""``tsdx up`` says which store the services really use, never prints a password, and warns
+while the admin token is still the default."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.settings import Settings
-from tools.cli.up import store_description, without_credentials
+from tools.cli.up import admin_token_warning, store_description, without_credentials
 
 
 def test_sqlite_is_shown_with_the_files_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,3 +40,19 @@ def test_mongo_is_shown_by_its_url_without_credentials(monkeypatch: pytest.Monke
 )
 def test_credentials_are_cut_from_any_mongo_url(url: str, shown: str) -> None:
     assert without_credentials(url) == shown
+
+
+def test_the_default_admin_token_is_warned_of_in_the_reader_s_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TSDX_ADMIN_TOKEN", raising=False)
+    settings = Settings(_env_file=None)
+    warning = admin_token_warning(settings, "ru")
+    assert warning is not None and "TSDX_ADMIN_TOKEN" in warning and "ВНИМАНИЕ" in warning
+    english = admin_token_warning(settings, "en")
+    assert english is not None and english.strip().startswith("WARNING")
+
+
+def test_an_admin_token_of_one_s_own_is_not_warned_of(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TSDX_ADMIN_TOKEN", "a-token-of-our-own")
+    assert admin_token_warning(Settings(_env_file=None), "ru") is None
