@@ -16,11 +16,28 @@ def new_token(prefix: str, nbytes: int = 24) -> str:
     return f"{prefix}_{secrets.token_urlsafe(nbytes)}"
 
 
+# Connection codes: short enough to type on a terminal keyboard, long enough not to guess: 12
+# characters of base32 without the look-alikes (I, O, 0, 1), shown in groups of four.
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_CODE_LENGTH = 12
+
+
 def new_connection_code() -> str:
-    # Short enough to type on a terminal keyboard, long enough not to guess: 12 chars of base32.
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+    return _grouped(raw)
+
+
+def _grouped(raw: str) -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def connection_code_as_issued(typed: str) -> str:
+    """A connection code as typed on a terminal (lower case, without the dashes, with spaces)
+    in the form it was issued in; anything that cannot be one, as it was typed."""
+    raw = "".join(ch for ch in typed.upper() if ch not in " -\t")
+    if len(raw) == _CODE_LENGTH and all(ch in _CODE_ALPHABET for ch in raw):
+        return _grouped(raw)
+    return typed
 
 
 def hash_token(token: str) -> str:

@@ -30,7 +30,7 @@ from shared.errors import Refusal
 from shared.logging import get_logger
 from shared.metrics import PIN_MISSES
 from shared.outbox import Tx, UnitOfWork
-from shared.security import hash_token, new_token
+from shared.security import connection_code_as_issued, hash_token, new_token
 from shared.settings import Settings
 from shared.storage import DuplicateKeyError, Session, Store
 
@@ -96,7 +96,8 @@ class Pairing:
     async def pair(
         self, connection_code: str, hardware_id: str, model: str, name: str, mode: DeviceMode
     ) -> dict[str, Any]:
-        tenant = await repo.tenant_by_connection_code_hash(self._store, hash_token(connection_code))
+        as_issued = connection_code_as_issued(connection_code)
+        tenant = await repo.tenant_by_connection_code_hash(self._store, hash_token(as_issued))
         if tenant is None or tenant.status != ACTIVE:
             raise Refusal("bad_connection_code", 403)
         credential = new_token("tsd")

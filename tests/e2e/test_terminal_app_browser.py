@@ -182,9 +182,27 @@ async def test_pair_receive_scan_and_finish_online(
     context, page, errors = await handheld(browser)
     await page.goto(f"{stack.url('gateway')}/tsd/")
     await expect(page.locator("h1")).to_have_text("Подключение к базе")
+    await expect(page.locator("#unsent")).to_be_hidden()  # nothing could have been sent yet
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-pair.png")))
+    # No code, then a wrong one: said, and the field ready for the next scan, its text selected.
+    await page.click("#pair-button")
+    await expect(page.locator("#notice")).to_have_text("Введите или отсканируйте код подключения")
+    await expect(page.locator("#connection-code")).to_be_focused()
+    await page.fill("#connection-code", "ABCD-EFGH-JKLM")
+    await page.click("#pair-button")
+    await expect(page.locator("#notice")).to_contain_text("код подключения", timeout=DEADLINE_MS)
+    await expect(page.locator("#connection-code")).to_be_focused()
+    selected = "(() => { const f = document.querySelector('#connection-code');"
+    selected += " return f.value.substring(f.selectionStart, f.selectionEnd); })()"
+    assert await page.evaluate(selected) == "ABCD-EFGH-JKLM"
 
-    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    # Typed as a handheld's keyboard types it: lower case, without the dashes.
+    await page.fill("#connection-code", tenant["connection_code"].lower().replace("-", ""))
+    await page.click("#pair-button")
+    pin_box = page.locator("#menu-pin")
+    await expect(pin_box).to_have_text(re.compile(r"^\d{4,}$"), timeout=DEADLINE_MS)
+    pin = str(await pin_box.text_content())
+    await expect(page.locator("#notice")).to_be_hidden()  # the earlier refusal no longer holds
     await expect(page.locator("#menu-hardware-id")).to_have_text(re.compile(r"^@TSDX-WEB-"))
     await expect(page.locator("#menu-connection")).to_have_text("В сети")
     await expect(page.locator("#menu-unsent")).to_have_text("0")
@@ -215,7 +233,7 @@ async def test_pair_receive_scan_and_finish_online(
     await scan(page, BAGS)
     await expect(qty(page, 2)).to_have_text("1")
     await scan(page, CHEESE_1235_G)
-    await expect(qty(page, 3)).to_have_text("1.235")
+    await expect(qty(page, 3)).to_have_text("1,235")
     await scan(page, MARK_B)
     await expect(qty(page, 1)).to_have_text("2")
     await scan(page, MARK_A)  # the same pack again
@@ -327,13 +345,13 @@ async def test_scans_survive_a_cut_network_and_a_reload_and_the_result_arrives_o
     await context.set_offline(True)
     await scan(page, BAGS)
     await scan(page, CHEESE_1235_G)
-    await expect(qty(page, 3)).to_have_text("1.235")
+    await expect(qty(page, 3)).to_have_text("1,235")
 
     await page.reload()
     await expect(page.locator("#connection")).to_have_text("Нет связи", timeout=DEADLINE_MS)
     await expect(qty(page, 1)).to_have_text("1")
     await expect(qty(page, 2)).to_have_text("1")
-    await expect(qty(page, 3)).to_have_text("1.235")
+    await expect(qty(page, 3)).to_have_text("1,235")
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-offline.png")))
     await scan(page, MARK_A)  # remembered across the reload: still refused
     await expect(page.locator("#message")).to_contain_text("уже отсканирован")
@@ -519,12 +537,19 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await page.click('#lines li[data-line-no="3"]')  # weighed cheese without a label
     await page.fill("#dialog-input", "0,75")
     await page.click("#dialog-ok")
-    await expect(qty(page, 3)).to_have_text("0.75")
+    await expect(qty(page, 3)).to_have_text("0,75")
     await page.click('#lines li[data-line-no="3"]')
     await page.fill("#dialog-input", "1")
     await page.click("#dialog-ok")
-    await expect(page.locator("#message")).to_contain_text("план 1.5, было бы 1.75")
-    await expect(qty(page, 3)).to_have_text("0.75")
+    await expect(page.locator("#message")).to_contain_text("план 1,5, было бы 1,75")
+    await expect(qty(page, 3)).to_have_text("0,75")
+    # A count put right: the line cleared (after a question), to be counted again.
+    await page.click('#lines li[data-line-no="3"]')
+    await page.click("#dialog-clear")
+    await expect(page.locator("#dialog")).to_contain_text("Обнулить строку")
+    await page.click("#dialog-ok")
+    await expect(qty(page, 3)).to_have_text("0")
+    await expect(page.locator("#message")).to_contain_text("строка обнулена")
     await expect(page.locator("#scan")).to_be_focused()
 
     # 1C replaces the document while it is being counted: the old copy goes, with a notice.
@@ -534,7 +559,7 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     assert replaced["status"] == "accepted", replaced
     second = replaced["deliveries"][0]["delivery_id"]
     await expect(page.locator("#notice")).to_contain_text(
-        "Документ отозван: Подбор № 0000-000123 от 28.11.2026", timeout=DEADLINE_MS
+        "Документ отозван из 1С: Подбор № 0000-000123 от 28.11.2026", timeout=DEADLINE_MS
     )
     await expect(page.locator("#scan")).to_have_count(0)
     await expect(page.locator(f'.doc-card[data-delivery-id="{first}"]')).to_have_count(0)

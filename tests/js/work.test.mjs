@@ -4,7 +4,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
-import { applyScan, applyTyped, factLines, newJob, titleOf } from "../../terminal_app/web/js/work.js";
+import { setLanguageWords } from "./language.mjs";
+import { applyScan, applyTyped, clearLine, factLines, newJob, titleOf } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -39,8 +40,36 @@ test("decimal sums are exact and quantities are bounded", () => {
   assert.equal(isQuantity("-1"), false);
 });
 
-test("the title reads as in 1C", () => {
+test("the title reads as in 1C, and in the app's language", () => {
   assert.equal(titleOf(job().summary), "Поступление № 0000-000123 от 28.11.2026");
+  setLanguageWords("en");
+  try {
+    assert.equal(titleOf(job().summary), "Поступление No. 0000-000123 of 28.11.2026");
+  } finally {
+    setLanguageWords("ru");
+  }
+});
+
+test("a line cleared takes back its count, its batches and its marking codes", () => {
+  const counted = job();
+  const mark = `010${MILK}21abcDEF123456${GS}93Ab1x`;
+  assert.equal(applyScan(counted, mark).ok, true);
+  assert.equal(applyScan(counted, "2212345000003").ok, true);
+  clearLine(counted, 0);
+  assert.equal(counted.counts[0], "0");
+  assert.deepEqual(factLines(counted).map((fact) => fact.product_id), ["cheese"]);
+  // The same pack may be scanned again: the line is counted anew.
+  assert.equal(applyScan(counted, mark).ok, true);
+  assert.equal(counted.counts[0], "1");
+});
+
+test("a count past the plan without quantity control is counted and said to be over", () => {
+  const counted = job();
+  assert.equal(applyTyped(counted, 0, "2").over, false);
+  const over = applyTyped(counted, 0, "1");
+  assert.equal(over.ok, true);
+  assert.equal(over.over, true);
+  assert.equal(counted.counts[0], "3");
 });
 
 test("a marking code counts once; the same pack again is refused", () => {

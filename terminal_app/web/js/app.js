@@ -6,12 +6,13 @@ import { acknowledgeAll, acknowledgedNews, toAcknowledge } from "./acks.js";
 import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
 import { DEFAULT_SETTINGS, matchScan, parseScan } from "./barcodes.js";
 import { applyPage, findInCatalog } from "./catalog.js";
+import { isZero } from "./decimal.js";
 import { signal, unlockOnFirstTouch } from "./feedback.js";
-import { currentLanguage, setLanguage, t } from "./i18n.js";
+import { currentLanguage, quantityShown, setLanguage, t } from "./i18n.js";
 import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
-  applyScan, applyTyped, attributesToAsk, expiryOf, factLines, marksCheck, newCreatedJob, newJob,
-  newResultId, partsOfLine, progress, summaryOf, titleOf,
+  applyScan, applyTyped, attributesToAsk, clearLine, expiryOf, factLines, marksCheck, newCreatedJob,
+  newJob, newResultId, partsOfLine, progress, summaryOf, titleOf,
 } from "./work.js";
 
 var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
@@ -133,11 +134,14 @@ function failedForNetwork(error) {
 
 function renderChrome() {
   var pill = $("#connection");
-  pill.textContent = state.online ? t("online") : t("offline");
-  pill.className = "pill " + (state.online ? "pill-online" : "pill-offline");
+  // A refused terminal reaches the server but may not use it: not "online" (the band says why).
+  pill.textContent = state.refused ? t("refused_pill") : state.online ? t("online") : t("offline");
+  pill.className = "pill " + (state.online && !state.refused ? "pill-online" : "pill-offline");
   pill.setAttribute("data-online", state.online ? "yes" : "no");
   var strip = $("#unsent");
   var n = state.outbox.length;
+  // Before pairing or logging in there is nothing that could have been sent.
+  strip.hidden = !n && (state.screen === "pair" || state.screen === "login");
   strip.textContent = (n ? "\u2191 " + t("unsent", { n: n }) : "\u2713 " + t("all_sent")) +
     (state.offlineChecked && !state.offlineReady ? " · " + t("offline_strip") : "");
   strip.className = "strip " + (n ? "strip-unsent" : "strip-sent");
@@ -192,6 +196,11 @@ function setRefused(refused) {
 }
 
 var noticeTimer = null;
+function hideNotice() {
+  clearTimeout(noticeTimer);
+  $("#notice").hidden = true;
+}
+
 function notice(text, kind) {
   var box = $("#notice");
   box.textContent = text;
@@ -316,9 +325,11 @@ function dialog(options) {
     }
     var ok = h("button", { class: "button primary", id: "dialog-ok", type: "button", text: options.ok || "OK", onclick: function () { close(input ? input.value : true); } });
     var cancel = h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } });
+    // A third answer, when given: resolves with its value.
+    var other = options.other ? h("button", { class: "button danger", id: options.other.id, type: "button", text: options.other.text, onclick: function () { close(options.other.value); } }) : null;
     if (input) input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); close(input.value); } });
     shade.appendChild(h("div", { class: "dialog", id: "dialog", role: "dialog" }, [
-      h("p", { class: "dialog-text", text: options.text }), input, h("div", { class: "dialog-actions" }, [cancel, ok]),
+      h("p", { class: "dialog-text", text: options.text }), input, h("div", { class: "dialog-actions" }, [cancel, ok]), other,
     ]));
     state.dialogOpen = true;
     shade.hidden = false;
@@ -484,8 +495,8 @@ function lineItem(job, line, i, highlight) {
       batches.length ? h("div", { class: "line-batches" }, batches.map(function (part) { return h("div", { class: "line-batch", text: batchText(part) }); })) : null,
     ]),
     h("div", { class: "line-qty" }, [
-      h("span", { class: "qty-count", text: count }),
-      line.unplanned ? null : h("span", { class: "qty-plan", text: " / " + planned }),
+      h("span", { class: "qty-count", text: quantityShown(count) }),
+      line.unplanned ? null : h("span", { class: "qty-plan", text: " / " + quantityShown(planned) }),
     ]),
   ]);
 }
@@ -498,7 +509,7 @@ function batchText(part) {
     part.characteristic,
     part.series ? t("series") + " " + part.series : "",
     date ? t("expiry_until") + " " + date[3] + "." + date[2] + "." + date[1] : "",
-  ].filter(Boolean).join(" · ") + ": " + part.quantity;
+  ].filter(Boolean).join(" · ") + ": " + quantityShown(part.quantity);
 }
 
 function showCell(job) {
@@ -581,7 +592,7 @@ function renderLines(job, highlight) {
 
 function message(kind, text) {
   var box = $("#message");
-  if (!box) return notice(text, kind === "ok" ? "info" : "error");
+  if (!box) return notice(text, kind === "error" ? "error" : "info");
   box.textContent = text;
   box.setAttribute("data-kind", kind);
 }
@@ -616,7 +627,8 @@ function queueScan(raw) {
 // an accepted beep means the count survives a reload or a dead battery.
 async function handleScan(raw) {
   var job = state.jobs.get(state.current);
-  if (!job) return;
+  // A stray Enter (an empty scan field) is no scan: nothing to refuse.
+  if (!job || !String(raw).trim()) return;
   var scanSettings = barcodeSettings(job);
   // Not a line of the document: perhaps a product or a cell of the catalog.
   var hit = matchScan(raw, job.lines, scanSettings).line < 0 ? await findInCatalog(parseScan(raw, scanSettings), catalogRead) : null;
@@ -651,7 +663,7 @@ async function askAttributes(names) {
 
 async function reportCount(job, outcome) {
   if (!outcome.ok) {
-    message("error", t(outcome.reason, outcome.params));
+    message("error", t(outcome.reason, quantitiesShown(outcome.params)));
     signal("error", state.sound);
     return;
   }
@@ -663,19 +675,47 @@ async function reportCount(job, outcome) {
     return;
   }
   var line = job.lines[outcome.line];
-  var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.mark ? "mark_ok" : "scanned_ok";
-  message("ok", t(said, { name: line.name || line.product_id, qty: outcome.quantity }));
+  var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.mark ? "mark_ok" : outcome.over ? "scanned_over_plan" : "scanned_ok";
+  var params = { name: line.name || line.product_id, qty: outcome.quantity, planned: line.planned_qty, total: job.counts[outcome.line] };
+  message(outcome.over ? "warn" : "ok", t(said, quantitiesShown(params)));
   signal("ok", state.sound);
   renderLines(job, outcome.line);
 }
 
+// The quantities among a message's words, as the reader writes them.
+var QUANTITY_WORDS = ["qty", "planned", "total", "fact"];
+
+function quantitiesShown(params) {
+  var shown = Object.assign({}, params);
+  QUANTITY_WORDS.forEach(function (word) {
+    if (shown[word] !== undefined) shown[word] = quantityShown(shown[word]);
+  });
+  return shown;
+}
+
+// What the quantity dialog answers when the storekeeper asks to count the line again.
+var CLEAR_LINE = {};
+
 async function typeQuantity(job, index) {
   var line = job.lines[index];
-  var typed = await dialog({ text: t("add_quantity") + ": " + (line.name || line.product_id) + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add") });
+  var name = line.name || line.product_id;
+  var counted = !isZero(job.counts[index]);
+  var other = counted ? { id: "dialog-clear", text: t("clear_line"), value: CLEAR_LINE } : null;
+  var typed = await dialog({ text: t("add_quantity") + ": " + name + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add"), other: other });
+  if (typed === CLEAR_LINE) return clearCount(job, index);
   if (typed === null || typed === undefined) return;
   var attributes = await askAttributes((job.settings.ask_for || []).filter(function (name) { return !line[name]; }));
   if (attributes === null) return;
   await reportCount(job, applyTyped(job, index, typed, attributes));
+}
+
+async function clearCount(job, index) {
+  var name = job.lines[index].name || job.lines[index].product_id;
+  if (!(await dialog({ text: t("confirm_clear_line", { name: name, qty: quantityShown(job.counts[index]) }), ok: t("clear_line") }))) return;
+  clearLine(job, index);
+  await saveJob(job);
+  message("ok", t("line_cleared", { name: name }));
+  renderLines(job, index);
 }
 
 async function scanWithCamera() {
@@ -743,7 +783,8 @@ async function finish(job) {
   await flush();
   if (waiting()) await flush(); // the send that was running may have ended before this result came
   var sent = !waiting();
-  notice(t("finished", { how: t(sent ? "finished_sent" : "finished_queued") }), "info");
+  var how = sent ? "finished_sent" : state.refused ? "finished_held" : "finished_queued";
+  notice(t("finished", { how: t(how) }), "info");
 }
 
 async function sendPartial(job) {
@@ -868,7 +909,7 @@ function deviceModel() {
 
 async function pair(typed, button) {
   var code = connectionCode(typed);
-  if (!code) return;
+  if (!code) return pairingRefused(t("connection_code_empty"));
   button.disabled = true;
   button.textContent = t("pairing");
   var model = deviceModel();
@@ -878,15 +919,27 @@ async function pair(typed, button) {
     state.device = { device_id: paired.device_id, tenant: paired.tenant, pin: paired.pin, mode: paired.mode, credential: paired.credential, model: model, hardware_id: hardware };
     settings.set("device", state.device);
     signal("ok", state.sound);
+    hideNotice(); // a refusal of an earlier try no longer holds
     setOnline(true);
     go("list");
     openDrawer(); // the PIN is what the storekeeper needs next: tell it to the 1C operator
     internetLoop();
   } catch (error) {
-    signal("error", state.sound);
-    notice(error instanceof NetworkError ? t("network_error") : error.message, "error");
     button.disabled = false;
     button.textContent = t("pair");
+    pairingRefused(error instanceof NetworkError ? t("network_error") : error.message);
+  }
+}
+
+// Said, and the code field ready again with its text selected: the next scan (a wedge types
+// into the focused field) replaces it.
+function pairingRefused(text) {
+  signal("error", state.sound);
+  notice(text, "error");
+  var field = $("#connection-code");
+  if (field) {
+    field.focus();
+    field.select();
   }
 }
 
@@ -966,7 +1019,7 @@ async function applyInbox(inbox) {
   var client = api();
   var changed = false;
   for (var i = 0; i < inbox.withdrawn.length; i++) {
-    changed = (await dropWithdrawn(inbox.withdrawn[i].delivery_id)) || changed;
+    changed = (await dropWithdrawn(inbox.withdrawn[i].delivery_id, inbox.withdrawn[i].reason)) || changed;
   }
   var listed = {};
   for (var j = 0; j < inbox.documents.length; j++) {
@@ -995,12 +1048,14 @@ async function applyInbox(inbox) {
   if (changed && state.screen === "list") render();
 }
 
-// A withdrawn document leaves the terminal, and the user is told.
-async function dropWithdrawn(id) {
+// A withdrawn document leaves the terminal, and the user is told why when the server said:
+// a new version from 1C (it comes as another document) or taken back by the operator.
+async function dropWithdrawn(id, reason) {
   var job = state.jobs.get(id);
   if (!job) return false;
   await dropJob(id);
-  notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
+  var why = reason === "replaced" || reason === "recalled" ? "withdrawn_" + reason : "withdrawn";
+  notice(t(why, { title: titleOf(job.summary) }), "error");
   signal("error", state.sound);
   if (state.current === id) go("list");
   return true;

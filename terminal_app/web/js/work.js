@@ -3,6 +3,7 @@
 
 import { matchScan, parseScan } from "./barcodes.js";
 import { add, compare, isQuantity, isZero, multiply, normalize } from "./decimal.js";
+import { t } from "./i18n.js";
 
 export function newJob(downloaded) {
   var lines = downloaded.document.lines;
@@ -57,13 +58,12 @@ export function summaryOf(item) {
   return copy;
 }
 
-// «Поступление № 0000-000123 от 28.11.2026»
+// «Поступление № 0000-000123 от 28.11.2026», in the app's language (the kind is 1C's word).
 export function titleOf(summary) {
-  var kind = summary.terminal_type || summary.accounting_type || "";
-  var title = kind + " № " + (summary.number || summary.document_id);
+  var words = { kind: summary.terminal_type || summary.accounting_type || "", number: summary.number || summary.document_id };
   var date = /^(\d{4})-(\d{2})-(\d{2})/.exec(summary.date || "");
-  if (date) return title + " от " + date[3] + "." + date[2] + "." + date[1];
-  return summary.date ? title + " от " + summary.date : title;
+  words.date = date ? date[3] + "." + date[2] + "." + date[1] : summary.date;
+  return t(words.date ? "title_dated" : "title", words).trim();
 }
 
 function refuse(reason, params) {
@@ -151,7 +151,22 @@ function count(job, index, quantity, barcode, attrs, marks) {
     job.marks[index].push(code);
     job.markKeys[markKey(code)] = true;
   });
-  return { ok: true, line: index, quantity: quantity, attrs: attrs };
+  // Past the plan without quantity control: counted, and said so.
+  var over = !line.unplanned && line.planned_qty !== undefined && compare(total, String(line.planned_qty)) > 0;
+  return { ok: true, line: index, quantity: quantity, attrs: attrs, over: over };
+}
+
+// Takes back everything counted on line ``index``, its batches, cells and marking codes, so
+// that a mistaken scan is put right by counting the line again (a count is never lowered by
+// a negative quantity: each scan stays a whole item). The next result sent replaces the
+// earlier ones, so the line's count goes back to 1C as it now is. A box (aggregation code)
+// counted stays counted on its other lines, and cannot be scanned again.
+export function clearLine(job, index) {
+  job.parts = partsOf(job).filter(function (part) { return part.line !== index; });
+  job.marks[index].forEach(function (code) { delete job.markKeys[markKey(code)]; });
+  job.marks[index] = [];
+  job.counts[index] = "0";
+  job.scanned[index] = "";
 }
 
 // Which of the process's asked-for attributes a scan leaves open (neither the scan nor the

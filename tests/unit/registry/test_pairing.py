@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from services.registry.pairing import Pairing, still_cooling
 from services.registry.repository import RetiredPin
 from shared.errors import Refusal
-from shared.security import hash_token
+from shared.security import connection_code_as_issued, hash_token, new_connection_code
 from tests.unit.registry.steps import pair
 
 
@@ -40,6 +41,27 @@ async def test_the_same_terminal_pairing_again_keeps_its_device_and_pin_with_a_n
     with pytest.raises(Refusal) as refused:
         await pairing.authenticate(hash_token(first["credential"]))
     assert refused.value.code == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    "typed", [str.lower, lambda c: c.replace("-", ""), lambda c: " " + c.lower().replace("-", " ")]
+)
+async def test_a_connection_code_typed_in_lower_case_or_without_dashes_pairs(
+    pairing: Pairing, base: dict[str, str], typed: Callable[[str], str]
+) -> None:
+    paired = await pairing.pair(typed(base["connection_code"]), "hw-1", "EDA50", "ТСД", "online")
+    assert paired["device"]["tenant"] == "sklad"
+
+
+@pytest.mark.parametrize("typed", ["", "ABCD-EFGH-JKL", "abcd-efgh-jklm-n", "ABCD-EFGH-JKL0"])
+def test_what_cannot_be_a_connection_code_is_left_as_typed(typed: str) -> None:
+    assert connection_code_as_issued(typed) == typed
+
+
+def test_a_connection_code_is_put_in_its_issued_form() -> None:
+    assert connection_code_as_issued("abcd efgh-jklm") == "ABCD-EFGH-JKLM"
+    code = new_connection_code()
+    assert connection_code_as_issued(code) == code
 
 
 async def test_a_wrong_connection_code_pairs_nothing(
