@@ -126,6 +126,18 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Не найдено.",
         "en": "Not found.",
     },
+    "upload_not_found": {
+        "ru": "Выгрузка с ключом {request_id} в этой базе не найдена: она не отправлялась или "
+        "ещё ждёт первого ответа.",
+        "en": "No upload with the request id {request_id} in this base: it was never sent, or "
+        "is still waiting for its first answer.",
+    },
+    "result_not_found": {
+        "ru": "Результата по документу {document_id} в этой базе нет: документ не завершён на "
+        "ТСД или это не идентификатор документа 1С (не номер).",
+        "en": "No result for the document {document_id} in this base: it is not finished on a "
+        "terminal, or this is not the 1C document's id (not its number).",
+    },
     "body_too_large": {
         "ru": "Запрос слишком велик: не более {limit} байт.",
         "en": "The request is too large: at most {limit} bytes.",

@@ -31,7 +31,7 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.downloaded": {"ru": "загружен на ТСД", "en": "downloaded"},
     "cli.word.in_progress": {"ru": "в работе", "en": "in progress"},
     "cli.word.completed": {"ru": "завершён", "en": "completed"},
-    "cli.word.loaded": {"ru": "загружен в учёт", "en": "loaded"},
+    "cli.word.loaded": {"ru": "загружен в учётную систему", "en": "loaded"},
     "cli.word.returned": {"ru": "возвращён в учёт", "en": "returned"},
     "cli.word.done": {"ru": "готов", "en": "done"},
     "cli.word.withdrawn": {"ru": "отозван", "en": "withdrawn"},
@@ -123,7 +123,7 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     },
     "cli.tsd.document_title": {"ru": "{kind} № {number}", "en": "{kind} № {number}"},
     "cli.tsd.document_dated": {"ru": "{title} от {date}", "en": "{title} of {date}"},
-    "cli.tsd.downloaded": {"ru": "загружен на терминал", "en": "downloaded"},
+    "cli.tsd.downloaded": {"ru": "загружен на ТСД", "en": "downloaded"},
     "cli.tsd.partial_sent": {
         "ru": "отправлен частичный результат (строк: {sent} из {total})",
         "en": "partial result sent ({sent} of {total} lines)",
@@ -238,6 +238,11 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.admin.refused": {
         "ru": "tsdx: отказ: {code}: {message}",
         "en": "tsdx: refused: {code}: {message}",
+    },
+    "cli.admin.token_wrong": {
+        "ru": "неверный токен администратора (--admin-token или TSDX_ADMIN_TOKEN): нужен тот, "
+        "что задан на сервере",
+        "en": "wrong admin token (--admin-token or TSDX_ADMIN_TOKEN): the server's own is needed",
     },
     "cli.admin.no_password": {
         "ru": "пароль не указан (--password или одна строка на стандартном вводе)",
@@ -584,6 +589,11 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "en": "the dashboard's server cannot be reached",
     },
     "dashboard.http_error": {"ru": "ошибка HTTP {status}", "en": "HTTP error {status}"},
+    "dashboard.token_wrong": {
+        "ru": "Неверный токен администратора: введите тот, что задан на сервере в "
+        "TSDX_ADMIN_TOKEN.",
+        "en": "Wrong admin token: enter the one the server has in TSDX_ADMIN_TOKEN.",
+    },
     "dashboard.token_needed": {
         "ru": "Введите токен администратора: данные панели только для операторов.",
         "en": "Enter the admin token: the dashboard's figures are for operators only.",

@@ -25,7 +25,7 @@ async def unloaded(rt: Runtime, tenant: str, mode: DeviceMode | None) -> list[di
 async def pull(rt: Runtime, tenant: str, document_id: str) -> dict[str, Any]:
     doc = await repo.completed(rt.store, tenant, document_id)
     if doc is None:
-        raise Refusal("not_found", 404)
+        raise Refusal("result_not_found", 404, document_id=document_id)
     if not doc.pulled_at:  # the first read is a step of the document's journey
         await repo.mark_pulled(rt.store, tenant, document_id, now_iso())
     return result_view(doc)

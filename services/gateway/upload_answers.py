@@ -128,7 +128,7 @@ async def answer_of(rt: Runtime, tenant: str, request_id: str) -> UploadRecord:
     """The base's upload by its request id (its answer once decided)."""
     record = await repo.upload(rt.store, tenant, request_id)
     if record is None:
-        raise Refusal("not_found", 404)
+        raise Refusal("upload_not_found", 404, request_id=request_id)
     return record
 
 

@@ -274,14 +274,15 @@ async def test_devices_and_results_from_upload_to_loaded(
     assert "Приобретение товаров и услуг № R-1" in shown.out
     assert "prod-2" in shown.out and "3.5" in shown.out
     loaded = await tsdx("results", "loaded", doc_id, env=env)
-    assert (loaded.code, loaded.out.strip()) == (0, f"{doc_id}: загружен в учёт")
+    assert (loaded.code, loaded.out.strip()) == (0, f"{doc_id}: загружен в учётную систему")
     after = await tsdx("results", "list", "--json", env=env)
     assert json.loads(after.out) == []
     state = json.loads((await tsdx("results", "get", doc_id, "--json", env=env)).out)["state"]
     assert state == "loaded"
     unknown = await tsdx("results", "get", "no-such-document", env=env)
     assert unknown.code == REFUSED
-    assert f"404 not_found: {render('not_found', 'ru')}" in unknown.err
+    said = render("result_not_found", "ru", {"document_id": "no-such-document"})
+    assert f"404 result_not_found: {said}" in unknown.err
 
 
 async def test_pending_upload_exits_5(tmp_path: Path) -> None:

@@ -114,6 +114,13 @@ async def test_page_shows_a_live_decision_and_replays_a_parked_message(
                     "Введите токен администратора", timeout=DEADLINE_MS
                 )
                 await expect(page.locator("#feed tr[data-request-id]")).to_have_count(0)
+                # A wrong one is named as the token, not as a dashboard that does not answer.
+                await page.fill("#admin-token", "wrong")
+                await expect(page.locator("#status")).to_have_text(
+                    "Неверный токен администратора: введите тот, что задан на сервере в "
+                    "TSDX_ADMIN_TOKEN.",
+                    timeout=DEADLINE_MS,
+                )
                 await page.fill("#admin-token", ADMIN_TOKEN)
 
                 decision = page.locator(f'#feed tr[data-request-id="{accepted["request_id"]}"]')

@@ -104,6 +104,9 @@ async def test_the_dashboard_finds_a_document_by_number_and_shows_its_journey(
             await expect(downloaded).to_contain_text("gateway")
             pulled = page.locator('#journey-timeline tr[data-step="pulled"]')
             await expect(pulled).to_contain_text("gateway")
+            # The mode in the page's words, like the channel: no English word on a Russian page.
+            routed = page.locator('#journey-timeline tr[data-step="routed"]')
+            await expect(routed).to_contain_text("интернет, онлайн")
             await expect(page.locator("#journey-incomplete")).to_be_hidden()
             await page.screenshot(path=str(tmp_path / "journey.png"), full_page=True)
 

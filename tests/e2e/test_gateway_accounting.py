@@ -157,13 +157,15 @@ async def test_an_unknown_request_id_and_result_are_not_found(
 ) -> None:
     with pytest.raises(ApiError) as missing:
         await accounting.upload_status("no-such-request")
-    assert (missing.value.status, missing.value.code) == (404, "not_found")
+    assert (missing.value.status, missing.value.code) == (404, "upload_not_found")
+    assert "no-such-request" in missing.value.message  # what was not found, named
     with pytest.raises(ApiError) as no_result:
         await accounting.result("no-such-document")
-    assert (no_result.value.status, no_result.value.code) == (404, "not_found")
+    assert (no_result.value.status, no_result.value.code) == (404, "result_not_found")
+    assert "no-such-document" in no_result.value.message
     with pytest.raises(ApiError) as not_loaded:
         await accounting.mark_loaded("no-such-document")
-    assert not_loaded.value.status == 404
+    assert (not_loaded.value.status, not_loaded.value.code) == (404, "result_not_found")
 
 
 async def test_validation_errors_name_the_field_and_change_nothing(

@@ -159,6 +159,16 @@ async def test_a_refusal_exits_3_with_the_code_and_message(
     assert "group_reserved" in exists_err
 
 
+async def test_a_wrong_admin_token_is_named_as_the_admin_token(cli: Cli, stack: Stack) -> None:
+    url = stack.url("gateway")
+    code, out, err = await cli.run(
+        "tenant", "list", "--url", url, "--admin-token", "wrong", options=False
+    )
+
+    assert code == EXIT_REFUSED and out == ""
+    assert "unauthorized" in err and "неверный токен администратора" in err, err
+
+
 async def test_an_unreachable_server_exits_4(cli: Cli) -> None:
     url = f"http://127.0.0.1:{free_port()}"
 

@@ -314,7 +314,9 @@
       status.textContent = L.updated + " " + time(new Date().toISOString());
       status.classList.remove("warning");
     } catch (error) {
-      status.textContent = token() ? L.no_answer + ": " + error.message : L.token_needed;
+      // A wrong token is said as it is: the dashboard did answer.
+      const wrongToken = error.message === L.token_wrong;
+      status.textContent = !token() ? L.token_needed : wrongToken ? L.token_wrong : L.no_answer + ": " + error.message;
       status.classList.add("warning");
     }
   }

@@ -32,7 +32,8 @@
     if ("final" in step) parts.push(text(step.final ? "journey_final" : "journey_partial", ""));
     if ("lines" in step) parts.push(text("journey_lines", "", { count: step.lines }));
     if (step.channel) parts.push(text("channel_" + step.channel, step.channel));
-    for (const key of ["process", "reason", "mode"]) if (step[key]) parts.push(step[key]);
+    for (const key of ["process", "reason"]) if (step[key]) parts.push(step[key]);
+    if (step.mode) parts.push(text("mode_" + step.mode, step.mode));
     if (step.attempts) parts.push(text("journey_attempts", "", { count: step.attempts }));
     if (step.code) parts.push(step.code);
     return parts.join(", ");

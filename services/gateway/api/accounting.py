@@ -132,5 +132,5 @@ async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[st
 )
 async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     if not await completed.confirm_loaded(rt, tenant.id, document_id):
-        raise Refusal("not_found", 404)
+        raise Refusal("result_not_found", 404, document_id=document_id)
     return {"document_id": document_id, "state": "loaded"}
