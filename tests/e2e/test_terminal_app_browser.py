@@ -286,6 +286,7 @@ async def test_a_blocked_terminal_says_so_until_let_in_again_and_a_retired_one_p
     await expect(refusal).to_have_attribute("data-code", "device_blocked")
     await expect(refusal).to_contain_text(f"Устройство {pin} заблокировано")
     await expect(refusal).to_contain_text("спрашивает сервер снова каждые 15 с")
+    await expect(page.locator("#connection")).to_have_text("Отказ")  # not "online"
     await expect(page.locator("#pair-anew")).to_have_count(0)
 
     await admin.unblock_device(base, device["device_id"])
@@ -294,6 +295,19 @@ async def test_a_blocked_terminal_says_so_until_let_in_again_and_a_retired_one_p
     document = receipt()
     delivery_id = await send_to(accounting, pin, document)
     card = page.locator(f'.doc-card[data-delivery-id="{delivery_id}"]')
+    await expect(card).to_contain_text("Поступление", timeout=DEADLINE_MS)
+    await expect(page.locator("#connection")).to_have_text("В сети")
+
+    # Disconnected and paired again (the same device, a new key): holding nothing now, its
+    # first poll says so, and is answered at once with the document still on the server.
+    await page.click("#menu-button")
+    await page.click("#unpair")
+    await page.click("#dialog-ok")
+    await page.fill("#connection-code", tenant["connection_code"])
+    async with page.expect_request(lambda r: "/api/v1/terminal/inbox" in r.url) as first_poll:
+        await page.click("#pair-button")
+    assert "known=0" in (await first_poll.value).url
+    await page.click("#menu-close")
     await expect(card).to_contain_text("Поступление", timeout=DEADLINE_MS)
 
     await admin.retire_device(base, device["device_id"])

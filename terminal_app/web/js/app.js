@@ -957,6 +957,7 @@ async function unpair() {
 
 async function forgetWork() {
   state.jobs.clear();
+  state.known = 0; // holding nothing: the next poll answers at once with what the server has
   state.outbox = [];
   state.list = [];
   await state.store.clear();
