@@ -149,7 +149,7 @@ async def test_run_several_terminals_finish_what_they_are_sent(
     assert proc.returncode == 0, err.decode()
     text = out.decode()
     for pin in pins:
-        assert f"[{pin}] finished Поступление № RUN-{pin}" in text
+        assert f"[{pin}] finished Поступление No. RUN-{pin}" in text
     assert "2 documents finished by 2 terminals" in text
     wanted = {d["header"]["id"] for d in documents}
     await eventually(

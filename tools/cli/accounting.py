@@ -36,6 +36,7 @@ from tools.cli.output import (
     add_server_options,
     columns,
     exit_code_of,
+    moment,
     print_json,
     print_table,
     refusal_line,
@@ -313,7 +314,12 @@ async def _devices(args: argparse.Namespace) -> int:
         print_table(
             columns(args.lang, "device", "mode", "last_seen", "id"),
             [
-                (d["title"], word(d["mode"], args.lang), d.get("last_seen") or "—", d["device_id"])
+                (
+                    d["title"],
+                    word(d["mode"], args.lang),
+                    moment(d.get("last_seen"), args.lang),
+                    d["device_id"],
+                )
                 for d in devices
             ],
         )
@@ -337,7 +343,7 @@ async def _results_list(args: argparse.Namespace) -> int:
                     r["result_type"],
                     word(r["mode"], args.lang),
                     word(r["state"], args.lang),
-                    r["completed_at"],
+                    moment(r["completed_at"], args.lang),
                 )
                 for r in results
             ],
@@ -358,7 +364,7 @@ async def _results_get(args: argparse.Namespace) -> int:
     print(text("cli.result.document", language, value=result["document_id"]))
     mode, state = word(result["mode"], language), word(result["state"], language)
     print(text("cli.result.process", language, process=result["process"], mode=mode, state=state))
-    print(text("cli.result.completed", language, value=result["completed_at"]))
+    print(text("cli.result.completed", language, value=moment(result["completed_at"], language)))
     print_table(
         columns(language, "line", "product", "barcode", "quantity", "user"),
         [

@@ -19,6 +19,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from typing import Any, TextIO
 
 import httpx
@@ -154,6 +155,22 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
 def columns(language: str, *names: str) -> list[str]:
     """A table's headers in the reader's language: ``cli.col.<name>`` of the catalog."""
     return [text(f"cli.col.{name}", language) for name in names]
+
+
+def moment(iso: str | None, language: str, *, date_only: bool = False) -> str:
+    """A time from the API as the reader writes it: «07.12.2026 08:15:51» in Russian,
+    ``2026-12-07 08:15:51`` in English; one with a zone in this machine's own time. Anything
+    that is not such a time, as it came; none, a dash."""
+    if not iso:
+        return "—"
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is not None:
+        when = when.astimezone()
+    shown = "%d.%m.%Y" if language == "ru" else "%Y-%m-%d"
+    return when.strftime(shown if date_only else shown + " %H:%M:%S")
 
 
 def target_text(target: dict[str, Any] | None, language: str) -> str:

@@ -33,6 +33,7 @@ from tools.cli.output import (
     add_language_option,
     big_digits,
     columns,
+    moment,
     print_json,
     print_table,
     run_command,
@@ -223,7 +224,8 @@ def document_title(summary: dict[str, Any], language: str) -> str:
     title = text("cli.tsd.document_title", language, kind=kind, number=number)
     if not summary.get("date"):
         return title
-    return text("cli.tsd.document_dated", language, title=title, date=summary["date"])
+    date = moment(summary["date"], language, date_only=True)
+    return text("cli.tsd.document_dated", language, title=title, date=date)
 
 
 def planned_facts(document: dict[str, Any], *, over_plan: bool = False) -> list[FactLine]:

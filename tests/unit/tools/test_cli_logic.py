@@ -4,6 +4,7 @@ progress bar, the big PIN, simulated scans and how answers are told."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -28,6 +29,7 @@ from tools.cli.output import (
     CommandError,
     Progress,
     big_digits,
+    moment,
     target_text,
 )
 from tools.cli.tsd import document_title, planned_facts
@@ -160,9 +162,13 @@ def test_a_simulated_scan_counts_the_plan_or_one_over() -> None:
 
 
 def test_document_titles_as_the_terminal_lists_them() -> None:
-    summary = {"terminal_type": "Поступление", "number": "0000-000123", "date": "2026-11-28"}
-    assert document_title(summary, "ru") == "Поступление № 0000-000123 от 2026-11-28"
-    assert document_title(summary, "en") == "Поступление № 0000-000123 of 2026-11-28"
+    summary = {
+        "terminal_type": "Поступление",
+        "number": "0000-000123",
+        "date": "2026-11-28T10:15:00",
+    }
+    assert document_title(summary, "ru") == "Поступление № 0000-000123 от 28.11.2026"
+    assert document_title(summary, "en") == "Поступление No. 0000-000123 of 2026-11-28"
     assert document_title({"accounting_type": "Заказ", "document_id": "x"}, "ru") == "Заказ № x"
 
 
@@ -239,3 +245,15 @@ def test_an_unknown_language_is_a_usage_error(capsys: pytest.CaptureFixture[str]
         build_parser().parse_args(["--lang", "fr", "devices"])
     assert exited.value.code == 2
     assert "--lang" in capsys.readouterr().err
+
+
+def test_times_are_shown_as_the_reader_writes_them() -> None:
+    assert moment("2026-11-28T10:15:00", "ru") == "28.11.2026 10:15:00"
+    assert moment("2026-11-28T10:15:00", "en") == "2026-11-28 10:15:00"
+    assert moment("2026-11-28T10:15:00", "ru", date_only=True) == "28.11.2026"
+    # A time with a zone is shown in this machine's own time.
+    aware = datetime(2026, 12, 7, 8, 15, 51, 125928, tzinfo=UTC)
+    local = aware.astimezone().strftime("%d.%m.%Y %H:%M:%S")
+    assert moment(aware.isoformat(), "ru") == local
+    assert moment(None, "ru") == moment("", "en") == "—"
+    assert moment("вчера", "ru") == "вчера"  # not a time: as it came
