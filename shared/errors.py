@@ -13,6 +13,14 @@ class Refusal(Exception):
         self.code = code
         self.status = status
         self.params = params
+        self.said_as = code  # the message's key: see worded_as
+
+    def worded_as(self, key: str) -> Refusal:
+        """The same refusal, its message the one of ``key``: one code (what clients act on)
+        worded for what was refused, e.g. a wrong admin token is ``unauthorized``, said as
+        such."""
+        self.said_as = key
+        return self
 
     def __repr__(self) -> str:
         return f"Refusal({self.code!r}, {self.params!r})"

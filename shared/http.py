@@ -64,11 +64,13 @@ def check_admin_token(credentials: HTTPAuthorizationCredentials | None, admin_to
     time, as bytes, so any text a client sends is simply wrong, never an error)."""
     given = credentials.credentials.strip() if credentials is not None else ""
     if not given or not hmac.compare_digest(given.encode(), admin_token.encode()):
-        raise Refusal("unauthorized", 401)
+        raise Refusal("unauthorized", 401).worded_as("admin_token_wrong")
 
 
-def error_body(code: str, language: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": render(code, language, params)}
+def error_body(
+    code: str, language: str, params: dict[str, Any] | None = None, said_as: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": render(said_as or code, language, params)}
     if params:
         body["params"] = params
     return body
@@ -91,7 +93,9 @@ def error_answer(exc: Exception, language: str) -> JSONResponse:
         if "retry_after" in exc.params:
             headers["Retry-After"] = str(exc.params["retry_after"])
         return JSONResponse(
-            error_body(exc.code, language, exc.params), status_code=exc.status, headers=headers
+            error_body(exc.code, language, exc.params, exc.said_as),
+            status_code=exc.status,
+            headers=headers,
         )
     if isinstance(exc, RequestValidationError):
         errors = [

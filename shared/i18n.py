@@ -126,6 +126,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Не найдено.",
         "en": "Not found.",
     },
+    # The code is "unauthorized"; the message says which credential (shared/http.py).
+    "admin_token_wrong": {
+        "ru": "Нет доступа: неверный или отсутствующий токен администратора.",
+        "en": "Not authorised: the admin token is missing or wrong.",
+    },
     "upload_not_found": {
         "ru": "Выгрузка с ключом {request_id} в этой базе не найдена: она не отправлялась или "
         "ещё ждёт первого ответа.",

@@ -25,6 +25,8 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.pending": {"ru": "ожидает решения", "en": "pending"},
     "cli.word.online": {"ru": "онлайн", "en": "online"},
     "cli.word.offline": {"ru": "офлайн", "en": "offline"},
+    "cli.word.internet": {"ru": "интернет", "en": "internet"},
+    "cli.word.lan": {"ru": "локальная сеть", "en": "LAN"},
     "cli.word.queued": {"ru": "в очереди", "en": "queued"},
     "cli.word.waiting": {"ru": "ждёт загрузки на ТСД", "en": "waiting"},
     "cli.word.delivered": {"ru": "доставлен", "en": "delivered"},
@@ -32,7 +34,7 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.in_progress": {"ru": "в работе", "en": "in progress"},
     "cli.word.completed": {"ru": "завершён", "en": "completed"},
     "cli.word.loaded": {"ru": "загружен в учётную систему", "en": "loaded"},
-    "cli.word.returned": {"ru": "возвращён в учёт", "en": "returned"},
+    "cli.word.returned": {"ru": "возвращён в учётную систему", "en": "returned"},
     "cli.word.done": {"ru": "готов", "en": "done"},
     "cli.word.withdrawn": {"ru": "отозван", "en": "withdrawn"},
     "cli.word.released": {"ru": "освобождён", "en": "released"},
@@ -66,6 +68,12 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     },
     "cli.upload.status": {"ru": "{request_id}: {status}", "en": "{request_id}: {status}"},
     "cli.col.device": {"ru": "УСТРОЙСТВО", "en": "DEVICE"},
+    "cli.col.time": {"ru": "ВРЕМЯ", "en": "TIME"},
+    "cli.journey.version": {"ru": "версия {version}", "en": "version {version}"},
+    "cli.col.step": {"ru": "ШАГ", "en": "STEP"},
+    "cli.col.service": {"ru": "СЛУЖБА", "en": "SERVICE"},
+    "cli.col.who": {"ru": "УСТРОЙСТВО / ПОЛЬЗОВАТЕЛЬ", "en": "DEVICE / USER"},
+    "cli.col.details": {"ru": "ПОДРОБНОСТИ", "en": "DETAILS"},
     "cli.col.mode": {"ru": "РЕЖИМ", "en": "MODE"},
     "cli.col.last_seen": {"ru": "ПОСЛЕДНИЙ КОНТАКТ", "en": "LAST SEEN"},
     "cli.col.id": {"ru": "ИД", "en": "ID"},
@@ -191,7 +199,7 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.up.logs": {"ru": "  журналы    {path}", "en": "  logs       {path}"},
     "cli.up.default_admin_token": {
         "ru": "  ВНИМАНИЕ: токен администратора по умолчанию ({token}): задайте свой в "
-        "TSDX_ADMIN_TOKEN, прежде чем открывать tsdx другим",
+        "TSDX_ADMIN_TOKEN, прежде чем открывать доступ к tsdx",
         "en": "  WARNING: the admin token is the default ({token}): set your own in "
         "TSDX_ADMIN_TOKEN before anyone else can reach tsdx",
     },
@@ -238,11 +246,6 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.admin.refused": {
         "ru": "tsdx: отказ: {code}: {message}",
         "en": "tsdx: refused: {code}: {message}",
-    },
-    "cli.admin.token_wrong": {
-        "ru": "неверный токен администратора (--admin-token или TSDX_ADMIN_TOKEN): нужен тот, "
-        "что задан на сервере",
-        "en": "wrong admin token (--admin-token or TSDX_ADMIN_TOKEN): the server's own is needed",
     },
     "cli.admin.no_password": {
         "ru": "пароль не указан (--password или одна строка на стандартном вводе)",
@@ -589,11 +592,6 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "en": "the dashboard's server cannot be reached",
     },
     "dashboard.http_error": {"ru": "ошибка HTTP {status}", "en": "HTTP error {status}"},
-    "dashboard.token_wrong": {
-        "ru": "Неверный токен администратора: введите тот, что задан на сервере в "
-        "TSDX_ADMIN_TOKEN.",
-        "en": "Wrong admin token: enter the one the server has in TSDX_ADMIN_TOKEN.",
-    },
     "dashboard.token_needed": {
         "ru": "Введите токен администратора: данные панели только для операторов.",
         "en": "Enter the admin token: the dashboard's figures are for operators only.",

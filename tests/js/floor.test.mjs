@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { parseScan } from "../../terminal_app/web/js/barcodes.js";
-import { applyScan, applyTyped, attributesToAsk, factLines, marksCheck, newJob } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, attributesToAsk, clearLine, factLines, marksCheck, newJob } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -55,6 +55,18 @@ test("what the process asks for is asked when the scan does not carry it, and ty
     ["HAND-1", "2027-05-01", "1"],
     ["HAND-2", "", "2"],
   ]);
+});
+
+test("a line counted by a box, cleared, is counted again by the box", () => {
+  const counted = job({}, [{ code: SSCC, contents: [code("AAAAAA"), code("BBBBBB")] }]);
+  assert.equal(applyScan(counted, SSCC).ok, true);
+  assert.equal(counted.counts[0], "2");
+  clearLine(counted, 0);
+  assert.equal(counted.counts[0], "0");
+  const again = applyScan(counted, SSCC);
+  assert.equal(again.ok, true, JSON.stringify(again));
+  assert.equal(counted.counts[0], "2");
+  assert.equal(applyScan(counted, SSCC).reason, "aggregate_repeated");
 });
 
 test("an aggregation code counts as all its contents; surplus and missing are told apart", () => {

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
+import { quantityShown } from "../../terminal_app/web/js/i18n.js";
 import { setLanguageWords } from "./language.mjs";
 import { applyScan, applyTyped, clearLine, factLines, newJob, titleOf } from "../../terminal_app/web/js/work.js";
 
@@ -63,6 +64,15 @@ test("a line cleared takes back its count, its batches and its marking codes", (
   assert.equal(counted.counts[0], "1");
 });
 
+test("a job stored before lines kept batches apart is cleared too", () => {
+  const old = job();
+  applyTyped(old, 1, "1.5");
+  delete old.parts; // as stored by an earlier release: counts only
+  clearLine(old, 1);
+  assert.equal(old.counts[1], "0");
+  assert.deepEqual(factLines(old), []);
+});
+
 test("a count past the plan without quantity control is counted and said to be over", () => {
   const counted = job();
   assert.equal(applyTyped(counted, 0, "2").over, false);
@@ -70,6 +80,22 @@ test("a count past the plan without quantity control is counted and said to be o
   assert.equal(over.ok, true);
   assert.equal(over.over, true);
   assert.equal(counted.counts[0], "3");
+  const unplanned = job();
+  unplanned.lines[0].unplanned = true;
+  assert.equal(applyTyped(unplanned, 0, "5").over, false); // no plan to be over
+});
+
+test("quantities are shown with a decimal comma in Russian, as they are in English", () => {
+  assert.equal(quantityShown("1.235"), "1,235");
+  assert.equal(quantityShown("-1.5"), "-1,5");
+  assert.equal(quantityShown(undefined), "");
+  assert.equal(quantityShown(null), "");
+  setLanguageWords("en");
+  try {
+    assert.equal(quantityShown("1.235"), "1.235");
+  } finally {
+    setLanguageWords("ru");
+  }
 });
 
 test("a marking code counts once; the same pack again is refused", () => {

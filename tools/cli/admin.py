@@ -64,10 +64,8 @@ def _run(action: Action, show: Show) -> Callable[[argparse.Namespace], int]:
             print(f"tsdx: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except ApiError as exc:
-            # Every call here carries the admin token: a 401 is about it, whatever key it names.
-            message = text("cli.admin.token_wrong", args.lang) if exc.status == 401 else exc.message
             print(
-                text("cli.admin.refused", args.lang, code=exc.code, message=message),
+                text("cli.admin.refused", args.lang, code=exc.code, message=exc.message),
                 file=sys.stderr,
             )
             return EXIT_REFUSED

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import datetime
 from typing import Any
 
-from shared.i18n import render
+from shared.i18n import render, text, word
 from tools.cli.output import (
     OK,
     REFUSED,
     USAGE,
     CommandError,
     add_server_options,
+    columns,
+    moment,
     print_json,
     print_table,
     run_command,
+    target_text,
 )
 from tools.client import AdminClient
 
@@ -35,17 +37,14 @@ def _client(args: argparse.Namespace) -> AdminClient:
     return AdminClient(args.url, token, language=args.lang)
 
 
-def who(step: dict[str, Any]) -> str:
-    """The device (PIN and name) or the user a step concerned."""
+def who(step: dict[str, Any], language: str) -> str:
+    """The device (PIN and name), the user or the target a step concerned."""
     device = step.get("device")
     if device:
         return f"{device.get('pin', '')} {device.get('name', '')}".strip()
     if step.get("user"):
         return str(step["user"])
-    target = step.get("target")
-    if target:
-        return f"{target['kind']} {target.get('value') or ''}".strip()
-    return ""
+    return target_text(step["target"], language) if step.get("target") else ""
 
 
 def details(step: dict[str, Any], language: str) -> str:
@@ -56,16 +55,18 @@ def details(step: dict[str, Any], language: str) -> str:
         parts.append(render("journey_lines", language, {"count": step["lines"]}))
     if "attempts" in step:
         parts.append(render("journey_attempts", language, {"count": step["attempts"]}))
-    for key in ("channel", "process", "version", "reason", "mode"):
+    if "channel" in step:
+        parts.append(word(str(step["channel"]), language))
+    if "process" in step:
+        parts.append(str(step["process"]))
+    if "version" in step:
+        parts.append(text("cli.journey.version", language, version=step["version"]))
+    for key in ("reason", "mode"):
         if key in step:
-            parts.append(f"{key}={step[key]}")
+            parts.append(word(str(step[key]), language))
     if "code" in step:
         parts.append(f"{step['code']}: {render(step['code'], language, step.get('params'))}")
     return ", ".join(parts)
-
-
-def _local_time(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def print_journey(view: dict[str, Any], language: str) -> None:
@@ -74,13 +75,13 @@ def print_journey(view: dict[str, Any], language: str) -> None:
     print(f"{view['tenant']}  {view['document_id']}{number}  {view.get('accounting_type', '')}")
     print(f"{render('journey_state', language)}: {state}")
     print_table(
-        ("TIME", "STEP", "SERVICE", "DEVICE / USER", "DETAILS"),
+        columns(language, "time", "step", "service", "who", "details"),
         [
             (
-                _local_time(s["at"]),
+                moment(s["at"], language),
                 render(f"journey_step_{s['step']}", language),
                 s["service"],
-                who(s),
+                who(s, language),
                 details(s, language),
             )
             for s in view["timeline"]

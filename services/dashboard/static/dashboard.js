@@ -314,9 +314,9 @@
       status.textContent = L.updated + " " + time(new Date().toISOString());
       status.classList.remove("warning");
     } catch (error) {
-      // A wrong token is said as it is: the dashboard did answer.
-      const wrongToken = error.message === L.token_wrong;
-      status.textContent = !token() ? L.token_needed : wrongToken ? L.token_wrong : L.no_answer + ": " + error.message;
+      // A token refused (401) is said as the server words it: the dashboard did answer.
+      const said = error.status === 401 ? error.message : L.no_answer + ": " + error.message;
+      status.textContent = token() ? said : L.token_needed;
       status.classList.add("warning");
     }
   }

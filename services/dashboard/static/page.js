@@ -40,10 +40,10 @@ window.tsdxPage = (function () {
       throw new Error(L.unreachable);
     }
     const body = await response.json().catch(() => ({}));
-    // Every call here carries the admin token: a 401 is about it, whatever key it names.
-    if (response.status === 401) throw new Error(L.token_wrong);
     if (!response.ok) {
-      throw new Error(body.message || L.http_error.replace("{status}", response.status));
+      const error = new Error(body.message || L.http_error.replace("{status}", response.status));
+      error.status = response.status;
+      throw error;
     }
     return body;
   }

@@ -95,7 +95,12 @@ router.add_api_route(
 )
 
 
-@router.get("/uploads/{request_id}", name="upload_status", summary="The answer to an upload")
+@router.get(
+    "/uploads/{request_id}",
+    name="upload_status",
+    summary="The answer to an upload",
+    responses={404: {"description": "upload_not_found: no upload with this request id here"}},
+)
 async def upload_status(
     request_id: str, request: Request, rt: RuntimeDep, tenant: TenantDep
 ) -> JSONResponse:
@@ -122,13 +127,25 @@ async def results(
     return {"results": await completed.unloaded(rt, tenant.id, mode)}
 
 
-@router.get("/results/{document_id}", summary="One completed document with its fact lines")
+# The same answer for both calls of one completed document.
+_NO_RESULT: dict[int | str, dict[str, Any]] = {
+    404: {"description": "result_not_found: no completed document with this 1C id"}
+}
+
+
+@router.get(
+    "/results/{document_id}",
+    summary="One completed document with its fact lines",
+    responses=_NO_RESULT,
+)
 async def result(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     return await completed.pull(rt, tenant.id, document_id)
 
 
 @router.post(
-    "/results/{document_id}/loaded", summary="Confirm the document was loaded (idempotent)"
+    "/results/{document_id}/loaded",
+    summary="Confirm the document was loaded (idempotent)",
+    responses=_NO_RESULT,
 )
 async def loaded(document_id: str, rt: RuntimeDep, tenant: TenantDep) -> dict[str, Any]:
     if not await completed.confirm_loaded(rt, tenant.id, document_id):

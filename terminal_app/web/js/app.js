@@ -132,10 +132,14 @@ function failedForNetwork(error) {
 
 // Top bar, status strip, notices ----------------------------------------------------------------
 
+// A refused terminal reaches the server but may not use it: not "online" (the band says why).
+function connectionWord() {
+  return state.refused ? t("refused_pill") : state.online ? t("online") : t("offline");
+}
+
 function renderChrome() {
   var pill = $("#connection");
-  // A refused terminal reaches the server but may not use it: not "online" (the band says why).
-  pill.textContent = state.refused ? t("refused_pill") : state.online ? t("online") : t("offline");
+  pill.textContent = connectionWord();
   pill.className = "pill " + (state.online && !state.refused ? "pill-online" : "pill-offline");
   pill.setAttribute("data-online", state.online ? "yes" : "no");
   var strip = $("#unsent");
@@ -232,7 +236,7 @@ function renderDrawer() {
     rows.push(row(t("groups"), state.session.groups.join(", ") || "—"));
     rows.push(row(t("base"), state.session.tenant));
   }
-  rows.push(row(t("connection"), state.online ? t("online") : t("offline"), "menu-connection"));
+  rows.push(row(t("connection"), connectionWord(), "menu-connection"));
   rows.push(row(t("unsent", { n: "" }).replace(/[:\s]+$/, ""), String(state.outbox.length), "menu-unsent"));
   rows.push(row(t("offline_work"), state.offlineReady ? t("offline_ready") : t("offline_unavailable"), "menu-offline"));
   rows.push(row(t("catalog_version"), String(settings.get("catalog_version", 0)), "menu-catalog-version"));
@@ -333,7 +337,8 @@ function dialog(options) {
     ]));
     state.dialogOpen = true;
     shade.hidden = false;
-    (input || ok).focus();
+    // A question that loses work waits on Cancel: a scan's Enter must not answer it.
+    (input || (options.danger ? cancel : ok)).focus();
   });
 }
 
@@ -675,7 +680,7 @@ async function reportCount(job, outcome) {
     return;
   }
   var line = job.lines[outcome.line];
-  var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.mark ? "mark_ok" : outcome.over ? "scanned_over_plan" : "scanned_ok";
+  var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.over ? "scanned_over_plan" : outcome.mark ? "mark_ok" : "scanned_ok";
   var params = { name: line.name || line.product_id, qty: outcome.quantity, planned: line.planned_qty, total: job.counts[outcome.line] };
   message(outcome.over ? "warn" : "ok", t(said, quantitiesShown(params)));
   signal("ok", state.sound);
@@ -711,7 +716,7 @@ async function typeQuantity(job, index) {
 
 async function clearCount(job, index) {
   var name = job.lines[index].name || job.lines[index].product_id;
-  if (!(await dialog({ text: t("confirm_clear_line", { name: name, qty: quantityShown(job.counts[index]) }), ok: t("clear_line") }))) return;
+  if (!(await dialog({ text: t("confirm_clear_line", { name: name, qty: quantityShown(job.counts[index]) }), ok: t("clear_line"), danger: true }))) return;
   clearLine(job, index);
   await saveJob(job);
   message("ok", t("line_cleared", { name: name }));
@@ -783,7 +788,7 @@ async function finish(job) {
   await flush();
   if (waiting()) await flush(); // the send that was running may have ended before this result came
   var sent = !waiting();
-  var how = sent ? "finished_sent" : state.refused ? "finished_held" : "finished_queued";
+  var how = sent ? "finished_sent" : isFinalRefusal() ? "finished_lost" : state.refused ? "finished_held" : "finished_queued";
   notice(t("finished", { how: t(how) }), "info");
 }
 
@@ -944,7 +949,7 @@ function pairingRefused(text) {
 }
 
 async function unpair() {
-  if (!(await dialog({ text: t("confirm_unpair"), ok: t("unpair") }))) return;
+  if (!(await dialog({ text: t("confirm_unpair"), ok: t("unpair"), danger: true }))) return;
   state.device = null;
   settings.set("device", null);
   state.refused = null;

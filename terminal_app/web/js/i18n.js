@@ -61,7 +61,7 @@ var TEXT = {
     scanned_ok: "{name}: +{qty}",
     scanned_over_plan: "{name}: +{qty}, сверх плана: {total} при плане {planned}",
     clear_line: "Обнулить строку",
-    confirm_clear_line: "Обнулить строку «{name}»? Посчитанное по ней ({qty}) и её марки будут сняты; отсканируйте её заново.",
+    confirm_clear_line: "Обнулить строку «{name}»? Посчитанное по ней ({qty}) и коды маркировки будут сняты; отсканируйте товар заново.",
     line_cleared: "{name}: строка обнулена",
     mark_ok: "{name}: +1 (код маркировки)",
     mark_surplus: "{name}: +1, лишний код (его нет в документе поставщика)",
@@ -87,11 +87,12 @@ var TEXT = {
     finished: "Документ завершён. Результат {how}.",
     finished_sent: "отправлен",
     finished_queued: "будет отправлен, когда появится связь",
-    finished_held: "будет отправлен, когда сервер снова пустит терминал",
+    finished_held: "будет отправлен, когда сервер снова допустит терминал к работе",
+    finished_lost: "не отправлен: сервер больше не принимает этот терминал",
     partial_queued: "Отсканированное отправлено частично",
     withdrawn: "Документ отозван: {title}",
-    withdrawn_replaced: "Из 1С пришла новая версия документа {title}: работайте с ней, прежняя снята.",
-    withdrawn_recalled: "Документ отозван из 1С: {title}. Посчитанное по нему не отправляется.",
+    withdrawn_replaced: "Документ заменён новой версией из 1С: {title}. Прежняя снята с терминала.",
+    withdrawn_recalled: "Документ отозван: {title}. Посчитанное по нему не отправляется.",
     result_refused: "Результат не принят: {message}",
     result_dropped: "Результат не принят сервером: {message}",
     pin: "PIN",
@@ -176,7 +177,7 @@ var TEXT = {
     scanned_ok: "{name}: +{qty}",
     scanned_over_plan: "{name}: +{qty}, over the plan: {total} against {planned}",
     clear_line: "Clear the line",
-    confirm_clear_line: "Clear the line “{name}”? What was counted on it ({qty}) and its marking codes are taken back; scan it again.",
+    confirm_clear_line: "Clear the line “{name}”? What was counted on it ({qty}) and its marking codes are taken back; scan the goods again.",
     line_cleared: "{name}: line cleared",
     mark_ok: "{name}: +1 (marking code)",
     unknown_barcode: "Unknown barcode: {code}",
@@ -214,10 +215,11 @@ var TEXT = {
     finished_sent: "was sent",
     finished_queued: "will be sent when the connection returns",
     finished_held: "will be sent once the server lets the terminal in again",
+    finished_lost: "not sent: the server no longer takes this terminal",
     partial_queued: "What was scanned so far was sent",
     withdrawn: "Document withdrawn: {title}",
-    withdrawn_replaced: "A new version of {title} came from 1C: work on it; the old one is taken off.",
-    withdrawn_recalled: "Taken back by 1C: {title}. What was counted on it is not sent.",
+    withdrawn_replaced: "Replaced by a new version from 1C: {title}. The old one is taken off this terminal.",
+    withdrawn_recalled: "Document withdrawn: {title}. What was counted on it is not sent.",
     result_refused: "Result not accepted: {message}",
     result_dropped: "The server refused the result: {message}",
     pin: "PIN",
@@ -268,6 +270,7 @@ export function currentLanguage() {
 
 // A quantity as the reader writes it: with a decimal comma in Russian («1,235»).
 export function quantityShown(quantity) {
+  if (quantity === null || quantity === undefined) return "";
   var text = String(quantity);
   return language === "ru" ? text.replace(".", ",") : text;
 }

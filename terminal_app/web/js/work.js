@@ -128,7 +128,9 @@ function attributesOf(job, index, scan, typed, entry) {
 function count(job, index, quantity, barcode, attrs, marks) {
   var line = job.lines[index];
   var total = add(job.counts[index], quantity);
-  if (job.settings.quantity_control && !line.unplanned && compare(total, String(line.planned_qty)) > 0) {
+  // Past the plan: refused under quantity control, else counted and said so.
+  var over = !line.unplanned && line.planned_qty != null && compare(total, String(line.planned_qty)) > 0;
+  if (job.settings.quantity_control && over) {
     return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
   }
   if (job.settings.quantity_control && line.cell && attrs.cell && attrs.cell !== line.cell) {
@@ -151,8 +153,6 @@ function count(job, index, quantity, barcode, attrs, marks) {
     job.marks[index].push(code);
     job.markKeys[markKey(code)] = true;
   });
-  // Past the plan without quantity control: counted, and said so.
-  var over = !line.unplanned && line.planned_qty !== undefined && compare(total, String(line.planned_qty)) > 0;
   return { ok: true, line: index, quantity: quantity, attrs: attrs, over: over };
 }
 
@@ -160,10 +160,18 @@ function count(job, index, quantity, barcode, attrs, marks) {
 // that a mistaken scan is put right by counting the line again (a count is never lowered by
 // a negative quantity: each scan stays a whole item). The next result sent replaces the
 // earlier ones, so the line's count goes back to 1C as it now is. A box (aggregation code)
-// counted stays counted on its other lines, and cannot be scanned again.
+// counted stays counted on its other lines; scanned again, it counts only what was cleared.
 export function clearLine(job, index) {
   job.parts = partsOf(job).filter(function (part) { return part.line !== index; });
-  job.marks[index].forEach(function (code) { delete job.markKeys[markKey(code)]; });
+  var cleared = {};
+  job.marks[index].forEach(function (code) {
+    cleared[markKey(code)] = true;
+    delete job.markKeys[markKey(code)];
+  });
+  Object.keys(job.aggregatesScanned).forEach(function (box) {
+    var contents = (job.expected.aggregates[box] || []);
+    if (contents.some(function (code) { return cleared[markKey(code)]; })) delete job.aggregatesScanned[box];
+  });
   job.marks[index] = [];
   job.counts[index] = "0";
   job.scanned[index] = "";
