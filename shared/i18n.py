@@ -790,13 +790,26 @@ CATALOG: dict[str, dict[Language, str]] = {**MESSAGES, **UI_TEXTS}
 assert not MESSAGES.keys() & UI_TEXTS.keys(), "a screen text reuses a refusal code"
 
 
+# Parameters that carry one of tsdx's own words (a target's kind, a channel): a message says
+# them in the reader's words («получатель вида «группа»»); an answer's ``params`` keep the word.
+_WORDED_PARAMS = frozenset({"target", "channel"})
+
+
 def render(code: str, language: str = "ru", params: dict[str, Any] | None = None) -> str:
     texts = CATALOG.get(code)
     if texts is None:
         return code
     template = texts["en"] if language == "en" else texts["ru"]
+    values = params or {}
+    if not _WORDED_PARAMS.isdisjoint(values):
+        values = {
+            name: word(value, language)
+            if name in _WORDED_PARAMS and isinstance(value, str)
+            else value
+            for name, value in values.items()
+        }
     try:
-        return template.format(**(params or {}))
+        return template.format(**values)
     except (KeyError, IndexError):
         return template
 

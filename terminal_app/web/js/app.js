@@ -681,8 +681,10 @@ async function reportCount(job, outcome) {
   }
   var line = job.lines[outcome.line];
   var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.over ? "scanned_over_plan" : outcome.mark ? "mark_ok" : "scanned_ok";
-  var params = { name: line.name || line.product_id, qty: outcome.quantity, planned: line.planned_qty, total: job.counts[outcome.line] };
-  message(outcome.over ? "warn" : "ok", t(said, quantitiesShown(params)));
+  var params = quantitiesShown({ name: line.name || line.product_id, qty: outcome.quantity, planned: line.planned_qty, total: job.counts[outcome.line] });
+  // A quantity counted is said with its unit («+1,235 кг»); a box says how many codes it held.
+  if (line.unit && (said === "scanned_ok" || said === "scanned_over_plan")) params.qty += " " + line.unit;
+  message(outcome.over ? "warn" : "ok", t(said, params));
   signal("ok", state.sound);
   renderLines(job, outcome.line);
 }

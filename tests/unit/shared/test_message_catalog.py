@@ -77,3 +77,12 @@ def test_status_words_are_translated_and_unknown_ones_shown_as_they_came() -> No
     assert word("completed", "en") == "completed"
     assert word("group", "ru", prefix="dashboard.target_") == "группа"
     assert word("brand-new-state", "ru") == "brand-new-state"
+
+
+def test_a_target_kind_or_channel_in_a_message_is_said_in_the_reader_s_words() -> None:
+    params = {"target": "group", "channel": "internet"}
+    said = render("target_not_allowed_on_channel", "ru", params)
+    assert "«группа»" in said and "«интернет»" in said
+    assert "“group”" in render("target_not_allowed_on_channel", "en", params)
+    assert render("target_incomplete", "ru", {"target": "device"}).endswith("«устройство».")
+    assert params == {"target": "group", "channel": "internet"}  # the answer's params unchanged
