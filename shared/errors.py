@@ -18,7 +18,7 @@ class Refusal(Exception):
     def worded_as(self, key: str) -> Refusal:
         """The same refusal, its message the one of ``key``: one code (what clients act on)
         worded for what was refused, e.g. a wrong admin token is ``unauthorized``, said as
-        such."""
+        such. For HTTP answers only: an RPC refusal carries its code and params, not this."""
         self.said_as = key
         return self
 

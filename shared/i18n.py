@@ -128,8 +128,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
     },
     # The code is "unauthorized"; the message says which credential (shared/http.py).
     "admin_token_wrong": {
-        "ru": "Нет доступа: неверный или отсутствующий токен администратора.",
-        "en": "Not authorised: the admin token is missing or wrong.",
+        "ru": "Нет доступа: неверный или отсутствующий токен администратора (TSDX_ADMIN_TOKEN "
+        "на сервере).",
+        "en": "Not authorised: the admin token (TSDX_ADMIN_TOKEN on the server) is missing or "
+        "wrong.",
     },
     "upload_not_found": {
         "ru": "Выгрузка с ключом {request_id} в этой базе не найдена: она не отправлялась или "

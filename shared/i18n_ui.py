@@ -41,6 +41,9 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.received": {"ru": "получен", "en": "received"},
     "cli.word.recalled": {"ru": "отозван оператором", "en": "recalled"},
     "cli.word.replaced": {"ru": "устройство заменено", "en": "replaced"},
+    # Why a copy was withdrawn (cli.word.replaced is a device's state).
+    "cli.reason.replaced": {"ru": "заменён новой версией из 1С", "en": "replaced by a new version"},
+    "cli.reason.recalled": {"ru": "взят обратно", "en": "taken back"},
     "cli.word.active": {"ru": "активно", "en": "active"},
     "cli.word.blocked": {"ru": "заблокировано", "en": "blocked"},
     "cli.word.retired": {"ru": "выведено из работы", "en": "retired"},
@@ -70,6 +73,7 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.col.device": {"ru": "УСТРОЙСТВО", "en": "DEVICE"},
     "cli.col.time": {"ru": "ВРЕМЯ", "en": "TIME"},
     "cli.journey.version": {"ru": "версия {version}", "en": "version {version}"},
+    "cli.number": {"ru": "№ {number}", "en": "No. {number}"},
     "cli.col.step": {"ru": "ШАГ", "en": "STEP"},
     "cli.col.service": {"ru": "СЛУЖБА", "en": "SERVICE"},
     "cli.col.who": {"ru": "УСТРОЙСТВО / ПОЛЬЗОВАТЕЛЬ", "en": "DEVICE / USER"},
@@ -379,7 +383,7 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     },
     "cli.demo.picked_from_list": {
         "ru": "«{type}» № {number} → {pin}, выбрано из списка (пин-код не вводился)",
-        "en": "«{type}» № {number} → {pin}, picked from the list (no PIN typed)",
+        "en": "«{type}» No. {number} → {pin}, picked from the list (no PIN typed)",
     },
     "cli.demo.scanned": {
         "ru": "{numbers}: отсканированы (факт = план); отправлены частичный, "

@@ -117,7 +117,8 @@ async def test_page_shows_a_live_decision_and_replays_a_parked_message(
                 # A wrong one is named as the token, not as a dashboard that does not answer.
                 await page.fill("#admin-token", "wrong")
                 await expect(page.locator("#status")).to_have_text(
-                    "Нет доступа: неверный или отсутствующий токен администратора.",
+                    "Нет доступа: неверный или отсутствующий токен администратора "
+                    "(TSDX_ADMIN_TOKEN на сервере).",
                     timeout=DEADLINE_MS,
                 )
                 await page.fill("#admin-token", ADMIN_TOKEN)

@@ -69,6 +69,15 @@ test("a line counted by a box, cleared, is counted again by the box", () => {
   assert.equal(applyScan(counted, SSCC).reason, "aggregate_repeated");
 });
 
+test("a box that takes a line past its plan, without quantity control, is counted and said to be over", () => {
+  const counted = job({}, [{ code: SSCC, contents: [code("AAAAAA"), code("BBBBBB")] }]);
+  applyTyped(counted, 0, "4");
+  const box = applyScan(counted, SSCC);
+  assert.equal(box.ok, true);
+  assert.equal(box.over, true);
+  assert.equal(counted.counts[0], "6");
+});
+
 test("an aggregation code counts as all its contents; surplus and missing are told apart", () => {
   const expected = [{ code: SSCC, contents: [code("AAAAAA"), code("BBBBBB")] }, { code: code("CCCCCC") }];
   const counted = job({}, expected);

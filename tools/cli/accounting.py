@@ -359,7 +359,8 @@ async def _results_get(args: argparse.Namespace) -> int:
         return OK
     body = result["result"]
     header = body["header"]
-    print(f"{result['result_type'] or header['accounting_type']} № {header['number']}")
+    kind = result["result_type"] or header["accounting_type"]
+    print(f"{kind} {text('cli.number', args.lang, number=header['number'])}")
     language = args.lang
     print(text("cli.result.document", language, value=result["document_id"]))
     mode, state = word(result["mode"], language), word(result["state"], language)

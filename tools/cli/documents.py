@@ -61,9 +61,10 @@ def details(step: dict[str, Any], language: str) -> str:
         parts.append(str(step["process"]))
     if "version" in step:
         parts.append(text("cli.journey.version", language, version=step["version"]))
-    for key in ("reason", "mode"):
-        if key in step:
-            parts.append(word(str(step[key]), language))
+    if "reason" in step:
+        parts.append(word(str(step["reason"]), language, prefix="cli.reason."))
+    if "mode" in step:
+        parts.append(word(str(step["mode"]), language))
     if "code" in step:
         parts.append(f"{step['code']}: {render(step['code'], language, step.get('params'))}")
     return ", ".join(parts)
@@ -71,7 +72,7 @@ def details(step: dict[str, Any], language: str) -> str:
 
 def print_journey(view: dict[str, Any], language: str) -> None:
     state = render(f"journey_state_{view['state']}", language)
-    number = f" № {view['number']}" if view.get("number") else ""
+    number = " " + text("cli.number", language, number=view["number"]) if view.get("number") else ""
     print(f"{view['tenant']}  {view['document_id']}{number}  {view.get('accounting_type', '')}")
     print(f"{render('journey_state', language)}: {state}")
     print_table(

@@ -167,7 +167,7 @@ def moment(iso: str | None, language: str, *, date_only: bool = False) -> str:
         when = datetime.fromisoformat(iso)
     except ValueError:
         return iso
-    if when.tzinfo is not None:
+    if when.tzinfo is not None and not date_only:  # a document's date is shown as written
         when = when.astimezone()
     shown = "%d.%m.%Y" if language == "ru" else "%Y-%m-%d"
     return when.strftime(shown if date_only else shown + " %H:%M:%S")

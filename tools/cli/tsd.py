@@ -213,7 +213,7 @@ async def _inbox(args: argparse.Namespace) -> int:
     else:
         say(text("cli.tsd.no_documents", args.lang, pin=state.pin))
     for gone in inbox["withdrawn"]:
-        reason = word(gone["reason"], args.lang)
+        reason = word(gone["reason"], args.lang, prefix="cli.reason.")
         print(text("cli.tsd.withdrawn", args.lang, delivery=gone["delivery_id"], reason=reason))
     return OK
 

@@ -1125,7 +1125,7 @@ async function signIn(body, button) {
 }
 
 async function logout() {
-  if (state.outbox.length && !(await dialog({ text: t("confirm_logout_unsent", { n: state.outbox.length }), ok: t("log_out") }))) return;
+  if (state.outbox.length && !(await dialog({ text: t("confirm_logout_unsent", { n: state.outbox.length }), ok: t("log_out"), danger: true }))) return;
   try {
     await api().logout();
   } catch (error) {

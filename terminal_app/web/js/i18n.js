@@ -215,7 +215,7 @@ var TEXT = {
     finished_sent: "was sent",
     finished_queued: "will be sent when the connection returns",
     finished_held: "will be sent once the server lets the terminal in again",
-    finished_lost: "not sent: the server no longer takes this terminal",
+    finished_lost: "was not sent: the server no longer takes this terminal",
     partial_queued: "What was scanned so far was sent",
     withdrawn: "Document withdrawn: {title}",
     withdrawn_replaced: "Replaced by a new version from 1C: {title}. The old one is taken off this terminal.",

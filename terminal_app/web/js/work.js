@@ -168,9 +168,12 @@ export function clearLine(job, index) {
     cleared[markKey(code)] = true;
     delete job.markKeys[markKey(code)];
   });
-  Object.keys(job.aggregatesScanned).forEach(function (box) {
-    var contents = (job.expected.aggregates[box] || []);
-    if (contents.some(function (code) { return cleared[markKey(code)]; })) delete job.aggregatesScanned[box];
+  // Jobs stored before boxes were counted have neither.
+  var boxes = job.aggregatesScanned || {};
+  var expected = (job.expected && job.expected.aggregates) || {};
+  Object.keys(boxes).forEach(function (box) {
+    var contents = expected[box] || [];
+    if (contents.some(function (code) { return cleared[markKey(code)]; })) delete boxes[box];
   });
   job.marks[index] = [];
   job.counts[index] = "0";
@@ -206,21 +209,22 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
     adds[found.line] = add(adds[found.line] || "0", found.quantity);
   }
   if (!planned.length) return refuse("aggregate_repeated", { code: scan.code });
-  if (job.settings.quantity_control) {
-    for (var index in adds) {
-      var line = job.lines[index];
-      var total = add(job.counts[index], adds[index]);
-      if (compare(total, String(line.planned_qty)) > 0) {
-        return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
-      }
+  var over = false;
+  for (var index in adds) {
+    var line = job.lines[index];
+    var total = add(job.counts[index], adds[index]);
+    if (line.unplanned || line.planned_qty == null || compare(total, String(line.planned_qty)) <= 0) continue;
+    if (job.settings.quantity_control) {
+      return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
     }
+    over = true;
   }
   var last = null;
   planned.forEach(function (item) {
     last = count(job, item.line, item.quantity, item.code, attributesOf(job, item.line, item.scan, typed), [item.code]);
   });
   job.aggregatesScanned[scan.code] = true;
-  return { ok: true, line: last.line, quantity: String(planned.length), aggregate: true, attrs: last.attrs };
+  return { ok: true, line: last.line, quantity: String(planned.length), aggregate: true, attrs: last.attrs, over: over };
 }
 
 // A product the document's lines do not name by this barcode, found in the catalog: a box's

@@ -86,3 +86,16 @@ def test_a_target_kind_or_channel_in_a_message_is_said_in_the_reader_s_words() -
     assert "“group”" in render("target_not_allowed_on_channel", "en", params)
     assert render("target_incomplete", "ru", {"target": "device"}).endswith("«устройство».")
     assert params == {"target": "group", "channel": "internet"}  # the answer's params unchanged
+
+
+def test_only_the_target_refusals_take_a_worded_target_or_channel() -> None:
+    """``target`` and ``channel`` are said in the reader's words in every message (render):
+    a new message naming, say, a target's value under one of them would be mistranslated."""
+    worded = {
+        key
+        for key, texts in CATALOG.items()
+        for template in texts.values()
+        for _, name, _, _ in string.Formatter().parse(template)
+        if name in ("target", "channel")
+    }
+    assert worded == {"target_not_allowed_on_channel", "target_incomplete"}
