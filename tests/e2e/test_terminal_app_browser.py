@@ -377,6 +377,12 @@ async def test_scans_survive_a_cut_network_and_a_reload_and_the_result_arrives_o
     unsent = page.locator("#unsent")
     await expect(unsent).to_have_attribute("data-unsent", "1")
     await expect(unsent).to_contain_text("Не отправлено: 1")
+    # The finished document has left the list; the strip shows what still waits to go.
+    await unsent.click()
+    await expect(page.locator("#dialog")).to_contain_text(
+        "Поступление № 0000-000123 от 28.11.2026 — окончательный результат, строк: 3"
+    )
+    await page.click("#dialog-cancel")
     await page.reload()  # the queue is on disk too
     await expect(unsent).to_have_attribute("data-unsent", "1", timeout=DEADLINE_MS)
     assert await accounting.results() == []

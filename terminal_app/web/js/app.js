@@ -809,6 +809,20 @@ async function removeSent(item) {
 // results keep their order. A result the server refuses for good is dropped with a notice.
 // One send at a time: a call while one runs waits for it, and the running one also takes
 // results queued meanwhile, so after ``await flush()`` every result was tried.
+// What waits to be sent, one line a result, with the document it is for: a finished document
+// has left the list, and this is where the storekeeper sees it is still on the terminal.
+async function showUnsent() {
+  if (!state.outbox.length || state.dialogOpen) return;
+  var lines = state.outbox.map(function (item) {
+    var job = state.jobs.get(item.delivery_id);
+    var title = job ? titleOf(job.summary) : item.delivery_id;
+    var time = new Date(item.created).toLocaleTimeString(currentLanguage() === "en" ? "en-GB" : "ru-RU", { hour: "2-digit", minute: "2-digit" });
+    return t("unsent_item", { title: title, kind: t(item.final ? "unsent_final" : "unsent_partial"), lines: item.lines.length, time: time });
+  });
+  var text = t("unsent_list", { n: state.outbox.length }) + "\n\n" + lines.join("\n");
+  if (await dialog({ text: text, ok: t("send_now") })) flush();
+}
+
 function flush() {
   if (!state.flushing) {
     var done = function () {
@@ -1226,6 +1240,7 @@ async function registerWorker() {
 function bindChrome() {
   $("#menu-button").addEventListener("click", openDrawer);
   $("#drawer-shade").addEventListener("click", closeDrawer);
+  $("#unsent").addEventListener("click", showUnsent);
   window.addEventListener("online", function () { wake(); flush(); syncCatalog(); });
   window.addEventListener("offline", function () { setOnline(false); });
   // The scanner types wherever focus is: send stray keys to the scan field.
