@@ -263,7 +263,8 @@ def describe(outcome: Outcome, language: str) -> str:
     for delivery in answer.get("deliveries", []):
         whom = delivery_target(delivery, language)
         number = numbers.get(delivery["document_id"], delivery["document_id"])
-        lines.append(f"  {number} → {whom}  [{delivery['delivery_id']}]")
+        shown = text("cli.upload.delivery", language, delivery=delivery["delivery_id"])
+        lines.append(f"  {number} → {whom}  [{shown}]")
     return "\n".join(lines)
 
 

@@ -195,8 +195,10 @@ def test_answers_are_told_one_line_per_file_and_delivery() -> None:
             ],
         }
     )  # fmt: skip
-    assert describe(accepted, "ru") == "o.json: принят (запрос r-1)\n  N-1 → 5546 EDA50  [d-1]"
-    assert describe(accepted, "en") == "o.json: accepted (request r-1)\n  N-1 → 5546 EDA50  [d-1]"
+    said = "o.json: принят (запрос r-1)\n  N-1 → 5546 EDA50  [копия d-1]"
+    assert describe(accepted, "ru") == said
+    english = "o.json: accepted (request r-1)\n  N-1 → 5546 EDA50  [delivery d-1]"
+    assert describe(accepted, "en") == english
     refused = _outcome(
         {"request_id": "r-1", "status": "refused", "code": "process_not_found", "message": "Нет."}
     )
