@@ -7,11 +7,14 @@ hand finish, flushes the outbox, then closes the broker and the store.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from types import FrameType
 from typing import Annotated, TypeVar
 
 import uvicorn
@@ -134,6 +137,9 @@ class ServiceSpec:
     handlers: Callable[[Runtime], dict[WorkQueue, dict[type, Handler]]] = lambda rt: {}
     rpc_methods: Callable[[Runtime], Sequence[RpcHandlers]] = lambda rt: ()
     on_start: Callable[[Runtime], Awaitable[None]] | None = None
+    # What a service lets go of the moment it is asked to stop, before its HTTP server waits
+    # for the requests in flight (the gateway answers its waiting long polls at once).
+    on_exit: Callable[[Runtime], None] | None = None
     on_stop: Callable[[Runtime], Awaitable[None]] | None = None
     # Forward-only upgrades of the service's stored data, versions 2, 3, ... (see
     # shared.storage.schema); a release that changes a stored shape adds one here.
@@ -198,7 +204,17 @@ async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
 
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGINT/SIGTERM once it has stopped, which would kill the process
-    before the runtime shuts down; here the signal only asks the server to stop."""
+    before the runtime shuts down; here the signal only asks the server to stop, and tells
+    ``on_exit`` (on the event loop, not inside the signal handler)."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._on_exit is not None and not self.should_exit:
+            asyncio.get_running_loop().call_soon_threadsafe(self._on_exit)
+        super().handle_exit(sig, frame)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -223,7 +239,8 @@ async def serve(spec: ServiceSpec, settings: Settings) -> None:
     try:
         app = spec.build_app(runtime)
         telemetry.instrument(app)
-        server = _Server(server_config(app))
+        on_exit = None if spec.on_exit is None else partial(spec.on_exit, runtime)
+        server = _Server(server_config(app), on_exit)
         async with long_lived_frozen():
             await server.serve(sockets=[sock])
     finally:

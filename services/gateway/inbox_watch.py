@@ -123,6 +123,7 @@ class InboxWatch:
         self.summaries: InboxSummaries[HeldAnswer] = (
             InboxSummaries(0, 0.0) if summaries is None else summaries
         )
+        self.releasing = False  # stopping: polls answer without waiting (release_all)
         self._pack_seconds = pack_seconds
         self._retry_seconds = retry_seconds
         self._safety_seconds = safety_seconds
@@ -160,6 +161,15 @@ class InboxWatch:
     @property
     def waiting_devices(self) -> int:
         return len(self._tickets)
+
+    def release_all(self) -> None:
+        """The instance is stopping: every waiting poll answers now with what it has, and one
+        that comes meanwhile does not wait (its terminal asks again, of another instance or of
+        this one restarted), so the server need not wait out the long polls to stop."""
+        self.releasing = True
+        for tickets in self._tickets.values():
+            for ticket in tickets:
+                _settle(ticket.future, True)
 
     def wake(self, device_id: str) -> None:
         """Wake this instance's polls of the device (they read the inbox again)."""

@@ -137,5 +137,6 @@ SPEC = ServiceSpec(
     },
     rpc_methods=lambda rt: [consumers.rpc_handlers(rt.store)],
     on_start=_on_start,
+    on_exit=lambda rt: gateway_parts(rt).polls.release_all(),
     on_stop=_on_stop,
 )

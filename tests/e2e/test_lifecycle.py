@@ -17,9 +17,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.messaging.topology import ROUTING_WORK
 from tests.security.helpers import envelope, publish
 from tests.support.documents import by_pin, order, upload
-from tests.support.stack import running_stack
+from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
+from tools.client import AdminClient, TerminalClient
 
 UPLOADS = 40
 
@@ -117,4 +118,43 @@ async def _handled(stack: Stack) -> float:
         for sample in family.samples
         if sample.name == "tsdx_messages_handled_total"
         and sample.labels.get("type") == "upload.requested"
+    )
+
+
+async def test_a_gateway_asked_to_stop_answers_its_waiting_long_polls_at_once(
+    fresh_stack: Stack,
+) -> None:
+    """A terminal's long poll waits up to 30 s; a gateway asked to stop answers it at once
+    (with what the inbox holds) instead of waiting it out, so that it stops within seconds
+    and the terminal asks again, of another instance or of this one restarted."""
+    url = fresh_stack.url("gateway")
+    async with AdminClient(url, ADMIN_TOKEN) as admin:
+        tenant = await admin.create_tenant("Остановка шлюза")
+    async with TerminalClient(url) as terminal:
+        await terminal.pair(tenant["connection_code"], "@HW-STOPPING", "EDA50", "EDA50")
+        poll = asyncio.create_task(terminal.inbox(wait=30, known=0))
+        await eventually(
+            lambda: _metric(url, "tsdx_long_polls_waiting"),
+            until=lambda waiting: waiting >= 1,
+            what="the poll waiting",
+        )
+        fresh_stack.processes["gateway"].send_signal(signal.SIGTERM)
+        # Well within the poll's own 30 s: answered by the stop, not by the end of its wait.
+        answer = await asyncio.wait_for(poll, timeout=15)
+    assert answer == {"documents": [], "withdrawn": []}
+    gateway = fresh_stack.processes["gateway"]
+    code = await eventually(
+        lambda: asyncio.to_thread(gateway.poll), until=lambda c: c is not None, what="stopped"
+    )
+    assert code == 0
+
+
+async def _metric(url: str, name: str) -> float:
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(f"{url}/metrics")).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
     )

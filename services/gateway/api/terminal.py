@@ -237,7 +237,7 @@ async def _poll(
             inbox, body = await _answer(polls, device.id, language, lambda: poll(rt, device.id))
             news = inbox.for_terminal(known)
             left = deadline - time.monotonic()
-            if news or left <= 0:
+            if news or left <= 0 or polls.releasing:
                 _counted("news" if news else "empty")
                 if not news:  # in the periodic summary instead of a line of its own
                     quiet(scope)
