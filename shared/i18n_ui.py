@@ -61,6 +61,8 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.tenant": {"ru": "база", "en": "tenant"},
     "cli.progress.files": {"ru": "файлов", "en": "files"},
     # tsdx upload, upload-status, devices, results.
+    # The id tsdx tsd scan takes (README's «ид копии»).
+    "cli.upload.delivery": {"ru": "копия {delivery}", "en": "delivery {delivery}"},
     "cli.upload.accepted": {
         "ru": "{file}: принят (запрос {request_id})",
         "en": "{file}: accepted (request {request_id})",
@@ -73,8 +75,6 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.col.device": {"ru": "УСТРОЙСТВО", "en": "DEVICE"},
     "cli.col.time": {"ru": "ВРЕМЯ", "en": "TIME"},
     "cli.journey.version": {"ru": "версия {version}", "en": "version {version}"},
-    # The id tsdx tsd scan takes (README's «ид копии»).
-    "cli.upload.delivery": {"ru": "копия {delivery}", "en": "delivery {delivery}"},
     "cli.number": {"ru": "№ {number}", "en": "No. {number}"},
     "cli.col.step": {"ru": "ШАГ", "en": "STEP"},
     "cli.col.service": {"ru": "СЛУЖБА", "en": "SERVICE"},

@@ -1,20 +1,20 @@
 """The life of one service process: store, broker, consumers, outbox relay, HTTP, shutdown.
 
 A service describes itself with a :class:`ServiceSpec`; :func:`run_service` does the rest the
-same way for all of them. Shutdown (SIGINT/SIGTERM) stops taking messages, lets the ones in
-hand finish, flushes the outbox, then closes the broker and the store.
+same way for all of them. Shutdown (SIGINT/SIGTERM) tells the service's ``on_exit`` (the
+gateway answers its waiting long polls), stops taking messages, lets the ones in hand finish,
+flushes the outbox, then closes the broker and the store.
 """
 
 from __future__ import annotations
 
-import asyncio
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from types import FrameType
 from typing import Annotated, TypeVar
 
 import uvicorn
@@ -204,17 +204,18 @@ async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
 
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGINT/SIGTERM once it has stopped, which would kill the process
-    before the runtime shuts down; here the signal only asks the server to stop, and tells
-    ``on_exit`` (on the event loop, not inside the signal handler)."""
+    before the runtime shuts down; here the signal only asks the server to stop. ``on_exit``
+    is told when the server begins to shut down, however it was asked to, before it waits for
+    the requests in flight."""
 
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None] | None) -> None:
         super().__init__(config)
         self._on_exit = on_exit
 
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self._on_exit is not None and not self.should_exit:
-            asyncio.get_running_loop().call_soon_threadsafe(self._on_exit)
-        super().handle_exit(sig, frame)
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._on_exit is not None:
+            self._on_exit()
+        await super().shutdown(sockets)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:

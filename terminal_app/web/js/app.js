@@ -805,10 +805,6 @@ async function removeSent(item) {
   await state.store.remove(OUTBOX, item.result_id);
 }
 
-// Sends queued results oldest first; stops at the first one the network did not carry so
-// results keep their order. A result the server refuses for good is dropped with a notice.
-// One send at a time: a call while one runs waits for it, and the running one also takes
-// results queued meanwhile, so after ``await flush()`` every result was tried.
 // What waits to be sent, one line a result, with the document it is for: a finished document
 // has left the list, and this is where the storekeeper sees it is still on the terminal.
 async function showUnsent() {
@@ -816,13 +812,28 @@ async function showUnsent() {
   var lines = state.outbox.map(function (item) {
     var job = state.jobs.get(item.delivery_id);
     var title = job ? titleOf(job.summary) : item.delivery_id;
-    var time = new Date(item.created).toLocaleTimeString(currentLanguage() === "en" ? "en-GB" : "ru-RU", { hour: "2-digit", minute: "2-digit" });
-    return t("unsent_item", { title: title, kind: t(item.final ? "unsent_final" : "unsent_partial"), lines: item.lines.length, time: time });
+    return t("unsent_item", { title: title, kind: t(item.final ? "unsent_final" : "unsent_partial"), lines: item.lines.length, time: queuedAt(item.created) });
   });
-  var text = t("unsent_list", { n: state.outbox.length }) + "\n\n" + lines.join("\n");
-  if (await dialog({ text: text, ok: t("send_now") })) flush();
+  // Refused, or signed out of the LAN base: nothing goes until that ends, so nothing to press.
+  var held = state.refused || !api();
+  var text = t(held ? "unsent_held" : "unsent_list", { n: state.outbox.length }) + "\n\n" + lines.join("\n");
+  if (held) await dialog({ text: text, ok: t("close") });
+  else if (await dialog({ text: text, ok: t("send_now") })) flush();
 }
 
+// When a result was queued: the time today, else the day and the time.
+function queuedAt(created) {
+  var at = new Date(created);
+  var locale = currentLanguage() === "en" ? "en-GB" : "ru-RU";
+  var time = at.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
+  if (at.toDateString() === new Date().toDateString()) return time;
+  return at.toLocaleDateString(locale, { day: "2-digit", month: "2-digit" }) + " " + time;
+}
+
+// Sends queued results oldest first; stops at the first one the network did not carry so
+// results keep their order. A result the server refuses for good is dropped with a notice.
+// One send at a time: a call while one runs waits for it, and the running one also takes
+// results queued meanwhile, so after ``await flush()`` every result was tried.
 function flush() {
   if (!state.flushing) {
     var done = function () {

@@ -115,6 +115,15 @@ async def test_every_poll_of_the_device_is_woken() -> None:
         assert [await first.wait(5), await second.wait(5)] == [True, True]
 
 
+async def test_an_instance_stopping_releases_every_waiting_poll() -> None:
+    watch = _watch()
+    with watch.watching("d1") as first, watch.watching("d2") as second:
+        assert not watch.releasing
+        watch.release_all()
+        assert [await first.wait(5), await second.wait(5)] == [True, True]
+    assert watch.releasing  # a poll that comes now answers without waiting (api/terminal.py)
+
+
 async def test_changes_are_announced_packed_and_others_announcements_wake_polls() -> None:
     here, there = _watch(), _watch()
     sent = Announcements()
