@@ -19,10 +19,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from shared.i18n import render
 from tests.support.broker import AUTH, MANAGEMENT
+from tests.support.metrics import metric
 from tests.support.stack import ADMIN_TOKEN, free_port, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
@@ -57,14 +57,6 @@ async def _paired(url: str, code: str) -> TerminalClient:
     return terminal
 
 
-async def _gauge(stack: Stack, instance: str, name: str) -> float:
-    async with httpx.AsyncClient(timeout=5) as http:
-        text = (await http.get(f"{stack.url(instance)}/metrics")).text
-    return sum(
-        s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name
-    )
-
-
 async def _refusal(call: asyncio.Future[object] | asyncio.Task[object]) -> ApiError:
     try:
         await call
@@ -89,10 +81,10 @@ async def test_a_waiting_poll_ends_at_once_with_the_reason(
     terminal = await _paired(gateways.url(polled_on), tenant["connection_code"])
     device = terminal.device
     try:
-        waiting_before = await _gauge(gateways, polled_on, "tsdx_long_polls_waiting")
+        waiting_before = await metric(gateways.url(polled_on), "tsdx_long_polls_waiting")
         poll = asyncio.create_task(terminal.inbox(wait=POLL_WAIT))
         await eventually(
-            lambda: _gauge(gateways, polled_on, "tsdx_long_polls_waiting"),
+            lambda: metric(gateways.url(polled_on), "tsdx_long_polls_waiting"),
             until=lambda n: n > waiting_before,
             what="the poll waiting",
         )

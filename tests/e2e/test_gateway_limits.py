@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.documents import by_pin, order, upload
+from tests.support.metrics import metric
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
@@ -174,25 +174,14 @@ async def test_each_credential_has_its_own_request_rate(
         assert (await terminal.me())["pin"] == terminal.device["pin"]
 
 
-async def _metric(stack: Stack, name: str) -> float:
-    async with httpx.AsyncClient() as http:
-        text = (await http.get(f"{stack.url('gateway')}/metrics")).text
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == name
-    )
-
-
 async def test_devices_in_contact_are_counted_online(
     small_stack: Stack, tenant: dict[str, str]
 ) -> None:
-    before = await _metric(small_stack, "tsdx_devices_online")
+    before = await metric(small_stack.url("gateway"), "tsdx_devices_online")
     async with paired(small_stack, tenant) as first, paired(small_stack, tenant) as second:
         await first.me()
         await second.inbox()
-        assert await _metric(small_stack, "tsdx_devices_online") == before + 2
+        assert await metric(small_stack.url("gateway"), "tsdx_devices_online") == before + 2
     async with AccountingClient(small_stack.url("gateway"), tenant["api_key"]) as accounting:
         assert await accounting.devices() == []  # seen, but never addressed by this base
 

@@ -18,12 +18,12 @@ import aio_pika
 import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from prometheus_client.parser import text_string_to_metric_families
 
 from shared.contracts import Envelope, decode
 from shared.contracts.results import DocumentCompleted
 from shared.messaging.topology import EVENTS_EXCHANGE
 from tests.support.documents import by_device, by_pin, order, upload
+from tests.support.metrics import metric
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
 from tools.client import AccountingClient, ApiError, TerminalClient
@@ -41,18 +41,6 @@ async def paired(
         yield terminal
     finally:
         await terminal.close()
-
-
-async def metric(url: str, name: str, **labels: str) -> float:
-    """The sum of a metric's samples (matching ``labels``) on a service's /metrics."""
-    async with httpx.AsyncClient() as http:
-        text = (await http.get(f"{url}/metrics")).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
 
 
 class CompletedEvents:

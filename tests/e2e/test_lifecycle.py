@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from shared.messaging.topology import ROUTING_WORK
 from tests.security.helpers import envelope, publish
 from tests.support.documents import by_pin, order, upload
+from tests.support.metrics import metric
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
@@ -110,14 +109,8 @@ async def _decided(log: Path) -> list[str]:
 
 
 async def _handled(stack: Stack) -> float:
-    async with httpx.AsyncClient(timeout=10) as http:
-        text = (await http.get(f"{stack.url('routing')}/metrics")).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "tsdx_messages_handled_total"
-        and sample.labels.get("type") == "upload.requested"
+    return await metric(
+        stack.url("routing"), "tsdx_messages_handled_total", type="upload.requested"
     )
 
 
@@ -134,7 +127,7 @@ async def test_a_gateway_asked_to_stop_answers_its_waiting_long_polls_at_once(
         await terminal.pair(tenant["connection_code"], "@HW-STOPPING", "EDA50", "EDA50")
         poll = asyncio.create_task(terminal.inbox(wait=30, known=0))
         await eventually(
-            lambda: _metric(url, "tsdx_long_polls_waiting"),
+            lambda: metric(url, "tsdx_long_polls_waiting"),
             until=lambda waiting: waiting >= 1,
             what="the poll waiting",
         )
@@ -147,14 +140,3 @@ async def test_a_gateway_asked_to_stop_answers_its_waiting_long_polls_at_once(
         lambda: asyncio.to_thread(gateway.poll), until=lambda c: c is not None, what="stopped"
     )
     assert code == 0
-
-
-async def _metric(url: str, name: str) -> float:
-    async with httpx.AsyncClient(timeout=10) as http:
-        text = (await http.get(f"{url}/metrics")).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name
-    )

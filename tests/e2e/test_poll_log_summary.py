@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.documents import by_pin, order, upload
+from tests.support.metrics import metric
 from tests.support.stack import ADMIN_TOKEN, running_stack
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
@@ -53,14 +53,7 @@ def _log_size(stack: Stack) -> int:
 
 
 async def _polls_counted(stack: Stack, outcome: str) -> float:
-    async with httpx.AsyncClient(timeout=5) as http:
-        text = (await http.get(f"{stack.url('gateway')}/metrics")).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "tsdx_inbox_polls_total" and sample.labels.get("outcome") == outcome
-    )
+    return await metric(stack.url("gateway"), "tsdx_inbox_polls_total", outcome=outcome)
 
 
 async def test_empty_polls_are_summed_up_and_the_others_keep_their_lines(

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
 import { quantityShown } from "../../terminal_app/web/js/i18n.js";
-import { setLanguageWords } from "./language.mjs";
+import { inLanguage } from "./language.mjs";
 import { applyScan, applyTyped, clearLine, factLines, newJob, titleOf } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
@@ -43,12 +43,9 @@ test("decimal sums are exact and quantities are bounded", () => {
 
 test("the title reads as in 1C, and in the app's language", () => {
   assert.equal(titleOf(job().summary), "Поступление № 0000-000123 от 28.11.2026");
-  setLanguageWords("en");
-  try {
+  inLanguage("en", () => {
     assert.equal(titleOf(job().summary), "Поступление No. 0000-000123 of 28.11.2026");
-  } finally {
-    setLanguageWords("ru");
-  }
+  });
 });
 
 test("a line cleared takes back its count, its batches and its marking codes", () => {
@@ -93,12 +90,7 @@ test("quantities are shown with a decimal comma in Russian, as they are in Engli
   assert.equal(quantityShown("-1.5"), "-1,5");
   assert.equal(quantityShown(undefined), "");
   assert.equal(quantityShown(null), "");
-  setLanguageWords("en");
-  try {
-    assert.equal(quantityShown("1.235"), "1.235");
-  } finally {
-    setLanguageWords("ru");
-  }
+  inLanguage("en", () => assert.equal(quantityShown("1.235"), "1.235"));
 });
 
 test("a marking code counts once; the same pack again is refused", () => {
