@@ -135,7 +135,6 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "ru": "отозван: {delivery} ({reason})",
         "en": "withdrawn: {delivery} ({reason})",
     },
-    "cli.tsd.document_title": {"ru": "{kind} № {number}", "en": "{kind} No. {number}"},
     "cli.tsd.document_dated": {"ru": "{title} от {date}", "en": "{title} of {date}"},
     "cli.tsd.downloaded": {"ru": "загружен на ТСД", "en": "downloaded"},
     "cli.tsd.partial_sent": {

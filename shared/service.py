@@ -38,7 +38,7 @@ from shared.outbox import UnitOfWork
 from shared.outbox_relay import OutboxRelay
 from shared.ports import PortUnavailable, listening_socket
 from shared.request_summary import SUMMARIES
-from shared.settings import DEFAULT_ADMIN_TOKEN, Settings
+from shared.settings import Settings
 from shared.storage import Collection, Migration, Store, StoreTooNew, open_store
 from shared.terminal_web import AppMode, mount_terminal_app
 
@@ -179,7 +179,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
         runtime.consumers.append(consumer)
     SUMMARIES.start(settings.log_summary_seconds)
     log.info("service.started")
-    if settings.admin_token == DEFAULT_ADMIN_TOKEN:
+    if settings.admin_token_is_default:
         log.warning("security.default_admin_token", setting="TSDX_ADMIN_TOKEN")
     return runtime
 

@@ -167,6 +167,11 @@ class Settings(BaseSettings):
         return parse_api_addresses(self.rabbitmq_api_urls, self.rabbitmq_api_url)
 
     @property
+    def admin_token_is_default(self) -> bool:
+        """Whether the admin token is still the one a fresh install starts with."""
+        return self.admin_token == DEFAULT_ADMIN_TOKEN
+
+    @property
     def quorum_replicas(self) -> int | None:
         """The replication size quorum queues are declared with (None: the broker's own)."""
         return quorum_group_size(self.quorum_group_size, len(self.amqp_addresses))

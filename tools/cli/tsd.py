@@ -221,7 +221,7 @@ async def _inbox(args: argparse.Namespace) -> int:
 def document_title(summary: dict[str, Any], language: str) -> str:
     kind = summary.get("terminal_type") or summary.get("accounting_type", "")
     number = summary.get("number") or summary.get("document_id")
-    title = text("cli.tsd.document_title", language, kind=kind, number=number)
+    title = f"{kind} {text('cli.number', language, number=number)}"
     if not summary.get("date"):
         return title
     date = moment(summary["date"], language, date_only=True)

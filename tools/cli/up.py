@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 def admin_token_warning(settings: Settings, language: str) -> str | None:
     """The console's warning while the admin token is still the one every reader knows."""
-    if settings.admin_token != DEFAULT_ADMIN_TOKEN:
+    if not settings.admin_token_is_default:
         return None
     return text("cli.up.default_admin_token", language, token=DEFAULT_ADMIN_TOKEN)
 

@@ -1082,7 +1082,7 @@ async function applyInbox(inbox) {
 }
 
 // A withdrawn document leaves the terminal, and the user is told why when the server said:
-// a new version from 1C (it comes as another document) or taken back by the operator.
+// replaced by a new version from 1C (it comes as another document), or taken back.
 async function dropWithdrawn(id, reason) {
   var job = state.jobs.get(id);
   if (!job) return false;

@@ -124,12 +124,17 @@ function attributesOf(job, index, scan, typed, entry) {
   return attrs;
 }
 
+// Whether ``total`` on ``line`` is more than its plan (a line not in the plan has none to pass).
+function pastPlan(line, total) {
+  return !line.unplanned && line.planned_qty != null && compare(total, String(line.planned_qty)) > 0;
+}
+
 // Adds ``quantity`` to line ``index`` unless quantity control forbids it.
 function count(job, index, quantity, barcode, attrs, marks) {
   var line = job.lines[index];
   var total = add(job.counts[index], quantity);
   // Past the plan: refused under quantity control, else counted and said so.
-  var over = !line.unplanned && line.planned_qty != null && compare(total, String(line.planned_qty)) > 0;
+  var over = pastPlan(line, total);
   if (job.settings.quantity_control && over) {
     return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
   }
@@ -213,7 +218,7 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
   for (var index in adds) {
     var line = job.lines[index];
     var total = add(job.counts[index], adds[index]);
-    if (line.unplanned || line.planned_qty == null || compare(total, String(line.planned_qty)) <= 0) continue;
+    if (!pastPlan(line, total)) continue;
     if (job.settings.quantity_control) {
       return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
     }
