@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+
+from shared.i18n_validation import validation_reason
 
 
 class Refusal(Exception):
@@ -26,9 +29,24 @@ class Refusal(Exception):
         return f"Refusal({self.code!r}, {self.params!r})"
 
 
-def describe(exc: ValidationError, *, limit: int = 3, root: str = "(root)") -> str:
-    """The first few problems of a validation error, as ``field.path: reason; ...``."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in err['loc']) or root}: {err['msg']}"
-        for err in exc.errors()[:limit]
-    )
+def describe(
+    problems: ValidationError | Sequence[Mapping[str, Any]],
+    language: str = "en",
+    *,
+    limit: int = 3,
+    root: str = "(root)",
+) -> str:
+    """The first few problems of a validation error, as ``field.path: reason; ...`` in
+    ``language``, and how many more there are (``(+2)``)."""
+    errors = problems.errors() if isinstance(problems, ValidationError) else problems
+    said = [
+        f"{field_path(err) or root}: {validation_reason(err, language)}" for err in errors[:limit]
+    ]
+    if len(errors) > limit:
+        said.append(f"(+{len(errors) - limit})")
+    return "; ".join(said)
+
+
+def field_path(error: Mapping[str, Any]) -> str:
+    """Where a validation error is, as ``documents.0.lines``."""
+    return ".".join(str(part) for part in error["loc"])

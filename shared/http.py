@@ -24,8 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.contracts.quantity import ERROR_TYPE as QUANTITY_ERROR
 from shared.contracts.rpc import Params, RpcMethod
-from shared.errors import Refusal
+from shared.errors import Refusal, describe, field_path
 from shared.i18n import pick_language, render
+from shared.i18n_validation import validation_reason
 from shared.jsonexact import NestedTooDeeply, NotJSON, loads_exact
 from shared.logging import correlation, get_logger
 from shared.messaging.broker import BrokerUnavailable
@@ -99,10 +100,14 @@ def error_answer(exc: Exception, language: str) -> JSONResponse:
         )
     if isinstance(exc, RequestValidationError):
         errors = [
-            {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"]}
+            {
+                "field": field_path(err),
+                "reason": validation_reason(err, language),
+                "type": err["type"],
+            }
             for err in exc.errors()[:20]
         ]
-        details = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:3])
+        details = describe(exc.errors(), language)
         # A quantity outside the rule gets its own code: the caller fixes how it writes numbers.
         quantity = all(err["type"] == QUANTITY_ERROR for err in exc.errors())
         code = "quantity_invalid" if quantity else "validation_error"

@@ -60,6 +60,61 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.default": {"ru": "общий", "en": "default"},
     "cli.word.tenant": {"ru": "база", "en": "tenant"},
     "cli.progress.files": {"ru": "файлов", "en": "files"},
+    # argparse's own messages (tools/cli/parse_errors.py): the English is argparse's text,
+    # word for word, by which its message is found; %-style, as argparse fills them. Its
+    # "usage: " is not among them: the usage line, like --help, stays English.
+    "cli.argparse.error": {
+        "ru": "%(prog)s: ошибка: %(message)s\n",
+        "en": "%(prog)s: error: %(message)s\n",
+    },
+    "cli.argparse.required": {
+        "ru": "не указаны обязательные аргументы: %s",
+        "en": "the following arguments are required: %s",
+    },
+    "cli.argparse.unrecognized": {
+        "ru": "неизвестные аргументы: %s",
+        "en": "unrecognized arguments: %s",
+    },
+    "cli.argparse.argument": {
+        "ru": "аргумент %(argument_name)s: %(message)s",
+        "en": "argument %(argument_name)s: %(message)s",
+    },
+    "cli.argparse.choice": {
+        "ru": "недопустимое значение %(value)r (допустимые: %(choices)s)",
+        "en": "invalid choice: %(value)r (choose from %(choices)s)",
+    },
+    "cli.argparse.value": {
+        "ru": "недопустимое значение %(value)r (ожидается %(type)s)",
+        "en": "invalid %(type)s value: %(value)r",
+    },
+    "cli.argparse.one": {"ru": "нужно одно значение", "en": "expected one argument"},
+    "cli.argparse.at_most_one": {
+        "ru": "нужно не больше одного значения",
+        "en": "expected at most one argument",
+    },
+    "cli.argparse.at_least_one": {
+        "ru": "нужно хотя бы одно значение",
+        "en": "expected at least one argument",
+    },
+    "cli.argparse.one_of": {
+        "ru": "нужен один из аргументов %s",
+        "en": "one of the arguments %s is required",
+    },
+    "cli.argparse.not_with": {
+        "ru": "нельзя указывать вместе с аргументом %s",
+        "en": "not allowed with argument %s",
+    },
+    "cli.argparse.ambiguous": {
+        "ru": "неоднозначный параметр: %(option)s подходит к %(matches)s",
+        "en": "ambiguous option: %(option)s could match %(matches)s",
+    },
+    "cli.argparse.explicit": {
+        "ru": "лишнее значение %r",
+        "en": "ignored explicit argument %r",
+    },
+    # The command's own checks of an option's value, said through the same lookup.
+    "cli.argparse.whole_number": {"ru": "нужно целое число", "en": "a whole number is expected"},
+    "cli.argparse.batch_range": {"ru": "от 1 до 10000", "en": "from 1 to 10000"},
     # tsdx upload, upload-status, devices, results.
     # The id tsdx tsd scan takes (README's «ид копии»).
     "cli.upload.delivery": {"ru": "копия {delivery}", "en": "delivery {delivery}"},

@@ -25,6 +25,7 @@ from shared.contracts.catalog import (
     Kind,
 )
 from shared.i18n import render
+from shared.i18n_validation import validation_reason
 
 # Items (upserts and deletions together) taken in one call: 1C sends larger catalogs in
 # several calls (`tsdx catalog upload` does so by itself).
@@ -262,9 +263,17 @@ def _field_errors(
         elif kind_of_error == "string_too_short" and path.endswith("name"):
             code, params = "catalog_field_missing", {}
         else:
-            code, params = "catalog_field_invalid", {"reason": err["msg"]}
+            # pydantic's kind and its rule's values too, for the reason in the reader's words.
+            limits = {name: _plain(value) for name, value in (err.get("ctx") or {}).items()}
+            code = "catalog_field_invalid"
+            params = {"reason": err["msg"], "problem": kind_of_error, "limits": limits}
         out.append(ItemError(kind, position, item_id, path, code, params))
     return out
+
+
+def _plain(value: Any) -> Any:
+    """A rule's value as JSON carries it (a number, or its text)."""
+    return value if isinstance(value, int | float | str | bool) else str(value)
 
 
 def _batch_error(path: str, code: str, **params: Any) -> ItemError:
@@ -311,6 +320,13 @@ def rendered(
         body = error.as_json() if isinstance(error, ItemError) else dict(error)
         params = dict(body.get("params") or {})
         params["field"] = field_label(body.get("field") or "", language)
+        if "problem" in params:
+            said_as = {
+                "type": params["problem"],
+                "ctx": params.get("limits"),
+                "msg": params["reason"],
+            }
+            params["reason"] = validation_reason(said_as, language)
         params["item"] = item_label(
             body.get("kind"), body.get("position"), body.get("id"), language
         )

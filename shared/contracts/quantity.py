@@ -28,16 +28,30 @@ _TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 ERROR_TYPE = "quantity_invalid"
 
 
+# Each way a quantity breaks the rule: its name (said in Russian by shared/i18n_validation.py)
+# and its English text.
+_PROBLEMS = {
+    "not_finite": "is not a finite number",
+    "whole_digits": "has more than {digits} digits before the point",
+    "fraction_digits": "has more than {digits} digits after the point",
+    "exponent": "is written with an exponent: write it in full",
+    "float_exponent": 'is written with an exponent: write it in full, e.g. 1500 or "1500"',
+    "not_number": "must be a number or a string of digits",
+    "not_digits": 'must be written as digits with an optional point, e.g. "12.5"',
+    "negative": "is negative",
+}
+
+
 def quantity_problem(value: Decimal) -> str | None:
-    """Why a decimal breaks the quantity rule, or None if it keeps it."""
+    """The name of the way a decimal breaks the quantity rule, or None if it keeps it."""
     if not value.is_finite():
-        return "is not a finite number"
+        return "not_finite"
     if not value.is_zero() and value.adjusted() >= INTEGER_DIGITS:
-        return f"has more than {INTEGER_DIGITS} digits before the point"
+        return "whole_digits"
     if _exponent(value) < -FRACTION_DIGITS and value != value.quantize(_STEP):
-        return f"has more than {FRACTION_DIGITS} digits after the point"
+        return "fraction_digits"
     if _exponent(value) > 0:
-        return "is written with an exponent: write it in full"
+        return "exponent"
     return None
 
 
@@ -47,8 +61,11 @@ def _exponent(value: Decimal) -> int:
     return exponent
 
 
-def _refuse(reason: str) -> PydanticCustomError:
-    return PydanticCustomError(ERROR_TYPE, "quantity {reason}", {"reason": reason})
+def _refuse(problem: str) -> PydanticCustomError:
+    digits = FRACTION_DIGITS if problem == "fraction_digits" else INTEGER_DIGITS
+    reason = _PROBLEMS[problem].format(digits=digits)
+    context = {"reason": reason, "problem": problem, "digits": digits}
+    return PydanticCustomError(ERROR_TYPE, "quantity {reason}", context)
 
 
 # A quantity as it is almost always written: digits within the bounds, nothing to trim, round
@@ -70,25 +87,25 @@ def _checked_quantity(value: object) -> Decimal:
     """:func:`to_quantity` for anything but the plain cases."""
     if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
         if isinstance(value, float):
-            raise _refuse('is written with an exponent: write it in full, e.g. 1500 or "1500"')
-        raise _refuse("must be a number or a string of digits")
+            raise _refuse("float_exponent")
+        raise _refuse("not_number")
     if isinstance(value, int):
         if abs(value) >= 10**INTEGER_DIGITS:
-            raise _refuse(f"has more than {INTEGER_DIGITS} digits before the point")
+            raise _refuse("whole_digits")
         return Decimal(value)
     if isinstance(value, str):
         text = value.strip()
         if len(text) > INTEGER_DIGITS + FRACTION_DIGITS + 30 or not _TEXT.fullmatch(text):
-            raise _refuse('must be written as digits with an optional point, e.g. "12.5"')
+            raise _refuse("not_digits")
         try:
             value = Decimal(text)
         except InvalidOperation:  # pragma: no cover - the pattern lets only numbers through
-            raise _refuse("is not a number") from None
+            raise _refuse("not_digits") from None
     problem = quantity_problem(value)
     if problem is not None:
         raise _refuse(problem)
     if value < 0:
-        raise _refuse("is negative")
+        raise _refuse("negative")
     if _exponent(value) < -FRACTION_DIGITS:
         value = value.quantize(_STEP)  # only zeros dropped: the rule above checked it
     return abs(value) if value.is_zero() else value  # -0 becomes 0

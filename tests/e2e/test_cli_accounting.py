@@ -147,8 +147,8 @@ BAD_FILES: dict[str, tuple[Any, str]] = {
     "not-json": ('{"header": ', "файл не является JSON"),
     "bad-document": (
         [order(), {"header": {"id": "x"}, "lines": [{"line_no": 0, "product_id": "p"}]}],
-        "документ 2 не принят: header.accounting_type: Field required; "
-        "lines.0.line_no: Input should be greater than or equal to 1",
+        "документ 2 не принят: header.accounting_type: обязательное поле не указано; "
+        "lines.0.line_no: должно быть не меньше 1",
     ),
     "no-documents": ([], render("cli_no_documents", "ru")),
     "not-utf8": (b"\xff\xfe{}", "файл не в кодировке UTF-8 (неверный байт в позиции 0)."),

@@ -183,6 +183,19 @@ async def test_validation_errors_name_the_field_and_change_nothing(
     assert fields["body.target"] == "Field required"
     assert "body.documents.0.lines.0.planned_qty" in fields
     assert refused["message"].startswith("Invalid request: body.target: Field required")
+    # In Russian each reason is said in Russian; the field and pydantic's kind stay as they are.
+    async with raw(stack, tenant["api_key"], "ru") as http:
+        said = (await http.post("/api/v1/uploads", json=body)).json()
+    reasons = {e["field"]: (e["type"], e["reason"]) for e in said["errors"]}
+    assert reasons["body.target"] == ("missing", "обязательное поле не указано")
+    assert reasons["body.documents.0.lines.0.planned_qty"] == (
+        "quantity_invalid",
+        "количество отрицательное",
+    )
+    assert said["message"] == (
+        "Ошибка в запросе: body.target: обязательное поле не указано; "
+        "body.documents.0.lines.0.planned_qty: количество отрицательное"
+    )
     with pytest.raises(ApiError) as missing:
         await accounting.upload_status(body["request_id"])
     assert missing.value.status == 404

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import UploadRequested
+from shared.errors import describe
 from shared.i18n import render, text, word
 from shared.jsonexact import NotJSON, loads_exact
 from shared.onec import OneCImportError, read_1c_csv, read_1c_json
@@ -61,6 +62,7 @@ def read_documents(
     *,
     accounting_type: str | None = None,
     group_by: str | None = None,
+    language: str = "ru",
 ) -> list[Document]:
     """The documents in one file, or :class:`CommandError` (exit 2) saying what is wrong."""
     try:
@@ -79,7 +81,7 @@ def read_documents(
                 raise CommandError(USAGE, "cli_csv_needs_type", subject=str(path))
             documents = read_1c_csv(data, accounting_type=accounting_type, group_by=group_by)
         else:
-            documents = _native_documents(path, data)
+            documents = _native_documents(path, data, language)
     except OneCImportError as exc:
         raise CommandError(USAGE, exc.code, subject=str(path), **exc.params) from None
     if not documents:
@@ -87,7 +89,7 @@ def read_documents(
     return documents
 
 
-def _native_documents(path: Path, data: bytes) -> list[Document]:
+def _native_documents(path: Path, data: bytes, language: str) -> list[Document]:
     """tsdx's own JSON: a document, a list of documents, or ``{"documents": [...]}``."""
     try:
         parsed = loads_exact(data.decode("utf-8-sig"))
@@ -110,20 +112,9 @@ def _native_documents(path: Path, data: bytes) -> list[Document]:
                 "cli_bad_document",
                 subject=str(path),
                 document=position,
-                details=validation_details(exc),
+                details=describe(exc, language),
             ) from None
     return documents
-
-
-def validation_details(exc: ValidationError, limit: int = 3) -> str:
-    parts = []
-    for err in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in err["loc"]) or "(document)"
-        parts.append(f"{where}: {err['msg']}")
-    more = len(exc.errors()) - limit
-    if more > 0:
-        parts.append(f"(+{more})")
-    return "; ".join(parts)
 
 
 # Upload --------------------------------------------------------------------------------------
@@ -140,7 +131,7 @@ def target_of(args: argparse.Namespace) -> Target:
             try:
                 return Target(kind=kind, value=value)
             except ValidationError as exc:
-                details = f"--{kind}: {validation_details(exc)}"
+                details = f"--{kind}: {describe(exc, args.lang)}"
                 raise CommandError(USAGE, "cli_bad_upload", details=details) from None
     raise CommandError(USAGE, "cli_no_target")
 
@@ -169,7 +160,9 @@ def build_requests(args: argparse.Namespace) -> list[tuple[str, UploadRequested]
     target = target_of(args)
     files = [Path(f) for f in args.files]
     batches = [
-        read_documents(f, args.format, accounting_type=args.type, group_by=args.group_by)
+        read_documents(
+            f, args.format, accounting_type=args.type, group_by=args.group_by, language=args.lang
+        )
         for f in files
     ]
     requests = []
@@ -187,7 +180,7 @@ def build_requests(args: argparse.Namespace) -> list[tuple[str, UploadRequested]
             )
         except ValidationError as exc:
             raise CommandError(
-                USAGE, "cli_bad_upload", subject=str(path), details=validation_details(exc)
+                USAGE, "cli_bad_upload", subject=str(path), details=describe(exc, args.lang)
             ) from None
         requests.append((str(path), request))
     return requests
@@ -223,7 +216,7 @@ async def _upload_all(args: argparse.Namespace) -> int:
         print_json([{"file": o.file, "answer": o.answer, "error": o.error} for o in outcomes])
     else:
         for outcome in outcomes:
-            print(describe(outcome, args.lang))
+            print(outcome_line(outcome, args.lang))
     return worst(o.exit_code for o in outcomes)
 
 
@@ -247,7 +240,7 @@ async def _upload_one(client: AccountingClient, outcome: Outcome, args: argparse
     outcome.exit_code = {"accepted": OK, "pending": PENDING}.get(answer["status"], REFUSED)
 
 
-def describe(outcome: Outcome, language: str) -> str:
+def outcome_line(outcome: Outcome, language: str) -> str:
     if outcome.error is not None:
         return f"{outcome.file}: {outcome.error}"
     answer = outcome.answer

@@ -36,6 +36,7 @@ from tools.cli.output import (
     say,
     unreachable,
 )
+from tools.cli.parse_errors import said
 from tools.client import AccountingClient
 
 LISTS: dict[str, str] = {str(kind): name for kind, name in KIND_LISTS.items()}
@@ -170,7 +171,7 @@ def _batch_size(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("a whole number is expected") from None
+        raise argparse.ArgumentTypeError(said("a whole number is expected")) from None
     if not 1 <= value <= 10_000:
-        raise argparse.ArgumentTypeError("from 1 to 10000")
+        raise argparse.ArgumentTypeError(said("from 1 to 10000"))
     return value

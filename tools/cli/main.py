@@ -21,7 +21,8 @@ from tools.cli import (
     tsd,
     up,
 )
-from tools.cli.output import add_language_option
+from tools.cli.output import add_language_option, language_default
+from tools.cli.parse_errors import language_asked, read_in
 
 COMMAND_MODULES = [
     up,
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    with read_in(language_asked(given, language_default())):
+        args = build_parser().parse_args(given)
     code: int = args.run(args)
     return code
 

@@ -265,10 +265,13 @@ def test_messages_are_russian_by_default_and_english_when_asked() -> None:
     errors = _refused({"products": [{"id": "p-1", "name": "x", "barcodes": [{"barcode": ""}]}]})
     (ru,) = rendered(errors, "ru")
     (en,) = rendered(errors, "en")
-    assert ru["message"].startswith(
-        "Товар №1 (p-1): неверное значение поля «Штрихкоды[1].Штрихкод»"
+    assert ru["message"] == (
+        "Товар №1 (p-1): неверное значение поля «Штрихкоды[1].Штрихкод» (минимум символов: 1)."
     )
-    assert en["message"].startswith("Product #1 (p-1): the field “barcodes[1].barcode” is invalid")
+    assert en["message"] == (
+        "Product #1 (p-1): the field “barcodes[1].barcode” is invalid "
+        "(String should have at least 1 character)."
+    )
 
 
 def test_field_labels() -> None:

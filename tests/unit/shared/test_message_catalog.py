@@ -28,7 +28,8 @@ AS_TYPED = re.compile(
     r"|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b"  # an environment variable
     r"|\S*[/:]\S*"  # an address, a path, an endpoint
 )
-PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+# A parameter: str.format's, or %-style in argparse's messages (cli.argparse.*).
+PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([a-z_]+\)[sr]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 

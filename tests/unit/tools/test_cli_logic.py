@@ -11,12 +11,12 @@ import pytest
 
 from shared.contracts.documents import Document, Target
 from shared.contracts.uploads import UploadRequested
+from shared.errors import describe
 from tools.cli.accounting import (
     Outcome,
-    describe,
+    outcome_line,
     request_ids,
     target_of,
-    validation_details,
     worst,
 )
 from tools.cli.main import build_parser
@@ -105,9 +105,15 @@ def test_validation_details_name_the_field_and_stop_at_three() -> None:
 
     with pytest.raises(ValidationError) as caught:
         Document.model_validate({"header": {}, "lines": [{"line_no": 0}]})
-    details = validation_details(caught.value)
+    details = describe(caught.value)
     assert details.startswith("header.accounting_type: Field required; header.id: Field required;")
     assert details.endswith("(+1)")
+    said = describe(caught.value, "ru")
+    assert said == (
+        "header.accounting_type: обязательное поле не указано; "
+        "header.id: обязательное поле не указано; "
+        "lines.0.line_no: должно быть не меньше 1; (+1)"
+    )
 
 
 class _Terminal(io.StringIO):
@@ -196,16 +202,16 @@ def test_answers_are_told_one_line_per_file_and_delivery() -> None:
         }
     )  # fmt: skip
     said = "o.json: принят (запрос r-1)\n  N-1 → 5546 EDA50  [копия d-1]"
-    assert describe(accepted, "ru") == said
+    assert outcome_line(accepted, "ru") == said
     english = "o.json: accepted (request r-1)\n  N-1 → 5546 EDA50  [delivery d-1]"
-    assert describe(accepted, "en") == english
+    assert outcome_line(accepted, "en") == english
     refused = _outcome(
         {"request_id": "r-1", "status": "refused", "code": "process_not_found", "message": "Нет."}
     )
-    assert describe(refused, "ru") == "o.json: отклонён process_not_found: Нет."
-    assert describe(refused, "en") == "o.json: refused process_not_found: Нет."
+    assert outcome_line(refused, "ru") == "o.json: отклонён process_not_found: Нет."
+    assert outcome_line(refused, "en") == "o.json: refused process_not_found: Нет."
     pending = _outcome({"request_id": "r-1", "status": "pending"})
-    assert describe(pending, "en").endswith("ask later: tsdx upload-status r-1")
+    assert outcome_line(pending, "en").endswith("ask later: tsdx upload-status r-1")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,102 @@
+"""Why a field was refused, in the reader's language: pydantic's reasons said in Russian.
+
+A validation error names its kind (pydantic's ``type``, e.g. ``missing``) and the values of
+its rule (``ctx``, e.g. ``min_length``). English keeps pydantic's own text, which is exact;
+Russian is said from the kind here. A kind not listed (a validator's own ``value_error``
+among them, whose text the validator wrote) keeps pydantic's text in every language. The
+numbers are said as «минимум символов: 1», so no word has to agree with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_DATE_TIME = "должно быть датой и временем, например 2026-12-07T10:30:00+03:00"
+_DATE = "должно быть датой, например 2026-12-07"
+_NUMBER = "должно быть числом"
+_WHOLE = "должно быть целым числом"
+_OBJECT = "должно быть объектом JSON"
+_TEXT = "должно быть строкой"
+_CHOICE = "допустимые значения: {expected}"
+
+REASONS_RU: dict[str, str] = {
+    "missing": "обязательное поле не указано",
+    "extra_forbidden": "такого поля нет: уберите его",
+    "json_invalid": "это не JSON: {error}",
+    "string_type": _TEXT,
+    "string_unicode": _TEXT,
+    "string_too_short": "минимум символов: {min_length}",
+    "string_too_long": "максимум символов: {max_length}",
+    "string_pattern_mismatch": "не подходит под шаблон {pattern}",
+    "too_short": "минимум элементов: {min_length}, указано: {actual_length}",
+    "too_long": "максимум элементов: {max_length}, указано: {actual_length}",
+    "int_type": _WHOLE,
+    "int_parsing": _WHOLE,
+    "int_from_float": "должно быть целым числом, без дробной части",
+    "float_type": _NUMBER,
+    "float_parsing": _NUMBER,
+    "decimal_type": _NUMBER,
+    "decimal_parsing": _NUMBER,
+    "finite_number": "должно быть конечным числом",
+    "bool_type": "должно быть true или false",
+    "bool_parsing": "должно быть true или false",
+    "greater_than": "должно быть больше {gt}",
+    "greater_than_equal": "должно быть не меньше {ge}",
+    "less_than": "должно быть меньше {lt}",
+    "less_than_equal": "должно быть не больше {le}",
+    "multiple_of": "должно быть кратно {multiple_of}",
+    "literal_error": _CHOICE,
+    "enum": _CHOICE,
+    "dict_type": _OBJECT,
+    "model_type": _OBJECT,
+    "model_attributes_type": _OBJECT,
+    "list_type": "должно быть списком (массивом JSON)",
+    "datetime_type": _DATE_TIME,
+    "datetime_parsing": _DATE_TIME,
+    "datetime_from_date_parsing": _DATE_TIME,
+    "timezone_aware": "нужно время с часовым поясом, например 2026-12-07T10:30:00+03:00",
+    "date_type": _DATE,
+    "date_parsing": _DATE,
+    "date_from_datetime_parsing": _DATE,
+    "date_from_datetime_inexact": "должно быть датой без времени, например 2026-12-07",
+    "uuid_type": "должно быть UUID",
+    "uuid_parsing": "должно быть UUID",
+    "union_tag_invalid": "поле {discriminator}: допустимые значения: {expected_tags}",
+    "union_tag_not_found": "не указано поле {discriminator}",
+    # tsdx's own kind (shared/contracts/quantity.py): its problem said below.
+    "quantity_invalid": "количество {problem}",
+}
+
+# A quantity's problems (shared/contracts/quantity.py), by the name its error carries.
+QUANTITY_PROBLEMS_RU: dict[str, str] = {
+    "not_finite": "не является конечным числом",
+    "whole_digits": "длиннее {digits} цифр до точки",
+    "fraction_digits": "длиннее {digits} цифр после точки",
+    "exponent": "записано с экспонентой: запишите его полностью",
+    "float_exponent": "записано с экспонентой: запишите его полностью, например 1500 или «1500»",
+    "not_number": "должно быть числом или строкой из цифр",
+    "not_digits": "должно быть записано цифрами, с точкой при дробной части, например «12.5»",
+    "negative": "отрицательное",
+}
+
+
+def validation_reason(error: Mapping[str, Any], language: str) -> str:
+    """Why pydantic refused one field (``error``, one of ``ValidationError.errors()``), said
+    in ``language``; pydantic's own text where Russian has no words for it."""
+    own = str(error.get("msg", ""))
+    template = None if language == "en" else REASONS_RU.get(str(error.get("type")))
+    if template is None:
+        return own
+    values = {name: _said(value) for name, value in (error.get("ctx") or {}).items()}
+    try:
+        if error.get("type") == "quantity_invalid":
+            values["problem"] = QUANTITY_PROBLEMS_RU[values["problem"]].format(**values)
+        return template.format(**values)
+    except (KeyError, IndexError):  # a value pydantic did not give, a problem not listed
+        return own
+
+
+def _said(value: Any) -> Any:
+    # pydantic lists choices as "'a', 'b' or 'c'"; the rest of the sentence is Russian.
+    return value.replace("' or '", "' или '") if isinstance(value, str) else value

@@ -1,0 +1,87 @@
+"""A refused field's reason in the reader's language: pydantic's kinds said in Russian."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.contracts.quantity import Quantity
+from shared.errors import describe
+from shared.i18n_validation import REASONS_RU, validation_reason
+
+
+class _Line(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=2, max_length=4)
+    count: int = Field(ge=1)
+    kind: Literal["pin", "device", "group"] = "pin"
+    at: datetime | None = None
+    qty: Quantity = Decimal(0)
+    tags: list[str] = Field(default_factory=list, max_length=1)
+
+
+def _errors(**values: Any) -> list[Any]:
+    with pytest.raises(ValidationError) as caught:
+        _Line.model_validate(values)
+    return caught.value.errors()
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        ({"count": 1}, "обязательное поле не указано"),
+        ({"code": "x", "count": 1}, "минимум символов: 2"),
+        ({"code": "xxxxx", "count": 1}, "максимум символов: 4"),
+        ({"code": 5, "count": 1}, "должно быть строкой"),
+        ({"code": "ab", "count": 0}, "должно быть не меньше 1"),
+        ({"code": "ab", "count": "many"}, "должно быть целым числом"),
+        (
+            {"code": "ab", "count": 1, "kind": "pinn"},
+            "допустимые значения: 'pin', 'device' или 'group'",
+        ),
+        (
+            {"code": "ab", "count": 1, "at": "yesterday"},
+            "должно быть датой и временем, например 2026-12-07T10:30:00+03:00",
+        ),
+        ({"code": "ab", "count": 1, "qty": "-1"}, "количество отрицательное"),
+        (
+            {"code": "ab", "count": 1, "qty": "1e3"},
+            "количество должно быть записано цифрами, с точкой при дробной части, например «12.5»",
+        ),
+        ({"code": "ab", "count": 1, "qty": "1.1234567"}, "количество длиннее 6 цифр после точки"),
+        ({"code": "ab", "count": 1, "tags": ["a", "b"]}, "максимум элементов: 1, указано: 2"),
+        ({"code": "ab", "count": 1, "nick": "x"}, "такого поля нет: уберите его"),
+    ],
+)
+def test_each_kind_is_said_in_russian_with_its_rule(values: dict[str, Any], said: str) -> None:
+    [error] = _errors(**values)
+    assert validation_reason(error, "ru") == said
+    assert validation_reason(error, "en") == error["msg"]  # pydantic's own, exact
+
+
+def test_a_kind_with_no_russian_words_keeps_pydantic_s_text() -> None:
+    error = {"type": "value_error", "msg": "Value error, nested too deeply", "ctx": {}}
+    assert "value_error" not in REASONS_RU
+    assert validation_reason(error, "ru") == "Value error, nested too deeply"
+
+
+def test_a_rule_value_missing_from_the_error_falls_back_to_pydantic_s_text() -> None:
+    # A kind whose template needs a value the error does not carry is not said half-filled.
+    error = {"type": "greater_than", "msg": "Input should be greater than 0", "ctx": {}}
+    assert validation_reason(error, "ru") == "Input should be greater than 0"
+    unknown = {"type": "quantity_invalid", "msg": "quantity is odd", "ctx": {"problem": "odd"}}
+    assert validation_reason(unknown, "ru") == "quantity is odd"
+
+
+def test_describe_names_the_fields_in_order_and_counts_the_rest() -> None:
+    errors = _errors(code="x", count=0, kind="x", nick="y")
+    assert describe(errors, "ru") == (
+        "code: минимум символов: 2; count: должно быть не меньше 1; "
+        "kind: допустимые значения: 'pin', 'device' или 'group'; (+1)"
+    )
+    assert describe(errors, "en", limit=1).startswith("code: String should have at least 2")
+    assert describe([], "ru") == ""

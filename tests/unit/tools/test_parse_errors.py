@@ -1,0 +1,87 @@
+"""argparse's own messages in the reader's language, and the language read before parsing."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from shared.i18n_ui import UI_TEXTS
+from tools.cli.main import main
+from tools.cli.parse_errors import language_asked, read_in, said
+
+
+def _refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_a_missing_argument_is_said_in_russian_by_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TSDX_LANGUAGE", raising=False)
+    monkeypatch.delenv("TSDX_DEFAULT_LANGUAGE", raising=False)
+    err = _refused(["upload"], capsys)
+    assert err.startswith("usage: tsdx upload")  # the usage line, like --help, in English
+    assert err.endswith("tsdx upload: ошибка: не указаны обязательные аргументы: FILE, --process\n")
+
+
+def test_english_when_asked_before_or_after_the_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TSDX_LANGUAGE", "ru")
+    for argv in (["--lang", "en", "upload"], ["upload", "--lang=en"]):
+        err = _refused(argv, capsys)
+        assert err.endswith("error: the following arguments are required: FILE, --process\n")
+
+
+def test_a_wrong_choice_and_an_unknown_option(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TSDX_LANGUAGE", "ru")
+    assert "аргумент COMMAND: недопустимое значение 'uplod' (допустимые: 'up', " in _refused(
+        ["uplod"], capsys
+    )
+    assert "ошибка: неизвестные аргументы: --limit x" in _refused(
+        ["devices", "--limit", "x"], capsys
+    )
+    # A language that is none: refused in the default one.
+    assert "аргумент --lang: недопустимое значение 'de' (допустимые: 'ru', 'en')" in _refused(
+        ["devices", "--lang", "de"], capsys
+    )
+
+
+def test_the_lookup_is_put_back_after_reading(capsys: pytest.CaptureFixture[str]) -> None:
+    before = argparse._  # type: ignore[attr-defined]
+    _refused(["--lang", "ru", "upload"], capsys)
+    assert argparse._ is before  # type: ignore[attr-defined]
+    assert said("the following arguments are required: %s") == (
+        "the following arguments are required: %s"  # outside reading: English
+    )
+    with read_in("ru"):
+        assert said("the following arguments are required: %s").startswith("не указаны")
+        assert said("a message argparse may add one day") == "a message argparse may add one day"
+
+
+def test_each_russian_message_keeps_its_english_placeholders() -> None:
+    for key, texts in UI_TEXTS.items():
+        if key.startswith("cli.argparse."):
+            for mark in ("%s", "%r", "%(prog)s", "%(message)s", "%(value)r", "%(choices)s"):
+                assert texts["en"].count(mark) == texts["ru"].count(mark), key
+
+
+@pytest.mark.parametrize(
+    ("argv", "language"),
+    [
+        ([], "ru"),
+        (["--lang", "en", "devices"], "en"),
+        (["--lang=en", "devices", "--lang", "ru"], "ru"),  # the last wins
+        (["devices", "--lang", "de"], "ru"),  # no language: the default
+        (["devices", "--lang"], "ru"),  # no value
+    ],
+)
+def test_the_language_asked_before_the_options_are_read(argv: list[str], language: str) -> None:
+    assert language_asked(argv, "ru") == language
+    assert language_asked(["--lang", "ru"], "en") == "ru"
