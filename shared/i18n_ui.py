@@ -105,7 +105,7 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "en": "not allowed with argument %s",
     },
     "cli.argparse.ambiguous": {
-        "ru": "неоднозначный параметр: %(option)s подходит к %(matches)s",
+        "ru": "неоднозначный аргумент %(option)s: может означать %(matches)s",
         "en": "ambiguous option: %(option)s could match %(matches)s",
     },
     "cli.argparse.explicit": {
@@ -113,8 +113,14 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "en": "ignored explicit argument %r",
     },
     # The command's own checks of an option's value, said through the same lookup.
+    # Where a problem of the whole document or request is, in a check's message.
+    "cli.whole_document": {"ru": "(документ целиком)", "en": "(document)"},
+    "cli.whole_request": {"ru": "(запрос целиком)", "en": "(request)"},
     "cli.argparse.whole_number": {"ru": "нужно целое число", "en": "a whole number is expected"},
-    "cli.argparse.batch_range": {"ru": "от 1 до 10000", "en": "from 1 to 10000"},
+    "cli.argparse.batch_range": {
+        "ru": "должно быть от 1 до 10000",
+        "en": "must be from 1 to 10000",
+    },
     # tsdx upload, upload-status, devices, results.
     # The id tsdx tsd scan takes (README's «ид копии»).
     "cli.upload.delivery": {"ru": "копия {delivery}", "en": "delivery {delivery}"},

@@ -4,7 +4,8 @@ A validation error names its kind (pydantic's ``type``, e.g. ``missing``) and th
 its rule (``ctx``, e.g. ``min_length``). English keeps pydantic's own text, which is exact;
 Russian is said from the kind here. A kind not listed (a validator's own ``value_error``
 among them, whose text the validator wrote) keeps pydantic's text in every language. The
-numbers are said as «минимум символов: 1», so no word has to agree with them.
+numbers are said as «минимум символов: 1», so no word has to agree with them (the quantity's
+digits, always 15 or 6, are the one exception).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ REASONS_RU: dict[str, str] = {
     "float_parsing": _NUMBER,
     "decimal_type": _NUMBER,
     "decimal_parsing": _NUMBER,
+    "decimal_max_digits": "слишком много цифр: можно не больше {max_digits}",
+    "decimal_max_places": "слишком много цифр после точки: можно не больше {decimal_places}",
+    "decimal_whole_digits": "слишком много цифр до точки: можно не больше {whole_digits}",
     "finite_number": "должно быть конечным числом",
     "bool_type": "должно быть true или false",
     "bool_parsing": "должно быть true или false",
@@ -62,7 +66,9 @@ REASONS_RU: dict[str, str] = {
     "date_from_datetime_inexact": "должно быть датой без времени, например 2026-12-07",
     "uuid_type": "должно быть UUID",
     "uuid_parsing": "должно быть UUID",
-    "union_tag_invalid": "поле {discriminator}: допустимые значения: {expected_tags}",
+    "union_tag_invalid": (
+        "значение «{tag}» поля {discriminator} не подходит, допустимые значения: {expected_tags}"
+    ),
     "union_tag_not_found": "не указано поле {discriminator}",
     # tsdx's own kind (shared/contracts/quantity.py): its problem said below.
     "quantity_invalid": "количество {problem}",
@@ -71,8 +77,8 @@ REASONS_RU: dict[str, str] = {
 # A quantity's problems (shared/contracts/quantity.py), by the name its error carries.
 QUANTITY_PROBLEMS_RU: dict[str, str] = {
     "not_finite": "не является конечным числом",
-    "whole_digits": "длиннее {digits} цифр до точки",
-    "fraction_digits": "длиннее {digits} цифр после точки",
+    "whole_digits": "содержит больше {digits} цифр до точки",
+    "fraction_digits": "содержит больше {digits} цифр после точки",
     "exponent": "записано с экспонентой: запишите его полностью",
     "float_exponent": "записано с экспонентой: запишите его полностью, например 1500 или «1500»",
     "not_number": "должно быть числом или строкой из цифр",

@@ -33,7 +33,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from shared.contracts.documents import DocumentHeader, Strict, Target
 from shared.contracts.routing_rpc import FileFormat, Slug
-from shared.errors import Refusal
+from shared.errors import Refusal, field_path
 
 ProcessKind = Literal["typical", "custom"]
 AssignTo = Literal["users_groups", "device"]
@@ -281,7 +281,7 @@ def follow_up_mismatch(
 
 def _describe(index: int, exc: ValidationError) -> str:
     first = exc.errors()[0]
-    location = ".".join(str(part) for part in first["loc"])
+    location = field_path(first)
     where = f"processes[{index}]" + (f".{location}" if location else "")
     return f"{where}: {first['msg']}"
 

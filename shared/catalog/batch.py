@@ -24,6 +24,7 @@ from shared.contracts.catalog import (
     CatalogWarehouse,
     Kind,
 )
+from shared.errors import field_path
 from shared.i18n import render
 from shared.i18n_validation import validation_reason
 
@@ -252,7 +253,7 @@ def _field_errors(
 ) -> list[ItemError]:
     out = []
     for err in exc.errors():
-        path = ".".join(str(part) for part in err["loc"])
+        path = field_path(err)
         kind_of_error = err["type"]
         if kind_of_error == "missing":
             code, params = "catalog_field_missing", {}

@@ -42,6 +42,11 @@ _PROBLEMS = {
 }
 
 
+def quantity_problems() -> list[str]:
+    """The name of every way a quantity may break the rule."""
+    return list(_PROBLEMS)
+
+
 def quantity_problem(value: Decimal) -> str | None:
     """The name of the way a decimal breaks the quantity rule, or None if it keeps it."""
     if not value.is_finite():

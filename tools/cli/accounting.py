@@ -112,7 +112,7 @@ def _native_documents(path: Path, data: bytes, language: str) -> list[Document]:
                 "cli_bad_document",
                 subject=str(path),
                 document=position,
-                details=describe(exc, language),
+                details=describe(exc, language, root=text("cli.whole_document", language)),
             ) from None
     return documents
 
@@ -180,7 +180,10 @@ def build_requests(args: argparse.Namespace) -> list[tuple[str, UploadRequested]
             )
         except ValidationError as exc:
             raise CommandError(
-                USAGE, "cli_bad_upload", subject=str(path), details=describe(exc, args.lang)
+                USAGE,
+                "cli_bad_upload",
+                subject=str(path),
+                details=describe(exc, args.lang, root=text("cli.whole_request", args.lang)),
             ) from None
         requests.append((str(path), request))
     return requests

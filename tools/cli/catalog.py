@@ -173,5 +173,5 @@ def _batch_size(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(said("a whole number is expected")) from None
     if not 1 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(said("from 1 to 10000"))
+        raise argparse.ArgumentTypeError(said("must be from 1 to 10000"))
     return value

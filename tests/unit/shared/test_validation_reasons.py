@@ -9,9 +9,9 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.contracts.quantity import Quantity
+from shared.contracts.quantity import Quantity, quantity_problems
 from shared.errors import describe
-from shared.i18n_validation import REASONS_RU, validation_reason
+from shared.i18n_validation import QUANTITY_PROBLEMS_RU, REASONS_RU, validation_reason
 
 
 class _Line(BaseModel):
@@ -52,7 +52,10 @@ def _errors(**values: Any) -> list[Any]:
             {"code": "ab", "count": 1, "qty": "1e3"},
             "количество должно быть записано цифрами, с точкой при дробной части, например «12.5»",
         ),
-        ({"code": "ab", "count": 1, "qty": "1.1234567"}, "количество длиннее 6 цифр после точки"),
+        (
+            {"code": "ab", "count": 1, "qty": "1.1234567"},
+            "количество содержит больше 6 цифр после точки",
+        ),
         ({"code": "ab", "count": 1, "tags": ["a", "b"]}, "максимум элементов: 1, указано: 2"),
         ({"code": "ab", "count": 1, "nick": "x"}, "такого поля нет: уберите его"),
     ],
@@ -60,7 +63,28 @@ def _errors(**values: Any) -> list[Any]:
 def test_each_kind_is_said_in_russian_with_its_rule(values: dict[str, Any], said: str) -> None:
     [error] = _errors(**values)
     assert validation_reason(error, "ru") == said
-    assert validation_reason(error, "en") == error["msg"]  # pydantic's own, exact
+    assert validation_reason(error, "en") == error["msg"]  # pydantic's own, unchanged
+
+
+def test_every_problem_of_a_quantity_has_its_russian() -> None:
+    assert set(QUANTITY_PROBLEMS_RU) == set(quantity_problems())
+
+
+def test_a_decimal_s_digits_are_said_with_their_bound() -> None:
+    class Factor(BaseModel):
+        factor: Decimal = Field(max_digits=8, decimal_places=3)
+
+    said = {}
+    for value in ("1.2345", "123456.1", "123456789"):
+        with pytest.raises(ValidationError) as caught:
+            Factor.model_validate({"factor": value})
+        [error] = caught.value.errors()
+        said[error["type"]] = validation_reason(error, "ru")
+    assert said == {
+        "decimal_max_places": "слишком много цифр после точки: можно не больше 3",
+        "decimal_whole_digits": "слишком много цифр до точки: можно не больше 5",
+        "decimal_max_digits": "слишком много цифр: можно не больше 8",
+    }
 
 
 def test_a_kind_with_no_russian_words_keeps_pydantic_s_text() -> None:

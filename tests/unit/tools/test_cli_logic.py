@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from shared.errors import describe
 from tools.cli.accounting import (
     Outcome,
     outcome_line,
+    read_documents,
     request_ids,
     target_of,
     worst,
@@ -113,6 +115,16 @@ def test_validation_details_name_the_field_and_stop_at_three() -> None:
         "header.accounting_type: обязательное поле не указано; "
         "header.id: обязательное поле не указано; "
         "lines.0.line_no: должно быть не меньше 1; (+1)"
+    )
+
+
+def test_a_file_that_is_no_document_is_said_whole(tmp_path: Path) -> None:
+    path = tmp_path / "orders.json"
+    path.write_text("[1]", encoding="utf-8")
+    with pytest.raises(CommandError) as caught:
+        read_documents(path, language="ru")
+    assert caught.value.message("ru") == (
+        f"{path}: документ 1 не принят: (документ целиком): должно быть объектом JSON"
     )
 
 
