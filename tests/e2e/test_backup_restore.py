@@ -4,8 +4,10 @@ a stack started on it: what docs/deploy.md promises a backup covers."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
+import stat
 import uuid
 from contextlib import closing
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from shared.secret_box import KEY_FILE
 from tests.support.cli import tsdx
 from tests.support.documents import by_pin, order, upload
 from tests.support.stack import ADMIN_TOKEN, running_stack
@@ -76,6 +79,11 @@ async def test_a_backup_during_uploads_restores_every_document_accepted_before_i
             await running
         assert made.code == 0, made.err
         assert "stores copied" in made.out
+        # The key the gateway sealed the webhook secrets under goes with the stores, private.
+        key = (tmp_path / "live" / "data" / KEY_FILE).read_bytes()
+        assert "The secret key (secret.key) was copied too" in made.out
+        assert (backup_dir / KEY_FILE).read_bytes() == key
+        assert stat.S_IMODE((backup_dir / KEY_FILE).stat().st_mode) == 0o600
 
         # Refused while the stack runs there, and into a directory that is not empty.
         live = await tsdx(
@@ -99,6 +107,9 @@ async def test_a_backup_during_uploads_restores_every_document_accepted_before_i
     )
     assert restored.code == 0, restored.err
     assert (backup_dir / MANIFEST).exists()
+    restored_key = tmp_path / "restored" / "data" / KEY_FILE
+    assert restored_key.read_bytes() == key
+    assert stat.S_IMODE(restored_key.stat().st_mode) == 0o600
 
     # A new stack (and a new, empty broker vhost) on the restored data.
     with running_stack(tmp_path / "restored") as stack:
@@ -131,6 +142,24 @@ def _routed_documents(data: Path, tenant: str) -> list[str]:
             (tenant,),
         ).fetchall()
     return [row[0] for row in rows]
+
+
+async def test_a_backup_whose_key_is_missing_is_refused_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    backup_dir = tmp_path / "backup"
+    backup_dir.mkdir()
+    with closing(sqlite3.connect(backup_dir / "tsdx_routing.sqlite3")) as db:
+        db.execute("CREATE TABLE t (x)")
+    manifest = {"format": 1, "stores": [{"file": "tsdx_routing.sqlite3"}], "secret_key": KEY_FILE}
+    (backup_dir / MANIFEST).write_text(json.dumps(manifest))
+    target = tmp_path / "restored"
+    refused = await tsdx(
+        "restore", str(backup_dir), "--data-dir", str(target), "--lang", "en", env={}
+    )
+    assert refused.code == 2, refused.err
+    assert "is not a backup made by tsdx backup" in refused.err
+    assert not target.exists()
 
 
 async def _count(uploads: Uploads) -> int:

@@ -7,6 +7,11 @@ after the other, and RabbitMQ's queues are not copied at all: what one service h
 handed to another through the broker, and the other had not yet applied, is in neither copy
 (docs/deploy.md says precisely what a backup covers).
 
+The data directory's secret key (``secret.key``, made on first start when ``TSDX_SECRET_KEYS``
+is not set) is copied too, and restored with the stores: without it the restored gateway could
+not open the webhook signing secrets sealed under it. A backup therefore holds a secret: keep it
+as safe as the data directory.
+
 A restore puts a backup into a data directory where no stack runs and nothing is yet, so that
 it never mixes with other data.
 """
@@ -15,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
@@ -22,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.i18n import render
+from shared.secret_box import KEY_FILE
 from shared.settings import Settings
 from tools.cli.output import OK, REFUSED, USAGE, CommandError, add_language_option, say
 
@@ -80,9 +88,26 @@ def _backup(args: argparse.Namespace) -> None:
     _require_empty(target, "cli_backup_target_not_empty")
     target.mkdir(parents=True, exist_ok=True)
     copied = [_copy(store, target / store.name) for store in stores]
-    manifest = {"format": 1, "from": str(data_dir), "stores": copied}
+    manifest: dict[str, Any] = {"format": 1, "from": str(data_dir), "stores": copied}
+    if (data_dir / KEY_FILE).is_file():
+        _copy_key(data_dir / KEY_FILE, target / KEY_FILE)
+        manifest["secret_key"] = KEY_FILE
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     print(render("cli_backup_done", args.lang, {"count": len(copied), "path": str(target)}))
+    if "secret_key" in manifest:
+        print(render("cli_backup_key_copied", args.lang, {"file": KEY_FILE}))
+
+
+def _copy_key(source: Path, target: Path) -> None:
+    """The secret key, readable by this user only, like the original (written whole, then
+    named, so a half-written key never stands under its name)."""
+    draft = target.with_name(f".{target.name}.copying")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file, source.open("rb") as key:
+        shutil.copyfileobj(key, file)
+        file.flush()
+        os.fsync(file.fileno())
+    draft.replace(target)
 
 
 def _copy(source: Path, target: Path) -> dict[str, Any]:
@@ -110,10 +135,13 @@ def _restore(args: argparse.Namespace) -> None:
     try:
         manifest = json.loads((source / MANIFEST).read_text())
         files = [str(entry["file"]) for entry in manifest["stores"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        key = manifest.get("secret_key")  # absent from a backup made without one
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise CommandError(
             USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST
         ) from None
+    if key not in (None, KEY_FILE) or (key and not (source / KEY_FILE).is_file()):
+        raise CommandError(USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST)
     if not files or not all((source / name).is_file() and "/" not in name for name in files):
         raise CommandError(USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST)
     if data_dir.is_dir():
@@ -132,4 +160,6 @@ def _restore(args: argparse.Namespace) -> None:
         ):
             src.backup(dst)
         partial.replace(data_dir / name)  # a store appears whole or not at all
+    if key:
+        _copy_key(source / KEY_FILE, data_dir / KEY_FILE)
     print(render("cli_restore_done", args.lang, {"count": len(files), "path": str(data_dir)}))
