@@ -7,6 +7,7 @@ own process. Names follow Prometheus conventions (base units, ``_total`` on coun
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
@@ -57,6 +58,19 @@ HTTP_LATENCY = Histogram(
     ["service", "route"],
 )
 CONSUMERS = Gauge("tsdx_consumers", "Consumers running in this process", ["service", "queue"])
+
+
+class _Reader(Protocol):
+    @property
+    def alive(self) -> bool: ...
+
+
+def counted_while_alive(service: str, queue: str, reader: _Reader) -> None:
+    """``tsdx_consumers`` of the queue reads 1 while the reader consumes and 0 once it stopped
+    or its connection is down: read when scraped, so an outage shows at once."""
+    CONSUMERS.labels(service, queue).set_function(lambda: 1.0 if reader.alive else 0.0)
+
+
 DEVICES_ONLINE = Gauge("tsdx_devices_online", "Devices that contacted the gateway recently")
 RPC_CALLS = Counter(
     "tsdx_rpc_calls_total", "RPC calls by method and outcome", ["method", "outcome"]

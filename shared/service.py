@@ -32,7 +32,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer, Handler
 from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer
 from shared.messaging.topology import WorkQueue
-from shared.metrics import CONSUMERS
+from shared.metrics import counted_while_alive
 from shared.outbox import COLLECTIONS as OUTBOX_COLLECTIONS
 from shared.outbox import UnitOfWork
 from shared.outbox_relay import OutboxRelay
@@ -163,7 +163,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
     for served in spec.rpc_methods(runtime):
         server = RpcServer(broker, served)
         await server.start()
-        CONSUMERS.labels(spec.name, server.queue_name).set(1)
+        counted_while_alive(spec.name, server.queue_name, server)
         runtime.rpc_servers.append(server)
     for queue, handlers in spec.handlers(runtime).items():
         consumer = Consumer(
@@ -175,7 +175,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
             max_message_bytes=settings.max_message_bytes,
         )
         await consumer.start()
-        CONSUMERS.labels(spec.name, queue.name).set(1)
+        counted_while_alive(spec.name, queue.name, consumer)
         runtime.consumers.append(consumer)
     SUMMARIES.start(settings.log_summary_seconds)
     log.info("service.started")
@@ -187,10 +187,8 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
 async def stop_runtime(spec: ServiceSpec, runtime: Runtime) -> None:
     for server in runtime.rpc_servers:
         await server.stop()
-        CONSUMERS.labels(spec.name, server.queue_name).set(0)
     for consumer in runtime.consumers:
         await consumer.stop()
-        CONSUMERS.labels(spec.name, consumer.queue_name).set(0)
     if spec.on_stop is not None:
         await spec.on_stop(runtime)
     if runtime.relay is not None:

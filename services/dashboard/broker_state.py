@@ -195,16 +195,13 @@ class ParkedMessages:
         self._lock = asyncio.Lock()
 
     async def _counts(self) -> dict[str, int]:
-        channel = await self._broker.connection.channel(publisher_confirms=False)
-        try:
+        async with self._broker.own_channel() as channel:
             counts = {}
             for queue in WORK_QUEUES:
                 declared = await channel.declare_queue(queue.parked, passive=True)
                 result = declared.declaration_result
                 counts[queue.name] = int(result.message_count or 0)
             return counts
-        finally:
-            await channel.close()
 
     async def list(self) -> list[Parked]:
         async with self._lock:

@@ -30,7 +30,7 @@ from shared.contracts import MalformedMessage
 from shared.logging import get_logger
 from shared.messaging.broker import Broker
 from shared.messaging.topology import DASHBOARD_FEED_PREFIX, declare_dashboard_feed
-from shared.metrics import CONSUMERS, DASHBOARD_EVENTS
+from shared.metrics import DASHBOARD_EVENTS, counted_while_alive
 from shared.tasks import cancel_and_wait
 
 log = get_logger("tsdx.dashboard.feed")
@@ -70,10 +70,9 @@ class FeedListener:
         # first, so a reopening during the first subscribe subscribes again too.
         channel.reopen_callbacks.add(self._reopened)
         await self._subscribe()
-        CONSUMERS.labels(self._service, DASHBOARD_FEED_PREFIX).set(1)
+        counted_while_alive(self._service, DASHBOARD_FEED_PREFIX, self)
 
     async def stop(self) -> None:
-        CONSUMERS.labels(self._service, DASHBOARD_FEED_PREFIX).set(0)
         self._tag = None
         if self._resubscribing is not None:
             await cancel_and_wait(self._resubscribing)

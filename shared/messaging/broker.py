@@ -20,11 +20,12 @@ What the reconnection does not cover is handled here and in the consumer:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import aio_pika
+import aiormq
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
@@ -62,7 +63,16 @@ def declared_too_soon(exc: BaseException) -> bool:
 
 
 class BrokerUnavailable(Exception):
-    """A publish was not confirmed by the broker; nothing can be assumed delivered."""
+    """A publish was not confirmed by the broker, or the connection is down; nothing can be
+    assumed delivered."""
+
+
+# What a channel's operations raise when the connection is gone under them.
+_CONNECTION_LOST = (
+    ConnectionError,
+    aiormq.exceptions.AMQPConnectionError,
+    aiormq.exceptions.ChannelInvalidStateError,
+)
 
 
 # The seam FailoverConnection wraps; without it (another aio-pika) failover would silently not
@@ -101,9 +111,11 @@ class FailoverConnection(RobustConnection):
         self.url = URL(self.ring.take())
         try:
             await super()._RobustConnection__connect_transport()  # type: ignore[misc]
-        except BaseException:
+        except BaseException as exc:
             self.ring.failed()
-            log.warning("broker.connect_failed", address=_shown(self.ring.current))
+            # Why, as far as the client knows (refused, a wrong password, a vhost closed to it).
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("broker.connect_failed", address=_shown(self.ring.current), reason=reason)
             raise
         self.ring.connected()
         log.info("broker.connected", address=_shown(self.ring.current))
@@ -229,6 +241,23 @@ class Broker:
         if self._consume_channel is None:
             raise BrokerUnavailable("not connected")
         return self._consume_channel
+
+    @asynccontextmanager
+    async def own_channel(self) -> AsyncIterator[AbstractChannel]:
+        """A channel of the caller's own for a few operations (an operator's look at the
+        parked messages), closed after. While the connection is down, or if it goes meanwhile,
+        :class:`BrokerUnavailable`: the operator's request then answers 503, not 500."""
+        try:
+            channel = await self.connection.channel(publisher_confirms=False)
+        except (RuntimeError, *_CONNECTION_LOST) as exc:  # aio-pika: "Connection was not opened"
+            raise BrokerUnavailable(f"no connection to the broker: {exc!r}") from exc
+        try:
+            yield channel
+        except _CONNECTION_LOST as exc:
+            raise BrokerUnavailable(f"the connection to the broker was lost: {exc!r}") from exc
+        finally:
+            with suppress(Exception):  # a channel of a lost connection is gone already
+                await channel.close()
 
     async def publish(
         self, payload: Payload, tenant: str | None, correlation_id: str | None = None

@@ -27,8 +27,7 @@ def _text(value: Any) -> str:
 
 async def list_parked(broker: Broker, queue: WorkQueue, limit: int = 100) -> list[ParkedMessage]:
     """Peek at parked messages without taking them (they are returned to the queue)."""
-    channel = await broker.connection.channel(publisher_confirms=False)
-    try:
+    async with broker.own_channel() as channel:
         amqp_queue = await channel.declare_queue(queue.parked, passive=True)
         result: list[ParkedMessage] = []
         held = []
@@ -50,15 +49,12 @@ async def list_parked(broker: Broker, queue: WorkQueue, limit: int = 100) -> lis
         for message in held:
             await message.nack(requeue=True)
         return result
-    finally:
-        await channel.close()
 
 
 async def replay(broker: Broker, queue: WorkQueue, message_id: str | None = None) -> int:
     """Send parked messages back to their work queue: one by id, or all. Returns how many."""
-    channel = await broker.connection.channel(publisher_confirms=False)
     replayed = 0
-    try:
+    async with broker.own_channel() as channel:
         amqp_queue = await channel.declare_queue(queue.parked, passive=True)
         keep = []
         while True:
@@ -87,5 +83,3 @@ async def replay(broker: Broker, queue: WorkQueue, message_id: str | None = None
         for message in keep:
             await message.nack(requeue=True)
         return replayed
-    finally:
-        await channel.close()

@@ -12,11 +12,14 @@ import functools
 import shutil
 import subprocess
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import asynccontextmanager
 from urllib.parse import quote, urlparse, urlunparse
 
 import httpx
 
+from tests.support.waiting import eventually
 from tools.cli.broker_check import broker_answers
 
 BASE_AMQP = "amqp://guest:guest@localhost:5672/"
@@ -124,3 +127,21 @@ async def close_connections(vhost: str) -> int:
             closed = await http.delete(f"{MANAGEMENT}/connections/{quote(name, safe='')}")
             assert closed.status_code in (204, 404), closed.text
         return len(names)
+
+
+@asynccontextmanager
+async def access_revoked(vhost: str) -> AsyncIterator[None]:
+    """The test user's rights on ``vhost`` taken away, and its connections closed, so that they
+    cannot come back (a broker whose vhost an operator locked); the rights are given back at
+    the end."""
+    user = AUTH[0]
+    permissions = f"{MANAGEMENT}/permissions/{quote(vhost, safe='')}/{user}"
+    async with httpx.AsyncClient(auth=AUTH, timeout=10) as http:
+        (await http.delete(permissions)).raise_for_status()
+        try:
+            # The management API lists a new connection a few seconds after it opened.
+            await eventually(lambda: close_connections(vhost), what="the connections closed")
+            yield
+        finally:
+            granted = {"configure": ".*", "write": ".*", "read": ".*"}
+            (await http.put(permissions, json=granted)).raise_for_status()
