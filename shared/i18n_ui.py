@@ -226,6 +226,14 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "ru": "Терминалов ждут документы: {count}; остановка — Ctrl-C",
         "en": "{count} terminals waiting for documents; Ctrl-C stops",
     },
+    "cli.tsd.run_lost": {
+        "ru": "[{pin}] сервер не отвечает ({reason}); терминал повторяет запрос",
+        "en": "[{pin}] the server does not answer ({reason}); the terminal tries again",
+    },
+    "cli.tsd.run_back": {
+        "ru": "[{pin}] связь с сервером восстановлена",
+        "en": "[{pin}] the server answers again",
+    },
     "cli.tsd.run_total": {
         "ru": "Завершено документов: {finished}, терминалов: {terminals}",
         "en": "{finished} documents finished by {terminals} terminals",

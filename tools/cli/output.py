@@ -97,10 +97,11 @@ def require_api_key(args: argparse.Namespace) -> str:
 
 
 def unreachable(url: str, exc: BaseException) -> CommandError:
-    return CommandError(UNREACHABLE, "cli_server_unreachable", url=url, reason=_reason(exc))
+    return CommandError(UNREACHABLE, "cli_server_unreachable", url=url, reason=error_text(exc))
 
 
-def _reason(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """What went wrong, in the error's own words (its type when it has none)."""
     return str(exc) or type(exc).__name__
 
 
@@ -118,7 +119,6 @@ def run_command(
 ) -> int:
     """Run an async command and turn what went wrong into a message and an exit code."""
     language: str = getattr(args, "lang", language_default())
-    url: str = getattr(args, "url", "")
     try:
         return asyncio.run(command(args))
     except CommandError as exc:
@@ -128,6 +128,8 @@ def run_command(
         say(f"tsdx: {refusal_line(exc)}")
         return exit_code_of(exc)
     except httpx.TransportError as exc:
+        # Read now: a command that finds its server itself (a terminal's state file) sets it.
+        url = getattr(args, "url", None) or ""
         say(f"tsdx: {unreachable(url, exc).message(language)}")
         return UNREACHABLE
     except KeyboardInterrupt:

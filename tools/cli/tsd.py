@@ -22,6 +22,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from shared.contracts.documents import FactLine
 from shared.i18n import text, word
 from tools.cli.output import (
@@ -33,6 +35,7 @@ from tools.cli.output import (
     add_language_option,
     big_digits,
     columns,
+    error_text,
     moment,
     print_json,
     print_table,
@@ -40,7 +43,7 @@ from tools.cli.output import (
     say,
     target_text,
 )
-from tools.client.api import LanClient, TerminalClient
+from tools.client.api import ApiError, LanClient, TerminalClient
 
 DEFAULT_MODEL = "EDA50"
 DEFAULT_LAN_URL = "http://127.0.0.1:8081"
@@ -258,8 +261,10 @@ async def finish(
     *,
     over_plan: bool = False,
     partial: bool = False,
+    result_id: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Download, confirm, scan and send the result of one document; what was done, in words."""
+    """Download, confirm, scan and send the result of one document; what was done, in words.
+    ``result_id`` names the final result, so that sending it again is the same result."""
     downloaded = await terminal.download(delivery_id)
     done = []
     if downloaded["state"] == "waiting":
@@ -270,7 +275,8 @@ async def finish(
         half = facts[: (len(facts) + 1) // 2]
         await terminal.send_result(delivery_id, uuid.uuid4().hex, as_json(half), final=False)
         done.append(partial_sent(half, facts, language))
-    await terminal.send_result(delivery_id, uuid.uuid4().hex, as_json(facts), final=True)
+    final_id = result_id or uuid.uuid4().hex
+    await terminal.send_result(delivery_id, final_id, as_json(facts), final=True)
     final = "cli.tsd.final_sent_over" if over_plan else "cli.tsd.final_sent"
     done.append(text(final, language, total=len(facts)))
     return downloaded, done
@@ -320,26 +326,79 @@ class Fleet:
             self.stop.set()
 
 
+# How long a simulated terminal waits before it asks again a server that did not answer: a
+# little longer each time, as the terminal app does.
+RETRY_PAUSES = (0.5, 1.0, 2.0, 5.0)
+
+
+def server_lost(exc: BaseException) -> bool:
+    """The server did not answer, or answered that it cannot work now: worth asking again."""
+    return isinstance(exc, httpx.TransportError) or (
+        isinstance(exc, ApiError) and exc.status == 503
+    )
+
+
 async def work(
     terminal: TerminalClient, pin: str, fleet: Fleet, poll: float, language: str
 ) -> None:
-    """Take every document sent to this terminal and finish it, until the fleet stops."""
+    """Take every document sent to this terminal and finish it, until the fleet stops. A
+    server that does not answer (restarted, its link lost) is asked again, as the terminal
+    app does; the document in hand then goes again, with the same result id."""
     tried: set[str] = set()
     known = 0
+    failures = 0
     while not fleet.stop.is_set():
-        inbox = await terminal.inbox(wait=poll, known=known)
-        for gone in inbox["withdrawn"]:
-            await terminal.acknowledge(gone["delivery_id"])
-        for item in inbox["documents"]:
-            # One attempt per copy: a result refused (e.g. over plan) is the operator's to see.
-            if item["state"] not in LIVE_STATES or item["delivery_id"] in tried:
-                continue
-            tried.add(item["delivery_id"])
-            downloaded, _ = await finish(terminal, item["delivery_id"], language)
-            title = document_title(downloaded, language)
-            print(text("cli.tsd.run_finished", language, pin=pin, title=title, lines=item["lines"]))
-            fleet.count()
-        known = len([d for d in inbox["documents"] if d["delivery_id"] not in tried])
+        try:
+            known = await _one_poll(terminal, pin, fleet, poll, language, tried, known)
+        except Exception as exc:
+            if not server_lost(exc):
+                raise
+            if failures == 0:
+                say(text("cli.tsd.run_lost", language, pin=pin, reason=error_text(exc)))
+            await asyncio.sleep(RETRY_PAUSES[min(failures, len(RETRY_PAUSES) - 1)])
+            failures += 1
+            continue
+        if failures:
+            say(text("cli.tsd.run_back", language, pin=pin))
+            failures = 0
+
+
+async def _one_poll(
+    terminal: TerminalClient,
+    pin: str,
+    fleet: Fleet,
+    poll: float,
+    language: str,
+    tried: set[str],
+    known: int,
+) -> int:
+    """One poll of the inbox and the work it brings; the next poll's ``known``."""
+    inbox = await terminal.inbox(wait=poll, known=known)
+    for gone in inbox["withdrawn"]:
+        await terminal.acknowledge(gone["delivery_id"])
+    for item in inbox["documents"]:
+        # One attempt per copy: a result refused (e.g. over plan) is the operator's to see.
+        delivery_id = item["delivery_id"]
+        if item["state"] not in LIVE_STATES or delivery_id in tried:
+            continue
+        tried.add(delivery_id)
+        try:
+            downloaded, _ = await finish(
+                terminal, delivery_id, language, result_id=_final_result_id(delivery_id)
+            )
+        except Exception as exc:
+            if server_lost(exc):
+                tried.discard(delivery_id)  # not refused: tried again once the server answers
+            raise
+        title = document_title(downloaded, language)
+        print(text("cli.tsd.run_finished", language, pin=pin, title=title, lines=item["lines"]))
+        fleet.count()
+    return len([d for d in inbox["documents"] if d["delivery_id"] not in tried])
+
+
+def _final_result_id(delivery_id: str) -> str:
+    """The same id each time this copy's final result is sent (the server keeps it once)."""
+    return uuid.uuid5(uuid.NAMESPACE_OID, f"tsdx-sim:{delivery_id}").hex
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -3,11 +3,13 @@ progress bar, the big PIN, simulated scans and how answers are told."""
 
 from __future__ import annotations
 
+import argparse
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
 from shared.contracts.documents import Document, Target
@@ -32,6 +34,7 @@ from tools.cli.output import (
     Progress,
     big_digits,
     moment,
+    run_command,
     target_text,
 )
 from tools.cli.tsd import document_title, planned_facts
@@ -277,3 +280,17 @@ def test_times_are_shown_as_the_reader_writes_them() -> None:
     assert moment(aware.isoformat(), "ru") == local
     assert moment(None, "ru") == moment("", "en") == "—"
     assert moment("вчера", "ru") == "вчера"  # not a time: as it came
+
+
+def test_an_unreachable_server_is_named_by_the_address_the_command_found(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A terminal's command learns its gateway from its state file while it runs.
+    async def command(args: argparse.Namespace) -> int:
+        args.url = "http://127.0.0.1:18999"
+        raise httpx.ConnectError("All connection attempts failed")
+
+    code = run_command(argparse.Namespace(url=None, lang="en"), command)
+    assert code == UNREACHABLE
+    err = capsys.readouterr().err
+    assert "http://127.0.0.1:18999" in err and "None" not in err
