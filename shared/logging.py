@@ -202,15 +202,32 @@ class _LineWriter:
     warn = warning = error = critical = exception = fatal = urgent
 
 
+class _JsonRecord(logging.Formatter):
+    """A standard-library record as one JSON line with the keys of tsdx's own lines (event,
+    level, timestamp, service, correlation id), its logger, and its traceback as one string:
+    every line of a JSON log reads as JSON, a library's too."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, Any] = {"event": record.getMessage(), "logger": record.name}
+        _merge_context(None, "", event)
+        event["level"] = record.levelname.lower()
+        event["timestamp"] = (
+            datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
+        )
+        if record.exc_info:
+            event["exception"] = self.formatException(record.exc_info)
+        return _json_line(event)
+
+
 class _WriterHandler(logging.Handler):
     """Standard-library records (aio-pika's, uvicorn's, OpenTelemetry's) through the same writer
     as structlog's lines, so that they keep their order: a warning goes out with every line
-    logged before it."""
+    logged before it. In a JSON log each is a JSON line; on a console, ``<logger> <message>``."""
 
-    def __init__(self, writer: _LineWriter) -> None:
+    def __init__(self, writer: _LineWriter, *, as_json: bool) -> None:
         super().__init__()
         self.writer = writer
-        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
+        self.setFormatter(_JsonRecord() if as_json else logging.Formatter("%(name)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -268,7 +285,8 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _WriterHandler)]:
         root.removeHandler(handler)
-    logging.basicConfig(level=logging.WARNING, handlers=[_WriterHandler(writer)])
+    handler = _WriterHandler(writer, as_json=not use_console)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 def get_logger(name: str | None = None) -> Any:

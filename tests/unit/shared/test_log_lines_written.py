@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+import orjson
 import pytest
 import structlog
 from prometheus_client import REGISTRY
@@ -134,7 +135,7 @@ async def test_a_standard_library_warning_goes_out_after_the_lines_logged_before
     library = logging.getLogger("tests.a_library")
     library.propagate = False
     library.setLevel(logging.INFO)
-    handler = _WriterHandler(writer)
+    handler = _WriterHandler(writer, as_json=False)  # as on a console
     library.addHandler(handler)
     try:
         writer.info("request line")
@@ -149,6 +150,27 @@ async def test_a_standard_library_warning_goes_out_after_the_lines_logged_before
         "tests.a_library below the root's level, here written too: after the warning\n"
     )
     assert stream.writes == 1
+
+
+def test_a_standard_library_record_is_a_json_line_in_a_json_log() -> None:
+    stream = CountingStream()
+    library = logging.getLogger("tests.a_json_library")
+    library.propagate = False
+    handler = _WriterHandler(_LineWriter(stream), as_json=True)
+    library.addHandler(handler)
+    try:
+        try:
+            raise ValueError("broken")
+        except ValueError:
+            library.error("Exception in %s", "ASGI application", exc_info=True)
+    finally:
+        library.removeHandler(handler)
+    line = orjson.loads(stream.getvalue())
+    assert line["event"] == "Exception in ASGI application"
+    assert (line["logger"], line["level"]) == ("tests.a_json_library", "error")
+    assert line["timestamp"].endswith("Z")
+    assert line["exception"].startswith("Traceback") and "ValueError: broken" in line["exception"]
+    assert stream.getvalue().count("\n") == 1  # the traceback inside the one line
 
 
 def test_the_lines_dropped_are_a_metric_and_outlast_a_new_writer(
