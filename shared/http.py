@@ -34,6 +34,7 @@ from shared.messaging.rpc import RpcClient, RpcTimeout
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from shared.request_summary import is_quiet
 from shared.storage import StorageError
+from shared.version import VERSION
 
 log = get_logger("tsdx.http")
 
@@ -469,7 +470,7 @@ def install_common(
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": service}
+        return {"status": "ok", "service": service, "version": VERSION}
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:

@@ -28,7 +28,7 @@ from shared.http import install_common
 from shared.http_server import server_config
 from shared.logging import configure_logging, flush_logs, get_logger
 from shared.messaging.broadcast import Broadcast
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, BrokerUnreachable
 from shared.messaging.consumer import Consumer, Handler
 from shared.messaging.rpc import RpcClient, RpcHandlers, RpcServer
 from shared.messaging.topology import WorkQueue
@@ -41,6 +41,7 @@ from shared.request_summary import SUMMARIES
 from shared.settings import Settings
 from shared.storage import Collection, Migration, Store, StoreTooNew, open_store
 from shared.terminal_web import AppMode, mount_terminal_app
+from shared.version import VERSION
 
 log = get_logger("tsdx.service")
 
@@ -178,7 +179,7 @@ async def start_runtime(spec: ServiceSpec, settings: Settings) -> Runtime:
         counted_while_alive(spec.name, queue.name, consumer)
         runtime.consumers.append(consumer)
     SUMMARIES.start(settings.log_summary_seconds)
-    log.info("service.started")
+    log.info("service.started", version=VERSION)
     if settings.admin_token_is_default:
         log.warning("security.default_admin_token", setting="TSDX_ADMIN_TOKEN")
     return runtime
@@ -258,6 +259,10 @@ def main(spec: ServiceSpec) -> None:
         uvloop.run(serve(spec, settings))
     except PortUnavailable as exc:
         log.error("service.port_unavailable", host=exc.host, port=exc.port, reason=exc.reason)
+        sys.exit(STARTUP_FAILURE)
+    except BrokerUnreachable as exc:
+        # Each failed attempt was logged as broker.connect_failed, with why.
+        log.error("service.broker_unreachable", addresses=exc.addresses, waited_s=exc.waited)
         sys.exit(STARTUP_FAILURE)
     except StoreTooNew as exc:
         log.error("service.store_too_new", store=exc.where, stored=exc.stored, known=exc.known)

@@ -67,6 +67,15 @@ class BrokerUnavailable(Exception):
     assumed delivered."""
 
 
+class BrokerUnreachable(Exception):
+    """No broker address answered within the time a service gives itself to start."""
+
+    def __init__(self, addresses: tuple[str, ...], waited: float) -> None:
+        self.addresses = [_shown(address) for address in addresses]
+        self.waited = waited
+        super().__init__(f"no broker answered at {', '.join(self.addresses)} within {waited:g} s")
+
+
 # What a channel's operations raise when the connection is gone under them.
 _CONNECTION_LOST = (
     ConnectionError,
@@ -137,7 +146,10 @@ async def connect_failover(
     """Connect to the first address that answers, trying each in turn until ``timeout``."""
     connection = FailoverConnection(AddressRing(addresses), **kwargs)
     try:
-        await asyncio.wait_for(connection.connect(), timeout)
+        try:
+            await asyncio.wait_for(connection.connect(), timeout)
+        except TimeoutError:
+            raise BrokerUnreachable(addresses, timeout) from None
         if not connection.sockets.opened:  # another aio-pika, not handing the factory on
             raise RuntimeError("aio-pika did not open the broker's socket with tsdx's factory")
     except BaseException:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.messaging.broker import Broker
+from shared.messaging.broker import Broker, BrokerUnreachable
 from shared.messaging.topology import WORK_QUEUES
 from shared.settings import Settings
 from tests.support.broker import AUTH, MANAGEMENT, amqp_url
@@ -46,6 +46,10 @@ async def test_a_service_connects_to_the_first_address_that_answers(
 async def test_no_address_answering_is_an_error_in_time(tmp_path: Path) -> None:
     settings = Settings(amqp_urls=f"{_closed_port()},{_closed_port()}", data_dir=tmp_path)
     broker = Broker(settings, "test")
-    with pytest.raises(TimeoutError):
+    with pytest.raises(BrokerUnreachable) as unreachable:
         await broker.connect(timeout=1.5)
     assert not broker.connected
+    # Named without credentials, with the time waited: what the service logs before it exits.
+    assert unreachable.value.waited == 1.5
+    assert len(unreachable.value.addresses) == 2
+    assert all("guest" not in address for address in unreachable.value.addresses)

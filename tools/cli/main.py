@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from shared.version import VERSION
 from tools.cli import (
     accounting,
     admin,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tsdx",
         description="tsdx: exchange server between accounting systems and barcode terminals",
     )
+    parser.add_argument("--version", action="version", version=f"tsdx {VERSION}")
     add_language_option(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
