@@ -26,9 +26,18 @@ def is_local(amqp_url: str) -> bool:
     return (urlparse(amqp_url).hostname or "localhost") in ("localhost", "127.0.0.1", "::1")
 
 
+# Where the installed rabbitmq-server listens when started as it is.
+INSTALLED_PORT = 5672
+
+
 def start_local_rabbitmq(amqp_url: str, wait_seconds: float = 90.0) -> bool:
-    """Start the installed rabbitmq-server in the background; True once it answers."""
-    if not is_local(amqp_url) or shutil.which("rabbitmq-server") is None:
+    """Start the installed rabbitmq-server in the background; True once it answers. Only for
+    the address it would answer on: a local address with another port (a typo, or a broker of
+    another setup that is down) is not one to start a broker for."""
+    parsed = urlparse(amqp_url)
+    if not is_local(amqp_url) or (parsed.port or INSTALLED_PORT) != INSTALLED_PORT:
+        return False
+    if shutil.which("rabbitmq-server") is None:
         return False
     plugins = shutil.which("rabbitmq-plugins")
     if plugins:
