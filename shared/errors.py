@@ -47,6 +47,29 @@ def describe(
     return "; ".join(said)
 
 
+def carried(
+    exc: ValidationError, *, root: str = "(root)", prefix: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """A validation error's problems as a refusal carries them across the broker (JSON):
+    pydantic's ``loc``, ``type``, ``ctx`` and ``msg``, so that the edge says them in its
+    reader's language (``describe``). A problem of the whole value is placed at ``root``;
+    ``prefix`` goes before every place (``processes[3]``)."""
+    return [
+        {
+            "loc": [*prefix, *(err["loc"] or (root,))],
+            "type": err["type"],
+            "ctx": {name: plain(value) for name, value in (err.get("ctx") or {}).items()},
+            "msg": err["msg"],
+        }
+        for err in exc.errors()
+    ]
+
+
+def plain(value: Any) -> Any:
+    """A rule's value as JSON carries it: a number or text as it is, anything else its text."""
+    return value if isinstance(value, int | float | str | bool) else str(value)
+
+
 def field_path(error: Mapping[str, Any]) -> str:
     """Where a validation error is, as ``documents.0.lines``."""
     return ".".join(str(part) for part in error["loc"])

@@ -72,6 +72,8 @@ def check_admin_token(credentials: HTTPAuthorizationCredentials | None, admin_to
 def error_body(
     code: str, language: str, params: dict[str, Any] | None = None, said_as: str | None = None
 ) -> dict[str, Any]:
+    if params and "problems" in params:  # a validation error carried from where it happened
+        params = {**params, "details": describe(params["problems"], language)}
     body: dict[str, Any] = {"code": code, "message": render(said_as or code, language, params)}
     if params:
         body["params"] = params

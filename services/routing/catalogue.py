@@ -38,7 +38,7 @@ from services.routing.processes import (
     load_processes,
 )
 from shared.contracts.routing_rpc import FileFormat
-from shared.errors import Refusal, describe
+from shared.errors import Refusal, carried, describe
 from shared.storage import Session, Store
 
 DEFAULTS = repo.ALL_TENANTS
@@ -91,7 +91,10 @@ class Catalogue:
         try:
             process = BusinessProcess.model_validate(raw)
         except ValidationError as exc:
-            raise Refusal(PROCESS_INVALID, 422, details=describe(exc, root="(process)")) from None
+            problems = carried(exc, root="(process)")
+            raise Refusal(
+                PROCESS_INVALID, 422, details=describe(problems), problems=problems
+            ) from None
 
         async def save(db: Session) -> repo.ProcessRecord:
             await _check_follow_ups(db, scope, {process.id: process}, (), PROCESS_INVALID)

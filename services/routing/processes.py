@@ -33,7 +33,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from shared.contracts.documents import DocumentHeader, Strict, Target
 from shared.contracts.routing_rpc import FileFormat, Slug
-from shared.errors import Refusal, field_path
+from shared.errors import Refusal, carried, describe
 
 ProcessKind = Literal["typical", "custom"]
 AssignTo = Literal["users_groups", "device"]
@@ -185,7 +185,10 @@ def load_processes(data: str | bytes, known_ids: Iterable[str] = ()) -> list[Bus
         try:
             processes.append(BusinessProcess.model_validate(item))
         except ValidationError as exc:
-            raise _invalid(_describe(index, exc)) from None
+            problems = carried(exc, prefix=(f"processes[{index}]",))
+            raise Refusal(
+                FILE_INVALID, 422, details=describe(problems), problems=problems
+            ) from None
     _check_ids(processes, set(known_ids))
     return processes
 
@@ -277,13 +280,6 @@ def follow_up_mismatch(
                 f"process “{follow.id}” starts from “{follow.source_type}”"
             )
     return None
-
-
-def _describe(index: int, exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    location = field_path(first)
-    where = f"processes[{index}]" + (f".{location}" if location else "")
-    return f"{where}: {first['msg']}"
 
 
 def _invalid(details: str) -> Refusal:

@@ -24,7 +24,7 @@ from shared.contracts.catalog import (
     CatalogWarehouse,
     Kind,
 )
-from shared.errors import field_path
+from shared.errors import field_path, plain
 from shared.i18n import render
 from shared.i18n_validation import validation_reason
 
@@ -265,16 +265,11 @@ def _field_errors(
             code, params = "catalog_field_missing", {}
         else:
             # pydantic's kind and its rule's values too, for the reason in the reader's words.
-            limits = {name: _plain(value) for name, value in (err.get("ctx") or {}).items()}
+            limits = {name: plain(value) for name, value in (err.get("ctx") or {}).items()}
             code = "catalog_field_invalid"
             params = {"reason": err["msg"], "problem": kind_of_error, "limits": limits}
         out.append(ItemError(kind, position, item_id, path, code, params))
     return out
-
-
-def _plain(value: Any) -> Any:
-    """A rule's value as JSON carries it (a number, or its text)."""
-    return value if isinstance(value, int | float | str | bool) else str(value)
 
 
 def _batch_error(path: str, code: str, **params: Any) -> ItemError:

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, overload
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from shared.contracts.envelope import Payload, message
-from shared.errors import Refusal, describe
+from shared.errors import Refusal, carried, describe
 from shared.messaging.topology import WorkQueue
 
 
@@ -43,7 +43,8 @@ class RpcRequest(Payload):
 
 def params_refused(exc: ValidationError) -> Refusal:
     """Parameters that fail their model: the refusal both sides of the wire give."""
-    return Refusal("validation_error", 422, details=describe(exc, root="params"))
+    problems = carried(exc, root="params")
+    return Refusal("validation_error", 422, details=describe(problems), problems=problems)
 
 
 class Params(BaseModel):

@@ -6,11 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+import orjson
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.contracts.quantity import Quantity, quantity_problems
-from shared.errors import describe
+from shared.errors import carried, describe
+from shared.http import error_body
 from shared.i18n_validation import QUANTITY_PROBLEMS_RU, REASONS_RU, validation_reason
 
 
@@ -109,3 +111,25 @@ def test_describe_names_the_fields_in_order_and_counts_the_rest() -> None:
     )
     assert describe(errors, "en", limit=1).startswith("code: String should have at least 2")
     assert describe([], "ru") == ""
+
+
+def test_problems_carried_across_the_broker_are_said_at_the_edge() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Line.model_validate({"count": 0, "kind": "x"})
+    # As JSON, as an RPC refusal carries them from the service that checked.
+    problems = orjson.loads(orjson.dumps(carried(caught.value, prefix=("lines[2]",))))
+    assert describe(problems, "ru") == (
+        "lines[2].code: обязательное поле не указано; lines[2].count: должно быть не меньше 1; "
+        "lines[2].kind: допустимые значения: 'pin', 'device' или 'group'"
+    )
+    refused = error_body("validation_error", "en", {"details": "-", "problems": problems})
+    assert refused["params"]["details"].startswith("lines[2].code: Field required; ")
+    assert refused["message"].startswith("Invalid request: lines[2].code: Field required")
+
+
+def test_a_problem_of_the_whole_value_is_placed_at_its_root() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Line.model_validate([1])
+    [problem] = carried(caught.value, root="(line)")
+    assert problem["loc"] == ["(line)"]
+    assert describe([problem], "ru") == "(line): должно быть объектом JSON"
