@@ -661,6 +661,14 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "dashboard.col_parked_at": {"ru": "Отложено", "en": "Parked at"},
     "dashboard.replay": {"ru": "Вернуть в очередь", "en": "Replay"},
     "dashboard.replayed": {"ru": "Возвращено в очередь: {count}", "en": "Replayed: {count}"},
+    "dashboard.discard": {"ru": "Удалить", "en": "Discard"},
+    "dashboard.discard_confirm": {
+        "ru": "Удалить отложенное сообщение {message} из очереди {queue} навсегда? Вернуть его "
+        "будет нельзя: удаляйте только то, что никогда не сможет обработаться.",
+        "en": "Delete the parked message {message} of {queue} for good? It cannot be brought "
+        "back: delete only what can never be applied.",
+    },
+    "dashboard.discarded": {"ru": "Удалено сообщений: {count}", "en": "Discarded: {count}"},
     "dashboard.unreachable": {
         "ru": "сервер панели недоступен",
         "en": "the dashboard's server cannot be reached",

@@ -111,6 +111,9 @@ DASHBOARD_EVENTS = Counter(
 PARKED_REPLAYED = Counter(
     "tsdx_parked_replayed_total", "Parked messages sent back to their work queue", ["queue"]
 )
+PARKED_DISCARDED = Counter(
+    "tsdx_parked_discarded_total", "Parked messages an operator deleted for good", ["queue"]
+)
 PIN_MISSES = Counter(
     "tsdx_pin_misses_total",
     "Upload targets by PIN that matched no active device of the tenant (counted by routing)",

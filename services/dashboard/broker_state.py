@@ -20,7 +20,7 @@ import httpx
 from shared.logging import get_logger
 from shared.messaging.addresses import without_password
 from shared.messaging.broker import Broker
-from shared.messaging.parking import ParkedMessage, list_parked, replay
+from shared.messaging.parking import ParkedMessage, discard, list_parked, replay
 from shared.messaging.topology import WORK_QUEUES, WorkQueue
 
 log = get_logger("tsdx.dashboard")
@@ -216,3 +216,7 @@ class ParkedMessages:
     async def replay(self, queue: WorkQueue, message_id: str | None) -> int:
         async with self._lock:
             return await replay(self._broker, queue, message_id)
+
+    async def discard(self, queue: WorkQueue, message_id: str) -> int:
+        async with self._lock:
+            return await discard(self._broker, queue, message_id)

@@ -21,6 +21,7 @@ from shared.contracts.uploads import UploadRequested
 from shared.messaging.consumer import REASON_HEADER
 from shared.messaging.topology import EVENTS_EXCHANGE, ROUTING_WORK, WORK_QUEUES
 from tests.support.documents import PURCHASE, by_pin, order, upload
+from tests.support.metrics import metric
 from tests.support.stack import ADMIN_TOKEN
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
@@ -312,6 +313,44 @@ async def test_replay_refuses_bad_calls_and_changes_nothing(
             headers=admin,
         )
         assert cleanup.status_code == 200
+
+
+async def test_a_parked_message_is_discarded_for_good_and_bad_calls_change_nothing(
+    stack: Stack, tenant: dict[str, str]
+) -> None:
+    junk, _ = await park_upload(stack, tenant["tenant"], "0000")
+    kept, _ = await park_upload(stack, tenant["tenant"], "0000")
+    queue = ROUTING_WORK.name
+    async with httpx.AsyncClient(base_url=stack.url("dashboard")) as dashboard:
+        for headers, body, status, code in [
+            ({}, {"queue": queue, "message_id": junk}, 401, "unauthorized"),
+            (OPERATOR, {"queue": "nowhere.work", "message_id": junk}, 404, "unknown_queue"),
+            (OPERATOR, {"queue": queue, "message_id": "absent"}, 404, "parked_message_not_found"),
+            (OPERATOR, {"queue": queue}, 422, "validation_error"),  # one at a time, by id
+        ]:
+            refused = await dashboard.post(f"{API}/parked/discard", json=body, headers=headers)
+            assert (refused.status_code, refused.json()["code"]) == (status, code), body
+        parked = {p["message_id"] for p in (await _get(dashboard, f"{API}/parked"))["parked"]}
+        assert {junk, kept} <= parked
+
+        discarded = await dashboard.post(
+            f"{API}/parked/discard", json={"queue": queue, "message_id": junk}, headers=OPERATOR
+        )
+        assert discarded.status_code == 200, discarded.text
+        assert discarded.json() == {"queue": queue, "message_id": junk, "discarded": 1}
+        parked = {p["message_id"] for p in (await _get(dashboard, f"{API}/parked"))["parked"]}
+        assert junk not in parked and kept in parked  # the other one stays
+        again = await dashboard.post(
+            f"{API}/parked/discard", json={"queue": queue, "message_id": junk}, headers=OPERATOR
+        )
+        assert again.json()["code"] == "parked_message_not_found"
+        # Leave nothing parked for the tests after this one.
+        cleanup = await dashboard.post(
+            f"{API}/parked/discard", json={"queue": queue, "message_id": kept}, headers=OPERATOR
+        )
+        assert cleanup.status_code == 200
+    counted = await metric(stack.url("dashboard"), "tsdx_parked_discarded_total", queue=queue)
+    assert counted >= 2
 
 
 async def test_unknown_queue_is_explained_in_the_callers_language(stack: Stack) -> None:

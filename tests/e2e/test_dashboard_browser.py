@@ -73,7 +73,7 @@ async def test_page_shows_a_live_decision_and_replays_a_parked_message(
     accounting: AccountingClient,
     tmp_path: Path,
 ) -> None:
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import Dialog, async_playwright, expect
 
     async with TerminalClient(stack.url("gateway")) as terminal:
         paired = await terminal.pair(
@@ -86,6 +86,7 @@ async def test_page_shows_a_live_decision_and_replays_a_parked_message(
         refused = await decided_upload(accounting, upload(by_pin(wrong)))
         assert refused["code"] == "device_not_found_by_pin"
         parked_id, parked_request = await park_upload(stack, tenant["tenant"], pin)
+        junk_id, _ = await park_upload(stack, tenant["tenant"], "0000")
         # LAN uploads to a group and to a user: their kinds must be named in Russian too.
         await admin.create_group(tenant["tenant"], LAN_GROUP)
         await admin.create_user(tenant["tenant"], LAN_USER, name="Петров П.", password="secret-1")
@@ -167,6 +168,29 @@ async def test_page_shows_a_live_decision_and_replays_a_parked_message(
                 await expect(parked_row).to_have_count(0, timeout=DEADLINE_MS)
                 replayed = page.locator(f'#feed tr[data-request-id="{parked_request}"]')
                 await expect(replayed).to_contain_text("принят", timeout=DEADLINE_MS)
+
+                # One that will never apply is deleted, once the operator says yes.
+                junk_row = page.locator(f'#parked tr[data-message-id="{junk_id}"]')
+                asked: list[str] = []
+
+                async def say_no(dialog: Dialog) -> None:
+                    asked.append(dialog.message)
+                    await dialog.dismiss()
+
+                async def say_yes(dialog: Dialog) -> None:
+                    asked.append(dialog.message)
+                    await dialog.accept()
+
+                page.once("dialog", say_no)
+                await junk_row.locator("button.discard").click()
+                await expect(junk_row.locator("button.discard")).to_be_enabled()
+                page.once("dialog", say_yes)
+                await junk_row.locator("button.discard").click()
+                await expect(page.locator("#replay-status")).to_contain_text(
+                    "Удалено сообщений: 1", timeout=DEADLINE_MS
+                )
+                await expect(junk_row).to_have_count(0, timeout=DEADLINE_MS)
+                assert len(asked) == 2 and f"Удалить отложенное сообщение {junk_id}" in asked[0]
                 assert script_errors == []
 
                 # The English page stays English, the server's names of kinds included.

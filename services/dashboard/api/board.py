@@ -25,8 +25,8 @@ from shared.errors import Refusal
 from shared.http import HttpCaller, check_admin_token, language_of
 from shared.i18n import Language, pick_language
 from shared.messaging.broker import BrokerUnavailable
-from shared.messaging.topology import work_queue
-from shared.metrics import PARKED_REPLAYED
+from shared.messaging.topology import WorkQueue, work_queue
+from shared.metrics import PARKED_DISCARDED, PARKED_REPLAYED
 from shared.qr import qr_svg
 from shared.service import Runtime
 from shared.settings import Settings
@@ -173,10 +173,7 @@ async def replay_parked(body: ReplayRequest, board: DashboardDep, _: AdminDep) -
 
 
 async def _replay(board: Dashboard, body: ReplayRequest) -> int:
-    try:
-        queue = work_queue(body.queue)
-    except KeyError:
-        raise Refusal("unknown_queue", 404, queue=body.queue) from None
+    queue = _parked_queue(body.queue)
     try:
         replayed = await board.parked.replay(queue, body.message_id)
     except BrokerUnavailable:
@@ -185,3 +182,37 @@ async def _replay(board: Dashboard, body: ReplayRequest) -> int:
         raise Refusal("parked_message_not_found", 404, queue=queue.name, message_id=body.message_id)
     PARKED_REPLAYED.labels(queue.name).inc(replayed)
     return replayed
+
+
+class DiscardRequest(NullMeansAbsent):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    queue: str = Field(min_length=1, max_length=200, examples=["routing.work"])
+    # One message at a time: a whole parking queue is purged in RabbitMQ's own UI, on purpose.
+    message_id: str = Field(min_length=1, max_length=200)
+
+
+@router.post(
+    f"{PREFIX}/parked/discard",
+    summary="Delete a parked message for good (one that will never apply)",
+)
+async def discard_parked(body: DiscardRequest, board: DashboardDep, _: AdminDep) -> dict[str, Any]:
+    with audited("parked.discard", tenant=None, target=body.message_id, queue=body.queue):
+        queue = _parked_queue(body.queue)
+        try:
+            discarded = await board.parked.discard(queue, body.message_id)
+        except BrokerUnavailable:
+            raise Refusal("broker_unavailable", 503) from None
+        if discarded == 0:
+            raise Refusal(
+                "parked_message_not_found", 404, queue=queue.name, message_id=body.message_id
+            )
+        PARKED_DISCARDED.labels(queue.name).inc(discarded)
+    return {"queue": body.queue, "message_id": body.message_id, "discarded": discarded}
+
+
+def _parked_queue(name: str) -> WorkQueue:
+    try:
+        return work_queue(name)
+    except KeyError:
+        raise Refusal("unknown_queue", 404, queue=name) from None

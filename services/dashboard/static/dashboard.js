@@ -205,7 +205,10 @@
       parked.map((m) => {
         const button = el("button", { type: "button", class: "replay" }, L.replay);
         button.addEventListener("click", () => replay(m.queue, m.message_id, button));
-        if (!m.message_id) button.disabled = true;
+        const drop = el("button", { type: "button", class: "discard" }, L.discard);
+        drop.addEventListener("click", () => discard(m.queue, m.message_id, drop));
+        // A message without an id cannot be named: RabbitMQ's own UI takes it.
+        if (!m.message_id) button.disabled = drop.disabled = true;
         return el(
           "tr",
           { "data-message-id": m.message_id, "data-queue": m.queue },
@@ -218,7 +221,7 @@
           // The handler's own words, as its log has them: a diagnosis, shown as it was written.
           el("td", { class: "reason", translate: "no" }, m.reason),
           el("td", {}, dateTime(m.parked_at)),
-          el("td", {}, button),
+          el("td", { class: "actions" }, button, " ", drop),
         );
       }),
       L.empty_parked,
@@ -288,20 +291,32 @@
   });
   if (!token()) tokenInput.focus();
 
-  async function replay(queue, messageId, button) {
+  // What the operator does to one parked message (replay, discard): the call, and its count
+  // said in the status line; the button is given back if the call failed.
+  async function onParked(action, queue, messageId, button) {
     button.disabled = true;
     try {
-      const answer = await call("/parked/replay", {
+      const answer = await call("/parked/" + action, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ queue: queue, message_id: messageId }),
       });
-      replayStatus.textContent = L.replayed.replace("{count}", answer.replayed);
+      const done = action === "replay" ? L.replayed : L.discarded;
+      replayStatus.textContent = done.replace("{count}", answer[action + "ed"]);
     } catch (error) {
       replayStatus.textContent = error.message;
       button.disabled = false;
     }
     await refreshBroker();
+  }
+
+  function replay(queue, messageId, button) {
+    return onParked("replay", queue, messageId, button);
+  }
+
+  function discard(queue, messageId, button) {
+    const asked = L.discard_confirm.replace("{message}", messageId).replace("{queue}", queue);
+    if (window.confirm(asked)) return onParked("discard", queue, messageId, button);
   }
 
   const status = document.getElementById("status");
