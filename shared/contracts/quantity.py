@@ -97,6 +97,8 @@ def _checked_quantity(value: object) -> Decimal:
     if isinstance(value, int):
         if abs(value) >= 10**INTEGER_DIGITS:
             raise _refuse("whole_digits")
+        if value < 0:  # as a JSON number; the text "-1" is refused below, the same way
+            raise _refuse("negative")
         return Decimal(value)
     if isinstance(value, str):
         text = value.strip()

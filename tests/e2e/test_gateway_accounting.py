@@ -168,6 +168,24 @@ async def test_an_unknown_request_id_and_result_are_not_found(
     assert (not_loaded.value.status, not_loaded.value.code) == (404, "result_not_found")
 
 
+async def test_a_negative_quantity_written_as_a_number_is_refused_at_once(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient
+) -> None:
+    # As 1C's ЗаписатьJSON writes it: a JSON number. It once passed the gateway and was parked
+    # by routing, the upload pending for ever.
+    body = upload(by_pin("0000"))
+    body["documents"][0]["lines"][0]["planned_qty"] = -1
+    async with raw(stack, tenant["api_key"]) as http:
+        response = await http.post("/api/v1/uploads", json=body)
+    assert response.status_code == 422, response.text
+    refused = response.json()
+    assert refused["code"] == "quantity_invalid"
+    assert refused["errors"][0]["reason"] == "количество отрицательное"
+    with pytest.raises(ApiError) as missing:
+        await accounting.upload_status(body["request_id"])
+    assert missing.value.status == 404
+
+
 async def test_validation_errors_name_the_field_and_change_nothing(
     stack: Stack, tenant: dict[str, str], accounting: AccountingClient
 ) -> None:

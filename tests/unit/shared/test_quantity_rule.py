@@ -50,6 +50,9 @@ def test_quantities_within_the_rule_are_kept_exactly(given: Any, kept: str) -> N
         Decimal("1E+1000000"),
         1.5,  # a float: how a number written with an exponent arrives
         "-1",
+        -1,  # as a JSON number (1C's ЗаписатьJSON writes numbers so)
+        -(10**14),
+        Decimal("-2.5"),
         True,
         "",
         "1,5",
