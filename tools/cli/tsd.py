@@ -332,10 +332,11 @@ RETRY_PAUSES = (0.5, 1.0, 2.0, 5.0)
 
 
 def server_lost(exc: BaseException) -> bool:
-    """The server did not answer, or answered that it cannot work now: worth asking again."""
-    return isinstance(exc, httpx.TransportError) or (
-        isinstance(exc, ApiError) and exc.status == 503
-    )
+    """Worth asking again, by the terminal app's rule (terminal_app/web/js/api.js): no answer,
+    or an answer that the server cannot work now (5xx, 429, 408)."""
+    if isinstance(exc, httpx.TransportError):
+        return True
+    return isinstance(exc, ApiError) and (exc.status >= 500 or exc.status in (408, 429))
 
 
 async def work(
@@ -343,13 +344,12 @@ async def work(
 ) -> None:
     """Take every document sent to this terminal and finish it, until the fleet stops. A
     server that does not answer (restarted, its link lost) is asked again, as the terminal
-    app does; the document in hand then goes again, with the same result id."""
-    tried: set[str] = set()
-    known = 0
+    app does."""
+    shift = _Shift(terminal, pin, fleet, poll, language)
     failures = 0
     while not fleet.stop.is_set():
         try:
-            known = await _one_poll(terminal, pin, fleet, poll, language, tried, known)
+            await shift.one_poll()
         except Exception as exc:
             if not server_lost(exc):
                 raise
@@ -363,42 +363,65 @@ async def work(
             failures = 0
 
 
-async def _one_poll(
-    terminal: TerminalClient,
-    pin: str,
-    fleet: Fleet,
-    poll: float,
-    language: str,
-    tried: set[str],
-    known: int,
-) -> int:
-    """One poll of the inbox and the work it brings; the next poll's ``known``."""
-    inbox = await terminal.inbox(wait=poll, known=known)
-    for gone in inbox["withdrawn"]:
-        await terminal.acknowledge(gone["delivery_id"])
-    for item in inbox["documents"]:
-        # One attempt per copy: a result refused (e.g. over plan) is the operator's to see.
-        delivery_id = item["delivery_id"]
-        if item["state"] not in LIVE_STATES or delivery_id in tried:
-            continue
-        tried.add(delivery_id)
+class _Shift:
+    """One simulated terminal's work: what it has tried, and the final results whose answer
+    was lost (taken by the server or not: it asks once the server answers again)."""
+
+    def __init__(
+        self, terminal: TerminalClient, pin: str, fleet: Fleet, poll: float, language: str
+    ) -> None:
+        self.terminal, self.pin, self.fleet = terminal, pin, fleet
+        self.poll, self.language = poll, language
+        self.tried: set[str] = set()
+        self.known = 0
+        # Each copy's final result keeps its id from the first send: sent again, it is the
+        # same result, which the gateway keeps once.
+        self.result_ids: dict[str, str] = {}
+        self.unsure: dict[str, dict[str, Any]] = {}
+
+    async def one_poll(self) -> None:
+        """One poll of the inbox and the work it brings."""
+        inbox = await self.terminal.inbox(wait=self.poll, known=self.known)
+        for gone in inbox["withdrawn"]:
+            await self.terminal.acknowledge(gone["delivery_id"])
+        live = {d["delivery_id"] for d in inbox["documents"] if d["state"] in LIVE_STATES}
+        for delivery_id, item in list(self.unsure.items()):
+            if delivery_id in live:
+                self.tried.discard(delivery_id)  # still open: finished again below, same id
+            elif await self._received(delivery_id):
+                self._finished(item)
+            del self.unsure[delivery_id]
+        for item in inbox["documents"]:
+            # One attempt per copy: a result refused (e.g. over plan) is the operator's to see.
+            delivery_id = item["delivery_id"]
+            if delivery_id not in live or delivery_id in self.tried:
+                continue
+            self.tried.add(delivery_id)
+            result_id = self.result_ids.setdefault(delivery_id, uuid.uuid4().hex)
+            try:
+                await finish(self.terminal, delivery_id, self.language, result_id=result_id)
+            except Exception as exc:
+                if server_lost(exc):
+                    self.unsure[delivery_id] = item  # asked about once the server answers
+                raise
+            self._finished(item)
+        self.known = len([d for d in inbox["documents"] if d["delivery_id"] not in self.tried])
+
+    async def _received(self, delivery_id: str) -> bool:
+        """Whether the server took the final result whose answer was lost."""
         try:
-            downloaded, _ = await finish(
-                terminal, delivery_id, language, result_id=_final_result_id(delivery_id)
-            )
-        except Exception as exc:
+            answer = await self.terminal.result_status(delivery_id, self.result_ids[delivery_id])
+        except ApiError as exc:
             if server_lost(exc):
-                tried.discard(delivery_id)  # not refused: tried again once the server answers
-            raise
-        title = document_title(downloaded, language)
-        print(text("cli.tsd.run_finished", language, pin=pin, title=title, lines=item["lines"]))
-        fleet.count()
-    return len([d for d in inbox["documents"] if d["delivery_id"] not in tried])
+                raise
+            return False  # not taken, and the copy no longer open: withdrawn meanwhile
+        return answer.get("state") == "received"
 
-
-def _final_result_id(delivery_id: str) -> str:
-    """The same id each time this copy's final result is sent (the server keeps it once)."""
-    return uuid.uuid5(uuid.NAMESPACE_OID, f"tsdx-sim:{delivery_id}").hex
+    def _finished(self, item: dict[str, Any]) -> None:
+        title = document_title(item, self.language)
+        lines = item["lines"]
+        print(text("cli.tsd.run_finished", self.language, pin=self.pin, title=title, lines=lines))
+        self.fleet.count()
 
 
 async def _run(args: argparse.Namespace) -> int:
