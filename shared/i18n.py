@@ -733,11 +733,19 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The data directory {path} is not empty: a restore goes into a new or empty "
         "directory only, so that the backup never mixes with other data.",
     },
+    "cli_backup_key_unreadable": {
+        "ru": "Ключ шифрования секретов {path} не читается: {reason}. Копия не сделана.",
+        "en": "The secret key {path} cannot be read: {reason}. No backup was made.",
+    },
     "cli_backup_key_copied": {
         "ru": "Ключ шифрования секретов ({file}) скопирован тоже: храните копию так же надёжно, "
         "как каталог данных.",
         "en": "The secret key ({file}) was copied too: keep the backup as safe as the data "
         "directory.",
+    },
+    "cli_restore_damaged": {
+        "ru": "Хранилище {path} в копии повреждено ({reason}). Ничего не восстановлено.",
+        "en": "The store {path} in the backup is damaged ({reason}). Nothing was restored.",
     },
     "cli_restore_done": {
         "ru": "Восстановлено хранилищ: {count}, в {path}. Запустите tsdx с этим каталогом данных.",

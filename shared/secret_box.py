@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -92,18 +93,28 @@ def load_box(keys_setting: str, data_dir: Path) -> SecretBox:
 
 
 def _write_new_key(path: Path) -> None:
-    """Write a key whole, then give it its name: of several processes starting at once, one
-    names its key and the others find it (a hard link never replaces an existing file)."""
+    """Of several processes starting at once, one names its key and the others find it."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        write_private(path, (new_key() + "\n").encode())
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """A file readable by this user only, written whole and then given its name, so that a
+    half-written key never stands under it; FileExistsError if the name is taken (a hard link
+    never replaces a file). The draft goes whatever happens; the name is made durable."""
     draft = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "w") as file:
-            file.write(new_key() + "\n")
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
             file.flush()
             os.fsync(file.fileno())
         os.link(draft, path)
-    except FileExistsError:
-        pass
     finally:
         draft.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

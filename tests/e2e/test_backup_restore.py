@@ -162,5 +162,29 @@ async def test_a_backup_whose_key_is_missing_is_refused_and_changes_nothing(
     assert not target.exists()
 
 
+async def test_a_restore_that_fails_half_way_leaves_nothing(tmp_path: Path) -> None:
+    backup_dir = tmp_path / "backup"
+    backup_dir.mkdir()
+    with closing(sqlite3.connect(backup_dir / "tsdx_gateway.sqlite3")) as db:
+        db.execute("CREATE TABLE t (x)")
+    (backup_dir / "tsdx_routing.sqlite3").write_text("not a store")  # read after the first
+    (backup_dir / KEY_FILE).write_text("a key\n")
+    stores = [{"file": "tsdx_gateway.sqlite3"}, {"file": "tsdx_routing.sqlite3"}]
+    manifest = {"format": 1, "stores": stores, "secret_key": KEY_FILE}
+    (backup_dir / MANIFEST).write_text(json.dumps(manifest))
+    target = tmp_path / "restored"
+    failed = await tsdx(
+        "restore", str(backup_dir), "--data-dir", str(target), "--lang", "en", env={}
+    )
+    assert failed.code == 3, failed.err
+    assert "tsdx_routing.sqlite3 in the backup is damaged" in failed.err
+    assert "Traceback" not in failed.err
+    assert _names(tmp_path) == ["backup"]  # nothing half restored in the way of the next
+
+
+def _names(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
 async def _count(uploads: Uploads) -> int:
     return len(uploads.accepted)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sqlite3
 from contextlib import closing
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.i18n import render
-from shared.secret_box import KEY_FILE
+from shared.secret_box import KEY_FILE, write_private
 from shared.settings import Settings
 from tools.cli.output import OK, REFUSED, USAGE, CommandError, add_language_option, say
 
@@ -86,28 +85,30 @@ def _backup(args: argparse.Namespace) -> None:
     if not stores:
         raise CommandError(USAGE, "cli_backup_no_stores", path=str(data_dir))
     _require_empty(target, "cli_backup_target_not_empty")
+    key = _key_of(data_dir)  # read first: a key that cannot be read stops the backup early
     target.mkdir(parents=True, exist_ok=True)
     copied = [_copy(store, target / store.name) for store in stores]
     manifest: dict[str, Any] = {"format": 1, "from": str(data_dir), "stores": copied}
-    if (data_dir / KEY_FILE).is_file():
-        _copy_key(data_dir / KEY_FILE, target / KEY_FILE)
+    if key is not None:
+        write_private(target / KEY_FILE, key)
         manifest["secret_key"] = KEY_FILE
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     print(render("cli_backup_done", args.lang, {"count": len(copied), "path": str(target)}))
-    if "secret_key" in manifest:
+    if key is not None:
         print(render("cli_backup_key_copied", args.lang, {"file": KEY_FILE}))
 
 
-def _copy_key(source: Path, target: Path) -> None:
-    """The secret key, readable by this user only, like the original (written whole, then
-    named, so a half-written key never stands under its name)."""
-    draft = target.with_name(f".{target.name}.copying")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as file, source.open("rb") as key:
-        shutil.copyfileobj(key, file)
-        file.flush()
-        os.fsync(file.fileno())
-    draft.replace(target)
+def _key_of(data_dir: Path) -> bytes | None:
+    """The data directory's secret key, if it has one (none when TSDX_SECRET_KEYS is used)."""
+    path = data_dir / KEY_FILE
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CommandError(
+            REFUSED, "cli_backup_key_unreadable", path=str(path), reason=exc.strerror or str(exc)
+        ) from None
 
 
 def _copy(source: Path, target: Path) -> dict[str, Any]:
@@ -132,18 +133,7 @@ def _restore(args: argparse.Namespace) -> None:
     settings = Settings()
     source: Path = args.dir.resolve()
     data_dir = _data_dir(args, settings)
-    try:
-        manifest = json.loads((source / MANIFEST).read_text())
-        files = [str(entry["file"]) for entry in manifest["stores"]]
-        key = manifest.get("secret_key")  # absent from a backup made without one
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        raise CommandError(
-            USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST
-        ) from None
-    if key not in (None, KEY_FILE) or (key and not (source / KEY_FILE).is_file()):
-        raise CommandError(USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST)
-    if not files or not all((source / name).is_file() and "/" not in name for name in files):
-        raise CommandError(USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST)
+    files, key = _backup_contents(source)
     if data_dir.is_dir():
         in_use = sorted(p.name for p in data_dir.iterdir() if p.name.endswith(IN_USE_SUFFIXES))
         if in_use:
@@ -151,15 +141,47 @@ def _restore(args: argparse.Namespace) -> None:
                 REFUSED, "cli_restore_stack_running", path=str(data_dir), store=in_use[0]
             )
     _require_empty(data_dir, "cli_restore_target_not_empty")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for name in files:
-        partial = data_dir / f".{name}.restoring"
-        with (
-            closing(sqlite3.connect(source / name)) as src,
-            closing(sqlite3.connect(partial)) as dst,
-        ):
-            src.backup(dst)
-        partial.replace(data_dir / name)  # a store appears whole or not at all
-    if key:
-        _copy_key(source / KEY_FILE, data_dir / KEY_FILE)
+    # Put together beside it, then given its name: the data directory appears whole (its
+    # stores and its key) or not at all, and a restore cut short leaves nothing in the way.
+    staging = data_dir.with_name(f".{data_dir.name}.restoring")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for name in files:
+            _restore_store(source / name, staging / name)
+        if key is not None:
+            write_private(staging / KEY_FILE, key)
+        if data_dir.exists():
+            data_dir.rmdir()  # empty: checked above
+        staging.rename(data_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     print(render("cli_restore_done", args.lang, {"count": len(files), "path": str(data_dir)}))
+
+
+def _restore_store(source: Path, target: Path) -> None:
+    try:
+        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+    except sqlite3.DatabaseError as exc:
+        raise CommandError(
+            REFUSED, "cli_restore_damaged", path=str(source), reason=str(exc)
+        ) from None
+
+
+def _backup_contents(source: Path) -> tuple[list[str], bytes | None]:
+    """The stores a backup lists, and its secret key if it holds one; a directory that is not
+    a whole backup is refused (before anything is written)."""
+    try:
+        manifest = json.loads((source / MANIFEST).read_text())
+        files = [str(entry["file"]) for entry in manifest["stores"]]
+        named = manifest.get("secret_key")  # absent from a backup made without a key
+        key = None if named is None else (source / KEY_FILE).read_bytes()
+        whole = named in (None, KEY_FILE) and bool(files)
+        whole = whole and all((source / name).is_file() and "/" not in name for name in files)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        whole = False
+    if not whole:
+        raise CommandError(USAGE, "cli_restore_not_a_backup", path=str(source), manifest=MANIFEST)
+    return files, key
