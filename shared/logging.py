@@ -106,7 +106,7 @@ def _finish(logger: Any, method_name: str, event: MutableMapping[str, Any]) -> A
     ``format_exc_info``, with the secrets redacted between the last two, in one step: every
     line passes here (a request's canonical line among them)."""
     event["level"] = _LEVELS.get(method_name, method_name)
-    event["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    event["timestamp"] = _iso(datetime.now(UTC))
     _redact_secrets(logger, method_name, event)
     if "exc_info" in event:  # format_exc_info does nothing to a line without one
         return structlog.processors.format_exc_info(logger, method_name, event)
@@ -205,18 +205,35 @@ class _LineWriter:
 class _JsonRecord(logging.Formatter):
     """A standard-library record as one JSON line with the keys of tsdx's own lines (event,
     level, timestamp, service, correlation id), its logger, and its traceback as one string:
-    every line of a JSON log reads as JSON, a library's too."""
+    every line of a JSON log reads as JSON, a library's too, whatever thread logged it."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        event: dict[str, Any] = {"event": record.getMessage(), "logger": record.name}
+        event: dict[str, Any] = {"event": _message_of(record), "logger": record.name}
         _merge_context(None, "", event)
+        event.setdefault("service", self._service)  # a thread of its own has no context
         event["level"] = record.levelname.lower()
-        event["timestamp"] = (
-            datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z")
-        )
+        event["timestamp"] = _iso(datetime.fromtimestamp(record.created, UTC))
         if record.exc_info:
             event["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            event["stack"] = self.formatStack(record.stack_info)
         return _json_line(event)
+
+
+def _message_of(record: logging.LogRecord) -> str:
+    """The record's message; one whose arguments do not fit it, as it was given."""
+    try:
+        return record.getMessage()
+    except Exception:
+        return f"{record.msg} {record.args!r}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 class _WriterHandler(logging.Handler):
@@ -224,10 +241,11 @@ class _WriterHandler(logging.Handler):
     as structlog's lines, so that they keep their order: a warning goes out with every line
     logged before it. In a JSON log each is a JSON line; on a console, ``<logger> <message>``."""
 
-    def __init__(self, writer: _LineWriter, *, as_json: bool) -> None:
+    def __init__(self, writer: _LineWriter, *, as_json: bool, service: str = "") -> None:
         super().__init__()
         self.writer = writer
-        self.setFormatter(_JsonRecord() if as_json else logging.Formatter("%(name)s %(message)s"))
+        plain = logging.Formatter("%(name)s %(message)s")
+        self.setFormatter(_JsonRecord(service) if as_json else plain)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -285,7 +303,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "auto") -> N
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _WriterHandler)]:
         root.removeHandler(handler)
-    handler = _WriterHandler(writer, as_json=not use_console)
+    handler = _WriterHandler(writer, as_json=not use_console, service=service)
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 

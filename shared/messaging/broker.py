@@ -76,6 +76,8 @@ class BrokerUnreachable(Exception):
         super().__init__(f"no broker answered at {', '.join(self.addresses)} within {waited:g} s")
 
 
+# How long an operator's request waits for a channel of its own.
+OWN_CHANNEL_SECONDS = 10.0
 # What a channel's operations raise when the connection is gone under them.
 _CONNECTION_LOST = (
     ConnectionError,
@@ -259,9 +261,18 @@ class Broker:
         """A channel of the caller's own for a few operations (an operator's look at the
         parked messages), closed after. While the connection is down, or if it goes meanwhile,
         :class:`BrokerUnavailable`: the operator's request then answers 503, not 500."""
+        if not self.connected:
+            raise BrokerUnavailable("no connection to the broker")
         try:
-            channel = await self.connection.channel(publisher_confirms=False)
-        except (RuntimeError, *_CONNECTION_LOST) as exc:  # aio-pika: "Connection was not opened"
+            # Bounded: a broker in a memory or disk alarm holds a new channel back.
+            channel = await asyncio.wait_for(
+                self.connection.channel(publisher_confirms=False), OWN_CHANNEL_SECONDS
+            )
+        except (TimeoutError, *_CONNECTION_LOST) as exc:
+            raise BrokerUnavailable(f"no channel from the broker: {exc!r}") from exc
+        except RuntimeError as exc:  # aio-pika's "Connection was not opened": lost just now
+            if self.connected:
+                raise
             raise BrokerUnavailable(f"no connection to the broker: {exc!r}") from exc
         try:
             yield channel

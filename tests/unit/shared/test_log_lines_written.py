@@ -11,6 +11,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -156,21 +157,27 @@ def test_a_standard_library_record_is_a_json_line_in_a_json_log() -> None:
     stream = CountingStream()
     library = logging.getLogger("tests.a_json_library")
     library.propagate = False
-    handler = _WriterHandler(_LineWriter(stream), as_json=True)
+    handler = _WriterHandler(_LineWriter(stream), as_json=True, service="gateway")
     library.addHandler(handler)
     try:
         try:
             raise ValueError("broken")
         except ValueError:
             library.error("Exception in %s", "ASGI application", exc_info=True)
+        # From a thread of its own (an exporter's), with arguments that do not fit.
+        thread = threading.Thread(target=library.warning, args=("%d items", "many"))
+        thread.start()
+        thread.join()
     finally:
         library.removeHandler(handler)
-    line = orjson.loads(stream.getvalue())
+    line, odd = (orjson.loads(text) for text in stream.getvalue().splitlines())
+    assert (odd["event"], odd["service"]) == ("%d items ('many',)", "gateway")
     assert line["event"] == "Exception in ASGI application"
     assert (line["logger"], line["level"]) == ("tests.a_json_library", "error")
     assert line["timestamp"].endswith("Z")
     assert line["exception"].startswith("Traceback") and "ValueError: broken" in line["exception"]
-    assert stream.getvalue().count("\n") == 1  # the traceback inside the one line
+    assert line["service"] == "gateway"
+    assert stream.getvalue().count("\n") == 2  # a traceback inside its one line
 
 
 def test_the_lines_dropped_are_a_metric_and_outlast_a_new_writer(

@@ -18,6 +18,8 @@ def test_no_broker_is_started_for_an_address_it_would_not_answer_on(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[list[str]] = []
+    # As on a machine with RabbitMQ installed, whatever this one has.
+    monkeypatch.setattr("shutil.which", lambda name: f"/usr/sbin/{name}")
     monkeypatch.setattr("subprocess.run", lambda args, **_: started.append(args))
     assert broker_check.start_local_rabbitmq(url, wait_seconds=30) is False
     assert started == []  # nothing launched (so nothing waited for)
