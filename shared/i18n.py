@@ -126,6 +126,13 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Не найдено.",
         "en": "Not found.",
     },
+    # The code is "unauthorized"; the message says which credential (services/gateway/auth.py).
+    "api_key_wrong": {
+        "ru": "Нет доступа: неверный или отсутствующий ключ API базы (заголовок Authorization: "
+        "Bearer <ключ>; для команды tsdx — TSDX_API_KEY).",
+        "en": "Not authorised: the base's API key is missing or wrong (header Authorization: "
+        "Bearer <key>; for the tsdx command, TSDX_API_KEY).",
+    },
     # The code is "unauthorized"; the message says which credential (shared/http.py).
     "admin_token_wrong": {
         "ru": "Нет доступа: неверный или отсутствующий токен администратора (TSDX_ADMIN_TOKEN "

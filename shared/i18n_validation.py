@@ -70,8 +70,10 @@ REASONS_RU: dict[str, str] = {
         "значение «{tag}» поля {discriminator} не подходит, допустимые значения: {expected_tags}"
     ),
     "union_tag_not_found": "не указано поле {discriminator}",
-    # tsdx's own kind (shared/contracts/quantity.py): its problem said below.
+    # tsdx's own kinds: a quantity (shared/contracts/quantity.py), its problem said below;
+    # the target of a 1C body (services/gateway/onec_upload.py).
     "quantity_invalid": "количество {problem}",
+    "one_target": "укажите ровно одного получателя, одним из параметров: {targets}",
 }
 
 # A quantity's problems (shared/contracts/quantity.py), by the name its error carries.

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -97,8 +99,21 @@ async def _ask_registry(rt: Runtime, method: RpcMethod[registry.ByHash, R], key_
     return result
 
 
+@contextmanager
+def worded_as_the_api_key() -> Iterator[None]:
+    """A refused key of the accounting side said as the base's API key, with where it goes:
+    the code stays ``unauthorized`` (what clients act on)."""
+    try:
+        yield
+    except Refusal as refusal:
+        if refusal.code == "unauthorized":
+            refusal.worded_as("api_key_wrong")
+        raise
+
+
 async def current_tenant(rt: RuntimeDep, credentials: Bearer) -> TenantCopy:
-    return await authenticate_tenant(rt, _token(credentials))
+    with worded_as_the_api_key():
+        return await authenticate_tenant(rt, _token(credentials))
 
 
 async def authenticate_tenant(rt: Runtime, api_key: str) -> TenantCopy:

@@ -168,6 +168,23 @@ async def test_an_unknown_request_id_and_result_are_not_found(
     assert (not_loaded.value.status, not_loaded.value.code) == (404, "result_not_found")
 
 
+async def test_a_wrong_api_key_is_named_as_the_base_s_api_key(stack: Stack) -> None:
+    # The code stays unauthorized (what clients act on); the message says which key, and where.
+    async with raw(stack, "wrong-key") as http:
+        answers = [
+            await http.post("/api/v1/uploads", json=upload(by_pin("0000"))),  # the plain route
+            await http.get("/api/v1/devices"),
+        ]
+    async with httpx.AsyncClient(base_url=stack.url("gateway")) as bare:
+        answers.append(await bare.get("/api/v1/devices"))  # no key at all
+    for answer in answers:
+        assert answer.status_code == 401
+        refused = answer.json()
+        assert refused["code"] == "unauthorized"
+        assert refused["message"].startswith("Нет доступа: неверный или отсутствующий ключ API")
+        assert "TSDX_API_KEY" in refused["message"]
+
+
 async def test_a_negative_quantity_written_as_a_number_is_refused_at_once(
     stack: Stack, tenant: dict[str, str], accounting: AccountingClient
 ) -> None:

@@ -164,6 +164,11 @@ async def test_what_goes_with_a_1c_body_is_checked(stack: Stack, tenant: dict[st
             assert answer.status_code == 422, answer.text
             assert answer.json()["code"] == "validation_error"
             assert answer.json()["errors"][0]["field"] == field
+            if field == "query":  # no target, or two: said in the reader's words
+                assert answer.json()["errors"][0]["reason"] == (
+                    "укажите ровно одного получателя, одним из параметров: "
+                    "pin, device, any_device, group, user, everyone"
+                )
         not_utf8 = await http.post(
             "/api/v1/uploads", params=onec_query("5546"), content="Заказ".encode("cp1251"),
             headers=headers,

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.api import accounting
 from services.gateway.api.plain_requests import replaying, whole_body
-from services.gateway.auth import authenticate_tenant, bearer_token
+from services.gateway.auth import authenticate_tenant, bearer_token, worded_as_the_api_key
 from shared.contracts.uploads import UploadRequested
 from shared.http import authorization_and_language, error_answer, language_of
 from shared.jsonexact import loads_exact
@@ -58,7 +58,8 @@ class UploadRoute:
             # The key before the fields, as FastAPI's dependencies come before the body's
             # validation: a caller without a key costs the parse, never the validation.
             authorization, _ = authorization_and_language(scope)
-            tenant = await authenticate_tenant(self.rt, bearer_token(authorization))
+            with worded_as_the_api_key():
+                tenant = await authenticate_tenant(self.rt, bearer_token(authorization))
             upload = _validated(parsed)
             del parsed
             record = await accounting.accept_upload(self.rt, tenant, upload)
