@@ -17,7 +17,7 @@ KEYS = sorted(CATALOG)
 ALLOWED_LATIN = {
     "tsdx", "PIN", "API", "JSON", "HTTP", "HTTPS", "AMQP", "URL", "CSV", "GUID", "UTF",
     "XDTO", "DocumentObject", "MongoDB", "mongodump", "JavaScript", "RabbitMQ", "sqlite",
-    "SQLite", "QR", "GET", "Ctrl",
+    "SQLite", "QR", "GET", "Ctrl", "Bearer",
 }  # fmt: skip
 # What is written as it is typed, not translated: a command line (tsdx and its words, an
 # option), an environment variable, an address or a path.
