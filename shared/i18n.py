@@ -118,6 +118,15 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Invalid quantity: {details}. A quantity is written in full: up to 15 digits "
         'before the point and 6 after, no exponent (as the string "12.5" or the number 12.5).',
     },
+    # The code is "validation_error"; the message says how to send a 1C export instead.
+    "onec_json_sent_as_tsdx": {
+        "ru": "Похоже на выгрузку 1С, отправленную как JSON tsdx. Отправьте её с заголовком "
+        "Content-Type: application/vnd.1c+json (или с параметром ?format=1c-json), а "
+        "request_id, процесс и получателя — параметрами адреса (?request_id=…&process=…&pin=…).",
+        "en": "This looks like a 1C export sent as tsdx's JSON. Send it with Content-Type: "
+        "application/vnd.1c+json (or ?format=1c-json), and the request_id, process and target "
+        "as query parameters (?request_id=…&process=…&pin=…).",
+    },
     "validation_error": {
         "ru": "Ошибка в запросе: {details}",
         "en": "Invalid request: {details}",
@@ -598,6 +607,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "cli_file_not_json": {
         "ru": "файл не является JSON: {reason}.",
         "en": "the file is not JSON: {reason}.",
+    },
+    "cli_looks_like_1c": {
+        "ru": "похоже на выгрузку 1С: укажите --format 1c-json (или --format csv для таблицы).",
+        "en": "this looks like a 1C export: give --format 1c-json (or --format csv for a table).",
     },
     "cli_bad_document": {
         "ru": "документ {document} не принят: {details}",

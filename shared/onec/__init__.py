@@ -2,7 +2,7 @@
 
 from shared.onec.csv_import import read_1c_csv
 from shared.onec.errors import OneCImportError
-from shared.onec.json_import import accounting_type_name, read_1c_json
+from shared.onec.json_import import accounting_type_name, looks_like_1c_export, read_1c_json
 from shared.onec.mapping import (
     DEFAULT_MAPPING,
     DocumentMapping,
@@ -20,6 +20,7 @@ __all__ = [
     "OneCImportError",
     "accounting_type_name",
     "flatten",
+    "looks_like_1c_export",
     "map_document",
     "read_1c_csv",
     "read_1c_json",

@@ -64,6 +64,19 @@ def read_1c_json(
     ]
 
 
+def looks_like_1c_export(value: object) -> bool:
+    """Whether JSON sent as tsdx's own is rather a 1C export (an XDTO ``#type``, or the
+    Russian names of a structure), so that its refusal can say how to send it."""
+    items = value if isinstance(value, list) else [value]
+    for item in items[:1]:
+        if isinstance(item, dict) and "documents" not in item and "header" not in item:
+            return any(key.startswith("#") or _CYRILLIC.search(key) for key in item)
+    return False
+
+
+_CYRILLIC = re.compile("[а-яА-ЯёЁ]")
+
+
 def accounting_type_name(metadata_name: str) -> str:
     """«Заказ поставщику» for ``ЗаказПоставщику``: the known synonym, else the name split at
     its capitals (abbreviations such as «НДС» kept)."""

@@ -176,6 +176,19 @@ async def test_what_goes_with_a_1c_body_is_checked(stack: Stack, tenant: dict[st
         assert not_utf8.json()["code"] == "onec_not_utf8"
 
 
+async def test_a_1c_export_sent_as_tsdx_json_is_told_how_to_be_sent(
+    stack: Stack, tenant: dict[str, str]
+) -> None:
+    async with raw(stack, tenant["api_key"]) as http:
+        answer = await http.post("/api/v1/uploads", json=structure(str(uuid.uuid4())))
+    assert answer.status_code == 422, answer.text
+    refused = answer.json()
+    assert refused["code"] == "validation_error"  # what clients act on, as before
+    assert refused["message"].startswith("Похоже на выгрузку 1С, отправленную как JSON tsdx.")
+    assert "application/vnd.1c+json" in refused["message"]
+    assert "body.request_id" in refused["params"]["details"]
+
+
 async def test_a_1c_body_without_a_key_is_unauthorized_before_it_is_read(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.url("gateway")) as http:
         answer = await http.post(

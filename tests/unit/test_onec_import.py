@@ -19,6 +19,7 @@ from shared.onec import (
     LineRule,
     OneCImportError,
     accounting_type_name,
+    looks_like_1c_export,
     map_document,
     read_1c_csv,
     read_1c_json,
@@ -730,3 +731,26 @@ def test_characteristic_series_expiry_and_cell_are_read_from_1c_lines() -> None:
     assert empty.lines[0].expiry == ""
     bad = refusal(read_1c_json, xdto([product(ГоденДо="завтра")]))
     assert (bad.code, bad.params["field"]) == ("onec_line_invalid", "ГоденДо")
+
+
+@pytest.mark.parametrize("name", ["order_xdto.json", "receipt_structure.json", "batch.json"])
+def test_a_1c_export_sent_as_tsdx_json_is_recognised(name: str) -> None:
+    export = fixture_json(name)
+    assert looks_like_1c_export(export)
+    assert looks_like_1c_export([export])  # a batch of them
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"request_id": "r", "process": "p", "documents": []},  # an upload
+        {"header": {"id": "d"}, "lines": []},  # a document
+        [{"header": {"id": "d"}, "lines": []}],  # a list of documents
+        {"documents": [{"header": {"Номер": "1"}}]},  # Russian only inside
+        {"request_id": "r"},  # an upload missing most of itself
+        [],
+        "text",
+    ],
+)
+def test_tsdx_s_own_json_is_not_taken_for_a_1c_export(body: object) -> None:
+    assert not looks_like_1c_export(body)

@@ -25,7 +25,7 @@ from shared.contracts.uploads import UploadRequested
 from shared.errors import describe
 from shared.i18n import render, text, word
 from shared.jsonexact import NotJSON, loads_exact
-from shared.onec import OneCImportError, read_1c_csv, read_1c_json
+from shared.onec import OneCImportError, looks_like_1c_export, read_1c_csv, read_1c_json
 from tools.cli.output import (
     OK,
     PENDING,
@@ -99,6 +99,8 @@ def _native_documents(path: Path, data: bytes, language: str) -> list[Document]:
         ) from None
     except NotJSON as exc:
         raise CommandError(USAGE, "cli_file_not_json", subject=str(path), reason=str(exc)) from None
+    if looks_like_1c_export(parsed):
+        raise CommandError(USAGE, "cli_looks_like_1c", subject=str(path))
     if isinstance(parsed, dict) and "documents" in parsed:
         parsed = parsed["documents"]
     items = parsed if isinstance(parsed, list) else [parsed]

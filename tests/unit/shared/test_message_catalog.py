@@ -24,7 +24,9 @@ ALLOWED_LATIN = {
 AS_TYPED = re.compile(
     r"(?m)^ {4}.*$"  # an indented line: a command to type
     r"|tsdx(?: [a-z][a-z-]*)+"  # a tsdx command: tsdx tsd pair, tsdx upload-status
-    r"|--[a-z][a-z-]*"  # an option
+    r"|--[a-z][a-z-]*(?:[ =][\w.+-]+)?"  # an option, with its value: --format 1c-json
+    r"|\?\S+"  # a query string: ?format=1c-json
+    r"|\b[a-z]+(?:_[a-z]+)+\b"  # a field's name: request_id
     r"|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b"  # an environment variable
     r"|\S*[/:]\S*"  # an address, a path, an endpoint
 )

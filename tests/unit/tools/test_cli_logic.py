@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -118,6 +119,17 @@ def test_validation_details_name_the_field_and_stop_at_three() -> None:
         "header.accounting_type: обязательное поле не указано; "
         "header.id: обязательное поле не указано; "
         "lines.0.line_no: должно быть не меньше 1; (+1)"
+    )
+
+
+def test_a_1c_export_without_its_format_is_told_which_to_give(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    export = {"#type": "jcfg:DocumentObject.ЗаказПоставщику", "#value": {"Ref": "x"}}
+    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CommandError) as caught:
+        read_documents(path, language="ru")
+    assert caught.value.message("ru") == (
+        f"{path}: похоже на выгрузку 1С: укажите --format 1c-json (или --format csv для таблицы)."
     )
 
 
