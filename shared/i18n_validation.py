@@ -29,7 +29,7 @@ REASONS_RU: dict[str, str] = {
     "string_unicode": _TEXT,
     "string_too_short": "минимум символов: {min_length}",
     "string_too_long": "максимум символов: {max_length}",
-    "string_pattern_mismatch": "не подходит под шаблон {pattern}",
+    "string_pattern_mismatch": "не подходит под шаблон {pattern}",  # or said by its name below
     "too_short": "минимум элементов: {min_length}, указано: {actual_length}",
     "too_long": "максимум элементов: {max_length}, указано: {actual_length}",
     "int_type": _WHOLE,
@@ -76,6 +76,15 @@ REASONS_RU: dict[str, str] = {
     "one_target": "укажите ровно одного получателя, одним из параметров: {targets}",
 }
 
+# Names tsdx checks by a pattern (shared/contracts/directory.py), said in words: the pattern
+# itself is no help to a 1C person.
+NAMES_RU: dict[str, str] = {
+    "tenant_id": "id базы — строчные латинские буквы, цифры и «-», до 63 знаков, первой — буква "
+    "или цифра, например sklad-na-lenina",
+    "login": "логин — одно слово до 64 знаков: буквы, цифры и «._@-»",
+    "group": "имя группы — до 100 знаков: буквы, цифры, пробелы и «._@-», первой — буква или цифра",
+}
+
 # A quantity's problems (shared/contracts/quantity.py), by the name its error carries.
 QUANTITY_PROBLEMS_RU: dict[str, str] = {
     "not_finite": "не является конечным числом",
@@ -97,6 +106,8 @@ def validation_reason(error: Mapping[str, Any], language: str) -> str:
     if template is None:
         return own
     values = {name: _said(value) for name, value in (error.get("ctx") or {}).items()}
+    if error.get("type") == "string_pattern_mismatch" and values.get("name") in NAMES_RU:
+        return NAMES_RU[values["name"]]
     try:
         if error.get("type") == "quantity_invalid":
             values["problem"] = QUANTITY_PROBLEMS_RU[values["problem"]].format(**values)

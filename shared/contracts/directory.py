@@ -139,11 +139,12 @@ LOGIN_PATTERN = r"^[\w.@-]{1,64}$"
 GROUP_PATTERN = r"^\w[\w .@-]{0,99}$"
 
 
-def _matching(pattern: str) -> AfterValidator:
+def _matching(pattern: str, name: str) -> AfterValidator:
     """The ``pattern`` constraint, checked by one validator compiled on first use and shared by
     every field and parameter of this kind: pydantic compiles a Unicode ``\\w`` into about
     4 MB, once for each field and parameter that declares the pattern itself. The same engine,
-    so the same names are accepted, with the same error."""
+    so the same names are accepted, with the same error, which also says what kind of ``name``
+    it is, for a reader who cannot read a pattern (shared/i18n_validation.py)."""
 
     @functools.cache
     def compiled() -> TypeAdapter[str]:
@@ -156,17 +157,22 @@ def _matching(pattern: str) -> AfterValidator:
             raise PydanticCustomError(
                 "string_pattern_mismatch",
                 "String should match pattern '{pattern}'",
-                {"pattern": pattern},
+                {"pattern": pattern, "name": name},
             ) from None
 
     return AfterValidator(check)
 
 
 Login = Annotated[
-    str, _matching(LOGIN_PATTERN), Field(json_schema_extra={"pattern": LOGIN_PATTERN})
+    str, _matching(LOGIN_PATTERN, "login"), Field(json_schema_extra={"pattern": LOGIN_PATTERN})
 ]
 GroupName = Annotated[
-    str, _matching(GROUP_PATTERN), Field(json_schema_extra={"pattern": GROUP_PATTERN})
+    str, _matching(GROUP_PATTERN, "group"), Field(json_schema_extra={"pattern": GROUP_PATTERN})
+]
+TenantId = Annotated[
+    str,
+    _matching(TENANT_ID_PATTERN, "tenant_id"),
+    Field(json_schema_extra={"pattern": TENANT_ID_PATTERN}),
 ]
 
 

@@ -19,13 +19,13 @@ from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.catalog import CatalogChanged, StoreName
 from shared.contracts.directory import (
-    TENANT_ID_PATTERN,
     BarcodeSettings,
     DeviceChanged,
     DeviceView,
     GroupName,
     Login,
     PeopleChanged,
+    TenantId,
 )
 from shared.contracts.documents import DeviceMode
 from shared.contracts.rpc import NoParams, Params, Result, RpcMethod, RpcService, many, maybe, one
@@ -42,7 +42,7 @@ DeviceId = Annotated[str, Field(min_length=1, max_length=100)]
 
 class NewTenant(Params):
     name: str = Field(min_length=1, max_length=200, examples=["Склад на Ленина"])
-    tenant: str | None = Field(default=None, pattern=TENANT_ID_PATTERN)
+    tenant: TenantId | None = None
 
 
 class ByHash(Params):

@@ -159,6 +159,14 @@ async def test_a_refusal_exits_3_with_the_code_and_message(
     assert "group_reserved" in exists_err
 
 
+async def test_a_base_id_that_is_no_id_is_said_in_words(cli: Cli, admin: AdminClient) -> None:
+    before = {t["tenant"] for t in await admin.tenants()}
+    code, _, err = await cli.run("tenant", "create", "Склад", "--id", "Ленина 2")
+    assert code == EXIT_REFUSED
+    assert "id базы — строчные латинские буквы, цифры и «-»" in err, err
+    assert {t["tenant"] for t in await admin.tenants()} == before  # nothing created
+
+
 async def test_a_wrong_admin_token_is_named_as_the_admin_token(cli: Cli, stack: Stack) -> None:
     url = stack.url("gateway")
     code, out, err = await cli.run(

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.contracts.directory import Login, TenantId
 from shared.contracts.quantity import Quantity, quantity_problems
 from shared.errors import carried, describe
 from shared.http import error_body
@@ -133,3 +134,16 @@ def test_a_problem_of_the_whole_value_is_placed_at_its_root() -> None:
     [problem] = carried(caught.value, root="(line)")
     assert problem["loc"] == ["(line)"]
     assert describe([problem], "ru") == "(line): должно быть объектом JSON"
+
+
+def test_a_name_checked_by_a_pattern_is_said_in_words() -> None:
+    class _Names(BaseModel):
+        tenant: TenantId
+        login: Login
+
+    with pytest.raises(ValidationError) as caught:
+        _Names.model_validate({"tenant": "Ленина 2", "login": "два слова"})
+    tenant, login = caught.value.errors()
+    assert validation_reason(tenant, "ru").startswith("id базы — строчные латинские буквы")
+    assert validation_reason(login, "ru").startswith("логин — одно слово")
+    assert validation_reason(tenant, "en") == tenant["msg"]  # the pattern, in English
