@@ -175,6 +175,40 @@ async def test_a_receipt_started_offline_arrives_in_1c_as_a_new_document_once(
     await context.close()
 
 
+# A wedge scanner left in the Russian keyboard layout types each Latin letter as the Cyrillic
+# one on its key.
+_RUSSIAN_KEYS = str.maketrans(
+    "qwertyuiopasdfghjklzxcvbnmQWERTYUIOPASDFGHJKLZXCVBNM",
+    "йцукенгшщзфывапролдячсмитьЙЦУКЕНГШЩЗФЫВАПРОЛДЯЧСМИТЬ",
+)
+
+
+async def test_a_marking_code_scanned_in_the_russian_layout_reaches_1c_as_it_reads(
+    stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any
+) -> None:
+    # Its marks once went as typed: refused by the server (not a marking code), and the
+    # finished document was lost.
+    from playwright.async_api import expect
+
+    context, page, errors = await handheld(browser)
+    pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
+    document = order()
+    await open_document(page, await send_to(accounting, pin, document))
+    mark = marking("RuLayout0001A")
+    typed = mark.replace(GS, "").translate(_RUSSIAN_KEYS)  # and without its GS
+    assert typed != mark.replace(GS, "")
+    await scan(page, typed)
+    await expect(qty(page, 1)).to_have_text("1")
+    await scan(page, mark)  # the same pack, scanned as it should be
+    await expect(page.locator("#message")).to_contain_text("уже отсканирован")
+    await finish(page)
+
+    result = (await completed(accounting, document["header"]["id"]))["result"]
+    assert [f["marks"] for f in result["lines"]] == [[mark]]
+    assert errors == []
+    await context.close()
+
+
 async def test_a_line_counted_from_gs1_codes_keeps_each_batch_with_its_expiry(
     stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any
 ) -> None:

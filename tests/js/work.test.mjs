@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
 import { quantityShown } from "../../terminal_app/web/js/i18n.js";
 import { inLanguage } from "./language.mjs";
-import { applyScan, applyTyped, clearLine, factLines, newJob, titleOf } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, clearLine, factLines, newJob, scannedIntoQuantity, titleOf } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -129,4 +129,26 @@ test("unknown barcodes and bad quantities are refused and change nothing", () =>
   assert.equal(applyTyped(counted, 0, "abc").reason, "bad_quantity");
   assert.equal(applyTyped(counted, 0, "0").reason, "bad_quantity");
   assert.deepEqual(factLines(counted), []);
+});
+
+test("a marking code scanned in the Russian layout, or without its GS, is sent as it reads", () => {
+  const counted = job();
+  // «abcDEF123456» and «Ab1x» typed through the Russian layout, and no GS before 93.
+  const typed = `010${MILK}21фисВУА123456` + "93Ф" + "и1ч";
+  assert.equal(applyScan(counted, typed).ok, true);
+  const [line] = factLines(counted);
+  const mark = `010${MILK}21abcDEF123456${GS}93Ab1x`;
+  assert.deepEqual(line.marks, [mark]);
+  assert.equal(line.barcode, mark);
+  // The same pack scanned again as it should be: the same code, refused.
+  assert.equal(applyScan(counted, mark).reason, "mark_repeated");
+});
+
+test("a barcode typed into the open quantity field is a scan, not a quantity", () => {
+  assert.equal(scannedIntoQuantity("46009041"), true); // an EAN-8
+  assert.equal(scannedIntoQuantity("4601234567893"), true);
+  assert.equal(scannedIntoQuantity(`010${MILK}21abc`), true); // a marking code
+  for (const quantity of ["12", "1234567", "12,5", "0.375", "1 200"]) {
+    assert.equal(scannedIntoQuantity(quantity), false, quantity);
+  }
 });

@@ -12,7 +12,7 @@ import { currentLanguage, quantityShown, setLanguage, t } from "./i18n.js";
 import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
   applyScan, applyTyped, attributesToAsk, clearLine, expiryOf, factLines, marksCheck, newCreatedJob,
-  newJob, newResultId, partsOfLine, progress, summaryOf, titleOf,
+  newJob, newResultId, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf,
 } from "./work.js";
 
 var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
@@ -49,6 +49,7 @@ var state = {
   syncing: false, // a catalog sync is running
   acks: {}, // how this gateway takes acknowledgements (acks.js: one by one on an older one)
   refused: null, // internet: why the server refuses this terminal ({code, message}), while it does
+  refusedResults: {}, // result_id -> the server's refusal, for results it refused for good
 };
 
 // DOM helpers ---------------------------------------------------------------------------
@@ -711,6 +712,7 @@ async function typeQuantity(job, index) {
   var typed = await dialog({ text: t("add_quantity") + ": " + name + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add"), other: other });
   if (typed === CLEAR_LINE) return clearCount(job, index);
   if (typed === null || typed === undefined) return;
+  if (scannedIntoQuantity(typed)) return queueScan(typed); // counted as the scan it is
   var attributes = await askAttributes((job.settings.ask_for || []).filter(function (name) { return !line[name]; }));
   if (attributes === null) return;
   await reportCount(job, applyTyped(job, index, typed, attributes));
@@ -782,13 +784,16 @@ async function queueResult(job, final) {
 
 async function finish(job) {
   var p = progress(job);
-  var question = p.done < p.total ? t("confirm_finish_short", p) : t("confirm_finish");
-  if (!(await dialog({ text: question, ok: t("finish") }))) return;
+  var short = p.done < p.total;
+  var question = short ? t("confirm_finish_short", p) : t("confirm_finish");
+  // Not all counted: a scan's Enter must not finish it (focus on Cancel).
+  if (!(await dialog({ text: question, ok: t("finish"), danger: short }))) return;
   var item = await queueResult(job, true);
   go("list");
   var waiting = function () { return state.outbox.some(function (x) { return x.result_id === item.result_id; }); };
   await flush();
   if (waiting()) await flush(); // the send that was running may have ended before this result came
+  if (state.refusedResults[item.result_id] !== undefined) return; // said by refusedForGood
   var sent = !waiting();
   var how = sent ? "finished_sent" : isFinalRefusal() ? "finished_lost" : state.refused ? "finished_held" : "finished_queued";
   notice(t("finished", { how: t(how) }), "info");
@@ -798,6 +803,22 @@ async function sendPartial(job) {
   await queueResult(job, false);
   await flush();
   message("ok", t("partial_queued"));
+}
+
+// A result the server refused for good: said, never as sent. A final one brings its document
+// back to the list, counted as it was, to be put right and finished again (a withdrawn
+// document has left the terminal anyway).
+async function refusedForGood(item, error) {
+  var message = error.message;
+  state.refusedResults[item.result_id] = message;
+  var job = state.jobs.get(item.delivery_id);
+  var gone = error.code === "document_withdrawn"; // its copy is off the terminal: nothing to redo
+  var back = !gone && item.final && job && job.finished && job.last_result_id === item.result_id;
+  if (back) {
+    job.finished = false;
+    await saveJob(job);
+  }
+  notice(t(back ? "result_dropped_back" : "result_dropped", { message: message }), "error");
 }
 
 async function removeSent(item) {
@@ -917,7 +938,7 @@ async function sendQueued() {
         return;
       }
       await removeSent(item);
-      if (error.code !== "document_already_finished") notice(t("result_dropped", { message: error.message }), "error");
+      if (error.code !== "document_already_finished") await refusedForGood(item, error);
     }
     item = oldestUntried(tried);
   }

@@ -282,7 +282,9 @@ export function applyScan(job, raw, barcodeSettings, typed, hit) {
   var attrs = attributesOf(job, found.line, scan, typed, found.entry);
   if (scan.kind === "marking") {
     if (job.markKeys[scan.key]) return refuse("mark_repeated", { name: job.lines[found.line].name });
-    var counted = count(job, found.line, found.quantity, code, attrs, [code]);
+    // The code as read (keyboard layout undone, GS separators back in place): what 1C checks
+    // with «Честный ЗНАК», not the keys the scanner typed.
+    var counted = count(job, found.line, found.quantity, scan.code, attrs, [scan.code]);
     if (counted.ok) {
       counted.mark = true;
       counted.surplus = marksExpected(job) && job.expected.keys[scan.key] === undefined;
@@ -290,6 +292,13 @@ export function applyScan(job, raw, barcodeSettings, typed, hit) {
     return counted;
   }
   return count(job, found.line, found.quantity, code, attrs);
+}
+
+// A wedge scanner typing into the quantity field while it is open: eight digits or more (no one
+// counts ten million by hand), or eight characters or more that are no quantity, is a scan.
+export function scannedIntoQuantity(text) {
+  var value = String(text).trim();
+  return /^\d{8,}$/.test(value) || (value.length >= 8 && !isQuantity(normalize(value)));
 }
 
 export function applyTyped(job, index, typed, attributes) {
