@@ -31,10 +31,17 @@ def _grouped(raw: str) -> str:
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
 
+# A scanner or keyboard left in the Russian layout types each Latin letter as the Cyrillic one
+# on its key (ЙЦУКЕН over QWERTY): the code is read back through the keys.
+_THROUGH_RUSSIAN_KEYS = str.maketrans("ЙЦУКЕНГШЩЗФЫВАПРОЛДЯЧСМИТЬ", "QWERTYUIOPASDFGHJKLZXCVBNM")
+
+
 def connection_code_as_issued(typed: str) -> str:
-    """A connection code as typed on a terminal (lower case, without the dashes, with spaces)
-    in the form it was issued in; anything that cannot be one, as it was typed."""
-    raw = "".join(ch for ch in typed.upper() if ch not in " -\t")
+    """A connection code as typed on a terminal (lower case, without the dashes, with spaces,
+    in the Russian keyboard layout) in the form it was issued in; anything that cannot be one,
+    as it was typed."""
+    upper = typed.upper().translate(_THROUGH_RUSSIAN_KEYS)
+    raw = "".join(ch for ch in upper if ch not in " -\t")
     if len(raw) == _CODE_LENGTH and all(ch in _CODE_ALPHABET for ch in raw):
         return _grouped(raw)
     return typed

@@ -263,7 +263,7 @@ async def test_marked_goods_are_checked_against_the_codes_1c_expects(
 
     await scan(page, SSCC)  # the box stands for both codes inside it
     await expect(qty(page, 1)).to_have_text("2")
-    await expect(page.locator("#message")).to_contain_text("Упаковка: +2")
+    await expect(page.locator("#message")).to_contain_text("Упаковка: кодов маркировки +2")
     await scan(page, in_box[0])  # already in through the box
     await expect(page.locator("#message")).to_contain_text("уже отсканирован")
     await scan(page, surplus)

@@ -800,9 +800,11 @@ async function finish(job) {
 }
 
 async function sendPartial(job) {
-  await queueResult(job, false);
+  var item = await queueResult(job, false);
   await flush();
-  message("ok", t("partial_queued"));
+  var waiting = state.outbox.some(function (x) { return x.result_id === item.result_id; });
+  // Said as it is: sent, or kept until the server can take it (no network, refused terminal).
+  if (state.refusedResults[item.result_id] === undefined) message("ok", t(waiting ? "partial_kept" : "partial_queued"));
 }
 
 // A result the server refused for good: said, never as sent. A final one brings its document

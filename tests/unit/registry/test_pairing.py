@@ -60,6 +60,9 @@ def test_what_cannot_be_a_connection_code_is_left_as_typed(typed: str) -> None:
 
 def test_a_connection_code_is_put_in_its_issued_form() -> None:
     assert connection_code_as_issued("abcd efgh-jklm") == "ABCD-EFGH-JKLM"
+    # Typed on the same keys in the Russian layout, in either case.
+    assert connection_code_as_issued("9383-НЙМД-ТСЛ9") == "9383-YQVL-NCK9"
+    assert connection_code_as_issued("фисв уапр олдь") == "ABCD-EFGH-JKLM"
     code = new_connection_code()
     assert connection_code_as_issued(code) == code
 
