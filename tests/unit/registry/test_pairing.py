@@ -43,8 +43,18 @@ async def test_the_same_terminal_pairing_again_keeps_its_device_and_pin_with_a_n
     assert refused.value.code == "unauthorized"
 
 
+# The keys of the Latin letters, as the Russian layout types them.
+_RUSSIAN_KEYS = str.maketrans("QWERTYUIOPASDFGHJKLZXCVBNM", "ЙЦУКЕНГШЩЗФЫВАПРОЛДЯЧСМИТЬ")
+
+
 @pytest.mark.parametrize(
-    "typed", [str.lower, lambda c: c.replace("-", ""), lambda c: " " + c.lower().replace("-", " ")]
+    "typed",
+    [
+        str.lower,
+        lambda c: c.replace("-", ""),
+        lambda c: " " + c.lower().replace("-", " "),
+        lambda c: c.translate(_RUSSIAN_KEYS).lower(),
+    ],
 )
 async def test_a_connection_code_typed_in_lower_case_or_without_dashes_pairs(
     pairing: Pairing, base: dict[str, str], typed: Callable[[str], str]
