@@ -152,3 +152,16 @@ test("a barcode typed into the open quantity field is a scan, not a quantity", (
     assert.equal(scannedIntoQuantity(quantity), false, quantity);
   }
 });
+
+test("a tobacco block's GS after 8005 is kept, and a job counted before sends its marks as read", () => {
+  const block = `010${MILK}21-wKdQZ7${GS}8005109000${GS}93abcd`;
+  const counted = job();
+  assert.equal(applyScan(counted, block).ok, true);
+  assert.deepEqual(factLines(counted)[0].marks, [block]);
+  // A job stored before marks were kept as read: the typed code goes as it reads.
+  const old = job();
+  const mark = `010${MILK}21abcDEF123456${GS}93Ab1x`;
+  applyScan(old, mark);
+  old.parts[0].marks = [`010${MILK}21фисВУА12345693Фи1ч`];
+  assert.deepEqual(factLines(old)[0].marks, [mark]);
+});

@@ -793,7 +793,7 @@ async function finish(job) {
   var waiting = function () { return state.outbox.some(function (x) { return x.result_id === item.result_id; }); };
   await flush();
   if (waiting()) await flush(); // the send that was running may have ended before this result came
-  if (state.refusedResults[item.result_id] !== undefined) return; // said by refusedForGood
+  if (refusedResult(item)) return; // said by refusedForGood
   var sent = !waiting();
   var how = sent ? "finished_sent" : isFinalRefusal() ? "finished_lost" : state.refused ? "finished_held" : "finished_queued";
   notice(t("finished", { how: t(how) }), "info");
@@ -801,26 +801,37 @@ async function finish(job) {
 
 async function sendPartial(job) {
   var item = await queueResult(job, false);
+  var waiting = function () { return state.outbox.some(function (x) { return x.result_id === item.result_id; }); };
   await flush();
-  var waiting = state.outbox.some(function (x) { return x.result_id === item.result_id; });
-  // Said as it is: sent, or kept until the server can take it (no network, refused terminal).
-  if (state.refusedResults[item.result_id] === undefined) message("ok", t(waiting ? "partial_kept" : "partial_queued"));
+  if (waiting()) await flush(); // the send that was running may have ended before this result came
+  if (refusedResult(item)) return; // said by refusedForGood
+  // Said as it is: sent, kept until the server can take it, or never to go (a retired terminal).
+  var said = !waiting() ? "partial_queued" : isFinalRefusal() ? "partial_lost" : "partial_kept";
+  message(waiting() && isFinalRefusal() ? "error" : "ok", t(said));
 }
 
-// A result the server refused for good: said, never as sent. A final one brings its document
-// back to the list, counted as it was, to be put right and finished again (a withdrawn
-// document has left the terminal anyway).
+// A result the server refused for good: said, never as sent. A final one refused for what it
+// holds (422) brings its document back to the list, counted as it was, to be put right and
+// finished again; any other refusal (withdrawn, a LAN lock lost) means the copy is no longer
+// this terminal's to finish.
 async function refusedForGood(item, error) {
   var message = error.message;
   state.refusedResults[item.result_id] = message;
   var job = state.jobs.get(item.delivery_id);
-  var gone = error.code === "document_withdrawn"; // its copy is off the terminal: nothing to redo
-  var back = !gone && item.final && job && job.finished && job.last_result_id === item.result_id;
+  var back = error.status === 422 && item.final && job && job.finished && job.last_result_id === item.result_id;
   if (back) {
     job.finished = false;
     await saveJob(job);
   }
   notice(t(back ? "result_dropped_back" : "result_dropped", { message: message }), "error");
+  signal("error", state.sound);
+}
+
+// Whether the server refused this result for good; asked once, by what said it was sent.
+function refusedResult(item) {
+  var refused = state.refusedResults[item.result_id] !== undefined;
+  delete state.refusedResults[item.result_id];
+  return refused;
 }
 
 async function removeSent(item) {

@@ -188,12 +188,17 @@ function parseElements(text) {
   return fields.length ? fields : null;
 }
 
-// The canonical text of parsed fields: a GS after each variable field that is not the last.
+// AIs whose length GS1 predefines by their first two digits: no separator follows them. Any
+// other field that is not the last is closed by a GS, a fixed-length one too (8005, 7003).
+var PREDEFINED = ["00", "01", "02", "03", "04", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "31", "32", "33", "34", "35", "36", "41"];
+
+// The canonical text of parsed fields: a GS after each field GS1 does not predefine the length
+// of, but the last.
 function elementText(fields) {
   var out = "";
   for (var i = 0; i < fields.length; i++) {
     out += fields[i].ai + fields[i].value;
-    if (!Object.prototype.hasOwnProperty.call(FIXED, fields[i].ai) && i < fields.length - 1) out += GS;
+    if (PREDEFINED.indexOf(fields[i].ai.slice(0, 2)) < 0 && i < fields.length - 1) out += GS;
   }
   return out;
 }

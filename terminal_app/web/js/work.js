@@ -278,12 +278,12 @@ export function applyScan(job, raw, barcodeSettings, typed, hit) {
     if (found.refused) return found.refused;
   }
   if (found.line < 0) return refuse("unknown_barcode", { code: code });
+  // The code as read (keyboard layout undone, GS separators back in place) is what is kept and
+  // sent: what 1C and «Честный ЗНАК» know, not the keys the scanner typed.
   var scan = found.scan;
   var attrs = attributesOf(job, found.line, scan, typed, found.entry);
   if (scan.kind === "marking") {
     if (job.markKeys[scan.key]) return refuse("mark_repeated", { name: job.lines[found.line].name });
-    // The code as read (keyboard layout undone, GS separators back in place): what 1C checks
-    // with «Честный ЗНАК», not the keys the scanner typed.
     var counted = count(job, found.line, found.quantity, scan.code, attrs, [scan.code]);
     if (counted.ok) {
       counted.mark = true;
@@ -291,7 +291,7 @@ export function applyScan(job, raw, barcodeSettings, typed, hit) {
     }
     return counted;
   }
-  return count(job, found.line, found.quantity, code, attrs);
+  return count(job, found.line, found.quantity, scan.code, attrs);
 }
 
 // A wedge scanner typing into the quantity field while it is open: eight digits or more (no one
@@ -366,6 +366,7 @@ export function progress(job) {
 // The result as the server takes it: every counted line, per batch and cell, the whole
 // count so far (a later send replaces an earlier one), marking codes with the line they count.
 export function factLines(job) {
+  var barcodes = job.settings && job.settings.barcodes;
   var parts = partsOf(job).slice();
   parts.sort(function (a, b) { return a.line - b.line; }); // stable: first counted first
   return parts.filter(function (part) { return !isZero(part.quantity); }).map(function (part) {
@@ -377,7 +378,8 @@ export function factLines(job) {
       quantity: part.quantity,
     };
     if (fact.line_no === undefined) delete fact.line_no;
-    if (part.marks.length) fact.marks = part.marks.slice();
+    // A job counted before marks were kept as read may still hold typed ones: sent as read.
+    if (part.marks.length) fact.marks = part.marks.map(function (mark) { return parseScan(mark, barcodes).code; });
     ATTRIBUTES.forEach(function (name) {
       if (part[name]) fact[name] = part[name];
     });
