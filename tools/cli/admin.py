@@ -23,7 +23,7 @@ import httpx
 
 from shared.i18n import render, text, word
 from shared.qr import qr_text
-from tools.cli.output import add_language_option, columns
+from tools.cli.output import URL_HELP, add_language_option, columns, default_gateway_url
 from tools.client import AdminClient, ApiError
 
 EXIT_OK = 0
@@ -31,7 +31,6 @@ EXIT_USAGE = 2
 EXIT_REFUSED = 3
 EXIT_UNREACHABLE = 4
 
-DEFAULT_URL = "http://127.0.0.1:8080"
 
 Action = Callable[[AdminClient, argparse.Namespace], Awaitable[Any]]
 Show = Callable[[Any, str], None]
@@ -484,8 +483,8 @@ def register(commands: Commands) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--url",
-        default=os.environ.get("TSDX_URL", DEFAULT_URL),
-        help=f"the gateway (TSDX_URL; default {DEFAULT_URL})",
+        default=default_gateway_url(),
+        help=URL_HELP,
     )
     common.add_argument("--admin-token", help="operator token (default: $TSDX_ADMIN_TOKEN)")
     common.add_argument("--json", action="store_true", help="print the answer as JSON")

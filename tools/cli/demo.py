@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,12 +22,13 @@ from shared.contracts.documents import Document, DocumentHeader, DocumentLine
 from shared.i18n import render, text
 from shared.settings import Settings
 from tools.cli.output import (
-    DEFAULT_URL,
     FAILED,
     OK,
     UNREACHABLE,
+    URL_HELP,
     add_language_option,
     big_digits,
+    default_gateway_url,
     run_command,
 )
 from tools.cli.tsd import as_json, finish, planned_facts
@@ -423,8 +423,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     demo = commands.add_parser("demo", help="play the exchange step by step on a running stack")
     demo.add_argument(
         "--url",
-        default=os.environ.get("TSDX_URL", DEFAULT_URL),
-        help=f"the gateway (TSDX_URL; default {DEFAULT_URL})",
+        default=default_gateway_url(),
+        help=URL_HELP,
     )
     demo.add_argument(
         "--lan-url",

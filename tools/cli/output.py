@@ -34,7 +34,14 @@ REFUSED = 3
 UNREACHABLE = 4
 PENDING = 5
 
-DEFAULT_URL = "http://127.0.0.1:8080"
+# The gateway a command talks to when neither --url nor TSDX_URL says: the one `tsdx up` starts
+# on this machine, on its port (TSDX_GATEWAY_PORT, as the stack reads it).
+URL_HELP = "the gateway's address (TSDX_URL; default http://127.0.0.1:$TSDX_GATEWAY_PORT, 8080)"
+
+
+def default_gateway_url() -> str:
+    port = os.environ.get("TSDX_GATEWAY_PORT", "").strip()
+    return os.environ.get("TSDX_URL") or f"http://127.0.0.1:{port if port.isdigit() else 8080}"
 
 
 class CommandError(Exception):
@@ -66,8 +73,8 @@ def language_default() -> str:
 def add_server_options(parser: argparse.ArgumentParser, *, api_key: bool) -> None:
     parser.add_argument(
         "--url",
-        default=os.environ.get("TSDX_URL", DEFAULT_URL),
-        help=f"the gateway's address (TSDX_URL; default {DEFAULT_URL})",
+        default=default_gateway_url(),
+        help=URL_HELP,
     )
     if api_key:
         parser.add_argument(

@@ -27,14 +27,15 @@ import httpx
 from shared.contracts.documents import FactLine
 from shared.i18n import text, word
 from tools.cli.output import (
-    DEFAULT_URL,
     FAILED,
     OK,
+    URL_HELP,
     USAGE,
     CommandError,
     add_language_option,
     big_digits,
     columns,
+    default_gateway_url,
     error_text,
     moment,
     print_json,
@@ -51,7 +52,7 @@ DEFAULT_LAN_URL = "http://127.0.0.1:8081"
 
 def gateway_url(args: argparse.Namespace) -> str:
     """``--url``, else TSDX_URL, else the local gateway; kept in ``args`` for messages."""
-    args.url = args.url or os.environ.get("TSDX_URL") or DEFAULT_URL
+    args.url = args.url or default_gateway_url()
     return str(args.url)
 
 
@@ -637,7 +638,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     pair.add_argument("--name", help="(default: the model)")
     pair.add_argument("--mode", choices=("online", "offline"), default="online")
     pair.add_argument("--state", help="where to keep the credential (default ~/.tsdx/tsd-HW.json)")
-    pair.add_argument("--url", help=f"the gateway (TSDX_URL; default {DEFAULT_URL})")
+    pair.add_argument("--url", help=URL_HELP)
     pair.add_argument("--json", action="store_true", help="print JSON (without the credential)")
     add_language_option(pair)
     pair.set_defaults(run=lambda a: run_command(a, _pair))
@@ -670,7 +671,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     run.add_argument("--documents", type=int, help="stop after finishing this many (exit 1 if not)")
     run.add_argument("--duration", type=float, help="stop after this many seconds")
     run.add_argument("--poll", type=float, default=10, help="long-poll seconds (default 10)")
-    run.add_argument("--url", help=f"the gateway (TSDX_URL; default {DEFAULT_URL})")
+    run.add_argument("--url", help=URL_HELP)
     add_language_option(run)
     run.set_defaults(run=lambda a: run_command(a, _run))
 

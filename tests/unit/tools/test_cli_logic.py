@@ -34,6 +34,7 @@ from tools.cli.output import (
     CommandError,
     Progress,
     big_digits,
+    default_gateway_url,
     moment,
     run_command,
     target_text,
@@ -306,3 +307,15 @@ def test_an_unreachable_server_is_named_by_the_address_the_command_found(
     assert code == UNREACHABLE
     err = capsys.readouterr().err
     assert "http://127.0.0.1:18999" in err and "None" not in err
+
+
+def test_the_gateway_is_found_on_this_machine_s_port_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TSDX_URL", raising=False)
+    monkeypatch.delenv("TSDX_GATEWAY_PORT", raising=False)
+    assert default_gateway_url() == "http://127.0.0.1:8080"
+    monkeypatch.setenv("TSDX_GATEWAY_PORT", "18080")  # as `tsdx up` was started
+    assert default_gateway_url() == "http://127.0.0.1:18080"
+    monkeypatch.setenv("TSDX_URL", "https://tsdx.example.ru")  # said outright: wins
+    assert default_gateway_url() == "https://tsdx.example.ru"
