@@ -268,6 +268,8 @@ async def test_marked_goods_are_checked_against_the_codes_1c_expects(
     await expect(page.locator("#message")).to_contain_text("уже отсканирован")
     await scan(page, surplus)
     await expect(page.locator("#message")).to_contain_text("лишний код")
+    # Counted, but heard and seen as a warning, not as a plain accept.
+    await expect(page.locator("body")).to_have_attribute("data-feedback", "warn")
     await expect(qty(page, 1)).to_have_text("3")
     await expect(check).to_have_text("Коды: ожидается 3 · найдено 2 · лишних 1 · не хватает 1")
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-marks-check.png")))

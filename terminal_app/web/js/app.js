@@ -685,8 +685,11 @@ async function reportCount(job, outcome) {
   var params = quantitiesShown({ name: line.name || line.product_id, qty: outcome.quantity, planned: line.planned_qty, total: job.counts[outcome.line] });
   // A quantity counted is said with its unit («+1,235 кг»); a box says how many codes it held.
   if (line.unit && (said === "scanned_ok" || said === "scanned_over_plan")) params.qty += " " + line.unit;
-  message(outcome.over ? "warn" : "ok", t(said, params));
-  signal("ok", state.sound);
+  // Counted past the plan, a product the plan does not hold, a code 1C did not send: counted,
+  // and said as a warning, seen and heard apart from a plain accept.
+  var warn = outcome.over || outcome.surplus || Boolean(line.unplanned);
+  message(warn ? "warn" : "ok", t(said, params));
+  signal(warn ? "warn" : "ok", state.sound);
   renderLines(job, outcome.line);
 }
 

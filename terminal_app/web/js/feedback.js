@@ -30,7 +30,11 @@ export function signal(kind, enabled) {
     var ctx = context();
     if (ctx) {
       if (kind === "ok") tone(ctx, 1760, 0, 0.07);
-      else {
+      else if (kind === "warn") {
+        // Counted, but look: two short mid tones, unlike both the accept and the refusal.
+        tone(ctx, 880, 0, 0.08);
+        tone(ctx, 880, 0.14, 0.08);
+      } else {
         tone(ctx, 220, 0, 0.15);
         tone(ctx, 180, 0.2, 0.25);
       }
@@ -38,7 +42,7 @@ export function signal(kind, enabled) {
   } catch (error) {
     // No sound on this device: vibration and the coloured message still tell.
   }
-  if (navigator.vibrate) navigator.vibrate(kind === "ok" ? 40 : [200, 100, 200]);
+  if (navigator.vibrate) navigator.vibrate(kind === "ok" ? 40 : kind === "warn" ? [80, 60, 80] : [200, 100, 200]);
 }
 
 // Browsers allow sound only after a touch or a key: wake the audio on the first one.
