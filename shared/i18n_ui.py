@@ -60,6 +60,9 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.default": {"ru": "общий", "en": "default"},
     "cli.word.tenant": {"ru": "база", "en": "tenant"},
     "cli.progress.files": {"ru": "файлов", "en": "files"},
+    # Where a problem of the whole document or request is, in a check's message.
+    "cli.whole_document": {"ru": "(документ целиком)", "en": "(document)"},
+    "cli.whole_request": {"ru": "(запрос целиком)", "en": "(request)"},
     # argparse's own messages (tools/cli/parse_errors.py): the English is argparse's text,
     # word for word, by which its message is found; %-style, as argparse fills them. Its
     # "usage: " is not among them: the usage line, like --help, stays English.
@@ -113,9 +116,6 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "en": "ignored explicit argument %r",
     },
     # The command's own checks of an option's value, said through the same lookup.
-    # Where a problem of the whole document or request is, in a check's message.
-    "cli.whole_document": {"ru": "(документ целиком)", "en": "(document)"},
-    "cli.whole_request": {"ru": "(запрос целиком)", "en": "(request)"},
     "cli.argparse.whole_number": {"ru": "нужно целое число", "en": "a whole number is expected"},
     "cli.argparse.batch_range": {
         "ru": "должно быть от 1 до 10000",

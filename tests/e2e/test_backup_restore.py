@@ -147,12 +147,7 @@ def _routed_documents(data: Path, tenant: str) -> list[str]:
 async def test_a_backup_whose_key_is_missing_is_refused_and_changes_nothing(
     tmp_path: Path,
 ) -> None:
-    backup_dir = tmp_path / "backup"
-    backup_dir.mkdir()
-    with closing(sqlite3.connect(backup_dir / "tsdx_routing.sqlite3")) as db:
-        db.execute("CREATE TABLE t (x)")
-    manifest = {"format": 1, "stores": [{"file": "tsdx_routing.sqlite3"}], "secret_key": KEY_FILE}
-    (backup_dir / MANIFEST).write_text(json.dumps(manifest))
+    backup_dir = _backup_of(tmp_path, good=["tsdx_routing.sqlite3"], key=None)
     target = tmp_path / "restored"
     refused = await tsdx(
         "restore", str(backup_dir), "--data-dir", str(target), "--lang", "en", env={}
@@ -163,15 +158,9 @@ async def test_a_backup_whose_key_is_missing_is_refused_and_changes_nothing(
 
 
 async def test_a_restore_that_fails_half_way_leaves_nothing(tmp_path: Path) -> None:
-    backup_dir = tmp_path / "backup"
-    backup_dir.mkdir()
-    with closing(sqlite3.connect(backup_dir / "tsdx_gateway.sqlite3")) as db:
-        db.execute("CREATE TABLE t (x)")
-    (backup_dir / "tsdx_routing.sqlite3").write_text("not a store")  # read after the first
-    (backup_dir / KEY_FILE).write_text("a key\n")
-    stores = [{"file": "tsdx_gateway.sqlite3"}, {"file": "tsdx_routing.sqlite3"}]
-    manifest = {"format": 1, "stores": stores, "secret_key": KEY_FILE}
-    (backup_dir / MANIFEST).write_text(json.dumps(manifest))
+    backup_dir = _backup_of(
+        tmp_path, good=["tsdx_gateway.sqlite3"], key="a key\n", damaged="tsdx_routing.sqlite3"
+    )  # the damaged store read after the good one
     target = tmp_path / "restored"
     failed = await tsdx(
         "restore", str(backup_dir), "--data-dir", str(target), "--lang", "en", env={}
@@ -180,6 +169,26 @@ async def test_a_restore_that_fails_half_way_leaves_nothing(tmp_path: Path) -> N
     assert "tsdx_routing.sqlite3 in the backup is damaged" in failed.err
     assert "Traceback" not in failed.err
     assert _names(tmp_path) == ["backup"]  # nothing half restored in the way of the next
+
+
+def _backup_of(
+    tmp_path: Path, *, good: list[str], key: str | None, damaged: str | None = None
+) -> Path:
+    """A backup directory made by hand: stores that open, one that does not, and a manifest
+    naming the secret key, whether the key is there (``key``) or not."""
+    backup_dir = tmp_path / "backup"
+    backup_dir.mkdir()
+    for name in good:
+        with closing(sqlite3.connect(backup_dir / name)) as db:
+            db.execute("CREATE TABLE t (x)")
+    if damaged is not None:
+        (backup_dir / damaged).write_text("not a store")
+    if key is not None:
+        (backup_dir / KEY_FILE).write_text(key)
+    stores = [{"file": name} for name in [*good, *([damaged] if damaged else [])]]
+    manifest = {"format": 1, "stores": stores, "secret_key": KEY_FILE}
+    (backup_dir / MANIFEST).write_text(json.dumps(manifest))
+    return backup_dir
 
 
 def _names(directory: Path) -> list[str]:

@@ -793,24 +793,19 @@ async function finish(job) {
   if (!(await dialog({ text: question, ok: t("finish"), danger: short }))) return;
   var item = await queueResult(job, true);
   go("list");
-  var waiting = function () { return state.outbox.some(function (x) { return x.result_id === item.result_id; }); };
-  await flush();
-  if (waiting()) await flush(); // the send that was running may have ended before this result came
+  var sent = await sendNow(item);
   if (refusedResult(item)) return; // said by refusedForGood
-  var sent = !waiting();
   var how = sent ? "finished_sent" : isFinalRefusal() ? "finished_lost" : state.refused ? "finished_held" : "finished_queued";
   notice(t("finished", { how: t(how) }), "info");
 }
 
 async function sendPartial(job) {
   var item = await queueResult(job, false);
-  var waiting = function () { return state.outbox.some(function (x) { return x.result_id === item.result_id; }); };
-  await flush();
-  if (waiting()) await flush(); // the send that was running may have ended before this result came
+  var sent = await sendNow(item);
   if (refusedResult(item)) return; // said by refusedForGood
   // Said as it is: sent, kept until the server can take it, or never to go (a retired terminal).
-  var said = !waiting() ? "partial_queued" : isFinalRefusal() ? "partial_lost" : "partial_kept";
-  message(waiting() && isFinalRefusal() ? "error" : "ok", t(said));
+  var lost = !sent && isFinalRefusal();
+  message(lost ? "error" : "ok", t(sent ? "partial_queued" : lost ? "partial_lost" : "partial_kept"));
 }
 
 // A result the server refused for good: said, never as sent. A final one refused for what it
@@ -835,6 +830,15 @@ function refusedResult(item) {
   var refused = state.refusedResults[item.result_id] !== undefined;
   delete state.refusedResults[item.result_id];
   return refused;
+}
+
+// Sends what is queued until this result was tried; whether it left the outbox (sent, or
+// refused for good). The send that was running may have ended before this result came.
+async function sendNow(item) {
+  var waiting = function () { return state.outbox.some(function (x) { return x.result_id === item.result_id; }); };
+  await flush();
+  if (waiting()) await flush();
+  return !waiting();
 }
 
 async function removeSent(item) {
