@@ -1,7 +1,8 @@
 """The bench's 50-document round at the numbers of uploaders you choose, on a stack of its own,
 round after round, so that two builds can be compared on one machine.
 
-``python -m tools.bench.batch_load [UPLOADERS ...] [--rounds N] [--seconds S]``
+``python -m tools.bench.batch_load [UPLOADERS ...] [--documents D] [--rounds N] [--seconds S]``
+(``--documents 1`` with 32 uploaders is the bench's sustained round instead)
 
 The stack and the terminals are set up as ``tsdx bench`` does (``tools.bench.own_stack``, the
 bench's 256 terminals: each delivery takes a free one, so no terminal's inbox grows round
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 
 from shared.collector import long_lived_frozen
+from shared.contracts.results import PROGRESSED_COPIES_MAX
 from tools.bench.own_stack import own_stack
 from tools.bench.plan import plan_for
 from tools.bench.rounds import add_rounds, check_rounds
@@ -26,17 +28,15 @@ from tools.bench.uploads import UploadDriver
 
 # Bounds of what the command line may ask: each uploader holds a terminal while it delivers.
 MAX_UPLOADERS = 64
+# The terminal acknowledges an upload's documents in one call, which takes this many.
+MAX_DOCUMENTS = PROGRESSED_COPIES_MAX
 
 
-async def main(uploaders: list[int], rounds: int, seconds: float) -> None:
+async def main(uploaders: list[int], rounds: int, seconds: float, documents: int) -> None:
     plan = plan_for(None, quick=False)
     async with own_stack(plan, "Пакеты", plan.terminals, "BATCH") as own:
         driver = UploadDriver(
-            own.pool,
-            own.tenant["api_key"],
-            own.terminals,
-            plan.upload_lines,
-            plan.batch_documents,
+            own.pool, own.tenant["api_key"], own.terminals, plan.upload_lines, documents
         )
         async with long_lived_frozen(full_passes=False):  # the client's collector as the bench's
             for run in range(rounds):
@@ -56,14 +56,22 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m tools.bench.batch_load", description=__doc__.splitlines()[0]
     )
     parser.add_argument("uploaders", type=int, nargs="*", default=[8])
+    parser.add_argument(
+        "--documents",
+        type=int,
+        default=plan_for(None, quick=False).batch_documents,
+        help="documents an upload (1: the bench's sustained round)",
+    )
     add_rounds(parser, "each round")
     args = parser.parse_args(argv)
     if not all(1 <= lanes <= MAX_UPLOADERS for lanes in args.uploaders):
         parser.error(f"each number of uploaders must be from 1 to {MAX_UPLOADERS}")
+    if not 1 <= args.documents <= MAX_DOCUMENTS:
+        parser.error(f"--documents must be from 1 to {MAX_DOCUMENTS}")
     check_rounds(parser, args)
     return args
 
 
 if __name__ == "__main__":
     given = arguments()
-    asyncio.run(main(given.uploaders, given.rounds, given.seconds))
+    asyncio.run(main(given.uploaders, given.rounds, given.seconds, given.documents))

@@ -43,6 +43,8 @@ def test_polls_only_and_catalog_only_are_refused_together() -> None:
         (batch_load, ["eight"], "invalid int value: 'eight'"),
         (batch_load, ["--seconds", "inf"], "--seconds must be from 1 to 600"),
         (batch_load, ["--rounds", "0"], "--rounds must be at least 1"),
+        (batch_load, ["--documents", "0"], "--documents must be from 1 to 500"),
+        (batch_load, ["--documents", "501"], "--documents must be from 1 to 500"),
     ],
 )
 def test_a_probe_refuses_a_bad_command_line_saying_why(
@@ -60,7 +62,8 @@ def test_the_half_load_tool_takes_rates_rounds_and_seconds() -> None:
     assert half_load.arguments([]).rates == [75.0]
 
 
-def test_the_batch_load_tool_takes_uploaders_rounds_and_seconds() -> None:
+def test_the_batch_load_tool_takes_uploaders_documents_rounds_and_seconds() -> None:
     given = batch_load.arguments(["1", "8", "--rounds", "2", "--seconds", "20"])
     assert (given.uploaders, given.rounds, given.seconds) == ([1, 8], 2, 20.0)
-    assert batch_load.arguments([]).uploaders == [8]
+    assert (batch_load.arguments([]).uploaders, given.documents) == ([8], 50)
+    assert batch_load.arguments(["32", "--documents", "1"]).documents == 1
