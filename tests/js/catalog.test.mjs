@@ -118,3 +118,25 @@ test("a document started on the terminal takes catalog products as lines of thei
   assert.equal((await scanWith(made, db, "4699999999994")).reason, "unknown_barcode");
   assert.deepEqual(factLines(made), [{ product_id: "milk", barcode: MILK, quantity: "13" }]);
 });
+
+test("a weight label finds its weighed product by the product's own code, counting the weight", async () => {
+  const db = memory();
+  await applyPage(page({
+    products: [
+      { id: "cheese", name: "Сыр весовой", unit: "кг", barcodes: [{ barcode: "2200123" }] },
+      { id: "ham", name: "Ветчина весовая", unit: "кг", barcodes: [{ barcode: "2200456000007" }] },
+      { id: "candles", name: "Свечи", unit: "шт", barcodes: [{ barcode: "2000000012346" }] },
+    ],
+  }), db.read, db.write, db.drop);
+  assert.equal(await findInCatalog(parseScan("2200789012340"), db.read), null); // no such product
+  const counting = job();
+  assert.equal((await scanWith(counting, db, "2200123012340")).ok, true); // 1.234 kg, by "2200123"
+  assert.equal((await scanWith(counting, db, "2200456005002")).ok, true); // 0.5 kg, by its no-weight EAN-13
+  // An in-store code 1C gave an ordinary product is that product's, one piece.
+  assert.equal((await scanWith(counting, db, "2000000012346")).ok, true);
+  assert.deepEqual(factLines(counting).map((f) => [f.product_id, f.barcode, f.quantity]), [
+    ["cheese", "2200123012340", "1.234"],
+    ["ham", "2200456005002", "0.5"],
+    ["candles", "2000000012346", "1"],
+  ]);
+});

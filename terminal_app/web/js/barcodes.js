@@ -78,13 +78,18 @@ function isDigits(text) {
 // GS1 mod-10 check digit over every digit but the last.
 function checkDigitOk(digits) {
   if (!isDigits(digits) || digits.length < 2) return false;
+  return checkDigitOf(digits.slice(0, -1)) === digits.charAt(digits.length - 1);
+}
+
+// The GS1 mod-10 check digit that follows these digits.
+function checkDigitOf(body) {
   var sum = 0;
-  var n = digits.length - 1;
+  var n = body.length;
   for (var i = 0; i < n; i++) {
     var weight = (n - i) % 2 === 1 ? 3 : 1;
-    sum += weight * (digits.charCodeAt(i) - 48);
+    sum += weight * (body.charCodeAt(i) - 48);
   }
-  return (10 - (sum % 10)) % 10 === digits.charCodeAt(n) - 48;
+  return String((10 - (sum % 10)) % 10);
 }
 
 function splitAll(text, part) {
@@ -315,6 +320,15 @@ function parseWeight(text, s) {
   var item = text.substr(2, s.itemDigits);
   var grams = text.substr(2 + s.itemDigits, s.weightDigits);
   return { kind: "weight", code: text, item: item, prefix: prefix, quantity: gramsToKg(grams) };
+}
+
+// The codes the weighed product of an in-store weight label may be kept under (in the
+// catalog): its prefix and item code ("2200123"), or the EAN-13 that carries no weight
+// ("2200123000007"), as 1C's scales exchange writes either.
+export function weighedProductCodes(scan) {
+  var key = scan.prefix + scan.item;
+  var noWeight = key + "0000000000".slice(scan.item.length);
+  return [key, noWeight + checkDigitOf(noWeight)];
 }
 
 export function parseScan(raw, settings) {

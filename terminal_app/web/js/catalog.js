@@ -10,6 +10,8 @@
 //   "c:<barcode>" a cell's barcode: {barcode, cell_id, name, warehouse}
 //   "w:<id>"      a warehouse: {id, name}
 
+import { weighedProductCodes } from "./barcodes.js";
+
 async function dropProduct(read, drop, id) {
   var old = await read("p:" + id);
   if (!old) return;
@@ -70,11 +72,20 @@ export function lookupCodes(scan) {
 }
 
 // What a scan finds in the catalog: {kind: "product", entry} or {kind: "cell", cell}, or null.
+// An in-store weight label whose code is no product's finds its weighed product by the
+// product's own code, with the label's weight: {kind: "product", entry, weight}.
 export async function findInCatalog(scan, read) {
   var codes = lookupCodes(scan);
   for (var i = 0; i < codes.length; i++) {
     var entry = await read("b:" + codes[i]);
     if (entry) return { kind: "product", entry: entry };
+  }
+  if (scan.kind === "weight") {
+    var weighed = weighedProductCodes(scan);
+    for (var j = 0; j < weighed.length; j++) {
+      var product = await read("b:" + weighed[j]);
+      if (product) return { kind: "product", entry: product, weight: scan.quantity };
+    }
   }
   var cell = await read("c:" + scan.code);
   return cell ? { kind: "cell", cell: cell } : null;

@@ -235,8 +235,9 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
 // A product the document's lines do not name by this barcode, found in the catalog: a box's
 // barcode counts its factor on the product's line; a product the document has no line for
 // becomes an unplanned line, unless quantity control holds the document to its plan.
-function fromCatalog(job, found, entry) {
-  var quantity = multiply(entry.factor || "1", found.scan.weight ? found.scan.weight : "1");
+function fromCatalog(job, found, hit) {
+  var entry = hit.entry;
+  var quantity = multiply(entry.factor || "1", hit.weight || found.scan.weight || "1");
   var index = -1;
   for (var i = 0; i < job.lines.length && index < 0; i++) {
     var line = job.lines[i];
@@ -274,7 +275,7 @@ export function applyScan(job, raw, barcodeSettings, typed, hit) {
   var found = matchScan(code, job.lines, barcodeSettings);
   if (found.line < 0 && hit && hit.kind === "cell") return enterCell(job, hit.cell);
   if (found.line < 0 && hit && hit.kind === "product") {
-    found = fromCatalog(job, found, hit.entry);
+    found = fromCatalog(job, found, hit);
     if (found.refused) return found.refused;
   }
   if (found.line < 0) return refuse("unknown_barcode", { code: code });
