@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
 import { quantityShown } from "../../terminal_app/web/js/i18n.js";
 import { inLanguage } from "./language.mjs";
-import { applyScan, applyTyped, clearLine, factLines, newJob, scannedIntoQuantity, titleOf } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, clearLine, documentByScan, factLines, newJob, scannedIntoQuantity, titleOf } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -164,4 +164,18 @@ test("a tobacco block's GS after 8005 is kept, and a job counted before sends it
   applyScan(old, mark);
   old.parts[0].marks = [`010${MILK}21фисВУА12345693Фи1ч`];
   assert.deepEqual(factLines(old)[0].marks, [mark]);
+});
+
+test("a scan on the list names a listed document by its number or its id in 1C", () => {
+  const listed = [
+    { delivery_id: "d1", document_id: "a1b2-guid", number: "0000-000123" },
+    { delivery_id: "d2", document_id: "c3d4-guid", number: "ПТ-00045" },
+    { delivery_id: "d3", document_id: "e5f6-guid", number: "0000-000124" },
+  ];
+  assert.equal(documentByScan(listed, "0000-000123").delivery_id, "d1");
+  assert.equal(documentByScan(listed, " 0000000124\n").delivery_id, "d3"); // printed without the dash
+  assert.equal(documentByScan(listed, "пт-00045").delivery_id, "d2");
+  assert.equal(documentByScan(listed, "C3D4-GUID").delivery_id, "d2");
+  assert.equal(documentByScan(listed, "4601234567893"), null); // a product's barcode
+  assert.equal(documentByScan(listed.concat([{ delivery_id: "d4", number: "0000-000123" }]), "0000-000123"), null);
 });

@@ -11,7 +11,7 @@ import { signal, unlockOnFirstTouch } from "./feedback.js";
 import { currentLanguage, quantityShown, setLanguage, t } from "./i18n.js";
 import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
-  applyScan, applyTyped, attributesToAsk, clearLine, expiryOf, factLines, marksCheck, newCreatedJob,
+  applyScan, applyTyped, attributesToAsk, clearLine, documentByScan, expiryOf, factLines, marksCheck, newCreatedJob,
   newJob, newResultId, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf,
 } from "./work.js";
 
@@ -1242,6 +1242,29 @@ async function refreshLan() {
   if (state.screen === "list") render();
 }
 
+// A wedge scanner's keys on the list, gathered until its Enter: keys further apart than a
+// scanner types them start again (a person's presses on the list are not a scan).
+var listScan = { text: "", lastKeyAt: 0 };
+var SCAN_KEY_GAP_MS = 300;
+
+function listKey(e) {
+  var now = Date.now();
+  if (now - listScan.lastKeyAt > SCAN_KEY_GAP_MS) listScan.text = "";
+  listScan.lastKeyAt = now;
+  if (e.key !== "Enter") {
+    if (e.key.length === 1) listScan.text += e.key;
+    return;
+  }
+  var raw = listScan.text.trim();
+  listScan.text = "";
+  if (raw.length < 3) return; // an Enter of its own: the focused card's click
+  e.preventDefault();
+  var summary = documentByScan(visibleDocuments(), raw);
+  if (summary) return openDocument(summary);
+  signal("error", state.sound);
+  notice(t("scan_open_first", { code: raw }), "error");
+}
+
 async function openDocument(summary) {
   var id = summary.delivery_id;
   var job = state.jobs.get(id);
@@ -1295,12 +1318,13 @@ function bindChrome() {
   $("#unsent").addEventListener("click", showUnsent);
   window.addEventListener("online", function () { wake(); flush(); syncCatalog(); });
   window.addEventListener("offline", function () { setOnline(false); });
-  // The scanner types wherever focus is: send stray keys to the scan field.
+  // The scanner types wherever focus is: send stray keys to the scan field; on the list, a
+  // scan opens the document it names.
   document.addEventListener("keydown", function (e) {
     var target = e.target;
-    if (state.screen !== "work" || state.dialogOpen) return;
-    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
-    focusScan();
+    if (state.dialogOpen || (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA"))) return;
+    if (state.screen === "work") focusScan();
+    else if (state.screen === "list" && $("#drawer").hidden) listKey(e);
   }, true);
   unlockOnFirstTouch();
 }

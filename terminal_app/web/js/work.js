@@ -66,6 +66,20 @@ export function titleOf(summary) {
   return t(words.date ? "title_dated" : "title", words).trim();
 }
 
+// The listed document a scan on the list names: by its number as printed on the paper
+// («0000-000123», read as it is or by its digits alone, «000000123») or by its id in 1C; null
+// when none or several are named.
+export function documentByScan(summaries, raw) {
+  var code = String(raw).trim().toUpperCase();
+  var digits = /^[0-9-]+$/.test(code) ? code.replace(/-/g, "") : null;
+  var named = summaries.filter(function (summary) {
+    var number = String(summary.number || "").toUpperCase();
+    if (number && (number === code || (digits && number.replace(/[^0-9]/g, "") === digits))) return true;
+    return String(summary.document_id || "").toUpperCase() === code;
+  });
+  return named.length === 1 ? named[0] : null;
+}
+
 function refuse(reason, params) {
   return { ok: false, reason: reason, params: params || {} };
 }
