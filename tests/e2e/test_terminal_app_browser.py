@@ -69,6 +69,7 @@ def receipt() -> dict[str, Any]:
             "date": "2026-11-28T10:15:00",
             "counterparty": "ООО «Ромашка»",
             "warehouse": "Основной склад",
+            "comment": "Принять до 12:00, паллеты — на рампу 2",
         },
         "lines": [
             line(1, "Молоко «Домик в деревне» 3,2% 1 л", "МЛК-032", MILK, "шт", "2"),
@@ -222,6 +223,7 @@ async def test_pair_receive_scan_and_finish_online(
     )
     await expect(card).to_contain_text("строк: 3")
     await expect(card).to_contain_text("ООО «Ромашка» · Основной склад")
+    await expect(card.locator(".doc-comment")).to_have_text("Принять до 12:00, паллеты — на рампу 2")
     await expect(card).to_contain_text("Загружен")
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-inbox.png")))
 
@@ -234,6 +236,10 @@ async def test_pair_receive_scan_and_finish_online(
     await page.keyboard.type("0000-000123")
     await page.keyboard.press("Enter")
     await expect(page.locator("#scan")).to_be_focused()
+    await expect(page.locator("#notice")).to_be_hidden()
+    await expect(page.locator("#work-comment")).to_have_text(
+        "Принять до 12:00, паллеты — на рампу 2"
+    )
     message = page.locator("#message")
     await scan(page, MARK_A)
     await expect(qty(page, 1)).to_have_text("1")

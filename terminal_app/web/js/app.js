@@ -428,6 +428,11 @@ function visibleDocuments() {
   return shown;
 }
 
+// What 1C wrote in the document's comment for the storekeeper («Срочно», «только стеллаж 5»).
+function commentOf(job) {
+  return job && job.header && job.header.comment ? String(job.header.comment).trim() : "";
+}
+
 // «ООО «Ромашка» · Основной склад»: whom the goods come from or go to, and where.
 function partyOf(header) {
   return [header.counterparty, header.warehouse].filter(Boolean).join(" · ");
@@ -442,6 +447,7 @@ function listScreen() {
     return h("li", {}, [h("button", { class: "doc-card", type: "button", "data-delivery-id": summary.delivery_id, onclick: function () { openDocument(summary); } }, [
       h("div", { class: "doc-title", text: titleOf(summary) }),
       partyOf(job ? job.header : summary) ? h("div", { class: "doc-party", text: partyOf(job ? job.header : summary) }) : null,
+      commentOf(job) ? h("div", { class: "doc-comment", text: commentOf(job) }) : null,
       h("div", { class: "doc-meta" }, [
         h("span", { text: t("lines", { n: summary.lines }) + (counted && counted.done ? " · \u2713 " + counted.done + " / " + counted.total : "") }),
         h("span", { class: "badge badge-" + label.kind, text: label.text }),
@@ -573,6 +579,7 @@ function workScreen() {
       h("div", { class: "work-title", id: "work-title", text: partyOf(job.header) || titleOf(job.summary) }),
       h("div", { class: "work-progress", id: "progress", text: p.done + " / " + p.total }),
     ]),
+    commentOf(job) ? h("div", { class: "work-comment", id: "work-comment", text: commentOf(job) }) : null,
     h("div", { class: "scan-row" }, [scan, keyboard, camera]),
     h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
     marksCheck(job) ? h("button", { id: "marks-check", class: "marks-check", type: "button", text: marksCheckText(job), onclick: function () { showMarksCheck(job); } }) : null,
@@ -1260,7 +1267,10 @@ function listKey(e) {
   if (raw.length < 3) return; // an Enter of its own: the focused card's click
   e.preventDefault();
   var summary = documentByScan(visibleDocuments(), raw);
-  if (summary) return openDocument(summary);
+  if (summary) {
+    hideNotice(); // a wrong scan's notice before it no longer holds
+    return openDocument(summary);
+  }
   signal("error", state.sound);
   notice(t("scan_open_first", { code: raw }), "error");
 }
