@@ -119,10 +119,10 @@ async def handheld(browser: Any) -> tuple[Any, Any, list[str]]:
     return context, page, errors
 
 
-async def scan(page: Any, code: str) -> None:
-    """A keyboard-wedge scanner: the code's characters, then Enter."""
+async def scan(page: Any, code: str, suffix: str = "Enter") -> None:
+    """A keyboard-wedge scanner: the code's characters, then Enter (or Tab, as some are set)."""
     await page.keyboard.type(code)
-    await page.keyboard.press("Enter")
+    await page.keyboard.press(suffix)
 
 
 def qty(page: Any, line_no: int) -> Any:
@@ -229,12 +229,10 @@ async def test_pair_receive_scan_and_finish_online(
 
     # On the list, a scan opens the document it names by the number printed on the paper; a
     # product's barcode there is said to be none, with the error sound.
-    await page.keyboard.type("4600000000019")
-    await page.keyboard.press("Enter")
+    await scan(page, "4600000000019")
     await expect(page.locator("#notice")).to_contain_text("не номер документа из списка")
     await expect(page.locator("#scan")).to_have_count(0)
-    await page.keyboard.type("0000-000123")
-    await page.keyboard.press("Enter")
+    await scan(page, "0000-000123", suffix="Tab")
     await expect(page.locator("#scan")).to_be_focused()
     await expect(page.locator("#notice")).to_be_hidden()
     await expect(page.locator("#work-comment")).to_have_text(
@@ -243,8 +241,9 @@ async def test_pair_receive_scan_and_finish_online(
     message = page.locator("#message")
     await scan(page, MARK_A)
     await expect(qty(page, 1)).to_have_text("1")
-    await scan(page, BAGS)
+    await scan(page, BAGS, suffix="Tab")  # a scanner set to end its codes with Tab
     await expect(qty(page, 2)).to_have_text("1")
+    await expect(page.locator("#scan")).to_be_focused()
     await scan(page, CHEESE_1235_G)
     await expect(qty(page, 3)).to_have_text("1,235")
     await scan(page, MARK_B)

@@ -1,7 +1,7 @@
 // Table tests of the terminal app's barcode module (node --test tests/js/).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULT_SETTINGS, matchScan, parseScan } from "../../terminal_app/web/js/barcodes.js";
+import { DEFAULT_SETTINGS, codeInLink, latinKeys, matchScan, parseScan } from "../../terminal_app/web/js/barcodes.js";
 
 const GS = "\u001d";
 
@@ -260,4 +260,14 @@ test("matchScan: an SSCC matches a line that names it", () => {
 test("matchScan: lines without barcodes and bad arguments are tolerated", () => {
   assert.equal(matchScan(SHOES_EAN, [{}, { barcodes: [] }, null, { barcode: SHOES_EAN }]).line, 3);
   assert.equal(matchScan(SHOES_EAN, undefined).line, -1);
+});
+
+test("the pairing sheet's QR link gives its connection code through either keyboard layout", () => {
+  assert.equal(codeInLink("https://tsd.example.ru:8443/tsd/?code=MEHY-FJ2E-JPPK"), "MEHY-FJ2E-JPPK");
+  // The same link typed by a wedge scanner while the terminal's keyboard is in Russian.
+  const typedInRussian = "реезыЖ..еывюучфьздуюкгЖ8443.еыв.,сщву=ЬУРН-АО2У-ОЗЗЛ";
+  assert.equal(latinKeys(typedInRussian), "https://tsd.example.ru:8443/tsd/?code=MEHY-FJ2E-JPPK");
+  assert.equal(codeInLink(typedInRussian), "MEHY-FJ2E-JPPK");
+  assert.equal(codeInLink("MEHY-FJ2E-JPPK"), ""); // a code alone is no link
+  assert.equal(latinKeys("4601234567893"), "4601234567893");
 });

@@ -4,7 +4,7 @@
 
 import { acknowledgeAll, acknowledgedNews, toAcknowledge } from "./acks.js";
 import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
-import { DEFAULT_SETTINGS, matchScan, parseScan } from "./barcodes.js";
+import { DEFAULT_SETTINGS, codeInLink, matchScan, parseScan } from "./barcodes.js";
 import { applyPage, findInCatalog } from "./catalog.js";
 import { isZero } from "./decimal.js";
 import { signal, unlockOnFirstTouch } from "./feedback.js";
@@ -365,12 +365,7 @@ function go(screen, current) {
 }
 
 // The connection code as typed or scanned: the code itself, or a link to this app carrying it
-// (``…/tsd/?code=MEHY-FJ2E-JPPK``, what a QR code may hold).
-function codeInLink(text) {
-  var found = /[?#&]code=([^&#\s]+)/.exec(String(text));
-  return found ? decodeURIComponent(found[1]).trim() : "";
-}
-
+// (the server reads a code typed through the Russian layout back through the keys).
 function connectionCode(text) {
   return codeInLink(text) || String(text).trim();
 }
@@ -392,7 +387,7 @@ function loginScreen() {
   var badge = h("input", { id: "lan-badge", class: "big-input", type: "text", autocomplete: "off", placeholder: t("badge_hint") });
   var button = h("button", { id: "login-button", class: "button primary wide", type: "submit", text: t("log_in") });
   badge.addEventListener("keydown", function (e) {
-    if (e.key === "Enter") { e.preventDefault(); signIn({ tenant: base.value, barcode: badge.value }, button); }
+    if (endsScan(e, badge.value)) { e.preventDefault(); signIn({ tenant: base.value, barcode: badge.value }, button); }
   });
   var form = h("form", { class: "form", onsubmit: function (e) { e.preventDefault(); signIn({ tenant: base.value, login: login.value, password: password.value }, button); } }, [
     h("h1", { text: t("login_title") }), base, login, password, button, badge,
@@ -556,7 +551,7 @@ function workScreen() {
   var job = state.jobs.get(state.current);
   var scan = h("input", { id: "scan", class: "scan-input", type: "text", inputmode: "none", autocomplete: "off", autocorrect: "off", spellcheck: "false", placeholder: t("scan_here") });
   scan.addEventListener("keydown", function (e) {
-    if (e.key !== "Enter") return;
+    if (!endsScan(e, scan.value)) return;
     e.preventDefault();
     var raw = scan.value;
     scan.value = "";
@@ -1249,6 +1244,12 @@ async function refreshLan() {
   if (state.screen === "list") render();
 }
 
+// A scanner ends its code with Enter, or with Tab where it is set up so: a Tab after some
+// text ends a scan, a Tab of its own moves the focus as usual.
+function endsScan(e, text) {
+  return e.key === "Enter" || (e.key === "Tab" && String(text).trim() !== "");
+}
+
 // A wedge scanner's keys on the list, gathered until its Enter: keys further apart than a
 // scanner types them start again (a person's presses on the list are not a scan).
 var listScan = { text: "", lastKeyAt: 0 };
@@ -1258,7 +1259,7 @@ function listKey(e) {
   var now = Date.now();
   if (now - listScan.lastKeyAt > SCAN_KEY_GAP_MS) listScan.text = "";
   listScan.lastKeyAt = now;
-  if (e.key !== "Enter") {
+  if (!endsScan(e, listScan.text)) {
     if (e.key.length === 1) listScan.text += e.key;
     return;
   }

@@ -46,6 +46,26 @@ var GS = "\u001d";
 var RU = "йцукенгшщзхъфывапролджэячсмитьбюёЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ.,\";:?/№";
 var EN = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`QWERTYUIOP{}ASDFGHJKL:\"ZXCVBNM<>~/?@$^&|#";
 
+// A text as the keys it was typed with on a QWERTY layout, when it holds Cyrillic (a wedge
+// typing through the Russian layout); any other text as it is.
+export function latinKeys(text) {
+  if (!/[\u0400-\u04ff]/.test(text)) return text;
+  var out = "";
+  for (var i = 0; i < text.length; i++) {
+    var at = RU.indexOf(text.charAt(i));
+    out += at >= 0 ? EN.charAt(at) : text.charAt(i);
+  }
+  return out;
+}
+
+// The connection code in a link to the app (``…/tsd/?code=MEHY-FJ2E-JPPK``, what a QR code on
+// the pairing sheet holds), scanned through either keyboard layout; "" when there is none.
+export function codeInLink(text) {
+  var pattern = /[?#&]code=([^&#\s]+)/;
+  var found = pattern.exec(String(text)) || pattern.exec(latinKeys(String(text)));
+  return found ? decodeURIComponent(found[1]).trim() : "";
+}
+
 // Settings as DEFAULT_SETTINGS names them, or as the terminal APIs serve them (the
 // "barcodes" of /me: weight_prefixes, item_digits, weight_digits, gs_substitute); a missing or
 // inconsistent part takes the default.
@@ -101,14 +121,7 @@ function normalize(raw, s) {
   text = text.replace(/^[\r\n\t ]+|[\r\n\t ]+$/g, "");
   // A symbology identifier ("]d2" DataMatrix, "]C1" GS1-128, "]E0" EAN, "]Q3" QR...).
   text = text.replace(/^\][A-Za-z][0-9A-Za-z]/, "");
-  if (/[\u0400-\u04ff]/.test(text)) {
-    var out = "";
-    for (var i = 0; i < text.length; i++) {
-      var at = RU.indexOf(text.charAt(i));
-      out += at >= 0 ? EN.charAt(at) : text.charAt(i);
-    }
-    text = out;
-  }
+  text = latinKeys(text);
   text = splitAll(text, "<GS>");
   text = splitAll(text, "\\u001d");
   text = splitAll(text, "\\u001D");
