@@ -206,13 +206,15 @@ function hideNotice() {
   $("#notice").hidden = true;
 }
 
+// An information notice goes after 8 s; an error stays until it is tapped or another notice
+// takes its place: a storekeeper who looked away must still see what went wrong.
 function notice(text, kind) {
   var box = $("#notice");
   box.textContent = text;
   box.className = "notice notice-" + (kind || "info");
   box.hidden = false;
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(function () { box.hidden = true; }, 8000);
+  if (kind !== "error") noticeTimer = setTimeout(function () { box.hidden = true; }, 8000);
 }
 
 // Side menu -----------------------------------------------------------------------------------
@@ -1182,6 +1184,7 @@ async function signIn(body, button) {
     settings.set("lan_base", body.tenant.trim());
     settings.set("lan_session", state.session);
     signal("ok", state.sound);
+    hideNotice(); // a refusal of an earlier try no longer holds
     setOnline(true);
     go("list");
     lanLoop();
@@ -1327,6 +1330,7 @@ function bindChrome() {
   $("#menu-button").addEventListener("click", openDrawer);
   $("#drawer-shade").addEventListener("click", closeDrawer);
   $("#unsent").addEventListener("click", showUnsent);
+  $("#notice").addEventListener("click", hideNotice);
   window.addEventListener("online", function () { wake(); flush(); syncCatalog(); });
   window.addEventListener("offline", function () { setOnline(false); });
   // The scanner types wherever focus is: send stray keys to the scan field; on the list, a
