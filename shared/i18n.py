@@ -8,9 +8,11 @@ dashboard) live in :mod:`shared.i18n_ui` and are rendered the same way: one cata
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any, Literal
 
 from shared.i18n_ui import UI_TEXTS
+from shared.i18n_validation import json_reason
 from shared.journey import STEPS, step_label_code
 
 Language = Literal["ru", "en"]
@@ -338,8 +340,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The 1C data is not UTF-8 (invalid byte at position {position}).",
     },
     "onec_not_json": {
-        "ru": "Данные 1С не являются JSON: {reason}.",
-        "en": "The 1C data is not JSON: {reason}.",
+        "ru": "Данные 1С не являются JSON: {json_error}.",
+        "en": "The 1C data is not JSON: {json_error}.",
     },
     "onec_no_documents": {
         "ru": "В данных 1С нет ни одного документа.",
@@ -605,8 +607,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "the file is not UTF-8 (invalid byte at position {position}).",
     },
     "cli_file_not_json": {
-        "ru": "файл не является JSON: {reason}.",
-        "en": "the file is not JSON: {reason}.",
+        "ru": "файл не является JSON: {json_error}.",
+        "en": "the file is not JSON: {json_error}.",
     },
     "cli_looks_like_1c": {
         "ru": "похоже на выгрузку 1С: укажите --format 1c-json (или --format csv для таблицы).",
@@ -826,9 +828,14 @@ CATALOG: dict[str, dict[Language, str]] = {**MESSAGES, **UI_TEXTS}
 assert not MESSAGES.keys() & UI_TEXTS.keys(), "a screen text reuses a refusal code"
 
 
-# Parameters that carry one of tsdx's own words (a target's kind, a channel): a message says
-# them in the reader's words («получатель вида «группа»»); an answer's ``params`` keep the word.
-_WORDED_PARAMS = frozenset({"target", "channel"})
+# Parameters a message says in the reader's words while an answer's ``params`` keep them as
+# they are: one of tsdx's own words (a target's kind, a channel: «получатель вида «группа»»),
+# and what the JSON reader said was wrong with a text (its own English words).
+_SAID_PARAMS: dict[str, Callable[[str, str], str]] = {
+    "target": lambda value, language: word(value, language),
+    "channel": lambda value, language: word(value, language),
+    "json_error": json_reason,
+}
 
 
 def render(code: str, language: str = "ru", params: dict[str, Any] | None = None) -> str:
@@ -837,10 +844,10 @@ def render(code: str, language: str = "ru", params: dict[str, Any] | None = None
         return code
     template = texts["en"] if language == "en" else texts["ru"]
     values = params or {}
-    if not _WORDED_PARAMS.isdisjoint(values):
+    if not _SAID_PARAMS.keys().isdisjoint(values):
         values = {
-            name: word(value, language)
-            if name in _WORDED_PARAMS and isinstance(value, str)
+            name: _SAID_PARAMS[name](value, language)
+            if name in _SAID_PARAMS and isinstance(value, str)
             else value
             for name, value in values.items()
         }

@@ -10,6 +10,7 @@ digits, always 15 or 6, are the one exception).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,6 @@ _CHOICE = "допустимые значения: {expected}"
 REASONS_RU: dict[str, str] = {
     "missing": "обязательное поле не указано",
     "extra_forbidden": "такого поля нет: уберите его",
-    "json_invalid": "это не JSON: {error}",
     "string_type": _TEXT,
     "string_unicode": _TEXT,
     "string_too_short": "минимум символов: {min_length}",
@@ -99,10 +99,56 @@ QUANTITY_PROBLEMS_RU: dict[str, str] = {
 }
 
 
+# What Python's JSON reader says is wrong with a body (its ``JSONDecodeError.msg``, and
+# ``loads_exact``'s own words), in Russian; the place is said after it.
+JSON_PROBLEMS_RU: dict[str, str] = {
+    "Expecting value": "ожидалось значение (пустое тело, лишняя запятая или значение без кавычек)",
+    "Expecting property name enclosed in double quotes": (
+        "ожидалось имя поля в двойных кавычках (или лишняя запятая перед «}»)"
+    ),
+    "Expecting ':' delimiter": "ожидалось двоеточие после имени поля",
+    "Expecting ',' delimiter": "ожидалась запятая между значениями",
+    "Unterminated string starting at": "строка не закрыта кавычкой",
+    "Invalid control character at": (
+        "в строке управляющий символ: перевод строки или табуляцию запишите как \\n или \\t"
+    ),
+    "Invalid \\escape": "неверная последовательность после обратной косой черты «\\»",
+    "Invalid \\uXXXX escape": "неверная последовательность \\uXXXX",
+    "Extra data": "после JSON есть что-то ещё",
+    "nested too deeply": "слишком глубокая вложенность",  # shared.jsonexact.NestedTooDeeply
+    "an object or an array is expected": "ожидался объект или массив",  # OBJECT_OR_ARRAY_EXPECTED
+}
+OBJECT_OR_ARRAY_EXPECTED = "an object or an array is expected"
+# Python's reader puts the place after its reason: ``Expecting ',' delimiter: line 1 column 9
+# (char 8)``.
+_JSON_PLACE = re.compile(
+    r"^(?P<problem>.*): line (?P<line>\d+) column (?P<column>\d+) \(char \d+\)$"
+)
+_NOT_UTF8 = "'utf-8' codec can't decode"
+
+
+def json_reason(error: str, language: str) -> str:
+    """What the JSON reader found wrong (``error``, its own words), in ``language``: English
+    as the reader said it; Russian said here, with the line and character."""
+    if language == "en":
+        return error
+    if error.startswith(_NOT_UTF8):
+        return "текст не в кодировке UTF-8 (в 1С: КодировкаТекста.UTF8)"
+    if error.endswith(" is not a JSON number"):  # NaN, Infinity
+        return f"{error.split()[0]} не число JSON"
+    placed = _JSON_PLACE.match(error)
+    problem = placed["problem"] if placed else error
+    where = f" (строка {placed['line']}, символ {placed['column']})" if placed else ""
+    return JSON_PROBLEMS_RU.get(problem, problem) + where
+
+
 def validation_reason(error: Mapping[str, Any], language: str) -> str:
     """Why pydantic refused one field (``error``, one of ``ValidationError.errors()``), said
     in ``language``; pydantic's own text where Russian has no words for it."""
     own = str(error.get("msg", ""))
+    if error.get("type") == "json_invalid":  # FastAPI's "JSON decode error" says not why
+        reason = json_reason(str((error.get("ctx") or {}).get("error", "")), language)
+        return f"not JSON: {reason}" if language == "en" else f"это не JSON: {reason}"
     template = None if language == "en" else REASONS_RU.get(str(error.get("type")))
     if template is None:
         return own

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared.i18n_validation import OBJECT_OR_ARRAY_EXPECTED
 from shared.onec.errors import OneCImportError, decode_utf8
 from shared.onec.json_import import parse_1c_json
 
@@ -73,7 +74,7 @@ def read_catalog_json(data: bytes | str) -> dict[str, Any]:
     if isinstance(parsed, dict):  # one XDTO object, or an XDTO array
         items = parsed["#value"] if isinstance(parsed.get("#value"), list) else [parsed]
     if not isinstance(items, list):
-        raise OneCImportError("onec_not_json", reason="an object or an array is expected")
+        raise OneCImportError("onec_not_json", json_error=OBJECT_OR_ARRAY_EXPECTED)
     return _from_list(items)
 
 

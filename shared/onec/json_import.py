@@ -97,7 +97,7 @@ def parse_1c_json(text: str) -> object:
     try:
         return loads_exact(text)
     except NotJSON as exc:  # malformed, NaN/Infinity, nested too deep, an enormous integer
-        raise OneCImportError("onec_not_json", reason=str(exc)) from None
+        raise OneCImportError("onec_not_json", json_error=str(exc)) from None
 
 
 def _documents_in(parsed: object) -> list[object]:

@@ -144,7 +144,11 @@ async def test_wrong_pin_exits_3_with_the_code_and_message(
 BAD_FILES: dict[str, tuple[Any, str]] = {
     # name: (content, or None for a file that does not exist; what the message says)
     "missing": (None, render("cli_file_not_found", "ru")),
-    "not-json": ('{"header": ', "файл не является JSON"),
+    "not-json": (
+        '{"header": ',
+        "файл не является JSON: ожидалось значение (пустое тело, лишняя запятая или значение "
+        "без кавычек) (строка 1, символ 12).",
+    ),
     "bad-document": (
         [order(), {"header": {"id": "x"}, "lines": [{"line_no": 0, "product_id": "p"}]}],
         "документ 2 не принят: header.accounting_type: обязательное поле не указано; "

@@ -189,6 +189,32 @@ async def test_a_1c_export_sent_as_tsdx_json_is_told_how_to_be_sent(
     assert "body.request_id" in refused["params"]["details"]
 
 
+async def test_a_body_that_is_not_json_is_told_why_and_where(
+    stack: Stack, tenant: dict[str, str]
+) -> None:
+    broken = b'{"request_id": "r-1", "target": {"kind": "pin", "value": "5546"} "documents": []}'
+    async with raw(stack, tenant["api_key"]) as http:
+        russian = await http.post(
+            "/api/v1/uploads", content=broken, headers={"Content-Type": "application/json"}
+        )
+        english = await http.post(
+            "/api/v1/uploads",
+            content=broken,
+            headers={"Content-Type": "application/json", "Accept-Language": "en"},
+        )
+    assert russian.status_code == english.status_code == 422, russian.text
+    assert russian.json()["errors"] == [
+        {
+            "field": "body",
+            "reason": "это не JSON: ожидалась запятая между значениями (строка 1, символ 66)",
+            "type": "json_invalid",
+        }
+    ]
+    assert english.json()["errors"][0]["reason"] == (
+        "not JSON: Expecting ',' delimiter: line 1 column 66 (char 65)"
+    )
+
+
 async def test_a_1c_body_without_a_key_is_unauthorized_before_it_is_read(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.url("gateway")) as http:
         answer = await http.post(

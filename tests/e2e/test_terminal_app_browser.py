@@ -223,7 +223,8 @@ async def test_pair_receive_scan_and_finish_online(
     )
     await expect(card).to_contain_text("строк: 3")
     await expect(card).to_contain_text("ООО «Ромашка» · Основной склад")
-    await expect(card.locator(".doc-comment")).to_have_text("Принять до 12:00, паллеты — на рампу 2")
+    comment = "Принять до 12:00, паллеты — на рампу 2"
+    await expect(card.locator(".doc-comment")).to_have_text(comment)
     await expect(card).to_contain_text("Загружен")
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-inbox.png")))
 

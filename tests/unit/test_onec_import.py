@@ -426,15 +426,19 @@ def test_not_utf8() -> None:
 def test_not_json() -> None:
     error = refusal(read_1c_json, fixture("broken_truncated.json"))
     assert error.code == "onec_not_json"
-    assert str(error) == (  # names where the export was cut off
-        "Данные 1С не являются JSON: Expecting property name enclosed in double quotes: "
+    assert str(error) == (  # names where the export was cut off, in the reader's language
+        "Данные 1С не являются JSON: ожидалось имя поля в двойных кавычках (или лишняя запятая "
+        "перед «}») (строка 45, символ 1)."
+    )
+    assert error.message("en") == (
+        "The 1C data is not JSON: Expecting property name enclosed in double quotes: "
         "line 45 column 1 (char 1399)."
     )
 
 
 def test_json_nested_too_deep() -> None:
     error = refusal(read_1c_json, "[" * 200_000)
-    assert str(error) == "Данные 1С не являются JSON: nested too deeply."
+    assert str(error) == "Данные 1С не являются JSON: слишком глубокая вложенность."
 
 
 def test_empty_batch() -> None:
@@ -511,9 +515,7 @@ def test_non_numeric_quantity(written: Any) -> None:
 def test_json_nan_is_not_json() -> None:
     # NaN is not JSON (1C never writes it): refused by the one exact reader, nothing imported.
     data = xdto([product()]).replace('"LineNumber"', '"Количество": NaN, "LineNumber"')
-    assert str(refusal(read_1c_json, data)) == (
-        "Данные 1С не являются JSON: NaN is not a JSON number."
-    )
+    assert str(refusal(read_1c_json, data)) == ("Данные 1С не являются JSON: NaN не число JSON.")
 
 
 @pytest.mark.parametrize("written", ["0", "abc", "1.5", -3])

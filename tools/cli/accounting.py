@@ -98,7 +98,9 @@ def _native_documents(path: Path, data: bytes, language: str) -> list[Document]:
             USAGE, "cli_file_not_utf8", subject=str(path), position=exc.start
         ) from None
     except NotJSON as exc:
-        raise CommandError(USAGE, "cli_file_not_json", subject=str(path), reason=str(exc)) from None
+        raise CommandError(
+            USAGE, "cli_file_not_json", subject=str(path), json_error=str(exc)
+        ) from None
     if looks_like_1c_export(parsed):
         raise CommandError(USAGE, "cli_looks_like_1c", subject=str(path))
     if isinstance(parsed, dict) and "documents" in parsed:

@@ -14,7 +14,13 @@ from shared.contracts.directory import Login, TenantId
 from shared.contracts.quantity import Quantity, quantity_problems
 from shared.errors import carried, describe
 from shared.http import error_body
-from shared.i18n_validation import QUANTITY_PROBLEMS_RU, REASONS_RU, validation_reason
+from shared.i18n_validation import (
+    QUANTITY_PROBLEMS_RU,
+    REASONS_RU,
+    json_reason,
+    validation_reason,
+)
+from shared.jsonexact import NotJSON, loads_exact
 
 
 class _Line(BaseModel):
@@ -147,3 +153,28 @@ def test_a_name_checked_by_a_pattern_is_said_in_words() -> None:
     assert validation_reason(tenant, "ru").startswith("id базы — строчные латинские буквы")
     assert validation_reason(login, "ru").startswith("логин — одно слово")
     assert validation_reason(tenant, "en") == tenant["msg"]  # the pattern, in English
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"a": 1 "b": 2}', "ожидалась запятая между значениями (строка 1, символ 9)"),
+        (b'{"a": 1,}', "ожидалось имя поля в двойных кавычках (или лишняя запятая перед «}»)"),
+        (b'{"a": "x', "строка не закрыта кавычкой (строка 1, символ 7)"),
+        (b"{} x", "после JSON есть что-то ещё (строка 1, символ 4)"),
+        (b'{"a": NaN}', "NaN не число JSON"),
+        ('{"a": "Заказ"}'.encode("cp1251"), "текст не в кодировке UTF-8"),
+        (b"[" * 200_000, "слишком глубокая вложенность"),
+    ],
+)
+def test_a_body_that_is_not_json_is_said_why_and_where_in_russian(body: bytes, said: str) -> None:
+    with pytest.raises(NotJSON) as caught:
+        loads_exact(body)
+    reader_said = str(caught.value)
+    assert json_reason(reader_said, "ru").startswith(said)
+    assert json_reason(reader_said, "en") == reader_said  # the reader's own words
+    # As FastAPI reports a body it cannot read: at the body, not at a character of it.
+    error = {"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error",
+             "input": {}, "ctx": {"error": reader_said}}  # fmt: skip
+    assert describe([error], "ru") == f"body: это не JSON: {json_reason(reader_said, 'ru')}"
+    assert describe([error], "en") == f"body: not JSON: {reader_said}"
