@@ -116,7 +116,11 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "en": "ignored explicit argument %r",
     },
     # The command's own checks of an option's value, said through the same lookup.
-    "cli.argparse.whole_number": {"ru": "нужно целое число", "en": "a whole number is expected"},
+    "cli.argparse.not_number": {"ru": "не число: %(value)r", "en": "not a number: %(value)r"},
+    "cli.argparse.not_whole": {
+        "ru": "не целое число: %(value)r",
+        "en": "not a whole number: %(value)r",
+    },
     "cli.argparse.batch_range": {
         "ru": "должно быть от 1 до 10000",
         "en": "must be from 1 to 10000",

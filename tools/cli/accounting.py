@@ -46,6 +46,7 @@ from tools.cli.output import (
     target_text,
     unreachable,
 )
+from tools.cli.parse_errors import number, whole_number
 from tools.client import AccountingClient, ApiError
 
 FORMATS = ("json", "1c-json", "csv")
@@ -462,9 +463,9 @@ def _register_upload(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     upload.add_argument("--group-by", help="csv: the document number column (several per file)")
     upload.add_argument(
-        "--wait", type=float, default=0.0, help="seconds to keep asking while still pending"
+        "--wait", type=number, default=0.0, help="seconds to keep asking while still pending"
     )
-    upload.add_argument("--parallel", type=int, default=4, help="files uploaded at once")
+    upload.add_argument("--parallel", type=whole_number, default=4, help="files uploaded at once")
     upload.add_argument("--json", action="store_true", help="print the answers as JSON")
     add_server_options(upload, api_key=True)
     upload.set_defaults(run=lambda a: run_command(a, _upload_all))

@@ -24,6 +24,7 @@ import httpx
 from shared.i18n import render, text, word
 from shared.qr import qr_text
 from tools.cli.output import URL_HELP, add_language_option, columns, default_gateway_url
+from tools.cli.parse_errors import number
 from tools.client import AdminClient, ApiError
 
 EXIT_OK = 0
@@ -489,7 +490,9 @@ def register(commands: Commands) -> None:
     common.add_argument("--admin-token", help="operator token (default: $TSDX_ADMIN_TOKEN)")
     common.add_argument("--json", action="store_true", help="print the answer as JSON")
     add_language_option(common)
-    common.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer")
+    common.add_argument(
+        "--timeout", type=number, default=30.0, help="seconds to wait for an answer"
+    )
     tenant_scoped = argparse.ArgumentParser(add_help=False, parents=[common])
     tenant_scoped.add_argument("--tenant", "-t", required=True, help="the base (tenant id)")
 

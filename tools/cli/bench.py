@@ -15,6 +15,7 @@ from pathlib import Path
 from shared.settings import Settings
 from tools.cli.broker_check import ensure_broker
 from tools.cli.output import FAILED, OK, USAGE, CommandError, add_language_option, run_command
+from tools.cli.parse_errors import number
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
 
@@ -28,7 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument(
         "--duration",
-        type=float,
+        type=number,
         default=None,
         help="seconds of sustained upload load (default 30; 3 with --quick)",
     )

@@ -36,7 +36,7 @@ from tools.cli.output import (
     say,
     unreachable,
 )
-from tools.cli.parse_errors import said
+from tools.cli.parse_errors import said, whole_number
 from tools.client import AccountingClient
 
 LISTS: dict[str, str] = {str(kind): name for kind, name in KIND_LISTS.items()}
@@ -168,10 +168,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _batch_size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(said("a whole number is expected")) from None
+    value = whole_number(text)
     if not 1 <= value <= 10_000:
         raise argparse.ArgumentTypeError(said("must be from 1 to 10000"))
     return value

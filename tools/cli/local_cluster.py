@@ -27,6 +27,8 @@ from urllib.parse import quote
 
 import httpx
 
+from tools.cli.parse_errors import whole_number
+
 # Debian installs the real scripts here; /usr/sbin's wrappers switch to the rabbitmq user and
 # its HOME (the machine's cookie), which is what these nodes must not use.
 _RABBIT_BIN = "/usr/lib/rabbitmq/bin"
@@ -361,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         "directories, never the machine's own broker.",
     )
     parser.add_argument("command", choices=("up", "down", "status"))
-    parser.add_argument("--nodes", type=int, default=3, help="how many nodes (up; default 3)")
+    parser.add_argument(
+        "--nodes", type=whole_number, default=3, help="how many nodes (up; default 3)"
+    )
     parser.add_argument(
         "--dir", type=Path, default=DEFAULT_BASE, help=f"base directory (default {DEFAULT_BASE})"
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -44,6 +45,27 @@ def read_in(language: str) -> Iterator[None]:
     finally:
         argparse._ = original  # type: ignore[attr-defined]
         _reading_in.pop()
+
+
+def number(text: str) -> float:
+    """An option's number (``--wait 2.5``): what is not a finite one is refused in the
+    language being read («не число: 'abc'»), not as argparse's «invalid float value»."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(said("not a number: %(value)r") % {"value": text})
+    return value
+
+
+def whole_number(text: str) -> int:
+    """An option's whole number (``--count 3``), refused as :func:`number` refuses."""
+    try:
+        return int(text)
+    except ValueError:
+        message = said("not a whole number: %(value)r") % {"value": text}
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def language_asked(argv: Sequence[str], default: str) -> str:

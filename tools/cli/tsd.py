@@ -44,6 +44,7 @@ from tools.cli.output import (
     say,
     target_text,
 )
+from tools.cli.parse_errors import number, whole_number
 from tools.client.api import ApiError, LanClient, TerminalClient
 
 DEFAULT_MODEL = "EDA50"
@@ -650,7 +651,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     inbox = actions.add_parser("inbox", help="documents waiting for this terminal")
     _terminal_options(inbox)
-    inbox.add_argument("--wait", type=float, default=0, help="seconds to wait for news")
+    inbox.add_argument("--wait", type=number, default=0, help="seconds to wait for news")
     inbox.add_argument("--json", action="store_true", help="print JSON")
     inbox.set_defaults(run=lambda a: run_command(a, _inbox))
 
@@ -658,19 +659,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     scan.add_argument("delivery", nargs="?", help="delivery id (default: the first in the inbox)")
     scan.add_argument("--over-plan", action="store_true", help="count line 1 one over plan")
     scan.add_argument("--partial", action="store_true", help="send a partial result first")
-    scan.add_argument("--wait", type=float, default=0, help="seconds to wait for a document")
+    scan.add_argument("--wait", type=number, default=0, help="seconds to wait for a document")
     _terminal_options(scan)
     scan.set_defaults(run=lambda a: run_command(a, _scan))
 
     run = actions.add_parser("run", help="several terminals finishing every document they get")
-    run.add_argument("--count", type=int, default=3, help="how many terminals (default 3)")
+    run.add_argument("--count", type=whole_number, default=3, help="how many terminals (default 3)")
     run.add_argument("--code", required=True, help="the base's connection code")
     run.add_argument("--mode", choices=("online", "offline"), default="online")
     run.add_argument("--model", default=DEFAULT_MODEL)
     run.add_argument("--prefix", help="hardware ids are @TSDX-SIM-PREFIX-01… (default: new)")
-    run.add_argument("--documents", type=int, help="stop after finishing this many (exit 1 if not)")
-    run.add_argument("--duration", type=float, help="stop after this many seconds")
-    run.add_argument("--poll", type=float, default=10, help="long-poll seconds (default 10)")
+    run.add_argument(
+        "--documents", type=whole_number, help="stop after finishing this many (exit 1 if not)"
+    )
+    run.add_argument("--duration", type=number, help="stop after this many seconds")
+    run.add_argument("--poll", type=number, default=10, help="long-poll seconds (default 10)")
     run.add_argument("--url", help=URL_HELP)
     add_language_option(run)
     run.set_defaults(run=lambda a: run_command(a, _run))

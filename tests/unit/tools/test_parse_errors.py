@@ -18,7 +18,6 @@ WITHOUT_VALUES = {
     "cli.argparse.one",
     "cli.argparse.at_most_one",
     "cli.argparse.at_least_one",
-    "cli.argparse.whole_number",
     "cli.argparse.batch_range",
 }
 
@@ -102,3 +101,18 @@ def test_the_language_asked_before_the_options_are_read(argv: list[str], languag
 def test_without_lang_the_default_is_kept() -> None:
     assert language_asked(["devices"], "en") == "en"
     assert language_asked(["--lang", "ru"], "en") == "ru"
+
+
+def test_a_number_option_s_bad_value_is_said_in_the_reader_s_words(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TSDX_LANGUAGE", "ru")
+    assert "аргумент --wait: не число: 'скоро'" in _refused(
+        ["tsd", "inbox", "--wait", "скоро"], capsys
+    )
+    assert "аргумент --wait: не число: 'nan'" in _refused(["tsd", "inbox", "--wait", "nan"], capsys)
+    assert "аргумент --count: не целое число: '2.5'" in _refused(
+        ["tsd", "run", "--count", "2.5"], capsys
+    )
+    english = _refused(["tsd", "run", "--count", "two", "--lang", "en"], capsys)
+    assert "argument --count: not a whole number: 'two'" in english
