@@ -34,6 +34,7 @@ def _common(copy: LanCopy) -> dict[str, Any]:
         "date": header["date"],
         "counterparty": header["counterparty"],
         "warehouse": header["warehouse"],
+        "comment": header.get("comment", ""),
         "lines": len(copy.document["lines"]),
         "assigned_to": repo.target_of(copy.assignee),
         "collective": copy.lock.collective,

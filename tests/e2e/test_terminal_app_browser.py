@@ -233,6 +233,11 @@ async def test_pair_receive_scan_and_finish_online(
     await scan(page, "4600000000019")
     await expect(page.locator("#notice")).to_contain_text("не номер документа из списка")
     await expect(page.locator("#scan")).to_have_count(0)
+    await card.click()  # the list's notice goes once a document is open
+    await expect(page.locator("#notice")).to_be_hidden()
+    await page.click("#back")
+    await scan(page, "4600000000019")
+    await expect(page.locator("#notice")).to_be_visible()
     await scan(page, "0000-000123", suffix="Tab")
     await expect(page.locator("#scan")).to_be_focused()
     await expect(page.locator("#notice")).to_be_hidden()
@@ -566,6 +571,17 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await scan(page, BAGS)
     await expect(page.locator("#message")).to_contain_text("Больше плана нельзя")
     await expect(qty(page, 2)).to_have_text("3")
+
+    # A Tab-suffixed scan while the quantity field is open is a scan, not a quantity.
+    await page.click('#lines li[data-line-no="1"]')
+    await expect(page.locator("#dialog-input")).to_be_focused()
+    await scan(page, CHEESE_1235_G, suffix="Tab")
+    await expect(page.locator("#dialog")).to_have_count(0)
+    await expect(qty(page, 3)).to_have_text("1,235")
+    await page.click('#lines li[data-line-no="3"]')
+    await page.click("#dialog-clear")
+    await page.click("#dialog-ok")
+    await expect(qty(page, 3)).to_have_text("0")
 
     await page.click('#lines li[data-line-no="3"]')  # weighed cheese without a label
     await page.fill("#dialog-input", "0,75")

@@ -140,3 +140,18 @@ test("a weight label finds its weighed product by the product's own code, counti
     ["candles", "2000000012346", "1"],
   ]);
 });
+
+test("a weight label counts its weight on the planned line of its product; a zero weight is refused", async () => {
+  const db = memory();
+  await applyPage(page({
+    products: [{ id: "cheese", name: "Сыр весовой", unit: "кг", barcodes: [{ barcode: "2200123" }] }],
+  }), db.read, db.write, db.drop);
+  // The plan names the product by another barcode: the catalog finds it, the weight counts there.
+  const receipt = job({}, [{ line_no: 1, product_id: "cheese", name: "Сыр весовой", barcodes: ["4600000000019"], planned_qty: "2" }]);
+  assert.equal((await scanWith(receipt, db, "2200123012340")).line, 0);
+  assert.equal(receipt.counts[0], "1.234");
+  const zero = await scanWith(receipt, db, "2200123000002");
+  assert.equal(zero.reason, "zero_weight");
+  assert.equal(receipt.counts[0], "1.234");
+  assert.equal(receipt.lines.length, 1);
+});

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
 import { quantityShown } from "../../terminal_app/web/js/i18n.js";
 import { inLanguage } from "./language.mjs";
-import { applyScan, applyTyped, clearLine, documentByScan, factLines, newJob, scannedIntoQuantity, titleOf } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, clearLine, documentsByScan, factLines, newJob, scannedIntoQuantity, titleOf } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -166,16 +166,24 @@ test("a tobacco block's GS after 8005 is kept, and a job counted before sends it
   assert.deepEqual(factLines(old)[0].marks, [mark]);
 });
 
-test("a scan on the list names a listed document by its number or its id in 1C", () => {
+test("a scan on the list names the listed documents with that number or id in 1C", () => {
   const listed = [
     { delivery_id: "d1", document_id: "a1b2-guid", number: "0000-000123" },
     { delivery_id: "d2", document_id: "c3d4-guid", number: "ПТ-00045" },
     { delivery_id: "d3", document_id: "e5f6-guid", number: "0000-000124" },
+    { delivery_id: "d4", document_id: "f7a8-guid", number: "ЦБ00-000125" },
   ];
-  assert.equal(documentByScan(listed, "0000-000123").delivery_id, "d1");
-  assert.equal(documentByScan(listed, " 0000000124\n").delivery_id, "d3"); // printed without the dash
-  assert.equal(documentByScan(listed, "пт-00045").delivery_id, "d2");
-  assert.equal(documentByScan(listed, "C3D4-GUID").delivery_id, "d2");
-  assert.equal(documentByScan(listed, "4601234567893"), null); // a product's barcode
-  assert.equal(documentByScan(listed.concat([{ delivery_id: "d4", number: "0000-000123" }]), "0000-000123"), null);
+  const named = (code) => documentsByScan(listed, code).map((d) => d.delivery_id);
+  assert.deepEqual(named("0000-000123"), ["d1"]);
+  assert.deepEqual(named(" 0000000124\n"), ["d3"]); // printed without its separator
+  assert.deepEqual(named("пт-00045"), ["d2"]);
+  assert.deepEqual(named("C3D4-GUID"), ["d2"]);
+  assert.deepEqual(named("с3в4-пгшв"), ["d2"]); // its id typed through the Russian layout
+  assert.deepEqual(named("]C10000-000124"), ["d3"]); // a scanner's symbology prefix dropped
+  assert.deepEqual(named("ЦБ00-000125"), ["d4"]);
+  assert.deepEqual(named("4601234567893"), []); // a product's barcode
+  assert.deepEqual(named("00000125"), []); // an EAN-8: a number's letters are not dropped
+  // A receipt and a shipment may share a number: both named, neither opened for the other.
+  const twins = listed.concat([{ delivery_id: "d5", document_id: "b9c0-guid", number: "0000-000123" }]);
+  assert.deepEqual(documentsByScan(twins, "0000-000123").map((d) => d.delivery_id), ["d1", "d5"]);
 });

@@ -1,17 +1,17 @@
-"""The bench's 50-document round at the numbers of uploaders you choose, on a stack of its own,
+"""The bench's upload rounds at the numbers of uploaders you choose, on a stack of its own,
 round after round, so that two builds can be compared on one machine.
 
 ``python -m tools.bench.batch_load [UPLOADERS ...] [--documents D] [--rounds N] [--seconds S]``
-(``--documents 1`` with 32 uploaders is the bench's sustained round instead)
 
 The stack and the terminals are set up as ``tsdx bench`` does (``tools.bench.own_stack``, the
 bench's 256 terminals: each delivery takes a free one, so no terminal's inbox grows round
-after round); each round runs the bench's closed loop of 50-document uploads (each uploader
-uploads 50 documents to a terminal, which long-polls until all are listed and acknowledges
-them in one call) for the bench's warm-up and then ``--seconds``, and prints the documents
-listed a second and the CPU each process spent per document. The bench itself compares the
-figure with the skeleton's single-document rate, measured in the same run; this tool prints
-the rate alone, to compare builds run back to back.
+after round); each round runs the bench's closed loop of uploads of ``--documents`` documents
+(50 by default, the bench's 50-document round; 1 with 32 uploaders is its sustained round):
+each uploader uploads them to a terminal, which long-polls until all are listed and
+acknowledges them, for the bench's warm-up of that round and then ``--seconds``, and prints
+the documents listed a second and the CPU each process spent per document. The bench itself
+compares the figure with the skeleton's single-document rate, measured in the same run; this
+tool prints the rate alone, to compare builds run back to back.
 """
 
 from __future__ import annotations
@@ -38,12 +38,11 @@ async def main(uploaders: list[int], rounds: int, seconds: float, documents: int
         driver = UploadDriver(
             own.pool, own.tenant["api_key"], own.terminals, plan.upload_lines, documents
         )
+        warmup = plan.upload_warmup if documents == 1 else plan.batch_warmup
         async with long_lived_frozen(full_passes=False):  # the client's collector as the bench's
             for run in range(rounds):
                 for lanes in uploaders:
-                    outcome, cpu = await own.metered(
-                        driver.closed_loop(lanes, plan.batch_warmup, seconds)
-                    )
+                    outcome, cpu = await own.metered(driver.closed_loop(lanes, warmup, seconds))
                     print(
                         f"round {run + 1}, {lanes} uploaders: {outcome.rate:.0f} docs/s, "
                         f"errors {sum(outcome.errors.values())}; CPU ms a document: {cpu}"

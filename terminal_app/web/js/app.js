@@ -11,7 +11,7 @@ import { signal, unlockOnFirstTouch } from "./feedback.js";
 import { currentLanguage, quantityShown, setLanguage, t } from "./i18n.js";
 import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
-  applyScan, applyTyped, attributesToAsk, clearLine, documentByScan, expiryOf, factLines, marksCheck, newCreatedJob,
+  applyScan, applyTyped, attributesToAsk, clearLine, documentsByScan, expiryOf, factLines, marksCheck, newCreatedJob,
   newJob, newResultId, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf,
 } from "./work.js";
 
@@ -201,20 +201,28 @@ function setRefused(refused) {
 }
 
 var noticeTimer = null;
-function hideNotice() {
+var noticeAbout = null; // what the notice shown is about: "list" for a scan or an open on the list
+
+// Hides the notice; with `about`, only a notice about that ("list": once a document opens).
+function hideNotice(about) {
+  if (about && noticeAbout !== about) return;
   clearTimeout(noticeTimer);
   $("#notice").hidden = true;
 }
 
-// An information notice goes after 8 s; an error stays until it is tapped or another notice
-// takes its place: a storekeeper who looked away must still see what went wrong.
-function notice(text, kind) {
+// An information notice goes after 8 s; an error stays until it is tapped or another error
+// takes its place (an information notice does not): a storekeeper who looked away must still
+// see what went wrong.
+function notice(text, kind, about) {
   var box = $("#notice");
+  var error = kind === "error";
+  if (!error && !box.hidden && box.classList.contains("notice-error")) return;
   box.textContent = text;
   box.className = "notice notice-" + (kind || "info");
   box.hidden = false;
+  noticeAbout = about || null;
   clearTimeout(noticeTimer);
-  if (kind !== "error") noticeTimer = setTimeout(function () { box.hidden = true; }, 8000);
+  if (!error) noticeTimer = setTimeout(function () { box.hidden = true; }, 8000);
 }
 
 // Side menu -----------------------------------------------------------------------------------
@@ -334,7 +342,7 @@ function dialog(options) {
     var cancel = h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } });
     // A third answer, when given: resolves with its value.
     var other = options.other ? h("button", { class: "button danger", id: options.other.id, type: "button", text: options.other.text, onclick: function () { close(options.other.value); } }) : null;
-    if (input) input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); close(input.value); } });
+    if (input) input.addEventListener("keydown", function (e) { if (endsScan(e, input.value)) { e.preventDefault(); close(input.value); } });
     shade.appendChild(h("div", { class: "dialog", id: "dialog", role: "dialog" }, [
       h("p", { class: "dialog-text", text: options.text }), input, h("div", { class: "dialog-actions" }, [cancel, ok]), other,
     ]));
@@ -360,6 +368,7 @@ function render() {
 
 function go(screen, current) {
   if ((current || null) !== state.current) lastLine = -1;
+  if (screen === "work") hideNotice("list"); // a wrong scan or a failed open on the list
   state.screen = screen;
   state.current = current || null;
   settings.set("open", screen === "work" ? state.current : null);
@@ -378,6 +387,9 @@ function pairScreen() {
   var form = h("form", { class: "form", onsubmit: function (e) { e.preventDefault(); pair(code.value, button); } }, [
     h("h1", { text: t("pair_title") }), h("p", { class: "hint", text: t("pair_hint") }), code, button,
   ]);
+  code.addEventListener("keydown", function (e) {
+    if (e.key === "Tab" && endsScan(e, code.value)) { e.preventDefault(); pair(code.value, button); }
+  });
   setTimeout(function () { code.focus(); }, 0);
   return form;
 }
@@ -425,9 +437,10 @@ function visibleDocuments() {
   return shown;
 }
 
-// What 1C wrote in the document's comment for the storekeeper («Срочно», «только стеллаж 5»).
-function commentOf(job) {
-  return job && job.header && job.header.comment ? String(job.header.comment).trim() : "";
+// What 1C wrote in the document's comment for the storekeeper («Срочно», «только стеллаж 5»):
+// of its header, or of the LAN list's summary of a document not taken yet.
+function commentOf(header) {
+  return header && header.comment ? String(header.comment).trim() : "";
 }
 
 // «ООО «Ромашка» · Основной склад»: whom the goods come from or go to, and where.
@@ -444,7 +457,7 @@ function listScreen() {
     return h("li", {}, [h("button", { class: "doc-card", type: "button", "data-delivery-id": summary.delivery_id, onclick: function () { openDocument(summary); } }, [
       h("div", { class: "doc-title", text: titleOf(summary) }),
       partyOf(job ? job.header : summary) ? h("div", { class: "doc-party", text: partyOf(job ? job.header : summary) }) : null,
-      commentOf(job) ? h("div", { class: "doc-comment", text: commentOf(job) }) : null,
+      commentOf(job ? job.header : summary) ? h("div", { class: "doc-comment", text: commentOf(job ? job.header : summary) }) : null,
       h("div", { class: "doc-meta" }, [
         h("span", { text: t("lines", { n: summary.lines }) + (counted && counted.done ? " · \u2713 " + counted.done + " / " + counted.total : "") }),
         h("span", { class: "badge badge-" + label.kind, text: label.text }),
@@ -576,7 +589,7 @@ function workScreen() {
       h("div", { class: "work-title", id: "work-title", text: partyOf(job.header) || titleOf(job.summary) }),
       h("div", { class: "work-progress", id: "progress", text: p.done + " / " + p.total }),
     ]),
-    commentOf(job) ? h("div", { class: "work-comment", id: "work-comment", text: commentOf(job) }) : null,
+    commentOf(job.header) ? h("div", { class: "work-comment", id: "work-comment", text: commentOf(job.header) }) : null,
     h("div", { class: "scan-row" }, [scan, keyboard, camera]),
     h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
     marksCheck(job) ? h("button", { id: "marks-check", class: "marks-check", type: "button", text: marksCheckText(job), onclick: function () { showMarksCheck(job); } }) : null,
@@ -1270,13 +1283,10 @@ function listKey(e) {
   listScan.text = "";
   if (raw.length < 3) return; // an Enter of its own: the focused card's click
   e.preventDefault();
-  var summary = documentByScan(visibleDocuments(), raw);
-  if (summary) {
-    hideNotice(); // a wrong scan's notice before it no longer holds
-    return openDocument(summary);
-  }
+  var named = documentsByScan(visibleDocuments(), raw);
+  if (named.length === 1) return openDocument(named[0]);
   signal("error", state.sound);
-  notice(t("scan_open_first", { code: raw }), "error");
+  notice(t(named.length ? "scan_several_documents" : "scan_open_first", { code: raw }), "error", "list");
 }
 
 async function openDocument(summary) {
@@ -1293,7 +1303,7 @@ async function openDocument(summary) {
     go("work", id);
   } catch (error) {
     signal("error", state.sound);
-    notice(error instanceof NetworkError ? t("network_error") : error.message, "error");
+    notice(error instanceof NetworkError ? t("network_error") : error.message, "error", "list");
     refreshLan().catch(function () { /* shown by the loop */ });
   }
 }
@@ -1330,7 +1340,7 @@ function bindChrome() {
   $("#menu-button").addEventListener("click", openDrawer);
   $("#drawer-shade").addEventListener("click", closeDrawer);
   $("#unsent").addEventListener("click", showUnsent);
-  $("#notice").addEventListener("click", hideNotice);
+  $("#notice").addEventListener("click", function () { hideNotice(); });
   window.addEventListener("online", function () { wake(); flush(); syncCatalog(); });
   window.addEventListener("offline", function () { setOnline(false); });
   // The scanner types wherever focus is: send stray keys to the scan field; on the list, a

@@ -335,11 +335,16 @@ function parseWeight(text, s) {
   return { kind: "weight", code: text, item: item, prefix: prefix, quantity: gramsToKg(grams) };
 }
 
+// The product part of an in-store weight label: its prefix and item code ("2200123").
+function weightKey(scan) {
+  return scan.prefix + scan.item;
+}
+
 // The codes the weighed product of an in-store weight label may be kept under (in the
-// catalog): its prefix and item code ("2200123"), or the EAN-13 that carries no weight
-// ("2200123000007"), as 1C's scales exchange writes either.
+// catalog): its product part ("2200123"), or the EAN-13 that carries no weight
+// ("2200123000002"), as 1C's scales exchange writes either.
 export function weighedProductCodes(scan) {
-  var key = scan.prefix + scan.item;
+  var key = weightKey(scan);
   var noWeight = key + "0000000000".slice(scan.item.length);
   return [key, noWeight + checkDigitOf(noWeight)];
 }
@@ -408,7 +413,7 @@ export function matchScan(raw, lines, settings) {
   if (line >= 0) return found(line, scan.weight ? scan.weight : "1");
   // 2. An in-store weight code: its prefix and item part against the lines' codes.
   if (scan.kind === "weight") {
-    var key = scan.prefix + scan.item;
+    var key = weightKey(scan);
     line = findLine(list, function (b) {
       return b === key || itemKey(b, s) === key;
     });

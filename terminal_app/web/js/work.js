@@ -66,18 +66,20 @@ export function titleOf(summary) {
   return t(words.date ? "title_dated" : "title", words).trim();
 }
 
-// The listed document a scan on the list names: by its number as printed on the paper
-// («0000-000123», read as it is or by its digits alone, «000000123») or by its id in 1C; null
-// when none or several are named.
-export function documentByScan(summaries, raw) {
-  var code = String(raw).trim().toUpperCase();
-  var digits = /^[0-9-]+$/.test(code) ? code.replace(/-/g, "") : null;
-  var named = summaries.filter(function (summary) {
+// The listed documents a scan on the list names: by the number printed on the paper
+// («0000-000123», read as it is or without its separators, «0000000123») or by the id in 1C;
+// the code read as it came and as a scan is read (keyboard layout undone, a symbology prefix
+// dropped). Two documents of different kinds may share a number: both are named.
+export function documentsByScan(summaries, raw) {
+  var codes = [String(raw).trim(), parseScan(raw).code].map(function (code) { return code.toUpperCase(); });
+  var plain = function (text) { return text.replace(/[\s\-\/.]/g, ""); };
+  return summaries.filter(function (summary) {
     var number = String(summary.number || "").toUpperCase();
-    if (number && (number === code || (digits && number.replace(/[^0-9]/g, "") === digits))) return true;
-    return String(summary.document_id || "").toUpperCase() === code;
+    var id = String(summary.document_id || "").toUpperCase();
+    return codes.some(function (code) {
+      return (number && (number === code || plain(number) === plain(code))) || (id && id === code);
+    });
   });
-  return named.length === 1 ? named[0] : null;
 }
 
 function refuse(reason, params) {
@@ -146,6 +148,8 @@ function pastPlan(line, total) {
 // Adds ``quantity`` to line ``index`` unless quantity control forbids it.
 function count(job, index, quantity, barcode, attrs, marks) {
   var line = job.lines[index];
+  // A weight label (or a GS1 weight) that says 0: nothing to count, and not to be heard as one.
+  if (isZero(quantity)) return refuse("zero_weight", { name: line.name });
   var total = add(job.counts[index], quantity);
   // Past the plan: refused under quantity control, else counted and said so.
   var over = pastPlan(line, total);
