@@ -11,7 +11,7 @@ digits, always 15 or 6, are the one exception).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 _DATE_TIME = "должно быть датой и временем, например 2026-12-07T10:30:00+03:00"
@@ -149,6 +149,13 @@ def validation_reason(error: Mapping[str, Any], language: str) -> str:
     if error.get("type") == "json_invalid":  # FastAPI's "JSON decode error" says not why
         reason = json_reason(str((error.get("ctx") or {}).get("error", "")), language)
         return f"not JSON: {reason}" if language == "en" else f"это не JSON: {reason}"
+    if error.get("type") == "extra_forbidden" and _in_a_document(error.get("loc", ())):
+        # A 1C integrator's own field of a document's header or line has its place: ``extra``.
+        return (
+            f"{own}: a document's own fields go in its `extra`"
+            if language == "en"
+            else "такого поля нет: уберите его или перенесите в extra, где документ несёт свои поля"
+        )
     template = None if language == "en" else REASONS_RU.get(str(error.get("type")))
     if template is None:
         return own
@@ -161,6 +168,13 @@ def validation_reason(error: Mapping[str, Any], language: str) -> str:
         return template.format(**values)
     except (KeyError, IndexError):  # a value pydantic did not give, a problem not listed
         return own
+
+
+def _in_a_document(loc: Sequence[Any]) -> bool:
+    """Whether a place is a field of a document's header or of one of its lines (the parts
+    that carry ``extra``): ``…header.Склад``, ``…lines.2.Склад``."""
+    parent = loc[-2] if len(loc) >= 2 else None
+    return parent == "header" or (isinstance(parent, int) and len(loc) >= 3 and loc[-3] == "lines")
 
 
 def _said(value: Any) -> Any:

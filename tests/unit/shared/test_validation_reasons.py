@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.contracts.directory import Login, TenantId
+from shared.contracts.documents import Document
 from shared.contracts.quantity import Quantity, quantity_problems
 from shared.errors import carried, describe
 from shared.http import error_body
@@ -178,3 +179,23 @@ def test_a_body_that_is_not_json_is_said_why_and_where_in_russian(body: bytes, s
              "input": {}, "ctx": {"error": reader_said}}  # fmt: skip
     assert describe([error], "ru") == f"body: это не JSON: {json_reason(reader_said, 'ru')}"
     assert describe([error], "en") == f"body: not JSON: {reader_said}"
+
+
+def test_a_field_a_document_does_not_have_is_pointed_to_its_extra() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Document.model_validate(
+            {
+                "header": {"id": "x", "accounting_type": "Заказ", "Склад": "Основной"},
+                "lines": [{"line_no": 1, "product_id": "p", "Ячейка": "A-01"}],
+                "Организация": "ООО",
+            }
+        )
+    said = describe(caught.value, "ru")
+    pointed = "такого поля нет: уберите его или перенесите в extra, где документ несёт свои поля"
+    assert said == (
+        f"header.Склад: {pointed}; lines.0.Ячейка: {pointed}; "
+        "Организация: такого поля нет: уберите его"  # the document itself has no extra
+    )
+    assert describe(caught.value, "en").startswith(
+        "header.Склад: Extra inputs are not permitted: a document's own fields go in its `extra`"
+    )
