@@ -36,8 +36,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Device {pin} is blocked or retired.",
     },
     "process_not_found": {
-        "ru": "Бизнес-процесс «{process}» не найден.",
-        "en": "Business process “{process}” was not found.",
+        "ru": "Бизнес-процесс «{process}» не найден{nearest}.",
+        "en": "Business process “{process}” was not found{nearest}.",
     },
     "process_disabled": {
         "ru": "Бизнес-процесс «{process}» отключён.",
@@ -835,7 +835,17 @@ _SAID_PARAMS: dict[str, Callable[[str, str], str]] = {
     "target": lambda value, language: word(value, language),
     "channel": lambda value, language: word(value, language),
     "json_error": json_reason,
+    "nearest": lambda value, language: _did_you_mean(value, language),
 }
+# Parameters a message may go without (a refusal stored before it had them): said as "".
+_OPTIONAL_PARAMS = ("nearest",)
+
+
+def _did_you_mean(nearest: str, language: str) -> str:
+    """What a name not found comes closest to, as a message's aside; "" for nothing."""
+    if not nearest:
+        return ""
+    return f" (did you mean “{nearest}”?)" if language == "en" else f" (может быть, «{nearest}»?)"
 
 
 def render(code: str, language: str = "ru", params: dict[str, Any] | None = None) -> str:
@@ -844,6 +854,9 @@ def render(code: str, language: str = "ru", params: dict[str, Any] | None = None
         return code
     template = texts["en"] if language == "en" else texts["ru"]
     values = params or {}
+    missing = [n for n in _OPTIONAL_PARAMS if n not in values and "{" + n + "}" in template]
+    if missing:
+        values = {**dict.fromkeys(missing, ""), **values}
     if not _SAID_PARAMS.keys().isdisjoint(values):
         values = {
             name: _SAID_PARAMS[name](value, language)

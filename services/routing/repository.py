@@ -8,6 +8,7 @@ their stored shape stays what it was, so stores written by earlier versions read
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Self, TypeVar
@@ -99,6 +100,21 @@ async def find_process(db: Session, tenant: str, ref: str) -> BusinessProcess | 
         if doc is not None:
             return _parsed_process(doc["process"])
     return None
+
+
+async def nearest_process(db: Session, tenant: str, ref: str) -> str:
+    """The id of the tenant's process (its own or a default) whose id or name comes closest to
+    ``ref``, a name not found: what 1C most likely meant by a mistyped one; "" when none is
+    close."""
+    known: dict[str, str] = {}  # id or name, lower case -> the process's id
+    for owner in (tenant, ALL_TENANTS):
+        for row in await db.find(PROCESSES.name, {"tenant": owner}):
+            stored = row["process"]
+            for said in (stored.get("id"), stored.get("name")):
+                if isinstance(said, str) and said:
+                    known.setdefault(said.lower(), str(stored.get("id")))
+    close = difflib.get_close_matches(ref.lower(), list(known), n=1, cutoff=0.6)
+    return known[close[0]] if close else ""
 
 
 # Processes checked once per stored form instead of on every upload that names them: a

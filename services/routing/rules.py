@@ -185,13 +185,15 @@ def decide(
     directory: DirectoryView,
     *,
     tenant: str,
+    nearest: str = "",
 ) -> Decision:
     """Accept the request with a route per document, or refuse it whole.
 
-    ``process`` is the tenant's process named ``process_ref`` (None if there is none);
+    ``process`` is the tenant's process named ``process_ref`` (None if there is none; then
+    ``nearest`` is the known process its name comes closest to, "" for none);
     ``document_types`` are the accounting types of the request's documents, in order.
     """
-    plan = _plan(process, process_ref, channel, target, document_types)
+    plan = _plan(process, process_ref, channel, target, document_types, nearest)
     if isinstance(plan, Refused):
         return plan
     assert process is not None  # a plan exists only for a known process
@@ -230,10 +232,11 @@ def _plan(
     channel: Channel,
     target: Target,
     document_types: Sequence[str] | None,
+    nearest: str = "",
 ) -> _Plan | Refused:
     """Every rule that needs no directory fact, and what to resolve next."""
     if process is None:
-        return Refused("process_not_found", {"process": process_ref})
+        return Refused("process_not_found", {"process": process_ref, "nearest": nearest})
     if not process.enabled:
         return Refused("process_disabled", {"process": process.id})
     if document_types is not None:

@@ -239,6 +239,10 @@ class UploadDecider:
         types = [d.header.accounting_type for d in request.documents]
         lookups = rules.lookups_for(process, request.channel, request.target, types)
         directory = await self._directory(tenant, lookups, envelope.time)
+        # A process not found: the one its name comes closest to, to say in the refusal.
+        nearest = (
+            "" if process else await repo.nearest_process(self._store, tenant, request.process)
+        )
         return rules.decide(
             process,
             request.process,
@@ -247,6 +251,7 @@ class UploadDecider:
             types,
             directory,
             tenant=tenant,
+            nearest=nearest,
         )
 
     async def _announce(

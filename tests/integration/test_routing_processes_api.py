@@ -113,9 +113,9 @@ async def test_put_get_delete_of_a_base_process(
     answer = await accounting.upload(
         upload({"kind": "pin", "value": "0000"}, order(), process="counted-receipt")
     )
-    assert (answer["code"], answer["params"]) == (
+    assert (answer["code"], answer["params"]) == (  # the shipped one whose name is closest
         "process_not_found",
-        {"process": "counted-receipt"},
+        {"process": "counted-receipt", "nearest": "purchase-receipt"},
     )
 
 

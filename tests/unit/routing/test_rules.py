@@ -118,7 +118,7 @@ CASES = [
         pin("5546"),
         view(EDA50),
         (ORDER,),
-        refused("process_not_found", process="receipt"),
+        refused("process_not_found", process="receipt", nearest=""),
         id="unknown-process",
     ),
     pytest.param(

@@ -425,3 +425,16 @@ async def test_two_instances_given_the_same_message_at_once_decide_it_once(
         assert len(await _copies(first)) == 1
         assert len(await _emitted(first, "document.routed")) == 1
         assert len(await _emitted(first, "upload.decided")) == 1
+
+
+async def test_a_process_not_found_is_refused_with_the_one_its_name_comes_closest_to(
+    decider: UploadDecider, store: Store
+) -> None:
+    await _decide(decider, _request("r-1", process=PICKING.id[:-1] + "x"))  # one letter off
+    await _decide(decider, _request("r-2", process="something-else-entirely"))
+    typo, unlike = await _emitted(store, "upload.decided")
+    assert (typo["code"], typo["params"]) == (
+        "process_not_found",
+        {"process": PICKING.id[:-1] + "x", "nearest": PICKING.id},
+    )
+    assert unlike["params"]["nearest"] == ""

@@ -102,3 +102,20 @@ def test_only_the_target_refusals_take_a_worded_target_or_channel() -> None:
         if name in ("target", "channel")
     }
     assert worded == {"target_not_allowed_on_channel", "target_incomplete"}
+
+
+def test_a_process_not_found_says_the_one_meant_when_there_is_one() -> None:
+    meant = {"process": "purchase-reciept", "nearest": "purchase-receipt"}
+    assert render("process_not_found", "ru", meant) == (
+        "Бизнес-процесс «purchase-reciept» не найден (может быть, «purchase-receipt»?)."
+    )
+    assert render("process_not_found", "en", meant) == (
+        "Business process “purchase-reciept” was not found (did you mean “purchase-receipt”?)."
+    )
+    # Nothing close, or a refusal stored before the hint existed: the sentence alone.
+    assert render("process_not_found", "ru", {"process": "x", "nearest": ""}) == (
+        "Бизнес-процесс «x» не найден."
+    )
+    assert render("process_not_found", "en", {"process": "x"}) == (
+        "Business process “x” was not found."
+    )
