@@ -689,6 +689,14 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Бизнес-процесс «{process}» нельзя удалить: он следующий для процесса «{by}».",
         "en": "Business process “{process}” cannot be deleted: it is the next process of “{by}”.",
     },
+    "cli_document_credential_missing": {
+        "ru": "Не указан ни токен администратора (--admin-token, TSDX_ADMIN_TOKEN: поиск во всех "
+        "базах по номеру, ид или пин-коду), ни ключ API базы (--api-key, TSDX_API_KEY: документ "
+        "этой базы по его ид в 1С).",
+        "en": "Neither an admin token (--admin-token, TSDX_ADMIN_TOKEN: a search of every base by "
+        "number, id or PIN) nor a base's API key (--api-key, TSDX_API_KEY: the base's document "
+        "by its 1C id) was given.",
+    },
     "cli_admin_token_missing": {
         "ru": "Не указан токен администратора: --admin-token или переменная окружения "
         "TSDX_ADMIN_TOKEN.",

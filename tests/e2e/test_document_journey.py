@@ -174,8 +174,18 @@ async def test_tsdx_document_show_prints_the_timeline_by_number(
     missing = await tsdx("document", "show", f"no-such-{uuid.uuid4().hex}", env=env)
     assert missing.code == REFUSED
     assert "не найден" in missing.err
-    no_token = await tsdx("document", "show", number, env={"TSDX_URL": stack.url("gateway")})
-    assert no_token.code == USAGE
+    nothing = await tsdx("document", "show", number, env={"TSDX_URL": stack.url("gateway")})
+    assert nothing.code == USAGE
+    assert "ни токен администратора" in nothing.err and "ни ключ API базы" in nothing.err
+
+    # A 1C integrator has the base's API key, not the operators' token: by the 1C id.
+    keyed = {"TSDX_URL": stack.url("gateway"), "TSDX_API_KEY": tenant["api_key"]}
+    by_key = await tsdx("document", "show", document_id, "--lang", "en", env=keyed)
+    assert by_key.code == OK, by_key
+    assert document_id in by_key.out and "State: loaded into accounting" in by_key.out
+    assert f"{device['pin']} EDA50" in by_key.out
+    by_number = await tsdx("document", "show", number, env=keyed)  # numbers: the operators'
+    assert by_number.code == REFUSED and "не найден" in by_number.err
 
 
 async def test_a_step_by_the_replacement_device_names_that_device(

@@ -1,10 +1,11 @@
-"""``tsdx document show ID|NUMBER|PIN``: where a document is, and every step it took, through
-the gateway's admin API.
+"""``tsdx document show ID|NUMBER|PIN``: where a document is, and every step it took.
 
-The query is matched in every base against the accounting id, the number and the PIN of the
-device a copy went to; each document found is shown with its timeline (``--tenant T`` keeps
-those of one base). Exit codes as every client command: 0 shown, 2 wrong usage, 3 nothing
-found or refused by the server, 4 the server could not be reached.
+With the operators' admin token the query is matched in every base against the accounting id,
+the number and the PIN of the device a copy went to; each document found is shown with its
+timeline (``--tenant T`` keeps those of one base). Without it, with a base's API key (what a
+1C integrator has), the query is the document's accounting id in that base
+(``GET /api/v1/documents/{id}``). Exit codes as every client command: 0 shown, 2 wrong usage,
+3 nothing found or refused by the server, 4 the server could not be reached.
 """
 
 from __future__ import annotations
@@ -27,14 +28,11 @@ from tools.cli.output import (
     run_command,
     target_text,
 )
-from tools.client import AdminClient
+from tools.client import AccountingClient, AdminClient, ApiError
 
 
-def _client(args: argparse.Namespace) -> AdminClient:
-    token = args.admin_token or os.environ.get("TSDX_ADMIN_TOKEN")
-    if not token:
-        raise CommandError(USAGE, "cli_admin_token_missing")
-    return AdminClient(args.url, token, language=args.lang)
+def _admin_token(args: argparse.Namespace) -> str | None:
+    return args.admin_token or os.environ.get("TSDX_ADMIN_TOKEN")
 
 
 def who(step: dict[str, Any], language: str) -> str:
@@ -73,7 +71,9 @@ def details(step: dict[str, Any], language: str) -> str:
 def print_journey(view: dict[str, Any], language: str) -> None:
     state = render(f"journey_state_{view['state']}", language)
     number = " " + text("cli.number", language, number=view["number"]) if view.get("number") else ""
-    print(f"{view['tenant']}  {view['document_id']}{number}  {view.get('accounting_type', '')}")
+    # The admin API names the base; the accounting API answers for the key's own base.
+    base = f"{view['tenant']}  " if view.get("tenant") else ""
+    print(f"{base}{view['document_id']}{number}  {view.get('accounting_type', '')}")
     print(f"{render('journey_state', language)}: {state}")
     print_table(
         columns(language, "time", "step", "service", "who", "details"),
@@ -91,13 +91,13 @@ def print_journey(view: dict[str, Any], language: str) -> None:
 
 
 async def _show(args: argparse.Namespace) -> int:
-    async with _client(args) as client:
-        found = await client.find_documents(args.query)
-        if args.tenant:
-            found = [d for d in found if d["tenant"] == args.tenant]
-        if not found:
-            raise CommandError(REFUSED, "cli_document_not_found", query=args.query)
-        views = [await client.document_journey(d["tenant"], d["document_id"]) for d in found]
+    token = _admin_token(args)
+    if token:
+        views = await _found_everywhere(args, token)
+    elif args.api_key:
+        views = [await _found_in_the_base(args, args.api_key)]
+    else:
+        raise CommandError(USAGE, "cli_document_credential_missing")
     if args.json:
         print_json(views)
         return OK
@@ -108,12 +108,34 @@ async def _show(args: argparse.Namespace) -> int:
     return OK
 
 
+async def _found_everywhere(args: argparse.Namespace, token: str) -> list[dict[str, Any]]:
+    """The journeys of the documents the query names in every base (the admin API)."""
+    async with AdminClient(args.url, token, language=args.lang) as client:
+        found = await client.find_documents(args.query)
+        if args.tenant:
+            found = [d for d in found if d["tenant"] == args.tenant]
+        if not found:
+            raise CommandError(REFUSED, "cli_document_not_found", query=args.query)
+        return [await client.document_journey(d["tenant"], d["document_id"]) for d in found]
+
+
+async def _found_in_the_base(args: argparse.Namespace, api_key: str) -> dict[str, Any]:
+    """The journey of the base's document whose accounting id the query is (the API key's)."""
+    async with AccountingClient(args.url, api_key, language=args.lang) as client:
+        try:
+            return await client.document(args.query)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            raise CommandError(REFUSED, "cli_document_not_found", query=args.query) from None
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     document = commands.add_parser(
         "document",
         help="where a document is: its state and every step it took",
-        description="A document's journey through the admin API: found in every base by "
-        "accounting id, number or device PIN.",
+        description="A document's journey: with the admin token found in every base by "
+        "accounting id, number or device PIN; with a base's API key, by its accounting id.",
     )
     actions = document.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="the state and timeline of the documents found")
@@ -121,5 +143,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     show.add_argument("--tenant", default=None, help="only documents of this base")
     show.add_argument("--json", action="store_true", help="print the answer as JSON")
     show.add_argument("--admin-token", default=None, help="the operators' token (TSDX_ADMIN_TOKEN)")
-    add_server_options(show, api_key=False)
+    add_server_options(show, api_key=True)
     show.set_defaults(run=lambda a: run_command(a, _show))
