@@ -582,6 +582,11 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await page.click("#dialog-clear")
     await page.click("#dialog-ok")
     await expect(qty(page, 3)).to_have_text("0")
+    # A short code scanned there (a scanner's pace) is a scan too, not 123456 pieces.
+    await page.click('#lines li[data-line-no="2"]')
+    await scan(page, "123456")
+    await expect(page.locator("#message")).to_contain_text("Неизвестный штрихкод: 123456")
+    await expect(qty(page, 2)).to_have_text("3")
 
     await page.click('#lines li[data-line-no="3"]')  # weighed cheese without a label
     await page.fill("#dialog-input", "0,75")

@@ -153,6 +153,16 @@ test("a barcode typed into the open quantity field is a scan, not a quantity", (
   }
 });
 
+test("a short code typed at a scanner's pace into the quantity field is a scan", () => {
+  const at = (gap, n) => Array.from({ length: n }, (_, i) => 1000 + i * gap);
+  assert.equal(scannedIntoQuantity("123456", at(8, 6)), true); // a shop's own short code
+  assert.equal(scannedIntoQuantity("1234", at(20, 4)), true);
+  assert.equal(scannedIntoQuantity("123456", at(180, 6)), false); // typed by hand
+  assert.equal(scannedIntoQuantity("12", at(5, 2)), false); // too short to tell
+  assert.equal(scannedIntoQuantity("123456", at(5, 3)), false); // only part of it typed so
+  assert.equal(scannedIntoQuantity("12,5", []), false); // filled in, not typed
+});
+
 test("a tobacco block's GS after 8005 is kept, and a job counted before sends its marks as read", () => {
   const block = `010${MILK}21-wKdQZ7${GS}8005109000${GS}93abcd`;
   const counted = job();

@@ -338,11 +338,26 @@ function dialog(options) {
       resolve(value);
       focusScan();
     }
-    var ok = h("button", { class: "button primary", id: "dialog-ok", type: "button", text: options.ok || "OK", onclick: function () { close(input ? input.value : true); } });
+    // When each key of the field's text was pressed: a scanner's pace tells a scan from typing.
+    var keyTimes = [];
+    // The field's answer: its text, or {scan: text} when `options.isScan` tells it was scanned.
+    function answer() {
+      return options.isScan && options.isScan(input.value, keyTimes) ? { scan: input.value } : input.value;
+    }
+    var ok = h("button", { class: "button primary", id: "dialog-ok", type: "button", text: options.ok || "OK", onclick: function () { close(input ? answer() : true); } });
     var cancel = h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } });
     // A third answer, when given: resolves with its value.
     var other = options.other ? h("button", { class: "button danger", id: options.other.id, type: "button", text: options.other.text, onclick: function () { close(options.other.value); } }) : null;
-    if (input) input.addEventListener("keydown", function (e) { if (endsScan(e, input.value)) { e.preventDefault(); close(input.value); } });
+    if (input) input.addEventListener("keydown", function (e) {
+      if (endsScan(e, input.value)) {
+        e.preventDefault();
+        close(answer());
+      } else if (e.key.length === 1) {
+        var now = Date.now();
+        if (keyTimes.length && now - keyTimes[keyTimes.length - 1] > 1000) keyTimes = [];
+        keyTimes.push(now);
+      }
+    });
     shade.appendChild(h("div", { class: "dialog", id: "dialog", role: "dialog" }, [
       h("p", { class: "dialog-text", text: options.text }), input, h("div", { class: "dialog-actions" }, [cancel, ok]), other,
     ]));
@@ -729,10 +744,10 @@ async function typeQuantity(job, index) {
   var name = line.name || line.product_id;
   var counted = !isZero(job.counts[index]);
   var other = counted ? { id: "dialog-clear", text: t("clear_line"), value: CLEAR_LINE } : null;
-  var typed = await dialog({ text: t("add_quantity") + ": " + name + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add"), other: other });
+  var typed = await dialog({ text: t("add_quantity") + ": " + name + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add"), other: other, isScan: scannedIntoQuantity });
   if (typed === CLEAR_LINE) return clearCount(job, index);
   if (typed === null || typed === undefined) return;
-  if (scannedIntoQuantity(typed)) return queueScan(typed); // counted as the scan it is
+  if (typed.scan !== undefined) return queueScan(typed.scan); // counted as the scan it is
   var attributes = await askAttributes((job.settings.ask_for || []).filter(function (name) { return !line[name]; }));
   if (attributes === null) return;
   await reportCount(job, applyTyped(job, index, typed, attributes));

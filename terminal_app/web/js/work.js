@@ -313,11 +313,19 @@ export function applyScan(job, raw, barcodeSettings, typed, hit) {
   return count(job, found.line, found.quantity, scan.code, attrs);
 }
 
+// A scanner types a code's keys a few milliseconds apart; no one types four keys in a row
+// this fast by hand.
+var SCANNER_KEY_GAP_MS = 30;
+
 // A wedge scanner typing into the quantity field while it is open: eight digits or more (no one
-// counts ten million by hand), or eight characters or more that are no quantity, is a scan.
-export function scannedIntoQuantity(text) {
+// counts ten million by hand), eight characters or more that are no quantity, or a shorter
+// code whose keys (`keyTimes`, when each was pressed, in ms) came at a scanner's pace, is a scan.
+export function scannedIntoQuantity(text, keyTimes) {
   var value = String(text).trim();
-  return /^\d{8,}$/.test(value) || (value.length >= 8 && !isQuantity(normalize(value)));
+  if (/^\d{8,}$/.test(value) || (value.length >= 8 && !isQuantity(normalize(value)))) return true;
+  var times = keyTimes || [];
+  var n = times.length;
+  return n >= 4 && n >= value.length && (times[n - 1] - times[0]) / (n - 1) < SCANNER_KEY_GAP_MS;
 }
 
 export function applyTyped(job, index, typed, attributes) {
