@@ -258,8 +258,12 @@ async def test_pair_receive_scan_and_finish_online(
     await expect(message).to_have_attribute("data-kind", "error")
     await expect(message).to_contain_text("код маркировки уже отсканирован")
     await expect(qty(page, 1)).to_have_text("2")
+    # A damaged code typed on the on-screen keyboard: once it is in, the keyboard goes.
+    await page.click("#keyboard")
+    await expect(page.locator("#scan")).to_have_attribute("inputmode", "text")
     await scan(page, "4600000999990")
     await expect(message).to_contain_text("Неизвестный штрихкод: 4600000999990")
+    await expect(page.locator("#scan")).to_have_attribute("inputmode", "none")
     await expect(page.locator("#scan")).to_be_focused()
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-document.png")))
 

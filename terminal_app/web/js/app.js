@@ -586,6 +586,11 @@ function workScreen() {
     var raw = scan.value;
     scan.value = "";
     queueScan(raw);
+    // A code typed on the on-screen keyboard is in: the keyboard goes, the scanner is back.
+    if (scan.getAttribute("inputmode") !== "none") {
+      scan.setAttribute("inputmode", "none");
+      scan.blur();
+    }
   });
   scan.addEventListener("blur", function () { setTimeout(focusScan, 0); });
   var keyboard = h("button", { id: "keyboard", class: "icon-button tool", type: "button", title: t("keyboard"), text: "\u2328", onclick: function () {
