@@ -184,6 +184,8 @@ async def test_pair_receive_scan_and_finish_online(
     await page.goto(f"{stack.url('gateway')}/tsd/")
     await expect(page.locator("h1")).to_have_text("Подключение к базе")
     await expect(page.locator("#unsent")).to_be_hidden()  # nothing could have been sent yet
+    # Said once the server has answered, not taken from the browser's own guess.
+    await expect(page.locator("#connection")).to_have_text("В сети")
     await page.screenshot(path=str(screenshot_path(tmp_path, "terminal-pair.png")))
     # No code, then a wrong one: said, and the field ready for the next scan, its text selected.
     await page.click("#pair-button")

@@ -36,7 +36,7 @@ var state = {
   list: [], // LAN: the user's documents as the server last listed them
   screen: "list",
   current: null,
-  online: navigator.onLine,
+  online: null, // whether the server answers: not known until it has answered (or not) once
   offlineReady: false,
   offlineChecked: false,
   device: null, // internet: the paired device
@@ -135,13 +135,29 @@ function failedForNetwork(error) {
 
 // A refused terminal reaches the server but may not use it: not "online" (the band says why).
 function connectionWord() {
-  return state.refused ? t("refused_pill") : state.online ? t("online") : t("offline");
+  if (state.refused) return t("refused_pill");
+  return state.online === null ? t("connecting") : state.online ? t("online") : t("offline");
+}
+
+function pillKind() {
+  if (state.online === null && !state.refused) return "pill-connecting";
+  return state.online && !state.refused ? "pill-online" : "pill-offline";
+}
+
+// Whether the server answers, asked once where nothing else asks yet (pairing, logging in).
+async function askServer() {
+  try {
+    var answer = await fetch("/healthz", { cache: "no-store" });
+    setOnline(answer.ok);
+  } catch (error) {
+    setOnline(false);
+  }
 }
 
 function renderChrome() {
   var pill = $("#connection");
   pill.textContent = connectionWord();
-  pill.className = "pill " + (state.online && !state.refused ? "pill-online" : "pill-offline");
+  pill.className = "pill " + pillKind();
   pill.setAttribute("data-online", state.online ? "yes" : "no");
   var strip = $("#unsent");
   var n = state.outbox.length;
@@ -1361,7 +1377,12 @@ function bindChrome() {
   $("#drawer-shade").addEventListener("click", closeDrawer);
   $("#unsent").addEventListener("click", showUnsent);
   $("#notice").addEventListener("click", function () { hideNotice(); });
-  window.addEventListener("online", function () { wake(); flush(); syncCatalog(); });
+  window.addEventListener("online", function () {
+    wake();
+    flush();
+    syncCatalog();
+    if (!state.device && !state.session) askServer(); // nothing else asks before pairing
+  });
   window.addEventListener("offline", function () { setOnline(false); });
   // The scanner types wherever focus is: send stray keys to the scan field; on the list, a
   // scan opens the document it names.
@@ -1387,8 +1408,10 @@ async function start() {
   if (MODE === "internet") {
     state.device = settings.get("device", null);
     state.startable = settings.get("startable", []);
-    if (!state.device) go("pair");
-    else {
+    if (!state.device) {
+      go("pair");
+      askServer();
+    } else {
       var job = open && state.jobs.get(open);
       if (job && !job.finished) go("work", open);
       else go("list");
@@ -1397,8 +1420,10 @@ async function start() {
   } else {
     state.session = settings.get("lan_session", null);
     state.startable = settings.get("startable", []);
-    if (!state.session) go("login");
-    else {
+    if (!state.session) {
+      go("login");
+      askServer();
+    } else {
       var lanJob = open && state.jobs.get(open);
       if (lanJob && !lanJob.finished) go("work", open);
       else go("list");
