@@ -252,6 +252,14 @@ async def test_pair_receive_scan_and_finish_online(
     await scan(page, BAGS, suffix="Tab")  # a scanner set to end its codes with Tab
     await expect(qty(page, 2)).to_have_text("1")
     await expect(page.locator("#scan")).to_be_focused()
+    # Scanned twice by mistake: the last scan taken back, once.
+    await scan(page, BAGS)
+    await expect(qty(page, 2)).to_have_text("2")
+    await page.click("#undo")
+    await expect(qty(page, 2)).to_have_text("1")
+    await expect(page.locator("#message")).to_have_text("Отменено: Пакет-майка 30×50 −1 шт")
+    await expect(page.locator("#undo")).to_be_disabled()
+    await expect(page.locator("#scan")).to_be_focused()
     await scan(page, CHEESE_1235_G)
     await expect(qty(page, 3)).to_have_text("1,235")
     await scan(page, MARK_B)

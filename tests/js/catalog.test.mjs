@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parseScan } from "../../terminal_app/web/js/barcodes.js";
 import { applyPage, findInCatalog } from "../../terminal_app/web/js/catalog.js";
 import { multiply } from "../../terminal_app/web/js/decimal.js";
-import { applyScan, factLines, newCreatedJob, newJob } from "../../terminal_app/web/js/work.js";
+import { applyScan, factLines, newCreatedJob, newJob, undoLast } from "../../terminal_app/web/js/work.js";
 
 const MILK = "4601234567893";
 const BOX = "14601234567890";
@@ -154,4 +154,16 @@ test("a weight label counts its weight on the planned line of its product; a zer
   assert.equal(zero.reason, "zero_weight");
   assert.equal(receipt.counts[0], "1.234");
   assert.equal(receipt.lines.length, 1);
+});
+
+test("undoing the scan that added a product outside the plan takes its line away", async () => {
+  const db = await catalog();
+  const counting = job();
+  await scanWith(counting, db, MILK);
+  await scanWith(counting, db, KEFIR);
+  assert.equal(counting.lines.length, 2);
+  assert.equal(undoLast(counting).name, "Кефир");
+  assert.equal(counting.lines.length, 1);
+  assert.equal(counting.summary.lines, 1);
+  assert.deepEqual(factLines(counting).map((f) => [f.product_id, f.quantity]), [["milk", "1"]]);
 });

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { parseScan } from "../../terminal_app/web/js/barcodes.js";
-import { applyScan, applyTyped, attributesToAsk, clearLine, factLines, marksCheck, newJob } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, attributesToAsk, clearLine, factLines, marksCheck, newJob, undoLast } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -129,3 +129,16 @@ test("an expiry typed by hand is read in the Russian and ISO ways, and checked",
   assert.equal(expiryOf("завтра"), null);
 });
 
+
+test("a box undone takes back every code it counted, and may be scanned again", () => {
+  const counted = job({}, [{ code: SSCC, contents: [code("AAAAAA"), code("BBBBBB")] }]);
+  applyScan(counted, code("CCCCCC"));
+  assert.equal(applyScan(counted, SSCC).ok, true);
+  assert.equal(counted.counts[0], "3");
+  const undone = undoLast(counted);
+  assert.deepEqual([undone.box, undone.quantity], [true, "2"]);
+  assert.equal(counted.counts[0], "1");
+  assert.deepEqual(factLines(counted)[0].marks, [code("CCCCCC")]);
+  assert.equal(applyScan(counted, SSCC).ok, true); // the box and its codes, counted anew
+  assert.equal(counted.counts[0], "3");
+});

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
 import { quantityShown } from "../../terminal_app/web/js/i18n.js";
 import { inLanguage } from "./language.mjs";
-import { applyScan, applyTyped, clearLine, documentsByScan, factLines, newJob, scannedIntoQuantity, titleOf } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, clearLine, documentsByScan, factLines, newJob, scannedIntoQuantity, titleOf, undoLast } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -196,4 +196,35 @@ test("a scan on the list names the listed documents with that number or id in 1C
   // A receipt and a shipment may share a number: both named, neither opened for the other.
   const twins = listed.concat([{ delivery_id: "d5", document_id: "b9c0-guid", number: "0000-000123" }]);
   assert.deepEqual(documentsByScan(twins, "0000-000123").map((d) => d.delivery_id), ["d1", "d5"]);
+});
+
+test("the last count is taken back once, its batch, marks and added line with it", () => {
+  const counted = newJob({
+    delivery_id: "d",
+    settings: {},
+    document: { header: { id: "doc" }, lines: [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "5" }] },
+  });
+  applyScan(counted, MILK);
+  applyScan(counted, MILK);
+  assert.equal(counted.counts[0], "2");
+  const undone = undoLast(counted);
+  assert.deepEqual([undone.ok, undone.name, undone.quantity], [true, "Молоко", "1"]);
+  assert.equal(counted.counts[0], "1");
+  assert.deepEqual(factLines(counted).map((f) => f.quantity), ["1"]);
+  assert.equal(undoLast(counted).reason, "nothing_to_undo"); // once
+  // A marking code taken back may be scanned again; the line's first barcode goes with the count.
+  const mark = `010${MILK}21abcDEF123456${GS}93Ab1x`;
+  applyScan(counted, mark);
+  assert.equal(counted.counts[0], "2");
+  undoLast(counted);
+  assert.equal(counted.counts[0], "1");
+  assert.equal(applyScan(counted, mark).ok, true);
+  assert.deepEqual(factLines(counted)[0].marks, [mark]);
+  // A typed quantity, then the line cleared: nothing left to take back.
+  applyTyped(counted, 0, "2");
+  assert.equal(undoLast(counted).quantity, "2");
+  applyScan(counted, MILK);
+  clearLine(counted, 0);
+  assert.equal(undoLast(counted).reason, "nothing_to_undo");
+  assert.equal(counted.counts[0], "0");
 });

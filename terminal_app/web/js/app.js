@@ -12,7 +12,7 @@ import { currentLanguage, quantityShown, setLanguage, t } from "./i18n.js";
 import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
   applyScan, applyTyped, attributesToAsk, clearLine, documentsByScan, expiryOf, factLines, marksCheck, newCreatedJob,
-  newJob, newResultId, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf,
+  newJob, newResultId, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf, undoLast,
 } from "./work.js";
 
 var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
@@ -615,6 +615,7 @@ function workScreen() {
     scan.focus();
   } });
   var camera = "BarcodeDetector" in window ? h("button", { id: "camera", class: "icon-button tool", type: "button", title: t("camera"), text: "\u25a3", onclick: scanWithCamera }) : null;
+  var undo = h("button", { id: "undo", class: "icon-button tool", type: "button", title: t("undo_last"), "aria-label": t("undo_last"), text: "\u21b6", disabled: !job.lastCount, onclick: function () { undoScan(job); } });
   var p = progress(job);
   var actions = [h("button", { id: "back", class: "button", type: "button", text: t("back"), onclick: function () { go("list"); } })];
   if (MODE === "lan") actions.push(h("button", { id: "release", class: "button", type: "button", text: t("release"), onclick: function () { release(job); } }));
@@ -626,7 +627,7 @@ function workScreen() {
       h("div", { class: "work-progress", id: "progress", text: p.done + " / " + p.total }),
     ]),
     commentOf(job.header) ? h("div", { class: "work-comment", id: "work-comment", text: commentOf(job.header) }) : null,
-    h("div", { class: "scan-row" }, [scan, keyboard, camera]),
+    h("div", { class: "scan-row" }, [scan, undo, keyboard, camera]),
     h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
     marksCheck(job) ? h("button", { id: "marks-check", class: "marks-check", type: "button", text: marksCheckText(job), onclick: function () { showMarksCheck(job); } }) : null,
     h("div", { id: "current-cell", class: "current-cell", hidden: !job.cell, text: job.cell ? t("current_cell", { name: job.cellName || job.cell }) : "" }),
@@ -645,6 +646,8 @@ function renderLines(job, highlight) {
   $("#progress").textContent = p.done + " / " + p.total;
   var check = $("#marks-check");
   if (check) check.textContent = marksCheckText(job);
+  var undo = $("#undo");
+  if (undo) undo.disabled = !job.lastCount;
   var last = list.querySelector(".line-last");
   if (last && last.scrollIntoView) last.scrollIntoView({ block: "nearest" });
 }
@@ -744,6 +747,25 @@ async function reportCount(job, outcome) {
   message(warn ? "warn" : "ok", t(said, params));
   signal(warn ? "warn" : "ok", state.sound);
   renderLines(job, outcome.line);
+}
+
+// The last count taken back (a scan counted twice, the wrong product), after the scans before it
+// were handled: it is the last one the storekeeper heard.
+function undoScan(job) {
+  return (scansDone = scansDone.then(async function () {
+    var outcome = undoLast(job);
+    if (!outcome.ok) {
+      message("error", t(outcome.reason));
+      signal("error", state.sound);
+      return;
+    }
+    await saveJob(job);
+    var line = outcome.line >= 0 ? job.lines[outcome.line] : null;
+    var qty = quantityShown(outcome.quantity) + (line && line.unit && !outcome.box ? " " + line.unit : "");
+    message("warn", t(outcome.box ? "undone_box" : "undone", { name: outcome.name, qty: qty }));
+    signal("warn", state.sound);
+    renderLines(job, outcome.line);
+  }));
 }
 
 // The quantities among a message's words, as the reader writes them.

@@ -41,6 +41,13 @@ export function add(a, b) {
   return format(scaled(a, scale) + scaled(b, scale), scale);
 }
 
+// a − b, exact, for a b not above a (what was added taken back).
+export function subtract(a, b) {
+  var scale = scaleOf(a, b);
+  var difference = scaled(a, scale) - scaled(b, scale);
+  return format(difference < BigInt(0) ? BigInt(0) : difference, scale);
+}
+
 export function compare(a, b) {
   var scale = scaleOf(a, b);
   var x = scaled(a, scale);

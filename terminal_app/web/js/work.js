@@ -2,7 +2,7 @@
 // a plain object the app stores in IndexedDB after every change.
 
 import { matchScan, parseScan } from "./barcodes.js";
-import { add, compare, isQuantity, isZero, multiply, normalize } from "./decimal.js";
+import { add, compare, isQuantity, isZero, multiply, normalize, subtract } from "./decimal.js";
 import { t } from "./i18n.js";
 
 export function newJob(downloaded) {
@@ -159,8 +159,9 @@ function count(job, index, quantity, barcode, attrs, marks) {
   if (job.settings.quantity_control && line.cell && attrs.cell && attrs.cell !== line.cell) {
     return refuse("cell_mismatch", { name: line.name, cell: attrs.cell, planned_cell: line.cell });
   }
+  var firstScan = Boolean(barcode) && !job.scanned[index];
   job.counts[index] = total;
-  if (barcode && !job.scanned[index]) job.scanned[index] = barcode;
+  if (firstScan) job.scanned[index] = barcode;
   var parts = partsOf(job);
   var part = parts.find(function (p) {
     return p.line === index && ATTRIBUTES.every(function (name) { return p[name] === attrs[name]; });
@@ -176,12 +177,15 @@ function count(job, index, quantity, barcode, attrs, marks) {
     job.marks[index].push(code);
     job.markKeys[markKey(code)] = true;
   });
-  return { ok: true, line: index, quantity: quantity, attrs: attrs, over: over };
+  // What undoLast takes back of this count.
+  var undo = { line: index, quantity: quantity, attrs: attrs, marks: (marks || []).slice(), firstScan: firstScan };
+  return { ok: true, line: index, quantity: quantity, attrs: attrs, over: over, undo: [undo] };
 }
 
 // Takes back everything counted on line ``index``, its batches, cells and marking codes, so
-// that a mistaken scan is put right by counting the line again (a count is never lowered by
-// a negative quantity: each scan stays a whole item). The next result sent replaces the
+// that a line counted wrong is put right by counting it again (the last count alone is taken
+// back by undoLast; a count is never lowered by a negative quantity: each scan stays a whole
+// item). The next result sent replaces the
 // earlier ones, so the line's count goes back to 1C as it now is. A box (aggregation code)
 // counted stays counted on its other lines; scanned again, it counts only what was cleared.
 export function clearLine(job, index) {
@@ -201,6 +205,57 @@ export function clearLine(job, index) {
   job.marks[index] = [];
   job.counts[index] = "0";
   job.scanned[index] = "";
+  job.lastCount = null; // what it would take back is gone
+}
+
+// The last count of the job (a scan, a box of codes, a typed quantity), to be taken back by
+// undoLast: what each of its counts added, the box it opened, whether it added a line.
+function rememberCount(job, outcome, linesBefore) {
+  if (!outcome.ok || !outcome.undo) return outcome; // refused, or a cell entered: no count
+  job.lastCount = { counts: outcome.undo, box: outcome.box || "", addedLine: job.lines.length > linesBefore };
+  return outcome;
+}
+
+// Takes back the job's last count, once: its quantity, batch and cell, its marking codes, the
+// box it opened and the line it added for a product outside the plan. A mistaken scan on a
+// line of 48 is put right without counting the 47 again.
+export function undoLast(job) {
+  var last = job.lastCount;
+  if (!last) return refuse("nothing_to_undo");
+  var first = last.counts[0];
+  var line = job.lines[first.line];
+  var total = "0";
+  last.counts.slice().reverse().forEach(function (c) {
+    total = add(total, c.quantity);
+    job.counts[c.line] = subtract(job.counts[c.line], c.quantity);
+    var parts = partsOf(job);
+    var part = parts.find(function (p) {
+      return p.line === c.line && ATTRIBUTES.every(function (name) { return p[name] === c.attrs[name]; });
+    });
+    c.marks.forEach(function (code) {
+      if (part) dropOne(part.marks, code);
+      dropOne(job.marks[c.line], code);
+      delete job.markKeys[markKey(code)];
+    });
+    if (part) {
+      part.quantity = subtract(part.quantity, c.quantity);
+      if (isZero(part.quantity)) parts.splice(parts.indexOf(part), 1);
+    }
+    if (c.firstScan) job.scanned[c.line] = "";
+  });
+  if (last.box) delete job.aggregatesScanned[last.box];
+  var lastIndex = job.lines.length - 1;
+  if (last.addedLine && isZero(job.counts[lastIndex])) {
+    [job.lines, job.counts, job.scanned, job.marks].forEach(function (list) { list.splice(lastIndex, 1); });
+    job.summary.lines = job.lines.length;
+  }
+  job.lastCount = null;
+  return { ok: true, undone: true, line: first.line < job.lines.length ? first.line : -1, name: line.name || line.product_id, quantity: total, box: Boolean(last.box) };
+}
+
+function dropOne(list, item) {
+  var at = list.indexOf(item);
+  if (at >= 0) list.splice(at, 1);
 }
 
 // Which of the process's asked-for attributes a scan leaves open (neither the scan nor the
@@ -243,11 +298,13 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
     over = true;
   }
   var last = null;
+  var undo = [];
   planned.forEach(function (item) {
     last = count(job, item.line, item.quantity, item.code, attributesOf(job, item.line, item.scan, typed), [item.code]);
+    undo = undo.concat(last.undo);
   });
   job.aggregatesScanned[scan.code] = true;
-  return { ok: true, line: last.line, quantity: String(planned.length), aggregate: true, attrs: last.attrs, over: over };
+  return { ok: true, line: last.line, quantity: String(planned.length), aggregate: true, attrs: last.attrs, over: over, undo: undo, box: scan.code };
 }
 
 // A product the document's lines do not name by this barcode, found in the catalog: a box's
@@ -284,6 +341,11 @@ function enterCell(job, cell) {
 // ``typed``: attributes the storekeeper typed for this scan ({series, expiry, characteristic}).
 // ``hit``: what the scan is in the catalog when no line has it (js/catalog.js findInCatalog).
 export function applyScan(job, raw, barcodeSettings, typed, hit) {
+  var linesBefore = job.lines.length; // a product outside the plan may add one
+  return rememberCount(job, scanInto(job, raw, barcodeSettings, typed, hit), linesBefore);
+}
+
+function scanInto(job, raw, barcodeSettings, typed, hit) {
   var code = String(raw).trim();
   if (!code) return refuse("empty");
   var whole = parseScan(code, barcodeSettings);
@@ -331,7 +393,8 @@ export function scannedIntoQuantity(text, keyTimes) {
 export function applyTyped(job, index, typed, attributes) {
   var quantity = normalize(typed);
   if (!isQuantity(quantity) || isZero(quantity)) return refuse("bad_quantity", { value: typed });
-  return count(job, index, quantity, "", attributesOf(job, index, null, attributes));
+  var linesBefore = job.lines.length;
+  return rememberCount(job, count(job, index, quantity, "", attributesOf(job, index, null, attributes)), linesBefore);
 }
 
 // An expiry date typed by hand: 31.03.2027, 31.03.27 or 2027-03-31, as "2027-03-31"; else null.
