@@ -616,6 +616,7 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await page.click("#dialog-clear")
     await expect(page.locator("#dialog")).to_contain_text("Обнулить строку")
     await expect(page.locator("#dialog-cancel")).to_be_focused()  # a scan's Enter: no answer
+    await expect(page.locator("#dialog-ok")).to_have_class(re.compile(r"\bdestructive\b"))
     await page.click("#dialog-ok")
     await expect(qty(page, 3)).to_have_text("0")
     await expect(page.locator("#message")).to_contain_text("строка обнулена")

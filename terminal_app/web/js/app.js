@@ -360,7 +360,7 @@ function dialog(options) {
     function answer() {
       return options.isScan && options.isScan(input.value, keyTimes) ? { scan: input.value } : input.value;
     }
-    var ok = h("button", { class: "button primary", id: "dialog-ok", type: "button", text: options.ok || "OK", onclick: function () { close(input ? answer() : true); } });
+    var ok = h("button", { class: options.danger ? "button destructive" : "button primary", id: "dialog-ok", type: "button", text: options.ok || "OK", onclick: function () { close(input ? answer() : true); } });
     var cancel = h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } });
     // A third answer, when given: resolves with its value.
     var other = options.other ? h("button", { class: "button danger", id: options.other.id, type: "button", text: options.other.text, onclick: function () { close(options.other.value); } }) : null;
