@@ -74,5 +74,5 @@ def field_path(error: Mapping[str, Any]) -> str:
     """Where a validation error is, as ``documents.0.lines``; a body that is not JSON is the
     body (FastAPI places it at the character, which its reason says)."""
     if error.get("type") == "json_invalid":
-        return str(error["loc"][0])
+        return str(error["loc"][0]) if error.get("loc") else ""
     return ".".join(str(part) for part in error["loc"])

@@ -827,6 +827,20 @@ JOURNEY_MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Документ «{query}» не найден ни в одной базе.",
         "en": "No document “{query}” in any base.",
     },
+    "cli_document_not_in_base": {
+        "ru": "В этой базе нет документа с ид «{query}» в 1С (с ключом API базы документ ищется "
+        "по его ид в 1С; по номеру или пин-коду во всех базах ищет администратор: "
+        "--admin-token).",
+        "en": "This base has no document whose 1C id is “{query}” (with a base's API key a "
+        "document is found by its 1C id; the operators' search by number or PIN in every base "
+        "takes --admin-token).",
+    },
+    "cli_document_tenant_needs_admin": {
+        "ru": "--tenant выбирает базу в поиске администратора (--admin-token); ключ API сам "
+        "называет свою базу.",
+        "en": "--tenant picks a base in the operators' search (--admin-token); an API key names "
+        "its own base.",
+    },
 }
 MESSAGES.update(JOURNEY_MESSAGES)
 
@@ -849,6 +863,16 @@ _SAID_PARAMS: dict[str, Callable[[str, str], str]] = {
 _OPTIONAL_PARAMS = ("nearest",)
 
 
+# The messages that name an optional parameter, with the ones they name: looked up once.
+def _optional_named(texts: dict[Language, str]) -> tuple[str, ...]:
+    return tuple(n for n in _OPTIONAL_PARAMS if any("{" + n + "}" in t for t in texts.values()))
+
+
+_OPTIONAL_IN: dict[str, tuple[str, ...]] = {
+    code: named for code, texts in CATALOG.items() if (named := _optional_named(texts))
+}
+
+
 def _did_you_mean(nearest: str, language: str) -> str:
     """What a name not found comes closest to, as a message's aside; "" for nothing."""
     if not nearest:
@@ -862,9 +886,9 @@ def render(code: str, language: str = "ru", params: dict[str, Any] | None = None
         return code
     template = texts["en"] if language == "en" else texts["ru"]
     values = params or {}
-    missing = [n for n in _OPTIONAL_PARAMS if n not in values and "{" + n + "}" in template]
-    if missing:
-        values = {**dict.fromkeys(missing, ""), **values}
+    optional = _OPTIONAL_IN.get(code)
+    if optional and not all(name in values for name in optional):
+        values = {**dict.fromkeys(optional, ""), **values}
     if not _SAID_PARAMS.keys().isdisjoint(values):
         values = {
             name: _SAID_PARAMS[name](value, language)

@@ -102,7 +102,7 @@ QUANTITY_PROBLEMS_RU: dict[str, str] = {
 # What Python's JSON reader says is wrong with a body (its ``JSONDecodeError.msg``, and
 # ``loads_exact``'s own words), in Russian; the place is said after it.
 JSON_PROBLEMS_RU: dict[str, str] = {
-    "Expecting value": "ожидалось значение (пустое тело, лишняя запятая или значение без кавычек)",
+    "Expecting value": "ожидалось значение (пустой текст, лишняя запятая или значение без кавычек)",
     "Expecting property name enclosed in double quotes": (
         "ожидалось имя поля в двойных кавычках (или лишняя запятая перед «}»)"
     ),
@@ -136,6 +136,8 @@ def json_reason(error: str, language: str) -> str:
         return "текст не в кодировке UTF-8 (в 1С: КодировкаТекста.UTF8)"
     if error.endswith(" is not a JSON number"):  # NaN, Infinity
         return f"{error.split()[0]} не число JSON"
+    if error.startswith("Exceeds the limit"):  # an integer of thousands of digits
+        return "слишком длинное число"
     placed = _JSON_PLACE.match(error)
     problem = placed["problem"] if placed else error
     where = f" (строка {placed['line']}, символ {placed['column']})" if placed else ""

@@ -269,7 +269,8 @@ async def test_bad_input_is_refused_item_by_item_and_changes_nothing(
     control = await accounting.upload_catalog(b'{"products": [{"id": "p-1\x01"}]}')
     assert control["code"] == "onec_not_json"
     assert control["message"].split(":")[0] == not_json["message"].split(":")[0]
-    assert "control character" in control["message"]
+    assert "в строке управляющий символ" in control["message"]  # said in the reader's words
+    assert control["params"]["json_error"].startswith("Invalid control character at")
 
     assert await accounting.catalogs() == [{"store": "", "version": 2}]
     after = await sync_all(terminal.catalog)

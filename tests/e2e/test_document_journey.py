@@ -185,7 +185,14 @@ async def test_tsdx_document_show_prints_the_timeline_by_number(
     assert document_id in by_key.out and "State: loaded into accounting" in by_key.out
     assert f"{device['pin']} EDA50" in by_key.out
     by_number = await tsdx("document", "show", number, env=keyed)  # numbers: the operators'
-    assert by_number.code == REFUSED and "не найден" in by_number.err
+    assert by_number.code == REFUSED and "В этой базе нет документа с ид" in by_number.err
+    assert "--admin-token" in by_number.err
+    one_base = await tsdx("document", "show", document_id, "--tenant", "x", env=keyed)
+    assert one_base.code == USAGE and "--tenant выбирает базу" in one_base.err
+    # A key on the command line wins over an admin token in the environment.
+    both = {**env, "TSDX_API_KEY": ""}
+    by_flag = await tsdx("document", "show", number, "--api-key", tenant["api_key"], env=both)
+    assert by_flag.code == REFUSED and "В этой базе нет документа" in by_flag.err
 
 
 async def test_a_step_by_the_replacement_device_names_that_device(

@@ -125,6 +125,12 @@ async def scan(page: Any, code: str, suffix: str = "Enter") -> None:
     await page.keyboard.press(suffix)
 
 
+async def type_by_hand(page: Any, selector: str, text: str) -> None:
+    """Typed as a person types on a terminal's keypad: a key at a time, not at a scanner's pace
+    (the quantity field takes a code that came faster as a scan)."""
+    await page.locator(selector).press_sequentially(text, delay=80)
+
+
 def qty(page: Any, line_no: int) -> Any:
     return page.locator(f'#lines li[data-line-no="{line_no}"] .qty-count')
 
@@ -603,11 +609,11 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await expect(qty(page, 2)).to_have_text("3")
 
     await page.click('#lines li[data-line-no="3"]')  # weighed cheese without a label
-    await page.fill("#dialog-input", "0,75")
+    await type_by_hand(page, "#dialog-input", "0,75")
     await page.click("#dialog-ok")
     await expect(qty(page, 3)).to_have_text("0,75")
     await page.click('#lines li[data-line-no="3"]')
-    await page.fill("#dialog-input", "1")
+    await type_by_hand(page, "#dialog-input", "1")
     await page.click("#dialog-ok")
     await expect(page.locator("#message")).to_contain_text("план 1,5, было бы 1,75")
     await expect(qty(page, 3)).to_have_text("0,75")

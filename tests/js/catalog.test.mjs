@@ -167,3 +167,19 @@ test("undoing the scan that added a product outside the plan takes its line away
   assert.equal(counting.summary.lines, 1);
   assert.deepEqual(factLines(counting).map((f) => [f.product_id, f.quantity]), [["milk", "1"]]);
 });
+
+test("a refused scan of a product outside the plan leaves no empty line; undo takes the right one", async () => {
+  const db = memory();
+  await applyPage(page({
+    products: [
+      { id: "kefir", name: "Кефир", unit: "шт", barcodes: [{ barcode: KEFIR }] },
+      { id: "cheese", name: "Сыр весовой", unit: "кг", barcodes: [{ barcode: "2200123" }] },
+    ],
+  }), db.read, db.write, db.drop);
+  const counting = job();
+  await scanWith(counting, db, KEFIR);
+  assert.equal((await scanWith(counting, db, "2200123000002")).reason, "zero_weight");
+  assert.deepEqual(counting.lines.map((l) => l.product_id), ["kefir"]); // no stray cheese line
+  assert.equal(undoLast(counting).name, "Кефир");
+  assert.deepEqual(counting.lines, []);
+});

@@ -142,3 +142,32 @@ test("a box undone takes back every code it counted, and may be scanned again", 
   assert.equal(applyScan(counted, SSCC).ok, true); // the box and its codes, counted anew
   assert.equal(counted.counts[0], "3");
 });
+
+test("a box whose codes the planned cell refuses counts none of them, and leaves nothing to undo", () => {
+  const lines = [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "5", cell: "A-01" }];
+  const counted = job({ quantity_control: true }, [{ code: SSCC, contents: [code("AAAAAA"), code("BBBBBB")] }], lines);
+  counted.cell = "B-02"; // the storekeeper is in another cell
+  assert.equal(applyScan(counted, SSCC).reason, "cell_mismatch");
+  assert.equal(counted.counts[0], "0");
+  assert.deepEqual(counted.aggregatesScanned, {});
+  assert.equal(undoLast(counted).reason, "nothing_to_undo");
+});
+
+test("a job stored before lines kept batches apart sends what it counts, once", () => {
+  const counted = job();
+  counted.counts[0] = "1"; // as a job of the release before: counts without parts
+  counted.scanned[0] = MILK;
+  delete counted.parts;
+  applyScan(counted, MILK);
+  assert.equal(counted.counts[0], "2");
+  assert.deepEqual(factLines(counted).map((f) => f.quantity), ["2"]);
+});
+
+test("undo gives a part back the barcode it had: none, after a typed quantity", () => {
+  const counted = job();
+  applyTyped(counted, 0, "2");
+  applyScan(counted, MILK);
+  undoLast(counted);
+  assert.deepEqual(factLines(counted).map((f) => [f.quantity, f.barcode]), [["2", MILK]]);
+  assert.equal(counted.parts[0].barcode, "");
+});

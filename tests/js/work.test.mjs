@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
 import { quantityShown } from "../../terminal_app/web/js/i18n.js";
 import { inLanguage } from "./language.mjs";
-import { applyScan, applyTyped, clearLine, documentsByScan, factLines, newJob, scannedIntoQuantity, titleOf, undoLast } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, clearLine, documentsByScan, factLines, newJob, scannedIntoQuantity, titleOf, typedKeys, undoLast } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -227,4 +227,16 @@ test("the last count is taken back once, its batch, marks and added line with it
   clearLine(counted, 0);
   assert.equal(undoLast(counted).reason, "nothing_to_undo");
   assert.equal(counted.counts[0], "0");
+});
+
+test("the quantity field's typing is timed by what each input adds", () => {
+  let times = typedKeys([], 1000, 1);
+  times = typedKeys(times, 1100, 1);
+  assert.deepEqual(times, [1000, 1100]);
+  assert.deepEqual(typedKeys(times, 1200, 0), [1000, 1100]); // a deletion adds nothing
+  assert.deepEqual(typedKeys(times, 2500, 1), [2500]); // after a pause: typing starts over
+  // A wedge that commits a whole code in one input: every character at once, a scan.
+  const committed = typedKeys([], 5000, 6);
+  assert.equal(scannedIntoQuantity("123456", committed), true);
+  assert.equal(scannedIntoQuantity("12", typedKeys([], 5000, 2)), false);
 });

@@ -31,8 +31,19 @@ from tools.cli.output import (
 from tools.client import AccountingClient, AdminClient, ApiError
 
 
-def _admin_token(args: argparse.Namespace) -> str | None:
-    return args.admin_token or os.environ.get("TSDX_ADMIN_TOKEN")
+def _credential(args: argparse.Namespace) -> tuple[str, str]:
+    """Which way to look and with what: ("admin", token) or ("base", API key). What the command
+    line gives wins over the environment, the admin token over the key within each."""
+    key_given = args.api_key is not None and args.api_key != os.environ.get("TSDX_API_KEY")
+    if args.admin_token:
+        return "admin", args.admin_token
+    if key_given:
+        return "base", args.api_key
+    if os.environ.get("TSDX_ADMIN_TOKEN"):
+        return "admin", os.environ["TSDX_ADMIN_TOKEN"]
+    if args.api_key:
+        return "base", args.api_key
+    raise CommandError(USAGE, "cli_document_credential_missing")
 
 
 def who(step: dict[str, Any], language: str) -> str:
@@ -91,13 +102,13 @@ def print_journey(view: dict[str, Any], language: str) -> None:
 
 
 async def _show(args: argparse.Namespace) -> int:
-    token = _admin_token(args)
-    if token:
-        views = await _found_everywhere(args, token)
-    elif args.api_key:
-        views = [await _found_in_the_base(args, args.api_key)]
+    way, secret = _credential(args)
+    if way == "admin":
+        views = await _found_everywhere(args, secret)
+    elif args.tenant:
+        raise CommandError(USAGE, "cli_document_tenant_needs_admin")
     else:
-        raise CommandError(USAGE, "cli_document_credential_missing")
+        views = [await _found_in_the_base(args, secret)]
     if args.json:
         print_json(views)
         return OK
@@ -127,7 +138,7 @@ async def _found_in_the_base(args: argparse.Namespace, api_key: str) -> dict[str
         except ApiError as exc:
             if exc.status != 404:
                 raise
-            raise CommandError(REFUSED, "cli_document_not_found", query=args.query) from None
+            raise CommandError(REFUSED, "cli_document_not_in_base", query=args.query) from None
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

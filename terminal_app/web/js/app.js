@@ -12,7 +12,7 @@ import { currentLanguage, quantityShown, setLanguage, t } from "./i18n.js";
 import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
   applyScan, applyTyped, attributesToAsk, clearLine, documentsByScan, expiryOf, factLines, marksCheck, newCreatedJob,
-  newJob, newResultId, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf, undoLast,
+  newJob, newResultId, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf, typedKeys, undoLast,
 } from "./work.js";
 
 var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
@@ -145,10 +145,11 @@ function pillKind() {
 }
 
 // Whether the server answers, asked once where nothing else asks yet (pairing, logging in).
+// Any answer will do: a proxy in front may refuse /healthz to the outside (docs/deploy.md).
 async function askServer() {
   try {
-    var answer = await fetch("/healthz", { cache: "no-store" });
-    setOnline(answer.ok);
+    await fetch("/healthz", { cache: "no-store" });
+    setOnline(true);
   } catch (error) {
     setOnline(false);
   }
@@ -364,16 +365,21 @@ function dialog(options) {
     var cancel = h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } });
     // A third answer, when given: resolves with its value.
     var other = options.other ? h("button", { class: "button danger", id: options.other.id, type: "button", text: options.other.text, onclick: function () { close(options.other.value); } }) : null;
-    if (input) input.addEventListener("keydown", function (e) {
-      if (endsScan(e, input.value)) {
+    if (input) {
+      input.addEventListener("keydown", function (e) {
+        if (!endsScan(e, input.value)) return;
         e.preventDefault();
         close(answer());
-      } else if (e.key.length === 1) {
-        var now = Date.now();
-        if (keyTimes.length && now - keyTimes[keyTimes.length - 1] > 1000) keyTimes = [];
-        keyTimes.push(now);
-      }
-    });
+      });
+      // Timed by what each input adds, not by key events: an Android wedge may commit a whole
+      // code in one input, its keydowns "Unidentified".
+      var length = 0;
+      input.addEventListener("input", function (e) {
+        var added = input.value.length - length;
+        length = input.value.length;
+        keyTimes = e.inputType === "insertFromPaste" ? [] : typedKeys(keyTimes, Date.now(), added);
+      });
+    }
     shade.appendChild(h("div", { class: "dialog", id: "dialog", role: "dialog" }, [
       h("p", { class: "dialog-text", text: options.text }), input, h("div", { class: "dialog-actions" }, [cancel, ok]), other,
     ]));
@@ -615,7 +621,7 @@ function workScreen() {
     scan.focus();
   } });
   var camera = "BarcodeDetector" in window ? h("button", { id: "camera", class: "icon-button tool", type: "button", title: t("camera"), text: "\u25a3", onclick: scanWithCamera }) : null;
-  var undo = h("button", { id: "undo", class: "icon-button tool", type: "button", title: t("undo_last"), "aria-label": t("undo_last"), text: "\u21b6", disabled: !job.lastCount, onclick: function () { undoScan(job); } });
+  var undo = h("button", { id: "undo", class: "icon-button tool", type: "button", title: t("undo_last"), "aria-label": t("undo_last"), text: "\u21b6", disabled: !job.lastCount, onclick: undoScan });
   var p = progress(job);
   var actions = [h("button", { id: "back", class: "button", type: "button", text: t("back"), onclick: function () { go("list"); } })];
   if (MODE === "lan") actions.push(h("button", { id: "release", class: "button", type: "button", text: t("release"), onclick: function () { release(job); } }));
@@ -678,11 +684,14 @@ function barcodeSettings(job) {
 var scansDone = Promise.resolve();
 
 function queueScan(raw) {
-  scansDone = scansDone.then(function () { return handleScan(raw); }).catch(function (error) {
-    message("error", String(error && error.message || error));
-    signal("error", state.sound);
-  });
+  scansDone = scansDone.then(function () { return handleScan(raw); }).catch(scanFailed);
   return scansDone;
+}
+
+// A scan (or an undo) that failed on its way (the store): said, and the next one goes on.
+function scanFailed(error) {
+  message("error", String(error && error.message || error));
+  signal("error", state.sound);
 }
 
 // A scan changes the job, the job goes to disk, and only then does the terminal beep "ok":
@@ -751,8 +760,11 @@ async function reportCount(job, outcome) {
 
 // The last count taken back (a scan counted twice, the wrong product), after the scans before it
 // were handled: it is the last one the storekeeper heard.
-function undoScan(job) {
-  return (scansDone = scansDone.then(async function () {
+function undoScan() {
+  scansDone = scansDone.then(async function () {
+    // The document open now: withdrawn or finished while the undo waited, there is none.
+    var job = state.screen === "work" ? state.jobs.get(state.current) : null;
+    if (!job || job.finished) return;
     var outcome = undoLast(job);
     if (!outcome.ok) {
       message("error", t(outcome.reason));
@@ -765,7 +777,8 @@ function undoScan(job) {
     message("warn", t(outcome.box ? "undone_box" : "undone", { name: outcome.name, qty: qty }));
     signal("warn", state.sound);
     renderLines(job, outcome.line);
-  }));
+  }).catch(scanFailed);
+  return scansDone;
 }
 
 // The quantities among a message's words, as the reader writes them.
@@ -1260,6 +1273,7 @@ async function signIn(body, button) {
     go("list");
     lanLoop();
   } catch (error) {
+    setOnline(!(error instanceof NetworkError)); // a refusal is an answer
     signal("error", state.sound);
     notice(error instanceof NetworkError ? t("network_error") : error.message, "error");
     button.disabled = false;
@@ -1292,6 +1306,7 @@ async function lanLoop() {
       flush();
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
+        setOnline(true); // the server answered: the session is what is gone
         state.session = null;
         settings.set("lan_session", null);
         notice(error.message, "error");

@@ -145,24 +145,35 @@ function pastPlan(line, total) {
   return !line.unplanned && line.planned_qty != null && compare(total, String(line.planned_qty)) > 0;
 }
 
-// Adds ``quantity`` to line ``index`` unless quantity control forbids it.
-function count(job, index, quantity, barcode, attrs, marks) {
+// Why ``quantity`` may not be added to line ``index`` (``total`` once added, ``attrs`` its
+// batch and cell), or null: a zero weight, and under quantity control past the plan or
+// outside the planned cell.
+function countRefused(job, index, quantity, total, attrs) {
   var line = job.lines[index];
   // A weight label (or a GS1 weight) that says 0: nothing to count, and not to be heard as one.
   if (isZero(quantity)) return refuse("zero_weight", { name: line.name });
-  var total = add(job.counts[index], quantity);
-  // Past the plan: refused under quantity control, else counted and said so.
-  var over = pastPlan(line, total);
-  if (job.settings.quantity_control && over) {
+  if (!job.settings.quantity_control) return null;
+  if (pastPlan(line, total)) {
     return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
   }
-  if (job.settings.quantity_control && line.cell && attrs.cell && attrs.cell !== line.cell) {
+  if (line.cell && attrs.cell && attrs.cell !== line.cell) {
     return refuse("cell_mismatch", { name: line.name, cell: attrs.cell, planned_cell: line.cell });
   }
+  return null;
+}
+
+// Adds ``quantity`` to line ``index`` unless countRefused says why not.
+function count(job, index, quantity, barcode, attrs, marks) {
+  var line = job.lines[index];
+  var total = add(job.counts[index], quantity);
+  var refused = countRefused(job, index, quantity, total, attrs);
+  if (refused) return refused;
+  // Past the plan without quantity control: counted, and said so.
+  var over = pastPlan(line, total);
+  var parts = partsOf(job); // a job stored before parts: made from the counts before this one
   var firstScan = Boolean(barcode) && !job.scanned[index];
   job.counts[index] = total;
   if (firstScan) job.scanned[index] = barcode;
-  var parts = partsOf(job);
   var part = parts.find(function (p) {
     return p.line === index && ATTRIBUTES.every(function (name) { return p[name] === attrs[name]; });
   });
@@ -171,14 +182,15 @@ function count(job, index, quantity, barcode, attrs, marks) {
     parts.push(part);
   }
   part.quantity = add(part.quantity, quantity);
-  if (!part.barcode) part.barcode = barcode;
+  var partBarcode = Boolean(barcode) && !part.barcode;
+  if (partBarcode) part.barcode = barcode;
   (marks || []).forEach(function (code) {
     part.marks.push(code);
     job.marks[index].push(code);
     job.markKeys[markKey(code)] = true;
   });
   // What undoLast takes back of this count.
-  var undo = { line: index, quantity: quantity, attrs: attrs, marks: (marks || []).slice(), firstScan: firstScan };
+  var undo = { line: index, quantity: quantity, attrs: attrs, marks: (marks || []).slice(), firstScan: firstScan, partBarcode: partBarcode };
   return { ok: true, line: index, quantity: quantity, attrs: attrs, over: over, undo: [undo] };
 }
 
@@ -211,9 +223,20 @@ export function clearLine(job, index) {
 // The last count of the job (a scan, a box of codes, a typed quantity), to be taken back by
 // undoLast: what each of its counts added, the box it opened, whether it added a line.
 function rememberCount(job, outcome, linesBefore) {
-  if (!outcome.ok || !outcome.undo) return outcome; // refused, or a cell entered: no count
-  job.lastCount = { counts: outcome.undo, box: outcome.box || "", addedLine: job.lines.length > linesBefore };
+  var added = job.lines.length > linesBefore ? linesBefore : -1;
+  if (!outcome.ok) {
+    if (added >= 0) dropLine(job, added); // a product outside the plan whose count was refused
+    return outcome;
+  }
+  if (!outcome.undo) return outcome; // a cell entered: no count
+  job.lastCount = { counts: outcome.undo, box: outcome.box || "", addedLine: added };
   return outcome;
+}
+
+// A line added for a product outside the plan, taken away again (it is the last line).
+function dropLine(job, index) {
+  [job.lines, job.counts, job.scanned, job.marks].forEach(function (list) { list.splice(index, 1); });
+  job.summary.lines = job.lines.length;
 }
 
 // Takes back the job's last count, once: its quantity, batch and cell, its marking codes, the
@@ -239,16 +262,14 @@ export function undoLast(job) {
     });
     if (part) {
       part.quantity = subtract(part.quantity, c.quantity);
+      if (c.partBarcode) part.barcode = "";
       if (isZero(part.quantity)) parts.splice(parts.indexOf(part), 1);
     }
     if (c.firstScan) job.scanned[c.line] = "";
   });
   if (last.box) delete job.aggregatesScanned[last.box];
-  var lastIndex = job.lines.length - 1;
-  if (last.addedLine && isZero(job.counts[lastIndex])) {
-    [job.lines, job.counts, job.scanned, job.marks].forEach(function (list) { list.splice(lastIndex, 1); });
-    job.summary.lines = job.lines.length;
-  }
+  var added = last.addedLine;
+  if (typeof added === "number" && added >= 0 && isZero(job.counts[added])) dropLine(job, added);
   job.lastCount = null;
   return { ok: true, undone: true, line: first.line < job.lines.length ? first.line : -1, name: line.name || line.product_id, quantity: total, box: Boolean(last.box) };
 }
@@ -287,20 +308,20 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
     adds[found.line] = add(adds[found.line] || "0", found.quantity);
   }
   if (!planned.length) return refuse("aggregate_repeated", { code: scan.code });
+  // All or nothing: every code checked (its line's total with the whole box) before any counts.
   var over = false;
-  for (var index in adds) {
-    var line = job.lines[index];
-    var total = add(job.counts[index], adds[index]);
-    if (!pastPlan(line, total)) continue;
-    if (job.settings.quantity_control) {
-      return refuse("over_plan", { name: line.name, planned: String(line.planned_qty), total: total });
-    }
-    over = true;
+  for (var j = 0; j < planned.length; j++) {
+    var item = planned[j];
+    item.attrs = attributesOf(job, item.line, item.scan, typed);
+    var total = add(job.counts[item.line], adds[item.line]);
+    var refused = countRefused(job, item.line, item.quantity, total, item.attrs);
+    if (refused) return refused;
+    over = over || pastPlan(job.lines[item.line], total);
   }
   var last = null;
   var undo = [];
-  planned.forEach(function (item) {
-    last = count(job, item.line, item.quantity, item.code, attributesOf(job, item.line, item.scan, typed), [item.code]);
+  planned.forEach(function (each) {
+    last = count(job, each.line, each.quantity, each.code, each.attrs, [each.code]);
     undo = undo.concat(last.undo);
   });
   job.aggregatesScanned[scan.code] = true;
@@ -378,6 +399,16 @@ function scanInto(job, raw, barcodeSettings, typed, hit) {
 // A scanner types a code's keys a few milliseconds apart; no one types four keys in a row
 // this fast by hand.
 var SCANNER_KEY_GAP_MS = 30;
+// A pause this long starts the field's typing over: what came before is no part of a scan.
+var TYPING_RESTARTS_MS = 1000;
+
+// When the field's characters came (`times`, ms), with `added` more at `now`: one input may
+// add several (a wedge that commits a whole code at once); a deletion adds none.
+export function typedKeys(times, now, added) {
+  var kept = times.length && now - times[times.length - 1] > TYPING_RESTARTS_MS ? [] : times.slice();
+  for (var i = 0; i < added; i++) kept.push(now);
+  return kept;
+}
 
 // A wedge scanner typing into the quantity field while it is open: eight digits or more (no one
 // counts ten million by hand), eight characters or more that are no quantity, or a shorter
