@@ -566,8 +566,8 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "No API key of the base: give --api-key or set TSDX_API_KEY.",
     },
     "cli_server_unreachable": {
-        "ru": "Сервер {url} не отвечает: {reason}",
-        "en": "The server at {url} does not answer: {reason}",
+        "ru": "Сервер {url} не отвечает: {transport_error}",
+        "en": "The server at {url} does not answer: {transport_error}",
     },
     "cli_log_not_written": {
         "ru": (
@@ -858,6 +858,8 @@ _SAID_PARAMS: dict[str, Callable[[str, str], str]] = {
     "channel": lambda value, language: word(value, language),
     "json_error": json_reason,
     "nearest": lambda value, language: _did_you_mean(value, language),
+    # A client's call that got no answer: httpx's error class (tools/cli/output.py).
+    "transport_error": lambda value, language: word(value, language, prefix="cli.transport."),
 }
 # Parameters a message may go without (a refusal stored before it had them): said as "".
 _OPTIONAL_PARAMS = ("nearest",)

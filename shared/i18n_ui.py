@@ -231,8 +231,8 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "en": "{count} terminals waiting for documents; Ctrl-C stops",
     },
     "cli.tsd.run_lost": {
-        "ru": "[{pin}] сервер не отвечает ({reason}); терминал повторяет запрос",
-        "en": "[{pin}] the server does not answer ({reason}); the terminal tries again",
+        "ru": "[{pin}] сервер не отвечает ({transport_error}); терминал повторяет запрос",
+        "en": "[{pin}] the server does not answer ({transport_error}); the terminal tries again",
     },
     "cli.tsd.run_back": {
         "ru": "[{pin}] связь с сервером восстановлена",
@@ -482,8 +482,41 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     },
     "cli.demo.skipped": {"ru": "пропущен ({why})", "en": "skipped ({why})"},
     "cli.demo.no_answer": {
-        "ru": "сервер не отвечает ({reason})",
-        "en": "no answer from the server ({reason})",
+        "ru": "сервер не отвечает ({transport_error})",
+        "en": "no answer from the server ({transport_error})",
+    },
+    # Why a call got no answer (httpx's transport errors, by their class), as a reader says it.
+    "cli.transport.ConnectError": {
+        "ru": "соединение не установлено: сервер не запущен или адрес неверен",
+        "en": "could not connect: the server is not running, or the address is wrong",
+    },
+    "cli.transport.ConnectTimeout": {
+        "ru": "соединение не установлено за отведённое время",
+        "en": "could not connect in time",
+    },
+    "cli.transport.ReadTimeout": {
+        "ru": "ответа нет за отведённое время",
+        "en": "no answer in time",
+    },
+    "cli.transport.WriteTimeout": {
+        "ru": "запрос не отправлен за отведённое время",
+        "en": "the request could not be sent in time",
+    },
+    "cli.transport.PoolTimeout": {
+        "ru": "нет свободного соединения за отведённое время",
+        "en": "no free connection in time",
+    },
+    "cli.transport.RemoteProtocolError": {
+        "ru": "соединение оборвалось (сервер перезапускается или его остановили)",
+        "en": "the connection broke off (the server restarting or stopped)",
+    },
+    "cli.transport.ReadError": {
+        "ru": "соединение оборвалось при чтении ответа",
+        "en": "the connection broke off while the answer was read",
+    },
+    "cli.transport.WriteError": {
+        "ru": "соединение оборвалось при отправке запроса",
+        "en": "the connection broke off while the request was sent",
     },
     "cli.demo.summary": {"ru": "Шагов пройдено: {passed}", "en": "{passed} steps passed"},
     "cli.demo.summary_skipped": {

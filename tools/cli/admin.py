@@ -23,7 +23,13 @@ import httpx
 
 from shared.i18n import render, text, word
 from shared.qr import qr_text
-from tools.cli.output import URL_HELP, add_language_option, columns, default_gateway_url
+from tools.cli.output import (
+    URL_HELP,
+    add_language_option,
+    columns,
+    default_gateway_url,
+    transport_error,
+)
 from tools.cli.parse_errors import number
 from tools.client import AdminClient, ApiError
 
@@ -70,7 +76,7 @@ def _run(action: Action, show: Show) -> Callable[[argparse.Namespace], int]:
             )
             return EXIT_REFUSED
         except httpx.TransportError as exc:
-            unreachable = {"url": args.url, "reason": repr(exc)}
+            unreachable = {"url": args.url, "transport_error": transport_error(exc)}
             print(
                 f"tsdx: {render('cli_server_unreachable', args.lang, unreachable)}", file=sys.stderr
             )

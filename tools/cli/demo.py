@@ -30,6 +30,7 @@ from tools.cli.output import (
     big_digits,
     default_gateway_url,
     run_command,
+    transport_error,
 )
 from tools.cli.tsd import as_json, finish, planned_facts
 from tools.client.api import (
@@ -405,8 +406,8 @@ async def play(args: argparse.Namespace) -> int:
                 print(f"{number:2} ✗ {title}: {exc.status} {exc.code}: {exc.message}")
                 return UNREACHABLE if exc.status == 503 else FAILED
             except httpx.TransportError as exc:
-                reason = str(exc) or type(exc).__name__
-                print(f"{number:2} ✗ {title}: {story.say('cli.demo.no_answer', reason=reason)}")
+                lost = story.say("cli.demo.no_answer", transport_error=transport_error(exc))
+                print(f"{number:2} ✗ {title}: {lost}")
                 return UNREACHABLE
             print(f"{number:2} ✓ {title}: {detail}")
             passed += 1

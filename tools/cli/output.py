@@ -25,6 +25,7 @@ from typing import Any, TextIO
 import httpx
 
 from shared.i18n import LANGUAGES, render, text, word
+from shared.i18n_ui import UI_TEXTS
 from tools.client import ApiError
 
 OK = 0
@@ -104,7 +105,16 @@ def require_api_key(args: argparse.Namespace) -> str:
 
 
 def unreachable(url: str, exc: BaseException) -> CommandError:
-    return CommandError(UNREACHABLE, "cli_server_unreachable", url=url, reason=error_text(exc))
+    return CommandError(
+        UNREACHABLE, "cli_server_unreachable", url=url, transport_error=transport_error(exc)
+    )
+
+
+def transport_error(exc: BaseException) -> str:
+    """Why a call got no answer, as the messages' ``transport_error`` takes it: the error's
+    class where the catalog says it in words (``cli.transport.*``), else its own text."""
+    name = type(exc).__name__
+    return name if f"cli.transport.{name}" in UI_TEXTS else error_text(exc)
 
 
 def error_text(exc: BaseException) -> str:

@@ -36,13 +36,13 @@ from tools.cli.output import (
     big_digits,
     columns,
     default_gateway_url,
-    error_text,
     moment,
     print_json,
     print_table,
     run_command,
     say,
     target_text,
+    transport_error,
 )
 from tools.cli.parse_errors import number, whole_number
 from tools.client.api import ApiError, LanClient, TerminalClient
@@ -356,7 +356,8 @@ async def work(
             if not server_lost(exc):
                 raise
             if failures == 0:
-                say(text("cli.tsd.run_lost", language, pin=pin, reason=error_text(exc)))
+                lost = transport_error(exc)
+                say(text("cli.tsd.run_lost", language, pin=pin, transport_error=lost))
             await asyncio.sleep(RETRY_PAUSES[min(failures, len(RETRY_PAUSES) - 1)])
             failures += 1
             continue

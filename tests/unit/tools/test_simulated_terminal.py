@@ -102,7 +102,7 @@ async def test_a_server_that_does_not_answer_is_asked_again(
     said = capsys.readouterr()
     # One line when the server is lost, however many calls failed until it answered again,
     # and one when it is back.
-    assert said.err.count("[123456] the server does not answer") == 1
+    assert said.err.count("[123456] the server does not answer (could not connect: ") == 1
     assert said.err.count("[123456] the server answers again") == 1
     assert "[123456] finished Поступление No. R-1" in said.out
 
