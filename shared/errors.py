@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,7 +41,9 @@ def describe(
     ``language``, and how many more there are (``(+2)``)."""
     errors = problems.errors() if isinstance(problems, ValidationError) else problems
     said = [
-        f"{field_path(err) or root}: {validation_reason(err, language)}" for err in errors[:limit]
+        f"{field_path(err) or root}{_counted_from_one(err, language)}: "
+        f"{validation_reason(err, language)}"
+        for err in errors[:limit]
     ]
     if len(errors) > limit:
         said.append(f"(+{len(errors) - limit})")
@@ -68,6 +71,24 @@ def carried(
 def plain(value: Any) -> Any:
     """A rule's value as JSON carries it: a number or text as it is, anything else its text."""
     return value if isinstance(value, int | float | str | bool) else str(value)
+
+
+# Lists whose items a Russian reader counts from one, as 1C numbers them: the place aside.
+_COUNTED_RU = {"documents": "документ {n}", "lines": "{n}-я строка"}
+
+
+def _counted_from_one(error: Mapping[str, Any], language: str) -> str:
+    """Where a problem is, counted as 1C counts (``lines.2`` is «3-я строка»): an aside in
+    Russian after the path, which stays as the program reads it; "" where nothing is counted."""
+    if language == "en":
+        return ""
+    loc = list(error.get("loc", ()))
+    said = [
+        _COUNTED_RU[name].format(n=index + 1)
+        for name, index in itertools.pairwise(loc)
+        if name in _COUNTED_RU and isinstance(index, int)
+    ]
+    return f" ({', '.join(said)})" if said else ""
 
 
 def field_path(error: Mapping[str, Any]) -> str:

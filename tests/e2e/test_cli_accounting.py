@@ -152,7 +152,7 @@ BAD_FILES: dict[str, tuple[Any, str]] = {
     "bad-document": (
         [order(), {"header": {"id": "x"}, "lines": [{"line_no": 0, "product_id": "p"}]}],
         "документ 2 не принят: header.accounting_type: обязательное поле не указано; "
-        "lines.0.line_no: должно быть не меньше 1",
+        "lines.0.line_no (1-я строка): должно быть не меньше 1",
     ),
     "no-documents": ([], render("cli_no_documents", "ru")),
     "not-utf8": (b"\xff\xfe{}", "файл не в кодировке UTF-8 (неверный байт в позиции 0)."),

@@ -229,7 +229,7 @@ async def test_validation_errors_name_the_field_and_change_nothing(
     )
     assert said["message"] == (
         "Ошибка в запросе: body.target: обязательное поле не указано; "
-        "body.documents.0.lines.0.planned_qty: количество отрицательное"
+        "body.documents.0.lines.0.planned_qty (документ 1, 1-я строка): количество отрицательное"
     )
     with pytest.raises(ApiError) as missing:
         await accounting.upload_status(body["request_id"])

@@ -201,9 +201,19 @@ def test_a_field_a_document_does_not_have_is_pointed_to_its_extra() -> None:
     said = describe(caught.value, "ru")
     pointed = "такого поля нет: уберите его или перенесите в extra, где документ несёт свои поля"
     assert said == (
-        f"header.Склад: {pointed}; lines.0.Ячейка: {pointed}; "
+        f"header.Склад: {pointed}; lines.0.Ячейка (1-я строка): {pointed}; "
         "Организация: такого поля нет: уберите его"  # the document itself has no extra
     )
     assert describe(caught.value, "en").startswith(
         "header.Склад: Extra inputs are not permitted: a document's own fields go in its `extra`"
+    )
+
+
+def test_a_place_in_a_list_is_also_said_counted_from_one_in_russian() -> None:
+    error = {"type": "missing", "loc": ("body", "documents", 1, "lines", 4, "product_id")}
+    assert describe([error], "ru") == (
+        "body.documents.1.lines.4.product_id (документ 2, 5-я строка): обязательное поле не указано"
+    )
+    assert describe([{**error, "msg": "Field required"}], "en") == (
+        "body.documents.1.lines.4.product_id: Field required"  # the path alone, as it was
     )

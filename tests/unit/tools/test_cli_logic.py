@@ -119,7 +119,7 @@ def test_validation_details_name_the_field_and_stop_at_three() -> None:
     assert said == (
         "header.accounting_type: обязательное поле не указано; "
         "header.id: обязательное поле не указано; "
-        "lines.0.line_no: должно быть не меньше 1; (+1)"
+        "lines.0.line_no (1-я строка): должно быть не меньше 1; (+1)"
     )
 
 
