@@ -490,13 +490,14 @@ function listScreen() {
   var items = documents.map(function (summary) {
     var label = stateLabel(summary);
     var job = state.jobs.get(summary.delivery_id);
-    var counted = job ? progress(job) : null;
+    // Shown once counting began, before any line is complete: «✓ 0 / 3».
+    var counted = job && job.counts.some(function (c) { return !isZero(c); }) ? progress(job) : null;
     return h("li", {}, [h("button", { class: "doc-card", type: "button", "data-delivery-id": summary.delivery_id, onclick: function () { openDocument(summary); } }, [
       h("div", { class: "doc-title", text: titleOf(summary) }),
       partyOf(job ? job.header : summary) ? h("div", { class: "doc-party", text: partyOf(job ? job.header : summary) }) : null,
       commentOf(job ? job.header : summary) ? h("div", { class: "doc-comment", text: commentOf(job ? job.header : summary) }) : null,
       h("div", { class: "doc-meta" }, [
-        h("span", { text: t("lines", { n: summary.lines }) + (counted && counted.done ? " · \u2713 " + counted.done + " / " + counted.total : "") }),
+        h("span", { text: t("lines", { n: summary.lines }) + (counted ? " · \u2713 " + counted.done + " / " + counted.total : "") }),
         h("span", { class: "badge badge-" + label.kind, text: label.text }),
       ]),
       unsentFor(summary.delivery_id) ? h("div", { class: "doc-unsent", text: "\u2191 " + t("unsent_mark") }) : null,
