@@ -230,6 +230,8 @@ async def test_pair_receive_scan_and_finish_online(
         "Поступление № 0000-000123 от 28.11.2026", timeout=DEADLINE_MS
     )
     await expect(card).to_contain_text("строк: 3")
+    # Heard where the storekeeper is: a chime unlike any scan's answer.
+    await expect(page.locator("body")).to_have_attribute("data-feedback", "arrived")
     await expect(card).to_contain_text("ООО «Ромашка» · Основной склад")
     comment = "Принять до 12:00, паллеты — на рампу 2"
     await expect(card.locator(".doc-comment")).to_have_text(comment)

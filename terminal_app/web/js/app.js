@@ -34,6 +34,7 @@ var state = {
   jobs: new Map(), // delivery_id -> the document being counted (kept in IndexedDB)
   outbox: [], // results not yet accepted by the server (kept in IndexedDB)
   list: [], // LAN: the user's documents as the server last listed them
+  listed: false, // LAN: whether the server listed them since the app started or signed in
   screen: "list",
   current: null,
   online: null, // whether the server answers: not known until it has answered (or not) once
@@ -1122,6 +1123,7 @@ async function forgetWork() {
   state.known = 0; // holding nothing: the next poll answers at once with what the server has
   state.outbox = [];
   state.list = [];
+  state.listed = false;
   await state.store.clear();
   settings.set("catalog_version", null);
   settings.set("catalog_synced_at", null);
@@ -1185,6 +1187,7 @@ async function applyInbox(inbox) {
     changed = (await dropWithdrawn(inbox.withdrawn[i].delivery_id, inbox.withdrawn[i].reason)) || changed;
   }
   var listed = {};
+  var arrived = false;
   for (var j = 0; j < inbox.documents.length; j++) {
     var summary = inbox.documents[j];
     listed[summary.delivery_id] = true;
@@ -1192,6 +1195,7 @@ async function applyInbox(inbox) {
     if (!known) {
       var downloaded = await client.download(summary.delivery_id);
       await saveJob(newJob(downloaded));
+      arrived = true;
       changed = true;
       continue;
     }
@@ -1209,6 +1213,7 @@ async function applyInbox(inbox) {
   changed = (await keepAcknowledged(await acknowledgeAll(client, toAcknowledge(inbox), state.acks))) || changed;
   changed = (await pruneJobs(listed)) || changed;
   if (changed && state.screen === "list") render();
+  if (arrived) signal("arrived", state.sound); // heard wherever the storekeeper is in the app
 }
 
 // A withdrawn document leaves the terminal, and the user is told why when the server said:
@@ -1323,7 +1328,14 @@ async function lanLoop() {
 async function refreshLan() {
   var answer = await api().documents();
   setOnline(true);
+  var before = {};
+  state.list.forEach(function (s) { before[s.delivery_id] = true; });
+  var first = !state.listed; // the first list after signing in: nothing "arrives"
+  state.listed = true;
   state.list = answer.documents;
+  if (!first && state.list.some(function (s) { return !before[s.delivery_id] && !s.finished_by_me; })) {
+    signal("arrived", state.sound);
+  }
   var listed = {};
   state.list.forEach(function (s) {
     if (!s.finished_by_me) listed[s.delivery_id] = true;

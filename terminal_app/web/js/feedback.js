@@ -23,6 +23,9 @@ function tone(ctx, frequency, start, length) {
   osc.stop(ctx.currentTime + start + length + 0.02);
 }
 
+var VIBRATION = { ok: 40, arrived: [40, 60, 40, 60, 40], warn: [80, 60, 80], error: [200, 100, 200] };
+
+// kind: "ok" (counted), "warn" (counted, but look), "error" (refused), "arrived" (a document).
 export function signal(kind, enabled) {
   document.body.setAttribute("data-feedback", kind);
   if (enabled === false) return;
@@ -30,7 +33,11 @@ export function signal(kind, enabled) {
     var ctx = context();
     if (ctx) {
       if (kind === "ok") tone(ctx, 1760, 0, 0.07);
-      else if (kind === "warn") {
+      else if (kind === "arrived") {
+        // A document came: a rising chime, heard across the aisle, unlike any scan's answer.
+        tone(ctx, 1320, 0, 0.09);
+        tone(ctx, 1760, 0.12, 0.12);
+      } else if (kind === "warn") {
         // Counted, but look: two short mid tones, unlike both the accept and the refusal.
         tone(ctx, 880, 0, 0.08);
         tone(ctx, 880, 0.14, 0.08);
@@ -42,7 +49,7 @@ export function signal(kind, enabled) {
   } catch (error) {
     // No sound on this device: vibration and the coloured message still tell.
   }
-  if (navigator.vibrate) navigator.vibrate(kind === "ok" ? 40 : kind === "warn" ? [80, 60, 80] : [200, 100, 200]);
+  if (navigator.vibrate) navigator.vibrate(VIBRATION[kind] || VIBRATION.error);
 }
 
 // Browsers allow sound only after a touch or a key: wake the audio on the first one.
