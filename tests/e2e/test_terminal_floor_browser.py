@@ -136,6 +136,10 @@ async def test_a_receipt_started_offline_arrives_in_1c_as_a_new_document_once(
     await scan(page, BAGS)
     await expect(qty(page, 1)).to_have_text("2")
     await expect(qty(page, 2)).to_have_text("1")
+    # A document without a plan has nothing to be over: its lines read as counted, not red.
+    await expect(page.locator('#lines li[data-line-no="1"]')).to_have_class(
+        re.compile(r"\bline-counted\b")
+    )
     await page.click("#finish")
     await page.click("#dialog-ok")
     await expect(page.locator("#notice")).to_contain_text("будет отправлен, когда появится связь")

@@ -547,6 +547,9 @@ function lineItem(job, line, i, highlight) {
   var planned = String(line.planned_qty);
   var cmp = compareQuantity(count, planned);
   var kind = cmp === 0 ? "done" : cmp > 0 ? "over" : count === "0" ? "todo" : "partial";
+  // A product outside the plan has no plan to pass: counted, in a document without a plan (a
+  // count of a shelf) plainly, beside a plan as a product the plan does not hold.
+  if (line.unplanned) kind = job.lines.every(function (l) { return l.unplanned; }) ? "counted" : "unplanned";
   var marks = job.marks[i].length;
   var batches = partsOfLine(job, i).filter(function (part) { return part.series || part.expiry || part.cell || part.characteristic; });
   return h("li", { class: "line line-" + kind + (highlight ? " line-last" : ""), "data-line-no": String(line.line_no), onclick: function () { typeQuantity(job, i); } }, [
