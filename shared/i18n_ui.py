@@ -78,6 +78,15 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
         "ru": "неизвестные аргументы: %s",
         "en": "unrecognized arguments: %s",
     },
+    # tsdx's own tail of a refusal: the option a mistyped one most likely is.
+    "cli.argparse.nearest": {
+        "ru": "; может быть, %s?",
+        "en": "; did you mean %s?",
+    },
+    "cli.argparse.instead": {
+        "ru": "%(meant)s вместо %(given)s",
+        "en": "%(meant)s instead of %(given)s",
+    },
     "cli.argparse.argument": {
         "ru": "аргумент %(argument_name)s: %(message)s",
         "en": "argument %(argument_name)s: %(message)s",

@@ -23,7 +23,7 @@ from tools.cli import (
     up,
 )
 from tools.cli.output import add_language_option, language_default
-from tools.cli.parse_errors import language_asked, read_in
+from tools.cli.parse_errors import Parser, language_asked, read_in
 
 COMMAND_MODULES = [
     up,
@@ -42,7 +42,7 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tsdx",
         description="tsdx: exchange server between accounting systems and barcode terminals",
     )
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else list(argv)
-    with read_in(language_asked(given, language_default())):
+    with read_in(language_asked(given, language_default()), given):
         args = build_parser().parse_args(given)
     code: int = args.run(args)
     return code

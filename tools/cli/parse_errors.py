@@ -11,10 +11,12 @@ options' own help is (docs/cli.md).
 from __future__ import annotations
 
 import argparse
+import difflib
 import functools
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import NoReturn
 
 from shared.i18n import LANGUAGES
 from shared.i18n_ui import UI_TEXTS
@@ -35,16 +37,64 @@ def said(english: str) -> str:
 
 
 @contextmanager
-def read_in(language: str) -> Iterator[None]:
-    """argparse's messages in ``language`` while the block reads the command line."""
+def read_in(language: str, argv: Sequence[str] = ()) -> Iterator[None]:
+    """argparse's messages in ``language`` while the block reads the command line ``argv``
+    (the options a :class:`Parser`'s refusal looks at)."""
     original = argparse._  # type: ignore[attr-defined]
     _reading_in.append(language)
+    _reading.append(list(argv))
     argparse._ = said  # type: ignore[attr-defined]
     try:
         yield
     finally:
         argparse._ = original  # type: ignore[attr-defined]
         _reading_in.pop()
+        _reading.pop()
+
+
+# The command line being read (see :func:`read_in`).
+_reading: list[list[str]] = [[]]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser whose refusal also names the option a mistyped one most likely is
+    («может быть, --process вместо --proccess?»): its commands' parsers are of its kind."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(message + _nearest_options(self, _reading[-1]))
+
+
+def _nearest_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
+    """The options of the command line that no parser of its command takes, each with the one
+    it comes closest to, as a refusal's tail; "" when there is none."""
+    known = _options_of(_commands_named(parser, argv))
+    said_as = []
+    for arg in argv:
+        given = arg.split("=", 1)[0]
+        if not given.startswith("--") or given in known or any(o.startswith(given) for o in known):
+            continue  # not an option, or one argparse takes (whole or abbreviated)
+        close = difflib.get_close_matches(given, sorted(known), n=1, cutoff=0.7)
+        if close:
+            said_as.append(
+                said("%(meant)s instead of %(given)s") % {"meant": close[0], "given": given}
+            )
+    return said("; did you mean %s?") % ", ".join(said_as) if said_as else ""
+
+
+def _commands_named(
+    parser: argparse.ArgumentParser, argv: Sequence[str]
+) -> list[argparse.ArgumentParser]:
+    """The top parser and the parsers of the command (and its action) ``argv`` names."""
+    chain = [parser]
+    for arg in argv:
+        commands = [a for a in chain[-1]._actions if isinstance(a, argparse._SubParsersAction)]
+        if commands and arg in commands[0].choices:
+            chain.append(commands[0].choices[arg])
+    return chain
+
+
+def _options_of(parsers: Sequence[argparse.ArgumentParser]) -> set[str]:
+    return {option for p in parsers for a in p._actions for option in a.option_strings}
 
 
 def number(text: str) -> float:

@@ -116,3 +116,21 @@ def test_a_number_option_s_bad_value_is_said_in_the_reader_s_words(
     )
     english = _refused(["tsd", "run", "--count", "two", "--lang", "en"], capsys)
     assert "argument --count: not a whole number: 'two'" in english
+
+
+def test_a_mistyped_option_is_told_the_one_it_most_likely_is(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TSDX_LANGUAGE", "ru")
+    refused = _refused(["upload", "x.json", "--pin", "1", "--proccess", "a"], capsys)
+    assert refused.endswith(
+        "ошибка: не указаны обязательные аргументы: --process; "
+        "может быть, --process вместо --proccess?\n"
+    )
+    english = _refused(["tsd", "run", "--code", "x", "--cout", "3", "--lang", "en"], capsys)
+    assert english.endswith(
+        "unrecognized arguments: --cout 3; did you mean --count instead of --cout?\n"
+    )
+    # Nothing close: the refusal as argparse says it.
+    nothing_close = _refused(["tsd", "run", "--code", "x", "--xyzzy"], capsys)
+    assert nothing_close.endswith("неизвестные аргументы: --xyzzy\n")
