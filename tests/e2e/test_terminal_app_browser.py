@@ -287,6 +287,12 @@ async def test_pair_receive_scan_and_finish_online(
 
     await page.click("#finish")
     await expect(page.locator("#dialog")).to_contain_text("Не всё отсканировано")
+    # A scan while the question is open answers nothing and counts nothing: refused out loud.
+    await expect(page.locator("#dialog")).to_be_focused()
+    await scan(page, BAGS)
+    await expect(page.locator("body")).to_have_attribute("data-feedback", "error")
+    await expect(page.locator("#dialog")).to_be_visible()
+    await expect(qty(page, 2)).to_have_text("1")
     await page.click("#dialog-ok")
     await expect(page.locator("#notice")).to_contain_text("Результат отправлен")
     await expect(card).to_have_count(0)
@@ -623,14 +629,17 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await page.click('#lines li[data-line-no="3"]')
     await page.click("#dialog-clear")
     await expect(page.locator("#dialog")).to_contain_text("Обнулить строку")
-    await expect(page.locator("#dialog-cancel")).to_be_focused()  # a scan's Enter: no answer
+    await expect(page.locator("#dialog")).to_be_focused()  # a scan's Enter: no answer
     await expect(page.locator("#dialog-ok")).to_have_class(re.compile(r"\bdestructive\b"))
     await page.click("#dialog-ok")
     await expect(qty(page, 3)).to_have_text("0")
     await expect(page.locator("#message")).to_contain_text("строка обнулена")
     await expect(page.locator("#scan")).to_be_focused()
 
-    # 1C replaces the document while it is being counted: the old copy goes, with a notice.
+    # 1C replaces the document while it is being counted, its quantity question open: the old
+    # copy goes, with a notice, and the answer given after counts nothing into it.
+    await page.click('#lines li[data-line-no="3"]')
+    await type_by_hand(page, "#dialog-input", "0,5")
     again = upload(by_pin(pin), document, process="picking")
     again["recall"] = True
     replaced = await accounting.upload(again)
@@ -639,8 +648,10 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await expect(page.locator("#notice")).to_contain_text(
         "Документ отозван: Подбор № 0000-000123 от 28.11.2026", timeout=DEADLINE_MS
     )
+    await page.click("#dialog-ok")
     await expect(page.locator("#scan")).to_have_count(0)
     await expect(page.locator(f'.doc-card[data-delivery-id="{first}"]')).to_have_count(0)
+    await expect(page.locator("body")).not_to_have_attribute("data-feedback", "ok")
     await page.locator(f'.doc-card[data-delivery-id="{second}"]').click(timeout=DEADLINE_MS)
     await expect(qty(page, 2)).to_have_text("0")
     assert errors == []

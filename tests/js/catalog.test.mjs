@@ -168,7 +168,7 @@ test("undoing the scan that added a product outside the plan takes its line away
   assert.deepEqual(factLines(counting).map((f) => [f.product_id, f.quantity]), [["milk", "1"]]);
 });
 
-test("a refused scan of a product outside the plan leaves no empty line; undo takes the right one", async () => {
+test("a refused scan of a product outside the plan leaves no empty line; undo takes back its own", async () => {
   const db = memory();
   await applyPage(page({
     products: [
@@ -180,6 +180,40 @@ test("a refused scan of a product outside the plan leaves no empty line; undo ta
   await scanWith(counting, db, KEFIR);
   assert.equal((await scanWith(counting, db, "2200123000002")).reason, "zero_weight");
   assert.deepEqual(counting.lines.map((l) => l.product_id), ["kefir"]); // no stray cheese line
+  assert.equal(undoLast(counting).reason, "nothing_to_undo"); // the refused scan counted nothing
+  await scanWith(counting, db, KEFIR);
+  assert.equal(counting.counts[0], "2");
   assert.equal(undoLast(counting).name, "Кефир");
-  assert.deepEqual(counting.lines, []);
+  assert.equal(counting.counts[0], "1");
+});
+
+test("1C's own 2000000… code of another product is that product's, not grams of a line", async () => {
+  const db = memory();
+  await applyPage(page({
+    products: [{ id: "ketchup", name: "Кетчуп", unit: "шт", barcodes: [{ barcode: "2000000000022" }] }],
+  }), db.read, db.write, db.drop);
+  const receipt = job({}, [{ line_no: 1, product_id: "sauce", name: "Соус", barcodes: ["2000000000015"], unit: "шт", planned_qty: "2" }]);
+  const outcome = await scanWith(receipt, db, "2000000000022");
+  assert.equal(outcome.ok, true);
+  assert.equal(receipt.counts[0], "0"); // not 0.002 of sauce
+  assert.deepEqual(factLines(receipt).map((f) => [f.product_id, f.quantity]), [["ketchup", "1"]]);
+});
+
+test("a weighed line's own no-weight code scanned from a zero label is refused, a weight counted", async () => {
+  const db = memory();
+  const cheese = job({}, [{ line_no: 1, product_id: "cheese", name: "Сыр", barcodes: ["2212345000005"], unit: "кг", planned_qty: "2" }]);
+  assert.equal((await scanWith(cheese, db, "2212345000005")).reason, "zero_weight");
+  assert.equal((await scanWith(cheese, db, "2212345012350")).ok, true);
+  assert.equal(cheese.counts[0], "1.235");
+});
+
+test("a box barcode listed on the line itself counts the catalog's factor", async () => {
+  const db = await catalog(); // milk's box BOX has factor 12
+  const receipt = job({}, [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK, BOX], planned_qty: "24" }]);
+  assert.equal((await scanWith(receipt, db, BOX)).quantity, "12");
+  assert.equal((await scanWith(receipt, db, MILK)).quantity, "1");
+  assert.equal(receipt.counts[0], "13");
+  // Another product's catalog entry never lends its factor to a line.
+  const other = job({}, [{ line_no: 1, product_id: "juice", name: "Сок", barcodes: [BOX], planned_qty: "5" }]);
+  assert.equal((await scanWith(other, db, BOX)).quantity, "1");
 });

@@ -171,3 +171,17 @@ test("undo gives a part back the barcode it had: none, after a typed quantity", 
   assert.deepEqual(factLines(counted).map((f) => [f.quantity, f.barcode]), [["2", MILK]]);
   assert.equal(counted.parts[0].barcode, "");
 });
+
+test("one product planned on two lines: a scan goes to the line with room, in the cell entered", () => {
+  const lines = [
+    { line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "3", cell: "A-01" },
+    { line_no: 2, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "2", cell: "B-02" },
+  ];
+  const picking = job({ quantity_control: true }, [], lines);
+  for (let i = 0; i < 4; i++) assert.equal(applyScan(picking, MILK).ok, true, `scan ${i + 1}`);
+  assert.deepEqual(picking.counts, ["3", "1"]);
+  picking.cell = "B-02"; // the storekeeper scanned cell B-02
+  assert.equal(applyScan(picking, MILK).line, 1);
+  assert.deepEqual(picking.counts, ["3", "2"]);
+  assert.equal(applyScan(picking, MILK).reason, "over_plan"); // both full: the found line says why
+});

@@ -148,18 +148,19 @@ test("a barcode typed into the open quantity field is a scan, not a quantity", (
   assert.equal(scannedIntoQuantity("46009041"), true); // an EAN-8
   assert.equal(scannedIntoQuantity("4601234567893"), true);
   assert.equal(scannedIntoQuantity(`010${MILK}21abc`), true); // a marking code
-  for (const quantity of ["12", "1234567", "12,5", "0.375", "1 200"]) {
+  assert.equal(scannedIntoQuantity("104512"), true); // six digits: no one counts that by hand
+  for (const quantity of ["12", "12345", "12,5", "0.375", "1 200"]) {
     assert.equal(scannedIntoQuantity(quantity), false, quantity);
   }
 });
 
 test("a short code typed at a scanner's pace into the quantity field is a scan", () => {
   const at = (gap, n) => Array.from({ length: n }, (_, i) => 1000 + i * gap);
-  assert.equal(scannedIntoQuantity("123456", at(8, 6)), true); // a shop's own short code
-  assert.equal(scannedIntoQuantity("1234", at(20, 4)), true);
-  assert.equal(scannedIntoQuantity("123456", at(180, 6)), false); // typed by hand
+  assert.equal(scannedIntoQuantity("12345", at(8, 5)), true); // a shop's own short code
+  assert.equal(scannedIntoQuantity("1234", at(45, 4)), true); // a slow wedge
+  assert.equal(scannedIntoQuantity("12345", at(150, 5)), false); // typed by hand
   assert.equal(scannedIntoQuantity("12", at(5, 2)), false); // too short to tell
-  assert.equal(scannedIntoQuantity("123456", at(5, 3)), false); // only part of it typed so
+  assert.equal(scannedIntoQuantity("12345", at(5, 3)), false); // only part of it typed so
   assert.equal(scannedIntoQuantity("12,5", []), false); // filled in, not typed
 });
 
@@ -239,4 +240,16 @@ test("the quantity field's typing is timed by what each input adds", () => {
   const committed = typedKeys([], 5000, 6);
   assert.equal(scannedIntoQuantity("123456", committed), true);
   assert.equal(scannedIntoQuantity("12", typedKeys([], 5000, 2)), false);
+});
+
+test("a refused scan leaves nothing to undo: the good one before it stays counted", () => {
+  const counted = newJob({
+    delivery_id: "d",
+    settings: { quantity_control: true },
+    document: { header: { id: "doc" }, lines: [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "1" }] },
+  });
+  applyScan(counted, MILK);
+  assert.equal(applyScan(counted, MILK).reason, "over_plan");
+  assert.equal(undoLast(counted).reason, "nothing_to_undo");
+  assert.equal(counted.counts[0], "1");
 });

@@ -4,7 +4,7 @@
 
 import { acknowledgeAll, acknowledgedNews, toAcknowledge } from "./acks.js";
 import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
-import { DEFAULT_SETTINGS, codeInLink, matchScan, parseScan } from "./barcodes.js";
+import { DEFAULT_SETTINGS, codeInLink, parseScan } from "./barcodes.js";
 import { applyPage, findInCatalog } from "./catalog.js";
 import { isZero } from "./decimal.js";
 import { signal, unlockOnFirstTouch } from "./feedback.js";
@@ -381,13 +381,15 @@ function dialog(options) {
         keyTimes = e.inputType === "insertFromPaste" ? [] : typedKeys(keyTimes, Date.now(), added);
       });
     }
-    shade.appendChild(h("div", { class: "dialog", id: "dialog", role: "dialog" }, [
+    var box = h("div", { class: "dialog", id: "dialog", role: "dialog", tabindex: "-1" }, [
       h("p", { class: "dialog-text", text: options.text }), input, h("div", { class: "dialog-actions" }, [cancel, ok]), other,
-    ]));
+    ]);
+    shade.appendChild(box);
     state.dialogOpen = true;
     shade.hidden = false;
-    // A question that loses work waits on Cancel: a scan's Enter must not answer it.
-    (input || (options.danger ? cancel : ok)).focus();
+    // A question waits on itself, not on a button: a scan's Enter must not answer it (a tap
+    // does); a field takes what is typed.
+    (input || box).focus();
   });
 }
 
@@ -639,7 +641,7 @@ function workScreen() {
     ]),
     commentOf(job.header) ? h("div", { class: "work-comment", id: "work-comment", text: commentOf(job.header) }) : null,
     h("div", { class: "scan-row" }, [scan, undo, keyboard, camera]),
-    h("div", { id: "message", class: "message", "data-kind": "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
+    h("div", { id: "message", class: "message", "data-kind": job.summary.refusal ? "error" : "idle", text: job.summary.refusal ? t("result_refused", { message: job.summary.refusal.message }) : "" }),
     marksCheck(job) ? h("button", { id: "marks-check", class: "marks-check", type: "button", text: marksCheckText(job), onclick: function () { showMarksCheck(job); } }) : null,
     h("div", { id: "current-cell", class: "current-cell", hidden: !job.cell, text: job.cell ? t("current_cell", { name: job.cellName || job.cell }) : "" }),
     h("ul", { id: "lines", class: "lines" }, job.lines.map(function (line, i) { return lineItem(job, line, i, i === lastLine); })),
@@ -706,10 +708,11 @@ async function handleScan(raw) {
   // A stray Enter (an empty scan field) is no scan: nothing to refuse.
   if (!job || !String(raw).trim()) return;
   var scanSettings = barcodeSettings(job);
-  // Not a line of the document: perhaps a product or a cell of the catalog.
-  var hit = matchScan(raw, job.lines, scanSettings).line < 0 ? await findInCatalog(parseScan(raw, scanSettings), catalogRead) : null;
+  // What the catalog knows of the code: a product or a cell when no line has it, a box's factor
+  // or a series when a line does.
+  var hit = await findInCatalog(parseScan(raw, scanSettings), catalogRead);
   var typed = await askAttributes(attributesToAsk(job, raw, scanSettings, hit));
-  if (typed === null) return;
+  if (typed === null || !stillOpen(job)) return;
   var outcome = applyScan(job, raw, scanSettings, typed, hit);
   await reportCount(job, outcome);
 }
@@ -737,7 +740,14 @@ async function askAttributes(names) {
   return typed;
 }
 
+// Whether the job is still the terminal's to count: a withdrawal (or Finish) while a question
+// was open drops it, and a count made after must not bring it back by saving it.
+function stillOpen(job) {
+  return state.jobs.get(job.delivery_id) === job && !job.finished;
+}
+
 async function reportCount(job, outcome) {
+  if (!stillOpen(job)) return; // its withdrawal was said; nothing is saved or heard as counted
   if (!outcome.ok) {
     message("error", t(outcome.reason, quantitiesShown(outcome.params)));
     signal("error", state.sound);
@@ -806,17 +816,18 @@ async function typeQuantity(job, index) {
   var counted = !isZero(job.counts[index]);
   var other = counted ? { id: "dialog-clear", text: t("clear_line"), value: CLEAR_LINE } : null;
   var typed = await dialog({ text: t("add_quantity") + ": " + name + (line.unit ? ", " + line.unit : ""), input: t("quantity"), ok: t("add"), other: other, isScan: scannedIntoQuantity });
+  if (typed === null || typed === undefined || !stillOpen(job)) return;
   if (typed === CLEAR_LINE) return clearCount(job, index);
-  if (typed === null || typed === undefined) return;
   if (typed.scan !== undefined) return queueScan(typed.scan); // counted as the scan it is
   var attributes = await askAttributes((job.settings.ask_for || []).filter(function (name) { return !line[name]; }));
-  if (attributes === null) return;
+  if (attributes === null || !stillOpen(job)) return;
   await reportCount(job, applyTyped(job, index, typed, attributes));
 }
 
 async function clearCount(job, index) {
   var name = job.lines[index].name || job.lines[index].product_id;
   if (!(await dialog({ text: t("confirm_clear_line", { name: name, qty: quantityShown(job.counts[index]) }), ok: t("clear_line"), danger: true }))) return;
+  if (!stillOpen(job)) return;
   clearLine(job, index);
   await saveJob(job);
   message("ok", t("line_cleared", { name: name }));
@@ -1202,12 +1213,8 @@ async function applyInbox(inbox) {
       changed = true;
       continue;
     }
-    var refusal = summary.refusal;
     known.summary = Object.assign({}, known.summary, summaryOf(summary));
-    if (refusal && known.finished && refusal.result_id === known.last_result_id) {
-      known.finished = false; // routing refused the final result: count again and resend
-      notice(t("result_refused", { message: refusal.message }), "error");
-    }
+    backAfterRefusal(known, summary.refusal);
     await saveJob(known);
     changed = true;
   }
@@ -1328,6 +1335,16 @@ async function lanLoop() {
   }
 }
 
+// The server refused the final result this terminal sent (the list says so, for that very
+// result): the document comes back with its counts, to be put right and finished again.
+function backAfterRefusal(job, refusal) {
+  if (!refusal || !job.finished || refusal.result_id !== job.last_result_id) return false;
+  job.finished = false;
+  notice(t("result_refused", { message: refusal.message }), "error");
+  signal("error", state.sound);
+  return true;
+}
+
 async function refreshLan() {
   var answer = await api().documents();
   setOnline(true);
@@ -1340,11 +1357,16 @@ async function refreshLan() {
     signal("arrived", state.sound);
   }
   var listed = {};
+  var back = [];
   state.list.forEach(function (s) {
-    if (!s.finished_by_me) listed[s.delivery_id] = true;
+    // Kept while the server lists it, finished or not: a final result it refuses brings it back.
+    listed[s.delivery_id] = true;
     var job = state.jobs.get(s.delivery_id);
-    if (job) job.summary = Object.assign({}, job.summary, summaryOf(s));
+    if (!job) return;
+    job.summary = Object.assign({}, job.summary, summaryOf(s));
+    if (backAfterRefusal(job, s.refusal)) back.push(job);
   });
+  for (var i = 0; i < back.length; i++) await saveJob(back[i]);
   await pruneJobs(listed);
   if (state.screen === "list") render();
 }
@@ -1355,22 +1377,36 @@ function endsScan(e, text) {
   return e.key === "Enter" || (e.key === "Tab" && String(text).trim() !== "");
 }
 
-// A wedge scanner's keys on the list, gathered until its Enter: keys further apart than a
-// scanner types them start again (a person's presses on the list are not a scan).
-var listScan = { text: "", lastKeyAt: 0 };
+// A wedge scanner's keys outside a field, gathered until its Enter: keys further apart than a
+// scanner types them start again (a person's presses are not a scan).
+var keyScan = { text: "", lastKeyAt: 0 };
 var SCAN_KEY_GAP_MS = 300;
 
-function listKey(e) {
+// The code a key ends, or null: not the end of a scan, or an Enter of its own (a button's).
+function scannedKeys(e) {
   var now = Date.now();
-  if (now - listScan.lastKeyAt > SCAN_KEY_GAP_MS) listScan.text = "";
-  listScan.lastKeyAt = now;
-  if (!endsScan(e, listScan.text)) {
-    if (e.key.length === 1) listScan.text += e.key;
-    return;
+  if (now - keyScan.lastKeyAt > SCAN_KEY_GAP_MS) keyScan.text = "";
+  keyScan.lastKeyAt = now;
+  if (!endsScan(e, keyScan.text)) {
+    if (e.key.length === 1) keyScan.text += e.key;
+    return null;
   }
-  var raw = listScan.text.trim();
-  listScan.text = "";
-  if (raw.length < 3) return; // an Enter of its own: the focused card's click
+  var raw = keyScan.text.trim();
+  keyScan.text = "";
+  return raw.length >= 3 ? raw : null;
+}
+
+// A scan while a question is open answers nothing and counts nothing: refused out loud, the
+// question stays for a tap.
+function dialogKey(e) {
+  if (scannedKeys(e) === null) return;
+  e.preventDefault();
+  signal("error", state.sound);
+}
+
+function listKey(e) {
+  var raw = scannedKeys(e);
+  if (raw === null) return;
   e.preventDefault();
   var named = documentsByScan(visibleDocuments(), raw);
   if (named.length === 1) return openDocument(named[0]);
@@ -1441,8 +1477,9 @@ function bindChrome() {
   // scan opens the document it names.
   document.addEventListener("keydown", function (e) {
     var target = e.target;
-    if (state.dialogOpen || (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA"))) return;
-    if (state.screen === "work") focusScan();
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
+    if (state.dialogOpen) dialogKey(e);
+    else if (state.screen === "work") focusScan();
     else if (state.screen === "list" && $("#drawer").hidden) listKey(e);
   }, true);
   unlockOnFirstTouch();

@@ -386,8 +386,21 @@ function findLine(lines, accepts) {
   return -1;
 }
 
+// A line's barcode as a weighed product's code: the product part of an EAN-13 that carries no
+// weight ("2200123000002" -> "2200123"). Any other code (1C's own 2000000000015 of an ordinary
+// product, whose "weight" digits are not zero) is no weighed product's.
 function itemKey(code, s) {
-  return code.length === 13 && isDigits(code) ? code.slice(0, 2 + s.itemDigits) : null;
+  if (code.length !== 13 || !isDigits(code)) return null;
+  var weight = code.substr(2 + s.itemDigits, s.weightDigits);
+  return /^0+$/.test(weight) ? code.slice(0, 2 + s.itemDigits) : null;
+}
+
+// Units a weighed product is counted in: a weight label's own code on such a line is the
+// product with its weight (zero, when the label says so), not one piece.
+var WEIGHT_UNITS = ["кг", "kg", "г", "g"];
+
+function weighedLine(line) {
+  return Boolean(line) && WEIGHT_UNITS.indexOf(String(line.unit || "").trim().toLowerCase().replace(/\.$/, "")) >= 0;
 }
 
 export function matchScan(raw, lines, settings) {
@@ -410,7 +423,10 @@ export function matchScan(raw, lines, settings) {
       return asGtin14(b) === gtin;
     });
   }
-  if (line >= 0) return found(line, scan.weight ? scan.weight : "1");
+  if (line >= 0) {
+    if (scan.kind === "weight" && weighedLine(list[line])) return found(line, scan.quantity);
+    return found(line, scan.weight ? scan.weight : "1");
+  }
   // 2. An in-store weight code: its prefix and item part against the lines' codes.
   if (scan.kind === "weight") {
     var key = weightKey(scan);

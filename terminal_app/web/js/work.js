@@ -222,14 +222,12 @@ export function clearLine(job, index) {
 
 // The last count of the job (a scan, a box of codes, a typed quantity), to be taken back by
 // undoLast: what each of its counts added, the box it opened, whether it added a line.
+// A scan that counted nothing (refused, or a cell entered) leaves nothing to undo: undo takes
+// back the last scan when it counted, never one before it the storekeeper did not mean.
 function rememberCount(job, outcome, linesBefore) {
   var added = job.lines.length > linesBefore ? linesBefore : -1;
-  if (!outcome.ok) {
-    if (added >= 0) dropLine(job, added); // a product outside the plan whose count was refused
-    return outcome;
-  }
-  if (!outcome.undo) return outcome; // a cell entered: no count
-  job.lastCount = { counts: outcome.undo, box: outcome.box || "", addedLine: added };
+  if (!outcome.ok && added >= 0) dropLine(job, added); // outside the plan, its count refused
+  job.lastCount = outcome.ok && outcome.undo ? { counts: outcome.undo, box: outcome.box || "", addedLine: added } : null;
   return outcome;
 }
 
@@ -284,8 +282,10 @@ function dropOne(list, item) {
 export function attributesToAsk(job, raw, barcodeSettings, hit) {
   var asked = (job.settings && job.settings.ask_for) || [];
   if (!asked.length) return [];
-  var found = matchScan(String(raw).trim(), job.lines, barcodeSettings);
-  var entry = hit && hit.kind === "product" ? hit.entry : null;
+  var found = ofCatalog(job, matchScan(String(raw).trim(), job.lines, barcodeSettings), hit);
+  // The catalog's entry as the count will take it: the line's own product's, or the product
+  // a line-less scan adds.
+  var entry = found.line >= 0 ? found.entry || null : hit && hit.kind === "product" ? hit.entry : null;
   if (found.line < 0 && !entry) return [];
   if (found.scan.kind === "sscc") return [];
   var line = found.line >= 0 ? found.line : -1;
@@ -326,6 +326,31 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
   });
   job.aggregatesScanned[scan.code] = true;
   return { ok: true, line: last.line, quantity: String(planned.length), aggregate: true, attrs: last.attrs, over: over, undo: undo, box: scan.code };
+}
+
+// The same product may be planned on several lines (two cells to pick from): a scan goes to
+// the first of them, as the plan lists them, that still has room and is in the cell entered
+// (when one is); when none has, to the line the barcode found.
+function lineWithRoom(job, index) {
+  var found = job.lines[index];
+  function fits(i) {
+    var line = job.lines[i];
+    var same = line.product_id === found.product_id && (line.series || "") === (found.series || "") && (line.characteristic || "") === (found.characteristic || "");
+    return same && !line.unplanned && compare(job.counts[i], String(line.planned_qty)) < 0 && (!job.cell || !line.cell || line.cell === job.cell);
+  }
+  if (fits(index)) return index;
+  for (var i = 0; i < job.lines.length; i++) if (fits(i)) return i;
+  return index;
+}
+
+// A line found by a barcode the catalog also knows as that line's product: a box's barcode
+// listed on the line itself (1C's barcode register holds packages too) counts its factor, a
+// barcode of one series or characteristic gives it.
+function ofCatalog(job, found, hit) {
+  if (found.line < 0 || !hit || hit.kind !== "product") return found;
+  var entry = hit.entry;
+  if (entry.product_id !== job.lines[found.line].product_id) return found;
+  return Object.assign({}, found, { quantity: multiply(entry.factor || "1", found.quantity), entry: entry });
 }
 
 // A product the document's lines do not name by this barcode, found in the catalog: a box's
@@ -373,7 +398,8 @@ function scanInto(job, raw, barcodeSettings, typed, hit) {
   if (whole.kind === "sscc" && job.expected && job.expected.aggregates[whole.code]) {
     return applyAggregate(job, whole, job.expected.aggregates[whole.code], barcodeSettings, typed);
   }
-  var found = matchScan(code, job.lines, barcodeSettings);
+  var found = ofCatalog(job, matchScan(code, job.lines, barcodeSettings), hit);
+  if (found.line >= 0) found.line = lineWithRoom(job, found.line);
   if (found.line < 0 && hit && hit.kind === "cell") return enterCell(job, hit.cell);
   if (found.line < 0 && hit && hit.kind === "product") {
     found = fromCatalog(job, found, hit);
@@ -396,9 +422,9 @@ function scanInto(job, raw, barcodeSettings, typed, hit) {
   return count(job, found.line, found.quantity, scan.code, attrs);
 }
 
-// A scanner types a code's keys a few milliseconds apart; no one types four keys in a row
-// this fast by hand.
-var SCANNER_KEY_GAP_MS = 30;
+// A scanner types a code's keys a few milliseconds apart (a slow wedge some 45 ms); no one
+// types four keys in a row this fast by hand.
+var SCANNER_KEY_GAP_MS = 60;
 // A pause this long starts the field's typing over: what came before is no part of a scan.
 var TYPING_RESTARTS_MS = 1000;
 
@@ -410,12 +436,13 @@ export function typedKeys(times, now, added) {
   return kept;
 }
 
-// A wedge scanner typing into the quantity field while it is open: eight digits or more (no one
-// counts ten million by hand), eight characters or more that are no quantity, or a shorter
-// code whose keys (`keyTimes`, when each was pressed, in ms) came at a scanner's pace, is a scan.
+// A wedge scanner typing into the quantity field while it is open: six digits or more (no one
+// types a hundred thousand pieces by hand), eight characters or more that are no quantity, or
+// a shorter code whose keys (`keyTimes`, when each was pressed, in ms) came at a scanner's
+// pace, is a scan.
 export function scannedIntoQuantity(text, keyTimes) {
   var value = String(text).trim();
-  if (/^\d{8,}$/.test(value) || (value.length >= 8 && !isQuantity(normalize(value)))) return true;
+  if (/^\d{6,}$/.test(value) || (value.length >= 8 && !isQuantity(normalize(value)))) return true;
   var times = keyTimes || [];
   var n = times.length;
   return n >= 4 && n >= value.length && (times[n - 1] - times[0]) / (n - 1) < SCANNER_KEY_GAP_MS;
