@@ -925,7 +925,8 @@ async function refusedForGood(item, error) {
     job.finished = false;
     await saveJob(job);
   }
-  notice(t(back ? "result_dropped_back" : "result_dropped", { message: message }), "error");
+  var title = job ? titleOf(job.summary) : item.delivery_id;
+  notice(t(back ? "result_dropped_back" : "result_dropped", { title: title, message: message }), "error");
   signal("error", state.sound);
 }
 
