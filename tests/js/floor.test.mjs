@@ -185,3 +185,27 @@ test("one product planned on two lines: a scan goes to the line with room, in th
   assert.deepEqual(picking.counts, ["3", "2"]);
   assert.equal(applyScan(picking, MILK).reason, "over_plan"); // both full: the found line says why
 });
+
+test("a code 1C made up for a product counted in kg counts one, not its digits as grams", () => {
+  const lines = [{ line_no: 1, product_id: "apples", name: "Яблоки", barcodes: ["2000000001234"], unit: "кг", planned_qty: "5" }];
+  const counted = job({}, [], lines);
+  assert.equal(applyScan(counted, "2000000001234").quantity, "1");
+});
+
+test("a GS1 code's batch picks the line planned for that batch, and the questions ask for that line", () => {
+  const lines = [
+    { line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "3", series: "S1" },
+    { line_no: 2, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "3", series: "S2" },
+  ];
+  const counted = job({ quantity_control: true }, [], lines);
+  const s2 = `010${MILK}10S2`;
+  assert.equal(applyScan(counted, s2).line, 1);
+  assert.deepEqual(factLines(counted).map((f) => [f.line_no, f.series]), [[2, "S2"]]);
+  // Line 1 full and planned in a cell with an expiry; line 2 neither: the questions are line 2's.
+  const full = job({ quantity_control: true, ask_for: ["expiry"] }, [], [
+    { line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "1", expiry: "2027-01-31" },
+    { line_no: 2, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "2" },
+  ]);
+  applyScan(full, MILK);
+  assert.deepEqual(attributesToAsk(full, MILK), ["expiry"]);
+});

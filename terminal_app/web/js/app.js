@@ -881,7 +881,10 @@ async function queueResult(job, final) {
   };
   if (job.made) item.made = job.made; // a document started here: it goes as a new one
   job.last_result_id = item.result_id;
-  if (final) job.finished = true;
+  if (final) {
+    job.finished = true;
+    job.finishedAt = Date.now(); // kept a while for the server's word on it (pruneJobs)
+  }
   await state.store.put(OUTBOX, item);
   await saveJob(job);
   state.outbox.push(item);
@@ -1224,7 +1227,9 @@ async function applyInbox(inbox) {
   changed = (await keepAcknowledged(await acknowledgeAll(client, toAcknowledge(inbox), state.acks))) || changed;
   changed = (await pruneJobs(listed)) || changed;
   if (changed && state.screen === "list") render();
-  if (arrived) signal("arrived", state.sound); // heard wherever the storekeeper is in the app
+  // Heard wherever the storekeeper is in the app: once a poll, however many came (those that
+  // came while the app was closed too).
+  if (arrived) signal("arrived", state.sound);
 }
 
 // A withdrawn document leaves the terminal, and the user is told why when the server said:
@@ -1267,6 +1272,9 @@ async function pruneJobs(listed) {
     var job = state.jobs.get(ids[i]);
     if (listed[job.delivery_id] || unsentFor(job.delivery_id) || state.current === job.delivery_id) continue;
     if (job.made && (!job.finished || watched(job.delivery_id))) continue; // started here: kept until taken
+    // On the LAN a finished document leaves the list at once, and routing's refusal of its
+    // result may come after: kept as long as a result is watched, to come back with its counts.
+    if (MODE === "lan" && job.finished && Date.now() - (job.finishedAt || 0) < WATCH_FOR_MS) continue;
     if (!job.finished) notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
     await dropJob(job.delivery_id);
     dropped = true;
@@ -1354,7 +1362,10 @@ async function refreshLan() {
   var first = !state.listed; // the first list after signing in: nothing "arrives"
   state.listed = true;
   state.list = answer.documents;
-  if (!first && state.list.some(function (s) { return !before[s.delivery_id] && !s.finished_by_me; })) {
+  var arrived = state.list.some(function (s) {
+    return !before[s.delivery_id] && !s.finished_by_me && !state.jobs.has(s.delivery_id);
+  });
+  if (!first && arrived) {
     signal("arrived", state.sound);
   }
   var listed = {};

@@ -424,7 +424,11 @@ export function matchScan(raw, lines, settings) {
     });
   }
   if (line >= 0) {
-    if (scan.kind === "weight" && weighedLine(list[line])) return found(line, scan.quantity);
+    // A weighed line's own no-weight code, from a label that weighed nothing: zero, refused
+    // (a code 1C made up for a product, 2000000001234, counts one as any code does).
+    if (scan.kind === "weight" && weighedLine(list[line]) && itemKey(whole, s) !== null) {
+      return found(line, scan.quantity);
+    }
     return found(line, scan.weight ? scan.weight : "1");
   }
   // 2. An in-store weight code: its prefix and item part against the lines' codes.

@@ -282,7 +282,7 @@ function dropOne(list, item) {
 export function attributesToAsk(job, raw, barcodeSettings, hit) {
   var asked = (job.settings && job.settings.ask_for) || [];
   if (!asked.length) return [];
-  var found = ofCatalog(job, matchScan(String(raw).trim(), job.lines, barcodeSettings), hit);
+  var found = lineOf(job, String(raw).trim(), barcodeSettings, hit);
   // The catalog's entry as the count will take it: the line's own product's, or the product
   // a line-less scan adds.
   var entry = found.line >= 0 ? found.entry || null : hit && hit.kind === "product" ? hit.entry : null;
@@ -331,16 +331,41 @@ function applyAggregate(job, scan, contents, barcodeSettings, typed) {
 // The same product may be planned on several lines (two cells to pick from): a scan goes to
 // the first of them, as the plan lists them, that still has room and is in the cell entered
 // (when one is); when none has, to the line the barcode found.
-function lineWithRoom(job, index) {
-  var found = job.lines[index];
-  function fits(i) {
+function lineWithRoom(job, found) {
+  var index = found.line;
+  var product = job.lines[index].product_id;
+  // What the scan says of itself: its batch (a GS1 code's, a catalog barcode's) and character.
+  var series = found.scan.batch || (found.entry && found.entry.series) || "";
+  var characteristic = (found.entry && found.entry.characteristic) || "";
+  function compatible(i) {
     var line = job.lines[i];
-    var same = line.product_id === found.product_id && (line.series || "") === (found.series || "") && (line.characteristic || "") === (found.characteristic || "");
-    return same && !line.unplanned && compare(job.counts[i], String(line.planned_qty)) < 0 && (!job.cell || !line.cell || line.cell === job.cell);
+    return line.product_id === product && !line.unplanned &&
+      (!series || !line.series || line.series === series) &&
+      (!characteristic || !line.characteristic || line.characteristic === characteristic) &&
+      (!job.cell || !line.cell || line.cell === job.cell);
   }
-  if (fits(index)) return index;
-  for (var i = 0; i < job.lines.length; i++) if (fits(i)) return i;
-  return index;
+  function room(i) {
+    return compatible(i) && compare(job.counts[i], String(job.lines[i].planned_qty)) < 0;
+  }
+  var lines = job.lines.map(function (line, i) { return i; });
+  // A line planned for the scan's own batch first, then any line that takes it, with room; else
+  // the first line that takes it (its refusal says why), else the line the barcode found.
+  var exact = lines.filter(function (i) { return series && job.lines[i].series === series && room(i); });
+  var free = lines.filter(room);
+  var taking = lines.filter(compatible);
+  if (exact.length) return exact[0];
+  if (room(index)) return index;
+  if (free.length) return free[0];
+  return compatible(index) || !taking.length ? index : taking[0];
+}
+
+// The line a scan counts on, as the count and the questions before it both see it: the line
+// the barcode finds (the catalog lending its factor, series and character), moved to the line
+// of the same product that has room.
+function lineOf(job, code, barcodeSettings, hit) {
+  var found = ofCatalog(job, matchScan(code, job.lines, barcodeSettings), hit);
+  if (found.line >= 0) found.line = lineWithRoom(job, found);
+  return found;
 }
 
 // A line found by a barcode the catalog also knows as that line's product: a box's barcode
@@ -398,8 +423,7 @@ function scanInto(job, raw, barcodeSettings, typed, hit) {
   if (whole.kind === "sscc" && job.expected && job.expected.aggregates[whole.code]) {
     return applyAggregate(job, whole, job.expected.aggregates[whole.code], barcodeSettings, typed);
   }
-  var found = ofCatalog(job, matchScan(code, job.lines, barcodeSettings), hit);
-  if (found.line >= 0) found.line = lineWithRoom(job, found.line);
+  var found = lineOf(job, code, barcodeSettings, hit);
   if (found.line < 0 && hit && hit.kind === "cell") return enterCell(job, hit.cell);
   if (found.line < 0 && hit && hit.kind === "product") {
     found = fromCatalog(job, found, hit);
