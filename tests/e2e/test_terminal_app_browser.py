@@ -293,6 +293,9 @@ async def test_pair_receive_scan_and_finish_online(
     await expect(page.locator("body")).to_have_attribute("data-feedback", "error")
     await expect(page.locator("#dialog")).to_be_visible()
     await expect(qty(page, 2)).to_have_text("1")
+    await page.keyboard.press("Escape")  # Cancel, as a keyboard's user expects
+    await expect(page.locator("#dialog")).to_have_count(0)
+    await page.click("#finish")
     await page.click("#dialog-ok")
     await expect(page.locator("#notice")).to_contain_text("Результат отправлен")
     await expect(card).to_have_count(0)

@@ -384,6 +384,12 @@ function dialog(options) {
     var box = h("div", { class: "dialog", id: "dialog", role: "dialog", tabindex: "-1" }, [
       h("p", { class: "dialog-text", text: options.text }), input, h("div", { class: "dialog-actions" }, [cancel, ok]), other,
     ]);
+    // Escape answers Cancel, as a keyboard's user expects.
+    box.addEventListener("keydown", function (e) {
+      if (e.key !== "Escape") return;
+      e.preventDefault();
+      close(null);
+    });
     shade.appendChild(box);
     state.dialogOpen = true;
     shade.hidden = false;
@@ -495,6 +501,7 @@ function listScreen() {
     var job = state.jobs.get(summary.delivery_id);
     // Shown once counting began, before any line is complete: «✓ 0 / 3».
     var counted = job && job.counts.some(function (c) { return !isZero(c); }) ? progress(job) : null;
+    if (counted && !counted.total) counted = null; // nothing planned: no lines to complete
     return h("li", {}, [h("button", { class: "doc-card", type: "button", "data-delivery-id": summary.delivery_id, onclick: function () { openDocument(summary); } }, [
       h("div", { class: "doc-title", text: titleOf(summary) }),
       partyOf(job ? job.header : summary) ? h("div", { class: "doc-party", text: partyOf(job ? job.header : summary) }) : null,
