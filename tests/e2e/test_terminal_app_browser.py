@@ -248,7 +248,9 @@ async def test_pair_receive_scan_and_finish_online(
     await page.click("#back")
     await scan(page, "4600000000019")
     await expect(page.locator("#notice")).to_be_visible()
+    await page.click("#menu-button")  # the side menu open: a scan still opens the document
     await scan(page, "0000-000123", suffix="Tab")
+    await expect(page.locator("#drawer")).to_be_hidden()
     await expect(page.locator("#scan")).to_be_focused()
     await expect(page.locator("#notice")).to_be_hidden()
     await expect(page.locator("#work-comment")).to_have_text(
@@ -632,6 +634,7 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await page.click('#lines li[data-line-no="3"]')
     await page.click("#dialog-clear")
     await expect(page.locator("#dialog")).to_contain_text("Обнулить строку")
+    await expect(page.locator("#dialog")).to_contain_text("(0,75 кг)")  # the count with its unit
     await expect(page.locator("#dialog")).to_be_focused()  # a scan's Enter: no answer
     await expect(page.locator("#dialog-ok")).to_have_class(re.compile(r"\bdestructive\b"))
     await page.click("#dialog-ok")

@@ -281,6 +281,7 @@ async def test_marked_goods_are_checked_against_the_codes_1c_expects(
     dialog = page.locator("#dialog")
     await expect(dialog).to_contain_text(f"• 010{MILK}21NeverCame0003")
     await expect(dialog).to_contain_text(f"• 010{MILK}21NotOrdered004")
+    await expect(page.locator("#dialog-cancel")).to_have_count(0)  # it only tells: one button
     await page.click("#dialog-ok")
     await finish(page)
 

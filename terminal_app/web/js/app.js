@@ -363,7 +363,8 @@ function dialog(options) {
       return options.isScan && options.isScan(input.value, keyTimes) ? { scan: input.value } : input.value;
     }
     var ok = h("button", { class: options.danger ? "button destructive" : "button primary", id: "dialog-ok", type: "button", text: options.ok || "OK", onclick: function () { close(input ? answer() : true); } });
-    var cancel = h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } });
+    // A dialog that only tells (options.info) has one button: Cancel would say the same.
+    var cancel = options.info ? null : h("button", { class: "button", id: "dialog-cancel", type: "button", text: t("cancel"), onclick: function () { close(null); } });
     // A third answer, when given: resolves with its value.
     var other = options.other ? h("button", { class: "button danger", id: options.other.id, type: "button", text: options.other.text, onclick: function () { close(options.other.value); } }) : null;
     if (input) {
@@ -602,7 +603,7 @@ function marksCheckText(job) {
 function showMarksCheck(job) {
   var check = marksCheck(job);
   var list = function (keys) { return keys.length ? keys.map(function (k) { return "\u2022 " + k; }).join("\n") : "\u2014"; };
-  dialog({ text: t("marks_missing") + "\n" + list(check.missing) + "\n\n" + t("marks_surplus") + "\n" + list(check.surplus), ok: t("close") });
+  dialog({ text: t("marks_missing") + "\n" + list(check.missing) + "\n\n" + t("marks_surplus") + "\n" + list(check.surplus), ok: t("close"), info: true });
 }
 
 function compareQuantity(a, b) {
@@ -833,7 +834,8 @@ async function typeQuantity(job, index) {
 
 async function clearCount(job, index) {
   var name = job.lines[index].name || job.lines[index].product_id;
-  if (!(await dialog({ text: t("confirm_clear_line", { name: name, qty: quantityShown(job.counts[index]) }), ok: t("clear_line"), danger: true }))) return;
+  var unit = job.lines[index].unit ? " " + job.lines[index].unit : "";
+  if (!(await dialog({ text: t("confirm_clear_line", { name: name, qty: quantityShown(job.counts[index]) + unit }), ok: t("clear_line"), danger: true }))) return;
   if (!stillOpen(job)) return;
   clearLine(job, index);
   await saveJob(job);
@@ -1428,7 +1430,10 @@ function listKey(e) {
   if (raw === null) return;
   e.preventDefault();
   var named = documentsByScan(visibleDocuments(), raw);
-  if (named.length === 1) return openDocument(named[0]);
+  if (named.length === 1) {
+    closeDrawer();
+    return openDocument(named[0]);
+  }
   signal("error", state.sound);
   notice(t(named.length ? "scan_several_documents" : "scan_open_first", { code: raw }), "error", "list");
 }
@@ -1499,7 +1504,7 @@ function bindChrome() {
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
     if (state.dialogOpen) dialogKey(e);
     else if (state.screen === "work") focusScan();
-    else if (state.screen === "list" && $("#drawer").hidden) listKey(e);
+    else if (state.screen === "list") listKey(e); // the side menu open too: it has no field
   }, true);
   unlockOnFirstTouch();
 }
