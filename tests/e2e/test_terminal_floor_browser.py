@@ -233,6 +233,16 @@ async def test_a_line_counted_from_gs1_codes_keeps_each_batch_with_its_expiry(
     await expect(batches).to_have_text(
         ["серия L042 · до 31.03.2027: 2", "серия L043 · до 30.04.2027: 1"]
     )
+    # Past the plan of 4: not a complete line but one to look at again, and finishing says so.
+    await scan(page, f"010{MILK}17270400{GS}10L043")
+    await scan(page, f"010{MILK}17270400{GS}10L043")
+    await expect(page.locator("#progress")).to_have_text("0 / 1 · сверх плана: 1")
+    await expect(page.locator('#lines li[data-line-no="1"]')).to_have_class(
+        re.compile(r"\bline-over\b")
+    )
+    await page.click("#finish")
+    await expect(page.locator("#dialog")).to_contain_text("Строк сверх плана: 1")
+    await page.keyboard.press("Escape")
     await finish(page)
 
     result = await completed(accounting, document["header"]["id"])
@@ -240,7 +250,7 @@ async def test_a_line_counted_from_gs1_codes_keeps_each_batch_with_its_expiry(
         (f["line_no"], f["series"], f["expiry"], Decimal(str(f["quantity"])))
         for f in result["result"]["lines"]
     ]
-    assert got == [(1, "L042", "2027-03-31", Decimal(2)), (1, "L043", "2027-04-30", Decimal(1))]
+    assert got == [(1, "L042", "2027-03-31", Decimal(2)), (1, "L043", "2027-04-30", Decimal(3))]
     assert errors == []
     await context.close()
 

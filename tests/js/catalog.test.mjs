@@ -89,6 +89,18 @@ test("a box of a planned product counts on its line; outside the plan quantity c
   assert.equal(picking.lines.length, 1);
 });
 
+test("a box of a product planned on two lines fills the line with room, as a piece does", async () => {
+  const db = await catalog();
+  const picking = job({ quantity_control: true }, [
+    { line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "12", cell: "A-01" },
+    { line_no: 2, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "12", cell: "B-02" },
+  ]);
+  assert.equal((await scanWith(picking, db, BOX)).line, 0);
+  assert.equal((await scanWith(picking, db, BOX)).line, 1);
+  assert.deepEqual(picking.counts, ["12", "12"]);
+  assert.equal((await scanWith(picking, db, BOX)).reason, "over_plan"); // both full
+});
+
 test("a cell scanned first holds for the goods after it; quantity control holds the planned cell", async () => {
   const db = await catalog();
   const placing = job({}, [{ line_no: 1, product_id: "milk", name: "Молоко", barcodes: [MILK], planned_qty: "3" }]);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
 import { quantityShown } from "../../terminal_app/web/js/i18n.js";
 import { inLanguage } from "./language.mjs";
-import { applyScan, applyTyped, clearLine, documentsByScan, factLines, newJob, scannedIntoQuantity, titleOf, typedKeys, undoLast } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, clearLine, documentsByScan, factLines, newJob, progress, scannedIntoQuantity, titleOf, typedKeys, undoLast } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -46,6 +46,21 @@ test("the title reads as in 1C, and in the app's language", () => {
   inLanguage("en", () => {
     assert.equal(titleOf(job().summary), "Поступление No. 0000-000123 of 28.11.2026");
   });
+});
+
+test("progress tells lines counted to their plan from lines past it", () => {
+  const counted = job();
+  assert.deepEqual(progress(counted), { done: 0, over: 0, total: 2 });
+  applyScan(counted, MILK);
+  applyScan(counted, MILK);
+  assert.deepEqual(progress(counted), { done: 1, over: 0, total: 2 });
+  // A third pack past the plan of two: no longer done, a line to look at again.
+  applyScan(counted, MILK);
+  assert.deepEqual(progress(counted), { done: 0, over: 1, total: 2 });
+  // A product outside the plan has no plan to meet.
+  counted.lines[1].unplanned = true;
+  assert.equal(applyTyped(counted, 1, "3").ok, true);
+  assert.deepEqual(progress(counted), { done: 0, over: 1, total: 1 });
 });
 
 test("a line cleared takes back its count, its batches and its marking codes", () => {

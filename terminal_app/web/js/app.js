@@ -508,7 +508,7 @@ function listScreen() {
       partyOf(job ? job.header : summary) ? h("div", { class: "doc-party", text: partyOf(job ? job.header : summary) }) : null,
       commentOf(job ? job.header : summary) ? h("div", { class: "doc-comment", text: commentOf(job ? job.header : summary) }) : null,
       h("div", { class: "doc-meta" }, [
-        h("span", { text: t("lines", { n: summary.lines }) + (counted ? " · \u2713 " + counted.done + " / " + counted.total : "") }),
+        h("span", { text: t("lines", { n: summary.lines }) + (counted ? " · \u2713 " + progressText(counted) : "") }),
         h("span", { class: "badge badge-" + label.kind, text: label.text }),
       ]),
       unsentFor(summary.delivery_id) ? h("div", { class: "doc-unsent", text: "\u2191 " + t("unsent_mark") }) : null,
@@ -550,6 +550,11 @@ function choose(title, processes) {
     state.dialogOpen = true;
     shade.hidden = false;
   });
+}
+
+// «3 / 5», and the lines past their plan when there are any: «3 / 5 · сверх плана: 1».
+function progressText(p) {
+  return p.done + " / " + p.total + (p.over ? " · " + t("progress_over", { n: p.over }) : "");
 }
 
 function lineItem(job, line, i, highlight) {
@@ -645,7 +650,7 @@ function workScreen() {
   return h("div", { class: "work" }, [
     h("div", { class: "work-head" }, [
       h("div", { class: "work-title", id: "work-title", text: partyOf(job.header) || titleOf(job.summary) }),
-      h("div", { class: "work-progress", id: "progress", text: p.done + " / " + p.total }),
+      h("div", { class: "work-progress", id: "progress", "data-over": p.over ? "true" : "false", text: progressText(p) }),
     ]),
     commentOf(job.header) ? h("div", { class: "work-comment", id: "work-comment", text: commentOf(job.header) }) : null,
     h("div", { class: "scan-row" }, [scan, undo, keyboard, camera]),
@@ -664,7 +669,8 @@ function renderLines(job, highlight) {
   clear(list);
   job.lines.forEach(function (line, i) { list.appendChild(lineItem(job, line, i, i === highlight)); });
   var p = progress(job);
-  $("#progress").textContent = p.done + " / " + p.total;
+  $("#progress").textContent = progressText(p);
+  $("#progress").setAttribute("data-over", p.over ? "true" : "false");
   var check = $("#marks-check");
   if (check) check.textContent = marksCheckText(job);
   var undo = $("#undo");
@@ -903,10 +909,11 @@ async function queueResult(job, final) {
 
 async function finish(job) {
   var p = progress(job);
-  var short = p.done < p.total;
-  var question = short ? t("confirm_finish_short", p) : t("confirm_finish");
-  // Not all counted: a scan's Enter must not finish it (focus on Cancel).
-  if (!(await dialog({ text: question, ok: t("finish"), danger: short }))) return;
+  var short = p.done + p.over < p.total;
+  var question = t(short && p.over ? "confirm_finish_short_over" : short ? "confirm_finish_short" : p.over ? "confirm_finish_over" : "confirm_finish", p);
+  // Not as planned: a scan's Enter must not finish it (focus on Cancel).
+  var unlike = short || p.over > 0;
+  if (!(await dialog({ text: question, ok: t("finish"), danger: unlike }))) return;
   var item = await queueResult(job, true);
   go("list");
   var sent = await sendNow(item);

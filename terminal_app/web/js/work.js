@@ -399,7 +399,10 @@ function fromCatalog(job, found, hit) {
     job.summary.lines = job.lines.length;
     index = job.lines.length - 1;
   }
-  return { line: index, quantity: quantity, scan: found.scan, reason: null, entry: entry };
+  var counted = { line: index, quantity: quantity, scan: found.scan, reason: null, entry: entry };
+  // A box of a product planned on two lines fills the one with room, as its piece would.
+  if (!job.lines[index].unplanned) counted.line = lineWithRoom(job, counted);
+  return counted;
 }
 
 // A cell's barcode: the goods scanned next are in this cell, until another cell is scanned.
@@ -524,15 +527,20 @@ export function partsOfLine(job, index) {
   return partsOf(job).filter(function (p) { return p.line === index; });
 }
 
+// Planned lines counted to their plan (done), past it (over: a line the storekeeper must look
+// at again, not a complete one) and in all; products outside the plan have no plan to meet.
 export function progress(job) {
   var done = 0;
+  var over = 0;
   var total = 0;
   job.lines.forEach(function (line, i) {
     if (line.unplanned) return;
     total += 1;
-    if (compare(job.counts[i], String(line.planned_qty)) >= 0) done += 1;
+    var cmp = compare(job.counts[i], String(line.planned_qty));
+    if (cmp === 0) done += 1;
+    else if (cmp > 0) over += 1;
   });
-  return { done: done, total: total };
+  return { done: done, over: over, total: total };
 }
 
 // The result as the server takes it: every counted line, per batch and cell, the whole
