@@ -17,6 +17,9 @@ unplanned product. Where docs/routing.md is silent, this module decides:
   line in two batches or two cells stays two result lines with the same ``line_no``.
   Merged lines come in plan order (then in the order first counted), then unplanned products
   in the order first scanned; each keeps the first barcode scanned and its ``extra``.
+- A merged line of a planned line carries that plan line's ``extra`` as 1C sent it (its own
+  attributes of the line: a price, a row key), the keys a terminal sent in its facts over it:
+  the result can be loaded without reading the plan again.
 - Under quantity control a planned line that names a cell takes facts only in that cell:
   a fact in another cell is ``cell_mismatch`` (a fact naming no cell is taken as the
   planned one). Quantities are checked per planned line over all its batches and cells.
@@ -129,14 +132,22 @@ def merge_lines(facts: Iterable[FactLine], *, in_place: bool = False) -> list[Fa
 
 
 def merge_results(
-    facts: Iterable[FactLine], *, keep_merged: bool, consume: bool = False
+    facts: Iterable[FactLine],
+    *,
+    keep_merged: bool,
+    consume: bool = False,
+    planned: Sequence[Mapping[str, Any]] = (),
 ) -> MergedResult:
     """The document's result: merged per line, and also per user unless kept merged.
 
     ``consume``: the facts are not needed afterwards, so a result kept merged is made of them
-    (see :func:`merge_lines`); per-user results still need them as they were, and copy."""
+    (see :func:`merge_lines`); per-user results still need them as they were, and copy.
+    ``planned``: the plan's lines as their checked JSON, whose ``extra`` the result's lines
+    carry back."""
     facts = list(facts)
     lines = merge_lines(facts, in_place=consume and keep_merged)
+    extras = {line["line_no"]: line["extra"] for line in planned if line.get("extra")}
+    _with_plan_extra(lines, extras)
     if keep_merged:
         return MergedResult(lines)
     by_user: dict[str, list[FactLine]] = {}
@@ -146,7 +157,20 @@ def merge_results(
         user: [line.model_copy(update={"user": user or None}) for line in merge_lines(own)]
         for user, own in by_user.items()
     }
+    for own_lines in per_user.values():
+        _with_plan_extra(own_lines, extras)
     return MergedResult(lines, per_user)
+
+
+def _with_plan_extra(lines: Iterable[FactLine], extras: Mapping[int, dict[str, Any]]) -> None:
+    """Each line of a planned line given its plan line's ``extra``, its own keys over it (a
+    new dict: a merged line may share its ``extra`` with the fact it was copied from)."""
+    if not extras:
+        return
+    for line in lines:
+        extra = extras.get(line.line_no) if line.line_no is not None else None
+        if extra:
+            line.extra = {**extra, **line.extra}
 
 
 def _key(fact: FactLine) -> _Key:

@@ -215,6 +215,7 @@ class ResultKeeper:
             [line for lines in facts.values() for line in lines],
             keep_merged=process.keep_merged if process else True,
             consume=True,  # the facts were stored already and are not read again
+            planned=document.lines,
         )
         await repo.complete_document(tx.db, master.id, states.COMPLETED)
         await tx.emit(
@@ -408,6 +409,7 @@ def follow_up(
                 barcodes=base["barcodes"] if base else ([fact.barcode] if fact.barcode else []),
                 unit=base["unit"] if base else "",
                 planned_qty=fact.quantity,
+                extra=fact.extra,  # the plan line's, as the result carries it
             )
         )
     new_id = follow_up_id(document.header.id, process.next_process)

@@ -588,6 +588,7 @@ async def test_the_next_process_starts_when_the_receipt_is_complete(
 ) -> None:
     base = tenant["tenant"]
     received = document(RECEIPT_TYPE)
+    received["lines"][0]["extra"] = {"СтрокаЗаказа": "a1b2", "Цена": "89.90"}  # 1C's own
     doc_id = received["header"]["id"]
     answer = await accounting.upload(
         lan_upload("storekeepers-receipt", group("storekeepers"), received)
@@ -596,6 +597,12 @@ async def test_the_next_process_starts_when_the_receipt_is_complete(
     await result(edge, base, copies["ivanov"], "ivanov", [fact(1, "5")], final=True)
     await result(edge, base, copies["petrov"], "petrov", [fact(2, "7")], final=True)
 
+    # The result's line 1 carries its plan line's own attributes back to 1C.
+    [completed] = await edge.wait_for(DocumentCompleted, base)
+    assert [line.extra for line in completed.lines] == [
+        {"СтрокаЗаказа": "a1b2", "Цена": "89.90"},
+        {},
+    ]
     follow_up_id = f"{doc_id}:storekeepers-placement"
     [decided] = await edge.wait_for(UploadDecided, base, lambda d: d.request_id == follow_up_id)
     assert decided.outcome == "accepted", decided
@@ -612,9 +619,9 @@ async def test_the_next_process_starts_when_the_receipt_is_complete(
     header = planned.header
     assert (header.id, header.accounting_type) == (follow_up_id, RECEIPT_TYPE)
     assert header.extra == {"based_on": doc_id, "based_on_process": "storekeepers-receipt"}
-    assert [(line.product_id, line.planned_qty) for line in planned.lines] == [
-        ("p1", Decimal(5)),
-        ("p2", Decimal(7)),
+    assert [(line.product_id, line.planned_qty, line.extra) for line in planned.lines] == [
+        ("p1", Decimal(5), {"СтрокаЗаказа": "a1b2", "Цена": "89.90"}),
+        ("p2", Decimal(7), {}),
     ]
     # The accounting side sees both: the receipt's result and the follow-up's upload. The
     # gateway records the follow-up's answer from routing's event, a moment after routing

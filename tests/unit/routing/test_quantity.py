@@ -201,3 +201,25 @@ def test_totals_beyond_the_largest_quantity_are_refused_not_raised() -> None:
     assert FactLine.model_validate(merged.lines[0].model_dump(mode="json")).quantity == Decimal(
         biggest
     )
+
+
+def test_result_lines_carry_their_plan_lines_extra_with_the_terminals_keys_over_it() -> None:
+    plan = [
+        DocumentLine(
+            line_no=1, product_id="milk", planned_qty=Decimal("10"), extra={"Цена": "89.90"}
+        ).model_dump(mode="json"),
+        PLAN[1],
+    ]
+    counted = fact(1, "4", user="ivanov")
+    counted.extra = {"Цена": "terminal's", "Место": "рампа 2"}
+    facts = [counted, fact(1, "2", user="petrov"), fact(2, "1", "sugar"), fact(None, "1", "salt")]
+    for keep_merged in (True, False):
+        result = merge_results(facts, keep_merged=keep_merged, planned=plan)
+        assert [line.extra for line in result.lines] == [
+            {"Цена": "terminal's", "Место": "рампа 2"},  # the first fact's keys over the plan's
+            {},  # line 2's plan has none
+            {},  # a product outside the plan has no plan line
+        ]
+    per_user = merge_results(facts, keep_merged=False, planned=plan).per_user
+    assert [line.extra for line in per_user["petrov"]] == [{"Цена": "89.90"}]
+    assert counted.extra == {"Цена": "terminal's", "Место": "рампа 2"}  # the fact left as it was
