@@ -621,6 +621,12 @@ async def test_quantity_control_typed_quantities_and_a_withdrawn_document(
     await expect(page.locator("#message")).to_contain_text("Неизвестный штрихкод: 123456")
     await expect(qty(page, 2)).to_have_text("3")
 
+    # Milk is counted in pieces: half a pack typed is a slip, refused, nothing counted.
+    await page.click('#lines li[data-line-no="1"]')
+    await type_by_hand(page, "#dialog-input", "1,5")
+    await page.click("#dialog-ok")
+    await expect(page.locator("#message")).to_have_text("Количество в «шт» — целое число, а не 1,5")
+    await expect(qty(page, 1)).to_have_text("0")
     await page.click('#lines li[data-line-no="3"]')  # weighed cheese without a label
     await type_by_hand(page, "#dialog-input", "0,75")
     await page.click("#dialog-ok")

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { add, compare, isQuantity } from "../../terminal_app/web/js/decimal.js";
 import { quantityShown } from "../../terminal_app/web/js/i18n.js";
 import { inLanguage } from "./language.mjs";
-import { applyScan, applyTyped, clearLine, documentsByScan, factLines, newJob, progress, scannedIntoQuantity, titleOf, typedKeys, undoLast } from "../../terminal_app/web/js/work.js";
+import { applyScan, applyTyped, clearLine, countsWhole, documentsByScan, factLines, newJob, progress, scannedIntoQuantity, titleOf, typedKeys, undoLast } from "../../terminal_app/web/js/work.js";
 
 const GS = "\u001d";
 const MILK = "4601234567893";
@@ -61,6 +61,17 @@ test("progress tells lines counted to their plan from lines past it", () => {
   counted.lines[1].unplanned = true;
   assert.equal(applyTyped(counted, 1, "3").ok, true);
   assert.deepEqual(progress(counted), { done: 0, over: 1, total: 1 });
+});
+
+test("a typed fraction of pieces is refused; kilograms and units the app does not know take it", () => {
+  const counted = job();
+  counted.lines[0].unit = "шт";
+  counted.lines[1].unit = "кг";
+  assert.deepEqual(applyTyped(counted, 0, " 1,5 "), { ok: false, reason: "whole_units", params: { value: "1,5", unit: "шт" } });
+  assert.equal(counted.counts[0], "0");
+  assert.equal(applyTyped(counted, 0, "2,0").ok, true); // a whole number written with a fraction
+  assert.equal(applyTyped(counted, 1, "1,235").ok, true);
+  assert.deepEqual(["Шт.", "упак", "PCS", "кг", "м", "", undefined].map(countsWhole), [true, true, true, false, false, false, false]);
 });
 
 test("a line cleared takes back its count, its batches and its marking codes", () => {

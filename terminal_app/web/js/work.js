@@ -475,9 +475,21 @@ export function scannedIntoQuantity(text, keyTimes) {
   return n >= 4 && n >= value.length && (times[n - 1] - times[0]) / (n - 1) < SCANNER_KEY_GAP_MS;
 }
 
+// Units counted in whole pieces (1C's «шт», a pack, a box, …): a typed «1,5» of them is a slip
+// of the finger, not a count. Any other unit (kg, m, l, one this list lacks) takes fractions.
+var WHOLE_UNITS = ["шт", "штука", "штук", "штуки", "уп", "упак", "упаковка", "кор", "коробка",
+  "пач", "пачка", "бут", "бутылка", "рул", "рулон", "пара", "компл", "комплект", "pcs", "pc",
+  "piece", "pieces", "ea", "each", "pack", "box"];
+
+export function countsWhole(unit) {
+  return WHOLE_UNITS.indexOf(String(unit || "").trim().toLowerCase().replace(/\.$/, "")) >= 0;
+}
+
 export function applyTyped(job, index, typed, attributes) {
   var quantity = normalize(typed);
   if (!isQuantity(quantity) || isZero(quantity)) return refuse("bad_quantity", { value: typed });
+  var unit = job.lines[index].unit;
+  if (countsWhole(unit) && /\.\d*[1-9]/.test(quantity)) return refuse("whole_units", { value: String(typed).trim(), unit: unit });
   var linesBefore = job.lines.length;
   return rememberCount(job, count(job, index, quantity, "", attributesOf(job, index, null, attributes)), linesBefore);
 }
