@@ -850,17 +850,6 @@ CATALOG: dict[str, dict[Language, str]] = {**MESSAGES, **UI_TEXTS}
 assert not MESSAGES.keys() & UI_TEXTS.keys(), "a screen text reuses a refusal code"
 
 
-# Parameters a message says in the reader's words while an answer's ``params`` keep them as
-# they are: one of tsdx's own words (a target's kind, a channel: «получатель вида «группа»»),
-# and what the JSON reader said was wrong with a text (its own English words).
-_SAID_PARAMS: dict[str, Callable[[str, str], str]] = {
-    "target": lambda value, language: word(value, language),
-    "channel": lambda value, language: word(value, language),
-    "json_error": json_reason,
-    "nearest": lambda value, language: _did_you_mean(value, language),
-    # A client's call that got no answer: httpx's error class (tools/cli/output.py).
-    "transport_error": lambda value, language: word(value, language, prefix="cli.transport."),
-}
 # Parameters a message may go without (a refusal stored before it had them): said as "".
 _OPTIONAL_PARAMS = ("nearest",)
 
@@ -917,6 +906,19 @@ def word(value: str, language: str, prefix: str = "cli.word.") -> str:
     one without a translation is shown as it came."""
     key = prefix + value
     return render(key, language) if key in UI_TEXTS else value
+
+
+# Parameters a message says in the reader's words while an answer's ``params`` keep them as
+# they are: one of tsdx's own words (a target's kind, a channel: «получатель вида «группа»»),
+# and what the JSON reader said was wrong with a text (its own English words).
+_SAID_PARAMS: dict[str, Callable[[str, str], str]] = {
+    "target": word,
+    "channel": word,
+    "json_error": json_reason,
+    "nearest": _did_you_mean,
+    # A client's call that got no answer: httpx's error class (tools/cli/output.py).
+    "transport_error": lambda value, language: word(value, language, prefix="cli.transport."),
+}
 
 
 # A client sends the same header on every request, and there are few distinct ones: each is
