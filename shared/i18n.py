@@ -105,6 +105,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "В документе нет строки {line}.",
         "en": "The document has no line {line}.",
     },
+    "fact_line_other_product": {
+        "ru": "Строка {line} документа — товар «{planned}», а результат считает на ней "
+        "«{product}».",
+        "en": "Line {line} of the document is product “{planned}”, but the result counts "
+        "“{product}” on it.",
+    },
     # HTTP edge.
     "unauthorized": {
         "ru": "Нет доступа: неверный или отсутствующий ключ.",

@@ -74,6 +74,11 @@ REASONS_RU: dict[str, str] = {
     # the target of a 1C body (services/gateway/onec_upload.py).
     "quantity_invalid": "количество {problem}",
     "one_target": "укажите ровно одного получателя, одним из параметров: {targets}",
+    # shared/contracts/documents.py: two lines of one document with one number.
+    "line_no_repeated": (
+        "номер строки {line_no} повторяется (строки {first} и {second}): у каждой строки "
+        "документа свой номер"
+    ),
 }
 
 # Names tsdx checks by a pattern (shared/contracts/directory.py), said in words: the pattern

@@ -8,7 +8,9 @@ unplanned product. Where docs/routing.md is silent, this module decides:
 - Under quantity control an unplanned product has a plan of zero and is refused with
   ``product_not_in_plan``.
 - A fact naming a line number the document does not have is refused with
-  ``fact_line_unknown`` whether or not quantity control is on (it is bad input).
+  ``fact_line_unknown``, and one naming a line of another product with
+  ``fact_line_other_product``, whether or not quantity control is on (it is bad input: the
+  result would count one product on another's line, with that line's price and keys).
 - A total that would go beyond the largest quantity (:data:`MAX_QUANTITY`) is refused with
   ``quantity_total_too_large`` whether or not quantity control is on: every quantity accepted
   at an edge keeps the rule, so this is the one way a sum could leave it.
@@ -18,8 +20,9 @@ unplanned product. Where docs/routing.md is silent, this module decides:
   Merged lines come in plan order (then in the order first counted), then unplanned products
   in the order first scanned; each keeps the first barcode scanned and its ``extra``.
 - A merged line of a planned line carries that plan line's ``extra`` as 1C sent it (its own
-  attributes of the line: a price, a row key), the keys a terminal sent in its facts over it:
-  the result can be loaded without reading the plan again.
+  attributes of the line: a price, a row key), beside any keys a terminal sent in its facts;
+  where both name one, 1C's stands (a terminal does not reprice a line). The result can be
+  loaded without reading the plan again.
 - Under quantity control a planned line that names a cell takes facts only in that cell:
   a fact in another cell is ``cell_mismatch`` (a fact naming no cell is taken as the
   planned one). Quantities are checked per planned line over all its batches and cells.
@@ -66,6 +69,12 @@ def check_facts(
     for fact in facts:
         if fact.line_no is not None and fact.line_no not in plan:
             return Refused("fact_line_unknown", {"line": fact.line_no, "product": fact.product_id})
+        if fact.line_no is not None and plan[fact.line_no]["product_id"] != fact.product_id:
+            planned_product = plan[fact.line_no]["product_id"]
+            return Refused(
+                "fact_line_other_product",
+                {"line": fact.line_no, "product": fact.product_id, "planned": planned_product},
+            )
         planned_cell = plan[fact.line_no]["cell"] if fact.line_no is not None else ""
         if quantity_control and planned_cell and fact.cell and fact.cell != planned_cell:
             params = {"line": fact.line_no, "cell": fact.cell, "planned_cell": planned_cell}
@@ -163,14 +172,14 @@ def merge_results(
 
 
 def _with_plan_extra(lines: Iterable[FactLine], extras: Mapping[int, dict[str, Any]]) -> None:
-    """Each line of a planned line given its plan line's ``extra``, its own keys over it (a
-    new dict: a merged line may share its ``extra`` with the fact it was copied from)."""
+    """Each line of a planned line given its plan line's ``extra`` over its own keys (a new
+    dict: a merged line may share its ``extra`` with the fact it was copied from)."""
     if not extras:
         return
     for line in lines:
         extra = extras.get(line.line_no) if line.line_no is not None else None
         if extra:
-            line.extra = {**extra, **line.extra}
+            line.extra = {**line.extra, **extra}
 
 
 def _key(fact: FactLine) -> _Key:

@@ -8,10 +8,12 @@ zone and are kept as the accounting system wrote them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.quantity import Quantity
@@ -131,11 +133,32 @@ class ExpectedMark(Strict):
     contents: list[MarkCode] = Field(default_factory=list, max_length=MARKS_PER_LINE_MAX)
 
 
+def check_line_numbers(numbers: Iterable[int]) -> None:
+    """Each line of a document has a number of its own: a result names the line it counts by
+    it, so two lines of one number would be counted as one (the second's product lost)."""
+    seen: dict[int, int] = {}
+    for place, number in enumerate(numbers, start=1):
+        first = seen.setdefault(number, place)
+        if first != place:
+            raise PydanticCustomError(
+                "line_no_repeated",
+                "line_no {line_no} is repeated (lines {first} and {second}): each line of a "
+                "document needs a number of its own",
+                {"line_no": number, "first": first, "second": place},
+            )
+
+
 class Document(Strict):
     header: DocumentHeader
     lines: list[DocumentLine] = Field(default_factory=list)
     # Marking codes to check the scanned ones against; none: nothing is checked.
     expected_marks: list[ExpectedMark] = Field(default_factory=list, max_length=EXPECTED_MARKS_MAX)
+
+    @field_validator("lines")
+    @classmethod
+    def _numbered_once(cls, lines: list[DocumentLine]) -> list[DocumentLine]:
+        check_line_numbers(line.line_no for line in lines)
+        return lines
 
 
 class FactLineV1(Strict):

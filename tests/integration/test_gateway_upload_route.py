@@ -103,6 +103,13 @@ def _upload(request_id: str, **changes: Any) -> dict[str, Any]:
     }
 
 
+def _numbered_twice() -> dict[str, Any]:
+    """A document whose second line repeats the first's number."""
+    document = order(2, document_id="doc-twice")
+    document["lines"][1]["line_no"] = document["lines"][0]["line_no"]
+    return document
+
+
 JSON = {"Content-Type": "application/json"}
 AUTH = {**JSON, "Authorization": f"Bearer {KEY}"}
 EN = {**AUTH, "Accept-Language": "en"}
@@ -131,6 +138,7 @@ CASES: list[tuple[str, dict[str, str], bytes, bool]] = [
     ("", JSON, json.dumps(_upload("r-1", target={"kind": "x"})).encode(), True),  # 401 first
     ("", EN, json.dumps(_upload("r-1", target={"kind": "x"})).encode(), True),
     ("", EN, json.dumps(_upload("r-1", documents=[])).encode(), True),
+    ("", AUTH, json.dumps(_upload("r-twice", documents=[_numbered_twice()])).encode(), True),
     ("", JSON, json.dumps({"documents": [{"lines": "x" * 100}]}).encode(), True),  # no key: 401
     ("?format=json", EN, json.dumps(_upload("r-accepted")).encode(), False),
     (
@@ -235,3 +243,20 @@ async def test_an_upload_is_not_stored_while_it_waits_for_its_decision(
         assert record is not None and record.status == "refused"
     finally:
         await stop_runtime(SPEC, rt)
+
+
+async def test_two_lines_of_one_number_are_refused_at_their_place_and_nothing_is_kept(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    rt, lean, _ = gateway
+    body = json.dumps(_upload("r-twice", documents=[_numbered_twice()]))
+    async with asgi_client(lean) as client:
+        answer = await client.post(UPLOADS, headers=AUTH, content=body)
+    assert answer.status_code == 422
+    refusal = answer.json()
+    assert refusal["code"] == "validation_error"
+    assert (
+        "documents.0.lines (документ 1): номер строки 1 повторяется (строки 1 и 2)"
+        in (refusal["message"])
+    ), refusal
+    assert await repo.upload(rt.store, "trade", "r-twice") is None

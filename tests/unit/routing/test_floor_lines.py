@@ -90,7 +90,9 @@ PLAN = [  # as the document's body keeps the lines: their JSON
 CONTROL = [
     pytest.param([fact(line_no=1, cell="A-1", quantity="2")], None, id="planned-cell"),
     pytest.param([fact(line_no=1, quantity="2")], None, id="no-cell-taken-as-planned"),
-    pytest.param([fact(line_no=2, cell="Z-9")], None, id="plan-names-no-cell"),
+    pytest.param(
+        [fact(line_no=2, product_id="kefir", cell="Z-9")], None, id="plan-names-no-cell"
+    ),
     pytest.param([fact(line_no=1, cell="B-7")], "cell_mismatch", id="another-cell"),
     pytest.param(
         [fact(line_no=1, cell="A-1", series="L1"), fact(line_no=1, cell="A-1", series="L2"),

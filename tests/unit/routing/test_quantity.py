@@ -72,6 +72,12 @@ CHECKS = [
         Refused("fact_line_unknown", {"line": 7, "product": "milk"}),
         id="unknown-line-under-control",
     ),
+    pytest.param(
+        [fact(1, "1", "sugar")],
+        False,
+        Refused("fact_line_other_product", {"line": 1, "product": "sugar", "planned": "milk"}),
+        id="another-product-s-line",
+    ),
     pytest.param([], True, None, id="no-facts"),
 ]
 
@@ -203,7 +209,7 @@ def test_totals_beyond_the_largest_quantity_are_refused_not_raised() -> None:
     )
 
 
-def test_result_lines_carry_their_plan_lines_extra_with_the_terminals_keys_over_it() -> None:
+def test_result_lines_carry_their_plan_lines_extra_over_the_terminals_keys() -> None:
     plan = [
         DocumentLine(
             line_no=1, product_id="milk", planned_qty=Decimal("10"), extra={"Цена": "89.90"}
@@ -216,7 +222,7 @@ def test_result_lines_carry_their_plan_lines_extra_with_the_terminals_keys_over_
     for keep_merged in (True, False):
         result = merge_results(facts, keep_merged=keep_merged, planned=plan)
         assert [line.extra for line in result.lines] == [
-            {"Цена": "terminal's", "Место": "рампа 2"},  # the first fact's keys over the plan's
+            {"Цена": "89.90", "Место": "рампа 2"},  # 1C's price stands, the terminal's key added
             {},  # line 2's plan has none
             {},  # a product outside the plan has no plan line
         ]

@@ -10,6 +10,7 @@ import orjson
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.contracts.carried import CarriedDocument
 from shared.contracts.directory import Login, TenantId
 from shared.contracts.documents import Document
 from shared.contracts.quantity import Quantity, quantity_problems
@@ -217,3 +218,16 @@ def test_a_place_in_a_list_is_also_said_counted_from_one_in_russian() -> None:
     assert describe([{**error, "msg": "Field required"}], "en") == (
         "body.documents.1.lines.4.product_id: Field required"  # the path alone, as it was
     )
+
+
+def test_two_lines_of_one_number_are_refused_with_both_places() -> None:
+    lines = [{"line_no": n, "product_id": p} for n, p in ((1, "milk"), (2, "bags"), (1, "salt"))]
+    document = {"header": {"id": "x", "accounting_type": "Заказ"}, "lines": lines}
+    for model in (Document, CarriedDocument):
+        with pytest.raises(ValidationError) as caught:
+            model.model_validate(document)
+        assert describe(caught.value, "ru") == (
+            "lines: номер строки 1 повторяется (строки 1 и 3): у каждой строки документа свой номер"
+        )
+    lines[2]["line_no"] = 3
+    assert [line["line_no"] for line in CarriedDocument.model_validate(document).lines] == [1, 2, 3]
