@@ -29,10 +29,13 @@ from tests.e2e.test_terminal_app_browser import (
     screenshot_path,
     send_to,
     signed_in,
+    storekeepers,
 )
+from tests.support.documents import upload
 from tests.support.waiting import eventually
 from tools.cli.stack import Stack
 from tools.client import AccountingClient, AdminClient
+from tools.client.api import LanClient
 
 __all__ = ["browser", "pytestmark"]
 
@@ -235,8 +238,13 @@ async def test_a_line_counted_from_gs1_codes_keeps_each_batch_with_its_expiry(
     )
     # Past the plan of 4: not a complete line but one to look at again, and finishing says so.
     await scan(page, f"010{MILK}17270400{GS}10L043")
+    # A scan with the side menu open is counted too; the menu goes.
+    await page.click("#menu-button")
+    await expect(page.locator("#drawer")).to_be_visible()
     await scan(page, f"010{MILK}17270400{GS}10L043")
-    await expect(page.locator("#progress")).to_have_text("0 / 1 · сверх плана: 1")
+    await expect(page.locator("#drawer")).to_be_hidden()
+    await expect(page.locator("#message")).to_contain_text("всего 5 при плане 4 (сверх плана: 1)")
+    await expect(page.locator("#progress")).to_have_text("0 / 1 · строк сверх плана: 1")
     await expect(page.locator('#lines li[data-line-no="1"]')).to_have_class(
         re.compile(r"\bline-over\b")
     )
@@ -461,5 +469,90 @@ async def test_a_new_document_the_process_no_longer_allows_comes_back_with_the_r
     await expect(page.locator("#message")).to_contain_text("Результат не принят")
     await expect(qty(page, 1)).to_have_text("1")  # the count is kept, to finish otherwise
     assert await accounting.results() == []
+    assert errors == []
+    await context.close()
+
+
+async def sign_in_here(page: Any, base: str, login: str) -> None:
+    """Sign in on the LAN app's sign-in screen already shown on this terminal."""
+    from playwright.async_api import expect
+
+    await expect(page.locator("h1")).to_have_text("Вход на склад", timeout=DEADLINE_MS)
+    await page.fill("#lan-base", base)
+    await page.fill("#lan-login", login)
+    await page.fill("#lan-password", "секрет-1")
+    await page.click("#login-button")
+    await expect(page.locator("#screen")).to_have_attribute("data-screen", "list")
+
+
+async def test_a_lan_result_waits_for_its_user_while_another_uses_the_terminal(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    base = await storekeepers(admin, tenant)
+    document = order()
+    answer = await accounting.upload(
+        upload({"kind": "group", "value": "storekeepers"}, document, channel="lan")
+    )
+    assert answer["status"] in ("accepted", "pending"), answer
+    lan = stack.url("lan_writer")
+    context, page, errors = await signed_in(browser, stack, base, "ivanov")
+    await page.locator(".doc-card").first.click(timeout=DEADLINE_MS)
+    await expect(page.locator("#scan")).to_be_focused()
+    await scan(page, MILK)
+    await expect(qty(page, 1)).to_have_text("1")
+    # «Освободить» beside «Назад» would drop the count: it asks first, Cancel keeps it.
+    await page.click("#release")
+    await expect(page.locator("#dialog")).to_contain_text(
+        "Посчитанное на этом терминале (строк: 1)"
+    )
+    await page.keyboard.press("Escape")
+    await expect(qty(page, 1)).to_have_text("1")
+
+    # Finished with no network: the result waits on the terminal.
+    async def refuse(route: Any) -> None:
+        await route.abort("internetdisconnected")
+
+    await context.route(f"{lan}/**", refuse)
+    await context.set_offline(True)
+    await page.click("#finish")
+    await page.click("#dialog-ok")
+    unsent = page.locator("#unsent")
+    await expect(unsent).to_have_attribute("data-unsent", "1")
+    # Meanwhile his session ends on the server (an operator, an expiry).
+    session = await page.evaluate("JSON.parse(localStorage.getItem('tsdx.lan_session'))")
+    async with LanClient(lan, session["token"]) as ivanov:
+        await ivanov.logout()
+    await context.unroute(f"{lan}/**", refuse)
+    await context.set_offline(False)
+
+    # Petrov signs in on the same terminal: ivanov's result is not sent under his session
+    # (it would be refused for ivanov's lock and lost), it waits, and he is told whose it is.
+    await sign_in_here(page, base, "petrov")
+    await expect(page.locator("#notice")).to_contain_text(
+        "ждут отправки результаты: ivanov", timeout=DEADLINE_MS
+    )
+    await unsent.click()
+    await expect(page.locator("#dialog")).to_contain_text("посчитал ivanov")
+    await page.click("#dialog-ok")  # «send now»: tried, and kept for ivanov
+    await expect(page.locator("#dialog")).to_have_count(0)
+    await expect(unsent).to_have_attribute("data-unsent", "1")
+    assert await accounting.results() == []
+    # Signing out keeps it too (without asking: none of it is petrov's).
+    await page.click("#menu-button")
+    await page.click("#logout")
+    await expect(unsent).to_have_attribute("data-unsent", "1")
+
+    await sign_in_here(page, base, "ivanov")
+    await expect(unsent).to_have_attribute("data-unsent", "0", timeout=DEADLINE_MS)
+    result = await completed(accounting, document["header"]["id"])
+    assert [(f["line_no"], Decimal(str(f["quantity"]))) for f in result["result"]["lines"]] == [
+        (1, Decimal(1))
+    ]
     assert errors == []
     await context.close()

@@ -6,7 +6,7 @@ import { acknowledgeAll, acknowledgedNews, toAcknowledge } from "./acks.js";
 import { ApiError, InternetApi, LanApi, NetworkError } from "./api.js";
 import { DEFAULT_SETTINGS, codeInLink, parseScan } from "./barcodes.js";
 import { applyPage, findInCatalog } from "./catalog.js";
-import { isZero } from "./decimal.js";
+import { isZero, subtract } from "./decimal.js";
 import { signal, unlockOnFirstTouch } from "./feedback.js";
 import { currentLanguage, quantityShown, setLanguage, t } from "./i18n.js";
 import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
@@ -234,7 +234,9 @@ function hideNotice(about) {
 function notice(text, kind, about) {
   var box = $("#notice");
   var error = kind === "error";
-  if (!error && !box.hidden && box.classList.contains("notice-error")) return;
+  // A red notice stays until tapped, but for later news of the same thing (a document's
+  // result refused, then finished and taken).
+  if (!error && !box.hidden && box.classList.contains("notice-error") && !(about && about === noticeAbout)) return;
   box.textContent = text;
   box.className = "notice notice-" + (kind || "info");
   box.hidden = false;
@@ -479,7 +481,9 @@ function visibleDocuments() {
     shown.push(fromServer ? Object.assign({}, job.summary, summaryOf(fromServer)) : job.summary);
   });
   state.list.forEach(function (s) {
-    if (!seen[s.delivery_id] && !s.finished_by_me) shown.push(s);
+    // Finished here (its result maybe not sent yet): not offered again from an older list.
+    var here = state.jobs.get(s.delivery_id);
+    if (!seen[s.delivery_id] && !s.finished_by_me && !(here && here.finished)) shown.push(s);
   });
   return shown;
 }
@@ -508,7 +512,10 @@ function listScreen() {
       partyOf(job ? job.header : summary) ? h("div", { class: "doc-party", text: partyOf(job ? job.header : summary) }) : null,
       commentOf(job ? job.header : summary) ? h("div", { class: "doc-comment", text: commentOf(job ? job.header : summary) }) : null,
       h("div", { class: "doc-meta" }, [
-        h("span", { text: t("lines", { n: summary.lines }) + (counted ? " · \u2713 " + progressText(counted) : "") }),
+        h("span", {}, [
+          t("lines", { n: summary.lines }) + (counted ? " · \u2713 " + counted.done + " / " + counted.total : ""),
+          counted && counted.over ? h("span", { class: "doc-over", text: " · " + t("progress_over", { n: counted.over }) }) : null,
+        ]),
         h("span", { class: "badge badge-" + label.kind, text: label.text }),
       ]),
       unsentFor(summary.delivery_id) ? h("div", { class: "doc-unsent", text: "\u2191 " + t("unsent_mark") }) : null,
@@ -776,7 +783,8 @@ async function reportCount(job, outcome) {
   }
   var line = job.lines[outcome.line];
   var said = outcome.aggregate ? "aggregate_ok" : outcome.surplus ? "mark_surplus" : outcome.over ? "scanned_over_plan" : outcome.mark ? "mark_ok" : "scanned_ok";
-  var params = quantitiesShown({ name: line.name || line.product_id, qty: outcome.quantity, planned: line.planned_qty, total: job.counts[outcome.line] });
+  var total = job.counts[outcome.line];
+  var params = quantitiesShown({ name: line.name || line.product_id, qty: outcome.quantity, planned: line.planned_qty, total: total, surplus: outcome.over ? subtract(total, String(line.planned_qty)) : "0" });
   // A quantity counted is said with its unit («+1,235 кг»); a box says how many codes it held.
   if (line.unit && (said === "scanned_ok" || said === "scanned_over_plan")) params.qty += " " + line.unit;
   // Counted past the plan, a product the plan does not hold, a code 1C did not send: counted,
@@ -811,7 +819,7 @@ function undoScan() {
 }
 
 // The quantities among a message's words, as the reader writes them.
-var QUANTITY_WORDS = ["qty", "planned", "total", "fact"];
+var QUANTITY_WORDS = ["qty", "planned", "total", "fact", "surplus"];
 
 function quantitiesShown(params) {
   var shown = Object.assign({}, params);
@@ -895,6 +903,9 @@ async function queueResult(job, final) {
     created: Date.now(),
   };
   if (job.made) item.made = job.made; // a document started here: it goes as a new one
+  // On the LAN a result is its user's: it goes under that user's session only (another's
+  // would be refused for the lock, and dropped with the count).
+  if (MODE === "lan" && state.session) item.login = state.session.login;
   job.last_result_id = item.result_id;
   if (final) {
     job.finished = true;
@@ -909,17 +920,17 @@ async function queueResult(job, final) {
 
 async function finish(job) {
   var p = progress(job);
-  var short = p.done + p.over < p.total;
-  var question = t(short && p.over ? "confirm_finish_short_over" : short ? "confirm_finish_short" : p.over ? "confirm_finish_over" : "confirm_finish", p);
+  var short = p.total - p.done - p.over;
+  var question = t(short && p.over ? "confirm_finish_short_over" : short ? "confirm_finish_short" : p.over ? "confirm_finish_over" : "confirm_finish", Object.assign({ short: short }, p));
   // Not as planned: a scan's Enter must not finish it (focus on Cancel).
-  var unlike = short || p.over > 0;
+  var unlike = short > 0 || p.over > 0;
   if (!(await dialog({ text: question, ok: t("finish"), danger: unlike }))) return;
   var item = await queueResult(job, true);
   go("list");
   var sent = await sendNow(item);
   if (refusedResult(item)) return; // said by refusedForGood
   var how = sent ? "finished_sent" : isFinalRefusal() ? "finished_lost" : state.refused ? "finished_held" : "finished_queued";
-  notice(t("finished", { how: t(how) }), "info");
+  notice(t("finished", { how: t(how) }), "info", job.delivery_id);
 }
 
 async function sendPartial(job) {
@@ -945,7 +956,7 @@ async function refusedForGood(item, error) {
     await saveJob(job);
   }
   var title = job ? titleOf(job.summary) : item.delivery_id;
-  notice(t(back ? "result_dropped_back" : "result_dropped", { title: title, message: message }), "error");
+  notice(t(back ? "result_dropped_back" : "result_dropped", { title: title, message: message }), "error", item.delivery_id);
   signal("error", state.sound);
 }
 
@@ -965,6 +976,15 @@ async function sendNow(item) {
   return !waiting();
 }
 
+// A final result just taken: its document is kept from now, not from when it was finished
+// (perhaps offline an hour ago), for routing's word on it (pruneJobs).
+async function keptForTheWord(item) {
+  var job = state.jobs.get(item.delivery_id);
+  if (!job || !job.finished || job.last_result_id !== item.result_id) return;
+  job.finishedAt = Date.now();
+  await saveJob(job);
+}
+
 async function removeSent(item) {
   state.outbox = state.outbox.filter(function (x) { return x.result_id !== item.result_id; });
   await state.store.remove(OUTBOX, item.result_id);
@@ -977,7 +997,8 @@ async function showUnsent() {
   var lines = state.outbox.map(function (item) {
     var job = state.jobs.get(item.delivery_id);
     var title = job ? titleOf(job.summary) : item.delivery_id;
-    return t("unsent_item", { title: title, kind: t(item.final ? "unsent_final" : "unsent_partial"), lines: item.lines.length, time: queuedAt(item.created) });
+    var line = t("unsent_item", { title: title, kind: t(item.final ? "unsent_final" : "unsent_partial"), lines: item.lines.length, time: queuedAt(item.created) });
+    return ownedByAnother(item) ? line + " " + t("unsent_of", { login: item.login }) : line;
   });
   // Refused, or signed out of the LAN base: nothing goes until that ends, so nothing to press.
   var held = state.refused || !api();
@@ -1038,7 +1059,7 @@ async function checkWatched() {
       job.finished = false;
       job.summary.refusal = status.refusal;
       await saveJob(job);
-      notice(t("result_refused", { message: status.refusal.message }), "error");
+      notice(t("result_dropped_back", { title: titleOf(job.summary), message: status.refusal.message }), "error", job.delivery_id);
       signal("error", state.sound);
       if (state.screen === "list") render();
     } else if (Date.now() < item.until) {
@@ -1052,8 +1073,13 @@ function watched(deliveryId) {
   return settings.get("watch", []).some(function (item) { return item.delivery_id === deliveryId; });
 }
 
+// A LAN result counted by a user other than the one signed in: it waits for that user.
+function ownedByAnother(item) {
+  return Boolean(item.login && state.session && item.login !== state.session.login);
+}
+
 function oldestUntried(tried) {
-  var left = state.outbox.filter(function (item) { return !tried[item.result_id]; });
+  var left = state.outbox.filter(function (item) { return !tried[item.result_id] && !ownedByAnother(item); });
   left.sort(function (a, b) { return a.created - b.created; });
   return left[0];
 }
@@ -1071,6 +1097,7 @@ async function sendQueued() {
       await client.sendResult(item);
       setOnline(true);
       if (item.made) watchCreated(item);
+      await keptForTheWord(item);
       await removeSent(item);
     } catch (error) {
       if (failedForNetwork(error)) {
@@ -1152,7 +1179,10 @@ async function unpair() {
   go("pair");
 }
 
-async function forgetWork() {
+// ``keep``: the results (and their documents) that stay, another LAN user's unsent ones.
+async function forgetWork(keep) {
+  var kept = keep ? state.outbox.filter(keep) : [];
+  var keptJobs = kept.map(function (item) { return state.jobs.get(item.delivery_id); }).filter(Boolean);
   state.jobs.clear();
   state.known = 0; // holding nothing: the next poll answers at once with what the server has
   state.outbox = [];
@@ -1162,6 +1192,11 @@ async function forgetWork() {
   settings.set("catalog_version", null);
   settings.set("catalog_synced_at", null);
   settings.set("watch", null);
+  for (var i = 0; i < kept.length; i++) {
+    await state.store.put(OUTBOX, kept[i]);
+    state.outbox.push(kept[i]);
+  }
+  for (var j = 0; j < keptJobs.length; j++) await saveJob(keptJobs[j]);
 }
 
 // The server's word on this device wins (an operator may change its PIN or mode), and the
@@ -1288,9 +1323,10 @@ async function pruneJobs(listed) {
     var job = state.jobs.get(ids[i]);
     if (listed[job.delivery_id] || unsentFor(job.delivery_id) || state.current === job.delivery_id) continue;
     if (job.made && (!job.finished || watched(job.delivery_id))) continue; // started here: kept until taken
-    // On the LAN a finished document leaves the list at once, and routing's refusal of its
-    // result may come after: kept as long as a result is watched, to come back with its counts.
-    if (MODE === "lan" && job.finished && Date.now() - (job.finishedAt || 0) < WATCH_FOR_MS) continue;
+    // A finished document leaves the server's list once its result is taken, and routing's
+    // refusal of that result may come after: kept as long as a result is watched, to come
+    // back with its counts (not downloaded anew, counted from nothing).
+    if (job.finished && Date.now() - (job.finishedAt || 0) < WATCH_FOR_MS) continue;
     if (!job.finished) notice(t("withdrawn", { title: titleOf(job.summary) }), "error");
     await dropJob(job.delivery_id);
     dropped = true;
@@ -1312,6 +1348,8 @@ async function signIn(body, button) {
     hideNotice(); // a refusal of an earlier try no longer holds
     setOnline(true);
     go("list");
+    var others = state.outbox.filter(ownedByAnother).map(function (item) { return item.login; });
+    if (others.length) notice(t("unsent_of_others", { logins: Array.from(new Set(others)).join(", ") }), "info");
     lanLoop();
   } catch (error) {
     setOnline(!(error instanceof NetworkError)); // a refusal is an answer
@@ -1322,7 +1360,10 @@ async function signIn(body, button) {
 }
 
 async function logout() {
-  if (state.outbox.length && !(await dialog({ text: t("confirm_logout_unsent", { n: state.outbox.length }), ok: t("log_out"), danger: true }))) return;
+  // Results another user counted stay, to go when that user signs in (ownedByAnother).
+  var mine = state.outbox.filter(function (item) { return !ownedByAnother(item); }).length;
+  if (mine && !(await dialog({ text: t("confirm_logout_unsent", { n: mine }), ok: t("log_out"), danger: true }))) return;
+  var me = state.session.login;
   try {
     await api().logout();
   } catch (error) {
@@ -1332,7 +1373,7 @@ async function logout() {
   settings.set("lan_session", null);
   state.startable = [];
   settings.set("startable", []);
-  await forgetWork();
+  await forgetWork(function (item) { return Boolean(item.login) && item.login !== me; });
   closeDrawer();
   go("login");
 }
@@ -1365,7 +1406,7 @@ async function lanLoop() {
 function backAfterRefusal(job, refusal) {
   if (!refusal || !job.finished || refusal.result_id !== job.last_result_id) return false;
   job.finished = false;
-  notice(t("result_refused", { message: refusal.message }), "error");
+  notice(t("result_dropped_back", { title: titleOf(job.summary), message: refusal.message }), "error", job.delivery_id);
   signal("error", state.sound);
   return true;
 }
@@ -1465,6 +1506,11 @@ async function openDocument(summary) {
 }
 
 async function release(job) {
+  // What was counted here goes with the release: asked first (focus on Cancel), as a line's
+  // clearing is.
+  var counted = job.counts.filter(function (c) { return !isZero(c); }).length;
+  if (counted && !(await dialog({ text: t("confirm_release", { lines: counted }), ok: t("release"), danger: true }))) return;
+  if (!stillOpen(job)) return;
   try {
     await api().release(job.delivery_id);
     await dropJob(job.delivery_id);
@@ -1510,7 +1556,11 @@ function bindChrome() {
     var target = e.target;
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
     if (state.dialogOpen) dialogKey(e);
-    else if (state.screen === "work") focusScan();
+    else if (state.screen === "work") {
+      // A scan with the side menu open: the storekeeper is counting, the menu goes.
+      if (!$("#drawer").hidden) closeDrawer();
+      focusScan();
+    }
     else if (state.screen === "list") listKey(e); // the side menu open too: it has no field
   }, true);
   unlockOnFirstTouch();
