@@ -676,9 +676,15 @@ async def replica_device(db: Session, device_id: str) -> ReplicaDevice | None:
 
 
 async def replica_device_by_pin(db: Session, tenant: str, pin: str) -> ReplicaDevice | None:
-    where = {"tenant": tenant, "pin": pin, "status": "active"}
-    found = await db.find(REPLICA_DEVICES.name, where, limit=1)
-    return ReplicaDevice.of(found[0]) if found else None
+    """The active device with this PIN, else the blocked one that keeps it (an upload to it is
+    then refused as «blocked», which tells 1C what to do, not as «no such PIN»); a retired
+    device's PIN is nobody's."""
+    for status in ("active", "blocked"):
+        where = {"tenant": tenant, "pin": pin, "status": status}
+        found = await db.find(REPLICA_DEVICES.name, where, limit=1)
+        if found:
+            return ReplicaDevice.of(found[0])
+    return None
 
 
 async def replica_devices(

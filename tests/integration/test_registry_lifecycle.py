@@ -62,8 +62,10 @@ async def test_a_blocked_device_is_refused_at_once_and_let_in_again_with_its_pin
     assert blocked["status"] == "blocked"
     # Refused with the reason, not as a wrong key (the terminal says why it cannot work).
     assert await refused_code(terminal.me()) == (401, "device_blocked")
+    # An upload by its PIN is told the device is blocked, not that no device has that PIN.
     answer = await decided(accounting, upload(by_pin(pin)))
-    assert (answer["status"], answer["code"]) == ("refused", "device_not_found_by_pin")
+    assert (answer["status"], answer["code"]) == ("refused", "device_not_active")
+    assert answer["message"] == f"Устройство {pin} заблокировано или выведено из работы."
     again = await admin.unblock_device(tenant["tenant"], device_id)
     assert (again["status"], again["pin"]) == ("active", pin)
     assert (await terminal.me())["pin"] == pin

@@ -145,7 +145,7 @@ async def test_an_empty_replica_defers_the_upload_instead_of_refusing_it(store: 
         await directory_view(store, "sklad", Lookups(device_pin="5546"))
 
 
-async def test_the_view_finds_active_devices_of_the_tenant_only(
+async def test_the_view_finds_the_tenant_s_devices_a_blocked_one_as_not_active(
     store: Store, replica: DirectoryReplica
 ) -> None:
     await _ready(store)
@@ -159,7 +159,12 @@ async def test_the_view_finds_active_devices_of_the_tenant_only(
     by_pin = await directory_view(store, "sklad", Lookups(device_pin="5546"))
     assert by_pin.device is not None and by_pin.device.id == "d1"
     assert (await directory_view(store, "sklad", Lookups(device_pin="77"))).device is None
-    assert (await directory_view(store, "sklad", Lookups(device_pin="12"))).device is None
+    # A blocked device keeps its PIN: found by it, as not active (refused as blocked).
+    blocked_by_pin = (await directory_view(store, "sklad", Lookups(device_pin="12"))).device
+    assert blocked_by_pin is not None and (blocked_by_pin.id, blocked_by_pin.active) == (
+        "d3",
+        False,
+    )
     other = await directory_view(store, "sklad", Lookups(device_id="d2"))
     assert other.device is None  # another base's device is as unknown as a missing one
     blocked = await directory_view(store, "sklad", Lookups(device_id="d3"))
