@@ -44,8 +44,10 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Business process “{process}” is disabled.",
     },
     "wrong_source_type": {
-        "ru": "Документ «{actual}» не подходит для бизнес-процесса: ожидается «{expected}».",
-        "en": "Document type “{actual}” does not suit the business process: expected “{expected}”.",
+        "ru": "Документ {document} запроса («{actual}») не подходит для бизнес-процесса: "
+        "ожидается «{expected}».",
+        "en": "Document {document} of the request (“{actual}”) does not suit the business "
+        "process: expected “{expected}”.",
     },
     "no_documents": {
         "ru": "В запросе нет документов.",

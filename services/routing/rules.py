@@ -255,9 +255,10 @@ def _plan(
 def _check_documents(process: BusinessProcess, document_types: Sequence[str]) -> Refused | None:
     if not document_types:
         return Refused("no_documents")
-    for index, actual in enumerate(document_types):
+    # ``document``: its place in the request, counted from 1 as every message counts.
+    for place, actual in enumerate(document_types, start=1):
         if actual != process.source_type:
-            params = {"expected": process.source_type, "actual": actual, "document": index}
+            params = {"expected": process.source_type, "actual": actual, "document": place}
             return Refused("wrong_source_type", params)
     return None
 

@@ -136,7 +136,7 @@ CASES = [
         pin("5546"),
         view(EDA50),
         (ORDER, "Заказ клиента"),
-        refused("wrong_source_type", expected=ORDER, actual="Заказ клиента", document=1),
+        refused("wrong_source_type", expected=ORDER, actual="Заказ клиента", document=2),
         id="wrong-source-type-second-document",
     ),
     pytest.param(
@@ -145,7 +145,7 @@ CASES = [
         pin("5546"),
         view(EDA50),
         ("заказ поставщику",),
-        refused("wrong_source_type", expected=ORDER, actual="заказ поставщику", document=0),
+        refused("wrong_source_type", expected=ORDER, actual="заказ поставщику", document=1),
         id="source-type-compared-exactly",
     ),
     pytest.param(
