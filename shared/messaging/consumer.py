@@ -353,8 +353,19 @@ class Consumer(QueueReader):
         )
 
     async def _park(self, message: AbstractIncomingMessage, reason: str) -> None:
-        log.error("message.parked", queue=self._queue.name, reason=reason[:500])
         headers = dict(message.headers or {})
+        # Named by what the broker carried, so that a message parked before it could be read
+        # (not JSON, too large) is found by its correlation id, type and base too.
+        log.error(
+            "message.parked",
+            queue=self._queue.name,
+            reason=reason[:500],
+            message_id=message.message_id or "",
+            message_type=message.type or "",
+            tenant=str(headers.get("x-tenant", "")),
+            correlation_id=message.correlation_id or "",
+            routing_key=message.routing_key or "",
+        )
         headers[REASON_HEADER] = reason[:1000]
         headers["x-parked-at"] = datetime.now(UTC).isoformat()
         headers["x-parked-from"] = self._queue.name

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -77,7 +79,14 @@ async def test_poison_messages_are_parked_with_reason_and_good_ones_still_flow(
         for name, (body, _) in POISON.items():
             # "wrong-queue" is a real message type that routing does not consume.
             await exchange.publish(
-                aio_pika.Message(body, message_id=name), routing_key="upload.requested"
+                aio_pika.Message(
+                    body,
+                    message_id=name,
+                    correlation_id=f"corr-{name}",
+                    type="upload.requested",
+                    headers={"x-tenant": "sklad-7"},
+                ),
+                routing_key="upload.requested",
             )
 
         parked_list = await eventually(
@@ -95,5 +104,34 @@ async def test_poison_messages_are_parked_with_reason_and_good_ones_still_flow(
             answer = await accounting.upload(upload(by_pin(paired["pin"])))
             assert answer["status"] == "accepted"
 
+        # Each parking is logged with what the broker carried, even for a body never read:
+        # an operator finds it by the correlation id and base 1C's side knows.
+        assert stack.log_dir is not None
+        routing_log = stack.log_dir / "routing.log"
+        logged = await eventually(
+            lambda: _parkings_logged(routing_log),
+            until=lambda found: "not-json" in found,
+            what="the not-JSON message's parking in routing's log",
+        )
+        assert logged["not-json"] == {
+            "message_id": "not-json",
+            "message_type": "upload.requested",
+            "tenant": "sklad-7",
+            "correlation_id": "corr-not-json",
+            "routing_key": "upload.requested",
+        }
+
         # Parked once, not retried: each appears exactly once in the parking queue.
         assert sorted(i for i, _ in await _parked(channel) if i in POISON) == sorted(POISON)
+
+
+async def _parkings_logged(log: Path) -> dict[str, dict[str, str]]:
+    """The ids, type, base, correlation and key each ``message.parked`` line names, by id."""
+    text = await asyncio.to_thread(log.read_text, errors="replace")
+    events = [orjson.loads(line) for line in text.splitlines() if line.startswith("{")]
+    keys = ("message_id", "message_type", "tenant", "correlation_id", "routing_key")
+    return {
+        e["message_id"]: {key: e.get(key) for key in keys}
+        for e in events
+        if e.get("event") == "message.parked" and e.get("message_id")
+    }
