@@ -255,8 +255,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "Wrong connection code.",
     },
     "document_in_work": {
-        "ru": "Документ {number} уже в работе на терминале. Чтобы заменить его, отзовите документ.",
-        "en": "Document {number} is already being worked on. Recall it to replace it.",
+        "ru": "Документ {number} уже в работе на терминале. Чтобы заменить его новой версией, "
+        "выгрузите её с отзывом (recall:true; в модуле ОбменТСД — параметр Отозвать = Истина): "
+        "посчитанное по старой версии не вернётся.",
+        "en": "Document {number} is already being worked on. To replace it with the new version, "
+        "upload that with a recall (recall: true; in the ОбменТСД module, Отозвать = Истина): "
+        "what was counted on the old version does not come back.",
     },
     "document_result_not_loaded": {
         "ru": "Результат документа {number} ещё не загружен в учётную систему. "

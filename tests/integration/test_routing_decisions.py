@@ -398,7 +398,9 @@ async def test_reupload_replaces_a_copy_not_taken_and_refuses_one_in_work_unless
     refused = await accounting.upload(lan_upload("inventory-count", group("counters"), counted))
     assert (refused["status"], refused["code"]) == ("refused", "document_in_work")
     assert refused["message"] == (
-        "Документ 0042 уже в работе на терминале. Чтобы заменить его, отзовите документ."
+        "Документ 0042 уже в работе на терминале. Чтобы заменить его новой версией, выгрузите "
+        "её с отзывом (recall:true; в модуле ОбменТСД — параметр Отозвать = Истина): "
+        "посчитанное по старой версии не вернётся."
     )
     assert (await edge.document(base, doc_id))["version"] == 2
 
@@ -446,8 +448,8 @@ async def test_an_internet_reupload_replaces_a_copy_not_downloaded_and_recalls_a
         await edge.document_state(base, doc_id, "downloaded")
         refused = await accounting.upload(again())
         assert (refused["status"], refused["code"]) == ("refused", "document_in_work")
-        assert refused["message"] == (
-            "Документ 0000-000777 уже в работе на терминале. Чтобы заменить его, отзовите документ."
+        assert refused["message"].startswith(
+            "Документ 0000-000777 уже в работе на терминале. Чтобы заменить его новой версией"
         )
 
         recalled = await accounting.upload(again(recall=True))
