@@ -148,8 +148,10 @@ def _public(step: repo.JourneyStep) -> Doc:
 async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
     """The document's steps in order; each step of a copy names the copy's device (or user).
 
-    A step reported by another device than the copy was routed to (its replacement, which took
-    over the PIN and the waiting documents) names that device by its id.
+    A copy moved to a device's replacement (which took over the PIN and the waiting documents)
+    names the replacement from its ``moved`` step on, and so does a step that replacement
+    reported: by its PIN and name as routing's copy of the directory knows them, or by its id
+    alone when the copy no longer holds it.
     """
     rows = await repo.steps_of(db, repo.document_key(tenant, document_id))
     devices = {
@@ -157,13 +159,28 @@ async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
         for r in rows
         if r.step == "routed" and "device" in r.details
     }
+    named: dict[str, Doc] = {}
+
+    async def device_named(device_id: str) -> Doc:
+        if device_id not in named:
+            found = await repo.replica_device(db, device_id)
+            named[device_id] = (
+                {"id": device_id}
+                if found is None
+                else {"id": device_id, "pin": found.pin, "name": found.name}
+            )
+        return named[device_id]
+
     steps = []
     for row in rows:
         step = _public(row)
         device = devices.get(row.delivery_id or "")
         reported_by = row.details.get("device_id")
-        if reported_by and (device is None or device["id"] != reported_by):
-            step["device"] = {"id": reported_by}
+        moved_to = (row.details.get("target") or {}).get("value") if row.step == "moved" else None
+        if moved_to:
+            step["device"] = await device_named(moved_to)
+        elif reported_by and (device is None or device["id"] != reported_by):
+            step["device"] = await device_named(reported_by)
         elif device is not None and "device" not in step:
             step["device"] = device
         steps.append(step)

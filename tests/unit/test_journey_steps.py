@@ -13,7 +13,7 @@ import pytest
 from services.dashboard.page import render_page
 from shared.i18n import Language, render
 from shared.journey import GATEWAY_STEPS, ROUTING_STEPS, STEPS, joined, step_label_code
-from tools.cli.documents import details
+from tools.cli.documents import details, who
 
 
 @pytest.mark.parametrize("step", list(STEPS))
@@ -76,3 +76,9 @@ def test_the_operators_russian_guide_names_every_step_as_the_page_does() -> None
     table = guide.split("| шаг |", 1)[1].split("\n\n", 1)[0]
     for step, names in STEPS.items():
         assert names["ru"] in table, step
+
+
+def test_a_step_names_its_device_by_pin_and_name_or_by_its_id_alone() -> None:
+    assert who({"device": {"id": "dev-2", "pin": "5546", "name": "EDA51"}}, "ru") == "5546 EDA51"
+    assert who({"device": {"id": "dev-2"}}, "ru") == "dev-2"  # not "None", not blank
+    assert who({"user": "ivanov"}, "ru") == "ivanov"

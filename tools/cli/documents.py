@@ -50,7 +50,8 @@ def who(step: dict[str, Any], language: str) -> str:
     """The device (PIN and name), the user or the target a step concerned."""
     device = step.get("device")
     if device:
-        return f"{device.get('pin', '')} {device.get('name', '')}".strip()
+        # A device the directory no longer holds is named by its id.
+        return f"{device.get('pin') or device.get('id', '')} {device.get('name', '')}".strip()
     if step.get("user"):
         return str(step["user"])
     return target_text(step["target"], language) if step.get("target") else ""

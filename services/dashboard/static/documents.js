@@ -21,7 +21,8 @@
   }
 
   function who(step) {
-    if (step.device) return (step.device.pin + " " + (step.device.name || "")).trim();
+    // A device the directory no longer holds is named by its id.
+    if (step.device) return ((step.device.pin || step.device.id) + " " + (step.device.name || "")).trim();
     if (step.user) return step.user;
     if (step.target) return text("target_" + step.target.kind, step.target.kind) + " " + (step.target.value || "");
     return "";

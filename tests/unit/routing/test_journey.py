@@ -91,8 +91,21 @@ async def test_each_step_of_a_copy_names_its_device_or_the_replacement_that_repo
     await _reported(store, "downloaded", device_id="dev-2")
     *_, delivered, downloaded = await journey.timeline(store, "t1", "d-1")
     assert delivered["device"] == DEVICE
-    assert downloaded["device"] == {"id": "dev-2"}
+    assert downloaded["device"] == {"id": "dev-2"}  # not in the directory's copy: by its id
     assert "device_id" not in downloaded  # shown as the device, not as a raw field
+
+    # Known to routing's copy of the directory, the replacement is named by its PIN and name,
+    # from the step that moved the copy to it on.
+    replacement = repo.ReplicaDevice(
+        id="dev-2", tenant="t1", pin="5546", name="EDA51", model="", hardware_id="@HW-2",
+        mode="online", status="active", revision=1,
+    )  # fmt: skip
+    await store.run_transaction(lambda db: repo.keep_device(db, replacement))
+    moved_to = {"kind": "device", "value": "dev-2"}
+    await _reported(store, "moved", target=moved_to, from_device="dev-1")
+    *_, downloaded, moved = await journey.timeline(store, "t1", "d-1")
+    named = {"id": "dev-2", "pin": "5546", "name": "EDA51"}
+    assert (downloaded["device"], moved["device"]) == (named, named)
 
 
 async def test_a_refused_upload_has_a_journey_without_a_master_record(store: Store) -> None:
