@@ -350,6 +350,10 @@ async def test_a_count_without_lines_takes_catalog_products_and_a_box_counts_its
     await context.close()
 
 
+CELL_A = "e1f20011-8b4d-11ef-9a1c-00505600000a"
+CELL_B = "e1f20011-8b4d-11ef-9a1c-00505600000b"
+
+
 async def test_a_placement_into_two_cells_comes_back_per_cell(
     stack: Stack, tenant: dict[str, str], accounting: AccountingClient, browser: Any, tmp_path: Path
 ) -> None:
@@ -359,9 +363,10 @@ async def test_a_placement_into_two_cells_comes_back_per_cell(
         {
             "products": milk_and_bags(),
             "warehouses": [{"id": "wh-1", "name": "Основной склад"}],
+            # 1C's cells are GUIDs: the storekeeper reads their names, 1C gets its ids.
             "cells": [
-                {"id": "A-01-1", "warehouse": "wh-1", "name": "A-01-1", "barcode": "CELL0001"},
-                {"id": "B-02-3", "warehouse": "wh-1", "name": "B-02-3", "barcode": "CELL0002"},
+                {"id": CELL_A, "warehouse": "wh-1", "name": "A-01-1", "barcode": "CELL0001"},
+                {"id": CELL_B, "warehouse": "wh-1", "name": "B-02-3", "barcode": "CELL0002"},
             ],
         }
     )
@@ -369,7 +374,11 @@ async def test_a_placement_into_two_cells_comes_back_per_cell(
     pin = await pair_in_browser(page, stack.url("gateway"), tenant["connection_code"])
     await synced(page)
     placement = order()
+    placement["lines"][0]["cell"] = CELL_A  # where 1C plans it, by the cell's id
     await open_document(page, await send_to(accounting, pin, placement))
+    await expect(page.locator('#lines li[data-line-no="1"] .line-meta')).to_contain_text(
+        "ячейка A-01-1"
+    )
 
     await scan(page, "CELL0001")
     await expect(page.locator("#current-cell")).to_have_text("Ячейка: A-01-1")
@@ -386,7 +395,7 @@ async def test_a_placement_into_two_cells_comes_back_per_cell(
 
     result = (await completed(accounting, placement["header"]["id"]))["result"]
     got = [(f["line_no"], f["cell"], Decimal(f["quantity"])) for f in result["lines"]]
-    assert got == [(1, "A-01-1", Decimal(2)), (1, "B-02-3", Decimal(1))]
+    assert got == [(1, CELL_A, Decimal(2)), (1, CELL_B, Decimal(1))]
     assert errors == []
     await context.close()
 

@@ -12,7 +12,7 @@ import { currentLanguage, quantityShown, setLanguage, t } from "./i18n.js";
 import { CATALOG, DOCS, OUTBOX, openStore, settings } from "./store.js";
 import {
   applyScan, applyTyped, attributesToAsk, clearLine, documentsByScan, expiryOf, factLines, marksCheck, newCreatedJob,
-  newJob, newResultId, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf, typedKeys, undoLast,
+  newJob, newResultId, partsOf, partsOfLine, progress, scannedIntoQuantity, summaryOf, titleOf, typedKeys, undoLast,
 } from "./work.js";
 
 var modeMeta = document.querySelector('meta[name="tsdx-mode"]');
@@ -304,6 +304,7 @@ async function syncCatalog() {
       await state.store.change(CATALOG, function (read, write, drop) { return applyPage(page, read, write, drop); });
       since = page.version;
       settings.set("catalog_version", since);
+      cellNames = {}; // a cell may have been renamed: read again at the next opening
       if (!page.more) break;
     }
     settings.set("catalog_synced_at", new Date().toISOString());
@@ -317,6 +318,27 @@ async function syncCatalog() {
 
 function catalogRead(key) {
   return state.store.get(CATALOG, key);
+}
+
+// Cells by the names the catalog gives them (1C's cells are often GUIDs): a line's cell, a
+// batch's, a refusal's. Read for a document as it opens; a cell unknown there keeps its id.
+var cellNames = {};
+
+function cellName(id) {
+  return cellNames[id] || id;
+}
+
+async function learnCellNames(job) {
+  var ids = job.lines.map(function (line) { return line.cell; })
+    .concat(partsOf(job).map(function (part) { return part.cell; }))
+    .filter(function (id) { return id && cellNames[id] === undefined; });
+  var learnt = false;
+  for (var i = 0; i < ids.length; i++) {
+    var cell = await catalogRead("cell:" + ids[i]);
+    cellNames[ids[i]] = cell && cell.name ? cell.name : ids[i];
+    learnt = learnt || cellNames[ids[i]] !== ids[i];
+  }
+  if (learnt && state.screen === "work" && state.current === job.delivery_id) renderLines(job, lastLine);
 }
 
 function openDrawer() {
@@ -422,6 +444,8 @@ function go(screen, current) {
   state.current = current || null;
   settings.set("open", screen === "work" ? state.current : null);
   render();
+  var job = screen === "work" ? state.jobs.get(state.current) : null;
+  if (job) learnCellNames(job).catch(function () { /* ids stay shown */ });
 }
 
 // The connection code as typed or scanned: the code itself, or a link to this app carrying it
@@ -577,7 +601,7 @@ function lineItem(job, line, i, highlight) {
   return h("li", { class: "line line-" + kind + (highlight ? " line-last" : ""), "data-line-no": String(line.line_no), onclick: function () { typeQuantity(job, i); } }, [
     h("div", { class: "line-main" }, [
       h("div", { class: "line-name", text: line.name || line.product_id }),
-      h("div", { class: "line-meta", text: [line.article ? t("article") + " " + line.article : "", line.unit, line.cell ? t("cell") + " " + line.cell : "", marks ? "DM \u00d7" + marks : ""].filter(Boolean).join(" · ") }),
+      h("div", { class: "line-meta", text: [line.article ? t("article") + " " + line.article : "", line.unit, line.cell ? t("cell") + " " + cellName(line.cell) : "", marks ? t("marks_count", { n: marks }) : ""].filter(Boolean).join(" · ") }),
       batches.length ? h("div", { class: "line-batches" }, batches.map(function (part) { return h("div", { class: "line-batch", text: batchText(part) }); })) : null,
     ]),
     h("div", { class: "line-qty" }, [
@@ -591,7 +615,7 @@ function lineItem(job, line, i, highlight) {
 function batchText(part) {
   var date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(part.expiry || "");
   return [
-    part.cell ? t("cell") + " " + part.cell : "",
+    part.cell ? t("cell") + " " + cellName(part.cell) : "",
     part.characteristic,
     part.series ? t("series") + " " + part.series : "",
     date ? t("expiry_until") + " " + date[3] + "." + date[2] + "." + date[1] : "",
@@ -770,12 +794,13 @@ function stillOpen(job) {
 async function reportCount(job, outcome) {
   if (!stillOpen(job)) return; // its withdrawal was said; nothing is saved or heard as counted
   if (!outcome.ok) {
-    message("error", t(outcome.reason, quantitiesShown(outcome.params)));
+    message("error", t(outcome.reason, paramsShown(outcome.params)));
     signal("error", state.sound);
     return;
   }
   await saveJob(job);
   if (outcome.cell) {
+    cellNames[outcome.cell] = outcome.name;
     message("ok", t("cell_entered", { name: outcome.name }));
     signal("ok", state.sound);
     showCell(job);
@@ -820,6 +845,16 @@ function undoScan() {
 
 // The quantities among a message's words, as the reader writes them.
 var QUANTITY_WORDS = ["qty", "planned", "total", "fact", "surplus"];
+
+// A refusal's words as the storekeeper reads them: quantities written as they are typed,
+// cells by their names.
+function paramsShown(params) {
+  var shown = quantitiesShown(params);
+  ["cell", "planned_cell"].forEach(function (word) {
+    if (shown[word]) shown[word] = cellName(shown[word]);
+  });
+  return shown;
+}
 
 function quantitiesShown(params) {
   var shown = Object.assign({}, params);

@@ -111,7 +111,7 @@ export function expectedIndex(expectedMarks) {
 var ATTRIBUTES = ["characteristic", "series", "expiry", "cell"];
 
 // Jobs stored before lines kept batches apart have no parts: one per counted line.
-function partsOf(job) {
+export function partsOf(job) {
   if (!job.parts) {
     job.parts = [];
     job.lines.forEach(function (line, i) {
