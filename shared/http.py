@@ -114,7 +114,9 @@ def error_answer(exc: Exception, language: str) -> JSONResponse:
         # A quantity outside the rule gets its own code: the caller fixes how it writes numbers.
         quantity = all(err["type"] == QUANTITY_ERROR for err in exc.errors())
         code = "quantity_invalid" if quantity else "validation_error"
-        body = error_body(code, language, {"details": details})
+        # A body refused whole may be said for what it is (a 1C export sent as tsdx's JSON).
+        said_as = getattr(exc, "said_as", None)
+        body = error_body(code, language, {"details": details}, said_as)
         body["errors"] = errors
         return JSONResponse(body, status_code=422)
     if isinstance(exc, StorageError):

@@ -24,7 +24,7 @@ from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import Channel, Target
 from shared.contracts.uploads import UploadRequested
 from shared.http import ExactJSONRoute, documented_query, query_of
-from shared.onec import read_1c_json
+from shared.onec import looks_like_1c_export, read_1c_json
 
 CONTENT_TYPE = "application/vnd.1c+json"
 FORMAT = "1c-json"
@@ -101,6 +101,14 @@ def is_onec_body(request: Request) -> bool:
     return header.get_content_type() == CONTENT_TYPE
 
 
+def said_for_a_1c_export(exc: RequestValidationError) -> RequestValidationError:
+    """A tsdx upload refused whole: when its body is a 1C export, the answer says how to send
+    one (its content type, its fields in the query) rather than every tsdx field it lacks."""
+    if looks_like_1c_export(exc.body):
+        exc.said_as = "onec_json_sent_as_tsdx"  # type: ignore[attr-defined]  # read by error_answer
+    return exc
+
+
 class OneCBodyRoute(ExactJSONRoute):
     """A route whose 1C body is set aside, so FastAPI does not read it as its own model; a
     body in tsdx's own format is read with numbers exact, as on every accounting route."""
@@ -111,7 +119,10 @@ class OneCBodyRoute(ExactJSONRoute):
         async def route(request: Request) -> Response:
             if is_onec_body(request):
                 request = await _set_aside(request)
-            return await handle(request)
+            try:
+                return await handle(request)
+            except RequestValidationError as exc:
+                raise said_for_a_1c_export(exc) from None
 
         return route
 

@@ -179,14 +179,33 @@ async def test_what_goes_with_a_1c_body_is_checked(stack: Stack, tenant: dict[st
 async def test_a_1c_export_sent_as_tsdx_json_is_told_how_to_be_sent(
     stack: Stack, tenant: dict[str, str]
 ) -> None:
+    export = json.dumps(structure(str(uuid.uuid4()))).encode()
+    json_type = {"Content-Type": "application/json"}
     async with raw(stack, tenant["api_key"]) as http:
-        answer = await http.post("/api/v1/uploads", json=structure(str(uuid.uuid4())))
-    assert answer.status_code == 422, answer.text
-    refused = answer.json()
-    assert refused["code"] == "validation_error"  # what clients act on, as before
-    assert refused["message"].startswith("Похоже на выгрузку 1С, отправленную как JSON tsdx.")
-    assert "application/vnd.1c+json" in refused["message"]
-    assert "body.request_id" in refused["params"]["details"]
+        answers = [
+            await http.post("/api/v1/uploads", content=export, headers=json_type),
+            # The query given, only the content type forgotten: the likeliest slip of all.
+            await http.post(
+                "/api/v1/uploads", params=onec_query("5546"), content=export, headers=json_type
+            ),
+            await http.post(
+                "/api/v1/uploads",
+                content=export,
+                headers={"Content-Type": "application/json; charset=utf-8"},
+            ),
+        ]
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        refused = answer.json()
+        assert refused["code"] == "validation_error"  # what clients act on, as before
+        assert refused["message"].startswith(
+            "Похоже на выгрузку 1С, отправленную как JSON tsdx."
+        ), refused
+        assert "application/vnd.1c+json" in refused["message"]
+        # The fields it lacks as every validation error lists them, in the reader's words.
+        assert "body.request_id" in refused["params"]["details"]
+        assert "обязательное поле не указано" in refused["params"]["details"]
+        assert refused["errors"][0]["field"].startswith("body")
 
 
 async def test_a_body_that_is_not_json_is_told_why_and_where(

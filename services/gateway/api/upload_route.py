@@ -28,11 +28,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.gateway.api import accounting
 from services.gateway.api.plain_requests import replaying, whole_body
 from services.gateway.auth import authenticate_tenant, bearer_token, worded_as_the_api_key
+from services.gateway.onec_upload import said_for_a_1c_export
 from shared.contracts.uploads import UploadRequested
-from shared.errors import Refusal, describe
 from shared.http import authorization_and_language, error_answer, language_of
 from shared.jsonexact import loads_exact
-from shared.onec import looks_like_1c_export
 from shared.service import Runtime
 
 UPLOADS_PATH = "/api/v1/uploads"
@@ -103,10 +102,7 @@ def _validated(parsed: dict[str, Any]) -> UploadRequested:
         return UploadRequested.model_validate(parsed)
     except ValidationError as exc:
         errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        if looks_like_1c_export(parsed):  # said how to send it, rather than what it lacks
-            refusal = Refusal("validation_error", 422, details=describe(errors))
-            raise refusal.worded_as("onec_json_sent_as_tsdx") from None
-        raise RequestValidationError(errors) from None
+        raise said_for_a_1c_export(RequestValidationError(errors, body=parsed)) from None
 
 
 def install(app: FastAPI, rt: Runtime) -> None:
