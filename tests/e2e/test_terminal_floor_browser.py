@@ -565,3 +565,55 @@ async def test_a_lan_result_waits_for_its_user_while_another_uses_the_terminal(
     ]
     assert errors == []
     await context.close()
+
+
+TEAM_PICKING: dict[str, Any] = {
+    "id": "team-picking",
+    "name": "Отбор бригадой",
+    "source_type": "Заказ клиента",
+    "terminal_type": "Отбор",
+    "result_type": "Реализация товаров и услуг",
+    "collective": True,
+    "quantity_control": True,
+}
+
+
+async def test_a_part_the_team_s_count_takes_past_the_plan_is_said_refused_in_red(
+    stack: Stack,
+    tenant: dict[str, str],
+    admin: AdminClient,
+    accounting: AccountingClient,
+    browser: Any,
+) -> None:
+    from playwright.async_api import expect
+
+    base = await storekeepers(admin, tenant)
+    await admin.put_process(TEAM_PICKING, tenant=base)
+    document = order()
+    document["header"]["accounting_type"] = "Заказ клиента"
+    body = upload(
+        {"kind": "group", "value": "storekeepers"}, document, channel="lan", process="team-picking"
+    )
+    assert (await accounting.upload(body))["status"] in ("accepted", "pending")
+    pages = {login: await signed_in(browser, stack, base, login) for login in ("ivanov", "petrov")}
+    ivanov, petrov = pages["ivanov"][1], pages["petrov"][1]
+    for page in (ivanov, petrov):
+        await page.locator(".doc-card").first.click(timeout=DEADLINE_MS)  # both join
+        await expect(page.locator("#scan")).to_be_focused()
+
+    for _ in range(3):
+        await scan(ivanov, MILK)
+    await ivanov.click("#partial")
+    await expect(ivanov.locator("#message")).to_have_text("Отсканированное отправлено частично")
+    # Petrov's own two are within the plan of 4 on his terminal; with ivanov's three they are
+    # not: the server refuses his part after taking it, and he is told so, in red.
+    for _ in range(2):
+        await scan(petrov, MILK)
+    await petrov.click("#partial")
+    message = petrov.locator("#message")
+    await expect(message).to_contain_text("Отправленная часть не принята", timeout=DEADLINE_MS)
+    await expect(message).to_contain_text("вместе с посчитанным другими")
+    await expect(message).to_have_attribute("data-kind", "error")
+    for context, _, errors in pages.values():
+        assert errors == []
+        await context.close()

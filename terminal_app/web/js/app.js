@@ -1439,9 +1439,23 @@ async function lanLoop() {
 // The server refused the final result this terminal sent (the list says so, for that very
 // result): the document comes back with its counts, to be put right and finished again.
 function backAfterRefusal(job, refusal) {
-  if (!refusal || !job.finished || refusal.result_id !== job.last_result_id) return false;
+  if (!refusal || refusal.result_id !== job.last_result_id) return false;
+  if (!job.finished) return partRefused(job, refusal);
   job.finished = false;
   notice(t("result_dropped_back", { title: titleOf(job.summary), message: refusal.message }), "error", job.delivery_id);
+  signal("error", state.sound);
+  return true;
+}
+
+// A part sent (Send part) that the server refused after taking it: said once, in red, where
+// the storekeeper is, not left as «sent». In a collective document the quantities it names
+// are everyone's together.
+function partRefused(job, refusal) {
+  if (job.partRefusalSaid === refusal.result_id) return false;
+  job.partRefusalSaid = refusal.result_id;
+  var text = t(job.settings.collective ? "part_refused_collective" : "part_refused", { message: refusal.message });
+  if (state.screen === "work" && state.current === job.delivery_id) message("error", text);
+  else notice(titleOf(job.summary) + ": " + text, "error", job.delivery_id);
   signal("error", state.sound);
   return true;
 }
