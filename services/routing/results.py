@@ -410,6 +410,11 @@ def follow_up(
                 unit=base["unit"] if base else "",
                 planned_qty=fact.quantity,
                 extra=fact.extra,  # the plan line's, as the result carries it
+                # The batch counted goes on; its cell not: where goods were counted is not
+                # where the next process works (a placement chooses its own).
+                characteristic=fact.characteristic,
+                series=fact.series,
+                expiry=fact.expiry,
             )
         )
     new_id = follow_up_id(document.header.id, process.next_process)

@@ -160,7 +160,14 @@ DOCUMENT = CarriedDocument.model_validate(
     }
 )
 FACTS = [
-    FactLine(line_no=2, product_id="p2", quantity=Decimal("4")),
+    FactLine(
+        line_no=2,
+        product_id="p2",
+        quantity=Decimal("4"),
+        series="L042",
+        expiry="2027-03-31",
+        cell="RECEIVING",
+    ),
     FactLine(product_id="p9", barcode="46999", quantity=Decimal("1")),  # unplanned
 ]
 
@@ -210,6 +217,9 @@ def test_follow_up_starts_the_next_process_with_the_counted_plan() -> None:
     ]
     assert document.lines[0].name == "Хлеб"
     assert document.lines[1].barcodes == ["46999"]
+    # The batch counted goes on to the next process; the cell it was counted in does not.
+    counted = document.lines[0]
+    assert (counted.series, counted.expiry, counted.cell) == ("L042", "2027-03-31", "")
 
 
 def test_follow_up_of_a_device_copy_goes_to_that_device() -> None:
