@@ -458,11 +458,11 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "en": "The notification address must start with https://.",
     },
     "webhook_address_not_allowed": {
-        "ru": "Адрес для уведомлений недопустим ({reason}): tsdx не отправляет уведомления на "
-        "локальные, частные и служебные адреса. Для сервера 1С во внутренней сети "
+        "ru": "Адрес для уведомлений недопустим ({address_kind}): tsdx не отправляет "
+        "уведомления на локальные, частные и служебные адреса. Для сервера 1С во внутренней сети "
         "администратор может разрешить его сеть (TSDX_WEBHOOK_ALLOWED_NETWORKS).",
-        "en": "The notification address is not allowed ({reason}): tsdx does not push to local, "
-        "private or reserved addresses. For a 1C server on an internal network the "
+        "en": "The notification address is not allowed ({address_kind}): tsdx does not push "
+        "to local, private or reserved addresses. For a 1C server on an internal network the "
         "administrator may allow its network (TSDX_WEBHOOK_ALLOWED_NETWORKS).",
     },
     "webhook_url_invalid": {
@@ -928,6 +928,8 @@ _SAID_PARAMS: dict[str, Callable[[str, str], str]] = {
     "channel": word,
     "json_error": json_reason,
     "nearest": _did_you_mean,
+    # Why an address is not one tsdx connects to (shared/outbound.py).
+    "address_kind": lambda value, language: word(value, language, prefix="cli.address."),
     # A client's call that got no answer: httpx's error class (tools/cli/output.py).
     "transport_error": lambda value, language: word(value, language, prefix="cli.transport."),
 }

@@ -39,6 +39,18 @@ UI_TEXTS: dict[str, dict[Language, str]] = {
     "cli.word.withdrawn": {"ru": "отозван", "en": "withdrawn"},
     "cli.word.released": {"ru": "освобождён", "en": "released"},
     "cli.word.received": {"ru": "получен", "en": "received"},
+    # Why an address is not one tsdx connects to (shared/outbound.py ``refusal``).
+    "cli.address.unspecified": {"ru": "неуказанный адрес 0.0.0.0", "en": "unspecified"},
+    "cli.address.loopback": {"ru": "этот же компьютер, 127.0.0.1", "en": "loopback"},
+    "cli.address.link-local": {"ru": "локальный адрес канала", "en": "link-local"},
+    "cli.address.multicast": {"ru": "групповой адрес", "en": "multicast"},
+    "cli.address.private": {"ru": "частная сеть", "en": "private"},
+    "cli.address.reserved": {"ru": "зарезервированный адрес", "en": "reserved"},
+    "cli.address.not public": {"ru": "не публичный адрес", "en": "not public"},
+    # A LAN document's lock (services/lan_writer/locks.py) and a LAN result's status.
+    "cli.word.free": {"ru": "свободен", "en": "free"},
+    "cli.word.taken": {"ru": "взят", "en": "taken"},
+    "cli.word.sent": {"ru": "отправлен", "en": "sent"},
     "cli.word.recalled": {"ru": "отозван оператором", "en": "recalled"},
     "cli.word.replaced": {"ru": "устройство заменено", "en": "replaced"},
     # Why a copy was withdrawn (cli.word.replaced is a device's state).

@@ -110,8 +110,11 @@ class DeviceState:
             **view.model_dump(mode="json"),
             "revision": self.revision,
             "changed_at": self.changed_at.isoformat() if self.changed_at else None,
-            # Unknown (None) until the device was ever seen.
-            "online": None if last_seen is None else now - last_seen <= online_window,
+            # Unknown (None) until the device was ever seen; a blocked or retired device is
+            # refused at its next call, so it is not online whatever its last contact.
+            "online": None
+            if last_seen is None
+            else self.view.status == "active" and now - last_seen <= online_window,
         }
 
 

@@ -35,7 +35,8 @@ def check_url(url: str, *, allow_http_loopback: bool, allowed: Sequence[Network]
         raise Refusal("webhook_https_required", 422)
     reason = host_refusal(parts.hostname, allowed)
     if reason is not None:
-        raise Refusal("webhook_address_not_allowed", 422, reason=reason)
+        # ``reason`` as the API has always given it; ``address_kind`` the same, said in words.
+        raise Refusal("webhook_address_not_allowed", 422, reason=reason, address_kind=reason)
     return url
 
 

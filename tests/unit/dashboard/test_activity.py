@@ -254,6 +254,16 @@ def test_a_device_is_online_while_its_last_contact_is_recent() -> None:
         assert device["online"] is online, last_seen
 
 
+def test_a_device_blocked_or_retired_is_not_online_however_recent_its_last_contact() -> None:
+    activity = Activity(online_window=timedelta(minutes=5))
+    for revision, status in enumerate(("blocked", "retired"), start=1):
+        changed = _device(revision, last_seen=T0 - timedelta(seconds=10))
+        changed.device.status = status
+        activity.record(_event(changed), changed, NOW)
+        [device] = activity.devices(T0)
+        assert (device["status"], device["online"]) == (status, False)
+
+
 def test_a_sighting_before_the_device_s_first_change_is_kept_for_it() -> None:
     # The sighting comes from the gateway, the change from the registry: no order between them.
     activity = Activity(online_window=timedelta(minutes=5))

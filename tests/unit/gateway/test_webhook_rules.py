@@ -10,6 +10,7 @@ import pytest
 from services.gateway.webhook_address import pinned
 from services.gateway.webhook_policy import backoff_seconds, check_url, sign
 from shared.errors import Refusal
+from shared.i18n import render
 from shared.outbound import allowed_networks, literal_address
 
 LOOPBACK = allowed_networks("127.0.0.0/8, ::1/128")
@@ -33,7 +34,10 @@ def test_a_private_address_is_accepted_when_its_network_is_allowed() -> None:
         check_url(url, allow_http_loopback=False)
     assert (refused.value.code, refused.value.params) == (
         "webhook_address_not_allowed",
-        {"reason": "private"},
+        {"reason": "private", "address_kind": "private"},
+    )
+    assert render(refused.value.code, "ru", refused.value.params).startswith(
+        "Адрес для уведомлений недопустим (частная сеть):"
     )
     allowed = allowed_networks("10.1.0.0/16")
     assert check_url(url, allow_http_loopback=False, allowed=allowed) == url
