@@ -254,6 +254,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Неверный код подключения к базе.",
         "en": "Wrong connection code.",
     },
+    "upload_refused_before": {
+        "ru": "Это прежний ответ: выгрузка с этим request_id уже была отклонена. Исправленную "
+        "выгрузку отправьте с новым request_id.",
+        "en": "This is the earlier answer: an upload with this request_id was refused before. "
+        "Send the corrected upload with a new request_id.",
+    },
     "document_in_work": {
         "ru": "Документ {number} уже в работе на терминале. Чтобы заменить его новой версией, "
         "выгрузите её с отзывом (recall:true; в модуле ОбменТСД — параметр Отозвать = Истина): "

@@ -59,7 +59,9 @@ def settled_pin_guess(record: UploadRecord, code: str | None) -> Reservation | N
 
 async def submit(
     rt: Runtime, notifier: Notifier, tenant: str, request: UploadRequested
-) -> UploadRecord:
+) -> tuple[UploadRecord, bool]:
+    """The upload's record, and whether it was decided before (its request id sent again:
+    the same answer, nothing published)."""
     key = repo.upload_key(tenant, request.request_id)
     requested_at = now_iso()
     # Watched from the start: routing's decision may be stored here at any moment from now on
@@ -67,7 +69,7 @@ async def submit(
     with notifier.watching(key) as news:
         stored = await repo.upload_by_key(rt.store, key)
         if stored is not None and not stored.pending:
-            return stored  # decided before: the same answer, nothing published
+            return stored, True
         try:
             # Publishing again while pending is harmless: routing decides a request id once.
             # The gateway reads an accepted internet upload's decision from its routed copies.
@@ -82,20 +84,18 @@ async def submit(
         timeout = rt.settings.upload_wait_seconds
         decided = await wait_for_decision(rt, news, key, timeout)
         if decided is not None and not decided.pending:
-            return decided
+            return decided, False
         # Not decided in time: stored as pending only now, for the caller to ask for it by
         # its request id; an upload decided within the wait, the common case, is written once,
         # decided, by the transaction that keeps the decision (inbox.py).
-        return await repo.add_pending_upload(
-            rt.store,
-            UploadRecord(
-                id=key,
-                tenant=tenant,
-                request_id=request.request_id,
-                status="pending",
-                requested_at=requested_at,
-            ),
+        pending = UploadRecord(
+            id=key,
+            tenant=tenant,
+            request_id=request.request_id,
+            status="pending",
+            requested_at=requested_at,
         )
+        return await repo.add_pending_upload(rt.store, pending), False
 
 
 async def wait_for_decision(

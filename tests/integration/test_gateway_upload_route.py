@@ -260,3 +260,22 @@ async def test_two_lines_of_one_number_are_refused_at_their_place_and_nothing_is
         in (refusal["message"])
     ), refusal
     assert await repo.upload(rt.store, "trade", "r-twice") is None
+
+
+async def test_a_request_id_decided_before_gets_that_answer_again_said_as_such(
+    gateway: tuple[Runtime, FastAPI, FastAPI],
+) -> None:
+    _, lean, _ = gateway
+    async with asgi_client(lean) as client:
+        refused = await client.post(UPLOADS, headers=AUTH, content=json.dumps(_upload("r-refused")))
+        accepted = await client.post(
+            UPLOADS, headers=AUTH, content=json.dumps(_upload("r-accepted"))
+        )
+    assert refused.status_code == 422
+    assert (refused.json()["code"], refused.json()["repeated"]) == ("process_not_found", True)
+    # Corrected but sent with the same id: told why the answer did not change.
+    assert refused.json()["message"].endswith(
+        "Это прежний ответ: выгрузка с этим request_id уже была отклонена. Исправленную "
+        "выгрузку отправьте с новым request_id."
+    )
+    assert (accepted.status_code, accepted.json()["repeated"]) == (200, True)

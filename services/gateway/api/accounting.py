@@ -19,19 +19,29 @@ from shared.contracts.rpc import NoParams
 from shared.contracts.uploads import UploadRequested
 from shared.errors import Refusal
 from shared.http import ExactJSONRoute, HttpCaller, error_body, forget_json, language_of
+from shared.i18n import render
 from shared.service import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounting"], route_class=ExactJSONRoute)
 
 
-def upload_response(request: Request, record: UploadRecord) -> JSONResponse:
-    """The answer to an upload or to asking for it: 202 while pending, 422 refused, else 200."""
+def upload_response(
+    request: Request, record: UploadRecord, *, repeated: bool = False
+) -> JSONResponse:
+    """The answer to an upload or to asking for it: 202 while pending, 422 refused, else 200.
+    ``repeated``: the upload's request id was decided before, and this is that answer again;
+    a refusal then says so, for a caller who corrected the body but kept the id."""
     body = upload_answers.answer(record)
+    if repeated:
+        body["repeated"] = True
     if record.pending:
         body["status_url"] = str(request.url_for("upload_status", request_id=record.request_id))
         return JSONResponse(body, status_code=202)
     if record.status == "refused":
-        body.update(error_body(body["code"], language_of(request), body.get("params")))
+        language = language_of(request)
+        body.update(error_body(body["code"], language, body.get("params")))
+        if repeated:
+            body["message"] += " " + render("upload_refused_before", language)
         return JSONResponse(body, status_code=422)
     return JSONResponse(body, status_code=200)
 
@@ -45,12 +55,16 @@ async def upload(
     if body is None:  # a 1C body, set aside by its route: read only now, after authentication
         body = onec_upload.upload_of(request)
     forget_json(request)  # validated into ``body``, which is all that is read from here on
-    return upload_response(request, await accept_upload(rt, tenant, body))
+    record, repeated = await accept_upload(rt, tenant, body)
+    return upload_response(request, record, repeated=repeated)
 
 
-async def accept_upload(rt: Runtime, tenant: TenantCopy, body: UploadRequested) -> UploadRecord:
+async def accept_upload(
+    rt: Runtime, tenant: TenantCopy, body: UploadRequested
+) -> tuple[UploadRecord, bool]:
     """Hand a validated upload of an authenticated base to routing: its record, decided if
-    routing answered in time. The endpoint and the plain route (``upload_route.py``) share it."""
+    routing answered in time, and whether its request id was decided before. The endpoint and
+    the plain route (``upload_route.py``) share it."""
     ensure_portable(body)
     upload_answers.check_limits(body, rt)
     if body.target.kind != "pin":
@@ -63,18 +77,20 @@ async def accept_upload(rt: Runtime, tenant: TenantCopy, body: UploadRequested) 
     if reservation.retry_after is not None:
         raise Refusal("too_many_pin_misses", 429, retry_after=reservation.retry_after)
     try:
-        record = await upload_answers.submit(rt, gateway_parts(rt).notifier, tenant.id, body)
+        record, repeated = await upload_answers.submit(
+            rt, gateway_parts(rt).notifier, tenant.id, body
+        )
     except Refusal as refusal:
         if refusal.code in ("broker_unavailable", "upload_not_confirmed"):  # not accepted
             await limit.give_back(reservation)
         raise
     if record.decision is None:
         if await upload_answers.hold_pin_guess(rt, record.id, reservation):
-            return record  # 202: the decision settles the guess
+            return record, repeated  # 202: the decision settles the guess
         record = await upload_answers.decided_since(rt, record)
     if (record.decision or {}).get("code") != upload_answers.PIN_MISS:
         await limit.give_back(reservation)
-    return record
+    return record, repeated
 
 
 router.add_api_route(

@@ -63,9 +63,9 @@ class UploadRoute:
                 tenant = await authenticate_tenant(self.rt, bearer_token(authorization))
             upload = _validated(parsed)
             del parsed
-            record = await accounting.accept_upload(self.rt, tenant, upload)
+            record, repeated = await accounting.accept_upload(self.rt, tenant, upload)
             del upload  # routing's now: a large document is not held while the answer is sent
-            answer = accounting.upload_response(request, record)
+            answer = accounting.upload_response(request, record, repeated=repeated)
         except Exception as exc:  # answered as FastAPI's handlers answer it
             answer = error_answer(exc, language_of(request))
         await answer(scope, receive, send)
