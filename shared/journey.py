@@ -55,6 +55,12 @@ ROUTING_STEPS: dict[str, Labels] = {
     "follow_up": {"ru": "запущен следующий бизнес-процесс", "en": "next business process started"},
     # the accounting side confirmed it loaded the result
     "loaded": {"ru": "загружен в учётную систему", "en": "loaded into accounting"},
+    # shown, not recorded: a copy still waits on a device that is blocked or retired now, so
+    # it does not arrive until the device is let in again (code: device_blocked, …_retired)
+    "held": {
+        "ru": "ждёт: устройство заблокировано или выведено из работы",
+        "en": "waiting: the device is blocked or retired",
+    },
 }
 
 GATEWAY_STEPS: dict[str, Labels] = {

@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.routing import repository as repo
+from services.routing import states
 from shared.clock import now_iso
 from shared.contracts import Envelope
 from shared.contracts.carried import CarriedDocument
@@ -193,6 +194,8 @@ async def journey_view(db: Session, tenant: str, document_id: str) -> Doc | None
     master = await repo.document(db, repo.document_key(tenant, document_id))
     if not steps and master is None:
         return None
+    if master is not None:
+        steps.extend(await _held(db, master))
     requested = [s for s in steps if s["step"] == "requested"]
     # Never accepted: the last answer was a refusal.
     state = master.state if master is not None else "refused"
@@ -206,6 +209,30 @@ async def journey_view(db: Session, tenant: str, document_id: str) -> Doc | None
         "state": state,
         "timeline": steps,
     }
+
+
+async def _held(db: Session, master: repo.DocumentRecord) -> list[Doc]:
+    """Why the document has not arrived, when it is why: each live copy of its version whose
+    device is blocked or retired now (a blocked device's inbox waits for it to be let in
+    again). Shown at the end of the timeline, as of now; never recorded."""
+    held: list[Doc] = []
+    for copy in await repo.copies_of(db, master.id, master.version):
+        if copy.state not in states.LIVE or copy.target.kind != "device" or not copy.target.value:
+            continue
+        device = await repo.replica_device(db, copy.target.value)
+        if device is None or device.status == "active":
+            continue
+        held.append(
+            {
+                "at": now_iso(),
+                "step": "held",
+                "service": "routing",
+                "delivery_id": copy.id,
+                "device": {"id": device.id, "pin": device.pin, "name": device.name},
+                "code": f"device_{device.status}",
+            }
+        )
+    return held
 
 
 # What a search matches: the accounting id, the number, the PIN of the device it went to.

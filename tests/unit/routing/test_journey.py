@@ -5,6 +5,7 @@ routing's own, with no broker."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,8 @@ async def test_documents_are_found_by_id_number_or_pin_in_one_base_or_all(store:
     assert await journey.find(store, "t1", "nothing-like-it") == []
 
 
-async def test_the_master_record_view_lists_the_copies_in_order(store: Store) -> None:
+async def _queued_on_dev_1(store: Store) -> None:
+    """Document d-1, version 2 waiting on dev-1 (copy c-2), an older copy c-1 withdrawn."""
     key = repo.document_key("t1", "d-1")
     await repo.put_document(
         store,
@@ -166,9 +168,35 @@ async def test_the_master_record_view_lists_the_copies_in_order(store: Store) ->
                 withdrawn_reason=None if version == 2 else "replaced",
             ),
         )
+
+
+async def test_the_master_record_view_lists_the_copies_in_order(store: Store) -> None:
+    await _queued_on_dev_1(store)
     view = await journey.document_view(store, "t1", "d-1")
     assert (view["version"], view["state"], view["target"]) == (2, "queued", None)
     assert [(c["delivery_id"], c["withdrawn_reason"]) for c in view["copies"]] == [
         ("c-1", "replaced"),
         ("c-2", None),
     ]
+
+
+async def test_a_copy_waiting_on_a_blocked_device_says_so_last_in_the_timeline(
+    store: Store,
+) -> None:
+    await _routed_to_a_device(store)
+    await _queued_on_dev_1(store)
+    device = repo.ReplicaDevice(
+        id="dev-1", tenant="t1", pin="5546", name="EDA50", model="", hardware_id="@HW-1",
+        mode="online", status="active", revision=1,
+    )  # fmt: skip
+    await store.run_transaction(lambda db: repo.keep_device(db, device))
+    view = await journey.journey_view(store, "t1", "d-1")
+    assert view is not None and "held" not in [s["step"] for s in view["timeline"]]
+
+    blocked = replace(device, status="blocked", revision=2)
+    await store.run_transaction(lambda db: repo.keep_device(db, blocked))
+    view = await journey.journey_view(store, "t1", "d-1")
+    assert view is not None
+    held = view["timeline"][-1]
+    assert (held["step"], held["delivery_id"], held["code"]) == ("held", "c-2", "device_blocked")
+    assert held["device"] == DEVICE  # the live copy only: c-1 was withdrawn
