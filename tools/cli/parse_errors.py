@@ -58,10 +58,23 @@ _reading: list[list[str]] = [[]]
 
 class Parser(argparse.ArgumentParser):
     """argparse's parser whose refusal also names the option a mistyped one most likely is
-    («может быть, --process вместо --proccess?»): its commands' parsers are of its kind."""
+    («может быть, --process вместо --proccess?»), and the choice a mistyped one most likely is
+    («tsdx device blok»: «может быть, block?»): its commands' parsers are of its kind."""
 
     def error(self, message: str) -> NoReturn:
         super().error(message + _nearest_options(self, _reading[-1]))
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            choices = [str(choice) for choice in action.choices or ()]
+            close = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.6)
+            if not close:
+                raise
+            raise argparse.ArgumentError(
+                action, exc.message + said("; did you mean %s?") % close[0]
+            ) from None
 
 
 def _nearest_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:

@@ -131,6 +131,8 @@ def test_a_mistyped_option_is_told_the_one_it_most_likely_is(
     assert english.endswith(
         "unrecognized arguments: --cout 3; did you mean --count instead of --cout?\n"
     )
+    # A mistyped action: the one it most likely is, after the ones there are.
+    assert _refused(["device", "blok"], capsys).endswith("может быть, block?\n")
     # Nothing close: the refusal as argparse says it.
     nothing_close = _refused(["tsd", "run", "--code", "x", "--xyzzy"], capsys)
     assert nothing_close.endswith("неизвестные аргументы: --xyzzy\n")
