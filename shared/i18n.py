@@ -395,6 +395,12 @@ MESSAGES: dict[str, dict[Language, str]] = {
         "ru": "Документ {document}, строка {line}: не указана номенклатура.",
         "en": "Document {document}, line {line}: no product is given.",
     },
+    "onec_line_no_repeated": {
+        "ru": "Документ {document}: строки {first} и {second} с одним номером строки "
+        "{line_no}; у каждой строки табличной части свой номер.",
+        "en": "Document {document}: lines {first} and {second} have the same line number "
+        "{line_no}; each line of the table needs a number of its own.",
+    },
     "onec_bad_line_no": {
         "ru": "Документ {document}, строка {line}: номер строки «{value}» в поле «{field}» "
         "должен быть целым числом от 1.",

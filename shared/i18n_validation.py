@@ -76,8 +76,8 @@ REASONS_RU: dict[str, str] = {
     "one_target": "укажите ровно одного получателя, одним из параметров: {targets}",
     # shared/contracts/documents.py: two lines of one document with one number.
     "line_no_repeated": (
-        "номер строки {line_no} повторяется (строки {first} и {second}): у каждой строки "
-        "документа свой номер"
+        "документ {document}: номер строки {line_no} повторяется (строки {first} и {second}): "
+        "у каждой строки документа свой номер"
     ),
 }
 

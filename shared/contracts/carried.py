@@ -17,7 +17,6 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     ValidatorFunctionWrapHandler,
-    field_validator,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -30,7 +29,6 @@ from shared.contracts.documents import (
     DocumentLine,
     ExpectedMark,
     Strict,
-    check_line_numbers,
 )
 from shared.contracts.plain_lines import compact_line, plain_line
 
@@ -69,12 +67,6 @@ class CarriedDocument(Strict):
     header: DocumentHeader
     lines: CheckedLines = Field(default_factory=list)
     expected_marks: list[ExpectedMark] = Field(default_factory=list, max_length=EXPECTED_MARKS_MAX)
-
-    @field_validator("lines")
-    @classmethod
-    def _numbered_once(cls, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        check_line_numbers(line["line_no"] for line in lines)
-        return lines
 
     @model_validator(mode="before")
     @classmethod

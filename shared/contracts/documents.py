@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, ConfigDict, Field
 
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.quantity import Quantity
@@ -133,19 +132,17 @@ class ExpectedMark(Strict):
     contents: list[MarkCode] = Field(default_factory=list, max_length=MARKS_PER_LINE_MAX)
 
 
-def check_line_numbers(numbers: Iterable[int]) -> None:
-    """Each line of a document has a number of its own: a result names the line it counts by
-    it, so two lines of one number would be counted as one (the second's product lost)."""
+def repeated_line_number(numbers: Iterable[int]) -> tuple[int, int, int] | None:
+    """The first line number used twice, with the places (from 1) of its two lines; None when
+    each line has its own. A result names the line it counts by its number, so two lines of
+    one number would be counted as one (the second's product lost). Checked where a document
+    comes in (an upload, a 1C import), not where one already kept is read again."""
     seen: dict[int, int] = {}
     for place, number in enumerate(numbers, start=1):
         first = seen.setdefault(number, place)
         if first != place:
-            raise PydanticCustomError(
-                "line_no_repeated",
-                "line_no {line_no} is repeated (lines {first} and {second}): each line of a "
-                "document needs a number of its own",
-                {"line_no": number, "first": first, "second": place},
-            )
+            return number, first, place
+    return None
 
 
 class Document(Strict):
@@ -153,12 +150,6 @@ class Document(Strict):
     lines: list[DocumentLine] = Field(default_factory=list)
     # Marking codes to check the scanned ones against; none: nothing is checked.
     expected_marks: list[ExpectedMark] = Field(default_factory=list, max_length=EXPECTED_MARKS_MAX)
-
-    @field_validator("lines")
-    @classmethod
-    def _numbered_once(cls, lines: list[DocumentLine]) -> list[DocumentLine]:
-        check_line_numbers(line.line_no for line in lines)
-        return lines
 
 
 class FactLineV1(Strict):

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from shared.contracts.carried import CarriedDocument
 from shared.contracts.documents import (
@@ -16,6 +17,7 @@ from shared.contracts.documents import (
     DocumentHeader,
     Strict,
     Target,
+    repeated_line_number,
 )
 from shared.contracts.envelope import Payload, message
 
@@ -47,6 +49,20 @@ class UploadRequested(Payload):
             "an adapter on the broker leaves it out and is answered by upload.decided."
         ),
     )
+
+    @model_validator(mode="after")
+    def _lines_numbered_once(self) -> UploadRequested:
+        for place, document in enumerate(self.documents, start=1):
+            repeated = repeated_line_number(line["line_no"] for line in document.lines)
+            if repeated is not None:
+                number, first, second = repeated
+                raise PydanticCustomError(
+                    "line_no_repeated",
+                    "document {document}: line_no {line_no} is repeated (lines {first} and "
+                    "{second}): each line of a document needs a number of its own",
+                    {"document": place, "line_no": number, "first": first, "second": second},
+                )
+        return self
 
     def as_json(self) -> dict[str, Any]:
         # The lines without the fields that hold their default: a third smaller, read back

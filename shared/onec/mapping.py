@@ -21,7 +21,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.contracts.documents import Document, DocumentHeader, DocumentLine
+from shared.contracts.documents import (
+    Document,
+    DocumentHeader,
+    DocumentLine,
+    repeated_line_number,
+)
 from shared.contracts.quantity import quantity_problem
 from shared.onec.errors import OneCImportError, shown
 
@@ -196,6 +201,12 @@ def map_document(
     lines = [
         _map_line(raw, lines_by, position, line) for line, raw in enumerate(raw_lines, start=1)
     ]
+    repeated = repeated_line_number(line.line_no for line in lines)
+    if repeated is not None:
+        number, first, second = repeated
+        raise OneCImportError(
+            "onec_line_no_repeated", document=position, line_no=number, first=first, second=second
+        )
     return Document(header=header, lines=lines)
 
 

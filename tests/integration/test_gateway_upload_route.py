@@ -255,10 +255,9 @@ async def test_two_lines_of_one_number_are_refused_at_their_place_and_nothing_is
     assert answer.status_code == 422
     refusal = answer.json()
     assert refusal["code"] == "validation_error"
-    assert (
-        "documents.0.lines (документ 1): номер строки 1 повторяется (строки 1 и 2)"
-        in (refusal["message"])
-    ), refusal
+    assert "body: документ 1: номер строки 1 повторяется (строки 1 и 2)" in (refusal["message"]), (
+        refusal
+    )
     assert await repo.upload(rt.store, "trade", "r-twice") is None
 
 

@@ -756,3 +756,12 @@ def test_a_1c_export_sent_as_tsdx_json_is_recognised(name: str) -> None:
 )
 def test_tsdx_s_own_json_is_not_taken_for_a_1c_export(body: object) -> None:
     assert not looks_like_1c_export(body)
+
+
+def test_two_rows_of_one_line_number_are_refused_with_both_places() -> None:
+    error = refusal(read_1c_json, xdto([product(), product(), product(LineNumber="1")]))
+    assert error.code == "onec_line_no_repeated"
+    assert error.message() == (
+        "Документ 1: строки 1 и 2 с одним номером строки 1; у каждой строки табличной части "
+        "свой номер."
+    )
