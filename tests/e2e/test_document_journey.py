@@ -210,7 +210,7 @@ async def test_a_step_by_the_replacement_device_names_that_device(
             successor.inbox, until=lambda r: r["documents"], what="the document moved"
         )
         await successor.acknowledge(moved["documents"][0]["delivery_id"])
-        new_id = successor.device["device_id"]
+        new_device = dict(successor.device)
     view = await eventually(
         lambda: accounting.document(document["header"]["id"]),
         until=lambda v: "downloaded" in steps(v),
@@ -218,7 +218,10 @@ async def test_a_step_by_the_replacement_device_names_that_device(
     )
     by_step = {s["step"]: s for s in view["timeline"]}
     assert by_step["routed"]["device"]["id"] == old_device["device_id"]
-    assert by_step["downloaded"]["device"] == {"id": new_id}
+    # The replacement, by the PIN it took over and its own name, from the move on.
+    replacement = {"id": new_device["device_id"], "pin": old_device["pin"], "name": "EDA51"}
+    assert by_step["moved"]["device"] == replacement
+    assert by_step["downloaded"]["device"] == replacement
 
 
 async def test_a_result_sent_without_confirming_the_download_implies_both_steps(

@@ -124,7 +124,7 @@ async def test_the_same_request_id_answers_the_same_and_delivers_once(
         assert first["status"] == "accepted"
         # Asked again with a different body: the request id decides, nothing new is sent.
         retried = {**body, "documents": [order(lines=5)]}
-        assert await accounting.upload(retried) == first
+        assert await accounting.upload(retried) == {**first, "repeated": True}
         assert await accounting.upload_status(body["request_id"]) == first
         inbox = await eventually(terminal.inbox, until=lambda r: r["documents"])
         assert [d["delivery_id"] for d in inbox["documents"]] == [

@@ -152,7 +152,7 @@ async def test_an_upload_not_answered_in_time_gets_a_status_url(
         assert delivery["device_pin"] == terminal.device["pin"]
         # Sent again with the same id, the answer is the one given.
         again = await http.post("/api/v1/uploads", json=body)
-        assert (again.status_code, again.json()) == (200, decided.json())
+        assert (again.status_code, again.json()) == (200, {**decided.json(), "repeated": True})
 
 
 async def test_each_credential_has_its_own_request_rate(

@@ -115,7 +115,11 @@ async def test_1c_data_goes_round_exactly_as_sent(
         assert result["header"] == document["header"]
         # Merged per line: the counter's name is kept per user only, not on merged lines.
         # (``marks``: the marking codes counted on a line, none here.)
+        # Each line also carries its plan line's extra back, 1C's own keys beside the
+        # terminal's, exactly as sent.
+        planned_extra: dict[str, Any] = document["lines"][0]["extra"]
+        facts_extra: dict[str, Any] = {"Примечание": "Коробка помята 📦", "Ячейка": "А-01-001"}
         assert [_as_sent(got, sent) for got, sent in zip(result["lines"], facts, strict=True)] == [
-            {**facts[0], "user": None},
+            {**facts[0], "user": None, "extra": {**facts_extra, **planned_extra}},
             facts[1],
         ]
