@@ -304,7 +304,7 @@ async function syncCatalog() {
       await state.store.change(CATALOG, function (read, write, drop) { return applyPage(page, read, write, drop); });
       since = page.version;
       settings.set("catalog_version", since);
-      cellNames = {}; // a cell may have been renamed: read again at the next opening
+      if (page.reset || page.cells.length || page.deleted.length) relearnCellNames();
       if (!page.more) break;
     }
     settings.set("catalog_synced_at", new Date().toISOString());
@@ -328,10 +328,18 @@ function cellName(id) {
   return cellNames[id] || id;
 }
 
+// Cells changed in the catalog: read again, for the document open now too.
+function relearnCellNames() {
+  cellNames = {};
+  var job = state.screen === "work" ? state.jobs.get(state.current) : null;
+  if (job) learnCellNames(job).catch(function () { /* ids stay shown */ });
+}
+
 async function learnCellNames(job) {
-  var ids = job.lines.map(function (line) { return line.cell; })
-    .concat(partsOf(job).map(function (part) { return part.cell; }))
-    .filter(function (id) { return id && cellNames[id] === undefined; });
+  var wanted = {};
+  job.lines.forEach(function (line) { if (line.cell) wanted[line.cell] = true; });
+  partsOf(job).forEach(function (part) { if (part.cell) wanted[part.cell] = true; });
+  var ids = Object.keys(wanted).filter(function (id) { return cellNames[id] === undefined; });
   var learnt = false;
   for (var i = 0; i < ids.length; i++) {
     var cell = await catalogRead("cell:" + ids[i]);
@@ -499,15 +507,17 @@ function visibleDocuments() {
   var shown = [];
   var seen = {};
   state.jobs.forEach(function (job) {
-    if (job.finished) return;
+    if (job.finished || ofAnotherUser(job)) return;
     seen[job.delivery_id] = true;
     var fromServer = state.list.find(function (s) { return s.delivery_id === job.delivery_id; });
     shown.push(fromServer ? Object.assign({}, job.summary, summaryOf(fromServer)) : job.summary);
   });
   state.list.forEach(function (s) {
-    // Finished here (its result maybe not sent yet): not offered again from an older list.
+    // Finished here a moment ago, or its result not sent yet: not offered again from a list
+    // read before the server heard of it.
     var here = state.jobs.get(s.delivery_id);
-    if (!seen[s.delivery_id] && !s.finished_by_me && !(here && here.finished)) shown.push(s);
+    var justFinished = here && here.finished && (unsentFor(s.delivery_id) || Date.now() - (here.finishedAt || 0) < WATCH_FOR_MS);
+    if (!seen[s.delivery_id] && !s.finished_by_me && !justFinished) shown.push(s);
   });
   return shown;
 }
@@ -985,10 +995,15 @@ async function refusedForGood(item, error) {
   var message = error.message;
   state.refusedResults[item.result_id] = message;
   var job = state.jobs.get(item.delivery_id);
-  var back = error.status === 422 && item.final && job && job.finished && job.last_result_id === item.result_id;
+  var ours = job && job.finished && job.last_result_id === item.result_id;
+  var back = error.status === 422 && item.final && ours;
   if (back) {
     job.finished = false;
     await saveJob(job);
+  } else if (ours) {
+    // Withdrawn, or a LAN lock lost: no longer this terminal's to finish; the list shows the
+    // document as the server has it now.
+    await dropJob(item.delivery_id);
   }
   var title = job ? titleOf(job.summary) : item.delivery_id;
   notice(t(back ? "result_dropped_back" : "result_dropped", { title: title, message: message }), "error", item.delivery_id);
@@ -1111,6 +1126,12 @@ function watched(deliveryId) {
 // A LAN result counted by a user other than the one signed in: it waits for that user.
 function ownedByAnother(item) {
   return Boolean(item.login && state.session && item.login !== state.session.login);
+}
+
+// A LAN document another user took on this terminal (kept for that user's unsent result):
+// not listed or opened for the one signed in now.
+function ofAnotherUser(job) {
+  return ownedByAnother(job);
 }
 
 function oldestUntried(tried) {
@@ -1442,6 +1463,7 @@ function backAfterRefusal(job, refusal) {
   if (!refusal || refusal.result_id !== job.last_result_id) return false;
   if (!job.finished) return partRefused(job, refusal);
   job.finished = false;
+  job.refusalSaid = refusal.result_id; // the lists go on naming it until the next result
   notice(t("result_dropped_back", { title: titleOf(job.summary), message: refusal.message }), "error", job.delivery_id);
   signal("error", state.sound);
   return true;
@@ -1451,8 +1473,8 @@ function backAfterRefusal(job, refusal) {
 // the storekeeper is, not left as «sent». In a collective document the quantities it names
 // are everyone's together.
 function partRefused(job, refusal) {
-  if (job.partRefusalSaid === refusal.result_id) return false;
-  job.partRefusalSaid = refusal.result_id;
+  if (job.refusalSaid === refusal.result_id) return false;
+  job.refusalSaid = refusal.result_id;
   var text = t(job.settings.collective ? "part_refused_collective" : "part_refused", { message: refusal.message });
   if (state.screen === "work" && state.current === job.delivery_id) message("error", text);
   else notice(titleOf(job.summary) + ": " + text, "error", job.delivery_id);
@@ -1538,12 +1560,13 @@ function listKey(e) {
 async function openDocument(summary) {
   var id = summary.delivery_id;
   var job = state.jobs.get(id);
-  if (job && !job.finished) return go("work", id);
+  if (job && !job.finished && !ofAnotherUser(job)) return go("work", id);
   if (MODE === "internet") return;
   try {
     if (!summary.mine) await api().take(id);
     var downloaded = await api().download(id);
     job = newJob(downloaded);
+    job.login = state.session.login; // whose counts these are (ofAnotherUser)
     await saveJob(job);
     signal("ok", state.sound);
     go("work", id);
