@@ -188,13 +188,16 @@ async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
     return steps
 
 
-async def journey_view(db: Session, tenant: str, document_id: str) -> Doc | None:
-    """The document's state and timeline, or None when this base never asked for it."""
+async def journey_view(
+    db: Session, tenant: str, document_id: str, *, held: bool = True
+) -> Doc | None:
+    """The document's state and timeline, or None when this base never asked for it.
+    ``held``: with why it waits, when it does (a search lists no timeline, and skips it)."""
     steps = await timeline(db, tenant, document_id)
     master = await repo.document(db, repo.document_key(tenant, document_id))
     if not steps and master is None:
         return None
-    if master is not None:
+    if master is not None and held:
         steps.extend(await _held(db, master))
     requested = [s for s in steps if s["step"] == "requested"]
     # Never accepted: the last answer was a refusal.
@@ -249,7 +252,7 @@ async def find(db: Session, tenant: str | None, query: str, limit: int = 20) -> 
             found[row.document_key] = row
     matches = []
     for row in sorted(found.values(), key=lambda r: r.at, reverse=True)[:limit]:
-        view = await journey_view(db, row.tenant, row.document_id)
+        view = await journey_view(db, row.tenant, row.document_id, held=False)
         if view is not None:
             matches.append({k: v for k, v in view.items() if k != "timeline"})
     return matches

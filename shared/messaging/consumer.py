@@ -355,17 +355,18 @@ class Consumer(QueueReader):
     async def _park(self, message: AbstractIncomingMessage, reason: str) -> None:
         headers = dict(message.headers or {})
         # Named by what the broker carried, so that a message parked before it could be read
-        # (not JSON, too large) is found by its correlation id, type and base too.
-        log.error(
-            "message.parked",
-            queue=self._queue.name,
-            reason=reason[:500],
-            message_id=message.message_id or "",
-            message_type=message.type or "",
-            tenant=str(headers.get("x-tenant", "")),
-            correlation_id=message.correlation_id or "",
-            routing_key=message.routing_key or "",
-        )
+        # (not JSON, too large) is found by its correlation id, type and base too. Only what
+        # it carries: an empty property must not hide the envelope's, bound while it was
+        # handled (a retried message comes back without its type).
+        carried = {
+            "message_id": message.message_id,
+            "message_type": message.type,
+            "tenant": headers.get("x-tenant"),
+            "correlation_id": message.correlation_id,
+            "routing_key": message.routing_key,
+        }
+        known = {name: str(value) for name, value in carried.items() if value}
+        log.error("message.parked", queue=self._queue.name, reason=reason[:500], **known)
         headers[REASON_HEADER] = reason[:1000]
         headers["x-parked-at"] = datetime.now(UTC).isoformat()
         headers["x-parked-from"] = self._queue.name
