@@ -570,6 +570,7 @@ async function startDocument() {
   var process = state.startable.length === 1 ? state.startable[0] : await choose(t("new_document"), state.startable);
   if (!process) return;
   var job = newCreatedJob(process);
+  if (MODE === "lan" && state.session) job.login = state.session.login; // see ofAnotherUser
   await saveJob(job);
   go("work", job.delivery_id);
 }
