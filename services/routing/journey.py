@@ -29,7 +29,7 @@ API, admin API) and the dashboard show, each with the gateway's own steps joined
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from services.routing import repository as repo
 from services.routing import states
@@ -146,6 +146,20 @@ def _public(step: repo.JourneyStep) -> Doc:
     return shown
 
 
+class _Device(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def pin(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+def device_named(device: _Device) -> Doc:
+    """A device as a step names it: its id, the PIN the operator sees, its name."""
+    return {"id": device.id, "pin": device.pin, "name": device.name}
+
+
 async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
     """The document's steps in order; each step of a copy names the copy's device (or user).
 
@@ -162,14 +176,10 @@ async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
     }
     named: dict[str, Doc] = {}
 
-    async def device_named(device_id: str) -> Doc:
+    async def known_as(device_id: str) -> Doc:
         if device_id not in named:
             found = await repo.replica_device(db, device_id)
-            named[device_id] = (
-                {"id": device_id}
-                if found is None
-                else {"id": device_id, "pin": found.pin, "name": found.name}
-            )
+            named[device_id] = {"id": device_id} if found is None else device_named(found)
         return named[device_id]
 
     steps = []
@@ -179,9 +189,9 @@ async def timeline(db: Session, tenant: str, document_id: str) -> list[Doc]:
         reported_by = row.details.get("device_id")
         moved_to = (row.details.get("target") or {}).get("value") if row.step == "moved" else None
         if moved_to:
-            step["device"] = await device_named(moved_to)
+            step["device"] = await known_as(moved_to)
         elif reported_by and (device is None or device["id"] != reported_by):
-            step["device"] = await device_named(reported_by)
+            step["device"] = await known_as(reported_by)
         elif device is not None and "device" not in step:
             step["device"] = device
         steps.append(step)
@@ -231,7 +241,7 @@ async def _held(db: Session, master: repo.DocumentRecord) -> list[Doc]:
                 "step": "held",
                 "service": "routing",
                 "delivery_id": copy.id,
-                "device": {"id": device.id, "pin": device.pin, "name": device.name},
+                "device": device_named(device),
                 "code": f"device_{device.status}",
             }
         )

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from services.routing import repository as repo
 from services.routing import states
-from services.routing.journey import Journal
+from services.routing.journey import Journal, device_named
 from services.routing.repository import CopyRecord, ReplicaDevice
 from shared.contracts import Envelope
 from shared.contracts.documents import Target
@@ -117,7 +117,7 @@ async def _return(tx: Tx, journal: Journal, copy: CopyRecord, device: ReplicaDev
         channel=copy.channel,
         code=code,
         params=params,
-        device={"id": device.id, "pin": device.pin, "name": device.name},
+        device=device_named(device),
     )
     if master is not None and master.version == copy.version:
         siblings = await repo.copies_of(tx.db, master.id, master.version)

@@ -67,15 +67,15 @@ def check_facts(
     plan = {line["line_no"]: line for line in planned}
     totals: dict[_Key, Decimal] = {}
     for fact in facts:
-        if fact.line_no is not None and fact.line_no not in plan:
+        line = plan.get(fact.line_no) if fact.line_no is not None else None
+        if fact.line_no is not None and line is None:
             return Refused("fact_line_unknown", {"line": fact.line_no, "product": fact.product_id})
-        if fact.line_no is not None and plan[fact.line_no]["product_id"] != fact.product_id:
-            planned_product = plan[fact.line_no]["product_id"]
+        if line is not None and line["product_id"] != fact.product_id:
             return Refused(
                 "fact_line_other_product",
-                {"line": fact.line_no, "product": fact.product_id, "planned": planned_product},
+                {"line": fact.line_no, "product": fact.product_id, "planned": line["product_id"]},
             )
-        planned_cell = plan[fact.line_no]["cell"] if fact.line_no is not None else ""
+        planned_cell = line["cell"] if line is not None else ""
         if quantity_control and planned_cell and fact.cell and fact.cell != planned_cell:
             params = {"line": fact.line_no, "cell": fact.cell, "planned_cell": planned_cell}
             return Refused("cell_mismatch", {**params, "product": fact.product_id})

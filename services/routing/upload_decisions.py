@@ -45,7 +45,7 @@ from typing import Any
 from services.routing import repository as repo
 from services.routing import rules, states
 from services.routing.device_news import DeviceNews
-from services.routing.journey import Journal
+from services.routing.journey import Journal, device_named
 from services.routing.processes import BusinessProcess
 from shared.clock import now_iso
 from shared.contracts import Envelope
@@ -434,7 +434,7 @@ class UploadDecider:
             copy=recipient.copy,
             mode=settings.mode,
             version=version,
-            device={"id": device.id, "pin": device.pin, "name": device.name} if device else None,
+            device=device_named(device) if device else None,
         )
         delivery = Delivery(
             delivery_id=delivery_id,
