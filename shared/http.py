@@ -88,6 +88,15 @@ def refusal_response(request: Request, refusal: Refusal) -> JSONResponse:
     return error_answer(refusal, language_of(request))
 
 
+class WordedValidationError(RequestValidationError):
+    """A request's validation errors, answered as any (code, ``errors``, details) but said as
+    ``said_as``: what the body as a whole is, rather than each field it lacks."""
+
+    def __init__(self, refused: RequestValidationError, said_as: str) -> None:
+        super().__init__(refused.errors(), body=refused.body)
+        self.said_as = said_as
+
+
 def error_answer(exc: Exception, language: str) -> JSONResponse:
     """The answer to what an endpoint raised: a refusal, bad parameters (422), the store away
     (503), anything else (500, logged). The FastAPI handlers of :func:`install_common` and
@@ -115,7 +124,7 @@ def error_answer(exc: Exception, language: str) -> JSONResponse:
         quantity = all(err["type"] == QUANTITY_ERROR for err in exc.errors())
         code = "quantity_invalid" if quantity else "validation_error"
         # A body refused whole may be said for what it is (a 1C export sent as tsdx's JSON).
-        said_as = getattr(exc, "said_as", None)
+        said_as = exc.said_as if isinstance(exc, WordedValidationError) else None
         body = error_body(code, language, {"details": details}, said_as)
         body["errors"] = errors
         return JSONResponse(body, status_code=422)

@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 from shared.contracts.absent import NullMeansAbsent
 from shared.contracts.documents import Channel, Target
 from shared.contracts.uploads import UploadRequested
-from shared.http import ExactJSONRoute, documented_query, query_of
+from shared.http import ExactJSONRoute, WordedValidationError, documented_query, query_of
 from shared.onec import looks_like_1c_export, read_1c_json
 
 CONTENT_TYPE = "application/vnd.1c+json"
@@ -105,7 +105,7 @@ def said_for_a_1c_export(exc: RequestValidationError) -> RequestValidationError:
     """A tsdx upload refused whole: when its body is a 1C export, the answer says how to send
     one (its content type, its fields in the query) rather than every tsdx field it lacks."""
     if looks_like_1c_export(exc.body):
-        exc.said_as = "onec_json_sent_as_tsdx"  # type: ignore[attr-defined]  # read by error_answer
+        return WordedValidationError(exc, "onec_json_sent_as_tsdx")
     return exc
 
 
