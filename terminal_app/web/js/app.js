@@ -570,7 +570,7 @@ async function startDocument() {
   var process = state.startable.length === 1 ? state.startable[0] : await choose(t("new_document"), state.startable);
   if (!process) return;
   var job = newCreatedJob(process);
-  if (MODE === "lan" && state.session) job.login = state.session.login; // see ofAnotherUser
+  markOwner(job);
   await saveJob(job);
   go("work", job.delivery_id);
 }
@@ -949,9 +949,7 @@ async function queueResult(job, final) {
     created: Date.now(),
   };
   if (job.made) item.made = job.made; // a document started here: it goes as a new one
-  // On the LAN a result is its user's: it goes under that user's session only (another's
-  // would be refused for the lock, and dropped with the count).
-  if (MODE === "lan" && state.session) item.login = state.session.login;
+  markOwner(item);
   job.last_result_id = item.result_id;
   if (final) {
     job.finished = true;
@@ -1049,7 +1047,7 @@ async function showUnsent() {
     var job = state.jobs.get(item.delivery_id);
     var title = job ? titleOf(job.summary) : item.delivery_id;
     var line = t("unsent_item", { title: title, kind: t(item.final ? "unsent_final" : "unsent_partial"), lines: item.lines.length, time: queuedAt(item.created) });
-    return ownedByAnother(item) ? line + " " + t("unsent_of", { login: item.login }) : line;
+    return ofAnotherUser(item) ? line + " " + t("unsent_of", { login: item.login }) : line;
   });
   // Refused, or signed out of the LAN base: nothing goes until that ends, so nothing to press.
   var held = state.refused || !api();
@@ -1124,19 +1122,20 @@ function watched(deliveryId) {
   return settings.get("watch", []).some(function (item) { return item.delivery_id === deliveryId; });
 }
 
-// A LAN result counted by a user other than the one signed in: it waits for that user.
-function ownedByAnother(item) {
-  return Boolean(item.login && state.session && item.login !== state.session.login);
+// On the LAN a result, and the document it counts, are the user's who counted them: a result
+// goes under that user's session only (another's would be refused for the lock, and dropped
+// with the count), and the document is neither listed nor opened for anyone else.
+function markOwner(thing) {
+  if (MODE === "lan" && state.session) thing.login = state.session.login;
 }
 
-// A LAN document another user took on this terminal (kept for that user's unsent result):
-// not listed or opened for the one signed in now.
-function ofAnotherUser(job) {
-  return ownedByAnother(job);
+// Marked by a user other than the one signed in: it waits for that user.
+function ofAnotherUser(thing) {
+  return Boolean(thing.login && state.session && thing.login !== state.session.login);
 }
 
 function oldestUntried(tried) {
-  var left = state.outbox.filter(function (item) { return !tried[item.result_id] && !ownedByAnother(item); });
+  var left = state.outbox.filter(function (item) { return !tried[item.result_id] && !ofAnotherUser(item); });
   left.sort(function (a, b) { return a.created - b.created; });
   return left[0];
 }
@@ -1236,9 +1235,9 @@ async function unpair() {
   go("pair");
 }
 
-// ``keep``: the results (and their documents) that stay, another LAN user's unsent ones.
-async function forgetWork(keep) {
-  var kept = keep ? state.outbox.filter(keep) : [];
+// ``kept``: the results (and their documents) that stay, another LAN user's unsent ones.
+async function forgetWork(kept) {
+  kept = kept || [];
   var keptJobs = kept.map(function (item) { return state.jobs.get(item.delivery_id); }).filter(Boolean);
   state.jobs.clear();
   state.known = 0; // holding nothing: the next poll answers at once with what the server has
@@ -1405,7 +1404,7 @@ async function signIn(body, button) {
     hideNotice(); // a refusal of an earlier try no longer holds
     setOnline(true);
     go("list");
-    var others = state.outbox.filter(ownedByAnother).map(function (item) { return item.login; });
+    var others = state.outbox.filter(ofAnotherUser).map(function (item) { return item.login; });
     if (others.length) notice(t("unsent_of_others", { logins: Array.from(new Set(others)).join(", ") }), "info");
     lanLoop();
   } catch (error) {
@@ -1417,10 +1416,10 @@ async function signIn(body, button) {
 }
 
 async function logout() {
-  // Results another user counted stay, to go when that user signs in (ownedByAnother).
-  var mine = state.outbox.filter(function (item) { return !ownedByAnother(item); }).length;
+  // Results another user counted stay, to go when that user signs in.
+  var theirs = state.outbox.filter(ofAnotherUser);
+  var mine = state.outbox.length - theirs.length;
   if (mine && !(await dialog({ text: t("confirm_logout_unsent", { n: mine }), ok: t("log_out"), danger: true }))) return;
-  var me = state.session.login;
   try {
     await api().logout();
   } catch (error) {
@@ -1430,7 +1429,7 @@ async function logout() {
   settings.set("lan_session", null);
   state.startable = [];
   settings.set("startable", []);
-  await forgetWork(function (item) { return Boolean(item.login) && item.login !== me; });
+  await forgetWork(theirs);
   closeDrawer();
   go("login");
 }
@@ -1567,7 +1566,7 @@ async function openDocument(summary) {
     if (!summary.mine) await api().take(id);
     var downloaded = await api().download(id);
     job = newJob(downloaded);
-    job.login = state.session.login; // whose counts these are (ofAnotherUser)
+    markOwner(job);
     await saveJob(job);
     signal("ok", state.sound);
     go("work", id);
