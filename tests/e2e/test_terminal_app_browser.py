@@ -509,6 +509,14 @@ async def signed_in(
     context, page, errors = await handheld(browser)
     await page.goto(f"{stack.url('lan_writer')}/tsd/")
     await expect(page.locator("h1")).to_have_text("Вход на склад")
+    await sign_in(page, base, login, by_badge=by_badge)
+    return context, page, errors
+
+
+async def sign_in(page: Any, base: str, login: str, *, by_badge: bool = False) -> None:
+    """Sign in on the LAN app's sign-in screen, shown on this terminal."""
+    from playwright.async_api import expect
+
     await page.fill("#lan-base", base)
     if by_badge:
         await page.click("#lan-badge")
@@ -518,7 +526,6 @@ async def signed_in(
         await page.fill("#lan-password", "секрет-1")
         await page.click("#login-button")
     await expect(page.locator("#screen")).to_have_attribute("data-screen", "list")
-    return context, page, errors
 
 
 async def test_two_users_of_a_group_on_the_lan_one_takes_the_other_sees_it_taken(

@@ -28,6 +28,7 @@ from tests.e2e.test_terminal_app_browser import (
     scan,
     screenshot_path,
     send_to,
+    sign_in,
     signed_in,
     storekeepers,
 )
@@ -482,18 +483,6 @@ async def test_a_new_document_the_process_no_longer_allows_comes_back_with_the_r
     await context.close()
 
 
-async def sign_in_here(page: Any, base: str, login: str) -> None:
-    """Sign in on the LAN app's sign-in screen already shown on this terminal."""
-    from playwright.async_api import expect
-
-    await expect(page.locator("h1")).to_have_text("Вход на склад", timeout=DEADLINE_MS)
-    await page.fill("#lan-base", base)
-    await page.fill("#lan-login", login)
-    await page.fill("#lan-password", "секрет-1")
-    await page.click("#login-button")
-    await expect(page.locator("#screen")).to_have_attribute("data-screen", "list")
-
-
 async def test_a_lan_result_waits_for_its_user_while_another_uses_the_terminal(
     stack: Stack,
     tenant: dict[str, str],
@@ -542,7 +531,8 @@ async def test_a_lan_result_waits_for_its_user_while_another_uses_the_terminal(
 
     # Petrov signs in on the same terminal: ivanov's result is not sent under his session
     # (it would be refused for ivanov's lock and lost), it waits, and he is told whose it is.
-    await sign_in_here(page, base, "petrov")
+    await expect(page.locator("h1")).to_have_text("Вход на склад", timeout=DEADLINE_MS)
+    await sign_in(page, base, "petrov")
     await expect(page.locator("#notice")).to_contain_text(
         "ждут отправки результаты: ivanov", timeout=DEADLINE_MS
     )
@@ -557,7 +547,8 @@ async def test_a_lan_result_waits_for_its_user_while_another_uses_the_terminal(
     await page.click("#logout")
     await expect(unsent).to_have_attribute("data-unsent", "1")
 
-    await sign_in_here(page, base, "ivanov")
+    await expect(page.locator("h1")).to_have_text("Вход на склад", timeout=DEADLINE_MS)
+    await sign_in(page, base, "ivanov")
     await expect(unsent).to_have_attribute("data-unsent", "0", timeout=DEADLINE_MS)
     result = await completed(accounting, document["header"]["id"])
     assert [(f["line_no"], Decimal(str(f["quantity"]))) for f in result["result"]["lines"]] == [
